@@ -1,25 +1,25 @@
 //! `GET /api/recordings/{id}`: the row, its joined session, holds, tombstone, its latest integrity
-//! verification, the most specific portal link known, an optional short-lived read link ([`super::links`]), the actor of a deletion or replacement outside
+//! verification, the most specific portal link known, an optional short-lived read link ([`crate::storage::links`]), the actor of a deletion or replacement outside
 //! the product and the custody trail from `StorageBlobLogs` ([`crate::custody::trail`]); and the access-audit row every detail read
 //! writes before answering (no audit row, no answer: fail closed), recording any link issued.
 
 use serde_json::{Value, json};
 use time::Duration;
 
-use super::links::Link;
 use super::problem::ApiError;
 use crate::azure::AzureError;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::{Access, audit};
 use crate::catalogue::query::shape::Shape as _;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_DELETED};
-use crate::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord, tunnel_key};
+use crate::catalogue::repo;
+use crate::catalogue::session::{self, SessionRecord};
 use crate::integrity::checks::CHECKS_TABLE;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::sources::Sources;
 use crate::state::AppState;
 use crate::storage::BlobRef;
+use crate::storage::links::Link;
 use crate::tables::{Entity, TableStore, strip_annotations};
 
 /// The detail document of recording `id`, plus, when `link` is a lifetime, a `download` member:
@@ -36,7 +36,7 @@ pub async fn detail(
 ) -> Result<Value, ApiError> {
     let key = RecordingKey::parse(id).ok_or_else(|| ApiError::bad("id", "not a recording id"))?;
     let tables = state.ports.tables.as_ref();
-    let row = point(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?;
+    let row = repo::recording_row(tables, &key).await?;
     let tombstone = point(tables, DELETIONS_TABLE, &key.pk, &key.rk).await?;
     let outcome = if row.is_some() || tombstone.is_some() {
         "found"
@@ -75,15 +75,7 @@ pub async fn detail(
     }
     let joined = typed.as_ref().and_then(Recording::session);
     let session = match joined {
-        Some(s) => {
-            point(
-                tables,
-                SESSIONS_TABLE,
-                &tunnel_key(&s.tunnel_id),
-                SESSION_ROW,
-            )
-            .await?
-        }
+        Some(s) => session::row(tables, &s.tunnel_id).await?,
         None => None,
     };
     let mut holds = Vec::new();

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::Api;
+use super::context::Api;
 use super::listing::Format;
 use super::listing::{Listing, csv_response};
 use super::problem::ApiError;

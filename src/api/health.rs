@@ -18,8 +18,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::Api;
 use super::auth::ROLE_READ;
+use super::context::Api;
 use crate::azure::AzureError;
 use crate::health::report::{Unavailable, blobs_answer, build};
 use crate::telemetry::redact;

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::auth::{Caller, ROLE_READ};
+use super::context::{Api, FUNCTION_KEY_CALLER, access};
 use super::problem::ApiError;
-use super::{Api, FUNCTION_KEY_CALLER};
 use crate::catalogue::access::Access;
 use crate::catalogue::query::shape::Shape;
 use crate::catalogue::query::{Listed, Query, page};
@@ -111,7 +111,7 @@ impl FromRequestParts<Api> for Listing {
             .map_err(IntoResponse::into_response)?;
         let accept = parts.headers.get(header::ACCEPT);
         let accept = accept.and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let access = super::access(&parts.headers, who);
+        let access = access(&parts.headers, who);
         Ok(Self {
             params,
             accept,

@@ -8,8 +8,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::Api;
 use super::auth::{Caller, ROLE_DISCONNECT, ROLE_READ};
+use super::context::Api;
 use super::problem::ApiError;
 use crate::estate::{disconnect, live};
 use crate::tables::get_str;

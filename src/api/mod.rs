@@ -13,6 +13,7 @@
 //! after every state-changing request passed the cross-site request guard ([`csrf`]).
 
 pub mod auth;
+mod context;
 pub mod csrf;
 pub mod detail;
 pub mod estate;
@@ -25,29 +26,24 @@ pub mod problem;
 pub mod reviews;
 pub mod ui;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use self::auth::{Authenticator, Caller, ROLE_READ, client_ip};
+use self::auth::{Authenticator, Caller, ROLE_READ};
+pub use self::context::FUNCTION_KEY_CALLER;
+use self::context::{Api, access};
 use self::listing::Listing;
 use self::problem::ApiError;
-use crate::catalogue::access::Access;
 use crate::catalogue::days::DayRow;
 use crate::catalogue::recording::Recording;
 pub use crate::config::api::ApiSettings;
 use crate::state::AppState;
-use crate::storage::links;
 
 /// The function (folder) name.
 pub const FUNCTION: &str = "CatalogueApi";
-
-/// The access-audit name of a caller whose only credential is the function key (`CATALOGUE_AUTH=none`).
-pub const FUNCTION_KEY_CALLER: &str = "function-key caller";
 
 #[cfg(test)]
 impl ApiSettings {
@@ -56,27 +52,6 @@ impl ApiSettings {
         Self {
             auth: self::auth::AuthMode::FunctionKey,
             ..Self::default()
-        }
-    }
-}
-
-#[derive(Clone)]
-struct Api {
-    app: AppState,
-    settings: Arc<ApiSettings>,
-    auth: Arc<Authenticator>,
-    /// Evidence packs being built on this instance ([`evidence`]): at most the settings' bound.
-    packs: Arc<tokio::sync::Semaphore>,
-}
-
-impl Api {
-    fn new(app: AppState, settings: ApiSettings, auth: Authenticator) -> Self {
-        let packs = Arc::new(tokio::sync::Semaphore::new(settings.evidence_builds));
-        Self {
-            app,
-            settings: Arc::new(settings),
-            auth: Arc::new(auth),
-            packs,
         }
     }
 }
@@ -128,20 +103,6 @@ fn table(api: Api) -> Router {
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))
         .with_state(api)
-}
-
-fn access(headers: &HeaderMap, who: String) -> Access {
-    Access {
-        who,
-        ip: client_ip(headers),
-        agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .chars()
-            .take(256)
-            .collect(),
-    }
 }
 
 async fn recordings(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {

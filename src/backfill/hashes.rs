@@ -11,16 +11,14 @@ use futures::StreamExt as _;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::recording::Recording;
 use crate::catalogue::recording::STATUS_DELETED;
+use crate::catalogue::repo;
 use crate::dates::format_date;
 use crate::dates::{days, last_day};
 use crate::integrity::handler::{hash_recording, hashed_at};
 use crate::invocation::{HandlerError, Outcome};
 use crate::state::AppState;
 use crate::tables::Filter;
-use crate::tables::ops::query_all;
 use crate::telemetry::redact;
 
 /// Most rows read from one day partition (a day with more is reported as truncated).
@@ -51,22 +49,14 @@ pub async fn hash_range(
 ) -> Result<HashTotals, HandlerError> {
     let mut totals = HashTotals::default();
     for day in days(from.date(), last_day(to)) {
-        let rows = query_all(
-            &state.ports.tables,
-            RECORDINGS_TABLE,
-            &Filter::partition(&format_date(day)),
-            MAX_ROWS_PER_DAY,
-        )
-        .await?;
+        let filter = Filter::partition(&format_date(day));
+        let rows = repo::recordings(&*state.ports.tables, &filter, MAX_ROWS_PER_DAY).await?;
         let mut todo = Vec::new();
-        for row in &rows {
-            let Some(entry) = Recording::from_entity(&row.entity) else {
-                continue;
-            };
+        for entry in &rows {
             if entry.blob_created < from || entry.blob_created >= to {
                 continue;
             }
-            if hashed_at(&entry).is_some() {
+            if hashed_at(entry).is_some() {
                 totals.already_hashed += 1;
             } else if entry.status == STATUS_DELETED {
                 totals.skipped += 1;

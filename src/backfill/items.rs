@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use super::rows::{PageRows, key_of};
-use super::{Kind, Walk};
+use super::walk::{Kind, Walk};
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::tail::blob;

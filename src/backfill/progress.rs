@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::Summary;
+use super::summary::Summary;
 
 /// Interval of the plain log lines.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);

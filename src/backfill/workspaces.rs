@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::summary::Summary;
 use super::summary::WorkspaceTotals;
-use super::{Options, Summary};
+use super::walk::Options;
 use crate::audit_logs::query::{Query, history};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;

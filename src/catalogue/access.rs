@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis};
 use crate::storage::links::Link;
-use crate::tables::ops::write_creating_table;
-use crate::tables::{TableStore, WriteMode};
+use crate::tables::ops::{query_all, write_creating_table};
+use crate::tables::{Entity, Filter, TableStore, WriteMode};
 
 /// Table of access-audit rows.
 pub const ACCESS_AUDIT_TABLE: &str = "accessaudit";
@@ -53,4 +53,19 @@ pub async fn audit(
         Ok(_) | Err(AzureError::Conflict) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The access-audit rows of access day `day`, as stored (the evidence pack copies their columns).
+///
+/// # Errors
+/// Table errors.
+pub async fn in_day(tables: &dyn TableStore, day: &str) -> Result<Vec<Entity>, AzureError> {
+    let rows = query_all(
+        tables,
+        ACCESS_AUDIT_TABLE,
+        &Filter::partition(day),
+        usize::MAX,
+    )
+    .await?;
+    Ok(rows.into_iter().map(|s| s.entity).collect())
 }

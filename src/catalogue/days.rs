@@ -791,6 +791,33 @@ pub async fn pending(
     ))
 }
 
+/// The rows matching `filter`, at most `limit` read, as read.
+///
+/// # Errors
+/// Table errors.
+pub async fn query(
+    tables: &dyn TableStore,
+    filter: &Filter,
+    limit: usize,
+) -> Result<Vec<(DayRow, Stored)>, AzureError> {
+    Ok(read_rows(
+        query_all(tables, DAYS_TABLE, filter, limit).await?,
+    ))
+}
+
+/// The rows of start day `day`, at most `limit` read.
+///
+/// # Errors
+/// Table errors.
+pub async fn of_day(
+    tables: &dyn TableStore,
+    day: &str,
+    limit: usize,
+) -> Result<Vec<DayRow>, AzureError> {
+    let rows = query(tables, &Filter::partition(day), limit).await?;
+    Ok(rows.into_iter().map(|(w, _)| w).collect())
+}
+
 /// Every row of start day `day`, as read.
 ///
 /// # Errors

@@ -23,5 +23,14 @@ pub mod writer;
 
 /// Table of recordings.
 pub const RECORDINGS_TABLE: &str = "recordings";
+
+/// The catalogue's tables an evidence pack reads, named in its manifest: the session days, the
+/// recordings and the access audit.
+pub const PACKED_TABLES: [&str; 3] = [
+    days::DAYS_TABLE,
+    RECORDINGS_TABLE,
+    access::ACCESS_AUDIT_TABLE,
+];
+
 /// The class name of a legal hold.
 pub const LEGAL_HOLD: &str = "legal-hold";

@@ -1,6 +1,8 @@
 //! Reads of table `recordings` and its one writer, [`CatalogueRepo::update`]. With the Sentinel
 //! export on, a written row is first recorded in the outbox, keyed by time and id (a lost race or a
-//! crash is recorded again by the retry).
+//! crash is recorded again by the retry). Every module outside the catalogue reads the table through
+//! the free functions here: typed ([`recordings`], [`versioned`], [`page`], [`recording`]), or, for
+//! the callers that show or copy the row itself, as stored ([`recording_row`]).
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use crate::export::Outbox;
 use crate::export::rows::RecordingRow;
 use crate::tables::filter::Op;
 use crate::tables::ops::{self, query_all};
-use crate::tables::{Filter, Stored, TableStore};
+use crate::tables::{Entity, Filter, Stored, TableStore, strip_annotations};
 
 /// Reads and writes table `recordings`.
 #[derive(Clone)]
@@ -39,6 +41,82 @@ pub fn parsed(s: &Stored) -> Option<Versioned<Recording>> {
         value: Recording::from_entity(&s.entity)?,
         etag: s.etag.clone(),
     })
+}
+
+/// Recording `key`'s row; `None` when absent or no longer a recording row.
+///
+/// # Errors
+/// Table errors.
+pub async fn recording(
+    tables: &dyn TableStore,
+    key: &RecordingKey,
+) -> Result<Option<Recording>, AzureError> {
+    let row = ops::get(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?;
+    Ok(row.and_then(|s| Recording::from_entity(&s.entity)))
+}
+
+/// Recording `key`'s row as stored, without the service's annotations (the detail shows it, a
+/// review copies its names).
+///
+/// # Errors
+/// Table errors.
+pub async fn recording_row(
+    tables: &dyn TableStore,
+    key: &RecordingKey,
+) -> Result<Option<Entity>, AzureError> {
+    let row = ops::get(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?;
+    Ok(row.map(|mut s| {
+        strip_annotations(&mut s.entity);
+        s.entity
+    }))
+}
+
+/// The recordings matching `filter`, at most `limit` rows read (none while the table is absent).
+///
+/// # Errors
+/// Table errors.
+pub async fn recordings(
+    tables: &dyn TableStore,
+    filter: &Filter,
+    limit: usize,
+) -> Result<Vec<Recording>, AzureError> {
+    let rows = query_all(tables, RECORDINGS_TABLE, filter, limit).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|s| Recording::from_entity(&s.entity))
+        .collect())
+}
+
+/// The recordings matching `filter` with the ETags they were read with, at most `limit` rows read.
+///
+/// # Errors
+/// Table errors.
+pub async fn versioned(
+    tables: &dyn TableStore,
+    filter: &Filter,
+    limit: usize,
+) -> Result<Vec<Versioned<Recording>>, AzureError> {
+    let rows = query_all(tables, RECORDINGS_TABLE, filter, limit).await?;
+    Ok(rows.iter().filter_map(parsed).collect())
+}
+
+/// One page of at most 1,000 rows matching `filter` from `continuation` on: the recordings among
+/// them, each with its row as stored (the evidence pack copies its columns), and the next page's
+/// continuation.
+///
+/// # Errors
+/// Table errors; `NotFound` while the table is absent (nothing is catalogued on any day).
+pub async fn page(
+    tables: &dyn TableStore,
+    filter: &Filter,
+    continuation: Option<String>,
+) -> Result<(Vec<(Recording, Entity)>, Option<String>), AzureError> {
+    let page = tables
+        .query(RECORDINGS_TABLE, Some(filter), Some(1000), continuation)
+        .await?;
+    let rows = page.items.into_iter();
+    let found = rows.filter_map(|s| Some((Recording::from_entity(&s.entity)?, s.entity)));
+    Ok((found.collect(), page.next))
 }
 
 impl CatalogueRepo {

@@ -11,9 +11,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::LIVE_TABLE;
 use crate::azure::AzureError;
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::days::{DAYS_TABLE, DayRow};
-use crate::catalogue::recording::Recording;
+use crate::catalogue::days as day_rows;
+use crate::catalogue::repo;
 use crate::dates::{format_date, timestamp};
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore, get_str};
@@ -90,8 +89,7 @@ pub async fn seen(
     let since = now - w.silence;
     let mut out = Seen::default();
     for day in days(since - Duration::days(1), now) {
-        let rows = query_all(tables, DAYS_TABLE, &Filter::partition(&day), MAX_ROWS).await?;
-        for r in rows.iter().filter_map(|r| DayRow::from_entity(&r.entity)) {
+        for r in day_rows::of_day(tables, &day, MAX_ROWS).await? {
             let at = r.end.map_or(r.start, |e| e.max(r.start));
             let latest = out.latest.entry(r.host.to_ascii_lowercase()).or_insert(at);
             *latest = (*latest).max(at);
@@ -99,11 +97,7 @@ pub async fn seen(
     }
     let used_by = now - w.wait;
     for day in days(since, used_by) {
-        let rows = query_all(tables, RECORDINGS_TABLE, &Filter::partition(&day), MAX_ROWS).await?;
-        for r in rows
-            .iter()
-            .filter_map(|r| Recording::from_entity(&r.entity))
-        {
+        for r in repo::recordings(tables, &Filter::partition(&day), MAX_ROWS).await? {
             let at = r.blob_created;
             if at < since || at > used_by || r.bastion().is_empty() {
                 continue;

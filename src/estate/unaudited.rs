@@ -8,13 +8,12 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::LIVE_TABLE;
-use crate::audit_logs::sessions::SESSION_ROW;
 use crate::azure::AzureError;
-use crate::catalogue::days::{DAYS_TABLE, DayRow};
-use crate::catalogue::session::{SESSIONS_TABLE, tunnel_key};
+use crate::catalogue::days::{self, DayRow};
+use crate::catalogue::session;
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
-use crate::tables::ops::{get, query_all};
+use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// Notification type of a live session the audit logs never showed.
@@ -58,11 +57,7 @@ pub fn same_session(e: &Entity, w: &DayRow) -> bool {
 pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<String>, AzureError> {
     let id = get_str(e, "SessionId").unwrap_or_default();
     // A session's key is its tunnel id as is (checked where the audit logs enter).
-    if !id.is_empty()
-        && get(tables, SESSIONS_TABLE, &tunnel_key(id), SESSION_ROW)
-            .await?
-            .is_some()
-    {
+    if !id.is_empty() && session::row(tables, id).await?.is_some() {
         return Ok(Some(id.to_owned()));
     }
     let Some(start) = get_str(e, "StartTime").and_then(timestamp) else {
@@ -74,12 +69,8 @@ pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<Strin
     ];
     days.dedup();
     for day in days {
-        let rows = query_all(tables, DAYS_TABLE, &Filter::partition(&day), 5000).await?;
-        if let Some(w) = rows
-            .iter()
-            .filter_map(|r| DayRow::from_entity(&r.entity))
-            .find(|w| same_session(e, w))
-        {
+        let rows = days::of_day(tables, &day, 5000).await?;
+        if let Some(w) = rows.into_iter().find(|w| same_session(e, w)) {
             return Ok(Some(w.tunnel_id));
         }
     }

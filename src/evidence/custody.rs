@@ -5,9 +5,9 @@ use super::hosts::{About, HostFilter, keeps};
 use super::records::cells;
 use super::rows::{Facts, Row};
 use crate::azure::AzureError;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::query::Query;
 use crate::catalogue::recording::{Recording, STATUS_DELETED_OUTSIDE};
+use crate::catalogue::repo;
 use crate::catalogue::trail::OutsideDeletion;
 use crate::dates::format_utc;
 use crate::retention::hold::two_person;
@@ -147,23 +147,17 @@ pub async fn custody(
         ]),
         between("ReplacedAt"),
     ]);
-    let page = match tables
-        .query(RECORDINGS_TABLE, Some(&filter), Some(1000), token)
-        .await
-    {
+    let (found, next) = match repo::page(tables, &filter, token).await {
         Err(AzureError::NotFound) => return Ok((Vec::new(), None)),
         other => other?,
     };
     let within = |t: &str| !t.is_empty() && t >= from.as_str() && t < to.as_str();
     let mut out = Vec::new();
-    for e in page.items.iter().map(|st| &st.entity) {
-        let Some(r) = Recording::from_entity(e) else {
-            continue;
-        };
+    for (r, e) in &found {
         if host.is_some_and(|h| !h.is(r.bastion())) {
             continue;
         }
-        let trail = trail_of(&r);
+        let trail = trail_of(r);
         let deleted = trail.iter().filter(|d| within(&d.at)).map(|d| {
             let event = if d.before_catalogued {
                 DELETED_BEFORE
@@ -218,5 +212,5 @@ pub async fn custody(
             });
         }
     }
-    Ok((out, page.next))
+    Ok((out, next))
 }

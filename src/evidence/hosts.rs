@@ -5,13 +5,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::options::PackOptions;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::days::DayRow;
 use crate::catalogue::query::{Query, page};
-use crate::catalogue::recording::{Recording, RecordingKey};
+use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::repo;
 use crate::ports::Ports;
 use crate::retention::hold::{HOLDS_TABLE, member_pk};
-use crate::tables::ops::{get, query_all};
+use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore};
 
 /// Answers cached per recording id before the cache is dropped (bounds memory over a month).
@@ -92,12 +92,10 @@ impl HostFilter {
             return Ok(*known);
         }
         let row = match RecordingKey::parse(id) {
-            Some(key) => get(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?,
+            Some(key) => repo::recording(tables, &key).await?,
             None => None,
         };
-        let of_host = row
-            .and_then(|s| Recording::from_entity(&s.entity))
-            .is_some_and(|r| self.is(r.bastion()));
+        let of_host = row.is_some_and(|r| self.is(r.bastion()));
         if self.cache.len() >= CACHED {
             self.cache.clear();
         }

@@ -4,10 +4,9 @@
 
 use std::collections::HashMap;
 
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::{Recording, RecordingKey};
+use crate::catalogue::repo;
 use crate::tables::TableStore;
-use crate::tables::ops::get;
 
 /// Answers cached per recording id before the cache is dropped (bounds memory over a month).
 const CACHED: usize = 50_000;
@@ -58,12 +57,10 @@ impl Names {
             return Ok(known.clone());
         }
         let row = match RecordingKey::parse(id) {
-            Some(key) => get(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?,
+            Some(key) => repo::recording(tables, &key).await?,
             None => None,
         };
-        let named = row
-            .and_then(|s| Recording::from_entity(&s.entity))
-            .map(|r| Named::of(&r));
+        let named = row.map(|r| Named::of(&r));
         if self.cache.len() >= CACHED {
             self.cache.clear();
         }

@@ -9,7 +9,7 @@ use super::hosts::{About, HostFilter, keeps};
 use super::named::{Named, Names};
 use super::rows::{Facts, Row};
 use crate::azure::AzureError;
-use crate::catalogue::access::ACCESS_AUDIT_TABLE;
+use crate::catalogue::access;
 use crate::catalogue::query::Query;
 use crate::catalogue::query::shape::Shape as _;
 use crate::dates::{format_utc, format_utc_millis};
@@ -182,7 +182,7 @@ pub async fn accesses(
     names: &mut Names,
 ) -> anyhow::Result<Vec<Row>> {
     let (from, to) = (format_utc_millis(q.from), format_utc_millis(q.to));
-    let rows = all(tables, ACCESS_AUDIT_TABLE, &Filter::partition(day)).await?;
+    let rows = access::in_day(tables, day).await?;
     let mut out = Vec::new();
     for e in rows
         .iter()

@@ -10,9 +10,7 @@ use super::options::PackOptions;
 use super::records::{ACCESS_COLUMNS, BURST_COLUMNS, DELETION_COLUMNS, HOLD_COLUMNS};
 use super::rows::{Kind, Row};
 use super::{listed, records};
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::access::ACCESS_AUDIT_TABLE;
-use crate::catalogue::days::{DAYS_TABLE, DayRow};
+use crate::catalogue::days::DayRow;
 use crate::catalogue::query::shape::Shape;
 use crate::catalogue::query::{MAX_LIMIT, Query};
 use crate::catalogue::recording::Recording;
@@ -156,7 +154,7 @@ impl Source {
         let sources = self.ports.sources.recordings();
         let account = sources.first().map(|s| s.account().to_owned());
         json!({
-            "tables": [DAYS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, REVIEWS_TABLE, REFUSALS_TABLE, crate::integrity::checks::CHECKS_TABLE, crate::estate::store::ESTATE_TABLE],
+            "tables": crate::catalogue::PACKED_TABLES.iter().chain(&[crate::audit_logs::repo::FAILED_TABLE, HOLDS_TABLE, DELETIONS_TABLE, REVIEWS_TABLE, REFUSALS_TABLE, crate::integrity::checks::CHECKS_TABLE, crate::estate::store::ESTATE_TABLE]).collect::<Vec<_>>(),
             // A host's pack names only its own sources (and the ones tied to no host).
             "recordingSources": sources.iter()
                 .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))

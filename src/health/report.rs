@@ -12,11 +12,11 @@ use time::{Duration, OffsetDateTime};
 use super::queues::QueueDepth;
 use super::{Beat, Heartbeats, flush};
 use crate::audit_logs::repo::CursorRepo;
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::dates::format_date;
+use crate::catalogue::repo;
 use crate::dates::format_utc_millis;
+use crate::dates::{format_date, format_utc};
 use crate::storage::BlobStore;
-use crate::tables::{Filter, TableStore, get_str};
+use crate::tables::Filter;
 
 /// Listing pages of the quarantine read per report (5 000 blobs each on Azure).
 pub const QUARANTINE_PAGES: usize = 5;
@@ -264,20 +264,10 @@ async fn latest_recording(
     let mut latest: Option<String> = None;
     for day in [now.date(), (now - Duration::days(1)).date()] {
         let f = Filter::partition(&format_date(day));
-        match deps
-            .ports
-            .tables
-            .query(RECORDINGS_TABLE, Some(&f), Some(1000), None)
-            .await
-        {
-            Ok(page) => {
-                let best = page
-                    .items
-                    .iter()
-                    .filter_map(|s| get_str(&s.entity, "BlobCreated"))
-                    .max()
-                    .map(str::to_owned);
-                latest = latest.max(best);
+        match repo::page(deps.ports.tables.as_ref(), &f, None).await {
+            Ok((found, _)) => {
+                let best = found.iter().map(|(r, _)| r.blob_created).max();
+                latest = latest.max(best.map(format_utc));
             }
             Err(AzureError::NotFound) => {}
             Err(e) => return Err(e),

@@ -11,8 +11,8 @@ use super::checks::{Check, result_of, store};
 use super::verify::rank;
 use super::verify::{Verdict, verify};
 use crate::azure::AzureError;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::{Recording, RecordingKey};
+use crate::catalogue::repo;
 use crate::dates::format_date;
 use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
@@ -65,19 +65,12 @@ pub async fn select(
         let filter = Filter::partition(&day);
         let mut next = None;
         loop {
-            let page = match ports
-                .tables
-                .query(RECORDINGS_TABLE, Some(&filter), Some(1000), next)
-                .await
-            {
+            let (found, after) = match repo::page(&*ports.tables, &filter, next).await {
                 // No table yet: nothing is catalogued on any day (one call, not one per day).
                 Err(AzureError::NotFound) => return Ok(Vec::new()),
                 other => other?,
             };
-            let hashed = page
-                .items
-                .iter()
-                .filter_map(|s| Recording::from_entity(&s.entity));
+            let hashed = found.into_iter().map(|(r, _)| r);
             for r in hashed.filter(|r| r.hash.is_some()) {
                 kept.push((rank(salt, &r.id()), r));
                 if kept.len() >= 2 * size {
@@ -85,7 +78,7 @@ pub async fn select(
                     kept.truncate(size);
                 }
             }
-            next = page.next;
+            next = after;
             if next.is_none() {
                 break;
             }

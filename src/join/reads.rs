@@ -5,14 +5,12 @@ use time::{Duration, OffsetDateTime};
 
 use super::{Join, Times};
 use crate::azure::AzureError;
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::days::{DAYS_TABLE, DayRow, Span, read_rows};
+use crate::catalogue::days::{self as day_rows, DayRow, Span};
 use crate::catalogue::recording::Recording;
-use crate::catalogue::repo::{Versioned, parsed};
+use crate::catalogue::repo::{self, Versioned};
 use crate::catalogue::session::outcome;
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::tables::filter::Op;
-use crate::tables::ops::query_all;
 use crate::tables::{Filter, Stored};
 
 /// Every catalogued recording created within `span`: one query over the range of creation days.
@@ -58,14 +56,7 @@ pub(super) async fn due(
 }
 
 async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Recording>>, AzureError> {
-    let rows = query_all(
-        join.ports.tables.as_ref(),
-        RECORDINGS_TABLE,
-        filter,
-        usize::MAX,
-    )
-    .await?;
-    Ok(rows.iter().filter_map(parsed).collect())
+    repo::versioned(join.ports.tables.as_ref(), filter, usize::MAX).await
 }
 
 /// The filter, within one day partition, for the sessions whose window can contain a creation
@@ -104,8 +95,7 @@ pub(super) async fn sessions_within(
     let mut rows = Vec::new();
     for day in days((from - join.times.lookback()).date(), to.date()) {
         let filter = window_filter(&join.times, &format_date(day), from, to);
-        let found = query_all(join.ports.tables.as_ref(), DAYS_TABLE, &filter, usize::MAX).await?;
-        rows.extend(read_rows(found));
+        rows.extend(day_rows::query(join.ports.tables.as_ref(), &filter, usize::MAX).await?);
     }
     Ok(rows)
 }

@@ -9,15 +9,14 @@ use time::OffsetDateTime;
 
 use super::Recordings;
 use crate::azure::AzureError;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
+use crate::catalogue::repo;
 use crate::events::event_grid::{BLOB_CREATED, BLOB_DELETED, BlobEvent, BlobEventData};
 use crate::invocation::{HandlerError, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::sources::Source;
 use crate::storage::{BlobProps, BlobStore, normalize_etag};
 use crate::tables::filter::Op;
-use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore};
 
 /// Most catalogued rows one container's comparison reads.
@@ -59,14 +58,7 @@ pub async fn catalogued(
         Filter::str("Account", Op::Eq, account),
         Filter::str("Container", Op::Eq, container),
     ]);
-    let rows = match query_all(tables, RECORDINGS_TABLE, &filter, MAX_ROWS).await {
-        Err(AzureError::NotFound) => return Ok(Vec::new()),
-        other => other?,
-    };
-    Ok(rows
-        .iter()
-        .filter_map(|s| Recording::from_entity(&s.entity))
-        .collect())
+    repo::recordings(tables, &filter, MAX_ROWS).await
 }
 
 /// Every blob of `container` under `prefix` by name; `None` when the container is gone.
@@ -281,6 +273,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::catalogue::RECORDINGS_TABLE;
 
     fn row(name: &str, etag: &str) -> Recording {
         Recording {

@@ -6,12 +6,10 @@
 
 use super::ReviewError;
 use super::model::{Context, Kind, Subject};
-use crate::audit_logs::sessions::SESSION_ROW;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::session::SESSIONS_TABLE;
-use crate::catalogue::session::tunnel_key;
+use crate::catalogue::repo;
+use crate::catalogue::session::{self, tunnel_key};
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::tables::ops::get;
 use crate::tables::{Entity, TableStore, get_str};
@@ -49,16 +47,16 @@ pub async fn resolve(
             if id.is_empty() || id.len() > 128 || tunnel_key(id) != *id {
                 return Err(ReviewError::Invalid("session: not a tunnel id".into()));
             }
-            let row = get(tables, SESSIONS_TABLE, &tunnel_key(id), SESSION_ROW)
+            let row = session::row(tables, id)
                 .await?
                 .ok_or_else(|| ReviewError::NotFound(format!("session {id}")))?;
-            let day = session_day(&row.entity);
-            let user = Person::new(users(&row.entity), None);
+            let day = session_day(&row);
+            let user = Person::new(users(&row), None);
             let ctx = Context {
                 subject_day: day.clone(),
                 session_day: day,
                 tunnel_id: id.clone(),
-                ..from_row(&row.entity)
+                ..from_row(&row)
             };
             Ok((ctx, user))
         }
@@ -84,10 +82,10 @@ async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person
     let key = RecordingKey::parse(id)
         .ok_or_else(|| ReviewError::Invalid("recording: not a recording id".into()))?;
     let mut names: Vec<String> = Vec::new();
-    let mut ctx = match get(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await? {
+    let mut ctx = match repo::recording_row(tables, &key).await? {
         Some(row) => {
-            names.extend(users(&row.entity));
-            from_row(&row.entity)
+            names.extend(users(&row));
+            from_row(&row)
         }
         None => {
             // Deleted by retention: the review is kept with its tombstone.
@@ -104,22 +102,16 @@ async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person
     ctx.subject_day.clone_from(&key.pk);
     if !ctx.tunnel_id.is_empty()
         && tunnel_key(&ctx.tunnel_id) == ctx.tunnel_id
-        && let Some(row) = get(
-            tables,
-            SESSIONS_TABLE,
-            &tunnel_key(&ctx.tunnel_id),
-            SESSION_ROW,
-        )
-        .await?
+        && let Some(row) = session::row(tables, &ctx.tunnel_id).await?
     {
-        ctx.session_day = session_day(&row.entity);
+        ctx.session_day = session_day(&row);
         if ctx.bastion_host.is_empty() {
-            ctx.bastion_host = s(&row.entity, "BastionHost");
+            ctx.bastion_host = s(&row, "BastionHost");
         }
         if ctx.user_email.is_empty() {
-            ctx.user_email = s(&row.entity, "UserEmail");
+            ctx.user_email = s(&row, "UserEmail");
         }
-        names.extend(users(&row.entity));
+        names.extend(users(&row));
     }
     Ok((ctx, Person::new(names, None)))
 }
@@ -129,6 +121,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::catalogue::RECORDINGS_TABLE;
+    use crate::catalogue::session::{SESSION_ROW, SESSIONS_TABLE};
     use crate::testkit::{fakes, upsert};
 
     const TUNNEL: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";

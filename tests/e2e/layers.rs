@@ -12,6 +12,11 @@
 //! `testkit`, which builds them: checked like the rest, so it serves the entry points' tests
 //! without naming them), entry points (functions,
 //! the HTTP API, the CLI, backfill), app (the router).
+//!
+//! Inside a folder the arrows point down too: in the folders of [`NO_UPWARD`], a child module
+//! never uses a definition of a module above it (`super::Item`, `super::super::Item`,
+//! `crate::api::Item` from `api/…`, a re-export of the parent included); it names its siblings,
+//! and the parent names it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -65,6 +70,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("entry points", &["functions", "api", "cli", "backfill"]),
     ("app", &["app"]),
 ];
+
+/// The folders whose children never use their parent's definitions.
+const NO_UPWARD: &[&str] = &["api", "backfill"];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|(_, ms)| ms.contains(&module))
@@ -137,6 +145,135 @@ fn names(src: &Path) -> Vec<(String, String, String)> {
     found.sort();
     found.dedup();
     found
+}
+
+/// The module path of a file under `src`: `api/auth/mod.rs` is `api::auth`.
+fn module_path(rel: &Path) -> Vec<String> {
+    let mut path: Vec<String> = rel
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if path.last().is_some_and(|n| n == "mod") {
+        path.pop();
+    }
+    path
+}
+
+/// The child modules of module `path`: its folder's files and folders.
+fn child_modules(src: &Path, path: &[String]) -> BTreeSet<String> {
+    let dir = path.iter().fold(src.to_path_buf(), |d, p| d.join(p));
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeSet::new();
+    };
+    entries
+        .filter_map(|e| {
+            let e = e.ok()?.path();
+            let name = e.file_name()?.to_string_lossy().into_owned();
+            match name.strip_suffix(".rs") {
+                Some("mod") => None,
+                Some(stem) => Some(stem.to_owned()),
+                None => e.is_dir().then_some(name),
+            }
+        })
+        .collect()
+}
+
+/// The first name of the path that starts `text`, or of each path of a `{…}` group.
+fn heads(text: &str) -> Vec<String> {
+    let name = |t: &str| -> String {
+        t.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '*')
+            .collect()
+    };
+    let Some(group) = text.strip_prefix('{') else {
+        return vec![name(text)];
+    };
+    let (mut depth, mut start, mut out) = (0usize, 0, Vec::new());
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                out.push(name(&group[start..i]));
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(name(&group[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.retain(|n| !n.is_empty());
+    out
+}
+
+/// `file uses module::Item` for every use, in the folders `under`, of a definition of a module
+/// above the file's own.
+fn child_to_parent(src: &Path, under: &[&str]) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut out = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(src).expect("under src");
+        let own = module_path(rel);
+        if own.len() < 2 || !under.contains(&own[0].as_str()) {
+            continue;
+        }
+        let text = code(&std::fs::read_to_string(&file).expect("read"));
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        // Each path that starts at a module above this one: (that module, the text after it).
+        let mut above: Vec<(Vec<String>, &str)> = Vec::new();
+        for (i, _) in text.match_indices("super::") {
+            if text[..i].ends_with(|c: char| ident(c) || c == ':') {
+                continue;
+            }
+            let mut rest = &text[i..];
+            let mut up = 0;
+            while let Some(r) = rest.strip_prefix("super::") {
+                (rest, up) = (r, up + 1);
+            }
+            if up < own.len() {
+                above.push((own[..own.len() - up].to_vec(), rest));
+            }
+        }
+        for (i, _) in text.match_indices("crate::") {
+            let mut rest = &text[i + 7..];
+            let mut path: Vec<String> = Vec::new();
+            while let Some((seg, r)) = rest.split_once("::") {
+                let is_module = !seg.is_empty()
+                    && seg.chars().all(ident)
+                    && (path.is_empty() || child_modules(src, &path).contains(seg));
+                if !is_module || path.len() + 1 >= own.len() || own[path.len()] != seg {
+                    break;
+                }
+                path.push(seg.to_owned());
+                rest = r;
+            }
+            if !path.is_empty() {
+                above.push((path, rest));
+            }
+        }
+        let children = |m: &[String]| child_modules(src, m);
+        for (module, rest) in above {
+            let known = children(&module);
+            for item in heads(rest)
+                .into_iter()
+                .filter(|h| h != "self" && !known.contains(h))
+            {
+                out.push(format!(
+                    "src/{} uses {}::{item}",
+                    rel.display(),
+                    module.join("::")
+                ));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Files that name a module of a higher layer, or of no layer.
@@ -213,6 +350,56 @@ fn lower_layers_never_name_higher_ones() {
         found.is_empty(),
         "imports against the layers:\n  {}",
         found.join("\n  ")
+    );
+}
+
+#[test]
+fn a_child_never_uses_its_parents_definitions() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let found = child_to_parent(&src, NO_UPWARD);
+    assert!(
+        found.is_empty(),
+        "uses of a parent's definitions:\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn the_check_sees_a_child_using_its_parent() {
+    let dir = std::env::temp_dir().join(crate::harness::unique("parents-"));
+    std::fs::create_dir_all(dir.join("api/holds")).expect("mkdir");
+    let files = [
+        (
+            "api/mod.rs",
+            "mod context;\nmod holds;\nmod listing;\nstruct Api;\nuse self::holds::post;\n",
+        ),
+        ("api/context.rs", "pub(super) struct Api;\n"),
+        (
+            "api/listing.rs",
+            "use super::context::Api;\nuse super::{Api, holds::post};\n// super::Api\n",
+        ),
+        (
+            "api/holds/mod.rs",
+            "mod list;\nuse super::Api;\npub(in crate::api) fn post() { crate::api::listing::f(); }\n",
+        ),
+        (
+            "api/holds/list.rs",
+            "use super::super::context::Api;\nfn f() { crate::api::holds::post(); crate::api::Api::new(); }\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let found = child_to_parent(&dir, &["api"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        found,
+        [
+            "src/api/holds/list.rs uses api::Api",
+            "src/api/holds/list.rs uses api::holds::post",
+            "src/api/holds/mod.rs uses api::Api",
+            "src/api/listing.rs uses api::Api",
+        ]
     );
 }
 

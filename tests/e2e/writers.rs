@@ -1,7 +1,9 @@
 //! One writer per table, checked from the source: a table's name constant is handed to a write
 //! (`write`, `write_creating_table`, `update*`, `delete`, `batch`, `upsert_batched`, `mark`) only in
-//! its owning file; every other module goes through that file's functions. Read as text, outside
-//! comments and test code, as `layers.rs` reads it.
+//! its owning file; every other module goes through that file's functions. The catalogue owns its
+//! reads too: no file outside `src/catalogue/` names one of its tables. Read as text, outside
+//! comments and test code, as `layers.rs` reads it; `testkit/` (compiled for tests only) forges
+//! rows on purpose and is not read.
 
 use std::path::Path;
 
@@ -15,6 +17,14 @@ const OWNERS: &[(&str, &str)] = &[
     ("ESTATE_TABLE", "estate/store/mod.rs"),
     ("FAILED_TABLE", "audit_logs/detect/failed.rs"),
     ("QUEUE_TABLE", "reviews/queue/entry.rs"),
+    ("RECORDINGS_TABLE", "catalogue/repo.rs"),
+    ("DAYS_TABLE", "catalogue/days.rs"),
+    ("SESSIONS_TABLE", "catalogue/session/write.rs"),
+    ("ACCESS_AUDIT_TABLE", "catalogue/access.rs"),
+    ("INDEX_TABLE", "catalogue/index/mod.rs"),
+    ("CHANGES_TABLE", "catalogue/changes.rs"),
+    ("RECORDING_PATHS_TABLE", "catalogue/paths.rs"),
+    ("RECORDING_KEYS_TABLE", "catalogue/guids.rs"),
 ];
 
 /// The calls that change a table when handed its name.
@@ -51,28 +61,103 @@ fn callee(text: &str, at: usize) -> &str {
     ""
 }
 
-/// `file (CONSTANT)` for every write of an owned table outside its owner.
-fn second_writers(src: &Path) -> Vec<String> {
+/// Each product file under `src` (not `testkit/`) by its path there, with its code.
+fn product_code(src: &Path) -> Vec<(String, String)> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
+    let rel = |f: &Path| {
+        f.strip_prefix(src)
+            .expect("under src")
+            .to_string_lossy()
+            .into_owned()
+    };
+    let mut out: Vec<_> = files
+        .iter()
+        .map(|f| (rel(f), f))
+        .filter(|(rel, _)| !rel.starts_with("testkit/"))
+        .map(|(rel, f)| (rel, code(&std::fs::read_to_string(f).expect("read"))))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Where `name` stands as a whole word in `text`.
+fn named_at<'a>(text: &'a str, name: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    text.match_indices(name).map(|(i, _)| i).filter(move |&i| {
+        !word(text[..i].chars().next_back()) && !word(text[i + name.len()..].chars().next())
+    })
+}
+
+/// `file (CONSTANT)` for every write of an owned table outside its owner.
+fn second_writers(src: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(src).expect("under src").to_string_lossy();
-        let text = code(&std::fs::read_to_string(&file).expect("read"));
+    for (rel, text) in product_code(src) {
         for (name, owner) in OWNERS.iter().filter(|(_, owner)| *owner != rel) {
-            let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-            let writes = text.match_indices(name).any(|(i, _)| {
-                !word(text[..i].chars().next_back())
-                    && !word(text[i + name.len()..].chars().next())
-                    && WRITES.contains(&callee(&text, i))
-            });
-            if writes {
+            if named_at(&text, name).any(|i| WRITES.contains(&callee(&text, i))) {
                 out.push(format!("src/{rel} writes {name} (owner: src/{owner})"));
             }
         }
     }
-    out.sort();
     out
+}
+
+/// `file (CONSTANT)` for every file outside the catalogue that names one of its tables.
+fn catalogue_readers(src: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for (rel, text) in product_code(src) {
+        let theirs = OWNERS
+            .iter()
+            .filter(|(_, owner)| owner.starts_with("catalogue/"));
+        for (name, _) in theirs.filter(|_| !rel.starts_with("catalogue/")) {
+            if named_at(&text, name).next().is_some() {
+                out.push(format!("src/{rel} names {name}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_catalogue_owns_its_reads() {
+    let none: [&str; 0] = [];
+    assert_eq!(
+        catalogue_readers(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src")),
+        none,
+        "a catalogue table is read outside the catalogue"
+    );
+}
+
+#[test]
+fn the_reader_check_sees_a_read_outside_the_catalogue() {
+    let dir = std::env::temp_dir().join(crate::harness::unique("readers-"));
+    for d in ["catalogue", "join", "testkit"] {
+        std::fs::create_dir_all(dir.join(d)).expect("mkdir");
+    }
+    let files = [
+        (
+            "catalogue/days.rs",
+            "pub async fn query() { query_all(t, DAYS_TABLE, f, 1) }\n",
+        ),
+        (
+            "join/reads.rs",
+            "use crate::catalogue::days::{DAYS_TABLE, DayRow};\nfn r() { days::query(t) }\n",
+        ),
+        (
+            "join/pass.rs",
+            "// query_all(t, DAYS_TABLE)\nfn r() { MY_DAYS_TABLE }\n#[cfg(test)]\nmod tests {\nfn w() { get(t, DAYS_TABLE) }\n}\n",
+        ),
+        (
+            "testkit/rows.rs",
+            "fn forge() { write(t, DAYS_TABLE, &e) }\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let found = catalogue_readers(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(found, ["src/join/reads.rs names DAYS_TABLE"]);
 }
 
 #[test]

@@ -16,9 +16,9 @@ use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use serde::Deserialize;
 
-use super::settings::{JWT_AUTHORITY, JwtSettings, check_endpoint};
 use crate::azure::http::{Auth, Client, Request};
 use crate::azure::{Policy, Timeouts};
+use crate::config::auth::{JWT_AUTHORITY, JwtSettings, check_endpoint};
 use crate::telemetry::redact;
 
 /// Time for each metadata or key-set request, its retries included.

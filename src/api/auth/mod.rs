@@ -31,7 +31,7 @@ use self::bearer::Identity;
 use self::keys::{KeyCache, KeyError, OpenIdFetch};
 pub use self::principal::{PRINCIPAL_HEADER, PRINCIPAL_ID_HEADER, Principal};
 pub use self::settings::AuthMode;
-use super::Api;
+use super::context::Api;
 use super::problem::{ApiError, Challenge};
 
 /// Role needed for every read.

@@ -25,8 +25,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{Caller, ROLE_READ};
+use super::context::{Api, FUNCTION_KEY_CALLER, access};
 use super::problem::ApiError;
-use super::{Api, FUNCTION_KEY_CALLER, access};
 use crate::evidence::hosts::HostFilter;
 use crate::evidence::manifest::Manifest;
 use crate::evidence::options::PackOptions;

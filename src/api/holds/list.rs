@@ -4,7 +4,7 @@
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::super::Api;
+use super::super::context::Api;
 use super::super::listing::Listing;
 use super::super::problem::ApiError;
 use crate::catalogue::recording::RecordingKey;

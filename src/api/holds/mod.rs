@@ -27,8 +27,8 @@ pub use body::{HoldRequest, HoldTarget, derived_id};
 pub(super) use list::handle_list;
 pub use list::list;
 
-use super::Api;
 use super::auth::{Caller, ROLE_HOLD};
+use super::context::Api;
 use super::problem::ApiError;
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;

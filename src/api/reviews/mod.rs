@@ -17,9 +17,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::auth::{Caller, ROLE_REVIEW};
+use super::context::{Api, FUNCTION_KEY_CALLER};
 use super::listing::{self, Listing};
 use super::problem::ApiError;
-use super::{Api, FUNCTION_KEY_CALLER};
 use crate::catalogue::query;
 use crate::catalogue::query::shape::Shape as _;
 use crate::reviews::{Review, ReviewError, ReviewRequest, Reviewer, queue, record_by};

@@ -11,14 +11,14 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::repo::STATE_TABLE;
 use crate::audit_logs::sessions::outcome;
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::days::{DAYS_TABLE, DayRow};
+use crate::catalogue::days as day_rows;
+use crate::catalogue::repo;
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::notify::{Notification, Severity};
 use crate::sources::Source;
+use crate::tables::Filter;
 use crate::tables::filter::Op;
-use crate::tables::ops::{query_all, update};
-use crate::tables::{Filter, get_str};
+use crate::tables::ops::update;
 
 /// Ended sessions needed in the window before the absence of recordings means anything.
 pub const MIN_SESSIONS: usize = 2;
@@ -174,10 +174,10 @@ async fn count_ended(
         Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
         Filter::str("End", Op::Ge, format_utc_millis(from)),
     ]);
-    let rows = query_all(&deps.ports.tables, DAYS_TABLE, &filter, 1000).await?;
+    let rows = day_rows::query(deps.ports.tables.as_ref(), &filter, 1000).await?;
     Ok(rows
-        .iter()
-        .filter_map(|s| DayRow::from_entity(&s.entity))
+        .into_iter()
+        .map(|(r, _)| r)
         .filter(|r| r.end.is_some_and(|e| e <= to))
         .filter(|r| {
             source
@@ -201,13 +201,10 @@ async fn count_recordings(
             Filter::str("BlobCreated", Op::Ge, format_utc(from)),
             Filter::str("Container", Op::Eq, source.container.clone()),
         ]);
-        let rows = query_all(&deps.ports.tables, RECORDINGS_TABLE, &filter, 1000).await?;
+        let rows = repo::recordings(deps.ports.tables.as_ref(), &filter, 1000).await?;
         let ours = rows
             .iter()
-            .filter(|r| {
-                get_str(&r.entity, "Account")
-                    .is_some_and(|a| a.eq_ignore_ascii_case(source.account()))
-            })
+            .filter(|r| r.account.eq_ignore_ascii_case(source.account()))
             .count();
         if ours > 0 {
             return Ok(ours);

@@ -4,13 +4,11 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::azure::AzureError;
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::repo::{CatalogueRepo, parsed};
+use crate::catalogue::repo::{self, CatalogueRepo};
 use crate::dates::format_date;
 use crate::join::suspect::{is_due, marked, notification};
 use crate::notify::Notification;
 use crate::tables::filter::Op;
-use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore};
 
 /// Most rows read per run (suspect rows are few; the rest waits for the next tick).
@@ -33,9 +31,9 @@ pub async fn run(
         Filter::str("PartitionKey", Op::Ge, first_day),
         Filter::str("MatchConfidence", Op::Eq, "suspect"),
     ]);
-    let rows = query_all(tables, RECORDINGS_TABLE, &filter, LIMIT).await?;
+    let rows = repo::versioned(tables, &filter, LIMIT).await?;
     let mut out = Vec::new();
-    for row in rows.iter().filter_map(parsed).filter(|r| is_due(&r.value)) {
+    for row in rows.into_iter().filter(|r| is_due(&r.value)) {
         let mut seen_due = None;
         let key = row.value.key.clone();
         let written = repo

@@ -5,14 +5,13 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::sessions::outcome;
-use crate::catalogue::days::{DAYS_TABLE, DayRow, mark_unrecorded};
+use crate::catalogue::days::{self, DayRow, mark_unrecorded};
 use crate::dates::{format_date, format_utc};
 use crate::invocation::HandlerError;
 use crate::join::Join;
 use crate::notify::{Notification, Severity};
 use crate::tables::Filter;
 use crate::tables::filter::Op;
-use crate::tables::ops::query_all;
 
 /// Most notifications of this kind per run.
 const LIMIT: usize = 100;
@@ -50,12 +49,11 @@ pub async fn run(
         Filter::bool("Recorded", false),
         Filter::bool("UnrecordedNotified", false),
     ]);
-    let rows = query_all(tables, DAYS_TABLE, &filter, 5000).await?;
+    let rows = days::query(tables, &filter, 5000).await?;
     let mut out = Vec::new();
-    for row in rows
-        .iter()
-        .filter_map(|s| DayRow::from_entity(&s.entity))
-        .filter(|r| is_due(r, now, grace))
+    for (row, _) in rows
+        .into_iter()
+        .filter(|(r, _)| is_due(r, now, grace))
         .take(LIMIT)
     {
         if join.named_in_catalogue(&row).await? {

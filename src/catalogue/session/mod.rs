@@ -353,3 +353,16 @@ pub async fn get(
     .await?;
     Ok(stored.and_then(|s| SessionRecord::from_entity(&s.entity)))
 }
+
+/// Session `tunnel`'s row as stored (its key is the id as it is), without the service's
+/// annotations: the detail shows it, a review copies its names.
+///
+/// # Errors
+/// Table errors.
+pub async fn row(tables: &dyn TableStore, tunnel: &str) -> Result<Option<Entity>, AzureError> {
+    let stored = ops::get(tables, SESSIONS_TABLE, &tunnel_key(tunnel), SESSION_ROW).await?;
+    Ok(stored.map(|mut s| {
+        crate::tables::strip_annotations(&mut s.entity);
+        s.entity
+    }))
+}

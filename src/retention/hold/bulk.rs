@@ -9,9 +9,9 @@ use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::azure::AzureError;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::query::{Listed as _, partition_days};
-use crate::catalogue::recording::{Recording, RecordingKey};
+use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::repo;
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
@@ -90,18 +90,17 @@ pub async fn hold_bulk(
     let mut cont = None;
     let mut n = 0;
     loop {
-        let page = ops::page(&*ports.tables, RECORDINGS_TABLE, &filter, 1000, cont).await?;
-        for r in page
-            .items
-            .iter()
-            .filter_map(|s| Recording::from_entity(&s.entity))
-        {
+        let (found, next) = match repo::page(&*ports.tables, &filter, cont).await {
+            Err(AzureError::NotFound) => return Ok(n),
+            other => other?,
+        };
+        for (r, _) in found {
             if days.contains(&r.time().date()) {
                 hold_member(ports, hold_id, &r.key, actor).await?;
                 n += 1;
             }
         }
-        match page.next {
+        match next {
             Some(c) => cont = Some(c),
             None => return Ok(n),
         }

@@ -1,0 +1,51 @@
+//! What every route of the API holds ([`Api`]: the app's state, the settings, the authenticator
+//! and the evidence packs' permits) and the access-audit record of one request's caller.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+
+use super::auth::{Authenticator, client_ip};
+use crate::catalogue::access::Access;
+use crate::config::api::ApiSettings;
+use crate::state::AppState;
+
+/// The access-audit name of a caller whose only credential is the function key (`CATALOGUE_AUTH=none`).
+pub const FUNCTION_KEY_CALLER: &str = "function-key caller";
+
+/// The state of every route.
+#[derive(Clone)]
+pub(super) struct Api {
+    pub(super) app: AppState,
+    pub(super) settings: Arc<ApiSettings>,
+    pub(super) auth: Arc<Authenticator>,
+    /// Evidence packs being built on this instance ([`super::evidence`]): at most the settings' bound.
+    pub(super) packs: Arc<tokio::sync::Semaphore>,
+}
+
+impl Api {
+    pub(super) fn new(app: AppState, settings: ApiSettings, auth: Authenticator) -> Self {
+        let packs = Arc::new(tokio::sync::Semaphore::new(settings.evidence_builds));
+        Self {
+            app,
+            settings: Arc::new(settings),
+            auth: Arc::new(auth),
+            packs,
+        }
+    }
+}
+
+/// The access-audit record of a request by `who`: its client address and user agent (256 characters at most).
+pub(super) fn access(headers: &HeaderMap, who: String) -> Access {
+    Access {
+        who,
+        ip: client_ip(headers),
+        agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(256)
+            .collect(),
+    }
+}
