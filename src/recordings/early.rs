@@ -118,7 +118,7 @@ impl Recordings {
     /// Table or storage errors (a kept write stays until handled).
     pub(super) async fn early_writes(&self, now: OffsetDateTime) -> Result<usize, AzureError> {
         let tables: &dyn TableStore = self.ports.tables.as_ref();
-        let before = Filter::str("KeptAt", Op::Le, &format_utc(now));
+        let before = Filter::str("KeptAt", Op::Le, format_utc(now));
         let kept = match query_all(tables, TABLE, &before, PER_PASS).await {
             Err(AzureError::NotFound) => return Ok(0),
             other => other?,
