@@ -10,6 +10,7 @@ pub mod changes;
 pub mod days;
 pub mod figures;
 pub mod guids;
+pub mod identity;
 pub mod index;
 pub mod key;
 pub mod paths;

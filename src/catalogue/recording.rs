@@ -42,6 +42,9 @@ pub enum Doubt {
     /// Entra identity (an account key, anonymously): not the way Bastion writes
     /// ([`super::writer`]).
     OtherWriter,
+    /// Its content was written, as `StorageBlobLogs` show, by an Entra identity other than the
+    /// recording identity of the hosts recording into its container ([`super::identity`]).
+    NotRecordingIdentity,
 }
 
 impl Doubt {
@@ -51,14 +54,25 @@ impl Doubt {
             Self::TooSmall => "too-small",
             Self::OutsideWindow => "outside-window",
             Self::OtherWriter => "written-by-other-principal",
+            Self::NotRecordingIdentity => "writer-not-recording-identity",
         }
     }
 
     /// Reads a stored value.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::TooSmall, Self::OutsideWindow, Self::OtherWriter]
-            .into_iter()
-            .find(|d| d.as_str() == s)
+        [
+            Self::TooSmall,
+            Self::OutsideWindow,
+            Self::OtherWriter,
+            Self::NotRecordingIdentity,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+
+    /// True for a doubt about who wrote the content.
+    pub fn is_writers(self) -> bool {
+        matches!(self, Self::OtherWriter | Self::NotRecordingIdentity)
     }
 }
 
@@ -368,8 +382,8 @@ impl Recording {
             .unwrap_or(&self.source_bastion)
     }
 
-    /// The writer of its current content when the storage logs show it was not written through a
-    /// SAS ([`Doubt::OtherWriter`]).
+    /// The writer of its current content when the storage logs show it could not be Bastion's
+    /// ([`Doubt::OtherWriter`], [`Doubt::NotRecordingIdentity`]).
     pub fn other_writer(&self) -> Option<&super::writer::Writer> {
         self.writer
             .as_ref()
@@ -725,6 +739,8 @@ mod tests {
             authentication: "AccountKey".into(),
             auth_hash: "key1(AB)".into(),
             caller_ip: "203.0.113.7:50112".into(),
+            verdict: "writer-not-recording-identity".into(),
+            expected: "0b5e,1c6f".into(),
             ..Default::default()
         });
         let suspect = |d| {
@@ -740,7 +756,8 @@ mod tests {
         };
         let (small, late) = (suspect(Doubt::TooSmall), suspect(Doubt::OutsideWindow));
         let written = suspect(Doubt::OtherWriter);
-        for r in [plain, full, small, late, written] {
+        let entra = suspect(Doubt::NotRecordingIdentity);
+        for r in [plain, full, small, late, written, entra] {
             let mut e = r.to_entity();
             crate::tables::strip_annotations(&mut e);
             assert_eq!(Recording::from_entity(&e), Some(r));

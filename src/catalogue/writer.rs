@@ -1,11 +1,21 @@
 //! Who wrote a recording's current content, as the storage account's `StorageBlobLogs` name the
 //! write request (`Writer*` properties of the catalogue row), read by the changes pass of
-//! `CustodyActor` ([`crate::recordings`]). Bastion writes recordings through the SAS URL its host
-//! was given or, since API 2026-01-01, through the managed identity its
-//! `sessionRecordingConfiguration` names (an `OAuth` request). A content written otherwise (an
-//! account key, anonymously) vouches for no session: the join makes its match `suspect`
-//! (`written-by-other-principal`). An `OAuth` write vouches: the identity is kept on the row but
-//! not compared with the host's, so an Entra principal with write access is not told from the host.
+//! `CustodyActor` ([`crate::recordings`]), and whether that write could be Bastion's
+//! (`WriterVerdict`). Bastion writes recordings through the SAS URL its host was given or, since
+//! API 2026-01-01, through the managed identity its `sessionRecordingConfiguration` names (an
+//! `OAuth` request by that identity's object id). The verdict, decided when the write is recorded:
+//!
+//! - a SAS write vouches;
+//! - an `OAuth` write vouches when its `RequesterObjectId` is the recording identity of a host
+//!   recording into the container ([`super::identity`]); by another object id it does not
+//!   (`writer-not-recording-identity`), unless who records there is unknown (no host read yet, or a
+//!   host whose answer names no recording identity): then it vouches as before the identity was
+//!   compared (`vouches-identity-unknown`);
+//! - any other write (an account key, anonymous) does not (`written-by-other-principal`).
+//!
+//! A write that does not vouch makes the join's match `suspect` with that reason. A row written
+//! before the verdict was stored has none: its authentication type alone decides (SAS or `OAuth`
+//! vouch).
 //!
 //! What the log allows and what it does not: `AuthenticationType` tells a SAS from an account key,
 //! OAuth or anonymous request; for a SAS, `AuthenticationHash` is `key1(…)` or `key2(…)` (or
@@ -14,11 +24,17 @@
 //! SAS on the same account: any SAS write vouches, and the hash is kept on the row for a reviewer
 //! to compare between recordings. Outside values are kept as logged and rendered as text.
 
+use super::identity::Identities;
+use super::recording::Doubt;
 use crate::storage::normalize_etag;
 use crate::tables::Entity;
 
 /// The `AuthenticationType`s Bastion writes recordings with: its SAS URL, or its managed identity.
 pub const VOUCHING_AUTH: [&str; 2] = ["SAS", "OAuth"];
+/// `WriterVerdict` of a write that could be Bastion's.
+pub const VOUCHES: &str = "vouches";
+/// `WriterVerdict` of an `OAuth` write while the container's recording identity is unknown.
+pub const VOUCHES_IDENTITY_UNKNOWN: &str = "vouches-identity-unknown";
 
 /// The write request that made a recording's content.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,9 +59,14 @@ pub struct Writer {
     pub at: String,
     /// `CorrelationId` (the storage request id).
     pub request_id: String,
+    /// Whether it could be Bastion's: [`VOUCHES`], [`VOUCHES_IDENTITY_UNKNOWN`] or a
+    /// [`Doubt`]'s value (empty: recorded before verdicts were stored).
+    pub verdict: String,
+    /// The recording identities (object ids) an `OAuth` write was compared with, comma-separated.
+    pub expected: String,
 }
 
-const FIELDS: [&str; 10] = [
+const FIELDS: [&str; 12] = [
     "WriterEtag",
     "WriterOperation",
     "WriterAuthType",
@@ -56,14 +77,45 @@ const FIELDS: [&str; 10] = [
     "WriterCallerIp",
     "WriterAt",
     "WriterRequestId",
+    "WriterVerdict",
+    "WriterExpected",
 ];
 
 impl Writer {
-    /// True when the content could be Bastion's: written through a SAS or an Entra identity.
+    /// This write judged against the recording identities `ids` of its container (module doc).
+    #[must_use]
+    pub fn judged(mut self, ids: &Identities) -> Self {
+        let auth = self.authentication.as_str();
+        self.expected = ids.principals.join(",");
+        self.verdict = if auth.eq_ignore_ascii_case("SAS") {
+            VOUCHES
+        } else if !auth.eq_ignore_ascii_case("OAuth") {
+            Doubt::OtherWriter.as_str()
+        } else if ids.holds(&self.object_id) {
+            VOUCHES
+        } else if ids.unknown {
+            VOUCHES_IDENTITY_UNKNOWN
+        } else {
+            Doubt::NotRecordingIdentity.as_str()
+        }
+        .to_owned();
+        self
+    }
+
+    /// Why the content cannot be Bastion's, if it cannot.
+    pub fn doubt(&self) -> Option<Doubt> {
+        if self.verdict.is_empty() {
+            let vouching = VOUCHING_AUTH
+                .iter()
+                .any(|a| self.authentication.eq_ignore_ascii_case(a));
+            return (!vouching).then_some(Doubt::OtherWriter);
+        }
+        Doubt::parse(&self.verdict).filter(|d| d.is_writers())
+    }
+
+    /// True when the content could be Bastion's.
     pub fn vouches(&self) -> bool {
-        VOUCHING_AUTH
-            .iter()
-            .any(|a| self.authentication.eq_ignore_ascii_case(a))
+        self.doubt().is_none()
     }
 
     /// True when it wrote content `etag`.
@@ -80,7 +132,7 @@ impl Writer {
         }
     }
 
-    fn values(&self) -> [&str; 10] {
+    fn values(&self) -> [&str; 12] {
         [
             &self.etag,
             &self.operation,
@@ -92,6 +144,8 @@ impl Writer {
             &self.caller_ip,
             &self.at,
             &self.request_id,
+            &self.verdict,
+            &self.expected,
         ]
     }
 
@@ -117,6 +171,8 @@ impl Writer {
             caller_ip: s(FIELDS[7]),
             at: s(FIELDS[8]),
             request_id: s(FIELDS[9]),
+            verdict: s(FIELDS[10]),
+            expected: s(FIELDS[11]),
         })
     }
 
@@ -128,6 +184,7 @@ impl Writer {
             "requesterUpn": self.upn, "requesterObjectId": self.object_id,
             "requesterAppId": self.app_id, "callerIpAddress": self.caller_ip,
             "time": self.at, "requestId": self.request_id,
+            "verdict": self.verdict, "recordingIdentities": self.expected,
         })
     }
 }
@@ -173,5 +230,45 @@ mod tests {
         assert_eq!(Writer::from_entity(&Entity::new()), None);
         assert_eq!(key.json()["authenticationType"], "AccountKey");
         assert_eq!(key.json()["callerIpAddress"], "203.0.113.7:50112");
+    }
+
+    #[test]
+    fn an_entra_write_vouches_by_the_recording_identity_or_while_it_is_unknown() {
+        let known = Identities {
+            principals: vec!["0b5e".into()],
+            unknown: false,
+        };
+        let mut entra = written("OAuth", "0x1");
+        entra.object_id = "0B5E".into();
+        let by_host = entra.clone().judged(&known);
+        assert_eq!(
+            (by_host.verdict.as_str(), by_host.vouches()),
+            (VOUCHES, true)
+        );
+        assert_eq!(by_host.expected, "0b5e");
+        entra.object_id = "9a8b".into();
+        let other = entra.clone().judged(&known);
+        assert_eq!(other.doubt(), Some(Doubt::NotRecordingIdentity));
+        let unknown = entra.clone().judged(&Identities::unknown());
+        assert_eq!(unknown.verdict, VOUCHES_IDENTITY_UNKNOWN);
+        assert!(unknown.vouches());
+        let mixed = Identities {
+            unknown: true,
+            ..known.clone()
+        };
+        assert!(
+            entra.judged(&mixed).vouches(),
+            "one host's identity unknown"
+        );
+        let sas = written("SAS", "0x1").judged(&known);
+        assert_eq!(sas.verdict, VOUCHES);
+        let key = written("AccountKey", "0x1").judged(&Identities::unknown());
+        assert_eq!(key.doubt(), Some(Doubt::OtherWriter));
+        // A row from before verdicts: the authentication type alone.
+        assert!(written("OAuth", "0x1").vouches());
+        assert_eq!(
+            written("AccountKey", "0x1").doubt(),
+            Some(Doubt::OtherWriter)
+        );
     }
 }

@@ -4,17 +4,20 @@
 //! each on its own (a few changes are no storm). Table `alertbursts` keeps each folded alert (PK:
 //! type, container and window through the key encoder; RK: the alert's id, its time and data),
 //! beside the window's head row (the ids sent alone). Folded alerts keep their actor lookups;
-//! their actors are named by the burst alert and its follow-up ([`super::burst_actors`]).
+//! their actors are named by the burst alert and its follow-up ([`super::burst_actors`]). This
+//! file admits an alert; [`super::burst_close`] sends the burst alert of a closed window.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::azure::AzureError;
-use crate::dates::{format_utc, timestamp};
-use crate::notify::{Notification, Severity};
+use crate::dates::format_utc;
+use crate::notify::Notification;
+
+pub use super::burst_close::close;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{get, query_all, update, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_i64, get_str, int64};
+use crate::tables::ops::{get, update, write_creating_table};
+use crate::tables::{Entity, Stored, TableStore, WriteMode, get_i64, get_str, int64};
 
 /// The table.
 pub const TABLE: &str = "alertbursts";
@@ -26,8 +29,6 @@ pub const GRACE: Duration = Duration::minutes(5);
 pub const ALONE: usize = 5;
 /// Row key of a window's head (the alerts sent alone).
 pub(super) const HEAD: &str = "head";
-/// Folded alert ids listed in the burst alert (all are in the table).
-const LISTED: usize = 100;
 
 /// Whether an alert goes out on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +122,7 @@ pub async fn admit(
 }
 
 /// The ids of a head's alerts sent alone (a head from before [`ALONE`]: its one alert).
-fn alone_ids(head: &Entity) -> Vec<String> {
+pub(super) fn alone_ids(head: &Entity) -> Vec<String> {
     match get_str(head, "AloneIds") {
         Some(ids) => ids
             .split('\n')
@@ -132,121 +133,6 @@ fn alone_ids(head: &Entity) -> Vec<String> {
             .map(|a| vec![a.to_owned()])
             .unwrap_or_default(),
     }
-}
-
-/// The burst alerts of windows closed by `now` (each sent on two passes, the same id: delivery
-/// drops the repeat), their heads marked.
-///
-/// # Errors
-/// Table errors.
-pub async fn close(
-    tables: &dyn TableStore,
-    now: OffsetDateTime,
-) -> Result<Vec<Notification>, AzureError> {
-    let open = Filter::And(vec![
-        Filter::str("RowKey", crate::tables::filter::Op::Eq, HEAD),
-        Filter::int("Sent", crate::tables::filter::Op::Lt, 2),
-    ]);
-    let heads = match query_all(tables, TABLE, &open, 1000).await {
-        Err(AzureError::NotFound) => return Ok(Vec::new()),
-        other => other?,
-    };
-    let mut out = Vec::new();
-    for h in heads {
-        let e = &h.entity;
-        let Some(window) = get_str(e, "Window").and_then(timestamp) else {
-            continue;
-        };
-        if now < window + WINDOW + GRACE {
-            continue;
-        }
-        let pk = get_str(e, "PartitionKey").unwrap_or_default().to_owned();
-        let members = query_all(tables, TABLE, &Filter::partition(&pk), usize::MAX).await?;
-        let folded: Vec<&Entity> = members
-            .iter()
-            .map(|s| &s.entity)
-            .filter(|m| get_str(m, "RowKey") != Some(HEAD))
-            .collect();
-        if !folded.is_empty() {
-            out.push(burst(e, &folded, window));
-        }
-        let keep = |k: &str| Value::String(get_str(e, k).unwrap_or_default().to_owned());
-        let mut marked: Entity = [
-            "PartitionKey",
-            "RowKey",
-            "AlertId",
-            "Kind",
-            "Account",
-            "Container",
-            "Window",
-            "AloneIds",
-        ]
-        .into_iter()
-        .map(|k| (k.to_owned(), keep(k)))
-        .collect();
-        let sent = get_i64(e, "Sent").unwrap_or(0) + 1;
-        int64(
-            &mut marked,
-            "Sent",
-            if folded.is_empty() { 2 } else { sent },
-        );
-        // The actors' follow-up ([`super::burst_actors`]) is still to come for folded alerts.
-        let actors_sent = get_i64(e, "ActorsSent").unwrap_or(0);
-        int64(
-            &mut marked,
-            "ActorsSent",
-            if folded.is_empty() { 2 } else { actors_sent },
-        );
-        match tables
-            .write(TABLE, &marked, WriteMode::IfMatch(h.etag.clone()))
-            .await
-        {
-            Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
-}
-
-/// The burst alert of a window: its head and folded alerts, counted.
-fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime) -> Notification {
-    let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
-    let (kind, container) = (g("Kind"), g("Container"));
-    let count = folded.len() + alone_ids(head).len();
-    let ids: Vec<&str> = folded
-        .iter()
-        .filter_map(|m| get_str(m, "AlertId"))
-        .take(LISTED)
-        .collect();
-    let recordings: std::collections::BTreeSet<String> = folded
-        .iter()
-        .filter_map(|m| serde_json::from_str::<Value>(get_str(m, "Data")?).ok())
-        .filter_map(|d| d["recordingId"].as_str().map(str::to_owned))
-        .collect();
-    let verb = if kind == "recording.deleted" {
-        "deleted"
-    } else {
-        "replaced"
-    };
-    let (actors, pending) = super::burst_actors::actors(folded);
-    let data = json!({
-        "account": g("Account"), "container": container, "count": count,
-        "windowStart": format_utc(window), "windowEnd": format_utc(window + WINDOW),
-        "firstAlertId": g("AlertId"), "aloneAlertIds": alone_ids(head), "foldedAlertIds": ids,
-        "foldedRecordings": recordings.len(), "folded": true,
-        "actors": actors, "actorsPending": pending,
-    });
-    Notification::new(
-        &kind,
-        &["burst\n", &g("PartitionKey")].concat(),
-        format_utc(window + WINDOW),
-        Severity::Critical,
-        format!(
-            "{count} recording changes ({verb} outside retention) in one container within {} minutes",
-            WINDOW.whole_minutes()
-        ),
-        data,
-    )
 }
 
 #[cfg(test)]
@@ -273,6 +159,7 @@ mod admit_tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::notify::Severity;
     use crate::tables::memory::InMemoryTables;
 
     fn alert(i: usize) -> Notification {

@@ -4,7 +4,10 @@
 //! of its own, on the alert's row in `alertbursts` (`Actor`). The burst alert names the actors
 //! found by the time it goes out; once every folded alert has its actor, one `recording.actor`
 //! follow-up of the burst (its id: the burst alert's id + `.actor`, sent on two passes: delivery
-//! drops the repeat) names them all, so no alert is sent again and none alone.
+//! drops the repeat) names them all, so no alert is sent again and none alone. A lookup ends
+//! `CUSTODY_ACTOR_WAIT_MINUTES` after its change at the latest (the actor unknown, with the
+//! reason); one that has not ended [`LATE`] after that (its lookup lost, or every query throttled)
+//! does not hold the follow-up back: it goes out then, counting such alerts in `actorsPending`.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +23,8 @@ use serde_json::{Value, json};
 
 /// Distinct actors a burst alert lists (the rest are counted).
 const LISTED: usize = 20;
+/// How long after its lookups' wait a burst's follow-up waits for folded alerts without an actor.
+pub const LATE: time::Duration = time::Duration::HOUR;
 
 /// The part of an actor a burst lists: who and from where, as logged.
 fn summary(a: &Actor) -> Value {
@@ -89,12 +94,17 @@ pub fn actors(folded: &[&Entity]) -> (Vec<Value>, usize) {
     (listed, pending)
 }
 
-/// The follow-ups of bursts sent whose folded alerts all have their actor (each on two passes),
-/// their heads marked (`ActorsSent`).
+/// The follow-ups of bursts sent whose folded alerts all have their actor, or whose window ended
+/// `wait` (the lookups' wait) plus [`LATE`] before `now` (each on two passes), their heads marked
+/// (`ActorsSent`).
 ///
 /// # Errors
 /// Table errors.
-pub async fn follow_ups(tables: &dyn TableStore) -> Result<Vec<Notification>, AzureError> {
+pub async fn follow_ups(
+    tables: &dyn TableStore,
+    now: time::OffsetDateTime,
+    wait: time::Duration,
+) -> Result<Vec<Notification>, AzureError> {
     let due = Filter::And(vec![
         Filter::str("RowKey", Op::Eq, HEAD),
         Filter::int("Sent", Op::Ge, 1),
@@ -114,11 +124,13 @@ pub async fn follow_ups(tables: &dyn TableStore) -> Result<Vec<Notification>, Az
             .filter(|m| get_str(m, "RowKey") != Some(HEAD))
             .collect();
         let (listed, pending) = actors(&folded);
-        if pending > 0 {
+        let window = get_str(&h.entity, "Window").and_then(timestamp);
+        let late = window.is_none_or(|w| now >= w + WINDOW + super::burst::GRACE + wait + LATE);
+        if pending > 0 && !late {
             continue;
         }
         if !folded.is_empty() {
-            out.push(follow_up(&h.entity, folded.len(), listed));
+            out.push(follow_up(&h.entity, folded.len(), listed, pending));
         }
         let mut marked = h.entity.clone();
         let sent = get_i64(&h.entity, "ActorsSent").unwrap_or(0) + 1;
@@ -140,14 +152,14 @@ pub async fn follow_ups(tables: &dyn TableStore) -> Result<Vec<Notification>, Az
 
 /// `recording.actor` of a burst: the actors of its folded alerts, under the burst alert's id +
 /// `.actor`.
-fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>) -> Notification {
+fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>, pending: usize) -> Notification {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let burst = super::burst::burst_id(&g("Kind"), &g("PartitionKey"));
     let window = get_str(head, "Window").and_then(timestamp);
     let data = json!({
         "account": g("Account"), "container": g("Container"), "alertId": burst,
         "windowStart": window.map(format_utc), "windowEnd": window.map(|w| format_utc(w + WINDOW)),
-        "foldedAlerts": folded, "actors": listed, "folded": true,
+        "foldedAlerts": folded, "actors": listed, "folded": true, "actorsPending": pending,
     });
     let mut n = Notification::new(
         "recording.actor",
@@ -168,6 +180,8 @@ mod tests {
     use super::super::burst::{Fold, GRACE, admit, burst_id, burst_of, close};
     use super::*;
     use crate::tables::memory::InMemoryTables;
+
+    const WAIT: time::Duration = time::Duration::minutes(20);
 
     fn alert(i: usize) -> Notification {
         Notification::new(
@@ -211,7 +225,7 @@ mod tests {
             .await
             .expect("note");
         assert!(
-            follow_ups(&t).await.expect("none yet").is_empty(),
+            follow_ups(&t, at, WAIT).await.expect("none yet").is_empty(),
             "not sent yet"
         );
         let burst = close(&t, at + WINDOW + GRACE).await.expect("closed");
@@ -225,13 +239,13 @@ mod tests {
             burst_id("recording.replaced", &pk)
         );
         assert!(
-            follow_ups(&t).await.expect("pending").is_empty(),
+            follow_ups(&t, at, WAIT).await.expect("pending").is_empty(),
             "one still looked for"
         );
         note(&t, &pk, &alerts[7].notification_id, &who("e@y"))
             .await
             .expect("note");
-        let first = follow_ups(&t).await.expect("due");
+        let first = follow_ups(&t, at, WAIT).await.expect("due");
         assert_eq!(first.len(), 1, "{first:?}");
         let f = &first[0];
         assert_eq!(f.kind, "recording.actor");
@@ -241,9 +255,34 @@ mod tests {
         );
         assert_eq!(f.data["actors"].as_array().map(Vec::len), Some(2));
         assert_eq!(f.data["foldedAlerts"], 3);
-        let again = follow_ups(&t).await.expect("second pass");
+        let again = follow_ups(&t, at, WAIT).await.expect("second pass");
         assert_eq!(again.len(), 1, "sent on two passes");
         assert_eq!(again[0].notification_id, f.notification_id, "under one id");
-        assert!(follow_ups(&t).await.expect("done").is_empty());
+        assert!(follow_ups(&t, at, WAIT).await.expect("done").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_burst_whose_lookups_never_end_follows_up_late_counting_them() {
+        let t = InMemoryTables::new();
+        let at = datetime!(2025-03-14 09:41 UTC);
+        let alerts: Vec<Notification> = (0..7).map(alert).collect();
+        for n in &alerts {
+            admit(&t, n, at).await.expect("admit");
+        }
+        let pk = burst_of(&alerts[5], at);
+        note(&t, &pk, &alerts[5].notification_id, &who("m@x"))
+            .await
+            .expect("note");
+        assert_eq!(
+            close(&t, at + WINDOW + GRACE).await.expect("closed").len(),
+            1
+        );
+        let end = datetime!(2025-03-14 09:50 UTC) + GRACE + WAIT + LATE;
+        let early = end - time::Duration::SECOND;
+        assert!(follow_ups(&t, early, WAIT).await.expect("waits").is_empty());
+        let late = follow_ups(&t, end, WAIT).await.expect("late");
+        assert_eq!(late.len(), 1, "{late:?}");
+        assert_eq!(late[0].data["actorsPending"], 1);
+        assert_eq!(late[0].data["actors"][0]["requesterUpn"], "m@x");
     }
 }

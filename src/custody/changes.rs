@@ -27,9 +27,14 @@ pub const OVERWRITES: &[&str] = &[
     "FlushWithClose",
 ];
 
+/// Requests that write part of a name's content: a staged block (made content by the next
+/// `PutBlockList`), an append. Read for who wrote the content only, not as a replacement (no
+/// `BlobCreated` announces them, and whether Bastion appends to its recordings is not documented).
+pub const PARTS: &[&str] = &["PutBlock", "AppendBlock"];
+
 /// Every operation the query asks for.
 pub fn operations() -> Vec<&'static str> {
-    [REMOVES, REMOVES_ALL, OVERWRITES].concat()
+    [REMOVES, REMOVES_ALL, OVERWRITES, PARTS].concat()
 }
 
 /// The header the body runs under: the containers (`/<account>/<container>`), the operations,
@@ -70,6 +75,8 @@ pub struct Logged {
     pub touched: Touched,
     /// A write of content (an overwrite), not a removal.
     pub write: bool,
+    /// A write of part of the content ([`PARTS`]).
+    pub part: bool,
 }
 
 impl Logged {
@@ -99,6 +106,7 @@ impl Logged {
         Some(Self {
             ingested,
             write: OVERWRITES.contains(&op),
+            part: PARTS.contains(&op),
             account,
             container,
             touched,
@@ -206,6 +214,8 @@ mod tests {
                 .expect("r")
                 .write
         );
+        let part = Logged::read(access("AppendBlock", "/a/rec/x", "")).expect("r");
+        assert!(part.part && !part.write);
         assert!(Logged::read(access("PutBlob", "nokey", "")).is_none());
         assert_ne!(l.id(), r.id());
     }

@@ -6,6 +6,7 @@
 pub mod actor;
 pub mod burst;
 pub mod burst_actors;
+pub mod burst_close;
 pub mod changes;
 pub mod lookup;
 pub mod pending;

@@ -239,6 +239,15 @@ pub async fn read(
     let Some(source) = source else {
         return facts;
     };
+    remember_identity(
+        ports,
+        &facts,
+        (host, source),
+        targeted.is_some(),
+        principal.as_deref(),
+        now,
+    )
+    .await;
     // Never a subscription-wide list: that needs read on every account of the subscription.
     let Some(account) = settings.account_id(source.account()) else {
         facts.unknown_account = Some(source.account().to_owned());
@@ -269,6 +278,34 @@ pub async fn read(
     facts.container = Some(container);
     facts.target_writable = writable;
     facts
+}
+
+/// Records who `source`'s host records as, for the writer check (`recordingidentities`): its
+/// identity's object id, or none known when its answer names no recording target or identity. A
+/// host whose answer names another container as its target records nothing here; a failed read
+/// of the host keeps the last row; a failed write is logged (the next check writes it again).
+async fn remember_identity(
+    ports: &Ports,
+    facts: &HostFacts,
+    (host, source): (&str, &crate::sources::Source),
+    targeted: bool,
+    principal: Option<&str>,
+    now: OffsetDateTime,
+) {
+    let Some(Ok(h)) = &facts.host else {
+        return;
+    };
+    let config = h.properties.session_recording_configuration.as_ref();
+    if !targeted && config.and_then(|c| c.target()).is_some() {
+        return;
+    }
+    let container = (source.account(), source.container.as_str());
+    let written =
+        crate::catalogue::identity::record(ports.tables.as_ref(), container, host, principal, now)
+            .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "the host's recording identity not recorded");
+    }
 }
 
 /// The blob write data action Bastion's identity needs on its target.

@@ -41,9 +41,10 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
         .await
         .map_err(HandlerError::storage)?;
     // The actors of folded alerts, once all are known (after the lookups this pass recorded).
-    let burst_actors = burst_actors::follow_ups(state.ports.tables.as_ref())
-        .await
-        .map_err(HandlerError::storage)?;
+    let burst_actors =
+        burst_actors::follow_ups(state.ports.tables.as_ref(), now, settings.actor_wait)
+            .await
+            .map_err(HandlerError::storage)?;
     let o = Outcome::processed(format!(
         "custody: {} logged changes read, {} actors recorded, {} lookups waiting{}{}",
         changes.rows,

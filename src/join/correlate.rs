@@ -15,8 +15,9 @@
 //!    ([`Doubt::TooSmall`]), or created (`x-ms-creation-time`) outside the vouching window
 //!    `[start - skew, end + RECORDING_VOUCH_LAG_HOURS]` of every session found
 //!    ([`Doubt::OutsideWindow`]; [`Times::vouching`]), or whose current content the storage logs
-//!    show written otherwise than through a SAS ([`Doubt::OtherWriter`]; read by `CustodyActor`
-//!    with the custody workspace, and only once the logs arrive). Its candidates are kept. A name or metadata
+//!    show written neither through a SAS nor by the hosts' recording identity
+//!    ([`Doubt::OtherWriter`], [`Doubt::NotRecordingIdentity`]; read by `CustodyActor` with the
+//!    custody workspace, and only once the logs arrive). Its candidates are kept. A name or metadata
 //!    alone cannot vouch: anyone with write access to the container can plant a blob naming any
 //!    tunnel id, at any time. A blob deleted before it was catalogued matches nothing (its content
 //!    was never read).
@@ -31,6 +32,7 @@ use time::{Duration, OffsetDateTime};
 use crate::catalogue::days::{DayRow, Span};
 use crate::catalogue::recording::{Confidence, Doubt, Match, Recording, STATUS_DELETED_BEFORE};
 use crate::catalogue::session::{SessionRecord, outcome};
+use crate::catalogue::writer::Writer;
 
 /// Tolerated clock skew between Bastion's record times and storage creation times.
 pub const SKEW: Duration = Duration::minutes(2);
@@ -152,7 +154,7 @@ pub fn decide<'a>(
         (Some(m), _) if m.confidence == Confidence::Awaiting => None,
         (Some(_), _) if r.below_min_bytes.is_some() => Some(Doubt::TooSmall),
         (Some(m), s) if !created_in_window(r, m, s, rows, times) => Some(Doubt::OutsideWindow),
-        (Some(_), _) if r.other_writer().is_some() => Some(Doubt::OtherWriter),
+        (Some(_), _) => r.other_writer().and_then(Writer::doubt),
         _ => None,
     };
     match (m, doubt) {

@@ -377,6 +377,21 @@ fn a_blob_written_otherwise_than_through_a_sas_or_an_identity_is_suspect() {
         Confidence::Exact,
         "a host's managed identity"
     );
+    // Judged against the host's recording identity once known.
+    let ids = crate::catalogue::identity::Identities {
+        principals: vec!["0b5e".into()],
+        unknown: false,
+    };
+    let mut entra = writer("OAuth", "0x1");
+    entra.object_id = "9a8b".into();
+    r.writer = Some(entra.clone().judged(&ids));
+    assert_eq!(
+        decided(&r).0,
+        Confidence::Suspect(Doubt::NotRecordingIdentity)
+    );
+    entra.object_id = "0B5E".into();
+    r.writer = Some(entra.judged(&ids));
+    assert_eq!(decided(&r).0, Confidence::Exact, "the host's identity");
     for auth in ["AccountKey", "Anonymous"] {
         r.writer = Some(writer(auth, "\"0x1\""));
         assert_eq!(

@@ -45,11 +45,20 @@ pub fn reason(row: &Recording) -> String {
         ),
         Some(crate::catalogue::recording::Doubt::OtherWriter) => match row.other_writer() {
             Some(w) => format!(
-                "its content was written by {} with {} authentication from {}, not through a SAS as Bastion writes",
+                "its content was written by {} with {} authentication from {}, neither through a SAS nor by an Entra identity as Bastion writes",
                 w.operation, w.authentication, w.caller_ip
             ),
             None => String::new(),
         },
+        Some(crate::catalogue::recording::Doubt::NotRecordingIdentity) => {
+            match row.other_writer() {
+                Some(w) => format!(
+                    "its content was written by {} with OAuth authentication by object id {} from {}, not the recording identity of the hosts recording into the container ({})",
+                    w.operation, w.object_id, w.caller_ip, w.expected
+                ),
+                None => String::new(),
+            }
+        }
         None => String::new(),
     }
 }

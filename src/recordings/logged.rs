@@ -72,6 +72,8 @@ impl Recordings {
         if containers.is_empty() {
             return Ok(out);
         }
+        // Writes an earlier pass read before their recording's row existed.
+        self.early_writes(now).await?;
         let mut cur = store::load(tables, workspace, CURSOR_ROW, now - START).await?;
         let (hi, overlap) = (tick_of(now), ticks(OVERLAP));
         let mut after: Option<PageResult> = None;
@@ -95,20 +97,29 @@ impl Recordings {
                 Ok(f) => f,
             };
             let rows: Vec<Logged> = found.rows.into_iter().filter_map(Logged::read).collect();
-            // Of a page's writes to one name only the last is checked: a storm of overwrites
-            // costs one properties read, and the content found is the last writer's.
-            let last_write: std::collections::HashMap<(&str, &str, &Touched), usize> = rows
+            // Of a page's writes to one name by one writer only the last is checked: a storm of
+            // overwrites costs one properties read, and the content found is the last writer's;
+            // a write by another writer is checked too (a doubt about a content stays).
+            let who = |r: &Logged| {
+                let a = &r.access;
+                [a.authentication.as_str(), &a.object_id, &a.auth_hash].join("\n")
+            };
+            let writes = |r: &Logged| r.write || r.part;
+            let last_write: std::collections::HashMap<_, usize> = rows
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.write)
-                .map(|(i, r)| ((r.account.as_str(), r.container.as_str(), &r.touched), i))
+                .filter(|(_, r)| writes(r))
+                .map(|(i, r)| {
+                    (
+                        (r.account.as_str(), r.container.as_str(), &r.touched, who(r)),
+                        i,
+                    )
+                })
                 .collect();
             let superseded: Vec<bool> = (rows.iter().enumerate())
                 .map(|(i, r)| {
-                    r.write
-                        && last_write
-                            .get(&(r.account.as_str(), r.container.as_str(), &r.touched))
-                            .is_some_and(|&j| j != i)
+                    let k = (r.account.as_str(), r.container.as_str(), &r.touched, who(r));
+                    writes(r) && last_write.get(&k).is_some_and(|&j| j != i)
                 })
                 .collect();
             let (mut handled, mut failed) = (Vec::new(), None);
@@ -175,7 +186,7 @@ impl Recordings {
                 }
             }
             Touched::Name(names) => {
-                let write = l.write.then_some(&l.access);
+                let write = (l.write || l.part).then_some((&l.access, l.write));
                 for n in names {
                     alerts.extend(self.named(source, n, write, cause, now).await?);
                 }
@@ -190,18 +201,22 @@ impl Recordings {
         Ok(out)
     }
 
-    /// A name a request removed (`write`: the request that overwrote it): its row, if catalogued,
-    /// against its blob; a write's requester is recorded as the writer of the content it made
-    /// (module `super::writer`).
+    /// A name a request removed (`write`: the request that wrote it, and whether it wrote the
+    /// whole content): its row, if catalogued, against its blob; a write's requester is recorded
+    /// as the writer of the content it made (module `super::writer`), and a write on a name with
+    /// no row yet is kept until the row exists (module `super::early`).
     async fn named(
         &self,
         source: &Source,
         name: &str,
-        write: Option<&Access>,
+        write: Option<(&Access, bool)>,
         cause: Cause<'_>,
         now: OffsetDateTime,
     ) -> Result<Vec<Value>, HandlerError> {
         let Some(row) = self.row_named(source, name, cause.at).await? else {
+            if let Some((a, _)) = write {
+                self.keep_early(source, name, a, now).await?;
+            }
             return Ok(Vec::new());
         };
         let blob = source.blob(name.to_owned());
@@ -210,8 +225,9 @@ impl Recordings {
                 let event = synthesized(source, &row, None, Some(cause), now);
                 Some(self.on_deleted(&event).await?)
             }
-            (Ok(p), Some(a)) => {
-                let replaced = if row.status == STATUS_CATALOGUED
+            (Ok(p), Some((a, whole))) => {
+                let replaced = if whole
+                    && row.status == STATUS_CATALOGUED
                     && normalize_etag(&p.etag) != normalize_etag(&row.etag)
                 {
                     let event = synthesized(source, &row, Some(&p), Some(cause), now);

@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod created;
 pub mod deleted;
+pub mod early;
 pub mod ingest;
 pub mod logged;
 pub mod reconcile;

@@ -1,10 +1,12 @@
 //! The writer check of the changes pass (`CustodyActor`, custody workspace set): a logged write on
 //! a catalogued name that made the content the blob holds now is recorded on the row as its
-//! writer ([`crate::catalogue::writer`]), and the row falls due for the join, which makes its
-//! match `suspect` (`written-by-other-principal`) when the write was made neither through a SAS nor
-//! by an Entra identity; the
-//! audit-log tick then alerts `recording.suspect` once, as for the other doubts. Until the log row
-//! is read (they arrive minutes late) the match stands.
+//! writer, judged against the recording identities of the hosts recording into its container
+//! ([`crate::catalogue::writer`], [`crate::catalogue::identity`]), and the row falls due for the
+//! join, which makes its match `suspect` when the write could not be Bastion's
+//! (`written-by-other-principal`: an account key, anonymous; `writer-not-recording-identity`: an
+//! Entra identity other than the hosts' recording identity, once that is known); the audit-log
+//! tick then alerts `recording.suspect` once, as for the other doubts. Until the log row is read
+//! (they arrive minutes late) the match stands.
 
 use time::OffsetDateTime;
 
@@ -35,6 +37,7 @@ pub fn writer_of(a: &Access, etag: &str) -> Writer {
         caller_ip: a.caller_ip.clone(),
         at: a.at.clone(),
         request_id: a.correlation_id.clone(),
+        ..Writer::default()
     }
 }
 
@@ -58,7 +61,10 @@ impl Recordings {
         let Some(row) = self.row_named(source, name, at).await? else {
             return Ok(());
         };
-        let w = writer_of(a, &p.etag);
+        let tables = self.ports.tables.as_ref();
+        let ids =
+            crate::catalogue::identity::of(tables, source.account(), &source.container).await?;
+        let w = writer_of(a, &p.etag).judged(&ids);
         let now = self.ports.clock.now();
         let repo = self.ports.catalogue();
         // The row as stored (its ETag): `update` takes `None` for a row that does not exist.

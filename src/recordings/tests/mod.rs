@@ -21,7 +21,7 @@ async fn put(f: &crate::testkit::Fakes, name: &str, meta: &[(&str, &str)]) -> Bl
 }
 
 /// Delivers a BlobCreated event for `recordings/<name>` with sequencer `seq`.
-async fn deliver(f: &crate::testkit::Fakes, name: &str, seq: &str) -> Outcome {
+pub(super) async fn deliver(f: &crate::testkit::Fakes, name: &str, seq: &str) -> Outcome {
     handle(
         f.state.clone(),
         event_invocation("RecordingCreated", blob_created("recordings", name, seq)),
@@ -389,3 +389,4 @@ async fn cataloguing_a_recording_with_its_join_costs_seven_storage_calls() {
 
 mod lost;
 mod poison;
+mod writer;
