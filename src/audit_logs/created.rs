@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 use super::tail::{self, Tailer, TickReport};
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
+use crate::ports::Failure;
 use crate::sources::Source;
 
 /// Handles one BlobCreated event at `now`.
@@ -14,7 +15,7 @@ pub async fn on_created(
     tail: &Tailer,
     event: &BlobEvent,
     now: OffsetDateTime,
-) -> Result<Outcome, HandlerError> {
+) -> Result<Outcome, Failure> {
     if !event.is_created() {
         let why = format!("event type {} is not handled", event.event_type);
         return Ok(Outcome::skipped(why));
@@ -47,7 +48,7 @@ pub async fn register(
     created: OffsetDateTime,
     now: OffsetDateTime,
     read: bool,
-) -> Result<Option<TickReport>, HandlerError> {
+) -> Result<Option<TickReport>, Failure> {
     let Some(cursor) = tail.cursor_of(source, blob_name, created, None).await? else {
         return Ok(None);
     };

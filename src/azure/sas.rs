@@ -32,6 +32,16 @@ pub fn encode_value(text: &str) -> String {
     utf8_percent_encode(text, VALUE).to_string()
 }
 
+/// Adds the SAS `token` to `url`'s query, the one way a token joins a request. The other
+/// parameters are kept byte for byte (re-encoding them would change `where=` tag expressions).
+pub fn append(url: &mut url::Url, token: &str) {
+    let query = match url.query().filter(|q| !q.is_empty()) {
+        Some(q) => format!("{q}&{token}"),
+        None => token.to_owned(),
+    };
+    url.set_query(Some(&query));
+}
+
 /// HMAC-SHA256 of `text` under `key`, base64.
 pub fn sign(key: &[u8], text: &str) -> String {
     // HMAC accepts keys of any length, so this cannot fail; an empty MAC would only fail auth.
@@ -134,6 +144,24 @@ mod tests {
             assert!(t.contains(part), "{part} in {t}");
         }
         assert_eq!(t, s.token(), "cached until close to expiry");
+    }
+
+    #[test]
+    fn a_token_joins_the_query_and_keeps_it_byte_for_byte() {
+        let mut u =
+            url::Url::parse("https://a.blob.core.windows.net/?comp=blobs&where=%22k%22%3D%27v%27")
+                .expect("url");
+        append(&mut u, "sv=1&sig=x");
+        assert_eq!(
+            u.query(),
+            Some("comp=blobs&where=%22k%22%3D%27v%27&sv=1&sig=x")
+        );
+        let mut bare = url::Url::parse("https://a.blob.core.windows.net/c/b").expect("url");
+        append(&mut bare, "sv=1&sig=x");
+        assert_eq!(
+            bare.as_str(),
+            "https://a.blob.core.windows.net/c/b?sv=1&sig=x"
+        );
     }
 
     #[test]

@@ -36,14 +36,8 @@ impl Policy for SasPolicy {
         request: &mut Request,
         next: &[Arc<dyn Policy>],
     ) -> PolicyResult {
-        let url = request.url_mut();
-        // Other parameters are kept byte for byte (re-encoding them would change `where=` tag
-        // expressions); each request is sent once, so it carries no SAS yet.
-        let query = match url.query().filter(|q| !q.is_empty()) {
-            Some(q) => format!("{q}&{}", self.signer.token()),
-            None => self.signer.token(),
-        };
-        url.set_query(Some(&query));
+        // Each request is sent once, so it carries no SAS yet.
+        super::sas::append(request.url_mut(), &self.signer.token());
         next[0].send(ctx, request, &next[1..]).await
     }
 }

@@ -23,12 +23,8 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
         Ok(event) => event,
         Err(skipped) => return Ok(skipped),
     };
-    created::on_created(
-        &crate::state::tailer(&state),
-        &event,
-        super::now_of(&state, &inv),
-    )
-    .await
+    let tailer = crate::state::tailer(&state);
+    Ok(created::on_created(&tailer, &event, super::now_of(&state, &inv)).await?)
 }
 
 /// `AuditLogTail`: one bounded tick over the hour blobs that grew.

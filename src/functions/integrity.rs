@@ -32,7 +32,7 @@ pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), 
 /// `Poison` for unusable messages, `Retryable` for storage failures.
 pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let (req, key) = decode(&inv)?;
-    hash_recording(&state.ports, &key, &req.etag).await
+    Ok(hash_recording(&state.ports, &key, &req.etag).await?)
 }
 
 /// `IntegrityVerify`; `Retryable` when the catalogue cannot be read.

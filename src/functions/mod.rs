@@ -19,7 +19,26 @@ use serde_json::Value;
 use crate::events::event_grid::{BlobEvent, EventError};
 use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::ports::Failure;
 use crate::state::AppState;
+
+/// The edge: a domain's failure becomes the host's ending, `Retryable` (500, the trigger
+/// redelivers) or `Poison` (200 after the payload is quarantined).
+impl From<Failure> for HandlerError {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Retryable { stage, source } => Self::Retryable { stage, source },
+            Failure::Poison { reason, source } => Self::Poison { reason, source },
+        }
+    }
+}
+
+/// A port's error at the edge ends the invocation as the domain's [`Failure`] would.
+impl From<crate::azure::AzureError> for HandlerError {
+    fn from(e: crate::azure::AzureError) -> Self {
+        Failure::from(e).into()
+    }
+}
 
 /// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type.
 ///

@@ -12,13 +12,10 @@ pub use crate::notify::FUNCTION as NOTIFY_WEBHOOK;
 /// # Errors
 /// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
 pub async fn notify_webhook(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    deliver_message(
-        &Dispatch {
-            notifier: state.notifier.clone(),
-            ports: state.ports.clone(),
-            quarantine: state.quarantine.clone(),
-        },
-        &inv,
-    )
-    .await
+    let dispatch = Dispatch {
+        notifier: state.notifier.clone(),
+        ports: state.ports.clone(),
+        quarantine: state.quarantine.clone(),
+    };
+    Ok(deliver_message(&dispatch, &inv).await?)
 }

@@ -22,7 +22,7 @@ pub async fn recording_created(state: AppState, inv: Invocation) -> Result<Outco
     };
     let recordings = crate::state::recordings(&state);
     if event.is_deleted() {
-        return recordings.on_deleted(&event).await;
+        return Ok(recordings.on_deleted(&event).await?);
     }
     let (outcome, _) = recordings.on_created(&event).await?;
     Ok(outcome)

@@ -6,8 +6,9 @@ use super::hash::{CHUNK, HashError, hash_blob};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::dates::format_utc;
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::notify::{Notification, OUTPUT_BINDING};
+use crate::ports::Failure;
 use crate::ports::Ports;
 use crate::storage::normalize_etag;
 
@@ -19,7 +20,7 @@ pub async fn hash_recording(
     ports: &Ports,
     key: &RecordingKey,
     requested_etag: &str,
-) -> Result<Outcome, HandlerError> {
+) -> Result<Outcome, Failure> {
     let repo = ports.catalogue();
     let Some(row) = repo.get(key).await? else {
         return Ok(Outcome::skipped(format!(
@@ -50,7 +51,7 @@ pub async fn hash_recording(
             return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
         }
         Err(HashError::Unstable) => {
-            return Err(HandlerError::storage(anyhow::anyhow!(
+            return Err(Failure::storage(anyhow::anyhow!(
                 "blob {blob} kept changing while being hashed"
             )));
         }

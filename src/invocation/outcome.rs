@@ -158,15 +158,6 @@ impl From<DecodeError> for HandlerError {
     }
 }
 
-impl From<crate::azure::AzureError> for HandlerError {
-    fn from(e: crate::azure::AzureError) -> Self {
-        match e {
-            crate::azure::AzureError::Rejected { .. } => Self::poison(e.to_string()),
-            e => Self::storage(e),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -12,7 +12,7 @@ use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
 use crate::catalogue::repo::Versioned;
 use crate::catalogue::{guids, session};
 use crate::clock::Budget;
-use crate::invocation::HandlerError;
+use crate::ports::Failure;
 use crate::tables::{self, Stored};
 
 /// Most pending sessions in one round (bounds the reads before its first write).
@@ -65,7 +65,7 @@ impl Join {
         scope: &Scope,
         now: OffsetDateTime,
         budget: &Budget,
-    ) -> Result<Report, HandlerError> {
+    ) -> Result<Report, Failure> {
         let tables = self.ports.tables.as_ref();
         let (row, cursor) = lease::read(tables).await?;
         // Due times are written on the instance's clock; a timer's time may lag it or run ahead
@@ -105,7 +105,7 @@ impl Join {
         first: (Vec<(DayRow, Stored)>, Vec<Versioned<Recording>>),
         (now, read_at): (OffsetDateTime, OffsetDateTime),
         report: &mut Report,
-    ) -> Result<Option<OffsetDateTime>, HandlerError> {
+    ) -> Result<Option<OffsetDateTime>, Failure> {
         let (mut pending, due) = first;
         let mut due = Some((due, scope.span));
         let mut advanced = None;
@@ -136,7 +136,7 @@ impl Join {
         now: OffsetDateTime,
         budget: &Budget,
         report: &mut Report,
-    ) -> Result<bool, HandlerError> {
+    ) -> Result<bool, Failure> {
         let mut k = Known::default();
         let mut spans: Vec<Span> = span.into_iter().collect();
         let mut affected = BTreeSet::new();
@@ -225,7 +225,7 @@ impl Join {
         k: &mut Known,
         spans: &[Span],
         affected: &BTreeSet<String>,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<(), Failure> {
         for span in Span::merged_near(spans.to_vec(), NEAR) {
             if span.within(&k.read) {
                 continue;
@@ -288,11 +288,7 @@ impl Join {
 
     /// Reads the sessions in `guids` that recordings were joined with by their start day's
     /// partition where a day has more than [`DAY_READ`]; the rest are read by [`Self::session`].
-    async fn by_start_day(
-        &self,
-        k: &mut Known,
-        guids: &BTreeSet<String>,
-    ) -> Result<(), HandlerError> {
+    async fn by_start_day(&self, k: &mut Known, guids: &BTreeSet<String>) -> Result<(), Failure> {
         let mut days: BTreeMap<String, usize> = BTreeMap::new();
         let joined = k.recordings.values().filter_map(|r| r.value.session());
         for s in joined.filter(|s| guids.contains(&s.tunnel_id)) {
@@ -314,7 +310,7 @@ impl Join {
 
     /// Reads session `tunnel` into the round from its session row (its stored day row is read
     /// once it is affected, [`Self::stored`]).
-    async fn session(&self, k: &mut Known, tunnel: &str) -> Result<(), HandlerError> {
+    async fn session(&self, k: &mut Known, tunnel: &str) -> Result<(), Failure> {
         if k.sessions.contains_key(tunnel) || k.missing.contains(tunnel) {
             return Ok(());
         }
@@ -334,7 +330,7 @@ impl Join {
 
     /// Reads the stored day row of session `t` known from its session row only: its `Joined` and
     /// the version [`Self::record_sessions`] writes on.
-    async fn stored(&self, k: &mut Known, t: &str) -> Result<(), HandlerError> {
+    async fn stored(&self, k: &mut Known, t: &str) -> Result<(), Failure> {
         let Some((w, None)) = k.sessions.get(t) else {
             return Ok(());
         };
@@ -365,7 +361,7 @@ impl Join {
         k: &Known,
         affected: &BTreeSet<String>,
         decided: &BTreeMap<RecordingKey, Decision>,
-    ) -> Result<usize, HandlerError> {
+    ) -> Result<usize, Failure> {
         let tables = self.ports.tables.as_ref();
         let mut ids: HashMap<&str, Vec<String>> = HashMap::new();
         for (key, (m, _)) in decided {

@@ -8,7 +8,7 @@ use crate::azure::AzureError;
 use crate::catalogue::index;
 use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::repo::Versioned;
-use crate::invocation::HandlerError;
+use crate::ports::Failure;
 use crate::retention::retag::retag;
 
 /// A recording to write: the row as read and its new join.
@@ -35,7 +35,7 @@ pub(super) async fn recordings(
     planned: Vec<Planned>,
     indexed: &[&Recording],
     more: impl Fn() -> bool,
-) -> Result<(usize, bool), HandlerError> {
+) -> Result<(usize, bool), Failure> {
     let repo = join.ports.catalogue();
     let mut targets = Vec::with_capacity(planned.len());
     for p in planned {

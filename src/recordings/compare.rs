@@ -12,8 +12,9 @@ use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
 use crate::catalogue::repo;
 use crate::events::event_grid::{BLOB_CREATED, BLOB_DELETED, BlobEvent, BlobEventData};
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::sources::Source;
 use crate::storage::{BlobProps, BlobStore, normalize_etag};
 use crate::tables::filter::Op;
@@ -124,7 +125,7 @@ impl Recordings {
         path: &str,
         cause: Option<Cause<'_>>,
         now: OffsetDateTime,
-    ) -> Result<Vec<serde_json::Value>, HandlerError> {
+    ) -> Result<Vec<serde_json::Value>, Failure> {
         let tables = self.ports.tables.as_ref();
         let rows = catalogued(tables, source.account(), &source.container).await?;
         if !rows.iter().any(|r| under(&r.blob_name, path)) {

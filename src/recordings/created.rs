@@ -9,9 +9,10 @@ use super::ingest::{self, EntryInput};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::BlobEvent;
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::join::{Join, suspect};
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::Source;
 use crate::storage::{BlobProps, BlobRef, update_tags};
@@ -93,7 +94,7 @@ impl Recordings {
     ///
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.
-    pub async fn on_created(&self, event: &BlobEvent) -> Result<Catalogued, HandlerError> {
+    pub async fn on_created(&self, event: &BlobEvent) -> Result<Catalogued, Failure> {
         if let Some(reason) = ingest::not_created(event) {
             return Ok((Outcome::skipped(reason), None));
         }
@@ -149,7 +150,7 @@ impl Recordings {
         event: &BlobEvent,
         props: &BlobProps,
         existing: Option<Versioned<Recording>>,
-    ) -> Result<Catalogued, HandlerError> {
+    ) -> Result<Catalogued, Failure> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
         // The row found keeps its key (its first creation day) whatever the blob's time says now.
@@ -237,7 +238,7 @@ impl Recordings {
     ///
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.
-    async fn gone(&self, source: &Source, event: &BlobEvent) -> Result<Catalogued, HandlerError> {
+    async fn gone(&self, source: &Source, event: &BlobEvent) -> Result<Catalogued, Failure> {
         let probe = source.key(event.time, &event.blob);
         let tables = self.ports.tables.as_ref();
         if !crate::catalogue::paths::rows_of(tables, &probe.rk)
@@ -257,7 +258,7 @@ impl Recordings {
         blob: &BlobRef,
         props: &BlobProps,
         created: time::OffsetDateTime,
-    ) -> Result<Option<Retention>, HandlerError> {
+    ) -> Result<Option<Retention>, Failure> {
         let subject = Subject {
             container: &blob.container,
             blob: &blob.name,

@@ -8,8 +8,9 @@ use crate::catalogue::paths;
 use crate::catalogue::recording::{Recording, STATUS_DELETED};
 use crate::custody::pending::Change;
 use crate::events::event_grid::BlobEvent;
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::retention::tombstone;
 
 impl Recordings {
@@ -18,7 +19,7 @@ impl Recordings {
     ///
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.
-    pub async fn on_deleted(&self, event: &BlobEvent) -> Result<Outcome, HandlerError> {
+    pub async fn on_deleted(&self, event: &BlobEvent) -> Result<Outcome, Failure> {
         let Some(source) = self
             .ports
             .sources
@@ -88,7 +89,7 @@ impl Recordings {
         &self,
         source: &crate::sources::Source,
         event: &BlobEvent,
-    ) -> Result<Outcome, HandlerError> {
+    ) -> Result<Outcome, Failure> {
         let key = source.key(event.time, &event.blob);
         let gone = outside::Gone {
             key: key.clone(),
@@ -131,7 +132,7 @@ impl Recordings {
         row: &Recording,
         bastion_id: Option<&str>,
         event: &BlobEvent,
-    ) -> Result<Outcome, HandlerError> {
+    ) -> Result<Outcome, Failure> {
         let n = outside::deleted_notification(row, bastion_id);
         let what = if row.status == crate::catalogue::recording::STATUS_DELETED_BEFORE {
             "recording deleted before it was catalogued "

@@ -20,8 +20,8 @@ use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::pending::Change;
 use crate::custody::query::Access;
 use crate::custody::{actor, lookup};
-use crate::invocation::HandlerError;
 use crate::loganalytics::LogsQuery;
+use crate::ports::Failure;
 use crate::sources::Source;
 use crate::storage::normalize_etag;
 
@@ -63,7 +63,7 @@ impl Recordings {
         logs: &dyn LogsQuery,
         workspace: &str,
         now: OffsetDateTime,
-    ) -> Result<Changes, HandlerError> {
+    ) -> Result<Changes, Failure> {
         let tables = self.ports.tables.as_ref();
         let containers: Vec<String> = (self.ports.sources.recordings().iter())
             .map(|s| format!("/{}/{}", s.account(), s.container))
@@ -168,7 +168,7 @@ impl Recordings {
 
     /// One logged request: what it touched, checked against storage, through the event path,
     /// each alert then carrying the request's requester as its actor.
-    async fn logged(&self, l: &Logged, now: OffsetDateTime) -> Result<Vec<Value>, HandlerError> {
+    async fn logged(&self, l: &Logged, now: OffsetDateTime) -> Result<Vec<Value>, Failure> {
         let Some(source) = self.ports.sources.recording(&l.account, &l.container) else {
             return Ok(Vec::new());
         };
@@ -212,7 +212,7 @@ impl Recordings {
         write: Option<(&Access, bool)>,
         cause: Cause<'_>,
         now: OffsetDateTime,
-    ) -> Result<Vec<Value>, HandlerError> {
+    ) -> Result<Vec<Value>, Failure> {
         let Some(row) = self.row_named(source, name, cause.at).await? else {
             if let Some((a, _)) = write {
                 self.keep_early(source, name, a, now).await?;
@@ -263,7 +263,7 @@ impl Recordings {
 
     /// Records `l`'s requester as the actor of `alert` (a `recording.deleted`/`.replaced`); the
     /// follow-up, when this wrote it (else the lookup pass sends it again).
-    async fn actor_of(&self, alert: &Value, l: &Logged) -> Result<Option<Value>, HandlerError> {
+    async fn actor_of(&self, alert: &Value, l: &Logged) -> Result<Option<Value>, Failure> {
         let change = match alert["type"].as_str() {
             Some("recording.deleted") => Change::Deleted,
             Some("recording.replaced") => Change::Replaced,

@@ -6,7 +6,8 @@ use super::Recordings;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
-use crate::invocation::{HandlerError, Outcome, Outputs};
+use crate::invocation::{Outcome, Outputs};
+use crate::ports::Failure;
 use crate::sources::Source;
 use crate::storage::BlobItem;
 
@@ -33,7 +34,7 @@ impl Recordings {
         item: &BlobItem,
         now: OffsetDateTime,
         row: Option<Option<Versioned<Recording>>>,
-    ) -> Result<Fate, HandlerError> {
+    ) -> Result<Fate, Failure> {
         let created = item.props.created.unwrap_or(now);
         let row = match row {
             Some(row) => row,

@@ -7,9 +7,9 @@ use time::{Duration, OffsetDateTime};
 use crate::audit_logs::sessions::outcome;
 use crate::catalogue::days::{self, DayRow, mark_unrecorded};
 use crate::dates::{format_date, format_utc};
-use crate::invocation::HandlerError;
 use crate::join::Join;
 use crate::notify::{Notification, Severity};
+use crate::ports::Failure;
 use crate::tables::Filter;
 use crate::tables::filter::Op;
 
@@ -39,7 +39,7 @@ pub async fn run(
     grace: Duration,
     now: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<Notification>, HandlerError> {
+) -> Result<Vec<Notification>, Failure> {
     let (tables, outbox) = (join.ports.tables.as_ref(), &join.ports.outbox);
     let sources = &join.ports.sources;
     let first_day = format_date((now - window - Duration::days(1)).date());

@@ -17,9 +17,10 @@ use tracing::error;
 
 use super::tail::{self, Tailer, TickReport};
 use crate::clock::Budget;
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::telemetry::redact;
 
 /// `AuditLogQuery`: timer, every minute.
@@ -93,7 +94,7 @@ pub struct QueryReport {
 ///
 /// # Errors
 /// None today; a failing workspace is reported in its status row and the log.
-pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, HandlerError> {
+pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Failure> {
     let time = Budget::after(q.tail.ports.clock.clone(), q.tail.settings.tail_budget);
     let reading = time.share(READ_SHARE);
     let mut report = QueryReport::default();

@@ -11,8 +11,8 @@ use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
 use crate::azure::AzureError;
 use crate::clock::Budget;
-use crate::invocation::HandlerError;
 use crate::loganalytics::{Item, LogsQuery};
+use crate::ports::Failure;
 
 /// Rows parsed and folded together (the answer itself is never kept whole).
 const CHUNK: usize = 1000;
@@ -67,7 +67,7 @@ pub enum PageError {
     Broken(String),
     /// Storing failed.
     #[error(transparent)]
-    Store(#[from] HandlerError),
+    Store(#[from] Failure),
 }
 
 /// What reading one workspace needs.
@@ -212,7 +212,7 @@ impl Unwritten {
         &mut self,
         r: &Reader<'_>,
         result: &mut PageResult,
-    ) -> Result<(u64, usize, bool), HandlerError> {
+    ) -> Result<(u64, usize, bool), Failure> {
         let batch = std::mem::take(&mut self.batch);
         let rows = std::mem::take(&mut self.rows);
         let flushed = batch::flush(r.tail, batch, r.now, r.time).await?;

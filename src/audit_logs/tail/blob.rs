@@ -11,7 +11,7 @@ use super::chunk::{self, BlobReport};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
 use crate::clock::Budget;
-use crate::invocation::HandlerError;
+use crate::ports::Failure;
 use crate::storage::BlobRef;
 
 /// The shortest claim.
@@ -75,9 +75,9 @@ pub async fn claim(
 }
 
 /// Saves `c` while the claim lasts (`until`, on the tail's clock: the timer's `now` may differ).
-async fn save(tail: &Tailer, until: OffsetDateTime, c: &Cursor) -> Result<Cursor, HandlerError> {
+async fn save(tail: &Tailer, until: OffsetDateTime, c: &Cursor) -> Result<Cursor, Failure> {
     if tail.ports.clock.now() >= until {
-        return Err(HandlerError::storage(anyhow::anyhow!(
+        return Err(Failure::storage(anyhow::anyhow!(
             "the claim on {} ran out before its progress was saved; the next tick repeats it",
             c.blob
         )));
@@ -97,7 +97,7 @@ pub async fn tail_blob(
     allowance: &mut Allowance,
     time: &Budget,
     since: OffsetDateTime,
-) -> Result<BlobReport, HandlerError> {
+) -> Result<BlobReport, Failure> {
     let tail = &tail.for_cursor(cursor)?;
     let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();

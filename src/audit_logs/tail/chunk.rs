@@ -17,7 +17,7 @@ use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::Cursor;
 use crate::azure::AzureError;
 use crate::clock::Budget;
-use crate::invocation::HandlerError;
+use crate::ports::Failure;
 use crate::storage::{BlobKind, BlobRef};
 
 /// What tailing one blob did, summed over its chunks.
@@ -68,7 +68,7 @@ pub(super) async fn process(
     data: Bytes,
     step: &Step<'_>,
     report: &mut BlobReport,
-) -> Result<Done, HandlerError> {
+) -> Result<Done, Failure> {
     let start = c.offset;
     let mut body: &[u8] = &data;
     if c.skip_to_newline {
@@ -152,7 +152,7 @@ pub(super) async fn process(
 }
 
 /// True for a block blob (complete when created); a vanished blob is not one.
-async fn block(tail: &Tailer, blob: &BlobRef) -> Result<bool, HandlerError> {
+async fn block(tail: &Tailer, blob: &BlobRef) -> Result<bool, Failure> {
     match tail.logs.properties(blob).await {
         Ok(p) => Ok(p.kind == Some(BlobKind::Block)),
         Err(AzureError::NotFound) => Ok(false),
@@ -180,7 +180,7 @@ pub(super) async fn quarantine(
     c: &Cursor,
     blob: &BlobRef,
     corrupt: &[(LineError, Vec<u8>)],
-) -> Result<(), HandlerError> {
+) -> Result<(), Failure> {
     for (err, line) in corrupt {
         warn!(blob = %blob, offset = err.offset, reason = %err.reason, "corrupt audit line quarantined and skipped");
         let item = format!("offset-{}", err.offset);

@@ -9,8 +9,9 @@ use crate::ports::Ports;
 use crate::audit_logs::AuditSettings;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
-use crate::invocation::{HandlerError, Quarantine};
+use crate::invocation::Quarantine;
 use crate::join::Join;
+use crate::ports::Failure;
 use crate::retention::tags::audit_log_retention;
 use crate::sources::Source;
 use crate::storage::{BlobStore, update_tags};
@@ -61,16 +62,12 @@ impl Tailer {
     /// # Errors
     /// A source no longer configured is a storage error (retried next tick, logged), so
     /// configuring it again resumes its cursors where they stopped.
-    pub fn source(
-        &self,
-        (account, container): (&str, &str),
-        of: &str,
-    ) -> Result<&Source, HandlerError> {
+    pub fn source(&self, (account, container): (&str, &str), of: &str) -> Result<&Source, Failure> {
         self.ports
             .sources
             .audit_log(account, container)
             .ok_or_else(|| {
-                HandlerError::storage(anyhow::anyhow!(
+                Failure::storage(anyhow::anyhow!(
                     "audit-log source {account}/{container} of {of} is not configured"
                 ))
             })
@@ -80,7 +77,7 @@ impl Tailer {
     ///
     /// # Errors
     /// See [`Tailer::source`].
-    pub fn for_cursor(&self, cursor: &Cursor) -> Result<Self, HandlerError> {
+    pub fn for_cursor(&self, cursor: &Cursor) -> Result<Self, Failure> {
         let source = self.source((&cursor.account, &cursor.container), &cursor.blob)?;
         Ok(Self {
             logs: source.store.clone(),
@@ -100,7 +97,7 @@ impl Tailer {
         blob_name: &str,
         created: OffsetDateTime,
         tag_count: Option<u32>,
-    ) -> Result<Option<Cursor>, HandlerError> {
+    ) -> Result<Option<Cursor>, Failure> {
         let Ok(hour) = parse_blob_path(blob_name) else {
             return Ok(None);
         };
@@ -121,7 +118,7 @@ impl Tailer {
         }
         match repo.get(at, blob_name, hour.hour).await? {
             Some(cursor) => Ok(Some(cursor)),
-            None => Err(HandlerError::storage(anyhow::anyhow!(
+            None => Err(Failure::storage(anyhow::anyhow!(
                 "cursor of {blob_name} vanished after registration"
             ))),
         }
@@ -136,7 +133,7 @@ impl Tailer {
         blob_name: &str,
         created: OffsetDateTime,
         tag_count: Option<u32>,
-    ) -> Result<bool, HandlerError> {
+    ) -> Result<bool, Failure> {
         let blob = source.blob(blob_name);
         let policy = &self.join.policy;
         // A listing that counted no tags spares reading them (as for recordings).

@@ -22,9 +22,10 @@ use self::growth::Growth;
 use super::detect::{failed, suspect, unrecorded};
 use super::repo::{Cursor, CursorRepo};
 use crate::clock::Budget;
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::join::Scope;
 use crate::notify::{Notification, OUTPUT_BINDING};
+use crate::ports::Failure;
 use crate::telemetry::redact;
 
 /// Share of the time budget reading may use; the join gets the rest.
@@ -102,7 +103,7 @@ pub fn outcome(report: TickReport) -> Outcome {
 ///
 /// # Errors
 /// `Retryable` when the cursor list cannot be read.
-pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
+pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Failure> {
     let mut report = tail.run(now).await?;
     detect(tail, now, &mut report).await;
     Ok(report)
@@ -114,7 +115,7 @@ impl Tailer {
     ///
     /// # Errors
     /// `Retryable` when the cursor list cannot be read.
-    pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
+    pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, Failure> {
         let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
         let reading = time.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
@@ -163,7 +164,7 @@ impl Tailer {
         cursor: &Cursor,
         now: OffsetDateTime,
         time: &Budget,
-    ) -> Result<TickReport, HandlerError> {
+    ) -> Result<TickReport, Failure> {
         let mut report = TickReport::default();
         let mut allowance = self.allowance();
         let r = blob::tail_blob(self, cursor, now, &mut allowance, time, now).await?;

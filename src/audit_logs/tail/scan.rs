@@ -11,7 +11,7 @@ use super::growth::{self, Findings, Growth, Host, Verdict};
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
-use crate::invocation::HandlerError;
+use crate::ports::Failure;
 use crate::sources::Source;
 use crate::storage::BlobItem;
 use crate::telemetry::redact;
@@ -42,7 +42,7 @@ pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTim
         hosts: hosts.len(),
         ..Scan::default()
     };
-    let listed: Vec<(Host, Result<Vec<BlobItem>, HandlerError>)> = futures::stream::iter(hosts)
+    let listed: Vec<(Host, Result<Vec<BlobItem>, Failure>)> = futures::stream::iter(hosts)
         .map(|host| async move {
             let items = list(tail, &host, now, window).await;
             (host, items)
@@ -70,7 +70,7 @@ async fn list(
     host: &Host,
     now: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<BlobItem>, HandlerError> {
+) -> Result<Vec<BlobItem>, Failure> {
     let source = source(tail, host)?;
     let mut items = Vec::new();
     for (prefix, from) in host.listings(now, window) {
@@ -94,7 +94,7 @@ async fn list(
     Ok(items)
 }
 
-fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, HandlerError> {
+fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, Failure> {
     let (account, container) = &host.source;
     tail.source((account, container), &host.path.host)
 }
@@ -106,7 +106,7 @@ async fn act(
     items: Vec<BlobItem>,
     now: OffsetDateTime,
     out: &mut Scan,
-) -> Result<(), HandlerError> {
+) -> Result<(), Failure> {
     let window = tail.settings.tail_window;
     let source = source(tail, &host)?;
     let Findings {
@@ -137,7 +137,7 @@ async fn act(
     Ok(())
 }
 
-async fn verdict(repo: &CursorRepo, v: Verdict, out: &mut Scan) -> Result<(), HandlerError> {
+async fn verdict(repo: &CursorRepo, v: Verdict, out: &mut Scan) -> Result<(), Failure> {
     match v {
         Verdict::Grown(g) => out.grown.push(g),
         Verdict::Retire(c) => retire_cursor(repo, c, "read to its end past the window").await?,
@@ -165,7 +165,7 @@ async fn register(
     item: BlobItem,
     now: OffsetDateTime,
     out: &mut Scan,
-) -> Result<(), HandlerError> {
+) -> Result<(), Failure> {
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(());
     };

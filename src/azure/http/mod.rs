@@ -325,11 +325,7 @@ impl Client {
     pub async fn exchange(&self, req: &Request<'_>, end: Instant) -> Result<Response, AzureError> {
         let mut url = req.url.clone();
         if let Auth::Sas(signer) = self.inner.auth.as_ref() {
-            let query = match url.query().filter(|q| !q.is_empty()) {
-                Some(q) => format!("{q}&{}", signer.token()),
-                None => signer.token(),
-            };
-            url.set_query(Some(&query));
+            super::sas::append(&mut url, &signer.token());
         }
         let left = end.saturating_duration_since(Instant::now());
         let mut rb = self

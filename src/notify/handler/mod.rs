@@ -18,7 +18,8 @@ use super::routes::Destination;
 use super::{FUNCTION, Notification, Notifier};
 use crate::invocation::outcome::Stage;
 use crate::invocation::route::record_event;
-use crate::invocation::{HandlerError, Invocation, Outcome, Quarantine};
+use crate::invocation::{Invocation, Outcome, Quarantine};
+use crate::ports::Failure;
 
 /// What delivery needs.
 #[derive(Clone)]
@@ -48,12 +49,12 @@ pub enum Step {
 ///
 /// # Errors
 /// `Poison`.
-pub fn decode(inv: &Invocation) -> Result<Notification, HandlerError> {
+pub fn decode(inv: &Invocation) -> Result<Notification, Failure> {
     let text = inv.request.data_text("message")?;
     let n: Notification = serde_json::from_str(&text)
-        .map_err(|e| HandlerError::poison(format!("message is not a notification: {e}")))?;
+        .map_err(|e| Failure::poison(format!("message is not a notification: {e}")))?;
     if !valid_key(&n.notification_id) {
-        return Err(HandlerError::poison(
+        return Err(Failure::poison(
             "notificationId is empty, too long or has characters a table key cannot hold",
         ));
     }
@@ -65,7 +66,7 @@ pub fn decode(inv: &Invocation) -> Result<Notification, HandlerError> {
 ///
 /// # Errors
 /// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
-pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, HandlerError> {
+pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, Failure> {
     let n = decode(inv)?;
     // The row first: a message that must come back for its row has delivered nothing yet.
     let row = super::export::detection_row(&n, deps.ports.clock.now());
@@ -73,7 +74,7 @@ pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcom
         .outbox
         .record(&row)
         .await
-        .map_err(HandlerError::storage)?;
+        .map_err(Failure::storage)?;
     let cfg = &deps.notifier.config;
     let dests: Vec<Destination> = Destination::ALL
         .into_iter()
@@ -110,7 +111,7 @@ pub fn conclude(
     steps: &[Step],
     dequeue: u32,
     max_dequeue: u32,
-) -> Result<Outcome, HandlerError> {
+) -> Result<Outcome, Failure> {
     let list = |f: &dyn Fn(&Step) -> bool| {
         dests
             .iter()
@@ -136,7 +137,7 @@ pub fn conclude(
             warn!(metric = "notify.exhausted", notification.id = %n.notification_id, notification.type = %n.kind,
                 dequeue_count = dequeue, destinations = %list(&|s| matches!(s, Step::Retry(_))).join(","), "notify.exhausted");
         }
-        return Err(HandlerError::retryable(
+        return Err(Failure::retryable(
             Stage::Sending,
             anyhow::anyhow!(
                 "notification {} not delivered: {}",

@@ -11,7 +11,7 @@ use crate::audit_logs::detect::failed;
 use crate::audit_logs::tail::Tailer;
 use crate::catalogue::session::{self, SessionRecord};
 use crate::clock::Budget;
-use crate::invocation::HandlerError;
+use crate::ports::Failure;
 
 /// Sessions written at once; the time budget is checked between such groups.
 const SESSIONS_IN_FLIGHT: usize = 8;
@@ -34,7 +34,7 @@ pub async fn flush(
     batch: Batch<'_>,
     now: OffsetDateTime,
     time: &Budget,
-) -> Result<Flushed, HandlerError> {
+) -> Result<Flushed, Failure> {
     let mut out = Flushed::default();
     let mut rest = batch.folded.as_slice();
     let mut first = true;
@@ -63,11 +63,7 @@ pub async fn flush(
 }
 
 /// Merges one folded session into its stored row; `false` when nothing changed.
-async fn upsert(
-    tail: &Tailer,
-    folded: &Folded<'_>,
-    now: OffsetDateTime,
-) -> Result<bool, HandlerError> {
+async fn upsert(tail: &Tailer, folded: &Folded<'_>, now: OffsetDateTime) -> Result<bool, Failure> {
     let raw = folded
         .raw
         .as_ref()
