@@ -27,7 +27,7 @@ pub(super) const HOURS_HELD: usize = 24;
 /// One hour after its read.
 enum Read {
     /// Read to its end, its records held.
-    Held(Held, Batch<'static>),
+    Held(Box<(Held, Batch<'static>)>),
     /// Nothing to read.
     Done(Done),
 }
@@ -52,7 +52,8 @@ pub(super) async fn group(
     let mut out = Vec::with_capacity(items.len());
     for (i, r) in reads.into_iter().enumerate() {
         out.push(match r {
-            Ok(Read::Held(h, records)) => {
+            Ok(Read::Held(read)) => {
+                let (h, records) = *read;
                 all.absorb(records);
                 held.push((i, h));
                 Ok(Done::Tailed)
@@ -99,7 +100,7 @@ async fn read(
     };
     let mut records = Batch::default();
     match blob::read_held(tail, &cursor, now, &mut records).await? {
-        Some(h) => Ok(Read::Held(h, records)),
+        Some(h) => Ok(Read::Held(Box::new((h, records)))),
         None => Err(contended(item)),
     }
 }
