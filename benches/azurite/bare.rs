@@ -37,8 +37,9 @@ const WINDOWS: &str = "sessionwindows";
 pub(crate) const PATHS: &str = "recordingpaths";
 
 /// Catalogues `container/name` with the calls the handler makes for a new recording whose name
-/// carries no GUID: properties, catalogue row read, tag read (only when the blob has tags), tag
-/// write, the path index row (`recordingpaths`, an upsert, before the row), row insert, then the join's `sessionwindows` query for each day around the creation
+/// carries no GUID: properties, the name's path index query (`recordingpaths`, one partition),
+/// tag read (only when the blob has tags), tag write, the path index row (an upsert, before the
+/// row), row insert, then the join's `sessionwindows` query for each day around the creation
 /// time (every page), with the handler's filter. The row has the properties of `template` (the
 /// handler's row for the check recording), so both send Azurite rows of one size. `false` when a
 /// call failed.
@@ -56,8 +57,12 @@ pub(crate) async fn bare(
     };
     let created = props.created.unwrap_or_else(OffsetDateTime::now_utc);
     let key = RecordingKey::for_source_blob(created, blobs.account(), container, name);
-    if tables.get(RECORDINGS, &key.pk, &key.rk).await.is_err() {
-        return false;
+    // The name's path index (a row under any creation day); a new name has none, so no
+    // catalogue row is read.
+    let named = Filter::partition(&key.rk);
+    match tables.query(PATHS, Some(&named), Some(1000), None).await {
+        Ok(_) | Err(AzureError::NotFound) => {}
+        Err(_) => return false,
     }
     let existing = if props.tag_count == Some(0) {
         Tags::new()

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use super::rows::{PageRows, key_of};
 use super::walk::{Kind, Walk};
 use crate::audit_logs::path::parse_blob_path;
-use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::tail::blob;
+use crate::audit_logs::repo::{Cursor, CursorRepo};
+use crate::audit_logs::tail::{Tailer, blob};
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::recordings::reconcile::Fate;
@@ -99,39 +99,63 @@ async fn audit_blob(
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(Done::Ignored);
     };
-    let source = walk.source;
     if dry_run {
         let repo = CursorRepo::new(state.ports.tables.clone());
-        let at = state.ports.sources.cursor_source(source);
+        let at = state.ports.sources.cursor_source(walk.source);
         let done = repo.get(at, &item.name, hour.hour).await?;
         return Ok(match done {
             Some(c) if c.done => Done::TailedBefore,
             _ => Done::Would,
         });
     }
-    let created = item.props.created.unwrap_or(now);
     let tail = crate::state::tailer(state);
-    // Registered first: a cursor inserted now is not read at all, one found finished was tailed
-    // before (its blob's tags, already right, are only read).
-    let tags = item.props.tag_count;
-    let Some(cursor) = tail.cursor_of(source, &item.name, created, tags).await? else {
-        return Ok(Done::Ignored);
+    let cursor = match registered(&tail, walk, item, now).await? {
+        Ok(cursor) => cursor,
+        Err(done) => return Ok(done),
     };
-    if cursor.done {
-        return Ok(Done::TailedBefore);
-    }
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
     // retire). Its sessions are written now and joined by the run's one join pass at its end.
     let never = Budget::unlimited(state.ports.clock.clone());
     let mut unbounded = blob::Allowance::UNLIMITED;
     let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never, now).await?;
     if read.contended {
-        // Claimed by another reader, or by a run stopped before it wrote what it held: failed
-        // (retried by the next run), never counted as read.
-        return Err(HandlerError::storage(anyhow::anyhow!(
-            "{} is claimed by another reader until its lease ends; retried by the next run",
-            item.name
-        )));
+        return Err(contended(item));
     }
     Ok(Done::Tailed)
+}
+
+/// Registers an hour blob's cursor (`AuditLogCreated`'s path): the cursor to read, or what the
+/// item is when there is nothing to read (not ours, vanished, tailed before). A cursor inserted
+/// now is not read at all; one found finished was tailed before (its blob's tags, already right,
+/// are only read).
+///
+/// # Errors
+/// `Retryable` for storage failures.
+pub(super) async fn registered(
+    tail: &Tailer,
+    walk: Walk<'_>,
+    item: &BlobItem,
+    now: OffsetDateTime,
+) -> Result<Result<Cursor, Done>, HandlerError> {
+    let created = item.props.created.unwrap_or(now);
+    let tags = item.props.tag_count;
+    let Some(cursor) = tail
+        .cursor_of(walk.source, &item.name, created, tags)
+        .await?
+    else {
+        return Ok(Err(Done::Ignored));
+    };
+    if cursor.done {
+        return Ok(Err(Done::TailedBefore));
+    }
+    Ok(Ok(cursor))
+}
+
+/// An hour claimed by another reader, or by a run stopped before it wrote what it held: failed
+/// (retried by the next run), never counted as read.
+pub(super) fn contended(item: &BlobItem) -> HandlerError {
+    HandlerError::storage(anyhow::anyhow!(
+        "{} is claimed by another reader until its lease ends; retried by the next run",
+        item.name
+    ))
 }

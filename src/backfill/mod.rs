@@ -6,7 +6,8 @@
 //! go first, so recordings find their sessions when they are catalogued (the other order also
 //! converges: a session's tail re-joins its recordings). Per container, listing pages are processed
 //! with at most `concurrency` items in flight (`buffered`: results come back in listing order, so
-//! the [`checkpoint`] is a low-water mark — every name up to it is finished).
+//! the [`checkpoint`] is a low-water mark — every name up to it is finished); audit hours a day's
+//! worth at a time, each session of those hours written once ([`hours`]).
 //!
 //! Guarantees: **resumable** (a killed run continues after the checkpoint; `--restart` ignores it);
 //! **idempotent** (existing rows are `Present`, cursors at their end are `TailedBefore`; outputs such
@@ -15,6 +16,7 @@
 
 pub mod checkpoint;
 pub mod hashes;
+mod hours;
 pub mod items;
 pub mod progress;
 pub mod rows;
@@ -292,12 +294,24 @@ async fn pass(
             _ => None,
         };
         let rows = rows.as_ref();
-        let mut results = futures::stream::iter(todo)
-            .map(|item| async move {
-                let r = process(state, walk, &item, now, opts.dry_run, rows).await;
-                (item.name, r)
-            })
-            .buffered(opts.concurrency.max(1));
+        let mut results = match kind {
+            // Audit hours in groups, each session written once per group ([`hours`]).
+            Kind::AuditLogs if !opts.dry_run => {
+                let groups: Vec<Vec<BlobItem>> =
+                    todo.chunks(hours::HOURS_HELD).map(<[_]>::to_vec).collect();
+                futures::stream::iter(groups)
+                    .then(move |g| hours::group(state, walk, g, now, opts.concurrency))
+                    .flat_map(futures::stream::iter)
+                    .boxed_local()
+            }
+            _ => futures::stream::iter(todo)
+                .map(|item| async move {
+                    let r = process(state, walk, &item, now, opts.dry_run, rows).await;
+                    (item.name, r)
+                })
+                .buffered(opts.concurrency.max(1))
+                .boxed_local(),
+        };
         let mut since_save = 0;
         while let Some((name, result)) = results.next().await {
             *budget -= 1;

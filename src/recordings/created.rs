@@ -111,23 +111,32 @@ impl Recordings {
             other => other?,
         };
         let key = source.key(props.created.unwrap_or(event.time), &event.blob);
-        let existing = match self.ports.catalogue().get(&key).await? {
-            Some(row) => Some(row),
-            None => self.live_row_elsewhere(&key).await?,
-        };
+        let existing = self.stored(&key).await?;
         self.catalogue(source, event, &props, existing).await
     }
 
-    /// The catalogued row of the blob `key` names under another creation day, if any: an
-    /// overwrite can give the blob a new `x-ms-creation-time` (Azurite does; Microsoft's
-    /// documentation does not say), so the row of the content it replaces is found by the name's
-    /// path index rather than by the new creation day.
-    async fn live_row_elsewhere(
+    /// The catalogued row of the blob `key` names, found through the name's path index, which is
+    /// written before every row (and never removed): a name without index rows has no row, so a
+    /// new recording costs the index query alone. The row under `key`'s day, else a live row
+    /// under another creation day: an overwrite can give the blob a new `x-ms-creation-time`
+    /// (Azurite does; Microsoft's documentation does not say), so the row of the content it
+    /// replaces is found by the name rather than by the new creation day. (A row written without
+    /// its index row, which no path does, would be met by the insert, which re-reads it.)
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn stored(
         &self,
         key: &crate::catalogue::recording::RecordingKey,
     ) -> Result<Option<Versioned<Recording>>, AzureError> {
         let repo = self.ports.catalogue();
-        for other in crate::catalogue::paths::rows_of(self.ports.tables.as_ref(), &key.rk).await? {
+        let days = crate::catalogue::paths::rows_of(self.ports.tables.as_ref(), &key.rk).await?;
+        if days.iter().any(|d| d.pk == key.pk)
+            && let Some(row) = repo.get(key).await?
+        {
+            return Ok(Some(row));
+        }
+        for other in days {
             if other.pk == key.pk {
                 continue;
             }

@@ -2,11 +2,14 @@
 //! the offset advanced `If-Match` the claim's ETag. The claim lasts twice the tick's time budget
 //! (at least 5 minutes) and a save is refused once it ran out, so a slower instance never
 //! overwrites another's progress. A budget cut saves the offset where the written records end.
+//! [`read_held`] reads a blob whole and holds its records for its caller to write with other
+//! blobs' (the backfill), the cursor saved only after that write.
 
 use time::{Duration, OffsetDateTime};
 use tracing::warn;
 
 use super::Tailer;
+use super::batch::Batch;
 use super::chunk::{self, BlobReport};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
@@ -99,13 +102,70 @@ pub async fn tail_blob(
     since: OffsetDateTime,
 ) -> Result<BlobReport, Failure> {
     let tail = &tail.for_cursor(cursor)?;
+    let (report, read) = read(tail, cursor, now, allowance, time, since, None).await?;
+    if let Some(read) = read {
+        read.save(tail).await?;
+    }
+    Ok(report)
+}
+
+/// A blob read to its end whose records are held, not yet written: its cursor, advanced past
+/// them, is saved ([`Held::save`]) only once they are.
+#[derive(Debug)]
+pub struct Held {
+    cursor: Cursor,
+    until: OffsetDateTime,
+}
+
+impl Held {
+    /// Saves the cursor, while the claim lasts.
+    ///
+    /// # Errors
+    /// `Retryable` when the claim ran out or the table fails (the next reader repeats the blob:
+    /// session writes merge, so writing its records again changes nothing).
+    pub async fn save(&self, tail: &Tailer) -> Result<(), Failure> {
+        save(tail, self.until, &self.cursor).await.map(drop)
+    }
+}
+
+/// Claims and reads one blob to its end (no allowance, no time budget), folding its records into
+/// `into` instead of writing them, so the sessions of several hours cost one write each (the
+/// backfill's). `None` when another reader holds the cursor.
+///
+/// # Errors
+/// `Retryable` on storage failures (nothing of the blob is saved).
+pub async fn read_held(
+    tail: &Tailer,
+    cursor: &Cursor,
+    now: OffsetDateTime,
+    into: &mut Batch<'static>,
+) -> Result<Option<Held>, Failure> {
+    let tail = &tail.for_cursor(cursor)?;
+    let never = Budget::unlimited(tail.ports.clock.clone());
+    let mut all = Allowance::UNLIMITED;
+    let (_, held) = read(tail, cursor, now, &mut all, &never, now, Some(into)).await?;
+    Ok(held)
+}
+
+/// Claims `cursor` and reads from its offset; returns the report and the cursor to save (`None`
+/// when contended). Without `hold` each chunk is written and progress saved between chunks; with
+/// it, the records are folded into `hold` and nothing is saved.
+async fn read(
+    tail: &Tailer,
+    cursor: &Cursor,
+    now: OffsetDateTime,
+    allowance: &mut Allowance,
+    time: &Budget,
+    since: OffsetDateTime,
+    mut hold: Option<&mut Batch<'static>>,
+) -> Result<(BlobReport, Option<Held>), Failure> {
     let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();
     let lease = lease(tail.settings.tail_budget);
     let until = tail.ports.clock.now() + lease;
     let Some(mut c) = self::claim(&repo, cursor, now, lease).await? else {
         report.contended = true;
-        return Ok(report);
+        return Ok((report, None));
     };
     let blob = BlobRef::new(tail.container.clone(), c.blob.clone());
     let retiring = c.expired(now, tail.settings.tail_window);
@@ -141,7 +201,8 @@ pub async fn tail_blob(
             time,
         };
         let records = report.records;
-        let done = chunk::process(tail, &mut c, data, &step, &mut report).await?;
+        let held = hold.as_deref_mut();
+        let done = chunk::process(tail, &mut c, data, &step, &mut report, held).await?;
         allowance.take(read, report.records - records);
         reached_end = at_end && !done.cut;
         if reached_end {
@@ -151,8 +212,11 @@ pub async fn tail_blob(
         if reached_end || !done.advanced || done.cut || allowance.spent() || time.passed() {
             break;
         }
-        // Progress so far, the claim kept: the next chunk follows.
-        c = save(tail, until, &c).await?;
+        // Progress so far, the claim kept: the next chunk follows (held records are not
+        // written yet, so nothing is saved past them).
+        if hold.is_none() {
+            c = save(tail, until, &c).await?;
+        }
     }
     c.done = c.done || (retiring && reached_end);
     c.grown_at = if reached_end || c.done {
@@ -161,6 +225,5 @@ pub async fn tail_blob(
         Some(c.grown_at.unwrap_or(since))
     };
     c.lease_until = None;
-    save(tail, until, &c).await?;
-    Ok(report)
+    Ok((report, Some(Held { cursor: c, until })))
 }

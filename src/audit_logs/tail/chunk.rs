@@ -61,13 +61,15 @@ pub(super) struct Done {
     pub cut: bool,
 }
 
-/// Processes one chunk read at `c.offset`; advances `c`.
+/// Processes one chunk read at `c.offset`; advances `c`. With `hold`, its records are folded into
+/// `hold` instead of written (the caller writes them, and saves `c`, once with other blobs').
 pub(super) async fn process(
     tail: &Tailer,
     c: &mut Cursor,
     data: Bytes,
     step: &Step<'_>,
     report: &mut BlobReport,
+    hold: Option<&mut Batch<'static>>,
 ) -> Result<Done, Failure> {
     let start = c.offset;
     let mut body: &[u8] = &data;
@@ -125,7 +127,13 @@ pub(super) async fn process(
     let records = batch.records;
     let bad: Vec<u64> = batch.corrupt.iter().map(|(e, _)| e.offset).collect();
     let offsets = std::mem::take(&mut batch.offsets);
-    let flushed = batch::flush(tail, batch, step.now, step.time).await?;
+    let flushed = match hold {
+        Some(held) => {
+            held.absorb(batch);
+            Flushed::default()
+        }
+        None => batch::flush(tail, batch, step.now, step.time).await?,
+    };
     let cut = flushed.cut;
     merge_flushed(&mut report.flushed, flushed);
     let (records, corrupt_n) = match cut {
