@@ -125,14 +125,14 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
     // March: both, vm1 still open, vm2 closed, with the actor the log named.
     let dir = pack(&e, "evidence-doors-march", "2025-03-01", "2025-03-31");
     let (m, rows, html) = read(&dir);
-    let found: Vec<(&str, &str, &str, &str, &str, &str, &str, &str)> = rows
+    let found: Vec<[&str; 8]> = rows
         .iter()
-        .map(|r| (&r[0], &r[2], &r[4], &r[5], &r[6], &r[7], &r[8], &r[1]))
+        .map(|r| [0, 2, 4, 5, 6, 7, 8, 1].map(|i| &r[i]))
         .collect();
     assert_eq!(
         found,
         [
-            (
+            [
                 "door:run-command",
                 "vm1",
                 "'=HYPERLINK<b>@evil.example",
@@ -141,8 +141,8 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
                 "",
                 "open",
                 "high"
-            ),
-            (
+            ],
+            [
                 "door:public-ip",
                 "vm2",
                 "",
@@ -151,7 +151,7 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
                 "2025-03-12T00:00:00Z",
                 "closed",
                 "medium"
-            ),
+            ],
         ]
     );
     assert_eq!(&rows[0][3], vm("vm1"));
