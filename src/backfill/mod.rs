@@ -7,7 +7,7 @@
 //! converges: a session's tail re-joins its recordings). Per container, listing pages are processed
 //! with at most `concurrency` items in flight (`buffered`: results come back in listing order, so
 //! the [`checkpoint`] is a low-water mark — every name up to it is finished); audit hours a day's
-//! worth at a time, each session of those hours written once ([`hours`]).
+//! worth at a time, each session of those hours written once (`hours`).
 //!
 //! Guarantees: **resumable** (a killed run continues after the checkpoint; `--restart` ignores it);
 //! **idempotent** (existing rows are `Present`, cursors at their end are `TailedBefore`; outputs such
