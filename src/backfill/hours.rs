@@ -10,8 +10,8 @@
 use futures::StreamExt as _;
 use time::OffsetDateTime;
 
-use super::Walk;
 use super::items::{Done, contended, registered};
+use super::walk::Walk;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
 use crate::audit_logs::tail::blob::{self, Held};
