@@ -5,7 +5,9 @@
 # The binary links against glibc 2.28 symbols at most (cargo-zigbuild, target x86_64-unknown-linux-gnu.2.28)
 # so it runs on older hosts than the build machine. Installs its tools into ./.tools on first use:
 # ziglang and cargo-zigbuild from PyPI (prebuilt wheels: seconds instead of a `cargo install`, which is
-# the fallback). Environment: PACKAGE_SKIP_BUILD=1 reuses the last release binary (assembling only).
+# the fallback). Environment: PACKAGE_SKIP_BUILD=1 reuses the last release binary (assembling only);
+# PACKAGE_BUILD_ONLY=1 builds the release binary and leaves dist/ alone (scripts/test.sh runs it in the
+# background while the tests run, and assembles later).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -93,5 +95,8 @@ assemble() {
 
 if [ "${PACKAGE_SKIP_BUILD:-0}" != 1 ]; then
     build
+fi
+if [ "${PACKAGE_BUILD_ONLY:-0}" = 1 ]; then
+    exit 0
 fi
 assemble

@@ -28,11 +28,26 @@ export AZURITE_EXTRA_ACCOUNTS=stweu,stneu
 scripts/azurite.sh start
 # shellcheck disable=SC1091
 source .azurite/env
-trap 'scripts/azurite.sh stop >/dev/null 2>&1 || true' EXIT
+PACKAGE_PID=""
+trap '[ -z "$PACKAGE_PID" ] || kill -- "-$PACKAGE_PID" 2>/dev/null || true
+      scripts/azurite.sh stop >/dev/null 2>&1 || true' EXIT
 
 # A package left by an earlier run is of other code: the package tests run against the one
-# scripts/ci-infra.sh builds below (they skip when dist/ is absent).
+# scripts/ci-infra.sh assembles below (they skip when dist/ is absent).
 rm -rf dist
+step "Python client libraries for the notification checks (slack_sdk, standardwebhooks)"
+# First: it makes .tools/venv (and installs Debian's python3-venv if missing), which the release
+# build below also uses for its tools.
+scripts/pytools.sh
+step "release build for the package, started in the background"
+# The release build (fat LTO: its last minutes run on one core) does not depend on any check before
+# the infra step, so it runs at the lowest priority beside them and takes the cores they leave idle
+# (downloads, installs, the newcomer's demo, tests waiting on Azurite); the infra step waits for it
+# and then only assembles dist/. It writes target/<triple>/release, never the tests' target/debug.
+mkdir -p target
+# setsid: the build is its own process group, so the exit trap stops cargo and rustc with it.
+PACKAGE_BUILD_ONLY=1 setsid nice -n 19 scripts/package.sh >target/package-build.log 2>&1 &
+PACKAGE_PID=$!
 step "cargo fmt"
 cargo fmt --all -- --check
 step "cargo clippy"
@@ -53,8 +68,6 @@ fi
 .tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
 step "browser for the UI test (chromium, playwright-core)"
 scripts/browser.sh
-step "Python client libraries for the notification checks (slack_sdk, standardwebhooks)"
-scripts/pytools.sh
 # The download-link e2e test makes a throwaway CA and certificate for Azurite's HTTPS/OAuth mode.
 if ! command -v openssl >/dev/null; then
   sudo=""
@@ -65,8 +78,15 @@ step "a newcomer's first hour: docs/devhost.md's quick start as written, scripts
 scripts/first-hour.sh
 step "cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 TEST_UI=1 cargo test --locked
-if [ -x scripts/ci-infra.sh ]; then
-  step "infra and packaging checks"
-  scripts/ci-infra.sh
+step "waiting for the background release build"
+if ! wait "$PACKAGE_PID"; then
+  PACKAGE_PID=""
+  tail -n 40 target/package-build.log >&2
+  echo "test.sh: the release build failed (whole log: target/package-build.log)" >&2
+  exit 1
 fi
+PACKAGE_PID=""
+tail -n 3 target/package-build.log
+step "infra and packaging checks"
+scripts/ci-infra.sh
 step "done"
