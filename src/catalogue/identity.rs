@@ -6,8 +6,10 @@
 //! ([`super::writer`]): an `OAuth` write by another object id does not vouch.
 //!
 //! A row whose `PrincipalId` is empty says the host's answer names no recording identity (a SAS
-//! target, or an answer without the property, as from an older API version): who writes there
-//! through Entra ID is then unknown, as when no host has been read yet.
+//! target, or an answer without the property, as from an older API version): that host's identity
+//! is unknown, and so is who records there when no host has been read yet. The known identities
+//! still decide for a write by one of them; a write by any other Entra principal cannot be ruled
+//! out while one host's identity is unknown (it may be that host's).
 
 use time::OffsetDateTime;
 
@@ -25,11 +27,16 @@ const MAX_HOSTS: usize = 100;
 /// What the hosts recording into one container say about who writes there.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identities {
-    /// The object ids of the recording identities known (lower-case).
+    /// The object ids of the recording identities known (lower-case, sorted).
     pub principals: Vec<String>,
     /// No host read yet, or one read whose answer names no recording identity.
     pub unknown: bool,
+    /// The hosts (resource ids, lower-case, sorted) read whose answer names no recording identity.
+    pub unknown_hosts: Vec<String>,
 }
+
+/// What [`Identities::unknown_text`] says when no host recording into the container was read.
+pub const NO_HOST_READ: &str = "no host read";
 
 impl Identities {
     /// Nothing known: no host read yet.
@@ -37,7 +44,26 @@ impl Identities {
         Self {
             principals: Vec::new(),
             unknown: true,
+            unknown_hosts: Vec::new(),
         }
+    }
+
+    /// Whose identity is unknown, as text: the hosts, comma-separated, or [`NO_HOST_READ`]; empty
+    /// when every host read names its identity.
+    pub fn unknown_text(&self) -> String {
+        if !self.unknown {
+            String::new()
+        } else if self.unknown_hosts.is_empty() {
+            NO_HOST_READ.to_owned()
+        } else {
+            self.unknown_hosts.join(",")
+        }
+    }
+
+    /// What a judgement against these identities rests on (known and unknown), as one text: two
+    /// reads that give the same text judge every write alike.
+    pub fn basis(&self) -> String {
+        [self.principals.join(","), self.unknown_text()].join("\n")
     }
 
     /// True when `object_id` is one of the recording identities.
@@ -47,7 +73,7 @@ impl Identities {
     }
 }
 
-fn partition(account: &str, container: &str) -> String {
+pub(super) fn partition(account: &str, container: &str) -> String {
     let text = format!("{account}/{container}").to_ascii_lowercase();
     key(&text, Spelling::Encoded, MAX_KEY_BYTES)
 }
@@ -93,15 +119,22 @@ pub async fn of(
         other => other?,
     };
     let mut out = Identities {
-        principals: Vec::new(),
         unknown: rows.is_empty(),
+        ..Identities::default()
     };
     for r in rows {
         match get_str(&r.entity, "PrincipalId").map(str::trim) {
             Some(p) if !p.is_empty() => out.principals.push(p.to_ascii_lowercase()),
-            _ => out.unknown = true,
+            _ => {
+                out.unknown = true;
+                let host = get_str(&r.entity, "Host").unwrap_or_default();
+                out.unknown_hosts.push(host.to_ascii_lowercase());
+            }
         }
     }
+    out.principals.sort();
+    out.principals.dedup();
+    out.unknown_hosts.sort();
     Ok(out)
 }
 
@@ -132,6 +165,10 @@ mod tests {
             .expect("write");
         let mixed = of(&t, c.0, c.1).await.expect("read");
         assert!(mixed.unknown && mixed.holds("aaaa-1"));
+        assert_eq!(mixed.unknown_text(), "/subscriptions/s/hosts/b2");
+        assert_eq!(mixed.basis(), "aaaa-1\n/subscriptions/s/hosts/b2");
+        assert_eq!(Identities::unknown().unknown_text(), NO_HOST_READ);
+        assert_eq!(known.unknown_text(), "");
         // Another container is its own.
         assert!(of(&t, c.0, "other").await.expect("read").unknown);
     }

@@ -17,6 +17,7 @@ pub mod paths;
 pub mod person;
 pub mod query;
 pub mod recording;
+pub mod rejudge;
 pub mod repo;
 pub mod session;
 pub mod trail;

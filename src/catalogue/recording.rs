@@ -741,6 +741,7 @@ mod tests {
             caller_ip: "203.0.113.7:50112".into(),
             verdict: "writer-not-recording-identity".into(),
             expected: "0b5e,1c6f".into(),
+            unknown_hosts: "/s/hosts/b2".into(),
             ..Default::default()
         });
         let suspect = |d| {

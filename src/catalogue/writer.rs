@@ -7,10 +7,12 @@
 //!
 //! - a SAS write vouches;
 //! - an `OAuth` write vouches when its `RequesterObjectId` is the recording identity of a host
-//!   recording into the container ([`super::identity`]); by another object id it does not
-//!   (`writer-not-recording-identity`), unless who records there is unknown (no host read yet, or a
-//!   host whose answer names no recording identity): then it vouches as before the identity was
-//!   compared (`vouches-identity-unknown`);
+//!   recording into the container ([`super::identity`]), whatever other hosts are unknown; by
+//!   another object id it does not (`writer-not-recording-identity`) when every host recording
+//!   there was read with its identity; when one was read without (or none was read), such a write
+//!   cannot be ruled out, since it may be that host's: it is `vouches-identity-unknown` (the match
+//!   stands, the row naming the identities compared and the hosts whose identity is unknown),
+//!   and is judged again when the container's identities change ([`super::rejudge`]);
 //! - any other write (an account key, anonymous) does not (`written-by-other-principal`).
 //!
 //! A write that does not vouch makes the join's match `suspect` with that reason. A row written
@@ -64,9 +66,12 @@ pub struct Writer {
     pub verdict: String,
     /// The recording identities (object ids) an `OAuth` write was compared with, comma-separated.
     pub expected: String,
+    /// The hosts recording into the container whose identity was unknown then, comma-separated,
+    /// or `no host read` (empty: none unknown).
+    pub unknown_hosts: String,
 }
 
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 13] = [
     "WriterEtag",
     "WriterOperation",
     "WriterAuthType",
@@ -79,6 +84,7 @@ const FIELDS: [&str; 12] = [
     "WriterRequestId",
     "WriterVerdict",
     "WriterExpected",
+    "WriterUnknownHosts",
 ];
 
 impl Writer {
@@ -87,6 +93,7 @@ impl Writer {
     pub fn judged(mut self, ids: &Identities) -> Self {
         let auth = self.authentication.as_str();
         self.expected = ids.principals.join(",");
+        self.unknown_hosts = ids.unknown_text();
         self.verdict = if auth.eq_ignore_ascii_case("SAS") {
             VOUCHES
         } else if !auth.eq_ignore_ascii_case("OAuth") {
@@ -132,7 +139,7 @@ impl Writer {
         }
     }
 
-    fn values(&self) -> [&str; 12] {
+    fn values(&self) -> [&str; 13] {
         [
             &self.etag,
             &self.operation,
@@ -146,6 +153,7 @@ impl Writer {
             &self.request_id,
             &self.verdict,
             &self.expected,
+            &self.unknown_hosts,
         ]
     }
 
@@ -173,6 +181,7 @@ impl Writer {
             request_id: s(FIELDS[9]),
             verdict: s(FIELDS[10]),
             expected: s(FIELDS[11]),
+            unknown_hosts: s(FIELDS[12]),
         })
     }
 
@@ -185,6 +194,7 @@ impl Writer {
             "requesterAppId": self.app_id, "callerIpAddress": self.caller_ip,
             "time": self.at, "requestId": self.request_id,
             "verdict": self.verdict, "recordingIdentities": self.expected,
+            "hostsIdentityUnknown": self.unknown_hosts,
         })
     }
 }
@@ -236,7 +246,7 @@ mod tests {
     fn an_entra_write_vouches_by_the_recording_identity_or_while_it_is_unknown() {
         let known = Identities {
             principals: vec!["0b5e".into()],
-            unknown: false,
+            ..Identities::default()
         };
         let mut entra = written("OAuth", "0x1");
         entra.object_id = "0B5E".into();
@@ -249,16 +259,32 @@ mod tests {
         entra.object_id = "9a8b".into();
         let other = entra.clone().judged(&known);
         assert_eq!(other.doubt(), Some(Doubt::NotRecordingIdentity));
+        assert_eq!(other.unknown_hosts, "", "every host known");
         let unknown = entra.clone().judged(&Identities::unknown());
         assert_eq!(unknown.verdict, VOUCHES_IDENTITY_UNKNOWN);
+        assert_eq!(unknown.unknown_hosts, "no host read");
         assert!(unknown.vouches());
+        // Two hosts, one known: the known identity decides for its own writes; another
+        // principal's cannot be ruled out (it may be the unknown host's).
         let mixed = Identities {
             unknown: true,
+            unknown_hosts: vec!["/s/hosts/b2".into()],
             ..known.clone()
         };
-        assert!(
-            entra.judged(&mixed).vouches(),
-            "one host's identity unknown"
+        let not_ruled_out = entra.clone().judged(&mixed);
+        assert_eq!(not_ruled_out.verdict, VOUCHES_IDENTITY_UNKNOWN);
+        assert_eq!(
+            (
+                not_ruled_out.expected.as_str(),
+                not_ruled_out.unknown_hosts.as_str()
+            ),
+            ("0b5e", "/s/hosts/b2")
+        );
+        entra.object_id = "0b5e".into();
+        assert_eq!(
+            entra.judged(&mixed).verdict,
+            VOUCHES,
+            "the known host's own"
         );
         let sas = written("SAS", "0x1").judged(&known);
         assert_eq!(sas.verdict, VOUCHES);

@@ -191,8 +191,8 @@ mod admit_tests {
         let mut other = alert(9);
         other.data["container"] = json!("d");
         assert_eq!(admit(&t, &other, at).await.ok(), Some(Fold::Alone));
-        assert!(close(&t, at).await.expect("open").is_empty());
-        let burst = close(&t, at + WINDOW + GRACE).await.expect("closed");
+        assert!(close(&t, at, true).await.expect("open").is_empty());
+        let burst = close(&t, at + WINDOW + GRACE, true).await.expect("closed");
         assert_eq!(burst.len(), 1, "{burst:?}");
         assert_eq!(burst[0].data["count"], 7);
         assert_eq!(

@@ -228,7 +228,7 @@ mod tests {
             follow_ups(&t, at, WAIT).await.expect("none yet").is_empty(),
             "not sent yet"
         );
-        let burst = close(&t, at + WINDOW + GRACE).await.expect("closed");
+        let burst = close(&t, at + WINDOW + GRACE, true).await.expect("closed");
         assert_eq!(burst.len(), 1);
         let d = &burst[0].data;
         assert_eq!(d["actorsPending"], 1, "{d}");
@@ -274,7 +274,10 @@ mod tests {
             .await
             .expect("note");
         assert_eq!(
-            close(&t, at + WINDOW + GRACE).await.expect("closed").len(),
+            close(&t, at + WINDOW + GRACE, true)
+                .await
+                .expect("closed")
+                .len(),
             1
         );
         let end = datetime!(2025-03-14 09:50 UTC) + GRACE + WAIT + LATE;

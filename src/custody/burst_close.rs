@@ -1,7 +1,10 @@
 //! Closing a burst ([`super::burst`]): once its window and [`GRACE`] have passed, the folded
 //! alerts of the window are counted into one burst alert of the same type (its id:
 //! [`super::burst::burst_id`]), sent on two passes (delivery drops the repeat), naming the actors found so far
-//! ([`super::burst_actors`]); the head row is marked sent.
+//! ([`super::burst_actors`]); the head row is marked sent. Without a custody workspace no actor
+//! is looked up (no lookup is left for any alert): the burst alert says so (`actorLookups`
+//! false, no actor pending) and its head is marked as if its actors' follow-up had gone out, so
+//! none ever does.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -17,13 +20,15 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int
 const LISTED: usize = 100;
 
 /// The burst alerts of windows closed by `now` (each sent on two passes, the same id: delivery
-/// drops the repeat), their heads marked.
+/// drops the repeat), their heads marked; `lookups`: a custody workspace is configured, so each
+/// folded alert left an actor lookup and the burst's actors' follow-up is still to come.
 ///
 /// # Errors
 /// Table errors.
 pub async fn close(
     tables: &dyn TableStore,
     now: OffsetDateTime,
+    lookups: bool,
 ) -> Result<Vec<Notification>, AzureError> {
     let open = Filter::And(vec![
         Filter::str("RowKey", crate::tables::filter::Op::Eq, HEAD),
@@ -50,7 +55,7 @@ pub async fn close(
             .filter(|m| get_str(m, "RowKey") != Some(HEAD))
             .collect();
         if !folded.is_empty() {
-            out.push(burst(e, &folded, window));
+            out.push(burst(e, &folded, window, lookups));
         }
         let keep = |k: &str| Value::String(get_str(e, k).unwrap_or_default().to_owned());
         let mut marked: Entity = [
@@ -72,12 +77,17 @@ pub async fn close(
             "Sent",
             if folded.is_empty() { 2 } else { sent },
         );
-        // The actors' follow-up ([`super::burst_actors`]) is still to come for folded alerts.
+        // The actors' follow-up ([`super::burst_actors`]) is still to come for folded alerts
+        // whose lookups were left; without lookups none comes.
         let actors_sent = get_i64(e, "ActorsSent").unwrap_or(0);
         int64(
             &mut marked,
             "ActorsSent",
-            if folded.is_empty() { 2 } else { actors_sent },
+            if folded.is_empty() || !lookups {
+                2
+            } else {
+                actors_sent
+            },
         );
         match tables
             .write(TABLE, &marked, WriteMode::IfMatch(h.etag.clone()))
@@ -90,8 +100,9 @@ pub async fn close(
     Ok(out)
 }
 
-/// The burst alert of a window: its head and folded alerts, counted.
-fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime) -> Notification {
+/// The burst alert of a window: its head and folded alerts, counted; the actors found so far
+/// when `lookups` were left (else none is looked up, and none is pending).
+fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime, lookups: bool) -> Notification {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let (kind, container) = (g("Kind"), g("Container"));
     let count = folded.len() + alone_ids(head).len();
@@ -110,13 +121,17 @@ fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime) -> Notificat
     } else {
         "replaced"
     };
-    let (actors, pending) = super::burst_actors::actors(folded);
+    let (actors, pending) = if lookups {
+        super::burst_actors::actors(folded)
+    } else {
+        (Vec::new(), 0)
+    };
     let data = json!({
         "account": g("Account"), "container": container, "count": count,
         "windowStart": format_utc(window), "windowEnd": format_utc(window + WINDOW),
         "firstAlertId": g("AlertId"), "aloneAlertIds": alone_ids(head), "foldedAlertIds": ids,
         "foldedRecordings": recordings.len(), "folded": true,
-        "actors": actors, "actorsPending": pending,
+        "actorLookups": lookups, "actors": actors, "actorsPending": pending,
     });
     Notification::new(
         &kind,
@@ -129,4 +144,53 @@ fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime) -> Notificat
         ),
         data,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::super::burst::{GRACE, admit};
+    use super::super::burst_actors::{LATE, follow_ups};
+    use super::*;
+    use crate::tables::memory::InMemoryTables;
+
+    fn alert(i: usize) -> Notification {
+        Notification::new(
+            "recording.deleted",
+            &format!("r{i}"),
+            "2025-03-14T09:41:00Z".to_owned(),
+            Severity::Critical,
+            "deleted".to_owned(),
+            json!({"account": "a", "container": "c", "recordingId": format!("r{i}")}),
+        )
+    }
+
+    /// Without a custody workspace no folded alert left a lookup: the burst alert goes out (twice,
+    /// one id), promising no actor, and no actors' follow-up ever does.
+    #[tokio::test]
+    async fn without_actor_lookups_the_burst_goes_out_and_promises_no_actor() {
+        let t = InMemoryTables::new();
+        let at = datetime!(2025-03-14 09:41 UTC);
+        for i in 0..8 {
+            admit(&t, &alert(i), at).await.expect("admit");
+        }
+        let closed = at + WINDOW + GRACE;
+        let first = close(&t, closed, false).await.expect("closed");
+        assert_eq!(first.len(), 1, "{first:?}");
+        let d = &first[0].data;
+        assert_eq!(d["count"], 8, "{d}");
+        assert_eq!(d["actorLookups"], false, "{d}");
+        assert_eq!(d["actorsPending"], 0, "no lookup is pending: {d}");
+        assert_eq!(d["actors"], json!([]), "{d}");
+        let again = close(&t, closed, false).await.expect("second pass");
+        assert_eq!(again.len(), 1, "sent on two passes");
+        assert_eq!(again[0].notification_id, first[0].notification_id);
+        assert!(close(&t, closed, false).await.expect("done").is_empty());
+        // However late, and even were the follow-ups run: none promises actors never looked up.
+        let late = closed + time::Duration::days(2) + LATE;
+        let wait = time::Duration::minutes(60);
+        assert!(follow_ups(&t, late, wait).await.expect("none").is_empty());
+    }
 }

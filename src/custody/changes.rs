@@ -27,14 +27,26 @@ pub const OVERWRITES: &[&str] = &[
     "FlushWithClose",
 ];
 
-/// Requests that write part of a name's content: a staged block (made content by the next
-/// `PutBlockList`), an append. Read for who wrote the content only, not as a replacement (no
-/// `BlobCreated` announces them, and whether Bastion appends to its recordings is not documented).
-pub const PARTS: &[&str] = &["PutBlock", "AppendBlock"];
+/// Requests that commit part of a name's content: an append (it logs the ETag of the content it
+/// made). Read for who wrote the content only, not as a replacement (no `BlobCreated` announces
+/// them, and whether Bastion appends to its recordings is not documented). A staged block
+/// (`PutBlock`) is not among them: it changes no content until a `PutBlockList` commits it (the
+/// commit is the write that decides, and logs its ETag), and it logs no ETag, so it cannot be
+/// tied to a content; a block staged and never committed wrote nothing.
+pub const PARTS: &[&str] = &["AppendBlock"];
 
 /// Every operation the query asks for.
 pub fn operations() -> Vec<&'static str> {
     [REMOVES, REMOVES_ALL, OVERWRITES, PARTS].concat()
+}
+
+/// True when operation `op` commits content ([`OVERWRITES`], [`PARTS`]): only such a write can
+/// be the writer of a recording's content.
+pub fn commits(op: &str) -> bool {
+    OVERWRITES
+        .iter()
+        .chain(PARTS)
+        .any(|o| o.eq_ignore_ascii_case(op))
 }
 
 /// The header the body runs under: the containers (`/<account>/<container>`), the operations,

@@ -284,6 +284,8 @@ pub async fn read(
 /// identity's object id, or none known when its answer names no recording target or identity. A
 /// host whose answer names another container as its target records nothing here; a failed read
 /// of the host keeps the last row; a failed write is logged (the next check writes it again).
+/// Then the writes of the container judged while its identities were unknown are judged again,
+/// if they changed ([`crate::catalogue::rejudge`]).
 async fn remember_identity(
     ports: &Ports,
     facts: &HostFacts,
@@ -300,11 +302,24 @@ async fn remember_identity(
         return;
     }
     let container = (source.account(), source.container.as_str());
-    let written =
-        crate::catalogue::identity::record(ports.tables.as_ref(), container, host, principal, now)
-            .await;
+    let tables = ports.tables.as_ref();
+    let written = crate::catalogue::identity::record(tables, container, host, principal, now).await;
     if let Err(e) = written {
         tracing::warn!(error = %e, "the host's recording identity not recorded");
+        return;
+    }
+    // Writes judged while who records there was unknown, judged again if that changed.
+    match crate::catalogue::rejudge::container(tables, &ports.catalogue(), container, now).await {
+        Ok(r) if r.vouched + r.suspect > 0 => tracing::info!(
+            vouched = r.vouched,
+            suspect = r.suspect,
+            waiting = r.waiting,
+            "writes judged while the recording identity was unknown judged again"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "writes judged while the recording identity was unknown not judged again; the next check retries")
+        }
     }
 }
 

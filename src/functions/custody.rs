@@ -22,7 +22,12 @@ pub const CUSTODY_ACTOR: &str = "CustodyActor";
 pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let settings = &state.config.custody;
     let now = super::now_of(&state, &inv);
-    let bursts = burst::close(state.ports.tables.as_ref(), now).await?;
+    let bursts = burst::close(
+        state.ports.tables.as_ref(),
+        now,
+        settings.workspace.is_some(),
+    )
+    .await?;
     let (Some(workspace), Some(logs)) = (settings.workspace.as_deref(), state.logs.as_deref())
     else {
         let o = Outcome::processed(format!(

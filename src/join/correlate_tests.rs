@@ -380,7 +380,7 @@ fn a_blob_written_otherwise_than_through_a_sas_or_an_identity_is_suspect() {
     // Judged against the host's recording identity once known.
     let ids = crate::catalogue::identity::Identities {
         principals: vec!["0b5e".into()],
-        unknown: false,
+        ..Default::default()
     };
     let mut entra = writer("OAuth", "0x1");
     entra.object_id = "9a8b".into();

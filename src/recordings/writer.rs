@@ -6,14 +6,17 @@
 //! (`written-by-other-principal`: an account key, anonymous; `writer-not-recording-identity`: an
 //! Entra identity other than the hosts' recording identity, once that is known); the audit-log
 //! tick then alerts `recording.suspect` once, as for the other doubts. Until the log row is read
-//! (they arrive minutes late) the match stands.
+//! (they arrive minutes late) the match stands. A write that cannot be ruled out while a host's
+//! identity is unknown (`vouches-identity-unknown`) is listed to be judged again when the
+//! identities change ([`crate::catalogue::rejudge`]). Only a committing write decides
+//! ([`crate::custody::changes::commits`]): a staged block changes no content.
 
 use time::OffsetDateTime;
 
 use super::Recordings;
 use crate::azure::AzureError;
 use crate::catalogue::recording::STATUS_CATALOGUED;
-use crate::catalogue::writer::Writer;
+use crate::catalogue::writer::{VOUCHES_IDENTITY_UNKNOWN, Writer};
 use crate::custody::query::Access;
 use crate::sources::Source;
 use crate::storage::{BlobProps, normalize_etag};
@@ -55,7 +58,8 @@ impl Recordings {
         p: &BlobProps,
         at: OffsetDateTime,
     ) -> Result<(), AzureError> {
-        if !made(a, &p.etag) {
+        // Only a committing write decides (a staged block, kept from before, does not).
+        if !crate::custody::changes::commits(&a.operation) || !made(a, &p.etag) {
             return Ok(());
         }
         let Some(row) = self.row_named(source, name, at).await? else {
@@ -65,6 +69,11 @@ impl Recordings {
         let ids =
             crate::catalogue::identity::of(tables, source.account(), &source.container).await?;
         let w = writer_of(a, &p.etag).judged(&ids);
+        if w.verdict == VOUCHES_IDENTITY_UNKNOWN {
+            // Listed before the verdict is stored: judged again when the identities change.
+            let container = (source.account(), source.container.as_str());
+            crate::catalogue::rejudge::wait(tables, container, &row.key, &w).await?;
+        }
         let now = self.ports.clock.now();
         let repo = self.ports.catalogue();
         // The row as stored (its ETag): `update` takes `None` for a row that does not exist.

@@ -58,8 +58,10 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         return Err(e);
     }
     let mut o = Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &notifications);
-    // Alert bursts whose window closed (also sent by `CustodyActor`, which runs only with custody).
-    let bursts = crate::custody::burst::close(state.ports.tables.as_ref(), now).await?;
+    // Alert bursts whose window closed (also sent by `CustodyActor`, which runs only with custody);
+    // their folded alerts left actor lookups only with a custody workspace.
+    let lookups = state.config.custody.workspace.is_some();
+    let bursts = crate::custody::burst::close(state.ports.tables.as_ref(), now, lookups).await?;
     o = o.with_outputs(OUTPUT_BINDING, &bursts);
     match stalled::run(&crate::state::stalled(state), now).await {
         Ok(alerts) => {

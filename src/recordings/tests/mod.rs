@@ -390,4 +390,5 @@ async fn cataloguing_a_recording_with_its_join_costs_seven_storage_calls() {
 
 mod lost;
 mod poison;
+mod rejudge;
 mod writer;

@@ -14,13 +14,14 @@ use crate::loganalytics::fake_blobs;
 use crate::storage::{BlobRef, BlobStore};
 use crate::testkit::{Fakes, fakes};
 
-const WS: &str = "a1b2c3d4-0000-4000-8000-0000000000a5";
-const HOST: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
-const HOST_OID: &str = "3f1c0a52-7d4e-4b8a-9c61-2e5f8d7a0b13";
-const OTHER_OID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+pub(super) const WS: &str = "a1b2c3d4-0000-4000-8000-0000000000a5";
+pub(super) const HOST: &str =
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
+pub(super) const HOST_OID: &str = "3f1c0a52-7d4e-4b8a-9c61-2e5f8d7a0b13";
+pub(super) const OTHER_OID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
 
 /// A successful write of `name` logged with `auth` by `oid`, returning `etag`, ingested at `at`.
-fn logged(
+pub(super) fn logged(
     logs: &FakeLogs,
     name: &str,
     (op, auth, oid): (&str, &str, &str),
@@ -44,14 +45,14 @@ fn logged(
     logs.ingest(WS, fake_blobs::row(values, at));
 }
 
-async fn put(f: &Fakes, name: &str) -> String {
+pub(super) async fn put(f: &Fakes, name: &str) -> String {
     let blob = BlobRef::new("recordings", name);
     crate::testkit::blobs::put(&*f.blobs, &blob, &b"data"[..], &[]).await;
     f.blobs.properties(&blob).await.expect("props").etag
 }
 
 /// The row of `name` (the newest, by the path index).
-async fn row(f: &Fakes, name: &str) -> Option<Recording> {
+pub(super) async fn row(f: &Fakes, name: &str) -> Option<Recording> {
     let r = crate::state::recordings(&f.state);
     let source = f.state.ports.sources.recordings()[0].clone();
     let at = OffsetDateTime::now_utc();
@@ -59,7 +60,7 @@ async fn row(f: &Fakes, name: &str) -> Option<Recording> {
 }
 
 /// The verdict on `name`'s row and the doubt the join takes from it.
-async fn verdict(f: &Fakes, name: &str) -> (String, Option<Doubt>) {
+pub(super) async fn verdict(f: &Fakes, name: &str) -> (String, Option<Doubt>) {
     let r = row(f, name).await.expect("a row");
     let w = r
         .writer

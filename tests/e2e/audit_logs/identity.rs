@@ -21,16 +21,16 @@ use super::support::{Env, event_invocation};
 use crate::estate::fake_arm::{Estate, FakeArm, principal};
 use crate::harness::{self, AzuriteEnv, HandlerProcess, fixture};
 
-const WS: &str = "c0ffee00-0000-4000-8000-0000000000b8";
+pub(super) const WS: &str = "c0ffee00-0000-4000-8000-0000000000b8";
 const HOSTED: &str = "d0d0d0d0-0000-4000-8000-0000000000f1";
 const OTHER: &str = "d0d0d0d0-0000-4000-8000-0000000000f2";
 const EARLY: &str = "d0d0d0d0-0000-4000-8000-0000000000f3";
-const OTHER_OID: &str = "6b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+pub(super) const OTHER_OID: &str = "6b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
 const ACCOUNT: &str = "devstoreaccount1";
 
 /// The handler watching host `b1` on the Resource Manager fake, the custody workspace on the Log
 /// Analytics fake.
-async fn spawn(cs: &str, fake: &FakeLogs) -> (Env, FakeArm) {
+pub(super) async fn spawn(cs: &str, fake: &FakeLogs) -> (Env, FakeArm) {
     fake.workspace(WS);
     let endpoint = serve(fake.clone()).await.expect("fake");
     let az = AzuriteEnv::new(cs);
@@ -54,7 +54,12 @@ async fn spawn(cs: &str, fake: &FakeLogs) -> (Env, FakeArm) {
 
 /// A successful write of `name` as the table reference's columns log it, by Entra principal
 /// `oid`, returning `etag`, ingested now.
-fn oauth_write(fake: &FakeLogs, e: &Env, (op, name, etag): (&str, &str, &str), oid: &str) {
+pub(super) fn oauth_write(
+    fake: &FakeLogs,
+    e: &Env,
+    (op, name, etag): (&str, &str, &str),
+    oid: &str,
+) {
     let container = e.env.get("RECORDINGS_CONTAINER");
     let values = json!({
         "TimeGenerated": utc(OffsetDateTime::now_utc() - Duration::minutes(4)),
@@ -74,7 +79,7 @@ fn oauth_write(fake: &FakeLogs, e: &Env, (op, name, etag): (&str, &str, &str), o
 }
 
 /// One run of timer `method` at `at`, answered 200; its notifications tallied, the suspect kept.
-async fn tick(
+pub(super) async fn tick(
     e: &Env,
     method: &str,
     at: OffsetDateTime,

@@ -4,6 +4,7 @@
 //! corrupt lines; the recording join from `RecordingCreated`; quiet ticks and a lost event.
 
 mod identity;
+mod identity_learnt;
 pub(crate) mod order;
 mod planted;
 pub(crate) mod support;

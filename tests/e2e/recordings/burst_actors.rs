@@ -4,6 +4,8 @@
 //! actor lookup; the five alone get their own `recording.actor`, the three folded none of their
 //! own, and once all are known one `recording.actor` of the burst (its id: the burst alert's id +
 //! `.actor`) names the requester with how many folded alerts it made; nothing is sent again.
+//! Without a custody workspace the burst alert still goes out, promising no actor, and no
+//! follow-up ever does.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +13,7 @@ use bastion_recordings::loganalytics::fake::FakeLogs;
 use bastion_recordings::storage::BlobRef;
 use serde_json::Value;
 
+use super::Rig;
 use super::unannounced::{UPN, custody_rig, custody_tick, forge, log, of_type, sent};
 use crate::harness::azurite;
 
@@ -88,6 +91,43 @@ async fn a_bursts_folded_alerts_get_their_actors_named_by_one_follow_up() {
     assert_eq!(d["actors"][0]["alerts"], 3, "{d}");
     assert_eq!(d["actors"][0]["actorStatus"], "found", "{d}");
     assert_eq!(actors.len(), alone.len() + 1, "nothing else: {ids:?}");
+}
+
+#[tokio::test]
+async fn without_a_custody_workspace_the_burst_goes_out_promising_no_actor() {
+    let Some(cs) = azurite() else { return };
+    let rig = Rig::new(&cs).await;
+    let name = "burst.rec";
+    rig.catalogued(name).await;
+    let blob = BlobRef::new(rig.container(), name);
+    let mut alone = 0;
+    for i in 0..8u32 {
+        let v = forge(&rig, &blob, 0x0f1_0000 + i).await;
+        alone += of_type(&sent(&v), "recording.replaced").len();
+    }
+    assert_eq!(alone, 5, "the first five alone, three folded");
+    let mut seen: BTreeMap<String, (usize, Value)> = BTreeMap::new();
+    let closed = bastion_recordings::dates::timestamp("2025-03-14T10:00:00Z").expect("t");
+    // However late the runs: the burst closes, and nothing follows it.
+    for pass in [0, 1, 2, 60 * 24] {
+        let v = custody_tick(&rig, closed + time::Duration::minutes(pass)).await;
+        for n in sent(&v) {
+            let id = n["notificationId"].as_str().unwrap_or_default().to_owned();
+            let e = seen.entry(id).or_insert((0, Value::Null));
+            e.0 += 1;
+            e.1 = n;
+        }
+    }
+    let bursts = of(&seen, "recording.replaced");
+    assert_eq!(bursts.len(), 1, "one burst alert: {seen:?}");
+    let (_, (times, burst)) = bursts[0];
+    assert!(*times <= 2, "on at most two passes: {times}");
+    let d = &burst["data"];
+    assert_eq!(d["count"], 8, "{d}");
+    assert_eq!(d["actorLookups"], false, "{d}");
+    assert_eq!(d["actorsPending"], 0, "no actor promised: {d}");
+    assert_eq!(d["actors"], serde_json::json!([]), "{d}");
+    assert!(of(&seen, "recording.actor").is_empty(), "{seen:?}");
 }
 
 /// The notifications of one type in `seen`: id, how often it came, its last body.
