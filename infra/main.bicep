@@ -210,7 +210,7 @@ param custodyDiagnostics bool = false
 @description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the recording sources name by resource id (bastionName), with the same grants.')
 param bastionHosts array = []
 
-@description('Subscription (/subscriptions/{id}) or resource group ids whose VMs the other-doors check watches besides the VMs the watched hosts\' sessions reached (BYPASS_SCOPES). Their Activity log is read from the workspaces the app reads. Their NICs, NSGs and virtual networks are read through Resource Manager: the app\'s identity gets those reads in each resource group listed (the role of bastionSessionTargetGroups). A subscription listed needs Reader (or those three reads) on the subscription granted apart: this template deploys at a resource group and does not grant it, and the permission drift test exercises no subscription-wide list. The groups of the networks of VMs outside these scopes still go in bastionSessionTargetGroups.')
+@description('Subscription (/subscriptions/{id}) or resource group ids whose VMs the other-doors check watches besides the VMs the watched hosts\' sessions reached (BYPASS_SCOPES). Their Activity log is read from the workspaces the app reads. Their NICs, NSGs and virtual networks are read through Resource Manager: the app\'s identity gets those reads in each resource group listed (the role of bastionSessionTargetGroups) and at each subscription listed (modules/bypass-scopes-access.bicep: each kind listed once for the subscription). The groups of the networks of VMs outside these scopes still go in bastionSessionTargetGroups.')
 param bypassScopes array = []
 
 @description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
@@ -679,6 +679,21 @@ module bastionOperationsAccess 'modules/bastion-operations-access.bicep' = [
 
 // BYPASS_SCOPES' resource group ids (5 path segments; a subscription id has 3).
 var bypassGroups = filter(bypassScopes, s => length(split(s, '/')) == 5)
+// BYPASS_SCOPES' subscription ids (the id, lower-case, once each).
+var bypassSubscriptionIds = [for s in filter(bypassScopes, s => length(split(s, '/')) == 3): toLower(split(s, '/')[2])]
+var bypassSubscriptions = union(bypassSubscriptionIds, bypassSubscriptionIds)
+
+// The other-doors check lists the NICs, NSGs and virtual networks of a BYPASS_SCOPES
+// subscription once for the subscription: those reads at the subscription itself.
+module bypassScopesAccess 'modules/bypass-scopes-access.bicep' = [
+  for (sub, i) in bypassSubscriptions: {
+    name: 'bypass-scopes-access-${uniqueString(resourceGroup().id, resourceGroup().location, sub)}'
+    scope: subscription(sub)
+    params: {
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
 
 // The extensions of the VMs sessions reach (Entra ID sign-in for RDP), and the NICs, NSGs and
 // virtual networks, in the resource groups named (and the BYPASS_SCOPES groups).

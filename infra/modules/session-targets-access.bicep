@@ -5,7 +5,9 @@
 // extension's protected settings are never returned). Without it the check cannot read the VMs and
 // the finding is not decided. The same role reads the group's NICs, NSGs and virtual networks (lists
 // only: no key, no secret) for the other-doors check: a path to 22/3389 from outside the Bastion
-// subnet and a public IP on a watched VM's NIC. List the groups of the VMs' networks here too.
+// subnet and a public IP on a watched VM's NIC; and reads a VM itself (its networkProfile) when no
+// list found its NIC, which then lies in another group and is read on its own (GET on the NIC:
+// list that group here too, as the groups of the VMs' networks).
 //
 // The permission drift test (tests/e2e/permissions/) holds this action to the calls the code makes.
 
@@ -14,6 +16,7 @@ param principalId string
 
 var actions = [
   'Microsoft.Compute/virtualMachines/extensions/read'
+  'Microsoft.Compute/virtualMachines/read'
   'Microsoft.Network/networkInterfaces/read'
   'Microsoft.Network/networkSecurityGroups/read'
   'Microsoft.Network/virtualNetworks/read'
@@ -24,7 +27,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Unique per tenant: the resource group's name and the subscription id.
     roleName: 'Bastion session target reader (${resourceGroup().name}, ${subscription().subscriptionId})'
-    description: 'Read the extensions of the VMs Bastion sessions reach (Entra ID sign-in) and the NICs, NSGs and virtual networks of their group. Nothing else.'
+    description: 'Read the VMs Bastion sessions reach (their NICs) and their extensions (Entra ID sign-in), and the NICs, NSGs and virtual networks of their group. Nothing else.'
     type: 'CustomRole'
     assignableScopes: [
       resourceGroup().id

@@ -109,6 +109,18 @@ def register(check, main, text, infra):
         host = text[infra / "modules/bastion-access.bicep"]
         assert "locations/operation" not in re.sub(r"//.*", "", host), "a role on the host cannot carry it"
 
+    @check("the other-doors network reads: at subscription scope for each BYPASS_SCOPES subscription, once each; the groups through the session targets' role")
+    def _():
+        mod = text[infra / "modules/bypass-scopes-access.bicep"]
+        assert "targetScope = 'subscription'" in mod
+        for a in ("networkInterfaces", "networkSecurityGroups", "virtualNetworks"):
+            assert f"'Microsoft.Network/{a}/read'" in mod, a
+        main = text[infra / "main.bicep"]
+        assert "filter(bypassScopes, s => length(split(s, '/')) == 3): toLower(split(s, '/')[2])]" in main
+        assert "var bypassSubscriptions = union(bypassSubscriptionIds, bypassSubscriptionIds)" in main
+        assert "for (sub, i) in bypassSubscriptions:" in main
+        assert "for (g, i) in union(bastionSessionTargetGroups, bypassGroups):" in main
+
 
 def example_checks(check, infra):
     """The shipped examples of the optional exports."""

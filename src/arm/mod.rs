@@ -14,7 +14,7 @@ use crate::azure::AzureError;
 pub use self::model::{
     ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
     IpConfiguration, NetworkInterface, NetworkSecurityGroup, RoleAssignment, RoleDefinition,
-    RuleProperties, SecurityRule, SubResource, Subnet, VirtualNetwork,
+    RuleProperties, SecurityRule, SubResource, Subnet, VirtualMachine, VirtualNetwork,
 };
 
 /// `api-version` of `Microsoft.Network/bastionHosts`: the one with the recording target.
@@ -75,6 +75,10 @@ pub trait ResourceManager: Send + Sync + 'static {
     async fn security_groups(&self, scope: &str) -> Result<Vec<NetworkSecurityGroup>, AzureError>;
     /// `GET {scope}/providers/Microsoft.Network/virtualNetworks` (subnets inline): every page.
     async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError>;
+    /// `GET {vm}`: the ids of the NICs its network profile names (empty: the VM is gone).
+    async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError>;
+    /// `GET {nic}`: one network interface.
+    async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError>;
     /// `POST {host}/getActiveSessions`: every page of the long-running operation.
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, AzureError>;
     /// `POST {host}/disconnectActiveSessions` for `session_ids`: each session's state.

@@ -75,6 +75,7 @@ mod tests {
             last_seen: "2026-11-25T12:15:00.000Z".into(),
             resolved_at: None,
             evidence: String::new(),
+            earlier: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! "Other ways in": the doors onto the period's VMs that skip the Bastion recording, as the
-//! estate check found them (table `estate`, the `door:*` episodes of each VM): each door, its VM,
+//! estate check found them (table `estate`, every `door:*` episode of each VM in the period,
+//! the earlier ones its rows keep too): each door, its VM,
 //! the actor and caller address the Activity log named, when it opened and when it closed (or
 //! that it is still open), in `otherdoors.csv`, the manifest's figures and the report; and what
 //! was read to find them (each subscription's Activity log: read, not read, or its read failed).
@@ -76,7 +77,8 @@ pub struct ActivityRead {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OtherWays {
-    /// The doors open at some instant of the period, VM and door in order.
+    /// Every episode open at some instant of the period (a door that opened and closed twice is
+    /// two), VM, door and opening in order.
     pub doors: Vec<DoorEntry>,
     /// Each subscription's Activity log (empty: no check read or tried to read one).
     pub activity_log: Vec<ActivityRead>,
@@ -129,14 +131,6 @@ pub fn of_estate(
     }
     out.activity_log
         .sort_by(|a, b| a.subscription.cmp(&b.subscription));
-    let severity = |vm: &str, door: &str| {
-        estate
-            .rows
-            .iter()
-            .find(|r| r.host.eq_ignore_ascii_case(vm) && r.finding == door)
-            .map(|r| r.severity.clone())
-            .unwrap_or_default()
-    };
     let episodes = of_rows(estate.rows.iter().cloned());
     for (vm, list) in episodes.iter().filter(|(vm, _)| covered(vm)) {
         for e in list {
@@ -147,7 +141,7 @@ pub fn of_estate(
             let (actor, caller_ip) = actor_of(&e.evidence);
             out.doors.push(DoorEntry {
                 door: e.door.clone(),
-                severity: severity(vm, &e.door),
+                severity: e.severity.clone(),
                 vm: host_name(vm).to_owned(),
                 vm_resource_id: vm.clone(),
                 actor,

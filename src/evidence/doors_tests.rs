@@ -29,6 +29,7 @@ fn row(host: &str, finding: &str, severity: &str, opened: &str, resolved: Option
         first_seen: opened.to_owned(),
         last_seen: opened.to_owned(),
         resolved_at: resolved.map(str::to_owned),
+        earlier: Vec::new(),
         evidence: format!(
             "{finding}: 1 use(s) in the Activity log read; latest succeeded at {opened} by =1+2@evil.example from 203.0.113.7 (op, correlation c)"
         ),
@@ -170,4 +171,76 @@ fn the_activity_log_reads_as_read_when_no_finding_says_otherwise() {
         .activity_log
         .is_empty()
     );
+}
+
+/// A door that opened, closed and opened again on one VM within the period is two episodes in
+/// the pack, each with its own actor, times and state; an episode closed before the period is
+/// not listed. Through the store: the rows `apply` writes, read back as the pack reads them.
+#[tokio::test]
+async fn every_episode_of_a_door_in_the_period_is_listed_not_only_the_latest() {
+    use crate::estate::findings::{Evaluation, Finding, Level};
+    use crate::estate::store::{apply, list};
+    use crate::tables::memory::InMemoryTables;
+    let t = InMemoryTables::new();
+    let vm1 = vm("vm1");
+    let door = |by: &str| Evaluation {
+        findings: vec![Finding {
+            code: "door:run-command".into(),
+            level: Level::High,
+            evidence: format!(
+                "Run Command: 1 use(s) in the Activity log read; latest succeeded at t by {by} from 203.0.113.7 (op, correlation c)"
+            ),
+        }],
+        assessed: ["door:run-command".to_owned()].into(),
+    };
+    let none = Evaluation {
+        findings: vec![],
+        assessed: ["door:run-command".to_owned()].into(),
+    };
+    let steps = [
+        (datetime!(2026-02-10 08:00 UTC), door("old@contoso.com")),
+        (datetime!(2026-02-11 08:00 UTC), none.clone()),
+        (datetime!(2026-03-03 08:00 UTC), door("alice@contoso.com")),
+        (datetime!(2026-03-04 08:00 UTC), none.clone()),
+        (datetime!(2026-03-20 08:00 UTC), door("bob@contoso.com")),
+    ];
+    for (at, ev) in &steps {
+        apply(&t, &vm1, ev, *at).await.expect("apply");
+    }
+    let estate = list(&t).await.expect("list");
+    assert_eq!(estate.rows.len(), 1, "one row per VM and door");
+    let w = of_estate(
+        estate,
+        datetime!(2026-03-01 00:00 UTC),
+        datetime!(2026-04-01 00:00 UTC),
+        None,
+    );
+    let got: Vec<[String; 10]> = w.doors.iter().map(cells).collect();
+    let brief: Vec<(&str, &str, &str, &str)> = got
+        .iter()
+        .map(|c| (c[4].as_str(), c[6].as_str(), c[7].as_str(), c[8].as_str()))
+        .collect();
+    assert_eq!(
+        brief,
+        [
+            (
+                "alice@contoso.com",
+                "2026-03-03T08:00:00Z",
+                "2026-03-04T08:00:00Z",
+                "closed"
+            ),
+            ("bob@contoso.com", "2026-03-20T08:00:00Z", "", "open"),
+        ],
+        "{got:?}"
+    );
+    assert!(got.iter().all(|c| c[1] == "high"));
+    // February's pack lists the first episode alone.
+    let feb = of_estate(
+        list(&t).await.expect("list"),
+        datetime!(2026-02-01 00:00 UTC),
+        datetime!(2026-03-01 00:00 UTC),
+        None,
+    );
+    assert_eq!(feb.doors.len(), 1);
+    assert_eq!(feb.doors[0].actor, "old@contoso.com");
 }

@@ -47,6 +47,10 @@ pub enum ArmOperation {
     /// `GET {group or subscription}/providers/Microsoft.Network/virtualNetworks`: subnets' NSGs
     /// and prefixes (the Bastion subnet's too).
     ListVirtualNetworks,
+    /// `GET {vm}`: the NICs of a watched VM whose NICs no list read (another resource group).
+    ReadVirtualMachine,
+    /// `GET {nic}`: one such NIC.
+    ReadNetworkInterface,
 }
 
 /// The kind of scope a grant must sit at (the resource the URL addresses, or above it).
@@ -67,7 +71,7 @@ pub enum ScopeKind {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 19] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::ReadHostOperation,
@@ -85,6 +89,8 @@ impl ArmOperation {
         Self::ListNetworkInterfaces,
         Self::ListSecurityGroups,
         Self::ListVirtualNetworks,
+        Self::ReadVirtualMachine,
+        Self::ReadNetworkInterface,
     ];
 
     /// The operation's name, and the actions of which any one authorizes it.
@@ -179,6 +185,16 @@ impl ArmOperation {
                 rm,
                 &["Microsoft.Network/virtualNetworks/read"],
             ),
+            Self::ReadVirtualMachine => (
+                "Get virtual machine",
+                rm,
+                &["Microsoft.Compute/virtualMachines/read"],
+            ),
+            Self::ReadNetworkInterface => (
+                "Get network interface",
+                rm,
+                &["Microsoft.Network/networkInterfaces/read"],
+            ),
         }
     }
 
@@ -200,7 +216,9 @@ impl ArmOperation {
             Self::ReadVmExtension
             | Self::ListNetworkInterfaces
             | Self::ListSecurityGroups
-            | Self::ListVirtualNetworks => ScopeKind::Vm,
+            | Self::ListVirtualNetworks
+            | Self::ReadVirtualMachine
+            | Self::ReadNetworkInterface => ScopeKind::Vm,
         }
     }
 
@@ -316,6 +334,10 @@ impl ArmOperation {
         } else if of("Microsoft.Compute", "virtualMachines") && get && rest_is(&["extensions", "*"])
         {
             Self::ReadVmExtension
+        } else if of("Microsoft.Compute", "virtualMachines") && get && rest.is_empty() {
+            Self::ReadVirtualMachine
+        } else if of("Microsoft.Network", "networkInterfaces") && get && rest.is_empty() {
+            Self::ReadNetworkInterface
         } else {
             return None;
         };
@@ -437,6 +459,20 @@ mod tests {
                 "/subscriptions/s1/providers/Microsoft.Network/virtualNetworks".to_owned(),
                 ArmOperation::ListVirtualNetworks,
                 "/subscriptions/s1",
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
+                    .to_owned(),
+                ArmOperation::ReadVirtualMachine,
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1",
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/networkInterfaces/nic1"
+                    .to_owned(),
+                ArmOperation::ReadNetworkInterface,
+                "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/networkInterfaces/nic1",
             ),
         ];
         for (method, path, op, scope) in cases {

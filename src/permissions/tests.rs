@@ -22,6 +22,7 @@ fn every_operation_names_a_documented_permission_of_its_service() {
                 "Microsoft.Authorization/roleAssignments/",
                 "Microsoft.Authorization/roleDefinitions/",
                 "Microsoft.Compute/virtualMachines/extensions/",
+                "Microsoft.Compute/virtualMachines/read",
                 "Microsoft.Network/networkInterfaces/",
                 "Microsoft.Network/networkSecurityGroups/",
                 "Microsoft.Network/virtualNetworks/",

@@ -278,6 +278,12 @@ impl ResourceManager for Disconnects {
     ) -> Result<Vec<crate::arm::VirtualNetwork>, AzureError> {
         Err(AzureError::Transient("not used".into()))
     }
+    async fn vm_network_interfaces(&self, _: &str) -> Result<Vec<String>, AzureError> {
+        Err(AzureError::Transient("not used".into()))
+    }
+    async fn network_interface(&self, _: &str) -> Result<crate::arm::NetworkInterface, AzureError> {
+        Err(AzureError::Transient("not used".into()))
+    }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
         Err(AzureError::Transient("not used".into()))
     }

@@ -15,7 +15,7 @@ use super::model::{RoleAssignment, RoleDefinition};
 use super::{
     ActiveSession, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService, Container,
     DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, NETWORK_API, NetworkInterface,
-    NetworkSecurityGroup, ResourceManager, STORAGE_API, VirtualNetwork,
+    NetworkSecurityGroup, ResourceManager, STORAGE_API, VirtualMachine, VirtualNetwork,
 };
 use crate::azure::AzureError;
 use crate::azure::http::lro::{Driver, POLL_DEFAULT};
@@ -307,6 +307,33 @@ impl ResourceManager for ArmClient {
 
     async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError> {
         self.network_list(scope, "virtualNetworks").await
+    }
+
+    async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError> {
+        let role = format!("Reader ({})", role(ArmOperation::ReadVirtualMachine, vm_id));
+        match self
+            .get::<VirtualMachine>(self.url(vm_id, COMPUTE_API, &[])?, &role)
+            .await
+        {
+            Ok(vm) => Ok(vm
+                .properties
+                .network_profile
+                .network_interfaces
+                .into_iter()
+                .map(|n| n.id)
+                .filter(|id| !id.is_empty())
+                .collect()),
+            Err(AzureError::NotFound) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError> {
+        let role = format!(
+            "Reader ({})",
+            role(ArmOperation::ReadNetworkInterface, nic_id)
+        );
+        self.get(self.url(nic_id, NETWORK_API, &[])?, &role).await
     }
 
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, AzureError> {

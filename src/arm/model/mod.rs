@@ -16,7 +16,8 @@ pub use access::{
 pub use network::{
     IpConfiguration, IpConfigurationProperties, NetworkInterface, NetworkSecurityGroup,
     NicProperties, NsgProperties, RuleProperties, SecurityRule, SubResource, Subnet,
-    SubnetProperties, VirtualNetwork, VnetProperties,
+    SubnetProperties, VirtualMachine, VirtualNetwork, VmNetworkProfile, VmProperties,
+    VnetProperties,
 };
 
 /// A field that may be absent or `null`: its default then.

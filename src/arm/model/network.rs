@@ -1,7 +1,8 @@
 //! The network resources the other-doors check reads, in the shapes of the `Microsoft.Network`
 //! REST specification's list examples: network interfaces (their IP configurations' subnet and
 //! public IP, their NSG and VM), network security groups (their rules) and virtual networks
-//! (their subnets' prefixes and NSG).
+//! (their subnets' prefixes and NSG); and of a virtual machine (the `Microsoft.Compute` GET
+//! example's shape) only the NICs its `networkProfile` names.
 
 use serde::Deserialize;
 
@@ -186,4 +187,32 @@ impl Subnet {
         all.dedup();
         all
     }
+}
+
+/// The part of a `Microsoft.Compute/virtualMachines` GET the other-doors check reads: the NICs
+/// of `properties.networkProfile.networkInterfaces`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct VirtualMachine {
+    /// `properties`.
+    #[serde(deserialize_with = "nullable")]
+    pub properties: VmProperties,
+}
+
+/// `properties` of a VM, as far as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VmProperties {
+    /// Its network profile.
+    #[serde(deserialize_with = "nullable")]
+    pub network_profile: VmNetworkProfile,
+}
+
+/// `networkProfile` of a VM.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VmNetworkProfile {
+    /// The NICs attached (their ids).
+    #[serde(deserialize_with = "nullable")]
+    pub network_interfaces: Vec<SubResource>,
 }

@@ -1,5 +1,5 @@
-//! The doors' latest episodes as table `estate` holds them (one row per VM and door, `door:*`
-//! above `info`), for whoever asks whether a VM had another way in open over a span: the review
+//! The doors' episodes as table `estate` holds them (one row per VM and door, `door:*` above
+//! `info`: its latest episode and the earlier ones it keeps), for whoever asks whether a VM had another way in open over a span: the review
 //! queue and the evidence pack.
 
 use std::collections::BTreeMap;
@@ -12,11 +12,13 @@ use crate::estate::findings::Level;
 use crate::estate::store;
 use crate::tables::TableStore;
 
-/// One door's latest episode on one VM.
+/// One door's episode on one VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Episode {
     /// The finding code (`door:<name>`).
     pub door: String,
+    /// `high` or `medium`.
+    pub severity: String,
     /// When it opened.
     pub opened: OffsetDateTime,
     /// When it cleared (`None`: open).
@@ -42,11 +44,30 @@ pub async fn episodes(
     Ok(of_rows(store::list(tables).await?.rows))
 }
 
-/// The door episodes among the estate's `rows`, per VM (lower-case resource id).
+/// The door episodes among the estate's `rows`, per VM (lower-case resource id): each row's
+/// earlier episodes (oldest first) and its latest.
 pub fn of_rows(rows: impl IntoIterator<Item = store::Row>) -> BTreeMap<String, Vec<Episode>> {
+    let info = Level::Info.as_str();
     let mut out: BTreeMap<String, Vec<Episode>> = BTreeMap::new();
     for r in rows {
-        if !r.finding.starts_with("door:") || r.severity == Level::Info.as_str() {
+        if !r.finding.starts_with("door:") {
+            continue;
+        }
+        let list = out.entry(r.host.to_ascii_lowercase()).or_default();
+        for e in r.earlier.iter().filter(|e| e.severity != info) {
+            let (Some(opened), Some(closed)) = (timestamp(&e.opened_at), timestamp(&e.resolved_at))
+            else {
+                continue;
+            };
+            list.push(Episode {
+                door: r.finding.clone(),
+                severity: e.severity.clone(),
+                opened,
+                closed: Some(closed),
+                evidence: e.evidence.clone(),
+            });
+        }
+        if r.severity == info {
             continue;
         }
         let Some(opened) = timestamp(&r.first_seen) else {
@@ -57,15 +78,15 @@ pub fn of_rows(rows: impl IntoIterator<Item = store::Row>) -> BTreeMap<String, V
             (_, Some(at)) => timestamp(at),
             _ => continue,
         };
-        out.entry(r.host.to_ascii_lowercase())
-            .or_default()
-            .push(Episode {
-                door: r.finding,
-                opened,
-                closed,
-                evidence: r.evidence,
-            });
+        list.push(Episode {
+            door: r.finding,
+            severity: r.severity,
+            opened,
+            closed,
+            evidence: r.evidence,
+        });
     }
+    out.retain(|_, l| !l.is_empty());
     out
 }
 
@@ -113,6 +134,7 @@ mod tests {
     fn an_episode_overlaps_a_span_it_was_open_in() {
         let e = Episode {
             door: "door:public-ip".into(),
+            severity: "medium".into(),
             opened: datetime!(2026-11-25 10:00 UTC),
             closed: Some(datetime!(2026-11-25 12:00 UTC)),
             evidence: String::new(),

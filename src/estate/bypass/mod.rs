@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod cidr;
+pub mod direct;
 pub mod doors;
 pub mod episodes;
 pub mod jit;

@@ -63,10 +63,12 @@ impl Network {
     }
 }
 
-/// Resource groups of one subscription listed one by one up to this many per kind; above it, the
-/// kind is listed once for the whole subscription (one request and its next pages, whatever the
-/// groups), and group by group only when that list is refused (403: Reader granted on the groups
-/// alone). Keeps a pass at most 3 lists per subscription however the VMs spread over groups.
+/// Resource groups of one *granted* subscription listed one by one up to this many per kind;
+/// above it, the kind is listed once for the whole subscription (one request and its next pages,
+/// whatever the groups). A subscription is granted when it is itself a `BYPASS_SCOPES` entry (the
+/// deployment grants the reads there); any other subscription is never listed whole: the
+/// deployment grants the reads on resource groups only, so such a list would be refused on every
+/// tick before its groups are read.
 pub const GROUPS_PER_SUBSCRIPTION: usize = 3;
 
 /// The subscription scope (`/subscriptions/{id}`, lower-case) of a lower-case scope.
@@ -78,17 +80,26 @@ fn subscription_scope(scope: &str) -> Option<String> {
     }
 }
 
-/// What to list: each scope, with the groups a refused subscription list falls back to.
-fn plan(scopes: &BTreeSet<String>) -> Vec<(String, Vec<String>)> {
-    let own = scopes.iter().filter(|s| !under(scopes, s));
+/// What to list: each scope, with the groups a refused subscription list falls back to. A group
+/// under a subscription that is a scope itself is read by that subscription's list; the groups of
+/// a `granted` subscription are listed as the subscription when there are more than
+/// [`GROUPS_PER_SUBSCRIPTION`]; every other group is listed on its own.
+fn plan(scopes: &BTreeSet<String>, granted: &BTreeSet<String>) -> Vec<(String, Vec<String>)> {
     let mut by_sub: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in own {
-        let sub = subscription_scope(s).unwrap_or_else(|| s.clone());
-        by_sub.entry(sub).or_default().push(s.clone());
+    let mut whole = Vec::new();
+    for s in scopes {
+        match subscription_scope(s) {
+            Some(sub) if sub != *s => by_sub.entry(sub).or_default().push(s.clone()),
+            _ => whole.push(s.clone()),
+        }
     }
     let mut out = Vec::new();
+    for s in whole {
+        let groups = by_sub.remove(&s).unwrap_or_default();
+        out.push((s, groups));
+    }
     for (sub, groups) in by_sub {
-        if groups.len() > GROUPS_PER_SUBSCRIPTION && !groups.contains(&sub) {
+        if granted.contains(&sub) && groups.len() > GROUPS_PER_SUBSCRIPTION {
             out.push((sub, groups));
         } else {
             out.extend(groups.into_iter().map(|g| (g, Vec::new())));
@@ -116,17 +127,19 @@ async fn each<T: Send + 'static>(
         .await
 }
 
-/// Lists one kind in each of `scopes` not under another of them (a subscription's many groups as
-/// the subscription: [`GROUPS_PER_SUBSCRIPTION`]), into `net`.
+/// Lists one kind in each of `scopes` not under another of them (a `granted` subscription's many
+/// groups as the subscription: [`GROUPS_PER_SUBSCRIPTION`]), into `net`. A subscription list
+/// refused (403) is a failure naming the missing grant, and its groups are read one by one.
 async fn lists<T: Send + 'static>(
     net: &mut Network,
     scopes: BTreeSet<String>,
+    granted: &BTreeSet<String>,
     call: impl Fn(String) -> futures::future::BoxFuture<'static, Result<Vec<T>, AzureError>>
     + Send
     + Sync
     + 'static,
 ) -> Vec<T> {
-    let plan = plan(&scopes);
+    let plan = plan(&scopes, granted);
     let call: Box<ListCall<T>> = Box::new(call);
     let fallback: BTreeMap<String, Vec<String>> = plan.iter().cloned().collect();
     net.requests += plan.len();
@@ -134,12 +147,18 @@ async fn lists<T: Send + 'static>(
     // A subscription list refused: its groups one by one.
     let mut groups = Vec::new();
     answers.retain(|(scope, answer)| {
-        let refused = matches!(answer, Err(AzureError::Forbidden { .. }));
-        let to = fallback.get(scope).filter(|g| refused && !g.is_empty());
-        if let Some(g) = to {
-            groups.extend(g.iter().cloned());
+        let Err(e @ AzureError::Forbidden { .. }) = answer else {
+            return true;
+        };
+        match fallback.get(scope).filter(|g| !g.is_empty()) {
+            Some(g) => {
+                // The grant the deployment makes is missing: said, and the groups read.
+                net.failed.push(format!("{scope}: {e}"));
+                groups.extend(g.iter().cloned());
+                false
+            }
+            None => true,
         }
-        to.is_none()
     });
     net.requests += groups.len();
     answers.extend(each(groups, &*call).await);
@@ -189,16 +208,23 @@ pub async fn read(
             }
         }
     }
+    // The subscriptions the deployment grants the reads on: those listed in `BYPASS_SCOPES`.
+    let granted: BTreeSet<String> = watched
+        .scopes
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .filter(|s| subscription_scope(s).as_deref() == Some(s.as_str()))
+        .collect();
     // NICs: each watched VM's resource group, and each scope.
     let mut nic_scopes: BTreeSet<String> = watched.vms.iter().filter_map(|v| group_of(v)).collect();
     nic_scopes.extend(watched.scopes.iter().map(|s| s.to_ascii_lowercase()));
     let a = arm.clone();
-    let nics = lists(&mut net, nic_scopes, move |s| {
+    let nics = lists(&mut net, nic_scopes, &granted, move |s| {
         let a = a.clone();
         async move { a.network_interfaces(&s).await }.boxed()
     })
     .await;
-    let nics: Vec<NetworkInterface> = nics
+    let mut nics: Vec<NetworkInterface> = nics
         .into_iter()
         .filter(|n| {
             n.properties
@@ -207,6 +233,20 @@ pub async fn read(
                 .is_some_and(|vm| watched.covers(&vm.id.to_ascii_lowercase()))
         })
         .collect();
+    // A watched VM whose group was listed but no NIC listed names it: its NICs lie in a group
+    // that is neither its own nor a scope, read by the VM's network profile, one GET each.
+    let named: BTreeSet<String> = nics
+        .iter()
+        .filter_map(|n| n.properties.virtual_machine.as_ref())
+        .map(|v| v.id.to_ascii_lowercase())
+        .collect();
+    let elsewhere: Vec<String> = watched
+        .vms
+        .iter()
+        .filter(|vm| !named.contains(*vm) && !net.unread(vm))
+        .cloned()
+        .collect();
+    nics.extend(super::direct::read(arm, &mut net, elsewhere).await);
     // Subnets: the NICs' and the hosts', through their virtual networks' groups.
     let mut subnet_ids: BTreeSet<String> = nics
         .iter()
@@ -217,7 +257,7 @@ pub async fn read(
     subnet_ids.extend(bastion_subnets.iter().cloned());
     let vnet_scopes = subnet_ids.iter().filter_map(|s| group_of(s)).collect();
     let a = arm.clone();
-    let vnets = lists(&mut net, vnet_scopes, move |s| {
+    let vnets = lists(&mut net, vnet_scopes, &granted, move |s| {
         let a = a.clone();
         async move { a.virtual_networks(&s).await }.boxed()
     })
@@ -246,7 +286,7 @@ pub async fn read(
     );
     let nsg_scopes = nsg_ids.iter().filter_map(|s| group_of(s)).collect();
     let a = arm.clone();
-    let nsgs = lists(&mut net, nsg_scopes, move |s| {
+    let nsgs = lists(&mut net, nsg_scopes, &granted, move |s| {
         let a = a.clone();
         async move { a.security_groups(&s).await }.boxed()
     })
@@ -282,6 +322,9 @@ pub async fn read(
     net
 }
 
+#[cfg(test)]
+#[path = "network_fake.rs"]
+mod fake;
 #[cfg(test)]
 #[path = "network_tests.rs"]
 mod tests;

@@ -3,9 +3,11 @@
 //! an episode at `medium` or above is announced (`estate.finding`, then its `estate.resolved`):
 //! `Announced` says whether it was, so an `info` episode that rises to `medium` is announced
 //! then, once, and one never announced clears in silence (a row written before the flag
-//! existed was announced).
+//! existed was announced). A new episode over a resolved one keeps that one on the row
+//! ([`history`]).
 
 pub mod export;
+pub mod history;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -50,6 +52,9 @@ pub struct Row {
     pub resolved_at: Option<String>,
     /// What was seen.
     pub evidence: String,
+    /// The finding's earlier episodes on this host, oldest first ([`history`]).
+    #[serde(skip_serializing)]
+    pub earlier: Vec<history::Earlier>,
 }
 
 impl Row {
@@ -65,6 +70,7 @@ impl Row {
             last_seen: s("LastSeen"),
             resolved_at: get_str(e, "ResolvedAt").map(str::to_owned),
             evidence: s("Evidence"),
+            earlier: history::of(e),
         }
     }
 
@@ -278,6 +284,10 @@ fn seen(
         });
         if loud {
             entity["AnnouncedBy"] = me.into();
+        }
+        // A new episode over a resolved one: that one kept among the earlier.
+        if let Some(earlier) = cur.and_then(|c| history::with_closed(&c.entity)) {
+            entity[history::EARLIER] = earlier;
         }
         return (entity.as_object().cloned(), loud);
     };

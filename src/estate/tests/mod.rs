@@ -85,6 +85,12 @@ impl ResourceManager for Canned {
     ) -> Result<Vec<crate::arm::VirtualNetwork>, AzureError> {
         Err(AzureError::Transient("not canned".into()))
     }
+    async fn vm_network_interfaces(&self, _: &str) -> Result<Vec<String>, AzureError> {
+        Err(AzureError::Transient("not canned".into()))
+    }
+    async fn network_interface(&self, _: &str) -> Result<crate::arm::NetworkInterface, AzureError> {
+        Err(AzureError::Transient("not canned".into()))
+    }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
         Ok(false)
     }

@@ -64,7 +64,7 @@ pub(super) fn custody(f: &Figures) -> Markup {
     }
 }
 
-/// "Other ways in": each door open in the period (`otherdoors.csv`), or "none found", and what
+/// "Other ways in": each door episode open in the period (`otherdoors.csv`), or "none found", and what
 /// was read to find them.
 pub(super) fn other_ways(f: &Figures) -> Markup {
     let w = &f.other_ways_in;
@@ -73,7 +73,7 @@ pub(super) fn other_ways(f: &Figures) -> Markup {
             p { "None found: no door beside Bastion was open on the VMs of this pack in the period (otherdoors.csv has no row)." }
         } @else {
             (table(Some("list"),
-                html! { "Doors open in the period (" (w.doors.len()) " in otherdoors.csv)" },
+                html! { "Door episodes open in the period (" (w.doors.len()) " in otherdoors.csv)" },
                 &["Door", "VM", "Actor", "Caller IP", "Opened", "Closed"],
                 html! { @for d in &w.doors { tr {
                     td { (outside(&d.door)) } td { (outside(&d.vm)) } td { (outside(&d.actor)) }
@@ -92,6 +92,6 @@ pub(super) fn other_ways(f: &Figures) -> Markup {
                 } } }))
         }
         p { (w.vms_checked) " VM(s) of this pack checked by the estate check." }
-        p.note { "A door: Run Command, a VMAccess or CustomScript extension, the serial console or just-in-time access to a source outside the Bastion subnet (from the Activity log), a network path to SSH/RDP from outside the Bastion subnet or a public IP on the VM's network interface (from Resource Manager). Opened: when the estate check first saw it; closed: when it saw it gone. Actor and caller IP: as the Activity log names them (empty where no log names one). The estate keeps each door's latest episode per VM: an earlier episode of the same door on the same VM is not listed. With a host named, the VMs are those its sessions of the period reached." }
+        p.note { "A door: Run Command, a VMAccess or CustomScript extension, the serial console or just-in-time access to a source outside the Bastion subnet (from the Activity log), a network path to SSH/RDP from outside the Bastion subnet or a public IP on the VM's network interface (from Resource Manager). Opened: when the estate check first saw it; closed: when it saw it gone. Actor and caller IP: as the Activity log names them (empty where no log names one). Every episode open at some instant of the period is listed: a door that opened, closed and opened again on one VM is one row per episode. With a host named, the VMs are those its sessions of the period reached." }
     }
 }

@@ -597,6 +597,18 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
     {
         return list(items);
     }
+    if *method == Method::GET
+        && let Some(found) = network::get(&e.network, lower)
+    {
+        return match found {
+            Some(v) => axum::Json(v).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                "The Resource was not found.",
+            ),
+        };
+    }
     if lower.contains("/providers/microsoft.compute/virtualmachines/")
         && lower.contains("/extensions/")
     {

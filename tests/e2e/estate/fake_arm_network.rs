@@ -153,3 +153,54 @@ pub(crate) fn subnet_id(rg: &str, vnet: &str, name: &str) -> String {
         group(rg)
     )
 }
+
+/// A GET of one NIC or one VM, when `lower` is one: `Some(None)` when there is no such resource.
+/// A NIC is the list item of that id (the specification's GET example has the list item's
+/// shape); a VM is known by the NICs naming it, answered in the shape of the Compute
+/// specification's `VirtualMachine_Get` example, of which the check reads `networkProfile`.
+pub(crate) fn get(network: &[Value], lower: &str) -> Option<Option<Value>> {
+    let parts: Vec<&str> = lower.trim_matches('/').split('/').collect();
+    if parts.len() != 8 || parts[0] != "subscriptions" || parts[2] != "resourcegroups" {
+        return None;
+    }
+    let id_is = |v: &Value, id: &str| v["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id));
+    match (parts[5], parts[6]) {
+        ("microsoft.network", "networkinterfaces") => Some(
+            network
+                .iter()
+                .find(|v| v["type"] == "Microsoft.Network/networkInterfaces" && id_is(v, lower))
+                .cloned(),
+        ),
+        ("microsoft.compute", "virtualmachines") => {
+            let nics: Vec<Value> = network
+                .iter()
+                .filter(|v| v["type"] == "Microsoft.Network/networkInterfaces")
+                .filter(|v| id_is(&v["properties"]["virtualMachine"], lower))
+                .map(|v| json!({"id": v["id"]}))
+                .collect();
+            let vm = nics.first().map(|n| {
+                let id = n["id"].as_str().unwrap_or_default();
+                let owner = network
+                    .iter()
+                    .find(|v| v["id"].as_str() == Some(id))
+                    .map(|v| v["properties"]["virtualMachine"]["id"].clone())
+                    .unwrap_or_default();
+                json!({"name": parts[7], "id": owner, "type": "Microsoft.Compute/virtualMachines",
+                    "location": "westeurope", "properties": {
+                        "vmId": "0f47b100-583c-48e3-a4c0-aefc2c9bbcc1",
+                        "hardwareProfile": {"vmSize": "Standard_DS3_v2"},
+                        "networkProfile": {"networkInterfaces": nics},
+                        "provisioningState": "Succeeded",
+                        "timeCreated": "2021-06-27T01:02:38.3138469+00:00"}})
+            });
+            Some(vm)
+        }
+        _ => None,
+    }
+}
+
+/// A resource of `value` (built for this fake's subscription) moved to subscription `sub`.
+pub(crate) fn in_subscription(value: &Value, sub: &str) -> Value {
+    let text = value.to_string().replace(SUB, sub);
+    serde_json::from_str(&text).unwrap_or_default()
+}

@@ -3,8 +3,10 @@
 //! Run Command (from its Activity log event, by the same code the check runs) and a public IP
 //! that closed, a pack of that month lists both with their VM, actor, caller IP, opening and
 //! closing (or still open) in `otherdoors.csv`, the signed manifest and the report, with the
-//! outside caller a spreadsheet shows as text and the page as text; a pack of a month before
-//! them lists none and says the Activity log was read.
+//! outside caller a spreadsheet shows as text and the page as text, a door that opened twice as
+//! two episodes; a pack of a month before them lists none and says the Activity log was read.
+//! With `TEST_UI=1` (Chromium and poppler-utils) March's pack is printed too: the PDF's "Other
+//! ways in" pages hold each episode, and their images go to `target/ui/evidence-doors-*.png`.
 
 use std::path::Path;
 
@@ -121,6 +123,17 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
     store::apply(tables, &vm("vm2"), &ev, datetime!(2025-03-12 00:00 UTC))
         .await
         .expect("vm2 closed");
+    // ... and opened again on the 20th: a second episode of the same door on the same VM.
+    let mut again = Evaluation::default();
+    again.assessed.insert("door:public-ip".into());
+    again.findings.push(Finding {
+        code: "door:public-ip".into(),
+        level: Level::Medium,
+        evidence: "a public IP address on the VM's network interface, a way in beside Bastion: pip-vm2b on NIC nic-vm2 (ipconfig1)".into(),
+    });
+    store::apply(tables, &vm("vm2"), &again, datetime!(2025-03-20 09:00 UTC))
+        .await
+        .expect("vm2 reopened");
 
     // March: both, vm1 still open, vm2 closed, with the actor the log named.
     let dir = pack(&e, "evidence-doors-march", "2025-03-01", "2025-03-31");
@@ -152,8 +165,19 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
                 "closed",
                 "medium"
             ],
+            [
+                "door:public-ip",
+                "vm2",
+                "",
+                "",
+                "2025-03-20T09:00:00Z",
+                "",
+                "open",
+                "medium"
+            ],
         ]
     );
+    assert!(rows[2][9].contains("pip-vm2b"), "{:?}", rows[2]);
     assert_eq!(&rows[0][3], vm("vm1"));
     let doors_json = &m["figures"]["otherWaysIn"]["doors"];
     assert_eq!(doors_json[0]["actor"], CALLER, "{doors_json}");
@@ -162,8 +186,18 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
     assert_eq!(doors_json[1]["closedAt"], "2025-03-12T00:00:00Z");
     let read_state = &m["figures"]["otherWaysIn"]["activityLog"][0];
     assert_eq!(read_state["state"], "read", "{read_state}");
+    assert_eq!(doors_json[2]["openedAt"], "2025-03-20T09:00:00Z");
+    assert_eq!(
+        m["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .find(|f| f["name"] == "otherdoors.csv")
+            .map(|f| f["rows"].clone()),
+        Some(serde_json::json!(3))
+    );
     assert!(
-        html.contains("Doors open in the period (2 in otherdoors.csv)"),
+        html.contains("Door episodes open in the period (3 in otherdoors.csv)"),
         "{html}"
     );
     assert!(html.contains("still open"), "{html}");
@@ -173,6 +207,7 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
         "markup from outside rendered: {html}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+    printed(&e);
 
     // January: none found, and the Activity log said read.
     let dir = pack(&e, "evidence-doors-january", "2025-01-01", "2025-01-31");
@@ -183,6 +218,84 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
     assert_eq!(
         m["figures"]["otherWaysIn"]["activityLog"][0]["state"],
         "read"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With `TEST_UI=1`: March's pack printed through Chromium; its text holds the section with each
+/// episode, its pages saved as images for a person to look at.
+fn printed(e: &crate::audit_logs::support::Env) {
+    if std::env::var("TEST_UI").ok().as_deref() != Some("1") {
+        eprintln!("skipping the printed pack: TEST_UI is not 1");
+        return;
+    }
+    let dir = temp("evidence-doors-pdf");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .args([
+            "evidence",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--out",
+        ])
+        .arg(&dir)
+        .env_clear()
+        .envs(e.env.vars.iter())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .expect("run handler");
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let pdf = dir.join("report.pdf");
+    assert!(pdf.is_file(), "{said}");
+    let p = pdf.to_str().expect("utf-8");
+    let tool = |name: &str, args: &[&str]| {
+        let o = std::process::Command::new(name)
+            .args(args)
+            .output()
+            .unwrap_or_else(|err| panic!("{name} runs (poppler-utils): {err}"));
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // Whitespace and hyphens dropped: a long cell wraps, and pdftotext joins a word broken at
+    // its hyphen.
+    let flat = |t: &str| -> String { t.split_whitespace().collect::<String>().replace('-', "") };
+    let text = flat(&tool("pdftotext", &[p, "-"]));
+    let at = text
+        .find(&flat(
+            "Door episodes open in the period (3 in otherdoors.csv)",
+        ))
+        .unwrap_or_else(|| panic!("no door episodes printed: {text}"));
+    let section = &text[at..];
+    for needle in [
+        "door:run-command",
+        "=HYPERLINK<b>@evil.example",
+        "2025-03-12T00:00:00Z",
+        "2025-03-20T09:00:00Z",
+        "still open",
+    ] {
+        assert!(
+            section.contains(&flat(needle)),
+            "`{needle}` not printed: {section}"
+        );
+    }
+    assert_eq!(
+        section.matches(&flat("door:public-ip")).count(),
+        2,
+        "{section}"
+    );
+    let root = env!("CARGO_MANIFEST_DIR");
+    let images = format!("{root}/target/ui");
+    std::fs::create_dir_all(&images).expect("target/ui");
+    tool(
+        "pdftoppm",
+        &["-png", "-r", "70", p, &format!("{images}/evidence-doors")],
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

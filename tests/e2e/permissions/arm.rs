@@ -1,7 +1,9 @@
 //! Resource Manager for the exercise: the real client (`arm::client::ArmClient`) against the estate
 //! e2e's loopback fake, which shows every request it gets to the ledger. Each URL — the host, its
 //! settings, the recording account, who may write the recording target, a session target's
-//! extensions, `getActiveSessions` with its status monitor and result under `/locations/` (and, in
+//! extensions, a watched VM and its NIC in another group, the network lists of the resource groups
+//! and of the `BYPASS_SCOPES` subscription (filed under the subscription: the grant a whole
+//! subscription's list needs), `getActiveSessions` with its status monitor and result under `/locations/` (and, in
 //! a second run, the specification's form under the host) and a next page, the disconnect — is
 //! filed as the operation `permissions::ArmOperation::of_request` names, on the scope that
 //! operation needs: a URL no operation knows is itself drift.
@@ -24,6 +26,10 @@ pub(super) const HOST_NAME: &str = "bas-hub-weu";
 pub(super) const ACCOUNT_NAME: &str = "strec";
 /// The workspace the host's diagnostic setting sends to.
 const WORKSPACE: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law";
+/// The subscription `BYPASS_SCOPES` names (its reads granted at subscription scope).
+pub(super) const BYPASS_SUBSCRIPTION: &str = "22222222-3333-4444-5555-666666666666";
+/// Its VMs' subscription: `vm-{i}` there is in `rg-bypass-{i}`.
+const SUB: &str = crate::estate::fake_arm::SUB;
 /// The Windows VM an RDP session reaches (Entra ID sign-in through its extension).
 const VM: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu/providers/Microsoft.Compute/virtualMachines/vm-win-01";
 
@@ -109,6 +115,40 @@ impl Arm {
                 None,
             ),
         ];
+        // The SSH session's VM has its NIC in another group, which no list reads: the check
+        // reads it through the VM (`GET {vm}`, then `GET {nic}`).
+        e.network.push(network::nic(
+            "rg-net-weu",
+            "nic-app-01",
+            &VM.replace("vm-win-01", "vm-app-01"),
+            &app,
+            "10.10.1.5",
+            None,
+            None,
+        ));
+        // The `BYPASS_SCOPES` subscription: a VM in each of 4 groups, each with its own virtual
+        // network and NSG, so each kind is listed once for the subscription.
+        for i in 0..4 {
+            let rg = format!("rg-bypass-{i}");
+            let nsg = network::nsg_id(&rg, "nsg");
+            let subnet = network::subnet_id(&rg, "vnet", "default");
+            let vm = format!(
+                "/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/vm-{i}"
+            );
+            for r in [
+                network::vnet(
+                    &rg,
+                    "vnet",
+                    "10.20.0.0/16",
+                    &[("default", "10.20.1.0/24", Some(nsg.as_str()))],
+                ),
+                network::nsg(&rg, "nsg", vec![]),
+                network::nic(&rg, "nic", &vm, &subnet, "10.20.1.4", None, None),
+            ] {
+                e.network
+                    .push(network::in_subscription(&r, BYPASS_SUBSCRIPTION));
+            }
+        }
         e.host(HOST_NAME)["properties"]["ipConfigurations"] = json!([{"name": "IpConf",
             "properties": {"subnet": {"id": network::subnet_id("rg-app-weu", "vnet-app", "AzureBastionSubnet")}}}]);
         e.lro = fake_arm::lro::Lro::Network;
@@ -118,10 +158,13 @@ impl Arm {
         let (l, u) = (ledger.clone(), unknown.clone());
         e.observer = Some(Arc::new(
             move |method: &str, path: &str| match ArmOperation::of_request(method, path) {
-                Some((op, _)) => {
+                Some((op, scope)) => {
+                    // A network list for a whole subscription needs its grant there.
+                    let whole = scope.trim_matches('/').split('/').count() == 2;
                     let (conn, res) = match op.scope() {
                         ScopeKind::Host => (BASTION, Resource::BastionHost),
                         ScopeKind::Subscription => (BASTION, Resource::Subscription),
+                        ScopeKind::Vm if whole => (BASTION, Resource::Subscription),
                         ScopeKind::Vm => (BASTION, Resource::Vm),
                         ScopeKind::Account => (RECORDINGS, Resource::Account),
                         ScopeKind::Workspace => (WORKSPACES, Resource::Workspace),

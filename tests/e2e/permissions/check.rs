@@ -18,7 +18,7 @@ pub(super) struct Module {
     container: Option<&'static str>,
 }
 
-pub(super) const MODULES: [Module; 9] = [
+pub(super) const MODULES: [Module; 10] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,
@@ -56,6 +56,11 @@ pub(super) const MODULES: [Module; 9] = [
     },
     Module {
         file: "session-targets-access.bicep",
+        connection: BASTION,
+        container: None,
+    },
+    Module {
+        file: "bypass-scopes-access.bicep",
         connection: BASTION,
         container: None,
     },

@@ -86,6 +86,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     let (host, account) = (super::arm::host(), super::arm::account());
     let sources = format!("RECORDINGS_STORAGE:{RECORDINGS_CONTAINER}@{host}");
     let arm = super::arm::Arm::start(&ledger).await;
+    let bypass = format!("/subscriptions/{}", super::arm::BYPASS_SUBSCRIPTION);
     let env = [
         ("HANDLER_IN_MEMORY", "true"),
         ("RECORDINGS_SOURCES", sources.as_str()),
@@ -98,6 +99,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("BASTION_HOSTS", host.as_str()),
         ("RECORDINGS_ACCOUNT_IDS", account.as_str()),
         ("BASTION_DISCONNECT", "true"),
+        ("BYPASS_SCOPES", bypass.as_str()),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
         // The custody workspace (the same one: Log Analytics Reader on it either way): the detail
         // reads the recording's trail, CustodyActor its lookups.

@@ -1,0 +1,51 @@
+// What the other-doors check (EstateCheck) reads at the SUBSCRIPTION of each BYPASS_SCOPES entry
+// that is a whole subscription (deployed at subscription scope, only for such entries): the NICs,
+// NSGs and virtual networks of every VM in it, each kind listed once for the subscription
+// (GET /subscriptions/{id}/providers/Microsoft.Network/networkInterfaces|networkSecurityGroups|
+// virtualNetworks, every page). A list above every resource group needs its read at the
+// subscription. A custom role with exactly the three reads (lists only: no key, no secret),
+// nothing else. Resource group entries get the same reads through session-targets-access.bicep.
+//
+// The permission drift test (tests/e2e/permissions/) holds these actions to the URLs the code
+// lists.
+
+targetScope = 'subscription'
+
+@description('Principal id of the function app\'s system-assigned identity.')
+param principalId string
+
+var actions = [
+  'Microsoft.Network/networkInterfaces/read'
+  'Microsoft.Network/networkSecurityGroups/read'
+  'Microsoft.Network/virtualNetworks/read'
+]
+
+resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, 'bastion-bypass-scope-reader')
+  properties: {
+    // Unique per tenant: one definition per subscription.
+    roleName: 'Bastion other-doors network reader (${subscription().subscriptionId})'
+    description: 'List the NICs, NSGs and virtual networks of the subscription (other doors beside Bastion onto its VMs). Nothing else.'
+    type: 'CustomRole'
+    assignableScopes: [
+      subscription().id
+    ]
+    permissions: [
+      {
+        actions: actions
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, role.id)
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: role.id
+  }
+}
