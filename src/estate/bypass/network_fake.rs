@@ -23,6 +23,9 @@ const VNET: &str =
     "/subscriptions/s1/resourcegroups/rg-net/providers/microsoft.network/virtualnetworks/vnet";
 const NSG: &str = "/subscriptions/s1/resourcegroups/rg-net/providers/microsoft.network/networksecuritygroups/nsg-app";
 
+/// Each VM with the NIC ids its network profile names.
+type Profiles = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+
 /// The fake; clones share everything.
 #[derive(Clone, Default)]
 pub(super) struct Fake {
@@ -31,7 +34,7 @@ pub(super) struct Fake {
     /// Resource ids whose GET fails (transiently).
     pub(super) failing: Arc<Mutex<Vec<String>>>,
     nics: Arc<Mutex<Vec<Value>>>,
-    vms: Arc<Mutex<Vec<(String, Vec<String>)>>>,
+    vms: Profiles,
 }
 
 fn nic(group: &str, name: &str, vm: &str, public_ip: Option<&str>) -> Value {
