@@ -8,7 +8,7 @@ use bastion_recordings::backfill;
 use bastion_recordings::backfill::progress::Progress;
 use bastion_recordings::catalogue::days::DAYS_TABLE;
 use bastion_recordings::catalogue::index::INDEX_TABLE;
-use bastion_recordings::catalogue::paths;
+use bastion_recordings::catalogue::key as paths;
 use bastion_recordings::cli::backfill::{BackfillArgs, options};
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::state::{AppState, Stores};

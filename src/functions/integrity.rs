@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use crate::catalogue::recording::RecordingKey;
 use crate::events::timer::TimerInfo;
+use crate::integrity::handler::hash_recording;
 use crate::integrity::timer::{BUDGET, lookback_days, run, select};
-use crate::integrity::{HashRequest, handler::hash_recording};
 use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::recordings::ingest::HashRequest;
 use crate::state::AppState;
 
 pub use crate::integrity::FUNCTION as RECORDING_HASH;

@@ -10,10 +10,6 @@ pub mod verify;
 
 use crate::azure::AzureError;
 use crate::ports::Ports;
-use std::borrow::Cow;
-
-use serde::{Deserialize, Serialize};
-
 use crate::storage::{BlobRef, BlobStore};
 
 /// The store and blob of a catalogue row (an unconfigured source: `Permanent`, never a finding).
@@ -62,20 +58,6 @@ pub const OUTPUT_BINDING: &str = "hashRequests";
 pub const PROP_SHA256: &str = "Sha256";
 /// Length in bytes of the hashed content.
 pub const PROP_LENGTH: &str = "HashedLength";
-
-/// A queue message asking for one recording's hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HashRequest<'a> {
-    /// Public recording id (`day~rowkey`).
-    pub recording_id: Cow<'a, str>,
-    /// Container.
-    pub container: Cow<'a, str>,
-    /// Blob name.
-    pub blob_name: Cow<'a, str>,
-    /// ETag of the catalogued state.
-    pub etag: Cow<'a, str>,
-}
 
 #[cfg(test)]
 mod tests;

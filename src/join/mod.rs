@@ -4,29 +4,33 @@
 //! its `sessionwindows` row pending over the creation times it affects; a recording carries
 //! `JoinDue`. The pass reads what is pending or due, widens to the whole window of every session
 //! whose recorded state may change, and writes only what changed; what a crash or a spent budget
-//! leaves stays pending. `docs/catalogue.md` tells the whole story.
+//! leaves stays pending. `docs/catalogue.md` tells the whole story. What a pass reads (recordings
+//! by creation and due time, the day rows that can match them) is read here; what it writes, and its
+//! lease, in `write`.
 
 pub mod correlate;
-pub mod lease;
 mod pass;
-mod reads;
 pub mod suspect;
 mod write;
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
+use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, Span};
+use crate::catalogue::key::{naming, put_guids};
 use crate::catalogue::recording::{Joined, Recording};
-use crate::catalogue::{guids, session};
+use crate::catalogue::repo::{self, Versioned};
+use crate::catalogue::session::{self, outcome};
+use crate::dates::{format_date, format_utc, format_utc_millis};
 use crate::ports::Ports;
-use crate::retention::policy::Policy;
-use crate::retention::retag::retag;
+use crate::retention::policy::{Policy, retag};
+use crate::tables::filter::Op;
+use crate::tables::{Filter, Stored};
 
 pub use correlate::Times;
 pub use pass::{Report, Scope};
-pub use reads::window_filter;
 
 /// What the join needs, built by its caller.
 #[derive(Clone)]
@@ -78,11 +82,11 @@ impl Join {
             }
         }
         if known.is_empty() {
-            guids::index(self.ports.tables.as_ref(), &r).await?;
+            put_guids(self.ports.tables.as_ref(), &r.key, &r.candidate_keys).await?;
         }
         let by_time: Vec<DayRow> = if r.candidate_keys.is_empty() {
             let t = r.blob_created;
-            let rows = reads::sessions_within(self, t, t).await?;
+            let rows = sessions_within(self, t, t).await?;
             rows.into_iter().map(|(w, _)| w).collect()
         } else {
             Vec::new()
@@ -110,7 +114,7 @@ impl Join {
             }
         }
         if outside && !known.is_empty() {
-            guids::index(self.ports.tables.as_ref(), &r).await?;
+            put_guids(self.ports.tables.as_ref(), &r.key, &r.candidate_keys).await?;
         }
         r.join_due = Some(self.times.due(&r, m.as_ref(), now));
         r.joined = m.map(|m| Joined {
@@ -135,13 +139,13 @@ impl Join {
     /// Storage failures.
     pub async fn named_in_catalogue(&self, row: &DayRow) -> Result<bool, crate::ports::Failure> {
         let tables = self.ports.tables.as_ref();
-        let mut found = reads::created_within(self, self.times.window_of(row)).await?;
+        let mut found = created_within(self, self.times.window_of(row)).await?;
         let repo = self.ports.catalogue();
-        for key in guids::naming(tables, &row.tunnel_id).await? {
+        for key in naming(tables, &row.tunnel_id).await? {
             match repo.get(&key).await {
                 Ok(Some(r)) => found.push(r),
                 // Gone, or a row that no longer parses: it names nothing.
-                Ok(None) | Err(crate::azure::AzureError::Permanent(_)) => {}
+                Ok(None) | Err(AzureError::Permanent(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -165,8 +169,88 @@ impl Join {
 
 /// The first start day whose pending sessions a tick's pass reads: `window` (the tail's) and two
 /// days more before `now`.
-pub fn horizon(now: OffsetDateTime, window: time::Duration) -> String {
-    crate::dates::format_date((now - window - time::Duration::days(2)).date())
+pub fn horizon(now: OffsetDateTime, window: Duration) -> String {
+    format_date((now - window - Duration::days(2)).date())
+}
+
+/// Every catalogued recording created within `span`: one query over the range of creation days.
+/// A row lives under its blob's creation day and records the event time, a moment later: the day
+/// before is read too when the span starts within an hour of midnight.
+///
+/// # Errors
+/// Table errors.
+async fn created_within(join: &Join, span: Span) -> Result<Vec<Versioned<Recording>>, AzureError> {
+    let first = format_date((span.from - Duration::hours(1)).date());
+    let filter = Filter::And(vec![
+        Filter::str("PartitionKey", Op::Ge, first),
+        Filter::str("PartitionKey", Op::Le, format_date(span.until.date())),
+        Filter::str("BlobCreated", Op::Ge, format_utc(span.from)),
+        Filter::str("BlobCreated", Op::Le, format_utc(span.until)),
+    ]);
+    recordings(join, &filter).await
+}
+
+/// The recordings created on `since_day` or later whose `JoinDue` lies in `(after, until]`: one
+/// query over a range of partitions.
+///
+/// # Errors
+/// Table errors.
+async fn due(
+    join: &Join,
+    since_day: &str,
+    after: Option<OffsetDateTime>,
+    until: OffsetDateTime,
+) -> Result<Vec<Versioned<Recording>>, AzureError> {
+    let mut all = vec![
+        Filter::str("PartitionKey", Op::Ge, since_day),
+        Filter::str("JoinDue", Op::Le, format_utc_millis(until)),
+    ];
+    all.push(match after {
+        Some(a) => Filter::str("JoinDue", Op::Gt, format_utc_millis(a)),
+        None => Filter::str("JoinDue", Op::Gt, ""),
+    });
+    recordings(join, &Filter::And(all)).await
+}
+
+async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Recording>>, AzureError> {
+    repo::versioned(join.ports.tables.as_ref(), filter, usize::MAX).await
+}
+
+/// The filter, within one day partition, for the sessions whose window can contain a creation
+/// time in `[from, to]`: connected, started before `to` (+ skew), and ending (end + lag, or
+/// start + open max while the end is unknown) at or after `from`. Times are stored as
+/// fixed-width RFC 3339 text, so the service compares them in time order; an unknown end is `""`.
+pub fn window_filter(t: &Times, day: &str, from: OffsetDateTime, to: OffsetDateTime) -> Filter {
+    Filter::And(vec![
+        Filter::partition(day),
+        Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
+        Filter::str("Start", Op::Le, format_utc_millis(to + correlate::SKEW)),
+        Filter::Or(vec![
+            Filter::str("End", Op::Ge, format_utc_millis(from - t.lag)),
+            Filter::And(vec![
+                Filter::str("End", Op::Eq, ""),
+                Filter::str("Start", Op::Ge, format_utc_millis(from - t.open_max)),
+            ]),
+        ]),
+    ])
+}
+
+/// The day rows (with their ETags) of the sessions that may match a recording created between
+/// `from` and `to`: the start days from `from - lookback` to `to`, one query per day.
+///
+/// # Errors
+/// Table errors.
+async fn sessions_within(
+    join: &Join,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<Vec<(DayRow, Stored)>, AzureError> {
+    let mut rows = Vec::new();
+    for day in crate::dates::days((from - join.times.lookback()).date(), to.date()) {
+        let filter = window_filter(&join.times, &format_date(day), from, to);
+        rows.extend(days::query(join.ports.tables.as_ref(), &filter, usize::MAX).await?);
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

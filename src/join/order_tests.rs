@@ -359,10 +359,13 @@ async fn run(
 /// The pass lease taken as another instance running its pass would have it.
 async fn other_instance_pass(k: &Kit, now: OffsetDateTime) -> crate::tables::lease::Lease {
     let tables = &k.state.ports.tables;
-    let (row, _) = crate::join::lease::read(tables.as_ref())
+    let (row, _) = crate::join::write::read_lease(tables.as_ref())
         .await
         .expect("lease row");
-    let (table, key) = (crate::join::lease::STATE_TABLE, crate::join::lease::ROW);
+    let (table, key) = (
+        crate::join::write::STATE_TABLE,
+        crate::join::write::LEASE_ROW,
+    );
     crate::tables::lease::take(tables.as_ref(), table, key, row, now, Duration::minutes(5))
         .await
         .expect("take")

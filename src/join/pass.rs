@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use time::{Duration, OffsetDateTime};
 
-use super::write::{self, Planned};
-use super::{Join, correlate, lease, reads};
+use super::write::{self, LEASE_ROW, Planned, STATE_TABLE, lease_cursor, read_lease};
+use super::{Join, correlate, created_within, due, sessions_within};
 use crate::catalogue::days::{self, DayRow, Span};
+use crate::catalogue::key::naming_each;
 use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
 use crate::catalogue::repo::Versioned;
-use crate::catalogue::{guids, session};
+use crate::catalogue::session;
 use crate::clock::Budget;
 use crate::ports::Failure;
 use crate::tables::{self, Stored};
@@ -67,13 +68,13 @@ impl Join {
         budget: &Budget,
     ) -> Result<Report, Failure> {
         let tables = self.ports.tables.as_ref();
-        let (row, cursor) = lease::read(tables).await?;
+        let (row, cursor) = read_lease(tables).await?;
         // Due times are written on the instance's clock; a timer's time may lag it or run ahead
         // of it. The read reaches the later of the two; the cursor moves only to the clock's time
         // of the read, so a row written after it with an earlier clock is read by the next pass.
         let read_at = self.ports.clock.now();
         let until = now.max(read_at);
-        let due = reads::due(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
+        let due = due(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
         let pending = days::pending(tables, &scope.since, ROUND).await?;
         let mut report = Report::default();
         if due.is_empty() && pending.is_empty() && scope.span.is_none() {
@@ -82,7 +83,7 @@ impl Join {
         let term = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
         // The lease is timed on the instance's clock, as its release is.
         let clock = self.ports.clock.now();
-        let taken = tables::lease::take(tables, lease::STATE_TABLE, lease::ROW, row, clock, term);
+        let taken = tables::lease::take(tables, STATE_TABLE, LEASE_ROW, row, clock, term);
         let Some(ours) = taken.await? else {
             report.busy = true;
             return Ok(report);
@@ -91,7 +92,7 @@ impl Join {
             .rounds(scope, budget, (pending, due), (now, read_at), &mut report)
             .await;
         let cursor = result.as_ref().ok().copied().flatten();
-        let props = cursor.map(lease::cursor).unwrap_or_default();
+        let props = cursor.map(lease_cursor).unwrap_or_default();
         ours.release(tables, self.ports.clock.now(), props).await?;
         result.map(|_| report)
     }
@@ -230,7 +231,7 @@ impl Join {
             if span.within(&k.read) {
                 continue;
             }
-            for r in reads::created_within(self, span).await? {
+            for r in created_within(self, span).await? {
                 k.recordings.entry(r.value.key.clone()).or_insert(r);
             }
             k.read.push(span);
@@ -241,7 +242,7 @@ impl Join {
             .filter(|t| k.needs_keys(t))
             .cloned()
             .collect();
-        let naming = guids::naming_each(self.ports.tables.as_ref(), &keyed).await?;
+        let naming = naming_each(self.ports.tables.as_ref(), &keyed).await?;
         for (t, keys) in keyed.into_iter().zip(naming) {
             for key in keys {
                 if k.recordings.contains_key(&key) {
@@ -265,7 +266,7 @@ impl Join {
             .filter(|t| !k.matched.iter().any(|s| s.contains(*t)))
             .collect();
         for run in Span::runs(times, Duration::days(1)) {
-            for (w, s) in reads::sessions_within(self, run.from, run.until).await? {
+            for (w, s) in sessions_within(self, run.from, run.until).await? {
                 k.sessions
                     .entry(w.tunnel_id.clone())
                     .or_insert((w, Some(s)));

@@ -424,8 +424,11 @@ async fn a_pass_while_another_has_the_lease_does_nothing_and_an_expired_lease_is
     feed(&k, &fixture()).await;
     let key = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
     let tables = k.state.ports.tables.as_ref();
-    let (row, _) = crate::join::lease::read(tables).await.expect("read");
-    let (table, lease_row) = (crate::join::lease::STATE_TABLE, crate::join::lease::ROW);
+    let (row, _) = crate::join::write::read_lease(tables).await.expect("read");
+    let (table, lease_row) = (
+        crate::join::write::STATE_TABLE,
+        crate::join::write::LEASE_ROW,
+    );
     let lease =
         crate::tables::lease::take(tables, table, lease_row, row, NOW, Duration::minutes(5))
             .await
@@ -528,4 +531,50 @@ async fn a_pending_session_the_round_reads_by_its_guid_is_cleared_when_its_windo
         w.pending.is_none(),
         "recorded from its whole window, so no longer pending: {w:?}"
     );
+}
+
+/// The window filter of the sessions a range of creation times can match.
+mod window_filter {
+    use time::macros::datetime;
+
+    use time::Duration;
+
+    use crate::catalogue::days::DayRow;
+    use crate::catalogue::session::SessionRecord;
+    use crate::catalogue::session::outcome;
+    use crate::join::correlate::{Times, in_window};
+    use crate::join::window_filter;
+
+    /// The server-side filter keeps exactly the rows `in_window` can accept for some time in range.
+    #[test]
+    fn the_filter_keeps_every_row_that_can_match() {
+        let times = Times {
+            lag: Duration::minutes(30),
+            open_max: Duration::hours(12),
+            wait: Duration::hours(2),
+            vouch: Duration::hours(24),
+        };
+        let base = datetime!(2025-03-14 09:00 UTC);
+        let (from, to) = (base, base + Duration::minutes(20));
+        let mut kept = 0;
+        for start_min in (-800..60).step_by(7) {
+            for end in [None, Some(5), Some(40), Some(600)] {
+                for out in [outcome::CONNECTED, outcome::LOGIN_FAILED] {
+                    let mut s = SessionRecord::new("t");
+                    s.session_start = Some(base + Duration::minutes(start_min));
+                    s.session_end = end.map(|m| base + Duration::minutes(start_min + m));
+                    s.outcome = out.into();
+                    let row = DayRow::of(&s).expect("row");
+                    let mut e = row.to_entity();
+                    crate::tables::strip_annotations(&mut e);
+                    let can =
+                        (0..=20).any(|m| in_window(&row, from + Duration::minutes(m), &times));
+                    let f = window_filter(&times, &row.day(), from, to);
+                    assert_eq!(f.matches(&e), can, "{row:?}");
+                    kept += usize::from(can);
+                }
+            }
+        }
+        assert!(kept > 10, "the grid covers matching rows too");
+    }
 }

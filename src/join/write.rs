@@ -1,15 +1,25 @@
 //! What a pass writes: each recording whose join changed (re-tagged first, its index rows around
-//! it), and each affected session's recorded state.
+//! it), and each affected session's recorded state; and the pass's lease.
+//!
+//! One join pass at a time, across instances: the lease row of table `joinstate`
+//! ([`crate::tables::lease`]), which also keeps the pass's cursor over the recordings' due times.
+//! Why a lease: a pass writes each session's recorded state from the recordings it read. Two
+//! passes overlapping in time could write in the other order than they read (the one that read
+//! first writing last), leaving a session's state without a recording that had joined it.
 
 use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
 
 use super::Join;
 use crate::azure::AzureError;
 use crate::catalogue::index;
 use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::repo::Versioned;
+use crate::dates::{format_utc_millis, timestamp};
 use crate::ports::Failure;
-use crate::retention::retag::retag;
+use crate::retention::policy::retag;
+use crate::tables::{Entity, Stored, TableStore, get_str, ops};
 
 /// A recording to write: the row as read and its new join.
 pub(super) struct Planned {
@@ -89,4 +99,33 @@ pub(super) async fn recordings(
     }
     index::remove(join.ports.tables.as_ref(), &stale).await?;
     Ok((written, false))
+}
+
+/// Table of the join's own state.
+pub(super) const STATE_TABLE: &str = "joinstate";
+/// The lease row.
+pub(super) const LEASE_ROW: (&str, &str) = ("join", "pass");
+
+/// The lease row as read, and the cursor it keeps: recordings whose `JoinDue` is later were not
+/// decided by a pass yet.
+///
+/// # Errors
+/// Table errors.
+pub(super) async fn read_lease(
+    tables: &dyn TableStore,
+) -> Result<(Option<Stored>, Option<OffsetDateTime>), AzureError> {
+    let row = ops::get(tables, STATE_TABLE, LEASE_ROW.0, LEASE_ROW.1).await?;
+    let cursor = row.as_ref().and_then(|r| cursor_of(&r.entity));
+    Ok((row, cursor))
+}
+
+fn cursor_of(e: &Entity) -> Option<OffsetDateTime> {
+    get_str(e, "DueCursor").and_then(timestamp)
+}
+
+/// The properties that record `cursor`.
+pub(super) fn lease_cursor(cursor: OffsetDateTime) -> Entity {
+    let mut e = Entity::new();
+    e.insert("DueCursor".into(), format_utc_millis(cursor).into());
+    e
 }

@@ -4,7 +4,7 @@
 
 use super::Recordings;
 use super::ingest::{self, outside};
-use crate::catalogue::paths;
+use crate::catalogue::key::{put_path, rows_of};
 use crate::catalogue::recording::{Recording, STATUS_DELETED};
 use crate::custody::pending::Change;
 use crate::events::event_grid::BlobEvent;
@@ -32,7 +32,7 @@ impl Recordings {
         let probe = source.key(event.time, &event.blob);
         let repo = self.ports.catalogue();
         let mut row = None;
-        for key in paths::rows_of(tables, &probe.rk).await? {
+        for key in rows_of(tables, &probe.rk).await? {
             if let Some(r) = repo.get(&key).await? {
                 row = Some(r);
                 break;
@@ -99,7 +99,7 @@ impl Recordings {
             now: self.ports.clock.now(),
         };
         let fresh = outside::deleted_before(&gone);
-        paths::index(self.ports.tables.as_ref(), &key).await?;
+        put_path(self.ports.tables.as_ref(), &key).await?;
         let mut found = None;
         let written = self
             .ports

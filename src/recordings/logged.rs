@@ -14,7 +14,7 @@ use super::compare::{Cause, emitted, synthesized};
 use crate::audit_logs::query::slice::{PageResult, advance, next_slice, tick_of, ticks};
 use crate::audit_logs::query::store::{self, StoredCursor};
 use crate::azure::AzureError;
-use crate::catalogue::paths;
+use crate::catalogue::key::rows_of;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
 use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::pending::Change;
@@ -253,7 +253,7 @@ impl Recordings {
     ) -> Result<Option<Recording>, AzureError> {
         let probe = source.key(at, name);
         let repo = self.ports.catalogue();
-        for key in paths::rows_of(self.ports.tables.as_ref(), &probe.rk).await? {
+        for key in rows_of(self.ports.tables.as_ref(), &probe.rk).await? {
             if let Some(r) = repo.get(&key).await? {
                 return Ok(Some(r.value));
             }

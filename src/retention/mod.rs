@@ -1,12 +1,11 @@
-//! Retention (scheme and reasons in docs/retention.md): [`policy`] classes and rules, [`tags`]
-//! the tag scheme, [`hold`] legal holds and overrides, [`retag`] the class by session,
+//! Retention (scheme and reasons in docs/retention.md): [`policy`] classes, rules and the class by
+//! session, [`tags`] the tag scheme, [`hold`] legal holds and overrides,
 //! [`retagged`] tags changed outside the product, [`sweep`] the `RetentionSweep` function,
 //! [`tombstone`] deletion evidence, [`lifecycle`] the tiering policy, [`settings`].
 
 pub mod hold;
 pub mod lifecycle;
 pub mod policy;
-pub mod retag;
 pub mod retagged;
 pub mod settings;
 pub mod sweep;

@@ -1,8 +1,6 @@
-//! The pure tag scheme: the sweep's range expression, hold/release rewrites, audit-log tags.
+//! The pure tag scheme: the sweep's range expression, hold/release rewrites.
 
-use time::OffsetDateTime;
-
-use super::policy::{Policy, Retention, merge_tags};
+use super::policy::Retention;
 use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
 use crate::storage::Tags;
 
@@ -74,25 +72,12 @@ pub fn later(a: Retention, b: Retention) -> Retention {
     if b.until > a.until { b } else { a }
 }
 
-/// Tags for an audit-log blob of `class` created at `created`, merged into `existing`.
-pub fn audit_log_retention(
-    policy: &Policy,
-    class: &str,
-    existing: &Tags,
-    created: OffsetDateTime,
-) -> (Tags, Retention) {
-    let computed = Retention {
-        class: class.to_owned(),
-        until: policy.until_for(class, created.date()),
-    };
-    merge_tags(existing, &computed)
-}
-
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::retention::policy::{Policy, audit_log_retention};
     use crate::storage::tag_expr::TagExpr;
     use crate::testkit::maps::owned as t;
 

@@ -23,8 +23,8 @@ const OWNERS: &[(&str, &str)] = &[
     ("ACCESS_AUDIT_TABLE", "catalogue/access.rs"),
     ("INDEX_TABLE", "catalogue/index/mod.rs"),
     ("CHANGES_TABLE", "catalogue/changes.rs"),
-    ("RECORDING_PATHS_TABLE", "catalogue/paths.rs"),
-    ("RECORDING_KEYS_TABLE", "catalogue/guids.rs"),
+    ("RECORDING_PATHS_TABLE", "catalogue/key.rs"),
+    ("RECORDING_KEYS_TABLE", "catalogue/key.rs"),
 ];
 
 /// The calls that change a table when handed its name.

@@ -9,8 +9,7 @@ use crate::sources::Sources;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use super::burst::{CLIENT_IP, HOST, USER, digest};
-use super::stored::{self, MARKER};
+use super::burst::{self, CLIENT_IP, HOST, MARKER, USER, digest};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_utc;
@@ -221,12 +220,12 @@ async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
 
 /// Lists the attempts partition `pk` under its window's day (idempotent; none without a window).
 pub(super) async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureError> {
-    let Some(start) = stored::window_of(pk) else {
+    let Some(start) = burst::window_of(pk) else {
         return Ok(());
     };
     let day = start.to_offset(UtcOffset::UTC).date();
     let mut e = Entity::new();
-    e.insert("PartitionKey".into(), stored::list_pk(day).into());
+    e.insert("PartitionKey".into(), burst::list_pk(day).into());
     e.insert("RowKey".into(), pk.into());
     write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
     Ok(())
@@ -241,7 +240,7 @@ pub async fn check(
     threshold: usize,
     window: Duration,
 ) -> Result<Option<Notification>, AzureError> {
-    let (marker, attempts) = super::stored::partition(tables, pk).await?;
+    let (marker, attempts) = burst::partition(tables, pk).await?;
     if marker.as_ref().is_some_and(|m| settled(&m.entity)) {
         return Ok(None);
     }

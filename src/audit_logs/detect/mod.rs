@@ -4,8 +4,6 @@
 pub mod burst;
 pub mod failed;
 pub mod stalled;
-pub mod stored;
-pub mod suspect;
 pub mod unrecorded;
 
 #[cfg(test)]

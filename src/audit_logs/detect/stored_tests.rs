@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use super::burst::bursts;
 use super::failed::{FailedLogin, check, list, record};
-use super::stored::bursts;
 use crate::azure::AzureError;
 use crate::tables::TableStore;
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};

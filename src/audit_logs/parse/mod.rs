@@ -2,14 +2,12 @@
 //! BOM), one record a line, into borrowed records of only the fields the product reads. A wrongly typed field degrades to text rather than costing the line; memory is
 //! bounded by the slice given, never by the blob.
 
-mod stamp;
 mod text;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-pub use stamp::timestamp;
-pub use text::{Num, Text};
+pub use text::{Num, Text, timestamp};
 
 /// The UTF-8 byte order mark some writers put at the start of a blob.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";

@@ -1,10 +1,9 @@
 //! Audit records folded into one [`SessionRecord`] per `tunnelId` (pure). Records arrive in any
 //! order and any number of times, so the merge is idempotent and order independent: start is the
 //! earliest, end the latest time any record implies, the outcome the highest ranked, identity
-//! fields the first non-empty.
-
-mod arm;
-mod kind;
+//! fields the first non-empty. Here too: a field read from an ARM resource id ([`arm_segment`]),
+//! and the open-enum classification of records ([`classify`]: `operationName`/`message` matched
+//! tolerantly; unknown values are kept raw by the session, never rejected).
 
 use time::{Duration, OffsetDateTime};
 
@@ -12,8 +11,6 @@ use super::parse::{Record, Text, timestamp};
 use crate::catalogue::session::{add_raw, fill, max_time, min_time, outcome_rank};
 
 pub use crate::catalogue::session::{SESSION_ROW, SessionRecord, outcome, tunnel_key};
-pub use arm::arm_segment;
-pub use kind::{RecordKind, classify};
 
 /// The lower-case tunnel id of a record, if it has a non-empty one.
 pub fn tunnel_of(rec: &Record<'_>) -> Option<String> {
@@ -114,6 +111,53 @@ impl SessionRecord {
         }
         min_time(&mut self.first_record_time, time);
         max_time(&mut self.last_record_time, time);
+    }
+}
+
+/// The path segment following `name` (case-insensitive) in an ARM resource id.
+pub fn arm_segment<'a>(id: &'a str, name: &str) -> Option<&'a str> {
+    let (b, n) = (id.as_bytes(), name.as_bytes());
+    let end_of = |from: usize| memchr::memchr(b'/', &b[from..]).map_or(b.len(), |i| from + i);
+    let mut start = 0;
+    while start <= b.len() {
+        let end = end_of(start);
+        if end - start == n.len() && b[start..end].eq_ignore_ascii_case(n) {
+            let from = (end + 1).min(b.len());
+            return id.get(from..end_of(from)).filter(|s| !s.is_empty());
+        }
+        start = end + 1;
+    }
+    None
+}
+
+/// What one record says about its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// `Successfully Connected.`
+    Connected,
+    /// `Login Failed`.
+    LoginFailed,
+    /// A disconnect / end-of-session record (unconfirmed shape).
+    Ended,
+    /// Anything else.
+    Other,
+}
+
+/// Classifies a record from its open-enum `operationName` and `message`.
+pub fn classify(operation: &str, message: &str) -> RecordKind {
+    let has = |text: &str, needle: &str| {
+        text.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    };
+    if has(message, "fail") {
+        RecordKind::LoginFailed
+    } else if has(operation, "disconnect") || has(message, "disconnect") || has(message, "ended") {
+        RecordKind::Ended
+    } else if has(message, "success") {
+        RecordKind::Connected
+    } else {
+        RecordKind::Other
     }
 }
 

@@ -12,7 +12,7 @@ use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::invocation::Quarantine;
 use crate::join::Join;
 use crate::ports::Failure;
-use crate::retention::tags::audit_log_retention;
+use crate::retention::policy::audit_log_retention;
 use crate::sources::Source;
 use crate::storage::{BlobStore, update_tags};
 

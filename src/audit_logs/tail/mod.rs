@@ -19,11 +19,11 @@ use tracing::{error, warn};
 
 use self::blob::Allowance;
 use self::growth::Growth;
-use super::detect::{failed, suspect, unrecorded};
+use super::detect::{failed, unrecorded};
 use super::repo::{Cursor, CursorRepo};
 use crate::clock::Budget;
 use crate::invocation::Outcome;
-use crate::join::Scope;
+use crate::join::{Scope, suspect};
 use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::ports::Failure;
 use crate::telemetry::redact;

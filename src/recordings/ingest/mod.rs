@@ -1,5 +1,6 @@
-//! Pure decisions of recording ingestion.
+//! Pure decisions of recording ingestion, and the messages a catalogued recording leaves.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use time::OffsetDateTime;
@@ -279,6 +280,20 @@ pub struct CataloguedData<'a> {
     pub retain_until: &'a str,
     /// GUIDs from the name and metadata.
     pub candidate_keys: &'a [String],
+}
+
+/// The queue message a catalogued recording leaves for `RecordingHash`: its content's hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HashRequest<'a> {
+    /// Public recording id (`day~rowkey`).
+    pub recording_id: Cow<'a, str>,
+    /// Container.
+    pub container: Cow<'a, str>,
+    /// Blob name.
+    pub blob_name: Cow<'a, str>,
+    /// ETag of the catalogued state.
+    pub etag: Cow<'a, str>,
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ async fn new_recording_is_catalogued_tagged_and_announced_once() {
     .await;
     // Steady state: the table exists (the first write to a missing table creates it: +2 calls once).
     use crate::catalogue::days::DAYS_TABLE;
-    use crate::catalogue::guids::RECORDING_KEYS_TABLE;
+    use crate::catalogue::key::RECORDING_KEYS_TABLE;
     use crate::catalogue::session::SESSIONS_TABLE;
     for t in [
         RECORDINGS_TABLE,
@@ -362,7 +362,7 @@ async fn cataloguing_a_recording_with_its_join_costs_seven_storage_calls() {
     let blob = put(&f, "counted", &[]).await;
     for t in [
         RECORDINGS_TABLE,
-        crate::catalogue::paths::RECORDING_PATHS_TABLE,
+        crate::catalogue::key::RECORDING_PATHS_TABLE,
     ] {
         crate::tables::TableStore::ensure_table(f.tables.as_ref(), t)
             .await

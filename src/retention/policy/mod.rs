@@ -1,19 +1,22 @@
 //! The retention policy model (TOML, format in docs/retention.md): classes, ordered rules,
-//! classification, and the tag merge rule.
+//! classification; the tag merge rule (never shorten, never lift a hold), a recording's re-tagging
+//! by its joined session, and an audit-log blob's tags. Parsing and loading are in `load`.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::HELD_UNTIL;
-use crate::dates::format_date;
+use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
+use crate::azure::AzureError;
+use crate::catalogue::recording::{Recording, SessionView};
+use crate::dates::{format_date, parse_date};
+use crate::sources::Sources;
+use crate::storage::{Tags, update_tags};
 
 mod load;
-mod text;
 
 pub use load::load;
-pub use text::{glob, is_tag_safe, merge_tags};
 
 /// The built-in policy: the compliance classes and tiering of docs/retention.md.
 pub const DEFAULT_POLICY: &str = r#"
@@ -114,61 +117,6 @@ pub struct Retention {
 }
 
 impl Policy {
-    /// Parses and validates a policy.
-    ///
-    /// # Errors
-    /// A message naming the problem (unknown class in a rule, class without days, bad TOML).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let p: Self = toml::from_str(text).map_err(|e| format!("retention policy: {e}"))?;
-        p.validate()?;
-        Ok(p)
-    }
-
-    /// The built-in default policy.
-    pub fn builtin() -> Self {
-        // A unit test parses the constant; the fallback avoids a panic.
-        Self::parse(DEFAULT_POLICY).unwrap_or_else(|_| Self {
-            default: "ops-30d".into(),
-            classes: BTreeMap::from([(
-                "ops-30d".into(),
-                Class {
-                    days: Some(30),
-                    ..Class::default()
-                },
-            )]),
-            rules: Vec::new(),
-        })
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        let known = |c: &str| self.classes.contains_key(c);
-        if !known(&self.default) {
-            return Err(format!(
-                "retention policy: default class `{}` is not defined",
-                self.default
-            ));
-        }
-        for (name, c) in &self.classes {
-            if !crate::retention::policy::is_tag_safe(name) {
-                return Err(format!(
-                    "retention policy: class name `{name}` is not a valid tag value"
-                ));
-            }
-            if c.days.is_none() && !c.hold {
-                return Err(format!(
-                    "retention policy: class `{name}` needs `days` or `hold = true`"
-                ));
-            }
-        }
-        if let Some(r) = self.rules.iter().find(|r| !known(&r.class)) {
-            return Err(format!(
-                "retention policy: rule uses undefined class `{}`",
-                r.class
-            ));
-        }
-        Ok(())
-    }
-
     /// The class for `subject`: the first matching rule, else the default.
     pub fn class_for(&self, subject: &Subject<'_>) -> &str {
         self.rules
@@ -222,6 +170,118 @@ impl Rule {
                 .as_ref()
                 .is_none_or(|u| s.users.iter().any(|h| glob(u, h)))
     }
+}
+
+/// Case-insensitive match with `*` wildcards.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.to_ascii_lowercase(), text.to_ascii_lowercase());
+    let parts: Vec<&str> = p.split('*').collect();
+    if parts.len() == 1 {
+        return p == t;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !t.starts_with(first) || t.len() < first.len() + last.len() || !t.ends_with(last) {
+        return false;
+    }
+    let mut rest = &t[first.len()..t.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// True when `v` only uses characters allowed in blob index tags.
+pub fn is_tag_safe(v: &str) -> bool {
+    v.len() <= 256
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c))
+}
+
+/// Merges `computed` into a blob's tags (others kept; a hold never lifted, a later date never
+/// shortened); returns the new set and the effective retention.
+pub fn merge_tags(existing: &Tags, computed: &Retention) -> (Tags, Retention) {
+    let old_class = existing.get(TAG_CLASS);
+    let old_until = existing.get(TAG_UNTIL);
+    let effective = match (old_class, old_until) {
+        (Some(c), Some(u)) if c == LEGAL_HOLD || u.as_str() > computed.until.as_str() => {
+            Retention {
+                class: c.clone(),
+                until: u.clone(),
+            }
+        }
+        _ => computed.clone(),
+    };
+    let mut tags = existing.clone();
+    tags.insert(TAG_CLASS.to_owned(), effective.class.clone());
+    tags.insert(TAG_UNTIL.to_owned(), effective.until.clone());
+    (tags, effective)
+}
+
+/// Tags for an audit-log blob of `class` created at `created`, merged into `existing`.
+pub fn audit_log_retention(
+    policy: &Policy,
+    class: &str,
+    existing: &Tags,
+    created: OffsetDateTime,
+) -> (Tags, Retention) {
+    let computed = Retention {
+        class: class.to_owned(),
+        until: policy.until_for(class, created.date()),
+    };
+    merge_tags(existing, &computed)
+}
+
+/// The class the policy gives `r` now, with what its joined session says.
+pub fn class_of(policy: &Policy, r: &Recording) -> String {
+    let meta: BTreeMap<String, String> = serde_json::from_str(&r.metadata).unwrap_or_default();
+    let s = r.session();
+    let given = |f: fn(&SessionView) -> &str| s.map(f).filter(|v| !v.is_empty());
+    let users = [given(|s| &s.user_name), given(|s| &s.user_email)];
+    let subject = Subject {
+        container: &r.container,
+        blob: &r.blob_name,
+        metadata: Some(&meta),
+        vm: given(|s| &s.target_vm),
+        protocol: given(|s| &s.protocol),
+        subscription: given(|s| &s.subscription),
+        resource_group: given(|s| &s.resource_group),
+        users: users.into_iter().flatten().collect(),
+    };
+    policy.class_for(&subject).to_owned()
+}
+
+/// When [`class_of`] differs from the row's, merges it into the tags ([`merge_tags`]) and takes
+/// the effective retention into `r` (an unconfigured source or a gone blob: unchanged).
+///
+/// # Errors
+/// Storage failures.
+pub async fn retag(
+    policy: &Policy,
+    sources: &Sources,
+    r: &mut Recording,
+) -> Result<(), AzureError> {
+    let class = class_of(policy, r);
+    if class == r.retention_class {
+        return Ok(());
+    }
+    let created = parse_date(&r.key.pk).unwrap_or(r.blob_created.date());
+    let until = policy.until_for(&class, created);
+    let computed = Retention { class, until };
+    let Some(source) = sources.of_row(r) else {
+        return Ok(());
+    };
+    let blob = source.blob(r.blob_name.clone());
+    let merged = update_tags(&*source.store, &blob, false, |tags| {
+        merge_tags(tags, &computed)
+    });
+    if let Some(effective) = merged.await? {
+        r.retention_class = effective.class;
+        r.retain_until = effective.until;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

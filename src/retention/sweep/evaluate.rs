@@ -54,7 +54,7 @@ impl Sweep<'_> {
         match kind {
             Kind::AuditLogs => Some(self.deps.settings.audit_logs_class.clone()),
             Kind::Recordings => {
-                row.map(|r| crate::retention::retag::class_of(&self.deps.policy, &r.value))
+                row.map(|r| crate::retention::policy::class_of(&self.deps.policy, &r.value))
             }
         }
     }
