@@ -145,7 +145,7 @@ var jwtAuthority = catalogueAuth == 'jwt' && !empty(catalogueAuthClientId) ? '${
 // account. The first recordings account's connection is RECORDINGS_STORAGE, the first audit-log
 // account's AUDITLOGS_STORAGE (plain connection names the lists give); any other account gets
 // SOURCE_<ACCOUNT>, set below through sourceConnections. The first recording entry stays first: it is
-// the default source, whose catalogue keys carry no account.
+// the default source.
 var recordingsAccount = toLower(recordingSources[0].accountName)
 var auditLogsAccount = toLower(auditLogSources[0].accountName)
 var recordingEntries = [
