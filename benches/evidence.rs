@@ -81,11 +81,6 @@ async fn main() {
     let env = vec![
         ("AzureWebJobsStorage", cs.clone()),
         ("TABLE_PREFIX", prefix.clone()),
-        ("RECORDINGS_CONTAINER", "recordings".to_owned()),
-        (
-            "AUDITLOGS_CONTAINER",
-            "insights-logs-bastionauditlogs".to_owned(),
-        ),
         ("EVIDENCE_SIGNING_KEY", KEY.to_owned()),
     ];
     let config = common::config(&env);

@@ -217,9 +217,11 @@ async fn point<B: BlobStore>(
         },
     ));
     let blobs = Arc::new(CountingBlobStore::new(store));
+    let lists = [&s.recordings_container, &s.auditlogs_container]
+        .map(|c| format!("AzureWebJobsStorage:{c}"));
     let pairs = [
-        ("RECORDINGS_CONTAINER", &*s.recordings_container),
-        ("AUDITLOGS_CONTAINER", &*s.auditlogs_container),
+        ("RECORDINGS_SOURCES", lists[0].as_str()),
+        ("AUDITLOGS_SOURCES", lists[1].as_str()),
     ];
     let config = Config::in_memory(&pairs).expect("config");
     let stores = bastion_recordings::state::Stores::one(blobs.clone(), metered.clone());

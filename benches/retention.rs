@@ -45,9 +45,10 @@ impl World {
         let store = Arc::new(CountingBlobStore::new(store));
         let counted = store.clone();
         let tables = Arc::new(InMemoryTables::new());
+        let rec = format!("AzureWebJobsStorage:{rec}");
         let pairs = [
-            ("RECORDINGS_CONTAINER", rec),
-            ("AUDITLOGS_CONTAINER", "bench-logs-none"),
+            ("RECORDINGS_SOURCES", rec.as_str()),
+            ("AUDITLOGS_SOURCES", "AzureWebJobsStorage:bench-logs-none"),
         ];
         let config = Config::in_memory(&pairs).expect("config");
         let stores = Stores::one(store, tables.clone());

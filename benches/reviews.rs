@@ -163,11 +163,6 @@ async fn rate(azurite: &Azurite, rate: usize, days: i64, requests: usize) {
     let env = vec![
         ("AzureWebJobsStorage", cs.clone()),
         ("TABLE_PREFIX", prefix),
-        ("RECORDINGS_CONTAINER", "recordings".to_owned()),
-        (
-            "AUDITLOGS_CONTAINER",
-            "insights-logs-bastionauditlogs".to_owned(),
-        ),
         ("CATALOGUE_AUTH", "none".to_owned()),
     ];
     let config = common::config(&env);

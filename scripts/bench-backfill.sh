@@ -6,7 +6,7 @@
 # Extra arguments go to the bench:
 #   -- --recordings N --hosts N --hours N --untunnelled PCT --concurrency N --rounds N
 #   -- --quick            (300 recordings, 2 hosts, 6 hours: a smoke check, well under a minute)
-# BENCH_HANDLER_BIN=path[,path] adds other builds, with `-- --hosts 1` only (single-source settings).
+# BENCH_HANDLER_BIN=path[,path] adds other builds (given the same source lists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo bench --bench backfill "$@"

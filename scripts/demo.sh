@@ -82,13 +82,12 @@ export AzureWebJobsStorage="$AZURITE_CONNECTION_STRING"
 hub="/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub/providers/Microsoft.Network/bastionHosts"
 export RECORDINGS_SOURCES="AzureWebJobsStorage:rec-weu@$hub/bas-hub-weu,AzureWebJobsStorage:rec-neu@$hub/bas-hub-neu"
 export BASTION_HOSTS=none
-export AUDITLOGS_CONTAINER=insights-logs-bastionauditlogs
+export AUDITLOGS_SOURCES=AzureWebJobsStorage:insights-logs-bastionauditlogs
 export TABLE_PREFIX="$run_id" QUARANTINE_CONTAINER=quarantine RETENTION_POLICY=examples/retention-policy.toml
 # A local demo: the function key is the catalogue API's only credential.
 export CATALOGUE_AUTH=none
 export DEVHOST_PORT=0 DEVHOST_POLL_MS=300 DEVHOST_QUEUE_POLL_MS=300
-# devhost watches every source's container (its default watch follows RECORDINGS_SOURCES).
-export AUDITLOGS_STORAGE="$AZURITE_CONNECTION_STRING"
+# devhost watches every source's container (its default watch follows the source lists).
 export RUST_LOG="${RUST_LOG:-info}"
 
 pids=()
@@ -153,7 +152,7 @@ trap - EXIT
 env_file="$state/demo.env"
 {
   echo "# The demo's settings: source this file, then run target/debug/handler (e.g. catalogue query)."
-  for k in AzureWebJobsStorage RECORDINGS_SOURCES BASTION_HOSTS AUDITLOGS_CONTAINER AUDITLOGS_STORAGE TABLE_PREFIX \
+  for k in AzureWebJobsStorage RECORDINGS_SOURCES BASTION_HOSTS AUDITLOGS_SOURCES TABLE_PREFIX \
            QUARANTINE_CONTAINER RETENTION_POLICY CATALOGUE_AUTH AUDITLOGS_WORKSPACES LOGANALYTICS_ENDPOINT \
            CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK AUDITLOGS_QUERY_LAG_SECONDS; do
     [[ -n "${!k:-}" ]] && printf 'export %s=%q\n' "$k" "${!k}"

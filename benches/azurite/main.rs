@@ -22,8 +22,8 @@
 //!
 //! Usage: `scripts/bench-azurite.sh [-- --recordings N --slices S --concurrency 16,64 --warmup N]
 //! [--shared-azurite]`. `BENCH_HANDLER_BIN=path[,path]` adds other handler builds to the same run
-//! (before/after a change); they must read the single-source settings (`AzureWebJobsStorage`,
-//! `TABLE_PREFIX`, `RECORDINGS_CONTAINER`).
+//! (before/after a change); they must read the same settings (`AzureWebJobsStorage`,
+//! `TABLE_PREFIX`, `RECORDINGS_SOURCES`).
 
 #[path = "../common/mod.rs"]
 #[allow(
@@ -171,7 +171,10 @@ fn settings(cs: &str, prefix: &str, container: &str) -> Vec<(&'static str, Strin
     vec![
         ("AzureWebJobsStorage", cs.to_owned()),
         ("TABLE_PREFIX", prefix.to_owned()),
-        ("RECORDINGS_CONTAINER", container.to_owned()),
+        (
+            "RECORDINGS_SOURCES",
+            format!("AzureWebJobsStorage:{container}"),
+        ),
         ("RUST_LOG", "warn".into()),
     ]
 }

@@ -94,7 +94,7 @@ impl Run<'_> {
         let mut env = vec![
             ("AzureWebJobsStorage", cs.to_owned()),
             ("TABLE_PREFIX", format!("bf{}", &id[..10])),
-            ("AUDITLOGS_CONTAINER", audit.clone()),
+            ("AUDITLOGS_SOURCES", format!("AzureWebJobsStorage:{audit}")),
             ("RUST_LOG", "warn".to_owned()),
             // The recordings are uploaded (created) when each contestant runs, up to `--hours` + 3
             // hours after their sessions and later still for the last contestant of a long run;
@@ -107,15 +107,11 @@ impl Run<'_> {
                 (self.sizes.hours + 6).to_string(),
             ),
         ];
-        if self.sizes.hosts == 1 {
-            env.push(("RECORDINGS_CONTAINER", recordings[0].0.clone()));
-        } else {
-            let list: Vec<String> = recordings
-                .iter()
-                .map(|(c, h)| format!("AzureWebJobsStorage:{c}@{h}"))
-                .collect();
-            env.push(("RECORDINGS_SOURCES", list.join(",")));
-        }
+        let list: Vec<String> = recordings
+            .iter()
+            .map(|(c, h)| format!("AzureWebJobsStorage:{c}@{h}"))
+            .collect();
+        env.push(("RECORDINGS_SOURCES", list.join(",")));
         Copy {
             env,
             audit,

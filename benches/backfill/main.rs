@@ -8,7 +8,7 @@
 //! rotates every round:
 //! - **the real binary**: `handler backfill --from … --to … --concurrency N`, settings
 //!   `RECORDINGS_SOURCES=AzureWebJobsStorage:<container>@<host>,…` (one container per host) and
-//!   `AUDITLOGS_CONTAINER`; wall time from exec to exit; its summary line must report every
+//!   `AUDITLOGS_SOURCES=AzureWebJobsStorage:<container>`; wall time from exec to exit; its summary line must report every
 //!   recording catalogued and every hour tailed, without errors;
 //! - **the same entry point in process** (`backfill::run`, the function the binary's `backfill`
 //!   command calls after building its state from the same settings), over the same clients behind
@@ -20,9 +20,7 @@
 //!   same concurrency, counted the same way.
 //!
 //! Every contestant's catalogue must end with one row per recording. `BENCH_HANDLER_BIN` builds
-//! run as a binary contestant only with `--hosts 1` (then every contestant uses the single-source
-//! settings `RECORDINGS_CONTAINER` / `AUDITLOGS_CONTAINER`, which builds from before several
-//! sources existed understand; with more hosts they would catalogue one default container only).
+//! run as binary contestants with the same settings (builds that read the source lists).
 //!
 //! Usage: `scripts/bench-backfill.sh [-- --recordings N --hosts N --hours N --untunnelled PCT
 //! --concurrency N --rounds N --contestants binary,inprocess,bare | --quick] [--shared-azurite]`.
@@ -112,20 +110,11 @@ async fn main() {
         who.retain(|w| only.contains(&w.key()));
         assert!(!who.is_empty(), "--contestants: binary, inprocess or bare");
     }
-    let others = common::other_builds();
-    if sizes.hosts == 1 {
-        who.extend(
-            others
-                .into_iter()
-                .map(|b| Who::Binary(format!("BENCH_HANDLER_BIN {b}"), b)),
-        );
-    } else if !others.is_empty() {
-        println!(
-            "BENCH_HANDLER_BIN builds skipped: with {} hosts they need RECORDINGS_SOURCES, which \
-             builds before several sources existed do not read; compare them with --hosts 1",
-            sizes.hosts
-        );
-    }
+    who.extend(
+        common::other_builds()
+            .into_iter()
+            .map(|b| Who::Binary(format!("BENCH_HANDLER_BIN {b}"), b)),
+    );
     let run = contestants::Run {
         azurite: &azurite,
         sizes,

@@ -53,8 +53,14 @@ impl Estate {
         let env = vec![
             ("AzureWebJobsStorage", cs.to_owned()),
             ("TABLE_PREFIX", format!("t{}", &id[..10])),
-            ("AUDITLOGS_CONTAINER", container.clone()),
-            ("RECORDINGS_CONTAINER", format!("rec-{}", &id[..12])),
+            (
+                "AUDITLOGS_SOURCES",
+                format!("AzureWebJobsStorage:{container}"),
+            ),
+            (
+                "RECORDINGS_SOURCES",
+                format!("AzureWebJobsStorage:rec-{}", &id[..12]),
+            ),
         ];
         let config = common::config(&env);
         let counted = common::clients(&config);

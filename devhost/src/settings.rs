@@ -12,8 +12,8 @@ Local stand-in for the Azure Functions host (dev and tests only).
 Settings (environment):
   DEVHOST_PORT                   HTTP port for /api/* and /admin/* (default 7071; 0 = any free port)
   DEVHOST_WATCH                  Function=CONNECTION:container[,...] turned into BlobCreated events
-                                 (default RecordingCreated=RECORDINGS_STORAGE:%RECORDINGS_CONTAINER%,
-                                  AuditLogCreated=AUDITLOGS_STORAGE:%AUDITLOGS_CONTAINER%; empty = off)
+                                 (default: one per RECORDINGS_SOURCES / AUDITLOGS_SOURCES
+                                  entry, as the handler reads them; empty = off)
   DEVHOST_POLL_MS                blob listing interval (default 500)
   DEVHOST_QUEUE_POLL_MS          idle queue polling interval (default 500)
   DEVHOST_EVENTGRID_RETRY        redelivery delays, e.g. 10s,30s,1m (default Event Grid's schedule)

@@ -142,10 +142,10 @@ var loginEndpoint = environment().authentication.loginEndpoint
 var jwtAuthority = catalogueAuth == 'jwt' && !empty(catalogueAuthClientId) ? '${loginEndpoint}${catalogueAuthTenantId}/v2.0' : ''
 
 // The sources, as RECORDINGS_SOURCES / AUDITLOGS_SOURCES entries naming one identity connection per
-// account. The first recordings account and the first audit-log account keep the connection names a
-// single-source deployment always had (RECORDINGS_STORAGE, AUDITLOGS_STORAGE); any other account gets
+// account. The first recordings account's connection is RECORDINGS_STORAGE, the first audit-log
+// account's AUDITLOGS_STORAGE (plain connection names the lists give); any other account gets
 // SOURCE_<ACCOUNT>, set below through sourceConnections. The first recording entry stays first: it is
-// the default source, whose catalogue keys carry no account.
+// the default source.
 var recordingsAccount = toLower(recordingSources[0].accountName)
 var auditLogsAccount = toLower(auditLogSources[0].accountName)
 var recordingEntries = [
@@ -191,8 +191,7 @@ var settings = {
   RECORDINGS_STORAGE__credential: 'managedidentity'
   AUDITLOGS_STORAGE__accountName: auditLogsAccount
   AUDITLOGS_STORAGE__credential: 'managedidentity'
-  // Always the lists (one entry for a single source, which then behaves exactly as with
-  // RECORDINGS_CONTAINER / AUDITLOGS_CONTAINER, which are not set: the handler refuses both forms).
+  // The lists name every source, a single one too: the handler reads sources nowhere else.
   RECORDINGS_SOURCES: join(recordingEntries, ',')
   AUDITLOGS_SOURCES: join(auditLogEntries, ',')
   // Workspace sources (AuditLogQuery): `<workspace id>[@<bastion>]`; empty: none.

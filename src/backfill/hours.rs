@@ -17,6 +17,7 @@ use crate::audit_logs::tail::batch::{self, Batch};
 use crate::audit_logs::tail::blob::{self, Held};
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
+use crate::ports::Failure;
 use crate::state::AppState;
 use crate::storage::BlobItem;
 
@@ -68,9 +69,10 @@ pub(super) async fn group(
         if let Err(e) = batch::flush(&tail, all, now, &never).await {
             let text = e.to_string();
             for (i, _) in held.drain(..) {
-                out[i] = Err(HandlerError::storage(anyhow::anyhow!(
+                out[i] = Err(Failure::storage(anyhow::anyhow!(
                     "writing the sessions of its hours failed: {text}"
-                )));
+                ))
+                .into());
             }
         }
         let saved: Vec<Result<(), HandlerError>> = futures::stream::iter(&held)

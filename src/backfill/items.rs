@@ -11,6 +11,7 @@ use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::audit_logs::tail::{Tailer, blob};
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
+use crate::ports::Failure;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -154,8 +155,9 @@ pub(super) async fn registered(
 /// An hour claimed by another reader, or by a run stopped before it wrote what it held: failed
 /// (retried by the next run), never counted as read.
 pub(super) fn contended(item: &BlobItem) -> HandlerError {
-    HandlerError::storage(anyhow::anyhow!(
+    Failure::storage(anyhow::anyhow!(
         "{} is claimed by another reader until its lease ends; retried by the next run",
         item.name
     ))
+    .into()
 }

@@ -22,7 +22,7 @@ fn defaults_and_fallback_connections() {
     assert_eq!(
         recordings.conn.as_ref(),
         Some(app),
-        "RECORDINGS_STORAGE defaults to AzureWebJobsStorage"
+        "the default source is on AzureWebJobsStorage"
     );
 }
 

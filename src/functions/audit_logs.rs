@@ -7,6 +7,7 @@ use super::decode_event;
 use crate::audit_logs::query::{self, Query};
 use crate::audit_logs::{created, tail};
 use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::ports::Failure;
 use crate::state::AppState;
 
 pub use crate::audit_logs::query::FUNCTION as AUDIT_LOG_QUERY;
@@ -37,12 +38,13 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
     let blobs_failed = report.failed > 0 && report.failed == report.blobs;
     let hosts_failed = report.hosts_failed > 0 && report.hosts_failed == report.hosts;
     if (blobs_failed || (hosts_failed && report.blobs == 0)) && report.notifications.is_empty() {
-        return Err(HandlerError::storage(anyhow::anyhow!(
+        return Err(Failure::storage(anyhow::anyhow!(
             "all {} audit blobs and {} of {} audit-log hosts failed this tick",
             report.failed,
             report.hosts_failed,
             report.hosts
-        )));
+        ))
+        .into());
     }
     Ok(tail::outcome(report))
 }
@@ -71,10 +73,11 @@ pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome
         && report.failed == report.workspaces
         && report.joined.notifications.is_empty()
     {
-        return Err(HandlerError::storage(anyhow::anyhow!(
+        return Err(Failure::storage(anyhow::anyhow!(
             "all {} workspaces failed this tick (see /api/health)",
             report.failed
-        )));
+        ))
+        .into());
     }
     Ok(query::outcome(report))
 }

@@ -8,6 +8,7 @@ use tracing::warn;
 use crate::custody::{burst, burst_actors, lookup};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::state::AppState;
 
 /// The function (folder) name.
@@ -44,12 +45,12 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
     }
     let pass = lookup::pass(&state.ports, logs, settings, workspace, now)
         .await
-        .map_err(HandlerError::storage)?;
+        .map_err(Failure::storage)?;
     // The actors of folded alerts, once all are known (after the lookups this pass recorded).
     let burst_actors =
         burst_actors::follow_ups(state.ports.tables.as_ref(), now, settings.actor_wait)
             .await
-            .map_err(HandlerError::storage)?;
+            .map_err(Failure::storage)?;
     let o = Outcome::processed(format!(
         "custody: {} logged changes read, {} actors recorded, {} lookups waiting{}{}",
         changes.rows,

@@ -4,6 +4,7 @@ use super::now_of;
 use crate::estate::{bypass, check, disconnect, live};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::state::AppState;
 
 pub use crate::estate::FUNCTION as ESTATE_CHECK;
@@ -69,10 +70,11 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         }
     }
     if !report.failed.is_empty() && report.failed.len() == report.hosts {
-        return Err(HandlerError::storage(anyhow::anyhow!(
+        return Err(Failure::storage(anyhow::anyhow!(
             "no host's findings could be stored: {}",
             report.failed.join("; ")
-        )));
+        ))
+        .into());
     }
     for f in &report.failed {
         tracing::warn!(host = %f, "estate findings not stored; the next check retries");
@@ -116,10 +118,11 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         tracing::warn!(host = %f, "live sessions not read; the next tick retries");
     }
     if !report.failed.is_empty() && report.failed.len() == hosts.len() {
-        return Err(HandlerError::storage(anyhow::anyhow!(
+        return Err(Failure::storage(anyhow::anyhow!(
             "no host's live sessions could be read: {}",
             report.failed.join("; ")
-        )));
+        ))
+        .into());
     }
     let summary = format!(
         "{} live session(s) on {} host(s), {} announced",

@@ -8,6 +8,7 @@ use crate::evidence::options::PackOptions;
 use crate::evidence::publish::{CONTAINER, Published, previous_month, publish};
 use crate::invocation::outcome::Stage;
 use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::ports::Failure;
 use crate::state::AppState;
 
 /// The function (folder, route) name.
@@ -41,7 +42,7 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
         Ok(Published::Lost(folder)) => Ok(Outcome::skipped(format!(
             "the pack of {month} was committed by another run first; this run's copy under {CONTAINER}/{folder} is not the month's pack"
         ))),
-        Err(e) => Err(HandlerError::retryable(Stage::Processing, e)),
+        Err(e) => Err(Failure::retryable(Stage::Processing, e).into()),
     }
 }
 

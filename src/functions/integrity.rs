@@ -8,6 +8,7 @@ use crate::events::timer::TimerInfo;
 use crate::integrity::handler::hash_recording;
 use crate::integrity::timer::{BUDGET, lookback_days, run, select};
 use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::ports::Failure;
 use crate::recordings::ingest::HashRequest;
 use crate::state::AppState;
 
@@ -20,10 +21,10 @@ pub use crate::integrity::timer::FUNCTION as INTEGRITY_VERIFY;
 /// `Poison` for anything but a well-formed request naming a valid recording id.
 pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), HandlerError> {
     let text = inv.request.data_text("message")?;
-    let req: HashRequest<'static> = serde_json::from_str(&text)
-        .map_err(|e| HandlerError::poison(format!("hash request: {e}")))?;
+    let req: HashRequest<'static> =
+        serde_json::from_str(&text).map_err(|e| Failure::poison(format!("hash request: {e}")))?;
     let key = RecordingKey::parse(&req.recording_id)
-        .ok_or_else(|| HandlerError::poison("hash request: invalid recordingId"))?;
+        .ok_or_else(|| Failure::poison("hash request: invalid recordingId"))?;
     Ok((req, key))
 }
 

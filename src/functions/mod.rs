@@ -56,7 +56,7 @@ pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, Hand
     let event = match event {
         Ok(e) => e,
         Err(e @ EventError::OtherType(_)) => return Ok(Err(Outcome::skipped(e.to_string()))),
-        Err(e) => return Err(HandlerError::poison(e.to_string())),
+        Err(e) => return Err(Failure::poison(e.to_string()).into()),
     };
     record_event(&event.id, &event.event_type, Some(&event.blob));
     Ok(Ok(event))

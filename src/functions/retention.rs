@@ -4,6 +4,7 @@
 use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::retention::sweep::{self, SweepParams, alerts, digest};
 use crate::state::AppState;
 
@@ -28,7 +29,7 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
     let (report, error) = sweep::run(&crate::state::sweeper(&state), &params).await;
     if let Some(e) = error {
         tracing::warn!(summary = %report.summary(), "retention sweep stopped by a failure; the retry policy re-runs it");
-        return Err(HandlerError::storage(e));
+        return Err(Failure::storage(e).into());
     }
     // Every retag alert a run remembered (this one's, and a failed run's before it).
     let tables = state.ports.tables.as_ref();

@@ -4,6 +4,7 @@
 
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::reviews::queue::{derive, overdue};
 use crate::state::AppState;
 
@@ -20,14 +21,14 @@ pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, H
     let settings = &state.config.reviews;
     let done = derive::refresh(&state.ports, settings, now)
         .await
-        .map_err(HandlerError::storage)?;
+        .map_err(Failure::storage)?;
     let due = overdue::overdue(
         state.ports.tables.as_ref(),
         settings.deadline.whole_hours(),
         now,
     )
     .await
-    .map_err(HandlerError::storage)?;
+    .map_err(Failure::storage)?;
     let o = Outcome::processed(format!(
         "review queue: {} sessions derived, {} queued; {} overdue; {} self-reviews found after the join",
         done.sessions,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::invocation::outcome::Stage;
 use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::ports::Failure;
 use crate::sentinel::drain::{self, RunError};
 use crate::state::AppState;
 
@@ -59,9 +60,10 @@ pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome
         Some(RunError::Throttled(why)) => Ok(Outcome::processed(format!(
             "{summary}; throttled, the next tick resumes: {why}"
         ))),
-        Some(RunError::Failed(why)) => Err(HandlerError::retryable(
+        Some(RunError::Failed(why)) => Err(Failure::retryable(
             Stage::Sending,
             anyhow::anyhow!("{summary}; stopped: {why}"),
-        )),
+        )
+        .into()),
     }
 }

@@ -2,7 +2,7 @@
 //! row (skipped when current or gone), then compares the tags with the row (`tags_checked`).
 
 use super::blob_of;
-use super::hash::{CHUNK, HashError, hash_blob};
+use super::hash::{CHUNK, hash_blob};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::dates::format_utc;
@@ -47,15 +47,10 @@ pub async fn hash_recording(
     }
     let hashed = match hash_blob(store, &blob, CHUNK).await {
         Ok(h) => h,
-        Err(HashError::Missing) => {
+        Err(AzureError::NotFound) => {
             return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
         }
-        Err(HashError::Unstable) => {
-            return Err(Failure::storage(anyhow::anyhow!(
-                "blob {blob} kept changing while being hashed"
-            )));
-        }
-        Err(HashError::Storage(e)) => return Err(e.into()),
+        Err(e) => return Err(e.into()),
     };
     let checked = row.value.clone();
     let hash = Hash {

@@ -21,38 +21,16 @@ pub struct Hashed {
     pub etag: String,
 }
 
-/// Why a hash could not be computed.
-#[derive(Debug, thiserror::Error)]
-pub enum HashError {
-    /// The blob does not exist.
-    #[error("blob not found")]
-    Missing,
-    /// The blob kept changing while being read.
-    #[error("blob kept changing while being hashed")]
-    Unstable,
-    /// Storage failure.
-    #[error(transparent)]
-    Storage(AzureError),
-}
-
-impl From<AzureError> for HashError {
-    fn from(e: AzureError) -> Self {
-        match e {
-            AzureError::NotFound => Self::Missing,
-            other => Self::Storage(other),
-        }
-    }
-}
-
 /// Hashes the current content of `blob` in `chunk`-byte ranged reads.
 ///
 /// # Errors
-/// `Missing`, `Unstable` or storage failures.
+/// `NotFound` when the blob does not exist; `Transient` when it kept changing for [`ATTEMPTS`]
+/// reads; storage failures.
 pub async fn hash_blob(
     store: &dyn BlobStore,
     blob: &BlobRef,
     chunk: u64,
-) -> Result<Hashed, HashError> {
+) -> Result<Hashed, AzureError> {
     let chunk = chunk.max(1);
     for _ in 0..ATTEMPTS {
         let before = store.properties(blob).await?.etag;
@@ -66,7 +44,9 @@ pub async fn hash_blob(
             });
         }
     }
-    Err(HashError::Unstable)
+    Err(AzureError::Transient(format!(
+        "blob {blob} kept changing while being hashed"
+    )))
 }
 
 async fn digest(

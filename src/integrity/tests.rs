@@ -93,7 +93,7 @@ async fn streaming_digest_matches_for_every_chunking() {
         }
     }
     let gone = hash_blob(f.blobs.as_ref(), &BlobRef::new("recordings", "none"), 8).await;
-    assert!(matches!(gone, Err(super::hash::HashError::Missing)));
+    assert!(matches!(gone, Err(crate::azure::AzureError::NotFound)));
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::blob_of;
-use super::hash::{CHUNK, HashError, hash_blob};
+use super::hash::{CHUNK, hash_blob};
+use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording};
 use crate::dates::format_date;
 use crate::dates::format_utc;
@@ -54,7 +55,7 @@ pub async fn verify(
     ports: &Ports,
     entry: &Recording,
     now: OffsetDateTime,
-) -> Result<Verdict, HashError> {
+) -> Result<Verdict, AzureError> {
     let id = entry.key.id();
     let Some(Hash {
         sha256: expected,
@@ -64,7 +65,7 @@ pub async fn verify(
     else {
         return Ok(Verdict::Unhashed);
     };
-    let (store, blob) = blob_of(ports, entry).map_err(HashError::Storage)?;
+    let (store, blob) = blob_of(ports, entry)?;
     // The portal link of chat notifications, where the source's host is configured by id.
     let host_id = ports
         .sources
@@ -77,7 +78,7 @@ pub async fn verify(
         Ok(Verdict::Finding(n))
     };
     match hash_blob(store, &blob, CHUNK).await {
-        Err(HashError::Missing) => {
+        Err(AzureError::NotFound) => {
             // A deletion outside retention was reported when it happened (`recording.deleted`).
             let expired = entry.status == "deleted"
                 || entry.status == crate::catalogue::recording::STATUS_DELETED_OUTSIDE

@@ -119,27 +119,6 @@ pub enum HandlerError {
 }
 
 impl HandlerError {
-    /// A transient failure at `stage`.
-    pub fn retryable(stage: Stage, source: impl Into<anyhow::Error>) -> Self {
-        Self::Retryable {
-            stage,
-            source: source.into(),
-        }
-    }
-
-    /// A transient failure while processing (storage, tables).
-    pub fn storage(source: impl Into<anyhow::Error>) -> Self {
-        Self::retryable(Stage::Processing, source)
-    }
-
-    /// Poison input.
-    pub fn poison(reason: impl Into<String>) -> Self {
-        Self::Poison {
-            reason: reason.into(),
-            source: None,
-        }
-    }
-
     /// The outcome label used in logs and metrics.
     pub fn label(&self) -> &'static str {
         match self {

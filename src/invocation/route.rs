@@ -72,7 +72,10 @@ where
                         let reason = format!(
                             "invocation body larger than {MAX_BODY_BYTES} bytes (the first {MAX_BODY_BYTES} kept)"
                         );
-                        let poison = Err(HandlerError::poison(reason));
+                        let poison = Err(HandlerError::Poison {
+                            reason,
+                            source: None,
+                        });
                         finish(function, &id, &state, &head, poison, Instant::now()).await
                     }
                     Err(e) => {
@@ -138,7 +141,10 @@ where
                     Ok(r) => r,
                     // A panic is a bug triggered by this input; retrying would loop for 24 h, so
                     // the payload is kept in quarantine for a replay after the fix.
-                    Err(_) => Err(HandlerError::poison("handler panicked")),
+                    Err(_) => Err(HandlerError::Poison {
+                        reason: "handler panicked".into(),
+                        source: None,
+                    }),
                 }
             }
         };

@@ -66,7 +66,7 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
     };
     let blobs = AzureBlobStore::new(app).expect("blobs");
     let tables = TableRestClient::new(app, &config.table_prefix).expect("tables");
-    let log = BlobRef::new(env.get("AUDITLOGS_CONTAINER"), PATH);
+    let log = BlobRef::new(env.audit_logs(), PATH);
     blobs
         .create_append(&log, "application/json")
         .await
@@ -86,7 +86,7 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
     let mut names = vec![format!("PLACEHOLDER-{ALICE}.mp4")];
     names.extend((0..6).map(|i| format!("vm-{i}/session-{i}.mp4")));
     for n in &names {
-        let b = BlobRef::new(env.get("RECORDINGS_CONTAINER"), n.as_str());
+        let b = BlobRef::new(env.recordings(), n.as_str());
         blobs
             .put(
                 &b,

@@ -289,8 +289,10 @@ impl AzuriteEnv {
     pub fn new(connection: &str) -> Self {
         let mut vars = HashMap::new();
         vars.insert("AzureWebJobsStorage".to_owned(), connection.to_owned());
-        vars.insert("RECORDINGS_CONTAINER".to_owned(), unique("rec"));
-        vars.insert("AUDITLOGS_CONTAINER".to_owned(), unique("logs"));
+        let rec = format!("AzureWebJobsStorage:{}", unique("rec"));
+        vars.insert("RECORDINGS_SOURCES".to_owned(), rec);
+        let logs = format!("AzureWebJobsStorage:{}", unique("logs"));
+        vars.insert("AUDITLOGS_SOURCES".to_owned(), logs);
         vars.insert("QUARANTINE_CONTAINER".to_owned(), unique("quar"));
         vars.insert("TABLE_PREFIX".to_owned(), unique("t"));
         // A local run: the function key is the only credential (the auth tests override this).
@@ -314,6 +316,23 @@ impl AzuriteEnv {
     pub fn get(&self, k: &str) -> &str {
         self.vars.get(k).map(String::as_str).unwrap_or_default()
     }
+
+    /// The container of the first `RECORDINGS_SOURCES` entry (the default source's).
+    pub fn recordings(&self) -> &str {
+        first_container(self.get("RECORDINGS_SOURCES"))
+    }
+
+    /// The container of the first `AUDITLOGS_SOURCES` entry.
+    pub fn audit_logs(&self) -> &str {
+        first_container(self.get("AUDITLOGS_SOURCES"))
+    }
+}
+
+/// `<connection>:<container>[@<bastion>]` of a source list's first entry: the container.
+fn first_container(list: &str) -> &str {
+    let entry = list.split(',').next().unwrap_or_default();
+    let head = entry.split('@').next().unwrap_or_default();
+    head.split_once(':').map_or("", |(_, c)| c.trim())
 }
 
 /// Follows continuation tokens through a paged catalogue API: `get(token)` fetches one page

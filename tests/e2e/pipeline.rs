@@ -50,7 +50,7 @@ impl PipelineRig {
     }
 
     pub(crate) fn container(&self) -> String {
-        self.env.get("RECORDINGS_CONTAINER").to_owned()
+        self.env.recordings().to_owned()
     }
 
     pub(crate) fn blob(&self, name: &str) -> BlobRef {

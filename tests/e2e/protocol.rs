@@ -186,10 +186,12 @@ async fn misconfiguration_fails_start_up_with_every_problem_and_no_secret() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
         .env_clear()
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "not-a-port")
+        .env("RECORDINGS_SOURCES", "REC:recordings")
         .env(
-            "RECORDINGS_STORAGE",
+            "REC",
             "AccountName=a;AccountKey=c2VjcmV0LXZhbHVl;BlobEndpoint=::bad",
         )
+        .env("AUDITLOGS_CONTAINER", "logs")
         .output()
         .await
         .expect("run");
@@ -197,8 +199,9 @@ async fn misconfiguration_fails_start_up_with_every_problem_and_no_secret() {
     let err = String::from_utf8_lossy(&out.stderr);
     for name in [
         "FUNCTIONS_CUSTOMHANDLER_PORT",
-        "RECORDINGS_STORAGE",
+        "REC",
         "AzureWebJobsStorage",
+        "AUDITLOGS_CONTAINER: no longer read; name the source in AUDITLOGS_SOURCES",
     ] {
         assert!(err.contains(name), "{name} not in {err}");
     }

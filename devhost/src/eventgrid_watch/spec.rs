@@ -17,59 +17,32 @@ pub(crate) struct WatchSpec {
     pub(crate) container: String,
 }
 
-/// Used when `DEVHOST_WATCH` is unset: the product's two Event Grid subscriptions.
-pub(crate) const DEFAULT_WATCH: &str = "RecordingCreated=RECORDINGS_STORAGE:%RECORDINGS_CONTAINER%,AuditLogCreated=AUDITLOGS_STORAGE:%AUDITLOGS_CONTAINER%";
-
 /// The watch when `DEVHOST_WATCH` is unset: the product's subscriptions, one per watched container
-/// (`RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES` entries, `<connection>:<container>[@<bastion>]`),
-/// else [`DEFAULT_WATCH`].
+/// (`RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES` entries, `<connection>:<container>[@<bastion>]`; an
+/// unset list, as the handler reads it, is the default container on `AzureWebJobsStorage`).
 pub(crate) fn default_watch(env: &dyn Fn(&str) -> Option<String>) -> String {
-    let list = |setting: &str, function: &str, default_container: &str| -> Option<Vec<String>> {
-        let text = env(setting).filter(|v| !v.trim().is_empty())?;
+    let list = |setting: &str, function: &str, default_container: &str| -> Vec<String> {
+        let text = env(setting)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| format!("AzureWebJobsStorage:{default_container}"));
         let items = text.split(',').map(str::trim).filter(|e| !e.is_empty());
-        Some(
-            items
-                .map(|entry| {
-                    let head = entry.split('@').next().unwrap_or(entry);
-                    match head.split_once(':') {
-                        Some((conn, container)) => format!("{function}={conn}:{container}"),
-                        None => format!("{function}={head}:{default_container}"),
-                    }
-                })
-                .collect(),
-        )
+        items
+            .map(|entry| {
+                let head = entry.split('@').next().unwrap_or(entry);
+                match head.split_once(':') {
+                    Some((conn, container)) => format!("{function}={conn}:{container}"),
+                    None => format!("{function}={head}:{default_container}"),
+                }
+            })
+            .collect()
     };
-    let mut defaults = DEFAULT_WATCH.split(',');
-    let recordings = list("RECORDINGS_SOURCES", "RecordingCreated", "recordings")
-        .unwrap_or_else(|| vec![defaults.next().unwrap_or_default().to_owned()]);
-    let logs = list(
+    let mut watch = list("RECORDINGS_SOURCES", "RecordingCreated", "recordings");
+    watch.extend(list(
         "AUDITLOGS_SOURCES",
         "AuditLogCreated",
         "insights-logs-bastionauditlogs",
-    )
-    .unwrap_or_else(|| {
-        vec![
-            DEFAULT_WATCH
-                .split(',')
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned(),
-        ]
-    });
-    recordings
-        .into_iter()
-        .chain(logs)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Values of `%Setting%` references that are not set (the handler's own defaults).
-fn setting_default(name: &str) -> Option<&'static str> {
-    match name {
-        "RECORDINGS_CONTAINER" => Some("recordings"),
-        "AUDITLOGS_CONTAINER" => Some("insights-logs-bastionauditlogs"),
-        _ => None,
-    }
+    ));
+    watch.join(",")
 }
 
 /// Parses `Function=CONNECTION:container[,…]`; `container` may be `%SETTING%`.
@@ -91,7 +64,6 @@ pub(crate) fn parse_watch(
         {
             Some(setting) => env(setting)
                 .filter(|v| !v.trim().is_empty())
-                .or_else(|| setting_default(setting).map(str::to_owned))
                 .ok_or_else(|| {
                     format!("DEVHOST_WATCH item {item:?}: setting {setting} is not set")
                 })?,
@@ -212,23 +184,22 @@ mod tests {
     }
 
     #[test]
-    fn watch_spec_parses_and_expands_settings_with_defaults() {
-        let env = |k: &str| (k == "RECORDINGS_CONTAINER").then(|| "rec1".to_owned());
-        let w = parse_watch(DEFAULT_WATCH, &env).expect("spec");
+    fn watch_spec_parses_and_expands_settings() {
+        let env = |k: &str| (k == "REC_CONTAINER").then(|| "rec1".to_owned());
         assert_eq!(
             default_watch(&env),
-            DEFAULT_WATCH,
-            "no source lists: the two defaults"
+            "RecordingCreated=AzureWebJobsStorage:recordings,AuditLogCreated=AzureWebJobsStorage:insights-logs-bastionauditlogs",
+            "no source lists: the two default containers on the app's storage"
         );
+        let w = parse_watch("RecordingCreated=REC:%REC_CONTAINER%", &env).expect("spec");
         assert_eq!(
             w[0],
             WatchSpec {
                 function: "RecordingCreated".into(),
-                connection: "RECORDINGS_STORAGE".into(),
+                connection: "REC".into(),
                 container: "rec1".into()
             }
         );
-        assert_eq!(w[1].container, "insights-logs-bastionauditlogs");
         assert_eq!(parse_watch(" F=C:c ,", &env).expect("one").len(), 1);
         assert!(parse_watch("", &env).expect("none").is_empty());
         assert!(parse_watch("F", &env).is_err());

@@ -1,6 +1,5 @@
-//! The watched containers, from settings: `RECORDINGS_SOURCES` and `AUDITLOGS_SOURCES`, else the
-//! one container of `RECORDINGS_STORAGE` + `RECORDINGS_CONTAINER` (and `AUDITLOGS_STORAGE` +
-//! `AUDITLOGS_CONTAINER`), exactly as before several sources existed.
+//! The watched containers, from settings: `RECORDINGS_SOURCES` and `AUDITLOGS_SOURCES` (unset: the
+//! default container on the app's own storage, `AzureWebJobsStorage`).
 //!
 //! An entry is `<connection>:<container>[@<bastion>]`: `<connection>` names a connection setting
 //! in the Functions convention (a connection string, or `<name>__accountName` /
@@ -64,8 +63,8 @@ const AUDIT_LOGS: Kind = Kind {
     bastion: false,
 };
 
-/// Reads both kinds. `app` is the app's own connection (`None` in memory), the default of the
-/// single-source settings. Problems are appended to `errors`, naming settings, never values.
+/// Reads both kinds. `app` is the app's own connection (`None` in memory), the one of an unset
+/// list's default container. Problems are appended to `errors`, naming settings, never values.
 pub fn read(
     env: &dyn Fn(&str) -> Option<String>,
     app: Option<&StorageConnection>,
@@ -93,36 +92,35 @@ fn read_kind(
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let Some(list) = get(kind.list) else {
-        // One source, as before: its own connection, else the app's.
-        let container = get(kind.container).unwrap_or_else(|| kind.default.to_owned());
-        check_container(&container, kind.container, errors);
-        let own = match in_memory {
-            true => Ok(None),
-            false => StorageConnection::resolve(kind.storage, env),
-        };
-        let (connection, conn) = match own {
-            Ok(Some(c)) => (kind.storage, Some(c)),
-            Ok(None) => ("AzureWebJobsStorage", app.cloned()),
-            Err(mut e) => {
-                errors.append(&mut e);
-                (kind.storage, None)
-            }
-        };
+    // The single-source settings are gone: a source is named in its list, nowhere else. A
+    // connection the list names (`RECORDINGS_STORAGE:rec`) is an ordinary connection setting.
+    let list = get(kind.list);
+    let storage =
+        list.is_none() && !matches!(StorageConnection::resolve(kind.storage, env), Ok(None));
+    let old: Vec<&str> = [
+        (kind.storage, storage),
+        (kind.container, get(kind.container).is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    if !old.is_empty() {
+        errors.push(format!(
+            "{}: no longer read; name the source in {} as <connection>:<container>{}",
+            old.join(", "),
+            kind.list,
+            if kind.bastion { "[@<bastion>]" } else { "" }
+        ));
+    }
+    let Some(list) = list else {
         return vec![SourceSpec {
-            connection: connection.to_owned(),
-            conn,
-            container,
+            connection: "AzureWebJobsStorage".to_owned(),
+            conn: app.cloned(),
+            container: kind.default.to_owned(),
             bastion: None,
             bastion_id: None,
         }];
     };
-    if get(kind.container).is_some() {
-        errors.push(format!(
-            "{}: set together with {}; list the container in {} instead",
-            kind.container, kind.list, kind.list
-        ));
-    }
     let mut specs: Vec<SourceSpec> = Vec::new();
     for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let Some(spec) = parse_entry(kind, entry, errors) else {

@@ -18,7 +18,7 @@ fn app() -> StorageConnection {
 }
 
 #[test]
-fn unset_lists_give_the_single_sources_of_before() {
+fn unset_lists_give_the_default_containers_on_the_apps_storage() {
     let mut errors = Vec::new();
     let specs = read(&env(&[]), Some(&app()), false, &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
@@ -27,20 +27,34 @@ fn unset_lists_give_the_single_sources_of_before() {
     assert_eq!(specs.recordings[0].connection, "AzureWebJobsStorage");
     assert_eq!(specs.recordings[0].conn, Some(app()));
     assert_eq!(specs.audit_logs[0].container, AUDITLOGS_DEFAULT);
+}
 
+#[test]
+fn the_single_source_settings_stop_start_up_naming_the_setting_not_its_value() {
     let strec = key_conn("strec");
-    let own = env(&[
+    let old = env(&[
         ("RECORDINGS_STORAGE", &strec),
         ("RECORDINGS_CONTAINER", "rec"),
+        ("AUDITLOGS_STORAGE__accountName", "stlogs"),
     ]);
-    let app = app();
-    let specs = read(&own, Some(&app), false, &mut errors);
+    let mut errors = Vec::new();
+    read(&old, Some(&app()), false, &mut errors);
+    assert_eq!(
+        errors,
+        [
+            "RECORDINGS_STORAGE, RECORDINGS_CONTAINER: no longer read; name the source in RECORDINGS_SOURCES as <connection>:<container>[@<bastion>]",
+            "AUDITLOGS_STORAGE: no longer read; name the source in AUDITLOGS_SOURCES as <connection>:<container>",
+        ]
+    );
+    // A connection setting the list names is read as before.
+    let listed = env(&[
+        ("RECORDINGS_SOURCES", "RECORDINGS_STORAGE:rec"),
+        ("RECORDINGS_STORAGE", &strec),
+    ]);
+    let mut errors = Vec::new();
+    let specs = read(&listed, Some(&app()), false, &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
     let r = &specs.recordings[0];
-    assert_eq!(
-        (r.connection.as_str(), r.container.as_str()),
-        ("RECORDINGS_STORAGE", "rec")
-    );
     assert_eq!(r.conn.as_ref().map(|c| c.account.as_str()), Some("strec"));
 }
 
@@ -133,7 +147,7 @@ fn every_bad_entry_is_named_without_values() {
         "neither a name nor a bastionHosts resource id",
         "WEU_REC:ok-one is listed twice",
         "an entry is not <connection>:<container>",
-        "RECORDINGS_CONTAINER: set together with RECORDINGS_SOURCES",
+        "RECORDINGS_CONTAINER: no longer read; name the source in RECORDINGS_SOURCES",
         "AUDITLOGS_SOURCES: entries name no Bastion host",
     ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");

@@ -11,6 +11,7 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Failure;
 use crate::recordings::compare;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
@@ -139,7 +140,7 @@ async fn recordings(
         for n in recordings.compare(source, "", None, now).await? {
             found
                 .notifications
-                .push(serde_json::value::to_raw_value(&n).map_err(HandlerError::storage)?);
+                .push(serde_json::value::to_raw_value(&n).map_err(Failure::storage)?);
             found.compared += 1;
         }
         compare::mark(tables, source, &day, etag).await?;
@@ -195,10 +196,13 @@ fn partial_failure(summary: &str, failed: Vec<(String, HandlerError)>) -> Option
     for (source, e) in &failed {
         error!(source = %source, error.cause_chain = %redact(&e.to_string()), "reconcile of one source failed; the others went on");
     }
-    Some(HandlerError::storage(anyhow::anyhow!(
-        "{summary}; failed sources: {}",
-        named.join("; ")
-    )))
+    Some(
+        Failure::storage(anyhow::anyhow!(
+            "{summary}; failed sources: {}",
+            named.join("; ")
+        ))
+        .into(),
+    )
 }
 
 #[cfg(test)]

@@ -34,13 +34,13 @@ pub(super) async fn spawn(cs: &str, fake: &FakeLogs) -> (Env, FakeArm) {
     fake.workspace(WS);
     let endpoint = serve(fake.clone()).await.expect("fake");
     let az = AzuriteEnv::new(cs);
-    let container = az.get("RECORDINGS_CONTAINER").to_owned();
+    let container = az.recordings().to_owned();
     let mut estate = Estate::default();
     estate.add_healthy("b1", ACCOUNT, &container, ACCOUNT);
     let arm = FakeArm::start(estate).await;
     let watched = crate::estate::watching(&container, ACCOUNT, &arm.url);
     let mut pairs: Vec<(&str, &str)> = az.pairs();
-    pairs.retain(|(k, _)| !["RECORDING_MIN_BYTES", "RECORDINGS_CONTAINER"].contains(k));
+    pairs.retain(|(k, _)| !["RECORDING_MIN_BYTES", "RECORDINGS_SOURCES"].contains(k));
     pairs.extend(watched.iter().map(|(k, v)| (*k, v.as_str())));
     pairs.extend([
         ("RECORDING_MIN_BYTES", "4096"),
@@ -60,7 +60,7 @@ pub(super) fn oauth_write(
     (op, name, etag): (&str, &str, &str),
     oid: &str,
 ) {
-    let container = e.env.get("RECORDINGS_CONTAINER");
+    let container = e.env.recordings();
     let values = json!({
         "TimeGenerated": utc(OffsetDateTime::now_utc() - Duration::minutes(4)),
         "AccountName": ACCOUNT, "OperationName": op, "StatusCode": "201", "StatusText": "Success",
@@ -118,7 +118,7 @@ async fn an_entra_write_vouches_only_by_the_hosts_recording_identity() {
         .collect::<String>();
     audit_hour(&e, t0 - Duration::hours(1), text).await;
     tick(&e, "AuditLogTail", t(0), &mut seen, &mut suspect).await;
-    let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
+    let container = e.env.recordings().to_owned();
     let mut ids = BTreeMap::new();
     for tunnel in [HOSTED, OTHER] {
         let name = format!("rec/{tunnel}.webm");

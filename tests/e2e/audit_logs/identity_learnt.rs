@@ -43,7 +43,7 @@ async fn writes_not_ruled_out_are_judged_again_once_the_hosts_identity_is_known(
         .collect::<String>();
     audit_hour(&e, t0 - Duration::hours(1), text).await;
     tick(&e, "AuditLogTail", t(0), &mut seen, &mut suspect).await;
-    let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
+    let container = e.env.recordings().to_owned();
     let mut ids = BTreeMap::new();
     for tunnel in [HOSTED, OTHER] {
         let name = format!("rec/{tunnel}.webm");

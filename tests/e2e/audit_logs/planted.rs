@@ -54,7 +54,7 @@ pub(super) async fn catalogue(
     body: Vec<u8>,
     at: OffsetDateTime,
 ) -> (String, Value) {
-    let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
+    let container = e.env.recordings().to_owned();
     e.blobs
         .put(
             &BlobRef::new(container.clone(), name.to_owned()),

@@ -93,7 +93,7 @@ pub(crate) fn count(reply: &Value, label: &str) -> u64 {
 
 impl Env {
     pub(crate) fn logs(&self) -> String {
-        self.env.get("AUDITLOGS_CONTAINER").to_owned()
+        self.env.audit_logs().to_owned()
     }
 
     pub(crate) async fn create(&self, h: u8) -> Value {
@@ -176,7 +176,7 @@ impl Env {
     /// [`Env::catalogue`] with the event's time set to `event_time` (RFC 3339), when given: the
     /// join's windows are around the recording's creation time, which the event carries.
     pub(crate) async fn catalogue_at(&self, name: &str, event_time: Option<&str>) -> String {
-        let container = self.env.get("RECORDINGS_CONTAINER").to_owned();
+        let container = self.env.recordings().to_owned();
         self.blobs
             .put(
                 &BlobRef::new(container.clone(), name.to_owned()),

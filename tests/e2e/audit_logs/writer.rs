@@ -51,7 +51,7 @@ fn put_blob(
     ip: &str,
     at: OffsetDateTime,
 ) {
-    let container = e.env.get("RECORDINGS_CONTAINER");
+    let container = e.env.recordings();
     let hash = match auth {
         "SAS" => "key1(5RTE34),SasSignature(04D64C)",
         _ => "key1(5RTE34)",
@@ -129,7 +129,7 @@ async fn a_recording_the_logs_show_written_with_the_account_key_does_not_vouch()
     audit_hour(&e, t0 - Duration::hours(1), text).await;
     let mut seen = Seen::default();
     tick(&e, "AuditLogTail", t(0), &mut seen).await;
-    let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
+    let container = e.env.recordings().to_owned();
     let mut ids = Vec::new();
     for tunnel in [KEYED, SIGNED] {
         let name = format!("rec/{tunnel}.webm");

@@ -10,10 +10,7 @@ use super::http;
 use crate::audit_logs::support::{Env, start};
 
 async fn class_of(e: &Env, name: &str) -> (String, String) {
-    let blob = BlobRef::new(
-        e.env.get("RECORDINGS_CONTAINER").to_owned(),
-        name.to_owned(),
-    );
+    let blob = BlobRef::new(e.env.recordings().to_owned(), name.to_owned());
     let tags = e.blobs.get_tags(&blob).await.expect("tags");
     (tags["retentionClass"].clone(), tags["retainUntil"].clone())
 }
@@ -91,7 +88,7 @@ async fn api_hold_set_is_idempotent_shows_in_tags_and_release_restores() {
     }
     let url = format!(
         "http://127.0.0.1:10000/devstoreaccount1/{}/vm-h/held.rec",
-        e.env.get("RECORDINGS_CONTAINER")
+        e.env.recordings()
     );
     let release = json!({"blobUrl": url, "reason": "case closed"});
     let (s, text, _) = http(

@@ -42,7 +42,7 @@ async fn real_handler_catalogues_a_recording_uploaded_to_azurite() {
     .await;
     d.wait_log("devhost watching function=RecordingCreated", T)
         .await;
-    let container = az.get("RECORDINGS_CONTAINER");
+    let container = az.recordings();
     let name = "vm-app-01/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.mp4";
     blobs(&cs)
         .put(

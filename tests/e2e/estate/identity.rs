@@ -22,7 +22,7 @@ async fn the_checks_use_identity_tokens_for_resource_manager() {
     let mut env: Vec<(String, String)> = rig
         .env("handler", None)
         .into_iter()
-        .filter(|(k, _)| k != "RECORDINGS_CONTAINER")
+        .filter(|(k, _)| k != "RECORDINGS_SOURCES")
         .collect();
     for (k, v) in watching(&rig.recordings, ACCOUNT, &arm.url) {
         env.push((k.to_owned(), v));

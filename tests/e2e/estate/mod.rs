@@ -33,7 +33,7 @@ impl Rig {
     /// A handler watching host `b1` (its recording source names it) on a fake estate.
     pub(crate) async fn new(cs: &str, extra: &[(&str, &str)]) -> Self {
         let mut env = AzuriteEnv::new(cs);
-        let container = env.vars.remove("RECORDINGS_CONTAINER").expect("container");
+        let container = env.recordings().to_owned();
         let mut estate = Estate::default();
         estate.add_healthy("b1", ACCOUNT, &container, ACCOUNT);
         let arm = FakeArm::start(estate).await;

@@ -46,7 +46,7 @@ async fn audit_record_arrives(rig: &Rig, cs: &str) {
         .expect("parses")
         .expect("set");
     let blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(&conn).expect("blob client"));
-    let container = rig.env.get("AUDITLOGS_CONTAINER").to_owned();
+    let container = rig.env.audit_logs().to_owned();
     let blob = BlobRef::new(container.clone(), hour_blob());
     blobs
         .create_append(&blob, "application/json")

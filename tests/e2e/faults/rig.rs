@@ -73,7 +73,7 @@ pub async fn spawn(env: &AzuriteEnv, connection: &str, extra: &[(&str, &str)]) -
 
 /// Uploads recording `name` and returns its `RecordingCreated` invocation (event id `evt-<name>`).
 pub async fn recording(e: &Env, name: &str) -> Value {
-    let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
+    let container = e.env.recordings().to_owned();
     e.blobs
         .put(
             &BlobRef::new(container.clone(), name),

@@ -63,7 +63,7 @@ async fn a_failed_run_s_deletions_are_announced_by_the_retry() {
 async fn left(e: &Env) -> Vec<String> {
     let page = e
         .blobs
-        .list(e.env.get("RECORDINGS_CONTAINER"), None, None)
+        .list(e.env.recordings(), None, None)
         .await
         .expect("list");
     page.items.into_iter().map(|b| b.name).collect()

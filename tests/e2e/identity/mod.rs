@@ -180,6 +180,7 @@ async fn identity_only_settings_run_every_function_on_one_cached_token() {
 #[tokio::test]
 async fn half_configured_identity_settings_stop_start_up_naming_the_setting() {
     let app = ("AzureWebJobsStorage__accountName", "acct");
+    let listed = ("RECORDINGS_SOURCES", "RECORDINGS_STORAGE:recordings");
     let cases: [(&[(&str, &str)], &str); 4] = [
         (
             &[("AzureWebJobsStorage__credential", "managedidentity")],
@@ -190,7 +191,7 @@ async fn half_configured_identity_settings_stop_start_up_naming_the_setting() {
             "AzureWebJobsStorage__clientId: set, but neither",
         ),
         (
-            &[app, ("RECORDINGS_STORAGE__clientId", CLIENT_ID)],
+            &[app, listed, ("RECORDINGS_STORAGE__clientId", CLIENT_ID)],
             "RECORDINGS_STORAGE__clientId: set, but neither",
         ),
         (

@@ -66,8 +66,14 @@ impl Rig {
             ("IDENTITY_ENDPOINT", self.idp.url.clone()),
             ("IDENTITY_HEADER", secret.to_owned()),
             ("SSL_CERT_FILE", self.az.ca_file.display().to_string()),
-            ("RECORDINGS_CONTAINER", self.recordings.clone()),
-            ("AUDITLOGS_CONTAINER", self.logs.clone()),
+            (
+                "RECORDINGS_SOURCES",
+                format!("AzureWebJobsStorage:{}", self.recordings),
+            ),
+            (
+                "AUDITLOGS_SOURCES",
+                format!("AzureWebJobsStorage:{}", self.logs),
+            ),
             ("QUARANTINE_CONTAINER", self.quarantine.clone()),
             ("TABLE_PREFIX", self.prefix.clone()),
             ("CATALOGUE_DOWNLOAD_LINKS", "true".to_owned()),

@@ -13,11 +13,11 @@ async fn two_sources_in_two_accounts_run_on_the_identity() {
     let Some(rig) = Rig::start().await else {
         return;
     };
-    // The sources list names the containers: the single-source setting would be refused.
+    // This test's own list names both containers.
     let mut env: Vec<(String, String)> = rig
         .env("handler", None)
         .into_iter()
-        .filter(|(k, _)| k != "RECORDINGS_CONTAINER")
+        .filter(|(k, _)| k != "RECORDINGS_SOURCES")
         .collect();
     let second = [
         ("NEU_REC__accountName", SECOND_ACCOUNT.to_owned()),

@@ -85,12 +85,13 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     // The recording source names the watched host, so the estate check reads its account's settings.
     let (host, account) = (super::arm::host(), super::arm::account());
     let sources = format!("RECORDINGS_STORAGE:{RECORDINGS_CONTAINER}@{host}");
+    let logs_sources = format!("AUDITLOGS_STORAGE:{AUDIT_CONTAINER}");
     let arm = super::arm::Arm::start(&ledger).await;
     let bypass = format!("/subscriptions/{}", super::arm::BYPASS_SUBSCRIPTION);
     let env = [
         ("HANDLER_IN_MEMORY", "true"),
         ("RECORDINGS_SOURCES", sources.as_str()),
-        ("AUDITLOGS_CONTAINER", AUDIT_CONTAINER),
+        ("AUDITLOGS_SOURCES", logs_sources.as_str()),
         ("CATALOGUE_DOWNLOAD_LINKS", "true"),
         ("CATALOGUE_AUTH", "none"),
         ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),

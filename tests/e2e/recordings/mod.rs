@@ -67,7 +67,7 @@ impl Rig {
     }
 
     pub(crate) fn container(&self) -> String {
-        self.env.get("RECORDINGS_CONTAINER").to_owned()
+        self.env.recordings().to_owned()
     }
 
     pub(crate) async fn upload(&self, name: &str, meta: &[(&str, &str)]) -> BlobRef {

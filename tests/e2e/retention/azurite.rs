@@ -40,7 +40,7 @@ impl Env {
         until_days: i64,
         held: bool,
     ) -> (BlobRef, RecordingKey) {
-        let rec = self.env.get("RECORDINGS_CONTAINER").to_owned();
+        let rec = self.env.recordings().to_owned();
         let blob = BlobRef::new(rec.clone(), name);
         self.blobs
             .put(

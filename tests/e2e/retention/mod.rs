@@ -133,9 +133,10 @@ impl World {
     fn new(store: Arc<dyn BlobStore>) -> Self {
         let (rec, logs) = (harness::unique("rec"), harness::unique("logs"));
         let tables = Arc::new(InMemoryTables::new());
+        let sources = [rec.as_str(), logs.as_str()].map(|c| format!("AzureWebJobsStorage:{c}"));
         let pairs = [
-            ("RECORDINGS_CONTAINER", &*rec),
-            ("AUDITLOGS_CONTAINER", &*logs),
+            ("RECORDINGS_SOURCES", sources[0].as_str()),
+            ("AUDITLOGS_SOURCES", sources[1].as_str()),
         ];
         let config = Config::in_memory(&pairs).expect("config");
         let stores = Stores::one(store, tables.clone());

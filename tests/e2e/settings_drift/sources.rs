@@ -2,7 +2,8 @@
 //!
 //! Locally the lists are literal values: every connection they name must be configured, and is then
 //! no unknown setting. In Bicep they are expressions over the source arrays: each entry names
-//! `RECORDINGS_STORAGE`, `AUDITLOGS_STORAGE` (both in the settings block, identity-based) or
+//! `RECORDINGS_STORAGE`, `AUDITLOGS_STORAGE` (both in the settings block, identity-based: plain
+//! connection names, read only because the lists name them) or
 //! `SOURCE_<ACCOUNT>`, whose identity settings `sourceConnections` generates outside the block; this
 //! module holds that shape.
 
@@ -24,6 +25,20 @@ pub(super) fn named_connections(values: &[(String, String)]) -> Vec<String> {
             head.split(':').next().unwrap_or(head).trim().to_owned()
         })
         .collect()
+}
+
+/// The fixed connections the Bicep's source entries name (`RECORDINGS_STORAGE`, `AUDITLOGS_STORAGE`);
+/// the generated `SOURCE_<ACCOUNT>` ones are outside the settings block.
+pub(super) fn bicep_connections(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = ["recordingEntries", "auditLogEntries"]
+        .iter()
+        .flat_map(|var| var_list(text, var).split('\''))
+        .filter(|s| s.ends_with("_STORAGE"))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The balanced `[...]` after `var <name> = ` in `text`.

@@ -70,7 +70,6 @@ async fn reviewers_path_on_the_demos_data_by_keyboard_in_headless_chromium() {
     let mut env = AzuriteEnv::new(&cs);
     // The demo's settings (scripts/demo.sh), on containers of this test's own.
     let containers = [unique("recweu"), unique("recneu")];
-    env.vars.remove("RECORDINGS_CONTAINER");
     env.vars.remove("RECORDING_MIN_BYTES");
     // The hosts by resource id, the estate checks off (no Resource Manager), as the demo has them.
     let ids = ["bas-hub-weu", "bas-hub-neu"].map(data::host_id);

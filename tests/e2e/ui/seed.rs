@@ -165,7 +165,6 @@ pub(super) fn recording_sources(env: &mut AzuriteEnv) -> [String; 2] {
         "AzureWebJobsStorage:{}@{},AzureWebJobsStorage:{}@{}",
         containers[0], WEU.name, containers[1], NEU.id
     );
-    env.vars.remove("RECORDINGS_CONTAINER");
     env.vars.insert("RECORDINGS_SOURCES".to_owned(), list);
     containers
 }
@@ -223,7 +222,7 @@ pub(super) async fn seed(
     containers: &[String; 2],
     now: OffsetDateTime,
 ) {
-    let logs = env.get("AUDITLOGS_CONTAINER");
+    let logs = env.audit_logs();
     for hub in HUBS {
         let hour = format!(
             "resourceId={}/y={:04}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",

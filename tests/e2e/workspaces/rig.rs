@@ -156,11 +156,11 @@ impl WsRig {
             .rig
             .env("handler", None)
             .into_iter()
-            .filter(|(k, _)| k != "TABLE_PREFIX" && k != "AUDITLOGS_CONTAINER")
+            .filter(|(k, _)| k != "TABLE_PREFIX" && k != "AUDITLOGS_SOURCES")
             .collect();
         let mut add = |k: &str, v: &str| env.push((k.to_owned(), v.to_owned()));
         add("TABLE_PREFIX", prefix);
-        add("AUDITLOGS_CONTAINER", logs);
+        add("AUDITLOGS_SOURCES", &format!("AzureWebJobsStorage:{logs}"));
         if workspace {
             add("AUDITLOGS_WORKSPACES", WS);
             add("LOGANALYTICS_ENDPOINT", &self.endpoint);
