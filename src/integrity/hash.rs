@@ -24,7 +24,7 @@ pub struct Hashed {
 /// Hashes the current content of `blob` in `chunk`-byte ranged reads.
 ///
 /// # Errors
-/// `NotFound` when the blob does not exist; `Transient` when it kept changing for [`ATTEMPTS`]
+/// `NotFound` when the blob does not exist; `Transient` when it kept changing for `ATTEMPTS`
 /// reads; storage failures.
 pub async fn hash_blob(
     store: &dyn BlobStore,
