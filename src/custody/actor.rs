@@ -6,7 +6,8 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::pending::{Change, Lookup};
-use super::query::{Access, DELETES, Found, WRITES};
+use super::changes::{OVERWRITES, REMOVES};
+use super::query::{Access, Found};
 use crate::catalogue::actor::{ACTOR_FOUND, ACTOR_PROBABLE, ACTOR_UNKNOWN, Actor};
 use crate::catalogue::recording::Recording;
 use crate::dates::{format_utc, timestamp};
@@ -17,11 +18,12 @@ pub const NEAR: Duration = Duration::minutes(5);
 /// How far around the event the query looks (`timespan`).
 pub const SPAN: Duration = Duration::minutes(30);
 
-/// The operations that can have made `change`.
+/// The operations that can have made `change`: a removal of the name, or a write that commits a
+/// whole content (a staged block commits nothing, so it is never the replacement's actor).
 pub fn operations(change: Change) -> &'static [&'static str] {
     match change {
-        Change::Deleted => DELETES,
-        Change::Replaced => WRITES,
+        Change::Deleted => REMOVES,
+        Change::Replaced => OVERWRITES,
     }
 }
 
@@ -300,6 +302,8 @@ mod tests {
             rows: vec![
                 row("DeleteBlob", "2025-03-14T09:00:00Z", "202", "d"),
                 row("GetBlob", "2025-03-14T09:00:00Z", "200", "g"),
+                // Staged by someone nearer the event, committed by the next row: not the actor.
+                row("PutBlock", "2025-03-14T09:00:01Z", "201", "b"),
                 row("PutBlockList", "2025-03-14T09:00:30Z", "201", "w"),
             ],
             ..Found::default()

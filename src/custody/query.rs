@@ -25,20 +25,6 @@ pub const COLUMNS: [&str; 10] = [
     "CorrelationId",
 ];
 
-/// Operations that delete a blob: through the Blob endpoint, through Data Lake, or a rename of it.
-pub const DELETES: &[&str] = &["DeleteBlob", "DeleteFile", "RenamePathFile"];
-/// Operations that write (or replace) a blob's content.
-pub const WRITES: &[&str] = &[
-    "PutBlob",
-    "PutBlock",
-    "PutBlockList",
-    "AppendBlock",
-    "CopyBlob",
-    "PutBlobFromURL",
-    "CopyBlobFromURL",
-    "FlushWithClose",
-];
-
 /// One request on the blob, as `StorageBlobLogs` logged it (texts as logged).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {

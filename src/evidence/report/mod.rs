@@ -20,11 +20,11 @@ fn outside(value: &str) -> Markup {
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}\
 th:first-child,td:first-child{text-align:left}caption{text-align:left;font-weight:bold;margin-bottom:.3em}\
-td,th{overflow-wrap:anywhere}table.list{font-size:.8em}table.list td,table.list th{text-align:left}\
+td{overflow-wrap:anywhere}th{overflow-wrap:normal;hyphens:manual}table.list{font-size:.8em}table.list td,table.list th{text-align:left}\
 .open{border:2px solid #b00;padding:.4em .6em;color:#b00;font-weight:bold}\
 figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#555}\
 thead{display:table-header-group}\
-@media print{body{margin:0;font-size:10pt}figure,tr{break-inside:avoid}caption{break-after:avoid}h2{break-after:avoid}}";
+@media print{body{margin:0;font-size:10pt}th,td{padding:.2em .35em}figure,tr{break-inside:avoid}caption{break-after:avoid}h2{break-after:avoid}}";
 
 /// The printed pages: the paper, and on every page the period (marked when it is not over) and
 /// "Page n of m". Only text this module makes goes in (dates and fixed words, never an outside

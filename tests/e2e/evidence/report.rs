@@ -261,6 +261,23 @@ async fn the_pdf_splits_tables_with_their_headers_and_marks_every_page() {
         with_header >= 2,
         "the accesses table's header on {with_header} page(s)"
     );
+    // The per-host table's column names are printed whole: a header cell breaks between words,
+    // never inside one ("Sessi" / "ons").
+    let first = tool("pdftotext", &["-layout", "-f", "1", "-l", "1", p, "-"]);
+    let words: Vec<&str> = first.split_whitespace().collect();
+    for name in [
+        "Sessions",
+        "Recorded",
+        "Unrecorded",
+        "Coverage",
+        "logins",
+        "Bursts",
+        "Reviewed",
+        "Overdue",
+        "Recordings",
+    ] {
+        assert!(words.contains(&name), "{name} whole on page 1: {first}");
+    }
     // The reads name the recording's blob, host and person, never its opaque id (whitespace and
     // hyphens dropped: a long cell wraps, and pdftotext joins a word broken at its hyphen).
     let (_, detail, _) = http(
