@@ -259,7 +259,10 @@ mod tests {
     fn the_checked_header_is_the_one_written() {
         let keys = object_keys("stweu", "recordings", "a\"b/<img src=x> ü.mp4");
         let checked = include_str!("../../tests/kql/custody-header.kql");
-        assert_eq!(header(&keys, crate::custody::changes::REMOVES, 201), checked);
+        assert_eq!(
+            header(&keys, crate::custody::changes::REMOVES, 201),
+            checked
+        );
         assert_eq!(
             header(&[], &[], 3),
             "let keys = dynamic([]);\nlet operations = dynamic([]);\nlet limit = 3;\n"
