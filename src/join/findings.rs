@@ -235,5 +235,4 @@ pub fn unrecorded_notification(row: &DayRow, bastion_id: Option<&str>) -> Notifi
 }
 
 #[cfg(test)]
-#[path = "suspect_tests.rs"]
 mod tests;
