@@ -5,7 +5,6 @@
 //! the review queue drains.
 
 pub mod access;
-pub mod actor;
 pub mod changes;
 pub mod days;
 pub mod figures;

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use crate::dates::{format_utc, format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_list, get_str, int64};
 
-pub use super::actor::Actor;
 pub use super::key::{KeyPath, RecordingKey};
+pub use super::writer::Actor;
 
 /// `Status` of a catalogued recording.
 pub const STATUS_CATALOGUED: &str = "catalogued";

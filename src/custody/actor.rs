@@ -8,8 +8,8 @@ use time::{Duration, OffsetDateTime};
 use super::changes::{OVERWRITES, REMOVES};
 use super::pending::{Change, Lookup};
 use super::query::{Access, Found};
-use crate::catalogue::actor::{ACTOR_FOUND, ACTOR_PROBABLE, ACTOR_UNKNOWN, Actor};
 use crate::catalogue::recording::Recording;
+use crate::catalogue::writer::{ACTOR_FOUND, ACTOR_PROBABLE, ACTOR_UNKNOWN, Actor};
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use super::burst::{HEAD, TABLE, WINDOW};
 use crate::azure::AzureError;
-use crate::catalogue::actor::Actor;
+use crate::catalogue::writer::Actor;
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::filter::Op;

@@ -44,7 +44,7 @@ fn the_recording_rule_reads_the_actor_from_the_follow_up_the_code_makes() {
         ..Access::default()
     };
     let tie = crate::custody::actor::Tie {
-        status: crate::catalogue::actor::ACTOR_FOUND,
+        status: crate::catalogue::writer::ACTOR_FOUND,
         how: "how".into(),
     };
     let n = notification(&row, Change::Deleted, &found(&access, &tie, "alert-1"));

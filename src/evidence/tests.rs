@@ -152,8 +152,8 @@ async fn seed(ports: &Ports) {
         request_id: "=HYPERLINK(\"x\")".into(),
     });
     // The deleter taken by time, not by the event's request id: probable, with the reason.
-    gone.actor = Some(crate::catalogue::actor::Actor {
-        status: crate::catalogue::actor::ACTOR_PROBABLE.into(),
+    gone.actor = Some(crate::catalogue::writer::Actor {
+        status: crate::catalogue::writer::ACTOR_PROBABLE.into(),
         operation: "DeleteBlob".into(),
         upn: "mallory@contoso.example".into(),
         reason: "probable, not proven: no log row carries the event's storage request id".into(),

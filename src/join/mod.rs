@@ -9,8 +9,8 @@
 //! lease, in `write`.
 
 pub mod correlate;
+pub mod findings;
 mod pass;
-pub mod suspect;
 mod write;
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::Outcome;
-use crate::join::{Join, suspect};
+use crate::join::{Join, findings};
 use crate::notify::OUTPUT_BINDING;
 use crate::ports::Failure;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
@@ -211,8 +211,8 @@ impl Recordings {
                     Some(cur) => ingest::newer_state(cur, &entry),
                 };
                 // Written suspect: its alert goes out with this write (marked, so once).
-                Some(if suspect::is_due(&next) {
-                    suspect::marked(&next)
+                Some(if findings::is_due(&next) {
+                    findings::marked(&next)
                 } else {
                     next
                 })
@@ -316,8 +316,8 @@ fn written_outcome(entry: &Recording, source: &Source, updated: bool, replacing:
     };
     // A row this write made suspect (marked with its ETag) carries its alert.
     let alerted = entry.suspect_alerted.as_deref() == Some(entry.etag.as_str());
-    let outcome = if alerted && suspect::is_suspect(entry) {
-        outcome.with_output(OUTPUT_BINDING, &suspect::notification(entry))
+    let outcome = if alerted && findings::is_suspect(entry) {
+        outcome.with_output(OUTPUT_BINDING, &findings::notification(entry))
     } else {
         outcome
     };

@@ -279,7 +279,7 @@ impl Recordings {
         };
         // The log row is the request itself: found, not probable.
         let tie = actor::Tie {
-            status: crate::catalogue::actor::ACTOR_FOUND,
+            status: crate::catalogue::writer::ACTOR_FOUND,
             how: FROM_LOG.to_owned(),
         };
         let who = actor::found(&l.access, &tie, alert_id);

@@ -4,7 +4,6 @@
 pub mod burst;
 pub mod failed;
 pub mod stalled;
-pub mod unrecorded;
 
 #[cfg(test)]
 mod stored_tests;

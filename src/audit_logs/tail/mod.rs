@@ -19,11 +19,11 @@ use tracing::{error, warn};
 
 use self::blob::Allowance;
 use self::growth::Growth;
-use super::detect::{failed, unrecorded};
+use super::detect::failed;
 use super::repo::{Cursor, CursorRepo};
 use crate::clock::Budget;
 use crate::invocation::Outcome;
-use crate::join::{Scope, suspect};
+use crate::join::{Scope, findings};
 use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::ports::Failure;
 use crate::telemetry::redact;
@@ -263,7 +263,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     let audit = &tail.settings;
     report.notifications.extend(tail.bursts().await);
     let grace = audit.unrecorded_grace;
-    match unrecorded::run(&tail.join, grace, now, audit.tail_window).await {
+    match findings::run_unrecorded(&tail.join, grace, now, audit.tail_window).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")
@@ -272,7 +272,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     // Rows become suspect outside cataloguing only by a pass that changes their join.
     if report.joined > 0 {
         let (tables, repo) = (tail.ports.tables.as_ref(), tail.ports.catalogue());
-        match suspect::run(tables, &repo, now, audit.tail_window).await {
+        match findings::run_suspect(tables, &repo, now, audit.tail_window).await {
             Ok(mut n) => report.notifications.append(&mut n),
             Err(e) => {
                 error!(error.cause_chain = %redact(&e.to_string()), "suspect-recording check failed; retried by the next tick whose join changes a row")

@@ -66,7 +66,7 @@ fn retagged(blob: &str) -> Value {
 /// `recording.actor` as its producer builds it: a hostile blob name deleted by a requester whose
 /// UPN is markdown and a link, and whose user agent is Slack markup.
 fn actor(blob: &str) -> Value {
-    use bastion_recordings::catalogue::actor::{ACTOR_FOUND, Actor};
+    use bastion_recordings::catalogue::writer::{ACTOR_FOUND, Actor};
     use bastion_recordings::custody::actor::notification;
     use bastion_recordings::custody::pending::Change;
     let row = row(

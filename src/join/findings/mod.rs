@@ -1,16 +1,25 @@
-//! `recording.suspect`: a row whose match the join judged `suspect` ([`super::correlate`]) is
-//! alerted once per content, marked on the row (`SuspectAlertedEtag`). Cataloguing alerts a row
-//! written suspect; a tick whose join pass changed a join scans the recent suspect rows not
-//! alerted yet ([`run`]).
+//! The join's two findings, each alerted once (stable ids) by the writer that wins its mark:
+//!
+//! - `recording.suspect`: a row whose match the join judged `suspect` ([`super::correlate`]) is
+//!   alerted once per content, marked on the row (`SuspectAlertedEtag`). Cataloguing alerts a row
+//!   written suspect; a tick whose join pass changed a join scans the recent suspect rows not
+//!   alerted yet ([`run_suspect`]).
+//! - `session.unrecorded`: a successful, ended session that no recording's match names once the
+//!   grace period after its end arrived has passed and its join is not pending
+//!   ([`run_unrecorded`]).
 
-use serde_json::json;
+use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
+use super::Join;
 use crate::azure::AzureError;
+use crate::catalogue::days::{self, DayRow, mark_unrecorded};
 use crate::catalogue::recording::{Confidence, Recording};
 use crate::catalogue::repo::{self, CatalogueRepo};
-use crate::dates::format_utc;
+use crate::catalogue::session::outcome;
+use crate::dates::{format_date, format_utc};
 use crate::notify::{Notification, Severity};
+use crate::ports::Failure;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableStore};
 
@@ -94,7 +103,7 @@ pub fn notification(row: &Recording) -> Notification {
 }
 
 /// Most rows read per run (suspect rows are few; the rest waits for the next tick).
-const LIMIT: usize = 1000;
+const SUSPECT_LIMIT: usize = 1000;
 
 /// Marks the suspect rows created since `window` (+2 days, the join's horizon) that were not
 /// alerted and returns their notifications (at least once: a mark whose answer was lost, or a
@@ -102,7 +111,7 @@ const LIMIT: usize = 1000;
 ///
 /// # Errors
 /// Table errors of the query (a failed mark ends the run; its row is found again next tick).
-pub async fn run(
+pub async fn run_suspect(
     tables: &dyn TableStore,
     repo: &CatalogueRepo,
     now: OffsetDateTime,
@@ -112,7 +121,7 @@ pub async fn run(
         Filter::str("PartitionKey", Op::Ge, super::horizon(now, window)),
         Filter::str("MatchConfidence", Op::Eq, "suspect"),
     ]);
-    let rows = repo::versioned(tables, &filter, LIMIT).await?;
+    let rows = repo::versioned(tables, &filter, SUSPECT_LIMIT).await?;
     let mut out = Vec::new();
     for row in rows.into_iter().filter(|r| is_due(&r.value)) {
         let mut seen_due = None;
@@ -135,95 +144,95 @@ pub async fn run(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use time::macros::datetime;
+/// Most notifications of this kind per run.
+const UNRECORDED_LIMIT: usize = 100;
 
-    use serde_json::Value;
-
-    use super::*;
-    use crate::catalogue::recording::{Doubt, Joined, Match};
-
-    fn suspect(d: Doubt) -> Recording {
-        let mut r =
-            crate::testkit::audit::recording_row("notes/x.txt", datetime!(2025-03-14 10:00 UTC));
-        r.etag = "0x1".into();
-        r.content_length = 1;
-        r.below_min_bytes = Some(4096);
-        r.joined = Some(Joined {
-            m: Match {
-                confidence: Confidence::Suspect(d),
-                tunnels: vec!["t1".into()],
-            },
-            session: None,
-        });
-        r
-    }
-
-    #[test]
-    fn due_once_per_content_with_a_stable_id() {
-        let r = suspect(Doubt::TooSmall);
-        assert!(is_due(&r));
-        let m = marked(&r);
-        assert!(!is_due(&m), "alerted for this ETag");
-        let mut replaced = m.clone();
-        replaced.etag = "0x2".into();
-        assert!(is_due(&replaced), "new content, new alert");
-        let n = notification(&r);
-        assert_eq!(n.notification_id, notification(&m).notification_id);
-        assert_ne!(n.notification_id, notification(&replaced).notification_id);
-        assert_eq!(
-            (n.kind.as_str(), n.severity),
-            ("recording.suspect", Severity::Critical)
-        );
-        assert_eq!(n.data["reason"], "too-small");
-        assert_eq!(n.data["tunnelIds"], json!(["t1"]));
-        let mut late = suspect(Doubt::OutsideWindow);
-        late.created = Some(datetime!(2025-03-20 10:00 UTC));
-        let n = notification(&late);
-        assert_eq!(n.data["reason"], "outside-window");
-        assert_eq!(n.data["blobCreationTime"], "2025-03-20T10:00:00Z");
-        assert!(
-            n.data["reasonText"]
-                .as_str()
-                .is_some_and(|t| t.contains("created 2025-03-20T10:00:00Z")),
-            "{}",
-            n.data["reasonText"]
-        );
-        let n = notification(&r);
-        assert!(
-            n.data["reasonText"]
-                .as_str()
-                .is_some_and(|t| t.contains("4096"))
-        );
-        assert_eq!(n.data["writer"], Value::Null, "no writer read");
-        let mut keyed = suspect(Doubt::OtherWriter);
-        keyed.writer = Some(crate::catalogue::writer::Writer {
-            etag: "0x1".into(),
-            operation: "PutBlob".into(),
-            authentication: "AccountKey".into(),
-            caller_ip: "203.0.113.7:50112".into(),
-            ..Default::default()
-        });
-        let n = notification(&keyed);
-        assert_eq!(n.data["reason"], "written-by-other-principal");
-        assert_eq!(n.data["writer"]["authenticationType"], "AccountKey");
-        assert_eq!(n.data["writer"]["callerIpAddress"], "203.0.113.7:50112");
-        assert!(
-            n.data["reasonText"]
-                .as_str()
-                .is_some_and(|t| t.contains("AccountKey") && t.contains("203.0.113.7:50112")),
-            "{}",
-            n.data["reasonText"]
-        );
-        let mut exact = r.clone();
-        exact.joined = Some(Joined {
-            m: Match {
-                confidence: Confidence::Exact,
-                tunnels: vec!["t1".into()],
-            },
-            session: None,
-        });
-        assert!(!is_due(&exact), "only suspect rows");
-    }
+/// True when `row` is a compliance gap at `now`. A pending session's recorded state is still being
+/// derived (a recording may have just joined or left it): it is decided once the join has run.
+pub fn unrecorded_due(row: &DayRow, now: OffsetDateTime, grace: Duration) -> bool {
+    row.outcome == outcome::CONNECTED
+        && row.end.is_some()
+        && row.pending.is_none()
+        && !row.recorded
+        && !row.unrecorded_notified
+        && row.end_arrived_at.is_some_and(|a| a + grace <= now)
 }
+
+/// Marks the sessions due in the last `window` (+1 day) and returns their notifications (at least
+/// once: a mark whose answer was lost still notifies). Before a session is called unrecorded the
+/// catalogue is looked at ([`super::Join::named_in_catalogue`]): a recording naming it that a pass has not
+/// applied yet leaves it pending instead.
+///
+/// # Errors
+/// Storage failures.
+pub async fn run_unrecorded(
+    join: &Join,
+    grace: Duration,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Result<Vec<Notification>, Failure> {
+    let (tables, outbox) = (join.ports.tables.as_ref(), &join.ports.outbox);
+    let sources = &join.ports.sources;
+    let first_day = format_date((now - window - Duration::days(1)).date());
+    let filter = Filter::And(vec![
+        Filter::str("PartitionKey", Op::Ge, first_day),
+        Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
+        Filter::bool("Recorded", false),
+        Filter::bool("UnrecordedNotified", false),
+    ]);
+    let rows = days::query(tables, &filter, 5000).await?;
+    let mut out = Vec::new();
+    for (row, _) in rows
+        .into_iter()
+        .filter(|(r, _)| unrecorded_due(r, now, grace))
+        .take(UNRECORDED_LIMIT)
+    {
+        if join.named_in_catalogue(&row).await? {
+            continue;
+        }
+        // Due at any read: a mark whose answer was lost is ours, and a marked row is never found
+        // again, so the notice leaves now (a concurrent repeat has the same id).
+        let mut seen_due = false;
+        let due = |cur: &DayRow| unrecorded_due(cur, now, grace);
+        let marked = mark_unrecorded(tables, outbox, &row, due, &mut seen_due, now).await;
+        if seen_due {
+            out.push(unrecorded_notification(&row, sources.bastion_id(&row.host)));
+        }
+        if let Err(e) = marked {
+            // Still due: notified again next tick under the same id.
+            tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking an unrecorded session failed; retried next tick");
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The notification for an unrecorded session; `bastion_id` gives the portal link when known.
+pub fn unrecorded_notification(row: &DayRow, bastion_id: Option<&str>) -> Notification {
+    let mut n = Notification::new(
+        "session.unrecorded",
+        &row.tunnel_id,
+        row.end.map(format_utc).unwrap_or_default(),
+        Severity::Warning,
+        format!(
+            "Bastion session to {} ended without a recording",
+            if row.vm.is_empty() {
+                "a VM".to_owned()
+            } else {
+                crate::telemetry::text::isolate(&row.vm)
+            }
+        ),
+        json!({
+            "tunnelId": row.tunnel_id, "bastionHost": row.host, "targetVm": row.vm,
+            "userName": row.user_name, "userEmail": row.user_email, "protocol": row.protocol,
+            "sessionStart": format_utc(row.start), "sessionEnd": row.end.map(format_utc),
+        }),
+    );
+    if let Some(id) = bastion_id {
+        n.data["bastionResourceId"] = Value::String(id.to_owned());
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests;

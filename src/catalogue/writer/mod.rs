@@ -25,11 +25,123 @@
 //! token. The product never holds the host's SAS, so it cannot tell the host's SAS from another
 //! SAS on the same account: any SAS write vouches, and the hash is kept on the row for a reviewer
 //! to compare between recordings. Outside values are kept as logged and rendered as text.
+//!
+//! Who deleted or replaced a recording, as the storage account's `StorageBlobLogs` name them
+//! (`Actor*` properties of the catalogue row): found (the log row of the event's own request),
+//! probable (no such row: the nearest successful write within minutes), or unknown, each with the
+//! reason. Outside values
+//! (UPN, user agent, address) are kept as the log wrote them; every reader renders them as text.
 
 use super::identity::Identities;
 use super::recording::Doubt;
 use crate::storage::normalize_etag;
 use crate::tables::Entity;
+
+/// `ActorStatus` of an actor found in the logs: the row of the event's own storage request id.
+pub const ACTOR_FOUND: &str = "found";
+/// `ActorStatus` of an actor taken from the nearest successful request of the change's operations
+/// on the blob, because no log row carries the event's request id (`ActorReason` says so): likely,
+/// not proven.
+pub const ACTOR_PROBABLE: &str = "probable";
+/// `ActorStatus` when the lookup gave up (`ActorReason` says why).
+pub const ACTOR_UNKNOWN: &str = "unknown";
+
+/// The actor of a deletion or replacement outside the product.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actor {
+    /// [`ACTOR_FOUND`], [`ACTOR_PROBABLE`] or [`ACTOR_UNKNOWN`].
+    pub status: String,
+    /// `OperationName` of the request (`DeleteBlob`, `PutBlob`, …).
+    pub operation: String,
+    /// `AuthenticationType` (`OAuth`, `SAS`, `AccountKey`, `Anonymous`, …).
+    pub authentication: String,
+    /// `RequesterUpn` (OAuth users only).
+    pub upn: String,
+    /// `RequesterObjectId` (OAuth only).
+    pub object_id: String,
+    /// `RequesterAppId` (OAuth only).
+    pub app_id: String,
+    /// `CallerIpAddress` (`ip:port`).
+    pub caller_ip: String,
+    /// `UserAgentHeader`.
+    pub user_agent: String,
+    /// `TimeGenerated` of the request (RFC 3339).
+    pub at: String,
+    /// For an unknown actor, why; for a found or probable one, how the log row was matched.
+    pub reason: String,
+    /// The `notificationId` of the alert this actor completes (its follow-up is this id +
+    /// `.actor`).
+    pub alert_id: String,
+}
+
+const ACTOR_FIELDS: [&str; 11] = [
+    "ActorStatus",
+    "ActorOperation",
+    "ActorAuthType",
+    "ActorUpn",
+    "ActorObjectId",
+    "ActorAppId",
+    "ActorCallerIp",
+    "ActorUserAgent",
+    "ActorAt",
+    "ActorReason",
+    "ActorAlertId",
+];
+
+impl Actor {
+    fn values(&self) -> [&str; 11] {
+        [
+            &self.status,
+            &self.operation,
+            &self.authentication,
+            &self.upn,
+            &self.object_id,
+            &self.app_id,
+            &self.caller_ip,
+            &self.user_agent,
+            &self.at,
+            &self.reason,
+            &self.alert_id,
+        ]
+    }
+
+    /// Writes the `Actor*` properties into `e`.
+    pub fn to_entity(&self, e: &mut Entity) {
+        for (k, v) in ACTOR_FIELDS.into_iter().zip(self.values()) {
+            e.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
+        }
+    }
+
+    /// Reads the `Actor*` properties; `None` when the row has no `ActorStatus`.
+    pub fn from_entity(e: &Entity) -> Option<Self> {
+        let s = |k: &str| crate::tables::get_str(e, k).unwrap_or_default().to_owned();
+        let status = s(ACTOR_FIELDS[0]);
+        (!status.is_empty()).then(|| Self {
+            status,
+            operation: s(ACTOR_FIELDS[1]),
+            authentication: s(ACTOR_FIELDS[2]),
+            upn: s(ACTOR_FIELDS[3]),
+            object_id: s(ACTOR_FIELDS[4]),
+            app_id: s(ACTOR_FIELDS[5]),
+            caller_ip: s(ACTOR_FIELDS[6]),
+            user_agent: s(ACTOR_FIELDS[7]),
+            at: s(ACTOR_FIELDS[8]),
+            reason: s(ACTOR_FIELDS[9]),
+            alert_id: s(ACTOR_FIELDS[10]),
+        })
+    }
+
+    /// The public JSON of the actor (API, notifications, evidence pack).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "status": self.status, "operation": self.operation,
+            "authenticationType": self.authentication, "requesterUpn": self.upn,
+            "requesterObjectId": self.object_id, "requesterAppId": self.app_id,
+            "callerIpAddress": self.caller_ip, "userAgent": self.user_agent,
+            "time": self.at, "reason": self.reason,
+        })
+    }
+}
 
 /// The `AuthenticationType`s Bastion writes recordings with: its SAS URL, or its managed identity.
 pub const VOUCHING_AUTH: [&str; 2] = ["SAS", "OAuth"];
@@ -71,7 +183,7 @@ pub struct Writer {
     pub unknown_hosts: String,
 }
 
-const FIELDS: [&str; 13] = [
+const WRITER_FIELDS: [&str; 13] = [
     "WriterEtag",
     "WriterOperation",
     "WriterAuthType",
@@ -159,7 +271,7 @@ impl Writer {
 
     /// Writes the `Writer*` properties into `e`.
     pub fn to_entity(&self, e: &mut Entity) {
-        for (k, v) in FIELDS.into_iter().zip(self.values()) {
+        for (k, v) in WRITER_FIELDS.into_iter().zip(self.values()) {
             e.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
         }
     }
@@ -167,21 +279,21 @@ impl Writer {
     /// Reads the `Writer*` properties; `None` when the row has no `WriterEtag`.
     pub fn from_entity(e: &Entity) -> Option<Self> {
         let s = |k: &str| crate::tables::get_str(e, k).unwrap_or_default().to_owned();
-        let etag = s(FIELDS[0]);
+        let etag = s(WRITER_FIELDS[0]);
         (!etag.is_empty()).then(|| Self {
             etag,
-            operation: s(FIELDS[1]),
-            authentication: s(FIELDS[2]),
-            auth_hash: s(FIELDS[3]),
-            upn: s(FIELDS[4]),
-            object_id: s(FIELDS[5]),
-            app_id: s(FIELDS[6]),
-            caller_ip: s(FIELDS[7]),
-            at: s(FIELDS[8]),
-            request_id: s(FIELDS[9]),
-            verdict: s(FIELDS[10]),
-            expected: s(FIELDS[11]),
-            unknown_hosts: s(FIELDS[12]),
+            operation: s(WRITER_FIELDS[1]),
+            authentication: s(WRITER_FIELDS[2]),
+            auth_hash: s(WRITER_FIELDS[3]),
+            upn: s(WRITER_FIELDS[4]),
+            object_id: s(WRITER_FIELDS[5]),
+            app_id: s(WRITER_FIELDS[6]),
+            caller_ip: s(WRITER_FIELDS[7]),
+            at: s(WRITER_FIELDS[8]),
+            request_id: s(WRITER_FIELDS[9]),
+            verdict: s(WRITER_FIELDS[10]),
+            expected: s(WRITER_FIELDS[11]),
+            unknown_hosts: s(WRITER_FIELDS[12]),
         })
     }
 
@@ -200,101 +312,4 @@ impl Writer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn written(auth: &str, etag: &str) -> Writer {
-        Writer {
-            etag: normalize_etag(etag).to_owned(),
-            operation: "PutBlob".into(),
-            authentication: auth.into(),
-            auth_hash: "key1(AB),SasSignature(CD)".into(),
-            caller_ip: "203.0.113.7:50112".into(),
-            at: "2025-03-14T09:00:00Z".into(),
-            request_id: "r1".into(),
-            ..Writer::default()
-        }
-    }
-
-    #[test]
-    fn only_a_sas_or_identity_write_vouches_and_a_doubt_about_one_content_stays() {
-        let sas = written("SAS", "\"0x1\"");
-        assert!(sas.vouches() && sas.wrote("0x1") && sas.wrote("\"0x1\""));
-        assert!(!sas.wrote("0x2"));
-        assert!(
-            written("OAuth", "0x1").vouches(),
-            "a host's managed identity"
-        );
-        for other in ["AccountKey", "Anonymous", "Kerberos", ""] {
-            assert!(!written(other, "0x1").vouches(), "{other}");
-        }
-        let key = written("AccountKey", "0x1");
-        assert_eq!(Writer::keep_or(Some(&key), &sas), &key, "the doubt stays");
-        assert_eq!(Writer::keep_or(Some(&sas), &key), &key);
-        let next = written("SAS", "0x2");
-        assert_eq!(Writer::keep_or(Some(&key), &next), &next, "new content");
-        assert_eq!(Writer::keep_or(None, &sas), &sas);
-        let mut e = Entity::new();
-        key.to_entity(&mut e);
-        assert_eq!(Writer::from_entity(&e), Some(key.clone()));
-        assert_eq!(Writer::from_entity(&Entity::new()), None);
-        assert_eq!(key.json()["authenticationType"], "AccountKey");
-        assert_eq!(key.json()["callerIpAddress"], "203.0.113.7:50112");
-    }
-
-    #[test]
-    fn an_entra_write_vouches_by_the_recording_identity_or_while_it_is_unknown() {
-        let known = Identities {
-            principals: vec!["0b5e".into()],
-            ..Identities::default()
-        };
-        let mut entra = written("OAuth", "0x1");
-        entra.object_id = "0B5E".into();
-        let by_host = entra.clone().judged(&known);
-        assert_eq!(
-            (by_host.verdict.as_str(), by_host.vouches()),
-            (VOUCHES, true)
-        );
-        assert_eq!(by_host.expected, "0b5e");
-        entra.object_id = "9a8b".into();
-        let other = entra.clone().judged(&known);
-        assert_eq!(other.doubt(), Some(Doubt::NotRecordingIdentity));
-        assert_eq!(other.unknown_hosts, "", "every host known");
-        let unknown = entra.clone().judged(&Identities::unknown());
-        assert_eq!(unknown.verdict, VOUCHES_IDENTITY_UNKNOWN);
-        assert_eq!(unknown.unknown_hosts, "no host read");
-        assert!(unknown.vouches());
-        // Two hosts, one known: the known identity decides for its own writes; another
-        // principal's cannot be ruled out (it may be the unknown host's).
-        let mixed = Identities {
-            unknown: true,
-            unknown_hosts: vec!["/s/hosts/b2".into()],
-            ..known.clone()
-        };
-        let not_ruled_out = entra.clone().judged(&mixed);
-        assert_eq!(not_ruled_out.verdict, VOUCHES_IDENTITY_UNKNOWN);
-        assert_eq!(
-            (
-                not_ruled_out.expected.as_str(),
-                not_ruled_out.unknown_hosts.as_str()
-            ),
-            ("0b5e", "/s/hosts/b2")
-        );
-        entra.object_id = "0b5e".into();
-        assert_eq!(
-            entra.judged(&mixed).verdict,
-            VOUCHES,
-            "the known host's own"
-        );
-        let sas = written("SAS", "0x1").judged(&known);
-        assert_eq!(sas.verdict, VOUCHES);
-        let key = written("AccountKey", "0x1").judged(&Identities::unknown());
-        assert_eq!(key.doubt(), Some(Doubt::OtherWriter));
-        // A row from before verdicts: the authentication type alone.
-        assert!(written("OAuth", "0x1").vouches());
-        assert_eq!(
-            written("AccountKey", "0x1").doubt(),
-            Some(Doubt::OtherWriter)
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,98 @@
+//! The writer's verdict and its row properties.
+
+use super::*;
+
+fn written(auth: &str, etag: &str) -> Writer {
+    Writer {
+        etag: normalize_etag(etag).to_owned(),
+        operation: "PutBlob".into(),
+        authentication: auth.into(),
+        auth_hash: "key1(AB),SasSignature(CD)".into(),
+        caller_ip: "203.0.113.7:50112".into(),
+        at: "2025-03-14T09:00:00Z".into(),
+        request_id: "r1".into(),
+        ..Writer::default()
+    }
+}
+
+#[test]
+fn only_a_sas_or_identity_write_vouches_and_a_doubt_about_one_content_stays() {
+    let sas = written("SAS", "\"0x1\"");
+    assert!(sas.vouches() && sas.wrote("0x1") && sas.wrote("\"0x1\""));
+    assert!(!sas.wrote("0x2"));
+    assert!(
+        written("OAuth", "0x1").vouches(),
+        "a host's managed identity"
+    );
+    for other in ["AccountKey", "Anonymous", "Kerberos", ""] {
+        assert!(!written(other, "0x1").vouches(), "{other}");
+    }
+    let key = written("AccountKey", "0x1");
+    assert_eq!(Writer::keep_or(Some(&key), &sas), &key, "the doubt stays");
+    assert_eq!(Writer::keep_or(Some(&sas), &key), &key);
+    let next = written("SAS", "0x2");
+    assert_eq!(Writer::keep_or(Some(&key), &next), &next, "new content");
+    assert_eq!(Writer::keep_or(None, &sas), &sas);
+    let mut e = Entity::new();
+    key.to_entity(&mut e);
+    assert_eq!(Writer::from_entity(&e), Some(key.clone()));
+    assert_eq!(Writer::from_entity(&Entity::new()), None);
+    assert_eq!(key.json()["authenticationType"], "AccountKey");
+    assert_eq!(key.json()["callerIpAddress"], "203.0.113.7:50112");
+}
+
+#[test]
+fn an_entra_write_vouches_by_the_recording_identity_or_while_it_is_unknown() {
+    let known = Identities {
+        principals: vec!["0b5e".into()],
+        ..Identities::default()
+    };
+    let mut entra = written("OAuth", "0x1");
+    entra.object_id = "0B5E".into();
+    let by_host = entra.clone().judged(&known);
+    assert_eq!(
+        (by_host.verdict.as_str(), by_host.vouches()),
+        (VOUCHES, true)
+    );
+    assert_eq!(by_host.expected, "0b5e");
+    entra.object_id = "9a8b".into();
+    let other = entra.clone().judged(&known);
+    assert_eq!(other.doubt(), Some(Doubt::NotRecordingIdentity));
+    assert_eq!(other.unknown_hosts, "", "every host known");
+    let unknown = entra.clone().judged(&Identities::unknown());
+    assert_eq!(unknown.verdict, VOUCHES_IDENTITY_UNKNOWN);
+    assert_eq!(unknown.unknown_hosts, "no host read");
+    assert!(unknown.vouches());
+    // Two hosts, one known: the known identity decides for its own writes; another
+    // principal's cannot be ruled out (it may be the unknown host's).
+    let mixed = Identities {
+        unknown: true,
+        unknown_hosts: vec!["/s/hosts/b2".into()],
+        ..known.clone()
+    };
+    let not_ruled_out = entra.clone().judged(&mixed);
+    assert_eq!(not_ruled_out.verdict, VOUCHES_IDENTITY_UNKNOWN);
+    assert_eq!(
+        (
+            not_ruled_out.expected.as_str(),
+            not_ruled_out.unknown_hosts.as_str()
+        ),
+        ("0b5e", "/s/hosts/b2")
+    );
+    entra.object_id = "0b5e".into();
+    assert_eq!(
+        entra.judged(&mixed).verdict,
+        VOUCHES,
+        "the known host's own"
+    );
+    let sas = written("SAS", "0x1").judged(&known);
+    assert_eq!(sas.verdict, VOUCHES);
+    let key = written("AccountKey", "0x1").judged(&Identities::unknown());
+    assert_eq!(key.doubt(), Some(Doubt::OtherWriter));
+    // A row from before verdicts: the authentication type alone.
+    assert!(written("OAuth", "0x1").vouches());
+    assert_eq!(
+        written("AccountKey", "0x1").doubt(),
+        Some(Doubt::OtherWriter)
+    );
+}

@@ -1,0 +1,91 @@
+//! `recording.suspect`: which rows are due, their marks and their notification.
+
+use time::macros::datetime;
+
+use serde_json::Value;
+
+use super::*;
+use crate::catalogue::recording::{Doubt, Joined, Match};
+
+fn suspect(d: Doubt) -> Recording {
+    let mut r =
+        crate::testkit::audit::recording_row("notes/x.txt", datetime!(2025-03-14 10:00 UTC));
+    r.etag = "0x1".into();
+    r.content_length = 1;
+    r.below_min_bytes = Some(4096);
+    r.joined = Some(Joined {
+        m: Match {
+            confidence: Confidence::Suspect(d),
+            tunnels: vec!["t1".into()],
+        },
+        session: None,
+    });
+    r
+}
+
+#[test]
+fn due_once_per_content_with_a_stable_id() {
+    let r = suspect(Doubt::TooSmall);
+    assert!(is_due(&r));
+    let m = marked(&r);
+    assert!(!is_due(&m), "alerted for this ETag");
+    let mut replaced = m.clone();
+    replaced.etag = "0x2".into();
+    assert!(is_due(&replaced), "new content, new alert");
+    let n = notification(&r);
+    assert_eq!(n.notification_id, notification(&m).notification_id);
+    assert_ne!(n.notification_id, notification(&replaced).notification_id);
+    assert_eq!(
+        (n.kind.as_str(), n.severity),
+        ("recording.suspect", Severity::Critical)
+    );
+    assert_eq!(n.data["reason"], "too-small");
+    assert_eq!(n.data["tunnelIds"], json!(["t1"]));
+    let mut late = suspect(Doubt::OutsideWindow);
+    late.created = Some(datetime!(2025-03-20 10:00 UTC));
+    let n = notification(&late);
+    assert_eq!(n.data["reason"], "outside-window");
+    assert_eq!(n.data["blobCreationTime"], "2025-03-20T10:00:00Z");
+    assert!(
+        n.data["reasonText"]
+            .as_str()
+            .is_some_and(|t| t.contains("created 2025-03-20T10:00:00Z")),
+        "{}",
+        n.data["reasonText"]
+    );
+    let n = notification(&r);
+    assert!(
+        n.data["reasonText"]
+            .as_str()
+            .is_some_and(|t| t.contains("4096"))
+    );
+    assert_eq!(n.data["writer"], Value::Null, "no writer read");
+    let mut keyed = suspect(Doubt::OtherWriter);
+    keyed.writer = Some(crate::catalogue::writer::Writer {
+        etag: "0x1".into(),
+        operation: "PutBlob".into(),
+        authentication: "AccountKey".into(),
+        caller_ip: "203.0.113.7:50112".into(),
+        ..Default::default()
+    });
+    let n = notification(&keyed);
+    assert_eq!(n.data["reason"], "written-by-other-principal");
+    assert_eq!(n.data["writer"]["authenticationType"], "AccountKey");
+    assert_eq!(n.data["writer"]["callerIpAddress"], "203.0.113.7:50112");
+    assert!(
+        n.data["reasonText"]
+            .as_str()
+            .is_some_and(|t| t.contains("AccountKey") && t.contains("203.0.113.7:50112")),
+        "{}",
+        n.data["reasonText"]
+    );
+    let mut exact = r.clone();
+    exact.joined = Some(Joined {
+        m: Match {
+            confidence: Confidence::Exact,
+            tunnels: vec!["t1".into()],
+        },
+        session: None,
+    });
+    assert!(!is_due(&exact), "only suspect rows");
+}
