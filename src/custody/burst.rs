@@ -155,14 +155,15 @@ mod tests {
 }
 
 #[cfg(test)]
-mod admit_tests {
+pub(super) mod admit_tests {
     use time::macros::datetime;
 
     use super::*;
     use crate::notify::Severity;
     use crate::tables::memory::InMemoryTables;
 
-    fn alert(i: usize) -> Notification {
+    /// The `i`th deletion alert of one container, all at one time (also `burst_close`'s tests').
+    pub(in crate::custody) fn alert(i: usize) -> Notification {
         Notification::new(
             "recording.deleted",
             &format!("r{i}"),

@@ -151,21 +151,11 @@ mod tests {
     use serde_json::json;
     use time::macros::datetime;
 
+    use super::super::burst::admit_tests::alert;
     use super::super::burst::{GRACE, admit};
     use super::super::burst_actors::{LATE, follow_ups};
     use super::*;
     use crate::tables::memory::InMemoryTables;
-
-    fn alert(i: usize) -> Notification {
-        Notification::new(
-            "recording.deleted",
-            &format!("r{i}"),
-            "2025-03-14T09:41:00Z".to_owned(),
-            Severity::Critical,
-            "deleted".to_owned(),
-            json!({"account": "a", "container": "c", "recordingId": format!("r{i}")}),
-        )
-    }
 
     /// Without a custody workspace no folded alert left a lookup: the burst alert goes out (twice,
     /// one id), promising no actor, and no actors' follow-up ever does.
