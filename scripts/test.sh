@@ -29,7 +29,9 @@ scripts/azurite.sh start
 # shellcheck disable=SC1091
 source .azurite/env
 PACKAGE_PID=""
+BROWSER_PID=""
 trap '[ -z "$PACKAGE_PID" ] || kill -- "-$PACKAGE_PID" 2>/dev/null || true
+      [ -z "$BROWSER_PID" ] || kill -- "-$BROWSER_PID" 2>/dev/null || true
       scripts/azurite.sh stop >/dev/null 2>&1 || true' EXIT
 
 # A package left by an earlier run is of other code: the package tests run against the one
@@ -48,6 +50,20 @@ mkdir -p target
 # setsid: the build is its own process group, so the exit trap stops cargo and rustc with it.
 PACKAGE_BUILD_ONLY=1 setsid nice -n 19 scripts/package.sh >target/package-build.log 2>&1 &
 PACKAGE_PID=$!
+step "browser for the UI test (chromium, playwright-core) and openssl, installed in the background"
+# Downloads, not work: scripts/browser.sh took 80 s of wall time for 5.5 s of CPU (apt and npm ci on a
+# machine without them), so it runs beside the compiling steps below; cargo test waits for it. After
+# scripts/pytools.sh, so no two apt-get run at once.
+# shellcheck disable=SC2016 # expanded by the inner shell
+setsid bash -c 'set -euo pipefail
+  scripts/browser.sh
+  # The download-link e2e test makes a throwaway CA and certificate for Azurite in HTTPS/OAuth mode.
+  if ! command -v openssl >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
+  fi' >target/browser-install.log 2>&1 &
+BROWSER_PID=$!
 step "cargo fmt"
 cargo fmt --all -- --check
 step "cargo clippy"
@@ -66,16 +82,17 @@ if [ ! -x .tools/cargo/bin/cargo-deny ]; then
   cargo install --quiet --locked --debug cargo-deny --version 0.20.2 --root .tools/cargo
 fi
 .tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
-step "browser for the UI test (chromium, playwright-core)"
-scripts/browser.sh
-# The download-link e2e test makes a throwaway CA and certificate for Azurite's HTTPS/OAuth mode.
-if ! command -v openssl >/dev/null; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
-fi
 step "a newcomer's first hour: docs/devhost.md's quick start as written, scripts/demo.sh and its stop"
 scripts/first-hour.sh
+step "waiting for the browser install"
+if ! wait "$BROWSER_PID"; then
+  BROWSER_PID=""
+  cat target/browser-install.log >&2
+  echo "test.sh: installing the browser or openssl failed" >&2
+  exit 1
+fi
+BROWSER_PID=""
+cat target/browser-install.log
 step "cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 TEST_UI=1 cargo test --locked
 step "waiting for the background release build"
