@@ -28,9 +28,12 @@ use bastion_recordings::arm::client::ArmClient;
 use bastion_recordings::arm::{MAX_IN_FLIGHT, ResourceManager};
 use bastion_recordings::azure::http::{Auth, Client};
 use bastion_recordings::azure::{Policy, Timeouts};
+use bastion_recordings::catalogue::days;
+use bastion_recordings::catalogue::session::SessionRecord;
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::estate::bypass;
 use bastion_recordings::estate::settings::EstateSettings;
+use bastion_recordings::export::Outbox;
 use bastion_recordings::ports::Ports;
 use bastion_recordings::sources::{Source, Sources};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -155,7 +158,11 @@ async fn main() {
         recording_accounts: vec![],
         audit_silence: time::Duration::hours(24),
         bypass_lookback: time::Duration::days(90),
-        bypass_scopes: if whole {
+        // With the NICs elsewhere, the VMs are watched as session targets (a scope's VM is known
+        // only through the NICs its lists name).
+        bypass_scopes: if elsewhere {
+            vec![]
+        } else if whole {
             vec![format!("/subscriptions/{SUB}")]
         } else {
             (0..groups)
@@ -174,13 +181,30 @@ async fn main() {
             ),
         )),
         clock: Arc::new(FixedClock::new(datetime!(2026-11-25 12:00 UTC))),
-        outbox: bastion_recordings::export::Outbox::off(),
+        outbox: Outbox::off(),
     };
     println!(
         "{vms} watched VMs in {groups} resource groups (NICs elsewhere: {elsewhere}), networks in {networks} groups, subscription {SUB} (a scope: {whole}); {} ms per request; bucket {bucket} +{refill}/s",
         latency.as_millis()
     );
     let start = datetime!(2026-11-25 12:00 UTC);
+    if elsewhere {
+        // A session of the host to each VM an hour ago, as the catalogue stores it.
+        for i in 0..vms {
+            let at = start - time::Duration::hours(1);
+            let mut s = SessionRecord::new(&format!("tunnel-{i}"));
+            s.session_start = Some(at);
+            s.outcome = "connected".into();
+            s.bastion_host = "b1".into();
+            s.target_resource_id = format!(
+                "{}/providers/Microsoft.Compute/virtualMachines/vm-{i:04}",
+                group(&format!("rg-app-{}", i % groups))
+            );
+            days::insert_new(counting.as_ref(), &Outbox::off(), &s, at, None)
+                .await
+                .expect("session");
+        }
+    }
     let mut total = 0;
     let mut total_throttled = 0;
     // Passes until every VM read one by one has been read once (200 a pass).

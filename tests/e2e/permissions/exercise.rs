@@ -15,6 +15,7 @@ use bastion_recordings::backfill::{self, Kind, Options, progress::Progress};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow};
+use bastion_recordings::loganalytics::fake_activity;
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::intercept::Intercepted;
@@ -73,11 +74,10 @@ fn workspace() -> FakeLogs {
     });
     fake.ingest(
         WORKSPACE,
-        FakeRow {
-            ingested: datetime!(2025-03-14 12:11 UTC),
-            visible_from: OffsetDateTime::UNIX_EPOCH,
-            values: jit.as_object().cloned().unwrap_or_default(),
-        },
+        fake_activity::row(
+            jit.as_object().cloned().unwrap_or_default(),
+            OffsetDateTime::UNIX_EPOCH,
+        ),
     );
     fake
 }
