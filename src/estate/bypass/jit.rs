@@ -102,7 +102,7 @@ pub fn of_policy(policy: &JitPolicy, at: time::OffsetDateTime) -> Vec<Request> {
     let mut out = Vec::new();
     for r in &policy.properties.requests {
         let started = r.start_time_utc.as_deref().and_then(timestamp);
-        if !started.is_some_and(|s| (s - at).abs() <= MATCH) {
+        if started.is_none_or(|s| (s - at).abs() > MATCH) {
             continue;
         }
         for v in &r.virtual_machines {
