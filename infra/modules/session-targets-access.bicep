@@ -7,7 +7,9 @@
 // only: no key, no secret) for the other-doors check: a path to 22/3389 from outside the Bastion
 // subnet and a public IP on a watched VM's NIC; and reads a VM itself (its networkProfile) when no
 // list found its NIC, which then lies in another group and is read on its own (GET on the NIC:
-// list that group here too, as the groups of the VMs' networks).
+// list that group here too, as the groups of the VMs' networks). And it reads the group's
+// just-in-time policies (their requests: who opened which port to which source) when the Activity
+// log's row of a just-in-time request carries no request body.
 //
 // The permission drift test (tests/e2e/permissions/) holds this action to the calls the code makes.
 
@@ -20,6 +22,7 @@ var actions = [
   'Microsoft.Network/networkInterfaces/read'
   'Microsoft.Network/networkSecurityGroups/read'
   'Microsoft.Network/virtualNetworks/read'
+  'Microsoft.Security/locations/jitNetworkAccessPolicies/read'
 ]
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
@@ -27,7 +30,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Unique per tenant: the resource group's name and the subscription id.
     roleName: 'Bastion session target reader (${resourceGroup().name}, ${subscription().subscriptionId})'
-    description: 'Read the VMs Bastion sessions reach (their NICs) and their extensions (Entra ID sign-in), and the NICs, NSGs and virtual networks of their group. Nothing else.'
+    description: 'Read the VMs Bastion sessions reach (their NICs) and their extensions (Entra ID sign-in), the NICs, NSGs and virtual networks of their group, and its just-in-time policies. Nothing else.'
     type: 'CustomRole'
     assignableScopes: [
       resourceGroup().id

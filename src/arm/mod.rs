@@ -13,8 +13,9 @@ use crate::azure::AzureError;
 
 pub use self::model::{
     ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
-    IpConfiguration, NetworkInterface, NetworkSecurityGroup, RoleAssignment, RoleDefinition,
-    RuleProperties, SecurityRule, SubResource, Subnet, VirtualMachine, VirtualNetwork,
+    IpConfiguration, JitPolicy, NetworkInterface, NetworkSecurityGroup, RoleAssignment,
+    RoleDefinition, RuleProperties, SecurityRule, SubResource, Subnet, VirtualMachine,
+    VirtualNetwork,
 };
 
 /// `api-version` of `Microsoft.Network/bastionHosts`: the one with the recording target.
@@ -79,6 +80,8 @@ pub trait ResourceManager: Send + Sync + 'static {
     async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError>;
     /// `GET {nic}`: one network interface.
     async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError>;
+    /// `GET {policy}`: a just-in-time network access policy with its requests.
+    async fn jit_policy(&self, policy_id: &str) -> Result<JitPolicy, AzureError>;
     /// `POST {host}/getActiveSessions`: every page of the long-running operation.
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, AzureError>;
     /// `POST {host}/disconnectActiveSessions` for `session_ids`: each session's state.

@@ -51,6 +51,9 @@ pub enum ArmOperation {
     ReadVirtualMachine,
     /// `GET {nic}`: one such NIC.
     ReadNetworkInterface,
+    /// `GET {group}/providers/Microsoft.Security/locations/{region}/jitNetworkAccessPolicies/{name}`:
+    /// a just-in-time policy's requests, when the Activity log's row names no source.
+    ReadJitPolicy,
 }
 
 /// The kind of scope a grant must sit at (the resource the URL addresses, or above it).
@@ -71,7 +74,7 @@ pub enum ScopeKind {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::ReadHostOperation,
@@ -91,6 +94,7 @@ impl ArmOperation {
         Self::ListVirtualNetworks,
         Self::ReadVirtualMachine,
         Self::ReadNetworkInterface,
+        Self::ReadJitPolicy,
     ];
 
     /// The operation's name, and the actions of which any one authorizes it.
@@ -195,6 +199,11 @@ impl ArmOperation {
                 rm,
                 &["Microsoft.Network/networkInterfaces/read"],
             ),
+            Self::ReadJitPolicy => (
+                "Get just-in-time network access policy",
+                rm,
+                &["Microsoft.Security/locations/jitNetworkAccessPolicies/read"],
+            ),
         }
     }
 
@@ -218,7 +227,8 @@ impl ArmOperation {
             | Self::ListSecurityGroups
             | Self::ListVirtualNetworks
             | Self::ReadVirtualMachine
-            | Self::ReadNetworkInterface => ScopeKind::Vm,
+            | Self::ReadNetworkInterface
+            | Self::ReadJitPolicy => ScopeKind::Vm,
         }
     }
 
@@ -338,6 +348,11 @@ impl ArmOperation {
             Self::ReadVirtualMachine
         } else if of("Microsoft.Network", "networkInterfaces") && get && rest.is_empty() {
             Self::ReadNetworkInterface
+        } else if of("Microsoft.Security", "locations")
+            && get
+            && rest_is(&["jitNetworkAccessPolicies", "*"])
+        {
+            return Some((Self::ReadJitPolicy, upto(10)));
         } else {
             return None;
         };
@@ -473,6 +488,13 @@ mod tests {
                     .to_owned(),
                 ArmOperation::ReadNetworkInterface,
                 "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/networkInterfaces/nic1",
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"
+                    .to_owned(),
+                ArmOperation::ReadJitPolicy,
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default",
             ),
         ];
         for (method, path, op, scope) in cases {

@@ -26,6 +26,7 @@ fn every_operation_names_a_documented_permission_of_its_service() {
                 "Microsoft.Network/networkInterfaces/",
                 "Microsoft.Network/networkSecurityGroups/",
                 "Microsoft.Network/virtualNetworks/",
+                "Microsoft.Security/locations/jitNetworkAccessPolicies/read",
                 "Microsoft.Storage/storageAccounts/",
                 "Microsoft.OperationalInsights/workspaces/",
             ],

@@ -284,6 +284,9 @@ impl ResourceManager for Disconnects {
     async fn network_interface(&self, _: &str) -> Result<crate::arm::NetworkInterface, AzureError> {
         Err(AzureError::Transient("not used".into()))
     }
+    async fn jit_policy(&self, _: &str) -> Result<crate::arm::JitPolicy, AzureError> {
+        Err(AzureError::Transient("not used".into()))
+    }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
         Err(AzureError::Transient("not used".into()))
     }

@@ -14,7 +14,7 @@ use url::Url;
 use super::model::{RoleAssignment, RoleDefinition};
 use super::{
     ActiveSession, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService, Container,
-    DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, NETWORK_API, NetworkInterface,
+    DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, JitPolicy, NETWORK_API, NetworkInterface,
     NetworkSecurityGroup, ResourceManager, STORAGE_API, VirtualMachine, VirtualNetwork,
 };
 use crate::azure::AzureError;
@@ -28,6 +28,8 @@ const WORKSPACE_API: &str = "2023-09-01";
 const AUTHORIZATION_API: &str = "2022-04-01";
 /// `api-version` of `Microsoft.Compute/virtualMachines/extensions`.
 const COMPUTE_API: &str = "2024-07-01";
+/// `api-version` of `Microsoft.Security/locations/jitNetworkAccessPolicies`.
+const SECURITY_API: &str = "2020-01-01";
 /// The Bastion versions, newest first.
 const BASTION_APIS: [&str; 2] = [BASTION_API, BASTION_API_FALLBACK];
 
@@ -334,6 +336,12 @@ impl ResourceManager for ArmClient {
             role(ArmOperation::ReadNetworkInterface, nic_id)
         );
         self.get(self.url(nic_id, NETWORK_API, &[])?, &role).await
+    }
+
+    async fn jit_policy(&self, policy_id: &str) -> Result<JitPolicy, AzureError> {
+        let role = format!("Reader ({})", role(ArmOperation::ReadJitPolicy, policy_id));
+        self.get(self.url(policy_id, SECURITY_API, &[])?, &role)
+            .await
     }
 
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, AzureError> {

@@ -2,6 +2,7 @@
 //! missing or `null` flag or list reads as its default).
 
 mod access;
+mod jit;
 mod network;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ pub use access::{
     RoleAssignment, RoleAssignmentProperties, RoleDefinition, RoleDefinitionProperties,
     RolePermission,
 };
+pub use jit::{JitPolicy, JitPolicyProperties, JitRequest, JitRequestPort, JitRequestVm};
 pub use network::{
     IpConfiguration, IpConfigurationProperties, NetworkInterface, NetworkSecurityGroup,
     NicProperties, NsgProperties, RuleProperties, SecurityRule, SubResource, Subnet,

@@ -4,12 +4,12 @@
 //! (their subnets' prefixes and NSG); and of a virtual machine (the `Microsoft.Compute` GET
 //! example's shape) only the NICs its `networkProfile` names.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::nullable;
 
 /// A reference to another resource (`{"id": …}`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SubResource {
     /// Its resource id.
@@ -17,7 +17,7 @@ pub struct SubResource {
 }
 
 /// An IP configuration of a NIC or a Bastion host.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct IpConfiguration {
     /// Its name.
@@ -28,7 +28,7 @@ pub struct IpConfiguration {
 }
 
 /// `properties` of an IP configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct IpConfigurationProperties {
     /// The private address (may carry a `/length` for a prefix).
@@ -42,18 +42,20 @@ pub struct IpConfigurationProperties {
 }
 
 /// A `Microsoft.Network/networkInterfaces` resource.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct NetworkInterface {
     /// Resource id.
     pub id: String,
+    /// `etag`: changes whenever the NIC does (absent from some answers).
+    pub etag: Option<String>,
     /// `properties`.
     #[serde(deserialize_with = "nullable")]
     pub properties: NicProperties,
 }
 
 /// `properties` of a NIC.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct NicProperties {
     /// Its IP configurations.

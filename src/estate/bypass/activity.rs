@@ -22,14 +22,28 @@ pub const JIT_INITIATE: &str =
     "microsoft.security/locations/jitnetworkaccesspolicies/initiate/action";
 /// An NSG rule written (the caller of a network path's rule).
 pub const RULE_WRITE: &str = "microsoft.network/networksecuritygroups/securityrules/write";
-/// Every operation the door query reads.
-pub const OPERATIONS: [&str; 6] = [
+/// The writes that may change a remembered NIC's facts (its IP configurations, public IP, NSG,
+/// or the VM it is attached to): a remembered NIC they touch is read again.
+pub const NETWORK_CHANGES: [&str; 5] = [
+    "microsoft.network/networkinterfaces/write",
+    "microsoft.network/networkinterfaces/delete",
+    "microsoft.network/publicipaddresses/write",
+    "microsoft.network/networksecuritygroups/write",
+    "microsoft.compute/virtualmachines/write",
+];
+/// Every operation the door query reads: the doors', and the network changes.
+pub const OPERATIONS: [&str; 11] = [
     RUN_COMMAND,
     RUN_COMMANDS_WRITE,
     EXTENSION_WRITE,
     SERIAL_CONNECT,
     JIT_INITIATE,
     RULE_WRITE,
+    NETWORK_CHANGES[0],
+    NETWORK_CHANGES[1],
+    NETWORK_CHANGES[2],
+    NETWORK_CHANGES[3],
+    NETWORK_CHANGES[4],
 ];
 /// Most rows one door query returns (one more is asked, to tell a capped answer).
 pub const MAX_ROWS: usize = 5000;
@@ -41,7 +55,7 @@ pub const MAX_SUBSCRIPTIONS: usize = 10_000;
 pub fn door_query() -> String {
     let ops: Vec<String> = OPERATIONS.iter().map(|o| format!("\"{o}\"")).collect();
     format!(
-        "AzureActivity\n| where OperationNameValue in~ ({})\n| project TimeGenerated, OperationNameValue, ActivityStatusValue, Caller, CallerIpAddress, _ResourceId, ResourceId, SubscriptionId, CorrelationId, Properties_d\n| order by TimeGenerated asc\n| take {}",
+        "AzureActivity\n| where OperationNameValue in~ ({})\n| project TimeGenerated, OperationNameValue, ActivityStatusValue, Caller, CallerIpAddress, _ResourceId, ResourceId, SubscriptionId, CorrelationId, Properties_d, Properties\n| order by TimeGenerated asc\n| take {}",
         ops.join(", "),
         MAX_ROWS + 1
     )
@@ -101,11 +115,16 @@ impl ActivityRow {
         if resource.is_empty() {
             resource = text(columns, row, "ResourceId");
         }
-        let properties = match cell(columns, row, "Properties_d") {
+        // `Properties_d` (dynamic), else `Properties` (the same as text).
+        let parse = |v: Option<&Value>| match v {
             Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
             Some(v) => v.clone(),
             None => Value::Null,
         };
+        let mut properties = parse(cell(columns, row, "Properties_d"));
+        if properties.is_null() {
+            properties = parse(cell(columns, row, "Properties"));
+        }
         Some(Self {
             at,
             operation: text(columns, row, "OperationNameValue").to_ascii_lowercase(),
@@ -161,6 +180,9 @@ pub struct Event {
     pub caller_ip: String,
     /// The first non-null `Properties_d`, with a `requestbody` when a row has one.
     pub properties: Value,
+    /// A just-in-time request's VMs and sources read from its policy through Resource Manager,
+    /// when the rows carry no request body ([`super::jit::complete`]).
+    pub jit: Option<Vec<super::jit::Request>>,
 }
 
 /// Folds rows into events: a `Start` and its `Success` or `Failure` are one operation (rows
@@ -223,6 +245,7 @@ pub fn fold(rows: &[ActivityRow]) -> Vec<Event> {
             caller: named(|r| &r.caller),
             caller_ip: named(|r| &r.caller_ip),
             properties,
+            jit: None,
         });
     }
     out

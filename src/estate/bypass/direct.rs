@@ -2,52 +2,180 @@
 //! nor a `BYPASS_SCOPES` entry): its NICs named by the VM itself (`GET {vm}`,
 //! `properties.networkProfile.networkInterfaces`), each read by `GET {nic}`, so its network doors
 //! are decided like the others' (the NICs' subnets and NSGs, and public IPs, then come from the
-//! same lists as every NIC's). At most [`MAX_VMS`] VMs a pass, [`MAX_IN_FLIGHT`] requests at once
-//! (the client paces them further, as every estate read).
+//! same lists as every NIC's). What was read is remembered between passes (table `estate`, one
+//! row per VM: `store::nics`), and a remembered VM is read again only when it may have changed:
+//! an Activity log row of a write to the VM, one of its NICs, their public IPs or NSG since it was
+//! read ([`changed`]), or its turn in the rotation (oldest read first, [`ROTATION_PASSES`]). At
+//! most a cap of VMs a pass ([`MAX_VMS`]), taken in the order [`plan`] gives, [`MAX_IN_FLIGHT`]
+//! requests at once (the client paces them further, as every estate read).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
+use time::OffsetDateTime;
 
+use super::activity::{ActivityRow, NETWORK_CHANGES};
 use super::network::Network;
 use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, ResourceManager};
 use crate::azure::AzureError;
+use crate::estate::store::nics::Remembered;
 
-/// Most VMs one pass reads this way: at most this many VM GETs, and a GET per NIC of each, a
-/// pass; the VMs beyond (in resource id order) stay undecided, and the run's log names them.
+/// Most VMs one pass reads this way (a VM GET each, and a GET per NIC); the rest keep their
+/// remembered NICs, or stay undecided when none are remembered (the run's log names them).
 pub const MAX_VMS: usize = 200;
+/// Every remembered VM is read again within this many passes without an Activity log row: each
+/// pass re-reads the `ceil(remembered / ROTATION_PASSES)` read longest ago.
+pub const ROTATION_PASSES: usize = 8;
+/// An Activity log row this long before a read still asks for a new read (a row's
+/// `TimeGenerated` may precede the moment the change took effect).
+pub const SKEW: time::Duration = time::Duration::minutes(5);
 
-/// The NICs of `vms` (lower-case ids) read one by one; what could not be read is in `net.failed`
-/// and its VM gets no NIC (undecided: its doors keep their last state).
+/// What earlier passes remembered, and what this pass may read.
+#[derive(Debug, Clone)]
+pub struct Memory {
+    /// Remembered NICs by VM (lower-case).
+    pub known: BTreeMap<String, Remembered>,
+    /// Remembered VMs an Activity log row says may have changed ([`changed`]).
+    pub changed: BTreeSet<String>,
+    /// Most VMs read this pass ([`MAX_VMS`]).
+    pub cap: usize,
+    /// This pass's time (the reads' `ReadAt`).
+    pub now: OffsetDateTime,
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Self {
+            known: BTreeMap::new(),
+            changed: BTreeSet::new(),
+            cap: MAX_VMS,
+            now: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+}
+
+/// The remembered VMs that `rows` (the Activity log read) say may have changed since read: a
+/// row of [`NETWORK_CHANGES`] on the VM, one of its NICs, their public IPs or their NSG, no
+/// earlier than [`SKEW`] before the read (any outcome: a failed write costs one read).
+pub fn changed(rows: &[ActivityRow], known: &BTreeMap<String, Remembered>) -> BTreeSet<String> {
+    let mut touching: BTreeMap<String, Vec<&Remembered>> = BTreeMap::new();
+    for r in known.values() {
+        let mut ids = vec![r.vm.clone()];
+        for n in &r.nics {
+            ids.push(n.id.to_ascii_lowercase());
+            ids.extend(
+                n.properties
+                    .network_security_group
+                    .iter()
+                    .map(|g| g.id.to_ascii_lowercase()),
+            );
+            ids.extend(
+                n.properties
+                    .ip_configurations
+                    .iter()
+                    .filter_map(|c| c.properties.public_ip_address.as_ref())
+                    .map(|p| p.id.to_ascii_lowercase()),
+            );
+        }
+        for id in ids {
+            touching.entry(id).or_default().push(r);
+        }
+    }
+    let mut out = BTreeSet::new();
+    for row in rows
+        .iter()
+        .filter(|r| NETWORK_CHANGES.contains(&r.operation.as_str()))
+    {
+        for r in touching.get(&row.resource).into_iter().flatten() {
+            if r.read_at.is_none_or(|at| row.at >= at - SKEW) {
+                out.insert(r.vm.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Which of `vms` this pass reads, in order, at most `memory.cap`: the remembered ones an
+/// Activity log row says changed (read longest ago first), then those never read whole (the one
+/// tried longest ago first, never tried before all), then the rotation's share of the rest
+/// (read longest ago first). Every VM not read keeps what is remembered of it, if anything.
+pub fn plan(vms: &[String], memory: &Memory) -> Vec<String> {
+    let known = |vm: &String| memory.known.get(vm);
+    let read_at = |vm: &String| known(vm).and_then(|r| r.read_at);
+    let mut changed: Vec<&String> = Vec::new();
+    let mut never: Vec<&String> = Vec::new();
+    let mut rest: Vec<&String> = Vec::new();
+    for vm in vms {
+        match read_at(vm) {
+            None => never.push(vm),
+            Some(_) if memory.changed.contains(vm) => changed.push(vm),
+            Some(_) => rest.push(vm),
+        }
+    }
+    changed.sort_by_key(|vm| (read_at(vm), *vm));
+    never.sort_by_key(|vm| (known(vm).map(|r| r.tried_at), *vm));
+    rest.sort_by_key(|vm| (read_at(vm), *vm));
+    let share = rest.len().div_ceil(ROTATION_PASSES);
+    changed
+        .into_iter()
+        .chain(never)
+        .chain(rest.into_iter().take(share))
+        .take(memory.cap)
+        .cloned()
+        .collect()
+}
+
+/// The NICs of `vms` (lower-case ids): read for those [`plan`] picks, as remembered for the
+/// rest. What could not be read is in `net.failed` and its VM gets no NIC (undecided: its doors
+/// keep their last state); what was read or tried is in `net.remember`.
 pub async fn read(
     arm: &Arc<dyn ResourceManager>,
     net: &mut Network,
-    mut vms: Vec<String>,
+    vms: Vec<String>,
+    memory: &Memory,
 ) -> Vec<NetworkInterface> {
-    vms.sort();
-    for vm in vms.iter().skip(MAX_VMS) {
-        net.failed.push(format!(
-            "{vm}: its NICs lie outside the groups listed and more than {MAX_VMS} such VMs are \
-             watched; not read this pass"
-        ));
+    let picked = plan(&vms, memory);
+    let chosen: BTreeSet<&String> = picked.iter().collect();
+    let mut out = Vec::new();
+    for vm in vms.iter().filter(|vm| !chosen.contains(vm)) {
+        match memory.known.get(vm).filter(|r| r.read_at.is_some()) {
+            Some(r) if !memory.changed.contains(vm) => {
+                net.remembered += 1;
+                out.extend(r.nics.iter().cloned());
+            }
+            _ => net.failed.push(format!(
+                "{vm}: its NICs lie outside the groups listed and more than {} such VMs are to \
+                 be read; not read this pass",
+                memory.cap
+            )),
+        }
     }
-    vms.truncate(MAX_VMS);
-    net.requests += vms.len();
-    let profiles: Vec<(String, Result<Vec<String>, AzureError>)> = futures::stream::iter(vms)
-        .map(|vm| async move {
-            let nics = arm.vm_network_interfaces(&vm).await;
-            (vm, nics)
-        })
-        .buffer_unordered(MAX_IN_FLIGHT)
-        .collect()
-        .await;
-    // Each NIC with the VM that named it.
+    net.requests += picked.len();
+    let profiles: Vec<(String, Result<Vec<String>, AzureError>)> =
+        futures::stream::iter(picked.clone())
+            .map(|vm| async move {
+                let nics = arm.vm_network_interfaces(&vm).await;
+                (vm, nics)
+            })
+            .buffer_unordered(MAX_IN_FLIGHT)
+            .collect()
+            .await;
+    // Each NIC with the VM that named it; the VMs whose read failed.
     let mut of_vm: BTreeMap<String, String> = BTreeMap::new();
+    let mut failed_vms = BTreeSet::new();
     for (vm, answer) in profiles {
         match answer {
-            Ok(ids) => of_vm.extend(ids.into_iter().map(|n| (n, vm.clone()))),
-            Err(e) => net.failed.push(format!("{vm}: {e}")),
+            Ok(ids) => of_vm.extend(
+                ids.into_iter()
+                    .map(|n| (n.to_ascii_lowercase(), vm.clone())),
+            ),
+            // Gone: nothing to decide.
+            Err(AzureError::NotFound) => {}
+            Err(e) => {
+                net.failed.push(format!("{vm}: {e}"));
+                failed_vms.insert(vm);
+            }
         }
     }
     net.requests += of_vm.len();
@@ -60,8 +188,7 @@ pub async fn read(
             .buffer_unordered(MAX_IN_FLIGHT)
             .collect()
             .await;
-    let mut failed_vms = BTreeSet::new();
-    let mut out = Vec::new();
+    let mut read: BTreeMap<String, Vec<NetworkInterface>> = BTreeMap::new();
     for (id, answer) in answers {
         let vm = of_vm.get(&id).cloned().unwrap_or_default();
         match answer {
@@ -73,7 +200,7 @@ pub async fn read(
                     .as_ref()
                     .is_some_and(|v| v.id.eq_ignore_ascii_case(&vm)) =>
             {
-                out.push(nic);
+                read.entry(vm).or_default().push(nic);
             }
             // Detached since, or gone: not the VM's.
             Ok(_) | Err(AzureError::NotFound) => {}
@@ -83,13 +210,32 @@ pub async fn read(
             }
         }
     }
-    // A VM with a NIC not read is not decided from its other NICs (a door on the unread one
-    // would clear).
-    out.retain(|n| {
-        n.properties
-            .virtual_machine
-            .as_ref()
-            .is_none_or(|v| !failed_vms.contains(&v.id.to_ascii_lowercase()))
-    });
+    for vm in picked {
+        let before = memory.known.get(&vm);
+        if failed_vms.contains(&vm) {
+            // A VM with a NIC not read is not decided from its other NICs (a door on the
+            // unread one would clear); what was remembered stays, tried now.
+            net.remember.push(Remembered {
+                vm: vm.clone(),
+                nics: before.map(|r| r.nics.clone()).unwrap_or_default(),
+                read_at: before.and_then(|r| r.read_at),
+                tried_at: memory.now,
+            });
+            continue;
+        }
+        let mut nics = read.remove(&vm).unwrap_or_default();
+        nics.sort_by(|a, b| a.id.cmp(&b.id));
+        out.extend(nics.iter().cloned());
+        net.remember.push(Remembered {
+            vm,
+            nics,
+            read_at: Some(memory.now),
+            tried_at: memory.now,
+        });
+    }
     out
 }
+
+#[cfg(test)]
+#[path = "direct_tests.rs"]
+mod tests;

@@ -163,6 +163,7 @@ mod tests {
             caller: caller.into(),
             caller_ip: ip.into(),
             properties: serde_json::Value::Null,
+            jit: None,
         };
         let said = |e| {
             format!(

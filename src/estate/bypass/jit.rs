@@ -1,16 +1,23 @@
-//! Just-in-time access requests as the Activity log carries them: the `initiate` action's
-//! request body (`Properties_d.requestbody`, JSON text or an object) in the REST specification's
-//! shape, `{"virtualMachines": [{"id", "ports": [{"number", "allowedSourceAddressPrefix" |
-//! "allowedSourceAddressPrefixes", "endTimeUtc"}]}], "justification"}`. A row without the body
-//! names neither the VM nor the source: such a request cannot be tied to a VM.
+//! Just-in-time access requests as the Activity log carries them, or their policy shows them.
+//! The REST specification gives the `initiate` action's request body, `{"virtualMachines":
+//! [{"id", "ports": [{"number", "allowedSourceAddressPrefix" | "allowedSourceAddressPrefixes",
+//! "endTimeUtc"}]}], "justification"}`; whether `AzureActivity` carries it is not documented. So
+//! the plausible places are read: `requestbody` (any case) of `Properties_d`, else of
+//! `Properties`, as JSON text or an object. A row without a readable body is completed from its
+//! policy ([`complete`]: `GET {policy}`, whose `properties.requests[].virtualMachines[].ports[]`
+//! name the sources, as the specification's GET example shows them): the requests that started
+//! within [`MATCH`] of the row.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::activity::Event;
+use super::activity::{Event, JIT_INITIATE, Outcome};
 use super::cidr::AddrSet;
 use super::doors::vm_of;
+use crate::arm::{JitPolicy, ResourceManager};
+use crate::dates::timestamp;
 
 /// One VM's part of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,18 +29,38 @@ pub struct Request {
     pub sources: Vec<String>,
 }
 
-/// The request body of `e`, if its row carries one.
+/// A policy's request is the row's when it started this close to the row's time.
+pub const MATCH: time::Duration = time::Duration::minutes(10);
+/// Most policies one pass reads.
+pub const MAX_POLICIES: usize = 50;
+
+/// The request body of `e`, if its row carries one (`requestbody` in any case, as text or an
+/// object, naming `virtualMachines`).
 fn body(e: &Event) -> Option<Value> {
-    match e.properties.get("requestbody")? {
-        Value::String(s) => serde_json::from_str(s).ok(),
-        v @ Value::Object(_) => Some(v.clone()),
-        _ => None,
+    let found = e
+        .properties
+        .as_object()?
+        .iter()
+        .find_map(|(k, v)| k.eq_ignore_ascii_case("requestbody").then_some(v))?;
+    let body = match found {
+        Value::String(s) => serde_json::from_str(s).ok()?,
+        v @ Value::Object(_) => v.clone(),
+        _ => return None,
+    };
+    body.get("virtualMachines")?.is_array().then_some(body)
+}
+
+/// The VMs and sources `e` asks for: from its row's body, else from its policy
+/// ([`complete`]); `None` when neither was read.
+pub fn requests(e: &Event) -> Option<Vec<Request>> {
+    match body(e) {
+        Some(body) => of_body(&body),
+        None => e.jit.clone(),
     }
 }
 
-/// The VMs and sources `e` asks for; `None` when its row carries no readable body.
-pub fn requests(e: &Event) -> Option<Vec<Request>> {
-    let body = body(e)?;
+/// The VMs and sources of a request body.
+fn of_body(body: &Value) -> Option<Vec<Request>> {
     let vms = body.get("virtualMachines")?.as_array()?;
     let mut out = Vec::new();
     for v in vms {
@@ -70,6 +97,73 @@ pub fn requests(e: &Event) -> Option<Vec<Request>> {
     Some(out)
 }
 
+/// The requests of `policy` that started within [`MATCH`] of `at`: each VM's sources.
+pub fn of_policy(policy: &JitPolicy, at: time::OffsetDateTime) -> Vec<Request> {
+    let mut out = Vec::new();
+    for r in &policy.properties.requests {
+        let started = r.start_time_utc.as_deref().and_then(timestamp);
+        if started.is_none_or(|s| (s - at).abs() > MATCH) {
+            continue;
+        }
+        for v in &r.virtual_machines {
+            let Some(vm) = vm_of(&v.id) else { continue };
+            let mut sources = Vec::new();
+            for p in &v.ports {
+                let before = sources.len();
+                sources.extend(p.allowed_source_address_prefix.iter().cloned());
+                sources.extend(p.allowed_source_address_prefixes.iter().cloned());
+                if sources.len() == before {
+                    sources.push("*".to_owned());
+                }
+            }
+            if sources.is_empty() {
+                sources.push("*".to_owned());
+            }
+            out.push(Request { vm, sources });
+        }
+    }
+    out
+}
+
+/// Completes the just-in-time events whose rows carry no readable body from their policies
+/// (`GET {policy}`, each policy once, at most [`MAX_POLICIES`]; a failed attempt needs none):
+/// an event whose policy could not be read stays untied to a VM, and the failure is returned.
+pub async fn complete(arm: &Arc<dyn ResourceManager>, events: &mut [Event]) -> Vec<String> {
+    let wanted = |e: &Event| {
+        e.operation == JIT_INITIATE
+            && e.outcome != Outcome::Failed
+            && body(e).is_none()
+            && e.resource.contains("/jitnetworkaccesspolicies/")
+    };
+    let policies: BTreeSet<String> = events
+        .iter()
+        .filter(|e| wanted(e))
+        .map(|e| e.resource.clone())
+        .collect();
+    let mut failed = Vec::new();
+    let mut read: BTreeMap<String, JitPolicy> = BTreeMap::new();
+    for (i, id) in policies.into_iter().enumerate() {
+        if i >= MAX_POLICIES {
+            failed.push(format!(
+                "{id}: more than {MAX_POLICIES} policies to read; not read this pass"
+            ));
+            continue;
+        }
+        match arm.jit_policy(&id).await {
+            Ok(p) => {
+                read.insert(id, p);
+            }
+            Err(e) => failed.push(format!("{id}: {e}")),
+        }
+    }
+    for e in events.iter_mut().filter(|e| wanted(e)) {
+        if let Some(p) = read.get(&e.resource) {
+            e.jit = Some(of_policy(p, e.at));
+        }
+    }
+    failed
+}
+
 /// The sources of `r` that do not lie inside `bastion` (a service tag, `*` or an address
 /// outside it).
 pub fn outside(r: &Request, bastion: &AddrSet) -> BTreeSet<String> {
@@ -85,7 +179,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::estate::bypass::activity::{JIT_INITIATE, Outcome};
 
     fn event(properties: Value) -> Event {
         Event {
@@ -97,6 +190,7 @@ mod tests {
             caller: "erin@contoso.com".into(),
             caller_ip: String::new(),
             properties,
+            jit: None,
         }
     }
 

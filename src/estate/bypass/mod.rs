@@ -55,6 +55,8 @@ pub struct Report {
     pub failed: Vec<String>,
     /// Resource Manager requests the network read made.
     pub arm_requests: usize,
+    /// VMs whose network doors were decided from NICs remembered from an earlier pass.
+    pub nics_remembered: usize,
 }
 
 /// The watched VMs: the targets of the watched hosts' sessions that started in the lookback
@@ -113,22 +115,37 @@ pub async fn run(
     if watched.is_empty() {
         return report;
     }
-    let net = match arm {
-        Some(arm) => Some(network::read(arm, &settings.hosts, &watched).await),
+    // The Activity log first: its rows say which remembered NICs to read again.
+    let logs = logs.filter(|_| !workspaces.is_empty());
+    let activity = match logs {
+        Some(logs) => {
+            let doors_span = (now - USE_WINDOW, now);
+            let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
+            Some(read::read(logs, workspaces, doors_span, silence_span).await)
+        }
         None => None,
     };
-    if let Some(n) = &net {
-        report.arm_requests = n.requests;
-        report
-            .failed
-            .extend(n.failed.iter().map(|f| format!("network not read: {f}")));
-    }
+    let net = match arm {
+        Some(arm) => Some(
+            network_pass(
+                tables,
+                arm,
+                settings,
+                &watched,
+                activity.as_ref(),
+                now,
+                &mut report,
+            )
+            .await,
+        ),
+        None => None,
+    };
     let bastion = net.as_ref().and_then(|n| n.bastion.as_ref());
     let mut decided: BTreeMap<String, Evaluation> = BTreeMap::new();
     let mut events = Vec::new();
-    let logs = logs.filter(|_| !workspaces.is_empty());
-    if let Some(logs) = logs {
-        match activity_pass(tables, logs, &watched, workspaces, bastion, now).await {
+    if let Some(read) = activity {
+        let pass = activity_pass(tables, arm, read, &watched, workspaces, bastion, now);
+        match pass.await {
             Ok((e, d)) => {
                 events = e;
                 merge(&mut decided, d);
@@ -183,6 +200,52 @@ pub async fn run(
     report
 }
 
+/// The network part: the lists and the NICs read one by one (what earlier passes remembered of
+/// them used unless the Activity log `activity` read, or the rotation, says to read them again),
+/// and what was read remembered.
+async fn network_pass(
+    tables: &dyn TableStore,
+    arm: &Arc<dyn ResourceManager>,
+    settings: &EstateSettings,
+    watched: &Watched,
+    activity: Option<&Result<read::Read, crate::azure::AzureError>>,
+    now: OffsetDateTime,
+    report: &mut Report,
+) -> network::Network {
+    let known = match store::nics::remembered(tables).await {
+        Ok(k) => k,
+        Err(e) => {
+            // Nothing remembered: every such NIC is read (within the cap).
+            report.failed.push(format!("remembered NICs not read: {e}"));
+            BTreeMap::new()
+        }
+    };
+    let changed = match activity {
+        Some(Ok(read)) => direct::changed(&read.rows, &known),
+        _ => BTreeSet::new(),
+    };
+    let memory = direct::Memory {
+        known,
+        changed,
+        cap: direct::MAX_VMS,
+        now,
+    };
+    let net = network::read(arm, &settings.hosts, watched, &memory).await;
+    report.arm_requests = net.requests;
+    report.nics_remembered = net.remembered;
+    report
+        .failed
+        .extend(net.failed.iter().map(|f| format!("network not read: {f}")));
+    for r in &net.remember {
+        if let Err(e) = store::remember(tables, r).await {
+            report
+                .failed
+                .push(format!("{}: NICs not remembered: {e}", r.vm));
+        }
+    }
+    net
+}
+
 /// Adds `more` to `into`, one evaluation per resource.
 fn merge(
     into: &mut BTreeMap<String, Evaluation>,
@@ -198,17 +261,16 @@ fn merge(
 /// The Activity log part: the events read, and the VMs' and subscriptions' evaluations.
 async fn activity_pass(
     tables: &dyn TableStore,
-    logs: &dyn LogsQuery,
+    arm: Option<&Arc<dyn ResourceManager>>,
+    read: Result<read::Read, crate::azure::AzureError>,
     watched: &Watched,
     workspaces: &[String],
     bastion: Option<&AddrSet>,
     now: OffsetDateTime,
 ) -> Result<(Vec<Event>, Vec<(String, Evaluation)>), String> {
     let subscriptions = watched.subscriptions();
-    let doors_span = (now - USE_WINDOW, now);
-    let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
     let mut decided = Vec::new();
-    let read = match read::read(logs, workspaces, doors_span, silence_span).await {
+    let read = match read {
         Ok(read) => read,
         Err(e) => {
             for sub in &subscriptions {
@@ -217,7 +279,13 @@ async fn activity_pass(
             return Ok((Vec::new(), decided));
         }
     };
-    let events = activity::fold(&read.rows);
+    let mut events = activity::fold(&read.rows);
+    // A just-in-time request whose row carries no body: its policy's requests.
+    if let Some(arm) = arm {
+        for f in jit::complete(arm, &mut events).await {
+            tracing::warn!("just-in-time policy not read: {f}");
+        }
+    }
     // VMs with a finding stored (a scope's VM no event names now) are decided too, so a door
     // clears.
     let stored = match store::list(tables).await {

@@ -29,6 +29,10 @@ pub struct Network {
     pub failed: Vec<String>,
     /// Resource Manager calls made (a list's next pages not counted: the bench counts those).
     pub requests: usize,
+    /// VMs whose NICs were read one by one or tried this pass, to remember ([`super::direct`]).
+    pub remember: Vec<crate::estate::store::nics::Remembered>,
+    /// VMs decided from the NICs remembered of them (not read this pass).
+    pub remembered: usize,
 }
 
 /// The scope a resource lies in: `/subscriptions/{s}/resourcegroups/{g}` (lower-case).
@@ -182,11 +186,13 @@ async fn lists<T: Send + 'static>(
     out
 }
 
-/// Reads the hosts' Bastion subnets and the network of `watched`'s VMs.
+/// Reads the hosts' Bastion subnets and the network of `watched`'s VMs (the NICs outside the
+/// groups listed as `memory` allows: [`super::direct`]).
 pub async fn read(
     arm: &std::sync::Arc<dyn ResourceManager>,
     hosts: &[String],
     watched: &Watched,
+    memory: &super::direct::Memory,
 ) -> Network {
     let mut net = Network::default();
     // The hosts' AzureBastionSubnet ids.
@@ -246,7 +252,7 @@ pub async fn read(
         .filter(|vm| !named.contains(*vm) && !net.unread(vm))
         .cloned()
         .collect();
-    nics.extend(super::direct::read(arm, &mut net, elsewhere).await);
+    nics.extend(super::direct::read(arm, &mut net, elsewhere, memory).await);
     // Subnets: the NICs' and the hosts', through their virtual networks' groups.
     let mut subnet_ids: BTreeSet<String> = nics
         .iter()

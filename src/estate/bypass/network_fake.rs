@@ -35,6 +35,8 @@ pub(super) struct Fake {
     pub(super) failing: Arc<Mutex<Vec<String>>>,
     nics: Arc<Mutex<Vec<Value>>>,
     vms: Profiles,
+    /// Just-in-time policies, in the specification's GET example shape.
+    pub(super) policies: Arc<Mutex<Vec<Value>>>,
 }
 
 fn nic(group: &str, name: &str, vm: &str, public_ip: Option<&str>) -> Value {
@@ -217,6 +219,18 @@ impl ResourceManager for Fake {
         let found = nics.into_iter().find(|n| n["id"] == nic_id);
         match found {
             Some(n) => serde_json::from_value(n).map_err(|e| AzureError::Transient(e.to_string())),
+            None => Err(AzureError::NotFound),
+        }
+    }
+    async fn jit_policy(&self, policy_id: &str) -> Result<crate::arm::JitPolicy, AzureError> {
+        self.ask(format!("get {policy_id}"));
+        let policies = self.policies.lock().expect("policies").clone();
+        match policies.into_iter().find(|p| {
+            p["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(policy_id))
+        }) {
+            Some(p) => serde_json::from_value(p).map_err(|e| AzureError::Transient(e.to_string())),
             None => Err(AzureError::NotFound),
         }
     }

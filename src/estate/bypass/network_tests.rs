@@ -130,7 +130,13 @@ async fn five_groups_granted_only_on_groups_are_listed_without_a_refused_request
     let watched = fake.watched(&[]);
     for tick in 0..2 {
         fake.asked.lock().expect("asked").clear();
-        let net = super::read(&arm, &[super::fake::HOST.to_owned()], &watched).await;
+        let net = super::read(
+            &arm,
+            &[super::fake::HOST.to_owned()],
+            &watched,
+            &Default::default(),
+        )
+        .await;
         let asked = fake.asked.lock().expect("asked").clone();
         assert!(
             asked.iter().all(|a| !a.contains("subscription-wide")),
@@ -158,7 +164,13 @@ async fn a_nic_in_an_unlisted_group_is_read_through_its_vm() {
     let far = fake.nic_elsewhere(0, "rg-far", Some("pip-far"));
     let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
     let watched = fake.watched(&[]);
-    let net = super::read(&arm, &[super::fake::HOST.to_owned()], &watched).await;
+    let net = super::read(
+        &arm,
+        &[super::fake::HOST.to_owned()],
+        &watched,
+        &Default::default(),
+    )
+    .await;
     let asked = fake.asked.lock().expect("asked").clone();
     assert!(net.failed.is_empty(), "{:?}", net.failed);
     assert!(net.nics.iter().any(|n| n.id == far), "{:?}", net.nics);
@@ -185,8 +197,241 @@ async fn a_nic_get_that_fails_leaves_its_vm_undecided() {
         .expect("failing")
         .push(far.to_ascii_lowercase());
     let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
-    let net = super::read(&arm, &[super::fake::HOST.to_owned()], &fake.watched(&[])).await;
+    let net = super::read(
+        &arm,
+        &[super::fake::HOST.to_owned()],
+        &fake.watched(&[]),
+        &Default::default(),
+    )
+    .await;
     assert!(net.nics.is_empty(), "{:?}", net.nics);
     assert_eq!(net.failed.len(), 1, "{:?}", net.failed);
     assert!(super::super::netdoors::evaluate(&fake.vm(0), &net, &[]).is_none());
+}
+
+/// One pass over `fake` with what `tables` remembers (and `rows` of the Activity log), at most
+/// `cap` VMs read one by one; what it read remembered. The GETs it made, and the network.
+async fn pass(
+    fake: &super::fake::Fake,
+    tables: &crate::tables::memory::InMemoryTables,
+    now: time::OffsetDateTime,
+    rows: &[crate::estate::bypass::activity::ActivityRow],
+    cap: usize,
+) -> (super::Network, Vec<String>) {
+    use crate::estate::bypass::direct::{Memory, changed};
+    use crate::estate::store;
+    let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
+    let known = store::nics::remembered(tables).await.expect("remembered");
+    let memory = Memory {
+        changed: changed(rows, &known),
+        known,
+        cap,
+        now,
+    };
+    fake.asked.lock().expect("asked").clear();
+    let net = super::read(
+        &arm,
+        &[super::fake::HOST.to_owned()],
+        &fake.watched(&[]),
+        &memory,
+    )
+    .await;
+    for r in &net.remember {
+        store::remember(tables, r).await.expect("remembered");
+    }
+    let gets = fake
+        .asked
+        .lock()
+        .expect("asked")
+        .iter()
+        .filter_map(|a| a.strip_prefix("get "))
+        .map(str::to_owned)
+        .collect();
+    (net, gets)
+}
+
+fn decided(fake: &super::fake::Fake, net: &super::Network, n: usize) -> Vec<usize> {
+    (0..n)
+        .filter(|i| super::super::netdoors::evaluate(&fake.vm(*i), net, &[]).is_some())
+        .collect()
+}
+
+fn has_public_ip(fake: &super::fake::Fake, net: &super::Network, i: usize) -> bool {
+    super::super::netdoors::evaluate(&fake.vm(i), net, &[])
+        .is_some_and(|ev| ev.findings.iter().any(|f| f.code == "door:public-ip"))
+}
+
+/// 16 VMs whose NICs lie in a group no list reads: the first pass reads each (a VM GET and a NIC
+/// GET), later passes decide them from what table `estate` remembers and read only the
+/// rotation's share (ceil(16 / 8) = 2 VMs); a NIC write in the Activity log has its VM read in
+/// the next pass; a public IP attached with no Activity log row is seen within
+/// `ROTATION_PASSES` passes.
+#[tokio::test]
+async fn remembered_nics_are_read_again_only_after_a_change_or_in_their_turn() {
+    use crate::estate::bypass::direct::ROTATION_PASSES;
+    const N: usize = 16;
+    let fake = super::fake::Fake::groups_only(N);
+    let nic: Vec<String> = (0..N)
+        .map(|i| fake.nic_elsewhere(i, "rg-far", None))
+        .collect();
+    let tables = crate::tables::memory::InMemoryTables::new();
+    let tick =
+        |t: i64| time::macros::datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(15 * t);
+
+    let (net, gets) = pass(&fake, &tables, tick(0), &[], 200).await;
+    assert_eq!(gets.len(), 2 * N, "a VM GET and a NIC GET each: {gets:?}");
+    assert_eq!(decided(&fake, &net, N).len(), N);
+
+    let (net, gets) = pass(&fake, &tables, tick(1), &[], 200).await;
+    assert_eq!(gets.len(), 4, "the rotation's share only: {gets:?}");
+    assert_eq!(net.remembered, N - 2);
+    assert_eq!(decided(&fake, &net, N).len(), N, "{:?}", net.failed);
+
+    // A public IP attached to VM 5's NIC, and its write in the Activity log: read next pass.
+    fake.nic_elsewhere(5, "rg-far", Some("pip-new"));
+    let write = crate::estate::bypass::activity::ActivityRow {
+        at: tick(2) - time::Duration::minutes(3),
+        operation: "microsoft.network/networkinterfaces/write".into(),
+        status: "Success".into(),
+        caller: "mallory@contoso.com".into(),
+        caller_ip: "203.0.113.9".into(),
+        resource: nic[5].to_ascii_lowercase(),
+        subscription: "s1".into(),
+        correlation: "c1".into(),
+        properties: serde_json::json!({}),
+    };
+    let (net, gets) = pass(&fake, &tables, tick(2), &[write], 200).await;
+    assert!(gets.contains(&fake.vm(5)), "{gets:?}");
+    assert!(has_public_ip(&fake, &net, 5));
+
+    // A public IP attached to VM 9's NIC with no Activity log row: seen in its turn, and every
+    // VM read again within ROTATION_PASSES passes.
+    fake.nic_elsewhere(9, "rg-far", Some("pip-quiet"));
+    let mut read_again = std::collections::BTreeSet::new();
+    let mut seen_at = None;
+    for t in 3..3 + i64::try_from(ROTATION_PASSES).unwrap_or(8) {
+        let (net, gets) = pass(&fake, &tables, tick(t), &[], 200).await;
+        read_again.extend((0..N).filter(|i| gets.contains(&fake.vm(*i))));
+        assert!(
+            gets.len() <= 2 * N.div_ceil(ROTATION_PASSES) * 2,
+            "{gets:?}"
+        );
+        assert_eq!(decided(&fake, &net, N).len(), N);
+        if seen_at.is_none() && has_public_ip(&fake, &net, 9) {
+            seen_at = Some(t);
+        }
+    }
+    assert!(
+        seen_at.is_some(),
+        "VM 9's public IP not seen within {ROTATION_PASSES} passes"
+    );
+    assert_eq!(read_again.len(), N, "each VM read again: {read_again:?}");
+}
+
+/// More VMs to read one by one than a pass's cap (8, cap 3, VM 0's NIC never readable): each
+/// pass takes those never read, the one tried longest ago first, so the 7 readable VMs are all
+/// decided within ceil(8 / 3) = 3 passes (in id order every pass, VMs 0–2 would be the only
+/// ones ever tried).
+#[tokio::test]
+async fn beyond_the_cap_every_vm_is_decided_within_ceil_n_over_cap_passes() {
+    const N: usize = 8;
+    const CAP: usize = 3;
+    let fake = super::fake::Fake::groups_only(N);
+    for i in 0..N {
+        let id = fake.nic_elsewhere(i, "rg-far", None);
+        if i == 0 {
+            fake.failing
+                .lock()
+                .expect("failing")
+                .push(id.to_ascii_lowercase());
+        }
+    }
+    let tables = crate::tables::memory::InMemoryTables::new();
+    let mut ever = std::collections::BTreeSet::new();
+    for t in 0..N.div_ceil(CAP) {
+        let now = time::macros::datetime!(2026-11-25 12:00 UTC)
+            + time::Duration::minutes(15 * i64::try_from(t).unwrap_or(0));
+        let (net, gets) = pass(&fake, &tables, now, &[], CAP).await;
+        let vm_gets = gets
+            .iter()
+            .filter(|g| g.contains("virtualmachines"))
+            .count();
+        assert!(vm_gets <= CAP, "pass {t}: {gets:?}");
+        let now_decided = decided(&fake, &net, N);
+        assert!(
+            ever.iter().all(|i| now_decided.contains(i)),
+            "pass {t}: a VM decided before is undecided now: {now_decided:?} vs {ever:?}"
+        );
+        ever.extend(now_decided);
+    }
+    assert_eq!(
+        ever,
+        (1..N).collect(),
+        "every readable VM decided within ceil({N}/{CAP}) passes"
+    );
+}
+
+/// A just-in-time `initiate` row without a request body: its policy is read (`GET {policy}`, the
+/// specification's GET example shape) and the request that started with the row names the VM
+/// and the source; an older request of the policy is not the row's; a row with a body needs no
+/// read.
+#[tokio::test]
+async fn a_jit_row_without_a_body_is_completed_from_its_policys_requests() {
+    use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
+    use crate::estate::bypass::jit;
+    let fake = super::fake::Fake::groups_only(2);
+    let policy = "/subscriptions/s1/resourceGroups/rg-0/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default";
+    let port = |source: &str| {
+        serde_json::json!({"number": 3389, "allowedSourceAddressPrefix": source,
+            "endTimeUtc": "2026-11-25T13:00:00.0000000Z", "status": "Initiated",
+            "statusReason": "UserRequested"})
+    };
+    fake.policies.lock().expect("policies").push(serde_json::json!({
+        "kind": "Basic", "id": policy, "name": "default",
+        "type": "Microsoft.Security/locations/jitNetworkAccessPolicies", "location": "westeurope",
+        "properties": {"virtualMachines": [{"id": fake.vm(0), "ports": [{"number": 3389,
+            "protocol": "*", "allowedSourceAddressPrefix": "*", "maxRequestAccessDuration": "PT3H"}]}],
+            "requests": [
+                {"virtualMachines": [{"id": fake.vm(0), "ports": [port("203.0.113.7")]}],
+                    "startTimeUtc": "2026-11-25T12:01:10.5691611Z", "requestor": "grace@contoso.com",
+                    "justification": "patching"},
+                {"virtualMachines": [{"id": fake.vm(1), "ports": [port("198.51.100.1")]}],
+                    "startTimeUtc": "2026-11-24T08:06:45.5691611Z", "requestor": "ops@contoso.com"}],
+            "provisioningState": "Succeeded"}}));
+    let event = |properties: serde_json::Value| Event {
+        operation: JIT_INITIATE.to_owned(),
+        resource: policy.to_ascii_lowercase(),
+        correlation: "c".into(),
+        outcome: Outcome::Succeeded,
+        at: time::macros::datetime!(2026-11-25 12:01 UTC),
+        caller: "grace@contoso.com".into(),
+        caller_ip: "198.51.100.9".into(),
+        properties,
+        jit: None,
+    };
+    let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
+    let body = serde_json::json!({"virtualMachines": [{"id": fake.vm(1), "ports": [
+        {"number": 22, "allowedSourceAddressPrefix": "10.0.0.4"}]}]});
+    let mut events = vec![
+        event(serde_json::json!({"statusCode": "Accepted"})),
+        event(serde_json::json!({"requestBody": body.to_string()})),
+    ];
+    assert_eq!(jit::requests(&events[0]), None, "not tied before the read");
+    let failed = jit::complete(&arm, &mut events).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    let asked = fake.asked.lock().expect("asked").clone();
+    assert_eq!(
+        asked,
+        [format!("get {}", policy.to_ascii_lowercase())],
+        "one policy read"
+    );
+    let got = jit::requests(&events[0]).expect("completed");
+    assert_eq!(got.len(), 1, "only the request of the row's time: {got:?}");
+    assert_eq!(got[0].vm, fake.vm(0));
+    assert_eq!(got[0].sources, ["203.0.113.7"]);
+    // The row with a body (its key in another case) is read from the body, not the policy.
+    let own = jit::requests(&events[1]).expect("body");
+    assert_eq!(own[0].vm, fake.vm(1));
+    assert_eq!(own[0].sources, ["10.0.0.4"]);
+    assert_eq!(events[1].jit, None);
 }

@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod history;
+pub mod nics;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -103,7 +104,7 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
                 .unwrap_or_default()
                 .to_owned();
             out.checked.push((host, at));
-        } else {
+        } else if !nics::is_nics(&s.entity) {
             out.rows.push(Row::of(&s.entity));
         }
     }
@@ -236,6 +237,20 @@ async fn record(
         }
     }
     Ok(out)
+}
+
+/// Remembers what a pass read of a VM's NICs ([`nics`]); last writer wins (any instance's read
+/// is as true as another's). A VM whose NICs do not fit one row is not remembered.
+///
+/// # Errors
+/// Table errors.
+pub async fn remember(tables: &dyn TableStore, r: &nics::Remembered) -> Result<(), AzureError> {
+    match nics::entity(r) {
+        Some(e) => write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Upsert)
+            .await
+            .map(drop),
+        None => Ok(()),
+    }
 }
 
 /// Marks finding row `s` exported in its `status`, unless the row changed since it was read.

@@ -91,6 +91,9 @@ impl ResourceManager for Canned {
     async fn network_interface(&self, _: &str) -> Result<crate::arm::NetworkInterface, AzureError> {
         Err(AzureError::Transient("not canned".into()))
     }
+    async fn jit_policy(&self, _: &str) -> Result<crate::arm::JitPolicy, AzureError> {
+        Err(AzureError::Transient("not canned".into()))
+    }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
         Ok(false)
     }

@@ -160,10 +160,22 @@ pub(crate) fn subnet_id(rg: &str, vnet: &str, name: &str) -> String {
 /// specification's `VirtualMachine_Get` example, of which the check reads `networkProfile`.
 pub(crate) fn get(network: &[Value], lower: &str) -> Option<Option<Value>> {
     let parts: Vec<&str> = lower.trim_matches('/').split('/').collect();
+    let id_is = |v: &Value, id: &str| v["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id));
+    // A just-in-time policy: .../providers/microsoft.security/locations/{r}/jitnetworkaccesspolicies/{n}.
+    if parts.len() == 10
+        && parts[5] == "microsoft.security"
+        && parts[8] == "jitnetworkaccesspolicies"
+    {
+        return Some(
+            network
+                .iter()
+                .find(|v| v["type"] == JIT_TYPE && id_is(v, lower))
+                .cloned(),
+        );
+    }
     if parts.len() != 8 || parts[0] != "subscriptions" || parts[2] != "resourcegroups" {
         return None;
     }
-    let id_is = |v: &Value, id: &str| v["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id));
     match (parts[5], parts[6]) {
         ("microsoft.network", "networkinterfaces") => Some(
             network
@@ -203,4 +215,26 @@ pub(crate) fn get(network: &[Value], lower: &str) -> Option<Option<Value>> {
 pub(crate) fn in_subscription(value: &Value, sub: &str) -> Value {
     let text = value.to_string().replace(SUB, sub);
     serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// The type of a just-in-time policy.
+const JIT_TYPE: &str = "Microsoft.Security/locations/jitNetworkAccessPolicies";
+
+/// A just-in-time policy `default` in group `rg` (West Europe) for `vm`, holding one request
+/// (`requestor`, RDP from `source`, started at `start`), in the specification's GET example
+/// shape.
+pub(crate) fn jit_policy(rg: &str, vm: &str, requestor: &str, source: &str, start: &str) -> Value {
+    let id = format!(
+        "{}/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default",
+        group(rg)
+    );
+    json!({"kind": "Basic", "id": id, "name": "default", "type": JIT_TYPE, "location": "westeurope",
+        "properties": {"virtualMachines": [{"id": vm, "ports": [
+            {"number": 22, "protocol": "*", "allowedSourceAddressPrefix": "*", "maxRequestAccessDuration": "PT3H"},
+            {"number": 3389, "protocol": "*", "allowedSourceAddressPrefix": "*", "maxRequestAccessDuration": "PT3H"}]}],
+        "requests": [{"virtualMachines": [{"id": vm, "ports": [{"number": 3389,
+            "allowedSourceAddressPrefix": source, "endTimeUtc": "2026-11-25T14:00:00.0000000Z",
+            "status": "Initiated", "statusReason": "UserRequested"}]}],
+            "startTimeUtc": start, "requestor": requestor, "justification": "patching"}],
+        "provisioningState": "Succeeded"}})
 }

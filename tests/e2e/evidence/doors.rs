@@ -96,6 +96,7 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
         caller: CALLER.into(),
         caller_ip: "203.0.113.7".into(),
         properties: Value::Null,
+        jit: None,
     };
     let decided = doors::evaluate(&[vm("vm1")].into(), &[run], None);
     let ev = &decided[&vm("vm1")];

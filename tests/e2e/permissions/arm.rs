@@ -1,7 +1,8 @@
 //! Resource Manager for the exercise: the real client (`arm::client::ArmClient`) against the estate
 //! e2e's loopback fake, which shows every request it gets to the ledger. Each URL — the host, its
 //! settings, the recording account, who may write the recording target, a session target's
-//! extensions, a watched VM and its NIC in another group, the network lists of the resource groups
+//! extensions, a watched VM and its NIC in another group, a just-in-time policy whose request the
+//! Activity log row does not show, the network lists of the resource groups
 //! and of the `BYPASS_SCOPES` subscription (filed under the subscription: the grant a whole
 //! subscription's list needs), `getActiveSessions` with its status monitor and result under `/locations/` (and, in
 //! a second run, the specification's form under the host) and a next page, the disconnect — is
@@ -125,6 +126,15 @@ impl Arm {
             "10.10.1.5",
             None,
             None,
+        ));
+        // The just-in-time policy of the session targets' group: the Activity log's `initiate`
+        // row carries no request body, so its requests are read (`GET {policy}`).
+        e.network.push(network::jit_policy(
+            "rg-app-weu",
+            VM,
+            "grace@contoso.com",
+            "203.0.113.7",
+            "2025-03-14T12:10:05.0000000Z",
         ));
         // The `BYPASS_SCOPES` subscription: a VM in each of 4 groups, each with its own virtual
         // network and NSG, so each kind is listed once for the subscription.

@@ -15,6 +15,7 @@ use bastion_recordings::backfill::{self, Kind, Options, progress::Progress};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow};
+use bastion_recordings::loganalytics::fake_activity;
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::intercept::Intercepted;
@@ -57,6 +58,26 @@ fn workspace() -> FakeLogs {
             visible_from: OffsetDateTime::UNIX_EPOCH,
             values: values.as_object().cloned().unwrap_or_default(),
         },
+    );
+    // A just-in-time request whose Activity log row carries no request body: the check reads
+    // its policy's requests through Resource Manager.
+    let policy = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default";
+    let jit = json!({
+        "TimeGenerated": "2025-03-14T12:10:00.000Z",
+        "OperationNameValue": "MICROSOFT.SECURITY/LOCATIONS/JITNETWORKACCESSPOLICIES/INITIATE/ACTION",
+        "ActivityStatusValue": "Success", "Caller": "grace@contoso.com",
+        "CallerIpAddress": "198.51.100.9", "_ResourceId": policy.to_ascii_lowercase(),
+        "ResourceId": policy.to_ascii_uppercase(),
+        "SubscriptionId": "11111111-2222-3333-4444-555555555555", "CorrelationId": "j-1",
+        "Category": "Administrative",
+        "Properties_d": {"statusCode": "Accepted", "eventCategory": "Administrative"},
+    });
+    fake.ingest(
+        WORKSPACE,
+        fake_activity::row(
+            jit.as_object().cloned().unwrap_or_default(),
+            OffsetDateTime::UNIX_EPOCH,
+        ),
     );
     fake
 }
