@@ -1,23 +1,28 @@
-//! Writes judged while who records into their container was unknown, judged again when its
-//! recording identities change. A write by an Entra principal that is none of the known recording
-//! identities, while a host recording there has no known identity (or none has been read), is
-//! `vouches-identity-unknown` ([`super::writer`]): it cannot be ruled out yet. Its row is listed in
+//! Writes whose verdict a later estate check may change, judged again by it. A write is judged by
+//! the identities in force at its time ([`super::identity`]); when a host's identity then is not
+//! read yet (the write came after the host's last check, or no host was read), an `OAuth` write
+//! that is not by an identity in force then is judged provisionally (`vouches` when by the
+//! identity the host's last check read, else `vouches-identity-unknown`) and its row is listed in
 //! table `identitywaits` (PK: `<account>/<container>` as in `recordingidentities`, RK: the
-//! recording id through the key encoder; `RecordingId`, the write's `RequestId` and `Etag`, and
-//! `Basis`: the identities it was judged against), written before the row's verdict. Each time
-//! the estate check records a host's identity for the container, [`container`] reads that
-//! partition only; a listed row whose `Basis` differs from the identities now known is judged
-//! again from the writer its row keeps (the logged `RequesterObjectId`, never the listing):
+//! recording id through the key encoder; `RecordingId`, the write's `RequestId`, `Etag` and time
+//! `WrittenAt`, and `Basis`: the identities it was judged against), written before the row's
+//! verdict. Each estate check, after reading every host, runs [`container`] once per watched
+//! container: one query of its partition; each listed row whose identities at its write's time
+//! differ from its `Basis` is judged again from the writer its row keeps (the logged
+//! `RequesterObjectId`, never the listing), by the identities in force at the write's time:
 //!
-//! - by a known recording identity: `vouches` (the match stands), no longer listed;
-//! - by another principal, every host now known: `writer-not-recording-identity`, `JoinDue` now,
-//!   so the next `AuditLogTail` pass makes the match `suspect` and its tick raises
+//! - by an identity in force then: `vouches`, no longer listed;
+//! - by another principal, every host's identity then read: `writer-not-recording-identity`,
+//!   `JoinDue` now, so the next `AuditLogTail` pass makes the match `suspect` and its tick raises
 //!   `recording.suspect` once, as for a write judged so when read; no longer listed;
-//! - still not ruled out (a host still unknown): the row names the identities now known, and stays
-//!   listed with the new `Basis`.
+//! - no observation of a host covers the write's time (the host's identity changed between its
+//!   last check before the write and the next one): `vouches-identity-unobserved`, never judged
+//!   by the later identity; no longer listed;
+//! - still waiting (a host's identity then still not read): the row names the identities now
+//!   known, and stays listed with the new `Basis`.
 //!
 //! A row whose writer or content changed meanwhile (another write recorded, the blob replaced or
-//! deleted) is no longer listed, untouched.
+//! deleted), or whose write no longer vouches, is no longer listed, untouched.
 
 use time::OffsetDateTime;
 
@@ -25,8 +30,9 @@ use super::identity::{self, Identities};
 use super::key::RecordingKey;
 use super::recording::STATUS_CATALOGUED;
 use super::repo::CatalogueRepo;
-use super::writer::{VOUCHES_IDENTITY_UNKNOWN, Writer};
+use super::writer::{VOUCHES, VOUCHES_IDENTITY_UNOBSERVED, Writer};
 use crate::azure::AzureError;
+use crate::dates::timestamp;
 use crate::tables::keys::MAX_KEY_BYTES;
 use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
@@ -36,13 +42,13 @@ pub const TABLE: &str = "identitywaits";
 /// Listed rows one container's pass reads at most (the rest the next pass).
 pub const PER_PASS: usize = 1000;
 
-/// The identities writer `w` was judged against (as [`Identities::basis`] gives them).
-fn basis_of(w: &Writer) -> String {
-    [w.expected.as_str(), &w.unknown_hosts].join("\n")
+/// The time writer `w` wrote (its `TimeGenerated`), if it reads.
+pub fn written_at(w: &Writer) -> Option<OffsetDateTime> {
+    timestamp(&w.at)
 }
 
-/// Lists the row `key` in `account`/`container`, whose writer `w` was judged
-/// `vouches-identity-unknown`, to be judged again when the identities change (an upsert).
+/// Lists the row `key` in `account`/`container`, whose writer `w` was judged against `ids` while
+/// a later check may still change its verdict, to be judged again (an upsert).
 ///
 /// # Errors
 /// Table errors.
@@ -51,6 +57,7 @@ pub async fn wait(
     (account, container): (&str, &str),
     key: &RecordingKey,
     w: &Writer,
+    ids: &Identities,
 ) -> Result<(), AzureError> {
     let mut e = Entity::new();
     e.insert(
@@ -61,7 +68,8 @@ pub async fn wait(
     e.insert("RecordingId".into(), key.id().into());
     e.insert("RequestId".into(), w.request_id.clone().into());
     e.insert("Etag".into(), w.etag.clone().into());
-    e.insert("Basis".into(), basis_of(w).into());
+    e.insert("WrittenAt".into(), w.at.clone().into());
+    e.insert("Basis".into(), ids.basis().into());
     write_creating_table(tables, TABLE, &e, WriteMode::Upsert).await?;
     Ok(())
 }
@@ -69,16 +77,19 @@ pub async fn wait(
 /// What one container's pass did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rejudged {
-    /// Rows whose writer now vouches (a known recording identity).
+    /// Rows whose writer now vouches (a recording identity in force at its time).
     pub vouched: usize,
+    /// Rows no observation of a host covers at their write's time: not ruled out, final.
+    pub unobserved: usize,
     /// Rows whose writer is now `writer-not-recording-identity` (due for the join).
     pub suspect: usize,
     /// Rows still not ruled out, or not judged again (the identities unchanged since).
     pub waiting: usize,
 }
 
-/// Judges again the rows of `account`/`container` listed while its identities were unknown, if
-/// those identities changed since (module doc).
+/// Judges again the rows of `account`/`container` listed while a later check could change their
+/// verdict, if the identities at their write's time changed since (module doc): one query of the
+/// listing, and, with rows listed, one of the identities.
 ///
 /// # Errors
 /// Table errors (a listed row stays listed until judged).
@@ -97,18 +108,20 @@ pub async fn container(
     if listed.is_empty() {
         return Ok(out);
     }
-    let ids = identity::of(tables, account, container).await?;
-    let basis = ids.basis();
+    let observed = identity::of(tables, account, container).await?;
     for l in listed {
+        let at = get_str(&l.entity, "WrittenAt").and_then(timestamp);
+        let ids = observed.at(at);
+        let basis = ids.basis();
         if get_str(&l.entity, "Basis") == Some(basis.as_str()) {
             out.waiting += 1;
             continue;
         }
-        match one(repo, &l, &ids, now).await?.as_deref() {
-            Some(VOUCHES_IDENTITY_UNKNOWN) => {
+        match one(repo, &l, &ids, now).await? {
+            Some(w) if ids.waits_for(&w.authentication, &w.object_id) => {
                 out.waiting += 1;
                 let mut e = l.entity.clone();
-                e.insert("Basis".into(), basis.clone().into());
+                e.insert("Basis".into(), basis.into());
                 settle(
                     tables
                         .write(TABLE, &e, WriteMode::IfMatch(l.etag.clone()))
@@ -116,7 +129,8 @@ pub async fn container(
                 )?;
                 continue;
             }
-            Some(super::writer::VOUCHES) => out.vouched += 1,
+            Some(w) if w.verdict == VOUCHES => out.vouched += 1,
+            Some(w) if w.verdict == VOUCHES_IDENTITY_UNOBSERVED => out.unobserved += 1,
             Some(_) => out.suspect += 1,
             None => {}
         }
@@ -142,14 +156,14 @@ fn settle(r: Result<String, AzureError>) -> Result<(), AzureError> {
     }
 }
 
-/// Judges listed row `l` again against `ids`: the verdict its writer has now, or `None` when its
-/// row no longer holds the write listed (the row gone, another writer, another content).
+/// Judges listed row `l` again against `ids`: its writer now, or `None` when its row no longer
+/// holds the write listed (the row gone, another writer, another content, a doubt found).
 async fn one(
     repo: &CatalogueRepo,
     l: &Stored,
     ids: &Identities,
     now: OffsetDateTime,
-) -> Result<Option<String>, AzureError> {
+) -> Result<Option<Writer>, AzureError> {
     let g = |k: &str| get_str(&l.entity, k).unwrap_or_default();
     let Some(key) = RecordingKey::parse(g("RecordingId")) else {
         return Ok(None);
@@ -161,13 +175,10 @@ async fn one(
         verdict = None;
         let cur = cur.filter(|c| c.status == STATUS_CATALOGUED)?;
         let w = cur.writer.as_ref().filter(|w| {
-            w.verdict == VOUCHES_IDENTITY_UNKNOWN
-                && w.request_id == request
-                && w.etag == etag
-                && w.wrote(&cur.etag)
+            w.vouches() && w.request_id == request && w.etag == etag && w.wrote(&cur.etag)
         })?;
         let next = w.clone().judged(ids);
-        verdict = Some(next.verdict.clone());
+        verdict = Some(next.clone());
         if next == *w {
             return None;
         }
@@ -186,23 +197,6 @@ async fn one(
 mod tests {
     use super::*;
     use crate::tables::memory::InMemoryTables;
-
-    #[test]
-    fn a_writers_basis_is_the_identities_it_was_judged_against() {
-        let ids = Identities {
-            principals: vec!["0b5e".into()],
-            unknown: true,
-            unknown_hosts: vec!["/s/hosts/b2".into()],
-        };
-        let w = Writer {
-            authentication: "OAuth".into(),
-            object_id: "9a8b".into(),
-            ..Writer::default()
-        }
-        .judged(&ids);
-        assert_eq!(basis_of(&w), ids.basis());
-        assert_ne!(basis_of(&w), Identities::unknown().basis());
-    }
 
     #[tokio::test]
     async fn a_container_without_its_table_has_nothing_to_judge() {

@@ -269,6 +269,18 @@ mod tests {
         );
     }
 
+    /// The header of a replacement's lookup (`tests/kql/custody-replaced-header.kql`, checked the
+    /// same way): whole-content writes only, the one list the code takes them from.
+    #[test]
+    fn the_checked_replacement_header_is_the_one_written() {
+        let keys = object_keys("stweu", "recordings", "a\"b/<img src=x> ü.mp4");
+        let ops = crate::custody::actor::operations(crate::custody::pending::Change::Replaced);
+        assert_eq!(ops, crate::custody::changes::OVERWRITES);
+        assert!(!ops.contains(&"PutBlock") && !ops.contains(&"AppendBlock"));
+        let checked = include_str!("../../tests/kql/custody-replaced-header.kql");
+        assert_eq!(header(&keys, ops, 201), checked);
+    }
+
     #[test]
     fn the_checked_period_header_is_the_one_written() {
         let containers = [

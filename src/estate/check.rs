@@ -126,7 +126,13 @@ pub async fn run(
         hosts: hosts.len(),
         ..Report::default()
     };
-    for (host, open, result) in results {
+    let read: std::collections::BTreeSet<String> = results
+        .iter()
+        .filter(|r| r.3)
+        .map(|r| r.0.to_ascii_lowercase())
+        .collect();
+    super::identities::settled(ports, hosts, &read, now).await;
+    for (host, open, result, _) in results {
         match result {
             Ok(mut n) => {
                 report.open += open;
@@ -152,7 +158,8 @@ struct Evidence<'a> {
     window: Window,
 }
 
-/// Checks one host: `(host, findings open, the notifications or the table error)`.
+/// Checks one host: `(host, findings open, the notifications or the table error, whether the
+/// host itself was read)`.
 async fn one<'a>(
     ports: &Ports,
     arm: &dyn ResourceManager,
@@ -165,8 +172,10 @@ async fn one<'a>(
     &'a str,
     usize,
     Result<Vec<Notification<Value>>, crate::azure::AzureError>,
+    bool,
 ) {
     let mut facts = read(ports, arm, settings, host, sinks.custody.is_some(), now).await;
+    let host_read = matches!(facts.host, Some(Ok(_)));
     facts.audit_trail = Some(match evidence.seen {
         Ok(seen) => {
             let tables = ports.tables.as_ref();
@@ -180,6 +189,7 @@ async fn one<'a>(
         host,
         open,
         store::apply(ports.tables.as_ref(), host, &ev, now).await,
+        host_read,
     )
 }
 
@@ -239,7 +249,7 @@ pub async fn read(
     let Some(source) = source else {
         return facts;
     };
-    remember_identity(
+    super::identities::remember(
         ports,
         &facts,
         (host, source),
@@ -278,49 +288,6 @@ pub async fn read(
     facts.container = Some(container);
     facts.target_writable = writable;
     facts
-}
-
-/// Records who `source`'s host records as, for the writer check (`recordingidentities`): its
-/// identity's object id, or none known when its answer names no recording target or identity. A
-/// host whose answer names another container as its target records nothing here; a failed read
-/// of the host keeps the last row; a failed write is logged (the next check writes it again).
-/// Then the writes of the container judged while its identities were unknown are judged again,
-/// if they changed ([`crate::catalogue::rejudge`]).
-async fn remember_identity(
-    ports: &Ports,
-    facts: &HostFacts,
-    (host, source): (&str, &crate::sources::Source),
-    targeted: bool,
-    principal: Option<&str>,
-    now: OffsetDateTime,
-) {
-    let Some(Ok(h)) = &facts.host else {
-        return;
-    };
-    let config = h.properties.session_recording_configuration.as_ref();
-    if !targeted && config.and_then(|c| c.target()).is_some() {
-        return;
-    }
-    let container = (source.account(), source.container.as_str());
-    let tables = ports.tables.as_ref();
-    let written = crate::catalogue::identity::record(tables, container, host, principal, now).await;
-    if let Err(e) = written {
-        tracing::warn!(error = %e, "the host's recording identity not recorded");
-        return;
-    }
-    // Writes judged while who records there was unknown, judged again if that changed.
-    match crate::catalogue::rejudge::container(tables, &ports.catalogue(), container, now).await {
-        Ok(r) if r.vouched + r.suspect > 0 => tracing::info!(
-            vouched = r.vouched,
-            suspect = r.suspect,
-            waiting = r.waiting,
-            "writes judged while the recording identity was unknown judged again"
-        ),
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "writes judged while the recording identity was unknown not judged again; the next check retries")
-        }
-    }
 }
 
 /// The blob write data action Bastion's identity needs on its target.

@@ -6,6 +6,7 @@ pub mod bypass;
 pub mod check;
 pub mod disconnect;
 pub mod findings;
+mod identities;
 pub mod live;
 pub mod settings;
 pub mod store;

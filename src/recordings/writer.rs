@@ -6,9 +6,9 @@
 //! (`written-by-other-principal`: an account key, anonymous; `writer-not-recording-identity`: an
 //! Entra identity other than the hosts' recording identity, once that is known); the audit-log
 //! tick then alerts `recording.suspect` once, as for the other doubts. Until the log row is read
-//! (they arrive minutes late) the match stands. A write that cannot be ruled out while a host's
-//! identity is unknown (`vouches-identity-unknown`) is listed to be judged again when the
-//! identities change ([`crate::catalogue::rejudge`]). Only a committing write decides
+//! (they arrive minutes late) the match stands. The identities applied are those in force at the
+//! write's time (`TimeGenerated`); a write whose verdict a later estate check may change (a host's
+//! identity then not read yet) is listed to be judged again ([`crate::catalogue::rejudge`]). Only a committing write decides
 //! ([`crate::custody::changes::commits`]): a staged block changes no content.
 
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::Recordings;
 use crate::azure::AzureError;
 use crate::catalogue::recording::STATUS_CATALOGUED;
-use crate::catalogue::writer::{VOUCHES_IDENTITY_UNKNOWN, Writer};
+use crate::catalogue::writer::Writer;
 use crate::custody::query::Access;
 use crate::sources::Source;
 use crate::storage::{BlobProps, normalize_etag};
@@ -66,13 +66,15 @@ impl Recordings {
             return Ok(());
         };
         let tables = self.ports.tables.as_ref();
-        let ids =
+        let observed =
             crate::catalogue::identity::of(tables, source.account(), &source.container).await?;
-        let w = writer_of(a, &p.etag).judged(&ids);
-        if w.verdict == VOUCHES_IDENTITY_UNKNOWN {
-            // Listed before the verdict is stored: judged again when the identities change.
+        let w = writer_of(a, &p.etag);
+        let ids = observed.at(crate::catalogue::rejudge::written_at(&w));
+        let w = w.judged(&ids);
+        if ids.waits_for(&w.authentication, &w.object_id) {
+            // Listed before the verdict is stored: judged again by the next estate checks.
             let container = (source.account(), source.container.as_str());
-            crate::catalogue::rejudge::wait(tables, container, &row.key, &w).await?;
+            crate::catalogue::rejudge::wait(tables, container, &row.key, &w, &ids).await?;
         }
         let now = self.ports.clock.now();
         let repo = self.ports.catalogue();

@@ -50,6 +50,8 @@ pub struct InMemoryTables {
     tables: Mutex<BTreeMap<String, BTreeMap<Key, Row>>>,
     version: AtomicU64,
     calls: AtomicU64,
+    /// Queries made so far, per table.
+    queries: Mutex<BTreeMap<String, u64>>,
     interleave: bool,
 }
 
@@ -59,6 +61,7 @@ impl Default for InMemoryTables {
             tables: Mutex::default(),
             version: AtomicU64::new(0),
             calls: AtomicU64::new(0),
+            queries: Mutex::default(),
             interleave: true,
         }
     }
@@ -82,6 +85,12 @@ impl InMemoryTables {
     /// Number of calls made so far (used by tests that count storage round trips).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Number of queries of `table` made so far (tests that count a table's queries).
+    pub fn queries(&self, table: &str) -> u64 {
+        let queries = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        queries.get(table).copied().unwrap_or(0)
     }
 
     /// All entities of one table, in key order.
@@ -314,6 +323,10 @@ impl TableStore for InMemoryTables {
         continuation: Option<String>,
     ) -> Result<QueryPage, AzureError> {
         self.count().await;
+        {
+            let mut queries = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+            *queries.entry(table.to_owned()).or_default() += 1;
+        }
         let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let Some(rows) = tables.get(table) else {
             return Err(AzureError::NotFound);

@@ -265,6 +265,9 @@ if (queries < 5) fail("sentinel/workbook.json", `${queries} queries; sessions ov
   const READ = ["TimeGenerated", "OperationName", "StatusCode", "AuthenticationType", "RequesterUpn", "RequesterObjectId", "RequesterAppId", "CallerIpAddress", "UserAgentHeader", "CorrelationId"];
   for (const c of READ) if (!res.columns.has(c)) fail(where, `the query does not return ${c}, which the code reads`);
   if (res.columns.get("StatusCode") !== "string") fail(where, "StatusCode is a string");
+  // The same body under a replacement's operations (whole-content writes only).
+  const rheader = text(join(ROOT, "tests", "kql", "custody-replaced-header.kql"));
+  check(where, rheader + body, blobColumns.filter((c) => !c.startsWith("_") && c !== "TimeGenerated"));
   // The evidence pack's query: every request on the recording containers over the period.
   const period = "src/custody/storage_blob_period.kql";
   const pbody = text(join(ROOT, "src", "custody", "storage_blob_period.kql"));

@@ -6,13 +6,18 @@
 //! `OAuth` request by that identity's object id). The verdict, decided when the write is recorded:
 //!
 //! - a SAS write vouches;
-//! - an `OAuth` write vouches when its `RequesterObjectId` is the recording identity of a host
-//!   recording into the container ([`super::identity`]), whatever other hosts are unknown; by
+//! - an `OAuth` write is judged by the recording identities of the hosts recording into the
+//!   container in force at the write's time (`TimeGenerated`; [`super::identity`]): it vouches
+//!   when its `RequesterObjectId` is one of them, whatever other hosts are unknown, or the one a
+//!   host named at its last check before the write (until the next check says otherwise); by
 //!   another object id it does not (`writer-not-recording-identity`) when every host recording
-//!   there was read with its identity; when one was read without (or none was read), such a write
-//!   cannot be ruled out, since it may be that host's: it is `vouches-identity-unknown` (the match
-//!   stands, the row naming the identities compared and the hosts whose identity is unknown),
-//!   and is judged again when the container's identities change ([`super::rejudge`]);
+//!   there named its identity then; when one named none then, its identity then is not read yet,
+//!   or none was read, such a write cannot be ruled out, since it may be that host's: it is
+//!   `vouches-identity-unknown` (the match stands, the row naming the identities compared and the
+//!   hosts whose identity is unknown), judged again by the next checks ([`super::rejudge`]);
+//!   when no observation of a host covers the write's time (before its first check, or between
+//!   two checks that read different identities), it is not judged by a later identity either:
+//!   `vouches-identity-unobserved` (the match stands, the row naming those hosts), final;
 //! - any other write (an account key, anonymous) does not (`written-by-other-principal`).
 //!
 //! A write that does not vouch makes the join's match `suspect` with that reason. A row written
@@ -149,6 +154,10 @@ pub const VOUCHING_AUTH: [&str; 2] = ["SAS", "OAuth"];
 pub const VOUCHES: &str = "vouches";
 /// `WriterVerdict` of an `OAuth` write while the container's recording identity is unknown.
 pub const VOUCHES_IDENTITY_UNKNOWN: &str = "vouches-identity-unknown";
+/// `WriterVerdict` of an `OAuth` write by none of the identities in force at its time, when no
+/// observation of a host recording there covers that time: not ruled out, never judged by a
+/// later identity.
+pub const VOUCHES_IDENTITY_UNOBSERVED: &str = "vouches-identity-unobserved";
 
 /// The write request that made a recording's content.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,9 +190,12 @@ pub struct Writer {
     /// The hosts recording into the container whose identity was unknown then, comma-separated,
     /// or `no host read` (empty: none unknown).
     pub unknown_hosts: String,
+    /// The hosts recording into the container whose identity no observation covers at the
+    /// write's time, comma-separated (empty: none).
+    pub unobserved_hosts: String,
 }
 
-const WRITER_FIELDS: [&str; 13] = [
+const WRITER_FIELDS: [&str; 14] = [
     "WriterEtag",
     "WriterOperation",
     "WriterAuthType",
@@ -197,23 +209,28 @@ const WRITER_FIELDS: [&str; 13] = [
     "WriterVerdict",
     "WriterExpected",
     "WriterUnknownHosts",
+    "WriterUnobservedHosts",
 ];
 
 impl Writer {
-    /// This write judged against the recording identities `ids` of its container (module doc).
+    /// This write judged against the recording identities `ids` of its container at its time
+    /// (module doc).
     #[must_use]
     pub fn judged(mut self, ids: &Identities) -> Self {
         let auth = self.authentication.as_str();
-        self.expected = ids.principals.join(",");
+        self.expected = ids.expected();
         self.unknown_hosts = ids.unknown_text();
+        self.unobserved_hosts = ids.unobserved_hosts.join(",");
         self.verdict = if auth.eq_ignore_ascii_case("SAS") {
             VOUCHES
         } else if !auth.eq_ignore_ascii_case("OAuth") {
             Doubt::OtherWriter.as_str()
-        } else if ids.holds(&self.object_id) {
+        } else if ids.holds(&self.object_id) || ids.provisionally_holds(&self.object_id) {
             VOUCHES
         } else if ids.unknown {
             VOUCHES_IDENTITY_UNKNOWN
+        } else if !ids.unobserved_hosts.is_empty() {
+            VOUCHES_IDENTITY_UNOBSERVED
         } else {
             Doubt::NotRecordingIdentity.as_str()
         }
@@ -251,7 +268,7 @@ impl Writer {
         }
     }
 
-    fn values(&self) -> [&str; 13] {
+    fn values(&self) -> [&str; 14] {
         [
             &self.etag,
             &self.operation,
@@ -266,6 +283,7 @@ impl Writer {
             &self.verdict,
             &self.expected,
             &self.unknown_hosts,
+            &self.unobserved_hosts,
         ]
     }
 
@@ -294,6 +312,7 @@ impl Writer {
             verdict: s(WRITER_FIELDS[10]),
             expected: s(WRITER_FIELDS[11]),
             unknown_hosts: s(WRITER_FIELDS[12]),
+            unobserved_hosts: s(WRITER_FIELDS[13]),
         })
     }
 
@@ -307,6 +326,7 @@ impl Writer {
             "time": self.at, "requestId": self.request_id,
             "verdict": self.verdict, "recordingIdentities": self.expected,
             "hostsIdentityUnknown": self.unknown_hosts,
+            "hostsIdentityUnobserved": self.unobserved_hosts,
         })
     }
 }

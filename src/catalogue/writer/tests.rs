@@ -96,3 +96,49 @@ fn an_entra_write_vouches_by_the_recording_identity_or_while_it_is_unknown() {
         Some(Doubt::OtherWriter)
     );
 }
+
+#[test]
+fn an_entra_write_is_not_judged_by_an_identity_no_observation_of_its_time_shows() {
+    let mut entra = written("OAuth", "0x1");
+    entra.object_id = "9a8b".into();
+    // No observation of b1 covers the write's time: not ruled out, never a later identity.
+    let unobserved = Identities {
+        unobserved_hosts: vec!["/s/hosts/b1".into()],
+        ..Identities::default()
+    };
+    let w = entra.clone().judged(&unobserved);
+    assert_eq!(w.verdict, VOUCHES_IDENTITY_UNOBSERVED);
+    assert!(w.vouches() && w.doubt().is_none());
+    assert_eq!(w.unobserved_hosts, "/s/hosts/b1");
+    assert_eq!(w.json()["hostsIdentityUnobserved"], "/s/hosts/b1");
+    // After b1's last check: the identity it read vouches until the next check says otherwise;
+    // another waits for that check.
+    let after = Identities {
+        provisional: vec!["0b5e".into()],
+        unknown: true,
+        unknown_hosts: vec!["/s/hosts/b1".into()],
+        pending: true,
+        ..Identities::default()
+    };
+    assert_eq!(
+        entra.clone().judged(&after).verdict,
+        VOUCHES_IDENTITY_UNKNOWN
+    );
+    assert!(after.waits_for("OAuth", "9a8b"));
+    entra.object_id = "0b5e".into();
+    let provisional = entra.clone().judged(&after);
+    assert_eq!(provisional.verdict, VOUCHES);
+    assert_eq!(provisional.expected, "0b5e");
+    assert!(
+        after.waits_for("OAuth", "0b5e"),
+        "confirmed by the next check"
+    );
+    assert!(!after.waits_for("SAS", ""));
+    // An identity in force then decides at once, whatever else is unobserved.
+    let covered = Identities {
+        principals: vec!["0b5e".into()],
+        unobserved_hosts: vec!["/s/hosts/b2".into()],
+        ..Identities::default()
+    };
+    assert_eq!(entra.judged(&covered).verdict, VOUCHES);
+}

@@ -15,6 +15,7 @@ use crate::azure::AzureError;
 use crate::export::Outbox;
 use crate::tables::memory::InMemoryTables;
 
+mod identities;
 mod unaudited;
 
 const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
@@ -29,12 +30,17 @@ struct Canned {
     workspaces: Vec<(String, String)>,
     /// The workspaces looked up.
     looked_up: Mutex<Vec<String>>,
+    /// What every host reads as (none: the read fails).
+    host: Option<serde_json::Value>,
 }
 
 #[async_trait]
 impl ResourceManager for Canned {
     async fn bastion_host(&self, _: &str) -> Result<BastionHost, AzureError> {
-        Err(AzureError::Transient("not canned".into()))
+        let Some(h) = &self.host else {
+            return Err(AzureError::Transient("not canned".into()));
+        };
+        serde_json::from_value(h.clone()).map_err(|e| AzureError::Permanent(e.to_string()))
     }
     async fn diagnostic_settings(&self, _: &str) -> Result<Vec<DiagnosticSetting>, AzureError> {
         Ok(self.diagnostics.clone())

@@ -131,9 +131,12 @@ async fn each_logged_write_becomes_its_rows_verdict_against_the_recording_identi
 
     // The estate check read the host: it records as HOST_OID.
     let tables = f.state.ports.tables.as_ref();
-    identity::record(tables, ("acct", "recordings"), HOST, Some(HOST_OID), now)
-        .await
-        .expect("identity");
+    // Two checks, before and after the writes below: b1's identity covers their time.
+    for at in [now - Duration::hours(1), now] {
+        identity::record(tables, ("acct", "recordings"), HOST, Some(HOST_OID), at)
+            .await
+            .expect("identity");
+    }
     deliver(&f, names[5], &format!("{:048}", 9)).await;
     let t2 = now - Duration::minutes(5);
     logged(

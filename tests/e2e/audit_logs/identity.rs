@@ -4,7 +4,9 @@
 //! Analytics fake then answers documented `StorageBlobLogs` rows: a recording written by the host's
 //! identity stays exact, one written by another Entra principal becomes `suspect`
 //! (`writer-not-recording-identity`), and so does one whose write was logged before its
-//! `BlobCreated` was handled, once its row exists; `recording.suspect` goes out once for each.
+//! `BlobCreated` was handled, once its row exists; `recording.suspect` goes out once for each. The
+//! writes come after the host's first check: the next check confirms the identity was still in
+//! force when they were written, and judges them again.
 
 use std::collections::BTreeMap;
 
@@ -111,7 +113,7 @@ async fn an_entra_write_vouches_only_by_the_hosts_recording_identity() {
     let (mut seen, mut suspect) = (BTreeMap::new(), Vec::new());
     let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).expect("t");
     let t = |m: i64| t0 + Duration::minutes(m);
-    tick(&e, "EstateCheck", t(0), &mut seen, &mut suspect).await;
+    tick(&e, "EstateCheck", t(-30), &mut seen, &mut suspect).await;
     let text = [HOSTED, OTHER, EARLY]
         .iter()
         .map(|s| session(s, t(-30), t(-20), "vm-i"))
@@ -160,6 +162,8 @@ async fn an_entra_write_vouches_only_by_the_hosts_recording_identity() {
         .expect("id");
     ids.insert(EARLY, id.to_owned());
     tick(&e, "CustodyActor", custody(2), &mut seen, &mut suspect).await;
+    // The next check, after the writes: the same identity, so it was in force when they were made.
+    tick(&e, "EstateCheck", t(2), &mut seen, &mut suspect).await;
     for m in [3, 4, 6] {
         tick(&e, "AuditLogTail", t(m), &mut seen, &mut suspect).await;
     }
