@@ -1,9 +1,13 @@
 //! The path of an hourly audit-log blob (pure): `resourceId=/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/
 //! PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/<name>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`, matched
 //! case-insensitively; [`HostPath`] spells a host's other hours as its existing blob does (blob
-//! names are case-sensitive).
+//! names are case-sensitive), and a [`Host`]'s listings cover the hours it watches.
+
+use std::collections::BTreeMap;
 
 use time::{Date, Duration, Month, OffsetDateTime, Time};
+
+use crate::audit_logs::repo::Cursor;
 
 /// A parsed `PT1H.json` path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +138,68 @@ pub fn months(from: OffsetDateTime, to: OffsetDateTime) -> Vec<OffsetDateTime> {
         at = start(at + Duration::days(32));
     }
     out
+}
+
+/// One Bastion host of one audit-log source, with its active cursors.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// The cursors' source: `(account, container)`, empty for the default source.
+    pub source: (String, String),
+    /// How its blobs are named.
+    pub path: HostPath,
+    /// Its active cursors.
+    pub cursors: Vec<Cursor>,
+}
+
+/// Groups `cursors` by source and host (a name that is no hour-blob path has no host: left out).
+pub fn hosts(cursors: Vec<Cursor>) -> Vec<Host> {
+    let mut by: BTreeMap<(String, String, String), Host> = BTreeMap::new();
+    for c in cursors {
+        let Some(path) = HostPath::of(&c.blob) else {
+            continue;
+        };
+        let source = (c.account.clone(), c.container.clone());
+        let key = (source.0.clone(), source.1.clone(), path.host.clone());
+        by.entry(key)
+            .or_insert_with(|| Host {
+                source,
+                path,
+                cursors: Vec::new(),
+            })
+            .cursors
+            .push(c);
+    }
+    by.into_values().collect()
+}
+
+/// True while the hour blob of `hour` is watched: from an hour before it until `window` after it.
+pub fn watched(hour: OffsetDateTime, now: OffsetDateTime, window: Duration) -> bool {
+    now < hour + Duration::hours(1) + window && hour <= now + Duration::hours(1)
+}
+
+fn floor_hour(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_time(time::Time::from_hms(t.hour(), 0, 0).unwrap_or(time::Time::MIDNIGHT))
+}
+
+impl Host {
+    /// The listings that cover the host's watched hours and its cursors (those past the window are
+    /// retired from the same listing): `(prefix, from)`, one per month, the first from its first
+    /// hour's name on.
+    pub fn listings(&self, now: OffsetDateTime, window: Duration) -> Vec<(String, String)> {
+        let oldest = self.cursors.iter().map(|c| c.hour).min();
+        let newest = self.cursors.iter().map(|c| c.hour).max();
+        let from = floor_hour(now - window - Duration::hours(1));
+        let from = oldest.map_or(from, |o| o.min(from));
+        let to = floor_hour(now) + Duration::hours(1);
+        let to = newest.map_or(to, |n| n.max(to));
+        months(from, to)
+            .into_iter()
+            .map(|month| {
+                let first = month.max(from);
+                (self.path.month_prefix(month), self.path.blob(first))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -226,10 +226,12 @@ impl Recordings {
                     && let Some(n) =
                         ingest::replaced_notification(&row.value, source.bastion_id.as_deref())
                 {
-                    alone = self.alone(&n, event.time).await?;
+                    // The overwrite's time is the new content's, as the row holds it.
+                    let at = row.value.blob_created;
+                    alone = self.alone(&n, at).await?;
                     let request = event.data.request_id.as_deref().unwrap_or_default();
                     let change = (crate::custody::pending::Change::Replaced, !alone);
-                    self.await_actor(&n, &row.value, change, event.time, request)
+                    self.await_actor(&n, &row.value, change, at, request)
                         .await?;
                 }
                 let outcome = written_outcome(&row.value, source, updated, replacing && alone);

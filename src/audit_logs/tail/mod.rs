@@ -8,7 +8,6 @@ pub mod batch;
 pub mod blob;
 mod chunk;
 mod context;
-pub mod growth;
 mod scan;
 
 pub use context::Tailer;
@@ -18,7 +17,7 @@ use time::OffsetDateTime;
 use tracing::{error, warn};
 
 use self::blob::Allowance;
-use self::growth::Growth;
+use self::scan::Growth;
 use super::detect::failed;
 use super::repo::{Cursor, CursorRepo};
 use crate::clock::Budget;

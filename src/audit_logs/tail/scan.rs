@@ -1,19 +1,22 @@
 //! Finding the hour blobs that grew: one listing per host and month, compared with the cursors.
-//! A blob without a cursor (its event was lost) is registered; a cursor read to its end past the
-//! window, or whose blob is gone, is retired. A host whose listing fails waits for the next tick.
+//! An append blob only grows, so a listed length above the cursor's `SeenLength` is growth and
+//! nothing else needs a read. A blob without a cursor (its event was lost) is registered; a cursor
+//! read to its end past the window, or whose blob is gone, is retired. A host whose listing fails
+//! waits for the next tick.
+
+use std::collections::BTreeMap;
 
 use futures::StreamExt as _;
 use time::{Duration, OffsetDateTime};
 use tracing::{error, info, warn};
 
 use super::Tailer;
-use super::growth::{self, Findings, Growth, Host, Verdict};
-use crate::audit_logs::path::parse_blob_path;
+use crate::audit_logs::path::{Host, HostPath, hosts, parse_blob_path, watched};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
 use crate::ports::Failure;
 use crate::sources::Source;
-use crate::storage::BlobItem;
+use crate::storage::{BlobItem, BlobProps};
 use crate::telemetry::redact;
 
 /// Hosts listed at once.
@@ -37,7 +40,7 @@ pub(super) struct Scan {
 /// Lists every host of `cursors` and compares.
 pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTime) -> Scan {
     let window = tail.settings.tail_window;
-    let hosts = growth::hosts(cursors);
+    let hosts = hosts(cursors);
     let mut out = Scan {
         hosts: hosts.len(),
         ..Scan::default()
@@ -114,7 +117,7 @@ async fn act(
         retire,
         unregistered,
         missing,
-    } = growth::compare(host, items, now, window);
+    } = compare(host, items, now, window);
     out.grown.extend(grown);
     let repo = CursorRepo::new(tail.ports.tables.clone());
     for c in retire {
@@ -126,7 +129,7 @@ async fn act(
             Err(AzureError::NotFound) => retire_cursor(&repo, c, "its blob is gone").await?,
             Ok(props) => {
                 warn!(blob = %blob, "the listing did not show a watched hour blob; read by its properties");
-                verdict(&repo, growth::judge(c, &props, now, window), out).await?;
+                verdict(&repo, judge(c, &props, now, window), out).await?;
             }
             Err(e) => return Err(e.into()),
         }
@@ -188,8 +191,110 @@ async fn register(
     }
     verdict(
         repo,
-        growth::judge(cursor, &item.props, now, tail.settings.tail_window),
+        judge(cursor, &item.props, now, tail.settings.tail_window),
         out,
     )
     .await
+}
+
+/// A blob that grew: what is to be read.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Growth {
+    /// Its cursor, as read.
+    pub cursor: Cursor,
+    /// Its length as listed.
+    pub length: u64,
+    /// When its unread growth began, as far as known: the `GrownAt` an earlier tick left, else
+    /// the blob's last write (the oldest growth is read first).
+    pub since: OffsetDateTime,
+}
+
+/// What one cursor's listed properties say.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Verdict {
+    /// Bytes past what was read: read them.
+    Grown(Growth),
+    /// Past the window and read to its end: retire without a read.
+    Retire(Cursor),
+    /// Nothing to do.
+    Quiet,
+}
+
+/// Judges one cursor by its blob's listed properties.
+pub(super) fn judge(
+    c: Cursor,
+    props: &BlobProps,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Verdict {
+    let length = props.content_length;
+    let since = |c: &Cursor| {
+        c.grown_at
+            .unwrap_or_else(|| props.last_modified.unwrap_or(now).min(now))
+    };
+    if length > c.seen_length {
+        let since = since(&c);
+        return Verdict::Grown(Growth {
+            cursor: c,
+            length,
+            since,
+        });
+    }
+    if !c.expired(now, window) {
+        return Verdict::Quiet;
+    }
+    if c.offset < length {
+        // A last line waiting for its newline: final at retirement, read once (first: it is old).
+        let since = c.hour;
+        return Verdict::Grown(Growth {
+            cursor: c,
+            length,
+            since,
+        });
+    }
+    Verdict::Retire(c)
+}
+
+/// What a host's listing says.
+#[derive(Debug, Default)]
+pub(super) struct Findings {
+    /// Blobs that grew.
+    pub grown: Vec<Growth>,
+    /// Cursors to retire without a read.
+    pub retire: Vec<Cursor>,
+    /// Watched hour blobs without an active cursor (their event was lost, or they were registered
+    /// since the cursors were read).
+    pub unregistered: Vec<BlobItem>,
+    /// Cursors whose blob the listing did not show (gone, or a listing that skipped it).
+    pub missing: Vec<Cursor>,
+}
+
+/// Compares `host`'s cursors with the listing of its hours.
+pub(super) fn compare(
+    host: Host,
+    items: Vec<BlobItem>,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Findings {
+    let mut listed: BTreeMap<String, BlobItem> =
+        items.into_iter().map(|i| (i.name.clone(), i)).collect();
+    let mut out = Findings::default();
+    for c in host.cursors {
+        match listed.remove(&c.blob) {
+            None => out.missing.push(c),
+            Some(item) => match judge(c, &item.props, now, window) {
+                Verdict::Grown(g) => out.grown.push(g),
+                Verdict::Retire(c) => out.retire.push(c),
+                Verdict::Quiet => {}
+            },
+        }
+    }
+    out.unregistered = listed
+        .into_values()
+        .filter(|i| {
+            parse_blob_path(&i.name).is_ok_and(|h| watched(h.hour, now, window))
+                && HostPath::of(&i.name).is_some_and(|p| p.host == host.path.host)
+        })
+        .collect();
+    out
 }

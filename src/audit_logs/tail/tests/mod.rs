@@ -6,6 +6,7 @@ use time::Duration;
 
 mod cost;
 mod durable;
+mod growth;
 mod lastline;
 mod limits;
 mod listing;

@@ -5,7 +5,11 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::*;
+use std::collections::BTreeMap;
+
+use crate::audit_logs::path::{Host, hosts};
+use crate::audit_logs::repo::Cursor;
+use crate::audit_logs::tail::scan::compare;
 use crate::storage::{BlobItem, BlobKind, BlobProps};
 
 const NOW: OffsetDateTime = datetime!(2025-03-14 10:30 UTC);
