@@ -36,7 +36,7 @@ pub(super) struct Scan {
 
 /// Lists every host of `cursors` and compares.
 pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTime) -> Scan {
-    let window = tail.settings.tail_window;
+    let window = tail.settings.tail_look_back;
     let hosts = growth::hosts(cursors);
     let mut out = Scan {
         hosts: hosts.len(),
@@ -107,7 +107,7 @@ async fn act(
     now: OffsetDateTime,
     out: &mut Scan,
 ) -> Result<(), Failure> {
-    let window = tail.settings.tail_window;
+    let window = tail.settings.tail_look_back;
     let source = source(tail, &host)?;
     let Findings {
         grown,
@@ -188,7 +188,7 @@ async fn register(
     }
     verdict(
         repo,
-        growth::judge(cursor, &item.props, now, tail.settings.tail_window),
+        growth::judge(cursor, &item.props, now, tail.settings.tail_look_back),
         out,
     )
     .await
