@@ -349,7 +349,7 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str, bucket: &str, open: bool) 
     let mut after: Option<String> = None;
     let mut page = Vec::new();
     loop {
-        let more = outbox::pending(t, bucket, Table::Detections, after.as_deref(), 1000)
+        let more = outbox::unsent(t, bucket, Table::Detections, after.as_deref(), 1000)
             .await
             .expect("page");
         let Some(last) = more.last() else { break };

@@ -34,44 +34,14 @@ param functionAppName string = 'func-${toLower(baseName)}-${environment}-${take(
 param storageAccountName string = 'st${toLower(baseName)}${environment}${take(uniqueString(resourceGroup().id), 6)}'
 
 // Sources. Each Bastion host records into one container of one account; several hosts (a hub per region)
-// mean several sources, possibly in other resource groups or subscriptions. The arrays list them; when
-// they are empty, the single-source parameters below make one source of each kind (parameter files
-// written before the arrays existed keep working unchanged).
-@description('Recording sources, one per Bastion host: {accountName, subscriptionId?, resourceGroup?, container? (recordings), bastionName? (name or resource id, labels the source), systemTopicName? (the account\'s existing topic)}. The first is the default source. Empty: one source from recordingsAccountName/-ResourceGroup/-Container/-SystemTopicName.')
-param recordingSources array = []
+// mean several sources, possibly in other resource groups or subscriptions. One host is a list of one.
+@description('Recording sources, one per Bastion host: {accountName, subscriptionId?, resourceGroup?, container? (recordings), bastionName? (name or resource id, labels the source), systemTopicName? (the account\'s existing topic)}. The first is the default source.')
+@minLength(1)
+param recordingSources array
 
-@description('Audit-log sources (accounts the Bastion diagnostic settings archive to): {accountName, subscriptionId?, resourceGroup?, container? (insights-logs-bastionauditlogs), systemTopicName?}. Empty: one source from the auditLogs* parameters.')
-param auditLogSources array = []
-
-@description('Single-source form: EXISTING storage account Bastion writes recordings to (used when recordingSources is empty).')
-@maxLength(24)
-param recordingsAccountName string = ''
-
-@description('Single-source form: resource group of the recordings account.')
-param recordingsResourceGroup string = resourceGroup().name
-
-@description('Single-source form: container Bastion writes recordings to (no immutability, no versioning: Bastion requirement).')
-@minLength(3)
-@maxLength(63)
-param recordingsContainer string = 'recordings'
-
-@description('Single-source form: existing Event Grid system topic of the recordings account; empty to create one.')
-param recordingsSystemTopicName string = ''
-
-@description('Single-source form: EXISTING storage account the Bastion diagnostic setting archives audit logs to (may equal the recordings account; used when auditLogSources is empty).')
-@maxLength(24)
-param auditLogsAccountName string = ''
-
-@description('Single-source form: resource group of the audit-log account.')
-param auditLogsResourceGroup string = resourceGroup().name
-
-@description('Single-source form: container of the archived audit logs.')
-@minLength(3)
-@maxLength(63)
-param auditLogsContainer string = 'insights-logs-bastionauditlogs'
-
-@description('Single-source form: existing Event Grid system topic of the audit-log account; empty to create one.')
-param auditLogsSystemTopicName string = ''
+@description('Audit-log sources (accounts the Bastion diagnostic settings archive to; may be a recordings account): {accountName, subscriptionId?, resourceGroup?, container? (insights-logs-bastionauditlogs), systemTopicName?}.')
+@minLength(1)
+param auditLogSources array
 
 @description('Container for poison payloads in the app account.')
 param quarantineContainer string = 'quarantine'
@@ -190,7 +160,7 @@ param logRetentionDays int = 90
 @maxValue(365)
 param softDeleteDays int = 14
 
-@description('Bastion hosts whose BastionAuditLogs this template archives (a diagnostic setting on each): {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName? (default: the first audit-log source)}. Empty: bastionName below, or none.')
+@description('Bastion hosts whose BastionAuditLogs this template archives (a diagnostic setting on each): {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName? (default: the first audit-log source)}. Empty: none (leave out a host whose setting exists already).')
 param bastionDiagnostics array = []
 
 @description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host: a name, or the host\'s resource id), diagnostics? (true: this template adds the diagnostic setting sending that host\'s BastionAuditLogs to the workspace, in resource-specific mode), bastionSubscriptionId?, bastionResourceGroup? (the host\'s when bastionName is a name, default this deployment\'s)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
@@ -236,12 +206,6 @@ param sentinelContent bool = true
 
 @description('Create the analytics rules enabled.')
 param sentinelRulesEnabled bool = true
-
-@description('Single-source form: existing Bastion host whose BastionAuditLogs to archive to the first audit-log source; empty to leave diagnostics alone.')
-param bastionName string = ''
-
-@description('Single-source form: resource group of the Bastion host.')
-param bastionResourceGroup string = resourceGroup().name
 
 @description('Private endpoints + VNet integration; the app account then has public access disabled.')
 param enablePrivateNetworking bool = false
@@ -311,29 +275,8 @@ var auditLogSubscriptions = [
 // ---- Sources, normalised: every field set, plus comparison keys (lower case: Azure names compare
 // without case) and whether the source is the first of its account / resource group. Scopes and
 // role names use the values as given, so an existing deployment's ids do not change.
-var recordingsSingle = [
-  {
-    accountName: recordingsAccountName
-    subscriptionId: subscription().subscriptionId
-    resourceGroup: recordingsResourceGroup
-    container: recordingsContainer
-    bastionName: ''
-    systemTopicName: recordingsSystemTopicName
-  }
-]
-var auditLogsSingle = [
-  {
-    accountName: auditLogsAccountName
-    subscriptionId: subscription().subscriptionId
-    resourceGroup: auditLogsResourceGroup
-    container: auditLogsContainer
-    systemTopicName: auditLogsSystemTopicName
-  }
-]
-var recordingSourceList = empty(recordingSources) ? recordingsSingle : recordingSources
-var auditLogSourceList = empty(auditLogSources) ? auditLogsSingle : auditLogSources
 var recordingsFilled = [
-  for s in recordingSourceList: {
+  for s in recordingSources: {
     accountName: s.accountName
     subscriptionId: s.?subscriptionId ?? subscription().subscriptionId
     resourceGroup: s.?resourceGroup ?? resourceGroup().name
@@ -343,7 +286,7 @@ var recordingsFilled = [
   }
 ]
 var auditLogsFilled = [
-  for s in auditLogSourceList: {
+  for s in auditLogSources: {
     accountName: s.accountName
     subscriptionId: s.?subscriptionId ?? subscription().subscriptionId
     resourceGroup: s.?resourceGroup ?? resourceGroup().name
@@ -429,17 +372,10 @@ var eventSubscriptions = [
   })
 ]
 
-// Bastion diagnostic settings: the array, else the single-source bastionName, else none.
-var bastionSingle = [
-  {
-    bastionName: bastionName
-    resourceGroup: bastionResourceGroup
-  }
-]
-var bastionDiagnosticsList = empty(bastionDiagnostics) ? (empty(bastionName) ? [] : bastionSingle) : bastionDiagnostics
+// Bastion diagnostic settings: one per listed host.
 var auditLogAccountNames = [for s in auditLogs: toLower(s.accountName)]
 var diagnostics = [
-  for d in bastionDiagnosticsList: {
+  for d in bastionDiagnostics: {
     bastionName: d.bastionName
     subscriptionId: d.?subscriptionId ?? subscription().subscriptionId
     resourceGroup: d.?resourceGroup ?? resourceGroup().name

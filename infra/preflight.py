@@ -58,16 +58,9 @@ def sources(p, sub, rg):
             "rg": s.get("resourceGroup") or rg, "container": s.get("container") or container,
             "bastion": s.get("bastionName") or "", "topic": s.get("systemTopicName") or topic,
         }
-    recs = p.get("recordingSources") or [{
-        "accountName": p.get("recordingsAccountName", ""), "resourceGroup": p.get("recordingsResourceGroup"),
-        "container": p.get("recordingsContainer"), "systemTopicName": p.get("recordingsSystemTopicName")}]
-    logs = p.get("auditLogSources") or [{
-        "accountName": p.get("auditLogsAccountName", ""), "resourceGroup": p.get("auditLogsResourceGroup"),
-        "container": p.get("auditLogsContainer"), "systemTopicName": p.get("auditLogsSystemTopicName")}]
-    recs = [norm(s, "recordings") for s in recs]
-    logs = [norm(s, "insights-logs-bastionauditlogs") for s in logs]
-    diags = p.get("bastionDiagnostics") or (
-        [{"bastionName": p["bastionName"], "resourceGroup": p.get("bastionResourceGroup")}] if p.get("bastionName") else [])
+    recs = [norm(s, "recordings") for s in p.get("recordingSources") or []]
+    logs = [norm(s, "insights-logs-bastionauditlogs") for s in p.get("auditLogSources") or []]
+    diags = p.get("bastionDiagnostics") or []
     out = []
     for d in diags:
         name = (d.get("auditLogsAccountName") or logs[0]["account"]).lower()
@@ -348,7 +341,7 @@ def check_topics(recs, logs):
         if other:
             row("one system topic per account", s["account"], "BLOCK",
                 f"the account already has system topic {', '.join(other)} and may have only one: pass its name as the "
-                "source's systemTopicName (or recordingsSystemTopicName / auditLogsSystemTopicName)")
+                "source's systemTopicName")
         else:
             row("one system topic per account", s["account"], "ok", planned)
     return planned_topics

@@ -50,7 +50,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| bind_error(port, &e))?;
     println!("listening addr={}", listener.local_addr()?);
-    // Held until `run` returns: dropping the guard writes the lines still queued for stdout.
+    // Kept until `run` returns: dropping the guard writes the lines still queued for stdout.
     let _log = telemetry::init(&state.config.log);
     tokio::spawn(bastion_recordings::health::flush::run(
         state.heartbeats.clone(),

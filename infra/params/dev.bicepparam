@@ -7,12 +7,19 @@ param tags = {
   workload: 'bastion-recordings'
   environment: 'dev'
 }
-param recordingsAccountName = 'stbastrecdevsrc01'
-param recordingsContainer = 'recordings'
-param auditLogsAccountName = 'stbastrecdevsrc01'
-param auditLogsContainer = 'insights-logs-bastionauditlogs'
+param recordingSources = [
+  {
+    accountName: 'stbastrecdevsrc01'
+    container: 'recordings'
+  }
+]
+param auditLogSources = [
+  {
+    accountName: 'stbastrecdevsrc01'
+    container: 'insights-logs-bastionauditlogs'
+  }
+]
 param tablePrefix = 'dev'
 // 40: the documented floor below which HTTP apps (the catalogue API) risk throttling.
 param maximumInstanceCount = 40
 param logRetentionDays = 30
-param bastionName = ''

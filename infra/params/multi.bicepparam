@@ -1,8 +1,8 @@
 // Two Bastion hosts, one catalogue: a hub in West Europe and one in North Europe, each recording into
 // its own account. The North Europe hub lives in another subscription and archives its audit logs into
 // its recordings account (one system topic there carries both subscriptions); West Europe archives into
-// a separate audit-log account. The first recording source is the default one (its catalogue keys carry
-// no account): it stays first, new hosts are appended.
+// a separate audit-log account. The first recording source is the default one: it stays first, new
+// hosts are appended.
 using '../main.bicep'
 
 param environment = 'prod'

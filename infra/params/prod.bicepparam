@@ -8,12 +8,20 @@ param tags = {
   workload: 'bastion-recordings'
   environment: 'prod'
 }
-param recordingsAccountName = 'stbastrecprodrec01'
-param recordingsResourceGroup = 'rg-bastion-prod'
-param recordingsContainer = 'recordings'
-param auditLogsAccountName = 'stbastrecprodlog01'
-param auditLogsResourceGroup = 'rg-bastion-prod'
-param auditLogsContainer = 'insights-logs-bastionauditlogs'
+param recordingSources = [
+  {
+    accountName: 'stbastrecprodrec01'
+    resourceGroup: 'rg-bastion-prod'
+    container: 'recordings'
+  }
+]
+param auditLogSources = [
+  {
+    accountName: 'stbastrecprodlog01'
+    resourceGroup: 'rg-bastion-prod'
+    container: 'insights-logs-bastionauditlogs'
+  }
+]
 param keyVaultName = 'kv-bastrec-prod'
 // Zone redundancy is an opt-in: true bills 32 always-ready instances (two per per-function scale
 // group, sixteen groups) of instanceMemoryMB around the clock, about 673 USD a month at 2,048 MB
@@ -22,7 +30,11 @@ param zoneRedundant = false
 param maximumInstanceCount = 40
 param logRetentionDays = 365
 param softDeleteDays = 30
-param bastionName = 'bas-hub-prod'
-param bastionResourceGroup = 'rg-bastion-prod'
+param bastionDiagnostics = [
+  {
+    bastionName: 'bas-hub-prod'
+    resourceGroup: 'rg-bastion-prod'
+  }
+]
 // The catalogue API app registration (client id); until it is set the API refuses every caller.
 // param catalogueAuthClientId = '<client id>'

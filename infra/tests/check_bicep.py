@@ -96,9 +96,6 @@ def _():
         given = set(re.findall(r"^param (\w+) =", text, re.M))
         assert given <= set(params), f"{f.name}: unknown {sorted(given - set(params))}"
         assert required <= given, f"{f.name}: missing {sorted(required - given)}"
-        # The account parameters have defaults (either form may be used), so "required" cannot say it.
-        for array, scalar in (("recordingSources", "recordingsAccountName"), ("auditLogSources", "auditLogsAccountName")):
-            assert array in given or scalar in given, f"{f.name}: sets neither {array} nor {scalar}"
 
 
 @check("default resource names respect Azure length rules")

@@ -15,8 +15,8 @@ import re
 # Lines of the templates the model below mirrors (file -> lines).
 PINS = {
     "main.bicep": [
-        "var recordingSourceList = empty(recordingSources) ? recordingsSingle : recordingSources",
-        "var auditLogSourceList = empty(auditLogSources) ? auditLogsSingle : auditLogSources",
+        "  for s in recordingSources: {",
+        "  for s in auditLogSources: {",
         "container: s.?container ?? 'recordings'",
         "container: s.?container ?? 'insights-logs-bastionauditlogs'",
         "var recordingGroupKeys = [for s in recordingsFilled: toLower('${s.subscriptionId}/${s.resourceGroup}')]",
@@ -135,10 +135,6 @@ def default(main, name):
 
 def deploy(p, main):
     """What main.bicep deploys for parameters `p` (the model PINS ties to the template)."""
-    def scalar(name):
-        v = p.get(name, default(main, name))
-        return APP_GROUP if isinstance(v, dict) or v is None else v  # resourceGroup().name defaults
-
     def fill(sources, kind_default, bastion):
         out = []
         for s in sources:
@@ -158,12 +154,8 @@ def deploy(p, main):
             s["firstOfAccount"] = keys.index(s["account"]) == i
         return out
 
-    single_rec = [{"accountName": scalar("recordingsAccountName"), "resourceGroup": scalar("recordingsResourceGroup"),
-                   "container": scalar("recordingsContainer"), "systemTopicName": scalar("recordingsSystemTopicName")}]
-    single_aud = [{"accountName": scalar("auditLogsAccountName"), "resourceGroup": scalar("auditLogsResourceGroup"),
-                   "container": scalar("auditLogsContainer"), "systemTopicName": scalar("auditLogsSystemTopicName")}]
-    rec = fill(p.get("recordingSources") or single_rec, "recordings", True)
-    aud = fill(p.get("auditLogSources") or single_aud, "insights-logs-bastionauditlogs", False)
+    rec = fill(p["recordingSources"], "recordings", True)
+    aud = fill(p["auditLogSources"], "insights-logs-bastionauditlogs", False)
     every = rec + aud
     accounts = list(dict.fromkeys(s["account"] for s in every))
     topics = {}
@@ -244,17 +236,17 @@ def register(check, main, text, infra):
         for f in sorted(infra.glob("params/*.bicepparam")):
             invariants(deploy(params_of(f.read_text()), main), f.name)
 
-    @check("sources: single-source params give one subscription per function, named after the app, and today's settings")
+    @check("sources: one source of each kind gives one subscription per function, named after the app, and one entry per setting")
     def _():
         for f in sorted(infra.glob("params/*.bicepparam")):
             p = params_of(f.read_text())
-            if "recordingSources" in p or "auditLogSources" in p:
+            if len(p["recordingSources"]) != 1 or len(p["auditLogSources"]) != 1:
                 continue
             d = deploy(p, main)
             assert [s["name"].split("-")[0] for s in d["subscriptions"]] == ["RecordingCreated", "AuditLogCreated"], f.name
-            same = p["recordingsAccountName"] == p["auditLogsAccountName"]
+            same = p["recordingSources"][0]["accountName"] == p["auditLogSources"][0]["accountName"]
             assert len(d["topics"]) == (1 if same else 2), f.name
-            assert d["settings"]["RECORDINGS_SOURCES"] == f"RECORDINGS_STORAGE:{p.get('recordingsContainer', 'recordings')}"
+            assert d["settings"]["RECORDINGS_SOURCES"] == f"RECORDINGS_STORAGE:{d['recordings'][0]['container']}"
             assert d["connections"] == ["RECORDINGS_STORAGE", "AUDITLOGS_STORAGE"], f.name
 
     @check("sources: params/multi.bicepparam is a two-host example in two accounts and two subscriptions")

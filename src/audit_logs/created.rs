@@ -58,7 +58,7 @@ pub async fn register(
     let settings = &tail.settings;
     let time = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
     let mut report = tail.read_one(&cursor, now, &time).await?;
-    // A failed check stays pending for the next tail tick.
+    // A failed check stays unchecked for the next tail tick.
     report.notifications = tail.bursts().await;
     Ok(Some(report))
 }

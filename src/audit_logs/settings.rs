@@ -21,15 +21,15 @@ pub struct AuditSettings {
     /// `AUDIT_MAX_LINE_BYTES` (1 MiB): a line longer than this without a newline is quarantined and skipped.
     pub max_line_bytes: u64,
     /// `AUDIT_TAIL_WINDOW_HOURS` (48): a cursor is retired this long after its hour.
-    pub tail_window: Duration,
+    pub tail_look_back: Duration,
     /// `UNRECORDED_GRACE_MINUTES` (30): wait after the session's last audit record before `session.unrecorded`.
     pub unrecorded_grace: Duration,
     /// `STALLED_AFTER_HOURS` (6): sessions but no recording for this long → `recordings.stalled`.
     pub stalled_after: Duration,
-    /// `FAILED_LOGIN_THRESHOLD` (5): failed logins per (user or client IP, VM) per window.
+    /// `FAILED_LOGIN_THRESHOLD` (5): failed logins per (user or client IP, VM) per bucket.
     pub failed_login_threshold: usize,
-    /// `FAILED_LOGIN_WINDOW_MINUTES` (15): tumbling window of the failed-login count.
-    pub failed_login_window: Duration,
+    /// `FAILED_LOGIN_WINDOW_MINUTES` (15): the tumbling bucket of the failed-login count.
+    pub failed_login_bucket: Duration,
     /// `RECORDING_UPLOAD_LAG_MINUTES` (30): recordings are created within [start, end + lag].
     pub upload_lag: Duration,
     /// `RECORDING_MIN_BYTES` (4096): a blob shorter than this vouches for no session (its match is
@@ -40,13 +40,13 @@ pub struct AuditSettings {
     /// otherwise): Bastion uploads a recording when its session closes, a blob planted later
     /// naming the session is created after.
     pub vouch_lag: Duration,
-    /// `OPEN_SESSION_MAX_HOURS` (12): window end for sessions whose end is not (yet) known.
+    /// `OPEN_SESSION_MAX_HOURS` (12): the join window's end for sessions whose end is not (yet) known.
     pub open_session_max: Duration,
     /// `RECORDING_SESSION_WAIT_MINUTES` (120): how long after its creation a recording that names a
     /// GUID waits for that session's audit records before it is matched by time instead.
     pub session_wait: Duration,
     /// `RECONCILE_WINDOW_HOURS` (48): how far back Reconcile lists blobs.
-    pub reconcile_window: Duration,
+    pub reconcile_look_back: Duration,
 }
 
 impl Default for AuditSettings {
@@ -57,17 +57,17 @@ impl Default for AuditSettings {
             tail_chunk_bytes: 4 << 20,
             tail_budget: Duration::seconds(120),
             max_line_bytes: 1 << 20,
-            tail_window: Duration::hours(48),
+            tail_look_back: Duration::hours(48),
             unrecorded_grace: Duration::minutes(30),
             stalled_after: Duration::hours(6),
             failed_login_threshold: 5,
-            failed_login_window: Duration::minutes(15),
+            failed_login_bucket: Duration::minutes(15),
             upload_lag: Duration::minutes(30),
             recording_min_bytes: 4096,
             vouch_lag: Duration::hours(24),
             open_session_max: Duration::hours(12),
             session_wait: Duration::minutes(120),
-            reconcile_window: Duration::hours(48),
+            reconcile_look_back: Duration::hours(48),
         }
     }
 }
@@ -99,7 +99,7 @@ impl AuditSettings {
                 10..=240,
             )),
             max_line_bytes: r.number("AUDIT_MAX_LINE_BYTES", d.max_line_bytes, 1..=256 << 20),
-            tail_window: hours(r, "AUDIT_TAIL_WINDOW_HOURS", 90, d.tail_window),
+            tail_look_back: hours(r, "AUDIT_TAIL_WINDOW_HOURS", 90, d.tail_look_back),
             unrecorded_grace: minutes(r, "UNRECORDED_GRACE_MINUTES", d.unrecorded_grace),
             stalled_after: hours(r, "STALLED_AFTER_HOURS", 90, d.stalled_after),
             failed_login_threshold: r.number(
@@ -107,7 +107,7 @@ impl AuditSettings {
                 d.failed_login_threshold,
                 1..=100_000,
             ),
-            failed_login_window: minutes(r, "FAILED_LOGIN_WINDOW_MINUTES", d.failed_login_window),
+            failed_login_bucket: minutes(r, "FAILED_LOGIN_WINDOW_MINUTES", d.failed_login_bucket),
             upload_lag: minutes(r, "RECORDING_UPLOAD_LAG_MINUTES", d.upload_lag),
             recording_min_bytes: r.number(
                 "RECORDING_MIN_BYTES",
@@ -117,7 +117,7 @@ impl AuditSettings {
             vouch_lag: hours(r, "RECORDING_VOUCH_LAG_HOURS", 90, d.vouch_lag),
             open_session_max: hours(r, "OPEN_SESSION_MAX_HOURS", 30, d.open_session_max),
             session_wait: minutes(r, "RECORDING_SESSION_WAIT_MINUTES", d.session_wait),
-            reconcile_window: hours(r, "RECONCILE_WINDOW_HOURS", 90, d.reconcile_window),
+            reconcile_look_back: hours(r, "RECONCILE_WINDOW_HOURS", 90, d.reconcile_look_back),
         }
     }
 }
@@ -138,7 +138,7 @@ mod tests {
             ("UNRECORDED_GRACE_MINUTES", "x"),
             ("AUDIT_TAIL_MAX_RECORDS", "abc"),
         ]);
-        assert_eq!(s.tail_window, Duration::hours(24));
+        assert_eq!(s.tail_look_back, Duration::hours(24));
         assert_eq!(
             errors,
             [

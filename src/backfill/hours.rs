@@ -1,4 +1,4 @@
-//! A page's audit-log hours read together, [`HOURS_HELD`] at a time in listing order (one host's
+//! A page's audit-log hours read together, [`HOURS_UNWRITTEN`] at a time in listing order (one host's
 //! consecutive hours): each hour registered and read to its end as `AuditLogTail` reads it, its
 //! records folded per session with the other hours' instead of written, then every session written
 //! once through the one session writer, then each hour's cursor saved. A session whose records
@@ -14,21 +14,21 @@ use super::items::{Done, contended, registered};
 use super::walk::Walk;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
-use crate::audit_logs::tail::blob::{self, Held};
+use crate::audit_logs::tail::blob::{self, Unwritten};
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::ports::Failure;
 use crate::state::AppState;
 use crate::storage::BlobItem;
 
-/// Hours whose sessions are held at once: a day of one host's logs. Memory holds their folded
+/// Hours whose sessions wait unwritten at once: a day of one host's logs. Memory holds their folded
 /// sessions (each with at most one raw line), not the hours' bytes.
-pub(super) const HOURS_HELD: usize = 24;
+pub(super) const HOURS_UNWRITTEN: usize = 24;
 
 /// One hour after its read.
 enum Read {
-    /// Read to its end, its records held.
-    Held(Box<(Held, Batch<'static>)>),
+    /// Read to its end, its records read, not yet written.
+    Unwritten(Box<(Unwritten, Batch<'static>)>),
     /// Nothing to read.
     Done(Done),
 }
@@ -49,38 +49,38 @@ pub(super) async fn group(
         .collect()
         .await;
     let mut all = Batch::default();
-    let mut held = Vec::new();
+    let mut unwritten = Vec::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, r) in reads.into_iter().enumerate() {
         out.push(match r {
-            Ok(Read::Held(read)) => {
+            Ok(Read::Unwritten(read)) => {
                 let (h, records) = *read;
                 all.absorb(records);
-                held.push((i, h));
+                unwritten.push((i, h));
                 Ok(Done::Tailed)
             }
             Ok(Read::Done(done)) => Ok(done),
             Err(e) => Err(e),
         });
     }
-    if !held.is_empty() {
-        // No time budget: never cut, so every held record is written before any cursor moves.
+    if !unwritten.is_empty() {
+        // No time budget: never cut, so every unwritten record is written before any cursor moves.
         let never = Budget::unlimited(state.ports.clock.clone());
         if let Err(e) = batch::flush(&tail, all, now, &never).await {
             let text = e.to_string();
-            for (i, _) in held.drain(..) {
+            for (i, _) in unwritten.drain(..) {
                 out[i] = Err(Failure::storage(anyhow::anyhow!(
                     "writing the sessions of its hours failed: {text}"
                 ))
                 .into());
             }
         }
-        let saved: Vec<Result<(), HandlerError>> = futures::stream::iter(&held)
+        let saved: Vec<Result<(), HandlerError>> = futures::stream::iter(&unwritten)
             .map(|(_, h)| async { h.save(&tail).await.map_err(HandlerError::from) })
             .buffered(concurrency.max(1))
             .collect()
             .await;
-        for ((i, _), s) in held.iter().zip(saved) {
+        for ((i, _), s) in unwritten.iter().zip(saved) {
             if let Err(e) = s {
                 out[*i] = Err(e);
             }
@@ -89,7 +89,7 @@ pub(super) async fn group(
     items.into_iter().map(|i| i.name).zip(out).collect()
 }
 
-/// Registers one hour and reads it to its end, its records held.
+/// Registers one hour and reads it to its end, its records read, not yet written.
 async fn read(
     tail: &Tailer,
     walk: Walk<'_>,
@@ -101,8 +101,8 @@ async fn read(
         Err(done) => return Ok(Read::Done(done)),
     };
     let mut records = Batch::default();
-    match blob::read_held(tail, &cursor, now, &mut records).await? {
-        Some(h) => Ok(Read::Held(Box::new((h, records)))),
+    match blob::read_unwritten(tail, &cursor, now, &mut records).await? {
+        Some(h) => Ok(Read::Unwritten(Box::new((h, records)))),
         None => Err(contended(item)),
     }
 }

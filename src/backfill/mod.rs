@@ -115,11 +115,11 @@ async fn join(
         rewritten: r.rewritten,
         sessions: r.sessions,
     });
-    let bursts = crate::audit_logs::detect::failed::run_pending(
+    let bursts = crate::audit_logs::detect::failed::run_unchecked(
         &state.ports.tables,
         &state.ports.sources,
         state.audit.failed_login_threshold,
-        state.audit.failed_login_window,
+        state.audit.failed_login_bucket,
     )
     .await;
     for n in bursts {
@@ -297,8 +297,10 @@ async fn pass(
         let mut results = match kind {
             // Audit hours in groups, each session written once per group ([`hours`]).
             Kind::AuditLogs if !opts.dry_run => {
-                let groups: Vec<Vec<BlobItem>> =
-                    todo.chunks(hours::HOURS_HELD).map(<[_]>::to_vec).collect();
+                let groups: Vec<Vec<BlobItem>> = todo
+                    .chunks(hours::HOURS_UNWRITTEN)
+                    .map(<[_]>::to_vec)
+                    .collect();
                 futures::stream::iter(groups)
                     .then(move |g| hours::group(state, walk, g, now, opts.concurrency))
                     .flat_map(futures::stream::iter)

@@ -1,5 +1,5 @@
 //! The record of changed sessions (table `sessionchanges`): written by the join pass before it
-//! clears its pending marks (a crash leaves them pending), drained by the review queue.
+//! clears its marks (a crash leaves them set), drained by the review queue.
 
 use crate::azure::AzureError;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
@@ -35,7 +35,7 @@ pub async fn record(
 }
 
 /// At most `limit` recorded changes.
-pub async fn pending(tables: &dyn TableStore, limit: u32) -> Result<Vec<Change>, AzureError> {
+pub async fn marked(tables: &dyn TableStore, limit: u32) -> Result<Vec<Change>, AzureError> {
     let all = Filter::partition("changed");
     let rows = page(tables, CHANGES_TABLE, &all, limit, None).await?;
     let change = |s: crate::tables::Stored| {
@@ -134,7 +134,7 @@ mod tests {
             .expect("row");
         let row = DayRow::from_entity(&row.entity).expect("window");
         assert_eq!(row.pending, Some(span), "still pending");
-        let recorded = pending(&t, 10).await.expect("record");
+        let recorded = marked(&t, 10).await.expect("record");
         assert_eq!(
             recorded
                 .iter()
@@ -147,10 +147,10 @@ mod tests {
             .await
             .expect("again");
         clear(&t, &recorded).await.expect("clear");
-        assert_eq!(pending(&t, 10).await.expect("record").len(), 1);
-        clear(&t, &pending(&t, 10).await.expect("record"))
+        assert_eq!(marked(&t, 10).await.expect("record").len(), 1);
+        clear(&t, &marked(&t, 10).await.expect("record"))
             .await
             .expect("clear");
-        assert!(pending(&t, 10).await.expect("record").is_empty());
+        assert!(marked(&t, 10).await.expect("record").is_empty());
     }
 }

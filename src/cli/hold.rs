@@ -65,7 +65,7 @@ pub struct HoldArgs {
     /// The hold's id (default: derived from the target).
     #[arg(long)]
     pub id: Option<String>,
-    /// Release only, two-person release: the pending request (`requestId`) this release approves.
+    /// Release only, two-person release: the open request (`requestId`) this release approves.
     #[arg(long)]
     pub request: Option<String>,
 }

@@ -204,7 +204,7 @@ impl Config {
         let reviews = crate::reviews::ReviewSettings::from_reader(
             &mut r,
             audit.failed_login_threshold,
-            audit.failed_login_window,
+            audit.failed_login_bucket,
         );
         let api = self::api::ApiSettings::from_reader(&mut r);
         // A bad value must not stop the pipeline: false here, reported by the API's auth.

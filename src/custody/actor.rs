@@ -5,8 +5,8 @@
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
+use super::awaited::{Change, Lookup};
 use super::changes::{OVERWRITES, REMOVES};
-use super::pending::{Change, Lookup};
 use super::query::{Access, Found};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::writer::{ACTOR_FOUND, ACTOR_PROBABLE, ACTOR_UNKNOWN, Actor};

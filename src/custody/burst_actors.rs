@@ -73,11 +73,11 @@ pub async fn note(
 /// most `LISTED`, 20), and how many alerts have none yet.
 pub fn actors(folded: &[&Entity]) -> (Vec<Value>, usize) {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut pending = 0;
+    let mut unknown = 0;
     for m in folded {
         match get_str(m, "Actor") {
             Some(a) => *counts.entry(a.to_owned()).or_default() += 1,
-            None => pending += 1,
+            None => unknown += 1,
         }
     }
     let mut list: Vec<(String, usize)> = counts.into_iter().collect();
@@ -91,7 +91,7 @@ pub fn actors(folded: &[&Entity]) -> (Vec<Value>, usize) {
             Some(v)
         })
         .collect();
-    (listed, pending)
+    (listed, unknown)
 }
 
 /// The follow-ups of bursts sent whose folded alerts all have their actor, or whose window ended
@@ -123,14 +123,14 @@ pub async fn follow_ups(
         let folded: Vec<&Entity> = (members.iter().map(|s| &s.entity))
             .filter(|m| get_str(m, "RowKey") != Some(HEAD))
             .collect();
-        let (listed, pending) = actors(&folded);
+        let (listed, unknown) = actors(&folded);
         let window = get_str(&h.entity, "Window").and_then(timestamp);
         let late = window.is_none_or(|w| now >= w + WINDOW + super::burst::GRACE + wait + LATE);
-        if pending > 0 && !late {
+        if unknown > 0 && !late {
             continue;
         }
         if !folded.is_empty() {
-            out.push(follow_up(&h.entity, folded.len(), listed, pending));
+            out.push(follow_up(&h.entity, folded.len(), listed, unknown));
         }
         let mut marked = h.entity.clone();
         let sent = get_i64(&h.entity, "ActorsSent").unwrap_or(0) + 1;
@@ -152,14 +152,14 @@ pub async fn follow_ups(
 
 /// `recording.actor` of a burst: the actors of its folded alerts, under the burst alert's id +
 /// `.actor`.
-fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>, pending: usize) -> Notification {
+fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>, unknown: usize) -> Notification {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let burst = super::burst::burst_id(&g("Kind"), &g("PartitionKey"));
     let window = get_str(head, "Window").and_then(timestamp);
     let data = json!({
         "account": g("Account"), "container": g("Container"), "alertId": burst,
         "windowStart": window.map(format_utc), "windowEnd": window.map(|w| format_utc(w + WINDOW)),
-        "foldedAlerts": folded, "actors": listed, "folded": true, "actorsPending": pending,
+        "foldedAlerts": folded, "actors": listed, "folded": true, "actorsPending": unknown,
     });
     let mut n = Notification::new(
         "recording.actor",
@@ -239,7 +239,7 @@ mod tests {
             burst_id("recording.replaced", &pk)
         );
         assert!(
-            follow_ups(&t, at, WAIT).await.expect("pending").is_empty(),
+            follow_ups(&t, at, WAIT).await.expect("unknown").is_empty(),
             "one still looked for"
         );
         note(&t, &pk, &alerts[7].notification_id, &who("e@y"))

@@ -3,7 +3,7 @@
 //! [`super::burst::burst_id`]), sent on two passes (delivery drops the repeat), naming the actors found so far
 //! ([`super::burst_actors`]); the head row is marked sent. Without a custody workspace no actor
 //! is looked up (no lookup is left for any alert): the burst alert says so (`actorLookups`
-//! false, no actor pending) and its head is marked as if its actors' follow-up had gone out, so
+//! false, no actor unknown) and its head is marked as if its actors' follow-up had gone out, so
 //! none ever does.
 
 use serde_json::{Value, json};
@@ -101,7 +101,7 @@ pub async fn close(
 }
 
 /// The burst alert of a window: its head and folded alerts, counted; the actors found so far
-/// when `lookups` were left (else none is looked up, and none is pending).
+/// when `lookups` were left (else none is looked up, and none is unknown).
 fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime, lookups: bool) -> Notification {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let (kind, container) = (g("Kind"), g("Container"));
@@ -121,7 +121,7 @@ fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime, lookups: boo
     } else {
         "replaced"
     };
-    let (actors, pending) = if lookups {
+    let (actors, unknown) = if lookups {
         super::burst_actors::actors(folded)
     } else {
         (Vec::new(), 0)
@@ -131,7 +131,7 @@ fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime, lookups: boo
         "windowStart": format_utc(window), "windowEnd": format_utc(window + WINDOW),
         "firstAlertId": g("AlertId"), "aloneAlertIds": alone_ids(head), "foldedAlertIds": ids,
         "foldedRecordings": recordings.len(), "folded": true,
-        "actorLookups": lookups, "actors": actors, "actorsPending": pending,
+        "actorLookups": lookups, "actors": actors, "actorsPending": unknown,
     });
     Notification::new(
         &kind,
@@ -172,7 +172,7 @@ mod tests {
         let d = &first[0].data;
         assert_eq!(d["count"], 8, "{d}");
         assert_eq!(d["actorLookups"], false, "{d}");
-        assert_eq!(d["actorsPending"], 0, "no lookup is pending: {d}");
+        assert_eq!(d["actorsPending"], 0, "no lookup is left: {d}");
         assert_eq!(d["actors"], json!([]), "{d}");
         let again = close(&t, closed, false).await.expect("second pass");
         assert_eq!(again.len(), 1, "sent on two passes");

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::CustodySettings;
 use super::actor::{self, operations, span};
 use super::query::{self, object_keys};
-use super::{burst_actors, pending};
+use super::{awaited, burst_actors};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Actor, Recording, RecordingKey};
 use crate::loganalytics::LogsQuery;
@@ -47,13 +47,13 @@ pub async fn pass(
     let tables = ports.tables.as_ref();
     let repo = ports.catalogue();
     let mut out = Pass::default();
-    for mut lookup in pending::awaiting(tables, PER_PASS).await? {
+    for mut lookup in awaited::awaiting(tables, PER_PASS).await? {
         let Some(key) = RecordingKey::parse(&lookup.recording_id) else {
-            pending::done(tables, &lookup).await?;
+            awaited::done(tables, &lookup).await?;
             continue;
         };
         let Some(row) = repo.get(&key).await? else {
-            pending::done(tables, &lookup).await?;
+            awaited::done(tables, &lookup).await?;
             continue;
         };
         if let Some(a) = row
@@ -70,7 +70,7 @@ pub async fn pass(
             } else {
                 burst_actors::note(tables, &lookup.burst, &lookup.alert_id, a).await?;
             }
-            pending::done(tables, &lookup).await?;
+            awaited::done(tables, &lookup).await?;
             continue;
         }
         if out.throttled {
@@ -107,7 +107,7 @@ pub async fn pass(
             }
         };
         let Some(decided) = decided else {
-            pending::note(tables, &lookup).await?;
+            awaited::note(tables, &lookup).await?;
             out.waiting += 1;
             continue;
         };
@@ -124,7 +124,7 @@ pub async fn pass(
                     .push(actor::notification(&w.value, lookup.change, &decided));
             }
         }
-        pending::note(tables, &lookup).await?;
+        awaited::note(tables, &lookup).await?;
     }
     Ok(out)
 }
@@ -137,7 +137,7 @@ pub async fn pass(
 pub async fn attach(
     ports: &Ports,
     key: &RecordingKey,
-    change: pending::Change,
+    change: awaited::Change,
     who: &Actor,
 ) -> Result<Option<Notification>, AzureError> {
     let repo = ports.catalogue();

@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn the_checked_replacement_header_is_the_one_written() {
         let keys = object_keys("stweu", "recordings", "a\"b/<img src=x> ü.mp4");
-        let ops = crate::custody::actor::operations(crate::custody::pending::Change::Replaced);
+        let ops = crate::custody::actor::operations(crate::custody::awaited::Change::Replaced);
         assert_eq!(ops, crate::custody::changes::OVERWRITES);
         assert!(!ops.contains(&"PutBlock") && !ops.contains(&"AppendBlock"));
         let checked = include_str!("../../tests/kql/custody-replaced-header.kql");

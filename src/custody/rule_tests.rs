@@ -6,7 +6,7 @@
 use time::macros::datetime;
 
 use super::actor::{found, notification};
-use super::pending::Change;
+use super::awaited::Change;
 use super::query::Access;
 
 const RULE: &str = include_str!("../../sentinel/rules/recording-deleted.kql");

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::CustodySettings;
+use super::awaited::{self, Change, LOOKUPS_TABLE, Lookup};
 use super::lookup::pass;
-use super::pending::{self, Change, LOOKUPS_TABLE, Lookup};
 use crate::catalogue::recording::{Recording, STATUS_DELETED_OUTSIDE};
 use crate::clock::FixedClock;
 use crate::dates::format_utc;
@@ -45,7 +45,7 @@ async fn kit() -> Kit {
         .await
         .expect("row");
     let lookup = Lookup::new("alert-1", &row.id(), Change::Deleted, at, "req-1");
-    pending::add(ports.tables.as_ref(), &lookup)
+    awaited::add(ports.tables.as_ref(), &lookup)
         .await
         .expect("lookup");
     let logs = FakeLogs::default();
@@ -93,7 +93,7 @@ impl Kit {
     }
 
     async fn lookups(&self) -> usize {
-        pending::awaiting(self.ports.tables.as_ref(), 10)
+        awaited::awaiting(self.ports.tables.as_ref(), 10)
             .await
             .expect("lookups")
             .len()

@@ -25,8 +25,8 @@ const MISSING: &str = "missing";
 /// Stored decision of a session whose start could not be read and whose id is no tunnel's.
 const UNKNOWN: &str = "unknown: start time unreadable";
 
-/// When a live-session row is due to be decided: its start (else first sight) plus `wait`.
-pub fn due(e: &Entity, wait: Duration) -> Option<OffsetDateTime> {
+/// When the wait of a live-session row ends: its start (else first sight) plus `wait`.
+pub fn wait_end(e: &Entity, wait: Duration) -> Option<OffsetDateTime> {
     let start = get_str(e, "StartTime")
         .and_then(timestamp)
         .or_else(|| get_str(e, "FirstSeen").and_then(timestamp))?;
@@ -91,7 +91,7 @@ pub async fn sweep(
     let rows = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
     let mut out = Vec::new();
     for r in rows.iter().filter(|r| undecided(&r.entity)) {
-        if due(&r.entity, wait).is_none_or(|d| d > now) {
+        if wait_end(&r.entity, wait).is_none_or(|d| d > now) {
             continue;
         }
         let readable = get_str(&r.entity, "StartTime")
@@ -117,12 +117,12 @@ fn undecided(e: &Entity) -> bool {
 fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
     let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
     let host = s("Host");
-    let due = due(e, wait).map(crate::dates::format_utc_millis);
+    let wait_end = wait_end(e, wait).map(crate::dates::format_utc_millis);
     Notification::new(
         UNAUDITED,
         &format!("{}|{}", host.to_ascii_lowercase(), s("SessionId")),
         // The notification's time is the end of the wait.
-        due.unwrap_or_else(|| s("LastSeen")),
+        wait_end.unwrap_or_else(|| s("LastSeen")),
         Severity::Critical,
         format!(
             "Live Bastion session missing from the audit logs on {}",

@@ -84,8 +84,9 @@ pub struct Figures {
     pub refused_list: Vec<[String; 6]>,
     /// Two-person releases that took effect (`holdreleases.csv`, status `approved` or `released`).
     pub two_person_releases: u64,
-    /// Two-person release requests still awaiting a second principal.
-    pub two_person_pending: u64,
+    /// Two-person release requests still awaiting a second principal (status `pending`).
+    #[serde(rename = "twoPersonPending")]
+    pub two_person_open: u64,
     /// The first [`ACCESS_LISTED`] requests: (hold, recording, status, requester, requested at,
     /// approver, approved at).
     #[serde(skip)]
@@ -238,7 +239,7 @@ impl Counter {
                 approved,
             } => {
                 if status == "pending" {
-                    f.two_person_pending += 1;
+                    f.two_person_open += 1;
                 } else {
                     f.two_person_releases += 1;
                 }

@@ -20,7 +20,7 @@ pub struct PackOptions {
     /// Failed logins per window that make a burst (`FAILED_LOGIN_THRESHOLD`; the report states it).
     pub burst_threshold: u32,
     /// The burst window (`FAILED_LOGIN_WINDOW_MINUTES`: the detections' digests are rebuilt with it).
-    pub burst_window: Duration,
+    pub burst_bucket: Duration,
     /// When the pack is generated.
     pub now: OffsetDateTime,
     /// The custody workspace (and client) whose `StorageBlobLogs` requests join `accessaudit.csv`.
@@ -112,7 +112,7 @@ impl PackOptions {
             bastion,
             review_deadline: reviews.deadline,
             burst_threshold: u32::try_from(audit.failed_login_threshold).unwrap_or(u32::MAX),
-            burst_window: audit.failed_login_window,
+            burst_bucket: audit.failed_login_bucket,
             now,
             custody: None,
             paper: Paper::default(),

@@ -30,7 +30,7 @@ pub struct Source {
     /// With `--bastion`: which holds, tombstones and accesses are that host's.
     host: Option<HostFilter>,
     /// The failed-login window (the detections' digests are rebuilt with it).
-    burst_window: Duration,
+    burst_bucket: Duration,
     /// The continuation of the paged deletions scan.
     deletions_next: Option<String>,
     /// The continuation of the paged custody scan.
@@ -55,7 +55,7 @@ impl Source {
             },
             reviews: Period::new(opts.from, opts.to),
             host: opts.bastion.as_deref().map(HostFilter::new),
-            burst_window: opts.burst_window,
+            burst_bucket: opts.burst_bucket,
             deletions_next: None,
             custody_next: None,
             custody: opts.custody.clone(),
@@ -108,7 +108,7 @@ impl Source {
             },
             (Kind::Bursts, _) if first => {
                 let host = host.map(|h| &*h);
-                Some(records::bursts(tables, q, self.burst_window, host).await?)
+                Some(records::bursts(tables, q, self.burst_bucket, host).await?)
             }
             (Kind::Holds, _) if first => Some(records::holds(tables, q, host).await?),
             (Kind::Deletions, _) if first || self.deletions_next.is_some() => {

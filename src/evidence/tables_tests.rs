@@ -38,7 +38,7 @@ pub(super) fn options(bastion: Option<&str>) -> PackOptions {
         bastion: bastion.map(str::to_owned),
         review_deadline: Duration::hours(24),
         burst_threshold: 3,
-        burst_window: Duration::minutes(10),
+        burst_bucket: Duration::minutes(10),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,
         paper: super::options::Paper::A4,
@@ -214,7 +214,7 @@ pub(super) async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> 
         let decided = two_person::decide(ports, &format!("hold-{tag}"), &scope, asker)
             .await
             .expect("decided");
-        if let two_person::Decision::Pending(r) = decided {
+        if let two_person::Decision::Open(r) = decided {
             request = Some(r.row_key);
         }
     }
@@ -392,19 +392,19 @@ async fn attempt(
     ip: &str,
     host: &str,
 ) -> Vec<String> {
-    use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_pending, record};
+    use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_unchecked, record};
     let f = FailedLogin {
         tunnel_id: tunnel.into(),
-        window: bucket(at, options(None).burst_window),
+        window: bucket(at, options(None).burst_bucket),
         vm: "vm-1".into(),
         user: user.into(),
         client_ip: ip.into(),
         host: host.into(),
     };
     let parts = record(ports.tables.as_ref(), &f).await.expect("record");
-    mark_pending(ports.tables.as_ref(), &parts)
+    mark_unchecked(ports.tables.as_ref(), &parts)
         .await
-        .expect("pending");
+        .expect("mark");
     parts
 }
 
@@ -461,11 +461,11 @@ async fn the_reports_bursts_are_the_detections_the_detector_raised() {
         .await;
     }
     let opts = options(None);
-    let raised = crate::audit_logs::detect::failed::run_pending(
+    let raised = crate::audit_logs::detect::failed::run_unchecked(
         ports.tables.as_ref(),
         &ports.sources,
         opts.burst_threshold as usize,
-        opts.burst_window,
+        opts.burst_bucket,
     )
     .await;
     let in_month: Vec<_> = raised

@@ -13,7 +13,9 @@ use super::options::PackOptions;
 use super::pack::write_pack;
 use super::tables_tests::joined_to;
 use super::verify::verify_dir;
-use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_pending, record, run_pending};
+use crate::audit_logs::detect::failed::{
+    FailedLogin, bucket, mark_unchecked, record, run_unchecked,
+};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::{Access, audit};
@@ -35,7 +37,7 @@ fn options() -> PackOptions {
         bastion: None,
         review_deadline: Duration::hours(24),
         burst_threshold: 5,
-        burst_window: Duration::minutes(15),
+        burst_bucket: Duration::minutes(15),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,
         paper: super::options::Paper::A4,
@@ -78,17 +80,17 @@ async fn seed(ports: &Ports) {
         session(ports, &format!("f{i}"), "bas-a", at, "login-failed").await;
         let f = FailedLogin {
             tunnel_id: format!("f{i}"),
-            window: bucket(at, options().burst_window),
+            window: bucket(at, options().burst_bucket),
             vm: "vm-1".into(),
             user: format!("u{i}"),
             client_ip: "192.0.2.1".into(),
             host: "bas-a".into(),
         };
         let parts = record(tables, &f).await.expect("attempt");
-        mark_pending(tables, &parts).await.expect("pending");
+        mark_unchecked(tables, &parts).await.expect("mark");
     }
-    let burst_window = options().burst_window;
-    let raised = run_pending(tables, &ports.sources, 5, burst_window).await;
+    let burst_bucket = options().burst_bucket;
+    let raised = run_unchecked(tables, &ports.sources, 5, burst_bucket).await;
     assert_eq!(raised.len(), 1, "one address, five users: {raised:?}");
     let mut s1 = SessionRecord::new("s1");
     s1.bastion_host = "bas-a".into();

@@ -323,7 +323,7 @@ async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
     }
     outbox.record(&review("a", T)).await.expect("again");
     let tables: &dyn TableStore = mem.as_ref();
-    let rows = outbox::pending(tables, &bucket, Table::Reviews, None, 1000)
+    let rows = outbox::unsent(tables, &bucket, Table::Reviews, None, 1000)
         .await
         .expect("read");
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -331,7 +331,7 @@ async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
     let first: Value = serde_json::from_str(&rows[0].record).expect("json");
     assert_eq!(first["ReviewId"], "a");
     assert_eq!(first["TimeGenerated"], "2025-03-14T09:42:17.123Z");
-    let after = outbox::pending(
+    let after = outbox::unsent(
         tables,
         &bucket,
         Table::Reviews,
@@ -355,7 +355,7 @@ async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
             .await
             .expect("kept")
     );
-    let left = outbox::pending(tables, &bucket, Table::Reviews, None, 1000)
+    let left = outbox::unsent(tables, &bucket, Table::Reviews, None, 1000)
         .await
         .expect("read");
     assert_eq!(left.len(), 2);

@@ -33,7 +33,7 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
     }
     // Every retag alert a run remembered (this one's, and a failed run's before it).
     let tables = state.ports.tables.as_ref();
-    let retagged = alerts::pending(tables).await.map_err(HandlerError::from)?;
+    let retagged = alerts::unsent(tables).await.map_err(HandlerError::from)?;
     let mut out = Outcome::processed(report.summary()).with_outputs(OUTPUT_BINDING, &retagged);
     alerts::forget(tables, &retagged).await;
     if let Some(d) = digest::prepare(state.ports.tables.as_ref(), &report, now).await {

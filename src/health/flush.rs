@@ -13,9 +13,9 @@ use crate::tables::{Filter, TableStore};
 /// # Errors
 /// The first table error.
 pub async fn flush(hb: &Heartbeats, tables: &dyn TableStore) -> Result<usize, AzureError> {
-    let mut pending = hb.take_dirty();
+    let mut dirty = hb.take_dirty();
     let mut written = 0;
-    while let Some((function, mine)) = pending.pop_first() {
+    while let Some((function, mine)) = dirty.pop_first() {
         let mut changed = false;
         let result = update(
             tables,
@@ -31,8 +31,8 @@ pub async fn flush(hb: &Heartbeats, tables: &dyn TableStore) -> Result<usize, Az
         )
         .await;
         if let Err(e) = result {
-            pending.insert(function, mine);
-            hb.restore(pending);
+            dirty.insert(function, mine);
+            hb.restore(dirty);
             return Err(e);
         }
         written += usize::from(changed);

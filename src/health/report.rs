@@ -159,7 +159,7 @@ pub struct Health {
     /// Poison-queue depths.
     pub queues: Arc<dyn QueueDepth>,
     /// How long a cursor stays active (`AUDIT_TAIL_WINDOW_HOURS`).
-    pub tail_window: Duration,
+    pub tail_look_back: Duration,
 }
 
 /// Builds the report document and its status.
@@ -284,7 +284,7 @@ async fn cursors(
     tailed: Option<OffsetDateTime>,
 ) -> Result<(Value, Option<(Duration, String)>), AzureError> {
     let active = CursorRepo::new(deps.ports.tables.clone())
-        .active(now, deps.tail_window)
+        .active(now, deps.tail_look_back)
         .await?;
     let newest = active.iter().map(|c| c.hour).max();
     let mut hosts: BTreeMap<&str, (OffsetDateTime, usize, usize)> = BTreeMap::new();

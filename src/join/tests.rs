@@ -492,7 +492,7 @@ async fn every_session_the_pass_joins_is_recorded_as_changed_whatever_its_day() 
         end,
     );
     feed(&k, text.as_bytes()).await;
-    let recorded = crate::catalogue::changes::pending(k.state.ports.tables.as_ref(), 100)
+    let recorded = crate::catalogue::changes::marked(k.state.ports.tables.as_ref(), 100)
         .await
         .expect("record");
     let days: Vec<_> = recorded

@@ -51,14 +51,14 @@ impl Recordings {
         &self,
         alert: &crate::notify::Notification,
         row: &Recording,
-        (change, folded): (crate::custody::pending::Change, bool),
+        (change, folded): (crate::custody::awaited::Change, bool),
         at: time::OffsetDateTime,
         request_id: &str,
     ) -> Result<(), crate::azure::AzureError> {
         if !self.custody {
             return Ok(());
         }
-        let mut lookup = crate::custody::pending::Lookup::new(
+        let mut lookup = crate::custody::awaited::Lookup::new(
             &alert.notification_id,
             &row.id(),
             change,
@@ -68,7 +68,7 @@ impl Recordings {
         if folded {
             lookup = lookup.folded_into(&crate::custody::burst::burst_of(alert, at));
         }
-        crate::custody::pending::add(self.ports.tables.as_ref(), &lookup).await
+        crate::custody::awaited::add(self.ports.tables.as_ref(), &lookup).await
     }
 
     /// True when alert `n` of a change at `at` goes out on its own (not folded into its
@@ -230,7 +230,7 @@ impl Recordings {
                     let at = row.value.blob_created;
                     alone = self.alone(&n, at).await?;
                     let request = event.data.request_id.as_deref().unwrap_or_default();
-                    let change = (crate::custody::pending::Change::Replaced, !alone);
+                    let change = (crate::custody::awaited::Change::Replaced, !alone);
                     self.await_actor(&n, &row.value, change, at, request)
                         .await?;
                 }

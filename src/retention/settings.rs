@@ -5,7 +5,7 @@ use crate::setting::Reader;
 
 /// Default bound on deletions per sweep run: about 7 minutes, inside the 10-minute timeout.
 pub const DEFAULT_MAX_DELETES: usize = 5000;
-/// Default life of a pending two-person release request, in hours.
+/// Default life of an open two-person release request, in hours.
 pub const DEFAULT_RELEASE_REQUEST_HOURS: i64 = 24;
 /// Default class of audit-log blobs.
 pub const DEFAULT_AUDITLOGS_CLASS: &str = "audit-1y";
@@ -23,7 +23,7 @@ pub struct RetentionSettings {
     pub allow_shortening: bool,
     /// A legal-hold release takes two principals: one requests, a different one approves.
     pub hold_release_two_person: bool,
-    /// A pending two-person release request expires this long after it was made.
+    /// An open two-person release request expires this long after it was made.
     pub hold_release_request_ttl: time::Duration,
 }
 

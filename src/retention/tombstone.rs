@@ -14,7 +14,7 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 /// Table of tombstones and deletion intents.
 pub const DELETIONS_TABLE: &str = "deletions";
 /// Partition of deletion intents.
-pub const PENDING_PK: &str = "pending";
+pub const INTENT_PK: &str = "pending";
 /// Reason of a retention deletion.
 pub const REASON_EXPIRED: &str = "retention-expired";
 
@@ -106,7 +106,7 @@ pub async fn is_own_deletion(
     tables: &dyn TableStore,
     key: &RecordingKey,
 ) -> Result<bool, AzureError> {
-    let intent = crate::tables::ops::get(tables, DELETIONS_TABLE, PENDING_PK, &key.id()).await?;
+    let intent = crate::tables::ops::get(tables, DELETIONS_TABLE, INTENT_PK, &key.id()).await?;
     Ok(intent.is_some() || is_deleted(tables, key).await?)
 }
 
@@ -115,7 +115,7 @@ pub async fn is_own_deletion(
 /// # Errors
 /// Table errors.
 pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), AzureError> {
-    upsert(tables, &t.entity(PENDING_PK, &t.key.id())).await
+    upsert(tables, &t.entity(INTENT_PK, &t.key.id())).await
 }
 
 /// Upserts `row` of any partition (a retry or a recovery writes the same row).
@@ -130,7 +130,7 @@ pub(crate) async fn upsert(tables: &dyn TableStore, row: &Entity) -> Result<(), 
 /// # Errors
 /// Table errors other than `NotFound`.
 pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), AzureError> {
-    remove(tables, PENDING_PK, &t.key.id()).await
+    remove(tables, INTENT_PK, &t.key.id()).await
 }
 
 async fn remove(tables: &dyn TableStore, pk: &str, rk: &str) -> Result<(), AzureError> {
@@ -184,7 +184,7 @@ pub async fn finalize(
 /// # Errors
 /// Table errors.
 pub async fn intents(tables: &dyn TableStore, top: u32) -> Result<Vec<Tombstone>, AzureError> {
-    let page = page(tables, PENDING_PK, top.clamp(1, 1000), None).await?;
+    let page = page(tables, INTENT_PK, top.clamp(1, 1000), None).await?;
     Ok(page
         .items
         .iter()

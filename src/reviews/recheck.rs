@@ -31,7 +31,7 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 /// The watched reviews.
 pub const CHECKS_TABLE: &str = "reviewchecks";
 /// Their partition.
-const PENDING: &str = "pending";
+const WATCHED: &str = "pending";
 /// Most watched reviews read per page of changes.
 const MAX_WATCHED: usize = 1000;
 
@@ -40,7 +40,7 @@ const MAX_WATCHED: usize = 1000;
 /// # Errors
 /// Storage failures.
 pub async fn watch(tables: &dyn TableStore, review: &Review) -> Result<(), AzureError> {
-    let row = json!({"PartitionKey": PENDING, "RowKey": review.id,
+    let row = json!({"PartitionKey": WATCHED, "RowKey": review.id,
         "SubjectKind": review.subject.kind.as_str(), "SubjectId": review.subject.id,
         "At": crate::dates::format_utc_millis(review.at)});
     let row = row.as_object().cloned().unwrap_or_default();
@@ -76,7 +76,7 @@ pub async fn after_join(
     let watched = query_all(
         tables,
         CHECKS_TABLE,
-        &Filter::partition(PENDING),
+        &Filter::partition(WATCHED),
         MAX_WATCHED,
     )
     .await?;
@@ -106,7 +106,7 @@ pub async fn after_join(
             Err(_) => {}
         }
         match tables
-            .delete(CHECKS_TABLE, PENDING, id, Some(&w.etag))
+            .delete(CHECKS_TABLE, WATCHED, id, Some(&w.etag))
             .await
         {
             Ok(()) | Err(AzureError::NotFound | AzureError::PreconditionFailed) => {}

@@ -20,7 +20,7 @@ pub struct ReviewSettings {
     /// this many failed logins by one user or from one address within the window before a session.
     pub burst_threshold: usize,
     /// See [`Self::burst_threshold`].
-    pub burst_window: Duration,
+    pub burst_bucket: Duration,
 }
 
 impl Default for ReviewSettings {
@@ -30,14 +30,14 @@ impl Default for ReviewSettings {
             deadline: Duration::hours(24),
             long_session: Duration::minutes(240),
             burst_threshold: 5,
-            burst_window: Duration::minutes(15),
+            burst_bucket: Duration::minutes(15),
         }
     }
 }
 
 impl ReviewSettings {
     /// Reads the settings; the burst threshold and window are the audit settings' values.
-    pub fn from_reader(r: &mut Reader<'_>, burst_threshold: usize, burst_window: Duration) -> Self {
+    pub fn from_reader(r: &mut Reader<'_>, burst_threshold: usize, burst_bucket: Duration) -> Self {
         let d = Self::default();
         let working_hours = match r.get("REVIEW_WORKING_HOURS") {
             None => d.working_hours,
@@ -55,7 +55,7 @@ impl ReviewSettings {
                 1..=7 * 24 * 60,
             )),
             burst_threshold,
-            burst_window,
+            burst_bucket,
         }
     }
 
@@ -67,7 +67,7 @@ impl ReviewSettings {
             self.deadline.whole_minutes(),
             self.long_session.whole_minutes(),
             self.burst_threshold,
-            self.burst_window.whole_minutes()
+            self.burst_bucket.whole_minutes()
         )
     }
 }

@@ -14,7 +14,7 @@ use crate::clock::FixedClock;
 use crate::estate::disconnect;
 use crate::estate::findings::{Evaluation, Finding, Level};
 use crate::estate::store;
-use crate::export::outbox::{self, OUTBOX_TABLE, Pending};
+use crate::export::outbox::{self, OUTBOX_TABLE, Unsent};
 use crate::export::{Outbox, Table};
 use crate::notify::handler::{Dispatch, deliver_message};
 use crate::notify::{Notification, Notifier, Severity};
@@ -44,7 +44,7 @@ async fn waiting(t: &dyn TableStore, table: Table) -> Vec<(String, Value)> {
         .await
         .expect("read")
         .into_iter()
-        .map(|p: Pending| (p.id, serde_json::from_str(&p.record).expect("json")))
+        .map(|p: Unsent| (p.id, serde_json::from_str(&p.record).expect("json")))
         .collect()
 }
 

@@ -59,6 +59,6 @@ pub fn health(state: &AppState) -> Health {
         quarantine_container: state.config.quarantine_container.clone(),
         heartbeats: state.heartbeats.clone(),
         queues: state.queues.clone(),
-        tail_window: state.audit.tail_window,
+        tail_look_back: state.audit.tail_look_back,
     }
 }

@@ -57,7 +57,7 @@ impl Kit {
     pub async fn join_pass(&self) -> crate::join::Report {
         let now = self.state.ports.clock.now();
         let scope = crate::join::Scope {
-            since: crate::join::horizon(now, self.state.audit.tail_window),
+            since: crate::join::horizon(now, self.state.audit.tail_look_back),
             span: None,
         };
         let unlimited = crate::clock::Budget::unlimited(self.state.ports.clock.clone());

@@ -136,19 +136,19 @@ pub enum Release {
     /// Released: the response document.
     Done(Value),
     /// Two-person release: the request is recorded and awaits a different principal.
-    Pending(Value),
+    Requested(Value),
 }
 
 impl Release {
     /// The response document.
     pub fn doc(&self) -> &Value {
         match self {
-            Self::Done(v) | Self::Pending(v) => v,
+            Self::Done(v) | Self::Requested(v) => v,
         }
     }
 }
 
-/// The two-person gate (`HOLD_RELEASE_TWO_PERSON`): `Err(Release::Pending)` while the request
+/// The two-person gate (`HOLD_RELEASE_TWO_PERSON`): `Err(Release::Requested)` while the request
 /// awaits a second principal; `Ok(Some(request))` when approved (the hold's record is stamped with
 /// both principals first); `Ok(None)` when off or nothing is held.
 async fn gate(
@@ -173,13 +173,13 @@ async fn gate(
         .map_err(api_error)?
     {
         Decision::Ungated => Ok(Ok(None)),
-        Decision::Pending(r) => {
+        Decision::Open(r) => {
             tracing::info!(hold = %id, who = %actor.who, "legal hold release requested: awaiting a second principal");
             let mut doc = r.json();
             doc["awaiting"] = json!(
                 "a release by a different principal with the role Catalogue.Hold naming this request (\"request\": its requestId)"
             );
-            Ok(Err(Release::Pending(doc)))
+            Ok(Err(Release::Requested(doc)))
         }
         Decision::Approved(r) => {
             two_person::stamp(&state.ports, scope, &r)
@@ -232,7 +232,7 @@ pub async fn release(
             .await?
             {
                 Ok(a) => a,
-                Err(pending) => return Ok(pending),
+                Err(requested) => return Ok(requested),
             };
             let r = hold::release(&state.ports, &id, &Target::Key(key), actor)
                 .await
@@ -268,7 +268,7 @@ pub async fn release(
             .await?
             {
                 Ok(a) => a,
-                Err(pending) => return Ok(pending),
+                Err(requested) => return Ok(requested),
             };
             let n = bulk::release_hold(&state.ports, &id, actor)
                 .await
@@ -315,7 +315,7 @@ pub(super) async fn delete(
                 }
             })? {
             Release::Done(v) => axum::Json(v).into_response(),
-            Release::Pending(v) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
+            Release::Requested(v) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
         },
     )
 }

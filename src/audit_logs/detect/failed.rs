@@ -23,9 +23,9 @@ use tracing::error;
 /// The marker's property saying the digest left with a tick's outputs.
 const SETTLED: &str = "Settled";
 /// Partition of the "check this partition" rows (`~` is outside base64url: no collision).
-pub const PENDING: &str = "~pending";
-/// Most pending partitions checked per run (the rest wait for the next tick).
-const PENDING_PER_RUN: usize = 500;
+pub const UNCHECKED: &str = "~pending";
+/// Most unchecked partitions checked per run (the rest wait for the next tick).
+const UNCHECKED_PER_RUN: usize = 500;
 
 /// One failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<Stri
 }
 
 /// Marks `partitions` as needing a burst check (idempotent batched upserts).
-pub async fn mark_pending<'p>(
+pub async fn mark_unchecked<'p>(
     tables: &dyn TableStore,
     partitions: impl IntoIterator<Item = &'p String>,
 ) -> Result<(), AzureError> {
@@ -137,7 +137,7 @@ pub async fn mark_pending<'p>(
         .into_iter()
         .map(|pk| {
             let mut e = Entity::new();
-            e.insert("PartitionKey".into(), Value::String(PENDING.to_owned()));
+            e.insert("PartitionKey".into(), Value::String(UNCHECKED.to_owned()));
             e.insert("RowKey".into(), Value::String(pk.clone()));
             e
         })
@@ -146,31 +146,31 @@ pub async fn mark_pending<'p>(
     Ok(())
 }
 
-/// Checks every pending partition (a failed check is logged and stays pending); never fails, so
+/// Checks every unchecked partition (a failed check is logged and stays unchecked); never fails, so
 /// the digests already won reach the caller's outputs.
-pub async fn run_pending(
+pub async fn run_unchecked(
     tables: &dyn TableStore,
     sources: &Sources,
     threshold: usize,
     window: Duration,
 ) -> Vec<Notification> {
     let mut out = Vec::new();
-    let pending = match query_all(
+    let unchecked = match query_all(
         tables,
         FAILED_TABLE,
-        &Filter::partition(PENDING),
-        PENDING_PER_RUN,
+        &Filter::partition(UNCHECKED),
+        UNCHECKED_PER_RUN,
     )
     .await
     {
         Ok(rows) => rows,
         Err(e) => {
-            error!(error.cause_chain = %redact(&e.to_string()), "listing pending failed-login checks failed; retried next tick");
+            error!(error.cause_chain = %redact(&e.to_string()), "listing unchecked failed-login checks failed; retried next tick");
             return out;
         }
     };
     let mut checked = Vec::new();
-    for row in &pending {
+    for row in &unchecked {
         let Some(pk) = get_str(&row.entity, "RowKey") else {
             continue;
         };
@@ -180,7 +180,7 @@ pub async fn run_pending(
                 checked.push((pk, row.etag.as_str()));
             }
             Err(e) => {
-                error!(error.cause_chain = %redact(&e.to_string()), "failed-login burst check failed; kept pending, retried next tick");
+                error!(error.cause_chain = %redact(&e.to_string()), "failed-login burst check failed; kept unchecked, retried next tick");
             }
         }
     }
@@ -188,17 +188,17 @@ pub async fn run_pending(
     out
 }
 
-/// Removes the pending rows of the partitions checked, each `If-Match` its ETag as read, 100 to a
+/// Removes the unchecked rows of the partitions checked, each `If-Match` its ETag as read, 100 to a
 /// transaction; a refused transaction (one row marked again or settled since) is removed row by
 /// row. A row marked again since stays (412), one another tick settled is gone (404); any other
-/// failure leaves it pending, checked again next tick.
+/// failure leaves it unchecked, checked again next tick.
 async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
     for chunk in checked.chunks(crate::tables::MAX_BATCH) {
         let deletes: Vec<(Entity, WriteMode)> = chunk
             .iter()
             .map(|(pk, etag)| {
                 let mut e = Entity::new();
-                e.insert("PartitionKey".into(), Value::String(PENDING.to_owned()));
+                e.insert("PartitionKey".into(), Value::String(UNCHECKED.to_owned()));
                 e.insert("RowKey".into(), Value::String((*pk).to_owned()));
                 (e, WriteMode::Delete((*etag).to_owned()))
             })
@@ -207,11 +207,11 @@ async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
             continue;
         }
         for (pk, etag) in chunk {
-            match tables.delete(FAILED_TABLE, PENDING, pk, Some(etag)).await {
+            match tables.delete(FAILED_TABLE, UNCHECKED, pk, Some(etag)).await {
                 // 412: an attempt was stored since the read, 404: another tick settled it.
                 Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
                 Err(e) => {
-                    error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login burst check failed; kept pending, checked again next tick");
+                    error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login burst check failed; kept unchecked, checked again next tick");
                 }
             }
         }

@@ -44,7 +44,7 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
         let first = check(&lossy, &pk, 5, window).await;
         let digest = match first {
             Ok(Some(n)) => n,
-            // The dropped connection fails this check; the partition stays pending.
+            // The dropped connection fails this check; the partition stays unchecked.
             Err(AzureError::Transient(_)) => check(&lossy, &pk, 5, window)
                 .await
                 .expect("checked")
@@ -173,7 +173,7 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
     assert!(other.data.get("bastionResourceId").is_none());
 }
 
-/// Re-marks one pending partition just before the first transaction that settles pending rows
+/// Re-marks one unchecked partition just before the first transaction that settles unchecked rows
 /// (an attempt stored by another tick between the read and the removal).
 struct MarkedAgain(Arc<dyn TableStore>, String, std::sync::atomic::AtomicBool);
 
@@ -189,14 +189,14 @@ impl crate::tables::intercept::BeforeTableCall for MarkedAgain {
             crate::tables::intercept::TableCall::Batch(FAILED_TABLE, _)
         ) && !self.2.swap(true, Ordering::SeqCst)
         {
-            super::failed::mark_pending(self.0.as_ref(), [&self.1]).await?;
+            super::failed::mark_unchecked(self.0.as_ref(), [&self.1]).await?;
         }
         Ok(())
     }
 }
 
 #[tokio::test]
-async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_stays_pending() {
+async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_stays_unchecked() {
     use crate::tables::Filter;
     use crate::tables::intercept::{CountingTables, Intercepted};
     use crate::tables::ops::query_all;
@@ -207,7 +207,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     )
     .sources;
     let window = Duration::minutes(15);
-    let pending = Filter::partition(super::failed::PENDING);
+    let unchecked = Filter::partition(super::failed::UNCHECKED);
     let attempt = |i: usize| FailedLogin {
         tunnel_id: format!("t{i}"),
         window: datetime!(2025-03-14 09:30 UTC),
@@ -216,18 +216,18 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
         vm: "vm9".into(),
         host: String::new(),
     };
-    // Three partitions pending, nothing changing meanwhile: one query lists them, one per
+    // Three partitions unchecked, nothing changing meanwhile: one query lists them, one per
     // partition counts it, one transaction settles all three.
     let tables = CountingTables::new(InMemoryTables::new());
     let mut parts = Vec::new();
     for i in 0..3 {
         parts.extend(record(&tables, &attempt(i)).await.expect("record"));
     }
-    super::failed::mark_pending(&tables, &parts)
+    super::failed::mark_unchecked(&tables, &parts)
         .await
-        .expect("pending");
+        .expect("unchecked");
     let before = tables.total();
-    super::failed::run_pending(&tables, &sources, 5, window).await;
+    super::failed::run_unchecked(&tables, &sources, 5, window).await;
     assert_eq!(
         (
             tables.count(Some(FAILED_TABLE), Some("batch")),
@@ -237,27 +237,27 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
         (2, 0, 5),
         "the marks' transaction, then 1 list + 3 checks + 1 settling transaction"
     );
-    let left = query_all(&tables, FAILED_TABLE, &pending, 10).await;
-    assert!(left.expect("pending").is_empty(), "all settled");
+    let left = query_all(&tables, FAILED_TABLE, &unchecked, 10).await;
+    assert!(left.expect("unchecked").is_empty(), "all settled");
     // One partition marked again between the read and the removal: the transaction is refused,
-    // the other two are removed row by row and the one marked again stays pending.
+    // the other two are removed row by row and the one marked again stays unchecked.
     let memory: Arc<dyn TableStore> = Arc::new(InMemoryTables::new());
     let mut parts = Vec::new();
     for i in 0..3 {
         parts.extend(record(&memory, &attempt(i)).await.expect("record"));
     }
-    super::failed::mark_pending(&memory, &parts)
+    super::failed::mark_unchecked(&memory, &parts)
         .await
-        .expect("pending");
+        .expect("unchecked");
     let again = parts[1].clone();
     let hooked = Intercepted::with(
         memory.clone(),
         MarkedAgain(memory.clone(), again.clone(), Default::default()),
     );
-    super::failed::run_pending(&hooked, &sources, 5, window).await;
-    let left = query_all(&memory, FAILED_TABLE, &pending, 10)
+    super::failed::run_unchecked(&hooked, &sources, 5, window).await;
+    let left = query_all(&memory, FAILED_TABLE, &unchecked, 10)
         .await
-        .expect("pending");
+        .expect("unchecked");
     let keys: Vec<_> = left
         .iter()
         .filter_map(|s| crate::tables::get_str(&s.entity, "RowKey"))

@@ -98,7 +98,7 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Failure
     let time = Budget::after(q.tail.ports.clock.clone(), q.tail.settings.tail_budget);
     let reading = time.share(READ_SHARE);
     let mut report = QueryReport::default();
-    let start = now - q.tail.settings.tail_window;
+    let start = now - q.tail.settings.tail_look_back;
     for ws in &q.settings.workspaces {
         if reading.passed() {
             report.joined.cut = true;

@@ -184,7 +184,7 @@ impl Unwritten {
     fn fold(&mut self, r: &Reader<'_>, cursor: &CursorState, chunk: &mut Vec<WorkspaceRow>) {
         let rows = std::mem::take(chunk);
         let host = r.ws.bastion.as_deref().unwrap_or("");
-        let window = r.tail.settings.failed_login_window;
+        let window = r.tail.settings.failed_login_bucket;
         let records: Vec<_> = rows.iter().map(WorkspaceRow::record).collect();
         let mut b = Batch::for_chunk(rows.len() * 1024);
         for (row, rec) in rows.iter().zip(&records) {

@@ -2,7 +2,7 @@
 //! the offset advanced `If-Match` the claim's ETag. The claim lasts twice the tick's time budget
 //! (at least 5 minutes) and a save is refused once it ran out, so a slower instance never
 //! overwrites another's progress. A budget cut saves the offset where the written records end.
-//! [`read_held`] reads a blob whole and holds its records for its caller to write with other
+//! [`read_unwritten`] reads a blob whole and keeps its records for its caller to write with other
 //! blobs' (the backfill), the cursor saved only after that write.
 
 use time::{Duration, OffsetDateTime};
@@ -109,15 +109,15 @@ pub async fn tail_blob(
     Ok(report)
 }
 
-/// A blob read to its end whose records are held, not yet written: its cursor, advanced past
-/// them, is saved ([`Held::save`]) only once they are.
+/// A blob read to its end whose records are read but not yet written: its cursor, advanced past
+/// them, is saved ([`Unwritten::save`]) only once they are.
 #[derive(Debug)]
-pub struct Held {
+pub struct Unwritten {
     cursor: Cursor,
     until: OffsetDateTime,
 }
 
-impl Held {
+impl Unwritten {
     /// Saves the cursor, while the claim lasts.
     ///
     /// # Errors
@@ -134,22 +134,22 @@ impl Held {
 ///
 /// # Errors
 /// `Retryable` on storage failures (nothing of the blob is saved).
-pub async fn read_held(
+pub async fn read_unwritten(
     tail: &Tailer,
     cursor: &Cursor,
     now: OffsetDateTime,
     into: &mut Batch<'static>,
-) -> Result<Option<Held>, Failure> {
+) -> Result<Option<Unwritten>, Failure> {
     let tail = &tail.for_cursor(cursor)?;
     let never = Budget::unlimited(tail.ports.clock.clone());
     let mut all = Allowance::UNLIMITED;
-    let (_, held) = read(tail, cursor, now, &mut all, &never, now, Some(into)).await?;
-    Ok(held)
+    let (_, unwritten) = read(tail, cursor, now, &mut all, &never, now, Some(into)).await?;
+    Ok(unwritten)
 }
 
 /// Claims `cursor` and reads from its offset; returns the report and the cursor to save (`None`
-/// when contended). Without `hold` each chunk is written and progress saved between chunks; with
-/// it, the records are folded into `hold` and nothing is saved.
+/// when contended). Without `unwritten` each chunk is written and progress saved between chunks; with
+/// it, the records are folded into `unwritten` and nothing is saved.
 async fn read(
     tail: &Tailer,
     cursor: &Cursor,
@@ -157,8 +157,8 @@ async fn read(
     allowance: &mut Allowance,
     time: &Budget,
     since: OffsetDateTime,
-    mut hold: Option<&mut Batch<'static>>,
-) -> Result<(BlobReport, Option<Held>), Failure> {
+    mut unwritten: Option<&mut Batch<'static>>,
+) -> Result<(BlobReport, Option<Unwritten>), Failure> {
     let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();
     let lease = lease(tail.settings.tail_budget);
@@ -168,7 +168,7 @@ async fn read(
         return Ok((report, None));
     };
     let blob = BlobRef::new(tail.container.clone(), c.blob.clone());
-    let retiring = c.expired(now, tail.settings.tail_window);
+    let retiring = c.expired(now, tail.settings.tail_look_back);
     let max_line = tail.settings.max_line_bytes;
     // Retire only once everything was read: a budget cut must not drop the rest of the blob.
     let mut reached_end = false;
@@ -201,8 +201,8 @@ async fn read(
             time,
         };
         let records = report.records;
-        let held = hold.as_deref_mut();
-        let done = chunk::process(tail, &mut c, data, &step, &mut report, held).await?;
+        let into = unwritten.as_deref_mut();
+        let done = chunk::process(tail, &mut c, data, &step, &mut report, into).await?;
         allowance.take(read, report.records - records);
         reached_end = at_end && !done.cut;
         if reached_end {
@@ -212,9 +212,9 @@ async fn read(
         if reached_end || !done.advanced || done.cut || allowance.spent() || time.passed() {
             break;
         }
-        // Progress so far, the claim kept: the next chunk follows (held records are not
+        // Progress so far, the claim kept: the next chunk follows (unwritten records are not
         // written yet, so nothing is saved past them).
-        if hold.is_none() {
+        if unwritten.is_none() {
             c = save(tail, until, &c).await?;
         }
     }
@@ -225,5 +225,5 @@ async fn read(
         Some(c.grown_at.unwrap_or(since))
     };
     c.lease_until = None;
-    Ok((report, Some(Held { cursor: c, until })))
+    Ok((report, Some(Unwritten { cursor: c, until })))
 }

@@ -61,15 +61,15 @@ pub(super) struct Done {
     pub cut: bool,
 }
 
-/// Processes one chunk read at `c.offset`; advances `c`. With `hold`, its records are folded into
-/// `hold` instead of written (the caller writes them, and saves `c`, once with other blobs').
+/// Processes one chunk read at `c.offset`; advances `c`. With `unwritten`, its records are folded into
+/// `unwritten` instead of written (the caller writes them, and saves `c`, once with other blobs').
 pub(super) async fn process(
     tail: &Tailer,
     c: &mut Cursor,
     data: Bytes,
     step: &Step<'_>,
     report: &mut BlobReport,
-    hold: Option<&mut Batch<'static>>,
+    unwritten: Option<&mut Batch<'static>>,
 ) -> Result<Done, Failure> {
     let start = c.offset;
     let mut body: &[u8] = &data;
@@ -90,7 +90,7 @@ pub(super) async fn process(
     let (host, base) = (c.bastion_host.clone(), c.offset);
     let mut batch = Batch::for_chunk(body.len());
     let mut corrupt = Vec::new();
-    let window = tail.settings.failed_login_window;
+    let window = tail.settings.failed_login_bucket;
     let mut consumed = parse::parse_lines(
         body,
         base,
@@ -127,9 +127,9 @@ pub(super) async fn process(
     let records = batch.records;
     let bad: Vec<u64> = batch.corrupt.iter().map(|(e, _)| e.offset).collect();
     let offsets = std::mem::take(&mut batch.offsets);
-    let flushed = match hold {
-        Some(held) => {
-            held.absorb(batch);
+    let flushed = match unwritten {
+        Some(unwritten) => {
+            unwritten.absorb(batch);
             Flushed::default()
         }
         None => batch::flush(tail, batch, step.now, step.time).await?,

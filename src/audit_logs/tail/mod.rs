@@ -118,7 +118,7 @@ impl Tailer {
         let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
         let reading = time.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
-        let cursors = repo.active(now, self.settings.tail_window).await?;
+        let cursors = repo.active(now, self.settings.tail_look_back).await?;
         let found = scan::scan(self, cursors, now).await;
         let mut report = TickReport {
             hosts: found.hosts,
@@ -190,19 +190,19 @@ impl Tailer {
         }
     }
 
-    /// The failed-login burst checks still pending (this tick's partitions and any earlier ones
+    /// The failed-login burst checks still unchecked (this tick's partitions and any earlier ones
     /// whose check failed).
     pub async fn bursts(&self) -> Vec<Notification> {
         let s = &self.settings;
-        let (threshold, window) = (s.failed_login_threshold, s.failed_login_window);
-        failed::run_pending(&self.ports.tables, &self.ports.sources, threshold, window).await
+        let (threshold, window) = (s.failed_login_threshold, s.failed_login_bucket);
+        failed::run_unchecked(&self.ports.tables, &self.ports.sources, threshold, window).await
     }
 
     /// The join pass over the sessions that changed within the tail window and the recordings
     /// that fell due; a failure leaves them pending for the next tick.
     pub(crate) async fn join(&self, now: OffsetDateTime, time: &Budget, report: &mut TickReport) {
         let scope = Scope {
-            since: crate::join::horizon(now, self.settings.tail_window),
+            since: crate::join::horizon(now, self.settings.tail_look_back),
             span: None,
         };
         match self.join.run(&scope, now, time).await {
@@ -262,7 +262,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     let audit = &tail.settings;
     report.notifications.extend(tail.bursts().await);
     let grace = audit.unrecorded_grace;
-    match findings::run_unrecorded(&tail.join, grace, now, audit.tail_window).await {
+    match findings::run_unrecorded(&tail.join, grace, now, audit.tail_look_back).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")
@@ -271,7 +271,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     // Rows become suspect outside cataloguing only by a pass that changes their join.
     if report.joined > 0 {
         let (tables, repo) = (tail.ports.tables.as_ref(), tail.ports.catalogue());
-        match findings::run_suspect(tables, &repo, now, audit.tail_window).await {
+        match findings::run_suspect(tables, &repo, now, audit.tail_look_back).await {
             Ok(mut n) => report.notifications.append(&mut n),
             Err(e) => {
                 error!(error.cause_chain = %redact(&e.to_string()), "suspect-recording check failed; retried by the next tick whose join changes a row")

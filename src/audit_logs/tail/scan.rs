@@ -39,7 +39,7 @@ pub(super) struct Scan {
 
 /// Lists every host of `cursors` and compares.
 pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTime) -> Scan {
-    let window = tail.settings.tail_window;
+    let window = tail.settings.tail_look_back;
     let hosts = hosts(cursors);
     let mut out = Scan {
         hosts: hosts.len(),
@@ -110,7 +110,7 @@ async fn act(
     now: OffsetDateTime,
     out: &mut Scan,
 ) -> Result<(), Failure> {
-    let window = tail.settings.tail_window;
+    let window = tail.settings.tail_look_back;
     let source = source(tail, &host)?;
     let Findings {
         grown,
@@ -191,7 +191,7 @@ async fn register(
     }
     verdict(
         repo,
-        judge(cursor, &item.props, now, tail.settings.tail_window),
+        judge(cursor, &item.props, now, tail.settings.tail_look_back),
         out,
     )
     .await

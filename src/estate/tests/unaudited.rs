@@ -97,10 +97,10 @@ async fn a_live_session_never_audited_is_announced_once_when_due() {
     assert!(early.await.expect("early").is_empty(), "within the window");
     // An audit record of another VM does not count.
     audit_window(&t, "t-other", "vm-db-01", "alice", 0).await;
-    let due = T0 + WAIT;
+    let wait_end = T0 + WAIT;
     let (a, b) = tokio::join!(
-        unaudited::sweep(&t, HOST, WAIT, due),
-        unaudited::sweep(&t, HOST, WAIT, due)
+        unaudited::sweep(&t, HOST, WAIT, wait_end),
+        unaudited::sweep(&t, HOST, WAIT, wait_end)
     );
     let all: Vec<_> = a.expect("a").into_iter().chain(b.expect("b")).collect();
     assert_eq!(all.len(), 1, "two instances, one announcement: {all:?}");
@@ -113,7 +113,7 @@ async fn a_live_session_never_audited_is_announced_once_when_due() {
     assert_eq!(n.data["targetVm"], "vm-app-01");
     // Still live at the next ticks: the refresh keeps the decision.
     seen(&t, &[live_session("s1", "alice")]).await;
-    let later = unaudited::sweep(&t, HOST, WAIT, due + Duration::hours(1));
+    let later = unaudited::sweep(&t, HOST, WAIT, wait_end + Duration::hours(1));
     assert!(later.await.expect("later").is_empty(), "decided once");
 }
 

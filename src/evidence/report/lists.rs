@@ -37,7 +37,7 @@ fn shown_of(shown: usize, rows: u64) -> String {
 pub(super) fn duties(f: &Figures) -> Markup {
     html! {
         p { (f.refused_reviews) " self-reviews refused; " (f.two_person_releases)
-            " two-person hold releases took effect, " (f.two_person_pending) " awaiting a second principal." }
+            " two-person hold releases took effect, " (f.two_person_open) " awaiting a second principal." }
         (table(Some("list"),
             html! { "Self-reviews refused (first " (f.refused_list.len()) " of " (f.refused_reviews) "; all in refusedreviews.csv)" },
             &["At", "Reviewer", "Subject", "Session user (person, VM account)", "VM", "Host"],

@@ -147,7 +147,7 @@ pub fn entity_of<R: ExportRow + ?Sized>(row: &R) -> Result<Entity, AzureError> {
 
 /// One row waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
+pub struct Unsent {
     /// Its key (the cursor moves past it).
     pub row_key: String,
     /// Its ETag as read (removal is conditional on it).
@@ -160,7 +160,7 @@ pub struct Pending {
     pub record: String,
 }
 
-impl Pending {
+impl Unsent {
     fn of(s: crate::tables::Stored) -> Option<Self> {
         let e = &s.entity;
         let parts = get_i64(e, "Parts").unwrap_or(0);
@@ -184,19 +184,19 @@ impl Pending {
 ///
 /// # Errors
 /// Table errors (an absent table is an empty outbox).
-pub async fn pending(
+pub async fn unsent(
     tables: &dyn TableStore,
     name: &str,
     table: Table,
     after: Option<&str>,
     top: u32,
-) -> Result<Vec<Pending>, AzureError> {
+) -> Result<Vec<Unsent>, AzureError> {
     let mut filter = Filter::partition(table.key());
     if let Some(rk) = after {
         filter = Filter::And(vec![filter, Filter::str("RowKey", Op::Gt, rk)]);
     }
     let p = page(tables, name, &filter, top, None).await?;
-    Ok(p.items.into_iter().filter_map(Pending::of).collect())
+    Ok(p.items.into_iter().filter_map(Unsent::of).collect())
 }
 
 /// What is waiting for one table.
@@ -258,7 +258,7 @@ pub async fn backlog(
 ///
 /// # Errors
 /// Table errors.
-pub async fn recorded(tables: &dyn TableStore, table: Table) -> Result<Vec<Pending>, AzureError> {
+pub async fn recorded(tables: &dyn TableStore, table: Table) -> Result<Vec<Unsent>, AzureError> {
     let mut rows = Vec::new();
     for name in tables.list_tables(OUTBOX_TABLE).await? {
         if buckets::bucket_start(&name).is_none() {
@@ -266,7 +266,7 @@ pub async fn recorded(tables: &dyn TableStore, table: Table) -> Result<Vec<Pendi
         }
         let mut after: Option<String> = None;
         loop {
-            let page = pending(tables, &name, table, after.as_deref(), 1000).await?;
+            let page = unsent(tables, &name, table, after.as_deref(), 1000).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.row_key.clone());
             rows.extend(page);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Pending, buckets, state};
+use super::{Unsent, buckets, state};
 use crate::azure::AzureError;
 use crate::export::Table;
 use crate::tables::filter::Op;
@@ -22,7 +22,7 @@ pub async fn superseded(
     tables: &dyn TableStore,
     table: Table,
     later: &[String],
-    rows: &[Pending],
+    rows: &[Unsent],
 ) -> Result<BTreeSet<String>, AzureError> {
     let mut found = BTreeSet::new();
     let keys: BTreeSet<&str> = rows.iter().map(|p| p.row_key.as_str()).collect();
@@ -58,7 +58,7 @@ pub async fn remove(
     tables: &dyn TableStore,
     name: &str,
     table: Table,
-    row: &Pending,
+    row: &Unsent,
 ) -> Result<bool, AzureError> {
     match tables
         .delete(name, table.key(), &row.row_key, Some(&row.etag))
@@ -79,10 +79,10 @@ pub async fn remove_all(
     tables: &dyn TableStore,
     name: &str,
     table: Table,
-    rows: &[Pending],
+    rows: &[Unsent],
 ) -> (usize, usize, usize) {
     let (mut removed, mut changed, mut failed) = (0, 0, 0);
-    let mut parts: Vec<&[Pending]> = rows.chunks(crate::tables::MAX_BATCH).rev().collect();
+    let mut parts: Vec<&[Unsent]> = rows.chunks(crate::tables::MAX_BATCH).rev().collect();
     while let Some(part) = parts.pop() {
         let refused = if part.len() > 1 {
             let deletes: Vec<(Entity, WriteMode)> = part

@@ -46,7 +46,7 @@ async fn one_changed_row_among_a_hundred_costs_a_few_transactions_and_stays() {
     }
     let bucket = outbox::bucket_table(T);
     let tables: &dyn TableStore = mem.as_ref();
-    let rows = outbox::pending(tables, &bucket, Table::Reviews, None, 1000)
+    let rows = outbox::unsent(tables, &bucket, Table::Reviews, None, 1000)
         .await
         .expect("read");
     assert_eq!(rows.len(), 250);
@@ -59,7 +59,7 @@ async fn one_changed_row_among_a_hundred_costs_a_few_transactions_and_stays() {
     // Three transactions, and for the one holding the changed row its halves down to that row:
     // 2 + 1 + 2 × 7 - 1 = at most 16 calls (redone row by row: 103).
     assert!(calls <= 16, "{calls} calls");
-    let left = outbox::pending(tables, &bucket, Table::Reviews, None, 1000)
+    let left = outbox::unsent(tables, &bucket, Table::Reviews, None, 1000)
         .await
         .expect("read");
     assert_eq!(left.len(), 1);

@@ -121,7 +121,7 @@ async fn recordings(
     now: OffsetDateTime,
     found: &mut Found,
 ) -> Result<(), HandlerError> {
-    let since = now - state.audit.reconcile_window;
+    let since = now - state.audit.reconcile_look_back;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let recordings = crate::state::recordings(state);
     for item in items {
@@ -153,7 +153,7 @@ async fn audit_blobs(
     source: &Source,
     now: OffsetDateTime,
 ) -> Result<usize, HandlerError> {
-    let since = now - state.audit.reconcile_window;
+    let since = now - state.audit.reconcile_look_back;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let repo = CursorRepo::new(state.ports.tables.clone());
     let (tail, at) = (

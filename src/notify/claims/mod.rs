@@ -56,7 +56,7 @@ impl<'a> Claims<'a> {
     }
 
     /// Tries to claim `dest` of notification `id` for `lease`, at `now` (insert, or take over an
-    /// expired pending claim).
+    /// expired claim).
     ///
     /// # Errors
     /// Transient or permanent table failures.
@@ -115,7 +115,7 @@ impl<'a> Claims<'a> {
         }
     }
 
-    /// True for a pending row written by this claimant.
+    /// True for a claimed row (state `pending`) written by this claimant.
     fn holds(&self, row: &Entity) -> bool {
         get_str(row, "state") == Some("pending") && get_str(row, "owner") == Some(self.owner)
     }

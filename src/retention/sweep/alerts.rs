@@ -1,5 +1,5 @@
 //! `recording.retagged` alerts not yet in the outputs (table `deletions`, partition
-//! [`PENDING_PK`], one row per notification id): a run failing after a restore would lose them.
+//! [`RETAGGED_PK`], one row per notification id): a run failing after a restore would lose them.
 
 use serde_json::json;
 
@@ -9,7 +9,7 @@ use crate::retention::tombstone;
 use crate::tables::{TableStore, get_str};
 
 /// Partition of the alerts waiting for the outputs (no creation day can be spelt like it).
-pub const PENDING_PK: &str = "retagged";
+pub const RETAGGED_PK: &str = "retagged";
 /// Most alerts one run emits; the rest wait for the next.
 pub const MAX_PER_RUN: u32 = 1000;
 
@@ -20,7 +20,7 @@ pub const MAX_PER_RUN: u32 = 1000;
 pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(), AzureError> {
     let text = serde_json::to_string(alert).unwrap_or_default();
     let row =
-        json!({"PartitionKey": PENDING_PK, "RowKey": alert.notification_id, "Notification": text});
+        json!({"PartitionKey": RETAGGED_PK, "RowKey": alert.notification_id, "Notification": text});
     let row = crate::retention::row(row);
     tombstone::upsert(tables, &row).await
 }
@@ -29,8 +29,8 @@ pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(
 ///
 /// # Errors
 /// Table errors.
-pub async fn pending(tables: &dyn TableStore) -> Result<Vec<Notification>, AzureError> {
-    let page = tombstone::page(tables, PENDING_PK, MAX_PER_RUN, None).await?;
+pub async fn unsent(tables: &dyn TableStore) -> Result<Vec<Notification>, AzureError> {
+    let page = tombstone::page(tables, RETAGGED_PK, MAX_PER_RUN, None).await?;
     Ok(page
         .items
         .iter()
@@ -45,5 +45,5 @@ pub async fn forget(tables: &dyn TableStore, emitted: &[Notification]) {
         .map(|n| n.notification_id.as_str())
         .collect::<Vec<_>>();
     let kept = "an emitted retag alert was not forgotten; the next run emits it again";
-    tombstone::forget(tables, PENDING_PK, &ids, kept).await;
+    tombstone::forget(tables, RETAGGED_PK, &ids, kept).await;
 }

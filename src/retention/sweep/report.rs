@@ -84,7 +84,8 @@ pub struct Report {
     /// Re-evaluated blobs whose retain-until was shortened (`RETENTION_ALLOW_SHORTENING`).
     pub retagged_shorter: usize,
     /// The re-evaluation's bound stopped it; the next run continues.
-    pub reevaluation_pending: bool,
+    #[serde(rename = "reevaluationPending")]
+    pub reevaluation_cut: bool,
     /// The bound stopped the run with candidates left.
     pub bound_reached: bool,
     /// First items deleted (or deletable).
@@ -158,7 +159,7 @@ impl Report {
             self.reevaluated,
             self.retagged_longer,
             self.retagged_shorter,
-            if self.reevaluation_pending {
+            if self.reevaluation_cut {
                 " (continues next run)"
             } else {
                 ""

@@ -77,7 +77,7 @@ async fn drain(
     let budget = Budget::after(ports.clock.clone(), Duration::minutes(4));
     let mut done = Refreshed::default();
     loop {
-        let page = changes::pending(tables, PAGE).await?;
+        let page = changes::marked(tables, PAGE).await?;
         // Futures gathered in a loop, not a closure: the timer's future must be `Send`.
         let mut reads = Vec::with_capacity(page.len());
         for c in &page {
@@ -115,7 +115,7 @@ async fn derive(
     mut sessions: Vec<DayRow>,
     now: OffsetDateTime,
 ) -> Result<Vec<(String, Option<Entity>)>, AzureError> {
-    let window = settings.burst_window;
+    let window = settings.burst_bucket;
     // A failed login that arrived late can put the sessions after it in a burst.
     let failures = sessions.iter().filter(|s| s.outcome == LOGIN_FAILED);
     let keys: HashSet<_> = failures.clone().flat_map(risk::keys).collect();

@@ -14,7 +14,7 @@ use time::Duration;
 
 use crate::azure::AzureError;
 use crate::export::Table;
-use crate::export::outbox::{self, Buckets, Pending, RunEnd, buckets};
+use crate::export::outbox::{self, Buckets, RunEnd, Unsent, buckets};
 use crate::ingestion::LogsIngestion;
 use crate::ports::Ports;
 use crate::tables::TableStore;
@@ -129,9 +129,9 @@ async fn first_rows(
     tables: &dyn TableStore,
     table: Table,
     open: &[String],
-) -> Result<Option<(String, Vec<Pending>)>, AzureError> {
+) -> Result<Option<(String, Vec<Unsent>)>, AzureError> {
     for name in open {
-        let rows = outbox::pending(tables, name, table, None, PAGE).await?;
+        let rows = outbox::unsent(tables, name, table, None, PAGE).await?;
         if !rows.is_empty() {
             return Ok(Some((name.clone(), rows)));
         }
@@ -176,7 +176,7 @@ async fn one_table(
     client: &dyn LogsIngestion,
     table: Table,
     buckets: &Buckets,
-    mut first: Option<(String, Vec<Pending>)>,
+    mut first: Option<(String, Vec<Unsent>)>,
     until: Instant,
     report: &mut Report,
 ) -> RunEnd {
@@ -210,7 +210,7 @@ async fn one_table(
                 retire: Retire::Cursor,
                 later: &order[i + 1..],
             };
-            let page = match outbox::pending(tables, name, table, after, PAGE).await {
+            let page = match outbox::unsent(tables, name, table, after, PAGE).await {
                 Ok(page) => page,
                 Err(e) => {
                     break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
@@ -232,7 +232,7 @@ async fn one_table(
                     first = Some(other);
                     continue;
                 }
-                None => match outbox::pending(tables, name, table, None, PAGE).await {
+                None => match outbox::unsent(tables, name, table, None, PAGE).await {
                     Ok(page) => page,
                     Err(e) => {
                         break 'all Ended::Stopped(RunError::Failed(format!(

@@ -11,7 +11,7 @@ use super::{
     Source,
 };
 use crate::azure::AzureError;
-use crate::export::outbox::{self, Pending, buckets};
+use crate::export::outbox::{self, Unsent, buckets};
 use crate::ingestion::pack::{Call, halves, pack};
 use crate::ingestion::{LogsIngestion, MAX_CALL_BYTES};
 use crate::ports::Ports;
@@ -23,14 +23,14 @@ pub(super) async fn one_source(
     ports: &Ports,
     client: &dyn LogsIngestion,
     source: &Source<'_>,
-    first: Vec<Pending>,
+    first: Vec<Unsent>,
     until: Instant,
     report: &mut Report,
     sent: &mut usize,
 ) -> Ended {
     let tables = ports.tables.as_ref();
     let table = source.table;
-    let full = |rows: &[Pending]| rows.len() == PAGE as usize;
+    let full = |rows: &[Unsent]| rows.len() == PAGE as usize;
     let mut exhausted = !full(&first);
     let mut after = first.last().map(|p| p.row_key.clone());
     let mut buffer = match fold(tables, source, first, report).await {
@@ -40,7 +40,7 @@ pub(super) async fn one_source(
     loop {
         while !exhausted && json_bytes(&buffer) < BUFFER_BYTES {
             let read =
-                match outbox::pending(tables, source.name, table, after.as_deref(), PAGE).await {
+                match outbox::unsent(tables, source.name, table, after.as_deref(), PAGE).await {
                     Ok(page) => {
                         exhausted = !full(&page);
                         if let Some(last) = page.last() {
@@ -82,7 +82,7 @@ pub(super) async fn one_source(
 }
 
 /// JSON bytes of the records of `rows`.
-fn json_bytes(rows: &[Pending]) -> usize {
+fn json_bytes(rows: &[Unsent]) -> usize {
     rows.iter().map(|p| p.record.len() + 1).sum()
 }
 
@@ -92,7 +92,7 @@ pub(super) async fn send_rows(
     ports: &Ports,
     client: &dyn LogsIngestion,
     source: &Source<'_>,
-    page: &[Pending],
+    page: &[Unsent],
     more: bool,
     until: Instant,
 ) -> (usize, usize, Option<RunError>) {
@@ -141,7 +141,7 @@ pub(super) async fn send_rows(
 
 /// Retires the sent `rows`: the cursor moved past them (a closed bucket), or each removed, a few
 /// transactions at once (an open one). A row not retired is sent again later.
-async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Pending]) {
+async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Unsent]) {
     let (tables, table) = (ports.tables.as_ref(), source.table);
     if source.retire == Retire::Cursor {
         let Some(last) = rows.last() else { return };
@@ -175,9 +175,9 @@ async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Pending]) {
 pub(super) async fn fold(
     tables: &dyn TableStore,
     source: &Source<'_>,
-    page: Vec<Pending>,
+    page: Vec<Unsent>,
     report: &mut Report,
-) -> Result<Vec<Pending>, AzureError> {
+) -> Result<Vec<Unsent>, AzureError> {
     if source.later.is_empty() || page.is_empty() {
         return Ok(page);
     }
@@ -185,7 +185,7 @@ pub(super) async fn fold(
     if again.is_empty() {
         return Ok(page);
     }
-    let (gone, keep): (Vec<Pending>, Vec<Pending>) =
+    let (gone, keep): (Vec<Unsent>, Vec<Unsent>) =
         page.into_iter().partition(|p| again.contains(&p.row_key));
     report.superseded += gone.len();
     if source.retire == Retire::Remove {

@@ -116,7 +116,7 @@ pub(crate) struct Estate {
     pub(crate) token_check: Option<fn(Option<&str>) -> bool>,
     /// The bearer token of every request (`None`: no `Authorization` header).
     pub(crate) tokens: Vec<Option<String>>,
-    pub(crate) pending: HashMap<String, lro::Pending>,
+    pub(crate) running: HashMap<String, lro::Running>,
     /// Network resources (NICs, NSGs, virtual networks) the lists answer: [`network`].
     pub(crate) network: Vec<Value>,
     /// Faults for requests whose lower-case path contains a text: `(text, status, times)`, each
@@ -462,7 +462,7 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
     }
     if let Some((host, id)) = lower.split_once("/getactivesessions/operationresults/") {
         let (host, id) = (host.to_owned(), id.to_owned());
-        return if e.pending.get(&id).is_some_and(|p| p.host == host) {
+        return if e.running.get(&id).is_some_and(|p| p.host == host) {
             lro::result(e, &id)
         } else {
             error(

@@ -27,7 +27,7 @@ pub(crate) enum Lro {
 
 /// One operation in flight: its host, and the polls left on its monitor and on its result.
 #[derive(Debug, Clone)]
-pub(crate) struct Pending {
+pub(crate) struct Running {
     pub(crate) host: String,
     pub(crate) status_polls: usize,
     pub(crate) result_polls: usize,
@@ -62,9 +62,9 @@ fn accepted(e: &Estate, headers: &[(&str, String)]) -> Response {
 pub(crate) fn start(e: &mut Estate, host: &str, page: usize) -> Response {
     let id = format!("{:08x}-0000-4000-8000-{:012x}", e.requests.len(), page);
     let polls = e.lro_polls;
-    e.pending.insert(
+    e.running.insert(
         id.clone(),
-        Pending {
+        Running {
             host: host.to_owned(),
             status_polls: polls,
             result_polls: polls,
@@ -102,7 +102,7 @@ pub(crate) fn start(e: &mut Estate, host: &str, page: usize) -> Response {
 
 /// `GET …/operations/{id}`: the status monitor.
 pub(crate) fn status(e: &mut Estate, id: &str) -> Response {
-    let Some(p) = e.pending.get_mut(id) else {
+    let Some(p) = e.running.get_mut(id) else {
         return super::error(
             StatusCode::NOT_FOUND,
             "OperationNotFound",
@@ -130,7 +130,7 @@ pub(crate) fn status(e: &mut Estate, id: &str) -> Response {
 /// `GET …/operationResults/{id}`: 202 without a body while running, then the page. With a status
 /// monitor, the result is only ready once the monitor said `Succeeded`.
 pub(crate) fn result(e: &mut Estate, id: &str) -> Response {
-    let Some(p) = e.pending.get(id).cloned() else {
+    let Some(p) = e.running.get(id).cloned() else {
         return super::error(
             StatusCode::NOT_FOUND,
             "OperationNotFound",
@@ -144,7 +144,7 @@ pub(crate) fn result(e: &mut Estate, id: &str) -> Response {
         p.result_polls > 0
     };
     if running {
-        if let Some(q) = e.pending.get_mut(id) {
+        if let Some(q) = e.running.get_mut(id) {
             q.result_polls = q.result_polls.saturating_sub(1);
         }
         let again = if e.lro == Lro::HostLocation {
@@ -161,7 +161,7 @@ pub(crate) fn result(e: &mut Estate, id: &str) -> Response {
         };
         return accepted(e, &[("location", again)]);
     }
-    e.pending.remove(id);
+    e.running.remove(id);
     page(e, &p.host, p.page)
 }
 

@@ -46,20 +46,13 @@ async fn infra_grants_exactly_what_the_functions_use() {
         missing.is_empty(),
         "functions not exercised by the permission test: {missing:?}"
     );
-    // The containers the exercise uses are the ones main.bicep scopes the custom roles to, in both
-    // forms: the single-source parameters and a source-array entry that names no container.
+    // The containers the exercise uses are the ones main.bicep scopes the custom roles to when a
+    // source entry names no container.
     let main = std::fs::read_to_string(format!("{}/infra/main.bicep", env!("CARGO_MANIFEST_DIR")))
         .expect("main.bicep");
-    for (param, name) in [
-        ("recordingsContainer", exercise::RECORDINGS_CONTAINER),
-        ("auditLogsContainer", exercise::AUDIT_CONTAINER),
-    ] {
-        for decl in [
-            format!("param {param} string = '{name}'"),
-            format!("container: s.?container ?? '{name}'"),
-        ] {
-            assert!(main.contains(&decl), "main.bicep: want `{decl}`");
-        }
+    for name in [exercise::RECORDINGS_CONTAINER, exercise::AUDIT_CONTAINER] {
+        let decl = format!("container: s.?container ?? '{name}'");
+        assert!(main.contains(&decl), "main.bicep: want `{decl}`");
     }
     let table = RoleTable::load();
     let problems = drift(

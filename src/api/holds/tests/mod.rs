@@ -329,7 +329,7 @@ async fn a_two_person_release_needs_a_second_principal_with_the_role() {
     let (s, v) = go_with("DELETE", &bob, &naming(&first)).await;
     assert_eq!(s, StatusCode::CONFLICT, "a released request again: {v}");
     assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
-    // Past its `ExpiresAt`, a pending request approves nothing either; a new one replaces it.
+    // Past its `ExpiresAt`, an open request approves nothing either; a new one replaces it.
     let mut row = k
         .tables
         .get(HOLDS_TABLE, "release", &second)

@@ -230,7 +230,7 @@ pub async fn flush(
             .extend(failed::record(&tail.ports.tables, f).await?);
     }
     // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
-    failed::mark_pending(&tail.ports.tables, &out.failed_partitions).await?;
+    failed::mark_unchecked(&tail.ports.tables, &out.failed_partitions).await?;
     Ok(out)
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::bursts;
 
 use crate::audit_logs::detect::burst::MARKER;
-use crate::audit_logs::detect::failed::PENDING;
+use crate::audit_logs::detect::failed::UNCHECKED;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
 use crate::catalogue::days::{Before, put as put_day};
@@ -53,12 +53,12 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         (6, 0),
         "the check failed transiently"
     );
-    let pending = Filter::partition(PENDING);
-    let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &pending, 10).await;
+    let unchecked = Filter::partition(UNCHECKED);
+    let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &unchecked, 10).await;
     assert_eq!(
-        listed.expect("pending").len(),
+        listed.expect("unchecked").len(),
         2,
-        "both partitions kept pending"
+        "both partitions kept unchecked"
     );
     assert_eq!(bursts(&run(&k, NOW).await), 0, "still down");
     flaky.hook().down.store(false, Ordering::SeqCst);
@@ -68,8 +68,8 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         (0, 2),
         "retried with no new record"
     );
-    let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &pending, 10).await;
-    assert!(listed.expect("pending").is_empty(), "settled");
+    let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &unchecked, 10).await;
+    assert!(listed.expect("unchecked").is_empty(), "settled");
     assert_eq!(bursts(&run(&k, NOW).await), 0, "once");
 }
 

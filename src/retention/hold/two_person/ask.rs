@@ -1,5 +1,5 @@
 //! The two steps of a two-person release: a release naming no request makes one (or is told which
-//! is pending); a release naming one approves it, when it is pending, of the placement still held,
+//! is open); a release naming one approves it, when it is open, of the placement still held,
 //! not expired and by another person.
 
 use serde_json::json;
@@ -19,8 +19,8 @@ pub(super) struct Target<'a> {
     pub(super) since: &'a str,
 }
 
-/// The pending requests of `target`, as read (expired ones marked so on the way).
-async fn pending(
+/// The open requests (status `pending`) of `target`, as read (expired ones marked so on the way).
+async fn open_requests(
     tables: &dyn TableStore,
     target: &Target<'_>,
     now: OffsetDateTime,
@@ -41,7 +41,7 @@ async fn pending(
     Ok(live)
 }
 
-/// Marks a pending request `expired` with the reason (conditional: one changed since is left).
+/// Marks an open request `expired` with the reason (conditional: one changed since is left).
 async fn expire(
     tables: &dyn TableStore,
     row: &Stored,
@@ -55,7 +55,7 @@ async fn expire(
     Ok(rows::replace(tables, &e, row.etag.clone()).await?)
 }
 
-/// A release naming no request: a new request, unless one is pending (the asker's: 403; someone
+/// A release naming no request: a new request, unless one is open (the asker's: 403; someone
 /// else's: 409 naming it, never approved without being named).
 pub(super) async fn request(
     ports: &Ports,
@@ -64,7 +64,7 @@ pub(super) async fn request(
 ) -> Result<Decision, HoldError> {
     let tables = ports.tables.as_ref();
     let now = asker.actor.at;
-    if let Some(p) = pending(tables, target, now).await?.first() {
+    if let Some(p) = open_requests(tables, target, now).await?.first() {
         let (id, e) = (get_str(&p.entity, "RowKey").unwrap_or_default(), &p.entity);
         let at = get_str(e, "RequestedAt").unwrap_or_default();
         if let Some(m) = requester(e).same_as(asker.person) {
@@ -94,13 +94,13 @@ pub(super) async fn request(
         "RequestReason": asker.actor.why, "HeldSince": target.since,
     }));
     rows::insert(tables, &row).await?;
-    Ok(Decision::Pending(Request {
+    Ok(Decision::Open(Request {
         row_key: id,
         entity: row,
     }))
 }
 
-/// A release naming request `id`: approves it when it is pending, of this placement, not expired
+/// A release naming request `id`: approves it when it is open, of this placement, not expired
 /// and by another person; an approved one (a crash before the release) is finished.
 pub(super) async fn approve(
     ports: &Ports,

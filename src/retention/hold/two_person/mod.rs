@@ -3,7 +3,7 @@
 //! the recording (`*`: whole hold) and the placement it asks to release (`HeldSince`). A request is
 //! `pending` until a different person releases naming it (`approved`, then `released`); it
 //! `expired` after `HOLD_RELEASE_REQUEST_HOURS` or once the hold was placed again. A release that
-//! names no request never approves one: it makes one (or is told which one is pending). A caller
+//! names no request never approves one: it makes one (or is told which one is open). A caller
 //! that names no user (an application token) is no person for either step. Every write is
 //! conditional.
 
@@ -69,7 +69,7 @@ pub enum Decision {
     /// No gate applies (the member is no longer held): the release goes on as for one person.
     Ungated,
     /// The request is recorded; a different person must approve it by naming it.
-    Pending(Request),
+    Open(Request),
     /// Approved by a different person: release now.
     Approved(Request),
 }
@@ -83,7 +83,7 @@ pub struct Asker<'a> {
     pub person: &'a Person,
     /// The request this release approves (`None`: a new request).
     pub request: Option<&'a str>,
-    /// How long a pending request may be approved.
+    /// How long an open request may be approved.
     pub ttl: Duration,
 }
 
@@ -119,7 +119,7 @@ fn requester(e: &Entity) -> Person {
     Person::new(names, Some(s("RequestedByObjectId")))
 }
 
-/// Why a pending request `e` can no longer be approved for the placement held since `since`.
+/// Why an open request `e` can no longer be approved for the placement held since `since`.
 pub fn stale(e: &Entity, since: &str, now: OffsetDateTime) -> Option<String> {
     let expires = get_str(e, "ExpiresAt").and_then(timestamp);
     if get_str(e, "HeldSince") != Some(since) {
@@ -134,12 +134,12 @@ pub fn stale(e: &Entity, since: &str, now: OffsetDateTime) -> Option<String> {
     }
 }
 
-/// Records a new request (`Pending`), refuses (the requester again, an application token, an
+/// Records a new request (`Open`), refuses (the requester again, an application token, an
 /// unusable named request) or approves the named one; an approved request lets a retry finish.
 ///
 /// # Errors
 /// `Refused` (same person, or no person), `NotFound` (unknown request), `Conflict` (a request by
-/// someone else is pending and must be named; the named one is not pending, expired or of another
+/// someone else is open and must be named; the named one is not open, expired or of another
 /// target), `Storage`.
 pub async fn decide(
     ports: &Ports,

@@ -54,7 +54,7 @@ impl Sweep<'_> {
         let mut budget = self.params.max_deletes;
         while let Some((k, class)) = st.queue.first().cloned() {
             if budget == 0 {
-                report.reevaluation_pending = true;
+                report.reevaluation_cut = true;
                 break;
             }
             let Some(pass) = self.visit_pass(&k) else {

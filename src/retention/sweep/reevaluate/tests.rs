@@ -180,7 +180,7 @@ async fn a_bounded_run_resumes_and_a_dry_run_writes_nothing() {
         assert!(r.reevaluated <= 7, "{r:?}");
         total += r.retagged_longer;
         runs += 1;
-        if !r.reevaluation_pending && r.reevaluated < 7 {
+        if !r.reevaluation_cut && r.reevaluated < 7 {
             break;
         }
         assert!(runs < 20, "must finish");

@@ -8,7 +8,7 @@ use super::{Report, digest, run};
 use crate::catalogue::recording::RecordingKey;
 use crate::retention::policy::Policy;
 use crate::retention::tags::{hold_tags, release_tags};
-use crate::retention::tombstone::{DELETIONS_TABLE, PENDING_PK, Tombstone, write_intent};
+use crate::retention::tombstone::{DELETIONS_TABLE, INTENT_PK, Tombstone, write_intent};
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::Stored;
@@ -59,7 +59,7 @@ fn tombstones(k: &Kit) -> Vec<Stored> {
         .dump(DELETIONS_TABLE)
         .into_iter()
         .filter(|s| {
-            ![PENDING_PK, UNANNOUNCED_PK].contains(&s.entity["PartitionKey"].as_str().unwrap_or(""))
+            ![INTENT_PK, UNANNOUNCED_PK].contains(&s.entity["PartitionKey"].as_str().unwrap_or(""))
         })
         .collect()
 }
@@ -68,7 +68,7 @@ fn intents(k: &Kit) -> usize {
     k.tables
         .dump(DELETIONS_TABLE)
         .iter()
-        .filter(|s| s.entity["PartitionKey"] == PENDING_PK)
+        .filter(|s| s.entity["PartitionKey"] == INTENT_PK)
         .count()
 }
 

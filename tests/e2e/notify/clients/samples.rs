@@ -68,7 +68,7 @@ fn retagged(blob: &str) -> Value {
 fn actor(blob: &str) -> Value {
     use bastion_recordings::catalogue::writer::{ACTOR_FOUND, Actor};
     use bastion_recordings::custody::actor::notification;
-    use bastion_recordings::custody::pending::Change;
+    use bastion_recordings::custody::awaited::Change;
     let row = row(
         blob,
         &[
