@@ -291,7 +291,7 @@ pub async fn of(
 /// After the check at `at`: every host row not read by it whose host is no longer configured
 /// (`configured`) or was read (`read`, lower-case) recording elsewhere gets a run [`NOT_HERE`];
 /// a host whose read failed keeps its row as it is. One query of the table (at most
-/// [`MAX_ROWS`] rows).
+/// 1,000 rows).
 ///
 /// # Errors
 /// Table errors.
