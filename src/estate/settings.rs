@@ -184,3 +184,20 @@ pub fn is_scope(id: &str) -> bool {
 fn id_name(id: &str) -> &str {
     id.rsplit('/').next().unwrap_or_default()
 }
+
+#[cfg(test)]
+impl EstateSettings {
+    /// The tests' settings: `hosts` checked at the public Resource Manager, the defaults otherwise
+    /// (24 hours of audit silence, 90 days of look-back, no bypass scopes).
+    pub(crate) fn of_hosts(hosts: Vec<String>) -> Self {
+        Self {
+            hosts,
+            arm_endpoint: DEFAULT_ARM.to_owned(),
+            disconnect: false,
+            recording_accounts: vec![],
+            audit_silence: time::Duration::hours(24),
+            bypass_lookback: time::Duration::days(90),
+            bypass_scopes: vec![],
+        }
+    }
+}

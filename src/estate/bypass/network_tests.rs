@@ -126,17 +126,10 @@ async fn a_failed_subscription_list_leaves_its_groups_unread() {
 #[tokio::test]
 async fn five_groups_granted_only_on_groups_are_listed_without_a_refused_request() {
     let fake = super::fake::Fake::groups_only(5);
-    let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
     let watched = fake.watched(&[]);
     for tick in 0..2 {
         fake.asked.lock().expect("asked").clear();
-        let net = super::read(
-            &arm,
-            &[super::fake::HOST.to_owned()],
-            &watched,
-            &Default::default(),
-        )
-        .await;
+        let net = read_fresh(&fake, &watched).await;
         let asked = fake.asked.lock().expect("asked").clone();
         assert!(
             asked.iter().all(|a| !a.contains("subscription-wide")),
@@ -162,15 +155,8 @@ async fn five_groups_granted_only_on_groups_are_listed_without_a_refused_request
 async fn a_nic_in_an_unlisted_group_is_read_through_its_vm() {
     let fake = super::fake::Fake::groups_only(2);
     let far = fake.nic_elsewhere(0, "rg-far", Some("pip-far"));
-    let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
     let watched = fake.watched(&[]);
-    let net = super::read(
-        &arm,
-        &[super::fake::HOST.to_owned()],
-        &watched,
-        &Default::default(),
-    )
-    .await;
+    let net = read_fresh(&fake, &watched).await;
     let asked = fake.asked.lock().expect("asked").clone();
     assert!(net.failed.is_empty(), "{:?}", net.failed);
     assert!(net.nics.iter().any(|n| n.id == far), "{:?}", net.nics);
@@ -196,17 +182,25 @@ async fn a_nic_get_that_fails_leaves_its_vm_undecided() {
         .lock()
         .expect("failing")
         .push(far.to_ascii_lowercase());
-    let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
-    let net = super::read(
-        &arm,
-        &[super::fake::HOST.to_owned()],
-        &fake.watched(&[]),
-        &Default::default(),
-    )
-    .await;
+    let net = read_fresh(&fake, &fake.watched(&[])).await;
     assert!(net.nics.is_empty(), "{:?}", net.nics);
     assert_eq!(net.failed.len(), 1, "{:?}", net.failed);
     assert!(super::super::netdoors::evaluate(&fake.vm(0), &net, &[]).is_none());
+}
+
+/// One read of `fake`'s network for its host's `watched` VMs, nothing remembered.
+async fn read_fresh(
+    fake: &super::fake::Fake,
+    watched: &super::super::doors::Watched,
+) -> super::Network {
+    let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
+    super::read(
+        &arm,
+        &[super::fake::HOST.to_owned()],
+        watched,
+        &Default::default(),
+    )
+    .await
 }
 
 /// One pass over `fake` with what `tables` remembers (and `rows` of the Activity log), at most

@@ -161,13 +161,8 @@ fn activity(
 
 fn settings() -> EstateSettings {
     EstateSettings {
-        hosts: vec![HOST.to_owned()],
-        arm_endpoint: crate::estate::settings::DEFAULT_ARM.to_owned(),
-        disconnect: false,
-        recording_accounts: vec![],
-        audit_silence: time::Duration::hours(24),
-        bypass_lookback: time::Duration::days(90),
         bypass_scopes: vec!["/subscriptions/s3".into()],
+        ..EstateSettings::of_hosts(vec![HOST.to_owned()])
     }
 }
 

@@ -49,15 +49,7 @@ async fn the_lookback_is_read_in_one_query_and_finds_the_same_vms_as_a_query_per
             .await
             .expect("day row");
     }
-    let settings = EstateSettings {
-        hosts: vec![HOST.to_owned()],
-        arm_endpoint: crate::estate::settings::DEFAULT_ARM.to_owned(),
-        disconnect: false,
-        recording_accounts: vec![],
-        audit_silence: time::Duration::hours(24),
-        bypass_lookback: time::Duration::days(90),
-        bypass_scopes: vec![],
-    };
+    let settings = EstateSettings::of_hosts(vec![HOST.to_owned()]);
     tables.reset();
     let w = watched(tables.as_ref() as &dyn TableStore, &settings, now)
         .await

@@ -9,18 +9,6 @@ use crate::catalogue::identity;
 
 const PRINCIPAL: &str = "0b5e0000-0000-4000-8000-000000000001";
 
-fn settings(hosts: Vec<String>) -> crate::estate::settings::EstateSettings {
-    crate::estate::settings::EstateSettings {
-        hosts,
-        arm_endpoint: crate::estate::settings::DEFAULT_ARM.to_owned(),
-        disconnect: false,
-        recording_accounts: vec![],
-        audit_silence: time::Duration::hours(24),
-        bypass_lookback: time::Duration::days(90),
-        bypass_scopes: vec![],
-    }
-}
-
 #[tokio::test]
 async fn three_hosts_on_one_container_cost_one_listing_query_per_check() {
     let f = crate::testkit::fakes();
@@ -48,7 +36,7 @@ async fn three_hosts_on_one_container_cost_one_listing_query_per_check() {
     };
     let sinks = crate::estate::check::sinks(ports, &[], None);
     let now = datetime!(2025-03-14 10:00 UTC);
-    let settings = settings(hosts.clone());
+    let settings = crate::estate::settings::EstateSettings::of_hosts(hosts.clone());
     let before = f.tables.queries(crate::catalogue::rejudge::TABLE);
     crate::estate::check::run(ports, &arm, &settings, &sinks, window, now).await;
     assert_eq!(
@@ -78,5 +66,5 @@ async fn three_hosts_on_one_container_cost_one_listing_query_per_check() {
 }
 
 fn settings_of(hosts: &[String]) -> crate::estate::settings::EstateSettings {
-    settings(hosts.to_vec())
+    crate::estate::settings::EstateSettings::of_hosts(hosts.to_vec())
 }

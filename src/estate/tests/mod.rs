@@ -259,15 +259,7 @@ async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
             let ports = crate::testkit::fakes().state.ports;
             let sinks = super::check::sinks(&ports, &[customer.to_owned()], None);
             let now = datetime!(2025-03-14 10:00 UTC);
-            let settings = super::settings::EstateSettings {
-                hosts: vec![HOST.to_owned()],
-                arm_endpoint: super::settings::DEFAULT_ARM.to_owned(),
-                disconnect: false,
-                recording_accounts: vec![],
-                audit_silence: time::Duration::hours(24),
-                bypass_lookback: time::Duration::days(90),
-                bypass_scopes: vec![],
-            };
+            let settings = crate::estate::settings::EstateSettings::of_hosts(vec![HOST.to_owned()]);
             super::check::run(
                 &ports,
                 arm,

@@ -17,7 +17,22 @@ use crate::testkit::{Fakes, fakes};
 
 const HOST2: &str =
     "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b2";
+const C: (&str, &str) = ("acct", "recordings");
 const HOST2_OID: &str = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b";
+
+/// The fakes, their clock's now and a Log Analytics fake with the custody workspace, host b1
+/// having named its identity an hour before now.
+async fn b1_known() -> (Fakes, OffsetDateTime, FakeLogs) {
+    let f = fakes();
+    let now = f.state.ports.clock.now();
+    let logs = FakeLogs::default();
+    logs.workspace(WS);
+    let tables = f.state.ports.tables.as_ref();
+    identity::record(tables, C, HOST, Some(HOST_OID), now - Duration::hours(1))
+        .await
+        .expect("b1");
+    (f, now, logs)
+}
 
 /// Writes `names` by `oids`, each logged 23 minutes before `now`, read by one changes pass.
 async fn written(f: &Fakes, logs: &FakeLogs, names: &[&str], oids: &[&str], now: OffsetDateTime) {
@@ -35,16 +50,10 @@ async fn written(f: &Fakes, logs: &FakeLogs, names: &[&str], oids: &[&str], now:
 
 #[tokio::test]
 async fn writes_are_judged_by_the_hosts_identities_of_their_time_once_a_check_confirms_them() {
-    let f = fakes();
-    let now = f.state.ports.clock.now();
-    let logs = FakeLogs::default();
-    logs.workspace(WS);
-    let tables = f.state.ports.tables.as_ref();
-    let c = ("acct", "recordings");
     // An hour before the writes: b1 names its identity, b2 none.
-    identity::record(tables, c, HOST, Some(HOST_OID), now - Duration::hours(1))
-        .await
-        .expect("b1");
+    let (f, now, logs) = b1_known().await;
+    let tables = f.state.ports.tables.as_ref();
+    let c = C;
     identity::record(tables, c, HOST2, None, now - Duration::hours(1))
         .await
         .expect("b2");
@@ -129,15 +138,9 @@ async fn writes_are_judged_by_the_hosts_identities_of_their_time_once_a_check_co
 
 #[tokio::test]
 async fn a_hosts_identity_changed_between_the_write_and_the_next_check_judges_neither_way() {
-    let f = fakes();
-    let now = f.state.ports.clock.now();
-    let logs = FakeLogs::default();
-    logs.workspace(WS);
+    let (f, now, logs) = b1_known().await;
     let tables = f.state.ports.tables.as_ref();
-    let c = ("acct", "recordings");
-    identity::record(tables, c, HOST, Some(HOST_OID), now - Duration::hours(1))
-        .await
-        .expect("b1");
+    let c = C;
     // Written by the old identity and by the new one, before any check read the change.
     let names = ["by-old.rec", "by-new.rec"];
     written(&f, &logs, &names, &[HOST_OID, HOST2_OID], now).await;
@@ -163,15 +166,7 @@ async fn a_hosts_identity_changed_between_the_write_and_the_next_check_judges_ne
 
 #[tokio::test]
 async fn a_block_staged_by_another_principal_does_not_decide_who_wrote_the_recording() {
-    let f = fakes();
-    let now = f.state.ports.clock.now();
-    let logs = FakeLogs::default();
-    logs.workspace(WS);
-    let tables = f.state.ports.tables.as_ref();
-    let before = now - Duration::hours(1);
-    identity::record(tables, ("acct", "recordings"), HOST, Some(HOST_OID), before)
-        .await
-        .expect("identity");
+    let (f, now, logs) = b1_known().await;
     let name = "staged.rec";
     let etag = put(&f, name).await;
     deliver(&f, name, &format!("{:048}", 1)).await;
