@@ -130,7 +130,7 @@ impl Recordings {
         key: &crate::catalogue::recording::RecordingKey,
     ) -> Result<Option<Versioned<Recording>>, AzureError> {
         let repo = self.ports.catalogue();
-        let days = crate::catalogue::key::rows_of(self.ports.tables.as_ref(), &key.rk).await?;
+        let days = crate::catalogue::repo::rows_of(self.ports.tables.as_ref(), &key.rk).await?;
         if days.iter().any(|d| d.pk == key.pk)
             && let Some(row) = repo.get(key).await?
         {
@@ -191,7 +191,7 @@ impl Recordings {
         let entry = self.join.decide_new(entry).await?;
         if existing.is_none() {
             // The index row first: a `BlobDeleted` event finds the row by the blob's name.
-            crate::catalogue::key::put_path(self.ports.tables.as_ref(), &key).await?;
+            crate::catalogue::repo::put_path(self.ports.tables.as_ref(), &key).await?;
         }
         // What the last read decided: the row it kept, and whether the write updated a row.
         let (mut kept, mut updated, mut replacing) = (None, false, false);
@@ -252,7 +252,7 @@ impl Recordings {
     async fn gone(&self, source: &Source, event: &BlobEvent) -> Result<Catalogued, Failure> {
         let probe = source.key(event.time, &event.blob);
         let tables = self.ports.tables.as_ref();
-        if !crate::catalogue::key::rows_of(tables, &probe.rk)
+        if !crate::catalogue::repo::rows_of(tables, &probe.rk)
             .await?
             .is_empty()
         {

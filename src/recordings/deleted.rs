@@ -4,8 +4,8 @@
 
 use super::Recordings;
 use super::ingest::{self, outside};
-use crate::catalogue::key::{put_path, rows_of};
 use crate::catalogue::recording::{Recording, STATUS_DELETED};
+use crate::catalogue::repo::{put_path, rows_of};
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::Outcome;
