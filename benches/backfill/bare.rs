@@ -25,9 +25,9 @@ use bastion_recordings::audit_logs::repo::FAILED_TABLE;
 use bastion_recordings::audit_logs::tail::batch::Batch;
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::catalogue::days::{DAYS_TABLE, DayRow};
-use bastion_recordings::catalogue::index;
-use bastion_recordings::catalogue::key::RECORDING_PATHS_TABLE;
+use bastion_recordings::catalogue::key::{index_partition, index_time_key, put_index};
 use bastion_recordings::catalogue::recording::{Confidence, Recording, RecordingKey};
+use bastion_recordings::catalogue::repo::RECORDING_PATHS_TABLE;
 use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord, outcome};
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::{format_date, timestamp};
@@ -122,7 +122,7 @@ impl Bare<'_> {
             }
         }
         let keys = std::mem::take(&mut *phase.index.lock().expect("index rows"));
-        index::write(self.tables, &keys).await?;
+        put_index(self.tables, &keys).await?;
         Ok(())
     }
 
@@ -443,7 +443,7 @@ fn index_keys(key: &RecordingKey, row: &Entity) -> Vec<(String, String)> {
     else {
         return Vec::new();
     };
-    let rk = format!("{}~{id}", index::time_key(start));
+    let rk = format!("{}~{id}", index_time_key(start));
     let mut keys: Vec<(String, String)> = [
         ("vm", "TargetVm"),
         ("vm", "TargetResourceId"),
@@ -451,7 +451,7 @@ fn index_keys(key: &RecordingKey, row: &Entity) -> Vec<(String, String)> {
         ("user", "UserEmail"),
     ]
     .into_iter()
-    .filter_map(|(kind, p)| index::partition(kind, get(p)?))
+    .filter_map(|(kind, p)| index_partition(kind, get(p)?))
     .map(|pk| (pk, rk.clone()))
     .collect();
     keys.sort();

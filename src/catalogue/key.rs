@@ -1,21 +1,25 @@
 //! A catalogue row's key and the two indexes that find it without one. Table `recordings` is keyed
 //! by the blob's creation day (stable for its life, so every time-bounded query reads a range of
 //! partitions) and base64url(`account:container/blob`), or a digest past the 1 KiB key limit (the
-//! scheme is in docs/catalogue.md). Table `recordingpaths` holds a blob's rows by name (PK = its row
-//! key, RK = creation day), for `BlobDeleted` events, which do not name the day; it is written
-//! before the row itself. Table `recordingkeys` holds the GUIDs each recording names (PK = the
-//! GUID, keyed as the tunnel id it may be; RK = the recording id, digested when too long), so a
-//! session seen for the first time finds the recordings that named it before it existed.
+//! scheme is in docs/catalogue.md). Table `recordingkeys` holds the GUIDs each recording names
+//! (PK = the GUID, keyed as the tunnel id it may be; RK = the recording id, digested when too
+//! long), so a session seen for the first time finds the recordings that named it before it
+//! existed. Table `recordingindex` holds the catalogue's filters by VM and by user without reading
+//! every day partition: a row (`vm~`/`user~` + base64url value, sort time `~` id) carries only the
+//! recording id; hits are re-checked, so a stale row costs a read, never a wrong row. The join pass
+//! writes them before the recordings. (A blob's rows by name, for `BlobDeleted` events, are the
+//! path index of [`super::repo`].)
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use time::OffsetDateTime;
 
+use super::query::Listed;
 use super::session::tunnel_key;
 use crate::azure::AzureError;
-use crate::dates::format_date;
+use crate::dates::{format_date, format_utc_millis};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, is_digest, is_valid_key, key};
-use crate::tables::ops::{query_all, write_creating_table};
+use crate::tables::ops::{query_all, upsert_batched, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// The address of a catalogue row; its text form `YYYY-MM-DD~<rowkey>` is the public recording id.
@@ -109,45 +113,6 @@ impl RecordingKey {
             name: name.to_owned(),
         })
     }
-}
-
-/// Table of the path index.
-pub const RECORDING_PATHS_TABLE: &str = "recordingpaths";
-
-/// Most days one name is read for ([`rows_of`]).
-const MAX_DAYS: usize = 100;
-
-/// Records that `key`'s blob has a row under its day (idempotent).
-pub async fn put_path(tables: &dyn TableStore, key: &RecordingKey) -> Result<(), AzureError> {
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), key.rk.clone().into());
-    e.insert("RowKey".into(), key.pk.clone().into());
-    e.insert("RecordingId".into(), key.id().into());
-    write_creating_table(tables, RECORDING_PATHS_TABLE, &e, WriteMode::Upsert).await?;
-    Ok(())
-}
-
-/// The rows of the blob whose row key is `rk`, newest day first (an absent table has none).
-pub async fn rows_of(tables: &dyn TableStore, rk: &str) -> Result<Vec<RecordingKey>, AzureError> {
-    let rows = query_all(
-        tables,
-        RECORDING_PATHS_TABLE,
-        &Filter::partition(rk),
-        MAX_DAYS,
-    )
-    .await?;
-    let mut keys: Vec<RecordingKey> = rows
-        .iter()
-        .filter_map(|s| {
-            let day = get_str(&s.entity, "RowKey")?;
-            Some(RecordingKey {
-                pk: day.to_owned(),
-                rk: rk.to_owned(),
-            })
-        })
-        .collect();
-    keys.sort_by(|a, b| b.pk.cmp(&a.pk));
-    Ok(keys)
 }
 
 /// Table of the GUIDs recordings name.
@@ -252,6 +217,83 @@ async fn whole_table(
         }
     }
     Ok(None)
+}
+
+/// Table of index rows.
+pub const INDEX_TABLE: &str = "recordingindex";
+/// Longest value indexed (its key stays well under the 1 KiB key limit).
+pub const MAX_INDEXED_VALUE: usize = 700;
+
+/// The index partition of filter `kind` (`vm` / `user`) for a value; `None` when it cannot be
+/// indexed.
+pub fn index_partition(kind: &str, value: &str) -> Option<String> {
+    let v = value.trim().to_lowercase();
+    let room = MAX_KEY_BYTES - kind.len() - 1;
+    (!v.is_empty() && v.len() <= MAX_INDEXED_VALUE)
+        .then(|| [kind, "~", &key(&v, Spelling::Encoded, room)].concat())
+}
+
+/// The index `RowKey` prefix of a sort time: rows at or after `t` have keys `>=` this.
+pub fn index_time_key(t: OffsetDateTime) -> String {
+    format_utc_millis(t)
+}
+
+/// The `(PartitionKey, RowKey)` pairs row `r` of recording `recording` is indexed under (sorted,
+/// unique).
+pub fn index_keys<L: Listed>(recording: &RecordingKey, r: &L) -> Vec<(String, String)> {
+    // An id too long for the room the sort time leaves is not indexed: a digest names no row.
+    let id = recording.id_key(MAX_KEY_BYTES - 25);
+    if is_digest(&id) {
+        return Vec::new();
+    }
+    let row = format!("{}~{id}", index_time_key(r.time()));
+    let mut out: Vec<(String, String)> = L::INDEXED
+        .iter()
+        .flat_map(|kind| r.values(kind).into_iter().map(move |v| (*kind, v)))
+        .filter_map(|(kind, v)| index_partition(kind, v))
+        .map(|pk| (pk, row.clone()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn index_entity(pk: &str, rk: &str) -> Entity {
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), pk.into());
+    e.insert("RowKey".into(), rk.into());
+    let id = rk.split_once('~').map_or("", |(_, id)| id);
+    e.insert("RecordingId".into(), id.into());
+    e
+}
+
+/// Upserts index rows `keys`, batched per partition.
+pub async fn put_index(
+    tables: &dyn TableStore,
+    keys: &BTreeSet<(String, String)>,
+) -> Result<(), AzureError> {
+    let mut by_pk: BTreeMap<&str, Vec<Entity>> = BTreeMap::new();
+    for (pk, rk) in keys {
+        by_pk.entry(pk).or_default().push(index_entity(pk, rk));
+    }
+    for rows in by_pk.values() {
+        upsert_batched(tables, INDEX_TABLE, rows).await?;
+    }
+    Ok(())
+}
+
+/// Deletes index rows `keys` (already gone is fine).
+pub async fn remove_index(
+    tables: &dyn TableStore,
+    keys: &BTreeSet<(String, String)>,
+) -> Result<(), AzureError> {
+    for (pk, rk) in keys {
+        match tables.delete(INDEX_TABLE, pk, rk, None).await {
+            Ok(()) | Err(AzureError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -394,3 +436,7 @@ mod guid_tests {
         assert_eq!(tables.total() - before, calls);
     }
 }
+
+#[cfg(test)]
+#[path = "index_tests.rs"]
+mod index_tests;

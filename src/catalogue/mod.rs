@@ -9,7 +9,6 @@ pub mod changes;
 pub mod days;
 pub mod figures;
 pub mod identity;
-pub mod index;
 pub mod key;
 pub mod person;
 pub mod query;

@@ -2,7 +2,10 @@
 //! export on, a written row is first recorded in the outbox, keyed by time and id (a lost race or a
 //! crash is recorded again by the retry). Every module outside the catalogue reads the table through
 //! the free functions here: typed ([`recordings`], [`versioned`], [`page`], [`recording`]), or, for
-//! the callers that show or copy the row itself, as stored ([`recording_row`]).
+//! the callers that show or copy the row itself, as stored ([`recording_row`]). Table
+//! `recordingpaths`, the path index, holds a blob's rows by name (PK = its row key, RK = creation
+//! day), for `BlobDeleted` events, which do not name the day; it is written before the row itself
+//! ([`put_path`], [`rows_of`]).
 
 use std::sync::Arc;
 
@@ -13,8 +16,8 @@ use crate::clock::Clock;
 use crate::export::Outbox;
 use crate::export::rows::RecordingRow;
 use crate::tables::filter::Op;
-use crate::tables::ops::{self, query_all};
-use crate::tables::{Entity, Filter, Stored, TableStore, strip_annotations};
+use crate::tables::ops::{self, query_all, write_creating_table};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str, strip_annotations};
 
 /// Reads and writes table `recordings`.
 #[derive(Clone)]
@@ -238,4 +241,43 @@ fn broken(key: &RecordingKey) -> AzureError {
         "catalogue row {} is missing required properties",
         key.id()
     ))
+}
+
+/// Table of the path index.
+pub const RECORDING_PATHS_TABLE: &str = "recordingpaths";
+
+/// Most days one name is read for ([`rows_of`]).
+const MAX_DAYS: usize = 100;
+
+/// Records that `key`'s blob has a row under its day (idempotent).
+pub async fn put_path(tables: &dyn TableStore, key: &RecordingKey) -> Result<(), AzureError> {
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), key.rk.clone().into());
+    e.insert("RowKey".into(), key.pk.clone().into());
+    e.insert("RecordingId".into(), key.id().into());
+    write_creating_table(tables, RECORDING_PATHS_TABLE, &e, WriteMode::Upsert).await?;
+    Ok(())
+}
+
+/// The rows of the blob whose row key is `rk`, newest day first (an absent table has none).
+pub async fn rows_of(tables: &dyn TableStore, rk: &str) -> Result<Vec<RecordingKey>, AzureError> {
+    let rows = query_all(
+        tables,
+        RECORDING_PATHS_TABLE,
+        &Filter::partition(rk),
+        MAX_DAYS,
+    )
+    .await?;
+    let mut keys: Vec<RecordingKey> = rows
+        .iter()
+        .filter_map(|s| {
+            let day = get_str(&s.entity, "RowKey")?;
+            Some(RecordingKey {
+                pk: day.to_owned(),
+                rk: rk.to_owned(),
+            })
+        })
+        .collect();
+    keys.sort_by(|a, b| b.pk.cmp(&a.pk));
+    Ok(keys)
 }

@@ -187,7 +187,7 @@ pub async fn custody(
             row[1].clone_from(&at);
             // Each deletion with its own reason and request, whatever the row holds now.
             if let Some(request) = request {
-                row[8] = crate::recordings::ingest::outside::REASON_OUTSIDE.to_owned();
+                row[8] = crate::recordings::outside::REASON_OUTSIDE.to_owned();
                 row[9] = request;
             }
             // The host as the pack files it (the session's, else the source's).

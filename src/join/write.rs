@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::Join;
 use crate::azure::AzureError;
-use crate::catalogue::index;
+use crate::catalogue::key::{index_keys, put_index, remove_index};
 use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::repo::Versioned;
 use crate::dates::{format_utc_millis, timestamp};
@@ -29,7 +29,7 @@ pub(super) struct Planned {
 
 /// The index keys of a row.
 fn keys(r: &Recording) -> BTreeSet<(String, String)> {
-    index::keys(r).into_iter().collect()
+    index_keys(&r.key, r).into_iter().collect()
 }
 
 /// Writes `planned` (each conditionally on the row as read; one changed since gets the new join
@@ -62,7 +62,7 @@ pub(super) async fn recordings(
     for (read, target) in &targets {
         added.extend(keys(target).difference(&keys(&read.value)).cloned());
     }
-    index::write(join.ports.tables.as_ref(), &added).await?;
+    put_index(join.ports.tables.as_ref(), &added).await?;
     let (mut written, mut stale) = (0, BTreeSet::new());
     for (read, target) in targets {
         if written > 0 && !more() {
@@ -97,7 +97,7 @@ pub(super) async fn recordings(
             Err(e) => return Err(e.into()),
         }
     }
-    index::remove(join.ports.tables.as_ref(), &stale).await?;
+    remove_index(join.ports.tables.as_ref(), &stale).await?;
     Ok((written, false))
 }
 

@@ -1,17 +1,20 @@
 //! Cataloguing one recording: event → properties → retention tags → its join → catalogue row
-//! (written once, conditionally) → outputs. A duplicate or older event costs two reads.
+//! (written once, conditionally) → outputs. A duplicate or older event costs two reads. The
+//! event's own judgements (a creation? of a source? newer than the row?) stand here too, pure;
+//! a deletion ([`super::deleted`], [`super::outside`]) asks the last two as well.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
 
 use crate::azure::AzureError;
 use crate::ports::Ports;
-use std::sync::Arc;
 
 use super::ingest::{self, EntryInput};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
-use crate::events::event_grid::BlobEvent;
+use crate::events::event_grid::{BlobEvent, sequencer_cmp};
 use crate::invocation::Outcome;
 use crate::join::{Join, findings};
-use crate::notify::OUTPUT_BINDING;
 use crate::ports::Failure;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::Source;
@@ -95,7 +98,7 @@ impl Recordings {
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.
     pub async fn on_created(&self, event: &BlobEvent) -> Result<Catalogued, Failure> {
-        if let Some(reason) = ingest::not_created(event) {
+        if let Some(reason) = not_created(event) {
             return Ok((Outcome::skipped(reason), None));
         }
         let Some(source) = self
@@ -103,7 +106,7 @@ impl Recordings {
             .sources
             .recording(&event.account, &event.container)
         else {
-            return Ok((Outcome::skipped(ingest::not_a_source(event)), None));
+            return Ok((Outcome::skipped(not_a_source(event)), None));
         };
         let blob = source.blob(event.blob.clone());
         let props = match source.store.properties(&blob).await {
@@ -130,7 +133,7 @@ impl Recordings {
         key: &crate::catalogue::recording::RecordingKey,
     ) -> Result<Option<Versioned<Recording>>, AzureError> {
         let repo = self.ports.catalogue();
-        let days = crate::catalogue::key::rows_of(self.ports.tables.as_ref(), &key.rk).await?;
+        let days = crate::catalogue::repo::rows_of(self.ports.tables.as_ref(), &key.rk).await?;
         if days.iter().any(|d| d.pk == key.pk)
             && let Some(row) = repo.get(key).await?
         {
@@ -166,10 +169,7 @@ impl Recordings {
         let key = existing
             .as_ref()
             .map_or_else(|| source.key(created, &blob.name), |r| r.value.key.clone());
-        if let Some(row) = existing
-            .as_ref()
-            .filter(|row| !ingest::is_newer(event, &row.value))
-        {
+        if let Some(row) = existing.as_ref().filter(|row| !is_newer(event, &row.value)) {
             let why = "duplicate or older event";
             return Ok(already_stored(event, &row.value, source, why));
         }
@@ -191,7 +191,7 @@ impl Recordings {
         let entry = self.join.decide_new(entry).await?;
         if existing.is_none() {
             // The index row first: a `BlobDeleted` event finds the row by the blob's name.
-            crate::catalogue::key::put_path(self.ports.tables.as_ref(), &key).await?;
+            crate::catalogue::repo::put_path(self.ports.tables.as_ref(), &key).await?;
         }
         // What the last read decided: the row it kept, and whether the write updated a row.
         let (mut kept, mut updated, mut replacing) = (None, false, false);
@@ -200,7 +200,7 @@ impl Recordings {
             .catalogue()
             .update(&key, existing, |cur| {
                 // Another delivery of this blob won the race: decide again on its row.
-                kept = cur.filter(|row| !ingest::is_newer(event, row)).cloned();
+                kept = cur.filter(|row| !is_newer(event, row)).cloned();
                 if kept.is_some() {
                     return None;
                 }
@@ -234,7 +234,8 @@ impl Recordings {
                     self.await_actor(&n, &row.value, change, at, request)
                         .await?;
                 }
-                let outcome = written_outcome(&row.value, source, updated, replacing && alone);
+                let outcome =
+                    ingest::written_outcome(&row.value, source, updated, replacing && alone);
                 (outcome, Some(row))
             }
             (None, Some(row)) => already_stored(event, &row, source, why),
@@ -252,7 +253,7 @@ impl Recordings {
     async fn gone(&self, source: &Source, event: &BlobEvent) -> Result<Catalogued, Failure> {
         let probe = source.key(event.time, &event.blob);
         let tables = self.ports.tables.as_ref();
-        if !crate::catalogue::key::rows_of(tables, &probe.rk)
+        if !crate::catalogue::repo::rows_of(tables, &probe.rk)
             .await?
             .is_empty()
         {
@@ -296,41 +297,41 @@ fn already_stored(
     let this_event = row.event_id == event.id
         && event.data.sequencer.as_deref().unwrap_or_default() == row.sequencer;
     if this_event {
-        (written_outcome(row, source, false, false), None)
+        (ingest::written_outcome(row, source, false, false), None)
     } else {
         (Outcome::skipped(skipped), None)
     }
 }
 
-/// The ending for a row just written: a new one is announced, a replacement alerted.
-fn written_outcome(entry: &Recording, source: &Source, updated: bool, replacing: bool) -> Outcome {
-    let id = entry.key.id();
-    let bastion = source.bastion_id.as_deref();
-    let replaced = ingest::replaced_notification(entry, bastion).filter(|_| replacing || !updated);
-    let outcome = match replaced {
-        Some(n) => Outcome::processed(["replaced recording ", &id].concat())
-            .with_output(OUTPUT_BINDING, &n),
-        None if updated => Outcome::processed(["updated recording ", &id].concat()),
-        None => Outcome::processed(["catalogued recording ", &id].concat()).with_output(
-            OUTPUT_BINDING,
-            &ingest::catalogued_notification(entry, &id, bastion),
-        ),
-    };
-    // A row this write made suspect (marked with its ETag) carries its alert.
-    let alerted = entry.suspect_alerted.as_deref() == Some(entry.etag.as_str());
-    let outcome = if alerted && findings::is_suspect(entry) {
-        outcome.with_output(OUTPUT_BINDING, &findings::notification(entry))
-    } else {
-        outcome
-    };
-    // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
-    outcome.with_output(
-        crate::integrity::OUTPUT_BINDING,
-        &ingest::HashRequest {
-            recording_id: id.as_str().into(),
-            container: entry.container.as_str().into(),
-            blob_name: entry.blob_name.as_str().into(),
-            etag: entry.etag.as_str().into(),
-        },
+/// API of a BlobCreated event of an empty Data Lake file (its `FlushWithClose` event follows).
+pub const UNCOMMITTED_API: &str = "CreateFile";
+
+/// Why an event is not a creation of a committed blob (skipped, never poison), or `None`.
+pub fn not_created(event: &BlobEvent) -> Option<String> {
+    if !event.is_created() {
+        return Some(format!("event type {} is not handled", event.event_type));
+    }
+    (event.data.api == UNCOMMITTED_API)
+        .then(|| format!("api {UNCOMMITTED_API}: the file is not committed yet (its FlushWithClose event follows)"))
+}
+
+/// Why an event from a container no recording source names is skipped.
+pub fn not_a_source(event: &BlobEvent) -> String {
+    format!(
+        "container {} of account {} is not a recordings source",
+        event.container, event.account
     )
+}
+
+/// True when `event` describes a newer state of the blob than the stored row.
+/// Sequencers order events of one blob; without them, a different ETag with a later time wins.
+pub fn is_newer(event: &BlobEvent, row: &Recording) -> bool {
+    match (event.data.sequencer.as_deref(), row.sequencer.as_str()) {
+        (Some(new), old) if !new.is_empty() && !old.is_empty() => {
+            sequencer_cmp(new, old) == Ordering::Greater
+        }
+        _ => {
+            event.data.e_tag.as_deref() != Some(row.etag.as_str()) && event.time > row.blob_created
+        }
+    }
 }

@@ -3,9 +3,10 @@
 //! `deleted-before-catalogued`) and raises `recording.deleted` (stable id: a race alerts once).
 
 use super::Recordings;
-use super::ingest::{self, outside};
-use crate::catalogue::key::{put_path, rows_of};
+use super::created::{is_newer, not_a_source};
+use super::outside;
 use crate::catalogue::recording::{Recording, STATUS_DELETED};
+use crate::catalogue::repo::{put_path, rows_of};
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::Outcome;
@@ -25,7 +26,7 @@ impl Recordings {
             .sources
             .recording(&event.account, &event.container)
         else {
-            return Ok(Outcome::skipped(ingest::not_a_source(event)));
+            return Ok(Outcome::skipped(not_a_source(event)));
         };
         let tables = self.ports.tables.as_ref();
         // The row key does not depend on the day: any time spells it.
@@ -46,7 +47,7 @@ impl Recordings {
         if outside::records(&row.value, event) {
             return self.announced(&row.value, bastion_id, event).await;
         }
-        if !ingest::is_newer(event, &row.value) {
+        if !is_newer(event, &row.value) {
             return Ok(Outcome::skipped("older than the catalogued state"));
         }
         if row.value.status == STATUS_DELETED || tombstone::is_own_deletion(tables, &key).await? {

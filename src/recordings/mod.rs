@@ -1,5 +1,5 @@
 //! Recordings: a blob event becomes a catalogue row, retention tags and notifications.
-//! [`ingest`] is pure; [`created`] and [`deleted`] do the I/O ([`Recordings`]); [`reconcile`]
+//! [`ingest`] and [`outside`] are pure; [`created`] and [`deleted`] do the I/O ([`Recordings`]); [`reconcile`]
 //! brings a listed blob in (`Reconcile`, backfill); [`compare`] finds what no event announced
 //! (the daily listing), [`logged`] what the storage logs show (`CustodyActor`), [`writer`] who wrote a
 //! recording's content, as they show it.
@@ -10,6 +10,7 @@ pub mod deleted;
 pub mod early;
 pub mod ingest;
 pub mod logged;
+pub mod outside;
 pub mod reconcile;
 pub mod writer;
 

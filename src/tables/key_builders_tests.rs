@@ -9,7 +9,7 @@ use crate::audit_logs::detect::failed::FailedLogin;
 use crate::audit_logs::repo::Cursor;
 use crate::audit_logs::sessions::tunnel_key;
 use crate::catalogue::days::DayRow;
-use crate::catalogue::index;
+use crate::catalogue::key::{index_keys, index_partition};
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::session::SessionRecord;
 use crate::reviews::model::{Kind, Subject};
@@ -56,7 +56,7 @@ fn every_key_builder_keeps_hostile_and_4_kib_values_within_the_service_limits() 
         }
         // Catalogue index: VM/user partitions and their rows.
         for kind in ["vm", "user"] {
-            if let Some(pk) = index::partition(kind, text) {
+            if let Some(pk) = index_partition(kind, text) {
                 valid("recordingindex PartitionKey", &pk);
             }
         }
@@ -73,7 +73,7 @@ fn every_key_builder_keeps_hostile_and_4_kib_values_within_the_service_limits() 
                 ..Default::default()
             }),
         });
-        for (pk, rk) in index::keys(&row) {
+        for (pk, rk) in index_keys(&row.key, &row) {
             valid("recordingindex PartitionKey", &pk);
             valid("recordingindex RowKey", &rk);
         }

@@ -21,9 +21,9 @@ const OWNERS: &[(&str, &str)] = &[
     ("DAYS_TABLE", "catalogue/days.rs"),
     ("SESSIONS_TABLE", "catalogue/session/write.rs"),
     ("ACCESS_AUDIT_TABLE", "catalogue/access.rs"),
-    ("INDEX_TABLE", "catalogue/index/mod.rs"),
+    ("INDEX_TABLE", "catalogue/key.rs"),
     ("CHANGES_TABLE", "catalogue/changes.rs"),
-    ("RECORDING_PATHS_TABLE", "catalogue/key.rs"),
+    ("RECORDING_PATHS_TABLE", "catalogue/repo.rs"),
     ("RECORDING_KEYS_TABLE", "catalogue/key.rs"),
 ];
 

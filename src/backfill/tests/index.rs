@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
 use crate::azure::AzureError;
-use crate::catalogue::index;
+use crate::catalogue::key::index_keys;
 use crate::tables::get_str;
 use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 use crate::testkit::state_over;
@@ -39,7 +39,7 @@ async fn index_rows(tables: &dyn TableStore) -> (Vec<(String, String)>, Vec<(Str
         .await
         .iter()
         .filter_map(|r| crate::catalogue::recording::Recording::from_entity(&r.entity))
-        .flat_map(|r| index::keys(&r))
+        .flat_map(|r| index_keys(&r.key, &r))
         .collect();
     want.sort();
     let key = |s: &crate::tables::Stored| {

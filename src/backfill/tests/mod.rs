@@ -8,7 +8,7 @@ use serde_json::Value;
 use time::macros::datetime;
 
 use super::*;
-use crate::catalogue::index::INDEX_TABLE;
+use crate::catalogue::key::INDEX_TABLE;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::storage::memory::InMemoryBlobStore;

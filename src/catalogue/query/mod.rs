@@ -148,7 +148,7 @@ pub trait Listed: Sized + Send {
     const TABLE: &'static str;
     /// Its filter parameters, in the order they are read (and fingerprinted).
     const FILTERS: &'static [&'static str];
-    /// Filters served from index rows ([`crate::catalogue::index`]), the first given wins.
+    /// Filters served from index rows ([`crate::catalogue::key::index_keys`]), the first given wins.
     const INDEXED: &'static [&'static str] = &[];
     /// Binds continuation tokens to this list: a token of one list is refused by another.
     const SCOPE: &'static str;

@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Invalid, Listed, Query};
 use crate::azure::AzureError;
-use crate::catalogue::index::{self, INDEX_TABLE};
-use crate::catalogue::key::RecordingKey;
+use crate::catalogue::key::{INDEX_TABLE, RecordingKey, index_partition, index_time_key};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore, get_str};
@@ -129,7 +128,7 @@ async fn indexed<R: Listed>(
 ) -> Result<Option<Found<R>>, AzureError> {
     let Some(pk) = R::INDEXED
         .iter()
-        .find_map(|k| q.wants(k).and_then(|v| index::partition(k, v)))
+        .find_map(|k| q.wants(k).and_then(|v| index_partition(k, v)))
     else {
         return Ok(None);
     };
@@ -137,12 +136,12 @@ async fn indexed<R: Listed>(
     let mut after = start.and_then(|c| c.after);
     let lower = match &after {
         Some(a) => Filter::str("RowKey", Op::Gt, a.clone()),
-        None => Filter::str("RowKey", Op::Ge, index::time_key(q.from)),
+        None => Filter::str("RowKey", Op::Ge, index_time_key(q.from)),
     };
     let filter = Filter::And(vec![
         Filter::partition(&pk),
         lower,
-        Filter::str("RowKey", Op::Lt, index::time_key(q.to)),
+        Filter::str("RowKey", Op::Lt, index_time_key(q.to)),
     ]);
     let (mut rows, mut seen, mut token) = (Vec::new(), HashSet::new(), None);
     loop {
@@ -159,10 +158,7 @@ async fn indexed<R: Listed>(
             .iter()
             .filter_map(|s| {
                 let rk = get_str(&s.entity, "RowKey")?.to_owned();
-                Some((
-                    rk,
-                    index::recording_id(&s.entity).and_then(RecordingKey::parse),
-                ))
+                Some((rk, RecordingKey::of_row(&s.entity)))
             })
             .collect();
         let read: Vec<(String, Option<(RecordingKey, R)>)> = futures::stream::iter(hits)

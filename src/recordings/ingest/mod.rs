@@ -1,51 +1,18 @@
 //! Pure decisions of recording ingestion, and the messages a catalogued recording leaves.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
 use time::OffsetDateTime;
 
 use crate::catalogue::recording::{Hold, Recording, RecordingKey, Replaced, STATUS_CATALOGUED};
 use crate::dates::format_utc;
-use crate::events::event_grid::{BlobEvent, sequencer_cmp};
-use crate::notify::{Notification, Severity};
+use crate::events::event_grid::BlobEvent;
+use crate::invocation::Outcome;
+use crate::join::findings;
+use crate::notify::{Notification, OUTPUT_BINDING, Severity};
 use crate::retention::policy::Retention;
+use crate::sources::Source;
 use crate::storage::{BlobProps, BlobRef};
-
-pub mod outside;
-
-/// API of a BlobCreated event of an empty Data Lake file (its `FlushWithClose` event follows).
-pub const UNCOMMITTED_API: &str = "CreateFile";
-
-/// Why an event is not a creation of a committed blob (skipped, never poison), or `None`.
-pub fn not_created(event: &BlobEvent) -> Option<String> {
-    if !event.is_created() {
-        return Some(format!("event type {} is not handled", event.event_type));
-    }
-    (event.data.api == UNCOMMITTED_API)
-        .then(|| format!("api {UNCOMMITTED_API}: the file is not committed yet (its FlushWithClose event follows)"))
-}
-
-/// Why an event from a container no recording source names is skipped.
-pub fn not_a_source(event: &BlobEvent) -> String {
-    format!(
-        "container {} of account {} is not a recordings source",
-        event.container, event.account
-    )
-}
-
-/// True when `event` describes a newer state of the blob than the stored row.
-/// Sequencers order events of one blob; without them, a different ETag with a later time wins.
-pub fn is_newer(event: &BlobEvent, row: &Recording) -> bool {
-    match (event.data.sequencer.as_deref(), row.sequencer.as_str()) {
-        (Some(new), old) if !new.is_empty() && !old.is_empty() => {
-            sequencer_cmp(new, old) == Ordering::Greater
-        }
-        _ => {
-            event.data.e_tag.as_deref() != Some(row.etag.as_str()) && event.time > row.blob_created
-        }
-    }
-}
 
 /// GUIDs in the blob name and metadata (lower-case, deduplicated, in order): candidate session keys.
 pub fn candidate_keys(blob: &str, props: &BlobProps) -> Vec<String> {
@@ -294,6 +261,44 @@ pub struct HashRequest<'a> {
     pub blob_name: Cow<'a, str>,
     /// ETag of the catalogued state.
     pub etag: Cow<'a, str>,
+}
+
+/// The ending for a row just written: a new one is announced, a replacement alerted.
+pub fn written_outcome(
+    entry: &Recording,
+    source: &Source,
+    updated: bool,
+    replacing: bool,
+) -> Outcome {
+    let id = entry.key.id();
+    let bastion = source.bastion_id.as_deref();
+    let replaced = replaced_notification(entry, bastion).filter(|_| replacing || !updated);
+    let outcome = match replaced {
+        Some(n) => Outcome::processed(["replaced recording ", &id].concat())
+            .with_output(OUTPUT_BINDING, &n),
+        None if updated => Outcome::processed(["updated recording ", &id].concat()),
+        None => Outcome::processed(["catalogued recording ", &id].concat()).with_output(
+            OUTPUT_BINDING,
+            &catalogued_notification(entry, &id, bastion),
+        ),
+    };
+    // A row this write made suspect (marked with its ETag) carries its alert.
+    let alerted = entry.suspect_alerted.as_deref() == Some(entry.etag.as_str());
+    let outcome = if alerted && findings::is_suspect(entry) {
+        outcome.with_output(OUTPUT_BINDING, &findings::notification(entry))
+    } else {
+        outcome
+    };
+    // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
+    outcome.with_output(
+        crate::integrity::OUTPUT_BINDING,
+        &HashRequest {
+            recording_id: id.as_str().into(),
+            container: entry.container.as_str().into(),
+            blob_name: entry.blob_name.as_str().into(),
+            etag: entry.etag.as_str().into(),
+        },
+    )
 }
 
 #[cfg(test)]

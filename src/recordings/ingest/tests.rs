@@ -4,6 +4,7 @@ use serde_json::json;
 use time::macros::datetime;
 
 use super::*;
+use crate::recordings::created::{is_newer, not_a_source, not_created};
 
 fn event(seq: Option<&str>, etag: &str) -> BlobEvent {
     let mut v = json!({

@@ -362,7 +362,7 @@ async fn cataloguing_a_recording_with_its_join_costs_seven_storage_calls() {
     let blob = put(&f, "counted", &[]).await;
     for t in [
         RECORDINGS_TABLE,
-        crate::catalogue::key::RECORDING_PATHS_TABLE,
+        crate::catalogue::repo::RECORDING_PATHS_TABLE,
     ] {
         crate::tables::TableStore::ensure_table(f.tables.as_ref(), t)
             .await

@@ -7,6 +7,7 @@ use super::*;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::query::page::{Page, page};
 use crate::catalogue::query::{Listed, Query};
+use crate::catalogue::recording::Recording;
 use crate::catalogue::recording::{Confidence, Joined, Match, SessionView};
 use crate::tables::WriteMode;
 use crate::tables::intercept::CountingTables;
@@ -61,7 +62,7 @@ fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
         "Ann@Contoso.com",
         "2025-03-01T10:00:00Z",
     );
-    let k = keys(&e);
+    let k = index_keys(&e.key, &e);
     // TargetVm + resource id; UserName == UserEmail collapses into one row.
     assert_eq!(k.len(), 3, "{k:?}");
     assert!(
@@ -70,11 +71,11 @@ fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
     );
     assert!(
         k.iter()
-            .any(|(pk, _)| Some(pk) == partition("vm", "vm-a").as_ref())
+            .any(|(pk, _)| Some(pk) == index_partition("vm", "vm-a").as_ref())
     );
     assert!(
         k.iter()
-            .any(|(pk, _)| Some(pk) == partition("user", "ANN@contoso.COM").as_ref())
+            .any(|(pk, _)| Some(pk) == index_partition("user", "ANN@contoso.COM").as_ref())
     );
     assert!(
         k.iter()
@@ -82,9 +83,12 @@ fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
     );
     let mut unjoined = e.clone();
     unjoined.joined = None;
-    assert!(keys(&unjoined).is_empty());
-    assert_eq!(partition("vm", "  "), None);
-    assert_eq!(partition("vm", &"x".repeat(MAX_VALUE + 1)), None);
+    assert!(index_keys(&unjoined.key, &unjoined).is_empty());
+    assert_eq!(index_partition("vm", "  "), None);
+    assert_eq!(
+        index_partition("vm", &"x".repeat(MAX_INDEXED_VALUE + 1)),
+        None
+    );
 }
 
 #[tokio::test]
@@ -92,13 +96,15 @@ async fn index_rows_are_written_in_batches_and_removed() {
     let t = CountingTables::new(InMemoryTables::new());
     let old = row("2025-03-01", "cmVj", "vm-a", "ann", "2025-03-01T10:00:00Z");
     let new = row("2025-03-01", "cmVj", "vm-b", "ann", "2025-03-01T10:00:00Z");
-    let set = |e: &Recording| keys(e).into_iter().collect::<BTreeSet<_>>();
-    write(&t, &set(&old)).await.expect("write");
-    write(&t, &set(&new)).await.expect("write");
+    let set = |e: &Recording| index_keys(&e.key, e).into_iter().collect::<BTreeSet<_>>();
+    put_index(&t, &set(&old)).await.expect("write");
+    put_index(&t, &set(&new)).await.expect("write");
     let stale: BTreeSet<_> = set(&old).difference(&set(&new)).cloned().collect();
     assert_eq!(stale.len(), 2, "the old VM's name and resource id");
-    remove(&t, &stale).await.expect("remove");
-    remove(&t, &stale).await.expect("already gone is fine");
+    remove_index(&t, &stale).await.expect("remove");
+    remove_index(&t, &stale)
+        .await
+        .expect("already gone is fine");
     let have: Vec<_> = t
         .inner()
         .dump(INDEX_TABLE)
@@ -108,12 +114,17 @@ async fn index_rows_are_written_in_batches_and_removed() {
             (k("PartitionKey"), k("RowKey"))
         })
         .collect();
-    assert_eq!(have, keys(&new));
+    assert_eq!(have, index_keys(&new.key, &new));
     let before = t.total();
     let many: BTreeSet<_> = (0..150)
-        .map(|i| (partition("vm", "busy").expect("pk"), format!("t~{i:03}")))
+        .map(|i| {
+            (
+                index_partition("vm", "busy").expect("pk"),
+                format!("t~{i:03}"),
+            )
+        })
         .collect();
-    write(&t, &many).await.expect("write");
+    put_index(&t, &many).await.expect("write");
     assert_eq!(t.total() - before, 2, "one partition, 100 rows a batch");
 }
 
@@ -135,7 +146,7 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
             t.write(RECORDINGS_TABLE, &e.to_entity(), WriteMode::Upsert)
                 .await
                 .expect("row");
-            write(&t, &keys(&e).into_iter().collect())
+            put_index(&t, &index_keys(&e.key, &e).into_iter().collect())
                 .await
                 .expect("index");
         }
@@ -147,7 +158,7 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
         "ben",
         "2025-03-05T11:00:00Z",
     );
-    write(&t, &keys(&moved).into_iter().collect())
+    put_index(&t, &index_keys(&moved.key, &moved).into_iter().collect())
         .await
         .expect("stale");
     let before = t.count(None, Some("query"));

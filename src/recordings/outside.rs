@@ -39,7 +39,7 @@ pub fn records(row: &Recording, event: &BlobEvent) -> bool {
 /// the sweep's (a row deleted outside can be written again and deleted again before the new
 /// content's `BlobCreated` is handled).
 pub fn is_new_deletion(cur: &Recording, event: &BlobEvent) -> bool {
-    cur.status != STATUS_DELETED && super::is_newer(event, cur)
+    cur.status != STATUS_DELETED && super::created::is_newer(event, cur)
 }
 
 /// The row after the deletion `event` reports (the event as its newest state; the rest kept, the
