@@ -12,6 +12,7 @@ import sys
 
 GATE = re.compile(r'^\s*#\[cfg\((test|.*"test-support".*)\)\]\s*$')
 MOD = re.compile(r'^\s*(pub(\([a-z]+\))?\s+)?mod\s+([a-z_0-9]+)\s*;')
+PATH = re.compile(r'^\s*#\[path\s*=\s*"([^"]+)"\]\s*$')
 
 
 def files(rev):
@@ -27,7 +28,8 @@ def files(rev):
 
 
 def gated(tree):
-    """Path prefixes of modules declared behind a test or test-support gate."""
+    """Path prefixes of modules declared behind a test or test-support gate (a `#[path = "…"]`
+    between the gate and the `mod` names the file itself, relative to the declaring file's folder)."""
     out = []
     for name, text in tree.items():
         base = name.rsplit("/", 1)[0] if name.endswith(("/mod.rs", "/lib.rs", "/main.rs")) \
@@ -35,8 +37,13 @@ def gated(tree):
         lines = text.splitlines()
         for i, line in enumerate(lines[1:], 1):
             m = MOD.match(line)
-            if m and GATE.match(lines[i - 1]):
+            if not m:
+                continue
+            if GATE.match(lines[i - 1]):
                 out.append(f"{base}/{m.group(3)}")
+            elif i >= 2 and PATH.match(lines[i - 1]) and GATE.match(lines[i - 2]):
+                folder = name.rsplit("/", 1)[0]
+                out.append(f"{folder}/{PATH.match(lines[i - 1]).group(1)[:-3]}")
     return out
 
 
