@@ -159,7 +159,8 @@ struct Evidence<'a> {
 }
 
 /// Checks one host: `(host, findings open, the notifications or the table error, whether the
-/// host itself was read)`.
+/// host itself was read and its recording identity, if it records into a watched container,
+/// recorded)`.
 async fn one<'a>(
     ports: &Ports,
     arm: &dyn ResourceManager,
@@ -174,8 +175,10 @@ async fn one<'a>(
     Result<Vec<Notification<Value>>, crate::azure::AzureError>,
     bool,
 ) {
-    let mut facts = read(ports, arm, settings, host, sinks.custody.is_some(), now).await;
-    let host_read = matches!(facts.host, Some(Ok(_)));
+    let (mut facts, recorded) =
+        read(ports, arm, settings, host, sinks.custody.is_some(), now).await;
+    // A host whose identity was not recorded counts as not read: its rows stay open.
+    let host_read = recorded && matches!(facts.host, Some(Ok(_)));
     facts.audit_trail = Some(match evidence.seen {
         Ok(seen) => {
             let tables = ports.tables.as_ref();
@@ -195,7 +198,8 @@ async fn one<'a>(
 
 /// Reads one host: it and its diagnostic settings; the blob service and container of the source
 /// it records into (else the one labelled with it) and who may write there; and the VMs of its
-/// recent RDP sessions that sign in with Entra ID.
+/// recent RDP sessions that sign in with Entra ID. With them, false when the host's recording
+/// identity was read but could not be recorded (a table error).
 pub async fn read(
     ports: &Ports,
     arm: &dyn ResourceManager,
@@ -203,7 +207,7 @@ pub async fn read(
     host: &str,
     custody: bool,
     now: OffsetDateTime,
-) -> HostFacts {
+) -> (HostFacts, bool) {
     let (h, diagnostics) = tokio::join!(arm.bastion_host(host), arm.diagnostic_settings(host));
     let recordings = ports.sources.recordings();
     let mut facts = HostFacts {
@@ -247,9 +251,9 @@ pub async fn read(
         facts.entra_rdp_vms = entra_rdp_vms(ports, arm, host, now).await;
     }
     let Some(source) = source else {
-        return facts;
+        return (facts, true);
     };
-    super::identities::remember(
+    let recorded = super::identities::remember(
         ports,
         &facts,
         (host, source),
@@ -261,7 +265,7 @@ pub async fn read(
     // Never a subscription-wide list: that needs read on every account of the subscription.
     let Some(account) = settings.account_id(source.account()) else {
         facts.unknown_account = Some(source.account().to_owned());
-        return facts;
+        return (facts, recorded);
     };
     let writable = async {
         match (targeted, principal) {
@@ -287,7 +291,7 @@ pub async fn read(
     facts.blob_service = Some(svc);
     facts.container = Some(container);
     facts.target_writable = writable;
-    facts
+    (facts, recorded)
 }
 
 /// The blob write data action Bastion's identity needs on its target.

@@ -10,6 +10,8 @@ use super::findings::HostFacts;
 use crate::ports::Ports;
 
 /// After every host is read: the hosts no longer recording into a container leave its identities
+/// (`read`: the hosts read whose identity, if they record into a watched container, is recorded by
+/// this check; a host whose read or whose identity's write failed keeps its rows open)
 /// ([`crate::catalogue::identity::close_absent`]), then each watched container's writes whose
 /// verdict a check could change are judged again, once per container, whatever number of hosts
 /// write there ([`crate::catalogue::rejudge`]). Errors are logged: the next check retries.
@@ -57,7 +59,9 @@ pub(super) async fn settled(
 /// into the host's history for the container. A host whose answer names another container as its
 /// target records nothing here (its rows elsewhere are closed once every host is read); a failed
 /// read of the host keeps the last row; a failed write is logged (the next check writes it
-/// again).
+/// again). False when the write failed: the check then leaves every row of the host open, as for
+/// a failed read ([`settled`]), so no run is closed over a time the host may still have recorded
+/// here.
 pub(super) async fn remember(
     ports: &Ports,
     facts: &HostFacts,
@@ -65,18 +69,19 @@ pub(super) async fn remember(
     targeted: bool,
     principal: Option<&str>,
     now: OffsetDateTime,
-) {
+) -> bool {
     let Some(Ok(h)) = &facts.host else {
-        return;
+        return true;
     };
     let config = h.properties.session_recording_configuration.as_ref();
     if !targeted && config.and_then(|c| c.target()).is_some() {
-        return;
+        return true;
     }
     let container = (source.account(), source.container.as_str());
     let tables = ports.tables.as_ref();
     let written = crate::catalogue::identity::record(tables, container, host, principal, now).await;
-    if let Err(e) = written {
-        tracing::warn!(error = %e, "the host's recording identity not recorded");
+    if let Err(e) = &written {
+        tracing::warn!(error = %e, "the host's recording identity not recorded; its rows stay open");
     }
+    written.is_ok()
 }

@@ -290,8 +290,9 @@ pub async fn of(
 
 /// After the check at `at`: every host row not read by it whose host is no longer configured
 /// (`configured`) or was read (`read`, lower-case) recording elsewhere gets a run [`NOT_HERE`];
-/// a host whose read failed keeps its row as it is. One query of the table (at most
-/// 1,000 rows).
+/// a host not in `read` (its read failed, or the write of what it read did) keeps its rows as they
+/// are, so the time until its next check stays covered once that check reads the same identity.
+/// One query of the table (at most 1,000 rows).
 ///
 /// # Errors
 /// Table errors.

@@ -142,3 +142,42 @@ fn an_entra_write_is_not_judged_by_an_identity_no_observation_of_its_time_shows(
     };
     assert_eq!(entra.judged(&covered).verdict, VOUCHES);
 }
+
+#[tokio::test]
+async fn an_entra_write_a_run_covers_is_judged_at_once_and_only_one_after_the_last_check_waits() {
+    use time::Duration;
+    use time::macros::datetime;
+
+    use crate::catalogue::identity;
+    let t = crate::tables::memory::InMemoryTables::new();
+    let c = ("acct", "recordings");
+    let t0 = datetime!(2026-03-14 09:00 UTC);
+    let m = |n: i64| Some(t0 + Duration::minutes(n));
+    for n in [0, 15] {
+        let at = t0 + Duration::minutes(n);
+        identity::record(&t, c, "/s/hosts/b1", Some("0B5E"), at)
+            .await
+            .expect("check");
+    }
+    let observed = identity::of(&t, c.0, c.1).await.expect("identities");
+    let mut entra = written("OAuth", "0x1");
+    entra.object_id = "9a8b".into();
+    // Between two checks that read 0b5e, or at one's own second: the identity then is known, so
+    // another requester is ruled out at once, and no later check can change that.
+    for n in [0, 7, 15] {
+        let ids = observed.at(m(n));
+        let w = entra.clone().judged(&ids);
+        assert_eq!(w.doubt(), Some(Doubt::NotRecordingIdentity), "09:{n:02}");
+        assert!(!ids.waits_for(&w.authentication, &w.object_id), "09:{n:02}");
+    }
+    // After the last check: the next one may read another identity, leaving the write in a gap.
+    let after = observed.at(m(20));
+    let w = entra.clone().judged(&after);
+    assert_eq!(w.verdict, VOUCHES_IDENTITY_UNKNOWN);
+    assert!(after.waits_for(&w.authentication, &w.object_id));
+    // The host's own identity, in a covered time: vouches, final.
+    entra.object_id = "0b5e".into();
+    let ids = observed.at(m(7));
+    assert_eq!(entra.clone().judged(&ids).verdict, VOUCHES);
+    assert!(!ids.waits_for("OAuth", "0b5e"));
+}

@@ -191,3 +191,38 @@ async fn a_block_staged_by_another_principal_does_not_decide_who_wrote_the_recor
         ("PutBlockList", HOST_OID)
     );
 }
+
+#[tokio::test]
+async fn a_write_in_a_time_a_check_already_covers_is_judged_at_the_first_pass_and_not_listed() {
+    let (f, now, logs) = b1_known().await;
+    let tables = f.state.ports.tables.as_ref();
+    // A second check, after the write below (logged 23 minutes before now): b1's run covers it.
+    identity::record(tables, C, HOST, Some(HOST_OID), now - Duration::minutes(15))
+        .await
+        .expect("b1");
+    let name = "covered.rec";
+    written(&f, &logs, &[name], &[OTHER_OID], now).await;
+    let r = row(&f, name).await.expect("row");
+    let w = r.writer.expect("writer");
+    assert_eq!(w.doubt(), Some(Doubt::NotRecordingIdentity), "{w:?}");
+    assert_eq!(r.join_due, Some(now), "due for the next join at once");
+    assert!(
+        f.tables.dump(rejudge::TABLE).is_empty(),
+        "no later check can change it: not listed"
+    );
+    // A write after b1's last check: the next check may read another identity, so it waits.
+    let later = "after.rec";
+    written(
+        &f,
+        &logs,
+        &[later],
+        &[OTHER_OID],
+        now + Duration::minutes(30),
+    )
+    .await;
+    assert_eq!(verdict(&f, later).await.0, VOUCHES_IDENTITY_UNKNOWN);
+    let listed = f.tables.dump(rejudge::TABLE);
+    let key = row(&f, later).await.expect("row").key;
+    assert_eq!(listed.len(), 1, "only the write after the last check");
+    assert_eq!(listed[0].entity["RecordingId"], key.id());
+}
