@@ -12,8 +12,9 @@ use time::macros::datetime;
 use super::Canned;
 use crate::azure::AzureError;
 use crate::catalogue::identity;
+use crate::tables::TableStore;
+use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode};
 
 const PRINCIPAL: &str = "0b5e0000-0000-4000-8000-000000000001";
 
@@ -22,15 +23,7 @@ async fn three_hosts_on_one_container_cost_one_listing_query_per_check() {
     let f = crate::testkit::fakes();
     let ports = &f.state.ports;
     // Every host records into the watched container with its system-assigned identity.
-    let arm = Canned {
-        host: Some(json!({
-            "identity": {"type": "SystemAssigned", "principalId": PRINCIPAL},
-            "properties": {"enableSessionRecording": true, "sessionRecordingConfiguration": {
-                "blobContainerUri": "https://acct.blob.core.windows.net/recordings",
-                "identity": {"type": "SystemAssigned"}}}
-        })),
-        ..Canned::default()
-    };
+    let arm = recording_here();
     let hosts: Vec<String> = (1..=3)
         .map(|i| {
             format!(
@@ -77,15 +70,32 @@ fn settings_of(hosts: &[String]) -> crate::estate::settings::EstateSettings {
     crate::estate::settings::EstateSettings::of_hosts(hosts.to_vec())
 }
 
-/// The in-memory tables, whose next `failing` writes to `recordingidentities` fail (a transient
-/// fault); the writes after them succeed.
+/// Every host records into the watched container with its system-assigned identity.
+fn recording_here() -> Canned {
+    Canned {
+        host: Some(json!({
+            "identity": {"type": "SystemAssigned", "principalId": PRINCIPAL},
+            "properties": {"enableSessionRecording": true, "sessionRecordingConfiguration": {
+                "blobContainerUri": "https://acct.blob.core.windows.net/recordings",
+                "identity": {"type": "SystemAssigned"}}}
+        })),
+        ..Canned::default()
+    }
+}
+
+/// Refuses the next `failing` writes (or transactions) to `recordingidentities` with a transient
+/// fault; the writes after them go through.
+#[derive(Default)]
 struct IdentityWritesFail {
-    inner: Arc<InMemoryTables>,
     failing: AtomicUsize,
 }
 
-impl IdentityWritesFail {
-    fn refused(&self, table: &str) -> Result<(), AzureError> {
+#[async_trait]
+impl BeforeTableCall for IdentityWritesFail {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
+        let (TableCall::Write(table, ..) | TableCall::Batch(table, _)) = call else {
+            return Ok(());
+        };
         let take = |n: usize| n.checked_sub(1);
         if table == identity::TABLE
             && self
@@ -99,72 +109,18 @@ impl IdentityWritesFail {
     }
 }
 
-#[async_trait]
-impl TableStore for IdentityWritesFail {
-    async fn ensure_table(&self, table: &str) -> Result<(), AzureError> {
-        self.inner.ensure_table(table).await
-    }
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, AzureError> {
-        self.inner.get(table, pk, rk).await
-    }
-    async fn write(&self, table: &str, e: &Entity, mode: WriteMode) -> Result<String, AzureError> {
-        self.refused(table)?;
-        self.inner.write(table, e, mode).await
-    }
-    async fn delete(
-        &self,
-        table: &str,
-        pk: &str,
-        rk: &str,
-        etag: Option<&str>,
-    ) -> Result<(), AzureError> {
-        self.inner.delete(table, pk, rk, etag).await
-    }
-    async fn list_tables(&self, prefix: &str) -> Result<Vec<String>, AzureError> {
-        self.inner.list_tables(prefix).await
-    }
-    async fn delete_table(&self, table: &str) -> Result<(), AzureError> {
-        self.inner.delete_table(table).await
-    }
-    async fn query(
-        &self,
-        table: &str,
-        filter: Option<&Filter>,
-        top: Option<u32>,
-        continuation: Option<String>,
-    ) -> Result<QueryPage, AzureError> {
-        self.inner.query(table, filter, top, continuation).await
-    }
-    async fn batch(
-        &self,
-        table: &str,
-        writes: &[(Entity, WriteMode)],
-    ) -> Result<Vec<String>, AzureError> {
-        self.refused(table)?;
-        self.inner.batch(table, writes).await
-    }
-}
-
 #[tokio::test]
 async fn a_host_whose_identity_was_not_stored_or_not_read_keeps_its_history_open() {
     let f = crate::testkit::fakes();
-    let tables = Arc::new(IdentityWritesFail {
-        inner: f.tables.clone(),
-        failing: AtomicUsize::new(0),
-    });
+    let tables = Arc::new(Intercepted::with(
+        f.tables.clone(),
+        IdentityWritesFail::default(),
+    ));
     let mut ports = f.state.ports.clone();
     let shared: Arc<dyn TableStore> = tables.clone();
     ports.tables = shared;
     let ports = &ports;
-    let arm = Canned {
-        host: Some(json!({
-            "identity": {"type": "SystemAssigned", "principalId": PRINCIPAL},
-            "properties": {"enableSessionRecording": true, "sessionRecordingConfiguration": {
-                "blobContainerUri": "https://acct.blob.core.windows.net/recordings",
-                "identity": {"type": "SystemAssigned"}}}
-        })),
-        ..Canned::default()
-    };
+    let arm = recording_here();
     // The host's read fails (`host: None`).
     let unread = Canned::default();
     let host = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
@@ -180,10 +136,10 @@ async fn a_host_whose_identity_was_not_stored_or_not_read_keeps_its_history_open
     crate::estate::check::run(ports, &arm, &settings, &sinks, window, check(0)).await;
     // The host is read, the write of its identity fails (once; the table answers again at
     // once): its run stays open, not closed.
-    tables.failing.store(1, Ordering::SeqCst);
+    tables.hook().failing.store(1, Ordering::SeqCst);
     crate::estate::check::run(ports, &arm, &settings, &sinks, window, check(1)).await;
     assert_eq!(
-        tables.failing.load(Ordering::SeqCst),
+        tables.hook().failing.load(Ordering::SeqCst),
         0,
         "the write was tried"
     );
