@@ -136,6 +136,10 @@ try {
     `the session's history: ${history}`);
   const log = await page.textContent('#reviews tbody');
   check(log.includes('follow-up') && log.includes(want.reviewer) && log.includes(want.comment), `the period's log: ${log}`);
+  // Made inside the period searched, so the confirmation says it is listed there too.
+  await page.waitForFunction(() => /listed under/.test(document.getElementById('dt-confirm').textContent));
+  const placed = (await page.textContent('#dt-confirm')).replace(/[\u2068\u2069]/g, '');
+  check(placed.endsWith('It is listed under "Reviews of this session" and "Reviews in this period".'), `sign-off placement: ${placed}`);
   // The period's log names the person first (recorded with the review), the VM account beside it.
   const logged = await page.$eval('#reviews tbody tr', (tr) => ({
     person: tr.querySelector('td.user .person')?.textContent, account: tr.querySelector('td.user .account')?.textContent,

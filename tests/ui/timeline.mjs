@@ -190,6 +190,13 @@ try {
   const signed = (await page.textContent('#dt-confirm')).replace(/[\u2068\u2069]/g, '');
   check(signed.startsWith('Signed off: ok by function-key caller at '), `sign-off answer: ${signed}`);
   await page.waitForFunction((n) => document.querySelectorAll('#rv-queue button.rv-item').length === n - 1, queued);
+  // The confirmation names "Reviews in this period" only when that list shows the review (the
+  // period searched here is the seed's, long before the review was made).
+  await page.waitForFunction(() => /listed under/.test(document.getElementById('dt-confirm').textContent));
+  const placed = (await page.textContent('#dt-confirm')).replace(/[\u2068\u2069]/g, '');
+  const periodRows = await page.evaluate(() => document.querySelectorAll('#reviews tbody tr').length);
+  same(periodRows, 0, 'reviews listed in the seed\'s period');
+  check(/"Reviews in this period" does not list it/.test(placed), `sign-off placement: ${placed}`);
   await page.screenshot({ path: shot.replace(/\.png$/, '-review.png'), fullPage: true });
 
   same(await page.evaluate(() => window.__violations), [], 'CSP violations');

@@ -266,11 +266,18 @@ async function submitReview() {
     reviewForm.reset();
     mine.key = crypto.randomUUID();
     confirmLine.hidden = false;
-    confirmLine.textContent = `Signed off: ${str(body && body.verdict)} by ${isoText(body && body.reviewer)} `
-      + `at ${fmtTime(parseTime(body && body.reviewedAt))} UTC. It is listed under "Reviews of this session" `
-      + 'and "Reviews in this period".';
+    const signed = `Signed off: ${str(body && body.verdict)} by ${isoText(body && body.reviewer)} `
+      + `at ${fmtTime(parseTime(body && body.reviewedAt))} UTC.`;
+    confirmLine.textContent = signed;
     confirmLine.focus();
-    await Promise.all([loadHistory(mine), loadQueue(), loadPeriodReviews(), refreshLists()]);
+    const [, , period] = await Promise.all([loadHistory(mine), loadQueue(), loadPeriodReviews(), refreshLists()]);
+    // Say where it is listed only after the lists were read: the period list shows the reviews
+    // made between From and To, which a review made now may not be.
+    const listed = Array.isArray(period) && period.includes(str(body && body.reviewId));
+    confirmLine.textContent = `${signed} ${listed
+      ? 'It is listed under "Reviews of this session" and "Reviews in this period".'
+      : 'It is listed under "Reviews of this session"; "Reviews in this period" does not list it: '
+        + 'it was made outside the period searched above.'}`;
   } catch (e) {
     setReviewStatus(`Sign-off failed — ${e.message}`, true);
   } finally {

@@ -99,6 +99,7 @@ function logRow(r) {
 }
 
 // The reviews recorded in the form's range (by the time they were recorded), newest first.
+/** Reloads the period's reviews; answers their ids as listed (null when they could not be read). */
 async function loadPeriodReviews() {
   const { query } = readForm();
   const body = document.querySelector('#reviews tbody');
@@ -110,9 +111,11 @@ async function loadPeriodReviews() {
     body.replaceChildren(...items.map(logRow));
     document.getElementById('log-empty').hidden = items.length > 0;
     count.textContent = `${items.length} review${items.length === 1 ? '' : 's'}${found.truncated ? ' (more in the range)' : ''}`;
+    return items.map((r) => str(r.reviewId));
   } catch (e) {
     body.replaceChildren();
     count.textContent = `Reviews unavailable — ${e.message}`;
+    return null;
   }
 }
 
