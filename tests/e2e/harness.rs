@@ -54,18 +54,29 @@ pub fn fixture_bytes(path: &str) -> Vec<u8> {
 }
 
 /// The day the sample audit hour's sessions are moved to (they ran on 2025-03-14 from 09:03 to
-/// 09:42 UTC): today once they would have ended (09:45 UTC), else yesterday. Azurite gives a blob
-/// the real time it was uploaded as its creation time, and a recording vouches for a session only
-/// when created within its window plus `RECORDING_VOUCH_LAG_HOURS` (24 h): a test uploading the
-/// recording of a sample session now needs the session within the last day.
+/// 09:42 UTC): today when the test process starts after they would have ended (09:45 UTC), else
+/// yesterday. Chosen once per process: a test that runs across 09:45 keeps one day (a second
+/// choice made later put its query on another day than its records). Azurite gives a blob the
+/// real time it was uploaded as its creation time, and a recording vouches for a session only when
+/// created within its window plus `RECORDING_VOUCH_LAG_HOURS`: a process that starts shortly
+/// before 09:45 chooses yesterday and may upload after 09:42, more than the product's 24 hours
+/// after those sessions, so the tests' settings allow 48 ([`VOUCH_LAG_HOURS`]).
 pub fn sample_day() -> time::Date {
-    let now = time::OffsetDateTime::now_utc();
-    if now.time() >= time::macros::time!(09:45) {
-        now.date()
-    } else {
-        now.date().previous_day().unwrap_or(now.date())
-    }
+    static DAY: std::sync::OnceLock<time::Date> = std::sync::OnceLock::new();
+    *DAY.get_or_init(|| {
+        let now = time::OffsetDateTime::now_utc();
+        if now.time() >= time::macros::time!(09:45) {
+            now.date()
+        } else {
+            now.date().previous_day().unwrap_or(now.date())
+        }
+    })
 }
+
+/// `RECORDING_VOUCH_LAG_HOURS` of the tests' settings: a sample session moved to yesterday
+/// ([`sample_day`]) ended less than 48 hours before any upload of the run. The tests of the
+/// product's own bound (24 hours) set it back.
+pub const VOUCH_LAG_HOURS: &str = "48";
 
 /// `YYYY-MM-DD` of [`sample_day`] moved by `days`.
 pub fn sample_date(days: i64) -> String {
@@ -300,6 +311,10 @@ impl AzuriteEnv {
         // The tests' recordings are a few bytes of text, not videos: only an empty blob is too
         // small to vouch for a session here (the planted-blob tests set the product's default).
         vars.insert("RECORDING_MIN_BYTES".to_owned(), "1".to_owned());
+        vars.insert(
+            "RECORDING_VOUCH_LAG_HOURS".to_owned(),
+            VOUCH_LAG_HOURS.to_owned(),
+        );
         Self {
             connection: connection.to_owned(),
             vars,

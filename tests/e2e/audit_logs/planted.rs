@@ -219,9 +219,10 @@ pub(super) async fn recording_rows(e: &Env) -> impl Fn(&str) -> Entity {
 async fn spawn(cs: &str) -> Env {
     let az = AzuriteEnv::new(cs);
     let mut pairs = az.pairs();
-    pairs.retain(|(k, _)| *k != "RECORDING_MIN_BYTES");
+    pairs.retain(|(k, _)| !matches!(*k, "RECORDING_MIN_BYTES" | "RECORDING_VOUCH_LAG_HOURS"));
     pairs.extend([
         ("RECORDING_MIN_BYTES", "4096"),
+        ("RECORDING_VOUCH_LAG_HOURS", "24"),
         ("UNRECORDED_GRACE_MINUTES", "1"),
     ]);
     let handler = HandlerProcess::spawn(&pairs).await;

@@ -161,6 +161,7 @@ impl WsRig {
         let mut add = |k: &str, v: &str| env.push((k.to_owned(), v.to_owned()));
         add("TABLE_PREFIX", prefix);
         add("AUDITLOGS_SOURCES", &format!("AzureWebJobsStorage:{logs}"));
+        add("RECORDING_VOUCH_LAG_HOURS", crate::harness::VOUCH_LAG_HOURS);
         if workspace {
             add("AUDITLOGS_WORKSPACES", WS);
             add("LOGANALYTICS_ENDPOINT", &self.endpoint);
