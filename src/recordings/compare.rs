@@ -137,11 +137,11 @@ impl Recordings {
         for diff in compare(rows, listing.as_ref(), path) {
             let outcome = match &diff {
                 Diff::Gone(r) => {
-                    self.on_deleted(&synthesized(source, r, None, cause, now))
-                        .await?
+                    let event = synthesized(source, (&r.blob_name, Some(r)), None, cause, now);
+                    self.on_deleted(&event).await?
                 }
                 Diff::Changed(r, p) => {
-                    let event = synthesized(source, r, Some(p), cause, now);
+                    let event = synthesized(source, (&r.blob_name, Some(r)), Some(p), cause, now);
                     self.on_created(&event).await?.0
                 }
             };
@@ -163,16 +163,19 @@ pub fn emitted(outcome: Outcome) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The event a difference stands for: a `BlobCreated` of the listed state (`props`), else a
-/// `BlobDeleted`; at the logged request's time with its request id, or (listing) now.
+/// The event a difference of blob `name` stands for: a `BlobCreated` of the listed state
+/// (`props`), else a `BlobDeleted`; at the logged request's time with its request id, or
+/// (listing) now. `row`: its catalogue row (`None`: a name a logged request removed before the
+/// catalogue read it).
 pub fn synthesized(
     source: &Source,
-    row: &Recording,
+    (name, row): (&str, Option<&Recording>),
     props: Option<&BlobProps>,
     cause: Option<Cause<'_>>,
     now: OffsetDateTime,
 ) -> BlobEvent {
     let etag = props.map(|p| normalize_etag(&p.etag).to_owned());
+    let known = row.map(|r| normalize_etag(&r.etag)).unwrap_or_default();
     let (id, time, api, request_id) = match cause {
         Some(c) => (
             ["log:", c.request_id].concat(),
@@ -181,10 +184,7 @@ pub fn synthesized(
             Some(c.request_id.to_owned()),
         ),
         None => (
-            format!(
-                "listing:{}",
-                etag.as_deref().unwrap_or(normalize_etag(&row.etag))
-            ),
+            format!("listing:{}", etag.as_deref().unwrap_or(known)),
             props.and_then(|p| p.last_modified).unwrap_or(now),
             "Listing".to_owned(),
             None,
@@ -201,14 +201,17 @@ pub fn synthesized(
         time,
         account: source.account().to_owned(),
         container: source.container.clone(),
-        blob: row.blob_name.clone(),
+        blob: name.to_owned(),
         data: BlobEventData {
             api,
             e_tag: etag,
             content_type: props.and_then(|p| p.content_type.clone()),
             content_length: props.map(|p| p.content_length),
             blob_type: props.and_then(|p| p.kind).map(|k| k.as_str().to_owned()),
-            url: row.blob_url.clone(),
+            url: row.map_or_else(
+                || source.store.url(&source.blob(name)).unwrap_or_default(),
+                |r| r.blob_url.clone(),
+            ),
             sequencer: None,
             request_id,
         },

@@ -20,6 +20,7 @@ use crate::custody::awaited::Change;
 use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::query::Access;
 use crate::custody::{actor, lookup};
+use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
 use crate::ports::Failure;
 use crate::sources::Source;
@@ -201,10 +202,10 @@ impl Recordings {
         Ok(out)
     }
 
-    /// A name a request removed (`write`: the request that wrote it, and whether it wrote the
-    /// whole content): its row, if catalogued, against its blob; a write's requester is recorded
-    /// as the writer of the content it made (module `super::writer`), and a write on a name with
-    /// no row yet is kept until the row exists (module `super::early`).
+    /// A name a request removed or wrote (`write`: the request that wrote it, and whether it
+    /// wrote the whole content): a removal through [`Self::removed`], a write on a catalogued
+    /// name through [`Self::written`]; a write on a name with no row yet is kept until the row
+    /// exists (module `super::early`).
     async fn named(
         &self,
         source: &Source,
@@ -213,35 +214,72 @@ impl Recordings {
         cause: Cause<'_>,
         now: OffsetDateTime,
     ) -> Result<Vec<Value>, Failure> {
-        let Some(row) = self.row_named(source, name, cause.at).await? else {
-            if let Some((a, _)) = write {
+        let row = self.row_named(source, name, cause.at).await?;
+        let outcome = match (write, row) {
+            (None, row) => self.removed(source, name, row.as_ref(), cause, now).await?,
+            (Some((a, _)), None) => {
                 self.keep_early(source, name, a, now).await?;
+                None
             }
-            return Ok(Vec::new());
-        };
-        let blob = source.blob(name.to_owned());
-        let outcome = match (source.store.properties(&blob).await, write) {
-            (Err(AzureError::NotFound), None) => {
-                let event = synthesized(source, &row, None, Some(cause), now);
-                Some(self.on_deleted(&event).await?)
+            (Some((a, whole)), Some(row)) => {
+                let write = (a, whole);
+                self.written(source, &row, write, cause, now).await?
             }
-            (Ok(p), Some((a, whole))) => {
-                let replaced = if whole
-                    && row.status == STATUS_CATALOGUED
-                    && normalize_etag(&p.etag) != normalize_etag(&row.etag)
-                {
-                    let event = synthesized(source, &row, Some(&p), Some(cause), now);
-                    Some(self.on_created(&event).await?.0)
-                } else {
-                    None
-                };
-                self.record_writer(source, name, a, &p, cause.at).await?;
-                replaced
-            }
-            (Err(AzureError::NotFound) | Ok(_), _) => None,
-            (Err(e), _) => return Err(e.into()),
         };
         Ok(outcome.map(emitted).unwrap_or_default())
+    }
+
+    /// A removed name whose blob is gone, through the `BlobDeleted` path whether catalogued or
+    /// not: a name the catalogue never read (its `BlobCreated` not handled yet, or never sent,
+    /// as for a Data Lake upload and delete) gets its `deleted-before-catalogued` row there, as
+    /// the event would give it. A name whose blob is there again is left to its `BlobCreated`.
+    async fn removed(
+        &self,
+        source: &Source,
+        name: &str,
+        row: Option<&Recording>,
+        cause: Cause<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Outcome>, Failure> {
+        match source.store.properties(&source.blob(name)).await {
+            Err(AzureError::NotFound) => {
+                let event = synthesized(source, (name, row), None, Some(cause), now);
+                Ok(Some(self.on_deleted(&event).await?))
+            }
+            Ok(_) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A write on a catalogued name: a whole new content (another ETag) of a catalogued row
+    /// through the `BlobCreated` path (`recording.replaced`); its requester recorded as the
+    /// writer of the content it made (module `super::writer`).
+    async fn written(
+        &self,
+        source: &Source,
+        row: &Recording,
+        (access, whole): (&Access, bool),
+        cause: Cause<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Outcome>, Failure> {
+        let name = row.blob_name.as_str();
+        let p = match source.store.properties(&source.blob(name)).await {
+            Ok(p) => p,
+            Err(AzureError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let replaced = if whole
+            && row.status == STATUS_CATALOGUED
+            && normalize_etag(&p.etag) != normalize_etag(&row.etag)
+        {
+            let event = synthesized(source, (name, Some(row)), Some(&p), Some(cause), now);
+            Some(self.on_created(&event).await?.0)
+        } else {
+            None
+        };
+        self.record_writer(source, name, access, &p, cause.at)
+            .await?;
+        Ok(replaced)
     }
 
     /// The newest catalogue row of `name` in `source` (by the path index).

@@ -146,6 +146,12 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The storage account name this store talks to (`devstoreaccount1` on Azurite).
     fn account(&self) -> &str;
 
+    /// The URL of `blob` at this store's endpoint (`None` where the store has no endpoint, or the
+    /// name no URL can carry).
+    fn url(&self, _blob: &BlobRef) -> Option<String> {
+        None
+    }
+
     /// Reads properties and metadata.
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError>;
 

@@ -193,6 +193,11 @@ impl BlobStore for AzureBlobStore {
         &self.account
     }
 
+    fn url(&self, blob: &BlobRef) -> Option<String> {
+        crate::storage::url::request_url(self.service.url(), &blob.container, &blob.name)
+            .map(String::from)
+    }
+
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError> {
         let op = Operation::GetBlobProperties;
         self.call(op, &blob.container, || self.read_properties(blob))

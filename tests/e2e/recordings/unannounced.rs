@@ -1,7 +1,8 @@
 //! Changes no event announces, end to end on Azurite: a Data Lake delete seen only in
-//! `StorageBlobLogs` (the Log Analytics fake answering documented rows) and a whole container
-//! deleted become `recording.deleted` with the log row's requester as actor, under the id the
-//! `BlobDeleted` of the same request would give; without logs, the daily listing in `Reconcile`
+//! `StorageBlobLogs` (the Log Analytics fake answering documented rows), of a catalogued name or
+//! of one the catalogue never read, and a whole container deleted become `recording.deleted`
+//! with the log row's requester as actor, under the id the `BlobDeleted` of the same request
+//! would give; without logs, the daily listing in `Reconcile`
 //! finds a vanished blob and a changed ETag. A storm of 1,000 overwrites is folded into one
 //! burst alert with the count and does not hold back a real deletion's actor.
 
@@ -155,6 +156,95 @@ async fn a_delete_only_the_logs_show_alerts_with_its_actor_under_the_events_id()
         alert.as_str(),
         "{v}"
     );
+}
+
+#[tokio::test]
+async fn a_delete_only_the_logs_show_of_a_name_never_catalogued_is_recorded_and_alerted() {
+    let Some(cs) = azurite() else { return };
+    let fake = FakeLogs::default();
+    let rig = custody_rig(&cs, &fake, "60").await;
+    // Written and deleted through the Data Lake endpoint: no event was ever handled for it.
+    let name = "dfs/never-catalogued/9a1b2c3d-0000-4000-8000-00000000e056.rec";
+    let blob = rig.upload(name, &[]).await;
+    rig.blobs()
+        .delete_guarded(&blob, None, None)
+        .await
+        .expect("delete");
+    let now = OffsetDateTime::now_utc();
+    let key = format!("/devstoreaccount1/{}/{name}", rig.container());
+    let request = "7d1e2f3a-401f-0033-1a2b-c3d4e5000e56";
+    log(
+        &fake,
+        "devstoreaccount1",
+        &key,
+        "DeleteFile",
+        now - Duration::seconds(5),
+        request,
+    );
+    let v = custody_tick(&rig, now + Duration::minutes(1)).await;
+    let out = sent(&v);
+    let deleted = of_type(&out, "recording.deleted");
+    assert_eq!(deleted.len(), 1, "{v}");
+    assert_eq!(
+        (
+            &deleted[0]["title"],
+            &deleted[0]["data"]["status"],
+            &deleted[0]["data"]["blobName"],
+            &deleted[0]["data"]["requestId"],
+        ),
+        (
+            &json!("Recording deleted before it was catalogued"),
+            &json!("deleted-before-catalogued"),
+            &json!(name),
+            &json!(request),
+        ),
+        "{v}"
+    );
+    let alert = deleted[0]["notificationId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let id = deleted[0]["data"]["recordingId"]
+        .as_str()
+        .expect("recording id")
+        .to_owned();
+    let actor = of_type(&out, "recording.actor");
+    assert_eq!(actor.len(), 1, "{v}");
+    assert_eq!(actor[0]["notificationId"], format!("{alert}.actor"));
+    assert_eq!(actor[0]["data"]["requesterUpn"], UPN);
+    let r = row(&rig, &id).await;
+    assert_eq!(
+        (&r["Status"], &r["BlobName"], &r["ActorUpn"]),
+        (
+            &json!("deleted-before-catalogued"),
+            &json!(name),
+            &json!(UPN)
+        ),
+        "{r:?}"
+    );
+    // The next tick reads nothing new; a late BlobDeleted of the same request alerts under the
+    // same id, and the late BlobCreated of the content finds it gone: still one row, deleted.
+    let v = custody_tick(&rig, now + Duration::minutes(2)).await;
+    assert!(of_type(&sent(&v), "recording.deleted").is_empty(), "{v}");
+    let mut ev = rig.deleted(name, "eventgrid");
+    ev["Data"]["eventGridEvent"]["data"]["requestId"] = json!(request);
+    let (status, v) = rig.handler.invoke("RecordingCreated", &ev).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["Outputs"]["notifications"]["notificationId"],
+        alert.as_str(),
+        "{v}"
+    );
+    let (status, v) = rig
+        .handler
+        .invoke("RecordingCreated", &rig.invocation(name, super::SEQ1))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let rows: Vec<_> = (rig.rows().await.into_iter())
+        .filter(|r| r["BlobName"] == name)
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["Status"], "deleted-before-catalogued", "{rows:?}");
 }
 
 #[tokio::test]
