@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::manifest::FileEntry;
 use super::writer::CsvFile;
 use crate::dates::format_utc;
-use crate::estate::bypass::doors::{NOT_READ, READ_FAILED, subscription_of};
+use crate::estate::bypass::doors::{JIT_FAILED, NOT_READ, READ_FAILED, subscription_of};
 use crate::estate::bypass::episodes::{actor_of, of_rows};
 use crate::estate::store::{self, Estate, host_name};
 use crate::tables::TableStore;
@@ -65,11 +65,12 @@ pub struct DoorEntry {
 pub struct ActivityRead {
     /// The subscription id.
     pub subscription: String,
-    /// `read`, `not-read` (no row of it reaches a workspace the app reads) or `read-failed`.
+    /// `read`, `not-read` (no row of it reaches a workspace the app reads), `read-failed`, or
+    /// `jit-policy-unread` (read, but a just-in-time policy a request needed was not).
     pub state: String,
     /// When a check last decided it.
     pub last_checked: String,
-    /// Why, for `not-read` and `read-failed` (the finding's evidence).
+    /// Why, for every state but `read` (the finding's evidence).
     pub why: String,
 }
 
@@ -117,10 +118,11 @@ pub fn of_estate(
                 r.host.eq_ignore_ascii_case(host) && r.finding == code && r.status == "open"
             })
         };
-        let (state, why) = match (finding(NOT_READ), finding(READ_FAILED)) {
-            (Some(r), _) => ("not-read", r.evidence.clone()),
-            (None, Some(r)) => ("read-failed", r.evidence.clone()),
-            (None, None) => ("read", String::new()),
+        let (state, why) = match [NOT_READ, READ_FAILED, JIT_FAILED].map(finding) {
+            [Some(r), ..] => ("not-read", r.evidence.clone()),
+            [None, Some(r), _] => ("read-failed", r.evidence.clone()),
+            [None, None, Some(r)] => ("jit-policy-unread", r.evidence.clone()),
+            [None, None, None] => ("read", String::new()),
         };
         out.activity_log.push(ActivityRead {
             subscription: sub,

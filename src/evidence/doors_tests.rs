@@ -142,6 +142,35 @@ fn a_pack_lists_the_doors_open_in_its_period_with_their_actor_and_what_was_read(
 }
 
 #[test]
+fn an_unread_jit_policy_is_said_and_a_failed_read_says_more() {
+    let open = |code: &str| row(SUB, code, "high", "2026-03-02T00:00:00.000Z", None);
+    let state = |rows: Vec<_>| {
+        let estate = Estate {
+            rows,
+            checked: vec![(SUB.to_owned(), "2026-03-31T23:55:00.000Z".to_owned())],
+        };
+        let w = of_estate(
+            estate,
+            datetime!(2026-03-01 00:00 UTC),
+            datetime!(2026-04-01 00:00 UTC),
+            None,
+        );
+        (
+            w.activity_log[0].state.clone(),
+            w.activity_log[0].why.clone(),
+        )
+    };
+    let (s, why) = state(vec![open("check-failed:jit-policy")]);
+    assert_eq!(s, "jit-policy-unread");
+    assert!(why.contains("check-failed:jit-policy"), "{why}");
+    let both = vec![
+        open("check-failed:jit-policy"),
+        open("check-failed:activity-log"),
+    ];
+    assert_eq!(state(both).0, "read-failed");
+}
+
+#[test]
 fn the_activity_log_reads_as_read_when_no_finding_says_otherwise() {
     let estate = Estate {
         rows: vec![row(

@@ -194,6 +194,8 @@ impl Watched {
 pub const NOT_READ: &str = "activity-log-not-read";
 /// The finding code of a failed Activity log read.
 pub const READ_FAILED: &str = "check-failed:activity-log";
+/// The finding code of a subscription whose just-in-time policies were not all read.
+pub const JIT_FAILED: &str = "check-failed:jit-policy";
 
 /// The resource id of a subscription's rows.
 pub fn subscription_id(sub: &str) -> String {
@@ -307,6 +309,7 @@ pub fn subscription(
     let mut ev = Evaluation::default();
     ev.assessed.insert(NOT_READ.to_owned());
     ev.assessed.insert(READ_FAILED.to_owned());
+    ev.assessed.insert(JIT_FAILED.to_owned());
     if !latest.contains_key(sub) {
         ev.findings.push(Finding {
             code: NOT_READ.to_owned(),
@@ -324,11 +327,7 @@ pub fn subscription(
 /// again (throttled after the retries, the service's timeout, a transient failure: the next
 /// check reads again), medium otherwise.
 pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluation {
-    let level = match e {
-        crate::azure::AzureError::Forbidden { .. } => Level::High,
-        e if e.is_retryable() => Level::Info,
-        _ => Level::Medium,
-    };
+    let level = failure_level(e);
     let next = if level == Level::Info {
         "; the next check reads it again"
     } else {
@@ -346,4 +345,44 @@ pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluati
         evidence,
     });
     ev
+}
+
+/// The level of a failed read: high when a role is missing, `info` (shown, not announced) when
+/// the next check reads again (throttled after the retries, a timeout, a transient failure),
+/// medium otherwise.
+fn failure_level(e: &crate::azure::AzureError) -> Level {
+    match e {
+        crate::azure::AzureError::Forbidden { .. } => Level::High,
+        e if e.is_retryable() => Level::Info,
+        _ => Level::Medium,
+    }
+}
+
+/// A subscription's finding when a just-in-time policy of it could not be read: the requests the
+/// Activity log shows without a body are not tied to a VM, so its VMs' just-in-time doors keep
+/// their last state ([`keep_jit`]); levels as [`read_failed`]'s.
+pub fn policy_failed(unread: &jit::Unread, at: OffsetDateTime) -> Evaluation {
+    let mut ev = Evaluation::default();
+    ev.assessed.insert(JIT_FAILED.to_owned());
+    ev.findings.push(Finding {
+        code: JIT_FAILED.to_owned(),
+        level: failure_level(&unread.error),
+        evidence: format!(
+            "the just-in-time policy {} could not be read at {}: {}; the just-in-time requests the Activity log shows without a body are not tied to a VM, so the just-in-time doors of this subscription's VMs keep their last state",
+            unread.policy,
+            format_utc(at),
+            unread.error
+        ),
+    });
+    ev
+}
+
+/// `ev` (a VM's evaluation) without the just-in-time door's decision unless it found the door
+/// open: its state is kept while a policy of its subscription is unread.
+pub fn keep_jit(ev: &mut Evaluation) {
+    for code in [Door::Jit.code(), Door::Jit.attempt()] {
+        if !ev.findings.iter().any(|f| f.code == code) {
+            ev.assessed.remove(&code);
+        }
+    }
 }

@@ -17,6 +17,7 @@ use super::activity::{Event, JIT_INITIATE, Outcome};
 use super::cidr::AddrSet;
 use super::doors::vm_of;
 use crate::arm::{JitPolicy, ResourceManager};
+use crate::azure::AzureError;
 use crate::dates::timestamp;
 
 /// One VM's part of a request.
@@ -125,10 +126,19 @@ pub fn of_policy(policy: &JitPolicy, at: time::OffsetDateTime) -> Vec<Request> {
     out
 }
 
+/// A policy [`complete`] could not read.
+#[derive(Debug)]
+pub struct Unread {
+    /// The policy's resource id (lower-case, as the Activity log row names it).
+    pub policy: String,
+    /// Why (a 403 names the role to grant).
+    pub error: AzureError,
+}
+
 /// Completes the just-in-time events whose rows carry no readable body from their policies
 /// (`GET {policy}`, each policy once, at most [`MAX_POLICIES`]; a failed attempt needs none):
-/// an event whose policy could not be read stays untied to a VM, and the failure is returned.
-pub async fn complete(arm: &Arc<dyn ResourceManager>, events: &mut [Event]) -> Vec<String> {
+/// an event whose policy could not be read stays untied to a VM, and the policy is returned.
+pub async fn complete(arm: &Arc<dyn ResourceManager>, events: &mut [Event]) -> Vec<Unread> {
     let wanted = |e: &Event| {
         e.operation == JIT_INITIATE
             && e.outcome != Outcome::Failed
@@ -144,16 +154,17 @@ pub async fn complete(arm: &Arc<dyn ResourceManager>, events: &mut [Event]) -> V
     let mut read: BTreeMap<String, JitPolicy> = BTreeMap::new();
     for (i, id) in policies.into_iter().enumerate() {
         if i >= MAX_POLICIES {
-            failed.push(format!(
-                "{id}: more than {MAX_POLICIES} policies to read; not read this pass"
+            let error = AzureError::Transient(format!(
+                "more than {MAX_POLICIES} policies to read in one pass"
             ));
+            failed.push(Unread { policy: id, error });
             continue;
         }
         match arm.jit_policy(&id).await {
             Ok(p) => {
                 read.insert(id, p);
             }
-            Err(e) => failed.push(format!("{id}: {e}")),
+            Err(error) => failed.push(Unread { policy: id, error }),
         }
     }
     for e in events.iter_mut().filter(|e| wanted(e)) {

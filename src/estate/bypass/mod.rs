@@ -280,10 +280,16 @@ async fn activity_pass(
         }
     };
     let mut events = activity::fold(&read.rows);
-    // A just-in-time request whose row carries no body: its policy's requests.
+    // A just-in-time request whose row carries no body: its policy's requests. A policy not read
+    // is its subscription's finding, and its VMs' just-in-time doors keep their state.
+    let mut unread = BTreeSet::new();
     if let Some(arm) = arm {
-        for f in jit::complete(arm, &mut events).await {
-            tracing::warn!("just-in-time policy not read: {f}");
+        for u in jit::complete(arm, &mut events).await {
+            tracing::warn!(policy = %u.policy, error = %u.error, "just-in-time policy not read");
+            if let Some(sub) = doors::subscription_of(&u.policy) {
+                decided.push((doors::subscription_id(&sub), doors::policy_failed(&u, now)));
+                unread.insert(sub);
+            }
         }
     }
     // VMs with a finding stored (a scope's VM no event names now) are decided too, so a door
@@ -309,7 +315,13 @@ async fn activity_pass(
         let ev = doors::subscription(sub, &read.latest, workspaces.len(), SILENCE_DAYS);
         decided.push((doors::subscription_id(sub), ev));
     }
-    decided.extend(doors::evaluate(&vms, &events, bastion));
+    let mut evaluated = doors::evaluate(&vms, &events, bastion);
+    for (vm, ev) in &mut evaluated {
+        if doors::subscription_of(vm).is_some_and(|s| unread.contains(&s)) {
+            doors::keep_jit(ev);
+        }
+    }
+    decided.extend(evaluated);
     Ok((events, decided))
 }
 

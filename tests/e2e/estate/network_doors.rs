@@ -12,7 +12,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use super::doors::{CUSTOMER, activity, quiet_workspace, vm};
-use super::fake_arm::network::{nic, nsg, nsg_id, rule, subnet_id, vnet};
+use super::fake_arm::network::{jit_policy, nic, nsg, nsg_id, rule, subnet_id, vnet};
 use super::fake_arm::{Estate, SUB};
 use super::{Rig, notifications};
 use crate::harness::{HandlerProcess, azurite, fixture};
@@ -95,6 +95,23 @@ fn jit(logs: &FakeLogs, caller: &str, target: &str, source: &str, correlation: &
         "SubscriptionId": SUB, "CorrelationId": correlation, "Category": "Administrative",
         "Properties_d": {"statusCode": "Accepted", "eventCategory": "Administrative",
             "requestbody": body.to_string()}});
+    let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let values = values.as_object().cloned().unwrap_or_default();
+    logs.ingest(CUSTOMER, fake_activity::row(values, visible));
+}
+
+/// One just-in-time `initiate` row of policy `default` in `rg-app` that carries no request body
+/// (whether `AzureActivity` carries it is not documented): only the policy names the VM.
+fn jit_without_body(logs: &FakeLogs, caller: &str, correlation: &str) {
+    let policy = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"
+    );
+    let values = json!({"TimeGenerated": "2026-11-25T11:40:00Z",
+        "OperationNameValue": "MICROSOFT.SECURITY/LOCATIONS/JITNETWORKACCESSPOLICIES/INITIATE/ACTION",
+        "ActivityStatusValue": "Success", "Caller": caller, "CallerIpAddress": "198.51.100.9",
+        "_ResourceId": policy.to_ascii_lowercase(), "ResourceId": policy.to_ascii_uppercase(),
+        "SubscriptionId": SUB, "CorrelationId": correlation, "Category": "Administrative",
+        "Properties_d": {"statusCode": "Accepted", "eventCategory": "Administrative"}});
     let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
     let values = values.as_object().cloned().unwrap_or_default();
     logs.ingest(CUSTOMER, fake_activity::row(values, visible));
@@ -242,4 +259,84 @@ async fn a_network_path_a_public_ip_and_jit_to_another_source_each_raise_one_fin
     assert_eq!(ns.len(), 1, "{ns:#?}");
     assert_eq!(ns[0]["type"], "estate.resolved");
     assert_eq!(ns[0]["data"]["finding"], "door:jit");
+}
+
+/// A just-in-time request the Activity log shows without a body, whose policy the app may not
+/// read (403): the subscription's `check-failed:jit-policy` names the role, no door is made up
+/// or cleared; once readable, the door opens and the failure clears; unreadable again, the open
+/// door keeps its state.
+#[tokio::test]
+async fn an_unreadable_jit_policy_is_a_finding_naming_the_role_and_keeps_the_door() {
+    let Some(cs) = azurite() else { return };
+    let (logs, env) = quiet_workspace().await;
+    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
+    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.push(("BYPASS_SCOPES", &scope));
+    let mut rig = Rig::new(&cs, &extra).await;
+    rig.arm.with(clean);
+    assert_eq!(rig.check().await, Vec::<Value>::new(), "clean");
+
+    let policy = "jitnetworkaccesspolicies/default";
+    rig.arm.with(|e| e.forbid.push(policy.to_owned()));
+    jit_without_body(&logs, "grace@contoso.com", "j9");
+    let ns = rig.check().await;
+    assert_eq!(ns.len(), 1, "{ns:#?}");
+    let failed = &ns[0]["data"];
+    assert_eq!(
+        (
+            &ns[0]["type"],
+            &failed["finding"],
+            &failed["findingSeverity"]
+        ),
+        (
+            &json!("estate.finding"),
+            &json!("check-failed:jit-policy"),
+            &json!("high")
+        ),
+        "{ns:#?}"
+    );
+    assert_eq!(failed["bastionHost"], SUB);
+    let evidence = failed["evidence"].as_str().unwrap_or_default();
+    assert!(
+        evidence.contains("Reader") && evidence.contains("jitnetworkaccesspolicies/default"),
+        "{evidence}"
+    );
+
+    // Readable: the policy's request names vm7 and a source outside the Bastion subnet.
+    rig.arm.with(|e| {
+        e.forbid.retain(|f| f != policy);
+        e.network.push(jit_policy(
+            "rg-app",
+            &vm("vm7"),
+            "grace@contoso.com",
+            "203.0.113.7",
+            "2026-11-25T11:40:01.5691611Z",
+        ));
+    });
+    let ns = rig.check().await;
+    let mut got: Vec<(String, String)> = ns
+        .iter()
+        .map(|n| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (s(&n["type"]), s(&n["data"]["finding"]))
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("estate.finding".to_owned(), "door:jit".to_owned()),
+            (
+                "estate.resolved".to_owned(),
+                "check-failed:jit-policy".to_owned()
+            ),
+        ],
+        "{ns:#?}"
+    );
+
+    // Unreadable again: the failure opens again and the door stays open (not resolved).
+    rig.arm.with(|e| e.forbid.push(policy.to_owned()));
+    let ns = rig.check().await;
+    assert_eq!(finding(&ns, "check-failed:jit-policy").len(), 1, "{ns:#?}");
+    assert!(finding(&ns, "door:jit").is_empty(), "{ns:#?}");
 }
