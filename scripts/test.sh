@@ -30,7 +30,9 @@ scripts/azurite.sh start
 source .azurite/env
 PACKAGE_PID=""
 BROWSER_PID=""
+TOOLS_PID=""
 trap '[ -z "$PACKAGE_PID" ] || kill -- "-$PACKAGE_PID" 2>/dev/null || true
+      [ -z "$TOOLS_PID" ] || kill -- "-$TOOLS_PID" 2>/dev/null || true
       [ -z "$BROWSER_PID" ] || kill -- "-$BROWSER_PID" 2>/dev/null || true
       scripts/azurite.sh stop >/dev/null 2>&1 || true' EXIT
 
@@ -50,6 +52,23 @@ mkdir -p target
 # setsid: the build is its own process group, so the exit trap stops cargo and rustc with it.
 PACKAGE_BUILD_ONLY=1 setsid nice -n 19 scripts/package.sh >target/package-build.log 2>&1 &
 PACKAGE_PID=$!
+step "cargo-machete and cargo-deny, built in the background"
+# Their builds (3.5 min of a fresh run's foreground before) need nothing the checks before the
+# tests make, so they take the idle cores beside them at the lowest priority, as the release
+# build does; the two checks run after cargo test.
+TOOLS_PID=""
+if [ ! -x .tools/cargo/bin/cargo-machete ] || [ ! -x .tools/cargo/bin/cargo-deny ]; then
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid nice -n 19 bash -c 'set -euo pipefail
+    # Built without optimisation (--debug): cargo-deny 0.20.2 built in 2 min 3 s of CPU that way
+    # against 5 min 51 s optimised, and its check then takes 8 s instead of 2 s.
+    [ -x .tools/cargo/bin/cargo-machete ] ||
+      cargo install --quiet --locked --debug cargo-machete --version 0.9.2 --root .tools/cargo
+    [ -x .tools/cargo/bin/cargo-deny ] ||
+      cargo install --quiet --locked --debug cargo-deny --version 0.20.2 --root .tools/cargo' \
+    >target/tools-build.log 2>&1 &
+  TOOLS_PID=$!
+fi
 step "browser for the UI test (chromium, playwright-core) and openssl, installed in the background"
 # Downloads, not work: scripts/browser.sh took 80 s of wall time for 5.5 s of CPU (apt and npm ci on a
 # machine without them), so it runs beside the compiling steps below; cargo test waits for it. After
@@ -70,18 +89,6 @@ step "cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 step "cargo doc (broken or private links fail)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
-step "cargo machete (unused dependencies)"
-# The tools are built without optimisation (--debug): cargo-deny 0.20.2 built in 2 min 3 s of CPU
-# that way against 5 min 51 s optimised, and its check here then takes 8 s instead of 2 s.
-if [ ! -x .tools/cargo/bin/cargo-machete ]; then
-  cargo install --quiet --locked --debug cargo-machete --version 0.9.2 --root .tools/cargo
-fi
-.tools/cargo/bin/cargo-machete
-step "cargo deny (licenses, bans, sources)"
-if [ ! -x .tools/cargo/bin/cargo-deny ]; then
-  cargo install --quiet --locked --debug cargo-deny --version 0.20.2 --root .tools/cargo
-fi
-.tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
 step "a newcomer's first hour: docs/devhost.md's quick start as written, scripts/demo.sh and its stop"
 scripts/first-hour.sh
 step "waiting for the browser install"
@@ -95,6 +102,18 @@ BROWSER_PID=""
 cat target/browser-install.log
 step "cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 TEST_UI=1 cargo test --locked
+step "waiting for cargo-machete and cargo-deny"
+if [ -n "$TOOLS_PID" ] && ! wait "$TOOLS_PID"; then
+  TOOLS_PID=""
+  tail -n 40 target/tools-build.log >&2
+  echo "test.sh: building cargo-machete or cargo-deny failed (whole log: target/tools-build.log)" >&2
+  exit 1
+fi
+TOOLS_PID=""
+step "cargo machete (unused dependencies)"
+.tools/cargo/bin/cargo-machete
+step "cargo deny (licenses, bans, sources)"
+.tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
 step "waiting for the background release build"
 if ! wait "$PACKAGE_PID"; then
   PACKAGE_PID=""
