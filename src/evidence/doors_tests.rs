@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use time::macros::datetime;
 
-use super::doors::{cells, of_estate};
+use super::doors::{OtherWays, cells, of_estate};
 use crate::estate::store::{Estate, Row};
 
 const SUB: &str = "/subscriptions/11111111-2222-3333-4444-555555555555";
@@ -141,53 +141,43 @@ fn a_pack_lists_the_doors_open_in_its_period_with_their_actor_and_what_was_read(
     assert!(none.doors.is_empty() && none.activity_log.is_empty());
 }
 
-#[test]
-fn an_unread_jit_policy_is_said_and_a_failed_read_says_more() {
-    let open = |code: &str| row(SUB, code, "high", "2026-03-02T00:00:00.000Z", None);
-    let state = |rows: Vec<_>| {
-        let estate = Estate {
-            rows,
-            checked: vec![(SUB.to_owned(), "2026-03-31T23:55:00.000Z".to_owned())],
-        };
-        let w = of_estate(
-            estate,
-            datetime!(2026-03-01 00:00 UTC),
-            datetime!(2026-04-01 00:00 UTC),
-            None,
-        );
-        (
-            w.activity_log[0].state.clone(),
-            w.activity_log[0].why.clone(),
-        )
-    };
-    let (s, why) = state(vec![open("check-failed:jit-policy")]);
-    assert_eq!(s, "jit-policy-unread");
-    assert!(why.contains("check-failed:jit-policy"), "{why}");
-    let both = vec![
-        open("check-failed:jit-policy"),
-        open("check-failed:activity-log"),
-    ];
-    assert_eq!(state(both).0, "read-failed");
-}
-
-#[test]
-fn the_activity_log_reads_as_read_when_no_finding_says_otherwise() {
+/// March 2026's section of an estate holding `rows` of subscription `SUB`, checked at its end.
+fn march(rows: Vec<Row>) -> OtherWays {
     let estate = Estate {
-        rows: vec![row(
-            SUB,
-            "check-failed:activity-log",
-            "medium",
-            "2026-03-01T00:00:00.000Z",
-            Some("2026-03-01T01:00:00.000Z"),
-        )],
+        rows,
         checked: vec![(SUB.to_owned(), "2026-03-31T23:55:00.000Z".to_owned())],
     };
-    let w = of_estate(
+    of_estate(
         estate,
         datetime!(2026-03-01 00:00 UTC),
         datetime!(2026-04-01 00:00 UTC),
         None,
-    );
+    )
+}
+
+#[test]
+fn an_unread_jit_policy_is_said_and_a_failed_read_says_more() {
+    let open = |code: &str| row(SUB, code, "high", "2026-03-02T00:00:00.000Z", None);
+    let w = march(vec![open("check-failed:jit-policy")]);
+    assert_eq!(w.activity_log[0].state, "jit-policy-unread");
+    let why = &w.activity_log[0].why;
+    assert!(why.contains("check-failed:jit-policy"), "{why}");
+    let both = march(vec![
+        open("check-failed:jit-policy"),
+        open("check-failed:activity-log"),
+    ]);
+    assert_eq!(both.activity_log[0].state, "read-failed");
+}
+
+#[test]
+fn the_activity_log_reads_as_read_when_no_finding_says_otherwise() {
+    let w = march(vec![row(
+        SUB,
+        "check-failed:activity-log",
+        "medium",
+        "2026-03-01T00:00:00.000Z",
+        Some("2026-03-01T01:00:00.000Z"),
+    )]);
     assert_eq!(w.activity_log[0].state, "read");
     assert!(w.doors.is_empty());
     assert!(

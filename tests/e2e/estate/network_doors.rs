@@ -79,42 +79,40 @@ pub(crate) fn clean(e: &mut Estate) {
             "privateIPAllocationMethod": "Dynamic"}}]);
 }
 
-/// One just-in-time `initiate` row for `vm` from `source`, its request body in `Properties_d`
-/// as JSON text.
-fn jit(logs: &FakeLogs, caller: &str, target: &str, source: &str, correlation: &str) {
+/// One just-in-time `initiate` row of policy `default` in `rg-app`; `asked`: the VM and source
+/// its request body (in `Properties_d`, as JSON text) names, `None` for a row without a body
+/// (whether `AzureActivity` carries it is not documented: then only the policy names the VM).
+fn jit(logs: &FakeLogs, caller: &str, asked: Option<(&str, &str)>, correlation: &str) {
     let policy = format!(
         "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"
     );
-    let body = json!({"virtualMachines": [{"id": target, "ports": [{"number": 3389,
-        "endTimeUtc": "2026-11-25T14:00:00Z", "allowedSourceAddressPrefix": source}]}],
-        "justification": "patching"});
+    let mut properties = json!({"statusCode": "Accepted", "eventCategory": "Administrative"});
+    if let Some((target, source)) = asked {
+        let body = json!({"virtualMachines": [{"id": target, "ports": [{"number": 3389,
+            "endTimeUtc": "2026-11-25T14:00:00Z", "allowedSourceAddressPrefix": source}]}],
+            "justification": "patching"});
+        properties["requestbody"] = json!(body.to_string());
+    }
     let values = json!({"TimeGenerated": "2026-11-25T11:40:00Z",
         "OperationNameValue": "MICROSOFT.SECURITY/LOCATIONS/JITNETWORKACCESSPOLICIES/INITIATE/ACTION",
         "ActivityStatusValue": "Success", "Caller": caller, "CallerIpAddress": "198.51.100.9",
         "_ResourceId": policy.to_ascii_lowercase(), "ResourceId": policy.to_ascii_uppercase(),
         "SubscriptionId": SUB, "CorrelationId": correlation, "Category": "Administrative",
-        "Properties_d": {"statusCode": "Accepted", "eventCategory": "Administrative",
-            "requestbody": body.to_string()}});
+        "Properties_d": properties});
     let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
     let values = values.as_object().cloned().unwrap_or_default();
     logs.ingest(CUSTOMER, fake_activity::row(values, visible));
 }
 
-/// One just-in-time `initiate` row of policy `default` in `rg-app` that carries no request body
-/// (whether `AzureActivity` carries it is not documented): only the policy names the VM.
-fn jit_without_body(logs: &FakeLogs, caller: &str, correlation: &str) {
-    let policy = format!(
-        "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"
-    );
-    let values = json!({"TimeGenerated": "2026-11-25T11:40:00Z",
-        "OperationNameValue": "MICROSOFT.SECURITY/LOCATIONS/JITNETWORKACCESSPOLICIES/INITIATE/ACTION",
-        "ActivityStatusValue": "Success", "Caller": caller, "CallerIpAddress": "198.51.100.9",
-        "_ResourceId": policy.to_ascii_lowercase(), "ResourceId": policy.to_ascii_uppercase(),
-        "SubscriptionId": SUB, "CorrelationId": correlation, "Category": "Administrative",
-        "Properties_d": {"statusCode": "Accepted", "eventCategory": "Administrative"}});
-    let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
-    let values = values.as_object().cloned().unwrap_or_default();
-    logs.ingest(CUSTOMER, fake_activity::row(values, visible));
+/// A handler watching `rg-app` (a scope) on the clean estate, reading the quiet workspace.
+async fn scoped_rig(cs: &str) -> (FakeLogs, Rig) {
+    let (logs, env) = quiet_workspace().await;
+    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
+    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.push(("BYPASS_SCOPES", &scope));
+    let rig = Rig::new(cs, &extra).await;
+    rig.arm.with(clean);
+    (logs, rig)
 }
 
 fn finding<'a>(ns: &'a [Value], code: &str) -> Vec<&'a Value> {
@@ -124,14 +122,14 @@ fn finding<'a>(ns: &'a [Value], code: &str) -> Vec<&'a Value> {
 #[tokio::test]
 async fn a_network_path_a_public_ip_and_jit_to_another_source_each_raise_one_finding_and_clear() {
     let Some(cs) = azurite() else { return };
-    let (logs, env) = quiet_workspace().await;
-    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
-    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra.push(("BYPASS_SCOPES", &scope));
-    let mut rig = Rig::new(&cs, &extra).await;
-    rig.arm.with(clean);
+    let (logs, mut rig) = scoped_rig(&cs).await;
     // A clean estate: SSH/RDP only from the Bastion subnet, no public IP, JIT from Bastion.
-    jit(&logs, "ops@contoso.com", &vm("vm8"), "10.0.1.4", "j0");
+    jit(
+        &logs,
+        "ops@contoso.com",
+        Some((&vm("vm8"), "10.0.1.4")),
+        "j0",
+    );
     assert_eq!(
         rig.check().await,
         Vec::<Value>::new(),
@@ -167,7 +165,12 @@ async fn a_network_path_a_public_ip_and_jit_to_another_source_each_raise_one_fin
         &rule_id,
         "2026-11-25T11:35:30Z",
     );
-    jit(&logs, "grace@contoso.com", &vm("vm7"), "203.0.113.7", "j1");
+    jit(
+        &logs,
+        "grace@contoso.com",
+        Some((&vm("vm7"), "203.0.113.7")),
+        "j1",
+    );
     // Two instances run the tick that finds them: each door is announced once between them.
     let other = HandlerProcess::spawn(&rig.env.pairs()).await;
     let tick = rig.next_timer("EstateCheck");
@@ -268,17 +271,12 @@ async fn a_network_path_a_public_ip_and_jit_to_another_source_each_raise_one_fin
 #[tokio::test]
 async fn an_unreadable_jit_policy_is_a_finding_naming_the_role_and_keeps_the_door() {
     let Some(cs) = azurite() else { return };
-    let (logs, env) = quiet_workspace().await;
-    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
-    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra.push(("BYPASS_SCOPES", &scope));
-    let mut rig = Rig::new(&cs, &extra).await;
-    rig.arm.with(clean);
+    let (logs, mut rig) = scoped_rig(&cs).await;
     assert_eq!(rig.check().await, Vec::<Value>::new(), "clean");
 
     let policy = "jitnetworkaccesspolicies/default";
     rig.arm.with(|e| e.forbid.push(policy.to_owned()));
-    jit_without_body(&logs, "grace@contoso.com", "j9");
+    jit(&logs, "grace@contoso.com", None, "j9");
     let ns = rig.check().await;
     assert_eq!(ns.len(), 1, "{ns:#?}");
     let failed = &ns[0]["data"];

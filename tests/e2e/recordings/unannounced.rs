@@ -75,6 +75,27 @@ pub(super) fn log(
     fake.ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
 }
 
+/// Deletes `name` (no `BlobDeleted` is sent), logs the Data Lake delete as request `request`,
+/// and runs the custody tick that reads it; its body.
+async fn deleted_in_the_logs_only(rig: &Rig, fake: &FakeLogs, name: &str, request: &str) -> Value {
+    let blob = BlobRef::new(rig.container(), name);
+    rig.blobs()
+        .delete_guarded(&blob, None, None)
+        .await
+        .expect("delete");
+    let now = OffsetDateTime::now_utc();
+    let key = format!("/devstoreaccount1/{}/{name}", rig.container());
+    log(
+        fake,
+        "devstoreaccount1",
+        &key,
+        "DeleteFile",
+        now - Duration::seconds(5),
+        request,
+    );
+    custody_tick(rig, now + Duration::minutes(1)).await
+}
+
 pub(super) async fn custody_rig(cs: &str, fake: &FakeLogs, wait: &str) -> Rig {
     fake.workspace(WS);
     let endpoint = serve(fake.clone()).await.expect("fake");
@@ -103,24 +124,10 @@ async fn a_delete_only_the_logs_show_alerts_with_its_actor_under_the_events_id()
     let rig = custody_rig(&cs, &fake, "60").await;
     let name = "dfs/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.rec";
     let id = rig.catalogued(name).await.id();
-    let blob = BlobRef::new(rig.container(), name);
-    rig.blobs()
-        .delete_guarded(&blob, None, None)
-        .await
-        .expect("delete");
     // No BlobDeleted: only the storage log row of the Data Lake delete.
-    let now = OffsetDateTime::now_utc();
-    let key = format!("/devstoreaccount1/{}/{name}", rig.container());
     let request = "7d1e2f3a-401f-0033-1a2b-c3d4e5000000";
-    log(
-        &fake,
-        "devstoreaccount1",
-        &key,
-        "DeleteFile",
-        now - Duration::seconds(5),
-        request,
-    );
-    let v = custody_tick(&rig, now + Duration::minutes(1)).await;
+    let now = OffsetDateTime::now_utc();
+    let v = deleted_in_the_logs_only(&rig, &fake, name, request).await;
     let out = sent(&v);
     let deleted = of_type(&out, "recording.deleted");
     assert_eq!(deleted.len(), 1, "{v}");
@@ -165,23 +172,10 @@ async fn a_delete_only_the_logs_show_of_a_name_never_catalogued_is_recorded_and_
     let rig = custody_rig(&cs, &fake, "60").await;
     // Written and deleted through the Data Lake endpoint: no event was ever handled for it.
     let name = "dfs/never-catalogued/9a1b2c3d-0000-4000-8000-00000000e056.rec";
-    let blob = rig.upload(name, &[]).await;
-    rig.blobs()
-        .delete_guarded(&blob, None, None)
-        .await
-        .expect("delete");
-    let now = OffsetDateTime::now_utc();
-    let key = format!("/devstoreaccount1/{}/{name}", rig.container());
+    rig.upload(name, &[]).await;
     let request = "7d1e2f3a-401f-0033-1a2b-c3d4e5000e56";
-    log(
-        &fake,
-        "devstoreaccount1",
-        &key,
-        "DeleteFile",
-        now - Duration::seconds(5),
-        request,
-    );
-    let v = custody_tick(&rig, now + Duration::minutes(1)).await;
+    let now = OffsetDateTime::now_utc();
+    let v = deleted_in_the_logs_only(&rig, &fake, name, request).await;
     let out = sent(&v);
     let deleted = of_type(&out, "recording.deleted");
     assert_eq!(deleted.len(), 1, "{v}");
