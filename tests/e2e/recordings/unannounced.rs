@@ -96,6 +96,28 @@ async fn deleted_in_the_logs_only(rig: &Rig, fake: &FakeLogs, name: &str, reques
     custody_tick(rig, now + Duration::minutes(1)).await
 }
 
+/// After a delete only the logs showed (request `request`, read at `now` + 1 min, alerted as
+/// `alert`): the next tick reads nothing new, and a late `BlobDeleted` of the same request
+/// alerts under the same id (delivery drops the repeat).
+async fn then_quiet_and_the_late_event_alerts_under(
+    rig: &Rig,
+    name: &str,
+    request: &str,
+    now: OffsetDateTime,
+    alert: &str,
+) {
+    let v = custody_tick(rig, now + Duration::minutes(2)).await;
+    assert!(of_type(&sent(&v), "recording.deleted").is_empty(), "{v}");
+    let mut ev = rig.deleted(name, "eventgrid");
+    ev["Data"]["eventGridEvent"]["data"]["requestId"] = json!(request);
+    let (status, v) = rig.handler.invoke("RecordingCreated", &ev).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["Outputs"]["notifications"]["notificationId"], alert,
+        "{v}"
+    );
+}
+
 pub(super) async fn custody_rig(cs: &str, fake: &FakeLogs, wait: &str) -> Rig {
     fake.workspace(WS);
     let endpoint = serve(fake.clone()).await.expect("fake");
@@ -150,19 +172,7 @@ async fn a_delete_only_the_logs_show_alerts_with_its_actor_under_the_events_id()
             .is_some_and(|w| w.contains("StorageBlobLogs row of the request")),
         "{r:?}"
     );
-    // The next tick reads nothing new; a late BlobDeleted of the same request alerts under the
-    // same id (delivery drops the repeat).
-    let v = custody_tick(&rig, now + Duration::minutes(2)).await;
-    assert!(of_type(&sent(&v), "recording.deleted").is_empty(), "{v}");
-    let mut ev = rig.deleted(name, "eventgrid");
-    ev["Data"]["eventGridEvent"]["data"]["requestId"] = json!(request);
-    let (status, v) = rig.handler.invoke("RecordingCreated", &ev).await;
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(
-        v["Outputs"]["notifications"]["notificationId"],
-        alert.as_str(),
-        "{v}"
-    );
+    then_quiet_and_the_late_event_alerts_under(&rig, name, request, now, &alert).await;
 }
 
 #[tokio::test]
@@ -216,19 +226,8 @@ async fn a_delete_only_the_logs_show_of_a_name_never_catalogued_is_recorded_and_
         ),
         "{r:?}"
     );
-    // The next tick reads nothing new; a late BlobDeleted of the same request alerts under the
-    // same id, and the late BlobCreated of the content finds it gone: still one row, deleted.
-    let v = custody_tick(&rig, now + Duration::minutes(2)).await;
-    assert!(of_type(&sent(&v), "recording.deleted").is_empty(), "{v}");
-    let mut ev = rig.deleted(name, "eventgrid");
-    ev["Data"]["eventGridEvent"]["data"]["requestId"] = json!(request);
-    let (status, v) = rig.handler.invoke("RecordingCreated", &ev).await;
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(
-        v["Outputs"]["notifications"]["notificationId"],
-        alert.as_str(),
-        "{v}"
-    );
+    then_quiet_and_the_late_event_alerts_under(&rig, name, request, now, &alert).await;
+    // The late BlobCreated of the content finds it gone: still one row, deleted.
     let (status, v) = rig
         .handler
         .invoke("RecordingCreated", &rig.invocation(name, super::SEQ1))
