@@ -244,7 +244,13 @@ impl Recordings {
         match source.store.properties(&source.blob(name)).await {
             Err(AzureError::NotFound) => {
                 let event = synthesized(source, (name, row), None, Some(cause), now);
-                Ok(Some(self.on_deleted(&event).await?))
+                // A name without a row: the path index was just read, so straight to the
+                // `BlobDeleted` path's row-less step (a row written meanwhile is decided there).
+                let outcome = match row {
+                    Some(_) => self.on_deleted(&event).await?,
+                    None => self.gone_before(source, &event).await?,
+                };
+                Ok(Some(outcome))
             }
             Ok(_) => Ok(None),
             Err(e) => Err(e.into()),
