@@ -335,3 +335,65 @@ async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
             && r.evidence.contains("Log Analytics Reader"))
     );
 }
+
+/// An unread just-in-time policy: high on a 403 (its role named), `info` when the next check
+/// reads again (still throttled after the retries, the service's timeout), medium otherwise; the
+/// VMs of its subscription keep their just-in-time door unless this pass found it open.
+#[test]
+fn an_unread_policy_is_high_on_403_info_when_worth_retrying_and_keeps_the_door() {
+    use crate::azure::AzureError;
+    use crate::estate::findings::{Finding, Level};
+    let policy = "/subscriptions/s1/resourcegroups/rg/providers/microsoft.security/locations/westeurope/jitnetworkaccesspolicies/default";
+    let level = |error: AzureError| {
+        let ev = doors::policy_failed(
+            &jit::Unread {
+                policy: policy.into(),
+                error,
+            },
+            datetime!(2026-11-25 12:00 UTC),
+        );
+        assert!(ev.assessed.contains(doors::JIT_FAILED));
+        assert!(ev.findings[0].evidence.contains(policy), "{ev:?}");
+        (ev.findings[0].level, ev.findings[0].evidence.clone())
+    };
+    let (high, said) = level(AzureError::Forbidden {
+        role: "Reader (Microsoft.Security/locations/jitNetworkAccessPolicies/read)".into(),
+    });
+    assert_eq!(high, Level::High);
+    assert!(said.contains("Reader"), "{said}");
+    let throttled = AzureError::Throttled { retry_after: None };
+    assert_eq!(level(throttled).0, Level::Info);
+    let timeout = AzureError::ServerTimeout {
+        code: "GatewayTimeout".into(),
+    };
+    assert_eq!(level(timeout).0, Level::Info);
+    assert_eq!(level(AzureError::NotFound).0, Level::Medium);
+
+    let decided = |open: bool| {
+        let mut ev = Evaluation::default();
+        ev.assessed.extend([
+            Door::Jit.code(),
+            Door::Jit.attempt(),
+            Door::RunCommand.code(),
+        ]);
+        if open {
+            ev.findings.push(Finding {
+                code: Door::Jit.code(),
+                level: Level::High,
+                evidence: String::new(),
+            });
+        }
+        doors::keep_jit(&mut ev);
+        ev.assessed
+    };
+    let kept = decided(false);
+    assert!(!kept.contains(&Door::Jit.code()) && !kept.contains(&Door::Jit.attempt()));
+    assert!(
+        kept.contains(&Door::RunCommand.code()),
+        "other doors still decided"
+    );
+    assert!(
+        decided(true).contains(&Door::Jit.code()),
+        "a door seen open is decided"
+    );
+}
