@@ -174,6 +174,7 @@ pub async fn read(
             Err(AzureError::NotFound) => {}
             Err(e) => {
                 net.failed.push(format!("{vm}: {e}"));
+                net.errors.push((vm.clone(), e));
                 failed_vms.insert(vm);
             }
         }
@@ -206,6 +207,8 @@ pub async fn read(
             Ok(_) | Err(AzureError::NotFound) => {}
             Err(e) => {
                 net.failed.push(format!("{id}: {e}"));
+                // Said on the VM it leaves undecided (the error names the NIC's scope).
+                net.errors.push((vm.clone(), e));
                 failed_vms.insert(vm);
             }
         }

@@ -350,7 +350,7 @@ pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluati
 /// The level of a failed read: high when a role is missing, `info` (shown, not announced) when
 /// the next check reads again (throttled after the retries, a timeout, a transient failure),
 /// medium otherwise.
-fn failure_level(e: &crate::azure::AzureError) -> Level {
+pub(super) fn failure_level(e: &crate::azure::AzureError) -> Level {
     match e {
         crate::azure::AzureError::Forbidden { .. } => Level::High,
         e if e.is_retryable() => Level::Info,
@@ -362,13 +362,19 @@ fn failure_level(e: &crate::azure::AzureError) -> Level {
 /// Activity log shows without a body are not tied to a VM, so its VMs' just-in-time doors keep
 /// their last state ([`keep_jit`]); levels as [`read_failed`]'s.
 pub fn policy_failed(unread: &jit::Unread, at: OffsetDateTime) -> Evaluation {
+    let level = failure_level(&unread.error);
+    let next = if level == Level::Info {
+        "; the next check reads it again"
+    } else {
+        ""
+    };
     let mut ev = Evaluation::default();
     ev.assessed.insert(JIT_FAILED.to_owned());
     ev.findings.push(Finding {
         code: JIT_FAILED.to_owned(),
-        level: failure_level(&unread.error),
+        level,
         evidence: format!(
-            "the just-in-time policy {} could not be read at {}: {}; the just-in-time requests the Activity log shows without a body are not tied to a VM, so the just-in-time doors of this subscription's VMs keep their last state",
+            "the just-in-time policy {} could not be read at {}: {}; the just-in-time requests the Activity log shows without a body are not tied to a VM, so the just-in-time doors of this subscription's VMs keep their last state{next}",
             unread.policy,
             format_utc(at),
             unread.error

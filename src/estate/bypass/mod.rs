@@ -166,13 +166,21 @@ pub async fn run(
         );
         let mut net_decided = Vec::new();
         for vm in vms {
-            match netdoors::evaluate(&vm, n, &events) {
-                Some(ev) => net_decided.push((vm, ev)),
-                None if !n.unread(&vm) => report
+            let ev = netdoors::evaluate(&vm, n, &events);
+            if ev.is_none() && !n.unread(&vm) {
+                report
                     .failed
-                    .push(format!("{vm}: no network interface of it was listed")),
-                None => {}
+                    .push(format!("{vm}: no network interface of it was listed"));
             }
+            // A door a failed read leaves undecided is said, on the VM.
+            let failed = netdoors::failed(&vm, n, ev.as_ref(), now);
+            net_decided.extend(ev.map(|ev| (vm.clone(), ev)));
+            net_decided.push((vm, failed));
+        }
+        // And on each scope, for the VMs under it no list could name.
+        for scope in &watched.scopes {
+            let scope = scope.to_ascii_lowercase();
+            net_decided.push((scope.clone(), netdoors::failed(&scope, n, None, now)));
         }
         merge(&mut decided, net_decided);
     }
@@ -212,7 +220,7 @@ async fn network_pass(
     now: OffsetDateTime,
     report: &mut Report,
 ) -> network::Network {
-    let known = match store::nics::remembered(tables).await {
+    let mut known = match store::nics::remembered(tables).await {
         Ok(k) => k,
         Err(e) => {
             // Nothing remembered: every such NIC is read (within the cap).
@@ -220,6 +228,20 @@ async fn network_pass(
             BTreeMap::new()
         }
     };
+    // A VM no longer watched: what was remembered of it goes.
+    let gone: Vec<String> = known
+        .keys()
+        .filter(|vm| !watched.covers(vm))
+        .cloned()
+        .collect();
+    for vm in gone {
+        known.remove(&vm);
+        if let Err(e) = store::forget(tables, &vm).await {
+            report
+                .failed
+                .push(format!("{vm}: remembered NICs not removed: {e}"));
+        }
+    }
     let changed = match activity {
         Some(Ok(read)) => direct::changed(&read.rows, &known),
         _ => BTreeSet::new(),

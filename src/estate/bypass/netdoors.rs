@@ -5,11 +5,14 @@
 
 use std::collections::BTreeSet;
 
+use time::OffsetDateTime;
+
 use super::activity::{Event, Outcome, RULE_WRITE};
 use super::cidr::AddrSet;
 use super::network::Network;
 use super::nsg::{PORTS, level, path};
 use crate::arm::NetworkInterface;
+use crate::azure::AzureError;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Finding, Level};
 
@@ -17,6 +20,8 @@ use crate::estate::findings::{Evaluation, Finding, Level};
 pub const NETWORK_PATH: &str = "door:network-path";
 /// The finding of a public IP address on a watched VM's NIC.
 pub const PUBLIC_IP: &str = "door:public-ip";
+/// The finding of a VM or scope whose network doors a failed read left undecided.
+pub const NETWORK_FAILED: &str = "check-failed:network";
 
 fn last(id: &str) -> &str {
     id.rsplit('/').next().unwrap_or_default()
@@ -162,4 +167,107 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
         });
     }
     Some(ev)
+}
+
+/// True when `a` is `b` or lies under it (lower-case resource ids).
+fn within(a: &str, b: &str) -> bool {
+    a.strip_prefix(b)
+        .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+}
+
+/// The resources whose reads decide `vm`'s network doors, as far as `net` knows them: the VM,
+/// its NICs, their subnets and the NSGs on both (lower-case).
+fn reads_of(vm: &str, net: &Network) -> BTreeSet<String> {
+    let mut ids = BTreeSet::from([vm.to_owned()]);
+    for n in net.nics.iter().filter(|n| {
+        n.properties
+            .virtual_machine
+            .as_ref()
+            .is_some_and(|v| v.id.eq_ignore_ascii_case(vm))
+    }) {
+        ids.insert(n.id.to_ascii_lowercase());
+        ids.extend(
+            n.properties
+                .network_security_group
+                .iter()
+                .map(|g| g.id.to_ascii_lowercase()),
+        );
+        for c in &n.properties.ip_configurations {
+            let Some(s) = c.properties.subnet.as_ref() else {
+                continue;
+            };
+            let s = s.id.to_ascii_lowercase();
+            if let Some(g) = net
+                .subnets
+                .get(&s)
+                .and_then(|s| s.properties.network_security_group.as_ref())
+            {
+                ids.insert(g.id.to_ascii_lowercase());
+            }
+            ids.insert(s);
+        }
+    }
+    ids
+}
+
+/// `id`'s (a watched VM's, or a `BYPASS_SCOPES` entry's: lower-case) `check-failed:network`,
+/// always assessed: a finding when a door `decided` (its doors 4 and 5 as [`evaluate`] gave them;
+/// `None` for a scope, or a VM neither was decided for) leaves undecided and a failed read is
+/// why: a list over it or its network's resources, its own reads, or, for door 4 while the
+/// Bastion subnets are not known, a watched host's read or its subnet's list. Its level is the
+/// worst read's: high when a role is missing, `info` when the next check reads again, medium
+/// otherwise. What no failed read explains (a VM no NIC names, the cap of VMs read one by one) is
+/// only logged.
+pub fn failed(
+    id: &str,
+    net: &Network,
+    decided: Option<&Evaluation>,
+    at: OffsetDateTime,
+) -> Evaluation {
+    let mut ev = Evaluation::default();
+    ev.assessed.insert(NETWORK_FAILED.to_owned());
+    if decided.is_some_and(|d| d.assessed.contains(NETWORK_PATH)) {
+        return ev;
+    }
+    let mut reads = reads_of(id, net);
+    let bastion_unknown = net.bastion.is_none() && decided.is_some();
+    if bastion_unknown {
+        reads.extend(net.bastion_subnets.iter().cloned());
+    }
+    let host = |r: &str| r.contains("/providers/microsoft.network/bastionhosts/");
+    let why: Vec<&(String, AzureError)> = net
+        .errors
+        .iter()
+        .filter(|(r, _)| {
+            reads.iter().any(|x| within(x, r) || within(r, x)) || (bastion_unknown && host(r))
+        })
+        .collect();
+    let Some(level) = why
+        .iter()
+        .map(|(_, e)| super::doors::failure_level(e))
+        .max()
+    else {
+        return ev;
+    };
+    let doors = if decided.is_some() {
+        "a path to SSH/RDP from outside the Bastion subnet cannot be decided and keeps"
+    } else {
+        "a path to SSH/RDP from outside the Bastion subnet and a public IP address cannot be decided and keep"
+    };
+    let said: Vec<String> = why.iter().map(|(r, e)| format!("{r}: {e}")).collect();
+    let next = if level == Level::Info {
+        "; the next check reads it again"
+    } else {
+        ""
+    };
+    ev.findings.push(Finding {
+        code: NETWORK_FAILED.to_owned(),
+        level,
+        evidence: format!(
+            "the network could not be read through Resource Manager at {}: {}; {doors} its last state{next}",
+            format_utc(at),
+            said.join("; ")
+        ),
+    });
+    ev
 }

@@ -23,10 +23,15 @@ pub struct Network {
     pub subnets: BTreeMap<String, Subnet>,
     /// The watched hosts' Bastion subnets' addresses (`None`: not all could be read).
     pub bastion: Option<AddrSet>,
+    /// The watched hosts' Bastion subnets' ids (lower-case), as far as the hosts were read.
+    pub bastion_subnets: BTreeSet<String>,
     /// The scopes whose lists failed, lower-case (their resources are not known).
     pub unread: BTreeSet<String>,
-    /// What could not be read.
+    /// What could not be read (for the run's log).
     pub failed: Vec<String>,
+    /// The reads that failed: the scope, host, VM or NIC asked for (lower-case), and the answer
+    /// ([`super::netdoors::failed`] names them on the VMs they leave undecided).
+    pub errors: Vec<(String, AzureError)>,
     /// Resource Manager calls made (a list's next pages not counted: the bench counts those).
     pub requests: usize,
     /// VMs whose NICs were read one by one or tried this pass, to remember ([`super::direct`]).
@@ -158,6 +163,7 @@ async fn lists<T: Send + 'static>(
             Some(g) => {
                 // The grant the deployment makes is missing: said, and the groups read.
                 net.failed.push(format!("{scope}: {e}"));
+                net.errors.push((scope.clone(), e.clone()));
                 groups.extend(g.iter().cloned());
                 false
             }
@@ -172,6 +178,7 @@ async fn lists<T: Send + 'static>(
             Ok(mut items) => out.append(&mut items),
             Err(e) => {
                 net.failed.push(format!("{scope}: {e}"));
+                net.errors.push((scope.clone(), e));
                 // A failed subscription list leaves each of its groups unread.
                 let unread = fallback.get(&scope).filter(|g| !g.is_empty());
                 match unread {
@@ -211,6 +218,7 @@ pub async fn read(
             Err(e) => {
                 hosts_read = false;
                 net.failed.push(format!("{host}: {e}"));
+                net.errors.push((host.to_ascii_lowercase(), e));
             }
         }
     }
@@ -324,13 +332,14 @@ pub async fn read(
         }
     }
     net.bastion = known.then_some(bastion);
+    net.bastion_subnets = bastion_subnets;
     net.nics = nics;
     net
 }
 
 #[cfg(test)]
 #[path = "network_fake.rs"]
-mod fake;
+pub(super) mod fake;
 #[cfg(test)]
 #[path = "network_tests.rs"]
 mod tests;

@@ -17,7 +17,7 @@ use crate::azure::AzureError;
 use crate::estate::bypass::doors::Watched;
 
 /// The watched Bastion host.
-pub(super) const HOST: &str =
+pub(in crate::estate::bypass) const HOST: &str =
     "/subscriptions/s1/resourcegroups/rg-hub/providers/microsoft.network/bastionhosts/b1";
 const VNET: &str =
     "/subscriptions/s1/resourcegroups/rg-net/providers/microsoft.network/virtualnetworks/vnet";
@@ -28,15 +28,17 @@ type Profiles = Arc<Mutex<Vec<(String, Vec<String>)>>>;
 
 /// The fake; clones share everything.
 #[derive(Clone, Default)]
-pub(super) struct Fake {
+pub(in crate::estate::bypass) struct Fake {
     /// Every request: `host`, `nics|vnets|nsgs [subscription-wide ]{scope}`, `get {id}`.
-    pub(super) asked: Arc<Mutex<Vec<String>>>,
+    pub(in crate::estate::bypass) asked: Arc<Mutex<Vec<String>>>,
     /// Resource ids whose GET fails (transiently).
-    pub(super) failing: Arc<Mutex<Vec<String>>>,
+    pub(in crate::estate::bypass) failing: Arc<Mutex<Vec<String>>>,
+    /// Resource groups (lower-case) whose lists are refused (403: Reader not granted there).
+    pub(in crate::estate::bypass) refused: Arc<Mutex<Vec<String>>>,
     nics: Arc<Mutex<Vec<Value>>>,
     vms: Profiles,
     /// Just-in-time policies, in the specification's GET example shape.
-    pub(super) policies: Arc<Mutex<Vec<Value>>>,
+    pub(in crate::estate::bypass) policies: Arc<Mutex<Vec<Value>>>,
 }
 
 fn nic(group: &str, name: &str, vm: &str, public_ip: Option<&str>) -> Value {
@@ -60,7 +62,7 @@ impl Fake {
     /// `n` VMs, VM `i` in group `rg-{i}` with its NIC there, every NIC in subnet `app` (NSG
     /// `nsg-app`, no rule of its own) of one virtual network in `rg-net`, which holds the host's
     /// `AzureBastionSubnet` too.
-    pub(super) fn groups_only(n: usize) -> Self {
+    pub(in crate::estate::bypass) fn groups_only(n: usize) -> Self {
         let fake = Self::default();
         for i in 0..n {
             let vm = fake.vm(i);
@@ -73,14 +75,19 @@ impl Fake {
     }
 
     /// VM `i`'s id.
-    pub(super) fn vm(&self, i: usize) -> String {
+    pub(in crate::estate::bypass) fn vm(&self, i: usize) -> String {
         format!(
             "/subscriptions/s1/resourcegroups/rg-{i}/providers/microsoft.compute/virtualmachines/vm-{i}"
         )
     }
 
     /// Moves VM `i`'s NIC to `group` (with a public IP when given); the new NIC's id.
-    pub(super) fn nic_elsewhere(&self, i: usize, group: &str, public_ip: Option<&str>) -> String {
+    pub(in crate::estate::bypass) fn nic_elsewhere(
+        &self,
+        i: usize,
+        group: &str,
+        public_ip: Option<&str>,
+    ) -> String {
         let vm = self.vm(i);
         let moved = nic(group, &format!("nic-{i}-far"), &vm, public_ip);
         let id = moved["id"].as_str().unwrap_or_default().to_owned();
@@ -96,7 +103,7 @@ impl Fake {
     }
 
     /// Every VM, and `scopes`.
-    pub(super) fn watched(&self, scopes: &[&str]) -> Watched {
+    pub(in crate::estate::bypass) fn watched(&self, scopes: &[&str]) -> Watched {
         Watched {
             vms: self
                 .vms
@@ -113,7 +120,8 @@ impl Fake {
         self.asked.lock().expect("asked").push(what);
     }
 
-    /// A list of `kind` under `scope`: 403 for a subscription, else the items under the group.
+    /// A list of `kind` under `scope`: 403 for a subscription or a group in `refused`, else the
+    /// items under the group.
     fn list<T: serde::de::DeserializeOwned>(
         &self,
         kind: &str,
@@ -127,6 +135,16 @@ impl Fake {
             });
         }
         self.ask(format!("{kind} {scope}"));
+        if self
+            .refused
+            .lock()
+            .expect("refused")
+            .contains(&scope.to_ascii_lowercase())
+        {
+            return Err(AzureError::Forbidden {
+                role: format!("Reader on {scope}"),
+            });
+        }
         let prefix = format!("{}/", scope.to_ascii_lowercase());
         items
             .into_iter()

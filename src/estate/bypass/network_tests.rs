@@ -188,6 +188,96 @@ async fn a_nic_get_that_fails_leaves_its_vm_undecided() {
     assert!(super::super::netdoors::evaluate(&fake.vm(0), &net, &[]).is_none());
 }
 
+/// A failed read is a `check-failed:network` finding on each VM (and scope) whose doors it
+/// leaves undecided, at the read's level (a refused list high, naming the role; a NIC GET that
+/// failed transiently info, read again next check), and nowhere else: a VM decided in full has
+/// it assessed and clear.
+#[tokio::test]
+async fn a_failed_read_is_said_on_what_it_leaves_undecided_and_nowhere_else() {
+    use super::super::netdoors::{NETWORK_FAILED, evaluate, failed};
+    use crate::estate::findings::Level;
+    let now = time::macros::datetime!(2026-11-28 12:00 UTC);
+    let fake = super::fake::Fake::groups_only(3);
+    fake.refused
+        .lock()
+        .expect("refused")
+        .push("/subscriptions/s1/resourcegroups/rg-0".to_owned());
+    let far = fake.nic_elsewhere(1, "rg-far", None);
+    fake.failing
+        .lock()
+        .expect("failing")
+        .push(far.to_ascii_lowercase());
+    let scope = "/subscriptions/s1/resourcegroups/rg-0";
+    let net = read_fresh(&fake, &fake.watched(&[scope])).await;
+    let finding = |id: &str| {
+        let decided = evaluate(id, &net, &[]);
+        let ev = failed(id, &net, decided.as_ref(), now);
+        assert!(ev.assessed.contains(NETWORK_FAILED), "{id}: {ev:?}");
+        assert!(ev.findings.len() <= 1, "{id}: {ev:?}");
+        ev.findings.into_iter().next()
+    };
+    let refused = finding(&fake.vm(0)).expect("the refused list said on VM 0");
+    assert_eq!(refused.level, Level::High);
+    assert!(
+        refused.evidence.contains("missing role Reader on")
+            && refused.evidence.contains("rg-0")
+            && refused.evidence.contains("public IP address"),
+        "{}",
+        refused.evidence
+    );
+    let transient = finding(&fake.vm(1)).expect("the failed NIC GET said on VM 1");
+    assert_eq!(transient.level, Level::Info);
+    assert!(
+        transient.evidence.contains("the next check reads it again"),
+        "{}",
+        transient.evidence
+    );
+    assert_eq!(finding(&fake.vm(2)), None, "VM 2 was read in full");
+    let on_scope = finding(scope).expect("said on the scope too");
+    assert_eq!(on_scope.level, Level::High);
+    assert_eq!(
+        finding("/subscriptions/s1/resourcegroups/rg-9"),
+        None,
+        "a scope no failed read touches"
+    );
+}
+
+/// The Bastion subnets not known (the host's read failed): door 4 of a VM whose NICs were read is
+/// undecided, and the host's failure said on it; its public IP door is still decided.
+#[tokio::test]
+async fn a_host_not_read_is_said_on_the_path_doors_it_leaves_undecided() {
+    use super::super::netdoors::{NETWORK_PATH, PUBLIC_IP, evaluate, failed};
+    use crate::estate::findings::Level;
+    let now = time::macros::datetime!(2026-11-28 12:00 UTC);
+    let fake = super::fake::Fake::groups_only(1);
+    let mut net = read_fresh(&fake, &fake.watched(&[])).await;
+    let decided = evaluate(&fake.vm(0), &net, &[]).expect("decided");
+    assert!(
+        failed(&fake.vm(0), &net, Some(&decided), now)
+            .findings
+            .is_empty()
+    );
+    net.bastion = None;
+    net.errors.push((
+        super::fake::HOST.to_owned(),
+        crate::azure::AzureError::Forbidden {
+            role: "Reader on the Bastion host".to_owned(),
+        },
+    ));
+    let decided = evaluate(&fake.vm(0), &net, &[]).expect("decided");
+    assert!(decided.assessed.contains(PUBLIC_IP));
+    assert!(!decided.assessed.contains(NETWORK_PATH));
+    let ev = failed(&fake.vm(0), &net, Some(&decided), now);
+    assert_eq!(ev.findings.len(), 1, "{ev:?}");
+    assert_eq!(ev.findings[0].level, Level::High);
+    assert!(
+        ev.findings[0].evidence.contains("bastionhosts/b1")
+            && !ev.findings[0].evidence.contains("public IP address"),
+        "{}",
+        ev.findings[0].evidence
+    );
+}
+
 /// One read of `fake`'s network for its host's `watched` VMs, nothing remembered.
 async fn read_fresh(
     fake: &super::fake::Fake,

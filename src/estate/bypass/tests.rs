@@ -167,11 +167,15 @@ fn settings() -> EstateSettings {
 }
 
 async fn session(ports: &Ports, start: time::OffsetDateTime) {
+    session_on(ports, start, "bas1", VM).await;
+}
+
+async fn session_on(ports: &Ports, start: time::OffsetDateTime, host: &str, vm: &str) {
     let mut s = crate::catalogue::session::SessionRecord::new("t1");
     s.session_start = Some(start);
     s.outcome = "connected".into();
-    s.bastion_host = "bas1".into();
-    s.target_resource_id = VM.into();
+    s.bastion_host = host.into();
+    s.target_resource_id = vm.into();
     crate::catalogue::days::insert_new(ports.tables.as_ref(), &ports.outbox, &s, start, None)
         .await
         .expect("day row");
@@ -395,5 +399,94 @@ fn an_unread_policy_is_high_on_403_info_when_worth_retrying_and_keeps_the_door()
     assert!(
         decided(true).contains(&Door::Jit.code()),
         "a door seen open is decided"
+    );
+}
+
+/// Through `run`: a NIC list Resource Manager refuses (403) is a `check-failed:network` finding
+/// on the watched VM it leaves undecided, naming the role, announced once and resolved when the
+/// list is read; what was remembered of a VM no longer watched is removed.
+#[tokio::test]
+async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nics_go() {
+    let ports = crate::testkit::fakes().state.ports;
+    let tables = ports.tables.as_ref();
+    let now = datetime!(2025-03-14 10:00 UTC);
+    let fake = network::fake::Fake::groups_only(1);
+    let vm0 = fake.vm(0);
+    session_on(&ports, now - time::Duration::days(1), "b1", &vm0).await;
+    let s = EstateSettings::of_hosts(vec![network::fake::HOST.to_owned()]);
+    let old =
+        "/subscriptions/s9/resourcegroups/rg-x/providers/microsoft.compute/virtualmachines/old";
+    for vm in [old, vm0.as_str()] {
+        let r = store::nics::Remembered {
+            vm: vm.to_owned(),
+            nics: Vec::new(),
+            read_at: Some(now - time::Duration::hours(1)),
+            tried_at: now - time::Duration::hours(1),
+        };
+        store::remember(tables, &r).await.expect("remembered");
+    }
+    fake.refused
+        .lock()
+        .expect("refused")
+        .push("/subscriptions/s1/resourcegroups/rg-0".to_owned());
+    let arm: Arc<dyn ResourceManager> = Arc::new(fake.clone());
+    let first = run(&ports, None, Some(&arm), &s, &[], now).await;
+    let said: Vec<&Value> = first
+        .notifications
+        .iter()
+        .filter(|n| n.data["finding"] == netdoors::NETWORK_FAILED)
+        .map(|n| &n.data)
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", first.notifications);
+    let rows = store::list(tables).await.expect("rows").rows;
+    let row = rows
+        .iter()
+        .find(|r| r.finding == netdoors::NETWORK_FAILED)
+        .expect("the finding stored");
+    assert_eq!(
+        (row.host.as_str(), row.status.as_str()),
+        (vm0.as_str(), "open")
+    );
+    assert!(
+        row.evidence.contains("missing role Reader on"),
+        "{}",
+        row.evidence
+    );
+    let remembered = store::nics::remembered(tables).await.expect("remembered");
+    assert_eq!(
+        remembered.keys().collect::<Vec<_>>(),
+        [&vm0],
+        "the VM no longer watched forgotten, the watched one kept"
+    );
+
+    // Again refused: nothing new announced. Then granted: resolved, once.
+    let again = run(
+        &ports,
+        None,
+        Some(&arm),
+        &s,
+        &[],
+        now + time::Duration::minutes(10),
+    )
+    .await;
+    assert!(again.notifications.is_empty(), "{:?}", again.notifications);
+    fake.refused.lock().expect("refused").clear();
+    let read = run(
+        &ports,
+        None,
+        Some(&arm),
+        &s,
+        &[],
+        now + time::Duration::minutes(20),
+    )
+    .await;
+    let resolved: Vec<&Value> = read.notifications.iter().map(|n| &n.data).collect();
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0]["finding"], netdoors::NETWORK_FAILED);
+    let rows = store::list(tables).await.expect("rows").rows;
+    assert!(
+        rows.iter()
+            .all(|r| r.finding != netdoors::NETWORK_FAILED || r.status != "open"),
+        "{rows:?}"
     );
 }

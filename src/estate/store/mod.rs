@@ -253,6 +253,18 @@ pub async fn remember(tables: &dyn TableStore, r: &nics::Remembered) -> Result<(
     }
 }
 
+/// Removes what was remembered of VM `vm`'s NICs (lower-case id; gone already is done).
+///
+/// # Errors
+/// Table errors.
+pub async fn forget(tables: &dyn TableStore, vm: &str) -> Result<(), AzureError> {
+    let pk = crate::estate::host_key(vm);
+    match tables.delete(ESTATE_TABLE, &pk, nics::NICS, None).await {
+        Ok(()) | Err(AzureError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
 pub(super) async fn mark_exported(
     tables: &dyn TableStore,

@@ -338,3 +338,57 @@ async fn an_unreadable_jit_policy_is_a_finding_naming_the_role_and_keeps_the_doo
     assert_eq!(finding(&ns, "check-failed:jit-policy").len(), 1, "{ns:#?}");
     assert!(finding(&ns, "door:jit").is_empty(), "{ns:#?}");
 }
+
+/// The policy read under Resource Manager's faults: a 429 is waited out (`Retry-After`) and the
+/// read succeeds in the same check, so the door is found and no failure said; a provider that
+/// keeps timing out (504 `GatewayTimeout`) is `check-failed:jit-policy` at `info` (shown, not
+/// announced: the next check reads again) and the door found before stays open.
+#[tokio::test]
+async fn a_jit_policy_read_throttled_is_waited_out_and_timing_out_is_said_as_info() {
+    let Some(cs) = azurite() else { return };
+    let (logs, mut rig) = scoped_rig(&cs).await;
+    assert_eq!(rig.check().await, Vec::<Value>::new(), "clean");
+    let policy = "jitnetworkaccesspolicies/default";
+    rig.arm.with(|e| {
+        e.network.push(jit_policy(
+            "rg-app",
+            &vm("vm7"),
+            "heidi@contoso.com",
+            "203.0.113.8",
+            "2026-11-25T11:40:01.5691611Z",
+        ));
+        e.faults_under.push((policy.to_owned(), 429, 1));
+    });
+    jit(&logs, "heidi@contoso.com", None, "j11");
+    let ns = rig.check().await;
+    let codes: Vec<&Value> = ns.iter().map(|n| &n["data"]["finding"]).collect();
+    assert_eq!(codes, [&json!("door:jit")], "{ns:#?}");
+    assert_eq!(rig.arm.with(|e| e.faulted), 1, "the 429 was answered");
+
+    rig.arm
+        .with(|e| e.faults_under.push((policy.to_owned(), 504, 50)));
+    jit(&logs, "heidi@contoso.com", None, "j12");
+    assert_eq!(
+        rig.check().await,
+        Vec::<Value>::new(),
+        "an info finding is not announced, the door not resolved"
+    );
+    assert!(rig.arm.with(|e| e.faulted) > 1, "the 504s were answered");
+    let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
+    let items = estate["items"].as_array().cloned().unwrap_or_default();
+    let failed = items
+        .iter()
+        .find(|i| i["finding"] == "check-failed:jit-policy")
+        .unwrap_or_else(|| panic!("the timed-out read said: {items:#?}"));
+    assert_eq!(failed["severity"], "info", "{failed:#?}");
+    let evidence = failed["evidence"].as_str().unwrap_or_default();
+    assert!(
+        (evidence.contains("504") || evidence.contains("timed out"))
+            && evidence.contains("the next check reads it again"),
+        "{evidence}"
+    );
+    assert!(
+        items.iter().any(|i| i["finding"] == "door:jit"),
+        "the door stays open: {items:#?}"
+    );
+}
