@@ -215,24 +215,30 @@ impl Recordings {
         now: OffsetDateTime,
     ) -> Result<Vec<Value>, Failure> {
         let row = self.row_named(source, name, cause.at).await?;
-        let outcome = match (write, row) {
+        let outcomes = match (write, row) {
             (None, row) => self.removed(source, name, row.as_ref(), cause, now).await?,
             (Some((a, _)), None) => {
                 self.keep_early(source, name, a, now).await?;
-                None
+                Vec::new()
             }
             (Some((a, whole)), Some(row)) => {
                 let write = (a, whole);
-                self.written(source, &row, write, cause, now).await?
+                let written = self.written(source, &row, write, cause, now).await?;
+                written.into_iter().collect()
             }
         };
-        Ok(outcome.map(emitted).unwrap_or_default())
+        Ok(outcomes.into_iter().flat_map(emitted).collect())
     }
 
     /// A removed name whose blob is gone, through the `BlobDeleted` path whether catalogued or
     /// not: a name the catalogue never read (its `BlobCreated` not handled yet, or never sent,
     /// as for a Data Lake upload and delete) gets its `deleted-before-catalogued` row there, as
-    /// the event would give it. A name whose blob is there again is left to its `BlobCreated`.
+    /// the event would give it. A catalogued name whose blob is there again with another content
+    /// created since the removal (a delete and a re-upload, neither announced, as through the
+    /// Data Lake endpoint): the removal is recorded as its `BlobDeleted` would be, and the new
+    /// content catalogued as its `BlobCreated` would be, so the deletion stays in the custody
+    /// trail whatever came after it. Any other name whose blob is there is left to its
+    /// `BlobCreated`.
     async fn removed(
         &self,
         source: &Source,
@@ -240,7 +246,7 @@ impl Recordings {
         row: Option<&Recording>,
         cause: Cause<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<Outcome>, Failure> {
+    ) -> Result<Vec<Outcome>, Failure> {
         match source.store.properties(&source.blob(name)).await {
             Err(AzureError::NotFound) => {
                 let event = synthesized(source, (name, row), None, Some(cause), now);
@@ -250,9 +256,24 @@ impl Recordings {
                     Some(_) => self.on_deleted(&event).await?,
                     None => self.gone_before(source, &event).await?,
                 };
-                Ok(Some(outcome))
+                Ok(vec![outcome])
             }
-            Ok(_) => Ok(None),
+            Ok(p) => match row {
+                Some(r)
+                    if r.status == STATUS_CATALOGUED
+                        && normalize_etag(&p.etag) != normalize_etag(&r.etag)
+                        && p.created.is_some_and(|c| c >= cause.at) =>
+                {
+                    let removal = synthesized(source, (name, Some(r)), None, Some(cause), now);
+                    let deleted = self.on_deleted(&removal).await?;
+                    // The content found now: as a listing finds it (its writer's request is
+                    // its own log row's, recorded when that row is read).
+                    let upload = synthesized(source, (name, Some(r)), Some(&p), None, now);
+                    let (created, _) = self.on_created(&upload).await?;
+                    Ok(vec![deleted, created])
+                }
+                _ => Ok(Vec::new()),
+            },
             Err(e) => Err(e.into()),
         }
     }

@@ -435,3 +435,62 @@ pub(super) async fn forge(rig: &Rig, blob: &BlobRef, n: u32) -> Value {
     assert_eq!(status, 200, "{v}");
     v
 }
+
+/// A delete and a re-upload under the same name that no event announced (both through the Data
+/// Lake endpoint): the logs pass records the deletion (alerted once, with the log row's
+/// requester) and catalogues the new content, so the row is back and the deletion stays in its
+/// custody trail; the upload's own log row then adds no second alert.
+#[tokio::test]
+async fn a_delete_and_re_upload_only_the_logs_show_keeps_the_deletion_in_the_trail() {
+    let Some(cs) = azurite() else { return };
+    let fake = FakeLogs::default();
+    let rig = custody_rig(&cs, &fake, "60").await;
+    let name = "dfs/2e4f6a8c-1b3d-4f5e-8a7b-9c0d1e2f3a56.rec";
+    let id = rig.catalogued(name).await.id();
+    let before = row(&rig, &id).await["ETag"].clone();
+    let blob = BlobRef::new(rig.container(), name);
+    rig.blobs()
+        .delete_guarded(&blob, None, None)
+        .await
+        .expect("delete");
+    rig.upload(name, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let key = format!("/devstoreaccount1/{}/{name}", rig.container());
+    let (removal, upload) = (
+        "7d1e2f3a-401f-0033-1a2b-c3d4e5000f56",
+        "7d1e2f3a-401f-0033-1a2b-c3d4e5000f57",
+    );
+    let account = "devstoreaccount1";
+    log(
+        &fake,
+        account,
+        &key,
+        "DeleteFile",
+        now - Duration::seconds(5),
+        removal,
+    );
+    log(&fake, account, &key, "FlushWithClose", now, upload);
+    let v = custody_tick(&rig, now + Duration::minutes(1)).await;
+    let out = sent(&v);
+    let deleted = of_type(&out, "recording.deleted");
+    assert_eq!(deleted.len(), 1, "{v}");
+    assert_eq!(deleted[0]["data"]["recordingId"], id.as_str());
+    assert_eq!(deleted[0]["data"]["requestId"], removal, "{v}");
+    let actor = of_type(&out, "recording.actor");
+    assert!(
+        actor
+            .iter()
+            .any(|a| a["data"]["requesterUpn"] == UPN && a["data"]["operation"] == "DeleteFile"),
+        "{v}"
+    );
+    let r = row(&rig, &id).await;
+    assert_eq!(r["Status"], "catalogued", "the blob is back: {r:?}");
+    assert_ne!(r["ETag"], before, "the new content catalogued: {r:?}");
+    let trail: Value = serde_json::from_str(r["OutsideDeletions"].as_str().expect("trail"))
+        .expect("the trail's JSON");
+    assert_eq!(trail[0]["requestId"], removal, "{trail}");
+
+    // Read again: nothing new.
+    let v = custody_tick(&rig, now + Duration::minutes(2)).await;
+    assert!(of_type(&sent(&v), "recording.deleted").is_empty(), "{v}");
+}
