@@ -97,6 +97,11 @@ pub fn bounded(arm: &Arc<dyn ResourceManager>, until: Instant) -> Arc<dyn Resour
     arm.until(until).unwrap_or_else(|| arm.clone())
 }
 
+/// A resource's name: the last segment of its id.
+pub fn resource_name(id: &str) -> &str {
+    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
+}
+
 /// The parts of a resource id: `(subscription, resource group, last name)`, when it has them.
 pub fn id_parts(id: &str) -> Option<(&str, &str, &str)> {
     let parts: Vec<&str> = id.trim_matches('/').split('/').collect();

@@ -140,7 +140,7 @@ pub async fn run(
             }
             Err(e) => report
                 .failed
-                .push(format!("{}: {e}", store::host_name(host))),
+                .push(format!("{}: {e}", crate::arm::resource_name(host))),
         }
     }
     report
@@ -233,7 +233,7 @@ pub async fn read(
         .as_ref()
         .is_ok_and(|h| h.properties.enable_session_recording);
     facts.host = Some(h);
-    let name = store::host_name(host);
+    let name = crate::arm::resource_name(host);
     let targeted = target
         .as_ref()
         .and_then(|(a, c)| recordings.iter().find(|s| s.is(a, c)));
@@ -355,7 +355,7 @@ async fn entra_rdp_vms(
     let mut found = Vec::new();
     for vm in rows.into_iter().take(ENTRA_VMS) {
         match arm.vm_extension(&vm, ENTRA_EXTENSION).await {
-            Ok(true) => found.push(crate::estate::store::host_name(&vm).to_owned()),
+            Ok(true) => found.push(crate::arm::resource_name(&vm).to_owned()),
             Ok(false) => {}
             Err(e) => return Some(Err(e)),
         }

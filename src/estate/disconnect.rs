@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::store::host_name;
 use crate::arm::ResourceManager;
+use crate::arm::resource_name;
 use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::export::Outbox;
@@ -56,7 +56,7 @@ pub async fn disconnect(
     let rk = format!("{at}~{}", uuid::Uuid::new_v4());
     let reason: String = req.reason.trim().chars().take(MAX_REASON).collect();
     let mut row = json!({
-        "PartitionKey": pk, "RowKey": rk, "Host": req.host, "HostName": host_name(req.host),
+        "PartitionKey": pk, "RowKey": rk, "Host": req.host, "HostName": resource_name(req.host),
         "SessionId": req.session_id, "Reason": reason, "DecidedBy": req.who, "At": at,
         "State": "Requested", "Message": "", "Announced": false,
     });

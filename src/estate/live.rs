@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::LIVE_TABLE;
-use super::store::host_name;
+use crate::arm::resource_name;
 use crate::arm::{ActiveSession, BastionHost, ResourceManager};
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
@@ -94,7 +94,7 @@ pub async fn tick(
                 report.live += live;
                 report.notifications.append(&mut n);
             }
-            Err(e) => report.failed.push(format!("{}: {e}", host_name(host))),
+            Err(e) => report.failed.push(format!("{}: {e}", resource_name(host))),
         }
     }
     report
@@ -203,7 +203,7 @@ fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, a
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let start = s.started().map(format_utc_millis).unwrap_or_default();
     let e = json!({
-        "Host": host, "HostName": host_name(host), "SessionId": s.session_id,
+        "Host": host, "HostName": resource_name(host), "SessionId": s.session_id,
         "UserName": text(&s.user_name), "TargetHost": text(&s.target_host_name),
         "TargetIp": text(&s.target_ip_address), "TargetResourceId": text(&s.target_resource_id),
         "ResourceType": text(&s.resource_type), "Protocol": text(&s.protocol),
@@ -227,10 +227,10 @@ fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<
         Severity::Critical,
         format!(
             "Live Bastion session that will not be recorded on {}",
-            crate::telemetry::text::isolate(host_name(host))
+            crate::telemetry::text::isolate(resource_name(host))
         ),
         json!({
-            "bastionHost": host_name(host), "bastionHostId": host, "sessionId": s.session_id,
+            "bastionHost": resource_name(host), "bastionHostId": host, "sessionId": s.session_id,
             "userName": s.user_name, "targetVm": s.target_host_name, "targetIp": s.target_ip_address,
             "protocol": s.protocol,
             "startTime": s.started().map(format_utc_millis).or_else(|| s.start_time.clone()),

@@ -151,7 +151,7 @@ impl EstateSettings {
         self.recording_accounts
             .iter()
             .map(String::as_str)
-            .find(|id| id_name(id).eq_ignore_ascii_case(name))
+            .find(|id| crate::arm::resource_name(id).eq_ignore_ascii_case(name))
     }
 
     /// The token scope: `{ARM_ENDPOINT}/.default`.
@@ -178,11 +178,6 @@ pub fn is_scope(id: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// The last segment of a resource id: the resource's name.
-fn id_name(id: &str) -> &str {
-    id.rsplit('/').next().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ pub async fn trail(
 ) -> Result<Trail, AzureError> {
     let since = now - w.silence;
     let used_by = now - w.wait;
-    let name = super::store::host_name(host).to_ascii_lowercase();
+    let name = crate::arm::resource_name(host).to_ascii_lowercase();
     let pk = super::host_key(host);
     let live = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
     let sessions = live.iter().filter_map(|r| {

@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use super::findings::Level;
-use super::store::{Estate, Row, host_name};
+use super::store::{Estate, Row};
+use crate::arm::resource_name;
 
 /// One host's strip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,7 +52,7 @@ pub fn strips(hosts: &[String], estate: &Estate) -> Vec<HostStatus> {
             };
             HostStatus {
                 host: h.clone(),
-                host_name: host_name(h).to_owned(),
+                host_name: resource_name(h).to_owned(),
                 status,
                 open: open.iter().map(|r| r.finding.clone()).collect(),
                 last_checked: checked,
@@ -67,7 +68,7 @@ mod tests {
     fn row(host: &str, finding: &str, severity: &str, status: &str) -> Row {
         Row {
             host: host.into(),
-            host_name: host_name(host).into(),
+            host_name: resource_name(host).into(),
             finding: finding.into(),
             severity: severity.into(),
             status: status.into(),

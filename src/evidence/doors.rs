@@ -13,10 +13,12 @@ use time::OffsetDateTime;
 
 use super::manifest::FileEntry;
 use super::writer::CsvFile;
+use crate::arm::resource_name;
 use crate::dates::format_utc;
-use crate::estate::bypass::doors::{JIT_FAILED, NOT_READ, READ_FAILED, subscription_of};
+use crate::estate::bypass::doors::{JIT_FAILED, NOT_READ, READ_FAILED};
 use crate::estate::bypass::episodes::{actor_of, of_rows};
-use crate::estate::store::{self, Estate, host_name};
+use crate::estate::bypass::ids::subscription_of;
+use crate::estate::store::{self, Estate};
 use crate::tables::TableStore;
 
 /// The file of the doors.
@@ -103,8 +105,7 @@ pub fn of_estate(
     let mut out = OtherWays::default();
     for (host, at) in &estate.checked {
         let id = host.to_ascii_lowercase();
-        if crate::estate::bypass::doors::vm_of(&id).as_deref() == Some(id.as_str()) && covered(&id)
-        {
+        if crate::estate::bypass::ids::vm_of(&id).as_deref() == Some(id.as_str()) && covered(&id) {
             out.vms_checked += 1;
         }
         let Some(sub) = subscription_of(&id).filter(|s| id == format!("/subscriptions/{s}")) else {
@@ -144,7 +145,7 @@ pub fn of_estate(
             out.doors.push(DoorEntry {
                 door: e.door.clone(),
                 severity: e.severity.clone(),
-                vm: host_name(vm).to_owned(),
+                vm: resource_name(vm).to_owned(),
                 vm_resource_id: vm.clone(),
                 actor,
                 caller_ip,

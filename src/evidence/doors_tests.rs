@@ -17,7 +17,7 @@ fn vm(name: &str) -> String {
 fn row(host: &str, finding: &str, severity: &str, opened: &str, resolved: Option<&str>) -> Row {
     Row {
         host: host.to_owned(),
-        host_name: crate::estate::store::host_name(host).to_owned(),
+        host_name: crate::arm::resource_name(host).to_owned(),
         finding: finding.to_owned(),
         severity: severity.to_owned(),
         status: if resolved.is_some() {

@@ -11,9 +11,6 @@ use crate::catalogue::days::DayRow;
 use crate::catalogue::figures::Tally;
 use crate::catalogue::recording::Recording;
 
-/// Rows of "who accessed which recording" the report lists (the CSV has them all).
-pub const ACCESS_LISTED: usize = 500;
-
 /// The figures of one Bastion host (or of all of them).
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -73,13 +70,13 @@ pub struct Figures {
     pub accesses: u64,
     /// Accesses per principal.
     pub accesses_by_who: BTreeMap<String, u64>,
-    /// The first [`ACCESS_LISTED`] accesses: (at, who, action, recording's blob or else the
+    /// The first [`LISTED`](super::lists::LISTED) accesses: (at, who, action, recording's blob or else the
     /// target, host, person).
     #[serde(skip)]
     pub access_list: Vec<[String; 6]>,
     /// Self-reviews refused (`refusedreviews.csv`).
     pub refused_reviews: u64,
-    /// The first [`ACCESS_LISTED`] of them: (at, reviewer, subject, session user, VM, host).
+    /// The first [`LISTED`](super::lists::LISTED) of them: (at, reviewer, subject, session user, VM, host).
     #[serde(skip)]
     pub refused_list: Vec<[String; 6]>,
     /// Two-person releases that took effect (`holdreleases.csv`, status `approved` or `released`).
@@ -87,7 +84,7 @@ pub struct Figures {
     /// Two-person release requests still awaiting a second principal (status `pending`).
     #[serde(rename = "twoPersonPending")]
     pub two_person_open: u64,
-    /// The first [`ACCESS_LISTED`] requests: (hold, recording, status, requester, requested at,
+    /// The first [`LISTED`](super::lists::LISTED) requests: (hold, recording, status, requester, requested at,
     /// approver, approved at).
     #[serde(skip)]
     pub release_list: Vec<[String; 7]>,
@@ -95,7 +92,7 @@ pub struct Figures {
     pub deleted_outside_retention: u64,
     /// Recordings replaced in the period (`custody.csv`).
     pub replaced: u64,
-    /// The first [`ACCESS_LISTED`] custody events: (at, event, recording, blob URL, person, VM
+    /// The first [`LISTED`](super::lists::LISTED) custody events: (at, event, recording, blob URL, person, VM
     /// account, VM, host).
     #[serde(skip)]
     pub custody_list: Vec<[String; 8]>,
@@ -184,7 +181,7 @@ impl Counter {
                 let f = &mut self.figures;
                 f.accesses += 1;
                 *f.accesses_by_who.entry(who.clone()).or_default() += 1;
-                if f.access_list.len() < ACCESS_LISTED {
+                if f.access_list.len() < super::lists::LISTED {
                     let what = if named.blob.is_empty() {
                         target
                     } else {
@@ -219,7 +216,7 @@ impl Counter {
                 host_vm,
             } => {
                 f.refused_reviews += 1;
-                if f.refused_list.len() < ACCESS_LISTED {
+                if f.refused_list.len() < super::lists::LISTED {
                     let [host, vm] = host_vm.clone();
                     f.refused_list.push([
                         at.clone(),
@@ -243,7 +240,7 @@ impl Counter {
                 } else {
                     f.two_person_releases += 1;
                 }
-                if f.release_list.len() < ACCESS_LISTED {
+                if f.release_list.len() < super::lists::LISTED {
                     let [rb, ra] = requested.clone();
                     let [ab, aa] = approved.clone();
                     f.release_list.push([
@@ -269,7 +266,7 @@ impl Counter {
                 } else {
                     f.deleted_outside_retention += 1;
                 }
-                if f.custody_list.len() < ACCESS_LISTED {
+                if f.custody_list.len() < super::lists::LISTED {
                     let [person, vm_user, vm, host] = who.clone();
                     f.custody_list.push([
                         at.clone(),

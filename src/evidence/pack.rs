@@ -14,17 +14,14 @@ use super::lists::Lists;
 use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};
 use super::options::PackOptions;
 use super::pdf::Print;
+use super::pdf::{REPORT, REPORT_PDF};
 use super::rows::{Facts, Kind};
 use super::source::Source;
 use super::writer::{CsvFile, write_file};
 use crate::dates::format_utc;
-use crate::estate::bypass::doors::vm_of;
+use crate::estate::bypass::ids::vm_of;
 use crate::ports::Ports;
 
-/// The report's file name.
-pub const REPORT: &str = "report.html";
-/// The printed report's file name.
-pub const REPORT_PDF: &str = "report.pdf";
 /// The derived integrity file's name.
 pub const INTEGRITY: &str = "integrity.csv";
 

@@ -21,11 +21,16 @@ pub enum Print<'a> {
     NotHere,
 }
 
+/// The report's file name.
+pub const REPORT: &str = "report.html";
+/// The printed report's file name.
+pub const REPORT_PDF: &str = "report.pdf";
+
 impl Print<'_> {
     /// The manifest's note when no PDF is printed (`None` when one is to be).
     pub fn note(self) -> Option<String> {
-        let pdf = super::pack::REPORT_PDF;
-        let truth = format!("{} is the source of truth", super::pack::REPORT);
+        let pdf = REPORT_PDF;
+        let truth = format!("{REPORT} is the source of truth");
         match self {
             Self::With(_) => None,
             Self::NotAsked => Some(format!("{pdf} not asked for (--no-pdf); {truth}")),

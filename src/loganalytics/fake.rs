@@ -281,24 +281,6 @@ fn timed_out_body() -> Value {
     json!({"error": {"code": "GatewayTimeout", "message": "The query exceeded the request's time limit (loopback fake)"}})
 }
 
-/// A datetime as Kusto writes it: UTC, the fraction to 100 ns without trailing zeros, none at all
-/// on a whole second.
-pub(super) fn ticks_utc(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let fraction = format!("{:07}", t.nanosecond() / 100);
-    let fraction = fraction.trim_end_matches('0');
-    let dot = if fraction.is_empty() { "" } else { "." };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{dot}{fraction}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-    )
-}
-
 /// What the fake understands of the query.
 struct Parsed {
     lo: OffsetDateTime,
@@ -362,7 +344,7 @@ impl Parsed {
 
     fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
         let cell = |r: &FakeRow, c: &str| match c {
-            "IngestedAt" => json!(ticks_utc(r.ingested)),
+            "IngestedAt" => json!(crate::dates::format_utc_ticks(r.ingested)),
             c => r.values.get(c).cloned().unwrap_or(Value::Null),
         };
         answer_body(&self.columns, column_type, rows, cell, partial)

@@ -75,10 +75,11 @@ pub fn answer(
             .map(|(sub, at)| FakeRow {
                 ingested: at,
                 visible_from: at,
-                values: json!({"SubscriptionId": sub, "Latest": super::fake::ticks_utc(at)})
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default(),
+                values:
+                    json!({"SubscriptionId": sub, "Latest": crate::dates::format_utc_ticks(at)})
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
             })
             .collect();
         let refs: Vec<&FakeRow> = rows.iter().collect();

@@ -182,7 +182,7 @@ pub struct Event {
     pub properties: Value,
     /// A just-in-time request's VMs and sources read from its policy through Resource Manager,
     /// when the rows carry no request body ([`super::jit::complete`]).
-    pub jit: Option<Vec<super::jit::Request>>,
+    pub jit: Option<Vec<Request>>,
 }
 
 /// Folds rows into events: a `Start` and its `Success` or `Failure` are one operation (rows
@@ -249,4 +249,14 @@ pub fn fold(rows: &[ActivityRow]) -> Vec<Event> {
         });
     }
     out
+}
+
+/// One VM's part of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The VM (lower-case).
+    pub vm: String,
+    /// The sources asked for, per port (`*` when a port names none: the policy's configured
+    /// sources apply, which the row does not show).
+    pub sources: Vec<String>,
 }

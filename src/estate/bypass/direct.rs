@@ -16,7 +16,6 @@ use futures::StreamExt;
 use time::OffsetDateTime;
 
 use super::activity::{ActivityRow, NETWORK_CHANGES};
-use super::network::Network;
 use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, ResourceManager};
 use crate::azure::AzureError;
 use crate::estate::store::nics::Remembered;
@@ -126,15 +125,28 @@ pub fn plan(vms: &[String], memory: &Memory) -> Vec<String> {
         .collect()
 }
 
+/// What [`read`] found.
+#[derive(Debug, Default)]
+pub struct Direct {
+    /// The NICs of the VMs decided.
+    pub nics: Vec<NetworkInterface>,
+    /// What could not be read (for the run's log).
+    pub failed: Vec<String>,
+    /// The reads that failed: the VM they leave undecided, and the answer.
+    pub errors: Vec<(String, AzureError)>,
+    /// Resource Manager calls made.
+    pub requests: usize,
+    /// VMs read or tried, to remember.
+    pub remember: Vec<Remembered>,
+    /// VMs decided from what was remembered of them.
+    pub remembered: usize,
+}
+
 /// The NICs of `vms` (lower-case ids): read for those [`plan`] picks, as remembered for the
-/// rest. What could not be read is in `net.failed` and its VM gets no NIC (undecided: its doors
-/// keep their last state); what was read or tried is in `net.remember`.
-pub async fn read(
-    arm: &Arc<dyn ResourceManager>,
-    net: &mut Network,
-    vms: Vec<String>,
-    memory: &Memory,
-) -> Vec<NetworkInterface> {
+/// rest. What could not be read is in `failed` and `errors`, and its VM gets no NIC (undecided:
+/// its doors keep their last state); what was read or tried is in `remember`.
+pub async fn read(arm: &Arc<dyn ResourceManager>, vms: Vec<String>, memory: &Memory) -> Direct {
+    let mut net = Direct::default();
     let picked = plan(&vms, memory);
     let chosen: BTreeSet<&String> = picked.iter().collect();
     let mut out = Vec::new();
@@ -236,7 +248,8 @@ pub async fn read(
             tried_at: memory.now,
         });
     }
-    out
+    net.nics = out;
+    net
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use super::activity::{
     EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
 };
 use super::cidr::AddrSet;
+use super::ids::{subscription_of, vm_of};
 use super::jit;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Finding, Level};
@@ -81,31 +82,6 @@ pub const ACCESS_EXTENSIONS: [&str; 5] = [
 ];
 /// The name the portal's password reset gives its VMAccess extension.
 const PORTAL_RESET: &str = "enablevmaccess";
-
-/// The VM a resource id is, or lies under (lower-case), if it is a VM's.
-pub fn vm_of(resource: &str) -> Option<String> {
-    let r = resource.to_ascii_lowercase();
-    if !r.starts_with("/subscriptions/") {
-        return None;
-    }
-    const VMS: &str = "/providers/microsoft.compute/virtualmachines/";
-    let at = r.find(VMS)? + VMS.len();
-    let name = r[at..].split('/').next().filter(|n| !n.is_empty())?;
-    Some(format!("{}{name}", &r[..at]))
-}
-
-/// The subscription id (lower-case) of a resource id.
-pub fn subscription_of(resource: &str) -> Option<String> {
-    let mut parts = resource.split('/');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(""), Some(s), Some(id))
-            if s.eq_ignore_ascii_case("subscriptions") && !id.is_empty() =>
-        {
-            Some(id.to_ascii_lowercase())
-        }
-        _ => None,
-    }
-}
 
 /// The extension type an extension write names: `properties.type` of the request body the row
 /// carries (`Properties_d.requestbody`, JSON text or an object), else the extension's name.

@@ -13,22 +13,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::activity::{Event, JIT_INITIATE, Outcome};
+use super::activity::{Event, JIT_INITIATE, Outcome, Request};
 use super::cidr::AddrSet;
-use super::doors::vm_of;
+use super::ids::vm_of;
 use crate::arm::{JitPolicy, ResourceManager};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
-
-/// One VM's part of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The VM (lower-case).
-    pub vm: String,
-    /// The sources asked for, per port (`*` when a port names none: the policy's configured
-    /// sources apply, which the row does not show).
-    pub sources: Vec<String>,
-}
 
 /// A policy's request is the row's when it started this close to the row's time.
 pub const MATCH: time::Duration = time::Duration::minutes(10);

@@ -11,6 +11,7 @@ pub mod cidr;
 pub mod direct;
 pub mod doors;
 pub mod episodes;
+pub mod ids;
 pub mod jit;
 pub mod netdoors;
 pub mod network;
@@ -25,7 +26,8 @@ use time::OffsetDateTime;
 
 use self::activity::Event;
 use self::cidr::AddrSet;
-use self::doors::{Watched, vm_of};
+use self::doors::Watched;
+use self::ids::{subscription_of, vm_of};
 use super::settings::EstateSettings;
 use super::store;
 use crate::arm::ResourceManager;
@@ -72,7 +74,7 @@ pub async fn watched(
     let hosts: BTreeSet<String> = settings
         .hosts
         .iter()
-        .map(|h| store::host_name(h).to_ascii_lowercase())
+        .map(|h| crate::arm::resource_name(h).to_ascii_lowercase())
         .collect();
     let span = Span {
         from: now - settings.bypass_lookback,
@@ -194,7 +196,7 @@ pub async fn run(
             Ok(mut n) => report.notifications.append(&mut n),
             Err(e) => report
                 .failed
-                .push(format!("{}: {e}", store::host_name(&id))),
+                .push(format!("{}: {e}", crate::arm::resource_name(&id))),
         }
     }
     report
@@ -308,7 +310,7 @@ async fn activity_pass(
     if let Some(arm) = arm {
         for u in jit::complete(arm, &mut events).await {
             tracing::warn!(policy = %u.policy, error = %u.error, "just-in-time policy not read");
-            if let Some(sub) = doors::subscription_of(&u.policy) {
+            if let Some(sub) = subscription_of(&u.policy) {
                 decided.push((doors::subscription_id(&sub), doors::policy_failed(&u, now)));
                 unread.insert(sub);
             }
@@ -329,7 +331,7 @@ async fn activity_pass(
             .filter(|vm| watched.covers(vm)),
     );
     // A VM whose subscription's Activity log is not read keeps its doors' last state.
-    vms.retain(|vm| doors::subscription_of(vm).is_some_and(|s| read.latest.contains_key(&s)));
+    vms.retain(|vm| subscription_of(vm).is_some_and(|s| read.latest.contains_key(&s)));
     if read.capped {
         tracing::warn!("more AzureActivity rows than one read takes: the oldest were read");
     }
@@ -339,7 +341,7 @@ async fn activity_pass(
     }
     let mut evaluated = doors::evaluate(&vms, &events, bastion);
     for (vm, ev) in &mut evaluated {
-        if doors::subscription_of(vm).is_some_and(|s| unread.contains(&s)) {
+        if subscription_of(vm).is_some_and(|s| unread.contains(&s)) {
             doors::keep_jit(ev);
         }
     }

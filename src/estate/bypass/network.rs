@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::cidr::AddrSet;
 use super::doors::Watched;
+use super::ids::{group_of, vnet_of};
 use futures::{FutureExt, StreamExt};
 
 use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
@@ -38,23 +39,6 @@ pub struct Network {
     pub remember: Vec<crate::estate::store::nics::Remembered>,
     /// VMs decided from the NICs remembered of them (not read this pass).
     pub remembered: usize,
-}
-
-/// The scope a resource lies in: `/subscriptions/{s}/resourcegroups/{g}` (lower-case).
-pub fn group_of(id: &str) -> Option<String> {
-    let lower = id.to_ascii_lowercase();
-    let parts: Vec<&str> = lower.trim_matches('/').split('/').collect();
-    (parts.len() >= 4 && parts[0] == "subscriptions" && parts[2] == "resourcegroups")
-        .then(|| format!("/subscriptions/{}/resourcegroups/{}", parts[1], parts[3]))
-}
-
-/// The virtual network a subnet id lies in (lower-case).
-fn vnet_of(subnet: &str) -> String {
-    let lower = subnet.to_ascii_lowercase();
-    match lower.find("/subnets/") {
-        Some(at) => lower[..at].to_owned(),
-        None => lower,
-    }
 }
 
 /// True when `id` (lower-case) lies under one of `scopes`.
@@ -260,7 +244,13 @@ pub async fn read(
         .filter(|vm| !named.contains(*vm) && !net.unread(vm))
         .cloned()
         .collect();
-    nics.extend(super::direct::read(arm, &mut net, elsewhere, memory).await);
+    let direct = super::direct::read(arm, elsewhere, memory).await;
+    net.requests += direct.requests;
+    net.remembered += direct.remembered;
+    net.failed.extend(direct.failed);
+    net.errors.extend(direct.errors);
+    net.remember = direct.remember;
+    nics.extend(direct.nics);
     // Subnets: the NICs' and the hosts', through their virtual networks' groups.
     let mut subnet_ids: BTreeSet<String> = nics
         .iter()

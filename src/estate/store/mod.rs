@@ -129,14 +129,6 @@ pub async fn flagged_hosts(
         .collect())
 }
 
-/// The host's name: the last segment of its resource id.
-pub fn host_name(host: &str) -> &str {
-    host.trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(host)
-}
-
 /// Records one host's evaluation and check time; the notifications of the episodes it opened or
 /// cleared.
 ///
@@ -305,7 +297,7 @@ fn seen(
     let open = cur.filter(|s| get_str(&s.entity, "Status") == Some("open"));
     let Some(open) = open else {
         let mut entity = json!({
-            "Host": host, "HostName": host_name(host), "Severity": f.level.as_str(),
+            "Host": host, "HostName": crate::arm::resource_name(host), "Severity": f.level.as_str(),
             "Status": "open", "OpenedAt": at, "OpenedBy": me, "LastSeen": at, "Evidence": f.evidence,
             "Announced": loud,
         });

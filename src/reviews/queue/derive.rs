@@ -156,7 +156,7 @@ async fn derive(
         crate::estate::bypass::episodes::episodes(tables).await?
     };
     let door_open = |s: &DayRow| {
-        let vm = crate::estate::bypass::doors::vm_of(&s.target_resource_id);
+        let vm = crate::estate::bypass::ids::vm_of(&s.target_resource_id);
         vm.and_then(|vm| doors.get(&vm)).is_some_and(|eps| {
             eps.iter()
                 .any(|e| e.overlaps(s.start, s.end.unwrap_or(now)))
