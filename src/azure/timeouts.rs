@@ -62,12 +62,12 @@ impl Timeouts {
         }
     }
 
-    /// An HTTP client with read timeouts of `per_try` (a download that keeps sending is not cut);
-    /// redirects are never followed, so a token or signed payload never goes elsewhere.
+    /// The one HTTP client builder: connections time out after `per_try`; redirects are never
+    /// followed, so a token or signed payload never goes elsewhere. The REST client bounds each
+    /// request's whole time itself; the SDK's clients add read timeouts ([`Self::sdk_options`]).
     pub fn http_builder(&self) -> reqwest::ClientBuilder {
         reqwest::Client::builder()
             .connect_timeout(self.per_try)
-            .read_timeout(self.per_try)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("bastion-recordings/", env!("CARGO_PKG_VERSION")))
     }
@@ -77,8 +77,10 @@ impl Timeouts {
     /// # Errors
     /// `Permanent` when the HTTP client cannot be built (no TLS backend).
     pub fn sdk_options(&self) -> Result<ClientOptions, AzureError> {
+        // Read timeouts of `per_try`: a download that keeps sending is not cut.
         let client = self
             .http_builder()
+            .read_timeout(self.per_try)
             .build()
             .map_err(|e| AzureError::Permanent(format!("http client: {e}")))?;
         Ok(ClientOptions {

@@ -223,10 +223,8 @@ impl Client {
         timeouts: Timeouts,
         policy: Policy,
     ) -> Result<Self, AzureError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.per_try)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("bastion-recordings/", env!("CARGO_PKG_VERSION")))
+        let http = timeouts
+            .http_builder()
             .build()
             .map_err(|e| AzureError::Permanent(format!("http client: {e}")))?;
         let (auth, guard) = (
