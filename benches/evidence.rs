@@ -147,7 +147,7 @@ async fn main() {
                     },
                     session,
                 }),
-                join_due: None,
+                rejoin_at: None,
                 hold: Hold::default(),
                 shortened: None,
                 deletion: None,

@@ -111,7 +111,7 @@ impl World {
             metadata: "{}".into(),
             status: "catalogued".into(),
             joined: None,
-            join_due: None,
+            rejoin_at: None,
             hold: Default::default(),
             shortened: None,
             deletion: None,

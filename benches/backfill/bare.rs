@@ -413,7 +413,7 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         metadata: serde_json::to_string(&item.props.metadata).unwrap_or_default(),
         status: String::new(),
         joined: None,
-        join_due: None,
+        rejoin_at: None,
         hold: Default::default(),
         shortened: None,
         deletion: None,

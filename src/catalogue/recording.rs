@@ -326,7 +326,7 @@ pub struct Recording {
     /// The join with its session (`None`: no session fits).
     pub joined: Option<Joined>,
     /// When the join decides this recording again (`JoinDue`): set when it is catalogued.
-    pub join_due: Option<OffsetDateTime>,
+    pub rejoin_at: Option<OffsetDateTime>,
     /// Legal holds and the explicit override.
     pub hold: Hold,
     /// The sweep moved its date earlier.
@@ -412,7 +412,7 @@ impl Recording {
             _ => Entity::new(),
         };
         int64(&mut e, "ContentLength", clamp(self.content_length));
-        if let Some(t) = self.join_due {
+        if let Some(t) = self.rejoin_at {
             put(&mut e, "JoinDue", &format_utc_millis(t));
         }
         if let Some(t) = self.created {
@@ -542,7 +542,7 @@ impl Recording {
             metadata: s("Metadata"),
             status: s("Status"),
             joined,
-            join_due: t("JoinDue"),
+            rejoin_at: t("JoinDue"),
             hold: Hold {
                 held: flag("LegalHold"),
                 ids: list("HoldIds"),
@@ -645,7 +645,7 @@ mod tests {
             metadata: "{}".into(),
             status: STATUS_CATALOGUED.into(),
             joined: None,
-            join_due: None,
+            rejoin_at: None,
             hold: Hold::default(),
             shortened: None,
             deletion: None,
@@ -685,7 +685,7 @@ mod tests {
                 duration_ms: Some(42),
             }),
         });
-        full.join_due = Some(datetime!(2025-03-14 11:42:17.5 UTC));
+        full.rejoin_at = Some(datetime!(2025-03-14 11:42:17.5 UTC));
         full.hold = Hold {
             held: true,
             ids: vec!["h1".into(), "h2".into()],

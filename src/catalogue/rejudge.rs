@@ -184,7 +184,7 @@ async fn one(
         }
         let mut row = cur.clone();
         if !next.vouches() {
-            row.join_due = Some(now);
+            row.rejoin_at = Some(now);
         }
         row.writer = Some(next);
         Some(row)

@@ -98,9 +98,15 @@ impl Times {
         }
     }
 
-    /// When a recording decided `m` now is decided again: at the end of its wait while it awaits
-    /// its session, else at once (so the sessions it names get their recorded state).
-    pub fn due(&self, r: &Recording, m: Option<&Match>, now: OffsetDateTime) -> OffsetDateTime {
+    /// A recording's rejoin time, when the join decides `m` (decided now) again: at the end of its
+    /// wait while it awaits its session, else at once (so the sessions it names get their
+    /// recorded state).
+    pub fn rejoin_at(
+        &self,
+        r: &Recording,
+        m: Option<&Match>,
+        now: OffsetDateTime,
+    ) -> OffsetDateTime {
         match m {
             Some(m) if m.confidence == Confidence::Awaiting => r.blob_created + self.wait,
             _ => now,

@@ -72,7 +72,7 @@ fn a_named_session_is_exact_and_an_unknown_one_is_awaited_for_the_wait() {
         (Some(Confidence::Awaiting), None)
     );
     assert_eq!(
-        TIMES.due(
+        TIMES.rejoin_at(
             &r,
             Some(&Match {
                 confidence: Confidence::Awaiting,

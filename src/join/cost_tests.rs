@@ -7,10 +7,10 @@ use time::macros::datetime;
 
 use crate::testkit::audit::{Tally, kit};
 
-/// Recordings falling due together (an instant each, close in creation time) are read again by
+/// Recordings whose rejoin times fall together (an instant each, close in creation time) are read again by
 /// one range query, not one query per recording.
 #[tokio::test]
-async fn recordings_falling_due_together_are_read_by_one_query() {
+async fn recordings_rejoining_together_are_read_by_one_query() {
     let mut k = kit(None);
     let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
     k.state.ports.tables = tally.clone();
@@ -25,7 +25,7 @@ async fn recordings_falling_due_together_are_read_by_one_query() {
     let queries = tally.count(Some("recordings"), Some("query"));
     assert!(
         queries <= 2,
-        "the due read and one read of their creation times, not one each: {queries} ({:?})",
+        "the rejoin read and one read of their creation times, not one each: {queries} ({:?})",
         tally.by_table()
     );
 }

@@ -2,10 +2,10 @@
 //! changed ([`Join::run`]), and once up front for a recording being catalogued
 //! ([`Join::decide_new`], so its row is written once). A session whose matched fields change marks
 //! its `sessionwindows` row pending over the creation times it affects; a recording carries
-//! `JoinDue`. The pass reads what is pending or due, widens to the whole window of every session
+//! `JoinDue`. The pass reads what is pending or to rejoin, widens to the whole window of every session
 //! whose recorded state may change, and writes only what changed; what a crash or a spent budget
 //! leaves stays pending. `docs/catalogue.md` tells the whole story. What a pass reads (recordings
-//! by creation and due time, the day rows that can match them) is read here; what it writes, and its
+//! by creation and rejoin time, the day rows that can match them) is read here; what it writes, and its
 //! lease, in `write`.
 
 pub mod correlate;
@@ -69,7 +69,7 @@ impl Join {
     /// The join of a recording about to be catalogued, from the sessions known now: those its
     /// GUIDs name, else those whose window can hold its creation time; with its re-tag and
     /// `JoinDue`. When no GUID names a known session its GUIDs are indexed before its row is
-    /// written, so a session arriving later finds it (or the pass finds both once it falls due).
+    /// written, so a session arriving later finds it (or the pass finds both at its rejoin time).
     ///
     /// # Errors
     /// Storage failures.
@@ -98,7 +98,7 @@ impl Join {
         // pass derives their recorded state from it, nothing (the API, the unrecorded check) reads
         // them as settled. One it names from outside its window is not (the pending range would
         // span the days between): its GUIDs are indexed instead, where the unrecorded check's
-        // last look finds it, and the pass that reads the recording as due records it.
+        // last look finds it, and the pass that reads the recording to rejoin records it.
         let named = m.iter().flat_map(|m| &m.tunnels);
         let mut outside = false;
         for row in known.iter().chain(&by_time) {
@@ -116,7 +116,7 @@ impl Join {
         if outside && !known.is_empty() {
             put_guids(self.ports.tables.as_ref(), &r.key, &r.candidate_keys).await?;
         }
-        r.join_due = Some(self.times.due(&r, m.as_ref(), now));
+        r.rejoin_at = Some(self.times.rejoin_at(&r, m.as_ref(), now));
         r.joined = m.map(|m| Joined {
             m,
             session: s.map(DayRow::view),
@@ -190,12 +190,12 @@ async fn created_within(join: &Join, span: Span) -> Result<Vec<Versioned<Recordi
     recordings(join, &filter).await
 }
 
-/// The recordings created on `since_day` or later whose `JoinDue` lies in `(after, until]`: one
-/// query over a range of partitions.
+/// The recordings created on `since_day` or later whose rejoin time (`JoinDue`) lies in
+/// `(after, until]`: one query over a range of partitions.
 ///
 /// # Errors
 /// Table errors.
-async fn due(
+async fn rejoining(
     join: &Join,
     since_day: &str,
     after: Option<OffsetDateTime>,

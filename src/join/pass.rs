@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use time::{Duration, OffsetDateTime};
 
 use super::write::{self, LEASE_ROW, Planned, STATE_TABLE, lease_cursor, read_lease};
-use super::{Join, correlate, created_within, due, sessions_within};
+use super::{Join, correlate, created_within, rejoining, sessions_within};
 use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::key::naming_each;
 use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
@@ -23,10 +23,10 @@ const WIDEN: usize = 4;
 /// Most sessions of one start day read by point reads (two each); more read the day's partition.
 const DAY_READ: usize = 15;
 /// Creation times at most this far apart are read by one query: a query costs one request
-/// whatever its range, so the recordings falling due in a tick (an instant each) cost one read
+/// whatever its range, so the recordings whose rejoin time falls in a tick (an instant each) cost one read
 /// between them, not one each, for a few more rows.
 const NEAR: Duration = Duration::minutes(10);
-/// How far before the cursor a pass reads due recordings again: a row due just before the last
+/// How far before the cursor a pass reads the recordings to rejoin again: a row to rejoin just before the last
 /// pass's "now" may have landed after that pass read (deciding twice changes nothing).
 const OVERLAP: Duration = Duration::minutes(1);
 
@@ -69,15 +69,15 @@ impl Join {
     ) -> Result<Report, Failure> {
         let tables = self.ports.tables.as_ref();
         let (row, cursor) = read_lease(tables).await?;
-        // Due times are written on the instance's clock; a timer's time may lag it or run ahead
+        // Rejoin times are written on the instance's clock; a timer's time may lag it or run ahead
         // of it. The read reaches the later of the two; the cursor moves only to the clock's time
         // of the read, so a row written after it with an earlier clock is read by the next pass.
         let read_at = self.ports.clock.now();
         let until = now.max(read_at);
-        let due = due(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
+        let rejoining = rejoining(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
         let pending = days::pending(tables, &scope.since, ROUND).await?;
         let mut report = Report::default();
-        if due.is_empty() && pending.is_empty() && scope.span.is_none() {
+        if rejoining.is_empty() && pending.is_empty() && scope.span.is_none() {
             return Ok(report);
         }
         let term = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
@@ -89,7 +89,13 @@ impl Join {
             return Ok(report);
         };
         let result = self
-            .rounds(scope, budget, (pending, due), (now, read_at), &mut report)
+            .rounds(
+                scope,
+                budget,
+                (pending, rejoining),
+                (now, read_at),
+                &mut report,
+            )
             .await;
         let cursor = result.as_ref().ok().copied().flatten();
         let props = cursor.map(lease_cursor).unwrap_or_default();
@@ -97,8 +103,8 @@ impl Join {
         result.map(|_| report)
     }
 
-    /// Rounds until no pending session is left (or the budget cuts); the new cursor of due
-    /// recordings (`read_at`) once the first round, which decides them, has written everything.
+    /// Rounds until no pending session is left (or the budget cuts); the new cursor of the
+    /// recordings to rejoin (`read_at`) once the first round, which decides them, has written everything.
     async fn rounds(
         &self,
         scope: &Scope,
@@ -107,15 +113,15 @@ impl Join {
         (now, read_at): (OffsetDateTime, OffsetDateTime),
         report: &mut Report,
     ) -> Result<Option<OffsetDateTime>, Failure> {
-        let (mut pending, due) = first;
-        let mut due = Some((due, scope.span));
+        let (mut pending, rejoining) = first;
+        let mut rejoining = Some((rejoining, scope.span));
         let mut advanced = None;
         loop {
             let more = pending.len() >= ROUND;
-            let first_round = due.is_some();
-            let (due_now, span) = due.take().unwrap_or_default();
+            let first_round = rejoining.is_some();
+            let (rejoin_now, span) = rejoining.take().unwrap_or_default();
             let done = self
-                .round(pending, due_now, span, now, budget, report)
+                .round(pending, rejoin_now, span, now, budget, report)
                 .await?;
             if first_round && done {
                 advanced = Some(read_at);
@@ -132,7 +138,7 @@ impl Join {
     async fn round(
         &self,
         pending: Vec<(DayRow, Stored)>,
-        due: Vec<Versioned<Recording>>,
+        rejoining: Vec<Versioned<Recording>>,
         span: Option<Span>,
         now: OffsetDateTime,
         budget: &Budget,
@@ -146,18 +152,18 @@ impl Join {
             affected.insert(w.tunnel_id.clone());
             k.sessions.insert(w.tunnel_id.clone(), (w, Some(s)));
         }
-        let mut due_keys: BTreeSet<RecordingKey> =
-            due.iter().map(|r| r.value.key.clone()).collect();
-        for r in due {
+        let mut rejoin_keys: BTreeSet<RecordingKey> =
+            rejoining.iter().map(|r| r.value.key.clone()).collect();
+        for r in rejoining {
             spans.push(Span::at(r.value.blob_created));
             k.recordings.insert(r.value.key.clone(), r);
         }
         let mut decided = BTreeMap::new();
         for i in 0..WIDEN {
             self.widen_reads(&mut k, &spans, &affected).await?;
-            // Every recording of an explicit span counts as fallen due (a backfill's window).
+            // Every recording of an explicit span counts as to rejoin (a backfill's window).
             if let (0, Some(forced)) = (i, span) {
-                due_keys.extend(
+                rejoin_keys.extend(
                     k.recordings
                         .values()
                         .filter(|r| forced.contains(r.value.blob_created))
@@ -168,7 +174,7 @@ impl Join {
             let mut named = BTreeSet::new();
             for (key, r) in &k.recordings {
                 let new = decided.get(key).and_then(|(m, _)| m.as_ref());
-                if r.value.matched() != new || due_keys.contains(key) {
+                if r.value.matched() != new || rejoin_keys.contains(key) {
                     named.extend(tunnels(r.value.matched()).chain(tunnels(new)).cloned());
                 }
             }
@@ -203,7 +209,7 @@ impl Join {
                 });
             }
         }
-        let indexed: Vec<&Recording> = due_keys
+        let indexed: Vec<&Recording> = rejoin_keys
             .iter()
             .filter_map(|key| k.recordings.get(key).map(|r| &r.value))
             .filter(|r| r.joined.is_some())

@@ -2,7 +2,7 @@
 //! it), and each affected session's recorded state; and the pass's lease.
 //!
 //! One join pass at a time, across instances: the lease row of table `joinstate`
-//! ([`crate::tables::lease`]), which also keeps the pass's cursor over the recordings' due times.
+//! ([`crate::tables::lease`]), which also keeps the pass's cursor over the recordings' rejoin times.
 //! Why a lease: a pass writes each session's recorded state from the recordings it read. Two
 //! passes overlapping in time could write in the other order than they read (the one that read
 //! first writing last), leaving a session's state without a recording that had joined it.
@@ -106,7 +106,7 @@ pub(super) const STATE_TABLE: &str = "joinstate";
 /// The lease row.
 pub(super) const LEASE_ROW: (&str, &str) = ("join", "pass");
 
-/// The lease row as read, and the cursor it keeps: recordings whose `JoinDue` is later were not
+/// The lease row as read, and the cursor it keeps: recordings whose rejoin time (`JoinDue`) is later were not
 /// decided by a pass yet.
 ///
 /// # Errors

@@ -117,7 +117,7 @@ pub fn deleted_before(g: &Gone<'_>) -> Recording {
         metadata: String::new(),
         status: STATUS_DELETED_BEFORE.to_owned(),
         joined: None,
-        join_due: None,
+        rejoin_at: None,
         hold: crate::catalogue::recording::Hold::default(),
         shortened: None,
         deletion: None,

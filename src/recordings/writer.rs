@@ -90,7 +90,7 @@ impl Recordings {
             }
             let mut next = cur.clone();
             next.writer = Some(keep.clone());
-            next.join_due = Some(now);
+            next.rejoin_at = Some(now);
             Some(next)
         })
         .await?;

@@ -174,7 +174,7 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         metadata: "{}".into(),
         status: String::new(),
         joined: None,
-        join_due: None,
+        rejoin_at: None,
         hold: Default::default(),
         shortened: None,
         deletion: None,

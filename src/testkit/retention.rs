@@ -130,7 +130,7 @@ impl Kit {
             metadata: "{}".into(),
             status: STATUS_CATALOGUED.into(),
             joined: None,
-            join_due: None,
+            rejoin_at: None,
             hold: Default::default(),
             shortened: None,
             deletion: None,

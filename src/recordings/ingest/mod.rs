@@ -115,7 +115,7 @@ pub fn derive_entry(i: EntryInput<'_>) -> Recording {
         metadata: serde_json::to_string(&props.metadata).unwrap_or_default(),
         status: STATUS_CATALOGUED.to_owned(),
         joined: None,
-        join_due: None,
+        rejoin_at: None,
         hold: Hold::default(),
         shortened: None,
         deletion: None,

@@ -133,7 +133,7 @@ async fn writes_are_judged_by_the_hosts_identities_of_their_time_once_a_check_co
     let w = other.writer.clone().expect("writer");
     assert_eq!(w.doubt(), Some(Doubt::NotRecordingIdentity));
     assert_eq!(w.object_id, OTHER_OID, "the logged requester, as kept");
-    assert_eq!(other.join_due, Some(next), "due when judged again");
+    assert_eq!(other.rejoin_at, Some(next), "due when judged again");
 }
 
 #[tokio::test]
@@ -205,7 +205,7 @@ async fn a_write_in_a_time_a_check_already_covers_is_judged_at_the_first_pass_an
     let r = row(&f, name).await.expect("row");
     let w = r.writer.expect("writer");
     assert_eq!(w.doubt(), Some(Doubt::NotRecordingIdentity), "{w:?}");
-    assert_eq!(r.join_due, Some(now), "due for the next join at once");
+    assert_eq!(r.rejoin_at, Some(now), "due for the next join at once");
     assert!(
         f.tables.dump(rejudge::TABLE).is_empty(),
         "no later check can change it: not listed"

@@ -167,7 +167,7 @@ async fn each_logged_write_becomes_its_rows_verdict_against_the_recording_identi
         other.writer.as_ref().map(|w| w.expected.as_str()),
         Some(HOST_OID)
     );
-    assert!(other.join_due.is_some(), "the join decides it again");
+    assert!(other.rejoin_at.is_some(), "the join decides it again");
     // The write logged before the row existed, judged once the row is there.
     let early = verdict(&f, names[5]).await;
     assert_eq!(early.1, Some(Doubt::OtherWriter), "{early:?}");

@@ -37,7 +37,7 @@ impl Sweep<'_> {
             return Ok(Decision::Held);
         }
         if !is_expired(&tags, &self.today) {
-            return Ok(Decision::NotDue);
+            return Ok(Decision::NotExpired);
         }
         let Some(created) = props.created else {
             return Ok(Decision::Uncatalogued);

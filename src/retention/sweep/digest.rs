@@ -89,7 +89,7 @@ pub fn notification(
         "invocationId": report.invocation_id,
         "counts": {
             "candidates": report.candidates, "deleted": report.deleted, "wouldDelete": report.would_delete,
-            "held": report.held, "notDue": report.not_due, "lengthened": report.lengthened,
+            "held": report.held, "notDue": report.not_expired, "lengthened": report.lengthened,
             "changed": report.changed, "alreadyGone": report.already_gone, "uncatalogued": report.uncatalogued,
             "recovered": report.recovered, "failed": report.failed,
         },

@@ -29,7 +29,7 @@ pub enum Decision {
     /// Held (by tags or by the catalogue row).
     Held,
     /// Tags say not yet expired (the index was stale).
-    NotDue,
+    NotExpired,
     /// The current policy, the row or the tags keep it longer; tags and row were lengthened.
     Lengthened,
     /// Changed since it was read (412): left for the next run.
@@ -59,7 +59,7 @@ pub struct Report {
     /// Kept: held.
     pub held: usize,
     /// Kept: not due by the current tags.
-    pub not_due: usize,
+    pub not_expired: usize,
     /// Kept: retention lengthened.
     pub lengthened: usize,
     /// Kept: changed since listed (412).
@@ -111,7 +111,7 @@ impl Report {
                 return self.alerts.extend(alert.map(|a| *a));
             }
             Decision::Held => return self.held += 1,
-            Decision::NotDue => return self.not_due += 1,
+            Decision::NotExpired => return self.not_expired += 1,
             Decision::Lengthened => return self.lengthened += 1,
             Decision::Changed => return self.changed += 1,
             Decision::AlreadyGone => return self.already_gone += 1,

@@ -84,7 +84,7 @@ impl Env {
             metadata: "{}".into(),
             status: "catalogued".into(),
             joined: None,
-            join_due: None,
+            rejoin_at: None,
             hold: Default::default(),
             shortened: None,
             deletion: None,
