@@ -402,24 +402,26 @@ async fn a_large_record_is_cut_and_stored_in_parts() {
 async fn the_lease_goes_to_one_owner_until_released_or_expired() {
     let mem = InMemoryTables::new();
     let lease = Duration::minutes(2);
+    // Each owner with the state row as it last saw it (the other's writes make it stale).
+    let (mut a, mut b) = (outbox::Held::default(), outbox::Held::default());
     assert!(
-        outbox::claim(&mem, Table::Detections, "a", T, lease)
+        outbox::claim(&mem, Table::Detections, &mut a, "a", T, lease)
             .await
             .expect("claim")
     );
     assert!(
-        !outbox::claim(&mem, Table::Detections, "b", T, lease)
+        !outbox::claim(&mem, Table::Detections, &mut b, "b", T, lease)
             .await
             .expect("held")
     );
     assert!(
-        outbox::claim(&mem, Table::Detections, "a", T, lease)
+        outbox::claim(&mem, Table::Detections, &mut a, "a", T, lease)
             .await
             .expect("mine")
     );
     let later = T + Duration::minutes(3);
     assert!(
-        outbox::claim(&mem, Table::Detections, "b", later, lease)
+        outbox::claim(&mem, Table::Detections, &mut b, "b", later, lease)
             .await
             .expect("expired")
     );
@@ -427,7 +429,7 @@ async fn the_lease_goes_to_one_owner_until_released_or_expired() {
         sent: 7,
         error: Some("429".into()),
     };
-    outbox::release(&mem, Table::Detections, "b", later, &end)
+    outbox::release(&mem, Table::Detections, &mut b, "b", later, &end)
         .await
         .expect("release");
     let st = outbox::state(&mem, Table::Detections)
@@ -437,7 +439,7 @@ async fn the_lease_goes_to_one_owner_until_released_or_expired() {
     assert_eq!((st.sent, st.last_error.as_str()), (7, "429"));
     assert!(st.lease_owner.is_empty());
     assert!(
-        outbox::claim(&mem, Table::Detections, "a", later, lease)
+        outbox::claim(&mem, Table::Detections, &mut a, "a", later, lease)
             .await
             .expect("free")
     );
@@ -483,10 +485,11 @@ async fn the_cursor_never_moves_back() {
     let b = outbox::bucket_table(T);
     let (k1, k2) = (outbox::row_key(T, "a"), outbox::row_key(T, "b"));
     let at = |k: &str| outbox::buckets::cursor_at(&b, k);
-    outbox::advance(&mem, Table::Reviews, &at(&k2))
+    let mut held = outbox::Held::default();
+    outbox::advance(&mem, Table::Reviews, &mut held, &at(&k2))
         .await
         .expect("moved");
-    outbox::advance(&mem, Table::Reviews, &at(&k1))
+    outbox::advance(&mem, Table::Reviews, &mut held, &at(&k1))
         .await
         .expect("kept");
     let st = outbox::state(&mem, Table::Reviews)

@@ -35,7 +35,7 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int
 
 pub use buckets::{Buckets, bucket_table};
 pub use retire::{drop_sent, remove, remove_all, superseded};
-pub use state::{RunEnd, STATE_PK, StreamState, advance, claim, release, state};
+pub use state::{Held, RunEnd, STATE_PK, StreamState, advance, claim, hold, release, state};
 
 /// The outbox table (the state rows) and the prefix of its buckets' names.
 pub const OUTBOX_TABLE: &str = "sentineloutbox";

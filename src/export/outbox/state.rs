@@ -8,7 +8,8 @@ use super::OUTBOX_TABLE;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::export::Table;
-use crate::tables::ops::{get, update};
+use crate::tables::Stored;
+use crate::tables::ops::{get, update_from};
 use crate::tables::{Entity, TableStore, get_i64, get_str, int64};
 
 /// Partition of the per-table state rows (`~` sorts after every table key).
@@ -75,6 +76,32 @@ pub async fn state(
         .map(|s| StreamState::of(&s.entity)))
 }
 
+/// `table`'s state row as this run last read or wrote it: a change is written against it, one
+/// call while no other instance wrote since (else the row is read again and the change asked
+/// again).
+#[derive(Debug, Clone, Default)]
+pub struct Held(Option<Stored>);
+
+impl Held {
+    /// The state it holds (the default before the table's first run).
+    pub fn state(&self) -> StreamState {
+        self.0
+            .as_ref()
+            .map(|s| StreamState::of(&s.entity))
+            .unwrap_or_default()
+    }
+}
+
+/// Reads `table`'s state row, to change it later ([`claim`], [`advance`], [`release`]).
+///
+/// # Errors
+/// Table errors.
+pub async fn hold(tables: &dyn TableStore, table: Table) -> Result<Held, AzureError> {
+    Ok(Held(
+        get(tables, OUTBOX_TABLE, STATE_PK, table.key()).await?,
+    ))
+}
+
 /// Takes `table`'s lease for `owner` until `now + lease` when it is free, expired or already
 /// `owner`'s (ETag-conditional: of two instances one wins). True when `owner` holds it.
 ///
@@ -83,12 +110,13 @@ pub async fn state(
 pub async fn claim(
     tables: &dyn TableStore,
     table: Table,
+    held: &mut Held,
     owner: &str,
     now: OffsetDateTime,
     lease: Duration,
 ) -> Result<bool, AzureError> {
     let mut won = false;
-    update_state(tables, table, &mut |st| {
+    update_state(tables, table, held, &mut |st| {
         won = st.lease_owner.is_empty()
             || st.lease_owner == owner
             || st.lease_until.is_none_or(|u| u <= now);
@@ -110,9 +138,10 @@ pub async fn claim(
 pub async fn advance(
     tables: &dyn TableStore,
     table: Table,
+    held: &mut Held,
     cursor: &str,
 ) -> Result<(), AzureError> {
-    update_state(tables, table, &mut |st| {
+    update_state(tables, table, held, &mut |st| {
         let further = cursor > st.cursor.as_str();
         if further {
             cursor.clone_into(&mut st.cursor);
@@ -122,13 +151,17 @@ pub async fn advance(
     .await
 }
 
-/// Lets `change` edit `table`'s state row (conditionally); nothing is written when it says false.
+/// Lets `change` edit `table`'s state row (conditionally, against `held`, which then holds the
+/// row as stored); nothing is written when it says false.
 async fn update_state(
     tables: &dyn TableStore,
     table: Table,
+    held: &mut Held,
     change: &mut (dyn FnMut(&mut StreamState) -> bool + Send),
 ) -> Result<(), AzureError> {
-    update(tables, OUTBOX_TABLE, STATE_PK, table.key(), &mut |cur| {
+    let key = table.key();
+    let current = held.0.take();
+    held.0 = update_from(tables, OUTBOX_TABLE, STATE_PK, key, current, &mut |cur| {
         let mut st = cur.map(|s| StreamState::of(&s.entity)).unwrap_or_default();
         if !change(&mut st) {
             return None;
@@ -157,12 +190,13 @@ pub struct RunEnd {
 pub async fn release(
     tables: &dyn TableStore,
     table: Table,
+    held: &mut Held,
     owner: &str,
     now: OffsetDateTime,
     end: &RunEnd,
 ) -> Result<(), AzureError> {
     let at = format_utc_millis(now);
-    update_state(tables, table, &mut |st| {
+    update_state(tables, table, held, &mut |st| {
         if st.lease_owner == owner {
             st.lease_owner.clear();
             st.lease_until = None;

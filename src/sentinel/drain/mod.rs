@@ -81,22 +81,30 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
         if report.error.is_some() || Instant::now() >= until {
             break;
         }
-        // Nothing to claim when no bucket is closed and no open one holds a row of the table.
-        let mut first = None;
-        if buckets.closed.is_empty() {
-            match first_rows(tables, table, &buckets.open).await {
-                Ok(Some(found)) => first = Some(found),
-                Ok(None) => continue,
-                Err(e) => {
-                    report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
-                    break;
-                }
+        // What waits, looked at before the lease is taken: a table with nothing to send is not
+        // claimed.
+        let (mut held, first) = match waiting(tables, table, &buckets).await {
+            Ok(w) => w,
+            Err(e) => {
+                report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
+                break;
             }
-        }
+        };
         let now = ports.clock.now();
+        if first.is_none() {
+            // Nothing to send; another instance's lease still keeps the closed buckets (it may
+            // be reading them).
+            let st = held.state();
+            let theirs = !st.lease_owner.is_empty() && st.lease_owner != owner;
+            if theirs && st.lease_until.is_some_and(|u| u > now) {
+                report.leased_elsewhere.push(table);
+            }
+            continue;
+        }
         let remaining = until.saturating_duration_since(Instant::now());
         let lease = Duration::try_from(remaining).unwrap_or(Duration::ZERO) + LEASE_MARGIN;
-        match outbox::claim(tables, table, owner, now, lease).await {
+        let cursor = held.state().cursor;
+        match outbox::claim(tables, table, &mut held, owner, now, lease).await {
             Ok(true) => {}
             Ok(false) => {
                 report.leased_elsewhere.push(table);
@@ -107,8 +115,23 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
                 break;
             }
         }
-        let end = one_table(ports, client, table, &buckets, first, until, &mut report).await;
-        if let Err(e) = outbox::release(tables, table, owner, ports.clock.now(), &end).await {
+        // Another instance moved the cursor since it was looked at: its page is read again.
+        let first = first.filter(|_| held.state().cursor == cursor);
+        let held = tokio::sync::Mutex::new(held);
+        let end = one_table(
+            ports,
+            client,
+            table,
+            &buckets,
+            &held,
+            first,
+            until,
+            &mut report,
+        )
+        .await;
+        let mut held = held.into_inner();
+        let now = ports.clock.now();
+        if let Err(e) = outbox::release(tables, table, &mut held, owner, now, &end).await {
             tracing::warn!(table = table.key(), error = %e, "sentinel.export: lease not released (it expires)");
         }
     }
@@ -123,20 +146,43 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
     report
 }
 
-/// The first page of `table`'s rows in the first of the `open` buckets that holds any, with that
-/// bucket's name.
-async fn first_rows(
+/// What `table` has waiting: its state row (read when a bucket is closed or a row waits) and
+/// the first page of its rows in the first bucket, closed (from its cursor) or open, that holds
+/// any, with that bucket's name (`None` when no bucket holds a row of it). A closed bucket takes no more writes,
+/// so the cursor of a table none of them holds a row of is moved past them here (the buckets can
+/// then be deleted), without its lease.
+async fn waiting(
     tables: &dyn TableStore,
     table: Table,
-    open: &[String],
-) -> Result<Option<(String, Vec<Unsent>)>, AzureError> {
-    for name in open {
-        let rows = outbox::unsent(tables, name, table, None, PAGE).await?;
-        if !rows.is_empty() {
-            return Ok(Some((name.clone(), rows)));
+    buckets: &Buckets,
+) -> Result<(outbox::Held, Option<(String, Vec<Unsent>)>), AzureError> {
+    let mut held = outbox::Held::default();
+    if let Some(last) = buckets.closed.last() {
+        held = outbox::hold(tables, table).await?;
+        let cursor = held.state().cursor;
+        for name in &buckets.closed {
+            let Some(after) = buckets::resume(&cursor, name) else {
+                continue;
+            };
+            let rows = outbox::unsent(tables, name, table, after, PAGE).await?;
+            if !rows.is_empty() {
+                return Ok((held, Some((name.clone(), rows))));
+            }
+        }
+        if buckets::resume(&cursor, last).is_some() {
+            outbox::advance(tables, table, &mut held, &buckets::cursor_done(last)).await?;
         }
     }
-    Ok(None)
+    for name in &buckets.open {
+        let rows = outbox::unsent(tables, name, table, None, PAGE).await?;
+        if !rows.is_empty() {
+            if buckets.closed.is_empty() {
+                held = outbox::hold(tables, table).await?;
+            }
+            return Ok((held, Some((name.clone(), rows))));
+        }
+    }
+    Ok((held, None))
 }
 
 /// How a sent row leaves the outbox.
@@ -151,6 +197,8 @@ enum Retire {
 /// One bucket of one table being drained.
 struct Source<'a> {
     table: Table,
+    /// The table's state row as last read or written (its cursor moves through it).
+    held: &'a tokio::sync::Mutex<outbox::Held>,
     stream: &'a str,
     name: &'a str,
     retire: Retire,
@@ -169,13 +217,15 @@ enum Ended {
 }
 
 /// Drains `table`: the closed buckets from its cursor on (each then marked sent to its end), then
-/// the open ones from `first` (the first page found, when looked for); the run's end for its
-/// state row.
+/// the open ones, from `first` (the first page found, in the bucket it names); the run's end for
+/// its state row.
+#[allow(clippy::too_many_arguments)]
 async fn one_table(
     ports: &Ports,
     client: &dyn LogsIngestion,
     table: Table,
     buckets: &Buckets,
+    held: &tokio::sync::Mutex<outbox::Held>,
     mut first: Option<(String, Vec<Unsent>)>,
     until: Instant,
     report: &mut Report,
@@ -189,69 +239,58 @@ async fn one_table(
                 table.key()
             )));
         };
-        let cursor = match outbox::state(tables, table).await {
-            Ok(st) => st.unwrap_or_default().cursor,
-            Err(e) => break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key()))),
-        };
+        let cursor = held.lock().await.state().cursor;
         let order: Vec<String> = buckets
             .closed
             .iter()
             .chain(&buckets.open)
             .cloned()
             .collect();
-        for (i, name) in buckets.closed.iter().enumerate() {
-            let Some(after) = buckets::resume(&cursor, name) else {
-                continue;
+        for (i, name) in order.iter().enumerate() {
+            let closed = i < buckets.closed.len();
+            let after = if closed {
+                match buckets::resume(&cursor, name) {
+                    Some(after) => after,
+                    None => continue,
+                }
+            } else {
+                None
             };
-            let source = Source {
-                table,
-                stream,
-                name,
-                retire: Retire::Cursor,
-                later: &order[i + 1..],
+            let page = match first.take() {
+                Some((found, page)) if found == *name => Ok(page),
+                other => {
+                    first = other;
+                    outbox::unsent(tables, name, table, after, PAGE).await
+                }
             };
-            let page = match outbox::unsent(tables, name, table, after, PAGE).await {
+            let page = match page {
                 Ok(page) => page,
                 Err(e) => {
                     break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
                 }
             };
-            match send::one_source(ports, client, &source, page, until, report, &mut sent).await {
-                Ended::Drained => {}
-                other => break 'all other,
-            }
-            let done = buckets::cursor_done(name);
-            if let Err(e) = outbox::advance(tables, table, &done).await {
-                break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
-            }
-        }
-        for (i, name) in buckets.open.iter().enumerate() {
-            let page = match first.take() {
-                Some((found, page)) if found == *name => page,
-                Some(other) => {
-                    first = Some(other);
-                    continue;
-                }
-                None => match outbox::unsent(tables, name, table, None, PAGE).await {
-                    Ok(page) => page,
-                    Err(e) => {
-                        break 'all Ended::Stopped(RunError::Failed(format!(
-                            "{}: {e}",
-                            table.key()
-                        )));
-                    }
-                },
-            };
             let source = Source {
                 table,
+                held,
                 stream,
                 name,
-                retire: Retire::Remove,
-                later: &order[buckets.closed.len() + i + 1..],
+                retire: if closed {
+                    Retire::Cursor
+                } else {
+                    Retire::Remove
+                },
+                later: &order[i + 1..],
             };
             match send::one_source(ports, client, &source, page, until, report, &mut sent).await {
                 Ended::Drained => {}
                 other => break 'all other,
+            }
+            if closed {
+                let done = buckets::cursor_done(name);
+                let moved = outbox::advance(tables, table, &mut *held.lock().await, &done).await;
+                if let Err(e) = moved {
+                    break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+                }
             }
         }
         Ended::Drained

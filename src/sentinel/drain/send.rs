@@ -146,7 +146,8 @@ async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Unsent]) {
     if source.retire == Retire::Cursor {
         let Some(last) = rows.last() else { return };
         let cursor = buckets::cursor_at(source.name, &last.row_key);
-        if let Err(e) = outbox::advance(tables, table, &cursor).await {
+        let mut held = source.held.lock().await;
+        if let Err(e) = outbox::advance(tables, table, &mut held, &cursor).await {
             tracing::warn!(table = table.key(), error = %e, "sentinel.export: cursor not moved; the rows will be sent again");
         }
         return;

@@ -112,9 +112,16 @@ async fn a_closed_bucket_stays_while_another_instance_holds_a_lease() {
     let t = r.ports.tables.as_ref();
     let now = r.clock.now();
     assert!(
-        outbox::claim(t, Table::Detections, "other", now, Duration::minutes(5))
-            .await
-            .expect("claim")
+        outbox::claim(
+            t,
+            Table::Detections,
+            &mut outbox::Held::default(),
+            "other",
+            now,
+            Duration::minutes(5)
+        )
+        .await
+        .expect("claim")
     );
     let report = r.drain("me", StdDuration::from_secs(10)).await;
     assert_eq!(report.leased_elsewhere, [Table::Detections]);
@@ -125,4 +132,42 @@ async fn a_closed_bucket_stays_while_another_instance_holds_a_lease() {
     let report = r.drain("me", StdDuration::from_secs(10)).await;
     assert_eq!(report.dropped, 1, "{report:?}");
     assert_eq!(r.fake.ids(STREAM).len(), 3, "not sent again");
+}
+
+/// The table calls of one drain over a closed bucket holding rows of one table (the second
+/// such drain: the state table exists): each table's state row read once and its bucket queried
+/// once; a table with nothing to send not claimed, its cursor moved past the bucket in one write;
+/// the table with rows claimed, its cursor moved once per call and at the bucket's end, released,
+/// each a write against the row it holds (no read before it); then every state read once more
+/// and the bucket deleted.
+#[tokio::test]
+async fn a_closed_bucket_costs_one_state_read_per_table_and_one_write_per_change() {
+    use crate::tables::intercept::CountingTables;
+    use crate::tables::memory::InMemoryTables;
+    let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
+    let r = super::rig_on(fake(), tables.clone()).await;
+    let mut sent = Vec::new();
+    for round in 0..2 {
+        sent.extend(r.record(3, 10).await);
+        r.clock.advance(Duration::minutes(30));
+        tables.reset();
+        let report = r.drain("me", StdDuration::from_secs(10)).await;
+        assert_eq!((report.calls, report.dropped), (1, 1), "{report:?}");
+        assert_eq!(r.fake.ids(STREAM).len(), sent.len(), "round {round}");
+    }
+    let n = Table::ALL.len() as u64;
+    let state = Some(outbox::OUTBOX_TABLE);
+    assert_eq!(
+        (
+            tables.count(state, Some("get")),
+            tables.count(state, Some("write")),
+            tables.count(None, Some("query")),
+            tables.total(),
+        ),
+        (2 * n, (n - 1) + 4, n, 2 * n + (n - 1) + 4 + n + 2),
+        "reads: one per table before, one per table before deleting; writes: each other table's cursor, then claim, the call's cursor, the bucket's end, release; a query per table; the bucket listed and deleted: {:?}",
+        tables.by_table()
+    );
+    let again = r.drain("me", StdDuration::from_secs(10)).await;
+    assert_eq!(again.calls, 0, "{again:?}");
 }

@@ -30,7 +30,10 @@ struct Rig {
 }
 
 async fn rig(fake: FakeIngestion) -> Rig {
-    let tables = Arc::new(InMemoryTables::new());
+    rig_on(fake, Arc::new(InMemoryTables::new())).await
+}
+
+async fn rig_on(fake: FakeIngestion, tables: Arc<dyn crate::tables::TableStore>) -> Rig {
     let clock = Arc::new(FixedClock::new(T));
     let mut ports = crate::testkit::ports(
         Arc::new(InMemoryBlobStore::new("acct")),
@@ -343,9 +346,16 @@ async fn a_table_drained_by_another_instance_is_left_alone() {
     r.record(3, 10).await;
     let t = r.ports.tables.as_ref();
     assert!(
-        outbox::claim(t, Table::Reviews, "other", T, Duration::minutes(5))
-            .await
-            .expect("claim")
+        outbox::claim(
+            t,
+            Table::Reviews,
+            &mut outbox::Held::default(),
+            "other",
+            T,
+            Duration::minutes(5)
+        )
+        .await
+        .expect("claim")
     );
     let report = r.drain("me", StdDuration::from_secs(10)).await;
     assert_eq!(report.leased_elsewhere, [Table::Reviews]);
