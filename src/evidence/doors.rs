@@ -18,6 +18,7 @@ use crate::dates::format_utc;
 use crate::estate::bypass::doors::{JIT_FAILED, NOT_READ, READ_FAILED};
 use crate::estate::bypass::episodes::{actor_of, of_rows};
 use crate::estate::bypass::ids::subscription_of;
+use crate::estate::bypass::netdoors::NETWORK_FAILED;
 use crate::estate::store::{self, Estate};
 use crate::tables::TableStore;
 
@@ -88,6 +89,21 @@ pub struct OtherWays {
     /// VMs the estate check has decided (their network through Resource Manager, their Activity
     /// log), of those the section covers.
     pub vms_checked: usize,
+    /// VMs (and, for a pack of every VM, scopes) whose network doors a failed Resource Manager
+    /// read leaves undecided now (an open `check-failed:network`), resource id order.
+    pub network_unread: Vec<NetworkUnread>,
+}
+
+/// A VM or scope whose network could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkUnread {
+    /// The resource id.
+    pub resource: String,
+    /// Since when (the finding's first sight).
+    pub since: String,
+    /// The finding's evidence: the failed reads, and which doors they leave undecided.
+    pub why: String,
 }
 
 /// The section for `[from, to)`, of the VMs in `vms` (`None`: every VM), from the estate's rows:
@@ -134,6 +150,21 @@ pub fn of_estate(
     }
     out.activity_log
         .sort_by(|a, b| a.subscription.cmp(&b.subscription));
+    for r in estate.rows.iter().filter(|r| {
+        let id = r.host.to_ascii_lowercase();
+        let is_vm = crate::estate::bypass::ids::vm_of(&id).as_deref() == Some(id.as_str());
+        r.finding == NETWORK_FAILED
+            && r.status == "open"
+            && (covered(&id) && (is_vm || vms.is_none()))
+    }) {
+        out.network_unread.push(NetworkUnread {
+            resource: r.host.clone(),
+            since: r.first_seen.clone(),
+            why: r.evidence.clone(),
+        });
+    }
+    out.network_unread
+        .sort_by(|a, b| a.resource.cmp(&b.resource));
     let episodes = of_rows(estate.rows.iter().cloned());
     for (vm, list) in episodes.iter().filter(|(vm, _)| covered(vm)) {
         for e in list {

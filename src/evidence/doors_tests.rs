@@ -263,3 +263,43 @@ async fn every_episode_of_a_door_in_the_period_is_listed_not_only_the_latest() {
     assert_eq!(feb.doors.len(), 1);
     assert_eq!(feb.doors[0].actor, "old@contoso.com");
 }
+
+/// A VM whose network could not be read is listed with why, while its finding is open; a
+/// resolved one, or one outside the pack's VMs, is not.
+#[test]
+fn a_vm_whose_network_could_not_be_read_is_listed_while_it_cannot() {
+    let vm = |n: &str| {
+        format!(
+            "/subscriptions/{SUB}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/{n}"
+        )
+    };
+    let (a, b) = (vm("vm-a"), vm("vm-b"));
+    let failed = |host: &str, resolved: Option<&str>| {
+        row(
+            host,
+            "check-failed:network",
+            "high",
+            "2026-03-02T00:00:00.000Z",
+            resolved,
+        )
+    };
+    let w = march(vec![
+        failed(&a, None),
+        failed(&b, Some("2026-03-03T00:00:00.000Z")),
+    ]);
+    assert_eq!(w.network_unread.len(), 1, "{w:?}");
+    assert_eq!(w.network_unread[0].resource, a);
+    assert!(w.network_unread[0].why.contains("check-failed:network"));
+    let estate = Estate {
+        rows: vec![failed(&a, None)],
+        checked: Vec::new(),
+    };
+    let only_b: BTreeSet<String> = [b.clone()].into();
+    let w = of_estate(
+        estate,
+        datetime!(2026-03-01 00:00 UTC),
+        datetime!(2026-04-01 00:00 UTC),
+        Some(&only_b),
+    );
+    assert!(w.network_unread.is_empty(), "{w:?}");
+}

@@ -92,6 +92,13 @@ pub(super) fn other_ways(f: &Figures) -> Markup {
                 } } }))
         }
         p { (w.vms_checked) " VM(s) of this pack checked by the estate check." }
+        @if !w.network_unread.is_empty() {
+            (table(None, html! { "Network not read: doors 4 and 5 undecided (" (w.network_unread.len()) ")" },
+                &["VM or scope", "Since", "Why"],
+                html! { @for n in &w.network_unread { tr {
+                    td { (outside(&n.resource)) } td { (outside(&n.since)) } td { (outside(&n.why)) }
+                } } }))
+        }
         p.note { "A door: Run Command, a VMAccess or CustomScript extension, the serial console or just-in-time access to a source outside the Bastion subnet (from the Activity log), a network path to SSH/RDP from outside the Bastion subnet or a public IP on the VM's network interface (from Resource Manager). Opened: when the estate check first saw it; closed: when it saw it gone. Actor and caller IP: as the Activity log names them (empty where no log names one). Every episode open at some instant of the period is listed: a door that opened, closed and opened again on one VM is one row per episode. With a host named, the VMs are those its sessions of the period reached." }
     }
 }
