@@ -130,9 +130,10 @@ pub async fn drop_sent(
     tables: &dyn TableStore,
     closed: &[String],
 ) -> Result<Vec<String>, AzureError> {
+    let read = futures::future::join_all(Table::ALL.map(|t| state(tables, t))).await;
     let mut cursors = Vec::new();
-    for t in Table::ALL {
-        cursors.push(state(tables, t).await?.unwrap_or_default().cursor);
+    for st in read {
+        cursors.push(st?.unwrap_or_default().cursor);
     }
     let mut dropped = Vec::new();
     for b in closed {

@@ -77,13 +77,14 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
             return report;
         }
     };
-    for table in Table::ALL {
+    // What waits in each table, looked at for all at once before any lease is taken: a table
+    // with nothing to send is not claimed.
+    let looked = futures::future::join_all(Table::ALL.map(|t| waiting(tables, t, &buckets))).await;
+    for (table, looked) in Table::ALL.into_iter().zip(looked) {
         if report.error.is_some() || Instant::now() >= until {
             break;
         }
-        // What waits, looked at before the lease is taken: a table with nothing to send is not
-        // claimed.
-        let (mut held, first) = match waiting(tables, table, &buckets).await {
+        let (mut held, first) = match looked {
             Ok(w) => w,
             Err(e) => {
                 report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));

@@ -103,15 +103,26 @@ pub(super) async fn send_rows(
         queue.pop_back();
     }
     let (mut accepted, mut calls) = (0, 0);
+    // An accepted call's rows are retired while the next call is sent (the retirement's table
+    // calls overlap the upload; should the run stop between, the rows are only sent again).
+    let mut retiring: Option<futures::future::BoxFuture<'_, ()>> = None;
     while let Some(call) = queue.pop_front() {
         if Instant::now() >= until {
+            if let Some(r) = retiring.take() {
+                r.await;
+            }
             return (accepted, calls, None);
         }
         calls += 1;
-        match client.upload(stream, &call.gzip, until).await {
+        let upload = client.upload(stream, &call.gzip, until);
+        let answer = match retiring.take() {
+            Some(r) => futures::join!(upload, r).0,
+            None => upload.await,
+        };
+        match answer {
             Ok(()) => {
                 accepted += call.range.len();
-                retire(ports, source, &page[call.range.clone()]).await;
+                retiring = Some(Box::pin(retire(ports, source, &page[call.range.clone()])));
             }
             Err(e @ AzureError::Rejected { status: 413, .. }) => {
                 // Too large (answered 413 or by an aborted connection): halved, then the rest.
@@ -135,6 +146,9 @@ pub(super) async fn send_rows(
                 return (accepted, calls, Some(RunError::Failed(text)));
             }
         }
+    }
+    if let Some(r) = retiring {
+        r.await;
     }
     (accepted, calls, None)
 }
