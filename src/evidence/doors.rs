@@ -159,7 +159,9 @@ pub fn of_estate(
     }) {
         out.network_unread.push(NetworkUnread {
             resource: r.host.clone(),
-            since: r.first_seen.clone(),
+            // As every time of the section: to the second.
+            since: crate::dates::timestamp(&r.first_seen)
+                .map_or_else(|| r.first_seen.clone(), format_utc),
             why: r.evidence.clone(),
         });
     }

@@ -93,7 +93,7 @@ pub(super) fn other_ways(f: &Figures) -> Markup {
         }
         p { (w.vms_checked) " VM(s) of this pack checked by the estate check." }
         @if !w.network_unread.is_empty() {
-            (table(None, html! { "Network not read: doors 4 and 5 undecided (" (w.network_unread.len()) ")" },
+            (table(Some("list"), html! { "Network not read: doors 4 and 5 undecided (" (w.network_unread.len()) ")" },
                 &["VM or scope", "Since", "Why"],
                 html! { @for n in &w.network_unread { tr {
                     td { (outside(&n.resource)) } td { (outside(&n.since)) } td { (outside(&n.why)) }

@@ -135,6 +135,19 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
     store::apply(tables, &vm("vm2"), &again, datetime!(2025-03-20 09:00 UTC))
         .await
         .expect("vm2 reopened");
+    // vm3's network not read since the 15th (a refused list; its evidence carries outside text).
+    let mut unread = Evaluation::default();
+    unread.assessed.insert("check-failed:network".into());
+    unread.findings.push(Finding {
+        code: "check-failed:network".into(),
+        level: Level::High,
+        evidence: format!(
+            "the network could not be read through Resource Manager at 2025-03-15T08:00:00Z: {SUB}/resourcegroups/rg-vms: 403: missing role Reader on {CALLER}; a path to SSH/RDP from outside the Bastion subnet and a public IP address cannot be decided and keep their last state"
+        ),
+    });
+    store::apply(tables, &vm("vm3"), &unread, datetime!(2025-03-15 08:00 UTC))
+        .await
+        .expect("vm3 unread");
 
     // March: both, vm1 still open, vm2 closed, with the actor the log named.
     let dir = pack(&e, "evidence-doors-march", "2025-03-01", "2025-03-31");
@@ -202,6 +215,13 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
         "{html}"
     );
     assert!(html.contains("still open"), "{html}");
+    let unread = &m["figures"]["otherWaysIn"]["networkUnread"];
+    assert_eq!(unread[0]["resource"], vm("vm3"), "{unread}");
+    assert_eq!(unread[0]["since"], "2025-03-15T08:00:00Z", "{unread}");
+    assert!(
+        html.contains("Network not read: doors 4 and 5 undecided (1)"),
+        "{html}"
+    );
     assert!(html.contains("=HYPERLINK&lt;b&gt;@evil.example"), "{html}");
     assert!(
         !html.contains("<b>@evil"),
@@ -290,6 +310,11 @@ fn printed(e: &crate::audit_logs::support::Env) {
         section.matches(&flat("door:public-ip")).count(),
         2,
         "{section}"
+    );
+    assert!(
+        section.contains(&flat("Network not read: doors 4 and 5 undecided (1)"))
+            && section.contains(&flat("missing role Reader on =HYPERLINK<b>@evil.example")),
+        "the VM whose network was not read, printed: {section}"
     );
     let root = env!("CARGO_MANIFEST_DIR");
     let images = format!("{root}/target/ui");
