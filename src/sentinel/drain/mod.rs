@@ -66,7 +66,7 @@ impl Report {
 }
 
 /// Drains every table through `client` until `until`; `owner` names this run's leases. Then the
-/// closed buckets every table has passed are deleted.
+/// closed buckets every table has passed are deleted while the leases are released.
 pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: Instant) -> Report {
     let mut report = Report::default();
     let tables = ports.tables.as_ref();
@@ -80,28 +80,45 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
     // What waits in each table, looked at for all at once before any lease is taken: a table
     // with nothing to send is not claimed.
     let looked = futures::future::join_all(Table::ALL.map(|t| waiting(tables, t, &buckets))).await;
+    let passed_all = buckets.closed.last().map(|b| buckets::cursor_done(b));
+    // How far each table is known to have passed the closed buckets, and the leases to release.
+    let mut cursors = Vec::new();
+    let mut drained = Vec::new();
     for (table, looked) in Table::ALL.into_iter().zip(looked) {
-        if report.error.is_some() || Instant::now() >= until {
+        if report.error.is_some() {
             break;
         }
         let (mut held, first) = match looked {
-            Ok(w) => w,
+            Ok(Looked::Rows(held, first)) => (held, first),
+            Ok(Looked::Nothing(state)) => {
+                // Another instance's lease still keeps the closed buckets (it may be reading them).
+                let now = ports.clock.now();
+                if state.is_some_and(|st| {
+                    !st.lease_owner.is_empty()
+                        && st.lease_owner != owner
+                        && st.lease_until.is_some_and(|u| u > now)
+                }) {
+                    report.leased_elsewhere.push(table);
+                }
+                cursors.extend(passed_all.clone());
+                continue;
+            }
             Err(e) => {
                 report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
                 break;
             }
         };
-        let now = ports.clock.now();
-        if first.is_none() {
-            // Nothing to send; another instance's lease still keeps the closed buckets (it may
-            // be reading them).
-            let st = held.state();
-            let theirs = !st.lease_owner.is_empty() && st.lease_owner != owner;
-            if theirs && st.lease_until.is_some_and(|u| u > now) {
-                report.leased_elsewhere.push(table);
-            }
+        // Its first rows in an open bucket: no closed one holds any it has not sent.
+        let in_closed = buckets.closed.contains(&first.0);
+        let behind = |held: &outbox::Held| match &passed_all {
+            Some(all) if !in_closed => all.clone(),
+            _ => held.state().cursor,
+        };
+        if Instant::now() >= until {
+            cursors.push(behind(&held));
             continue;
         }
+        let now = ports.clock.now();
         let remaining = until.saturating_duration_since(Instant::now());
         let lease = Duration::try_from(remaining).unwrap_or(Duration::ZERO) + LEASE_MARGIN;
         let cursor = held.state().cursor;
@@ -117,7 +134,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
             }
         }
         // Another instance moved the cursor since it was looked at: its page is read again.
-        let first = first.filter(|_| held.state().cursor == cursor);
+        let first = Some(first).filter(|_| held.state().cursor == cursor);
         let held = tokio::sync::Mutex::new(held);
         let end = one_table(
             ports,
@@ -130,60 +147,98 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
             &mut report,
         )
         .await;
-        let mut held = held.into_inner();
-        let now = ports.clock.now();
-        if let Err(e) = outbox::release(tables, table, &mut held, owner, now, &end).await {
+        let held = held.into_inner();
+        cursors.push(behind(&held));
+        drained.push((table, held, end));
+    }
+    let now = ports.clock.now();
+    let releasing = futures::future::join_all(drained.iter_mut().map(|(table, held, end)| async {
+        let released = outbox::release(tables, *table, held, owner, now, end).await;
+        if let Err(e) = released {
             tracing::warn!(table = table.key(), error = %e, "sentinel.export: lease not released (it expires)");
         }
-    }
-    if report.error.is_none() && report.leased_elsewhere.is_empty() && !buckets.closed.is_empty() {
-        match outbox::drop_sent(tables, &buckets.closed).await {
-            Ok(dropped) => report.dropped = dropped.len(),
-            Err(e) => {
-                tracing::warn!(error = %e, "sentinel.export: sent buckets not deleted (next run)");
-            }
+    }));
+    let every_table = cursors.len() == Table::ALL.len();
+    let droppable = report.error.is_none() && report.leased_elsewhere.is_empty() && every_table;
+    let dropping = async {
+        if droppable && !buckets.closed.is_empty() {
+            Some(outbox::drop_sent(tables, &buckets.closed, &cursors).await)
+        } else {
+            None
         }
+    };
+    match futures::join!(releasing, dropping).1 {
+        Some(Ok(dropped)) => report.dropped = dropped.len(),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "sentinel.export: sent buckets not deleted (next run)");
+        }
+        None => {}
     }
     report
 }
 
-/// What `table` has waiting: its state row (read when a bucket is closed or a row waits) and
-/// the first page of its rows in the first bucket, closed (from its cursor) or open, that holds
-/// any, with that bucket's name (`None` when no bucket holds a row of it). A closed bucket takes no more writes,
-/// so the cursor of a table none of them holds a row of is moved past them here (the buckets can
-/// then be deleted), without its lease.
+/// What the look found waiting in one table.
+enum Looked {
+    /// Nothing to send in any bucket: every closed one is behind it. Its state when read (some
+    /// bucket holds rows of it, all sent): another instance's lease shows there.
+    Nothing(Option<outbox::StreamState>),
+    /// Its state row and the first page waiting, in the bucket it names.
+    Rows(outbox::Held, (String, Vec<Unsent>)),
+}
+
+/// What `table` has waiting: the first page of its rows in the first bucket, closed (after its
+/// cursor) or open, that holds any. Its state row is read only when some bucket holds a row of
+/// it: a closed bucket takes no writes, so a table none of them holds a row of has passed them
+/// without a cursor of its own (one query a bucket, no state read, no write).
 async fn waiting(
     tables: &dyn TableStore,
     table: Table,
     buckets: &Buckets,
-) -> Result<(outbox::Held, Option<(String, Vec<Unsent>)>), AzureError> {
-    let mut held = outbox::Held::default();
-    if let Some(last) = buckets.closed.last() {
-        held = outbox::hold(tables, table).await?;
-        let cursor = held.state().cursor;
-        for name in &buckets.closed {
-            let Some(after) = buckets::resume(&cursor, name) else {
-                continue;
-            };
-            let rows = outbox::unsent(tables, name, table, after, PAGE).await?;
-            if !rows.is_empty() {
-                return Ok((held, Some((name.clone(), rows))));
+) -> Result<Looked, AzureError> {
+    let mut held: Option<outbox::Held> = None;
+    for name in &buckets.closed {
+        let cursor = held.as_ref().map(|h| h.state().cursor);
+        let after = match cursor.as_deref().map(|c| buckets::resume(c, name)) {
+            Some(None) => continue,
+            Some(Some(after)) => after,
+            None => None,
+        };
+        let mut rows = outbox::unsent(tables, name, table, after, PAGE).await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let h = match held.take() {
+            Some(h) => h,
+            None => {
+                // Rows of it are here: its cursor says which are still to send.
+                let h = outbox::hold(tables, table).await?;
+                let cursor = h.state().cursor;
+                rows = match buckets::resume(&cursor, name) {
+                    Some(None) => rows,
+                    Some(Some(after)) => {
+                        outbox::unsent(tables, name, table, Some(after), PAGE).await?
+                    }
+                    None => Vec::new(),
+                };
+                h
             }
+        };
+        if !rows.is_empty() {
+            return Ok(Looked::Rows(h, (name.clone(), rows)));
         }
-        if buckets::resume(&cursor, last).is_some() {
-            outbox::advance(tables, table, &mut held, &buckets::cursor_done(last)).await?;
-        }
+        held = Some(h);
     }
     for name in &buckets.open {
         let rows = outbox::unsent(tables, name, table, None, PAGE).await?;
         if !rows.is_empty() {
-            if buckets.closed.is_empty() {
-                held = outbox::hold(tables, table).await?;
-            }
-            return Ok((held, Some((name.clone(), rows))));
+            let held = match held {
+                Some(h) => h,
+                None => outbox::hold(tables, table).await?,
+            };
+            return Ok(Looked::Rows(held, (name.clone(), rows)));
         }
     }
-    Ok((held, None))
+    Ok(Looked::Nothing(held.map(|h| h.state())))
 }
 
 /// How a sent row leaves the outbox.

@@ -122,7 +122,10 @@ pub(super) async fn send_rows(
         match answer {
             Ok(()) => {
                 accepted += call.range.len();
-                retiring = Some(Box::pin(retire(ports, source, &page[call.range.clone()])));
+                let rows = &page[call.range.clone()];
+                // The source's last rows: a closed bucket's cursor goes past its end at once.
+                let end = !more && queue.is_empty();
+                retiring = Some(Box::pin(retire(ports, source, rows, end)));
             }
             Err(e @ AzureError::Rejected { status: 413, .. }) => {
                 // Too large (answered 413 or by an aborted connection): halved, then the rest.
@@ -153,13 +156,18 @@ pub(super) async fn send_rows(
     (accepted, calls, None)
 }
 
-/// Retires the sent `rows`: the cursor moved past them (a closed bucket), or each removed, a few
-/// transactions at once (an open one). A row not retired is sent again later.
-async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Unsent]) {
+/// Retires the sent `rows`: the cursor moved past them (a closed bucket; past its `end` when they
+/// are its last), or each removed, a few transactions at once (an open one). A row not retired
+/// is sent again later.
+async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Unsent], end: bool) {
     let (tables, table) = (ports.tables.as_ref(), source.table);
     if source.retire == Retire::Cursor {
         let Some(last) = rows.last() else { return };
-        let cursor = buckets::cursor_at(source.name, &last.row_key);
+        let cursor = if end {
+            buckets::cursor_done(source.name)
+        } else {
+            buckets::cursor_at(source.name, &last.row_key)
+        };
         let mut held = source.held.lock().await;
         if let Err(e) = outbox::advance(tables, table, &mut held, &cursor).await {
             tracing::warn!(table = table.key(), error = %e, "sentinel.export: cursor not moved; the rows will be sent again");
