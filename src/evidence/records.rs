@@ -79,7 +79,7 @@ pub async fn bursts(
     window: Duration,
     host: Option<&HostFilter>,
 ) -> anyhow::Result<Vec<Row>> {
-    let found = crate::audit_logs::detect::burst::bursts(tables, q.from, q.to, window).await?;
+    let found = crate::audit_logs::detect::failed::bursts(tables, q.from, q.to, window).await?;
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::burst::bursts;
+use super::failed::bursts;
 use super::failed::{FailedLogin, check, list, record};
 use crate::azure::AzureError;
 use crate::tables::TableStore;

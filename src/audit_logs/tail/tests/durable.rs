@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::bursts;
 
-use crate::audit_logs::detect::burst::MARKER;
+use crate::audit_logs::detect::failed::MARKER;
 use crate::audit_logs::detect::failed::UNCHECKED;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
