@@ -7,6 +7,7 @@
 pub mod access;
 pub mod changes;
 pub mod days;
+pub mod doubt;
 pub mod figures;
 pub mod identity;
 pub mod key;

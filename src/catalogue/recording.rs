@@ -9,6 +9,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::doubt::Doubt;
 use crate::dates::{format_utc, format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_list, get_str, int64};
 
@@ -29,52 +30,6 @@ pub const STATUS_DELETED_BEFORE: &str = "deleted-before-catalogued";
 /// recording ambiguous among hundreds, and the full list would outgrow the table service's 64 KiB
 /// property limit (about 880 tunnel ids), a write refused on every attempt.
 pub const MAX_CANDIDATES: usize = 500;
-
-/// Why a blob that names or fits a session cannot be its recording (`MatchReason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Doubt {
-    /// Shorter than `RECORDING_MIN_BYTES` when catalogued.
-    TooSmall,
-    /// Created (`x-ms-creation-time`) outside every candidate session's window plus
-    /// `RECORDING_VOUCH_LAG_HOURS`.
-    OutsideWindow,
-    /// Its content was written, as `StorageBlobLogs` show, neither through a SAS nor by an
-    /// Entra identity (an account key, anonymously): not the way Bastion writes
-    /// ([`super::writer`]).
-    OtherWriter,
-    /// Its content was written, as `StorageBlobLogs` show, by an Entra identity other than the
-    /// recording identity of the hosts recording into its container ([`super::identity`]).
-    NotRecordingIdentity,
-}
-
-impl Doubt {
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TooSmall => "too-small",
-            Self::OutsideWindow => "outside-window",
-            Self::OtherWriter => "written-by-other-principal",
-            Self::NotRecordingIdentity => "writer-not-recording-identity",
-        }
-    }
-
-    /// Reads a stored value.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::TooSmall,
-            Self::OutsideWindow,
-            Self::OtherWriter,
-            Self::NotRecordingIdentity,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
-    }
-
-    /// True for a doubt about who wrote the content.
-    pub fn is_writers(self) -> bool {
-        matches!(self, Self::OtherWriter | Self::NotRecordingIdentity)
-    }
-}
 
 /// How sure a join is (`MatchConfidence`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

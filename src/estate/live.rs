@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::LIVE_TABLE;
+use super::{LIVE_TABLE, unaudited};
 use crate::arm::resource_name;
 use crate::arm::{ActiveSession, BastionHost, ResourceManager};
 use crate::azure::AzureError;
@@ -132,7 +132,7 @@ async fn watch<'a>(
         let tables = ports.tables.as_ref();
         let stored = async {
             let mut n = record(tables, host, &h, &sessions, now).await?;
-            n.append(&mut super::unaudited::sweep(tables, host, unaudited_wait, now).await?);
+            n.append(&mut audit(tables, host, unaudited_wait, now).await?);
             Ok((sessions.len(), n))
         };
         stored.await.map_err(WatchError::Table)
@@ -186,8 +186,33 @@ pub async fn record(
     Ok(out)
 }
 
+/// Writes once the audit decision of each of `host`'s rows whose wait has passed at `now`
+/// ([`unaudited::decide`]); `session.unaudited` for each one no audit log shows that this call
+/// decided.
+///
+/// # Errors
+/// Table errors.
+pub(super) async fn audit(
+    tables: &dyn TableStore,
+    host: &str,
+    wait: time::Duration,
+    now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, AzureError> {
+    let pk = super::host_key(host);
+    let rows = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
+    let mut out = Vec::new();
+    for (r, decision) in unaudited::decide(tables, &rows, wait, now).await? {
+        let audit = ("Audit", Value::from(decision.as_str()));
+        let won = mark(tables, r, &unaudited::undecided, audit).await?;
+        if won && decision == unaudited::MISSING {
+            out.push(unaudited::notification(&r.entity, wait));
+        }
+    }
+    Ok(out)
+}
+
 /// Sets `prop` on row `r` if the row as stored still passes `open`: true when this call wrote it.
-pub(super) async fn mark(
+async fn mark(
     tables: &dyn TableStore,
     r: &Stored,
     open: &(dyn Fn(&Entity) -> bool + Sync),

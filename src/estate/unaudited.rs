@@ -7,21 +7,19 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::LIVE_TABLE;
 use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow};
 use crate::catalogue::session;
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
-use crate::tables::ops::query_all;
-use crate::tables::{Entity, Filter, TableStore, get_str};
+use crate::tables::{Entity, Stored, TableStore, get_str};
 
 /// Notification type of a live session the audit logs never showed.
 pub const UNAUDITED: &str = "session.unaudited";
 /// How far apart the live start and the audit log's start may be for a match by time.
 pub const START_TOLERANCE: Duration = Duration::minutes(10);
 /// Stored decision of a session no audit log showed.
-const MISSING: &str = "missing";
+pub const MISSING: &str = "missing";
 /// Stored decision of a session whose start could not be read and whose id is no tunnel's.
 const UNKNOWN: &str = "unknown: start time unreadable";
 
@@ -77,18 +75,17 @@ pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<Strin
     Ok(None)
 }
 
-/// Decides `host`'s undecided live-session rows whose wait has passed; the notifications it won.
+/// The audit decision of each of `rows` (one host's live-session rows) not yet decided whose
+/// wait has passed at `now`: the tunnel id that shows it, [`MISSING`], or unknown.
 ///
 /// # Errors
 /// Table errors.
-pub async fn sweep(
+pub async fn decide<'a>(
     tables: &dyn TableStore,
-    host: &str,
+    rows: &'a [Stored],
     wait: Duration,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, AzureError> {
-    let pk = super::host_key(host);
-    let rows = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
+) -> Result<Vec<(&'a Stored, String)>, AzureError> {
     let mut out = Vec::new();
     for r in rows.iter().filter(|r| undecided(&r.entity)) {
         if wait_end(&r.entity, wait).is_none_or(|d| d > now) {
@@ -102,19 +99,18 @@ pub async fn sweep(
             None if readable => MISSING.to_owned(),
             None => UNKNOWN.to_owned(),
         };
-        let won = super::live::mark(tables, r, &undecided, ("Audit", decision.clone().into()));
-        if won.await? && decision == MISSING {
-            out.push(notification(&r.entity, wait));
-        }
+        out.push((r, decision));
     }
     Ok(out)
 }
 
-fn undecided(e: &Entity) -> bool {
+/// True for a live-session row whose audit decision is still to make.
+pub fn undecided(e: &Entity) -> bool {
     get_str(e, "Audit").is_none_or(str::is_empty)
 }
 
-fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
+/// `session.unaudited` of live-session row `e`, once its decision is [`MISSING`].
+pub fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
     let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
     let host = s("Host");
     let wait_end = wait_end(e, wait).map(crate::dates::format_utc_millis);

@@ -30,7 +30,8 @@ use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
 use crate::catalogue::days::{DayRow, Span};
-use crate::catalogue::recording::{Confidence, Doubt, Match, Recording, STATUS_DELETED_BEFORE};
+use crate::catalogue::doubt::Doubt;
+use crate::catalogue::recording::{Confidence, Match, Recording, STATUS_DELETED_BEFORE};
 use crate::catalogue::session::{SessionRecord, outcome};
 use crate::catalogue::writer::Writer;
 

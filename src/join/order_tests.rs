@@ -18,7 +18,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::tail::tick;
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
-use crate::catalogue::recording::{Confidence, Doubt, Match};
+use crate::catalogue::doubt::Doubt;
+use crate::catalogue::recording::{Confidence, Match};
 use crate::catalogue::session::{SessionRecord, outcome};
 use crate::join::correlate::{Times, decide};
 use crate::storage::BlobStore;

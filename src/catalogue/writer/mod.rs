@@ -37,8 +37,8 @@
 //! reason. Outside values
 //! (UPN, user agent, address) are kept as the log wrote them; every reader renders them as text.
 
+use super::doubt::Doubt;
 use super::identity::Identities;
-use super::recording::Doubt;
 use crate::storage::normalize_etag;
 use crate::tables::Entity;
 

@@ -93,14 +93,14 @@ fn a_match_needs_the_same_host_vm_start_and_user() {
 async fn a_live_session_never_audited_is_announced_once_when_due() {
     let t = InMemoryTables::new();
     seen(&t, &[live_session("s1", "alice")]).await;
-    let early = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT - Duration::minutes(1));
+    let early = live::audit(&t, HOST, WAIT, T0 + WAIT - Duration::minutes(1));
     assert!(early.await.expect("early").is_empty(), "within the window");
     // An audit record of another VM does not count.
     audit_window(&t, "t-other", "vm-db-01", "alice", 0).await;
     let wait_end = T0 + WAIT;
     let (a, b) = tokio::join!(
-        unaudited::sweep(&t, HOST, WAIT, wait_end),
-        unaudited::sweep(&t, HOST, WAIT, wait_end)
+        live::audit(&t, HOST, WAIT, wait_end),
+        live::audit(&t, HOST, WAIT, wait_end)
     );
     let all: Vec<_> = a.expect("a").into_iter().chain(b.expect("b")).collect();
     assert_eq!(all.len(), 1, "two instances, one announcement: {all:?}");
@@ -113,7 +113,7 @@ async fn a_live_session_never_audited_is_announced_once_when_due() {
     assert_eq!(n.data["targetVm"], "vm-app-01");
     // Still live at the next ticks: the refresh keeps the decision.
     seen(&t, &[live_session("s1", "alice")]).await;
-    let later = unaudited::sweep(&t, HOST, WAIT, wait_end + Duration::hours(1));
+    let later = live::audit(&t, HOST, WAIT, wait_end + Duration::hours(1));
     assert!(later.await.expect("later").is_empty(), "decided once");
 }
 
@@ -130,7 +130,7 @@ async fn an_audited_session_is_not_announced_by_time_match_or_exact_key() {
     write_creating_table(&t, SESSIONS_TABLE, &exact, WriteMode::Upsert)
         .await
         .expect("session");
-    let n = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT + Duration::minutes(5));
+    let n = live::audit(&t, HOST, WAIT, T0 + WAIT + Duration::minutes(5));
     assert!(n.await.expect("sweep").is_empty());
     let rows = live::live_now(&t).await.expect("live");
     let audit: Vec<_> = rows
@@ -154,7 +154,7 @@ async fn the_documented_start_time_form_is_read_and_matched() {
     assert_eq!(rows[0]["StartTime"], "2026-11-25T09:00:00.000Z");
     assert_eq!(rows[0]["StartTimeRaw"], "2026-11-25T9:0:00.0000Z");
     audit_window(&t, "tunnel-a", "vm-app-01", "alice", 1).await;
-    let n = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT);
+    let n = live::audit(&t, HOST, WAIT, T0 + WAIT);
     assert!(n.await.expect("sweep").is_empty());
     let rows = live::live_now(&t).await.expect("live");
     assert_eq!(rows[0]["Audit"], "tunnel:tunnel-a");
@@ -177,7 +177,7 @@ async fn an_unreadable_start_time_never_raises_unaudited_by_itself() {
     assert_eq!(page.value[0].session_duration_in_mins, Some(3.5));
     let t = InMemoryTables::new();
     seen(&t, &page.value).await;
-    let n = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT + Duration::hours(1));
+    let n = live::audit(&t, HOST, WAIT, T0 + WAIT + Duration::hours(1));
     assert!(n.await.expect("sweep").is_empty(), "nothing raised");
     for r in live::live_now(&t).await.expect("live") {
         assert_eq!(r["StartTime"], "", "{r:?}");

@@ -48,32 +48,30 @@ pub fn reason(row: &Recording) -> String {
         _ => None,
     });
     match doubt {
-        Some(crate::catalogue::recording::Doubt::TooSmall) => format!(
+        Some(crate::catalogue::doubt::Doubt::TooSmall) => format!(
             "{} bytes when catalogued, fewer than RECORDING_MIN_BYTES ({})",
             row.content_length,
             row.below_min_bytes.unwrap_or_default()
         ),
-        Some(crate::catalogue::recording::Doubt::OutsideWindow) => format!(
+        Some(crate::catalogue::doubt::Doubt::OutsideWindow) => format!(
             "created {}, outside the window of every session it names or fits \
              (from its start less 2 minutes to its end plus RECORDING_VOUCH_LAG_HOURS)",
             format_utc(row.created.unwrap_or(row.blob_created))
         ),
-        Some(crate::catalogue::recording::Doubt::OtherWriter) => match row.other_writer() {
+        Some(crate::catalogue::doubt::Doubt::OtherWriter) => match row.other_writer() {
             Some(w) => format!(
                 "its content was written by {} with {} authentication from {}, neither through a SAS nor by an Entra identity as Bastion writes",
                 w.operation, w.authentication, w.caller_ip
             ),
             None => String::new(),
         },
-        Some(crate::catalogue::recording::Doubt::NotRecordingIdentity) => {
-            match row.other_writer() {
-                Some(w) => format!(
-                    "its content was written by {} with OAuth authentication by object id {} from {}, not the recording identity of the hosts recording into the container ({})",
-                    w.operation, w.object_id, w.caller_ip, w.expected
-                ),
-                None => String::new(),
-            }
-        }
+        Some(crate::catalogue::doubt::Doubt::NotRecordingIdentity) => match row.other_writer() {
+            Some(w) => format!(
+                "its content was written by {} with OAuth authentication by object id {} from {}, not the recording identity of the hosts recording into the container ({})",
+                w.operation, w.object_id, w.caller_ip, w.expected
+            ),
+            None => String::new(),
+        },
         None => String::new(),
     }
 }

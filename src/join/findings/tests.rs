@@ -5,7 +5,8 @@ use time::macros::datetime;
 use serde_json::Value;
 
 use super::*;
-use crate::catalogue::recording::{Doubt, Joined, Match};
+use crate::catalogue::doubt::Doubt;
+use crate::catalogue::recording::{Joined, Match};
 
 fn suspect(d: Doubt) -> Recording {
     let mut r =

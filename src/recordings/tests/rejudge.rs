@@ -8,8 +8,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::deliver;
 use super::writer::{HOST, HOST_OID, OTHER_OID, WS, logged, put, row, verdict};
+use crate::catalogue::doubt::Doubt;
 use crate::catalogue::identity;
-use crate::catalogue::recording::Doubt;
 use crate::catalogue::rejudge::{self, Rejudged};
 use crate::catalogue::writer::{VOUCHES, VOUCHES_IDENTITY_UNKNOWN, VOUCHES_IDENTITY_UNOBSERVED};
 use crate::loganalytics::fake::FakeLogs;

@@ -6,8 +6,9 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::deliver;
+use crate::catalogue::doubt::Doubt;
 use crate::catalogue::identity;
-use crate::catalogue::recording::{Doubt, Recording};
+use crate::catalogue::recording::Recording;
 use crate::catalogue::writer::{VOUCHES, VOUCHES_IDENTITY_UNKNOWN, Writer};
 use crate::loganalytics::fake::FakeLogs;
 use crate::loganalytics::fake_blobs;
