@@ -435,7 +435,7 @@ async fn rate(rows: usize, repeats: usize, open: bool) {
             } else {
                 Arc::new(SystemClock)
             };
-            let bucket = outbox::bucket_table(written);
+            let bucket = outbox::bucket_table(Table::Detections, written);
             tables.ensure_table(&bucket).await.expect("table");
             seed(tables.clone(), rows, &bucket).await;
             let seeded = tables.total();

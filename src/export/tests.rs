@@ -313,7 +313,7 @@ async fn an_outbox_that_is_off_writes_nothing() {
 async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
     let mem = Arc::new(InMemoryTables::new());
     let outbox = Outbox::on(mem.clone(), clock());
-    let bucket = outbox::bucket_table(T);
+    let bucket = outbox::bucket_table(Table::Reviews, T);
     for (id, at) in [
         ("b", T + Duration::minutes(2)),
         ("a", T),
@@ -361,8 +361,12 @@ async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
     assert_eq!(left.len(), 2);
     assert!(left.iter().any(|r| r.record.contains("second thoughts")));
     let buckets = outbox::buckets::buckets(tables, T).await.expect("buckets");
-    assert_eq!(buckets.open, std::slice::from_ref(&bucket));
-    let b = outbox::backlog(tables, Table::Reviews, &buckets, 1)
+    assert_eq!(
+        buckets.of(Table::Reviews).open,
+        std::slice::from_ref(&bucket)
+    );
+    assert_eq!(buckets.of(Table::Detections), &outbox::Buckets::default());
+    let b = outbox::backlog(tables, Table::Reviews, buckets.of(Table::Reviews), 1)
         .await
         .expect("backlog");
     assert_eq!((b.rows, b.more), (1, true));
@@ -387,7 +391,7 @@ async fn a_large_record_is_cut_and_stored_in_parts() {
     assert!(comment.len() <= crate::ingestion::pack::MAX_FIELD_BYTES);
     assert!(comment.ends_with(crate::ingestion::pack::CUT_MARKER));
     assert_eq!(v["Ticket"].as_str().expect("text").chars().count(), 30_000);
-    let stored = mem.dump(&outbox::bucket_table(T));
+    let stored = mem.dump(&outbox::bucket_table(Table::Reviews, T));
     assert!(
         stored[0]
             .entity
@@ -456,17 +460,28 @@ fn row_keys_sort_by_time_and_hold_any_id() {
 
 #[test]
 fn buckets_are_quarter_hours_closed_once_no_write_can_land() {
-    use outbox::buckets::{bucket_start, closed, cursor_at, cursor_done, resume};
-    let b = outbox::bucket_table(T);
-    assert_eq!(b, "sentineloutbox202503140930");
+    use outbox::buckets::{bucket_of, closed, cursor_at, cursor_done, resume};
+    let b = outbox::bucket_table(Table::Reviews, T);
+    assert_eq!(b, "sentineloutboxreviews202503140930");
     assert!(crate::tables::keys::is_valid_table_name(&b));
-    assert_eq!(bucket_start(&b), Some(datetime!(2025-03-14 09:30 UTC)));
-    assert_eq!(bucket_start(outbox::OUTBOX_TABLE), None);
-    assert_eq!(bucket_start("sentineloutbox202513140930"), None);
+    let start = datetime!(2025-03-14 09:30 UTC);
+    assert_eq!(bucket_of(&b), Some((Table::Reviews, start)));
+    assert_eq!(
+        bucket_of("SentinelOutboxReviews202503140930"),
+        Some((Table::Reviews, start)),
+        "table names are case-insensitive"
+    );
+    for t in Table::ALL {
+        assert_eq!(bucket_of(&outbox::bucket_table(t, T)), Some((t, start)));
+    }
+    assert_eq!(bucket_of(outbox::OUTBOX_TABLE), None);
+    assert_eq!(bucket_of("sentineloutboxreviews202513140930"), None);
+    assert_eq!(bucket_of("sentineloutbox202503140930"), None);
+    assert_eq!(bucket_of("sentineloutboxnotes202503140930"), None);
     // Writes until 09:45 (within the storage timeout: until 10:00); closed from 10:00.
     assert!(!closed(&b, datetime!(2025-03-14 09:59:59.999 UTC)));
     assert!(closed(&b, datetime!(2025-03-14 10:00 UTC)));
-    let next = outbox::bucket_table(T + Duration::minutes(15));
+    let next = outbox::bucket_table(Table::Reviews, T + Duration::minutes(15));
     assert!(b < next, "names sort by time");
     // The cursor: before a bucket, in it, past it.
     let key = outbox::row_key(T, "a");
@@ -482,7 +497,7 @@ fn buckets_are_quarter_hours_closed_once_no_write_can_land() {
 #[tokio::test]
 async fn the_cursor_never_moves_back() {
     let mem = InMemoryTables::new();
-    let b = outbox::bucket_table(T);
+    let b = outbox::bucket_table(Table::Reviews, T);
     let (k1, k2) = (outbox::row_key(T, "a"), outbox::row_key(T, "b"));
     let at = |k: &str| outbox::buckets::cursor_at(&b, k);
     let mut held = outbox::Held::default();

@@ -26,7 +26,7 @@ pub async fn check(
     let mut reasons = Vec::new();
     let buckets = outbox::buckets::buckets(tables, now).await?;
     for t in Table::ALL {
-        let b = outbox::backlog(tables, t, &buckets, BACKLOG_CAP).await?;
+        let b = outbox::backlog(tables, t, buckets.of(t), BACKLOG_CAP).await?;
         let st = outbox::state(tables, t).await?.unwrap_or_default();
         let age = b
             .oldest

@@ -1,6 +1,8 @@
-//! The outbox's buckets: rows are recorded into a table named after the quarter hour in which they
-//! were written (`sentineloutbox202611271645`), so that, once no write can land in it any more,
-//! the drain retires a whole bucket with one cursor move per call and one Delete Table.
+//! The outbox's buckets: a row is recorded into a table named after its custom table and the
+//! quarter hour in which it was written (`sentineloutboxdetections202611271645`), so that the
+//! listing of the outbox's tables tells which tables have rows waiting where, and, once no write
+//! can land in a bucket any more, the drain retires it whole with one cursor move per call and
+//! one Delete Table.
 //!
 //! A writer names the bucket from its clock just before its write; a write lasts at most the
 //! storage timeout (`STORAGE_TIMEOUT_MS`, at most 600 s, retries included). A bucket is *closed*
@@ -9,8 +11,11 @@
 
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, Time};
 
+use std::collections::BTreeMap;
+
 use super::OUTBOX_TABLE;
 use crate::azure::AzureError;
+use crate::export::Table;
 use crate::tables::TableStore;
 
 /// Minutes of writes one bucket takes.
@@ -21,12 +26,13 @@ pub const SETTLE: Duration = Duration::minutes(15);
 /// The cursor's row key once a bucket was sent to its end (sorts after every row key).
 const DONE: &str = "~";
 
-/// The bucket table rows written at `at` go to.
-pub fn bucket_table(at: OffsetDateTime) -> String {
+/// The bucket table rows of `table` written at `at` go to.
+pub fn bucket_table(table: Table, at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     let minute = at.minute() - at.minute() % BUCKET_MINUTES;
     format!(
-        "{OUTBOX_TABLE}{:04}{:02}{:02}{:02}{minute:02}",
+        "{OUTBOX_TABLE}{}{:04}{:02}{:02}{:02}{minute:02}",
+        table.key().to_ascii_lowercase(),
         at.year(),
         u8::from(at.month()),
         at.day(),
@@ -34,9 +40,14 @@ pub fn bucket_table(at: OffsetDateTime) -> String {
     )
 }
 
-/// When the bucket `name` began; `None` for a name that is not a bucket's.
-pub fn bucket_start(name: &str) -> Option<OffsetDateTime> {
-    let digits = name.strip_prefix(OUTBOX_TABLE)?;
+/// The custom table and the start of the bucket `name`; `None` for a name that is not a bucket's.
+pub fn bucket_of(name: &str) -> Option<(Table, OffsetDateTime)> {
+    let rest = name.to_ascii_lowercase();
+    let rest = rest.strip_prefix(OUTBOX_TABLE)?;
+    let table = Table::ALL
+        .into_iter()
+        .find(|t| rest.starts_with(&t.key().to_ascii_lowercase()))?;
+    let digits = &rest[table.key().len()..];
     if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -53,13 +64,13 @@ pub fn bucket_start(name: &str) -> Option<OffsetDateTime> {
         0,
     )
     .ok()?;
-    Some(PrimitiveDateTime::new(date, t).assume_utc())
+    Some((table, PrimitiveDateTime::new(date, t).assume_utc()))
 }
 
 /// True when no write begun within bucket `name` can still land in it at `now`.
 pub fn closed(name: &str, now: OffsetDateTime) -> bool {
-    bucket_start(name)
-        .is_some_and(|s| s + Duration::minutes(i64::from(BUCKET_MINUTES)) + SETTLE <= now)
+    bucket_of(name)
+        .is_some_and(|(_, s)| s + Duration::minutes(i64::from(BUCKET_MINUTES)) + SETTLE <= now)
 }
 
 /// The cursor after the row `row_key` of bucket `bucket`.
@@ -84,7 +95,7 @@ pub fn resume<'a>(cursor: &'a str, bucket: &str) -> Option<Option<&'a str>> {
     }
 }
 
-/// The outbox's tables at `now`, each list in name (time) order.
+/// One table's buckets at `now`, each list in name (time) order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Buckets {
     /// Buckets no write can land in any more: read by cursor, deleted whole once sent.
@@ -93,21 +104,41 @@ pub struct Buckets {
     pub open: Vec<String>,
 }
 
-/// The outbox's tables as they stand at `now` (one Query Tables call).
+/// Every table's buckets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing(BTreeMap<Table, Buckets>);
+
+impl Listing {
+    /// The buckets of `table` (none listed: none).
+    pub fn of(&self, table: Table) -> &Buckets {
+        static NONE: Buckets = Buckets {
+            closed: Vec::new(),
+            open: Vec::new(),
+        };
+        self.0.get(&table).unwrap_or(&NONE)
+    }
+}
+
+/// The outbox's buckets as they stand at `now`, by table (one Query Tables call).
 ///
 /// # Errors
 /// Table errors.
-pub async fn buckets(tables: &dyn TableStore, now: OffsetDateTime) -> Result<Buckets, AzureError> {
-    let mut b = Buckets::default();
-    for name in tables.list_tables(OUTBOX_TABLE).await? {
-        if bucket_start(&name).is_none() {
+pub async fn buckets(tables: &dyn TableStore, now: OffsetDateTime) -> Result<Listing, AzureError> {
+    let mut listing = Listing::default();
+    let mut names = tables.list_tables(OUTBOX_TABLE).await?;
+    // Table names are case-insensitive: spelled as this code names them.
+    names.iter_mut().for_each(|n| n.make_ascii_lowercase());
+    names.sort();
+    for name in names {
+        let Some((table, _)) = bucket_of(&name) else {
             continue;
-        }
+        };
+        let b = listing.0.entry(table).or_default();
         if closed(&name, now) {
             b.closed.push(name);
         } else {
             b.open.push(name);
         }
     }
-    Ok(b)
+    Ok(listing)
 }

@@ -3,7 +3,7 @@
 //!
 //! | table | PK | RK | holds |
 //! |---|---|---|---|
-//! | `sentineloutbox` + the quarter hour written (`…202611271645`, [`buckets`]) | table key (`Detections`, `Reviews`, …) | row time (RFC 3339 ms) `~` encoded stable id | one row to send: `Id`, `At`, the record's JSON in `R0`, `R1`, … (`Parts`) |
+//! | `sentineloutbox` + the table key in lower case + the quarter hour written (`…detections202611271645`, [`buckets`]) | table key (`Detections`, `Reviews`, …) | row time (RFC 3339 ms) `~` encoded stable id | one row to send: `Id`, `At`, the record's JSON in `R0`, `R1`, … (`Parts`) |
 //! | `sentineloutbox` | `~state` | table key | the drain's lease (`LeaseOwner`, `LeaseUntil`), cursor through the closed buckets (`Cursor`) and progress (`Sent`, `LastSentAt`, `LastError`, `LastErrorAt`) ([`mod@state`]) |
 //!
 //! Keyed by time and id, a partition reads in time order and a change recorded twice is one row
@@ -11,7 +11,7 @@
 //! as a quarter hour turns) the earlier bucket's row is retired unsent when a later bucket holds
 //! the same key ([`superseded`]), so the last write wins either way. In an open bucket a sent row is removed only if unchanged (`If-Match`) and never
 //! before the service accepted it; a closed bucket takes no writes, so a cursor move retires the
-//! rows of a call and one Delete Table the bucket. Fields over 64 KB are cut; the JSON is split into
+//! rows of a call and one Delete Table the bucket once its table's cursor has passed it. Fields over 64 KB are cut; the JSON is split into
 //! parts that fit an entity's 1 MiB.
 
 pub mod buckets;
@@ -33,7 +33,7 @@ use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{page, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
 
-pub use buckets::{Buckets, bucket_table};
+pub use buckets::{Buckets, Listing, bucket_table};
 pub use retire::{drop_sent, remove, remove_all, superseded};
 pub use state::{Held, RunEnd, STATE_PK, StreamState, advance, claim, hold, release, state};
 
@@ -79,7 +79,7 @@ impl Outbox {
             return Ok(());
         };
         let entity = entity_of(row)?;
-        let bucket = bucket_table(clock.now());
+        let bucket = bucket_table(row.table(), clock.now());
         write_creating_table(tables.as_ref(), &bucket, &entity, WriteMode::Upsert).await?;
         Ok(())
     }
@@ -210,7 +210,7 @@ pub struct Backlog {
     pub oldest: Option<String>,
 }
 
-/// The rows of `table` waiting in `buckets` (the closed ones after its cursor, the open ones
+/// The rows of `table` waiting in its `buckets` (the closed ones after its cursor, the open ones
 /// whole), counted up to `cap` (a page of at most 1,000 per bucket until the cap).
 ///
 /// # Errors
@@ -261,7 +261,7 @@ pub async fn backlog(
 pub async fn recorded(tables: &dyn TableStore, table: Table) -> Result<Vec<Unsent>, AzureError> {
     let mut rows = Vec::new();
     for name in tables.list_tables(OUTBOX_TABLE).await? {
-        if buckets::bucket_start(&name).is_none() {
+        if buckets::bucket_of(&name).is_none_or(|(t, _)| t != table) {
             continue;
         }
         let mut after: Option<String> = None;

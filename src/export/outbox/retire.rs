@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Unsent, buckets};
+use super::Unsent;
 use crate::azure::AzureError;
 use crate::export::Table;
 use crate::tables::filter::Op;
@@ -121,24 +121,19 @@ pub async fn remove_all(
     (removed, changed, failed)
 }
 
-/// Deletes each of the closed `buckets` that every table has passed, as `cursors` (one per
-/// table, as far as the run knows it) say: one call a bucket however many rows it held, all at
-/// once. A closed bucket takes no writes, so what passed it stays passed. The buckets deleted.
+/// Deletes the closed `buckets` their table's cursor has passed (a closed bucket takes no
+/// writes, so what passed it stays passed): one call a bucket however many rows it held, all at
+/// once. The buckets deleted.
 ///
 /// # Errors
 /// Table errors.
 pub async fn drop_sent(
     tables: &dyn TableStore,
-    closed: &[String],
-    cursors: &[String],
+    buckets: &[String],
 ) -> Result<Vec<String>, AzureError> {
-    let passed: Vec<&String> = closed
-        .iter()
-        .filter(|b| cursors.iter().all(|c| buckets::resume(c, b).is_none()))
-        .collect();
-    let deleted = futures::future::join_all(passed.iter().map(|b| tables.delete_table(b))).await;
+    let deleted = futures::future::join_all(buckets.iter().map(|b| tables.delete_table(b))).await;
     let mut dropped = Vec::new();
-    for (b, deleted) in passed.into_iter().zip(deleted) {
+    for (b, deleted) in buckets.iter().zip(deleted) {
         match deleted {
             Ok(()) | Err(AzureError::NotFound) => dropped.push(b.clone()),
             Err(e) => return Err(e),

@@ -44,7 +44,7 @@ async fn one_changed_row_among_a_hundred_costs_a_few_transactions_and_stays() {
     for i in 0..250 {
         outbox.record(&review(i, "sent")).await.expect("recorded");
     }
-    let bucket = outbox::bucket_table(T);
+    let bucket = outbox::bucket_table(Table::Reviews, T);
     let tables: &dyn TableStore = mem.as_ref();
     let rows = outbox::unsent(tables, &bucket, Table::Reviews, None, 1000)
         .await

@@ -1,7 +1,8 @@
 //! One run of `SentinelExport`: each table's rows, bucket by bucket and oldest first within one,
 //! packed into full calls of at most 1 MB of JSON and posted to its stream under the table's lease;
 //! an accepted call's rows are retired (the table's cursor moved past them in a closed bucket,
-//! each removed in an open one), and a closed bucket every table has passed is deleted whole. A
+//! each removed in an open one), and a closed bucket its table's cursor has passed is deleted
+//! whole (each table has its own buckets). A
 //! row a later bucket holds again (recorded twice as a quarter hour turned) is retired unsent: the
 //! later one is sent, so a redelivery is one row whatever the clock said. One
 //! rule serves every stream, so any refusal but a call too large (413, or the connection aborted:
@@ -65,12 +66,12 @@ impl Report {
     }
 }
 
-/// Drains every table through `client` until `until`; `owner` names this run's leases. Then the
-/// closed buckets every table has passed are deleted while the leases are released.
+/// Drains every table through `client` until `until`; `owner` names this run's leases. The
+/// closed buckets of each table its cursor has passed are deleted while the leases are released.
 pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: Instant) -> Report {
     let mut report = Report::default();
     let tables = ports.tables.as_ref();
-    let buckets = match buckets::buckets(tables, ports.clock.now()).await {
+    let listing = match buckets::buckets(tables, ports.clock.now()).await {
         Ok(b) => b,
         Err(e) => {
             report.error = Some(RunError::Failed(format!("outbox: {e}")));
@@ -79,28 +80,28 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
     };
     // What waits in each table, looked at for all at once before any lease is taken: a table
     // with nothing to send is not claimed.
-    let looked = futures::future::join_all(Table::ALL.map(|t| waiting(tables, t, &buckets))).await;
-    let passed_all = buckets.closed.last().map(|b| buckets::cursor_done(b));
-    // How far each table is known to have passed the closed buckets, and the leases to release.
-    let mut cursors = Vec::new();
+    let looked =
+        futures::future::join_all(Table::ALL.map(|t| waiting(tables, t, listing.of(t)))).await;
+    // The closed buckets sent to their end, and the leases to release.
+    let mut sent_buckets = Vec::new();
     let mut drained = Vec::new();
     for (table, looked) in Table::ALL.into_iter().zip(looked) {
-        if report.error.is_some() {
+        if report.error.is_some() || Instant::now() >= until {
             break;
         }
+        let buckets = listing.of(table);
         let (mut held, first) = match looked {
             Ok(Looked::Rows(held, first)) => (held, first),
             Ok(Looked::Nothing(state)) => {
-                // Another instance's lease still keeps the closed buckets (it may be reading them).
+                // Everything sent; another instance's lease on it keeps its buckets (it deletes
+                // them itself).
                 let now = ports.clock.now();
-                if state.is_some_and(|st| {
-                    !st.lease_owner.is_empty()
-                        && st.lease_owner != owner
-                        && st.lease_until.is_some_and(|u| u > now)
-                }) {
+                let theirs = !state.lease_owner.is_empty() && state.lease_owner != owner;
+                if theirs && state.lease_until.is_some_and(|u| u > now) {
                     report.leased_elsewhere.push(table);
+                } else {
+                    sent_buckets.extend(buckets.closed.iter().cloned());
                 }
-                cursors.extend(passed_all.clone());
                 continue;
             }
             Err(e) => {
@@ -108,16 +109,6 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
                 break;
             }
         };
-        // Its first rows in an open bucket: no closed one holds any it has not sent.
-        let in_closed = buckets.closed.contains(&first.0);
-        let behind = |held: &outbox::Held| match &passed_all {
-            Some(all) if !in_closed => all.clone(),
-            _ => held.state().cursor,
-        };
-        if Instant::now() >= until {
-            cursors.push(behind(&held));
-            continue;
-        }
         let now = ports.clock.now();
         let remaining = until.saturating_duration_since(Instant::now());
         let lease = Duration::try_from(remaining).unwrap_or(Duration::ZERO) + LEASE_MARGIN;
@@ -140,7 +131,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
             ports,
             client,
             table,
-            &buckets,
+            buckets,
             &held,
             first,
             until,
@@ -148,7 +139,13 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
         )
         .await;
         let held = held.into_inner();
-        cursors.push(behind(&held));
+        let cursor = held.state().cursor;
+        let passed = buckets.closed.iter();
+        sent_buckets.extend(
+            passed
+                .filter(|b| buckets::resume(&cursor, b).is_none())
+                .cloned(),
+        );
         drained.push((table, held, end));
     }
     let now = ports.clock.now();
@@ -158,87 +155,49 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
             tracing::warn!(table = table.key(), error = %e, "sentinel.export: lease not released (it expires)");
         }
     }));
-    let every_table = cursors.len() == Table::ALL.len();
-    let droppable = report.error.is_none() && report.leased_elsewhere.is_empty() && every_table;
-    let dropping = async {
-        if droppable && !buckets.closed.is_empty() {
-            Some(outbox::drop_sent(tables, &buckets.closed, &cursors).await)
-        } else {
-            None
-        }
-    };
+    let dropping = outbox::drop_sent(tables, &sent_buckets);
     match futures::join!(releasing, dropping).1 {
-        Some(Ok(dropped)) => report.dropped = dropped.len(),
-        Some(Err(e)) => {
+        Ok(dropped) => report.dropped = dropped.len(),
+        Err(e) => {
             tracing::warn!(error = %e, "sentinel.export: sent buckets not deleted (next run)");
         }
-        None => {}
     }
     report
 }
 
 /// What the look found waiting in one table.
 enum Looked {
-    /// Nothing to send in any bucket: every closed one is behind it. Its state when read (some
-    /// bucket holds rows of it, all sent): another instance's lease shows there.
-    Nothing(Option<outbox::StreamState>),
+    /// Nothing to send in any of its buckets; its state (default when it has none).
+    Nothing(outbox::StreamState),
     /// Its state row and the first page waiting, in the bucket it names.
     Rows(outbox::Held, (String, Vec<Unsent>)),
 }
 
-/// What `table` has waiting: the first page of its rows in the first bucket, closed (after its
-/// cursor) or open, that holds any. Its state row is read only when some bucket holds a row of
-/// it: a closed bucket takes no writes, so a table none of them holds a row of has passed them
-/// without a cursor of its own (one query a bucket, no state read, no write).
+/// What `table` has waiting in its `buckets`: its state row (read only when it has a bucket) and
+/// the first page of its rows in the first bucket, closed (after its cursor) or open, that holds
+/// any.
 async fn waiting(
     tables: &dyn TableStore,
     table: Table,
     buckets: &Buckets,
 ) -> Result<Looked, AzureError> {
-    let mut held: Option<outbox::Held> = None;
-    for name in &buckets.closed {
-        let cursor = held.as_ref().map(|h| h.state().cursor);
-        let after = match cursor.as_deref().map(|c| buckets::resume(c, name)) {
-            Some(None) => continue,
-            Some(Some(after)) => after,
-            None => None,
-        };
-        let mut rows = outbox::unsent(tables, name, table, after, PAGE).await?;
-        if rows.is_empty() {
-            continue;
-        }
-        let h = match held.take() {
-            Some(h) => h,
-            None => {
-                // Rows of it are here: its cursor says which are still to send.
-                let h = outbox::hold(tables, table).await?;
-                let cursor = h.state().cursor;
-                rows = match buckets::resume(&cursor, name) {
-                    Some(None) => rows,
-                    Some(Some(after)) => {
-                        outbox::unsent(tables, name, table, Some(after), PAGE).await?
-                    }
-                    None => Vec::new(),
-                };
-                h
-            }
-        };
-        if !rows.is_empty() {
-            return Ok(Looked::Rows(h, (name.clone(), rows)));
-        }
-        held = Some(h);
+    if buckets.closed.is_empty() && buckets.open.is_empty() {
+        return Ok(Looked::Nothing(outbox::StreamState::default()));
     }
-    for name in &buckets.open {
-        let rows = outbox::unsent(tables, name, table, None, PAGE).await?;
+    let held = outbox::hold(tables, table).await?;
+    let cursor = held.state().cursor;
+    let closed = buckets
+        .closed
+        .iter()
+        .filter_map(|b| Some((b, buckets::resume(&cursor, b)?)));
+    let open = buckets.open.iter().map(|b| (b, None));
+    for (name, after) in closed.chain(open) {
+        let rows = outbox::unsent(tables, name, table, after, PAGE).await?;
         if !rows.is_empty() {
-            let held = match held {
-                Some(h) => h,
-                None => outbox::hold(tables, table).await?,
-            };
             return Ok(Looked::Rows(held, (name.clone(), rows)));
         }
     }
-    Ok(Looked::Nothing(held.map(|h| h.state())))
+    Ok(Looked::Nothing(held.state()))
 }
 
 /// How a sent row leaves the outbox.

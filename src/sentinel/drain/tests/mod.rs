@@ -112,7 +112,7 @@ impl Rig {
         let buckets = outbox::buckets::buckets(t, self.clock.now())
             .await
             .expect("buckets");
-        outbox::backlog(t, Table::Reviews, &buckets, 1000)
+        outbox::backlog(t, Table::Reviews, buckets.of(Table::Reviews), 1000)
             .await
             .expect("backlog")
             .rows
@@ -375,7 +375,7 @@ async fn a_record_the_stream_does_not_declare_is_accepted_and_lands_in_the_error
     e.insert("R0".into(), bad.to_string().into());
     crate::tables::ops::write_creating_table(
         r.ports.tables.as_ref(),
-        &outbox::bucket_table(T),
+        &outbox::bucket_table(Table::Reviews, T),
         &e,
         crate::tables::WriteMode::Upsert,
     )
