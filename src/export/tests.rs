@@ -432,6 +432,7 @@ async fn the_lease_goes_to_one_owner_until_released_or_expired() {
     let end = RunEnd {
         sent: 7,
         error: Some("429".into()),
+        cursor: None,
     };
     outbox::release(&mem, Table::Detections, &mut b, "b", later, &end)
         .await

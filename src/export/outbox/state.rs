@@ -181,9 +181,13 @@ pub struct RunEnd {
     pub sent: usize,
     /// Why it stopped early, if it did.
     pub error: Option<String>,
+    /// The cursor past the table's last bucket, when that closed bucket was sent to its end: moved
+    /// with the release (one write).
+    pub cursor: Option<String>,
 }
 
-/// Releases `owner`'s lease on `table` and adds the run's progress.
+/// Releases `owner`'s lease on `table`, adds the run's progress and moves its cursor to the
+/// run's end's.
 ///
 /// # Errors
 /// Table errors.
@@ -200,6 +204,9 @@ pub async fn release(
         if st.lease_owner == owner {
             st.lease_owner.clear();
             st.lease_until = None;
+        }
+        if let Some(cursor) = end.cursor.as_deref().filter(|c| *c > st.cursor.as_str()) {
+            cursor.clone_into(&mut st.cursor);
         }
         st.sent += i64::try_from(end.sent).unwrap_or(i64::MAX);
         if end.sent > 0 {

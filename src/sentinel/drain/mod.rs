@@ -139,7 +139,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
         )
         .await;
         let held = held.into_inner();
-        let cursor = held.state().cursor;
+        let cursor = end.cursor.clone().unwrap_or_else(|| held.state().cursor);
         let passed = buckets.closed.iter();
         sent_buckets.extend(
             passed
@@ -173,18 +173,21 @@ enum Looked {
     Rows(outbox::Held, (String, Vec<Unsent>)),
 }
 
-/// What `table` has waiting in its `buckets`: its state row (read only when it has a bucket) and
-/// the first page of its rows in the first bucket, closed (after its cursor) or open, that holds
-/// any.
+/// What `table` has waiting in its `buckets`: its state row (read only when it has a bucket, beside
+/// the oldest bucket's first page) and the first page of its rows in the first bucket, closed
+/// (after its cursor) or open, that holds any.
 async fn waiting(
     tables: &dyn TableStore,
     table: Table,
     buckets: &Buckets,
 ) -> Result<Looked, AzureError> {
-    if buckets.closed.is_empty() && buckets.open.is_empty() {
+    let Some(oldest) = buckets.closed.iter().chain(&buckets.open).next() else {
         return Ok(Looked::Nothing(outbox::StreamState::default()));
-    }
-    let held = outbox::hold(tables, table).await?;
+    };
+    // The state read beside the oldest bucket's first page (most often where its cursor is).
+    let page = outbox::unsent(tables, oldest, table, None, PAGE);
+    let (held, page) = futures::join!(outbox::hold(tables, table), page);
+    let (held, mut probed) = (held?, Some((oldest, page)));
     let cursor = held.state().cursor;
     let closed = buckets
         .closed
@@ -192,7 +195,10 @@ async fn waiting(
         .filter_map(|b| Some((b, buckets::resume(&cursor, b)?)));
     let open = buckets.open.iter().map(|b| (b, None));
     for (name, after) in closed.chain(open) {
-        let rows = outbox::unsent(tables, name, table, after, PAGE).await?;
+        let rows = match probed.take() {
+            Some((b, page)) if b == name && after.is_none() => page?,
+            _ => outbox::unsent(tables, name, table, after, PAGE).await?,
+        };
         if !rows.is_empty() {
             return Ok(Looked::Rows(held, (name.clone(), rows)));
         }
@@ -247,6 +253,7 @@ async fn one_table(
 ) -> RunEnd {
     let tables = ports.tables.as_ref();
     let mut sent = 0;
+    let mut past_last = None;
     let ended = 'all: {
         let Some(stream) = table.stream() else {
             break 'all Ended::Stopped(RunError::Failed(format!(
@@ -302,6 +309,11 @@ async fn one_table(
             }
             if closed {
                 let done = buckets::cursor_done(name);
+                if i + 1 == order.len() {
+                    // The table's last bucket: its cursor moves with the release.
+                    past_last = Some(done);
+                    break;
+                }
                 let moved = outbox::advance(tables, table, &mut *held.lock().await, &done).await;
                 if let Err(e) = moved {
                     break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
@@ -312,7 +324,11 @@ async fn one_table(
     };
     report.sent.push((table, sent));
     match ended {
-        Ended::Drained | Ended::OutOfTime => RunEnd { sent, error: None },
+        Ended::Drained | Ended::OutOfTime => RunEnd {
+            sent,
+            error: None,
+            cursor: past_last,
+        },
         Ended::Stopped(error) => {
             let text = match &error {
                 RunError::Throttled(t) | RunError::Failed(t) => t.clone(),
@@ -321,6 +337,7 @@ async fn one_table(
             RunEnd {
                 sent,
                 error: Some(text),
+                cursor: None,
             }
         }
     }

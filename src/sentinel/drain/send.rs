@@ -157,13 +157,17 @@ pub(super) async fn send_rows(
 }
 
 /// Retires the sent `rows`: the cursor moved past them (a closed bucket; past its `end` when they
-/// are its last), or each removed, a few transactions at once (an open one). A row not retired
+/// are its last, with the release when it is the table's last bucket), or each removed, a few transactions at once (an open one). A row not retired
 /// is sent again later.
 async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Unsent], end: bool) {
     let (tables, table) = (ports.tables.as_ref(), source.table);
     if source.retire == Retire::Cursor {
         let Some(last) = rows.last() else { return };
         let cursor = if end {
+            if source.later.is_empty() {
+                // The table's last bucket: its cursor moves with the release.
+                return;
+            }
             buckets::cursor_done(source.name)
         } else {
             buckets::cursor_at(source.name, &last.row_key)

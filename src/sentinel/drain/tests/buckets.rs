@@ -196,8 +196,8 @@ async fn a_lease_elsewhere_keeps_only_its_own_tables_buckets() {
 
 /// The table calls of one drain over a closed bucket holding rows of one table (the second
 /// such drain: the state table exists): the buckets listed once (which tables have rows where);
-/// a table with no bucket neither read nor queried; the table with rows read once, its bucket
-/// queried, claimed, its cursor moved past the bucket's end with its last call, released, each a
+/// a table with no bucket neither read nor queried; the table with rows read once beside its
+/// bucket's first page, claimed, released with its cursor past the bucket (its last), each a
 /// write against the row it holds (no read before it), and its bucket deleted.
 #[tokio::test]
 async fn a_closed_bucket_costs_only_its_own_tables_calls() {
@@ -222,10 +222,21 @@ async fn a_closed_bucket_costs_only_its_own_tables_calls() {
             tables.count(None, Some("query")),
             tables.total(),
         ),
-        (1, 3, 1, 1 + 3 + 1 + 2),
-        "one state read; writes: claim, the cursor past the bucket, release; one query; the buckets listed, the bucket deleted: {:?}",
+        (1, 2, 1, 1 + 2 + 1 + 2),
+        "one state read; writes: claim, release (with the cursor past the bucket); one query; the buckets listed, the bucket deleted: {:?}",
         tables.by_table()
     );
+    let st = outbox::state(r.ports.tables.as_ref(), Table::Reviews)
+        .await
+        .expect("state")
+        .expect("row");
+    let last = outbox::bucket_table(Table::Reviews, T + Duration::minutes(30));
+    assert_eq!(
+        st.cursor,
+        outbox::buckets::cursor_done(&last),
+        "moved with the release"
+    );
+    assert!(st.lease_owner.is_empty(), "released");
     let again = r.drain("me", StdDuration::from_secs(10)).await;
     assert_eq!(again.calls, 0, "{again:?}");
 }
