@@ -13,6 +13,7 @@ pub mod record;
 pub mod refusal;
 pub mod settings;
 pub mod subject;
+pub mod watched;
 
 pub use model::{Kind, Review, Subject, Verdict};
 pub use period::{Period, latest};

@@ -1,7 +1,6 @@
 //! The duty check once the join names a review's session. A review recorded while its session's
 //! user was unknown (a recording not joined yet, a session row without a sign-in name) is accepted
-//! as `unverified-identity` and watched: one row of table `reviewchecks` (PK `pending`, RK the
-//! review id; `SubjectKind`, `SubjectId`, `At`). `ReviewQueue` hands each page of the sessions the
+//! as `unverified-identity` and watched ([`super::watched`]). `ReviewQueue` hands each page of the sessions the
 //! join changed to [`after_join`], which checks the watched reviews of those sessions (or of their
 //! recordings) again against the user the rows now name:
 //!
@@ -16,38 +15,18 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::model::{Kind, Review, Subject};
 use super::refusal::{Refusal, Reviewer, SELF_REVIEW, identity_check, record_refusal, self_review};
+use super::watched;
 use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
 use crate::azure::AzureError;
 use crate::catalogue::days::{DayRow, drop_review};
 use crate::ports::Ports;
-use crate::tables::ops::{get, query_all, update, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
-
-/// The watched reviews.
-pub const CHECKS_TABLE: &str = "reviewchecks";
-/// Their partition.
-const WATCHED: &str = "pending";
-/// Most watched reviews read per page of changes.
-const MAX_WATCHED: usize = 1000;
-
-/// Watches `review` until the join names its session (an upsert: a retry writes the same row).
-///
-/// # Errors
-/// Storage failures.
-pub async fn watch(tables: &dyn TableStore, review: &Review) -> Result<(), AzureError> {
-    let row = json!({"PartitionKey": WATCHED, "RowKey": review.id,
-        "SubjectKind": review.subject.kind.as_str(), "SubjectId": review.subject.id,
-        "At": crate::dates::format_utc_millis(review.at)});
-    let row = row.as_object().cloned().unwrap_or_default();
-    write_creating_table(tables, CHECKS_TABLE, &row, WriteMode::Upsert)
-        .await
-        .map(drop)
-}
+use crate::tables::ops::{get, update, write_creating_table};
+use crate::tables::{Entity, TableStore, WriteMode, get_str};
 
 /// What [`after_join`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,13 +52,7 @@ pub async fn after_join(
     if sessions.is_empty() {
         return Ok(done);
     }
-    let watched = query_all(
-        tables,
-        CHECKS_TABLE,
-        &Filter::partition(WATCHED),
-        MAX_WATCHED,
-    )
-    .await?;
+    let watched = watched::watched(tables).await?;
     if watched.is_empty() {
         return Ok(done);
     }
@@ -105,13 +78,7 @@ pub async fn after_join(
             // The subject is gone or malformed: nothing left to check.
             Err(_) => {}
         }
-        match tables
-            .delete(CHECKS_TABLE, WATCHED, id, Some(&w.etag))
-            .await
-        {
-            Ok(()) | Err(AzureError::NotFound | AzureError::PreconditionFailed) => {}
-            Err(e) => return Err(e),
-        }
+        watched::unwatch(tables, id, &w.etag).await?;
     }
     Ok(done)
 }

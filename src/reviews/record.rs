@@ -1,7 +1,7 @@
 //! Recording one review, idempotently: a retry (same `Idempotency-Key`, or the same content) finds
 //! the first write and returns it. A self-review is refused and the attempt recorded; a review the
 //! duty check cannot decide is accepted, marked `unverified-identity`, and (when its session's user
-//! is not known yet) watched for the join ([`super::recheck::watch`]). The id row is inserted
+//! is not known yet) watched for the join ([`super::watched::watch`]). The id row is inserted
 //! first (one winner of concurrent retries); a retry re-writes the rest from it.
 
 use serde_json::Value;
@@ -183,7 +183,7 @@ pub async fn record_by(
         // The session's user may be named by the join later: checked again then. Watched before
         // the id row, so a crash in between leaves a watch the check drops, never a lost one.
         if review.identity == UNVERIFIED && !user.signs_in() {
-            super::recheck::watch(tables, &review).await?;
+            super::watched::watch(tables, &review).await?;
         }
         let mut e = review.to_entity();
         keys(&mut e, &id, ID_ROW);
