@@ -1,11 +1,15 @@
 //! What every route of the API holds ([`Api`]: the app's state, the settings, the authenticator
-//! and the evidence packs' permits) and the access-audit record of one request's caller.
+//! and the evidence packs' permits), a request's [`Caller`] drawn from it, and the access-audit
+//! record of one request's caller.
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
-use super::auth::{Authenticator, client_ip};
+use super::auth::{Authenticator, Caller, client_ip};
+use super::problem::{ApiError, Challenge};
 use crate::catalogue::access::Access;
 use crate::config::api::ApiSettings;
 use crate::state::AppState;
@@ -47,5 +51,34 @@ pub(super) fn access(headers: &HeaderMap, who: String) -> Access {
             .chars()
             .take(256)
             .collect(),
+    }
+}
+
+/// A request's caller, authenticated by the API's authenticator; a refusal is logged with its
+/// reason (never the credential).
+impl FromRequestParts<Api> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, ApiError> {
+        api.auth
+            .authenticate(&parts.headers)
+            .await
+            .inspect_err(|e| {
+                let reason = match e {
+                    ApiError::Unauthenticated(Challenge::Missing(_)) => "no credentials",
+                    ApiError::Unauthenticated(Challenge::InvalidToken(why)) => why,
+                    ApiError::Unauthenticated(Challenge::Unconfigured(_)) => {
+                        "authentication is not configured"
+                    }
+                    _ => "the token issuer is unavailable",
+                };
+                tracing::warn!(
+                    status = e.status().as_u16(),
+                    method = %parts.method,
+                    path = parts.uri.path(),
+                    reason,
+                    "catalogue API: request refused"
+                );
+            })
     }
 }

@@ -23,15 +23,12 @@ mod tests;
 
 use std::time::Instant;
 
-use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
 
 use self::bearer::Identity;
 use self::keys::{KeyCache, KeyError, OpenIdFetch};
 pub use self::principal::{PRINCIPAL_HEADER, PRINCIPAL_ID_HEADER, Principal};
 pub use self::settings::AuthMode;
-use super::context::Api;
 use super::problem::{ApiError, Challenge};
 
 /// Role needed for every read.
@@ -79,33 +76,6 @@ impl Caller {
     /// 403 when an authenticated caller lacks the role.
     pub fn require(self, role: &'static str) -> Result<Option<String>, ApiError> {
         self.require_identity(role).map(|id| id.map(|i| i.name))
-    }
-}
-
-impl FromRequestParts<Api> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, ApiError> {
-        api.auth
-            .authenticate(&parts.headers)
-            .await
-            .inspect_err(|e| {
-                let reason = match e {
-                    ApiError::Unauthenticated(Challenge::Missing(_)) => "no credentials",
-                    ApiError::Unauthenticated(Challenge::InvalidToken(why)) => why,
-                    ApiError::Unauthenticated(Challenge::Unconfigured(_)) => {
-                        "authentication is not configured"
-                    }
-                    _ => "the token issuer is unavailable",
-                };
-                tracing::warn!(
-                    status = e.status().as_u16(),
-                    method = %parts.method,
-                    path = parts.uri.path(),
-                    reason,
-                    "catalogue API: request refused"
-                );
-            })
     }
 }
 
