@@ -22,8 +22,6 @@ use crate::tables::TableStore;
 
 /// Rows read from the outbox at a time.
 pub const PAGE: u32 = 1000;
-/// JSON read ahead before packing: enough for several full calls.
-pub const BUFFER_BYTES: usize = 16 * 1024 * 1024;
 /// Rows one removal task takes (in transactions of 100).
 const REMOVALS_PER_TASK: usize = 500;
 /// Removal tasks at once.

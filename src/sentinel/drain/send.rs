@@ -6,10 +6,7 @@ use std::time::Instant;
 
 use futures::StreamExt as _;
 
-use super::{
-    BUFFER_BYTES, Ended, PAGE, REMOVALS_IN_FLIGHT, REMOVALS_PER_TASK, Report, Retire, RunError,
-    Source,
-};
+use super::{Ended, PAGE, REMOVALS_IN_FLIGHT, REMOVALS_PER_TASK, Report, Retire, RunError, Source};
 use crate::azure::AzureError;
 use crate::export::outbox::{self, Unsent, buckets};
 use crate::ingestion::pack::{Call, halves, pack};
@@ -17,8 +14,9 @@ use crate::ingestion::{LogsIngestion, MAX_CALL_BYTES};
 use crate::ports::Ports;
 use crate::tables::TableStore;
 
-/// Drains one source from `first` (its first page) on, a buffer of [`BUFFER_BYTES`] at a time
-/// so calls are full, adding the rows accepted to `sent`.
+/// Drains one source from `first` (its first page) on: rows are read until a full call's worth
+/// ([`MAX_CALL_BYTES`] of JSON) waits, then the full calls are sent while the next page is read,
+/// adding the rows accepted to `sent`.
 pub(super) async fn one_source(
     ports: &Ports,
     client: &dyn LogsIngestion,
@@ -30,42 +28,48 @@ pub(super) async fn one_source(
 ) -> Ended {
     let tables = ports.tables.as_ref();
     let table = source.table;
-    let full = |rows: &[Unsent]| rows.len() == PAGE as usize;
-    let mut exhausted = !full(&first);
+    let failed = |e: AzureError| Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+    let mut exhausted = first.len() < PAGE as usize;
     let mut after = first.last().map(|p| p.row_key.clone());
     let mut buffer = match fold(tables, source, first, report).await {
         Ok(rows) => rows,
-        Err(e) => return Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key()))),
+        Err(e) => return failed(e),
     };
     loop {
-        while !exhausted && json_bytes(&buffer) < BUFFER_BYTES {
-            let read =
-                match outbox::unsent(tables, source.name, table, after.as_deref(), PAGE).await {
-                    Ok(page) => {
-                        exhausted = !full(&page);
-                        if let Some(last) = page.last() {
-                            after = Some(last.row_key.clone());
-                        }
-                        fold(tables, source, page, report).await
-                    }
-                    Err(e) => Err(e),
-                };
-            match read {
+        while !exhausted && json_bytes(&buffer) < MAX_CALL_BYTES {
+            match next_page(tables, source, &mut after, &mut exhausted, report).await {
                 Ok(page) => buffer.extend(page),
                 Err(e) => {
                     report.left += buffer.len();
-                    return Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+                    return failed(e);
                 }
             }
         }
         if buffer.is_empty() {
             return Ended::Drained;
         }
-        let (accepted, calls, stop) =
-            send_rows(ports, client, source, &buffer, !exhausted, until).await;
+        // The full calls go while the next page is read.
+        let more = !exhausted;
+        let sending = send_rows(ports, client, source, &buffer, more, until);
+        let reading = async {
+            if more {
+                Some(next_page(tables, source, &mut after, &mut exhausted, report).await)
+            } else {
+                None
+            }
+        };
+        let ((accepted, calls, stop), read) = futures::join!(sending, reading);
         *sent += accepted;
         report.calls += calls;
         buffer.drain(..accepted);
+        let read = match read.transpose() {
+            Ok(page) => page.unwrap_or_default(),
+            Err(e) => {
+                report.left += buffer.len();
+                return failed(e);
+            }
+        };
+        buffer.extend(read);
         if let Some(stop) = stop {
             report.left += buffer.len();
             return Ended::Stopped(stop);
@@ -79,6 +83,23 @@ pub(super) async fn one_source(
             };
         }
     }
+}
+
+/// The source's next page after `after` (moved past it), without the rows a later bucket holds
+/// again; `exhausted` once a page comes back short.
+async fn next_page(
+    tables: &dyn TableStore,
+    source: &Source<'_>,
+    after: &mut Option<String>,
+    exhausted: &mut bool,
+    report: &mut Report,
+) -> Result<Vec<Unsent>, AzureError> {
+    let page = outbox::unsent(tables, source.name, source.table, after.as_deref(), PAGE).await?;
+    *exhausted = page.len() < PAGE as usize;
+    if let Some(last) = page.last() {
+        *after = Some(last.row_key.clone());
+    }
+    fold(tables, source, page, report).await
 }
 
 /// JSON bytes of the records of `rows`.

@@ -240,3 +240,53 @@ async fn a_closed_bucket_costs_only_its_own_tables_calls() {
     let again = r.drain("me", StdDuration::from_secs(10)).await;
     assert_eq!(again.calls, 0, "{again:?}");
 }
+
+/// A full call goes while the next page is read: with a slow service, a page's query begins and
+/// ends while a call is in flight, and every row still arrives once, in order.
+#[tokio::test]
+async fn the_next_page_is_read_while_a_call_is_sent() {
+    use crate::azure::AzureError;
+    use crate::ingestion::LogsIngestion;
+    use crate::tables::intercept::CountingTables;
+    use crate::tables::memory::InMemoryTables;
+    struct Slow {
+        tables: Arc<CountingTables<InMemoryTables>>,
+        queries: std::sync::Mutex<Vec<(u64, u64)>>,
+        records: std::sync::Mutex<usize>,
+    }
+    #[async_trait::async_trait]
+    impl LogsIngestion for Slow {
+        async fn upload(&self, _: &str, gzip: &[u8], _: Instant) -> Result<(), AzureError> {
+            let before = self.tables.count(None, Some("query"));
+            tokio::time::sleep(StdDuration::from_millis(150)).await;
+            let after = self.tables.count(None, Some("query"));
+            self.queries.lock().expect("lock").push((before, after));
+            let json = flate2::read::GzDecoder::new(gzip);
+            let rows: Vec<serde_json::Value> = serde_json::from_reader(json).expect("array");
+            *self.records.lock().expect("lock") += rows.len();
+            Ok(())
+        }
+    }
+    let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
+    let r = super::rig_on(fake(), tables.clone()).await;
+    r.record(3_000, 1_500).await;
+    let slow = Slow {
+        tables: tables.clone(),
+        queries: std::sync::Mutex::default(),
+        records: std::sync::Mutex::default(),
+    };
+    let report = run(
+        &r.ports,
+        &slow,
+        "a",
+        Instant::now() + StdDuration::from_secs(30),
+    )
+    .await;
+    assert_eq!((&report.error, report.total()), (&None, 3_000));
+    assert_eq!(*slow.records.lock().expect("lock"), 3_000, "each once");
+    let queries = slow.queries.lock().expect("lock").clone();
+    assert!(
+        queries.iter().any(|(before, after)| after > before),
+        "a page read during a call: {queries:?}"
+    );
+}
