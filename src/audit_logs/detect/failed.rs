@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 
+use futures::StreamExt as _;
 use serde_json::{Value, json};
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use tracing::error;
@@ -31,6 +32,8 @@ const SETTLED: &str = "Settled";
 pub const UNCHECKED: &str = "~pending";
 /// Most unchecked partitions checked per run (the rest wait for the next tick).
 const UNCHECKED_PER_RUN: usize = 500;
+/// Partitions checked at once.
+const CHECKS_IN_FLIGHT: usize = 16;
 
 /// One failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,12 +177,20 @@ pub async fn run_unchecked(
             return out;
         }
     };
+    // The partitions are checked a few at once, their results taken in order. Built eagerly: a
+    // lazily mapped stream of borrowing futures trips the `Send` check of the route.
+    let checks: Vec<_> = unchecked
+        .iter()
+        .filter_map(|row| Some((get_str(&row.entity, "RowKey")?, row)))
+        .map(|(pk, row)| async move { (pk, row, check(tables, pk, threshold, window).await) })
+        .collect();
+    let results: Vec<_> = futures::stream::iter(checks)
+        .buffered(CHECKS_IN_FLIGHT)
+        .collect()
+        .await;
     let mut checked = Vec::new();
-    for row in &unchecked {
-        let Some(pk) = get_str(&row.entity, "RowKey") else {
-            continue;
-        };
-        match check(tables, pk, threshold, window).await {
+    for (pk, row, result) in results {
+        match result {
             Ok(n) => {
                 out.extend(n.into_iter().map(|d| with_portal(d, sources)));
                 checked.push((pk, row.etag.as_str()));
