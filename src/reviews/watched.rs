@@ -30,7 +30,7 @@ pub async fn watch(tables: &dyn TableStore, review: &Review) -> Result<(), Azure
         .map(drop)
 }
 
-/// The watched reviews (at most [`MAX_WATCHED`]; an absent table: none).
+/// The watched reviews (at most 1,000; an absent table: none).
 ///
 /// # Errors
 /// Storage failures.
