@@ -50,6 +50,13 @@ impl StreamState {
         }
     }
 
+    /// True when an owner other than `owner` holds a lease still running at `now`.
+    pub fn leased_by_other(&self, owner: &str, now: OffsetDateTime) -> bool {
+        !self.lease_owner.is_empty()
+            && self.lease_owner != owner
+            && self.lease_until.is_some_and(|u| u > now)
+    }
+
     fn write(&self, e: &mut Entity) {
         e.insert("LeaseOwner".into(), self.lease_owner.clone().into());
         let until = self.lease_until.map(format_utc_millis).unwrap_or_default();
@@ -117,9 +124,7 @@ pub async fn claim(
 ) -> Result<bool, AzureError> {
     let mut won = false;
     update_state(tables, table, held, &mut |st| {
-        won = st.lease_owner.is_empty()
-            || st.lease_owner == owner
-            || st.lease_until.is_none_or(|u| u <= now);
+        won = !st.leased_by_other(owner, now);
         if won {
             st.lease_owner = owner.to_owned();
             st.lease_until = Some(now + lease);

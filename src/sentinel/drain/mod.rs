@@ -93,9 +93,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
             Ok(Looked::Nothing(state)) => {
                 // Everything sent; another instance's lease on it keeps its buckets (it deletes
                 // them itself).
-                let now = ports.clock.now();
-                let theirs = !state.lease_owner.is_empty() && state.lease_owner != owner;
-                if theirs && state.lease_until.is_some_and(|u| u > now) {
+                if state.leased_by_other(owner, ports.clock.now()) {
                     report.leased_elsewhere.push(table);
                 } else {
                     sent_buckets.extend(buckets.closed.iter().cloned());
