@@ -217,3 +217,74 @@ async fn without_an_index_table_the_days_are_read() {
     let q = [("from", "2025-03-01"), ("to", "2025-03-03"), ("vm", "vm-a")];
     assert_eq!(first_page(&t, &q).await.rows.len(), 1);
 }
+
+/// Counts the calls in flight at once, holding each batch and delete a moment.
+#[derive(Default)]
+struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl crate::tables::intercept::BeforeTableCall for InFlight {
+    async fn before(
+        &self,
+        call: crate::tables::intercept::TableCall<'_>,
+    ) -> Result<(), crate::azure::AzureError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if matches!(call.op(), "batch" | "delete") {
+            let n = self.now.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(n, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.now.fetch_sub(1, SeqCst);
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn index_partitions_are_written_and_removed_many_at_once_creating_the_table_once() {
+    use crate::tables::intercept::Intercepted;
+    let tables = Intercepted::with(
+        CountingTables::new(InMemoryTables::new()),
+        InFlight::default(),
+    );
+    let keys: BTreeSet<(String, String)> = (0..60)
+        .flat_map(|p| (0..3).map(move |r| (format!("vm|host-{p:02}"), format!("row-{r}"))))
+        .collect();
+    put_index(&tables, &keys).await.expect("put");
+    let counted = tables.inner();
+    assert_eq!(
+        counted.count(Some(INDEX_TABLE), Some("ensure")),
+        1,
+        "created once"
+    );
+    assert_eq!(
+        counted.count(Some(INDEX_TABLE), Some("batch")),
+        61,
+        "the first batch refused, then one per partition"
+    );
+    let most = tables.hook().most.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(most, crate::tables::IN_FLIGHT, "partitions at once");
+    let rows = tables
+        .query(INDEX_TABLE, None, None, None)
+        .await
+        .expect("rows");
+    assert_eq!(rows.items.len(), 180);
+
+    tables
+        .hook()
+        .most
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    remove_index(&tables, &keys).await.expect("remove");
+    remove_index(&tables, &keys)
+        .await
+        .expect("already gone is fine");
+    let most = tables.hook().most.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(most, crate::tables::IN_FLIGHT, "deletes at once");
+    let rows = tables
+        .query(INDEX_TABLE, None, None, None)
+        .await
+        .expect("rows");
+    assert!(rows.items.is_empty());
+}

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use futures::{StreamExt as _, TryStreamExt as _, stream};
 use time::OffsetDateTime;
 
 use super::query::Listed;
@@ -20,7 +21,7 @@ use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, is_digest, is_valid_key, key};
 use crate::tables::ops::{query_all, upsert_batched, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, IN_FLIGHT, TableStore, WriteMode, get_str};
 
 /// The address of a catalogue row; its text form `YYYY-MM-DD~<rowkey>` is the public recording id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -267,7 +268,8 @@ fn index_entity(pk: &str, rk: &str) -> Entity {
     e
 }
 
-/// Upserts index rows `keys`, batched per partition.
+/// Upserts index rows `keys`, batched per partition, [`IN_FLIGHT`] partitions at once. The first
+/// partition goes alone: on a new deployment it creates the table once, not once per call in flight.
 pub async fn put_index(
     tables: &dyn TableStore,
     keys: &BTreeSet<(String, String)>,
@@ -276,24 +278,38 @@ pub async fn put_index(
     for (pk, rk) in keys {
         by_pk.entry(pk).or_default().push(index_entity(pk, rk));
     }
-    for rows in by_pk.values() {
-        upsert_batched(tables, INDEX_TABLE, rows).await?;
-    }
-    Ok(())
+    let mut partitions = by_pk.values();
+    let Some(first) = partitions.next() else {
+        return Ok(());
+    };
+    upsert_batched(tables, INDEX_TABLE, first).await?;
+    let puts: Vec<_> = partitions
+        .map(|rows| upsert_batched(tables, INDEX_TABLE, rows))
+        .collect();
+    stream::iter(puts)
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect()
+        .await
 }
 
-/// Deletes index rows `keys` (already gone is fine).
+/// Deletes index rows `keys` (already gone is fine), [`IN_FLIGHT`] at once.
 pub async fn remove_index(
     tables: &dyn TableStore,
     keys: &BTreeSet<(String, String)>,
 ) -> Result<(), AzureError> {
-    for (pk, rk) in keys {
-        match tables.delete(INDEX_TABLE, pk, rk, None).await {
-            Ok(()) | Err(AzureError::NotFound) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+    let deletes: Vec<_> = keys
+        .iter()
+        .map(|(pk, rk)| async move {
+            match tables.delete(INDEX_TABLE, pk, rk, None).await {
+                Ok(()) | Err(AzureError::NotFound) => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .collect();
+    stream::iter(deletes)
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect()
+        .await
 }
 
 #[cfg(test)]

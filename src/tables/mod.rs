@@ -63,6 +63,11 @@ pub enum WriteMode {
 /// Most writes in one [`TableStore::batch`] (the service's limit for an entity group transaction).
 pub const MAX_BATCH: usize = 100;
 
+/// Independent table calls one task keeps in flight at once (one partition's writes, one
+/// partition's check): enough to hide a round trip behind the others, few enough that one task
+/// does not crowd out the instance's other work.
+pub const IN_FLIGHT: usize = 16;
+
 /// One page of a query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryPage {

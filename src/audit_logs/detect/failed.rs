@@ -23,7 +23,7 @@ use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
 use crate::tables::ops::{query_all, upsert_batched, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, IN_FLIGHT, Stored, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 
 /// The marker's property saying the digest left with a tick's outputs.
@@ -32,8 +32,6 @@ const SETTLED: &str = "Settled";
 pub const UNCHECKED: &str = "~pending";
 /// Most unchecked partitions checked per run (the rest wait for the next tick).
 const UNCHECKED_PER_RUN: usize = 500;
-/// Partitions checked at once.
-const CHECKS_IN_FLIGHT: usize = 16;
 
 /// One failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +183,7 @@ pub async fn run_unchecked(
         .map(|(pk, row)| async move { (pk, row, check(tables, pk, threshold, window).await) })
         .collect();
     let results: Vec<_> = futures::stream::iter(checks)
-        .buffered(CHECKS_IN_FLIGHT)
+        .buffered(IN_FLIGHT)
         .collect()
         .await;
     let mut checked = Vec::new();

@@ -33,7 +33,7 @@ use crate::ports::Ports;
 use crate::reviews::settings::ReviewSettings;
 use crate::tables::filter::Op;
 use crate::tables::ops::{get, query_all};
-use crate::tables::{Entity, Filter, TableStore, get_str};
+use crate::tables::{Entity, Filter, IN_FLIGHT, TableStore, get_str};
 
 /// Changes taken per page.
 const PAGE: u32 = 1000;
@@ -84,7 +84,7 @@ async fn drain(
             reads.push(days::get_row(tables, &c.day, &c.tunnel));
         }
         let rows: Vec<_> = futures::stream::iter(reads)
-            .buffered(16)
+            .buffered(IN_FLIGHT)
             .try_collect()
             .await?;
         // A session gone from its day moved: its new day is recorded too.

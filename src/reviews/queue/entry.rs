@@ -10,7 +10,7 @@ use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{Companions, get, update_with, write_creating_table};
-use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, IN_FLIGHT, Stored, TableStore, WriteMode, get_str};
 
 /// The queue's table.
 pub const QUEUE_TABLE: &str = "reviewqueue";
@@ -132,7 +132,7 @@ pub async fn put(
             Ok::<_, AzureError>(usize::from(!now.await?.rank.is_empty()))
         });
     }
-    let stream = futures::stream::iter(puts).buffer_unordered(16);
+    let stream = futures::stream::iter(puts).buffer_unordered(IN_FLIGHT);
     stream.try_fold(0, |n, q| async move { Ok(n + q) }).await
 }
 

@@ -13,7 +13,7 @@ use crate::catalogue::session::outcome::CONNECTED;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::update;
-use crate::tables::{Entity, TableStore, get_str};
+use crate::tables::{Entity, IN_FLIGHT, TableStore, get_str};
 
 /// Recent starts per (user, VM).
 pub const PAIRS_TABLE: &str = "reviewpairs";
@@ -74,7 +74,7 @@ pub async fn firsts(
         });
     }
     let decided: Vec<HashSet<String>> = futures::stream::iter(pairs)
-        .buffer_unordered(16)
+        .buffer_unordered(IN_FLIGHT)
         .try_collect()
         .await?;
     Ok(decided.into_iter().flatten().collect())
