@@ -72,7 +72,7 @@ pub async fn tick(
     let mut report = Report::default();
     for (host, result) in results {
         let failed = match &result {
-            Err(WatchError::Arm(e)) => {
+            Err(e) => {
                 let (level, evidence) = super::findings::failure("live-sessions", e, Some(now));
                 Some(super::findings::Finding {
                     code: CHECK_FAILED.to_owned(),
@@ -82,14 +82,15 @@ pub async fn tick(
             }
             _ => None,
         };
-        if !matches!(result, Err(WatchError::Table(_))) {
+        // A host whose rows could not be stored keeps its finding as it was.
+        if !matches!(result, Ok(Err(_))) {
             let tables = ports.tables.as_ref();
             match super::store::apply_one(tables, host, CHECK_FAILED, failed, now).await {
                 Ok(mut n) => report.notifications.append(&mut n),
                 Err(e) => tracing::warn!(error = %e, "live-session finding not stored"),
             }
         }
-        match result {
+        match result.and_then(|stored| stored) {
             Ok((live, mut n)) => {
                 report.live += live;
                 report.notifications.append(&mut n);
@@ -100,20 +101,11 @@ pub async fn tick(
     report
 }
 
-/// Why one host's watch failed.
-#[derive(Debug, thiserror::Error)]
-pub enum WatchError {
-    /// Resource Manager.
-    #[error(transparent)]
-    Arm(AzureError),
-    /// Table storage.
-    #[error(transparent)]
-    Table(AzureError),
-}
-
+/// One host's watch: `Err` when Resource Manager could not be read (the host's finding), else
+/// its live sessions and announcements, or the table error that stopped storing them.
 type Watched<'a> = (
     &'a str,
-    Result<(usize, Vec<Notification<Value>>), WatchError>,
+    Result<Result<(usize, Vec<Notification<Value>>), AzureError>, AzureError>,
 );
 
 async fn watch<'a>(
@@ -125,17 +117,14 @@ async fn watch<'a>(
 ) -> Watched<'a> {
     let run = async {
         let (h, sessions) = tokio::join!(arm.bastion_host(host), arm.active_sessions(host));
-        let (h, sessions) = (
-            h.map_err(WatchError::Arm)?,
-            sessions.map_err(WatchError::Arm)?,
-        );
+        let (h, sessions) = (h?, sessions?);
         let tables = ports.tables.as_ref();
         let stored = async {
             let mut n = record(tables, host, &h, &sessions, now).await?;
             n.append(&mut audit(tables, host, unaudited_wait, now).await?);
             Ok((sessions.len(), n))
         };
-        stored.await.map_err(WatchError::Table)
+        Ok(stored.await)
     };
     (host, run.await)
 }
