@@ -39,8 +39,8 @@ pub(crate) const PATHS: &str = "recordingpaths";
 /// Catalogues `container/name` with the calls the handler makes for a new recording whose name
 /// carries no GUID: properties, the name's path index query (`recordingpaths`, one partition),
 /// tag read (only when the blob has tags), tag write, the path index row (an upsert, before the
-/// row), row insert, then the join's `sessionwindows` query for each day around the creation
-/// time (every page), with the handler's filter. The row has the properties of `template` (the
+/// row), row insert, then the join's `sessionwindows` query over the start days around the
+/// creation time (every page), with the handler's filter. The row has the properties of `template` (the
 /// handler's row for the check recording), so both send Azurite rows of one size. `false` when a
 /// call failed.
 pub(crate) async fn bare(
@@ -109,20 +109,13 @@ pub(crate) async fn bare(
     {
         return false;
     }
-    let mut day = (created - Duration::days(join.days)).date();
+    let f = join.filter(created);
+    let mut next = None;
     loop {
-        let f = join.filter(&format_date(day), created);
-        let mut next = None;
-        loop {
-            match tables.query(WINDOWS, Some(&f), Some(1000), next).await {
-                Ok(page) if page.next.is_some() => next = page.next,
-                Ok(_) => break,
-                Err(_) => return false,
-            }
-        }
-        match day.next_day() {
-            Some(d) if d <= created.date() => day = d,
-            _ => break,
+        match tables.query(WINDOWS, Some(&f), Some(1000), next).await {
+            Ok(page) if page.next.is_some() => next = page.next,
+            Ok(_) => break,
+            Err(_) => return false,
         }
     }
     true
@@ -158,16 +151,18 @@ impl JoinQuery {
         }
     }
 
-    /// The handler's filter for the sessions of `day` whose window can hold a recording created
-    /// at `t`.
-    fn filter(&self, day: &str, t: OffsetDateTime) -> Filter {
+    /// The handler's filter for the sessions, over the start days from `days` before `t` to its
+    /// own, whose window can hold a recording created at `t`.
+    fn filter(&self, t: OffsetDateTime) -> Filter {
         let times = Times {
             lag: self.upload_lag,
             open_max: self.open_session_max,
             wait: Duration::ZERO,
             vouch: Duration::ZERO,
         };
-        window_filter(&times, day, t, t)
+        let first = format_date((t - Duration::days(self.days)).date());
+        let last = format_date(t.date());
+        window_filter(&times, (&first, &last), t, t)
     }
 }
 

@@ -190,7 +190,8 @@ async fn created_within(join: &Join, span: Span) -> Result<Vec<Versioned<Recordi
     recordings(join, &filter).await
 }
 
-/// The recordings created on `since_day` or later whose rejoin time (`JoinDue`) lies in
+/// The recordings created on `since_day` or later, outside `forced` (a pass reads those by
+/// creation time and decides them all again), whose rejoin time (`JoinDue`) lies in
 /// `(after, until]`: one query over a range of partitions.
 ///
 /// # Errors
@@ -198,8 +199,8 @@ async fn created_within(join: &Join, span: Span) -> Result<Vec<Versioned<Recordi
 async fn rejoining(
     join: &Join,
     since_day: &str,
-    after: Option<OffsetDateTime>,
-    until: OffsetDateTime,
+    (after, until): (Option<OffsetDateTime>, OffsetDateTime),
+    forced: Option<Span>,
 ) -> Result<Vec<Versioned<Recording>>, AzureError> {
     let mut all = vec![
         Filter::str("PartitionKey", Op::Ge, since_day),
@@ -209,6 +210,12 @@ async fn rejoining(
         Some(a) => Filter::str("JoinDue", Op::Gt, format_utc_millis(a)),
         None => Filter::str("JoinDue", Op::Gt, ""),
     });
+    if let Some(s) = forced {
+        all.push(Filter::Or(vec![
+            Filter::str("BlobCreated", Op::Lt, format_utc(s.from)),
+            Filter::str("BlobCreated", Op::Gt, format_utc(s.until)),
+        ]));
+    }
     recordings(join, &Filter::And(all)).await
 }
 
@@ -216,13 +223,19 @@ async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Record
     repo::versioned(join.ports.tables.as_ref(), filter, usize::MAX).await
 }
 
-/// The filter, within one day partition, for the sessions whose window can contain a creation
-/// time in `[from, to]`: connected, started before `to` (+ skew), and ending (end + lag, or
-/// start + open max while the end is unknown) at or after `from`. Times are stored as
+/// The filter, over the start days `days` (first and last partition), for the sessions whose window
+/// can contain a creation time in `[from, to]`: connected, started before `to` (+ skew), and ending
+/// (end + lag, or start + open max while the end is unknown) at or after `from`. Times are stored as
 /// fixed-width RFC 3339 text, so the service compares them in time order; an unknown end is `""`.
-pub fn window_filter(t: &Times, day: &str, from: OffsetDateTime, to: OffsetDateTime) -> Filter {
+pub fn window_filter(
+    t: &Times,
+    (first, last): (&str, &str),
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Filter {
     Filter::And(vec![
-        Filter::partition(day),
+        Filter::str("PartitionKey", Op::Ge, first),
+        Filter::str("PartitionKey", Op::Le, last),
         Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
         Filter::str("Start", Op::Le, format_utc_millis(to + correlate::SKEW)),
         Filter::Or(vec![
@@ -236,7 +249,9 @@ pub fn window_filter(t: &Times, day: &str, from: OffsetDateTime, to: OffsetDateT
 }
 
 /// The day rows (with their ETags) of the sessions that may match a recording created between
-/// `from` and `to`: the start days from `from - lookback` to `to`, one query per day.
+/// `from` and `to`: the start days from `from - lookback` to `to`, in one query over that range of
+/// partitions (a query costs a call whatever its range; a day a query each cost two or more per
+/// recording).
 ///
 /// # Errors
 /// Table errors.
@@ -245,12 +260,10 @@ async fn sessions_within(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<Vec<(DayRow, Stored)>, AzureError> {
-    let mut rows = Vec::new();
-    for day in crate::dates::days((from - join.times.lookback()).date(), to.date()) {
-        let filter = window_filter(&join.times, &format_date(day), from, to);
-        rows.extend(days::query(join.ports.tables.as_ref(), &filter, usize::MAX).await?);
-    }
-    Ok(rows)
+    let first = format_date((from - join.times.lookback()).date());
+    let last = format_date(to.date());
+    let filter = window_filter(&join.times, (&first, &last), from, to);
+    days::query(join.ports.tables.as_ref(), &filter, usize::MAX).await
 }
 
 #[cfg(test)]

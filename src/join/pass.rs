@@ -74,7 +74,8 @@ impl Join {
         // of the read, so a row written after it with an earlier clock is read by the next pass.
         let read_at = self.ports.clock.now();
         let until = now.max(read_at);
-        let rejoining = rejoining(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
+        let after = cursor.map(|c| c - OVERLAP);
+        let rejoining = rejoining(self, &scope.since, (after, until), scope.span).await?;
         let pending = days::pending(tables, &scope.since, ROUND).await?;
         let mut report = Report::default();
         if rejoining.is_empty() && pending.is_empty() && scope.span.is_none() {

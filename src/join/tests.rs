@@ -193,6 +193,44 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     }
 }
 
+/// A recording naming no session is matched by time against every start day its window reaches
+/// (the lookback is a day or more, so two days at least): one query over those days, not one per
+/// day, and a session that started the day before is found.
+#[tokio::test]
+async fn a_recording_matched_by_time_reads_its_start_days_in_one_query() {
+    let mut k = kit(None);
+    let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
+    k.state.ports.tables = tally.clone();
+    let late =
+        r#","sessionStartTime":"2025-03-13T23:50:00Z","sessionEndTime":"2025-03-14T00:20:00Z""#;
+    let on_time =
+        r#","sessionStartTime":"2025-03-14T09:00:00Z","sessionEndTime":"2025-03-14T09:30:00Z""#;
+    let text = line(
+        "s-late",
+        "2025-03-13T23:50:00Z",
+        "Successfully Connected.",
+        "VM-A",
+        "ann",
+        late,
+    ) + &line(
+        "s-day",
+        "2025-03-14T09:00:00Z",
+        "Successfully Connected.",
+        "VM-B",
+        "ben",
+        on_time,
+    );
+    feed(&k, text.as_bytes()).await;
+    tally.reset();
+    let key = k
+        .recording("rec-1", datetime!(2025-03-14 00:25 UTC), &[])
+        .await;
+    let queries = tally.count(Some(DAYS_TABLE), Some("query"));
+    assert_eq!(queries, 1, "{:?}", tally.by_table());
+    let e = k.row(&key).await;
+    assert_eq!(get_str(&e, "MatchCandidates"), Some("s-late"), "{e:?}");
+}
+
 /// A recording that names its session is joined when catalogued however far outside the session's
 /// window by time it was uploaded, as long as the service created it within the vouching lag
 /// (`RECORDING_VOUCH_LAG_HOURS`, 24 h): the session's state follows at the next pass. A blob created
@@ -569,7 +607,8 @@ mod window_filter {
                     crate::tables::strip_annotations(&mut e);
                     let can =
                         (0..=20).any(|m| in_window(&row, from + Duration::minutes(m), &times));
-                    let f = window_filter(&times, &row.day(), from, to);
+                    let day = row.day();
+                    let f = window_filter(&times, (&day, &day), from, to);
                     assert_eq!(f.matches(&e), can, "{row:?}");
                     kept += usize::from(can);
                 }
