@@ -110,12 +110,15 @@ impl Recordings {
         };
         let blob = source.blob(event.blob.clone());
         let props = match source.store.properties(&blob).await {
-            Err(AzureError::NotFound) => return self.gone(source, event).await,
-            other => other?,
+            Err(AzureError::NotFound) => None,
+            other => Some(other?),
         };
-        let key = source.key(props.created.unwrap_or(event.time), &event.blob);
-        let existing = self.stored(&key).await?;
-        self.catalogue(source, event, &props, existing).await
+        if let Some(props) = props {
+            let key = source.key(props.created.unwrap_or(event.time), &event.blob);
+            let existing = self.stored(&key).await?;
+            return self.catalogue(source, event, &props, existing).await;
+        }
+        self.gone(source, event).await
     }
 
     /// The catalogued row of the blob `key` names, found through the name's path index, which is
@@ -169,7 +172,9 @@ impl Recordings {
         let key = existing
             .as_ref()
             .map_or_else(|| source.key(created, &blob.name), |r| r.value.key.clone());
-        if let Some(row) = existing.as_ref().filter(|row| !is_newer(event, &row.value)) {
+        // The event's one judgement against a row, made here and again on the row the write meets.
+        let newer = |row: &Recording| is_newer(event, row);
+        if let Some(row) = existing.as_ref().filter(|row| !newer(&row.value)) {
             let why = "duplicate or older event";
             return Ok(already_stored(event, &row.value, source, why));
         }
@@ -200,7 +205,7 @@ impl Recordings {
             .catalogue()
             .update(&key, existing, |cur| {
                 // Another delivery of this blob won the race: decide again on its row.
-                kept = cur.filter(|row| !is_newer(event, row)).cloned();
+                kept = cur.filter(|row| !newer(row)).cloned();
                 if kept.is_some() {
                     return None;
                 }
