@@ -10,7 +10,9 @@
 #   4. scripts/package.sh (release build for glibc 2.28, dist/, dist/app.zip);
 #   5. the package, release (no test double in the release build) and settings-drift e2e tests,
 #      with REQUIRE_PACKAGE=1 so a missing zip fails.
-# Installs checkov into ./.tools/venv itself. CI_INFRA_SKIP_PACKAGE=1 skips steps 4-5 (local quick run).
+# Installs checkov into ./.tools/venv itself. One argument runs a part: --tools-only (checkov and
+# the Kusto language service's npm install), --checks-only (steps 1-3: scripts/test.sh runs them
+# beside cargo test, and a local quick run), --package-only (steps 4-5).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,53 +22,81 @@ CHECKOV_VERSION=3.3.30
 step() { printf '\n== ci-infra: %s\n' "$*"; }
 elapsed() { printf 'ci-infra: %s took %ss\n' "$1" "$(($(date +%s) - $2))"; }
 
-if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
-fi
-if ! "$VENV/bin/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
-    step "installing checkov $CHECKOV_VERSION"
-    "$VENV/bin/pip" install --quiet "checkov==$CHECKOV_VERSION"
-fi
+PART="${1:-}"
+case "$PART" in
+    "" | --tools-only | --checks-only | --package-only) ;;
+    *) echo "ci-infra.sh: unknown argument $PART (--tools-only, --checks-only or --package-only)" >&2; exit 2 ;;
+esac
 
-step "checkov suppressions carry reasons"
-bad=$(grep -rn 'checkov:skip=' infra --include='*.bicep' | grep -Ev 'checkov:skip=CKV2?_[A-Z0-9_]+:.{20,}' || true)
-if [ -n "$bad" ]; then
-    # shellcheck disable=SC2016 # the backticks are text
-    printf 'suppression without a reason (write `// checkov:skip=<ID>:<why>`):\n%s\n' "$bad" >&2
-    exit 1
-fi
-grep -rhoE 'checkov:skip=CKV2?_[A-Z0-9_]+' infra --include='*.bicep' | sort | uniq -c
+tools() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        python3 -m venv "$VENV"
+    fi
+    if ! "$VENV/bin/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+        step "installing checkov $CHECKOV_VERSION"
+        # The venv is shared with scripts/package.sh's tools, which may be installing at the same time.
+        flock .tools/venv.lock "$VENV/bin/pip" install --quiet "checkov==$CHECKOV_VERSION"
+    fi
+}
 
-step "checkov"
-t=$(date +%s)
-"$VENV/bin/checkov" --config-file infra/.checkov.yaml
-elapsed checkov "$t"
+checks() {
+    step "checkov suppressions carry reasons"
+    local bad t
+    bad=$(grep -rn 'checkov:skip=' infra --include='*.bicep' | grep -Ev 'checkov:skip=CKV2?_[A-Z0-9_]+:.{20,}' || true)
+    if [ -n "$bad" ]; then
+        # shellcheck disable=SC2016 # the backticks are text
+        printf 'suppression without a reason (write `// checkov:skip=<ID>:<why>`):\n%s\n' "$bad" >&2
+        exit 1
+    fi
+    grep -rhoE 'checkov:skip=CKV2?_[A-Z0-9_]+' infra --include='*.bicep' | sort | uniq -c
 
-step "Bicep structure"
-"$VENV/bin/python" infra/tests/check_bicep.py
+    step "checkov"
+    t=$(date +%s)
+    "$VENV/bin/checkov" --config-file infra/.checkov.yaml
+    elapsed checkov "$t"
 
-step "Sentinel KQL (Kusto language service) and workbook shape"
-scripts/kql.sh
+    step "Bicep structure"
+    "$VENV/bin/python" infra/tests/check_bicep.py
 
-step "preflight and deploy.sh against recorded az answers"
-t=$(date +%s)
-python3 infra/tests/preflight/run.py
-python3 infra/tests/preflight/deploy_test.py
-elapsed preflight "$t"
+    step "Sentinel KQL (Kusto language service) and workbook shape"
+    scripts/kql.sh
 
-step "cost model arithmetic"
-python3 scripts/cost_test.py
+    step "preflight and deploy.sh against recorded az answers"
+    t=$(date +%s)
+    python3 infra/tests/preflight/run.py
+    python3 infra/tests/preflight/deploy_test.py
+    elapsed preflight "$t"
 
-if [ "${CI_INFRA_SKIP_PACKAGE:-0}" = 1 ]; then
-    echo "ci-infra: packaging skipped (CI_INFRA_SKIP_PACKAGE=1)"
-    exit 0
-fi
+    step "cost model arithmetic"
+    python3 scripts/cost_test.py
+}
 
-step "package"
-t=$(date +%s)
-scripts/package.sh
-elapsed package "$t"
+package() {
+    step "package"
+    local t
+    t=$(date +%s)
+    scripts/package.sh
+    elapsed package "$t"
 
-step "package, release and settings drift tests"
-# release:: checks the compiler's dep-info (every source file compiled in), which stripping, LTO and inlining cannot hide as they hide symbols.
-REQUIRE_PACKAGE=1 cargo test --locked --test e2e -- package:: release:: settings_drift::
+    step "package, release and settings drift tests"
+    # release:: checks the compiler's dep-info (every source file compiled in), which stripping, LTO and inlining cannot hide as they hide symbols.
+    REQUIRE_PACKAGE=1 cargo test --locked --test e2e -- package:: release:: settings_drift::
+}
+
+# One command per line: `set -e` does not reach into a function run as part of an `&&` list.
+case "$PART" in
+    --tools-only)
+        tools
+        scripts/kql.sh --install-only
+        ;;
+    --checks-only)
+        tools
+        checks
+        ;;
+    --package-only) package ;;
+    *)
+        tools
+        checks
+        package
+        ;;
+esac

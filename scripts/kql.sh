@@ -3,7 +3,8 @@
 # with Microsoft's Kusto language service, npm @kusto/language-service-next pinned in
 # tests/kql/package-lock.json, against the declared table schemas (tests/kql/check.mjs says what
 # else it checks). Installs the package (npm ci) when it is missing or older than the lock file.
-# Usage: scripts/kql.sh            (scripts/ci-infra.sh runs it)
+# Usage: scripts/kql.sh                 (scripts/ci-infra.sh runs it)
+#        scripts/kql.sh --install-only  (the install alone: scripts/test.sh runs it in the background)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,5 @@ if [ ! -f "$stamp" ] || [ tests/kql/package-lock.json -nt "$stamp" ]; then
   echo "== installing @kusto/language-service-next (npm ci in tests/kql)"
   (cd tests/kql && npm ci --no-audit --no-fund --loglevel=error)
 fi
+[ "${1:-}" = --install-only ] && exit 0
 node tests/kql/check.mjs

@@ -29,11 +29,12 @@ ensure_tools() {
     fi
     if ! "$VENV/bin/python" -c 'import ziglang' 2>/dev/null; then
         log "installing ziglang $ZIGLANG_VERSION"
-        "$VENV/bin/pip" install --quiet "ziglang==$ZIGLANG_VERSION"
+        # The venv is shared with scripts/ci-infra.sh's checkov, which may be installing at the same time.
+        flock "$TOOLS/venv.lock" "$VENV/bin/pip" install --quiet "ziglang==$ZIGLANG_VERSION"
     fi
     if [ ! -x "$VENV/bin/cargo-zigbuild" ] && [ ! -x "$TOOLS/bin/cargo-zigbuild" ]; then
         log "installing cargo-zigbuild $ZIGBUILD_VERSION"
-        "$VENV/bin/pip" install --quiet "cargo-zigbuild==$ZIGBUILD_VERSION" ||
+        flock "$TOOLS/venv.lock" "$VENV/bin/pip" install --quiet "cargo-zigbuild==$ZIGBUILD_VERSION" ||
             cargo install cargo-zigbuild --locked --version "$ZIGBUILD_VERSION" --root "$TOOLS"
     fi
     # cargo finds the `zigbuild` subcommand on PATH; cargo-zigbuild finds zig via `python3 -m ziglang`.

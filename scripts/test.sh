@@ -31,8 +31,10 @@ source .azurite/env
 PACKAGE_PID=""
 BROWSER_PID=""
 TOOLS_PID=""
+INFRA_PID=""
 trap '[ -z "$PACKAGE_PID" ] || kill -- "-$PACKAGE_PID" 2>/dev/null || true
       [ -z "$TOOLS_PID" ] || kill -- "-$TOOLS_PID" 2>/dev/null || true
+      [ -z "$INFRA_PID" ] || kill -- "-$INFRA_PID" 2>/dev/null || true
       [ -z "$BROWSER_PID" ] || kill -- "-$BROWSER_PID" 2>/dev/null || true
       scripts/azurite.sh stop >/dev/null 2>&1 || true' EXIT
 
@@ -69,7 +71,7 @@ if [ ! -x .tools/cargo/bin/cargo-machete ] || [ ! -x .tools/cargo/bin/cargo-deny
     >target/tools-build.log 2>&1 &
   TOOLS_PID=$!
 fi
-step "browser for the UI test (chromium, playwright-core) and openssl, installed in the background"
+step "browser for the UI test (chromium, playwright-core), openssl and the infra checks' tools, installed in the background"
 # Downloads, not work: scripts/browser.sh took 80 s of wall time for 5.5 s of CPU (apt and npm ci on a
 # machine without them), so it runs beside the compiling steps below; cargo test waits for it. After
 # scripts/pytools.sh, so no two apt-get run at once.
@@ -81,7 +83,10 @@ setsid bash -c 'set -euo pipefail
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
-  fi' >target/browser-install.log 2>&1 &
+  fi
+  # checkov (pip) and the Kusto language service (npm) for the infra step, needed last: 57 s of wall
+  # time for 47 s of CPU (pip), so at the lowest priority.
+  nice -n 19 scripts/ci-infra.sh --tools-only' >target/browser-install.log 2>&1 &
 BROWSER_PID=$!
 step "cargo fmt"
 cargo fmt --all -- --check
@@ -95,11 +100,17 @@ step "waiting for the browser install"
 if ! wait "$BROWSER_PID"; then
   BROWSER_PID=""
   cat target/browser-install.log >&2
-  echo "test.sh: installing the browser or openssl failed" >&2
+  echo "test.sh: installing the browser, openssl or the infra checks' tools failed" >&2
   exit 1
 fi
 BROWSER_PID=""
 cat target/browser-install.log
+step "infra checks (checkov, Bicep, KQL, preflight, cost model), started in the background"
+# 92 s of wall time for 114 s of CPU, mostly one core, with no Azurite or cargo: the e2e tests below
+# leave about a core idle (Azurite serves them on one), so the checks take it at the lowest
+# priority; the packaging part waits for the release build, at the end.
+setsid nice -n 19 scripts/ci-infra.sh --checks-only >target/infra-checks.log 2>&1 &
+INFRA_PID=$!
 step "cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 TEST_UI=1 cargo test --locked
 step "waiting for cargo-machete and cargo-deny"
@@ -123,6 +134,15 @@ if ! wait "$PACKAGE_PID"; then
 fi
 PACKAGE_PID=""
 tail -n 3 target/package-build.log
-step "infra and packaging checks"
-scripts/ci-infra.sh
+step "waiting for the infra checks"
+if ! wait "$INFRA_PID"; then
+  INFRA_PID=""
+  cat target/infra-checks.log >&2
+  echo "test.sh: the infra checks failed" >&2
+  exit 1
+fi
+INFRA_PID=""
+cat target/infra-checks.log
+step "packaging checks (dist/, the package, release and settings drift tests)"
+scripts/ci-infra.sh --package-only
 step "done"
