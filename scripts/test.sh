@@ -38,6 +38,26 @@ trap '[ -z "$PACKAGE_PID" ] || kill -- "-$PACKAGE_PID" 2>/dev/null || true
       [ -z "$BROWSER_PID" ] || kill -- "-$BROWSER_PID" 2>/dev/null || true
       scripts/azurite.sh stop >/dev/null 2>&1 || true' EXIT
 
+# Waits for the background job whose pid the variable named $1 holds (none: nothing to wait for) and
+# clears it. Failed: the last 60 lines of its log $2, then the run stops naming $3. Done: the last $4
+# lines of the log (`all`, or 0).
+joined() {
+  local pid=${!1}
+  [ -n "$pid" ] || return 0
+  if ! wait "$pid"; then
+    printf -v "$1" '%s' ""
+    tail -n 60 "$2" >&2
+    echo "test.sh: $3 failed (whole log: $2)" >&2
+    exit 1
+  fi
+  printf -v "$1" '%s' ""
+  case "$4" in
+    all) cat "$2" ;;
+    0) ;;
+    *) tail -n "$4" "$2" ;;
+  esac
+}
+
 # A package left by an earlier run is of other code: the package tests run against the one
 # scripts/ci-infra.sh assembles below (they skip when dist/ is absent).
 rm -rf dist
@@ -97,14 +117,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 step "a newcomer's first hour: docs/devhost.md's quick start as written, scripts/demo.sh and its stop"
 scripts/first-hour.sh
 step "waiting for the browser install"
-if ! wait "$BROWSER_PID"; then
-  BROWSER_PID=""
-  cat target/browser-install.log >&2
-  echo "test.sh: installing the browser, openssl or the infra checks' tools failed" >&2
-  exit 1
-fi
-BROWSER_PID=""
-cat target/browser-install.log
+joined BROWSER_PID target/browser-install.log "installing the browser, openssl or the infra checks' tools" all
 step "infra checks (checkov, Bicep, KQL, preflight, cost model), started in the background"
 # 92 s of wall time for 114 s of CPU, mostly one core, with no Azurite or cargo: the e2e tests below
 # leave about a core idle (Azurite serves them on one), so the checks take it at the lowest
@@ -114,35 +127,15 @@ INFRA_PID=$!
 step "cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 TEST_UI=1 cargo test --locked
 step "waiting for cargo-machete and cargo-deny"
-if [ -n "$TOOLS_PID" ] && ! wait "$TOOLS_PID"; then
-  TOOLS_PID=""
-  tail -n 40 target/tools-build.log >&2
-  echo "test.sh: building cargo-machete or cargo-deny failed (whole log: target/tools-build.log)" >&2
-  exit 1
-fi
-TOOLS_PID=""
+joined TOOLS_PID target/tools-build.log "building cargo-machete or cargo-deny" 0
 step "cargo machete (unused dependencies)"
 .tools/cargo/bin/cargo-machete
 step "cargo deny (licenses, bans, sources)"
 .tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
 step "waiting for the background release build"
-if ! wait "$PACKAGE_PID"; then
-  PACKAGE_PID=""
-  tail -n 40 target/package-build.log >&2
-  echo "test.sh: the release build failed (whole log: target/package-build.log)" >&2
-  exit 1
-fi
-PACKAGE_PID=""
-tail -n 3 target/package-build.log
+joined PACKAGE_PID target/package-build.log "the release build" 3
 step "waiting for the infra checks"
-if ! wait "$INFRA_PID"; then
-  INFRA_PID=""
-  cat target/infra-checks.log >&2
-  echo "test.sh: the infra checks failed" >&2
-  exit 1
-fi
-INFRA_PID=""
-cat target/infra-checks.log
+joined INFRA_PID target/infra-checks.log "the infra checks" all
 step "packaging checks (dist/, the package, release and settings drift tests)"
 scripts/ci-infra.sh --package-only
 step "done"

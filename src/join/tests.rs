@@ -201,25 +201,28 @@ async fn a_recording_matched_by_time_reads_its_start_days_in_one_query() {
     let mut k = kit(None);
     let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
     k.state.ports.tables = tally.clone();
-    let late =
-        r#","sessionStartTime":"2025-03-13T23:50:00Z","sessionEndTime":"2025-03-14T00:20:00Z""#;
-    let on_time =
-        r#","sessionStartTime":"2025-03-14T09:00:00Z","sessionEndTime":"2025-03-14T09:30:00Z""#;
-    let text = line(
-        "s-late",
-        "2025-03-13T23:50:00Z",
-        "Successfully Connected.",
-        "VM-A",
-        "ann",
-        late,
-    ) + &line(
-        "s-day",
-        "2025-03-14T09:00:00Z",
-        "Successfully Connected.",
-        "VM-B",
-        "ben",
-        on_time,
-    );
+    let text: String = [
+        (
+            "s-late",
+            "2025-03-13T23:50:00Z",
+            "VM-A",
+            "ann",
+            "2025-03-14T00:20:00Z",
+        ),
+        (
+            "s-day",
+            "2025-03-14T09:00:00Z",
+            "VM-B",
+            "ben",
+            "2025-03-14T09:30:00Z",
+        ),
+    ]
+    .iter()
+    .map(|(t, start, vm, user, end)| {
+        let times = format!(r#","sessionStartTime":"{start}","sessionEndTime":"{end}""#);
+        line(t, start, "Successfully Connected.", vm, user, &times)
+    })
+    .collect();
     feed(&k, text.as_bytes()).await;
     tally.reset();
     let key = k
