@@ -211,8 +211,16 @@ async fn rejoining(
         None => Filter::str("JoinDue", Op::Gt, ""),
     });
     if let Some(s) = forced {
+        // `BlobCreated` is stored to the second: a row's second is within the span from the span's
+        // start rounded up (a row of the second it starts in lies before it).
+        let whole = s.from.replace_nanosecond(0).unwrap_or(s.from);
+        let first = if whole < s.from {
+            whole + Duration::SECOND
+        } else {
+            whole
+        };
         all.push(Filter::Or(vec![
-            Filter::str("BlobCreated", Op::Lt, format_utc(s.from)),
+            Filter::str("BlobCreated", Op::Lt, format_utc(first)),
             Filter::str("BlobCreated", Op::Gt, format_utc(s.until)),
         ]));
     }
@@ -223,8 +231,8 @@ async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Record
     repo::versioned(join.ports.tables.as_ref(), filter, usize::MAX).await
 }
 
-/// The filter, over the start days `days` (first and last partition), for the sessions whose window
-/// can contain a creation time in `[from, to]`: connected, started before `to` (+ skew), and ending
+/// The filter, over the start days from `first` to `last` (partitions), for the sessions whose
+/// window can contain a creation time in `[from, to]`: connected, started before `to` (+ skew), and ending
 /// (end + lag, or start + open max while the end is unknown) at or after `from`. Times are stored as
 /// fixed-width RFC 3339 text, so the service compares them in time order; an unknown end is `""`.
 pub fn window_filter(
@@ -250,7 +258,7 @@ pub fn window_filter(
 
 /// The day rows (with their ETags) of the sessions that may match a recording created between
 /// `from` and `to`: the start days from `from - lookback` to `to`, in one query over that range of
-/// partitions (a query costs a call whatever its range; a day a query each cost two or more per
+/// partitions (a query costs a call whatever its range; a query per day cost two or more for each
 /// recording).
 ///
 /// # Errors
