@@ -211,16 +211,12 @@ async fn rejoining(
         None => Filter::str("JoinDue", Op::Gt, ""),
     });
     if let Some(s) = forced {
-        // `BlobCreated` is stored to the second: a row's second is within the span from the span's
-        // start rounded up (a row of the second it starts in lies before it).
-        let whole = s.from.replace_nanosecond(0).unwrap_or(s.from);
-        let first = if whole < s.from {
-            whole + Duration::SECOND
-        } else {
-            whole
-        };
+        // `BlobCreated` is stored to the second (`format_utc` truncates): a row is within the span
+        // from the span's start rounded up to its second (a row of the second it starts in lies
+        // before it).
+        let first = format_utc(s.from + Duration::nanoseconds(999_999_999));
         all.push(Filter::Or(vec![
-            Filter::str("BlobCreated", Op::Lt, format_utc(first)),
+            Filter::str("BlobCreated", Op::Lt, first),
             Filter::str("BlobCreated", Op::Gt, format_utc(s.until)),
         ]));
     }
@@ -232,9 +228,10 @@ async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Record
 }
 
 /// The filter, over the start days from `first` to `last` (partitions), for the sessions whose
-/// window can contain a creation time in `[from, to]`: connected, started before `to` (+ skew), and ending
-/// (end + lag, or start + open max while the end is unknown) at or after `from`. Times are stored as
-/// fixed-width RFC 3339 text, so the service compares them in time order; an unknown end is `""`.
+/// window can contain a creation time in `[from, to]`: connected, started before `to` (+ skew),
+/// and ending (end + lag, or start + open max while the end is unknown) at or after `from`. Times
+/// are stored as fixed-width RFC 3339 text, so the service compares them in time order; an unknown
+/// end is `""`.
 pub fn window_filter(
     t: &Times,
     (first, last): (&str, &str),
