@@ -36,9 +36,9 @@ use bastion_recordings::estate::settings::EstateSettings;
 use bastion_recordings::export::Outbox;
 use bastion_recordings::ports::Ports;
 use bastion_recordings::sources::{Source, Sources};
-use bastion_recordings::storage::memory::InMemoryBlobStore;
-use bastion_recordings::tables::intercept::CountingTables;
-use bastion_recordings::tables::memory::InMemoryTables;
+use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
+use bastion_recordings::tables::testing::intercept::CountingTables;
+use bastion_recordings::tables::testing::memory::InMemoryTables;
 use serde_json::json;
 use time::macros::datetime;
 

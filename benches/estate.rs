@@ -36,8 +36,8 @@ const WINDOW: Window = Window {
 };
 use bastion_recordings::ports::Ports;
 use bastion_recordings::sources::{Source, Sources};
-use bastion_recordings::storage::memory::InMemoryBlobStore;
-use bastion_recordings::tables::memory::InMemoryTables;
+use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
+use bastion_recordings::tables::testing::memory::InMemoryTables;
 use serde_json::json;
 use time::macros::datetime;
 

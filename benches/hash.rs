@@ -13,7 +13,7 @@ use std::time::Instant;
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::integrity::hash::{CHUNK, hash_blob};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};

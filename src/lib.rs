@@ -15,8 +15,8 @@
 //!   (the Sentinel tables' rows and their outbox), [`ports`] (the one dependency value domains
 //!   take: tables, sources, clock, outbox).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
-//! - ports: [`storage`], [`tables`], [`queues`] (the Azure clients; the
-//!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
+//! - ports: [`storage`], [`tables`], [`queues`] (the Azure clients; each port's test doubles in
+//!   its `testing` module, only with the `test-support` feature), [`permissions`] (the RBAC
 //!   permission of every operation), [`arm`] (Azure Resource Manager), [`ingestion`] (the Logs
 //!   Ingestion API).
 //! - Azure plumbing: [`azure`] (connections, identity, SAS signing, the one HTTP client, retry

@@ -184,7 +184,7 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::memory::InMemoryBlobStore;
+    use crate::storage::testing::memory::InMemoryBlobStore;
 
     fn source(account: &str, container: &str) -> Source {
         Source::new(Arc::new(InMemoryBlobStore::new(account)), container)

@@ -23,7 +23,7 @@ use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::filter::Op;
-use bastion_recordings::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use bastion_recordings::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
 use bastion_recordings::tables::{Entity, Filter, TableStore, WriteMode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::counting::CountingBlobStore;
-use bastion_recordings::tables::intercept::CountingTables;
+use bastion_recordings::storage::testing::counting::CountingBlobStore;
 use bastion_recordings::tables::rest::TableRestClient;
+use bastion_recordings::tables::testing::intercept::CountingTables;
 use bastion_recordings::tables::{Filter, TableStore};
 use futures::StreamExt as _;
 

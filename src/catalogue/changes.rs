@@ -74,9 +74,9 @@ mod tests {
     use super::*;
     use crate::catalogue::days::{self, Before, DAYS_TABLE, DayRow, Span};
     use crate::catalogue::session::SessionRecord;
-    use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
-    use crate::tables::memory::InMemoryTables;
     use crate::tables::ops::get;
+    use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
+    use crate::tables::testing::memory::InMemoryTables;
 
     /// Refuses every write of `sessionwindows` after the first (the row's own).
     struct SettleFails;

@@ -10,8 +10,8 @@ use crate::catalogue::query::{Listed, Query};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::recording::{Confidence, Joined, Match, SessionView};
 use crate::tables::WriteMode;
-use crate::tables::intercept::CountingTables;
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::intercept::CountingTables;
+use crate::tables::testing::memory::InMemoryTables;
 
 /// A recording created on `day` (`name` its blob) joined to a session of `vm` and `user`.
 fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Recording {
@@ -226,10 +226,10 @@ struct InFlight {
 }
 
 #[async_trait::async_trait]
-impl crate::tables::intercept::BeforeTableCall for InFlight {
+impl crate::tables::testing::intercept::BeforeTableCall for InFlight {
     async fn before(
         &self,
-        call: crate::tables::intercept::TableCall<'_>,
+        call: crate::tables::testing::intercept::TableCall<'_>,
     ) -> Result<(), crate::azure::AzureError> {
         use std::sync::atomic::Ordering::SeqCst;
         if matches!(call.op(), "batch" | "delete") {
@@ -244,7 +244,7 @@ impl crate::tables::intercept::BeforeTableCall for InFlight {
 
 #[tokio::test]
 async fn index_partitions_are_written_and_removed_many_at_once_creating_the_table_once() {
-    use crate::tables::intercept::Intercepted;
+    use crate::tables::testing::intercept::Intercepted;
     let tables = Intercepted::with(
         CountingTables::new(InMemoryTables::new()),
         InFlight::default(),

@@ -382,8 +382,8 @@ mod guid_tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::tables::intercept::CountingTables;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::intercept::CountingTables;
+    use crate::tables::testing::memory::InMemoryTables;
 
     /// Indexes recording `n` as naming `guid`, as [`put_guids`] writes it.
     async fn named(tables: &dyn TableStore, guid: &str, n: usize) {

@@ -196,7 +196,7 @@ async fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::memory::InMemoryTables;
 
     #[tokio::test]
     async fn a_container_without_its_table_has_nothing_to_judge() {

@@ -160,7 +160,7 @@ pub(super) mod admit_tests {
 
     use super::*;
     use crate::notify::Severity;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::memory::InMemoryTables;
 
     /// The `i`th deletion alert of one container, all at one time (also `burst_close`'s tests').
     pub(in crate::custody) fn alert(i: usize) -> Notification {

@@ -179,7 +179,7 @@ mod tests {
 
     use super::super::burst::{Fold, GRACE, admit, burst_id, burst_of, close};
     use super::*;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::memory::InMemoryTables;
 
     const WAIT: time::Duration = time::Duration::minutes(20);
 

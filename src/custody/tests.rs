@@ -12,10 +12,10 @@ use super::lookup::pass;
 use crate::catalogue::recording::{Recording, STATUS_DELETED_OUTSIDE};
 use crate::clock::FixedClock;
 use crate::dates::format_utc;
-use crate::loganalytics::fake::{FakeLogs, Fault};
-use crate::loganalytics::fake_blobs;
-use crate::storage::memory::InMemoryBlobStore;
-use crate::tables::memory::InMemoryTables;
+use crate::loganalytics::testing::blobs;
+use crate::loganalytics::testing::{FakeLogs, Fault};
+use crate::storage::testing::memory::InMemoryBlobStore;
+use crate::tables::testing::memory::InMemoryTables;
 
 const WS: &str = "a1b2c3d4-0000-4000-8000-000000000001";
 const NAME: &str = "<img src=x>/5f0c2d7e.rec";
@@ -77,7 +77,7 @@ impl Kit {
         .cloned()
         .unwrap_or_default();
         self.logs
-            .ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
+            .ingest(WS, blobs::row(values, OffsetDateTime::now_utc()));
     }
 
     async fn pass(&self, minutes: i64) -> super::lookup::Pass {

@@ -10,8 +10,8 @@ use super::key::PackKey;
 use super::options::PackCustody;
 use super::pack::write_pack;
 use super::tables_tests::{options, temp_dir};
-use crate::loganalytics::fake::{FakeLogs, Fault};
-use crate::loganalytics::fake_blobs;
+use crate::loganalytics::testing::blobs;
+use crate::loganalytics::testing::{FakeLogs, Fault};
 use crate::testkit::fakes;
 
 const WS: &str = "a1b2c3d4-0000-4000-8000-0000000000ee";
@@ -24,10 +24,7 @@ fn log(fake: &FakeLogs, key: &str, at: &str, agent: &str) {
         "CorrelationId": "c1", "ObjectKey": key,
     });
     let values = values.as_object().cloned().unwrap_or_default();
-    fake.ingest(
-        WS,
-        fake_blobs::row(values, time::OffsetDateTime::UNIX_EPOCH),
-    );
+    fake.ingest(WS, blobs::row(values, time::OffsetDateTime::UNIX_EPOCH));
 }
 
 #[tokio::test]

@@ -56,7 +56,10 @@ async fn reviewed(ports: &Ports, body: serde_json::Value) {
 /// (`ok`), `late` reviewed after its due time (`incident`, a formula in its comment), `never` not
 /// reviewed, `failed` a failed login (neither recorded nor unrecorded, not reviewed).
 async fn seeded() -> crate::testkit::Fakes {
-    let f = crate::testkit::fakes_over(crate::storage::memory::InMemoryBlobStore::new("acct"), NOW);
+    let f = crate::testkit::fakes_over(
+        crate::storage::testing::memory::InMemoryBlobStore::new("acct"),
+        NOW,
+    );
     let ports = &f.state.ports;
     session(
         ports,

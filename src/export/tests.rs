@@ -16,8 +16,8 @@ use crate::catalogue::session::SessionRecord;
 use crate::ingestion::schema::check_record;
 use crate::reviews::export::review_row;
 use crate::reviews::model::{Context, Kind, Review, Subject, Verdict};
-use crate::tables::intercept::CountingTables;
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::intercept::CountingTables;
+use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore};
 
 const T: OffsetDateTime = datetime!(2025-03-14 09:42:17.123 UTC);

@@ -69,8 +69,8 @@ mod tests {
     use crate::invocation::{Invocation, Outcome};
     use crate::retention::policy::Policy;
     use crate::storage::BlobStore;
-    use crate::storage::memory::InMemoryBlobStore;
-    use crate::tables::memory::InMemoryTables;
+    use crate::storage::testing::memory::InMemoryBlobStore;
+    use crate::tables::testing::memory::InMemoryTables;
     use crate::testkit::retention::{Hook, Hooked};
 
     /// base64 of the seed [7; 32].

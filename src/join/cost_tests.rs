@@ -35,12 +35,12 @@ async fn recordings_rejoining_together_are_read_by_one_query() {
 struct Filters(std::sync::Mutex<Vec<crate::tables::Filter>>);
 
 #[async_trait::async_trait]
-impl crate::tables::intercept::BeforeTableCall for Arc<Filters> {
+impl crate::tables::testing::intercept::BeforeTableCall for Arc<Filters> {
     async fn before(
         &self,
-        call: crate::tables::intercept::TableCall<'_>,
+        call: crate::tables::testing::intercept::TableCall<'_>,
     ) -> Result<(), crate::azure::AzureError> {
-        if let crate::tables::intercept::TableCall::Query("recordings", Some(f)) = call {
+        if let crate::tables::testing::intercept::TableCall::Query("recordings", Some(f)) = call {
             self.0.lock().expect("filters").push(f.clone());
         }
         Ok(())
@@ -57,7 +57,7 @@ async fn pass_over(
     k.clock.advance(Duration::days(2));
     let filters = Arc::new(Filters::default());
     let inner = k.state.ports.tables.clone();
-    k.state.ports.tables = Arc::new(crate::tables::intercept::Intercepted::with(
+    k.state.ports.tables = Arc::new(crate::tables::testing::intercept::Intercepted::with(
         inner.clone(),
         filters.clone(),
     ));

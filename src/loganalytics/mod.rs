@@ -4,13 +4,7 @@
 
 mod answer;
 #[cfg(feature = "test-support")]
-pub mod fake;
-#[cfg(feature = "test-support")]
-pub mod fake_activity;
-#[cfg(feature = "test-support")]
-pub mod fake_answer;
-#[cfg(feature = "test-support")]
-pub mod fake_blobs;
+pub mod testing;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::catalogue::recording::Hold;
-use crate::storage::tag_expr::TagExpr;
+use crate::storage::testing::tag_expr::TagExpr;
 use crate::testkit::maps::owned as t;
 
 fn row(class: &str, until: &str) -> Recording {

@@ -78,7 +78,7 @@ mod tests {
 
     use super::*;
     use crate::retention::policy::{Policy, audit_log_retention};
-    use crate::storage::tag_expr::TagExpr;
+    use crate::storage::testing::tag_expr::TagExpr;
     use crate::testkit::maps::owned as t;
 
     #[test]
@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(held[TAG_UNTIL], HELD_UNTIL);
         assert_eq!(held[TAG_HELD_FROM], "pci-1y/2026-03-14");
         assert!(
-            crate::storage::memory::validate_tags(&held).is_ok(),
+            crate::storage::testing::memory::validate_tags(&held).is_ok(),
             "tag characters allowed"
         );
         assert_eq!(hold_tags(&held), held, "a second hold keeps the original");

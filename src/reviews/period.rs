@@ -118,8 +118,8 @@ mod tests {
     use super::*;
     use crate::reviews::model::{Context, Kind, Subject, Verdict};
     use crate::tables::WriteMode;
-    use crate::tables::memory::InMemoryTables;
     use crate::tables::ops::write_creating_table;
+    use crate::tables::testing::memory::InMemoryTables;
 
     fn review(id: &str, at: OffsetDateTime) -> Review {
         Review {

@@ -16,9 +16,9 @@ use crate::export::outbox::{self, OUTBOX_TABLE};
 use crate::export::{Outbox, Table};
 use crate::ports::Ports;
 use crate::reviews::record::{ReviewRequest, record};
-use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::memory::InMemoryTables;
 
 const T: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
 const TUNNEL: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";

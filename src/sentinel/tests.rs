@@ -20,9 +20,9 @@ use crate::notify::handler::{Dispatch, deliver_message};
 use crate::notify::{Notification, Notifier, Severity};
 use crate::ports::Ports;
 use crate::reviews::record::{ReviewRequest, record};
-use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::memory::InMemoryTables;
 
 const T: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
 

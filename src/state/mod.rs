@@ -30,11 +30,11 @@ use crate::storage::BlobStore;
 use crate::storage::azure::AzureBlobStore;
 use crate::storage::links::{self, Links};
 #[cfg(feature = "test-support")]
-use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
-#[cfg(feature = "test-support")]
-use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
+#[cfg(feature = "test-support")]
+use crate::tables::testing::memory::InMemoryTables;
 
 pub use domains::{health, join, recordings, stalled, sweeper, tailer};
 
@@ -270,7 +270,7 @@ impl AppState {
     }
 
     /// Seeds synthetic recordings (`HANDLER_IN_MEMORY_SEED`, see
-    /// [`seed`](crate::storage::memory::seed)); ignored unless storage is in memory. Returns how
+    /// [`seed`](crate::storage::testing::memory::seed)); ignored unless storage is in memory. Returns how
     /// many blobs could not be put.
     #[cfg(feature = "test-support")]
     pub async fn seed_in_memory(&self, spec: &str) -> usize {
@@ -278,7 +278,7 @@ impl AppState {
             return 0;
         }
         let source = self.ports.sources.default_recordings();
-        crate::storage::memory::seed(source.store.as_ref(), &source.container, spec).await
+        crate::storage::testing::memory::seed(source.store.as_ref(), &source.container, spec).await
     }
 }
 

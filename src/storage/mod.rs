@@ -1,18 +1,12 @@
 //! The blob port: [`BlobStore`] (a narrow view of Blob Storage, failing with the one
 //! [`AzureError`]), its value types, [`azure::AzureBlobStore`] and [`links`] (read links).
-//! The fake (`memory`, `tag_expr`) and the decorators (`intercept`, `counting`) are
-//! `test-support` only; `tests/e2e/storage_contract/` holds fake and Azure to one contract.
+//! Its test doubles are in `testing` (`test-support` only): the fake (`memory`, `tag_expr`) and the
+//! decorators (`intercept`, `counting`); `tests/e2e/storage_contract/` holds fake and Azure to one contract.
 
 pub mod azure;
-#[cfg(feature = "test-support")]
-pub mod counting;
-#[cfg(feature = "test-support")]
-pub mod intercept;
 pub mod links;
 #[cfg(feature = "test-support")]
-pub mod memory;
-#[cfg(feature = "test-support")]
-pub mod tag_expr;
+pub mod testing;
 pub mod url;
 
 use std::collections::BTreeMap;
@@ -301,8 +295,8 @@ mod tests {
     #[cfg(feature = "test-support")]
     #[tokio::test]
     async fn tags_are_written_only_when_they_change_and_a_gone_blob_is_none() {
-        use super::counting::CountingBlobStore;
-        use super::memory::InMemoryBlobStore;
+        use super::testing::counting::CountingBlobStore;
+        use super::testing::memory::InMemoryBlobStore;
         let store = CountingBlobStore::new(InMemoryBlobStore::new("a"));
         let blob = BlobRef::new("c", "b.mp4");
         let meta = Metadata::new();

@@ -81,7 +81,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::memory::InMemoryTables;
 
     const T: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
 

@@ -4,25 +4,23 @@
 //! the REST client, evaluated directly by the fake, so both agree without an OData parser); its
 //! failures are the one [`AzureError`]. Knows nothing about recordings or sessions.
 //! Implementations: [`rest::TableRestClient`] (the Table REST API on [`crate::azure::http`]) and
-//! `memory::InMemoryTables`; one contract suite covers both.
-//! `counting::CountingTables` wraps either to count round trips (tests, benchmarks);
-//! `intercept::Intercepted` runs a hook before every call (recording, fault injection).
-//! The fake and both decorators exist only with the `test-support` feature (never in the release build).
+//! `testing::memory::InMemoryTables`; one contract suite covers both.
+//! `testing::intercept::Intercepted` wraps either and runs a hook before every call (counting
+//! round trips, recording, fault injection).
+//! The test doubles (`testing`) exist only with the `test-support` feature (never in the release build).
 //! [`ops`] holds the operations every domain shares, among them the one ETag read-modify-write.
 //! [`TableStore::batch`] writes (or deletes, [`WriteMode::Delete`]) up to [`MAX_BATCH`] entities
 //! of one partition in one round trip.
 
 pub mod filter;
-#[cfg(feature = "test-support")]
-pub mod intercept;
 #[cfg(test)]
 mod key_builders_tests;
 pub mod keys;
 pub mod lease;
-#[cfg(feature = "test-support")]
-pub mod memory;
 pub mod ops;
 pub mod rest;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};

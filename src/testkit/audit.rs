@@ -13,13 +13,14 @@ use crate::catalogue::recording::RecordingKey;
 use crate::clock::FixedClock;
 use crate::retention::policy::Policy;
 use crate::state::AppState;
-use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore};
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::memory::InMemoryTables;
 
 /// The app's tables, counted per (operation, table).
-pub type Tally =
-    crate::tables::intercept::CountingTables<std::sync::Arc<dyn crate::tables::TableStore>>;
+pub type Tally = crate::tables::testing::intercept::CountingTables<
+    std::sync::Arc<dyn crate::tables::TableStore>,
+>;
 
 pub const PATH: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
 pub const NOW: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);

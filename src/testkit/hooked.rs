@@ -8,8 +8,8 @@ use bytes::Bytes;
 
 use crate::azure::AzureError;
 use crate::retention::tags::hold_tags;
-use crate::storage::intercept::{BeforeCall, Call, Intercepted};
-use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::testing::intercept::{BeforeCall, Call, Intercepted};
+use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore, Metadata};
 
 /// What the intercepting store does to one blob.

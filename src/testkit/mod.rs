@@ -35,10 +35,10 @@ use crate::permissions::Operation;
 use crate::retention::policy::Policy;
 use crate::state::{AppState, Stores};
 use crate::storage::BlobStore;
-use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
-use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::tables::testing::memory::InMemoryTables;
 
 /// In-memory seams, kept typed so tests can inspect them.
 pub(crate) struct Fakes {

@@ -13,9 +13,9 @@ use crate::retention::policy::Policy;
 use crate::retention::sweep::SweepParams;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::state::AppState;
-use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore, Tags};
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{Entity, WriteMode};
 
 pub(crate) use super::hooked::{Hook, Hooked};

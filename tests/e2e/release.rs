@@ -64,14 +64,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_test_double_is_behind_the_feature() {
     let gated = gated_modules();
     for double in [
-        "src/storage/counting.rs",
-        "src/storage/intercept.rs",
-        "src/storage/memory/",
-        "src/storage/tag_expr.rs",
-        "src/tables/intercept.rs",
-        "src/loganalytics/fake.rs",
-        "src/ingestion/fake.rs",
-        "src/tables/memory.rs",
+        "src/storage/testing/",
+        "src/tables/testing/",
+        "src/loganalytics/testing/",
+        "src/ingestion/testing.rs",
         "src/testkit/",
     ] {
         assert!(

@@ -504,7 +504,8 @@ mod tests {
         // The portal link, when a source names the (one) host by resource id.
         let id =
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-weu";
-        let store = std::sync::Arc::new(crate::storage::memory::InMemoryBlobStore::new("a"));
+        let store =
+            std::sync::Arc::new(crate::storage::testing::memory::InMemoryBlobStore::new("a"));
         let sources = Sources::single(
             crate::sources::Source::new(store.clone(), "rec")
                 .with_bastion(Some("BAS-WEU".into()))

@@ -12,8 +12,8 @@ use super::failed::bursts;
 use super::failed::{FailedLogin, check, list, record};
 use crate::azure::AzureError;
 use crate::tables::TableStore;
-use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::tables::testing::memory::InMemoryTables;
 
 const WINDOW: Duration = Duration::minutes(15);
 

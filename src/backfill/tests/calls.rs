@@ -4,7 +4,7 @@
 //! pass over one audit-log hour and four recordings, pinned per operation and table.
 
 use super::*;
-use crate::tables::intercept::CountingTables;
+use crate::tables::testing::intercept::CountingTables;
 use crate::testkit::state_over;
 
 /// Catalogue (`recordings`) point reads and queries so far.

@@ -7,7 +7,7 @@ use super::*;
 use crate::azure::AzureError;
 use crate::catalogue::key::index_keys;
 use crate::tables::get_str;
-use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
+use crate::tables::testing::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 use crate::testkit::state_over;
 
 /// Four recordings over two listing pages: three name sessions of the audit hour, one nothing.

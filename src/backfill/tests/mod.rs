@@ -11,9 +11,9 @@ use super::*;
 use crate::catalogue::key::INDEX_TABLE;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
-use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore as _, Metadata};
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore, WriteMode};
 use crate::testkit::audit::{ALICE, PATH};
 

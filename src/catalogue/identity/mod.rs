@@ -330,7 +330,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::memory::InMemoryTables;
 
     const B1: &str = "/subscriptions/s/hosts/b1";
     const B2: &str = "/subscriptions/s/hosts/b2";

@@ -328,8 +328,5 @@ pub async fn read(
 }
 
 #[cfg(test)]
-#[path = "network_fake.rs"]
-pub(super) mod fake;
-#[cfg(test)]
 #[path = "network_tests.rs"]
 mod tests;

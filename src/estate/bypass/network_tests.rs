@@ -1,11 +1,13 @@
 //! Which scopes one kind is listed in: a group on its own, unless its subscription is granted
 //! (a `BYPASS_SCOPES` entry) and more than `GROUPS_PER_SUBSCRIPTION` of its groups are asked;
 //! a refused subscription list; and the requests of whole passes over a fake Resource Manager
-//! (`network_fake.rs`) that grants the reads on resource groups only.
+//! (`crate::arm::testing`) that grants the reads on resource groups only.
 
 use std::collections::BTreeSet;
 
 use super::{GROUPS_PER_SUBSCRIPTION, plan};
+use crate::arm::testing::{Fake, HOST};
+use crate::estate::bypass::doors::Watched;
 
 fn group(sub: &str, g: usize) -> String {
     format!("/subscriptions/{sub}/resourcegroups/rg-{g}")
@@ -125,8 +127,8 @@ async fn a_failed_subscription_list_leaves_its_groups_unread() {
 /// be refused before the groups are read, on every tick).
 #[tokio::test]
 async fn five_groups_granted_only_on_groups_are_listed_without_a_refused_request() {
-    let fake = super::fake::Fake::groups_only(5);
-    let watched = fake.watched(&[]);
+    let fake = Fake::groups_only(5);
+    let watched = watched(&fake, &[]);
     for tick in 0..2 {
         fake.asked.lock().expect("asked").clear();
         let net = read_fresh(&fake, &watched).await;
@@ -153,9 +155,9 @@ async fn five_groups_granted_only_on_groups_are_listed_without_a_refused_request
 /// doors (its public IP found, its subnet's NSG read through the same lists as the others').
 #[tokio::test]
 async fn a_nic_in_an_unlisted_group_is_read_through_its_vm() {
-    let fake = super::fake::Fake::groups_only(2);
+    let fake = Fake::groups_only(2);
     let far = fake.nic_elsewhere(0, "rg-far", Some("pip-far"));
-    let watched = fake.watched(&[]);
+    let watched = watched(&fake, &[]);
     let net = read_fresh(&fake, &watched).await;
     let asked = fake.asked.lock().expect("asked").clone();
     assert!(net.failed.is_empty(), "{:?}", net.failed);
@@ -176,13 +178,13 @@ async fn a_nic_in_an_unlisted_group_is_read_through_its_vm() {
 /// A NIC GET that fails leaves its VM undecided (no NIC of it), named in the failures.
 #[tokio::test]
 async fn a_nic_get_that_fails_leaves_its_vm_undecided() {
-    let fake = super::fake::Fake::groups_only(1);
+    let fake = Fake::groups_only(1);
     let far = fake.nic_elsewhere(0, "rg-far", None);
     fake.failing
         .lock()
         .expect("failing")
         .push(far.to_ascii_lowercase());
-    let net = read_fresh(&fake, &fake.watched(&[])).await;
+    let net = read_fresh(&fake, &watched(&fake, &[])).await;
     assert!(net.nics.is_empty(), "{:?}", net.nics);
     assert_eq!(net.failed.len(), 1, "{:?}", net.failed);
     assert!(super::super::netdoors::evaluate(&fake.vm(0), &net, &[]).is_none());
@@ -197,7 +199,7 @@ async fn a_failed_read_is_said_on_what_it_leaves_undecided_and_nowhere_else() {
     use super::super::netdoors::{NETWORK_FAILED, evaluate, failed};
     use crate::estate::findings::Level;
     let now = time::macros::datetime!(2026-11-28 12:00 UTC);
-    let fake = super::fake::Fake::groups_only(3);
+    let fake = Fake::groups_only(3);
     fake.refused
         .lock()
         .expect("refused")
@@ -208,7 +210,7 @@ async fn a_failed_read_is_said_on_what_it_leaves_undecided_and_nowhere_else() {
         .expect("failing")
         .push(far.to_ascii_lowercase());
     let scope = "/subscriptions/s1/resourcegroups/rg-0";
-    let net = read_fresh(&fake, &fake.watched(&[scope])).await;
+    let net = read_fresh(&fake, &watched(&fake, &[scope])).await;
     let finding = |id: &str| {
         let decided = evaluate(id, &net, &[]);
         let ev = failed(id, &net, decided.as_ref(), now);
@@ -249,8 +251,8 @@ async fn a_host_not_read_is_said_on_the_path_doors_it_leaves_undecided() {
     use super::super::netdoors::{NETWORK_PATH, PUBLIC_IP, evaluate, failed};
     use crate::estate::findings::Level;
     let now = time::macros::datetime!(2026-11-28 12:00 UTC);
-    let fake = super::fake::Fake::groups_only(1);
-    let mut net = read_fresh(&fake, &fake.watched(&[])).await;
+    let fake = Fake::groups_only(1);
+    let mut net = read_fresh(&fake, &watched(&fake, &[])).await;
     let decided = evaluate(&fake.vm(0), &net, &[]).expect("decided");
     assert!(
         failed(&fake.vm(0), &net, Some(&decided), now)
@@ -259,7 +261,7 @@ async fn a_host_not_read_is_said_on_the_path_doors_it_leaves_undecided() {
     );
     net.bastion = None;
     net.errors.push((
-        super::fake::HOST.to_owned(),
+        HOST.to_owned(),
         crate::azure::AzureError::Forbidden {
             role: "Reader on the Bastion host".to_owned(),
         },
@@ -279,25 +281,16 @@ async fn a_host_not_read_is_said_on_the_path_doors_it_leaves_undecided() {
 }
 
 /// One read of `fake`'s network for its host's `watched` VMs, nothing remembered.
-async fn read_fresh(
-    fake: &super::fake::Fake,
-    watched: &super::super::doors::Watched,
-) -> super::Network {
+async fn read_fresh(fake: &Fake, watched: &Watched) -> super::Network {
     let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
-    super::read(
-        &arm,
-        &[super::fake::HOST.to_owned()],
-        watched,
-        &Default::default(),
-    )
-    .await
+    super::read(&arm, &[HOST.to_owned()], watched, &Default::default()).await
 }
 
 /// One pass over `fake` with what `tables` remembers (and `rows` of the Activity log), at most
 /// `cap` VMs read one by one; what it read remembered. The GETs it made, and the network.
 async fn pass(
-    fake: &super::fake::Fake,
-    tables: &crate::tables::memory::InMemoryTables,
+    fake: &Fake,
+    tables: &crate::tables::testing::memory::InMemoryTables,
     now: time::OffsetDateTime,
     rows: &[crate::estate::bypass::activity::ActivityRow],
     cap: usize,
@@ -313,13 +306,7 @@ async fn pass(
         now,
     };
     fake.asked.lock().expect("asked").clear();
-    let net = super::read(
-        &arm,
-        &[super::fake::HOST.to_owned()],
-        &fake.watched(&[]),
-        &memory,
-    )
-    .await;
+    let net = super::read(&arm, &[HOST.to_owned()], &watched(fake, &[]), &memory).await;
     for r in &net.remember {
         store::remember(tables, r).await.expect("remembered");
     }
@@ -334,13 +321,13 @@ async fn pass(
     (net, gets)
 }
 
-fn decided(fake: &super::fake::Fake, net: &super::Network, n: usize) -> Vec<usize> {
+fn decided(fake: &Fake, net: &super::Network, n: usize) -> Vec<usize> {
     (0..n)
         .filter(|i| super::super::netdoors::evaluate(&fake.vm(*i), net, &[]).is_some())
         .collect()
 }
 
-fn has_public_ip(fake: &super::fake::Fake, net: &super::Network, i: usize) -> bool {
+fn has_public_ip(fake: &Fake, net: &super::Network, i: usize) -> bool {
     super::super::netdoors::evaluate(&fake.vm(i), net, &[])
         .is_some_and(|ev| ev.findings.iter().any(|f| f.code == "door:public-ip"))
 }
@@ -354,11 +341,11 @@ fn has_public_ip(fake: &super::fake::Fake, net: &super::Network, i: usize) -> bo
 async fn remembered_nics_are_read_again_only_after_a_change_or_in_their_turn() {
     use crate::estate::bypass::direct::ROTATION_PASSES;
     const N: usize = 16;
-    let fake = super::fake::Fake::groups_only(N);
+    let fake = Fake::groups_only(N);
     let nic: Vec<String> = (0..N)
         .map(|i| fake.nic_elsewhere(i, "rg-far", None))
         .collect();
-    let tables = crate::tables::memory::InMemoryTables::new();
+    let tables = crate::tables::testing::memory::InMemoryTables::new();
     let tick =
         |t: i64| time::macros::datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(15 * t);
 
@@ -420,7 +407,7 @@ async fn remembered_nics_are_read_again_only_after_a_change_or_in_their_turn() {
 async fn beyond_the_cap_every_vm_is_decided_within_ceil_n_over_cap_passes() {
     const N: usize = 8;
     const CAP: usize = 3;
-    let fake = super::fake::Fake::groups_only(N);
+    let fake = Fake::groups_only(N);
     for i in 0..N {
         let id = fake.nic_elsewhere(i, "rg-far", None);
         if i == 0 {
@@ -430,7 +417,7 @@ async fn beyond_the_cap_every_vm_is_decided_within_ceil_n_over_cap_passes() {
                 .push(id.to_ascii_lowercase());
         }
     }
-    let tables = crate::tables::memory::InMemoryTables::new();
+    let tables = crate::tables::testing::memory::InMemoryTables::new();
     let mut ever = std::collections::BTreeSet::new();
     for t in 0..N.div_ceil(CAP) {
         let now = time::macros::datetime!(2026-11-25 12:00 UTC)
@@ -463,7 +450,7 @@ async fn beyond_the_cap_every_vm_is_decided_within_ceil_n_over_cap_passes() {
 async fn a_jit_row_without_a_body_is_completed_from_its_policys_requests() {
     use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
     use crate::estate::bypass::jit;
-    let fake = super::fake::Fake::groups_only(2);
+    let fake = Fake::groups_only(2);
     let policy = "/subscriptions/s1/resourceGroups/rg-0/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default";
     let port = |source: &str| {
         serde_json::json!({"number": 3389, "allowedSourceAddressPrefix": source,
@@ -518,4 +505,12 @@ async fn a_jit_row_without_a_body_is_completed_from_its_policys_requests() {
     assert_eq!(own[0].vm, fake.vm(1));
     assert_eq!(own[0].sources, ["10.0.0.4"]);
     assert_eq!(events[1].jit, None);
+}
+
+/// Every VM of `fake`, and `scopes`.
+fn watched(fake: &Fake, scopes: &[&str]) -> Watched {
+    Watched {
+        vms: fake.vms().into_iter().collect(),
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+    }
 }

@@ -4,8 +4,8 @@ use time::macros::datetime;
 use super::activity::{ActivityRow, Outcome, fold};
 use super::doors::{Door, door_of, evaluate};
 use super::*;
-use crate::loganalytics::fake::FakeLogs;
-use crate::loganalytics::fake_activity;
+use crate::loganalytics::testing::FakeLogs;
+use crate::loganalytics::testing::activity as fake_activity;
 
 const HOST: &str =
     "/subscriptions/s0/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas1";
@@ -410,10 +410,10 @@ async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nic
     let ports = crate::testkit::fakes().state.ports;
     let tables = ports.tables.as_ref();
     let now = datetime!(2025-03-14 10:00 UTC);
-    let fake = network::fake::Fake::groups_only(1);
+    let fake = crate::arm::testing::Fake::groups_only(1);
     let vm0 = fake.vm(0);
     session_on(&ports, now - time::Duration::days(1), "b1", &vm0).await;
-    let s = EstateSettings::of_hosts(vec![network::fake::HOST.to_owned()]);
+    let s = EstateSettings::of_hosts(vec![crate::arm::testing::HOST.to_owned()]);
     let old =
         "/subscriptions/s9/resourcegroups/rg-x/providers/microsoft.compute/virtualmachines/old";
     for vm in [old, vm0.as_str()] {

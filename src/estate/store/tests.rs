@@ -7,7 +7,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::estate::findings::Evaluation;
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::memory::InMemoryTables;
 
 const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
 

@@ -13,7 +13,7 @@ use crate::arm::{
 };
 use crate::azure::AzureError;
 use crate::export::Outbox;
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::memory::InMemoryTables;
 
 mod identities;
 mod unaudited;

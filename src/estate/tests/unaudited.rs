@@ -9,8 +9,8 @@ use super::{HOST, host, session};
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::session::SESSIONS_TABLE;
 use crate::estate::{live, unaudited};
-use crate::tables::memory::InMemoryTables;
 use crate::tables::ops::write_creating_table;
+use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore, WriteMode};
 
 const WAIT: Duration = Duration::minutes(120);

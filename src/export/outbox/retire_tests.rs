@@ -12,8 +12,8 @@ use crate::export::Table;
 use crate::export::outbox::{self, Outbox};
 use crate::export::rows::ReviewRow;
 use crate::tables::TableStore;
-use crate::tables::intercept::CountingTables;
-use crate::tables::memory::InMemoryTables;
+use crate::tables::testing::intercept::CountingTables;
+use crate::tables::testing::memory::InMemoryTables;
 
 const T: OffsetDateTime = datetime!(2025-03-14 09:01 UTC);
 

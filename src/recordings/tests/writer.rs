@@ -10,8 +10,8 @@ use crate::catalogue::doubt::Doubt;
 use crate::catalogue::identity;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::writer::{VOUCHES, VOUCHES_IDENTITY_UNKNOWN, Writer};
-use crate::loganalytics::fake::FakeLogs;
-use crate::loganalytics::fake_blobs;
+use crate::loganalytics::testing::FakeLogs;
+use crate::loganalytics::testing::blobs;
 use crate::storage::{BlobRef, BlobStore};
 use crate::testkit::{Fakes, fakes};
 
@@ -43,7 +43,7 @@ pub(super) fn logged(
         "ServiceType": "blob", "Location": "westeurope",
     });
     let values = values.as_object().cloned().unwrap_or_default();
-    logs.ingest(WS, fake_blobs::row(values, at));
+    logs.ingest(WS, blobs::row(values, at));
 }
 
 pub(super) async fn put(f: &Fakes, name: &str) -> String {

@@ -23,9 +23,9 @@ use crate::ports::Ports;
 use crate::reviews::hours::WorkingHours;
 use crate::reviews::model::{Kind, Subject, Verdict};
 use crate::reviews::{ReviewRequest, ReviewSettings, record};
-use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
-use crate::tables::memory::InMemoryTables;
 use crate::tables::ops::write_creating_table;
+use crate::tables::testing::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
+use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{TableStore, WriteMode};
 use crate::testkit::fakes;
 

@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use bastion_recordings::loganalytics::fake::{FakeLogs, serve};
-use bastion_recordings::loganalytics::fake_blobs;
+use bastion_recordings::loganalytics::testing::blobs;
+use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::{BlobRef, Metadata};
 use bastion_recordings::tables::get_str;
 use bytes::Bytes;
@@ -77,7 +77,7 @@ pub(super) fn oauth_write(
         "ServiceType": "blob", "Location": "westeurope",
     });
     let values = values.as_object().cloned().unwrap_or_default();
-    fake.ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
+    fake.ingest(WS, blobs::row(values, OffsetDateTime::now_utc()));
 }
 
 /// One run of timer `method` at `at`, answered 200; its notifications tallied, the suspect kept.

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use bastion_recordings::loganalytics::fake::{FakeLogs, serve};
-use bastion_recordings::loganalytics::fake_blobs;
+use bastion_recordings::loganalytics::testing::blobs;
+use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::BlobRef;
 use bastion_recordings::tables::get_str;
 use serde_json::{Value, json};
@@ -68,7 +68,7 @@ fn put_blob(
         "ServiceType": "blob", "Location": "westeurope",
     });
     let values = values.as_object().cloned().unwrap_or_default();
-    fake.ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
+    fake.ingest(WS, blobs::row(values, OffsetDateTime::now_utc()));
 }
 
 /// What the ticks sent: each notification id with how often it came, and the `recording.suspect`

@@ -3,8 +3,8 @@
 //! raises one finding per door and VM naming its caller within one tick; a clean estate raises
 //! none; a failed Run Command is an attempt (shown, not announced); a use older than a day clears.
 
-use bastion_recordings::loganalytics::fake::{FakeLogs, serve};
-use bastion_recordings::loganalytics::fake_activity;
+use bastion_recordings::loganalytics::testing::activity;
+use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use serde_json::{Value, json};
 
 use super::fake_arm::SUB;
@@ -37,7 +37,7 @@ pub(crate) fn activity(
         "Properties_d": {"statusCode": "OK", "eventCategory": "Administrative"}});
     let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
     let values = values.as_object().cloned().unwrap_or_default();
-    logs.ingest(CUSTOMER, fake_activity::row(values, visible));
+    logs.ingest(CUSTOMER, activity::row(values, visible));
 }
 
 /// A served Logs Query fake whose workspace holds one quiet row of the rig's subscription (its

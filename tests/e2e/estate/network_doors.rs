@@ -6,8 +6,8 @@
 //! closed; a clean estate (NSG only from the Bastion subnet, no public IP, just-in-time from the
 //! Bastion subnet) raises none; two instances announce each door once.
 
-use bastion_recordings::loganalytics::fake::FakeLogs;
-use bastion_recordings::loganalytics::fake_activity;
+use bastion_recordings::loganalytics::testing::FakeLogs;
+use bastion_recordings::loganalytics::testing::activity;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -101,7 +101,7 @@ fn jit(logs: &FakeLogs, caller: &str, asked: Option<(&str, &str)>, correlation: 
         "Properties_d": properties});
     let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
     let values = values.as_object().cloned().unwrap_or_default();
-    logs.ingest(CUSTOMER, fake_activity::row(values, visible));
+    logs.ingest(CUSTOMER, activity::row(values, visible));
 }
 
 /// A handler watching `rg-app` (a scope) on the clean estate, reading the quiet workspace.

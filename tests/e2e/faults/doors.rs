@@ -6,7 +6,7 @@
 //! other finding is announced; a read that fails on every try leaves the doors as they were and
 //! says so without an alert, and the next tick finds the door opened meanwhile.
 
-use bastion_recordings::loganalytics::fake::Fault;
+use bastion_recordings::loganalytics::testing::Fault;
 use serde_json::Value;
 
 use crate::estate::doors::{activity, quiet_workspace, vm};

@@ -14,14 +14,14 @@ use bastion_recordings::app::router;
 use bastion_recordings::backfill::{self, Kind, Options, progress::Progress};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::config::Config;
-use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow};
-use bastion_recordings::loganalytics::fake_activity;
+use bastion_recordings::loganalytics::testing::activity;
+use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow};
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
-use bastion_recordings::storage::intercept::Intercepted;
-use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::storage::testing::intercept::Intercepted;
+use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
-use bastion_recordings::tables::memory::InMemoryTables;
+use bastion_recordings::tables::testing::memory::InMemoryTables;
 use bytes::Bytes;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -74,7 +74,7 @@ fn workspace() -> FakeLogs {
     });
     fake.ingest(
         WORKSPACE,
-        fake_activity::row(
+        activity::row(
             jit.as_object().cloned().unwrap_or_default(),
             OffsetDateTime::UNIX_EPOCH,
         ),

@@ -4,8 +4,8 @@
 //! (the alert's id + `.actor`); the detail API shows the actor and the custody trail. Logs that
 //! never arrive leave the actor unknown with the reason once `CUSTODY_ACTOR_WAIT_MINUTES` is over.
 
-use bastion_recordings::loganalytics::fake::{FakeLogs, serve};
-use bastion_recordings::loganalytics::fake_blobs;
+use bastion_recordings::loganalytics::testing::blobs;
+use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::{BlobRef, BlobStore};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -48,7 +48,7 @@ fn log(fake: &FakeLogs, key: &str, op: &str, at: &str, request: &str, upn: &str,
         "CorrelationId": request, "ObjectKey": key,
     });
     let values = values.as_object().cloned().unwrap_or_default();
-    fake.ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
+    fake.ingest(WS, blobs::row(values, OffsetDateTime::now_utc()));
 }
 
 async fn rig(cs: &str, fake: &FakeLogs) -> Rig {

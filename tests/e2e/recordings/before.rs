@@ -4,7 +4,7 @@
 //! name stays in the row's trail and the evidence pack's `custody.csv`; names with TAB, CR or LF
 //! are read, catalogued and their deletion alerted; a name no URL can carry is quarantined.
 
-use bastion_recordings::loganalytics::fake::{FakeLogs, serve};
+use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
 use bytes::Bytes;

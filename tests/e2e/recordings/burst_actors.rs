@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use bastion_recordings::loganalytics::fake::FakeLogs;
+use bastion_recordings::loganalytics::testing::FakeLogs;
 use bastion_recordings::storage::BlobRef;
 use serde_json::Value;
 

@@ -7,10 +7,10 @@ use bastion_recordings::clock::SystemClock;
 use bastion_recordings::recordings::Recordings;
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::AppState;
-use bastion_recordings::storage::counting::CountingBlobStore;
+use bastion_recordings::storage::testing::counting::CountingBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};
 use bastion_recordings::tables::TableStore;
-use bastion_recordings::tables::intercept::CountingTables;
+use bastion_recordings::tables::testing::intercept::CountingTables;
 
 use super::{Rig, SEQ1};
 use crate::harness::azurite;

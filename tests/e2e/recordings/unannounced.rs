@@ -6,8 +6,8 @@
 //! finds a vanished blob and a changed ETag. A storm of 1,000 overwrites is folded into one
 //! burst alert with the count and does not hold back a real deletion's actor.
 
-use bastion_recordings::loganalytics::fake::{FakeLogs, serve};
-use bastion_recordings::loganalytics::fake_blobs;
+use bastion_recordings::loganalytics::testing::blobs;
+use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
 use bytes::Bytes;
@@ -72,7 +72,7 @@ pub(super) fn log(
     });
     let _ = container;
     let values = values.as_object().cloned().unwrap_or_default();
-    fake.ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
+    fake.ingest(WS, blobs::row(values, OffsetDateTime::now_utc()));
 }
 
 /// Deletes `name` (no `BlobDeleted` is sent), logs the Data Lake delete as request `request`,

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
 use bastion_recordings::catalogue::key::RecordingKey;
-use bastion_recordings::ingestion::fake::{FakeIngestion, Fault};
+use bastion_recordings::ingestion::testing::{FakeIngestion, Fault};
 use bastion_recordings::tables::WriteMode;
 use bastion_recordings::tables::ops::write_creating_table;
 use reqwest::Method;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
-use crate::storage::memory::InMemoryBlobStore;
-use crate::tables::intercept::CountingTables;
-use crate::tables::memory::InMemoryTables;
+use crate::storage::testing::memory::InMemoryBlobStore;
+use crate::tables::testing::intercept::CountingTables;
+use crate::tables::testing::memory::InMemoryTables;
 
 #[tokio::test]
 async fn a_session_spread_over_chunks_of_one_page_costs_one_write() {

@@ -101,10 +101,10 @@ async fn backfill_reads_the_configured_workspaces_and_counts_them() {
     let recs = records();
     let clock = Arc::new(crate::clock::FixedClock::new(LATER_RUN));
     let state = crate::testkit::state(
-        Arc::new(crate::storage::memory::InMemoryBlobStore::new(
+        Arc::new(crate::storage::testing::memory::InMemoryBlobStore::new(
             "devstoreaccount1",
         )),
-        Arc::new(crate::tables::memory::InMemoryTables::new()),
+        Arc::new(crate::tables::testing::memory::InMemoryTables::new()),
         clock,
         crate::retention::policy::Policy::builtin(),
         &[("AUDITLOGS_WORKSPACES", WS)],

@@ -13,7 +13,7 @@ use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::tail;
 use crate::catalogue::days::DAYS_TABLE;
 use crate::catalogue::session::SESSIONS_TABLE;
-use crate::loganalytics::fake::{FakeLogs, FakeRow, Fault};
+use crate::loganalytics::testing::{FakeLogs, FakeRow, Fault};
 use crate::tables::Entity;
 use crate::testkit::audit::{Kit, NOW, kit};
 

@@ -10,7 +10,7 @@ use super::{STREAM, T, fake, review, rig};
 use crate::clock::Clock as _;
 use crate::export::rows::ReviewRow;
 use crate::export::{Table, outbox};
-use crate::ingestion::fake::Fault;
+use crate::ingestion::testing::Fault;
 use crate::ports::Ports;
 use crate::sentinel::drain::run;
 
@@ -31,7 +31,7 @@ async fn a_closed_bucket_is_sent_by_cursor_and_deleted_whole() {
     r.ports.outbox.record(&later).await.expect("recorded");
     assert_eq!(r.buckets().await.len(), 2);
     assert_eq!(r.waiting().await, 1_000, "counted to the cap");
-    let counted = Arc::new(crate::tables::intercept::CountingTables::new(
+    let counted = Arc::new(crate::tables::testing::intercept::CountingTables::new(
         r.ports.tables.clone(),
     ));
     let ports = Ports {
@@ -201,8 +201,8 @@ async fn a_lease_elsewhere_keeps_only_its_own_tables_buckets() {
 /// write against the row it holds (no read before it), and its bucket deleted.
 #[tokio::test]
 async fn a_closed_bucket_costs_only_its_own_tables_calls() {
-    use crate::tables::intercept::CountingTables;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::intercept::CountingTables;
+    use crate::tables::testing::memory::InMemoryTables;
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
     let r = super::rig_on(fake(), tables.clone()).await;
     let mut sent = Vec::new();
@@ -247,8 +247,8 @@ async fn a_closed_bucket_costs_only_its_own_tables_calls() {
 async fn the_next_page_is_read_while_a_call_is_sent() {
     use crate::azure::AzureError;
     use crate::ingestion::LogsIngestion;
-    use crate::tables::intercept::CountingTables;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::intercept::CountingTables;
+    use crate::tables::testing::memory::InMemoryTables;
     struct Slow {
         tables: Arc<CountingTables<InMemoryTables>>,
         queries: std::sync::Mutex<Vec<(u64, u64)>>,

@@ -14,10 +14,10 @@ use crate::clock::{Clock as _, FixedClock};
 use crate::export::rows::ReviewRow;
 use crate::export::{Outbox, Table, declaration, outbox};
 use crate::ingestion::IngestionClient;
-use crate::ingestion::fake::{FakeIngestion, Fault, serve};
+use crate::ingestion::testing::{FakeIngestion, Fault, serve};
 use crate::ports::Ports;
-use crate::storage::memory::InMemoryBlobStore;
-use crate::tables::memory::InMemoryTables;
+use crate::storage::testing::memory::InMemoryBlobStore;
+use crate::tables::testing::memory::InMemoryTables;
 
 const DCR: &str = "dcr-00000000000000000000000000000001";
 const T: OffsetDateTime = datetime!(2025-03-14 09:00 UTC);

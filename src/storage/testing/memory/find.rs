@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::Blob;
-use crate::storage::tag_expr::TagExpr;
+use crate::storage::testing::tag_expr::TagExpr;
 use crate::storage::{BlobRef, Page, TaggedBlob};
 
 /// Up to `page` blobs of `container` matching `e`, from `marker` on; `next` names the first blob

@@ -1,4 +1,5 @@
-//! A Resource Manager for the network read's tests that grants the reads on resource groups only
+//! The Resource Manager port's test double (tests only): a Resource Manager for the estate's
+//! network read that grants the reads on resource groups only
 //! (a subscription-wide list is refused, 403, as the deployment's grants would have it), in the
 //! REST specification's example shapes (NIC, virtual network, NSG, VM `networkProfile`), and
 //! records every request it gets.
@@ -14,10 +15,9 @@ use crate::arm::{
     VirtualNetwork,
 };
 use crate::azure::AzureError;
-use crate::estate::bypass::doors::Watched;
 
 /// The watched Bastion host.
-pub(in crate::estate::bypass) const HOST: &str =
+pub(crate) const HOST: &str =
     "/subscriptions/s1/resourcegroups/rg-hub/providers/microsoft.network/bastionhosts/b1";
 const VNET: &str =
     "/subscriptions/s1/resourcegroups/rg-net/providers/microsoft.network/virtualnetworks/vnet";
@@ -28,17 +28,17 @@ type Profiles = Arc<Mutex<Vec<(String, Vec<String>)>>>;
 
 /// The fake; clones share everything.
 #[derive(Clone, Default)]
-pub(in crate::estate::bypass) struct Fake {
+pub(crate) struct Fake {
     /// Every request: `host`, `nics|vnets|nsgs [subscription-wide ]{scope}`, `get {id}`.
-    pub(in crate::estate::bypass) asked: Arc<Mutex<Vec<String>>>,
+    pub(crate) asked: Arc<Mutex<Vec<String>>>,
     /// Resource ids whose GET fails (transiently).
-    pub(in crate::estate::bypass) failing: Arc<Mutex<Vec<String>>>,
+    pub(crate) failing: Arc<Mutex<Vec<String>>>,
     /// Resource groups (lower-case) whose lists are refused (403: Reader not granted there).
-    pub(in crate::estate::bypass) refused: Arc<Mutex<Vec<String>>>,
+    pub(crate) refused: Arc<Mutex<Vec<String>>>,
     nics: Arc<Mutex<Vec<Value>>>,
     vms: Profiles,
     /// Just-in-time policies, in the specification's GET example shape.
-    pub(in crate::estate::bypass) policies: Arc<Mutex<Vec<Value>>>,
+    pub(crate) policies: Arc<Mutex<Vec<Value>>>,
 }
 
 fn nic(group: &str, name: &str, vm: &str, public_ip: Option<&str>) -> Value {
@@ -62,7 +62,7 @@ impl Fake {
     /// `n` VMs, VM `i` in group `rg-{i}` with its NIC there, every NIC in subnet `app` (NSG
     /// `nsg-app`, no rule of its own) of one virtual network in `rg-net`, which holds the host's
     /// `AzureBastionSubnet` too.
-    pub(in crate::estate::bypass) fn groups_only(n: usize) -> Self {
+    pub(crate) fn groups_only(n: usize) -> Self {
         let fake = Self::default();
         for i in 0..n {
             let vm = fake.vm(i);
@@ -75,19 +75,14 @@ impl Fake {
     }
 
     /// VM `i`'s id.
-    pub(in crate::estate::bypass) fn vm(&self, i: usize) -> String {
+    pub(crate) fn vm(&self, i: usize) -> String {
         format!(
             "/subscriptions/s1/resourcegroups/rg-{i}/providers/microsoft.compute/virtualmachines/vm-{i}"
         )
     }
 
     /// Moves VM `i`'s NIC to `group` (with a public IP when given); the new NIC's id.
-    pub(in crate::estate::bypass) fn nic_elsewhere(
-        &self,
-        i: usize,
-        group: &str,
-        public_ip: Option<&str>,
-    ) -> String {
+    pub(crate) fn nic_elsewhere(&self, i: usize, group: &str, public_ip: Option<&str>) -> String {
         let vm = self.vm(i);
         let moved = nic(group, &format!("nic-{i}-far"), &vm, public_ip);
         let id = moved["id"].as_str().unwrap_or_default().to_owned();
@@ -102,18 +97,10 @@ impl Fake {
         id
     }
 
-    /// Every VM, and `scopes`.
-    pub(in crate::estate::bypass) fn watched(&self, scopes: &[&str]) -> Watched {
-        Watched {
-            vms: self
-                .vms
-                .lock()
-                .expect("vms")
-                .iter()
-                .map(|(v, _)| v.clone())
-                .collect(),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-        }
+    /// Every VM's id.
+    pub(crate) fn vms(&self) -> Vec<String> {
+        let vms = self.vms.lock().expect("vms");
+        vms.iter().map(|(v, _)| v.clone()).collect()
     }
 
     fn ask(&self, what: String) {

@@ -32,7 +32,7 @@ fn names(spec: &str) -> impl Iterator<Item = String> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::memory::InMemoryBlobStore;
+    use crate::storage::testing::memory::InMemoryBlobStore;
 
     #[tokio::test]
     async fn counted_prefixes_and_plain_names() {

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
 use super::super::tag_expr::TagExpr;
-use super::super::{BlobKind, BlobProps, Metadata, Tags, normalize_etag};
+use crate::storage::{BlobKind, BlobProps, Metadata, Tags, normalize_etag};
 
 use crate::azure::AzureError;
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::fake_answer::{FakeRow, answer_body};
+use super::answers::{FakeRow, answer_body};
 use crate::dates::timestamp;
 
 /// The table.

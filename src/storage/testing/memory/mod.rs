@@ -23,7 +23,7 @@ use crate::azure::AzureError;
 use crate::clock::{Clock, SystemClock};
 
 pub use super::tag_expr::validate_tags;
-use super::{
+use crate::storage::{
     BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, TaggedBlob, Tags, Upload,
 };
 pub use seed::seed;
@@ -78,7 +78,7 @@ impl InMemoryBlobStore {
     }
 
     /// Stops yielding to the scheduler on every call (see [`InMemoryTables::without_interleaving`](
-    /// crate::tables::memory::InMemoryTables::without_interleaving)): for the `handler` binary's
+    /// crate::tables::testing::memory::InMemoryTables::without_interleaving)): for the `handler` binary's
     /// in-memory mode, whose benchmarks measure the handler and not the fake's scheduling.
     pub fn without_interleaving(mut self) -> Self {
         self.interleave = false;

@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use super::Tags;
+use crate::storage::Tags;
 
 use crate::azure::AzureError;
 

@@ -102,7 +102,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::storage::memory::InMemoryBlobStore;
+    use crate::storage::testing::memory::InMemoryBlobStore;
     use crate::storage::{BlobRef, BlobStore, Metadata};
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! A loopback fake of the Logs Query API (test-support only): workspaces of
-//! `MicrosoftAzureBastionAuditLogs` rows (and `StorageBlobLogs` rows: module `fake_blobs`;
-//! `AzureActivity` rows: module `fake_activity`), each with its `ingestion_time()` and the moment it
+//! `MicrosoftAzureBastionAuditLogs` rows (and `StorageBlobLogs` rows: module `blobs`;
+//! `AzureActivity` rows: module `activity`), each with its `ingestion_time()` and the moment it
 //! becomes visible to queries. It serves the window the query sends — the `ingestion_time()`
 //! bounds, `take` (refused above the service's 500,000 rows), the `endswith` host filter, the
 //! `project` list — and the request's `timespan` on `TimeGenerated`, in the documented answer shape
@@ -12,6 +12,10 @@
 //! holding no row at all; a workspace can be forbidden (403) and unknown ones answer 404. Served
 //! over HTTP ([`serve`]) or called in-process (it is a [`LogsQuery`]).
 
+pub mod activity;
+pub mod answers;
+pub mod blobs;
+
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -22,12 +26,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::fake_activity::is_activity_row;
-pub use super::fake_answer::{FakeRow, answer_body};
-use super::fake_blobs::{BlobQuery, is_blob_row};
-use super::{Answer, LogsQuery};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
+use crate::loganalytics::{Answer, LogsQuery};
+use activity::is_activity_row;
+pub use answers::{FakeRow, answer_body};
+use blobs::{BlobQuery, is_blob_row};
 
 /// A fault served instead of (or with) the next answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,21 +203,20 @@ impl FakeLogs {
             // A workspace holding no data answers 204 without a body.
             return Answered::Failed(204, None, Value::Null);
         }
-        if query.starts_with(super::fake_activity::TABLE) {
+        if query.starts_with(activity::TABLE) {
             let now = OffsetDateTime::now_utc();
             let rows: Vec<&FakeRow> = stored
                 .iter()
                 .filter(|r| r.visible_from <= now && is_activity_row(r))
                 .collect();
             let partial = fault == Some(Fault::Partial);
-            let Some(out) =
-                super::fake_activity::answer(&query, body["timespan"].as_str(), &rows, partial)
+            let Some(out) = activity::answer(&query, body["timespan"].as_str(), &rows, partial)
             else {
                 return err(400, "BadArgumentError");
             };
             return Answered::Body(out);
         }
-        if query.contains(super::fake_blobs::TABLE) {
+        if query.contains(blobs::TABLE) {
             let Some(q) = BlobQuery::new(&query, body["timespan"].as_str()) else {
                 return err(400, "BadArgumentError");
             };
@@ -238,7 +241,7 @@ impl FakeLogs {
         let Some(q) = Parsed::new(&query, body["timespan"].as_str()) else {
             return err(400, "BadArgumentError");
         };
-        if q.take > super::ROW_CAP {
+        if q.take > crate::loganalytics::ROW_CAP {
             return err(400, "BadArgumentError");
         }
         let now = OffsetDateTime::now_utc();
@@ -360,7 +363,7 @@ impl LogsQuery for FakeLogs {
         timespan: &str,
         wait: std::time::Duration,
     ) -> Result<Answer, AzureError> {
-        let body = super::request_body(query, timespan);
+        let body = crate::loganalytics::request_body(query, timespan);
         match self.answer(workspace, &body, None, Some(wait.as_secs().max(1))) {
             Answered::Body(b) => Ok(Answer::from_bytes(b)),
             Answered::TimedOut(after) => {
@@ -371,7 +374,7 @@ impl LogsQuery for FakeLogs {
             }
             Answered::Failed(204, ..) => Ok(Answer::empty()),
             Answered::Failed(403, ..) => Err(AzureError::Forbidden {
-                role: format!("{} on workspace {workspace}", super::ROLE),
+                role: format!("{} on workspace {workspace}", crate::loganalytics::ROLE),
             }),
             Answered::Failed(404, ..) => Err(AzureError::NotFound),
             Answered::Failed(429, s, _) => Err(AzureError::Throttled {

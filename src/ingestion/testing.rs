@@ -29,8 +29,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use super::pack::MAX_CALL_BYTES;
-use super::schema::{Declaration, check_record};
+use crate::ingestion::pack::MAX_CALL_BYTES;
+use crate::ingestion::schema::{Declaration, check_record};
 
 /// The service's limit as the fake applies it by default (1 MiB: a client within 1 MB passes
 /// either reading), to the body as sent and to the JSON it expands to.
@@ -366,7 +366,7 @@ async fn upload(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if query.get("api-version").map(String::as_str) != Some(super::API_VERSION) {
+    if query.get("api-version").map(String::as_str) != Some(crate::ingestion::API_VERSION) {
         let body = json!({"error": {"code": "InvalidApiVersion", "message": "api-version 2023-01-01 is required"}});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     }

@@ -1,6 +1,6 @@
 //! A decorator that runs a hook before every call of a port, then forwards it: one wrapper,
 //! [`Intercepted`], for both ports (the blob port's forwarding is here, the table port's in
-//! `tables::intercept`).
+//! `tables::testing::intercept`).
 //!
 //! Counting round trips ([`super::counting`]), recording the permissions a function needs, and
 //! injecting faults or races in tests all need "do something, then call the wrapped store"; a hook
@@ -10,9 +10,9 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
 use crate::azure::AzureError;
 use crate::permissions::Operation;
+use crate::storage::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
 
 /// The blob call about to be made, with the blob (or container) it addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,11 +8,11 @@
 
 use async_trait::async_trait;
 
-use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode};
 use crate::azure::AzureError;
 use crate::permissions::Operation;
-use crate::storage::counting::Counter;
-pub use crate::storage::intercept::Intercepted;
+use crate::storage::testing::counting::Counter;
+pub use crate::storage::testing::intercept::Intercepted;
+use crate::tables::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode};
 
 /// The call about to be made, with the table it addresses.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -205,7 +205,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::tables::memory::InMemoryTables;
+    use crate::tables::testing::memory::InMemoryTables;
 
     #[derive(Default)]
     struct Log(Mutex<Vec<String>>);

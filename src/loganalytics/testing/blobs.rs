@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::fake_answer::{FakeRow, answer_body};
+use super::answers::{FakeRow, answer_body};
 use crate::dates::timestamp;
 
 /// The table.

@@ -10,8 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
-use super::keys;
-use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode, get_str, is_annotation};
+use crate::tables::keys;
+use crate::tables::{
+    Entity, Filter, QueryPage, Stored, TableStore, WriteMode, get_str, is_annotation,
+};
 
 use crate::azure::AzureError;
 
@@ -257,7 +259,7 @@ impl TableStore for InMemoryTables {
         writes: &[(Entity, WriteMode)],
     ) -> Result<Vec<String>, AzureError> {
         self.count().await;
-        if writes.len() > super::MAX_BATCH {
+        if writes.len() > crate::tables::MAX_BATCH {
             return Err(AzureError::refused(400, "InvalidInput", ""));
         }
         let mut changes = Vec::with_capacity(writes.len());
