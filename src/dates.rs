@@ -56,24 +56,6 @@ pub fn format_utc(t: OffsetDateTime) -> String {
     )
 }
 
-/// A datetime as Kusto writes it: UTC, the fraction to 100 ns without trailing zeros, none at all
-/// on a whole second.
-pub fn format_utc_ticks(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let fraction = format!("{:07}", t.nanosecond() / 100);
-    let fraction = fraction.trim_end_matches('0');
-    let dot = if fraction.is_empty() { "" } else { "." };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{dot}{fraction}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-    )
-}
-
 /// RFC 3339 UTC with milliseconds (`2025-03-14T09:42:17.123Z`).
 pub fn format_utc_millis(t: OffsetDateTime) -> String {
     utc_text::<MILLIS>(
@@ -174,17 +156,6 @@ mod tests {
     use time::macros::{date, datetime};
 
     use super::*;
-
-    #[test]
-    fn kusto_datetimes_keep_100_ns_without_trailing_zeros() {
-        let at = datetime!(2025-03-14 09:42:17.1234567 +01:00);
-        assert_eq!(format_utc_ticks(at), "2025-03-14T08:42:17.1234567Z");
-        let at = datetime!(2025-03-14 09:42:17.12 UTC);
-        assert_eq!(format_utc_ticks(at), "2025-03-14T09:42:17.12Z");
-        let at = datetime!(2025-03-14 09:42:17 UTC);
-        assert_eq!(format_utc_ticks(at), "2025-03-14T09:42:17Z");
-        assert_eq!(timestamp(&format_utc_ticks(at)), Some(at));
-    }
 
     #[test]
     fn lenient_timestamps_read_unpadded_fields_and_refuse_the_rest() {

@@ -13,7 +13,7 @@ use super::{ExportRow, Table, declaration};
 use crate::catalogue::days::{DayRow, ReviewMark, Span};
 use crate::catalogue::person::Person;
 use crate::catalogue::session::SessionRecord;
-use crate::ingestion::schema::check_record;
+use crate::ingestion::testing::check_record;
 use crate::reviews::export::review_row;
 use crate::reviews::model::{Context, Kind, Review, Subject, Verdict};
 use crate::tables::testing::intercept::CountingTables;

@@ -1,10 +1,9 @@
 //! A declaration of custom tables and their streams (the shape of `sentinel/tables.json`): each
 //! table's name, the data collection rule stream that feeds it, its stable id column and its
-//! columns with the types a DCR stream declaration accepts. [`check_record`] holds one record
-//! to its stream's columns, as the loopback fake and the drift test do.
+//! columns with the types a DCR stream declaration accepts. The loopback fake
+//! (`ingestion::testing::check_record`) holds one record to its stream's columns.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 /// Columns Log Analytics reserves: a custom table may not declare them.
 pub const RESERVED: &[&str] = &[
@@ -88,11 +87,6 @@ impl Declaration {
         serde_json::from_str(text).map_err(|e| format!("table declaration: {e}"))
     }
 
-    /// The table fed by `stream`.
-    pub fn by_stream(&self, stream: &str) -> Option<&TableDecl> {
-        self.tables.iter().find(|t| t.stream == stream)
-    }
-
     /// The table named `name`.
     pub fn by_name(&self, name: &str) -> Option<&TableDecl> {
         self.tables.iter().find(|t| t.name == name)
@@ -148,44 +142,12 @@ impl Declaration {
     }
 }
 
-impl ColumnType {
-    /// Whether `v` is a value of this type (`null` is a value of every type).
-    pub fn accepts(self, v: &Value) -> bool {
-        match (self, v) {
-            (_, Value::Null) | (Self::Dynamic, _) | (Self::String, Value::String(_)) => true,
-            (Self::Int, Value::Number(n)) => n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
-            (Self::Long, Value::Number(n)) => n.is_i64() || n.is_u64(),
-            (Self::Real, Value::Number(_)) | (Self::Boolean, Value::Bool(_)) => true,
-            (Self::Datetime, Value::String(s)) => crate::dates::timestamp(s).is_some(),
-            _ => false,
-        }
-    }
-}
-
-/// Holds `record` to `table`'s columns: every property a declared column, of its type.
-///
-/// # Errors
-/// The first property that is not declared or not of its column's type (named, never its value).
-pub fn check_record(table: &TableDecl, record: &Map<String, Value>) -> Result<(), String> {
-    for (name, value) in record {
-        let Some(c) = table.columns.iter().find(|c| c.name == *name) else {
-            return Err(format!("{}: unknown column {name}", table.stream));
-        };
-        if !c.kind.accepts(value) {
-            return Err(format!(
-                "{}: column {name} is {:?}, the value is not",
-                table.stream, c.kind
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::ingestion::testing::check_record;
 
     fn table() -> TableDecl {
         let d = Declaration::parse(

@@ -30,7 +30,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use crate::ingestion::pack::MAX_CALL_BYTES;
-use crate::ingestion::schema::{Declaration, check_record};
+use crate::ingestion::schema::{ColumnType, Declaration, TableDecl};
 
 /// The service's limit as the fake applies it by default (1 MiB: a client within 1 MB passes
 /// either reading), to the body as sent and to the JSON it expands to.
@@ -181,9 +181,7 @@ impl FakeIngestion {
 
     /// The `id` column of every record accepted on `stream`, in arrival order.
     pub fn ids(&self, stream: &str) -> Vec<String> {
-        let id = self
-            .declaration
-            .by_stream(stream)
+        let id = by_stream(&self.declaration, stream)
             .map(|t| t.id.clone())
             .unwrap_or_default();
         self.lock()
@@ -251,7 +249,7 @@ impl FakeIngestion {
             let m = format!("no data collection rule {dcr}");
             return (Err(err(404, "DataCollectionRuleNotFound", m)), false);
         }
-        let Some(table) = self.declaration.by_stream(stream) else {
+        let Some(table) = by_stream(&self.declaration, stream) else {
             let m = format!("stream {stream} is not declared by the rule");
             return (Err(err(400, "InvalidStream", m)), false);
         };
@@ -396,4 +394,41 @@ async fn upload(
             res
         }
     }
+}
+/// The table of `declaration` fed by `stream`.
+fn by_stream<'a>(declaration: &'a Declaration, stream: &str) -> Option<&'a TableDecl> {
+    declaration.tables.iter().find(|t| t.stream == stream)
+}
+
+/// Whether `v` is a value of type `kind` (`null` is a value of every type).
+fn accepts(kind: ColumnType, v: &Value) -> bool {
+    match (kind, v) {
+        (_, Value::Null) | (ColumnType::Dynamic, _) | (ColumnType::String, Value::String(_)) => {
+            true
+        }
+        (ColumnType::Int, Value::Number(n)) => n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
+        (ColumnType::Long, Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (ColumnType::Real, Value::Number(_)) | (ColumnType::Boolean, Value::Bool(_)) => true,
+        (ColumnType::Datetime, Value::String(s)) => crate::dates::timestamp(s).is_some(),
+        _ => false,
+    }
+}
+
+/// Holds `record` to `table`'s columns: every property a declared column, of its type.
+///
+/// # Errors
+/// The first property that is not declared or not of its column's type (named, never its value).
+pub fn check_record(table: &TableDecl, record: &Map<String, Value>) -> Result<(), String> {
+    for (name, value) in record {
+        let Some(c) = table.columns.iter().find(|c| c.name == *name) else {
+            return Err(format!("{}: unknown column {name}", table.stream));
+        };
+        if !accepts(c.kind, value) {
+            return Err(format!(
+                "{}: column {name} is {:?}, the value is not",
+                table.stream, c.kind
+            ));
+        }
+    }
+    Ok(())
 }

@@ -76,7 +76,7 @@ pub fn answer(
                 ingested: at,
                 visible_from: at,
                 values:
-                    json!({"SubscriptionId": sub, "Latest": crate::dates::format_utc_ticks(at)})
+                    json!({"SubscriptionId": sub, "Latest": super::answers::format_utc_ticks(at)})
                         .as_object()
                         .cloned()
                         .unwrap_or_default(),

@@ -56,3 +56,40 @@ pub fn answer_body(
     }
     serde_json::to_vec(&answer).unwrap_or_default()
 }
+
+/// A datetime as Kusto writes it: UTC, the fraction to 100 ns without trailing zeros, none at all
+/// on a whole second.
+pub fn format_utc_ticks(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let fraction = format!("{:07}", t.nanosecond() / 100);
+    let fraction = fraction.trim_end_matches('0');
+    let dot = if fraction.is_empty() { "" } else { "." };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{dot}{fraction}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::format_utc_ticks;
+    use crate::dates::timestamp;
+
+    #[test]
+    fn kusto_datetimes_keep_100_ns_without_trailing_zeros() {
+        let at = datetime!(2025-03-14 09:42:17.1234567 +01:00);
+        assert_eq!(format_utc_ticks(at), "2025-03-14T08:42:17.1234567Z");
+        let at = datetime!(2025-03-14 09:42:17.12 UTC);
+        assert_eq!(format_utc_ticks(at), "2025-03-14T09:42:17.12Z");
+        let at = datetime!(2025-03-14 09:42:17 UTC);
+        assert_eq!(format_utc_ticks(at), "2025-03-14T09:42:17Z");
+        assert_eq!(timestamp(&format_utc_ticks(at)), Some(at));
+    }
+}

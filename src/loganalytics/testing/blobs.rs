@@ -166,7 +166,7 @@ impl BlobQuery {
             ["string", "datetime"][usize::from(c == "TimeGenerated" || c == "IngestedAt")]
         };
         let cell = |r: &FakeRow, c: &str| match c {
-            "IngestedAt" => Value::String(crate::dates::format_utc_ticks(r.ingested)),
+            "IngestedAt" => Value::String(super::answers::format_utc_ticks(r.ingested)),
             c => r.values.get(c).cloned().unwrap_or(Value::Null),
         };
         answer_body(&self.columns, kind, rows, cell, partial)

@@ -347,7 +347,7 @@ impl Parsed {
 
     fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
         let cell = |r: &FakeRow, c: &str| match c {
-            "IngestedAt" => json!(crate::dates::format_utc_ticks(r.ingested)),
+            "IngestedAt" => json!(answers::format_utc_ticks(r.ingested)),
             c => r.values.get(c).cloned().unwrap_or(Value::Null),
         };
         answer_body(&self.columns, column_type, rows, cell, partial)
