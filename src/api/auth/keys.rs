@@ -7,7 +7,7 @@
 //! ([`crate::azure::http`]: its guard, the one retry policy) within [`FETCH_TIMEOUT`]; after a
 //! failed fetch none is tried for [`RETRY_AFTER_FAILURE`]. While the issuer
 //! cannot be reached, known keys keep working; a token whose key cannot be looked up is the issuer's
-//! outage, not the caller's fault: [`KeyError::Unavailable`] (503), not a 401.
+//! outage, not the caller's fault: [`ApiError::IdentityUnavailable`] (503), not a 401.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -16,6 +16,8 @@ use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use serde::Deserialize;
 
+use super::bearer::Reason;
+use crate::api::problem::{ApiError, Challenge};
 use crate::azure::http::{Auth, Client, Request};
 use crate::azure::{Policy, Timeouts};
 use crate::config::auth::{JWT_AUTHORITY, JwtSettings, check_endpoint};
@@ -38,15 +40,6 @@ pub type KeySet = HashMap<String, DecodingKey>;
 pub trait Fetch: Send + Sync {
     /// The current key set, or why it could not be had (already redacted, for the log).
     async fn fetch(&self) -> Result<KeySet, String>;
-}
-
-/// Why no key was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyError {
-    /// The issuer does not publish this key id (as of the last successful fetch).
-    Unknown,
-    /// The keys could not be fetched.
-    Unavailable,
 }
 
 /// The cached key set and the refresh policy around a [`Fetch`].
@@ -75,9 +68,9 @@ impl KeyCache {
     /// The key `kid`, fetching or refreshing the set as the policy allows at time `now`.
     ///
     /// # Errors
-    /// [`KeyError::Unknown`] when the issuer does not publish `kid`; [`KeyError::Unavailable`]
-    /// when the keys cannot be fetched.
-    pub async fn key(&self, kid: &str, now: Instant) -> Result<DecodingKey, KeyError> {
+    /// A 401 (`invalid_token`) when the issuer does not publish `kid` (as of the last successful
+    /// fetch); [`ApiError::IdentityUnavailable`] when the keys cannot be fetched.
+    pub async fn key(&self, kid: &str, now: Instant) -> Result<DecodingKey, ApiError> {
         let mut s = self.state.lock().await;
         let fresh = s
             .keys
@@ -97,8 +90,10 @@ impl KeyCache {
         }
         match s.keys.as_ref().and_then(|(k, _)| k.get(kid)) {
             Some(key) => Ok(key.clone()),
-            None if fetch_failed || s.keys.is_none() => Err(KeyError::Unavailable),
-            None => Err(KeyError::Unknown),
+            None if fetch_failed || s.keys.is_none() => Err(ApiError::IdentityUnavailable),
+            None => Err(ApiError::Unauthenticated(Challenge::InvalidToken(
+                Reason::UnknownKey.text(),
+            ))),
         }
     }
 

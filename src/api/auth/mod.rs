@@ -26,7 +26,7 @@ use std::time::Instant;
 use axum::http::HeaderMap;
 
 use self::bearer::Identity;
-use self::keys::{KeyCache, KeyError, OpenIdFetch};
+use self::keys::{KeyCache, OpenIdFetch};
 pub use self::principal::{PRINCIPAL_HEADER, PRINCIPAL_ID_HEADER, Principal};
 pub use self::settings::AuthMode;
 use super::problem::{ApiError, Challenge};
@@ -182,14 +182,7 @@ impl Jwt {
             Challenge::Missing("a bearer token (Authorization: Bearer) is required"),
         ))?;
         let kid = bearer::key_id(token).map_err(invalid)?;
-        let key = self
-            .keys
-            .key(&kid, Instant::now())
-            .await
-            .map_err(|e| match e {
-                KeyError::Unknown => invalid(bearer::Reason::UnknownKey),
-                KeyError::Unavailable => ApiError::IdentityUnavailable,
-            })?;
+        let key = self.keys.key(&kid, Instant::now()).await?;
         let id = bearer::verify(token, &key, &self.validation).map_err(invalid)?;
         Ok(Caller(Some(id)))
     }

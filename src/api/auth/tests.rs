@@ -12,10 +12,9 @@ use jsonwebtoken::DecodingKey;
 use serde_json::json;
 
 use super::bearer::{self, Reason};
-use super::keys::{
-    Fetch, KeyCache, KeyError, KeySet, MAX_AGE, MISS_REFRESH, RETRY_AFTER_FAILURE, rs256_key,
-};
+use super::keys::{Fetch, KeyCache, KeySet, MAX_AGE, MISS_REFRESH, RETRY_AFTER_FAILURE, rs256_key};
 use super::settings::{AuthMode, JwtSettings, check_endpoint};
+use crate::api::problem::{ApiError, Challenge};
 use crate::setting::read_pairs;
 
 fn mode(pairs: &[(&str, &str)]) -> AuthMode {
@@ -160,11 +159,11 @@ async fn keys_are_cached_and_unknown_ids_refresh_at_most_once_per_interval() {
     assert_eq!(fetches(&f), 2);
     for i in 0..50 {
         let at = t0 + Duration::from_secs(62 + i);
-        assert_eq!(c.key("made-up", at).await.err(), Some(KeyError::Unknown));
+        assert_eq!(c.key("made-up", at).await.err(), Some(unknown_key()));
     }
     assert_eq!(fetches(&f), 2, "a flood of unknown ids fetches nothing");
     let later = t0 + Duration::from_secs(61) + MISS_REFRESH;
-    assert_eq!(c.key("made-up", later).await.err(), Some(KeyError::Unknown));
+    assert_eq!(c.key("made-up", later).await.err(), Some(unknown_key()));
     assert_eq!(fetches(&f), 3, "one refresh per interval");
     assert!(c.key("a", later + MAX_AGE).await.is_ok());
     assert_eq!(fetches(&f), 4, "old keys are fetched again");
@@ -175,10 +174,13 @@ async fn an_issuer_outage_is_unavailable_backs_off_and_keeps_known_keys() {
     let t0 = Instant::now();
     let (c, f) = cache(&["a"]);
     f.lock().expect("fake").down = true;
-    assert_eq!(c.key("a", t0).await.err(), Some(KeyError::Unavailable));
+    assert_eq!(
+        c.key("a", t0).await.err(),
+        Some(ApiError::IdentityUnavailable)
+    );
     assert_eq!(
         c.key("a", t0 + Duration::from_secs(1)).await.err(),
-        Some(KeyError::Unavailable)
+        Some(ApiError::IdentityUnavailable)
     );
     assert_eq!(fetches(&f), 1, "no fetch while backing off");
     f.lock().expect("fake").down = false;
@@ -190,7 +192,7 @@ async fn an_issuer_outage_is_unavailable_backs_off_and_keeps_known_keys() {
     assert!(c.key("a", stale).await.is_ok());
     assert_eq!(
         c.key("b", stale + RETRY_AFTER_FAILURE).await.err(),
-        Some(KeyError::Unavailable)
+        Some(ApiError::IdentityUnavailable)
     );
 }
 
@@ -306,4 +308,9 @@ async fn the_platform_principal_carries_its_object_id_and_names() {
             .same_as(&Person::new(["someone@else"], Some("OID-B"))),
         Some(Match::ObjectId)
     );
+}
+
+/// The 401 of a token whose key id the issuer does not publish.
+fn unknown_key() -> ApiError {
+    ApiError::Unauthenticated(Challenge::InvalidToken(Reason::UnknownKey.text()))
 }
