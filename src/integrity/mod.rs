@@ -54,11 +54,6 @@ pub const FUNCTION: &str = "RecordingHash";
 /// `RecordingCreated`'s output binding name for that queue.
 pub const OUTPUT_BINDING: &str = "hashRequests";
 
-/// Catalogue properties written by the hash.
-pub const PROP_SHA256: &str = "Sha256";
-/// Length in bytes of the hashed content.
-pub const PROP_LENGTH: &str = "HashedLength";
-
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! code; a rerun reads no blob again; deleted rows and rows outside the range are left alone.
 
 use super::*;
-use crate::integrity::{PROP_LENGTH, PROP_SHA256};
 
 /// SHA-256 of `rec` (the rig's recording content), computed independently with `sha256sum`.
 const REC_SHA256: &str = "cb41b38387d6fca01272be03380f63568fccbd724c299ae58e8d548d91b67a58";
@@ -39,10 +38,10 @@ async fn hashes_unhashed_recordings_once_and_skips_deleted_rows() {
     assert!(h.failed.is_empty() && s.errors == 0, "{s:?}");
     for key in [&a, &b] {
         let row = r.row(key).await.expect("row");
-        assert_eq!(row[PROP_SHA256], REC_SHA256, "{row:?}");
-        assert_eq!(row[PROP_LENGTH], "3", "Edm.Int64 travels as a string");
+        assert_eq!(row["Sha256"], REC_SHA256, "{row:?}");
+        assert_eq!(row["HashedLength"], "3", "Edm.Int64 travels as a string");
     }
-    assert!(r.row(&gone).await.expect("row").get(PROP_SHA256).is_none());
+    assert!(r.row(&gone).await.expect("row").get("Sha256").is_none());
 
     // Rerun: nothing hashed again.
     let (s, _) = r.run(&with_hash).await;
