@@ -158,8 +158,7 @@ pub struct Joined {
     pub session: Option<SessionView>,
 }
 
-/// Legal-hold marks (`LegalHold`, `HoldIds`, `HeldFromClass`/`HeldFromUntil`) and the explicit
-/// override (`RetentionOverride`).
+/// Legal-hold marks (`LegalHold`, `HoldIds`, `HeldFromClass`/`HeldFromUntil`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hold {
     /// Under at least one legal hold.
@@ -168,8 +167,6 @@ pub struct Hold {
     pub ids: Vec<String>,
     /// The class and date it had before its first hold.
     pub from: Option<(String, String)>,
-    /// Its retention was set explicitly: policy changes leave it alone.
-    pub overridden: bool,
 }
 
 /// A retention date the sweep moved earlier (`ShortenedFrom`, `ShortenedAt`).
@@ -282,7 +279,7 @@ pub struct Recording {
     pub joined: Option<Joined>,
     /// When the join decides this recording again (`JoinDue`): set when it is catalogued.
     pub rejoin_at: Option<OffsetDateTime>,
-    /// Legal holds and the explicit override.
+    /// Legal holds.
     pub hold: Hold,
     /// The sweep moved its date earlier.
     pub shortened: Option<Shortened>,
@@ -393,9 +390,6 @@ impl Recording {
             put(&mut e, "HeldFromClass", class);
             put(&mut e, "HeldFromUntil", until);
         }
-        if h.overridden {
-            e.insert("RetentionOverride".into(), Value::Bool(true));
-        }
         if let Some(s) = &self.shortened {
             put(&mut e, "ShortenedFrom", &s.from);
             put(&mut e, "ShortenedAt", &s.at);
@@ -502,7 +496,6 @@ impl Recording {
                 held: flag("LegalHold"),
                 ids: list("HoldIds"),
                 from: given("HeldFromClass").zip(given("HeldFromUntil")),
-                overridden: flag("RetentionOverride"),
             },
             shortened: given("ShortenedFrom").map(|from| Shortened {
                 from,
@@ -645,7 +638,6 @@ mod tests {
             held: true,
             ids: vec!["h1".into(), "h2".into()],
             from: Some(("ops-30d".into(), "2025-04-13".into())),
-            overridden: true,
         };
         full.shortened = Some(Shortened {
             from: "2026-01-01".into(),

@@ -22,7 +22,6 @@ fn held(class: &str, until: &str) -> Recording {
             held: true,
             ids: vec!["h1".into()],
             from: Some((class.into(), until.into())),
-            overridden: false,
         },
         ..row(LEGAL_HOLD, HELD_UNTIL)
     }

@@ -1,22 +1,18 @@
 //! Bulk holds (days plus session, user or VM of the joined session; re-running picks up late
-//! joins) and the explicit, logged retention override.
+//! joins).
 
 use serde::Serialize;
 use serde_json::json;
 use time::Date;
 
-use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
-use super::{HoldError, Target, hold_member, release_member, resolve};
+use super::{HoldError, hold_member, release_member};
 use crate::azure::AzureError;
 use crate::catalogue::query::{Listed as _, partition_days};
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo;
-use crate::dates::{format_date, format_utc, parse_date};
+use crate::dates::{format_date, parse_date};
 use crate::ports::Ports;
-use crate::retention::policy::{Retention, is_tag_safe};
-use crate::retention::{TAG_CLASS, TAG_UNTIL};
-use crate::storage::update_tags;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, ops};
 
@@ -166,70 +162,4 @@ pub async fn active_members(
         .iter()
         .filter_map(|s| RecordingKey::of_row(&s.entity).map(|k| k.id()))
         .collect())
-}
-
-/// Sets a recording's retention explicitly, the only path that may shorten it: logged with
-/// who/why, refused while held, and pinned against the sweep's policy re-evaluation.
-///
-/// # Errors
-/// `Invalid` (held, bad class or date), `NotFound`, `Storage`.
-pub async fn override_retention(
-    ports: &Ports,
-    target: &Target,
-    new: &Retention,
-    actor: &Actor,
-) -> Result<RecordingKey, HoldError> {
-    actor.validate()?;
-    let valid_date = parse_date(&new.until).is_some();
-    if !is_tag_safe(&new.class)
-        || new.class.is_empty()
-        || !valid_date
-        || new.class == crate::catalogue::LEGAL_HOLD
-    {
-        return Err(HoldError::Invalid(
-            "override needs a class name and a YYYY-MM-DD date (holds use hold())".into(),
-        ));
-    }
-    let key = resolve(ports, target).await?;
-    let repo = ports.catalogue();
-    let row = repo
-        .get(&key)
-        .await?
-        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
-    if row.value.held() {
-        return Err(HoldError::Invalid(format!(
-            "recording {} is under legal hold; release it first",
-            key.id()
-        )));
-    }
-    // The room left by `~` and the nanosecond time (at most 20 characters).
-    let rk = format!(
-        "{}~{}",
-        key.id_key(crate::tables::keys::MAX_KEY_BYTES - 21),
-        actor.at.unix_timestamp_nanos()
-    );
-    let log = json!({"PartitionKey": "override", "RowKey": rk,
-        "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
-        "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
-    rows::log_override(ports, &crate::retention::row(log)).await?;
-    let (source, blob) = ports
-        .sources
-        .blob_of_row(&row.value)
-        .map_err(HoldError::Invalid)?;
-    marks::update_row(&repo, row, |r| {
-        // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
-        r.hold.overridden = true;
-        r.retention_class = new.class.clone();
-        r.retain_until = new.until.clone();
-    })
-    .await?;
-    update_tags(&*source.store, &blob, false, |tags| {
-        let mut tags = tags.clone();
-        tags.insert(TAG_CLASS.into(), new.class.clone());
-        tags.insert(TAG_UNTIL.into(), new.until.clone());
-        (tags, ())
-    })
-    .await?;
-    tracing::warn!(recording = %key.id(), class = %new.class, retain_until = %new.until, who = %actor.who, "retention overridden explicitly");
-    Ok(key)
 }

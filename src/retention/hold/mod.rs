@@ -1,4 +1,4 @@
-//! Legal holds and explicit overrides for the API and CLI (docs/retention.md): the pre-hold pair
+//! Legal holds for the API and CLI (docs/retention.md): the pre-hold pair
 //! is kept in the tags, the row and table `holds`, so a release restores it if one copy is lost;
 //! the row is written before the tags, and either marking a hold keeps the blob.
 

@@ -209,20 +209,6 @@ pub(crate) async fn write_member(
     Ok(upsert(ports.tables.as_ref(), &e).await?)
 }
 
-/// Inserts an override's log row; a 409 with the same content is a retry whose answer was lost
-/// (the override goes on), other content a real collision.
-pub(crate) async fn log_override(ports: &Ports, log: &Entity) -> Result<(), HoldError> {
-    match insert(ports.tables.as_ref(), log).await? {
-        Some(old) if !log.iter().all(|(k, v)| old.get(k) == Some(v)) => {
-            Err(HoldError::Storage(anyhow::anyhow!(
-                "override log row {} already exists with other content",
-                get_str(log, "RowKey").unwrap_or_default()
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
 pub(crate) async fn read_member(
     ports: &Ports,
     id: &str,

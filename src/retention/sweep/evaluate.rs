@@ -13,7 +13,7 @@ pub(super) type Row = Versioned<Recording>;
 
 impl Sweep<'_> {
     /// The latest of the tags, the row and the current policy (unknown classes ignored, so a
-    /// removed class does not make blobs immortal; an overridden row keeps its own).
+    /// removed class does not make blobs immortal).
     pub(super) fn keep(
         &self,
         kind: Kind,
@@ -31,9 +31,6 @@ impl Sweep<'_> {
                     until: r.value.retain_until.clone(),
                 },
             );
-        }
-        if row.is_some_and(|r| r.value.hold.overridden) {
-            return keep;
         }
         let current = keep.class.clone();
         for class in [

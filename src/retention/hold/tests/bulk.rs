@@ -1,14 +1,10 @@
-//! Bulk holds (by VM and day range) with bulk release, and the explicit logged override that is
-//! the only way to shorten a retention.
+//! Bulk holds (by VM and day range) with bulk release.
 
 use serde_json::json;
 
-use super::super::bulk::{Selector, hold_bulk, override_retention, release_hold};
-use super::super::{HOLDS_TABLE, HoldError, Target, hold, release};
+use super::super::bulk::{Selector, hold_bulk, release_hold};
+use super::super::{HOLDS_TABLE, HoldError};
 use super::{actor, deleted};
-use crate::azure::AzureError;
-use crate::retention::TAG_UNTIL;
-use crate::retention::policy::Retention;
 use crate::tables::Entity;
 use crate::testkit::retention::{Kit, kit};
 
@@ -109,78 +105,4 @@ async fn bulk_holds_select_sessions_by_start_day_across_midnight() {
         let n = hold_bulk(&k.state.ports, hold_id, &sel, &actor(&k, "x")).await;
         assert_eq!(n.expect("bulk"), want, "{hold_id}");
     }
-}
-
-#[tokio::test]
-async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
-    let k = kit();
-    let (b, key) = k.recording("o.rec", "pci-1y", &k.day(365), &[]).await;
-    let t = Target::Key(key.clone());
-    let short = Retention {
-        class: "ops-30d".into(),
-        until: k.day(10),
-    };
-    assert_eq!(deleted(&k, 20).await, 0);
-    hold(&k.state.ports, "h", &t, &actor(&k, "x"))
-        .await
-        .expect("hold");
-    assert!(matches!(
-        override_retention(&k.state.ports, &t, &short, &actor(&k, "gdpr")).await,
-        Err(HoldError::Invalid(_))
-    ));
-    release(&k.state.ports, "h", &t, &actor(&k, "x"))
-        .await
-        .expect("release");
-    override_retention(
-        &k.state.ports,
-        &t,
-        &short,
-        &actor(&k, "gdpr erasure request 9"),
-    )
-    .await
-    .expect("override");
-    let log = holds_row(&k, "PartitionKey", "override");
-    assert_eq!(
-        (&log["FromUntil"], &log["ToUntil"]),
-        (&json!(k.day(365)), &json!(k.day(10)))
-    );
-    assert_eq!(log["Reason"], "gdpr erasure request 9");
-    assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(10));
-    assert_eq!(deleted(&k, 20).await, 1);
-}
-
-/// The override's log row is stored but its answer lost, and the client's retry meets it (409):
-/// the override still applies, logged once. Before, the 409 failed the override after its log said
-/// it happened.
-#[tokio::test]
-async fn an_override_whose_log_answer_was_lost_still_applies() {
-    use crate::testkit::{LostAnswer, losing};
-    let k = kit();
-    let (b, key) = k.recording("lost.rec", "pci-1y", &k.day(365), &[]).await;
-    let short = Retention {
-        class: "ops-30d".into(),
-        until: k.day(10),
-    };
-    let lossy = losing(
-        &k.state,
-        LostAnswer::new(k.state.ports.tables.clone(), HOLDS_TABLE, || {
-            AzureError::Conflict
-        }),
-    );
-    override_retention(
-        &lossy.ports,
-        &Target::Key(key),
-        &short,
-        &actor(&k, "erasure 12"),
-    )
-    .await
-    .expect("the retry met our own log row");
-    assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(10));
-    let logged = k
-        .tables
-        .dump(HOLDS_TABLE)
-        .into_iter()
-        .filter(|s| s.entity["PartitionKey"] == "override")
-        .count();
-    assert_eq!(logged, 1);
 }

@@ -57,7 +57,7 @@ impl Sweep<'_> {
                 let key = self.key_of(pass, created, &blob.name);
                 match self.repo().get(&key).await? {
                     Some(r) if r.value.status == STATUS_DELETED => return Ok(Retag::Unchanged),
-                    Some(r) if r.value.held() || r.value.hold.overridden => {
+                    Some(r) if r.value.held() => {
                         return Ok(Retag::Unchanged);
                     }
                     r => r,

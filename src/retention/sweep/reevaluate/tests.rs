@@ -61,15 +61,12 @@ fn the_plan_lengthens_and_shortens_only_when_allowed() {
 }
 
 #[tokio::test]
-async fn a_longer_class_retags_not_yet_due_blobs_but_not_holds_or_overrides() {
+async fn a_longer_class_retags_not_yet_due_blobs_but_not_holds() {
     let k = kit_with(policy(30, 365), &[]);
     let (b, key) = k.ops_recording("a.rec", &[]).await;
     let (held, _) = k.ops_recording("held.rec", &[]).await;
     let ht = hold_tags(&k.tags(&held).await);
     k.blobs.set_tags(&held, &ht, None).await.expect("hold");
-    let (pinned, _) = k
-        .ops_recording("pinned.rec", &[("RetentionOverride", json!(true))])
-        .await;
     let (pci, _) = k.recording("p.rec", "pci-1y", &k.day(365), &[]).await;
     let logs = k.state.ports.sources.default_audit_logs().container.clone();
     let audit = k
@@ -91,18 +88,13 @@ async fn a_longer_class_retags_not_yet_due_blobs_but_not_holds_or_overrides() {
     let r = sweep(&longer, &k, 1, false, 100).await;
     assert_eq!(
         (r.reevaluated, r.retagged_longer, r.retagged_shorter),
-        (3, 2, 0),
+        (2, 2, 0),
         "{r:?}"
     );
     assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(90));
     assert_eq!(k.row(&key).await["RetainUntil"], json!(k.day(90)));
     assert_eq!(k.tags(&audit).await[TAG_UNTIL], k.day(400));
     assert_eq!(k.tags(&held).await, ht, "a hold is never re-tagged");
-    assert_eq!(
-        k.tags(&pinned).await[TAG_UNTIL],
-        k.day(30),
-        "an override pins the date"
-    );
     assert_eq!(
         k.tags(&pci).await[TAG_UNTIL],
         k.day(365),
@@ -112,8 +104,8 @@ async fn a_longer_class_retags_not_yet_due_blobs_but_not_holds_or_overrides() {
     assert_eq!(again.reevaluated, 0, "done once");
     assert_eq!(
         sweep(&longer, &k, 40, false, 100).await.deleted,
-        1,
-        "only the pinned one is due"
+        0,
+        "past the old date, before the lengthened one: nothing is due"
     );
 }
 
