@@ -7,13 +7,13 @@ use time::Date;
 
 use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
-use super::{HoldError, Target, hold_member, release_member, resolve};
+use super::{Target, hold_member, release_member, resolve};
 use crate::azure::AzureError;
 use crate::catalogue::query::{Listed as _, partition_days};
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo;
 use crate::dates::{format_date, format_utc, parse_date};
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 use crate::retention::policy::{Retention, is_tag_safe};
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::update_tags;
@@ -38,10 +38,10 @@ pub struct Selector {
 
 impl Selector {
     /// The first and last selected day.
-    fn days(&self) -> Result<(Date, Date), HoldError> {
+    fn days(&self) -> Result<(Date, Date), RequestError> {
         match (parse_date(&self.from_day), parse_date(&self.to_day)) {
             (Some(from), Some(to)) if from <= to => Ok((from, to)),
-            _ => Err(HoldError::Invalid(
+            _ => Err(RequestError::Invalid(
                 "fromDay/toDay must be YYYY-MM-DD with fromDay <= toDay".into(),
             )),
         }
@@ -79,7 +79,7 @@ pub async fn hold_bulk(
     hold_id: &str,
     selector: &Selector,
     actor: &Actor,
-) -> Result<usize, HoldError> {
+) -> Result<usize, RequestError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let (from, to) = selector.days()?;
@@ -111,7 +111,11 @@ pub async fn hold_bulk(
 ///
 /// # Errors
 /// `NotFound` for an unknown hold, `Storage`.
-pub async fn release_hold(ports: &Ports, hold_id: &str, actor: &Actor) -> Result<usize, HoldError> {
+pub async fn release_hold(
+    ports: &Ports,
+    hold_id: &str,
+    actor: &Actor,
+) -> Result<usize, RequestError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let filter = Filter::And(vec![
@@ -127,7 +131,7 @@ pub async fn release_hold(ports: &Ports, hold_id: &str, actor: &Actor) -> Result
             .await
         {
             Err(AzureError::NotFound) => {
-                return Err(HoldError::NotFound(format!("hold {hold_id}")));
+                return Err(RequestError::NotFound(format!("hold {hold_id}")));
             }
             other => other?,
         };
@@ -154,7 +158,7 @@ pub async fn active_members(
     ports: &Ports,
     hold_id: &str,
     limit: u32,
-) -> Result<Vec<String>, HoldError> {
+) -> Result<Vec<String>, RequestError> {
     rows::validate_id(hold_id)?;
     let filter = Filter::And(vec![
         Filter::partition(&rows::member_pk(hold_id)),
@@ -178,7 +182,7 @@ pub async fn override_retention(
     target: &Target,
     new: &Retention,
     actor: &Actor,
-) -> Result<RecordingKey, HoldError> {
+) -> Result<RecordingKey, RequestError> {
     actor.validate()?;
     let valid_date = parse_date(&new.until).is_some();
     if !is_tag_safe(&new.class)
@@ -186,7 +190,7 @@ pub async fn override_retention(
         || !valid_date
         || new.class == crate::catalogue::LEGAL_HOLD
     {
-        return Err(HoldError::Invalid(
+        return Err(RequestError::Invalid(
             "override needs a class name and a YYYY-MM-DD date (holds use hold())".into(),
         ));
     }
@@ -195,9 +199,9 @@ pub async fn override_retention(
     let row = repo
         .get(&key)
         .await?
-        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
+        .ok_or_else(|| RequestError::NotFound(format!("recording {}", key.id())))?;
     if row.value.held() {
-        return Err(HoldError::Invalid(format!(
+        return Err(RequestError::Invalid(format!(
             "recording {} is under legal hold; release it first",
             key.id()
         )));
@@ -215,7 +219,7 @@ pub async fn override_retention(
     let (source, blob) = ports
         .sources
         .blob_of_row(&row.value)
-        .map_err(HoldError::Invalid)?;
+        .map_err(RequestError::Invalid)?;
     marks::update_row(&repo, row, |r| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
         r.hold.overridden = true;

@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use super::super::bulk::{Selector, hold_bulk, override_retention, release_hold};
-use super::super::{HOLDS_TABLE, HoldError, Target, hold, release};
+use super::super::{HOLDS_TABLE, Target, hold, release};
 use super::{actor, deleted};
 use crate::azure::AzureError;
+use crate::ports::RequestError;
 use crate::retention::TAG_UNTIL;
 use crate::retention::policy::Retention;
 use crate::tables::Entity;
@@ -58,7 +59,7 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
     let backwards = sel(1, 0, None, None);
     assert!(matches!(
         hold_bulk(&k.state.ports, "x", &backwards, &actor(&k, "x")).await,
-        Err(HoldError::Invalid(_))
+        Err(RequestError::Invalid(_))
     ));
     assert_eq!(deleted(&k, 400).await, 1, "only the vm-b recording goes");
     assert!(k.exists(&a).await && k.exists(&b).await && !k.exists(&c).await);
@@ -126,7 +127,7 @@ async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
         .expect("hold");
     assert!(matches!(
         override_retention(&k.state.ports, &t, &short, &actor(&k, "gdpr")).await,
-        Err(HoldError::Invalid(_))
+        Err(RequestError::Invalid(_))
     ));
     release(&k.state.ports, "h", &t, &actor(&k, "x"))
         .await
