@@ -1,5 +1,5 @@
 //! The one dependency value every domain takes: the app's tables, the watched sources, the
-//! clock and the Sentinel outbox; and the one way a domain call fails. Entry points hand it down
+//! clock and the Sentinel outbox; and how a domain call fails ([`Failure`], [`RequestError`]). Entry points hand it down
 //! from the state together with the plain settings values a domain needs; nothing below the entry points sees the application state.
 
 use std::sync::Arc;
@@ -83,6 +83,22 @@ impl Failure {
             source: None,
         }
     }
+}
+
+/// Why a domain did not do what a request of the API or CLI asked (holds, reviews).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub enum RequestError {
+    /// Bad input (missing who/why, a malformed id); the caller must fix it.
+    Invalid(String),
+    /// The subject (recording, hold, membership, session) does not exist.
+    NotFound(String),
+    /// Segregation of duties: this principal may not do this; the reason.
+    Refused(String),
+    /// The request conflicts with the state (a reused idempotency key, a stale release request).
+    Conflict(String),
+    /// Storage failed.
+    Storage(#[from] AzureError),
 }
 
 impl From<DecodeError> for Failure {

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::azure::AzureError;
 use crate::catalogue::query::{Invalid, page};
+use crate::ports::RequestError;
 use crate::telemetry::redact;
 
 /// An API failure, mapped to a status and a problem body.
@@ -188,9 +189,21 @@ impl From<AzureError> for ApiError {
     }
 }
 
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Invalid(m) => Self::BadRequest(m),
+            RequestError::NotFound(m) => Self::NotFound(m),
+            RequestError::Refused(m) => Self::Refused(m),
+            RequestError::Conflict(m) => Self::Conflict(m),
+            RequestError::Storage(e) => e.into(),
+        }
+    }
+}
+
 /// Input the storage service refuses whatever the retry (a value over its size limits, a key it
 /// cannot hold): the caller's request, not an outage, so a 400 and never a 503 with `Retry-After`.
-pub(crate) fn rejected(why: &str) -> ApiError {
+fn rejected(why: &str) -> ApiError {
     tracing::info!(error = %redact(why), "catalogue API: storage refused the request's input");
     ApiError::BadRequest(
         "the storage service refuses this input (a value or key over its limits)".into(),
@@ -211,5 +224,24 @@ mod tests {
         assert_eq!(down, ApiError::Unavailable);
         let res = down.into_response();
         assert!(res.headers().contains_key(header::RETRY_AFTER));
+    }
+
+    /// A hold's or review's failure: each kind its status, storage as every table failure.
+    #[test]
+    fn a_request_error_maps_to_its_status() {
+        for (e, status) in [
+            (RequestError::Invalid("who".into()), 400),
+            (RequestError::NotFound("hold h".into()), 404),
+            (RequestError::Refused("own".into()), 403),
+            (RequestError::Conflict("named".into()), 409),
+            (AzureError::refused(400, "TooLarge", "").into(), 400),
+            (AzureError::Conflict.into(), 503),
+            (AzureError::Transient("reset".into()).into(), 503),
+        ] {
+            let label = e.to_string();
+            assert_eq!(ApiError::from(e).status().as_u16(), status, "{label}");
+        }
+        let e = ApiError::from(RequestError::Conflict("named".into()));
+        assert_eq!(e.detail(), "named");
     }
 }

@@ -191,7 +191,7 @@ pub(super) async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> 
     // The session's user tries to sign off their own session: refused, recorded.
     let own = crate::reviews::record::record(ports, &req, &format!("USER-{tag}")).await;
     assert!(
-        matches!(own, Err(crate::reviews::ReviewError::Refused(_))),
+        matches!(own, Err(crate::ports::RequestError::Refused(_))),
         "{own:?}"
     );
     // A two-person release of the hold's member: requested, then approved by another.

@@ -27,23 +27,3 @@ pub const REVIEWS_TABLE: &str = "reviews";
 pub const IDS_TABLE: &str = "reviewids";
 /// The latest review per subject.
 pub const LATEST_TABLE: &str = "reviewlatest";
-
-/// Why a review could not be recorded or read.
-#[derive(Debug, thiserror::Error)]
-pub enum ReviewError {
-    /// The request is malformed (the caller must fix it).
-    #[error("{0}")]
-    Invalid(String),
-    /// The subject is unknown (no catalogue row, tombstone or session).
-    #[error("{0}")]
-    NotFound(String),
-    /// The reviewer is the session's user (segregation of duties); the reason.
-    #[error("{0}")]
-    Refused(String),
-    /// The idempotency key was used before for a different review.
-    #[error("{0}")]
-    Conflict(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Storage(#[from] crate::azure::AzureError),
-}

@@ -21,10 +21,10 @@ use time::OffsetDateTime;
 use super::model::{Kind, Review, Subject};
 use super::refusal::{Refusal, Reviewer, SELF_REVIEW, identity_check, record_refusal, self_review};
 use super::watched;
-use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
+use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE};
 use crate::azure::AzureError;
 use crate::catalogue::days::{DayRow, drop_review};
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 use crate::tables::ops::{get, update, write_creating_table};
 use crate::tables::{Entity, TableStore, WriteMode, get_str};
 
@@ -74,7 +74,7 @@ pub async fn after_join(
             }
             // The session's user is still unknown: it stays watched.
             Ok(None) => continue,
-            Err(ReviewError::Storage(e)) => return Err(e),
+            Err(RequestError::Storage(e)) => return Err(e),
             // The subject is gone or malformed: nothing left to check.
             Err(_) => {}
         }
@@ -85,7 +85,7 @@ pub async fn after_join(
 
 /// Checks review `id` again: `Some(true)` when it is the user's own, `Some(false)` when not (or no
 /// such review), `None` when the rows still name no user.
-async fn check(ports: &Ports, id: &str, now: OffsetDateTime) -> Result<Option<bool>, ReviewError> {
+async fn check(ports: &Ports, id: &str, now: OffsetDateTime) -> Result<Option<bool>, RequestError> {
     let tables = ports.tables.as_ref();
     let Some(stored) = get(tables, IDS_TABLE, id, "review").await? else {
         // Watched, then a crash before the id row: no review was recorded.

@@ -9,12 +9,12 @@ use serde_json::Value;
 use super::export::review_row;
 use super::model::{Kind, Review, Subject, Verdict};
 use super::refusal::{Refusal, Reviewer, UNVERIFIED, identity_check, record_refusal, self_review};
-use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
+use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE};
 use crate::azure::AzureError;
 use crate::catalogue::days::{ReviewMark, put_review};
 use crate::dates::timestamp;
 use crate::notify::message::stable_id;
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 use crate::tables::ops::{get, update, write_creating_table};
 use crate::tables::{Entity, TableStore, WriteMode, get_str};
 
@@ -43,8 +43,8 @@ impl ReviewRequest {
     ///
     /// # Errors
     /// `Invalid` naming the problem.
-    pub fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Self, ReviewError> {
-        let bad = |m: &str| ReviewError::Invalid(m.to_owned());
+    pub fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Self, RequestError> {
+        let bad = |m: &str| RequestError::Invalid(m.to_owned());
         let v: Value = serde_json::from_slice(body).map_err(|_| bad("body: not JSON"))?;
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::trim);
         let subject = match (text("recording"), text("session")) {
@@ -113,7 +113,7 @@ pub async fn record(
     ports: &Ports,
     req: &ReviewRequest,
     reviewer: &str,
-) -> Result<Recorded, ReviewError> {
+) -> Result<Recorded, RequestError> {
     record_by(ports, req, &Reviewer::named(reviewer)).await
 }
 
@@ -126,7 +126,7 @@ pub async fn record_by(
     ports: &Ports,
     req: &ReviewRequest,
     by: &Reviewer,
-) -> Result<Recorded, ReviewError> {
+) -> Result<Recorded, RequestError> {
     let tables = ports.tables.as_ref();
     let reviewer = by.name.as_str();
     let id = req.id(reviewer);
@@ -143,7 +143,7 @@ pub async fn record_by(
                 ..review.clone()
             };
             if !review.same_content(&asked) {
-                return Err(ReviewError::Conflict(
+                return Err(RequestError::Conflict(
                     "Idempotency-Key was used for a different review".into(),
                 ));
             }
@@ -166,7 +166,7 @@ pub async fn record_by(
                 at: ports.clock.now(),
             };
             record_refusal(tables, &refusal).await?;
-            return Err(ReviewError::Refused(reason));
+            return Err(RequestError::Refused(reason));
         }
         let review = Review {
             id: id.clone(),

@@ -4,12 +4,12 @@
 //! as a [`Person`] (its `UserName` and `UserEmail`, from the catalogue row and the joined session's
 //! row; the Bastion audit records carry no object id) for the self-review check.
 
-use super::ReviewError;
 use super::model::{Context, Kind, Subject};
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo;
 use crate::catalogue::session::{self, tunnel_key};
+use crate::ports::RequestError;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::tables::ops::get;
 use crate::tables::{Entity, TableStore, get_str};
@@ -39,17 +39,17 @@ fn users(e: &Entity) -> [String; 2] {
 pub async fn resolve(
     tables: &dyn TableStore,
     subject: &Subject,
-) -> Result<(Context, Person), ReviewError> {
+) -> Result<(Context, Person), RequestError> {
     match subject.kind {
         Kind::Recording => recording(tables, &subject.id).await,
         Kind::Session => {
             let id = &subject.id;
             if id.is_empty() || id.len() > 128 || tunnel_key(id) != *id {
-                return Err(ReviewError::Invalid("session: not a tunnel id".into()));
+                return Err(RequestError::Invalid("session: not a tunnel id".into()));
             }
             let row = session::row(tables, id)
                 .await?
-                .ok_or_else(|| ReviewError::NotFound(format!("session {id}")))?;
+                .ok_or_else(|| RequestError::NotFound(format!("session {id}")))?;
             let day = session_day(&row);
             let user = Person::new(users(&row), None);
             let ctx = Context {
@@ -78,9 +78,9 @@ fn from_row(e: &Entity) -> Context {
     }
 }
 
-async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person), ReviewError> {
+async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person), RequestError> {
     let key = RecordingKey::parse(id)
-        .ok_or_else(|| ReviewError::Invalid("recording: not a recording id".into()))?;
+        .ok_or_else(|| RequestError::Invalid("recording: not a recording id".into()))?;
     let mut names: Vec<String> = Vec::new();
     let mut ctx = match repo::recording_row(tables, &key).await? {
         Some(row) => {
@@ -91,7 +91,7 @@ async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person
             // Deleted by retention: the review is kept with its tombstone.
             let t = get(tables, DELETIONS_TABLE, &key.pk, &key.rk)
                 .await?
-                .ok_or_else(|| ReviewError::NotFound(format!("recording {id}")))?;
+                .ok_or_else(|| RequestError::NotFound(format!("recording {id}")))?;
             Context {
                 deleted_at: s(&t.entity, "DeletedAt"),
                 deleted_reason: s(&t.entity, "Reason"),

@@ -21,8 +21,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::azure::AzureError;
-
 pub use body::{HoldRequest, HoldTarget, derived_id};
 pub(super) use list::handle_list;
 pub use list::list;
@@ -32,36 +30,14 @@ use super::context::Api;
 use super::problem::ApiError;
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
+use crate::ports::RequestError;
 use crate::retention::hold::two_person::{self, Decision, Scope};
-use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
+use crate::retention::hold::{self, Actor, Target, bulk};
 use crate::retention::tombstone;
 use crate::state::AppState;
-use crate::telemetry::redact;
 
 /// Actor name of a function-key caller (`CATALOGUE_AUTH=none`: no caller is named).
 pub const ANONYMOUS: &str = "anonymous/function-key";
-
-/// Maps library errors to API errors (storage detail is logged redacted, never returned).
-pub fn api_error(e: HoldError) -> ApiError {
-    match e {
-        HoldError::Invalid(m) => ApiError::BadRequest(m),
-        HoldError::NotFound(m) => ApiError::NotFound(m),
-        HoldError::Refused(m) => ApiError::Refused(m),
-        HoldError::Conflict(m) => ApiError::Conflict(m),
-        HoldError::Storage(e)
-            if e.downcast_ref::<AzureError>()
-                .is_some_and(|t| matches!(t, AzureError::Rejected { .. }))
-                || e.downcast_ref::<AzureError>()
-                    .is_some_and(|s| matches!(s, AzureError::Rejected { .. })) =>
-        {
-            super::problem::rejected(&format!("{e:#}"))
-        }
-        HoldError::Storage(e) => {
-            tracing::warn!(error.cause_chain = %redact(&format!("{e:#}")), "holds API: storage failed");
-            ApiError::Unavailable
-        }
-    }
-}
 
 /// Who acts: the authenticated caller's `name`, or [`ANONYMOUS`] for a function-key caller.
 fn actor_of(name: Option<String>, reason: &str, state: &AppState) -> Actor {
@@ -74,7 +50,7 @@ fn actor_of(name: Option<String>, reason: &str, state: &AppState) -> Actor {
 
 /// The key of a one-recording target (a blob URL is resolved through the blob's creation time).
 async fn key_of(state: &AppState, target: &Target) -> Result<RecordingKey, ApiError> {
-    hold::resolve(&state.ports, target).await.map_err(api_error)
+    Ok(hold::resolve(&state.ports, target).await?)
 }
 
 /// A 409 when `key` has no catalogue row but a deletion tombstone: the recording is gone.
@@ -104,15 +80,13 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
             let id = req.id(Some(&key));
             match hold::hold(&state.ports, &id, &Target::Key(key.clone()), actor).await {
                 Ok(_) => Ok(json!({"holdId": id, "recordings": [key.id()], "count": 1})),
-                Err(HoldError::NotFound(_)) => Err(gone(state, &key).await?),
-                Err(e) => Err(api_error(e)),
+                Err(RequestError::NotFound(_)) => Err(gone(state, &key).await?),
+                Err(e) => Err(e.into()),
             }
         }
         HoldTarget::Bulk(sel) => {
             let id = req.id(None);
-            let n = bulk::hold_bulk(&state.ports, &id, sel, actor)
-                .await
-                .map_err(api_error)?;
+            let n = bulk::hold_bulk(&state.ports, &id, sel, actor).await?;
             Ok(json!({"holdId": id, "count": n, "selector": sel}))
         }
     }
@@ -168,10 +142,7 @@ async fn gate(
         request: request.map(String::as_str),
         ttl: state.config.retention.hold_release_request_ttl,
     };
-    match two_person::decide(&state.ports, id, scope, asker)
-        .await
-        .map_err(api_error)?
-    {
+    match two_person::decide(&state.ports, id, scope, asker).await? {
         Decision::Ungated => Ok(Ok(None)),
         Decision::Open(r) => {
             tracing::info!(hold = %id, who = %actor.who, "legal hold release requested: awaiting a second principal");
@@ -182,9 +153,7 @@ async fn gate(
             Ok(Err(Release::Requested(doc)))
         }
         Decision::Approved(r) => {
-            two_person::stamp(&state.ports, scope, &r)
-                .await
-                .map_err(api_error)?;
+            two_person::stamp(&state.ports, scope, &r).await?;
             Ok(Ok(Some(r)))
         }
     }
@@ -198,9 +167,7 @@ async fn finished(
 ) -> Result<Release, ApiError> {
     if let Some(r) = approved {
         let at = crate::dates::format_utc(state.ports.clock.now());
-        two_person::finish(&state.ports, &r, &at)
-            .await
-            .map_err(api_error)?;
+        two_person::finish(&state.ports, &r, &at).await?;
         doc["twoPerson"] = r.json();
     }
     Ok(Release::Done(doc))
@@ -234,18 +201,10 @@ pub async fn release(
                 Ok(a) => a,
                 Err(requested) => return Ok(requested),
             };
-            let r = hold::release(&state.ports, &id, &Target::Key(key), actor)
-                .await
-                .map_err(api_error)?;
+            let r = hold::release(&state.ports, &id, &Target::Key(key), actor).await?;
             // The last member released: close the hold itself so it leaves the active list.
-            if bulk::active_members(&state.ports, &id, 1)
-                .await
-                .map_err(api_error)?
-                .is_empty()
-            {
-                bulk::release_hold(&state.ports, &id, actor)
-                    .await
-                    .map_err(api_error)?;
+            if bulk::active_members(&state.ports, &id, 1).await?.is_empty() {
+                bulk::release_hold(&state.ports, &id, actor).await?;
             }
             let doc = json!({
                 "holdId": id, "recording": r.recording, "released": 1,
@@ -270,9 +229,7 @@ pub async fn release(
                 Ok(a) => a,
                 Err(requested) => return Ok(requested),
             };
-            let n = bulk::release_hold(&state.ports, &id, actor)
-                .await
-                .map_err(api_error)?;
+            let n = bulk::release_hold(&state.ports, &id, actor).await?;
             finished(state, approved, json!({"holdId": id, "released": n})).await
         }
     }

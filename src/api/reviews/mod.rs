@@ -22,18 +22,8 @@ use super::listing::{self, Listing};
 use super::problem::ApiError;
 use crate::catalogue::query;
 use crate::catalogue::query::shape::Shape as _;
-use crate::reviews::{Review, ReviewError, ReviewRequest, Reviewer, queue, record_by};
-
-/// Maps domain errors to API errors (a storage failure as every table failure of the API).
-pub fn api_error(e: ReviewError) -> ApiError {
-    match e {
-        ReviewError::Invalid(m) => ApiError::BadRequest(m),
-        ReviewError::NotFound(m) => ApiError::NotFound(m),
-        ReviewError::Conflict(m) => ApiError::Conflict(m),
-        ReviewError::Refused(m) => ApiError::Refused(m),
-        ReviewError::Storage(e) => e.into(),
-    }
-}
+use crate::ports::RequestError;
+use crate::reviews::{Review, ReviewRequest, Reviewer, queue, record_by};
 
 /// `POST /api/reviews`: 201 with the review, 200 with the first one for a retry.
 pub(super) async fn post(
@@ -51,15 +41,14 @@ pub(super) async fn post(
         },
     );
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let req = ReviewRequest::parse(&bytes, key).map_err(api_error)?;
+    let req = ReviewRequest::parse(&bytes, key)?;
     let done = record_by(&api.app.ports, &req, &reviewer)
         .await
         .inspect_err(|e| {
-            if let ReviewError::Refused(why) = e {
+            if let RequestError::Refused(why) = e {
                 tracing::warn!(who = %reviewer.name, subject = %req.subject.id, why, "review refused");
             }
-        })
-        .map_err(api_error)?;
+        })?;
     tracing::info!(
         review = %done.review.id,
         kind = done.review.subject.kind.as_str(),

@@ -6,13 +6,13 @@ use serde_json::json;
 use time::Date;
 
 use super::rows::{self, Actor, HOLDS_TABLE};
-use super::{HoldError, hold_member, release_member};
+use super::{hold_member, release_member};
 use crate::azure::AzureError;
 use crate::catalogue::query::{Listed as _, partition_days};
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo;
 use crate::dates::{format_date, parse_date};
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 use crate::tables::filter::Op;
 use crate::tables::{Filter, ops};
 
@@ -34,10 +34,10 @@ pub struct Selector {
 
 impl Selector {
     /// The first and last selected day.
-    fn days(&self) -> Result<(Date, Date), HoldError> {
+    fn days(&self) -> Result<(Date, Date), RequestError> {
         match (parse_date(&self.from_day), parse_date(&self.to_day)) {
             (Some(from), Some(to)) if from <= to => Ok((from, to)),
-            _ => Err(HoldError::Invalid(
+            _ => Err(RequestError::Invalid(
                 "fromDay/toDay must be YYYY-MM-DD with fromDay <= toDay".into(),
             )),
         }
@@ -75,7 +75,7 @@ pub async fn hold_bulk(
     hold_id: &str,
     selector: &Selector,
     actor: &Actor,
-) -> Result<usize, HoldError> {
+) -> Result<usize, RequestError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let (from, to) = selector.days()?;
@@ -107,7 +107,11 @@ pub async fn hold_bulk(
 ///
 /// # Errors
 /// `NotFound` for an unknown hold, `Storage`.
-pub async fn release_hold(ports: &Ports, hold_id: &str, actor: &Actor) -> Result<usize, HoldError> {
+pub async fn release_hold(
+    ports: &Ports,
+    hold_id: &str,
+    actor: &Actor,
+) -> Result<usize, RequestError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let filter = Filter::And(vec![
@@ -123,7 +127,7 @@ pub async fn release_hold(ports: &Ports, hold_id: &str, actor: &Actor) -> Result
             .await
         {
             Err(AzureError::NotFound) => {
-                return Err(HoldError::NotFound(format!("hold {hold_id}")));
+                return Err(RequestError::NotFound(format!("hold {hold_id}")));
             }
             other => other?,
         };
@@ -150,7 +154,7 @@ pub async fn active_members(
     ports: &Ports,
     hold_id: &str,
     limit: u32,
-) -> Result<Vec<String>, HoldError> {
+) -> Result<Vec<String>, RequestError> {
     rows::validate_id(hold_id)?;
     let filter = Filter::And(vec![
         Filter::partition(&rows::member_pk(hold_id)),

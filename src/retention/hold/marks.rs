@@ -1,8 +1,8 @@
 //! The hold marks on catalogue rows: setting, clearing, reading, and the conditional rewrite.
 
-use super::HoldError;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::ports::RequestError;
 use crate::retention::HELD_UNTIL;
 use crate::retention::policy::Retention;
 
@@ -51,7 +51,7 @@ pub(crate) async fn update_row(
     repo: &CatalogueRepo,
     row: Versioned<Recording>,
     f: impl Fn(&mut Recording) + Send + Sync,
-) -> Result<Recording, HoldError> {
+) -> Result<Recording, RequestError> {
     let key = row.value.key.clone();
     let written = repo
         .update(&key, Some(row), |cur| {
@@ -63,5 +63,5 @@ pub(crate) async fn update_row(
     // `None` only when the row was gone at a re-read.
     written
         .map(|w| w.value)
-        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))
+        .ok_or_else(|| RequestError::NotFound(format!("recording {}", key.id())))
 }

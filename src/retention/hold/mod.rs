@@ -10,7 +10,7 @@ mod tests;
 pub mod two_person;
 
 use crate::azure::AzureError;
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 
 use time::OffsetDateTime;
 
@@ -24,33 +24,6 @@ use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
 use crate::storage::update_tags;
 use crate::storage::url::BlobUrl;
-
-/// Why a hold operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum HoldError {
-    /// Bad input (missing who/why, bad id); the caller's fault.
-    #[error("invalid hold request: {0}")]
-    Invalid(String),
-    /// The recording (or hold membership) does not exist.
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// Segregation of duties: this principal may not do this (approve its own release request).
-    #[error("refused: {0}")]
-    Refused(String),
-    /// The request conflicts with the state (a two-person release request that must be named, or
-    /// can no longer be approved).
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// Storage failure; retry later.
-    #[error("storage failure: {0:#}")]
-    Storage(#[from] anyhow::Error),
-}
-
-impl From<AzureError> for HoldError {
-    fn from(e: AzureError) -> Self {
-        Self::Storage(e.into())
-    }
-}
 
 /// A recording addressed by catalogue key or by blob URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,28 +49,28 @@ pub struct Released {
 ///
 /// # Errors
 /// `Invalid` for a malformed URL, `NotFound` when the blob is gone.
-pub async fn resolve(ports: &Ports, target: &Target) -> Result<RecordingKey, HoldError> {
+pub async fn resolve(ports: &Ports, target: &Target) -> Result<RecordingKey, RequestError> {
     match target {
         Target::Key(k) => Ok(k.clone()),
         Target::Url(u) => {
             let url = BlobUrl::parse(u)
-                .ok_or_else(|| HoldError::Invalid(format!("not a blob URL: {u}")))?;
+                .ok_or_else(|| RequestError::Invalid(format!("not a blob URL: {u}")))?;
             let source = ports
                 .sources
                 .recording(&url.account, &url.container)
                 .ok_or_else(|| {
-                    HoldError::Invalid(format!("not in a configured recordings source: {u}"))
+                    RequestError::Invalid(format!("not in a configured recordings source: {u}"))
                 })?;
             let blob = source.blob(url.name);
             let props = match source.store.properties(&blob).await {
                 Err(AzureError::NotFound) => {
-                    return Err(HoldError::NotFound(format!("blob {blob}")));
+                    return Err(RequestError::NotFound(format!("blob {blob}")));
                 }
                 other => other?,
             };
-            let created = props
-                .created
-                .ok_or_else(|| HoldError::Invalid(format!("blob {blob} has no creation time")))?;
+            let created = props.created.ok_or_else(|| {
+                RequestError::Invalid(format!("blob {blob} has no creation time"))
+            })?;
             Ok(source.key(created, &blob.name))
         }
     }
@@ -112,7 +85,7 @@ pub async fn hold(
     hold_id: &str,
     target: &Target,
     actor: &Actor,
-) -> Result<RecordingKey, HoldError> {
+) -> Result<RecordingKey, RequestError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let key = resolve(ports, target).await?;
@@ -134,17 +107,17 @@ pub(crate) async fn hold_member(
     hold_id: &str,
     key: &RecordingKey,
     actor: &Actor,
-) -> Result<(), HoldError> {
+) -> Result<(), RequestError> {
     let repo = ports.catalogue();
     let row = repo
         .get(key)
         .await?
-        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
+        .ok_or_else(|| RequestError::NotFound(format!("recording {}", key.id())))?;
     let original = marks::pre_hold(&row);
     let (source, blob) = ports
         .sources
         .blob_of_row(&row.value)
-        .map_err(HoldError::Invalid)?;
+        .map_err(RequestError::Invalid)?;
     rows::write_member(ports, hold_id, key, original.as_ref(), actor).await?;
     marks::update_row(&repo, row, |r| marks::mark_held(r, hold_id)).await?;
     // Blob gone: the row still records the hold (and the deletion, if any).
@@ -163,7 +136,7 @@ pub async fn release(
     hold_id: &str,
     target: &Target,
     actor: &Actor,
-) -> Result<Released, HoldError> {
+) -> Result<Released, RequestError> {
     actor.validate()?;
     let key = resolve(ports, target).await?;
     release_member(ports, hold_id, &key, actor).await
@@ -175,10 +148,12 @@ pub(crate) async fn release_member(
     hold_id: &str,
     key: &RecordingKey,
     actor: &Actor,
-) -> Result<Released, HoldError> {
+) -> Result<Released, RequestError> {
     let member = rows::read_member(ports, hold_id, key)
         .await?
-        .ok_or_else(|| HoldError::NotFound(format!("recording {} in hold {hold_id}", key.id())))?;
+        .ok_or_else(|| {
+            RequestError::NotFound(format!("recording {} in hold {hold_id}", key.id()))
+        })?;
     rows::close_member(ports, member.clone(), actor).await?;
     let repo = ports.catalogue();
     let Some(row) = repo.get(key).await? else {
@@ -192,7 +167,7 @@ pub(crate) async fn release_member(
     let (source, blob) = ports
         .sources
         .blob_of_row(&row.value)
-        .map_err(HoldError::Invalid)?;
+        .map_err(RequestError::Invalid)?;
     let after = marks::update_row(&repo, row, |r| {
         marks::unmark_held(r, hold_id, fallback.as_ref())
     })

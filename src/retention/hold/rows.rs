@@ -4,21 +4,20 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::HoldError;
 use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 use crate::retention::policy::Retention;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{Change, get, update, write_creating_table};
 use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};
 
-/// Table of holds, hold members and overrides.
+/// Table of holds, hold members and the policy shortenings the sweep records.
 pub const HOLDS_TABLE: &str = "holds";
 const HEADER_PK: &str = "hold";
 
-/// Who acts, why, and when: required for every hold, release and override.
+/// Who acts, why, and when: required for every hold and release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// The person or principal (stored in tables only).
@@ -30,12 +29,12 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub(crate) fn validate(&self) -> Result<(), HoldError> {
+    pub(crate) fn validate(&self) -> Result<(), RequestError> {
         if self.who.trim().is_empty() || self.why.trim().is_empty() {
-            return Err(HoldError::Invalid("who and why are required".into()));
+            return Err(RequestError::Invalid("who and why are required".into()));
         }
         if self.who.len() > 256 || self.why.len() > 4096 {
-            return Err(HoldError::Invalid("who or why too long".into()));
+            return Err(RequestError::Invalid("who or why too long".into()));
         }
         Ok(())
     }
@@ -50,11 +49,11 @@ pub fn is_valid_id(id: &str) -> bool {
 }
 
 /// [`is_valid_id`], or `Invalid` naming the rule.
-pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
+pub(crate) fn validate_id(id: &str) -> Result<(), RequestError> {
     if is_valid_id(id) {
         Ok(())
     } else {
-        Err(HoldError::Invalid(format!(
+        Err(RequestError::Invalid(format!(
             "hold id must be 1-64 of A-Z a-z 0-9 - _ . : {id:?}"
         )))
     }
@@ -67,7 +66,7 @@ pub(crate) async fn write_header(
     scope: &str,
     selector: &Value,
     actor: &Actor,
-) -> Result<(), HoldError> {
+) -> Result<(), RequestError> {
     let e = crate::retention::row(
         json!({"PartitionKey": HEADER_PK, "RowKey": header_rk(id), "Scope": scope, "Selector": selector.to_string(),
         "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
@@ -86,13 +85,13 @@ pub(crate) async fn release_header(
     ports: &Ports,
     id: &str,
     actor: &Actor,
-) -> Result<(), HoldError> {
+) -> Result<(), RequestError> {
     let Some(Stored { mut entity, etag }) = ports
         .tables
         .get(HOLDS_TABLE, HEADER_PK, &header_rk(id))
         .await?
     else {
-        return Err(HoldError::NotFound(format!("hold {id}")));
+        return Err(RequestError::NotFound(format!("hold {id}")));
     };
     entity.insert("Status".into(), Value::String("released".into()));
     write_released(ports, entity, etag, actor).await
@@ -104,7 +103,7 @@ async fn write_released(
     mut entity: Entity,
     etag: String,
     actor: &Actor,
-) -> Result<(), HoldError> {
+) -> Result<(), RequestError> {
     for (k, v) in [
         ("ReleasedBy", actor.who.clone()),
         ("ReleaseReason", actor.why.clone()),
@@ -198,7 +197,7 @@ pub(crate) async fn write_member(
     key: &RecordingKey,
     original: Option<&Retention>,
     actor: &Actor,
-) -> Result<(), HoldError> {
+) -> Result<(), RequestError> {
     let e = crate::retention::row(
         json!({"PartitionKey": member_pk(id), "RowKey": key.id_key(MAX_KEY_BYTES),
         "RecordingId": key.id(), "HoldId": id, "Active": true,
@@ -213,7 +212,7 @@ pub(crate) async fn read_member(
     ports: &Ports,
     id: &str,
     key: &RecordingKey,
-) -> Result<Option<Stored>, HoldError> {
+) -> Result<Option<Stored>, RequestError> {
     Ok(get(
         ports.tables.as_ref(),
         HOLDS_TABLE,
@@ -228,7 +227,7 @@ pub(crate) async fn close_member(
     ports: &Ports,
     member: Stored,
     actor: &Actor,
-) -> Result<(), HoldError> {
+) -> Result<(), RequestError> {
     if member.entity.get("Active").and_then(Value::as_bool) == Some(false) {
         return Ok(());
     }

@@ -2,9 +2,10 @@
 
 use serde_json::json;
 
+use super::super::HOLDS_TABLE;
 use super::super::bulk::{Selector, hold_bulk, release_hold};
-use super::super::{HOLDS_TABLE, HoldError};
 use super::{actor, deleted};
+use crate::ports::RequestError;
 use crate::tables::Entity;
 use crate::testkit::retention::{Kit, kit};
 
@@ -54,7 +55,7 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
     let backwards = sel(1, 0, None, None);
     assert!(matches!(
         hold_bulk(&k.state.ports, "x", &backwards, &actor(&k, "x")).await,
-        Err(HoldError::Invalid(_))
+        Err(RequestError::Invalid(_))
     ));
     assert_eq!(deleted(&k, 400).await, 1, "only the vm-b recording goes");
     assert!(k.exists(&a).await && k.exists(&b).await && !k.exists(&c).await);

@@ -1,9 +1,10 @@
-//! Holds over in-memory fakes: set, nest, release, bulk, overrides, and the sweep's view of them.
+//! Holds over in-memory fakes: set, nest, release, bulk, and the sweep's view of them.
 
 use crate::testkit::Domains;
 use serde_json::json;
 
-use super::{Actor, HOLDS_TABLE, HoldError, Target, hold, release};
+use super::{Actor, HOLDS_TABLE, Target, hold, release};
+use crate::ports::RequestError;
 use crate::retention::policy::Retention;
 use crate::retention::sweep::run;
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
@@ -116,7 +117,7 @@ async fn nested_holds_release_only_with_the_last_one_and_are_idempotent() {
     assert_eq!(k.row(&key).await["RetentionClass"], "pci-1y");
     assert!(matches!(
         release(&k.state.ports, "zzz", &t, &actor(&k, "x")).await,
-        Err(HoldError::NotFound(_))
+        Err(RequestError::NotFound(_))
     ));
 }
 
@@ -140,8 +141,8 @@ async fn holds_need_who_why_a_valid_id_and_a_known_recording() {
         ("h", &missing, &x, false),
     ] {
         match hold(&k.state.ports, id, target, who).await {
-            Err(HoldError::Invalid(_)) if invalid => {}
-            Err(HoldError::NotFound(_)) if !invalid => {}
+            Err(RequestError::Invalid(_)) if invalid => {}
+            Err(RequestError::NotFound(_)) if !invalid => {}
             other => panic!("{id} {target:?}: {other:?}"),
         }
     }

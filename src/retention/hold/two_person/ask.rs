@@ -5,9 +5,9 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Asker, Decision, HOLDS_TABLE, HoldError, RELEASE_PK, Request, requester, rows, stale};
+use super::{Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, requester, rows, stale};
 use crate::dates::format_utc;
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, Stored, TableStore, get_str};
@@ -24,7 +24,7 @@ async fn open_requests(
     tables: &dyn TableStore,
     target: &Target<'_>,
     now: OffsetDateTime,
-) -> Result<Vec<Stored>, HoldError> {
+) -> Result<Vec<Stored>, RequestError> {
     let filter = Filter::And(vec![
         Filter::partition(RELEASE_PK),
         Filter::str("HoldId", Op::Eq, target.hold_id),
@@ -47,7 +47,7 @@ async fn expire(
     row: &Stored,
     why: &str,
     now: OffsetDateTime,
-) -> Result<(), HoldError> {
+) -> Result<(), RequestError> {
     let mut e = row.entity.clone();
     e.insert("Status".into(), "expired".into());
     e.insert("ExpiredAt".into(), format_utc(now).into());
@@ -61,14 +61,14 @@ pub(super) async fn request(
     ports: &Ports,
     target: &Target<'_>,
     asker: Asker<'_>,
-) -> Result<Decision, HoldError> {
+) -> Result<Decision, RequestError> {
     let tables = ports.tables.as_ref();
     let now = asker.actor.at;
     if let Some(p) = open_requests(tables, target, now).await?.first() {
         let (id, e) = (get_str(&p.entity, "RowKey").unwrap_or_default(), &p.entity);
         let at = get_str(e, "RequestedAt").unwrap_or_default();
         if let Some(m) = requester(e).same_as(asker.person) {
-            return Err(HoldError::Refused(format!(
+            return Err(RequestError::Refused(format!(
                 "the release of hold {} was requested by this principal (same {}) at {at} \
                  (request {id}); it takes effect when a different principal with the hold role \
                  releases it naming the request",
@@ -76,7 +76,7 @@ pub(super) async fn request(
                 m.as_str()
             )));
         }
-        return Err(HoldError::Conflict(format!(
+        return Err(RequestError::Conflict(format!(
             "release request {id} of hold {} by {} at {at} is pending: to approve it, release \
              again with \"request\": \"{id}\"",
             target.hold_id,
@@ -107,13 +107,13 @@ pub(super) async fn approve(
     target: &Target<'_>,
     id: &str,
     asker: Asker<'_>,
-) -> Result<Decision, HoldError> {
+) -> Result<Decision, RequestError> {
     let tables = ports.tables.as_ref();
     let (who, now) = (&asker.actor.who, asker.actor.at);
     let at = format_utc(now);
     let oid = asker.person.object_id.clone().unwrap_or_default();
-    let mut why: Option<HoldError> = None;
-    let unknown = || HoldError::NotFound(format!("release request {id}"));
+    let mut why: Option<RequestError> = None;
+    let unknown = || RequestError::NotFound(format!("release request {id}"));
     if id.is_empty() || id.len() > 64 {
         return Err(unknown());
     }
@@ -126,7 +126,7 @@ pub(super) async fn approve(
         let e = &cur.entity;
         let s = |k| get_str(e, k).unwrap_or_default();
         if s("HoldId") != target.hold_id || s("Recording") != target.recording {
-            why = Some(HoldError::Conflict(format!(
+            why = Some(RequestError::Conflict(format!(
                 "release request {id} is for another hold or recording"
             )));
             return None;
@@ -135,20 +135,20 @@ pub(super) async fn approve(
             "pending" => {}
             "approved" => return None,
             other => {
-                why = Some(HoldError::Conflict(format!(
+                why = Some(RequestError::Conflict(format!(
                     "release request {id} is {other}: request the release again"
                 )));
                 return None;
             }
         }
         if let Some(stale) = stale(e, target.since, now) {
-            why = Some(HoldError::Conflict(format!(
+            why = Some(RequestError::Conflict(format!(
                 "release request {id} can no longer be approved: {stale}; request the release again"
             )));
             return None;
         }
         if let Some(m) = requester(e).same_as(asker.person) {
-            why = Some(HoldError::Refused(format!(
+            why = Some(RequestError::Refused(format!(
                 "release request {id} was made by this principal (same {}) at {}; it takes effect \
                  when a different principal with the hold role releases it naming the request",
                 m.as_str(),
@@ -179,7 +179,7 @@ pub(super) async fn approve(
     };
     match request.get("Status") {
         "approved" => Ok(Decision::Approved(request)),
-        other => Err(HoldError::Conflict(format!(
+        other => Err(RequestError::Conflict(format!(
             "release request {id} is {other}: request the release again"
         ))),
     }

@@ -15,12 +15,11 @@ use time::{Duration, OffsetDateTime};
 
 use self::ask::{Target, approve, request};
 pub use self::record::{finish, requests, stamp};
-use super::HoldError;
 use super::rows::{self, Actor, HOLDS_TABLE, header_rk, member_pk};
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::timestamp;
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 use crate::tables::keys::MAX_KEY_BYTES;
 use crate::tables::ops::get;
 use crate::tables::{Entity, get_str};
@@ -92,7 +91,7 @@ async fn held_since(
     ports: &Ports,
     hold_id: &str,
     scope: &Scope,
-) -> Result<Option<String>, HoldError> {
+) -> Result<Option<String>, RequestError> {
     let tables = ports.tables.as_ref();
     let row = match scope {
         Scope::Hold => get(tables, HOLDS_TABLE, "hold", &header_rk(hold_id))
@@ -146,12 +145,12 @@ pub async fn decide(
     hold_id: &str,
     scope: &Scope,
     asker: Asker<'_>,
-) -> Result<Decision, HoldError> {
+) -> Result<Decision, RequestError> {
     let Some(since) = held_since(ports, hold_id, scope).await? else {
         return Ok(Decision::Ungated);
     };
     if asker.person.names.is_empty() {
-        return Err(HoldError::Refused(
+        return Err(RequestError::Refused(
             "the caller names no user (an application token): a two-person release needs people, \
              for the request and for the approval"
                 .into(),

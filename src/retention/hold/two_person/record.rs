@@ -1,9 +1,9 @@
 //! A two-person release on the record: requester and approver stamped on the hold before the
 //! release, the request marked released after it, and a period's requests for the evidence pack.
 
-use super::{HOLDS_TABLE, HoldError, RELEASE_PK, Request, Scope, header_rk, member_pk, rows};
+use super::{HOLDS_TABLE, RELEASE_PK, Request, Scope, header_rk, member_pk, rows};
 use crate::azure::AzureError;
-use crate::ports::Ports;
+use crate::ports::{Ports, RequestError};
 use crate::tables::keys::MAX_KEY_BYTES;
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
@@ -12,7 +12,7 @@ use crate::tables::{Entity, Filter, TableStore, get_str};
 ///
 /// # Errors
 /// Storage failures.
-pub async fn stamp(ports: &Ports, scope: &Scope, request: &Request) -> Result<(), HoldError> {
+pub async fn stamp(ports: &Ports, scope: &Scope, request: &Request) -> Result<(), RequestError> {
     let hold_id = request.get("HoldId");
     let (pk, rk) = match scope {
         Scope::Hold => ("hold".to_owned(), header_rk(hold_id)),
@@ -32,7 +32,7 @@ pub async fn stamp(ports: &Ports, scope: &Scope, request: &Request) -> Result<()
 ///
 /// # Errors
 /// Storage failures.
-pub async fn finish(ports: &Ports, request: &Request, at: &str) -> Result<(), HoldError> {
+pub async fn finish(ports: &Ports, request: &Request, at: &str) -> Result<(), RequestError> {
     let fields = [("Status", "released"), ("ReleasedAt", at)];
     let done = |e: &Entity| get_str(e, "Status") == Some("released");
     let key = (RELEASE_PK, request.row_key.as_str());
