@@ -74,7 +74,7 @@ where
 {
     let (q, format) = parse::<R>(&l.params, l.accept.as_deref(), api.settings.max_range_days)?;
     let tables = api.app.ports.tables.as_ref();
-    let found = page::page::<R>(tables, &q).await?;
+    let found = page::page::<R>(tables, &q).await??;
     let reviews = latest(tables, &found.rows).await?;
     l.audit(api, route, format, found.rows.len()).await?;
     let rows = found.rows.iter().zip(&reviews);

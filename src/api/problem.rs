@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::azure::AzureError;
-use crate::catalogue::query::{Invalid, page};
+use crate::catalogue::query::Invalid;
 use crate::ports::RequestError;
 use crate::telemetry::redact;
 
@@ -164,15 +164,6 @@ impl IntoResponse for ApiError {
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         Self::bad(&e.param, e.reason)
-    }
-}
-
-impl From<page::Error> for ApiError {
-    fn from(e: page::Error) -> Self {
-        match e {
-            page::Error::Invalid(e) => e.into(),
-            page::Error::Table(e) => e.into(),
-        }
     }
 }
 

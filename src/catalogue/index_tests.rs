@@ -50,7 +50,10 @@ fn query(pairs: &[(&str, &str)]) -> Query {
 
 /// The first page of a recordings search with `params`.
 async fn first_page(t: &dyn TableStore, params: &[(&str, &str)]) -> Page<Recording> {
-    page(t, &query(params)).await.expect("search")
+    page(t, &query(params))
+        .await
+        .expect("search")
+        .expect("valid")
 }
 
 #[test]
@@ -169,7 +172,7 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
         ("limit", "20"),
     ]);
     let mut q = q;
-    let first: Page<Recording> = page(&t, &q).await.expect("search");
+    let first: Page<Recording> = page(&t, &q).await.expect("search").expect("valid");
     let spent = t.count(None, Some("query"));
     assert_eq!(spent - before, 1, "one index query, no day partitions");
     assert_eq!(first.rows.len(), 20);
@@ -178,7 +181,7 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
         "stale row re-checked"
     );
     q.continuation = first.next.clone();
-    let second: Page<Recording> = page(&t, &q).await.expect("page 2");
+    let second: Page<Recording> = page(&t, &q).await.expect("page 2").expect("valid");
     assert_eq!(second.rows.len(), 10);
     assert!(second.next.is_none(), "the last page carries no token");
     let starts: Vec<time::OffsetDateTime> = first

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use super::{CatalogueArgs, VerifyArgs, state_from_env};
 use crate::api::listing::{Format, parse};
 use crate::api::problem::ApiError;
-use crate::catalogue::query::page::{self, Error};
+use crate::catalogue::query::page;
 use crate::catalogue::query::shape::Shape as _;
 use crate::catalogue::recording::Recording;
 use crate::integrity::verify::{Sample, Verdict, verify as verify_recording};
@@ -41,12 +41,12 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
     let (mut total, mut first) = (0usize, true);
     loop {
         let found = match page::page::<Recording>(state.ports.tables.as_ref(), &q).await {
-            Ok(f) => f,
-            Err(Error::Invalid(e)) => {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) => {
                 eprintln!("{}", ApiError::from(e).detail());
                 return ExitCode::from(2);
             }
-            Err(Error::Table(e)) => {
+            Err(e) => {
                 eprintln!("query failed: {}", crate::telemetry::redact(&e.to_string()));
                 return ExitCode::from(1);
             }

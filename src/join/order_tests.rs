@@ -385,7 +385,8 @@ async fn listed_sessions(k: &Kit) -> BTreeMap<String, serde_json::Value> {
     };
     let page = crate::catalogue::query::page::page::<DayRow>(k.state.ports.tables.as_ref(), &q)
         .await
-        .expect("page");
+        .expect("page")
+        .expect("no continuation");
     page.rows
         .iter()
         .map(|r| (r.tunnel_id.clone(), r.json(None)))

@@ -43,34 +43,27 @@ pub struct Page<R> {
     pub next: Option<String>,
 }
 
-/// Why a page was not read.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The continuation token is not one of this query's.
-    #[error(transparent)]
-    Invalid(#[from] Invalid),
-    /// Storage failed.
-    #[error(transparent)]
-    Table(#[from] AzureError),
-}
-
-/// The page of `q` its continuation names (the first without one).
-pub async fn page<R: Listed>(tables: &dyn TableStore, q: &Query) -> Result<Page<R>, Error> {
+/// The page of `q` its continuation names (the first without one); inside, the continuation
+/// refused when it is not one of this query's (nothing read then).
+pub async fn page<R: Listed>(
+    tables: &dyn TableStore,
+    q: &Query,
+) -> Result<Result<Page<R>, Invalid>, AzureError> {
     let fp = [R::SCOPE, &q.fingerprint()].concat();
     let days = R::days(q);
-    let start = q
-        .continuation
-        .as_ref()
-        .map(|t| decode(t, &fp, &days))
-        .transpose()?;
+    let start = match q.continuation.as_ref().map(|t| decode(t, &fp, &days)) {
+        Some(Err(invalid)) => return Ok(Err(invalid)),
+        Some(Ok(start)) => Some(start),
+        None => None,
+    };
     let (rows, next) = match indexed::<R>(tables, q, start.clone()).await? {
         Some(found) => found,
         None => by_days(tables, q, &days, start).await?,
     };
-    Ok(Page {
+    Ok(Ok(Page {
         rows,
         next: next.map(|c| encode(&c, &fp)),
-    })
+    }))
 }
 
 /// Every row of day partition `day` that `q` matches, in order (a missing table is an empty day).
