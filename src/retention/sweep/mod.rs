@@ -147,7 +147,7 @@ pub async fn run(deps: &Sweeper, params: &SweepParams) -> (Report, Option<anyhow
     }
     // After the deletions (which re-apply the policy to due blobs themselves), with its own bound.
     if let Err(e) = sweep.reevaluate(&mut report).await {
-        failure.get_or_insert(e);
+        failure.get_or_insert(e.into());
     }
     (report, failure)
 }

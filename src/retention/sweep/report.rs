@@ -123,12 +123,12 @@ impl Report {
     }
 
     /// Counts and logs a failed blob; the first failure is kept in `first` for the run's end.
-    pub(super) fn fail(
+    pub(super) fn fail<E: std::fmt::Display>(
         &mut self,
         blob: &crate::storage::BlobRef,
-        e: anyhow::Error,
+        e: E,
         what: &str,
-        first: &mut Option<anyhow::Error>,
+        first: &mut Option<E>,
     ) {
         self.failed += 1;
         tracing::warn!(blob = %blob, error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "{what}");

@@ -55,7 +55,7 @@ impl Sweep<'_> {
     }
 
     /// Conditional rewrite; a race re-reads and decides again (a new hold is never overwritten).
-    pub(super) async fn update_row(&self, r: Row, change: RowChange<'_>) -> anyhow::Result<()> {
+    pub(super) async fn update_row(&self, r: Row, change: RowChange<'_>) -> Result<(), AzureError> {
         let key = r.value.key.clone();
         self.repo()
             .update(&key, Some(r), |cur| self.changed(cur?, change))

@@ -23,20 +23,14 @@ use crate::storage::BlobRef;
 impl Sweep<'_> {
     /// One bounded step of the re-evaluation. A conflicting write of the progress row means
     /// another run is doing it: this one stops quietly.
-    pub(super) async fn reevaluate(&self, report: &mut Report) -> anyhow::Result<()> {
+    pub(super) async fn reevaluate(&self, report: &mut Report) -> Result<(), AzureError> {
         match self.reevaluate_inner(report).await {
-            Err(e)
-                if e.downcast_ref::<AzureError>().is_some_and(|t| {
-                    matches!(t, AzureError::PreconditionFailed | AzureError::Conflict)
-                }) =>
-            {
-                Ok(())
-            }
+            Err(AzureError::PreconditionFailed | AzureError::Conflict) => Ok(()),
             other => other,
         }
     }
 
-    async fn reevaluate_inner(&self, report: &mut Report) -> anyhow::Result<()> {
+    async fn reevaluate_inner(&self, report: &mut Report) -> Result<(), AzureError> {
         let tables = self.deps.ports.tables.as_ref();
         let current = class_days(&self.deps.policy);
         let Some(mut st) = progress::read(tables).await? else {
@@ -139,7 +133,7 @@ impl Sweep<'_> {
 
     /// Plans the visits for a policy that differs from what the tags reflect, logging (and, when
     /// allowed, recording) every class that got shorter.
-    async fn replan(&self, st: &mut Progress, current: ClassDays) -> anyhow::Result<()> {
+    async fn replan(&self, st: &mut Progress, current: ClassDays) -> Result<(), AzureError> {
         let allow = self.deps.settings.allow_shortening;
         let p = plan::plan(&st.applied, &current, allow);
         for c in &p.kept_longer {
@@ -170,7 +164,7 @@ impl Sweep<'_> {
 
     /// One row per shortened class in table `holds`, partition `override`: who (the setting),
     /// when, from and to how many days, which run.
-    async fn record_shortening(&self, class: &str, from: u32, to: u32) -> anyhow::Result<()> {
+    async fn record_shortening(&self, class: &str, from: u32, to: u32) -> Result<(), AzureError> {
         let row = json!({
             "PartitionKey": "override",
             "RowKey": shortening_key(class, from, to),
@@ -178,12 +172,8 @@ impl Sweep<'_> {
             "Who": "RETENTION_ALLOW_SHORTENING", "At": format_utc(self.params.now),
             "InvocationId": self.params.invocation_id,
         });
-        let serde_json::Value::Object(e) = row else {
-            anyhow::bail!("override row is an object");
-        };
         let tables = self.deps.ports.tables.as_ref();
-        crate::retention::hold::rows::upsert(tables, &e).await?;
-        Ok(())
+        crate::retention::hold::rows::upsert(tables, &crate::retention::row(row)).await
     }
 
     /// How a visit names its container in the progress row: `r:<account>/<container>` or `a:…`.
@@ -203,7 +193,7 @@ impl Sweep<'_> {
     }
 
     /// Saves progress, except in a dry run (which only reports).
-    async fn save(&self, st: &mut Progress) -> anyhow::Result<()> {
+    async fn save(&self, st: &mut Progress) -> Result<(), AzureError> {
         if !self.params.dry_run {
             progress::write(self.deps.ports.tables.as_ref(), st).await?;
         }

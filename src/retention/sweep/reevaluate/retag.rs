@@ -28,7 +28,7 @@ impl Sweep<'_> {
         blob: &BlobRef,
         class: &str,
         shorten: bool,
-    ) -> anyhow::Result<Retag> {
+    ) -> Result<Retag, AzureError> {
         let store = &pass.source.store;
         let (props, mut tags) = match (store.properties(blob).await, store.get_tags(blob).await) {
             (Err(AzureError::NotFound), _) | (_, Err(AzureError::NotFound)) => {
