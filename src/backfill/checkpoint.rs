@@ -84,9 +84,7 @@ impl BackfillRepo {
         c: &Checkpoint,
         now: OffsetDateTime,
     ) -> Result<(), AzureError> {
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), "checkpoint".into());
-        e.insert("RowKey".into(), key.into());
+        let mut e = crate::tables::keyed("checkpoint", key);
         e.insert("Marker".into(), c.marker.clone().unwrap_or_default().into());
         e.insert("After".into(), c.after.clone().unwrap_or_default().into());
         e.insert("Done".into(), c.done.into());
@@ -124,14 +122,8 @@ impl BackfillRepo {
     /// Table errors.
     pub async fn clear(&self, kind: &str, name: &str) -> Result<(), AzureError> {
         let pk = format!("failed~{kind}");
-        match self
-            .tables
-            .delete(BACKFILL_TABLE, &pk, &failed_key(name), None)
-            .await
-        {
-            Ok(()) | Err(AzureError::NotFound) => Ok(()),
-            Err(e) => Err(e),
-        }
+        let rk = failed_key(name);
+        crate::tables::ops::remove(&*self.tables, BACKFILL_TABLE, &pk, &rk, None).await
     }
 
     /// Names of the failed items of `kind` (at most `limit`).

@@ -22,7 +22,7 @@ pub struct Change {
 fn row(tunnel: &str, day: &str) -> Entity {
     let tunnel = key(tunnel, Spelling::Verbatim, MAX_KEY_BYTES);
     let row = serde_json::json!({"PartitionKey": "changed", "RowKey": tunnel, "Day": day});
-    row.as_object().cloned().unwrap_or_default()
+    crate::tables::entity(row)
 }
 
 /// Records `sessions`, `(start day, tunnel id)`, as changed, 100 to a transaction.

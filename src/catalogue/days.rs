@@ -541,13 +541,7 @@ pub async fn put(
     })
     .await?;
     if let Some(d) = old_day {
-        match tables
-            .delete(DAYS_TABLE, d, &tunnel_key(&s.tunnel_id), None)
-            .await
-        {
-            Ok(()) | Err(AzureError::NotFound) => {}
-            Err(e) => return Err(e),
-        }
+        remove(tables, d, &s.tunnel_id).await?;
     }
     Ok(())
 }
@@ -557,13 +551,7 @@ pub async fn put(
 /// # Errors
 /// Table errors.
 pub async fn remove(tables: &dyn TableStore, day: &str, tunnel: &str) -> Result<(), AzureError> {
-    match tables
-        .delete(DAYS_TABLE, day, &tunnel_key(tunnel), None)
-        .await
-    {
-        Ok(()) | Err(AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::remove(tables, DAYS_TABLE, day, &tunnel_key(tunnel), None).await
 }
 
 /// `row` with its recorded state derived from `ids` (every recording whose current match names

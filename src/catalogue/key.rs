@@ -134,9 +134,7 @@ pub async fn put_guids(
     guids: &[String],
 ) -> Result<(), AzureError> {
     for guid in guids {
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), tunnel_key(guid).into());
-        e.insert("RowKey".into(), key.id_key(MAX_KEY_BYTES).into());
+        let mut e = crate::tables::keyed(tunnel_key(guid), key.id_key(MAX_KEY_BYTES));
         e.insert("RecordingId".into(), key.id().into());
         write_creating_table(tables, RECORDING_KEYS_TABLE, &e, WriteMode::Upsert).await?;
     }
@@ -260,9 +258,7 @@ pub fn index_keys<L: Listed>(recording: &RecordingKey, r: &L) -> Vec<(String, St
 }
 
 fn index_entity(pk: &str, rk: &str) -> Entity {
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), pk.into());
-    e.insert("RowKey".into(), rk.into());
+    let mut e = crate::tables::keyed(pk, rk);
     let id = rk.split_once('~').map_or("", |(_, id)| id);
     e.insert("RecordingId".into(), id.into());
     e
@@ -299,12 +295,7 @@ pub async fn remove_index(
 ) -> Result<(), AzureError> {
     let deletes: Vec<_> = keys
         .iter()
-        .map(|(pk, rk)| async move {
-            match tables.delete(INDEX_TABLE, pk, rk, None).await {
-                Ok(()) | Err(AzureError::NotFound) => Ok(()),
-                Err(e) => Err(e),
-            }
-        })
+        .map(|(pk, rk)| crate::tables::ops::remove(tables, INDEX_TABLE, pk, rk, None))
         .collect();
     stream::iter(deletes)
         .buffer_unordered(IN_FLIGHT)
@@ -393,9 +384,7 @@ mod guid_tests {
             "recordings",
             &format!("r{n}.webm"),
         );
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), tunnel_key(guid).into());
-        e.insert("RowKey".into(), key.id_key(MAX_KEY_BYTES).into());
+        let mut e = crate::tables::keyed(tunnel_key(guid), key.id_key(MAX_KEY_BYTES));
         e.insert("RecordingId".into(), key.id().into());
         write_creating_table(tables, RECORDING_KEYS_TABLE, &e, WriteMode::Upsert)
             .await

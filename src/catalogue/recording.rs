@@ -349,7 +349,7 @@ impl Recording {
 
     /// The table entity: every field, nothing else.
     pub fn to_entity(&self) -> Entity {
-        let mut e = match json!({
+        let mut e = crate::tables::entity(json!({
             "PartitionKey": self.key.pk, "RowKey": self.key.rk,
             "RecordingId": self.key.id(),
             "BlobUrl": self.blob_url, "Account": self.account, "SourceBastion": self.source_bastion,
@@ -359,10 +359,7 @@ impl Recording {
             "BlobCreated": format_utc(self.blob_created), "FirstSeen": format_utc(self.first_seen),
             "RetentionClass": self.retention_class, "RetainUntil": self.retain_until,
             "CandidateKeys": self.candidate_keys.join(","), "Metadata": self.metadata, "Status": self.status,
-        }) {
-            Value::Object(m) => m,
-            _ => Entity::new(),
-        };
+        }));
         int64(&mut e, "ContentLength", clamp(self.content_length));
         if let Some(t) = self.rejoin_at {
             put(&mut e, "JoinDue", &format_utc_millis(t));

@@ -35,7 +35,7 @@ use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::tables::keys::MAX_KEY_BYTES;
 use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
+use crate::tables::{Filter, Stored, TableStore, WriteMode, get_str};
 
 /// The table.
 pub const TABLE: &str = "identitywaits";
@@ -59,12 +59,10 @@ pub async fn wait(
     w: &Writer,
     ids: &Identities,
 ) -> Result<(), AzureError> {
-    let mut e = Entity::new();
-    e.insert(
-        "PartitionKey".into(),
-        identity::partition(account, container).into(),
+    let mut e = crate::tables::keyed(
+        identity::partition(account, container),
+        key.id_key(MAX_KEY_BYTES),
     );
-    e.insert("RowKey".into(), key.id_key(MAX_KEY_BYTES).into());
     e.insert("RecordingId".into(), key.id().into());
     e.insert("RequestId".into(), w.request_id.clone().into());
     e.insert("Etag".into(), w.etag.clone().into());

@@ -251,9 +251,7 @@ const MAX_DAYS: usize = 100;
 
 /// Records that `key`'s blob has a row under its day (idempotent).
 pub async fn put_path(tables: &dyn TableStore, key: &RecordingKey) -> Result<(), AzureError> {
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), key.rk.clone().into());
-    e.insert("RowKey".into(), key.pk.clone().into());
+    let mut e = crate::tables::keyed(key.rk.clone(), key.pk.clone());
     e.insert("RecordingId".into(), key.id().into());
     write_creating_table(tables, RECORDING_PATHS_TABLE, &e, WriteMode::Upsert).await?;
     Ok(())

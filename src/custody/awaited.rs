@@ -182,18 +182,8 @@ pub async fn note(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureE
 /// # Errors
 /// Table errors other than a row already gone or changed.
 pub async fn done(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureError> {
-    match tables
-        .delete(
-            LOOKUPS_TABLE,
-            PARTITION,
-            &lookup.alert_id,
-            Some(&lookup.etag),
-        )
-        .await
-    {
-        Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e),
-    }
+    let (id, etag) = (&lookup.alert_id, Some(lookup.etag.as_str()));
+    crate::tables::ops::remove(tables, LOOKUPS_TABLE, PARTITION, id, etag).await
 }
 
 #[cfg(test)]

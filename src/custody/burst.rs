@@ -90,7 +90,7 @@ pub async fn admit(
                     "AlertId": id, "Kind": n.kind, "Account": account, "Container": container,
                     "Window": format_utc(window),
                 });
-                fresh.as_object().cloned().unwrap_or_default()
+                crate::tables::entity(fresh)
             });
             let mut ids = alone.clone();
             ids.push(id.to_owned());
@@ -112,7 +112,7 @@ pub async fn admit(
         "AlertId": n.notification_id, "Time": n.time,
         "Data": serde_json::to_string(&n.data).unwrap_or_default(),
     });
-    let member = member.as_object().cloned().unwrap_or_default();
+    let member = crate::tables::entity(member);
     write_creating_table(tables, TABLE, &member, WriteMode::Upsert).await?;
     // Written first, then checked: a burst already sent cannot have counted it, so it goes alone.
     let sent = get(tables, TABLE, &pk, HEAD)

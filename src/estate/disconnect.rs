@@ -60,7 +60,7 @@ pub async fn disconnect(
         "SessionId": req.session_id, "Reason": reason, "DecidedBy": req.who, "At": at,
         "State": "Requested", "Message": "", "Announced": false,
     });
-    let entity = row.as_object().cloned().unwrap_or_default();
+    let entity = crate::tables::entity(row.clone());
     write_creating_table(tables, DISCONNECTS_TABLE, &entity, WriteMode::Insert).await?;
     if let Some(r) = disconnect_row(&entity) {
         outbox.record(&r).await?;
@@ -86,7 +86,7 @@ pub async fn disconnect(
     row["AnsweredAt"] = json!(format_utc_millis(
         now + took.max(time::Duration::milliseconds(1))
     ));
-    let answered = row.as_object().cloned().unwrap_or_default();
+    let answered = crate::tables::entity(row);
     // Only this call writes the answer into its own row: an unconditional replace is exact.
     write_creating_table(tables, DISCONNECTS_TABLE, &answered, WriteMode::Upsert).await?;
     Ok(public(&answered))

@@ -225,7 +225,7 @@ fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, a
         "DurationMins": s.session_duration_in_mins.unwrap_or(0.0),
         "FirstSeen": first, "LastSeen": at, "Status": "live", "Unrecordable": why.unwrap_or_default(),
     });
-    let mut e = e.as_object().cloned().unwrap_or_default();
+    let mut e = crate::tables::entity(e);
     // The audit decision (`unaudited`) outlives the refresh: it is made once.
     if let Some(audit) = cur.and_then(|c| c.entity.get("Audit")) {
         e.insert("Audit".into(), audit.clone());

@@ -86,12 +86,10 @@ impl Beat {
     /// The stored row's properties.
     pub fn to_entity(&self) -> Entity {
         let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
-        match json!({"LastAt": format_utc_millis(self.at), "LastOutcome": self.outcome,
-            "LastSuccessAt": t(self.last_success), "LastFailureAt": t(self.last_failure)})
-        {
-            Value::Object(m) => m,
-            _ => Entity::new(),
-        }
+        crate::tables::entity(
+            json!({"LastAt": format_utc_millis(self.at), "LastOutcome": self.outcome,
+            "LastSuccessAt": t(self.last_success), "LastFailureAt": t(self.last_failure)}),
+        )
     }
 
     /// Reads a stored row; `None` when it lacks a usable `LastAt`.

@@ -94,12 +94,7 @@ impl Recordings {
             MAX_KEY_BYTES,
         );
         let rk = [name, &a.correlation_id, &a.operation].join("\n");
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), pk.into());
-        e.insert(
-            "RowKey".into(),
-            key(&rk, Spelling::Encoded, MAX_KEY_BYTES).into(),
-        );
+        let mut e = crate::tables::keyed(pk, key(&rk, Spelling::Encoded, MAX_KEY_BYTES));
         e.insert("Account".into(), source.account().into());
         e.insert("Container".into(), source.container.clone().into());
         e.insert("Name".into(), name.into());
@@ -153,10 +148,7 @@ impl Recordings {
             };
             if done {
                 let (pk, rk) = (g("PartitionKey"), g("RowKey"));
-                match tables.delete(TABLE, pk, rk, Some(&k.etag)).await {
-                    Ok(()) | Err(AzureError::NotFound | AzureError::PreconditionFailed) => {}
-                    Err(e) => return Err(e),
-                }
+                crate::tables::ops::remove(tables, TABLE, pk, rk, Some(&k.etag)).await?;
             }
         }
         Ok(judged)

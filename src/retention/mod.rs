@@ -22,11 +22,3 @@ pub const TAG_HELD_FROM: &str = "heldFrom";
 pub const HELD_UNTIL: &str = "9999-12-31";
 /// The class name of a legal hold (a catalogue value: the row and the tags spell it alike).
 pub use crate::catalogue::LEGAL_HOLD;
-
-/// A table row from a `json!` object (anything else is empty).
-pub(crate) fn row(v: serde_json::Value) -> crate::tables::Entity {
-    match v {
-        serde_json::Value::Object(m) => m,
-        _ => crate::tables::Entity::new(),
-    }
-}

@@ -43,7 +43,7 @@ pub struct Tombstone {
 
 impl Tombstone {
     fn entity(&self, pk: &str, rk: &str) -> Entity {
-        crate::retention::row(json!({
+        crate::tables::entity(json!({
             "PartitionKey": pk, "RowKey": rk, "TombstoneId": self.key.id(),
             "BlobUrl": self.blob_url, "CatalogueKey": self.catalogue_key.clone().unwrap_or_default(),
             "RetentionClass": self.class, "RetainUntil": self.retain_until,
@@ -134,10 +134,7 @@ pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), A
 }
 
 async fn remove(tables: &dyn TableStore, pk: &str, rk: &str) -> Result<(), AzureError> {
-    match tables.delete(DELETIONS_TABLE, pk, rk, None).await {
-        Ok(()) | Err(AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::remove(tables, DELETIONS_TABLE, pk, rk, None).await
 }
 
 /// Deletes rows `keys` of partition `pk` whose work is done; a failure is logged as `kept` (the

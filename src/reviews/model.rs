@@ -185,10 +185,7 @@ impl Review {
             "ReviewerObjectId": self.reviewer_person.object_id.clone().unwrap_or_default(),
             "IdentityCheck": self.identity,
         });
-        match v {
-            Value::Object(m) => m,
-            _ => Entity::new(),
-        }
+        crate::tables::entity(v)
     }
 
     /// Reads an entity written by [`Self::to_entity`].

@@ -188,8 +188,5 @@ async fn unlatest(
     if get_str(&row.entity, "ReviewId") != Some(id) {
         return Ok(());
     }
-    match tables.delete(LATEST_TABLE, day, &rk, Some(&row.etag)).await {
-        Ok(()) | Err(AzureError::NotFound | AzureError::PreconditionFailed) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::remove(tables, LATEST_TABLE, day, &rk, Some(&row.etag)).await
 }

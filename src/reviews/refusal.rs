@@ -9,7 +9,7 @@
 //! would have had: a retry finds the row and adds nothing). [`refusals`] reads a period's rows, one
 //! partition query per day, for the evidence pack.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::model::{Context, Subject};
@@ -105,17 +105,14 @@ pub async fn record_refusal(tables: &dyn TableStore, r: &Refusal<'_>) -> Result<
         reason,
         at,
     } = *r;
-    let e = match json!({
+    let e = crate::tables::entity(json!({
         "PartitionKey": format_date(at.date()), "RowKey": attempt,
         "AttemptId": attempt, "At": format_utc_millis(at), "Reviewer": reviewer.name,
         "ReviewerObjectId": reviewer.person.object_id.clone().unwrap_or_default(),
         "SubjectKind": subject.kind.as_str(), "SubjectId": subject.id,
         "SessionUser": user.names.join(", "), "TunnelId": context.tunnel_id,
         "BastionHost": context.bastion_host, "TargetVm": context.target_vm, "Reason": reason,
-    }) {
-        Value::Object(m) => m,
-        _ => Entity::new(),
-    };
+    }));
     match write_creating_table(tables, REFUSALS_TABLE, &e, WriteMode::Insert).await {
         Ok(_) | Err(AzureError::Conflict) => Ok(()),
         Err(e) => Err(e),

@@ -49,8 +49,5 @@ pub async fn watched(tables: &dyn TableStore) -> Result<Vec<Stored>, AzureError>
 /// # Errors
 /// Storage failures.
 pub async fn unwatch(tables: &dyn TableStore, id: &str, etag: &str) -> Result<(), AzureError> {
-    match tables.delete(CHECKS_TABLE, WATCHED, id, Some(etag)).await {
-        Ok(()) | Err(AzureError::NotFound | AzureError::PreconditionFailed) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::remove(tables, CHECKS_TABLE, WATCHED, id, Some(etag)).await
 }

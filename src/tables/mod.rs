@@ -208,6 +208,22 @@ pub fn get_i64(entity: &Entity, name: &str) -> Option<i64> {
     }
 }
 
+/// A row with keys `pk` and `rk` and nothing else yet.
+pub fn keyed(pk: impl Into<String>, rk: impl Into<String>) -> Entity {
+    Entity::from_iter([
+        ("PartitionKey".to_owned(), Value::String(pk.into())),
+        ("RowKey".to_owned(), Value::String(rk.into())),
+    ])
+}
+
+/// The entity a `json!` object spells (any other value: an empty entity).
+pub fn entity(v: Value) -> Entity {
+    match v {
+        Value::Object(m) => m,
+        _ => Entity::new(),
+    }
+}
+
 /// Reads a string property.
 pub fn get_str<'a>(entity: &'a Entity, name: &str) -> Option<&'a str> {
     entity.get(name).and_then(Value::as_str)

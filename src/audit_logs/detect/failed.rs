@@ -120,10 +120,8 @@ fn fit(text: &str) -> std::borrow::Cow<'_, str> {
 pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<String>, AzureError> {
     let parts = f.partitions();
     for pk in &parts {
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), Value::String(pk.clone()));
         let rk = crate::audit_logs::sessions::tunnel_key(&f.tunnel_id);
-        e.insert("RowKey".into(), Value::String(rk));
+        let mut e = crate::tables::keyed(pk.clone(), rk);
         e.insert("Window".into(), Value::String(format_utc(f.window)));
         // What the digest names besides the partition's own dimension.
         for (prop, v) in [(USER, &f.user), (CLIENT_IP, &f.client_ip), (HOST, &f.host)] {
@@ -141,12 +139,7 @@ pub async fn mark_unchecked<'p>(
 ) -> Result<(), AzureError> {
     let rows: Vec<Entity> = partitions
         .into_iter()
-        .map(|pk| {
-            let mut e = Entity::new();
-            e.insert("PartitionKey".into(), Value::String(UNCHECKED.to_owned()));
-            e.insert("RowKey".into(), Value::String(pk.clone()));
-            e
-        })
+        .map(|pk| crate::tables::keyed(UNCHECKED, pk.clone()))
         .collect();
     upsert_batched(tables, FAILED_TABLE, &rows).await?;
     Ok(())
@@ -211,9 +204,7 @@ async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
         let deletes: Vec<(Entity, WriteMode)> = chunk
             .iter()
             .map(|(pk, etag)| {
-                let mut e = Entity::new();
-                e.insert("PartitionKey".into(), Value::String(UNCHECKED.to_owned()));
-                e.insert("RowKey".into(), Value::String((*pk).to_owned()));
+                let e = crate::tables::keyed(UNCHECKED, *pk);
                 (e, WriteMode::Delete((*etag).to_owned()))
             })
             .collect();
@@ -238,9 +229,7 @@ pub(super) async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureE
         return Ok(());
     };
     let day = start.to_offset(UtcOffset::UTC).date();
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), list_pk(day).into());
-    e.insert("RowKey".into(), pk.into());
+    let e = crate::tables::keyed(list_pk(day), pk);
     write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
     Ok(())
 }
@@ -294,9 +283,7 @@ fn settled(marker: &Entity) -> bool {
 }
 
 fn marker_row(pk: &str, settled: bool) -> Entity {
-    let mut marker = Entity::new();
-    marker.insert("PartitionKey".into(), Value::String(pk.to_owned()));
-    marker.insert("RowKey".into(), Value::String(MARKER.to_owned()));
+    let mut marker = crate::tables::keyed(pk, MARKER);
     marker.insert(SETTLED.into(), Value::Bool(settled));
     marker
 }

@@ -111,9 +111,7 @@ pub async fn save(
     row: &str,
     c: &StoredCursor,
 ) -> Result<Option<String>, AzureError> {
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), json!(workspace));
-    e.insert("RowKey".into(), json!(row));
+    let mut e = crate::tables::keyed(workspace, row);
     e.insert("Through".into(), json!(iso(c.state.through)));
     for (i, s) in encode_seen(&c.state.seen).into_iter().enumerate() {
         e.insert(format!("Seen{i}"), Value::String(s));
@@ -133,10 +131,7 @@ pub async fn save(
 /// # Errors
 /// Table errors (an absent row or table is not one).
 pub async fn forget(tables: &dyn TableStore, workspace: &str, row: &str) -> Result<(), AzureError> {
-    match tables.delete(TABLE, workspace, row, None).await {
-        Ok(()) | Err(AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::remove(tables, TABLE, workspace, row, None).await
 }
 
 /// A workspace's last outcome.
@@ -157,9 +152,7 @@ pub struct Status {
 
 /// Upserts a workspace's status.
 pub async fn put_status(tables: &dyn TableStore, s: &Status) -> Result<(), AzureError> {
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), json!(s.workspace));
-    e.insert("RowKey".into(), json!(STATUS_ROW));
+    let mut e = crate::tables::keyed(s.workspace.as_str(), STATUS_ROW);
     e.insert("At".into(), json!(s.at));
     e.insert("Error".into(), json!(s.error.clone().unwrap_or_default()));
     e.insert(

@@ -101,17 +101,14 @@ impl Cursor {
 
     fn to_entity(&self) -> Entity {
         let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
-        let mut e = match json!({
+        let mut e = crate::tables::entity(json!({
             "PartitionKey": self.pk(), "RowKey": self.rk(), "Blob": self.blob,
             "Hour": format_utc_millis(self.hour), "CreatedAt": format_utc_millis(self.created_at),
             "BastionHost": self.bastion_host, "Done": self.done, "LeaseUntil": t(self.lease_until),
             "LastReadAt": t(self.last_read_at), "SkipToNewline": self.skip_to_newline,
             "GrownAt": t(self.grown_at),
             "Account": self.account, "Container": self.container,
-        }) {
-            Value::Object(m) => m,
-            _ => Entity::new(),
-        };
+        }));
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         int64(&mut e, "Offset", n(self.offset));
         int64(&mut e, "SeenLength", n(self.seen_length));

@@ -251,10 +251,7 @@ pub async fn remember(tables: &dyn TableStore, r: &nics::Remembered) -> Result<(
 /// Table errors.
 pub async fn forget(tables: &dyn TableStore, vm: &str) -> Result<(), AzureError> {
     let pk = crate::estate::host_key(vm);
-    match tables.delete(ESTATE_TABLE, &pk, nics::NICS, None).await {
-        Ok(()) | Err(AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::remove(tables, ESTATE_TABLE, &pk, nics::NICS, None).await
 }
 
 /// Marks finding row `s` exported in its `status`, unless the row changed since it was read.

@@ -125,9 +125,7 @@ pub fn entity_of<R: ExportRow + ?Sized>(row: &R) -> Result<Entity, AzureError> {
             .max_by_key(|(_, n)| *n)
     }
 
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), row.table().key().into());
-    e.insert("RowKey".into(), row_key(row.time(), row.id()).into());
+    let mut e = crate::tables::keyed(row.table().key(), row_key(row.time(), row.id()));
     e.insert("Id".into(), row.id().into());
     e.insert("At".into(), format_utc_millis(row.time()).into());
     let mut parts = 0;

@@ -88,9 +88,7 @@ pub async fn remove_all(
             let deletes: Vec<(Entity, WriteMode)> = part
                 .iter()
                 .map(|p| {
-                    let mut e = Entity::new();
-                    e.insert("PartitionKey".into(), table.key().into());
-                    e.insert("RowKey".into(), p.row_key.clone().into());
+                    let e = crate::tables::keyed(table.key(), p.row_key.clone());
                     (e, WriteMode::Delete(p.etag.clone()))
                 })
                 .collect();

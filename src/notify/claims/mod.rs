@@ -169,9 +169,7 @@ impl<'a> Claims<'a> {
         lease_until: OffsetDateTime,
         reason: Option<&str>,
     ) -> Entity {
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), id.into());
-        e.insert("RowKey".into(), dest.as_str().into());
+        let mut e = crate::tables::keyed(id, dest.as_str());
         e.insert("state".into(), state.into());
         e.insert("leaseUntil".into(), format_utc_millis(lease_until).into());
         e.insert("owner".into(), self.owner.into());

@@ -67,7 +67,7 @@ pub(crate) async fn write_header(
     selector: &Value,
     actor: &Actor,
 ) -> Result<(), RequestError> {
-    let e = crate::retention::row(
+    let e = crate::tables::entity(
         json!({"PartitionKey": HEADER_PK, "RowKey": header_rk(id), "Scope": scope, "Selector": selector.to_string(),
         "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
     );
@@ -198,7 +198,7 @@ pub(crate) async fn write_member(
     original: Option<&Retention>,
     actor: &Actor,
 ) -> Result<(), RequestError> {
-    let e = crate::retention::row(
+    let e = crate::tables::entity(
         json!({"PartitionKey": member_pk(id), "RowKey": key.id_key(MAX_KEY_BYTES),
         "RecordingId": key.id(), "HoldId": id, "Active": true,
         "HeldBy": actor.who, "Reason": actor.why, "HeldAt": format_utc(actor.at),

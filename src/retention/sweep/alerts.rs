@@ -21,7 +21,7 @@ pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(
     let text = serde_json::to_string(alert).unwrap_or_default();
     let row =
         json!({"PartitionKey": RETAGGED_PK, "RowKey": alert.notification_id, "Notification": text});
-    let row = crate::retention::row(row);
+    let row = crate::tables::entity(row);
     tombstone::upsert(tables, &row).await
 }
 

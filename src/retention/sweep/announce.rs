@@ -34,7 +34,7 @@ pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), Azur
         |p| BlobRef::new(p.container, p.name).to_string(),
     );
     let rk = t.key.id_key(crate::tables::keys::MAX_KEY_BYTES);
-    let row = crate::retention::row(json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": rk,
+    let row = crate::tables::entity(json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": rk,
         "RecordingId": t.key.id(), "Blob": blob, "RetentionClass": t.class, "RetainUntil": t.retain_until}));
     tombstone::upsert(tables, &row).await
 }

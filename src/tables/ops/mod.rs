@@ -67,6 +67,21 @@ pub async fn query_all<T: TableStore + ?Sized>(
     }
 }
 
+/// Deletes a row (only while its ETag is `etag`, when given); a row already gone, or changed since
+/// it was read, is not an error: either way this reader's work on it is done.
+pub async fn remove<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    pk: &str,
+    rk: &str,
+    etag: Option<&str>,
+) -> Result<(), AzureError> {
+    match tables.delete(table, pk, rk, etag).await {
+        Ok(()) | Err(AzureError::NotFound | AzureError::PreconditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes an entity, creating a missing table first (not for `If-Match`: its 404 means row gone).
 pub async fn write_creating_table<T: TableStore + ?Sized>(
     tables: &T,

@@ -84,7 +84,7 @@ pub(super) async fn request(
         )));
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let row = crate::retention::row(json!({
+    let row = crate::tables::entity(json!({
         "PartitionKey": RELEASE_PK, "RowKey": id,
         "HoldId": target.hold_id, "Recording": target.recording, "Status": "pending",
         "RequestedBy": asker.actor.who,

@@ -173,7 +173,7 @@ impl Sweep<'_> {
             "InvocationId": self.params.invocation_id,
         });
         let tables = self.deps.ports.tables.as_ref();
-        crate::retention::hold::rows::upsert(tables, &crate::retention::row(row)).await
+        crate::retention::hold::rows::upsert(tables, &crate::tables::entity(row)).await
     }
 
     /// How a visit names its container in the progress row: `r:<account>/<container>` or `a:…`.

@@ -55,7 +55,7 @@ pub async fn read(tables: &dyn TableStore) -> Result<Option<Progress>, AzureErro
 /// Writes the row on the ETag read and keeps the new one; `PreconditionFailed`/`Conflict`: stop.
 pub async fn write(tables: &dyn TableStore, s: &mut Progress) -> Result<(), AzureError> {
     let text = |v: Value| v.to_string();
-    let mut e = crate::retention::row(json!({"PartitionKey": PK, "RowKey": RK,
+    let mut e = crate::tables::entity(json!({"PartitionKey": PK, "RowKey": RK,
         "Applied": text(json!(s.applied)), "Target": text(json!(s.target)), "Queue": text(json!(s.queue))}));
     for (k, v) in [("Marker", &s.marker), ("After", &s.after)] {
         if let Some(v) = v {
