@@ -98,10 +98,7 @@ pub async fn container(
     now: OffsetDateTime,
 ) -> Result<Rejudged, AzureError> {
     let pk = identity::partition(account, container);
-    let listed = match query_all(tables, TABLE, &Filter::partition(&pk), PER_PASS).await {
-        Err(AzureError::NotFound) => return Ok(Rejudged::default()),
-        other => other?,
-    };
+    let listed = query_all(tables, TABLE, &Filter::partition(&pk), PER_PASS).await?;
     let mut out = Rejudged::default();
     if listed.is_empty() {
         return Ok(out);

@@ -139,10 +139,7 @@ pub const SCAN: usize = 10_000;
 /// # Errors
 /// Table errors.
 pub async fn awaiting(tables: &dyn TableStore, limit: u32) -> Result<Vec<Lookup>, AzureError> {
-    let rows = match query_all(tables, LOOKUPS_TABLE, &Filter::partition(PARTITION), SCAN).await {
-        Err(AzureError::NotFound) => return Ok(Vec::new()),
-        other => other?,
-    };
+    let rows = query_all(tables, LOOKUPS_TABLE, &Filter::partition(PARTITION), SCAN).await?;
     let all = rows.into_iter().filter_map(Lookup::read).collect();
     Ok(fair(all, usize::try_from(limit).unwrap_or(usize::MAX)))
 }

@@ -110,10 +110,7 @@ pub async fn follow_ups(
         Filter::int("Sent", Op::Ge, 1),
         Filter::int("ActorsSent", Op::Lt, 2),
     ]);
-    let heads = match query_all(tables, TABLE, &due, 1000).await {
-        Err(AzureError::NotFound) => return Ok(Vec::new()),
-        other => other?,
-    };
+    let heads = query_all(tables, TABLE, &due, 1000).await?;
     let mut out = Vec::new();
     for h in heads {
         let pk = get_str(&h.entity, "PartitionKey")

@@ -34,10 +34,7 @@ pub async fn close(
         Filter::str("RowKey", crate::tables::filter::Op::Eq, HEAD),
         Filter::int("Sent", crate::tables::filter::Op::Lt, 2),
     ]);
-    let heads = match query_all(tables, TABLE, &open, 1000).await {
-        Err(AzureError::NotFound) => return Ok(Vec::new()),
-        other => other?,
-    };
+    let heads = query_all(tables, TABLE, &open, 1000).await?;
     let mut out = Vec::new();
     for h in heads {
         let e = &h.entity;

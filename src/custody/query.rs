@@ -11,20 +11,6 @@ pub const BODY: &str = include_str!("storage_blob_logs.kql");
 /// The evidence pack's query: every request on the recording containers over a period.
 pub const PERIOD_BODY: &str = include_str!("storage_blob_period.kql");
 
-/// The columns the body projects, in order.
-pub const COLUMNS: [&str; 10] = [
-    "TimeGenerated",
-    "OperationName",
-    "StatusCode",
-    "AuthenticationType",
-    "RequesterUpn",
-    "RequesterObjectId",
-    "RequesterAppId",
-    "CallerIpAddress",
-    "UserAgentHeader",
-    "CorrelationId",
-];
-
 /// One request on the blob, as `StorageBlobLogs` logged it (texts as logged).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {

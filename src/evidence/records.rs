@@ -8,7 +8,6 @@ use time::Duration;
 use super::hosts::{About, HostFilter, keeps};
 use super::named::{Named, Names};
 use super::rows::{Facts, Row};
-use crate::azure::AzureError;
 use crate::catalogue::access;
 use crate::catalogue::query::Query;
 use crate::catalogue::query::shape::Shape as _;
@@ -151,13 +150,7 @@ pub async fn deletions(
         Filter::str("DeletedAt", Op::Ge, format_utc(q.from)),
         Filter::str("DeletedAt", Op::Lt, format_utc(q.to)),
     ]);
-    let page = match tables
-        .query(DELETIONS_TABLE, Some(&filter), Some(1000), token)
-        .await
-    {
-        Err(AzureError::NotFound) => return Ok((Vec::new(), None)),
-        other => other?,
-    };
+    let page = crate::tables::ops::page(tables, DELETIONS_TABLE, &filter, 1000, token).await?;
     let mut out = Vec::new();
     for e in page.items.iter().map(|st| &st.entity) {
         let id = s(e, "TombstoneId");

@@ -114,10 +114,7 @@ impl Recordings {
     pub(super) async fn early_writes(&self, now: OffsetDateTime) -> Result<usize, AzureError> {
         let tables: &dyn TableStore = self.ports.tables.as_ref();
         let before = Filter::str("KeptAt", Op::Le, format_utc(now));
-        let kept = match query_all(tables, TABLE, &before, PER_PASS).await {
-            Err(AzureError::NotFound) => return Ok(0),
-            other => other?,
-        };
+        let kept = query_all(tables, TABLE, &before, PER_PASS).await?;
         let mut judged = 0;
         for k in kept {
             let e = &k.entity;

@@ -274,10 +274,7 @@ pub async fn of(
     container: &str,
 ) -> Result<Observed, AzureError> {
     let pk = partition(account, container);
-    let rows = match query_all(tables, TABLE, &Filter::partition(&pk), MAX_HOSTS).await {
-        Err(AzureError::NotFound) => return Ok(Observed::default()),
-        other => other?,
-    };
+    let rows = query_all(tables, TABLE, &Filter::partition(&pk), MAX_HOSTS).await?;
     let hosts = rows
         .iter()
         .map(|r| {
@@ -305,10 +302,7 @@ pub async fn close_absent(
     let at = whole_seconds(at);
     // Rows this check read carry its time.
     let older = Filter::str("ReadAt", Op::Lt, format_utc(at));
-    let rows = match query_all(tables, TABLE, &older, MAX_ROWS).await {
-        Err(AzureError::NotFound) => return Ok(0),
-        other => other?,
-    };
+    let rows = query_all(tables, TABLE, &older, MAX_ROWS).await?;
     let mut closed = 0;
     for r in rows {
         let g = |k: &str| get_str(&r.entity, k).unwrap_or_default();

@@ -81,10 +81,7 @@ pub async fn remembered(
     tables: &dyn TableStore,
 ) -> Result<BTreeMap<String, Remembered>, AzureError> {
     let filter = Filter::str("RowKey", Op::Eq, NICS);
-    let rows = match query_all(tables, ESTATE_TABLE, &filter, MAX_ROWS).await {
-        Err(AzureError::NotFound) => Vec::new(),
-        other => other?,
-    };
+    let rows = query_all(tables, ESTATE_TABLE, &filter, MAX_ROWS).await?;
     Ok(rows
         .iter()
         .filter_map(|s| of(&s.entity))
