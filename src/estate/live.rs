@@ -170,7 +170,7 @@ pub async fn record(
             continue;
         }
         let live = |e: &Entity| get_str(e, "Status") == Some("live");
-        mark(tables, r, &live, ("Status", "ended".into())).await?;
+        super::mark(tables, LIVE_TABLE, r, &live, ("Status", "ended".into())).await?;
     }
     Ok(out)
 }
@@ -192,22 +192,12 @@ pub(super) async fn audit(
     let mut out = Vec::new();
     for (r, decision) in unaudited::decide(tables, &rows, wait, now).await? {
         let audit = ("Audit", Value::from(decision.as_str()));
-        let won = mark(tables, r, &unaudited::undecided, audit).await?;
+        let won = super::mark(tables, LIVE_TABLE, r, &unaudited::undecided, audit).await?;
         if won && decision == unaudited::MISSING {
             out.push(unaudited::notification(&r.entity, wait));
         }
     }
     Ok(out)
-}
-
-/// Sets `prop` on row `r` if the row as stored still passes `open`: true when this call wrote it.
-async fn mark(
-    tables: &dyn TableStore,
-    r: &Stored,
-    open: &(dyn Fn(&Entity) -> bool + Sync),
-    prop: (&str, Value),
-) -> Result<bool, AzureError> {
-    super::mark(tables, LIVE_TABLE, r, open, prop).await
 }
 
 fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, at: &str) -> Entity {

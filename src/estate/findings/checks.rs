@@ -6,14 +6,14 @@ use crate::arm::model::CorsRule;
 use crate::arm::{BastionHost, DiagnosticSetting};
 use crate::estate::trail::Trail;
 
-/// The audit-log category and the groups that include it.
-fn carries_audit_logs(s: &DiagnosticSetting) -> bool {
+/// True when `s` sends `category` (itself, or the `audit` or `allLogs` group that includes it).
+fn carries(s: &DiagnosticSetting, category: &str) -> bool {
     s.properties.logs.iter().any(|l| {
         l.enabled
             && (l
                 .category
                 .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case("BastionAuditLogs"))
+                .is_some_and(|c| c.eq_ignore_ascii_case(category))
                 || l.category_group.as_deref().is_some_and(|g| {
                     g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")
                 }))
@@ -47,7 +47,7 @@ pub(super) fn audit_logs(
     };
     let sending: Vec<&DiagnosticSetting> = settings
         .iter()
-        .filter(|s| carries_audit_logs(s) && (read_account(s) || read_workspace(s)))
+        .filter(|s| carries(s, "BastionAuditLogs") && (read_account(s) || read_workspace(s)))
         .collect();
     let legacy: Vec<&str> = sending
         .iter()
@@ -95,21 +95,6 @@ pub(super) fn audit_logs(
     });
 }
 
-/// True when `s` sends the storage account's `StorageDelete` logs (the category, or the `audit` or
-/// `allLogs` group that includes it).
-fn carries_deletes(s: &DiagnosticSetting) -> bool {
-    s.properties.logs.iter().any(|l| {
-        l.enabled
-            && (l
-                .category
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case("StorageDelete"))
-                || l.category_group.as_deref().is_some_and(|g| {
-                    g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")
-                }))
-    })
-}
-
 /// `custody-logs-not-sent`: no blob service diagnostic setting of the recording account sends
 /// `StorageDelete` to the custody workspace (who deletes recordings would go unnamed).
 pub(super) fn custody_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], sinks: &Sinks) {
@@ -118,7 +103,9 @@ pub(super) fn custody_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], 
             .workspace()
             .is_some_and(|w| sinks.custody_workspaces.contains(&w.to_ascii_lowercase()))
     };
-    let sent = settings.iter().any(|s| carries_deletes(s) && to_custody(s));
+    let sent = settings
+        .iter()
+        .any(|s| carries(s, "StorageDelete") && to_custody(s));
     ev.decide("custody-logs-not-sent", !sent, Level::Medium, || {
         format!(
             "none of the recording account's {} blob service diagnostic setting(s) sends StorageDelete to the custody workspace (CUSTODY_WORKSPACE_ID): who deletes or replaces a recording there cannot be named (infra: custodyDiagnostics)",
