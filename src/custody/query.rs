@@ -1,6 +1,7 @@
 //! The custody queries (`*.kql`, checked by `scripts/kql.sh`) after a `let` header: nothing from
 //! outside reaches the text but blob keys, as verbatim literals without control characters.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::dates::{format_utc, timestamp};
@@ -11,16 +12,20 @@ pub const BODY: &str = include_str!("storage_blob_logs.kql");
 /// The evidence pack's query: every request on the recording containers over a period.
 pub const PERIOD_BODY: &str = include_str!("storage_blob_period.kql");
 
-/// One request on the blob, as `StorageBlobLogs` logged it (texts as logged).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One request on the blob, as `StorageBlobLogs` logged it (texts as logged). Its `serde` form is
+/// the row of a write kept in `earlywrites` ([`crate::recordings`]), without the skipped fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
 pub struct Access {
     /// `TimeGenerated` (RFC 3339).
     pub at: String,
     /// `OperationName`.
     pub operation: String,
     /// `StatusCode` (a string: it can be `Unknown`).
+    #[serde(skip)]
     pub status: String,
     /// `AuthenticationType`.
+    #[serde(rename = "AuthType")]
     pub authentication: String,
     /// `RequesterUpn`.
     pub upn: String,
@@ -31,14 +36,19 @@ pub struct Access {
     /// `CallerIpAddress`.
     pub caller_ip: String,
     /// `UserAgentHeader`.
+    #[serde(skip)]
     pub user_agent: String,
     /// `CorrelationId` (the storage request id).
+    #[serde(rename = "RequestId")]
     pub correlation_id: String,
     /// `ObjectKey` (`/<account>/<container>/<name>`; the period and changes queries return it).
+    #[serde(skip)]
     pub object_key: String,
     /// `SourceUri` (the changes query only; a copy's or rename's source, when logged).
+    #[serde(skip)]
     pub source_uri: String,
     /// `ingestion_time()` (the changes query only: its cursor's axis).
+    #[serde(skip)]
     pub ingested_at: String,
     /// `Etag` (the changes query only): the ETag the request returned, in quotes (for a write,
     /// the content it made).

@@ -16,7 +16,7 @@ use crate::sources::Source;
 use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::{Filter, TableStore, WriteMode, get_record, get_str, put_record};
 
 /// The table.
 pub const TABLE: &str = "earlywrites";
@@ -24,52 +24,6 @@ pub const TABLE: &str = "earlywrites";
 pub const WAIT: Duration = Duration::hours(24);
 /// Kept writes one pass reads at most (the rest the next pass).
 pub const PER_PASS: usize = 500;
-
-/// The `Access` fields a kept write holds, by property.
-const FIELDS: [&str; 10] = [
-    "At",
-    "Operation",
-    "AuthType",
-    "AuthHash",
-    "Upn",
-    "ObjectId",
-    "AppId",
-    "CallerIp",
-    "RequestId",
-    "Etag",
-];
-
-fn values(a: &Access) -> [&str; 10] {
-    [
-        &a.at,
-        &a.operation,
-        &a.authentication,
-        &a.auth_hash,
-        &a.upn,
-        &a.object_id,
-        &a.app_id,
-        &a.caller_ip,
-        &a.correlation_id,
-        &a.etag,
-    ]
-}
-
-fn access_of(e: &Entity) -> Access {
-    let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
-    Access {
-        at: s(FIELDS[0]),
-        operation: s(FIELDS[1]),
-        authentication: s(FIELDS[2]),
-        auth_hash: s(FIELDS[3]),
-        upn: s(FIELDS[4]),
-        object_id: s(FIELDS[5]),
-        app_id: s(FIELDS[6]),
-        caller_ip: s(FIELDS[7]),
-        correlation_id: s(FIELDS[8]),
-        etag: s(FIELDS[9]),
-        ..Access::default()
-    }
-}
 
 impl Recordings {
     /// Keeps write `a` of `name`, which has no row yet, while its blob exists (a spelling of the
@@ -99,9 +53,7 @@ impl Recordings {
         e.insert("Container".into(), source.container.clone().into());
         e.insert("Name".into(), name.into());
         e.insert("KeptAt".into(), format_utc(now).into());
-        for (k, v) in FIELDS.into_iter().zip(values(a)) {
-            e.insert(k.into(), v.into());
-        }
+        put_record(&mut e, a);
         write_creating_table(self.ports.tables.as_ref(), TABLE, &e, WriteMode::Upsert).await?;
         Ok(())
     }
@@ -124,7 +76,7 @@ impl Recordings {
             let done = match source {
                 None => true,
                 Some(source) => {
-                    let a = access_of(e);
+                    let a: Access = get_record(e);
                     let at = timestamp(&a.at).unwrap_or(now);
                     match self.row_named(source, g("Name"), at).await? {
                         None => expired,
@@ -149,5 +101,71 @@ impl Recordings {
             }
         }
         Ok(judged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::Entity;
+
+    #[test]
+    fn a_kept_write_is_stored_under_the_same_properties_and_read_back() {
+        let a = Access {
+            at: "2025-03-14T09:00:00Z".into(),
+            operation: "PutBlob".into(),
+            status: "201".into(),
+            authentication: "OAuth".into(),
+            upn: "u@example.com".into(),
+            object_id: "oid".into(),
+            app_id: "app".into(),
+            caller_ip: "203.0.113.7:50112".into(),
+            user_agent: "azcopy".into(),
+            correlation_id: "r1".into(),
+            object_key: "/acct/rec/a.mp4".into(),
+            source_uri: "https://x".into(),
+            ingested_at: "2025-03-14T09:01:00Z".into(),
+            etag: "\"0x1\"".into(),
+            auth_hash: String::new(),
+        };
+        let mut e = Entity::new();
+        e.insert("KeptAt".into(), "2025-03-14T09:02:00Z".into());
+        put_record(&mut e, &a);
+        let names: Vec<_> = e.keys().map(String::as_str).collect();
+        let mut want = [
+            "At",
+            "Operation",
+            "AuthType",
+            "AuthHash",
+            "Upn",
+            "ObjectId",
+            "AppId",
+            "CallerIp",
+            "RequestId",
+            "Etag",
+            "KeptAt",
+        ];
+        want.sort_unstable();
+        assert_eq!(names, want, "the fields a kept write holds, empty ones too");
+        assert_eq!(e["AuthType"], "OAuth");
+        assert_eq!(e["RequestId"], "r1");
+        assert_eq!(e["Etag"], "\"0x1\"");
+        assert_eq!(e["AuthHash"], "");
+        let back: Access = get_record(&e);
+        let kept = Access {
+            status: String::new(),
+            user_agent: String::new(),
+            object_key: String::new(),
+            source_uri: String::new(),
+            ingested_at: String::new(),
+            ..a.clone()
+        };
+        assert_eq!(back, kept);
+        assert_eq!(
+            a.json()["requestId"],
+            "r1",
+            "the public JSON keeps its names"
+        );
+        assert_eq!(a.json()["authenticationType"], "OAuth");
     }
 }

@@ -23,6 +23,9 @@ pub mod rest;
 pub mod testing;
 
 use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::de::value::{Error as RecordError, MapDeserializer};
 use serde_json::{Map, Value};
 
 use crate::azure::AzureError;
@@ -227,6 +230,22 @@ pub fn entity(v: Value) -> Entity {
 /// Reads a string property.
 pub fn get_str<'a>(entity: &'a Entity, name: &str) -> Option<&'a str> {
     entity.get(name).and_then(Value::as_str)
+}
+
+/// Reads a record of string properties, named as `serde` names its fields: a property absent or
+/// not a string reads as the field's default (as [`get_str`]); other properties are ignored.
+pub fn get_record<T: DeserializeOwned + Default>(entity: &Entity) -> T {
+    let strings = entity
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
+    T::deserialize(MapDeserializer::<_, RecordError>::new(strings)).unwrap_or_default()
+}
+
+/// Writes `record`'s properties into `entity`, named as `serde` names its fields.
+pub fn put_record<T: Serialize>(entity: &mut Entity, record: &T) {
+    if let Ok(Value::Object(m)) = serde_json::to_value(record) {
+        entity.extend(m);
+    }
 }
 
 /// Reads a comma-separated list property (`HoldIds`, `RecordingIds`), without empty items.

@@ -37,10 +37,12 @@
 //! reason. Outside values
 //! (UPN, user agent, address) are kept as the log wrote them; every reader renders them as text.
 
+use serde::{Deserialize, Serialize};
+
 use super::doubt::Doubt;
 use super::identity::Identities;
 use crate::storage::normalize_etag;
-use crate::tables::Entity;
+use crate::tables::{Entity, get_record, put_record};
 
 /// `ActorStatus` of an actor found in the logs: the row of the event's own storage request id.
 pub const ACTOR_FOUND: &str = "found";
@@ -52,88 +54,54 @@ pub const ACTOR_PROBABLE: &str = "probable";
 pub const ACTOR_UNKNOWN: &str = "unknown";
 
 /// The actor of a deletion or replacement outside the product.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Actor {
     /// [`ACTOR_FOUND`], [`ACTOR_PROBABLE`] or [`ACTOR_UNKNOWN`].
+    #[serde(rename = "ActorStatus")]
     pub status: String,
     /// `OperationName` of the request (`DeleteBlob`, `PutBlob`, …).
+    #[serde(rename = "ActorOperation")]
     pub operation: String,
     /// `AuthenticationType` (`OAuth`, `SAS`, `AccountKey`, `Anonymous`, …).
+    #[serde(rename = "ActorAuthType")]
     pub authentication: String,
     /// `RequesterUpn` (OAuth users only).
+    #[serde(rename = "ActorUpn")]
     pub upn: String,
     /// `RequesterObjectId` (OAuth only).
+    #[serde(rename = "ActorObjectId")]
     pub object_id: String,
     /// `RequesterAppId` (OAuth only).
+    #[serde(rename = "ActorAppId")]
     pub app_id: String,
     /// `CallerIpAddress` (`ip:port`).
+    #[serde(rename = "ActorCallerIp")]
     pub caller_ip: String,
     /// `UserAgentHeader`.
+    #[serde(rename = "ActorUserAgent")]
     pub user_agent: String,
     /// `TimeGenerated` of the request (RFC 3339).
+    #[serde(rename = "ActorAt")]
     pub at: String,
     /// For an unknown actor, why; for a found or probable one, how the log row was matched.
+    #[serde(rename = "ActorReason")]
     pub reason: String,
     /// The `notificationId` of the alert this actor completes (its follow-up is this id +
     /// `.actor`).
+    #[serde(rename = "ActorAlertId")]
     pub alert_id: String,
 }
 
-const ACTOR_FIELDS: [&str; 11] = [
-    "ActorStatus",
-    "ActorOperation",
-    "ActorAuthType",
-    "ActorUpn",
-    "ActorObjectId",
-    "ActorAppId",
-    "ActorCallerIp",
-    "ActorUserAgent",
-    "ActorAt",
-    "ActorReason",
-    "ActorAlertId",
-];
-
 impl Actor {
-    fn values(&self) -> [&str; 11] {
-        [
-            &self.status,
-            &self.operation,
-            &self.authentication,
-            &self.upn,
-            &self.object_id,
-            &self.app_id,
-            &self.caller_ip,
-            &self.user_agent,
-            &self.at,
-            &self.reason,
-            &self.alert_id,
-        ]
-    }
-
     /// Writes the `Actor*` properties into `e`.
     pub fn to_entity(&self, e: &mut Entity) {
-        for (k, v) in ACTOR_FIELDS.into_iter().zip(self.values()) {
-            e.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
-        }
+        put_record(e, self);
     }
 
     /// Reads the `Actor*` properties; `None` when the row has no `ActorStatus`.
     pub fn from_entity(e: &Entity) -> Option<Self> {
-        let s = |k: &str| crate::tables::get_str(e, k).unwrap_or_default().to_owned();
-        let status = s(ACTOR_FIELDS[0]);
-        (!status.is_empty()).then(|| Self {
-            status,
-            operation: s(ACTOR_FIELDS[1]),
-            authentication: s(ACTOR_FIELDS[2]),
-            upn: s(ACTOR_FIELDS[3]),
-            object_id: s(ACTOR_FIELDS[4]),
-            app_id: s(ACTOR_FIELDS[5]),
-            caller_ip: s(ACTOR_FIELDS[6]),
-            user_agent: s(ACTOR_FIELDS[7]),
-            at: s(ACTOR_FIELDS[8]),
-            reason: s(ACTOR_FIELDS[9]),
-            alert_id: s(ACTOR_FIELDS[10]),
-        })
+        Some(get_record::<Self>(e)).filter(|a| !a.status.is_empty())
     }
 
     /// The public JSON of the actor (API, notifications, evidence pack).
@@ -160,57 +128,55 @@ pub const VOUCHES_IDENTITY_UNKNOWN: &str = "vouches-identity-unknown";
 pub const VOUCHES_IDENTITY_UNOBSERVED: &str = "vouches-identity-unobserved";
 
 /// The write request that made a recording's content.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Writer {
     /// The content it wrote (the row's ETag when it was recorded; quotes dropped).
+    #[serde(rename = "WriterEtag")]
     pub etag: String,
     /// `OperationName` (`PutBlob`, `PutBlockList`, `CopyBlob`, `FlushWithClose`, …).
+    #[serde(rename = "WriterOperation")]
     pub operation: String,
     /// `AuthenticationType` (`SAS`, `AccountKey`, `OAuth`, `Anonymous`, …).
+    #[serde(rename = "WriterAuthType")]
     pub authentication: String,
     /// `AuthenticationHash` (which key or token, hashed; empty when not logged).
+    #[serde(rename = "WriterAuthHash")]
     pub auth_hash: String,
     /// `RequesterUpn` (OAuth users only).
+    #[serde(rename = "WriterUpn")]
     pub upn: String,
     /// `RequesterObjectId` (OAuth only).
+    #[serde(rename = "WriterObjectId")]
     pub object_id: String,
     /// `RequesterAppId` (OAuth only).
+    #[serde(rename = "WriterAppId")]
     pub app_id: String,
     /// `CallerIpAddress` (`ip:port`).
+    #[serde(rename = "WriterCallerIp")]
     pub caller_ip: String,
     /// `TimeGenerated` of the request (RFC 3339).
+    #[serde(rename = "WriterAt")]
     pub at: String,
     /// `CorrelationId` (the storage request id).
+    #[serde(rename = "WriterRequestId")]
     pub request_id: String,
     /// Whether it could be Bastion's: [`VOUCHES`], [`VOUCHES_IDENTITY_UNKNOWN`] or a
     /// [`Doubt`]'s value (empty: recorded before verdicts were stored).
+    #[serde(rename = "WriterVerdict")]
     pub verdict: String,
     /// The recording identities (object ids) an `OAuth` write was compared with, comma-separated.
+    #[serde(rename = "WriterExpected")]
     pub expected: String,
     /// The hosts recording into the container whose identity was unknown then, comma-separated,
     /// or `no host read` (empty: none unknown).
+    #[serde(rename = "WriterUnknownHosts")]
     pub unknown_hosts: String,
     /// The hosts recording into the container whose identity no observation covers at the
     /// write's time, comma-separated (empty: none).
+    #[serde(rename = "WriterUnobservedHosts")]
     pub unobserved_hosts: String,
 }
-
-const WRITER_FIELDS: [&str; 14] = [
-    "WriterEtag",
-    "WriterOperation",
-    "WriterAuthType",
-    "WriterAuthHash",
-    "WriterUpn",
-    "WriterObjectId",
-    "WriterAppId",
-    "WriterCallerIp",
-    "WriterAt",
-    "WriterRequestId",
-    "WriterVerdict",
-    "WriterExpected",
-    "WriterUnknownHosts",
-    "WriterUnobservedHosts",
-];
 
 impl Writer {
     /// This write judged against the recording identities `ids` of its container at its time
@@ -268,52 +234,14 @@ impl Writer {
         }
     }
 
-    fn values(&self) -> [&str; 14] {
-        [
-            &self.etag,
-            &self.operation,
-            &self.authentication,
-            &self.auth_hash,
-            &self.upn,
-            &self.object_id,
-            &self.app_id,
-            &self.caller_ip,
-            &self.at,
-            &self.request_id,
-            &self.verdict,
-            &self.expected,
-            &self.unknown_hosts,
-            &self.unobserved_hosts,
-        ]
-    }
-
     /// Writes the `Writer*` properties into `e`.
     pub fn to_entity(&self, e: &mut Entity) {
-        for (k, v) in WRITER_FIELDS.into_iter().zip(self.values()) {
-            e.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
-        }
+        put_record(e, self);
     }
 
     /// Reads the `Writer*` properties; `None` when the row has no `WriterEtag`.
     pub fn from_entity(e: &Entity) -> Option<Self> {
-        let s = |k: &str| crate::tables::get_str(e, k).unwrap_or_default().to_owned();
-        let etag = s(WRITER_FIELDS[0]);
-        (!etag.is_empty()).then(|| Self {
-            etag,
-            operation: s(WRITER_FIELDS[1]),
-            authentication: s(WRITER_FIELDS[2]),
-            auth_hash: s(WRITER_FIELDS[3]),
-            upn: s(WRITER_FIELDS[4]),
-            object_id: s(WRITER_FIELDS[5]),
-            app_id: s(WRITER_FIELDS[6]),
-            caller_ip: s(WRITER_FIELDS[7]),
-            at: s(WRITER_FIELDS[8]),
-            request_id: s(WRITER_FIELDS[9]),
-            verdict: s(WRITER_FIELDS[10]),
-            expected: s(WRITER_FIELDS[11]),
-            unknown_hosts: s(WRITER_FIELDS[12]),
-            unobserved_hosts: s(WRITER_FIELDS[13]),
-        })
+        Some(get_record::<Self>(e)).filter(|w| !w.etag.is_empty())
     }
 
     /// The public JSON (API, `recording.suspect`).

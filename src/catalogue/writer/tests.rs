@@ -42,6 +42,83 @@ fn only_a_sas_or_identity_write_vouches_and_a_doubt_about_one_content_stays() {
 }
 
 #[test]
+fn the_writer_and_actor_properties_are_stored_as_before_and_read_back() {
+    let names = |e: &Entity| e.keys().cloned().collect::<Vec<_>>();
+    let w = Writer {
+        upn: "u@example.com".into(),
+        verdict: VOUCHES.into(),
+        ..written("OAuth", "0x1")
+    };
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), "pk".into());
+    e.insert("Size".into(), 7.into());
+    w.to_entity(&mut e);
+    let mut want = vec![
+        "PartitionKey",
+        "Size",
+        "WriterEtag",
+        "WriterOperation",
+        "WriterAuthType",
+        "WriterAuthHash",
+        "WriterUpn",
+        "WriterObjectId",
+        "WriterAppId",
+        "WriterCallerIp",
+        "WriterAt",
+        "WriterRequestId",
+        "WriterVerdict",
+        "WriterExpected",
+        "WriterUnknownHosts",
+        "WriterUnobservedHosts",
+    ];
+    want.sort_unstable();
+    assert_eq!(names(&e), want, "every property, empty ones too");
+    assert_eq!(e["WriterAuthType"], "OAuth");
+    assert_eq!(e["WriterRequestId"], "r1");
+    assert_eq!(
+        e["WriterObjectId"], "",
+        "an empty one is written as an empty string"
+    );
+    assert_eq!(Writer::from_entity(&e), Some(w.clone()));
+    let a = Actor {
+        status: ACTOR_FOUND.into(),
+        authentication: "SAS".into(),
+        user_agent: "azcopy".into(),
+        alert_id: "n1".into(),
+        ..Actor::default()
+    };
+    let mut e = Entity::new();
+    a.to_entity(&mut e);
+    let mut want = vec![
+        "ActorStatus",
+        "ActorOperation",
+        "ActorAuthType",
+        "ActorUpn",
+        "ActorObjectId",
+        "ActorAppId",
+        "ActorCallerIp",
+        "ActorUserAgent",
+        "ActorAt",
+        "ActorReason",
+        "ActorAlertId",
+    ];
+    want.sort_unstable();
+    assert_eq!(names(&e), want);
+    assert_eq!(e["ActorAuthType"], "SAS");
+    assert_eq!(Actor::from_entity(&e), Some(a.clone()));
+    // Absent: an empty status or etag; a property missing or not a string reads as empty.
+    e.insert("ActorStatus".into(), "".into());
+    assert_eq!(Actor::from_entity(&e), None);
+    let mut old = Entity::new();
+    old.insert("WriterEtag".into(), "0x9".into());
+    old.insert("WriterUpn".into(), 5.into());
+    let read = Writer::from_entity(&old).expect("an etag");
+    assert_eq!((read.etag.as_str(), read.upn.as_str()), ("0x9", ""));
+    old.insert("WriterEtag".into(), serde_json::Value::Null);
+    assert_eq!(Writer::from_entity(&old), None);
+}
+
+#[test]
 fn an_entra_write_vouches_by_the_recording_identity_or_while_it_is_unknown() {
     let known = Identities {
         principals: vec!["0b5e".into()],
