@@ -167,11 +167,13 @@ pub fn fair(mut all: Vec<Lookup>, limit: usize) -> Vec<Lookup> {
 /// # Errors
 /// Table errors other than a lost race.
 pub async fn note(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureError> {
-    let mode = WriteMode::IfMatch(lookup.etag.clone());
-    match tables.write(LOOKUPS_TABLE, &lookup.entity(), mode).await {
-        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::write_unless_changed(
+        tables,
+        LOOKUPS_TABLE,
+        &lookup.entity(),
+        lookup.etag.clone(),
+    )
+    .await
 }
 
 /// Removes `lookup` as read.

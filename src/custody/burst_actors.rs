@@ -18,7 +18,7 @@ use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::filter::Op;
 use crate::tables::ops::{get, query_all};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
+use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 use serde_json::{Value, json};
 
 /// Distinct actors a burst alert lists (the rest are counted).
@@ -60,13 +60,7 @@ pub async fn note(
     }
     let mut e = member.entity.clone();
     e.insert("Actor".into(), Value::String(text));
-    match tables
-        .write(TABLE, &e, WriteMode::IfMatch(member.etag))
-        .await
-    {
-        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::write_unless_changed(tables, TABLE, &e, member.etag).await
 }
 
 /// The actors of `folded` alert rows: the distinct ones with how many alerts each (most first, at
@@ -136,13 +130,7 @@ pub async fn follow_ups(
             "ActorsSent",
             if folded.is_empty() { 2 } else { sent },
         );
-        match tables
-            .write(TABLE, &marked, WriteMode::IfMatch(h.etag))
-            .await
-        {
-            Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
-            Err(e) => return Err(e),
-        }
+        crate::tables::ops::write_unless_changed(tables, TABLE, &marked, h.etag).await?;
     }
     Ok(out)
 }

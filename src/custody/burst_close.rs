@@ -14,7 +14,7 @@ use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::ops::query_all;
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
+use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 
 /// Folded alert ids listed in the burst alert (all are in the table).
 const LISTED: usize = 100;
@@ -86,13 +86,7 @@ pub async fn close(
                 actors_sent
             },
         );
-        match tables
-            .write(TABLE, &marked, WriteMode::IfMatch(h.etag.clone()))
-            .await
-        {
-            Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
-            Err(e) => return Err(e),
-        }
+        crate::tables::ops::write_unless_changed(tables, TABLE, &marked, h.etag.clone()).await?;
     }
     Ok(out)
 }

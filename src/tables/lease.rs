@@ -5,7 +5,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::ops::update_from;
-use super::{Entity, Stored, TableStore, WriteMode, get_str};
+use super::{Entity, Stored, TableStore, get_str};
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 
@@ -33,13 +33,7 @@ impl Lease {
         e.extend(props);
         e.insert("Owner".into(), "".into());
         e.insert("Until".into(), format_utc_millis(now).into());
-        match tables
-            .write(self.table, &e, WriteMode::IfMatch(self.row.etag))
-            .await
-        {
-            Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
-            Err(e) => Err(e),
-        }
+        super::ops::write_unless_changed(tables, self.table, &e, self.row.etag).await
     }
 }
 

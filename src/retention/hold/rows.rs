@@ -143,13 +143,7 @@ pub(crate) async fn replace(
     row: &Entity,
     etag: String,
 ) -> Result<(), AzureError> {
-    match tables
-        .write(HOLDS_TABLE, row, WriteMode::IfMatch(etag))
-        .await
-    {
-        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::tables::ops::write_unless_changed(tables, HOLDS_TABLE, row, etag).await
 }
 
 /// Rewrites row `(pk, rk)` through `change` (conditional; asked again when another writer came

@@ -82,6 +82,20 @@ pub async fn remove<T: TableStore + ?Sized>(
     }
 }
 
+/// Writes `entity` read at `etag` (`If-Match`), unless it changed or went since: then another
+/// writer came first and its row stands.
+pub async fn write_unless_changed<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    entity: &Entity,
+    etag: String,
+) -> Result<(), AzureError> {
+    match tables.write(table, entity, WriteMode::IfMatch(etag)).await {
+        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes an entity, creating a missing table first (not for `If-Match`: its 404 means row gone).
 pub async fn write_creating_table<T: TableStore + ?Sized>(
     tables: &T,
