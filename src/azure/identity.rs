@@ -108,23 +108,13 @@ impl AppIdentity {
 /// # Errors
 /// `Permanent` when `conn` uses an account key, or the SDK credential cannot be built.
 pub fn credential(conn: &StorageConnection) -> Result<Arc<dyn TokenCredential>, AzureError> {
-    let StorageAuth::ManagedIdentity {
-        client_id,
-        token_endpoint,
-    } = &conn.auth
-    else {
-        return Err(AzureError::Permanent(format!(
-            "{}: not an identity-based connection",
-            conn.setting
-        )));
-    };
-    let inner = shared(client_id.clone(), conn.timeouts)?;
-    Ok(Arc::new(NamedCredential {
-        setting: conn.setting.clone(),
-        endpoint: token_endpoint.clone(),
-        inner,
-        per_try: conn.timeouts.per_try,
-    }))
+    // With no environment, `resolve` gives exactly the identity of an identity-based `conn`.
+    AppIdentity::resolve(Some(conn), &|_| None)
+        .ok_or_else(|| {
+            let setting = &conn.setting;
+            AzureError::Permanent(format!("{setting}: not an identity-based connection"))
+        })?
+        .credential(conn.timeouts)
 }
 
 fn shared(
@@ -190,14 +180,14 @@ pub struct IdentityError(String);
 
 /// The message of an [`IdentityError`] anywhere in `e`'s chain (the SDK's context hides it).
 pub fn identity_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(found) = err.downcast_ref::<IdentityError>() {
-            return Some(found.0.clone());
-        }
-        cur = err.source();
-    }
-    None
+    chain(e).find_map(|err| Some(err.downcast_ref::<IdentityError>()?.0.clone()))
+}
+
+/// `e` and its sources, outermost first.
+fn chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |err| err.source())
 }
 
 /// A bearer token for `scope` from `cred`, or why there is none in one redacted line (the caller
@@ -212,34 +202,26 @@ pub async fn bearer(cred: &dyn TokenCredential, scope: &str) -> Result<String, S
 
 /// Why a token request failed, in one line: the endpoint's status, else the innermost cause.
 fn describe(e: &azure_core::Error) -> String {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut innermost = e.to_string();
-    while let Some(err) = cur {
-        if let Some(az) = err.downcast_ref::<azure_core::Error>()
-            && let ErrorKind::HttpResponse { status, .. } = az.kind()
-        {
-            let text = one_line(&az.to_string());
-            return format!("HTTP {}: {text}", u16::from(*status));
-        }
-        innermost = err.to_string();
-        cur = err.source();
-    }
-    one_line(&innermost)
+    let http = chain(e).find_map(|err| {
+        let az = err.downcast_ref::<azure_core::Error>()?;
+        let ErrorKind::HttpResponse { status, .. } = az.kind() else {
+            return None;
+        };
+        let text = one_line(&az.to_string());
+        Some(format!("HTTP {}: {text}", u16::from(*status)))
+    });
+    http.unwrap_or_else(|| {
+        let innermost = chain(e).last().map(ToString::to_string);
+        one_line(&innermost.unwrap_or_default())
+    })
 }
 
 /// The HTTP client's own per-try timeout ended the request (it races the credential's bound).
 fn timed_out(e: &azure_core::Error) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if err
-            .downcast_ref::<reqwest::Error>()
+    chain(e).any(|err| {
+        err.downcast_ref::<reqwest::Error>()
             .is_some_and(reqwest::Error::is_timeout)
-        {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
+    })
 }
 
 /// The first line of `text`, redacted and shortened.

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::fail;
 use crate::backfill::progress::Progress;
 use crate::backfill::{self, DEFAULT_CONCURRENCY, Kind, Options};
 use crate::catalogue::query::Query;
@@ -73,22 +74,9 @@ pub fn options(args: &BackfillArgs) -> Result<Options, String> {
 }
 
 /// Runs `backfill`.
-pub async fn run(args: BackfillArgs) -> ExitCode {
-    let opts = match options(&args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let state =
-        match crate::config::Config::from_env().and_then(crate::state::AppState::from_config) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        };
+pub async fn run(args: BackfillArgs) -> super::Exit {
+    let opts = options(&args).map_err(|e| fail(2, e))?;
+    let state = super::state_from_env()?;
     let mut out = std::io::stdout().lock();
     let mut emit = |queue: &str, message: serde_json::Value| {
         let line = serde_json::json!({"queue": queue, "message": message});
@@ -96,16 +84,13 @@ pub async fn run(args: BackfillArgs) -> ExitCode {
     };
     let mut progress = Progress::for_stderr();
     let result = backfill::run(&state, &opts, &mut progress, &mut emit).await;
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!(
-                "backfill stopped: {}; rerun to continue from the checkpoint",
-                crate::telemetry::redact(&e.to_string())
-            );
-            return ExitCode::from(1);
-        }
-    };
+    let summary = result.map_err(|e| {
+        let e = crate::telemetry::redact(&e.to_string());
+        fail(
+            1,
+            format!("backfill stopped: {e}; rerun to continue from the checkpoint"),
+        )
+    })?;
     println!("{}", serde_json::json!({ "summary": summary }));
     let verb = if opts.dry_run { "dry run" } else { "backfill" };
     eprintln!("{verb}: {}", summary.line());
@@ -119,11 +104,11 @@ pub async fn run(args: BackfillArgs) -> ExitCode {
         eprintln!("stopped at --limit; rerun to continue from the checkpoint");
     }
     if summary.errors > 0 {
-        eprintln!(
-            "failed (retried by the next run):\n  {}",
-            summary.failed.join("\n  ")
-        );
-        return ExitCode::from(1);
+        let failed = summary.failed.join("\n  ");
+        return Err(fail(
+            1,
+            format!("failed (retried by the next run):\n  {failed}"),
+        ));
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

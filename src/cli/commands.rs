@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{CatalogueCommand, Command};
+use super::{CatalogueCommand, Command, Exit, fail};
 use crate::retention::lifecycle;
 use crate::retention::sweep::{self, SweepParams, digest};
 
@@ -20,34 +20,25 @@ pub async fn run(cmd: Command) -> ExitCode {
         Command::Disconnect(args) => super::disconnect::run(args).await,
         Command::Evidence(args) => super::evidence::run(args).await,
     }
+    .unwrap_or_else(|code| code)
 }
 
-fn lifecycle_policy() -> ExitCode {
+fn lifecycle_policy() -> Exit {
     // Only the policy's settings: rendering it needs no storage connection.
-    let policy = match crate::config::retention_policy(&|k| std::env::var(k).ok()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match lifecycle::render(&policy) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            eprintln!("lifecycle policy invalid:\n  - {}", errors.join("\n  - "));
-            ExitCode::from(1)
-        }
-    }
+    let policy =
+        crate::config::retention_policy(&|k| std::env::var(k).ok()).map_err(|e| fail(2, e))?;
+    let text = lifecycle::render(&policy).map_err(|errors| {
+        fail(
+            1,
+            format!("lifecycle policy invalid:\n  - {}", errors.join("\n  - ")),
+        )
+    })?;
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn sweep_once(dry_run: bool) -> ExitCode {
-    let state = match super::state_from_env() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+async fn sweep_once(dry_run: bool) -> Exit {
+    let state = super::state_from_env()?;
     let now = state.ports.clock.now();
     let mut params = SweepParams::new(
         &state.config.retention,
@@ -65,13 +56,10 @@ async fn sweep_once(dry_run: bool) -> ExitCode {
     );
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     match error {
-        None => ExitCode::SUCCESS,
+        None => Ok(ExitCode::SUCCESS),
         Some(e) => {
-            eprintln!(
-                "sweep stopped: {}",
-                crate::telemetry::redact(&format!("{e:#}"))
-            );
-            ExitCode::from(1)
+            let e = crate::telemetry::redact(&format!("{e:#}"));
+            Err(fail(1, format!("sweep stopped: {e}")))
         }
     }
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::{Exit, fail};
 use crate::estate::disconnect::{self, Request};
 
 /// The session and the record.
@@ -26,24 +27,19 @@ pub struct DisconnectArgs {
 }
 
 /// Runs `disconnect`.
-pub async fn run(args: DisconnectArgs) -> ExitCode {
+pub async fn run(args: DisconnectArgs) -> Exit {
     if args.reason.trim().is_empty() || args.by.trim().is_empty() {
-        eprintln!("--reason and --by must not be empty");
-        return ExitCode::from(2);
+        return Err(fail(2, "--reason and --by must not be empty"));
     }
-    let state = match super::state_from_env() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let state = super::state_from_env()?;
     let Some(arm) = state
         .arm
         .as_ref()
         .filter(|_| state.config.estate.disconnect)
     else {
-        eprintln!(
-            "disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)"
-        );
-        return ExitCode::from(2);
+        let why =
+            "disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)";
+        return Err(fail(2, why));
     };
     if !state
         .config
@@ -52,8 +48,7 @@ pub async fn run(args: DisconnectArgs) -> ExitCode {
         .iter()
         .any(|h| h.eq_ignore_ascii_case(&args.host))
     {
-        eprintln!("the host is not one of BASTION_HOSTS");
-        return ExitCode::from(2);
+        return Err(fail(2, "the host is not one of BASTION_HOSTS"));
     }
     let who = format!("cli:{}", args.by.trim());
     let req = Request {
@@ -63,29 +58,23 @@ pub async fn run(args: DisconnectArgs) -> ExitCode {
         who: &who,
     };
     let now = state.ports.clock.now();
-    match disconnect::disconnect(
-        state.ports.tables.as_ref(),
-        &state.ports.outbox,
+    let ports = &state.ports;
+    let row = disconnect::disconnect(
+        ports.tables.as_ref(),
+        &ports.outbox,
         arm.as_ref(),
         &req,
         now,
     )
     .await
-    {
-        Ok(row) => {
-            println!("{}", serde_json::to_string_pretty(&row).unwrap_or_default());
-            if row["state"] == "Disconnected" {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!(
-                "not recorded, not disconnected: {}",
-                crate::telemetry::redact(&e.to_string())
-            );
-            ExitCode::from(1)
-        }
-    }
+    .map_err(|e| {
+        let e = crate::telemetry::redact(&e.to_string());
+        fail(1, format!("not recorded, not disconnected: {e}"))
+    })?;
+    println!("{}", serde_json::to_string_pretty(&row).unwrap_or_default());
+    Ok(if row["state"] == "Disconnected" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use super::{Exit, fail};
 use crate::catalogue::query::Query;
-use crate::evidence::key::{PackKey, SETTING, parse_public};
+use crate::config::evidence_key;
+use crate::evidence::key::{SETTING, parse_public};
 use crate::evidence::options::PackOptions;
 use crate::evidence::pack::write_pack;
 use crate::evidence::pdf::{Chromium, Print};
@@ -68,7 +70,7 @@ pub struct VerifyPackArgs {
 }
 
 /// Runs `evidence`.
-pub async fn run(args: EvidenceArgs) -> ExitCode {
+pub async fn run(args: EvidenceArgs) -> Exit {
     match args.command {
         Some(EvidenceCommand::PublicKey) => public_key(),
         Some(EvidenceCommand::Verify(v)) => verify(&v),
@@ -76,42 +78,19 @@ pub async fn run(args: EvidenceArgs) -> ExitCode {
     }
 }
 
-fn env_key() -> Result<Option<PackKey>, String> {
-    crate::config::evidence_key()
+fn public_key() -> Exit {
+    let k = evidence_key()
+        .map_err(|e| fail(2, e))?
+        .ok_or_else(|| fail(2, format!("{SETTING} is not set")))?;
+    println!("{}", k.public_base64());
+    print!("{}", k.public_pem());
+    Ok(ExitCode::SUCCESS)
 }
 
-fn public_key() -> ExitCode {
-    match env_key() {
-        Ok(Some(k)) => {
-            println!("{}", k.public_base64());
-            print!("{}", k.public_pem());
-            ExitCode::SUCCESS
-        }
-        Ok(None) => {
-            eprintln!("{SETTING} is not set");
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn verify(args: &VerifyPackArgs) -> ExitCode {
-    let key = match (&args.public_key, env_key()) {
-        (Some(text), _) => match parse_public(text) {
-            Ok(k) => Some(k),
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        },
-        (None, Ok(k)) => k.map(|k| k.public()),
-        (None, Err(e)) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+fn verify(args: &VerifyPackArgs) -> Exit {
+    let key = match &args.public_key {
+        Some(text) => Some(parse_public(text).map_err(|e| fail(2, e))?),
+        None => evidence_key().map_err(|e| fail(2, e))?.map(|k| k.public()),
     };
     let v = verify_dir(&args.dir, key.as_ref());
     if key.is_none() {
@@ -127,36 +106,28 @@ fn verify(args: &VerifyPackArgs) -> ExitCode {
         "{}",
         serde_json::json!({"verified": v.ok(), "key": v.key, "checked": v.checked, "problems": v.problems})
     );
-    if v.ok() {
+    Ok(if v.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    })
 }
 
-async fn pack(args: PackArgs) -> ExitCode {
+async fn pack(args: PackArgs) -> Exit {
     let (Some(from), Some(to), Some(out)) = (args.range.from, args.range.to, args.out) else {
-        eprintln!(
-            "evidence: --from, --to and --out are required (or a subcommand: public-key, verify)"
-        );
-        return ExitCode::from(2);
+        let why =
+            "evidence: --from, --to and --out are required (or a subcommand: public-key, verify)";
+        return Err(fail(2, why));
     };
     let params = HashMap::from([("from".to_owned(), from), ("to".to_owned(), to)]);
     // The API's range rules, without its page-range limit: a pack may cover a quarter or a year.
-    let q = match Query::parse(&params, 3660, &[], &[]) {
-        Ok(q) => q,
-        Err(e) => {
-            eprintln!("evidence: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let state = match super::state_from_env() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let q = Query::parse(&params, 3660, &[], &[]).map_err(|e| fail(2, format!("evidence: {e}")))?;
+    let state = super::state_from_env()?;
     let Some(key) = state.config.evidence_key.clone() else {
-        eprintln!("{SETTING} is not set: a pack cannot be signed");
-        return ExitCode::from(2);
+        return Err(fail(
+            2,
+            format!("{SETTING} is not set: a pack cannot be signed"),
+        ));
     };
     let now = state.ports.clock.now();
     let config = &state.config;
@@ -169,33 +140,27 @@ async fn pack(args: PackArgs) -> ExitCode {
     )
     .with_custody(config.custody.workspace.as_deref(), state.logs.as_ref())
     .with_paper(config.evidence_paper);
-    if let Err(unknown) = crate::evidence::hosts::check_bastion(&state.ports, &opts).await {
-        eprintln!("evidence: {unknown}");
-        return ExitCode::from(2);
-    }
+    crate::evidence::hosts::check_bastion(&state.ports, &opts)
+        .await
+        .map_err(|unknown| fail(2, format!("evidence: {unknown}")))?;
     let chromium = if args.no_pdf { None } else { Chromium::find() };
     let print = match (&chromium, args.no_pdf) {
         (_, true) => Print::NotAsked,
         (Some(c), false) => Print::With(c),
         (None, false) => Print::NoChromium,
     };
-    match write_pack(&out, &state.ports, &key, &opts, print).await {
-        Ok(m) => {
-            let dir = out.display().to_string();
-            if args.json {
-                let doc = super::evidence_summary::json(&dir, &m);
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-            } else {
-                print!("{}", super::evidence_summary::summary(&dir, &m));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!(
-                "evidence pack failed: {}",
-                crate::telemetry::redact(&format!("{e:#}"))
-            );
-            ExitCode::from(1)
-        }
+    let m = write_pack(&out, &state.ports, &key, &opts, print)
+        .await
+        .map_err(|e| {
+            let e = crate::telemetry::redact(&format!("{e:#}"));
+            fail(1, format!("evidence pack failed: {e}"))
+        })?;
+    let dir = out.display().to_string();
+    if args.json {
+        let doc = super::evidence_summary::json(&dir, &m);
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        print!("{}", super::evidence_summary::summary(&dir, &m));
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
+use super::{Exit, fail};
 use crate::api::holds::{self, HoldRequest, body};
 use crate::api::problem::ApiError;
 use crate::retention::hold::Actor;
@@ -107,30 +108,19 @@ pub fn request(args: &HoldArgs) -> Result<(HoldRequest, String), String> {
 
 fn problem(e: &ApiError) -> ExitCode {
     let code = e.status().as_u16();
-    eprintln!("hold failed ({code}): {}", e.detail());
-    if code == 400 {
-        ExitCode::from(2)
-    } else {
-        ExitCode::from(1)
-    }
+    let exit = if code == 400 { 2 } else { 1 };
+    fail(exit, format!("hold failed ({code}): {}", e.detail()))
 }
 
 /// Runs `hold set|release|list`.
-pub async fn run(cmd: HoldCommand) -> ExitCode {
+pub async fn run(cmd: HoldCommand) -> Exit {
     let req = match &cmd {
         HoldCommand::List { .. } => None,
-        HoldCommand::Set(args) | HoldCommand::Release(args) => match request(args) {
-            Ok(req) => Some(req),
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        },
+        HoldCommand::Set(args) | HoldCommand::Release(args) => {
+            Some(request(args).map_err(|e| fail(2, e))?)
+        }
     };
-    let state = match super::state_from_env() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let state = super::state_from_env()?;
     let result = match (&cmd, req) {
         (HoldCommand::List { recording }, _) => holds::list(&state, recording.as_deref()).await,
         (_, Some((req, by))) => {
@@ -148,15 +138,11 @@ pub async fn run(cmd: HoldCommand) -> ExitCode {
                     .map(|r| r.doc().clone())
             }
         }
-        (_, None) => return ExitCode::from(2),
+        (_, None) => return Err(ExitCode::from(2)),
     };
-    match result {
-        Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            ExitCode::SUCCESS
-        }
-        Err(e) => problem(&e),
-    }
+    let v = result.map_err(|e| problem(&e))?;
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

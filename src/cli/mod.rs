@@ -14,6 +14,7 @@ pub mod hold;
 pub mod query;
 
 use std::collections::HashMap;
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -195,6 +196,15 @@ pub struct VerifyArgs {
     pub sample: Option<u32>,
 }
 
+/// What a command ends with: `Err` is an early exit whose message is already printed.
+pub type Exit = Result<ExitCode, ExitCode>;
+
+/// Prints `msg` to stderr and gives `code`, the exit code to end with.
+pub fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{msg}");
+    ExitCode::from(code)
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -203,11 +213,8 @@ mod tests;
 ///
 /// # Errors
 /// The exit code to end with.
-pub fn state_from_env() -> Result<AppState, std::process::ExitCode> {
+pub fn state_from_env() -> Result<AppState, ExitCode> {
     Config::from_env()
         .and_then(AppState::from_config)
-        .map_err(|e| {
-            eprintln!("{e}");
-            std::process::ExitCode::from(2)
-        })
+        .map_err(|e| fail(2, e))
 }

@@ -6,51 +6,33 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use super::{CatalogueArgs, VerifyArgs, state_from_env};
+use super::{CatalogueArgs, Exit, VerifyArgs, fail, state_from_env};
 use crate::api::listing::{Format, parse};
 use crate::api::problem::ApiError;
 use crate::catalogue::query::page;
 use crate::catalogue::query::shape::Shape as _;
 use crate::catalogue::recording::Recording;
 use crate::integrity::verify::{Sample, Verdict, verify as verify_recording};
+use crate::telemetry::redact;
 
 /// Runs `catalogue query` (`export = false`) or `catalogue export`.
-pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
+pub async fn query(export: bool, args: CatalogueArgs) -> Exit {
     let params = args.params();
-    let state = match state_from_env() {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    let (mut q, format) = match parse::<Recording>(&params, None, state.config.api.max_range_days) {
-        Ok(q) => q,
-        Err(e) => {
-            eprintln!("{}", e.detail());
-            return ExitCode::from(2);
-        }
-    };
+    let state = state_from_env()?;
+    let (mut q, format) = parse::<Recording>(&params, None, state.config.api.max_range_days)
+        .map_err(|e| fail(2, e.detail()))?;
     let mut sink: Box<dyn std::io::Write> = match &args.out {
-        Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Box::new(std::io::BufWriter::new(f)),
-            Err(e) => {
-                eprintln!("--out {p}: {e}");
-                return ExitCode::from(2);
-            }
-        },
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| fail(2, format!("--out {p}: {e}")))?,
+        )),
         None => Box::new(std::io::stdout().lock()),
     };
     let (mut total, mut first) = (0usize, true);
     loop {
-        let found = match page::page::<Recording>(state.ports.tables.as_ref(), &q).await {
-            Ok(Ok(f)) => f,
-            Ok(Err(e)) => {
-                eprintln!("{}", ApiError::from(e).detail());
-                return ExitCode::from(2);
-            }
-            Err(e) => {
-                eprintln!("query failed: {}", crate::telemetry::redact(&e.to_string()));
-                return ExitCode::from(1);
-            }
-        };
+        let found = page::page::<Recording>(state.ports.tables.as_ref(), &q)
+            .await
+            .map_err(|e| fail(1, format!("query failed: {}", redact(&e.to_string()))))?
+            .map_err(|e| fail(2, ApiError::from(e).detail()))?;
         let mut text = String::new();
         if first && format == Format::Csv {
             text = Recording::csv_header();
@@ -63,10 +45,8 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
                 Format::Json => text.push_str(&format!("{}\n", r.json(None))),
             }
         }
-        if let Err(e) = sink.write_all(text.as_bytes()) {
-            eprintln!("write failed: {e}");
-            return ExitCode::from(1);
-        }
+        sink.write_all(text.as_bytes())
+            .map_err(|e| fail(1, format!("write failed: {e}")))?;
         match found.next {
             Some(t) if export => q.continuation = Some(t),
             Some(t) => {
@@ -78,7 +58,7 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
     }
     let _ = sink.flush();
     eprintln!("{total} recording(s)");
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `3 intact, 1 findings`: the counts in a fixed order, the empty ones left out.
@@ -95,33 +75,20 @@ fn tally(counts: &HashMap<&str, usize>) -> String {
 }
 
 /// Runs `verify`.
-pub async fn verify(args: VerifyArgs) -> ExitCode {
+pub async fn verify(args: VerifyArgs) -> Exit {
     let params = args.filters.params();
     let sample = match args.sample {
         None => Sample::All,
         Some(n) => Sample::OneIn(n, uuid::Uuid::new_v4().to_string()),
     };
-    let q = match parse::<Recording>(&params, None, 366) {
-        Ok((q, _)) => q,
-        Err(e) => {
-            eprintln!("{}", e.detail());
-            return ExitCode::from(2);
-        }
-    };
-    let state = match state_from_env() {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+    let (q, _) = parse::<Recording>(&params, None, 366).map_err(|e| fail(2, e.detail()))?;
+    let state = state_from_env()?;
     let now = state.ports.clock.now();
     let (mut counts, mut findings) = (HashMap::<&str, usize>::new(), 0usize);
     for day in q.recording_days() {
-        let rows: Vec<Recording> = match page::day(state.ports.tables.as_ref(), &day, &q).await {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("day {day}: {e}");
-                return ExitCode::from(1);
-            }
-        };
+        let rows: Vec<Recording> = page::day(state.ports.tables.as_ref(), &day, &q)
+            .await
+            .map_err(|e| fail(1, format!("day {day}: {e}")))?;
         for r in rows.iter().filter(|r| sample.picks(&r.id())) {
             let label = match verify_recording(&state.ports, r, now).await {
                 Ok(Verdict::Finding(n)) => {
@@ -133,7 +100,7 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
                 Ok(Verdict::Unhashed) => "unhashed",
                 Ok(Verdict::Expired) => "expired",
                 Err(e) => {
-                    eprintln!("{}", crate::telemetry::redact(&e.to_string()));
+                    eprintln!("{}", redact(&e.to_string()));
                     "errors"
                 }
             };
@@ -141,9 +108,9 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
         }
     }
     eprintln!("verify: {}", tally(&counts));
-    if findings > 0 || counts.contains_key("errors") {
+    Ok(if findings > 0 || counts.contains_key("errors") {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }

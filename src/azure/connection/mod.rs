@@ -75,26 +75,7 @@ const KNOWN_KEYS: &[&str] = &[
 
 /// Whether `key` is within two edits of `want` (ignoring case): a misspelling of it.
 fn near_miss(key: &str, want: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (
-        key.to_ascii_lowercase().chars().collect(),
-        want.to_ascii_lowercase().chars().collect(),
-    );
-    if a.len().abs_diff(b.len()) > 2 {
-        return false;
-    }
-    // Levenshtein distance, one row at a time.
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()] <= 2
+    strsim::levenshtein(&key.to_ascii_lowercase(), &want.to_ascii_lowercase()) <= 2
 }
 
 /// One resolved storage connection.
