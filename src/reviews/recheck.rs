@@ -148,9 +148,8 @@ async fn check(ports: &Ports, id: &str, now: OffsetDateTime) -> Result<Option<bo
 
 /// Sets the review's `IdentityCheck` (and context) on its id row and its log row.
 async fn settle(tables: &dyn TableStore, review: &Review) -> Result<(), AzureError> {
-    let mut id_row = review.to_entity();
-    id_row.insert("PartitionKey".into(), review.id.clone().into());
-    id_row.insert("RowKey".into(), "review".into());
+    let mut id_row = crate::tables::keyed(review.id.as_str(), "review");
+    id_row.extend(review.to_entity());
     write_creating_table(tables, IDS_TABLE, &id_row, WriteMode::Upsert).await?;
     let check = review.identity.clone();
     update(

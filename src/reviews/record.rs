@@ -16,7 +16,7 @@ use crate::dates::timestamp;
 use crate::notify::message::stable_id;
 use crate::ports::{Ports, RequestError};
 use crate::tables::ops::{get, update, write_creating_table};
-use crate::tables::{Entity, TableStore, WriteMode, get_str};
+use crate::tables::{TableStore, WriteMode, get_str};
 
 /// Row key of an id row.
 const ID_ROW: &str = "review";
@@ -185,8 +185,8 @@ pub async fn record_by(
         if review.identity == UNVERIFIED && !user.signs_in() {
             super::watched::watch(tables, &review).await?;
         }
-        let mut e = review.to_entity();
-        keys(&mut e, &id, ID_ROW);
+        let mut e = crate::tables::keyed(id.as_str(), ID_ROW);
+        e.extend(review.to_entity());
         match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
             Ok(_) => {
                 commit(ports, &review).await?;
@@ -204,16 +204,11 @@ pub async fn record_by(
     Err(AzureError::Transient(format!("review {id}: kept conflicting")).into())
 }
 
-fn keys(e: &mut Entity, pk: &str, rk: &str) {
-    e.insert("PartitionKey".into(), pk.into());
-    e.insert("RowKey".into(), rk.into());
-}
-
 /// Writes the log row (once), supersedes the latest rows and the session's review; repeatable.
 pub(super) async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
     let tables = ports.tables.as_ref();
-    let mut e = review.to_entity();
-    keys(&mut e, &review.log_pk(), &review.log_rk());
+    let mut e = crate::tables::keyed(review.log_pk(), review.log_rk());
+    e.extend(review.to_entity());
     match write_creating_table(tables, REVIEWS_TABLE, &e, WriteMode::Insert).await {
         Ok(_) | Err(AzureError::Conflict) => {}
         Err(e) => return Err(e),
