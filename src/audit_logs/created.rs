@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use super::tail::{self, Tailer, TickReport};
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
+use crate::failure::Failure;
 use crate::invocation::Outcome;
-use crate::ports::Failure;
 use crate::sources::Source;
 
 /// Handles one BlobCreated event at `now`.

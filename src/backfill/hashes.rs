@@ -15,8 +15,9 @@ use crate::catalogue::recording::STATUS_DELETED;
 use crate::catalogue::repo;
 use crate::dates::format_date;
 use crate::dates::{days, last_day};
+use crate::failure::Failure;
 use crate::integrity::handler::{hash_recording, hashed_at};
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::state::AppState;
 use crate::tables::Filter;
 use crate::telemetry::redact;
@@ -46,7 +47,7 @@ pub async fn hash_range(
     from: OffsetDateTime,
     to: OffsetDateTime,
     concurrency: usize,
-) -> Result<HashTotals, HandlerError> {
+) -> Result<HashTotals, Failure> {
     let mut totals = HashTotals::default();
     for day in days(from.date(), last_day(to)) {
         let filter = Filter::partition(&format_date(day));

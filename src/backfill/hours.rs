@@ -16,8 +16,7 @@ use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
 use crate::audit_logs::tail::blob::{self, Unwritten};
 use crate::clock::Budget;
-use crate::invocation::HandlerError;
-use crate::ports::Failure;
+use crate::failure::Failure;
 use crate::state::AppState;
 use crate::storage::BlobItem;
 
@@ -41,9 +40,9 @@ pub(super) async fn group(
     items: Vec<BlobItem>,
     now: OffsetDateTime,
     concurrency: usize,
-) -> Vec<(String, Result<Done, HandlerError>)> {
+) -> Vec<(String, Result<Done, Failure>)> {
     let tail = crate::state::tailer(state);
-    let reads: Vec<Result<Read, HandlerError>> = futures::stream::iter(&items)
+    let reads: Vec<Result<Read, Failure>> = futures::stream::iter(&items)
         .map(|item| read(&tail, walk, item, now))
         .buffered(concurrency.max(1))
         .collect()
@@ -71,12 +70,11 @@ pub(super) async fn group(
             for (i, _) in unwritten.drain(..) {
                 out[i] = Err(Failure::storage(anyhow::anyhow!(
                     "writing the sessions of its hours failed: {text}"
-                ))
-                .into());
+                )));
             }
         }
-        let saved: Vec<Result<(), HandlerError>> = futures::stream::iter(&unwritten)
-            .map(|(_, h)| async { h.save(&tail).await.map_err(HandlerError::from) })
+        let saved: Vec<Result<(), Failure>> = futures::stream::iter(&unwritten)
+            .map(|(_, h)| async { h.save(&tail).await })
             .buffered(concurrency.max(1))
             .collect()
             .await;
@@ -95,7 +93,7 @@ async fn read(
     walk: Walk<'_>,
     item: &BlobItem,
     now: OffsetDateTime,
-) -> Result<Read, HandlerError> {
+) -> Result<Read, Failure> {
     let cursor = match registered(tail, walk, item, now).await? {
         Ok(cursor) => cursor,
         Err(done) => return Ok(Read::Done(done)),

@@ -10,8 +10,7 @@ use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::audit_logs::tail::{Tailer, blob};
 use crate::clock::Budget;
-use crate::invocation::HandlerError;
-use crate::ports::Failure;
+use crate::failure::Failure;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -53,7 +52,7 @@ pub async fn process(
     now: OffsetDateTime,
     dry_run: bool,
     rows: Option<&PageRows>,
-) -> Result<Done, HandlerError> {
+) -> Result<Done, Failure> {
     match walk.kind {
         Kind::Recordings => recording(state, walk.source, item, now, dry_run, rows).await,
         Kind::AuditLogs => audit_blob(state, walk, item, now, dry_run).await,
@@ -67,7 +66,7 @@ async fn recording(
     now: OffsetDateTime,
     dry_run: bool,
     rows: Option<&PageRows>,
-) -> Result<Done, HandlerError> {
+) -> Result<Done, Failure> {
     let read = rows.and_then(|r| r.get(&key_of(source, item, now)));
     if dry_run {
         let key = key_of(source, item, now);
@@ -96,7 +95,7 @@ async fn audit_blob(
     item: &BlobItem,
     now: OffsetDateTime,
     dry_run: bool,
-) -> Result<Done, HandlerError> {
+) -> Result<Done, Failure> {
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(Done::Ignored);
     };
@@ -137,7 +136,7 @@ pub(super) async fn registered(
     walk: Walk<'_>,
     item: &BlobItem,
     now: OffsetDateTime,
-) -> Result<Result<Cursor, Done>, HandlerError> {
+) -> Result<Result<Cursor, Done>, Failure> {
     let created = item.props.created.unwrap_or(now);
     let tags = item.props.tag_count;
     let Some(cursor) = tail
@@ -154,10 +153,9 @@ pub(super) async fn registered(
 
 /// An hour claimed by another reader, or by a run stopped before it wrote what it held: failed
 /// (retried by the next run), never counted as read.
-pub(super) fn contended(item: &BlobItem) -> HandlerError {
+pub(super) fn contended(item: &BlobItem) -> Failure {
     Failure::storage(anyhow::anyhow!(
         "{} is claimed by another reader until its lease ends; retried by the next run",
         item.name
     ))
-    .into()
 }

@@ -35,7 +35,7 @@ use self::items::{Done, process, time_of};
 use self::progress::Progress;
 use self::rows::PageRows;
 use crate::azure::AzureError;
-use crate::invocation::HandlerError;
+use crate::failure::Failure;
 use crate::state::AppState;
 use crate::storage::BlobItem;
 use crate::telemetry::redact;
@@ -57,7 +57,7 @@ pub async fn run(
     opts: &Options,
     progress: &mut Progress,
     emit: &mut dyn FnMut(&str, Value),
-) -> Result<Summary, HandlerError> {
+) -> Result<Summary, Failure> {
     let mut s = Summary {
         complete: true,
         ..Summary::default()
@@ -97,7 +97,7 @@ async fn join(
     opts: &Options,
     s: &mut Summary,
     emit: &mut dyn FnMut(&str, Value),
-) -> Result<(), HandlerError> {
+) -> Result<(), Failure> {
     let scope = crate::join::Scope {
         since: crate::dates::format_date(opts.from.date()),
         span: Some(crate::catalogue::days::Span {
@@ -173,11 +173,11 @@ async fn record_result(
     state: &AppState,
     walk: Walk<'_>,
     name: &str,
-    result: Result<Done, HandlerError>,
+    result: Result<Done, Failure>,
     opts: &Options,
     s: &mut Summary,
     emit: &mut dyn FnMut(&str, Value),
-) -> Result<bool, HandlerError> {
+) -> Result<bool, Failure> {
     let repo = BackfillRepo::new(state.ports.tables.clone());
     match result {
         Ok(done) => {
@@ -206,7 +206,7 @@ async fn retry_failed(
     s: &mut Summary,
     budget: &mut usize,
     emit: &mut dyn FnMut(&str, Value),
-) -> Result<(), HandlerError> {
+) -> Result<(), Failure> {
     let repo = BackfillRepo::new(state.ports.tables.clone());
     let label = walk.label();
     for name in repo.failed(&label, MAX_RETRIED).await? {
@@ -234,12 +234,7 @@ async fn retry_failed(
 }
 
 /// Saves a walk's checkpoint (not in a dry run).
-async fn save(
-    state: &AppState,
-    opts: &Options,
-    key: &str,
-    cp: &Checkpoint,
-) -> Result<(), HandlerError> {
+async fn save(state: &AppState, opts: &Options, key: &str, cp: &Checkpoint) -> Result<(), Failure> {
     if opts.dry_run {
         return Ok(());
     }
@@ -256,7 +251,7 @@ async fn pass(
     s: &mut Summary,
     budget: &mut usize,
     emit: &mut dyn FnMut(&str, Value),
-) -> Result<bool, HandlerError> {
+) -> Result<bool, Failure> {
     let repo = BackfillRepo::new(state.ports.tables.clone());
     let key = BackfillRepo::key(&walk.label(), opts.from, opts.to);
     let mut cp = if opts.restart || opts.dry_run {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::decode_event;
 use crate::audit_logs::query::{self, Query};
 use crate::audit_logs::{created, tail};
-use crate::invocation::{HandlerError, Invocation, Outcome};
-use crate::ports::Failure;
+use crate::failure::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
 
 pub use crate::audit_logs::query::FUNCTION as AUDIT_LOG_QUERY;
@@ -19,20 +19,20 @@ pub use crate::audit_logs::{
 ///
 /// # Errors
 /// `Poison` for a malformed event, `Retryable` for storage failures.
-pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let event = match decode_event(&inv)? {
         Ok(event) => event,
         Err(skipped) => return Ok(skipped),
     };
     let tailer = crate::state::tailer(&state);
-    Ok(created::on_created(&tailer, &event, super::now_of(&state, &inv)).await?)
+    created::on_created(&tailer, &event, super::now_of(&state, &inv)).await
 }
 
 /// `AuditLogTail`: one bounded tick over the hour blobs that grew.
 ///
 /// # Errors
 /// `Retryable` when the cursors cannot be read, or every blob (or host listing) failed.
-pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let report = tail::tick(&crate::state::tailer(&state), super::now_of(&state, &inv)).await?;
     // A 500 drops outputs: a tick holding digests it won must deliver them (failed blobs resume).
     let blobs_failed = report.failed > 0 && report.failed == report.blobs;
@@ -43,8 +43,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
             report.failed,
             report.hosts_failed,
             report.hosts
-        ))
-        .into());
+        )));
     }
     Ok(tail::outcome(report))
 }
@@ -62,7 +61,7 @@ pub fn workspace_query(state: &AppState) -> Option<Query> {
 ///
 /// # Errors
 /// `Retryable` when every workspace failed and nothing is to be delivered.
-pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let Some(q) = workspace_query(&state) else {
         return Ok(Outcome::skipped(
             "no Log Analytics workspace configured (AUDITLOGS_WORKSPACES)",
@@ -76,8 +75,7 @@ pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome
         return Err(Failure::storage(anyhow::anyhow!(
             "all {} workspaces failed this tick (see /api/health)",
             report.failed
-        ))
-        .into());
+        )));
     }
     Ok(query::outcome(report))
 }

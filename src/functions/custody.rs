@@ -6,9 +6,9 @@
 use tracing::warn;
 
 use crate::custody::{burst, burst_actors, lookup};
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::failure::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::ports::Failure;
 use crate::state::AppState;
 
 /// The function (folder) name.
@@ -20,7 +20,7 @@ pub const CUSTODY_ACTOR: &str = "CustodyActor";
 /// # Errors
 /// `Retryable` when the tables or the recordings cannot be read or written (every step is
 /// idempotent: the changes cursor stays before a row that failed).
-pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let settings = &state.config.custody;
     let now = super::now_of(&state, &inv);
     let bursts = burst::close(

@@ -2,9 +2,9 @@
 
 use super::now_of;
 use crate::estate::{bypass, check, disconnect, live};
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::failure::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::ports::Failure;
 use crate::state::AppState;
 
 pub use crate::estate::FUNCTION as ESTATE_CHECK;
@@ -14,7 +14,7 @@ pub use crate::estate::live::FUNCTION as LIVE_SESSIONS;
 ///
 /// # Errors
 /// `Retryable` only when no host's findings could be stored.
-pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let hosts = &state.config.estate.hosts;
     let Some(arm) = state.arm.as_ref().filter(|_| !hosts.is_empty()) else {
         return Ok(Outcome::skipped(
@@ -73,8 +73,7 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         return Err(Failure::storage(anyhow::anyhow!(
             "no host's findings could be stored: {}",
             report.failed.join("; ")
-        ))
-        .into());
+        )));
     }
     for f in &report.failed {
         tracing::warn!(host = %f, "estate findings not stored; the next check retries");
@@ -99,7 +98,7 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
 ///
 /// # Errors
 /// `Retryable` only when every host failed.
-pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let hosts = &state.config.estate.hosts;
     let Some(arm) = state.arm.as_ref().filter(|_| !hosts.is_empty()) else {
         return Ok(Outcome::skipped(
@@ -121,8 +120,7 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         return Err(Failure::storage(anyhow::anyhow!(
             "no host's live sessions could be read: {}",
             report.failed.join("; ")
-        ))
-        .into());
+        )));
     }
     let summary = format!(
         "{} live session(s) on {} host(s), {} announced",

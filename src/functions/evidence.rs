@@ -6,9 +6,8 @@ use time::OffsetDateTime;
 
 use crate::evidence::options::PackOptions;
 use crate::evidence::publish::{CONTAINER, Published, previous_month, publish};
-use crate::invocation::outcome::Stage;
-use crate::invocation::{HandlerError, Invocation, Outcome};
-use crate::ports::Failure;
+use crate::failure::{Failure, Stage};
+use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
 
 /// The function (folder, route) name.
@@ -19,7 +18,7 @@ pub const EVIDENCE_PACK: &str = "EvidencePack";
 ///
 /// # Errors
 /// `Retryable` when storage fails.
-pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let Some(key) = state.config.evidence_key.clone() else {
         return Ok(Outcome::skipped("EVIDENCE_SIGNING_KEY is not set"));
     };
@@ -42,7 +41,7 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
         Ok(Published::Lost(folder)) => Ok(Outcome::skipped(format!(
             "the pack of {month} was committed by another run first; this run's copy under {CONTAINER}/{folder} is not the month's pack"
         ))),
-        Err(e) => Err(Failure::retryable(Stage::Processing, e).into()),
+        Err(e) => Err(Failure::retryable(Stage::Processing, e)),
     }
 }
 

@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use crate::catalogue::recording::RecordingKey;
 use crate::events::timer::TimerInfo;
+use crate::failure::Failure;
 use crate::integrity::handler::hash_recording;
 use crate::integrity::timer::{BUDGET, lookback_days, run, select};
-use crate::invocation::{HandlerError, Invocation, Outcome};
-use crate::ports::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::recordings::ingest::HashRequest;
 use crate::state::AppState;
 
@@ -19,7 +19,7 @@ pub use crate::integrity::timer::FUNCTION as INTEGRITY_VERIFY;
 ///
 /// # Errors
 /// `Poison` for anything but a well-formed request naming a valid recording id.
-pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), HandlerError> {
+pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), Failure> {
     let text = inv.request.data_text("message")?;
     let req: HashRequest<'static> =
         serde_json::from_str(&text).map_err(|e| Failure::poison(format!("hash request: {e}")))?;
@@ -32,13 +32,13 @@ pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), 
 ///
 /// # Errors
 /// `Poison` for unusable messages, `Retryable` for storage failures.
-pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let (req, key) = decode(&inv)?;
-    Ok(hash_recording(&state.ports, &key, &req.etag).await?)
+    hash_recording(&state.ports, &key, &req.etag).await
 }
 
 /// `IntegrityVerify`; `Retryable` when the catalogue cannot be read.
-pub async fn integrity_verify(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn integrity_verify(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let now = super::now_of(&state, &inv);
     let size = state.config.integrity_sample;

@@ -17,34 +17,16 @@ pub mod sentinel;
 use serde_json::Value;
 
 use crate::events::event_grid::{BlobEvent, EventError};
+use crate::failure::Failure;
 use crate::invocation::route::record_event;
-use crate::invocation::{HandlerError, Invocation, Outcome};
-use crate::ports::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
-
-/// The edge: a domain's failure becomes the host's ending, `Retryable` (500, the trigger
-/// redelivers) or `Poison` (200 after the payload is quarantined).
-impl From<Failure> for HandlerError {
-    fn from(f: Failure) -> Self {
-        match f {
-            Failure::Retryable { stage, source } => Self::Retryable { stage, source },
-            Failure::Poison { reason, source } => Self::Poison { reason, source },
-        }
-    }
-}
-
-/// A port's error at the edge ends the invocation as the domain's [`Failure`] would.
-impl From<crate::azure::AzureError> for HandlerError {
-    fn from(e: crate::azure::AzureError) -> Self {
-        Failure::from(e).into()
-    }
-}
 
 /// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type.
 ///
 /// # Errors
 /// `Poison` for a missing or malformed event.
-pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, HandlerError> {
+pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, Failure> {
     let binding = inv.request.data_json("eventGridEvent")?;
     // An object (the usual shape) is read in place; a JSON string holding the event is decoded first.
     let event = if binding.starts_with('"') {
@@ -56,7 +38,7 @@ pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, Hand
     let event = match event {
         Ok(e) => e,
         Err(e @ EventError::OtherType(_)) => return Ok(Err(Outcome::skipped(e.to_string()))),
-        Err(e) => return Err(Failure::poison(e.to_string()).into()),
+        Err(e) => return Err(Failure::poison(e.to_string())),
     };
     record_event(&event.id, &event.event_type, Some(&event.blob));
     Ok(Ok(event))

@@ -5,7 +5,8 @@
 //! `recording.deleted` ([`Recordings::on_deleted`](crate::recordings::Recordings::on_deleted)).
 
 use super::decode_event;
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::failure::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
 
 pub use crate::recordings::FUNCTION as RECORDING_CREATED;
@@ -15,14 +16,14 @@ pub use crate::recordings::FUNCTION as RECORDING_CREATED;
 /// # Errors
 /// `Poison` for unusable events or input the table service refuses, `Retryable` for storage
 /// failures.
-pub async fn recording_created(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn recording_created(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let event = match decode_event(&inv)? {
         Ok(event) => event,
         Err(skipped) => return Ok(skipped),
     };
     let recordings = crate::state::recordings(&state);
     if event.is_deleted() {
-        return Ok(recordings.on_deleted(&event).await?);
+        return recordings.on_deleted(&event).await;
     }
     let (outcome, _) = recordings.on_created(&event).await?;
     Ok(outcome)

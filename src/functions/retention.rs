@@ -2,9 +2,9 @@
 //! and emits one `retention.deleted` digest.
 
 use crate::events::timer::TimerInfo;
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::failure::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::ports::Failure;
 use crate::retention::sweep::{self, SweepParams, alerts, digest};
 use crate::state::AppState;
 
@@ -15,7 +15,7 @@ pub use crate::retention::sweep::FUNCTION as RETENTION_SWEEP;
 /// # Errors
 /// `Retryable` when a storage failure stopped the run (the function's `retry` policy re-runs it;
 /// every step is idempotent).
-pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     // The timer payload is informational here (a past-due run sweeps the same way), so a missing or
     // odd one is logged, not fatal.
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
@@ -29,11 +29,11 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
     let (report, error) = sweep::run(&crate::state::sweeper(&state), &params).await;
     if let Some(e) = error {
         tracing::warn!(summary = %report.summary(), "retention sweep stopped by a failure; the retry policy re-runs it");
-        return Err(Failure::storage(e).into());
+        return Err(Failure::storage(e));
     }
     // Every retag alert a run remembered (this one's, and a failed run's before it).
     let tables = state.ports.tables.as_ref();
-    let retagged = alerts::unsent(tables).await.map_err(HandlerError::from)?;
+    let retagged = alerts::unsent(tables).await.map_err(Failure::from)?;
     let mut out = Outcome::processed(report.summary()).with_outputs(OUTPUT_BINDING, &retagged);
     alerts::forget(tables, &retagged).await;
     if let Some(d) = digest::prepare(state.ports.tables.as_ref(), &report, now).await {

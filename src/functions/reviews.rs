@@ -2,9 +2,9 @@
 //! recorded as changed (whatever their day), then raise `review.overdue` for queued sessions past
 //! their deadline.
 
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::failure::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::ports::Failure;
 use crate::reviews::queue::{derive, overdue};
 use crate::state::AppState;
 
@@ -16,7 +16,7 @@ pub const REVIEW_QUEUE: &str = "ReviewQueue";
 /// # Errors
 /// `Retryable` when the tables cannot be read or written (every write is idempotent: the next
 /// tick, or the host's retry, resumes).
-pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let now = super::now_of(&state, &inv);
     let settings = &state.config.reviews;
     let done = derive::refresh(&state.ports, settings, now)

@@ -9,9 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::invocation::outcome::Stage;
-use crate::invocation::{HandlerError, Invocation, Outcome};
-use crate::ports::Failure;
+use crate::failure::{Failure, Stage};
+use crate::invocation::{Invocation, Outcome};
 use crate::sentinel::drain::{self, RunError};
 use crate::state::AppState;
 
@@ -24,7 +23,7 @@ pub const BUDGET: Duration = Duration::from_secs(45);
 ///
 /// # Errors
 /// `Retryable` as above.
-pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let Some(client) = state.ingestion.clone() else {
         return Ok(Outcome::skipped(
             "Sentinel export is off (SENTINEL_INGESTION_ENDPOINT and SENTINEL_DCR_IMMUTABLE_ID unset)",
@@ -63,7 +62,6 @@ pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome
         Some(RunError::Failed(why)) => Err(Failure::retryable(
             Stage::Sending,
             anyhow::anyhow!("{summary}; stopped: {why}"),
-        )
-        .into()),
+        )),
     }
 }

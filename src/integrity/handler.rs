@@ -6,9 +6,9 @@ use super::hash::{CHUNK, hash_blob};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::dates::format_utc;
+use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::notify::{Notification, OUTPUT_BINDING};
-use crate::ports::Failure;
 use crate::ports::Ports;
 use crate::storage::normalize_etag;
 

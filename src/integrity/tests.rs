@@ -9,7 +9,8 @@ use super::OUTPUT_BINDING;
 use super::hash::hash_blob;
 use super::verify::{Sample, Verdict, verify};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::failure::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::{TableStore, WriteMode, get_i64, get_str};
 use crate::testkit::{Fakes, blob_created, event_invocation, fakes};
@@ -35,7 +36,7 @@ fn sha(data: &[u8]) -> String {
 }
 
 /// Delivers `message` to `RecordingHash`, as the queue trigger does.
-async fn hash_request(f: &Fakes, message: &Value) -> Result<Outcome, HandlerError> {
+async fn hash_request(f: &Fakes, message: &Value) -> Result<Outcome, Failure> {
     crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(message)).await
 }
 
@@ -155,7 +156,7 @@ async fn unusable_messages_are_poison_and_unknown_rows_skipped() {
         json!({"recordingId": "nope", "container": "c", "blobName": "b", "etag": "e"}),
     ] {
         let r = hash_request(&f, &bad).await;
-        assert!(matches!(r, Err(HandlerError::Poison { .. })), "{bad}");
+        assert!(matches!(r, Err(Failure::Poison { .. })), "{bad}");
     }
     let unknown = json!({"recordingId": "2025-03-14~YQ", "container": "recordings", "blobName": "a", "etag": "e"});
     let r = hash_request(&f, &unknown).await.expect("ok");

@@ -34,6 +34,13 @@ impl DecodeError {
     }
 }
 
+/// A payload that cannot be decoded fails as poison input.
+impl From<DecodeError> for crate::failure::Failure {
+    fn from(e: DecodeError) -> Self {
+        Self::poison(e.to_string())
+    }
+}
+
 /// Decodes an object-shaped binding (Event Grid event, `TimerInfo`): an object as is, or a JSON
 /// string containing the object (tolerated because no raw capture has established the shape yet).
 pub fn object<T: DeserializeOwned>(name: &str, v: &Value) -> Result<T, DecodeError> {

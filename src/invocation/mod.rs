@@ -16,7 +16,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use decode::DecodeError;
-pub use outcome::{HandlerError, Outcome};
+pub use outcome::Outcome;
 pub use outputs::Outputs;
 pub use quarantine::Quarantine;
 pub use request::InvokeRequest;

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::{DecodeError, Outputs};
+use super::Outputs;
 
 /// A successful ending.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,118 +71,6 @@ impl Outcome {
         match self {
             Self::Processed { .. } => "processed",
             Self::Skipped { .. } => "skipped",
-        }
-    }
-}
-
-/// Where in the pipeline a failure happened (telemetry contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Decoding the invocation.
-    Receiving,
-    /// Reading or writing storage.
-    Processing,
-    /// Delivering to an external destination.
-    Sending,
-}
-
-impl Stage {
-    /// Lower-case name for logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Receiving => "receiving",
-            Self::Processing => "processing",
-            Self::Sending => "sending",
-        }
-    }
-}
-
-/// Why an invocation did not complete. Decides whether the host retries.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    /// Transient fault: answer 500 so the trigger redelivers.
-    #[error("transient failure while {}: {source:#}", stage.as_str())]
-    Retryable {
-        /// Where it failed.
-        stage: Stage,
-        /// The cause chain.
-        source: anyhow::Error,
-    },
-    /// Input that can never succeed: acknowledged (200), quarantined, logged once at warn.
-    #[error("poison input: {reason}")]
-    Poison {
-        /// Short reason, stored with the quarantined payload.
-        reason: String,
-        /// Optional cause.
-        source: Option<anyhow::Error>,
-    },
-}
-
-impl HandlerError {
-    /// The outcome label used in logs and metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Retryable { .. } => "failed",
-            Self::Poison { .. } => "poisoned",
-        }
-    }
-}
-
-impl From<DecodeError> for HandlerError {
-    fn from(e: DecodeError) -> Self {
-        Self::Poison {
-            reason: e.to_string(),
-            source: None,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn outputs_accumulate_into_arrays() {
-        let o = Outcome::processed("x")
-            .with_output("q", &json!({"a": 1}))
-            .with_output("q", &json!({"a": 2}));
-        let Outcome::Processed { outputs, .. } = o else {
-            panic!("processed")
-        };
-        assert_eq!(outputs.value("q"), Some(json!([{"a": 1}, {"a": 2}])));
-        assert_eq!(
-            Outcome::skipped("dup").with_output("q", &json!({})).label(),
-            "skipped"
-        );
-    }
-
-    #[test]
-    fn infrastructure_errors_are_retryable_and_decode_errors_poison() {
-        let e: HandlerError = crate::azure::AzureError::Permanent("403".into()).into();
-        assert_eq!(e.label(), "failed");
-        let e: HandlerError = DecodeError::Missing("Data.x".into()).into();
-        assert_eq!(e.label(), "poisoned");
-        // The service refused the input itself: the same event fails every time.
-        for (status, code) in [
-            (400, "EntityTooLarge"),
-            (400, "PropertyValueTooLarge"),
-            (400, "OutOfRangeInput"),
-            (413, "RequestBodyTooLarge"),
-        ] {
-            let e: HandlerError =
-                crate::azure::AzureError::from_status(status, code, "", None).into();
-            assert_eq!(e.label(), "poisoned", "{code}");
-            assert!(e.to_string().contains(code), "{e}");
-        }
-        let e: HandlerError =
-            crate::azure::AzureError::from_status(400, "InvalidHeaderValue", "", None).into();
-        assert_eq!(e.label(), "poisoned");
-        for status in [403, 404, 409, 412, 429, 503] {
-            let e: HandlerError =
-                crate::azure::AzureError::from_status(status, "x", "", None).into();
-            assert_eq!(e.label(), "failed", "{status}");
         }
     }
 }

@@ -22,8 +22,9 @@ use serde_json::json;
 use tracing::{Instrument as _, debug, error, info, warn};
 
 use super::body::{MAX_BODY_BYTES, Read, read_body};
-use super::outcome::{HandlerError, Outcome};
+use super::outcome::Outcome;
 use super::{HOST_VERSION_HEADER, INVOCATION_ID_HEADER, InvokeRequest, InvokeResponse, Quarantine};
+use crate::failure::Failure;
 use crate::telemetry::redact;
 
 /// Application state that can reach the quarantine.
@@ -56,7 +57,7 @@ pub fn invocation_route<S, F, Fut>(function: &'static str, handler: F) -> Method
 where
     S: HasQuarantine + Clone + Send + Sync + 'static,
     F: Fn(S, Invocation) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Outcome, HandlerError>> + Send + 'static,
+    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
 {
     post(
         move |State(state): State<S>, headers: HeaderMap, body: axum::body::Body| {
@@ -72,10 +73,7 @@ where
                         let reason = format!(
                             "invocation body larger than {MAX_BODY_BYTES} bytes (the first {MAX_BODY_BYTES} kept)"
                         );
-                        let poison = Err(HandlerError::Poison {
-                            reason,
-                            source: None,
-                        });
+                        let poison = Err(Failure::poison(reason));
                         finish(function, &id, &state, &head, poison, Instant::now()).await
                     }
                     Err(e) => {
@@ -98,7 +96,7 @@ async fn run<S, F, Fut>(
 where
     S: HasQuarantine + Clone + Send + Sync + 'static,
     F: Fn(S, Invocation) -> Fut,
-    Fut: Future<Output = Result<Outcome, HandlerError>> + Send + 'static,
+    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
 {
     let started = Instant::now();
     let header = |name: &str| {
@@ -125,7 +123,7 @@ where
     // not once per stage.
     async move {
         let result = match parsed {
-            Err(e) => Err(HandlerError::from(e)),
+            Err(e) => Err(Failure::from(e)),
             Ok(request) => {
                 let inv = Invocation {
                     function,
@@ -141,10 +139,7 @@ where
                     Ok(r) => r,
                     // A panic is a bug triggered by this input; retrying would loop for 24 h, so
                     // the payload is kept in quarantine for a replay after the fix.
-                    Err(_) => Err(HandlerError::Poison {
-                        reason: "handler panicked".into(),
-                        source: None,
-                    }),
+                    Err(_) => Err(Failure::poison("handler panicked")),
                 }
             }
         };
@@ -183,7 +178,7 @@ async fn finish<S: HasQuarantine>(
     id: &str,
     state: &S,
     raw: &[u8],
-    result: Result<Outcome, HandlerError>,
+    result: Result<Outcome, Failure>,
     started: Instant,
 ) -> Response {
     // Whole microseconds: the clock's nanoseconds would print as 1.6542219999999999.
@@ -211,7 +206,7 @@ async fn finish<S: HasQuarantine>(
                 ..Default::default()
             })
         }
-        Err(HandlerError::Poison { reason, source }) => {
+        Err(Failure::Poison { reason, source }) => {
             let cause = source
                 .map(|e| redact(&format!("{e:#}")))
                 .unwrap_or_default();
@@ -235,7 +230,7 @@ async fn finish<S: HasQuarantine>(
                 }
             }
         }
-        Err(HandlerError::Retryable { stage, source }) => {
+        Err(Failure::Retryable { stage, source }) => {
             let (outcome, duration_ms) = end("failed");
             let chain = redact(&format!("{source:#}"));
             error!(outcome, duration_ms, stage = stage.as_str(), error.cause_chain = %chain, "invocation failed");

@@ -73,7 +73,7 @@ impl Join {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn decide_new(&self, mut r: Recording) -> Result<Recording, crate::ports::Failure> {
+    pub async fn decide_new(&self, mut r: Recording) -> Result<Recording, crate::failure::Failure> {
         let mut known = Vec::new();
         for key in &r.candidate_keys {
             if let Some(s) = session::get(self.ports.tables.as_ref(), key).await? {
@@ -137,7 +137,7 @@ impl Join {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn named_in_catalogue(&self, row: &DayRow) -> Result<bool, crate::ports::Failure> {
+    pub async fn named_in_catalogue(&self, row: &DayRow) -> Result<bool, crate::failure::Failure> {
         let tables = self.ports.tables.as_ref();
         let mut found = created_within(self, self.times.window_of(row)).await?;
         let repo = self.ports.catalogue();

@@ -13,7 +13,7 @@ use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
 use crate::catalogue::repo::Versioned;
 use crate::catalogue::session;
 use crate::clock::Budget;
-use crate::ports::Failure;
+use crate::failure::Failure;
 use crate::tables::{self, Stored};
 
 /// Most pending sessions in one round (bounds the reads before its first write).

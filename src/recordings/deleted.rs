@@ -9,9 +9,9 @@ use crate::catalogue::recording::{Recording, STATUS_DELETED};
 use crate::catalogue::repo::{put_path, rows_of};
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
+use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
-use crate::ports::Failure;
 use crate::retention::tombstone;
 
 impl Recordings {

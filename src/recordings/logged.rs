@@ -20,9 +20,9 @@ use crate::custody::awaited::Change;
 use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::query::Access;
 use crate::custody::{actor, lookup};
+use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
-use crate::ports::Failure;
 use crate::sources::Source;
 use crate::storage::normalize_etag;
 

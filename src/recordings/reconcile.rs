@@ -6,8 +6,8 @@ use super::Recordings;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
+use crate::failure::Failure;
 use crate::invocation::{Outcome, Outputs};
-use crate::ports::Failure;
 use crate::sources::Source;
 use crate::storage::BlobItem;
 

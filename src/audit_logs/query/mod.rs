@@ -17,10 +17,10 @@ use tracing::error;
 
 use super::tail::{self, Tailer, TickReport};
 use crate::clock::Budget;
+use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
 use crate::notify::OUTPUT_BINDING;
-use crate::ports::Failure;
 use crate::telemetry::redact;
 
 /// `AuditLogQuery`: timer, every minute.

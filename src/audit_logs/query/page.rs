@@ -11,8 +11,8 @@ use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
 use crate::azure::AzureError;
 use crate::clock::Budget;
+use crate::failure::Failure;
 use crate::loganalytics::{Item, LogsQuery};
-use crate::ports::Failure;
 
 /// Rows parsed and folded together (the answer itself is never kept whole).
 const CHUNK: usize = 1000;

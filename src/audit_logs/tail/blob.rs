@@ -24,7 +24,7 @@ use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
 use crate::clock::Budget;
-use crate::ports::Failure;
+use crate::failure::Failure;
 use crate::storage::{BlobKind, BlobRef};
 
 /// The shortest claim.

@@ -14,7 +14,7 @@ use super::Tailer;
 use crate::audit_logs::path::{Host, HostPath, hosts, parse_blob_path, watched};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
-use crate::ports::Failure;
+use crate::failure::Failure;
 use crate::sources::Source;
 use crate::storage::{BlobItem, BlobProps};
 use crate::telemetry::redact;

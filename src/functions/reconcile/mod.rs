@@ -9,9 +9,9 @@ use tracing::{error, warn};
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::failure::Failure;
+use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::ports::Failure;
 use crate::recordings::compare;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
@@ -25,15 +25,15 @@ pub const MAX_LISTED: usize = 100_000;
 pub use crate::audit_logs::RECONCILE_FUNCTION as RECONCILE;
 
 /// Handles one timer invocation; `Retryable` for storage failures.
-pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     run(&state, super::now_of(&state, &inv)).await
 }
 
 /// One reconciliation at `now`; `Retryable` for storage failures.
-pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, HandlerError> {
+pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Failure> {
     let mut found = Found::default();
     // An account that cannot be listed fails its own part (named), never the other sources'.
-    let mut failed: Vec<(String, HandlerError)> = Vec::new();
+    let mut failed: Vec<(String, Failure)> = Vec::new();
     for source in state.ports.sources.recordings() {
         if let Err(e) = recordings(state, source, now, &mut found).await {
             failed.push((source.label(), e));
@@ -79,7 +79,7 @@ async fn list_recent(
     store: &dyn BlobStore,
     container: &str,
     since: OffsetDateTime,
-) -> Result<Vec<BlobItem>, HandlerError> {
+) -> Result<Vec<BlobItem>, Failure> {
     let (mut out, mut marker, mut listed) = (Vec::new(), None, 0);
     loop {
         let page = match store.list(container, None, marker).await {
@@ -120,7 +120,7 @@ async fn recordings(
     source: &Source,
     now: OffsetDateTime,
     found: &mut Found,
-) -> Result<(), HandlerError> {
+) -> Result<(), Failure> {
     let since = now - state.audit.reconcile_look_back;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let recordings = crate::state::recordings(state);
@@ -152,7 +152,7 @@ async fn audit_blobs(
     state: &AppState,
     source: &Source,
     now: OffsetDateTime,
-) -> Result<usize, HandlerError> {
+) -> Result<usize, Failure> {
     let since = now - state.audit.reconcile_look_back;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let repo = CursorRepo::new(state.ports.tables.clone());
@@ -185,7 +185,7 @@ async fn audit_blobs(
 }
 
 /// The Retryable error of a run in which some sources failed, naming each and what the others did.
-fn partial_failure(summary: &str, failed: Vec<(String, HandlerError)>) -> Option<HandlerError> {
+fn partial_failure(summary: &str, failed: Vec<(String, Failure)>) -> Option<Failure> {
     if failed.is_empty() {
         return None;
     }
@@ -196,13 +196,10 @@ fn partial_failure(summary: &str, failed: Vec<(String, HandlerError)>) -> Option
     for (source, e) in &failed {
         error!(source = %source, error.cause_chain = %redact(&e.to_string()), "reconcile of one source failed; the others went on");
     }
-    Some(
-        Failure::storage(anyhow::anyhow!(
-            "{summary}; failed sources: {}",
-            named.join("; ")
-        ))
-        .into(),
-    )
+    Some(Failure::storage(anyhow::anyhow!(
+        "{summary}; failed sources: {}",
+        named.join("; ")
+    )))
 }
 
 #[cfg(test)]

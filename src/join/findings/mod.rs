@@ -18,8 +18,8 @@ use crate::catalogue::recording::{Confidence, Recording};
 use crate::catalogue::repo::{self, CatalogueRepo};
 use crate::catalogue::session::outcome;
 use crate::dates::{format_date, format_utc};
+use crate::failure::Failure;
 use crate::notify::{Notification, Severity};
-use crate::ports::Failure;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableStore};
 

@@ -3,7 +3,6 @@
 //! before) or refused permanently (quarantined); Retryable when any must be retried or the
 //! notification's Sentinel row could not be recorded; Poison when it is not a notification.
 
-use crate::ports::Ports;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,10 +15,10 @@ use super::deliver::{Delivery, Payload, deliver};
 use super::render::{Content, ContentOptions, slack, teams, webhook};
 use super::routes::Destination;
 use super::{FUNCTION, Notification, Notifier};
-use crate::invocation::outcome::Stage;
+use crate::failure::{Failure, Stage};
 use crate::invocation::route::record_event;
 use crate::invocation::{Invocation, Outcome, Quarantine};
-use crate::ports::Failure;
+use crate::ports::Ports;
 
 /// What delivery needs.
 #[derive(Clone)]

@@ -2,8 +2,9 @@
 
 use super::{SEQ1, SEQ2, deliver, notifications, put};
 use crate::azure::AzureError;
+use crate::failure::Failure;
 use crate::functions::recordings::recording_created as handle;
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::testkit::{blob_created, event_invocation, fakes};
 
 /// The catalogue insert is stored but its answer lost: the redelivery (or the same invocation,
@@ -33,10 +34,7 @@ async fn a_lost_answer_to_the_row_insert_still_announces_the_recording() {
         ),
     )
     .await;
-    assert!(
-        matches!(first, Err(HandlerError::Retryable { .. })),
-        "{first:?}"
-    );
+    assert!(matches!(first, Err(Failure::Retryable { .. })), "{first:?}");
     let again = deliver(&f, "a.mp4", SEQ1).await;
     assert_eq!(id_of(&again).as_deref(), Some(want.as_str()), "{again:?}");
     assert!(

@@ -5,8 +5,9 @@ use crate::testkit::Domains;
 use serde_json::json;
 
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::failure::Failure;
 use crate::functions::recordings::recording_created as handle;
-use crate::invocation::{HandlerError, Outcome};
+use crate::invocation::Outcome;
 use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore, Tags};
 use crate::testkit::{blob_created, event_invocation, fakes};
@@ -265,7 +266,7 @@ async fn malformed_events_are_poison() {
         let err = handle(f.state.clone(), event_invocation("RecordingCreated", event))
             .await
             .expect_err("poison");
-        assert!(matches!(err, HandlerError::Poison { .. }), "{err:?}");
+        assert!(matches!(err, Failure::Poison { .. }), "{err:?}");
     }
     // A well-formed event of another type is not ours, whatever its subject: skipped, not poison.
     let other =

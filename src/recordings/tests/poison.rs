@@ -1,8 +1,8 @@
 //! Input the table service refuses is poison: the same event would fail every delivery for 24 hours.
 
 use super::put;
+use crate::failure::Failure;
 use crate::functions::recordings::recording_created as handle;
-use crate::invocation::HandlerError;
 use crate::testkit::{blob_created, event_invocation, fakes};
 
 #[tokio::test]
@@ -20,7 +20,7 @@ async fn an_event_field_too_large_for_a_table_property_is_poison() {
     .await
     .expect_err("refused");
     assert!(
-        matches!(&err, HandlerError::Poison { reason, .. } if reason.contains("PropertyValueTooLarge")),
+        matches!(&err, Failure::Poison { reason, .. } if reason.contains("PropertyValueTooLarge")),
         "{err:?}"
     );
 }

@@ -16,7 +16,7 @@ use crate::audit_logs::sessions::{RecordKind, SessionRecord, record_time, tunnel
 use crate::audit_logs::tail::Tailer;
 use crate::catalogue::session;
 use crate::clock::Budget;
-use crate::ports::Failure;
+use crate::failure::Failure;
 
 /// Longest tunnel id taken as a session key (Bastion's are 36-character GUIDs).
 const MAX_TUNNEL: usize = 128;
