@@ -411,6 +411,25 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str, bucket: &str, open: bool) 
     }
 }
 
+/// The rows of `table` in the outbox's buckets, sent or not (a page of 1,000 at a time).
+async fn recorded(tables: &dyn TableStore, table: Table) -> usize {
+    let mut rows = 0;
+    for name in tables.list_tables(OUTBOX_TABLE).await.expect("tables") {
+        if outbox::buckets::bucket_of(&name).is_none_or(|(t, _)| t != table) {
+            continue;
+        }
+        let mut after: Option<String> = None;
+        loop {
+            let page = outbox::unsent(tables, &name, table, after.as_deref(), 1000);
+            let page = page.await.expect("rows");
+            let Some(last) = page.last() else { break };
+            after = Some(last.row_key.clone());
+            rows += page.len();
+        }
+    }
+    rows
+}
+
 async fn rate(rows: usize, repeats: usize, open: bool) {
     let azurite =
         common::azurite::Azurite::from_args_in(".azurite-bench-sentinel").expect("an Azurite");
@@ -455,10 +474,8 @@ async fn rate(rows: usize, repeats: usize, open: bool) {
                 open || left.iter().all(|t| t == OUTBOX_TABLE),
                 "{who}: no bucket is left: {left:?}"
             );
-            let waiting = outbox::recorded(tables.as_ref(), Table::Detections)
-                .await
-                .expect("rows");
-            assert!(waiting.is_empty(), "{who}: the outbox is empty");
+            let waiting = recorded(tables.as_ref(), Table::Detections).await;
+            assert_eq!(waiting, 0, "{who}: the outbox is empty");
             let table_calls = tables.total() - seeded;
             let rate = rows as f64 / secs;
             let per_10k = |n: f64| n * 10_000.0 / rows as f64;

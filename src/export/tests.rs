@@ -437,7 +437,7 @@ async fn the_lease_goes_to_one_owner_until_released_or_expired() {
     outbox::release(&mem, Table::Detections, &mut b, "b", later, &end)
         .await
         .expect("release");
-    let st = outbox::state(&mem, Table::Detections)
+    let st = outbox::state::state(&mem, Table::Detections)
         .await
         .expect("read")
         .expect("state");
@@ -508,7 +508,7 @@ async fn the_cursor_never_moves_back() {
     outbox::advance(&mem, Table::Reviews, &mut held, &at(&k1))
         .await
         .expect("kept");
-    let st = outbox::state(&mem, Table::Reviews)
+    let st = outbox::state::state(&mem, Table::Reviews)
         .await
         .expect("read")
         .expect("row");

@@ -27,7 +27,7 @@ pub async fn check(
     let buckets = outbox::buckets::buckets(tables, now).await?;
     for t in Table::ALL {
         let b = outbox::backlog(tables, t, buckets.of(t), BACKLOG_CAP).await?;
-        let st = outbox::state(tables, t).await?.unwrap_or_default();
+        let st = outbox::hold(tables, t).await?.state();
         let age = b
             .oldest
             .as_deref()

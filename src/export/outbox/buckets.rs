@@ -9,7 +9,9 @@
 //! [`SETTLE`] after its quarter hour ends, longer than any write, and only a closed bucket is read
 //! by cursor and deleted whole; an open one is drained row by row, each sent row removed.
 
-use time::{Duration, OffsetDateTime, PrimitiveDateTime, Time};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use std::collections::BTreeMap;
 
@@ -26,18 +28,15 @@ pub const SETTLE: Duration = Duration::minutes(15);
 /// The cursor's row key once a bucket was sent to its end (sorts after every row key).
 const DONE: &str = "~";
 
+/// A bucket's start in its table's name (UTC).
+const STAMP: &[BorrowedFormatItem<'_>] = format_description!("[year][month][day][hour][minute]");
+
 /// The bucket table rows of `table` written at `at` go to.
 pub fn bucket_table(table: Table, at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
-    let minute = at.minute() - at.minute() % BUCKET_MINUTES;
-    format!(
-        "{OUTBOX_TABLE}{}{:04}{:02}{:02}{:02}{minute:02}",
-        table.key().to_ascii_lowercase(),
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour()
-    )
+    let start = at - Duration::minutes(i64::from(at.minute() % BUCKET_MINUTES));
+    let stamp = start.format(STAMP).unwrap_or_default();
+    format!("{OUTBOX_TABLE}{}{stamp}", table.key().to_ascii_lowercase())
 }
 
 /// The custom table and the start of the bucket `name`; `None` for a name that is not a bucket's.
@@ -51,20 +50,8 @@ pub fn bucket_of(name: &str) -> Option<(Table, OffsetDateTime)> {
     if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let n = |r: std::ops::Range<usize>| digits.get(r)?.parse::<u16>().ok();
-    let date = time::Date::from_calendar_date(
-        i32::from(n(0..4)?),
-        time::Month::try_from(u8::try_from(n(4..6)?).ok()?).ok()?,
-        u8::try_from(n(6..8)?).ok()?,
-    )
-    .ok()?;
-    let t = Time::from_hms(
-        u8::try_from(n(8..10)?).ok()?,
-        u8::try_from(n(10..12)?).ok()?,
-        0,
-    )
-    .ok()?;
-    Some((table, PrimitiveDateTime::new(date, t).assume_utc()))
+    let start = PrimitiveDateTime::parse(digits, STAMP).ok()?;
+    Some((table, start.assume_utc()))
 }
 
 /// True when no write begun within bucket `name` can still land in it at `now`.

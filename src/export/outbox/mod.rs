@@ -35,7 +35,7 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int
 
 pub use buckets::{Buckets, Listing, bucket_table};
 pub use retire::{drop_sent, remove, remove_all, superseded};
-pub use state::{Held, RunEnd, STATE_PK, StreamState, advance, claim, hold, release, state};
+pub use state::{Held, RunEnd, STATE_PK, StreamState, advance, claim, hold, release};
 
 /// The outbox table (the state rows) and the prefix of its buckets' names.
 pub const OUTBOX_TABLE: &str = "sentineloutbox";
@@ -219,7 +219,7 @@ pub async fn backlog(
     buckets: &Buckets,
     cap: u32,
 ) -> Result<Backlog, AzureError> {
-    let cursor = state(tables, table).await?.unwrap_or_default().cursor;
+    let cursor = hold(tables, table).await?.state().cursor;
     let closed = buckets
         .closed
         .iter()
@@ -251,8 +251,8 @@ pub async fn backlog(
     Ok(backlog)
 }
 
-/// Every row of `table` in the outbox's tables, sent or not (a closed bucket's rows stay until it
-/// is deleted), bucket by bucket in key order: what was recorded.
+#[cfg(test)]
+/// Every row of `table` in the outbox's tables, sent or not (tests: what was recorded).
 ///
 /// # Errors
 /// Table errors.

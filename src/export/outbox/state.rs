@@ -70,19 +70,6 @@ impl StreamState {
     }
 }
 
-/// The drain's state of `table` (`None` before its first run).
-///
-/// # Errors
-/// Table errors.
-pub async fn state(
-    tables: &dyn TableStore,
-    table: Table,
-) -> Result<Option<StreamState>, AzureError> {
-    Ok(get(tables, OUTBOX_TABLE, STATE_PK, table.key())
-        .await?
-        .map(|s| StreamState::of(&s.entity)))
-}
-
 /// `table`'s state row as this run last read or wrote it: a change is written against it, one
 /// call while no other instance wrote since (else the row is read again and the change asked
 /// again).
@@ -227,4 +214,18 @@ pub async fn release(
         true
     })
     .await
+}
+
+#[cfg(test)]
+/// The drain's state of `table` (`None` before its first run).
+///
+/// # Errors
+/// Table errors.
+pub async fn state(
+    tables: &dyn TableStore,
+    table: Table,
+) -> Result<Option<StreamState>, AzureError> {
+    Ok(get(tables, OUTBOX_TABLE, STATE_PK, table.key())
+        .await?
+        .map(|s| StreamState::of(&s.entity)))
 }

@@ -74,7 +74,7 @@ async fn a_closed_bucket_is_sent_by_cursor_and_deleted_whole() {
         .filter(|(op, t, _)| (*op == "batch" || *op == "delete") && *t == closed)
         .count();
     assert_eq!(closed_removals, 0, "{ops:?}");
-    let st = outbox::state(r.ports.tables.as_ref(), Table::Reviews)
+    let st = outbox::state::state(r.ports.tables.as_ref(), Table::Reviews)
         .await
         .expect("state")
         .expect("row");
@@ -226,7 +226,7 @@ async fn a_closed_bucket_costs_only_its_own_tables_calls() {
         "one state read; writes: claim, release (with the cursor past the bucket); one query; the buckets listed, the bucket deleted: {:?}",
         tables.by_table()
     );
-    let st = outbox::state(r.ports.tables.as_ref(), Table::Reviews)
+    let st = outbox::state::state(r.ports.tables.as_ref(), Table::Reviews)
         .await
         .expect("state")
         .expect("row");

@@ -149,7 +149,7 @@ async fn rows_leave_in_order_in_calls_of_at_most_a_megabyte_and_are_removed() {
     );
     // 2,500 rows of about 2 KB: 5 MB of JSON; a page of 1,000 rows is one call or two.
     assert!(received.len() <= 6, "{} calls", received.len());
-    let st = outbox::state(r.ports.tables.as_ref(), Table::Reviews)
+    let st = outbox::state::state(r.ports.tables.as_ref(), Table::Reviews)
         .await
         .expect("state")
         .expect("row");
@@ -228,7 +228,7 @@ async fn a_wait_past_the_run_ends_it_at_once_and_the_next_run_sends() {
         "{report:?}"
     );
     assert_eq!(r.waiting().await, 10, "nothing removed");
-    let st = outbox::state(r.ports.tables.as_ref(), Table::Reviews)
+    let st = outbox::state::state(r.ports.tables.as_ref(), Table::Reviews)
         .await
         .expect("state")
         .expect("row");
