@@ -202,15 +202,6 @@ async fn waiting(
     Ok(Looked::Nothing(held.state()))
 }
 
-/// How a sent row leaves the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Retire {
-    /// Removed (an open bucket: writes may still land in it).
-    Remove,
-    /// Passed by the table's cursor (a closed bucket, deleted whole later).
-    Cursor,
-}
-
 /// One bucket of one table being drained.
 struct Source<'a> {
     table: Table,
@@ -218,7 +209,9 @@ struct Source<'a> {
     held: &'a tokio::sync::Mutex<outbox::Held>,
     stream: &'a str,
     name: &'a str,
-    retire: Retire,
+    /// A closed bucket: a sent row is passed by the table's cursor (the bucket is deleted whole
+    /// later); in an open one, where writes may still land, each sent row is removed.
+    closed: bool,
     /// The buckets drained after this one (a row they hold again is sent from there).
     later: &'a [String],
 }
@@ -292,11 +285,7 @@ async fn one_table(
                 held,
                 stream,
                 name,
-                retire: if closed {
-                    Retire::Cursor
-                } else {
-                    Retire::Remove
-                },
+                closed,
                 later: &order[i + 1..],
             };
             match send::one_source(ports, client, &source, page, until, report, &mut sent).await {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures::StreamExt as _;
 
-use super::{Ended, PAGE, REMOVALS_IN_FLIGHT, REMOVALS_PER_TASK, Report, Retire, RunError, Source};
+use super::{Ended, PAGE, REMOVALS_IN_FLIGHT, REMOVALS_PER_TASK, Report, RunError, Source};
 use crate::azure::AzureError;
 use crate::export::outbox::{self, Unsent, buckets};
 use crate::ingestion::pack::{Call, halves, pack};
@@ -182,7 +182,7 @@ pub(super) async fn send_rows(
 /// is sent again later.
 async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Unsent], end: bool) {
     let (tables, table) = (ports.tables.as_ref(), source.table);
-    if source.retire == Retire::Cursor {
+    if source.closed {
         let Some(last) = rows.last() else { return };
         let cursor = if end {
             if source.later.is_empty() {
@@ -236,7 +236,7 @@ pub(super) async fn fold(
     let (gone, keep): (Vec<Unsent>, Vec<Unsent>) =
         page.into_iter().partition(|p| again.contains(&p.row_key));
     report.superseded += gone.len();
-    if source.retire == Retire::Remove {
+    if !source.closed {
         // A row not removed (changed since read, or an error) is looked at again next run.
         outbox::remove_all(tables, source.name, source.table, &gone).await;
     }
