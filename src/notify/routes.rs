@@ -48,31 +48,22 @@ impl std::fmt::Display for Destination {
     }
 }
 
-/// One destination's filter.
+/// One destination's filter; a field the file leaves out takes the default's value.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Route {
     /// Type patterns: `*`, an exact type, or `prefix.*`.
-    #[serde(default = "all_types")]
     pub types: Vec<String>,
     /// Lowest severity delivered.
-    #[serde(default = "lowest")]
     pub min_severity: Severity,
 }
 
-fn all_types() -> Vec<String> {
-    vec!["*".to_owned()]
-}
-
-fn lowest() -> Severity {
-    Severity::Info
-}
-
 impl Default for Route {
+    /// Every type, from the lowest severity.
     fn default() -> Self {
         Self {
-            types: all_types(),
-            min_severity: lowest(),
+            types: vec!["*".to_owned()],
+            min_severity: Severity::Info,
         }
     }
 }
@@ -132,11 +123,6 @@ impl Routes {
         Ok(Self(map))
     }
 
-    /// The route of `dest` (the default when the file does not mention it).
-    pub fn route(&self, dest: Destination) -> Route {
-        self.0.get(&dest).cloned().unwrap_or_default()
-    }
-
     /// True when `n` should go to `dest`.
     pub fn accepts(&self, dest: Destination, n: &Notification) -> bool {
         self.0.get(&dest).is_none_or(|r| r.accepts(n))
@@ -148,6 +134,14 @@ fn valid_pattern(p: &str) -> bool {
     match p.find('*') {
         None => !p.is_empty(),
         Some(i) => p == "*" || (i == p.len() - 1 && p.ends_with(".*") && p.len() > 2),
+    }
+}
+
+#[cfg(test)]
+impl Routes {
+    /// The route of `dest` (the default when the file does not mention it).
+    pub fn route(&self, dest: Destination) -> Route {
+        self.0.get(&dest).cloned().unwrap_or_default()
     }
 }
 

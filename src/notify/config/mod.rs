@@ -19,23 +19,6 @@ pub const DEFAULT_BUDGET_MS: u64 = 45_000;
 /// Default `maxDequeueCount` of host.json (`NOTIFY_MAX_DEQUEUE`).
 pub const DEFAULT_MAX_DEQUEUE: u32 = 5;
 
-/// A configured destination URL (a secret: its path is the credential).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Endpoint(Secret);
-
-impl Endpoint {
-    /// The URL, for the request only.
-    pub fn expose(&self) -> &str {
-        self.0.expose()
-    }
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Endpoint([redacted])")
-    }
-}
-
 /// One Standard Webhooks signing key (the base64-decoded part of `whsec_…`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKey(pub Vec<u8>);
@@ -50,11 +33,11 @@ impl std::fmt::Debug for SigningKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyConfig {
     /// `NOTIFY_TEAMS_URL`.
-    pub teams: Option<Endpoint>,
+    pub teams: Option<Secret>,
     /// `NOTIFY_SLACK_URL`.
-    pub slack: Option<Endpoint>,
+    pub slack: Option<Secret>,
     /// `NOTIFY_WEBHOOK_URL`.
-    pub webhook: Option<Endpoint>,
+    pub webhook: Option<Secret>,
     /// `NOTIFY_WEBHOOK_SECRET`: one key per space-separated `whsec_…` (key rotation).
     pub webhook_keys: Vec<SigningKey>,
     /// `NOTIFY_ROUTES` (file contents parsed).
@@ -161,7 +144,7 @@ impl NotifyConfig {
     }
 
     /// The URL of `dest`, when configured.
-    pub fn endpoint(&self, dest: Destination) -> Option<&Endpoint> {
+    pub fn endpoint(&self, dest: Destination) -> Option<&Secret> {
         match dest {
             Destination::Teams => self.teams.as_ref(),
             Destination::Slack => self.slack.as_ref(),
@@ -171,11 +154,11 @@ impl NotifyConfig {
 }
 
 /// https only; http only to a loopback host and only when explicitly allowed (tests).
-fn check_url(setting: &str, value: &str, insecure_loopback: bool) -> Result<Endpoint, String> {
+fn check_url(setting: &str, value: &str, insecure_loopback: bool) -> Result<Secret, String> {
     let url = Url::parse(value)
         .map_err(|_| format!("{setting}: not a valid URL (an unresolved Key Vault reference?)"))?;
     match scheme_allowed(&url, insecure_loopback) {
-        Ok(()) => Ok(Endpoint(Secret::new(value))),
+        Ok(()) => Ok(Secret::new(value)),
         Err(Refused::PlainHttp) => Err(format!(
             "{setting}: plain http is refused (NOTIFY_ALLOW_INSECURE_LOOPBACK=true allows it for loopback addresses)"
         )),
