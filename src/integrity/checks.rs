@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::verify::Verdict;
@@ -11,7 +11,7 @@ use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc_millis;
 use crate::tables::ops::{query_all, update};
-use crate::tables::{Entity, Filter, TableStore, get_str};
+use crate::tables::{Filter, TableStore, entity, get_str};
 
 /// The table of verification results.
 pub const CHECKS_TABLE: &str = "integritychecks";
@@ -56,12 +56,8 @@ pub async fn store(
         if current.and_then(|s| get_str(&s.entity, "VerifiedAt")) > Some(at.as_str()) {
             return None;
         }
-        let mut e = Entity::new();
-        e.insert("RecordingId".into(), Value::String(key.id()));
-        e.insert("VerifiedAt".into(), Value::String(at.clone()));
-        e.insert("Result".into(), Value::String(check.result.to_owned()));
-        e.insert("Run".into(), Value::String(check.run.clone()));
-        Some(e)
+        Some(entity(json!({"RecordingId": key.id(), "VerifiedAt": at,
+            "Result": check.result, "Run": check.run})))
     };
     update(tables, CHECKS_TABLE, &key.pk, &key.rk, &mut change)
         .await

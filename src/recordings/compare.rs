@@ -260,8 +260,9 @@ pub async fn mark(
         crate::tables::keys::Spelling::Encoded,
         crate::tables::keys::MAX_KEY_BYTES,
     );
-    let e = serde_json::json!({"PartitionKey": pk, "RowKey": CHECK_ROW, "Day": day});
-    let e = e.as_object().cloned().unwrap_or_default();
+    let e = crate::tables::entity(
+        serde_json::json!({"PartitionKey": pk, "RowKey": CHECK_ROW, "Day": day}),
+    );
     let mode = etag.map_or(
         crate::tables::WriteMode::Insert,
         crate::tables::WriteMode::IfMatch,

@@ -106,23 +106,15 @@ impl Recordings {
                 [a.authentication.as_str(), &a.object_id, &a.auth_hash].join("\n")
             };
             let writes = |r: &Logged| r.write || r.part;
-            let last_write: std::collections::HashMap<_, usize> = rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| writes(r))
-                .map(|(i, r)| {
-                    (
-                        (r.account.as_str(), r.container.as_str(), &r.touched, who(r)),
-                        i,
-                    )
-                })
-                .collect();
-            let superseded: Vec<bool> = (rows.iter().enumerate())
-                .map(|(i, r)| {
+            // Walked from the last row: a write is superseded when a later one has its key.
+            let mut later = std::collections::HashSet::new();
+            let mut superseded: Vec<bool> = (rows.iter().rev())
+                .map(|r| {
                     let k = (r.account.as_str(), r.container.as_str(), &r.touched, who(r));
-                    writes(r) && last_write.get(&k).is_some_and(|&j| j != i)
+                    writes(r) && !later.insert(k)
                 })
                 .collect();
+            superseded.reverse();
             let (mut handled, mut failed) = (Vec::new(), None);
             for (row, superseded) in rows.iter().zip(superseded) {
                 let id = row.id();

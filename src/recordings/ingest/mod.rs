@@ -35,19 +35,12 @@ pub fn candidate_keys(blob: &str, props: &BlobProps) -> Vec<String> {
 
 /// Every `8-4-4-4-12` hex GUID in `text`, lower-cased.
 pub fn find_guids(text: &str) -> Vec<String> {
-    const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i + 36 <= b.len() {
-        let mut pos = i;
-        let ok = SHAPE.iter().enumerate().all(|(n, &len)| {
-            let group = b[pos..pos + len].iter().all(u8::is_ascii_hexdigit);
-            pos += len;
-            let dash = n == 4 || b[pos] == b'-';
-            pos += usize::from(n < 4);
-            group && dash
-        });
+        // 36 bytes parse only in the hyphenated `8-4-4-4-12` form.
+        let ok = uuid::Uuid::try_parse_ascii(&b[i..i + 36]).is_ok();
         let bounded = |j: Option<&u8>| j.is_none_or(|c| !c.is_ascii_hexdigit());
         if ok && bounded(i.checked_sub(1).and_then(|j| b.get(j))) && bounded(b.get(i + 36)) {
             out.push(text[i..i + 36].to_ascii_lowercase());
