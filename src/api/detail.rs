@@ -114,10 +114,7 @@ pub async fn detail(
         doc["actor"] = r.actor.as_ref().map_or(Value::Null, |a| a.json());
         doc["custody"] = custody_trail(state, r, now).await;
     }
-    let subject = crate::reviews::Subject {
-        kind: crate::reviews::Kind::Recording,
-        id: id.to_owned(),
-    };
+    let subject = crate::reviews::Subject::new(crate::reviews::Kind::Recording, id);
     doc["review"] = crate::reviews::latest(tables, &key.pk, &subject)
         .await?
         .map_or(Value::Null, |r| r.json(None));

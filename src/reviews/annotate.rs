@@ -18,26 +18,18 @@ pub trait Reviewed {
 
 impl Reviewed for Recording {
     fn subject(&self) -> Option<(String, Subject)> {
-        let kind = Kind::Recording;
         Some((
             self.key.pk.clone(),
-            Subject {
-                kind,
-                id: self.id(),
-            },
+            Subject::new(Kind::Recording, self.id()),
         ))
     }
 }
 
 impl Reviewed for DayRow {
     fn subject(&self) -> Option<(String, Subject)> {
-        let id = self.tunnel_id.clone();
         Some((
             self.day(),
-            Subject {
-                kind: Kind::Session,
-                id,
-            },
+            Subject::new(Kind::Session, self.tunnel_id.clone()),
         ))
     }
 }

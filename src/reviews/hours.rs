@@ -3,7 +3,7 @@
 //! rules come from the time-zone database compiled into the binary, so daylight-saving changes are
 //! honoured wherever the app runs.
 
-use jiff::civil::{Time, Weekday};
+use jiff::civil::Time;
 use jiff::tz::TimeZone;
 use time::OffsetDateTime;
 
@@ -28,18 +28,10 @@ impl Eq for WorkingHours {}
 /// `REVIEW_WORKING_HOURS` when unset.
 pub const DEFAULT: &str = "Mon-Fri 08:00-18:00 UTC";
 
-const DAYS: [(&str, Weekday); 7] = [
-    ("mon", Weekday::Monday),
-    ("tue", Weekday::Tuesday),
-    ("wed", Weekday::Wednesday),
-    ("thu", Weekday::Thursday),
-    ("fri", Weekday::Friday),
-    ("sat", Weekday::Saturday),
-    ("sun", Weekday::Sunday),
-];
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 fn day(s: &str) -> Option<usize> {
-    DAYS.iter().position(|(n, _)| n.eq_ignore_ascii_case(s))
+    DAYS.iter().position(|n| n.eq_ignore_ascii_case(s))
 }
 
 fn clock(s: &str) -> Option<Time> {
@@ -69,13 +61,9 @@ impl WorkingHours {
             match item.split_once('-') {
                 Some((a, b)) => {
                     let (a, b) = (day(a)?, day(b)?);
-                    let mut i = a;
-                    loop {
-                        days[i] = true;
-                        if i == b {
-                            break;
-                        }
-                        i = (i + 1) % 7;
+                    // From a through b, wrapping past Sunday (`Sat-Mon`).
+                    for k in 0..=(b + 7 - a) % 7 {
+                        days[(a + k) % 7] = true;
                     }
                 }
                 None => days[day(item)?] = true,
@@ -113,10 +101,7 @@ impl WorkingHours {
             return false;
         };
         let local = ts.to_zoned(self.tz.clone());
-        let i = DAYS
-            .iter()
-            .position(|(_, w)| *w == local.weekday())
-            .unwrap_or_default();
+        let i = usize::try_from(local.weekday().to_monday_zero_offset()).unwrap_or_default();
         let now = local.time();
         !(self.days[i] && now >= self.start && now < self.end)
     }

@@ -8,7 +8,7 @@ use crate::catalogue::person::Person;
 use crate::catalogue::query::shape::{self, Shape};
 use crate::catalogue::query::{Invalid, Listed, Query};
 use crate::dates::{format_date, format_utc_millis, timestamp};
-use crate::tables::{Entity, get_str};
+use crate::tables::{Entity, get_record, get_str, put_record};
 
 /// The reviewer's conclusion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,14 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// The subject of `kind` with `id`.
+    pub fn new(kind: Kind, id: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+        }
+    }
+
     /// The `reviewlatest` row key of the subject.
     pub fn latest_rk(&self) -> String {
         let kind = self.kind.as_str();
@@ -96,8 +104,10 @@ impl Subject {
 }
 
 /// Where and what the subject was when reviewed: copied into the review so the log answers
-/// "which host, which user" without joins, also after the recording is deleted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// "which host, which user" without joins, also after the recording is deleted. Stored as the
+/// review row's properties of the same names (`SubjectDay` … `DeletedReason`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Context {
     /// Partition of the subject's `reviewlatest` row (recording: creation day; session: start day).
     pub subject_day: String,
@@ -173,19 +183,17 @@ impl Review {
 
     /// The entity (keys not set).
     pub fn to_entity(&self) -> Entity {
-        let c = &self.context;
         let v = json!({
             "ReviewId": self.id, "SubjectKind": self.subject.kind.as_str(), "SubjectId": self.subject.id,
             "Verdict": self.verdict.as_str(), "Comment": self.comment, "Ticket": self.ticket,
             "Reviewer": self.reviewer, "ReviewedAt": format_utc_millis(self.at),
-            "SubjectDay": c.subject_day, "BastionHost": c.bastion_host, "TargetVm": c.target_vm,
-            "UserName": c.user_name, "UserEmail": c.user_email, "SessionStart": c.session_start, "TunnelId": c.tunnel_id,
-            "SessionDay": c.session_day, "DeletedAt": c.deleted_at, "DeletedReason": c.deleted_reason,
             "ReviewerNames": self.reviewer_person.names.join("\n"),
             "ReviewerObjectId": self.reviewer_person.object_id.clone().unwrap_or_default(),
             "IdentityCheck": self.identity,
         });
-        crate::tables::entity(v)
+        let mut e = crate::tables::entity(v);
+        put_record(&mut e, &self.context);
+        e
     }
 
     /// Reads an entity written by [`Self::to_entity`].
@@ -193,10 +201,7 @@ impl Review {
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
         Some(Self {
             id: get_str(e, "ReviewId")?.to_owned(),
-            subject: Subject {
-                kind: Kind::parse(get_str(e, "SubjectKind")?)?,
-                id: s("SubjectId"),
-            },
+            subject: Subject::new(Kind::parse(get_str(e, "SubjectKind")?)?, s("SubjectId")),
             verdict: Verdict::parse(get_str(e, "Verdict")?)?,
             comment: s("Comment"),
             ticket: s("Ticket"),
@@ -207,18 +212,7 @@ impl Review {
             ),
             identity: s("IdentityCheck"),
             at: timestamp(get_str(e, "ReviewedAt")?)?,
-            context: Context {
-                subject_day: s("SubjectDay"),
-                bastion_host: s("BastionHost"),
-                target_vm: s("TargetVm"),
-                user_name: s("UserName"),
-                user_email: s("UserEmail"),
-                session_start: s("SessionStart"),
-                tunnel_id: s("TunnelId"),
-                session_day: s("SessionDay"),
-                deleted_at: s("DeletedAt"),
-                deleted_reason: s("DeletedReason"),
-            },
+            context: get_record(e),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Reading reviews: the log of a period, streamed page by page in time order ([`Period`], what the
 //! evidence pack exports), and the latest reviews of subjects ([`latest`], [`latest_of_days`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use time::OffsetDateTime;
 
@@ -71,21 +71,6 @@ impl Period {
     }
 }
 
-/// The latest review of every subject whose `reviewlatest` partition is `day`, by row key.
-async fn latest_in(
-    tables: &dyn TableStore,
-    day: &str,
-) -> Result<HashMap<String, Review>, AzureError> {
-    let rows = query_all(tables, LATEST_TABLE, &Filter::partition(day), usize::MAX).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|s| {
-            let rk = get_str(&s.entity, "RowKey")?.to_owned();
-            Some((rk, Review::from_entity(&s.entity)?))
-        })
-        .collect())
-}
-
 /// The latest review of `subject`, whose `reviewlatest` partition is `day`.
 pub async fn latest(
     tables: &dyn TableStore,
@@ -101,12 +86,14 @@ pub async fn latest_of_days(
     tables: &dyn TableStore,
     days: &[String],
 ) -> Result<HashMap<String, Review>, AzureError> {
-    let mut days: Vec<&String> = days.iter().filter(|d| !d.is_empty()).collect();
-    days.sort();
-    days.dedup();
+    let days: BTreeSet<&String> = days.iter().filter(|d| !d.is_empty()).collect();
     let mut out = HashMap::new();
-    for d in days {
-        out.extend(latest_in(tables, d).await?);
+    for day in days {
+        let rows = query_all(tables, LATEST_TABLE, &Filter::partition(day), usize::MAX).await?;
+        out.extend(rows.iter().filter_map(|s| {
+            let rk = get_str(&s.entity, "RowKey")?.to_owned();
+            Some((rk, Review::from_entity(&s.entity)?))
+        }));
     }
     Ok(out)
 }

@@ -132,16 +132,13 @@ async fn check(ports: &Ports, id: &str, now: OffsetDateTime) -> Result<Option<bo
     // Not counted: off the latest rows and the session's row, and back among those to review.
     unlatest(tables, &review.context.subject_day, &review.subject, id).await?;
     if !merged.tunnel_id.is_empty() {
-        let session = Subject {
-            kind: Kind::Session,
-            id: merged.tunnel_id.clone(),
-        };
+        let session = Subject::new(Kind::Session, merged.tunnel_id.clone());
         unlatest(tables, &merged.session_day, &session, id).await?;
         if !merged.session_day.is_empty() {
             let key = (merged.session_day.as_str(), merged.tunnel_id.as_str());
             drop_review(tables, &ports.outbox, key, id, now).await?;
         }
-        super::queue::entry::reinstate(tables, &merged.tunnel_id, SELF_REVIEW).await?;
+        super::queue::entry::set_reviewed(tables, &merged.tunnel_id, SELF_REVIEW, false).await?;
     }
     Ok(Some(true))
 }

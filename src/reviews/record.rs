@@ -48,14 +48,8 @@ impl ReviewRequest {
         let v: Value = serde_json::from_slice(body).map_err(|_| bad("body: not JSON"))?;
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::trim);
         let subject = match (text("recording"), text("session")) {
-            (Some(r), None) if !r.is_empty() => Subject {
-                kind: Kind::Recording,
-                id: r.to_owned(),
-            },
-            (None, Some(s)) if !s.is_empty() => Subject {
-                kind: Kind::Session,
-                id: s.to_owned(),
-            },
+            (Some(r), None) if !r.is_empty() => Subject::new(Kind::Recording, r),
+            (None, Some(s)) if !s.is_empty() => Subject::new(Kind::Session, s),
             _ => return Err(bad("exactly one of recording or session is required")),
         };
         let verdict = text("verdict")
@@ -220,11 +214,7 @@ pub(super) async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureEr
         && !c.tunnel_id.is_empty()
         && !c.session_day.is_empty()
     {
-        let rk = Subject {
-            kind: Kind::Session,
-            id: c.tunnel_id.clone(),
-        }
-        .latest_rk();
+        let rk = Subject::new(Kind::Session, c.tunnel_id.clone()).latest_rk();
         supersede(tables, &c.session_day, &rk, review).await?;
     }
     // The session's row carries its latest review (its Sentinel rows show it from now on).
@@ -248,7 +238,7 @@ pub(super) async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureEr
     }
     // After the latest row: the session leaves the queue for good.
     if !c.tunnel_id.is_empty() {
-        super::queue::entry::withdraw(tables, &c.tunnel_id, &review.identity).await?;
+        super::queue::entry::set_reviewed(tables, &c.tunnel_id, &review.identity, true).await?;
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ pub async fn watch(tables: &dyn TableStore, review: &Review) -> Result<(), Azure
     let row = json!({"PartitionKey": WATCHED, "RowKey": review.id,
         "SubjectKind": review.subject.kind.as_str(), "SubjectId": review.subject.id,
         "At": crate::dates::format_utc_millis(review.at)});
-    let row = row.as_object().cloned().unwrap_or_default();
+    let row = crate::tables::entity(row);
     write_creating_table(tables, CHECKS_TABLE, &row, WriteMode::Upsert)
         .await
         .map(drop)

@@ -15,7 +15,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use serde_json::{Value, json};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::entry::{self, PARTITION, QUEUE_TABLE, rank_key};
@@ -181,10 +181,7 @@ async fn derive(
                 "UserName": user_of(s), "UserEmail": s.user_email, "TargetVm": s.vm, "BastionHost": s.host,
                 "ClientIp": s.client_ip, "Outcome": s.outcome, "Recorded": s.recorded,
                 "RecordingIds": s.recording_ids.join(",")});
-            let row = match row {
-                Value::Object(row) if score > 0 => Some(row),
-                _ => None,
-            };
+            let row = (score > 0).then(|| crate::tables::entity(row));
             (s.tunnel_id.clone(), row)
         })
         .collect())

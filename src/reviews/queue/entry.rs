@@ -10,7 +10,7 @@ use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{Companions, get, update_with, write_creating_table};
-use crate::tables::{Entity, IN_FLIGHT, Stored, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, IN_FLIGHT, Stored, TableStore, WriteMode, entity, get_str};
 
 /// The queue's table.
 pub const QUEUE_TABLE: &str = "reviewqueue";
@@ -100,10 +100,6 @@ async fn change(
     Ok(Entry::read(stored.await?.as_ref()))
 }
 
-fn entity(v: Value) -> Entity {
-    v.as_object().cloned().unwrap_or_default()
-}
-
 /// Puts each session's derived rank row (`None`: nothing to review); a reviewed session stays out.
 /// Returns how many are queued.
 pub async fn put(
@@ -136,28 +132,11 @@ pub async fn put(
     stream.try_fold(0, |n, q| async move { Ok(n + q) }).await
 }
 
-/// Takes a reviewed session out of the queue for good; `identity` is the review's
-/// `IdentityCheck`, kept on the entry (`ReviewIdentity`).
-pub async fn withdraw(
-    tables: &dyn TableStore,
-    tunnel: &str,
-    identity: &str,
-) -> Result<(), AzureError> {
-    set_reviewed(tables, tunnel, identity, true).await
-}
-
-/// Puts a session back among those to review: the review that took it out was its own user's
-/// (`ReviewIdentity` = `self-review`); its next derivation queues it again.
-pub async fn reinstate(
-    tables: &dyn TableStore,
-    tunnel: &str,
-    identity: &str,
-) -> Result<(), AzureError> {
-    set_reviewed(tables, tunnel, identity, false).await
-}
-
-/// The entry's review state and identity check; a reviewed entry loses its rank.
-async fn set_reviewed(
+/// The entry's review state and identity check (the review's `IdentityCheck`, kept as
+/// `ReviewIdentity`): reviewed takes the session out of the queue for good (its rank goes);
+/// not reviewed puts it back among those to review (the review that took it out was its own
+/// user's, `self-review`), and its next derivation queues it again.
+pub async fn set_reviewed(
     tables: &dyn TableStore,
     tunnel: &str,
     identity: &str,

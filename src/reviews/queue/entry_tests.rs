@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::entry::{PARTITION, QUEUE_TABLE, entry_key, mark, put, rank_key, withdraw};
+use super::entry::{PARTITION, QUEUE_TABLE, entry_key, mark, put, rank_key, set_reviewed};
 use super::read::top;
 use crate::azure::AzureError;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, is_valid_key, key};
@@ -226,7 +226,9 @@ async fn a_reviewed_session_leaves_and_is_not_queued_again() {
     let t = InMemoryTables::new();
     let at = start(0);
     put(&t, vec![derived("a", 30, at)]).await.expect("put");
-    withdraw(&t, "a", "verified").await.expect("withdraw");
+    set_reviewed(&t, "a", "verified", true)
+        .await
+        .expect("withdraw");
     assert!(ranks_of(&t, "a").is_empty());
     assert_eq!(put(&t, vec![derived("a", 70, at)]).await.expect("again"), 0);
     assert!(
@@ -234,7 +236,9 @@ async fn a_reviewed_session_leaves_and_is_not_queued_again() {
         "a derivation after the review"
     );
     // A review before the queue ever saw the session.
-    withdraw(&t, "c", "verified").await.expect("withdraw");
+    set_reviewed(&t, "c", "verified", true)
+        .await
+        .expect("withdraw");
     put(&t, vec![derived("c", 40, at)]).await.expect("later");
     assert!(ranks_of(&t, "c").is_empty());
 }
