@@ -23,7 +23,9 @@ use tracing::{Instrument as _, debug, error, info, warn};
 
 use super::body::{MAX_BODY_BYTES, Read, read_body};
 use super::outcome::Outcome;
-use super::{HOST_VERSION_HEADER, INVOCATION_ID_HEADER, InvokeRequest, InvokeResponse, Quarantine};
+use super::{
+    HOST_VERSION_HEADER, INVOCATION_ID_HEADER, InvokeRequest, InvokeResponse, Outputs, Quarantine,
+};
 use crate::failure::Failure;
 use crate::telemetry::redact;
 
@@ -192,19 +194,12 @@ async fn finish<S: HasQuarantine>(
         Ok(Outcome::Processed { outputs, summary }) => {
             let (outcome, duration_ms) = end("processed");
             info!(outcome, duration_ms, summary = %summary, "invocation processed");
-            ok(InvokeResponse {
-                outputs,
-                logs: vec![summary],
-                ..Default::default()
-            })
+            ok(outputs, summary)
         }
         Ok(Outcome::Skipped { reason }) => {
             let (outcome, duration_ms) = end("skipped");
             debug!(outcome, duration_ms, reason = %reason, "invocation skipped");
-            ok(InvokeResponse {
-                logs: vec![format!("skipped: {reason}")],
-                ..Default::default()
-            })
+            ok(Outputs::default(), format!("skipped: {reason}"))
         }
         Err(Failure::Poison { reason, source }) => {
             let cause = source
@@ -218,10 +213,8 @@ async fn finish<S: HasQuarantine>(
                 Ok(blob) => {
                     let (outcome, duration_ms) = end("poisoned");
                     warn!(outcome, duration_ms, stage = "receiving", reason = %reason, error.cause_chain = %cause, quarantine.blob = %blob, "invocation poisoned");
-                    ok(InvokeResponse {
-                        logs: vec![format!("poisoned: {reason}; quarantined as {blob}")],
-                        ..Default::default()
-                    })
+                    let log = format!("poisoned: {reason}; quarantined as {blob}");
+                    ok(Outputs::default(), log)
                 }
                 Err(e) => {
                     let (outcome, duration_ms) = end("failed");
@@ -239,7 +232,13 @@ async fn finish<S: HasQuarantine>(
     }
 }
 
-fn ok(body: InvokeResponse) -> Response {
+/// A 200 with the output bindings and one line for the host's invocation log.
+fn ok(outputs: Outputs, log: String) -> Response {
+    let body = InvokeResponse {
+        outputs,
+        logs: vec![log],
+        ..Default::default()
+    };
     json_response(
         StatusCode::OK,
         serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec()),
