@@ -33,14 +33,15 @@ pub enum HoldCommand {
     },
 }
 
-/// The target and the record of a set or release.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+/// The target and the record of a set or release (serialised: the API request's fields, but `by`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args, serde::Serialize)]
 pub struct HoldArgs {
     /// The recording's catalogue id.
     #[arg(long)]
     pub recording: Option<String>,
     /// The recording's blob URL.
     #[arg(long)]
+    #[serde(rename = "blobUrl")]
     pub blob: Option<String>,
     /// Bulk selection: first session-start day.
     #[arg(long)]
@@ -62,9 +63,11 @@ pub struct HoldArgs {
     pub reason: Option<String>,
     /// Who sets or releases it (the CLI has no principal, so the operator names themself).
     #[arg(long)]
+    #[serde(skip)]
     pub by: String,
     /// The hold's id (default: derived from the target).
     #[arg(long)]
+    #[serde(rename = "holdId")]
     pub id: Option<String>,
     /// Release only, two-person release: the open request (`requestId`) this release approves.
     #[arg(long)]
@@ -83,20 +86,8 @@ pub fn request(args: &HoldArgs) -> Result<(HoldRequest, String), String> {
     if by.is_empty() {
         return Err("--by WHO must name someone (recorded with the hold)".into());
     }
-    let mut top: Map<String, Value> = super::given([
-        ("recording", &args.recording),
-        ("blobUrl", &args.blob),
-        ("reason", &args.reason),
-        ("holdId", &args.id),
-        ("request", &args.request),
-        ("from", &args.from),
-        ("to", &args.to),
-        ("user", &args.user),
-        ("vm", &args.vm),
-        ("session", &args.session),
-    ])
-    .map(|(k, v)| (k, Value::String(v)))
-    .collect();
+    let top = super::params(args).into_iter();
+    let mut top: Map<String, Value> = top.map(|(k, v)| (k, Value::String(v))).collect();
     // The selector's flags go into the body's `bulk` object.
     let bulk: Map<String, Value> = BULK.iter().filter_map(|k| top.remove_entry(*k)).collect();
     if !bulk.is_empty() {

@@ -78,7 +78,7 @@ pub enum CatalogueCommand {
 }
 
 /// A range of times, as the API's `from` and `to`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args, serde::Serialize)]
 pub struct Range {
     /// Start of the range: a date (`2025-03-01`) or an RFC 3339 time.
     #[arg(long)]
@@ -89,10 +89,11 @@ pub struct Range {
 }
 
 /// The row filters, named as the API's query parameters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args, serde::Serialize)]
 pub struct Filters {
     /// Which times.
     #[command(flatten)]
+    #[serde(flatten)]
     pub range: Range,
     /// User name or e-mail.
     #[arg(long)]
@@ -123,40 +124,23 @@ pub struct Filters {
     pub account: Option<String>,
 }
 
-/// The flags that were given, as `(name, value)` pairs.
-fn given<'a>(
-    flags: impl IntoIterator<Item = (&'a str, &'a Option<String>)>,
-) -> impl Iterator<Item = (String, String)> {
-    flags
-        .into_iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
-}
-
-impl Filters {
-    /// The filters as API query parameters (only those given).
-    pub fn params(&self) -> HashMap<String, String> {
-        given([
-            ("from", &self.range.from),
-            ("to", &self.range.to),
-            ("user", &self.user),
-            ("ip", &self.ip),
-            ("vm", &self.vm),
-            ("protocol", &self.protocol),
-            ("status", &self.status),
-            ("class", &self.class),
-            ("confidence", &self.confidence),
-            ("bastion", &self.bastion),
-            ("account", &self.account),
-        ])
+/// The flags that were given, as API query parameters named as their fields (a flag not given
+/// serialises as null and is left out).
+pub fn params(args: &impl serde::Serialize) -> HashMap<String, String> {
+    let Ok(serde_json::Value::Object(m)) = serde_json::to_value(args) else {
+        return HashMap::new();
+    };
+    (m.into_iter())
+        .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
         .collect()
-    }
 }
 
-/// `catalogue query|export`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+/// `catalogue query|export`: the API's query parameters, but `out`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args, serde::Serialize)]
 pub struct CatalogueArgs {
     /// Which rows.
     #[command(flatten)]
+    #[serde(flatten)]
     pub filters: Filters,
     /// Rows per page (as the API's `limit`).
     #[arg(long)]
@@ -169,20 +153,8 @@ pub struct CatalogueArgs {
     pub format: Option<String>,
     /// Write to this file instead of stdout.
     #[arg(long)]
+    #[serde(skip)]
     pub out: Option<String>,
-}
-
-impl CatalogueArgs {
-    /// The API query parameters these flags stand for.
-    pub fn params(&self) -> HashMap<String, String> {
-        let mut p = self.filters.params();
-        p.extend(given([
-            ("limit", &self.limit),
-            ("continuation", &self.continuation),
-            ("format", &self.format),
-        ]));
-        p
-    }
 }
 
 /// `verify`.

@@ -17,7 +17,7 @@ use crate::telemetry::redact;
 
 /// Runs `catalogue query` (`export = false`) or `catalogue export`.
 pub async fn query(export: bool, args: CatalogueArgs) -> Exit {
-    let params = args.params();
+    let params = super::params(&args);
     let state = state_from_env()?;
     let (mut q, format) = parse::<Recording>(&params, None, state.config.api.max_range_days)
         .map_err(|e| fail(2, e.detail()))?;
@@ -76,7 +76,7 @@ fn tally(counts: &HashMap<&str, usize>) -> String {
 
 /// Runs `verify`.
 pub async fn verify(args: VerifyArgs) -> Exit {
-    let params = args.filters.params();
+    let params = super::params(&args.filters);
     let sample = match args.sample {
         None => Sample::All,
         Some(n) => Sample::OneIn(n, uuid::Uuid::new_v4().to_string()),

@@ -42,7 +42,7 @@ fn no_arguments_serves_and_subcommands_parse() {
         panic!("catalogue export parses")
     };
     assert_eq!(
-        args.params(),
+        super::params(&args),
         HashMap::from([
             ("from".to_owned(), "2025-03-01".to_owned()),
             ("vm".to_owned(), "a=b".to_owned())
@@ -168,7 +168,7 @@ fn catalogue_help_has_every_filter_the_api_list_takes() {
     .expect("query") else {
         panic!("not a query")
     };
-    let params = args.params();
+    let params = super::params(&args);
     assert_eq!(params["bastion"], "bas-hub-weu");
     assert_eq!(params["account"], "stweu");
 }
