@@ -278,71 +278,48 @@ impl ArmOperation {
         let (ns, ty) = (parts[5], parts[6]);
         let resource = upto(8);
         let rest: Vec<&str> = parts[8..].to_vec();
-        let rest_is = |want: &[&str]| {
-            rest.len() == want.len()
-                && rest
-                    .iter()
-                    .zip(want)
-                    .all(|(a, b)| *b == "*" || a.eq_ignore_ascii_case(b))
+        // The segments after the resource, against a `/`-separated pattern (`*`: any one).
+        let rest_is = |want: &str| {
+            rest.len() == want.split('/').count()
+                && (rest.iter().zip(want.split('/')))
+                    .all(|(a, b)| b == "*" || a.eq_ignore_ascii_case(b))
         };
         let of = |n: &str, t: &str| ns.eq_ignore_ascii_case(n) && ty.eq_ignore_ascii_case(t);
-        let diagnostics = ["providers", "Microsoft.Insights", "diagnosticSettings"];
         let op = if of("Microsoft.Network", "bastionHosts") {
             match () {
                 () if get && rest.is_empty() => Self::ReadBastionHost,
-                () if post && rest_is(&["getActiveSessions"]) => Self::GetActiveSessions,
+                () if post && rest_is("getActiveSessions") => Self::GetActiveSessions,
                 () if get
-                    && (rest_is(&["getActiveSessions", "operationResults", "*"])
-                        || rest_is(&["getActiveSessions"])) =>
+                    && (rest_is("getActiveSessions/operationResults/*")
+                        || rest_is("getActiveSessions")) =>
                 {
                     Self::ReadHostOperation
                 }
-                () if post && rest_is(&["disconnectActiveSessions"]) => {
-                    Self::DisconnectActiveSessions
+                () if post && rest_is("disconnectActiveSessions") => Self::DisconnectActiveSessions,
+                () if get && rest_is("providers/Microsoft.Insights/diagnosticSettings") => {
+                    Self::ListDiagnosticSettings
                 }
-                () if get && rest_is(&diagnostics) => Self::ListDiagnosticSettings,
                 () => return None,
             }
         } else if of("Microsoft.Storage", "storageAccounts") && get {
-            let assignments = ["providers", "Microsoft.Authorization", "roleAssignments"];
-            let definition = [
-                "providers",
-                "Microsoft.Authorization",
-                "roleDefinitions",
-                "*",
-            ];
+            let blobs = "blobServices/default";
+            let diagnostics =
+                "blobServices/default/providers/Microsoft.Insights/diagnosticSettings";
+            let container = "blobServices/default/containers/*";
+            let assignments = "blobServices/default/containers/*/providers/Microsoft.Authorization/roleAssignments";
             match () {
-                () if rest_is(&["blobServices", "default"]) => Self::ReadBlobService,
-                () if rest_is(
-                    &["blobServices", "default"]
-                        .iter()
-                        .chain(diagnostics.iter())
-                        .copied()
-                        .collect::<Vec<_>>(),
-                ) =>
-                {
-                    Self::ListBlobDiagnosticSettings
+                () if rest_is(blobs) => Self::ReadBlobService,
+                () if rest_is(diagnostics) => Self::ListBlobDiagnosticSettings,
+                () if rest_is(container) => Self::ReadContainer,
+                () if rest_is(assignments) => Self::ListRoleAssignments,
+                () if rest_is("providers/Microsoft.Authorization/roleDefinitions/*") => {
+                    Self::ReadRoleDefinition
                 }
-                () if rest_is(&["blobServices", "default", "containers", "*"]) => {
-                    Self::ReadContainer
-                }
-                () if rest_is(
-                    &["blobServices", "default", "containers", "*"]
-                        .iter()
-                        .chain(assignments.iter())
-                        .copied()
-                        .collect::<Vec<_>>(),
-                ) =>
-                {
-                    Self::ListRoleAssignments
-                }
-                () if rest_is(&definition) => Self::ReadRoleDefinition,
                 () => return None,
             }
         } else if of("Microsoft.OperationalInsights", "workspaces") && get && rest.is_empty() {
             Self::ReadWorkspace
-        } else if of("Microsoft.Compute", "virtualMachines") && get && rest_is(&["extensions", "*"])
-        {
+        } else if of("Microsoft.Compute", "virtualMachines") && get && rest_is("extensions/*") {
             Self::ReadVmExtension
         } else if of("Microsoft.Compute", "virtualMachines") && get && rest.is_empty() {
             Self::ReadVirtualMachine
@@ -350,7 +327,7 @@ impl ArmOperation {
             Self::ReadNetworkInterface
         } else if of("Microsoft.Security", "locations")
             && get
-            && rest_is(&["jitNetworkAccessPolicies", "*"])
+            && rest_is("jitNetworkAccessPolicies/*")
         {
             return Some((Self::ReadJitPolicy, upto(10)));
         } else {
