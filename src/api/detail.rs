@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use time::Duration;
 
 use super::problem::ApiError;
-use crate::azure::AzureError;
 use crate::catalogue::access::{Access, audit};
 use crate::catalogue::query::shape::Shape as _;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_DELETED};
@@ -161,12 +160,9 @@ async fn point(
     pk: &str,
     rk: &str,
 ) -> Result<Option<Entity>, ApiError> {
-    match tables.get(table, pk, rk).await {
-        Ok(Some(mut s)) => {
-            strip_annotations(&mut s.entity);
-            Ok(Some(s.entity))
-        }
-        Ok(None) | Err(AzureError::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    let row = crate::tables::ops::get(tables, table, pk, rk).await?;
+    Ok(row.map(|mut s| {
+        strip_annotations(&mut s.entity);
+        s.entity
+    }))
 }

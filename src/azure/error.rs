@@ -73,6 +73,17 @@ pub enum AzureError {
     Permanent(String),
 }
 
+/// A 404 as absence: `Ok(None)`; the value, or any other error, as it is.
+///
+/// # Errors
+/// The call's error, but `NotFound`.
+pub fn found<T>(r: Result<T, AzureError>) -> Result<Option<T>, AzureError> {
+    match r {
+        Err(AzureError::NotFound) => Ok(None),
+        r => r.map(Some),
+    }
+}
+
 impl AzureError {
     /// The error an HTTP status stands for; a 403's role is filled by [`Self::with_role`].
     pub fn from_status(

@@ -25,6 +25,6 @@ pub mod sas;
 pub mod sdk;
 pub mod timeouts;
 
-pub use error::AzureError;
+pub use error::{AzureError, found};
 pub use retry::Policy;
 pub use timeouts::{Guard, Timeouts};

@@ -8,7 +8,7 @@ pub mod hash;
 pub mod timer;
 pub mod verify;
 
-use crate::azure::AzureError;
+use crate::azure::{AzureError, found};
 use crate::ports::Ports;
 use crate::storage::{BlobRef, BlobStore};
 
@@ -37,9 +37,8 @@ pub(crate) async fn tags_checked(
         return Ok(None);
     }
     let (store, blob) = blob_of(ports, row)?;
-    let tags = match store.get_tags(&blob).await {
-        Err(AzureError::NotFound) => return Ok(None),
-        other => other?,
+    let Some(tags) = found(store.get_tags(&blob).await)? else {
+        return Ok(None);
     };
     let host = ports
         .sources

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use super::Recordings;
-use crate::azure::AzureError;
+use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
 use crate::catalogue::repo;
 use crate::events::event_grid::{BLOB_CREATED, BLOB_DELETED, BlobEvent, BlobEventData};
@@ -74,9 +74,8 @@ pub async fn listed(
     let (mut out, mut marker) = (HashMap::new(), None);
     let prefix = (!prefix.is_empty()).then_some(prefix);
     loop {
-        let page = match store.list(container, prefix, marker).await {
-            Err(AzureError::NotFound) => return Ok(None),
-            other => other?,
+        let Some(page) = found(store.list(container, prefix, marker).await)? else {
+            return Ok(None);
         };
         out.extend(page.items.into_iter().map(|i| (i.name, i.props)));
         if page.next.is_none() || out.len() >= MAX_LISTED {

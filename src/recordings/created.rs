@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use crate::azure::AzureError;
+use crate::azure::{AzureError, found};
 use crate::ports::Ports;
 
 use super::ingest::{self, EntryInput};
@@ -109,10 +109,7 @@ impl Recordings {
             return Ok((Outcome::skipped(not_a_source(event)), None));
         };
         let blob = source.blob(event.blob.clone());
-        let props = match source.store.properties(&blob).await {
-            Err(AzureError::NotFound) => None,
-            other => Some(other?),
-        };
+        let props = found(source.store.properties(&blob).await)?;
         if let Some(props) = props {
             let key = source.key(props.created.unwrap_or(event.time), &event.blob);
             let existing = self.stored(&key).await?;

@@ -9,7 +9,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::Recordings;
-use crate::azure::AzureError;
+use crate::azure::{AzureError, found};
 use crate::custody::query::Access;
 use crate::dates::{format_utc, timestamp};
 use crate::sources::Source;
@@ -38,10 +38,9 @@ impl Recordings {
         a: &Access,
         now: OffsetDateTime,
     ) -> Result<(), AzureError> {
-        match source.store.properties(&source.blob(name.to_owned())).await {
-            Err(AzureError::NotFound) => return Ok(()),
-            other => other?,
-        };
+        if found(source.store.properties(&source.blob(name.to_owned())).await)?.is_none() {
+            return Ok(());
+        }
         let pk = key(
             &format!("{}/{}", source.account(), source.container),
             Spelling::Encoded,
@@ -82,13 +81,9 @@ impl Recordings {
                         None => expired,
                         Some(_) => {
                             let blob = source.blob(g("Name").to_owned());
-                            match source.store.properties(&blob).await {
-                                Ok(p) => {
-                                    self.record_writer(source, g("Name"), &a, &p, at).await?;
-                                    judged += 1;
-                                }
-                                Err(AzureError::NotFound) => {}
-                                Err(e) => return Err(e),
+                            if let Some(p) = found(source.store.properties(&blob).await)? {
+                                self.record_writer(source, g("Name"), &a, &p, at).await?;
+                                judged += 1;
                             }
                             true
                         }

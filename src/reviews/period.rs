@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::model::Review;
 use super::{LATEST_TABLE, REVIEWS_TABLE};
-use crate::azure::AzureError;
+use crate::azure::{AzureError, found};
 use crate::dates::{format_date, format_utc_millis};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
@@ -47,12 +47,9 @@ impl Period {
                 Filter::str("RowKey", Op::Ge, format_utc_millis(self.from)),
                 Filter::str("RowKey", Op::Lt, format_utc_millis(self.to)),
             ]);
-            let page = match tables
-                .query(REVIEWS_TABLE, Some(&filter), Some(1000), self.next.take())
-                .await
-            {
-                Err(AzureError::NotFound) => return Ok(None),
-                other => other?,
+            let page = tables.query(REVIEWS_TABLE, Some(&filter), Some(1000), self.next.take());
+            let Some(page) = found(page.await)? else {
+                return Ok(None);
             };
             self.next = page.next;
             if self.next.is_none() {

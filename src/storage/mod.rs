@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use crate::azure::AzureError;
+use crate::azure::{AzureError, found};
 
 /// Blob index tags: at most 10 per blob, case-sensitive keys, string values.
 pub type Tags = BTreeMap<String, String>;
@@ -266,17 +266,14 @@ pub async fn update_tags<T>(
     let existing = if known_empty {
         Tags::new()
     } else {
-        match store.get_tags(blob).await {
-            Err(AzureError::NotFound) => return Ok(None),
-            other => other?,
-        }
+        let Some(tags) = found(store.get_tags(blob).await)? else {
+            return Ok(None);
+        };
+        tags
     };
     let (tags, out) = change(&existing);
-    if tags != existing {
-        match store.set_tags(blob, &tags, None).await {
-            Err(AzureError::NotFound) => return Ok(None),
-            other => other?,
-        }
+    if tags != existing && found(store.set_tags(blob, &tags, None).await)?.is_none() {
+        return Ok(None);
     }
     Ok(Some(out))
 }

@@ -17,9 +17,9 @@ use super::{
     DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, JitPolicy, NETWORK_API, NetworkInterface,
     NetworkSecurityGroup, ResourceManager, STORAGE_API, VirtualMachine, VirtualNetwork,
 };
-use crate::azure::AzureError;
 use crate::azure::http::lro::{Driver, POLL_DEFAULT};
 use crate::azure::http::{Client, body_json};
+use crate::azure::{AzureError, found};
 use crate::permissions::ArmOperation;
 
 /// `api-version` of `Microsoft.OperationalInsights/workspaces`.
@@ -196,14 +196,9 @@ impl ResourceManager for ArmClient {
             "Reader ({})",
             role(ArmOperation::ReadWorkspace, workspace_id)
         );
-        match self
-            .get::<Workspace>(self.url(workspace_id, WORKSPACE_API, &[])?, &role)
-            .await
-        {
-            Ok(w) => Ok(w.properties.customer_id),
-            Err(AzureError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let url = self.url(workspace_id, WORKSPACE_API, &[])?;
+        let w = found(self.get::<Workspace>(url, &role).await)?;
+        Ok(w.and_then(|w| w.properties.customer_id))
     }
 
     async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, AzureError> {
@@ -289,14 +284,8 @@ impl ResourceManager for ArmClient {
     async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, AzureError> {
         let role = role(ArmOperation::ReadVmExtension, vm_id);
         let path = format!("{}/extensions/{name}", vm_id.trim_end_matches('/'));
-        match self
-            .get::<Value>(self.url(&path, COMPUTE_API, &[])?, &role)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(AzureError::NotFound) => Ok(false),
-            Err(e) => Err(e),
-        }
+        let url = self.url(&path, COMPUTE_API, &[])?;
+        Ok(found(self.get::<Value>(url, &role).await)?.is_some())
     }
 
     async fn network_interfaces(&self, scope: &str) -> Result<Vec<NetworkInterface>, AzureError> {
@@ -313,21 +302,12 @@ impl ResourceManager for ArmClient {
 
     async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError> {
         let role = format!("Reader ({})", role(ArmOperation::ReadVirtualMachine, vm_id));
-        match self
-            .get::<VirtualMachine>(self.url(vm_id, COMPUTE_API, &[])?, &role)
-            .await
-        {
-            Ok(vm) => Ok(vm
-                .properties
-                .network_profile
-                .network_interfaces
-                .into_iter()
-                .map(|n| n.id)
-                .filter(|id| !id.is_empty())
-                .collect()),
-            Err(AzureError::NotFound) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        let url = self.url(vm_id, COMPUTE_API, &[])?;
+        let Some(vm) = found(self.get::<VirtualMachine>(url, &role).await)? else {
+            return Ok(Vec::new());
+        };
+        let nics = vm.properties.network_profile.network_interfaces.into_iter();
+        Ok(nics.map(|n| n.id).filter(|id| !id.is_empty()).collect())
     }
 
     async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError> {

@@ -2,8 +2,8 @@
 //! create their table, and the one ETag-conditional read-modify-write ([`update_with`]).
 
 use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode, strip_annotations};
-use crate::azure::AzureError;
 use crate::azure::retry::{Policy, jitter};
+use crate::azure::{AzureError, found};
 
 /// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
 pub const ATTEMPTS: usize = 8;
@@ -21,10 +21,7 @@ pub async fn get<T: TableStore + ?Sized>(
     pk: &str,
     rk: &str,
 ) -> Result<Option<Stored>, AzureError> {
-    match tables.get(table, pk, rk).await {
-        Err(AzureError::NotFound) => Ok(None),
-        other => other,
-    }
+    Ok(found(tables.get(table, pk, rk).await)?.flatten())
 }
 
 /// One page of at most `top` rows matching `filter` (absent table = an empty last page).
