@@ -85,13 +85,8 @@ impl<'a> Batch<'a> {
         &self.folded
     }
 
-    /// Folds one record; `line` is its raw text (for `LastRaw`, empty when there is none).
-    pub fn add(&mut self, rec: &Record<'a>, line: &'a [u8], host: &'a str, window: time::Duration) {
-        self.add_at(0, rec, line, host, window);
-    }
-
-    /// [`add`](Self::add) for the record at blob offset `offset` (the tail's records, so a flush
-    /// cut by its time budget knows where the records it wrote end).
+    /// Folds the record at blob offset `offset` (so a flush cut by its time budget knows where the
+    /// records it wrote end); `line` is its raw text (for `LastRaw`, empty when there is none).
     pub fn add_at(
         &mut self,
         offset: u64,
