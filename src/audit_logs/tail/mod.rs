@@ -140,8 +140,15 @@ impl Tailer {
                 left.push(g);
                 continue;
             }
-            self.read(&g, now, &mut allowance, &reading, &mut report)
-                .await;
+            let cursor = &g.cursor;
+            match blob::tail_blob(self, cursor, now, &mut allowance, &reading, g.since).await {
+                Ok(r) => add(&mut report, &r),
+                Err(e) => {
+                    report.blobs += 1;
+                    report.failed += 1;
+                    error!(blob = %cursor.blob, error.cause_chain = %redact(&e.to_string()), "tailing an audit blob failed; retried next tick");
+                }
+            }
         }
         report.left = left.len();
         report.cut |= !left.is_empty();
@@ -173,25 +180,6 @@ impl Tailer {
         let r = blob::tail_blob(self, cursor, now, &mut allowance, time, now).await?;
         add(&mut report, &r);
         Ok(report)
-    }
-
-    async fn read(
-        &self,
-        g: &Growth,
-        now: OffsetDateTime,
-        allowance: &mut Allowance,
-        time: &Budget,
-        report: &mut TickReport,
-    ) {
-        let cursor = &g.cursor;
-        match blob::tail_blob(self, cursor, now, allowance, time, g.since).await {
-            Ok(r) => add(report, &r),
-            Err(e) => {
-                report.blobs += 1;
-                report.failed += 1;
-                error!(blob = %cursor.blob, error.cause_chain = %redact(&e.to_string()), "tailing an audit blob failed; retried next tick");
-            }
-        }
     }
 
     /// The failed-login burst checks still unchecked (this tick's partitions and any earlier ones
