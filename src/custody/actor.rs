@@ -157,6 +157,11 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
     let who = [&actor.upn, &actor.object_id, &actor.app_id]
         .into_iter()
         .find(|v| !v.is_empty());
+    let auth = if actor.authentication.is_empty() {
+        "logged"
+    } else {
+        actor.authentication.as_str()
+    };
     let title = match (actor.status.as_str(), who) {
         (ACTOR_FOUND, Some(_)) => format!(
             "Recording {} outside retention: the storage logs name the requester",
@@ -167,22 +172,12 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
             change.as_str()
         ),
         (ACTOR_PROBABLE, None) => format!(
-            "Recording {} outside retention: probably a {} request (not the event's own; no identity in the logs)",
+            "Recording {} outside retention: probably a {auth} request (not the event's own; no identity in the logs)",
             change.as_str(),
-            if actor.authentication.is_empty() {
-                "logged"
-            } else {
-                actor.authentication.as_str()
-            }
         ),
         (ACTOR_FOUND, None) => format!(
-            "Recording {} outside retention by a {} request (no identity in the logs)",
+            "Recording {} outside retention by a {auth} request (no identity in the logs)",
             change.as_str(),
-            if actor.authentication.is_empty() {
-                "logged"
-            } else {
-                actor.authentication.as_str()
-            }
         ),
         _ => format!(
             "Recording {} outside retention: actor unknown",

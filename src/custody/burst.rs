@@ -41,9 +41,7 @@ pub enum Fold {
 
 /// The start of the window holding `at`.
 pub fn window_of(at: OffsetDateTime) -> OffsetDateTime {
-    let secs = WINDOW.whole_seconds();
-    let t = at.unix_timestamp();
-    OffsetDateTime::from_unix_timestamp(t - t.rem_euclid(secs)).unwrap_or(at)
+    crate::audit_logs::detect::failed::bucket(at, WINDOW)
 }
 
 fn partition(kind: &str, account: &str, container: &str, window: OffsetDateTime) -> String {

@@ -68,23 +68,16 @@ pub async fn close(
         .into_iter()
         .map(|k| (k.to_owned(), keep(k)))
         .collect();
-        let sent = get_i64(e, "Sent").unwrap_or(0) + 1;
-        int64(
-            &mut marked,
-            "Sent",
-            if folded.is_empty() { 2 } else { sent },
-        );
+        let n = |k: &str| get_i64(e, k).unwrap_or(0);
+        let sent = if folded.is_empty() { 2 } else { n("Sent") + 1 };
+        int64(&mut marked, "Sent", sent);
         // The actors' follow-up ([`super::burst_actors`]) is still to come for folded alerts
         // whose lookups were left; without lookups none comes.
-        let actors_sent = get_i64(e, "ActorsSent").unwrap_or(0);
+        let done = folded.is_empty() || !lookups;
         int64(
             &mut marked,
             "ActorsSent",
-            if folded.is_empty() || !lookups {
-                2
-            } else {
-                actors_sent
-            },
+            if done { 2 } else { n("ActorsSent") },
         );
         crate::tables::ops::write_unless_changed(tables, TABLE, &marked, h.etag.clone()).await?;
     }
