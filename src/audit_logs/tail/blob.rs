@@ -247,8 +247,10 @@ pub struct BlobReport {
     pub records: u64,
     /// Corrupt lines quarantined.
     pub corrupt: u64,
-    /// Flush results.
-    pub flushed: Flushed,
+    /// Session rows changed.
+    pub sessions: usize,
+    /// A flush was cut by the time budget.
+    pub cut: bool,
     /// Skipped because another instance holds it.
     pub contended: bool,
 }
@@ -353,7 +355,8 @@ pub(super) async fn process(
         None => batch::flush(tail, batch, step.now, step.time).await?,
     };
     let cut = flushed.cut;
-    merge_flushed(&mut report.flushed, flushed);
+    report.sessions += flushed.sessions;
+    report.cut |= cut.is_some();
     let (records, corrupt_n) = match cut {
         // Only the records before the cut were written: the next tick reads from there.
         Some(end) => {
@@ -391,13 +394,6 @@ fn line_at(body: &[u8], rel: u64) -> &[u8] {
     let rel = usize::try_from(rel).unwrap_or(body.len()).min(body.len());
     let rest = &body[rel..];
     &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())]
-}
-
-/// Adds a flush's results to a blob's.
-pub(super) fn merge_flushed(into: &mut Flushed, f: Flushed) {
-    into.sessions += f.sessions;
-    into.failed_partitions.extend(f.failed_partitions);
-    into.cut = into.cut.or(f.cut);
 }
 
 /// Quarantines corrupt lines (item = blob offset, so re-reads overwrite the same evidence).

@@ -245,8 +245,8 @@ fn add(report: &mut TickReport, r: &blob::BlobReport) {
     report.bytes += r.bytes;
     report.records += r.records;
     report.corrupt += r.corrupt;
-    report.sessions += r.flushed.sessions;
-    report.cut |= r.flushed.cut.is_some();
+    report.sessions += r.sessions;
+    report.cut |= r.cut;
 }
 
 /// Per-minute detections (the workspace source's too); a failure is logged and retried next tick.

@@ -188,8 +188,6 @@ const SESSIONS_IN_FLIGHT: usize = 8;
 pub struct Flushed {
     /// Session rows changed.
     pub sessions: usize,
-    /// Failed-login partitions touched (for burst detection).
-    pub failed_partitions: BTreeSet<String>,
     /// cut by the time budget: only the records before this blob offset were written.
     pub cut: Option<u64>,
 }
@@ -220,12 +218,13 @@ pub async fn flush(
         rest = later;
     }
     let end = out.cut.unwrap_or(u64::MAX);
+    // The failed-login partitions touched, for burst detection.
+    let mut partitions = BTreeSet::new();
     for (_, f) in batch.failed.iter().filter(|(at, _)| *at < end) {
-        out.failed_partitions
-            .extend(failed::record(&tail.ports.tables, f).await?);
+        partitions.extend(failed::record(&tail.ports.tables, f).await?);
     }
     // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
-    failed::mark_unchecked(&tail.ports.tables, &out.failed_partitions).await?;
+    failed::mark_unchecked(&tail.ports.tables, &partitions).await?;
     Ok(out)
 }
 
