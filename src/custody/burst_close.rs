@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::burst::{GRACE, HEAD, TABLE, WINDOW, alone_ids};
+use super::burst::{GRACE, HEAD, TABLE, WINDOW, alone_ids, folded};
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
@@ -44,13 +44,7 @@ pub async fn close(
         if now < window + WINDOW + GRACE {
             continue;
         }
-        let pk = get_str(e, "PartitionKey").unwrap_or_default().to_owned();
-        let members = query_all(tables, TABLE, &Filter::partition(&pk), usize::MAX).await?;
-        let folded: Vec<&Entity> = members
-            .iter()
-            .map(|s| &s.entity)
-            .filter(|m| get_str(m, "RowKey") != Some(HEAD))
-            .collect();
+        let folded = folded(tables, e).await?;
         if !folded.is_empty() {
             out.push(burst(e, &folded, window, lookups));
         }
@@ -86,7 +80,7 @@ pub async fn close(
 
 /// The burst alert of a window: its head and folded alerts, counted; the actors found so far
 /// when `lookups` were left (else none is looked up, and none is unknown).
-fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime, lookups: bool) -> Notification {
+fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool) -> Notification {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let (kind, container) = (g("Kind"), g("Container"));
     let count = folded.len() + alone_ids(head).len();

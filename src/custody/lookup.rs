@@ -86,26 +86,21 @@ pub async fn pass(
         let asked = query::run(logs, workspace, &keys, ops, span(lookup.at), ROWS).await;
         lookup.attempts += 1;
         let over = now >= lookup.at + settings.actor_wait;
-        let decided = match &asked {
-            Ok(found) => match actor::pick(found, &lookup) {
-                Some((access, tie)) => Some(actor::found(access, &tie, &lookup.alert_id)),
-                None if over => Some(actor::unknown(
-                    actor::why_unknown(&lookup, Some(found), settings.actor_wait),
-                    &lookup.alert_id,
-                )),
-                None => None,
-            },
+        let picked = match &asked {
+            Ok(found) => actor::pick(found, &lookup)
+                .map(|(access, tie)| actor::found(access, &tie, &lookup.alert_id)),
             Err(e) => {
                 lookup.last_error = crate::telemetry::redact(&e.to_string());
                 out.throttled = matches!(e, AzureError::Throttled { .. });
-                over.then(|| {
-                    actor::unknown(
-                        actor::why_unknown(&lookup, None, settings.actor_wait),
-                        &lookup.alert_id,
-                    )
-                })
+                None
             }
         };
+        let decided = picked.or_else(|| {
+            over.then(|| {
+                let why = actor::why_unknown(&lookup, asked.as_ref().ok(), settings.actor_wait);
+                actor::unknown(why, &lookup.alert_id)
+            })
+        });
         let Some(decided) = decided else {
             awaited::note(tables, &lookup).await?;
             out.waiting += 1;
