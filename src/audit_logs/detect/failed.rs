@@ -18,6 +18,7 @@ use tracing::error;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::azure::AzureError;
+use crate::catalogue::session::fill;
 use crate::dates::{days, format_date, format_utc};
 use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
@@ -64,16 +65,9 @@ impl FailedLogin {
         time: Option<OffsetDateTime>,
         window: Duration,
     ) -> Option<Self> {
-        let vm = if s.target_vm.is_empty() {
-            s.target_ip.clone()
-        } else {
-            s.target_vm.clone()
-        };
-        let user = if s.user_name.is_empty() {
-            s.user_email.to_ascii_lowercase()
-        } else {
-            s.user_name.to_ascii_lowercase()
-        };
+        let (mut vm, mut user) = (s.target_vm.clone(), s.user_name.to_ascii_lowercase());
+        fill(&mut vm, &s.target_ip, false);
+        fill(&mut user, &s.user_email, true);
         Some(Self {
             tunnel_id: s.tunnel_id.clone(),
             window: bucket(time?, window),

@@ -57,11 +57,6 @@ impl Allowance {
     }
 }
 
-/// How long a claim lasts with this time budget.
-pub fn lease(budget: Duration) -> Duration {
-    std::cmp::max(budget * 2_i32, MIN_LEASE)
-}
-
 /// Claims `cursor`; `None` when another instance holds or just took it.
 ///
 /// # Errors
@@ -171,7 +166,7 @@ async fn read(
 ) -> Result<(BlobReport, Option<Unwritten>), Failure> {
     let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();
-    let lease = lease(tail.settings.tail_budget);
+    let lease = std::cmp::max(tail.settings.tail_budget * 2_i32, MIN_LEASE);
     let until = tail.ports.clock.now() + lease;
     let Some(mut c) = self::claim(&repo, cursor, now, lease).await? else {
         report.contended = true;
