@@ -322,11 +322,11 @@ pub(super) async fn process(
         && (rest.len() as u64) <= max_line
         && (parse::is_complete_object(trimmed) || step.retiring || block(tail, step.blob).await?)
     {
-        if let Err(reason) = parse::parse_line(trimmed, &mut |rec| {
-            batch.add_at(offset, &rec, trimmed, &host, window);
-        }) {
-            let e = LineError { offset, reason };
-            batch.corrupt.push((e, trimmed.to_vec()));
+        match parse::parse_line(trimmed) {
+            Ok(rec) => batch.add_at(offset, &rec, trimmed, &host, window),
+            Err(reason) => batch
+                .corrupt
+                .push((LineError { offset, reason }, trimmed.to_vec())),
         }
         consumed = body.len();
     } else if rest.len() as u64 > max_line {
