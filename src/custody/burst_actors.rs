@@ -17,6 +17,7 @@ use crate::catalogue::writer::Actor;
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::filter::Op;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 use serde_json::{Value, json};
@@ -46,11 +47,7 @@ pub async fn note(
     alert_id: &str,
     actor: &Actor,
 ) -> Result<(), AzureError> {
-    let rk = crate::tables::keys::key(
-        alert_id,
-        crate::tables::keys::Spelling::Verbatim,
-        crate::tables::keys::MAX_KEY_BYTES,
-    );
+    let rk = key(alert_id, Spelling::Verbatim, MAX_KEY_BYTES);
     let Some(member) = get(tables, TABLE, burst, &rk).await? else {
         return Ok(());
     };

@@ -17,6 +17,7 @@ use super::AuditSettings;
 use super::detect::failed;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
+use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::invocation::{Outcome, Quarantine};
 use crate::join::{Join, Scope, findings};
@@ -227,10 +228,7 @@ async fn mark(repo: &CursorRepo, left: Vec<Growth>) {
         .await;
     for (r, blob) in writes {
         if let Err(e) = r
-            && !matches!(
-                e,
-                crate::azure::AzureError::PreconditionFailed | crate::azure::AzureError::NotFound
-            )
+            && !matches!(e, AzureError::PreconditionFailed | AzureError::NotFound)
         {
             warn!(blob = %blob, error.cause_chain = %redact(&e.to_string()), "marking unread growth failed; the next listing finds it again");
         }
