@@ -48,31 +48,15 @@ pub async fn close(
         if !folded.is_empty() {
             out.push(burst(e, &folded, window, lookups));
         }
-        let keep = |k: &str| Value::String(get_str(e, k).unwrap_or_default().to_owned());
-        let mut marked: Entity = [
-            "PartitionKey",
-            "RowKey",
-            "AlertId",
-            "Kind",
-            "Account",
-            "Container",
-            "Window",
-            "AloneIds",
-        ]
-        .into_iter()
-        .map(|k| (k.to_owned(), keep(k)))
-        .collect();
+        let mut marked = e.clone();
         let n = |k: &str| get_i64(e, k).unwrap_or(0);
         let sent = if folded.is_empty() { 2 } else { n("Sent") + 1 };
         int64(&mut marked, "Sent", sent);
         // The actors' follow-up ([`super::burst_actors`]) is still to come for folded alerts
         // whose lookups were left; without lookups none comes.
         let done = folded.is_empty() || !lookups;
-        int64(
-            &mut marked,
-            "ActorsSent",
-            if done { 2 } else { n("ActorsSent") },
-        );
+        let actors_sent = if done { 2 } else { n("ActorsSent") };
+        int64(&mut marked, "ActorsSent", actors_sent);
         crate::tables::ops::write_unless_changed(tables, TABLE, &marked, h.etag.clone()).await?;
     }
     Ok(out)

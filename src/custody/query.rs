@@ -124,10 +124,9 @@ pub fn text(keys: &[String], operations: &[&str], limit: usize) -> String {
 
 /// The header of the period query: the containers (`/<account>/<container>`) and the most rows.
 pub fn period_header(containers: &[String], limit: usize) -> String {
-    let containers: Vec<String> = containers
+    let containers: Vec<&String> = containers
         .iter()
         .filter(|c| !c.chars().any(char::is_control))
-        .cloned()
         .collect();
     format!(
         "let containers = {};\nlet limit = {limit};\n",
