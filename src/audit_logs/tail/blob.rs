@@ -224,11 +224,7 @@ async fn read(
         }
     }
     c.done = c.done || (retiring && reached_end);
-    c.grown_at = if reached_end || c.done {
-        None
-    } else {
-        Some(c.grown_at.unwrap_or(since))
-    };
+    c.grown_at = (!reached_end && !c.done).then(|| c.grown_at.unwrap_or(since));
     c.lease_until = None;
     Ok((report, Some(Unwritten { cursor: c, until })))
 }
