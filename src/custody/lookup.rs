@@ -56,17 +56,13 @@ pub async fn pass(
             awaited::done(tables, &lookup).await?;
             continue;
         };
-        if let Some(a) = row
-            .value
-            .actor
-            .as_ref()
-            .filter(|a| a.alert_id == lookup.alert_id)
-        {
+        let rec = &row.value;
+        if let Some(a) = rec.actor.as_ref().filter(|a| a.alert_id == lookup.alert_id) {
             // Recorded on an earlier pass: its follow-up once more (delivery drops a repeat), or
             // for a folded alert its burst's note.
             if lookup.burst.is_empty() {
                 out.notifications
-                    .push(actor::notification(&row.value, lookup.change, a));
+                    .push(actor::notification(rec, lookup.change, a));
             } else {
                 burst_actors::note(tables, &lookup.burst, &lookup.alert_id, a).await?;
             }
@@ -77,11 +73,7 @@ pub async fn pass(
             out.waiting += 1;
             continue;
         }
-        let keys = object_keys(
-            &row.value.account,
-            &row.value.container,
-            &row.value.blob_name,
-        );
+        let keys = object_keys(&rec.account, &rec.container, &rec.blob_name);
         let ops = operations(lookup.change);
         let asked = query::run(logs, workspace, &keys, ops, span(lookup.at), ROWS).await;
         lookup.attempts += 1;
