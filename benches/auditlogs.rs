@@ -141,7 +141,8 @@ fn one_run(path: &str) -> (f64, f64, u64, u64, u64, u64) {
                 }
                 // The tail hands each record its raw line (kept as `LastRaw`): do the same work here.
                 let rest = &data[off as usize..];
-                batch.add(
+                batch.add_at(
+                    off,
                     &rec,
                     &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())],
                     "bas-hub-weu",

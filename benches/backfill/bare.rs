@@ -171,7 +171,7 @@ impl Bare<'_> {
         parse_lines(
             &data,
             0,
-            &mut |_, rec| batch.add(&rec, b"", &host, audit.failed_login_bucket),
+            &mut |_, rec| batch.add_at(0, &rec, b"", &host, audit.failed_login_bucket),
             &mut |_, _| {},
         );
         for f in batch.folded() {

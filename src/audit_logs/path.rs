@@ -12,10 +12,6 @@ use crate::audit_logs::repo::Cursor;
 /// A parsed `PT1H.json` path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HourBlob {
-    /// Subscription of the Bastion host, lower-case.
-    pub subscription: String,
-    /// Resource group, lower-case.
-    pub resource_group: String,
     /// Bastion host name, lower-case.
     pub bastion_host: String,
     /// Start of the hour the blob collects (receive time).
@@ -69,8 +65,6 @@ pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
         return Err("empty subscription, resource group or host".into());
     }
     Ok(HourBlob {
-        subscription: lower[2].clone(),
-        resource_group: lower[4].clone(),
         bastion_host: lower[8].clone(),
         hour: date.with_time(time).assume_utc(),
     })
@@ -214,7 +208,6 @@ mod tests {
     fn parses_the_documented_path_case_insensitively() {
         let b = parse_blob_path(GOOD).expect("path");
         assert_eq!(b.bastion_host, "bas-hub-weu");
-        assert_eq!(b.resource_group, "rg-hub-weu");
         assert_eq!(b.hour, datetime!(2025-03-14 09:00 UTC));
         assert_eq!(
             parse_blob_path(&GOOD.to_ascii_lowercase()).expect("lower"),

@@ -53,13 +53,8 @@ pub fn pick<'a>(found: &'a Found, lookup: &Lookup) -> Option<(&'a Access, Tie)> 
             .find(|a| a.correlation_id.eq_ignore_ascii_case(&lookup.request_id))
     {
         let how = "the log row of the event's storage request id".to_owned();
-        return Some((
-            a,
-            Tie {
-                status: ACTOR_FOUND,
-                how,
-            },
-        ));
+        let status = ACTOR_FOUND;
+        return Some((a, Tie { status, how }));
     }
     let missing = if lookup.request_id.is_empty() {
         "the event carries no storage request id".to_owned()
@@ -157,38 +152,23 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
     let who = [&actor.upn, &actor.object_id, &actor.app_id]
         .into_iter()
         .find(|v| !v.is_empty());
-    let title = match (actor.status.as_str(), who) {
-        (ACTOR_FOUND, Some(_)) => format!(
-            "Recording {} outside retention: the storage logs name the requester",
-            change.as_str()
-        ),
-        (ACTOR_PROBABLE, Some(_)) => format!(
-            "Recording {} outside retention: the storage logs name a probable requester (not the event's own request)",
-            change.as_str()
-        ),
-        (ACTOR_PROBABLE, None) => format!(
-            "Recording {} outside retention: probably a {} request (not the event's own; no identity in the logs)",
-            change.as_str(),
-            if actor.authentication.is_empty() {
-                "logged"
-            } else {
-                actor.authentication.as_str()
-            }
-        ),
-        (ACTOR_FOUND, None) => format!(
-            "Recording {} outside retention by a {} request (no identity in the logs)",
-            change.as_str(),
-            if actor.authentication.is_empty() {
-                "logged"
-            } else {
-                actor.authentication.as_str()
-            }
-        ),
-        _ => format!(
-            "Recording {} outside retention: actor unknown",
-            change.as_str()
-        ),
+    let auth = if actor.authentication.is_empty() {
+        "logged"
+    } else {
+        actor.authentication.as_str()
     };
+    let how = match (actor.status.as_str(), who) {
+        (ACTOR_FOUND, Some(_)) => ": the storage logs name the requester".to_owned(),
+        (ACTOR_PROBABLE, Some(_)) => {
+            ": the storage logs name a probable requester (not the event's own request)".to_owned()
+        }
+        (ACTOR_PROBABLE, None) => {
+            format!(": probably a {auth} request (not the event's own; no identity in the logs)")
+        }
+        (ACTOR_FOUND, None) => format!(" by a {auth} request (no identity in the logs)"),
+        _ => ": actor unknown".to_owned(),
+    };
+    let title = format!("Recording {} outside retention{how}", change.as_str());
     // One field per fact, so every channel labels each (UPN and address are PII-gated in chat).
     let data = json!({
         "recordingId": row.id(), "account": row.account, "container": row.container,

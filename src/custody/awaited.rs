@@ -90,14 +90,11 @@ impl Lookup {
     }
 
     fn entity(&self) -> Entity {
-        let mut e = serde_json::json!({
+        let mut e = crate::tables::entity(serde_json::json!({
             "PartitionKey": PARTITION, "RowKey": self.alert_id, "RecordingId": self.recording_id,
             "Change": self.change.as_str(), "EventTime": format_utc(self.at),
             "RequestId": self.request_id, "LastError": self.last_error, "Burst": self.burst,
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+        }));
         int64(&mut e, "Attempts", self.attempts);
         e
     }

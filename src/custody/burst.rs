@@ -16,8 +16,8 @@ use crate::notify::Notification;
 
 pub use super::burst_close::close;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{get, update, write_creating_table};
-use crate::tables::{Entity, Stored, TableStore, WriteMode, get_i64, get_str, int64};
+use crate::tables::ops::{get, query_all, update, write_creating_table};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_i64, get_str, int64};
 
 /// The table.
 pub const TABLE: &str = "alertbursts";
@@ -41,9 +41,7 @@ pub enum Fold {
 
 /// The start of the window holding `at`.
 pub fn window_of(at: OffsetDateTime) -> OffsetDateTime {
-    let secs = WINDOW.whole_seconds();
-    let t = at.unix_timestamp();
-    OffsetDateTime::from_unix_timestamp(t - t.rem_euclid(secs)).unwrap_or(at)
+    crate::audit_logs::detect::failed::bucket(at, WINDOW)
 }
 
 fn partition(kind: &str, account: &str, container: &str, window: OffsetDateTime) -> String {
@@ -119,6 +117,19 @@ pub async fn admit(
         .await?
         .is_some_and(|h| get_i64(&h.entity, "Sent").unwrap_or(0) > 0);
     Ok(if sent { Fold::Alone } else { Fold::Folded })
+}
+
+/// The folded alert rows of the burst whose head is `head` (its partition but the head).
+pub(super) async fn folded(
+    tables: &dyn TableStore,
+    head: &Entity,
+) -> Result<Vec<Entity>, AzureError> {
+    let pk = get_str(head, "PartitionKey").unwrap_or_default();
+    let rows = query_all(tables, TABLE, &Filter::partition(pk), usize::MAX).await?;
+    let members = rows.into_iter().map(|s| s.entity);
+    Ok(members
+        .filter(|m| get_str(m, "RowKey") != Some(HEAD))
+        .collect())
 }
 
 /// The ids of a head's alerts sent alone (a head from before [`ALONE`]: its one alert).

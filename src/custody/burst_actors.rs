@@ -17,6 +17,7 @@ use crate::catalogue::writer::Actor;
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::filter::Op;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 use serde_json::{Value, json};
@@ -46,11 +47,7 @@ pub async fn note(
     alert_id: &str,
     actor: &Actor,
 ) -> Result<(), AzureError> {
-    let rk = crate::tables::keys::key(
-        alert_id,
-        crate::tables::keys::Spelling::Verbatim,
-        crate::tables::keys::MAX_KEY_BYTES,
-    );
+    let rk = key(alert_id, Spelling::Verbatim, MAX_KEY_BYTES);
     let Some(member) = get(tables, TABLE, burst, &rk).await? else {
         return Ok(());
     };
@@ -65,7 +62,7 @@ pub async fn note(
 
 /// The actors of `folded` alert rows: the distinct ones with how many alerts each (most first, at
 /// most `LISTED`, 20), and how many alerts have none yet.
-pub fn actors(folded: &[&Entity]) -> (Vec<Value>, usize) {
+pub fn actors(folded: &[Entity]) -> (Vec<Value>, usize) {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut unknown = 0;
     for m in folded {
@@ -107,13 +104,7 @@ pub async fn follow_ups(
     let heads = query_all(tables, TABLE, &due, 1000).await?;
     let mut out = Vec::new();
     for h in heads {
-        let pk = get_str(&h.entity, "PartitionKey")
-            .unwrap_or_default()
-            .to_owned();
-        let members = query_all(tables, TABLE, &Filter::partition(&pk), usize::MAX).await?;
-        let folded: Vec<&Entity> = (members.iter().map(|s| &s.entity))
-            .filter(|m| get_str(m, "RowKey") != Some(HEAD))
-            .collect();
+        let folded = super::burst::folded(tables, &h.entity).await?;
         let (listed, unknown) = actors(&folded);
         let window = get_str(&h.entity, "Window").and_then(timestamp);
         let late = window.is_none_or(|w| now >= w + WINDOW + super::burst::GRACE + wait + LATE);
@@ -125,11 +116,8 @@ pub async fn follow_ups(
         }
         let mut marked = h.entity.clone();
         let sent = get_i64(&h.entity, "ActorsSent").unwrap_or(0) + 1;
-        int64(
-            &mut marked,
-            "ActorsSent",
-            if folded.is_empty() { 2 } else { sent },
-        );
+        let sent = if folded.is_empty() { 2 } else { sent };
+        int64(&mut marked, "ActorsSent", sent);
         crate::tables::ops::write_unless_changed(tables, TABLE, &marked, h.etag).await?;
     }
     Ok(out)

@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::burst::{GRACE, HEAD, TABLE, WINDOW, alone_ids};
+use super::burst::{GRACE, HEAD, TABLE, WINDOW, alone_ids, folded};
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
@@ -44,48 +44,19 @@ pub async fn close(
         if now < window + WINDOW + GRACE {
             continue;
         }
-        let pk = get_str(e, "PartitionKey").unwrap_or_default().to_owned();
-        let members = query_all(tables, TABLE, &Filter::partition(&pk), usize::MAX).await?;
-        let folded: Vec<&Entity> = members
-            .iter()
-            .map(|s| &s.entity)
-            .filter(|m| get_str(m, "RowKey") != Some(HEAD))
-            .collect();
+        let folded = folded(tables, e).await?;
         if !folded.is_empty() {
             out.push(burst(e, &folded, window, lookups));
         }
-        let keep = |k: &str| Value::String(get_str(e, k).unwrap_or_default().to_owned());
-        let mut marked: Entity = [
-            "PartitionKey",
-            "RowKey",
-            "AlertId",
-            "Kind",
-            "Account",
-            "Container",
-            "Window",
-            "AloneIds",
-        ]
-        .into_iter()
-        .map(|k| (k.to_owned(), keep(k)))
-        .collect();
-        let sent = get_i64(e, "Sent").unwrap_or(0) + 1;
-        int64(
-            &mut marked,
-            "Sent",
-            if folded.is_empty() { 2 } else { sent },
-        );
+        let mut marked = e.clone();
+        let n = |k: &str| get_i64(e, k).unwrap_or(0);
+        let sent = if folded.is_empty() { 2 } else { n("Sent") + 1 };
+        int64(&mut marked, "Sent", sent);
         // The actors' follow-up ([`super::burst_actors`]) is still to come for folded alerts
         // whose lookups were left; without lookups none comes.
-        let actors_sent = get_i64(e, "ActorsSent").unwrap_or(0);
-        int64(
-            &mut marked,
-            "ActorsSent",
-            if folded.is_empty() || !lookups {
-                2
-            } else {
-                actors_sent
-            },
-        );
+        let done = folded.is_empty() || !lookups;
+        let actors_sent = if done { 2 } else { n("ActorsSent") };
+        int64(&mut marked, "ActorsSent", actors_sent);
         crate::tables::ops::write_unless_changed(tables, TABLE, &marked, h.etag.clone()).await?;
     }
     Ok(out)
@@ -93,7 +64,7 @@ pub async fn close(
 
 /// The burst alert of a window: its head and folded alerts, counted; the actors found so far
 /// when `lookups` were left (else none is looked up, and none is unknown).
-fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime, lookups: bool) -> Notification {
+fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool) -> Notification {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let (kind, container) = (g("Kind"), g("Container"));
     let count = folded.len() + alone_ids(head).len();

@@ -53,10 +53,9 @@ pub fn commits(op: &str) -> bool {
 /// the `ingestion_time()` slice and the most rows.
 pub fn header(containers: &[String], w: Slice, limit: usize) -> String {
     let mut h = query::period_header(containers, limit);
-    let ops: Vec<String> = operations().iter().map(|o| (*o).to_owned()).collect();
     h.push_str(&format!(
         "let operations = {};\nlet ingested_from = datetime({});\nlet ingested_to = datetime({});\n",
-        query::list(&ops),
+        query::list(&operations()),
         iso(w.lo),
         iso(w.hi)
     ));

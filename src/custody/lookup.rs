@@ -56,17 +56,13 @@ pub async fn pass(
             awaited::done(tables, &lookup).await?;
             continue;
         };
-        if let Some(a) = row
-            .value
-            .actor
-            .as_ref()
-            .filter(|a| a.alert_id == lookup.alert_id)
-        {
+        let rec = &row.value;
+        if let Some(a) = rec.actor.as_ref().filter(|a| a.alert_id == lookup.alert_id) {
             // Recorded on an earlier pass: its follow-up once more (delivery drops a repeat), or
             // for a folded alert its burst's note.
             if lookup.burst.is_empty() {
                 out.notifications
-                    .push(actor::notification(&row.value, lookup.change, a));
+                    .push(actor::notification(rec, lookup.change, a));
             } else {
                 burst_actors::note(tables, &lookup.burst, &lookup.alert_id, a).await?;
             }
@@ -77,35 +73,26 @@ pub async fn pass(
             out.waiting += 1;
             continue;
         }
-        let keys = object_keys(
-            &row.value.account,
-            &row.value.container,
-            &row.value.blob_name,
-        );
+        let keys = object_keys(&rec.account, &rec.container, &rec.blob_name);
         let ops = operations(lookup.change);
         let asked = query::run(logs, workspace, &keys, ops, span(lookup.at), ROWS).await;
         lookup.attempts += 1;
         let over = now >= lookup.at + settings.actor_wait;
-        let decided = match &asked {
-            Ok(found) => match actor::pick(found, &lookup) {
-                Some((access, tie)) => Some(actor::found(access, &tie, &lookup.alert_id)),
-                None if over => Some(actor::unknown(
-                    actor::why_unknown(&lookup, Some(found), settings.actor_wait),
-                    &lookup.alert_id,
-                )),
-                None => None,
-            },
+        let picked = match &asked {
+            Ok(found) => actor::pick(found, &lookup)
+                .map(|(access, tie)| actor::found(access, &tie, &lookup.alert_id)),
             Err(e) => {
                 lookup.last_error = crate::telemetry::redact(&e.to_string());
                 out.throttled = matches!(e, AzureError::Throttled { .. });
-                over.then(|| {
-                    actor::unknown(
-                        actor::why_unknown(&lookup, None, settings.actor_wait),
-                        &lookup.alert_id,
-                    )
-                })
+                None
             }
         };
+        let decided = picked.or_else(|| {
+            over.then(|| {
+                let why = actor::why_unknown(&lookup, asked.as_ref().ok(), settings.actor_wait);
+                actor::unknown(why, &lookup.alert_id)
+            })
+        });
         let Some(decided) = decided else {
             awaited::note(tables, &lookup).await?;
             out.waiting += 1;

@@ -99,22 +99,21 @@ fn verbatim(s: &str) -> String {
     format!("@\"{}\"", s.replace('"', "\"\""))
 }
 
-pub(super) fn list(values: &[String]) -> String {
+pub(super) fn list(values: &[impl AsRef<str>]) -> String {
     if values.is_empty() {
         return "dynamic([])".to_owned();
     }
-    let items: Vec<String> = values.iter().map(|v| verbatim(v)).collect();
+    let items: Vec<String> = values.iter().map(|v| verbatim(v.as_ref())).collect();
     format!("pack_array({})", items.join(", "))
 }
 
 /// The header the body runs under: the blob's keys, the operations (none: every operation) and
 /// the most rows to return.
 pub fn header(keys: &[String], operations: &[&str], limit: usize) -> String {
-    let ops: Vec<String> = operations.iter().map(|o| (*o).to_owned()).collect();
     format!(
         "let keys = {};\nlet operations = {};\nlet limit = {limit};\n",
         list(keys),
-        list(&ops),
+        list(operations),
     )
 }
 
@@ -125,10 +124,9 @@ pub fn text(keys: &[String], operations: &[&str], limit: usize) -> String {
 
 /// The header of the period query: the containers (`/<account>/<container>`) and the most rows.
 pub fn period_header(containers: &[String], limit: usize) -> String {
-    let containers: Vec<String> = containers
+    let containers: Vec<&String> = containers
         .iter()
         .filter(|c| !c.chars().any(char::is_control))
-        .cloned()
         .collect();
     format!(
         "let containers = {};\nlet limit = {limit};\n",

@@ -18,11 +18,12 @@ use tracing::error;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::azure::AzureError;
+use crate::catalogue::session::fill;
 use crate::dates::{days, format_date, format_utc};
 use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
-use crate::tables::ops::{query_all, upsert_batched, write_creating_table};
+use crate::tables::ops::{query_all, remove, upsert_batched, write_creating_table};
 use crate::tables::{Entity, Filter, IN_FLIGHT, Stored, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 
@@ -64,16 +65,9 @@ impl FailedLogin {
         time: Option<OffsetDateTime>,
         window: Duration,
     ) -> Option<Self> {
-        let vm = if s.target_vm.is_empty() {
-            s.target_ip.clone()
-        } else {
-            s.target_vm.clone()
-        };
-        let user = if s.user_name.is_empty() {
-            s.user_email.to_ascii_lowercase()
-        } else {
-            s.user_name.to_ascii_lowercase()
-        };
+        let (mut vm, mut user) = (s.target_vm.clone(), s.user_name.to_ascii_lowercase());
+        fill(&mut vm, &s.target_ip, false);
+        fill(&mut user, &s.user_email, true);
         Some(Self {
             tunnel_id: s.tunnel_id.clone(),
             window: bucket(time?, window),
@@ -121,12 +115,11 @@ pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<Stri
     let parts = f.partitions();
     for pk in &parts {
         let rk = crate::audit_logs::sessions::tunnel_key(&f.tunnel_id);
-        let mut e = crate::tables::keyed(pk.clone(), rk);
-        e.insert("Window".into(), Value::String(format_utc(f.window)));
         // What the digest names besides the partition's own dimension.
-        for (prop, v) in [(USER, &f.user), (CLIENT_IP, &f.client_ip), (HOST, &f.host)] {
-            e.insert(prop.into(), Value::String(v.clone()));
-        }
+        let e = crate::tables::entity(json!({
+            "PartitionKey": pk, "RowKey": rk, "Window": format_utc(f.window),
+            USER: f.user, CLIENT_IP: f.client_ip, HOST: f.host,
+        }));
         write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
     }
     Ok(parts)
@@ -212,12 +205,9 @@ async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
             continue;
         }
         for (pk, etag) in chunk {
-            match tables.delete(FAILED_TABLE, UNCHECKED, pk, Some(etag)).await {
-                // 412: an attempt was stored since the read, 404: another tick settled it.
-                Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
-                Err(e) => {
-                    error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login burst check failed; kept unchecked, checked again next tick");
-                }
+            // 412: an attempt was stored since the read, 404: another tick settled it.
+            if let Err(e) = remove(tables, FAILED_TABLE, UNCHECKED, pk, Some(etag)).await {
+                error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login burst check failed; kept unchecked, checked again next tick");
             }
         }
     }
@@ -244,10 +234,7 @@ pub async fn check(
     window: Duration,
 ) -> Result<Option<Notification>, AzureError> {
     let (marker, attempts) = partition(tables, pk).await?;
-    if marker.as_ref().is_some_and(|m| settled(&m.entity)) {
-        return Ok(None);
-    }
-    if attempts.len() < threshold {
+    if marker.as_ref().is_some_and(|m| settled(&m.entity)) || attempts.len() < threshold {
         return Ok(None);
     }
     let etag = match marker {
@@ -301,12 +288,8 @@ const MAX_LISTED: usize = 50;
 pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Notification {
     let fact = decode_key(pk).unwrap_or_default();
     let mut parts = fact.splitn(4, '|');
-    let (start, dim, value, vm) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-    );
+    let mut part = || parts.next().unwrap_or("");
+    let (start, dim, value, vm) = (part(), part(), part(), part());
     let end = crate::dates::timestamp(start)
         .map(|s| format_utc(s + window))
         .unwrap_or_default();

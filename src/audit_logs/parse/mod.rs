@@ -293,8 +293,9 @@ pub fn parse_lines<'a>(
         if line.is_empty() {
             continue;
         }
-        if let Err(reason) = parse_line(line, &mut |r| on_record(offset, r)) {
-            on_error(LineError { offset, reason }, line);
+        match parse_line(line) {
+            Ok(r) => on_record(offset, r),
+            Err(reason) => on_error(LineError { offset, reason }, line),
         }
     }
     end
@@ -315,7 +316,7 @@ pub fn trim_line(line: &[u8]) -> &[u8] {
 ///
 /// # Errors
 /// serde's message when the line is not a JSON object of the expected shape.
-pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> Result<(), String> {
+pub fn parse_line(line: &[u8]) -> Result<Record<'_>, String> {
     if line.first() != Some(&b'{') {
         // serde would accept a JSON array as a struct (by position): only objects are records.
         return Err("not a JSON object".to_owned());
@@ -326,8 +327,7 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(line),
     };
-    on_record(record.map_err(|e| e.to_string())?);
-    Ok(())
+    record.map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

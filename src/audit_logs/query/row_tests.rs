@@ -40,7 +40,7 @@ fn row(end: Value, duration: Value) -> Vec<Value> {
 
 fn stored(line: &str) -> SessionRecord {
     let mut s = SessionRecord::new("5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");
-    parse_line(line.as_bytes(), &mut |r| s.merge_record(&r, "")).expect("line");
+    s.merge_record(&parse_line(line.as_bytes()).expect("line"), "");
     s
 }
 

@@ -83,24 +83,15 @@ pub async fn load(
     row: &str,
     start: OffsetDateTime,
 ) -> Result<StoredCursor, AzureError> {
-    let Some(row) = get(tables, TABLE, workspace, row).await? else {
-        return Ok(StoredCursor {
-            state: CursorState {
-                through: tick_of(start),
-                seen: Default::default(),
-            },
-            etag: None,
-        });
-    };
-    let through = get_str(&row.entity, "Through")
-        .and_then(timestamp)
-        .map_or_else(|| tick_of(start), tick_of);
+    let row = get(tables, TABLE, workspace, row).await?;
+    let e = row.as_ref().map(|r| &r.entity);
+    let through = e.and_then(|e| get_str(e, "Through")).and_then(timestamp);
     Ok(StoredCursor {
         state: CursorState {
-            through,
-            seen: decode_seen(&row.entity),
+            through: tick_of(through.unwrap_or(start)),
+            seen: e.map(decode_seen).unwrap_or_default(),
         },
-        etag: Some(row.etag),
+        etag: row.map(|r| r.etag),
     })
 }
 
@@ -152,14 +143,11 @@ pub struct Status {
 
 /// Upserts a workspace's status.
 pub async fn put_status(tables: &dyn TableStore, s: &Status) -> Result<(), AzureError> {
-    let mut e = crate::tables::keyed(s.workspace.as_str(), STATUS_ROW);
-    e.insert("At".into(), json!(s.at));
-    e.insert("Error".into(), json!(s.error.clone().unwrap_or_default()));
-    e.insert(
-        "RetryAfter".into(),
-        json!(s.retry_after.map(format_utc).unwrap_or_default()),
-    );
-    e.insert("Throttled".into(), json!(s.throttled));
+    let e = crate::tables::entity(json!({
+        "PartitionKey": s.workspace, "RowKey": STATUS_ROW, "At": s.at,
+        "Error": s.error.as_deref().unwrap_or_default(), "Throttled": s.throttled,
+        "RetryAfter": s.retry_after.map(format_utc).unwrap_or_default(),
+    }));
     write_creating_table(tables, TABLE, &e, WriteMode::Upsert).await?;
     Ok(())
 }

@@ -133,7 +133,7 @@ impl Cursor {
             hour: t("Hour")?,
             offset: n("Offset"),
             created_at: t("CreatedAt")?,
-            bastion_host: get_str(e, "BastionHost").unwrap_or_default().to_owned(),
+            bastion_host: s("BastionHost"),
             done: b("Done"),
             lease_until: t("LeaseUntil"),
             last_read_at: t("LastReadAt"),

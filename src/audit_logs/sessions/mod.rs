@@ -12,12 +12,6 @@ use crate::catalogue::session::{add_raw, fill, max_time, min_time, outcome_rank}
 
 pub use crate::catalogue::session::{SESSION_ROW, SessionRecord, outcome, tunnel_key};
 
-/// The lower-case tunnel id of a record, if it has a non-empty one.
-pub fn tunnel_of(rec: &Record<'_>) -> Option<String> {
-    let t = rec.properties.tunnel_id.as_ref()?.as_str().trim();
-    (!t.is_empty()).then(|| t.to_ascii_lowercase())
-}
-
 /// A record timestamp cut to the stored milliseconds: merging a record again changes nothing.
 pub fn record_time(text: &str) -> Option<OffsetDateTime> {
     let t = timestamp(text)?;
@@ -31,15 +25,10 @@ fn text<'b>(t: &'b Option<Text<'_>>) -> &'b str {
 }
 
 impl SessionRecord {
-    /// Folds one record in; allocates only for fields still unknown. `host` is the Bastion host
-    /// from the blob path, used when the record's own `resourceId` does not name it.
-    pub fn merge_record(&mut self, rec: &Record<'_>, host: &str) {
-        let time = rec.time.as_ref().and_then(|t| record_time(t.as_str()));
-        self.merge_at(rec, host, time);
-    }
-
-    /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed;
-    /// returns the record's kind. Host, protocol and ARM parts are lower-cased.
+    /// Folds one record in, its [`record_time`] already parsed; allocates only for fields still
+    /// unknown. `host` is the Bastion host from the blob path, used when the record's own
+    /// `resourceId` does not name it. Returns the record's kind. Host, protocol and ARM parts are
+    /// lower-cased.
     pub fn merge_at(
         &mut self,
         rec: &Record<'_>,

@@ -27,6 +27,20 @@ fn sessionize(lines: &[&[u8]]) -> std::collections::BTreeMap<String, SessionReco
     map
 }
 
+/// The lower-case tunnel id of a record, if it has a non-empty one.
+fn tunnel_of(rec: &Record<'_>) -> Option<String> {
+    let t = rec.properties.tunnel_id.as_ref()?.as_str().trim();
+    (!t.is_empty()).then(|| t.to_ascii_lowercase())
+}
+
+impl SessionRecord {
+    /// Folds one record in at its own time ([`SessionRecord::merge_at`]).
+    pub(crate) fn merge_record(&mut self, rec: &Record<'_>, host: &str) {
+        let time = rec.time.as_ref().and_then(|t| record_time(t.as_str()));
+        self.merge_at(rec, host, time);
+    }
+}
+
 const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
 
 #[test]

@@ -57,11 +57,6 @@ impl Allowance {
     }
 }
 
-/// How long a claim lasts with this time budget.
-pub fn lease(budget: Duration) -> Duration {
-    std::cmp::max(budget * 2_i32, MIN_LEASE)
-}
-
 /// Claims `cursor`; `None` when another instance holds or just took it.
 ///
 /// # Errors
@@ -171,7 +166,7 @@ async fn read(
 ) -> Result<(BlobReport, Option<Unwritten>), Failure> {
     let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();
-    let lease = lease(tail.settings.tail_budget);
+    let lease = std::cmp::max(tail.settings.tail_budget * 2_i32, MIN_LEASE);
     let until = tail.ports.clock.now() + lease;
     let Some(mut c) = self::claim(&repo, cursor, now, lease).await? else {
         report.contended = true;
@@ -229,11 +224,7 @@ async fn read(
         }
     }
     c.done = c.done || (retiring && reached_end);
-    c.grown_at = if reached_end || c.done {
-        None
-    } else {
-        Some(c.grown_at.unwrap_or(since))
-    };
+    c.grown_at = (!reached_end && !c.done).then(|| c.grown_at.unwrap_or(since));
     c.lease_until = None;
     Ok((report, Some(Unwritten { cursor: c, until })))
 }
@@ -247,8 +238,10 @@ pub struct BlobReport {
     pub records: u64,
     /// Corrupt lines quarantined.
     pub corrupt: u64,
-    /// Flush results.
-    pub flushed: Flushed,
+    /// Session rows changed.
+    pub sessions: usize,
+    /// A flush was cut by the time budget.
+    pub cut: bool,
     /// Skipped because another instance holds it.
     pub contended: bool,
 }
@@ -325,11 +318,11 @@ pub(super) async fn process(
         && (rest.len() as u64) <= max_line
         && (parse::is_complete_object(trimmed) || step.retiring || block(tail, step.blob).await?)
     {
-        if let Err(reason) = parse::parse_line(trimmed, &mut |rec| {
-            batch.add_at(offset, &rec, trimmed, &host, window);
-        }) {
-            let e = LineError { offset, reason };
-            batch.corrupt.push((e, trimmed.to_vec()));
+        match parse::parse_line(trimmed) {
+            Ok(rec) => batch.add_at(offset, &rec, trimmed, &host, window),
+            Err(reason) => batch
+                .corrupt
+                .push((LineError { offset, reason }, trimmed.to_vec())),
         }
         consumed = body.len();
     } else if rest.len() as u64 > max_line {
@@ -353,7 +346,8 @@ pub(super) async fn process(
         None => batch::flush(tail, batch, step.now, step.time).await?,
     };
     let cut = flushed.cut;
-    merge_flushed(&mut report.flushed, flushed);
+    report.sessions += flushed.sessions;
+    report.cut |= cut.is_some();
     let (records, corrupt_n) = match cut {
         // Only the records before the cut were written: the next tick reads from there.
         Some(end) => {
@@ -391,13 +385,6 @@ fn line_at(body: &[u8], rel: u64) -> &[u8] {
     let rel = usize::try_from(rel).unwrap_or(body.len()).min(body.len());
     let rest = &body[rel..];
     &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())]
-}
-
-/// Adds a flush's results to a blob's.
-pub(super) fn merge_flushed(into: &mut Flushed, f: Flushed) {
-    into.sessions += f.sessions;
-    into.failed_partitions.extend(f.failed_partitions);
-    into.cut = into.cut.or(f.cut);
 }
 
 /// Quarantines corrupt lines (item = blob offset, so re-reads overwrite the same evidence).

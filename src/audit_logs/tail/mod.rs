@@ -17,6 +17,7 @@ use super::AuditSettings;
 use super::detect::failed;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
+use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::failure::Failure;
 use crate::invocation::{Outcome, Quarantine};
@@ -141,8 +142,15 @@ impl Tailer {
                 left.push(g);
                 continue;
             }
-            self.read(&g, now, &mut allowance, &reading, &mut report)
-                .await;
+            let cursor = &g.cursor;
+            match blob::tail_blob(self, cursor, now, &mut allowance, &reading, g.since).await {
+                Ok(r) => add(&mut report, &r),
+                Err(e) => {
+                    report.blobs += 1;
+                    report.failed += 1;
+                    error!(blob = %cursor.blob, error.cause_chain = %redact(&e.to_string()), "tailing an audit blob failed; retried next tick");
+                }
+            }
         }
         report.left = left.len();
         report.cut |= !left.is_empty();
@@ -174,25 +182,6 @@ impl Tailer {
         let r = blob::tail_blob(self, cursor, now, &mut allowance, time, now).await?;
         add(&mut report, &r);
         Ok(report)
-    }
-
-    async fn read(
-        &self,
-        g: &Growth,
-        now: OffsetDateTime,
-        allowance: &mut Allowance,
-        time: &Budget,
-        report: &mut TickReport,
-    ) {
-        let cursor = &g.cursor;
-        match blob::tail_blob(self, cursor, now, allowance, time, g.since).await {
-            Ok(r) => add(report, &r),
-            Err(e) => {
-                report.blobs += 1;
-                report.failed += 1;
-                error!(blob = %cursor.blob, error.cause_chain = %redact(&e.to_string()), "tailing an audit blob failed; retried next tick");
-            }
-        }
     }
 
     /// The failed-login burst checks still unchecked (this tick's partitions and any earlier ones
@@ -240,10 +229,7 @@ async fn mark(repo: &CursorRepo, left: Vec<Growth>) {
         .await;
     for (r, blob) in writes {
         if let Err(e) = r
-            && !matches!(
-                e,
-                crate::azure::AzureError::PreconditionFailed | crate::azure::AzureError::NotFound
-            )
+            && !matches!(e, AzureError::PreconditionFailed | AzureError::NotFound)
         {
             warn!(blob = %blob, error.cause_chain = %redact(&e.to_string()), "marking unread growth failed; the next listing finds it again");
         }
@@ -258,8 +244,8 @@ fn add(report: &mut TickReport, r: &blob::BlobReport) {
     report.bytes += r.bytes;
     report.records += r.records;
     report.corrupt += r.corrupt;
-    report.sessions += r.flushed.sessions;
-    report.cut |= r.flushed.cut.is_some();
+    report.sessions += r.sessions;
+    report.cut |= r.cut;
 }
 
 /// Per-minute detections (the workspace source's too); a failure is logged and retried next tick.

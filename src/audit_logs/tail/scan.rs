@@ -228,31 +228,22 @@ pub(super) fn judge(
     window: Duration,
 ) -> Verdict {
     let length = props.content_length;
-    let since = |c: &Cursor| {
+    let since = if length > c.seen_length {
         c.grown_at
             .unwrap_or_else(|| props.last_modified.unwrap_or(now).min(now))
-    };
-    if length > c.seen_length {
-        let since = since(&c);
-        return Verdict::Grown(Growth {
-            cursor: c,
-            length,
-            since,
-        });
-    }
-    if !c.expired(now, window) {
+    } else if !c.expired(now, window) {
         return Verdict::Quiet;
-    }
-    if c.offset < length {
+    } else if c.offset < length {
         // A last line waiting for its newline: final at retirement, read once (first: it is old).
-        let since = c.hour;
-        return Verdict::Grown(Growth {
-            cursor: c,
-            length,
-            since,
-        });
-    }
-    Verdict::Retire(c)
+        c.hour
+    } else {
+        return Verdict::Retire(c);
+    };
+    Verdict::Grown(Growth {
+        cursor: c,
+        length,
+        since,
+    })
 }
 
 /// What a host's listing says.

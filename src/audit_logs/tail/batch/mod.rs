@@ -85,13 +85,8 @@ impl<'a> Batch<'a> {
         &self.folded
     }
 
-    /// Folds one record; `line` is its raw text (for `LastRaw`, empty when there is none).
-    pub fn add(&mut self, rec: &Record<'a>, line: &'a [u8], host: &'a str, window: time::Duration) {
-        self.add_at(0, rec, line, host, window);
-    }
-
-    /// [`add`](Self::add) for the record at blob offset `offset` (the tail's records, so a flush
-    /// cut by its time budget knows where the records it wrote end).
+    /// Folds the record at blob offset `offset` (so a flush cut by its time budget knows where the
+    /// records it wrote end); `line` is its raw text (for `LastRaw`, empty when there is none).
     pub fn add_at(
         &mut self,
         offset: u64,
@@ -193,8 +188,6 @@ const SESSIONS_IN_FLIGHT: usize = 8;
 pub struct Flushed {
     /// Session rows changed.
     pub sessions: usize,
-    /// Failed-login partitions touched (for burst detection).
-    pub failed_partitions: BTreeSet<String>,
     /// cut by the time budget: only the records before this blob offset were written.
     pub cut: Option<u64>,
 }
@@ -225,12 +218,13 @@ pub async fn flush(
         rest = later;
     }
     let end = out.cut.unwrap_or(u64::MAX);
+    // The failed-login partitions touched, for burst detection.
+    let mut partitions = BTreeSet::new();
     for (_, f) in batch.failed.iter().filter(|(at, _)| *at < end) {
-        out.failed_partitions
-            .extend(failed::record(&tail.ports.tables, f).await?);
+        partitions.extend(failed::record(&tail.ports.tables, f).await?);
     }
     // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
-    failed::mark_unchecked(&tail.ports.tables, &out.failed_partitions).await?;
+    failed::mark_unchecked(&tail.ports.tables, &partitions).await?;
     Ok(out)
 }
 
