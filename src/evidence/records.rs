@@ -6,7 +6,7 @@ use serde_json::Value;
 use time::Duration;
 
 use super::hosts::{About, HostFilter, keeps};
-use super::named::{Named, Names};
+use super::named::Names;
 use super::rows::{Facts, Row};
 use crate::catalogue::access;
 use crate::catalogue::query::Query;
@@ -61,7 +61,6 @@ pub async fn reviews(
                     subject: r.subject.id.clone(),
                     at: r.at,
                     verdict: r.verdict.as_str().to_owned(),
-                    reviewer: r.reviewer.clone(),
                     counts: r.identity != crate::reviews::refusal::SELF_REVIEW,
                     finding: (r.verdict != crate::reviews::Verdict::Ok)
                         .then(|| Box::new(r.clone())),
@@ -124,12 +123,10 @@ pub async fn holds(
         .filter(|e| get_str(e, "SetAt").unwrap_or_default() < to.as_str())
         .filter(|e| get_str(e, "ReleasedAt").is_none_or(|r| r.is_empty() || r >= from.as_str()))
     {
-        let id = s(e, "RowKey");
-        if keeps(host.as_deref_mut(), tables, About::Hold(&id)).await? {
+        if keeps(host.as_deref_mut(), tables, About::Hold(&s(e, "RowKey"))).await? {
             out.push(Row {
                 cells: cells(e, HOLD_COLUMNS),
                 facts: Facts::Hold {
-                    id,
                     status: s(e, "Status"),
                 },
             });
@@ -186,17 +183,8 @@ pub async fn accesses(
             let named = names.of(tables, &target).await?.unwrap_or_default();
             let mut cells = cells(e, ACCESS_COLUMNS);
             cells.truncate(cells.len() - 3);
-            cells.extend([named.blob.clone(), named.host.clone(), named.person.clone()]);
-            out.push(Row {
-                cells,
-                facts: Facts::Access {
-                    who: s(e, "Who"),
-                    target,
-                    action: s(e, "Action"),
-                    at: s(e, "At"),
-                    named,
-                },
-            });
+            cells.extend([named.blob, named.host, named.person]);
+            out.push(access_row(cells));
         }
     }
     Ok(out)
@@ -218,27 +206,16 @@ pub async fn storage_accesses(
     let found =
         crate::custody::query::run_period(logs, &custody.workspace, containers, span, STORAGE_ROWS)
             .await;
-    let note = |outcome: String| Row {
-        cells: vec![
+    let note = |outcome: String| {
+        storage_row([
             format_utc_millis(q.to),
             String::new(),
             "storage-logs".to_owned(),
             custody.workspace.clone(),
-            outcome.clone(),
+            outcome,
             String::new(),
             String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ],
-        facts: Facts::Access {
-            who: String::new(),
-            target: custody.workspace.clone(),
-            action: "storage-logs".to_owned(),
-            at: format_utc_millis(q.to),
-            named: Named::default(),
-        },
+        ])
     };
     let found = match found {
         Ok(f) => f,
@@ -258,29 +235,15 @@ pub async fn storage_accesses(
                 .find(|v| !v.is_empty())
                 .cloned()
                 .unwrap_or_default();
-            let action = format!("storage:{}", a.operation);
-            Row {
-                cells: vec![
-                    a.at.clone(),
-                    who.clone(),
-                    action.clone(),
-                    a.object_key.clone(),
-                    a.status.clone(),
-                    a.caller_ip.clone(),
-                    a.user_agent.clone(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ],
-                facts: Facts::Access {
-                    who,
-                    target: a.object_key.clone(),
-                    action,
-                    at: a.at.clone(),
-                    named: Named::default(),
-                },
-            }
+            storage_row([
+                a.at.clone(),
+                who,
+                format!("storage:{}", a.operation),
+                a.object_key.clone(),
+                a.status.clone(),
+                a.caller_ip.clone(),
+                a.user_agent.clone(),
+            ])
         })
         .collect();
     if found.capped {
@@ -292,6 +255,22 @@ pub async fn storage_accesses(
         out.push(note(format!("partial: {p}")));
     }
     out
+}
+
+/// An `accessaudit.csv` row of a storage request (at, who, action, target, outcome, client IP,
+/// user agent), naming no recording.
+fn storage_row(head: [String; 7]) -> Row {
+    let mut cells = head.to_vec();
+    cells.resize(columns(ACCESS_COLUMNS).count(), String::new());
+    access_row(cells)
+}
+
+/// The row of `cells` (in the order of [`ACCESS_COLUMNS`]), with what the report lists of it:
+/// at, who, action, the recording's blob or else the target, host, person.
+fn access_row(cells: Vec<String>) -> Row {
+    let what = if cells[8].is_empty() { 3 } else { 8 };
+    let facts = Facts::Access([0, 1, 2, what, 9, 10].map(|i| cells[i].clone()));
+    Row { cells, facts }
 }
 
 /// Every row of `filter` on `table` (a missing table is empty).
