@@ -2,7 +2,7 @@
 //! hold releases, and the recordings deleted outside retention or replaced in the period.
 
 use super::hosts::{About, HostFilter, keeps};
-use super::records::cells;
+use super::records::{cells, s};
 use super::rows::{Facts, Row};
 use crate::azure::AzureError;
 use crate::catalogue::query::Query;
@@ -13,7 +13,7 @@ use crate::dates::format_utc;
 use crate::retention::hold::two_person;
 use crate::reviews::refusal::{REFUSAL_COLUMNS, refusals};
 use crate::tables::filter::Op;
-use crate::tables::{Entity, Filter, TableStore, get_str};
+use crate::tables::{Filter, TableStore, get_str};
 
 /// The columns of `holdreleases.csv`, each `name=property` of the release request row.
 pub const RELEASE_COLUMNS: &str = "holdId=HoldId,recording=Recording,status=Status,\
@@ -38,10 +38,6 @@ pub const DELETED_OUTSIDE: &str = "deleted-outside-retention";
 pub const DELETED_BEFORE: &str = "deleted-before-catalogued";
 /// A replacement.
 pub const REPLACED: &str = "replaced";
-
-fn s(e: &Entity, k: &str) -> String {
-    get_str(e, k).unwrap_or_default().to_owned()
-}
 
 /// The outside deletions of `r`: its trail, or for a row written before the trail existed, the
 /// deletion its state records.

@@ -200,11 +200,10 @@ impl Lists {
     /// # Errors
     /// I/O errors.
     pub fn session(&mut self, w: &DayRow, first: Option<OffsetDateTime>) -> std::io::Result<()> {
-        let [a, b, c, d, e, f] = session_cells(w);
+        let session = session_cells(w);
         let kind = Coverage::of(w);
         if kind == Coverage::Unrecorded {
-            let cells = [&a, &b, &c, &d, &e, &f].map(Clone::clone);
-            let mut row = cells.to_vec();
+            let mut row = session.to_vec();
             row.extend([
                 w.public_outcome().to_owned(),
                 w.client_ip.clone(),
@@ -213,19 +212,14 @@ impl Lists {
             self.files[0].row(&row)?;
         }
         if let Some(state) = review_state(w, first, self.deadline) {
-            let row = [
-                state.to_owned(),
-                a,
-                b,
-                c,
-                d,
-                e,
-                f,
+            let mut row = vec![state.to_owned()];
+            row.extend(session);
+            row.extend([
                 kind.as_str().to_owned(),
                 time(Some(due_at(w, self.deadline))),
                 time(first),
                 w.tunnel_id.clone(),
-            ];
+            ]);
             self.files[1].row(&row)?;
         }
         Ok(())

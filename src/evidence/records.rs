@@ -78,11 +78,6 @@ pub async fn bursts(
     host: Option<&HostFilter>,
 ) -> anyhow::Result<Vec<Row>> {
     let found = crate::audit_logs::detect::failed::bursts(tables, q.from, q.to, window).await?;
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
     Ok(found
         .into_iter()
         .filter_map(|n| {
@@ -100,7 +95,7 @@ pub async fn bursts(
                 return None;
             }
             let mut cells = vec![n.notification_id.clone()];
-            cells.extend(columns(BURST_COLUMNS).map(|(_, k)| text(&d[k])));
+            cells.extend(columns(BURST_COLUMNS).map(|(_, k)| text(d.get(k))));
             Some(Row {
                 cells,
                 facts: Facts::Burst { hosts },
@@ -116,10 +111,11 @@ pub async fn holds(
     mut host: Option<&mut HostFilter>,
 ) -> anyhow::Result<Vec<Row>> {
     let (from, to) = (format_utc(q.from), format_utc(q.to));
-    let rows = all(tables, HOLDS_TABLE, &Filter::partition("hold")).await?;
+    let rows = query_all(tables, HOLDS_TABLE, &Filter::partition("hold"), usize::MAX).await?;
     let mut out = Vec::new();
     for e in rows
         .iter()
+        .map(|s| &s.entity)
         .filter(|e| get_str(e, "SetAt").unwrap_or_default() < to.as_str())
         .filter(|e| get_str(e, "ReleasedAt").is_none_or(|r| r.is_empty() || r >= from.as_str()))
     {
@@ -273,23 +269,21 @@ fn access_row(cells: Vec<String>) -> Row {
     Row { cells, facts }
 }
 
-/// Every row of `filter` on `table` (a missing table is empty).
-async fn all(tables: &dyn TableStore, table: &str, filter: &Filter) -> anyhow::Result<Vec<Entity>> {
-    let rows = query_all(tables, table, filter, usize::MAX).await?;
-    Ok(rows.into_iter().map(|s| s.entity).collect())
-}
-
-fn s(e: &Entity, k: &str) -> String {
+/// A string property of `e` (empty when absent or not a string).
+pub(super) fn s(e: &Entity, k: &str) -> String {
     get_str(e, k).unwrap_or_default().to_owned()
 }
 
 /// The cells of `e` for the columns of `list`.
 pub(super) fn cells(e: &Entity, list: &'static str) -> Vec<String> {
-    columns(list)
-        .map(|(_, p)| match e.get(p) {
-            Some(Value::String(v)) => v.clone(),
-            None | Some(Value::Null) => String::new(),
-            Some(v) => v.to_string(),
-        })
-        .collect()
+    columns(list).map(|(_, p)| text(e.get(p))).collect()
+}
+
+/// A value as a cell: a string as it is, a number or other value as JSON, none or null empty.
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(v)) => v.clone(),
+        None | Some(Value::Null) => String::new(),
+        Some(v) => v.to_string(),
+    }
 }
