@@ -104,11 +104,10 @@ pub const FINDINGS: ListSpec = ListSpec {
 /// The lists, in the order the report shows them.
 pub const LISTS: [ListSpec; 3] = [UNRECORDED, UNREVIEWED, FINDINGS];
 
-/// A list being written: its file, its row count and the rows the report shows.
+/// A list being written: its file and the rows the report shows.
 pub struct ListFile {
     spec: ListSpec,
     csv: CsvFile,
-    rows: u64,
     shown: Vec<Vec<String>>,
 }
 
@@ -117,14 +116,12 @@ impl ListFile {
         Ok(Self {
             spec,
             csv: CsvFile::create(dir, spec.file, spec.columns)?,
-            rows: 0,
             shown: Vec::new(),
         })
     }
 
     fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
         self.csv.row(cells)?;
-        self.rows += 1;
         if self.shown.len() < LISTED {
             self.shown
                 .push(self.spec.shown.iter().map(|i| cells[*i].clone()).collect());
@@ -285,12 +282,13 @@ impl Lists {
         let mut entries = Vec::new();
         let mut shown = Vec::new();
         for f in self.files {
+            let entry = f.csv.finish()?;
             shown.push(Shown {
                 spec: Some(f.spec),
-                rows: f.rows,
+                rows: entry.rows.unwrap_or_default(),
                 first: f.shown,
             });
-            entries.push(f.csv.finish()?);
+            entries.push(entry);
         }
         Ok((entries, shown))
     }
