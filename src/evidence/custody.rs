@@ -2,7 +2,7 @@
 //! hold releases, and the recordings deleted outside retention or replaced in the period.
 
 use super::hosts::{About, HostFilter, keeps};
-use super::records::cells;
+use super::records::{cells, s};
 use super::rows::{Facts, Row};
 use crate::azure::AzureError;
 use crate::catalogue::query::Query;
@@ -13,7 +13,7 @@ use crate::dates::format_utc;
 use crate::retention::hold::two_person;
 use crate::reviews::refusal::{REFUSAL_COLUMNS, refusals};
 use crate::tables::filter::Op;
-use crate::tables::{Entity, Filter, TableStore, get_str};
+use crate::tables::{Filter, TableStore, get_str};
 
 /// The columns of `holdreleases.csv`, each `name=property` of the release request row.
 pub const RELEASE_COLUMNS: &str = "holdId=HoldId,recording=Recording,status=Status,\
@@ -38,10 +38,6 @@ pub const DELETED_OUTSIDE: &str = "deleted-outside-retention";
 pub const DELETED_BEFORE: &str = "deleted-before-catalogued";
 /// A replacement.
 pub const REPLACED: &str = "replaced";
-
-fn s(e: &Entity, k: &str) -> String {
-    get_str(e, k).unwrap_or_default().to_owned()
-}
 
 /// The outside deletions of `r`: its trail, or for a row written before the trail existed, the
 /// deletion its state records.
@@ -78,13 +74,17 @@ pub async fn refused(
         .filter(|e| host.is_none_or(|h| h.is(get_str(e, "BastionHost").unwrap_or_default())))
         .map(|e| Row {
             cells: cells(e, REFUSAL_COLUMNS),
-            facts: Facts::Refusal {
-                at: s(e, "At"),
-                reviewer: s(e, "Reviewer"),
-                subject: s(e, "SubjectId"),
-                user: s(e, "SessionUser"),
-                host_vm: [s(e, "BastionHost"), s(e, "TargetVm")],
-            },
+            facts: Facts::Refusal(
+                [
+                    "At",
+                    "Reviewer",
+                    "SubjectId",
+                    "SessionUser",
+                    "TargetVm",
+                    "BastionHost",
+                ]
+                .map(|k| s(e, k)),
+            ),
         })
         .collect())
 }
@@ -101,17 +101,19 @@ pub async fn releases(
     let rows = two_person::requests(tables, &format_utc(q.from), &format_utc(q.to)).await?;
     let mut out = Vec::new();
     for e in &rows {
-        let hold = s(e, "HoldId");
-        if keeps(host.as_deref_mut(), tables, About::Hold(&hold)).await? {
+        if keeps(host.as_deref_mut(), tables, About::Hold(&s(e, "HoldId"))).await? {
+            let listed = [
+                "HoldId",
+                "Recording",
+                "Status",
+                "RequestedBy",
+                "RequestedAt",
+                "ApprovedBy",
+                "ApprovedAt",
+            ];
             out.push(Row {
                 cells: cells(e, RELEASE_COLUMNS),
-                facts: Facts::Release {
-                    hold,
-                    recording: s(e, "Recording"),
-                    status: s(e, "Status"),
-                    requested: [s(e, "RequestedBy"), s(e, "RequestedAt")],
-                    approved: [s(e, "ApprovedBy"), s(e, "ApprovedAt")],
-                },
+                facts: Facts::Release(listed.map(|k| s(e, k))),
             });
         }
     }
@@ -175,12 +177,11 @@ pub async fn custody(
         let of_session = |f: fn(&crate::catalogue::recording::SessionView) -> &String| {
             session.map(f).cloned().unwrap_or_default()
         };
-        let who = [
-            of_session(|v| &v.user_email),
-            of_session(|v| &v.user_name),
-            of_session(|v| &v.target_vm),
-            r.bastion().to_owned(),
-        ];
+        let blob = if r.blob_url.is_empty() {
+            format!("{}/{}", r.container, r.blob_name)
+        } else {
+            r.blob_url.clone()
+        };
         for (event, at, request) in deleted.chain(replaced) {
             let mut row = cells(e, CUSTODY_COLUMNS);
             row[0] = event.to_owned();
@@ -194,21 +195,20 @@ pub async fn custody(
             let at_host =
                 super::records::columns(CUSTODY_COLUMNS).position(|(n, _)| n == "bastionHost");
             if let Some(host) = at_host.and_then(|i| row.get_mut(i)) {
-                host.clone_from(&who[3]);
+                *host = r.bastion().to_owned();
             }
             out.push(Row {
                 cells: row,
-                facts: Facts::Custody {
-                    event,
+                facts: Facts::Custody([
                     at,
-                    recording: r.id(),
-                    blob: if r.blob_url.is_empty() {
-                        format!("{}/{}", r.container, r.blob_name)
-                    } else {
-                        r.blob_url.clone()
-                    },
-                    who: who.clone(),
-                },
+                    event.to_owned(),
+                    r.id(),
+                    blob.clone(),
+                    of_session(|v| &v.user_email),
+                    of_session(|v| &v.user_name),
+                    of_session(|v| &v.target_vm),
+                    r.bastion().to_owned(),
+                ]),
             });
         }
     }

@@ -115,13 +115,14 @@ pub fn of_estate(
     vms: Option<&BTreeSet<String>>,
 ) -> OtherWays {
     let covered = |vm: &str| vms.is_none_or(|v| v.contains(vm));
+    let is_vm = |id: &str| crate::estate::bypass::ids::vm_of(id).as_deref() == Some(id);
     let subscriptions: Option<BTreeSet<String>> =
         vms.map(|v| v.iter().filter_map(|vm| subscription_of(vm)).collect());
     let sub_covered = |s: &str| subscriptions.as_ref().is_none_or(|v| v.contains(s));
     let mut out = OtherWays::default();
     for (host, at) in &estate.checked {
         let id = host.to_ascii_lowercase();
-        if crate::estate::bypass::ids::vm_of(&id).as_deref() == Some(id.as_str()) && covered(&id) {
+        if is_vm(&id) && covered(&id) {
             out.vms_checked += 1;
         }
         let Some(sub) = subscription_of(&id).filter(|s| id == format!("/subscriptions/{s}")) else {
@@ -152,10 +153,9 @@ pub fn of_estate(
         .sort_by(|a, b| a.subscription.cmp(&b.subscription));
     for r in estate.rows.iter().filter(|r| {
         let id = r.host.to_ascii_lowercase();
-        let is_vm = crate::estate::bypass::ids::vm_of(&id).as_deref() == Some(id.as_str());
         r.finding == NETWORK_FAILED
             && r.status == "open"
-            && (covered(&id) && (is_vm || vms.is_none()))
+            && (covered(&id) && (is_vm(&id) || vms.is_none()))
     }) {
         out.network_unread.push(NetworkUnread {
             resource: r.host.clone(),

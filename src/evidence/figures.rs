@@ -104,6 +104,13 @@ pub struct Figures {
     pub other_ways_in: super::doors::OtherWays,
 }
 
+/// Keeps `row` among the first [`LISTED`](super::lists::LISTED) of `list`.
+fn first<const N: usize>(list: &mut Vec<[String; N]>, row: &[String; N]) {
+    if list.len() < super::lists::LISTED {
+        list.push(row.clone());
+    }
+}
+
 /// Counts rows as they pass.
 #[derive(Debug)]
 pub struct Counter {
@@ -128,6 +135,7 @@ impl Counter {
 
     /// Counts one row.
     pub fn add(&mut self, facts: &Facts) {
+        let f = &mut self.figures;
         match facts {
             Facts::Review {
                 subject,
@@ -136,7 +144,6 @@ impl Counter {
                 counts,
                 ..
             } => {
-                let f = &mut self.figures;
                 f.reviews += 1;
                 *f.verdicts.entry(verdict.clone()).or_default() += 1;
                 if !counts {
@@ -147,13 +154,9 @@ impl Counter {
             }
             Facts::Session(w) => self.session(w),
             Facts::Burst { hosts } => {
-                self.figures.total.failed_login_bursts += 1;
+                f.total.failed_login_bursts += 1;
                 for h in hosts {
-                    self.figures
-                        .hosts
-                        .entry(h.clone())
-                        .or_default()
-                        .failed_login_bursts += 1;
+                    f.hosts.entry(h.clone()).or_default().failed_login_bursts += 1;
                 }
             }
             Facts::Recording {
@@ -162,125 +165,36 @@ impl Counter {
                 verification,
                 ..
             } => self.recording(row, integrity, verification),
-            Facts::Hold { status, .. } => {
-                self.figures.holds += 1;
-                if status == "active" {
-                    self.figures.holds_active += 1;
-                }
+            Facts::Hold { status } => {
+                f.holds += 1;
+                f.holds_active += u64::from(status == "active");
             }
-            Facts::Deletion { class } => {
-                *self.figures.deletions.entry(class.clone()).or_default() += 1;
-            }
-            Facts::Access {
-                who,
-                target,
-                action,
-                at,
-                named,
-            } => {
-                let f = &mut self.figures;
+            Facts::Deletion { class } => *f.deletions.entry(class.clone()).or_default() += 1,
+            Facts::Access(row) => {
                 f.accesses += 1;
-                *f.accesses_by_who.entry(who.clone()).or_default() += 1;
-                if f.access_list.len() < super::lists::LISTED {
-                    let what = if named.blob.is_empty() {
-                        target
-                    } else {
-                        &named.blob
-                    };
-                    let (host, person) = (named.host.clone(), named.person.clone());
-                    let row = [
-                        at.clone(),
-                        who.clone(),
-                        action.clone(),
-                        what.clone(),
-                        host,
-                        person,
-                    ];
-                    f.access_list.push(row);
-                }
+                *f.accesses_by_who.entry(row[1].clone()).or_default() += 1;
+                first(&mut f.access_list, row);
             }
-            Facts::Refusal { .. } | Facts::Release { .. } | Facts::Custody { .. } => {
-                self.duties(facts);
-            }
-        }
-    }
-
-    fn duties(&mut self, facts: &Facts) {
-        let f = &mut self.figures;
-        match facts {
-            Facts::Refusal {
-                at,
-                reviewer,
-                subject,
-                user,
-                host_vm,
-            } => {
+            Facts::Refusal(row) => {
                 f.refused_reviews += 1;
-                if f.refused_list.len() < super::lists::LISTED {
-                    let [host, vm] = host_vm.clone();
-                    f.refused_list.push([
-                        at.clone(),
-                        reviewer.clone(),
-                        subject.clone(),
-                        user.clone(),
-                        vm,
-                        host,
-                    ]);
-                }
+                first(&mut f.refused_list, row);
             }
-            Facts::Release {
-                hold,
-                recording,
-                status,
-                requested,
-                approved,
-            } => {
-                if status == "pending" {
+            Facts::Release(row) => {
+                if row[2] == "pending" {
                     f.two_person_open += 1;
                 } else {
                     f.two_person_releases += 1;
                 }
-                if f.release_list.len() < super::lists::LISTED {
-                    let [rb, ra] = requested.clone();
-                    let [ab, aa] = approved.clone();
-                    f.release_list.push([
-                        hold.clone(),
-                        recording.clone(),
-                        status.clone(),
-                        rb,
-                        ra,
-                        ab,
-                        aa,
-                    ]);
-                }
+                first(&mut f.release_list, row);
             }
-            Facts::Custody {
-                event,
-                at,
-                recording,
-                blob,
-                who,
-            } => {
-                if *event == super::custody::REPLACED {
+            Facts::Custody(row) => {
+                if row[1] == super::custody::REPLACED {
                     f.replaced += 1;
                 } else {
                     f.deleted_outside_retention += 1;
                 }
-                if f.custody_list.len() < super::lists::LISTED {
-                    let [person, vm_user, vm, host] = who.clone();
-                    f.custody_list.push([
-                        at.clone(),
-                        (*event).to_owned(),
-                        recording.clone(),
-                        blob.clone(),
-                        person,
-                        vm_user,
-                        vm,
-                        host,
-                    ]);
-                }
+                first(&mut f.custody_list, row);
             }
-            _ => {}
         }
     }
 

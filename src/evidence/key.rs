@@ -43,11 +43,6 @@ impl PackKey {
         Ok(Self(SigningKey::from_bytes(&seed)))
     }
 
-    /// The key from a 32-byte seed (tests).
-    pub fn from_seed(seed: [u8; 32]) -> Self {
-        Self(SigningKey::from_bytes(&seed))
-    }
-
     /// Reads the optional setting; a bad value is a start-up problem.
     pub fn from_reader(r: &mut crate::setting::Reader<'_>) -> Option<Self> {
         let text = r.get(SETTING)?;
@@ -100,6 +95,14 @@ pub fn parse_public(text: &str) -> Result<VerifyingKey, String> {
         .try_into()
         .map_err(|_| "public key: expected 32 bytes".to_owned())?;
     VerifyingKey::from_bytes(&raw).map_err(|_| "public key: not an Ed25519 point".to_owned())
+}
+
+#[cfg(test)]
+impl PackKey {
+    /// The key from a 32-byte seed.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Self(SigningKey::from_bytes(&seed))
+    }
 }
 
 #[cfg(test)]

@@ -104,11 +104,10 @@ pub const FINDINGS: ListSpec = ListSpec {
 /// The lists, in the order the report shows them.
 pub const LISTS: [ListSpec; 3] = [UNRECORDED, UNREVIEWED, FINDINGS];
 
-/// A list being written: its file, its row count and the rows the report shows.
+/// A list being written: its file and the rows the report shows.
 pub struct ListFile {
     spec: ListSpec,
     csv: CsvFile,
-    rows: u64,
     shown: Vec<Vec<String>>,
 }
 
@@ -117,14 +116,12 @@ impl ListFile {
         Ok(Self {
             spec,
             csv: CsvFile::create(dir, spec.file, spec.columns)?,
-            rows: 0,
             shown: Vec::new(),
         })
     }
 
     fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
         self.csv.row(cells)?;
-        self.rows += 1;
         if self.shown.len() < LISTED {
             self.shown
                 .push(self.spec.shown.iter().map(|i| cells[*i].clone()).collect());
@@ -200,11 +197,10 @@ impl Lists {
     /// # Errors
     /// I/O errors.
     pub fn session(&mut self, w: &DayRow, first: Option<OffsetDateTime>) -> std::io::Result<()> {
-        let [a, b, c, d, e, f] = session_cells(w);
+        let session = session_cells(w);
         let kind = Coverage::of(w);
         if kind == Coverage::Unrecorded {
-            let cells = [&a, &b, &c, &d, &e, &f].map(Clone::clone);
-            let mut row = cells.to_vec();
+            let mut row = session.to_vec();
             row.extend([
                 w.public_outcome().to_owned(),
                 w.client_ip.clone(),
@@ -213,19 +209,14 @@ impl Lists {
             self.files[0].row(&row)?;
         }
         if let Some(state) = review_state(w, first, self.deadline) {
-            let row = [
-                state.to_owned(),
-                a,
-                b,
-                c,
-                d,
-                e,
-                f,
+            let mut row = vec![state.to_owned()];
+            row.extend(session);
+            row.extend([
                 kind.as_str().to_owned(),
                 time(Some(due_at(w, self.deadline))),
                 time(first),
                 w.tunnel_id.clone(),
-            ];
+            ]);
             self.files[1].row(&row)?;
         }
         Ok(())
@@ -291,12 +282,13 @@ impl Lists {
         let mut entries = Vec::new();
         let mut shown = Vec::new();
         for f in self.files {
+            let entry = f.csv.finish()?;
             shown.push(Shown {
                 spec: Some(f.spec),
-                rows: f.rows,
+                rows: entry.rows.unwrap_or_default(),
                 first: f.shown,
             });
-            entries.push(f.csv.finish()?);
+            entries.push(entry);
         }
         Ok((entries, shown))
     }

@@ -17,8 +17,6 @@ pub struct PackOptions {
     /// A session's review is due this long after its end (`REVIEW_DEADLINE_HOURS`,
     /// `catalogue::figures::due_at`).
     pub review_deadline: Duration,
-    /// Failed logins per window that make a burst (`FAILED_LOGIN_THRESHOLD`; the report states it).
-    pub burst_threshold: u32,
     /// The burst window (`FAILED_LOGIN_WINDOW_MINUTES`: the detections' digests are rebuilt with it).
     pub burst_bucket: Duration,
     /// When the pack is generated.
@@ -111,7 +109,6 @@ impl PackOptions {
             to,
             bastion,
             review_deadline: reviews.deadline,
-            burst_threshold: u32::try_from(audit.failed_login_threshold).unwrap_or(u32::MAX),
             burst_bucket: audit.failed_login_bucket,
             now,
             custody: None,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use time::Duration;
 
 use super::hosts::{About, HostFilter, keeps};
-use super::named::{Named, Names};
+use super::named::Names;
 use super::rows::{Facts, Row};
 use crate::catalogue::access;
 use crate::catalogue::query::Query;
@@ -61,7 +61,6 @@ pub async fn reviews(
                     subject: r.subject.id.clone(),
                     at: r.at,
                     verdict: r.verdict.as_str().to_owned(),
-                    reviewer: r.reviewer.clone(),
                     counts: r.identity != crate::reviews::refusal::SELF_REVIEW,
                     finding: (r.verdict != crate::reviews::Verdict::Ok)
                         .then(|| Box::new(r.clone())),
@@ -79,11 +78,6 @@ pub async fn bursts(
     host: Option<&HostFilter>,
 ) -> anyhow::Result<Vec<Row>> {
     let found = crate::audit_logs::detect::failed::bursts(tables, q.from, q.to, window).await?;
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
     Ok(found
         .into_iter()
         .filter_map(|n| {
@@ -101,7 +95,7 @@ pub async fn bursts(
                 return None;
             }
             let mut cells = vec![n.notification_id.clone()];
-            cells.extend(columns(BURST_COLUMNS).map(|(_, k)| text(&d[k])));
+            cells.extend(columns(BURST_COLUMNS).map(|(_, k)| text(d.get(k))));
             Some(Row {
                 cells,
                 facts: Facts::Burst { hosts },
@@ -117,19 +111,18 @@ pub async fn holds(
     mut host: Option<&mut HostFilter>,
 ) -> anyhow::Result<Vec<Row>> {
     let (from, to) = (format_utc(q.from), format_utc(q.to));
-    let rows = all(tables, HOLDS_TABLE, &Filter::partition("hold")).await?;
+    let rows = query_all(tables, HOLDS_TABLE, &Filter::partition("hold"), usize::MAX).await?;
     let mut out = Vec::new();
     for e in rows
         .iter()
+        .map(|s| &s.entity)
         .filter(|e| get_str(e, "SetAt").unwrap_or_default() < to.as_str())
         .filter(|e| get_str(e, "ReleasedAt").is_none_or(|r| r.is_empty() || r >= from.as_str()))
     {
-        let id = s(e, "RowKey");
-        if keeps(host.as_deref_mut(), tables, About::Hold(&id)).await? {
+        if keeps(host.as_deref_mut(), tables, About::Hold(&s(e, "RowKey"))).await? {
             out.push(Row {
                 cells: cells(e, HOLD_COLUMNS),
                 facts: Facts::Hold {
-                    id,
                     status: s(e, "Status"),
                 },
             });
@@ -186,17 +179,8 @@ pub async fn accesses(
             let named = names.of(tables, &target).await?.unwrap_or_default();
             let mut cells = cells(e, ACCESS_COLUMNS);
             cells.truncate(cells.len() - 3);
-            cells.extend([named.blob.clone(), named.host.clone(), named.person.clone()]);
-            out.push(Row {
-                cells,
-                facts: Facts::Access {
-                    who: s(e, "Who"),
-                    target,
-                    action: s(e, "Action"),
-                    at: s(e, "At"),
-                    named,
-                },
-            });
+            cells.extend([named.blob, named.host, named.person]);
+            out.push(access_row(cells));
         }
     }
     Ok(out)
@@ -218,27 +202,16 @@ pub async fn storage_accesses(
     let found =
         crate::custody::query::run_period(logs, &custody.workspace, containers, span, STORAGE_ROWS)
             .await;
-    let note = |outcome: String| Row {
-        cells: vec![
+    let note = |outcome: String| {
+        storage_row([
             format_utc_millis(q.to),
             String::new(),
             "storage-logs".to_owned(),
             custody.workspace.clone(),
-            outcome.clone(),
+            outcome,
             String::new(),
             String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ],
-        facts: Facts::Access {
-            who: String::new(),
-            target: custody.workspace.clone(),
-            action: "storage-logs".to_owned(),
-            at: format_utc_millis(q.to),
-            named: Named::default(),
-        },
+        ])
     };
     let found = match found {
         Ok(f) => f,
@@ -258,29 +231,15 @@ pub async fn storage_accesses(
                 .find(|v| !v.is_empty())
                 .cloned()
                 .unwrap_or_default();
-            let action = format!("storage:{}", a.operation);
-            Row {
-                cells: vec![
-                    a.at.clone(),
-                    who.clone(),
-                    action.clone(),
-                    a.object_key.clone(),
-                    a.status.clone(),
-                    a.caller_ip.clone(),
-                    a.user_agent.clone(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ],
-                facts: Facts::Access {
-                    who,
-                    target: a.object_key.clone(),
-                    action,
-                    at: a.at.clone(),
-                    named: Named::default(),
-                },
-            }
+            storage_row([
+                a.at.clone(),
+                who,
+                format!("storage:{}", a.operation),
+                a.object_key.clone(),
+                a.status.clone(),
+                a.caller_ip.clone(),
+                a.user_agent.clone(),
+            ])
         })
         .collect();
     if found.capped {
@@ -294,23 +253,37 @@ pub async fn storage_accesses(
     out
 }
 
-/// Every row of `filter` on `table` (a missing table is empty).
-async fn all(tables: &dyn TableStore, table: &str, filter: &Filter) -> anyhow::Result<Vec<Entity>> {
-    let rows = query_all(tables, table, filter, usize::MAX).await?;
-    Ok(rows.into_iter().map(|s| s.entity).collect())
+/// An `accessaudit.csv` row of a storage request (at, who, action, target, outcome, client IP,
+/// user agent), naming no recording.
+fn storage_row(head: [String; 7]) -> Row {
+    let mut cells = head.to_vec();
+    cells.resize(columns(ACCESS_COLUMNS).count(), String::new());
+    access_row(cells)
 }
 
-fn s(e: &Entity, k: &str) -> String {
+/// The row of `cells` (in the order of [`ACCESS_COLUMNS`]), with what the report lists of it:
+/// at, who, action, the recording's blob or else the target, host, person.
+fn access_row(cells: Vec<String>) -> Row {
+    let what = if cells[8].is_empty() { 3 } else { 8 };
+    let facts = Facts::Access([0, 1, 2, what, 9, 10].map(|i| cells[i].clone()));
+    Row { cells, facts }
+}
+
+/// A string property of `e` (empty when absent or not a string).
+pub(super) fn s(e: &Entity, k: &str) -> String {
     get_str(e, k).unwrap_or_default().to_owned()
 }
 
 /// The cells of `e` for the columns of `list`.
 pub(super) fn cells(e: &Entity, list: &'static str) -> Vec<String> {
-    columns(list)
-        .map(|(_, p)| match e.get(p) {
-            Some(Value::String(v)) => v.clone(),
-            None | Some(Value::Null) => String::new(),
-            Some(v) => v.to_string(),
-        })
-        .collect()
+    columns(list).map(|(_, p)| text(e.get(p))).collect()
+}
+
+/// A value as a cell: a string as it is, a number or other value as JSON, none or null empty.
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(v)) => v.clone(),
+        None | Some(Value::Null) => String::new(),
+        Some(v) => v.to_string(),
+    }
 }

@@ -74,8 +74,6 @@ pub enum Facts {
         at: OffsetDateTime,
         /// `ok`, `follow-up` or `incident`.
         verdict: String,
-        /// The reviewer (authenticated principal).
-        reviewer: String,
         /// False for a review found to be by the session's own user (`self-review`): listed,
         /// not counted as reviewed.
         counts: bool,
@@ -100,11 +98,9 @@ pub enum Facts {
         /// Cells of the `integrity.csv` row.
         integrity_cells: Vec<String>,
     },
-    /// A hold header.
+    /// A hold header, `active` or `released`.
     Hold {
-        /// Hold id.
-        id: String,
-        /// `active` or `released`.
+        /// Its status.
         status: String,
     },
     /// A tombstone.
@@ -112,58 +108,20 @@ pub enum Facts {
         /// Retention class at deletion.
         class: String,
     },
-    /// An access-audit row.
-    Access {
-        /// Principal.
-        who: String,
-        /// Recording id (or other target).
-        target: String,
-        /// What was done.
-        action: String,
-        /// When.
-        at: String,
-        /// The recording's blob, host and person (empty for other targets).
-        named: super::named::Named,
-    },
-    /// A refused self-review.
-    Refusal {
-        /// When.
-        at: String,
-        /// The reviewer who tried.
-        reviewer: String,
-        /// The recording or session id.
-        subject: String,
-        /// The session's user.
-        user: String,
-        /// The session's Bastion host and VM.
-        host_vm: [String; 2],
-    },
-    /// A two-person release request.
-    Release {
-        /// Hold id.
-        hold: String,
-        /// The recording released (empty for a whole hold).
-        recording: String,
-        /// `pending`, `approved` or `released`.
-        status: String,
-        /// Requester and time.
-        requested: [String; 2],
-        /// Approver and time (empty while pending).
-        approved: [String; 2],
-    },
-    /// A custody event of a recording.
-    Custody {
-        /// `deleted-outside-retention` or `replaced`.
-        event: &'static str,
-        /// When.
-        at: String,
-        /// Recording id.
-        recording: String,
-        /// Its blob URL.
-        blob: String,
-        /// Its session's person (portal user), VM account, VM, and the recording's host.
-        who: [String; 4],
-    },
+    /// An access-audit row as the report lists it: at, principal, action, the recording's blob
+    /// or else the target, host, person.
+    Access([String; 6]),
+    /// A refused self-review as the report lists it: at, reviewer, subject, session user, VM,
+    /// host.
+    Refusal([String; 6]),
+    /// A two-person release request as the report lists it: hold, recording, status
+    /// (`pending`, `approved` or `released`), requester, requested at, approver, approved at
+    /// (empty while pending).
+    Release([String; 7]),
+    /// A custody event of a recording as the report lists it: at, event
+    /// (`deleted-outside-retention` or `replaced`), recording id, its blob URL, its session's
+    /// person (portal user), VM account, VM, and the recording's host.
+    Custody([String; 8]),
 }
 
 /// One row: its CSV cells (in the file's column order) and its facts.

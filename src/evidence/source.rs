@@ -131,18 +131,19 @@ impl Source {
         })
     }
 
+    /// The recording sources of the pack: with `--bastion`, its own and the ones tied to no host.
+    fn sources(&self) -> impl Iterator<Item = &crate::sources::Source> {
+        self.ports.sources.recordings().iter().filter(|s| {
+            s.bastion
+                .as_deref()
+                .is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b)))
+        })
+    }
+
     /// The recording containers of the pack (`/<account>/<container>`).
     fn containers(&self) -> Vec<String> {
         let mut out: Vec<String> = self
-            .ports
-            .sources
-            .recordings()
-            .iter()
-            .filter(|s| {
-                s.bastion
-                    .as_deref()
-                    .is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b)))
-            })
+            .sources()
             .map(|s| format!("/{}/{}", s.account(), s.container))
             .collect();
         out.dedup();
@@ -156,8 +157,7 @@ impl Source {
         json!({
             "tables": crate::catalogue::PACKED_TABLES.iter().chain(&[crate::audit_logs::repo::FAILED_TABLE, HOLDS_TABLE, DELETIONS_TABLE, REVIEWS_TABLE, REFUSALS_TABLE, crate::integrity::checks::CHECKS_TABLE, crate::estate::store::ESTATE_TABLE]).collect::<Vec<_>>(),
             // A host's pack names only its own sources (and the ones tied to no host).
-            "recordingSources": sources.iter()
-                .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))
+            "recordingSources": self.sources()
                 .map(|s| json!({"container": s.container, "bastion": s.bastion})).collect::<Vec<_>>(),
             "defaultRecordingsAccount": account,
             // The custody workspace whose StorageBlobLogs requests join accessaudit.csv.

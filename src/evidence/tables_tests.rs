@@ -37,7 +37,6 @@ pub(super) fn options(bastion: Option<&str>) -> PackOptions {
         to: TO,
         bastion: bastion.map(str::to_owned),
         review_deadline: Duration::hours(24),
-        burst_threshold: 3,
         burst_bucket: Duration::minutes(10),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,
@@ -464,7 +463,7 @@ async fn the_reports_bursts_are_the_detections_the_detector_raised() {
     let raised = crate::audit_logs::detect::failed::run_unchecked(
         ports.tables.as_ref(),
         &ports.sources,
-        opts.burst_threshold as usize,
+        3, // FAILED_LOGIN_THRESHOLD
         opts.burst_bucket,
     )
     .await;

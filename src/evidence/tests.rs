@@ -36,7 +36,6 @@ fn options() -> PackOptions {
         to: datetime!(2025-04-01 0:00 UTC),
         bastion: None,
         review_deadline: Duration::hours(24),
-        burst_threshold: 5,
         burst_bucket: Duration::minutes(15),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,

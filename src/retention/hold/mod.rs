@@ -12,8 +12,6 @@ pub mod two_person;
 use crate::azure::AzureError;
 use crate::ports::{Ports, RequestError};
 
-use time::OffsetDateTime;
-
 #[cfg(test)]
 pub(crate) use rows::header_rk;
 pub(crate) use rows::member_pk;
@@ -155,13 +153,14 @@ pub(crate) async fn release_member(
             RequestError::NotFound(format!("recording {} in hold {hold_id}", key.id()))
         })?;
     rows::close_member(ports, member.clone(), actor).await?;
+    let released = |still_held_by, restored| Released {
+        recording: key.id(),
+        still_held_by,
+        restored,
+    };
     let repo = ports.catalogue();
     let Some(row) = repo.get(key).await? else {
-        return Ok(Released {
-            recording: key.id(),
-            still_held_by: vec![],
-            restored: None,
-        });
+        return Ok(released(vec![], None));
     };
     let fallback = rows::member_original(&member.entity).or_else(|| marks::pre_hold(&row));
     let (source, blob) = ports
@@ -172,31 +171,17 @@ pub(crate) async fn release_member(
         marks::unmark_held(r, hold_id, fallback.as_ref())
     })
     .await?;
-    let still = after.hold.ids;
-    if !still.is_empty() {
-        return Ok(Released {
-            recording: key.id(),
-            still_held_by: still,
-            restored: None,
-        });
+    if !after.hold.ids.is_empty() {
+        return Ok(released(after.hold.ids, None));
     }
-    let released = update_tags(&*source.store, &blob, false, |tags| {
+    let tagged = update_tags(&*source.store, &blob, false, |tags| {
         match release_tags(tags, fallback.as_ref()) {
             Some((new, r)) => (new, Some(r)),
             None => (tags.clone(), None),
         }
     })
     .await?;
-    let restored = released.flatten().or_else(|| fallback.clone());
+    let restored = tagged.flatten().or_else(|| fallback.clone());
     tracing::info!(hold = %hold_id, recording = %key.id(), who = %actor.who, "legal hold released");
-    Ok(Released {
-        recording: key.id(),
-        still_held_by: vec![],
-        restored,
-    })
-}
-
-/// Now, for callers without a clock of their own.
-pub fn now(ports: &Ports) -> OffsetDateTime {
-    ports.clock.now()
+    Ok(released(vec![], restored))
 }

@@ -127,9 +127,15 @@ impl Policy {
 
     /// Classifies a blob created on `created`.
     pub fn classify(&self, subject: &Subject<'_>, created: OffsetDateTime) -> Retention {
-        let class = self.class_for(subject).to_owned();
-        let until = self.until_for(&class, created.date());
-        Retention { class, until }
+        self.retention(self.class_for(subject), created.date())
+    }
+
+    /// `class` with its retainUntil date for a blob created on `created`.
+    pub fn retention(&self, class: &str, created: Date) -> Retention {
+        Retention {
+            class: class.to_owned(),
+            until: self.until_for(class, created),
+        }
     }
 
     /// The retainUntil date of `class` for a blob created on `created`.
@@ -227,11 +233,7 @@ pub fn audit_log_retention(
     existing: &Tags,
     created: OffsetDateTime,
 ) -> (Tags, Retention) {
-    let computed = Retention {
-        class: class.to_owned(),
-        until: policy.until_for(class, created.date()),
-    };
-    merge_tags(existing, &computed)
+    merge_tags(existing, &policy.retention(class, created.date()))
 }
 
 /// The class the policy gives `r` now, with what its joined session says.
@@ -268,8 +270,7 @@ pub async fn retag(
         return Ok(());
     }
     let created = parse_date(&r.key.pk).unwrap_or(r.blob_created.date());
-    let until = policy.until_for(&class, created);
-    let computed = Retention { class, until };
+    let computed = policy.retention(&class, created);
     let Some(source) = sources.of_row(r) else {
         return Ok(());
     };

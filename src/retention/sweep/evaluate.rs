@@ -60,8 +60,5 @@ impl Sweep<'_> {
 /// The retainUntil of `class` if the policy defines it with a number of days.
 fn known_until(policy: &Policy, class: &str, created: OffsetDateTime) -> Option<Retention> {
     let c = policy.classes.get(class)?;
-    (!c.hold && c.days.is_some()).then(|| Retention {
-        class: class.to_owned(),
-        until: policy.until_for(class, created.date()),
-    })
+    (!c.hold && c.days.is_some()).then(|| policy.retention(class, created.date()))
 }
