@@ -15,7 +15,7 @@ use super::cidr::AddrSet;
 use super::ids::{subscription_of, vm_of};
 use super::jit;
 use crate::dates::format_utc;
-use crate::estate::findings::{Evaluation, Finding, Level};
+use crate::estate::findings::{Evaluation, Level};
 
 /// A door onto a VM that skips the recording, seen in the Activity log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -247,27 +247,17 @@ pub fn evaluate(
             let all = by.get(&(vm.clone(), door)).cloned().unwrap_or_default();
             let (failed, used): (Vec<&Event>, Vec<&Event>) =
                 all.into_iter().partition(|e| e.outcome == Outcome::Failed);
-            ev.assessed.insert(door.code());
-            ev.assessed.insert(door.attempt());
-            if !used.is_empty() {
+            ev.decide(&door.code(), !used.is_empty(), Level::High, || {
                 let mut said = evidence(door, &used, "use(s)");
                 if let Some(s) = sources.get(vm).filter(|_| door == Door::Jit) {
                     let s: Vec<&str> = s.iter().map(String::as_str).collect();
                     said.push_str(&format!("; source(s) asked for: {}", s.join(", ")));
                 }
-                ev.findings.push(Finding {
-                    code: door.code(),
-                    level: Level::High,
-                    evidence: said,
-                });
-            }
-            if !failed.is_empty() {
-                ev.findings.push(Finding {
-                    code: door.attempt(),
-                    level: Level::Info,
-                    evidence: evidence(door, &failed, "failed attempt(s), not a door used"),
-                });
-            }
+                said
+            });
+            ev.decide(&door.attempt(), !failed.is_empty(), Level::Info, || {
+                evidence(door, &failed, "failed attempt(s), not a door used")
+            });
         }
         out.insert(vm.clone(), ev);
     }
@@ -283,18 +273,13 @@ pub fn subscription(
     silence_days: i64,
 ) -> Evaluation {
     let mut ev = Evaluation::default();
-    ev.assessed.insert(NOT_READ.to_owned());
-    ev.assessed.insert(READ_FAILED.to_owned());
-    ev.assessed.insert(JIT_FAILED.to_owned());
-    if !latest.contains_key(sub) {
-        ev.findings.push(Finding {
-            code: NOT_READ.to_owned(),
-            level: Level::High,
-            evidence: format!(
-                "no AzureActivity row of subscription {sub} in the last {silence_days} days in the {workspaces} workspace(s) this app reads: Run Command, extension and serial console uses on its VMs cannot be seen (send its Activity log, category Administrative, to one of them with a diagnostic setting on the subscription)"
-            ),
-        });
-    }
+    ev.assessed
+        .extend([READ_FAILED, JIT_FAILED].map(str::to_owned));
+    ev.decide(NOT_READ, !latest.contains_key(sub), Level::High, || {
+        format!(
+            "no AzureActivity row of subscription {sub} in the last {silence_days} days in the {workspaces} workspace(s) this app reads: Run Command, extension and serial console uses on its VMs cannot be seen (send its Activity log, category Administrative, to one of them with a diagnostic setting on the subscription)"
+        )
+    });
     ev
 }
 
@@ -304,21 +289,13 @@ pub fn subscription(
 /// check reads again), medium otherwise.
 pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluation {
     let level = failure_level(e);
-    let next = if level == Level::Info {
-        "; the next check reads it again"
-    } else {
-        ""
-    };
-    let evidence = format!(
-        "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state{next}",
-        format_utc(at)
-    );
     let mut ev = Evaluation::default();
-    ev.assessed.insert(READ_FAILED.to_owned());
-    ev.findings.push(Finding {
-        code: READ_FAILED.to_owned(),
-        level,
-        evidence,
+    ev.decide(READ_FAILED, true, level, || {
+        format!(
+            "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state{}",
+            format_utc(at),
+            read_again(level)
+        )
     });
     ev
 }
@@ -334,27 +311,29 @@ pub(super) fn failure_level(e: &crate::azure::AzureError) -> Level {
     }
 }
 
+/// What a failed read's evidence ends with: at `info`, that the next check reads it again.
+pub(super) fn read_again(level: Level) -> &'static str {
+    if level == Level::Info {
+        "; the next check reads it again"
+    } else {
+        ""
+    }
+}
+
 /// A subscription's finding when a just-in-time policy of it could not be read: the requests the
 /// Activity log shows without a body are not tied to a VM, so its VMs' just-in-time doors keep
 /// their last state ([`keep_jit`]); levels as [`read_failed`]'s.
 pub fn policy_failed(unread: &jit::Unread, at: OffsetDateTime) -> Evaluation {
     let level = failure_level(&unread.error);
-    let next = if level == Level::Info {
-        "; the next check reads it again"
-    } else {
-        ""
-    };
     let mut ev = Evaluation::default();
-    ev.assessed.insert(JIT_FAILED.to_owned());
-    ev.findings.push(Finding {
-        code: JIT_FAILED.to_owned(),
-        level,
-        evidence: format!(
-            "the just-in-time policy {} could not be read at {}: {}; the just-in-time requests the Activity log shows without a body are not tied to a VM, so the just-in-time doors of this subscription's VMs keep their last state{next}",
+    ev.decide(JIT_FAILED, true, level, || {
+        format!(
+            "the just-in-time policy {} could not be read at {}: {}; the just-in-time requests the Activity log shows without a body are not tied to a VM, so the just-in-time doors of this subscription's VMs keep their last state{}",
             unread.policy,
             format_utc(at),
-            unread.error
-        ),
+            unread.error,
+            read_again(level)
+        )
     });
     ev
 }

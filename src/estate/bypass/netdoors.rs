@@ -14,7 +14,7 @@ use super::nsg::{PORTS, level, path};
 use crate::arm::NetworkInterface;
 use crate::azure::AzureError;
 use crate::dates::format_utc;
-use crate::estate::findings::{Evaluation, Finding, Level};
+use crate::estate::findings::{Evaluation, Level};
 
 /// The finding of a path to 22/3389 from outside the Bastion subnets.
 pub const NETWORK_PATH: &str = "door:network-path";
@@ -112,7 +112,6 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
         return None;
     }
     let mut ev = Evaluation::default();
-    ev.assessed.insert(PUBLIC_IP.to_owned());
     let public: Vec<String> = nics
         .iter()
         .flat_map(|n| {
@@ -127,16 +126,12 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
             })
         })
         .collect();
-    if !public.is_empty() {
-        ev.findings.push(Finding {
-            code: PUBLIC_IP.to_owned(),
-            level: Level::Medium,
-            evidence: format!(
-                "a public IP address on the VM's network interface, a way in beside Bastion: {}",
-                public.join("; ")
-            ),
-        });
-    }
+    ev.decide(PUBLIC_IP, !public.is_empty(), Level::Medium, || {
+        format!(
+            "a public IP address on the VM's network interface, a way in beside Bastion: {}",
+            public.join("; ")
+        )
+    });
     let Some(bastion) = net.bastion.as_ref() else {
         return Some(ev);
     };
@@ -144,8 +139,7 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
     let Some((lines, through)) = paths(&nics, net, bastion) else {
         return Some(ev);
     };
-    ev.assessed.insert(NETWORK_PATH.to_owned());
-    if !lines.is_empty() {
+    ev.decide(NETWORK_PATH, !lines.is_empty(), Level::Medium, || {
         let who = rule_writer(&through, events).map_or_else(
             || "no rule write in the Activity log read names who opened it".to_owned(),
             |e| {
@@ -157,15 +151,11 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
                 )
             },
         );
-        ev.findings.push(Finding {
-            code: NETWORK_PATH.to_owned(),
-            level: Level::Medium,
-            evidence: format!(
-                "a network path to SSH/RDP from outside the Bastion subnet: {}; {who}",
-                lines.join("; ")
-            ),
-        });
-    }
+        format!(
+            "a network path to SSH/RDP from outside the Bastion subnet: {}; {who}",
+            lines.join("; ")
+        )
+    });
     Some(ev)
 }
 
@@ -255,19 +245,13 @@ pub fn failed(
         "a path to SSH/RDP from outside the Bastion subnet and a public IP address cannot be decided and keep"
     };
     let said: Vec<String> = why.iter().map(|(r, e)| format!("{r}: {e}")).collect();
-    let next = if level == Level::Info {
-        "; the next check reads it again"
-    } else {
-        ""
-    };
-    ev.findings.push(Finding {
-        code: NETWORK_FAILED.to_owned(),
-        level,
-        evidence: format!(
-            "the network could not be read through Resource Manager at {}: {}; {doors} its last state{next}",
+    ev.decide(NETWORK_FAILED, true, level, || {
+        format!(
+            "the network could not be read through Resource Manager at {}: {}; {doors} its last state{}",
             format_utc(at),
-            said.join("; ")
-        ),
+            said.join("; "),
+            super::doors::read_again(level)
+        )
     });
     ev
 }

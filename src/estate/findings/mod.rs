@@ -109,7 +109,14 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    fn decide(&mut self, code: &str, on: bool, level: Level, evidence: impl FnOnce() -> String) {
+    /// Decides finding `code`: assessed, and open at `level` with `evidence` when `on`.
+    pub fn decide(
+        &mut self,
+        code: &str,
+        on: bool,
+        level: Level,
+        evidence: impl FnOnce() -> String,
+    ) {
         self.assessed.insert(code.to_owned());
         if on {
             self.findings.push(Finding {
