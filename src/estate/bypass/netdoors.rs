@@ -11,7 +11,7 @@ use super::activity::{Event, Outcome, RULE_WRITE};
 use super::cidr::AddrSet;
 use super::network::Network;
 use super::nsg::{PORTS, level, path};
-use crate::arm::NetworkInterface;
+use crate::arm::{NetworkInterface, NetworkSecurityGroup, SubResource};
 use crate::azure::AzureError;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
@@ -39,6 +39,27 @@ fn rule_writer<'a>(nsgs: &BTreeSet<String>, events: &'a [Event]) -> Option<&'a E
         .max_by_key(|e| e.at)
 }
 
+/// The NSG `g` names (if any) and its lower-case id, as read; `None` when it was not read.
+fn nsg<'a>(
+    g: Option<&SubResource>,
+    net: &'a Network,
+) -> Option<Option<(&'a String, &'a NetworkSecurityGroup)>> {
+    match g {
+        Some(g) => net.nsgs.get_key_value(&g.id.to_ascii_lowercase()).map(Some),
+        None => Some(None),
+    }
+}
+
+/// VM `vm`'s (lower-case) NICs among those `net` holds.
+fn nics_of<'a>(vm: &'a str, net: &'a Network) -> impl Iterator<Item = &'a NetworkInterface> {
+    net.nics.iter().filter(move |n| {
+        n.properties
+            .virtual_machine
+            .as_ref()
+            .is_some_and(|v| v.id.eq_ignore_ascii_case(vm))
+    })
+}
+
 /// The paths to 22/3389 from outside `bastion` through `nics`, and the NSGs they pass; `None`
 /// when a subnet or NSG they name was not read.
 fn paths(
@@ -49,27 +70,13 @@ fn paths(
     let mut lines = Vec::new();
     let mut through = BTreeSet::new();
     for nic in nics {
-        let nic_nsg_id = nic
-            .properties
-            .network_security_group
-            .as_ref()
-            .map(|g| g.id.to_ascii_lowercase());
-        let nic_nsg = match &nic_nsg_id {
-            Some(id) => Some(net.nsgs.get(id)?),
-            None => None,
-        };
+        let (nic_nsg_id, nic_nsg) =
+            nsg(nic.properties.network_security_group.as_ref(), net)?.unzip();
         for c in &nic.properties.ip_configurations {
             let subnet_id = c.properties.subnet.as_ref()?.id.to_ascii_lowercase();
             let subnet = net.subnets.get(&subnet_id)?;
-            let subnet_nsg_id = subnet
-                .properties
-                .network_security_group
-                .as_ref()
-                .map(|g| g.id.to_ascii_lowercase());
-            let subnet_nsg = match &subnet_nsg_id {
-                Some(id) => Some(net.nsgs.get(id)?),
-                None => None,
-            };
+            let (subnet_nsg_id, subnet_nsg) =
+                nsg(subnet.properties.network_security_group.as_ref(), net)?.unzip();
             let address = c.properties.private_ip_address.clone().unwrap_or_default();
             let dest = AddrSet::prefix(&address).unwrap_or_default();
             for port in PORTS {
@@ -86,8 +93,8 @@ fn paths(
                         last(&nic.id),
                         rules.join(", ")
                     ));
-                    through.extend(subnet_nsg_id.iter().cloned());
-                    through.extend(nic_nsg_id.iter().cloned());
+                    through.extend(subnet_nsg_id.cloned());
+                    through.extend(nic_nsg_id.cloned());
                 }
             }
         }
@@ -98,16 +105,7 @@ fn paths(
 /// VM `vm`'s (lower-case) doors 4 and 5, as far as `net` shows them; `None` when its NICs are
 /// not known (its group's list failed, or no NIC names it).
 pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation> {
-    let nics: Vec<_> = net
-        .nics
-        .iter()
-        .filter(|n| {
-            n.properties
-                .virtual_machine
-                .as_ref()
-                .is_some_and(|v| v.id.eq_ignore_ascii_case(vm))
-        })
-        .collect();
+    let nics: Vec<_> = nics_of(vm, net).collect();
     if nics.is_empty() {
         return None;
     }
@@ -169,12 +167,7 @@ fn within(a: &str, b: &str) -> bool {
 /// its NICs, their subnets and the NSGs on both (lower-case).
 fn reads_of(vm: &str, net: &Network) -> BTreeSet<String> {
     let mut ids = BTreeSet::from([vm.to_owned()]);
-    for n in net.nics.iter().filter(|n| {
-        n.properties
-            .virtual_machine
-            .as_ref()
-            .is_some_and(|v| v.id.eq_ignore_ascii_case(vm))
-    }) {
+    for n in nics_of(vm, net) {
         ids.insert(n.id.to_ascii_lowercase());
         ids.extend(
             n.properties
