@@ -107,6 +107,15 @@ pub(super) fn text(columns: &[String], row: &[Value], name: &str) -> String {
     }
 }
 
+/// A dynamic value as JSON: JSON text parsed (null when it is not JSON), anything else as it is.
+pub(super) fn dynamic(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+        Some(v) => v.clone(),
+        None => Value::Null,
+    }
+}
+
 impl ActivityRow {
     /// Reads one answer row; `None` without a readable `TimeGenerated`.
     pub fn read(columns: &[String], row: &[Value]) -> Option<Self> {
@@ -116,14 +125,9 @@ impl ActivityRow {
             resource = text(columns, row, "ResourceId");
         }
         // `Properties_d` (dynamic), else `Properties` (the same as text).
-        let parse = |v: Option<&Value>| match v {
-            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
-            Some(v) => v.clone(),
-            None => Value::Null,
-        };
-        let mut properties = parse(cell(columns, row, "Properties_d"));
+        let mut properties = dynamic(cell(columns, row, "Properties_d"));
         if properties.is_null() {
-            properties = parse(cell(columns, row, "Properties"));
+            properties = dynamic(cell(columns, row, "Properties"));
         }
         Some(Self {
             at,

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::activity::{
     EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
+    dynamic,
 };
 use super::cidr::AddrSet;
 use super::ids::{subscription_of, vm_of};
@@ -86,19 +87,10 @@ const PORTAL_RESET: &str = "enablevmaccess";
 /// The extension type an extension write names: `properties.type` of the request body the row
 /// carries (`Properties_d.requestbody`, JSON text or an object), else the extension's name.
 pub fn extension_type(e: &Event) -> String {
-    let body = match e.properties.get("requestbody") {
-        Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
-        Some(v) => Some(v.clone()),
-        None => None,
-    };
-    body.as_ref()
-        .and_then(|b| b.pointer("/properties/type"))
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_else(|| {
-            let name = e.resource.rsplit('/').next().unwrap_or_default();
-            name.to_ascii_lowercase()
-        })
+    let body = dynamic(e.properties.get("requestbody"));
+    let name = e.resource.rsplit('/').next().unwrap_or_default();
+    let t = body.pointer("/properties/type").and_then(Value::as_str);
+    t.unwrap_or(name).to_ascii_lowercase()
 }
 
 /// The doors `e` opened or asked for, and their VMs (a just-in-time request names its VMs in
