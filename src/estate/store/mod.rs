@@ -272,11 +272,6 @@ fn rk(s: &Stored) -> &str {
     get_str(&s.entity, "RowKey").unwrap_or_default()
 }
 
-/// True when `level` is announced: `medium` and above (an `info` finding is only shown).
-pub fn announced_level(level: Level) -> bool {
-    level >= Level::Medium
-}
-
 /// True when the episode of row `e` was announced (a row written before `Announced` existed was).
 fn was_announced(e: &Entity) -> bool {
     e.get("Announced").and_then(Value::as_bool).unwrap_or(true)
@@ -290,7 +285,8 @@ fn seen(
     at: &str,
     me: &str,
 ) -> (Option<Entity>, bool) {
-    let loud = announced_level(f.level);
+    // Announced at `medium` and above (an `info` finding is only shown).
+    let loud = f.level >= Level::Medium;
     let open = cur.filter(|s| get_str(&s.entity, "Status") == Some("open"));
     let Some(open) = open else {
         let mut entity = json!({
