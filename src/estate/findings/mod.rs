@@ -142,21 +142,13 @@ impl Evaluation {
         at: Option<OffsetDateTime>,
     ) -> Option<&'a T> {
         let code = format!("check-failed:{name}");
-        match part {
-            None => {
-                self.assessed.insert(code);
-                None
-            }
-            Some(Ok(v)) => {
-                self.assessed.insert(code);
-                Some(v)
-            }
-            Some(Err(e)) => {
-                let (level, evidence) = failure(name, e, at);
-                self.decide(&code, true, level, || evidence);
-                None
-            }
+        if let Some(Err(e)) = part {
+            let (level, evidence) = failure(name, e, at);
+            self.decide(&code, true, level, || evidence);
+            return None;
         }
+        self.assessed.insert(code);
+        part.as_ref()?.as_ref().ok()
     }
 
     /// [`Evaluation::part`] of a part whose grant is optional: a missing role is `info`, not `high`.
@@ -257,14 +249,13 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
         }
         // Nothing is recorded: what only matters while recording is cleared.
         Some(false) => {
-            for code in [
+            let cleared = [
                 "recording-target-not-writable",
                 "entra-rdp-recording",
                 "check-failed:recording-access",
                 "check-failed:entra-rdp",
-            ] {
-                ev.assessed.insert(code.to_owned());
-            }
+            ];
+            ev.assessed.extend(cleared.map(str::to_owned));
         }
         None => {}
     }
