@@ -218,19 +218,13 @@ pub async fn read(
         diagnostics: Some(diagnostics),
         ..HostFacts::default()
     };
-    let target = h
-        .as_ref()
-        .ok()
+    let read = h.as_ref().ok();
+    let target = read
         .and_then(|h| h.properties.session_recording_configuration.as_ref())
         .and_then(|c| c.target())
         .and_then(target_of);
-    let principal = h
-        .as_ref()
-        .ok()
-        .and_then(|h| h.recording_principal().map(str::to_owned));
-    let recording_on = h
-        .as_ref()
-        .is_ok_and(|h| h.properties.enable_session_recording);
+    let principal = read.and_then(|h| h.recording_principal().map(str::to_owned));
+    let recording_on = read.is_some_and(|h| h.properties.enable_session_recording);
     facts.host = Some(h);
     let name = crate::arm::resource_name(host);
     let targeted = target
