@@ -13,7 +13,7 @@ use super::activity::{
     dynamic,
 };
 use super::cidr::AddrSet;
-use super::ids::{subscription_of, vm_of};
+use super::ids::{subscription_of, under, vm_of};
 use super::jit;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
@@ -136,11 +136,7 @@ pub struct Watched {
 impl Watched {
     /// True when VM `vm` (lower-case) is watched.
     pub fn covers(&self, vm: &str) -> bool {
-        self.vms.contains(vm)
-            || self.scopes.iter().any(|s| {
-                vm.strip_prefix(s.as_str())
-                    .is_some_and(|r| r.starts_with('/'))
-            })
+        self.vms.contains(vm) || self.scopes.iter().any(|s| under(vm, s))
     }
 
     /// The subscriptions of the watched VMs and scopes.

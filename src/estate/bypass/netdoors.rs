@@ -159,8 +159,7 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
 
 /// True when `a` is `b` or lies under it (lower-case resource ids).
 fn within(a: &str, b: &str) -> bool {
-    a.strip_prefix(b)
-        .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    a == b || super::ids::under(a, b)
 }
 
 /// The resources whose reads decide `vm`'s network doors, as far as `net` knows them: the VM,
