@@ -67,16 +67,10 @@ pub async fn disconnect(
     }
     let ids = [req.session_id.to_owned()];
     let (state, message) = match arm.disconnect_sessions(req.host, &ids).await {
-        Ok(results) => results
-            .into_iter()
-            .find(|r| r.session_id == req.session_id)
-            .map_or(
-                (
-                    "NotFound".to_owned(),
-                    "no answer for this session".to_owned(),
-                ),
-                |r| (r.state, r.message.unwrap_or_default()),
-            ),
+        Ok(results) => match results.into_iter().find(|r| r.session_id == req.session_id) {
+            Some(r) => (r.state, r.message.unwrap_or_default()),
+            None => ("NotFound".into(), "no answer for this session".into()),
+        },
         Err(e) => ("Failed".to_owned(), e.to_string()),
     };
     row["State"] = json!(state);
