@@ -98,14 +98,12 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
     let all = Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "");
     let mut out = Estate::default();
     for s in query_all(tables, ESTATE_TABLE, &all, MAX_ROWS).await? {
-        if get_str(&s.entity, "RowKey") == Some(CHECKED) {
-            let host = get_str(&s.entity, "Host").unwrap_or_default().to_owned();
-            let at = get_str(&s.entity, "CheckedAt")
-                .unwrap_or_default()
-                .to_owned();
-            out.checked.push((host, at));
-        } else if !nics::is_nics(&s.entity) {
-            out.rows.push(Row::of(&s.entity));
+        let e = &s.entity;
+        if get_str(e, "RowKey") == Some(CHECKED) {
+            let text = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+            out.checked.push((text("Host"), text("CheckedAt")));
+        } else if !nics::is_nics(e) {
+            out.rows.push(Row::of(e));
         }
     }
     Ok(out)
