@@ -2,6 +2,8 @@
 //! its audit trail from the tables ([`trail`]), decides its findings and records them; one host's
 //! failure never hides another's findings.
 
+use std::collections::BTreeSet;
+
 use futures::StreamExt as _;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -39,14 +41,14 @@ pub struct Report {
 pub fn sinks(ports: &Ports, workspaces: &[String], custody: Option<&str>) -> Sinks {
     Sinks {
         custody: custody.map(str::to_ascii_lowercase),
-        custody_workspaces: std::collections::BTreeSet::new(),
+        custody_workspaces: BTreeSet::new(),
         accounts: ports
             .sources
             .audit_logs()
             .iter()
             .map(|s| s.account().to_ascii_lowercase())
             .collect(),
-        workspaces: std::collections::BTreeSet::new(),
+        workspaces: BTreeSet::new(),
         customer_ids: workspaces.iter().map(|w| w.to_ascii_lowercase()).collect(),
     }
 }
@@ -55,43 +57,40 @@ pub fn sinks(ports: &Ports, workspaces: &[String], custody: Option<&str>) -> Sin
 async fn with_workspaces(arm: &dyn ResourceManager, facts: &HostFacts, sinks: &Sinks) -> Sinks {
     let mut out = sinks.clone();
     if let (Some(custody), Some(Ok(settings))) = (&sinks.custody, &facts.blob_diagnostics) {
-        let ids: std::collections::BTreeSet<String> = settings
-            .iter()
-            .filter_map(|s| s.properties.workspace())
-            .map(str::to_ascii_lowercase)
-            .collect();
-        for id in ids {
-            match arm.workspace_customer_id(&id).await {
-                Ok(Some(c)) if c.eq_ignore_ascii_case(custody) => {
-                    out.custody_workspaces.insert(id);
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "workspace of a blob diagnostic setting not looked up")
-                }
-            }
-        }
+        let custody = |c: &str| c.eq_ignore_ascii_case(custody);
+        let found = workspaces(arm, settings, custody, "a blob diagnostic setting").await;
+        out.custody_workspaces.extend(found);
     }
-    if sinks.customer_ids.is_empty() {
-        return out;
+    if let (false, Some(Ok(settings))) = (sinks.customer_ids.is_empty(), &facts.diagnostics) {
+        let read = |c: &str| sinks.customer_ids.contains(&c.to_ascii_lowercase());
+        let found = workspaces(arm, settings, read, "a diagnostic setting").await;
+        out.workspaces.extend(found);
     }
-    let Some(Ok(settings)) = &facts.diagnostics else {
-        return out;
-    };
-    // `workspaceId: ""` is no workspace: nothing to look up.
-    let ids: std::collections::BTreeSet<String> = settings
+    out
+}
+
+/// The workspaces of `settings` (lower-case resource ids) whose customer id passes `wanted`; one
+/// not looked up is left out, and logged naming `what` (`workspaceId: ""` is no workspace:
+/// nothing to look up).
+async fn workspaces(
+    arm: &dyn ResourceManager,
+    settings: &[crate::arm::DiagnosticSetting],
+    wanted: impl Fn(&str) -> bool,
+    what: &str,
+) -> BTreeSet<String> {
+    let ids: BTreeSet<String> = settings
         .iter()
         .filter_map(|s| s.properties.workspace())
         .map(str::to_ascii_lowercase)
-        .filter(|w| !sinks.workspaces.contains(w))
         .collect();
+    let mut out = BTreeSet::new();
     for id in ids {
         match arm.workspace_customer_id(&id).await {
-            Ok(Some(c)) if sinks.customer_ids.contains(&c.to_ascii_lowercase()) => {
-                out.workspaces.insert(id);
+            Ok(Some(c)) if wanted(&c) => {
+                out.insert(id);
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "workspace of a diagnostic setting not looked up"),
+            Err(e) => tracing::warn!(error = %e, "workspace of {what} not looked up"),
         }
     }
     out
@@ -126,7 +125,7 @@ pub async fn run(
         hosts: hosts.len(),
         ..Report::default()
     };
-    let read: std::collections::BTreeSet<String> = results
+    let read: BTreeSet<String> = results
         .iter()
         .filter(|r| r.3)
         .map(|r| r.0.to_ascii_lowercase())
@@ -219,19 +218,13 @@ pub async fn read(
         diagnostics: Some(diagnostics),
         ..HostFacts::default()
     };
-    let target = h
-        .as_ref()
-        .ok()
+    let read = h.as_ref().ok();
+    let target = read
         .and_then(|h| h.properties.session_recording_configuration.as_ref())
         .and_then(|c| c.target())
         .and_then(target_of);
-    let principal = h
-        .as_ref()
-        .ok()
-        .and_then(|h| h.recording_principal().map(str::to_owned));
-    let recording_on = h
-        .as_ref()
-        .is_ok_and(|h| h.properties.enable_session_recording);
+    let principal = read.and_then(|h| h.recording_principal().map(str::to_owned));
+    let recording_on = read.is_some_and(|h| h.properties.enable_session_recording);
     facts.host = Some(h);
     let name = crate::arm::resource_name(host);
     let targeted = target

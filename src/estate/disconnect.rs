@@ -14,7 +14,7 @@ use crate::export::Outbox;
 use crate::export::rows::DisconnectRow;
 use crate::notify::{Notification, Severity};
 use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
 /// The audit table of disconnects.
 pub const DISCONNECTS_TABLE: &str = "disconnects";
@@ -67,16 +67,10 @@ pub async fn disconnect(
     }
     let ids = [req.session_id.to_owned()];
     let (state, message) = match arm.disconnect_sessions(req.host, &ids).await {
-        Ok(results) => results
-            .into_iter()
-            .find(|r| r.session_id == req.session_id)
-            .map_or(
-                (
-                    "NotFound".to_owned(),
-                    "no answer for this session".to_owned(),
-                ),
-                |r| (r.state, r.message.unwrap_or_default()),
-            ),
+        Ok(results) => match results.into_iter().find(|r| r.session_id == req.session_id) {
+            Some(r) => (r.state, r.message.unwrap_or_default()),
+            None => ("NotFound".into(), "no answer for this session".into()),
+        },
         Err(e) => ("Failed".to_owned(), e.to_string()),
     };
     row["State"] = json!(state);
@@ -112,6 +106,7 @@ pub async fn announce(
     outbox: &Outbox,
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, AzureError> {
+    let unannounced = |e: &Entity| e.get("Announced") == Some(&Value::Bool(false));
     let mut out = Vec::new();
     for day in [now.date().previous_day(), Some(now.date())]
         .into_iter()
@@ -119,17 +114,14 @@ pub async fn announce(
     {
         let pk = Filter::partition(&format_date(day));
         let rows = query_all(tables, DISCONNECTS_TABLE, &pk, 1000).await?;
-        for r in rows
-            .iter()
-            .filter(|r| r.entity.get("Announced") == Some(&Value::Bool(false)))
-        {
-            if get_str(&r.entity, "State") == Some("Requested") {
-                continue;
-            }
+        // An answered row not yet announced.
+        let answered = |r: &&Stored| {
+            unannounced(&r.entity) && get_str(&r.entity, "State") != Some("Requested")
+        };
+        for r in rows.iter().filter(answered) {
             if let Some(row) = disconnect_row(&r.entity) {
                 outbox.record(&row).await?;
             }
-            let unannounced = |e: &Entity| e.get("Announced") == Some(&Value::Bool(false));
             let announced = ("Announced", true.into());
             if super::mark(tables, DISCONNECTS_TABLE, r, &unannounced, announced).await? {
                 out.push(notification(&r.entity));

@@ -71,17 +71,15 @@ pub async fn tick(
         .await;
     let mut report = Report::default();
     for (host, result) in results {
-        let failed = match &result {
-            Err(e) => {
-                let (level, evidence) = super::findings::failure("live-sessions", e, Some(now));
-                Some(super::findings::Finding {
-                    code: CHECK_FAILED.to_owned(),
-                    level,
-                    evidence,
-                })
+        let failed = result.as_ref().err().map(|e| {
+            let (level, evidence) = super::findings::failure("live-sessions", e, Some(now));
+            let code = CHECK_FAILED.to_owned();
+            super::findings::Finding {
+                code,
+                level,
+                evidence,
             }
-            _ => None,
-        };
+        });
         // A host whose rows could not be stored keeps its finding as it was.
         if !matches!(result, Ok(Err(_))) {
             let tables = ports.tables.as_ref();

@@ -87,10 +87,20 @@ impl EstateSettings {
         }
         let arm_endpoint = endpoint.trim_end_matches('/').to_owned();
         let disconnect = r.flag(DISCONNECT, false);
-        let recording_accounts = Self::account_ids(r);
+        let recording_accounts = Self::ids(
+            r,
+            RECORDING_ACCOUNTS,
+            is_storage_account_id,
+            "comma-separated Microsoft.Storage/storageAccounts resource ids",
+        );
         let hours = r.number(AUDIT_SILENCE, DEFAULT_AUDIT_SILENCE_HOURS, 1..=24 * 30);
         let days = r.number(BYPASS_LOOKBACK, DEFAULT_BYPASS_LOOKBACK_DAYS, 1..=366);
-        let bypass_scopes = Self::scopes(r);
+        let scopes = Self::ids(
+            r,
+            BYPASS_SCOPES,
+            is_scope,
+            "comma-separated /subscriptions/{id} or /subscriptions/{id}/resourceGroups/{name}",
+        );
         Self {
             hosts,
             arm_endpoint,
@@ -98,45 +108,26 @@ impl EstateSettings {
             recording_accounts,
             audit_silence: time::Duration::hours(hours),
             bypass_lookback: time::Duration::days(days),
-            bypass_scopes,
+            bypass_scopes: scopes.iter().map(|s| s.to_ascii_lowercase()).collect(),
         }
     }
 
-    /// `BYPASS_SCOPES`: every entry a subscription or resource group id, or a problem.
-    fn scopes(r: &mut crate::setting::Reader<'_>) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for id in r.get(BYPASS_SCOPES).unwrap_or_default().split(',') {
-            let id = id.trim().trim_end_matches('/').to_ascii_lowercase();
-            if id.is_empty() {
-                continue;
-            }
-            if !is_scope(&id) {
-                r.problem(
-                    BYPASS_SCOPES,
-                    "comma-separated /subscriptions/{id} or /subscriptions/{id}/resourceGroups/{name}",
-                );
-                return Vec::new();
-            }
-            if !out.contains(&id) {
-                out.push(id);
-            }
-        }
-        out
-    }
-
-    /// `RECORDINGS_ACCOUNT_IDS`: every entry a storage account resource id, or a problem.
-    fn account_ids(r: &mut crate::setting::Reader<'_>) -> Vec<String> {
+    /// Setting `name`'s comma-separated resource ids (no trailing slash, each once in any case):
+    /// every entry passing `valid`, else none and a problem saying `expected`.
+    fn ids(
+        r: &mut crate::setting::Reader<'_>,
+        name: &str,
+        valid: fn(&str) -> bool,
+        expected: &str,
+    ) -> Vec<String> {
         let mut ids: Vec<String> = Vec::new();
-        for id in r.get(RECORDING_ACCOUNTS).unwrap_or_default().split(',') {
+        for id in r.get(name).unwrap_or_default().split(',') {
             let id = id.trim().trim_end_matches('/');
             if id.is_empty() {
                 continue;
             }
-            if !is_storage_account_id(id) {
-                r.problem(
-                    RECORDING_ACCOUNTS,
-                    "comma-separated Microsoft.Storage/storageAccounts resource ids",
-                );
+            if !valid(id) {
+                r.problem(name, expected);
                 return Vec::new();
             }
             if !ids.iter().any(|k| k.eq_ignore_ascii_case(id)) {

@@ -33,15 +33,10 @@ pub fn strips(hosts: &[String], estate: &Estate) -> Vec<HostStatus> {
                 .iter()
                 .find(|(host, _)| host.eq_ignore_ascii_case(h))
                 .map(|(_, at)| at.clone());
-            let mine: Vec<&Row> = estate
+            let mut open: Vec<&Row> = estate
                 .rows
                 .iter()
-                .filter(|r| r.host.eq_ignore_ascii_case(h))
-                .collect();
-            let mut open: Vec<&Row> = mine
-                .iter()
-                .copied()
-                .filter(|r| r.status == "open")
+                .filter(|r| r.host.eq_ignore_ascii_case(h) && r.status == "open")
                 .collect();
             let level = |r: &Row| Level::parse(&r.severity).unwrap_or(Level::Info);
             open.sort_by_key(|r| (std::cmp::Reverse(level(r)), r.finding.clone()));

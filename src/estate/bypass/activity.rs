@@ -31,19 +31,14 @@ pub const NETWORK_CHANGES: [&str; 5] = [
     "microsoft.network/networksecuritygroups/write",
     "microsoft.compute/virtualmachines/write",
 ];
-/// Every operation the door query reads: the doors', and the network changes.
-pub const OPERATIONS: [&str; 11] = [
+/// The doors' operations and the rule write (the door query reads them, and [`NETWORK_CHANGES`]).
+pub const DOOR_OPERATIONS: [&str; 6] = [
     RUN_COMMAND,
     RUN_COMMANDS_WRITE,
     EXTENSION_WRITE,
     SERIAL_CONNECT,
     JIT_INITIATE,
     RULE_WRITE,
-    NETWORK_CHANGES[0],
-    NETWORK_CHANGES[1],
-    NETWORK_CHANGES[2],
-    NETWORK_CHANGES[3],
-    NETWORK_CHANGES[4],
 ];
 /// Most rows one door query returns (one more is asked, to tell a capped answer).
 pub const MAX_ROWS: usize = 5000;
@@ -53,7 +48,11 @@ pub const MAX_SUBSCRIPTIONS: usize = 10_000;
 /// The door query: the operations' rows over the request's timespan, oldest first. Only constant
 /// text: no outside value is put into the KQL.
 pub fn door_query() -> String {
-    let ops: Vec<String> = OPERATIONS.iter().map(|o| format!("\"{o}\"")).collect();
+    let ops: Vec<String> = DOOR_OPERATIONS
+        .iter()
+        .chain(&NETWORK_CHANGES)
+        .map(|o| format!("\"{o}\""))
+        .collect();
     format!(
         "AzureActivity\n| where OperationNameValue in~ ({})\n| project TimeGenerated, OperationNameValue, ActivityStatusValue, Caller, CallerIpAddress, _ResourceId, ResourceId, SubscriptionId, CorrelationId, Properties_d, Properties\n| order by TimeGenerated asc\n| take {}",
         ops.join(", "),
@@ -107,6 +106,15 @@ pub(super) fn text(columns: &[String], row: &[Value], name: &str) -> String {
     }
 }
 
+/// A dynamic value as JSON: JSON text parsed (null when it is not JSON), anything else as it is.
+pub(super) fn dynamic(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+        Some(v) => v.clone(),
+        None => Value::Null,
+    }
+}
+
 impl ActivityRow {
     /// Reads one answer row; `None` without a readable `TimeGenerated`.
     pub fn read(columns: &[String], row: &[Value]) -> Option<Self> {
@@ -116,14 +124,9 @@ impl ActivityRow {
             resource = text(columns, row, "ResourceId");
         }
         // `Properties_d` (dynamic), else `Properties` (the same as text).
-        let parse = |v: Option<&Value>| match v {
-            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
-            Some(v) => v.clone(),
-            None => Value::Null,
-        };
-        let mut properties = parse(cell(columns, row, "Properties_d"));
+        let mut properties = dynamic(cell(columns, row, "Properties_d"));
         if properties.is_null() {
-            properties = parse(cell(columns, row, "Properties"));
+            properties = dynamic(cell(columns, row, "Properties"));
         }
         Some(Self {
             at,

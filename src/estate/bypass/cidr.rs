@@ -91,25 +91,15 @@ impl AddrSet {
         if len > bits {
             return None;
         }
-        let host = bits - len;
-        let mask = if host == 0 {
-            0
-        } else if host >= 128 {
-            u128::MAX
-        } else {
-            (1u128 << host) - 1
-        };
+        // The host part's bits: `bits - len` low bits set (none for a full-length prefix).
+        let mask = u128::MAX.checked_shr(128 - (bits - len)).unwrap_or(0);
         let range = vec![(value & !mask, value | mask)];
-        Some(match ip {
-            IpAddr::V4(_) => Self {
-                v4: range,
-                v6: Vec::new(),
-            },
-            IpAddr::V6(_) => Self {
-                v4: Vec::new(),
-                v6: range,
-            },
-        })
+        let (v4, v6) = if ip.is_ipv4() {
+            (range, Vec::new())
+        } else {
+            (Vec::new(), range)
+        };
+        Some(Self { v4, v6 })
     }
 
     /// No address.

@@ -43,17 +43,6 @@ pub struct Memory {
     pub now: OffsetDateTime,
 }
 
-impl Default for Memory {
-    fn default() -> Self {
-        Self {
-            known: BTreeMap::new(),
-            changed: BTreeSet::new(),
-            cap: MAX_VMS,
-            now: OffsetDateTime::UNIX_EPOCH,
-        }
-    }
-}
-
 /// The remembered VMs that `rows` (the Activity log read) say may have changed since read: a
 /// row of [`NETWORK_CHANGES`] on the VM, one of its NICs, their public IPs or their NSG, no
 /// earlier than [`SKEW`] before the read (any outcome: a failed write costs one read).

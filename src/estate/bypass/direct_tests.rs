@@ -2,7 +2,7 @@
 //! one tried longest ago first), then the rotation's share; and which Activity log rows say a
 //! remembered NIC may have changed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 use time::macros::datetime;
@@ -11,6 +11,18 @@ use super::{Memory, ROTATION_PASSES, changed, plan};
 use crate::arm::NetworkInterface;
 use crate::estate::bypass::activity::ActivityRow;
 use crate::estate::store::nics::Remembered;
+
+/// Nothing remembered, the pass cap, the epoch (the network tests' memory too).
+impl Default for Memory {
+    fn default() -> Self {
+        Self {
+            known: BTreeMap::new(),
+            changed: BTreeSet::new(),
+            cap: super::MAX_VMS,
+            now: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+}
 
 fn vm(i: usize) -> String {
     format!(

@@ -10,12 +10,13 @@ use time::OffsetDateTime;
 
 use super::activity::{
     EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
+    dynamic,
 };
 use super::cidr::AddrSet;
-use super::ids::{subscription_of, vm_of};
+use super::ids::{subscription_of, under, vm_of};
 use super::jit;
 use crate::dates::format_utc;
-use crate::estate::findings::{Evaluation, Finding, Level};
+use crate::estate::findings::{Evaluation, Level};
 
 /// A door onto a VM that skips the recording, seen in the Activity log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,19 +87,10 @@ const PORTAL_RESET: &str = "enablevmaccess";
 /// The extension type an extension write names: `properties.type` of the request body the row
 /// carries (`Properties_d.requestbody`, JSON text or an object), else the extension's name.
 pub fn extension_type(e: &Event) -> String {
-    let body = match e.properties.get("requestbody") {
-        Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
-        Some(v) => Some(v.clone()),
-        None => None,
-    };
-    body.as_ref()
-        .and_then(|b| b.pointer("/properties/type"))
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_else(|| {
-            let name = e.resource.rsplit('/').next().unwrap_or_default();
-            name.to_ascii_lowercase()
-        })
+    let body = dynamic(e.properties.get("requestbody"));
+    let name = e.resource.rsplit('/').next().unwrap_or_default();
+    let t = body.pointer("/properties/type").and_then(Value::as_str);
+    t.unwrap_or(name).to_ascii_lowercase()
 }
 
 /// The doors `e` opened or asked for, and their VMs (a just-in-time request names its VMs in
@@ -144,11 +136,7 @@ pub struct Watched {
 impl Watched {
     /// True when VM `vm` (lower-case) is watched.
     pub fn covers(&self, vm: &str) -> bool {
-        self.vms.contains(vm)
-            || self.scopes.iter().any(|s| {
-                vm.strip_prefix(s.as_str())
-                    .is_some_and(|r| r.starts_with('/'))
-            })
+        self.vms.contains(vm) || self.scopes.iter().any(|s| under(vm, s))
     }
 
     /// The subscriptions of the watched VMs and scopes.
@@ -247,27 +235,17 @@ pub fn evaluate(
             let all = by.get(&(vm.clone(), door)).cloned().unwrap_or_default();
             let (failed, used): (Vec<&Event>, Vec<&Event>) =
                 all.into_iter().partition(|e| e.outcome == Outcome::Failed);
-            ev.assessed.insert(door.code());
-            ev.assessed.insert(door.attempt());
-            if !used.is_empty() {
+            ev.decide(&door.code(), !used.is_empty(), Level::High, || {
                 let mut said = evidence(door, &used, "use(s)");
                 if let Some(s) = sources.get(vm).filter(|_| door == Door::Jit) {
                     let s: Vec<&str> = s.iter().map(String::as_str).collect();
                     said.push_str(&format!("; source(s) asked for: {}", s.join(", ")));
                 }
-                ev.findings.push(Finding {
-                    code: door.code(),
-                    level: Level::High,
-                    evidence: said,
-                });
-            }
-            if !failed.is_empty() {
-                ev.findings.push(Finding {
-                    code: door.attempt(),
-                    level: Level::Info,
-                    evidence: evidence(door, &failed, "failed attempt(s), not a door used"),
-                });
-            }
+                said
+            });
+            ev.decide(&door.attempt(), !failed.is_empty(), Level::Info, || {
+                evidence(door, &failed, "failed attempt(s), not a door used")
+            });
         }
         out.insert(vm.clone(), ev);
     }
@@ -283,18 +261,13 @@ pub fn subscription(
     silence_days: i64,
 ) -> Evaluation {
     let mut ev = Evaluation::default();
-    ev.assessed.insert(NOT_READ.to_owned());
-    ev.assessed.insert(READ_FAILED.to_owned());
-    ev.assessed.insert(JIT_FAILED.to_owned());
-    if !latest.contains_key(sub) {
-        ev.findings.push(Finding {
-            code: NOT_READ.to_owned(),
-            level: Level::High,
-            evidence: format!(
-                "no AzureActivity row of subscription {sub} in the last {silence_days} days in the {workspaces} workspace(s) this app reads: Run Command, extension and serial console uses on its VMs cannot be seen (send its Activity log, category Administrative, to one of them with a diagnostic setting on the subscription)"
-            ),
-        });
-    }
+    ev.assessed
+        .extend([READ_FAILED, JIT_FAILED].map(str::to_owned));
+    ev.decide(NOT_READ, !latest.contains_key(sub), Level::High, || {
+        format!(
+            "no AzureActivity row of subscription {sub} in the last {silence_days} days in the {workspaces} workspace(s) this app reads: Run Command, extension and serial console uses on its VMs cannot be seen (send its Activity log, category Administrative, to one of them with a diagnostic setting on the subscription)"
+        )
+    });
     ev
 }
 
@@ -304,21 +277,13 @@ pub fn subscription(
 /// check reads again), medium otherwise.
 pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluation {
     let level = failure_level(e);
-    let next = if level == Level::Info {
-        "; the next check reads it again"
-    } else {
-        ""
-    };
-    let evidence = format!(
-        "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state{next}",
-        format_utc(at)
-    );
     let mut ev = Evaluation::default();
-    ev.assessed.insert(READ_FAILED.to_owned());
-    ev.findings.push(Finding {
-        code: READ_FAILED.to_owned(),
-        level,
-        evidence,
+    ev.decide(READ_FAILED, true, level, || {
+        format!(
+            "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state{}",
+            format_utc(at),
+            read_again(level)
+        )
     });
     ev
 }
@@ -334,27 +299,29 @@ pub(super) fn failure_level(e: &crate::azure::AzureError) -> Level {
     }
 }
 
+/// What a failed read's evidence ends with: at `info`, that the next check reads it again.
+pub(super) fn read_again(level: Level) -> &'static str {
+    if level == Level::Info {
+        "; the next check reads it again"
+    } else {
+        ""
+    }
+}
+
 /// A subscription's finding when a just-in-time policy of it could not be read: the requests the
 /// Activity log shows without a body are not tied to a VM, so its VMs' just-in-time doors keep
 /// their last state ([`keep_jit`]); levels as [`read_failed`]'s.
 pub fn policy_failed(unread: &jit::Unread, at: OffsetDateTime) -> Evaluation {
     let level = failure_level(&unread.error);
-    let next = if level == Level::Info {
-        "; the next check reads it again"
-    } else {
-        ""
-    };
     let mut ev = Evaluation::default();
-    ev.assessed.insert(JIT_FAILED.to_owned());
-    ev.findings.push(Finding {
-        code: JIT_FAILED.to_owned(),
-        level,
-        evidence: format!(
-            "the just-in-time policy {} could not be read at {}: {}; the just-in-time requests the Activity log shows without a body are not tied to a VM, so the just-in-time doors of this subscription's VMs keep their last state{next}",
+    ev.decide(JIT_FAILED, true, level, || {
+        format!(
+            "the just-in-time policy {} could not be read at {}: {}; the just-in-time requests the Activity log shows without a body are not tied to a VM, so the just-in-time doors of this subscription's VMs keep their last state{}",
             unread.policy,
             format_utc(at),
-            unread.error
-        ),
+            unread.error,
+            read_again(level)
+        )
     });
     ev
 }

@@ -13,6 +13,11 @@ pub fn vm_of(resource: &str) -> Option<String> {
     Some(format!("{}{name}", &r[..at]))
 }
 
+/// True when resource id `id` lies under `scope` (both lower-case; `scope` itself does not).
+pub fn under(id: &str, scope: &str) -> bool {
+    id.strip_prefix(scope).is_some_and(|r| r.starts_with('/'))
+}
+
 /// The subscription id (lower-case) of a resource id.
 pub fn subscription_of(resource: &str) -> Option<String> {
     let mut parts = resource.split('/');

@@ -32,12 +32,8 @@ fn body(e: &Event) -> Option<Value> {
         .properties
         .as_object()?
         .iter()
-        .find_map(|(k, v)| k.eq_ignore_ascii_case("requestbody").then_some(v))?;
-    let body = match found {
-        Value::String(s) => serde_json::from_str(s).ok()?,
-        v @ Value::Object(_) => v.clone(),
-        _ => return None,
-    };
+        .find_map(|(k, v)| k.eq_ignore_ascii_case("requestbody").then_some(v));
+    let body = super::activity::dynamic(found);
     body.get("virtualMachines")?.is_array().then_some(body)
 }
 
@@ -58,13 +54,12 @@ fn of_body(body: &Value) -> Option<Vec<Request>> {
         let Some(vm) = v.get("id").and_then(Value::as_str).and_then(vm_of) else {
             continue;
         };
-        let mut sources = Vec::new();
-        for port in v
+        let ports = v
             .get("ports")
             .and_then(Value::as_array)
             .into_iter()
-            .flatten()
-        {
+            .flatten();
+        let named = ports.map(|port| {
             let one = port
                 .get("allowedSourceAddressPrefix")
                 .and_then(Value::as_str);
@@ -74,16 +69,9 @@ fn of_body(body: &Value) -> Option<Vec<Request>> {
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str);
-            let before = sources.len();
-            sources.extend(one.into_iter().chain(many).map(str::to_owned));
-            if sources.len() == before {
-                sources.push("*".to_owned());
-            }
-        }
-        if sources.is_empty() {
-            sources.push("*".to_owned());
-        }
-        out.push(Request { vm, sources });
+            one.into_iter().chain(many).map(str::to_owned).collect()
+        });
+        out.push(request(vm, named));
     }
     Some(out)
 }
@@ -98,22 +86,32 @@ pub fn of_policy(policy: &JitPolicy, at: time::OffsetDateTime) -> Vec<Request> {
         }
         for v in &r.virtual_machines {
             let Some(vm) = vm_of(&v.id) else { continue };
-            let mut sources = Vec::new();
-            for p in &v.ports {
-                let before = sources.len();
-                sources.extend(p.allowed_source_address_prefix.iter().cloned());
-                sources.extend(p.allowed_source_address_prefixes.iter().cloned());
-                if sources.len() == before {
-                    sources.push("*".to_owned());
-                }
-            }
-            if sources.is_empty() {
-                sources.push("*".to_owned());
-            }
-            out.push(Request { vm, sources });
+            let named = v.ports.iter().map(|p| {
+                let one = p.allowed_source_address_prefix.iter();
+                one.chain(&p.allowed_source_address_prefixes)
+                    .cloned()
+                    .collect()
+            });
+            out.push(request(vm, named));
         }
     }
     out
+}
+
+/// VM `vm`'s request: each port's sources (`*` for a port that names none: the policy's
+/// configured sources apply, which the row does not show; `*` too when no port is named).
+fn request(vm: String, ports: impl Iterator<Item = Vec<String>>) -> Request {
+    let mut out = Vec::new();
+    for named in ports {
+        if named.is_empty() {
+            out.push("*".to_owned());
+        }
+        out.extend(named);
+    }
+    if out.is_empty() {
+        out.push("*".to_owned());
+    }
+    Request { vm, sources: out }
 }
 
 /// A policy [`complete`] could not read.

@@ -21,6 +21,7 @@ pub mod read;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use futures::future::OptionFuture;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -119,29 +120,23 @@ pub async fn run(
     }
     // The Activity log first: its rows say which remembered NICs to read again.
     let logs = logs.filter(|_| !workspaces.is_empty());
-    let activity = match logs {
-        Some(logs) => {
-            let doors_span = (now - USE_WINDOW, now);
-            let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
-            Some(read::read(logs, workspaces, doors_span, silence_span).await)
-        }
-        None => None,
-    };
-    let net = match arm {
-        Some(arm) => Some(
-            network_pass(
-                tables,
-                arm,
-                settings,
-                &watched,
-                activity.as_ref(),
-                now,
-                &mut report,
-            )
-            .await,
-        ),
-        None => None,
-    };
+    let doors_span = (now - USE_WINDOW, now);
+    let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
+    let read = logs.map(|logs| read::read(logs, workspaces, doors_span, silence_span));
+    let activity = OptionFuture::from(read).await;
+    let report_to = &mut report;
+    let pass = arm.map(|arm| {
+        network_pass(
+            tables,
+            arm,
+            settings,
+            &watched,
+            activity.as_ref(),
+            now,
+            report_to,
+        )
+    });
+    let net = OptionFuture::from(pass).await;
     let bastion = net.as_ref().and_then(|n| n.bastion.as_ref());
     let mut decided: BTreeMap<String, Evaluation> = BTreeMap::new();
     let mut events = Vec::new();

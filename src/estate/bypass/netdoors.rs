@@ -11,10 +11,10 @@ use super::activity::{Event, Outcome, RULE_WRITE};
 use super::cidr::AddrSet;
 use super::network::Network;
 use super::nsg::{PORTS, level, path};
-use crate::arm::NetworkInterface;
+use crate::arm::{NetworkInterface, NetworkSecurityGroup, SubResource};
 use crate::azure::AzureError;
 use crate::dates::format_utc;
-use crate::estate::findings::{Evaluation, Finding, Level};
+use crate::estate::findings::{Evaluation, Level};
 
 /// The finding of a path to 22/3389 from outside the Bastion subnets.
 pub const NETWORK_PATH: &str = "door:network-path";
@@ -39,6 +39,27 @@ fn rule_writer<'a>(nsgs: &BTreeSet<String>, events: &'a [Event]) -> Option<&'a E
         .max_by_key(|e| e.at)
 }
 
+/// The NSG `g` names (if any) and its lower-case id, as read; `None` when it was not read.
+fn nsg<'a>(
+    g: Option<&SubResource>,
+    net: &'a Network,
+) -> Option<Option<(&'a String, &'a NetworkSecurityGroup)>> {
+    match g {
+        Some(g) => net.nsgs.get_key_value(&g.id.to_ascii_lowercase()).map(Some),
+        None => Some(None),
+    }
+}
+
+/// VM `vm`'s (lower-case) NICs among those `net` holds.
+fn nics_of<'a>(vm: &'a str, net: &'a Network) -> impl Iterator<Item = &'a NetworkInterface> {
+    net.nics.iter().filter(move |n| {
+        n.properties
+            .virtual_machine
+            .as_ref()
+            .is_some_and(|v| v.id.eq_ignore_ascii_case(vm))
+    })
+}
+
 /// The paths to 22/3389 from outside `bastion` through `nics`, and the NSGs they pass; `None`
 /// when a subnet or NSG they name was not read.
 fn paths(
@@ -49,27 +70,13 @@ fn paths(
     let mut lines = Vec::new();
     let mut through = BTreeSet::new();
     for nic in nics {
-        let nic_nsg_id = nic
-            .properties
-            .network_security_group
-            .as_ref()
-            .map(|g| g.id.to_ascii_lowercase());
-        let nic_nsg = match &nic_nsg_id {
-            Some(id) => Some(net.nsgs.get(id)?),
-            None => None,
-        };
+        let (nic_nsg_id, nic_nsg) =
+            nsg(nic.properties.network_security_group.as_ref(), net)?.unzip();
         for c in &nic.properties.ip_configurations {
             let subnet_id = c.properties.subnet.as_ref()?.id.to_ascii_lowercase();
             let subnet = net.subnets.get(&subnet_id)?;
-            let subnet_nsg_id = subnet
-                .properties
-                .network_security_group
-                .as_ref()
-                .map(|g| g.id.to_ascii_lowercase());
-            let subnet_nsg = match &subnet_nsg_id {
-                Some(id) => Some(net.nsgs.get(id)?),
-                None => None,
-            };
+            let (subnet_nsg_id, subnet_nsg) =
+                nsg(subnet.properties.network_security_group.as_ref(), net)?.unzip();
             let address = c.properties.private_ip_address.clone().unwrap_or_default();
             let dest = AddrSet::prefix(&address).unwrap_or_default();
             for port in PORTS {
@@ -86,8 +93,8 @@ fn paths(
                         last(&nic.id),
                         rules.join(", ")
                     ));
-                    through.extend(subnet_nsg_id.iter().cloned());
-                    through.extend(nic_nsg_id.iter().cloned());
+                    through.extend(subnet_nsg_id.cloned());
+                    through.extend(nic_nsg_id.cloned());
                 }
             }
         }
@@ -98,21 +105,11 @@ fn paths(
 /// VM `vm`'s (lower-case) doors 4 and 5, as far as `net` shows them; `None` when its NICs are
 /// not known (its group's list failed, or no NIC names it).
 pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation> {
-    let nics: Vec<_> = net
-        .nics
-        .iter()
-        .filter(|n| {
-            n.properties
-                .virtual_machine
-                .as_ref()
-                .is_some_and(|v| v.id.eq_ignore_ascii_case(vm))
-        })
-        .collect();
+    let nics: Vec<_> = nics_of(vm, net).collect();
     if nics.is_empty() {
         return None;
     }
     let mut ev = Evaluation::default();
-    ev.assessed.insert(PUBLIC_IP.to_owned());
     let public: Vec<String> = nics
         .iter()
         .flat_map(|n| {
@@ -127,16 +124,12 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
             })
         })
         .collect();
-    if !public.is_empty() {
-        ev.findings.push(Finding {
-            code: PUBLIC_IP.to_owned(),
-            level: Level::Medium,
-            evidence: format!(
-                "a public IP address on the VM's network interface, a way in beside Bastion: {}",
-                public.join("; ")
-            ),
-        });
-    }
+    ev.decide(PUBLIC_IP, !public.is_empty(), Level::Medium, || {
+        format!(
+            "a public IP address on the VM's network interface, a way in beside Bastion: {}",
+            public.join("; ")
+        )
+    });
     let Some(bastion) = net.bastion.as_ref() else {
         return Some(ev);
     };
@@ -144,8 +137,7 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
     let Some((lines, through)) = paths(&nics, net, bastion) else {
         return Some(ev);
     };
-    ev.assessed.insert(NETWORK_PATH.to_owned());
-    if !lines.is_empty() {
+    ev.decide(NETWORK_PATH, !lines.is_empty(), Level::Medium, || {
         let who = rule_writer(&through, events).map_or_else(
             || "no rule write in the Activity log read names who opened it".to_owned(),
             |e| {
@@ -157,34 +149,24 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
                 )
             },
         );
-        ev.findings.push(Finding {
-            code: NETWORK_PATH.to_owned(),
-            level: Level::Medium,
-            evidence: format!(
-                "a network path to SSH/RDP from outside the Bastion subnet: {}; {who}",
-                lines.join("; ")
-            ),
-        });
-    }
+        format!(
+            "a network path to SSH/RDP from outside the Bastion subnet: {}; {who}",
+            lines.join("; ")
+        )
+    });
     Some(ev)
 }
 
 /// True when `a` is `b` or lies under it (lower-case resource ids).
 fn within(a: &str, b: &str) -> bool {
-    a.strip_prefix(b)
-        .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    a == b || super::ids::under(a, b)
 }
 
 /// The resources whose reads decide `vm`'s network doors, as far as `net` knows them: the VM,
 /// its NICs, their subnets and the NSGs on both (lower-case).
 fn reads_of(vm: &str, net: &Network) -> BTreeSet<String> {
     let mut ids = BTreeSet::from([vm.to_owned()]);
-    for n in net.nics.iter().filter(|n| {
-        n.properties
-            .virtual_machine
-            .as_ref()
-            .is_some_and(|v| v.id.eq_ignore_ascii_case(vm))
-    }) {
+    for n in nics_of(vm, net) {
         ids.insert(n.id.to_ascii_lowercase());
         ids.extend(
             n.properties
@@ -255,19 +237,13 @@ pub fn failed(
         "a path to SSH/RDP from outside the Bastion subnet and a public IP address cannot be decided and keep"
     };
     let said: Vec<String> = why.iter().map(|(r, e)| format!("{r}: {e}")).collect();
-    let next = if level == Level::Info {
-        "; the next check reads it again"
-    } else {
-        ""
-    };
-    ev.findings.push(Finding {
-        code: NETWORK_FAILED.to_owned(),
-        level,
-        evidence: format!(
-            "the network could not be read through Resource Manager at {}: {}; {doors} its last state{next}",
+    ev.decide(NETWORK_FAILED, true, level, || {
+        format!(
+            "the network could not be read through Resource Manager at {}: {}; {doors} its last state{}",
             format_utc(at),
-            said.join("; ")
-        ),
+            said.join("; "),
+            super::doors::read_again(level)
+        )
     });
     ev
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::cidr::AddrSet;
 use super::doors::Watched;
-use super::ids::{group_of, vnet_of};
+use super::ids::{group_of, under, vnet_of};
 use futures::{FutureExt, StreamExt};
 
 use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
@@ -41,18 +41,11 @@ pub struct Network {
     pub remembered: usize,
 }
 
-/// True when `id` (lower-case) lies under one of `scopes`.
-fn under(scopes: &BTreeSet<String>, id: &str) -> bool {
-    scopes.iter().any(|s| {
-        id.strip_prefix(s.as_str())
-            .is_some_and(|r| r.starts_with('/'))
-    })
-}
-
 impl Network {
     /// True when the resource `id` could not be read.
     pub fn unread(&self, id: &str) -> bool {
-        under(&self.unread, &id.to_ascii_lowercase())
+        let id = id.to_ascii_lowercase();
+        self.unread.iter().any(|s| under(&id, s))
     }
 }
 

@@ -109,7 +109,14 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    fn decide(&mut self, code: &str, on: bool, level: Level, evidence: impl FnOnce() -> String) {
+    /// Decides finding `code`: assessed, and open at `level` with `evidence` when `on`.
+    pub fn decide(
+        &mut self,
+        code: &str,
+        on: bool,
+        level: Level,
+        evidence: impl FnOnce() -> String,
+    ) {
         self.assessed.insert(code.to_owned());
         if on {
             self.findings.push(Finding {
@@ -135,21 +142,13 @@ impl Evaluation {
         at: Option<OffsetDateTime>,
     ) -> Option<&'a T> {
         let code = format!("check-failed:{name}");
-        match part {
-            None => {
-                self.assessed.insert(code);
-                None
-            }
-            Some(Ok(v)) => {
-                self.assessed.insert(code);
-                Some(v)
-            }
-            Some(Err(e)) => {
-                let (level, evidence) = failure(name, e, at);
-                self.decide(&code, true, level, || evidence);
-                None
-            }
+        if let Some(Err(e)) = part {
+            let (level, evidence) = failure(name, e, at);
+            self.decide(&code, true, level, || evidence);
+            return None;
         }
+        self.assessed.insert(code);
+        part.as_ref()?.as_ref().ok()
     }
 
     /// [`Evaluation::part`] of a part whose grant is optional: a missing role is `info`, not `high`.
@@ -250,14 +249,13 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
         }
         // Nothing is recorded: what only matters while recording is cleared.
         Some(false) => {
-            for code in [
+            let cleared = [
                 "recording-target-not-writable",
                 "entra-rdp-recording",
                 "check-failed:recording-access",
                 "check-failed:entra-rdp",
-            ] {
-                ev.assessed.insert(code.to_owned());
-            }
+            ];
+            ev.assessed.extend(cleared.map(str::to_owned));
         }
         None => {}
     }

@@ -98,14 +98,12 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
     let all = Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "");
     let mut out = Estate::default();
     for s in query_all(tables, ESTATE_TABLE, &all, MAX_ROWS).await? {
-        if get_str(&s.entity, "RowKey") == Some(CHECKED) {
-            let host = get_str(&s.entity, "Host").unwrap_or_default().to_owned();
-            let at = get_str(&s.entity, "CheckedAt")
-                .unwrap_or_default()
-                .to_owned();
-            out.checked.push((host, at));
-        } else if !nics::is_nics(&s.entity) {
-            out.rows.push(Row::of(&s.entity));
+        let e = &s.entity;
+        if get_str(e, "RowKey") == Some(CHECKED) {
+            let text = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+            out.checked.push((text("Host"), text("CheckedAt")));
+        } else if !nics::is_nics(e) {
+            out.rows.push(Row::of(e));
         }
     }
     Ok(out)
@@ -272,11 +270,6 @@ fn rk(s: &Stored) -> &str {
     get_str(&s.entity, "RowKey").unwrap_or_default()
 }
 
-/// True when `level` is announced: `medium` and above (an `info` finding is only shown).
-pub fn announced_level(level: Level) -> bool {
-    level >= Level::Medium
-}
-
 /// True when the episode of row `e` was announced (a row written before `Announced` existed was).
 fn was_announced(e: &Entity) -> bool {
     e.get("Announced").and_then(Value::as_bool).unwrap_or(true)
@@ -290,7 +283,8 @@ fn seen(
     at: &str,
     me: &str,
 ) -> (Option<Entity>, bool) {
-    let loud = announced_level(f.level);
+    // Announced at `medium` and above (an `info` finding is only shown).
+    let loud = f.level >= Level::Medium;
     let open = cur.filter(|s| get_str(&s.entity, "Status") == Some("open"));
     let Some(open) = open else {
         let mut entity = json!({
