@@ -1,7 +1,7 @@
 //! What `GET /api/health` reports, and an overall status from thresholds; every read is bounded
 //! (two catalogue partitions, the active cursors, at most [`QUARANTINE_PAGES`] listing pages).
 
-use crate::azure::AzureError;
+use crate::azure::{AzureError, found};
 use crate::ports::Ports;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -264,13 +264,9 @@ async fn latest_recording(
     let mut latest: Option<String> = None;
     for day in [now.date(), (now - Duration::days(1)).date()] {
         let f = Filter::partition(&format_date(day));
-        match repo::page(deps.ports.tables.as_ref(), &f, None).await {
-            Ok((found, _)) => {
-                let best = found.iter().map(|(r, _)| r.blob_created).max();
-                latest = latest.max(best.map(format_utc));
-            }
-            Err(AzureError::NotFound) => {}
-            Err(e) => return Err(e),
+        if let Some((rows, _)) = found(repo::page(deps.ports.tables.as_ref(), &f, None).await)? {
+            let best = rows.iter().map(|(r, _)| r.blob_created).max();
+            latest = latest.max(best.map(format_utc));
         }
     }
     Ok(latest)
@@ -345,14 +341,11 @@ async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize)
     let mut marker = None;
     let mut more = false;
     for _ in 0..QUARANTINE_PAGES {
-        let page = match deps
+        let page = deps
             .app_blobs
-            .list(&deps.quarantine_container, None, marker)
-            .await
-        {
-            Ok(p) => p,
-            Err(AzureError::NotFound) => break,
-            Err(e) => return Err(e),
+            .list(&deps.quarantine_container, None, marker);
+        let Some(page) = found(page.await)? else {
+            break;
         };
         for item in &page.items {
             total += 1;

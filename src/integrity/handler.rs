@@ -3,7 +3,7 @@
 
 use super::blob_of;
 use super::hash::{CHUNK, hash_blob};
-use crate::azure::AzureError;
+use crate::azure::found;
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::dates::format_utc;
 use crate::failure::Failure;
@@ -29,12 +29,10 @@ pub async fn hash_recording(
         )));
     };
     let (store, blob) = blob_of(ports, &row.value)?;
-    let current = match store.properties(&blob).await {
-        Err(AzureError::NotFound) => {
-            return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
-        }
-        other => other?.etag,
+    let Some(current) = found(store.properties(&blob).await)? else {
+        return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
     };
+    let current = current.etag;
     // Judged last: a failure before it leaves the tags to the retry, so no restore goes unreported.
     let tags_checked =
         |row: Recording| async move { super::tags_checked(ports, &row, ports.clock.now()).await };
@@ -45,12 +43,8 @@ pub async fn hash_recording(
             alert,
         ));
     }
-    let hashed = match hash_blob(store, &blob, CHUNK).await {
-        Ok(h) => h,
-        Err(AzureError::NotFound) => {
-            return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
-        }
-        Err(e) => return Err(e.into()),
+    let Some(hashed) = found(hash_blob(store, &blob, CHUNK).await)? else {
+        return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
     };
     let checked = row.value.clone();
     let hash = Hash {

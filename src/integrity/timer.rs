@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use super::checks::{Check, result_of, store};
 use super::verify::rank;
 use super::verify::{Verdict, verify};
-use crate::azure::AzureError;
+use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo;
 use crate::dates::format_date;
@@ -65,10 +65,10 @@ pub async fn select(
         let filter = Filter::partition(&day);
         let mut next = None;
         loop {
-            let (found, after) = match repo::page(&*ports.tables, &filter, next).await {
-                // No table yet: nothing is catalogued on any day (one call, not one per day).
-                Err(AzureError::NotFound) => return Ok(Vec::new()),
-                other => other?,
+            // No table yet: nothing is catalogued on any day (one call, not one per day).
+            let Some((found, after)) = found(repo::page(&*ports.tables, &filter, next).await)?
+            else {
+                return Ok(Vec::new());
             };
             let hashed = found.into_iter().map(|(r, _)| r);
             for r in hashed.filter(|r| r.hash.is_some()) {
