@@ -72,11 +72,6 @@ impl Span {
         self.from <= o.from && o.until <= self.until
     }
 
-    /// `spans` with overlapping ones merged, sorted by start.
-    pub fn merged(spans: Vec<Self>) -> Vec<Self> {
-        Self::merged_near(spans, time::Duration::ZERO)
-    }
-
     /// `spans` merged where they overlap or lie at most `gap` apart.
     pub fn merged_near(mut spans: Vec<Self>, gap: time::Duration) -> Vec<Self> {
         spans.sort_by_key(|s| s.from);
@@ -92,7 +87,8 @@ impl Span {
 
     /// True when this span lies within the union of `spans`.
     pub fn within(&self, spans: &[Self]) -> bool {
-        Self::merged(spans.to_vec()).iter().any(|s| s.covers(self))
+        let merged = Self::merged_near(spans.to_vec(), time::Duration::ZERO);
+        merged.iter().any(|s| s.covers(self))
     }
 
     /// `times` grouped into spans whose neighbours are less than `gap` apart.
@@ -774,9 +770,7 @@ pub async fn pending(
         Filter::str("PartitionKey", Op::Ge, since_day),
         Filter::str("JoinFrom", Op::Gt, ""),
     ]);
-    Ok(read_rows(
-        query_all(tables, DAYS_TABLE, &filter, limit).await?,
-    ))
+    query(tables, &filter, limit).await
 }
 
 /// The rows matching `filter`, at most `limit` read, as read.
@@ -804,18 +798,6 @@ pub async fn of_day(
 ) -> Result<Vec<DayRow>, AzureError> {
     let rows = query(tables, &Filter::partition(day), limit).await?;
     Ok(rows.into_iter().map(|(w, _)| w).collect())
-}
-
-/// Every row of start day `day`, as read.
-///
-/// # Errors
-/// Table errors.
-pub async fn in_day(
-    tables: &dyn TableStore,
-    day: &str,
-) -> Result<Vec<(DayRow, Stored)>, AzureError> {
-    let rows = query_all(tables, DAYS_TABLE, &Filter::partition(day), usize::MAX).await?;
-    Ok(read_rows(rows))
 }
 
 /// The rows of the sessions that started within `span` (and pass `extra`): one query per start day.

@@ -307,7 +307,8 @@ impl Join {
             }
         }
         for (day, _) in days.into_iter().filter(|(_, n)| *n > DAY_READ) {
-            for (w, s) in days::in_day(self.ports.tables.as_ref(), &day).await? {
+            let whole = tables::Filter::partition(&day);
+            for (w, s) in days::query(self.ports.tables.as_ref(), &whole, usize::MAX).await? {
                 if guids.contains(&w.tunnel_id) && !k.sessions.contains_key(&w.tunnel_id) {
                     k.sessions.insert(w.tunnel_id.clone(), (w, Some(s)));
                 }
