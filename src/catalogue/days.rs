@@ -395,18 +395,6 @@ impl DayRow {
     }
 }
 
-/// The `BastionSessions_CL` row of `next` (the row about to be written) as of `at`, when the
-/// export is on.
-fn export_row(outbox: &Outbox, next: Option<&DayRow>, at: OffsetDateTime) -> Option<SessionRow> {
-    if !outbox.enabled() {
-        return None;
-    }
-    let w = next?;
-    let mut row = SessionRow::of_day_row(&w.to_entity(), at)?;
-    row.session_id.clone_from(&w.tunnel_id);
-    Some(row)
-}
-
 /// The one recorder of every writer of the table: records the `BastionSessions_CL` row of
 /// `next` (the row about to be written, `None`: nothing is written) as of `at`, before the write,
 /// when the export is on; off, nothing.
@@ -418,10 +406,14 @@ async fn record(
     next: Option<&DayRow>,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    match export_row(outbox, next, at) {
-        Some(row) => outbox.record(&row).await,
-        None => Ok(()),
-    }
+    let Some(w) = next.filter(|_| outbox.enabled()) else {
+        return Ok(());
+    };
+    let Some(mut row) = SessionRow::of_day_row(&w.to_entity(), at) else {
+        return Ok(());
+    };
+    row.session_id.clone_from(&w.tunnel_id);
+    outbox.record(&row).await
 }
 
 /// [`record`] within an update's `change`: what it returns once `next` is recorded (owned, so the
