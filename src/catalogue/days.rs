@@ -19,7 +19,7 @@
 //! lost race records over the same key); a write that changes nothing records nothing. Off,
 //! nothing more is done.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::recording::SessionView;
@@ -295,46 +295,24 @@ impl DayRow {
     /// The entity: every field, the state flags always (queries filter on them), an unknown end
     /// and an absent pending range as `""` (the time match compares `End` as text).
     pub fn to_entity(&self) -> Entity {
-        let mut e = Entity::new();
-        let mut put = |k: &str, v: Value| {
-            e.insert(k.to_owned(), v);
-        };
-        let t =
-            |v: Option<OffsetDateTime>| Value::String(v.map(format_utc_millis).unwrap_or_default());
-        put("PartitionKey", self.day().into());
-        put("RowKey", tunnel_key(&self.tunnel_id).into());
-        put("Start", t(Some(self.start)));
-        put("End", t(self.end));
-        for (k, v) in [
-            ("BastionHost", &self.host),
-            ("TargetVm", &self.vm),
-            ("UserName", &self.user_name),
-            ("UserEmail", &self.user_email),
-            ("Protocol", &self.protocol),
-            ("Outcome", &self.outcome),
-            ("ClientIp", &self.client_ip),
-            ("TargetResourceId", &self.target_resource_id),
-            ("TargetSubscription", &self.subscription),
-            ("TargetResourceGroup", &self.resource_group),
-        ] {
-            put(k, v.clone().into());
-        }
-        if self.end_arrived_at.is_some() {
-            put("EndArrivedAt", t(self.end_arrived_at));
-        }
-        put("Recorded", self.recorded.into());
-        let n = self.recording_ids.len().min(MAX_IDS);
-        put("RecordingIds", self.recording_ids[..n].join(",").into());
-        put("UnrecordedNotified", self.unrecorded_notified.into());
-        put("Joined", self.joined.into());
-        put("JoinFrom", t(self.pending.map(|p| p.from)));
-        put("JoinUntil", t(self.pending.map(|p| p.until)));
-        if let Some(r) = &self.review {
-            put("ReviewId", r.id.clone().into());
-            put("ReviewVerdict", r.verdict.clone().into());
-            put("Reviewer", r.reviewer.clone().into());
-            put("ReviewedAt", t(Some(r.at)));
-        }
+        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+        let (ids, r) = (&self.recording_ids, self.review.as_ref());
+        let mut e = crate::tables::entity(json!({
+            "PartitionKey": self.day(), "RowKey": tunnel_key(&self.tunnel_id),
+            "Start": t(Some(self.start)), "End": t(self.end), "BastionHost": self.host,
+            "TargetVm": self.vm, "UserName": self.user_name, "UserEmail": self.user_email,
+            "Protocol": self.protocol, "Outcome": self.outcome, "ClientIp": self.client_ip,
+            "TargetResourceId": self.target_resource_id, "TargetSubscription": self.subscription,
+            "TargetResourceGroup": self.resource_group,
+            "EndArrivedAt": self.end_arrived_at.map(format_utc_millis), "Recorded": self.recorded,
+            "RecordingIds": ids[..ids.len().min(MAX_IDS)].join(","),
+            "UnrecordedNotified": self.unrecorded_notified, "Joined": self.joined,
+            "JoinFrom": t(self.pending.map(|p| p.from)),
+            "JoinUntil": t(self.pending.map(|p| p.until)),
+            "ReviewId": r.map(|r| &r.id), "ReviewVerdict": r.map(|r| &r.verdict),
+            "Reviewer": r.map(|r| &r.reviewer), "ReviewedAt": r.map(|r| format_utc_millis(r.at)),
+        }));
+        e.retain(|_, v| !v.is_null());
         if let Some(d) = self.duration_ms {
             int64(&mut e, "DurationMs", d);
         }
