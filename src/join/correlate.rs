@@ -240,24 +240,19 @@ fn found<'a>(
     }
     candidates.sort_by(|a, b| a.tunnel_id.cmp(&b.tunnel_id));
     candidates.dedup_by(|a, b| a.tunnel_id == b.tunnel_id);
-    let tunnels: Vec<String> = candidates.iter().map(|s| s.tunnel_id.clone()).collect();
-    match candidates.as_slice() {
-        [] => (None, None),
-        [one] => {
-            let m = Match {
-                confidence: Confidence::Heuristic,
-                tunnels,
-            };
-            (Some(m), Some(*one))
-        }
-        _ => {
-            let m = Match {
-                confidence: Confidence::Ambiguous,
-                tunnels,
-            };
-            (Some(m), None)
-        }
-    }
+    let (confidence, s) = match candidates.as_slice() {
+        [] => return (None, None),
+        [one] => (Confidence::Heuristic, Some(*one)),
+        _ => (Confidence::Ambiguous, None),
+    };
+    let tunnels = candidates.iter().map(|s| s.tunnel_id.clone()).collect();
+    (
+        Some(Match {
+            confidence,
+            tunnels,
+        }),
+        s,
+    )
 }
 
 #[cfg(test)]
