@@ -188,7 +188,7 @@ impl Join {
                 let span = k.sessions.get(t).map(|(w, _)| self.times.window_of(w));
                 spans.extend(span.filter(|s| !s.within(&k.read)));
             }
-            if spans.len() == before && !k.keys_needed(&affected) {
+            if spans.len() == before && !affected.iter().any(|t| k.needs_keys(t)) {
                 break;
             }
         }
@@ -465,11 +465,6 @@ impl Known {
     /// started, their wait over, decided by time meanwhile), and only the index finds them.
     fn needs_keys(&self, t: &str) -> bool {
         !self.keyed.contains(t) && self.sessions.get(t).is_some_and(|(w, _)| !w.joined)
-    }
-
-    /// Whether any affected session still needs its `recordingkeys` partition read.
-    fn keys_needed(&self, affected: &BTreeSet<String>) -> bool {
-        affected.iter().any(|t| self.needs_keys(t))
     }
 }
 
