@@ -19,7 +19,7 @@
 //! lost race records over the same key); a write that changes nothing records nothing. Off,
 //! nothing more is done.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::recording::SessionView;
@@ -72,11 +72,6 @@ impl Span {
         self.from <= o.from && o.until <= self.until
     }
 
-    /// `spans` with overlapping ones merged, sorted by start.
-    pub fn merged(spans: Vec<Self>) -> Vec<Self> {
-        Self::merged_near(spans, time::Duration::ZERO)
-    }
-
     /// `spans` merged where they overlap or lie at most `gap` apart.
     pub fn merged_near(mut spans: Vec<Self>, gap: time::Duration) -> Vec<Self> {
         spans.sort_by_key(|s| s.from);
@@ -92,7 +87,8 @@ impl Span {
 
     /// True when this span lies within the union of `spans`.
     pub fn within(&self, spans: &[Self]) -> bool {
-        Self::merged(spans.to_vec()).iter().any(|s| s.covers(self))
+        let merged = Self::merged_near(spans.to_vec(), time::Duration::ZERO);
+        merged.iter().any(|s| s.covers(self))
     }
 
     /// `times` grouped into spans whose neighbours are less than `gap` apart.
@@ -299,46 +295,24 @@ impl DayRow {
     /// The entity: every field, the state flags always (queries filter on them), an unknown end
     /// and an absent pending range as `""` (the time match compares `End` as text).
     pub fn to_entity(&self) -> Entity {
-        let mut e = Entity::new();
-        let mut put = |k: &str, v: Value| {
-            e.insert(k.to_owned(), v);
-        };
-        let t =
-            |v: Option<OffsetDateTime>| Value::String(v.map(format_utc_millis).unwrap_or_default());
-        put("PartitionKey", self.day().into());
-        put("RowKey", tunnel_key(&self.tunnel_id).into());
-        put("Start", t(Some(self.start)));
-        put("End", t(self.end));
-        for (k, v) in [
-            ("BastionHost", &self.host),
-            ("TargetVm", &self.vm),
-            ("UserName", &self.user_name),
-            ("UserEmail", &self.user_email),
-            ("Protocol", &self.protocol),
-            ("Outcome", &self.outcome),
-            ("ClientIp", &self.client_ip),
-            ("TargetResourceId", &self.target_resource_id),
-            ("TargetSubscription", &self.subscription),
-            ("TargetResourceGroup", &self.resource_group),
-        ] {
-            put(k, v.clone().into());
-        }
-        if self.end_arrived_at.is_some() {
-            put("EndArrivedAt", t(self.end_arrived_at));
-        }
-        put("Recorded", self.recorded.into());
-        let n = self.recording_ids.len().min(MAX_IDS);
-        put("RecordingIds", self.recording_ids[..n].join(",").into());
-        put("UnrecordedNotified", self.unrecorded_notified.into());
-        put("Joined", self.joined.into());
-        put("JoinFrom", t(self.pending.map(|p| p.from)));
-        put("JoinUntil", t(self.pending.map(|p| p.until)));
-        if let Some(r) = &self.review {
-            put("ReviewId", r.id.clone().into());
-            put("ReviewVerdict", r.verdict.clone().into());
-            put("Reviewer", r.reviewer.clone().into());
-            put("ReviewedAt", t(Some(r.at)));
-        }
+        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+        let (ids, r) = (&self.recording_ids, self.review.as_ref());
+        let mut e = crate::tables::entity(json!({
+            "PartitionKey": self.day(), "RowKey": tunnel_key(&self.tunnel_id),
+            "Start": t(Some(self.start)), "End": t(self.end), "BastionHost": self.host,
+            "TargetVm": self.vm, "UserName": self.user_name, "UserEmail": self.user_email,
+            "Protocol": self.protocol, "Outcome": self.outcome, "ClientIp": self.client_ip,
+            "TargetResourceId": self.target_resource_id, "TargetSubscription": self.subscription,
+            "TargetResourceGroup": self.resource_group,
+            "EndArrivedAt": self.end_arrived_at.map(format_utc_millis), "Recorded": self.recorded,
+            "RecordingIds": ids[..ids.len().min(MAX_IDS)].join(","),
+            "UnrecordedNotified": self.unrecorded_notified, "Joined": self.joined,
+            "JoinFrom": t(self.pending.map(|p| p.from)),
+            "JoinUntil": t(self.pending.map(|p| p.until)),
+            "ReviewId": r.map(|r| &r.id), "ReviewVerdict": r.map(|r| &r.verdict),
+            "Reviewer": r.map(|r| &r.reviewer), "ReviewedAt": r.map(|r| format_utc_millis(r.at)),
+        }));
+        e.retain(|_, v| !v.is_null());
         if let Some(d) = self.duration_ms {
             int64(&mut e, "DurationMs", d);
         }
@@ -399,18 +373,6 @@ impl DayRow {
     }
 }
 
-/// The `BastionSessions_CL` row of `next` (the row about to be written) as of `at`, when the
-/// export is on.
-fn export_row(outbox: &Outbox, next: Option<&DayRow>, at: OffsetDateTime) -> Option<SessionRow> {
-    if !outbox.enabled() {
-        return None;
-    }
-    let w = next?;
-    let mut row = SessionRow::of_day_row(&w.to_entity(), at)?;
-    row.session_id.clone_from(&w.tunnel_id);
-    Some(row)
-}
-
 /// The one recorder of every writer of the table: records the `BastionSessions_CL` row of
 /// `next` (the row about to be written, `None`: nothing is written) as of `at`, before the write,
 /// when the export is on; off, nothing.
@@ -422,10 +384,14 @@ async fn record(
     next: Option<&DayRow>,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    match export_row(outbox, next, at) {
-        Some(row) => outbox.record(&row).await,
-        None => Ok(()),
-    }
+    let Some(w) = next.filter(|_| outbox.enabled()) else {
+        return Ok(());
+    };
+    let Some(mut row) = SessionRow::of_day_row(&w.to_entity(), at) else {
+        return Ok(());
+    };
+    row.session_id.clone_from(&w.tunnel_id);
+    outbox.record(&row).await
 }
 
 /// [`record`] within an update's `change`: what it returns once `next` is recorded (owned, so the
@@ -774,9 +740,7 @@ pub async fn pending(
         Filter::str("PartitionKey", Op::Ge, since_day),
         Filter::str("JoinFrom", Op::Gt, ""),
     ]);
-    Ok(read_rows(
-        query_all(tables, DAYS_TABLE, &filter, limit).await?,
-    ))
+    query(tables, &filter, limit).await
 }
 
 /// The rows matching `filter`, at most `limit` read, as read.
@@ -804,18 +768,6 @@ pub async fn of_day(
 ) -> Result<Vec<DayRow>, AzureError> {
     let rows = query(tables, &Filter::partition(day), limit).await?;
     Ok(rows.into_iter().map(|(w, _)| w).collect())
-}
-
-/// Every row of start day `day`, as read.
-///
-/// # Errors
-/// Table errors.
-pub async fn in_day(
-    tables: &dyn TableStore,
-    day: &str,
-) -> Result<Vec<(DayRow, Stored)>, AzureError> {
-    let rows = query_all(tables, DAYS_TABLE, &Filter::partition(day), usize::MAX).await?;
-    Ok(read_rows(rows))
 }
 
 /// The rows of the sessions that started within `span` (and pass `extra`): one query per start day.

@@ -94,15 +94,10 @@ impl RecordingKey {
         })
     }
 
-    /// True when the key is a digest: the blob is named only by the row.
-    pub fn is_hashed(&self) -> bool {
-        is_digest(&self.rk)
-    }
-
     /// The blob this key spells out; `None` for a digest key (read the row's `Account`,
     /// `Container` and `BlobName`) or a key that is not ours.
     pub fn blob(&self) -> Option<KeyPath> {
-        if self.is_hashed() {
+        if is_digest(&self.rk) {
             return None;
         }
         let path = decode_key(&self.rk)?;
@@ -359,7 +354,7 @@ mod tests {
 
         let name = "n".repeat(1024);
         let long = RecordingKey::for_source_blob(t, "stneu", "recordings", &name);
-        assert!(long.is_hashed() && long.blob().is_none(), "{long:?}");
+        assert!(is_digest(&long.rk) && long.blob().is_none(), "{long:?}");
         assert!(is_valid_key(&long.rk) && long.rk.len() == 71);
         assert_eq!(RecordingKey::parse(&long.id()), Some(long.clone()));
         let other = RecordingKey::for_source_blob(t, "stweu", "recordings", &name);

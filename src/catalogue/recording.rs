@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::doubt::Doubt;
 use crate::dates::{format_utc, format_utc_millis, timestamp};
-use crate::tables::{Entity, get_i64, get_list, get_str, int64};
+use crate::tables::{Entity, get_i64, get_list, get_str, int64, put_record};
 
 pub use super::key::{KeyPath, RecordingKey};
 pub use super::writer::Actor;
@@ -305,10 +305,6 @@ pub struct Recording {
     pub writer: Option<super::writer::Writer>,
 }
 
-fn put(e: &mut Entity, k: &str, v: &str) {
-    e.insert(k.to_owned(), Value::String(v.to_owned()));
-}
-
 impl Recording {
     /// The public id.
     pub fn id(&self) -> String {
@@ -349,6 +345,10 @@ impl Recording {
 
     /// The table entity: every field, nothing else.
     pub fn to_entity(&self) -> Entity {
+        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+        let (m, v, h) = (self.matched(), self.session(), &self.hold);
+        let (s, d, g) = (&self.shortened, &self.deletion, &self.retagged);
+        let (hash, r) = (&self.hash, &self.replaced);
         let mut e = crate::tables::entity(json!({
             "PartitionKey": self.key.pk, "RowKey": self.key.rk,
             "RecordingId": self.key.id(),
@@ -360,73 +360,54 @@ impl Recording {
             "RetentionClass": self.retention_class, "RetainUntil": self.retain_until,
             "CandidateKeys": self.candidate_keys.join(","), "Metadata": self.metadata, "Status": self.status,
         }));
-        int64(&mut e, "ContentLength", clamp(self.content_length));
-        if let Some(t) = self.rejoin_at {
-            put(&mut e, "JoinDue", &format_utc_millis(t));
-        }
-        if let Some(t) = self.created {
-            put(&mut e, "BlobCreationTime", &format_utc_millis(t));
-        }
-        if let Some(j) = &self.joined {
-            put(&mut e, "MatchConfidence", j.m.confidence.as_str());
-            if let Some(reason) = j.m.confidence.reason() {
-                put(&mut e, "MatchReason", reason);
+        e.extend(crate::tables::entity(json!({
+            "JoinDue": self.rejoin_at.map(format_utc_millis),
+            "BlobCreationTime": self.created.map(format_utc_millis),
+            "MatchConfidence": m.map(|m| m.confidence.as_str()),
+            "MatchReason": m.and_then(|m| m.confidence.reason()),
+            "MatchCandidates": m.map(|m| m.tunnels[..m.tunnels.len().min(MAX_CANDIDATES)].join(",")),
+            "TunnelId": v.map(|v| &v.tunnel_id), "BastionHost": v.map(|v| &v.bastion_host),
+            "UserName": v.map(|v| &v.user_name), "UserEmail": v.map(|v| &v.user_email),
+            "ClientIp": v.map(|v| &v.client_ip), "Protocol": v.map(|v| &v.protocol),
+            "TargetResourceId": v.map(|v| &v.target_resource_id), "TargetVm": v.map(|v| &v.target_vm),
+            "TargetSubscription": v.map(|v| &v.subscription),
+            "TargetResourceGroup": v.map(|v| &v.resource_group),
+            "SessionStart": v.map(|v| t(v.start)), "SessionEnd": v.map(|v| t(v.end)),
+        })));
+        e.extend(crate::tables::entity(json!({
+            "LegalHold": h.held, "HoldIds": (!h.ids.is_empty()).then(|| h.ids.join(",")),
+            "HeldFromClass": h.from.as_ref().map(|f| &f.0),
+            "HeldFromUntil": h.from.as_ref().map(|f| &f.1),
+            "ShortenedFrom": s.as_ref().map(|s| &s.from), "ShortenedAt": s.as_ref().map(|s| &s.at),
+            "DeletedAt": d.as_ref().map(|d| &d.at), "DeletionReason": d.as_ref().map(|d| &d.reason),
+            "DeletionInvocationId": d.as_ref().map(|d| &d.invocation_id),
+            "DeletionRequestId": d.as_ref().map(|d| &d.request_id).filter(|r| !r.is_empty()),
+            "Sha256": hash.as_ref().map(|h| &h.sha256), "HashedEtag": hash.as_ref().map(|h| &h.etag),
+            "HashedAt": hash.as_ref().map(|h| &h.at),
+            "ReplacedEtag": r.as_ref().map(|r| &r.etag), "ReplacedAt": r.as_ref().map(|r| &r.at),
+            "ReplacedSha256": r.as_ref().map(|r| &r.sha256),
+            "RetaggedFrom": g.as_ref().map(|g| &g.from), "RetaggedAt": g.as_ref().map(|g| &g.at),
+            "SuspectAlertedEtag": self.suspect_alerted,
+        })));
+        // What a row lacks is no property.
+        e.retain(|_, v| !v.is_null());
+        for (k, n) in [
+            ("ContentLength", Some(clamp(self.content_length))),
+            ("DurationMs", v.and_then(|v| v.duration_ms)),
+            ("HashedLength", hash.as_ref().map(|h| clamp(h.length))),
+            ("ReplacedLength", r.as_ref().map(|r| clamp(r.length))),
+            ("BelowMinBytes", self.below_min_bytes.map(clamp)),
+        ] {
+            if let Some(n) = n {
+                int64(&mut e, k, n);
             }
-            let n = j.m.tunnels.len().min(MAX_CANDIDATES);
-            put(&mut e, "MatchCandidates", &j.m.tunnels[..n].join(","));
-            if let Some(s) = &j.session {
-                session_to(&mut e, s);
-            }
-        }
-        let h = &self.hold;
-        e.insert("LegalHold".into(), Value::Bool(h.held));
-        if !h.ids.is_empty() {
-            put(&mut e, "HoldIds", &h.ids.join(","));
-        }
-        if let Some((class, until)) = &h.from {
-            put(&mut e, "HeldFromClass", class);
-            put(&mut e, "HeldFromUntil", until);
-        }
-        if let Some(s) = &self.shortened {
-            put(&mut e, "ShortenedFrom", &s.from);
-            put(&mut e, "ShortenedAt", &s.at);
-        }
-        if let Some(d) = &self.deletion {
-            put(&mut e, "DeletedAt", &d.at);
-            put(&mut e, "DeletionReason", &d.reason);
-            put(&mut e, "DeletionInvocationId", &d.invocation_id);
-            if !d.request_id.is_empty() {
-                put(&mut e, "DeletionRequestId", &d.request_id);
-            }
-        }
-        if let Some(h) = &self.hash {
-            put(&mut e, "Sha256", &h.sha256);
-            put(&mut e, "HashedEtag", &h.etag);
-            put(&mut e, "HashedAt", &h.at);
-            int64(&mut e, "HashedLength", clamp(h.length));
-        }
-        if let Some(r) = &self.replaced {
-            put(&mut e, "ReplacedEtag", &r.etag);
-            put(&mut e, "ReplacedSha256", &r.sha256);
-            put(&mut e, "ReplacedAt", &r.at);
-            int64(&mut e, "ReplacedLength", clamp(r.length));
-        }
-        if let Some(r) = &self.retagged {
-            put(&mut e, "RetaggedFrom", &r.from);
-            put(&mut e, "RetaggedAt", &r.at);
         }
         if let Some(a) = &self.actor {
-            a.to_entity(&mut e);
-        }
-        if let Some(n) = self.below_min_bytes {
-            int64(&mut e, "BelowMinBytes", clamp(n));
-        }
-        if let Some(etag) = &self.suspect_alerted {
-            put(&mut e, "SuspectAlertedEtag", etag);
+            put_record(&mut e, a);
         }
         super::trail::to_entity(&self.outside_deletions, &mut e);
         if let Some(w) = &self.writer {
-            w.to_entity(&mut e);
+            put_record(&mut e, w);
         }
         e
     }
@@ -526,29 +507,6 @@ impl Recording {
             outside_deletions: super::trail::from_entity(e),
             writer: super::writer::Writer::from_entity(e),
         })
-    }
-}
-
-fn session_to(e: &mut Entity, s: &SessionView) {
-    let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
-    for (k, v) in [
-        ("TunnelId", s.tunnel_id.as_str()),
-        ("BastionHost", &s.bastion_host),
-        ("UserName", &s.user_name),
-        ("UserEmail", &s.user_email),
-        ("ClientIp", &s.client_ip),
-        ("Protocol", &s.protocol),
-        ("TargetResourceId", &s.target_resource_id),
-        ("TargetVm", &s.target_vm),
-        ("TargetSubscription", &s.subscription),
-        ("TargetResourceGroup", &s.resource_group),
-        ("SessionStart", &t(s.start)),
-        ("SessionEnd", &t(s.end)),
-    ] {
-        put(e, k, v);
-    }
-    if let Some(d) = s.duration_ms {
-        int64(e, "DurationMs", d);
     }
 }
 

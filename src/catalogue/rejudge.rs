@@ -34,7 +34,7 @@ use super::writer::{VOUCHES, VOUCHES_IDENTITY_UNOBSERVED, Writer};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::tables::keys::MAX_KEY_BYTES;
-use crate::tables::ops::{query_all, write_creating_table};
+use crate::tables::ops::{query_all, remove, write_creating_table, write_unless_changed};
 use crate::tables::{Filter, Stored, TableStore, WriteMode, get_str};
 
 /// The table.
@@ -59,15 +59,11 @@ pub async fn wait(
     w: &Writer,
     ids: &Identities,
 ) -> Result<(), AzureError> {
-    let mut e = crate::tables::keyed(
-        identity::partition(account, container),
-        key.id_key(MAX_KEY_BYTES),
-    );
-    e.insert("RecordingId".into(), key.id().into());
-    e.insert("RequestId".into(), w.request_id.clone().into());
-    e.insert("Etag".into(), w.etag.clone().into());
-    e.insert("WrittenAt".into(), w.at.clone().into());
-    e.insert("Basis".into(), ids.basis().into());
+    let e = crate::tables::entity(serde_json::json!({
+        "PartitionKey": identity::partition(account, container), "RowKey": key.id_key(MAX_KEY_BYTES),
+        "RecordingId": key.id(), "RequestId": w.request_id, "Etag": w.etag, "WrittenAt": w.at,
+        "Basis": ids.basis(),
+    }));
     write_creating_table(tables, TABLE, &e, WriteMode::Upsert).await?;
     Ok(())
 }
@@ -117,11 +113,7 @@ pub async fn container(
                 out.waiting += 1;
                 let mut e = l.entity.clone();
                 e.insert("Basis".into(), basis.into());
-                settle(
-                    tables
-                        .write(TABLE, &e, WriteMode::IfMatch(l.etag.clone()))
-                        .await,
-                )?;
+                write_unless_changed(tables, TABLE, &e, l.etag.clone()).await?;
                 continue;
             }
             Some(w) if w.verdict == VOUCHES => out.vouched += 1,
@@ -133,22 +125,10 @@ pub async fn container(
             get_str(&l.entity, "PartitionKey").unwrap_or_default(),
             get_str(&l.entity, "RowKey").unwrap_or_default(),
         );
-        settle(
-            tables
-                .delete(TABLE, pk, rk, Some(&l.etag))
-                .await
-                .map(|()| String::new()),
-        )?;
+        // A listed row changed or removed meanwhile (another instance) is left to it.
+        remove(tables, TABLE, pk, rk, Some(&l.etag)).await?;
     }
     Ok(out)
-}
-
-/// A listed row changed or removed meanwhile (another instance): left to it.
-fn settle(r: Result<String, AzureError>) -> Result<(), AzureError> {
-    match r {
-        Ok(_) | Err(AzureError::NotFound | AzureError::PreconditionFailed) => Ok(()),
-        Err(e) => Err(e),
-    }
 }
 
 /// Judges listed row `l` again against `ids`: its writer now, or `None` when its row no longer

@@ -205,19 +205,20 @@ fn found<'a>(
     times: &Times,
     now: OffsetDateTime,
 ) -> (Option<Match>, Option<&'a DayRow>) {
+    let matched = |confidence, tunnels, s| {
+        (
+            Some(Match {
+                confidence,
+                tunnels,
+            }),
+            s,
+        )
+    };
     if let Some(s) = r.candidate_keys.iter().find_map(|k| exact(k)) {
-        let m = Match {
-            confidence: Confidence::Exact,
-            tunnels: vec![s.tunnel_id.clone()],
-        };
-        return (Some(m), Some(s));
+        return matched(Confidence::Exact, vec![s.tunnel_id.clone()], Some(s));
     }
     if !r.candidate_keys.is_empty() && now < r.blob_created + times.wait {
-        let m = Match {
-            confidence: Confidence::Awaiting,
-            tunnels: Vec::new(),
-        };
-        return (Some(m), None);
+        return matched(Confidence::Awaiting, Vec::new(), None);
     }
     let hints = hints(r);
     let bastion = r.source_bastion.to_ascii_lowercase();
@@ -240,23 +241,11 @@ fn found<'a>(
     }
     candidates.sort_by(|a, b| a.tunnel_id.cmp(&b.tunnel_id));
     candidates.dedup_by(|a, b| a.tunnel_id == b.tunnel_id);
-    let tunnels: Vec<String> = candidates.iter().map(|s| s.tunnel_id.clone()).collect();
+    let tunnels = candidates.iter().map(|s| s.tunnel_id.clone()).collect();
     match candidates.as_slice() {
         [] => (None, None),
-        [one] => {
-            let m = Match {
-                confidence: Confidence::Heuristic,
-                tunnels,
-            };
-            (Some(m), Some(*one))
-        }
-        _ => {
-            let m = Match {
-                confidence: Confidence::Ambiguous,
-                tunnels,
-            };
-            (Some(m), None)
-        }
+        [one] => matched(Confidence::Heuristic, tunnels, Some(*one)),
+        _ => matched(Confidence::Ambiguous, tunnels, None),
     }
 }
 

@@ -126,9 +126,7 @@ impl Join {
         }
         Ok(r)
     }
-}
 
-impl Join {
     /// The evidence looked at before a session is called unrecorded: the catalogued recordings
     /// created within its window or naming its tunnel id whose stored match vouches for it (a
     /// suspect match vouches for none). When any
@@ -187,7 +185,7 @@ async fn created_within(join: &Join, span: Span) -> Result<Vec<Versioned<Recordi
         Filter::str("BlobCreated", Op::Ge, format_utc(span.from)),
         Filter::str("BlobCreated", Op::Le, format_utc(span.until)),
     ]);
-    recordings(join, &filter).await
+    repo::versioned(join.ports.tables.as_ref(), &filter, usize::MAX).await
 }
 
 /// The recordings created on `since_day` or later, outside `forced` (a pass reads those by
@@ -206,10 +204,8 @@ async fn rejoining(
         Filter::str("PartitionKey", Op::Ge, since_day),
         Filter::str("JoinDue", Op::Le, format_utc_millis(until)),
     ];
-    all.push(match after {
-        Some(a) => Filter::str("JoinDue", Op::Gt, format_utc_millis(a)),
-        None => Filter::str("JoinDue", Op::Gt, ""),
-    });
+    let after = after.map(format_utc_millis).unwrap_or_default();
+    all.push(Filter::str("JoinDue", Op::Gt, after));
     if let Some(s) = forced {
         // `BlobCreated` is stored to the second (`format_utc` truncates): a row is within the span
         // from the span's start rounded up to its second (a row of the second it starts in lies
@@ -220,11 +216,7 @@ async fn rejoining(
             Filter::str("BlobCreated", Op::Gt, format_utc(s.until)),
         ]));
     }
-    recordings(join, &Filter::And(all)).await
-}
-
-async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Recording>>, AzureError> {
-    repo::versioned(join.ports.tables.as_ref(), filter, usize::MAX).await
+    repo::versioned(join.ports.tables.as_ref(), &Filter::And(all), usize::MAX).await
 }
 
 /// The filter, over the start days from `first` to `last` (partitions), for the sessions whose

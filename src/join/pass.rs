@@ -188,7 +188,7 @@ impl Join {
                 let span = k.sessions.get(t).map(|(w, _)| self.times.window_of(w));
                 spans.extend(span.filter(|s| !s.within(&k.read)));
             }
-            if spans.len() == before && !k.keys_needed(&affected) {
+            if spans.len() == before && !affected.iter().any(|t| k.needs_keys(t)) {
                 break;
             }
         }
@@ -307,7 +307,8 @@ impl Join {
             }
         }
         for (day, _) in days.into_iter().filter(|(_, n)| *n > DAY_READ) {
-            for (w, s) in days::in_day(self.ports.tables.as_ref(), &day).await? {
+            let whole = tables::Filter::partition(&day);
+            for (w, s) in days::query(self.ports.tables.as_ref(), &whole, usize::MAX).await? {
                 if guids.contains(&w.tunnel_id) && !k.sessions.contains_key(&w.tunnel_id) {
                     k.sessions.insert(w.tunnel_id.clone(), (w, Some(s)));
                 }
@@ -464,11 +465,6 @@ impl Known {
     /// started, their wait over, decided by time meanwhile), and only the index finds them.
     fn needs_keys(&self, t: &str) -> bool {
         !self.keyed.contains(t) && self.sessions.get(t).is_some_and(|(w, _)| !w.joined)
-    }
-
-    /// Whether any affected session still needs its `recordingkeys` partition read.
-    fn keys_needed(&self, affected: &BTreeSet<String>) -> bool {
-        affected.iter().any(|t| self.needs_keys(t))
     }
 }
 

@@ -115,17 +115,13 @@ pub(super) async fn read_lease(
     tables: &dyn TableStore,
 ) -> Result<(Option<Stored>, Option<OffsetDateTime>), AzureError> {
     let row = ops::get(tables, STATE_TABLE, LEASE_ROW.0, LEASE_ROW.1).await?;
-    let cursor = row.as_ref().and_then(|r| cursor_of(&r.entity));
+    let cursor = row
+        .as_ref()
+        .and_then(|r| timestamp(get_str(&r.entity, "DueCursor")?));
     Ok((row, cursor))
-}
-
-fn cursor_of(e: &Entity) -> Option<OffsetDateTime> {
-    get_str(e, "DueCursor").and_then(timestamp)
 }
 
 /// The properties that record `cursor`.
 pub(super) fn lease_cursor(cursor: OffsetDateTime) -> Entity {
-    let mut e = Entity::new();
-    e.insert("DueCursor".into(), format_utc_millis(cursor).into());
-    e
+    crate::tables::entity(serde_json::json!({"DueCursor": format_utc_millis(cursor)}))
 }

@@ -212,8 +212,9 @@ fn runs_of(e: &Entity) -> Vec<Run> {
 }
 
 /// Records that the check at `at` read host `host` (resource id) recording into
-/// `account`/`container` as `principal`, or naming none (`None`), into its history (a conditional
-/// update; a check not newer than the last one read changes nothing).
+/// `account`/`container` as `principal`, naming none (`None`) or recording elsewhere
+/// ([`NOT_HERE`]), into its history (a conditional update; a check not newer than the last one
+/// read changes nothing).
 ///
 /// # Errors
 /// Table errors.
@@ -224,40 +225,24 @@ pub async fn record(
     principal: Option<&str>,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    let principal = principal.map(str::trim).unwrap_or_default();
-    observe(tables, (account, container), host, principal, at).await
-}
-
-/// Appends what the check at `at` read to the row of `host` in `account`/`container`.
-async fn observe(
-    tables: &dyn TableStore,
-    (account, container): (&str, &str),
-    host: &str,
-    principal: &str,
-    at: OffsetDateTime,
-) -> Result<(), AzureError> {
     let pk = partition(account, container);
     let rk = key(&host.to_ascii_lowercase(), Spelling::Encoded, MAX_KEY_BYTES);
-    let principal = principal.to_ascii_lowercase();
+    let principal = principal.unwrap_or_default().trim().to_ascii_lowercase();
     let at = whole_seconds(at);
     let mut change = |cur: Option<&Stored>| {
         let mut runs = cur.map(|s| runs_of(&s.entity)).unwrap_or_default();
         if !history::observe(&mut runs, &principal, at) {
             return None;
         }
-        let mut e = Entity::new();
-        e.insert("Account".into(), account.into());
-        e.insert("Container".into(), container.into());
-        e.insert("Host".into(), host.into());
         let last = if principal == NOT_HERE {
             ""
         } else {
             &principal
         };
-        e.insert("PrincipalId".into(), last.into());
-        e.insert("ReadAt".into(), format_utc(at).into());
-        e.insert("History".into(), history::to_text(&runs).into());
-        Some(e)
+        Some(crate::tables::entity(serde_json::json!({
+            "Account": account, "Container": container, "Host": host, "PrincipalId": last,
+            "ReadAt": format_utc(at), "History": history::to_text(&runs),
+        })))
     };
     update(tables, TABLE, &pk, &rk, &mut change).await?;
     Ok(())
@@ -311,7 +296,8 @@ pub async fn close_absent(
             .last()
             .is_some_and(|l| l.to < at && l.principal != NOT_HERE);
         if open && (read.contains(&host) || !configured.contains(&host)) {
-            observe(tables, (g("Account"), g("Container")), &host, NOT_HERE, at).await?;
+            let container = (g("Account"), g("Container"));
+            record(tables, container, &host, Some(NOT_HERE), at).await?;
             closed += 1;
         }
     }

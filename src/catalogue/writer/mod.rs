@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use super::doubt::Doubt;
 use super::identity::Identities;
 use crate::storage::normalize_etag;
-use crate::tables::{Entity, get_record, put_record};
+use crate::tables::{Entity, get_record};
 
 /// `ActorStatus` of an actor found in the logs: the row of the event's own storage request id.
 pub const ACTOR_FOUND: &str = "found";
@@ -94,11 +94,6 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// Writes the `Actor*` properties into `e`.
-    pub fn to_entity(&self, e: &mut Entity) {
-        put_record(e, self);
-    }
-
     /// Reads the `Actor*` properties; `None` when the row has no `ActorStatus`.
     pub fn from_entity(e: &Entity) -> Option<Self> {
         Some(get_record::<Self>(e)).filter(|a| !a.status.is_empty())
@@ -232,11 +227,6 @@ impl Writer {
             Some(w) if w.etag == next.etag && !w.vouches() => w,
             _ => next,
         }
-    }
-
-    /// Writes the `Writer*` properties into `e`.
-    pub fn to_entity(&self, e: &mut Entity) {
-        put_record(e, self);
     }
 
     /// Reads the `Writer*` properties; `None` when the row has no `WriterEtag`.

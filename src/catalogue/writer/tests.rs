@@ -1,6 +1,7 @@
 //! The writer's verdict and its row properties.
 
 use super::*;
+use crate::tables::put_record;
 
 fn written(auth: &str, etag: &str) -> Writer {
     Writer {
@@ -34,7 +35,7 @@ fn only_a_sas_or_identity_write_vouches_and_a_doubt_about_one_content_stays() {
     assert_eq!(Writer::keep_or(Some(&key), &next), &next, "new content");
     assert_eq!(Writer::keep_or(None, &sas), &sas);
     let mut e = Entity::new();
-    key.to_entity(&mut e);
+    put_record(&mut e, &key);
     assert_eq!(Writer::from_entity(&e), Some(key.clone()));
     assert_eq!(Writer::from_entity(&Entity::new()), None);
     assert_eq!(key.json()["authenticationType"], "AccountKey");
@@ -52,7 +53,7 @@ fn the_writer_and_actor_properties_are_stored_as_before_and_read_back() {
     let mut e = Entity::new();
     e.insert("PartitionKey".into(), "pk".into());
     e.insert("Size".into(), 7.into());
-    w.to_entity(&mut e);
+    put_record(&mut e, &w);
     let mut want = vec![
         "PartitionKey",
         "Size",
@@ -88,7 +89,7 @@ fn the_writer_and_actor_properties_are_stored_as_before_and_read_back() {
         ..Actor::default()
     };
     let mut e = Entity::new();
-    a.to_entity(&mut e);
+    put_record(&mut e, &a);
     let mut want = vec![
         "ActorStatus",
         "ActorOperation",
