@@ -27,7 +27,7 @@ pub const DELETION_COLUMNS: &str = "id=TombstoneId,deletedAt=DeletedAt,outcome=O
     reason=Reason,retentionClass=RetentionClass,retainUntil=RetainUntil,sha256=Sha256,\
     blobUrl=BlobUrl,catalogueKey=CatalogueKey,invocationId=InvocationId,etag=ETag";
 /// The columns of `accessaudit.csv` and the access-audit row's properties; the last three name
-/// the recording `target` is (its blob, host and person: [`Named`]), empty for other targets.
+/// the recording `target` is (its blob, host and person: [`super::named::Named`]), empty for other targets.
 pub const ACCESS_COLUMNS: &str = "at=At,who=Who,action=Action,target=Target,outcome=Outcome,\
     clientIp=ClientIp,userAgent=UserAgent,link=Link,blob=,bastionHost=,person=";
 /// The columns of `bursts.csv` after the notification id, and the digest's fields that fill them.
