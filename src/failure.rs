@@ -88,3 +88,35 @@ impl From<AzureError> for Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Failure;
+    use crate::azure::AzureError;
+    use crate::invocation::DecodeError;
+
+    #[test]
+    fn infrastructure_errors_are_retryable_and_decode_errors_poison() {
+        let e: Failure = AzureError::Permanent("403".into()).into();
+        assert_eq!(e.label(), "failed");
+        let e: Failure = DecodeError::Missing("Data.x".into()).into();
+        assert_eq!(e.label(), "poisoned");
+        // The service refused the input itself: the same event fails every time.
+        for (status, code) in [
+            (400, "EntityTooLarge"),
+            (400, "PropertyValueTooLarge"),
+            (400, "OutOfRangeInput"),
+            (413, "RequestBodyTooLarge"),
+        ] {
+            let e: Failure = AzureError::from_status(status, code, "", None).into();
+            assert_eq!(e.label(), "poisoned", "{code}");
+            assert!(e.to_string().contains(code), "{e}");
+        }
+        let e: Failure = AzureError::from_status(400, "InvalidHeaderValue", "", None).into();
+        assert_eq!(e.label(), "poisoned");
+        for status in [403, 404, 409, 412, 429, 503] {
+            let e: Failure = AzureError::from_status(status, "x", "", None).into();
+            assert_eq!(e.label(), "failed", "{status}");
+        }
+    }
+}

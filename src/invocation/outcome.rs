@@ -74,3 +74,25 @@ impl Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn outputs_accumulate_into_arrays() {
+        let o = Outcome::processed("x")
+            .with_output("q", &json!({"a": 1}))
+            .with_output("q", &json!({"a": 2}));
+        let Outcome::Processed { outputs, .. } = o else {
+            panic!("processed")
+        };
+        assert_eq!(outputs.value("q"), Some(json!([{"a": 1}, {"a": 2}])));
+        assert_eq!(
+            Outcome::skipped("dup").with_output("q", &json!({})).label(),
+            "skipped"
+        );
+    }
+}
