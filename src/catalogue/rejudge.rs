@@ -42,11 +42,6 @@ pub const TABLE: &str = "identitywaits";
 /// Listed rows one container's pass reads at most (the rest the next pass).
 pub const PER_PASS: usize = 1000;
 
-/// The time writer `w` wrote (its `TimeGenerated`), if it reads.
-pub fn written_at(w: &Writer) -> Option<OffsetDateTime> {
-    timestamp(&w.at)
-}
-
 /// Lists the row `key` in `account`/`container`, whose writer `w` was judged against `ids` while
 /// a later check may still change its verdict, to be judged again (an upsert).
 ///

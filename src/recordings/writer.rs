@@ -69,7 +69,7 @@ impl Recordings {
         let observed =
             crate::catalogue::identity::of(tables, source.account(), &source.container).await?;
         let w = writer_of(a, &p.etag);
-        let ids = observed.at(crate::catalogue::rejudge::written_at(&w));
+        let ids = observed.at(crate::dates::timestamp(&w.at));
         let w = w.judged(&ids);
         if ids.waits_for(&w.authentication, &w.object_id) {
             // Listed before the verdict is stored: judged again by the next estate checks.
