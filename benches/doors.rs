@@ -169,6 +169,7 @@ async fn main() {
                 .map(|g| group(&format!("rg-app-{g}")).to_ascii_lowercase())
                 .collect()
         },
+        bypass_internal_level: bastion_recordings::estate::findings::Level::Medium,
     };
     let counting = Arc::new(CountingTables::new(InMemoryTables::new()));
     let ports = Ports {

@@ -153,6 +153,7 @@ async fn main() {
         audit_silence: time::Duration::hours(24),
         bypass_lookback: time::Duration::days(90),
         bypass_scopes: vec![],
+        bypass_internal_level: bastion_recordings::estate::findings::Level::Medium,
     };
     let ports = ports(n);
     let sinks = check::sinks(&ports, &[], None);

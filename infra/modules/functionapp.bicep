@@ -249,6 +249,8 @@ var settings = {
   // Other doors onto the watched VMs: the VMs sessions reached in this many days, plus bypassScopes.
   BYPASS_VM_LOOKBACK_DAYS: '90'
   BYPASS_SCOPES: bypassScopes
+  // The level of a path to SSH/RDP from inside the virtual network beside the Bastion subnet.
+  BYPASS_INTERNAL_LEVEL: 'medium'
   // Microsoft Sentinel (SentinelExport): both from modules/sentinel.bicep, or both empty (off).
   SENTINEL_INGESTION_ENDPOINT: sentinelIngestionEndpoint
   SENTINEL_DCR_IMMUTABLE_ID: sentinelDcrImmutableId

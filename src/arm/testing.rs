@@ -60,7 +60,8 @@ fn nic(group: &str, name: &str, vm: &str, public_ip: Option<&str>) -> Value {
 
 impl Fake {
     /// `n` VMs, VM `i` in group `rg-{i}` with its NIC there, every NIC in subnet `app` (NSG
-    /// `nsg-app`, no rule of its own) of one virtual network in `rg-net`, which holds the host's
+    /// `nsg-app`: SSH/RDP from the Bastion subnet, denied from every other source ahead of
+    /// `AllowVnetInBound`) of one virtual network in `rg-net`, which holds the host's
     /// `AzureBastionSubnet` too.
     pub(crate) fn groups_only(n: usize) -> Self {
         let fake = Self::default();
@@ -186,8 +187,18 @@ impl ResourceManager for Fake {
         self.list("nics", scope, nics)
     }
     async fn security_groups(&self, scope: &str) -> Result<Vec<NetworkSecurityGroup>, AzureError> {
+        let rule = |name: &str, access: &str, priority: u32, source: &str| {
+            json!({"name": name, "properties": {"protocol": "Tcp", "sourcePortRange": "*",
+                "destinationPortRanges": ["22", "3389"], "sourceAddressPrefix": source,
+                "destinationAddressPrefix": "*", "access": access, "priority": priority,
+                "direction": "Inbound"}})
+        };
+        let rules = [
+            rule("bastion-in", "Allow", 100, "10.0.0.0/26"),
+            rule("deny-rest", "Deny", 4000, "*"),
+        ];
         let nsg = json!({"name": "nsg-app", "id": NSG, "type": "Microsoft.Network/networkSecurityGroups",
-            "properties": {"provisioningState": "Succeeded", "securityRules": []}});
+            "properties": {"provisioningState": "Succeeded", "securityRules": rules}});
         self.list("nsgs", scope, vec![nsg])
     }
     async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError> {

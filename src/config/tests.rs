@@ -166,6 +166,22 @@ fn the_bypass_settings_default_to_90_days_and_no_scope_and_a_bad_one_names_each_
     let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("defaults");
     assert_eq!(c.estate.bypass_lookback, time::Duration::days(90));
     assert!(c.estate.bypass_scopes.is_empty());
+    use crate::estate::findings::Level;
+    assert_eq!(c.estate.bypass_internal_level, Level::Medium);
+    let high = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("BYPASS_INTERNAL_LEVEL", " High "),
+    ]);
+    assert_eq!(high.expect("ok").estate.bypass_internal_level, Level::High);
+    let bad = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("BYPASS_INTERNAL_LEVEL", "loud"),
+    ]);
+    assert!(
+        bad.expect_err("bad")
+            .to_string()
+            .contains("BYPASS_INTERNAL_LEVEL")
+    );
     let c = cfg(&[
         ("HANDLER_IN_MEMORY", "true"),
         ("BYPASS_VM_LOOKBACK_DAYS", "30"),

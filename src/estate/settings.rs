@@ -1,7 +1,9 @@
 //! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`,
-//! `ESTATE_AUDIT_SILENCE_HOURS`, `BYPASS_VM_LOOKBACK_DAYS`, `BYPASS_SCOPES`.
+//! `ESTATE_AUDIT_SILENCE_HOURS`, `BYPASS_VM_LOOKBACK_DAYS`, `BYPASS_SCOPES`,
+//! `BYPASS_INTERNAL_LEVEL`.
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
+use crate::estate::findings::Level;
 
 /// The Bastion hosts to watch (comma-separated resource ids; [`NO_HOSTS`]: none).
 pub const HOSTS: &str = "BASTION_HOSTS";
@@ -24,6 +26,9 @@ pub const BYPASS_LOOKBACK: &str = "BYPASS_VM_LOOKBACK_DAYS";
 pub const DEFAULT_BYPASS_LOOKBACK_DAYS: i64 = 90;
 /// Subscriptions and resource groups whose VMs are watched too (comma-separated resource ids).
 pub const BYPASS_SCOPES: &str = "BYPASS_SCOPES";
+/// The level of a network path to 22/3389 from inside the virtual network (`info`, `medium`,
+/// `high`).
+pub const BYPASS_INTERNAL_LEVEL: &str = "BYPASS_INTERNAL_LEVEL";
 /// Public cloud Resource Manager.
 pub const DEFAULT_ARM: &str = "https://management.azure.com";
 
@@ -46,6 +51,8 @@ pub struct EstateSettings {
     /// `BYPASS_SCOPES`: `/subscriptions/{id}` or `/subscriptions/{id}/resourceGroups/{name}`
     /// whose VMs are watched besides the sessions' targets (lower-case, no trailing slash).
     pub bypass_scopes: Vec<String>,
+    /// `BYPASS_INTERNAL_LEVEL`: the level of `door:network-path` for reason `internal`.
+    pub bypass_internal_level: Level,
 }
 
 impl EstateSettings {
@@ -101,6 +108,14 @@ impl EstateSettings {
             is_scope,
             "comma-separated /subscriptions/{id} or /subscriptions/{id}/resourceGroups/{name}",
         );
+        let internal = r
+            .get(BYPASS_INTERNAL_LEVEL)
+            .map_or(Some(Level::Medium), |v| {
+                Level::parse(&v.trim().to_ascii_lowercase())
+            });
+        if internal.is_none() {
+            r.problem(BYPASS_INTERNAL_LEVEL, "info, medium or high");
+        }
         Self {
             hosts,
             arm_endpoint,
@@ -109,6 +124,7 @@ impl EstateSettings {
             audit_silence: time::Duration::hours(hours),
             bypass_lookback: time::Duration::days(days),
             bypass_scopes: scopes.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            bypass_internal_level: internal.unwrap_or(Level::Medium),
         }
     }
 
@@ -184,6 +200,7 @@ impl EstateSettings {
             audit_silence: time::Duration::hours(24),
             bypass_lookback: time::Duration::days(90),
             bypass_scopes: vec![],
+            bypass_internal_level: Level::Medium,
         }
     }
 }

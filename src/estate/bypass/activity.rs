@@ -22,6 +22,10 @@ pub const JIT_INITIATE: &str =
     "microsoft.security/locations/jitnetworkaccesspolicies/initiate/action";
 /// An NSG rule written (the caller of a network path's rule).
 pub const RULE_WRITE: &str = "microsoft.network/networksecuritygroups/securityrules/write";
+/// An NSG rule deleted (a rule opened and closed between two checks).
+pub const RULE_DELETE: &str = "microsoft.network/networksecuritygroups/securityrules/delete";
+/// A public IP address deleted (one put on a NIC and taken off between two checks).
+pub const PIP_DELETE: &str = "microsoft.network/publicipaddresses/delete";
 /// The writes that may change a remembered NIC's facts (its IP configurations, public IP, NSG,
 /// or the VM it is attached to): a remembered NIC they touch is read again.
 pub const NETWORK_CHANGES: [&str; 5] = [
@@ -32,13 +36,15 @@ pub const NETWORK_CHANGES: [&str; 5] = [
     "microsoft.compute/virtualmachines/write",
 ];
 /// The doors' operations and the rule write (the door query reads them, and [`NETWORK_CHANGES`]).
-pub const DOOR_OPERATIONS: [&str; 6] = [
+pub const DOOR_OPERATIONS: [&str; 8] = [
     RUN_COMMAND,
     RUN_COMMANDS_WRITE,
     EXTENSION_WRITE,
     SERIAL_CONNECT,
     JIT_INITIATE,
     RULE_WRITE,
+    RULE_DELETE,
+    PIP_DELETE,
 ];
 /// Most rows one door query returns (one more is asked, to tell a capped answer).
 pub const MAX_ROWS: usize = 5000;

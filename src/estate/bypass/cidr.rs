@@ -134,6 +134,23 @@ impl AddrSet {
         }
     }
 
+    /// The private ranges: RFC 1918 (`10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16`), the shared
+    /// space of RFC 6598 (`100.64.0.0/10`, which Azure accepts in a virtual network) and IPv6
+    /// unique local addresses (`fc00::/7`): the addresses of virtual networks and of the
+    /// networks connected to them, never reached from the Internet.
+    pub fn private() -> Self {
+        [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "fc00::/7",
+        ]
+        .iter()
+        .filter_map(|p| Self::prefix(p))
+        .fold(Self::default(), |a, b| a.union(&b))
+    }
+
     /// True when every address of `self` lies in `other`.
     pub fn within(&self, other: &Self) -> bool {
         self.minus(other).is_empty()

@@ -7,6 +7,7 @@
 //! `activity-log-not-read`): same episodes, same announcements, same export.
 
 pub mod activity;
+pub mod between;
 pub mod cidr;
 pub mod direct;
 pub mod doors;
@@ -140,6 +141,7 @@ pub async fn run(
     let bastion = net.as_ref().and_then(|n| n.bastion.as_ref());
     let mut decided: BTreeMap<String, Evaluation> = BTreeMap::new();
     let mut events = Vec::new();
+    let mut past = Vec::new();
     if let Some(read) = activity {
         let pass = activity_pass(tables, arm, read, &watched, workspaces, bastion, now);
         match pass.await {
@@ -161,9 +163,11 @@ pub async fn run(
                 .filter_map(|c| c.properties.virtual_machine.as_ref())
                 .map(|v| v.id.to_ascii_lowercase()),
         );
+        let internal = settings.bypass_internal_level;
+        past = between::episodes(&vms, n, &events, internal);
         let mut net_decided = Vec::new();
         for vm in vms {
-            let ev = netdoors::evaluate(&vm, n, &events);
+            let ev = netdoors::evaluate(&vm, n, &events, internal);
             if ev.is_none() && !n.unread(&vm) {
                 report
                     .failed
@@ -192,6 +196,15 @@ pub async fn run(
             Err(e) => report
                 .failed
                 .push(format!("{}: {e}", crate::arm::resource_name(&id))),
+        }
+    }
+    // Opened and closed between two checks: recorded as closed episodes, once.
+    for p in past {
+        match store::past::record(tables, &p.vm, &p.finding, (p.opened, p.closed), now).await {
+            Ok(mut n) => report.notifications.append(&mut n),
+            Err(e) => report
+                .failed
+                .push(format!("{}: {e}", crate::arm::resource_name(&p.vm))),
         }
     }
     report

@@ -1,7 +1,8 @@
-//! Doors 4 and 5 decided from the network read (pure): a path to TCP 22 or 3389 from outside
-//! the Bastion subnets through the VM's subnet and NIC NSGs (`door:network-path`), and a public IP
-//! address on one of its NICs (`door:public-ip`), each Medium while open; the latest rule write
-//! the Activity log shows on an NSG that lets the path through names its caller.
+//! Doors 4 and 5 decided from the network read (pure): a path to TCP 22 or 3389 from anywhere
+//! but the Bastion subnets through the VM's subnet and NIC NSGs (`door:network-path`: reason
+//! `outside`, medium, or `internal`, at `BYPASS_INTERNAL_LEVEL`), and a public IP address on one
+//! of its NICs (`door:public-ip`, medium), while open; the latest rule write the Activity log
+//! shows on an NSG that lets the path through names its caller.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +11,7 @@ use time::OffsetDateTime;
 use super::activity::{Event, Outcome, RULE_WRITE};
 use super::cidr::AddrSet;
 use super::network::Network;
-use super::nsg::{PORTS, level, path};
+use super::nsg::{PORTS, Reason, level, path};
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, SubResource};
 use crate::azure::AzureError;
 use crate::dates::format_utc;
@@ -39,19 +40,47 @@ fn rule_writer<'a>(nsgs: &BTreeSet<String>, events: &'a [Event]) -> Option<&'a E
         .max_by_key(|e| e.at)
 }
 
-/// The NSG `g` names (if any) and its lower-case id, as read; `None` when it was not read.
+/// The NSG `g` names (if any) and its lower-case id, as read (`with` in place of the NSG of its
+/// id); `None` when it was not read.
 fn nsg<'a>(
     g: Option<&SubResource>,
     net: &'a Network,
-) -> Option<Option<(&'a String, &'a NetworkSecurityGroup)>> {
-    match g {
-        Some(g) => net.nsgs.get_key_value(&g.id.to_ascii_lowercase()).map(Some),
-        None => Some(None),
+    with: Option<&'a NetworkSecurityGroup>,
+) -> Option<Option<(String, &'a NetworkSecurityGroup)>> {
+    let Some(g) = g else { return Some(None) };
+    let id = g.id.to_ascii_lowercase();
+    if let Some(w) = with.filter(|w| w.id.eq_ignore_ascii_case(&id)) {
+        return Some(Some((id, w)));
+    }
+    net.nsgs.get(&id).map(|n| Some((id, n)))
+}
+
+/// The level of a path for `reason`: medium from outside, `internal` (`BYPASS_INTERNAL_LEVEL`)
+/// from inside.
+pub fn path_level(reason: Reason, internal: Level) -> Level {
+    match reason {
+        Reason::Outside => Level::Medium,
+        Reason::Internal => internal,
+    }
+}
+
+/// What a path of `reason` is said to come from.
+pub fn path_from(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Outside => {
+            "outside the virtual network (a public address, the Internet or another service tag)"
+        }
+        Reason::Internal => {
+            "inside the virtual network or a network connected to it (peered, behind a gateway, on-premises), not only the Bastion subnet"
+        }
     }
 }
 
 /// VM `vm`'s (lower-case) NICs among those `net` holds.
-fn nics_of<'a>(vm: &'a str, net: &'a Network) -> impl Iterator<Item = &'a NetworkInterface> {
+pub(super) fn nics_of<'a>(
+    vm: &'a str,
+    net: &'a Network,
+) -> impl Iterator<Item = &'a NetworkInterface> {
     net.nics.iter().filter(move |n| {
         n.properties
             .virtual_machine
@@ -60,41 +89,45 @@ fn nics_of<'a>(vm: &'a str, net: &'a Network) -> impl Iterator<Item = &'a Networ
     })
 }
 
-/// The paths to 22/3389 from outside `bastion` through `nics`, and the NSGs they pass; `None`
-/// when a subnet or NSG they name was not read.
-fn paths(
+/// The paths to 22/3389 from anywhere but `bastion` through `nics` (each with its reason), and
+/// the NSGs they pass, as `net` holds them (`with` in place of the NSG of its id); `None` when a
+/// subnet or NSG they name was not read.
+pub(super) fn paths(
     nics: &[&NetworkInterface],
     net: &Network,
     bastion: &AddrSet,
-) -> Option<(Vec<String>, BTreeSet<String>)> {
+    with: Option<&NetworkSecurityGroup>,
+) -> Option<(Vec<(Reason, String)>, BTreeSet<String>)> {
     let mut lines = Vec::new();
     let mut through = BTreeSet::new();
     for nic in nics {
         let (nic_nsg_id, nic_nsg) =
-            nsg(nic.properties.network_security_group.as_ref(), net)?.unzip();
+            nsg(nic.properties.network_security_group.as_ref(), net, with)?.unzip();
         for c in &nic.properties.ip_configurations {
             let subnet_id = c.properties.subnet.as_ref()?.id.to_ascii_lowercase();
             let subnet = net.subnets.get(&subnet_id)?;
             let (subnet_nsg_id, subnet_nsg) =
-                nsg(subnet.properties.network_security_group.as_ref(), net)?.unzip();
+                nsg(subnet.properties.network_security_group.as_ref(), net, with)?.unzip();
             let address = c.properties.private_ip_address.clone().unwrap_or_default();
             let dest = AddrSet::prefix(&address).unwrap_or_default();
             for port in PORTS {
                 let s = level(subnet_nsg, port, &dest, bastion);
                 let n = level(nic_nsg, port, &dest, bastion);
-                if let Some(rules) = path(&s, &n) {
-                    lines.push(format!(
-                        "TCP {port} to {} on NIC {}: {}",
+                if let Some((reason, rules)) = path(&s, &n) {
+                    let text = format!(
+                        "TCP {port} to {} on NIC {} ({}): {}",
                         if address.is_empty() {
                             "?"
                         } else {
                             address.as_str()
                         },
                         last(&nic.id),
+                        reason.as_str(),
                         rules.join(", ")
-                    ));
-                    through.extend(subnet_nsg_id.cloned());
-                    through.extend(nic_nsg_id.cloned());
+                    );
+                    lines.push((reason, text));
+                    through.extend(subnet_nsg_id.clone());
+                    through.extend(nic_nsg_id.clone());
                 }
             }
         }
@@ -102,9 +135,9 @@ fn paths(
     Some((lines, through))
 }
 
-/// VM `vm`'s (lower-case) doors 4 and 5, as far as `net` shows them; `None` when its NICs are
-/// not known (its group's list failed, or no NIC names it).
-pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation> {
+/// VM `vm`'s (lower-case) doors 4 and 5, as far as `net` shows them, an internal path at
+/// `internal`; `None` when its NICs are not known (its group's list failed, or no NIC names it).
+pub fn evaluate(vm: &str, net: &Network, events: &[Event], internal: Level) -> Option<Evaluation> {
     let nics: Vec<_> = nics_of(vm, net).collect();
     if nics.is_empty() {
         return None;
@@ -134,10 +167,16 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
         return Some(ev);
     };
     // A NIC, subnet or NSG not read: door 4 stays as it was.
-    let Some((lines, through)) = paths(&nics, net, bastion) else {
+    let Some((lines, through)) = paths(&nics, net, bastion, None) else {
         return Some(ev);
     };
-    ev.decide(NETWORK_PATH, !lines.is_empty(), Level::Medium, || {
+    let reason = lines.iter().map(|(r, _)| *r).max();
+    let level = lines
+        .iter()
+        .map(|(r, _)| path_level(*r, internal))
+        .max()
+        .unwrap_or(Level::Medium);
+    ev.decide(NETWORK_PATH, reason.is_some(), level, || {
         let who = rule_writer(&through, events).map_or_else(
             || "no rule write in the Activity log read names who opened it".to_owned(),
             |e| {
@@ -149,8 +188,12 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation>
                 )
             },
         );
+        let reason = reason.unwrap_or(Reason::Outside);
+        let lines: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
         format!(
-            "a network path to SSH/RDP from outside the Bastion subnet: {}; {who}",
+            "reason {}: a network path to SSH/RDP from {}: {}; {who}",
+            reason.as_str(),
+            path_from(reason),
             lines.join("; ")
         )
     });

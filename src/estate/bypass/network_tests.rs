@@ -145,7 +145,13 @@ async fn five_groups_granted_only_on_groups_are_listed_without_a_refused_request
         assert_eq!(net.requests, 8);
         assert_eq!(net.nics.len(), 5);
         for vm in &watched.vms {
-            let ev = super::super::netdoors::evaluate(vm, &net, &[]).expect("decided");
+            let ev = super::super::netdoors::evaluate(
+                vm,
+                &net,
+                &[],
+                crate::estate::findings::Level::Medium,
+            )
+            .expect("decided");
             assert!(ev.assessed.contains("door:network-path"), "{vm}");
         }
     }
@@ -165,7 +171,9 @@ async fn a_nic_in_an_unlisted_group_is_read_through_its_vm() {
     let gets: Vec<&String> = asked.iter().filter(|a| a.starts_with("get ")).collect();
     assert_eq!(gets.len(), 2, "one VM GET and one NIC GET: {asked:?}");
     let vm = fake.vm(0);
-    let ev = super::super::netdoors::evaluate(&vm, &net, &[]).expect("decided");
+    let ev =
+        super::super::netdoors::evaluate(&vm, &net, &[], crate::estate::findings::Level::Medium)
+            .expect("decided");
     assert!(ev.assessed.contains("door:network-path"));
     assert!(
         ev.findings.iter().any(|f| f.code == "door:public-ip"),
@@ -187,7 +195,15 @@ async fn a_nic_get_that_fails_leaves_its_vm_undecided() {
     let net = read_fresh(&fake, &watched(&fake, &[])).await;
     assert!(net.nics.is_empty(), "{:?}", net.nics);
     assert_eq!(net.failed.len(), 1, "{:?}", net.failed);
-    assert!(super::super::netdoors::evaluate(&fake.vm(0), &net, &[]).is_none());
+    assert!(
+        super::super::netdoors::evaluate(
+            &fake.vm(0),
+            &net,
+            &[],
+            crate::estate::findings::Level::Medium
+        )
+        .is_none()
+    );
 }
 
 /// A failed read is a `check-failed:network` finding on each VM (and scope) whose doors it
@@ -212,7 +228,7 @@ async fn a_failed_read_is_said_on_what_it_leaves_undecided_and_nowhere_else() {
     let scope = "/subscriptions/s1/resourcegroups/rg-0";
     let net = read_fresh(&fake, &watched(&fake, &[scope])).await;
     let finding = |id: &str| {
-        let decided = evaluate(id, &net, &[]);
+        let decided = evaluate(id, &net, &[], Level::Medium);
         let ev = failed(id, &net, decided.as_ref(), now);
         assert!(ev.assessed.contains(NETWORK_FAILED), "{id}: {ev:?}");
         assert!(ev.findings.len() <= 1, "{id}: {ev:?}");
@@ -253,7 +269,7 @@ async fn a_host_not_read_is_said_on_the_path_doors_it_leaves_undecided() {
     let now = time::macros::datetime!(2026-11-28 12:00 UTC);
     let fake = Fake::groups_only(1);
     let mut net = read_fresh(&fake, &watched(&fake, &[])).await;
-    let decided = evaluate(&fake.vm(0), &net, &[]).expect("decided");
+    let decided = evaluate(&fake.vm(0), &net, &[], Level::Medium).expect("decided");
     assert!(
         failed(&fake.vm(0), &net, Some(&decided), now)
             .findings
@@ -266,7 +282,7 @@ async fn a_host_not_read_is_said_on_the_path_doors_it_leaves_undecided() {
             role: "Reader on the Bastion host".to_owned(),
         },
     ));
-    let decided = evaluate(&fake.vm(0), &net, &[]).expect("decided");
+    let decided = evaluate(&fake.vm(0), &net, &[], Level::Medium).expect("decided");
     assert!(decided.assessed.contains(PUBLIC_IP));
     assert!(!decided.assessed.contains(NETWORK_PATH));
     let ev = failed(&fake.vm(0), &net, Some(&decided), now);
@@ -323,13 +339,26 @@ async fn pass(
 
 fn decided(fake: &Fake, net: &super::Network, n: usize) -> Vec<usize> {
     (0..n)
-        .filter(|i| super::super::netdoors::evaluate(&fake.vm(*i), net, &[]).is_some())
+        .filter(|i| {
+            super::super::netdoors::evaluate(
+                &fake.vm(*i),
+                net,
+                &[],
+                crate::estate::findings::Level::Medium,
+            )
+            .is_some()
+        })
         .collect()
 }
 
 fn has_public_ip(fake: &Fake, net: &super::Network, i: usize) -> bool {
-    super::super::netdoors::evaluate(&fake.vm(i), net, &[])
-        .is_some_and(|ev| ev.findings.iter().any(|f| f.code == "door:public-ip"))
+    super::super::netdoors::evaluate(
+        &fake.vm(i),
+        net,
+        &[],
+        crate::estate::findings::Level::Medium,
+    )
+    .is_some_and(|ev| ev.findings.iter().any(|f| f.code == "door:public-ip"))
 }
 
 /// 16 VMs whose NICs lie in a group no list reads: the first pass reads each (a VM GET and a NIC

@@ -1,24 +1,87 @@
-//! Whether the NSGs in front of a NIC let TCP 22 or 3389 in from outside the Bastion subnet
-//! (pure). Each NSG's own rules are decided in priority order, the first that matches a
-//! packet deciding it, as Azure does; traffic must pass the subnet's NSG and the NIC's; a level
-//! without an NSG lets everything through. A source counts as outside unless it lies in a
-//! Bastion subnet, or is `VirtualNetwork`, `AzureLoadBalancer` (the platform's health probe) or
-//! an application security group (NICs of the virtual network). Other service tags are outside,
-//! their addresses unknown: a deny naming one removes nothing (an allow behind it is reported),
-//! and a tag allowed at one level opens a path when the other lets anything outside through.
-//! The default rules open nothing from outside (`AllowVnetInBound`, the probe's, `DenyAllInBound`).
+//! Whether the NSGs in front of a NIC let TCP 22 or 3389 in from anywhere but the Bastion subnet
+//! (pure). Each NSG's own rules, then the default rules every NSG has (`AllowVnetInBound` 65000,
+//! `VirtualNetwork` to `VirtualNetwork` on any port; `AllowAzureLoadBalancerInBound` 65001;
+//! `DenyAllInBound` 65500), are decided in priority order, the first that matches a packet
+//! deciding it, as Azure does; traffic must pass the subnet's NSG and the NIC's; a level without
+//! an NSG lets everything through. A source is the Bastion subnet's addresses (no door),
+//! `AzureLoadBalancer` (the platform's health probe, no door), **internal** (the `VirtualNetwork`
+//! tag: the virtual network, peered ones, those behind a gateway and every connected on-premises
+//! range; an application security group: NICs of the virtual network; a private range outside
+//! the Bastion subnet) or **outside** (any other address, `Internet` and every other service
+//! tag). Tags' addresses are unknown: a deny naming one removes nothing but that tag (an allow
+//! behind it is reported), and a deny of prefixes does not decide `VirtualNetwork` (its peered
+//! and connected ranges are not read) unless every address but the Bastion subnets' is decided.
 
 use std::collections::BTreeSet;
 
 use super::cidr::AddrSet;
-use crate::arm::{NetworkSecurityGroup, RuleProperties};
+use crate::arm::{NetworkSecurityGroup, RuleProperties, SecurityRule};
 
 /// The ports a remote session uses: SSH and RDP.
 pub const PORTS: [u16; 2] = [22, 3389];
 
+/// Why a path to 22/3389 is a door: the worse is the greater.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// From inside the virtual network or a network connected to it, beside the Bastion subnet.
+    Internal,
+    /// From outside the virtual network (a public address, `Internet`, another service tag).
+    Outside,
+}
+
+impl Reason {
+    /// The word shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Internal => "internal",
+            Self::Outside => "outside",
+        }
+    }
+}
+
+/// The default inbound rules of every NSG (Azure adds them; they cannot be removed), as
+/// azure-docs `articles/virtual-network/network-security-groups-overview.md` lists them.
+fn default_rules() -> [SecurityRule; 3] {
+    let rule = |name: &str, source: &str, dest: &str, access: &str, priority: i64| SecurityRule {
+        name: name.to_owned(),
+        properties: RuleProperties {
+            protocol: "*".to_owned(),
+            access: access.to_owned(),
+            direction: "Inbound".to_owned(),
+            priority,
+            destination_port_range: Some("*".to_owned()),
+            source_address_prefix: Some(source.to_owned()),
+            destination_address_prefix: Some(dest.to_owned()),
+            ..RuleProperties::default()
+        },
+    };
+    [
+        rule(
+            "AllowVnetInBound",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow",
+            65000,
+        ),
+        rule(
+            "AllowAzureLoadBalancerInBound",
+            "AzureLoadBalancer",
+            "*",
+            "Allow",
+            65001,
+        ),
+        rule("DenyAllInBound", "*", "*", "Deny", 65500),
+    ]
+}
+
 enum Source {
     Addrs(AddrSet),
-    Inside,
+    /// The `VirtualNetwork` tag.
+    Vnet,
+    /// An application security group: NICs of the virtual network.
+    Asg,
+    /// `AzureLoadBalancer`: the platform's health probe.
+    Probe,
     Tag(String),
 }
 
@@ -27,10 +90,27 @@ fn source(text: &str) -> Source {
     if t == "*" || t.eq_ignore_ascii_case("any") {
         return Source::Addrs(AddrSet::all());
     }
-    if t.eq_ignore_ascii_case("VirtualNetwork") || t.eq_ignore_ascii_case("AzureLoadBalancer") {
-        return Source::Inside;
+    if t.eq_ignore_ascii_case("VirtualNetwork") {
+        return Source::Vnet;
+    }
+    if t.eq_ignore_ascii_case("AzureLoadBalancer") {
+        return Source::Probe;
     }
     AddrSet::prefix(t).map_or_else(|| Source::Tag(t.to_owned()), Source::Addrs)
+}
+
+/// A rule's sources: its prefixes and tags, and its application security groups (by name).
+fn sources(p: &RuleProperties) -> Vec<(String, Source)> {
+    let prefixes = p
+        .source_address_prefix
+        .iter()
+        .chain(&p.source_address_prefixes)
+        .map(|s| (s.trim().to_owned(), source(s)));
+    let groups = p.source_application_security_groups.iter().map(|g| {
+        let name = g.id.rsplit('/').next().unwrap_or_default();
+        (format!("application security group {name}"), Source::Asg)
+    });
+    prefixes.chain(groups).collect()
 }
 
 #[derive(PartialEq, Eq)]
@@ -95,26 +175,45 @@ fn covers(rule: &RuleProperties, port: u16) -> bool {
     tcp && inbound && port_in
 }
 
-/// What one level lets in from outside the Bastion subnets on one port.
+/// A rule that lets something through, and what kind of source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// `nsg/rule (priority p, from sources)`.
+    pub text: String,
+    /// It lets in an outside source.
+    pub outside: bool,
+    /// It lets in an internal source.
+    pub internal: bool,
+}
+
+/// What one level lets in on one port, beside the Bastion subnets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Open {
-    /// Known addresses let in.
+    /// Known addresses let in (outside the Bastion subnets).
     pub addrs: AddrSet,
     /// Service tags let in (their addresses unknown; all outside).
     pub tags: BTreeSet<String>,
-    /// The rules that let them in (`nsg/rule (sources)`).
-    pub rules: Vec<String>,
+    /// The `VirtualNetwork` tag or an application security group let in.
+    pub vnet: bool,
+    /// The rules that let them in.
+    pub rules: Vec<Named>,
     /// No NSG at this level: everything passes.
     pub unfiltered: bool,
 }
 
 impl Open {
-    fn any(&self) -> bool {
-        self.unfiltered || !self.addrs.is_empty() || !self.tags.is_empty()
+    /// Lets in something outside the virtual network.
+    fn outside(&self) -> bool {
+        !self.tags.is_empty() || !self.addrs.minus(&AddrSet::private()).is_empty()
+    }
+
+    /// Lets in something of the virtual network's (or a connected network's) private ranges.
+    fn internal(&self) -> bool {
+        self.vnet || !self.addrs.intersect(&AddrSet::private()).is_empty()
     }
 }
 
-/// What `nsg` (or no NSG) lets in on TCP `port` to the addresses `dest`, from outside `bastion`.
+/// What `nsg` (or no NSG) lets in on TCP `port` to the addresses `dest`, beside `bastion`.
 pub fn level(
     nsg: Option<&NetworkSecurityGroup>,
     port: u16,
@@ -124,6 +223,7 @@ pub fn level(
     let Some(nsg) = nsg else {
         return Open {
             addrs: AddrSet::all().minus(bastion),
+            vnet: true,
             unfiltered: true,
             ..Open::default()
         };
@@ -136,7 +236,13 @@ pub fn level(
         .filter(|r| covers(&r.properties, port))
         .collect();
     rules.sort_by_key(|r| r.properties.priority);
+    let defaults = default_rules();
+    rules.extend(defaults.iter().filter(|r| covers(&r.properties, port)));
+    let private = AddrSet::private();
     let mut undecided = AddrSet::all();
+    // The `VirtualNetwork` tag's addresses (unknown) not yet decided, and the tags denied.
+    let mut vnet_undecided = true;
+    let mut denied_tags = BTreeSet::new();
     let mut open = Open::default();
     for rule in rules {
         let p = &rule.properties;
@@ -144,17 +250,18 @@ pub fn level(
         if fits == Applies::No {
             continue;
         }
-        let sources: Vec<&String> = p
-            .source_address_prefix
-            .iter()
-            .chain(&p.source_address_prefixes)
-            .collect();
+        let sources = sources(p);
         if p.access.eq_ignore_ascii_case("deny") {
-            // Only a deny known to cover the NIC removes addresses; a tag's are unknown.
+            // Only a deny known to cover the NIC decides anything.
             if fits == Applies::Yes {
-                for s in sources {
-                    if let Source::Addrs(a) = source(s) {
-                        undecided = undecided.minus(&a);
+                for (_, s) in sources {
+                    match s {
+                        Source::Addrs(a) => undecided = undecided.minus(&a),
+                        Source::Vnet => vnet_undecided = false,
+                        Source::Tag(t) => {
+                            denied_tags.insert(t.to_ascii_lowercase());
+                        }
+                        Source::Asg | Source::Probe => {}
                     }
                 }
             }
@@ -164,54 +271,99 @@ pub fn level(
             continue;
         }
         let mut named = Vec::new();
-        for s in sources {
-            match source(s) {
+        let (mut outside, mut internal) = (false, false);
+        for (text, s) in sources {
+            // The tag's undecided addresses lie beyond the Bastion subnets.
+            let vnet = vnet_undecided && !undecided.minus(bastion).is_empty();
+            match s {
                 Source::Addrs(a) => {
                     let let_in = a.intersect(&undecided).minus(bastion);
                     if fits == Applies::Yes {
                         undecided = undecided.minus(&a);
                     }
                     if !let_in.is_empty() {
+                        outside |= !let_in.minus(&private).is_empty();
+                        internal |= !let_in.intersect(&private).is_empty();
                         open.addrs = open.addrs.union(&let_in);
-                        named.push(s.trim().to_owned());
+                        named.push(text);
                     }
                 }
-                Source::Tag(t) if !undecided.is_empty() => {
-                    open.tags.insert(t.clone());
-                    named.push(t);
+                Source::Vnet | Source::Asg if vnet => {
+                    if matches!(s, Source::Vnet) && fits == Applies::Yes {
+                        vnet_undecided = false;
+                    }
+                    open.vnet = true;
+                    internal = true;
+                    named.push(text);
                 }
-                Source::Tag(_) | Source::Inside => {}
+                Source::Tag(t)
+                    if !undecided.is_empty() && !denied_tags.contains(&t.to_ascii_lowercase()) =>
+                {
+                    open.tags.insert(t);
+                    outside = true;
+                    named.push(text);
+                }
+                Source::Vnet | Source::Asg | Source::Tag(_) | Source::Probe => {}
             }
         }
         if !named.is_empty() {
-            open.rules.push(format!(
-                "{nsg_name}/{} (priority {}, from {})",
-                rule.name,
-                p.priority,
-                named.join(", ")
-            ));
+            let default = if p.priority >= 65000 {
+                "default rule, "
+            } else {
+                ""
+            };
+            open.rules.push(Named {
+                text: format!(
+                    "{nsg_name}/{} ({default}priority {}, from {})",
+                    rule.name,
+                    p.priority,
+                    named.join(", ")
+                ),
+                outside,
+                internal,
+            });
         }
     }
     open
 }
 
-/// Whether traffic passing both levels (`subnet`'s and `nic`'s) reaches the port from outside;
-/// the rules that let it through when it does.
-pub fn path(subnet: &Open, nic: &Open) -> Option<Vec<String>> {
-    let addrs = !subnet.addrs.intersect(&nic.addrs).is_empty();
-    let tags = (!subnet.tags.is_empty() && nic.any()) || (!nic.tags.is_empty() && subnet.any());
-    (addrs || tags).then(|| {
-        let say = |o: &Open, what: &str| {
-            if o.unfiltered {
-                vec![format!("no NSG on the {what}")]
-            } else {
-                o.rules.clone()
-            }
-        };
-        let mut all = say(subnet, "subnet");
-        all.extend(say(nic, "NIC"));
-        all
-    })
+/// Whether traffic passing both levels (`subnet`'s and `nic`'s) reaches the port from anywhere
+/// but the Bastion subnets: the worst reason, and the rules that let it through for it. Outside
+/// when both let a public address in, or one a tag and the other anything outside; internal when
+/// both let a private address in, or one the virtual network and the other it or a private
+/// address.
+pub fn path(subnet: &Open, nic: &Open) -> Option<(Reason, Vec<String>)> {
+    let private = AddrSet::private();
+    let both = subnet.addrs.intersect(&nic.addrs);
+    let outside = !both.minus(&private).is_empty()
+        || (!subnet.tags.is_empty() && nic.outside())
+        || (!nic.tags.is_empty() && subnet.outside());
+    let internal = !both.intersect(&private).is_empty()
+        || (subnet.vnet && nic.internal())
+        || (nic.vnet && subnet.internal());
+    let reason = if outside {
+        Reason::Outside
+    } else if internal {
+        Reason::Internal
+    } else {
+        return None;
+    };
+    let say = |o: &Open, what: &str| {
+        if o.unfiltered {
+            return vec![format!("no NSG on the {what} (everything allowed)")];
+        }
+        o.rules
+            .iter()
+            .filter(|r| match reason {
+                Reason::Outside => r.outside,
+                Reason::Internal => r.internal,
+            })
+            .map(|r| r.text.clone())
+            .collect()
+    };
+    let mut all = say(subnet, "subnet");
+    all.extend(say(nic, "NIC"));
+    Some((reason, all))
 }
 
 #[cfg(test)]

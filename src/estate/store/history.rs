@@ -42,22 +42,31 @@ pub fn of(e: &Entity) -> Vec<Earlier> {
 pub fn with_closed(cur: &Entity) -> Option<Value> {
     let s = |k: &str| get_str(cur, k).unwrap_or_default().to_owned();
     let resolved_at = get_str(cur, "ResolvedAt")?.to_owned();
-    let mut evidence = s("Evidence");
-    if evidence.len() > MAX_EVIDENCE {
+    with_earlier(
+        cur,
+        Earlier {
+            opened_at: s("OpenedAt"),
+            resolved_at,
+            severity: s("Severity"),
+            evidence: s("Evidence"),
+        },
+    )
+}
+
+/// The `Earlier` text of row `cur` with the closed episode `e` among its earlier ones, in the
+/// order they opened (its evidence cut to 2,000 characters; past [`MAX_CHARS`] the oldest go).
+pub fn with_earlier(cur: &Entity, mut e: Earlier) -> Option<Value> {
+    if e.evidence.len() > MAX_EVIDENCE {
         let mut at = MAX_EVIDENCE;
-        while !evidence.is_char_boundary(at) {
+        while !e.evidence.is_char_boundary(at) {
             at -= 1;
         }
-        evidence.truncate(at);
-        evidence.push('…');
+        e.evidence.truncate(at);
+        e.evidence.push('…');
     }
     let mut list = of(cur);
-    list.push(Earlier {
-        opened_at: s("OpenedAt"),
-        resolved_at,
-        severity: s("Severity"),
-        evidence,
-    });
+    let at = list.partition_point(|x| x.opened_at <= e.opened_at);
+    list.insert(at, e);
     loop {
         let text = serde_json::to_string(&list).ok()?;
         if text.len() <= MAX_CHARS || list.len() <= 1 {

@@ -9,6 +9,7 @@
 pub mod export;
 pub mod history;
 pub mod nics;
+pub mod past;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
