@@ -10,6 +10,7 @@ pub(crate) mod fake_arm;
 mod identity;
 mod live;
 pub(crate) mod network_doors;
+mod network_reach;
 mod protocol;
 mod trail;
 

@@ -3,8 +3,9 @@
 //! shapes) and `AzureActivity` from the Logs Query fake. A rule letting RDP in from the Internet,
 //! a public IP on a NIC and a just-in-time request for a source outside the Bastion subnet each
 //! raise one finding naming its actor where a log names one, and the first two clear when
-//! closed; a clean estate (NSG only from the Bastion subnet, no public IP, just-in-time from the
-//! Bastion subnet) raises none; two instances announce each door once.
+//! closed; a clean estate (NSGs admitting SSH/RDP from the Bastion subnet and denying every other
+//! source ahead of `AllowVnetInBound`, no public IP, just-in-time from the Bastion subnet) raises
+//! none; two instances announce each door once.
 
 use bastion_recordings::loganalytics::testing::FakeLogs;
 use bastion_recordings::loganalytics::testing::activity;
@@ -19,11 +20,21 @@ use crate::harness::{HandlerProcess, azurite, fixture};
 
 const BASTION: &str = "10.0.1.0/26";
 
+/// SSH and RDP from the Bastion subnet, every other source denied ahead of `AllowVnetInBound`
+/// (Microsoft's guidance for VMs behind Bastion).
+pub(crate) fn fence() -> Vec<Value> {
+    vec![
+        rule("ssh-from-bastion", "Allow", 100, BASTION, "22"),
+        rule("rdp-from-bastion", "Allow", 110, BASTION, "3389"),
+        rule("deny-ssh", "Deny", 4000, "*", "22"),
+        rule("deny-rdp", "Deny", 4010, "*", "3389"),
+    ]
+}
+
 /// The hub network (the Bastion subnet, the app subnet behind an NSG admitting SSH/RDP only
 /// from the Bastion subnet, a subnet without an NSG) and four VMs' NICs in `rg-app`, all clean.
 pub(crate) fn clean(e: &mut Estate) {
     let app_nsg = nsg_id("rg-net", "nsg-app");
-    let from_bastion = |n: &str, p: u32, port: &str| rule(n, "Allow", p, BASTION, port);
     e.network = vec![
         vnet(
             "rg-net",
@@ -35,18 +46,10 @@ pub(crate) fn clean(e: &mut Estate) {
                 ("dmz", "10.0.3.0/24", None),
             ],
         ),
-        nsg(
-            "rg-net",
-            "nsg-app",
-            vec![
-                from_bastion("ssh-from-bastion", 100, "22"),
-                from_bastion("rdp-from-bastion", 110, "3389"),
-                rule("deny-rdp", "Deny", 4000, "*", "3389"),
-            ],
-        ),
-        nsg("rg-app", "nsg-vm5", vec![]),
+        nsg("rg-net", "nsg-app", fence()),
+        nsg("rg-app", "nsg-vm5", fence()),
     ];
-    // vm5 sits in a subnet without an NSG, behind its own NIC's (no rule yet: the default deny).
+    // vm5 sits in a subnet without an NSG, behind its own NIC's.
     let vm5_nsg = nsg_id("rg-app", "nsg-vm5");
     let dmz = subnet_id("rg-net", "vnet-hub", "dmz");
     let vm5 = nic(
@@ -140,8 +143,9 @@ async fn a_network_path_a_public_ip_and_jit_to_another_source_each_raise_one_fin
     rig.arm.with(|e| {
         for r in &mut e.network {
             if r["name"] == "nsg-vm5" {
-                r["properties"]["securityRules"] =
-                    json!([rule("rdp-anywhere", "Allow", 200, "Internet", "3389")]);
+                let mut rules = fence();
+                rules.push(rule("rdp-anywhere", "Allow", 200, "Internet", "3389"));
+                *r = nsg("rg-app", "nsg-vm5", rules);
             }
             if r["name"] == "nic-vm6" {
                 r["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"] = json!({"id":
@@ -226,7 +230,7 @@ async fn a_network_path_a_public_ip_and_jit_to_another_source_each_raise_one_fin
     rig.arm.with(|e| {
         for r in &mut e.network {
             if r["name"] == "nsg-vm5" {
-                r["properties"]["securityRules"] = json!([]);
+                *r = nsg("rg-app", "nsg-vm5", fence());
             }
             if r["name"] == "nic-vm6"
                 && let Some(p) =
