@@ -92,6 +92,7 @@ mod tests {
             checked: ["a", "b"]
                 .map(|h| (format!("/x/bastionHosts/{h}"), "t".to_owned()))
                 .into(),
+            ..Estate::default()
         };
         let s = strips(&hosts, &estate);
         assert_eq!(s[0].status, "high");

@@ -12,7 +12,7 @@ use crate::reviews::model::Review;
 
 /// Every pack file's header, in order. A new column is appended to its line; an edit anywhere
 /// else breaks every reader that counts columns.
-const PINNED: [(&str, &str); 14] = [
+const PINNED: [(&str, &str); 15] = [
     (
         "reviews.csv",
         "reviewId,reviewedAt,reviewer,verdict,subjectKind,subjectId,comment,ticket,bastionHost,\
@@ -82,6 +82,7 @@ const PINNED: [(&str, &str); 14] = [
         "otherdoors.csv",
         "door,severity,vm,vmResourceId,actor,callerIp,openedAt,closedAt,state,evidence",
     ),
+    ("vmreach.csv", "vm,vmResourceId,reach,lastChecked,why"),
 ];
 
 fn pinned(file: &str) -> &'static str {
@@ -111,6 +112,9 @@ fn every_packs_csv_keeps_its_columns_in_their_pinned_order() {
     let doors = super::doors::DOORS_FILE;
     assert_eq!(super::doors::DOOR_COLUMNS.join(","), pinned(doors));
     seen.push(doors);
+    let reach = super::reach::REACH_FILE;
+    assert_eq!(super::reach::REACH_COLUMNS.join(","), pinned(reach));
+    seen.push(reach);
     seen.sort_unstable();
     let mut all: Vec<_> = PINNED.iter().map(|(f, _)| *f).collect();
     all.sort_unstable();

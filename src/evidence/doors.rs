@@ -2,8 +2,9 @@
 //! estate check found them (table `estate`, every `door:*` episode of each VM in the period,
 //! the earlier ones its rows keep too): each door, its VM,
 //! the actor and caller address the Activity log named, when it opened and when it closed (or
-//! that it is still open), in `otherdoors.csv`, the manifest's figures and the report; and what
-//! was read to find them (each subscription's Activity log: read, not read, or its read failed).
+//! that it is still open), in `otherdoors.csv`, the manifest's figures and the report; what
+//! was read to find them (each subscription's Activity log: read, not read, or its read failed);
+//! and how many VMs are reachable only through Bastion ([`super::reach`], `vmreach.csv`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -92,6 +93,12 @@ pub struct OtherWays {
     /// VMs (and, for a pack of every VM, scopes) whose network doors a failed Resource Manager
     /// read leaves undecided now (an open `check-failed:network`), resource id order.
     pub network_unread: Vec<NetworkUnread>,
+    /// Of the VMs checked, how many are reachable on SSH/RDP only through Bastion, another way,
+    /// or not known ([`super::reach`]).
+    pub reach: super::reach::Reach,
+    /// Each checked VM's reach (`vmreach.csv`).
+    #[serde(skip)]
+    pub reach_rows: Vec<super::reach::VmReach>,
 }
 
 /// A VM or scope whose network could not be read.
@@ -167,6 +174,7 @@ pub fn of_estate(
     }
     out.network_unread
         .sort_by(|a, b| a.resource.cmp(&b.resource));
+    (out.reach, out.reach_rows) = super::reach::of_estate(&estate, vms);
     let episodes = of_rows(estate.rows.iter().cloned());
     for (vm, list) in episodes.iter().filter(|(vm, _)| covered(vm)) {
         for e in list {
@@ -191,7 +199,8 @@ pub fn of_estate(
     out
 }
 
-/// Reads table `estate` and writes [`DOORS_FILE`] into `dir`: its manifest entry and the section.
+/// Reads table `estate` and writes [`DOORS_FILE`] and [`super::reach::REACH_FILE`] into `dir`:
+/// their manifest entries and the section.
 ///
 /// # Errors
 /// Table and I/O errors.
@@ -200,14 +209,19 @@ pub async fn write(
     tables: &dyn TableStore,
     period: (OffsetDateTime, OffsetDateTime),
     vms: Option<&BTreeSet<String>>,
-) -> anyhow::Result<(FileEntry, OtherWays)> {
+) -> anyhow::Result<([FileEntry; 2], OtherWays)> {
+    use super::reach::{REACH_COLUMNS, REACH_FILE};
     let estate = store::list(tables).await?;
     let ways = of_estate(estate, period.0, period.1, vms);
     let mut csv = CsvFile::create(dir, DOORS_FILE, &DOOR_COLUMNS)?;
     for d in &ways.doors {
         csv.row(&cells(d))?;
     }
-    Ok((csv.finish()?, ways))
+    let mut reach = CsvFile::create(dir, REACH_FILE, &REACH_COLUMNS)?;
+    for v in &ways.reach_rows {
+        reach.row(&super::reach::cells(v))?;
+    }
+    Ok(([csv.finish()?, reach.finish()?], ways))
 }
 
 /// One door's CSV cells, in [`DOOR_COLUMNS`] order.

@@ -92,6 +92,7 @@ fn a_pack_lists_the_doors_open_in_its_period_with_their_actor_and_what_was_read(
             (SUB.to_owned(), "2026-03-31T23:55:00.000Z".to_owned()),
             (vm("vm1"), "2026-03-31T23:55:00.000Z".to_owned()),
         ],
+        ..Estate::default()
     };
     let (from, to) = (
         datetime!(2026-03-01 00:00 UTC),
@@ -146,6 +147,7 @@ fn march(rows: Vec<Row>) -> OtherWays {
     let estate = Estate {
         rows,
         checked: vec![(SUB.to_owned(), "2026-03-31T23:55:00.000Z".to_owned())],
+        ..Estate::default()
     };
     of_estate(
         estate,
@@ -293,6 +295,7 @@ fn a_vm_whose_network_could_not_be_read_is_listed_while_it_cannot() {
     let estate = Estate {
         rows: vec![failed(&a, None)],
         checked: Vec::new(),
+        ..Estate::default()
     };
     let only_b: BTreeSet<String> = [b.clone()].into();
     let w = of_estate(

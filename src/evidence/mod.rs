@@ -14,6 +14,7 @@ pub mod options;
 pub mod pack;
 pub mod pdf;
 pub mod publish;
+pub mod reach;
 pub mod records;
 pub mod report;
 pub mod rows;

@@ -86,10 +86,10 @@ pub async fn write_pack(
     files.extend(listed);
     let host_vms = opts.bastion.as_ref().map(|_| &vms);
     let tables = ports.tables.as_ref();
-    let (doors_file, other_ways) = doors::write(dir, tables, (opts.from, opts.to), host_vms)
+    let (doors_files, other_ways) = doors::write(dir, tables, (opts.from, opts.to), host_vms)
         .await
         .context("reading the other ways in (table estate)")?;
-    files.push(doors_file);
+    files.extend(doors_files);
     // Overdue is the queue's state when the pack is made: the queued sessions of the period.
     let period = (opts.from, opts.to);
     let overdue = crate::reviews::queue::read::overdue_in(

@@ -29,6 +29,8 @@ pub const FINDING: &str = "estate.finding";
 pub const RESOLVED: &str = "estate.resolved";
 /// Row key of a host's marker row (when it was last checked); `~` sorts after every finding code.
 pub const CHECKED: &str = "~checked";
+/// The marker's property of the codes its check decided (comma-separated).
+pub const ASSESSED: &str = "Assessed";
 /// Most rows one listing reads.
 pub const MAX_ROWS: usize = 5000;
 
@@ -89,6 +91,9 @@ pub struct Estate {
     pub rows: Vec<Row>,
     /// `(host id, last checked)`.
     pub checked: Vec<(String, String)>,
+    /// The codes the last check of each host decided (lower-case host id; a marker written
+    /// before they were kept decided none).
+    pub assessed: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// Everything in table `estate`.
@@ -103,6 +108,13 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
         if get_str(e, "RowKey") == Some(CHECKED) {
             let text = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
             out.checked.push((text("Host"), text("CheckedAt")));
+            let codes = text(ASSESSED);
+            let codes = codes
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned);
+            out.assessed
+                .insert(text("Host").to_ascii_lowercase(), codes.collect());
         } else if !nics::is_nics(e) {
             out.rows.push(Row::of(e));
         }
@@ -194,7 +206,9 @@ async fn record(
             out.push(notification(FINDING, &Row::of(&row.entity), &at));
         }
     }
-    let marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at});
+    let assessed: Vec<&str> = ev.assessed.iter().map(String::as_str).collect();
+    let marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at,
+        ASSESSED: assessed.join(",")});
     if let Some(marker) = marker.as_object().filter(|_| checked) {
         // Last writer wins: any instance's check time is as true as another's.
         write_creating_table(tables, ESTATE_TABLE, marker, WriteMode::Upsert).await?;

@@ -91,7 +91,9 @@ pub(super) fn other_ways(f: &Figures) -> Markup {
                     td { (outside(&a.last_checked)) } td { (outside(&a.why)) }
                 } } }))
         }
-        p { (w.vms_checked) " VM(s) of this pack checked by the estate check." }
+        p { (w.vms_checked) " VM(s) of this pack checked by the estate check: " (w.reach.bastion_only)
+            " reachable on SSH/RDP only through Bastion, " (w.reach.other_ways) " another way (an open network path or public IP), "
+            (w.reach.unknown) " not known (their last check did not decide their network); each in vmreach.csv." }
         @if !w.network_unread.is_empty() {
             (table(Some("list"), html! { "Network not read: doors 4 and 5 undecided (" (w.network_unread.len()) ")" },
                 &["VM or scope", "Since", "Why"],
@@ -99,6 +101,6 @@ pub(super) fn other_ways(f: &Figures) -> Markup {
                     td { (outside(&n.resource)) } td { (outside(&n.since)) } td { (outside(&n.why)) }
                 } } }))
         }
-        p.note { "A door: Run Command, a VMAccess or CustomScript extension, the serial console or just-in-time access to a source outside the Bastion subnet (from the Activity log), a network path to SSH/RDP from outside the Bastion subnet or a public IP on the VM's network interface (from Resource Manager). Opened: when the estate check first saw it; closed: when it saw it gone. Actor and caller IP: as the Activity log names them (empty where no log names one). Every episode open at some instant of the period is listed: a door that opened, closed and opened again on one VM is one row per episode. With a host named, the VMs are those its sessions of the period reached." }
+        p.note { "A door: Run Command, a VMAccess or CustomScript extension, the serial console or just-in-time access to a source outside the Bastion subnet (from the Activity log), a network path to SSH/RDP from anywhere but the Bastion subnet (reason outside: a public source; internal: the virtual network, a connected network, an application security group or a private range, the default rules included) or a public IP on the VM's network interface (from Resource Manager, and opened and closed between two checks from the Activity log). Opened: when the estate check first saw it; closed: when it saw it gone. Actor and caller IP: as the Activity log names them (empty where no log names one). Every episode open at some instant of the period is listed: a door that opened, closed and opened again on one VM is one row per episode. With a host named, the VMs are those its sessions of the period reached." }
     }
 }

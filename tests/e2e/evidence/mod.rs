@@ -11,6 +11,7 @@ mod doors;
 mod duties;
 mod figures;
 mod limits;
+mod reach;
 mod report;
 
 use std::io::Read as _;
