@@ -16,9 +16,8 @@ use super::activity::{
     Event, NETWORK_CHANGES, Outcome, PIP_DELETE, RULE_DELETE, RULE_WRITE, dynamic,
 };
 use super::doors::actor;
-use super::netdoors::{NETWORK_PATH, PUBLIC_IP, nics_of, path_from, path_level, paths};
+use super::netdoors::{Line, NETWORK_PATH, PUBLIC_IP, nics_of, path_from, path_level, paths};
 use super::network::Network;
-use super::nsg::Reason;
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, RuleProperties, SecurityRule};
 use crate::dates::format_utc;
 use crate::estate::findings::{Finding, Level};
@@ -142,7 +141,7 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
                     let Some((lines, _)) = paths(&nics, net, bastion, Some(&with)) else {
                         continue;
                     };
-                    let lines: Vec<&(Reason, String)> = lines
+                    let lines: Vec<&Line> = lines
                         .iter()
                         .filter(|(_, l)| l.to_ascii_lowercase().contains(&needle))
                         .collect();

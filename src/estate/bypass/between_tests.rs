@@ -146,7 +146,11 @@ fn a_rule_that_opened_nothing_or_is_still_there_is_no_closed_episode() {
     // Still there as written: the open door's, not a closed one.
     let rdp = rule("opened", "Allow", 200, "*", "3389");
     assert_eq!(
-        written_and_deleted(Some(body_of(&rdp)), &[rdp.clone()], Level::Medium),
+        written_and_deleted(
+            Some(body_of(&rdp)),
+            std::slice::from_ref(&rdp),
+            Level::Medium
+        ),
         []
     );
     // Written and never removed: nothing closed it.

@@ -89,6 +89,9 @@ pub(super) fn nics_of<'a>(
     })
 }
 
+/// One path's line of evidence, and its reason.
+pub(super) type Line = (Reason, String);
+
 /// The paths to 22/3389 from anywhere but `bastion` through `nics` (each with its reason), and
 /// the NSGs they pass, as `net` holds them (`with` in place of the NSG of its id); `None` when a
 /// subnet or NSG they name was not read.
@@ -97,7 +100,7 @@ pub(super) fn paths(
     net: &Network,
     bastion: &AddrSet,
     with: Option<&NetworkSecurityGroup>,
-) -> Option<(Vec<(Reason, String)>, BTreeSet<String>)> {
+) -> Option<(Vec<Line>, BTreeSet<String>)> {
     let mut lines = Vec::new();
     let mut through = BTreeSet::new();
     for nic in nics {
