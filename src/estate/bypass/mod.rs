@@ -18,6 +18,7 @@ pub mod netdoors;
 pub mod network;
 pub mod nsg;
 pub mod read;
+pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

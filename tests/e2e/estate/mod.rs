@@ -9,6 +9,7 @@ pub(crate) mod doors;
 pub(crate) mod fake_arm;
 mod identity;
 mod live;
+mod network_between;
 pub(crate) mod network_doors;
 mod network_reach;
 mod protocol;
@@ -92,6 +93,23 @@ pub(crate) fn notifications(body: &Value) -> Vec<Value> {
         Value::Null => Vec::new(),
         one => vec![one.clone()],
     }
+}
+
+/// `(type, finding, host)` of each of `ns` (notifications), sorted.
+pub(crate) fn said(ns: &[Value]) -> Vec<(String, String, String)> {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let mut out: Vec<_> = ns
+        .iter()
+        .map(|n| {
+            (
+                s(&n["type"]),
+                s(&n["data"]["finding"]),
+                s(&n["data"]["bastionHost"]),
+            )
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 type Flip = fn(&mut Estate, bool);

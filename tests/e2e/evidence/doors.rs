@@ -27,7 +27,8 @@ fn vm(name: &str) -> String {
     format!("{SUB}/resourcegroups/rg-vms/providers/microsoft.compute/virtualmachines/{name}")
 }
 
-fn pack(
+/// A pack of `[from, to]` made by `handler evidence` into a new folder `name`, verified.
+pub(super) fn pack(
     e: &crate::audit_logs::support::Env,
     name: &str,
     from: &str,

@@ -14,7 +14,7 @@ use bastion_recordings::estate::store;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use super::{cli, start, temp};
+use super::start;
 
 const RG: &str = "/subscriptions/9f3c2b1a-0000-4000-8000-00000000e00f/resourcegroups/rg-vms";
 
@@ -57,22 +57,7 @@ fn fenced() -> Vec<Value> {
 }
 
 fn pack(e: &crate::audit_logs::support::Env, name: &str) -> (Value, Vec<Vec<String>>, String) {
-    let dir = temp(name);
-    let d = dir.to_str().expect("utf-8");
-    let args = [
-        "evidence",
-        "--from",
-        "2025-03-01",
-        "--to",
-        "2025-03-31",
-        "--out",
-        d,
-        "--no-pdf",
-    ];
-    let (code, out, err) = cli(e, &args);
-    assert_eq!(code, Some(0), "{out}{err}");
-    let (code, out, err) = cli(e, &["evidence", "verify", d]);
-    assert_eq!(code, Some(0), "{out}{err}");
+    let dir = super::doors::pack(e, name, "2025-03-01", "2025-03-31");
     let m: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("m"))
         .expect("json");
     let text = std::fs::read_to_string(dir.join("vmreach.csv")).expect("vmreach.csv");

@@ -7,12 +7,11 @@
 //! says so without an alert, and the next tick finds the door opened meanwhile.
 
 use bastion_recordings::loganalytics::testing::Fault;
-use serde_json::Value;
 
 use crate::estate::doors::{activity, quiet_workspace, vm};
 use crate::estate::fake_arm::SUB;
 use crate::estate::network_doors::clean;
-use crate::estate::{Rig, notifications};
+use crate::estate::{Rig, notifications, said};
 use crate::harness::azurite;
 
 const RUN: &str = "Microsoft.Compute/virtualMachines/runCommand/action";
@@ -26,19 +25,7 @@ async fn tick(rig: &mut Rig, what: &str) -> Vec<(String, String, String)> {
         (status, body) = rig.handler.invoke("EstateCheck", &inv).await;
     }
     assert_eq!(status, 200, "{what}: {body}\n{}", rig.handler.log_text());
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    let mut out: Vec<_> = notifications(&body)
-        .iter()
-        .map(|n| {
-            (
-                s(&n["type"]),
-                s(&n["data"]["finding"]),
-                s(&n["data"]["bastionHost"]),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    said(&notifications(&body))
 }
 
 fn opened(finding: &str, host: &str) -> (String, String, String) {
