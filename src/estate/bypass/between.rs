@@ -1,7 +1,8 @@
 //! Doors 4 and 5 opened and closed between two checks (pure), from the Activity log's events and
-//! the network as read now: an NSG rule written, then deleted or written over (the rule, or its
-//! NSG whole), and a public IP address put on a watched VM's NIC, then taken off (the NIC written
-//! again or deleted, or the address deleted), of which nothing is left when the network is read.
+//! the network as read now: an NSG rule written (alone, or among the rules of an NSG written
+//! whole), then deleted or written over (the rule, or its NSG whole), and a public IP address put
+//! on a watched VM's NIC, then taken off (the NIC written again or deleted, or the address
+//! deleted), of which nothing is left when the network is read.
 //! Each is one episode, already closed: opened at the write, closed at the write that ended it,
 //! both actors named. A rule's content is its write's request body (`Properties_d.requestbody`);
 //! a rule write without one, whose rule is gone now, is a possible door of unknown content, at the
@@ -82,6 +83,41 @@ fn behind(nic: &NetworkInterface, net: &Network, id: &str) -> bool {
         })
 }
 
+/// A rule written: the event, its NSG's id and its name (lower-case), its content when the row's
+/// body holds it, and whether an NSG write named it among all the NSG's rules.
+type Written<'a> = (&'a Event, String, String, Option<RuleProperties>, bool);
+
+/// The rules `events` show written (succeeded or started): a rule write (its content in its
+/// request body's `properties`, if the row carries one) and each rule of an NSG write's request
+/// body (`properties.securityRules`; an NSG write without one names no rule).
+fn written(events: &[Event]) -> Vec<Written<'_>> {
+    let mut out = Vec::new();
+    for w in events.iter().filter(|e| done(e)) {
+        let b = body(w);
+        if w.operation == RULE_WRITE {
+            let Some((nsg, name)) = w.resource.rsplit_once("/securityrules/") else {
+                continue;
+            };
+            let props = b.get("properties").cloned().map(serde_json::from_value);
+            let props = props.and_then(Result::ok);
+            out.push((w, nsg.to_owned(), name.to_owned(), props, false));
+        } else if w.operation == NSG_WRITE {
+            let rules = b
+                .pointer("/properties/securityRules")
+                .and_then(Value::as_array);
+            for r in rules.into_iter().flatten() {
+                let rule = serde_json::from_value::<SecurityRule>(r.clone());
+                let Some(rule) = rule.ok().filter(|r| !r.name.is_empty()) else {
+                    continue;
+                };
+                let name = rule.name.to_ascii_lowercase();
+                out.push((w, w.resource.clone(), name, Some(rule.properties), true));
+            }
+        }
+    }
+    out
+}
+
 /// The episodes of NSG rules written and then removed or written over, on the VMs of `vms` behind
 /// them (a path through the rule as written, the rest of the NSG as read now).
 fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Level) -> Vec<Past> {
@@ -89,30 +125,24 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
         return Vec::new();
     };
     let mut out = Vec::new();
-    for w in events
-        .iter()
-        .filter(|e| e.operation == RULE_WRITE && done(e))
-    {
-        let Some((nsg_id, name)) = w.resource.rsplit_once("/securityrules/") else {
+    for (w, nsg_id, name, written, whole) in written(events) {
+        let name = name.as_str();
+        let Some(nsg) = net.nsgs.get(&nsg_id) else {
             continue;
         };
-        let Some(nsg) = net.nsgs.get(nsg_id) else {
-            continue;
-        };
+        let rule_id = format!("{nsg_id}/securityrules/{name}");
         let Some(c) = closer(w, events, |c| {
-            (c.resource == w.resource && (c.operation == RULE_DELETE || c.operation == RULE_WRITE))
+            (c.resource == rule_id && (c.operation == RULE_DELETE || c.operation == RULE_WRITE))
                 || (c.resource == nsg_id && c.operation == NSG_WRITE)
         }) else {
             continue;
         };
+        let nsg_id = nsg_id.as_str();
         let now = nsg
             .properties
             .security_rules
             .iter()
             .find(|r| r.name.eq_ignore_ascii_case(name));
-        let written = body(w)
-            .get("properties")
-            .and_then(|p| serde_json::from_value::<RuleProperties>(p.clone()).ok());
         let shown = now.map_or(name, |r| r.name.as_str());
         let what = format!(
             "rule {}/{shown} written {}, removed or written over {}",
@@ -124,8 +154,9 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
             .iter()
             .filter(|vm| nics_of(vm, net).any(|n| behind(n, net, nsg_id)));
         match written {
-            // As written it is still there: a path through it is the open door's.
-            Some(p) if now.is_some_and(|r| r.properties == p) => {}
+            // As written it is still there (or, one rule of an NSG written whole, there under its
+            // name): a path through it is the open door's.
+            Some(p) if now.is_some_and(|r| whole || r.properties == p) => {}
             Some(p) => {
                 let mut with: NetworkSecurityGroup = nsg.clone();
                 with.properties

@@ -244,3 +244,52 @@ fn a_public_ip_put_on_and_taken_off_is_one_closed_episode() {
         []
     );
 }
+
+#[test]
+fn a_rule_among_an_nsgs_rules_written_whole_then_written_without_it_is_a_closed_episode() {
+    let with = |extra: Option<Value>| {
+        let mut rules: Vec<Value> = network(&[], false).nsgs[&nsg_id()]
+            .properties
+            .security_rules
+            .iter()
+            .map(|r| json!({"name": r.name, "properties": rule(&r.name, &r.properties.access,
+                r.properties.priority, r.properties.source_address_prefix.as_deref().unwrap_or_default(),
+                r.properties.destination_port_range.as_deref().unwrap_or_default())["properties"]}))
+            .collect();
+        rules.extend(extra);
+        json!({"location": "westeurope", "properties": {"securityRules": rules}})
+    };
+    let open = rule("SSH-Anywhere", "Allow", 300, "Internet", "22");
+    let events = [
+        event(
+            NSG_WRITE,
+            &nsg_id(),
+            OPENED,
+            "mallory@contoso.com",
+            Some(with(Some(open))),
+        ),
+        event(
+            NSG_WRITE,
+            &nsg_id(),
+            CLOSED,
+            "bob@contoso.com",
+            Some(with(None)),
+        ),
+    ];
+    let got = episodes(&vms(), &network(&[], false), &events, Level::Medium);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].finding.evidence.contains("nsg-app/ssh-anywhere"),
+        "{got:?}"
+    );
+    assert_eq!((got[0].opened, got[0].closed), (OPENED, CLOSED));
+    // The fence's own rules, written again unchanged, open nothing.
+    let same = [
+        event(NSG_WRITE, &nsg_id(), OPENED, "m@x", Some(with(None))),
+        event(NSG_WRITE, &nsg_id(), CLOSED, "b@x", Some(with(None))),
+    ];
+    assert_eq!(
+        episodes(&vms(), &network(&[], false), &same, Level::Medium),
+        []
+    );
+}
