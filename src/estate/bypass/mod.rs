@@ -1,7 +1,8 @@
 //! Other doors onto the watched VMs: every way in that skips the Bastion recording. Run
 //! Command, VMAccess/CustomScript extensions, serial console and just-in-time access to another
 //! source are read from `AzureActivity` in the workspaces the app reads; a network path to
-//! 22/3389 from outside the Bastion subnet and a public IP on a NIC through Resource Manager;
+//! 22/3389 from anywhere but the Bastion subnet and a public IP on a NIC through Resource Manager
+//! (and, from the Activity log, either opened and closed between two checks);
 //! once per `EstateCheck`. The findings are the
 //! estate's (table `estate`, one partition per VM, and one per subscription for
 //! `activity-log-not-read`): same episodes, same announcements, same export.

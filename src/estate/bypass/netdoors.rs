@@ -17,7 +17,8 @@ use crate::azure::AzureError;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
 
-/// The finding of a path to 22/3389 from outside the Bastion subnets.
+/// The finding of a path to 22/3389 from anywhere but the Bastion subnets (reason outside or
+/// internal).
 pub const NETWORK_PATH: &str = "door:network-path";
 /// The finding of a public IP address on a watched VM's NIC.
 pub const PUBLIC_IP: &str = "door:public-ip";
