@@ -144,9 +144,9 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
             .iter()
             .find(|r| r.name.eq_ignore_ascii_case(name));
         let shown = now.map_or(name, |r| r.name.as_str());
+        let nsg_name = nsg.id.rsplit('/').next().unwrap_or_default();
         let what = format!(
-            "rule {}/{shown} written {}, removed or written over {}",
-            nsg.id.rsplit('/').next().unwrap_or_default(),
+            "rule {nsg_name}/{shown} written {}, removed or written over {}",
             said(w),
             said(c)
         );
@@ -166,7 +166,7 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
                     name: shown.to_owned(),
                     properties: p,
                 });
-                let needle = format!("/{shown} (").to_ascii_lowercase();
+                let needle = format!("{nsg_name}/{shown} (").to_ascii_lowercase();
                 for vm in vms_behind {
                     let nics: Vec<_> = nics_of(vm, net).collect();
                     let Some((lines, _)) = paths(&nics, net, bastion, Some(&with)) else {
