@@ -328,7 +328,7 @@ impl Bare<'_> {
             .cloned()
             .collect();
         let session = match m.confidence {
-            Confidence::Heuristic => {
+            Confidence::Probable => {
                 self.tables
                     .get(SESSIONS_TABLE, &m.tunnels[0], SESSION_ROW)
                     .await?

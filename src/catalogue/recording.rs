@@ -36,9 +36,11 @@ pub const MAX_CANDIDATES: usize = 500;
 pub enum Confidence {
     /// The recording names the session's tunnel id.
     Exact,
-    /// The only session in the window (after narrowing).
-    Heuristic,
-    /// Several sessions fit; all are kept as candidates.
+    /// Matched by time alone (no GUID names a session): the single best session whose window
+    /// holds its creation time (the one its name and metadata mention, nearest start).
+    Probable,
+    /// Matched by time alone, and several sessions fit equally well (a tie): the tied ones are
+    /// kept as candidates and it vouches for none of them.
     Ambiguous,
     /// The recording names a GUID that is no session yet and waits for it: names no session.
     Awaiting,
@@ -52,7 +54,7 @@ impl Confidence {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Exact => "exact",
-            Self::Heuristic => "heuristic",
+            Self::Probable => "probable",
             Self::Ambiguous => "ambiguous",
             Self::Awaiting => "awaiting",
             Self::Suspect(_) => "suspect",
@@ -75,11 +77,15 @@ impl Confidence {
         Self::parse(s)
     }
 
-    /// Reads a stored value that needs no reason.
+    /// Reads a stored value that needs no reason (`heuristic`, the name rows written before
+    /// `probable` carry, reads as [`Self::Probable`]).
     pub fn parse(s: &str) -> Option<Self> {
+        if s == "heuristic" {
+            return Some(Self::Probable);
+        }
         [
             Self::Exact,
-            Self::Heuristic,
+            Self::Probable,
             Self::Ambiguous,
             Self::Awaiting,
         ]
@@ -88,7 +94,7 @@ impl Confidence {
     }
 }
 
-/// A recording's match: one tunnel for exact and heuristic, the sorted candidates for ambiguous
+/// A recording's match: one tunnel for exact and probable, the sorted candidates for ambiguous
 /// and suspect, none while awaiting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
@@ -99,19 +105,21 @@ pub struct Match {
 }
 
 impl Match {
-    /// The session an exact or heuristic match names.
+    /// The session an exact or probable match names.
     pub fn session(&self) -> Option<&str> {
         match self.confidence {
-            Confidence::Exact | Confidence::Heuristic => self.tunnels.first().map(String::as_str),
+            Confidence::Exact | Confidence::Probable => self.tunnels.first().map(String::as_str),
             _ => None,
         }
     }
 
-    /// The sessions this match counts as recorded: its tunnels, none for a suspect match.
+    /// The sessions this match counts as recorded: the one an exact or probable match names;
+    /// none for an ambiguous (a tie), awaiting or suspect one. A recording vouches for at most
+    /// one session.
     pub fn vouched(&self) -> &[String] {
         match self.confidence {
-            Confidence::Suspect(_) => &[],
-            _ => &self.tunnels,
+            Confidence::Exact | Confidence::Probable => &self.tunnels[..self.tunnels.len().min(1)],
+            _ => &[],
         }
     }
 }
@@ -148,7 +156,7 @@ pub struct SessionView {
     pub duration_ms: Option<i64>,
 }
 
-/// The join of a row: its match and, for an exact or heuristic one, the session's fields.
+/// The join of a row: its match and, for an exact or probable one, the session's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Joined {
     /// The match.
@@ -569,7 +577,7 @@ mod tests {
         let mut full = recording();
         full.joined = Some(Joined {
             m: Match {
-                confidence: Confidence::Heuristic,
+                confidence: Confidence::Probable,
                 tunnels: vec!["t1".into()],
             },
             session: Some(SessionView {

@@ -14,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 use super::Join;
 use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, mark_unrecorded};
+use crate::catalogue::doubt::Doubt;
 use crate::catalogue::recording::{Confidence, Recording};
 use crate::catalogue::repo::{self, CatalogueRepo};
 use crate::catalogue::session::outcome;
@@ -29,9 +30,15 @@ pub fn is_suspect(row: &Recording) -> bool {
         .is_some_and(|m| matches!(m.confidence, Confidence::Suspect(_)))
 }
 
-/// True when `row` is suspect and its current content was not alerted yet.
+/// True when `row` is suspect and its current content was not alerted yet. A time match whose
+/// writer the logs have not confirmed ([`Doubt::WriterUnconfirmed`]) is no finding of its own:
+/// it vouches for nothing, so its session is alerted `session.unrecorded`, and the writer the
+/// logs then show makes it a finding when it is not the hosts'.
 pub fn is_due(row: &Recording) -> bool {
-    is_suspect(row) && row.suspect_alerted.as_deref() != Some(row.etag.as_str())
+    let unconfirmed = row
+        .matched()
+        .is_some_and(|m| m.confidence == Confidence::Suspect(Doubt::WriterUnconfirmed));
+    is_suspect(row) && !unconfirmed && row.suspect_alerted.as_deref() != Some(row.etag.as_str())
 }
 
 /// The row once its alert is out: marked with the ETag alerted.
@@ -48,30 +55,31 @@ pub fn reason(row: &Recording) -> String {
         _ => None,
     });
     match doubt {
-        Some(crate::catalogue::doubt::Doubt::TooSmall) => format!(
+        Some(Doubt::TooSmall) => format!(
             "{} bytes when catalogued, fewer than RECORDING_MIN_BYTES ({})",
             row.content_length,
             row.below_min_bytes.unwrap_or_default()
         ),
-        Some(crate::catalogue::doubt::Doubt::OutsideWindow) => format!(
+        Some(Doubt::OutsideWindow) => format!(
             "created {}, outside the window of every session it names or fits \
              (from its start less 2 minutes to its end plus RECORDING_VOUCH_LAG_HOURS)",
             format_utc(row.created.unwrap_or(row.blob_created))
         ),
-        Some(crate::catalogue::doubt::Doubt::OtherWriter) => match row.other_writer() {
+        Some(Doubt::OtherWriter) => match row.other_writer() {
             Some(w) => format!(
                 "its content was written by {} with {} authentication from {}, neither through a SAS nor by an Entra identity as Bastion writes",
                 w.operation, w.authentication, w.caller_ip
             ),
             None => String::new(),
         },
-        Some(crate::catalogue::doubt::Doubt::NotRecordingIdentity) => match row.other_writer() {
+        Some(Doubt::NotRecordingIdentity) => match row.other_writer() {
             Some(w) => format!(
                 "its content was written by {} with OAuth authentication by object id {} from {}, not the recording identity of the hosts recording into the container ({})",
                 w.operation, w.object_id, w.caller_ip, w.expected
             ),
             None => String::new(),
         },
+        Some(Doubt::WriterUnconfirmed) => "matched by time alone (its name and metadata name no session), and the storage logs have not shown its content written by the hosts' recording identity".to_owned(),
         None => String::new(),
     }
 }
