@@ -423,6 +423,7 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         actor: None,
         below_min_bytes: None,
         suspect_alerted: None,
+        growing: false,
         outside_deletions: Vec::new(),
         writer: None,
     }

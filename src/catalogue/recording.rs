@@ -304,6 +304,10 @@ pub struct Recording {
     /// The `RECORDING_MIN_BYTES` its content fell short of when catalogued (`BelowMinBytes`):
     /// whatever session it names or fits, its match is [`Doubt::TooSmall`].
     pub below_min_bytes: Option<u64>,
+    /// Its `BlobCreated` reported 0 bytes of an append blob (`Growing`): Bastion is still writing
+    /// it, so its size is judged (against `RECORDING_MIN_BYTES`) once it stops growing
+    /// (`crate::join::growing`), not at the event; its ETag and length follow its growth.
+    pub growing: bool,
     /// The ETag whose `recording.suspect` went out (`SuspectAlertedEtag`): raised once.
     pub suspect_alerted: Option<String>,
     /// Every deletion made outside the product, oldest first (`OutsideDeletions`), kept whatever
@@ -396,6 +400,7 @@ impl Recording {
             "ReplacedSha256": r.as_ref().map(|r| &r.sha256),
             "RetaggedFrom": g.as_ref().map(|g| &g.from), "RetaggedAt": g.as_ref().map(|g| &g.at),
             "SuspectAlertedEtag": self.suspect_alerted,
+            "Growing": self.growing.then_some(true),
         })));
         // What a row lacks is no property.
         e.retain(|_, v| !v.is_null());
@@ -512,6 +517,7 @@ impl Recording {
             actor: Actor::from_entity(e),
             below_min_bytes: get_i64(e, "BelowMinBytes").map(|n| unsigned(Some(n))),
             suspect_alerted: given("SuspectAlertedEtag"),
+            growing: flag("Growing"),
             outside_deletions: super::trail::from_entity(e),
             writer: super::writer::Writer::from_entity(e),
         })
@@ -566,6 +572,7 @@ mod tests {
             actor: None,
             below_min_bytes: None,
             suspect_alerted: None,
+            growing: false,
             outside_deletions: Vec::new(),
             writer: None,
         }
@@ -638,6 +645,7 @@ mod tests {
         full.below_min_bytes = Some(4096);
         full.created = Some(datetime!(2025-03-14 09:41:59.5 UTC));
         full.suspect_alerted = Some("0x1".into());
+        full.growing = true;
         full.outside_deletions = vec![super::super::trail::OutsideDeletion {
             at: "2025-05-01T02:00:00Z".into(),
             request_id: "r".into(),

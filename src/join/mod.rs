@@ -10,6 +10,7 @@
 
 pub mod correlate;
 pub mod findings;
+pub mod growing;
 mod pass;
 mod write;
 

@@ -208,6 +208,7 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         actor: None,
         below_min_bytes: None,
         suspect_alerted: None,
+        growing: false,
         outside_deletions: Vec::new(),
         writer: None,
     }
