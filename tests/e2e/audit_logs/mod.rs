@@ -5,6 +5,7 @@
 
 mod identity;
 mod identity_learnt;
+mod one_session;
 pub(crate) mod order;
 mod planted;
 pub(crate) mod support;

@@ -216,7 +216,7 @@ pub(super) async fn recording_rows(e: &Env) -> impl Fn(&str) -> Entity {
 
 /// The handler with the product's default minimum size and vouching lag, the grace short so the
 /// unrecorded alert is due in the test.
-async fn spawn(cs: &str) -> Env {
+pub(super) async fn spawn(cs: &str) -> Env {
     let az = AzuriteEnv::new(cs);
     let mut pairs = az.pairs();
     pairs.retain(|(k, _)| !matches!(*k, "RECORDING_MIN_BYTES" | "RECORDING_VOUCH_LAG_HOURS"));
