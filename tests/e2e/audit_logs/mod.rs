@@ -7,6 +7,7 @@ mod identity;
 mod identity_learnt;
 mod one_session;
 mod replaced_session;
+mod growing;
 pub(crate) mod order;
 mod planted;
 pub(crate) mod support;
