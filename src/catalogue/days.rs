@@ -551,7 +551,11 @@ impl Derived {
     /// Adds a match of `confidence` (`exact`, `probable` or `ambiguous`), of a recording
     /// `replaced` or not, keeping the strongest.
     pub fn note(&mut self, confidence: &'static str, replaced: bool) {
-        let rank = |c: &str| ["", "ambiguous", "probable", "exact"].iter().position(|k| *k == c);
+        let rank = |c: &str| {
+            ["", "ambiguous", "probable", "exact"]
+                .iter()
+                .position(|k| *k == c)
+        };
         if rank(confidence) > rank(self.by) {
             self.by = confidence;
         }
@@ -921,11 +925,7 @@ mod tests {
             (marked.recorded, marked.recording_ids.len(), marked.pending),
             (true, 2, None)
         );
-        assert_eq!(
-            with_recorded(&marked, &two, None),
-            None,
-            "same links"
-        );
+        assert_eq!(with_recorded(&marked, &two, None), None, "same links");
         let withdrawn = with_recorded(&marked, &none, None).expect("withdrawn");
         assert!(!withdrawn.recorded && withdrawn.recording_ids.is_empty());
         let wider = Some(Span::at(datetime!(2025-03-14 11:00 UTC)));

@@ -155,7 +155,13 @@ mod tests {
         tie.recorded_by = "ambiguous".into();
         t.add(&tie, None, Duration::hours(24));
         assert_eq!(
-            (t.recorded, t.recorded_exact, t.recorded_probable, t.recording_replaced, t.unrecorded),
+            (
+                t.recorded,
+                t.recorded_exact,
+                t.recorded_probable,
+                t.recording_replaced,
+                t.unrecorded
+            ),
             (3, 1, 2, 1, 1)
         );
     }

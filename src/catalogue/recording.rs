@@ -83,14 +83,9 @@ impl Confidence {
         if s == "heuristic" {
             return Some(Self::Probable);
         }
-        [
-            Self::Exact,
-            Self::Probable,
-            Self::Ambiguous,
-            Self::Awaiting,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+        [Self::Exact, Self::Probable, Self::Ambiguous, Self::Awaiting]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -348,6 +343,13 @@ impl Recording {
         self.writer
             .as_ref()
             .filter(|w| w.wrote(&self.etag) && !w.vouches())
+    }
+
+    /// Due for the join again at `now`, or at its rejoin time when that is later: a recording
+    /// awaiting its session keeps its wait (a pass deciding it earlier leaves it awaiting, and
+    /// nothing else would make it due again).
+    pub fn due_again(&mut self, now: OffsetDateTime) {
+        self.rejoin_at = Some(self.rejoin_at.map_or(now, |due| due.max(now)));
     }
 
     /// True under a legal hold (the class, or the mark).

@@ -248,7 +248,13 @@ proptest::proptest! {
 fn a_match_by_time_vouches_only_once_its_writer_is_the_hosts() {
     use crate::catalogue::writer::{VOUCHES_IDENTITY_UNKNOWN, Writer};
     let start = datetime!(2025-03-14 09:00 UTC);
-    let rows = [row("a", "vm-1", "alice", start, Some(start + Duration::minutes(40)))];
+    let rows = [row(
+        "a",
+        "vm-1",
+        "alice",
+        start,
+        Some(start + Duration::minutes(40)),
+    )];
     let mut r = recording(start + Duration::minutes(10), "plant.bin");
     let unconfirmed = Some(Confidence::Suspect(Doubt::WriterUnconfirmed));
     let confidence = |r: &Recording| by_time(r, &rows).map(|m| m.confidence);
@@ -256,7 +262,10 @@ fn a_match_by_time_vouches_only_once_its_writer_is_the_hosts() {
     r.writer = None;
     assert_eq!(confidence(&r), unconfirmed, "no log row yet");
     let m = by_time(&r, &rows).expect("match");
-    assert!(m.vouched().is_empty() && m.tunnels == ["a"], "its claim kept, vouching for none");
+    assert!(
+        m.vouched().is_empty() && m.tunnels == ["a"],
+        "its claim kept, vouching for none"
+    );
     let host = Writer {
         etag: "0x0".into(),
         authentication: "SAS".into(),
@@ -308,7 +317,10 @@ fn a_replaced_recording_keeps_its_session() {
         ..Default::default()
     });
     let (m, s) = decide(&r, exact, &rows, &TIMES, now);
-    assert!(s.is_none() && m.is_some_and(|m| m.vouched().is_empty()), "decided afresh: suspect");
+    assert!(
+        s.is_none() && m.is_some_and(|m| m.vouched().is_empty()),
+        "decided afresh: suspect"
+    );
     let (m, s) = decide_view(&r, exact, &rows, &TIMES, now);
     assert_eq!(m.map(|m| m.confidence), Some(Confidence::Exact));
     assert_eq!(s.as_ref().map(|s| s.user_name.as_str()), Some("alice"));

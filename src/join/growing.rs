@@ -44,7 +44,7 @@ pub fn followed(
     if props.last_modified.is_none_or(|m| m + quiet <= now) {
         next.growing = false;
         next.below_min_bytes = (props.content_length < min_bytes).then_some(min_bytes);
-        next.rejoin_at = Some(now);
+        next.due_again(now);
     }
     (next != *cur).then_some(next)
 }
@@ -115,11 +115,20 @@ mod tests {
         assert!(grown.growing && grown.below_min_bytes.is_none() && grown.rejoin_at.is_none());
         assert_eq!((grown.content_length, grown.etag.as_str()), (3000, "0x2"));
         // Quiet for the lag: judged at its size.
-        let done = followed(&grown, &props(9000, "0x3", at(60)), (at(90), quiet, 4096)).expect("done");
+        let done =
+            followed(&grown, &props(9000, "0x3", at(60)), (at(90), quiet, 4096)).expect("done");
         assert!(!done.growing && done.below_min_bytes.is_none());
         assert_eq!(done.rejoin_at, Some(at(90)), "due for the join");
-        let short = followed(&grown, &props(3000, "0x2", at(40)), (at(70), quiet, 4096)).expect("short");
-        assert_eq!(short.below_min_bytes, Some(4096), "too small once it stopped");
-        assert_eq!(followed(&done, &props(9000, "0x3", at(60)), (at(99), quiet, 4096)), None);
+        let short =
+            followed(&grown, &props(3000, "0x2", at(40)), (at(70), quiet, 4096)).expect("short");
+        assert_eq!(
+            short.below_min_bytes,
+            Some(4096),
+            "too small once it stopped"
+        );
+        assert_eq!(
+            followed(&done, &props(9000, "0x3", at(60)), (at(99), quiet, 4096)),
+            None
+        );
     }
 }

@@ -388,7 +388,10 @@ impl Join {
             }
             if m.confidence == Confidence::Ambiguous {
                 for t in &m.tunnels {
-                    derived.entry(t.as_str()).or_default().note("ambiguous", false);
+                    derived
+                        .entry(t.as_str())
+                        .or_default()
+                        .note("ambiguous", false);
                 }
             }
         }
@@ -424,7 +427,9 @@ impl Join {
             });
             // A kept recording keeps the state the row had from it.
             if let Some(w) = row.as_ref().filter(|_| !kept.is_empty()) {
-                let by = ["exact", "probable"].into_iter().find(|b| *b == w.recorded_by);
+                let by = ["exact", "probable"]
+                    .into_iter()
+                    .find(|b| *b == w.recorded_by);
                 d.note(by.unwrap_or("exact"), w.replaced);
             }
             d.ids.extend(kept);

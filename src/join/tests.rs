@@ -198,11 +198,19 @@ async fn overlapping_sessions_tie_and_a_recording_vouches_for_one_session_at_mos
     k.join_pass().await;
     let e = k.row(&key2).await;
     assert_eq!(
-        (get_str(&e, "MatchConfidence"), get_str(&e, "MatchCandidates")),
+        (
+            get_str(&e, "MatchConfidence"),
+            get_str(&e, "MatchCandidates")
+        ),
         (Some("probable"), Some("s2")),
         "metadata hint narrows"
     );
-    let s2 = ("s2".to_owned(), true, "probable".to_owned(), vec![key2.id()]);
+    let s2 = (
+        "s2".to_owned(),
+        true,
+        "probable".to_owned(),
+        vec![key2.id()],
+    );
     assert_eq!(rows().await, [ambiguous("s1"), s2]);
 }
 

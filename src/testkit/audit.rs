@@ -133,7 +133,7 @@ impl Kit {
                 verdict: crate::catalogue::writer::VOUCHES.into(),
                 ..Default::default()
             });
-            next.rejoin_at = Some(now);
+            next.due_again(now);
             Some(next)
         })
         .await

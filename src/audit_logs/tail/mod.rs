@@ -259,7 +259,10 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     {
         error!(error.cause_chain = %redact(&e.to_string()), "following growing recordings failed; retried at the next look");
     }
-    let waits = (audit.unrecorded_grace, audit.session_max.max(audit.open_session_max));
+    let waits = (
+        audit.unrecorded_grace,
+        audit.session_max.max(audit.open_session_max),
+    );
     match findings::run_unrecorded(&tail.join, waits, now, audit.tail_look_back).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {

@@ -51,7 +51,11 @@ impl Listed for Recording {
             "vm" => of(|s| vec![&s.target_vm, &s.target_resource_id]),
             "protocol" => of(|s| vec![&s.protocol]),
             // `replaced`: content overwritten outside the product, whatever its status.
-            "status" => [vec![self.status.as_str()], self.replaced.iter().map(|_| "replaced").collect()].concat(),
+            "status" => [
+                vec![self.status.as_str()],
+                self.replaced.iter().map(|_| "replaced").collect(),
+            ]
+            .concat(),
             "class" => vec![&self.retention_class],
             "confidence" => self
                 .matched()

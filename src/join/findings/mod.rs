@@ -158,7 +158,11 @@ const UNRECORDED_LIMIT: usize = 100;
 /// is unknown, `max` after its start (`(grace, max)`). A pending session's recorded state is still
 /// being derived (a recording may have just joined or left it): it is decided once the join has
 /// run.
-pub fn unrecorded_due(row: &DayRow, now: OffsetDateTime, (grace, max): (Duration, Duration)) -> bool {
+pub fn unrecorded_due(
+    row: &DayRow,
+    now: OffsetDateTime,
+    (grace, max): (Duration, Duration),
+) -> bool {
     let judged = match row.end {
         Some(_) => row.end_arrived_at.is_some_and(|a| a + grace <= now),
         None => row.start + max <= now,

@@ -122,7 +122,13 @@ fn an_unrecorded_session_without_an_end_is_due_after_the_longest_session() {
     let mut ended = open;
     ended.end = Some(at(1));
     ended.end_arrived_at = Some(at(1));
-    assert!(!super::unrecorded_due(&ended, at(1), waits), "within the grace");
+    assert!(
+        !super::unrecorded_due(&ended, at(1), waits),
+        "within the grace"
+    );
     assert!(super::unrecorded_due(&ended, at(2), waits));
-    assert_eq!(super::unrecorded_notification(&ended, None).data["ended"], "logged");
+    assert_eq!(
+        super::unrecorded_notification(&ended, None).data["ended"],
+        "logged"
+    );
 }

@@ -173,3 +173,34 @@ pub fn first_to_vm(start: OffsetDateTime, earlier: &[OffsetDateTime]) -> bool {
         .iter()
         .any(|t| *t < start && *t >= start - FIRST_WITHIN)
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    /// A replaced recording ranks its (recorded) session with `recording-replaced`; an unrecorded
+    /// session a time match tied on is `recording-ambiguous`, not `unrecorded`.
+    #[test]
+    fn replaced_and_ambiguous_recordings_are_their_own_reasons() {
+        let mut s = crate::catalogue::session::SessionRecord::new("t");
+        s.session_start = Some(datetime!(2025-03-14 10:00 UTC));
+        s.session_end = Some(datetime!(2025-03-14 10:05 UTC));
+        s.outcome = CONNECTED.into();
+        let row = DayRow::of(&s).expect("row");
+        let settings = ReviewSettings::default();
+        let now = datetime!(2025-03-14 12:00 UTC);
+        let reasons = |r: &DayRow| assess(r, Context::default(), &settings, now).1;
+        assert_eq!(reasons(&row), [Reason::Unrecorded]);
+        let mut tie = row.clone();
+        tie.recorded_by = "ambiguous".into();
+        assert_eq!(reasons(&tie), [Reason::RecordingAmbiguous]);
+        let mut replaced = row;
+        replaced.recorded = true;
+        replaced.recorded_by = "exact".into();
+        replaced.replaced = true;
+        let (score, why) = assess(&replaced, Context::default(), &settings, now);
+        assert_eq!((score, why), (40, vec![Reason::RecordingReplaced]));
+    }
+}

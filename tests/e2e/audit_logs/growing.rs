@@ -29,7 +29,11 @@ async fn created_empty(e: &Env, name: &str, at: OffsetDateTime, seen: &mut Seen)
         .create_append(&blob, "application/octet-stream")
         .await
         .expect("create");
-    let mut inv = event_invocation("invocations/recording-created.invocation.json", &container, name);
+    let mut inv = event_invocation(
+        "invocations/recording-created.invocation.json",
+        &container,
+        name,
+    );
     let ev = &mut inv["Data"]["eventGridEvent"];
     ev["eventTime"] = json!(utc(at));
     ev["id"] = json!(format!("created-{name}"));
@@ -64,26 +68,43 @@ async fn an_append_blob_announced_empty_is_judged_once_it_stops_growing() {
     // Bastion appends the rest after the event.
     let blob = BlobRef::new(e.env.recordings().to_owned(), format!("rec/{GROWN}.webm"));
     for _ in 0..4 {
-        e.blobs.append(&blob, Bytes::from(vec![7u8; 2000])).await.expect("append");
+        e.blobs
+            .append(&blob, Bytes::from(vec![7u8; 2000]))
+            .await
+            .expect("append");
     }
     // Ticks while they may still grow: nothing is judged on the empty size.
     for m in [2, 3] {
         tail_at(&e, t(m), &mut seen).await;
     }
     let row = recording_rows(&e).await;
-    assert_eq!(get_str(&row(&stuck), "MatchConfidence"), Some("exact"), "not judged yet");
+    assert_eq!(
+        get_str(&row(&stuck), "MatchConfidence"),
+        Some("exact"),
+        "not judged yet"
+    );
     assert!(of_kind(&seen, "recording.suspect").is_empty(), "{seen:?}");
     // Quiet for longer than the upload lag (30 minutes): the growing rows are looked at on a
     // fifth minute, judged, and joined again.
-    let look = t(35).replace_minute((t(35).minute() / 5 + 1) * 5 % 60).expect("minute");
-    let look = if look < t(35) { look + Duration::hours(1) } else { look };
+    let look = t(35)
+        .replace_minute((t(35).minute() / 5 + 1) * 5 % 60)
+        .expect("minute");
+    let look = if look < t(35) {
+        look + Duration::hours(1)
+    } else {
+        look
+    };
     for m in [0, 1, 2, 3] {
         tail_at(&e, look + Duration::minutes(m), &mut seen).await;
     }
     let row = recording_rows(&e).await;
     let g = row(&grown);
     assert_eq!(get_str(&g, "Growing"), None, "{g:?}");
-    assert_eq!(g.get("ContentLength").and_then(|v| v.as_str()), Some("8000"), "{g:?}");
+    assert_eq!(
+        g.get("ContentLength").and_then(|v| v.as_str()),
+        Some("8000"),
+        "{g:?}"
+    );
     assert_eq!(get_str(&g, "MatchConfidence"), Some("exact"), "{g:?}");
     let s = row(&stuck);
     assert_eq!(
@@ -98,5 +119,8 @@ async fn an_append_blob_announced_empty_is_judged_once_it_stops_growing() {
     assert_eq!(suspect.len(), 1, "the empty one only: {seen:?}");
     let unrecorded = of_kind(&seen, "session.unrecorded");
     assert_eq!(unrecorded.len(), 1, "its session only: {seen:?}");
-    assert!(unrecorded.iter().chain(&suspect).all(|(_, n)| *n == 1), "once: {seen:?}");
+    assert!(
+        unrecorded.iter().chain(&suspect).all(|(_, n)| *n == 1),
+        "once: {seen:?}"
+    );
 }

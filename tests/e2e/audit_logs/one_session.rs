@@ -107,7 +107,11 @@ async fn a_recording_matched_by_time_vouches_for_the_nearest_session_alone_once_
     let s = sessions(&e, t(-30), "").await;
     let state = |id: &str| (s[id]["recorded"].clone(), s[id]["matchConfidence"].clone());
     assert_eq!(state(NEAR), (json!(true), json!("probable")));
-    assert_eq!(state(FAR), (json!(false), Value::Null), "the farther start stays unrecorded");
+    assert_eq!(
+        state(FAR),
+        (json!(false), Value::Null),
+        "the farther start stays unrecorded"
+    );
     for tied in [TIE1, TIE2] {
         assert_eq!(state(tied), (json!(false), json!("ambiguous")));
     }
@@ -118,11 +122,17 @@ async fn a_recording_matched_by_time_vouches_for_the_nearest_session_alone_once_
         .get_json(&format!("/api/recordings/{}", ids[0].0))
         .await;
     assert_eq!(status, 200, "{listed}");
-    assert_eq!(listed["recording"]["matchConfidence"], "probable", "{listed}");
+    assert_eq!(
+        listed["recording"]["matchConfidence"], "probable",
+        "{listed}"
+    );
 
     let alerted = of_kind(&seen.ids, "session.unrecorded");
     assert_eq!(alerted.len(), 3, "{alerted:?}");
-    assert!(alerted.iter().all(|(_, n)| *n == 1), "each once: {alerted:?}");
+    assert!(
+        alerted.iter().all(|(_, n)| *n == 1),
+        "each once: {alerted:?}"
+    );
     let rows = e
         .tables
         .query("sessionwindows", None, None, None)
@@ -134,29 +144,40 @@ async fn a_recording_matched_by_time_vouches_for_the_nearest_session_alone_once_
             .find(|r| get_str(&r.entity, "RowKey") == Some(id))
             .and_then(|r| r.entity.get("UnrecordedNotified").cloned())
     };
-    assert_eq!(notified(NEAR), Some(json!(false)), "the recorded one is not alerted");
+    assert_eq!(
+        notified(NEAR),
+        Some(json!(false)),
+        "the recorded one is not alerted"
+    );
     for id in [FAR, TIE1, TIE2] {
         assert_eq!(notified(id), Some(json!(true)), "{id}");
     }
     assert!(seen.suspect.is_empty(), "no plant here: {:?}", seen.suspect);
 
     // The review queue names the tie apart from a session no recording names.
+    let tie = queue_reasons(&e, t(7), TIE1).await;
+    assert!(tie.contains(&json!("recording-ambiguous")), "{tie:?}");
+    assert!(
+        queue_reasons(&e, t(7), FAR)
+            .await
+            .contains(&json!("unrecorded"))
+    );
+}
+
+/// The reasons `GET /api/reviews/queue` gives session `id` once `ReviewQueue` ran at `at`.
+pub(super) async fn queue_reasons(e: &Env, at: OffsetDateTime, id: &str) -> Vec<Value> {
     let mut inv = harness::fixture("invocations/timer.invocation.json");
     inv["Metadata"]["sys"]["MethodName"] = json!("ReviewQueue");
-    inv["Metadata"]["sys"]["UtcNow"] = json!(super::planted::utc(t(7)));
+    inv["Metadata"]["sys"]["UtcNow"] = json!(super::planted::utc(at));
     let (status, reply) = e.handler.invoke("ReviewQueue", &inv).await;
     assert_eq!(status, 200, "{reply}");
     let (status, queue) = e.handler.get_json("/api/reviews/queue").await;
     assert_eq!(status, 200, "{queue}");
-    let reasons = |id: &str| {
-        queue["items"]
-            .as_array()
-            .and_then(|items| items.iter().find(|i| i["sessionId"] == id))
-            .map(|i| i["reasons"].clone())
-            .unwrap_or_else(|| panic!("{id} in {queue}"))
-    };
-    assert!(reasons(TIE1).as_array().is_some_and(|r| r.contains(&json!("recording-ambiguous"))));
-    assert!(reasons(FAR).as_array().is_some_and(|r| r.contains(&json!("unrecorded"))));
+    queue["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["sessionId"] == id))
+        .and_then(|i| i["reasons"].as_array().cloned())
+        .unwrap_or_else(|| panic!("{id} in {queue}"))
 }
 
 /// An 8 KiB blob naming no session, created during one, with no log row showing the host wrote
@@ -167,7 +188,12 @@ async fn a_blob_naming_no_session_does_not_vouch_until_the_logs_show_the_host_wr
     let e = super::planted::spawn(&cs).await;
     let t0 = now();
     let t = |m: i64| t0 + Duration::minutes(m);
-    audit_hour(&e, t0 - Duration::hours(1), session(PLANTED, t(-30), t(-20), "vm-p")).await;
+    audit_hour(
+        &e,
+        t0 - Duration::hours(1),
+        session(PLANTED, t(-30), t(-20), "vm-p"),
+    )
+    .await;
     let mut seen = BTreeMap::new();
     tail_at(&e, t(0), &mut seen).await;
     let (plant, reply) = catalogue(&e, "notes/vm-p.bin", vec![b'x'; 8192], t(-10)).await;
@@ -176,8 +202,16 @@ async fn a_blob_naming_no_session_does_not_vouch_until_the_logs_show_the_host_wr
         tail_at(&e, t(m), &mut seen).await;
     }
     let p = recording_rows(&e).await(&plant);
-    assert_eq!(get_str(&p, "MatchReason"), Some("writer-unconfirmed"), "{p:?}");
-    assert_eq!(get_str(&p, "MatchCandidates"), Some(PLANTED), "its claim kept");
+    assert_eq!(
+        get_str(&p, "MatchReason"),
+        Some("writer-unconfirmed"),
+        "{p:?}"
+    );
+    assert_eq!(
+        get_str(&p, "MatchCandidates"),
+        Some(PLANTED),
+        "its claim kept"
+    );
     let s = sessions(&e, t(-30), "").await;
     assert_eq!(s[PLANTED]["recorded"], false, "{}", s[PLANTED]);
     let unrecorded = of_kind(&seen, "session.unrecorded");
@@ -211,9 +245,16 @@ async fn a_session_whose_end_never_arrives_is_alerted_after_the_longest_session(
     }
     let s = sessions(&e, started, "").await;
     assert_eq!(s[OPEN]["end"], Value::Null, "{}", s[OPEN]);
-    let unrecorded: Vec<&Value> = sent.iter().filter(|n| n["type"] == "session.unrecorded").collect();
+    let unrecorded: Vec<&Value> = sent
+        .iter()
+        .filter(|n| n["type"] == "session.unrecorded")
+        .collect();
     assert_eq!(unrecorded.len(), 1, "the old one, once: {sent:?}");
     let data = &unrecorded[0]["data"];
-    assert_eq!((data["tunnelId"].as_str(), data["ended"].as_str()), (Some(OPEN), Some("unknown")), "{data}");
+    assert_eq!(
+        (data["tunnelId"].as_str(), data["ended"].as_str()),
+        (Some(OPEN), Some("unknown")),
+        "{data}"
+    );
     assert_eq!(data["sessionEnd"], Value::Null);
 }

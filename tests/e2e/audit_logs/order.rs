@@ -249,11 +249,21 @@ pub(crate) async fn scenario(case: Case, two: bool, faults: Option<&Faults<'_>>)
     // Beyond the wait: R is matched by time (to B, or to B and C) while A's records are late;
     // no log row shows the host wrote it, so it vouches for none of them meanwhile.
     e.tick(3).await;
-    let rows = e.env.tables.query("recordings", None, None, None).await.expect("query").items;
+    let rows = e
+        .env
+        .tables
+        .query("recordings", None, None, None)
+        .await
+        .expect("query")
+        .items;
     let r = &rows[0].entity;
     // C started nearer R's creation than B: the nearest start is its candidate.
     let fell = if case.with_c { C } else { B };
-    assert_eq!(get_str(r, "MatchCandidates"), Some(fell), "R fell back by time: {r:?}");
+    assert_eq!(
+        get_str(r, "MatchCandidates"),
+        Some(fell),
+        "R fell back by time: {r:?}"
+    );
     let fallback = e.sessions().await;
     assert_eq!(
         fallback[B]["recordingId"],

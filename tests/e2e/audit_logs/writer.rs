@@ -36,7 +36,10 @@ pub(super) async fn spawn(cs: &str, fake: &FakeLogs) -> Env {
         ("LOGANALYTICS_ENDPOINT", endpoint.as_str()),
         ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
         // The evidence pack (its signing key, a test value).
-        ("EVIDENCE_SIGNING_KEY", "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="),
+        (
+            "EVIDENCE_SIGNING_KEY",
+            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+        ),
     ]);
     let handler = HandlerProcess::spawn(&pairs).await;
     Env::with(cs, az, handler)

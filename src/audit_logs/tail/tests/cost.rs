@@ -35,7 +35,11 @@ async fn storage_calls_of_a_tick_idle_unchanged_and_with_new_records() {
     let (k, tally) = counted();
     let idle = one_tick(&k, &tally).await;
     let looking = tick_at(&k, &tally, NOW + time::Duration::minutes(5)).await;
-    assert_eq!(looking, (idle.0, idle.1 + 1), "the growing recordings' query");
+    assert_eq!(
+        looking,
+        (idle.0, idle.1 + 1),
+        "the growing recordings' query"
+    );
     k.create_log().await;
     tally.reset();
     let blobs = k.blobs.calls();
