@@ -24,7 +24,7 @@ const LIMIT: usize = 200;
 /// True for the ticks that look at the growing rows: every fifth minute (a tick a minute would
 /// cost a query each, whether anything grows or not).
 pub fn looks_at(now: OffsetDateTime) -> bool {
-    now.minute() % 5 == 0
+    now.minute().is_multiple_of(5)
 }
 
 /// `cur` after its blob was read with `props` at `now`: its ETag and length as read, judged
