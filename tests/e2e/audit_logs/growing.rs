@@ -13,8 +13,8 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::one_session::sessions;
-use super::planted::{audit_hour, of_kind, recording_rows, session, tail_at, tally, utc};
-use super::support::{Env, event_invocation};
+use super::planted::{audit_hour, created_event, of_kind, recording_rows, session, tail_at, tally};
+use super::support::Env;
 use crate::harness;
 
 const GROWN: &str = "a7a7a7a7-0000-4000-8000-0000000000a1";
@@ -24,19 +24,13 @@ const STUCK: &str = "a7a7a7a7-0000-4000-8000-0000000000b2";
 /// blob's creation (`PutBlob`, `AppendBlob`, 0 bytes) at `at`; the recording's id.
 async fn created_empty(e: &Env, name: &str, at: OffsetDateTime, seen: &mut Seen) -> String {
     let container = e.env.recordings().to_owned();
-    let blob = BlobRef::new(container.clone(), name.to_owned());
+    let blob = BlobRef::new(container, name.to_owned());
     e.blobs
         .create_append(&blob, "application/octet-stream")
         .await
         .expect("create");
-    let mut inv = event_invocation(
-        "invocations/recording-created.invocation.json",
-        &container,
-        name,
-    );
+    let mut inv = created_event(e, name, at, &format!("created-{name}"));
     let ev = &mut inv["Data"]["eventGridEvent"];
-    ev["eventTime"] = json!(utc(at));
-    ev["id"] = json!(format!("created-{name}"));
     ev["data"]["api"] = json!("PutBlob");
     ev["data"]["blobType"] = json!("AppendBlob");
     ev["data"]["contentLength"] = json!(0);

@@ -83,6 +83,12 @@ pub(crate) struct Faults<'a> {
 }
 
 impl Estate {
+    /// The catalogue row of R (the only recording).
+    async fn recording(&self) -> bastion_recordings::tables::Entity {
+        let rows = self.env.tables.query("recordings", None, None, None).await;
+        rows.expect("query").items.remove(0).entity
+    }
+
     async fn start(two: bool, through: Option<&str>) -> Option<Self> {
         let cs = harness::azurite()?;
         let az = AzuriteEnv::new(&cs);
@@ -249,14 +255,7 @@ pub(crate) async fn scenario(case: Case, two: bool, faults: Option<&Faults<'_>>)
     // Beyond the wait: R is matched by time (to B, or to B and C) while A's records are late;
     // no log row shows the host wrote it, so it vouches for none of them meanwhile.
     e.tick(3).await;
-    let rows = e
-        .env
-        .tables
-        .query("recordings", None, None, None)
-        .await
-        .expect("query")
-        .items;
-    let r = &rows[0].entity;
+    let r = &e.recording().await;
     // C started nearer R's creation than B: the nearest start is its candidate.
     let fell = if case.with_c { C } else { B };
     assert_eq!(
@@ -285,14 +284,7 @@ pub(crate) async fn scenario(case: Case, two: bool, faults: Option<&Faults<'_>>)
     for m in [4, 5, 8, 12, 20, 40] {
         e.tick(m).await;
     }
-    let rows = e
-        .env
-        .tables
-        .query("recordings", None, None, None)
-        .await
-        .expect("query")
-        .items;
-    let row = &rows[0].entity;
+    let row = &e.recording().await;
     assert_eq!(
         (get_str(row, "MatchConfidence"), get_str(row, "TunnelId")),
         (Some("exact"), Some(A)),

@@ -14,8 +14,10 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::one_session::sessions;
-use super::planted::{audit_hour, catalogue, of_kind, recording_rows, session, tally, utc};
-use super::support::{Env, event_invocation};
+use super::planted::{
+    audit_hour, catalogue, created_event, of_kind, recording_rows, session, tally,
+};
+use super::support::Env;
 use super::writer::{Seen, put_blob, tick};
 use crate::harness;
 
@@ -24,19 +26,13 @@ const ALICE: &str = "f0f0f0f0-0000-4000-8000-0000000000a1";
 /// Overwrites `name` with `body` and delivers its `BlobCreated` (a later sequencer) at `at`.
 async fn overwrite(e: &Env, name: &str, body: Vec<u8>, at: OffsetDateTime) -> Value {
     let container = e.env.recordings().to_owned();
-    let blob = BlobRef::new(container.clone(), name.to_owned());
+    let blob = BlobRef::new(container, name.to_owned());
     let bytes = Bytes::from(body);
     let meta = Metadata::new();
     let put = e.blobs.put(&blob, bytes, "application/octet-stream", &meta);
     put.await.expect("overwrite");
-    let mut inv = event_invocation(
-        "invocations/recording-created.invocation.json",
-        &container,
-        name,
-    );
+    let mut inv = created_event(e, name, at, "9c1e4b2a-701e-0012-3c4d-a1b2c3060aff");
     let ev = &mut inv["Data"]["eventGridEvent"];
-    ev["eventTime"] = json!(utc(at));
-    ev["id"] = json!("9c1e4b2a-701e-0012-3c4d-a1b2c3060aff");
     ev["data"]["sequencer"] = json!("0000000000000000000000000001A2B30000000000e00000");
     let (status, reply) = e.handler.invoke("RecordingCreated", &inv).await;
     assert_eq!(status, 200, "{reply}");
