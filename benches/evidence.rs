@@ -162,6 +162,7 @@ async fn main() {
                 actor: None,
                 below_min_bytes: None,
                 suspect_alerted: None,
+                growing: false,
                 outside_deletions: Vec::new(),
                 writer: None,
             };

@@ -121,6 +121,7 @@ impl World {
             actor: None,
             below_min_bytes: None,
             suspect_alerted: None,
+            growing: false,
             outside_deletions: Vec::new(),
             writer: None,
         };

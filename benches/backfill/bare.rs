@@ -328,7 +328,7 @@ impl Bare<'_> {
             .cloned()
             .collect();
         let session = match m.confidence {
-            Confidence::Heuristic => {
+            Confidence::Probable => {
                 self.tables
                     .get(SESSIONS_TABLE, &m.tunnels[0], SESSION_ROW)
                     .await?
@@ -423,6 +423,7 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         actor: None,
         below_min_bytes: None,
         suspect_alerted: None,
+        growing: false,
         outside_deletions: Vec::new(),
         writer: None,
     }

@@ -24,6 +24,10 @@ pub struct AuditSettings {
     pub tail_look_back: Duration,
     /// `UNRECORDED_GRACE_MINUTES` (30): wait after the session's last audit record before `session.unrecorded`.
     pub unrecorded_grace: Duration,
+    /// `SESSION_MAX_HOURS` (24): a successful session whose end record never arrived is judged
+    /// this long after its start (at least `OPEN_SESSION_MAX_HOURS`): unrecorded, it is alerted
+    /// `session.unrecorded` with `ended: unknown`.
+    pub session_max: Duration,
     /// `STALLED_AFTER_HOURS` (6): sessions but no recording for this long → `recordings.stalled`.
     pub stalled_after: Duration,
     /// `FAILED_LOGIN_THRESHOLD` (5): failed logins per (user or client IP, VM) per bucket.
@@ -59,6 +63,7 @@ impl Default for AuditSettings {
             max_line_bytes: 1 << 20,
             tail_look_back: Duration::hours(48),
             unrecorded_grace: Duration::minutes(30),
+            session_max: Duration::hours(24),
             stalled_after: Duration::hours(6),
             failed_login_threshold: 5,
             failed_login_bucket: Duration::minutes(15),
@@ -101,6 +106,7 @@ impl AuditSettings {
             max_line_bytes: r.number("AUDIT_MAX_LINE_BYTES", d.max_line_bytes, 1..=256 << 20),
             tail_look_back: hours(r, "AUDIT_TAIL_WINDOW_HOURS", 90, d.tail_look_back),
             unrecorded_grace: minutes(r, "UNRECORDED_GRACE_MINUTES", d.unrecorded_grace),
+            session_max: hours(r, "SESSION_MAX_HOURS", 90, d.session_max),
             stalled_after: hours(r, "STALLED_AFTER_HOURS", 90, d.stalled_after),
             failed_login_threshold: r.number(
                 "FAILED_LOGIN_THRESHOLD",

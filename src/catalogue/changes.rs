@@ -122,7 +122,7 @@ mod tests {
             days::put_recorded(
                 &t,
                 &off,
-                vec![(read, Vec::new(), true)],
+                vec![(read, Vec::new().into(), true)],
                 datetime!(2025-03-13 12:00 UTC)
             )
             .await

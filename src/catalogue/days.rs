@@ -142,6 +142,13 @@ pub struct DayRow {
     pub recorded: bool,
     /// Ids of the recordings whose current match names it (the first [`MAX_IDS`]).
     pub recording_ids: Vec<String>,
+    /// How it is recorded (`RecordedBy`, [`Derived::by`]): `exact` (a recording names its tunnel
+    /// id), `probable` (matched by time alone), `ambiguous` (unrecorded: a time match tied between
+    /// it and another session), empty otherwise.
+    pub recorded_by: String,
+    /// A recording vouching for it was overwritten outside the product (`RecordingReplaced`):
+    /// its custody is broken, shown beside its recorded state.
+    pub replaced: bool,
     /// `session.unrecorded` already emitted.
     pub unrecorded_notified: bool,
     /// A join pass has derived its state at least once (`Joined`): until then it looks up the
@@ -212,6 +219,8 @@ impl DayRow {
             end_arrived_at: None,
             recorded: false,
             recording_ids: Vec::new(),
+            recorded_by: String::new(),
+            replaced: false,
             unrecorded_notified: false,
             joined: false,
             pending: None,
@@ -276,6 +285,8 @@ impl DayRow {
             end_arrived_at: t("EndArrivedAt"),
             recorded: b("Recorded"),
             recording_ids: get_list(e, "RecordingIds").map(str::to_owned).collect(),
+            recorded_by: s("RecordedBy"),
+            replaced: b("RecordingReplaced"),
             unrecorded_notified: b("UnrecordedNotified"),
             joined: b("Joined"),
             pending: t("JoinFrom")
@@ -306,6 +317,7 @@ impl DayRow {
             "TargetResourceGroup": self.resource_group,
             "EndArrivedAt": self.end_arrived_at.map(format_utc_millis), "Recorded": self.recorded,
             "RecordingIds": ids[..ids.len().min(MAX_IDS)].join(","),
+            "RecordedBy": self.recorded_by, "RecordingReplaced": self.replaced,
             "UnrecordedNotified": self.unrecorded_notified, "Joined": self.joined,
             "JoinFrom": t(self.pending.map(|p| p.from)),
             "JoinUntil": t(self.pending.map(|p| p.until)),
@@ -365,6 +377,8 @@ impl DayRow {
             end_arrived_at: self.end_arrived_at,
             recorded: self.recorded,
             recording_ids: std::mem::take(&mut self.recording_ids),
+            recorded_by: std::mem::take(&mut self.recorded_by),
+            replaced: self.replaced,
             unrecorded_notified: self.unrecorded_notified,
             joined: self.joined,
             pending: self.pending,
@@ -520,13 +534,56 @@ pub async fn remove(tables: &dyn TableStore, day: &str, tunnel: &str) -> Result<
     crate::tables::ops::remove(tables, DAYS_TABLE, day, &tunnel_key(tunnel), None).await
 }
 
-/// `row` with its recorded state derived from `ids` (every recording whose current match names
-/// the session) and its pending range cleared when it is still `joined` (the range the join read:
-/// one a change widened since stays, for the next join); `None` when that changes nothing.
-fn with_recorded(row: &DayRow, ids: &[String], joined: Option<Span>) -> Option<DayRow> {
-    let mut w = row.clone();
+/// A session's recorded state as the join derives it from the current matches of the recordings
+/// that can name it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Derived {
+    /// Every recording whose match vouches for it (exact or probable).
+    pub ids: Vec<String>,
+    /// The strongest of their matches: `exact`, else `probable`; with none, `ambiguous` when a
+    /// time match tied between it and another session, else empty.
+    pub by: &'static str,
+    /// One of them was overwritten outside the product.
+    pub replaced: bool,
+}
+
+impl Derived {
+    /// Adds a match of `confidence` (`exact`, `probable` or `ambiguous`), of a recording
+    /// `replaced` or not, keeping the strongest.
+    pub fn note(&mut self, confidence: &'static str, replaced: bool) {
+        let rank = |c: &str| {
+            ["", "ambiguous", "probable", "exact"]
+                .iter()
+                .position(|k| *k == c)
+        };
+        if rank(confidence) > rank(self.by) {
+            self.by = confidence;
+        }
+        self.replaced |= replaced;
+    }
+}
+
+/// Recordings named by their tunnel id alone (`exact`), none replaced.
+impl From<Vec<String>> for Derived {
+    fn from(ids: Vec<String>) -> Self {
+        let by = if ids.is_empty() { "" } else { "exact" };
+        Self {
+            ids,
+            by,
+            replaced: false,
+        }
+    }
+}
+
+/// `row` with its recorded state `d` and its pending range cleared when it is still `joined` (the
+/// range the join read: one a change widened since stays, for the next join); `None` when that
+/// changes nothing.
+fn with_recorded(row: &DayRow, d: &Derived, joined: Option<Span>) -> Option<DayRow> {
+    let (ids, mut w) = (&d.ids, row.clone());
     w.recording_ids = ids[..ids.len().min(MAX_IDS)].to_vec();
     w.recorded = !ids.is_empty();
+    w.recorded_by = d.by.to_owned();
+    w.replaced = d.replaced && w.recorded;
     w.joined = true;
     if w.pending == joined {
         w.pending = None;
@@ -546,8 +603,7 @@ pub async fn get_row(
     get(tables, DAYS_TABLE, day, &tunnel_key(tunnel)).await
 }
 
-/// Records the join of sessions: each `(row as read, ids, clear)` gets its recorded state from
-/// `ids` and, when `clear`, loses the pending range it was read with, in one entity group
+/// Records the join of sessions: each `(row as read, state, clear)` gets its recorded state and, when `clear`, loses the pending range it was read with, in one entity group
 /// transaction per partition and 100 rows, each conditional on the row as read; when a batch is
 /// refused (a row changed since), each row is written alone on the row as stored then. The rows
 /// that change are first recorded as changed ([`changes`](super::changes)), so none is lost to a
@@ -558,7 +614,7 @@ pub async fn get_row(
 pub async fn put_recorded(
     tables: &dyn TableStore,
     outbox: &Outbox,
-    mut rows: Vec<(Stored, Vec<String>, bool)>,
+    mut rows: Vec<(Stored, Derived, bool)>,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
     let day = |s: &Stored| {
@@ -567,13 +623,13 @@ pub async fn put_recorded(
             .to_owned()
     };
     rows.sort_by_key(|(s, _, _)| day(s));
-    let planned: Vec<(&Stored, DayRow, &[String], Option<Span>)> = rows
+    let planned: Vec<(&Stored, DayRow, &Derived, Option<Span>)> = rows
         .iter()
         .filter_map(|(read, ids, clear)| {
             let row = DayRow::from_entity(&read.entity)?;
             let joined = row.pending.filter(|_| *clear);
             let next = with_recorded(&row, ids, joined)?;
-            Some((read, next, ids.as_slice(), joined))
+            Some((read, next, ids, joined))
         })
         .collect();
     let changed: Vec<(String, String)> = planned
@@ -840,6 +896,8 @@ mod tests {
         w.pending = Some(Span::at(datetime!(2025-03-14 09:30 UTC)));
         w.recording_ids = vec!["a".into()];
         w.recorded = true;
+        w.recorded_by = "probable".into();
+        w.replaced = true;
         w.duration_ms = Some(5);
         w.review = Some(ReviewMark {
             id: "r-1".into(),
@@ -860,25 +918,23 @@ mod tests {
         let read = Some(Span::at(datetime!(2025-03-14 09:30 UTC)));
         let mut w = row();
         w.pending = read;
-        let marked = with_recorded(&w, &["a".into(), "b".into()], read).expect("marked");
+        let two = Derived::from(vec!["a".to_owned(), "b".to_owned()]);
+        let none = Derived::default();
+        let marked = with_recorded(&w, &two, read).expect("marked");
         assert_eq!(
             (marked.recorded, marked.recording_ids.len(), marked.pending),
             (true, 2, None)
         );
-        assert_eq!(
-            with_recorded(&marked, &["a".into(), "b".into()], None),
-            None,
-            "same links"
-        );
-        let withdrawn = with_recorded(&marked, &[], None).expect("withdrawn");
+        assert_eq!(with_recorded(&marked, &two, None), None, "same links");
+        let withdrawn = with_recorded(&marked, &none, None).expect("withdrawn");
         assert!(!withdrawn.recorded && withdrawn.recording_ids.is_empty());
         let wider = Some(Span::at(datetime!(2025-03-14 11:00 UTC)));
         w.pending = wider;
-        let kept = with_recorded(&w, &[], read).expect("state written");
+        let kept = with_recorded(&w, &none, read).expect("state written");
         assert_eq!(kept.pending, wider, "a change since the read stays pending");
         let many: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
         assert_eq!(
-            with_recorded(&row(), &many, None)
+            with_recorded(&row(), &Derived::from(many), None)
                 .expect("marked")
                 .recording_ids
                 .len(),

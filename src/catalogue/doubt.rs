@@ -16,6 +16,11 @@ pub enum Doubt {
     /// Its content was written, as `StorageBlobLogs` show, by an Entra identity other than the
     /// recording identity of the hosts recording into its container ([`super::identity`]).
     NotRecordingIdentity,
+    /// Matched by time alone (its name and metadata name no session) and the storage logs have
+    /// not shown its content written by the hosts' recording identity (or their SAS): anyone who
+    /// can write to the container can plant a blob during a session, so a time match vouches
+    /// only once its writer does ([`super::writer`]).
+    WriterUnconfirmed,
 }
 
 impl Doubt {
@@ -26,6 +31,7 @@ impl Doubt {
             Self::OutsideWindow => "outside-window",
             Self::OtherWriter => "written-by-other-principal",
             Self::NotRecordingIdentity => "writer-not-recording-identity",
+            Self::WriterUnconfirmed => "writer-unconfirmed",
         }
     }
 
@@ -36,6 +42,7 @@ impl Doubt {
             Self::OutsideWindow,
             Self::OtherWriter,
             Self::NotRecordingIdentity,
+            Self::WriterUnconfirmed,
         ]
         .into_iter()
         .find(|d| d.as_str() == s)

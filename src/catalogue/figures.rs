@@ -87,6 +87,14 @@ pub struct Tally {
     pub sessions: u64,
     /// [`Coverage::Recorded`] (`status=recorded`).
     pub recorded: u64,
+    /// Of the recorded, those a recording names by tunnel id (`status=exact`).
+    pub recorded_exact: u64,
+    /// Of the recorded, those matched by time alone (`status=probable`): `recorded` is
+    /// `recorded_exact` + `recorded_probable`.
+    pub recorded_probable: u64,
+    /// Of the recorded, those whose recording was overwritten outside the product
+    /// (`status=replaced`).
+    pub recording_replaced: u64,
     /// [`Coverage::Unrecorded`] (`status=unrecorded`).
     pub unrecorded: u64,
     /// [`Coverage::FailedLogin`] (`status=failed-login`).
@@ -102,7 +110,15 @@ impl Tally {
     pub fn add(&mut self, s: &DayRow, first: Option<OffsetDateTime>, deadline: Duration) {
         self.sessions += 1;
         match Coverage::of(s) {
-            Coverage::Recorded => self.recorded += 1,
+            Coverage::Recorded => {
+                self.recorded += 1;
+                if s.recorded_by == "probable" {
+                    self.recorded_probable += 1;
+                } else {
+                    self.recorded_exact += 1;
+                }
+                self.recording_replaced += u64::from(s.replaced);
+            }
             Coverage::Unrecorded => self.unrecorded += 1,
             Coverage::FailedLogin => self.failed_logins += 1,
         }
@@ -123,6 +139,32 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    /// Recorded sessions count exact and probable apart (their sum is `recorded`), and the
+    /// replaced among them.
+    #[test]
+    fn recorded_sessions_count_exact_and_probable_apart() {
+        let mut t = Tally::default();
+        for (by, replaced) in [("exact", false), ("probable", false), ("probable", true)] {
+            let mut s = session("connected", true, None);
+            s.recorded_by = by.into();
+            s.replaced = replaced;
+            t.add(&s, None, Duration::hours(24));
+        }
+        let mut tie = session("connected", false, None);
+        tie.recorded_by = "ambiguous".into();
+        t.add(&tie, None, Duration::hours(24));
+        assert_eq!(
+            (
+                t.recorded,
+                t.recorded_exact,
+                t.recorded_probable,
+                t.recording_replaced,
+                t.unrecorded
+            ),
+            (3, 1, 2, 1, 1)
+        );
+    }
 
     fn session(outcome: &str, recorded: bool, end: Option<OffsetDateTime>) -> DayRow {
         let s = crate::catalogue::session::SessionRecord {

@@ -36,9 +36,11 @@ pub const MAX_CANDIDATES: usize = 500;
 pub enum Confidence {
     /// The recording names the session's tunnel id.
     Exact,
-    /// The only session in the window (after narrowing).
-    Heuristic,
-    /// Several sessions fit; all are kept as candidates.
+    /// Matched by time alone (no GUID names a session): the single best session whose window
+    /// holds its creation time (the one its name and metadata mention, nearest start).
+    Probable,
+    /// Matched by time alone, and several sessions fit equally well (a tie): the tied ones are
+    /// kept as candidates and it vouches for none of them.
     Ambiguous,
     /// The recording names a GUID that is no session yet and waits for it: names no session.
     Awaiting,
@@ -52,7 +54,7 @@ impl Confidence {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Exact => "exact",
-            Self::Heuristic => "heuristic",
+            Self::Probable => "probable",
             Self::Ambiguous => "ambiguous",
             Self::Awaiting => "awaiting",
             Self::Suspect(_) => "suspect",
@@ -75,20 +77,19 @@ impl Confidence {
         Self::parse(s)
     }
 
-    /// Reads a stored value that needs no reason.
+    /// Reads a stored value that needs no reason (`heuristic`, the name rows written before
+    /// `probable` carry, reads as [`Self::Probable`]).
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Exact,
-            Self::Heuristic,
-            Self::Ambiguous,
-            Self::Awaiting,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+        if s == "heuristic" {
+            return Some(Self::Probable);
+        }
+        [Self::Exact, Self::Probable, Self::Ambiguous, Self::Awaiting]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
-/// A recording's match: one tunnel for exact and heuristic, the sorted candidates for ambiguous
+/// A recording's match: one tunnel for exact and probable, the sorted candidates for ambiguous
 /// and suspect, none while awaiting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
@@ -99,19 +100,21 @@ pub struct Match {
 }
 
 impl Match {
-    /// The session an exact or heuristic match names.
+    /// The session an exact or probable match names.
     pub fn session(&self) -> Option<&str> {
         match self.confidence {
-            Confidence::Exact | Confidence::Heuristic => self.tunnels.first().map(String::as_str),
+            Confidence::Exact | Confidence::Probable => self.tunnels.first().map(String::as_str),
             _ => None,
         }
     }
 
-    /// The sessions this match counts as recorded: its tunnels, none for a suspect match.
+    /// The sessions this match counts as recorded: the one an exact or probable match names;
+    /// none for an ambiguous (a tie), awaiting or suspect one. A recording vouches for at most
+    /// one session.
     pub fn vouched(&self) -> &[String] {
         match self.confidence {
-            Confidence::Suspect(_) => &[],
-            _ => &self.tunnels,
+            Confidence::Exact | Confidence::Probable => &self.tunnels[..self.tunnels.len().min(1)],
+            _ => &[],
         }
     }
 }
@@ -148,7 +151,7 @@ pub struct SessionView {
     pub duration_ms: Option<i64>,
 }
 
-/// The join of a row: its match and, for an exact or heuristic one, the session's fields.
+/// The join of a row: its match and, for an exact or probable one, the session's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Joined {
     /// The match.
@@ -296,6 +299,10 @@ pub struct Recording {
     /// The `RECORDING_MIN_BYTES` its content fell short of when catalogued (`BelowMinBytes`):
     /// whatever session it names or fits, its match is [`Doubt::TooSmall`].
     pub below_min_bytes: Option<u64>,
+    /// Its `BlobCreated` reported 0 bytes of an append blob (`Growing`): Bastion is still writing
+    /// it, so its size is judged (against `RECORDING_MIN_BYTES`) once it stops growing
+    /// (`crate::join::growing`), not at the event; its ETag and length follow its growth.
+    pub growing: bool,
     /// The ETag whose `recording.suspect` went out (`SuspectAlertedEtag`): raised once.
     pub suspect_alerted: Option<String>,
     /// Every deletion made outside the product, oldest first (`OutsideDeletions`), kept whatever
@@ -336,6 +343,13 @@ impl Recording {
         self.writer
             .as_ref()
             .filter(|w| w.wrote(&self.etag) && !w.vouches())
+    }
+
+    /// Due for the join again at `now`, or at its rejoin time when that is later: a recording
+    /// awaiting its session keeps its wait (a pass deciding it earlier leaves it awaiting, and
+    /// nothing else would make it due again).
+    pub fn due_again(&mut self, now: OffsetDateTime) {
+        self.rejoin_at = Some(self.rejoin_at.map_or(now, |due| due.max(now)));
     }
 
     /// True under a legal hold (the class, or the mark).
@@ -388,6 +402,7 @@ impl Recording {
             "ReplacedSha256": r.as_ref().map(|r| &r.sha256),
             "RetaggedFrom": g.as_ref().map(|g| &g.from), "RetaggedAt": g.as_ref().map(|g| &g.at),
             "SuspectAlertedEtag": self.suspect_alerted,
+            "Growing": self.growing.then_some(true),
         })));
         // What a row lacks is no property.
         e.retain(|_, v| !v.is_null());
@@ -504,6 +519,7 @@ impl Recording {
             actor: Actor::from_entity(e),
             below_min_bytes: get_i64(e, "BelowMinBytes").map(|n| unsigned(Some(n))),
             suspect_alerted: given("SuspectAlertedEtag"),
+            growing: flag("Growing"),
             outside_deletions: super::trail::from_entity(e),
             writer: super::writer::Writer::from_entity(e),
         })
@@ -558,6 +574,7 @@ mod tests {
             actor: None,
             below_min_bytes: None,
             suspect_alerted: None,
+            growing: false,
             outside_deletions: Vec::new(),
             writer: None,
         }
@@ -569,7 +586,7 @@ mod tests {
         let mut full = recording();
         full.joined = Some(Joined {
             m: Match {
-                confidence: Confidence::Heuristic,
+                confidence: Confidence::Probable,
                 tunnels: vec!["t1".into()],
             },
             session: Some(SessionView {
@@ -630,6 +647,7 @@ mod tests {
         full.below_min_bytes = Some(4096);
         full.created = Some(datetime!(2025-03-14 09:41:59.5 UTC));
         full.suspect_alerted = Some("0x1".into());
+        full.growing = true;
         full.outside_deletions = vec![super::super::trail::OutsideDeletion {
             at: "2025-05-01T02:00:00Z".into(),
             request_id: "r".into(),

@@ -154,7 +154,7 @@ async fn one(
         }
         let mut row = cur.clone();
         if !next.vouches() {
-            row.rejoin_at = Some(now);
+            row.due_again(now);
         }
         row.writer = Some(next);
         Some(row)

@@ -22,7 +22,7 @@ const PINNED: [(&str, &str); 15] = [
         "sessions.csv",
         "sessionId,userName,userEmail,clientIp,targetVm,targetResourceId,bastionHost,protocol,start,\
          end,durationMs,outcome,recorded,recordingId,recordingIds,joinPending,reviewVerdict,reviewer,\
-         reviewedAt,kind",
+         reviewedAt,kind,matchConfidence,recordingReplaced",
     ),
     (
         "bursts.csv",
@@ -33,7 +33,7 @@ const PINNED: [(&str, &str); 15] = [
         "id,sessionStart,sessionEnd,durationMs,blobCreated,userName,userEmail,clientIp,protocol,\
          targetVm,targetResourceId,tunnelId,matchConfidence,bastionHost,account,container,blobName,\
          contentLength,status,retentionClass,retainUntil,legalHold,sha256,hashedLength,\
-         reviewVerdict,reviewer,reviewedAt",
+         reviewVerdict,reviewer,reviewedAt,replaced",
     ),
     (
         "holds.csv",
@@ -63,7 +63,7 @@ const PINNED: [(&str, &str); 15] = [
         "event,at,recordingId,blobUrl,status,etag,contentLength,sha256,deletionReason,\
          deletionRequestId,replacedEtag,replacedLength,replacedSha256,replacedAt,retentionClass,\
          retainUntil,legalHold,actorStatus,actorOperation,actorUpn,actorObjectId,actorAppId,actorAt,\
-         actorReason,person,vmUser,vm,bastionHost,sessionStart,sessionEnd",
+         actorReason,person,vmUser,vm,bastionHost,sessionStart,sessionEnd,tunnelId,matchConfidence",
     ),
     (
         "unrecorded.csv",

@@ -30,7 +30,8 @@ pub const CUSTODY_COLUMNS: &str = "event=,at=,recordingId=RecordingId,blobUrl=Bl
     retainUntil=RetainUntil,legalHold=LegalHold,actorStatus=ActorStatus,actorOperation=ActorOperation,\
     actorUpn=ActorUpn,actorObjectId=ActorObjectId,actorAppId=ActorAppId,actorAt=ActorAt,\
     actorReason=ActorReason,person=UserEmail,vmUser=UserName,vm=TargetVm,bastionHost=BastionHost,\
-    sessionStart=SessionStart,sessionEnd=SessionEnd";
+    sessionStart=SessionStart,sessionEnd=SessionEnd,tunnelId=TunnelId,\
+    matchConfidence=MatchConfidence";
 
 /// The custody events `custody.csv` lists: a deletion outside retention of catalogued content.
 pub const DELETED_OUTSIDE: &str = "deleted-outside-retention";

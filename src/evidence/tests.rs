@@ -106,7 +106,7 @@ async fn seed(ports: &Ports) {
     put_recorded(
         tables,
         &crate::export::Outbox::off(),
-        vec![(row, vec![r.id()], false)],
+        vec![(row, vec![r.id()].into(), false)],
         datetime!(2025-03-14 12:00 UTC),
     )
     .await

@@ -6,10 +6,13 @@
 //! 2. **Awaiting**: it names a GUID that is no session yet and is younger than the wait
 //!    (`RECORDING_SESSION_WAIT_MINUTES`): it is not attached by time to another session while its
 //!    own audit records are merely late.
-//! 3. **Heuristic** / **ambiguous**: successful sessions whose window `[start - skew, end + upload
-//!    lag]` (or `[start - skew, start + open max]` while the end is unknown) contains the
-//!    recording's creation time, narrowed by whatever its name and metadata mention (VM, e-mail,
-//!    user). One left: heuristic; several: ambiguous, all kept as candidates (never forced 1:1).
+//! 3. **Probable** / **ambiguous** (matched by time alone): successful sessions whose window
+//!    `[start - skew, end + upload lag]` (or `[start - skew, start + open max]` while the end is
+//!    unknown) contains the recording's creation time, narrowed by whatever its name and metadata
+//!    mention (VM, e-mail, user), then to those whose start lies nearest its creation time. One
+//!    left: probable, the others stay unrecorded (a recording belongs to at most one session);
+//!    several at the same distance (a tie): ambiguous, the tied ones kept as candidates, vouching
+//!    for none.
 //! 4. **Suspect**: a blob that could not be the recording of the sessions found above vouches for
 //!    none of them (they stay unrecorded): catalogued shorter than `RECORDING_MIN_BYTES`
 //!    ([`Doubt::TooSmall`]), or created (`x-ms-creation-time`) outside the vouching window
@@ -17,10 +20,15 @@
 //!    ([`Doubt::OutsideWindow`]; [`Times::vouching`]), or whose current content the storage logs
 //!    show written neither through a SAS nor by the hosts' recording identity
 //!    ([`Doubt::OtherWriter`], [`Doubt::NotRecordingIdentity`]; read by `CustodyActor` with the
-//!    custody workspace, and only once the logs arrive). Its candidates are kept. A name or metadata
-//!    alone cannot vouch: anyone with write access to the container can plant a blob naming any
-//!    tunnel id, at any time. A blob deleted before it was catalogued matches nothing (its content
-//!    was never read).
+//!    custody workspace, and only once the logs arrive). A match by time alone needs more: it
+//!    vouches only once the logs show its content written by the hosts' recording identity or
+//!    their SAS (`WriterVerdict` `vouches`); until then it is [`Doubt::WriterUnconfirmed`]. Its
+//!    candidates are kept. A name or metadata alone cannot vouch: anyone with write access to the
+//!    container can plant a blob naming any tunnel id, at any time. A blob deleted before it was
+//!    catalogued matches nothing (its content was never read).
+//! 5. **Replaced**: a recording whose content was overwritten outside the product keeps the
+//!    session its content had before ([`decide_view`]): the replacement is a custody finding of
+//!    that session's recording, not a new blob to match.
 //!
 //! The result depends only on the sessions, the recording and (for the wait) the time, not on the
 //! order anything arrived in, so deciding again whenever either side changes converges.
@@ -31,9 +39,11 @@ use time::{Duration, OffsetDateTime};
 
 use crate::catalogue::days::{DayRow, Span};
 use crate::catalogue::doubt::Doubt;
-use crate::catalogue::recording::{Confidence, Match, Recording, STATUS_DELETED_BEFORE};
+use crate::catalogue::recording::{
+    Confidence, Match, Recording, STATUS_DELETED_BEFORE, SessionView,
+};
 use crate::catalogue::session::{SessionRecord, outcome};
-use crate::catalogue::writer::Writer;
+use crate::catalogue::writer::{VOUCHES, Writer};
 
 /// Tolerated clock skew between Bastion's record times and storage creation times.
 pub const SKEW: Duration = Duration::minutes(2);
@@ -141,9 +151,42 @@ fn mentions(hints: &str, value: &str) -> bool {
             .any(|w| w.eq_ignore_ascii_case(value.as_bytes()))
 }
 
+/// [`decide`] as a row stores it: the match and the matched session's fields. A replaced
+/// recording (its content overwritten outside the product) whose join named a session keeps that
+/// match, with the session's fields as read now (else as the row holds them): its new content is
+/// not a recording to match, and the session it was recorded for stays its session.
+pub fn decide_view<'a>(
+    r: &Recording,
+    exact: impl Fn(&str) -> Option<&'a DayRow>,
+    rows: &'a [DayRow],
+    times: &Times,
+    now: OffsetDateTime,
+) -> (Option<Match>, Option<SessionView>) {
+    if r.replaced.is_some()
+        && let Some(j) = r.joined.as_ref().filter(|j| j.session.is_some())
+    {
+        let tunnel = j.m.session().unwrap_or_default();
+        let fresh = exact(tunnel).or_else(|| rows.iter().find(|w| w.tunnel_id == tunnel));
+        return (
+            Some(j.m.clone()),
+            fresh.map(DayRow::view).or_else(|| j.session.clone()),
+        );
+    }
+    let (m, s) = decide(r, exact, rows, times, now);
+    (m, s.map(DayRow::view))
+}
+
+/// True when the storage logs show `r`'s current content written by the hosts' recording
+/// identity or their SAS (`WriterVerdict` `vouches`): what a match by time alone needs.
+fn writer_confirmed(r: &Recording) -> bool {
+    r.writer
+        .as_ref()
+        .is_some_and(|w| w.wrote(&r.etag) && w.verdict == VOUCHES)
+}
+
 /// The decision for `r` at `now`: `exact(guid)` gives the session a GUID names when it is known,
 /// `rows` the sessions whose window can contain its creation time. Returns the match (`None`: no
-/// session fits) and, for an exact or heuristic one, the session's row; a match the blob cannot
+/// session fits) and, for an exact or probable one, the session's row; a match the blob cannot
 /// vouch for is [`Confidence::Suspect`] with its candidates and no session.
 pub fn decide<'a>(
     r: &Recording,
@@ -161,7 +204,10 @@ pub fn decide<'a>(
         (Some(m), _) if m.confidence == Confidence::Awaiting => None,
         (Some(_), _) if r.below_min_bytes.is_some() => Some(Doubt::TooSmall),
         (Some(m), s) if !created_in_window(r, m, s, rows, times) => Some(Doubt::OutsideWindow),
-        (Some(_), _) => r.other_writer().and_then(Writer::doubt),
+        (Some(m), _) => r.other_writer().and_then(Writer::doubt).or_else(|| {
+            (m.confidence == Confidence::Probable && !writer_confirmed(r))
+                .then_some(Doubt::WriterUnconfirmed)
+        }),
         _ => None,
     };
     match (m, doubt) {
@@ -239,12 +285,17 @@ fn found<'a>(
             candidates = mentioned;
         }
     }
+    // The nearest start wins; sessions at the same distance tie.
+    let distance = |s: &DayRow| (r.blob_created - s.start).abs();
+    if let Some(best) = candidates.iter().map(|s| distance(s)).min() {
+        candidates.retain(|s| distance(s) == best);
+    }
     candidates.sort_by(|a, b| a.tunnel_id.cmp(&b.tunnel_id));
     candidates.dedup_by(|a, b| a.tunnel_id == b.tunnel_id);
     let tunnels = candidates.iter().map(|s| s.tunnel_id.clone()).collect();
     match candidates.as_slice() {
         [] => (None, None),
-        [one] => matched(Confidence::Heuristic, tunnels, Some(*one)),
+        [one] => matched(Confidence::Probable, tunnels, Some(*one)),
         _ => matched(Confidence::Ambiguous, tunnels, None),
     }
 }

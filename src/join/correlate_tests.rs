@@ -29,8 +29,19 @@ const TIMES: Times = Times {
     vouch: Duration::hours(24),
 };
 
+/// A recording whose content the logs show written by the hosts' SAS (a match by time alone
+/// needs that to vouch).
 fn recording(t: OffsetDateTime, name: &str) -> Recording {
-    crate::testkit::audit::recording_row(name, t)
+    let mut r = crate::testkit::audit::recording_row(name, t);
+    r.etag = "0x1".into();
+    r.writer = Some(crate::catalogue::writer::Writer {
+        etag: "0x1".into(),
+        operation: "PutBlob".into(),
+        authentication: "SAS".into(),
+        verdict: VOUCHES.into(),
+        ..Default::default()
+    });
+    r
 }
 
 /// The match by time alone, long after any wait.
@@ -85,7 +96,7 @@ fn a_named_session_is_exact_and_an_unknown_one_is_awaited_for_the_wait() {
     let (m, _) = decide(&r, |_| None, &rows, &TIMES, t + TIMES.wait);
     assert_eq!(
         m.map(|m| m.confidence),
-        Some(Confidence::Heuristic),
+        Some(Confidence::Probable),
         "matched by time after the wait"
     );
 }
@@ -112,7 +123,7 @@ fn a_source_tied_to_a_bastion_only_matches_its_sessions() {
         let m = by_time(&tied, &rows).expect("match");
         assert_eq!(
             (m.confidence, m.tunnels),
-            (Confidence::Heuristic, vec![tunnel.to_owned()])
+            (Confidence::Probable, vec![tunnel.to_owned()])
         );
     }
     let mut elsewhere = recording(t, "vm-app-01/x");
@@ -121,7 +132,7 @@ fn a_source_tied_to_a_bastion_only_matches_its_sessions() {
 }
 
 #[test]
-fn one_session_in_window_is_heuristic() {
+fn one_session_in_window_is_probable() {
     let rows = [row(
         "a",
         "vm-1",
@@ -133,7 +144,7 @@ fn one_session_in_window_is_heuristic() {
     assert_eq!(
         m,
         Match {
-            confidence: Confidence::Heuristic,
+            confidence: Confidence::Probable,
             tunnels: vec!["a".into()]
         }
     );
@@ -145,8 +156,11 @@ fn one_session_in_window_is_heuristic() {
     }
 }
 
+/// A recording belongs to at most one session: of the sessions whose window holds its creation
+/// time, the ones it mentions (VM, user), then the nearest start; a tie is ambiguous and vouches
+/// for none.
 #[test]
-fn overlapping_sessions_are_ambiguous_unless_hints_narrow() {
+fn overlapping_sessions_go_to_the_nearest_start_and_a_tie_vouches_for_none() {
     let t = datetime!(2025-03-14 09:45 UTC);
     let rows = [
         row(
@@ -166,18 +180,154 @@ fn overlapping_sessions_are_ambiguous_unless_hints_narrow() {
         row("c", "vm-1", "carol", datetime!(2025-03-14 09:00 UTC), None),
     ];
     let m = by_time(&recording(t, "recording"), &rows).expect("match");
-    assert_eq!(m.confidence, Confidence::Ambiguous);
-    assert_eq!(m.tunnels, ["a", "b", "c"], "sorted, all kept");
+    assert_eq!(
+        (m.confidence, m.vouched()),
+        (Confidence::Probable, &["b".to_owned()][..]),
+        "the nearest start, the others left unrecorded"
+    );
     let m = by_time(&recording(t, "vm-1/2025/x"), &rows).expect("match");
-    assert_eq!(m.tunnels, ["a", "c"]);
+    assert_eq!(m.confidence, Confidence::Ambiguous);
+    assert_eq!(m.tunnels, ["a", "c"], "the tied ones kept, sorted");
+    assert!(m.vouched().is_empty(), "a tie vouches for none");
     let m = by_time(&recording(t, "vm-1/alice"), &rows).expect("match");
     assert_eq!(
         m,
         Match {
-            confidence: Confidence::Heuristic,
+            confidence: Confidence::Probable,
             tunnels: vec!["a".into()]
         }
     );
+}
+
+proptest::proptest! {
+    /// Whatever order the sessions are known in, the decision is the same, and a recording
+    /// vouches for at most one session, one of those whose window holds it.
+    #[test]
+    fn a_time_match_is_one_session_whatever_the_order(
+        starts in proptest::collection::vec((0i64..90, 0usize..2, 0usize..2, proptest::bool::ANY), 1..7),
+        at in 0i64..120,
+        hint in 0usize..4,
+        seed in proptest::prelude::any::<u64>(),
+    ) {
+        let base = datetime!(2025-03-14 09:00 UTC);
+        let (vms, users) = (["vm-1", "vm-2"], ["alice", "bob"]);
+        let rows: Vec<DayRow> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, (m, vm, user, ended))| {
+                let start = base + Duration::minutes(*m);
+                let end = ended.then_some(start + Duration::minutes(20));
+                row(&format!("t{i}"), vms[*vm], users[*user], start, end)
+            })
+            .collect();
+        let name = ["rec", "vm-1/x", "bob/x", "vm-2/alice"][hint];
+        let r = recording(base + Duration::minutes(at), name);
+        let first = by_time(&r, &rows);
+        let mut shuffled = rows.clone();
+        let mut x = seed;
+        for i in (1..shuffled.len()).rev() {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let j = usize::try_from(x >> 33).unwrap_or(0) % (i + 1);
+            shuffled.swap(i, j);
+        }
+        proptest::prop_assert_eq!(&by_time(&r, &shuffled), &first);
+        if let Some(m) = &first {
+            proptest::prop_assert!(m.vouched().len() <= 1);
+            for t in m.vouched() {
+                let w = rows.iter().find(|w| &w.tunnel_id == t).expect("a known session");
+                proptest::prop_assert!(in_window(w, r.blob_created, &TIMES));
+            }
+        }
+    }
+}
+
+/// A match by time alone vouches only once the storage logs show its content written by the
+/// hosts' recording identity or their SAS: no log row yet, a row of another content, or an
+/// identity not ruled out are not enough; a tunnel id match stands as before.
+#[test]
+fn a_match_by_time_vouches_only_once_its_writer_is_the_hosts() {
+    use crate::catalogue::writer::{VOUCHES_IDENTITY_UNKNOWN, Writer};
+    let start = datetime!(2025-03-14 09:00 UTC);
+    let rows = [row(
+        "a",
+        "vm-1",
+        "alice",
+        start,
+        Some(start + Duration::minutes(40)),
+    )];
+    let mut r = recording(start + Duration::minutes(10), "plant.bin");
+    let unconfirmed = Some(Confidence::Suspect(Doubt::WriterUnconfirmed));
+    let confidence = |r: &Recording| by_time(r, &rows).map(|m| m.confidence);
+    assert_eq!(confidence(&r), Some(Confidence::Probable), "the host's SAS");
+    r.writer = None;
+    assert_eq!(confidence(&r), unconfirmed, "no log row yet");
+    let m = by_time(&r, &rows).expect("match");
+    assert!(
+        m.vouched().is_empty() && m.tunnels == ["a"],
+        "its claim kept, vouching for none"
+    );
+    let host = Writer {
+        etag: "0x0".into(),
+        authentication: "SAS".into(),
+        verdict: crate::catalogue::writer::VOUCHES.into(),
+        ..Writer::default()
+    };
+    r.writer = Some(host.clone());
+    assert_eq!(confidence(&r), unconfirmed, "another content's writer");
+    r.writer = Some(Writer {
+        etag: "0x1".into(),
+        authentication: "OAuth".into(),
+        verdict: VOUCHES_IDENTITY_UNKNOWN.into(),
+        ..host
+    });
+    assert_eq!(confidence(&r), unconfirmed, "an identity not ruled out");
+    // A tunnel id needs no writer to match (the writer check can still make it suspect).
+    r.writer = None;
+    r.candidate_keys = vec!["a".into()];
+    let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
+    let m = decide(&r, exact, &rows, &TIMES, start + Duration::days(1)).0;
+    assert_eq!(m.map(|m| m.confidence), Some(Confidence::Exact));
+}
+
+/// A recording overwritten outside the product keeps the session it had: its new content (here
+/// created long after, by nobody the logs show) is not matched again.
+#[test]
+fn a_replaced_recording_keeps_its_session() {
+    let start = datetime!(2025-03-14 09:00 UTC);
+    let end = start + Duration::minutes(40);
+    let rows = [row("a", "vm-1", "alice", start, Some(end))];
+    let mut r = recording(end, "rec/a.webm");
+    r.candidate_keys = vec!["a".into()];
+    let now = end + Duration::days(1);
+    let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
+    let (m, s) = decide_view(&r, exact, &rows, &TIMES, now);
+    r.joined = m.map(|m| crate::catalogue::recording::Joined { m, session: s });
+    // Overwritten two days later by an account key.
+    r.replaced = Some(crate::catalogue::recording::Replaced {
+        etag: "0x1".into(),
+        length: 5000,
+        sha256: String::new(),
+        at: "2025-03-16T09:00:00Z".into(),
+    });
+    r.etag = "0x2".into();
+    r.created = Some(end + Duration::days(2));
+    r.writer = Some(crate::catalogue::writer::Writer {
+        etag: "0x2".into(),
+        authentication: "AccountKey".into(),
+        ..Default::default()
+    });
+    let (m, s) = decide(&r, exact, &rows, &TIMES, now);
+    assert!(
+        s.is_none() && m.is_some_and(|m| m.vouched().is_empty()),
+        "decided afresh: suspect"
+    );
+    let (m, s) = decide_view(&r, exact, &rows, &TIMES, now);
+    assert_eq!(m.map(|m| m.confidence), Some(Confidence::Exact));
+    assert_eq!(s.as_ref().map(|s| s.user_name.as_str()), Some("alice"));
+    // The session's row unknown now: the fields the row holds.
+    let none = |_: &str| None;
+    let (_, kept) = decide_view(&r, none, &[], &TIMES, now);
+    assert_eq!(kept, s);
 }
 
 #[test]
@@ -315,7 +465,7 @@ fn a_blob_created_outside_the_sessions_window_plus_the_lag_is_suspect() {
     old.created = None;
     assert_eq!(
         by_time(&old, &rows[..1]).map(|m| m.confidence),
-        Some(Confidence::Heuristic),
+        Some(Confidence::Probable),
         "without a creation time, the event's time (in the window)"
     );
     // Too small wins over the window; awaiting is left to wait.
@@ -356,7 +506,7 @@ fn a_blob_written_otherwise_than_through_a_sas_or_an_identity_is_suspect() {
         ..Writer::default()
     };
     let mut r = recording(end + Duration::minutes(5), "rec/a.webm");
-    r.etag = "0x1".into();
+    r.writer = None;
     r.candidate_keys = vec!["a".into()];
     let decided = |r: &Recording| {
         let (m, s) = decide(r, exact, &rows, &TIMES, end + Duration::days(1));

@@ -10,6 +10,7 @@
 
 pub mod correlate;
 pub mod findings;
+pub mod growing;
 mod pass;
 mod write;
 
@@ -93,7 +94,7 @@ impl Join {
         };
         let now = self.ports.clock.now();
         let exact = |k: &str| known.iter().find(|s| s.tunnel_id == k);
-        let (m, s) = correlate::decide(&r, exact, &by_time, &self.times, now);
+        let (m, s) = correlate::decide_view(&r, exact, &by_time, &self.times, now);
         // The sessions it names within their window are pending before its row exists: until a
         // pass derives their recorded state from it, nothing (the API, the unrecorded check) reads
         // them as settled. One it names from outside its window is not (the pending range would
@@ -117,10 +118,7 @@ impl Join {
             put_guids(self.ports.tables.as_ref(), &r.key, &r.candidate_keys).await?;
         }
         r.rejoin_at = Some(self.times.rejoin_at(&r, m.as_ref(), now));
-        r.joined = m.map(|m| Joined {
-            m,
-            session: s.map(DayRow::view),
-        });
+        r.joined = m.map(|m| Joined { m, session: s });
         if r.session().is_some() {
             retag(&self.policy, &self.ports.sources, &mut r).await?;
         }

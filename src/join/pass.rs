@@ -7,9 +7,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::write::{self, LEASE_ROW, Planned, STATE_TABLE, lease_cursor, read_lease};
 use super::{Join, correlate, created_within, rejoining, sessions_within};
-use crate::catalogue::days::{self, DayRow, Span};
+use crate::catalogue::days::{self, DayRow, Derived, Span};
 use crate::catalogue::key::naming_each;
-use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
+use crate::catalogue::recording::{Confidence, Joined, Match, Recording, RecordingKey};
 use crate::catalogue::repo::Versioned;
 use crate::catalogue::session;
 use crate::clock::Budget;
@@ -372,11 +372,27 @@ impl Join {
         decided: &BTreeMap<RecordingKey, Decision>,
     ) -> Result<usize, Failure> {
         let tables = self.ports.tables.as_ref();
-        let mut ids: HashMap<&str, Vec<String>> = HashMap::new();
+        let mut derived: HashMap<&str, Derived> = HashMap::new();
         for (key, (m, _)) in decided {
-            // A suspect match claims sessions (they are derived again) but records none.
-            for t in m.iter().flat_map(Match::vouched) {
-                ids.entry(t.as_str()).or_default().push(key.id());
+            let Some(m) = m else { continue };
+            // A suspect match claims sessions (they are derived again) but records none; a tie
+            // records none either, and marks its candidates `ambiguous`.
+            let replaced = k
+                .recordings
+                .get(key)
+                .is_some_and(|r| r.value.replaced.is_some());
+            for t in m.vouched() {
+                let d = derived.entry(t.as_str()).or_default();
+                d.ids.push(key.id());
+                d.note(m.confidence.as_str(), replaced);
+            }
+            if m.confidence == Confidence::Ambiguous {
+                for t in &m.tunnels {
+                    derived
+                        .entry(t.as_str())
+                        .or_default()
+                        .note("ambiguous", false);
+                }
             }
         }
         let mut rows = Vec::new();
@@ -397,18 +413,32 @@ impl Join {
             // Recordings the round did not read that the row names still name it: only a GUID
             // reaches outside a session's window, and a recording leaving a session is re-decided
             // in the round that settles that session.
-            let mut named = ids.remove(t.as_str()).unwrap_or_default();
+            let mut d = derived.remove(t.as_str()).unwrap_or_default();
             let row = DayRow::from_entity(&stored.entity);
-            let (kept, pending) = row.map_or((Vec::new(), None), |w| (w.recording_ids, w.pending));
-            named.extend(kept.into_iter().filter(|id| {
-                RecordingKey::parse(id).is_none_or(|key| !k.recordings.contains_key(&key))
-            }));
-            named.sort();
-            named.dedup();
+            let pending = row.as_ref().and_then(|w| w.pending);
+            let kept: Vec<String> = row.as_ref().map_or_else(Vec::new, |w| {
+                w.recording_ids
+                    .iter()
+                    .filter(|id| {
+                        RecordingKey::parse(id).is_none_or(|key| !k.recordings.contains_key(&key))
+                    })
+                    .cloned()
+                    .collect()
+            });
+            // A kept recording keeps the state the row had from it.
+            if let Some(w) = row.as_ref().filter(|_| !kept.is_empty()) {
+                let by = ["exact", "probable"]
+                    .into_iter()
+                    .find(|b| *b == w.recorded_by);
+                d.note(by.unwrap_or("exact"), w.replaced);
+            }
+            d.ids.extend(kept);
+            d.ids.sort();
+            d.ids.dedup();
             // Its pending range (as stored: a session the round read from its session row has
             // none) is done once every recording created within it was decided.
             let clear = pending.is_some_and(|p| p.within(&k.read));
-            rows.push((stored, named, clear));
+            rows.push((stored, d, clear));
         }
         let written = rows.len();
         days::put_recorded(tables, &self.ports.outbox, rows, self.ports.clock.now()).await?;
@@ -416,7 +446,7 @@ impl Join {
     }
 }
 
-/// A recording's new match and, for an exact or heuristic one, the matched session's fields.
+/// A recording's new match and, for an exact or probable one, the matched session's fields.
 type Decision = (
     Option<Match>,
     Option<crate::catalogue::recording::SessionView>,
@@ -453,8 +483,10 @@ impl Known {
             .iter()
             .map(|(key, r)| {
                 let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
-                let (m, s) = correlate::decide(&r.value, exact, &rows, times, now);
-                (key.clone(), (m, s.map(DayRow::view)))
+                (
+                    key.clone(),
+                    correlate::decide_view(&r.value, exact, &rows, times, now),
+                )
             })
             .collect()
     }

@@ -1,4 +1,4 @@
-//! Join tests over the in-memory fakes: both arrival orders, exact, heuristic and ambiguous
+//! Join tests over the in-memory fakes: both arrival orders, exact, probable and ambiguous
 //! matches, re-tagging, the lease, the budget, and the writes a new recording costs.
 
 use std::sync::Arc;
@@ -98,8 +98,15 @@ async fn session_first_then_recording_joins_by_time_when_catalogued_and_retags()
     let r = k.join_pass().await;
     assert_eq!(r.rewritten, 0, "joined when catalogued: {r:?}");
     let e = k.row(&key).await;
+    // Matched by time alone: no vouching until the logs show the host wrote it.
+    assert_eq!(get_str(&e, "MatchReason"), Some("writer-unconfirmed"));
+    assert!(!alice_row(&k).await.recorded);
+    k.host_wrote(&key).await;
+    let r = k.join_pass().await;
+    assert_eq!(r.rewritten, 1, "{r:?}");
+    let e = k.row(&key).await;
     // The still-open c0ffee session on the same VM is also in the window; the e-mail hint narrows.
-    assert_eq!(get_str(&e, "MatchConfidence"), Some("heuristic"));
+    assert_eq!(get_str(&e, "MatchConfidence"), Some("probable"));
     assert_eq!(get_str(&e, "MatchCandidates"), Some(ALICE));
     assert_eq!(
         get_str(&e, "RetentionClass"),
@@ -137,17 +144,21 @@ async fn retag_never_shortens_an_existing_retain_until() {
     let mut tags = k.blobs.get_tags(&blob).await.expect("tags");
     tags.insert(TAG_UNTIL.into(), "2030-01-01".into());
     k.blobs.set_tags(&blob, &tags, None).await.expect("set");
+    k.host_wrote(&key).await;
     k.join_pass().await;
     assert_eq!(
         get_str(&k.row(&key).await, "MatchConfidence"),
-        Some("heuristic")
+        Some("probable")
     );
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
     assert_eq!(tags[TAG_UNTIL], "2030-01-01", "the later date stays");
 }
 
+/// Two sessions on the host at the same time: a recording mentioning neither ties between them
+/// and vouches for none (both unrecorded, `ambiguous`); one whose metadata names one VM goes to
+/// that session alone, the other stays unrecorded.
 #[tokio::test]
-async fn overlapping_sessions_stay_ambiguous_with_candidates() {
+async fn overlapping_sessions_tie_and_a_recording_vouches_for_one_session_at_most() {
     let k = kit(None);
     let end =
         r#","sessionStartTime":"2025-03-14T09:00:00Z","sessionEndTime":"2025-03-14T09:30:00Z""#;
@@ -158,39 +169,49 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     let key = k
         .recording("rec-1", datetime!(2025-03-14 09:35 UTC), &[])
         .await;
-    let key2 = k
-        .recording("rec-2", datetime!(2025-03-14 09:35 UTC), &[("vm", "VM-B")])
-        .await;
+    k.host_wrote(&key).await;
     k.join_pass().await;
     let e = k.row(&key).await;
     assert_eq!(get_str(&e, "MatchConfidence"), Some("ambiguous"));
     assert_eq!(get_str(&e, "MatchCandidates"), Some("s1,s2"));
     assert!(!e.contains_key("TunnelId"), "never forced 1:1");
+    let rows = || async {
+        let rows = crate::tables::ops::query_all(
+            k.state.ports.tables.as_ref(),
+            DAYS_TABLE,
+            &crate::tables::Filter::partition("2025-03-14"),
+            10,
+        )
+        .await
+        .expect("rows");
+        rows.iter()
+            .filter_map(|s| DayRow::from_entity(&s.entity))
+            .map(|s| (s.tunnel_id, s.recorded, s.recorded_by, s.recording_ids))
+            .collect::<Vec<_>>()
+    };
+    let ambiguous = |t: &str| (t.to_owned(), false, "ambiguous".to_owned(), Vec::new());
+    assert_eq!(rows().await, [ambiguous("s1"), ambiguous("s2")]);
+    let key2 = k
+        .recording("rec-2", datetime!(2025-03-14 09:35 UTC), &[("vm", "VM-B")])
+        .await;
+    k.host_wrote(&key2).await;
+    k.join_pass().await;
     let e = k.row(&key2).await;
     assert_eq!(
-        get_str(&e, "MatchCandidates"),
-        Some("s2"),
+        (
+            get_str(&e, "MatchConfidence"),
+            get_str(&e, "MatchCandidates")
+        ),
+        (Some("probable"), Some("s2")),
         "metadata hint narrows"
     );
-    let rows = crate::tables::ops::query_all(
-        k.state.ports.tables.as_ref(),
-        DAYS_TABLE,
-        &crate::tables::Filter::partition("2025-03-14"),
-        10,
-    )
-    .await
-    .expect("rows");
-    for s in rows.iter().filter_map(|s| DayRow::from_entity(&s.entity)) {
-        let want = match s.tunnel_id.as_str() {
-            "s1" => vec![key.id()],
-            _ => {
-                let mut both = vec![key.id(), key2.id()];
-                both.sort();
-                both
-            }
-        };
-        assert_eq!(s.recording_ids, want, "{s:?}");
-    }
+    let s2 = (
+        "s2".to_owned(),
+        true,
+        "probable".to_owned(),
+        vec![key2.id()],
+    );
+    assert_eq!(rows().await, [ambiguous("s1"), s2]);
 }
 
 /// A recording naming no session is matched by time against every start day its window reaches
@@ -506,6 +527,7 @@ async fn a_spent_budget_leaves_the_rest_pending_for_the_next_pass() {
         span: None,
     };
     let spent = Budget::after(k.state.ports.clock.clone(), Duration::ZERO);
+    k.host_wrote(&key).await;
     let r = k.join().run(&scope, NOW, &spent).await.expect("pass");
     assert!(r.cut, "{r:?}");
     assert!(!alice_row(&k).await.recorded, "not recorded: still pending");
@@ -513,7 +535,7 @@ async fn a_spent_budget_leaves_the_rest_pending_for_the_next_pass() {
     assert!(!r.cut);
     assert_eq!(
         get_str(&k.row(&key).await, "MatchConfidence"),
-        Some("heuristic")
+        Some("probable")
     );
     assert!(alice_row(&k).await.recorded);
 }

@@ -127,6 +127,7 @@ pub fn deleted_before(g: &Gone<'_>) -> Recording {
         actor: None,
         below_min_bytes: None,
         suspect_alerted: None,
+        growing: false,
         outside_deletions: Vec::new(),
         writer: None,
     };

@@ -90,7 +90,7 @@ impl Recordings {
             }
             let mut next = cur.clone();
             next.writer = Some(keep.clone());
-            next.rejoin_at = Some(now);
+            next.due_again(now);
             Some(next)
         })
         .await?;

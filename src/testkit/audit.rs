@@ -117,6 +117,29 @@ impl Kit {
             .expect("cursor")
     }
 
+    /// Records on `key`'s row what the changes pass records once the storage logs show its current
+    /// content written through the host's SAS (the writer a match by time alone needs), due for
+    /// the join now.
+    pub async fn host_wrote(&self, key: &RecordingKey) {
+        let repo = crate::catalogue::repo::CatalogueRepo::new(self.state.ports.tables.clone());
+        let now = self.state.ports.clock.now();
+        let read = repo.get(key).await.expect("get");
+        repo.update(key, read, |cur| {
+            let mut next = cur?.clone();
+            next.writer = Some(crate::catalogue::writer::Writer {
+                etag: crate::storage::normalize_etag(&next.etag).to_owned(),
+                operation: "PutBlob".into(),
+                authentication: "SAS".into(),
+                verdict: crate::catalogue::writer::VOUCHES.into(),
+                ..Default::default()
+            });
+            next.due_again(now);
+            Some(next)
+        })
+        .await
+        .expect("writer");
+    }
+
     /// Catalogues a recording blob as if created at `created` (the fake's own creation time is "now").
     pub async fn recording(
         &self,
@@ -185,6 +208,7 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         actor: None,
         below_min_bytes: None,
         suspect_alerted: None,
+        growing: false,
         outside_deletions: Vec::new(),
         writer: None,
     }

@@ -140,6 +140,7 @@ impl Kit {
             actor: None,
             below_min_bytes: None,
             suspect_alerted: None,
+            growing: false,
             outside_deletions: Vec::new(),
             writer: None,
         };

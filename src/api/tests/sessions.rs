@@ -64,7 +64,7 @@ async fn seed(f: &Fakes) {
     put_recorded(
         f.state.ports.tables.as_ref(),
         &crate::export::Outbox::off(),
-        vec![(stored, vec!["2025-03-13~cmVj".into()], false)],
+        vec![(stored, vec!["2025-03-13~cmVj".to_owned()].into(), false)],
         datetime!(2025-03-14 10:00 UTC),
     )
     .await

@@ -252,8 +252,18 @@ fn add(report: &mut TickReport, r: &blob::BlobReport) {
 pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
     let audit = &tail.settings;
     report.notifications.extend(tail.bursts().await);
-    let grace = audit.unrecorded_grace;
-    match findings::run_unrecorded(&tail.join, grace, now, audit.tail_look_back).await {
+    // Recordings still being written are judged once they stop growing (due for the next pass):
+    // looked at every fifth minute, so a quiet tick costs no query for them.
+    if crate::join::growing::looks_at(now)
+        && let Err(e) = crate::join::growing::run(&tail.join, now, audit.tail_look_back).await
+    {
+        error!(error.cause_chain = %redact(&e.to_string()), "following growing recordings failed; retried at the next look");
+    }
+    let waits = (
+        audit.unrecorded_grace,
+        audit.session_max.max(audit.open_session_max),
+    );
+    match findings::run_unrecorded(&tail.join, waits, now, audit.tail_look_back).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")

@@ -50,7 +50,12 @@ impl Listed for Recording {
             "ip" => of(|s| vec![&s.client_ip]),
             "vm" => of(|s| vec![&s.target_vm, &s.target_resource_id]),
             "protocol" => of(|s| vec![&s.protocol]),
-            "status" => vec![&self.status],
+            // `replaced`: content overwritten outside the product, whatever its status.
+            "status" => [
+                vec![self.status.as_str()],
+                self.replaced.iter().map(|_| "replaced").collect(),
+            ]
+            .concat(),
             "class" => vec![&self.retention_class],
             "confidence" => self
                 .matched()
@@ -76,8 +81,10 @@ impl Listed for Recording {
     }
 }
 
-/// `status` values of the sessions list: the four outcomes, and `recorded` / `unrecorded` (of the
-/// sessions that got past the login: [`Coverage`]).
+/// `status` values of the sessions list: the four outcomes, `recorded` / `unrecorded` (of the
+/// sessions that got past the login: [`Coverage`]), how they are recorded (`exact`, `probable`;
+/// `ambiguous`: unrecorded, a time match tied) and `replaced` (a recording vouching for it was
+/// overwritten outside the product).
 pub const STATUSES: &[&str] = &[
     "success",
     "failed-login",
@@ -85,6 +92,10 @@ pub const STATUSES: &[&str] = &[
     "unknown",
     "recorded",
     "unrecorded",
+    "exact",
+    "probable",
+    "ambiguous",
+    "replaced",
 ];
 
 /// The sessions list (`GET /api/sessions`): rows of a range by start (a partition a day).
@@ -120,6 +131,8 @@ impl Listed for DayRow {
         match (param, want) {
             // The figures' kinds (a failed login is neither recorded nor unrecorded).
             ("status", k @ ("recorded" | "unrecorded")) => Coverage::of(self).as_str() == k,
+            ("status", "replaced") => self.replaced,
+            ("status", by @ ("exact" | "probable" | "ambiguous")) => self.recorded_by == by,
             ("status", o) => self.public_outcome() == o,
             _ => any_is(&self.values(param), want),
         }

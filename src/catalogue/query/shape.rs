@@ -70,10 +70,11 @@ impl Shape for Recording {
     const COLUMNS: &'static str = "id,sessionStart,sessionEnd,durationMs,blobCreated,userName,\
         userEmail,clientIp,protocol,targetVm,targetResourceId,tunnelId,matchConfidence,bastionHost,\
         account,container,blobName,contentLength,status,retentionClass,retainUntil,legalHold,sha256,\
-        hashedLength,reviewVerdict,reviewer,reviewedAt";
+        hashedLength,reviewVerdict,reviewer,reviewedAt,replaced";
 
     fn json(&self, review: Option<&Review>) -> Value {
         let s = self.session();
+        let replaced = self.replaced.as_ref();
         let of = |f: fn(&SessionView) -> &str| s.map(f);
         let time = |f: fn(&SessionView) -> Option<_>| s.and_then(f).map(format_utc_millis);
         let (h, r) = (self.hash.as_ref(), review);
@@ -91,6 +92,8 @@ impl Shape for Recording {
             "legalHold": self.hold.held, "sha256": h.map(|h| &h.sha256), "hashedLength": h.map(|h| h.length),
             "reviewVerdict": r.map(|r| &r.verdict), "reviewer": r.map(|r| &r.reviewer),
             "reviewedAt": r.map(|r| &r.at),
+            // Its content was overwritten outside the product (it keeps its session).
+            "replaced": replaced.is_some(), "replacedAt": replaced.map(|r| &r.at),
         });
         if let Value::Object(m) = &mut v {
             m.retain(|_, v| !v.is_null() && v != "");
@@ -104,7 +107,8 @@ impl Shape for DayRow {
     /// `null` when unknown.
     const COLUMNS: &'static str = "sessionId,userName,userEmail,clientIp,targetVm,\
         targetResourceId,bastionHost,protocol,start,end,durationMs,outcome,recorded,recordingId,\
-        recordingIds,joinPending,reviewVerdict,reviewer,reviewedAt,kind";
+        recordingIds,joinPending,reviewVerdict,reviewer,reviewedAt,kind,matchConfidence,\
+        recordingReplaced";
 
     fn json(&self, review: Option<&Review>) -> Value {
         let r = review.cloned().unwrap_or_default();
@@ -121,6 +125,11 @@ impl Shape for DayRow {
             // (within a tail tick): `recorded` is the state before that change.
             "joinPending": self.pending.is_some(),
             "reviewVerdict": r.verdict, "reviewer": r.reviewer, "reviewedAt": r.at,
+            // How it is recorded: `exact` (a recording names it), `probable` (by time alone),
+            // `ambiguous` (unrecorded: a time match tied), else null.
+            "matchConfidence": (!self.recorded_by.is_empty()).then_some(&self.recorded_by),
+            // A recording vouching for it was overwritten outside the product.
+            "recordingReplaced": self.replaced,
         })
     }
 }

@@ -124,18 +124,18 @@ fn summary(f: &Figures) -> Markup {
     html! {
         table {
             caption { "Per Bastion host" }
-            thead { tr { th { "Host" } th { "Sessions" } th { "Recorded" } th { "Unrecorded" } th { "Coverage %" }
+            thead { tr { th { "Host" } th { "Sessions" } th { "Recorded" } th { "Exact" } th { "Probable" } th { "Replaced" } th { "Unrecorded" } th { "Coverage %" }
                  th { "Failed logins" } th { "Bursts" } th { "Reviewed" } th { "Reviewed on time" } th { "Overdue" } th { "Recordings" } } }
             tbody {
             @for (host, h) in rows(f) {
                 @let t = &h.tally;
-                tr { td { (outside(host)) } td { (t.sessions) } td { (t.recorded) } td { (t.unrecorded) }
+                tr { td { (outside(host)) } td { (t.sessions) } td { (t.recorded) } td { (t.recorded_exact) } td { (t.recorded_probable) } td { (t.recording_replaced) } td { (t.unrecorded) }
                      td { (format!("{:.1}", h.coverage_percent)) } td { (t.failed_logins) }
                      td { (h.failed_login_bursts) } td { (t.reviewed) } td { (t.reviewed_on_time) } td { (h.overdue) } td { (h.recordings) } }
             }
             }
         }
-        p.note { "Sessions are recorded, unrecorded or failed logins, one of the three: a failed login is never counted unrecorded. Coverage: recorded sessions among those that got past the login (recorded and unrecorded). A review is due the review deadline after the session's end (its start while open); reviewed on time: first reviewed (the session or one of its recordings) by then; overdue: queued for review, unreviewed and past due when the pack was made. A burst: a login.failed.burst detection as the detector raised it (bursts.csv): failed logins by one user, or from one client IP, to one VM reaching the detection threshold within one window; one burst can be detected per user and per client IP." }
+        p.note { "Sessions are recorded, unrecorded or failed logins, one of the three: a failed login is never counted unrecorded. Coverage: recorded sessions among those that got past the login (recorded and unrecorded). Recorded sessions are exact (a recording names the session's tunnel id) or probable (matched by time alone: the one session whose window holds the recording's creation, nearest start, written by the host's recording identity); replaced: recorded, and the recording was then overwritten outside the product. A review is due the review deadline after the session's end (its start while open); reviewed on time: first reviewed (the session or one of its recordings) by then; overdue: queued for review, unreviewed and past due when the pack was made. A burst: a login.failed.burst detection as the detector raised it (bursts.csv): failed logins by one user, or from one client IP, to one VM reaching the detection threshold within one window; one burst can be detected per user and per client IP." }
     }
 }
 

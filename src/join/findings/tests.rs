@@ -90,3 +90,45 @@ fn due_once_per_content_with_a_stable_id() {
     });
     assert!(!is_due(&exact), "only suspect rows");
 }
+
+/// A session whose end record never arrives is judged the longest session after its start, as
+/// one that ended is judged the grace after its end arrived: unrecorded, it is due, with
+/// `ended: unknown`; recorded, pending or failed, it is not.
+#[test]
+fn an_unrecorded_session_without_an_end_is_due_after_the_longest_session() {
+    use crate::catalogue::days::DayRow;
+    use time::macros::datetime;
+    let mut s = crate::catalogue::session::SessionRecord::new("t-open");
+    s.session_start = Some(datetime!(2025-03-14 09:00 UTC));
+    s.outcome = "connected".into();
+    s.target_vm = "vm-1".into();
+    let open = DayRow::of(&s).expect("row");
+    let waits = (time::Duration::minutes(30), time::Duration::hours(24));
+    let at = |h: i64| datetime!(2025-03-14 09:00 UTC) + time::Duration::hours(h);
+    assert!(!super::unrecorded_due(&open, at(23), waits));
+    assert!(super::unrecorded_due(&open, at(24), waits));
+    let mut recorded = open.clone();
+    recorded.recorded = true;
+    let mut pending = open.clone();
+    pending.pending = Some(crate::catalogue::days::Span::at(at(1)));
+    let mut failed = open.clone();
+    failed.outcome = "login-failed".into();
+    for row in [recorded, pending, failed] {
+        assert!(!super::unrecorded_due(&row, at(48), waits), "{row:?}");
+    }
+    let n = super::unrecorded_notification(&open, None);
+    assert_eq!(n.data["ended"], "unknown");
+    assert!(n.data["sessionEnd"].is_null());
+    let mut ended = open;
+    ended.end = Some(at(1));
+    ended.end_arrived_at = Some(at(1));
+    assert!(
+        !super::unrecorded_due(&ended, at(1), waits),
+        "within the grace"
+    );
+    assert!(super::unrecorded_due(&ended, at(2), waits));
+    assert_eq!(
+        super::unrecorded_notification(&ended, None).data["ended"],
+        "logged"
+    );
+}

@@ -78,6 +78,10 @@ pub struct EntryInput<'a> {
 /// Builds the catalogue row for the current state of the blob.
 pub fn derive_entry(i: EntryInput<'_>) -> Recording {
     let (event, props) = (i.event, i.props);
+    // An append blob announced empty is still being written: judged once it stops growing.
+    let kind = props.kind.map(|k| k.as_str().to_owned());
+    let append = kind.or_else(|| event.data.blob_type.clone()).as_deref() == Some("AppendBlob");
+    let growing = append && event.data.content_length == Some(0);
     Recording {
         key: i.key,
         blob_url: event.data.url.clone(),
@@ -116,24 +120,32 @@ pub fn derive_entry(i: EntryInput<'_>) -> Recording {
         replaced: None,
         retagged: None,
         actor: None,
-        below_min_bytes: (props.content_length < i.min_bytes).then_some(i.min_bytes),
+        below_min_bytes: (!growing && props.content_length < i.min_bytes).then_some(i.min_bytes),
         suspect_alerted: None,
+        growing,
         outside_deletions: Vec::new(),
         writer: None,
     }
 }
 
 /// The row for a newer state of a blob: facts, retention and join from `fresh`; what the
-/// catalogue recorded of its life (first seen, holds, sweep marks, digest) from `cur`.
+/// catalogue recorded of its life (first seen, holds, sweep marks, digest) from `cur`, and its
+/// join too when `fresh` replaces its content (the session it was recorded for stays its own).
 pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
+    let replaced = cur.replaced.clone().or_else(|| replaced_by(cur, fresh));
+    // A replaced recording keeps the session its content had (the join keeps it too).
+    let joined = match &cur.joined {
+        Some(j) if replaced.is_some() && j.session.is_some() => Some(j.clone()),
+        _ => fresh.joined.clone().or_else(|| cur.joined.clone()),
+    };
     Recording {
         first_seen: cur.first_seen,
-        joined: fresh.joined.clone().or_else(|| cur.joined.clone()),
+        joined,
         hold: cur.hold.clone(),
         shortened: cur.shortened.clone(),
         deletion: cur.deletion.clone(),
         hash: cur.hash.clone(),
-        replaced: cur.replaced.clone().or_else(|| replaced_by(cur, fresh)),
+        replaced,
         retagged: cur.retagged.clone(),
         suspect_alerted: cur.suspect_alerted.clone(),
         outside_deletions: cur.outside_deletions.clone(),
@@ -142,10 +154,11 @@ pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
     }
 }
 
-/// The content `fresh` replaces (another ETag or length over non-empty content), as the row knew it.
+/// The content `fresh` replaces (another ETag or length over non-empty content, not still being
+/// appended to), as the row knew it.
 pub fn replaced_by(cur: &Recording, fresh: &Recording) -> Option<Replaced> {
     let other = cur.etag != fresh.etag || cur.content_length != fresh.content_length;
-    (other && cur.content_length > 0).then(|| Replaced {
+    (other && cur.content_length > 0 && !cur.growing).then(|| Replaced {
         etag: cur.etag.clone(),
         length: cur.content_length,
         sha256: cur

@@ -18,8 +18,13 @@ pub enum Reason {
     /// At least the threshold of failed logins by its user or from its address within the window
     /// before it (or it is one of them).
     FailedLoginBurst,
+    /// A recording vouching for it was overwritten outside the product.
+    RecordingReplaced,
     /// Connected, ended, and no recording names it.
     Unrecorded,
+    /// Connected, ended, unrecorded, and a recording matched by time alone tied between it and
+    /// another session (it vouches for none).
+    RecordingAmbiguous,
     /// Its VM had another way in (a door beside Bastion) open during the session.
     OtherDoor,
     /// Its host has an open estate finding.
@@ -36,8 +41,8 @@ impl Reason {
     /// Weight in the score.
     pub fn weight(self) -> u32 {
         match self {
-            Self::FailedLoginBurst => 40,
-            Self::Unrecorded => 30,
+            Self::FailedLoginBurst | Self::RecordingReplaced => 40,
+            Self::Unrecorded | Self::RecordingAmbiguous => 30,
             Self::OtherDoor => 30,
             Self::EstateFinding => 25,
             Self::OutsideHours => 20,
@@ -50,7 +55,9 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::FailedLoginBurst => "failed-login-burst",
+            Self::RecordingReplaced => "recording-replaced",
             Self::Unrecorded => "unrecorded",
+            Self::RecordingAmbiguous => "recording-ambiguous",
             Self::OtherDoor => "other-door-open",
             Self::EstateFinding => "open-estate-finding",
             Self::OutsideHours => "outside-working-hours",
@@ -94,8 +101,15 @@ pub fn assess(
     if ctx.burst {
         reasons.push(Reason::FailedLoginBurst);
     }
+    if s.recorded && s.replaced {
+        reasons.push(Reason::RecordingReplaced);
+    }
     if connected && s.end.is_some() && !s.recorded && s.pending.is_none() {
-        reasons.push(Reason::Unrecorded);
+        reasons.push(if s.recorded_by == "ambiguous" {
+            Reason::RecordingAmbiguous
+        } else {
+            Reason::Unrecorded
+        });
     }
     if ctx.other_door {
         reasons.push(Reason::OtherDoor);
@@ -158,4 +172,35 @@ pub fn first_to_vm(start: OffsetDateTime, earlier: &[OffsetDateTime]) -> bool {
     !earlier
         .iter()
         .any(|t| *t < start && *t >= start - FIRST_WITHIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    /// A replaced recording ranks its (recorded) session with `recording-replaced`; an unrecorded
+    /// session a time match tied on is `recording-ambiguous`, not `unrecorded`.
+    #[test]
+    fn replaced_and_ambiguous_recordings_are_their_own_reasons() {
+        let mut s = crate::catalogue::session::SessionRecord::new("t");
+        s.session_start = Some(datetime!(2025-03-14 10:00 UTC));
+        s.session_end = Some(datetime!(2025-03-14 10:05 UTC));
+        s.outcome = CONNECTED.into();
+        let row = DayRow::of(&s).expect("row");
+        let settings = ReviewSettings::default();
+        let now = datetime!(2025-03-14 12:00 UTC);
+        let reasons = |r: &DayRow| assess(r, Context::default(), &settings, now).1;
+        assert_eq!(reasons(&row), [Reason::Unrecorded]);
+        let mut tie = row.clone();
+        tie.recorded_by = "ambiguous".into();
+        assert_eq!(reasons(&tie), [Reason::RecordingAmbiguous]);
+        let mut replaced = row;
+        replaced.recorded = true;
+        replaced.recorded_by = "exact".into();
+        replaced.replaced = true;
+        let (score, why) = assess(&replaced, Context::default(), &settings, now);
+        assert_eq!((score, why), (40, vec![Reason::RecordingReplaced]));
+    }
 }

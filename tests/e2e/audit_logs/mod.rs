@@ -3,10 +3,13 @@
 //! `sessions` rows; late records in a later hour's blob; duplicates; racing ticks;
 //! corrupt lines; the recording join from `RecordingCreated`; quiet ticks and a lost event.
 
+mod growing;
 mod identity;
 mod identity_learnt;
+mod one_session;
 pub(crate) mod order;
 mod planted;
+mod replaced_session;
 pub(crate) mod support;
 mod writer;
 

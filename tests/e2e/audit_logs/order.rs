@@ -2,7 +2,7 @@
 //! order, end to end on Azurite through the real `handler` (one and two instances): recording R
 //! names session A's tunnel id; B (and C) on the same host have no recording. R arrives before A's
 //! records, waits for A beyond `RECORDING_SESSION_WAIT_MINUTES` and falls back by time to B (or to
-//! B and C), then A's records arrive: R ends exact → A, A recorded by R, and B and C unrecorded with
+//! C, the nearer start; vouching for none, no log row showing the host wrote it), then A's records arrive: R ends exact → A, A recorded by R, and B and C unrecorded with
 //! exactly one `session.unrecorded` each, across every tick of every instance.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,7 +29,7 @@ pub(crate) struct Case {
     pub(crate) disjoint: bool,
     /// B still open (no end record) when R falls back to it; it ends later.
     pub(crate) open: bool,
-    /// C too: R falls back to both, ambiguously.
+    /// C too, started nearer R's creation: R falls back to C (the nearest start).
     pub(crate) with_c: bool,
     /// R is catalogued before any audit record (else after B's).
     pub(crate) r_first: bool,
@@ -83,6 +83,12 @@ pub(crate) struct Faults<'a> {
 }
 
 impl Estate {
+    /// The catalogue row of R (the only recording).
+    async fn recording(&self) -> bastion_recordings::tables::Entity {
+        let rows = self.env.tables.query("recordings", None, None, None).await;
+        rows.expect("query").items.remove(0).entity
+    }
+
     async fn start(two: bool, through: Option<&str>) -> Option<Self> {
         let cs = harness::azurite()?;
         let az = AzuriteEnv::new(&cs);
@@ -246,13 +252,22 @@ pub(crate) async fn scenario(case: Case, two: bool, faults: Option<&Faults<'_>>)
         e.tick(1).await;
         e.catalogue(&name).await
     };
-    // Beyond the wait: R is matched by time (to B, or to B and C) while A's records are late.
+    // Beyond the wait: R is matched by time (to B, or to B and C) while A's records are late;
+    // no log row shows the host wrote it, so it vouches for none of them meanwhile.
     e.tick(3).await;
+    let r = &e.recording().await;
+    // C started nearer R's creation than B: the nearest start is its candidate.
+    let fell = if case.with_c { C } else { B };
+    assert_eq!(
+        get_str(r, "MatchCandidates"),
+        Some(fell),
+        "R fell back by time: {r:?}"
+    );
     let fallback = e.sessions().await;
     assert_eq!(
         fallback[B]["recordingId"],
-        json!(id),
-        "B took R meanwhile: {}",
+        Value::Null,
+        "B does not take R: {}",
         fallback[B]
     );
     if let Some(f) = faults {
@@ -269,14 +284,7 @@ pub(crate) async fn scenario(case: Case, two: bool, faults: Option<&Faults<'_>>)
     for m in [4, 5, 8, 12, 20, 40] {
         e.tick(m).await;
     }
-    let rows = e
-        .env
-        .tables
-        .query("recordings", None, None, None)
-        .await
-        .expect("query")
-        .items;
-    let row = &rows[0].entity;
+    let row = &e.recording().await;
     assert_eq!(
         (get_str(row, "MatchConfidence"), get_str(row, "TunnelId")),
         (Some("exact"), Some(A)),

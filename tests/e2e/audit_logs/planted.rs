@@ -79,6 +79,18 @@ pub(super) async fn catalogue(
     (id, reply)
 }
 
+/// The `BlobCreated` invocation of `name` in the recordings container, with event time `at` and
+/// event id `id`.
+pub(super) fn created_event(e: &Env, name: &str, at: OffsetDateTime, id: &str) -> Value {
+    let container = e.env.recordings().to_owned();
+    let file = "invocations/recording-created.invocation.json";
+    let mut inv = event_invocation(file, &container, name);
+    let ev = &mut inv["Data"]["eventGridEvent"];
+    ev["eventTime"] = json!(utc(at));
+    ev["id"] = json!(id);
+    inv
+}
+
 /// The notifications of a reply by type: each notification id with how often it came.
 pub(super) fn tally(reply: &Value, into: &mut BTreeMap<(String, String), usize>) {
     let out = &reply["Outputs"]["notifications"];
@@ -216,7 +228,7 @@ pub(super) async fn recording_rows(e: &Env) -> impl Fn(&str) -> Entity {
 
 /// The handler with the product's default minimum size and vouching lag, the grace short so the
 /// unrecorded alert is due in the test.
-async fn spawn(cs: &str) -> Env {
+pub(super) async fn spawn(cs: &str) -> Env {
     let az = AzuriteEnv::new(cs);
     let mut pairs = az.pairs();
     pairs.retain(|(k, _)| !matches!(*k, "RECORDING_MIN_BYTES" | "RECORDING_VOUCH_LAG_HOURS"));

@@ -94,6 +94,7 @@ impl Env {
             actor: None,
             below_min_bytes: None,
             suspect_alerted: None,
+            growing: false,
             outside_deletions: Vec::new(),
             writer: None,
         };

@@ -49,8 +49,10 @@ async fn two_hosts_in_two_accounts_share_one_catalogue_join_and_sweep() {
     let handler = Sources::spawn(&s.vars).await;
     seeded(&s, &handler).await;
 
-    // One catalogue, two rows for one name: each tied to its account and host, each joined to its
-    // own host's session (the same VM, the same time: without the tie it would be ambiguous).
+    // One catalogue, two rows for one name: each tied to its account and host, each matched to its
+    // own host's session alone (the same VM, the same time: without the tie it would be
+    // ambiguous). Matched by time alone, each vouches once the logs show the host wrote it (no
+    // custody workspace here: `writer-unconfirmed`).
     let rows = s.rows().await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     let mut seen: Vec<(String, String, String, String)> = rows
@@ -60,26 +62,27 @@ async fn two_hosts_in_two_accounts_share_one_catalogue_join_and_sweep() {
             (
                 prop(r, "Account").to_owned(),
                 prop(r, "SourceBastion").to_owned(),
-                prop(r, "BastionHost").to_owned(),
-                prop(r, "MatchConfidence").to_owned(),
+                prop(r, "MatchCandidates").to_owned(),
+                prop(r, "MatchReason").to_owned(),
             )
         })
         .collect();
     seen.sort();
+    let unconfirmed = "writer-unconfirmed".to_owned();
     assert_eq!(
         seen,
         [
             (
                 "devstoreaccount1".into(),
                 "bas-hub-weu".into(),
-                "bas-hub-weu".into(),
-                "heuristic".into()
+                "11111111-aaaa-4aaa-8aaa-000000000001".into(),
+                unconfirmed.clone()
             ),
             (
                 "stweu".into(),
                 "bas-hub-neu".into(),
-                "bas-hub-neu".into(),
-                "heuristic".into()
+                "22222222-bbbb-4bbb-8bbb-000000000002".into(),
+                unconfirmed
             ),
         ],
         "{rows:?}"

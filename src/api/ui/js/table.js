@@ -1,6 +1,7 @@
 // table.js — the recordings table: one row per catalogue row, paged with the API's continuation.
 const BADGES = {
-  catalogued: 'good', deleted: 'bad', exact: 'good', heuristic: 'warn', ambiguous: 'bad', awaiting: 'warn',
+  catalogued: 'good', deleted: 'bad', exact: 'good', probable: 'warn', heuristic: 'warn', ambiguous: 'bad',
+  awaiting: 'warn', suspect: 'bad', replaced: 'bad',
 };
 
 function badge(value, fallback) {
@@ -66,7 +67,8 @@ function recordingRow(r) {
   match.append(badge(r.matchConfidence, 'unjoined'));
   tr.append(match);
   const status = labelled(el('td'), 'Status');
-  status.append(badge(r.status, 'unknown'));
+  // Content overwritten outside the product: the tampering shows instead of `catalogued`.
+  status.append(badge(r.replaced === true && r.status === 'catalogued' ? 'replaced' : r.status, 'unknown'));
   if (r.legalHold === true || r.legalHold === 'true') status.append(el('span', 'sub', 'legal hold'));
   tr.append(status);
   tr.append(labelled(cell('nowrap', str(r.retentionClass), r.retainUntil ? `until ${str(r.retainUntil)}` : ''), 'Retention'));

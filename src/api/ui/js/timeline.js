@@ -32,6 +32,7 @@ function entriesFromSessions(items) {
       open: kind !== 'failed' && !Number.isFinite(end),
       user: personOf(s).person, who: personText(s), ip: str(s.clientIp), protocol: str(s.protocol),
       review: str(s.reviewVerdict) ? `reviewed ${str(s.reviewVerdict)} by ${isoText(s.reviewer)}` : '',
+      custody: s.recordingReplaced === true ? 'recording replaced' : str(s.matchConfidence),
       session: { ...s, targetVm: vmName(s.targetVm, s.targetResourceId) },
     };
   }).filter((e) => Number.isFinite(e.start));
@@ -49,6 +50,7 @@ function describe(e) {
   const when = e.kind === 'failed' ? fmtTime(e.start)
     : `${fmtTime(e.start)} – ${e.open ? 'end not logged yet' : fmtTime(e.end)}`;
   parts.push(`${when} UTC`);
+  if (e.custody) parts.push(e.custody);
   if (e.review) parts.push(e.review);
   return parts.join(' · ');
 }
