@@ -30,6 +30,11 @@ pub(crate) struct Invoker {
 }
 
 impl Invoker {
+    /// The handler's state, to wait on.
+    pub(crate) fn worker(&self) -> watch::Receiver<WorkerState> {
+        self.worker.clone()
+    }
+
     /// An invoker following `worker`.
     pub(crate) fn new(
         worker: watch::Receiver<WorkerState>,

@@ -193,9 +193,11 @@ pub(crate) async fn supervise(
             "devhost handler started exe={} port={port}",
             spec.exe.display()
         );
+        let mut ready = false;
         let exit = tokio::select! {
-            ready = wait_ready(port) => {
-                if ready {
+            answered = wait_ready(port) => {
+                ready = answered;
+                if answered {
                     println!("devhost handler ready port={port}");
                     let _ = state.send(WorkerState::Ready(port));
                     tokio::select! {
@@ -224,6 +226,15 @@ pub(crate) async fn supervise(
                 let _ = state.send(WorkerState::Stopped);
                 let _ = shutdown.changed().await;
                 return Ok(());
+            }
+            // Exit 2 before it answered: it refused its configuration (its reason is above), which
+            // no restart changes.
+            Some(2) if !ready => {
+                let _ = state.send(WorkerState::Stopped);
+                return Err(
+                    "the handler refused to start (exit code 2, reason above); not restarting it"
+                        .into(),
+                );
             }
             code => {
                 eprintln!("devhost: handler exited with code {code:?}; restarting");

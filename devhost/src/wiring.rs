@@ -1,10 +1,11 @@
 //! Start-up and shutdown: builds every part from the app root and settings, runs them until
 //! SIGTERM/Ctrl-C (or until the handler fails too often), then stops the handler.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::storage::BlobStore;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use time::OffsetDateTime;
@@ -57,6 +58,8 @@ fn start_triggers(
     shutdown: &watch::Receiver<bool>,
 ) -> Result<HashMap<String, Arc<Timer>>, String> {
     let mut timers = HashMap::new();
+    // Parts a connection problem keeps from running, by problem: each said once, in one line.
+    let mut unrun: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let now = OffsetDateTime::now_utc();
     for f in &app.functions {
         let disabled = is_disabled(&f.name, &env);
@@ -71,7 +74,16 @@ fn start_triggers(
                 }
                 Err(e) => eprintln!("devhost function={}: {e}; not scheduled", f.name),
             },
-            Trigger::Queue { .. } if !disabled => {
+            Trigger::Queue {
+                queue, connection, ..
+            } if !disabled => {
+                if let Err(e) = resolve_connection(connection) {
+                    unrun
+                        .entry(e)
+                        .or_default()
+                        .push(format!("queue {queue} ({})", f.name));
+                    continue;
+                }
                 tokio::spawn(run_queue_trigger(
                     f.clone(),
                     app.host.clone(),
@@ -108,10 +120,8 @@ fn start_triggers(
             Ok(c) => c,
             Err(e) if s.watch_explicit => return Err(e),
             Err(e) => {
-                eprintln!(
-                    "devhost: not watching {} for {}: {e}",
-                    spec.container, f.name
-                );
+                let what = format!("watch of {} ({})", spec.container, f.name);
+                unrun.entry(e).or_default().push(what);
                 continue;
             }
         };
@@ -131,6 +141,19 @@ fn start_triggers(
         };
         tokio::spawn(w.run(invoker.clone(), ws.clone(), shutdown.clone()));
     }
+    // Said once the handler answers: a handler that refuses the same setting says it alone.
+    let mut worker = invoker.worker();
+    tokio::spawn(async move {
+        if worker
+            .wait_for(|w| matches!(w, WorkerState::Ready(_)))
+            .await
+            .is_ok()
+        {
+            for (e, parts) in unrun {
+                eprintln!("devhost: {e}; not running: {}", parts.join(", "));
+            }
+        }
+    });
     Ok(timers)
 }
 
@@ -161,6 +184,8 @@ fn bind_error(port: u16, e: &std::io::Error) -> String {
 /// Runs devhost until a signal, or until the handler has failed too often.
 pub(crate) async fn run(s: Settings) -> Result<(), String> {
     let app = Arc::new(AppRoot::load(&s.app_root)?);
+    // Malformed, it stops the handler and every trigger and watch that reads it: said once, here.
+    StorageConnection::resolve("AzureWebJobsStorage", &env).map_err(|e| e.join("; "))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", s.port))
         .await
         .map_err(|e| bind_error(s.port, &e))?;

@@ -113,6 +113,66 @@ fn a_typo_in_a_connection_string_is_one_sentence_naming_the_setting() {
     }
 }
 
+/// Runs devhost over this app root and handler with only PATH and `env` until it exits (at most
+/// 60 s): exit code and stderr.
+fn devhost_alone(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(harness::devhost_bin())
+        .args(["--app-root", env!("CARGO_MANIFEST_DIR")])
+        .args(["--handler", env!("CARGO_BIN_EXE_handler")])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DEVHOST_PORT", "0")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("devhost");
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > give_up {
+            let _ = child.kill();
+            panic!("devhost did not stop on a setting that stops the handler");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().expect("stderr");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), err)
+}
+
+#[test]
+fn through_devhost_a_typo_or_a_missing_storage_setting_is_said_once() {
+    let cs =
+        with_key(&dead_storage(), "S3CRETS3CRETS3CRET==").replace("AccountName=", "AcountName=");
+    let (code, err) = devhost_alone(&[("AzureWebJobsStorage", &cs)]);
+    assert!(code.is_some_and(|c| c != 0), "{err}");
+    let typo: Vec<&str> = err.lines().filter(|l| l.contains("AcountName")).collect();
+    assert_eq!(
+        typo,
+        [
+            "devhost: AzureWebJobsStorage: the connection string has no AccountName (a misspelt key? it has AcountName for AccountName)"
+        ],
+        "{err}"
+    );
+    assert!(!err.contains("S3CRET"), "{err}");
+
+    let (code, err) = devhost_alone(&[]);
+    assert!(code.is_some_and(|c| c != 0), "{err}");
+    let missing: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("AzureWebJobsStorage"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{err}");
+    assert!(
+        missing[0].ends_with("handler failed to start: invalid configuration: AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName); set HANDLER_IN_MEMORY=true for an in-memory demo"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the handler refused to start (exit code 2, reason above); not restarting it"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn with_storage_down_health_reports_what_is_down() {
     let cs = dead_storage();
