@@ -2,29 +2,39 @@
 # A newcomer's first hour, checked: runs the quick start of docs/devhost.md exactly as written (the
 # ```sh block under "## Quick start"), then scripts/demo.sh, opens the page it prints, and
 # scripts/demo.sh stop, checking that the stack keeps running until then and is gone after; then
-# scripts/demo.sh --workspace and its stop. Each part gets its own Azurite (AZURITE_STATE_DIR in a
-# temporary directory, free ports, DEVHOST_PORT a free port), so the Azurite of the caller
-# (scripts/test.sh) is never stopped. A fresh clone's shell has no CARGO_TARGET_DIR: the quick
+# scripts/demo.sh --workspace and its stop. The quick start keeps its own Azurite in
+# .azurite-quickstart/ and is run beside another one it must leave running; the demos get their own
+# (AZURITE_STATE_DIR in a temporary directory, free ports, DEVHOST_PORT a free port), so the Azurite
+# of the caller (scripts/test.sh) is never stopped. A fresh clone's shell has no CARGO_TARGET_DIR: the quick
 # start's target/debug paths are taken as written.
 # Usage: scripts/first-hour.sh            (scripts/test.sh runs it before cargo test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset CARGO_TARGET_DIR
 work="$(mktemp -d)"
-trap 'AZURITE_STATE_DIR="$work/quick" scripts/azurite.sh stop >/dev/null 2>&1 || true
+trap 'AZURITE_STATE_DIR="$PWD/.azurite-quickstart" scripts/azurite.sh stop >/dev/null 2>&1 || true
+      AZURITE_STATE_DIR="$work/beside" scripts/azurite.sh stop >/dev/null 2>&1 || true
       AZURITE_STATE_DIR="$work/demo" scripts/demo.sh stop >/dev/null 2>&1 || true
       AZURITE_STATE_DIR="$work/demo-workspace" scripts/demo.sh stop >/dev/null 2>&1 || true
-      rm -rf "$work" devhost.log' EXIT
+      rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 fail() { echo "first-hour.sh: FAILED: $*" >&2; exit 1; }
 
 echo "== docs/devhost.md quick start, as written"
 awk '/^## Quick start/{q=1} q&&/^```sh$/{b=1; next} b&&/^```$/{exit} b' docs/devhost.md >"$work/quickstart.sh"
 [[ -s "$work/quickstart.sh" ]] || fail "no \`\`\`sh block under '## Quick start' in docs/devhost.md"
-AZURITE_STATE_DIR="$work/quick" DEVHOST_PORT="$(free_port)" \
+# Beside a running demo's Azurite, the one scripts/azurite.sh would find (AZURITE_STATE_DIR): the
+# quick start keeps to its own and leaves that one running, and no file untracked in the repository.
+AZURITE_STATE_DIR="$work/beside" scripts/azurite.sh start >/dev/null
+untracked="$(git ls-files --others --exclude-standard)"
+AZURITE_STATE_DIR="$work/beside" DEVHOST_PORT="$(free_port)" \
   timeout 900 bash -euo pipefail "$work/quickstart.sh" >"$work/quickstart.out" 2>&1 ||
   { tail -n 30 "$work/quickstart.out" >&2; fail "the quick start of docs/devhost.md does not run as written"; }
 grep -q '"status"' "$work/quickstart.out" || fail "the quick start's /api/health printed no status"
+AZURITE_STATE_DIR="$work/beside" scripts/azurite.sh status >/dev/null || fail "the quick start stopped a running demo's Azurite"
+[[ "$(git ls-files --others --exclude-standard)" == "$untracked" ]] ||
+  fail "the quick start left files untracked: $(git ls-files --others --exclude-standard)"
+AZURITE_STATE_DIR="$work/beside" scripts/azurite.sh stop >/dev/null
 echo "ok"
 
 echo "== scripts/demo.sh keeps the stack running and prints the page"

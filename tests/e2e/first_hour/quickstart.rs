@@ -31,6 +31,21 @@ fn the_quick_start_is_run_by_ci_and_the_readme_says_where_the_page_is() {
             "{needed} in the quick start:\n{block}"
         );
     }
+    // Beside a running demo (whose Azurite is `.azurite/`): its own Azurite and log, nothing
+    // written into the repository's root.
+    assert!(
+        block.starts_with("export AZURITE_STATE_DIR=\"$PWD/.azurite-quickstart\""),
+        "the quick start's own Azurite state directory first:\n{block}"
+    );
+    assert!(
+        !block.contains(">devhost.log") && block.contains("\"$AZURITE_STATE_DIR/devhost.log\""),
+        "devhost.log kept beside its Azurite:\n{block}"
+    );
+    let ignored = read(".gitignore");
+    assert!(
+        ignored.lines().any(|l| l == "/.azurite-quickstart"),
+        "{ignored}"
+    );
     assert!(
         !block.contains("/work/"),
         "no path of one machine:\n{block}"
