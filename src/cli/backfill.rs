@@ -91,7 +91,10 @@ pub async fn run(args: BackfillArgs) -> super::Exit {
             format!("backfill stopped: {e}; rerun to continue from the checkpoint"),
         )
     })?;
-    println!("{}", serde_json::json!({ "summary": summary }));
+    super::print(format_args!(
+        "{}\n",
+        serde_json::json!({ "summary": summary })
+    ))?;
     let verb = if opts.dry_run { "dry run" } else { "backfill" };
     eprintln!("{verb}: {}", summary.line());
     if opts.dry_run {

@@ -33,7 +33,7 @@ fn lifecycle_policy() -> Exit {
             format!("lifecycle policy invalid:\n  - {}", errors.join("\n  - ")),
         )
     })?;
-    print!("{text}");
+    super::print(text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -54,7 +54,10 @@ async fn sweep_once(dry_run: bool) -> Exit {
         || serde_json::json!({"summary": report.summary(), "report": report}),
         |d| serde_json::json!({"summary": report.summary(), "digest": d.notification}),
     );
-    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    super::print(format_args!(
+        "{}\n",
+        serde_json::to_string_pretty(&out).unwrap_or_default()
+    ))?;
     match error {
         None => Ok(ExitCode::SUCCESS),
         Some(e) => {

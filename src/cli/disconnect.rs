@@ -71,7 +71,10 @@ pub async fn run(args: DisconnectArgs) -> Exit {
         let e = crate::telemetry::redact(&e.to_string());
         fail(1, format!("not recorded, not disconnected: {e}"))
     })?;
-    println!("{}", serde_json::to_string_pretty(&row).unwrap_or_default());
+    super::print(format_args!(
+        "{}\n",
+        serde_json::to_string_pretty(&row).unwrap_or_default()
+    ))?;
     Ok(if row["state"] == "Disconnected" {
         ExitCode::SUCCESS
     } else {

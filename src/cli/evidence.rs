@@ -82,8 +82,7 @@ fn public_key() -> Exit {
     let k = evidence_key()
         .map_err(|e| fail(2, e))?
         .ok_or_else(|| fail(2, format!("{SETTING} is not set")))?;
-    println!("{}", k.public_base64());
-    print!("{}", k.public_pem());
+    super::print(format_args!("{}\n{}", k.public_base64(), k.public_pem()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -102,10 +101,10 @@ fn verify(args: &VerifyPackArgs) -> Exit {
     for p in &v.problems {
         eprintln!("MISMATCH {p}");
     }
-    println!(
-        "{}",
+    super::print(format_args!(
+        "{}\n",
         serde_json::json!({"verified": v.ok(), "key": v.key, "checked": v.checked, "problems": v.problems})
-    );
+    ))?;
     Ok(if v.ok() {
         ExitCode::SUCCESS
     } else {
@@ -119,6 +118,9 @@ async fn pack(args: PackArgs) -> Exit {
             "evidence: --from, --to and --out are required (or a subcommand: public-key, verify)";
         return Err(fail(2, why));
     };
+    if let Some(why) = taken(&out) {
+        return Err(fail(2, why));
+    }
     let params = HashMap::from([("from".to_owned(), from), ("to".to_owned(), to)]);
     // The API's range rules, without its page-range limit: a pack may cover a quarter or a year.
     let q = Query::parse(&params, 3660, &[], &[]).map_err(|e| fail(2, format!("evidence: {e}")))?;
@@ -158,9 +160,29 @@ async fn pack(args: PackArgs) -> Exit {
     let dir = out.display().to_string();
     if args.json {
         let doc = super::evidence_summary::json(&dir, &m);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        super::print(format_args!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        ))?;
     } else {
-        print!("{}", super::evidence_summary::summary(&dir, &m));
+        super::print(super::evidence_summary::summary(&dir, &m))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why `--out` cannot take a pack: a file, or a directory holding anything (a pack is never
+/// written over or mixed with other files); `None` for a new or empty directory.
+fn taken(out: &std::path::Path) -> Option<String> {
+    let shown = out.display();
+    if out.is_file() {
+        return Some(format!(
+            "evidence: --out {shown} is a file: name a new directory for the pack"
+        ));
+    }
+    let used = std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some());
+    used.then(|| {
+        format!(
+            "evidence: --out {shown} already exists and is not empty (a pack is never written over): name a new directory, or move that one away first"
+        )
+    })
 }

@@ -132,7 +132,10 @@ pub async fn run(cmd: HoldCommand) -> Exit {
         (_, None) => return Err(ExitCode::from(2)),
     };
     let v = result.map_err(|e| problem(&e))?;
-    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    super::print(format_args!(
+        "{}\n",
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -177,6 +177,29 @@ pub fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Writes `text` to stdout. A reader that has gone (`handler evidence public-key | head -1`) ends
+/// the command quietly with exit 0, as other command-line tools do.
+///
+/// # Errors
+/// The exit code to end with: 0 for a closed pipe, 1 for another failed write.
+pub fn print(text: impl std::fmt::Display) -> Result<(), ExitCode> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(written)
+}
+
+/// A failed write of a command's output as the exit to end with: quietly 0 when the reader has
+/// gone, else 1 with the reason.
+pub fn written(e: std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        ExitCode::SUCCESS
+    } else {
+        fail(1, format!("write failed: {e}"))
+    }
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -9,10 +9,12 @@ use std::process::ExitCode;
 use super::{CatalogueArgs, Exit, VerifyArgs, fail, state_from_env};
 use crate::api::listing::{Format, parse};
 use crate::api::problem::ApiError;
-use crate::catalogue::query::page;
 use crate::catalogue::query::shape::Shape as _;
+use crate::catalogue::query::{Query, page};
 use crate::catalogue::recording::Recording;
+use crate::evidence::hosts::{BastionCheck, known_bastion};
 use crate::integrity::verify::{Sample, Verdict, verify as verify_recording};
+use crate::state::AppState;
 use crate::telemetry::redact;
 
 /// Runs `catalogue query` (`export = false`) or `catalogue export`.
@@ -21,6 +23,7 @@ pub async fn query(export: bool, args: CatalogueArgs) -> Exit {
     let state = state_from_env()?;
     let (mut q, format) = parse::<Recording>(&params, None, state.config.api.max_range_days)
         .map_err(|e| fail(2, e.detail()))?;
+    known_host(&state, &q).await?;
     let mut sink: Box<dyn std::io::Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).map_err(|e| fail(2, format!("--out {p}: {e}")))?,
@@ -45,8 +48,7 @@ pub async fn query(export: bool, args: CatalogueArgs) -> Exit {
                 Format::Json => text.push_str(&format!("{}\n", r.json(None))),
             }
         }
-        sink.write_all(text.as_bytes())
-            .map_err(|e| fail(1, format!("write failed: {e}")))?;
+        sink.write_all(text.as_bytes()).map_err(super::written)?;
         match found.next {
             Some(t) if export => q.continuation = Some(t),
             Some(t) => {
@@ -56,9 +58,25 @@ pub async fn query(export: bool, args: CatalogueArgs) -> Exit {
             None => break,
         }
     }
-    let _ = sink.flush();
+    sink.flush().map_err(super::written)?;
     eprintln!("{total} recording(s)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--bastion` naming no host is refused, naming those there are (as `evidence --bastion` is): a
+/// misspelt host would otherwise list nothing and look like a quiet period.
+async fn known_host(state: &AppState, q: &Query) -> Result<(), ExitCode> {
+    match q.wants("bastion") {
+        Some(name) => known_bastion(&state.ports, name, q.from, q.to)
+            .await
+            .map_err(|e| match e {
+                BastionCheck::Unknown { .. } => fail(2, format!("bastion: {e}")),
+                BastionCheck::Storage(_) => {
+                    fail(1, format!("query failed: {}", redact(&e.to_string())))
+                }
+            }),
+        None => Ok(()),
+    }
 }
 
 /// `3 intact, 1 findings`: the counts in a fixed order, the empty ones left out.
@@ -83,6 +101,7 @@ pub async fn verify(args: VerifyArgs) -> Exit {
     };
     let (q, _) = parse::<Recording>(&params, None, 366).map_err(|e| fail(2, e.detail()))?;
     let state = state_from_env()?;
+    known_host(&state, &q).await?;
     let now = state.ports.clock.now();
     let (mut counts, mut findings) = (HashMap::<&str, usize>::new(), 0usize);
     for day in q.recording_days() {
@@ -93,7 +112,7 @@ pub async fn verify(args: VerifyArgs) -> Exit {
             let label = match verify_recording(&state.ports, r, now).await {
                 Ok(Verdict::Finding(n)) => {
                     findings += 1;
-                    println!("{}", n.to_output());
+                    super::print(format_args!("{}\n", n.to_output()))?;
                     "findings"
                 }
                 Ok(Verdict::Intact) => "intact",

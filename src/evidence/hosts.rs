@@ -139,9 +139,24 @@ fn list(known: &[String]) -> String {
 /// # Errors
 /// [`BastionCheck::Unknown`] naming the hosts there are; storage failures.
 pub async fn check_bastion(ports: &Ports, opts: &PackOptions) -> Result<(), BastionCheck> {
-    let Some(name) = opts.bastion.as_deref() else {
-        return Ok(());
-    };
+    match opts.bastion.as_deref() {
+        Some(name) => known_bastion(ports, name, opts.from, opts.to).await,
+        None => Ok(()),
+    }
+}
+
+/// `Ok` when a recording source or a session from `from` to `to` names host `name` (compared
+/// case-insensitively), else the hosts that exist: the pack's check, and that of the catalogue
+/// commands' `--bastion`.
+///
+/// # Errors
+/// [`BastionCheck::Unknown`] naming the hosts there are; storage failures.
+pub async fn known_bastion(
+    ports: &Ports,
+    name: &str,
+    from: time::OffsetDateTime,
+    to: time::OffsetDateTime,
+) -> Result<(), BastionCheck> {
     let want = HostFilter::new(name);
     let mut known: BTreeSet<String> = ports
         .sources
@@ -153,8 +168,8 @@ pub async fn check_bastion(ports: &Ports, opts: &PackOptions) -> Result<(), Bast
         return Ok(());
     }
     let q = Query {
-        from: opts.from,
-        to: opts.to,
+        from,
+        to,
         filters: Vec::new(),
         limit: crate::catalogue::query::MAX_LIMIT,
         continuation: None,

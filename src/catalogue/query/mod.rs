@@ -92,6 +92,10 @@ impl Query {
                 if v.len() > MAX_VALUE {
                     return Err(Invalid::new(p, "too long"));
                 }
+                if *p == "ip" && v.parse::<std::net::IpAddr>().is_err() {
+                    let why = "not an IP address (e.g. 203.0.113.7 or 2001:db8::7)";
+                    return Err(Invalid::new(p, why));
+                }
                 filters.push((*p, v.to_lowercase()));
             }
         }

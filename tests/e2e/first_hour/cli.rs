@@ -5,6 +5,135 @@
 use super::handler;
 
 const MEMORY: [(&str, &str); 2] = [("HANDLER_IN_MEMORY", "true"), ("RUST_LOG", "warn")];
+/// One recording source tied to host `bas-hub-weu`: the host `--bastion` knows with no session.
+const SOURCES: (&str, &str) = (
+    "RECORDINGS_SOURCES",
+    "AzureWebJobsStorage:recordings@bas-hub-weu",
+);
+/// base64 of the seed [7; 32].
+const KEY: (&str, &str) = (
+    "EVIDENCE_SIGNING_KEY",
+    "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+);
+
+#[test]
+fn every_command_ends_quietly_on_a_closed_pipe() {
+    // `handler … | head -1`: the reader has gone before the command writes.
+    let dir = std::env::temp_dir().join(crate::harness::unique("first-hour-pipe"));
+    let d = dir.to_str().expect("utf-8");
+    let day = ["--from", "2026-01-01", "--to", "2026-01-01"];
+    let (code, _, err) = handler(
+        &[&["evidence"][..], &day, &["--no-pdf", "--out", d]].concat(),
+        &[MEMORY[0], KEY],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let second = format!("{d}-2");
+    let commands: [Vec<&str>; 8] = [
+        vec!["evidence", "public-key"],
+        vec!["evidence", "verify", d],
+        vec!["lifecycle-policy"],
+        [&["catalogue", "query", "--format", "csv"][..], &day].concat(),
+        [&["catalogue", "export", "--format", "csv"][..], &day].concat(),
+        vec!["sweep", "--dry-run"],
+        vec!["hold", "list"],
+        [&["evidence", "--no-pdf", "--out", &second][..], &day].concat(),
+    ];
+    for args in &commands {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs([MEMORY[0], KEY])
+            .stdout(writer)
+            .output()
+            .expect("run handler");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+    }
+    for d in [dir.clone(), std::path::PathBuf::from(second)] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn catalogue_commands_refuse_an_unknown_host_and_a_malformed_ip() {
+    let day = ["--from", "2026-01-01", "--to", "2026-01-01"];
+    let env = [MEMORY[0], MEMORY[1], SOURCES];
+    for cmd in [
+        &["catalogue", "query"][..],
+        &["catalogue", "export"],
+        &["verify"],
+    ] {
+        let (code, out, err) = handler(&[cmd, &day, &["--bastion", "nosuchhost"]].concat(), &env);
+        assert_eq!(code, Some(2), "{cmd:?}: {out}{err}");
+        assert_eq!(
+            err.trim_end(),
+            "bastion: no Bastion host is named \"nosuchhost\": the hosts of the period's sessions and of the recording sources are \"bas-hub-weu\"",
+            "{cmd:?}"
+        );
+        assert!(out.is_empty(), "{cmd:?}: {out}");
+        let (code, out, err) = handler(&[cmd, &day, &["--ip", "not-an-ip"]].concat(), &env);
+        assert_eq!(code, Some(2), "{cmd:?}: {out}{err}");
+        assert_eq!(
+            err.trim_end(),
+            "ip: not an IP address (e.g. 203.0.113.7 or 2001:db8::7)",
+            "{cmd:?}"
+        );
+    }
+    for ip in ["203.0.113.7", "2001:db8::7"] {
+        let (code, _, err) = handler(
+            &[&["catalogue", "query"][..], &day, &["--ip", ip]].concat(),
+            &env,
+        );
+        assert_eq!(code, Some(0), "{ip}: {err}");
+    }
+}
+
+#[test]
+fn an_existing_out_folder_is_one_sentence_naming_it_and_the_fix() {
+    let dir = std::env::temp_dir().join(crate::harness::unique("first-hour-taken"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("notes.txt"), "mine").expect("a file of the user's");
+    let d = dir.to_str().expect("utf-8");
+    let args = [
+        "evidence",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-01",
+        "--no-pdf",
+        "--out",
+        d,
+    ];
+    let (code, out, err) = handler(&args, &[MEMORY[0], KEY]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "evidence: --out {d} already exists and is not empty (a pack is never written over): name a new directory, or move that one away first"
+        )
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).expect("dir").count(),
+        1,
+        "nothing written into it"
+    );
+    let file = dir.join("notes.txt");
+    let f = file.to_str().expect("utf-8");
+    let (code, _, err) = handler(&[&args[..7], &[f]].concat(), &[MEMORY[0], KEY]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("evidence: --out {f} is a file: name a new directory for the pack")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
 #[test]
 fn a_bad_flag_is_a_plain_sentence_naming_it() {
@@ -66,7 +195,7 @@ fn catalogue_query_takes_the_bastion_and_account_filters() {
             "--account",
             "stweu",
         ],
-        &MEMORY,
+        &[MEMORY[0], MEMORY[1], SOURCES],
     );
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("0 recording(s)"), "{err}");
