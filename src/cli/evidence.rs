@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use super::{Exit, fail};
 use crate::catalogue::query::Query;
 use crate::config::evidence_key;
-use crate::evidence::key::{SETTING, parse_public};
+use crate::evidence::key::{HOW_TO_VERIFY, SETTING, parse_public};
 use crate::evidence::options::PackOptions;
 use crate::evidence::pack::write_pack;
 use crate::evidence::pdf::{Chromium, Print};
@@ -63,8 +63,8 @@ pub enum EvidenceCommand {
 pub struct VerifyPackArgs {
     /// The pack directory.
     pub dir: PathBuf,
-    /// The published public key (base64 or PEM); default: that of `EVIDENCE_SIGNING_KEY`, else
-    /// the key the manifest names (which proves only that the pack is unchanged since signed).
+    /// The published public key (base64 or PEM); default: that of `EVIDENCE_SIGNING_KEY`. Without
+    /// either, `verify` refuses: the key a pack names itself proves nothing about its signer.
     #[arg(long)]
     pub public_key: Option<String>,
 }
@@ -91,13 +91,13 @@ fn verify(args: &VerifyPackArgs) -> Exit {
         Some(text) => Some(parse_public(text).map_err(|e| fail(2, e))?),
         None => evidence_key().map_err(|e| fail(2, e))?.map(|k| k.public()),
     };
-    let v = verify_dir(&args.dir, key.as_ref());
-    if key.is_none() {
-        eprintln!(
-            "note: checked against the key the manifest names ({}); compare it with the published key",
-            v.key
-        );
-    }
+    let Some(key) = key else {
+        return Err(fail(
+            2,
+            format!("evidence verify: no public key: {HOW_TO_VERIFY}"),
+        ));
+    };
+    let v = verify_dir(&args.dir, Some(&key));
     for p in &v.problems {
         eprintln!("MISMATCH {p}");
     }

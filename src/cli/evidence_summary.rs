@@ -45,7 +45,8 @@ pub fn summary(dir: &str, m: &Manifest) -> String {
         out.push_str(&format!("Note: {note}\n"));
     }
     out.push_str(&format!(
-        "Check it with `handler evidence verify {dir}`; the files and figures as JSON: add --json.\n"
+        "Check it with `handler evidence verify {dir} --public-key {}`; the files and figures as JSON: add --json.\n",
+        m.public_key
     ));
     out
 }
@@ -93,6 +94,10 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('{'), "no JSON: {text}");
+        assert!(
+            text.contains("`handler evidence verify out/pack --public-key KEY`"),
+            "the keyed form only: {text}"
+        );
         assert_eq!(json("out/pack", &m)["total"]["sessions"], 6);
     }
 }

@@ -70,6 +70,11 @@ impl PackKey {
         STANDARD.encode(self.public().as_bytes())
     }
 
+    /// The public key's fingerprint ([`fingerprint`]): what the report's first page names.
+    pub fn public_fingerprint(&self) -> String {
+        fingerprint(&self.public())
+    }
+
     /// The public key as SPKI PEM (`openssl pkeyutl -verify -pubin -inkey` takes it).
     pub fn public_pem(&self) -> String {
         self.public()
@@ -77,6 +82,21 @@ impl PackKey {
             .unwrap_or_default()
     }
 }
+
+/// `SHA256:` and the unpadded base64 of the SHA-256 of the key's 32 bytes (the form `ssh-keygen -l`
+/// shows): short enough to compare by eye with the published key's.
+pub fn fingerprint(key: &VerifyingKey) -> String {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    use sha2::Digest as _;
+    format!(
+        "SHA256:{}",
+        STANDARD_NO_PAD.encode(sha2::Sha256::digest(key.as_bytes()))
+    )
+}
+
+/// How a pack is checked, said where a key is asked for: on the report's first page, and by
+/// `handler evidence verify` without one.
+pub const HOW_TO_VERIFY: &str = "verify it with the public key the operator publishes (`handler evidence public-key` prints it where EVIDENCE_SIGNING_KEY is set): `handler evidence verify DIR --public-key <that key>`, and compare its fingerprint with the one on the report's first page; the key a pack names itself proves only that it is unchanged since someone signed it";
 
 /// Parses a public key printed by [`PackKey::public_base64`].
 ///

@@ -107,7 +107,7 @@ pub async fn write_pack(
     let mut figures = counter.finish();
     figures.lists = shown;
     figures.other_ways_in = other_ways;
-    let html = super::report::render(&figures, opts);
+    let html = super::report::render(&figures, opts, key);
     files.push(write_file(dir, REPORT, html.as_bytes())?);
     let mut notes = Vec::new();
     if opts.period_open() {
@@ -121,6 +121,12 @@ pub async fn write_pack(
         Print::NotAsked | Print::NoChromium | Print::NotHere => notes.extend(pdf.note()),
         Print::With(p) => match p.print(&dir.join(REPORT), &dir.join(REPORT_PDF)).await {
             Ok(()) => {
+                // Chromium writes it with its umask: the pack's other files are the owner's only.
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    dir.join(REPORT_PDF),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )?;
                 let (size, sha256) = super::verify::file_digest(&dir.join(REPORT_PDF))?;
                 files.push(FileEntry {
                     name: REPORT_PDF.to_owned(),

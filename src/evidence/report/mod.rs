@@ -7,6 +7,7 @@ mod lists;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::figures::{Figures, HostFigures};
+use super::key::{HOW_TO_VERIFY, PackKey};
 use super::manifest::Generator;
 use super::options::PackOptions;
 use crate::dates::format_utc;
@@ -60,8 +61,8 @@ fn table(class: Option<&str>, caption: Markup, head: &[&str], body: Markup) -> M
     }
 }
 
-/// The page for `figures` of the pack `opts` describes.
-pub fn render(f: &Figures, opts: &PackOptions) -> String {
+/// The page for `figures` of the pack `opts` describes, signed by `key`.
+pub fn render(f: &Figures, opts: &PackOptions, key: &PackKey) -> String {
     let scope = opts.bastion.as_deref().unwrap_or("all Bastion hosts");
     let g = Generator::this();
     let page = html! {
@@ -85,6 +86,8 @@ pub fn render(f: &Figures, opts: &PackOptions) -> String {
                     (format_utc(opts.now)) " by " (g.name) " " (g.version) "."
                 }
                 p.note { "Every figure is counted from the CSV files of this pack, which hold the same rows as the catalogue API for the period. manifest.json lists each file's SHA-256; manifest.sig signs it." }
+                p.signer { "Signed by the Ed25519 key " strong { (key.public_fingerprint()) }
+                    " (public key, base64: " code { (key.public_base64()) } "): " (HOW_TO_VERIFY) "." }
                 h2 { "Sessions and recording coverage" }
                 (summary(f))
                 (sessions_chart(f))

@@ -13,6 +13,7 @@ mod figures;
 mod limits;
 mod reach;
 mod report;
+mod signer;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

@@ -183,7 +183,7 @@ fn str_of(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("a text: {v}"))
 }
 
-fn tool(name: &str, args: &[&str]) -> String {
+pub(super) fn tool(name: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(name)
         .args(args)
         .output()
