@@ -70,10 +70,13 @@ pub struct Figures {
     pub accesses: u64,
     /// Accesses per principal.
     pub accesses_by_who: BTreeMap<String, u64>,
-    /// The first [`LISTED`](super::lists::LISTED) accesses: (at, who, action, recording's blob or else the
-    /// target, host, person).
+    /// The first [`LISTED`](super::lists::LISTED) accesses but list queries: (at, who, action,
+    /// recording's blob or else the target, host, person).
     #[serde(skip)]
     pub access_list: Vec<[String; 6]>,
+    /// List queries (actions `<list>.list`) per (principal, day, list): how many.
+    #[serde(skip)]
+    pub list_queries: BTreeMap<(String, String, String), u64>,
     /// Self-reviews refused (`refusedreviews.csv`).
     pub refused_reviews: u64,
     /// The first [`LISTED`](super::lists::LISTED) of them: (at, reviewer, subject, session user, VM, host).
@@ -173,7 +176,14 @@ impl Counter {
             Facts::Access(row) => {
                 f.accesses += 1;
                 *f.accesses_by_who.entry(row[1].clone()).or_default() += 1;
-                first(&mut f.access_list, row);
+                match row[2].strip_suffix(".list") {
+                    Some(list) => {
+                        let day = row[0].get(..10).unwrap_or(&row[0]).to_owned();
+                        let key = (row[1].clone(), day, list.to_owned());
+                        *f.list_queries.entry(key).or_default() += 1;
+                    }
+                    None => first(&mut f.access_list, row),
+                }
             }
             Facts::Refusal(row) => {
                 f.refused_reviews += 1;

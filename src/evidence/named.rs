@@ -86,7 +86,7 @@ mod tests {
             .expect("pack");
         let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
         let from = html
-            .find("<caption>Accesses (first")
+            .find("<caption>Reads and other accesses, one by one (first")
             .expect("the accesses table");
         let table = &html[from..from + html[from..].find("</table>").expect("its end")];
         assert!(
@@ -119,6 +119,73 @@ mod tests {
                 "user-ours (VM account)"
             ]
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn list_queries_are_counted_per_principal_and_day_and_reads_listed_one_by_one() {
+        use time::macros::datetime;
+        let f = fakes();
+        let ports = &f.state.ports;
+        let id = seed_host(ports, "bas-ours", "ours", 3).await;
+        let caller = crate::catalogue::access::Access {
+            who: "function-key caller".into(),
+            ip: "203.0.113.1".into(),
+            agent: "ui".into(),
+        };
+        let tables = ports.tables.as_ref();
+        for (n, at) in [
+            datetime!(2025-03-05 8:00 UTC),
+            datetime!(2025-03-05 9:00 UTC),
+            datetime!(2025-03-05 10:00 UTC),
+            datetime!(2025-03-06 8:00 UTC),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let q = format!("sessions?from=2025-03-0{n}&to=2025-03-05");
+            crate::catalogue::access::audit(
+                tables,
+                &caller,
+                "sessions.list",
+                &q,
+                "listed 3 rows as json",
+                at,
+                None,
+            )
+            .await
+            .expect("audit");
+        }
+        let dir = temp_dir();
+        build(ports, &PackKey::from_seed([5u8; 32]), &options(None), &dir)
+            .await
+            .expect("pack");
+        let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+        let table = |caption: &str| {
+            let from = html.find(caption).expect(caption);
+            html[from..from + html[from..].find("</table>").expect("its end")].to_owned()
+        };
+        let lists = table("<caption>List queries per principal and day");
+        let who = "<bdi>function-key caller</bdi>";
+        for (day, n) in [("2025-03-05", "3 times"), ("2025-03-06", "1 time")] {
+            let row = format!(
+                "<tr><td>{day}</td><td>{who}</td><td>{who} listed <bdi>sessions</bdi> {n}</td></tr>"
+            );
+            assert!(lists.contains(&row), "{row} in {lists}");
+        }
+        let reads = table("<caption>Reads and other accesses, one by one");
+        assert!(
+            reads.contains("recordings/rec-ours.mp4"),
+            "the read: {reads}"
+        );
+        assert!(
+            !reads.contains("sessions.list"),
+            "no list query one by one: {reads}"
+        );
+        // Every row stays in the CSV.
+        let csv = std::fs::read_to_string(dir.join("accessaudit.csv")).expect("csv");
+        assert_eq!(csv.matches("sessions.list").count(), 4, "{csv}");
+        assert!(csv.contains(&id), "{csv}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

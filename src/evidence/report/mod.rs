@@ -299,8 +299,19 @@ fn access(f: &Figures) -> Markup {
             @for (w, n) in &f.accesses_by_who { tr { td { (outside(w)) } td { (n) } } }
             }
         }
+        @if !f.list_queries.is_empty() {
+            table.list {
+                caption { "List queries per principal and day (each in accessaudit.csv)" }
+                thead { tr { th { "Day" } th { "Principal" } th { "Queries" } } }
+                tbody {
+                @for ((who, day, list), n) in &f.list_queries {
+                    tr { td { (day) } td { (outside(who)) } td { (outside(who)) " listed " (outside(list)) " " (n) @if *n == 1 { " time" } @else { " times" } } }
+                }
+                }
+            }
+        }
         table.list {
-            caption { "Accesses (first " (f.access_list.len()) " of " (f.accesses) "; all in accessaudit.csv, with each recording's id)" }
+            caption { "Reads and other accesses, one by one (first " (f.access_list.len()) "; all " (f.accesses) " in accessaudit.csv, with each recording's id)" }
             thead { tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } th { "Host" } th { "Person" } } }
             tbody {
             @for [at, who, action, what, host, person] in &f.access_list {
