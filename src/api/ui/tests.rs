@@ -152,6 +152,7 @@ fn sample(name: &str) -> &'static str {
         "protocol" => "ssh",
         "status" => "catalogued",
         "bastion" => "bas-hub-weu",
+        "ip" => "203.0.113.7",
         _ => "x",
     }
 }
