@@ -1,6 +1,7 @@
 //! Holds API: body validation (pure) and set → sweep keeps → list → release restores, over the
 //! retention test kit's in-memory stores; 400/401/403/404/409 problems.
 
+mod approval;
 mod body;
 
 use axum::http::StatusCode;
