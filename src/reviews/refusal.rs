@@ -52,6 +52,16 @@ impl Reviewer {
     }
 }
 
+/// The reason a review by `reviewer` is refused whatever its subject: an application (a token
+/// naming no user: no name it goes by) signs nothing off, as it releases no hold.
+pub fn application(reviewer: &Reviewer) -> Option<String> {
+    reviewer.person.names.is_empty().then(|| {
+        "the caller names no user (an application token): a review is a person's sign-off, so \
+         an application cannot record one"
+            .to_owned()
+    })
+}
+
 /// The reason a review by `reviewer` of a session whose user is `user` is refused, if it is.
 pub fn self_review(reviewer: &Reviewer, user: &Person) -> Option<String> {
     reviewer.person.same_as(user).map(|m| {
