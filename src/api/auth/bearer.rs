@@ -154,7 +154,10 @@ pub fn verify(token: &str, key: &DecodingKey, validation: &Validation) -> Result
         .cloned()
         .unwrap_or_else(|| "unnamed token holder".to_owned());
     // An app-only token names no user, whatever else it carries.
-    let app = c.idtyp.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("app"));
+    let app = c
+        .idtyp
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("app"));
     let aliases = [c.preferred_username, c.upn, c.email, c.unique_name]
         .into_iter()
         .flatten()

@@ -99,8 +99,14 @@ impl Principal {
         };
         let object_id = claim(&OBJECT_ID_CLAIMS).into_iter().next();
         // An app-only token (`idtyp: app`) names no user, whatever else it carries.
-        let app = claim(&["idtyp"]).iter().any(|t| t.eq_ignore_ascii_case("app"));
-        let aliases = if app { Vec::new() } else { claim(&ALIAS_CLAIMS) };
+        let app = claim(&["idtyp"])
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("app"));
+        let aliases = if app {
+            Vec::new()
+        } else {
+            claim(&ALIAS_CLAIMS)
+        };
         Some(Self {
             name,
             roles,

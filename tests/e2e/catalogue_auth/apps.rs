@@ -69,7 +69,11 @@ async fn an_application_token_is_refused_a_review_and_a_user_is_not() {
     assert!(rows("reviews").await.is_empty(), "nothing in the log");
     assert!(rows("reviewlatest").await.is_empty(), "not the latest");
     let refused = rows("reviewrefusals").await;
-    assert_eq!(refused.len(), 1, "the same attempt, recorded once: {refused:?}");
+    assert_eq!(
+        refused.len(),
+        1,
+        "the same attempt, recorded once: {refused:?}"
+    );
     for r in &refused {
         assert_eq!(r.entity["ReviewerObjectId"], APP_OID, "{:?}", r.entity);
         assert_eq!(r.entity["SubjectId"], id.as_str());

@@ -25,7 +25,7 @@ use bastion_recordings::storage::{BlobRef, Upload};
 
 const MONTH: &str = "from=2025-03-01&to=2025-03-31";
 /// base64 of the seed [7; 32].
-const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+pub(crate) const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 async fn start() -> Option<Env> {
     let cs = harness::azurite()?;
@@ -65,7 +65,7 @@ async fn count(e: &Env, route: &str, filter: &str) -> u64 {
     v["count"].as_u64().expect("count")
 }
 
-fn temp(name: &str) -> PathBuf {
+pub(crate) fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(harness::unique(name))
 }
 

@@ -5,9 +5,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{
-    Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, approver, requester, rows, stale,
-};
+use super::{Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, approver, requester, rows, stale};
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
 use crate::tables::filter::Op;

@@ -1,0 +1,163 @@
+//! People compared by object id, end to end on Azurite through the real `handler` (platform
+//! authentication, `GRAPH_ENDPOINT` on a loopback Graph fake, [`super::graph`]): the join names
+//! Alice's and Bob's sessions, `ReviewQueue` resolves each `UserEmail` once (through a 429 and its
+//! `Retry-After`) and binds it to the session: Alice's to her object id, Bob's as `not-found`.
+//! Alice, renamed since her session (another UPN, the same `oid`), is refused her own session's
+//! review; Carol's review of it is `verified`, of Bob's `unverified-identity`; the evidence pack
+//! counts both as reviewed and only the first as independent.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::graph::FakeGraph;
+use crate::audit_logs::support::{ALICE, Env};
+use crate::catalogue_sessions::http;
+use crate::harness::{
+    self, AzuriteEnv, HandlerProcess, fixture, fixture_on_sample_day, sample_date,
+};
+
+const BOB: &str = "a1b2c3d4-0000-4000-8000-000000000002";
+const ALICE_OID: &str = "6f1d2c3b-0000-4000-8000-0000000000a1";
+const CAROL_OID: &str = "6f1d2c3b-0000-4000-8000-0000000000c3";
+
+/// An App Service principal with the review role, a UPN and an object id.
+fn principal(upn: &str, oid: &str) -> String {
+    use base64::Engine as _;
+    let claims = json!({"claims": [{"typ": "roles", "val": "Catalogue.Review"},
+        {"typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "val": upn},
+        {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": oid}]});
+    base64::engine::general_purpose::STANDARD.encode(claims.to_string())
+}
+
+/// `POST /api/reviews` of session `tunnel` as `who`.
+async fn review(h: &HandlerProcess, who: &str, tunnel: &str) -> (u16, Value) {
+    let body = json!({"session": tunnel, "verdict": "ok"});
+    let hdr = [("x-ms-client-principal", who)];
+    let (s, text, _) = http(h, Method::POST, "/api/reviews", Some(&body), &hdr).await;
+    (s, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_renamed_user_is_still_the_sessions_user_by_object_id() {
+    let Some(cs) = harness::azurite() else { return };
+    let graph = FakeGraph::start(&[("Alice@Contoso.com", ALICE_OID)], 1, &[]).await;
+    let mut env = AzuriteEnv::new(&cs);
+    for (k, v) in [
+        ("GRAPH_ENDPOINT", graph.base.as_str()),
+        ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
+        ("EVIDENCE_SIGNING_KEY", crate::evidence::KEY),
+    ] {
+        env.vars.insert(k.into(), v.into());
+    }
+    let handler = HandlerProcess::spawn(&env.pairs()).await;
+    let e = Env::with(&cs, env, handler);
+    let mut pairs = e.env.pairs();
+    pairs.push(("CATALOGUE_AUTH", "platform"));
+    let api = HandlerProcess::spawn(&pairs).await;
+
+    // The audit records of Alice's session and Bob's failed login; the queue's run.
+    e.create(9).await;
+    e.append(9, &fixture_on_sample_day("auditlogs/PT1H.sample.jsonl"))
+        .await;
+    e.tick().await;
+    let mut timer = fixture("invocations/timer.invocation.json");
+    timer["Metadata"]["sys"]["MethodName"] = json!("ReviewQueue");
+    timer["Metadata"]["sys"]["UtcNow"] = json!(format!("{}T12:00:00.0000000Z", sample_date(0)));
+    for _ in 0..2 {
+        let (s, reply) = e.handler.invoke("ReviewQueue", &timer).await;
+        assert_eq!(s, 200, "{reply} {}", e.handler.log_text());
+        assert!(
+            reply["Logs"][0]
+                .as_str()
+                .is_some_and(|l| l.contains("0 people not resolved")),
+            "{reply}"
+        );
+    }
+    let row = |t: &'static str| {
+        let tables = e.tables.clone();
+        async move {
+            let row = tables.get("sessions", t, "session").await.expect("get");
+            row.expect("session row").entity
+        }
+    };
+    let alice = row(ALICE).await;
+    assert_eq!(
+        (&alice["UserObjectId"], &alice["UserIdentity"]),
+        (&json!(ALICE_OID), &json!("resolved")),
+        "{alice:?}"
+    );
+    assert_eq!(row(BOB).await["UserIdentity"], "not-found");
+    // Resolved once each (Alice's first read throttled, then retried), never per run.
+    assert_eq!(graph.hits("alice@contoso.com"), 2);
+    assert_eq!(graph.hits("bob@contoso.com"), 1);
+    assert!(
+        graph
+            .queries()
+            .iter()
+            .all(|q| q == "$select=id,userPrincipalName"),
+        "{:?}",
+        graph.queries()
+    );
+
+    // Alice, renamed since: her object id is still the session's user.
+    let renamed = principal("alice.renamed@contoso.com", ALICE_OID);
+    let (s, v) = review(&api, &renamed, ALICE).await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("object id")),
+        "{v}"
+    );
+    let carol = principal("carol@contoso.com", CAROL_OID);
+    let (s, v) = review(&api, &carol, ALICE).await;
+    assert_eq!(
+        (s, v["identityCheck"].as_str()),
+        (201, Some("verified")),
+        "{v}"
+    );
+    // Bob is no one Graph knows: his session's review cannot be shown independent.
+    let (s, v) = review(&api, &carol, BOB).await;
+    assert_eq!(
+        (s, v["identityCheck"].as_str()),
+        (201, Some("unverified-identity")),
+        "{v}"
+    );
+
+    // The pack: both reviewed, one independently.
+    let dir = crate::evidence::temp("evidence-people");
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .args([
+            "evidence",
+            "--from",
+            "2025-01-01",
+            "--to",
+            &today,
+            "--no-pdf",
+            "--out",
+        ])
+        .arg(&dir)
+        .env_clear()
+        .envs(e.env.vars.iter())
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("run handler");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let t = &manifest["figures"]["total"];
+    assert_eq!(
+        (t["reviewed"].as_u64(), t["reviewedIndependently"].as_u64()),
+        (Some(2), Some(1)),
+        "{t}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
