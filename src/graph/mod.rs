@@ -3,7 +3,8 @@
 //! user", graph/api/user-get), so that segregation-of-duties checks compare people by object id
 //! (`reviews::people`). Over the one REST client: a token for the endpoint's `/.default` scope
 //! from the app's managed identity, the per-try and total deadline, the one retry policy (429 and
-//! 503 with `Retry-After`), and a 403 that names the application permission the call needs.
+//! 503 with `Retry-After`), and a 403 that names the application permission the call needs
+//! ([`GraphOperation`]).
 //!
 //! The UPN is one path segment, percent-encoded (a guest's `…#EXT#@…` UPN carries a `#`); a UPN
 //! that begins with `$` is written `users('$…')`, as the Get user page asks. A 404
@@ -18,10 +19,7 @@ use url::Url;
 
 use crate::azure::http::{Client, Request};
 use crate::azure::{AzureError, found};
-
-/// The application permission the read needs: the least privileged one the Get user page lists
-/// for app-only access.
-pub const PERMISSION: &str = "User.Read.All (Microsoft Graph application permission, granted to the app's managed identity: infra/README.md)";
+use crate::permissions::graph::GraphOperation;
 
 /// Looks people up in the directory.
 #[async_trait]
@@ -29,7 +27,7 @@ pub trait Directory: Send + Sync {
     /// The object id of the user whose UPN is `upn`; `None` when the directory has no such user.
     ///
     /// # Errors
-    /// A read that failed (403 naming [`PERMISSION`], throttled past the call's end, transient).
+    /// A read that failed (403 naming the permission, throttled past the call's end, transient).
     async fn object_id(&self, upn: &str) -> Result<Option<String>, AzureError>;
 }
 
@@ -79,7 +77,8 @@ impl GraphClient {
 #[async_trait]
 impl Directory for GraphClient {
     async fn object_id(&self, upn: &str) -> Result<Option<String>, AzureError> {
-        let req = Request::new(Method::GET, self.user_url(upn)?, PERMISSION).op("Graph Get user");
+        let role = GraphOperation::GetUser.missing();
+        let req = Request::new(Method::GET, self.user_url(upn)?, &role).op("Graph Get user");
         let Some(user) = found(self.http.json::<User>(&req).await)? else {
             return Ok(None);
         };

@@ -28,6 +28,8 @@ struct Directory {
     hits: HashMap<String, u32>,
     /// The query strings received.
     queries: Vec<String>,
+    /// Each request's method and path, as received (still percent-encoded).
+    requests: Vec<(String, String)>,
 }
 
 /// The running fake.
@@ -55,8 +57,10 @@ async fn user(
     State(dir): State<Arc<Mutex<Directory>>>,
     Path(upn): Path<String>,
     RawQuery(query): RawQuery,
+    uri: axum::http::Uri,
 ) -> Response {
     let mut d = dir.lock().expect("lock");
+    d.requests.push(("GET".to_owned(), uri.path().to_owned()));
     *d.hits.entry(upn.clone()).or_default() += 1;
     d.queries.push(query.unwrap_or_default());
     if d.throttle > 0 {
@@ -122,6 +126,11 @@ impl FakeGraph {
     pub(crate) fn hits(&self, upn: &str) -> u32 {
         let d = self.dir.lock().expect("lock");
         d.hits.get(upn).copied().unwrap_or_default()
+    }
+
+    /// Every request received: (method, path).
+    pub(crate) fn requests(&self) -> Vec<(String, String)> {
+        self.dir.lock().expect("lock").requests.clone()
     }
 
     /// Every query string received.

@@ -3,7 +3,7 @@
 //! `reviewer` field is ignored, and the log lists it.
 
 mod duties;
-mod graph;
+pub(crate) mod graph;
 mod people;
 mod queue;
 
