@@ -36,7 +36,7 @@ async fn start() -> Option<Env> {
     Some(Env::with(&cs, env, handler))
 }
 
-fn cli(e: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn cli(e: &Env, args: &[&str]) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
         .args(args)
         .env_clear()

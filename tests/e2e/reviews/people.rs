@@ -127,28 +127,19 @@ async fn a_renamed_user_is_still_the_sessions_user_by_object_id() {
     // The pack: both reviewed, one independently.
     let dir = crate::evidence::temp("evidence-people");
     let today = time::OffsetDateTime::now_utc().date().to_string();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
-        .args([
-            "evidence",
-            "--from",
-            "2025-01-01",
-            "--to",
-            &today,
-            "--no-pdf",
-            "--out",
-        ])
-        .arg(&dir)
-        .env_clear()
-        .envs(e.env.vars.iter())
-        .env("PATH", "/nonexistent")
-        .output()
-        .expect("run handler");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let d = dir.to_str().expect("utf-8");
+    let args = [
+        "evidence",
+        "--from",
+        "2025-01-01",
+        "--to",
+        &today,
+        "--no-pdf",
+        "--out",
+        d,
+    ];
+    let (code, _, err) = crate::evidence::cli(&e, &args);
+    assert_eq!(code, Some(0), "{err}");
     let manifest: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
     )

@@ -85,18 +85,7 @@ async fn an_approval_left_by_a_failed_release_is_the_approvers_alone_and_expires
     // An approval expires as a request does: past `ExpiresAt`, not even its approver uses it.
     let body = approved_but_failed(&k, "failed-then-late.rec", "case-71").await;
     let id = body["request"].as_str().expect("request id");
-    let mut row = k
-        .tables
-        .get(HOLDS_TABLE, "release", id)
-        .await
-        .expect("get")
-        .expect("row");
-    row.entity
-        .insert("ExpiresAt".into(), json!("2000-01-01T00:00:00Z"));
-    k.tables
-        .write(HOLDS_TABLE, &row.entity, WriteMode::Upsert)
-        .await
-        .expect("expire");
+    super::expire(&k, id).await;
     let (s, v) = release(&k, &bob, &body).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(
