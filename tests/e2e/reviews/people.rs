@@ -4,7 +4,8 @@
 //! `Retry-After`) and binds it to the session: Alice's to her object id, Bob's as `not-found`.
 //! Alice, renamed since her session (another UPN, the same `oid`), is refused her own session's
 //! review; Carol's review of it is `verified`, of Bob's `unverified-identity`; the evidence pack
-//! counts both as reviewed and only the first as independent.
+//! counts both as reviewed and only the first as independent. And the Graph client alone: a 429
+//! waited out, a 404 as no one, a 403 naming the permission, a guest's UPN encoded.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -151,4 +152,51 @@ async fn a_renamed_user_is_still_the_sessions_user_by_object_id() {
         "{t}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The Graph client alone against the fake: a 429 waited out (`Retry-After`), a 404 as no one, a
+/// 403 naming the permission to grant, a guest's `#EXT#` UPN as one encoded segment.
+#[tokio::test]
+async fn the_graph_client_waits_out_429_reads_404_as_no_one_and_names_the_permission_on_403() {
+    use bastion_recordings::azure::http::{Auth, Client};
+    use bastion_recordings::azure::{AzureError, Policy, Timeouts};
+    use bastion_recordings::graph::{Directory, GraphClient};
+    let guest = "dave_fabrikam.com#EXT#@contoso.onmicrosoft.com";
+    let graph = FakeGraph::start(
+        &[(guest, "6f1d2c3b-0000-4000-8000-0000000000d4")],
+        1,
+        &["erin@contoso.com"],
+    )
+    .await;
+    let base = url::Url::parse(&graph.base).expect("url");
+    let http = Client::new(
+        "Graph",
+        Some(&base),
+        Auth::None,
+        Timeouts::CONTROL,
+        Policy::CONTROL,
+    );
+    let client = GraphClient::new(http.expect("client"), &base);
+    let found = client.object_id(guest).await.expect("read");
+    assert_eq!(
+        found.as_deref(),
+        Some("6f1d2c3b-0000-4000-8000-0000000000d4")
+    );
+    assert_eq!(graph.hits(guest), 2, "throttled once, then answered");
+    assert!(
+        graph
+            .requests()
+            .iter()
+            .all(|(_, p)| p == "/v1.0/users/dave_fabrikam.com%23EXT%23@contoso.onmicrosoft.com"),
+        "{:?}",
+        graph.requests()
+    );
+    assert_eq!(
+        client.object_id("nobody@contoso.com").await.expect("404"),
+        None
+    );
+    match client.object_id("erin@contoso.com").await {
+        Err(AzureError::Forbidden { role }) => assert!(role.contains("User.Read.All"), "{role}"),
+        other => panic!("a 403 naming the permission, not {other:?}"),
+    }
 }
