@@ -130,3 +130,123 @@ pub async fn bind(
 fn bound(e: &crate::tables::Entity) -> bool {
     matches!(get_str(e, "UserIdentity"), Some(RESOLVED | NOT_FOUND))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::testkit::{fakes, upsert};
+
+    /// A directory with one user, counting reads; `fail` makes every read a 403.
+    struct Counted {
+        reads: Mutex<u32>,
+        fail: bool,
+    }
+
+    #[async_trait]
+    impl Directory for Counted {
+        async fn object_id(&self, upn: &str) -> Result<Option<String>, AzureError> {
+            *self.reads.lock().expect("lock") += 1;
+            if self.fail {
+                return Err(AzureError::Forbidden {
+                    role: "User.Read.All".into(),
+                });
+            }
+            Ok((upn.eq_ignore_ascii_case("alice@contoso.com")).then(|| "oid-a".to_owned()))
+        }
+    }
+
+    async fn session(tables: &dyn TableStore, tunnel: &str, upn: &str) {
+        let row = json!({"PartitionKey": tunnel, "RowKey": SESSION_ROW, "UserEmail": upn});
+        upsert(tables, SESSIONS_TABLE, row).await;
+    }
+
+    async fn row(tables: &dyn TableStore, tunnel: &str) -> crate::tables::Entity {
+        let row = get(tables, SESSIONS_TABLE, tunnel, SESSION_ROW).await;
+        row.expect("get").expect("row").entity
+    }
+
+    #[tokio::test]
+    async fn each_person_is_read_once_a_day_and_each_session_bound_once() {
+        let f = fakes();
+        let t = f.state.ports.tables.as_ref();
+        let now = datetime!(2025-03-14 12:00 UTC);
+        let graph = Counted {
+            reads: Mutex::new(0),
+            fail: false,
+        };
+        for (tunnel, upn) in [("s1", "alice@contoso.com"), ("s2", "ALICE@contoso.com ")] {
+            session(t, tunnel, upn).await;
+            assert!(bind(t, &graph, tunnel, upn, now).await.expect("bind"));
+            assert_eq!(row(t, tunnel).await["UserObjectId"], "oid-a");
+        }
+        assert_eq!(
+            *graph.reads.lock().expect("lock"),
+            1,
+            "one person, one read"
+        );
+        // Bound: never read again, even after the day (the name may belong to someone else then).
+        let later = now + Duration::hours(FRESH_HOURS + 1);
+        assert!(
+            bind(t, &graph, "s1", "alice@contoso.com", later)
+                .await
+                .expect("bind")
+        );
+        assert_eq!(*graph.reads.lock().expect("lock"), 1);
+        // A new session after the day reads the person again.
+        session(t, "s3", "alice@contoso.com").await;
+        bind(t, &graph, "s3", "alice@contoso.com", later)
+            .await
+            .expect("bind");
+        assert_eq!(*graph.reads.lock().expect("lock"), 2);
+        // No such user: not-found, kept.
+        session(t, "s4", "bob@contoso.com").await;
+        bind(t, &graph, "s4", "bob@contoso.com", now)
+            .await
+            .expect("bind");
+        let bob = row(t, "s4").await;
+        assert_eq!(
+            (&bob["UserIdentity"], &bob["UserObjectId"]),
+            (&json!(NOT_FOUND), &json!(""))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_kept_as_unresolved_and_tried_again() {
+        let f = fakes();
+        let t = f.state.ports.tables.as_ref();
+        let now = datetime!(2025-03-14 12:00 UTC);
+        let refused = Counted {
+            reads: Mutex::new(0),
+            fail: true,
+        };
+        session(t, "s1", "alice@contoso.com").await;
+        assert!(
+            !bind(t, &refused, "s1", "alice@contoso.com", now)
+                .await
+                .expect("bind")
+        );
+        let r = row(t, "s1").await;
+        assert_eq!(r["UserIdentity"], UNRESOLVED);
+        assert!(
+            r["UserIdentityReason"]
+                .as_str()
+                .is_some_and(|w| w.contains("User.Read.All"))
+        );
+        let granted = Counted {
+            reads: Mutex::new(0),
+            fail: false,
+        };
+        assert!(
+            bind(t, &granted, "s1", "alice@contoso.com", now)
+                .await
+                .expect("bind")
+        );
+        assert_eq!(row(t, "s1").await["UserObjectId"], "oid-a");
+    }
+}
