@@ -7,6 +7,7 @@
 //! timer writes the previous month once into container `evidence` (its commit naming the folder),
 //! that pack verifies, a second run is Skipped, and Azurite refuses to replace a pack's blob.
 
+mod approval;
 mod doors;
 mod duties;
 mod figures;
