@@ -174,6 +174,9 @@ param custodyWorkspace object = {}
 @maxValue(1440)
 param custodyActorWaitMinutes int = 60
 
+@description('Microsoft Graph endpoint (https://graph.microsoft.com) the sessions\' people are resolved to Entra object ids at, so reviews compare people by object id (GRAPH_ENDPOINT). Needs the Graph application permission User.Read.All granted to the app\'s identity, which Bicep cannot assign: infra/README.md has the command. Empty: off, every review unverified-identity.')
+param graphEndpoint string = ''
+
 @description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')
 param custodyDiagnostics bool = false
 
@@ -457,6 +460,7 @@ module functionApp 'modules/functionapp.bicep' = {
     logAnalyticsEndpoint: logAnalyticsEndpoint
     custodyWorkspaceId: custodyWorkspace.?customerId ?? ''
     custodyActorWaitMinutes: custodyActorWaitMinutes
+    graphEndpoint: graphEndpoint
     sentinelIngestionEndpoint: sentinelOn ? sentinel!.outputs.ingestionEndpoint : ''
     sentinelDcrImmutableId: sentinelOn ? sentinel!.outputs.dcrImmutableId : ''
     bastionHosts: join(watchedHosts, ',')

@@ -354,6 +354,15 @@ def check_catalogue_auth(p):
             "catalogueAuth = platform needs catalogueAuthClientId (the app registration): the template refuses it without one")
 
 
+def check_graph(p):
+    """Bicep cannot grant a Microsoft Graph application permission: with graphEndpoint, say the one step left."""
+    if p.get("graphEndpoint"):
+        row("Microsoft Graph (graphEndpoint)", p["graphEndpoint"], "WARN",
+            "after the deployment, grant the app's identity the Graph application permission User.Read.All "
+            "(infra/README.md, az rest POST servicePrincipals/{id}/appRoleAssignments); until then every "
+            "person read is refused (403) and reviews stay unverified-identity")
+
+
 def check_app_storage_sku(sub, location, sku):
     """The app account's redundancy must be offered in the region (GZRS needs availability zones)."""
     url = f"{ARM}/subscriptions/{sub}/providers/Microsoft.Storage/skus?api-version=2023-05-01"
@@ -426,6 +435,7 @@ def main(argv):
     check_region(location, bool(p.get("zoneRedundant")))
     check_app_storage_sku(sub, location, p.get("appStorageSku") or "Standard_GZRS")
     check_catalogue_auth(p)
+    check_graph(p)
     preflight_existing.sentinel(existing, p)
     preflight_existing.custody(existing, p, recs, account_id)
     preflight_existing.evidence_lock(existing, p, sub, rg)

@@ -44,6 +44,9 @@ param custodyWorkspaceId string = ''
 @description('Minutes after a deletion or replacement outside the product its actor is looked for.')
 param custodyActorWaitMinutes int = 60
 
+@description('Microsoft Graph endpoint the sessions\' people are resolved to object ids at (https://graph.microsoft.com); empty: not resolved, every review unverified-identity.')
+param graphEndpoint string = ''
+
 @description('Logs ingestion endpoint of the Sentinel data collection endpoint; empty: no Sentinel export.')
 param sentinelIngestionEndpoint string = ''
 
@@ -258,6 +261,9 @@ var settings = {
   // recording accounts send StorageRead/StorageWrite/StorageDelete to, or empty (off).
   CUSTODY_WORKSPACE_ID: custodyWorkspaceId
   CUSTODY_ACTOR_WAIT_MINUTES: string(custodyActorWaitMinutes)
+  // Segregation of duties by object id: the sessions' people through Microsoft Graph, or empty
+  // (off). Needs the app role granted to the app's identity by hand (infra/README.md).
+  GRAPH_ENDPOINT: graphEndpoint
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'

@@ -71,6 +71,38 @@ async fn infra_grants_exactly_what_the_functions_use() {
         "permission drift:\n  {}\nexercised:{summary}",
         problems.join("\n  ")
     );
+    graph_is_granted(&ex.graph);
+}
+
+/// Every Microsoft Graph request is an operation the mapping knows, and the application permission
+/// it needs is the one infra grants: Bicep cannot assign a Graph app role, so infra/README.md's
+/// command (its app role id) and main.bicep's `graphEndpoint` are the grant.
+fn graph_is_granted(requests: &[(String, String)]) {
+    use bastion_recordings::permissions::graph::GraphOperation;
+    assert!(
+        !requests.is_empty(),
+        "ReviewQueue resolved no person through Graph"
+    );
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/infra/README.md")).expect("README");
+    let main = std::fs::read_to_string(format!("{root}/infra/main.bicep")).expect("main.bicep");
+    assert!(
+        main.contains("graphEndpoint: graphEndpoint"),
+        "main.bicep passes no graphEndpoint"
+    );
+    for (method, path) in requests {
+        let op = GraphOperation::of_request(method, path).unwrap_or_else(|| {
+            panic!("a Graph request no permission mapping knows: {method} {path}")
+        });
+        let granted = readme.contains(op.app_role_id()) && readme.contains(op.permission());
+        assert!(
+            granted,
+            "{} ({method} {path}) needs {} (app role {}), which infra/README.md does not grant",
+            op.name(),
+            op.permission(),
+            op.app_role_id()
+        );
+    }
 }
 
 /// A record of the given (connection, resource, operation, function) calls.
