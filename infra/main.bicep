@@ -174,7 +174,7 @@ param custodyWorkspace object = {}
 @maxValue(1440)
 param custodyActorWaitMinutes int = 60
 
-@description('Microsoft Graph endpoint (https://graph.microsoft.com) the sessions\' people are resolved to Entra object ids at, so reviews compare people by object id (GRAPH_ENDPOINT). Needs the Graph application permission User.Read.All granted to the app\'s identity, which Bicep cannot assign: infra/README.md has the command. Empty: off, every review unverified-identity.')
+@description('Microsoft Graph endpoint (https://graph.microsoft.com) the sessions\' people are resolved to Entra object ids at, so reviews compare people by object id (GRAPH_ENDPOINT). Needs the Graph application permission User.ReadBasic.All granted to the app\'s identity, which Bicep cannot assign: infra/README.md has the command. Empty: off, every review unverified-identity.')
 param graphEndpoint string = ''
 
 @description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')

@@ -358,7 +358,7 @@ def check_graph(p):
     """Bicep cannot grant a Microsoft Graph application permission: with graphEndpoint, say the one step left."""
     if p.get("graphEndpoint"):
         row("Microsoft Graph (graphEndpoint)", p["graphEndpoint"], "WARN",
-            "after the deployment, grant the app's identity the Graph application permission User.Read.All "
+            "after the deployment, grant the app's identity the Graph application permission User.ReadBasic.All "
             "(infra/README.md, az rest POST servicePrincipals/{id}/appRoleAssignments); until then every "
             "person read is refused (403) and reviews stay unverified-identity")
 

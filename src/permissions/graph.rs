@@ -30,14 +30,14 @@ impl GraphOperation {
     /// The application permission it needs.
     pub fn permission(self) -> &'static str {
         match self {
-            Self::GetUser => "User.Read.All",
+            Self::GetUser => "User.ReadBasic.All",
         }
     }
 
     /// The permission's app role id on the Microsoft Graph service principal.
     pub fn app_role_id(self) -> &'static str {
         match self {
-            Self::GetUser => "df021288-bdef-4463-88db-98f22de89214",
+            Self::GetUser => "97235f07-e226-4f63-ace3-39588e11d3a1",
         }
     }
 
@@ -59,7 +59,7 @@ mod tests {
     fn get_user_is_known_by_its_path_and_nothing_else_is() {
         let op = GraphOperation::of_request("GET", "/v1.0/users/alice%23EXT%23@contoso.com");
         assert_eq!(op, Some(GraphOperation::GetUser));
-        assert_eq!(op.map(GraphOperation::permission), Some("User.Read.All"));
+        assert_eq!(op.map(GraphOperation::permission), Some("User.ReadBasic.All"));
         assert_eq!(
             GraphOperation::of_request("GET", "/v1.0/users/a/memberOf"),
             None

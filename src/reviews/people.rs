@@ -154,7 +154,7 @@ mod tests {
             *self.reads.lock().expect("lock") += 1;
             if self.fail {
                 return Err(AzureError::Forbidden {
-                    role: "User.Read.All".into(),
+                    role: "User.ReadBasic.All".into(),
                 });
             }
             Ok((upn.eq_ignore_ascii_case("alice@contoso.com")).then(|| "oid-a".to_owned()))
@@ -236,7 +236,7 @@ mod tests {
         assert!(
             r["UserIdentityReason"]
                 .as_str()
-                .is_some_and(|w| w.contains("User.Read.All"))
+                .is_some_and(|w| w.contains("User.ReadBasic.All"))
         );
         let granted = Counted {
             reads: Mutex::new(0),
