@@ -169,6 +169,7 @@ async fn main() {
                 .map(|g| group(&format!("rg-app-{g}")).to_ascii_lowercase())
                 .collect()
         },
+        extension_allow: vec![],
     };
     let counting = Arc::new(CountingTables::new(InMemoryTables::new()));
     let ports = Ports {

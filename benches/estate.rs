@@ -153,6 +153,7 @@ async fn main() {
         audit_silence: time::Duration::hours(24),
         bypass_lookback: time::Duration::days(90),
         bypass_scopes: vec![],
+        extension_allow: vec![],
     };
     let ports = ports(n);
     let sinks = check::sinks(&ports, &[], None);

@@ -1,5 +1,6 @@
 //! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`,
-//! `ESTATE_AUDIT_SILENCE_HOURS`, `BYPASS_VM_LOOKBACK_DAYS`, `BYPASS_SCOPES`.
+//! `ESTATE_AUDIT_SILENCE_HOURS`, `BYPASS_VM_LOOKBACK_DAYS`, `BYPASS_SCOPES`,
+//! `BYPASS_EXTENSION_ALLOW`.
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
 
@@ -24,6 +25,9 @@ pub const BYPASS_LOOKBACK: &str = "BYPASS_VM_LOOKBACK_DAYS";
 pub const DEFAULT_BYPASS_LOOKBACK_DAYS: i64 = 90;
 /// Subscriptions and resource groups whose VMs are watched too (comma-separated resource ids).
 pub const BYPASS_SCOPES: &str = "BYPASS_SCOPES";
+/// VM extensions whose writes are no door (`Publisher/Type`, comma-separated; [`NO_HOSTS`]:
+/// none, every extension is a door); unset: Microsoft's monitoring and security agents.
+pub const EXTENSION_ALLOW: &str = "BYPASS_EXTENSION_ALLOW";
 /// Public cloud Resource Manager.
 pub const DEFAULT_ARM: &str = "https://management.azure.com";
 
@@ -46,6 +50,9 @@ pub struct EstateSettings {
     /// `BYPASS_SCOPES`: `/subscriptions/{id}` or `/subscriptions/{id}/resourceGroups/{name}`
     /// whose VMs are watched besides the sessions' targets (lower-case, no trailing slash).
     pub bypass_scopes: Vec<String>,
+    /// `BYPASS_EXTENSION_ALLOW`: the `publisher/type` (lower-case) of the extensions whose writes
+    /// are no door.
+    pub extension_allow: Vec<String>,
 }
 
 impl EstateSettings {
@@ -101,6 +108,7 @@ impl EstateSettings {
             is_scope,
             "comma-separated /subscriptions/{id} or /subscriptions/{id}/resourceGroups/{name}",
         );
+        let extension_allow = Self::extension_allow(r);
         Self {
             hosts,
             arm_endpoint,
@@ -109,7 +117,34 @@ impl EstateSettings {
             audit_silence: time::Duration::hours(hours),
             bypass_lookback: time::Duration::days(days),
             bypass_scopes: scopes.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            extension_allow,
         }
+    }
+
+    /// `BYPASS_EXTENSION_ALLOW` (lower-case): the default when unset, none for `none`; a
+    /// malformed entry is a problem.
+    fn extension_allow(r: &mut crate::setting::Reader<'_>) -> Vec<String> {
+        use crate::estate::bypass::extensions::{DEFAULT_ALLOW, is_entry};
+        let listed: Vec<String> = match r.get(EXTENSION_ALLOW) {
+            None => DEFAULT_ALLOW.iter().map(|e| (*e).to_owned()).collect(),
+            Some(v) if v.eq_ignore_ascii_case(NO_HOSTS) => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty())
+                .collect(),
+        };
+        if !listed.iter().all(|e| is_entry(e)) {
+            r.problem(
+                EXTENSION_ALLOW,
+                "comma-separated Publisher/Type extension names, or none",
+            );
+            return Vec::new();
+        }
+        let mut out: Vec<String> = listed.iter().map(|e| e.to_ascii_lowercase()).collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Setting `name`'s comma-separated resource ids (no trailing slash, each once in any case):
@@ -184,6 +219,10 @@ impl EstateSettings {
             audit_silence: time::Duration::hours(24),
             bypass_lookback: time::Duration::days(90),
             bypass_scopes: vec![],
+            extension_allow: crate::estate::bypass::extensions::DEFAULT_ALLOW
+                .iter()
+                .map(|e| e.to_ascii_lowercase())
+                .collect(),
         }
     }
 }

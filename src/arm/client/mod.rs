@@ -211,11 +211,16 @@ impl ResourceManager for ArmClient {
         &self,
         resource_id: &str,
     ) -> Result<Vec<DiagnosticSetting>, AzureError> {
-        let role = role(ArmOperation::ListDiagnosticSettings, resource_id);
         let path = format!(
             "{}/providers/Microsoft.Insights/diagnosticSettings",
             resource_id.trim_end_matches('/')
         );
+        // A subscription's own settings (its Activity log) need their read at the subscription.
+        let op = match ArmOperation::of_request("GET", &path) {
+            Some((op @ ArmOperation::ListSubscriptionDiagnosticSettings, _)) => op,
+            _ => ArmOperation::ListDiagnosticSettings,
+        };
+        let role = role(op, resource_id);
         // Not paged (`nextLinkName: null`); no setting is `200 {"value": []}`.
         let page: Value = self
             .get(self.url(&path, DIAGNOSTICS_API, &[])?, &role)

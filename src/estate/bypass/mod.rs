@@ -11,6 +11,9 @@ pub mod cidr;
 pub mod direct;
 pub mod doors;
 pub mod episodes;
+pub mod extensions;
+pub mod failure;
+pub mod flow;
 pub mod ids;
 pub mod jit;
 pub mod netdoors;
@@ -120,10 +123,17 @@ pub async fn run(
     }
     // The Activity log first: its rows say which remembered NICs to read again.
     let logs = logs.filter(|_| !workspaces.is_empty());
+    let subscriptions = watched.subscriptions();
+    let subs: Vec<String> = subscriptions.iter().cloned().collect();
     let doors_span = (now - USE_WINDOW, now);
     let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
-    let read = logs.map(|logs| read::read(logs, workspaces, doors_span, silence_span));
+    let read = logs.map(|logs| read::read(logs, workspaces, &subs, doors_span, silence_span));
     let activity = OptionFuture::from(read).await;
+    // Whether each subscription's Activity log flows to a workspace read: its settings.
+    let flows = match arm.filter(|_| activity.is_some()) {
+        Some(arm) => Some(flow::read(arm.as_ref(), &subscriptions, workspaces).await),
+        None => None,
+    };
     let report_to = &mut report;
     let pass = arm.map(|arm| {
         network_pass(
@@ -141,8 +151,17 @@ pub async fn run(
     let mut decided: BTreeMap<String, Evaluation> = BTreeMap::new();
     let mut events = Vec::new();
     if let Some(read) = activity {
-        let pass = activity_pass(tables, arm, read, &watched, workspaces, bastion, now);
-        match pass.await {
+        let pass = Pass {
+            tables,
+            arm,
+            watched: &watched,
+            workspaces,
+            bastion,
+            flows: flows.as_ref(),
+            allow: &settings.extension_allow,
+            now,
+        };
+        match activity_pass(&pass, read).await {
             Ok((e, d)) => {
                 events = e;
                 merge(&mut decided, d);
@@ -277,67 +296,115 @@ fn merge(
     }
 }
 
-/// The Activity log part: the events read, and the VMs' and subscriptions' evaluations.
-async fn activity_pass(
-    tables: &dyn TableStore,
-    arm: Option<&Arc<dyn ResourceManager>>,
-    read: Result<read::Read, crate::azure::AzureError>,
-    watched: &Watched,
-    workspaces: &[String],
-    bastion: Option<&AddrSet>,
+/// What the Activity log part reads besides the rows.
+struct Pass<'a> {
+    tables: &'a dyn TableStore,
+    arm: Option<&'a Arc<dyn ResourceManager>>,
+    watched: &'a Watched,
+    /// The workspaces read (customer ids).
+    workspaces: &'a [String],
+    /// The Bastion subnets (`None`: not known).
+    bastion: Option<&'a AddrSet>,
+    /// Each subscription's diagnostic settings as read (`None`: Resource Manager not read).
+    flows: Option<&'a BTreeMap<String, flow::Flow>>,
+    /// `BYPASS_EXTENSION_ALLOW`.
+    allow: &'a [String],
     now: OffsetDateTime,
+}
+
+impl Pass<'_> {
+    /// Subscription `sub`'s findings over what was `seen`, and whether its doors may clear.
+    fn subscription(&self, sub: &str, seen: flow::Seen<'_>) -> (String, Evaluation, bool) {
+        let settings = self.flows.and_then(|f| f.get(sub));
+        let (ev, known) = flow::evaluate(sub, seen, settings, self.now);
+        (doors::subscription_id(sub), ev, known)
+    }
+}
+
+/// The Activity log part: the events read, and the VMs' and subscriptions' evaluations. A VM of a
+/// subscription whose Activity log is not known to flow, or was not read whole, has its doors
+/// unknown: a use opens a door, none clears; a read that failed decides none of them.
+async fn activity_pass(
+    p: &Pass<'_>,
+    read: Result<read::Read, crate::azure::AzureError>,
 ) -> Result<(Vec<Event>, Vec<(String, Evaluation)>), String> {
-    let subscriptions = watched.subscriptions();
+    let subscriptions = p.watched.subscriptions();
     let mut decided = Vec::new();
+    let seen = flow::Seen {
+        latest: None,
+        error: None,
+        incomplete: &[],
+        workspaces: p.workspaces.len(),
+        silence_days: SILENCE_DAYS,
+    };
     let read = match read {
         Ok(read) => read,
         Err(e) => {
             for sub in &subscriptions {
-                decided.push((doors::subscription_id(sub), doors::read_failed(&e, now)));
+                let seen = flow::Seen {
+                    error: Some(&e),
+                    ..seen
+                };
+                let (id, ev, _) = p.subscription(sub, seen);
+                decided.push((id, ev));
             }
             return Ok((Vec::new(), decided));
         }
     };
+    for why in &read.incomplete {
+        tracing::warn!(why = %why, "the Activity log was not read whole: check-failed:activity-log");
+    }
     let mut events = activity::fold(&read.rows);
     // A just-in-time request whose row carries no body: its policy's requests. A policy not read
     // is its subscription's finding, and its VMs' just-in-time doors keep their state.
     let mut unread = BTreeSet::new();
-    if let Some(arm) = arm {
+    if let Some(arm) = p.arm {
         for u in jit::complete(arm, &mut events).await {
             tracing::warn!(policy = %u.policy, error = %u.error, "just-in-time policy not read");
             if let Some(sub) = subscription_of(&u.policy) {
-                decided.push((doors::subscription_id(&sub), doors::policy_failed(&u, now)));
+                decided.push((
+                    doors::subscription_id(&sub),
+                    doors::policy_failed(&u, p.now),
+                ));
                 unread.insert(sub);
             }
         }
     }
     // VMs with a finding stored (a scope's VM no event names now) are decided too, so a door
     // clears.
-    let stored = match store::list(tables).await {
+    let stored = match store::list(p.tables).await {
         Ok(estate) => estate.rows.into_iter().map(|r| r.host.to_ascii_lowercase()),
         Err(e) => return Err(format!("estate rows not read: {e}")),
     };
-    let mut vms: BTreeSet<String> = watched.vms.clone();
+    let mut vms: BTreeSet<String> = p.watched.vms.clone();
     vms.extend(
         events
             .iter()
             .flat_map(|e| doors::doors_of(e).into_iter().map(|(_, vm)| vm))
             .chain(stored.filter_map(|h| vm_of(&h)))
-            .filter(|vm| watched.covers(vm)),
+            .filter(|vm| p.watched.covers(vm)),
     );
-    // A VM whose subscription's Activity log is not read keeps its doors' last state.
-    vms.retain(|vm| subscription_of(vm).is_some_and(|s| read.latest.contains_key(&s)));
-    if read.capped {
-        tracing::warn!("more AzureActivity rows than one read takes: the oldest were read");
-    }
+    let mut known = BTreeSet::new();
     for sub in &subscriptions {
-        let ev = doors::subscription(sub, &read.latest, workspaces.len(), SILENCE_DAYS);
-        decided.push((doors::subscription_id(sub), ev));
+        let seen = flow::Seen {
+            latest: Some(&read.latest),
+            incomplete: &read.incomplete,
+            ..seen
+        };
+        let (id, ev, flows) = p.subscription(sub, seen);
+        if flows {
+            known.insert(sub.clone());
+        }
+        decided.push((id, ev));
     }
-    let mut evaluated = doors::evaluate(&vms, &events, bastion);
+    let mut evaluated = doors::evaluate(&vms, &events, p.bastion, p.allow);
     for (vm, ev) in &mut evaluated {
-        if subscription_of(vm).is_some_and(|s| unread.contains(&s)) {
+        let sub = subscription_of(vm);
+        if sub.as_ref().is_some_and(|s| unread.contains(s)) {
             doors::keep_jit(ev);
+        }
+        if !sub.is_some_and(|s| known.contains(&s)) {
+            flow::open_only(ev);
         }
     }
     decided.extend(evaluated);

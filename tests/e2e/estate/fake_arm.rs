@@ -251,6 +251,29 @@ impl Estate {
         }));
     }
 
+    /// Subscription `sub` sends its Activity log (category `Administrative`) to the workspace of
+    /// customer id `customer` (`law-activity`), in the shape of the specification's
+    /// `listSubscriptionDiagnosticSettings` example (monitor, 2021-05-01-preview: `type` null, the
+    /// id under `AzureResourceManager`).
+    pub(crate) fn activity_log_to(&mut self, sub: &str, customer: &str) {
+        let workspace = format!(
+            "/subscriptions/{sub}/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law-activity"
+        );
+        self.workspaces
+            .insert(workspace.to_ascii_lowercase(), customer.to_owned());
+        self.diagnostics.insert(
+            format!("/subscriptions/{sub}"),
+            vec![json!({
+                "id": format!("subscriptions/{sub}/providers/AzureResourceManager/diagnosticSettings/activity-to-law"),
+                "type": null, "name": "activity-to-law",
+                "properties": {"storageAccountId": null, "workspaceId": workspace,
+                    "eventHubAuthorizationRuleId": null,
+                    "logs": [{"category": "Administrative", "enabled": true},
+                        {"category": "Security", "enabled": true}]}
+            })],
+        );
+    }
+
     /// The host's resource JSON, to flip a property.
     pub(crate) fn host(&mut self, name: &str) -> &mut Value {
         self.hosts
@@ -538,9 +561,11 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
         let blob_service = host
             .strip_suffix("/blobservices/default")
             .is_some_and(|a| e.blob_services.contains_key(a));
+        // A subscription always exists: none is `200 {"value": []}` too.
+        let subscription = host.trim_matches('/').split('/').count() == 2;
         return match (
             e.diagnostics.get(host),
-            e.hosts.contains_key(host) || blob_service,
+            e.hosts.contains_key(host) || blob_service || subscription,
         ) {
             (Some(d), _) => list(d.clone()),
             (None, true) => list(vec![]),

@@ -36,6 +36,8 @@ impl Rig {
         let container = env.recordings().to_owned();
         let mut estate = Estate::default();
         estate.add_healthy("b1", ACCOUNT, &container, ACCOUNT);
+        // The subscription sends its Activity log to the workspace the other-doors tests read.
+        estate.activity_log_to(fake_arm::SUB, doors::CUSTOMER);
         let arm = FakeArm::start(estate).await;
         let watched = watching(&container, ACCOUNT, &arm.url);
         let watched = watched.iter().map(|(k, v)| (*k, v.as_str()));
