@@ -412,6 +412,8 @@ async fn activity_pass(
 }
 
 #[cfg(test)]
+mod read_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod watched_tests;
