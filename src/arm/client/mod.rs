@@ -315,6 +315,15 @@ impl ResourceManager for ArmClient {
         Ok(nics.map(|n| n.id).filter(|id| !id.is_empty()).collect())
     }
 
+    async fn virtual_machine_id(&self, vm_id: &str) -> Result<Option<String>, AzureError> {
+        let role = format!("Reader ({})", role(ArmOperation::ReadVirtualMachine, vm_id));
+        let url = self.url(vm_id, COMPUTE_API, &[])?;
+        let vm = found(self.get::<VirtualMachine>(url, &role).await)?;
+        Ok(vm
+            .and_then(|v| v.properties.vm_id)
+            .filter(|id| !id.is_empty()))
+    }
+
     async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError> {
         let role = format!(
             "Reader ({})",

@@ -16,6 +16,7 @@ pub mod failure;
 pub mod flow;
 pub mod ids;
 pub mod jit;
+pub mod moves;
 pub mod netdoors;
 pub mod network;
 pub mod nsg;
@@ -111,7 +112,7 @@ pub async fn run(
 ) -> Report {
     let mut report = Report::default();
     let tables = ports.tables.as_ref();
-    let watched = match watched(tables, settings, now).await {
+    let mut watched = match watched(tables, settings, now).await {
         Ok(w) => w,
         Err(e) => {
             report.failed.push(format!("watched VMs not read: {e}"));
@@ -129,6 +130,13 @@ pub async fn run(
     let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
     let read = logs.map(|logs| read::read(logs, workspaces, &subs, doors_span, silence_span));
     let activity = OptionFuture::from(read).await;
+    // A watched VM that moved is watched where it is now, its findings carried there.
+    let events_read = match &activity {
+        Some(Ok(read)) => activity::fold(&read.rows),
+        _ => Vec::new(),
+    };
+    let (moved, failed) = moves::follow(tables, arm, &events_read, &mut watched).await;
+    report.failed.extend(failed);
     // Whether each subscription's Activity log flows to a workspace read: its settings.
     let flows = match arm.filter(|_| activity.is_some()) {
         Some(arm) => Some(flow::read(arm.as_ref(), &subscriptions, workspaces).await),
@@ -159,6 +167,8 @@ pub async fn run(
             bastion,
             flows: flows.as_ref(),
             allow: &settings.extension_allow,
+            moved: &moved,
+            queried: &subscriptions,
             now,
         };
         match activity_pass(&pass, read).await {
@@ -309,6 +319,11 @@ struct Pass<'a> {
     flows: Option<&'a BTreeMap<String, flow::Flow>>,
     /// `BYPASS_EXTENSION_ALLOW`.
     allow: &'a [String],
+    /// The VMs that moved, by their old id.
+    moved: &'a BTreeMap<String, crate::estate::store::moved::Moved>,
+    /// The subscriptions whose Activity log was asked for (a VM moved into another one this
+    /// pass has its doors unknown until the next).
+    queried: &'a BTreeSet<String>,
     now: OffsetDateTime,
 }
 
@@ -328,7 +343,7 @@ async fn activity_pass(
     p: &Pass<'_>,
     read: Result<read::Read, crate::azure::AzureError>,
 ) -> Result<(Vec<Event>, Vec<(String, Evaluation)>), String> {
-    let subscriptions = p.watched.subscriptions();
+    let subscriptions = p.queried;
     let mut decided = Vec::new();
     let seen = flow::Seen {
         latest: None,
@@ -340,7 +355,7 @@ async fn activity_pass(
     let read = match read {
         Ok(read) => read,
         Err(e) => {
-            for sub in &subscriptions {
+            for sub in subscriptions {
                 let seen = flow::Seen {
                     error: Some(&e),
                     ..seen
@@ -355,6 +370,7 @@ async fn activity_pass(
         tracing::warn!(why = %why, "the Activity log was not read whole: check-failed:activity-log");
     }
     let mut events = activity::fold(&read.rows);
+    moves::rewrite(&mut events, p.moved);
     // A just-in-time request whose row carries no body: its policy's requests. A policy not read
     // is its subscription's finding, and its VMs' just-in-time doors keep their state.
     let mut unread = BTreeSet::new();
@@ -385,7 +401,7 @@ async fn activity_pass(
             .filter(|vm| p.watched.covers(vm)),
     );
     let mut known = BTreeSet::new();
-    for sub in &subscriptions {
+    for sub in subscriptions {
         let seen = flow::Seen {
             latest: Some(&read.latest),
             incomplete: &read.incomplete,

@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod history;
+pub mod moved;
 pub mod nics;
 
 use serde_json::{Value, json};
@@ -102,7 +103,7 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
         if get_str(e, "RowKey") == Some(CHECKED) {
             let text = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
             out.checked.push((text("Host"), text("CheckedAt")));
-        } else if !nics::is_nics(e) {
+        } else if !nics::is_nics(e) && !moved::is_moved(e) {
             out.rows.push(Row::of(e));
         }
     }

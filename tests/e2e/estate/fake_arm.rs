@@ -125,6 +125,9 @@ pub(crate) struct Estate {
     pub(crate) faults_under: Vec<(String, u16, usize)>,
     /// Answers the `faults_under` gave.
     pub(crate) faulted: usize,
+    /// VMs by lower-case resource id: their `vmId` (a VM moved keeps it). `GET {vm}` answers the
+    /// Compute specification's `VirtualMachine_Get` shape (its NICs, when the network names any).
+    pub(crate) vm_ids: HashMap<String, String>,
 }
 
 /// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
@@ -621,6 +624,21 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
         && let Some(items) = network::list(&e.network, lower)
     {
         return list(items);
+    }
+    if *method == Method::GET
+        && let Some(vm_id) = e.vm_ids.get(lower).cloned()
+    {
+        let name = lower.rsplit('/').next().unwrap_or_default();
+        let mut vm = network::get(&e.network, lower)
+            .flatten()
+            .unwrap_or_else(|| {
+                json!({"name": name, "id": uri.path(), "type": "Microsoft.Compute/virtualMachines",
+                "location": "westeurope", "properties": {
+                    "hardwareProfile": {"vmSize": "Standard_DS3_v2"},
+                    "networkProfile": {"networkInterfaces": []}, "provisioningState": "Succeeded"}})
+            });
+        vm["properties"]["vmId"] = json!(vm_id);
+        return axum::Json(vm).into_response();
     }
     if *method == Method::GET
         && let Some(found) = network::get(&e.network, lower)

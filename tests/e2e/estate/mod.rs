@@ -10,6 +10,7 @@ pub(crate) mod doors;
 pub(crate) mod fake_arm;
 mod identity;
 mod live;
+mod moved;
 pub(crate) mod network_doors;
 mod protocol;
 mod trail;

@@ -1,0 +1,129 @@
+//! A watched VM that moves to another resource group stays watched, and its findings follow it,
+//! end to end through the real handler's `EstateCheck`: the Activity log's
+//! `moveResources/action` (its request body naming the VM and the target group) moves it, Resource
+//! Manager confirms the VM at its new id by its `vmId`, the open door is carried over (not
+//! cleared, not announced again), a door used at the new id outside every scope is raised, and
+//! both clear a day later under the new id.
+
+use serde_json::{Value, json};
+
+use super::doors::{activity, activity_with, quiet_workspace, vm};
+use super::fake_arm::SUB;
+use super::{Rig, notifications};
+use crate::harness::{azurite, fixture};
+
+const RUN: &str = "Microsoft.Compute/virtualMachines/runCommand/action";
+const MOVE: &str = "Microsoft.Resources/subscriptions/resourceGroups/moveResources/action";
+const VM_ID: &str = "5c1e2f3a-8b9c-4d0e-9f1a-2b3c4d5e6f70";
+
+/// One `EstateCheck` at `at`: its notifications as sorted `(type, finding, host id)`.
+async fn check_at(rig: &mut Rig, at: &str) -> Vec<(String, String, String)> {
+    let mut inv = fixture("invocations/timer.invocation.json");
+    inv["Metadata"]["sys"]["MethodName"] = json!("EstateCheck");
+    inv["Metadata"]["sys"]["UtcNow"] = json!(at);
+    let (status, body) = rig.handler.invoke("EstateCheck", &inv).await;
+    assert_eq!(status, 200, "{body}\n{}", rig.handler.log_text());
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let mut out: Vec<_> = notifications(&body)
+        .iter()
+        .map(|n| {
+            let d = &n["data"];
+            (s(&n["type"]), s(&d["finding"]), s(&d["bastionHostId"]))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_moved_vm_stays_watched_and_keeps_its_open_doors() {
+    let Some(cs) = azurite() else { return };
+    let (logs, env) = quiet_workspace().await;
+    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
+    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.push(("BYPASS_SCOPES", &scope));
+    let mut rig = Rig::new(&cs, &extra).await;
+    let old = vm("vm1").to_ascii_lowercase();
+    let new = old.replace("/rg-app/", "/rg-other/");
+    activity(
+        &logs,
+        (RUN, "Success", "r1"),
+        "alice@contoso.com",
+        &vm("vm1"),
+        "2026-11-25T11:40:00Z",
+    );
+    assert_eq!(
+        check_at(&mut rig, "2026-11-25T12:00:00.000Z").await,
+        [(
+            "estate.finding".into(),
+            "door:run-command".into(),
+            old.clone()
+        )]
+    );
+    // vm1 moves to rg-other (outside every scope), keeping its vmId.
+    rig.arm.with(|e| e.vm_ids.insert(new.clone(), VM_ID.into()));
+    let group = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
+    let body = json!({"resources": [vm("vm1")],
+        "targetResourceGroup": format!("/subscriptions/{SUB}/resourceGroups/rg-other")});
+    for (status, properties) in [
+        (
+            "Start",
+            json!({"statusCode": "Accepted", "requestbody": body.to_string()}),
+        ),
+        ("Success", json!({"statusCode": "OK"})),
+    ] {
+        let op = (MOVE, status, "m1");
+        activity_with(
+            &logs,
+            op,
+            "bob@contoso.com",
+            &group,
+            "2026-11-25T12:05:00Z",
+            properties,
+        );
+    }
+    // The door is carried to the new id: nothing clears, nothing is announced again.
+    assert_eq!(check_at(&mut rig, "2026-11-25T12:15:00.000Z").await, []);
+    let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
+    let items = estate["items"].as_array().cloned().unwrap_or_default();
+    let hosts: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["finding"] == "door:run-command")
+        .map(|i| &i["host"])
+        .collect();
+    assert_eq!(hosts, [&json!(new)], "{items:#?}");
+    // A door used at the new id, outside the scope: the moved VM is still watched.
+    let serial = format!("{new}/providers/microsoft.serialconsole/serialports/0");
+    let connect = "Microsoft.SerialConsole/serialPorts/connect/action";
+    activity(
+        &logs,
+        (connect, "Success", "s1"),
+        "carol@contoso.com",
+        &serial,
+        "2026-11-25T12:20:00Z",
+    );
+    assert_eq!(
+        check_at(&mut rig, "2026-11-25T12:30:00.000Z").await,
+        [(
+            "estate.finding".into(),
+            "door:serial-console".into(),
+            new.clone()
+        )]
+    );
+    // A day later both uses left the window: each clears once, under the new id.
+    assert_eq!(
+        check_at(&mut rig, "2026-11-26T13:00:00.000Z").await,
+        [
+            (
+                "estate.resolved".into(),
+                "door:run-command".into(),
+                new.clone()
+            ),
+            (
+                "estate.resolved".into(),
+                "door:serial-console".into(),
+                new.clone()
+            )
+        ]
+    );
+}
