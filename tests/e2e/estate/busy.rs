@@ -7,31 +7,16 @@
 
 use serde_json::{Value, json};
 
-use super::doors::{activity, ingest, quiet_workspace, vm};
+use super::doors::{activity, check_at, ingest, scoped_rig, vm};
 use super::fake_arm::SUB;
-use super::{Rig, notifications};
-use crate::harness::{azurite, fixture};
+use crate::harness::azurite;
 
 const RUN: &str = "Microsoft.Compute/virtualMachines/runCommand/action";
 const VM_WRITE: &str = "Microsoft.Compute/virtualMachines/write";
 
-/// One `EstateCheck` at `at`: its notifications as sorted `(type, finding, host name)`.
-async fn check_at(rig: &mut Rig, at: &str) -> Vec<(String, String, String)> {
-    let mut inv = fixture("invocations/timer.invocation.json");
-    inv["Metadata"]["sys"]["MethodName"] = json!("EstateCheck");
-    inv["Metadata"]["sys"]["UtcNow"] = json!(at);
-    let (status, body) = rig.handler.invoke("EstateCheck", &inv).await;
-    assert_eq!(status, 200, "{body}\n{}", rig.handler.log_text());
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    let mut out: Vec<_> = notifications(&body)
-        .iter()
-        .map(|n| {
-            let d = &n["data"];
-            (s(&n["type"]), s(&d["finding"]), s(&d["bastionHost"]))
-        })
-        .collect();
-    out.sort();
-    out
+/// vm1's resource id as the findings name it.
+fn vm1() -> String {
+    vm("vm1").to_ascii_lowercase()
 }
 
 fn seen(kind: &str, finding: &str, host: &str) -> (String, String, String) {
@@ -63,11 +48,7 @@ fn busy_row(sub: &str, op: &str, status: &str, n: usize, at: time::OffsetDateTim
 #[tokio::test]
 async fn a_busy_workspace_is_read_to_its_end_and_a_run_command_behind_5200_vm_writes_is_raised() {
     let Some(cs) = azurite() else { return };
-    let (logs, env) = quiet_workspace().await;
-    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
-    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra.push(("BYPASS_SCOPES", &scope));
-    let mut rig = Rig::new(&cs, &extra).await;
+    let (logs, mut rig) = scoped_rig(&cs).await;
     let day = time::macros::datetime!(2026-11-24 13:00 UTC);
     // 5,200 VM writes in the watched subscription, all older than the Run Command.
     let step = time::Duration::seconds(6);
@@ -109,7 +90,7 @@ async fn a_busy_workspace_is_read_to_its_end_and_a_run_command_behind_5200_vm_wr
     let ns = check_at(&mut rig, "2026-11-25T12:00:00.000Z").await;
     assert_eq!(
         ns,
-        [seen("estate.finding", "door:run-command", "vm1")],
+        [seen("estate.finding", "door:run-command", &vm1())],
         "{ns:#?}"
     );
     let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
@@ -149,11 +130,7 @@ async fn a_busy_workspace_is_read_to_its_end_and_a_run_command_behind_5200_vm_wr
 #[tokio::test]
 async fn an_activity_log_setting_removed_is_seen_within_one_check_and_its_doors_stay_unknown() {
     let Some(cs) = azurite() else { return };
-    let (logs, env) = quiet_workspace().await;
-    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
-    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra.push(("BYPASS_SCOPES", &scope));
-    let mut rig = Rig::new(&cs, &extra).await;
+    let (logs, mut rig) = scoped_rig(&cs).await;
     assert_eq!(check_at(&mut rig, "2026-11-25T12:00:00.000Z").await, []);
     activity(
         &logs,
@@ -164,7 +141,7 @@ async fn an_activity_log_setting_removed_is_seen_within_one_check_and_its_doors_
     );
     assert_eq!(
         check_at(&mut rig, "2026-11-25T12:15:00.000Z").await,
-        [seen("estate.finding", "door:run-command", "vm1")]
+        [seen("estate.finding", "door:run-command", &vm1())]
     );
     // The subscription's setting is removed: the next check says so, and the door stays open.
     let setting = format!("/subscriptions/{SUB}");
@@ -172,7 +149,7 @@ async fn an_activity_log_setting_removed_is_seen_within_one_check_and_its_doors_
         .arm
         .with(|e| e.diagnostics.remove(&setting))
         .expect("the setting");
-    let sub = SUB.to_owned();
+    let sub = format!("/subscriptions/{SUB}");
     assert_eq!(
         check_at(&mut rig, "2026-11-25T12:30:00.000Z").await,
         [seen("estate.finding", "activity-log-not-read", &sub)]
@@ -219,7 +196,7 @@ async fn an_activity_log_setting_removed_is_seen_within_one_check_and_its_doors_
         check_at(&mut rig, "2026-11-26T13:15:00.000Z").await,
         [
             seen("estate.resolved", "check-failed:activity-log", &sub),
-            seen("estate.resolved", "door:run-command", "vm1")
+            seen("estate.resolved", "door:run-command", &vm1())
         ]
     );
 }

@@ -102,6 +102,35 @@ pub(crate) async fn quiet_workspace() -> (FakeLogs, [(&'static str, String); 2])
     (logs, env)
 }
 
+/// A handler watching resource group `rg-app` of [`SUB`] (`BYPASS_SCOPES`), reading the quiet
+/// workspace ([`quiet_workspace`]).
+pub(crate) async fn scoped_rig(cs: &str) -> (FakeLogs, Rig) {
+    let (logs, env) = quiet_workspace().await;
+    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
+    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.push(("BYPASS_SCOPES", &scope));
+    (logs, Rig::new(cs, &extra).await)
+}
+
+/// One `EstateCheck` at `at`: its notifications as sorted `(type, finding, resource id)`.
+pub(crate) async fn check_at(rig: &mut Rig, at: &str) -> Vec<(String, String, String)> {
+    let mut inv = fixture("invocations/timer.invocation.json");
+    inv["Metadata"]["sys"]["MethodName"] = json!("EstateCheck");
+    inv["Metadata"]["sys"]["UtcNow"] = json!(at);
+    let (status, body) = rig.handler.invoke("EstateCheck", &inv).await;
+    assert_eq!(status, 200, "{body}\n{}", rig.handler.log_text());
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let mut out: Vec<_> = notifications(&body)
+        .iter()
+        .map(|n| {
+            let d = &n["data"];
+            (s(&n["type"]), s(&d["finding"]), s(&d["bastionHostId"]))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 fn by_finding<'a>(ns: &'a [Value], finding: &str) -> Vec<&'a Value> {
     ns.iter()
         .filter(|n| n["data"]["finding"] == finding)
@@ -111,11 +140,7 @@ fn by_finding<'a>(ns: &'a [Value], finding: &str) -> Vec<&'a Value> {
 #[tokio::test]
 async fn each_door_raises_one_finding_naming_its_actor_and_clears_a_day_later() {
     let Some(cs) = azurite() else { return };
-    let (logs, env) = quiet_workspace().await;
-    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
-    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra.push(("BYPASS_SCOPES", &scope));
-    let mut rig = Rig::new(&cs, &extra).await;
+    let (logs, mut rig) = scoped_rig(&cs).await;
     // A clean estate: the subscription's Activity log is read, no door is used.
     assert_eq!(
         rig.check().await,

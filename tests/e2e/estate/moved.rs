@@ -7,42 +7,18 @@
 
 use serde_json::{Value, json};
 
-use super::doors::{activity, activity_with, quiet_workspace, vm};
+use super::doors::{activity, activity_with, check_at, scoped_rig, vm};
 use super::fake_arm::SUB;
-use super::{Rig, notifications};
-use crate::harness::{azurite, fixture};
+use crate::harness::azurite;
 
 const RUN: &str = "Microsoft.Compute/virtualMachines/runCommand/action";
 const MOVE: &str = "Microsoft.Resources/subscriptions/resourceGroups/moveResources/action";
 const VM_ID: &str = "5c1e2f3a-8b9c-4d0e-9f1a-2b3c4d5e6f70";
 
-/// One `EstateCheck` at `at`: its notifications as sorted `(type, finding, host id)`.
-async fn check_at(rig: &mut Rig, at: &str) -> Vec<(String, String, String)> {
-    let mut inv = fixture("invocations/timer.invocation.json");
-    inv["Metadata"]["sys"]["MethodName"] = json!("EstateCheck");
-    inv["Metadata"]["sys"]["UtcNow"] = json!(at);
-    let (status, body) = rig.handler.invoke("EstateCheck", &inv).await;
-    assert_eq!(status, 200, "{body}\n{}", rig.handler.log_text());
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    let mut out: Vec<_> = notifications(&body)
-        .iter()
-        .map(|n| {
-            let d = &n["data"];
-            (s(&n["type"]), s(&d["finding"]), s(&d["bastionHostId"]))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 #[tokio::test]
 async fn a_moved_vm_stays_watched_and_keeps_its_open_doors() {
     let Some(cs) = azurite() else { return };
-    let (logs, env) = quiet_workspace().await;
-    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
-    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra.push(("BYPASS_SCOPES", &scope));
-    let mut rig = Rig::new(&cs, &extra).await;
+    let (logs, mut rig) = scoped_rig(&cs).await;
     let old = vm("vm1").to_ascii_lowercase();
     let new = old.replace("/rg-app/", "/rg-other/");
     activity(
