@@ -241,23 +241,6 @@ pub fn evaluate(
     out
 }
 
-/// A subscription's finding when the Activity log could not be read (its doors keep their state):
-/// high when a role is missing, `info` (shown, not announced) when the failure is worth trying
-/// again (throttled after the retries, the service's timeout, a transient failure: the next
-/// check reads again), medium otherwise.
-pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluation {
-    let level = failure_level(e);
-    let mut ev = Evaluation::default();
-    ev.decide(READ_FAILED, true, level, || {
-        format!(
-            "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state{}",
-            format_utc(at),
-            read_again(level)
-        )
-    });
-    ev
-}
-
 /// The level of a failed read: high when a role is missing, `info` (shown, not announced) when
 /// the next check reads again (throttled after the retries, a timeout, a transient failure),
 /// medium otherwise.
@@ -280,7 +263,7 @@ pub(super) fn read_again(level: Level) -> &'static str {
 
 /// A subscription's finding when a just-in-time policy of it could not be read: the requests the
 /// Activity log shows without a body are not tied to a VM, so its VMs' just-in-time doors keep
-/// their last state ([`keep_jit`]); levels as [`read_failed`]'s.
+/// their last state ([`keep_jit`]); levels as [`failure_level`]'s.
 pub fn policy_failed(unread: &jit::Unread, at: OffsetDateTime) -> Evaluation {
     let level = failure_level(&unread.error);
     let mut ev = Evaluation::default();

@@ -67,6 +67,8 @@ pub async fn follow(
             BTreeMap::new()
         }
     };
+    // A VM moved before is watched where it is, so its next move is followed too.
+    watch(watched, &known);
     for e in events {
         for (from, to) in requested(e) {
             let already = known.get(&from).is_some_and(|m| m.to == to);
@@ -112,18 +114,23 @@ pub async fn follow(
             }
         }
     }
+    watch(watched, &known);
+    (known, failed)
+}
+
+/// `watched` naming each VM where it is now: a watched VM's (or scope's) moves followed.
+fn watch(watched: &mut Watched, known: &BTreeMap<String, Moved>) {
     let moved: BTreeSet<String> = known
         .values()
         .filter(|m| watched.covers(&m.from))
-        .map(|m| store::moved::current(&m.to, &known))
+        .map(|m| store::moved::current(&m.to, known))
         .collect();
     watched.vms = watched
         .vms
         .iter()
-        .map(|v| store::moved::current(v, &known))
+        .map(|v| store::moved::current(v, known))
         .chain(moved)
         .collect();
-    (known, failed)
 }
 
 /// `events` with each VM's resources named where the VM is now (a door used before its move is

@@ -2,11 +2,14 @@
 //! end to end through the real handler's `EstateCheck`: the Activity log's
 //! `moveResources/action` (its request body naming the VM and the target group) moves it, Resource
 //! Manager confirms the VM at its new id by its `vmId`, the open door is carried over (not
-//! cleared, not announced again), a door used at the new id outside every scope is raised, and
-//! both clear a day later under the new id.
+//! cleared, not announced again), a door used at the new id outside every scope is raised, a
+//! second move is followed from there, and both clear a day later where the VM is now.
 
 use serde_json::{Value, json};
 
+use bastion_recordings::loganalytics::testing::FakeLogs;
+
+use super::Rig;
 use super::doors::{activity, activity_with, check_at, scoped_rig, vm};
 use super::fake_arm::SUB;
 use crate::harness::azurite;
@@ -37,27 +40,13 @@ async fn a_moved_vm_stays_watched_and_keeps_its_open_doors() {
         )]
     );
     // vm1 moves to rg-other (outside every scope), keeping its vmId.
-    rig.arm.with(|e| e.vm_ids.insert(new.clone(), VM_ID.into()));
-    let group = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
-    let body = json!({"resources": [vm("vm1")],
-        "targetResourceGroup": format!("/subscriptions/{SUB}/resourceGroups/rg-other")});
-    for (status, properties) in [
-        (
-            "Start",
-            json!({"statusCode": "Accepted", "requestbody": body.to_string()}),
-        ),
-        ("Success", json!({"statusCode": "OK"})),
-    ] {
-        let op = (MOVE, status, "m1");
-        activity_with(
-            &logs,
-            op,
-            "bob@contoso.com",
-            &group,
-            "2026-11-25T12:05:00Z",
-            properties,
-        );
-    }
+    move_vm(
+        &rig,
+        &logs,
+        ("rg-app", "rg-other"),
+        "m1",
+        "2026-11-25T12:05:00Z",
+    );
     // The door is carried to the new id: nothing clears, nothing is announced again.
     assert_eq!(check_at(&mut rig, "2026-11-25T12:15:00.000Z").await, []);
     let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
@@ -86,20 +75,60 @@ async fn a_moved_vm_stays_watched_and_keeps_its_open_doors() {
             new.clone()
         )]
     );
-    // A day later both uses left the window: each clears once, under the new id.
+    // It moves again, to rg-third: followed from rg-other, its doors carried again.
+    move_vm(
+        &rig,
+        &logs,
+        ("rg-other", "rg-third"),
+        "m2",
+        "2026-11-25T12:40:00Z",
+    );
+    assert_eq!(check_at(&mut rig, "2026-11-25T12:45:00.000Z").await, []);
+    let third = old.replace("/rg-app/", "/rg-third/");
+    let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
+    let items = estate["items"].as_array().cloned().unwrap_or_default();
+    let mut doors: Vec<(&Value, &Value)> = items
+        .iter()
+        .filter(|i| {
+            i["finding"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("door:"))
+        })
+        .map(|i| (&i["finding"], &i["host"]))
+        .collect();
+    doors.sort_by_key(|(f, _)| f.to_string());
+    let third_id = json!(third);
+    assert_eq!(
+        doors,
+        [
+            (&json!("door:run-command"), &third_id),
+            (&json!("door:serial-console"), &third_id)
+        ],
+        "{items:#?}"
+    );
+    // A day later both uses left the window: each clears once, where the VM is now.
+    let resolved = |f: &str| ("estate.resolved".to_owned(), f.to_owned(), third.clone());
     assert_eq!(
         check_at(&mut rig, "2026-11-26T13:00:00.000Z").await,
         [
-            (
-                "estate.resolved".into(),
-                "door:run-command".into(),
-                new.clone()
-            ),
-            (
-                "estate.resolved".into(),
-                "door:serial-console".into(),
-                new.clone()
-            )
+            resolved("door:run-command"),
+            resolved("door:serial-console")
         ]
     );
+}
+
+/// vm1 moves from group `from` to group `to` (its `Start` row carrying the request body, as the
+/// Resources specification's `Resources_MoveResources` request has it), keeping its vmId.
+fn move_vm(rig: &Rig, logs: &FakeLogs, (from, to): (&str, &str), correlation: &str, at: &str) {
+    let id = |g: &str| vm("vm1").replace("/rg-app/", &format!("/{g}/"));
+    rig.arm
+        .with(|e| e.vm_ids.insert(id(to).to_ascii_lowercase(), VM_ID.into()));
+    let group = format!("/subscriptions/{SUB}/resourceGroups/{from}");
+    let body = json!({"resources": [id(from)],
+        "targetResourceGroup": format!("/subscriptions/{SUB}/resourceGroups/{to}")});
+    let start = json!({"statusCode": "Accepted", "requestbody": body.to_string()});
+    for (status, properties) in [("Start", start), ("Success", json!({"statusCode": "OK"}))] {
+        let op = (MOVE, status, correlation);
+        activity_with(logs, op, "bob@contoso.com", &group, at, properties);
+    }
 }
