@@ -139,7 +139,8 @@ fn flips() -> Vec<(&'static str, Flip)> {
                 json!(if on { "Failed" } else { "Succeeded" })
         }),
         ("audit-logs-not-sent", |e, on| {
-            let d = e.diagnostics.values_mut().next().expect("diag");
+            let host = host_id("b1").to_ascii_lowercase();
+            let d = e.diagnostics.get_mut(&host).expect("the host's settings");
             d[0]["properties"]["logs"][0]["enabled"] = json!(!on);
         }),
         ("container-versioning", |e, on| {
