@@ -263,7 +263,7 @@ pub(super) fn read_again(level: Level) -> &'static str {
 
 /// A subscription's finding when a just-in-time policy of it could not be read: the requests the
 /// Activity log shows without a body are not tied to a VM, so its VMs' just-in-time doors keep
-/// their last state ([`keep_jit`]); levels as [`failure_level`]'s.
+/// their last state ([`keep_jit`]); high on a 403, `info` when worth trying again, medium otherwise.
 pub fn policy_failed(unread: &jit::Unread, at: OffsetDateTime) -> Evaluation {
     let level = failure_level(&unread.error);
     let mut ev = Evaluation::default();
