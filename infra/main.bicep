@@ -635,6 +635,22 @@ module bypassScopesAccess 'modules/bypass-scopes-access.bicep' = [
   }
 ]
 
+// The other-doors check reads, at every check, the diagnostic settings of each subscription whose
+// VMs it watches (the session targets' groups and BYPASS_SCOPES): whether its Activity log still
+// reaches a workspace the app reads. A subscription's settings lie above its groups: a read there.
+var targetGroupSubscriptions = [for g in union(bastionSessionTargetGroups, bypassGroups): toLower(split(g, '/')[2])]
+var activityLogSubscriptions = union(bypassSubscriptions, targetGroupSubscriptions)
+
+module activityLogSettingsAccess 'modules/activity-log-settings-access.bicep' = [
+  for (sub, i) in activityLogSubscriptions: {
+    name: 'activity-log-settings-access-${uniqueString(resourceGroup().id, resourceGroup().location, sub)}'
+    scope: subscription(sub)
+    params: {
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
 // The extensions of the VMs sessions reach (Entra ID sign-in for RDP), and the NICs, NSGs and
 // virtual networks, in the resource groups named (and the BYPASS_SCOPES groups).
 module sessionTargetsAccess 'modules/session-targets-access.bicep' = [

@@ -94,6 +94,9 @@ param bastionHosts string = ''
 @description('Subscription or resource group ids whose VMs the bypass checks watch besides the VMs the watched hosts\' sessions reached (comma-separated); their Activity log is read from the workspaces the app reads')
 param bypassScopes string = ''
 
+@description('VM extensions whose writes are no other door (Publisher/Type, comma-separated; none: every extension is one). Empty: Microsoft\'s monitoring and security agents (docs/estate.md lists them and why each is harmless)')
+param bypassExtensionAllow string = ''
+
 @description('A legal-hold release needs two principals with Catalogue.Hold (HOLD_RELEASE_TWO_PERSON).')
 param holdReleaseTwoPerson bool = false
 
@@ -254,6 +257,7 @@ var settings = {
   BYPASS_SCOPES: bypassScopes
   // The level of a path to SSH/RDP from inside the virtual network beside the Bastion subnet.
   BYPASS_INTERNAL_LEVEL: 'medium'
+  BYPASS_EXTENSION_ALLOW: bypassExtensionAllow
   // Microsoft Sentinel (SentinelExport): both from modules/sentinel.bicep, or both empty (off).
   SENTINEL_INGESTION_ENDPOINT: sentinelIngestionEndpoint
   SENTINEL_DCR_IMMUTABLE_ID: sentinelDcrImmutableId

@@ -1,6 +1,7 @@
 //! Resource Manager for the exercise: the real client (`arm::client::ArmClient`) against the estate
 //! e2e's loopback fake, which shows every request it gets to the ledger. Each URL — the host, its
-//! settings, the recording account, who may write the recording target, a session target's
+//! settings, the recording account, who may write the recording target, the watched
+//! subscriptions' diagnostic settings (their Activity log), a session target's
 //! extensions, a watched VM and its NIC in another group, a just-in-time policy whose request the
 //! Activity log row does not show, the network lists of the resource groups
 //! and of the `BYPASS_SCOPES` subscription (filed under the subscription: the grant a whole
@@ -73,6 +74,9 @@ impl Arm {
             WORKSPACE.to_ascii_lowercase(),
             super::exercise::WORKSPACE.to_owned(),
         );
+        // The session targets' subscription sends its Activity log there: its diagnostic
+        // settings are read at the subscription.
+        e.activity_log_to(SUB, super::exercise::WORKSPACE);
         let session = |id: &str, protocol: &str, vm: &str| {
             json!({"sessionId": id, "startTime": "2025-3-14T12:30:00.0000Z", "resourceType": "VM",
                 "targetHostName": vm.rsplit('/').next(), "userName": "azureuser", "protocol": protocol,

@@ -18,7 +18,7 @@ pub(super) struct Module {
     container: Option<&'static str>,
 }
 
-pub(super) const MODULES: [Module; 10] = [
+pub(super) const MODULES: [Module; 11] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,
@@ -51,6 +51,11 @@ pub(super) const MODULES: [Module; 10] = [
     },
     Module {
         file: "bastion-operations-access.bicep",
+        connection: BASTION,
+        container: None,
+    },
+    Module {
+        file: "activity-log-settings-access.bicep",
         connection: BASTION,
         container: None,
     },

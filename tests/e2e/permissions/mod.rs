@@ -214,6 +214,12 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
             A::ListNetworkInterfaces.into(),
             "EstateCheck",
         ),
+        (
+            BASTION,
+            Resource::Subscription,
+            A::ListSubscriptionDiagnosticSettings.into(),
+            "EstateCheck",
+        ),
     ];
     let without = infra(&table, &|f, t| match f {
         // The poll's permission moved onto the host: the wrong scope for a URL under the subscription.
@@ -233,14 +239,19 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
         "bypass-scopes-access.bicep" => {
             t.replace("  'Microsoft.Network/networkInterfaces/read'\n", "")
         }
+        // A subscription's own diagnostic settings, granted nowhere.
+        "activity-log-settings-access.bicep" => {
+            t.replace("  'Microsoft.Insights/diagnosticSettings/read'\n", "")
+        }
         _ => t,
     });
     let found = drift(&seen_of(&calls), &without, &table, &app_containers()).join("\n");
     for needle in [
         "LiveSessions perform Get active sessions (Microsoft.Network/bastionHosts/getactivesessions/action) on BASTION_HOSTS the host, which no role in infra/modules/bastion-access.bicep grants",
         "EstateCheck perform Get blob service properties (Microsoft.Storage/storageAccounts/blobServices/read) on RECORDINGS_STORAGE the account, which no role in infra/modules/recordings-access.bicep, infra/modules/recordings-settings-access.bicep grants",
-        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
-        "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
+        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
+        "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
+        "EstateCheck perform List subscription diagnostic settings (Microsoft.Insights/diagnosticSettings/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
         // Only the estate role's reads are left unused here, not the disconnect action.
         "infra/modules/bastion-access.bicep grants Microsoft.Network/bastionHosts/read",
     ] {
