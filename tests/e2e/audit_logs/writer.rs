@@ -18,12 +18,12 @@ use super::planted::{audit_hour, catalogue, of_kind, recording_rows, session, ta
 use super::support::Env;
 use crate::harness::{self, AzuriteEnv, HandlerProcess, fixture};
 
-const WS: &str = "c0ffee00-0000-4000-8000-0000000000a7";
+pub(super) const WS: &str = "c0ffee00-0000-4000-8000-0000000000a7";
 const KEYED: &str = "d0d0d0d0-0000-4000-8000-0000000000d4";
 const SIGNED: &str = "d0d0d0d0-0000-4000-8000-0000000000e5";
 
 /// The handler with the custody workspace on the fake, the product's minimum size, a short grace.
-async fn spawn(cs: &str, fake: &FakeLogs) -> Env {
+pub(super) async fn spawn(cs: &str, fake: &FakeLogs) -> Env {
     fake.workspace(WS);
     let endpoint = serve(fake.clone()).await.expect("fake");
     let az = AzuriteEnv::new(cs);
@@ -74,13 +74,13 @@ fn put_blob(
 /// What the ticks sent: each notification id with how often it came, and the `recording.suspect`
 /// bodies.
 #[derive(Default)]
-struct Seen {
-    ids: BTreeMap<(String, String), usize>,
-    suspect: Vec<Value>,
+pub(super) struct Seen {
+    pub(super) ids: BTreeMap<(String, String), usize>,
+    pub(super) suspect: Vec<Value>,
 }
 
 /// One run of timer `method` at `at`, answered 200, its notifications kept.
-async fn tick(e: &Env, method: &str, at: OffsetDateTime, seen: &mut Seen) {
+pub(super) async fn tick(e: &Env, method: &str, at: OffsetDateTime, seen: &mut Seen) {
     let mut inv = fixture("invocations/timer.invocation.json");
     inv["Metadata"]["sys"]["MethodName"] = json!(method);
     inv["Metadata"]["sys"]["UtcNow"] = json!(utc(at));
@@ -100,7 +100,7 @@ async fn tick(e: &Env, method: &str, at: OffsetDateTime, seen: &mut Seen) {
 }
 
 /// Whether `/api/sessions` shows each tunnel's session recorded.
-async fn recorded(e: &Env, day: OffsetDateTime, tunnels: [&str; 2]) -> [Value; 2] {
+pub(super) async fn recorded(e: &Env, day: OffsetDateTime, tunnels: [&str; 2]) -> [Value; 2] {
     let day = bastion_recordings::dates::format_date(day.date());
     let (status, body) = e
         .handler
