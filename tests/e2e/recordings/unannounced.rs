@@ -284,9 +284,10 @@ async fn a_container_deleted_alerts_from_the_logs() {
     let fake = FakeLogs::default();
     let rig = custody_rig(&cs, &fake, "60").await;
     let mut ids = Vec::new();
-    for name in [
+    let names = [
         "a.rec", "b/c.rec", "d.rec", "e.rec", "f.rec", "g.rec", "h.rec",
-    ] {
+    ];
+    for name in names {
         ids.push(rig.catalogued(name).await.id());
     }
     rig.blobs()
@@ -336,6 +337,19 @@ async fn a_container_deleted_alerts_from_the_logs() {
         Some(2),
         "{v}"
     );
+    // The burst names each recording it folds (not only the count): those not alerted alone.
+    let alone: Vec<&Value> = deleted.iter().map(|d| &d["data"]["blobName"]).collect();
+    let mut named: Vec<String> = (burst[0]["data"]["items"].as_array().expect("items").iter())
+        .map(|i| i["blob"].as_str().expect("blob").to_owned())
+        .collect();
+    named.sort();
+    let mut folded: Vec<String> = (names.iter())
+        .filter(|n| !alone.contains(&&json!(n)))
+        .map(|n| (*n).to_owned())
+        .collect();
+    folded.sort();
+    assert_eq!(named, folded, "{v}");
+    assert_eq!(burst[0]["data"]["moreItems"], 0, "{v}");
 }
 
 #[tokio::test]
