@@ -59,7 +59,10 @@ mod tests {
     fn get_user_is_known_by_its_path_and_nothing_else_is() {
         let op = GraphOperation::of_request("GET", "/v1.0/users/alice%23EXT%23@contoso.com");
         assert_eq!(op, Some(GraphOperation::GetUser));
-        assert_eq!(op.map(GraphOperation::permission), Some("User.ReadBasic.All"));
+        assert_eq!(
+            op.map(GraphOperation::permission),
+            Some("User.ReadBasic.All")
+        );
         assert_eq!(
             GraphOperation::of_request("GET", "/v1.0/users/a/memberOf"),
             None

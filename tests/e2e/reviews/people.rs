@@ -196,7 +196,9 @@ async fn the_graph_client_waits_out_429_reads_404_as_no_one_and_names_the_permis
         None
     );
     match client.object_id("erin@contoso.com").await {
-        Err(AzureError::Forbidden { role }) => assert!(role.contains("User.ReadBasic.All"), "{role}"),
+        Err(AzureError::Forbidden { role }) => {
+            assert!(role.contains("User.ReadBasic.All"), "{role}")
+        }
         other => panic!("a 403 naming the permission, not {other:?}"),
     }
 }
