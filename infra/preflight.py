@@ -272,10 +272,11 @@ DEFINE = "Microsoft.Authorization/roleDefinitions/write"
 DIAGNOSE = "Microsoft.Insights/diagnosticSettings/write"
 
 
-def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, extra):
+def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, bypass, extra):
     """The deployer's rights at every scope the template writes to: each resource group a module
     deploys into (a nested deployment there, and what it creates), the subscriptions of watched
-    hosts (the operation reader role), and the destinations of the diagnostic settings (Azure checks
+    hosts (the operation reader role), the bypassScopes (subscriptions and resource groups: a custom
+    role and its assignment in each), and the destinations of the diagnostic settings (Azure checks
     the right to their keys when a setting is created)."""
     scopes = {k: set(v) for k, v in extra.items()}
 
@@ -303,6 +304,14 @@ def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, e
     for t in targets:
         parts = t.strip("/").split("/")
         if len(parts) >= 4:
+            need(group(parts[1], parts[3]), DEPLOY, ASSIGN, DEFINE)
+    # bypassScopes: a custom role and its assignment at each subscription listed
+    # (modules/bypass-scopes-access.bicep) and at each resource group listed (session-targets-access.bicep).
+    for b in bypass:
+        parts = b.strip("/").split("/")
+        if len(parts) == 2:
+            need(f"/subscriptions/{parts[1]}", DEPLOY, ASSIGN, DEFINE)
+        elif len(parts) == 4:
             need(group(parts[1], parts[3]), DEPLOY, ASSIGN, DEFINE)
     for scope, needs in scopes.items():
         target = scope.rstrip("/").rsplit("/", 1)[-1]
@@ -429,7 +438,8 @@ def main(argv):
     preflight_existing.sentinel(existing, p)
     preflight_existing.custody(existing, p, recs, account_id)
     preflight_existing.evidence_lock(existing, p, sub, rg)
-    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [], extra)
+    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [],
+                 p.get("bypassScopes") or [], extra)
     check_bastions(recs, diags, [{k: h[k] for k in ("bastion", "sub", "rg")} for h in ws_diags + hosts])
     check_diagnostics(diags)
     check_workspace_diagnostics(ws_diags)
