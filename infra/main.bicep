@@ -207,6 +207,9 @@ param sentinelContent bool = true
 @description('Create the analytics rules enabled.')
 param sentinelRulesEnabled bool = true
 
+@description('Tables outside this product\'s own that the Sentinel workspace already has (infra/deploy.sh writes those infra/preflight.sh found, e.g. StorageBlobLogs): a rule reading such a table is deployed only when it is listed here or this deployment sends it there; the others are named in the output sentinelRulesSkipped.')
+param sentinelWorkspaceTables array = []
+
 @description('Private endpoints + VNet integration; the app account then has public access disabled.')
 param enablePrivateNetworking bool = false
 
@@ -422,6 +425,14 @@ module storage 'modules/storage.bicep' = {
 var sentinelOn = !empty(sentinelWorkspaceId)
 var sentinelScopeId = sentinelOn ? sentinelWorkspaceId : resourceGroup().id
 
+// The Microsoft tables this deployment sends to the Sentinel workspace itself: StorageBlobLogs through
+// the custody diagnostic settings when the custody workspace is that workspace, and
+// MicrosoftAzureBastionAuditLogs through a workspace setting of a host (diagnostics: true) to it.
+var sentinelKey = toLower(sentinelWorkspaceId)
+var sendsBlobLogs = sentinelOn && custodyDiagnostics && toLower(custodyWorkspace.?resourceId ?? '') == sentinelKey
+var sendsAuditLogs = sentinelOn && !empty(filter(logAnalyticsWorkspaces, w => bool(w.?diagnostics ?? false) && !empty(w.?bastionName ?? '') && toLower(w.resourceId) == sentinelKey))
+var sentinelPresentTables = union(sentinelWorkspaceTables, sendsBlobLogs ? ['StorageBlobLogs'] : [], sendsAuditLogs ? ['MicrosoftAzureBastionAuditLogs'] : [])
+
 module sentinel 'modules/sentinel.bicep' = if (sentinelOn) {
   name: 'sentinel-${uniqueString(resourceGroup().id, sentinelScopeId)}'
   scope: resourceGroup(split(sentinelScopeId, '/')[2], split(sentinelScopeId, '/')[4])
@@ -433,6 +444,7 @@ module sentinel 'modules/sentinel.bicep' = if (sentinelOn) {
     content: sentinelContent && deployEventSubscriptions
     rulesEnabled: sentinelRulesEnabled
     publicNetworkAccess: !enablePrivateNetworking
+    presentTables: sentinelPresentTables
   }
 }
 
@@ -778,6 +790,9 @@ output recordingsSystemTopic string = sourceAccounts[indexOf(accountRefs, record
 
 @description('Event Grid system topic of the first audit-log account.')
 output auditLogsSystemTopic string = sourceAccounts[indexOf(accountRefs, auditLogs[0].account)].topicName
+
+@description('Microsoft Sentinel analytics rules not deployed because the workspace lacks a table they read (second pass): {rule, displayName, missingTables}.')
+output sentinelRulesSkipped array = sentinelOn ? sentinel!.outputs.skippedRules : []
 
 @description('Every source account with its system topic: {key (subscription/group/account, lower case), accountName, subscriptionId, resourceGroup, topicName}.')
 output sourceAccounts array = sourceAccounts

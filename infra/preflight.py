@@ -7,6 +7,8 @@ Prints one table (check, target, result, detail) and exits 1 when a finding bloc
 
 import fnmatch
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -17,6 +19,35 @@ WORKSPACE_SETTING_NAME = "send-bastion-audit-logs-to-workspace"  # and its works
 ARM = "https://management.azure.com"
 ZONE_REDUNDANT_SKUS = {"standard_zrs", "standard_gzrs", "standard_ragzrs", "premium_zrs"}
 ROWS = []
+
+
+# Parameters an earlier main.bicep took (the single-source form) and what replaced each: `az bicep
+# build-params` refuses a file assigning a parameter the template does not declare, without a hint.
+REMOVED_PARAMETERS = {
+    **dict.fromkeys(["recordingsAccountName", "recordingsResourceGroup", "recordingsContainer", "recordingsSystemTopicName"],
+                    "recordingSources (a list of {accountName, subscriptionId?, resourceGroup?, container?, bastionName?, systemTopicName?})"),
+    **dict.fromkeys(["auditLogsAccountName", "auditLogsResourceGroup", "auditLogsContainer", "auditLogsSystemTopicName"],
+                    "auditLogSources (a list of {accountName, subscriptionId?, resourceGroup?, container?, systemTopicName?})"),
+    **dict.fromkeys(["bastionName", "bastionResourceGroup"],
+                    "bastionDiagnostics (a list of {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName?})"),
+}
+
+
+def removed_parameters(params_file):
+    """One sentence per parameter of `params_file` that main.bicep no longer takes."""
+    try:
+        text = open(params_file, encoding="utf-8").read()
+    except OSError:
+        return []
+    if params_file.endswith(".json"):
+        try:
+            names = list(json.loads(text).get("parameters", {}))
+        except (ValueError, AttributeError):
+            return []
+    else:
+        names = re.findall(r"^\s*param\s+(\w+)\s*=", text, re.M)
+    return [f"{params_file}: parameter {n} was removed; give it as {REMOVED_PARAMETERS[n]} instead "
+            "(infra/README.md, Upgrading)" for n in names if n in REMOVED_PARAMETERS]
 
 
 class AzError(Exception):
@@ -420,6 +451,10 @@ def main(argv):
         print("usage: infra/preflight.sh <params-file> <resource-group>", file=sys.stderr)
         return 2
     params_file, rg = argv[1], argv[2]
+    removed = removed_parameters(params_file)
+    if removed:
+        print("\n".join(f"preflight: {r}" for r in removed), file=sys.stderr)
+        return 1
     try:
         p = parameters(params_file)
         sub = az("account", "show")["id"]
@@ -452,6 +487,9 @@ def main(argv):
     print(f"{'CHECK':<{widths[0]}}  {'TARGET':<{widths[1]}}  {'RESULT':<{widths[2]}}  DETAIL")
     for r in ROWS:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
+    if os.environ.get("PREFLIGHT_FINDINGS"):  # what infra/deploy.sh acts on
+        with open(os.environ["PREFLIGHT_FINDINGS"], "w", encoding="utf-8") as f:
+            json.dump(preflight_existing.FINDINGS, f)
     blocking = sum(1 for r in ROWS if r[2] == "BLOCK")
     print(f"preflight: {blocking} blocking, {sum(1 for r in ROWS if r[2] == 'WARN')} warnings")
     return 1 if blocking else 0

@@ -124,7 +124,7 @@ def register(check, main, text, infra):
         src = code(text[module])
         block = src[src.index("resource analyticsRules"):src.index("resource asimParsers")]
         assert "scope: workspace" in block and "kind: 'Scheduled'" in block
-        assert "for r in rules: if (content) {" in block
+        assert "for (r, i) in rules: if (content && empty(missingTables[i])) {" in block
         for prop in RULE_REQUIRED:
             assert re.search(r"^\s+%s: " % prop, block, re.M), prop
         assert "entityMappings: r.entityMappings" in block
