@@ -222,6 +222,9 @@ param privateEndpointSubnetId string = ''
 @description('Private DNS zone ids {blob, queue, table} (private networking only).')
 param privateDnsZoneIds object = {}
 
+@description('Resource id of the EXISTING Azure Monitor Private Link Scope whose private endpoint and privatelink DNS zones serve the app\'s virtual network (private networking with Sentinel: the data collection endpoint then refuses public traffic, and the template links it and this deployment\'s Log Analytics workspace to the scope). Required with both; ignored otherwise.')
+param monitorPrivateLinkScopeId string = ''
+
 var suffix = take(uniqueString(resourceGroup().id), 6)
 // Names take baseName lower-cased: a storage account name allows lower-case letters and digits only.
 var baseNameLower = toLower(baseName)
@@ -761,6 +764,25 @@ var sourceEndpoints = [
     groupId: 'blob'
   }
 ]
+
+// Private networking with Sentinel: the endpoint's public access is off, so it is reached only through
+// an Azure Monitor Private Link Scope. Without one the parameters fail here, before any resource
+// (index -1); infra/preflight.sh says it in words.
+var privateSentinel = enablePrivateNetworking && sentinelOn
+var monitorScopeChecked = privateSentinel && empty(monitorPrivateLinkScopeId) ? [monitorPrivateLinkScopeId][indexOf([monitorPrivateLinkScopeId], 'private networking with Sentinel needs monitorPrivateLinkScopeId')] : monitorPrivateLinkScopeId
+var monitorScopeId = privateSentinel ? monitorScopeChecked : resourceGroup().id
+
+module monitorPrivateLink 'modules/monitor-private-link.bicep' = if (privateSentinel) {
+  name: 'monitor-private-link-${uniqueString(resourceGroup().id, monitorScopeId)}'
+  scope: resourceGroup(split(monitorScopeId, '/')[2], split(monitorScopeId, '/')[4])
+  params: {
+    scopeName: last(split(monitorScopeId, '/'))
+    linked: [
+      { name: 'dce-${baseNameLower}-${environment}-sentinel', id: sentinelOn ? sentinel!.outputs.endpointId : '' }
+      { name: 'log-${baseNameLower}-${environment}-${suffix}', id: monitoring.outputs.workspaceId }
+    ]
+  }
+}
 
 module network 'modules/network.bicep' = if (enablePrivateNetworking) {
   name: 'network'

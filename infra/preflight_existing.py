@@ -67,9 +67,15 @@ def sentinel(c, p):
         actions.append("Microsoft.SecurityInsights/onboardingStates/write")
     c.need(group_of(ws), *actions)
     if p.get("enablePrivateNetworking"):
-        c.row("Sentinel ingestion endpoint", name, "WARN",
-              "private networking: the data collection endpoint refuses public traffic, so the app reaches it only through "
-              "an Azure Monitor Private Link Scope with a private endpoint in its VNet (not templated)")
+        scope = p.get("monitorPrivateLinkScopeId") or ""
+        if not scope:
+            c.row("Sentinel ingestion endpoint", name, "BLOCK",
+                  "private networking turns the data collection endpoint's public access off: set monitorPrivateLinkScopeId to "
+                  "the existing Azure Monitor Private Link Scope whose private endpoint and privatelink DNS zones serve the "
+                  "app's virtual network (the template links the endpoint to it)")
+        else:
+            c.need(group_of(scope), DEPLOY, "Microsoft.Insights/privateLinkScopes/scopedResources/write")
+            c.row("Sentinel ingestion endpoint", name, "ok", f"linked to {scope.rstrip('/').rsplit('/', 1)[-1]}")
     try:
         if c.get(ws, "2025-07-01") is None:
             c.row("Sentinel workspace", name, "BLOCK", "not found: sentinelWorkspaceId names an existing Log Analytics workspace")

@@ -225,6 +225,9 @@ output ingestionEndpoint string = endpoint.properties.logsIngestion.endpoint
 @description('The data collection rule\'s immutable id (SENTINEL_DCR_IMMUTABLE_ID).')
 output dcrImmutableId string = rule.properties.immutableId
 
+@description('Resource id of the data collection endpoint (linked to the Azure Monitor Private Link Scope with private networking).')
+output endpointId string = endpoint.id
+
 @description('Name of the data collection rule (the app\'s identity gets Monitoring Metrics Publisher on it).')
 output dcrName string = rule.name
 
