@@ -169,12 +169,16 @@ impl Arm {
         e.observer = Some(Arc::new(
             move |method: &str, path: &str| match ArmOperation::of_request(method, path) {
                 Some((op, scope)) => {
-                    // A network list for a whole subscription needs its grant there.
-                    let whole = scope.trim_matches('/').split('/').count() == 2;
+                    // Anything the other-doors check reads under a BYPASS_SCOPES subscription (a
+                    // network list for the whole subscription, a VM, a just-in-time policy) needs its
+                    // grant at that subscription.
+                    let bypass = scope
+                        .to_ascii_lowercase()
+                        .starts_with(&format!("/subscriptions/{BYPASS_SUBSCRIPTION}"));
                     let (conn, res) = match op.scope() {
                         ScopeKind::Host => (BASTION, Resource::BastionHost),
                         ScopeKind::Subscription => (BASTION, Resource::Subscription),
-                        ScopeKind::Vm if whole => (BASTION, Resource::Subscription),
+                        ScopeKind::Vm if bypass => (BASTION, Resource::BypassSubscription),
                         ScopeKind::Vm => (BASTION, Resource::Vm),
                         ScopeKind::Account => (RECORDINGS, Resource::Account),
                         ScopeKind::Workspace => (WORKSPACES, Resource::Workspace),

@@ -178,8 +178,20 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
         ),
         (
             BASTION,
-            Resource::Subscription,
+            Resource::BypassSubscription,
             A::ListNetworkInterfaces.into(),
+            "EstateCheck",
+        ),
+        (
+            BASTION,
+            Resource::BypassSubscription,
+            A::ReadVirtualMachine.into(),
+            "EstateCheck",
+        ),
+        (
+            BASTION,
+            Resource::BypassSubscription,
+            A::ReadJitPolicy.into(),
             "EstateCheck",
         ),
     ];
@@ -207,14 +219,22 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
     for needle in [
         "LiveSessions perform Get active sessions (Microsoft.Network/bastionHosts/getactivesessions/action) on BASTION_HOSTS the host, which no role in infra/modules/bastion-access.bicep grants",
         "EstateCheck perform Get blob service properties (Microsoft.Storage/storageAccounts/blobServices/read) on RECORDINGS_STORAGE the account, which no role in infra/modules/recordings-access.bicep, infra/modules/recordings-settings-access.bicep grants",
-        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
-        "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
+        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep grants",
+        "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS a BYPASS_SCOPES subscription, which no role in infra/modules/bypass-scopes-access.bicep grants",
+        "EstateCheck perform Get virtual machine (Microsoft.Compute/virtualMachines/read) on BASTION_HOSTS a BYPASS_SCOPES subscription, which no role in infra/modules/bypass-scopes-access.bicep grants",
         // Only the estate role's reads are left unused here, not the disconnect action.
         "infra/modules/bastion-access.bicep grants Microsoft.Network/bastionHosts/read",
     ] {
         assert!(found.contains(needle), "missing `{needle}` in:\n{found}");
     }
     assert!(!found.contains("Disconnect active sessions"), "{found}");
+    // A VM and a just-in-time policy under a BYPASS_SCOPES subscription are held against that
+    // subscription's grant alone: the session targets' resource group grant (same actions,
+    // another kind of scope) does not cover them.
+    assert!(
+        found.contains("EstateCheck perform Get just-in-time network access policy (Microsoft.Security/locations/jitNetworkAccessPolicies/read) on BASTION_HOSTS a BYPASS_SCOPES subscription, which no role in infra/modules/bypass-scopes-access.bicep grants"),
+        "{found}"
+    );
 }
 
 // The Logs Ingestion upload is held against the rule's grant: without it, refused by name; with it
