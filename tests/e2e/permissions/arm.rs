@@ -145,6 +145,15 @@ impl Arm {
             let vm = format!(
                 "/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/vm-{i}"
             );
+            let jit = (i == 0).then(|| {
+                network::jit_policy(
+                    &rg,
+                    &vm,
+                    "grace@contoso.com",
+                    "203.0.113.8",
+                    "2025-03-14T12:10:05.0000000Z",
+                )
+            });
             for r in [
                 network::vnet(
                     &rg,
@@ -154,7 +163,10 @@ impl Arm {
                 ),
                 network::nsg(&rg, "nsg", vec![]),
                 network::nic(&rg, "nic", &vm, &subnet, "10.20.1.4", None, None),
-            ] {
+            ]
+            .into_iter()
+            .chain(jit)
+            {
                 e.network
                     .push(network::in_subscription(&r, BYPASS_SUBSCRIPTION));
             }
