@@ -301,6 +301,7 @@ DEPLOY = "Microsoft.Resources/deployments/write"
 ASSIGN = "Microsoft.Authorization/roleAssignments/write"
 DEFINE = "Microsoft.Authorization/roleDefinitions/write"
 DIAGNOSE = "Microsoft.Insights/diagnosticSettings/write"
+LOCK = "Microsoft.Authorization/locks/write"  # the delete lock on the app account (modules/storage.bicep)
 
 
 def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, bypass, extra):
@@ -317,7 +318,7 @@ def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, b
     def group(s, r):
         return f"/subscriptions/{s}/resourceGroups/{r}"
 
-    need(group(sub, rg), ASSIGN)
+    need(group(sub, rg), ASSIGN, LOCK)
     for s in recs + logs:
         need(group(s["sub"], s["rg"]), DEPLOY, ASSIGN, DEFINE, "Microsoft.EventGrid/systemTopics/write")
     for d in diags:
