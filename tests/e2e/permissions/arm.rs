@@ -149,6 +149,15 @@ impl Arm {
             let vm = format!(
                 "/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/vm-{i}"
             );
+            let jit = (i == 0).then(|| {
+                network::jit_policy(
+                    &rg,
+                    &vm,
+                    "grace@contoso.com",
+                    "203.0.113.8",
+                    "2025-03-14T12:10:05.0000000Z",
+                )
+            });
             for r in [
                 network::vnet(
                     &rg,
@@ -158,7 +167,10 @@ impl Arm {
                 ),
                 network::nsg(&rg, "nsg", vec![]),
                 network::nic(&rg, "nic", &vm, &subnet, "10.20.1.4", None, None),
-            ] {
+            ]
+            .into_iter()
+            .chain(jit)
+            {
                 e.network
                     .push(network::in_subscription(&r, BYPASS_SUBSCRIPTION));
             }
@@ -173,12 +185,16 @@ impl Arm {
         e.observer = Some(Arc::new(
             move |method: &str, path: &str| match ArmOperation::of_request(method, path) {
                 Some((op, scope)) => {
-                    // A network list for a whole subscription needs its grant there.
-                    let whole = scope.trim_matches('/').split('/').count() == 2;
+                    // Anything the other-doors check reads under a BYPASS_SCOPES subscription (a
+                    // network list for the whole subscription, a VM, a just-in-time policy) needs its
+                    // grant at that subscription.
+                    let bypass = scope
+                        .to_ascii_lowercase()
+                        .starts_with(&format!("/subscriptions/{BYPASS_SUBSCRIPTION}"));
                     let (conn, res) = match op.scope() {
                         ScopeKind::Host => (BASTION, Resource::BastionHost),
                         ScopeKind::Subscription => (BASTION, Resource::Subscription),
-                        ScopeKind::Vm if whole => (BASTION, Resource::Subscription),
+                        ScopeKind::Vm if bypass => (BASTION, Resource::BypassSubscription),
                         ScopeKind::Vm => (BASTION, Resource::Vm),
                         ScopeKind::Account => (RECORDINGS, Resource::Account),
                         ScopeKind::Workspace => (WORKSPACES, Resource::Workspace),

@@ -79,6 +79,25 @@ fn workspace() -> FakeLogs {
             OffsetDateTime::UNIX_EPOCH,
         ),
     );
+    // The same under the BYPASS_SCOPES subscription: its policy (and VM) are read there.
+    let bypass = policy
+        .replace(
+            "11111111-2222-3333-4444-555555555555",
+            super::arm::BYPASS_SUBSCRIPTION,
+        )
+        .replace("rg-app-weu", "rg-bypass-0");
+    let mut other = jit.clone();
+    other["_ResourceId"] = json!(bypass.to_ascii_lowercase());
+    other["ResourceId"] = json!(bypass.to_ascii_uppercase());
+    other["SubscriptionId"] = json!(super::arm::BYPASS_SUBSCRIPTION);
+    other["CorrelationId"] = json!("j-2");
+    fake.ingest(
+        WORKSPACE,
+        activity::row(
+            other.as_object().cloned().unwrap_or_default(),
+            OffsetDateTime::UNIX_EPOCH,
+        ),
+    );
     fake
 }
 

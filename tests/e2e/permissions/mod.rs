@@ -210,7 +210,7 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
         ),
         (
             BASTION,
-            Resource::Subscription,
+            Resource::BypassSubscription,
             A::ListNetworkInterfaces.into(),
             "EstateCheck",
         ),
@@ -218,6 +218,12 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
             BASTION,
             Resource::Subscription,
             A::ListSubscriptionDiagnosticSettings.into(),
+            "EstateCheck",
+        ),
+        (
+            BASTION,
+            Resource::BypassSubscription,
+            A::ReadJitPolicy.into(),
             "EstateCheck",
         ),
     ];
@@ -235,10 +241,14 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
             "  'Microsoft.Storage/storageAccounts/blobServices/read'\n",
             "",
         ),
-        // A whole subscription's NIC list, granted only on resource groups.
-        "bypass-scopes-access.bicep" => {
-            t.replace("  'Microsoft.Network/networkInterfaces/read'\n", "")
-        }
+        // A whole subscription's NIC list, granted only on resource groups; its just-in-time
+        // policies read with the session targets' grant only (another kind of scope).
+        "bypass-scopes-access.bicep" => t
+            .replace("  'Microsoft.Network/networkInterfaces/read'\n", "")
+            .replace(
+                "  'Microsoft.Security/locations/jitNetworkAccessPolicies/read'\n",
+                "",
+            ),
         // A subscription's own diagnostic settings, granted nowhere.
         "activity-log-settings-access.bicep" => {
             t.replace("  'Microsoft.Insights/diagnosticSettings/read'\n", "")
@@ -249,15 +259,22 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
     for needle in [
         "LiveSessions perform Get active sessions (Microsoft.Network/bastionHosts/getactivesessions/action) on BASTION_HOSTS the host, which no role in infra/modules/bastion-access.bicep grants",
         "EstateCheck perform Get blob service properties (Microsoft.Storage/storageAccounts/blobServices/read) on RECORDINGS_STORAGE the account, which no role in infra/modules/recordings-access.bicep, infra/modules/recordings-settings-access.bicep grants",
-        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
-        "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
-        "EstateCheck perform List subscription diagnostic settings (Microsoft.Insights/diagnosticSettings/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
+        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep grants",
+        "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS a BYPASS_SCOPES subscription, which no role in infra/modules/bypass-scopes-access.bicep grants",
+        "EstateCheck perform List subscription diagnostic settings (Microsoft.Insights/diagnosticSettings/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep grants",
         // Only the estate role's reads are left unused here, not the disconnect action.
         "infra/modules/bastion-access.bicep grants Microsoft.Network/bastionHosts/read",
     ] {
         assert!(found.contains(needle), "missing `{needle}` in:\n{found}");
     }
     assert!(!found.contains("Disconnect active sessions"), "{found}");
+    // A just-in-time policy under a BYPASS_SCOPES subscription is held against that subscription's
+    // grant alone: the session targets' resource group grant (same action, another kind of
+    // scope) does not cover it.
+    assert!(
+        found.contains("EstateCheck perform Get just-in-time network access policy (Microsoft.Security/locations/jitNetworkAccessPolicies/read) on BASTION_HOSTS a BYPASS_SCOPES subscription, which no role in infra/modules/bypass-scopes-access.bicep grants"),
+        "{found}"
+    );
 }
 
 // The Logs Ingestion upload is held against the rule's grant: without it, refused by name; with it
