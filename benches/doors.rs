@@ -170,6 +170,7 @@ async fn main() {
                 .collect()
         },
         bypass_internal_level: bastion_recordings::estate::findings::Level::Medium,
+        extension_allow: vec![],
     };
     let counting = Arc::new(CountingTables::new(InMemoryTables::new()));
     let ports = Ports {

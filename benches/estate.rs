@@ -154,6 +154,7 @@ async fn main() {
         bypass_lookback: time::Duration::days(90),
         bypass_scopes: vec![],
         bypass_internal_level: bastion_recordings::estate::findings::Level::Medium,
+        extension_allow: vec![],
     };
     let ports = ports(n);
     let sinks = check::sinks(&ports, &[], None);

@@ -202,7 +202,7 @@ async fn rate(azurite: &Azurite, rate: usize, days: i64, requests: usize) {
     let before = Calls::of(&counted);
     let mut queued = 0;
     loop {
-        let done = derive::refresh(&ports, &settings, end)
+        let done = derive::refresh(&ports, &settings, None, end)
             .await
             .expect("backlog");
         queued += done.queued;
@@ -293,7 +293,9 @@ async fn rate(azurite: &Azurite, rate: usize, days: i64, requests: usize) {
     store(tables.as_ref(), &changed).await;
     let before = Calls::of(&counted);
     let t = Instant::now();
-    let done = derive::refresh(&ports, &settings, end).await.expect("run");
+    let done = derive::refresh(&ports, &settings, None, end)
+        .await
+        .expect("run");
     let sent = overdue::overdue(tables.as_ref(), 24, end)
         .await
         .expect("overdue");

@@ -8,7 +8,9 @@
 #    system key, which exists only after the code is deployed and the host has started);
 # 2. the package (dist/app.zip, built by scripts/package.sh when missing);
 # 3. waits for the system key, then deploys again with the subscriptions and, with Microsoft Sentinel,
-#    its analytics rules, parser and workbook (a rule is refused until its new tables are queryable).
+#    its analytics rules, parser and workbook (a rule is refused until its new tables are queryable;
+#    a rule reading a Microsoft table the workspace lacks is not deployed, and named);
+# 4. deletes this app's event subscriptions under an earlier version's names (the preflight names them).
 # The parameters go to Resource Manager as a JSON file built from the .bicepparam, with
 # deployEventSubscriptions written into it for each pass: no inline override of a .bicepparam (whether
 # one is honoured for a parameter the file does not name depends on the Bicep CLI's version), so the
@@ -20,19 +22,24 @@ RG=${1:?usage: infra/deploy.sh <resource-group> <params-file>}
 PARAMS=${2:?usage: infra/deploy.sh <resource-group> <params-file>}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-infra/preflight.sh "$PARAMS" "$RG"
+WORK=dist/deploy
+mkdir -p "$WORK"
+trap 'rm -f "$WORK"/params-*.json "$WORK"/err "$WORK"/preflight.json' EXIT
+# The preflight's findings deploy.sh acts on: the Sentinel workspace's tables, this app's event
+# subscriptions under an earlier version's names.
+PREFLIGHT_FINDINGS="$WORK/preflight.json" infra/preflight.sh "$PARAMS" "$RG"
 
 [ -f dist/app.zip ] || scripts/package.sh
 
-WORK=dist/deploy
-mkdir -p "$WORK"
-trap 'rm -f "$WORK"/params-*.json "$WORK"/err' EXIT
 az bicep build-params --file "$PARAMS" --stdout -o json >"$WORK/built.json"
 python3 - "$WORK" <<'PY'
 import json, sys
 work = sys.argv[1]
 built = json.load(open(f"{work}/built.json"))
 doc = json.loads(built["parametersJson"])
+# The Microsoft tables the preflight found in the Sentinel workspace: a rule reading one is deployed.
+found = json.load(open(f"{work}/preflight.json"))
+doc.setdefault("parameters", {})["sentinelWorkspaceTables"] = {"value": found["sentinelTables"]}
 for value in (False, True):
     doc.setdefault("parameters", {})["deployEventSubscriptions"] = {"value": value}
     with open(f"{work}/params-{str(value).lower()}.json", "w") as f:
@@ -49,6 +56,23 @@ rm -f "$WORK/built.json"
 #   tables does not exist", for minutes after the table's creation in the first pass): retried with a
 #   doubling wait from DEPLOY_TABLE_WAIT_SECONDS (60, at most 600 between tries) up to
 #   DEPLOY_TABLE_ATTEMPTS (6) times: 25 minutes of waiting in all.
+# The tables a refused rule may read that the Sentinel workspace does not list (one per line): the
+# product's own (created by the first pass) and the Microsoft tables handed over. Empty when the list
+# cannot be read: then the refusal is taken for a new table not queryable yet.
+absent_tables() {
+    local ws listed
+    ws=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sentinelWorkspace"])' "$WORK/preflight.json")
+    [ -n "$ws" ] || return 0
+    listed=$(az rest --method get --url "https://management.azure.com$ws/tables?api-version=2025-07-01" -o json 2>/dev/null) || return 0
+    python3 - "$WORK/preflight.json" "$listed" <<'PY'
+import json, sys
+found, listed = json.load(open(sys.argv[1])), json.loads(sys.argv[2])
+have = {t.get("name") for t in listed.get("value", [])}
+ours = [t["name"] for t in json.load(open("sentinel/tables.json"))["tables"]]
+print("\n".join(t for t in ours + found["sentinelTables"] if t not in have))
+PY
+}
+
 # spent ATTEMPT MOST WHY: fails (printing az's error and WHY) once ATTEMPT reaches MOST.
 spent() {
     [ "$1" -lt "$2" ] && return 0
@@ -73,6 +97,12 @@ deploy() {
             echo "deploy: a new role or identity is not replicated yet (attempt $roles/${DEPLOY_ROLE_ATTEMPTS:-10}), retrying in ${DEPLOY_ROLE_WAIT_SECONDS:-30} s" >&2
             sleep "${DEPLOY_ROLE_WAIT_SECONDS:-30}"
         elif grep -q 'One of the tables does not exist' "$WORK/err"; then
+            absent=$(absent_tables)
+            if [ -n "$absent" ]; then
+                cat "$WORK/err" >&2
+                echo "deploy: Sentinel refused a rule because $(tr '\n' ' ' <<<"$absent")is absent from the workspace (not a new table still being created): a Microsoft table appears once a diagnostic setting sends its first logs there; re-run infra/deploy.sh then, or send those logs (infra/README.md, Microsoft Sentinel)" >&2
+                return 1
+            fi
             tables=$((tables + 1))
             spent "$tables" "${DEPLOY_TABLE_ATTEMPTS:-6}" \
                 "the Sentinel tables are still not queryable after $tables attempts; re-run infra/deploy.sh later" ||
@@ -128,5 +158,22 @@ done
 [ -n "${key:-}" ] || { echo "deploy: no eventgrid_extension key after 5 minutes; check the app's logs" >&2; exit 1; }
 
 echo "deploy: Event Grid subscriptions"
-deploy "$WORK/params-true.json" -o none
+SKIPPED=$(deploy "$WORK/params-true.json" --query "properties.outputs.sentinelRulesSkipped.value" -o json)
+python3 - "$SKIPPED" <<'PY'
+import json, sys
+for r in json.loads(sys.argv[1] or "[]") or []:
+    print("deploy: Sentinel rule %s not deployed: the workspace has no %s (infra/README.md, Microsoft Sentinel)"
+          % (r["displayName"], ", ".join(r["missingTables"])))
+PY
+
+# The new subscriptions exist now: this app's under an earlier version's names (the preflight named
+# them) would deliver every event a second time.
+python3 -c '
+import json, sys
+for x in json.load(open(sys.argv[1]))["staleSubscriptions"]:
+    print("\t".join((x["subscription"], x["resourceGroup"], x["topic"], x["name"])))
+' "$WORK/preflight.json" | while IFS=$'\t' read -r sub group topic name; do
+    echo "deploy: deleting event subscription $topic/$name (an earlier version's name; the new one delivers now)"
+    az eventgrid system-topic event-subscription delete --subscription "$sub" -g "$group" --system-topic-name "$topic" -n "$name" --yes -o none
+done
 echo "deploy: done ($APP)"

@@ -174,6 +174,9 @@ param custodyWorkspace object = {}
 @maxValue(1440)
 param custodyActorWaitMinutes int = 60
 
+@description('Microsoft Graph endpoint (https://graph.microsoft.com) the sessions\' people are resolved to Entra object ids at, so reviews compare people by object id (GRAPH_ENDPOINT). Needs the Graph application permission User.ReadBasic.All granted to the app\'s identity, which Bicep cannot assign: infra/README.md has the command. Empty: off, every review unverified-identity.')
+param graphEndpoint string = ''
+
 @description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')
 param custodyDiagnostics bool = false
 
@@ -207,6 +210,9 @@ param sentinelContent bool = true
 @description('Create the analytics rules enabled.')
 param sentinelRulesEnabled bool = true
 
+@description('Tables outside this product\'s own that the Sentinel workspace already has (infra/deploy.sh writes those infra/preflight.sh found, e.g. StorageBlobLogs): a rule reading such a table is deployed only when it is listed here or this deployment sends it there; the others are named in the output sentinelRulesSkipped.')
+param sentinelWorkspaceTables array = []
+
 @description('Private endpoints + VNet integration; the app account then has public access disabled.')
 param enablePrivateNetworking bool = false
 
@@ -218,6 +224,9 @@ param privateEndpointSubnetId string = ''
 
 @description('Private DNS zone ids {blob, queue, table} (private networking only).')
 param privateDnsZoneIds object = {}
+
+@description('Resource id of the EXISTING Azure Monitor Private Link Scope whose private endpoint and privatelink DNS zones serve the app\'s virtual network (private networking with Sentinel: the data collection endpoint then refuses public traffic, and the template links it and this deployment\'s Log Analytics workspace to the scope). Required with both; ignored otherwise.')
+param monitorPrivateLinkScopeId string = ''
 
 var suffix = take(uniqueString(resourceGroup().id), 6)
 // Names take baseName lower-cased: a storage account name allows lower-case letters and digits only.
@@ -422,6 +431,14 @@ module storage 'modules/storage.bicep' = {
 var sentinelOn = !empty(sentinelWorkspaceId)
 var sentinelScopeId = sentinelOn ? sentinelWorkspaceId : resourceGroup().id
 
+// The Microsoft tables this deployment sends to the Sentinel workspace itself: StorageBlobLogs through
+// the custody diagnostic settings when the custody workspace is that workspace, and
+// MicrosoftAzureBastionAuditLogs through a workspace setting of a host (diagnostics: true) to it.
+var sentinelKey = toLower(sentinelWorkspaceId)
+var sendsBlobLogs = sentinelOn && custodyDiagnostics && toLower(custodyWorkspace.?resourceId ?? '') == sentinelKey
+var sendsAuditLogs = sentinelOn && !empty(filter(logAnalyticsWorkspaces, w => bool(w.?diagnostics ?? false) && !empty(w.?bastionName ?? '') && toLower(w.resourceId) == sentinelKey))
+var sentinelPresentTables = union(sentinelWorkspaceTables, sendsBlobLogs ? ['StorageBlobLogs'] : [], sendsAuditLogs ? ['MicrosoftAzureBastionAuditLogs'] : [])
+
 module sentinel 'modules/sentinel.bicep' = if (sentinelOn) {
   name: 'sentinel-${uniqueString(resourceGroup().id, sentinelScopeId)}'
   scope: resourceGroup(split(sentinelScopeId, '/')[2], split(sentinelScopeId, '/')[4])
@@ -433,6 +450,7 @@ module sentinel 'modules/sentinel.bicep' = if (sentinelOn) {
     content: sentinelContent && deployEventSubscriptions
     rulesEnabled: sentinelRulesEnabled
     publicNetworkAccess: !enablePrivateNetworking
+    presentTables: sentinelPresentTables
   }
 }
 
@@ -457,6 +475,7 @@ module functionApp 'modules/functionapp.bicep' = {
     logAnalyticsEndpoint: logAnalyticsEndpoint
     custodyWorkspaceId: custodyWorkspace.?customerId ?? ''
     custodyActorWaitMinutes: custodyActorWaitMinutes
+    graphEndpoint: graphEndpoint
     sentinelIngestionEndpoint: sentinelOn ? sentinel!.outputs.ingestionEndpoint : ''
     sentinelDcrImmutableId: sentinelOn ? sentinel!.outputs.dcrImmutableId : ''
     bastionHosts: join(watchedHosts, ',')
@@ -631,6 +650,22 @@ module bypassScopesAccess 'modules/bypass-scopes-access.bicep' = [
   }
 ]
 
+// The other-doors check reads, at every check, the diagnostic settings of each subscription whose
+// VMs it watches (the session targets' groups and BYPASS_SCOPES): whether its Activity log still
+// reaches a workspace the app reads. A subscription's settings lie above its groups: a read there.
+var targetGroupSubscriptions = [for g in union(bastionSessionTargetGroups, bypassGroups): toLower(split(g, '/')[2])]
+var activityLogSubscriptions = union(bypassSubscriptions, targetGroupSubscriptions)
+
+module activityLogSettingsAccess 'modules/activity-log-settings-access.bicep' = [
+  for (sub, i) in activityLogSubscriptions: {
+    name: 'activity-log-settings-access-${uniqueString(resourceGroup().id, resourceGroup().location, sub)}'
+    scope: subscription(sub)
+    params: {
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
 // The extensions of the VMs sessions reach (Entra ID sign-in for RDP), and the NICs, NSGs and
 // virtual networks, in the resource groups named (and the BYPASS_SCOPES groups).
 module sessionTargetsAccess 'modules/session-targets-access.bicep' = [
@@ -750,6 +785,25 @@ var sourceEndpoints = [
   }
 ]
 
+// Private networking with Sentinel: the endpoint's public access is off, so it is reached only through
+// an Azure Monitor Private Link Scope. Without one the parameters fail here, before any resource
+// (index -1); infra/preflight.sh says it in words.
+var privateSentinel = enablePrivateNetworking && sentinelOn
+var monitorScopeChecked = privateSentinel && empty(monitorPrivateLinkScopeId) ? [monitorPrivateLinkScopeId][indexOf([monitorPrivateLinkScopeId], 'private networking with Sentinel needs monitorPrivateLinkScopeId')] : monitorPrivateLinkScopeId
+var monitorScopeId = privateSentinel ? monitorScopeChecked : resourceGroup().id
+
+module monitorPrivateLink 'modules/monitor-private-link.bicep' = if (privateSentinel) {
+  name: 'monitor-private-link-${uniqueString(resourceGroup().id, monitorScopeId)}'
+  scope: resourceGroup(split(monitorScopeId, '/')[2], split(monitorScopeId, '/')[4])
+  params: {
+    scopeName: last(split(monitorScopeId, '/'))
+    linked: [
+      { name: 'dce-${baseNameLower}-${environment}-sentinel', id: sentinelOn ? sentinel!.outputs.endpointId : '' }
+      { name: 'log-${baseNameLower}-${environment}-${suffix}', id: monitoring.outputs.workspaceId }
+    ]
+  }
+}
+
 module network 'modules/network.bicep' = if (enablePrivateNetworking) {
   name: 'network'
   params: {
@@ -778,6 +832,9 @@ output recordingsSystemTopic string = sourceAccounts[indexOf(accountRefs, record
 
 @description('Event Grid system topic of the first audit-log account.')
 output auditLogsSystemTopic string = sourceAccounts[indexOf(accountRefs, auditLogs[0].account)].topicName
+
+@description('Microsoft Sentinel analytics rules not deployed because the workspace lacks a table they read (second pass): {rule, displayName, missingTables}.')
+output sentinelRulesSkipped array = sentinelOn ? sentinel!.outputs.skippedRules : []
 
 @description('Every source account with its system topic: {key (subscription/group/account, lower case), accountName, subscriptionId, resourceGroup, topicName}.')
 output sourceAccounts array = sourceAccounts

@@ -7,6 +7,8 @@ Prints one table (check, target, result, detail) and exits 1 when a finding bloc
 
 import fnmatch
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -17,6 +19,35 @@ WORKSPACE_SETTING_NAME = "send-bastion-audit-logs-to-workspace"  # and its works
 ARM = "https://management.azure.com"
 ZONE_REDUNDANT_SKUS = {"standard_zrs", "standard_gzrs", "standard_ragzrs", "premium_zrs"}
 ROWS = []
+
+
+# Parameters an earlier main.bicep took (the single-source form) and what replaced each: `az bicep
+# build-params` refuses a file assigning a parameter the template does not declare, without a hint.
+REMOVED_PARAMETERS = {
+    **dict.fromkeys(["recordingsAccountName", "recordingsResourceGroup", "recordingsContainer", "recordingsSystemTopicName"],
+                    "recordingSources (a list of {accountName, subscriptionId?, resourceGroup?, container?, bastionName?, systemTopicName?})"),
+    **dict.fromkeys(["auditLogsAccountName", "auditLogsResourceGroup", "auditLogsContainer", "auditLogsSystemTopicName"],
+                    "auditLogSources (a list of {accountName, subscriptionId?, resourceGroup?, container?, systemTopicName?})"),
+    **dict.fromkeys(["bastionName", "bastionResourceGroup"],
+                    "bastionDiagnostics (a list of {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName?})"),
+}
+
+
+def removed_parameters(params_file):
+    """One sentence per parameter of `params_file` that main.bicep no longer takes."""
+    try:
+        text = open(params_file, encoding="utf-8").read()
+    except OSError:
+        return []
+    if params_file.endswith(".json"):
+        try:
+            names = list(json.loads(text).get("parameters", {}))
+        except (ValueError, AttributeError):
+            return []
+    else:
+        names = re.findall(r"^\s*param\s+(\w+)\s*=", text, re.M)
+    return [f"{params_file}: parameter {n} was removed; give it as {REMOVED_PARAMETERS[n]} instead "
+            "(infra/README.md, Upgrading)" for n in names if n in REMOVED_PARAMETERS]
 
 
 class AzError(Exception):
@@ -270,12 +301,14 @@ DEPLOY = "Microsoft.Resources/deployments/write"
 ASSIGN = "Microsoft.Authorization/roleAssignments/write"
 DEFINE = "Microsoft.Authorization/roleDefinitions/write"
 DIAGNOSE = "Microsoft.Insights/diagnosticSettings/write"
+LOCK = "Microsoft.Authorization/locks/write"  # the delete lock on the app account (modules/storage.bicep)
 
 
-def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, extra):
+def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, bypass, extra):
     """The deployer's rights at every scope the template writes to: each resource group a module
     deploys into (a nested deployment there, and what it creates), the subscriptions of watched
-    hosts (the operation reader role), and the destinations of the diagnostic settings (Azure checks
+    hosts (the operation reader role), the bypassScopes (subscriptions and resource groups: a custom
+    role and its assignment in each), and the destinations of the diagnostic settings (Azure checks
     the right to their keys when a setting is created)."""
     scopes = {k: set(v) for k, v in extra.items()}
 
@@ -285,7 +318,7 @@ def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, e
     def group(s, r):
         return f"/subscriptions/{s}/resourceGroups/{r}"
 
-    need(group(sub, rg), ASSIGN)
+    need(group(sub, rg), ASSIGN, LOCK)
     for s in recs + logs:
         need(group(s["sub"], s["rg"]), DEPLOY, ASSIGN, DEFINE, "Microsoft.EventGrid/systemTopics/write")
     for d in diags:
@@ -303,6 +336,14 @@ def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, e
     for t in targets:
         parts = t.strip("/").split("/")
         if len(parts) >= 4:
+            need(group(parts[1], parts[3]), DEPLOY, ASSIGN, DEFINE)
+    # bypassScopes: a custom role and its assignment at each subscription listed
+    # (modules/bypass-scopes-access.bicep) and at each resource group listed (session-targets-access.bicep).
+    for b in bypass:
+        parts = b.strip("/").split("/")
+        if len(parts) == 2:
+            need(f"/subscriptions/{parts[1]}", DEPLOY, ASSIGN, DEFINE)
+        elif len(parts) == 4:
             need(group(parts[1], parts[3]), DEPLOY, ASSIGN, DEFINE)
     for scope, needs in scopes.items():
         target = scope.rstrip("/").rsplit("/", 1)[-1]
@@ -352,6 +393,15 @@ def check_catalogue_auth(p):
     if p.get("catalogueAuth") == "platform" and not p.get("catalogueAuthClientId"):
         row("catalogue authentication", "platform", "BLOCK",
             "catalogueAuth = platform needs catalogueAuthClientId (the app registration): the template refuses it without one")
+
+
+def check_graph(p):
+    """Bicep cannot grant a Microsoft Graph application permission: with graphEndpoint, say the one step left."""
+    if p.get("graphEndpoint"):
+        row("Microsoft Graph (graphEndpoint)", p["graphEndpoint"], "WARN",
+            "after the deployment, grant the app's identity the Graph application permission User.ReadBasic.All "
+            "(infra/README.md, az rest POST servicePrincipals/{id}/appRoleAssignments); until then every "
+            "person read is refused (403) and reviews stay unverified-identity")
 
 
 def check_app_storage_sku(sub, location, sku):
@@ -411,6 +461,10 @@ def main(argv):
         print("usage: infra/preflight.sh <params-file> <resource-group>", file=sys.stderr)
         return 2
     params_file, rg = argv[1], argv[2]
+    removed = removed_parameters(params_file)
+    if removed:
+        print("\n".join(f"preflight: {r}" for r in removed), file=sys.stderr)
+        return 1
     try:
         p = parameters(params_file)
         sub = az("account", "show")["id"]
@@ -426,10 +480,12 @@ def main(argv):
     check_region(location, bool(p.get("zoneRedundant")))
     check_app_storage_sku(sub, location, p.get("appStorageSku") or "Standard_GZRS")
     check_catalogue_auth(p)
+    check_graph(p)
     preflight_existing.sentinel(existing, p)
     preflight_existing.custody(existing, p, recs, account_id)
     preflight_existing.evidence_lock(existing, p, sub, rg)
-    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [], extra)
+    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [],
+                 p.get("bypassScopes") or [], extra)
     check_bastions(recs, diags, [{k: h[k] for k in ("bastion", "sub", "rg")} for h in ws_diags + hosts])
     check_diagnostics(diags)
     check_workspace_diagnostics(ws_diags)
@@ -442,6 +498,9 @@ def main(argv):
     print(f"{'CHECK':<{widths[0]}}  {'TARGET':<{widths[1]}}  {'RESULT':<{widths[2]}}  DETAIL")
     for r in ROWS:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
+    if os.environ.get("PREFLIGHT_FINDINGS"):  # what infra/deploy.sh acts on
+        with open(os.environ["PREFLIGHT_FINDINGS"], "w", encoding="utf-8") as f:
+            json.dump(preflight_existing.FINDINGS, f)
     blocking = sum(1 for r in ROWS if r[2] == "BLOCK")
     print(f"preflight: {blocking} blocking, {sum(1 for r in ROWS if r[2] == 'WARN')} warnings")
     return 1 if blocking else 0

@@ -23,6 +23,12 @@ WORKSPACE_KEYS = "Microsoft.OperationalInsights/workspaces/sharedKeys/action"
 ABSENT = re.compile(r"not ?found|\b404\b", re.I)
 
 
+# What the preflight found that infra/deploy.sh acts on (written to $PREFLIGHT_FINDINGS by preflight.py):
+# sentinelWorkspace and sentinelTables (the Microsoft tables its rules need that it has or this
+# deployment sends there), staleSubscriptions (this app's, under names the template no longer gives).
+FINDINGS = {"sentinelWorkspace": "", "sentinelTables": [], "staleSubscriptions": []}
+
+
 class Checks:
     """The helpers of infra/preflight.py these checks use: az, row, its error type and `need` (rights)."""
 
@@ -61,9 +67,15 @@ def sentinel(c, p):
         actions.append("Microsoft.SecurityInsights/onboardingStates/write")
     c.need(group_of(ws), *actions)
     if p.get("enablePrivateNetworking"):
-        c.row("Sentinel ingestion endpoint", name, "WARN",
-              "private networking: the data collection endpoint refuses public traffic, so the app reaches it only through "
-              "an Azure Monitor Private Link Scope with a private endpoint in its VNet (not templated)")
+        scope = p.get("monitorPrivateLinkScopeId") or ""
+        if not scope:
+            c.row("Sentinel ingestion endpoint", name, "BLOCK",
+                  "private networking turns the data collection endpoint's public access off: set monitorPrivateLinkScopeId to "
+                  "the existing Azure Monitor Private Link Scope whose private endpoint and privatelink DNS zones serve the "
+                  "app's virtual network (the template links the endpoint to it)")
+        else:
+            c.need(group_of(scope), DEPLOY, "Microsoft.Insights/privateLinkScopes/scopedResources/write")
+            c.row("Sentinel ingestion endpoint", name, "ok", f"linked to {scope.rstrip('/').rsplit('/', 1)[-1]}")
     try:
         if c.get(ws, "2025-07-01") is None:
             c.row("Sentinel workspace", name, "BLOCK", "not found: sentinelWorkspaceId names an existing Log Analytics workspace")
@@ -84,7 +96,27 @@ def sentinel(c, p):
         c.row("Sentinel onboarded", name, "ok", "onboarded" if state is not None else "not onboarded (no content asked for)")
     sentinel_tables(c, name, tables)
     if content:
-        sentinel_rules(c, name, rules)
+        present = sentinel_present(p, ws, tables)
+        FINDINGS["sentinelWorkspace"], FINDINGS["sentinelTables"] = ws, sorted(present)
+        sentinel_rules(c, name, rules, present)
+
+
+def sentinel_sent(p, ws):
+    """The Microsoft tables this deployment sends to workspace `ws` itself (as main.bicep derives them)."""
+    key, sent = ws.lower(), set()
+    if p.get("custodyDiagnostics") and ((p.get("custodyWorkspace") or {}).get("resourceId") or "").lower() == key:
+        sent.add("StorageBlobLogs")
+    if any(w.get("diagnostics") and w.get("bastionName") and (w.get("resourceId") or "").lower() == key
+           for w in p.get("logAnalyticsWorkspaces") or []):
+        sent.add("MicrosoftAzureBastionAuditLogs")
+    return sent
+
+
+def sentinel_present(p, ws, existing):
+    """The tables the rules need (requiresTables) that the workspace has or this deployment sends there."""
+    needed = {t for r in json.loads((ROOT / "sentinel/rules/rules.json").read_text())["rules"] for t in r["requiresTables"]}
+    have = {(t.get("name") or "") for t in existing}
+    return {t for t in needed if t in have} | (needed & sentinel_sent(p, ws))
 
 
 def sentinel_tables(c, name, existing):
@@ -107,9 +139,17 @@ def sentinel_tables(c, name, existing):
             c.row("Sentinel table", t["name"], "ok", "exists (an earlier deployment or another instance): kept, missing columns added")
 
 
-def sentinel_rules(c, name, existing):
+def sentinel_rules(c, name, existing, present):
     ours = json.loads((ROOT / "sentinel/rules/rules.json").read_text())["rules"]
     for r in ours:
+        absent = [t for t in r["requiresTables"] if t not in present]
+        if absent:
+            c.row("Sentinel rule", r["displayName"], "WARN",
+                  f"not deployed: its query reads {', '.join(absent)}, which {name} does not have (Sentinel refuses a rule "
+                  "naming a table the workspace lacks; a Microsoft table exists only where a diagnostic setting sends it "
+                  "there): send the recording accounts' StorageRead/StorageWrite/StorageDelete to this workspace (custodyWorkspace "
+                  "= it, custodyDiagnostics = true) and re-run; the deployment's output sentinelRulesSkipped names it too")
+            continue
         query = (ROOT / f"sentinel/rules/{r['name']}.kql").read_text()
         same = [x for x in existing if ((x.get("properties") or {}).get("displayName") or "") == r["displayName"]]
         foreign = [x.get("name") for x in same if ((x.get("properties") or {}).get("query") or "").strip() != query.strip()]
@@ -239,8 +279,10 @@ def subscriptions(c, p, rg, topics):
             if host and host in hosts:
                 if not any(f"-{n[:16]}-" in (x.get("name") or "") for n in names):
                     c.row("event subscriptions", target, "WARN",
-                          "delivers to this app under a name this template no longer gives: after the deployment both deliver "
-                          "every event (the catalogue stays right, each event is billed twice); delete this one then")
+                          "delivers to this app under a name this template no longer gives (an earlier version's): until it goes "
+                          "both deliver every event; infra/deploy.sh deletes it once the new subscriptions exist")
+                    FINDINGS["staleSubscriptions"].append({"subscription": s["sub"], "resourceGroup": s["rg"],
+                                                           "topic": topic, "name": x.get("name")})
                 else:
                     c.row("event subscriptions", target, "ok", "this app's")
             else:

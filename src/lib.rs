@@ -43,6 +43,7 @@ pub mod evidence;
 pub mod export;
 pub mod failure;
 pub mod functions;
+pub mod graph;
 pub mod health;
 pub mod ingestion;
 pub mod integrity;

@@ -2,9 +2,12 @@
 // that is a whole subscription (deployed at subscription scope, only for such entries): the NICs,
 // NSGs and virtual networks of every VM in it, each kind listed once for the subscription
 // (GET /subscriptions/{id}/providers/Microsoft.Network/networkInterfaces|networkSecurityGroups|
-// virtualNetworks, every page). A list above every resource group needs its read at the
-// subscription. A custom role with exactly the three reads (lists only: no key, no secret),
-// nothing else. Resource group entries get the same reads through session-targets-access.bicep.
+// virtualNetworks, every page), and the just-in-time policy of a request its Activity log shows
+// (GET {group}/providers/Microsoft.Security/locations/{region}/jitNetworkAccessPolicies/{name}).
+// A list above every resource group needs its read at the subscription, and the policy sits in a
+// group no parameter lists. A VM's own GET is not granted here: its NICs come from the
+// subscription's list. A custom role with exactly those reads (no key, no secret), nothing else. Resource group entries get the same
+// reads through session-targets-access.bicep.
 //
 // The permission drift test (tests/e2e/permissions/) holds these actions to the URLs the code
 // lists.
@@ -18,6 +21,7 @@ var actions = [
   'Microsoft.Network/networkInterfaces/read'
   'Microsoft.Network/networkSecurityGroups/read'
   'Microsoft.Network/virtualNetworks/read'
+  'Microsoft.Security/locations/jitNetworkAccessPolicies/read'
 ]
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
@@ -25,7 +29,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Unique per tenant: one definition per subscription.
     roleName: 'Bastion other-doors network reader (${subscription().subscriptionId})'
-    description: 'List the NICs, NSGs and virtual networks of the subscription (other doors beside Bastion onto its VMs). Nothing else.'
+    description: 'List the NICs, NSGs and virtual networks of the subscription, read its just-in-time policies (other doors beside Bastion onto its VMs). Nothing else.'
     type: 'CustomRole'
     assignableScopes: [
       subscription().id

@@ -44,6 +44,9 @@ param custodyWorkspaceId string = ''
 @description('Minutes after a deletion or replacement outside the product its actor is looked for.')
 param custodyActorWaitMinutes int = 60
 
+@description('Microsoft Graph endpoint the sessions\' people are resolved to object ids at (https://graph.microsoft.com); empty: not resolved, every review unverified-identity.')
+param graphEndpoint string = ''
+
 @description('Logs ingestion endpoint of the Sentinel data collection endpoint; empty: no Sentinel export.')
 param sentinelIngestionEndpoint string = ''
 
@@ -90,6 +93,9 @@ param bastionHosts string = ''
 
 @description('Subscription or resource group ids whose VMs the bypass checks watch besides the VMs the watched hosts\' sessions reached (comma-separated); their Activity log is read from the workspaces the app reads')
 param bypassScopes string = ''
+
+@description('VM extensions whose writes are no other door (Publisher/Type, comma-separated; none: every extension is one). Empty: Microsoft\'s monitoring and security agents (docs/estate.md lists them and why each is harmless)')
+param bypassExtensionAllow string = ''
 
 @description('A legal-hold release needs two principals with Catalogue.Hold (HOLD_RELEASE_TWO_PERSON).')
 param holdReleaseTwoPerson bool = false
@@ -251,6 +257,7 @@ var settings = {
   BYPASS_SCOPES: bypassScopes
   // The level of a path to SSH/RDP from inside the virtual network beside the Bastion subnet.
   BYPASS_INTERNAL_LEVEL: 'medium'
+  BYPASS_EXTENSION_ALLOW: bypassExtensionAllow
   // Microsoft Sentinel (SentinelExport): both from modules/sentinel.bicep, or both empty (off).
   SENTINEL_INGESTION_ENDPOINT: sentinelIngestionEndpoint
   SENTINEL_DCR_IMMUTABLE_ID: sentinelDcrImmutableId
@@ -258,6 +265,9 @@ var settings = {
   // recording accounts send StorageRead/StorageWrite/StorageDelete to, or empty (off).
   CUSTODY_WORKSPACE_ID: custodyWorkspaceId
   CUSTODY_ACTOR_WAIT_MINUTES: string(custodyActorWaitMinutes)
+  // Segregation of duties by object id: the sessions' people through Microsoft Graph, or empty
+  // (off). Needs the app role granted to the app's identity by hand (infra/README.md).
+  GRAPH_ENDPOINT: graphEndpoint
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'

@@ -1,7 +1,7 @@
 // What the estate checks read of the EXISTING recording accounts of ONE resource group (deployed there):
 // the blob service (versioning, CORS for the portal player), the recording container
 // (immutability), who may write it (role assignments and definitions) and, with a custody workspace,
-// the blob service's diagnostic settings (whether StorageDelete reaches it), at the account ids functionapp.bicep sets in RECORDINGS_ACCOUNT_IDS from the same
+// the blob service's diagnostic settings (whether StorageWrite and StorageDelete reach it), at the account ids functionapp.bicep sets in RECORDINGS_ACCOUNT_IDS from the same
 // sources (so no account list, which would need read on the whole subscription). A custom role with
 // exactly those two control-plane reads, defined once per resource group and assigned on each account: no data access
 // (the container-scoped role of recordings-access.bicep does that) and no keys (Reader would allow
@@ -26,7 +26,7 @@ var actions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/read'
   'Microsoft.Authorization/roleAssignments/read'
   'Microsoft.Authorization/roleDefinitions/read'
-  // The blob service's diagnostic settings: whether StorageDelete reaches the custody workspace.
+  // The blob service's diagnostic settings: whether StorageWrite and StorageDelete reach the custody workspace.
   'Microsoft.Insights/diagnosticSettings/read'
 ]
 

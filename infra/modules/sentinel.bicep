@@ -32,6 +32,9 @@ param publicNetworkAccess bool = true
 @description('Days the custom tables keep rows (-1: the workspace default).')
 param retentionDays int = -1
 
+@description('Tables of the workspace outside this product\'s own that exist (or this deployment sends there): a rule is deployed only when each table of its requiresTables (sentinel/rules/rules.json) is listed.')
+param presentTables array = []
+
 var declaration = loadJsonContent('../../sentinel/tables.json')
 var rules = loadJsonContent('../../sentinel/rules/rules.json').rules
 var ruleQueries = {
@@ -44,6 +47,10 @@ var ruleQueries = {
   disconnect: loadTextContent('../../sentinel/rules/disconnect.kql')
   'other-door': loadTextContent('../../sentinel/rules/other-door.kql')
 }
+// Sentinel refuses a scheduled rule whose query names a table the workspace does not have: a rule
+// reading a Microsoft table (StorageBlobLogs, which only a storage diagnostic setting sending there
+// creates) goes only where that table is present; the others are named in `skippedRules`.
+var missingTables = [for r in rules: filter(r.requiresTables, t => !contains(presentTables, t))]
 var parsers = loadJsonContent('../../sentinel/parser/parsers.json').parsers
 var parserQueries = {
   vimAuthenticationAzureBastion: loadTextContent('../../sentinel/parser/vimAuthenticationAzureBastion.kql')
@@ -137,7 +144,7 @@ resource onboarding 'Microsoft.SecurityInsights/onboardingStates@2025-09-01' = i
 
 // Scheduled rules: extension resources on the workspace, named by a GUID stable per rule.
 resource analyticsRules 'Microsoft.SecurityInsights/alertRules@2025-09-01' = [
-  for r in rules: if (content) {
+  for (r, i) in rules: if (content && empty(missingTables[i])) {
     scope: workspace
     name: guid(workspace.id, 'bastion-recordings', r.name)
     kind: 'Scheduled'
@@ -218,5 +225,16 @@ output ingestionEndpoint string = endpoint.properties.logsIngestion.endpoint
 @description('The data collection rule\'s immutable id (SENTINEL_DCR_IMMUTABLE_ID).')
 output dcrImmutableId string = rule.properties.immutableId
 
+@description('Resource id of the data collection endpoint (linked to the Azure Monitor Private Link Scope with private networking).')
+output endpointId string = endpoint.id
+
 @description('Name of the data collection rule (the app\'s identity gets Monitoring Metrics Publisher on it).')
 output dcrName string = rule.name
+
+// One entry per rule, empty for a rule deployed (a for-expression cannot sit inside filter()).
+var skipped = [
+  for (r, i) in rules: content && !empty(missingTables[i]) ? { rule: r.name, displayName: r.displayName, missingTables: missingTables[i] } : {}
+]
+
+@description('The analytics rules not deployed because the workspace lacks a table they read: {rule, displayName, missingTables}.')
+output skippedRules array = filter(skipped, x => !empty(x))

@@ -138,6 +138,20 @@ resource evidenceImmutability 'Microsoft.Storage/storageAccounts/blobServices/co
   }
 }
 
+// The catalogue (tables), the evidence container and the dead letters live here: a delete lock on the
+// account (inherited by its containers, Resource Manager's locks apply to child resources) makes any
+// deletion through Resource Manager fail loudly, whether by hand, a renamed baseName's cleanup or a
+// resource group deletion. Data-plane reads and writes are not affected by a CanNotDelete lock.
+// Removing the product on purpose: delete the lock first (infra/README.md, Turning a feature off).
+resource keep 'Microsoft.Authorization/locks@2020-05-01' = {
+  scope: account
+  name: 'keep-catalogue-and-evidence'
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'The Bastion recordings catalogue, evidence packs and dead letters: delete this lock only to remove the product on purpose.'
+  }
+}
+
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: account
   name: 'default'

@@ -20,6 +20,10 @@ RULE_SOURCES = {
     "second-pass-content": "Microsoft Sentinel validates a scheduled rule's query when the rule is created and refuses it while "
                            "a table it reads is not yet queryable (\"One of the tables does not exist\"), which a custom table "
                            "is for minutes after its creation.",
+    "rule-tables-present": "Microsoft Sentinel refuses a scheduled rule whose query names a table the workspace does not have "
+                           "(Azure-Sentinel issues #8905, #6681); a Microsoft table such as StorageBlobLogs exists only where "
+                           "some diagnostic setting sends it to the workspace. A table read only inside `union isfuzzy=true` "
+                           "may be absent (Kusto union operator: isfuzzy resolves only the legs that exist).",
     "deployment-names": "A deployment name is unique within its scope; a subscription-scope deployment also keeps the location "
                         "it was made in and one of the same name from another location is refused (InvalidDeploymentLocation); "
                         "in a resource group shared by two instances of the product, one name means one record, replaced "
@@ -125,9 +129,33 @@ def register(check, main, text, infra):
         sentinel = files["modules/sentinel.bicep"]
         for kind, sym, header, body in declarations(sentinel):
             if any(t in header for t in ("SecurityInsights/alertRules@", "workspaces/savedSearches@", "Insights/workbooks@")):
-                assert re.search(r"(= if \(content\)|: if \(content\))", header + body.split("\n", 3)[1]), f"{sym} without `if (content)`"
+                assert re.search(r"(= if \(content[) ]|: if \(content[) ])", header + body.split("\n", 3)[1]), f"{sym} without `if (content)`"
         assert "One of the tables does not exist" in deploy, "deploy.sh retries the table error"
         assert "DEPLOY_TABLE_ATTEMPTS" in deploy and "DEPLOY_TABLE_WAIT_SECONDS" in deploy, "a bounded back-off"
+
+    @check("ARM rule rule-tables-present: a rule goes only where each Microsoft table it reads is, the others are named")
+    def _():
+        import json
+        root = infra.parent
+        ours = {t["name"] for t in json.loads((root / "sentinel/tables.json").read_text())["tables"]}
+        theirs = {t["name"] for t in json.loads((root / "sentinel/workspace-tables.json").read_text())["tables"]}
+        for r in json.loads((root / "sentinel/rules/rules.json").read_text())["rules"]:
+            kql = re.sub(r"//.*", "", (root / f"sentinel/rules/{r['name']}.kql").read_text())
+            named = {t for t in theirs if re.search(r"\b%s\b" % t, kql)}
+            fuzzy = "union isfuzzy=true" in kql
+            need = set(r["requiresTables"])
+            assert not need & ours, f"{r['name']}: the product's own tables are always there"
+            assert need <= named, f"{r['name']}: requiresTables {sorted(need - named)} not read by the query"
+            assert fuzzy or named <= need, f"{r['name']}: reads {sorted(named - need)} outside a fuzzy union, not in requiresTables ({RULE_SOURCES['rule-tables-present']})"
+        sentinel = files["modules/sentinel.bicep"]
+        assert "var missingTables = [for r in rules: filter(r.requiresTables, t => !contains(presentTables, t))]" in sentinel
+        assert "for (r, i) in rules: if (content && empty(missingTables[i])) {" in sentinel, RULE_SOURCES["rule-tables-present"]
+        assert "output skippedRules array = filter(skipped, x => !empty(x))" in sentinel
+        assert "presentTables: sentinelPresentTables" in m
+        assert "var sentinelPresentTables = union(sentinelWorkspaceTables," in m
+        assert "output sentinelRulesSkipped array = sentinelOn ? sentinel!.outputs.skippedRules : []" in m
+        # deploy.sh hands the preflight's tables over and tells an absent table from one not ready yet.
+        assert "sentinelWorkspaceTables" in deploy and "absent from" in deploy, "deploy.sh: table absent vs not ready"
 
     @check("ARM rule deployment-names: deployments outside the app's resource group are named per app and scope")
     def _():

@@ -115,11 +115,33 @@ def register(check, main, text, infra):
         assert "targetScope = 'subscription'" in mod
         for a in ("networkInterfaces", "networkSecurityGroups", "virtualNetworks"):
             assert f"'Microsoft.Network/{a}/read'" in mod, a
+        assert "'Microsoft.Security/locations/jitNetworkAccessPolicies/read'" in mod, "the just-in-time policy read"
         main = text[infra / "main.bicep"]
         assert "filter(bypassScopes, s => length(split(s, '/')) == 3): toLower(split(s, '/')[2])]" in main
         assert "var bypassSubscriptions = union(bypassSubscriptionIds, bypassSubscriptionIds)" in main
         assert "for (sub, i) in bypassSubscriptions:" in main
         assert "for (g, i) in union(bastionSessionTargetGroups, bypassGroups):" in main
+
+
+    @check("the Activity log settings read: at subscription scope, for each subscription of the session targets' groups and BYPASS_SCOPES, once each")
+    def _():
+        mod = text[infra / "modules/activity-log-settings-access.bicep"]
+        assert "targetScope = 'subscription'" in mod
+        assert re.findall(r"^  '([^']+)'$", mod, re.M) == ["Microsoft.Insights/diagnosticSettings/read"]
+        main = text[infra / "main.bicep"]
+        assert "var activityLogSubscriptions = union(bypassSubscriptions, targetGroupSubscriptions)" in main
+        assert "for (sub, i) in activityLogSubscriptions:" in main
+
+    @check("the app account (catalogue, evidence) carries a CanNotDelete lock; the preflight asks for the right to write it")
+    def _():
+        # Resource Manager locks (Microsoft.Authorization/locks@2020-05-01, GA) apply to the resource and its
+        # children; CanNotDelete refuses deletes through Resource Manager, data-plane access unaffected.
+        st = text[infra / "modules/storage.bicep"]
+        block = st[st.index("resource keep 'Microsoft.Authorization/locks@2020-05-01' = {"):]
+        block = block[:block.index("\n}\n")]
+        assert "scope: account" in block and "level: 'CanNotDelete'" in block, block
+        pre = (infra / "preflight.py").read_text()
+        assert 'LOCK = "Microsoft.Authorization/locks/write"' in pre and "need(group(sub, rg), ASSIGN, LOCK)" in pre
 
 
 def example_checks(check, infra):

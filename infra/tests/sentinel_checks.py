@@ -124,13 +124,29 @@ def register(check, main, text, infra):
         src = code(text[module])
         block = src[src.index("resource analyticsRules"):src.index("resource asimParsers")]
         assert "scope: workspace" in block and "kind: 'Scheduled'" in block
-        assert "for r in rules: if (content) {" in block
+        assert "for (r, i) in rules: if (content && empty(missingTables[i])) {" in block
         for prop in RULE_REQUIRED:
             assert re.search(r"^\s+%s: " % prop, block, re.M), prop
         assert "entityMappings: r.entityMappings" in block
         assert "name: guid(workspace.id, 'bastion-recordings', r.name)" in block
         on = src[src.index("resource onboarding"):src.index("resource analyticsRules")]
         assert "= if (onboard) {" in on and "name: 'default'" in on and "scope: workspace" in on
+
+    @check("Sentinel: private networking links the endpoint and the owned workspace to an existing Azure Monitor Private Link Scope, or refuses")
+    def _():
+        # With public access off the endpoint takes traffic only through an AMPLS (Learn: "Use Azure Monitor
+        # Private Link", data collection endpoints); scopedResources@2021-09-01 is the GA version, deployed
+        # at resource group scope, linking one resource by linkedResourceId.
+        m = code(text[infra / "main.bicep"])
+        pl = code(text[infra / "modules/monitor-private-link.bicep"])
+        assert "var privateSentinel = enablePrivateNetworking && sentinelOn" in m
+        assert "[indexOf([monitorPrivateLinkScopeId], 'private networking with Sentinel needs monitorPrivateLinkScopeId')]" in m
+        assert "module monitorPrivateLink 'modules/monitor-private-link.bicep' = if (privateSentinel) {" in m
+        assert "id: sentinelOn ? sentinel!.outputs.endpointId : ''" in m and "id: monitoring.outputs.workspaceId" in m
+        assert main["parameters"]["monitorPrivateLinkScopeId"]["default"] == ""
+        assert "resource scope 'Microsoft.Insights/privateLinkScopes@2021-09-01' existing" in pl
+        assert "'Microsoft.Insights/privateLinkScopes/scopedResources@2021-09-01'" in pl and "linkedResourceId: l.id" in pl
+        assert "output endpointId string = endpoint.id" in code(text[module])
 
     @check("Sentinel: the ASIM parser as workspace functions with the declared parameters; the workbook as a string")
     def _():

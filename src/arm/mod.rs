@@ -78,6 +78,13 @@ pub trait ResourceManager: Send + Sync + 'static {
     async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError>;
     /// `GET {vm}`: the ids of the NICs its network profile names (empty: the VM is gone).
     async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError>;
+    /// `GET {vm}`: its `properties.vmId` (`None`: the VM is not there). A Resource Manager that
+    /// does not read VMs answers an error.
+    async fn virtual_machine_id(&self, vm_id: &str) -> Result<Option<String>, AzureError> {
+        Err(AzureError::Transient(format!(
+            "{vm_id}: VMs are not read here"
+        )))
+    }
     /// `GET {nic}`: one network interface.
     async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError>;
     /// `GET {policy}`: a just-in-time network access policy with its requests.

@@ -11,9 +11,11 @@
 //! guest is the same person whichever side carries which form.
 //!
 //! The Bastion audit records name the portal user by `userEmail` (its Entra UPN) and the VM login
-//! by `userName`; they carry no object id, so a session's person is matched on names only. Names
-//! can tell two people apart only when both sides carry a sign-in name (one with `@`) or both an
-//! object id; otherwise the check is [`Duty::Unverified`].
+//! by `userName`; they carry no object id: a session's person gets one when its UPN is resolved
+//! through Microsoft Graph (`reviews::people`). Names can show that two principals are the same
+//! person, never that they are two: a user renamed since is another name of the same person. Two
+//! people are told apart only by object ids, on both sides; otherwise the check is
+//! [`Duty::Unverified`].
 
 /// A principal or a session's user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,15 +102,14 @@ impl Person {
         self.names.iter().any(|n| n.contains('@'))
     }
 
-    /// Whether `self` (a reviewer, an approver) is `user`: the same person, two people, or not
-    /// known because the two sides carry nothing names could tell apart (no sign-in name on one
-    /// side, and not an object id on both).
+    /// Whether `self` (a reviewer, an approver) is `user`: the same person (a name or the object
+    /// id), two people (both carry an object id and they differ), or not known (an object id
+    /// missing on either side: different names may be one person renamed).
     pub fn duty(&self, user: &Self) -> Duty {
         if let Some(m) = self.same_as(user) {
             return Duty::Same(m);
         }
-        let ids = self.object_id.is_some() && user.object_id.is_some();
-        if ids || (self.signs_in() && user.signs_in()) {
+        if self.object_id.is_some() && user.object_id.is_some() {
             Duty::Distinct
         } else {
             Duty::Unverified
@@ -121,9 +122,9 @@ impl Person {
 pub enum Duty {
     /// The same person, by what matched.
     Same(Match),
-    /// Two people, as far as their sign-in names (or object ids) tell.
+    /// Two people: their object ids differ.
     Distinct,
-    /// Neither side can be tied to the other: one carries no sign-in name.
+    /// Not known: an object id is missing on one side (names cannot tell two people apart).
     Unverified,
 }
 
@@ -209,13 +210,24 @@ mod tests {
     }
 
     #[test]
-    fn two_people_are_told_apart_only_by_sign_in_names_or_object_ids() {
+    fn two_people_are_told_apart_only_by_object_ids() {
         let alice = Person::new(["alice@contoso.com"], Some("oid-a"));
         let bob = Person::new(["bob@contoso.com"], None);
         let vm_login = Person::new(["azureuser"], None);
         let nobody = Person::default();
         let app = Person::new(Vec::<String>::new(), Some("oid-app"));
-        assert_eq!(alice.duty(&bob), Duty::Distinct);
+        // Different names, no object id on the session's side: alice renamed, for all we know.
+        assert_eq!(alice.duty(&bob), Duty::Unverified);
+        assert_eq!(
+            alice.duty(&Person::new(["bob@contoso.com"], Some("oid-b"))),
+            Duty::Distinct
+        );
+        // Renamed since the session: the same object id under another name.
+        assert_eq!(
+            Person::new(["alice.renamed@contoso.com"], Some("OID-A"))
+                .duty(&Person::new(["alice@contoso.com"], Some("oid-a"))),
+            Duty::Same(Match::ObjectId)
+        );
         assert_eq!(
             alice.duty(&Person::new(["ALICE@contoso.com"], None)),
             Duty::Same(Match::Name)

@@ -323,6 +323,13 @@ impl Recording {
         self.joined.as_ref().map(|j| &j.m)
     }
 
+    /// The sessions its match names (tunnel ids, `, `-separated; empty when it names none).
+    pub fn sessions(&self) -> String {
+        self.matched()
+            .map(|m| m.tunnels.join(", "))
+            .unwrap_or_default()
+    }
+
     /// The joined session's fields, if any.
     pub fn session(&self) -> Option<&SessionView> {
         self.joined.as_ref().and_then(|j| j.session.as_ref())

@@ -95,10 +95,12 @@ pub const SETTINGS: &[&str] = &[
     "BYPASS_VM_LOOKBACK_DAYS",
     "BYPASS_SCOPES",
     "BYPASS_INTERNAL_LEVEL",
+    "BYPASS_EXTENSION_ALLOW",
     "SENTINEL_INGESTION_ENDPOINT",
     "SENTINEL_DCR_IMMUTABLE_ID",
     "CUSTODY_WORKSPACE_ID",
     "CUSTODY_ACTOR_WAIT_MINUTES",
+    "GRAPH_ENDPOINT",
 ];
 
 /// All configuration problems found at start-up.
@@ -171,6 +173,8 @@ pub struct Config {
     pub sentinel: Option<crate::sentinel::settings::SentinelSettings>,
     /// Chain of custody from `StorageBlobLogs` (`CUSTODY_*`).
     pub custody: crate::custody::CustodySettings,
+    /// Microsoft Graph (`GRAPH_ENDPOINT`): the sessions' people resolved to object ids; none: not.
+    pub graph: Option<url::Url>,
     /// The app's managed identity for the services it calls with tokens (see [`identity`]).
     pub identity: Option<crate::azure::identity::AppIdentity>,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
@@ -218,6 +222,7 @@ impl Config {
         let workspaces = self::workspaces::read(&mut r, insecure_loopback);
         let sentinel = crate::sentinel::settings::read(&mut r, insecure_loopback);
         let custody = crate::custody::CustodySettings::from_reader(&mut r);
+        let graph = crate::graph::settings::read(&mut r, insecure_loopback);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
@@ -277,6 +282,11 @@ impl Config {
                 !workspaces.query.workspaces.is_empty(),
             ),
             ("CUSTODY_WORKSPACE_ID", la, custody.workspace.is_some()),
+            (
+                crate::graph::settings::ENDPOINT,
+                graph.as_ref(),
+                graph.is_some(),
+            ),
         ];
         let needs: Vec<(&str, Option<&url::Url>)> = needs
             .into_iter()
@@ -328,6 +338,7 @@ impl Config {
             estate,
             sentinel,
             custody,
+            graph,
             identity,
             log: crate::telemetry::LogSettings::from_lookup(env),
         })

@@ -283,3 +283,41 @@ fn a_typo_in_the_connection_string_is_one_sentence_naming_the_setting() {
     let unset = cfg(&[]).expect_err("unset").to_string();
     assert!(unset.contains("AzureWebJobsStorage: not set"), "{unset}");
 }
+
+#[test]
+fn the_extension_allow_list_defaults_to_the_agents_none_empties_it_and_a_bad_entry_names_it() {
+    let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("defaults");
+    assert!(
+        c.estate
+            .extension_allow
+            .contains(&"microsoft.azure.monitor/azuremonitorlinuxagent".to_owned())
+    );
+    assert!(
+        !c.estate
+            .extension_allow
+            .iter()
+            .any(|e| e.contains("customscript"))
+    );
+    let c = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("BYPASS_EXTENSION_ALLOW", "none"),
+    ])
+    .expect("ok");
+    assert!(c.estate.extension_allow.is_empty());
+    let c = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        (
+            "BYPASS_EXTENSION_ALLOW",
+            " Contoso.Agents/Inventory ,, contoso.agents/inventory",
+        ),
+    ])
+    .expect("ok");
+    assert_eq!(c.estate.extension_allow, ["contoso.agents/inventory"]);
+    let text = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("BYPASS_EXTENSION_ALLOW", "CustomScript"),
+    ])
+    .expect_err("no publisher")
+    .to_string();
+    assert!(text.contains("BYPASS_EXTENSION_ALLOW"), "{text}");
+}

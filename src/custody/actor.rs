@@ -298,6 +298,23 @@ mod tests {
         let n = notification(&r, Change::Replaced, &found(a, &tie, "alert-r"));
         assert_eq!(n.notification_id, "alert-r.actor");
         assert_eq!(n.data["change"], "replaced");
+        // Through the Data Lake endpoint: the event (`FlushWithClose`) carries the request id of
+        // the logged `FlushFile`, which committed the content.
+        let mut l = lookup("f");
+        l.change = Change::Replaced;
+        let dfs = Found {
+            rows: vec![
+                row("CreatePathFile", "2025-03-14T09:00:00Z", "201", "c"),
+                row("AppendFile", "2025-03-14T09:00:01Z", "202", "a"),
+                row("FlushFile", "2025-03-14T09:00:02Z", "200", "f"),
+            ],
+            ..Found::default()
+        };
+        let (a, tie) = pick(&dfs, &l).expect("the flush");
+        assert_eq!(
+            (a.operation.as_str(), tie.status),
+            ("FlushFile", ACTOR_FOUND)
+        );
     }
 
     #[test]

@@ -18,6 +18,9 @@ use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 
 /// Folded alert ids listed in the burst alert (all are in the table).
 const LISTED: usize = 100;
+/// Folded recordings the burst alert names (blob and session); the rest are counted
+/// (`moreItems`) and listed by the catalogue API its link opens.
+pub const NAMED: usize = 20;
 
 /// The burst alerts of windows closed by `now` (each sent on two passes, the same id: delivery
 /// drops the repeat), their heads marked; `lookups`: a custody workspace is configured, so each
@@ -73,10 +76,17 @@ fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool
         .filter_map(|m| get_str(m, "AlertId"))
         .take(LISTED)
         .collect();
-    let recordings: std::collections::BTreeSet<String> = folded
-        .iter()
+    let data: Vec<Value> = (folded.iter())
         .filter_map(|m| serde_json::from_str::<Value>(get_str(m, "Data")?).ok())
-        .filter_map(|d| d["recordingId"].as_str().map(str::to_owned))
+        .collect();
+    let recordings: std::collections::BTreeMap<&str, &Value> = (data.iter())
+        .filter_map(|d| Some((d["recordingId"].as_str()?, d)))
+        .collect();
+    // Each folded recording by name and session (the first [`NAMED`]), so that no decoy hides
+    // which recordings went: the rest are counted.
+    let items: Vec<Value> = (recordings.values())
+        .take(NAMED)
+        .map(|d| json!({"blob": d["blobName"], "session": d["sessionId"]}))
         .collect();
     let verb = if kind == "recording.deleted" {
         "deleted"
@@ -93,6 +103,7 @@ fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool
         "windowStart": format_utc(window), "windowEnd": format_utc(window + WINDOW),
         "firstAlertId": g("AlertId"), "aloneAlertIds": alone_ids(head), "foldedAlertIds": ids,
         "foldedRecordings": recordings.len(), "folded": true,
+        "items": items, "moreItems": recordings.len().saturating_sub(NAMED),
         "actorLookups": lookups, "actors": actors, "actorsPending": unknown,
     });
     Notification::new(
@@ -144,5 +155,54 @@ mod tests {
         let late = closed + time::Duration::days(2) + LATE;
         let wait = time::Duration::minutes(60);
         assert!(follow_ups(&t, late, wait).await.expect("none").is_empty());
+    }
+
+    /// Five decoys go out alone; the burst names every recording it folds, by blob and session,
+    /// up to [`NAMED`], then counts the rest, and links to the account's recordings in the API.
+    #[tokio::test]
+    async fn the_burst_names_the_recordings_it_folds() {
+        let t = InMemoryTables::new();
+        let at = datetime!(2025-03-14 09:41 UTC);
+        for i in 0..(5 + NAMED + 3) {
+            let mut a = alert(i);
+            a.data["blobName"] = json!(format!("rec/{i:02}.webm"));
+            a.data["sessionId"] = json!(format!("tunnel-{i:02}"));
+            admit(&t, &a, at).await.expect("admit");
+        }
+        let closed = close(&t, at + WINDOW + GRACE, true).await.expect("closed");
+        let d = &closed[0].data;
+        let items = d["items"].as_array().expect("items");
+        assert_eq!((items.len(), &d["moreItems"]), (NAMED, &json!(3)), "{d}");
+        assert!(
+            (items.iter()).all(|i| {
+                let blob = i["blob"].as_str().unwrap_or_default();
+                let n = blob.trim_start_matches("rec/").trim_end_matches(".webm");
+                n.parse::<usize>().is_ok_and(|n| n >= 5) && i["session"] == format!("tunnel-{n}")
+            }),
+            "only folded ones, each with its session: {d}"
+        );
+        let opts = crate::notify::render::ContentOptions {
+            include_pii: false,
+            catalogue_base_url: Some("https://rec.example".into()),
+        };
+        let c = crate::notify::render::Content::of(&closed[0], &opts);
+        let shown = c
+            .facts
+            .iter()
+            .find(|f| f.key == "items")
+            .expect("items shown");
+        assert!(
+            shown.value.contains("blob rec/05.webm, session tunnel-05"),
+            "{shown:?}"
+        );
+        let link = c
+            .links
+            .iter()
+            .find(|l| l.key == "recordings")
+            .expect("link");
+        assert_eq!(
+            link.url,
+            "https://rec.example/api/recordings?from=2025-02-13&to=2025-03-14&account=a&status=deleted-outside-retention"
+        );
     }
 }

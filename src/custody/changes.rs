@@ -13,26 +13,42 @@ use crate::loganalytics::LogsQuery;
 /// The query's body.
 pub const BODY: &str = include_str!("storage_blob_changes.kql");
 
+// Every name below is a `StorageBlobLogs.OperationName` as Azure logs it (the "Logged operation"
+// column of azure-docs `articles/storage/blobs/map-rest-apis-transaction-categories.md`), never an
+// Event Grid `data.api` value: a Data Lake flush is logged `FlushFile` (`FlushWithClose` is only
+// its event's `api`), a directory rename `RenamePathDir`. docs/custody.md lists each with its
+// meaning.
+
 /// Requests that remove one name (a blob, a Data Lake file, or a rename's source).
 pub const REMOVES: &[&str] = &["DeleteBlob", "DeleteFile", "RenamePathFile"];
-/// Requests that remove every name under a path (a directory, a whole container).
-pub const REMOVES_ALL: &[&str] = &["DeleteDirectory", "RenamePathDirectory", "DeleteContainer"];
-/// Requests that write a name's content (an overwrite when the name is catalogued).
+/// Requests that remove every name under a path (a directory, a whole container or file system).
+pub const REMOVES_ALL: &[&str] = &[
+    "DeleteDirectory",
+    "RenamePathDir",
+    "DeleteContainer",
+    "DeleteFilesystem",
+];
+/// Requests that remove a whole container (through the Blob or the Data Lake endpoint).
+pub const REMOVES_CONTAINER: &[&str] = &["DeleteContainer", "DeleteFilesystem"];
+/// Requests that write a name's whole content (an overwrite when the name is catalogued): the
+/// Blob endpoint's uploads and copies, a Data Lake file created or truncated (`CreatePathFile`,
+/// empty until flushed) and a Data Lake flush (`FlushFile`, which commits the appended data).
 pub const OVERWRITES: &[&str] = &[
     "PutBlob",
     "PutBlockList",
     "CopyBlob",
     "PutBlobFromURL",
     "CopyBlobFromURL",
-    "FlushWithClose",
+    "CreatePathFile",
+    "FlushFile",
 ];
 
 /// Requests that commit part of a name's content: an append (it logs the ETag of the content it
 /// made). Read for who wrote the content only, not as a replacement (no `BlobCreated` announces
 /// them, and whether Bastion appends to its recordings is not documented). A staged block
-/// (`PutBlock`) is not among them: it changes no content until a `PutBlockList` commits it (the
-/// commit is the write that decides, and logs its ETag), and it logs no ETag, so it cannot be
-/// tied to a content; a block staged and never committed wrote nothing.
+/// (`PutBlock`) or Data Lake append (`AppendFile`) is not among them: it changes no content until
+/// a `PutBlockList` or `FlushFile` commits it (the commit is the write that decides, and logs its
+/// ETag), so it cannot be tied to a content; data staged and never committed wrote nothing.
 pub const PARTS: &[&str] = &["AppendBlock"];
 
 /// Every operation the query asks for.
@@ -107,7 +123,7 @@ impl Logged {
             }
         }
         let op = a.operation.as_str();
-        let touched = if op == "DeleteContainer" {
+        let touched = if REMOVES_CONTAINER.contains(&op) {
             Touched::Under(vec![String::new()])
         } else if REMOVES_ALL.contains(&op) {
             Touched::Under(paths.into_iter().filter(|p| !p.is_empty()).collect())
@@ -202,6 +218,46 @@ mod tests {
         assert_eq!(header(&containers, w, 201), checked);
     }
 
+    /// Every operation read is a name `StorageBlobLogs` logs (azure-docs
+    /// `articles/storage/blobs/map-rest-apis-transaction-categories.md`, "Logged operation"):
+    /// Event Grid's `FlushWithClose` and the unlogged `RenamePathDirectory` are never asked for,
+    /// and every Data Lake request that removes or commits a recording is.
+    #[test]
+    fn the_operations_read_are_the_logged_names() {
+        let logged = [
+            "PutBlob",
+            "PutBlockList",
+            "CopyBlob",
+            "CopyBlobFromURL",
+            "PutBlobFromURL",
+            "AppendBlock",
+            "DeleteBlob",
+            "DeleteContainer",
+            "CreatePathFile",
+            "FlushFile",
+            "RenamePathFile",
+            "RenamePathDir",
+            "DeleteFile",
+            "DeleteDirectory",
+            "DeleteFilesystem",
+        ];
+        let ops = operations();
+        for op in &ops {
+            assert!(logged.contains(op), "{op} is not a logged operation name");
+        }
+        for needed in [
+            "FlushFile",
+            "CreatePathFile",
+            "RenamePathDir",
+            "DeleteFilesystem",
+            "DeleteFile",
+            "DeleteDirectory",
+            "RenamePathFile",
+        ] {
+            assert!(ops.contains(&needed), "{needed} is not read");
+        }
+    }
+
     #[test]
     fn a_row_names_what_it_touched() {
         let l = Logged::read(access("DeleteFile", "/a/rec/dir/x%20y.mp4", "")).expect("read");
@@ -212,14 +268,26 @@ mod tests {
         );
         assert!(!l.write);
         let r = Logged::read(access(
-            "RenamePathDirectory",
+            "RenamePathDir",
             "/a/rec/new",
             "https://a.dfs.core.windows.net/rec/old?x=1",
         ))
         .expect("read");
         assert_eq!(r.touched, Touched::Under(vec!["new".into(), "old".into()]));
-        let c = Logged::read(access("DeleteContainer", "/a/rec", "")).expect("read");
-        assert_eq!(c.touched, Touched::Under(vec![String::new()]));
+        for whole in ["DeleteContainer", "DeleteFilesystem"] {
+            let c = Logged::read(access(whole, "/a/rec", "")).expect("read");
+            assert_eq!(c.touched, Touched::Under(vec![String::new()]), "{whole}");
+        }
+        let dir = Logged::read(access("DeleteDirectory", "/a/rec/d/", "")).expect("read");
+        assert_eq!(dir.touched, Touched::Under(vec!["d".into()]));
+        for commit in ["FlushFile", "CreatePathFile"] {
+            let w = Logged::read(access(commit, "/a/rec/x", "")).expect("r");
+            assert!(w.write && commits(commit), "{commit}");
+        }
+        assert!(
+            !commits("AppendFile") && !commits("PutBlock"),
+            "staged data commits nothing"
+        );
         assert!(
             Logged::read(access("PutBlob", "/a/rec/x", ""))
                 .expect("r")

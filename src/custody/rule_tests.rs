@@ -69,3 +69,39 @@ fn the_recording_rule_reads_the_actor_from_the_follow_up_the_code_makes() {
     }
     assert_eq!(n.data["callerIpAddress"], "203.0.113.9:50412", "ip:port");
 }
+
+/// The names in a `let <name> = dynamic([...]);` line of `kql`.
+fn dynamic_list<'a>(kql: &'a str, name: &str) -> Vec<&'a str> {
+    let start = format!("let {name} = dynamic([");
+    let Some(i) = kql.find(&start) else {
+        return Vec::new();
+    };
+    let rest = &kql[i + start.len()..];
+    let end = rest.find("])").unwrap_or(rest.len());
+    rest[..end]
+        .split(',')
+        .map(|s| s.trim().trim_matches('"'))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `recording-changed-in-logs` asks `StorageBlobLogs` for exactly the logged operation names the
+/// changes pass reads ([`super::changes`]): the removals and the writes of a whole content.
+#[test]
+fn the_logs_rule_reads_the_operations_the_changes_pass_reads() {
+    let rule = include_str!("../../sentinel/rules/recording-changed-in-logs.kql");
+    fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+        v.sort_unstable();
+        v
+    }
+    let removals = [super::changes::REMOVES, super::changes::REMOVES_ALL].concat();
+    assert_eq!(
+        sorted(dynamic_list(rule, "removals")),
+        sorted(removals.clone())
+    );
+    assert_eq!(
+        sorted(dynamic_list(rule, "writes")),
+        sorted(super::changes::OVERWRITES.to_vec())
+    );
+    assert!(removals.contains(&"DeleteFilesystem") && removals.contains(&"RenamePathDir"));
+}

@@ -72,7 +72,7 @@ async fn with_workspaces(arm: &dyn ResourceManager, facts: &HostFacts, sinks: &S
 /// The workspaces of `settings` (lower-case resource ids) whose customer id passes `wanted`; one
 /// not looked up is left out, and logged naming `what` (`workspaceId: ""` is no workspace:
 /// nothing to look up).
-async fn workspaces(
+pub(crate) async fn workspaces(
     arm: &dyn ResourceManager,
     settings: &[crate::arm::DiagnosticSetting],
     wanted: impl Fn(&str) -> bool,

@@ -1,6 +1,6 @@
 //! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`,
 //! `ESTATE_AUDIT_SILENCE_HOURS`, `BYPASS_VM_LOOKBACK_DAYS`, `BYPASS_SCOPES`,
-//! `BYPASS_INTERNAL_LEVEL`.
+//! `BYPASS_INTERNAL_LEVEL`, `BYPASS_EXTENSION_ALLOW`.
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
 use crate::estate::findings::Level;
@@ -29,6 +29,9 @@ pub const BYPASS_SCOPES: &str = "BYPASS_SCOPES";
 /// The level of a network path to 22/3389 from inside the virtual network (`info`, `medium`,
 /// `high`).
 pub const BYPASS_INTERNAL_LEVEL: &str = "BYPASS_INTERNAL_LEVEL";
+/// VM extensions whose writes are no door (`Publisher/Type`, comma-separated; [`NO_HOSTS`]:
+/// none, every extension is a door); unset: Microsoft's monitoring and security agents.
+pub const EXTENSION_ALLOW: &str = "BYPASS_EXTENSION_ALLOW";
 /// Public cloud Resource Manager.
 pub const DEFAULT_ARM: &str = "https://management.azure.com";
 
@@ -53,6 +56,9 @@ pub struct EstateSettings {
     pub bypass_scopes: Vec<String>,
     /// `BYPASS_INTERNAL_LEVEL`: the level of `door:network-path` for reason `internal`.
     pub bypass_internal_level: Level,
+    /// `BYPASS_EXTENSION_ALLOW`: the `publisher/type` (lower-case) of the extensions whose writes
+    /// are no door.
+    pub extension_allow: Vec<String>,
 }
 
 impl EstateSettings {
@@ -116,6 +122,7 @@ impl EstateSettings {
         if internal.is_none() {
             r.problem(BYPASS_INTERNAL_LEVEL, "info, medium or high");
         }
+        let extension_allow = Self::extension_allow(r);
         Self {
             hosts,
             arm_endpoint,
@@ -125,7 +132,34 @@ impl EstateSettings {
             bypass_lookback: time::Duration::days(days),
             bypass_scopes: scopes.iter().map(|s| s.to_ascii_lowercase()).collect(),
             bypass_internal_level: internal.unwrap_or(Level::Medium),
+            extension_allow,
         }
+    }
+
+    /// `BYPASS_EXTENSION_ALLOW` (lower-case): the default when unset, none for `none`; a
+    /// malformed entry is a problem.
+    fn extension_allow(r: &mut crate::setting::Reader<'_>) -> Vec<String> {
+        use crate::estate::bypass::extensions::{DEFAULT_ALLOW, is_entry};
+        let listed: Vec<String> = match r.get(EXTENSION_ALLOW) {
+            None => DEFAULT_ALLOW.iter().map(|e| (*e).to_owned()).collect(),
+            Some(v) if v.eq_ignore_ascii_case(NO_HOSTS) => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty())
+                .collect(),
+        };
+        if !listed.iter().all(|e| is_entry(e)) {
+            r.problem(
+                EXTENSION_ALLOW,
+                "comma-separated Publisher/Type extension names, or none",
+            );
+            return Vec::new();
+        }
+        let mut out: Vec<String> = listed.iter().map(|e| e.to_ascii_lowercase()).collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Setting `name`'s comma-separated resource ids (no trailing slash, each once in any case):
@@ -201,6 +235,10 @@ impl EstateSettings {
             bypass_lookback: time::Duration::days(90),
             bypass_scopes: vec![],
             bypass_internal_level: Level::Medium,
+            extension_allow: crate::estate::bypass::extensions::DEFAULT_ALLOW
+                .iter()
+                .map(|e| e.to_ascii_lowercase())
+                .collect(),
         }
     }
 }

@@ -21,6 +21,10 @@ pub struct HostFigures {
     pub tally: Tally,
     /// Coverage in percent ([`Tally::coverage_percent`]).
     pub coverage_percent: f64,
+    /// Sessions with an independent review: one whose reviewer and session user are two people
+    /// by Entra object id (`identityCheck: verified`); an `unverified-identity` review counts as
+    /// reviewed, never as independent.
+    pub reviewed_independently: u64,
     /// Queued (risky) sessions of the period still unreviewed whose review was due before the
     /// pack was made (as `GET /api/reviews/queue` marks them `overdue`).
     pub overdue: u64,
@@ -120,6 +124,8 @@ pub struct Counter {
     figures: Figures,
     /// Earliest review per subject (recording or session id).
     reviewed: HashMap<String, OffsetDateTime>,
+    /// Subjects with an independent review.
+    independent: std::collections::HashSet<String>,
     deadline: Duration,
     due_before: String,
 }
@@ -131,6 +137,7 @@ impl Counter {
         Self {
             figures: Figures::default(),
             reviewed: HashMap::new(),
+            independent: std::collections::HashSet::new(),
             deadline,
             due_before: crate::dates::format_date((to + Duration::days(30)).date()),
         }
@@ -145,12 +152,16 @@ impl Counter {
                 at,
                 verdict,
                 counts,
+                independent,
                 ..
             } => {
                 f.reviews += 1;
                 *f.verdicts.entry(verdict.clone()).or_default() += 1;
                 if !counts {
                     return;
+                }
+                if *independent {
+                    self.independent.insert(subject.clone());
                 }
                 let e = self.reviewed.entry(subject.clone()).or_insert(*at);
                 *e = (*e).min(*at);
@@ -231,8 +242,12 @@ impl Counter {
                 .or_default() += 1;
         }
         let deadline = self.deadline;
+        let independent = std::iter::once(&w.tunnel_id)
+            .chain(&w.recording_ids)
+            .any(|s| self.independent.contains(s));
         for f in self.both(&w.host) {
             f.tally.add(w, first_review, deadline);
+            f.reviewed_independently += u64::from(independent);
             *f.per_day.entry(day.clone()).or_default() += 1;
         }
     }

@@ -62,6 +62,7 @@ pub async fn reviews(
                     at: r.at,
                     verdict: r.verdict.as_str().to_owned(),
                     counts: r.identity != crate::reviews::refusal::SELF_REVIEW,
+                    independent: r.identity == crate::reviews::refusal::VERIFIED,
                     finding: (r.verdict != crate::reviews::Verdict::Ok)
                         .then(|| Box::new(r.clone())),
                 },

@@ -77,6 +77,9 @@ pub enum Facts {
         /// False for a review found to be by the session's own user (`self-review`): listed,
         /// not counted as reviewed.
         counts: bool,
+        /// True only for a `verified` review (reviewer and session user two people by object
+        /// id): what counts as an independent review.
+        independent: bool,
         /// The whole review when it is an incident or a follow-up (`findings.csv`).
         finding: Option<Box<crate::reviews::Review>>,
     },

@@ -41,16 +41,30 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
         .logged_changes(logs, workspace, now)
         .await?;
     if let Some(e) = &changes.error {
-        warn!(error = %e, "the custody changes query failed; read again next tick");
+        warn!(error = %e, "the custody changes pass stopped; read on next tick");
     }
-    let pass = lookup::pass(&state.ports, logs, settings, workspace, now)
-        .await
-        .map_err(Failure::storage)?;
+    // The changes' alerts are recorded and their rows will not be read again: a later failure
+    // of this run is named in its outcome and left to the next tick (every step is idempotent)
+    // rather than failing the run, which would drop those alerts for good.
+    let mut later = None;
+    let mut kept = |e: crate::azure::AzureError| {
+        if changes.notifications.is_empty() {
+            return Err(Failure::storage(e));
+        }
+        warn!(error = %e, "custody: a later step failed; its rest runs next tick");
+        later = Some(crate::telemetry::redact(&e.to_string()));
+        Ok(())
+    };
+    let pass = match lookup::pass(&state.ports, logs, settings, workspace, now).await {
+        Ok(p) => p,
+        Err(e) => kept(e).map(|()| lookup::Pass::default())?,
+    };
     // The actors of folded alerts, once all are known (after the lookups this pass recorded).
-    let burst_actors =
-        burst_actors::follow_ups(state.ports.tables.as_ref(), now, settings.actor_wait)
-            .await
-            .map_err(Failure::storage)?;
+    let tables = state.ports.tables.as_ref();
+    let burst_actors = match burst_actors::follow_ups(tables, now, settings.actor_wait).await {
+        Ok(b) => b,
+        Err(e) => kept(e).map(|()| Vec::new())?,
+    };
     let o = Outcome::processed(format!(
         "custody: {} logged changes read, {} actors recorded, {} lookups waiting{}{}",
         changes.rows,
@@ -64,8 +78,11 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
         changes
             .error
             .as_deref()
-            .map(|e| format!(" (changes query failed: {e})"))
+            .map(|e| format!(" (changes pass stopped: {e})"))
             .unwrap_or_default()
+            + &later
+                .map(|e| format!(" (lookups stopped: {e})"))
+                .unwrap_or_default()
     ));
     // A follow-up the changes just sent (its actor read from the log row) and the lookup pass
     // sends again goes out once in this run.

@@ -19,7 +19,7 @@ pub const REVIEW_QUEUE: &str = "ReviewQueue";
 pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let now = super::now_of(&state, &inv);
     let settings = &state.config.reviews;
-    let done = derive::refresh(&state.ports, settings, now)
+    let done = derive::refresh(&state.ports, settings, state.directory.as_deref(), now)
         .await
         .map_err(Failure::storage)?;
     let due = overdue::overdue(
@@ -30,11 +30,12 @@ pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, F
     .await
     .map_err(Failure::storage)?;
     let o = Outcome::processed(format!(
-        "review queue: {} sessions derived, {} queued; {} overdue; {} self-reviews found after the join",
+        "review queue: {} sessions derived, {} queued; {} overdue; {} self-reviews found after the join; {} people not resolved",
         done.sessions,
         done.queued,
         due.len(),
-        done.self_reviews
+        done.self_reviews,
+        done.unresolved
     ));
     Ok(o.with_outputs(OUTPUT_BINDING, &due))
 }

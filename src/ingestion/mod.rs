@@ -9,9 +9,11 @@
 //! - [`schema`]: a declaration of tables and streams, and the check of one record against it.
 //! - [`pack`]: records into calls of at most 1 MB of JSON, fields cut at 64 KB.
 //!
-//! A call too large is answered 413 or by the connection being aborted
-//! (`ReadyBody_ClientConnectionAbort`): the client returns either as the refusal `Rejected` 413,
-//! never tried again with the same body, so the drain halves the call.
+//! A call too large is answered 413, by the connection being aborted, or by an answer whose error
+//! is `TimeoutExpired` or names `ReadyBody_ClientConnectionAbort` (Learn's Logs Ingestion
+//! tutorial, `tutorial-logs-ingestion-code.md`, troubleshooting: "the message is too large"):
+//! the client returns each as the refusal `Rejected` 413, never tried again with the same body,
+//! so the drain halves the call.
 
 pub mod pack;
 pub mod schema;
@@ -46,7 +48,8 @@ pub trait LogsIngestion: Send + Sync {
     ///
     /// # Errors
     /// [`AzureError`]: `Forbidden` (403, naming Monitoring Metrics Publisher on the rule),
-    /// `Rejected` with status 413 (too large, answered so or by an aborted connection: split it)
+    /// `Rejected` with status 413 (too large, answered so, by an aborted connection or by an
+    /// error `TimeoutExpired` / `ReadyBody_ClientConnectionAbort`: split it)
     /// or 400, `NotFound` (no such rule),
     /// `Permanent` for another 4xx (401), `Throttled` when the service's wait passes `until`,
     /// `Transient` after retries of 5xx and timeouts.
@@ -55,6 +58,8 @@ pub trait LogsIngestion: Send + Sync {
 
 /// The error code of the service's other answer to a call too large: an aborted connection.
 pub const ABORT_CODE: &str = "ReadyBody_ClientConnectionAbort";
+/// The error code Learn's tutorial gives with [`ABORT_CODE`] for a call too large.
+pub const TIMEOUT_CODE: &str = "TimeoutExpired";
 
 /// The token scope of a Logs Ingestion endpoint: `https://monitor.azure.<tld>/.default`, with the
 /// endpoint's cloud (`…ingest.monitor.azure.us`, `.cn`); the public cloud's for any other host.
@@ -116,7 +121,7 @@ impl LogsIngestion for IngestionClient {
             .body(bytes::Bytes::copy_from_slice(gzip), "application/json")
             .header(CONTENT_ENCODING, HeaderValue::from_static("gzip"))
             .until(Some(until))
-            .abort_is(413, ABORT_CODE);
+            .abort_is(413, ABORT_CODE, &[TIMEOUT_CODE]);
         self.http.send(&req).await.map(|_| ())
     }
 }

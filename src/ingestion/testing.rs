@@ -29,6 +29,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
+use crate::ingestion::ABORT_CODE as ABORT;
 use crate::ingestion::pack::MAX_CALL_BYTES;
 use crate::ingestion::schema::{ColumnType, Declaration, TableDecl};
 
@@ -107,7 +108,19 @@ pub struct FakeIngestion {
     dcr: String,
     audience: Option<String>,
     limit: usize,
-    abort_when_too_large: bool,
+    too_large: TooLarge,
+}
+
+/// How the fake answers a call too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TooLarge {
+    /// 413 `RequestEntityTooLarge`.
+    Status,
+    /// The connection closed without an answer.
+    Abort,
+    /// An error `TimeoutExpired` whose message is `ReadyBody_ClientConnectionAbort` (Learn's
+    /// tutorial names the pair; its status is not documented: 500 here).
+    TimedOut,
 }
 
 crate::telemetry::debug_fields!(FakeIngestion { dcr, audience });
@@ -125,7 +138,7 @@ impl FakeIngestion {
             dcr: dcr.to_owned(),
             audience: None,
             limit: LIMIT,
-            abort_when_too_large: false,
+            too_large: TooLarge::Status,
         }
     }
 
@@ -146,7 +159,15 @@ impl FakeIngestion {
     /// Answers a call too large by closing the connection without an answer, not by a 413.
     #[must_use]
     pub fn aborting_when_too_large(mut self) -> Self {
-        self.abort_when_too_large = true;
+        self.too_large = TooLarge::Abort;
+        self
+    }
+
+    /// Answers a call too large with the error `TimeoutExpired` /
+    /// `ReadyBody_ClientConnectionAbort` in the body (status 500), not by a 413.
+    #[must_use]
+    pub fn timing_out_when_too_large(mut self) -> Self {
+        self.too_large = TooLarge::TimedOut;
         self
     }
 
@@ -274,11 +295,13 @@ impl FakeIngestion {
         g.received[index].json_bytes = json.len();
         let size = body.len().max(json.len());
         if size > self.limit {
-            if self.abort_when_too_large {
-                return (Err(err(0, "", String::new())), false);
-            }
             let m = format!("the request is {size} bytes, more than {}", self.limit);
-            return (Err(err(413, "RequestEntityTooLarge", m)), false);
+            let answer = match self.too_large {
+                TooLarge::Abort => err(0, "", String::new()),
+                TooLarge::TimedOut => err(500, "TimeoutExpired", ABORT.to_owned()),
+                TooLarge::Status => err(413, "RequestEntityTooLarge", m),
+            };
+            return (Err(answer), false);
         }
         let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&json) else {
             let m = "the body is not a JSON array".to_owned();

@@ -27,6 +27,9 @@ pub enum ArmOperation {
     ListDiagnosticSettings,
     /// `GET {account}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings`.
     ListBlobDiagnosticSettings,
+    /// `GET /subscriptions/{id}/providers/Microsoft.Insights/diagnosticSettings`: whether a watched
+    /// subscription sends its Activity log to a workspace the app reads (other doors).
+    ListSubscriptionDiagnosticSettings,
     /// `GET {account}/blobServices/default`.
     ReadBlobService,
     /// `GET {account}/blobServices/default/containers/{name}`.
@@ -74,7 +77,7 @@ pub enum ScopeKind {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::ReadHostOperation,
@@ -83,6 +86,7 @@ impl ArmOperation {
         Self::DisconnectActiveSessions,
         Self::ListDiagnosticSettings,
         Self::ListBlobDiagnosticSettings,
+        Self::ListSubscriptionDiagnosticSettings,
         Self::ReadBlobService,
         Self::ReadContainer,
         Self::ListRoleAssignments,
@@ -141,6 +145,11 @@ impl ArmOperation {
             ),
             Self::ListBlobDiagnosticSettings => (
                 "List blob service diagnostic settings",
+                rm,
+                &["Microsoft.Insights/diagnosticSettings/read"],
+            ),
+            Self::ListSubscriptionDiagnosticSettings => (
+                "List subscription diagnostic settings",
                 rm,
                 &["Microsoft.Insights/diagnosticSettings/read"],
             ),
@@ -215,7 +224,9 @@ impl ArmOperation {
             | Self::ReadHostOperation
             | Self::DisconnectActiveSessions
             | Self::ListDiagnosticSettings => ScopeKind::Host,
-            Self::ReadOperationStatus | Self::ReadOperationResult => ScopeKind::Subscription,
+            Self::ReadOperationStatus
+            | Self::ReadOperationResult
+            | Self::ListSubscriptionDiagnosticSettings => ScopeKind::Subscription,
             Self::ReadBlobService
             | Self::ListBlobDiagnosticSettings
             | Self::ReadContainer
@@ -267,6 +278,14 @@ impl ArmOperation {
                 .then(|| (op, upto(at)))
         };
         if parts.len() == 5 {
+            // /subscriptions/{s}/providers/Microsoft.Insights/diagnosticSettings
+            if get
+                && is(2, "providers")
+                && is(3, "Microsoft.Insights")
+                && is(4, "diagnosticSettings")
+            {
+                return Some((Self::ListSubscriptionDiagnosticSettings, upto(2)));
+            }
             return list(2);
         }
         if parts.len() == 7 && is(2, "resourceGroups") {
@@ -339,6 +358,11 @@ impl ArmOperation {
     /// What a 403 on a call of this operation at `scope` tells the operator to grant.
     pub fn missing(self, scope: &str) -> String {
         let action = self.spec().2[0];
+        if self == Self::ListSubscriptionDiagnosticSettings {
+            return format!(
+                "Monitoring Reader or Reader at subscription scope ({scope}), or {action} there"
+            );
+        }
         match self.scope() {
             ScopeKind::Subscription => format!(
                 "{action} at subscription scope ({scope}): the operation's status and result \
@@ -399,6 +423,12 @@ mod tests {
                 format!("{HOST}/providers/Microsoft.Insights/diagnosticSettings"),
                 ArmOperation::ListDiagnosticSettings,
                 HOST,
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/providers/Microsoft.Insights/diagnosticSettings".to_owned(),
+                ArmOperation::ListSubscriptionDiagnosticSettings,
+                "/subscriptions/s1",
             ),
             (
                 "GET",

@@ -4,6 +4,7 @@
 //! built-in roles for Storage and role-assignment conditions; of two actions, the first is narrower.
 
 pub mod arm;
+pub mod graph;
 mod service;
 
 pub use self::arm::ArmOperation;

@@ -57,8 +57,12 @@ pub struct Changes {
 impl Recordings {
     /// One pass of the changes in `workspace` at `now`.
     ///
+    /// A row whose handling fails ends the pass (`error`, the cursor before that row) with the
+    /// alerts of the rows before it, so that each deletion or replacement the logs reveal is
+    /// alerted: those rows are recorded and will not be read again.
+    ///
     /// # Errors
-    /// `Retryable` for table or storage failures (the cursor stays before the row that failed).
+    /// `Retryable` for table or storage failures before any row was handled.
     pub async fn logged_changes(
         &self,
         logs: &dyn LogsQuery,
@@ -145,7 +149,11 @@ impl Recordings {
                 break;
             };
             if let Some((_, e)) = failed {
-                return Err(e);
+                // The rows before it are recorded and their cursor saved: their alerts go out
+                // with this answer (a failure would drop them for good); the row that failed
+                // is read again next tick.
+                out.error = Some(crate::telemetry::redact(&e.to_string()));
+                break;
             }
             cur = StoredCursor {
                 state: moved.state,
@@ -180,7 +188,11 @@ impl Recordings {
             }
             Touched::Name(names) => {
                 let write = (l.write || l.part).then_some((&l.access, l.write));
-                for n in names {
+                let names = match write {
+                    Some(_) => names.clone(),
+                    None => self.removed_spelling(source, names, at).await?,
+                };
+                for n in &names {
                     alerts.extend(self.named(source, n, write, cause, now).await?);
                 }
             }
@@ -192,6 +204,27 @@ impl Recordings {
             out.extend(follow);
         }
         Ok(out)
+    }
+
+    /// Of the spellings of a removed name (as logged, and percent-decoded: which one the table
+    /// holds is not documented), those with a catalogue row; when none has one, the last (the
+    /// decoded one): one name removed is one deletion, never a second row for another spelling.
+    async fn removed_spelling(
+        &self,
+        source: &Source,
+        names: &[String],
+        at: OffsetDateTime,
+    ) -> Result<Vec<String>, AzureError> {
+        let mut rowed = Vec::new();
+        for n in names {
+            if self.row_named(source, n, at).await?.is_some() {
+                rowed.push(n.clone());
+            }
+        }
+        if rowed.is_empty() {
+            rowed.extend(names.last().cloned());
+        }
+        Ok(rowed)
     }
 
     /// A name a request removed or wrote (`write`: the request that wrote it, and whether it

@@ -207,7 +207,7 @@ pub fn deleted_notification(row: &Recording, bastion_id: Option<&str>) -> Notifi
         "legalHold": row.held(), "deletedAt": at,
         "requestId": row.deletion.as_ref().map(|d| d.request_id.as_str()).unwrap_or_default(),
         "sha256": row.hash.as_ref().map(|h| h.sha256.as_str()).unwrap_or_default(),
-        "status": row.status,
+        "status": row.status, "sessionId": row.sessions(),
     });
     if let Some(id) = bastion_id {
         data["bastionResourceId"] = Value::String(id.to_owned());

@@ -6,6 +6,7 @@ pub mod annotate;
 pub mod export;
 pub mod hours;
 pub mod model;
+pub mod people;
 pub mod period;
 pub mod queue;
 pub mod recheck;

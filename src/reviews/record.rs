@@ -1,5 +1,6 @@
 //! Recording one review, idempotently: a retry (same `Idempotency-Key`, or the same content) finds
-//! the first write and returns it. A self-review is refused and the attempt recorded; a review the
+//! the first write and returns it. A self-review, or one by an application, is refused and the
+//! attempt recorded; a review the
 //! duty check cannot decide is accepted, marked `unverified-identity`, and (when its session's user
 //! is not known yet) watched for the join ([`super::watched::watch`]). The id row is inserted
 //! first (one winner of concurrent retries); a retry re-writes the rest from it.
@@ -8,7 +9,9 @@ use serde_json::Value;
 
 use super::export::review_row;
 use super::model::{Kind, Review, Subject, Verdict};
-use super::refusal::{Refusal, Reviewer, UNVERIFIED, identity_check, record_refusal, self_review};
+use super::refusal::{
+    Refusal, Reviewer, UNVERIFIED, application, identity_check, record_refusal, self_review,
+};
 use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE};
 use crate::azure::AzureError;
 use crate::catalogue::days::{ReviewMark, put_review};
@@ -149,7 +152,7 @@ pub async fn record_by(
             });
         }
         let (context, user) = super::subject::resolve(tables, &req.subject).await?;
-        if let Some(reason) = self_review(by, &user) {
+        if let Some(reason) = application(by).or_else(|| self_review(by, &user)) {
             let refusal = Refusal {
                 attempt: &id,
                 reviewer: by,

@@ -1,9 +1,10 @@
 //! Segregation of duties: a reviewer may not sign off a session whose user is themselves. The
 //! check ([`self_review`]) compares the authenticated principal with the session's user
 //! ([`crate::catalogue::person`]: UPN/e-mail case-insensitively, a guest's `#EXT#` UPN as the
-//! address it stands for, object id where both carry one); a review it cannot decide is accepted
-//! but marked [`UNVERIFIED`] ([`identity_check`]), and checked again once the join names its
-//! session ([`super::recheck`]);
+//! address it stands for, object id where both carry one); two people only by object ids. A review
+//! it cannot decide is accepted but marked [`UNVERIFIED`] ([`identity_check`]), and checked again
+//! once the join names its session ([`super::recheck`]); an application is refused
+//! ([`application`]);
 //! a refused attempt is recorded once ([`record_refusal`]) in table `reviewrefusals`:
 //! `PartitionKey` = day of the attempt (UTC), `RowKey` = the attempt's review id (the id the review
 //! would have had: a retry finds the row and adds nothing). [`refusals`] reads a period's rows, one
@@ -22,12 +23,12 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 /// The refused attempts.
 pub const REFUSALS_TABLE: &str = "reviewrefusals";
 
-/// `IdentityCheck` of a review whose reviewer and session user are two people by their sign-in
-/// names (or object ids).
+/// `IdentityCheck` of a review whose reviewer and session user are two people by their Entra
+/// object ids (the token's `oid`; the session's `UserEmail` resolved through Microsoft Graph).
 pub const VERIFIED: &str = "verified";
-/// `IdentityCheck` of a review accepted although names cannot tie reviewer and user either way:
-/// one side carries no sign-in name (a session not joined yet, a VM login only, a function-key
-/// caller, an application token).
+/// `IdentityCheck` of a review accepted although nothing shows reviewer and user to be two people:
+/// an object id missing on one side (a session not joined yet, a VM login only, a person Graph did
+/// not resolve or `GRAPH_ENDPOINT` unset, a function-key caller). Not counted as independent.
 pub const UNVERIFIED: &str = "unverified-identity";
 /// `IdentityCheck` of a review found, after the join named its session, to be by the session's
 /// own user: kept in the log, not counted as reviewed, and recorded as refused.
@@ -50,6 +51,16 @@ impl Reviewer {
             person: Person::new([name], None),
         }
     }
+}
+
+/// The reason a review by `reviewer` is refused whatever its subject: an application (a token
+/// naming no user: no name it goes by) signs nothing off, as it releases no hold.
+pub fn application(reviewer: &Reviewer) -> Option<String> {
+    reviewer.person.names.is_empty().then(|| {
+        "the caller names no user (an application token): a review is a person's sign-off, so \
+         an application cannot record one"
+            .to_owned()
+    })
 }
 
 /// The reason a review by `reviewer` of a session whose user is `user` is refused, if it is.
@@ -162,7 +173,21 @@ mod tests {
         assert_eq!(self_review(&bob, &user), None);
         // A user without any name is no one's session.
         assert_eq!(self_review(&alice, &Person::default()), None);
-        assert_eq!(identity_check(&bob, &user), VERIFIED);
+        // Other names are not another person: without the session's object id, unverified.
+        assert_eq!(identity_check(&bob, &user), UNVERIFIED);
+        let resolved = Person::new(["alice@contoso.com", "azureuser"], Some("oid-1"));
+        let bob = Reviewer {
+            name: "bob@contoso.com".into(),
+            person: Person::new(["bob@contoso.com"], Some("oid-2")),
+        };
+        assert_eq!(identity_check(&bob, &resolved), VERIFIED);
+        // Alice renamed since: her object id still refuses her.
+        let renamed = Reviewer {
+            name: "alice.new@contoso.com".into(),
+            person: Person::new(["alice.new@contoso.com"], Some("OID-1")),
+        };
+        let why = self_review(&renamed, &resolved).expect("refused");
+        assert!(why.contains("object id"), "{why}");
         assert_eq!(identity_check(&bob, &Person::default()), UNVERIFIED);
         assert_eq!(
             identity_check(&bob, &Person::new(["azureuser"], None)),

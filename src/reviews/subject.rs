@@ -2,7 +2,8 @@
 //! read once when the review is recorded and copied into it ([`Context`], the session's person
 //! among it), with the session's user
 //! as a [`Person`] (its `UserName` and `UserEmail`, from the catalogue row and the joined session's
-//! row; the Bastion audit records carry no object id) for the self-review check.
+//! row, and the object id its session's `UserEmail` was resolved to when the session was first
+//! derived: [`super::people`]; the Bastion audit records carry none) for the self-review check.
 
 use super::model::{Context, Kind, Subject};
 use crate::catalogue::person::Person;
@@ -32,6 +33,13 @@ fn users(e: &Entity) -> [String; 2] {
     [s(e, "UserEmail"), s(e, "UserName")]
 }
 
+/// The object id a `sessions` row's person was resolved to ([`crate::reviews::people`]).
+fn object_id(e: &Entity) -> Option<String> {
+    (get_str(e, "UserIdentity") == Some(super::people::RESOLVED))
+        .then(|| s(e, "UserObjectId"))
+        .filter(|id| !id.is_empty())
+}
+
 /// The context of `subject` and the session's user.
 ///
 /// # Errors
@@ -51,7 +59,7 @@ pub async fn resolve(
                 .await?
                 .ok_or_else(|| RequestError::NotFound(format!("session {id}")))?;
             let day = session_day(&row);
-            let user = Person::new(users(&row), None);
+            let user = Person::new(users(&row), object_id(&row).as_deref());
             let ctx = Context {
                 subject_day: day.clone(),
                 session_day: day,
@@ -82,6 +90,7 @@ async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person
     let key = RecordingKey::parse(id)
         .ok_or_else(|| RequestError::Invalid("recording: not a recording id".into()))?;
     let mut names: Vec<String> = Vec::new();
+    let mut oid = None;
     let mut ctx = match repo::recording_row(tables, &key).await? {
         Some(row) => {
             names.extend(users(&row));
@@ -112,8 +121,9 @@ async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person
             ctx.user_email = s(&row, "UserEmail");
         }
         names.extend(users(&row));
+        oid = object_id(&row);
     }
-    Ok((ctx, Person::new(names, None)))
+    Ok((ctx, Person::new(names, oid.as_deref())))
 }
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ pub struct AppState {
     pub logs: Option<Arc<dyn LogsQuery>>,
     /// The Logs Ingestion API client (`SentinelExport`), when the Sentinel settings are set.
     pub ingestion: Option<Arc<dyn LogsIngestion>>,
+    /// Microsoft Graph (`GRAPH_ENDPOINT`): sessions' people to object ids; `None` when not set.
+    pub directory: Option<Arc<dyn crate::graph::Directory>>,
 }
 
 crate::telemetry::debug_fields!(AppState { config, ports });
@@ -131,6 +133,7 @@ impl AppState {
             links,
             queues,
             logs: logs_client(&config, credential.clone()).map(|c| Arc::new(c) as _),
+            directory: directory(&config, credential.clone()),
             ingestion: ingestion_client(&config, credential),
         };
         let arm = resource_manager(&config, app_credential(&config, app));
@@ -165,6 +168,7 @@ impl AppState {
             arm: None,
             logs: seams.logs,
             ingestion: seams.ingestion,
+            directory: seams.directory,
             config: Arc::new(config),
         }
     }
@@ -213,6 +217,25 @@ fn resource_manager(
     Some(Arc::new(arm))
 }
 
+/// Microsoft Graph for the people of the sessions, when `GRAPH_ENDPOINT` is set: tokens from the
+/// app's managed identity (none without one: a loopback fake that checks none).
+fn directory(
+    config: &Config,
+    credential: Option<Arc<dyn TokenCredential>>,
+) -> Option<Arc<dyn crate::graph::Directory>> {
+    let endpoint = config.graph.as_ref()?;
+    let auth = bearer(credential, crate::graph::settings::scope(endpoint));
+    let http = Client::new(
+        "Microsoft Graph",
+        Some(endpoint),
+        auth,
+        Timeouts::CONTROL,
+        crate::azure::Policy::CONTROL,
+    )
+    .ok()?;
+    Some(Arc::new(crate::graph::GraphClient::new(http, endpoint)))
+}
+
 /// A bearer token for `scope` from `credential`, or nothing without one.
 fn bearer(credential: Option<Arc<dyn TokenCredential>>, scope: impl Into<String>) -> Auth {
     credential.map_or(Auth::None, |c| Auth::Bearer(c, scope.into()))
@@ -227,6 +250,7 @@ struct Built {
     queues: Arc<dyn QueueDepth>,
     logs: Option<Arc<dyn LogsQuery>>,
     ingestion: Option<Arc<dyn LogsIngestion>>,
+    directory: Option<Arc<dyn crate::graph::Directory>>,
 }
 
 /// One blob client per account: connections to the same endpoint with the same credentials share

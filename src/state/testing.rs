@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{AppState, Built, ingestion_client, logs_client, source};
+use super::{AppState, Built, directory, ingestion_client, logs_client, source};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SourceSpec, Storage};
 use crate::export::Outbox;
@@ -81,6 +81,7 @@ impl AppState {
             links: Links::one(links::for_connection(None)),
             queues: crate::health::queues::for_connection(None),
             logs: logs_client(&config, None).map(|c| Arc::new(c) as _),
+            directory: directory(&config, None),
             ingestion: ingestion_client(&config, None),
         };
         Self::build(config, policy, seams, clock)

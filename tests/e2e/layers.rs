@@ -45,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "permissions",
             "loganalytics",
             "arm",
+            "graph",
             "ingestion",
         ],
     ),

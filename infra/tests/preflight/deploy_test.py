@@ -27,8 +27,22 @@ REFUSED = {"__error__": "ERROR: Status Code: 400, Details: ... 'AuthorizationPer
 NOT_REPLICATED = {"__error__": "ERROR: {\"code\": \"RoleDefinitionDoesNotExist\", \"message\": \"The specified role definition with ID 'f1a2' does not exist.\"}"}
 FIRST = (f"deployment group create -g {RG} -f infra/main.bicep -p @dist/deploy/params-false.json --query "
          "[properties.outputs.functionAppName.value, properties.outputs.functionAppHostName.value]")
-SECOND = f"deployment group create -g {RG} -f infra/main.bicep -p @dist/deploy/params-true.json"
+SECOND = (f"deployment group create -g {RG} -f infra/main.bicep -p @dist/deploy/params-true.json --query "
+          "properties.outputs.sentinelRulesSkipped.value")
 KEYS = f"functionapp keys list -g {RG} -n {APP} --query systemKeys.eventgrid_extension"
+
+
+WS = "/subscriptions/00000000-0000-0000-0000-0000000000a1/resourceGroups/rg-sec/providers/Microsoft.OperationalInsights/workspaces/law-sentinel"
+TABLES = f"rest --method get --url https://management.azure.com{WS}/tables?api-version=2025-07-01"
+
+
+def listed(*names):
+    """The workspace's tables as the Tables - List By Workspace API answers (value[].name)."""
+    return {"value": [{"id": f"{WS}/tables/{n}", "name": n} for n in names]}
+
+
+def ours():
+    return [t["name"] for t in json.loads((ROOT / "sentinel/tables.json").read_text())["tables"]]
 
 
 def answers(zip_answer, preflight_ok=True, first=f"{APP}\n{HOST}", key="key123", scenario=None, second=None):
@@ -43,6 +57,9 @@ def answers(zip_answer, preflight_ok=True, first=f"{APP}\n{HOST}", key="key123",
     a[f"functionapp deployment source config-zip -g {RG} -n {APP} --src dist/app.zip"] = zip_answer
     a[KEYS] = key
     a[SECOND] = {} if second is None else second
+    if TABLES in a:  # after the first pass the workspace lists the product's tables too
+        before = a[TABLES]
+        a[TABLES] = {"__sequence__": [before, listed(*ours(), *(t["name"] for t in before["value"]))]}
     return a
 
 
@@ -166,6 +183,44 @@ def deploy_tables_never_ready():
     return not problems
 
 
+def sentinel_run(name, scenario, second, tables_after, exit_code, expect, seconds, handed_tables, tables_before=None):
+    """deploy.sh with Sentinel: the preflight sees the scenario's tables (or `tables_before`), the first
+    pass creates the product's, then `tables_after` is what the workspace lists when the second pass is refused."""
+    with tempfile.TemporaryDirectory() as tmp:
+        a = answers({}, scenario=scenario, second=second)
+        a[TABLES] = {"__sequence__": [tables_before or a[TABLES]["__sequence__"][0], tables_after]}
+        t = prepared(tmp, a)
+        codes, outs, calls, handed = run(t)
+    tries = sum(1 for c in calls if c == SECOND)
+    given = handed[0].get("params-true.json", {}).get("parameters", {}).get("sentinelWorkspaceTables", {}).get("value")
+    problems = [f"exit {codes[0]}, expected {exit_code}"] if codes[0] != exit_code else []
+    problems += [f"{tries} second passes, expected {seconds}"] if tries != seconds else []
+    problems += [f"no {e!r} in the output" for e in expect if e not in outs[0]]
+    problems += [f"sentinelWorkspaceTables handed {given}, expected {handed_tables}"] if given != handed_tables else []
+    print(f"{'ok  ' if not problems else 'FAIL'} deploy scenario {name}")
+    if problems:
+        print("     " + "; ".join(problems) + "\n" + outs[0])
+    return not problems
+
+
+def deploy_deletes_stale_subscriptions():
+    """The preflight named this app's subscription under an earlier name: deleted after the second pass."""
+    delete = ("eventgrid system-topic event-subscription delete --subscription 00000000-0000-0000-0000-0000000000a1 "
+              "-g rg-bastion-prod --system-topic-name evgt-stbastrecprodrec01 -n RecordingCreated --yes")
+    with tempfile.TemporaryDirectory() as tmp:
+        a = answers({}, scenario="subscription-under-an-earlier-name")
+        a[delete] = {}
+        codes, outs, calls, _ = run(prepared(tmp, a))
+    problems = [f"exit {codes[0]}"] if codes[0] else []
+    if delete not in calls or SECOND not in calls or calls.index(delete) < calls.index(SECOND):
+        problems.append("the old subscription was not deleted after the second pass")
+    problems += [f"deleted another: az {c}" for c in calls if " delete " in f" {c} " and c != delete]
+    print(f"{'ok  ' if not problems else 'FAIL'} deploy scenario an earlier version's subscription: deleted once the new ones exist")
+    if problems:
+        print("     " + "; ".join(problems) + "\n" + outs[0])
+    return not problems
+
+
 def main():
     results = [
         deploy("first run: false in the file, then true once the key exists", {}, 0, ["deploy: done"], 1, check=passes),
@@ -186,6 +241,19 @@ def main():
               "sentinel-ready", {"__sequence__": [TABLE_NOT_READY, {}]},
               ["refused a rule while its table is new (attempt 1/3)", "deploy: done"]),
         deploy_tables_never_ready(),
+        sentinel_run("Sentinel workspace without StorageBlobLogs: every other rule deployed, the one left out named",
+                     "sentinel-without-storage-blob-logs",
+                     [{"rule": "recording-changed-in-logs", "displayName": "Azure Bastion: recording container changed (storage logs)",
+                       "missingTables": ["StorageBlobLogs"]}], listed(*ours()), 0,
+                     ["recording container changed (storage logs) not deployed: the workspace has no StorageBlobLogs", "deploy: done"],
+                     1, []),
+        sentinel_run("Sentinel workspace with StorageBlobLogs: handed over, so that rule is deployed",
+                     "sentinel-without-storage-blob-logs", [], listed(*ours(), "StorageBlobLogs"), 0, ["deploy: done"], 1,
+                     ["StorageBlobLogs"], tables_before=listed("SecurityEvent", "StorageBlobLogs")),
+        sentinel_run("a table the rules need absent (custody logs not sent yet): stops at once, saying absent, not not-ready",
+                     "sentinel-storage-blob-logs-sent-by-custody", TABLE_NOT_READY, listed(*ours()), 1,
+                     ["StorageBlobLogs is absent from the workspace"], 1, ["StorageBlobLogs"]),
+        deploy_deletes_stale_subscriptions(),
     ]
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1

@@ -1,7 +1,8 @@
 """Runs infra/preflight.sh against the stand-in `az` here, once per scenario in scenarios/.
 
 Each scenario is base.json (an estate where every check passes) with its `answers` and `parameters`
-replaced; it names the exit code and the texts the table must contain. Every az call must be read-only.
+replaced (`paramsFileText`: a parameter file of its own); it names the exit code, the texts the output must
+contain (`expect`) and must not (`absent`). Every az call must be read-only.
 Run: python3 infra/tests/preflight/run.py   (scripts/ci-infra.sh does; under a second).
 """
 
@@ -27,17 +28,22 @@ def run(name, scenario, base):
     answers = {**base["answers"], **scenario.get("answers", {})}
     built = {"parameters": {k: {"value": v} for k, v in params.items()}}
     answers[f"bicep build-params --file {base['paramsFile']} --stdout"] = {"parametersJson": json.dumps(built)}
+    params_file = base["paramsFile"]
     with tempfile.TemporaryDirectory() as tmp:
+        if "paramsFileText" in scenario:  # a parameter file of its own (e.g. an earlier version's)
+            params_file = str(Path(tmp) / "old.bicepparam")
+            Path(params_file).write_text(scenario["paramsFileText"])
         (Path(tmp) / "answers.json").write_text(json.dumps(answers))
         env = {**os.environ, "PATH": f"{HERE}:{os.environ['PATH']}",
                "PREFLIGHT_ANSWERS": str(Path(tmp) / "answers.json"), "PREFLIGHT_CALLS": str(Path(tmp) / "calls")}
-        proc = subprocess.run([str(ROOT / "infra/preflight.sh"), base["paramsFile"], base["resourceGroup"]],
+        proc = subprocess.run([str(ROOT / "infra/preflight.sh"), params_file, base["resourceGroup"]],
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        calls = (Path(tmp) / "calls").read_text().splitlines()
+        calls = (Path(tmp) / "calls").read_text().splitlines() if (Path(tmp) / "calls").exists() else []
     problems = []
     if proc.returncode != scenario["exit"]:
         problems.append(f"exit {proc.returncode}, expected {scenario['exit']}")
-    problems += [f"no {text!r} in the output" for text in scenario["expect"] if text not in proc.stdout]
+    problems += [f"no {text!r} in the output" for text in scenario["expect"] if text not in proc.stdout + proc.stderr]
+    problems += [f"{text!r} in the output" for text in scenario.get("absent", []) if text in proc.stdout + proc.stderr]
     problems += [f"not read-only: az {c}" for c in calls if not READ_ONLY.match(c)]
     report = f"{'ok  ' if not problems else 'FAIL'} preflight scenario {name}"
     if problems:

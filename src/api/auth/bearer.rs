@@ -3,8 +3,8 @@
 //! authority, `aud` the configured audience, `exp` and `nbf` with [`LEEWAY_SECONDS`] of clock skew.
 //! App roles come from the `roles` claim, the audit name from `preferred_username`, `upn` or `oid`,
 //! the object id from `oid`, and the names a segregation-of-duties check matches from
-//! `preferred_username`, `upn`, `email` and `unique_name` (a token with none of them is an
-//! application's: it names no user).
+//! `preferred_username`, `upn`, `email` and `unique_name` (a token with none of them, or with
+//! `idtyp: app`, Entra's mark of an app-only token, is an application's: it names no user).
 //!
 //! Refusals carry a fixed [`Reason`]: never the token, never a claim value (both may be logged).
 
@@ -28,7 +28,7 @@ pub struct Identity {
     /// The Entra object id (`oid`), when the token carries one.
     pub object_id: Option<String>,
     /// Every name the caller goes by (`preferred_username`, `upn`, `email`, `unique_name`); empty
-    /// for an application token.
+    /// for an application token (none of them, or `idtyp: app`).
     pub aliases: Vec<String>,
 }
 
@@ -100,6 +100,8 @@ struct Claims {
     email: Option<String>,
     unique_name: Option<String>,
     oid: Option<String>,
+    /// `app` on an app-only token (Entra's optional claim `idtyp`).
+    idtyp: Option<String>,
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme in any case), if any.
@@ -151,10 +153,15 @@ pub fn verify(token: &str, key: &DecodingKey, validation: &Validation) -> Result
         .find(|n| !n.trim().is_empty())
         .cloned()
         .unwrap_or_else(|| "unnamed token holder".to_owned());
+    // An app-only token names no user, whatever else it carries.
+    let app = c
+        .idtyp
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("app"));
     let aliases = [c.preferred_username, c.upn, c.email, c.unique_name]
         .into_iter()
         .flatten()
-        .filter(|n| !n.trim().is_empty())
+        .filter(|n| !app && !n.trim().is_empty())
         .collect();
     Ok(Identity {
         name,

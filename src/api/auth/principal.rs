@@ -63,7 +63,8 @@ pub struct Principal {
     pub roles: Vec<String>,
     /// The object id claim, when present.
     pub object_id: Option<String>,
-    /// The UPN / e-mail / preferred user name claims.
+    /// The UPN / e-mail / preferred user name claims; empty for an application (none of them, or
+    /// `idtyp: app`).
     pub aliases: Vec<String>,
 }
 
@@ -97,7 +98,15 @@ impl Principal {
                 .collect()
         };
         let object_id = claim(&OBJECT_ID_CLAIMS).into_iter().next();
-        let aliases = claim(&ALIAS_CLAIMS);
+        // An app-only token (`idtyp: app`) names no user, whatever else it carries.
+        let app = claim(&["idtyp"])
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("app"));
+        let aliases = if app {
+            Vec::new()
+        } else {
+            claim(&ALIAS_CLAIMS)
+        };
         Some(Self {
             name,
             roles,

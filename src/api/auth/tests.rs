@@ -308,6 +308,11 @@ async fn the_platform_principal_carries_its_object_id_and_names() {
             .same_as(&Person::new(["someone@else"], Some("OID-B"))),
         Some(Match::ObjectId)
     );
+    assert!(a.user().is_some() && b.user().is_some());
+    // An app-only token (`idtyp: app`) names no user, even with a name claim beside it.
+    let app = encode(json!({"claims": [{"typ": "idtyp", "val": "app"},
+        {"typ": "email", "val": "robot@contoso.com"}, {"typ": "roles", "val": "Catalogue.Review"}]}));
+    assert_eq!(identity(&app, "oid-app").await.user(), None);
 }
 
 /// The 401 of a token whose key id the issuer does not publish.

@@ -5,7 +5,8 @@
 //!
 //! The reviewer is the authenticated caller's name, or [`FUNCTION_KEY_CALLER`] when the function
 //! key is the only credential (`CATALOGUE_AUTH=none`); a `reviewer` field in the body is ignored.
-//! A caller who is the session's user (UPN/e-mail, object id) is refused with 403 and the reason.
+//! A caller who is the session's user (UPN/e-mail, object id), and an application token (no user:
+//! no one to sign off), are refused with 403 and the reason.
 
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use super::auth::{Caller, ROLE_REVIEW};
 use super::context::{Api, FUNCTION_KEY_CALLER};
 use super::listing::{self, Listing};
 use super::problem::ApiError;
+use crate::catalogue::person::Person;
 use crate::catalogue::query;
 use crate::catalogue::query::shape::Shape as _;
 use crate::ports::RequestError;
@@ -33,10 +35,13 @@ pub(super) async fn post(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     // Authorization first: an unauthorized caller learns nothing about body validation.
+    // An application token names no user: a reviewer without names, refused by `record_by`.
     let reviewer = caller.require_identity(ROLE_REVIEW)?.map_or_else(
         || Reviewer::named(FUNCTION_KEY_CALLER),
         |id| Reviewer {
-            person: id.person(),
+            person: id
+                .user()
+                .unwrap_or_else(|| Person::new([""; 0], id.object_id.as_deref())),
             name: id.name,
         },
     );

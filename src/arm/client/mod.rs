@@ -211,11 +211,16 @@ impl ResourceManager for ArmClient {
         &self,
         resource_id: &str,
     ) -> Result<Vec<DiagnosticSetting>, AzureError> {
-        let role = role(ArmOperation::ListDiagnosticSettings, resource_id);
         let path = format!(
             "{}/providers/Microsoft.Insights/diagnosticSettings",
             resource_id.trim_end_matches('/')
         );
+        // A subscription's own settings (its Activity log) need their read at the subscription.
+        let op = match ArmOperation::of_request("GET", &path) {
+            Some((op @ ArmOperation::ListSubscriptionDiagnosticSettings, _)) => op,
+            _ => ArmOperation::ListDiagnosticSettings,
+        };
+        let role = role(op, resource_id);
         // Not paged (`nextLinkName: null`); no setting is `200 {"value": []}`.
         let page: Value = self
             .get(self.url(&path, DIAGNOSTICS_API, &[])?, &role)
@@ -308,6 +313,15 @@ impl ResourceManager for ArmClient {
         };
         let nics = vm.properties.network_profile.network_interfaces.into_iter();
         Ok(nics.map(|n| n.id).filter(|id| !id.is_empty()).collect())
+    }
+
+    async fn virtual_machine_id(&self, vm_id: &str) -> Result<Option<String>, AzureError> {
+        let role = format!("Reader ({})", role(ArmOperation::ReadVirtualMachine, vm_id));
+        let url = self.url(vm_id, COMPUTE_API, &[])?;
+        let vm = found(self.get::<VirtualMachine>(url, &role).await)?;
+        Ok(vm
+            .and_then(|v| v.properties.vm_id)
+            .filter(|id| !id.is_empty()))
     }
 
     async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError> {

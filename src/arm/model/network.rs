@@ -205,6 +205,8 @@ pub struct VirtualMachine {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VmProperties {
+    /// `vmId`: the VM's unique id, kept across a move to another group or subscription.
+    pub vm_id: Option<String>,
     /// Its network profile.
     #[serde(deserialize_with = "nullable")]
     pub network_profile: VmNetworkProfile,

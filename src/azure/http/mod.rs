@@ -100,8 +100,13 @@ pub struct Request<'a> {
     pub server_wait: Option<Duration>,
     /// The refusal a connection closed without an answer stands for (`(status, code)`), where the
     /// service documents that answer (the Logs Ingestion API aborts a call too large): it comes
-    /// back at once as [`AzureError::Rejected`] instead of being tried again.
+    /// back at once as [`AzureError::Rejected`] instead of being tried again. An answer whose
+    /// error code or message names that code, or one of [`abort_codes`](Self::abort_codes), is
+    /// the same refusal, whatever its status.
     pub abort_is: Option<(u16, &'static str)>,
+    /// Other error codes that stand for the [`abort_is`](Self::abort_is) refusal in an answer's
+    /// body.
+    pub abort_codes: &'static [&'static str],
 }
 
 impl<'a> Request<'a> {
@@ -122,14 +127,22 @@ impl<'a> Request<'a> {
             until: None,
             server_wait: None,
             abort_is: None,
+            abort_codes: &[],
         }
     }
 
     /// A connection closed after the request was sent, without an answer, is the service's
-    /// refusal `status` `code` (documented for this call), not a failure to try again.
+    /// refusal `status` `code` (documented for this call), not a failure to try again; so is an
+    /// answer whose error names `code` or one of `also`.
     #[must_use]
-    pub fn abort_is(mut self, status: u16, code: &'static str) -> Self {
+    pub fn abort_is(
+        mut self,
+        status: u16,
+        code: &'static str,
+        also: &'static [&'static str],
+    ) -> Self {
         self.abort_is = Some((status, code));
+        self.abort_codes = also;
         self
     }
 
@@ -402,6 +415,13 @@ pub async fn of_response(mut res: Response, req: &Request<'_>) -> AzureError {
     body.truncate(MAX_ERROR_BODY);
     let (code, message) = service_error(&body);
     let code = header_code.unwrap_or(code);
+    if let Some((refused, name)) = req.abort_is {
+        let names = |c: &str| code.eq_ignore_ascii_case(c) || message.contains(c);
+        if names(name) || req.abort_codes.iter().any(|c| names(c)) {
+            let message = format!("answered {status} {code}: {message}");
+            return AzureError::refused(refused, name, &message);
+        }
+    }
     let timed_out = status == 504 || code.eq_ignore_ascii_case("GatewayTimeout");
     if req.server_wait.is_some() && timed_out {
         let code = redact(&code);

@@ -129,7 +129,7 @@ pub struct Writer {
     /// The content it wrote (the row's ETag when it was recorded; quotes dropped).
     #[serde(rename = "WriterEtag")]
     pub etag: String,
-    /// `OperationName` (`PutBlob`, `PutBlockList`, `CopyBlob`, `FlushWithClose`, …).
+    /// `OperationName` as logged (`PutBlob`, `PutBlockList`, `CopyBlob`, `FlushFile`, …).
     #[serde(rename = "WriterOperation")]
     pub operation: String,
     /// `AuthenticationType` (`SAS`, `AccountKey`, `OAuth`, `Anonymous`, …).

@@ -35,8 +35,13 @@ pub const NETWORK_CHANGES: [&str; 5] = [
     "microsoft.network/networksecuritygroups/write",
     "microsoft.compute/virtualmachines/write",
 ];
-/// The doors' operations and the rule write (the door query reads them, and [`NETWORK_CHANGES`]).
-pub const DOOR_OPERATIONS: [&str; 8] = [
+/// A move of resources to another resource group or subscription (the source group's action; the
+/// request body, when the row carries one, names the `resources` and the `targetResourceGroup`).
+pub const MOVE_RESOURCES: &str =
+    "microsoft.resources/subscriptions/resourcegroups/moveresources/action";
+/// The doors' operations, the rule write and delete, a public IP's delete and the move (the door
+/// query reads them, and [`NETWORK_CHANGES`]).
+pub const DOOR_OPERATIONS: [&str; 9] = [
     RUN_COMMAND,
     RUN_COMMANDS_WRITE,
     EXTENSION_WRITE,
@@ -45,31 +50,53 @@ pub const DOOR_OPERATIONS: [&str; 8] = [
     RULE_WRITE,
     RULE_DELETE,
     PIP_DELETE,
+    MOVE_RESOURCES,
 ];
-/// Most rows one door query returns (one more is asked, to tell a capped answer).
-pub const MAX_ROWS: usize = 5000;
+/// Rows one page of the door query asks for (one more is asked, to tell there are more): well
+/// under the Logs Query API's 500,000 rows and 64 MB an answer at a few KB a row.
+pub const PAGE_ROWS: usize = 5000;
 /// Most subscriptions the silence query returns.
 pub const MAX_SUBSCRIPTIONS: usize = 10_000;
 
-/// The door query: the operations' rows over the request's timespan, oldest first. Only constant
-/// text: no outside value is put into the KQL.
-pub fn door_query() -> String {
+/// True for a subscription id that may go into the KQL as it is (a GUID's characters, letters,
+/// digits and `-`: nothing that can end a string literal).
+pub fn is_subscription_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The KQL filter to `subscriptions` (each checked by [`is_subscription_id`]; others left out).
+fn of_subscriptions(subscriptions: &[String]) -> String {
+    let ids: Vec<String> = subscriptions
+        .iter()
+        .filter(|s| is_subscription_id(s))
+        .map(|s| format!("\"{s}\""))
+        .collect();
+    format!("| where SubscriptionId in~ ({})", ids.join(", "))
+}
+
+/// The door query: the operations' rows of `subscriptions` over the request's timespan, oldest
+/// first, `rows` and one more. No outside value is put into the KQL but subscription ids, which
+/// are checked ([`is_subscription_id`]).
+pub fn door_query(subscriptions: &[String], rows: usize) -> String {
     let ops: Vec<String> = DOOR_OPERATIONS
         .iter()
         .chain(&NETWORK_CHANGES)
         .map(|o| format!("\"{o}\""))
         .collect();
     format!(
-        "AzureActivity\n| where OperationNameValue in~ ({})\n| project TimeGenerated, OperationNameValue, ActivityStatusValue, Caller, CallerIpAddress, _ResourceId, ResourceId, SubscriptionId, CorrelationId, Properties_d, Properties\n| order by TimeGenerated asc\n| take {}",
+        "AzureActivity\n{}\n| where OperationNameValue in~ ({})\n| project TimeGenerated, OperationNameValue, ActivityStatusValue, ActivitySubstatusValue, Caller, CallerIpAddress, _ResourceId, ResourceId, SubscriptionId, CorrelationId, Properties_d, Properties\n| order by TimeGenerated asc\n| take {}",
+        of_subscriptions(subscriptions),
         ops.join(", "),
-        MAX_ROWS + 1
+        rows + 1
     )
 }
 
-/// The silence query: each subscription's latest Activity log row over the request's timespan.
-pub fn subscriptions_query() -> String {
+/// The silence query: each of `subscriptions`' latest Activity log row over the request's
+/// timespan.
+pub fn subscriptions_query(subscriptions: &[String]) -> String {
     format!(
-        "AzureActivity\n| summarize Latest = max(TimeGenerated) by SubscriptionId\n| project SubscriptionId, Latest\n| take {MAX_SUBSCRIPTIONS}"
+        "AzureActivity\n{}\n| summarize Latest = max(TimeGenerated) by SubscriptionId\n| project SubscriptionId, Latest\n| take {MAX_SUBSCRIPTIONS}",
+        of_subscriptions(subscriptions)
     )
 }
 
@@ -153,8 +180,12 @@ impl ActivityRow {
 pub enum Outcome {
     /// Only `Start`/`Accept` rows so far: it may be running now.
     Started,
-    /// A `Failure` row and no `Success`: an attempt, not a door used.
+    /// A `Failure` row (and no `Success`) whose error says Azure refused the request before
+    /// anything ran ([`super::failure::refused`]): an attempt, not a door used.
     Failed,
+    /// A `Failure` row (and no `Success`) of an operation that was accepted or started, or whose
+    /// error cannot tell: a door used.
+    FailedAfterStart,
     /// A `Success` row.
     Succeeded,
 }
@@ -164,7 +195,8 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Started => "started (no result logged yet)",
-            Self::Failed => "failed",
+            Self::Failed => "refused before anything ran",
+            Self::FailedAfterStart => "failed after it started",
             Self::Succeeded => "succeeded",
         }
     }
@@ -187,7 +219,8 @@ pub struct Event {
     pub caller: String,
     /// The first caller address any row names.
     pub caller_ip: String,
-    /// The first non-null `Properties_d`, with a `requestbody` when a row has one.
+    /// The first non-null `Properties_d`, with a `requestbody` when a row has one; a failed
+    /// operation's `statusCode` and `statusMessage` are its `Failure` row's.
     pub properties: Value,
     /// A just-in-time request's VMs and sources read from its policy through Resource Manager,
     /// when the rows carry no request body ([`super::jit::complete`]).
@@ -223,12 +256,16 @@ pub fn fold(rows: &[ActivityRow]) -> Vec<Event> {
                 .iter()
                 .any(|r| word.iter().any(|w| r.status.eq_ignore_ascii_case(w)))
         };
-        let outcome = if is(&["Success", "Succeeded"]) {
-            Outcome::Succeeded
-        } else if is(&["Failure", "Failed"]) {
-            Outcome::Failed
-        } else {
-            Outcome::Started
+        let failure = group.iter().find(|r| {
+            ["Failure", "Failed"]
+                .iter()
+                .any(|w| r.status.eq_ignore_ascii_case(w))
+        });
+        let outcome = match failure {
+            _ if is(&["Success", "Succeeded"]) => Outcome::Succeeded,
+            Some(f) if super::failure::refused(&f.properties) => Outcome::Failed,
+            Some(_) => Outcome::FailedAfterStart,
+            None => Outcome::Started,
         };
         let named = |f: fn(&ActivityRow) -> &str| {
             group
@@ -238,13 +275,22 @@ pub fn fold(rows: &[ActivityRow]) -> Vec<Event> {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let properties = group
+        let mut properties = group
             .iter()
             .map(|r| &r.properties)
             .find(|p| p.get("requestbody").is_some())
             .or_else(|| group.iter().map(|r| &r.properties).find(|p| !p.is_null()))
             .cloned()
             .unwrap_or(Value::Null);
+        // The failure's own status (its error), beside the request body of the `Start`.
+        if let (Some(f), Some(p)) = (failure, properties.as_object_mut()) {
+            for key in ["statusCode", "statusMessage"] {
+                match f.properties.get(key) {
+                    Some(v) => p.insert(key.to_owned(), v.clone()),
+                    None => p.remove(key),
+                };
+            }
+        }
         out.push(Event {
             operation: first.operation.clone(),
             resource: first.resource.clone(),

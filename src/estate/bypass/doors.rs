@@ -1,20 +1,18 @@
 //! The doors beside Bastion, decided from the Activity log's events (pure): one finding per door
-//! and watched VM while a use lies in the window read, one `attempt:` finding per door for the
-//! failed ones, and `activity-log-not-read` per subscription whose Activity log no workspace the
-//! app reads holds.
+//! and watched VM while a use lies in the window read (a success, a start with no result yet, or
+//! a failure of an operation that was accepted or started), and one `attempt:` finding per door
+//! for the requests Azure refused before anything ran.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::activity::{
     EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
-    dynamic,
 };
 use super::cidr::AddrSet;
 use super::ids::{subscription_of, under, vm_of};
-use super::jit;
+use super::{extensions, failure, jit};
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
 
@@ -23,7 +21,7 @@ use crate::estate::findings::{Evaluation, Level};
 pub enum Door {
     /// Run Command (action or managed).
     RunCommand,
-    /// A VMAccess or CustomScript extension written.
+    /// A VM extension written that `BYPASS_EXTENSION_ALLOW` does not list.
     Extension,
     /// A serial console connection.
     SerialConsole,
@@ -64,33 +62,12 @@ impl Door {
         match self {
             Self::RunCommand => "Run Command (code runs as SYSTEM/root outside any session)",
             Self::Extension => {
-                "a VM extension that grants access or runs code (VMAccess, CustomScript)"
+                "a VM extension not on BYPASS_EXTENSION_ALLOW (it may grant access or run code)"
             }
             Self::SerialConsole => "a serial console connection",
             Self::Jit => "just-in-time access to a source outside the Bastion subnet",
         }
     }
-}
-
-/// The extension types that grant access or run code (lower-case): VMAccess and CustomScript,
-/// Windows and Linux forms.
-pub const ACCESS_EXTENSIONS: [&str; 5] = [
-    "vmaccessagent",
-    "vmaccessforlinux",
-    "customscriptextension",
-    "customscript",
-    "customscriptforlinux",
-];
-/// The name the portal's password reset gives its VMAccess extension.
-const PORTAL_RESET: &str = "enablevmaccess";
-
-/// The extension type an extension write names: `properties.type` of the request body the row
-/// carries (`Properties_d.requestbody`, JSON text or an object), else the extension's name.
-pub fn extension_type(e: &Event) -> String {
-    let body = dynamic(e.properties.get("requestbody"));
-    let name = e.resource.rsplit('/').next().unwrap_or_default();
-    let t = body.pointer("/properties/type").and_then(Value::as_str);
-    t.unwrap_or(name).to_ascii_lowercase()
 }
 
 /// The doors `e` opened or asked for, and their VMs (a just-in-time request names its VMs in
@@ -106,19 +83,14 @@ pub fn doors_of(e: &Event) -> Vec<(Door, String)> {
     door_of(e).into_iter().collect()
 }
 
-/// The door `e` opened, and the VM.
+/// The door `e` opened, and the VM (an extension whatever its type: [`evaluate`] leaves out the
+/// allowed ones).
 pub fn door_of(e: &Event) -> Option<(Door, String)> {
     let vm = vm_of(&e.resource)?;
     let door = match e.operation.as_str() {
         RUN_COMMAND | RUN_COMMANDS_WRITE => Door::RunCommand,
         SERIAL_CONNECT => Door::SerialConsole,
-        EXTENSION_WRITE => {
-            let t = extension_type(e);
-            if !(ACCESS_EXTENSIONS.contains(&t.as_str()) || t == PORTAL_RESET) {
-                return None;
-            }
-            Door::Extension
-        }
+        EXTENSION_WRITE => Door::Extension,
         _ => return None,
     };
     Some((door, vm))
@@ -187,7 +159,7 @@ fn evidence(door: Door, events: &[&Event], what: &str) -> String {
     let Some(e) = latest else {
         return String::new();
     };
-    format!(
+    let mut said = format!(
         "{}: {n} {what} in the Activity log read; latest {} at {} by {} ({}, correlation {})",
         door.label(),
         e.outcome.as_str(),
@@ -195,17 +167,29 @@ fn evidence(door: Door, events: &[&Event], what: &str) -> String {
         actor(e),
         e.operation,
         e.correlation
-    )
+    );
+    if door == Door::Extension {
+        said.push_str(&format!("; {}", extensions::described(e)));
+    }
+    if matches!(e.outcome, Outcome::Failed | Outcome::FailedAfterStart) {
+        let why = failure::text(&e.properties);
+        let why = why.as_deref().unwrap_or("the row names no error");
+        said.push_str(&format!("; its failure: {why}"));
+    }
+    said
 }
 
 /// Each VM's evaluation: `vms` are those decided (watched, in a subscription whose Activity log
-/// was read); a door is open while a use (succeeded or started) lies among `events`. A
-/// just-in-time request counts when a source it asks for lies outside `bastion` (the Bastion
-/// subnets; `None`: not known, so that door is not decided).
+/// was read); a door is open while a use (succeeded, started, or failed after it started) lies
+/// among `events`; a request refused before anything ran is an attempt. An extension on `allow`
+/// (lower-case `publisher/type`) is no door. A just-in-time request counts when a source it asks
+/// for lies outside `bastion` (the Bastion subnets; `None`: not known, so that door is not
+/// decided).
 pub fn evaluate(
     vms: &BTreeSet<String>,
     events: &[Event],
     bastion: Option<&AddrSet>,
+    allow: &[String],
 ) -> BTreeMap<String, Evaluation> {
     let mut by: BTreeMap<(String, Door), Vec<&Event>> = BTreeMap::new();
     let mut sources: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -221,7 +205,8 @@ pub fn evaluate(
             }
             continue;
         }
-        if let Some((door, vm)) = door_of(e).filter(|(_, vm)| vms.contains(vm)) {
+        let allowed = e.operation == EXTENSION_WRITE && extensions::allowed(e, allow);
+        if let Some((door, vm)) = door_of(e).filter(|(_, vm)| vms.contains(vm) && !allowed) {
             by.entry((vm, door)).or_default().push(e);
         }
     }
@@ -244,48 +229,16 @@ pub fn evaluate(
                 said
             });
             ev.decide(&door.attempt(), !failed.is_empty(), Level::Info, || {
-                evidence(door, &failed, "failed attempt(s), not a door used")
+                evidence(
+                    door,
+                    &failed,
+                    "attempt(s) refused before anything ran, not a door used",
+                )
             });
         }
         out.insert(vm.clone(), ev);
     }
     out
-}
-
-/// A subscription's `activity-log-not-read`: no row of it in the silence window in the
-/// `workspaces` workspaces read (`latest`: their subscriptions' latest rows).
-pub fn subscription(
-    sub: &str,
-    latest: &BTreeMap<String, OffsetDateTime>,
-    workspaces: usize,
-    silence_days: i64,
-) -> Evaluation {
-    let mut ev = Evaluation::default();
-    ev.assessed
-        .extend([READ_FAILED, JIT_FAILED].map(str::to_owned));
-    ev.decide(NOT_READ, !latest.contains_key(sub), Level::High, || {
-        format!(
-            "no AzureActivity row of subscription {sub} in the last {silence_days} days in the {workspaces} workspace(s) this app reads: Run Command, extension and serial console uses on its VMs cannot be seen (send its Activity log, category Administrative, to one of them with a diagnostic setting on the subscription)"
-        )
-    });
-    ev
-}
-
-/// A subscription's finding when the Activity log could not be read (its doors keep their state):
-/// high when a role is missing, `info` (shown, not announced) when the failure is worth trying
-/// again (throttled after the retries, the service's timeout, a transient failure: the next
-/// check reads again), medium otherwise.
-pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluation {
-    let level = failure_level(e);
-    let mut ev = Evaluation::default();
-    ev.decide(READ_FAILED, true, level, || {
-        format!(
-            "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state{}",
-            format_utc(at),
-            read_again(level)
-        )
-    });
-    ev
 }
 
 /// The level of a failed read: high when a role is missing, `info` (shown, not announced) when
@@ -310,7 +263,7 @@ pub(super) fn read_again(level: Level) -> &'static str {
 
 /// A subscription's finding when a just-in-time policy of it could not be read: the requests the
 /// Activity log shows without a body are not tied to a VM, so its VMs' just-in-time doors keep
-/// their last state ([`keep_jit`]); levels as [`read_failed`]'s.
+/// their last state ([`keep_jit`]); high on a 403, `info` when worth trying again, medium otherwise.
 pub fn policy_failed(unread: &jit::Unread, at: OffsetDateTime) -> Evaluation {
     let level = failure_level(&unread.error);
     let mut ev = Evaluation::default();

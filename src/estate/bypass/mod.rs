@@ -1,11 +1,13 @@
 //! Other doors onto the watched VMs: every way in that skips the Bastion recording. Run
-//! Command, VMAccess/CustomScript extensions, serial console and just-in-time access to another
-//! source are read from `AzureActivity` in the workspaces the app reads; a network path to
+//! Command, VM extensions not on `BYPASS_EXTENSION_ALLOW`, serial console and just-in-time access
+//! to another source are read from `AzureActivity` in the workspaces the app reads (whether each
+//! subscription's log flows there: its diagnostic settings, [`flow`]); a network path to
 //! 22/3389 from anywhere but the Bastion subnet and a public IP on a NIC through Resource Manager
-//! (and, from the Activity log, either opened and closed between two checks);
-//! once per `EstateCheck`. The findings are the
-//! estate's (table `estate`, one partition per VM, and one per subscription for
-//! `activity-log-not-read`): same episodes, same announcements, same export.
+//! (and, from the Activity log, either opened and closed between two checks); once per
+//! `EstateCheck`. A watched VM that moves is followed ([`moves`]). The findings are the
+//! estate's (table `estate`, one partition per VM under its current resource id, and one per
+//! subscription for `activity-log-not-read` and `check-failed:activity-log`): same episodes, same
+//! announcements, same export.
 
 pub mod activity;
 pub mod between;
@@ -13,11 +15,16 @@ pub mod cidr;
 pub mod direct;
 pub mod doors;
 pub mod episodes;
+pub mod extensions;
+pub mod failure;
+pub mod flow;
 pub mod ids;
 pub mod jit;
+pub mod moves;
 pub mod netdoors;
 pub mod network;
 pub mod nsg;
+mod pass;
 pub mod read;
 pub mod rules;
 
@@ -28,10 +35,9 @@ use futures::future::OptionFuture;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use self::activity::Event;
-use self::cidr::AddrSet;
 use self::doors::Watched;
-use self::ids::{subscription_of, vm_of};
+use self::ids::vm_of;
+use self::pass::{Pass, activity_pass};
 use super::settings::EstateSettings;
 use super::store;
 use crate::arm::ResourceManager;
@@ -111,7 +117,7 @@ pub async fn run(
 ) -> Report {
     let mut report = Report::default();
     let tables = ports.tables.as_ref();
-    let watched = match watched(tables, settings, now).await {
+    let mut watched = match watched(tables, settings, now).await {
         Ok(w) => w,
         Err(e) => {
             report.failed.push(format!("watched VMs not read: {e}"));
@@ -123,10 +129,24 @@ pub async fn run(
     }
     // The Activity log first: its rows say which remembered NICs to read again.
     let logs = logs.filter(|_| !workspaces.is_empty());
+    let subscriptions = watched.subscriptions();
+    let subs: Vec<String> = subscriptions.iter().cloned().collect();
     let doors_span = (now - USE_WINDOW, now);
     let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
-    let read = logs.map(|logs| read::read(logs, workspaces, doors_span, silence_span));
+    let read = logs.map(|logs| read::read(logs, workspaces, &subs, doors_span, silence_span));
     let activity = OptionFuture::from(read).await;
+    // A watched VM that moved is watched where it is now, its findings carried there.
+    let events_read = match &activity {
+        Some(Ok(read)) => activity::fold(&read.rows),
+        _ => Vec::new(),
+    };
+    let (moved, failed) = moves::follow(tables, arm, &events_read, &mut watched).await;
+    report.failed.extend(failed);
+    // Whether each subscription's Activity log flows to a workspace read: its settings.
+    let flows = match arm.filter(|_| activity.is_some()) {
+        Some(arm) => Some(flow::read(arm.as_ref(), &subscriptions, workspaces).await),
+        None => None,
+    };
     let report_to = &mut report;
     let pass = arm.map(|arm| {
         network_pass(
@@ -145,8 +165,19 @@ pub async fn run(
     let mut events = Vec::new();
     let mut past = Vec::new();
     if let Some(read) = activity {
-        let pass = activity_pass(tables, arm, read, &watched, workspaces, bastion, now);
-        match pass.await {
+        let pass = Pass {
+            tables,
+            arm,
+            watched: &watched,
+            workspaces,
+            bastion,
+            flows: flows.as_ref(),
+            allow: &settings.extension_allow,
+            moved: &moved,
+            queried: &subscriptions,
+            now,
+        };
+        match activity_pass(&pass, read).await {
             Ok((e, d)) => {
                 events = e;
                 merge(&mut decided, d);
@@ -292,73 +323,8 @@ fn merge(
     }
 }
 
-/// The Activity log part: the events read, and the VMs' and subscriptions' evaluations.
-async fn activity_pass(
-    tables: &dyn TableStore,
-    arm: Option<&Arc<dyn ResourceManager>>,
-    read: Result<read::Read, crate::azure::AzureError>,
-    watched: &Watched,
-    workspaces: &[String],
-    bastion: Option<&AddrSet>,
-    now: OffsetDateTime,
-) -> Result<(Vec<Event>, Vec<(String, Evaluation)>), String> {
-    let subscriptions = watched.subscriptions();
-    let mut decided = Vec::new();
-    let read = match read {
-        Ok(read) => read,
-        Err(e) => {
-            for sub in &subscriptions {
-                decided.push((doors::subscription_id(sub), doors::read_failed(&e, now)));
-            }
-            return Ok((Vec::new(), decided));
-        }
-    };
-    let mut events = activity::fold(&read.rows);
-    // A just-in-time request whose row carries no body: its policy's requests. A policy not read
-    // is its subscription's finding, and its VMs' just-in-time doors keep their state.
-    let mut unread = BTreeSet::new();
-    if let Some(arm) = arm {
-        for u in jit::complete(arm, &mut events).await {
-            tracing::warn!(policy = %u.policy, error = %u.error, "just-in-time policy not read");
-            if let Some(sub) = subscription_of(&u.policy) {
-                decided.push((doors::subscription_id(&sub), doors::policy_failed(&u, now)));
-                unread.insert(sub);
-            }
-        }
-    }
-    // VMs with a finding stored (a scope's VM no event names now) are decided too, so a door
-    // clears.
-    let stored = match store::list(tables).await {
-        Ok(estate) => estate.rows.into_iter().map(|r| r.host.to_ascii_lowercase()),
-        Err(e) => return Err(format!("estate rows not read: {e}")),
-    };
-    let mut vms: BTreeSet<String> = watched.vms.clone();
-    vms.extend(
-        events
-            .iter()
-            .flat_map(|e| doors::doors_of(e).into_iter().map(|(_, vm)| vm))
-            .chain(stored.filter_map(|h| vm_of(&h)))
-            .filter(|vm| watched.covers(vm)),
-    );
-    // A VM whose subscription's Activity log is not read keeps its doors' last state.
-    vms.retain(|vm| subscription_of(vm).is_some_and(|s| read.latest.contains_key(&s)));
-    if read.capped {
-        tracing::warn!("more AzureActivity rows than one read takes: the oldest were read");
-    }
-    for sub in &subscriptions {
-        let ev = doors::subscription(sub, &read.latest, workspaces.len(), SILENCE_DAYS);
-        decided.push((doors::subscription_id(sub), ev));
-    }
-    let mut evaluated = doors::evaluate(&vms, &events, bastion);
-    for (vm, ev) in &mut evaluated {
-        if subscription_of(vm).is_some_and(|s| unread.contains(&s)) {
-            doors::keep_jit(ev);
-        }
-    }
-    decided.extend(evaluated);
-    Ok((events, decided))
-}
-
+#[cfg(test)]
+mod read_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -1,27 +1,37 @@
-//! One pass's reads of `AzureActivity` from each workspace the app reads: the door rows over the
-//! use window and each subscription's latest row over the silence window; a partial or broken
-//! answer is an error (deciding on missing rows could clear a door still open); a query the
-//! service timed out (504) is asked once more.
+//! One pass's reads of `AzureActivity` from each workspace the app reads, filtered in the query to
+//! the watched subscriptions: the door rows over the use window, paged through to its end
+//! (keyset on `TimeGenerated`: each page asks for the rows from the last page's last instant on,
+//! and the rows already read at that instant are skipped), and each subscription's latest row over
+//! the silence window. A read cut short (more pages than [`MAX_PAGES`], more rows at one instant
+//! than a page holds, or a page still answered partially at [`MIN_PAGE`] rows) says so in
+//! [`Read::incomplete`]: the rows read so far are kept, the caller decides nothing from their
+//! absence. A broken answer or a failed query is an error; a query the service timed out (504) is
+//! asked once more.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::activity::{ActivityRow, MAX_ROWS, door_query, subscriptions_query, text};
+use super::activity::{ActivityRow, PAGE_ROWS, door_query, subscriptions_query, text};
 use crate::azure::AzureError;
-use crate::dates::timestamp;
+use crate::dates::{format_utc_millis, timestamp};
 use crate::loganalytics::{Item, LogsQuery};
+
+/// Most pages of door rows one workspace is read in, a pass (500,000 rows at [`PAGE_ROWS`]).
+pub const MAX_PAGES: usize = 100;
+/// A page answered partially (the answer's 64 MB) is asked again at half its rows, down to this.
+pub const MIN_PAGE: usize = 500;
 
 /// What the workspaces answered over one window.
 #[derive(Debug, Clone, Default)]
 pub struct Read {
-    /// The door operations' rows.
+    /// The door operations' rows, oldest first.
     pub rows: Vec<ActivityRow>,
     /// Each subscription's latest row of the silence window (lower-case id).
     pub latest: BTreeMap<String, OffsetDateTime>,
-    /// More rows than [`MAX_ROWS`] (the oldest are read; the rest next tick).
-    pub capped: bool,
+    /// Why rows of the window were left unread (empty: every row was read).
+    pub incomplete: Vec<String>,
 }
 
 /// Runs `query` over `timespan` on `workspace`, giving each answered row to `each`.
@@ -31,7 +41,7 @@ async fn rows(
     query: &str,
     timespan: &str,
     each: &mut (dyn FnMut(&[String], &[Value]) + Send),
-) -> Result<(), AzureError> {
+) -> Result<Option<String>, AzureError> {
     let wait = std::time::Duration::from_secs(30);
     // The service gave up within the wait (504): asked once more, with the longer wait. (429s
     // and transient failures are retried inside the client, after their `Retry-After`.)
@@ -46,12 +56,8 @@ async fn rows(
         match item {
             Item::Columns(c) => columns = c,
             Item::Row(r) => each(&columns, &r),
-            // A partial answer misses rows: deciding on it could clear a door still open.
-            Item::End(Some(partial)) => {
-                return Err(AzureError::Transient(format!(
-                    "the AzureActivity answer was partial: {partial}"
-                )));
-            }
+            // A partial answer misses rows: the caller decides what it may still tell.
+            Item::End(Some(partial)) => return Ok(Some(partial)),
             Item::End(None) => {}
             Item::Broken(why) => {
                 return Err(AzureError::Transient(format!(
@@ -60,47 +66,124 @@ async fn rows(
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
-/// Reads the door rows over `doors` and the subscriptions' latest rows over `silence` from each
-/// workspace (customer ids).
+/// `[from, until)` as the request's timespan.
+fn span(from: OffsetDateTime, until: OffsetDateTime) -> String {
+    format!("{}/{}", format_utc_millis(from), format_utc_millis(until))
+}
+
+/// What tells two rows apart.
+type Key = (OffsetDateTime, String, String, String, String, String);
+
+fn key(r: &ActivityRow) -> Key {
+    let s = |v: &str| v.to_owned();
+    (
+        r.at,
+        s(&r.correlation),
+        s(&r.operation),
+        s(&r.status),
+        s(&r.resource),
+        s(&r.caller),
+    )
+}
+
+/// `t` down to the millisecond (the timespan's precision).
+fn floor_ms(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(t)
+}
+
+/// The door rows of `subscriptions` in `[from, until)` on `workspace`, page by page; with them,
+/// why the rest was not read, when it was not.
+async fn door_rows(
+    logs: &dyn LogsQuery,
+    workspace: &str,
+    subscriptions: &[String],
+    (from, until): (OffsetDateTime, OffsetDateTime),
+) -> Result<(Vec<ActivityRow>, Option<String>), AzureError> {
+    let mut out: Vec<ActivityRow> = Vec::new();
+    let (mut start, mut size) = (from, PAGE_ROWS);
+    // The rows already read at or after `start` (a page starts at the last one's instant).
+    let mut seen: HashSet<Key> = HashSet::new();
+    for _ in 0..MAX_PAGES {
+        let mut found = Vec::new();
+        let query = door_query(subscriptions, size);
+        let partial = rows(logs, workspace, &query, &span(start, until), &mut |c, r| {
+            found.extend(ActivityRow::read(c, r));
+        })
+        .await?;
+        if let Some(why) = partial {
+            if size > MIN_PAGE {
+                size /= 2;
+                continue;
+            }
+            let at = format_utc_millis(start);
+            return Ok((
+                out,
+                Some(format!(
+                    "a page of {size} rows from {at} was answered partially ({why})"
+                )),
+            ));
+        }
+        let more = found.len() > size;
+        found.truncate(size);
+        let last = found.last().map(|r| r.at);
+        out.extend(found.into_iter().filter(|r| !seen.contains(&key(r))));
+        let Some(last) = last.filter(|_| more) else {
+            return Ok((out, None));
+        };
+        let next = floor_ms(last);
+        if next <= start {
+            let at = format_utc_millis(start);
+            return Ok((out, Some(format!("more than {size} rows at {at}"))));
+        }
+        seen = out
+            .iter()
+            .rev()
+            .take_while(|r| r.at >= next)
+            .map(key)
+            .collect();
+        start = next;
+    }
+    let at = format_utc_millis(start);
+    let why = format!("more than {MAX_PAGES} pages of rows; the rows from {at} on were not read");
+    Ok((out, Some(why)))
+}
+
+/// Reads the door rows of `subscriptions` (lower-case ids) over `doors` and their latest rows
+/// over `silence` from each workspace (customer ids).
 ///
 /// # Errors
-/// The first query that failed ([`AzureError`]: 403 names the role, 429 `Throttled`).
+/// The first query that failed ([`AzureError`]: 403 names the role, 429 `Throttled`), or whose
+/// answer broke off.
 pub async fn read(
     logs: &dyn LogsQuery,
     workspaces: &[String],
+    subscriptions: &[String],
     doors: (OffsetDateTime, OffsetDateTime),
     silence: (OffsetDateTime, OffsetDateTime),
 ) -> Result<Read, AzureError> {
-    let span = |(a, b): (OffsetDateTime, OffsetDateTime)| {
-        format!(
-            "{}/{}",
-            crate::dates::format_utc(a),
-            crate::dates::format_utc(b)
-        )
-    };
     let mut out = Read::default();
+    if !subscriptions
+        .iter()
+        .any(|s| super::activity::is_subscription_id(s))
+    {
+        return Ok(out);
+    }
     for ws in workspaces {
-        let mut found = Vec::new();
-        rows(logs, ws, &door_query(), &span(doors), &mut |c, r| {
-            if let Some(row) = ActivityRow::read(c, r) {
-                found.push(row);
-            }
-        })
-        .await?;
-        if found.len() > MAX_ROWS {
-            found.truncate(MAX_ROWS);
-            out.capped = true;
-        }
+        let (mut found, cut) = door_rows(logs, ws, subscriptions, doors).await?;
         out.rows.append(&mut found);
+        out.incomplete
+            .extend(cut.map(|why| format!("workspace {ws}: {why}")));
         let latest = &mut out.latest;
-        rows(
+        let query = subscriptions_query(subscriptions);
+        let partial = rows(
             logs,
             ws,
-            &subscriptions_query(),
-            &span(silence),
+            &query,
+            &span(silence.0, silence.1),
             &mut |c, r| {
                 let sub = text(c, r, "SubscriptionId").to_ascii_lowercase();
                 if let Some(at) = timestamp(&text(c, r, "Latest")).filter(|_| !sub.is_empty()) {
@@ -110,6 +193,11 @@ pub async fn read(
             },
         )
         .await?;
+        if let Some(why) = partial {
+            return Err(AzureError::Transient(format!(
+                "the AzureActivity answer was partial: {why}"
+            )));
+        }
     }
     out.rows.sort_by_key(|r| r.at);
     Ok(out)

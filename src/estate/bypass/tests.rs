@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use super::activity::{ActivityRow, Outcome, fold};
+use super::activity::{ActivityRow, Event, Outcome, fold};
 use super::doors::{Door, door_of, evaluate};
 use super::*;
 use crate::loganalytics::testing::FakeLogs;
@@ -35,28 +35,33 @@ fn row(op: &str, status: &str, correlation: &str, at: time::OffsetDateTime) -> A
     }
 }
 
+/// A `Failure` row's `Properties_d` carrying `error` as its status message (JSON text, as the
+/// Activity log writes it), with `Conflict` as the status code whatever the error.
+fn failed(mut r: ActivityRow, error: Value) -> ActivityRow {
+    r.properties = json!({"statusCode": "Conflict",
+        "statusMessage": json!({"status": "Failed", "error": error}).to_string()});
+    r
+}
+
 #[test]
-fn a_start_and_its_result_are_one_event_and_a_failure_is_an_attempt() {
+fn a_start_and_its_result_are_one_event_and_only_a_refused_request_is_an_attempt() {
     let t = datetime!(2025-03-14 09:00 UTC);
+    let m = |n: i64| t + time::Duration::minutes(n);
+    let refused = json!({"code": "AuthorizationFailed", "message": "The client does not have authorization to perform action 'Microsoft.Compute/virtualMachines/runCommand/action'"});
+    let ran = json!({"code": "VMExtensionProvisioningError", "message": "Enable failed: script exited with status 1"});
     let rows = [
         row(activity::RUN_COMMAND, "Start", "c1", t),
         row(activity::RUN_COMMAND, "Start", "c2", t),
-        row(
-            activity::RUN_COMMAND,
-            "Success",
-            "c1",
-            t + time::Duration::minutes(3),
-        ),
-        row(
-            activity::RUN_COMMAND,
-            "Failure",
-            "c2",
-            t + time::Duration::minutes(1),
-        ),
+        row(activity::RUN_COMMAND, "Success", "c1", m(3)),
+        failed(row(activity::RUN_COMMAND, "Failure", "c2", m(1)), refused),
         row(activity::SERIAL_CONNECT, "Start", "c3", t),
+        row(activity::RUN_COMMAND, "Start", "c4", t),
+        failed(row(activity::RUN_COMMAND, "Failed", "c4", m(2)), ran),
+        // A failure whose row names no error: it cannot tell, so it is a use.
+        row(activity::SERIAL_CONNECT, "Failure", "c5", m(4)),
     ];
     let events = fold(&rows);
-    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events.len(), 5, "{events:?}");
     assert_eq!(events[0].outcome, Outcome::Succeeded);
     assert_eq!(
         events[0].caller, "alice@contoso.com",
@@ -65,8 +70,10 @@ fn a_start_and_its_result_are_one_event_and_a_failure_is_an_attempt() {
     assert_eq!(events[0].at, t);
     assert_eq!(events[1].outcome, Outcome::Failed);
     assert_eq!(events[2].outcome, Outcome::Started);
+    assert_eq!(events[3].outcome, Outcome::FailedAfterStart);
+    assert_eq!(events[4].outcome, Outcome::FailedAfterStart);
     let vms = [vm()].into();
-    let ev = &evaluate(&vms, &events[..2], None)[&vm()];
+    let ev = &evaluate(&vms, &events[..2], None, &[])[&vm()];
     let codes: Vec<&str> = ev.findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["door:run-command", "attempt:run-command"]);
     assert!(
@@ -75,18 +82,33 @@ fn a_start_and_its_result_are_one_event_and_a_failure_is_an_attempt() {
             .contains("alice@contoso.com from 203.0.113.7")
     );
     assert_eq!(ev.findings[1].level, crate::estate::findings::Level::Info);
-    // Only the failed one: an attempt, no door used.
-    let ev = &evaluate(&vms, &events[1..2], None)[&vm()];
+    assert!(ev.findings[1].evidence.contains("AuthorizationFailed"));
+    // Only the refused one: an attempt, no door used.
+    let ev = &evaluate(&vms, &events[1..2], None, &[])[&vm()];
     let codes: Vec<&str> = ev.findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["attempt:run-command"]);
     assert!(
         ev.assessed.contains("door:run-command"),
         "so an open door clears"
     );
+    // A Run Command whose script failed is a use, at the door's level, with the failure's text.
+    let ev = &evaluate(&vms, &events[3..], None, &[])[&vm()];
+    let codes: Vec<&str> = ev.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["door:run-command", "door:serial-console"]);
+    assert_eq!(ev.findings[0].level, crate::estate::findings::Level::High);
+    let said = &ev.findings[0].evidence;
+    assert!(
+        said.contains("failed after it started")
+            && said.contains(
+                "VMExtensionProvisioningError: Enable failed: script exited with status 1"
+            ),
+        "{said}"
+    );
+    assert!(ev.findings[1].evidence.contains("the row names no error"));
 }
 
 #[test]
-fn only_access_and_script_extensions_are_doors_and_a_serial_port_is_its_vms() {
+fn every_extension_is_a_door_unless_its_body_names_an_allowed_one_and_a_serial_port_is_its_vms() {
     let t = datetime!(2025-03-14 09:00 UTC);
     let ext = |name: &str, body: Value| {
         let mut r = row(activity::EXTENSION_WRITE, "Success", "c", t);
@@ -94,26 +116,56 @@ fn only_access_and_script_extensions_are_doors_and_a_serial_port_is_its_vms() {
         r.properties = body;
         fold(&[r]).remove(0)
     };
-    let by_body = json!({"requestbody": "{\"properties\":{\"publisher\":\"Microsoft.OSTCExtensions\",\"type\":\"VMAccessForLinux\"}}"});
-    assert_eq!(
-        door_of(&ext("reset", by_body)),
-        Some((Door::Extension, vm()))
+    let body = |p: &str, t: &str| json!({"requestbody": json!({"properties": {"publisher": p, "type": t}}).to_string()});
+    let allow = EstateSettings::of_hosts(vec![]).extension_allow;
+    let vms = [vm()].into();
+    let doors = |e: Event| {
+        let ev = &evaluate(&vms, &[e], None, &allow)[&vm()];
+        ev.findings
+            .iter()
+            .map(|f| f.code.clone())
+            .collect::<Vec<_>>()
+    };
+    for (name, b) in [
+        (
+            "reset",
+            body("Microsoft.OSTCExtensions", "VMAccessForLinux"),
+        ),
+        ("CustomScriptExtension", Value::Null),
+        ("run", body("Microsoft.CPlat.Core", "RunCommandLinux")),
+        ("dsc", body("Microsoft.Powershell", "DSC")),
+        (
+            "login",
+            body("Microsoft.Azure.ActiveDirectory", "AADSSHLoginForLinux"),
+        ),
+        (
+            "worker",
+            body(
+                "Microsoft.Azure.Automation.HybridWorker",
+                "HybridWorkerForWindows",
+            ),
+        ),
+        ("ssh", body("Microsoft.Azure.OpenSSH", "WindowsOpenSSH")),
+        // A CustomScript named like an agent, and an agent's name without a body.
+        (
+            "AzureMonitorLinuxAgent",
+            body("Microsoft.Azure.Extensions", "CustomScript"),
+        ),
+        ("AzureMonitorLinuxAgent", Value::Null),
+    ] {
+        let e = ext(name, b.clone());
+        assert_eq!(door_of(&e), Some((Door::Extension, vm())));
+        assert_eq!(doors(e), ["door:vm-extension"], "{name} {b}");
+    }
+    let agent = ext(
+        "AMA",
+        body("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent"),
     );
     assert_eq!(
-        door_of(&ext("CustomScriptExtension", Value::Null)),
-        Some((Door::Extension, vm()))
+        doors(agent),
+        Vec::<String>::new(),
+        "an allowed agent is no door"
     );
-    assert_eq!(
-        door_of(&ext("enablevmaccess", Value::Null)),
-        Some((Door::Extension, vm()))
-    );
-    let monitor = json!({"requestbody": {"properties": {"type": "AzureMonitorWindowsAgent"}}});
-    assert_eq!(
-        door_of(&ext("CustomScript", monitor)),
-        None,
-        "the body's type decides"
-    );
-    assert_eq!(door_of(&ext("AzureMonitorLinuxAgent", Value::Null)), None);
     let mut serial = row(activity::SERIAL_CONNECT, "Success", "s", t);
     serial.resource = format!("{}/providers/microsoft.serialconsole/serialports/0", vm());
     assert_eq!(
@@ -152,6 +204,12 @@ fn activity(
         "_ResourceId": VM, "ResourceId": VM.to_ascii_uppercase(), "SubscriptionId": "s1",
         "CorrelationId": correlation, "Properties_d": {"statusCode": "Created"},
     });
+    // A failure here is a request refused before anything ran (an attempt).
+    let mut values = values;
+    if status == "Failure" {
+        values["Properties_d"] = json!({"statusCode": "Forbidden", "statusMessage": json!({"error":
+            {"code": "AuthorizationFailed", "message": "The client does not have authorization"}}).to_string()});
+    }
     let values = values.as_object().cloned().unwrap_or_default();
     logs.ingest(
         WS,

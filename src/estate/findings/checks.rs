@@ -95,21 +95,29 @@ pub(super) fn audit_logs(
     });
 }
 
-/// `custody-logs-not-sent`: no blob service diagnostic setting of the recording account sends
-/// `StorageDelete` to the custody workspace (who deletes recordings would go unnamed).
+/// The blob log categories the custody readers need in the custody workspace: `StorageWrite`
+/// (uploads, flushes, renames: the writer check, a replacement's actor) and `StorageDelete`.
+const CUSTODY_CATEGORIES: [&str; 2] = ["StorageWrite", "StorageDelete"];
+
+/// `custody-logs-not-sent`: the recording account's blob service diagnostic settings do not send
+/// every category of [`CUSTODY_CATEGORIES`] to the custody workspace (one setting or several;
+/// the `audit` or `allLogs` group counts for both): who wrote, replaced or deleted recordings
+/// would go unnamed.
 pub(super) fn custody_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], sinks: &Sinks) {
     let to_custody = |s: &DiagnosticSetting| {
         s.properties
             .workspace()
             .is_some_and(|w| sinks.custody_workspaces.contains(&w.to_ascii_lowercase()))
     };
-    let sent = settings
-        .iter()
-        .any(|s| carries(s, "StorageDelete") && to_custody(s));
-    ev.decide("custody-logs-not-sent", !sent, Level::Medium, || {
+    let missing: Vec<&str> = CUSTODY_CATEGORIES
+        .into_iter()
+        .filter(|c| !settings.iter().any(|s| carries(s, c) && to_custody(s)))
+        .collect();
+    ev.decide("custody-logs-not-sent", !missing.is_empty(), Level::Medium, || {
         format!(
-            "none of the recording account's {} blob service diagnostic setting(s) sends StorageDelete to the custody workspace (CUSTODY_WORKSPACE_ID): who deletes or replaces a recording there cannot be named (infra: custodyDiagnostics)",
-            settings.len()
+            "the recording account's {} blob service diagnostic setting(s) send no {} to the custody workspace (CUSTODY_WORKSPACE_ID): who writes, replaces or deletes a recording there cannot be named (infra: custodyDiagnostics)",
+            settings.len(),
+            missing.join(" nor ")
         )
     });
 }

@@ -548,7 +548,7 @@ fn the_recording_principal_is_the_system_or_the_named_user_identity() {
 }
 
 #[test]
-fn a_recording_account_without_storage_deletes_to_the_custody_workspace_is_a_finding() {
+fn a_recording_account_without_storage_writes_and_deletes_to_the_custody_workspace_is_a_finding() {
     const CUSTODY: &str = "/subscriptions/s/resourcegroups/r/providers/microsoft.operationalinsights/workspaces/custody";
     let mut s = sinks();
     s.custody = Some("c0ffee00-0000-4000-8000-000000000047".into());
@@ -571,10 +571,27 @@ fn a_recording_account_without_storage_deletes_to_the_custody_workspace_is_a_fin
         "{:?}",
         ev.findings
     );
-    // StorageDelete (or the audit group) to the custody workspace: nothing.
+    // Deletes only: who wrote or replaced a recording cannot be named (the writer check and a
+    // replacement's actor read StorageWrite).
+    let deletes = json!([{"name": "deletes", "properties": {"workspaceId": CUSTODY,
+        "logs": [{"category": "StorageDelete", "enabled": true}]}}]);
+    let ev = with(deletes);
+    assert_eq!(codes(&ev), ["custody-logs-not-sent"]);
+    assert!(
+        ev.findings[0].evidence.contains("StorageWrite")
+            && !ev.findings[0].evidence.contains("StorageDelete"),
+        "{:?}",
+        ev.findings
+    );
+    // Both, in one setting or two, or the audit or allLogs group: nothing.
+    let two = json!([
+        {"name": "w", "properties": {"workspaceId": CUSTODY, "logs": [{"category": "StorageWrite", "enabled": true}]}},
+        {"name": "d", "properties": {"workspaceId": CUSTODY, "logs": [{"category": "StorageDelete", "enabled": true}]}}]);
+    assert!(codes(&with(two)).is_empty());
     for logs in [
-        json!([{"category": "StorageDelete", "enabled": true}]),
+        json!([{"category": "StorageWrite", "enabled": true}, {"category": "StorageDelete", "enabled": true}]),
         json!([{"categoryGroup": "audit", "enabled": true}]),
+        json!([{"categoryGroup": "allLogs", "enabled": true}]),
     ] {
         let ok = json!([{"name": "custody", "properties": {"workspaceId": CUSTODY, "logs": logs}}]);
         assert!(codes(&with(ok)).is_empty());

@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod history;
+pub mod moved;
 pub mod nics;
 pub mod past;
 
@@ -115,7 +116,7 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
                 .map(str::to_owned);
             out.assessed
                 .insert(text("Host").to_ascii_lowercase(), codes.collect());
-        } else if !nics::is_nics(e) {
+        } else if !nics::is_nics(e) && !moved::is_moved(e) {
             out.rows.push(Row::of(e));
         }
     }

@@ -36,7 +36,7 @@ fn shown_of(shown: usize, rows: u64) -> String {
 
 pub(super) fn duties(f: &Figures) -> Markup {
     html! {
-        p { (f.refused_reviews) " self-reviews refused; " (f.two_person_releases)
+        p { (f.refused_reviews) " reviews refused (self-reviews, applications); " (f.two_person_releases)
             " two-person hold releases took effect, " (f.two_person_open) " awaiting a second principal." }
         (table(Some("list"),
             html! { "Self-reviews refused (first " (f.refused_list.len()) " of " (f.refused_reviews) "; all in refusedreviews.csv)" },
@@ -46,7 +46,7 @@ pub(super) fn duties(f: &Figures) -> Markup {
             html! { "Two-person hold releases (first " (f.release_list.len()) "; all in holdreleases.csv)" },
             &["Hold", "Recording", "Status", "Requested by", "Requested at", "Approved by", "Approved at"],
             html! { @for row in &f.release_list { tr { @for c in row { td { (outside(c)) } } } } }))
-        p.note { "A reviewer whose UPN/e-mail (a guest's #EXT# UPN as its address; or object id, where both carry one) is the session's user is refused with the reason, and the attempt recorded; a review signed off before the join named its session and found then to be the user's own is listed as self-review, recorded as refused and not counted as reviewed; a review names could not decide is listed as unverified-identity. With HOLD_RELEASE_TWO_PERSON a hold is released only when a second person with Catalogue.Hold approves, by naming it, the request of a first; requests expire, and an application token is no person." }
+        p.note { "A reviewer who is the session's user by Entra object id (the session's UPN resolved through Microsoft Graph) or by UPN/e-mail (a guest's #EXT# UPN as its address) is refused with the reason, and the attempt recorded; so is an application token. A review signed off before the join named its session and found then to be the user's own is listed as self-review, recorded as refused and not counted as reviewed; a review whose reviewer and user are not shown to be two people by object id is listed as unverified-identity: reviewed, not independently. With HOLD_RELEASE_TWO_PERSON a hold is released only when a second person with Catalogue.Hold approves, by naming it, the request of a first; the approval is used once, by its approver; requests expire, and an application token is no person." }
     }
 }
 

@@ -207,6 +207,7 @@ fn reviews(f: &Figures, opts: &PackOptions) -> Markup {
             }
         }
         p { (f.total.tally.reviewed) " of " (f.total.tally.sessions) " sessions reviewed; "
+            (f.total.reviewed_independently) " independently (reviewer and user two people by Entra object id; the others unverified-identity); "
             (f.total.tally.reviewed_on_time) " by their due time (the " (deadline) "-hour deadline after the session's end); "
             (f.total.overdue) " queued and overdue." }
         @if !labels.is_empty() {

@@ -1,8 +1,12 @@
-//! The loopback fake's `AzureActivity` side (test-support only): rows as the table reference
-//! documents them (`TimeGenerated`, `OperationNameValue`, `ActivityStatusValue`, `Caller`,
+//! The loopback fake's `AzureActivity` side (test-support only): rows as Learn's table reference
+//! documents them (azure-docs `articles/azure-monitor/reference/tables/azureactivity.md`:
+//! `TimeGenerated`, `OperationNameValue`, `ActivityStatusValue` — `Start`, `Accept`, `Success`,
+//! `Failure`, or `Started`/`Succeeded`/`Failed` —, `ActivitySubstatusValue`, `Caller`,
 //! `CallerIpAddress`, `_ResourceId`, `ResourceId`, `SubscriptionId`, `CorrelationId`,
-//! `Properties_d` dynamic), matched on the request's timespan and the queried operations, and
-//! the per-subscription `summarize` of the silence query.
+//! `Properties_d` dynamic), matched on the request's timespan (its start included, as
+//! `TimeGenerated` is filtered), the queried subscriptions (`SubscriptionId in~ (...)`) and
+//! operations, at most `take` rows (above the service's 500,000 a query is refused), and the
+//! per-subscription `summarize` of the silence query.
 
 use std::collections::BTreeMap;
 
@@ -60,9 +64,28 @@ pub fn answer(
     let in_span =
         |r: &&&FakeRow| span.is_none_or(|(a, b)| generated(r).is_some_and(|g| g >= a && g < b));
     let take: usize = query.rsplit("| take ").next()?.trim().parse().ok()?;
+    if take > crate::loganalytics::ROW_CAP {
+        return None;
+    }
+    // `| where SubscriptionId in~ ("a", "b")`: those subscriptions only, in any case.
+    let subscriptions: Option<Vec<String>> = between(query, "| where SubscriptionId in~ (", ")")
+        .map(|list| {
+            list.split(',')
+                .map(|s| s.trim().trim_matches('"').to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+    let of_subscription = |r: &&&FakeRow| {
+        subscriptions.as_ref().is_none_or(|subs| {
+            r.values
+                .get("SubscriptionId")
+                .and_then(Value::as_str)
+                .is_some_and(|s| subs.contains(&s.to_ascii_lowercase()))
+        })
+    };
     if query.contains("| summarize Latest = max(TimeGenerated) by SubscriptionId") {
         let mut latest: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
-        for r in stored.iter().filter(in_span) {
+        for r in stored.iter().filter(in_span).filter(of_subscription) {
             let sub = r.values.get("SubscriptionId").and_then(Value::as_str);
             if let (Some(sub), Some(at)) = (sub, generated(r)) {
                 let e = latest.entry(sub.to_owned()).or_insert(at);
@@ -98,6 +121,7 @@ pub fn answer(
     let mut rows: Vec<&FakeRow> = stored
         .iter()
         .filter(in_span)
+        .filter(of_subscription)
         .filter(|r| {
             r.values
                 .get("OperationNameValue")

@@ -1,7 +1,9 @@
 //! `NotifyWebhook`: one queued notification → every routed destination, each at most once and
 //! independently (own claim, retries and verdict). Processed when each was delivered (now or
 //! before) or refused permanently (quarantined); Retryable when any must be retried or the
-//! notification's Sentinel row could not be recorded; Poison when it is not a notification.
+//! notification's Sentinel row could not be recorded; Poison when it is not a notification, or
+//! when no routed destination can take it even with its values cut to fit (a body too large for
+//! one destination is refused there, quarantined).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +14,7 @@ use tracing::{error, warn};
 
 use super::claims::{Claim, Claims, Finish, valid_key};
 use super::deliver::{Delivery, Payload, deliver};
-use super::render::{Content, ContentOptions, slack, teams, webhook};
+use super::render::{Content, ContentOptions, slack, teams, too_large, webhook};
 use super::routes::Destination;
 use super::{FUNCTION, Notification, Notifier};
 use crate::failure::{Failure, Stage};
@@ -91,7 +93,10 @@ pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcom
         catalogue_base_url: cfg.catalogue_base_url.clone(),
     };
     let content = Content::of(&n, &opts);
-    let steps = join_all(dests.iter().map(|d| one(deps, inv, &content, *d, until))).await;
+    let bodies: Vec<serde_json::Value> = dests.iter().map(|d| render(&content, *d)).collect();
+    some_fits(&n, &dests, &bodies)?;
+    let sends = dests.iter().zip(&bodies);
+    let steps = join_all(sends.map(|(d, b)| one(deps, inv, (&content, b), *d, until))).await;
     let dequeue = inv
         .request
         .metadata_text("DequeueCount")
@@ -168,10 +173,42 @@ pub fn conclude(
     Ok(Outcome::processed(summary))
 }
 
+/// Each renderer cuts values to what its destination takes; a notification still too large for
+/// every destination can never be delivered: poison, not a retry for ever.
+///
+/// # Errors
+/// `Poison` when no body of `bodies` (one per destination of `dests`) fits its destination.
+pub fn some_fits(
+    n: &Notification,
+    dests: &[Destination],
+    bodies: &[serde_json::Value],
+) -> Result<(), Failure> {
+    let refused: Vec<String> = (dests.iter().zip(bodies))
+        .filter_map(|(d, b)| too_large(*d, b))
+        .collect();
+    if refused.len() < dests.len() {
+        return Ok(());
+    }
+    Err(Failure::poison(format!(
+        "no destination can take notification {}: {}",
+        n.notification_id,
+        refused.join("; ")
+    )))
+}
+
+/// The body of `content` for `dest`.
+fn render(content: &Content, dest: Destination) -> serde_json::Value {
+    match dest {
+        Destination::Teams => teams::render(content),
+        Destination::Slack => slack::render(content),
+        Destination::Webhook => webhook::render(content),
+    }
+}
+
 async fn one(
     deps: &Dispatch,
     inv: &Invocation,
-    content: &Content,
+    (content, body): (&Content, &serde_json::Value),
     dest: Destination,
     until: Instant,
 ) -> Step {
@@ -191,15 +228,13 @@ async fn one(
         }
         Ok(Claim::Acquired(etag)) => etag,
     };
-    let body = match dest {
-        Destination::Teams => teams::render(content),
-        Destination::Slack => slack::render(content),
-        Destination::Webhook => webhook::render(content),
-    };
+    if let Some(why) = too_large(dest, body) {
+        return refuse(deps, inv, &claims, dest, id, &etag, why).await;
+    }
     let payload = Payload {
         dest,
         id,
-        body: serde_json::to_vec(&body).unwrap_or_default(),
+        body: serde_json::to_vec(body).unwrap_or_default(),
     };
     match deliver(&deps.notifier, &payload, until).await {
         Delivery::Delivered { .. } => {

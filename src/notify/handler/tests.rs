@@ -201,3 +201,21 @@ async fn refusals_are_quarantined_and_recorded_per_destination() {
         "skipped"
     );
 }
+
+/// A body too large for every routed destination is poison; one destination able to take it is
+/// enough to try.
+#[test]
+fn a_notification_no_destination_can_take_is_poison() {
+    use crate::notify::render::webhook::MAX_BODY;
+    let n = note();
+    let (hook, slack) = (Destination::Webhook, Destination::Slack);
+    let huge = json!({"data": "x".repeat(MAX_BODY + 1)});
+    let small = json!({"data": "x"});
+    let e = some_fits(&n, &[hook], std::slice::from_ref(&huge)).expect_err("too large");
+    assert!(
+        matches!(&e, Failure::Poison { .. }) && e.to_string().contains("webhook body"),
+        "{e}"
+    );
+    assert!(some_fits(&n, &[hook, slack], &[huge, small.clone()]).is_ok());
+    assert!(some_fits(&n, &[hook], &[small]).is_ok());
+}

@@ -1,5 +1,7 @@
 //! The links of a notification: the timeline page (`<base>/ui?…`, the signed-in page, not a JSON
-//! endpoint) and the host's portal blade, built from validated, query-encoded parts.
+//! endpoint), for a burst of folded recording changes the catalogue API's list of the account's
+//! recordings (`<base>/api/recordings?…`), and the host's portal blade, built from validated,
+//! query-encoded parts.
 
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
@@ -9,6 +11,9 @@ use crate::arm::portal_recordings_link;
 
 /// How far around a point in time (a catalogued recording, a check) the page link searches.
 const AROUND: Duration = Duration::hours(1);
+/// How far before a burst the list of its account's recordings reaches (within the API's default
+/// widest range, 31 days): a recording is listed by its session's day.
+const BURST_BACK: Duration = Duration::days(29);
 
 /// The links for a notification of `kind` at `time` with `data`.
 pub(super) fn of(
@@ -28,6 +33,18 @@ pub(super) fn of(
             title: "Open timeline",
             url: format!("{base}/ui?{query}"),
             key: "timeline",
+        });
+    }
+    if let Some(base) = &opts.catalogue_base_url
+        && let Some(query) = burst_query(kind, data)
+    {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        out.push(Link {
+            title: "Recordings changed",
+            url: format!("{base}/api/recordings?{query}"),
+            key: "recordings",
         });
     }
     if let Some(url) = data
@@ -92,6 +109,30 @@ fn page_query(
         "login.failed.burst" => q.push(("session", "failed-login".to_owned())),
         "retention.deleted" => q.push(("status", "deleted".to_owned())),
         _ => {}
+    }
+    Some(q)
+}
+
+/// The catalogue API's parameters listing the recordings of a burst's account (deleted ones for a
+/// deletion burst) up to its window; `None` but for a folded `recording.deleted`/`.replaced`.
+fn burst_query(kind: &str, data: &Map<String, Value>) -> Option<Vec<(&'static str, String)>> {
+    let folded = data.get("folded").and_then(Value::as_bool) == Some(true);
+    let deleted = kind == "recording.deleted";
+    if !folded || !(deleted || kind == "recording.replaced") {
+        return None;
+    }
+    let at = |key: &str| data.get(key).and_then(Value::as_str).and_then(parse);
+    let (start, end) = (at("windowStart")?, at("windowEnd")?);
+    let day = |t: OffsetDateTime| crate::dates::format_date(t.date());
+    let account = data.get("account").and_then(Value::as_str)?;
+    let mut q = vec![
+        ("from", day(start - BURST_BACK)),
+        ("to", day(end)),
+        ("account", account.to_owned()),
+    ];
+    if deleted {
+        let status = crate::catalogue::recording::STATUS_DELETED_OUTSIDE;
+        q.push(("status", status.to_owned()));
     }
     Some(q)
 }

@@ -207,7 +207,33 @@ fn display(v: &Value) -> Option<String> {
     }
 }
 
-pub use crate::telemetry::truncate;
+/// The marker a value cut to fit a destination ends with.
+pub const CUT: &str = "…(cut)";
+
+/// `s` cut to at most `max` characters (never bytes), ending with [`CUT`] when it was cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let keep = max.saturating_sub(CUT.chars().count());
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str(CUT);
+    out
+}
+
+/// Why `body`, rendered for `dest`, is more than the destination takes (`None`: it fits): Teams
+/// [`teams::MAX_PAYLOAD`] (UTF-16 measure), Slack [`slack::MAX_BODY`], the webhook
+/// [`webhook::MAX_BODY`]. The renderers cut values to fit; what still does not (the fixed parts
+/// too long) can never be delivered there.
+pub fn too_large(dest: super::routes::Destination, body: &Value) -> Option<String> {
+    use super::routes::Destination;
+    let (size, max) = match dest {
+        Destination::Teams => (teams::size(body), teams::MAX_PAYLOAD),
+        Destination::Slack => (body.to_string().len(), slack::MAX_BODY),
+        Destination::Webhook => (body.to_string().len(), webhook::MAX_BODY),
+    };
+    (size > max).then(|| format!("the {dest} body is {size} bytes, more than the {max} it takes"))
+}
 
 #[cfg(test)]
 mod tests;

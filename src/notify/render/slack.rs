@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Content, MAX_FACT_CHARS, truncate};
+use super::{CUT, Content, MAX_FACT_CHARS, truncate};
 use crate::telemetry::text::show_bidi_controls;
 
 /// Most fields Slack accepts in one section block.
@@ -15,6 +15,12 @@ const MAX_FIELDS: usize = 10;
 const MAX_FIELD_CHARS: usize = 2000;
 /// Longest header text.
 const MAX_HEADER_CHARS: usize = 150;
+/// Slack's limit for a `context` element's and a `section`'s text (characters).
+const MAX_TEXT_CHARS: usize = 3000;
+/// Largest body sent (bytes): Slack documents per-block limits (50 blocks, 3,000 characters of
+/// section or context text, 2,000 per field, 150 of header), not a body size; within those the
+/// body stays below this bound.
+pub const MAX_BODY: usize = 1024 * 1024;
 
 /// The request body for `c`.
 pub fn render(c: &Content) -> Value {
@@ -35,7 +41,7 @@ pub fn render(c: &Content) -> Value {
     }
     blocks.push(json!({
         "type": "context",
-        "elements": [plain(escape(&format!("{} · {} · {} · id {}", c.severity_word(), c.kind, c.time, c.id)))],
+        "elements": [plain(escaped_within(&format!("{} · {} · {} · id {}", c.severity_word(), c.kind, c.time, c.id), MAX_TEXT_CHARS))],
     }));
     let buttons: Vec<Value> = c
         .links
@@ -66,23 +72,24 @@ fn plain(text: String) -> Value {
     json!({"type": "plain_text", "text": text, "emoji": false})
 }
 
-/// `s` cut (whole characters, `…` included) to at most `max` characters, then escaped.
+/// `s` cut (whole characters, [`CUT`] included) to at most `max` characters, then escaped.
 fn escaped_within(s: &str, max: usize) -> String {
     let full = escape(s);
     if full.chars().count() <= max {
         return full;
     }
+    let room = max.saturating_sub(CUT.chars().count());
     let (mut out, mut len) = (String::new(), 0);
     for ch in s.chars() {
         let e = escape(ch.encode_utf8(&mut [0; 4]));
         let n = e.chars().count();
-        if len + n > max - 1 {
+        if len + n > room {
             break;
         }
         out.push_str(&e);
         len += n;
     }
-    out.push('…');
+    out.push_str(CUT);
     out
 }
 
@@ -142,7 +149,7 @@ mod tests {
         assert!(
             blocks[0]["text"]["text"]
                 .as_str()
-                .is_some_and(|t| t.chars().count() <= 150 && t.ends_with('…'))
+                .is_some_and(|t| t.chars().count() <= 150 && t.ends_with(CUT))
         );
         let sections: Vec<&Value> = blocks.iter().filter(|b| b["type"] == "section").collect();
         assert_eq!(sections.len(), 5, "23 facts, 5 a section");
@@ -163,8 +170,8 @@ mod tests {
         );
         assert_eq!(
             escaped_within(&"&".repeat(400), 150).chars().count(),
-            150 - 4,
-            "29 entities and the ellipsis"
+            28 * 5 + 6,
+            "28 entities and the marker"
         );
         assert_eq!(escaped_within("short & sweet", 150), "short &amp; sweet");
     }
@@ -186,8 +193,8 @@ mod tests {
         );
         let value = fields[at + 1]["text"].as_str().expect("user value");
         assert!(value.chars().count() <= 2000, "{}", value.chars().count());
-        let entities = value.trim_end_matches('…');
-        assert!(value.ends_with('…'));
+        let entities = value.trim_end_matches(CUT);
+        assert!(value.ends_with(CUT));
         assert_eq!(
             entities.replace("&amp;", ""),
             "",

@@ -188,8 +188,8 @@ fn page_links_follow_each_subject() {
 #[test]
 fn truncation_counts_characters() {
     assert_eq!(truncate("abc", 3), "abc");
-    assert_eq!(truncate("abcd", 3), "ab…");
-    assert_eq!(truncate("ééééé", 4).chars().count(), 4);
+    assert_eq!(truncate("abcdefghij", 9), "abc…(cut)");
+    assert_eq!(truncate("ééééééééé", 8).chars().count(), 8);
     let mut n = sample();
     n.data["user"] = json!("x".repeat(10_000));
     // Content keeps the whole value: only human renderers cut it.

@@ -8,18 +8,61 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-use super::Content;
+use super::{Content, truncate};
 use crate::notify::config::SigningKey;
 
-/// The request body for `c`: the allow-listed `data` fields as the producer sent them, plus links.
+/// Largest body sent (bytes). Standard Webhooks asks for thin payloads and names no size; this
+/// bound keeps a body far below what receivers commonly refuse or cut the connection on.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Longest title sent (characters).
+pub const MAX_TITLE_CHARS: usize = 1000;
+/// Longest text value sent (characters), a text inside a list or object too.
+pub const MAX_VALUE_CHARS: usize = 4096;
+
+/// The request body for `c`: the allow-listed `data` fields as the producer sent them, plus
+/// links; a text longer than [`MAX_VALUE_CHARS`] (the title: [`MAX_TITLE_CHARS`]) cut with the
+/// marker [`CUT`](super::CUT), and fields dropped from the end (named in `data.cutFields`) until the body
+/// is at most [`MAX_BODY`].
 pub fn render(c: &Content) -> Value {
+    let mut facts: Vec<&super::Fact> = c.facts.iter().collect();
+    let mut left_out = Vec::new();
+    loop {
+        let body = body(c, &facts, &left_out);
+        if body.to_string().len() <= MAX_BODY {
+            return body;
+        }
+        match facts.pop() {
+            Some(f) => left_out.insert(0, f.key),
+            None => return body,
+        }
+    }
+}
+
+/// `v` with every text cut to [`MAX_VALUE_CHARS`].
+fn bounded(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(truncate(s, MAX_VALUE_CHARS)),
+        Value::Array(items) => Value::Array(items.iter().map(bounded).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (truncate(k, MAX_VALUE_CHARS), bounded(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn body(c: &Content, facts: &[&super::Fact], left_out: &[&str]) -> Value {
     let mut data = Map::new();
     data.insert("notificationId".into(), json!(c.id));
     data.insert("severity".into(), json!(c.severity_word()));
-    data.insert("title".into(), json!(c.title));
-    for f in &c.facts {
+    data.insert("title".into(), json!(truncate(&c.title, MAX_TITLE_CHARS)));
+    for f in facts {
         data.entry(f.key.to_owned())
-            .or_insert_with(|| f.raw.clone());
+            .or_insert_with(|| bounded(&f.raw));
+    }
+    if !left_out.is_empty() {
+        data.insert("cutFields".into(), json!(left_out));
     }
     let links: Map<String, Value> = c
         .links
@@ -29,7 +72,11 @@ pub fn render(c: &Content) -> Value {
     if !links.is_empty() {
         data.insert("links".into(), Value::Object(links));
     }
-    json!({"type": c.kind, "timestamp": c.time, "data": data})
+    let (kind, time) = (
+        truncate(&c.kind, MAX_VALUE_CHARS),
+        truncate(&c.time, MAX_VALUE_CHARS),
+    );
+    json!({"type": kind, "timestamp": time, "data": data})
 }
 
 /// `webhook-signature` for `body` sent at `timestamp` (unix seconds): one `v1,…` per key.
@@ -132,5 +179,34 @@ mod tests {
             json!(1234),
             "a number stays a number"
         );
+    }
+
+    /// A 1 MiB title and values cut to the webhook's bounds with the marker; fields past the body
+    /// bound left out and named.
+    #[test]
+    fn a_huge_notification_is_cut_to_the_bounds() {
+        let mut n = sample();
+        n.title = "T".repeat(1024 * 1024);
+        n.data["blobName"] = json!("b".repeat(100_000));
+        let v = render(&Content::of(&n, &ContentOptions::default()));
+        assert!(v.to_string().len() <= MAX_BODY);
+        let title = v["data"]["title"].as_str().expect("title");
+        assert!(title.ends_with(super::super::CUT) && title.chars().count() == MAX_TITLE_CHARS);
+        let blob = v["data"]["blobName"].as_str().expect("blob");
+        assert!(blob.ends_with(super::super::CUT) && blob.chars().count() == MAX_VALUE_CHARS);
+        let mut c = Content::of(&n, &ContentOptions::default());
+        let fact = c.facts[0].clone();
+        let keys = super::super::THIN_FIELDS.iter().map(|(k, _)| *k).take(20);
+        c.facts = keys
+            .map(|key| super::super::Fact {
+                key,
+                raw: json!("x".repeat(8000)),
+                ..fact.clone()
+            })
+            .collect();
+        let v = render(&c);
+        assert!(v.to_string().len() <= MAX_BODY, "{}", v.to_string().len());
+        let cut = v["data"]["cutFields"].as_array().map_or(0, Vec::len);
+        assert!(cut > 0 && cut < 20, "{cut} fields left out");
     }
 }

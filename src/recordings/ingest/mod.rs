@@ -180,6 +180,7 @@ pub fn replaced_notification(row: &Recording, bastion_id: Option<&str>) -> Optio
         "expectedSha256": was.sha256, "expectedLength": was.length, "previousEtag": was.etag,
         "actualLength": row.content_length, "etag": row.etag,
         "retentionClass": row.retention_class, "retainUntil": row.retain_until,
+        "sessionId": row.sessions(),
     });
     if let Some(id) = bastion_id {
         data["bastionResourceId"] = serde_json::Value::String(id.to_owned());

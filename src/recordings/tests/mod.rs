@@ -392,4 +392,5 @@ async fn cataloguing_a_recording_with_its_join_costs_six_storage_calls() {
 mod lost;
 mod poison;
 mod rejudge;
+mod stopped;
 mod writer;

@@ -1,6 +1,7 @@
 //! `ReviewQueue`'s work ([`refresh`]): the sessions the join pass recorded as changed
 //! ([`changes`]), whatever their day, derived again and put in or out of the queue, a page of the
-//! record at a time: each session's `sessionwindows` row, the duty check of the reviews recorded
+//! record at a time: each session's `sessionwindows` row, its person's object id
+//! ([`crate::reviews::people::bind`], with `GRAPH_ENDPOINT`), the duty check of the reviews recorded
 //! before the join named it ([`crate::reviews::recheck`]), the failed logins before it (a query per
 //! start day), its user's earlier starts to the VM ([`pairs`]), its rank row ([`entry::put`]);
 //! then the page's records are cleared as read (one recorded again meanwhile stays). A run that
@@ -29,6 +30,7 @@ use crate::catalogue::figures;
 use crate::catalogue::session::outcome::LOGIN_FAILED;
 use crate::clock::Budget;
 use crate::dates::format_utc_millis;
+use crate::graph::Directory;
 use crate::ports::Ports;
 use crate::reviews::settings::ReviewSettings;
 use crate::tables::filter::Op;
@@ -47,6 +49,8 @@ pub struct Refreshed {
     pub queued: usize,
     /// Reviews found, once the join named their session, to be by its own user.
     pub self_reviews: usize,
+    /// Sessions whose person could not be resolved to an object id (a Graph read failed).
+    pub unresolved: usize,
 }
 
 /// Derives the sessions recorded as changed, for up to 4 minutes (the timer runs every 5).
@@ -56,12 +60,13 @@ pub struct Refreshed {
 pub async fn refresh(
     ports: &Ports,
     settings: &ReviewSettings,
+    people: Option<&dyn Directory>,
     now: OffsetDateTime,
 ) -> Result<Refreshed, AzureError> {
     let tables = ports.tables.as_ref();
     let flagged = crate::estate::store::flagged_hosts(tables).await?;
     rebase(tables, settings, &flagged, now).await?;
-    let done = drain(ports, settings, &flagged, now).await?;
+    let done = drain(ports, settings, people, &flagged, now).await?;
     read::mark_ranked(tables, now).await?;
     Ok(done)
 }
@@ -70,6 +75,7 @@ pub async fn refresh(
 async fn drain(
     ports: &Ports,
     settings: &ReviewSettings,
+    people: Option<&dyn Directory>,
     flagged: &BTreeSet<String>,
     now: OffsetDateTime,
 ) -> Result<Refreshed, AzureError> {
@@ -93,6 +99,19 @@ async fn drain(
             .flatten()
             .filter_map(|s| DayRow::from_entity(&s.entity))
             .collect();
+        // Their people by object id (once per session), before any review of them is checked.
+        if let Some(directory) = people {
+            for s in rows.iter().filter(|s| !s.user_email.is_empty()) {
+                let bound = crate::reviews::people::bind(
+                    tables,
+                    directory,
+                    &s.tunnel_id,
+                    &s.user_email,
+                    now,
+                );
+                done.unresolved += usize::from(!bound.await?);
+            }
+        }
         // The join named these sessions: reviews recorded before it are checked again first, so
         // a self-review's session is queued by this very derivation.
         let rechecked = crate::reviews::recheck::after_join(ports, &rows, now).await?;

@@ -3,6 +3,7 @@
 //! `sessions` rows; late records in a later hour's blob; duplicates; racing ticks;
 //! corrupt lines; the recording join from `RecordingCreated`; quiet ticks and a lost event.
 
+mod datalake;
 mod growing;
 mod identity;
 mod identity_learnt;

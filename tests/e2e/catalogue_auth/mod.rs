@@ -5,6 +5,7 @@
 //! the pipeline runs ([`audit`]). The token matrix runs on the in-memory stores (no storage needed
 //! to be refused), so it runs with or without Azurite.
 
+mod apps;
 mod audit;
 mod csrf;
 mod issuer;

@@ -125,6 +125,9 @@ pub(crate) struct Estate {
     pub(crate) faults_under: Vec<(String, u16, usize)>,
     /// Answers the `faults_under` gave.
     pub(crate) faulted: usize,
+    /// VMs by lower-case resource id: their `vmId` (a VM moved keeps it). `GET {vm}` answers the
+    /// Compute specification's `VirtualMachine_Get` shape (its NICs, when the network names any).
+    pub(crate) vm_ids: HashMap<String, String>,
 }
 
 /// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
@@ -249,6 +252,29 @@ impl Estate {
             "properties": {"publicAccess": "None", "hasImmutabilityPolicy": false, "hasLegalHold": false,
                 "leaseStatus": "Unlocked", "leaseState": "Available"}
         }));
+    }
+
+    /// Subscription `sub` sends its Activity log (category `Administrative`) to the workspace of
+    /// customer id `customer` (`law-activity`), in the shape of the specification's
+    /// `listSubscriptionDiagnosticSettings` example (monitor, 2021-05-01-preview: `type` null, the
+    /// id under `AzureResourceManager`).
+    pub(crate) fn activity_log_to(&mut self, sub: &str, customer: &str) {
+        let workspace = format!(
+            "/subscriptions/{sub}/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law-activity"
+        );
+        self.workspaces
+            .insert(workspace.to_ascii_lowercase(), customer.to_owned());
+        self.diagnostics.insert(
+            format!("/subscriptions/{sub}"),
+            vec![json!({
+                "id": format!("subscriptions/{sub}/providers/AzureResourceManager/diagnosticSettings/activity-to-law"),
+                "type": null, "name": "activity-to-law",
+                "properties": {"storageAccountId": null, "workspaceId": workspace,
+                    "eventHubAuthorizationRuleId": null,
+                    "logs": [{"category": "Administrative", "enabled": true},
+                        {"category": "Security", "enabled": true}]}
+            })],
+        );
     }
 
     /// The host's resource JSON, to flip a property.
@@ -538,9 +564,11 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
         let blob_service = host
             .strip_suffix("/blobservices/default")
             .is_some_and(|a| e.blob_services.contains_key(a));
+        // A subscription always exists: none is `200 {"value": []}` too.
+        let subscription = host.trim_matches('/').split('/').count() == 2;
         return match (
             e.diagnostics.get(host),
-            e.hosts.contains_key(host) || blob_service,
+            e.hosts.contains_key(host) || blob_service || subscription,
         ) {
             (Some(d), _) => list(d.clone()),
             (None, true) => list(vec![]),
@@ -596,6 +624,21 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
         && let Some(items) = network::list(&e.network, lower)
     {
         return list(items);
+    }
+    if *method == Method::GET
+        && let Some(vm_id) = e.vm_ids.get(lower).cloned()
+    {
+        let name = lower.rsplit('/').next().unwrap_or_default();
+        let mut vm = network::get(&e.network, lower)
+            .flatten()
+            .unwrap_or_else(|| {
+                json!({"name": name, "id": uri.path(), "type": "Microsoft.Compute/virtualMachines",
+                "location": "westeurope", "properties": {
+                    "hardwareProfile": {"vmSize": "Standard_DS3_v2"},
+                    "networkProfile": {"networkInterfaces": []}, "provisioningState": "Succeeded"}})
+            });
+        vm["properties"]["vmId"] = json!(vm_id);
+        return axum::Json(vm).into_response();
     }
     if *method == Method::GET
         && let Some(found) = network::get(&e.network, lower)

@@ -5,10 +5,12 @@
 //! naming it; throttling is ridden out; two instances announce each episode once; the API and
 //! `/api/health` show it.
 
+mod busy;
 pub(crate) mod doors;
 pub(crate) mod fake_arm;
 mod identity;
 mod live;
+mod moved;
 mod network_between;
 pub(crate) mod network_doors;
 mod network_reach;
@@ -38,6 +40,8 @@ impl Rig {
         let container = env.recordings().to_owned();
         let mut estate = Estate::default();
         estate.add_healthy("b1", ACCOUNT, &container, ACCOUNT);
+        // The subscription sends its Activity log to the workspace the other-doors tests read.
+        estate.activity_log_to(fake_arm::SUB, doors::CUSTOMER);
         let arm = FakeArm::start(estate).await;
         let watched = watching(&container, ACCOUNT, &arm.url);
         let watched = watched.iter().map(|(k, v)| (*k, v.as_str()));
@@ -154,7 +158,8 @@ fn flips() -> Vec<(&'static str, Flip)> {
                 json!(if on { "Failed" } else { "Succeeded" })
         }),
         ("audit-logs-not-sent", |e, on| {
-            let d = e.diagnostics.values_mut().next().expect("diag");
+            let host = host_id("b1").to_ascii_lowercase();
+            let d = e.diagnostics.get_mut(&host).expect("the host's settings");
             d[0]["properties"]["logs"][0]["enabled"] = json!(!on);
         }),
         ("container-versioning", |e, on| {

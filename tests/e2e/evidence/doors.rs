@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use bastion_recordings::estate::bypass::activity::{Event, Outcome};
-use bastion_recordings::estate::bypass::doors;
+use bastion_recordings::estate::bypass::{doors, flow};
 use bastion_recordings::estate::findings::{Evaluation, Finding, Level};
 use bastion_recordings::estate::store;
 use serde_json::Value;
@@ -99,14 +99,26 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
         properties: Value::Null,
         jit: None,
     };
-    let decided = doors::evaluate(&[vm("vm1")].into(), &[run], None);
+    let decided = doors::evaluate(&[vm("vm1")].into(), &[run], None, &[]);
     let ev = &decided[&vm("vm1")];
     assert_eq!(ev.findings.len(), 1, "{ev:?}");
     store::apply(tables, &vm("vm1"), ev, opened)
         .await
         .expect("vm1");
     let latest = [(SUB.trim_start_matches("/subscriptions/").to_owned(), opened)].into();
-    let sub = doors::subscription(SUB.trim_start_matches("/subscriptions/"), &latest, 1, 7);
+    let seen = flow::Seen {
+        latest: Some(&latest),
+        error: None,
+        incomplete: &[],
+        workspaces: 1,
+        silence_days: 7,
+    };
+    let (sub, _) = flow::evaluate(
+        SUB.trim_start_matches("/subscriptions/"),
+        seen,
+        None,
+        opened,
+    );
     store::apply(tables, SUB, &sub, opened)
         .await
         .expect("subscription");

@@ -22,7 +22,7 @@ use crate::recordings::{Rig, SEQ1};
 const SEQ3: &str = "0000000000000000000000000001A2B30000000000e00000";
 const DEL_SEQ: &str = "0000000000000000000000000001A2B30000000000f00000";
 
-fn principal(name: &str, roles: &[&str]) -> String {
+pub(super) fn principal(name: &str, roles: &[&str]) -> String {
     use base64::Engine as _;
     let mut claims: Vec<Value> = roles
         .iter()
@@ -32,7 +32,7 @@ fn principal(name: &str, roles: &[&str]) -> String {
     base64::engine::general_purpose::STANDARD.encode(json!({"claims": claims}).to_string())
 }
 
-async fn call(
+pub(super) async fn call(
     h: &HandlerProcess,
     method: Method,
     path: &str,
@@ -45,7 +45,7 @@ async fn call(
 }
 
 /// Uploads and catalogues `name`; its recording id.
-async fn catalogued(rig: &Rig, name: &str) -> String {
+pub(super) async fn catalogued(rig: &Rig, name: &str) -> String {
     rig.upload(name, &[]).await;
     let (s, v) = rig
         .handler

@@ -7,6 +7,7 @@
 //! timer writes the previous month once into container `evidence` (its commit naming the folder),
 //! that pack verifies, a second run is Skipped, and Azurite refuses to replace a pack's blob.
 
+mod approval;
 mod doors;
 mod duties;
 mod figures;
@@ -27,7 +28,7 @@ use bastion_recordings::storage::{BlobRef, Upload};
 
 const MONTH: &str = "from=2025-03-01&to=2025-03-31";
 /// base64 of the seed [7; 32].
-const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+pub(crate) const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 async fn start() -> Option<Env> {
     let cs = harness::azurite()?;
@@ -38,7 +39,7 @@ async fn start() -> Option<Env> {
     Some(Env::with(&cs, env, handler))
 }
 
-fn cli(e: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn cli(e: &Env, args: &[&str]) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
         .args(args)
         .env_clear()
@@ -67,7 +68,7 @@ async fn count(e: &Env, route: &str, filter: &str) -> u64 {
     v["count"].as_u64().expect("count")
 }
 
-fn temp(name: &str) -> PathBuf {
+pub(crate) fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(harness::unique(name))
 }
 

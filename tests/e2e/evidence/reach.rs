@@ -87,7 +87,7 @@ async fn the_pack_counts_the_vms_reachable_only_through_bastion_as_their_last_ch
         store::apply(tables, &vm(name), &ev, at).await.expect(name);
     }
     // The Activity log decided vm-unread's doors; no network read decided its network.
-    let activity = doors::evaluate(&[vm("vm-unread")].into(), &[], None);
+    let activity = doors::evaluate(&[vm("vm-unread")].into(), &[], None, &[]);
     store::apply(tables, &vm("vm-unread"), &activity[&vm("vm-unread")], at)
         .await
         .expect("vm-unread");

@@ -8,7 +8,7 @@
 
 use bastion_recordings::loganalytics::testing::Fault;
 
-use crate::estate::doors::{activity, quiet_workspace, vm};
+use crate::estate::doors::{activity, scoped_rig, vm};
 use crate::estate::fake_arm::SUB;
 use crate::estate::network_doors::clean;
 use crate::estate::{Rig, notifications, said};
@@ -35,11 +35,7 @@ fn opened(finding: &str, host: &str) -> (String, String, String) {
 #[tokio::test]
 async fn faulted_activity_and_network_reads_are_retried_and_no_door_is_lost_or_made_up() {
     let Some(cs) = azurite() else { return };
-    let (logs, env) = quiet_workspace().await;
-    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
-    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra.push(("BYPASS_SCOPES", &scope));
-    let mut rig = Rig::new(&cs, &extra).await;
+    let (logs, mut rig) = scoped_rig(&cs).await;
     rig.arm.with(clean);
     assert_eq!(
         tick(&mut rig, "clean").await,

@@ -263,4 +263,5 @@ mod clients;
 mod delivery;
 mod failures;
 mod hostile;
+mod oversize;
 mod race;

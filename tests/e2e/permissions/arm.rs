@@ -1,6 +1,7 @@
 //! Resource Manager for the exercise: the real client (`arm::client::ArmClient`) against the estate
 //! e2e's loopback fake, which shows every request it gets to the ledger. Each URL — the host, its
-//! settings, the recording account, who may write the recording target, a session target's
+//! settings, the recording account, who may write the recording target, the watched
+//! subscriptions' diagnostic settings (their Activity log), a session target's
 //! extensions, a watched VM and its NIC in another group, a just-in-time policy whose request the
 //! Activity log row does not show, the network lists of the resource groups
 //! and of the `BYPASS_SCOPES` subscription (filed under the subscription: the grant a whole
@@ -73,6 +74,9 @@ impl Arm {
             WORKSPACE.to_ascii_lowercase(),
             super::exercise::WORKSPACE.to_owned(),
         );
+        // The session targets' subscription sends its Activity log there: its diagnostic
+        // settings are read at the subscription.
+        e.activity_log_to(SUB, super::exercise::WORKSPACE);
         let session = |id: &str, protocol: &str, vm: &str| {
             json!({"sessionId": id, "startTime": "2025-3-14T12:30:00.0000Z", "resourceType": "VM",
                 "targetHostName": vm.rsplit('/').next(), "userName": "azureuser", "protocol": protocol,
@@ -145,6 +149,15 @@ impl Arm {
             let vm = format!(
                 "/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/vm-{i}"
             );
+            let jit = (i == 0).then(|| {
+                network::jit_policy(
+                    &rg,
+                    &vm,
+                    "grace@contoso.com",
+                    "203.0.113.8",
+                    "2025-03-14T12:10:05.0000000Z",
+                )
+            });
             for r in [
                 network::vnet(
                     &rg,
@@ -154,7 +167,10 @@ impl Arm {
                 ),
                 network::nsg(&rg, "nsg", vec![]),
                 network::nic(&rg, "nic", &vm, &subnet, "10.20.1.4", None, None),
-            ] {
+            ]
+            .into_iter()
+            .chain(jit)
+            {
                 e.network
                     .push(network::in_subscription(&r, BYPASS_SUBSCRIPTION));
             }
@@ -169,12 +185,16 @@ impl Arm {
         e.observer = Some(Arc::new(
             move |method: &str, path: &str| match ArmOperation::of_request(method, path) {
                 Some((op, scope)) => {
-                    // A network list for a whole subscription needs its grant there.
-                    let whole = scope.trim_matches('/').split('/').count() == 2;
+                    // Anything the other-doors check reads under a BYPASS_SCOPES subscription (a
+                    // network list for the whole subscription, a VM, a just-in-time policy) needs its
+                    // grant at that subscription.
+                    let bypass = scope
+                        .to_ascii_lowercase()
+                        .starts_with(&format!("/subscriptions/{BYPASS_SUBSCRIPTION}"));
                     let (conn, res) = match op.scope() {
                         ScopeKind::Host => (BASTION, Resource::BastionHost),
                         ScopeKind::Subscription => (BASTION, Resource::Subscription),
-                        ScopeKind::Vm if whole => (BASTION, Resource::Subscription),
+                        ScopeKind::Vm if bypass => (BASTION, Resource::BypassSubscription),
                         ScopeKind::Vm => (BASTION, Resource::Vm),
                         ScopeKind::Account => (RECORDINGS, Resource::Account),
                         ScopeKind::Workspace => (WORKSPACES, Resource::Workspace),

@@ -16,58 +16,76 @@ pub(super) struct Module {
     pub(super) file: &'static str,
     connection: &'static str,
     container: Option<&'static str>,
+    /// Its subscription-scope grants are at the `BYPASS_SCOPES` subscriptions (not the hosts').
+    bypass: bool,
 }
 
-pub(super) const MODULES: [Module; 10] = [
+pub(super) const MODULES: [Module; 11] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,
         container: Some(exercise::RECORDINGS_CONTAINER),
+        bypass: false,
     },
     Module {
         file: "auditlogs-access.bicep",
         connection: AUDIT_LOGS,
         container: Some(exercise::AUDIT_CONTAINER),
+        bypass: false,
     },
     Module {
         file: "app-access.bicep",
         connection: APP,
         container: None,
+        bypass: false,
     },
     Module {
         file: "workspace-access.bicep",
         connection: WORKSPACES,
         container: None,
+        bypass: false,
     },
     Module {
         file: "bastion-access.bicep",
         connection: BASTION,
         container: None,
+        bypass: false,
     },
     Module {
         file: "recordings-settings-access.bicep",
         connection: RECORDINGS,
         container: None,
+        bypass: false,
     },
     Module {
         file: "bastion-operations-access.bicep",
         connection: BASTION,
         container: None,
+        bypass: false,
+    },
+    Module {
+        file: "activity-log-settings-access.bicep",
+        connection: BASTION,
+        container: None,
+        bypass: false,
     },
     Module {
         file: "session-targets-access.bicep",
         connection: BASTION,
         container: None,
+        bypass: false,
     },
     Module {
         file: "bypass-scopes-access.bicep",
         connection: BASTION,
         container: None,
+        bypass: true,
     },
     Module {
         file: "sentinel-access.bicep",
         connection: SENTINEL,
         container: None,
+        bypass: false,
     },
 ];
 
@@ -144,6 +162,7 @@ fn scope_text(m: &Module, g: &Grant) -> String {
         (Scope::DataCollectionRule, _) => {
             format!("the {} data collection rule{when}", m.connection)
         }
+        (Scope::Subscription, _) if m.bypass => format!("each BYPASS_SCOPES subscription{when}"),
         (Scope::Subscription, _) => {
             format!(
                 "the subscription of each of the {} hosts{when}",
@@ -167,6 +186,7 @@ fn reaches(m: &Module, g: &Grant, connection: &str, res: &Resource) -> bool {
             Scope::DataCollectionRule => *res == Resource::DataCollectionRule,
             // A grant at a subscription reaches the URLs under it that no resource group holds;
             // a resource group's reaches the session targets in it.
+            Scope::Subscription if m.bypass => *res == Resource::BypassSubscription,
             Scope::Subscription => *res == Resource::Subscription,
             Scope::ResourceGroup => *res == Resource::Vm,
             Scope::Other => false,

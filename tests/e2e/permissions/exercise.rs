@@ -79,6 +79,25 @@ fn workspace() -> FakeLogs {
             OffsetDateTime::UNIX_EPOCH,
         ),
     );
+    // The same under the BYPASS_SCOPES subscription: its policy (and VM) are read there.
+    let bypass = policy
+        .replace(
+            "11111111-2222-3333-4444-555555555555",
+            super::arm::BYPASS_SUBSCRIPTION,
+        )
+        .replace("rg-app-weu", "rg-bypass-0");
+    let mut other = jit.clone();
+    other["_ResourceId"] = json!(bypass.to_ascii_lowercase());
+    other["ResourceId"] = json!(bypass.to_ascii_uppercase());
+    other["SubscriptionId"] = json!(super::arm::BYPASS_SUBSCRIPTION);
+    other["CorrelationId"] = json!("j-2");
+    fake.ingest(
+        WORKSPACE,
+        activity::row(
+            other.as_object().cloned().unwrap_or_default(),
+            OffsetDateTime::UNIX_EPOCH,
+        ),
+    );
     fake
 }
 
@@ -86,6 +105,8 @@ fn workspace() -> FakeLogs {
 pub(super) struct Exercised {
     pub(super) seen: Seen,
     pub(super) ran: Vec<String>,
+    /// The Microsoft Graph requests (method, path) the functions made.
+    pub(super) graph: Vec<(String, String)>,
 }
 
 /// Runs everything; `rx` receives the webhook notifications.
@@ -108,6 +129,13 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     let sources = format!("RECORDINGS_STORAGE:{RECORDINGS_CONTAINER}@{host}");
     let logs_sources = format!("AUDITLOGS_STORAGE:{AUDIT_CONTAINER}");
     let arm = super::arm::Arm::start(&ledger).await;
+    // The people of the sessions, resolved by ReviewQueue through Graph's Get user.
+    let graph = crate::reviews::graph::FakeGraph::start(
+        &[("alice@contoso.com", "6f1d2c3b-0000-4000-8000-0000000000a1")],
+        0,
+        &[],
+    )
+    .await;
     let bypass = format!("/subscriptions/{}", super::arm::BYPASS_SUBSCRIPTION);
     let env = [
         ("HANDLER_IN_MEMORY", "true"),
@@ -123,6 +151,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("BASTION_DISCONNECT", "true"),
         ("BYPASS_SCOPES", bypass.as_str()),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
+        ("GRAPH_ENDPOINT", graph.base.as_str()),
+        ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
         // The custody workspace (the same one: Log Analytics Reader on it either way): the detail
         // reads the recording's trail, CustodyActor its lookups.
         ("CUSTODY_WORKSPACE_ID", WORKSPACE),
@@ -371,5 +401,6 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     Exercised {
         seen: ledger.seen(),
         ran: rig.ran,
+        graph: graph.requests(),
     }
 }

@@ -71,6 +71,38 @@ async fn infra_grants_exactly_what_the_functions_use() {
         "permission drift:\n  {}\nexercised:{summary}",
         problems.join("\n  ")
     );
+    graph_is_granted(&ex.graph);
+}
+
+/// Every Microsoft Graph request is an operation the mapping knows, and the application permission
+/// it needs is the one infra grants: Bicep cannot assign a Graph app role, so infra/README.md's
+/// command (its app role id) and main.bicep's `graphEndpoint` are the grant.
+fn graph_is_granted(requests: &[(String, String)]) {
+    use bastion_recordings::permissions::graph::GraphOperation;
+    assert!(
+        !requests.is_empty(),
+        "ReviewQueue resolved no person through Graph"
+    );
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/infra/README.md")).expect("README");
+    let main = std::fs::read_to_string(format!("{root}/infra/main.bicep")).expect("main.bicep");
+    assert!(
+        main.contains("graphEndpoint: graphEndpoint"),
+        "main.bicep passes no graphEndpoint"
+    );
+    for (method, path) in requests {
+        let op = GraphOperation::of_request(method, path).unwrap_or_else(|| {
+            panic!("a Graph request no permission mapping knows: {method} {path}")
+        });
+        let granted = readme.contains(op.app_role_id()) && readme.contains(op.permission());
+        assert!(
+            granted,
+            "{} ({method} {path}) needs {} (app role {}), which infra/README.md does not grant",
+            op.name(),
+            op.permission(),
+            op.app_role_id()
+        );
+    }
 }
 
 /// A record of the given (connection, resource, operation, function) calls.
@@ -178,8 +210,20 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
         ),
         (
             BASTION,
-            Resource::Subscription,
+            Resource::BypassSubscription,
             A::ListNetworkInterfaces.into(),
+            "EstateCheck",
+        ),
+        (
+            BASTION,
+            Resource::Subscription,
+            A::ListSubscriptionDiagnosticSettings.into(),
+            "EstateCheck",
+        ),
+        (
+            BASTION,
+            Resource::BypassSubscription,
+            A::ReadJitPolicy.into(),
             "EstateCheck",
         ),
     ];
@@ -197,9 +241,17 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
             "  'Microsoft.Storage/storageAccounts/blobServices/read'\n",
             "",
         ),
-        // A whole subscription's NIC list, granted only on resource groups.
-        "bypass-scopes-access.bicep" => {
-            t.replace("  'Microsoft.Network/networkInterfaces/read'\n", "")
+        // A whole subscription's NIC list, granted only on resource groups; its just-in-time
+        // policies read with the session targets' grant only (another kind of scope).
+        "bypass-scopes-access.bicep" => t
+            .replace("  'Microsoft.Network/networkInterfaces/read'\n", "")
+            .replace(
+                "  'Microsoft.Security/locations/jitNetworkAccessPolicies/read'\n",
+                "",
+            ),
+        // A subscription's own diagnostic settings, granted nowhere.
+        "activity-log-settings-access.bicep" => {
+            t.replace("  'Microsoft.Insights/diagnosticSettings/read'\n", "")
         }
         _ => t,
     });
@@ -207,14 +259,22 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
     for needle in [
         "LiveSessions perform Get active sessions (Microsoft.Network/bastionHosts/getactivesessions/action) on BASTION_HOSTS the host, which no role in infra/modules/bastion-access.bicep grants",
         "EstateCheck perform Get blob service properties (Microsoft.Storage/storageAccounts/blobServices/read) on RECORDINGS_STORAGE the account, which no role in infra/modules/recordings-access.bicep, infra/modules/recordings-settings-access.bicep grants",
-        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
-        "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/bypass-scopes-access.bicep grants",
+        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep grants",
+        "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS a BYPASS_SCOPES subscription, which no role in infra/modules/bypass-scopes-access.bicep grants",
+        "EstateCheck perform List subscription diagnostic settings (Microsoft.Insights/diagnosticSettings/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep grants",
         // Only the estate role's reads are left unused here, not the disconnect action.
         "infra/modules/bastion-access.bicep grants Microsoft.Network/bastionHosts/read",
     ] {
         assert!(found.contains(needle), "missing `{needle}` in:\n{found}");
     }
     assert!(!found.contains("Disconnect active sessions"), "{found}");
+    // A just-in-time policy under a BYPASS_SCOPES subscription is held against that subscription's
+    // grant alone: the session targets' resource group grant (same action, another kind of
+    // scope) does not cover it.
+    assert!(
+        found.contains("EstateCheck perform Get just-in-time network access policy (Microsoft.Security/locations/jitNetworkAccessPolicies/read) on BASTION_HOSTS a BYPASS_SCOPES subscription, which no role in infra/modules/bypass-scopes-access.bicep grants"),
+        "{found}"
+    );
 }
 
 // The Logs Ingestion upload is held against the rule's grant: without it, refused by name; with it

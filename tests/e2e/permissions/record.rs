@@ -65,6 +65,9 @@ pub(super) enum Resource {
     Subscription,
     /// A VM a Bastion session reaches.
     Vm,
+    /// Anything under a `BYPASS_SCOPES` subscription (its network lists, its VMs and their
+    /// just-in-time policies): granted there by bypass-scopes-access.bicep alone.
+    BypassSubscription,
 }
 
 impl std::fmt::Display for Resource {
@@ -79,6 +82,7 @@ impl std::fmt::Display for Resource {
             Self::DataCollectionRule => write!(f, "the data collection rule"),
             Self::Subscription => write!(f, "the subscription"),
             Self::Vm => write!(f, "a session's target VM"),
+            Self::BypassSubscription => write!(f, "a BYPASS_SCOPES subscription"),
         }
     }
 }

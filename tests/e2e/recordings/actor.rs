@@ -38,10 +38,20 @@ fn sent(v: &Value) -> Vec<Value> {
     }
 }
 
-/// One `StorageBlobLogs` row of the blob `key` (`/<account>/<container>/<name>`).
+/// One `StorageBlobLogs` row of the blob `key` (`/<account>/<container>/<name>`), columns of the
+/// table reference (learn.microsoft.com azure/azure-monitor/reference/tables/storagebloblogs);
+/// `op` a logged operation name (azure-docs
+/// `articles/storage/blobs/map-rest-apis-transaction-categories.md`) with the status its REST
+/// reference answers (Delete Blob 202, Put Blob and Path Create 201, Path Update append 202,
+/// flush 200).
 fn log(fake: &FakeLogs, key: &str, op: &str, at: &str, request: &str, upn: &str, agent: &str) {
+    let status = match op {
+        "PutBlob" | "CreatePathFile" => "201",
+        "FlushFile" => "200",
+        _ => "202",
+    };
     let values = json!({
-        "TimeGenerated": at, "OperationName": op, "StatusCode": "202",
+        "TimeGenerated": at, "OperationName": op, "StatusCode": status,
         "AuthenticationType": if upn.is_empty() { "SAS" } else { "OAuth" }, "RequesterUpn": upn,
         "RequesterObjectId": if upn.is_empty() { "" } else { "0b7c1a3e-0000-4000-8000-00000000000a" },
         "RequesterAppId": "", "CallerIpAddress": "203.0.113.7:50112", "UserAgentHeader": agent,
@@ -247,12 +257,15 @@ async fn logs_that_never_arrive_leave_the_actor_unknown_after_the_wait() {
     );
 }
 
-#[tokio::test]
-async fn a_replacements_writer_follows_its_alert() {
-    let Some(cs) = azurite() else { return };
+/// Catalogues `name`, overwrites it and hands the handler its `BlobCreated` (`api` as Event Grid
+/// names it), logs `writes` (each operation with its request id; the fixture event's request id
+/// is the last's) and runs `CustodyActor`: the one follow-up it sends.
+async fn replaced_then_logged(name: &str, api: &str, writes: &[&str]) -> Value {
+    let Some(cs) = azurite() else {
+        return Value::Null;
+    };
     let fake = FakeLogs::default();
     let rig = rig(&cs, &fake).await;
-    let name = "overwritten.rec";
     rig.upload(name, &[]).await;
     let (_, first) = rig
         .handler
@@ -273,25 +286,25 @@ async fn a_replacements_writer_follows_its_alert() {
         .await
         .expect("overwrite");
     let seq = "0000000000000000000000000001A2B30000000000e00000";
-    let (status, v) = rig
-        .handler
-        .invoke("RecordingCreated", &rig.invocation(name, seq))
-        .await;
+    let mut ev = rig.invocation(name, seq);
+    ev["Data"]["eventGridEvent"]["data"]["api"] = json!(api);
+    let (status, v) = rig.handler.invoke("RecordingCreated", &ev).await;
     assert_eq!(status, 200, "{v}");
     let alert = &v["Outputs"]["notifications"];
     assert_eq!(alert["type"], "recording.replaced", "{v}");
     let alert = alert["notificationId"].as_str().expect("id").to_owned();
-    // The fixture's event: its time and storage request id.
+    // The fixture's event: its time and storage request id (the last write's).
     let key = format!("/devstoreaccount1/{}/{name}", rig.container());
-    log(
-        &fake,
-        &key,
-        "PutBlob",
-        "2025-03-14T09:42:16Z",
-        "9c1e4b2a-701e-0012-3c4d-a1b2c3000000",
-        "writer@contoso.example",
-        "AzureStorageExplorer",
-    );
+    for (i, op) in writes.iter().enumerate() {
+        let request = if i + 1 == writes.len() {
+            "9c1e4b2a-701e-0012-3c4d-a1b2c3000000".to_owned()
+        } else {
+            format!("5e0f3a1b-701e-0012-3c4d-a1b2c300000{i}")
+        };
+        let at = format!("2025-03-14T09:42:1{}Z", 6 - (writes.len() - 1 - i));
+        let upn = "writer@contoso.example";
+        log(&fake, &key, op, &at, &request, upn, "AzureStorageExplorer");
+    }
     let at = bastion_recordings::dates::timestamp("2025-03-14T09:44:00Z").expect("time");
     let (status, v) = rig.handler.invoke("CustodyActor", &tick(at)).await;
     assert_eq!(status, 200, "{v}");
@@ -299,6 +312,28 @@ async fn a_replacements_writer_follows_its_alert() {
     assert_eq!(out.len(), 1, "{v}");
     assert_eq!(out[0]["notificationId"], format!("{alert}.actor"));
     assert_eq!(out[0]["data"]["change"], "replaced");
-    assert_eq!(out[0]["data"]["operation"], "PutBlob");
+    assert_eq!(out[0]["data"]["actorStatus"], "found", "{v}");
     assert_eq!(out[0]["data"]["requesterUpn"], "writer@contoso.example");
+    out[0].clone()
+}
+
+#[tokio::test]
+async fn a_replacements_writer_follows_its_alert() {
+    let n = replaced_then_logged("overwritten.rec", "PutBlob", &["PutBlob"]).await;
+    if !n.is_null() {
+        assert_eq!(n["data"]["operation"], "PutBlob");
+    }
+}
+
+/// Through the Data Lake endpoint (a hierarchical namespace account): Event Grid says
+/// `FlushWithClose`, the storage log says `CreatePathFile`, `AppendFile`, `FlushFile` (the logged
+/// names, azure-docs `articles/storage/blobs/map-rest-apis-transaction-categories.md`); the
+/// `FlushFile` row carries the event's request id and names the writer.
+#[tokio::test]
+async fn a_data_lake_replacements_writer_is_found_from_its_flush_file_row() {
+    let writes = ["CreatePathFile", "AppendFile", "FlushFile"];
+    let n = replaced_then_logged("overwritten-dfs.rec", "FlushWithClose", &writes).await;
+    if !n.is_null() {
+        assert_eq!(n["data"]["operation"], "FlushFile");
+    }
 }

@@ -6,6 +6,7 @@ mod actor;
 mod before;
 mod burst_actors;
 mod calls;
+mod datalake;
 mod deleted;
 mod replaced;
 mod retagged;

@@ -3,6 +3,8 @@
 //! `reviewer` field is ignored, and the log lists it.
 
 mod duties;
+pub(crate) mod graph;
+mod people;
 mod queue;
 
 use reqwest::Method;

@@ -1,6 +1,7 @@
 //! Holds API: body validation (pure) and set → sweep keeps → list → release restores, over the
 //! retention test kit's in-memory stores; 400/401/403/404/409 problems.
 
+mod approval;
 mod body;
 
 use axum::http::StatusCode;
@@ -29,6 +30,16 @@ async fn send(
 
 async fn call(k: &Kit, method: &str, body: &str) -> (StatusCode, Value) {
     send(k, ApiSettings::key_only(), method, "/api/holds", body, &[]).await
+}
+
+/// Sets release request `id`'s `ExpiresAt` in the past.
+async fn expire(k: &Kit, id: &str) {
+    let mut row = k.tables.get(HOLDS_TABLE, "release", id).await;
+    let row = row.as_mut().expect("get").as_mut().expect("request row");
+    row.entity
+        .insert("ExpiresAt".into(), json!("2000-01-01T00:00:00Z"));
+    let write = k.tables.write(HOLDS_TABLE, &row.entity, WriteMode::Upsert);
+    write.await.expect("expire");
 }
 
 async fn deleted(k: &Kit) -> usize {
@@ -330,18 +341,7 @@ async fn a_two_person_release_needs_a_second_principal_with_the_role() {
     assert_eq!(s, StatusCode::CONFLICT, "a released request again: {v}");
     assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
     // Past its `ExpiresAt`, an open request approves nothing either; a new one replaces it.
-    let mut row = k
-        .tables
-        .get(HOLDS_TABLE, "release", &second)
-        .await
-        .expect("get")
-        .expect("request row");
-    row.entity
-        .insert("ExpiresAt".into(), json!("2000-01-01T00:00:00Z"));
-    k.tables
-        .write(HOLDS_TABLE, &row.entity, WriteMode::Upsert)
-        .await
-        .expect("expire");
+    expire(&k, &second).await;
     let (s, v) = go_with("DELETE", &bob, &naming(&second)).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(

@@ -232,7 +232,7 @@ function historyEntry(r) {
   const li = el('li');
   li.append(reviewNode(r.verdict, r.reviewer, r.reviewedAt));
   const more = [str(r.comment), str(r.ticket) ? `ticket ${str(r.ticket)}` : '',
-    str(r.identityCheck) === 'self-review' ? 'self-review: does not count' : ''].filter(Boolean);
+    identityNote(r)].filter(Boolean);
   if (more.length) li.append(el('span', 'sub', more.join(' · ')));
   return li;
 }

@@ -145,6 +145,15 @@ function personNode(tag, className, item) {
   return node;
 }
 
+// What a review's duty check says when the review does not count as an independent one.
+function identityNote(r) {
+  switch (str(r.identityCheck)) {
+    case 'self-review': return 'self-review: does not count';
+    case 'unverified-identity': return 'unverified identity: not counted as independent';
+    default: return '';
+  }
+}
+
 // A review's verdict, reviewer and time ("ok · alice@contoso.com · 2025-03-14 09:05").
 function reviewNode(verdict, reviewer, at) {
   const node = el('span', 'review-mark');

@@ -86,7 +86,8 @@ function logRow(r) {
   tr.append(labelled(el('td', 'mono nowrap', fmtTime(parseTime(r.reviewedAt))), 'Reviewed at'));
   const verdict = labelled(el('td'), 'Verdict');
   verdict.append(reviewNode(r.verdict, '', '').firstChild);
-  if (str(r.identityCheck) === 'self-review') verdict.append(el('span', 'sub', 'self-review: does not count'));
+  const note = identityNote(r);
+  if (note) verdict.append(el('span', 'sub', note));
   tr.append(verdict);
   tr.append(labelled(el('td', 'user', r.reviewer), 'Reviewer'));
   const what = labelled(el('td', 'user'), 'Session');

@@ -5,12 +5,12 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, requester, rows, stale};
+use super::{Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, approver, requester, rows, stale};
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, Stored, TableStore, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
 /// The hold placement a release addresses.
 pub(super) struct Target<'a> {
@@ -100,8 +100,54 @@ pub(super) async fn request(
     }))
 }
 
+/// An approved request named again (its release failed or crashed after the approval): the
+/// approval was consumed by the approver's attempt, so only that principal's retry finishes it
+/// (`None`: no change, the caller releases), while it is of the placement still held and not
+/// expired; expired, it is marked so (`Some`). The requester alone, or anyone else, is refused.
+fn retry(
+    e: &Entity,
+    target: &Target<'_>,
+    id: &str,
+    asker: Asker<'_>,
+    why: &mut Option<RequestError>,
+) -> Option<Entity> {
+    let s = |k| get_str(e, k).unwrap_or_default();
+    let now = asker.actor.at;
+    if let Some(stale) = stale(e, target.since, now) {
+        *why = Some(RequestError::Conflict(format!(
+            "release request {id} can no longer be used: {stale}; request the release again"
+        )));
+        let mut next = e.clone();
+        next.insert("Status".into(), "expired".into());
+        next.insert("ExpiredAt".into(), format_utc(now).into());
+        next.insert("ExpiredReason".into(), stale.into());
+        return Some(next);
+    }
+    if approver(e).same_as(asker.person).is_some() {
+        return None;
+    }
+    *why = Some(if let Some(m) = requester(e).same_as(asker.person) {
+        RequestError::Refused(format!(
+            "release request {id} was approved by {} at {} and that release did not finish: only \
+             the approver's retry may use the approval, never its requester (same {})",
+            s("ApprovedBy"),
+            s("ApprovedAt"),
+            m.as_str()
+        ))
+    } else {
+        RequestError::Conflict(format!(
+            "release request {id} was approved by {} at {}: only the approver's retry may use \
+             the approval; request the release again",
+            s("ApprovedBy"),
+            s("ApprovedAt")
+        ))
+    });
+    None
+}
+
 /// A release naming request `id`: approves it when it is open, of this placement, not expired
-/// and by another person; an approved one (a crash before the release) is finished.
+/// and by another person; an approved one (a release that failed after the approval) only for
+/// its approver's retry ([`retry`]).
 pub(super) async fn approve(
     ports: &Ports,
     target: &Target<'_>,
@@ -112,6 +158,7 @@ pub(super) async fn approve(
     let (who, now) = (&asker.actor.who, asker.actor.at);
     let at = format_utc(now);
     let oid = asker.person.object_id.clone().unwrap_or_default();
+    let names = asker.person.names.join("\n");
     let mut why: Option<RequestError> = None;
     let unknown = || RequestError::NotFound(format!("release request {id}"));
     if id.is_empty() || id.len() > 64 {
@@ -133,7 +180,8 @@ pub(super) async fn approve(
         }
         match s("Status") {
             "pending" => {}
-            "approved" => return None,
+            // Consumed by the approver's attempt: only its retry may finish it, until it expires.
+            "approved" => return retry(e, target, id, asker, &mut why),
             other => {
                 why = Some(RequestError::Conflict(format!(
                     "release request {id} is {other}: request the release again"
@@ -161,6 +209,7 @@ pub(super) async fn approve(
             ("Status", "approved"),
             ("ApprovedBy", who.as_str()),
             ("ApprovedByObjectId", oid.as_str()),
+            ("ApprovedByNames", names.as_str()),
             ("ApprovedAt", at.as_str()),
             ("ApproveReason", asker.actor.why.as_str()),
         ] {

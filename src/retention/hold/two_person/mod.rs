@@ -2,7 +2,9 @@
 //! table `holds`, partition `release`, keyed by the request's own id (a random UUID), with the hold,
 //! the recording (`*`: whole hold) and the placement it asks to release (`HeldSince`). A request is
 //! `pending` until a different person releases naming it (`approved`, then `released`); it
-//! `expired` after `HOLD_RELEASE_REQUEST_HOURS` or once the hold was placed again. A release that
+//! `expired` after `HOLD_RELEASE_REQUEST_HOURS` or once the hold was placed again, approved or not.
+//! The approval is consumed by the approver's attempt: a release that failed after it is finished
+//! only by that principal's retry, never by the requester alone. A release that
 //! names no request never approves one: it makes one (or is told which one is open). A caller
 //! that names no user (an application token) is no person for either step. Every write is
 //! conditional.
@@ -113,9 +115,19 @@ async fn held_since(
 
 /// The person who made request `e`.
 fn requester(e: &Entity) -> Person {
-    let s = |k| get_str(e, k).unwrap_or_default();
-    let names = std::iter::once(s("RequestedBy")).chain(s("RequestedByNames").split('\n'));
-    Person::new(names, Some(s("RequestedByObjectId")))
+    person(e, "RequestedBy")
+}
+
+/// The person who approved request `e` (nobody before its approval).
+fn approver(e: &Entity) -> Person {
+    person(e, "ApprovedBy")
+}
+
+/// The person `e` records under `by` (`…`, `…ObjectId`, `…Names`).
+fn person(e: &Entity, by: &str) -> Person {
+    let s = |k: &str| get_str(e, k).unwrap_or_default();
+    let names = std::iter::once(s(by)).chain(s(&format!("{by}Names")).split('\n'));
+    Person::new(names, Some(s(&format!("{by}ObjectId"))))
 }
 
 /// Why an open request `e` can no longer be approved for the placement held since `since`.
@@ -134,7 +146,8 @@ pub fn stale(e: &Entity, since: &str, now: OffsetDateTime) -> Option<String> {
 }
 
 /// Records a new request (`Open`), refuses (the requester again, an application token, an
-/// unusable named request) or approves the named one; an approved request lets a retry finish.
+/// unusable named request) or approves the named one; an approved request lets its approver's
+/// retry finish.
 ///
 /// # Errors
 /// `Refused` (same person, or no person), `NotFound` (unknown request), `Conflict` (a request by

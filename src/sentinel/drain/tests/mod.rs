@@ -309,11 +309,22 @@ async fn a_413_halves_the_call_and_everything_arrives() {
     );
 }
 
-/// The service's other answer to a call too large, an aborted connection, halves the call as a
-/// 413 does (the same body is not sent again), so the rows leave in the same run.
+/// The service's other answers to a call too large, an aborted connection or an error
+/// `TimeoutExpired` / `ReadyBody_ClientConnectionAbort` in the body (whatever its status), halve
+/// the call as a 413 does (the same body is not sent again), so the rows leave in the same run.
 #[tokio::test]
 async fn an_aborted_connection_halves_the_call_like_a_413() {
-    let r = rig(fake().with_limit(300_000).aborting_when_too_large()).await;
+    too_large_answered_otherwise(fake().with_limit(300_000).aborting_when_too_large(), 0).await;
+}
+
+#[tokio::test]
+async fn a_timeout_expired_answer_halves_the_call_like_a_413() {
+    too_large_answered_otherwise(fake().with_limit(300_000).timing_out_when_too_large(), 500).await;
+}
+
+/// Drains 1,200 rows through `fake`, which answers a call too large with `status` (0: no answer).
+async fn too_large_answered_otherwise(fake: FakeIngestion, status: u16) {
+    let r = rig(fake).await;
     let ids = record_noisy(&r, 1_200).await;
     let started = Instant::now();
     let report = r.drain("a", StdDuration::from_secs(60)).await;
@@ -325,7 +336,7 @@ async fn an_aborted_connection_halves_the_call_like_a_413() {
     assert_eq!(r.fake.ids(STREAM), ids, "all, in order, once");
     let received = r.fake.received();
     let sizes: Vec<(u16, usize)> = received.iter().map(|c| (c.status, c.json_bytes)).collect();
-    let aborted: Vec<usize> = (0..sizes.len()).filter(|i| sizes[*i].0 == 0).collect();
+    let aborted: Vec<usize> = (0..sizes.len()).filter(|i| sizes[*i].0 == status).collect();
     assert!(!aborted.is_empty(), "calls were aborted: {sizes:?}");
     for i in aborted {
         assert!(sizes[i].1 > 300_000, "{sizes:?}");

@@ -1,0 +1,49 @@
+// What the other-doors check (EstateCheck) reads at each SUBSCRIPTION whose VMs it watches (deployed
+// at subscription scope): the subscription's own diagnostic settings
+// (GET /subscriptions/{id}/providers/Microsoft.Insights/diagnosticSettings), to tell at every check
+// whether its Activity log is still sent to a workspace the app reads. A subscription's settings lie
+// above every resource group, so only a grant at the subscription reaches them. A custom role with
+// exactly that read (settings only: no log, no key), nothing else. Without it the read is refused
+// (403, naming Monitoring Reader or Reader at the subscription) and the doors of the subscription's
+// VMs stay unknown.
+//
+// The permission drift test (tests/e2e/permissions/) holds this action to the URL the code reads.
+
+targetScope = 'subscription'
+
+@description('Principal id of the function app\'s system-assigned identity.')
+param principalId string
+
+var actions = [
+  'Microsoft.Insights/diagnosticSettings/read'
+]
+
+resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, 'bastion-activity-log-settings-reader')
+  properties: {
+    // Unique per tenant: one definition per subscription.
+    roleName: 'Bastion Activity log settings reader (${subscription().subscriptionId})'
+    description: 'Read the subscription\'s diagnostic settings (whether its Activity log reaches the workspaces the app reads). Nothing else.'
+    type: 'CustomRole'
+    assignableScopes: [
+      subscription().id
+    ]
+    permissions: [
+      {
+        actions: actions
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, role.id)
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: role.id
+  }
+}

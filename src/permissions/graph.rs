@@ -1,0 +1,73 @@
+//! The Microsoft Graph calls the app makes and the application permission each needs (Learn's
+//! "Get user" page, graph/api/user-get: the least privileged application permission), with the
+//! permission's app role id on the Microsoft Graph service principal (Learn's permissions
+//! reference), which the one grant command in infra/README.md assigns. The permission drift test
+//! files every Graph request the functions make through [`GraphOperation::of_request`]: a URL no
+//! operation knows, or a permission infra does not grant, is drift.
+
+/// A Microsoft Graph operation the app performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GraphOperation {
+    /// Get user (`GET /v1.0/users/{id | userPrincipalName}`).
+    GetUser,
+}
+
+impl GraphOperation {
+    /// The operation a request is (`path` without the query), if the app makes such requests.
+    pub fn of_request(method: &str, path: &str) -> Option<Self> {
+        let user = path.strip_prefix("/v1.0/users/")?;
+        (method.eq_ignore_ascii_case("GET") && !user.is_empty() && !user.contains('/'))
+            .then_some(Self::GetUser)
+    }
+
+    /// Its name in Microsoft's reference.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GetUser => "Get user",
+        }
+    }
+
+    /// The application permission it needs.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Self::GetUser => "User.ReadBasic.All",
+        }
+    }
+
+    /// The permission's app role id on the Microsoft Graph service principal.
+    pub fn app_role_id(self) -> &'static str {
+        match self {
+            Self::GetUser => "97235f07-e226-4f63-ace3-39588e11d3a1",
+        }
+    }
+
+    /// What a 403 names: the permission, and where its grant is described.
+    pub fn missing(self) -> String {
+        format!(
+            "{} (Microsoft Graph application permission of the app's identity, for {}; granted by the command in infra/README.md)",
+            self.permission(),
+            self.name()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_user_is_known_by_its_path_and_nothing_else_is() {
+        let op = GraphOperation::of_request("GET", "/v1.0/users/alice%23EXT%23@contoso.com");
+        assert_eq!(op, Some(GraphOperation::GetUser));
+        assert_eq!(
+            op.map(GraphOperation::permission),
+            Some("User.ReadBasic.All")
+        );
+        assert_eq!(
+            GraphOperation::of_request("GET", "/v1.0/users/a/memberOf"),
+            None
+        );
+        assert_eq!(GraphOperation::of_request("PATCH", "/v1.0/users/a"), None);
+        assert_eq!(GraphOperation::of_request("GET", "/v1.0/groups/a"), None);
+    }
+}
