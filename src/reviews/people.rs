@@ -18,11 +18,11 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::azure::AzureError;
-use crate::catalogue::session::{SESSION_ROW, SESSIONS_TABLE};
+use crate::catalogue::session::write::{self, NOT_FOUND, RESOLVED, UNRESOLVED};
 use crate::dates::{format_utc_millis, timestamp};
 use crate::graph::Directory;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{get, update, write_creating_table};
+use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{TableStore, WriteMode, get_str};
 
 /// The people table.
@@ -31,12 +31,6 @@ pub const PEOPLE_TABLE: &str = "people";
 pub const PEOPLE_ROW: &str = "entra";
 /// How long a person's lookup is reused.
 pub const FRESH_HOURS: i64 = 24;
-/// `UserIdentity`: `UserObjectId` is the object id Graph gave for `UserEmail`.
-pub const RESOLVED: &str = "resolved";
-/// `UserIdentity`: Graph has no user with that UPN (404).
-pub const NOT_FOUND: &str = "not-found";
-/// `UserIdentity`: the read failed (`UserIdentityReason` says why); tried again at the next change.
-pub const UNRESOLVED: &str = "unresolved";
 
 /// What a lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,10 +89,7 @@ pub async fn bind(
     upn: &str,
     now: OffsetDateTime,
 ) -> Result<bool, AzureError> {
-    let Some(row) = get(tables, SESSIONS_TABLE, tunnel, SESSION_ROW).await? else {
-        return Ok(true);
-    };
-    if bound(&row.entity) || upn.trim().is_empty() {
+    if upn.trim().is_empty() || !write::person_unbound(tables, tunnel).await? {
         return Ok(true);
     }
     let (state, id, why) = match lookup(tables, directory, upn, now).await {
@@ -109,26 +100,8 @@ pub async fn bind(
             (UNRESOLVED, String::new(), e.to_string())
         }
     };
-    let upn = upn.trim().to_owned();
-    update(tables, SESSIONS_TABLE, tunnel, SESSION_ROW, &mut |cur| {
-        let cur = cur?;
-        // Bound meanwhile, or another person named since: leave it.
-        if bound(&cur.entity) || get_str(&cur.entity, "UserEmail").map(str::trim) != Some(&upn) {
-            return None;
-        }
-        let mut e = cur.entity.clone();
-        e.insert("UserObjectId".into(), id.clone().into());
-        e.insert("UserIdentity".into(), state.into());
-        e.insert("UserIdentityReason".into(), why.clone().into());
-        Some(e)
-    })
-    .await?;
+    write::bind_person(tables, tunnel, upn.trim(), (state, &id, &why)).await?;
     Ok(state != UNRESOLVED)
-}
-
-/// True when the row's person was resolved or found not to exist.
-fn bound(e: &crate::tables::Entity) -> bool {
-    matches!(get_str(e, "UserIdentity"), Some(RESOLVED | NOT_FOUND))
 }
 
 #[cfg(test)]
@@ -140,6 +113,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::catalogue::session::{SESSION_ROW, SESSIONS_TABLE};
     use crate::testkit::{fakes, upsert};
 
     /// A directory with one user, counting reads; `fail` makes every read a 403.

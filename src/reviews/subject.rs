@@ -35,7 +35,7 @@ fn users(e: &Entity) -> [String; 2] {
 
 /// The object id a `sessions` row's person was resolved to ([`crate::reviews::people`]).
 fn object_id(e: &Entity) -> Option<String> {
-    (get_str(e, "UserIdentity") == Some(super::people::RESOLVED))
+    (get_str(e, "UserIdentity") == Some(crate::catalogue::session::write::RESOLVED))
         .then(|| s(e, "UserObjectId"))
         .filter(|id| !id.is_empty())
 }

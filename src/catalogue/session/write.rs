@@ -10,6 +10,63 @@ use crate::azure::AzureError;
 use crate::catalogue::days::{self, Before, DayRow, Span};
 use crate::tables::{TableStore, WriteMode, ops};
 
+/// `UserIdentity`: `UserObjectId` is the object id Microsoft Graph gave for `UserEmail`.
+pub const RESOLVED: &str = "resolved";
+/// `UserIdentity`: Graph has no user with that UPN (404).
+pub const NOT_FOUND: &str = "not-found";
+/// `UserIdentity`: the read failed (`UserIdentityReason` says why); tried again at the next change.
+pub const UNRESOLVED: &str = "unresolved";
+
+/// True when row `e`'s person was resolved or found not to exist: bound for good (a later lookup
+/// would find whoever holds the name then).
+pub fn person_bound(e: &crate::tables::Entity) -> bool {
+    matches!(
+        e.get("UserIdentity").and_then(Value::as_str),
+        Some(RESOLVED | NOT_FOUND)
+    )
+}
+
+/// Whether session `tunnel` has a row whose person is not bound yet.
+///
+/// # Errors
+/// Table errors.
+pub async fn person_unbound(tables: &dyn TableStore, tunnel: &str) -> Result<bool, AzureError> {
+    let row = ops::get(tables, SESSIONS_TABLE, tunnel, SESSION_ROW).await?;
+    Ok(row.is_some_and(|r| !person_bound(&r.entity)))
+}
+
+/// Binds session `tunnel`'s person `upn` (its `UserEmail`, trimmed) as `state` ([`RESOLVED`],
+/// [`NOT_FOUND`] or [`UNRESOLVED`]) with object id `id` and reason `why`, unless its row was bound
+/// meanwhile or names another person since (ETag-conditional).
+///
+/// # Errors
+/// Table errors.
+pub async fn bind_person(
+    tables: &dyn TableStore,
+    tunnel: &str,
+    upn: &str,
+    (state, id, why): (&str, &str, &str),
+) -> Result<(), AzureError> {
+    ops::update(tables, SESSIONS_TABLE, tunnel, SESSION_ROW, &mut |cur| {
+        let cur = cur?;
+        let named = cur
+            .entity
+            .get("UserEmail")
+            .and_then(Value::as_str)
+            .map(str::trim);
+        if person_bound(&cur.entity) || named != Some(upn) {
+            return None;
+        }
+        let mut e = cur.entity.clone();
+        e.insert("UserObjectId".into(), id.into());
+        e.insert("UserIdentity".into(), state.into());
+        e.insert("UserIdentityReason".into(), why.into());
+        Some(e)
+    })
+    .await
+    .map(drop)
+}
+
 /// The one writer of a session: merges `part` (a partial view of one session, folded from
 /// records) into its stored row and, when the day row's fields change, writes that first
 /// ([`days::put`], with the pending range `affected` gives for the change from the stored

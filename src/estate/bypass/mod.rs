@@ -233,7 +233,7 @@ pub async fn run(
     }
     // Opened and closed between two checks: recorded as closed episodes, once.
     for p in past {
-        match store::past::record(tables, &p.vm, &p.finding, (p.opened, p.closed), now).await {
+        match store::record_past(tables, &p.vm, &p.finding, (p.opened, p.closed), now).await {
             Ok(mut n) => report.notifications.append(&mut n),
             Err(e) => report
                 .failed

@@ -103,8 +103,8 @@ pub async fn follow(
                 at: e.at,
             };
             let done = async {
-                store::moved::record(tables, &m).await?;
-                store::moved::rekey(tables, &from, &to).await
+                store::record_move(tables, &m).await?;
+                store::rekey(tables, &from, &to).await
             };
             match done.await {
                 Ok(_) => {

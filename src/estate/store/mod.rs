@@ -268,6 +268,107 @@ pub async fn forget(tables: &dyn TableStore, vm: &str) -> Result<(), AzureError>
     crate::tables::ops::remove(tables, ESTATE_TABLE, &pk, nics::NICS, None).await
 }
 
+/// Records move `m` ([`moved`]; again: the same row).
+///
+/// # Errors
+/// Table errors.
+pub async fn record_move(tables: &dyn TableStore, m: &moved::Moved) -> Result<(), AzureError> {
+    match moved::entity(m) {
+        Some(e) => write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Upsert)
+            .await
+            .map(drop),
+        None => Ok(()),
+    }
+}
+
+/// Carries the findings stored under `from` over to `to` (a finding `to` already has keeps its
+/// own row), with their episodes as they are: an open door stays open, announced once. Returns
+/// how many rows moved.
+///
+/// # Errors
+/// Table errors (what was carried stays carried; the next pass carries the rest).
+pub async fn rekey(tables: &dyn TableStore, from: &str, to: &str) -> Result<usize, AzureError> {
+    let pk = crate::estate::host_key(from);
+    let rows = query_all(
+        tables,
+        ESTATE_TABLE,
+        &Filter::partition(&pk),
+        moved::MAX_ROWS,
+    )
+    .await?;
+    let mut moved = 0;
+    for s in rows {
+        let Some(rk) = get_str(&s.entity, "RowKey").map(str::to_owned) else {
+            continue;
+        };
+        if rk.starts_with('~') {
+            continue;
+        }
+        let mut e = s.entity.clone();
+        crate::tables::strip_annotations(&mut e);
+        e.insert(
+            "PartitionKey".into(),
+            Value::from(crate::estate::host_key(to)),
+        );
+        e.insert("Host".into(), Value::from(to));
+        e.insert(
+            "HostName".into(),
+            Value::from(crate::arm::resource_name(to)),
+        );
+        match write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Insert).await {
+            Ok(_) | Err(AzureError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+        crate::tables::ops::remove(tables, ESTATE_TABLE, &pk, &rk, None).await?;
+        moved += 1;
+    }
+    Ok(moved)
+}
+
+/// Records finding `f` of `host` (a VM's resource id) open over `span` and closed since; the
+/// notification when this call recorded it at `medium` or above.
+///
+/// # Errors
+/// Table errors.
+pub async fn record_past(
+    tables: &dyn crate::tables::TableStore,
+    host: &str,
+    f: &Finding,
+    span: (OffsetDateTime, OffsetDateTime),
+    now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, AzureError> {
+    let pk = crate::estate::host_key(host);
+    let at = format_utc_millis(now);
+    // Tells this call's own write from another instance's.
+    let me = uuid::Uuid::new_v4().to_string();
+    let mut wrote = false;
+    let row = crate::tables::ops::update(tables, ESTATE_TABLE, &pk, &f.code, &mut |cur| {
+        let next = past::with_past(cur, host, f, span, &at, &me);
+        wrote = next.is_some();
+        next
+    })
+    .await?;
+    let as_current = row
+        .as_ref()
+        .is_some_and(|r| get_str(&r.entity, "AnnouncedBy") == Some(me.as_str()));
+    if f.level < Level::Medium || !(wrote || as_current) {
+        return Ok(Vec::new());
+    }
+    let shown = Row {
+        host: host.to_owned(),
+        host_name: crate::arm::resource_name(host).to_owned(),
+        finding: f.code.clone(),
+        severity: f.level.as_str().to_owned(),
+        status: "resolved".to_owned(),
+        first_seen: format_utc_millis(span.0),
+        last_seen: at.clone(),
+        resolved_at: Some(format_utc_millis(span.1)),
+        evidence: f.evidence.clone(),
+        earlier: Vec::new(),
+    };
+    Ok(vec![notification(FINDING, &shown, &at)])
+}
+
 /// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
 pub(super) async fn mark_exported(
     tables: &dyn TableStore,

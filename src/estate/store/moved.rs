@@ -4,19 +4,19 @@
 //! per move in table `estate` (the old id's partition, row key [`MOVED`], never a finding: not
 //! listed, exported or announced) names the new id and the `vmId` read there, so a VM watched
 //! under its old id (its sessions name it for the whole lookback) stays watched under the new one
-//! ([`current`]), and [`rekey`] carries its findings over.
+//! ([`current`]), and [`super::rekey`] carries its findings over.
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::ESTATE_TABLE;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::filter::Op;
-use crate::tables::ops::{query_all, remove, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str, strip_annotations};
+use crate::tables::ops::query_all;
+use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// Row key of a VM's move (`~` sorts after every finding code; never a finding).
 pub const MOVED: &str = "~moved";
@@ -43,19 +43,11 @@ pub fn is_moved(e: &Entity) -> bool {
     get_str(e, "RowKey") == Some(MOVED)
 }
 
-/// Records `m` (again: the same row).
-///
-/// # Errors
-/// Table errors.
-pub async fn record(tables: &dyn TableStore, m: &Moved) -> Result<(), AzureError> {
+/// The row of move `m` (the same row for the same move).
+pub(super) fn entity(m: &Moved) -> Option<Entity> {
     let e = json!({"PartitionKey": crate::estate::host_key(&m.from), "RowKey": MOVED,
         "Host": m.from, "To": m.to, "VmId": m.vm_id, "MovedAt": format_utc_millis(m.at)});
-    match e.as_object() {
-        Some(e) => write_creating_table(tables, ESTATE_TABLE, e, WriteMode::Upsert)
-            .await
-            .map(drop),
-        None => Ok(()),
-    }
+    e.as_object().cloned()
 }
 
 /// Every recorded move, by the id moved from.
@@ -91,44 +83,6 @@ pub fn current(vm: &str, moves: &BTreeMap<String, Moved>) -> String {
         }
     }
     at
-}
-
-/// Carries the findings stored under `from` over to `to` (a finding `to` already has keeps its
-/// own row), with their episodes as they are: an open door stays open, announced once. Returns
-/// how many rows moved.
-///
-/// # Errors
-/// Table errors (what was carried stays carried; the next pass carries the rest).
-pub async fn rekey(tables: &dyn TableStore, from: &str, to: &str) -> Result<usize, AzureError> {
-    let pk = crate::estate::host_key(from);
-    let rows = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
-    let mut moved = 0;
-    for s in rows {
-        let Some(rk) = get_str(&s.entity, "RowKey").map(str::to_owned) else {
-            continue;
-        };
-        if rk.starts_with('~') {
-            continue;
-        }
-        let mut e = s.entity.clone();
-        strip_annotations(&mut e);
-        e.insert(
-            "PartitionKey".into(),
-            Value::from(crate::estate::host_key(to)),
-        );
-        e.insert("Host".into(), Value::from(to));
-        e.insert(
-            "HostName".into(),
-            Value::from(crate::arm::resource_name(to)),
-        );
-        match write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Insert).await {
-            Ok(_) | Err(AzureError::Conflict) => {}
-            Err(e) => return Err(e),
-        }
-        remove(tables, ESTATE_TABLE, &pk, &rk, None).await?;
-        moved += 1;
-    }
-    Ok(moved)
 }
 
 #[cfg(test)]

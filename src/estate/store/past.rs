@@ -5,16 +5,12 @@
 //! that finding on the host that opened within its span (a check saw the door open, or this
 //! episode is recorded already) leaves the row as it is.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::history::{self, Earlier};
-use super::{ESTATE_TABLE, FINDING, Row, notification};
-use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::estate::findings::{Finding, Level};
-use crate::notify::Notification;
-use crate::tables::ops::update;
 use crate::tables::{Entity, Stored, get_str};
 
 /// True when an episode of row `e` opened within `[from, until]`.
@@ -25,7 +21,7 @@ fn seen_within(e: &Entity, (from, until): (OffsetDateTime, OffsetDateTime)) -> b
 }
 
 /// The row after recording `f`, open over `span`, on `cur`: `None` when it is there already.
-fn with_past(
+pub(super) fn with_past(
     cur: Option<&Stored>,
     host: &str,
     f: &Finding,
@@ -67,55 +63,12 @@ fn with_past(
     entity.as_object().cloned()
 }
 
-/// Records finding `f` of `host` (a VM's resource id) open over `span` and closed since; the
-/// notification when this call recorded it at `medium` or above.
-///
-/// # Errors
-/// Table errors.
-pub async fn record(
-    tables: &dyn crate::tables::TableStore,
-    host: &str,
-    f: &Finding,
-    span: (OffsetDateTime, OffsetDateTime),
-    now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, AzureError> {
-    let pk = crate::estate::host_key(host);
-    let at = format_utc_millis(now);
-    // Tells this call's own write from another instance's.
-    let me = uuid::Uuid::new_v4().to_string();
-    let mut wrote = false;
-    let row = update(tables, ESTATE_TABLE, &pk, &f.code, &mut |cur| {
-        let next = with_past(cur, host, f, span, &at, &me);
-        wrote = next.is_some();
-        next
-    })
-    .await?;
-    let as_current = row
-        .as_ref()
-        .is_some_and(|r| get_str(&r.entity, "AnnouncedBy") == Some(me.as_str()));
-    if f.level < Level::Medium || !(wrote || as_current) {
-        return Ok(Vec::new());
-    }
-    let shown = Row {
-        host: host.to_owned(),
-        host_name: crate::arm::resource_name(host).to_owned(),
-        finding: f.code.clone(),
-        severity: f.level.as_str().to_owned(),
-        status: "resolved".to_owned(),
-        first_seen: format_utc_millis(span.0),
-        last_seen: at.clone(),
-        resolved_at: Some(format_utc_millis(span.1)),
-        evidence: f.evidence.clone(),
-        earlier: Vec::new(),
-    };
-    Ok(vec![notification(FINDING, &shown, &at)])
-}
-
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::estate::store::record_past as record;
     use crate::tables::testing::memory::InMemoryTables;
 
     #[tokio::test]
