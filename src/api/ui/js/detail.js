@@ -120,7 +120,10 @@ function recordingBlock(doc) {
     return box;
   }
   const facts = el('dl', 'facts');
-  fact(facts, 'Status', str(r.status) || (doc.tombstone ? 'deleted' : 'unknown'));
+  // A catalogued recording whose content was overwritten outside the product reads as the list
+  // shows it: replaced (its custody trail says when and what was there before).
+  const replaced = str(r.status) === 'catalogued' && (r.replaced === true || Boolean(row.ReplacedAt));
+  fact(facts, 'Status', replaced ? 'replaced' : str(r.status) || (doc.tombstone ? 'deleted' : 'unknown'));
   fact(facts, 'Size', fmtBytes(r.contentLength));
   fact(facts, 'Storage', [str(r.account), str(r.container)].filter(Boolean).join(' / '));
   const hash = el('span', 'mono hash', str(r.sha256) || 'not hashed yet');
