@@ -56,6 +56,12 @@ pub fn format_utc(t: OffsetDateTime) -> String {
     )
 }
 
+/// A time as a reader is shown it (`2026-11-29 07:02:35Z`: a space for the `T`, whole seconds),
+/// when `s` is one [`timestamp`] reads; `None` for any other text.
+pub fn readable_utc(s: &str) -> Option<String> {
+    timestamp(s).map(|t| format_utc(t).replacen('T', " ", 1))
+}
+
 /// RFC 3339 UTC with milliseconds (`2025-03-14T09:42:17.123Z`).
 pub fn format_utc_millis(t: OffsetDateTime) -> String {
     utc_text::<MILLIS>(

@@ -178,11 +178,8 @@ pub async fn custody(
         let of_session = |f: fn(&crate::catalogue::recording::SessionView) -> &String| {
             session.map(f).cloned().unwrap_or_default()
         };
-        let blob = if r.blob_url.is_empty() {
-            format!("{}/{}", r.container, r.blob_name)
-        } else {
-            r.blob_url.clone()
-        };
+        // The report names the recording by its container and blob (custody.csv keeps its id).
+        let blob = format!("{}/{}", r.container, r.blob_name);
         for (event, at, request) in deleted.chain(replaced) {
             let mut row = cells(e, CUSTODY_COLUMNS);
             row[0] = event.to_owned();
@@ -203,7 +200,6 @@ pub async fn custody(
                 facts: Facts::Custody([
                     at,
                     event.to_owned(),
-                    r.id(),
                     blob.clone(),
                     of_session(|v| &v.user_email),
                     of_session(|v| &v.user_name),

@@ -99,10 +99,10 @@ pub struct Figures {
     pub deleted_outside_retention: u64,
     /// Recordings replaced in the period (`custody.csv`).
     pub replaced: u64,
-    /// The first [`LISTED`](super::lists::LISTED) custody events: (at, event, recording, blob URL, person, VM
-    /// account, VM, host).
+    /// The first [`LISTED`](super::lists::LISTED) custody events: (at, event, recording as
+    /// `container/blob`, person, VM account, VM, host); `custody.csv` keeps the recording's id.
     #[serde(skip)]
-    pub custody_list: Vec<[String; 8]>,
+    pub custody_list: Vec<[String; 7]>,
     /// The session-level lists (`lists::LISTS`), as the report shows them.
     #[serde(skip)]
     pub lists: Vec<super::lists::Shown>,

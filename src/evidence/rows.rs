@@ -122,9 +122,10 @@ pub enum Facts {
     /// (empty while pending).
     Release([String; 7]),
     /// A custody event of a recording as the report lists it: at, event
-    /// (`deleted-outside-retention` or `replaced`), recording id, its blob URL, its session's
-    /// person (portal user), VM account, VM, and the recording's host.
-    Custody([String; 8]),
+    /// (`deleted-outside-retention` or `replaced`), the recording as `container/blob` (its id
+    /// stays in `custody.csv`), its session's person (portal user), VM account, VM, and the
+    /// recording's host.
+    Custody([String; 7]),
 }
 
 /// One row: its CSV cells (in the file's column order) and its facts.

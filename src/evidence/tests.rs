@@ -280,7 +280,9 @@ async fn outside_text_is_text_and_formulas_are_defused() {
     assert!(!html.contains('\u{202E}'), "a raw override in the report");
     assert!(html.contains("<bdi>mallory[U+202E]nimda</bdi>"), "{html}");
     assert!(html.contains("<bdi>&lt;script&gt;"), "hosts isolated too");
-    // The refused self-review and the outside deletion, their hostile values as text.
+    // The refused self-review and the outside deletion, their hostile values as text (a long
+    // value may wrap after `@` or `/`: `<wbr>`).
+    let html = html.replace("<wbr>", "");
     assert!(
         html.contains("<bdi>mallory[U+202E]nimda@contoso.com</bdi>"),
         "the refused reviewer: {html}"

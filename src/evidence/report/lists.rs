@@ -58,7 +58,7 @@ pub(super) fn custody(f: &Figures) -> Markup {
         }))
         (table(Some("list"),
             html! { "Recordings deleted outside retention or replaced (first " (f.custody_list.len()) "; all in custody.csv)" },
-            &["At", "Event", "Recording", "Blob", "Person", "VM account", "VM", "Host"],
+            &["At", "Event", "Recording", "Person", "VM account", "VM", "Host"],
             html! { @for row in &f.custody_list { tr { @for c in row { td { (outside(c)) } } } } }))
         p.note { "A deletion the retention sweep did not make leaves the catalogue row with status deleted-outside-retention; a replacement keeps the replaced ETag, length and digest (ReplacedEtag, ReplacedLength, ReplacedSha256) beside the new ones. custody.csv also names the actor the storage logs found." }
     }

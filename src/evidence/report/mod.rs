@@ -13,15 +13,47 @@ use super::options::PackOptions;
 use crate::dates::format_utc;
 use crate::telemetry::text::{isolate, show_bidi_controls};
 
-/// An outside value in the page: isolated in its own `<bdi>`, its directional controls shown.
+/// An outside value in the page: isolated in its own `<bdi>`, its directional controls shown, a
+/// time as `2026-11-29 07:02:35Z`. A line may break at its spaces and after `@`, `/` and a `-`
+/// outside a number (`<wbr>`), never inside a word: the table's columns take their widths from
+/// these pieces.
 fn outside(value: &str) -> Markup {
-    html! { bdi { (show_bidi_controls(value)) } }
+    let time = crate::dates::readable_utc(value);
+    let shown = show_bidi_controls(time.as_deref().unwrap_or(value));
+    html! { bdi { @for (i, piece) in wrap_points(&shown).into_iter().enumerate() { @if i > 0 { wbr; } (piece) } } }
+}
+
+/// `text` cut after each `@` and `/`, and after each `-` not between two digits (a date); a short
+/// value (an e-mail, a name) stays one piece, as narrow a column as its text.
+fn wrap_points(text: &str) -> Vec<&str> {
+    if text.chars().count() <= 24 {
+        return vec![text];
+    }
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut prev = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map(|(_, n)| *n);
+        let digits = prev.is_some_and(|p: char| p.is_ascii_digit())
+            && next.is_some_and(|n| n.is_ascii_digit());
+        if matches!(c, '@' | '/') || (c == '-' && !digits) {
+            let end = i + c.len_utf8();
+            if next.is_some() {
+                pieces.push(&text[start..end]);
+                start = end;
+            }
+        }
+        prev = Some(c);
+    }
+    pieces.push(&text[start..]);
+    pieces
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}\
 th:first-child,td:first-child{text-align:left}caption{text-align:left;font-weight:bold;margin-bottom:.3em}\
-td{overflow-wrap:anywhere}th{overflow-wrap:normal;hyphens:manual}table.list{font-size:.8em}table.list td,table.list th{text-align:left}\
+td,th{overflow-wrap:normal;word-break:normal;hyphens:manual}table.list{font-size:.8em}table.list td,table.list th{text-align:left}\
 .open{border:2px solid #b00;padding:.4em .6em;color:#b00;font-weight:bold}\
 figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#555}\
 thead{display:table-header-group}\
@@ -316,7 +348,7 @@ fn access(f: &Figures) -> Markup {
             thead { tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } th { "Host" } th { "Person" } } }
             tbody {
             @for [at, who, action, what, host, person] in &f.access_list {
-                tr { td { (at) } td { (outside(who)) } td { (outside(action)) } td { (outside(what)) } td { (outside(host)) } td { (outside(person)) } }
+                tr { td { (outside(at)) } td { (outside(who)) } td { (outside(action)) } td { (outside(what)) } td { (outside(host)) } td { (outside(person)) } }
             }
             }
         }

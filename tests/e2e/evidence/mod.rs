@@ -15,6 +15,7 @@ mod limits;
 mod reach;
 mod report;
 mod signer;
+mod words;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

@@ -308,6 +308,14 @@ async fn the_pdf_splits_tables_with_their_headers_and_marks_every_page() {
         !text.contains(&flat(&recording)),
         "the id {recording} in the report: {text}"
     );
+    // No word of a table broken inside: each cell's words whole, or wrapped after `@`, `/`, `-`.
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    let layout = tool("pdftotext", &["-layout", p, "-"]);
+    let broken = super::words::broken_words(&html, &layout);
+    assert!(
+        broken.is_empty(),
+        "words broken inside: {broken:?}\n{layout}"
+    );
     // The pages as images, for a person to look at; A4's proportions.
     let root = env!("CARGO_MANIFEST_DIR");
     let out = format!("{root}/target/ui");
