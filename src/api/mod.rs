@@ -99,6 +99,7 @@ fn table(api: Api) -> Router {
         .route("/api/evidence", get(evidence::get))
         .route("/api/reviews", post(reviews::post).get(reviews::list))
         .route("/api/reviews/queue", get(reviews::queue))
+        .route("/api/reviews/figures", get(reviews::figures))
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))

@@ -17,6 +17,7 @@ pub mod publish;
 pub mod reach;
 pub mod records;
 pub mod report;
+pub mod reviewed;
 pub mod rows;
 pub mod source;
 pub mod verify;

@@ -91,19 +91,7 @@ pub async fn write_pack(
         .context("reading the other ways in (table estate)")?;
     files.extend(doors_files);
     // Overdue is the queue's state when the pack is made: the queued sessions of the period.
-    let period = (opts.from, opts.to);
-    let overdue = crate::reviews::queue::read::overdue_in(
-        ports.tables.as_ref(),
-        opts.bastion.as_deref(),
-        period,
-        opts.now,
-    );
-    for host in overdue
-        .await
-        .context("reading the review queue's overdue sessions")?
-    {
-        counter.overdue(&host);
-    }
+    super::reviewed::count_overdue(ports, opts, &mut counter).await?;
     let mut figures = counter.finish();
     figures.lists = shown;
     figures.other_ways_in = other_ways;

@@ -1,7 +1,9 @@
 //! `POST /api/reviews` (role `Catalogue.Review`: sign off a recording or session) and
 //! `GET /api/reviews` (role `Catalogue.Read`: the review log of a range, filtered, JSON or CSV,
-//! paged like `/api/sessions`) and `GET /api/reviews/queue` (role `Catalogue.Read`: what still
-//! needs a human, riskiest first): the HTTP face of [`crate::reviews`].
+//! paged like `/api/sessions`), `GET /api/reviews/queue` (role `Catalogue.Read`: what still
+//! needs a human, riskiest first) and `GET /api/reviews/figures` (role `Catalogue.Read`: the
+//! period's reviewed-on-time and overdue counts, the evidence pack's): the HTTP face of
+//! [`crate::reviews`].
 //!
 //! The reviewer is the authenticated caller's name, or [`FUNCTION_KEY_CALLER`] when the function
 //! key is the only credential (`CATALOGUE_AUTH=none`); a `reviewer` field in the body is ignored.
@@ -24,6 +26,8 @@ use super::problem::ApiError;
 use crate::catalogue::person::Person;
 use crate::catalogue::query;
 use crate::catalogue::query::shape::Shape as _;
+use crate::evidence::options::PackOptions;
+use crate::evidence::reviewed::review_figures;
 use crate::ports::RequestError;
 use crate::reviews::{Review, ReviewRequest, Reviewer, queue, record_by};
 
@@ -72,6 +76,29 @@ pub(super) async fn post(
 /// `GET /api/reviews`.
 pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
     listing::list::<Review>(&api, &l, "reviews").await
+}
+
+/// `GET /api/reviews/figures?from&to[&bastion]`: the period's review figures as its evidence
+/// pack counts them ([`crate::evidence::reviewed::review_figures`]): sessions, reviewed, reviewed
+/// on time (by the review deadline after the session's end) and queued and overdue now.
+pub(super) async fn figures(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
+    let max_days = api.settings.max_range_days;
+    let (q, _) = listing::parse_with(&l.params, None, max_days, &["bastion"])?;
+    let bastion = q.filters.first().map(|(_, b)| b.clone());
+    let config = &api.app.config;
+    let now = api.app.ports.clock.now();
+    let opts = PackOptions::new((q.from, q.to), bastion, now, &config.reviews, &config.audit);
+    let f = review_figures(&api.app.ports, &opts).await.map_err(|e| {
+        tracing::warn!(error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "review figures failed");
+        ApiError::Unavailable
+    })?;
+    Ok(axum::Json(json!({
+        "from": crate::dates::format_utc(q.from), "to": crate::dates::format_utc(q.to),
+        "sessions": f.tally.sessions, "reviewed": f.tally.reviewed,
+        "reviewedOnTime": f.tally.reviewed_on_time, "overdue": f.overdue,
+        "deadlineHours": opts.review_deadline.whole_hours(),
+    }))
+    .into_response())
 }
 
 /// Most queue items per request.

@@ -201,6 +201,7 @@ async fn the_guard_covers_every_api_path_of_the_app_router() {
             "/api/holds",
             "/api/reviews",
             "/api/reviews/queue",
+            "/api/reviews/figures",
             "/api/recordings",
             "/api/sessions",
             "/api/sessions/live/x/disconnect",

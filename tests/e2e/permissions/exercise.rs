@@ -326,6 +326,12 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     rig.api(Method::GET, "/api/reviews/queue", None).await;
     rig.api(
         Method::GET,
+        "/api/reviews/figures?from=2025-03-13&to=2025-03-14",
+        None,
+    )
+    .await;
+    rig.api(
+        Method::GET,
         "/api/reviews?from=2025-03-13&to=2025-03-14",
         None,
     )
