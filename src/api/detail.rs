@@ -96,7 +96,12 @@ pub async fn detail(
         "holds": holds,
         "tombstone": tombstone.map(Value::Object),
     });
-    let (link, scope) = portal_link(&state.ports.sources, bastion.as_deref());
+    // A recording joined to no session (or only suspectly) falls back to its own source's host.
+    let own = typed
+        .as_ref()
+        .and_then(|r| state.ports.sources.of_row(r))
+        .and_then(|s| s.bastion_id.as_deref());
+    let (link, scope) = portal_link(&state.ports.sources, bastion.as_deref(), own);
     doc["portalLink"] = Value::String(link);
     doc["portalLinkScope"] = Value::String(scope.into());
     doc["integrity"] =
@@ -135,16 +140,23 @@ async fn custody_trail(state: &AppState, row: &Recording, now: time::OffsetDateT
 
 /// The most specific portal page known, and what it is: the Bastion host's *Session recordings*
 /// page (`session-recordings`) when its resource id is known — the session names the host by id,
-/// or a recording or audit-log source names it by id in the settings — else the portal's list of
+/// or a recording or audit-log source names it by id in the settings; else the recording's own
+/// source's host (`own`: its resource id in `RECORDINGS_SOURCES`) — else the portal's list of
 /// Bastion hosts (`bastion-list`).
-pub fn portal_link(sources: &Sources, bastion_host: Option<&str>) -> (String, &'static str) {
-    let id = bastion_host.and_then(|h| {
-        crate::arm::portal_recordings_link(h).or_else(|| {
-            sources
-                .bastion_id(h)
-                .and_then(crate::arm::portal_recordings_link)
+pub fn portal_link(
+    sources: &Sources,
+    bastion_host: Option<&str>,
+    own: Option<&str>,
+) -> (String, &'static str) {
+    let id = bastion_host
+        .and_then(|h| {
+            crate::arm::portal_recordings_link(h).or_else(|| {
+                sources
+                    .bastion_id(h)
+                    .and_then(crate::arm::portal_recordings_link)
+            })
         })
-    });
+        .or_else(|| own.and_then(crate::arm::portal_recordings_link));
     match id {
         Some(link) => (link, "session-recordings"),
         None => (

@@ -55,8 +55,10 @@ try {
     return {
       text: w.textContent,
       bdis: parts.map((b) => b.textContent),
-      // Left to right: the user's box ends before the VM's begins.
-      inOrder: parts.length >= 2 && box(parts[0]).right <= box(parts[1]).left,
+      // Left to right: the user's box ends before the VM's begins, or the VM is on a later line
+      // (a VM account under "unknown person" is a line of its own).
+      inOrder: parts.length >= 2 && (box(parts[0]).right <= box(parts[1]).left
+        || box(parts[1]).top >= box(parts[0]).bottom - 1),
     };
   }));
   const entry = bidi.find((b) => b.text.includes('[U+202E]')) || {};

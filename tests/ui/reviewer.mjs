@@ -6,8 +6,14 @@
 // its custody trail and links; sign off; see the confirmation (focused, in the open view), the
 // verdict, reviewer and time in the table, the session's history and the period's log (the person
 // first); the
-// session gone from the queue. In every state axe-core reports no serious or critical violation;
-// at 1,400 and 800 px wide no element is wider than its box. Screenshots beside <screenshot.png>.
+// session gone from the queue; Escape returns the focus to the row; Space opens a timeline entry.
+// On the unfiltered data at 1,280, 1,400 and 800 px wide no element is wider than its box (and
+// the opened view at 1,400 and 800); the date fields are one Tab stop each, typed as ISO text;
+// the focus ring is at least 3:1 against white and the page's backgrounds (computed styles); the
+// queue's reasons are words, not slugs; a row without an e-mail shows "unknown person"; an
+// unjoined recording's portal link is its own source host's; the period's review figures are the
+// API's (the pack's). In every state axe-core reports no serious or critical violation.
+// Screenshots beside <screenshot.png>.
 // Usage: node reviewer.mjs <base-url> <expect.json> <screenshot.png>
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,10 +45,79 @@ try {
   const q = new URLSearchParams({ code: want.key, from: `${want.from}:00Z`, to: `${want.to}:00Z` });
   await page.goto(`${base}/api/ui?${q}`);
   await settled(page, 1);
-  same(await page.inputValue('#f-from'), want.from, 'range start restored from the address');
-  same(await page.inputValue('#f-to'), want.to, 'range end restored from the address');
+  // The fields show ISO text (UTC), never the browser's locale format.
+  same(await page.inputValue('#f-from'), want.from.replace('T', ' '), 'range start restored from the address');
+  same(await page.inputValue('#f-to'), want.to.replace('T', ' '), 'range end restored from the address');
+  same(await page.$$eval('#f-from, #f-to', (is) => is.map((i) => i.type)), ['text', 'text'], 'date fields are typed text');
   await page.waitForFunction(() => document.querySelectorAll('#rv-queue button.rv-item').length > 0);
+  await page.waitForFunction(() => /^As the evidence pack|unavailable/.test(document.getElementById('log-figures').textContent));
   await axe(page, 'loaded');
+  const headings = await page.$$eval('#recordings th, #reviews th', (ths) => ths.map((t) => t.textContent));
+  check(headings.includes('Session start (UTC)') && headings.includes('Reviewed at (UTC)'), `times under "(UTC)": ${headings}`);
+  const shown = await page.evaluate(() => document.body.innerText);
+  check(!/\b\d{1,2}\/\d{1,2}\/\d{4}\b|\b\d{1,2}:\d\d ?[AP]M\b/.test(shown), 'no date in a locale format');
+
+  // The unfiltered data (unjoined uploads included) at three widths: nothing cut.
+  for (const width of [1280, 1400, 800]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(300); // the timeline redraws after a resize
+    same(await page.evaluate(clippedElements), [], `unfiltered: nothing wider than its box at ${width} px`);
+    await page.screenshot({ path: shots(`unfiltered-${width}`), fullPage: true });
+    await axe(page, `unfiltered ${width} px`);
+  }
+  await page.setViewportSize({ width: 1400, height: 900 });
+
+  // The API's rows of the range, by id: the person is the e-mail, else "unknown person".
+  const listed = await page.evaluate(async ({ key, from, to }) => {
+    const q = new URLSearchParams({ code: key, from: `${from}:00Z`, to: `${to}:00Z`, limit: '200' });
+    const r = await fetch(`/api/recordings?${q}`, { headers: { Accept: 'application/json' } });
+    return (await r.json()).items.map((i) => [i.id, i.userEmail || '', i.matchConfidence || '']);
+  }, want);
+  const people = await page.$$eval('#recordings tbody tr', (rs) => rs.map((r) => [r.dataset.id, r.querySelector('td.user .person')?.textContent]));
+  for (const [id, email] of listed) {
+    const row = people.find(([i]) => i === id);
+    if (row) same(row[1], email || 'unknown person', `the person of ${id}`);
+  }
+  check(people.some(([, p]) => p === 'unknown person') || !listed.some(([, e]) => !e), 'a row without an e-mail is shown');
+  // The queue's reasons are words: no slug (two words joined by a hyphen) is shown.
+  const reasons = await page.$$eval('#rv-queue .rv-item > .sub', (ss) => ss.map((x) => x.textContent));
+  check(reasons.length > 0 && reasons.every((r) => r && !/\b[a-z0-9]+(?:-[a-z0-9]+)+\b/.test(r)), `reasons as words: ${JSON.stringify(reasons)}`);
+  // The period's review figures, as the API (the evidence pack's counter) gives them.
+  const figures = await page.evaluate(async ({ key, from, to }) => {
+    const q = new URLSearchParams({ code: key, from: `${from}:00Z`, to: `${to}:00Z` });
+    return (await fetch(`/api/reviews/figures?${q}`, { headers: { Accept: 'application/json' } })).json();
+  }, want);
+  same(await page.textContent('#log-figures'), `As the evidence pack counts this period: ${figures.reviewed} of ${figures.sessions} sessions `
+    + `reviewed, ${figures.reviewedOnTime} on time (within ${figures.deadlineHours} hours of the session's end); `
+    + `${figures.overdue} queued and overdue now.`, 'the pack\'s figures of the period');
+  check(figures.sessions > 0, `the figures count the period's sessions: ${JSON.stringify(figures)}`);
+  // An unjoined recording: its portal link is its own source host's session recordings.
+  if (want.hostIds) {
+    const unjoined = await page.$$eval('#recordings tbody tr', (rs) => rs
+      .filter((r) => r.querySelector('td .sub')?.textContent === 'uploaded (no session joined)')
+      .map((r) => [r.dataset.id, r.querySelector('td.host')?.firstChild?.textContent]));
+    check(unjoined.length > 0, 'the demo has an unjoined recording');
+    for (const [id, host] of unjoined.slice(0, 1)) {
+      const sel = `#recordings tbody tr[data-id="${id}"] button.link`;
+      await page.focus(sel);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#dt-recordings a.ext');
+      const link = await page.$eval('#dt-recordings a.ext', (a) => [a.href, a.textContent]);
+      same(link[0].toLowerCase(), `https://portal.azure.com/#@/resource${want.hostIds[host]}/sessionRecordings`.toLowerCase(),
+        `an unjoined recording on ${host}: its host's session recordings`);
+      check(!link[1].includes('not configured'), `the link says what it opens: ${link[1]}`);
+      await page.keyboard.press('Escape');
+      check(await page.evaluate((s) => document.activeElement.matches(s), sel), 'Escape: the focus back on the unjoined row');
+    }
+  }
+
+  // One Tab stop per date field; a typed date is taken (ISO, a space for the T).
+  await page.focus('#f-from');
+  await page.keyboard.press('Tab');
+  same(await page.evaluate(() => document.activeElement.id), 'f-to', 'one Tab from "From" to "To"');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(want.to.replace('T', ' '));
+  await ring(page, 'a date field');
 
   // The queue names the person first, the VM account beside it, and when it was ranked.
   const entry = `#rv-queue button.rv-item[data-session="${want.session}"]`;
@@ -73,6 +148,7 @@ try {
   const row = `#recordings tbody tr[data-id="${rowId}"]`;
   same(new URL(page.url()).searchParams.get('user'), want.person, 'the filter is in the address');
   same(new URL(page.url()).searchParams.get('code'), want.key, 'the address keeps the key');
+  same(new URL(page.url()).searchParams.get('to'), `${want.to}:00Z`, 'the typed date is searched');
   same(await page.$eval(`${row} td.user .person`, (p) => p.textContent), want.person, 'table: the person first');
   check((await page.textContent(`${row} td.user .account`)).includes(want.account), 'table: the VM account beside');
   same((await page.textContent(`${row} td.review`)).trim(), 'not reviewed', 'table: review column before');
@@ -80,6 +156,7 @@ try {
 
   // Open it: Tab to the row's button, Enter.
   await tabTo(page, `${row} button.link`);
+  await ring(page, 'a row');
   await page.keyboard.press('Enter');
   await page.waitForSelector('#detail:not([hidden])');
   same(await page.evaluate(() => document.activeElement.id), 'dt-title', 'focus on the opened session');
@@ -153,9 +230,21 @@ try {
   await page.screenshot({ path: shots('signed-off'), fullPage: true });
   await axe(page, 'signed off');
 
-  // Escape closes the view and returns the focus.
+  // Escape closes the view and returns the focus to the row it was opened from (drawn anew).
   await page.keyboard.press('Escape');
   same(await page.isVisible('#detail'), false, 'Escape closes the view');
+  check(await page.evaluate((s) => document.activeElement.matches(s), `${row} button.link`),
+    `Escape: the focus back on the row: ${await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80))}`);
+
+  // Space on a timeline entry opens it (and does not scroll); Escape returns to the entry.
+  const tlEntry = `.tl-entry[data-session="${want.session}"]`;
+  await page.focus(tlEntry);
+  await ring(page, 'a timeline entry');
+  await page.keyboard.press('Space');
+  await page.waitForSelector('#detail:not([hidden])');
+  check((await page.textContent('#dt-title')).includes(want.person), 'Space opened the entry\'s session');
+  await page.keyboard.press('Escape');
+  check(await page.evaluate((s) => document.activeElement.matches(s), tlEntry), 'Escape: the focus back on the entry');
 
   // The address restores the view: the same filters, the same rows.
   await page.reload();
@@ -214,6 +303,30 @@ async function axe(page, state) {
   for (const v of bad) check(false, `axe (${state}): ${v.impact} ${v.id} at ${v.nodes.join(', ')}`);
   const minor = found.violations.filter((v) => !bad.includes(v)).map((v) => `${v.impact} ${v.id}`);
   axeReport.push(`${state}: ${found.passes} rules passed, ${bad.length} serious/critical${minor.length ? `, ${minor.join(', ')}` : ''}`);
+}
+
+// The focused element's ring: drawn, at least 2 px, and at least 3:1 against white and each
+// background of the page (WCAG 2.2 1.4.11), from computed styles.
+async function ring(page, what) {
+  const r = await page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => v / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const a = document.activeElement;
+    const st = getComputedStyle(a);
+    const bgs = new Set(['rgb(255, 255, 255)']);
+    for (const e of [document.body, ...document.querySelectorAll('.card, th, tbody tr, .confirm, .note')]) {
+      const c = getComputedStyle(e).backgroundColor;
+      if (rgb(c).length === 3 || rgb(c)[3] === 1) bgs.add(c);
+    }
+    const color = rgb(st.outlineColor);
+    return { el: a.id || a.className, style: st.outlineStyle, width: parseFloat(st.outlineWidth), color: st.outlineColor,
+      worst: Math.min(...[...bgs].map((b) => ratio(color, rgb(b)))), bgs: [...bgs] };
+  });
+  check(r.style !== 'none' && r.width >= 2 && r.worst >= 3,
+    `focus ring on ${what}: ${JSON.stringify(r)}`);
 }
 
 // Every rendered element whose content is wider than its box (a scroll container included), and

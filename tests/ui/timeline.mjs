@@ -68,10 +68,13 @@ try {
   // A recorded entry opens its session and marks its row in the table.
   same(await page.$$eval('.tl-entry.linked', (es) => es.length), want.kinds.recorded, 'recorded entries link to recordings');
   await page.locator('.tl-entry.linked', { hasText: want.filter.user }).click();
-  same(await page.$$eval('#recordings tbody tr.selected td.user', (tds) => tds.map((td) => td.firstChild.textContent)),
-    [want.filter.user], 'clicked entry selects its recording row');
+  // The seeded user has no e-mail: "unknown person" over the VM account.
+  same(await page.$$eval('#recordings tbody tr.selected td.user', (tds) => tds.map((td) => [td.firstChild.textContent,
+    td.querySelector('.account bdi')?.textContent])), [['unknown person', want.filter.user]], 'clicked entry selects its recording row');
   await page.waitForSelector('#detail:not([hidden])');
-  same(await page.textContent('#dt-title'), `Session of ${want.filter.user}`, 'clicked entry opens its session');
+  same(await page.textContent('#dt-title'), 'Session of unknown person', 'clicked entry opens its session');
+  same(await page.$eval('#dt-facts', (dl) => [...dl.querySelectorAll('dt')].find((d) => d.textContent === 'VM account')?.nextElementSibling.textContent),
+    want.filter.user, 'the opened session is the seeded user\'s');
   await page.click('#dt-close');
 
   // Hostile values: present as text, never as elements, nothing executed.
@@ -207,7 +210,7 @@ try {
   same(calls.filter((u) => new URL(u).searchParams.get('code') !== want.key), [], 'API calls without the function key');
   same(events, [], 'console errors, page errors, dialogs');
   // Only the deliberate too-wide range fails.
-  const allowed = ['400 /api/recordings', '400 /api/sessions', '400 /api/reviews'];
+  const allowed = ['400 /api/recordings', '400 /api/sessions', '400 /api/reviews', '400 /api/reviews/figures'];
   same(failed.filter((f) => !allowed.includes(f)), [], 'unexpected failed API responses');
   check(failed.includes('400 /api/recordings') && failed.includes('400 /api/sessions'), 'the too-wide range reached both APIs');
 } catch (e) {

@@ -263,7 +263,8 @@ async fn list_pages_and_csv_exports_leave_an_access_audit_row() {
 }
 
 #[test]
-fn the_portal_link_is_the_hosts_recordings_when_its_id_is_known_else_the_host_list() {
+fn the_portal_link_is_the_hosts_recordings_when_its_id_is_known_else_its_sources_host_else_the_host_list()
+ {
     use std::sync::Arc;
 
     use crate::api::detail::portal_link;
@@ -280,18 +281,23 @@ fn the_portal_link_is_the_hosts_recordings_when_its_id_is_known_else_the_host_li
     let recordings = format!("https://portal.azure.com/#@/resource{id}/sessionRecordings");
     // The session names the host by name: the source configured by id gives it.
     assert_eq!(
-        portal_link(&sources, Some("BAS-NEU")),
+        portal_link(&sources, Some("BAS-NEU"), None),
         (recordings.clone(), "session-recordings")
     );
     assert_eq!(
-        portal_link(&sources, Some(id)),
-        (recordings, "session-recordings")
+        portal_link(&sources, Some(id), None),
+        (recordings.clone(), "session-recordings")
     );
     let list = "https://portal.azure.com/#browse/Microsoft.Network%2FbastionHosts".to_owned();
     for unknown in [Some("bas-weu"), Some("other"), None] {
         assert_eq!(
-            portal_link(&sources, unknown),
+            portal_link(&sources, unknown, None),
             (list.clone(), "bastion-list")
+        );
+        // A recording of no (or an unknown) session: its own source's host.
+        assert_eq!(
+            portal_link(&sources, unknown, Some(id)),
+            (recordings.clone(), "session-recordings")
         );
     }
 }

@@ -159,6 +159,8 @@ async fn reviewers_path_on_the_demos_data_by_keyboard_in_headless_chromium() {
         "rows": 2,
         // The demo names its hosts by resource id: the link opens this host's own page.
         "hostId": ids[0],
+        // An unjoined upload's portal link: its own source's host, by its resource id.
+        "hostIds": {"bas-hub-weu": ids[0], "bas-hub-neu": ids[1]},
         "verification": "intact", "custody": "Replaced",
         "reviewer": "function-key caller", "comment": "checked the replaced recording: ticket raised",
         "noReadLink": "No read link: download links need an Entra identity",

@@ -56,16 +56,16 @@ function link(text, href, label) {
 // Opens the view for `s` (a session, or a recording not joined to one); `from` gets the focus back.
 async function openSession(s, from) {
   const ids = (Array.isArray(s.recordingIds) ? s.recordingIds : []).map(str).filter(Boolean);
-  opened = { s, ids, from, key: crypto.randomUUID() };
+  opened = { s, ids, from, back: returnPoint(from, s), key: crypto.randomUUID() };
   const mine = opened;
   detail.hidden = false;
   confirmLine.hidden = true;
   confirmLine.textContent = '';
   const title = document.getElementById('dt-title');
-  title.replaceChildren('Session of ', bdi(personOf(s).person || 'unknown user'));
+  title.replaceChildren('Session of ', personOf(s).person ? bdi(personOf(s).person) : UNKNOWN_PERSON);
   const facts = document.getElementById('dt-facts');
   facts.replaceChildren();
-  fact(facts, 'Person', personOf(s).person);
+  fact(facts, 'Person', personOf(s).person || UNKNOWN_PERSON);
   fact(facts, 'VM account', str(s.userName));
   fact(facts, 'VM', str(s.targetVm));
   fact(facts, 'Bastion host', hostName(s.bastionHost) || UNKNOWN_HOST);
@@ -83,12 +83,30 @@ async function openSession(s, from) {
   await Promise.all([loadRecordingsOf(mine), loadHistory(mine)]);
 }
 
+// Where the focus returns when the view closes, should `from` have been redrawn meanwhile (a
+// sign-off reloads the lists): the same table row, queue entry or timeline entry drawn anew, else
+// the table row of the session's recording (a reviewed session leaves the queue).
+function returnPoint(from, s) {
+  const row = from.closest('#recordings tbody tr[data-id]');
+  const entry = from.closest('#rv-queue button.rv-item, .tl-entry');
+  const recording = (id) => `#recordings tbody tr[data-id="${CSS.escape(id)}"] button.link`;
+  const points = [];
+  if (row) points.push(recording(row.dataset.id));
+  if (entry && str(s.sessionId)) {
+    points.push(`${entry.matches('.tl-entry') ? '.tl-entry' : '#rv-queue button.rv-item'}[data-session="${CSS.escape(str(s.sessionId))}"]`);
+  }
+  for (const id of Array.isArray(s.recordingIds) ? s.recordingIds : []) points.push(recording(str(id)));
+  return points;
+}
+
 function closeSession() {
   if (!opened) return;
-  const back = opened.from;
+  const { from, back } = opened;
   opened = null;
   detail.hidden = true;
-  if (back && back.isConnected) back.focus();
+  const again = back.map((sel) => document.querySelector(sel)).find(Boolean);
+  const target = from.isConnected ? from : again;
+  if (target) target.focus();
 }
 
 async function loadRecordingsOf(mine) {

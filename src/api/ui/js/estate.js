@@ -14,7 +14,7 @@ function chip(cls, title, what) {
 
 function hostChip(h) {
   const status = STRIP_STATUSES.includes(h.status) ? h.status : 'unchecked';
-  const open = Array.isArray(h.open) ? h.open.map(String) : [];
+  const open = Array.isArray(h.open) ? h.open.map(words) : [];
   const what = open.length ? open.join(', ') : (status === 'ok' ? 'no finding' : 'not checked yet');
   return chip(`sev-${status}`, h.hostName || h.host || '?', what);
 }

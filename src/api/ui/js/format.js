@@ -110,39 +110,68 @@ function hostName(value) {
   return i >= 0 && i + 1 < parts.length ? parts[i + 1] : v;
 }
 
-// `datetime-local` value (taken as UTC) ↔ RFC 3339.
+// A typed date field (UTC) → RFC 3339, or null: `2026-11-29 06:05` (the form's own), a `T` for the
+// space, seconds, a date alone (midnight) and a trailing `Z` or `UTC` are taken too.
 function localToIso(value) {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
-  return (value.length === 16 ? `${value}:00` : value) + 'Z';
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2})?)?\s*(?:Z|UTC)?$/i.exec(str(value).trim());
+  if (!m) return null;
+  const iso = `${m[1]}T${m[2] || '00:00'}${m[3] || ':00'}Z`;
+  const ms = Date.parse(iso);
+  // A day that does not exist (2026-02-30) is refused, not moved to another.
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 19) === iso.slice(0, 19) ? iso : null;
 }
 
+// The form's text of a time: ISO, to the minute, UTC (`2026-11-29 06:05`).
 function msToLocal(ms) {
-  return new Date(ms).toISOString().slice(0, 16);
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 }
+
+// How the page names a session's person when the audit record carries no Entra sign-in.
+const UNKNOWN_PERSON = 'unknown person';
 
 // The person of a session first: the Entra sign-in the audit record carries (`userEmail`), else
-// the VM account (`userName`); `account` is the VM account when it differs from the person.
+// nobody known (the VM account is an account, not a person); `account` is the VM account when it
+// differs from the person.
 function personOf(item) {
   const email = str(item && item.userEmail).trim();
   const name = str(item && item.userName).trim();
-  const person = email || name;
-  return { person, account: email && name && name.toLowerCase() !== email.toLowerCase() ? name : '' };
+  return { person: email, account: name && name.toLowerCase() !== email.toLowerCase() ? name : '' };
 }
 
 // "person (VM account x)" for attribute text and status lines; each value isolated.
 function personText(item) {
   const { person, account } = personOf(item);
-  if (!person) return 'unknown user';
-  return account ? `${isoText(person)} (VM account ${isoText(account)})` : isoText(person);
+  const who = person ? isoText(person) : UNKNOWN_PERSON;
+  return account ? `${who} (VM account ${isoText(account)})` : who;
 }
 
-// A node: the person, then the VM account beside it in a muted span.
+// A node: the person (or "unknown person"), then the VM account beside it in a muted span.
 function personNode(tag, className, item) {
   const { person, account } = personOf(item);
   const node = el(tag, className);
-  node.append(bdi(person || 'unknown user', 'person'));
+  node.append(person ? bdi(person, 'person') : el('span', 'person unknown', UNKNOWN_PERSON));
   if (account) node.append(' ', line('span', 'account', ['VM account ', [account]]));
   return node;
+}
+
+// The page's sentences for the review queue's reasons (the API keeps the slugs).
+const SLUG_WORDS = {
+  'failed-login-burst': 'part of, or right after, a burst of failed logins',
+  'recording-replaced': 'its recording was overwritten outside the product',
+  unrecorded: 'connected, ended and not recorded',
+  'recording-ambiguous': 'a recording matched by time alone ties with another session',
+  'other-door-open': 'another way into its VM was open',
+  'open-estate-finding': 'its Bastion host has an open estate finding',
+  'outside-working-hours': 'outside working hours',
+  'first-to-vm-in-30-days': 'the user\u2019s first session to this VM in 30 days',
+  'long-session': 'a long session',
+};
+
+// A slug of the API (a review reason, a finding) as words: the page's sentence where it has one,
+// else its hyphens as spaces (`outside-working-hours` → "outside working hours").
+function words(slug) {
+  const v = str(slug);
+  return SLUG_WORDS[v] || v.replace(/:/g, ': ').replace(/[-_.]+/g, ' ').trim();
 }
 
 // What a review's duty check says when the review does not count as an independent one.

@@ -19,7 +19,7 @@ function queueEntry(item, index) {
   const who = personNode('span', 'rv-who', item);
   who.append(' → ', bdi(str(item.targetVm) || '(no VM)'), ' on ', bdi(hostName(item.bastionHost) || UNKNOWN_HOST));
   button.append(who);
-  button.append(el('span', 'sub', (Array.isArray(item.reasons) ? item.reasons : []).map(str).join(', ')));
+  button.append(el('span', 'sub', (Array.isArray(item.reasons) ? item.reasons : []).map(words).join('; ')));
   const session = { ...item, recordingIds: Array.isArray(item.recordingIds) ? item.recordingIds : [] };
   button.addEventListener('click', () => openSession(session, button));
   button.addEventListener('keydown', (ev) => {
@@ -73,17 +73,10 @@ async function loadQueue() {
   }
 }
 
-// The person a review was about: the Entra user recorded with it, the VM account beside it; a
-// review recorded before the person was kept names only the VM account, labelled as such.
-function reviewedPerson(r) {
-  if (str(r.userEmail).trim()) return personNode('span', '', r);
-  const name = str(r.userName).trim();
-  return name ? line('span', 'account', ['VM account ', [name]]) : el('span', '', 'unknown user');
-}
 
 function logRow(r) {
   const tr = el('tr');
-  tr.append(labelled(el('td', 'mono nowrap', fmtTime(parseTime(r.reviewedAt))), 'Reviewed at'));
+  tr.append(labelled(el('td', 'mono nowrap', fmtTime(parseTime(r.reviewedAt))), 'Reviewed at (UTC)'));
   const verdict = labelled(el('td'), 'Verdict');
   verdict.append(reviewNode(r.verdict, '', '').firstChild);
   const note = identityNote(r);
@@ -91,7 +84,8 @@ function logRow(r) {
   tr.append(verdict);
   tr.append(labelled(el('td', 'user', r.reviewer), 'Reviewer'));
   const what = labelled(el('td', 'user'), 'Session');
-  what.append(reviewedPerson(r));
+  // The Entra user recorded with it (or "unknown person"), the VM account beside it.
+  what.append(personNode('span', '', r));
   what.append(line('span', '', [' → ', [str(r.targetVm) || '(no VM)'], ' on ', [hostName(r.bastionHost) || UNKNOWN_HOST]]));
   what.append(el('span', 'sub', `${str(r.subjectKind)} · session start ${fmtTime(parseTime(r.sessionStart)) || 'unknown'}`));
   tr.append(what);
@@ -106,6 +100,7 @@ async function loadPeriodReviews() {
   const body = document.querySelector('#reviews tbody');
   const count = document.getElementById('log-count');
   if (!query) return;
+  loadPeriodFigures(query);
   try {
     const found = await getAll('reviews', { from: query.from, to: query.to, bastion: query.bastion });
     const items = found.items.slice().reverse();
@@ -117,6 +112,20 @@ async function loadPeriodReviews() {
     body.replaceChildren();
     count.textContent = `Reviews unavailable — ${e.message}`;
     return null;
+  }
+}
+
+// The period's review figures as its evidence pack counts them (GET reviews/figures).
+async function loadPeriodFigures(query) {
+  const line = document.getElementById('log-figures');
+  try {
+    const f = await getDoc('reviews/figures', { from: query.from, to: query.to, bastion: query.bastion });
+    const n = (k) => Number(f[k]) || 0;
+    line.textContent = `As the evidence pack counts this period: ${n('reviewed')} of ${n('sessions')} sessions `
+      + `reviewed, ${n('reviewedOnTime')} on time (within ${n('deadlineHours')} hours of the session's end); `
+      + `${n('overdue')} queued and overdue now.`;
+  } catch (e) {
+    line.textContent = `The evidence pack's figures are unavailable — ${e.message}`;
   }
 }
 

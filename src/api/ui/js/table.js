@@ -53,7 +53,7 @@ function recordingRow(r) {
   open.type = 'button';
   open.setAttribute('aria-label', `Open the session of ${personText(r)} at ${when} UTC`);
   open.addEventListener('click', () => openSession(session, open));
-  const first = labelled(el('td', 'nowrap'), 'Session start');
+  const first = labelled(el('td', 'nowrap'), 'Session start (UTC)');
   first.append(open);
   if (whenSub) first.append(el('span', 'sub', whenSub));
   tr.append(first);
@@ -71,7 +71,7 @@ function recordingRow(r) {
   status.append(badge(r.replaced === true && r.status === 'catalogued' ? 'replaced' : r.status, 'unknown'));
   if (r.legalHold === true || r.legalHold === 'true') status.append(el('span', 'sub', 'legal hold'));
   tr.append(status);
-  tr.append(labelled(cell('nowrap', str(r.retentionClass), r.retainUntil ? `until ${str(r.retainUntil)}` : ''), 'Retention'));
+  tr.append(labelled(cell('nowrap retention', str(r.retentionClass), r.retainUntil ? `until ${str(r.retainUntil)}` : ''), 'Retention'));
   const blob = labelled(cell('blob mono', str(r.blobName), fmtBytes(r.contentLength)), 'Recording');
   blob.title = visible(str(r.id));
   tr.append(blob);

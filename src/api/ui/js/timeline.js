@@ -30,7 +30,7 @@ function entriesFromSessions(items) {
       kind, vm: vmName(s.targetVm, s.targetResourceId), start, end, recordingId: str(s.recordingId),
       host: hostName(s.bastionHost).toLowerCase(),
       open: kind !== 'failed' && !Number.isFinite(end),
-      user: personOf(s).person, who: personText(s), ip: str(s.clientIp), protocol: str(s.protocol),
+      user: personOf(s).person || personOf(s).account, who: personText(s), ip: str(s.clientIp), protocol: str(s.protocol),
       review: str(s.reviewVerdict) ? `reviewed ${str(s.reviewVerdict)} by ${isoText(s.reviewer)}` : '',
       custody: s.recordingReplaced === true ? 'recording replaced' : str(s.matchConfidence),
       session: { ...s, targetVm: vmName(s.targetVm, s.targetResourceId) },
@@ -248,6 +248,7 @@ function entry(e, g) {
   const node = el('div', `tl-entry kind-${e.kind}${e.open ? ' open' : ''}`);
   const text = describe(e);
   node.dataset.kind = e.kind;
+  node.dataset.session = str(e.session && e.session.sessionId);
   node.tabIndex = 0;
   node.title = text;
   node.setAttribute('role', 'listitem');
@@ -255,14 +256,17 @@ function entry(e, g) {
   node.style.left = `${g.pct(e.start)}%`;
   node.style.top = `${e.row * LANE_ROW + 2}px`;
   if (e.recordingId) node.classList.add('linked');
-  node.setAttribute('aria-label', `${text} · Enter opens the session`);
+  node.setAttribute('aria-label', `${text} · Enter or Space opens the session`);
   const open = () => {
     if (e.recordingId) showRecording(e.recordingId, false);
     openSession(e.session, node);
   };
   node.addEventListener('click', open);
+  // Enter or Space, as on a button (Space would otherwise scroll the page).
   node.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter') open();
+    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+    ev.preventDefault();
+    open();
   });
   if (e.kind !== 'failed') {
     const end = e.open || !Number.isFinite(e.end) ? Math.min(Date.now(), g.to) : e.end;
