@@ -51,7 +51,7 @@ function prefill() {
 function readForm() {
   const from = localToIso(field('from').value);
   const to = localToIso(field('to').value);
-  if (!from || !to) return { error: 'Enter both ends of the time range.' };
+  if (!from || !to) return { error: 'Enter both ends of the time range as dates in UTC, e.g. 2026-11-29 06:05.' };
   if (Date.parse(to) <= Date.parse(from)) return { error: '"To" must be after "From".' };
   const query = { from, to };
   for (const name of FIELDS) {

@@ -115,17 +115,22 @@ async function loadPeriodReviews() {
   }
 }
 
-// The period's review figures as its evidence pack counts them (GET reviews/figures).
+// The period's review figures as its evidence pack counts them (GET reviews/figures); an answer
+// for a period searched before the latest is dropped (the count is the function's own: the first
+// search runs before this file's declarations).
 async function loadPeriodFigures(query) {
   const line = document.getElementById('log-figures');
+  loadPeriodFigures.loads = (loadPeriodFigures.loads || 0) + 1;
+  const load = loadPeriodFigures.loads;
   try {
     const f = await getDoc('reviews/figures', { from: query.from, to: query.to, bastion: query.bastion });
+    if (load !== loadPeriodFigures.loads) return;
     const n = (k) => Number(f[k]) || 0;
     line.textContent = `As the evidence pack counts this period: ${n('reviewed')} of ${n('sessions')} sessions `
       + `reviewed, ${n('reviewedOnTime')} on time (within ${n('deadlineHours')} hours of the session's end); `
       + `${n('overdue')} queued and overdue now.`;
   } catch (e) {
-    line.textContent = `The evidence pack's figures are unavailable — ${e.message}`;
+    if (load === loadPeriodFigures.loads) line.textContent = `The evidence pack's figures are unavailable — ${e.message}`;
   }
 }
 
