@@ -163,6 +163,22 @@ mod tests {
 
     use super::*;
 
+    /// A time as a reader is shown it: a space for the `T`, whole seconds; other text is not one.
+    #[test]
+    fn a_readable_time_has_a_space_for_its_t() {
+        assert_eq!(
+            readable_utc("2026-11-29T07:02:35.123Z").as_deref(),
+            Some("2026-11-29 07:02:35Z")
+        );
+        assert_eq!(
+            readable_utc("2026-11-29T07:02:35+01:00").as_deref(),
+            Some("2026-11-29 06:02:35Z")
+        );
+        for other in ["2026-11-29", "bob@contoso.com", "administrator", ""] {
+            assert_eq!(readable_utc(other), None, "{other}");
+        }
+    }
+
     #[test]
     fn lenient_timestamps_read_unpadded_fields_and_refuse_the_rest() {
         for (text, want) in [
