@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import preflight_existing
+import preflight_stack
 
 SETTING_NAME = "archive-bastion-audit-logs"  # the name main.bicep gives its archive settings
 WORKSPACE_SETTING_NAME = "send-bastion-audit-logs-to-workspace"  # and its workspace settings
@@ -484,6 +485,10 @@ def main(argv):
     preflight_existing.sentinel(existing, p)
     preflight_existing.custody(existing, p, recs, account_id)
     preflight_existing.evidence_lock(existing, p, sub, rg)
+    # infra/deploy.sh hands the same settings down: the second pass through a deployment stack, or not.
+    preflight_stack.removals(existing, p, sub, rg, preflight_existing.FINDINGS["sentinelTables"],
+                             os.environ.get("DEPLOY_WITH_STACK", "true") != "false",
+                             os.environ.get("DEPLOY_ACTION_ON_UNMANAGE") or "deleteResources")
     check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [],
                  p.get("bypassScopes") or [], extra)
     check_bastions(recs, diags, [{k: h[k] for k in ("bastion", "sub", "rg")} for h in ws_diags + hosts])
