@@ -305,7 +305,7 @@ DIAGNOSE = "Microsoft.Insights/diagnosticSettings/write"
 LOCK = "Microsoft.Authorization/locks/write"  # the delete lock on the app account (modules/storage.bicep)
 
 
-def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, bypass, extra):
+def check_rights(p, sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, bypass, extra):
     """The deployer's rights at every scope the template writes to: each resource group a module
     deploys into (a nested deployment there, and what it creates), the subscriptions of watched
     hosts (the operation reader role), the bypassScopes (subscriptions and resource groups: a custom
@@ -327,7 +327,7 @@ def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, b
         if d["logs"] is not None:
             need(account_id(d["logs"]), "Microsoft.Storage/storageAccounts/listKeys/action")
     for w in spaces:
-        need(group(w["sub"], w["rg"]), DEPLOY, ASSIGN)
+        need(group(w["sub"], w["rg"]), DEPLOY, ASSIGN, *preflight_existing.table_read_rights(p))
     for d in ws_diags:
         need(group(d["sub"], d["rg"]), DEPLOY, DIAGNOSE)
         need(d["workspace"]["id"], "Microsoft.OperationalInsights/workspaces/sharedKeys/action")
@@ -489,7 +489,7 @@ def main(argv):
     preflight_stack.removals(existing, p, sub, rg, preflight_existing.FINDINGS["sentinelTables"],
                              os.environ.get("DEPLOY_WITH_STACK", "true") != "false",
                              os.environ.get("DEPLOY_ACTION_ON_UNMANAGE") or "deleteResources")
-    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [],
+    check_rights(p, sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [],
                  p.get("bypassScopes") or [], extra)
     check_bastions(recs, diags, [{k: h[k] for k in ("bastion", "sub", "rg")} for h in ws_diags + hosts])
     check_diagnostics(diags)
