@@ -396,13 +396,27 @@ def check_catalogue_auth(p):
             "catalogueAuth = platform needs catalogueAuthClientId (the app registration): the template refuses it without one")
 
 
+# The Microsoft Graph application permissions the features need (infra/README.md, Microsoft Graph
+# application permissions): (parameter that turns the feature on, permission, its app role id, what
+# fails without it). New features add theirs here.
+GRAPH_PERMISSIONS = [
+    ("graphEndpoint", "User.ReadBasic.All", "97235f07-e226-4f63-ace3-39588e11d3a1",
+     "every person read is refused (403) and reviews stay unverified-identity"),
+]
+GRAPH_APP = "00000003-0000-0000-c000-000000000000"  # Microsoft Graph's application id
+
+
 def check_graph(p):
-    """Bicep cannot grant a Microsoft Graph application permission: with graphEndpoint, say the one step left."""
-    if p.get("graphEndpoint"):
-        row("Microsoft Graph (graphEndpoint)", p["graphEndpoint"], "WARN",
-            "after the deployment, grant the app's identity the Graph application permission User.ReadBasic.All "
-            "(infra/README.md, az rest POST servicePrincipals/{id}/appRoleAssignments); until then every "
-            "person read is refused (403) and reviews stay unverified-identity")
+    """Bicep cannot grant a Microsoft Graph application permission: each one an enabled feature needs is
+    a WARN row with the one command that grants it (after the deployment, by an Entra administrator)."""
+    for setting, permission, role, without in GRAPH_PERMISSIONS:
+        if p.get(setting):
+            row("Microsoft Graph application permission", permission, "WARN",
+                f"{setting} is set: after the deployment an Entra administrator grants the app's identity {permission} "
+                f"(until then {without}): az rest --method POST --uri "
+                "https://graph.microsoft.com/v1.0/servicePrincipals/<app principal id>/appRoleAssignments --body "
+                f"'{{\"principalId\":\"<app principal id>\",\"resourceId\":\"<id of service principal {GRAPH_APP}>\","
+                f"\"appRoleId\":\"{role}\"}}' (infra/README.md, Microsoft Graph application permissions)")
 
 
 def check_app_storage_sku(sub, location, sku):
