@@ -74,10 +74,17 @@ async fn infra_grants_exactly_what_the_functions_use() {
     );
     graph_is_granted(&ex.graph);
     let tables = tables::drift(&ex.queries, &tables::granted(&main));
-    assert!(tables.is_empty(), "table read drift:\n  {}", tables.join("\n  "));
+    assert!(
+        tables.is_empty(),
+        "table read drift:\n  {}",
+        tables.join("\n  ")
+    );
     let sent: std::collections::BTreeSet<&str> = ex.queries.iter().map(|q| q.0.as_str()).collect();
     for f in ["AuditLogQuery", "EstateCheck", "CustodyActor"] {
-        assert!(sent.contains(f), "{f} sent no Logs Query API query: {sent:?}");
+        assert!(
+            sent.contains(f),
+            "{f} sent no Logs Query API query: {sent:?}"
+        );
     }
 }
 

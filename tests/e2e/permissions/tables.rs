@@ -13,7 +13,11 @@ use super::record::Query;
 /// The main.bicep list for each workspace the exercise names, with its setting.
 const KINDS: [(&str, &str, &str); 2] = [
     (WORKSPACE, "AUDITLOGS_WORKSPACES", "auditWorkspaceTables"),
-    (CUSTODY_WORKSPACE, "CUSTODY_WORKSPACE_ID", "custodyWorkspaceTables"),
+    (
+        CUSTODY_WORKSPACE,
+        "CUSTODY_WORKSPACE_ID",
+        "custodyWorkspaceTables",
+    ),
 ];
 
 /// The tables `kql` reads: the source of each tabular expression (a statement's first name, or a
@@ -101,7 +105,9 @@ pub(super) fn granted(main: &str) -> BTreeMap<&'static str, BTreeSet<String>> {
                 .unwrap_or_else(|| panic!("main.bicep: no `{decl}`"));
             let list = rest.split('[').nth(1).and_then(|l| l.split(']').next());
             let list = list.unwrap_or_else(|| panic!("main.bicep: `{decl}` lists no tables"));
-            let names = list.split(',').map(|t| t.trim().trim_matches('\'').to_owned());
+            let names = list
+                .split(',')
+                .map(|t| t.trim().trim_matches('\'').to_owned());
             (*var, names.filter(|t| !t.is_empty()).collect())
         })
         .collect()
@@ -113,12 +119,16 @@ pub(super) fn drift(queries: &[Query], granted: &BTreeMap<&str, BTreeSet<String>
     let mut read: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for (function, workspace, query) in queries {
         let Some((_, setting, var)) = KINDS.iter().find(|(w, _, _)| w == workspace) else {
-            out.insert(format!("{function} queries workspace {workspace}, which no setting names"));
+            out.insert(format!(
+                "{function} queries workspace {workspace}, which no setting names"
+            ));
             continue;
         };
         let tables = tables_read(query);
         if tables.is_empty() {
-            out.insert(format!("{function} sent a query whose tables cannot be told: {query}"));
+            out.insert(format!(
+                "{function} sent a query whose tables cannot be told: {query}"
+            ));
         }
         for t in tables {
             if !granted.get(var).is_some_and(|g| g.contains(&t)) {
@@ -130,8 +140,13 @@ pub(super) fn drift(queries: &[Query], granted: &BTreeMap<&str, BTreeSet<String>
         }
     }
     for (var, tables) in granted {
-        for t in tables.iter().filter(|t| !read.get(var).is_some_and(|r| r.contains(*t))) {
-            out.insert(format!("infra/main.bicep's {var} grants {t}, which no query reads"));
+        for t in tables
+            .iter()
+            .filter(|t| !read.get(var).is_some_and(|r| r.contains(*t)))
+        {
+            out.insert(format!(
+                "infra/main.bicep's {var} grants {t}, which no query reads"
+            ));
         }
     }
     out.into_iter().collect()
@@ -141,14 +156,21 @@ pub(super) fn drift(queries: &[Query], granted: &BTreeMap<&str, BTreeSet<String>
 fn the_tables_of_a_query_are_its_sources_only() {
     let t = |q: &str| tables_read(q).into_iter().collect::<Vec<_>>();
     assert_eq!(
-        t("let keys = pack_array(@\"/a/b\");\nlet limit = 10;\nStorageBlobLogs\n| where ObjectKey in (keys)\n| extend K = strcat_array(split(ObjectKey, \"/\"), \"/\")\n| take limit"),
+        t(
+            "let keys = pack_array(@\"/a/b\");\nlet limit = 10;\nStorageBlobLogs\n| where ObjectKey in (keys)\n| extend K = strcat_array(split(ObjectKey, \"/\"), \"/\")\n| take limit"
+        ),
         ["StorageBlobLogs"]
     );
     assert_eq!(
-        t("union isfuzzy=true AuditLogs, (SigninLogs | where x == 'AzureActivity')\n| join kind=inner (AzureActivity | project A) on A\n| lookup Heartbeat on Computer"),
+        t(
+            "union isfuzzy=true AuditLogs, (SigninLogs | where x == 'AzureActivity')\n| join kind=inner (AzureActivity | project A) on A\n| lookup Heartbeat on Computer"
+        ),
         ["AuditLogs", "AzureActivity", "Heartbeat", "SigninLogs"]
     );
-    assert_eq!(t("let recent = MicrosoftAzureBastionAuditLogs | take 1;\nrecent | count"), ["MicrosoftAzureBastionAuditLogs"]);
+    assert_eq!(
+        t("let recent = MicrosoftAzureBastionAuditLogs | take 1;\nrecent | count"),
+        ["MicrosoftAzureBastionAuditLogs"]
+    );
 }
 
 #[test]
@@ -159,9 +181,17 @@ fn drift_names_an_ungranted_table_and_a_granted_one_no_query_reads() {
     let q = |f: &str, w: &str, k: &str| (f.to_owned(), w.to_owned(), k.to_owned());
     let problems = drift(
         &[
-            q("AuditLogQuery", WORKSPACE, "MicrosoftAzureBastionAuditLogs | take 1"),
+            q(
+                "AuditLogQuery",
+                WORKSPACE,
+                "MicrosoftAzureBastionAuditLogs | take 1",
+            ),
             q("EstateCheck", WORKSPACE, "AzureActivity | take 1"),
-            q("CustodyActor", CUSTODY_WORKSPACE, "StorageBlobLogs | take 1"),
+            q(
+                "CustodyActor",
+                CUSTODY_WORKSPACE,
+                "StorageBlobLogs | take 1",
+            ),
             q("CustodyActor", WORKSPACE, "StorageBlobLogs | take 1"),
         ],
         &granted,
