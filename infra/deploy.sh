@@ -10,6 +10,11 @@
 # 3. waits for the system key, then deploys again with the subscriptions and, with Microsoft Sentinel,
 #    its analytics rules, parser and workbook (a rule is refused until its new tables are queryable;
 #    a rule reading a Microsoft table the workspace lacks is not deployed, and named);
+#    The second pass is a deployment stack update (`az stack group create`, stack DEPLOY_STACK_NAME,
+#    default bastion-recordings, --action-on-unmanage DEPLOY_ACTION_ON_UNMANAGE, default deleteResources):
+#    what the template no longer declares (grants, settings, event subscriptions, authentication) is
+#    deleted; the preflight lists it first and refuses a removal of anything holding data.
+#    DEPLOY_WITH_STACK=false keeps the plain `az deployment group create` (nothing is removed);
 # 4. deletes this app's event subscriptions under an earlier version's names (the preflight names them).
 # The parameters go to Resource Manager as a JSON file built from the .bicepparam, with
 # deployEventSubscriptions written into it for each pass: no inline override of a .bicepparam (whether
@@ -21,6 +26,14 @@ set -euo pipefail
 RG=${1:?usage: infra/deploy.sh <resource-group> <params-file>}
 PARAMS=${2:?usage: infra/deploy.sh <resource-group> <params-file>}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# How the second pass deploys: handed down to the preflight, which lists what it would remove.
+export DEPLOY_WITH_STACK=${DEPLOY_WITH_STACK:-true} DEPLOY_ACTION_ON_UNMANAGE=${DEPLOY_ACTION_ON_UNMANAGE:-deleteResources}
+STACK=${DEPLOY_STACK_NAME:-bastion-recordings}
+case "$DEPLOY_WITH_STACK/$DEPLOY_ACTION_ON_UNMANAGE" in
+    true/deleteResources | true/detachAll | false/*) ;;
+    *) echo "deploy: DEPLOY_WITH_STACK is true or false, DEPLOY_ACTION_ON_UNMANAGE deleteResources or detachAll" >&2; exit 2 ;;
+esac
 
 WORK=dist/deploy
 mkdir -p "$WORK"
@@ -47,7 +60,9 @@ for value in (False, True):
 PY
 rm -f "$WORK/built.json"
 
-# A deployment of main.bicep with parameter file $1 (further az arguments after it), its stdout printed.
+# A deployment of main.bicep with parameter file $2 (further az arguments after it), its stdout printed:
+# $1 `plain` (az deployment group create) or `stack` (the stack update, which removes what the template
+# no longer declares; with DEPLOY_WITH_STACK=false a plain deployment too).
 # Two refusals are worth waiting for; any other failure stops at once:
 # - role assignments made seconds after their custom role definition (or the app's new identity) are
 #   refused while Microsoft Entra ID and Resource Manager replicate them (RoleDefinitionDoesNotExist,
@@ -82,10 +97,17 @@ spent() {
 }
 
 deploy() {
-    local params=$1 roles=0 tables=0 pause out
-    shift
+    local create=(deployment group create -g "$RG") params=$2 roles=0 tables=0 pause out
+    if [ "$1" = stack ] && [ "$DEPLOY_WITH_STACK" = true ]; then
+        # Deny settings stay off: a deny assignment on every managed grant would stop the owners of the
+        # Bastion, source and workspace groups from removing the app's access by hand; the data is kept
+        # by the delete lock and the preflight's refusal to let the stack delete it.
+        create=(stack group create -n "$STACK" -g "$RG" --action-on-unmanage "$DEPLOY_ACTION_ON_UNMANAGE"
+            --deny-settings-mode none --yes)
+    fi
+    shift 2
     while true; do
-        if out=$(az deployment group create -g "$RG" -f infra/main.bicep -p "@$params" "$@" 2>"$WORK/err"); then
+        if out=$(az "${create[@]}" -f infra/main.bicep -p "@$params" "$@" 2>"$WORK/err"); then
             printf '%s\n' "$out"
             return 0
         fi
@@ -119,7 +141,7 @@ deploy() {
 }
 
 echo "deploy: infrastructure"
-OUTPUTS=$(deploy "$WORK/params-false.json" --query "[properties.outputs.functionAppName.value, properties.outputs.functionAppHostName.value]" -o tsv)
+OUTPUTS=$(deploy plain "$WORK/params-false.json" --query "[properties.outputs.functionAppName.value, properties.outputs.functionAppHostName.value]" -o tsv)
 # az prints the two values of the list on two lines (or tab-separated): the app's name, its host name.
 read -r APP HOST <<<"$(tr '\t\n' '  ' <<<"$OUTPUTS")"
 [ -n "$APP" ] && [ -n "$HOST" ] || { echo "deploy: the deployment named no app or host name" >&2; exit 1; }
@@ -157,8 +179,12 @@ for _ in $(seq 1 "${DEPLOY_KEY_ATTEMPTS:-30}"); do
 done
 [ -n "${key:-}" ] || { echo "deploy: no eventgrid_extension key after 5 minutes; check the app's logs" >&2; exit 1; }
 
-echo "deploy: Event Grid subscriptions"
-SKIPPED=$(deploy "$WORK/params-true.json" --query "properties.outputs.sentinelRulesSkipped.value" -o json)
+# The whole template: a stack update answers with the stack (its outputs at the top), a deployment with
+# the deployment (under properties).
+echo "deploy: Event Grid subscriptions$([ "$DEPLOY_WITH_STACK" = true ] && echo ", through the deployment stack $STACK")"
+OUT=properties.outputs
+[ "$DEPLOY_WITH_STACK" = true ] && OUT=outputs
+SKIPPED=$(deploy stack "$WORK/params-true.json" --query "$OUT.sentinelRulesSkipped.value" -o json)
 python3 - "$SKIPPED" <<'PY'
 import json, sys
 for r in json.loads(sys.argv[1] or "[]") or []:

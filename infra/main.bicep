@@ -163,10 +163,17 @@ param softDeleteDays int = 14
 @description('Bastion hosts whose BastionAuditLogs this template archives (a diagnostic setting on each): {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName? (default: the first audit-log source)}. Empty: none (leave out a host whose setting exists already).')
 param bastionDiagnostics array = []
 
-@description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host: a name, or the host\'s resource id), diagnostics? (true: this template adds the diagnostic setting sending that host\'s BastionAuditLogs to the workspace, in resource-specific mode), bastionSubscriptionId?, bastionResourceGroup? (the host\'s when bastionName is a name, default this deployment\'s)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
+@description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host: a name, or the host\'s resource id), diagnostics? (true: this template adds the diagnostic setting sending that host\'s BastionAuditLogs to the workspace, in resource-specific mode), bastionSubscriptionId?, bastionResourceGroup? (the host\'s when bastionName is a name, default this deployment\'s)}. The app\'s identity may read the tables it queries there (workspaceReadScope). Empty: no workspace source.')
 param logAnalyticsWorkspaces array = []
 
-@description('The Log Analytics workspace receiving the recording accounts\' StorageBlobLogs, for the actor of a deletion or replacement outside the product and each recording\'s custody trail: {resourceId (its ARM id), customerId (its workspace id, a GUID)}. The app\'s identity gets Log Analytics Reader on it. Empty: off.')
+@description('How the app\'s identity may read the workspaces it queries: tables (default: only the tables its queries read, through a role assignment conditioned on the table names, Log Analytics granular RBAC) or workspace (the fallback: Log Analytics Reader on each whole workspace, e.g. where a condition cannot be written).')
+@allowed([
+  'tables'
+  'workspace'
+])
+param workspaceReadScope string = 'tables'
+
+@description('The Log Analytics workspace receiving the recording accounts\' StorageBlobLogs, for the actor of a deletion or replacement outside the product and each recording\'s custody trail: {resourceId (its ARM id), customerId (its workspace id, a GUID)}. The app\'s identity may read StorageBlobLogs there (workspaceReadScope). Empty: off.')
 param custodyWorkspace object = {}
 
 @description('Minutes after a deletion or replacement outside the product its actor is looked for in StorageBlobLogs before it is recorded as unknown (CUSTODY_ACTOR_WAIT_MINUTES).')
@@ -524,7 +531,13 @@ module appAccess 'modules/app-access.bicep' = {
   }
 }
 
-// Log Analytics Reader on every workspace source, in the workspace's own subscription and resource group.
+// The tables the app's queries read in each kind of workspace (tests/e2e/permissions derives the tables
+// of every query the functions send and holds them to these lists); empty: the whole workspace.
+var auditWorkspaceTables = workspaceReadScope == 'tables' ? ['MicrosoftAzureBastionAuditLogs', 'AzureActivity'] : []
+// (EstateCheck reads AzureActivity in every workspace the app reads, the custody one too.)
+var custodyWorkspaceTables = workspaceReadScope == 'tables' ? ['StorageBlobLogs', 'AzureActivity'] : []
+
+// Read on every workspace source, in the workspace's own subscription and resource group.
 module workspaceAccess 'modules/workspace-access.bicep' = [
   for (w, i) in logAnalyticsWorkspaces: {
     name: 'workspace-access-${uniqueString(resourceGroup().id, w.resourceId)}'
@@ -532,12 +545,14 @@ module workspaceAccess 'modules/workspace-access.bicep' = [
     params: {
       workspaceName: last(split(w.resourceId, '/'))
       principalId: functionApp.outputs.principalId
+      tables: auditWorkspaceTables
+      purpose: 'audit'
     }
   }
 ]
 
-// Log Analytics Reader on the custody workspace (StorageBlobLogs of the recording accounts), in its
-// own subscription and resource group.
+// Read on the custody workspace (StorageBlobLogs of the recording accounts), in its own subscription
+// and resource group.
 var custodyWorkspaces = empty(custodyWorkspace.?resourceId ?? '') ? [] : [custodyWorkspace.resourceId]
 module custodyAccess 'modules/workspace-access.bicep' = [
   for (w, i) in custodyWorkspaces: {
@@ -546,6 +561,8 @@ module custodyAccess 'modules/workspace-access.bicep' = [
     params: {
       workspaceName: last(split(w, '/'))
       principalId: functionApp.outputs.principalId
+      tables: custodyWorkspaceTables
+      purpose: 'custody'
     }
   }
 ]

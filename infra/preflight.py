@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import preflight_existing
+import preflight_stack
 
 SETTING_NAME = "archive-bastion-audit-logs"  # the name main.bicep gives its archive settings
 WORKSPACE_SETTING_NAME = "send-bastion-audit-logs-to-workspace"  # and its workspace settings
@@ -304,7 +305,7 @@ DIAGNOSE = "Microsoft.Insights/diagnosticSettings/write"
 LOCK = "Microsoft.Authorization/locks/write"  # the delete lock on the app account (modules/storage.bicep)
 
 
-def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, bypass, extra):
+def check_rights(p, sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, bypass, extra):
     """The deployer's rights at every scope the template writes to: each resource group a module
     deploys into (a nested deployment there, and what it creates), the subscriptions of watched
     hosts (the operation reader role), the bypassScopes (subscriptions and resource groups: a custom
@@ -326,7 +327,7 @@ def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, b
         if d["logs"] is not None:
             need(account_id(d["logs"]), "Microsoft.Storage/storageAccounts/listKeys/action")
     for w in spaces:
-        need(group(w["sub"], w["rg"]), DEPLOY, ASSIGN)
+        need(group(w["sub"], w["rg"]), DEPLOY, ASSIGN, *preflight_existing.table_read_rights(p))
     for d in ws_diags:
         need(group(d["sub"], d["rg"]), DEPLOY, DIAGNOSE)
         need(d["workspace"]["id"], "Microsoft.OperationalInsights/workspaces/sharedKeys/action")
@@ -395,13 +396,27 @@ def check_catalogue_auth(p):
             "catalogueAuth = platform needs catalogueAuthClientId (the app registration): the template refuses it without one")
 
 
+# The Microsoft Graph application permissions the features need (infra/README.md, Microsoft Graph
+# application permissions): (parameter that turns the feature on, permission, its app role id, what
+# fails without it). New features add theirs here.
+GRAPH_PERMISSIONS = [
+    ("graphEndpoint", "User.ReadBasic.All", "97235f07-e226-4f63-ace3-39588e11d3a1",
+     "every person read is refused (403) and reviews stay unverified-identity"),
+]
+GRAPH_APP = "00000003-0000-0000-c000-000000000000"  # Microsoft Graph's application id
+
+
 def check_graph(p):
-    """Bicep cannot grant a Microsoft Graph application permission: with graphEndpoint, say the one step left."""
-    if p.get("graphEndpoint"):
-        row("Microsoft Graph (graphEndpoint)", p["graphEndpoint"], "WARN",
-            "after the deployment, grant the app's identity the Graph application permission User.ReadBasic.All "
-            "(infra/README.md, az rest POST servicePrincipals/{id}/appRoleAssignments); until then every "
-            "person read is refused (403) and reviews stay unverified-identity")
+    """Bicep cannot grant a Microsoft Graph application permission: each one an enabled feature needs is
+    a WARN row with the one command that grants it (after the deployment, by an Entra administrator)."""
+    for setting, permission, role, without in GRAPH_PERMISSIONS:
+        if p.get(setting):
+            row("Microsoft Graph application permission", permission, "WARN",
+                f"{setting} is set: after the deployment an Entra administrator grants the app's identity {permission} "
+                f"(until then {without}): az rest --method POST --uri "
+                "https://graph.microsoft.com/v1.0/servicePrincipals/<app principal id>/appRoleAssignments --body "
+                f"'{{\"principalId\":\"<app principal id>\",\"resourceId\":\"<id of service principal {GRAPH_APP}>\","
+                f"\"appRoleId\":\"{role}\"}}' (infra/README.md, Microsoft Graph application permissions)")
 
 
 def check_app_storage_sku(sub, location, sku):
@@ -484,7 +499,11 @@ def main(argv):
     preflight_existing.sentinel(existing, p)
     preflight_existing.custody(existing, p, recs, account_id)
     preflight_existing.evidence_lock(existing, p, sub, rg)
-    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [],
+    # infra/deploy.sh hands the same settings down: the second pass through a deployment stack, or not.
+    preflight_stack.removals(existing, p, sub, rg, preflight_existing.FINDINGS["sentinelTables"],
+                             os.environ.get("DEPLOY_WITH_STACK", "true") != "false",
+                             os.environ.get("DEPLOY_ACTION_ON_UNMANAGE") or "deleteResources")
+    check_rights(p, sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [],
                  p.get("bypassScopes") or [], extra)
     check_bastions(recs, diags, [{k: h[k] for k in ("bastion", "sub", "rg")} for h in ws_diags + hosts])
     check_diagnostics(diags)

@@ -45,6 +45,12 @@ class Checks:
             raise
 
 
+def table_read_rights(p):
+    """With workspaceReadScope = tables (the default) the read grant is a custom role defined in the
+    workspace's resource group (modules/workspace-access.bicep)."""
+    return ["Microsoft.Authorization/roleDefinitions/write"] if p.get("workspaceReadScope", "tables") == "tables" else []
+
+
 def group_of(resource_id):
     parts = resource_id.strip("/").split("/")
     return f"/subscriptions/{parts[1]}/resourceGroups/{parts[3]}"
@@ -167,7 +173,7 @@ def custody(c, p, recs, account_id):
     if not ws:
         return
     name = ws.rstrip("/").rsplit("/", 1)[-1]
-    c.need(group_of(ws), DEPLOY, ASSIGN)
+    c.need(group_of(ws), DEPLOY, ASSIGN, *table_read_rights(p))
     try:
         found = c.get(ws, "2025-07-01")
     except c.error as e:

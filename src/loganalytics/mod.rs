@@ -41,8 +41,8 @@ pub fn scope_for(endpoint: &Url) -> &'static str {
         SCOPE
     }
 }
-/// The role a refused query names.
-pub const ROLE: &str = "Log Analytics Reader";
+/// The role a refused query names: infra's table read grant, or the whole-workspace fallback.
+pub const ROLE: &str = "Bastion workspace table reader (or Log Analytics Reader)";
 
 /// Runs KQL queries against workspaces.
 #[async_trait]

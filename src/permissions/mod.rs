@@ -192,13 +192,15 @@ impl Operation {
                 Queue,
                 &[messages!("add/action"), messages!("write")],
             ),
-            // A query needs both (Log Analytics Reader's `*/read` carries them).
+            // The query action, and the rows of the tables it reads: the data action (granular
+            // RBAC, conditioned on the table names; tests/e2e/permissions holds each query's tables
+            // to the condition), or Log Analytics Reader's `*/read` on the whole workspace.
             Self::QueryWorkspace => (
                 "Query (Logs Query API)",
                 LogAnalytics,
                 &[
                     "Microsoft.OperationalInsights/workspaces/query/read",
-                    "Microsoft.OperationalInsights/workspaces/query/MicrosoftAzureBastionAuditLogs/read",
+                    "Microsoft.OperationalInsights/workspaces/tables/data/read",
                 ],
             ),
             Self::GetMessages => (

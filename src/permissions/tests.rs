@@ -12,7 +12,10 @@ fn every_operation_names_a_documented_permission_of_its_service() {
             Service::Blob => &["Microsoft.Storage/storageAccounts/blobServices/"],
             Service::Table => &["Microsoft.Storage/storageAccounts/tableServices/tables/"],
             Service::Queue => &["Microsoft.Storage/storageAccounts/queueServices/queues/"],
-            Service::LogAnalytics => &["Microsoft.OperationalInsights/workspaces/query/"],
+            Service::LogAnalytics => &[
+                "Microsoft.OperationalInsights/workspaces/query/",
+                "Microsoft.OperationalInsights/workspaces/tables/data/",
+            ],
             Service::LogsIngestion => &["Microsoft.Insights/Telemetry/"],
             // Control-plane actions: no data action, and only of the providers the checks read.
             Service::ResourceManager => &[

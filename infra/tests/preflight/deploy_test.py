@@ -6,7 +6,9 @@ package upload waits while storage refuses it (role assignments propagating) and
 once on any other failure, and nothing deploys after a blocking preflight. The host is started at the
 host name the deployment outputs. deploy.sh run twice, with Microsoft Sentinel off and on, completes
 both passes both times with the same deployments and parameters (idempotent names), and the second
-pass waits with a bounded back-off while Sentinel refuses a rule whose new table is not queryable.
+pass waits with a bounded back-off while Sentinel refuses a rule whose new table is not queryable. The
+second pass is the deployment stack's update (deleteResources, or detachAll when asked; the plain
+deployment with DEPLOY_WITH_STACK=false), and a preflight refusing to let the stack delete data deploys nothing.
 Run: python3 infra/tests/preflight/deploy_test.py   (scripts/ci-infra.sh does).
 """
 
@@ -27,8 +29,13 @@ REFUSED = {"__error__": "ERROR: Status Code: 400, Details: ... 'AuthorizationPer
 NOT_REPLICATED = {"__error__": "ERROR: {\"code\": \"RoleDefinitionDoesNotExist\", \"message\": \"The specified role definition with ID 'f1a2' does not exist.\"}"}
 FIRST = (f"deployment group create -g {RG} -f infra/main.bicep -p @dist/deploy/params-false.json --query "
          "[properties.outputs.functionAppName.value, properties.outputs.functionAppHostName.value]")
-SECOND = (f"deployment group create -g {RG} -f infra/main.bicep -p @dist/deploy/params-true.json --query "
-          "properties.outputs.sentinelRulesSkipped.value")
+# The second pass: the deployment stack's update (what the template no longer declares is deleted), or
+# with DEPLOY_WITH_STACK=false the plain deployment.
+STACKED = f"stack group create -n bastion-recordings -g {RG} --action-on-unmanage %s --deny-settings-mode none --yes"
+SECOND = (f"{STACKED % 'deleteResources'} -f infra/main.bicep -p @dist/deploy/params-true.json --query "
+          "outputs.sentinelRulesSkipped.value")
+PLAIN_SECOND = (f"deployment group create -g {RG} -f infra/main.bicep -p @dist/deploy/params-true.json --query "
+                "properties.outputs.sentinelRulesSkipped.value")
 KEYS = f"functionapp keys list -g {RG} -n {APP} --query systemKeys.eventgrid_extension"
 
 
@@ -63,7 +70,7 @@ def answers(zip_answer, preflight_ok=True, first=f"{APP}\n{HOST}", key="key123",
     return a
 
 
-def run(t, runs=1):
+def run(t, runs=1, extra=None):
     """deploy.sh `runs` times in the prepared directory `t`: (exit codes, outputs, every call, handed files
     per run); `t / "runs"` holds each run's calls."""
     codes, outs, handed, per_run = [], [], [], []
@@ -74,16 +81,16 @@ def run(t, runs=1):
                "DEPLOY_TABLE_WAIT_SECONDS": "0", "DEPLOY_TABLE_ATTEMPTS": "3",
                "DEPLOY_KEY_WAIT_SECONDS": "0", "DEPLOY_KEY_ATTEMPTS": "3",
                "PREFLIGHT_ANSWERS": str(t / "answers.json"), "PREFLIGHT_CALLS": str(t / "calls"),
-               "PREFLIGHT_FILES": str(t / f"handed{n}"), "CURL_CALLS": str(t / "curl")}
+               "PREFLIGHT_FILES": str(t / f"handed{n}"), "CURL_CALLS": str(t / "curl"), **(extra or {})}
         proc = subprocess.run([str(t / "infra/deploy.sh"), RG, PARAMS], cwd=t, env=env,
                               capture_output=True, text=True, check=False)
         codes.append(proc.returncode)
         outs.append(proc.stdout + proc.stderr)
         handed.append({f.name: json.loads(f.read_text()) for f in (t / f"handed{n}").iterdir()})
-        calls = (t / "calls").read_text().splitlines()
+        calls = (t / "calls").read_text().splitlines() if (t / "calls").exists() else []
         per_run.append(calls[sum(len(r) for r in per_run):])
     (t / "runs").write_text(json.dumps(per_run))
-    return codes, outs, (t / "calls").read_text().splitlines(), handed
+    return codes, outs, calls, handed
 
 
 def prepared(tmp, a):
@@ -134,7 +141,7 @@ def twice(name, scenario, second, expect):
     problems = [f"run {n + 1}: exit {c}" for n, c in enumerate(codes) if c != 0]
     problems += [f"no {e!r} in the first run's output" for e in expect if e not in outs[0]]
     problems += [f"run {n + 1}: {p}" for n, h in enumerate(handed) for p in passes(calls, h)]
-    creates = [sorted(set(c for c in r if c.startswith("deployment group create"))) for r in per_run]
+    creates = [sorted(set(c for c in r if c.startswith(("deployment group create", "stack group create")))) for r in per_run]
     if creates[0] != creates[1] or len(creates[1]) != 2:
         problems.append(f"the runs deployed differently: {creates}")
     if handed[0] != handed[1]:
@@ -221,6 +228,26 @@ def deploy_deletes_stale_subscriptions():
     return not problems
 
 
+def stack_pass(name, scenario, env, second, exit_code, expect):
+    """The second pass as `env` says (a stack update, detachAll, or the plain deployment); a preflight
+    refusing a removal of data deploys nothing at all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        a = answers({}, scenario=scenario)
+        a[second] = {}
+        codes, outs, calls, _ = run(prepared(tmp, a), extra=env)
+    made = [c for c in calls if c.startswith(("deployment group create", "stack group create"))]
+    problems = [f"exit {codes[0]}, expected {exit_code}"] if codes[0] != exit_code else []
+    problems += [f"no {e!r} in the output" for e in expect if e not in outs[0]]
+    if exit_code == 0 and (len(made) != 2 or made[1] != second):
+        problems.append(f"deployed {made}, the second pass expected as az {second}")
+    if exit_code != 0 and made:
+        problems.append(f"deployed after a blocking preflight: {made}")
+    print(f"{'ok  ' if not problems else 'FAIL'} deploy scenario {name}")
+    if problems:
+        print("     " + "; ".join(problems) + "\n" + outs[0])
+    return not problems
+
+
 def main():
     results = [
         deploy("first run: false in the file, then true once the key exists", {}, 0, ["deploy: done"], 1, check=passes),
@@ -254,6 +281,19 @@ def main():
                      "sentinel-storage-blob-logs-sent-by-custody", TABLE_NOT_READY, listed(*ours()), 1,
                      ["StorageBlobLogs is absent from the workspace"], 1, ["StorageBlobLogs"]),
         deploy_deletes_stale_subscriptions(),
+        stack_pass("a redeploy without features: the stack update removes what the preflight listed",
+                   "stack-redeploy-without-features", {}, SECOND, 0,
+                   ["Microsoft.Web/sites/config: no longer declared, deleted by the stack update",
+                    "through the deployment stack bastion-recordings", "deploy: done"]),
+        stack_pass("a renamed baseName: refused before anything is deployed", "stack-renamed-basename", {}, SECOND, 1,
+                   ["the stack would delete this Microsoft.Storage/storageAccounts"]),
+        stack_pass("the rename with DEPLOY_ACTION_ON_UNMANAGE=detachAll: the stack detaches instead",
+                   "stack-renamed-basename-detached", {"DEPLOY_ACTION_ON_UNMANAGE": "detachAll"},
+                   SECOND.replace("deleteResources", "detachAll"), 0, ["detached (left in place", "deploy: done"]),
+        stack_pass("DEPLOY_WITH_STACK=false: the plain deployment, nothing removed", None, {"DEPLOY_WITH_STACK": "false"},
+                   PLAIN_SECOND, 0, ["nothing the template no longer declares is removed", "deploy: done"]),
+        stack_pass("an unknown DEPLOY_ACTION_ON_UNMANAGE: refused", None, {"DEPLOY_ACTION_ON_UNMANAGE": "deleteAll"}, SECOND, 2,
+                   ["DEPLOY_ACTION_ON_UNMANAGE deleteResources or detachAll"]),
     ]
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1

@@ -2,7 +2,8 @@
 
 Each scenario is base.json (an estate where every check passes) with its `answers` and `parameters`
 replaced (`paramsFileText`: a parameter file of its own); it names the exit code, the texts the output must
-contain (`expect`) and must not (`absent`). Every az call must be read-only.
+contain (`expect`) and must not (`absent`), and environment variables of its own (`env`, those
+infra/deploy.sh hands down). Every az call must be read-only.
 Run: python3 infra/tests/preflight/run.py   (scripts/ci-infra.sh does; under a second).
 """
 
@@ -20,7 +21,8 @@ ROOT = HERE.parents[2]
 READ_ONLY = re.compile(
     r"^(bicep build-params --file \S+ --stdout|account show|group show -n \S+|functionapp list-flexconsumption-(locations|runtimes)\b.*"
     r"|rest --method get --url \S+|network bastion show .*|storage account show .*|monitor diagnostic-settings list .*|keyvault show .*"
-    r"|eventgrid system-topic list .*|eventgrid system-topic event-subscription list .*|functionapp list .*|storage account list .*)$")
+    r"|eventgrid system-topic list .*|eventgrid system-topic event-subscription list .*|functionapp list .*|storage account list .*"
+    r"|stack group show .*|deployment group what-if .*)$")
 
 
 def run(name, scenario, base):
@@ -35,7 +37,8 @@ def run(name, scenario, base):
             Path(params_file).write_text(scenario["paramsFileText"])
         (Path(tmp) / "answers.json").write_text(json.dumps(answers))
         env = {**os.environ, "PATH": f"{HERE}:{os.environ['PATH']}",
-               "PREFLIGHT_ANSWERS": str(Path(tmp) / "answers.json"), "PREFLIGHT_CALLS": str(Path(tmp) / "calls")}
+               "PREFLIGHT_ANSWERS": str(Path(tmp) / "answers.json"), "PREFLIGHT_CALLS": str(Path(tmp) / "calls"),
+               **scenario.get("env", {})}
         proc = subprocess.run([str(ROOT / "infra/preflight.sh"), params_file, base["resourceGroup"]],
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         calls = (Path(tmp) / "calls").read_text().splitlines() if (Path(tmp) / "calls").exists() else []

@@ -7,7 +7,7 @@
 //! poison payload (quarantine), the `handler backfill` CLI, and last RetentionSweep ten years on,
 //! when every class has expired, so it finds, re-checks and deletes in both Bastion containers.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::http::Method;
 use bastion_recordings::app::router;
@@ -40,10 +40,13 @@ const HOUR: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-5555555555
 
 /// The workspace source the settings name.
 pub(super) const WORKSPACE: &str = "a1b2c3d4-0000-4000-8000-000000000001";
+/// The custody workspace (its own, so the tables each kind of workspace is read for are told apart).
+pub(super) const CUSTODY_WORKSPACE: &str = "a1b2c3d4-0000-4000-8000-000000000002";
 
 /// The loopback fake holding one Bastion audit row of the workspace.
 fn workspace() -> FakeLogs {
     let fake = FakeLogs::default();
+    fake.workspace(CUSTODY_WORKSPACE);
     let values = json!({
         "TimeGenerated": "2025-03-14T09:40:00.000Z",
         "_ResourceId": "/subscriptions/11111111-2222-3333-4444-555555555555/resourcegroups/rg-hub-weu/providers/microsoft.network/bastionhosts/bas-hub-weu",
@@ -107,6 +110,8 @@ pub(super) struct Exercised {
     pub(super) ran: Vec<String>,
     /// The Microsoft Graph requests (method, path) the functions made.
     pub(super) graph: Vec<(String, String)>,
+    /// The Logs Query API queries the functions sent.
+    pub(super) queries: Vec<super::record::Query>,
 }
 
 /// Runs everything; `rx` receives the webhook notifications.
@@ -153,9 +158,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
         ("GRAPH_ENDPOINT", graph.base.as_str()),
         ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
-        // The custody workspace (the same one: Log Analytics Reader on it either way): the detail
-        // reads the recording's trail, CustodyActor its lookups.
-        ("CUSTODY_WORKSPACE_ID", WORKSPACE),
+        // The custody workspace: the detail reads the recording's trail, CustodyActor its lookups.
+        ("CUSTODY_WORKSPACE_ID", CUSTODY_WORKSPACE),
         // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).
         (
             "EVIDENCE_SIGNING_KEY",
@@ -185,9 +189,11 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         .with_ingestion(Arc::new(Ingest(ledger.clone())));
     state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
     state.queues = Arc::new(Queues(ledger.clone()));
+    let queries = Arc::new(Mutex::new(Vec::new()));
     state.logs = Some(Arc::new(Logs {
         ledger: ledger.clone(),
         fake: workspace(),
+        queries: queries.clone(),
     }));
     let mut rig = Rig {
         ledger: ledger.clone(),
@@ -408,5 +414,6 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         seen: ledger.seen(),
         ran: rig.ran,
         graph: graph.requests(),
+        queries: queries.lock().expect("queries").clone(),
     }
 }

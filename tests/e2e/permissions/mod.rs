@@ -19,6 +19,7 @@ mod exercise;
 mod record;
 mod rig;
 mod roles;
+mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,6 +73,19 @@ async fn infra_grants_exactly_what_the_functions_use() {
         problems.join("\n  ")
     );
     graph_is_granted(&ex.graph);
+    let tables = tables::drift(&ex.queries, &tables::granted(&main));
+    assert!(
+        tables.is_empty(),
+        "table read drift:\n  {}",
+        tables.join("\n  ")
+    );
+    let sent: std::collections::BTreeSet<&str> = ex.queries.iter().map(|q| q.0.as_str()).collect();
+    for f in ["AuditLogQuery", "EstateCheck", "CustodyActor"] {
+        assert!(
+            sent.contains(f),
+            "{f} sent no Logs Query API query: {sent:?}"
+        );
+    }
 }
 
 /// Every Microsoft Graph request is an operation the mapping knows, and the application permission

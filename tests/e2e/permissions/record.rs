@@ -214,10 +214,15 @@ impl LinkIssuer for Links {
     }
 }
 
-/// Records every Logs Query API query, answering from the loopback fake.
+/// A query the functions sent: (function, workspace, query text).
+pub(super) type Query = (String, String, String);
+
+/// Records every Logs Query API query (and its text, for the tables it reads), answering from the
+/// loopback fake.
 pub(super) struct Logs {
     pub(super) ledger: Ledger,
     pub(super) fake: FakeLogs,
+    pub(super) queries: Arc<Mutex<Vec<Query>>>,
 }
 
 #[async_trait]
@@ -231,6 +236,11 @@ impl LogsQuery for Logs {
     ) -> Result<Answer, AzureError> {
         self.ledger
             .record(WORKSPACES, Resource::Workspace, Operation::QueryWorkspace);
+        let function = self.ledger.function.lock().expect("ledger").clone();
+        if function != SETUP && !function.is_empty() {
+            let q = (function, workspace.to_owned(), query.to_owned());
+            self.queries.lock().expect("queries").push(q);
+        }
         self.fake.query(workspace, query, timespan, wait).await
     }
 }

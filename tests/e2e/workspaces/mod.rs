@@ -83,7 +83,7 @@ async fn a_workspace_is_read_once_and_a_refused_one_is_shown_in_health() {
     assert!(
         refused["error"]
             .as_str()
-            .is_some_and(|e| e.contains("403: missing role Log Analytics Reader")),
+            .is_some_and(|e| e.contains("403: missing role Bastion workspace table reader")),
         "{health}"
     );
     assert_eq!(

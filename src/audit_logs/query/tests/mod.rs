@@ -377,7 +377,7 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     assert_eq!(
         s.error.as_deref(),
         Some(
-            "403: missing role Log Analytics Reader on workspace a1b2c3d4-0000-4000-8000-000000000001"
+            "403: missing role Bastion workspace table reader (or Log Analytics Reader) on workspace a1b2c3d4-0000-4000-8000-000000000001"
         )
     );
     fake.forbid(WS, false);
