@@ -2,8 +2,9 @@
 //! error as the port says (`From<AzureError>`), a step the next run repeats as `Retryable`, an
 //! input that can never succeed as `Poison`.
 
+use crate::audit_logs;
 use crate::invocation::{Failure, Stage};
-use crate::{audit_logs, notify};
+use crate::notify;
 
 impl From<audit_logs::Error> for Failure {
     fn from(e: audit_logs::Error) -> Self {
