@@ -26,3 +26,38 @@ impl From<notify::handler::Error> for Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Failure, audit_logs, notify};
+    use crate::azure::AzureError;
+
+    fn refused() -> AzureError {
+        AzureError::from_status(400, "PropertyValueTooLarge", "", None)
+    }
+
+    /// Each domain's fault ends as before the domains had their own errors: what the service
+    /// refuses is poison where a port's error decides, a row not recorded or a destination to
+    /// retry redelivers.
+    #[test]
+    fn each_domain_error_ends_as_its_fault_says() {
+        let end = |e: Failure| match e {
+            Failure::Poison { .. } => "poison".to_owned(),
+            Failure::Retryable { stage, .. } => stage.as_str().to_owned(),
+        };
+        let audit = |e| end(Failure::from(e));
+        assert_eq!(audit(audit_logs::Error::Port(refused())), "poison");
+        let down = AzureError::Transient("reset".into());
+        assert_eq!(audit(audit_logs::Error::Port(down)), "processing");
+        let cut = audit_logs::Error::Interrupted("the claim ran out".into());
+        assert_eq!(audit(cut), "processing");
+        let sent = |e| end(Failure::from(e));
+        use notify::handler::Error;
+        assert_eq!(sent(Error::Unusable("not a notification".into())), "poison");
+        assert_eq!(sent(Error::Outbox(refused())), "processing");
+        let retry = || Error::Undelivered("slack: HTTP 500".into());
+        assert_eq!(sent(retry()), "sending");
+        let text = Failure::from(retry()).to_string();
+        assert_eq!(text, "transient failure while sending: slack: HTTP 500");
+    }
+}

@@ -260,7 +260,7 @@ impl Join {
                         k.recordings.insert(key, r);
                     }
                     // Gone, or a row that no longer parses: nothing to join.
-                    Ok(None) | Err(crate::azure::AzureError::Permanent(_)) => {}
+                    Ok(None) | Err(AzureError::Permanent(_)) => {}
                     Err(e) => return Err(e),
                 }
             }

@@ -2,7 +2,6 @@
 //! not recorded, or a destination to try again. The entry point decides how the run ends.
 
 use crate::azure::AzureError;
-use crate::invocation::DecodeError;
 
 /// Why a notification was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -16,11 +15,4 @@ pub enum Error {
     /// A destination did not take it now and must be tried again.
     #[error("{0}")]
     Undelivered(String),
-}
-
-/// A message the protocol cannot decode is no notification.
-impl From<DecodeError> for Error {
-    fn from(e: DecodeError) -> Self {
-        Self::Unusable(e.to_string())
-    }
 }

@@ -53,7 +53,10 @@ pub enum Step {
 /// # Errors
 /// [`Error::Unusable`].
 pub fn decode(inv: &Invocation) -> Result<Notification, Error> {
-    let text = inv.request.data_text("message")?;
+    let text = inv
+        .request
+        .data_text("message")
+        .map_err(|e| Error::Unusable(e.to_string()))?;
     let n: Notification = serde_json::from_str(&text)
         .map_err(|e| Error::Unusable(format!("message is not a notification: {e}")))?;
     if !valid_key(&n.notification_id) {
