@@ -21,8 +21,7 @@
 //!   Ingestion API).
 //! - Azure plumbing: [`azure`] (connections, identity, SAS signing, the one HTTP client, retry
 //!   policy, error type and timeout guard every client above uses).
-//! - plumbing: [`clock`], [`csv_text`], [`dates`], [`failure`] (how an invocation fails: the
-//!   domains' error and the host's ending), [`json_shape`], [`setting`], [`telemetry`].
+//! - plumbing: [`clock`], [`csv_text`], [`dates`], [`json_shape`], [`setting`], [`telemetry`].
 
 pub mod api;
 pub mod app;
@@ -41,7 +40,6 @@ pub mod estate;
 pub mod events;
 pub mod evidence;
 pub mod export;
-pub mod failure;
 pub mod functions;
 pub mod graph;
 pub mod health;

@@ -4,9 +4,9 @@
 use time::OffsetDateTime;
 
 use super::tail::{self, Tailer, TickReport};
+use crate::audit_logs::Error;
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
-use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::sources::Source;
 
@@ -15,7 +15,7 @@ pub async fn on_created(
     tail: &Tailer,
     event: &BlobEvent,
     now: OffsetDateTime,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome, Error> {
     if !event.is_created() {
         let why = format!("event type {} is not handled", event.event_type);
         return Ok(Outcome::skipped(why));
@@ -48,7 +48,7 @@ pub async fn register(
     created: OffsetDateTime,
     now: OffsetDateTime,
     read: bool,
-) -> Result<Option<TickReport>, Failure> {
+) -> Result<Option<TickReport>, Error> {
     let Some(cursor) = tail.cursor_of(source, blob_name, created, None).await? else {
         return Ok(None);
     };

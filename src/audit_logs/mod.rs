@@ -3,6 +3,7 @@
 
 pub mod created;
 pub mod detect;
+pub mod error;
 pub mod parse;
 pub mod path;
 pub mod query;
@@ -11,6 +12,7 @@ pub mod sessions;
 pub mod settings;
 pub mod tail;
 
+pub use error::Error;
 pub use settings::AuditSettings;
 
 /// `AuditLogCreated`: Event Grid trigger on the audit-log container.

@@ -16,7 +16,7 @@ use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
 use crate::audit_logs::tail::blob::{self, Unwritten};
 use crate::clock::Budget;
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::state::AppState;
 use crate::storage::BlobItem;
 
@@ -74,7 +74,7 @@ pub(super) async fn group(
             }
         }
         let saved: Vec<Result<(), Failure>> = futures::stream::iter(&unwritten)
-            .map(|(_, h)| async { h.save(&tail).await })
+            .map(|(_, h)| async { Ok(h.save(&tail).await?) })
             .buffered(concurrency.max(1))
             .collect()
             .await;

@@ -10,7 +10,7 @@ use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::audit_logs::tail::{Tailer, blob};
 use crate::clock::Budget;
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;

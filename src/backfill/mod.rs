@@ -35,7 +35,7 @@ use self::items::{Done, process, time_of};
 use self::progress::Progress;
 use self::rows::PageRows;
 use crate::azure::AzureError;
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::state::AppState;
 use crate::storage::BlobItem;
 use crate::telemetry::redact;

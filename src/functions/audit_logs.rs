@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::decode_event;
 use crate::audit_logs::query::{self, Query};
 use crate::audit_logs::{created, tail};
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
 
@@ -25,7 +25,7 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
         Err(skipped) => return Ok(skipped),
     };
     let tailer = crate::state::tailer(&state);
-    created::on_created(&tailer, &event, super::now_of(&state, &inv)).await
+    Ok(created::on_created(&tailer, &event, super::now_of(&state, &inv)).await?)
 }
 
 /// `AuditLogTail`: one bounded tick over the hour blobs that grew.

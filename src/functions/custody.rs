@@ -6,7 +6,7 @@
 use tracing::warn;
 
 use crate::custody::{burst, burst_actors, lookup};
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;

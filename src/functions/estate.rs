@@ -2,7 +2,7 @@
 
 use super::now_of;
 use crate::estate::{bypass, check, disconnect, live};
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;

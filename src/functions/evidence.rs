@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::evidence::options::PackOptions;
 use crate::evidence::publish::{CONTAINER, Published, previous_month, publish};
-use crate::failure::{Failure, Stage};
+use crate::invocation::{Failure, Stage};
 use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
 

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use crate::catalogue::recording::RecordingKey;
 use crate::events::timer::TimerInfo;
-use crate::failure::Failure;
 use crate::integrity::handler::hash_recording;
 use crate::integrity::timer::{BUDGET, lookback_days, run, select};
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::recordings::ingest::HashRequest;
 use crate::state::AppState;
@@ -34,7 +34,7 @@ pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), 
 /// `Poison` for unusable messages, `Retryable` for storage failures.
 pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let (req, key) = decode(&inv)?;
-    hash_recording(&state.ports, &key, &req.etag).await
+    Ok(hash_recording(&state.ports, &key, &req.etag).await?)
 }
 
 /// `IntegrityVerify`; `Retryable` when the catalogue cannot be read.

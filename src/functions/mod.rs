@@ -4,6 +4,7 @@
 
 pub mod audit_logs;
 pub mod custody;
+mod ending;
 pub mod estate;
 pub mod evidence;
 pub mod integrity;
@@ -17,7 +18,7 @@ pub mod sentinel;
 use serde_json::Value;
 
 use crate::events::event_grid::{BlobEvent, EventError};
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::route::record_event;
 use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;

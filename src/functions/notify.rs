@@ -1,7 +1,7 @@
 //! `NotifyWebhook` (queue `notifications`): one notification → every routed destination (Teams,
 //! Slack, signed webhook), each at most once through the claim table.
 
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::handler::{Dispatch, deliver_message};
 use crate::state::AppState;
@@ -18,5 +18,5 @@ pub async fn notify_webhook(state: AppState, inv: Invocation) -> Result<Outcome,
         ports: state.ports.clone(),
         quarantine: state.quarantine.clone(),
     };
-    deliver_message(&dispatch, &inv).await
+    Ok(deliver_message(&dispatch, &inv).await?)
 }

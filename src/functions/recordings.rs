@@ -5,7 +5,7 @@
 //! `recording.deleted` ([`Recordings::on_deleted`](crate::recordings::Recordings::on_deleted)).
 
 use super::decode_event;
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
 
@@ -23,7 +23,7 @@ pub async fn recording_created(state: AppState, inv: Invocation) -> Result<Outco
     };
     let recordings = crate::state::recordings(&state);
     if event.is_deleted() {
-        return recordings.on_deleted(&event).await;
+        return Ok(recordings.on_deleted(&event).await?);
     }
     let (outcome, _) = recordings.on_created(&event).await?;
     Ok(outcome)

@@ -2,7 +2,7 @@
 //! and emits one `retention.deleted` digest.
 
 use crate::events::timer::TimerInfo;
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::sweep::{self, SweepParams, alerts, digest};

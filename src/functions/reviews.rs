@@ -2,7 +2,7 @@
 //! recorded as changed (whatever their day), then raise `review.overdue` for queued sessions past
 //! their deadline.
 
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::reviews::queue::{derive, overdue};

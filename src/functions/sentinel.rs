@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::failure::{Failure, Stage};
+use crate::invocation::{Failure, Stage};
 use crate::invocation::{Invocation, Outcome};
 use crate::sentinel::drain::{self, RunError};
 use crate::state::AppState;

@@ -3,10 +3,9 @@
 
 use super::blob_of;
 use super::hash::{CHUNK, hash_blob};
-use crate::azure::found;
+use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::dates::format_utc;
-use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::ports::Ports;
@@ -15,12 +14,12 @@ use crate::storage::normalize_etag;
 /// Hashes the recording at `key` unless its row already holds the digest of the current state.
 ///
 /// # Errors
-/// `Retryable` for storage failures.
+/// The port's error on a storage fault.
 pub async fn hash_recording(
     ports: &Ports,
     key: &RecordingKey,
     requested_etag: &str,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome, AzureError> {
     let repo = ports.catalogue();
     let Some(row) = repo.get(key).await? else {
         return Ok(Outcome::skipped(format!(

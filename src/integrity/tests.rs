@@ -9,7 +9,7 @@ use super::OUTPUT_BINDING;
 use super::hash::hash_blob;
 use super::verify::{Sample, Verdict, verify};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::{TableStore, WriteMode, get_i64, get_str};

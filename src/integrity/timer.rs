@@ -1,6 +1,6 @@
 //! `IntegrityVerify` (weekly): [`verify`] over a uniform random sample of the rows still retained
 //! (the lowest salted ranks, in bounded memory), until [`BUDGET`]; a catalogue read failure is
-//! Retryable, one row's failure is counted; results go to [`super::checks`].
+//! returned, one row's failure is counted; results go to [`super::checks`].
 
 use std::time::Instant;
 

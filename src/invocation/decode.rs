@@ -35,7 +35,7 @@ impl DecodeError {
 }
 
 /// A payload that cannot be decoded fails as poison input.
-impl From<DecodeError> for crate::failure::Failure {
+impl From<DecodeError> for super::Failure {
     fn from(e: DecodeError) -> Self {
         Self::poison(e.to_string())
     }

@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod decode;
+pub mod failure;
 pub mod outcome;
 pub mod outputs;
 pub mod quarantine;
@@ -16,6 +17,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use decode::DecodeError;
+pub use failure::{Failure, Stage};
 pub use outcome::Outcome;
 pub use outputs::Outputs;
 pub use quarantine::Quarantine;

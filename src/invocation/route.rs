@@ -22,11 +22,11 @@ use serde_json::json;
 use tracing::{Instrument as _, debug, error, info, warn};
 
 use super::body::{MAX_BODY_BYTES, Read, read_body};
+use super::failure::Failure;
 use super::outcome::Outcome;
 use super::{
     HOST_VERSION_HEADER, INVOCATION_ID_HEADER, InvokeRequest, InvokeResponse, Outputs, Quarantine,
 };
-use crate::failure::Failure;
 use crate::telemetry::redact;
 
 /// Application state that can reach the quarantine.

@@ -10,10 +10,9 @@
 use time::{Duration, OffsetDateTime};
 
 use super::Join;
-use crate::azure::found;
+use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
 use crate::catalogue::repo;
-use crate::failure::Failure;
 use crate::storage::BlobProps;
 use crate::tables::Filter;
 use crate::tables::filter::Op;
@@ -54,7 +53,7 @@ pub fn followed(
 ///
 /// # Errors
 /// Storage failures (what was written stays; the rest is read again next tick).
-pub async fn run(join: &Join, now: OffsetDateTime, window: Duration) -> Result<usize, Failure> {
+pub async fn run(join: &Join, now: OffsetDateTime, window: Duration) -> Result<usize, AzureError> {
     let tables = join.ports.tables.as_ref();
     let filter = Filter::And(vec![
         Filter::str("PartitionKey", Op::Ge, super::horizon(now, window)),

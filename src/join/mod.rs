@@ -74,7 +74,7 @@ impl Join {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn decide_new(&self, mut r: Recording) -> Result<Recording, crate::failure::Failure> {
+    pub async fn decide_new(&self, mut r: Recording) -> Result<Recording, AzureError> {
         let mut known = Vec::new();
         for key in &r.candidate_keys {
             if let Some(s) = session::get(self.ports.tables.as_ref(), key).await? {
@@ -133,7 +133,7 @@ impl Join {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn named_in_catalogue(&self, row: &DayRow) -> Result<bool, crate::failure::Failure> {
+    pub async fn named_in_catalogue(&self, row: &DayRow) -> Result<bool, AzureError> {
         let tables = self.ports.tables.as_ref();
         let mut found = created_within(self, self.times.window_of(row)).await?;
         let repo = self.ports.catalogue();
@@ -142,7 +142,7 @@ impl Join {
                 Ok(Some(r)) => found.push(r),
                 // Gone, or a row that no longer parses: it names nothing.
                 Ok(None) | Err(AzureError::Permanent(_)) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
         let names = |r: &Recording| {

@@ -7,13 +7,13 @@ use time::{Duration, OffsetDateTime};
 
 use super::write::{self, LEASE_ROW, Planned, STATE_TABLE, lease_cursor, read_lease};
 use super::{Join, correlate, created_within, rejoining, sessions_within};
+use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, Derived, Span};
 use crate::catalogue::key::naming_each;
 use crate::catalogue::recording::{Confidence, Joined, Match, Recording, RecordingKey};
 use crate::catalogue::repo::Versioned;
 use crate::catalogue::session;
 use crate::clock::Budget;
-use crate::failure::Failure;
 use crate::tables::{self, Stored};
 
 /// Most pending sessions in one round (bounds the reads before its first write).
@@ -66,7 +66,7 @@ impl Join {
         scope: &Scope,
         now: OffsetDateTime,
         budget: &Budget,
-    ) -> Result<Report, Failure> {
+    ) -> Result<Report, AzureError> {
         let tables = self.ports.tables.as_ref();
         let (row, cursor) = read_lease(tables).await?;
         // Rejoin times are written on the instance's clock; a timer's time may lag it or run ahead
@@ -113,7 +113,7 @@ impl Join {
         first: (Vec<(DayRow, Stored)>, Vec<Versioned<Recording>>),
         (now, read_at): (OffsetDateTime, OffsetDateTime),
         report: &mut Report,
-    ) -> Result<Option<OffsetDateTime>, Failure> {
+    ) -> Result<Option<OffsetDateTime>, AzureError> {
         let (mut pending, rejoining) = first;
         let mut rejoining = Some((rejoining, scope.span));
         let mut advanced = None;
@@ -144,7 +144,7 @@ impl Join {
         now: OffsetDateTime,
         budget: &Budget,
         report: &mut Report,
-    ) -> Result<bool, Failure> {
+    ) -> Result<bool, AzureError> {
         let mut k = Known::default();
         let mut spans: Vec<Span> = span.into_iter().collect();
         let mut affected = BTreeSet::new();
@@ -233,7 +233,7 @@ impl Join {
         k: &mut Known,
         spans: &[Span],
         affected: &BTreeSet<String>,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), AzureError> {
         for span in Span::merged_near(spans.to_vec(), NEAR) {
             if span.within(&k.read) {
                 continue;
@@ -260,8 +260,8 @@ impl Join {
                         k.recordings.insert(key, r);
                     }
                     // Gone, or a row that no longer parses: nothing to join.
-                    Ok(None) | Err(crate::azure::AzureError::Permanent(_)) => {}
-                    Err(e) => return Err(e.into()),
+                    Ok(None) | Err(AzureError::Permanent(_)) => {}
+                    Err(e) => return Err(e),
                 }
             }
             k.keyed.insert(t);
@@ -296,7 +296,11 @@ impl Join {
 
     /// Reads the sessions in `guids` that recordings were joined with by their start day's
     /// partition where a day has more than [`DAY_READ`]; the rest are read by [`Self::session`].
-    async fn by_start_day(&self, k: &mut Known, guids: &BTreeSet<String>) -> Result<(), Failure> {
+    async fn by_start_day(
+        &self,
+        k: &mut Known,
+        guids: &BTreeSet<String>,
+    ) -> Result<(), AzureError> {
         let mut days: BTreeMap<String, usize> = BTreeMap::new();
         let joined = k.recordings.values().filter_map(|r| r.value.session());
         for s in joined.filter(|s| guids.contains(&s.tunnel_id)) {
@@ -319,7 +323,7 @@ impl Join {
 
     /// Reads session `tunnel` into the round from its session row (its stored day row is read
     /// once it is affected, [`Self::stored`]).
-    async fn session(&self, k: &mut Known, tunnel: &str) -> Result<(), Failure> {
+    async fn session(&self, k: &mut Known, tunnel: &str) -> Result<(), AzureError> {
         if k.sessions.contains_key(tunnel) || k.missing.contains(tunnel) {
             return Ok(());
         }
@@ -339,7 +343,7 @@ impl Join {
 
     /// Reads the stored day row of session `t` known from its session row only: its `Joined` and
     /// the version [`Self::record_sessions`] writes on.
-    async fn stored(&self, k: &mut Known, t: &str) -> Result<(), Failure> {
+    async fn stored(&self, k: &mut Known, t: &str) -> Result<(), AzureError> {
         let Some((w, None)) = k.sessions.get(t) else {
             return Ok(());
         };
@@ -370,7 +374,7 @@ impl Join {
         k: &Known,
         affected: &BTreeSet<String>,
         decided: &BTreeMap<RecordingKey, Decision>,
-    ) -> Result<usize, Failure> {
+    ) -> Result<usize, AzureError> {
         let tables = self.ports.tables.as_ref();
         let mut derived: HashMap<&str, Derived> = HashMap::new();
         for (key, (m, _)) in decided {

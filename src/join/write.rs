@@ -17,7 +17,6 @@ use crate::catalogue::key::{index_keys, put_index, remove_index};
 use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::repo::Versioned;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::failure::Failure;
 use crate::retention::policy::retag;
 use crate::tables::{Entity, Stored, TableStore, get_str, ops};
 
@@ -45,7 +44,7 @@ pub(super) async fn recordings(
     planned: Vec<Planned>,
     indexed: &[&Recording],
     more: impl Fn() -> bool,
-) -> Result<(usize, bool), Failure> {
+) -> Result<(usize, bool), AzureError> {
     let repo = join.ports.catalogue();
     let mut targets = Vec::with_capacity(planned.len());
     for p in planned {
@@ -94,7 +93,7 @@ pub(super) async fn recordings(
                 let cause = crate::telemetry::redact(&e.to_string());
                 tracing::error!(recording = %key.id(), error.cause_chain = %cause, "the join's row was refused by the table service; left as it is");
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     remove_index(join.ports.tables.as_ref(), &stale).await?;

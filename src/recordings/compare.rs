@@ -12,7 +12,6 @@ use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
 use crate::catalogue::repo;
 use crate::events::event_grid::{BLOB_CREATED, BLOB_DELETED, BlobEvent, BlobEventData};
-use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
 use crate::sources::Source;
@@ -117,14 +116,14 @@ impl Recordings {
     /// difference through the event path; the alerts it raised (JSON, as emitted).
     ///
     /// # Errors
-    /// `Retryable` for storage failures (what was recorded stays: a rerun alerts with the same ids).
+    /// The port's error on a storage fault (what was recorded stays: a rerun alerts with the same ids).
     pub async fn compare(
         &self,
         source: &Source,
         path: &str,
         cause: Option<Cause<'_>>,
         now: OffsetDateTime,
-    ) -> Result<Vec<serde_json::Value>, Failure> {
+    ) -> Result<Vec<serde_json::Value>, AzureError> {
         let tables = self.ports.tables.as_ref();
         let rows = catalogued(tables, source.account(), &source.container).await?;
         if !rows.iter().any(|r| under(&r.blob_name, path)) {

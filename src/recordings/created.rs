@@ -13,7 +13,6 @@ use super::ingest::{self, EntryInput};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BlobEvent, sequencer_cmp};
-use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::join::{Join, findings};
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
@@ -96,8 +95,8 @@ impl Recordings {
     /// Catalogues the blob a BlobCreated event announces (skipped: not a source, or gone).
     ///
     /// # Errors
-    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
-    pub async fn on_created(&self, event: &BlobEvent) -> Result<Catalogued, Failure> {
+    /// The port's error: `Rejected` for input the table service refuses, another for a storage fault.
+    pub async fn on_created(&self, event: &BlobEvent) -> Result<Catalogued, AzureError> {
         if let Some(reason) = not_created(event) {
             return Ok((Outcome::skipped(reason), None));
         }
@@ -155,14 +154,14 @@ impl Recordings {
     /// returns the row as written, if any. A concurrent write re-reads and decides again.
     ///
     /// # Errors
-    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    /// The port's error: `Rejected` for input the table service refuses, another for a storage fault.
     pub async fn catalogue(
         &self,
         source: &Source,
         event: &BlobEvent,
         props: &BlobProps,
         existing: Option<Versioned<Recording>>,
-    ) -> Result<Catalogued, Failure> {
+    ) -> Result<Catalogued, AzureError> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
         // The row found keeps its key (its first creation day) whatever the blob's time says now.
@@ -251,8 +250,8 @@ impl Recordings {
     /// deletion's own event completes with its time and request.
     ///
     /// # Errors
-    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
-    async fn gone(&self, source: &Source, event: &BlobEvent) -> Result<Catalogued, Failure> {
+    /// The port's error: `Rejected` for input the table service refuses, another for a storage fault.
+    async fn gone(&self, source: &Source, event: &BlobEvent) -> Result<Catalogued, AzureError> {
         let probe = source.key(event.time, &event.blob);
         let tables = self.ports.tables.as_ref();
         if !crate::catalogue::repo::rows_of(tables, &probe.rk)
@@ -272,7 +271,7 @@ impl Recordings {
         blob: &BlobRef,
         props: &BlobProps,
         created: time::OffsetDateTime,
-    ) -> Result<Option<Retention>, Failure> {
+    ) -> Result<Option<Retention>, AzureError> {
         let subject = Subject {
             container: &blob.container,
             blob: &blob.name,
@@ -281,10 +280,10 @@ impl Recordings {
         };
         let computed = self.policy.classify(&subject, created);
         let known_empty = props.tag_count == Some(0);
-        Ok(update_tags(&*source.store, blob, known_empty, |existing| {
+        update_tags(&*source.store, blob, known_empty, |existing| {
             merge_tags(existing, &computed)
         })
-        .await?)
+        .await
     }
 }
 

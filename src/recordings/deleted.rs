@@ -5,11 +5,11 @@
 use super::Recordings;
 use super::created::{is_newer, not_a_source};
 use super::outside;
+use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, STATUS_DELETED};
 use crate::catalogue::repo::{put_path, rows_of};
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
-use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::tombstone;
@@ -19,8 +19,8 @@ impl Recordings {
     /// sweep's own deletion; a name without a row gets one, [`Self::gone_before`]).
     ///
     /// # Errors
-    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
-    pub async fn on_deleted(&self, event: &BlobEvent) -> Result<Outcome, Failure> {
+    /// The port's error: `Rejected` for input the table service refuses, another for a storage fault.
+    pub async fn on_deleted(&self, event: &BlobEvent) -> Result<Outcome, AzureError> {
         let Some(source) = self
             .ports
             .sources
@@ -85,12 +85,12 @@ impl Recordings {
     /// `recording.deleted`; a row another delivery wrote meanwhile is decided as any row.
     ///
     /// # Errors
-    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    /// The port's error: `Rejected` for input the table service refuses, another for a storage fault.
     pub async fn gone_before(
         &self,
         source: &crate::sources::Source,
         event: &BlobEvent,
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<Outcome, AzureError> {
         let key = source.key(event.time, &event.blob);
         let gone = outside::Gone {
             key: key.clone(),
@@ -133,7 +133,7 @@ impl Recordings {
         row: &Recording,
         bastion_id: Option<&str>,
         event: &BlobEvent,
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<Outcome, AzureError> {
         let n = outside::deleted_notification(row, bastion_id);
         let what = if row.status == crate::catalogue::recording::STATUS_DELETED_BEFORE {
             "recording deleted before it was catalogued "

@@ -20,7 +20,6 @@ use crate::custody::awaited::Change;
 use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::query::Access;
 use crate::custody::{actor, lookup};
-use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
 use crate::sources::Source;
@@ -62,13 +61,13 @@ impl Recordings {
     /// alerted: those rows are recorded and will not be read again.
     ///
     /// # Errors
-    /// `Retryable` for table or storage failures before any row was handled.
+    /// The port's error when the tables or storage fail before any row was handled.
     pub async fn logged_changes(
         &self,
         logs: &dyn LogsQuery,
         workspace: &str,
         now: OffsetDateTime,
-    ) -> Result<Changes, Failure> {
+    ) -> Result<Changes, AzureError> {
         let tables = self.ports.tables.as_ref();
         let containers: Vec<String> = (self.ports.sources.recordings().iter())
             .map(|s| format!("/{}/{}", s.account(), s.container))
@@ -169,7 +168,7 @@ impl Recordings {
 
     /// One logged request: what it touched, checked against storage, through the event path,
     /// each alert then carrying the request's requester as its actor.
-    async fn logged(&self, l: &Logged, now: OffsetDateTime) -> Result<Vec<Value>, Failure> {
+    async fn logged(&self, l: &Logged, now: OffsetDateTime) -> Result<Vec<Value>, AzureError> {
         let Some(source) = self.ports.sources.recording(&l.account, &l.container) else {
             return Ok(Vec::new());
         };
@@ -238,7 +237,7 @@ impl Recordings {
         write: Option<(&Access, bool)>,
         cause: Cause<'_>,
         now: OffsetDateTime,
-    ) -> Result<Vec<Value>, Failure> {
+    ) -> Result<Vec<Value>, AzureError> {
         let row = self.row_named(source, name, cause.at).await?;
         let outcomes = match (write, row) {
             (None, row) => self.removed(source, name, row.as_ref(), cause, now).await?,
@@ -271,7 +270,7 @@ impl Recordings {
         row: Option<&Recording>,
         cause: Cause<'_>,
         now: OffsetDateTime,
-    ) -> Result<Vec<Outcome>, Failure> {
+    ) -> Result<Vec<Outcome>, AzureError> {
         match source.store.properties(&source.blob(name)).await {
             Err(AzureError::NotFound) => {
                 let event = synthesized(source, (name, row), None, Some(cause), now);
@@ -299,7 +298,7 @@ impl Recordings {
                 }
                 _ => Ok(Vec::new()),
             },
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
@@ -313,12 +312,12 @@ impl Recordings {
         (access, whole): (&Access, bool),
         cause: Cause<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<Outcome>, Failure> {
+    ) -> Result<Option<Outcome>, AzureError> {
         let name = row.blob_name.as_str();
         let p = match source.store.properties(&source.blob(name)).await {
             Ok(p) => p,
             Err(AzureError::NotFound) => return Ok(None),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         let replaced = if whole
             && row.status == STATUS_CATALOGUED
@@ -353,7 +352,7 @@ impl Recordings {
 
     /// Records `l`'s requester as the actor of `alert` (a `recording.deleted`/`.replaced`); the
     /// follow-up, when this wrote it (else the lookup pass sends it again).
-    async fn actor_of(&self, alert: &Value, l: &Logged) -> Result<Option<Value>, Failure> {
+    async fn actor_of(&self, alert: &Value, l: &Logged) -> Result<Option<Value>, AzureError> {
         let change = match alert["type"].as_str() {
             Some("recording.deleted") => Change::Deleted,
             Some("recording.replaced") => Change::Replaced,

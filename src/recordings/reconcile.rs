@@ -3,10 +3,10 @@
 use time::OffsetDateTime;
 
 use super::Recordings;
+use crate::azure::AzureError;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
-use crate::failure::Failure;
 use crate::invocation::{Outcome, Outputs};
 use crate::sources::Source;
 use crate::storage::BlobItem;
@@ -27,14 +27,14 @@ impl Recordings {
     /// Idempotent: a second call finds `Present`.
     ///
     /// # Errors
-    /// `Retryable` for storage failures.
+    /// The port's error on a storage fault.
     pub async fn listed(
         &self,
         source: &Source,
         item: &BlobItem,
         now: OffsetDateTime,
         row: Option<Option<Versioned<Recording>>>,
-    ) -> Result<Fate, Failure> {
+    ) -> Result<Fate, AzureError> {
         let created = item.props.created.unwrap_or(now);
         let row = match row {
             Some(row) => row,

@@ -29,7 +29,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "clock",
             "csv_text",
             "dates",
-            "failure",
             "json_shape",
             "setting",
             "azure",

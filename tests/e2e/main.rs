@@ -10,6 +10,7 @@ mod catalogue_sessions;
 mod devhost;
 mod download_links;
 mod drift;
+mod endings;
 mod estate;
 mod evidence;
 mod faults;

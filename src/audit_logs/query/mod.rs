@@ -16,8 +16,8 @@ use time::{Duration, OffsetDateTime};
 use tracing::error;
 
 use super::tail::{self, Tailer, TickReport};
+use crate::audit_logs::Error;
 use crate::clock::Budget;
-use crate::failure::Failure;
 use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
 use crate::notify::OUTPUT_BINDING;
@@ -94,7 +94,7 @@ pub struct QueryReport {
 ///
 /// # Errors
 /// None today; a failing workspace is reported in its status row and the log.
-pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Failure> {
+pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Error> {
     let time = Budget::after(q.tail.ports.clock.clone(), q.tail.settings.tail_budget);
     let reading = time.share(READ_SHARE);
     let mut report = QueryReport::default();

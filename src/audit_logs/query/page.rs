@@ -7,11 +7,11 @@ use super::Workspace;
 use super::kql;
 use super::row::{Columns, WorkspaceRow};
 use super::slice::{CursorState, PageResult, RowId, Slice, tick_of};
+use crate::audit_logs::Error;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
 use crate::azure::AzureError;
 use crate::clock::Budget;
-use crate::failure::Failure;
 use crate::loganalytics::{Item, LogsQuery};
 
 /// Rows parsed and folded together (the answer itself is never kept whole).
@@ -67,7 +67,7 @@ pub enum PageError {
     Broken(String),
     /// Storing failed.
     #[error(transparent)]
-    Store(#[from] Failure),
+    Store(#[from] Error),
 }
 
 /// What reading one workspace needs.
@@ -212,7 +212,7 @@ impl Unwritten {
         &mut self,
         r: &Reader<'_>,
         result: &mut PageResult,
-    ) -> Result<(u64, usize, bool), Failure> {
+    ) -> Result<(u64, usize, bool), Error> {
         let batch = std::mem::take(&mut self.batch);
         let rows = std::mem::take(&mut self.rows);
         let flushed = batch::flush(r.tail, batch, r.now, r.time).await?;

@@ -19,12 +19,12 @@ use tracing::warn;
 
 use super::Tailer;
 use super::batch::{self, Batch, Flushed};
+use crate::audit_logs::Error;
 use crate::audit_logs::TAIL_FUNCTION;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
 use crate::clock::Budget;
-use crate::failure::Failure;
 use crate::storage::{BlobKind, BlobRef};
 
 /// The shortest claim.
@@ -83,9 +83,9 @@ pub async fn claim(
 }
 
 /// Saves `c` while the claim lasts (`until`, on the tail's clock: the timer's `now` may differ).
-async fn save(tail: &Tailer, until: OffsetDateTime, c: &Cursor) -> Result<Cursor, Failure> {
+async fn save(tail: &Tailer, until: OffsetDateTime, c: &Cursor) -> Result<Cursor, Error> {
     if tail.ports.clock.now() >= until {
-        return Err(Failure::storage(anyhow::anyhow!(
+        return Err(Error::Interrupted(format!(
             "the claim on {} ran out before its progress was saved; the next tick repeats it",
             c.blob
         )));
@@ -97,7 +97,8 @@ async fn save(tail: &Tailer, until: OffsetDateTime, c: &Cursor) -> Result<Cursor
 /// unread growth began, kept in `GrownAt` if this read stops before the end.
 ///
 /// # Errors
-/// `Retryable` on storage failures; the cursor keeps its last saved offset.
+/// [`Error`] on a storage fault, or when its claim ran out or its source is gone; the cursor keeps
+/// its last saved offset.
 pub async fn tail_blob(
     tail: &Tailer,
     cursor: &Cursor,
@@ -105,7 +106,7 @@ pub async fn tail_blob(
     allowance: &mut Allowance,
     time: &Budget,
     since: OffsetDateTime,
-) -> Result<BlobReport, Failure> {
+) -> Result<BlobReport, Error> {
     let tail = &tail.for_cursor(cursor)?;
     let (report, read) = read(tail, cursor, now, allowance, time, since, None).await?;
     if let Some(read) = read {
@@ -126,9 +127,10 @@ impl Unwritten {
     /// Saves the cursor, while the claim lasts.
     ///
     /// # Errors
-    /// `Retryable` when the claim ran out or the table fails (the next reader repeats the blob:
-    /// session writes merge, so writing its records again changes nothing).
-    pub async fn save(&self, tail: &Tailer) -> Result<(), Failure> {
+    /// [`Error::Interrupted`] when the claim ran out, [`Error::Port`] when the table fails (the
+    /// next reader repeats the blob: session writes merge, so writing its records again changes
+    /// nothing).
+    pub async fn save(&self, tail: &Tailer) -> Result<(), Error> {
         save(tail, self.until, &self.cursor).await.map(drop)
     }
 }
@@ -138,13 +140,13 @@ impl Unwritten {
 /// backfill's). `None` when another reader holds the cursor.
 ///
 /// # Errors
-/// `Retryable` on storage failures (nothing of the blob is saved).
+/// [`Error`] on a storage fault, or when its source is gone (nothing of the blob is saved).
 pub async fn read_unwritten(
     tail: &Tailer,
     cursor: &Cursor,
     now: OffsetDateTime,
     into: &mut Batch<'static>,
-) -> Result<Option<Unwritten>, Failure> {
+) -> Result<Option<Unwritten>, Error> {
     let tail = &tail.for_cursor(cursor)?;
     let never = Budget::unlimited(tail.ports.clock.clone());
     let mut all = Allowance::UNLIMITED;
@@ -163,7 +165,7 @@ async fn read(
     time: &Budget,
     since: OffsetDateTime,
     mut unwritten: Option<&mut Batch<'static>>,
-) -> Result<(BlobReport, Option<Unwritten>), Failure> {
+) -> Result<(BlobReport, Option<Unwritten>), Error> {
     let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();
     let lease = std::cmp::max(tail.settings.tail_budget * 2_i32, MIN_LEASE);
@@ -281,7 +283,7 @@ pub(super) async fn process(
     step: &Step<'_>,
     report: &mut BlobReport,
     unwritten: Option<&mut Batch<'static>>,
-) -> Result<Done, Failure> {
+) -> Result<Done, Error> {
     let start = c.offset;
     let mut body: &[u8] = &data;
     if c.skip_to_newline {
@@ -372,7 +374,7 @@ pub(super) async fn process(
 }
 
 /// True for a block blob (complete when created); a vanished blob is not one.
-async fn block(tail: &Tailer, blob: &BlobRef) -> Result<bool, Failure> {
+async fn block(tail: &Tailer, blob: &BlobRef) -> Result<bool, Error> {
     match tail.logs.properties(blob).await {
         Ok(p) => Ok(p.kind == Some(BlobKind::Block)),
         Err(AzureError::NotFound) => Ok(false),
@@ -393,7 +395,7 @@ pub(super) async fn quarantine(
     c: &Cursor,
     blob: &BlobRef,
     corrupt: &[(LineError, Vec<u8>)],
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     for (err, line) in corrupt {
         warn!(blob = %blob, offset = err.offset, reason = %err.reason, "corrupt audit line quarantined and skipped");
         let item = format!("offset-{}", err.offset);

@@ -2,7 +2,7 @@
 //! first, then the join pass and the per-minute detections. Work is bounded in bytes, records and
 //! time (reading gets the first half); progress is saved as it goes, so the next tick continues
 //! where this one stopped. A failing blob is logged and retried next tick; the tick still ends
-//! `Processed` so notifications are delivered, and is `Retryable` only when everything failed.
+//! with its report so notifications are delivered (its function fails only when all failed).
 //! What tailing needs is a [`Tailer`], built by its caller; it registers an hour blob's cursor.
 
 use std::sync::Arc;
@@ -17,9 +17,9 @@ use super::AuditSettings;
 use super::detect::failed;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
+use crate::audit_logs::Error;
 use crate::azure::AzureError;
 use crate::clock::Budget;
-use crate::failure::Failure;
 use crate::invocation::{Outcome, Quarantine};
 use crate::join::{Join, Scope, findings};
 use crate::notify::{Notification, OUTPUT_BINDING};
@@ -107,8 +107,8 @@ pub fn outcome(report: TickReport) -> Outcome {
 /// One tick: tail, join, then detect.
 ///
 /// # Errors
-/// `Retryable` when the cursor list cannot be read.
-pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Failure> {
+/// [`Error`] when the cursor list cannot be read.
+pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Error> {
     let mut report = tail.run(now).await?;
     detect(tail, now, &mut report).await;
     Ok(report)
@@ -119,8 +119,8 @@ impl Tailer {
     /// the time budget, then joins what changed.
     ///
     /// # Errors
-    /// `Retryable` when the cursor list cannot be read.
-    pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, Failure> {
+    /// [`Error`] when the cursor list cannot be read.
+    pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, Error> {
         let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
         let reading = time.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
@@ -170,13 +170,13 @@ impl Tailer {
     /// Reads one blob within a tick's allowance and `time` (`AuditLogCreated`).
     ///
     /// # Errors
-    /// `Retryable` when the blob could not be read.
+    /// [`Error`] when the blob could not be read.
     pub async fn read_one(
         &self,
         cursor: &Cursor,
         now: OffsetDateTime,
         time: &Budget,
-    ) -> Result<TickReport, Failure> {
+    ) -> Result<TickReport, Error> {
         let mut report = TickReport::default();
         let mut allowance = self.allowance();
         let r = blob::tail_blob(self, cursor, now, &mut allowance, time, now).await?;
@@ -327,12 +327,12 @@ impl Tailer {
     /// # Errors
     /// A source no longer configured is a storage error (retried next tick, logged), so
     /// configuring it again resumes its cursors where they stopped.
-    pub fn source(&self, (account, container): (&str, &str), of: &str) -> Result<&Source, Failure> {
+    pub fn source(&self, (account, container): (&str, &str), of: &str) -> Result<&Source, Error> {
         self.ports
             .sources
             .audit_log(account, container)
             .ok_or_else(|| {
-                Failure::storage(anyhow::anyhow!(
+                Error::Interrupted(format!(
                     "audit-log source {account}/{container} of {of} is not configured"
                 ))
             })
@@ -342,7 +342,7 @@ impl Tailer {
     ///
     /// # Errors
     /// See [`Tailer::source`].
-    pub fn for_cursor(&self, cursor: &Cursor) -> Result<Self, Failure> {
+    pub fn for_cursor(&self, cursor: &Cursor) -> Result<Self, Error> {
         let source = self.source((&cursor.account, &cursor.container), &cursor.blob)?;
         Ok(Self {
             logs: source.store.clone(),
@@ -362,7 +362,7 @@ impl Tailer {
         blob_name: &str,
         created: OffsetDateTime,
         tag_count: Option<u32>,
-    ) -> Result<Option<Cursor>, Failure> {
+    ) -> Result<Option<Cursor>, Error> {
         let Ok(hour) = parse_blob_path(blob_name) else {
             return Ok(None);
         };
@@ -383,7 +383,7 @@ impl Tailer {
         }
         match repo.get(at, blob_name, hour.hour).await? {
             Some(cursor) => Ok(Some(cursor)),
-            None => Err(Failure::storage(anyhow::anyhow!(
+            None => Err(Error::Interrupted(format!(
                 "cursor of {blob_name} vanished after registration"
             ))),
         }
@@ -398,7 +398,7 @@ impl Tailer {
         blob_name: &str,
         created: OffsetDateTime,
         tag_count: Option<u32>,
-    ) -> Result<bool, Failure> {
+    ) -> Result<bool, Error> {
         let blob = source.blob(blob_name);
         let policy = &self.join.policy;
         // A listing that counted no tags spares reading them (as for recordings).

@@ -11,10 +11,10 @@ use time::{Duration, OffsetDateTime};
 use tracing::{error, info, warn};
 
 use super::Tailer;
+use crate::audit_logs::Error;
 use crate::audit_logs::path::{Host, HostPath, hosts, parse_blob_path, watched};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
-use crate::failure::Failure;
 use crate::sources::Source;
 use crate::storage::{BlobItem, BlobProps};
 use crate::telemetry::redact;
@@ -45,7 +45,7 @@ pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTim
         hosts: hosts.len(),
         ..Scan::default()
     };
-    let listed: Vec<(Host, Result<Vec<BlobItem>, Failure>)> = futures::stream::iter(hosts)
+    let listed: Vec<(Host, Result<Vec<BlobItem>, Error>)> = futures::stream::iter(hosts)
         .map(|host| async move {
             let items = list(tail, &host, now, window).await;
             (host, items)
@@ -73,7 +73,7 @@ async fn list(
     host: &Host,
     now: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<BlobItem>, Failure> {
+) -> Result<Vec<BlobItem>, Error> {
     let source = source(tail, host)?;
     let mut items = Vec::new();
     for (prefix, from) in host.listings(now, window) {
@@ -97,7 +97,7 @@ async fn list(
     Ok(items)
 }
 
-fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, Failure> {
+fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, Error> {
     let (account, container) = &host.source;
     tail.source((account, container), &host.path.host)
 }
@@ -109,7 +109,7 @@ async fn act(
     items: Vec<BlobItem>,
     now: OffsetDateTime,
     out: &mut Scan,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let window = tail.settings.tail_look_back;
     let source = source(tail, &host)?;
     let Findings {
@@ -140,7 +140,7 @@ async fn act(
     Ok(())
 }
 
-async fn verdict(repo: &CursorRepo, v: Verdict, out: &mut Scan) -> Result<(), Failure> {
+async fn verdict(repo: &CursorRepo, v: Verdict, out: &mut Scan) -> Result<(), Error> {
     match v {
         Verdict::Grown(g) => out.grown.push(g),
         Verdict::Retire(c) => retire_cursor(repo, c, "read to its end past the window").await?,
@@ -168,7 +168,7 @@ async fn register(
     item: BlobItem,
     now: OffsetDateTime,
     out: &mut Scan,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(());
     };

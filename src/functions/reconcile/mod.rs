@@ -9,7 +9,7 @@ use tracing::{error, warn};
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::recordings::compare;

@@ -20,7 +20,6 @@ use crate::catalogue::recording::{Confidence, Recording};
 use crate::catalogue::repo::{self, CatalogueRepo};
 use crate::catalogue::session::outcome;
 use crate::dates::{format_date, format_utc};
-use crate::failure::Failure;
 use crate::notify::{Notification, Severity};
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableStore};
@@ -187,7 +186,7 @@ pub async fn run_unrecorded(
     waits: (Duration, Duration),
     now: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<Notification>, Failure> {
+) -> Result<Vec<Notification>, AzureError> {
     let (tables, outbox) = (join.ports.tables.as_ref(), &join.ports.outbox);
     let sources = &join.ports.sources;
     let first_day = format_date((now - window.max(waits.1) - Duration::days(1)).date());

@@ -1,9 +1,11 @@
 //! `NotifyWebhook`: one queued notification → every routed destination, each at most once and
 //! independently (own claim, retries and verdict). Processed when each was delivered (now or
-//! before) or refused permanently (quarantined); Retryable when any must be retried or the
-//! notification's Sentinel row could not be recorded; Poison when it is not a notification, or
-//! when no routed destination can take it even with its values cut to fit (a body too large for
-//! one destination is refused there, quarantined).
+//! before) or refused permanently (quarantined); [`Error`] when any must be retried or the
+//! notification's Sentinel row could not be recorded, or when it is not a notification or no
+//! routed destination can take it even with its values cut to fit (a body too large for one
+//! destination is refused there, quarantined).
+
+mod error;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +19,10 @@ use super::deliver::{Delivery, Payload, deliver};
 use super::render::{Content, ContentOptions, slack, teams, too_large, webhook};
 use super::routes::Destination;
 use super::{FUNCTION, Notification, Notifier};
-use crate::failure::{Failure, Stage};
 use crate::invocation::route::record_event;
 use crate::invocation::{Invocation, Outcome, Quarantine};
 use crate::ports::Ports;
+pub use error::Error;
 
 /// What delivery needs.
 #[derive(Clone)]
@@ -49,14 +51,17 @@ pub enum Step {
 /// Decodes the queue message; anything that is not a usable notification is poison.
 ///
 /// # Errors
-/// `Poison`.
-pub fn decode(inv: &Invocation) -> Result<Notification, Failure> {
-    let text = inv.request.data_text("message")?;
+/// [`Error::Unusable`].
+pub fn decode(inv: &Invocation) -> Result<Notification, Error> {
+    let text = inv
+        .request
+        .data_text("message")
+        .map_err(|e| Error::Unusable(e.to_string()))?;
     let n: Notification = serde_json::from_str(&text)
-        .map_err(|e| Failure::poison(format!("message is not a notification: {e}")))?;
+        .map_err(|e| Error::Unusable(format!("message is not a notification: {e}")))?;
     if !valid_key(&n.notification_id) {
-        return Err(Failure::poison(
-            "notificationId is empty, too long or has characters a table key cannot hold",
+        return Err(Error::Unusable(
+            "notificationId is empty, too long or has characters a table key cannot hold".into(),
         ));
     }
     record_event(&n.notification_id, n.kind.as_str(), None);
@@ -66,8 +71,9 @@ pub fn decode(inv: &Invocation) -> Result<Notification, Failure> {
 /// Delivers the notification `inv` carries to every routed destination.
 ///
 /// # Errors
-/// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
-pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, Failure> {
+/// [`Error::Unusable`] for undecodable messages, [`Error::Undelivered`] when a destination must be
+/// retried, [`Error::Outbox`] when the Sentinel row was not recorded.
+pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, Error> {
     let n = decode(inv)?;
     // The row first: a message that must come back for its row has delivered nothing yet.
     let row = super::export::detection_row(&n, deps.ports.clock.now());
@@ -75,7 +81,7 @@ pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcom
         .outbox
         .record(&row)
         .await
-        .map_err(Failure::storage)?;
+        .map_err(Error::Outbox)?;
     let cfg = &deps.notifier.config;
     let dests: Vec<Destination> = Destination::ALL
         .into_iter()
@@ -108,14 +114,14 @@ pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcom
 /// Maps the per-destination steps to the invocation's ending.
 ///
 /// # Errors
-/// `Retryable` when any destination must be retried.
+/// [`Error::Undelivered`] when any destination must be retried.
 pub fn conclude(
     n: &Notification,
     dests: &[Destination],
     steps: &[Step],
     dequeue: u32,
     max_dequeue: u32,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome, Error> {
     let list = |f: &dyn Fn(&Step) -> bool| {
         dests
             .iter()
@@ -141,14 +147,11 @@ pub fn conclude(
             warn!(metric = "notify.exhausted", notification.id = %n.notification_id, notification.type = %n.kind,
                 dequeue_count = dequeue, destinations = %list(&|s| matches!(s, Step::Retry(_))).join(","), "notify.exhausted");
         }
-        return Err(Failure::retryable(
-            Stage::Sending,
-            anyhow::anyhow!(
-                "notification {} not delivered: {}",
-                n.notification_id,
-                retry.join("; ")
-            ),
-        ));
+        return Err(Error::Undelivered(format!(
+            "notification {} not delivered: {}",
+            n.notification_id,
+            retry.join("; ")
+        )));
     }
     let delivered = list(&|s| *s == Step::Delivered);
     let refused = list(&|s| matches!(s, Step::Refused(_)));
@@ -177,19 +180,19 @@ pub fn conclude(
 /// every destination can never be delivered: poison, not a retry for ever.
 ///
 /// # Errors
-/// `Poison` when no body of `bodies` (one per destination of `dests`) fits its destination.
+/// [`Error::Unusable`] when no body of `bodies` (one per destination of `dests`) fits its destination.
 pub fn some_fits(
     n: &Notification,
     dests: &[Destination],
     bodies: &[serde_json::Value],
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let refused: Vec<String> = (dests.iter().zip(bodies))
         .filter_map(|(d, b)| too_large(*d, b))
         .collect();
     if refused.len() < dests.len() {
         return Ok(());
     }
-    Err(Failure::poison(format!(
+    Err(Error::Unusable(format!(
         "no destination can take notification {}: {}",
         n.notification_id,
         refused.join("; ")

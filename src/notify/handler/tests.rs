@@ -43,7 +43,7 @@ fn host_encoded_messages_decode_and_junk_is_poison() {
     );
     for bad in [json!("\"not json\""), json!("{\"type\":\"x\"}"), json!(42)] {
         assert!(
-            matches!(decode(&inv(bad.clone())), Err(Failure::Poison { .. })),
+            matches!(decode(&inv(bad.clone())), Err(Error::Unusable(_))),
             "{bad}"
         );
     }
@@ -51,13 +51,13 @@ fn host_encoded_messages_decode_and_junk_is_poison() {
     n.notification_id = "a/b".into();
     assert!(matches!(
         decode(&inv(n.to_output())),
-        Err(Failure::Poison { .. })
+        Err(Error::Unusable(_))
     ));
     let empty = Invocation {
         request: InvokeRequest::default(),
         ..inv(json!("x"))
     };
-    assert!(matches!(decode(&empty), Err(Failure::Poison { .. })));
+    assert!(matches!(decode(&empty), Err(Error::Unusable(_))));
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn endings() {
         5,
     )
     .expect_err("retry");
-    assert!(matches!(err, Failure::Retryable { .. }), "{err}");
+    assert!(matches!(err, Error::Undelivered(_)), "{err}");
     assert!(err.to_string().contains("slack: HTTP 500"), "{err}");
 }
 
@@ -213,7 +213,7 @@ fn a_notification_no_destination_can_take_is_poison() {
     let small = json!({"data": "x"});
     let e = some_fits(&n, &[hook], std::slice::from_ref(&huge)).expect_err("too large");
     assert!(
-        matches!(&e, Failure::Poison { .. }) && e.to_string().contains("webhook body"),
+        matches!(&e, Error::Unusable(_)) && e.to_string().contains("webhook body"),
         "{e}"
     );
     assert!(some_fits(&n, &[hook, slack], &[huge, small.clone()]).is_ok());

@@ -2,8 +2,8 @@
 
 use super::{SEQ1, SEQ2, deliver, notifications, put};
 use crate::azure::AzureError;
-use crate::failure::Failure;
 use crate::functions::recordings::recording_created as handle;
+use crate::invocation::Failure;
 use crate::invocation::Outcome;
 use crate::testkit::{blob_created, event_invocation, fakes};
 

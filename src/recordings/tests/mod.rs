@@ -5,8 +5,8 @@ use crate::testkit::Domains;
 use serde_json::json;
 
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::failure::Failure;
 use crate::functions::recordings::recording_created as handle;
+use crate::invocation::Failure;
 use crate::invocation::Outcome;
 use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore, Tags};

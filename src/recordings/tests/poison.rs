@@ -1,8 +1,8 @@
 //! Input the table service refuses is poison: the same event would fail every delivery for 24 hours.
 
 use super::put;
-use crate::failure::Failure;
 use crate::functions::recordings::recording_created as handle;
+use crate::invocation::Failure;
 use crate::testkit::{blob_created, event_invocation, fakes};
 
 #[tokio::test]

@@ -10,13 +10,13 @@ use rustc_hash::FxBuildHasher;
 
 use time::OffsetDateTime;
 
+use crate::audit_logs::Error;
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::parse::{LineError, Record};
 use crate::audit_logs::sessions::{RecordKind, SessionRecord, record_time, tunnel_key};
 use crate::audit_logs::tail::Tailer;
 use crate::catalogue::session;
 use crate::clock::Budget;
-use crate::failure::Failure;
 
 /// Longest tunnel id taken as a session key (Bastion's are 36-character GUIDs).
 const MAX_TUNNEL: usize = 128;
@@ -199,7 +199,7 @@ pub async fn flush(
     batch: Batch<'_>,
     now: OffsetDateTime,
     time: &Budget,
-) -> Result<Flushed, Failure> {
+) -> Result<Flushed, Error> {
     let mut out = Flushed::default();
     let mut rest = batch.folded.as_slice();
     let mut first = true;
@@ -229,7 +229,7 @@ pub async fn flush(
 }
 
 /// Merges one folded session into its stored row; `false` when nothing changed.
-async fn upsert(tail: &Tailer, folded: &Folded<'_>, now: OffsetDateTime) -> Result<bool, Failure> {
+async fn upsert(tail: &Tailer, folded: &Folded<'_>, now: OffsetDateTime) -> Result<bool, Error> {
     let raw = folded
         .raw
         .as_ref()

@@ -60,8 +60,6 @@ impl Failure {
 /// Where in the pipeline a failure happened (telemetry contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Decoding the invocation.
-    Receiving,
     /// Reading or writing storage.
     Processing,
     /// Delivering to an external destination.
@@ -72,7 +70,6 @@ impl Stage {
     /// Lower-case name for logs.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Receiving => "receiving",
             Self::Processing => "processing",
             Self::Sending => "sending",
         }
