@@ -42,6 +42,7 @@ pub mod events;
 pub mod evidence;
 pub mod export;
 pub mod failure;
+pub mod fanout;
 pub mod functions;
 pub mod graph;
 pub mod health;

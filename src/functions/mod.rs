@@ -6,6 +6,7 @@ pub mod audit_logs;
 pub mod custody;
 pub mod estate;
 pub mod evidence;
+pub mod fanout;
 pub mod integrity;
 pub mod notify;
 pub mod reconcile;

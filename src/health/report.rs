@@ -31,6 +31,7 @@ pub const FUNCTIONS: &[&str] = &[
     "RecordingHash",
     "IntegrityVerify",
     "NotifyWebhook",
+    "WorkUnit",
     "EstateCheck",
     "LiveSessions",
     "ReviewQueue",
@@ -207,6 +208,10 @@ pub async fn build(
         poison_messages += n;
         poison.insert((*q).to_owned(), n.into());
     }
+    let (fanout, poisoned) =
+        crate::fanout::stats::report(deps.ports.tables.as_ref(), crate::fanout::TIMERS, now)
+            .await
+            .map_err(Unavailable::Tables)?;
     let (sentinel, export_behind) = if deps.ports.outbox.enabled() {
         super::sentinel::check(deps.ports.tables.as_ref(), now)
             .await
@@ -239,6 +244,7 @@ pub async fn build(
         "quarantine": quarantine,
         "quarantined": quarantine["total"], "quarantinedMore": quarantine["more"],
         "poisonQueues": poison,
+        "workUnits": fanout, "poisonedUnits": poisoned,
         "stalledRecordings": {"active": active, "since": since},
         "sources": sources.docs,
         "estate": {"open": estate_open, "high": estate_high},

@@ -200,7 +200,7 @@ async fn poison_queue_depths_are_reported_and_their_failure_is_unavailable() {
     let none = report(&f).await;
     assert_eq!(
         none["poisonQueues"],
-        json!({"hashrequests-poison": 0, "notifications-poison": 0})
+        json!({"hashrequests-poison": 0, "notifications-poison": 0, "workunits-poison": 0})
     );
     f.state.queues = Arc::new(Depths(false));
     let r = report(&f).await;

@@ -55,6 +55,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "domain",
         &[
             "notify",
+            "fanout",
             "retention",
             "integrity",
             "join",
