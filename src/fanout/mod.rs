@@ -28,7 +28,10 @@ pub const QUEUE: &str = "workunits";
 /// The output binding the planning timers write their units to.
 pub const OUTPUT_BINDING: &str = "workunits";
 /// The timers that plan units.
-pub const TIMERS: &[&str] = &[crate::estate::live::FUNCTION];
+pub const TIMERS: &[&str] = &[
+    crate::estate::live::FUNCTION,
+    crate::audit_logs::query::FUNCTION,
+];
 
 /// One unit of a timer's work for one period: the queue message. Its keys avoid the names the
 /// queue trigger reserves in `Metadata` (`Id`, `DequeueCount`, `PopReceipt`, the times).

@@ -231,6 +231,10 @@ impl HandlerProcess {
                 last_failed = Some((s, r));
                 continue;
             }
+            let mut logs = r["Logs"].as_array().cloned().unwrap_or_default();
+            if let Some(all) = reply["Logs"].as_array_mut() {
+                all.append(&mut logs);
+            }
             let mut n = queue_outputs(&r, "notifications");
             if n.is_empty() {
                 continue;
