@@ -59,6 +59,17 @@ fn status_thresholds() {
         classify(&poison, &t),
         ("degraded", vec!["1 message(s) in poison queues".to_owned()])
     );
+    let unit = Facts {
+        poisoned_units: vec!["LiveSessions: /subscriptions/s/b2".into()],
+        ..Facts::default()
+    };
+    assert_eq!(
+        classify(&unit, &t),
+        (
+            "degraded",
+            vec!["work unit poisoned: LiveSessions: /subscriptions/s/b2".to_owned()]
+        )
+    );
     let estate = Facts {
         estate_high: vec!["b1: recording-off".into()],
         ..Facts::default()

@@ -225,6 +225,13 @@ async fn a_unit_failing_every_delivery_is_poisoned_and_named_in_health() {
         "{health}"
     );
     assert_eq!(p["poisoned"], json!([b2]), "{health}");
+    let reason = format!("work unit poisoned: LiveSessions: {b2}");
+    assert!(
+        health["reasons"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!(reason))),
+        "{health}"
+    );
     assert_eq!(
         health["poisonedUnits"],
         json!([format!("LiveSessions: {b2}")]),
