@@ -244,6 +244,8 @@ var baseNameLower = toLower(baseName)
 var queues = [
   'notifications'
   'hashrequests'
+  // The work units the per-host timers plan, one message a host (workspace, source) a period (WorkUnit).
+  'workunits'
 ]
 
 // Event Grid-triggered functions, one subscription per source each. Add an entry to wire a new one.

@@ -6,8 +6,8 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::functions::{
-    audit_logs, custody, estate, evidence, integrity, notify, reconcile, recordings, retention,
-    reviews, sentinel,
+    audit_logs, custody, estate, evidence, fanout, integrity, notify, reconcile, recordings,
+    retention, reviews, sentinel,
 };
 use crate::invocation::invocation_route;
 use crate::state::AppState;
@@ -66,6 +66,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", notify::NOTIFY_WEBHOOK),
             invocation_route(notify::NOTIFY_WEBHOOK, notify::notify_webhook),
+        )
+        .route(
+            &format!("/{}", fanout::WORK_UNIT),
+            invocation_route(fanout::WORK_UNIT, fanout::work_unit),
         )
         .route(
             &format!("/{}", reviews::REVIEW_QUEUE),

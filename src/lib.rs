@@ -40,6 +40,7 @@ pub mod estate;
 pub mod events;
 pub mod evidence;
 pub mod export;
+pub mod fanout;
 pub mod functions;
 pub mod graph;
 pub mod health;

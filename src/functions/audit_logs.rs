@@ -3,11 +3,14 @@
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use super::decode_event;
 use crate::audit_logs::query::{self, Query};
 use crate::audit_logs::{created, tail};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
+use crate::notify::Notification;
 use crate::state::AppState;
 
 pub use crate::audit_logs::query::FUNCTION as AUDIT_LOG_QUERY;
@@ -57,25 +60,52 @@ pub fn workspace_query(state: &AppState) -> Option<Query> {
     })
 }
 
-/// `AuditLogQuery`: one bounded tick over the configured workspaces (none: nothing to do).
+/// `AuditLogQuery`: plans one unit per configured workspace ([`query_unit`] on the work queue;
+/// none configured: nothing to do).
 ///
 /// # Errors
-/// `Retryable` when every workspace failed and nothing is to be delivered.
+/// `Retryable` when the plan cannot be recorded.
 pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
-    let Some(q) = workspace_query(&state) else {
+    if workspace_query(&state).is_none() {
         return Ok(Outcome::skipped(
             "no Log Analytics workspace configured (AUDITLOGS_WORKSPACES)",
         ));
-    };
-    let report = query::tick(&q, super::now_of(&state, &inv)).await?;
-    if report.failed > 0
-        && report.failed == report.workspaces
-        && report.joined.notifications.is_empty()
-    {
+    }
+    let workspaces = &state.config.workspaces.query.workspaces;
+    let ids: Vec<String> = workspaces.iter().map(|w| w.id.clone()).collect();
+    let now = super::now_of(&state, &inv);
+    super::fanout::planned(&state, AUDIT_LOG_QUERY, &ids, now, &[]).await
+}
+
+/// One `AuditLogQuery` unit: workspace `id` read from its cursor at `now`, then the join and the
+/// detections.
+///
+/// # Errors
+/// `Retryable` when the workspace failed and nothing is to be delivered; `Poison` for a workspace
+/// no longer configured.
+pub async fn query_unit(
+    state: &AppState,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<(String, Vec<Notification<Value>>), Failure> {
+    let mut q = workspace_query(state)
+        .ok_or_else(|| Failure::poison("no Log Analytics workspace configured"))?;
+    let mut settings = (*q.settings).clone();
+    settings.workspaces.retain(|w| w.id == id);
+    if settings.workspaces.is_empty() {
+        return Err(Failure::poison(format!("workspace {id} is not configured")));
+    }
+    q.settings = Arc::new(settings);
+    let report = query::tick(&q, now).await?;
+    if report.failed > 0 && report.joined.notifications.is_empty() {
         return Err(Failure::storage(anyhow::anyhow!(
-            "all {} workspaces failed this tick (see /api/health)",
-            report.failed
+            "workspace {id} failed this tick (see /api/health)"
         )));
     }
-    Ok(query::outcome(report))
+    let notifications = report.joined.notifications.clone();
+    let summary = match query::outcome(report) {
+        Outcome::Processed { summary, .. } => summary,
+        Outcome::Skipped { reason } => reason,
+    };
+    Ok((summary, notifications))
 }

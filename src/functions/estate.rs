@@ -1,10 +1,12 @@
 //! `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource Manager.
 
+use serde_json::Value;
+
 use super::now_of;
 use crate::estate::{bypass, check, disconnect, live};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::OUTPUT_BINDING;
+use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::state::AppState;
 
 pub use crate::estate::FUNCTION as ESTATE_CHECK;
@@ -94,39 +96,61 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, F
     Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
 }
 
-/// `LiveSessions`: the sessions each host reports now, and the notifications they call for.
+/// `LiveSessions`: plans one unit per host ([`live_unit`] on the work queue) and announces the
+/// disconnects the API requested.
 ///
 /// # Errors
-/// `Retryable` only when every host failed.
+/// `Retryable` when the plan cannot be recorded.
 pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let hosts = &state.config.estate.hosts;
-    let Some(arm) = state.arm.as_ref().filter(|_| !hosts.is_empty()) else {
+    if state.arm.is_none() || hosts.is_empty() {
         return Ok(Outcome::skipped(
             "no Bastion host configured (BASTION_HOSTS)",
         ));
-    };
+    }
     let now = now_of(&state, &inv);
+    let announced = disconnect::announce(state.ports.tables.as_ref(), &state.ports.outbox, now);
+    let announced = announced.await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "disconnects not announced; the next tick retries");
+        Vec::new()
+    });
+    super::fanout::planned(&state, LIVE_SESSIONS, hosts, now, &announced).await
+}
+
+/// One `LiveSessions` unit: the sessions `host` reports at `now`, and the notifications they call
+/// for (a host that cannot be read gets its finding; the unit fails, so the queue retries it,
+/// unless it holds that finding's announcement).
+///
+/// # Errors
+/// `Retryable` when the host could not be read or stored.
+pub async fn live_unit(
+    state: &AppState,
+    host: &str,
+    now: time::OffsetDateTime,
+) -> Result<(String, Vec<Notification<Value>>), Failure> {
+    let arm = state
+        .arm
+        .as_ref()
+        .ok_or_else(|| Failure::poison("no Resource Manager client: BASTION_HOSTS unset"))?;
     let arm = crate::arm::bounded(arm, std::time::Instant::now() + live::BUDGET);
     let wait = state.config.audit.session_wait;
-    let mut report = live::tick(&state.ports, arm.as_ref(), hosts, wait, now).await;
-    match disconnect::announce(state.ports.tables.as_ref(), &state.ports.outbox, now).await {
-        Ok(mut n) => report.notifications.append(&mut n),
-        Err(e) => tracing::warn!(error = %e, "disconnects not announced; the next tick retries"),
-    }
-    for f in &report.failed {
-        tracing::warn!(host = %f, "live sessions not read; the next tick retries");
-    }
-    if !report.failed.is_empty() && report.failed.len() == hosts.len() {
+    let hosts = [host.to_owned()];
+    let report = live::tick(&state.ports, arm.as_ref(), &hosts, wait, now).await;
+    // A 500 drops outputs: a unit holding the announcement of its host's finding delivers it.
+    if !report.failed.is_empty() && report.notifications.is_empty() {
         return Err(Failure::storage(anyhow::anyhow!(
-            "no host's live sessions could be read: {}",
+            "live sessions not read: {}",
             report.failed.join("; ")
         )));
     }
     let summary = format!(
-        "{} live session(s) on {} host(s), {} announced",
+        "{} live session(s){}",
         report.live,
-        hosts.len(),
-        report.notifications.len()
+        if report.failed.is_empty() {
+            ""
+        } else {
+            ", not read (its finding announced)"
+        }
     );
-    Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
+    Ok((summary, report.notifications))
 }

@@ -7,6 +7,7 @@ pub mod custody;
 mod ending;
 pub mod estate;
 pub mod evidence;
+pub mod fanout;
 pub mod integrity;
 pub mod notify;
 pub mod reconcile;

@@ -10,7 +10,11 @@ use crate::queues::QueueAccess;
 use crate::telemetry::redact;
 
 /// The poison queues of the app's queue-triggered functions.
-pub const POISON_QUEUES: &[&str] = &["hashrequests-poison", "notifications-poison"];
+pub const POISON_QUEUES: &[&str] = &[
+    "hashrequests-poison",
+    "notifications-poison",
+    "workunits-poison",
+];
 
 /// Reads approximate queue depths.
 #[async_trait]

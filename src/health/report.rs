@@ -31,6 +31,7 @@ pub const FUNCTIONS: &[&str] = &[
     "RecordingHash",
     "IntegrityVerify",
     "NotifyWebhook",
+    "WorkUnit",
     "EstateCheck",
     "LiveSessions",
     "ReviewQueue",
@@ -86,6 +87,8 @@ pub struct Facts {
     pub unreachable: Vec<String>,
     /// Messages waiting in the poison queues.
     pub poison_messages: u64,
+    /// Work units whose last delivery failed (`timer: unit`).
+    pub poisoned_units: Vec<String>,
     /// Open high-severity estate findings (`host: finding`).
     pub estate_high: Vec<String>,
     /// Why the Sentinel export is behind (a row waiting too long, a run that stopped).
@@ -107,6 +110,9 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
     }
     if f.poison_messages > 0 {
         reasons.push(format!("{} message(s) in poison queues", f.poison_messages));
+    }
+    for u in &f.poisoned_units {
+        reasons.push(format!("work unit poisoned: {u}"));
     }
     if let Some((lag, host)) = f.tail_lag.as_ref().filter(|(l, _)| *l > t.tail_lag) {
         reasons.push(format!(
@@ -207,6 +213,10 @@ pub async fn build(
         poison_messages += n;
         poison.insert((*q).to_owned(), n.into());
     }
+    let (fanout, poisoned) =
+        crate::fanout::stats::report(deps.ports.tables.as_ref(), crate::fanout::TIMERS, now)
+            .await
+            .map_err(Unavailable::Tables)?;
     let (sentinel, export_behind) = if deps.ports.outbox.enabled() {
         super::sentinel::check(deps.ports.tables.as_ref(), now)
             .await
@@ -226,6 +236,7 @@ pub async fn build(
         stalled_sources: sources.stalled,
         unreachable: sources.unreachable,
         poison_messages,
+        poisoned_units: poisoned.clone(),
         estate_high: estate_high.clone(),
         export_behind,
     };
@@ -239,6 +250,7 @@ pub async fn build(
         "quarantine": quarantine,
         "quarantined": quarantine["total"], "quarantinedMore": quarantine["more"],
         "poisonQueues": poison,
+        "workUnits": fanout, "poisonedUnits": poisoned,
         "stalledRecordings": {"active": active, "since": since},
         "sources": sources.docs,
         "estate": {"open": estate_open, "high": estate_high},

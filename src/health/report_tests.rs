@@ -59,6 +59,17 @@ fn status_thresholds() {
         classify(&poison, &t),
         ("degraded", vec!["1 message(s) in poison queues".to_owned()])
     );
+    let unit = Facts {
+        poisoned_units: vec!["LiveSessions: /subscriptions/s/b2".into()],
+        ..Facts::default()
+    };
+    assert_eq!(
+        classify(&unit, &t),
+        (
+            "degraded",
+            vec!["work unit poisoned: LiveSessions: /subscriptions/s/b2".to_owned()]
+        )
+    );
     let estate = Facts {
         estate_high: vec!["b1: recording-off".into()],
         ..Facts::default()
@@ -200,7 +211,7 @@ async fn poison_queue_depths_are_reported_and_their_failure_is_unavailable() {
     let none = report(&f).await;
     assert_eq!(
         none["poisonQueues"],
-        json!({"hashrequests-poison": 0, "notifications-poison": 0})
+        json!({"hashrequests-poison": 0, "notifications-poison": 0, "workunits-poison": 0})
     );
     f.state.queues = Arc::new(Depths(false));
     let r = report(&f).await;

@@ -212,14 +212,66 @@ impl HandlerProcess {
         (status, res.json().await.expect("json"))
     }
 
-    /// POSTs an invocation the way the host does: host headers, chunked JSON body.
+    /// POSTs an invocation the way the host does, then delivers the work units a planning timer
+    /// sent (`Outputs.workunits`) to this handler as the host's queue would ([`Self::deliver`]),
+    /// folding their notifications into the reply's: a test of a timer's effects reads them as
+    /// one tick's. A tick whose every unit failed its last delivery answers with that unit's reply.
     pub async fn invoke(&self, function: &str, body: &Value) -> (u16, Value) {
+        let (status, mut reply) = self.invoke_plan(function, body).await;
+        let units = queue_outputs(&reply, "workunits");
+        if status != 200 || units.is_empty() {
+            return (status, reply);
+        }
+        let mut last_failed = None;
+        let mut failed = 0;
+        for unit in &units {
+            let (s, r) = self.deliver(unit, MAX_DEQUEUE).await;
+            if s != 200 {
+                failed += 1;
+                last_failed = Some((s, r));
+                continue;
+            }
+            let mut logs = r["Logs"].as_array().cloned().unwrap_or_default();
+            if let Some(all) = reply["Logs"].as_array_mut() {
+                all.append(&mut logs);
+            }
+            let mut n = queue_outputs(&r, "notifications");
+            if n.is_empty() {
+                continue;
+            }
+            let mut all = queue_outputs(&reply, "notifications");
+            all.append(&mut n);
+            reply["Outputs"]["notifications"] = Value::Array(all);
+        }
+        match last_failed {
+            Some(f) if failed == units.len() => f,
+            _ => (status, reply),
+        }
+    }
+
+    /// POSTs an invocation the way the host does: host headers, chunked JSON body.
+    pub async fn invoke_plan(&self, function: &str, body: &Value) -> (u16, Value) {
         let (status, _ct, text) = self
             .invoke_raw(function, serde_json::to_vec(body).expect("json"))
             .await;
         let v = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("non-JSON reply {status}: {text}: {e}"));
         (status, v)
+    }
+
+    /// Delivers one `workunits` message to `WorkUnit` as the queue trigger does, again on each
+    /// failure (`DequeueCount` 1, 2, …) up to `max_dequeue` deliveries: the last reply.
+    pub async fn deliver(&self, unit: &Value, max_dequeue: u32) -> (u16, Value) {
+        let mut last = (0, Value::Null);
+        for dequeue in 1..=max_dequeue {
+            last = self
+                .invoke_plan("WorkUnit", &unit_invocation(unit, dequeue))
+                .await;
+            if last.0 == 200 {
+                break;
+            }
+        }
+        last
     }
 
     /// POSTs raw bytes; returns status, content type and body text.
@@ -380,4 +432,37 @@ where
 /// The first log line of an invocation's answer (empty when there is none).
 pub(crate) fn first_log(v: &serde_json::Value) -> &str {
     v["Logs"][0].as_str().unwrap_or_default()
+}
+
+/// host.json's `maxDequeueCount`.
+pub const MAX_DEQUEUE: u32 = 5;
+
+/// The messages a reply sends to queue output `binding` (one object or an array of them).
+pub fn queue_outputs(reply: &Value, binding: &str) -> Vec<Value> {
+    match &reply["Outputs"][binding] {
+        Value::Array(a) => a.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    }
+}
+
+/// The queue trigger's invocation of `WorkUnit` for `unit`, its `dequeue`th delivery: the message
+/// double-encoded in `Data.message`, its top-level properties (double-encoded scalars) and the
+/// message's `DequeueCount` in `Metadata` (Learn "Azure Queue storage trigger": message metadata).
+pub fn unit_invocation(unit: &Value, dequeue: u32) -> Value {
+    let text = serde_json::to_string(unit).expect("json");
+    let mut meta = serde_json::Map::new();
+    for (k, v) in unit.as_object().into_iter().flatten() {
+        meta.insert(k.clone(), Value::String(v.to_string()));
+    }
+    meta.insert("DequeueCount".into(), Value::String(dequeue.to_string()));
+    meta.insert(
+        "Id".into(),
+        Value::String(format!("\"{}\"", uuid::Uuid::new_v4())),
+    );
+    meta.insert(
+        "sys".into(),
+        serde_json::json!({"MethodName": "WorkUnit", "UtcNow": unit["at"], "RandGuid": uuid::Uuid::new_v4().to_string()}),
+    );
+    serde_json::json!({"Data": {"message": Value::String(Value::String(text).to_string())}, "Metadata": meta})
 }

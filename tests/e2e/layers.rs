@@ -54,6 +54,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "domain",
         &[
             "notify",
+            "fanout",
             "retention",
             "integrity",
             "join",

@@ -14,6 +14,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("DELETIONS_TABLE", "retention/tombstone.rs"),
     ("HOLDS_TABLE", "retention/hold/rows.rs"),
     ("LIVE_TABLE", "estate/live.rs"),
+    ("WORK_TABLE", "fanout/store.rs"),
     ("ESTATE_TABLE", "estate/store/mod.rs"),
     ("FAILED_TABLE", "audit_logs/detect/failed.rs"),
     ("QUEUE_TABLE", "reviews/queue/entry.rs"),

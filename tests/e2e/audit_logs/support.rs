@@ -75,20 +75,35 @@ pub(crate) fn tick_invocation() -> Value {
     inv
 }
 
-/// The number before `label` in the invocation's log line (the tick summary).
+/// The number before `label` in the invocation's log lines (the tick summary; a planning timer's
+/// units' summaries follow it, [`crate::harness::HandlerProcess::invoke`]): summed over the lines
+/// that name it.
 pub(crate) fn count(reply: &Value, label: &str) -> u64 {
-    let log = reply["Logs"][0].as_str().unwrap_or_default();
+    let lines: Vec<&str> = reply["Logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let counts: Vec<u64> = lines
+        .iter()
+        .filter_map(|log| count_in(log, label))
+        .collect();
+    assert!(!counts.is_empty(), "no `{label}` in {lines:?}");
+    counts.iter().sum()
+}
+
+fn count_in(log: &str, label: &str) -> Option<u64> {
     let words: Vec<&str> = log
         .split([' ', ',', ':', '('])
         .filter(|w| !w.is_empty())
         .collect();
-    let at = words
-        .iter()
-        .position(|w| *w == label)
-        .unwrap_or_else(|| panic!("no `{label}` in {log}"));
-    words[at - 1]
-        .parse()
-        .unwrap_or_else(|_| panic!("no count before `{label}` in {log}"))
+    let at = words.iter().position(|w| *w == label)?;
+    Some(
+        words[at - 1]
+            .parse()
+            .unwrap_or_else(|_| panic!("no count before `{label}` in {log}")),
+    )
 }
 
 impl Env {

@@ -30,7 +30,7 @@ fn live(id: &str, user: &str, vm: &str) -> Value {
 
 impl Rig {
     /// One `LiveSessions` tick `minutes` after 12:00: its notifications.
-    async fn live_at(&mut self, minutes: i64) -> Vec<Value> {
+    pub(crate) async fn live_at(&mut self, minutes: i64) -> Vec<Value> {
         self.tick = minutes - 1;
         let inv = self.next_timer("LiveSessions");
         let (status, body) = self.handler.invoke("LiveSessions", &inv).await;

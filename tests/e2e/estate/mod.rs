@@ -8,6 +8,7 @@
 mod busy;
 pub(crate) mod doors;
 pub(crate) mod fake_arm;
+mod fanout;
 mod identity;
 mod live;
 mod moved;

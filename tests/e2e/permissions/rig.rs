@@ -51,10 +51,24 @@ impl Rig {
             expect == "any" && ending != "poisoned" || expect == ending,
             "{function}: {ending} ({log}), want {expect}"
         );
-        let outputs = v["Outputs"].clone();
+        let mut outputs = v["Outputs"].clone();
         let bindings = self.bindings.get(function).cloned().unwrap_or_default();
         self.ledger.bindings(function, &bindings, &outputs);
         self.ran.push(function.to_owned());
+        // A planning timer's units, delivered as the queue does; their calls stay the timer's.
+        for unit in values(&outputs, "workunits") {
+            let (data, mut meta) = queue_message(&unit);
+            meta["sys"] = json!({"MethodName": "WorkUnit", "UtcNow": unit["at"]});
+            let body = json!({"Data": data, "Metadata": meta});
+            let (status, u) = self.http(Method::POST, "/WorkUnit", Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "WorkUnit of {function}: {u}");
+            let bindings = self.bindings.get("WorkUnit").cloned().unwrap_or_default();
+            self.ledger.bindings("WorkUnit", &bindings, &u["Outputs"]);
+            self.ran.push("WorkUnit".to_owned());
+            let mut all = values(&outputs, "notifications");
+            all.extend(values(&u["Outputs"], "notifications"));
+            outputs["notifications"] = Value::Array(all);
+        }
         outputs
     }
 

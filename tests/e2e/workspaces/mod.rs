@@ -91,6 +91,14 @@ async fn a_workspace_is_read_once_and_a_refused_one_is_shown_in_health() {
         Some(json!(true)),
         "{health}"
     );
+    // One unit per workspace: the refused one failed each of its deliveries, named in health.
+    let units = &health["workUnits"]["AuditLogQuery"];
+    assert_eq!(
+        [&units["planned"], &units["done"], &units["failed"]],
+        [&json!(2), &json!(1), &json!(1)],
+        "{health}"
+    );
+    assert_eq!(units["poisoned"], json!([REFUSED]), "{health}");
 
     // A restarted handler ticks a minute later: the overlap is asked again, nothing is stored twice.
     let (_, reply) = e

@@ -1,0 +1,133 @@
+//! Fan-out of the per-host timers through a queue: a timer only *plans* (one [`Unit`] message per
+//! host, workspace or source for its period, on queue [`QUEUE`]), and the queue-triggered
+//! `WorkUnit` function does one unit. A timer trigger runs on one instance at a time (its lock),
+//! while Functions scales a queue's consumers across instances, so the work of a tick spreads over
+//! as many instances as the app may have.
+//!
+//! No unit is done twice in a period and none is lost: the planning record of a (timer, period)
+//! is inserted once, so an overlapping tick or a second instance plans nothing ([`plan`]); a unit
+//! still running from an earlier period is not planned again; a unit is claimed on its row before
+//! it runs ([`store::claim`]) and marked done or failed after; a failed unit is retried by the
+//! queue (`maxDequeueCount`, then `workunits-poison`), a unit failing its last dequeue is marked
+//! poisoned, with its name, for the health report ([`stats`]).
+
+pub mod stats;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::azure::AzureError;
+use crate::dates::format_utc_millis;
+use crate::tables::TableStore;
+
+/// The queue-triggered function that does one unit.
+pub const FUNCTION: &str = "WorkUnit";
+/// The work queue (and the planning timers' output binding of the same name).
+pub const QUEUE: &str = "workunits";
+/// The output binding the planning timers write their units to.
+pub const OUTPUT_BINDING: &str = "workunits";
+/// The timers that plan units.
+pub const TIMERS: &[&str] = &[
+    crate::estate::live::FUNCTION,
+    crate::audit_logs::query::FUNCTION,
+];
+
+/// One unit of a timer's work for one period: the queue message. Its keys avoid the names the
+/// queue trigger reserves in `Metadata` (`Id`, `DequeueCount`, `PopReceipt`, the times).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unit {
+    /// The timer that planned it (`LiveSessions`, …).
+    pub timer: String,
+    /// What it covers: a host's resource id, a workspace id, a source's label.
+    pub unit: String,
+    /// The period (the tick's minute, RFC 3339 UTC with milliseconds).
+    pub period: String,
+    /// The tick's time: the unit's "now", whenever it runs.
+    pub at: String,
+    /// Stable id of (timer, unit, period).
+    pub unit_id: String,
+}
+
+impl Unit {
+    /// The unit `unit` of `timer`'s tick at `at`.
+    pub fn new(timer: &str, unit: &str, at: OffsetDateTime) -> Self {
+        let period = format_utc_millis(period_of(at));
+        let unit_id =
+            crate::notify::message::stable_id("work.unit", &[timer, unit, &period].join("\n"));
+        Self {
+            timer: timer.to_owned(),
+            unit: unit.to_owned(),
+            period,
+            at: format_utc_millis(at),
+            unit_id,
+        }
+    }
+}
+
+/// A tick's period: its minute (every schedule fires on a whole minute, so the same tick on two
+/// instances, or a tick run twice, has one period).
+pub fn period_of(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_second(0)
+        .and_then(|t| t.replace_nanosecond(0))
+        .unwrap_or(at)
+}
+
+/// What a tick planned.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The units to send (none when another tick planned this period).
+    pub units: Vec<Unit>,
+    /// Units not planned: still running from an earlier period.
+    pub running: Vec<String>,
+    /// True when this period was planned already (by an overlapping tick or another instance).
+    pub duplicate: bool,
+}
+
+impl Plan {
+    /// One line for the invocation log.
+    pub fn summary(&self, timer: &str) -> String {
+        if self.duplicate {
+            return format!("{timer}: this period was planned already; nothing sent");
+        }
+        format!(
+            "{timer}: {} unit(s) planned, {} still running from an earlier period",
+            self.units.len(),
+            self.running.len()
+        )
+    }
+}
+
+/// Plans `units` of `timer` for the tick at `at`, once per period across ticks and instances;
+/// `now` (the clock) dates the planning record and decides which units still run.
+///
+/// # Errors
+/// Table errors (the tick fails and the timer's next tick plans).
+pub async fn plan(
+    tables: &dyn TableStore,
+    timer: &str,
+    units: &[String],
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Plan, AzureError> {
+    let period = format_utc_millis(period_of(at));
+    let running = store::running(tables, timer, now).await?;
+    let (busy, free): (Vec<&String>, Vec<&String>) =
+        units.iter().partition(|u| running.contains(*u));
+    let planned = store::record_plan(tables, timer, &period, free.len(), busy.len(), now).await?;
+    if !planned {
+        return Ok(Plan {
+            duplicate: true,
+            ..Plan::default()
+        });
+    }
+    Ok(Plan {
+        units: free.iter().map(|u| Unit::new(timer, u, at)).collect(),
+        running: busy.into_iter().cloned().collect(),
+        duplicate: false,
+    })
+}
+
+#[cfg(test)]
+mod tests;

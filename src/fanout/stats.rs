@@ -1,0 +1,107 @@
+//! What the health report shows of the fan-out: per timer, its last planned period's units
+//! planned, done, failed (the queue retries them), still running, and those not planned because
+//! they still ran from an earlier period; and every unit whose last delivery failed (`poisoned`:
+//! the host moved its message to `workunits-poison`), named.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::store::{self, PLAN_PREFIX, UNIT_PREFIX, state};
+use crate::azure::AzureError;
+use crate::tables::{TableStore, get_i64, get_str};
+
+/// One timer's last period.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// The period (none planned yet: `None`).
+    pub period: Option<String>,
+    /// Units planned.
+    pub planned: i64,
+    /// Units not planned: still running from an earlier period.
+    pub skipped_running: i64,
+    /// Units of the period done.
+    pub done: usize,
+    /// Units of the period whose last delivery failed (retried by the queue).
+    pub failed: usize,
+    /// Units of the period running now.
+    pub running: usize,
+    /// Units (any period) poisoned: their names.
+    pub poisoned: Vec<String>,
+}
+
+impl Period {
+    /// The JSON the health report shows.
+    pub fn to_json(&self) -> Value {
+        json!({"period": self.period, "planned": self.planned, "done": self.done,
+            "failed": self.failed, "running": self.running,
+            "stillRunningWhenPlanned": self.skipped_running, "poisoned": self.poisoned})
+    }
+}
+
+/// `timer`'s last planned period at `now`.
+///
+/// # Errors
+/// Table errors.
+pub async fn of_timer(
+    tables: &dyn TableStore,
+    timer: &str,
+    now: OffsetDateTime,
+) -> Result<Period, AzureError> {
+    let rows = store::rows(tables, timer).await?;
+    let rk = |e| get_str(e, "RowKey").unwrap_or_default();
+    let Some(plan) = rows
+        .iter()
+        .filter(|r| rk(&r.entity).starts_with(PLAN_PREFIX))
+        .max_by_key(|r| rk(&r.entity))
+    else {
+        return Ok(Period::default());
+    };
+    let period = get_str(&plan.entity, "Period").unwrap_or_default();
+    let mut out = Period {
+        period: Some(period.to_owned()),
+        planned: get_i64(&plan.entity, "Planned").unwrap_or(0),
+        skipped_running: get_i64(&plan.entity, "Running").unwrap_or(0),
+        ..Period::default()
+    };
+    for e in rows
+        .iter()
+        .map(|r| &r.entity)
+        .filter(|e| rk(e).starts_with(UNIT_PREFIX))
+    {
+        let s = get_str(e, "State").unwrap_or_default();
+        if s == state::POISONED {
+            out.poisoned
+                .push(get_str(e, "Unit").unwrap_or_default().to_owned());
+        }
+        if get_str(e, "Period") != Some(period) {
+            continue;
+        }
+        match s {
+            state::DONE => out.done += 1,
+            state::FAILED | state::POISONED => out.failed += 1,
+            _ if store::is_running(e, now) => out.running += 1,
+            _ => {}
+        }
+    }
+    out.poisoned.sort();
+    Ok(out)
+}
+
+/// Every fanned-out timer's last period, by timer.
+///
+/// # Errors
+/// Table errors.
+pub async fn report(
+    tables: &dyn TableStore,
+    timers: &[&str],
+    now: OffsetDateTime,
+) -> Result<(Value, Vec<String>), AzureError> {
+    let mut doc = serde_json::Map::new();
+    let mut poisoned = Vec::new();
+    for t in timers {
+        let p = of_timer(tables, t, now).await?;
+        poisoned.extend(p.poisoned.iter().map(|u| format!("{t}: {u}")));
+        doc.insert((*t).to_owned(), p.to_json());
+    }
+    Ok((Value::Object(doc), poisoned))
+}

@@ -1,0 +1,108 @@
+//! `WorkUnit` (queue `workunits`): one unit a planning timer sent ([`crate::fanout`]), claimed on
+//! its row, run by its timer's unit code, and marked done or failed; a failure is `Retryable`, so
+//! the queue delivers it again (`maxDequeueCount`, then the poison queue). Also the planning step
+//! every fanned-out timer shares ([`planned`]).
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::dates::timestamp;
+use crate::failure::Failure;
+use crate::fanout::store::{self, Passed, state};
+use crate::fanout::{self, Unit};
+use crate::invocation::{Invocation, Outcome};
+use crate::notify::{Notification, OUTPUT_BINDING};
+use crate::state::AppState;
+
+pub use crate::fanout::FUNCTION as WORK_UNIT;
+
+/// How long a claimed unit is taken as running: longer than any unit's own budget, so a live
+/// claim is never taken over; a claim whose instance died is taken over by the message's
+/// redelivery at once, and by the next period's delivery after this term.
+const TERM: time::Duration = time::Duration::minutes(10);
+
+/// The planning step of a fanned-out timer at `at`: `units` sent to the work queue once per
+/// period, `extra` (the tick's own notifications) to the notifications queue.
+///
+/// # Errors
+/// `Retryable` when the plan cannot be recorded.
+pub async fn planned(
+    state: &AppState,
+    timer: &str,
+    units: &[String],
+    at: OffsetDateTime,
+    extra: &[Notification<Value>],
+) -> Result<Outcome, Failure> {
+    let now = state.ports.clock.now();
+    let plan = fanout::plan(state.ports.tables.as_ref(), timer, units, at, now)
+        .await
+        .map_err(Failure::storage)?;
+    for u in &plan.running {
+        tracing::warn!(timer, unit = %u, "unit still running from an earlier period: not planned again");
+    }
+    Ok(Outcome::processed(plan.summary(timer))
+        .with_outputs(fanout::OUTPUT_BINDING, &plan.units)
+        .with_outputs(OUTPUT_BINDING, extra))
+}
+
+/// `WorkUnit`: runs one unit once.
+///
+/// # Errors
+/// `Poison` for an undecodable message or an unknown timer; `Retryable` when the unit failed.
+pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
+    let unit: Unit = inv.request.data_object("message")?;
+    let at = timestamp(&unit.at).ok_or_else(|| Failure::poison("unit without a time"))?;
+    let dequeue: u32 = inv
+        .request
+        .metadata_text("DequeueCount")
+        .and_then(|d| d.trim().parse().ok())
+        .unwrap_or(1);
+    let tables = state.ports.tables.as_ref();
+    let now = state.ports.clock.now();
+    let claimed = match store::claim(tables, &unit, dequeue, now, TERM)
+        .await
+        .map_err(Failure::storage)?
+    {
+        Ok(c) => c,
+        Err(passed) => return Ok(Outcome::skipped(passed_reason(passed, &unit))),
+    };
+    let ran = run(&state, &unit, at).await;
+    let (ended, error) = match &ran {
+        Ok(_) => (state::DONE, String::new()),
+        Err(e) if dequeue >= state.config.notify.max_dequeue => (state::POISONED, e.to_string()),
+        Err(e) => (state::FAILED, e.to_string()),
+    };
+    let finished = store::finish(tables, claimed, ended, &error, state.ports.clock.now()).await;
+    if let Err(e) = finished {
+        tracing::warn!(error = %e, unit = %unit.unit, "unit's ending not recorded");
+    }
+    let (summary, notifications) = ran?;
+    Ok(
+        Outcome::processed(format!("{} {}: {summary}", unit.timer, unit.unit))
+            .with_outputs(OUTPUT_BINDING, &notifications),
+    )
+}
+
+fn passed_reason(passed: Passed, u: &Unit) -> String {
+    let why = match passed {
+        Passed::Done => "done already this period",
+        Passed::Superseded => "a later period's unit ran",
+        Passed::RunningElsewhere => "running on another instance",
+    };
+    format!("{} {} ({}): {why}", u.timer, u.unit, u.period)
+}
+
+/// One unit's work: a summary and its notifications.
+async fn run(
+    state: &AppState,
+    u: &Unit,
+    at: OffsetDateTime,
+) -> Result<(String, Vec<Notification<Value>>), Failure> {
+    match u.timer.as_str() {
+        super::estate::LIVE_SESSIONS => super::estate::live_unit(state, &u.unit, at).await,
+        super::audit_logs::AUDIT_LOG_QUERY => {
+            super::audit_logs::query_unit(state, &u.unit, at).await
+        }
+        other => Err(Failure::poison(format!("no timer {other} plans units"))),
+    }
+}
