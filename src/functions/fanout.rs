@@ -7,7 +7,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dates::timestamp;
-use crate::failure::Failure;
+use crate::invocation::Failure;
 use crate::fanout::store::{self, Passed, state};
 use crate::fanout::{self, Unit};
 use crate::invocation::{Invocation, Outcome};
