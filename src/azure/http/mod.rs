@@ -21,8 +21,8 @@ pub use request::{Hook, Request};
 
 use answer::{aborted, first, of_response, transport};
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use azure_core::credentials::TokenCredential;
@@ -77,15 +77,6 @@ impl Auth {
             }
         })
     }
-}
-
-/// The tries of one call: how many, and (spaced lanes) the last answer and whether the lane held
-/// the last try back.
-#[derive(Default)]
-struct Tries {
-    count: AtomicU32,
-    answer: Mutex<Option<AzureError>>,
-    held: std::sync::atomic::AtomicBool,
 }
 
 /// A client for one endpoint (or, without authorisation, any); cheap to clone.
@@ -171,27 +162,17 @@ impl Client {
 
     /// Sends `req`, trying again what may pass within its end; a successful answer comes back
     /// with its body unread, so a large one can be streamed (unless the request's [`Hook`] reads
-    /// its first bytes). A call whose spaced lane is held past its end (by others' throttling)
-    /// ends with its own last answer, when it had one.
+    /// its first bytes).
     ///
     /// # Errors
-    /// [`AzureError`]: `Throttled` when the service's wait would pass the end.
+    /// [`AzureError`]: `Throttled` when the service's wait (or the request's spaced lane) would
+    /// pass the end.
     pub async fn send(&self, req: &Request<'_>) -> Result<Response, AzureError> {
         let end = req.end(self.timeouts(), Instant::now());
-        let tries = Tries::default();
-        let attempt = || self.attempt(req, end, &tries);
+        let tries = AtomicU32::new(0);
+        let attempt = || self.attempt(req, end, tries.fetch_add(1, Ordering::Relaxed) + 1);
         let role = || req.role.to_owned();
-        let sent = self.inner.guard.until(req.op, end, role, attempt).await;
-        let answer = tries
-            .answer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        sent.map_err(|e| {
-            answer
-                .filter(|_| tries.held.load(Ordering::Relaxed))
-                .unwrap_or(e)
-        })
+        self.inner.guard.until(req.op, end, role, attempt).await
     }
 
     /// [`send`](Self::send), then the body as JSON.
@@ -202,27 +183,23 @@ impl Client {
         body_json(self.send(req).await?).await
     }
 
-    /// One try in its spaced lane's next slot, if it names one: a slot past `end` fails at once.
-    /// A failed try in a spaced lane holds the lane when throttled, and is told to the hook.
+    /// Try `tried` in its spaced lane's next slot, if it names one: a slot past `end` fails at
+    /// once. A failed try in a spaced lane holds the lane when throttled, and is told to the hook.
     async fn attempt(
         &self,
         req: &Request<'_>,
         end: Instant,
-        tries: &Tries,
+        tried: u32,
     ) -> Result<Response, AzureError> {
-        let tried = tries.count.fetch_add(1, Ordering::Relaxed) + 1;
         let Some((lane, every)) = req.lane else {
             return self.try_paced(req, end, tried).await;
         };
         let now = Instant::now();
-        match self.inner.slots.reserve((lane, every), now, end) {
-            Ok(slot) => tokio::time::sleep_until(slot.into()).await,
-            Err(slot) => {
-                tries.held.store(true, Ordering::Relaxed);
-                let retry_after = Some(slot - now);
-                return Err(AzureError::Throttled { retry_after });
-            }
-        }
+        let slot = self.inner.slots.reserve((lane, every), now, end);
+        let held = |slot: Instant| AzureError::Throttled {
+            retry_after: Some(slot - now),
+        };
+        tokio::time::sleep_until(slot.map_err(held)?.into()).await;
         let e = match self.try_paced(req, end, tried).await {
             Ok(res) => return Ok(res),
             Err(e) => e,
@@ -236,7 +213,6 @@ impl Client {
         if let Some(hook) = req.hook {
             hook.failed(tried, &e, wait);
         }
-        *tries.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
         Err(e)
     }
 

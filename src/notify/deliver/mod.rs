@@ -5,6 +5,7 @@
 //! 4xx are permanent. No wait passes the budget (then retryable); URLs are secrets, never in
 //! errors or logs.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -86,11 +87,12 @@ fn interval(dest: Destination) -> Duration {
 }
 
 /// One post as the client's [`Hook`] sees it: each try counted (and, to the Standard Webhooks
-/// receiver, signed afresh), a 429 inside a 200 read, each failure logged.
+/// receiver, signed afresh), a 429 inside a 200 read, each failure logged and the last kept.
 struct Post<'a> {
     config: &'a NotifyConfig,
     payload: &'a Payload<'a>,
     tries: AtomicU32,
+    last: Mutex<Option<AzureError>>,
 }
 
 impl Hook for Post<'_> {
@@ -114,6 +116,7 @@ impl Hook for Post<'_> {
         } else if e.is_retryable() {
             info!(destination = %dest, notification.id = id, attempt = tried, reason = %e, "notify.retry");
         }
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
     }
 }
 
@@ -135,12 +138,18 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Del
         config: &n.config,
         payload,
         tries: AtomicU32::new(0),
+        last: Mutex::new(None),
     };
     let request = Request::new(Method::POST, url, "").op(dest.as_str());
     let request = (request.body(payload.body.clone(), "application/json"))
         .until(Some(until))
         .spaced(dest.as_str(), interval(dest), &post);
-    let outcome = client.send(&request).await;
+    let outcome = client.send(&request).await.map_err(|e| {
+        // A lane held past the budget (another call's 429) reports the receiver's last answer.
+        let last = post.last.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let held = matches!(e, AzureError::Throttled { .. }) && last.as_ref() != Some(&e);
+        last.filter(|_| held).unwrap_or(e)
+    });
     let attempts = post.tries.load(Ordering::Relaxed);
     match outcome {
         Ok(res) => Delivery::Delivered {
