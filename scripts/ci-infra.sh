@@ -67,8 +67,9 @@ checks() {
     python3 infra/tests/preflight/deploy_test.py
     elapsed preflight "$t"
 
-    step "cost model arithmetic"
+    step "cost model arithmetic, product line counter"
     python3 scripts/cost_test.py
+    python3 scripts/product_lines_test.py
 }
 
 package() {

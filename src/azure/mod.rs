@@ -8,7 +8,8 @@
 //!   [`retry`]: the one [`Policy`] (`Retry-After`, jittered back-off, no wait past the caller's
 //!   end); [`error`]: the one [`AzureError`], with the kinds callers act on.
 //! - [`http`]: the one REST client (tables, Resource Manager, Log Analytics, Logs Ingestion,
-//!   webhooks), paced by [`pace`] where Resource Manager reports its budget, with the one
+//!   webhooks), paced by [`pace`] where Resource Manager reports its budget or a receiver states
+//!   its rate (a spaced lane), with the one
 //!   long-running-operation poller ([`http::lro`]); [`sdk`]: options for
 //!   the SDK clients (blobs, queues), whose own retries are off so that the same policy tries
 //!   them.

@@ -91,6 +91,9 @@ impl Timeouts {
     }
 }
 
+/// The host a guard of receivers anywhere names.
+const ANY_HOST: &str = "(any host)";
+
 /// Runs the calls of one client against one endpoint.
 #[derive(Debug, Clone)]
 pub struct Guard {
@@ -111,7 +114,7 @@ impl Guard {
         let host = match endpoint.map(|e| (e.host_str(), e.port())) {
             Some((Some(h), Some(p))) => format!("{h}:{p}"),
             Some((Some(h), None)) => h.to_owned(),
-            _ => "(any host)".to_owned(),
+            _ => ANY_HOST.to_owned(),
         };
         Self {
             connection: connection.to_owned(),
@@ -126,11 +129,18 @@ impl Guard {
         self.timeouts
     }
 
+    /// The policy its calls are tried under.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
     /// `e`, a transport failure or a transient answer that outlived the retries, naming the call,
-    /// the endpoint and the connection setting (the one sentence a command prints says where).
+    /// the endpoint and the connection setting (the one sentence a command prints says where). A
+    /// guard of receivers anywhere has no endpoint to name: its caller says which (a webhook's
+    /// destination), and `e` stays the receiver's answer.
     fn named(&self, op: &str, e: AzureError) -> AzureError {
         match e {
-            AzureError::Transient(t) => {
+            AzureError::Transient(t) if self.host != ANY_HOST => {
                 AzureError::Transient(format!("{op} on {} ({}): {t}", self.host, self.connection))
             }
             other => other,

@@ -10,7 +10,6 @@ pub mod deliver;
 pub mod export;
 pub mod handler;
 pub mod message;
-pub mod pacing;
 pub mod render;
 pub mod routes;
 

@@ -458,3 +458,56 @@ fn the_checks_see_an_upward_import_and_a_circle() {
     assert_eq!(round, ["notify -> retention -> notify"]);
     assert_eq!(sideways, ["src/backfill/mod.rs names crate::functions"]);
 }
+
+/// The one place an HTTP client is built: `Timeouts::http_builder` (connect timeout, redirects
+/// never followed, the product's user agent), whose clients run every call through one `Guard`.
+const HTTP_FACTORY: &str = "azure/timeouts.rs";
+
+/// The files under `dir` (tests included) that build a reqwest client: `Client::builder`,
+/// `ClientBuilder::…`, or `reqwest::Client::new`/`default` (which follow redirects).
+fn http_client_builders(dir: &Path, src: &Path, out: &mut Vec<String>) {
+    const BUILDS: [&str; 4] = [
+        "Client::builder(",
+        "ClientBuilder::",
+        "reqwest::Client::new(",
+        "reqwest::Client::default(",
+    ];
+    for entry in std::fs::read_dir(dir).expect("read src") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            http_client_builders(&path, src, out);
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let code: String = (text.lines())
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .flat_map(str::split_whitespace)
+            .collect();
+        if BUILDS.iter().any(|b| code.contains(b)) {
+            let rel = path.strip_prefix(src).expect("under src");
+            out.push(rel.display().to_string());
+        }
+    }
+}
+
+#[test]
+fn http_clients_are_built_by_the_one_factory_only() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    http_client_builders(&src, &src, &mut found);
+    assert_eq!(
+        found,
+        [HTTP_FACTORY],
+        "HTTP clients built outside the one factory"
+    );
+    // The check sees a client built elsewhere, whatever the line breaks.
+    let dir = std::env::temp_dir().join(crate::harness::unique("factory-"));
+    std::fs::create_dir_all(dir.join("notify")).expect("mkdir");
+    let own = "fn hook() -> reqwest::Client {\n    reqwest::Client::\n        builder().build().unwrap()\n}\n";
+    std::fs::write(dir.join("notify/own.rs"), own).expect("write");
+    std::fs::write(dir.join("quiet.rs"), "// reqwest::Client::builder()\n").expect("write");
+    let mut found = Vec::new();
+    http_client_builders(&dir, &dir, &mut found);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(found, ["notify/own.rs"]);
+}

@@ -6,11 +6,14 @@
 //! lane for reads and one for writes. A 429 still waits its `Retry-After` (the client does), and
 //! every request of the lane that shares its throttle pauses for it too (`scope.rs`: the same
 //! resource provider in the same subscription), so the requests out do not each find the bucket
-//! empty; the requests to other providers or subscriptions go on.
+//! empty; the requests to other providers or subscriptions go on. A receiver that states its own
+//! rate (a webhook destination) gets a spaced lane instead ([`Slots`], `slots.rs`).
 
 mod scope;
+mod slots;
 
 pub use scope::scope_of;
+pub use slots::Slots;
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -1,30 +1,31 @@
-//! Posting one payload to one destination under [`Policy::WEBHOOK`], each try in the destination's
-//! next send slot ([`Slots`]): a 429 (also inside a Teams 200 body) pushes the slot out for the
-//! whole process; 3xx (never followed: a signed payload stays here) and other 4xx are permanent.
-//! No wait passes the budget (then retryable); URLs are secrets, never in errors or logs.
+//! Posting one payload to one destination through the one client ([`Client::send`]) under
+//! [`Policy::WEBHOOK`], each try in the destination's spaced lane (Slack about one message a
+//! second, Teams four): a 429 (also inside a 200 body, which Teams' connectors answer) pushes the
+//! lane out for the whole process; 3xx (never followed: a signed payload stays here) and other
+//! 4xx are permanent. No wait passes the budget (then retryable); URLs are secrets, never in
+//! errors or logs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
-use reqwest::header::HeaderValue;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
 use tracing::info;
 
 use super::config::NotifyConfig;
-use super::pacing::Slots;
 use super::routes::Destination;
-use crate::azure::http::{Auth, Client, Request, of_response};
+use crate::azure::http::{Auth, Client, Hook, Request};
 use crate::azure::{AzureError, Policy, Timeouts};
 
-/// The delivery machinery shared through `AppState`: settings, HTTP client, send slots.
+/// The delivery machinery shared through `AppState`: settings and the HTTP client, whose spaced
+/// lanes hold each destination's next send slot.
 #[derive(Debug)]
 pub struct Notifier {
     /// Settings.
     pub config: NotifyConfig,
     /// The client, or why not; built lazily (loading the root store is most of a cold start).
     client: std::sync::OnceLock<Result<Client, String>>,
-    /// Per-destination send slots.
-    pub slots: Slots,
 }
 
 impl Notifier {
@@ -33,7 +34,6 @@ impl Notifier {
         Self {
             config,
             client: std::sync::OnceLock::new(),
-            slots: Slots::default(),
         }
     }
 
@@ -76,9 +76,53 @@ pub struct Payload<'a> {
     pub body: Vec<u8>,
 }
 
+/// Minimum spacing between two sends to one destination.
+fn interval(dest: Destination) -> Duration {
+    match dest {
+        Destination::Slack => Duration::from_millis(1000),
+        Destination::Teams => Duration::from_millis(250),
+        // Receivers of generic webhooks state no limit; 429 + Retry-After still applies.
+        Destination::Webhook => Duration::ZERO,
+    }
+}
+
+/// One post as the client's [`Hook`] sees it: each try counted (and, to the Standard Webhooks
+/// receiver, signed afresh), a 429 inside a 200 read, each failure logged and the last kept.
+struct Post<'a> {
+    config: &'a NotifyConfig,
+    payload: &'a Payload<'a>,
+    tries: AtomicU32,
+    last: Mutex<Option<AzureError>>,
+}
+
+impl Hook for Post<'_> {
+    fn before(&self, tried: u32, headers: &mut HeaderMap) {
+        self.tries.store(tried, Ordering::Relaxed);
+        if self.payload.dest == Destination::Webhook {
+            sign(self.config, headers, self.payload.id, &self.payload.body);
+        }
+    }
+
+    /// Teams' legacy connectors answer a throttled post 200 "… HTTP error 429".
+    fn throttled(&self, body: &[u8]) -> bool {
+        String::from_utf8_lossy(body).contains("HTTP error 429")
+    }
+
+    fn failed(&self, tried: u32, e: &AzureError, wait: Option<Duration>) {
+        let (dest, id) = (self.payload.dest, self.payload.id);
+        if let Some(wait) = wait {
+            let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+            info!(destination = %dest, notification.id = id, attempt = tried, http.status = 429, wait_ms, "notify.throttled");
+        } else if e.is_retryable() {
+            info!(destination = %dest, notification.id = id, attempt = tried, reason = %e, "notify.retry");
+        }
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+    }
+}
+
 /// Posts `payload` until delivered, refused, or `until` (the end of the invocation's budget).
 pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Delivery {
-    let (dest, id) = (payload.dest, payload.id);
+    let dest = payload.dest;
     let Some(url) = n
         .config
         .endpoint(dest)
@@ -90,61 +134,26 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Del
         Ok(c) => c,
         Err(e) => return Delivery::Retry(format!("HTTP client unavailable: {e}")),
     };
-    let mut attempts = 0u32;
-    // A delivery paced out past the budget reports the receiver's last answer, not the pacing.
-    let last = std::sync::Mutex::new(None::<AzureError>);
-    let paced_out = AtomicBool::new(false);
-    let request = Request::new(Method::POST, url, "").op(dest.as_str());
-    let request = request.body(payload.body.clone(), "application/json");
-    let attempt = || {
-        attempts += 1;
-        let tried = attempts;
-        let mut req = request.clone();
-        let (last, paced_out) = (&last, &paced_out);
-        async move {
-            if let Err(wait) = n.slots.wait(dest, until).await {
-                // The next free slot lies past the budget: given up at once, retryable.
-                paced_out.store(true, Ordering::Relaxed);
-                return Err(AzureError::Throttled {
-                    retry_after: Some(wait),
-                });
-            }
-            if dest == Destination::Webhook {
-                sign(&n.config, &mut req, id, &payload.body);
-            }
-            let e = match client.exchange(&req, until).await {
-                Ok(res) if res.status().is_success() => {
-                    let status = res.status();
-                    if !throttled_inside(res).await {
-                        return Ok(status);
-                    }
-                    AzureError::Throttled { retry_after: None }
-                }
-                Ok(res) => of_response(res, &req).await,
-                Err(e) => e,
-            };
-            if let AzureError::Throttled { retry_after } = &e {
-                let wait = retry_after.unwrap_or_else(|| Policy::WEBHOOK.backoff(tried, 1.0));
-                n.slots.push_back(dest, Instant::now() + wait);
-                let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-                info!(destination = %dest, notification.id = id, attempt = tried, http.status = 429, wait_ms, "notify.throttled");
-            } else if e.is_retryable() {
-                info!(destination = %dest, notification.id = id, attempt = tried, reason = %e, "notify.retry");
-            }
-            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
-            Err(e)
-        }
+    let post = Post {
+        config: &n.config,
+        payload,
+        tries: AtomicU32::new(0),
+        last: Mutex::new(None),
     };
-    let outcome = Policy::WEBHOOK.run(until, attempt).await.map_err(|e| {
-        let answer = last.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match answer {
-            Some(answer) if paced_out.load(Ordering::Relaxed) => answer,
-            _ => e,
-        }
+    let request = Request::new(Method::POST, url, "").op(dest.as_str());
+    let request = (request.body(payload.body.clone(), "application/json"))
+        .until(Some(until))
+        .spaced(dest.as_str(), interval(dest), &post);
+    let outcome = client.send(&request).await.map_err(|e| {
+        // A lane held past the budget (another call's 429) reports the receiver's last answer.
+        let last = post.last.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let held = matches!(e, AzureError::Throttled { .. }) && last.as_ref() != Some(&e);
+        last.filter(|_| held).unwrap_or(e)
     });
+    let attempts = post.tries.load(Ordering::Relaxed);
     match outcome {
-        Ok(status) => Delivery::Delivered {
-            status: status.as_u16(),
+        Ok(res) => Delivery::Delivered {
+            status: res.status().as_u16(),
             attempts,
         },
         Err(e) if e.is_retryable() => Delivery::Retry(format!("{e} (after {attempts} attempts)")),
@@ -152,8 +161,8 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Del
     }
 }
 
-/// Signs `req` for the Standard Webhooks receiver: id, timestamp (now) and the signatures.
-fn sign(config: &NotifyConfig, req: &mut Request<'_>, id: &str, body: &[u8]) {
+/// Signs a try for the Standard Webhooks receiver: id, timestamp (now) and the signatures.
+fn sign(config: &NotifyConfig, headers: &mut HeaderMap, id: &str, body: &[u8]) {
     let ts = time::OffsetDateTime::now_utc().unix_timestamp();
     let sig = super::render::webhook::signature(&config.webhook_keys, id, ts, body);
     for (name, value) in [
@@ -162,24 +171,9 @@ fn sign(config: &NotifyConfig, req: &mut Request<'_>, id: &str, body: &[u8]) {
         ("webhook-signature", sig),
     ] {
         if let Ok(v) = HeaderValue::from_str(&value) {
-            req.headers.insert(name, v);
+            headers.insert(name, v);
         }
     }
-}
-
-/// True when a 2xx body says the receiver throttled (Teams' legacy connectors: "HTTP error 429").
-async fn throttled_inside(mut res: reqwest::Response) -> bool {
-    if res.status() == StatusCode::NO_CONTENT {
-        return false;
-    }
-    let mut buf = Vec::new();
-    while buf.len() < 4096 {
-        match res.chunk().await {
-            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&buf).contains("HTTP error 429")
 }
 
 #[cfg(test)]

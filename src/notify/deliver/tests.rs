@@ -155,8 +155,11 @@ async fn a_send_slot_past_the_budget_reports_the_receivers_last_answer() {
     // invocation's 429 holds the destination past this budget.
     let hold = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        n.slots
-            .push_back(Destination::Slack, Instant::now() + Duration::from_secs(60));
+        let client = n.client().as_ref().expect("client");
+        let lane = Destination::Slack.as_str();
+        client
+            .slots()
+            .push_back(lane, Instant::now() + Duration::from_secs(60));
     };
     let (got, ()) = tokio::join!(
         deliver(&n, &payload, Instant::now() + Duration::from_secs(5)),

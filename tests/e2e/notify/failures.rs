@@ -114,6 +114,11 @@ async fn persistent_failure_fails_retryably_then_exhausts_without_duplicating_ot
             && !exhausted.contains("alice"),
         "{exhausted}"
     );
+    // Each failed delivery ran under the one client's guard, which logged it once.
+    let guarded = (h.log_text().lines())
+        .filter(|l| l.contains("azure call failed") && l.contains("NotifyWebhook"))
+        .count();
+    assert_eq!(guarded, 5, "one failure line per dequeue");
     assert_no_secrets(&h).await;
 }
 
