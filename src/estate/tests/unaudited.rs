@@ -107,7 +107,7 @@ async fn a_live_session_never_audited_is_announced_once_when_due() {
     let n = &all[0];
     assert_eq!(n.kind, unaudited::UNAUDITED);
     let fact = format!("{}|s1", HOST.to_ascii_lowercase());
-    let id = crate::notify::message::stable_id(unaudited::UNAUDITED, &fact);
+    let id = crate::spine::stable_id(unaudited::UNAUDITED, &fact);
     assert_eq!(n.notification_id, id, "stable: host + session");
     assert_eq!(n.data["bastionHost"], "b1");
     assert_eq!(n.data["targetVm"], "vm-app-01");
