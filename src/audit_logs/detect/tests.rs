@@ -166,10 +166,15 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
     s.protocol = "ssh".into();
     s.outcome = crate::audit_logs::sessions::outcome::CONNECTED.into();
     let row = crate::catalogue::days::DayRow::of(&s).expect("a row");
-    let n = crate::join::findings::unrecorded_notification(&row, sources.bastion_id(&row.host));
+    let n = crate::join::findings::unrecorded::unrecorded_notification(
+        &row,
+        sources.bastion_id(&row.host),
+    );
     assert_eq!(n.data["bastionResourceId"], id);
-    let other =
-        crate::join::findings::unrecorded_notification(&row, sources.bastion_id("bas-other"));
+    let other = crate::join::findings::unrecorded::unrecorded_notification(
+        &row,
+        sources.bastion_id("bas-other"),
+    );
     assert!(other.data.get("bastionResourceId").is_none());
 }
 

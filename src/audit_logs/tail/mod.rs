@@ -263,7 +263,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
         audit.unrecorded_grace,
         audit.session_max.max(audit.open_session_max),
     );
-    match findings::run_unrecorded(&tail.join, waits, now, audit.tail_look_back).await {
+    match findings::unrecorded::run_unrecorded(&tail.join, waits, now, audit.tail_look_back).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")
@@ -272,7 +272,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     // Rows become suspect outside cataloguing only by a pass that changes their join.
     if report.joined > 0 {
         let (tables, repo) = (tail.ports.tables.as_ref(), tail.ports.catalogue());
-        match findings::run_suspect(tables, &repo, now, audit.tail_look_back).await {
+        match findings::suspect::run_suspect(tables, &repo, now, audit.tail_look_back).await {
             Ok(mut n) => report.notifications.append(&mut n),
             Err(e) => {
                 error!(error.cause_chain = %redact(&e.to_string()), "suspect-recording check failed; retried by the next tick whose join changes a row")
