@@ -14,7 +14,7 @@ use tracing::{error, warn};
 use self::blob::Allowance;
 use self::scan::Growth;
 use super::AuditSettings;
-use super::detect::failed;
+use super::detect::unchecked;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
@@ -189,7 +189,7 @@ impl Tailer {
     pub async fn bursts(&self) -> Vec<Notification> {
         let s = &self.settings;
         let (threshold, window) = (s.failed_login_threshold, s.failed_login_bucket);
-        failed::run_unchecked(&self.ports.tables, &self.ports.sources, threshold, window).await
+        unchecked::run_unchecked(&self.ports.tables, &self.ports.sources, threshold, window).await
     }
 
     /// The join pass over the sessions that changed within the tail window and the recordings
