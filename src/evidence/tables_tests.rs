@@ -460,7 +460,7 @@ async fn the_reports_bursts_are_the_detections_the_detector_raised() {
         .await;
     }
     let opts = options(None);
-    let raised = crate::audit_logs::detect::failed::run_unchecked(
+    let raised = crate::audit_logs::detect::unchecked::run_unchecked(
         ports.tables.as_ref(),
         &ports.sources,
         3, // FAILED_LOGIN_THRESHOLD

@@ -55,7 +55,7 @@ impl Unit {
     pub fn new(timer: &str, unit: &str, at: OffsetDateTime) -> Self {
         let period = format_utc_millis(period_of(at));
         let unit_id =
-            crate::notify::message::stable_id("work.unit", &[timer, unit, &period].join("\n"));
+            crate::spine::stable_id("work.unit", &[timer, unit, &period].join("\n"));
         Self {
             timer: timer.to_owned(),
             unit: unit.to_owned(),

@@ -49,7 +49,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("protocol", &["invocation", "events"]),
-    ("data", &["catalogue", "sources", "export", "ports"]),
+    (
+        "data",
+        &["catalogue", "sources", "export", "spine", "ports"],
+    ),
     (
         "domain",
         &[

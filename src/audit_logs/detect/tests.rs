@@ -8,7 +8,8 @@ use std::sync::Arc;
 use time::Duration;
 use time::macros::datetime;
 
-use super::failed::{FailedLogin, check, record};
+use super::failed::{FailedLogin, record};
+use super::unchecked::check;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::tables::TableStore;
 use crate::tables::testing::memory::InMemoryTables;
@@ -51,7 +52,7 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
                 .expect("the next check emits what the lost answer withheld"),
             other => panic!("{other:?}"),
         };
-        assert_eq!(digest.kind, "login.failed.burst");
+        assert_eq!(digest.kind.name, "login.failed.burst");
         assert!(
             check(&lossy, &pk, 5, window)
                 .await
@@ -166,10 +167,15 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
     s.protocol = "ssh".into();
     s.outcome = crate::audit_logs::sessions::outcome::CONNECTED.into();
     let row = crate::catalogue::days::DayRow::of(&s).expect("a row");
-    let n = crate::join::findings::unrecorded_notification(&row, sources.bastion_id(&row.host));
+    let n = crate::join::findings::unrecorded::unrecorded_notification(
+        &row,
+        sources.bastion_id(&row.host),
+    );
     assert_eq!(n.data["bastionResourceId"], id);
-    let other =
-        crate::join::findings::unrecorded_notification(&row, sources.bastion_id("bas-other"));
+    let other = crate::join::findings::unrecorded::unrecorded_notification(
+        &row,
+        sources.bastion_id("bas-other"),
+    );
     assert!(other.data.get("bastionResourceId").is_none());
 }
 
@@ -227,7 +233,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
         .await
         .expect("unchecked");
     let before = tables.total();
-    super::failed::run_unchecked(&tables, &sources, 5, window).await;
+    super::unchecked::run_unchecked(&tables, &sources, 5, window).await;
     assert_eq!(
         (
             tables.count(Some(FAILED_TABLE), Some("batch")),
@@ -254,7 +260,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
         memory.clone(),
         MarkedAgain(memory.clone(), again.clone(), Default::default()),
     );
-    super::failed::run_unchecked(&hooked, &sources, 5, window).await;
+    super::unchecked::run_unchecked(&hooked, &sources, 5, window).await;
     let left = query_all(&memory, FAILED_TABLE, &unchecked, 10)
         .await
         .expect("unchecked");
