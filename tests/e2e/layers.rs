@@ -63,6 +63,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "recordings",
             "health",
             "estate",
+            "authorization",
             "reviews",
             "evidence",
             "sentinel",

@@ -1,0 +1,152 @@
+//! Who allowed each Bastion session: one authorization record per successful session (its
+//! verdict `pim`, `pim-group`, `jit`, `standing`, `none` or `unknown`, the evidence ids, the
+//! window, approver, justification and ticket), decided from PIM's Azure RBAC schedules
+//! (Resource Manager), PIM's `AuditLogs` rows (Log Analytics) and the just-in-time requests the
+//! other doors read, and decided again as later evidence arrives. Every piece of evidence seen
+//! is kept ([`store`], table `authzwindows`): Resource Manager forgets an expired activation.
+//!
+//! [`decide`] is pure; [`read`] gathers the sources; [`run`] is one pass.
+
+pub mod auditlogs;
+pub mod decide;
+pub mod evidence;
+pub mod read;
+pub mod store;
+
+#[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
+mod fixture_tests;
+
+use std::collections::BTreeSet;
+
+use regex::Regex;
+use time::{Duration, OffsetDateTime};
+
+use self::decide::{Record, Session};
+use self::read::Doors;
+use crate::arm::ResourceManager;
+use crate::catalogue::days::{DayRow, Span, started_within_scan};
+use crate::catalogue::session::outcome::CONNECTED;
+use crate::loganalytics::LogsQuery;
+use crate::ports::Ports;
+
+/// What one pass did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Each session decided: its tunnel id and record.
+    pub decided: Vec<(String, Record)>,
+    /// What could not be read or stored.
+    pub failed: Vec<String>,
+    /// Resource Manager calls made (first pages).
+    pub arm_calls: usize,
+    /// `AuditLogs` queries sent.
+    pub queries: usize,
+}
+
+/// The sources of one pass.
+pub struct Sources<'a> {
+    /// Resource Manager (`None`: not set up: every schedule unread).
+    pub arm: Option<&'a dyn ResourceManager>,
+    /// Log Analytics, for `AuditLogs`.
+    pub logs: Option<&'a dyn LogsQuery>,
+    /// The workspaces (customer ids) holding `AuditLogs`.
+    pub workspaces: &'a [String],
+    /// The doors' Activity log read.
+    pub doors: &'a Doors,
+}
+
+/// The session facts the decision needs, from its day row.
+pub fn session_of(row: &DayRow) -> Session {
+    Session {
+        upn: row.user_email.clone(),
+        object_id: String::new(),
+        vm: row.target_resource_id.to_ascii_lowercase(),
+        start: Some(row.start),
+    }
+}
+
+/// One pass over the successful sessions that started within `lookback` of `now` on `hosts`
+/// (lower-case names; empty: every host): the sources read and kept, each session decided from
+/// everything kept.
+pub async fn run(
+    ports: &Ports,
+    sources: &Sources<'_>,
+    hosts: &BTreeSet<String>,
+    lookback: Duration,
+    pattern: Option<&Regex>,
+    now: OffsetDateTime,
+) -> Report {
+    let mut report = Report::default();
+    let tables = ports.tables.as_ref();
+    let span = Span {
+        from: now - lookback,
+        until: now,
+    };
+    let rows: Vec<DayRow> = match started_within_scan(tables, span).await {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|r| r.outcome == CONNECTED)
+            .filter(|r| hosts.is_empty() || hosts.contains(&r.host.to_ascii_lowercase()))
+            .collect(),
+        Err(e) => {
+            report.failed.push(format!("sessions not read: {e}"));
+            return report;
+        }
+    };
+    let subscriptions: BTreeSet<String> = rows
+        .iter()
+        .map(|r| decide::subscription_of(&r.target_resource_id))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut kept = match store::load(tables).await {
+        Ok(k) => k,
+        Err(e) => {
+            report.failed.push(format!("kept evidence not read: {e}"));
+            return report;
+        }
+    };
+    let mut got = read::gather(
+        tables,
+        sources.arm,
+        sources.logs,
+        sources.workspaces,
+        &subscriptions,
+        sources.doors,
+        span.from,
+        now,
+    )
+    .await;
+    report.arm_calls = got.arm_calls;
+    report.queries = got.queries;
+    if let Err(e) = store::keep(tables, &kept, &got.seen, now).await {
+        report.failed.push(format!("evidence not kept: {e}"));
+    }
+    for (sub, listed) in &got.listed {
+        if let Err(e) = store::close_gone(tables, &kept, sub, listed, now).await {
+            report
+                .failed
+                .push(format!("{sub}: gone instances not closed: {e}"));
+        }
+        // Paced only when both lists were read.
+        let whole = !got.reads.failed.iter().any(|(s, _)| s == sub);
+        if whole && let Err(e) = store::mark_read(tables, sub, now).await {
+            report
+                .failed
+                .push(format!("{sub}: read time not kept: {e}"));
+        }
+    }
+    // Decided from everything known: what is kept, updated by what was read now.
+    let fresh: BTreeSet<String> = got.seen.iter().map(|e| e.id.clone()).collect();
+    kept.evidence.retain(|e| !fresh.contains(&e.id));
+    let mut all = std::mem::take(&mut got.seen);
+    all.extend(kept.evidence);
+    report.decided = rows
+        .iter()
+        .map(|r| {
+            let record = decide::decide(&session_of(r), &all, &got.reads, pattern);
+            (r.tunnel_id.clone(), record)
+        })
+        .collect();
+    report
+}
