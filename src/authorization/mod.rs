@@ -11,25 +11,45 @@ pub mod auditlogs;
 pub mod decide;
 pub mod evidence;
 pub mod read;
+pub mod settings;
 pub mod store;
 
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod store_tests;
 
 use std::collections::BTreeSet;
 
 use regex::Regex;
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use self::decide::{Record, Session};
 use self::read::Doors;
 use crate::arm::ResourceManager;
-use crate::catalogue::days::{DayRow, Span, started_within_scan};
+use crate::catalogue::days::{DayRow, Span, put_authorization, started_within_scan};
 use crate::catalogue::session::outcome::CONNECTED;
+use crate::dates::format_utc_millis;
 use crate::loganalytics::LogsQuery;
 use crate::ports::Ports;
+
+/// How far back sessions are decided again each pass (older ones keep their verdict), and how
+/// far back `AuditLogs` is read.
+pub const DECIDE_LOOKBACK: Duration = Duration::days(7);
+
+/// A record as its row keeps it (JSON text, keys sorted).
+pub fn record_json(r: &Record) -> String {
+    json!({
+        "verdict": r.verdict.as_str(), "evidence": r.evidence,
+        "from": r.from.map(format_utc_millis), "until": r.until.map(format_utc_millis),
+        "approver": r.approver, "justification": r.justification, "ticket": r.ticket,
+        "reasons": r.reasons,
+    })
+    .to_string()
+}
 
 /// What one pass did.
 #[derive(Debug, Default)]
@@ -42,6 +62,8 @@ pub struct Report {
     pub arm_calls: usize,
     /// `AuditLogs` queries sent.
     pub queries: usize,
+    /// Sessions whose verdict or record changed (written).
+    pub changed: usize,
 }
 
 /// The sources of one pass.
@@ -141,12 +163,28 @@ pub async fn run(
     kept.evidence.retain(|e| !fresh.contains(&e.id));
     let mut all = std::mem::take(&mut got.seen);
     all.extend(kept.evidence);
-    report.decided = rows
-        .iter()
-        .map(|r| {
-            let record = decide::decide(&session_of(r), &all, &got.reads, pattern);
-            (r.tunnel_id.clone(), record)
-        })
-        .collect();
+    let mut changed = Vec::new();
+    for r in &rows {
+        let record = decide::decide(&session_of(r), &all, &got.reads, pattern);
+        let (verdict, text) = (record.verdict.as_str(), record_json(&record));
+        if r.authorization != verdict || r.authorization_record != text {
+            let day = r.day();
+            let at = (day.as_str(), r.tunnel_id.as_str());
+            match put_authorization(tables, &ports.outbox, at, (verdict, &text), now).await {
+                Ok(()) => changed.push((r.day(), r.tunnel_id.clone())),
+                Err(e) => report
+                    .failed
+                    .push(format!("{}: verdict not stored: {e}", r.tunnel_id)),
+            }
+        }
+        report.decided.push((r.tunnel_id.clone(), record));
+    }
+    // The review queue derives a session whose verdict changed again.
+    report.changed = changed.len();
+    if let Err(e) = crate::catalogue::changes::record(tables, &changed).await {
+        report.failed.push(format!(
+            "changed verdicts not recorded for the review queue: {e}"
+        ));
+    }
     report
 }

@@ -134,6 +134,15 @@ pub fn jit_evidence(doors: &Doors, reads: &mut Reads) -> Vec<Evidence> {
         .filter(|e| e.operation == JIT_INITIATE && e.outcome == Outcome::Succeeded)
     {
         let Some(requests) = jit::requests(e) else {
+            // Its row has no body and its policy was not read: its VMs are not known.
+            let sub = super::decide::subscription_of(&e.resource);
+            reads.failed.push((
+                sub,
+                format!(
+                    "just-in-time request {} not read (its policy was not read)",
+                    e.correlation
+                ),
+            ));
             continue;
         };
         let body = dynamic(

@@ -1,6 +1,7 @@
 //! `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource Manager.
 
 use super::now_of;
+use crate::authorization;
 use crate::estate::{bypass, check, disconnect, live};
 use crate::failure::Failure;
 use crate::invocation::{Invocation, Outcome};
@@ -61,6 +62,7 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, F
         )
         .await,
     );
+    let authz = authorization_pass(&state, &arm, doors.as_ref(), &read, now).await;
     if let Some(doors) = &doors {
         report
             .notifications
@@ -90,8 +92,47 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, F
             || "other doors: off (no workspace read)".to_owned(),
             |d| format!("other doors: {} VM(s), {} finding(s) open", d.vms, d.open)
         )
+    ) + &format!(
+        "; authorization: {} session(s) decided, {} changed",
+        authz.decided.len(),
+        authz.changed
     );
     Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
+}
+
+/// Who allowed each session: PIM's schedules, `AuditLogs` of the workspaces read, and the
+/// just-in-time requests the doors' pass found.
+async fn authorization_pass(
+    state: &AppState,
+    arm: &std::sync::Arc<dyn crate::arm::ResourceManager>,
+    doors: Option<&bypass::Report>,
+    workspaces: &[String],
+    now: time::OffsetDateTime,
+) -> authorization::Report {
+    let doors = authorization::read::Doors {
+        unread: doors.map_or_else(
+            || Some("the other doors' pass did not run".into()),
+            |d| d.activity_unread.clone(),
+        ),
+        events: doors.map(|d| d.jit_events.clone()).unwrap_or_default(),
+        bastion: doors.and_then(|d| d.bastion.clone()),
+    };
+    let sources = authorization::Sources {
+        arm: Some(arm.as_ref()),
+        logs: state.logs.as_deref(),
+        workspaces,
+        doors: &doors,
+    };
+    let hosts = (state.config.estate.hosts.iter())
+        .map(|h| crate::arm::resource_name(h).to_ascii_lowercase())
+        .collect();
+    let pattern = state.config.authz.pattern();
+    let lookback = authorization::DECIDE_LOOKBACK;
+    let report = authorization::run(&state.ports, &sources, &hosts, lookback, pattern, now).await;
+    for f in &report.failed {
+        tracing::warn!(error = %f, "authorization not all decided or stored; the next check retries");
+    }
+    report
 }
 
 /// `LiveSessions`: the sessions each host reports now, and the notifications they call for.

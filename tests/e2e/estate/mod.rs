@@ -5,6 +5,7 @@
 //! naming it; throttling is ridden out; two instances announce each episode once; the API and
 //! `/api/health` show it.
 
+mod authorization;
 mod busy;
 pub(crate) mod doors;
 pub(crate) mod fake_arm;
