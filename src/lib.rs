@@ -63,6 +63,7 @@ pub mod reviews;
 pub mod sentinel;
 pub mod setting;
 pub mod sources;
+pub mod spine;
 pub mod state;
 pub mod storage;
 pub mod tables;

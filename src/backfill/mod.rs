@@ -115,7 +115,7 @@ async fn join(
         rewritten: r.rewritten,
         sessions: r.sessions,
     });
-    let bursts = crate::audit_logs::detect::failed::run_unchecked(
+    let bursts = crate::audit_logs::detect::unchecked::run_unchecked(
         &state.ports.tables,
         &state.ports.sources,
         state.audit.failed_login_threshold,

@@ -58,7 +58,7 @@ pub fn burst_of(n: &Notification, at: OffsetDateTime) -> String {
 
 /// The id of the burst alert of type `kind` whose partition is `pk` (the one [`close`] sends).
 pub fn burst_id(kind: &str, pk: &str) -> String {
-    crate::notify::message::stable_id(kind, &["burst\n", pk].concat())
+    crate::spine::stable_id(kind, &["burst\n", pk].concat())
 }
 
 /// Admits alert `n` (its `data` names `account` and `container`) of a change at `at`.

@@ -12,14 +12,13 @@ use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::export::Outbox;
 use crate::export::rows::DisconnectRow;
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::SESSION_DISCONNECTED;
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
 /// The audit table of disconnects.
 pub const DISCONNECTS_TABLE: &str = "disconnects";
-/// Notification type.
-pub const DISCONNECTED: &str = "session.disconnected";
 /// How long a disconnect may wait on Resource Manager (its caller is a person at the API).
 pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(25);
 /// Longest reason kept (characters).
@@ -158,18 +157,17 @@ pub fn disconnect_row(e: &Entity) -> Option<DisconnectRow> {
 
 fn notification(e: &Entity) -> Notification<Value> {
     let p = public(e);
-    Notification::new(
-        DISCONNECTED,
-        get_str(e, "RowKey").unwrap_or_default(),
-        get_str(e, "At").unwrap_or_default().to_owned(),
+    let s = |k: &str| get_str(e, k).unwrap_or_default();
+    let evidence = json!({
+        "bastionHost": p["hostName"], "bastionHostId": p["host"], "sessionId": p["sessionId"],
+        "reason": p["reason"], "decidedBy": p["decidedBy"], "state": p["state"],
+    });
+    let f = Finding::new(
+        &SESSION_DISCONNECTED,
+        s("RowKey"),
+        s("At"),
         Severity::Warning,
-        format!(
-            "Bastion session disconnect on {}",
-            crate::telemetry::text::isolate(get_str(e, "HostName").unwrap_or_default())
-        ),
-        json!({
-            "bastionHost": p["hostName"], "bastionHostId": p["host"], "sessionId": p["sessionId"],
-            "reason": p["reason"], "decidedBy": p["decidedBy"], "state": p["state"],
-        }),
-    )
+        evidence,
+    );
+    alert(f.word("host", s("HostName")))
 }

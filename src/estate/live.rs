@@ -13,16 +13,15 @@ use crate::arm::resource_name;
 use crate::arm::{ActiveSession, BastionHost, ResourceManager};
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
-use crate::notify::{Notification, Severity};
 use crate::ports::Ports;
+use crate::spine::kinds::SESSION_UNRECORDABLE;
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, update_from};
 use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
 /// The timer function.
 pub const FUNCTION: &str = "LiveSessions";
-/// Notification type of a session that will never reach a recording.
-pub const UNRECORDABLE: &str = "session.unrecordable";
 /// Hosts read at once: a read mostly waits between polls; the client's pacer bounds requests.
 const CONCURRENCY: usize = 32;
 /// How long one `LiveSessions` run may call Resource Manager (it fires every 5 minutes).
@@ -222,23 +221,16 @@ fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, a
 }
 
 fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<Value> {
-    Notification::new(
-        UNRECORDABLE,
-        &format!("{}|{}", host.to_ascii_lowercase(), s.session_id),
-        at.to_owned(),
-        Severity::Critical,
-        format!(
-            "Live Bastion session that will not be recorded on {}",
-            crate::telemetry::text::isolate(resource_name(host))
-        ),
-        json!({
+    let key = format!("{}|{}", host.to_ascii_lowercase(), s.session_id);
+    let evidence = json!({
             "bastionHost": resource_name(host), "bastionHostId": host, "sessionId": s.session_id,
             "userName": s.user_name, "targetVm": s.target_host_name, "targetIp": s.target_ip_address,
             "protocol": s.protocol,
             "startTime": s.started().map(format_utc_millis).or_else(|| s.start_time.clone()),
             "reason": why,
-        }),
-    )
+    });
+    let f = Finding::new(&SESSION_UNRECORDABLE, key, at, Severity::Critical, evidence);
+    alert(f.word("host", resource_name(host)))
 }
 
 /// One live (or recently ended) session as the API shows it.

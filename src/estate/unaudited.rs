@@ -11,11 +11,10 @@ use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow};
 use crate::catalogue::session;
 use crate::dates::{format_date, timestamp};
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::SESSION_UNAUDITED;
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::tables::{Entity, Stored, TableStore, get_str};
 
-/// Notification type of a live session the audit logs never showed.
-pub const UNAUDITED: &str = "session.unaudited";
 /// How far apart the live start and the audit log's start may be for a match by time.
 pub const START_TOLERANCE: Duration = Duration::minutes(10);
 /// Stored decision of a session no audit log showed.
@@ -114,17 +113,10 @@ pub fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
     let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
     let host = s("Host");
     let wait_end = wait_end(e, wait).map(crate::dates::format_utc_millis);
-    Notification::new(
-        UNAUDITED,
-        &format!("{}|{}", host.to_ascii_lowercase(), s("SessionId")),
-        // The notification's time is the end of the wait.
-        wait_end.unwrap_or_else(|| s("LastSeen")),
-        Severity::Critical,
-        format!(
-            "Live Bastion session missing from the audit logs on {}",
-            crate::telemetry::text::isolate(&s("HostName"))
-        ),
-        json!({
+    let key = format!("{}|{}", host.to_ascii_lowercase(), s("SessionId"));
+    // The notification's time is the end of the wait.
+    let at = wait_end.unwrap_or_else(|| s("LastSeen"));
+    let evidence = json!({
             "bastionHost": s("HostName"), "bastionHostId": host, "sessionId": s("SessionId"),
             "userName": s("UserName"), "targetVm": s("TargetHost"), "targetIp": s("TargetIp"),
             "protocol": s("Protocol"), "startTime": s("StartTime"),
@@ -132,6 +124,7 @@ pub fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
                 "seen live, but no audit log shows it {} minutes after its start",
                 wait.whole_minutes()
             ),
-        }),
-    )
+    });
+    let f = Finding::new(&SESSION_UNAUDITED, key, at, Severity::Critical, evidence);
+    alert(f.word("host", s("HostName")))
 }

@@ -78,7 +78,7 @@ pub async fn bursts(
     window: Duration,
     host: Option<&HostFilter>,
 ) -> anyhow::Result<Vec<Row>> {
-    let found = crate::audit_logs::detect::failed::bursts(tables, q.from, q.to, window).await?;
+    let found = crate::audit_logs::detect::stored::bursts(tables, q.from, q.to, window).await?;
     Ok(found
         .into_iter()
         .filter_map(|n| {

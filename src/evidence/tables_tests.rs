@@ -391,7 +391,8 @@ async fn attempt(
     ip: &str,
     host: &str,
 ) -> Vec<String> {
-    use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_unchecked, record};
+    use crate::audit_logs::detect::failed::{FailedLogin, bucket, record};
+    use crate::audit_logs::detect::unchecked::mark_unchecked;
     let f = FailedLogin {
         tunnel_id: tunnel.into(),
         window: bucket(at, options(None).burst_bucket),
@@ -460,7 +461,7 @@ async fn the_reports_bursts_are_the_detections_the_detector_raised() {
         .await;
     }
     let opts = options(None);
-    let raised = crate::audit_logs::detect::failed::run_unchecked(
+    let raised = crate::audit_logs::detect::unchecked::run_unchecked(
         ports.tables.as_ref(),
         &ports.sources,
         3, // FAILED_LOGIN_THRESHOLD

@@ -13,9 +13,8 @@ use super::options::PackOptions;
 use super::pack::write_pack;
 use super::tables_tests::joined_to;
 use super::verify::verify_dir;
-use crate::audit_logs::detect::failed::{
-    FailedLogin, bucket, mark_unchecked, record, run_unchecked,
-};
+use crate::audit_logs::detect::failed::{FailedLogin, bucket, record};
+use crate::audit_logs::detect::unchecked::{mark_unchecked, run_unchecked};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::{Access, audit};

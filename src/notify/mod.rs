@@ -7,15 +7,13 @@
 pub mod claims;
 pub mod config;
 pub mod deliver;
-pub mod export;
 pub mod handler;
-pub mod message;
 pub mod pacing;
 pub mod render;
 pub mod routes;
 
+pub use crate::spine::{Notification, Severity};
 pub use deliver::Notifier;
-pub use message::{Notification, Severity};
 
 /// Name of the queue output binding (and queue) carrying notifications.
 pub const OUTPUT_BINDING: &str = "notifications";

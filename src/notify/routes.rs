@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::message::{Notification, Severity};
+use crate::spine::{Notification, Severity};
 
 /// A kind of destination; at most one of each is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

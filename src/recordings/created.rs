@@ -213,8 +213,8 @@ impl Recordings {
                     Some(cur) => ingest::newer_state(cur, &entry),
                 };
                 // Written suspect: its alert goes out with this write (marked, so once).
-                Some(if findings::is_due(&next) {
-                    findings::marked(&next)
+                Some(if findings::suspect::is_due(&next) {
+                    findings::suspect::marked(&next)
                 } else {
                     next
                 })

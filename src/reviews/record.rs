@@ -16,8 +16,8 @@ use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE};
 use crate::azure::AzureError;
 use crate::catalogue::days::{ReviewMark, put_review};
 use crate::dates::timestamp;
-use crate::notify::message::stable_id;
 use crate::ports::{Ports, RequestError};
+use crate::spine::stable_id;
 use crate::tables::ops::{get, update, write_creating_table};
 use crate::tables::{TableStore, WriteMode, get_str};
 

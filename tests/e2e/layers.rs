@@ -50,7 +50,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("protocol", &["invocation", "events"]),
-    ("data", &["catalogue", "sources", "export", "ports"]),
+    (
+        "data",
+        &["catalogue", "sources", "export", "spine", "ports"],
+    ),
     (
         "domain",
         &[

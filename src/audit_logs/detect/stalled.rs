@@ -14,8 +14,9 @@ use crate::audit_logs::sessions::outcome;
 use crate::catalogue::days as day_rows;
 use crate::catalogue::repo;
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
-use crate::notify::{Notification, Severity};
 use crate::sources::Source;
+use crate::spine::kinds::RECORDINGS_STALLED;
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::tables::Filter;
 use crate::tables::filter::Op;
 use crate::tables::ops::update;
@@ -124,16 +125,16 @@ async fn check(
         // The alert leaves all the same; if the mark was not stored, the next tick raises it again.
         tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking a stalled episode failed; the alert may repeat");
     }
-    Ok(Some(notification(deps, source, since, now, ended)))
+    Ok(Some(alert(finding(deps, source, since, now, ended))))
 }
 
-fn notification(
+fn finding(
     deps: &Stalled,
     source: &Source,
     since: OffsetDateTime,
     now: OffsetDateTime,
     ended: usize,
-) -> Notification {
+) -> Finding {
     let hours = deps.after.whole_hours();
     let mut data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": hours,
         "account": source.account(), "container": source.container});
@@ -148,18 +149,17 @@ fn notification(
         None => "No Bastion recording".to_owned(),
     };
     let fact = [format_utc(since).as_str(), "\n", &source.label()].concat();
-    let title = format!(
-        "{host} for {hours} h in {} although {ended} sessions ended: check the recording SAS/identity",
-        source.label()
-    );
-    Notification::new(
-        "recordings.stalled",
-        &fact,
+    Finding::new(
+        &RECORDINGS_STALLED,
+        fact,
         format_utc(now),
         Severity::Critical,
-        title,
         data,
     )
+    .word("host", host)
+    .word("hours", hours.to_string())
+    .word("source", source.label())
+    .word("ended", ended.to_string())
 }
 
 async fn count_ended(

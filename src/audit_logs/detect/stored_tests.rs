@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::failed::bursts;
-use super::failed::{FailedLogin, check, list, record};
+use super::failed::{FailedLogin, record};
+use super::stored::{bursts, list};
+use super::unchecked::check;
 use crate::azure::AzureError;
 use crate::tables::TableStore;
 use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
@@ -55,11 +56,8 @@ async fn attempts(t: &dyn TableStore, at: OffsetDateTime, user: &str, n: usize) 
 /// A detected burst: its notification id.
 async fn burst(t: &dyn TableStore, at: OffsetDateTime, user: &str) -> String {
     let pk = attempts(t, at, user, 5).await;
-    check(t, &pk, 5, WINDOW)
-        .await
-        .expect("check")
-        .expect("a burst")
-        .notification_id
+    let found = check(t, &pk, 5, WINDOW).await.expect("check");
+    crate::spine::alert(found.expect("a burst")).notification_id
 }
 
 async fn ids(t: &dyn TableStore, from: OffsetDateTime, to: OffsetDateTime) -> Vec<String> {

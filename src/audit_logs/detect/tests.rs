@@ -8,7 +8,8 @@ use std::sync::Arc;
 use time::Duration;
 use time::macros::datetime;
 
-use super::failed::{FailedLogin, check, record};
+use super::failed::{FailedLogin, record};
+use super::unchecked::check;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::tables::TableStore;
 use crate::tables::testing::memory::InMemoryTables;
@@ -51,7 +52,7 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
                 .expect("the next check emits what the lost answer withheld"),
             other => panic!("{other:?}"),
         };
-        assert_eq!(digest.kind, "login.failed.burst");
+        assert_eq!(digest.kind.name, "login.failed.burst");
         assert!(
             check(&lossy, &pk, 5, window)
                 .await
@@ -166,10 +167,15 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
     s.protocol = "ssh".into();
     s.outcome = crate::audit_logs::sessions::outcome::CONNECTED.into();
     let row = crate::catalogue::days::DayRow::of(&s).expect("a row");
-    let n = crate::join::findings::unrecorded_notification(&row, sources.bastion_id(&row.host));
+    let n = crate::join::findings::unrecorded::unrecorded_notification(
+        &row,
+        sources.bastion_id(&row.host),
+    );
     assert_eq!(n.data["bastionResourceId"], id);
-    let other =
-        crate::join::findings::unrecorded_notification(&row, sources.bastion_id("bas-other"));
+    let other = crate::join::findings::unrecorded::unrecorded_notification(
+        &row,
+        sources.bastion_id("bas-other"),
+    );
     assert!(other.data.get("bastionResourceId").is_none());
 }
 
@@ -189,7 +195,7 @@ impl crate::tables::testing::intercept::BeforeTableCall for MarkedAgain {
             crate::tables::testing::intercept::TableCall::Batch(FAILED_TABLE, _)
         ) && !self.2.swap(true, Ordering::SeqCst)
         {
-            super::failed::mark_unchecked(self.0.as_ref(), [&self.1]).await?;
+            super::unchecked::mark_unchecked(self.0.as_ref(), [&self.1]).await?;
         }
         Ok(())
     }
@@ -207,7 +213,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     )
     .sources;
     let window = Duration::minutes(15);
-    let unchecked = Filter::partition(super::failed::UNCHECKED);
+    let unchecked = Filter::partition(super::unchecked::UNCHECKED);
     let attempt = |i: usize| FailedLogin {
         tunnel_id: format!("t{i}"),
         window: datetime!(2025-03-14 09:30 UTC),
@@ -223,11 +229,11 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     for i in 0..3 {
         parts.extend(record(&tables, &attempt(i)).await.expect("record"));
     }
-    super::failed::mark_unchecked(&tables, &parts)
+    super::unchecked::mark_unchecked(&tables, &parts)
         .await
         .expect("unchecked");
     let before = tables.total();
-    super::failed::run_unchecked(&tables, &sources, 5, window).await;
+    super::unchecked::run_unchecked(&tables, &sources, 5, window).await;
     assert_eq!(
         (
             tables.count(Some(FAILED_TABLE), Some("batch")),
@@ -246,7 +252,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     for i in 0..3 {
         parts.extend(record(&memory, &attempt(i)).await.expect("record"));
     }
-    super::failed::mark_unchecked(&memory, &parts)
+    super::unchecked::mark_unchecked(&memory, &parts)
         .await
         .expect("unchecked");
     let again = parts[1].clone();
@@ -254,7 +260,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
         memory.clone(),
         MarkedAgain(memory.clone(), again.clone(), Default::default()),
     );
-    super::failed::run_unchecked(&hooked, &sources, 5, window).await;
+    super::unchecked::run_unchecked(&hooked, &sources, 5, window).await;
     let left = query_all(&memory, FAILED_TABLE, &unchecked, 10)
         .await
         .expect("unchecked");

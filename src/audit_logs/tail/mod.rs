@@ -14,7 +14,7 @@ use tracing::{error, warn};
 use self::blob::Allowance;
 use self::scan::Growth;
 use super::AuditSettings;
-use super::detect::failed;
+use super::detect::unchecked;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
@@ -189,7 +189,7 @@ impl Tailer {
     pub async fn bursts(&self) -> Vec<Notification> {
         let s = &self.settings;
         let (threshold, window) = (s.failed_login_threshold, s.failed_login_bucket);
-        failed::run_unchecked(&self.ports.tables, &self.ports.sources, threshold, window).await
+        unchecked::run_unchecked(&self.ports.tables, &self.ports.sources, threshold, window).await
     }
 
     /// The join pass over the sessions that changed within the tail window and the recordings
@@ -263,7 +263,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
         audit.unrecorded_grace,
         audit.session_max.max(audit.open_session_max),
     );
-    match findings::run_unrecorded(&tail.join, waits, now, audit.tail_look_back).await {
+    match findings::unrecorded::run_unrecorded(&tail.join, waits, now, audit.tail_look_back).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")
@@ -272,7 +272,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     // Rows become suspect outside cataloguing only by a pass that changes their join.
     if report.joined > 0 {
         let (tables, repo) = (tail.ports.tables.as_ref(), tail.ports.catalogue());
-        match findings::run_suspect(tables, &repo, now, audit.tail_look_back).await {
+        match findings::suspect::run_suspect(tables, &repo, now, audit.tail_look_back).await {
             Ok(mut n) => report.notifications.append(&mut n),
             Err(e) => {
                 error!(error.cause_chain = %redact(&e.to_string()), "suspect-recording check failed; retried by the next tick whose join changes a row")

@@ -81,8 +81,14 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
     assert_eq!(
         kinds,
         [
-            (store::FINDING, &json!("check-failed:activity-log")),
-            (store::FINDING, &json!("door:run-command"))
+            (
+                crate::spine::kinds::ESTATE_FINDING.name,
+                &json!("check-failed:activity-log")
+            ),
+            (
+                crate::spine::kinds::ESTATE_FINDING.name,
+                &json!("door:run-command")
+            )
         ],
         "{kinds:?}"
     );

@@ -340,7 +340,10 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
         .collect();
     assert_eq!(
         kinds,
-        [(store::RESOLVED, &json!("door:run-command"))],
+        [(
+            crate::spine::kinds::ESTATE_RESOLVED.name,
+            &json!("door:run-command")
+        )],
         "{kinds:?}"
     );
 }

@@ -7,7 +7,7 @@ use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::export::Outbox;
 use crate::export::rows::FindingRow;
-use crate::notify::message::stable_id;
+use crate::spine::stable_id;
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};

@@ -18,16 +18,13 @@ use time::OffsetDateTime;
 use super::findings::{Evaluation, Finding, Level};
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::{ESTATE_FINDING, ESTATE_RESOLVED};
+use crate::spine::{self, Episode, Kind, Notification, Severity, alert};
 use crate::tables::ops::{query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
 /// The findings table.
 pub const ESTATE_TABLE: &str = "estate";
-/// Notification type of a finding that opened.
-pub const FINDING: &str = "estate.finding";
-/// Notification type of a finding that cleared.
-pub const RESOLVED: &str = "estate.resolved";
 /// Row key of a host's marker row (when it was last checked); `~` sorts after every finding code.
 pub const CHECKED: &str = "~checked";
 /// The marker's property of the codes its check decided (comma-separated).
@@ -204,7 +201,7 @@ async fn record(
         })
         .await?;
         if announce && let Some(row) = row {
-            out.push(notification(FINDING, &Row::of(&row.entity), &at));
+            out.push(notification(&ESTATE_FINDING, &Row::of(&row.entity), &at));
         }
     }
     let assessed: Vec<&str> = ev.assessed.iter().map(String::as_str).collect();
@@ -239,7 +236,7 @@ async fn record(
             && announced
             && let Some(row) = row
         {
-            out.push(notification(RESOLVED, &Row::of(&row.entity), &at));
+            out.push(notification(&ESTATE_RESOLVED, &Row::of(&row.entity), &at));
         }
     }
     Ok(out)
@@ -366,7 +363,7 @@ pub async fn record_past(
         evidence: f.evidence.clone(),
         earlier: Vec::new(),
     };
-    Ok(vec![notification(FINDING, &shown, &at)])
+    Ok(vec![notification(&ESTATE_FINDING, &shown, &at)])
 }
 
 /// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
@@ -448,14 +445,13 @@ fn clear(cur: &Stored, at: &str, me: &str) -> (Option<Entity>, bool) {
     }
 }
 
-fn notification(kind: &str, row: &Row, at: &str) -> Notification<Value> {
+fn notification(kind: &'static Kind, row: &Row, at: &str) -> Notification<Value> {
     let level = Level::parse(&row.severity).unwrap_or(Level::Medium);
-    let severity = match (kind, level) {
-        (RESOLVED, _) | (_, Level::Info) => Severity::Info,
+    let severity = match (kind.episode, level) {
+        (Episode::Resolves(_), _) | (_, Level::Info) => Severity::Info,
         (_, Level::Medium) => Severity::Warning,
         (_, Level::High) => Severity::Critical,
     };
-    let verb = if kind == RESOLVED { "cleared" } else { "found" };
     // One episode, one id: host + finding + when it opened.
     let fact = format!(
         "{}|{}|{}",
@@ -463,21 +459,15 @@ fn notification(kind: &str, row: &Row, at: &str) -> Notification<Value> {
         row.finding,
         row.first_seen
     );
-    Notification::new(
-        kind,
-        &fact,
-        at.to_owned(),
-        severity,
-        format!(
-            "Bastion estate {verb}: {} on {}",
-            row.finding,
-            crate::telemetry::text::isolate(&row.host_name)
-        ),
-        json!({
-            "bastionHost": row.host_name, "bastionHostId": row.host, "finding": row.finding,
-            "findingSeverity": row.severity, "evidence": row.evidence,
-            "firstSeen": row.first_seen, "resolvedAt": row.resolved_at,
-        }),
+    let evidence = json!({
+        "bastionHost": row.host_name, "bastionHostId": row.host, "finding": row.finding,
+        "findingSeverity": row.severity, "evidence": row.evidence,
+        "firstSeen": row.first_seen, "resolvedAt": row.resolved_at,
+    });
+    alert(
+        spine::Finding::new(kind, fact, at, severity, evidence)
+            .word("finding", &row.finding)
+            .word("host", &row.host_name),
     )
 }
 

@@ -38,7 +38,7 @@ async fn an_episode_opens_once_stays_quiet_and_clears_once() {
     let t = InMemoryTables::new();
     let first = run(&t, &["recording-off"], 0).await;
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].kind, FINDING);
+    assert_eq!(first[0].kind, ESTATE_FINDING.name);
     assert_eq!(first[0].data["bastionHost"], "b1");
     let again = run(&t, &["recording-off"], 15).await;
     assert!(again.is_empty());
@@ -54,7 +54,7 @@ async fn an_episode_opens_once_stays_quiet_and_clears_once() {
     assert!(rows[0].is_open_high());
     let cleared = run(&t, &[], 30).await;
     assert_eq!(cleared.len(), 1);
-    assert_eq!(cleared[0].kind, RESOLVED);
+    assert_eq!(cleared[0].kind, ESTATE_RESOLVED.name);
     assert_eq!(cleared[0].severity, Severity::Info);
     assert!(run(&t, &[], 45).await.is_empty());
     let reopened = run(&t, &["recording-off"], 60).await;
@@ -137,7 +137,7 @@ async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
     assert_eq!(risen.len(), 1);
     assert_eq!(
         (risen[0].kind.as_str(), risen[0].severity),
-        (FINDING, Severity::Warning)
+        (ESTATE_FINDING.name, Severity::Warning)
     );
     assert_eq!(risen[0].data["firstSeen"], "2026-11-25T12:30:00.000Z");
     let again = apply(&t, HOST, &at_level(code, Level::Info), m(60))
@@ -146,7 +146,7 @@ async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
     assert!(again.is_empty(), "announced once: {again:?}");
     let resolved = apply(&t, HOST, &cleared, m(75)).await.expect("resolve");
     assert_eq!(resolved.len(), 1);
-    assert_eq!(resolved[0].kind, RESOLVED);
+    assert_eq!(resolved[0].kind, ESTATE_RESOLVED.name);
 }
 
 #[tokio::test]

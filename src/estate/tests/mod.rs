@@ -150,7 +150,10 @@ async fn a_live_session_is_announced_once_and_ends_when_gone() {
     let s = [session("s1", "alice")];
     let first = live::record(&t, HOST, &h, &s, t0).await.expect("first");
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].kind, live::UNRECORDABLE);
+    assert_eq!(
+        first[0].kind,
+        crate::spine::kinds::SESSION_UNRECORDABLE.name
+    );
     let again = live::record(&t, HOST, &h, &s, t0 + time::Duration::minutes(5))
         .await
         .expect("again");

@@ -1,12 +1,14 @@
-//! `recording.suspect`: which rows are due, their marks and their notification.
+//! The join's findings: which rows and sessions are due, their marks and their notifications.
 
 use time::macros::datetime;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::*;
+use super::suspect::*;
+use super::unrecorded::{unrecorded_due, unrecorded_notification};
 use crate::catalogue::doubt::Doubt;
-use crate::catalogue::recording::{Joined, Match};
+use crate::catalogue::recording::{Confidence, Joined, Match, Recording};
+use crate::spine::Severity;
 
 fn suspect(d: Doubt) -> Recording {
     let mut r =
@@ -105,8 +107,8 @@ fn an_unrecorded_session_without_an_end_is_due_after_the_longest_session() {
     let open = DayRow::of(&s).expect("row");
     let waits = (time::Duration::minutes(30), time::Duration::hours(24));
     let at = |h: i64| datetime!(2025-03-14 09:00 UTC) + time::Duration::hours(h);
-    assert!(!super::unrecorded_due(&open, at(23), waits));
-    assert!(super::unrecorded_due(&open, at(24), waits));
+    assert!(!unrecorded_due(&open, at(23), waits));
+    assert!(unrecorded_due(&open, at(24), waits));
     let mut recorded = open.clone();
     recorded.recorded = true;
     let mut pending = open.clone();
@@ -114,21 +116,18 @@ fn an_unrecorded_session_without_an_end_is_due_after_the_longest_session() {
     let mut failed = open.clone();
     failed.outcome = "login-failed".into();
     for row in [recorded, pending, failed] {
-        assert!(!super::unrecorded_due(&row, at(48), waits), "{row:?}");
+        assert!(!unrecorded_due(&row, at(48), waits), "{row:?}");
     }
-    let n = super::unrecorded_notification(&open, None);
+    let n = unrecorded_notification(&open, None);
     assert_eq!(n.data["ended"], "unknown");
     assert!(n.data["sessionEnd"].is_null());
     let mut ended = open;
     ended.end = Some(at(1));
     ended.end_arrived_at = Some(at(1));
-    assert!(
-        !super::unrecorded_due(&ended, at(1), waits),
-        "within the grace"
-    );
-    assert!(super::unrecorded_due(&ended, at(2), waits));
+    assert!(!unrecorded_due(&ended, at(1), waits), "within the grace");
+    assert!(unrecorded_due(&ended, at(2), waits));
     assert_eq!(
-        super::unrecorded_notification(&ended, None).data["ended"],
+        unrecorded_notification(&ended, None).data["ended"],
         "logged"
     );
 }

@@ -70,7 +70,7 @@ pub fn decode(inv: &Invocation) -> Result<Notification, Failure> {
 pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, Failure> {
     let n = decode(inv)?;
     // The row first: a message that must come back for its row has delivered nothing yet.
-    let row = super::export::detection_row(&n, deps.ports.clock.now());
+    let row = crate::spine::sentinel::detection_row(&n, deps.ports.clock.now());
     deps.ports
         .outbox
         .record(&row)

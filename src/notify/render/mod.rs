@@ -12,7 +12,7 @@ pub mod webhook;
 
 use serde_json::Value;
 
-use super::message::{Notification, Severity};
+use crate::spine::{Notification, Severity};
 
 /// Allow-listed `data` fields shown by default: (key, label), in display order.
 pub const THIN_FIELDS: &[(&str, &str)] = &[

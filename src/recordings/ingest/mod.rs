@@ -291,8 +291,8 @@ pub fn written_outcome(
     };
     // A row this write made suspect (marked with its ETag) carries its alert.
     let alerted = entry.suspect_alerted.as_deref() == Some(entry.etag.as_str());
-    let outcome = if alerted && findings::is_suspect(entry) {
-        outcome.with_output(OUTPUT_BINDING, &findings::notification(entry))
+    let outcome = if alerted && findings::suspect::is_suspect(entry) {
+        outcome.with_output(OUTPUT_BINDING, &findings::suspect::notification(entry))
     } else {
         outcome
     };

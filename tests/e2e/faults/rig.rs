@@ -107,7 +107,7 @@ pub fn announced(reply: &Value) -> String {
     let id = n["data"]["recordingId"].as_str().expect("recording id");
     assert_eq!(
         n["notificationId"],
-        bastion_recordings::notify::message::stable_id("recording.catalogued", id),
+        bastion_recordings::spine::stable_id("recording.catalogued", id),
         "{reply}"
     );
     assert_eq!(

@@ -188,7 +188,7 @@ pub async fn spawn(env: &[(String, String)]) -> HandlerProcess {
 }
 
 pub fn notification(fact: &str, severity: &str) -> Value {
-    let id = bastion_recordings::notify::message::stable_id("session.unrecorded", fact);
+    let id = bastion_recordings::spine::stable_id("session.unrecorded", fact);
     json!({
         "type": "session.unrecorded", "notificationId": id, "time": "2025-03-14T09:42:17Z", "severity": severity,
         "title": "Session without a recording",

@@ -1,7 +1,7 @@
 //! One notification of every emitted type, shaped like its producer's, with hostile and very long
 //! outside values (markdown, Slack markup, bare URLs, an id with no break opportunity).
 
-use bastion_recordings::notify::message::stable_id;
+use bastion_recordings::spine::stable_id;
 use serde_json::{Value, json};
 
 /// A user name that is markdown emphasis and a phishing link.

@@ -54,7 +54,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::notify::Severity;
+    use crate::spine::Severity;
 
     #[test]
     fn the_subject_is_lifted_from_the_producers_fields() {

@@ -1,0 +1,129 @@
+//! The spine: what the product reports, declared once ([`kinds::KINDS`]), and the one path a
+//! finding takes to every channel.
+//!
+//! A domain decides a [`Finding`] (a value of a declared [`Kind`]: its fact's key, time, level,
+//! evidence and the words its title needs) and hands it on; [`alert`] makes its notification (the
+//! stable id of the fact, the declared title filled in), which goes on the `notifications` queue;
+//! `NotifyWebhook` records it in the Sentinel outbox ([`sentinel::detection_row`]) and delivers it.
+//! The episode of a finding that opens and resolves (estate) is kept by its store, which raises
+//! the opening and the resolving kind.
+
+pub mod kinds;
+pub mod message;
+pub mod sentinel;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use kinds::{Episode, Id, Kind, Subject};
+pub use message::{Notification, Severity, stable_id};
+
+/// One fact of a declared kind, as a domain decides it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding<D = Value> {
+    /// Its declaration.
+    pub kind: &'static Kind,
+    /// Names the fact uniquely: the same fact, the same key, the same id.
+    pub key: String,
+    /// When the fact happened (RFC 3339 UTC).
+    pub at: String,
+    /// One of the kind's declared levels.
+    pub level: Severity,
+    /// The evidence fields (the notification's `data`).
+    pub evidence: D,
+    /// The words the title's placeholders take, by name.
+    pub words: Vec<(&'static str, String)>,
+}
+
+impl<D> Finding<D> {
+    /// A finding of `kind` about the fact `key`, at `at`, with `evidence`.
+    pub fn new(
+        kind: &'static Kind,
+        key: impl Into<String>,
+        at: impl Into<String>,
+        level: Severity,
+        evidence: D,
+    ) -> Self {
+        Self {
+            kind,
+            key: key.into(),
+            at: at.into(),
+            level,
+            evidence,
+            words: Vec::new(),
+        }
+    }
+
+    /// This finding with the title word `name` set to `value`.
+    #[must_use]
+    pub fn word(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.words.push((name, value.into()));
+        self
+    }
+}
+
+/// The notification of `f`: its kind's name, the id its declaration derives from the key, the
+/// declared title with the words filled in (a `{name!}` placeholder isolated as outside text).
+pub fn alert<D: Serialize>(f: Finding<D>) -> Notification<D> {
+    debug_assert!(
+        f.kind.levels.contains(&f.level),
+        "{}: undeclared level",
+        f.kind.name
+    );
+    debug_assert!(
+        carries(&f.evidence, f.kind.evidence),
+        "{}: evidence missing",
+        f.kind.name
+    );
+    let notification_id = match f.kind.id {
+        Id::Digest => stable_id(f.kind.name, &f.key),
+        Id::Follows(suffix) => [f.key.as_str(), suffix].concat(),
+    };
+    Notification {
+        kind: f.kind.name.to_owned(),
+        notification_id,
+        title: fill(f.kind.title, &f.words),
+        time: f.at,
+        severity: f.level,
+        data: f.evidence,
+    }
+}
+
+/// The notifications of `found`, in order (what an entry point puts on the queue).
+pub fn alerts<D: Serialize>(found: impl IntoIterator<Item = Finding<D>>) -> Vec<Notification<D>> {
+    found.into_iter().map(alert).collect()
+}
+
+/// True when `evidence` has every one of `fields` (checked in debug builds: each producer's tests
+/// prove it carries what its kind declares).
+fn carries(evidence: &impl Serialize, fields: &[&str]) -> bool {
+    let v = serde_json::to_value(evidence).unwrap_or(Value::Null);
+    fields.iter().all(|k| v.get(k).is_some())
+}
+
+/// `template` with each `{name}` replaced by its word (`{name!}`: isolated); a placeholder without
+/// a word stays as written, so the declarations' walk finds it.
+fn fill(template: &str, words: &[(&'static str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let name = &rest[open + 1..close];
+        let (bare, isolated) = name.strip_suffix('!').map_or((name, false), |n| (n, true));
+        match words.iter().find(|(w, _)| *w == bare) {
+            Some((_, v)) if isolated => out.push_str(&crate::telemetry::text::isolate(v)),
+            Some((_, v)) => out.push_str(v),
+            None => out.push_str(&rest[open..=close]),
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests;
