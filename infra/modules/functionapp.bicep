@@ -273,6 +273,8 @@ var settings = {
   GRAPH_ENDPOINT: graphEndpoint
   // Who allowed each session (EstateCheck): the ticket read from a PIM justification.
   AUTHZ_TICKET_PATTERN: authzTicketPattern
+  // One VM account used by two or more people within this many days: shared-account.
+  SHARED_ACCOUNT_DAYS: '30'
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'

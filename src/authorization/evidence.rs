@@ -6,6 +6,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::arm::model::Expanded;
 use crate::arm::{ScheduleInstance, ScheduleRequest};
 use crate::dates::timestamp;
 
@@ -154,24 +155,37 @@ pub fn of_instance(i: &ScheduleInstance, subscription: &str) -> Evidence {
         id: low(Some(&i.id)),
         source: Some(Source::Instances),
         kind: Some(if activated { Kind::Pim } else { Kind::Standing }),
-        principal: low(p.principal_id.as_deref()),
-        names: p
-            .expanded_properties
-            .principal
-            .email
-            .iter()
-            .cloned()
-            .collect(),
-        group_principal: p
-            .principal_type
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("Group")),
-        scope: low(p.scope.as_deref()),
-        seen_under: low(Some(subscription)),
-        role: low(p.role_definition_id.as_deref()),
         start: p.start_date_time.as_deref().and_then(timestamp),
         end: p.end_date_time.as_deref().and_then(timestamp),
         schedule: last(p.role_assignment_schedule_id.as_deref()),
+        ..assigned(
+            p.principal_id.as_deref(),
+            p.principal_type.as_deref(),
+            &p.expanded_properties,
+            p.scope.as_deref(),
+            p.role_definition_id.as_deref(),
+            subscription,
+        )
+    }
+}
+
+/// The evidence fields of an assignment: principal, its e-mail, whether a group, scope, role.
+fn assigned(
+    principal: Option<&str>,
+    principal_type: Option<&str>,
+    expanded: &Expanded,
+    scope: Option<&str>,
+    role: Option<&str>,
+    subscription: &str,
+) -> Evidence {
+    Evidence {
+        principal: low(principal),
+        names: expanded.principal.email.iter().cloned().collect(),
+        group_principal: (principal_type.as_deref())
+            .is_some_and(|t| t.eq_ignore_ascii_case("Group")),
+        scope: low(scope),
+        seen_under: low(Some(subscription)),
+        role: low(role),
         ..Evidence::default()
     }
 }
@@ -207,21 +221,6 @@ pub fn of_request(r: &ScheduleRequest, subscription: &str) -> Option<Evidence> {
         id: low(Some(&r.id)),
         source: Some(Source::Requests),
         kind: Some(kind),
-        principal: low(p.principal_id.as_deref()),
-        names: p
-            .expanded_properties
-            .principal
-            .email
-            .iter()
-            .cloned()
-            .collect(),
-        group_principal: p
-            .principal_type
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("Group")),
-        scope: low(p.scope.as_deref()),
-        seen_under: low(Some(subscription)),
-        role: low(p.role_definition_id.as_deref()),
         start,
         end,
         approver: String::new(),
@@ -231,7 +230,14 @@ pub fn of_request(r: &ScheduleRequest, subscription: &str) -> Option<Evidence> {
             p.ticket_info.ticket_number.as_deref(),
         ),
         schedule: last(p.target_role_assignment_schedule_id.as_deref()),
-        ..Evidence::default()
+        ..assigned(
+            p.principal_id.as_deref(),
+            p.principal_type.as_deref(),
+            &p.expanded_properties,
+            p.scope.as_deref(),
+            p.role_definition_id.as_deref(),
+            subscription,
+        )
     })
 }
 

@@ -10,8 +10,10 @@
 pub mod auditlogs;
 pub mod decide;
 pub mod evidence;
+pub mod findings;
 pub mod read;
 pub mod settings;
+pub mod shared;
 pub mod store;
 
 #[cfg(test)]
@@ -19,22 +21,25 @@ mod decide_tests;
 #[cfg(test)]
 mod fixture_tests;
 #[cfg(test)]
+mod shared_tests;
+#[cfg(test)]
 mod store_tests;
 
 use std::collections::BTreeSet;
 
-use regex::Regex;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use self::decide::{Record, Session};
 use self::read::Doors;
+use self::settings::AuthzSettings;
 use crate::arm::ResourceManager;
 use crate::catalogue::days::{DayRow, Span, put_authorization, started_within_scan};
 use crate::catalogue::session::outcome::CONNECTED;
 use crate::dates::format_utc_millis;
 use crate::loganalytics::LogsQuery;
 use crate::ports::Ports;
+use crate::spine::Finding;
 
 /// How far back sessions are decided again each pass (older ones keep their verdict), and how
 /// far back `AuditLogs` is read.
@@ -64,6 +69,8 @@ pub struct Report {
     pub queries: usize,
     /// Sessions whose verdict or record changed (written).
     pub changed: usize,
+    /// What it tells people (the entry point makes them notifications).
+    pub found: Vec<Finding>,
 }
 
 /// The sources of one pass.
@@ -78,6 +85,48 @@ pub struct Sources<'a> {
     pub doors: &'a Doors,
 }
 
+/// Most VMs whose Entra ID login extensions one pass reads (two calls each).
+pub const MAX_SHARED_VMS: usize = 50;
+
+/// The shared accounts of `rows`, each a finding unless its VM has an Entra ID login extension
+/// (read over `arm`; one not read is said in the finding).
+async fn shared_accounts(
+    arm: Option<&dyn ResourceManager>,
+    rows: &[DayRow],
+    now: OffsetDateTime,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, s) in shared::shared(rows).iter().enumerate() {
+        let entra = match arm {
+            Some(_) if i >= MAX_SHARED_VMS => Err(format!(
+                "more than {MAX_SHARED_VMS} VMs to read in one pass"
+            )),
+            Some(arm) => entra_login(arm, &s.vm).await,
+            None => Err("Resource Manager is not set up".to_owned()),
+        };
+        match entra {
+            Ok(true) => {}
+            Ok(false) => out.push(findings::shared_account(s, "absent", now)),
+            Err(why) => out.push(findings::shared_account(s, &format!("unknown: {why}"), now)),
+        }
+    }
+    out
+}
+
+/// Whether `vm` has an Entra ID login extension.
+async fn entra_login(arm: &dyn ResourceManager, vm: &str) -> Result<bool, String> {
+    for name in shared::ENTRA_LOGIN {
+        if arm
+            .vm_extension(vm, name)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The session facts the decision needs, from its day row.
 pub fn session_of(row: &DayRow) -> Session {
     Session {
@@ -88,24 +137,28 @@ pub fn session_of(row: &DayRow) -> Session {
     }
 }
 
-/// One pass over the successful sessions that started within `lookback` of `now` on `hosts`
-/// (lower-case names; empty: every host): the sources read and kept, each session decided from
-/// everything kept.
+/// One pass over the successful sessions that started within [`DECIDE_LOOKBACK`] of `now` on
+/// `hosts` (lower-case names; empty: every host): the sources read and kept, each session
+/// decided from everything kept; then the shared accounts of `SHARED_ACCOUNT_DAYS`.
 pub async fn run(
     ports: &Ports,
     sources: &Sources<'_>,
     hosts: &BTreeSet<String>,
-    lookback: Duration,
-    pattern: Option<&Regex>,
+    settings: &AuthzSettings,
     now: OffsetDateTime,
 ) -> Report {
     let mut report = Report::default();
     let tables = ports.tables.as_ref();
-    let span = Span {
-        from: now - lookback,
+    let shared_span = Duration::days(settings.shared_days);
+    let scan = Span {
+        from: now - shared_span.max(DECIDE_LOOKBACK),
         until: now,
     };
-    let rows: Vec<DayRow> = match started_within_scan(tables, span).await {
+    let span = Span {
+        from: now - DECIDE_LOOKBACK,
+        until: now,
+    };
+    let all_rows: Vec<DayRow> = match started_within_scan(tables, scan).await {
         Ok(rows) => rows
             .into_iter()
             .filter(|r| r.outcome == CONNECTED)
@@ -116,6 +169,16 @@ pub async fn run(
             return report;
         }
     };
+    let shared_from = now - shared_span;
+    let of_shared: Vec<DayRow> = (all_rows.iter())
+        .filter(|r| r.start >= shared_from)
+        .cloned()
+        .collect();
+    report.found = shared_accounts(sources.arm, &of_shared, now).await;
+    let rows: Vec<DayRow> = all_rows
+        .into_iter()
+        .filter(|r| r.start >= span.from)
+        .collect();
     let subscriptions: BTreeSet<String> = rows
         .iter()
         .map(|r| decide::subscription_of(&r.target_resource_id))
@@ -128,17 +191,7 @@ pub async fn run(
             return report;
         }
     };
-    let mut got = read::gather(
-        tables,
-        sources.arm,
-        sources.logs,
-        sources.workspaces,
-        &subscriptions,
-        sources.doors,
-        span.from,
-        now,
-    )
-    .await;
+    let mut got = read::gather(tables, sources, &subscriptions, (span.from, now)).await;
     report.arm_calls = got.arm_calls;
     report.queries = got.queries;
     if let Err(e) = store::keep(tables, &kept, &got.seen, now).await {
@@ -164,8 +217,13 @@ pub async fn run(
     let mut all = std::mem::take(&mut got.seen);
     all.extend(kept.evidence);
     let mut changed = Vec::new();
+    let mut unknown = Vec::new();
     for r in &rows {
-        let record = decide::decide(&session_of(r), &all, &got.reads, pattern);
+        let record = decide::decide(&session_of(r), &all, &got.reads, settings.pattern());
+        if record.verdict == decide::Verdict::Unknown {
+            unknown.push(decide::subscription_of(&r.target_resource_id));
+        }
+        report.found.extend(findings::transition(r, &record, now));
         let (verdict, text) = (record.verdict.as_str(), record_json(&record));
         if r.authorization != verdict || r.authorization_record != text {
             let day = r.day();
@@ -179,6 +237,9 @@ pub async fn run(
         }
         report.decided.push((r.tunnel_id.clone(), record));
     }
+    report
+        .found
+        .extend(findings::unknown(&got.reads, &unknown, now));
     // The review queue derives a session whose verdict changed again.
     report.changed = changed.len();
     if let Err(e) = crate::catalogue::changes::record(tables, &changed).await {

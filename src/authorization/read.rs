@@ -202,19 +202,16 @@ fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
         .max()
 }
 
-/// Gathers the sources for `subscriptions` at `now`: the schedules of those not read within
-/// [`PACE`], the `AuditLogs` of `workspaces` since `from`, and the doors' just-in-time requests.
-#[allow(clippy::too_many_arguments)]
+/// Gathers `sources` for `subscriptions` at `now`: the schedules of those not read within
+/// [`PACE`], the `AuditLogs` of the workspaces since `from`, and the doors' just-in-time requests.
 pub async fn gather(
     tables: &dyn TableStore,
-    arm: Option<&dyn ResourceManager>,
-    logs: Option<&dyn LogsQuery>,
-    workspaces: &[String],
+    sources: &super::Sources<'_>,
     subscriptions: &BTreeSet<String>,
-    doors: &Doors,
-    from: OffsetDateTime,
-    now: OffsetDateTime,
+    (from, now): (OffsetDateTime, OffsetDateTime),
 ) -> Gathered {
+    let (arm, logs, doors) = (sources.arm, sources.logs, sources.doors);
+    let workspaces = sources.workspaces;
     let mut out = Gathered::default();
     for sub in subscriptions {
         let Some(arm) = arm else {

@@ -1,6 +1,7 @@
 //! The authorization settings: `AUTHZ_TICKET_PATTERN`, a regular expression whose first match
 //! in a PIM justification is the record's ticket when the request carries no `ticketInfo`
-//! (unset: only `ticketInfo` gives a ticket; an invalid expression is a start-up problem).
+//! (unset: only `ticketInfo` gives a ticket; an invalid expression is a start-up problem);
+//! `SHARED_ACCOUNT_DAYS`, how far back one VM account used by two people is a shared account.
 
 use regex::Regex;
 
@@ -21,11 +22,16 @@ impl PartialEq for TicketPattern {
 
 impl Eq for TicketPattern {}
 
+/// The shared-account window's setting.
+pub const SHARED_DAYS: &str = "SHARED_ACCOUNT_DAYS";
+
 /// The settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthzSettings {
     /// `AUTHZ_TICKET_PATTERN`.
     pub ticket_pattern: Option<TicketPattern>,
+    /// `SHARED_ACCOUNT_DAYS` (1–90, default 30).
+    pub shared_days: i64,
 }
 
 impl AuthzSettings {
@@ -46,7 +52,11 @@ impl AuthzSettings {
             }
             built.map(TicketPattern)
         });
-        Self { ticket_pattern }
+        let shared_days = r.number(SHARED_DAYS, 30, 1..=90);
+        Self {
+            ticket_pattern,
+            shared_days,
+        }
     }
 
     /// The pattern, if set.
@@ -81,6 +91,9 @@ mod tests {
             "{problems:?}"
         );
         let (s, _) = read_pairs(&[], AuthzSettings::from_reader);
-        assert_eq!(s, AuthzSettings::default());
+        assert!(s.pattern().is_none());
+        assert_eq!(s.shared_days, 30);
+        let (_, problems) = read_pairs(&[(SHARED_DAYS, "0")], AuthzSettings::from_reader);
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 }

@@ -102,6 +102,7 @@ pub const SETTINGS: &[&str] = &[
     "CUSTODY_ACTOR_WAIT_MINUTES",
     "GRAPH_ENDPOINT",
     "AUTHZ_TICKET_PATTERN",
+    "SHARED_ACCOUNT_DAYS",
 ];
 
 /// All configuration problems found at start-up.

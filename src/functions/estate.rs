@@ -62,7 +62,10 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, F
         )
         .await,
     );
-    let authz = authorization_pass(&state, &arm, doors.as_ref(), &read, now).await;
+    let mut authz = authorization_pass(&state, &arm, doors.as_ref(), &read, now).await;
+    report
+        .notifications
+        .extend(crate::spine::alerts(std::mem::take(&mut authz.found)));
     if let Some(doors) = &doors {
         report
             .notifications
@@ -126,9 +129,8 @@ async fn authorization_pass(
     let hosts = (state.config.estate.hosts.iter())
         .map(|h| crate::arm::resource_name(h).to_ascii_lowercase())
         .collect();
-    let pattern = state.config.authz.pattern();
-    let lookback = authorization::DECIDE_LOOKBACK;
-    let report = authorization::run(&state.ports, &sources, &hosts, lookback, pattern, now).await;
+    let settings = &state.config.authz;
+    let report = authorization::run(&state.ports, &sources, &hosts, settings, now).await;
     for f in &report.failed {
         tracing::warn!(error = %f, "authorization not all decided or stored; the next check retries");
     }

@@ -3,21 +3,17 @@
 //! every list is followed through `nextLink`; one subscription's list refused, 403) and PIM's
 //! `AuditLogs` rows from the Logs Query fake, and the sessions list answers
 //! `?authorization=…` with each verdict and its record. A late `AuditLogs` row flips `none` to
-//! `pim` at the next check.
+//! `pim` at the next check. The notifications: `session.unauthorized` for each `none`,
+//! `authorization.unknown` for the refused list, `shared-account` for one VM account two people
+//! used, and `session.authorized` when the late row resolves a `none`.
 
-use std::sync::Arc;
-
-use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::loganalytics::testing::{FakeLogs, auditlogs};
-use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::{BlobRef, BlobStore};
-use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::Rig;
 use super::doors::{CUSTOMER, check_at};
 use super::fake_arm::{SUB, host_id};
-use crate::harness::{azurite, fixture};
+use crate::harness::azurite;
 
 /// A second subscription, whose schedules Resource Manager refuses (Reader not granted there).
 const DENIED: &str = "99999999-8888-7777-6666-555555555555";
@@ -91,20 +87,7 @@ fn activation(logs: &FakeLogs, id: &str, upn: &str, scope: &str, (from, until): 
 
 /// Host `b1`'s connects at 08:00: `(tunnel suffix, user e-mail, VM id)`, read by the handler.
 async fn sessions_arrive(rig: &Rig, cs: &str, sessions: &[(&str, &str, String)]) {
-    let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.to_owned()))
-        .expect("parses")
-        .expect("set");
-    let blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(&conn).expect("blob client"));
-    let container = rig.env.audit_logs().to_owned();
-    let name = format!(
-        "resourceId={}/y=2026/m=11/d=25/h=08/m=00/PT1H.json",
-        host_id("b1").to_ascii_uppercase()
-    );
-    let blob = BlobRef::new(container.clone(), name.clone());
-    blobs
-        .create_append(&blob, "application/json")
-        .await
-        .expect("create");
+    let name = format!("resourceId={}/y=2026/m=11/d=25/h=08/m=00/PT1H.json", host_id("b1").to_ascii_uppercase());
     let mut lines = String::new();
     for (i, (tunnel, email, vm)) in sessions.iter().enumerate() {
         let record = json!({"time": format!("2026-11-25T08:0{i}:30.000Z"), "resourceId": host_id("b1").to_ascii_uppercase(),
@@ -114,23 +97,7 @@ async fn sessions_arrive(rig: &Rig, cs: &str, sessions: &[(&str, &str, String)])
                 "tunnelId": format!("5f0c2d7e-8b1a-4c3e-9d2f-0000000{tunnel}")}});
         lines.push_str(&format!("{record}\n"));
     }
-    blobs
-        .append(&blob, Bytes::from(lines.into_bytes()))
-        .await
-        .expect("append");
-    let mut inv = fixture("invocations/auditlog-created.invocation.json");
-    let ev = &mut inv["Data"]["eventGridEvent"];
-    ev["topic"] = json!(
-        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
-    );
-    ev["subject"] = json!(format!(
-        "/blobServices/default/containers/{container}/blobs/{name}"
-    ));
-    ev["data"]["url"] = json!(format!(
-        "http://127.0.0.1:10000/devstoreaccount1/{container}/{name}"
-    ));
-    let (status, body) = rig.handler.invoke("AuditLogCreated", &inv).await;
-    assert_eq!(status, 200, "{body}");
+    super::audit_lines_arrive(rig, cs, &name, lines).await;
 }
 
 /// The sessions of 2026-11-25 with `authorization` (`None`: every one): `email → item`.
@@ -186,9 +153,23 @@ async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
         ("00c", "carol@contoso.com", vm(DENIED, "vm-c")),
         ("00d", "dave@contoso.com", vm(SUB, "vm-d")),
         ("00e", "erin@contoso.com", vm(SUB, "vm-e")),
+        ("00f", "frank@contoso.com", vm(SUB, "vm-a")),
     ];
     sessions_arrive(&rig, &cs, &sessions).await;
-    check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    let kinds =
+        |said: &[(String, String, String)], k: &str| said.iter().filter(|s| s.0 == k).count();
+    assert_eq!(
+        kinds(&said, "session.unauthorized"),
+        2,
+        "bob and frank: {said:?}"
+    );
+    assert_eq!(kinds(&said, "authorization.unknown"), 1, "{said:?}");
+    assert_eq!(
+        kinds(&said, "shared-account"),
+        1,
+        "azureuser on vm-a: {said:?}"
+    );
 
     let all = listed(&rig, None).await;
     let verdicts: Vec<(&str, &str)> = all
@@ -208,6 +189,7 @@ async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
             ("carol@contoso.com", "unknown"),
             ("dave@contoso.com", "pim"),
             ("erin@contoso.com", "standing"),
+            ("frank@contoso.com", "none"),
         ],
         "{}",
         rig.handler.log_text()
@@ -245,7 +227,7 @@ async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
         .into_iter()
         .map(|(w, _)| w)
         .collect();
-    assert_eq!(only_none, ["bob@contoso.com"]);
+    assert_eq!(only_none, ["bob@contoso.com", "frank@contoso.com"]);
     let (status, _) = rig
         .handler
         .get_json(
@@ -262,7 +244,17 @@ async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
         &rg.to_ascii_lowercase(),
         ("2026-11-25T08:00:00Z", "2026-11-25T09:00:00Z"),
     );
-    check_at(&mut rig, "2026-11-25T09:15:00Z").await;
+    let said = check_at(&mut rig, "2026-11-25T09:15:00Z").await;
+    assert_eq!(
+        kinds(&said, "session.authorized"),
+        1,
+        "bob's resolved: {said:?}"
+    );
+    assert_eq!(
+        kinds(&said, "session.unauthorized"),
+        0,
+        "frank's told once: {said:?}"
+    );
     let bob = listed(&rig, Some("pim")).await;
     let who: Vec<&str> = bob.iter().map(|(w, _)| w.as_str()).collect();
     assert_eq!(

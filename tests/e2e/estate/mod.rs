@@ -77,6 +77,41 @@ impl Rig {
     }
 }
 
+/// Appends `lines` (audit records, a line each) to host `b1`'s hour blob `name` in the audit-log
+/// container and announces the blob as Event Grid does (`AuditLogCreated` reads it).
+pub(crate) async fn audit_lines_arrive(rig: &Rig, cs: &str, name: &str, lines: String) {
+    use bastion_recordings::storage::BlobStore as _;
+    let conn = bastion_recordings::azure::connection::StorageConnection::resolve("T", &|k| {
+        (k == "T").then(|| cs.to_owned())
+    })
+    .expect("parses")
+    .expect("set");
+    let blobs = bastion_recordings::storage::azure::AzureBlobStore::new(&conn).expect("blobs");
+    let container = rig.env.audit_logs().to_owned();
+    let blob = bastion_recordings::storage::BlobRef::new(container.clone(), name.to_owned());
+    blobs
+        .create_append(&blob, "application/json")
+        .await
+        .expect("create");
+    blobs
+        .append(&blob, bytes::Bytes::from(lines.into_bytes()))
+        .await
+        .expect("append");
+    let mut inv = fixture("invocations/auditlog-created.invocation.json");
+    let ev = &mut inv["Data"]["eventGridEvent"];
+    ev["topic"] = json!(
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
+    );
+    ev["subject"] = json!(format!(
+        "/blobServices/default/containers/{container}/blobs/{name}"
+    ));
+    ev["data"]["url"] = json!(format!(
+        "http://127.0.0.1:10000/devstoreaccount1/{container}/{name}"
+    ));
+    let (status, body) = rig.handler.invoke("AuditLogCreated", &inv).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// The settings that make a handler watch host `b1`, recording into `container` of `account`,
 /// through the fake Resource Manager at `arm`.
 pub(crate) fn watching(container: &str, account: &str, arm: &str) -> [(&'static str, String); 4] {
