@@ -181,8 +181,7 @@ fn assigned(
     Evidence {
         principal: low(principal),
         names: expanded.principal.email.iter().cloned().collect(),
-        group_principal: (principal_type.as_deref())
-            .is_some_and(|t| t.eq_ignore_ascii_case("Group")),
+        group_principal: principal_type.is_some_and(|t| t.eq_ignore_ascii_case("Group")),
         scope: low(scope),
         seen_under: low(Some(subscription)),
         role: low(role),

@@ -87,7 +87,10 @@ fn activation(logs: &FakeLogs, id: &str, upn: &str, scope: &str, (from, until): 
 
 /// Host `b1`'s connects at 08:00: `(tunnel suffix, user e-mail, VM id)`, read by the handler.
 async fn sessions_arrive(rig: &Rig, cs: &str, sessions: &[(&str, &str, String)]) {
-    let name = format!("resourceId={}/y=2026/m=11/d=25/h=08/m=00/PT1H.json", host_id("b1").to_ascii_uppercase());
+    let name = format!(
+        "resourceId={}/y=2026/m=11/d=25/h=08/m=00/PT1H.json",
+        host_id("b1").to_ascii_uppercase()
+    );
     let mut lines = String::new();
     for (i, (tunnel, email, vm)) in sessions.iter().enumerate() {
         let record = json!({"time": format!("2026-11-25T08:0{i}:30.000Z"), "resourceId": host_id("b1").to_ascii_uppercase(),
