@@ -97,17 +97,8 @@ pub(crate) async fn audit_lines_arrive(rig: &Rig, cs: &str, name: &str, lines: S
         .append(&blob, bytes::Bytes::from(lines.into_bytes()))
         .await
         .expect("append");
-    let mut inv = fixture("invocations/auditlog-created.invocation.json");
-    let ev = &mut inv["Data"]["eventGridEvent"];
-    ev["topic"] = json!(
-        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
-    );
-    ev["subject"] = json!(format!(
-        "/blobServices/default/containers/{container}/blobs/{name}"
-    ));
-    ev["data"]["url"] = json!(format!(
-        "http://127.0.0.1:10000/devstoreaccount1/{container}/{name}"
-    ));
+    let file = "invocations/auditlog-created.invocation.json";
+    let inv = crate::audit_logs::support::event_invocation(file, &container, name);
     let (status, body) = rig.handler.invoke("AuditLogCreated", &inv).await;
     assert_eq!(status, 200, "{body}");
 }
