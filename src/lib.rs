@@ -13,7 +13,8 @@
 //!   each session), [`reviews`], [`sentinel`] (the
 //!   export to Microsoft Sentinel).
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`export`]
-//!   (the Sentinel tables' rows and their outbox), [`ports`] (the one dependency value domains
+//!   (the Sentinel tables' rows and their outbox), [`spine`] (what the product reports, declared
+//!   once, and the one path of a finding to its notification), [`ports`] (the one dependency value domains
 //!   take: tables, sources, clock, outbox).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
 //! - ports: [`storage`], [`tables`], [`queues`] (the Azure clients; each port's test doubles in

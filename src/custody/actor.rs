@@ -11,7 +11,8 @@ use super::query::{Access, Found};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::writer::{ACTOR_FOUND, ACTOR_PROBABLE, ACTOR_UNKNOWN, Actor};
 use crate::dates::{format_utc, timestamp};
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::RECORDING_ACTOR;
+use crate::spine::{Finding, Notification, Severity, alert};
 
 /// How far from the event a request without the event's request id may lie and still be taken.
 pub const NEAR: Duration = Duration::minutes(5);
@@ -168,7 +169,6 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
         (ACTOR_FOUND, None) => format!(" by a {auth} request (no identity in the logs)"),
         _ => ": actor unknown".to_owned(),
     };
-    let title = format!("Recording {} outside retention{how}", change.as_str());
     // One field per fact, so every channel labels each (UPN and address are PII-gated in chat).
     let data = json!({
         "recordingId": row.id(), "account": row.account, "container": row.container,
@@ -179,20 +179,19 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
         "callerIpAddress": actor.caller_ip, "userAgent": actor.user_agent,
         "requestTime": actor.at, "reason": actor.reason,
     });
-    let mut n = Notification::new(
-        "recording.actor",
+    let at = if actor.at.is_empty() {
+        change_time(row, change)
+    } else {
+        actor.at.clone()
+    };
+    let f = Finding::new(
+        &RECORDING_ACTOR,
         &actor.alert_id,
-        if actor.at.is_empty() {
-            change_time(row, change)
-        } else {
-            actor.at.clone()
-        },
+        at,
         Severity::Critical,
-        title,
         data,
     );
-    n.notification_id = [actor.alert_id.as_str(), ".actor"].concat();
-    n
+    alert(f.word("change", change.as_str()).word("how", how))
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ use super::burst::{HEAD, TABLE, WINDOW};
 use crate::azure::AzureError;
 use crate::catalogue::writer::Actor;
 use crate::dates::{format_utc, timestamp};
-use crate::notify::{Notification, Severity};
+use crate::notify::Notification;
+use crate::spine::kinds::RECORDING_ACTOR_BURST;
+use crate::spine::{Finding, Severity, alert};
 use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, query_all};
@@ -134,16 +136,9 @@ fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>, unknown: usize) -
         "windowStart": window.map(format_utc), "windowEnd": window.map(|w| format_utc(w + WINDOW)),
         "foldedAlerts": folded, "actors": listed, "folded": true, "actorsPending": unknown,
     });
-    let mut n = Notification::new(
-        "recording.actor",
-        &burst,
-        window.map(|w| format_utc(w + WINDOW)).unwrap_or_default(),
-        Severity::Critical,
-        format!("The storage logs name who made the {folded} folded recording changes of a burst"),
-        data,
-    );
-    n.notification_id = [burst.as_str(), ".actor"].concat();
-    n
+    let at = window.map(|w| format_utc(w + WINDOW)).unwrap_or_default();
+    let f = Finding::new(&RECORDING_ACTOR_BURST, burst, at, Severity::Critical, data);
+    alert(f.word("count", folded.to_string()))
 }
 
 #[cfg(test)]

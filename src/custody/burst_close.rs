@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 use super::burst::{GRACE, HEAD, TABLE, WINDOW, alone_ids, folded};
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::{RECORDING_REPLACED_BURST, named};
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 
@@ -88,11 +89,6 @@ fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool
         .take(NAMED)
         .map(|d| json!({"blob": d["blobName"], "session": d["sessionId"]}))
         .collect();
-    let verb = if kind == "recording.deleted" {
-        "deleted"
-    } else {
-        "replaced"
-    };
     let (actors, unknown) = if lookups {
         super::burst_actors::actors(folded)
     } else {
@@ -106,16 +102,19 @@ fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool
         "items": items, "moreItems": recordings.len().saturating_sub(NAMED),
         "actorLookups": lookups, "actors": actors, "actorsPending": unknown,
     });
-    Notification::new(
-        &kind,
-        &["burst\n", &g("PartitionKey")].concat(),
+    // A burst is of deletions or of replacements (the head's kind).
+    let declared = named(&kind, "burst").unwrap_or(&RECORDING_REPLACED_BURST);
+    let key = ["burst\n", &g("PartitionKey")].concat();
+    let f = Finding::new(
+        declared,
+        key,
         format_utc(window + WINDOW),
         Severity::Critical,
-        format!(
-            "{count} recording changes ({verb} outside retention) in one container within {} minutes",
-            WINDOW.whole_minutes()
-        ),
         data,
+    );
+    alert(
+        f.word("count", count.to_string())
+            .word("minutes", WINDOW.whole_minutes().to_string()),
     )
 }
 

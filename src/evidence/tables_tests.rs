@@ -391,8 +391,7 @@ async fn attempt(
     ip: &str,
     host: &str,
 ) -> Vec<String> {
-    use crate::audit_logs::detect::failed::{FailedLogin, bucket, record};
-    use crate::audit_logs::detect::unchecked::mark_unchecked;
+    use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_unchecked, record};
     let f = FailedLogin {
         tunnel_id: tunnel.into(),
         window: bucket(at, options(None).burst_bucket),

@@ -11,8 +11,9 @@ use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording};
 use crate::dates::format_date;
 use crate::dates::format_utc;
-use crate::notify::{Notification, Severity};
 use crate::ports::Ports;
+use crate::spine::kinds::{RECORDING_MISSING, RECORDING_TAMPERED};
+use crate::spine::{Finding, Notification, Severity, alert};
 
 /// What one row's check found.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,11 +72,11 @@ pub async fn verify(
         .sources
         .of_row(entry)
         .and_then(|s| s.bastion_id.clone());
-    let finding = |mut n: Notification| {
+    let finding = |mut f: Finding| {
         if let Some(id) = &host_id {
-            n.data["bastionResourceId"] = Value::String(id.clone());
+            f.evidence["bastionResourceId"] = Value::String(id.clone());
         }
-        Ok(Verdict::Finding(n))
+        Ok(Verdict::Finding(alert(f)))
     };
     match hash_blob(store, &blob, CHUNK).await {
         Err(AzureError::NotFound) => {
@@ -87,12 +88,11 @@ pub async fn verify(
             if expired {
                 return Ok(Verdict::Expired);
             }
-            finding(Notification::new(
-                "recording.missing",
+            finding(Finding::new(
+                &RECORDING_MISSING,
                 &id,
                 format_utc(now),
                 Severity::Critical,
-                "A catalogued recording is gone before its retain-until date".into(),
                 json!({"recordingId": id, "account": entry.account, "bastionHost": entry.source_bastion,
                     "container": entry.container, "blobName": entry.blob_name,
                     "retainUntil": entry.retain_until, "sha256": expected}),
@@ -100,12 +100,11 @@ pub async fn verify(
         }
         Err(e) => Err(e),
         Ok(h) if h.sha256 == expected && h.length == length => Ok(Verdict::Intact),
-        Ok(h) => finding(Notification::new(
-            "recording.tampered",
-            &format!("{id}\n{}", h.sha256),
+        Ok(h) => finding(Finding::new(
+            &RECORDING_TAMPERED,
+            format!("{id}\n{}", h.sha256),
             format_utc(now),
             Severity::Critical,
-            "A recording's content no longer matches its recorded SHA-256".into(),
             json!({"recordingId": id, "account": entry.account, "bastionHost": entry.source_bastion,
                 "container": entry.container, "blobName": entry.blob_name,
                 "expectedSha256": expected, "expectedLength": length,

@@ -12,7 +12,8 @@ use crate::catalogue::recording::{
 use crate::catalogue::trail::{self, OutsideDeletion};
 use crate::dates::{format_date, format_utc};
 use crate::events::event_grid::BlobEvent;
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::RECORDING_DELETED;
+use crate::spine::{Finding, Notification, Severity, alert};
 
 /// `DeletionReason` of a deletion outside retention.
 pub const REASON_OUTSIDE: &str = "outside-retention";
@@ -175,20 +176,21 @@ pub fn fact(row: &Recording) -> String {
     [row.id().as_str(), "\n", which].concat()
 }
 
-/// The title: whether the deletion broke a legal hold or came before the retention date.
-pub fn title(row: &Recording, deleted_on: &str) -> String {
+/// How it was deleted, for the title: whether it broke a legal hold or came before the retention
+/// date.
+fn how(row: &Recording, deleted_on: &str) -> String {
     if row.status == STATUS_DELETED_BEFORE {
-        return "Recording deleted before it was catalogued".to_owned();
+        return "before it was catalogued".to_owned();
     }
     if row.held() {
-        "Recording deleted outside retention while under legal hold".to_owned()
+        "outside retention while under legal hold".to_owned()
     } else if !row.retain_until.is_empty() && deleted_on <= row.retain_until.as_str() {
         format!(
-            "Recording deleted outside retention before its retainUntil {}",
+            "outside retention before its retainUntil {}",
             row.retain_until
         )
     } else {
-        "Recording deleted outside retention".to_owned()
+        "outside retention".to_owned()
     }
 }
 
@@ -212,14 +214,8 @@ pub fn deleted_notification(row: &Recording, bastion_id: Option<&str>) -> Notifi
     if let Some(id) = bastion_id {
         data["bastionResourceId"] = Value::String(id.to_owned());
     }
-    Notification::new(
-        "recording.deleted",
-        &fact(row),
-        at,
-        Severity::Critical,
-        title(row, &day),
-        data,
-    )
+    let f = Finding::new(&RECORDING_DELETED, fact(row), at, Severity::Critical, data);
+    alert(f.word("how", how(row, &day)))
 }
 
 #[cfg(test)]

@@ -10,11 +10,10 @@ use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, Retagged, STATUS_CATALOGUED};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::RECORDING_RETAGGED;
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::storage::{BlobRef, BlobStore, Tags};
 
-/// The notification type.
-pub const KIND: &str = "recording.retagged";
 /// The tags the product writes and compares.
 pub const PRODUCT_TAGS: [&str; 3] = [TAG_CLASS, TAG_UNTIL, TAG_HELD_FROM];
 
@@ -85,15 +84,15 @@ pub fn unchanged_expr(found: &Tags) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
-/// The title: what the change did, in fixed words (the values are in the facts).
-pub fn title(row: &Recording, found: &Tags) -> &'static str {
+/// What the change did, for the title, in fixed words (the values are in the facts).
+pub fn what(row: &Recording, found: &Tags) -> &'static str {
     let until = found.get(TAG_UNTIL).map(String::as_str);
     if row.held() && found.get(TAG_CLASS).map(String::as_str) != Some(LEGAL_HOLD) {
-        "A recording's legal hold was removed from its blob tags outside the product"
+        "legal hold was removed from its blob tags"
     } else if !row.held() && until.is_none_or(|u| u < row.retain_until.as_str()) {
-        "A recording's retainUntil tag was moved earlier outside the product"
+        "retainUntil tag was moved earlier"
     } else {
-        "A recording's retention tags were changed outside the product"
+        "retention tags were changed"
     }
 }
 
@@ -117,14 +116,15 @@ pub fn notification(
     if let Some(id) = bastion_id {
         data["bastionResourceId"] = Value::String(id.to_owned());
     }
-    Notification::new(
-        KIND,
-        &[row.id().as_str(), "\n", &spell(found)].concat(),
+    let key = [row.id().as_str(), "\n", &spell(found)].concat();
+    let f = Finding::new(
+        &RECORDING_RETAGGED,
+        key,
         format_utc(at),
         Severity::Critical,
-        title(row, found).to_owned(),
         data,
-    )
+    );
+    alert(f.word("what", what(row, found)))
 }
 
 /// Compares `tags` (just read) with `row`; a disagreement confirmed by a second read is recorded

@@ -66,11 +66,11 @@ fn every_change_of_a_product_tag_is_a_disagreement() {
     let h = held("pci-1y", "2026-03-14");
     let lifted = t(&[(TAG_CLASS, "pci-1y"), (TAG_UNTIL, "2026-03-14")]);
     assert_eq!(disagreement(&h, &lifted), Some(lifted.clone()));
-    assert!(title(&h, &lifted).contains("legal hold"));
+    assert!(what(&h, &lifted).contains("legal hold"));
     let early = t(&[(TAG_CLASS, "pci-1y"), (TAG_UNTIL, "2025-03-15")]);
-    assert!(title(&r, &early).contains("earlier"));
+    assert!(what(&r, &early).contains("earlier"));
     let later = t(&[(TAG_CLASS, "pci-1y"), (TAG_UNTIL, "2027-03-14")]);
-    assert!(title(&r, &later).contains("changed"));
+    assert!(what(&r, &later).contains("changed"));
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn the_notification_names_what_was_found_and_its_id_only_depends_on_that() {
         datetime!(2025-03-19 03:00 UTC),
         Some("/x"),
     );
-    assert_eq!(a.kind, KIND);
+    assert_eq!(a.kind, crate::spine::kinds::RECORDING_RETAGGED.name);
     assert_eq!(a.severity, Severity::Critical);
     assert_eq!(
         a.notification_id, b.notification_id,

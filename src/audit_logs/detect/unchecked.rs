@@ -1,42 +1,24 @@
-//! The burst check: partitions to check are durable rows in `~pending`, upserted before the
-//! chunk's offset is saved and deleted `If-Match` only after a successful check, so a failed check
-//! or a dead tick is retried next tick; a partition that reached the threshold is emitted once
-//! per marker ([`check`]).
+//! The burst check: partitions to check are durable rows in `~pending` (`failed.rs`), upserted
+//! before the chunk's offset is saved and deleted `If-Match` only after a successful check, so a
+//! failed check or a dead tick is retried next tick; a partition that reached the threshold is
+//! emitted once per marker ([`check`]).
 
 use futures::StreamExt as _;
-use serde_json::Value;
 use time::Duration;
 use tracing::error;
 
 use super::burst::{digest, with_portal};
-use super::stored::{MARKER, list, partition};
+use super::failed::{UNCHECKED, claim, settle};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
 use crate::sources::Sources;
 use crate::spine::{Finding, Notification, alert};
-use crate::tables::ops::{query_all, remove, upsert_batched, write_creating_table};
-use crate::tables::{Entity, Filter, IN_FLIGHT, TableStore, WriteMode, get_str};
+use crate::tables::ops::query_all;
+use crate::tables::{Filter, IN_FLIGHT, TableStore, get_str};
 use crate::telemetry::redact;
 
-/// The marker's property saying the digest left with a tick's outputs.
-const SETTLED: &str = "Settled";
-/// Partition of the "check this partition" rows (`~` is outside base64url: no collision).
-pub const UNCHECKED: &str = "~pending";
 /// Most unchecked partitions checked per run (the rest wait for the next tick).
 const UNCHECKED_PER_RUN: usize = 500;
-
-/// Marks `partitions` as needing a burst check (idempotent batched upserts).
-pub async fn mark_unchecked<'p>(
-    tables: &dyn TableStore,
-    partitions: impl IntoIterator<Item = &'p String>,
-) -> Result<(), AzureError> {
-    let rows: Vec<Entity> = partitions
-        .into_iter()
-        .map(|pk| crate::tables::keyed(UNCHECKED, pk.clone()))
-        .collect();
-    upsert_batched(tables, FAILED_TABLE, &rows).await?;
-    Ok(())
-}
 
 /// Checks every unchecked partition (a failed check is logged and stays unchecked); never fails, so
 /// the digests already won reach the caller's outputs.
@@ -88,78 +70,14 @@ pub async fn run_unchecked(
     out
 }
 
-/// Removes the unchecked rows of the partitions checked, each `If-Match` its ETag as read, 100 to a
-/// transaction; a refused transaction (one row marked again or settled since) is removed row by
-/// row. A row marked again since stays (412), one another tick settled is gone (404); any other
-/// failure leaves it unchecked, checked again next tick.
-async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
-    for chunk in checked.chunks(crate::tables::MAX_BATCH) {
-        let deletes: Vec<(Entity, WriteMode)> = chunk
-            .iter()
-            .map(|(pk, etag)| {
-                let e = crate::tables::keyed(UNCHECKED, *pk);
-                (e, WriteMode::Delete((*etag).to_owned()))
-            })
-            .collect();
-        if chunk.len() > 1 && tables.batch(FAILED_TABLE, &deletes).await.is_ok() {
-            continue;
-        }
-        for (pk, etag) in chunk {
-            // 412: an attempt was stored since the read, 404: another tick settled it.
-            if let Err(e) = remove(tables, FAILED_TABLE, UNCHECKED, pk, Some(etag)).await {
-                error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login burst check failed; kept unchecked, checked again next tick");
-            }
-        }
-    }
-}
-
-/// Emits the digest for partition `pk` when it reached `threshold` and no tick settled it yet: the
-/// marker is inserted unsettled and settled by the tick that emits, so one found unsettled (a lost
-/// answer, a dead tick) is emitted again under the same id: at least once, never lost.
+/// Emits the digest for partition `pk` when it reached `threshold` and no tick settled it yet
+/// ([`claim`]).
 pub async fn check(
     tables: &dyn TableStore,
     pk: &str,
     threshold: usize,
     window: Duration,
 ) -> Result<Option<Finding>, AzureError> {
-    let (marker, attempts) = partition(tables, pk).await?;
-    if marker.as_ref().is_some_and(|m| settled(&m.entity)) || attempts.len() < threshold {
-        return Ok(None);
-    }
-    let etag = match marker {
-        Some(m) => m.etag.clone(),
-        None => {
-            // Listed under its day before the marker exists, so no detection is ever unlisted.
-            list(tables, pk).await?;
-            let row = marker_row(pk, false);
-            match write_creating_table(tables, FAILED_TABLE, &row, WriteMode::Insert).await {
-                Ok(etag) => etag,
-                Err(AzureError::Conflict) => match tables.get(FAILED_TABLE, pk, MARKER).await? {
-                    Some(m) if !settled(&m.entity) => m.etag,
-                    _ => return Ok(None),
-                },
-                Err(e) => return Err(e),
-            }
-        }
-    };
-    let settled = WriteMode::IfMatch(etag);
-    if let Err(e) = tables
-        .write(FAILED_TABLE, &marker_row(pk, true), settled)
-        .await
-    {
-        // Emitted all the same: the worst case is that a later tick emits it again, same id.
-        error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login marker failed; the digest may be emitted again under the same id");
-    }
-    let attempts: Vec<&Entity> = attempts.iter().collect();
-    Ok(Some(digest(pk, &attempts, window)))
-}
-
-fn settled(marker: &Entity) -> bool {
-    marker.get(SETTLED) == Some(&Value::Bool(true))
-}
-
-fn marker_row(pk: &str, settled: bool) -> Entity {
-    let mut marker = crate::tables::keyed(pk, MARKER);
-    marker.insert(SETTLED.into(), Value::Bool(settled));
-    marker
+    let claimed = claim(tables, pk, threshold).await?;
+    Ok(claimed.map(|attempts| digest(pk, &attempts.iter().collect::<Vec<_>>(), window)))
 }

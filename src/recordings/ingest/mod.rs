@@ -9,9 +9,11 @@ use crate::dates::format_utc;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::Outcome;
 use crate::join::findings;
-use crate::notify::{Notification, OUTPUT_BINDING, Severity};
+use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::Retention;
 use crate::sources::Source;
+use crate::spine::kinds::{RECORDING_CATALOGUED, RECORDING_REPLACED};
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::storage::{BlobProps, BlobRef};
 
 /// GUIDs in the blob name and metadata (lower-case, deduplicated, in order): candidate session keys.
@@ -185,14 +187,15 @@ pub fn replaced_notification(row: &Recording, bastion_id: Option<&str>) -> Optio
     if let Some(id) = bastion_id {
         data["bastionResourceId"] = serde_json::Value::String(id.to_owned());
     }
-    Some(Notification::new(
-        "recording.replaced",
-        &[row.id().as_str(), "\n", &row.etag].concat(),
-        format_utc(row.blob_created),
+    let key = [row.id().as_str(), "\n", &row.etag].concat();
+    let at = format_utc(row.blob_created);
+    Some(alert(Finding::new(
+        &RECORDING_REPLACED,
+        key,
+        at,
         Severity::Critical,
-        "A catalogued recording was overwritten with other content".to_owned(),
         data,
-    ))
+    )))
 }
 
 /// The `recording.catalogued` notification for a new row (borrowing from it, serialized once).
@@ -201,29 +204,22 @@ pub fn catalogued_notification<'a>(
     id: &'a str,
     bastion_id: Option<&'a str>,
 ) -> Notification<CataloguedData<'a>> {
-    Notification::new(
-        "recording.catalogued",
-        id,
-        format_utc(entry.blob_created),
-        Severity::Info,
-        format!(
-            "New Bastion session recording catalogued ({} bytes)",
-            entry.content_length
-        ),
-        CataloguedData {
-            recording_id: id,
-            account: &entry.account,
-            bastion_host: &entry.source_bastion,
-            bastion_resource_id: bastion_id,
-            container: &entry.container,
-            blob_name: &entry.blob_name,
-            blob_url: &entry.blob_url,
-            content_length: entry.content_length,
-            retention_class: &entry.retention_class,
-            retain_until: &entry.retain_until,
-            candidate_keys: &entry.candidate_keys,
-        },
-    )
+    let at = format_utc(entry.blob_created);
+    let evidence = CataloguedData {
+        recording_id: id,
+        account: &entry.account,
+        bastion_host: &entry.source_bastion,
+        bastion_resource_id: bastion_id,
+        container: &entry.container,
+        blob_name: &entry.blob_name,
+        blob_url: &entry.blob_url,
+        content_length: entry.content_length,
+        retention_class: &entry.retention_class,
+        retain_until: &entry.retain_until,
+        candidate_keys: &entry.candidate_keys,
+    };
+    let f = Finding::new(&RECORDING_CATALOGUED, id, at, Severity::Info, evidence);
+    alert(f.word("bytes", entry.content_length.to_string()))
 }
 
 /// The details of `recording.catalogued` (the message's public schema, see the README).

@@ -6,11 +6,9 @@ use serde_json::json;
 use super::announce::{self, Unannounced};
 use super::{DIGEST_ITEMS, Item, Report};
 use crate::dates::format_utc;
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::RETENTION_DELETED;
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::tables::TableStore;
-
-/// Notification type of the digest.
-pub const KIND: &str = "retention.deleted";
 
 /// A run's digest and the unannounced deletions it covers.
 #[derive(Debug)]
@@ -74,13 +72,10 @@ pub fn notification(
             fact.push_str(&item.blob);
         }
     }
-    let title = if report.dry_run {
-        format!(
-            "Retention sweep {} (dry run): {total} blobs would be deleted",
-            report.today
-        )
+    let (dry, deleted_words) = if report.dry_run {
+        (" (dry run)", "would be deleted")
     } else {
-        format!("Retention sweep {}: {total} blobs deleted", report.today)
+        ("", "deleted")
     };
     let items: Vec<&Item> = deleted.iter().take(DIGEST_ITEMS).collect();
     let data = json!({
@@ -97,12 +92,17 @@ pub fn notification(
         "items": items,
         "moreItems": total.saturating_sub(items.len()),
     });
-    Some(Notification::new(
-        KIND,
-        &fact,
+    let f = Finding::new(
+        &RETENTION_DELETED,
+        fact,
         format_utc(now),
         Severity::Info,
-        title,
         data,
+    );
+    Some(alert(
+        f.word("today", &report.today)
+            .word("dry", dry)
+            .word("total", total.to_string())
+            .word("deleted", deleted_words),
     ))
 }

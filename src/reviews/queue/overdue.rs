@@ -12,12 +12,11 @@ use super::entry::{self, MARKER, QUEUE_TABLE};
 use super::read::ranked;
 use crate::azure::AzureError;
 use crate::catalogue::figures;
-use crate::notify::{Notification, Severity};
+use crate::spine::kinds::REVIEW_OVERDUE;
+use crate::spine::{Finding, Notification, Severity, alert};
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
-/// The notification type.
-pub const OVERDUE: &str = "review.overdue";
 /// Most notifications raised per run (the rest next run).
 pub const MAX_PER_RUN: usize = 200;
 
@@ -25,19 +24,20 @@ fn notification(row: &Entity, deadline_hours: i64) -> Notification {
     let s = |k: &str| get_str(row, k).unwrap_or_default().to_owned();
     let tunnel = s("TunnelId");
     let reasons = s("Reasons").replace(',', ", ");
-    Notification::new(
-        OVERDUE,
+    let evidence = json!({
+        "tunnelId": tunnel, "bastionHost": s("BastionHost"), "targetVm": s("TargetVm"),
+        "userName": s("UserName"), "userEmail": s("UserEmail"), "sessionStart": s("Start"),
+        "sessionEnd": s("End"),
+        "riskScore": s("Score"), "riskReasons": reasons, "dueAt": s("DueAt"),
+    });
+    let f = Finding::new(
+        &REVIEW_OVERDUE,
         &tunnel,
         s("DueAt"),
         Severity::Warning,
-        format!("A risky session was not reviewed within {deadline_hours} hours"),
-        json!({
-            "tunnelId": tunnel, "bastionHost": s("BastionHost"), "targetVm": s("TargetVm"),
-            "userName": s("UserName"), "userEmail": s("UserEmail"), "sessionStart": s("Start"),
-            "sessionEnd": s("End"),
-            "riskScore": s("Score"), "riskReasons": reasons, "dueAt": s("DueAt"),
-        }),
-    )
+        evidence,
+    );
+    alert(f.word("hours", deadline_hours.to_string()))
 }
 
 /// The notifications of queued sessions due before `now` that no run has announced yet

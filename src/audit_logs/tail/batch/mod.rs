@@ -224,7 +224,7 @@ pub async fn flush(
         partitions.extend(failed::record(&tail.ports.tables, f).await?);
     }
     // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
-    crate::audit_logs::detect::unchecked::mark_unchecked(&tail.ports.tables, &partitions).await?;
+    failed::mark_unchecked(&tail.ports.tables, &partitions).await?;
     Ok(out)
 }
 

@@ -1,7 +1,9 @@
 //! Tags changed outside the product: the sweep refuses, restores from the row, alerts once.
 
 use super::sweep;
-use crate::retention::retagged::KIND;
+use crate::spine::kinds::RECORDING_RETAGGED;
+
+const KIND: &str = RECORDING_RETAGGED.name;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::BlobStore;
 use crate::testkit::retention::kit;
