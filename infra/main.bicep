@@ -184,6 +184,9 @@ param custodyActorWaitMinutes int = 60
 @description('Microsoft Graph endpoint (https://graph.microsoft.com) the sessions\' people are resolved to Entra object ids at, so reviews compare people by object id (GRAPH_ENDPOINT). Needs the Graph application permission User.ReadBasic.All granted to the app\'s identity, which Bicep cannot assign: infra/README.md has the command. Empty: off, every review unverified-identity.')
 param graphEndpoint string = ''
 
+@description('Regular expression whose first match in a PIM justification is a session\'s ticket when the PIM request carries no ticketInfo (AUTHZ_TICKET_PATTERN), e.g. (CHG|INC)[0-9]{7}. Empty: ticketInfo only.')
+param authzTicketPattern string = ''
+
 @description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')
 param custodyDiagnostics bool = false
 
@@ -485,6 +488,7 @@ module functionApp 'modules/functionapp.bicep' = {
     custodyWorkspaceId: custodyWorkspace.?customerId ?? ''
     custodyActorWaitMinutes: custodyActorWaitMinutes
     graphEndpoint: graphEndpoint
+    authzTicketPattern: authzTicketPattern
     sentinelIngestionEndpoint: sentinelOn ? sentinel!.outputs.ingestionEndpoint : ''
     sentinelDcrImmutableId: sentinelOn ? sentinel!.outputs.dcrImmutableId : ''
     bastionHosts: join(watchedHosts, ',')

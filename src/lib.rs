@@ -9,7 +9,8 @@
 //! - state: [`state`] (the seams built once, among them the [`ports::Ports`] every domain takes),
 //!   [`config`]; and, in tests only, `testkit` (the one kit of the component tests).
 //! - domain: [`recordings`], [`audit_logs`], [`join`] (recordings ↔ sessions), [`retention`], [`integrity`], [`notify`], [`health`],
-//!   [`estate`] (the Bastion hosts through Resource Manager), [`reviews`], [`sentinel`] (the
+//!   [`estate`] (the Bastion hosts through Resource Manager), [`authorization`] (who allowed
+//!   each session), [`reviews`], [`sentinel`] (the
 //!   export to Microsoft Sentinel).
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`export`]
 //!   (the Sentinel tables' rows and their outbox), [`spine`] (what the product reports, declared
@@ -28,6 +29,7 @@ pub mod api;
 pub mod app;
 pub mod arm;
 pub mod audit_logs;
+pub mod authorization;
 pub mod azure;
 pub mod backfill;
 pub mod catalogue;

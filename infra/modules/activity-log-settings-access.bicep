@@ -7,6 +7,13 @@
 // (403, naming Monitoring Reader or Reader at the subscription) and the doors of the subscription's
 // VMs stay unknown.
 //
+// The same role reads PIM's Azure RBAC schedules at the subscription (who allowed each Bastion
+// session, docs/authorization.md): GET /subscriptions/{id}/providers/Microsoft.Authorization/
+// roleAssignmentScheduleInstances and .../roleAssignmentScheduleRequests (api-version 2020-10-01),
+// which list the active assignments and their requests at, above and below the subscription
+// (principal, role, scope, window, justification, ticket). Without them a session on the
+// subscription's VMs that nothing else covers is `unknown`, never `none`.
+//
 // The permission drift test (tests/e2e/permissions/) holds this action to the URL the code reads.
 
 targetScope = 'subscription'
@@ -16,6 +23,8 @@ param principalId string
 
 var actions = [
   'Microsoft.Insights/diagnosticSettings/read'
+  'Microsoft.Authorization/roleAssignmentScheduleInstances/read'
+  'Microsoft.Authorization/roleAssignmentScheduleRequests/read'
 ]
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
@@ -23,7 +32,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Unique per tenant: one definition per subscription.
     roleName: 'Bastion Activity log settings reader (${subscription().subscriptionId})'
-    description: 'Read the subscription\'s diagnostic settings (whether its Activity log reaches the workspaces the app reads). Nothing else.'
+    description: 'Read the subscription\'s diagnostic settings (whether its Activity log reaches the workspaces the app reads) and its PIM role assignment schedules and requests (who allowed each Bastion session). Nothing else.'
     type: 'CustomRole'
     assignableScopes: [
       subscription().id

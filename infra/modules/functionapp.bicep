@@ -47,6 +47,9 @@ param custodyActorWaitMinutes int = 60
 @description('Microsoft Graph endpoint the sessions\' people are resolved to object ids at (https://graph.microsoft.com); empty: not resolved, every review unverified-identity.')
 param graphEndpoint string = ''
 
+@description('Regular expression whose first match in a PIM justification is the session\'s ticket when the request has no ticketInfo (AUTHZ_TICKET_PATTERN); empty: ticketInfo only.')
+param authzTicketPattern string = ''
+
 @description('Logs ingestion endpoint of the Sentinel data collection endpoint; empty: no Sentinel export.')
 param sentinelIngestionEndpoint string = ''
 
@@ -268,6 +271,10 @@ var settings = {
   // Segregation of duties by object id: the sessions' people through Microsoft Graph, or empty
   // (off). Needs the app role granted to the app's identity by hand (infra/README.md).
   GRAPH_ENDPOINT: graphEndpoint
+  // Who allowed each session (EstateCheck): the ticket read from a PIM justification.
+  AUTHZ_TICKET_PATTERN: authzTicketPattern
+  // One VM account used by two or more people within this many days: shared-account.
+  SHARED_ACCOUNT_DAYS: '30'
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'

@@ -14,8 +14,8 @@ use crate::azure::AzureError;
 pub use self::model::{
     ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
     IpConfiguration, JitPolicy, NetworkInterface, NetworkSecurityGroup, RoleAssignment,
-    RoleDefinition, RuleProperties, SecurityRule, SubResource, Subnet, VirtualMachine,
-    VirtualNetwork,
+    RoleDefinition, RuleProperties, ScheduleInstance, ScheduleRequest, SecurityRule, SubResource,
+    Subnet, VirtualMachine, VirtualNetwork,
 };
 
 /// `api-version` of `Microsoft.Network/bastionHosts`: the one with the recording target.
@@ -26,6 +26,8 @@ pub const BASTION_API_FALLBACK: &str = "2024-05-01";
 pub const NETWORK_API: &str = "2024-05-01";
 /// `api-version` of `Microsoft.Insights/diagnosticSettings`.
 pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
+/// `api-version` of PIM's `roleAssignmentScheduleInstances` and `roleAssignmentScheduleRequests`.
+pub const SCHEDULES_API: &str = "2020-10-01";
 /// `api-version` of `Microsoft.Storage` (accounts, blob services, containers).
 pub const STORAGE_API: &str = "2023-05-01";
 
@@ -83,6 +85,27 @@ pub trait ResourceManager: Send + Sync + 'static {
     async fn virtual_machine_id(&self, vm_id: &str) -> Result<Option<String>, AzureError> {
         Err(AzureError::Transient(format!(
             "{vm_id}: VMs are not read here"
+        )))
+    }
+    /// `GET {subscription}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances`,
+    /// every page: the active role assignments at, above and below the subscription. A Resource
+    /// Manager that does not read them answers an error.
+    async fn schedule_instances(
+        &self,
+        subscription: &str,
+    ) -> Result<Vec<ScheduleInstance>, AzureError> {
+        Err(AzureError::Transient(format!(
+            "{subscription}: schedules are not read here"
+        )))
+    }
+    /// `GET {subscription}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests`,
+    /// every page.
+    async fn schedule_requests(
+        &self,
+        subscription: &str,
+    ) -> Result<Vec<ScheduleRequest>, AzureError> {
+        Err(AzureError::Transient(format!(
+            "{subscription}: schedule requests are not read here"
         )))
     }
     /// `GET {nic}`: one network interface.

@@ -159,6 +159,13 @@ pub struct DayRow {
     /// The session's latest review (of it, or of a recording joined to it), as the reviews
     /// domain put it here ([`put_review`]).
     pub review: Option<ReviewMark>,
+    /// Its authorization verdict (`Authorization`: `pim`, `pim-group`, `jit`, `standing`,
+    /// `none`, `unknown`; empty: not decided yet), as the authorization domain put it here
+    /// ([`put_authorization`]).
+    pub authorization: String,
+    /// The authorization record as JSON text (`AuthorizationRecord`: evidence, window,
+    /// approver, justification, ticket, reasons).
+    pub authorization_record: String,
 }
 
 /// A session's latest review as its day row carries it (`ReviewId`, `ReviewVerdict`,
@@ -225,6 +232,8 @@ impl DayRow {
             joined: false,
             pending: None,
             review: None,
+            authorization: String::new(),
+            authorization_record: String::new(),
         })
     }
 
@@ -300,6 +309,8 @@ impl DayRow {
                     reviewer: s("Reviewer"),
                     at,
                 }),
+            authorization: s("Authorization"),
+            authorization_record: s("AuthorizationRecord"),
         })
     }
 
@@ -323,6 +334,9 @@ impl DayRow {
             "JoinUntil": t(self.pending.map(|p| p.until)),
             "ReviewId": r.map(|r| &r.id), "ReviewVerdict": r.map(|r| &r.verdict),
             "Reviewer": r.map(|r| &r.reviewer), "ReviewedAt": r.map(|r| format_utc_millis(r.at)),
+            "Authorization": (!self.authorization.is_empty()).then_some(&self.authorization),
+            "AuthorizationRecord": (!self.authorization_record.is_empty())
+                .then_some(&self.authorization_record),
         }));
         e.retain(|_, v| !v.is_null());
         if let Some(d) = self.duration_ms {
@@ -383,6 +397,8 @@ impl DayRow {
             joined: self.joined,
             pending: self.pending,
             review: self.review.take(),
+            authorization: std::mem::take(&mut self.authorization),
+            authorization_record: std::mem::take(&mut self.authorization_record),
         };
     }
 }
@@ -762,6 +778,29 @@ pub async fn put_review(
     .await
 }
 
+/// Puts session `tunnel`'s authorization `verdict` and `record` (JSON text) on its row under
+/// start day `day`, unless the row holds them already (a pass deciding the same writes nothing).
+/// No row: nothing.
+///
+/// # Errors
+/// Table errors.
+pub async fn put_authorization(
+    tables: &dyn TableStore,
+    outbox: &Outbox,
+    (day, tunnel): (&str, &str),
+    (verdict, record): (&str, &str),
+    at: OffsetDateTime,
+) -> Result<(), AzureError> {
+    change(tables, outbox, (day, tunnel), at, |mut row| {
+        (row.authorization != verdict || row.authorization_record != record).then(|| {
+            row.authorization = verdict.to_owned();
+            row.authorization_record = record.to_owned();
+            row
+        })
+    })
+    .await
+}
+
 /// Takes review `id` off the row of session `tunnel` under start day `day` when it is the row's
 /// latest (a review found to be the session user's own no longer counts); nothing otherwise.
 ///
@@ -899,6 +938,8 @@ mod tests {
         w.recorded_by = "probable".into();
         w.replaced = true;
         w.duration_ms = Some(5);
+        w.authorization = "pim".into();
+        w.authorization_record = r#"{"evidence":["a"]}"#.into();
         w.review = Some(ReviewMark {
             id: "r-1".into(),
             verdict: "ok".into(),

@@ -101,6 +101,8 @@ pub const SETTINGS: &[&str] = &[
     "CUSTODY_WORKSPACE_ID",
     "CUSTODY_ACTOR_WAIT_MINUTES",
     "GRAPH_ENDPOINT",
+    "AUTHZ_TICKET_PATTERN",
+    "SHARED_ACCOUNT_DAYS",
 ];
 
 /// All configuration problems found at start-up.
@@ -175,6 +177,8 @@ pub struct Config {
     pub custody: crate::custody::CustodySettings,
     /// Microsoft Graph (`GRAPH_ENDPOINT`): the sessions' people resolved to object ids; none: not.
     pub graph: Option<url::Url>,
+    /// Who allowed each session (`AUTHZ_*`).
+    pub authz: crate::authorization::settings::AuthzSettings,
     /// The app's managed identity for the services it calls with tokens (see [`identity`]).
     pub identity: Option<crate::azure::identity::AppIdentity>,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
@@ -223,6 +227,7 @@ impl Config {
         let sentinel = crate::sentinel::settings::read(&mut r, insecure_loopback);
         let custody = crate::custody::CustodySettings::from_reader(&mut r);
         let graph = crate::graph::settings::read(&mut r, insecure_loopback);
+        let authz = crate::authorization::settings::AuthzSettings::from_reader(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
@@ -339,6 +344,7 @@ impl Config {
             sentinel,
             custody,
             graph,
+            authz,
             identity,
             log: crate::telemetry::LogSettings::from_lookup(env),
         })

@@ -22,7 +22,7 @@ const PINNED: [(&str, &str); 15] = [
         "sessions.csv",
         "sessionId,userName,userEmail,clientIp,targetVm,targetResourceId,bastionHost,protocol,start,\
          end,durationMs,outcome,recorded,recordingId,recordingIds,joinPending,reviewVerdict,reviewer,\
-         reviewedAt,kind,matchConfidence,recordingReplaced",
+         reviewedAt,kind,matchConfidence,recordingReplaced,authorization",
     ),
     (
         "bursts.csv",

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::now_of;
+use crate::authorization;
 use crate::estate::{bypass, check, disconnect, live};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
@@ -63,6 +64,10 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, F
         )
         .await,
     );
+    let mut authz = authorization_pass(&state, &arm, doors.as_ref(), &read, now).await;
+    report
+        .notifications
+        .extend(crate::spine::alerts(std::mem::take(&mut authz.found)));
     if let Some(doors) = &doors {
         report
             .notifications
@@ -92,8 +97,46 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, F
             || "other doors: off (no workspace read)".to_owned(),
             |d| format!("other doors: {} VM(s), {} finding(s) open", d.vms, d.open)
         )
+    ) + &format!(
+        "; authorization: {} session(s) decided, {} changed",
+        authz.decided.len(),
+        authz.changed
     );
     Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
+}
+
+/// Who allowed each session: PIM's schedules, `AuditLogs` of the workspaces read, and the
+/// just-in-time requests the doors' pass found.
+async fn authorization_pass(
+    state: &AppState,
+    arm: &std::sync::Arc<dyn crate::arm::ResourceManager>,
+    doors: Option<&bypass::Report>,
+    workspaces: &[String],
+    now: time::OffsetDateTime,
+) -> authorization::Report {
+    let doors = authorization::read::Doors {
+        unread: doors.map_or_else(
+            || Some("the other doors' pass did not run".into()),
+            |d| d.activity_unread.clone(),
+        ),
+        events: doors.map(|d| d.jit_events.clone()).unwrap_or_default(),
+        bastion: doors.and_then(|d| d.bastion.clone()),
+    };
+    let sources = authorization::Sources {
+        arm: Some(arm.as_ref()),
+        logs: state.logs.as_deref(),
+        workspaces,
+        doors: &doors,
+    };
+    let hosts = (state.config.estate.hosts.iter())
+        .map(|h| crate::arm::resource_name(h).to_ascii_lowercase())
+        .collect();
+    let settings = &state.config.authz;
+    let report = authorization::run(&state.ports, &sources, &hosts, settings, now).await;
+    for f in &report.failed {
+        tracing::warn!(error = %f, "authorization not all decided or stored; the next check retries");
+    }
+    report
 }
 
 /// `LiveSessions`: plans one unit per host ([`live_unit`] on the work queue) and announces the

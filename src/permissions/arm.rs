@@ -57,6 +57,12 @@ pub enum ArmOperation {
     /// `GET {group}/providers/Microsoft.Security/locations/{region}/jitNetworkAccessPolicies/{name}`:
     /// a just-in-time policy's requests, when the Activity log's row names no source.
     ReadJitPolicy,
+    /// `GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances`:
+    /// the active role assignments (PIM activations among them) at, above and below the subscription.
+    ListScheduleInstances,
+    /// `GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests`:
+    /// their requests (justification, ticket, approval).
+    ListScheduleRequests,
 }
 
 /// The kind of scope a grant must sit at (the resource the URL addresses, or above it).
@@ -77,7 +83,7 @@ pub enum ScopeKind {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 23] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::ReadHostOperation,
@@ -99,6 +105,8 @@ impl ArmOperation {
         Self::ReadVirtualMachine,
         Self::ReadNetworkInterface,
         Self::ReadJitPolicy,
+        Self::ListScheduleInstances,
+        Self::ListScheduleRequests,
     ];
 
     /// The operation's name, and the actions of which any one authorizes it.
@@ -213,6 +221,16 @@ impl ArmOperation {
                 rm,
                 &["Microsoft.Security/locations/jitNetworkAccessPolicies/read"],
             ),
+            Self::ListScheduleInstances => (
+                "List role assignment schedule instances",
+                rm,
+                &["Microsoft.Authorization/roleAssignmentScheduleInstances/read"],
+            ),
+            Self::ListScheduleRequests => (
+                "List role assignment schedule requests",
+                rm,
+                &["Microsoft.Authorization/roleAssignmentScheduleRequests/read"],
+            ),
         }
     }
 
@@ -226,7 +244,9 @@ impl ArmOperation {
             | Self::ListDiagnosticSettings => ScopeKind::Host,
             Self::ReadOperationStatus
             | Self::ReadOperationResult
-            | Self::ListSubscriptionDiagnosticSettings => ScopeKind::Subscription,
+            | Self::ListSubscriptionDiagnosticSettings
+            | Self::ListScheduleInstances
+            | Self::ListScheduleRequests => ScopeKind::Subscription,
             Self::ReadBlobService
             | Self::ListBlobDiagnosticSettings
             | Self::ReadContainer
@@ -285,6 +305,15 @@ impl ArmOperation {
                 && is(4, "diagnosticSettings")
             {
                 return Some((Self::ListSubscriptionDiagnosticSettings, upto(2)));
+            }
+            // /subscriptions/{s}/providers/Microsoft.Authorization/roleAssignmentSchedule…
+            if get && is(2, "providers") && is(3, "Microsoft.Authorization") {
+                if is(4, "roleAssignmentScheduleInstances") {
+                    return Some((Self::ListScheduleInstances, upto(2)));
+                }
+                if is(4, "roleAssignmentScheduleRequests") {
+                    return Some((Self::ListScheduleRequests, upto(2)));
+                }
             }
             return list(2);
         }
@@ -358,6 +387,12 @@ impl ArmOperation {
     /// What a 403 on a call of this operation at `scope` tells the operator to grant.
     pub fn missing(self, scope: &str) -> String {
         let action = self.spec().2[0];
+        if matches!(
+            self,
+            Self::ListScheduleInstances | Self::ListScheduleRequests
+        ) {
+            return format!("Reader at subscription scope ({scope}), or {action} there");
+        }
         if self == Self::ListSubscriptionDiagnosticSettings {
             return format!(
                 "Monitoring Reader or Reader at subscription scope ({scope}), or {action} there"
@@ -504,6 +539,22 @@ mod tests {
                 "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default",
             ),
         ];
+        let cases = cases.into_iter().chain([
+            (
+                "GET",
+                "/subscriptions/s1/providers/Microsoft.Authorization/roleAssignmentScheduleInstances"
+                    .to_owned(),
+                ArmOperation::ListScheduleInstances,
+                "/subscriptions/s1",
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/providers/microsoft.authorization/ROLEASSIGNMENTSCHEDULEREQUESTS"
+                    .to_owned(),
+                ArmOperation::ListScheduleRequests,
+                "/subscriptions/s1",
+            ),
+        ]);
         for (method, path, op, scope) in cases {
             assert_eq!(
                 ArmOperation::of_request(method, &path),

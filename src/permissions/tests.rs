@@ -24,6 +24,8 @@ fn every_operation_names_a_documented_permission_of_its_service() {
                 "Microsoft.Insights/diagnosticSettings/",
                 "Microsoft.Authorization/roleAssignments/",
                 "Microsoft.Authorization/roleDefinitions/",
+                "Microsoft.Authorization/roleAssignmentScheduleInstances/read",
+                "Microsoft.Authorization/roleAssignmentScheduleRequests/read",
                 "Microsoft.Compute/virtualMachines/extensions/",
                 "Microsoft.Compute/virtualMachines/read",
                 "Microsoft.Network/networkInterfaces/",

@@ -69,6 +69,16 @@ pub struct Kind {
     pub api: Option<&'static str>,
 }
 
+const AUTHZ: &[&str] = &[
+    "tunnelId",
+    "bastionHost",
+    "targetVm",
+    "targetResourceId",
+    "userEmail",
+    "userName",
+    "sessionStart",
+    "verdict",
+];
 const RECORDING: &[&str] = &["recordingId", "account", "container", "blobName"];
 const LIVE: &[&str] = &["bastionHost", "bastionHostId", "sessionId", "reason"];
 const BURST: &[&str] = &[
@@ -357,6 +367,45 @@ pub const ESTATE_RESOLVED: Kind = Kind {
     ..ESTATE_FINDING
 };
 
+/// A session no authorization covers: every source was read and none covers it.
+pub const SESSION_UNAUTHORIZED: Kind = Kind {
+    evidence: AUTHZ,
+    episode: Episode::Opens("session.authorized"),
+    title: "Bastion session to {vm!} by {user!} without authorization",
+    api: Some("/api/sessions"),
+    ..kind("session.unauthorized", Subject::Session, &[Critical])
+};
+/// A session told unauthorized whose authorization was read later (it resolves the first).
+pub const SESSION_AUTHORIZED: Kind = Kind {
+    name: "session.authorized",
+    levels: &[Info],
+    episode: Episode::Resolves("session.unauthorized"),
+    title: "Bastion session to {vm!} by {user!}: authorization found ({verdict})",
+    ..SESSION_UNAUTHORIZED
+};
+/// An authorization source that could not be read, leaving sessions `unknown`.
+pub const AUTHORIZATION_UNKNOWN: Kind = Kind {
+    evidence: &["subscription", "reason", "sessions"],
+    title: "Who allowed Bastion sessions cannot be decided: {reason!}",
+    api: Some("/api/sessions"),
+    ..kind("authorization.unknown", Subject::Estate, &[Warning])
+};
+/// One VM account used by two or more people.
+pub const SHARED_ACCOUNT: Kind = Kind {
+    evidence: &[
+        "targetResourceId",
+        "targetVm",
+        "account",
+        "people",
+        "firstUse",
+        "lastUse",
+        "entraLogin",
+    ],
+    title: "VM account {account!} on {vm!} used by several people",
+    api: Some("/api/sessions"),
+    ..kind("shared-account", Subject::Estate, &[Warning])
+};
+
 /// Every declared kind.
 pub const KINDS: &[&Kind] = &[
     &SESSION_UNRECORDED,
@@ -380,6 +429,10 @@ pub const KINDS: &[&Kind] = &[
     &RETENTION_DELETED,
     &ESTATE_FINDING,
     &ESTATE_RESOLVED,
+    &SESSION_UNAUTHORIZED,
+    &SESSION_AUTHORIZED,
+    &AUTHORIZATION_UNKNOWN,
+    &SHARED_ACCOUNT,
 ];
 
 /// The declaration of `name` in `form` (`""` or `burst`).

@@ -66,6 +66,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "recordings",
             "health",
             "estate",
+            "authorization",
             "reviews",
             "evidence",
             "sentinel",

@@ -15,7 +15,8 @@ use super::model::{RoleAssignment, RoleDefinition};
 use super::{
     ActiveSession, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService, Container,
     DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, JitPolicy, NETWORK_API, NetworkInterface,
-    NetworkSecurityGroup, ResourceManager, STORAGE_API, VirtualMachine, VirtualNetwork,
+    NetworkSecurityGroup, ResourceManager, SCHEDULES_API, STORAGE_API, ScheduleInstance,
+    ScheduleRequest, VirtualMachine, VirtualNetwork,
 };
 use crate::azure::http::lro::{Driver, POLL_DEFAULT};
 use crate::azure::http::{Client, body_json};
@@ -149,6 +150,29 @@ impl ArmClient {
             .driver
             .send(Method::GET, self.url(&path, NETWORK_API, &[])?, None, &role)
             .await?;
+        let first = self.driver.complete(first, &role).await?;
+        items(self.driver.pages(first, &role).await?)
+    }
+}
+
+impl ArmClient {
+    /// Every page of PIM's `kind` list at `subscription` (`/subscriptions/{id}`), unfiltered: at,
+    /// above and below it; a 403 names Reader at the subscription.
+    async fn schedules<T: DeserializeOwned>(
+        &self,
+        subscription: &str,
+        kind: &str,
+    ) -> Result<Vec<T>, AzureError> {
+        let path = format!(
+            "{}/providers/Microsoft.Authorization/{kind}",
+            subscription.trim_end_matches('/')
+        );
+        let role = match ArmOperation::of_request("GET", &path) {
+            Some((op, at)) => op.missing(&at),
+            None => format!("Reader at {subscription}"),
+        };
+        let url = self.url(&path, SCHEDULES_API, &[])?;
+        let first = self.driver.send(Method::GET, url, None, &role).await?;
         let first = self.driver.complete(first, &role).await?;
         items(self.driver.pages(first, &role).await?)
     }
@@ -335,6 +359,22 @@ impl ResourceManager for ArmClient {
     async fn jit_policy(&self, policy_id: &str) -> Result<JitPolicy, AzureError> {
         let role = format!("Reader ({})", role(ArmOperation::ReadJitPolicy, policy_id));
         self.get(self.url(policy_id, SECURITY_API, &[])?, &role)
+            .await
+    }
+
+    async fn schedule_instances(
+        &self,
+        subscription: &str,
+    ) -> Result<Vec<ScheduleInstance>, AzureError> {
+        self.schedules(subscription, "roleAssignmentScheduleInstances")
+            .await
+    }
+
+    async fn schedule_requests(
+        &self,
+        subscription: &str,
+    ) -> Result<Vec<ScheduleRequest>, AzureError> {
+        self.schedules(subscription, "roleAssignmentScheduleRequests")
             .await
     }
 

@@ -530,3 +530,84 @@ async fn a_monitor_without_location_gives_its_properties_never_a_status_body() {
         .expect_err("no result");
     assert!(err.to_string().contains("named no result"), "{err}");
 }
+
+/// PIM's schedule lists at a subscription (api-version 2020-10-01, the specification's example
+/// `GetRoleAssignmentScheduleInstancesByScope.json` as the items): every page through `nextLink`,
+/// a 429 waited out after its `Retry-After`, and a 403 naming Reader at the subscription.
+#[tokio::test]
+async fn schedule_instances_are_read_through_every_page_and_a_refusal_names_reader() {
+    let sub = format!("/subscriptions/{SUB}");
+    let path = format!("{sub}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances");
+    let item = |name: &str| {
+        json!({"properties": {"assignmentType": "Activated", "scope": sub, "principalId": "a3bb8764-cb92-4276-9d2a-ca1e895e55ea",
+            "principalType": "User", "status": "Accepted", "startDateTime": "2020-09-09T21:35:27.91Z",
+            "endDateTime": "2020-09-10T05:35:17.91Z", "memberType": "Direct",
+            "roleDefinitionId": format!("{sub}/providers/Microsoft.Authorization/roleDefinitions/c8d4ff99-41c3-41a8-9f60-21dfdad59608"),
+            "expandedProperties": {"principal": {"id": "a3bb8764-cb92-4276-9d2a-ca1e895e55ea", "displayName": "User Account", "email": "user@my-tenant.com", "type": "User"}}},
+            "name": name, "id": format!("{sub}/providers/Microsoft.Authorization/RoleAssignmentScheduleInstances/{name}"),
+            "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances"})
+    };
+    let s = Script::default();
+    let page2 = format!("{path}/page2");
+    s.on(
+        &format!("GET {path}"),
+        vec![
+            answer(429, &[("retry-after", "1")], json!({"error": {"code": "TooManyRequests", "message": "slow down"}})),
+            answer(200, &[], json!({"value": [item("i1")], "nextLink": format!("{{base}}{page2}?api-version=2020-10-01")})),
+        ],
+    )
+    .on(&format!("GET {page2}"), vec![answer(200, &[], json!({"value": [item("i2")]}))]);
+    let url = serve(s.clone()).await;
+    {
+        let mut all = s.answers.lock().unwrap();
+        for a in all.values_mut().flat_map(|q| q.iter_mut()) {
+            a.2 = a.2.replace("{base}", &url);
+        }
+    }
+    let got = client(&url)
+        .schedule_instances(&sub)
+        .await
+        .expect("instances");
+    let names: Vec<&str> = got.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["i1", "i2"], "{:?}", s.seen());
+    assert_eq!(
+        got[0]
+            .properties
+            .expanded_properties
+            .principal
+            .email
+            .as_deref(),
+        Some("user@my-tenant.com")
+    );
+    assert!(
+        s.seen()[0].ends_with("?api-version=2020-10-01"),
+        "{:?}",
+        s.seen()
+    );
+    let waited = s.times(&format!("GET {path}?"));
+    assert!(
+        waited[1] - waited[0] >= Duration::from_millis(900),
+        "Retry-After not honoured"
+    );
+
+    let s = Script::default();
+    s.on(
+        &format!("GET {sub}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests"),
+        vec![answer(
+            403,
+            &[],
+            json!({"error": {"code": "AuthorizationFailed", "message": "no"}}),
+        )],
+    );
+    let url = serve(s).await;
+    let err = client(&url).schedule_requests(&sub).await.expect_err("403");
+    let text = err.to_string();
+    assert!(
+        text.contains("Reader at subscription scope (/subscriptions/"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Microsoft.Authorization/roleAssignmentScheduleRequests/read"),
+        "{text}"
+    );
+}

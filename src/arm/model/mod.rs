@@ -4,6 +4,7 @@
 mod access;
 mod jit;
 mod network;
+mod schedule;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,10 @@ pub use network::{
     NicProperties, NsgProperties, RuleProperties, SecurityRule, SubResource, Subnet,
     SubnetProperties, VirtualMachine, VirtualNetwork, VmNetworkProfile, VmProperties,
     VnetProperties,
+};
+pub use schedule::{
+    Expanded, Expiration, Named, ScheduleInfo, ScheduleInstance, ScheduleInstanceProperties,
+    ScheduleRequest, ScheduleRequestProperties, TicketInfo,
 };
 
 /// A field that may be absent or `null`: its default then.

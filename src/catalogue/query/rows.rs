@@ -98,10 +98,29 @@ pub const STATUSES: &[&str] = &[
     "replaced",
 ];
 
+/// `authorization` values of the sessions list: the verdicts (`undecided`: none yet).
+pub const AUTHORIZATIONS: &[&str] = &[
+    "pim",
+    "pim-group",
+    "jit",
+    "standing",
+    "none",
+    "unknown",
+    "undecided",
+];
+
 /// The sessions list (`GET /api/sessions`): rows of a range by start (a partition a day).
 impl Listed for DayRow {
     const TABLE: &'static str = DAYS_TABLE;
-    const FILTERS: &'static [&'static str] = &["user", "ip", "vm", "protocol", "status", "bastion"];
+    const FILTERS: &'static [&'static str] = &[
+        "user",
+        "ip",
+        "vm",
+        "protocol",
+        "status",
+        "bastion",
+        "authorization",
+    ];
     const SCOPE: &'static str = "sessions:";
 
     fn from_entity(e: &Entity) -> Option<Self> {
@@ -134,13 +153,20 @@ impl Listed for DayRow {
             ("status", "replaced") => self.replaced,
             ("status", by @ ("exact" | "probable" | "ambiguous")) => self.recorded_by == by,
             ("status", o) => self.public_outcome() == o,
+            ("authorization", "undecided") => self.authorization.is_empty(),
+            ("authorization", v) => self.authorization == v,
             _ => any_is(&self.values(param), want),
         }
     }
 
     fn check(q: &Query) -> Result<(), Invalid> {
-        match q.wants("status") {
-            Some(s) if !STATUSES.contains(&s) => Err(Invalid::new("status", STATUSES.join(" | "))),
+        match (q.wants("status"), q.wants("authorization")) {
+            (Some(s), _) if !STATUSES.contains(&s) => {
+                Err(Invalid::new("status", STATUSES.join(" | ")))
+            }
+            (_, Some(a)) if !AUTHORIZATIONS.contains(&a) => {
+                Err(Invalid::new("authorization", AUTHORIZATIONS.join(" | ")))
+            }
             _ => Ok(()),
         }
     }

@@ -108,7 +108,7 @@ impl Shape for DayRow {
     const COLUMNS: &'static str = "sessionId,userName,userEmail,clientIp,targetVm,\
         targetResourceId,bastionHost,protocol,start,end,durationMs,outcome,recorded,recordingId,\
         recordingIds,joinPending,reviewVerdict,reviewer,reviewedAt,kind,matchConfidence,\
-        recordingReplaced";
+        recordingReplaced,authorization";
 
     fn json(&self, review: Option<&Review>) -> Value {
         let r = review.cloned().unwrap_or_default();
@@ -130,6 +130,9 @@ impl Shape for DayRow {
             "matchConfidence": (!self.recorded_by.is_empty()).then_some(&self.recorded_by),
             // A recording vouching for it was overwritten outside the product.
             "recordingReplaced": self.replaced,
+            // Who allowed it (null: not decided yet), and the record the verdict rests on.
+            "authorization": (!self.authorization.is_empty()).then_some(&self.authorization),
+            "authorizationRecord": serde_json::from_str::<Value>(&self.authorization_record).ok(),
         })
     }
 }

@@ -123,15 +123,16 @@ pub struct ActivityRow {
     pub properties: Value,
 }
 
-/// The cell of column `name` as text (a missing column or null reads empty).
-fn cell<'a>(columns: &[String], row: &'a [Value], name: &str) -> Option<&'a Value> {
+/// The cell of column `name` (`None`: no such column).
+pub fn cell<'a>(columns: &[String], row: &'a [Value], name: &str) -> Option<&'a Value> {
     columns
         .iter()
         .position(|c| c == name)
         .and_then(|i| row.get(i))
 }
 
-pub(super) fn text(columns: &[String], row: &[Value], name: &str) -> String {
+/// The cell of column `name` as text (a missing column or null reads empty).
+pub fn text(columns: &[String], row: &[Value], name: &str) -> String {
     match cell(columns, row, name) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -140,7 +141,7 @@ pub(super) fn text(columns: &[String], row: &[Value], name: &str) -> String {
 }
 
 /// A dynamic value as JSON: JSON text parsed (null when it is not JSON), anything else as it is.
-pub(super) fn dynamic(v: Option<&Value>) -> Value {
+pub fn dynamic(v: Option<&Value>) -> Value {
     match v {
         Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
         Some(v) => v.clone(),

@@ -69,6 +69,12 @@ pub struct Report {
     pub arm_requests: usize,
     /// VMs whose network doors were decided from NICs remembered from an earlier pass.
     pub nics_remembered: usize,
+    /// The just-in-time requests the Activity log showed (who allowed a session, too).
+    pub jit_events: Vec<activity::Event>,
+    /// Why the Activity log was not read whole (`None`: it was).
+    pub activity_unread: Option<String>,
+    /// The watched hosts' Bastion subnets, when the network was read.
+    pub bastion: Option<cidr::AddrSet>,
 }
 
 /// The watched VMs: the targets of the watched hosts' sessions that started in the lookback
@@ -115,7 +121,10 @@ pub async fn run(
     workspaces: &[String],
     now: OffsetDateTime,
 ) -> Report {
-    let mut report = Report::default();
+    let mut report = Report {
+        activity_unread: Some("no workspace is read".into()),
+        ..Report::default()
+    };
     let tables = ports.tables.as_ref();
     let mut watched = match watched(tables, settings, now).await {
         Ok(w) => w,
@@ -135,6 +144,12 @@ pub async fn run(
     let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
     let read = logs.map(|logs| read::read(logs, workspaces, &subs, doors_span, silence_span));
     let activity = OptionFuture::from(read).await;
+    report.activity_unread = match &activity {
+        Some(Ok(r)) if r.incomplete.is_empty() => None,
+        Some(Ok(r)) => Some(r.incomplete.join("; ")),
+        Some(Err(e)) => Some(e.to_string()),
+        None => report.activity_unread.take(),
+    };
     // A watched VM that moved is watched where it is now, its findings carried there.
     let events_read = match &activity {
         Some(Ok(read)) => activity::fold(&read.rows),
@@ -161,6 +176,7 @@ pub async fn run(
     });
     let net = OptionFuture::from(pass).await;
     let bastion = net.as_ref().and_then(|n| n.bastion.as_ref());
+    report.bastion = bastion.cloned();
     let mut decided: BTreeMap<String, Evaluation> = BTreeMap::new();
     let mut events = Vec::new();
     let mut past = Vec::new();
@@ -181,8 +197,14 @@ pub async fn run(
             Ok((e, d)) => {
                 events = e;
                 merge(&mut decided, d);
+                report.jit_events = events
+                    .iter()
+                    .filter(|e| e.operation == activity::JIT_INITIATE)
+                    .cloned()
+                    .collect();
             }
             Err(e) => {
+                report.activity_unread = Some(e.clone());
                 report.failed.push(e);
                 return report;
             }

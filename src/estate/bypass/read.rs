@@ -34,8 +34,12 @@ pub struct Read {
     pub incomplete: Vec<String>,
 }
 
-/// Runs `query` over `timespan` on `workspace`, giving each answered row to `each`.
-async fn rows(
+/// Runs `query` over `timespan` on `workspace`, giving each answered row to `each`; the
+/// partial answer's reason when rows were left out.
+///
+/// # Errors
+/// The query failed, or its answer broke off.
+pub async fn rows(
     logs: &dyn LogsQuery,
     workspace: &str,
     query: &str,

@@ -1,6 +1,6 @@
 //! A loopback fake of the Logs Query API (test-support only): workspaces of
 //! `MicrosoftAzureBastionAuditLogs` rows (and `StorageBlobLogs` rows: module `blobs`;
-//! `AzureActivity` rows: module `activity`), each with its `ingestion_time()` and the moment it
+//! `AzureActivity` rows: module `activity`; `AuditLogs` rows: module `auditlogs`), each with its `ingestion_time()` and the moment it
 //! becomes visible to queries. It serves the window the query sends — the `ingestion_time()`
 //! bounds, `take` (refused above the service's 500,000 rows), the `endswith` host filter, the
 //! `project` list — and the request's `timespan` on `TimeGenerated`, in the documented answer shape
@@ -14,6 +14,7 @@
 
 pub mod activity;
 pub mod answers;
+pub mod auditlogs;
 pub mod blobs;
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -216,6 +217,19 @@ impl FakeLogs {
             };
             return Answered::Body(out);
         }
+        if query.starts_with(auditlogs::TABLE) {
+            let now = OffsetDateTime::now_utc();
+            let rows: Vec<&FakeRow> = stored
+                .iter()
+                .filter(|r| r.visible_from <= now && auditlogs::is_audit_row(r))
+                .collect();
+            let partial = fault == Some(Fault::Partial);
+            let Some(out) = auditlogs::answer(&query, body["timespan"].as_str(), &rows, partial)
+            else {
+                return err(400, "BadArgumentError");
+            };
+            return Answered::Body(out);
+        }
         if query.contains(blobs::TABLE) {
             let Some(q) = BlobQuery::new(&query, body["timespan"].as_str()) else {
                 return err(400, "BadArgumentError");
@@ -248,7 +262,11 @@ impl FakeLogs {
         let mut rows: Vec<&FakeRow> = stored
             .iter()
             .filter(|r| {
-                r.visible_from <= now && !is_blob_row(r) && !is_activity_row(r) && q.matches(r)
+                r.visible_from <= now
+                    && !is_blob_row(r)
+                    && !is_activity_row(r)
+                    && !auditlogs::is_audit_row(r)
+                    && q.matches(r)
             })
             .collect();
         rows.sort_by_key(|r| r.ingested);

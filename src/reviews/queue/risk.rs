@@ -20,6 +20,8 @@ pub enum Reason {
     FailedLoginBurst,
     /// A recording vouching for it was overwritten outside the product.
     RecordingReplaced,
+    /// Every authorization source was read and none covers it (its verdict is `none`).
+    Unauthorized,
     /// Connected, ended, and no recording names it.
     Unrecorded,
     /// Connected, ended, unrecorded, and a recording matched by time alone tied between it and
@@ -41,7 +43,7 @@ impl Reason {
     /// Weight in the score.
     pub fn weight(self) -> u32 {
         match self {
-            Self::FailedLoginBurst | Self::RecordingReplaced => 40,
+            Self::FailedLoginBurst | Self::RecordingReplaced | Self::Unauthorized => 40,
             Self::Unrecorded | Self::RecordingAmbiguous => 30,
             Self::OtherDoor => 30,
             Self::EstateFinding => 25,
@@ -56,6 +58,7 @@ impl Reason {
         match self {
             Self::FailedLoginBurst => "failed-login-burst",
             Self::RecordingReplaced => "recording-replaced",
+            Self::Unauthorized => "unauthorized",
             Self::Unrecorded => "unrecorded",
             Self::RecordingAmbiguous => "recording-ambiguous",
             Self::OtherDoor => "other-door-open",
@@ -103,6 +106,9 @@ pub fn assess(
     }
     if s.recorded && s.replaced {
         reasons.push(Reason::RecordingReplaced);
+    }
+    if connected && s.authorization == "none" {
+        reasons.push(Reason::Unauthorized);
     }
     if connected && s.end.is_some() && !s.recorded && s.pending.is_none() {
         reasons.push(if s.recorded_by == "ambiguous" {
@@ -202,5 +208,14 @@ mod tests {
         replaced.replaced = true;
         let (score, why) = assess(&replaced, Context::default(), &settings, now);
         assert_eq!((score, why), (40, vec![Reason::RecordingReplaced]));
+        // Its verdict `none` (every source read, none covers it) ranks it high too; `unknown` not.
+        replaced.authorization = "none".into();
+        let (score, why) = assess(&replaced, Context::default(), &settings, now);
+        assert_eq!(
+            (score, why),
+            (80, vec![Reason::RecordingReplaced, Reason::Unauthorized])
+        );
+        replaced.authorization = "unknown".into();
+        assert_eq!(reasons(&replaced), [Reason::RecordingReplaced]);
     }
 }

@@ -128,6 +128,11 @@ pub(crate) struct Estate {
     /// VMs by lower-case resource id: their `vmId` (a VM moved keeps it). `GET {vm}` answers the
     /// Compute specification's `VirtualMachine_Get` shape (its NICs, when the network names any).
     pub(crate) vm_ids: HashMap<String, String>,
+    /// PIM's schedules by lower-case `/subscriptions/{id}`: `roleAssignmentScheduleInstances`
+    /// and `roleAssignmentScheduleRequests` items, in the shapes of the authorization
+    /// specification's examples (`GetRoleAssignmentScheduleInstancesByScope.json`,
+    /// `GetRoleAssignmentScheduleRequestByScope.json`, 2020-10-01), paged by `page_size`.
+    pub(crate) schedules: HashMap<String, (Vec<Value>, Vec<Value>)>,
 }
 
 /// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
@@ -601,6 +606,42 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
             .cloned()
             .collect();
         return list(mine);
+    }
+    for (kind, requests) in [
+        (
+            "/providers/microsoft.authorization/roleassignmentscheduleinstances",
+            false,
+        ),
+        (
+            "/providers/microsoft.authorization/roleassignmentschedulerequests",
+            true,
+        ),
+    ] {
+        if let Some(sub) = lower.strip_suffix(kind) {
+            let (instances, asked) = e.schedules.get(sub).cloned().unwrap_or_default();
+            let items = if requests { asked } else { instances };
+            let from: usize = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("$skipToken="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let size = if e.page_size == 0 {
+                items.len().max(1)
+            } else {
+                e.page_size
+            };
+            let page: Vec<Value> = items.iter().skip(from).take(size).cloned().collect();
+            let mut body = json!({"value": page});
+            if from + size < items.len() {
+                body["nextLink"] = json!(format!(
+                    "{}{}?api-version={version}&$skipToken={}",
+                    e.base,
+                    uri.path(),
+                    from + size
+                ));
+            }
+            return axum::Json(body).into_response();
+        }
     }
     if let Some((scope, _)) = lower.split_once("/providers/microsoft.authorization/roleassignments")
     {

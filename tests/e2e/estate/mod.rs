@@ -5,6 +5,7 @@
 //! naming it; throttling is ridden out; two instances announce each episode once; the API and
 //! `/api/health` show it.
 
+mod authorization;
 mod busy;
 pub(crate) mod doors;
 pub(crate) mod fake_arm;
@@ -75,6 +76,32 @@ impl Rig {
         assert_eq!(status, 200, "{body}\n{}", self.handler.log_text());
         notifications(&body)
     }
+}
+
+/// Appends `lines` (audit records, a line each) to host `b1`'s hour blob `name` in the audit-log
+/// container and announces the blob as Event Grid does (`AuditLogCreated` reads it).
+pub(crate) async fn audit_lines_arrive(rig: &Rig, cs: &str, name: &str, lines: String) {
+    use bastion_recordings::storage::BlobStore as _;
+    let conn = bastion_recordings::azure::connection::StorageConnection::resolve("T", &|k| {
+        (k == "T").then(|| cs.to_owned())
+    })
+    .expect("parses")
+    .expect("set");
+    let blobs = bastion_recordings::storage::azure::AzureBlobStore::new(&conn).expect("blobs");
+    let container = rig.env.audit_logs().to_owned();
+    let blob = bastion_recordings::storage::BlobRef::new(container.clone(), name.to_owned());
+    blobs
+        .create_append(&blob, "application/json")
+        .await
+        .expect("create");
+    blobs
+        .append(&blob, bytes::Bytes::from(lines.into_bytes()))
+        .await
+        .expect("append");
+    let file = "invocations/auditlog-created.invocation.json";
+    let inv = crate::audit_logs::support::event_invocation(file, &container, name);
+    let (status, body) = rig.handler.invoke("AuditLogCreated", &inv).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 /// The settings that make a handler watch host `b1`, recording into `container` of `account`,

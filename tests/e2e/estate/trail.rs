@@ -3,17 +3,11 @@
 //! audit record of it arrived for the window is `audit-logs-silent`, and the first record the tail
 //! reads clears it.
 
-use std::sync::Arc;
-
-use bastion_recordings::azure::connection::StorageConnection;
-use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::{BlobRef, BlobStore};
-use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::fake_arm::{self, SUB, host_id};
 use super::{Rig, only};
-use crate::harness::{azurite, fixture};
+use crate::harness::azurite;
 
 use super::doors::CUSTOMER;
 
@@ -42,41 +36,12 @@ fn hour_blob() -> String {
 
 /// Appends one audit record of `b1` (a connect at 08:00:30) and announces the blob as Event Grid does.
 async fn audit_record_arrives(rig: &Rig, cs: &str) {
-    let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.to_owned()))
-        .expect("parses")
-        .expect("set");
-    let blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(&conn).expect("blob client"));
-    let container = rig.env.audit_logs().to_owned();
-    let blob = BlobRef::new(container.clone(), hour_blob());
-    blobs
-        .create_append(&blob, "application/json")
-        .await
-        .expect("create");
     let record = json!({"time": "2026-11-25T08:00:30.000Z", "resourceId": host_id("b1").to_ascii_uppercase(),
         "operationName": "Microsoft.Network/BastionHost/connect", "category": "BastionAuditLogs",
         "properties": {"userName": "alice", "protocol": "ssh", "clientIpAddress": "203.0.113.9",
             "targetResourceId": format!("/SUBSCRIPTIONS/{SUB}/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-E2E"),
             "message": "Successfully Connected.", "tunnelId": "5f0c2d7e-8b1a-4c3e-9d2f-00000000b101"}});
-    let line = format!("{record}\n");
-    blobs
-        .append(&blob, Bytes::from(line.into_bytes()))
-        .await
-        .expect("append");
-    let mut inv = fixture("invocations/auditlog-created.invocation.json");
-    let ev = &mut inv["Data"]["eventGridEvent"];
-    ev["topic"] = json!(
-        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
-    );
-    ev["subject"] = json!(format!(
-        "/blobServices/default/containers/{container}/blobs/{}",
-        hour_blob()
-    ));
-    ev["data"]["url"] = json!(format!(
-        "http://127.0.0.1:10000/devstoreaccount1/{container}/{}",
-        hour_blob()
-    ));
-    let (status, body) = rig.handler.invoke("AuditLogCreated", &inv).await;
-    assert_eq!(status, 200, "{body}");
+    super::audit_lines_arrive(rig, cs, &hour_blob(), format!("{record}\n")).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,150 @@
+//! PIM's rows in the Entra `AuditLogs` table (Entra audit logs sent to a workspace; Azure
+//! Monitor's example query "View PIM role activations and approvals"): activations of a role
+//! (Azure RBAC) or of a group membership (PIM for Groups), and approvals. They keep history the
+//! Resource Manager lists no longer show (an expired activation leaves them) and name approvers.
+//!
+//! Read in the table's documented columns: `Id`, `TimeGenerated`, `OperationName`, `Result`,
+//! `ResultReason` (the justification), `InitiatedBy` (`user.userPrincipalName`, `user.id`),
+//! `TargetResources` (a list of `{id, displayName, type, userPrincipalName}`) and
+//! `AdditionalDetails` (a list of `{key, value}` whose order differs by activity: read by key,
+//! case-insensitive, never by position). The keys read (`StartTime`, `ExpirationTime`,
+//! `TicketNumber`, `TicketSystem`, and a scope under `ResourceId` or `Scope` when no target is a
+//! scope) are not documented per activity: a row without a start or a scope covers nothing.
+
+use serde_json::Value;
+
+use super::evidence::{Evidence, Kind, Source, low, ticket};
+use crate::dates::timestamp;
+use crate::estate::bypass::activity::{dynamic, text};
+
+/// The query: PIM's successful activation and approval rows over the request's timespan, oldest
+/// first, at most `rows` (no outside value goes into it).
+pub fn query(rows: usize) -> String {
+    format!(
+        "AuditLogs\n\
+         | where LoggedByService =~ \"PIM\" and Result =~ \"success\"\n\
+         | where OperationName has \"PIM activation\" or OperationName has \"approved\"\n\
+         | project Id, TimeGenerated, OperationName, Result, ResultReason, InitiatedBy, \
+         TargetResources, AdditionalDetails\n\
+         | order by TimeGenerated asc\n\
+         | take {rows}"
+    )
+}
+
+/// The value under `key` (any case) of an `AdditionalDetails` list.
+pub fn detail(details: &Value, key: &str) -> String {
+    details
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| {
+            d.get("key")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.eq_ignore_ascii_case(key))
+        })
+        .and_then(|d| d.get("value"))
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default()
+}
+
+/// The targets of `kind` (any case).
+fn targets<'a>(all: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    all.as_array().into_iter().flatten().filter(move |t| {
+        t.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+    })
+}
+
+fn field(v: &Value, name: &str) -> String {
+    v.get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether `id` names a scope (a management group, subscription, group or resource).
+fn is_scope(id: &str) -> bool {
+    let id = id.to_ascii_lowercase();
+    id.starts_with("/subscriptions/") || id.starts_with("/providers/microsoft.management/")
+}
+
+/// One answer row as evidence; `None` for a row that is not an activation or approval.
+pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
+    let cell = |n: &str| crate::estate::bypass::activity::cell(columns, row, n);
+    let op = text(columns, row, "OperationName").to_ascii_lowercase();
+    let at = timestamp(&text(columns, row, "TimeGenerated"))?;
+    let initiated = dynamic(cell("InitiatedBy"));
+    let all = dynamic(cell("TargetResources"));
+    let details = dynamic(cell("AdditionalDetails"));
+    let by = initiated.get("user").cloned().unwrap_or(Value::Null);
+    let user = targets(&all, "User").next().cloned().unwrap_or(Value::Null);
+    let role = targets(&all, "Role")
+        .next()
+        .map(|r| low(Some(&field(r, "id"))));
+    let group = targets(&all, "Group")
+        .next()
+        .map(|g| low(Some(&field(g, "id"))));
+    let kind = if op.contains("approved") {
+        Kind::Approval
+    } else if op.contains("pim activation") && op.contains("to group") {
+        Kind::GroupActivation
+    } else if op.contains("pim activation") {
+        Kind::Pim
+    } else {
+        return None;
+    };
+    // The person: the approval's target user; the activation's initiator (else its target).
+    let person = match kind {
+        Kind::Approval => &user,
+        _ if by.is_object() => &by,
+        _ => &user,
+    };
+    let scope = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| field(t, "id"))
+        .find(|id| is_scope(id))
+        .or_else(|| {
+            ["ResourceId", "Scope"]
+                .into_iter()
+                .map(|k| detail(&details, k))
+                .find(|v| is_scope(v))
+        })
+        .unwrap_or_default();
+    let start = timestamp(&detail(&details, "StartTime"));
+    Some(Evidence {
+        id: low(Some(&text(columns, row, "Id"))),
+        source: Some(Source::AuditLogs),
+        kind: Some(kind),
+        principal: low(Some(&field(person, "id"))),
+        names: Some(field(person, "userPrincipalName"))
+            .filter(|n| !n.is_empty())
+            .into_iter()
+            .collect(),
+        group: group.unwrap_or_default(),
+        scope: low(Some(&scope)),
+        role: role.unwrap_or_default(),
+        start: if kind == Kind::Approval {
+            Some(at)
+        } else {
+            start.or(Some(at))
+        },
+        end: timestamp(&detail(&details, "ExpirationTime")),
+        approver: match kind {
+            Kind::Approval => field(&by, "userPrincipalName"),
+            _ => String::new(),
+        },
+        justification: text(columns, row, "ResultReason"),
+        ticket: ticket(
+            Some(&detail(&details, "TicketSystem")),
+            Some(&detail(&details, "TicketNumber")),
+        ),
+        ..Evidence::default()
+    })
+}

@@ -1,0 +1,332 @@
+//! The verdict of one session (pure): which evidence covers its start, for its person, at a scope
+//! that reaches its VM. In order: a PIM activation (`pim`), a role held by a group whose
+//! membership the person activated (`pim-group`), a just-in-time request to the VM (`jit`), a
+//! standing assignment or membership (`standing`); with none, `unknown` when a source the
+//! decision needs was not read (or the session names no person), else `none`.
+//!
+//! A window covers the start when it began no later than [`SKEW`] after it and ended no earlier
+//! than [`SKEW`] before it (an open window has not ended). A just-in-time request whose end is
+//! not known covers [`JIT_MAX`] from its start, the longest Defender allows.
+
+use regex::Regex;
+use time::{Duration, OffsetDateTime};
+
+use super::evidence::{Evidence, Kind};
+use crate::catalogue::person::forms;
+
+/// The clock skew allowed between the session's start and a window's ends.
+pub const SKEW: Duration = Duration::minutes(5);
+/// The longest a just-in-time request opens a port (`maxRequestAccessDuration` up to `PT24H`).
+pub const JIT_MAX: Duration = Duration::hours(24);
+/// How long before a window's start an approval counts as that window's.
+pub const APPROVAL_BEFORE: Duration = Duration::hours(24);
+
+/// A session's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    /// A PIM activation allowed it.
+    Pim,
+    /// A PIM for Groups activation of a group holding the role allowed it.
+    PimGroup,
+    /// A just-in-time request allowed it.
+    Jit,
+    /// A standing assignment allowed it.
+    Standing,
+    /// Every source was read and none covers it.
+    None,
+    /// A source the decision needs could not be read.
+    Unknown,
+}
+
+impl Verdict {
+    /// Every verdict, in the API's order.
+    pub const ALL: [Self; 6] = [
+        Self::Pim,
+        Self::PimGroup,
+        Self::Jit,
+        Self::Standing,
+        Self::None,
+        Self::Unknown,
+    ];
+
+    /// Its name in the API and rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pim => "pim",
+            Self::PimGroup => "pim-group",
+            Self::Jit => "jit",
+            Self::Standing => "standing",
+            Self::None => "none",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// From its name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// What the decision needs of a session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Session {
+    /// Its person's UPN (`UserEmail`; empty: not logged).
+    pub upn: String,
+    /// Its person's object id, when bound.
+    pub object_id: String,
+    /// The target VM's resource id.
+    pub vm: String,
+    /// Its start.
+    pub start: Option<OffsetDateTime>,
+}
+
+/// What could not be read for a session's subscription (or for all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// `(subscription, why)`; an empty subscription is every one (a workspace, Graph).
+    pub failed: Vec<(String, String)>,
+    /// Group memberships were read (Microsoft Graph's PIM for Groups).
+    pub groups_read: bool,
+}
+
+/// One session's authorization record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The evidence it rests on (ids, sorted).
+    pub evidence: Vec<String>,
+    /// The covering window.
+    pub from: Option<OffsetDateTime>,
+    /// Its end (`None`: open or permanent).
+    pub until: Option<OffsetDateTime>,
+    /// Who approved it.
+    pub approver: String,
+    /// The requester's reason.
+    pub justification: String,
+    /// The ticket: `ticketInfo`, else the `AUTHZ_TICKET_PATTERN` match in the justification.
+    pub ticket: String,
+    /// For `unknown`: what could not be read.
+    pub reasons: Vec<String>,
+}
+
+/// The subscription of a resource id, lower-case.
+pub fn subscription_of(id: &str) -> String {
+    let id = id.to_ascii_lowercase();
+    let mut parts = id.trim_matches('/').split('/');
+    match (parts.next(), parts.next()) {
+        (Some("subscriptions"), Some(s)) => s.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// `scope` reaches `vm`: the VM itself or a parent (group, subscription), or a management group
+/// or the root listed under the VM's subscription (the list shows what applies there).
+pub fn reaches(e: &Evidence, vm: &str) -> bool {
+    let vm = vm.to_ascii_lowercase();
+    let scope = e.scope.trim_end_matches('/');
+    if e.scope.is_empty() {
+        return false;
+    }
+    if !scope.is_empty() && (vm == scope || vm.starts_with(&format!("{scope}/"))) {
+        return true;
+    }
+    let above = scope.is_empty() || scope.starts_with("/providers/microsoft.management/");
+    above && !e.seen_under.is_empty() && e.seen_under == subscription_of(&vm)
+}
+
+/// `e`'s principal is the session's person.
+pub fn is_person(e: &Evidence, s: &Session) -> bool {
+    if !e.principal.is_empty() && !s.object_id.is_empty() {
+        return e.principal.eq_ignore_ascii_case(s.object_id.trim());
+    }
+    let mine = forms(&s.upn);
+    !s.upn.trim().is_empty()
+        && e.names
+            .iter()
+            .flat_map(|n| forms(n))
+            .any(|n| !n.is_empty() && mine.contains(&n))
+}
+
+/// `e`'s window covers `t`.
+pub fn covers(e: &Evidence, t: OffsetDateTime) -> bool {
+    let Some(start) = e.start else { return false };
+    let end = match (e.end, e.kind) {
+        (Some(end), _) => Some(end),
+        (None, Some(Kind::Jit)) => Some(start + JIT_MAX),
+        (None, _) => None,
+    };
+    start <= t + SKEW && end.is_none_or(|end| end >= t - SKEW)
+}
+
+/// Decides `s` from `all` the evidence known, what could not be read, and the ticket pattern.
+pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Regex>) -> Record {
+    let mut record = Record {
+        verdict: Verdict::Unknown,
+        evidence: Vec::new(),
+        from: None,
+        until: None,
+        approver: String::new(),
+        justification: String::new(),
+        ticket: String::new(),
+        reasons: Vec::new(),
+    };
+    let Some(t) = s.start else {
+        record
+            .reasons
+            .push("the session's start is not known".into());
+        return record;
+    };
+    if s.upn.trim().is_empty() && s.object_id.trim().is_empty() {
+        record
+            .reasons
+            .push("the session names no person (no UserEmail)".into());
+        return record;
+    }
+    let of = |k: Kind| {
+        all.iter()
+            .filter(move |e| e.kind == Some(k) && covers(e, t))
+    };
+    let role_here = |e: &&Evidence| reaches(e, &s.vm);
+    let mine = |e: &&Evidence| is_person(e, s);
+    // 1. PIM, the person's own activation.
+    let pim: Vec<&Evidence> = of(Kind::Pim).filter(role_here).filter(mine).collect();
+    // 2. A group's role, with the person's activated membership of it.
+    let grouped = |k: Kind| -> Vec<&Evidence> {
+        let mut out = Vec::new();
+        for m in of(k).filter(mine) {
+            let roles: Vec<&Evidence> = all
+                .iter()
+                .filter(|e| e.group_principal && e.principal == m.group)
+                .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
+                .filter(|e| covers(e, t) && reaches(e, &s.vm))
+                .collect();
+            if !roles.is_empty() {
+                out.push(m);
+                out.extend(roles);
+            }
+        }
+        out
+    };
+    let pim_group = grouped(Kind::GroupActivation);
+    let jit: Vec<&Evidence> = of(Kind::Jit)
+        .filter(|e| e.scope == s.vm.to_ascii_lowercase())
+        .filter(mine)
+        .collect();
+    let mut standing: Vec<&Evidence> = of(Kind::Standing)
+        .filter(|e| !e.group_principal)
+        .filter(role_here)
+        .filter(mine)
+        .collect();
+    standing.extend(grouped(Kind::GroupMember));
+    let chosen = [
+        (Verdict::Pim, pim),
+        (Verdict::PimGroup, pim_group),
+        (Verdict::Jit, jit),
+        (Verdict::Standing, standing),
+    ]
+    .into_iter()
+    .find(|(_, found)| !found.is_empty());
+    if let Some((verdict, found)) = chosen {
+        fill(&mut record, verdict, &found, all, s, pattern);
+        return record;
+    }
+    // Nothing covers it: was everything read?
+    let sub = subscription_of(&s.vm);
+    record.reasons = reads
+        .failed
+        .iter()
+        .filter(|(at, _)| at.is_empty() || *at == sub)
+        .map(|(_, why)| why.clone())
+        .collect();
+    if !reads.groups_read {
+        let groups = all
+            .iter()
+            .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
+            .filter(|e| covers(e, t) && reaches(e, &s.vm));
+        for g in groups {
+            record.reasons.push(format!(
+                "group {} holds a role here and its members were not read",
+                g.principal
+            ));
+        }
+    }
+    record.reasons.sort();
+    record.reasons.dedup();
+    record.verdict = if record.reasons.is_empty() {
+        Verdict::None
+    } else {
+        Verdict::Unknown
+    };
+    record
+}
+
+/// The record of a verdict resting on `found`: its ids, the primary window (the latest start),
+/// and the justification, ticket and approver of the request or approval behind it.
+fn fill(
+    record: &mut Record,
+    verdict: Verdict,
+    found: &[&Evidence],
+    all: &[Evidence],
+    s: &Session,
+    pattern: Option<&Regex>,
+) {
+    record.verdict = verdict;
+    let primary = found
+        .iter()
+        .max_by(|a, b| a.start.cmp(&b.start).then_with(|| b.id.cmp(&a.id)))
+        .copied();
+    let Some(p) = primary else { return };
+    record.from = p.start;
+    record.until = p.end;
+    // The requests behind the primary window: its schedule, or the same role, scope and start.
+    let behind: Vec<&Evidence> = all
+        .iter()
+        .filter(|e| e.id != p.id && e.kind == p.kind)
+        .filter(|e| {
+            (!p.schedule.is_empty() && e.schedule == p.schedule)
+                || (e.role == p.role
+                    && e.scope == p.scope
+                    && e.principal == p.principal
+                    && matches!((e.start, p.start), (Some(a), Some(b)) if (a - b).abs() <= SKEW))
+        })
+        .collect();
+    let mut ids: Vec<String> = found.iter().map(|e| e.id.clone()).collect();
+    ids.extend(behind.iter().map(|e| e.id.clone()));
+    let text = |f: fn(&Evidence) -> &str| {
+        std::iter::once(p)
+            .chain(behind.iter().copied())
+            .map(f)
+            .find(|v| !v.trim().is_empty())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    record.justification = text(|e| &e.justification);
+    record.ticket = text(|e| &e.ticket);
+    record.approver = text(|e| &e.approver);
+    if record.ticket.is_empty()
+        && let Some(m) = pattern.and_then(|re| re.find(&record.justification))
+    {
+        record.ticket = m.as_str().to_owned();
+    }
+    if record.approver.is_empty()
+        && let Some(start) = p.start
+    {
+        let approval = all
+            .iter()
+            .filter(|e| e.kind == Some(Kind::Approval) && is_person(e, s))
+            .filter(|e| p.role.is_empty() || e.role.is_empty() || e.role == p.role)
+            .filter(|e| {
+                e.start
+                    .is_some_and(|at| at <= start + SKEW && at >= start - APPROVAL_BEFORE)
+            })
+            .max_by_key(|e| e.start);
+        if let Some(a) = approval {
+            record.approver = a.approver.clone();
+            ids.push(a.id.clone());
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    record.evidence = ids;
+}

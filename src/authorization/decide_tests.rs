@@ -1,0 +1,205 @@
+//! The decision's rules, one case each, and its properties.
+
+use proptest::prelude::*;
+use regex::Regex;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::decide::{Reads, Session, Verdict, decide};
+use super::evidence::{Evidence, Kind, Source};
+
+const SUB: &str = "11111111-2222-3333-4444-555555555555";
+
+fn vm() -> String {
+    format!(
+        "/subscriptions/{SUB}/resourcegroups/rg-app/providers/microsoft.compute/virtualmachines/vm1"
+    )
+}
+
+const T: OffsetDateTime = datetime!(2026-11-20 10:00 UTC);
+
+fn session(upn: &str) -> Session {
+    Session {
+        upn: upn.into(),
+        object_id: String::new(),
+        vm: vm(),
+        start: Some(T),
+    }
+}
+
+fn pim(id: &str, upn: &str, scope: &str, start: OffsetDateTime, hours: i64) -> Evidence {
+    Evidence {
+        id: id.into(),
+        source: Some(Source::Instances),
+        kind: Some(Kind::Pim),
+        principal: format!("oid-{upn}"),
+        names: vec![upn.into()],
+        scope: scope.into(),
+        seen_under: SUB.into(),
+        role: "/providers/microsoft.authorization/roledefinitions/acdd72a7".into(),
+        start: Some(start),
+        end: Some(start + Duration::hours(hours)),
+        ..Evidence::default()
+    }
+}
+
+fn sub_scope() -> String {
+    format!("/subscriptions/{SUB}")
+}
+
+#[test]
+fn an_activation_at_a_parent_scope_covering_the_start_is_pim() {
+    let ev = [pim(
+        "a",
+        "alice@contoso.com",
+        &sub_scope(),
+        T - Duration::minutes(30),
+        8,
+    )];
+    let r = decide(&session("Alice@Contoso.com"), &ev, &Reads::default(), None);
+    assert_eq!(r.verdict, Verdict::Pim);
+    assert_eq!(r.evidence, ["a"]);
+    assert_eq!(r.from, Some(T - Duration::minutes(30)));
+}
+
+#[test]
+fn the_skew_is_five_minutes_either_way() {
+    let s = session("alice@contoso.com");
+    let after = |m| {
+        [pim(
+            "a",
+            "alice@contoso.com",
+            &sub_scope(),
+            T + Duration::minutes(m),
+            1,
+        )]
+    };
+    assert_eq!(
+        decide(&s, &after(4), &Reads::default(), None).verdict,
+        Verdict::Pim
+    );
+    assert_eq!(
+        decide(&s, &after(6), &Reads::default(), None).verdict,
+        Verdict::None
+    );
+    let ended = |m| {
+        let mut e = pim(
+            "a",
+            "alice@contoso.com",
+            &sub_scope(),
+            T - Duration::hours(2),
+            1,
+        );
+        e.end = Some(T - Duration::minutes(m));
+        [e]
+    };
+    assert_eq!(
+        decide(&s, &ended(4), &Reads::default(), None).verdict,
+        Verdict::Pim
+    );
+    assert_eq!(
+        decide(&s, &ended(6), &Reads::default(), None).verdict,
+        Verdict::None
+    );
+}
+
+#[test]
+fn another_vms_scope_or_another_person_covers_nothing() {
+    let other = format!("/subscriptions/{SUB}/resourcegroups/rg-other");
+    let s = session("alice@contoso.com");
+    let ev = [
+        pim("a", "alice@contoso.com", &other, T - Duration::hours(1), 8),
+        pim(
+            "b",
+            "bob@contoso.com",
+            &sub_scope(),
+            T - Duration::hours(1),
+            8,
+        ),
+    ];
+    assert_eq!(
+        decide(&s, &ev, &Reads::default(), None).verdict,
+        Verdict::None
+    );
+}
+
+#[test]
+fn a_failed_read_of_the_vms_subscription_is_unknown_never_none() {
+    let reads = Reads {
+        failed: vec![(SUB.into(), "403: Reader at subscription scope".into())],
+        groups_read: true,
+    };
+    let r = decide(&session("alice@contoso.com"), &[], &reads, None);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert_eq!(r.reasons, ["403: Reader at subscription scope"]);
+    let elsewhere = Reads {
+        failed: vec![("another".into(), "403".into())],
+        groups_read: true,
+    };
+    let r = decide(&session("alice@contoso.com"), &[], &elsewhere, None);
+    assert_eq!(r.verdict, Verdict::None);
+}
+
+#[test]
+fn the_ticket_comes_from_ticket_info_else_the_pattern() {
+    let mut a = pim(
+        "a",
+        "alice@contoso.com",
+        &sub_scope(),
+        T - Duration::hours(1),
+        8,
+    );
+    a.schedule = "s1".into();
+    let mut req = a.clone();
+    req.id = "req".into();
+    req.source = Some(Source::Requests);
+    req.justification = "patching per CHG0012345".into();
+    let re = Regex::new(r"CHG\d{7}").ok();
+    let r = decide(
+        &session("alice@contoso.com"),
+        &[a.clone(), req.clone()],
+        &Reads::default(),
+        re.as_ref(),
+    );
+    assert_eq!(r.ticket, "CHG0012345");
+    assert_eq!(r.justification, "patching per CHG0012345");
+    assert_eq!(r.evidence, ["a", "req"]);
+    req.ticket = "ServiceNow:INC42".into();
+    let r = decide(
+        &session("alice@contoso.com"),
+        &[a, req],
+        &Reads::default(),
+        re.as_ref(),
+    );
+    assert_eq!(r.ticket, "ServiceNow:INC42");
+}
+
+proptest! {
+    /// Whatever the order of the evidence, the record is the same; and a record is `none` only
+    /// when no read failed for its subscription.
+    #[test]
+    fn the_order_of_evidence_does_not_matter(
+        offsets in proptest::collection::vec((-600i64..600, 1i64..10, 0usize..3), 0..8),
+        failed in any::<bool>(),
+    ) {
+        let people = ["alice@contoso.com", "bob@contoso.com", "ALICE@contoso.com"];
+        let ev: Vec<Evidence> = offsets
+            .iter()
+            .enumerate()
+            .map(|(i, (m, h, p))| pim(&format!("e{i}"), people[*p], &sub_scope(), T + Duration::minutes(*m), *h))
+            .collect();
+        let reads = Reads {
+            failed: if failed { vec![(SUB.into(), "throttled".into())] } else { Vec::new() },
+            groups_read: true,
+        };
+        let s = session("alice@contoso.com");
+        let a = decide(&s, &ev, &reads, None);
+        let mut rev = ev.clone();
+        rev.reverse();
+        let b = decide(&s, &rev, &reads, None);
+        prop_assert_eq!(&a, &b);
+        if failed {
+            prop_assert_ne!(a.verdict, Verdict::None);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! One piece of authorization evidence, whatever its source: a window in which a principal held
+//! a role at a scope (a PIM activation, a standing assignment), a person's membership of a group
+//! (PIM for Groups), a just-in-time request to a VM, or an approval. Built from the Resource
+//! Manager schedules here ([`of_instance`], [`of_request`]); from `AuditLogs` rows in
+//! [`super::auditlogs`]; from the doors' just-in-time events in [`super::read`].
+
+use time::{Duration, OffsetDateTime};
+
+use crate::arm::model::Expanded;
+use crate::arm::{ScheduleInstance, ScheduleRequest};
+use crate::dates::timestamp;
+
+/// What a piece of evidence shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A role activated through PIM (Azure RBAC).
+    Pim,
+    /// A role assigned outside PIM activation (permanent or admin-assigned).
+    Standing,
+    /// A person's activated membership of a group (PIM for Groups): `group` names it.
+    GroupActivation,
+    /// A person's standing membership of a group.
+    GroupMember,
+    /// A Defender just-in-time request opening the VM (`scope`) to the Bastion subnet.
+    Jit,
+    /// An approval of a PIM request (`principal` the person, `approver` who approved).
+    Approval,
+}
+
+/// Where it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// Resource Manager `roleAssignmentScheduleInstances`.
+    Instances,
+    /// Resource Manager `roleAssignmentScheduleRequests`.
+    Requests,
+    /// The Entra `AuditLogs` table.
+    AuditLogs,
+    /// The Activity log's just-in-time requests (the other doors' read).
+    Jit,
+}
+
+impl Source {
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Instances => "schedule-instances",
+            Self::Requests => "schedule-requests",
+            Self::AuditLogs => "auditlogs",
+            Self::Jit => "jit",
+        }
+    }
+
+    /// From its stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Instances, Self::Requests, Self::AuditLogs, Self::Jit]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+impl Kind {
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pim => "pim",
+            Self::Standing => "standing",
+            Self::GroupActivation => "group-activation",
+            Self::GroupMember => "group-member",
+            Self::Jit => "jit",
+            Self::Approval => "approval",
+        }
+    }
+
+    /// From its stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Pim,
+            Self::Standing,
+            Self::GroupActivation,
+            Self::GroupMember,
+            Self::Jit,
+            Self::Approval,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One piece of evidence. Ids and scopes are lower-case; empty text is "not known".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Stable id: the source's own (instance or request id, `AuditLogs` `Id`, the Activity log
+    /// operation's correlation id and VM).
+    pub id: String,
+    /// Where it was read.
+    pub source: Option<Source>,
+    /// What it shows.
+    pub kind: Option<Kind>,
+    /// The principal's object id (a person's, or a group's for a role held by a group).
+    pub principal: String,
+    /// The principal's names (UPN, e-mail).
+    pub names: Vec<String>,
+    /// The principal is a group.
+    pub group_principal: bool,
+    /// For a membership: the group.
+    pub group: String,
+    /// The scope (a role's), or the VM (a just-in-time request's).
+    pub scope: String,
+    /// The subscription whose list showed it (a management-group scope covers its VMs).
+    pub seen_under: String,
+    /// The role definition id (or name).
+    pub role: String,
+    /// Window start.
+    pub start: Option<OffsetDateTime>,
+    /// Window end (`None`: open or permanent).
+    pub end: Option<OffsetDateTime>,
+    /// Who approved.
+    pub approver: String,
+    /// The requester's reason.
+    pub justification: String,
+    /// `ticketInfo`: `system:number`, or the number.
+    pub ticket: String,
+    /// The schedule a request targets or an instance belongs to (their join).
+    pub schedule: String,
+}
+
+/// Lower-case and trimmed.
+pub fn low(s: Option<&str>) -> String {
+    s.unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+/// The last segment of an id (a schedule is named by its GUID on one side, its id on the other).
+fn last(s: Option<&str>) -> String {
+    low(s).rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+/// A ticket from `ticketInfo`'s parts.
+pub fn ticket(system: Option<&str>, number: Option<&str>) -> String {
+    let number = number.unwrap_or_default().trim();
+    match system.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if !number.is_empty() => format!("{s}:{number}"),
+        _ => number.to_owned(),
+    }
+}
+
+/// An instance seen in `subscription`'s list: `Activated` is PIM, anything else standing.
+pub fn of_instance(i: &ScheduleInstance, subscription: &str) -> Evidence {
+    let p = &i.properties;
+    let activated = p
+        .assignment_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("Activated"));
+    Evidence {
+        id: low(Some(&i.id)),
+        source: Some(Source::Instances),
+        kind: Some(if activated { Kind::Pim } else { Kind::Standing }),
+        start: p.start_date_time.as_deref().and_then(timestamp),
+        end: p.end_date_time.as_deref().and_then(timestamp),
+        schedule: last(p.role_assignment_schedule_id.as_deref()),
+        ..assigned(
+            p.principal_id.as_deref(),
+            p.principal_type.as_deref(),
+            &p.expanded_properties,
+            p.scope.as_deref(),
+            p.role_definition_id.as_deref(),
+            subscription,
+        )
+    }
+}
+
+/// The evidence fields of an assignment: principal, its e-mail, whether a group, scope, role.
+fn assigned(
+    principal: Option<&str>,
+    principal_type: Option<&str>,
+    expanded: &Expanded,
+    scope: Option<&str>,
+    role: Option<&str>,
+    subscription: &str,
+) -> Evidence {
+    Evidence {
+        principal: low(principal),
+        names: expanded.principal.email.iter().cloned().collect(),
+        group_principal: principal_type.is_some_and(|t| t.eq_ignore_ascii_case("Group")),
+        scope: low(scope),
+        seen_under: low(Some(subscription)),
+        role: low(role),
+        ..Evidence::default()
+    }
+}
+
+/// A provisioned request seen in `subscription`'s list (a denied or pending one is `None`):
+/// a self-activation is PIM, an admin assignment standing; its window from `scheduleInfo`.
+pub fn of_request(r: &ScheduleRequest, subscription: &str) -> Option<Evidence> {
+    let p = &r.properties;
+    let provisioned = p
+        .status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("Provisioned"));
+    let kind = match p.request_type.as_deref().map(str::to_ascii_lowercase) {
+        Some(t) if t == "selfactivate" || t == "selfextend" || t == "selfrenew" => Kind::Pim,
+        Some(t) if t.starts_with("admin") && !t.contains("remove") => Kind::Standing,
+        _ => return None,
+    };
+    if !provisioned {
+        return None;
+    }
+    let info = &p.schedule_info;
+    let start = info.start_date_time.as_deref().and_then(timestamp);
+    let end = info
+        .expiration
+        .end_date_time
+        .as_deref()
+        .and_then(timestamp)
+        .or_else(|| {
+            let d = info.expiration.duration.as_deref().and_then(iso_duration)?;
+            Some(start? + d)
+        });
+    Some(Evidence {
+        id: low(Some(&r.id)),
+        source: Some(Source::Requests),
+        kind: Some(kind),
+        start,
+        end,
+        approver: String::new(),
+        justification: p.justification.clone().unwrap_or_default(),
+        ticket: ticket(
+            p.ticket_info.ticket_system.as_deref(),
+            p.ticket_info.ticket_number.as_deref(),
+        ),
+        schedule: last(p.target_role_assignment_schedule_id.as_deref()),
+        ..assigned(
+            p.principal_id.as_deref(),
+            p.principal_type.as_deref(),
+            &p.expanded_properties,
+            p.scope.as_deref(),
+            p.role_definition_id.as_deref(),
+            subscription,
+        )
+    })
+}
+
+/// An ISO 8601 duration of days, hours, minutes and seconds (`P1D`, `PT8H`, `PT30M`).
+pub fn iso_duration(s: &str) -> Option<Duration> {
+    let s = s.trim().to_ascii_uppercase();
+    let rest = s.strip_prefix('P')?;
+    let (days, time) = rest.split_once('T').unwrap_or((rest, ""));
+    let mut total = Duration::ZERO;
+    let mut unit = |text: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut num = String::new();
+        for c in text.chars() {
+            if c.is_ascii_digit() || c == '.' {
+                num.push(c);
+                continue;
+            }
+            let secs = units.iter().find(|(u, _)| *u == c)?.1;
+            let n: f64 = num.parse().ok()?;
+            total += Duration::seconds_f64(n * secs as f64);
+            num.clear();
+        }
+        num.is_empty().then_some(())
+    };
+    unit(days, &[('D', 86_400), ('W', 604_800)])?;
+    unit(time, &[('H', 3600), ('M', 60), ('S', 1)])?;
+    (total > Duration::ZERO).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_of_the_schedule_info() {
+        assert_eq!(iso_duration("PT8H"), Some(Duration::hours(8)));
+        assert_eq!(
+            iso_duration("P1DT30M"),
+            Some(Duration::minutes(24 * 60 + 30))
+        );
+        assert_eq!(iso_duration("PT1.5H"), Some(Duration::minutes(90)));
+        assert_eq!(iso_duration("8H"), None);
+        assert_eq!(iso_duration("PT"), None);
+        assert_eq!(iso_duration("PTXH"), None);
+    }
+}

@@ -1,0 +1,476 @@
+//! The fixture: 512 sessions with their ground truth, every case the decision must get right,
+//! decided from evidence in the sources' documented shapes (Resource Manager instances as the
+//! REST specification's example `GetRoleAssignmentScheduleInstancesByScope.json` gives them,
+//! `AuditLogs` rows in the table's columns with dynamic values as JSON text, as the Logs Query
+//! API answers them; just-in-time requests as the Activity log's `initiate` body), all in one
+//! pool so one person's evidence never decides another's session.
+
+use serde_json::{Value, json};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::auditlogs;
+use super::decide::{Reads, Session, Verdict, decide};
+use super::evidence::{Evidence, of_instance};
+use super::read::{Doors, jit_evidence};
+use crate::arm::ScheduleInstance;
+use crate::dates::format_utc_millis;
+use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
+use crate::estate::bypass::cidr::AddrSet;
+
+const T0: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
+const CASES: usize = 16;
+const EACH: usize = 32;
+const DENIED: &str = "99999999-0000-0000-0000-000000000403";
+
+fn sub(i: usize) -> String {
+    if i % CASES == 13 {
+        return DENIED.into();
+    }
+    format!("{:08}-1111-2222-3333-444444444444", i % 5)
+}
+
+fn vm(i: usize) -> String {
+    format!(
+        "/subscriptions/{}/resourcegroups/rg-{}/providers/microsoft.compute/virtualmachines/vm-{}",
+        sub(i),
+        i % 7,
+        i % 50
+    )
+}
+
+fn start(i: usize) -> OffsetDateTime {
+    T0 + Duration::minutes(37 * i as i64)
+}
+
+fn upn(i: usize) -> String {
+    format!("user{i}@contoso.com")
+}
+
+/// An instance in the specification's example shape.
+fn instance(
+    i: usize,
+    n: usize,
+    scope: &str,
+    principal: (&str, &str, &str),
+    activated: bool,
+    from: OffsetDateTime,
+    until: Option<OffsetDateTime>,
+) -> Evidence {
+    let (id, email, kind) = principal;
+    let v = json!({
+        "properties": {
+            "originRoleAssignmentId": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/ra-{i}-{n}"),
+            "linkedRoleEligibilityScheduleId": if activated { json!(format!("el-{i}")) } else { Value::Null },
+            "assignmentType": if activated { "Activated" } else { "Assigned" },
+            "scope": scope,
+            "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/c8d4ff99-41c3-41a8-9f60-21dfdad59608", sub(i)),
+            "principalId": id, "principalType": kind, "status": "Accepted",
+            "roleAssignmentScheduleId": format!("/subscriptions/{}/providers/Microsoft.Authorization/RoleAssignmentSchedules/sch-{i}-{n}", sub(i)),
+            "startDateTime": format_utc_millis(from),
+            "endDateTime": until.map(format_utc_millis),
+            "memberType": "Direct", "createdOn": format_utc_millis(from),
+            "expandedProperties": {
+                "scope": {"id": scope, "displayName": "scope", "type": "resourcegroup"},
+                "roleDefinition": {"id": "c8d4ff99-41c3-41a8-9f60-21dfdad59608", "displayName": "Contributor", "type": "BuiltInRole"},
+                "principal": {"id": id, "displayName": "Someone", "email": email, "type": kind}
+            }
+        },
+        "name": format!("inst-{i}-{n}"),
+        "id": format!("/subscriptions/{}/providers/Microsoft.Authorization/RoleAssignmentScheduleInstances/inst-{i}-{n}", sub(i)),
+        "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances"
+    });
+    let parsed: ScheduleInstance = serde_json::from_value(v).unwrap_or_default();
+    of_instance(&parsed, &sub(i))
+}
+
+fn person_instance(
+    i: usize,
+    n: usize,
+    scope: &str,
+    from: OffsetDateTime,
+    until: Option<OffsetDateTime>,
+    activated: bool,
+) -> Evidence {
+    let oid = format!("oid-{i}");
+    instance(i, n, scope, (&oid, &upn(i), "User"), activated, from, until)
+}
+
+fn rg(i: usize) -> String {
+    format!("/subscriptions/{}/resourcegroups/rg-{}", sub(i), i % 7)
+}
+
+/// An `AuditLogs` row as the Logs Query API answers it (dynamic columns as JSON text), read.
+fn audit(i: usize, op: &str, targets: Value, details: Value, at: OffsetDateTime) -> Evidence {
+    let columns: Vec<String> = [
+        "TenantId",
+        "Id",
+        "TimeGenerated",
+        "OperationName",
+        "Category",
+        "Result",
+        "ResultReason",
+        "LoggedByService",
+        "InitiatedBy",
+        "TargetResources",
+        "AdditionalDetails",
+        "CorrelationId",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let by = json!({"user": {"id": format!("oid-{i}"), "userPrincipalName": upn(i), "displayName": "Someone"}});
+    let row = vec![
+        json!("tenant"),
+        json!(format!("Directory_{i}_{op}")),
+        json!(format_utc_millis(at)),
+        json!(op),
+        json!("RoleManagement"),
+        json!("success"),
+        json!("maintenance window"),
+        json!("PIM"),
+        json!(by.to_string()),
+        json!(targets.to_string()),
+        json!(details.to_string()),
+        json!(format!("corr-{i}")),
+    ];
+    auditlogs::read(&columns, &row).unwrap_or_default()
+}
+
+fn details(from: OffsetDateTime, until: OffsetDateTime) -> Value {
+    // Deliberately not in the order of another category: read by key.
+    json!([{"key": "ExpirationTime", "value": format_utc_millis(until)}, {"key": "RoleDefinitionOriginId", "value": "c8d4ff99"}, {"key": "StartTime", "value": format_utc_millis(from)}])
+}
+
+fn jit_event(i: usize, at: OffsetDateTime, source: &str) -> Event {
+    let body = json!({"virtualMachines": [{"id": vm(i), "ports": [{"number": 22, "allowedSourceAddressPrefix": source, "endTimeUtc": format_utc_millis(at + Duration::hours(3))}]}], "justification": "JIT for patching"});
+    Event {
+        operation: JIT_INITIATE.to_owned(),
+        resource: format!(
+            "/subscriptions/{}/resourcegroups/rg-{}/providers/microsoft.security/locations/westeurope/jitnetworkaccesspolicies/default",
+            sub(i),
+            i % 7
+        ),
+        correlation: format!("corr-jit-{i}"),
+        outcome: Outcome::Succeeded,
+        at,
+        caller: upn(i),
+        caller_ip: "203.0.113.9".into(),
+        properties: json!({"requestbody": body.to_string()}),
+        jit: None,
+    }
+}
+
+/// The fixture: the sessions with their truth, the evidence pool, the doors and the reads.
+fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
+    let mut sessions = Vec::new();
+    let mut pool = Vec::new();
+    let mut events = Vec::new();
+    for i in 0..CASES * EACH {
+        let t = start(i);
+        let m = Duration::minutes;
+        let mut s = Session {
+            upn: upn(i),
+            object_id: String::new(),
+            vm: vm(i),
+            start: Some(t),
+        };
+        let truth = match i % CASES {
+            0 => {
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t - m(30),
+                    Some(t + m(450)),
+                    true,
+                ));
+                Verdict::Pim
+            }
+            1 => {
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t + m(20),
+                    Some(t + m(500)),
+                    true,
+                ));
+                Verdict::None
+            }
+            2 => {
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &vm(i),
+                    t - m(420),
+                    Some(t + m(60)),
+                    true,
+                ));
+                Verdict::Pim
+            }
+            3 => {
+                s.upn = upn(i).to_uppercase();
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t - m(5),
+                    Some(t + m(60)),
+                    true,
+                ));
+                Verdict::Pim
+            }
+            4 => {
+                s.upn = format!("user{i}_fabrikam.com#EXT#@contoso.onmicrosoft.com");
+                let e = instance(
+                    i,
+                    0,
+                    &rg(i),
+                    ("guest-oid", &format!("user{i}@fabrikam.com"), "User"),
+                    true,
+                    t - m(10),
+                    Some(t + m(60)),
+                );
+                pool.push(e);
+                Verdict::Pim
+            }
+            5 => {
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t + m(4),
+                    Some(t + m(60)),
+                    true,
+                ));
+                Verdict::Pim
+            }
+            6 => {
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t - m(120),
+                    Some(t - m(4)),
+                    true,
+                ));
+                Verdict::Pim
+            }
+            7 => {
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t + m(6),
+                    Some(t + m(60)),
+                    true,
+                ));
+                Verdict::None
+            }
+            8 => {
+                let group = format!("grp-{i}");
+                pool.push(instance(
+                    i,
+                    0,
+                    &format!("/subscriptions/{}", sub(i)),
+                    (&group, "", "Group"),
+                    false,
+                    t - Duration::days(90),
+                    None,
+                ));
+                let targets = json!([{"id": group, "displayName": "VM operators", "type": "Group"}, {"id": format!("oid-{i}"), "userPrincipalName": upn(i), "type": "User"}]);
+                pool.push(audit(
+                    i,
+                    "Add member to group completed (PIM activation)",
+                    targets,
+                    details(t - m(15), t + m(105)),
+                    t - m(15),
+                ));
+                Verdict::PimGroup
+            }
+            9 => {
+                events.push(jit_event(i, t - m(2), "10.0.0.0/26"));
+                Verdict::Jit
+            }
+            10 => {
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t - m(60),
+                    Some(t + m(60)),
+                    true,
+                ));
+                pool.push(person_instance(
+                    i,
+                    1,
+                    &vm(i),
+                    t - m(20),
+                    Some(t + m(100)),
+                    true,
+                ));
+                Verdict::Pim
+            }
+            11 => {
+                s.upn = String::new();
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t - m(30),
+                    Some(t + m(60)),
+                    true,
+                ));
+                Verdict::Unknown
+            }
+            12 => {
+                let targets = json!([{"id": "c8d4ff99-41c3-41a8-9f60-21dfdad59608", "displayName": "Contributor", "type": "Role"}, {"id": rg(i), "displayName": "rg", "type": "Other"}]);
+                pool.push(audit(
+                    i,
+                    "Add member to role completed (PIM activation)",
+                    targets,
+                    details(t - m(50), t + m(10)),
+                    t - m(50),
+                ));
+                Verdict::Pim
+            }
+            13 => Verdict::Unknown,
+            14 => {
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t - Duration::days(400),
+                    None,
+                    false,
+                ));
+                Verdict::Standing
+            }
+            _ => {
+                // Noise that must not count: JIT to a source outside the Bastion subnet, an
+                // activation on another group, and the approval of nothing here.
+                events.push(jit_event(i, t - m(2), "203.0.113.0/24"));
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &format!("/subscriptions/{}/resourcegroups/rg-elsewhere", sub(i)),
+                    t - m(10),
+                    Some(t + m(60)),
+                    true,
+                ));
+                Verdict::None
+            }
+        };
+        sessions.push((s, truth));
+    }
+    let doors = Doors {
+        unread: None,
+        events,
+        bastion: AddrSet::prefix("10.0.0.0/26"),
+    };
+    let mut reads = Reads {
+        failed: vec![(
+            DENIED.into(),
+            format!(
+                "PIM schedule instances of /subscriptions/{DENIED} not read: 403 Reader at subscription scope"
+            ),
+        )],
+        groups_read: true,
+    };
+    pool.extend(jit_evidence(&doors, &mut reads));
+    (sessions, pool, doors, reads)
+}
+
+#[test]
+fn every_session_of_the_fixture_is_decided_right() {
+    let (sessions, pool, _, reads) = fixture();
+    assert!(sessions.len() >= 500);
+    let mut wrong = Vec::new();
+    let mut by = std::collections::BTreeMap::new();
+    for (i, (s, truth)) in sessions.iter().enumerate() {
+        let r = decide(s, &pool, &reads, None);
+        *by.entry(truth.as_str()).or_insert(0) += 1;
+        if r.verdict != *truth {
+            wrong.push(format!(
+                "#{i} case {}: {:?} ≠ {:?} ({:?})",
+                i % CASES,
+                r.verdict,
+                truth,
+                r.reasons
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong: {:#?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(20)]
+    );
+    for v in ["pim", "pim-group", "jit", "standing", "none", "unknown"] {
+        assert!(by.get(v).copied().unwrap_or(0) >= EACH, "{v}: {by:?}");
+    }
+}
+
+#[test]
+fn the_records_carry_their_evidence_and_windows() {
+    let (sessions, pool, _, reads) = fixture();
+    // Overlapping windows: both named, the latest start the window.
+    let (s, _) = &sessions[10];
+    let r = decide(s, &pool, &reads, None);
+    assert_eq!(r.evidence.len(), 2, "{r:?}");
+    assert_eq!(r.from, s.start.map(|t| t - Duration::minutes(20)));
+    // The group: the membership row and the group's assignment.
+    let r = decide(&sessions[8].0, &pool, &reads, None);
+    assert!(
+        r.evidence.iter().any(|e| e.starts_with("directory_8_")),
+        "{r:?}"
+    );
+    assert!(r.evidence.iter().any(|e| e.contains("inst-8-0")), "{r:?}");
+    // Just-in-time: its justification and window end from the body.
+    let r = decide(&sessions[9].0, &pool, &reads, None);
+    assert_eq!(r.justification, "JIT for patching");
+    assert_eq!(
+        r.until,
+        sessions[9].0.start.map(|t| t + Duration::minutes(178))
+    );
+    // The AuditLogs-only window: justification from ResultReason.
+    let r = decide(&sessions[12].0, &pool, &reads, None);
+    assert_eq!(
+        (r.verdict, r.justification.as_str()),
+        (Verdict::Pim, "maintenance window")
+    );
+    // The 403: said, never none.
+    let r = decide(&sessions[13].0, &pool, &reads, None);
+    assert!(r.reasons.iter().any(|x| x.contains("403")), "{r:?}");
+}
+
+#[test]
+fn late_evidence_flips_none_to_pim() {
+    let (sessions, mut pool, _, reads) = fixture();
+    let late: Vec<usize> = (0..sessions.len()).filter(|i| i % CASES == 15).collect();
+    for &i in &late {
+        assert_eq!(
+            decide(&sessions[i].0, &pool, &reads, None).verdict,
+            Verdict::None
+        );
+    }
+    for &i in &late {
+        let t = start(i);
+        let targets = json!([{"id": "c8d4ff99", "displayName": "Contributor", "type": "Role"}, {"id": vm(i), "type": "Other"}]);
+        pool.push(audit(
+            i,
+            "Add member to role completed (PIM activation)",
+            targets,
+            details(t - Duration::minutes(3), t + Duration::hours(1)),
+            t,
+        ));
+    }
+    for &i in &late {
+        assert_eq!(
+            decide(&sessions[i].0, &pool, &reads, None).verdict,
+            Verdict::Pim,
+            "#{i}"
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! Who allowed each Bastion session: one authorization record per successful session (its
+//! verdict `pim`, `pim-group`, `jit`, `standing`, `none` or `unknown`, the evidence ids, the
+//! window, approver, justification and ticket), decided from PIM's Azure RBAC schedules
+//! (Resource Manager), PIM's `AuditLogs` rows (Log Analytics) and the just-in-time requests the
+//! other doors read, and decided again as later evidence arrives. Every piece of evidence seen
+//! is kept ([`store`], table `authzwindows`): Resource Manager forgets an expired activation.
+//!
+//! [`decide`] is pure; [`read`] gathers the sources; [`run`] is one pass.
+
+pub mod auditlogs;
+pub mod decide;
+pub mod evidence;
+pub mod findings;
+pub mod read;
+pub mod settings;
+pub mod shared;
+pub mod store;
+
+#[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
+mod fixture_tests;
+#[cfg(test)]
+mod shared_tests;
+#[cfg(test)]
+mod store_tests;
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use self::decide::{Record, Session};
+use self::read::Doors;
+use self::settings::AuthzSettings;
+use crate::arm::ResourceManager;
+use crate::catalogue::days::{DayRow, Span, put_authorization, started_within_scan};
+use crate::catalogue::session::outcome::CONNECTED;
+use crate::dates::format_utc_millis;
+use crate::loganalytics::LogsQuery;
+use crate::ports::Ports;
+use crate::spine::Finding;
+
+/// How far back sessions are decided again each pass (older ones keep their verdict), and how
+/// far back `AuditLogs` is read.
+pub const DECIDE_LOOKBACK: Duration = Duration::days(7);
+
+/// A record as its row keeps it (JSON text, keys sorted).
+pub fn record_json(r: &Record) -> String {
+    json!({
+        "verdict": r.verdict.as_str(), "evidence": r.evidence,
+        "from": r.from.map(format_utc_millis), "until": r.until.map(format_utc_millis),
+        "approver": r.approver, "justification": r.justification, "ticket": r.ticket,
+        "reasons": r.reasons,
+    })
+    .to_string()
+}
+
+/// What one pass did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Each session decided: its tunnel id and record.
+    pub decided: Vec<(String, Record)>,
+    /// What could not be read or stored.
+    pub failed: Vec<String>,
+    /// Resource Manager calls made (first pages).
+    pub arm_calls: usize,
+    /// `AuditLogs` queries sent.
+    pub queries: usize,
+    /// Sessions whose verdict or record changed (written).
+    pub changed: usize,
+    /// What it tells people (the entry point makes them notifications).
+    pub found: Vec<Finding>,
+}
+
+/// The sources of one pass.
+pub struct Sources<'a> {
+    /// Resource Manager (`None`: not set up: every schedule unread).
+    pub arm: Option<&'a dyn ResourceManager>,
+    /// Log Analytics, for `AuditLogs`.
+    pub logs: Option<&'a dyn LogsQuery>,
+    /// The workspaces (customer ids) holding `AuditLogs`.
+    pub workspaces: &'a [String],
+    /// The doors' Activity log read.
+    pub doors: &'a Doors,
+}
+
+/// Most VMs whose Entra ID login extensions one pass reads (two calls each).
+pub const MAX_SHARED_VMS: usize = 50;
+
+/// The shared accounts of `rows`, each a finding unless its VM has an Entra ID login extension
+/// (read over `arm`; one not read is said in the finding).
+async fn shared_accounts(
+    arm: Option<&dyn ResourceManager>,
+    rows: &[DayRow],
+    now: OffsetDateTime,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, s) in shared::shared(rows).iter().enumerate() {
+        let entra = match arm {
+            Some(_) if i >= MAX_SHARED_VMS => Err(format!(
+                "more than {MAX_SHARED_VMS} VMs to read in one pass"
+            )),
+            Some(arm) => entra_login(arm, &s.vm).await,
+            None => Err("Resource Manager is not set up".to_owned()),
+        };
+        match entra {
+            Ok(true) => {}
+            Ok(false) => out.push(findings::shared_account(s, "absent", now)),
+            Err(why) => out.push(findings::shared_account(s, &format!("unknown: {why}"), now)),
+        }
+    }
+    out
+}
+
+/// Whether `vm` has an Entra ID login extension.
+async fn entra_login(arm: &dyn ResourceManager, vm: &str) -> Result<bool, String> {
+    for name in shared::ENTRA_LOGIN {
+        if arm
+            .vm_extension(vm, name)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The session facts the decision needs, from its day row.
+pub fn session_of(row: &DayRow) -> Session {
+    Session {
+        upn: row.user_email.clone(),
+        object_id: String::new(),
+        vm: row.target_resource_id.to_ascii_lowercase(),
+        start: Some(row.start),
+    }
+}
+
+/// One pass over the successful sessions that started within [`DECIDE_LOOKBACK`] of `now` on
+/// `hosts` (lower-case names; empty: every host): the sources read and kept, each session
+/// decided from everything kept; then the shared accounts of `SHARED_ACCOUNT_DAYS`.
+pub async fn run(
+    ports: &Ports,
+    sources: &Sources<'_>,
+    hosts: &BTreeSet<String>,
+    settings: &AuthzSettings,
+    now: OffsetDateTime,
+) -> Report {
+    let mut report = Report::default();
+    let tables = ports.tables.as_ref();
+    let shared_span = Duration::days(settings.shared_days);
+    let scan = Span {
+        from: now - shared_span.max(DECIDE_LOOKBACK),
+        until: now,
+    };
+    let span = Span {
+        from: now - DECIDE_LOOKBACK,
+        until: now,
+    };
+    let all_rows: Vec<DayRow> = match started_within_scan(tables, scan).await {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|r| r.outcome == CONNECTED)
+            .filter(|r| hosts.is_empty() || hosts.contains(&r.host.to_ascii_lowercase()))
+            .collect(),
+        Err(e) => {
+            report.failed.push(format!("sessions not read: {e}"));
+            return report;
+        }
+    };
+    let shared_from = now - shared_span;
+    let of_shared: Vec<DayRow> = (all_rows.iter())
+        .filter(|r| r.start >= shared_from)
+        .cloned()
+        .collect();
+    report.found = shared_accounts(sources.arm, &of_shared, now).await;
+    let rows: Vec<DayRow> = all_rows
+        .into_iter()
+        .filter(|r| r.start >= span.from)
+        .collect();
+    let subscriptions: BTreeSet<String> = rows
+        .iter()
+        .map(|r| decide::subscription_of(&r.target_resource_id))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut kept = match store::load(tables).await {
+        Ok(k) => k,
+        Err(e) => {
+            report.failed.push(format!("kept evidence not read: {e}"));
+            return report;
+        }
+    };
+    let mut got = read::gather(tables, sources, &subscriptions, (span.from, now)).await;
+    report.arm_calls = got.arm_calls;
+    report.queries = got.queries;
+    if let Err(e) = store::keep(tables, &kept, &got.seen, now).await {
+        report.failed.push(format!("evidence not kept: {e}"));
+    }
+    for (sub, listed) in &got.listed {
+        if let Err(e) = store::close_gone(tables, &kept, sub, listed, now).await {
+            report
+                .failed
+                .push(format!("{sub}: gone instances not closed: {e}"));
+        }
+        // Paced only when both lists were read.
+        let whole = !got.reads.failed.iter().any(|(s, _)| s == sub);
+        if whole && let Err(e) = store::mark_read(tables, sub, now).await {
+            report
+                .failed
+                .push(format!("{sub}: read time not kept: {e}"));
+        }
+    }
+    // Decided from everything known: what is kept, updated by what was read now.
+    let fresh: BTreeSet<String> = got.seen.iter().map(|e| e.id.clone()).collect();
+    kept.evidence.retain(|e| !fresh.contains(&e.id));
+    let mut all = std::mem::take(&mut got.seen);
+    all.extend(kept.evidence);
+    let mut changed = Vec::new();
+    let mut unknown = Vec::new();
+    for r in &rows {
+        let record = decide::decide(&session_of(r), &all, &got.reads, settings.pattern());
+        if record.verdict == decide::Verdict::Unknown {
+            unknown.push(decide::subscription_of(&r.target_resource_id));
+        }
+        report.found.extend(findings::transition(r, &record, now));
+        let (verdict, text) = (record.verdict.as_str(), record_json(&record));
+        if r.authorization != verdict || r.authorization_record != text {
+            let day = r.day();
+            let at = (day.as_str(), r.tunnel_id.as_str());
+            match put_authorization(tables, &ports.outbox, at, (verdict, &text), now).await {
+                Ok(()) => changed.push((r.day(), r.tunnel_id.clone())),
+                Err(e) => report
+                    .failed
+                    .push(format!("{}: verdict not stored: {e}", r.tunnel_id)),
+            }
+        }
+        report.decided.push((r.tunnel_id.clone(), record));
+    }
+    report
+        .found
+        .extend(findings::unknown(&got.reads, &unknown, now));
+    // The review queue derives a session whose verdict changed again.
+    report.changed = changed.len();
+    if let Err(e) = crate::catalogue::changes::record(tables, &changed).await {
+        report.failed.push(format!(
+            "changed verdicts not recorded for the review queue: {e}"
+        ));
+    }
+    report
+}

@@ -1,0 +1,244 @@
+//! One run's reads of the authorization sources: each watched subscription's PIM schedules
+//! through Resource Manager (instances and requests, every page; at most once per [`PACE`]),
+//! PIM's `AuditLogs` rows from each workspace (one query each), and the just-in-time requests
+//! the other doors' Activity log read found. What could not be read is said per subscription
+//! (or for all), so a session it leaves uncovered is `unknown`, never `none`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use super::auditlogs;
+use super::decide::Reads;
+use super::evidence::{Evidence, Kind, Source, low, of_instance, of_request};
+use crate::arm::ResourceManager;
+use crate::dates::format_utc_millis;
+use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome, dynamic};
+use crate::estate::bypass::cidr::AddrSet;
+use crate::estate::bypass::jit;
+use crate::loganalytics::LogsQuery;
+use crate::tables::TableStore;
+
+/// A subscription's schedules are read at most once in this long (two calls, and their pages).
+pub const PACE: Duration = Duration::minutes(5);
+/// Most `AuditLogs` rows one workspace answers a run.
+pub const MAX_ROWS: usize = 50_000;
+
+/// What the other doors' Activity log read gave: its just-in-time events and the Bastion
+/// subnets' addresses.
+#[derive(Debug, Clone, Default)]
+pub struct Doors {
+    /// The Activity log was read (`None`: not read, or not set up; why).
+    pub unread: Option<String>,
+    /// Its events (only the just-in-time ones are used).
+    pub events: Vec<Event>,
+    /// The watched hosts' Bastion subnets, when read.
+    pub bastion: Option<AddrSet>,
+}
+
+/// What was gathered.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    /// Evidence read now.
+    pub seen: Vec<Evidence>,
+    /// Per subscription read whole: the instance ids its list showed.
+    pub listed: BTreeMap<String, BTreeSet<String>>,
+    /// What could not be read.
+    pub reads: Reads,
+    /// Resource Manager calls made (first pages).
+    pub arm_calls: usize,
+    /// Queries sent.
+    pub queries: usize,
+}
+
+/// Reads `subscription`'s schedules into `out`.
+async fn schedules(arm: &dyn ResourceManager, subscription: &str, out: &mut Gathered) {
+    let scope = format!("/subscriptions/{subscription}");
+    out.arm_calls += 2;
+    let (instances, requests) = futures::join!(
+        arm.schedule_instances(&scope),
+        arm.schedule_requests(&scope)
+    );
+    match instances {
+        Ok(list) => {
+            let seen: Vec<Evidence> = list.iter().map(|i| of_instance(i, subscription)).collect();
+            out.listed.insert(
+                subscription.to_owned(),
+                seen.iter().map(|e| e.id.clone()).collect(),
+            );
+            out.seen.extend(seen);
+        }
+        Err(e) => out.reads.failed.push((
+            subscription.to_owned(),
+            format!("PIM schedule instances of {scope} not read: {e}"),
+        )),
+    }
+    match requests {
+        Ok(list) => out
+            .seen
+            .extend(list.iter().filter_map(|r| of_request(r, subscription))),
+        Err(e) => out.reads.failed.push((
+            subscription.to_owned(),
+            format!("PIM schedule requests of {scope} not read: {e}"),
+        )),
+    }
+}
+
+/// Reads PIM's `AuditLogs` rows of `workspace` over `[from, now)` into `out`.
+async fn audit_rows(
+    logs: &dyn LogsQuery,
+    workspace: &str,
+    from: OffsetDateTime,
+    now: OffsetDateTime,
+    out: &mut Gathered,
+) {
+    out.queries += 1;
+    let span = format!("{}/{}", format_utc_millis(from), format_utc_millis(now));
+    let mut rows = Vec::new();
+    let mut each = |c: &[String], r: &[Value]| rows.extend(auditlogs::read(c, r));
+    let query = auditlogs::query(MAX_ROWS + 1);
+    match crate::estate::bypass::read::rows(logs, workspace, &query, &span, &mut each).await {
+        Ok(None) if rows.len() <= MAX_ROWS => out.seen.extend(rows),
+        Ok(partial) => {
+            let why = partial.unwrap_or_else(|| format!("more than {MAX_ROWS} rows"));
+            out.reads.failed.push((
+                String::new(),
+                format!("AuditLogs of workspace {workspace} read in part: {why}"),
+            ));
+            out.seen.extend(rows);
+        }
+        Err(e) => out.reads.failed.push((
+            String::new(),
+            format!("AuditLogs of workspace {workspace} not read: {e}"),
+        )),
+    }
+}
+
+/// The just-in-time evidence of the doors' events: each successful request's VMs whose every
+/// asked source lies inside the Bastion subnets (a request to another source is a door, not an
+/// authorization of a Bastion session). Without the subnets, the subscriptions with requests
+/// are said unread.
+pub fn jit_evidence(doors: &Doors, reads: &mut Reads) -> Vec<Evidence> {
+    if let Some(why) = &doors.unread {
+        reads.failed.push((
+            String::new(),
+            format!("just-in-time requests not read: {why}"),
+        ));
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for e in doors
+        .events
+        .iter()
+        .filter(|e| e.operation == JIT_INITIATE && e.outcome == Outcome::Succeeded)
+    {
+        let Some(requests) = jit::requests(e) else {
+            // Its row has no body and its policy was not read: its VMs are not known.
+            let sub = super::decide::subscription_of(&e.resource);
+            reads.failed.push((
+                sub,
+                format!(
+                    "just-in-time request {} not read (its policy was not read)",
+                    e.correlation
+                ),
+            ));
+            continue;
+        };
+        let body = dynamic(
+            e.properties
+                .as_object()
+                .and_then(|p| {
+                    p.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("requestbody"))
+                })
+                .map(|(_, v)| v),
+        );
+        for r in requests {
+            let Some(bastion) = &doors.bastion else {
+                let sub = super::decide::subscription_of(&r.vm);
+                reads.failed.push((
+                    sub,
+                    "just-in-time requests not judged: the Bastion subnets are not known".into(),
+                ));
+                continue;
+            };
+            if !jit::outside(&r, bastion).is_empty() {
+                continue;
+            }
+            out.push(Evidence {
+                id: format!("jit:{}:{}", e.correlation, r.vm),
+                source: Some(Source::Jit),
+                kind: Some(Kind::Jit),
+                names: vec![e.caller.clone()],
+                scope: low(Some(&r.vm)),
+                start: Some(e.at),
+                end: jit_end(&body, &r.vm),
+                justification: body
+                    .get("justification")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                ..Evidence::default()
+            });
+        }
+    }
+    out
+}
+
+/// The latest `endTimeUtc` of `vm`'s ports in a request body.
+fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
+    let vms = body.get("virtualMachines")?.as_array()?;
+    let v = vms.iter().find(|v| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id.eq_ignore_ascii_case(vm))
+    })?;
+    v.get("ports")?
+        .as_array()?
+        .iter()
+        .filter_map(|p| p.get("endTimeUtc").and_then(Value::as_str))
+        .filter_map(crate::dates::timestamp)
+        .max()
+}
+
+/// Gathers `sources` for `subscriptions` at `now`: the schedules of those not read within
+/// [`PACE`], the `AuditLogs` of the workspaces since `from`, and the doors' just-in-time requests.
+pub async fn gather(
+    tables: &dyn TableStore,
+    sources: &super::Sources<'_>,
+    subscriptions: &BTreeSet<String>,
+    (from, now): (OffsetDateTime, OffsetDateTime),
+) -> Gathered {
+    let (arm, logs, doors) = (sources.arm, sources.logs, sources.doors);
+    let workspaces = sources.workspaces;
+    let mut out = Gathered::default();
+    for sub in subscriptions {
+        let Some(arm) = arm else {
+            out.reads.failed.push((
+                sub.clone(),
+                "PIM schedules not read: Resource Manager is not set up".into(),
+            ));
+            continue;
+        };
+        match super::store::read_at(tables, sub).await {
+            Ok(Some(at)) if at + PACE > now => continue,
+            Ok(_) => {}
+            Err(e) => {
+                out.reads
+                    .failed
+                    .push((sub.clone(), format!("PIM pacing row not read: {e}")));
+                continue;
+            }
+        }
+        schedules(arm, sub, &mut out).await;
+    }
+    if let Some(logs) = logs {
+        for w in workspaces {
+            audit_rows(logs, w, from, now, &mut out).await;
+        }
+    }
+    let jit = jit_evidence(doors, &mut out.reads);
+    out.seen.extend(jit);
+    out
+}

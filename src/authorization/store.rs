@@ -1,0 +1,207 @@
+//! Table `authzwindows`, its one writer: every piece of evidence ever seen (an instance leaves
+//! Resource Manager's list when it expires, so what was seen is kept), one row each (PK the
+//! subscription its scope lies in, `tenant` above every subscription; RK its id through the one
+//! key encoder), with `FirstSeen` and `LastSeen`. A window is closed at its end; an instance gone
+//! from a whole list before its end is closed when that list was read (`GoneAt`). Row
+//! [`READ_ROW`] of a subscription holds when its schedules were last read (the pacing).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::decide::subscription_of;
+use super::evidence::{Evidence, Kind, Source};
+use crate::azure::AzureError;
+use crate::dates::{format_utc_millis, timestamp};
+use crate::tables::filter::Op;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
+use crate::tables::ops::{get, query_all, upsert_batched, write_creating_table};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+
+/// The table.
+pub const WINDOWS_TABLE: &str = "authzwindows";
+/// A subscription's pacing row.
+pub const READ_ROW: &str = "~read";
+/// The partition of evidence above every subscription.
+pub const TENANT: &str = "tenant";
+/// Most rows one read loads.
+pub const MAX_ROWS: usize = 200_000;
+
+/// The partition of `e`.
+fn partition(e: &Evidence) -> String {
+    match subscription_of(&e.scope) {
+        s if !s.is_empty() => s,
+        _ if !e.seen_under.is_empty() => e.seen_under.clone(),
+        _ => TENANT.to_owned(),
+    }
+}
+
+fn time(t: Option<OffsetDateTime>) -> String {
+    t.map(format_utc_millis).unwrap_or_default()
+}
+
+/// `e`'s row, first seen at `first`, last seen at `now`.
+fn to_entity(e: &Evidence, first: OffsetDateTime, now: OffsetDateTime) -> Entity {
+    crate::tables::entity(json!({
+        "PartitionKey": partition(e), "RowKey": key(&e.id, Spelling::Encoded, MAX_KEY_BYTES),
+        "Id": e.id, "Source": e.source.map(Source::as_str).unwrap_or_default(),
+        "Kind": e.kind.map(Kind::as_str).unwrap_or_default(), "Principal": e.principal,
+        "Names": e.names.join("\n"), "GroupPrincipal": e.group_principal, "Group": e.group,
+        "Scope": e.scope, "SeenUnder": e.seen_under, "Role": e.role, "Start": time(e.start),
+        "End": time(e.end), "Approver": e.approver, "Justification": e.justification,
+        "Ticket": e.ticket, "Schedule": e.schedule, "FirstSeen": format_utc_millis(first),
+        "LastSeen": format_utc_millis(now),
+        "Closed": e.end.is_some_and(|end| end <= now),
+    }))
+}
+
+/// The evidence of a row (`None` for a pacing row or one this version cannot read).
+fn of_entity(row: &Entity) -> Option<Evidence> {
+    let s = |n: &str| get_str(row, n).unwrap_or_default().to_owned();
+    let id = s("Id");
+    if id.is_empty() {
+        return None;
+    }
+    let end = timestamp(&s("End"));
+    let gone = timestamp(&s("GoneAt"));
+    Some(Evidence {
+        id,
+        source: Source::parse(&s("Source")),
+        kind: Some(Kind::parse(&s("Kind"))?),
+        principal: s("Principal"),
+        names: s("Names").lines().map(str::to_owned).collect(),
+        group_principal: row
+            .get("GroupPrincipal")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true),
+        group: s("Group"),
+        scope: s("Scope"),
+        seen_under: s("SeenUnder"),
+        role: s("Role"),
+        start: timestamp(&s("Start")),
+        end: match (end, gone) {
+            (Some(e), Some(g)) => Some(e.min(g)),
+            (e, g) => e.or(g),
+        },
+        approver: s("Approver"),
+        justification: s("Justification"),
+        ticket: s("Ticket"),
+        schedule: s("Schedule"),
+    })
+}
+
+/// What is kept: each row's evidence, and the rows as stored (by id).
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// The evidence.
+    pub evidence: Vec<Evidence>,
+    /// The rows, by evidence id.
+    pub rows: BTreeMap<String, Entity>,
+}
+
+/// Every piece of evidence kept.
+///
+/// # Errors
+/// Table errors.
+pub async fn load(tables: &dyn TableStore) -> Result<Kept, AzureError> {
+    let all = Filter::str("RowKey", Op::Ne, READ_ROW);
+    let rows = query_all(tables, WINDOWS_TABLE, &all, MAX_ROWS).await?;
+    let mut kept = Kept::default();
+    for r in rows {
+        if let Some(e) = of_entity(&r.entity) {
+            kept.rows.insert(e.id.clone(), r.entity);
+            kept.evidence.push(e);
+        }
+    }
+    Ok(kept)
+}
+
+/// Keeps `seen` (read at `now`): new rows first seen now, known ones last seen now (their first
+/// sight, and a `GoneAt`, kept).
+///
+/// # Errors
+/// Table errors.
+pub async fn keep(
+    tables: &dyn TableStore,
+    kept: &Kept,
+    seen: &[Evidence],
+    now: OffsetDateTime,
+) -> Result<(), AzureError> {
+    let mut by_partition: BTreeMap<String, Vec<Entity>> = BTreeMap::new();
+    for e in seen {
+        let old = kept.rows.get(&e.id);
+        let first = old
+            .and_then(|r| get_str(r, "FirstSeen"))
+            .and_then(timestamp)
+            .unwrap_or(now);
+        let mut row = to_entity(e, first, now);
+        if let Some(gone) = old.and_then(|r| r.get("GoneAt")) {
+            row.insert("GoneAt".into(), gone.clone());
+            row.insert("Closed".into(), true.into());
+        }
+        by_partition.entry(partition(e)).or_default().push(row);
+    }
+    for rows in by_partition.values() {
+        upsert_batched(tables, WINDOWS_TABLE, rows).await?;
+    }
+    Ok(())
+}
+
+/// Closes, at `now`, the open instances of `subscription`'s list that a whole read of it no
+/// longer shows (`listed`): deactivated or expired since their last sight.
+///
+/// # Errors
+/// Table errors.
+pub async fn close_gone(
+    tables: &dyn TableStore,
+    kept: &Kept,
+    subscription: &str,
+    listed: &BTreeSet<String>,
+    now: OffsetDateTime,
+) -> Result<usize, AzureError> {
+    let mut closed = 0;
+    for e in kept.evidence.iter().filter(|e| {
+        e.source == Some(Source::Instances)
+            && e.seen_under == subscription
+            && !listed.contains(&e.id)
+            && e.end.is_none_or(|end| end > now)
+    }) {
+        let Some(mut row) = kept.rows.get(&e.id).cloned() else {
+            continue;
+        };
+        row.insert("GoneAt".into(), format_utc_millis(now).into());
+        row.insert("Closed".into(), true.into());
+        write_creating_table(tables, WINDOWS_TABLE, &row, WriteMode::Upsert).await?;
+        closed += 1;
+    }
+    Ok(closed)
+}
+
+/// When `subscription`'s schedules were last read.
+///
+/// # Errors
+/// Table errors.
+pub async fn read_at(
+    tables: &dyn TableStore,
+    subscription: &str,
+) -> Result<Option<OffsetDateTime>, AzureError> {
+    let row = get(tables, WINDOWS_TABLE, subscription, READ_ROW).await?;
+    Ok(row.and_then(|r| get_str(&r.entity, "ReadAt").and_then(timestamp)))
+}
+
+/// Records that `subscription`'s schedules were read at `now`.
+///
+/// # Errors
+/// Table errors.
+pub async fn mark_read(
+    tables: &dyn TableStore,
+    subscription: &str,
+    now: OffsetDateTime,
+) -> Result<(), AzureError> {
+    let row = crate::tables::entity(json!({
+        "PartitionKey": subscription, "RowKey": READ_ROW, "ReadAt": format_utc_millis(now),
+    }));
+    write_creating_table(tables, WINDOWS_TABLE, &row, WriteMode::Upsert).await?;
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! What is kept: first and last sight, a window closed at its end, an instance gone from a
+//! whole list closed then, and the pacing row apart from the evidence.
+
+use std::collections::BTreeSet;
+
+use time::Duration;
+use time::macros::datetime;
+
+use super::evidence::{Evidence, Kind, Source};
+use super::store::{close_gone, keep, load, mark_read, read_at};
+use crate::tables::testing::memory::InMemoryTables;
+
+fn instance(id: &str, end_hours: i64) -> Evidence {
+    let t = datetime!(2026-11-20 10:00 UTC);
+    Evidence {
+        id: id.into(),
+        source: Some(Source::Instances),
+        kind: Some(Kind::Pim),
+        principal: "oid-1".into(),
+        names: vec!["alice@contoso.com".into(), "alice@fabrikam.com".into()],
+        scope: "/subscriptions/s1/resourcegroups/rg".into(),
+        seen_under: "s1".into(),
+        role: "r".into(),
+        start: Some(t),
+        end: Some(t + Duration::hours(end_hours)),
+        justification: "why".into(),
+        ..Evidence::default()
+    }
+}
+
+#[tokio::test]
+async fn a_window_keeps_its_first_sight_and_a_gone_instance_is_closed_when_missed() {
+    let tables = InMemoryTables::new();
+    let t1 = datetime!(2026-11-20 10:05 UTC);
+    let t2 = t1 + Duration::minutes(15);
+    let seen = [instance("a", 8), instance("b", 8), instance("c", 1)];
+    keep(&tables, &load(&tables).await.expect("load"), &seen, t1)
+        .await
+        .expect("keep");
+    mark_read(&tables, "s1", t1).await.expect("mark");
+    let kept = load(&tables).await.expect("load");
+    assert_eq!(kept.evidence.len(), 3, "the pacing row is no evidence");
+    assert_eq!(
+        kept.evidence.iter().find(|e| e.id == "a"),
+        Some(&seen[0]),
+        "read back whole"
+    );
+    // Later, only `a` is listed: `b` was deactivated before its end.
+    keep(&tables, &kept, &seen[..1], t2).await.expect("keep");
+    let listed: BTreeSet<String> = ["a".to_owned()].into();
+    let closed = close_gone(&tables, &kept, "s1", &listed, t2)
+        .await
+        .expect("close");
+    assert_eq!(closed, 2, "b, and c whose end had not come by then");
+    let later = t1 + Duration::hours(3);
+    let kept = load(&tables).await.expect("load");
+    let b = kept.evidence.iter().find(|e| e.id == "b").expect("b kept");
+    assert_eq!(b.end, Some(t2), "closed when missed");
+    let a = &kept.rows["a"];
+    assert_eq!(
+        a.get("FirstSeen").and_then(|v| v.as_str()),
+        Some("2026-11-20T10:05:00.000Z")
+    );
+    assert_eq!(
+        a.get("LastSeen").and_then(|v| v.as_str()),
+        Some("2026-11-20T10:20:00.000Z")
+    );
+    // Seen again, the gone mark stays; past its end a row is closed.
+    keep(&tables, &kept, &[instance("b", 8), instance("a", 1)], later)
+        .await
+        .expect("keep");
+    let kept = load(&tables).await.expect("load");
+    assert_eq!(
+        kept.evidence
+            .iter()
+            .find(|e| e.id == "b")
+            .and_then(|e| e.end),
+        Some(t2)
+    );
+    assert_eq!(
+        kept.rows["a"].get("Closed").and_then(|v| v.as_bool()),
+        Some(true)
+    );
+    assert_eq!(read_at(&tables, "s1").await.expect("read at"), Some(t1));
+    assert_eq!(read_at(&tables, "s2").await.expect("read at"), None);
+}
