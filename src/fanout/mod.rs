@@ -54,8 +54,7 @@ impl Unit {
     /// The unit `unit` of `timer`'s tick at `at`.
     pub fn new(timer: &str, unit: &str, at: OffsetDateTime) -> Self {
         let period = format_utc_millis(period_of(at));
-        let unit_id =
-            crate::spine::stable_id("work.unit", &[timer, unit, &period].join("\n"));
+        let unit_id = crate::spine::stable_id("work.unit", &[timer, unit, &period].join("\n"));
         Self {
             timer: timer.to_owned(),
             unit: unit.to_owned(),

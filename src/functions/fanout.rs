@@ -7,9 +7,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dates::timestamp;
-use crate::invocation::Failure;
 use crate::fanout::store::{self, Passed, state};
 use crate::fanout::{self, Unit};
+use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::state::AppState;

@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
+use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, mark_unrecorded};
 use crate::catalogue::session::outcome;
 use crate::dates::{format_date, format_utc};
-use crate::azure::AzureError;
 use crate::join::Join;
 use crate::spine::kinds::SESSION_UNRECORDED;
 use crate::spine::{Finding, Notification, Severity, alert};
