@@ -187,6 +187,15 @@ param graphEndpoint string = ''
 @description('Regular expression whose first match in a PIM justification is a session\'s ticket when the PIM request carries no ticketInfo (AUTHZ_TICKET_PATTERN), e.g. (CHG|INC)[0-9]{7}. Empty: ticketInfo only.')
 param authzTicketPattern string = ''
 
+@description('disconnect: a live session whose authorization verdict is none, on a VM tagged bastion-authz=enforce, is disconnected authzGraceMinutes after its start (AUTHZ_ENFORCE). Needs bastionDisconnect, whose role it uses: without it the app refuses to start. Default report: verdicts are reported only.')
+@allowed(['report', 'disconnect'])
+param authzEnforce string = 'report'
+
+@description('Minutes after its start a live session with verdict none is left connected before authzEnforce disconnects it (AUTHZ_GRACE_MINUTES).')
+@minValue(0)
+@maxValue(1440)
+param authzGraceMinutes int = 15
+
 @description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')
 param custodyDiagnostics bool = false
 
@@ -489,6 +498,8 @@ module functionApp 'modules/functionapp.bicep' = {
     custodyActorWaitMinutes: custodyActorWaitMinutes
     graphEndpoint: graphEndpoint
     authzTicketPattern: authzTicketPattern
+    authzEnforce: authzEnforce
+    authzGraceMinutes: authzGraceMinutes
     sentinelIngestionEndpoint: sentinelOn ? sentinel!.outputs.ingestionEndpoint : ''
     sentinelDcrImmutableId: sentinelOn ? sentinel!.outputs.dcrImmutableId : ''
     bastionHosts: join(watchedHosts, ',')

@@ -50,6 +50,15 @@ param graphEndpoint string = ''
 @description('Regular expression whose first match in a PIM justification is the session\'s ticket when the request has no ticketInfo (AUTHZ_TICKET_PATTERN); empty: ticketInfo only.')
 param authzTicketPattern string = ''
 
+@description('A live session whose verdict is none, on a VM tagged bastion-authz=enforce, is disconnected after authzGraceMinutes (AUTHZ_ENFORCE); disconnect needs bastionDisconnect (its role), else the app refuses to start.')
+@allowed(['report', 'disconnect'])
+param authzEnforce string = 'report'
+
+@description('Minutes after its start a live session with verdict none is left connected (AUTHZ_GRACE_MINUTES).')
+@minValue(0)
+@maxValue(1440)
+param authzGraceMinutes int = 15
+
 @description('Logs ingestion endpoint of the Sentinel data collection endpoint; empty: no Sentinel export.')
 param sentinelIngestionEndpoint string = ''
 
@@ -275,6 +284,9 @@ var settings = {
   AUTHZ_TICKET_PATTERN: authzTicketPattern
   // One VM account used by two or more people within this many days: shared-account.
   SHARED_ACCOUNT_DAYS: '30'
+  // Disconnecting live sessions whose verdict is none (tagged VMs only): uses the disconnect role.
+  AUTHZ_ENFORCE: authzEnforce
+  AUTHZ_GRACE_MINUTES: string(authzGraceMinutes)
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'

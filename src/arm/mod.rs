@@ -87,6 +87,16 @@ pub trait ResourceManager: Send + Sync + 'static {
             "{vm_id}: VMs are not read here"
         )))
     }
+    /// `GET {vm}`: its `tags` (`None`: the VM is not there). A Resource Manager that does not read
+    /// VMs answers an error.
+    async fn vm_tags(
+        &self,
+        vm_id: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, AzureError> {
+        Err(AzureError::Transient(format!(
+            "{vm_id}: VMs are not read here"
+        )))
+    }
     /// `GET {subscription}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances`,
     /// every page: the active role assignments at, above and below the subscription. A Resource
     /// Manager that does not read them answers an error.

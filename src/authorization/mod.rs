@@ -5,10 +5,12 @@
 //! other doors read, and decided again as later evidence arrives. Every piece of evidence seen
 //! is kept ([`store`], table `authzwindows`): Resource Manager forgets an expired activation.
 //!
-//! [`decide`] is pure; [`read`] gathers the sources; [`run`] is one pass.
+//! [`decide`] is pure; [`read`] gathers the sources; [`run`] is one pass; [`enforce`] disconnects
+//! live sessions whose verdict is `none`, where asked to.
 
 pub mod auditlogs;
 pub mod decide;
+pub mod enforce;
 pub mod evidence;
 pub mod findings;
 pub mod read;

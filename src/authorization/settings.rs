@@ -1,7 +1,10 @@
 //! The authorization settings: `AUTHZ_TICKET_PATTERN`, a regular expression whose first match
 //! in a PIM justification is the record's ticket when the request carries no `ticketInfo`
 //! (unset: only `ticketInfo` gives a ticket; an invalid expression is a start-up problem);
-//! `SHARED_ACCOUNT_DAYS`, how far back one VM account used by two people is a shared account.
+//! `SHARED_ACCOUNT_DAYS`, how far back one VM account used by two people is a shared account;
+//! `AUTHZ_ENFORCE` (`report`, default, or `disconnect`) and `AUTHZ_GRACE_MINUTES`, how long after
+//! its start a live session whose verdict is `none` on a VM tagged for it is left connected
+//! ([`super::enforce`]).
 
 use regex::Regex;
 
@@ -25,6 +28,20 @@ impl Eq for TicketPattern {}
 /// The shared-account window's setting.
 pub const SHARED_DAYS: &str = "SHARED_ACCOUNT_DAYS";
 
+/// The enforcement's setting.
+pub const ENFORCE: &str = "AUTHZ_ENFORCE";
+/// The grace's setting.
+pub const GRACE: &str = "AUTHZ_GRACE_MINUTES";
+
+/// What a `none` verdict does to a live session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforce {
+    /// Reported only (the default).
+    Report,
+    /// Disconnected after the grace, on a VM tagged for it.
+    Disconnect,
+}
+
 /// The settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthzSettings {
@@ -32,6 +49,10 @@ pub struct AuthzSettings {
     pub ticket_pattern: Option<TicketPattern>,
     /// `SHARED_ACCOUNT_DAYS` (1–90, default 30).
     pub shared_days: i64,
+    /// `AUTHZ_ENFORCE`.
+    pub enforce: Enforce,
+    /// `AUTHZ_GRACE_MINUTES` (0–1440, default 15), from the session's start.
+    pub grace: time::Duration,
 }
 
 impl AuthzSettings {
@@ -53,10 +74,33 @@ impl AuthzSettings {
             built.map(TicketPattern)
         });
         let shared_days = r.number(SHARED_DAYS, 30, 1..=90);
+        let enforce = match r.get(ENFORCE).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Enforce::Report,
+            Some(v) if v == "report" => Enforce::Report,
+            Some(v) if v == "disconnect" => Enforce::Disconnect,
+            Some(_) => {
+                r.problem(ENFORCE, "report or disconnect");
+                Enforce::Report
+            }
+        };
+        let grace = time::Duration::minutes(r.number(GRACE, 15, 0..=1440));
         Self {
             ticket_pattern,
             shared_days,
+            enforce,
+            grace,
         }
+    }
+
+    /// Why `AUTHZ_ENFORCE=disconnect` cannot work: the disconnect action is off
+    /// (`BASTION_DISCONNECT`, and with it the role infra grants) or no host is watched.
+    pub fn cannot_enforce(&self, disconnect: bool, hosts: bool) -> Option<String> {
+        let why = match (self.enforce, disconnect, hosts) {
+            (Enforce::Report, ..) | (_, true, true) => return None,
+            (_, false, _) => "needs BASTION_DISCONNECT=true (the disconnect action and its role)",
+            (_, true, false) => "needs Bastion hosts watched (BASTION_HOSTS)",
+        };
+        Some(format!("{ENFORCE}: disconnect {why}"))
     }
 
     /// The pattern, if set.
@@ -95,5 +139,69 @@ mod tests {
         assert_eq!(s.shared_days, 30);
         let (_, problems) = read_pairs(&[(SHARED_DAYS, "0")], AuthzSettings::from_reader);
         assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
+    #[test]
+    fn enforcement_is_report_unless_disconnect_is_asked_and_a_bad_value_is_named() {
+        let (s, problems) = read_pairs(&[], AuthzSettings::from_reader);
+        assert!(problems.is_empty());
+        assert_eq!(
+            (s.enforce, s.grace),
+            (Enforce::Report, time::Duration::minutes(15))
+        );
+        let pairs = [(ENFORCE, " Disconnect "), (GRACE, "0")];
+        let (s, problems) = read_pairs(&pairs, AuthzSettings::from_reader);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            (s.enforce, s.grace),
+            (Enforce::Disconnect, time::Duration::ZERO)
+        );
+        let pairs = [(ENFORCE, "block"), (GRACE, "1441")];
+        let (s, problems) = read_pairs(&pairs, AuthzSettings::from_reader);
+        assert_eq!(s.enforce, Enforce::Report);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("AUTHZ_ENFORCE:"), "{problems:?}");
+        assert!(
+            problems[1].starts_with("AUTHZ_GRACE_MINUTES:"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn disconnect_is_refused_at_start_up_when_the_product_cannot_disconnect() {
+        let host = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
+        let base = [(ENFORCE, "disconnect"), ("BASTION_HOSTS", host)];
+        let problems = |extra: &[(&str, &str)]| {
+            // The first of a name counts: `extra` overrides `base`.
+            let mut pairs: Vec<(&str, &str)> = extra.to_vec();
+            pairs.extend_from_slice(&base);
+            match crate::config::Config::from_lookup(&|k| {
+                (k == "HANDLER_IN_MEMORY")
+                    .then(|| "true".to_owned())
+                    .or_else(|| {
+                        pairs
+                            .iter()
+                            .find(|(n, _)| *n == k)
+                            .map(|(_, v)| (*v).to_owned())
+                    })
+            }) {
+                Ok(_) => Vec::new(),
+                Err(e) => e.0,
+            }
+        };
+        let off = problems(&[]);
+        assert!(
+            off.iter()
+                .any(|p| p.starts_with("AUTHZ_ENFORCE:") && p.contains("BASTION_DISCONNECT")),
+            "{off:?}"
+        );
+        assert!(problems(&[("BASTION_DISCONNECT", "true")]).is_empty());
+        let hostless = problems(&[("BASTION_DISCONNECT", "true"), ("BASTION_HOSTS", "none")]);
+        assert!(
+            hostless
+                .iter()
+                .any(|p| p.starts_with("AUTHZ_ENFORCE:") && p.contains("BASTION_HOSTS")),
+            "{hostless:?}"
+        );
     }
 }

@@ -103,6 +103,8 @@ pub const SETTINGS: &[&str] = &[
     "GRAPH_ENDPOINT",
     "AUTHZ_TICKET_PATTERN",
     "SHARED_ACCOUNT_DAYS",
+    "AUTHZ_ENFORCE",
+    "AUTHZ_GRACE_MINUTES",
 ];
 
 /// All configuration problems found at start-up.
@@ -306,6 +308,7 @@ impl Config {
         let mut estate_reader = Reader::new(env);
         let estate = EstateSettings::read(&mut estate_reader, &named, insecure_loopback);
         errors.extend(estate_reader.into_errors());
+        errors.extend(authz.cannot_enforce(estate.disconnect, !estate.hosts.is_empty()));
         let quarantine_container =
             get("QUARANTINE_CONTAINER").unwrap_or_else(|| "quarantine".into());
         sources::check_container(&quarantine_container, "QUARANTINE_CONTAINER", &mut errors);

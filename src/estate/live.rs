@@ -184,8 +184,7 @@ pub(super) async fn audit(
     wait: time::Duration,
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, AzureError> {
-    let pk = super::host_key(host);
-    let rows = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
+    let rows = of_host(tables, host).await?;
     let mut out = Vec::new();
     for (r, decision) in unaudited::decide(tables, &rows, wait, now).await? {
         let audit = ("Audit", Value::from(decision.as_str()));
@@ -213,11 +212,40 @@ fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, a
         "FirstSeen": first, "LastSeen": at, "Status": "live", "Unrecordable": why.unwrap_or_default(),
     });
     let mut e = crate::tables::entity(e);
-    // The audit decision (`unaudited`) outlives the refresh: it is made once.
-    if let Some(audit) = cur.and_then(|c| c.entity.get("Audit")) {
-        e.insert("Audit".into(), audit.clone());
+    // The audit decision (`unaudited`) and the enforcement's claim outlive the refresh: each is
+    // made once.
+    for once in ["Audit", ENFORCED] {
+        if let Some(v) = cur.and_then(|c| c.entity.get(once)) {
+            e.insert(once.into(), v.clone());
+        }
     }
     e
+}
+
+/// The live-session row's mark of a disconnect the product decided (who and why, once).
+pub const ENFORCED: &str = "Enforced";
+
+/// Marks live-session row `r` as disconnected by the product with `why`, unless it is marked
+/// already (ETag-conditional): `true` when this call marked it, so one caller disconnects.
+///
+/// # Errors
+/// Table errors.
+pub async fn claim_enforcement(
+    tables: &dyn TableStore,
+    r: &Stored,
+    why: &str,
+) -> Result<bool, AzureError> {
+    let open = |e: &Entity| get_str(e, ENFORCED).is_none_or(str::is_empty);
+    super::mark(tables, LIVE_TABLE, r, &open, (ENFORCED, why.into())).await
+}
+
+/// Host `host`'s live-session rows, as read.
+///
+/// # Errors
+/// Table errors.
+pub async fn of_host(tables: &dyn TableStore, host: &str) -> Result<Vec<Stored>, AzureError> {
+    let pk = super::host_key(host);
+    query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await
 }
 
 fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<Value> {

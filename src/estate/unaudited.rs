@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow};
 use crate::catalogue::session;
-use crate::dates::{format_date, timestamp};
+use crate::dates::timestamp;
 use crate::spine::kinds::SESSION_UNAUDITED;
 use crate::spine::{Finding, Notification, Severity, alert};
 use crate::tables::{Entity, Stored, TableStore, get_str};
@@ -57,21 +57,39 @@ pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<Strin
     if !id.is_empty() && session::row(tables, id).await?.is_some() {
         return Ok(Some(id.to_owned()));
     }
+    Ok(audit_rows(tables, e)
+        .await?
+        .into_iter()
+        .next()
+        .map(|w| w.tunnel_id))
+}
+
+/// The audit-log sessions that may be live session `e`, from those that started within
+/// [`START_TOLERANCE`] of its start: the one whose tunnel id is its id or its audit decision's,
+/// else every one on the same host and VM ([`same_session`]). None when its start is unreadable.
+///
+/// # Errors
+/// Table errors.
+pub async fn audit_rows(tables: &dyn TableStore, e: &Entity) -> Result<Vec<DayRow>, AzureError> {
     let Some(start) = get_str(e, "StartTime").and_then(timestamp) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let mut days = vec![
-        format_date((start - START_TOLERANCE).date()),
-        format_date((start + START_TOLERANCE).date()),
-    ];
-    days.dedup();
-    for day in days {
-        let rows = days::of_day(tables, &day, 5000).await?;
-        if let Some(w) = rows.into_iter().find(|w| same_session(e, w)) {
-            return Ok(Some(w.tunnel_id));
-        }
+    let span = days::Span {
+        from: start - START_TOLERANCE,
+        until: start + START_TOLERANCE,
+    };
+    let rows = days::started_within(tables, span, &[]).await?;
+    let decided = get_str(e, "Audit").and_then(|a| a.strip_prefix("tunnel:"));
+    let ids = [get_str(e, "SessionId"), decided];
+    let is_id = |w: &DayRow| {
+        ids.iter()
+            .flatten()
+            .any(|i| !i.is_empty() && *i == w.tunnel_id)
+    };
+    if let Some(w) = rows.iter().find(|w| is_id(w)) {
+        return Ok(vec![w.clone()]);
     }
-    Ok(None)
+    Ok(rows.into_iter().filter(|w| same_session(e, w)).collect())
 }
 
 /// The audit decision of each of `rows` (one host's live-session rows) not yet decided whose

@@ -178,7 +178,25 @@ pub async fn live_unit(
     let arm = crate::arm::bounded(arm, std::time::Instant::now() + live::BUDGET);
     let wait = state.config.audit.session_wait;
     let hosts = [host.to_owned()];
-    let report = live::tick(&state.ports, arm.as_ref(), &hosts, wait, now).await;
+    let mut report = live::tick(&state.ports, arm.as_ref(), &hosts, wait, now).await;
+    let authz = &state.config.authz;
+    if authz.enforce == authorization::settings::Enforce::Disconnect {
+        let enforced = authorization::enforce::run(&state.ports, arm.as_ref(), host, authz, now);
+        let enforced = enforced.await;
+        for f in &enforced.failed {
+            tracing::warn!(error = %f, "authorization not enforced; the next tick retries");
+        }
+        // Announced now (the API's are announced by the next tick's plan).
+        if !enforced.disconnected.is_empty() {
+            let tables = state.ports.tables.as_ref();
+            match disconnect::announce(tables, &state.ports.outbox, now).await {
+                Ok(mut n) => report.notifications.append(&mut n),
+                Err(e) => {
+                    tracing::warn!(error = %e, "disconnects not announced; the next tick retries")
+                }
+            }
+        }
+    }
     // A 500 drops outputs: a unit holding the announcement of its host's finding delivers it.
     if !report.failed.is_empty() && report.notifications.is_empty() {
         return Err(Failure::storage(anyhow::anyhow!(

@@ -1,6 +1,7 @@
 //! The Resource Manager calls over the one HTTP client, bounded by their run. The Bastion calls
 //! fall back once to [`BASTION_API_FALLBACK`] where a cloud refuses [`BASTION_API`], and keep it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -152,6 +153,13 @@ impl ArmClient {
             .await?;
         let first = self.driver.complete(first, &role).await?;
         items(self.driver.pages(first, &role).await?)
+    }
+
+    /// `GET {vm}` (`None`: not there); a 403 names Reader and the action.
+    async fn virtual_machine(&self, vm_id: &str) -> Result<Option<VirtualMachine>, AzureError> {
+        let role = format!("Reader ({})", role(ArmOperation::ReadVirtualMachine, vm_id));
+        let url = self.url(vm_id, COMPUTE_API, &[])?;
+        found(self.get::<VirtualMachine>(url, &role).await)
     }
 }
 
@@ -330,9 +338,7 @@ impl ResourceManager for ArmClient {
     }
 
     async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError> {
-        let role = format!("Reader ({})", role(ArmOperation::ReadVirtualMachine, vm_id));
-        let url = self.url(vm_id, COMPUTE_API, &[])?;
-        let Some(vm) = found(self.get::<VirtualMachine>(url, &role).await)? else {
+        let Some(vm) = self.virtual_machine(vm_id).await? else {
             return Ok(Vec::new());
         };
         let nics = vm.properties.network_profile.network_interfaces.into_iter();
@@ -340,12 +346,14 @@ impl ResourceManager for ArmClient {
     }
 
     async fn virtual_machine_id(&self, vm_id: &str) -> Result<Option<String>, AzureError> {
-        let role = format!("Reader ({})", role(ArmOperation::ReadVirtualMachine, vm_id));
-        let url = self.url(vm_id, COMPUTE_API, &[])?;
-        let vm = found(self.get::<VirtualMachine>(url, &role).await)?;
+        let vm = self.virtual_machine(vm_id).await?;
         Ok(vm
             .and_then(|v| v.properties.vm_id)
             .filter(|id| !id.is_empty()))
+    }
+
+    async fn vm_tags(&self, vm_id: &str) -> Result<Option<BTreeMap<String, String>>, AzureError> {
+        Ok(self.virtual_machine(vm_id).await?.map(|v| v.tags))
     }
 
     async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError> {

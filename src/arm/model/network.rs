@@ -191,14 +191,18 @@ impl Subnet {
     }
 }
 
-/// The part of a `Microsoft.Compute/virtualMachines` GET the other-doors check reads: the NICs
-/// of `properties.networkProfile.networkInterfaces`.
+/// The part of a `Microsoft.Compute/virtualMachines` GET the product reads: the NICs of
+/// `properties.networkProfile.networkInterfaces` (other doors), `vmId` (moves) and `tags`
+/// (authorization enforcement).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct VirtualMachine {
     /// `properties`.
     #[serde(deserialize_with = "nullable")]
     pub properties: VmProperties,
+    /// `tags`: name to value (names are case-insensitive in Azure).
+    #[serde(deserialize_with = "nullable")]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// `properties` of a VM, as far as read.

@@ -128,6 +128,9 @@ pub(crate) struct Estate {
     /// VMs by lower-case resource id: their `vmId` (a VM moved keeps it). `GET {vm}` answers the
     /// Compute specification's `VirtualMachine_Get` shape (its NICs, when the network names any).
     pub(crate) vm_ids: HashMap<String, String>,
+    /// The `tags` object of those VMs by lower-case resource id (`VirtualMachine_Get`'s
+    /// top-level `tags`, a name-to-value map; absent: none).
+    pub(crate) vm_tags: HashMap<String, Value>,
     /// PIM's schedules by lower-case `/subscriptions/{id}`: `roleAssignmentScheduleInstances`
     /// and `roleAssignmentScheduleRequests` items, in the shapes of the authorization
     /// specification's examples (`GetRoleAssignmentScheduleInstancesByScope.json`,
@@ -679,6 +682,9 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
                     "networkProfile": {"networkInterfaces": []}, "provisioningState": "Succeeded"}})
             });
         vm["properties"]["vmId"] = json!(vm_id);
+        if let Some(tags) = e.vm_tags.get(lower) {
+            vm["tags"] = tags.clone();
+        }
         return axum::Json(vm).into_response();
     }
     if *method == Method::GET

@@ -8,6 +8,7 @@
 mod authorization;
 mod busy;
 pub(crate) mod doors;
+mod enforce;
 pub(crate) mod fake_arm;
 mod fanout;
 mod identity;
