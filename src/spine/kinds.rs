@@ -372,6 +372,7 @@ pub const SESSION_UNAUTHORIZED: Kind = Kind {
     evidence: AUTHZ,
     episode: Episode::Opens("session.authorized"),
     title: "Bastion session to {vm!} by {user!} without authorization",
+    pack: Some("unauthorized.csv"),
     api: Some("/api/sessions"),
     ..kind("session.unauthorized", Subject::Session, &[Critical])
 };
@@ -387,6 +388,7 @@ pub const SESSION_AUTHORIZED: Kind = Kind {
 pub const AUTHORIZATION_UNKNOWN: Kind = Kind {
     evidence: &["subscription", "reason", "sessions"],
     title: "Who allowed Bastion sessions cannot be decided: {reason!}",
+    pack: Some("unauthorized.csv"),
     api: Some("/api/sessions"),
     ..kind("authorization.unknown", Subject::Estate, &[Warning])
 };
@@ -402,7 +404,8 @@ pub const SHARED_ACCOUNT: Kind = Kind {
         "entraLogin",
     ],
     title: "VM account {account!} on {vm!} used by several people",
-    api: Some("/api/sessions"),
+    pack: Some("sharedaccounts.csv"),
+    api: Some("/api/sessions/authorization"),
     ..kind("shared-account", Subject::Estate, &[Warning])
 };
 

@@ -16,16 +16,16 @@ use super::fake_arm::{SUB, host_id};
 use crate::harness::azurite;
 
 /// A second subscription, whose schedules Resource Manager refuses (Reader not granted there).
-const DENIED: &str = "99999999-8888-7777-6666-555555555555";
+pub(super) const DENIED: &str = "99999999-8888-7777-6666-555555555555";
 
-fn vm(sub: &str, name: &str) -> String {
+pub(super) fn vm(sub: &str, name: &str) -> String {
     format!(
         "/subscriptions/{sub}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/{name}"
     )
 }
 
 /// An instance as `GetRoleAssignmentScheduleInstancesByScope.json` gives it.
-fn instance(
+pub(super) fn instance(
     name: &str,
     who: (&str, &str),
     scope: &str,
@@ -69,7 +69,13 @@ fn request(name: &str, who: &str, scope: &str, start: &str) -> Value {
 
 /// A PIM activation row of `AuditLogs` (its dynamic columns as objects; the fake sends them as
 /// JSON text, as the query API does), `AdditionalDetails` in no particular order.
-fn activation(logs: &FakeLogs, id: &str, upn: &str, scope: &str, (from, until): (&str, &str)) {
+pub(super) fn activation(
+    logs: &FakeLogs,
+    id: &str,
+    upn: &str,
+    scope: &str,
+    (from, until): (&str, &str),
+) {
     let values = json!({"TenantId": "t", "Id": id, "TimeGenerated": from, "Category": "RoleManagement",
         "OperationName": "Add member to role completed (PIM activation)", "Result": "success",
         "ResultReason": "incident 42 follow-up", "LoggedByService": "PIM", "CorrelationId": id,
@@ -86,7 +92,7 @@ fn activation(logs: &FakeLogs, id: &str, upn: &str, scope: &str, (from, until): 
 }
 
 /// Host `b1`'s connects at 08:00: `(tunnel suffix, user e-mail, VM id)`, read by the handler.
-async fn sessions_arrive(rig: &Rig, cs: &str, sessions: &[(&str, &str, String)]) {
+pub(super) async fn sessions_arrive(rig: &Rig, cs: &str, sessions: &[(&str, &str, String)]) {
     let name = format!(
         "resourceId={}/y=2026/m=11/d=25/h=08/m=00/PT1H.json",
         host_id("b1").to_ascii_uppercase()
