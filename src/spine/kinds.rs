@@ -372,6 +372,7 @@ pub const SESSION_UNAUTHORIZED: Kind = Kind {
     evidence: AUTHZ,
     episode: Episode::Opens("session.authorized"),
     title: "Bastion session to {vm!} by {user!} without authorization",
+    rule: Some((Detections, "session-unauthorized.kql")),
     pack: Some("unauthorized.csv"),
     api: Some("/api/sessions"),
     ..kind("session.unauthorized", Subject::Session, &[Critical])
@@ -382,6 +383,7 @@ pub const SESSION_AUTHORIZED: Kind = Kind {
     levels: &[Info],
     episode: Episode::Resolves("session.unauthorized"),
     title: "Bastion session to {vm!} by {user!}: authorization found ({verdict})",
+    rule: None,
     ..SESSION_UNAUTHORIZED
 };
 /// An authorization source that could not be read, leaving sessions `unknown`.
