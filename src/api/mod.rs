@@ -7,7 +7,7 @@
 //! `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
 //! ([`reviews`]), `GET /api/evidence` (the signed evidence pack as a zip — [`evidence`]),
 //! `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings — [`estate`]),
-//! `GET /api/sessions/authorization` (who allowed the period's sessions — [`authorized`]),
+//! `GET /api/sessions/authorization` (who allowed the period's sessions — `authorized`),
 //! `GET /api/sessions/live` and `POST /api/sessions/live/{id}/disconnect` ([`live`]), `GET /api/ui`
 //! (the timeline page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`],
