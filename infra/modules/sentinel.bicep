@@ -46,6 +46,7 @@ var ruleQueries = {
   'estate-finding': loadTextContent('../../sentinel/rules/estate-finding.kql')
   disconnect: loadTextContent('../../sentinel/rules/disconnect.kql')
   'other-door': loadTextContent('../../sentinel/rules/other-door.kql')
+  'session-unauthorized': loadTextContent('../../sentinel/rules/session-unauthorized.kql')
 }
 // Sentinel refuses a scheduled rule whose query names a table the workspace does not have: a rule
 // reading a Microsoft table (StorageBlobLogs, which only a storage diagnostic setting sending there

@@ -123,11 +123,15 @@ def register(check, main, text, infra):
         assert "for (g, i) in union(bastionSessionTargetGroups, bypassGroups):" in main
 
 
-    @check("the Activity log settings read: at subscription scope, for each subscription of the session targets' groups and BYPASS_SCOPES, once each")
+    @check("the Activity log settings and PIM schedule reads: at subscription scope, for each subscription of the session targets' groups and BYPASS_SCOPES, once each")
     def _():
         mod = text[infra / "modules/activity-log-settings-access.bicep"]
         assert "targetScope = 'subscription'" in mod
-        assert re.findall(r"^  '([^']+)'$", mod, re.M) == ["Microsoft.Insights/diagnosticSettings/read"]
+        assert re.findall(r"^  '([^']+)'$", mod, re.M) == [
+            "Microsoft.Insights/diagnosticSettings/read",
+            "Microsoft.Authorization/roleAssignmentScheduleInstances/read",
+            "Microsoft.Authorization/roleAssignmentScheduleRequests/read",
+        ]
         main = text[infra / "main.bicep"]
         assert "var activityLogSubscriptions = union(bypassSubscriptions, targetGroupSubscriptions)" in main
         assert "for (sub, i) in activityLogSubscriptions:" in main

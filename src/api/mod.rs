@@ -7,12 +7,14 @@
 //! `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
 //! ([`reviews`]), `GET /api/evidence` (the signed evidence pack as a zip — [`evidence`]),
 //! `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings — [`estate`]),
+//! `GET /api/sessions/authorization` (who allowed the period's sessions — `authorized`),
 //! `GET /api/sessions/live` and `POST /api/sessions/live/{id}/disconnect` ([`live`]), `GET /api/ui`
 //! (the timeline page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`],
 //! after every state-changing request passed the cross-site request guard ([`csrf`]).
 
 pub mod auth;
+mod authorized;
 mod context;
 pub mod csrf;
 pub mod detail;
@@ -95,6 +97,7 @@ fn table(api: Api) -> Router {
         )
         .route("/api/estate", get(estate::list))
         .route("/api/sessions/live", get(live::list))
+        .route("/api/sessions/authorization", get(authorized::figures))
         .route("/api/sessions/live/{id}/disconnect", post(live::disconnect))
         .route("/api/evidence", get(evidence::get))
         .route("/api/reviews", post(reviews::post).get(reviews::list))

@@ -33,24 +33,37 @@ pub struct Shared {
     pub last: OffsetDateTime,
 }
 
-/// The accounts of `rows` (successful sessions) used by two or more people.
-pub fn shared(rows: &[DayRow]) -> Vec<Shared> {
-    struct Uses {
-        name: String,
-        people: BTreeMap<String, String>,
-        first: OffsetDateTime,
-        last: OffsetDateTime,
-    }
-    let mut by: BTreeMap<(String, String), Uses> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.outcome == CONNECTED) {
+/// One VM account's uses so far.
+#[derive(Debug)]
+struct Uses {
+    name: String,
+    people: BTreeMap<String, String>,
+    first: OffsetDateTime,
+    last: OffsetDateTime,
+}
+
+/// The accounts' uses, counted as the sessions pass (memory: one entry per VM account, not per
+/// session), so the evidence pack streams a period through it.
+#[derive(Debug, Default)]
+pub struct Accounts {
+    by: BTreeMap<(String, String), Uses>,
+}
+
+impl Accounts {
+    /// Counts session `r` (a failed login, or one without a VM, account or person, is left out).
+    pub fn add(&mut self, r: &DayRow) {
         let (vm, account) = (
             r.target_resource_id.to_ascii_lowercase(),
             r.user_name.to_lowercase(),
         );
-        if vm.is_empty() || account.trim().is_empty() || r.user_email.trim().is_empty() {
-            continue;
+        if r.outcome != CONNECTED
+            || vm.is_empty()
+            || account.trim().is_empty()
+            || r.user_email.trim().is_empty()
+        {
+            return;
         }
-        let u = by.entry((vm, account)).or_insert_with(|| Uses {
+        let u = self.by.entry((vm, account)).or_insert_with(|| Uses {
             name: r.vm.clone(),
             people: BTreeMap::new(),
             first: r.start,
@@ -64,20 +77,34 @@ pub fn shared(rows: &[DayRow]) -> Vec<Shared> {
             .entry(person)
             .or_insert_with(|| r.user_email.clone());
     }
-    by.into_iter()
-        .filter(|(_, u)| u.people.len() >= 2)
-        .map(|((vm, account), u)| Shared {
-            vm,
-            vm_name: u.name,
-            account,
-            people: u
-                .people
-                .into_values()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-            first: u.first,
-            last: u.last,
-        })
-        .collect()
+
+    /// The accounts used by two or more people, VM and account order.
+    pub fn finish(self) -> Vec<Shared> {
+        self.by
+            .into_iter()
+            .filter(|(_, u)| u.people.len() >= 2)
+            .map(|((vm, account), u)| Shared {
+                vm,
+                vm_name: u.name,
+                account,
+                people: u
+                    .people
+                    .into_values()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                first: u.first,
+                last: u.last,
+            })
+            .collect()
+    }
+}
+
+/// The accounts of `rows` (successful sessions) used by two or more people.
+pub fn shared(rows: &[DayRow]) -> Vec<Shared> {
+    let mut accounts = Accounts::default();
+    for r in rows {
+        accounts.add(r);
+    }
+    accounts.finish()
 }

@@ -109,6 +109,9 @@ pub struct Figures {
     /// Other ways in: the doors onto the period's VMs beside Bastion (`otherdoors.csv`) and what
     /// was read to find them.
     pub other_ways_in: super::doors::OtherWays,
+    /// Who allowed the period's successful sessions: sessions per verdict, those without one,
+    /// shared VM accounts (`unauthorized.csv`, `sharedaccounts.csv`).
+    pub authorization: super::authorized::Authorization,
 }
 
 /// Keeps `row` among the first [`LISTED`](super::lists::LISTED) of `list`.

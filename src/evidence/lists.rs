@@ -105,14 +105,14 @@ pub const FINDINGS: ListSpec = ListSpec {
 pub const LISTS: [ListSpec; 3] = [UNRECORDED, UNREVIEWED, FINDINGS];
 
 /// A list being written: its file and the rows the report shows.
-pub struct ListFile {
+pub(super) struct ListFile {
     spec: ListSpec,
     csv: CsvFile,
     shown: Vec<Vec<String>>,
 }
 
 impl ListFile {
-    fn create(dir: &Path, spec: ListSpec) -> std::io::Result<Self> {
+    pub(super) fn create(dir: &Path, spec: ListSpec) -> std::io::Result<Self> {
         Ok(Self {
             spec,
             csv: CsvFile::create(dir, spec.file, spec.columns)?,
@@ -120,13 +120,24 @@ impl ListFile {
         })
     }
 
-    fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
+    pub(super) fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
         self.csv.row(cells)?;
         if self.shown.len() < LISTED {
             self.shown
                 .push(self.spec.shown.iter().map(|i| cells[*i].clone()).collect());
         }
         Ok(())
+    }
+
+    /// Closes the file: its manifest entry and what the report shows of it.
+    pub(super) fn finish(self) -> std::io::Result<(FileEntry, Shown)> {
+        let entry = self.csv.finish()?;
+        let shown = Shown {
+            spec: Some(self.spec),
+            rows: entry.rows.unwrap_or_default(),
+            first: self.shown,
+        };
+        Ok((entry, shown))
     }
 }
 
@@ -147,11 +158,12 @@ pub struct Lists {
     deadline: Duration,
 }
 
-fn time(t: Option<OffsetDateTime>) -> String {
+pub(super) fn time(t: Option<OffsetDateTime>) -> String {
     t.map(format_utc_millis).unwrap_or_default()
 }
 
-fn session_cells(w: &DayRow) -> [String; 6] {
+/// A session's cells every list starts with: start, end, person, VM account, VM and host.
+pub(super) fn session_cells(w: &DayRow) -> [String; 6] {
     [
         time(Some(w.start)),
         time(w.end),
@@ -282,12 +294,8 @@ impl Lists {
         let mut entries = Vec::new();
         let mut shown = Vec::new();
         for f in self.files {
-            let entry = f.csv.finish()?;
-            shown.push(Shown {
-                spec: Some(f.spec),
-                rows: entry.rows.unwrap_or_default(),
-                first: f.shown,
-            });
+            let (entry, s) = f.finish()?;
+            shown.push(s);
             entries.push(entry);
         }
         Ok((entries, shown))

@@ -21,7 +21,7 @@ use crate::ports::Ports;
 use crate::reviews::{ReviewRequest, record as review};
 
 /// The fakes' clock: every review is made then.
-const NOW: OffsetDateTime = datetime!(2025-03-20 10:00 UTC);
+pub(super) const NOW: OffsetDateTime = datetime!(2025-03-20 10:00 UTC);
 
 async fn session(ports: &Ports, id: &str, host: &str, start: OffsetDateTime, outcome: &str) {
     let mut s = SessionRecord::new(id);

@@ -1,6 +1,7 @@
 //! The evidence pack: one period's rows as CSV files, a self-contained report with charts, and a
 //! manifest of every file's SHA-256 and size signed with Ed25519 (`EVIDENCE_SIGNING_KEY`).
 
+pub mod authorized;
 pub mod custody;
 pub mod doors;
 pub mod figures;

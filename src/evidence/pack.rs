@@ -50,6 +50,7 @@ pub async fn write_pack(
     let mut source = Source::new(ports.clone(), opts);
     let mut integrity = CsvFile::create(dir, INTEGRITY, INTEGRITY_COLUMNS)?;
     let mut lists = Lists::create(dir, opts.review_deadline)?;
+    let mut authorized = super::authorized::Lists::create(dir)?;
     // With `--bastion`: the VMs its sessions of the period reached (their doors are its).
     let mut vms = std::collections::BTreeSet::new();
     for kind in Kind::ALL {
@@ -69,6 +70,7 @@ pub async fn write_pack(
                     Facts::Session(w) => {
                         vms.extend(vm_of(&w.target_resource_id));
                         lists.session(w, counter.first_review(w))?;
+                        authorized.session(w)?;
                     }
                     Facts::Review {
                         finding: Some(r), ..
@@ -84,6 +86,8 @@ pub async fn write_pack(
     files.push(integrity.finish()?);
     let (listed, shown) = lists.finish()?;
     files.extend(listed);
+    let (authorized_files, authorization) = authorized.finish(dir)?;
+    files.extend(authorized_files);
     let host_vms = opts.bastion.as_ref().map(|_| &vms);
     let tables = ports.tables.as_ref();
     let (doors_files, other_ways) = doors::write(dir, tables, (opts.from, opts.to), host_vms)
@@ -95,6 +99,7 @@ pub async fn write_pack(
     let mut figures = counter.finish();
     figures.lists = shown;
     figures.other_ways_in = other_ways;
+    figures.authorization = authorization;
     let html = super::report::render(&figures, opts, key);
     files.push(write_file(dir, REPORT, html.as_bytes())?);
     let mut notes = Vec::new();

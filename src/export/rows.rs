@@ -93,6 +93,9 @@ pub struct SessionRow {
     /// Latest review's time.
     #[serde(serialize_with = "utc_opt")]
     pub reviewed_at: Option<OffsetDateTime>,
+    /// Who allowed it: `pim`, `pim-group`, `jit`, `standing`, `none`, `unknown` (empty: not
+    /// decided yet), as `GET /api/sessions` shows `authorization`.
+    pub authorization: String,
 }
 export_row!(SessionRow, Table::Sessions, session_id);
 
@@ -126,6 +129,7 @@ impl SessionRow {
             review_verdict: text(e, "ReviewVerdict"),
             reviewer: text(e, "Reviewer"),
             reviewed_at: time_of(e, "ReviewedAt"),
+            authorization: text(e, "Authorization"),
         })
     }
 }

@@ -57,6 +57,7 @@ fn window() -> Entity {
         reviewer: "auditor@contoso.com".into(),
         at: datetime!(2025-03-14 12:00 UTC),
     });
+    w.authorization = "none".into();
     w.to_entity()
 }
 
@@ -262,6 +263,7 @@ fn session_and_recording_rows_read_the_rows_the_api_shows() {
         ),
         "the review the day row carries"
     );
+    assert_eq!(s.authorization, "none", "the verdict the day row carries");
     let mut open = window();
     open.insert("End".into(), "".into());
     open.remove("JoinFrom");

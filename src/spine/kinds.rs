@@ -372,6 +372,8 @@ pub const SESSION_UNAUTHORIZED: Kind = Kind {
     evidence: AUTHZ,
     episode: Episode::Opens("session.authorized"),
     title: "Bastion session to {vm!} by {user!} without authorization",
+    rule: Some((Detections, "session-unauthorized.kql")),
+    pack: Some("unauthorized.csv"),
     api: Some("/api/sessions"),
     ..kind("session.unauthorized", Subject::Session, &[Critical])
 };
@@ -381,12 +383,14 @@ pub const SESSION_AUTHORIZED: Kind = Kind {
     levels: &[Info],
     episode: Episode::Resolves("session.unauthorized"),
     title: "Bastion session to {vm!} by {user!}: authorization found ({verdict})",
+    rule: None,
     ..SESSION_UNAUTHORIZED
 };
 /// An authorization source that could not be read, leaving sessions `unknown`.
 pub const AUTHORIZATION_UNKNOWN: Kind = Kind {
     evidence: &["subscription", "reason", "sessions"],
     title: "Who allowed Bastion sessions cannot be decided: {reason!}",
+    pack: Some("unauthorized.csv"),
     api: Some("/api/sessions"),
     ..kind("authorization.unknown", Subject::Estate, &[Warning])
 };
@@ -402,7 +406,8 @@ pub const SHARED_ACCOUNT: Kind = Kind {
         "entraLogin",
     ],
     title: "VM account {account!} on {vm!} used by several people",
-    api: Some("/api/sessions"),
+    pack: Some("sharedaccounts.csv"),
+    api: Some("/api/sessions/authorization"),
     ..kind("shared-account", Subject::Estate, &[Warning])
 };
 

@@ -6,7 +6,7 @@ use time::macros::datetime;
 
 use super::kinds::{KINDS, named};
 use super::*;
-use crate::evidence::{doors, lists, pack, reach, rows};
+use crate::evidence::{authorized, doors, lists, pack, reach, rows};
 
 /// The placeholders of `title` (without their `!`).
 fn placeholders(title: &str) -> Vec<&'static str> {
@@ -63,6 +63,7 @@ fn ids_are_the_facts_digest_or_follow_the_earlier_alert() {
 fn every_declared_kind_reaches_every_channel_it_names() {
     let files: Vec<&str> = (rows::Kind::ALL.iter().map(|k| k.file()))
         .chain(lists::LISTS.iter().map(|l| l.file))
+        .chain(authorized::LISTS.iter().map(|l| l.file))
         .chain([pack::INTEGRITY, reach::REACH_FILE, doors::DOORS_FILE])
         .collect();
     let routes = include_str!("../api/mod.rs");

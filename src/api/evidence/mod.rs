@@ -33,6 +33,29 @@ use crate::evidence::options::PackOptions;
 use crate::evidence::pack::{pack_dir, write_pack};
 use crate::evidence::pdf::Print;
 
+/// The pack of a request's period (`from`, `to`, parsed as the lists parse them) and `bastion`,
+/// made now: the options of `GET /api/evidence` and of the figures it shares with the page.
+///
+/// # Errors
+/// A bad period or parameter (400).
+pub(super) fn period_options(
+    api: &Api,
+    params: &HashMap<String, String>,
+) -> Result<PackOptions, ApiError> {
+    let max_days = api.settings.max_range_days;
+    let (q, _) = super::listing::parse_with(params, None, max_days, &["bastion"])?;
+    let bastion = q.filters.first().map(|(_, b)| b.clone());
+    let now = api.app.ports.clock.now();
+    let config = &api.app.config;
+    Ok(PackOptions::new(
+        (q.from, q.to),
+        bastion,
+        now,
+        &config.reviews,
+        &config.audit,
+    ))
+}
+
 /// `GET /api/evidence`.
 pub(super) async fn get(
     caller: Caller,
@@ -43,8 +66,10 @@ pub(super) async fn get(
     let who = caller
         .require(ROLE_READ)?
         .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
-    let max_days = api.settings.max_range_days;
-    let (q, _) = super::listing::parse_with(&params, None, max_days, &["bastion"])?;
+    let config = &api.app.config;
+    let opts = period_options(&api, &params)?
+        .with_custody(config.custody.workspace.as_deref(), api.app.logs.as_ref())
+        .with_paper(config.evidence_paper);
     let Some(key) = api.app.config.evidence_key.clone() else {
         return Err(ApiError::NotFound(
             "evidence packs are not enabled (EVIDENCE_SIGNING_KEY is not set)".into(),
@@ -58,12 +83,6 @@ pub(super) async fn get(
         );
         return Err(ApiError::Busy);
     };
-    let bastion = q.filters.first().map(|(_, b)| b.clone());
-    let now = api.app.ports.clock.now();
-    let config = &api.app.config;
-    let opts = PackOptions::new((q.from, q.to), bastion, now, &config.reviews, &config.audit)
-        .with_custody(config.custody.workspace.as_deref(), api.app.logs.as_ref())
-        .with_paper(config.evidence_paper);
     match crate::evidence::hosts::check_bastion(&api.app.ports, &opts).await {
         Err(e @ crate::evidence::hosts::BastionCheck::Unknown { .. }) => {
             return Err(ApiError::BadRequest(e.to_string()));
@@ -73,8 +92,8 @@ pub(super) async fn get(
     }
     let mut target = format!(
         "evidence {}..{}",
-        crate::dates::format_utc(q.from),
-        crate::dates::format_utc(q.to)
+        crate::dates::format_utc(opts.from),
+        crate::dates::format_utc(opts.to)
     );
     if let Some(b) = &opts.bastion {
         target = format!("{target} {}", HostFilter::new(b).pack_target());
@@ -85,7 +104,7 @@ pub(super) async fn get(
         "evidence",
         &target,
         "issued",
-        now,
+        opts.now,
         None,
     )
     .await?;
@@ -108,8 +127,8 @@ pub(super) async fn get(
     })?;
     let name = format!(
         "evidence-{}-{}.zip",
-        crate::dates::format_date(q.from.date()),
-        crate::dates::format_date(crate::dates::last_day(q.to))
+        crate::dates::format_date(opts.from.date()),
+        crate::dates::format_date(crate::dates::last_day(opts.to))
     );
     let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     Ok((

@@ -26,7 +26,6 @@ use super::problem::ApiError;
 use crate::catalogue::person::Person;
 use crate::catalogue::query;
 use crate::catalogue::query::shape::Shape as _;
-use crate::evidence::options::PackOptions;
 use crate::evidence::reviewed::review_figures;
 use crate::ports::RequestError;
 use crate::reviews::{Review, ReviewRequest, Reviewer, queue, record_by};
@@ -82,18 +81,13 @@ pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response,
 /// pack counts them ([`crate::evidence::reviewed::review_figures`]): sessions, reviewed, reviewed
 /// on time (by the review deadline after the session's end) and queued and overdue now.
 pub(super) async fn figures(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
-    let max_days = api.settings.max_range_days;
-    let (q, _) = listing::parse_with(&l.params, None, max_days, &["bastion"])?;
-    let bastion = q.filters.first().map(|(_, b)| b.clone());
-    let config = &api.app.config;
-    let now = api.app.ports.clock.now();
-    let opts = PackOptions::new((q.from, q.to), bastion, now, &config.reviews, &config.audit);
+    let opts = super::evidence::period_options(&api, &l.params)?;
     let f = review_figures(&api.app.ports, &opts).await.map_err(|e| {
         tracing::warn!(error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "review figures failed");
         ApiError::Unavailable
     })?;
     Ok(axum::Json(json!({
-        "from": crate::dates::format_utc(q.from), "to": crate::dates::format_utc(q.to),
+        "from": crate::dates::format_utc(opts.from), "to": crate::dates::format_utc(opts.to),
         "sessions": f.tally.sessions, "reviewed": f.tally.reviewed,
         "reviewedOnTime": f.tally.reviewed_on_time, "overdue": f.overdue,
         "deadlineHours": opts.review_deadline.whole_hours(),

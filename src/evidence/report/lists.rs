@@ -8,21 +8,26 @@ use maud::{Markup, html};
 
 use super::{outside, table};
 use crate::evidence::figures::Figures;
-use crate::evidence::lists::LISTED;
+use crate::evidence::lists::{LISTED, Shown};
 
 /// The session-level lists (`unrecorded.csv`, `unreviewed.csv`, `findings.csv`).
 pub(super) fn sessions(f: &Figures) -> Markup {
     html! {
-        @for l in &f.lists {
-            @if let Some(spec) = l.spec {
-                @let head: Vec<&str> = spec.shown.iter().map(|i| spec.columns[*i]).collect();
-                (table(Some("list"),
-                    html! { (spec.title) " (" (l.rows) " in " (spec.file) (shown_of(l.first.len(), l.rows)) ")" },
-                    &head,
-                    html! { @for row in &l.first { tr { @for c in row { td { (outside(c)) } } } } }))
-            }
-        }
+        @for l in &f.lists { (list(l)) }
         p.note { "person: the portal user (the Entra user the Bastion audit record names); vmUser: the account signed in on the VM. Unrecorded: sessions past the login that no recording names (the coverage figure's definition). Not reviewed or reviewed late: sessions with no review of them or of their recordings made in the period, or whose first review came after dueAt (the review deadline after the session's end); their counts are the sessions minus reviewed, and reviewed minus reviewed on time. Incidents and follow-ups: the reviews of the period with those verdicts, with their comment and ticket." }
+    }
+}
+
+/// One list's table: the first rows of its CSV file, the shown columns.
+pub(super) fn list(l: &Shown) -> Markup {
+    html! {
+        @if let Some(spec) = l.spec {
+            @let head: Vec<&str> = spec.shown.iter().map(|i| spec.columns[*i]).collect();
+            (table(Some("list"),
+                html! { (spec.title) " (" (l.rows) " in " (spec.file) (shown_of(l.first.len(), l.rows)) ")" },
+                &head,
+                html! { @for row in &l.first { tr { @for c in row { td { (outside(c)) } } } } }))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page rendered by `maud` (every value escaped), each outside
 //! value its own `<bdi>` with its directional controls shown, so no name can reorder the text.
 
+mod authorized;
 pub mod charts;
 mod lists;
 
@@ -142,6 +143,8 @@ pub fn render(f: &Figures, opts: &PackOptions, key: &PackKey) -> String {
                 (lists::custody(f))
                 h2 { "Other ways in" }
                 (lists::other_ways(f))
+                h2 { "Authorization" }
+                (authorized::section(f))
             }
         }
     };

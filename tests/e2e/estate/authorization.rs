@@ -69,7 +69,13 @@ fn request(name: &str, who: &str, scope: &str, start: &str) -> Value {
 
 /// A PIM activation row of `AuditLogs` (its dynamic columns as objects; the fake sends them as
 /// JSON text, as the query API does), `AdditionalDetails` in no particular order.
-fn activation(logs: &FakeLogs, id: &str, upn: &str, scope: &str, (from, until): (&str, &str)) {
+pub(super) fn activation(
+    logs: &FakeLogs,
+    id: &str,
+    upn: &str,
+    scope: &str,
+    (from, until): (&str, &str),
+) {
     let values = json!({"TenantId": "t", "Id": id, "TimeGenerated": from, "Category": "RoleManagement",
         "OperationName": "Add member to role completed (PIM activation)", "Result": "success",
         "ResultReason": "incident 42 follow-up", "LoggedByService": "PIM", "CorrelationId": id,

@@ -73,7 +73,7 @@ pub(crate) fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(harness::unique(name))
 }
 
-fn unzip(bytes: Vec<u8>, dir: &Path) {
+pub(crate) fn unzip(bytes: Vec<u8>, dir: &Path) {
     std::fs::create_dir_all(dir).expect("dir");
     let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
     for i in 0..z.len() {

@@ -1,0 +1,317 @@
+//! The pack's "Authorization" section: who allowed the period's successful sessions. Its figures
+//! (sessions per verdict, per host and in total; the sessions without a covering verdict; the
+//! shared VM accounts) are counted by [`Tally`], which [`write_pack`](super::pack::write_pack)
+//! feeds as the sessions stream past and [`authorization_figures`] feeds without writing a pack,
+//! for `GET /api/sessions/authorization`: the page and the pack say the same. The lists:
+//! `unauthorized.csv` (verdict `none`, `unknown`, or not decided yet) and `sharedaccounts.csv`
+//! (one VM account used by two or more people in the period, `authorization::shared`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::lists::{ListFile, ListSpec, Shown, session_cells, time};
+use super::manifest::FileEntry;
+use super::options::PackOptions;
+use super::rows::{Facts, Kind};
+use super::source::Source;
+use crate::authorization::shared::{Accounts, Shared};
+use crate::catalogue::days::DayRow;
+use crate::catalogue::query::rows::AUTHORIZATIONS;
+use crate::catalogue::session::outcome::CONNECTED;
+use crate::ports::Ports;
+
+/// A session's verdict word: `undecided` while it has none.
+pub const UNDECIDED: &str = "undecided";
+
+/// `unauthorized.csv`: the successful sessions no verdict covers.
+pub const UNAUTHORIZED: ListSpec = ListSpec {
+    file: "unauthorized.csv",
+    title: "Sessions without an authorization",
+    columns: &[
+        "verdict",
+        "start",
+        "end",
+        "person",
+        "vmUser",
+        "vm",
+        "bastionHost",
+        "reasons",
+        "tunnelId",
+    ],
+    shown: &[0, 1, 3, 4, 5, 6, 7],
+};
+
+/// `sharedaccounts.csv`: VM accounts used by two or more people in the period.
+pub const SHARED: ListSpec = ListSpec {
+    file: "sharedaccounts.csv",
+    title: "Shared VM accounts",
+    columns: &[
+        "vm",
+        "account",
+        "people",
+        "firstUse",
+        "lastUse",
+        "vmResourceId",
+    ],
+    shown: &[0, 1, 2, 3, 4],
+};
+
+/// The section's lists, in the order the report shows them.
+pub const LISTS: [ListSpec; 2] = [UNAUTHORIZED, SHARED];
+
+/// Whether `w` counts at all: only a session past the login gets a verdict.
+fn counted(w: &DayRow) -> bool {
+    w.outcome == CONNECTED
+}
+
+/// `w`'s verdict word.
+fn verdict(w: &DayRow) -> &str {
+    if w.authorization.is_empty() {
+        UNDECIDED
+    } else {
+        &w.authorization
+    }
+}
+
+/// Whether counted session `w` has no covering verdict (`none`, `unknown`, undecided).
+fn without(w: &DayRow) -> bool {
+    matches!(verdict(w), "none" | "unknown" | UNDECIDED)
+}
+
+/// Sessions of one host (or all) per verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdicts {
+    /// Successful sessions.
+    pub sessions: u64,
+    /// Of them, per verdict (every verdict of `GET /api/sessions?authorization=`, `undecided`
+    /// included, zero when none).
+    pub verdicts: BTreeMap<String, u64>,
+    /// Of them, without a covering verdict: `none`, `unknown` and `undecided`.
+    pub without_authorization: u64,
+}
+
+impl Default for Verdicts {
+    fn default() -> Self {
+        Self {
+            sessions: 0,
+            verdicts: AUTHORIZATIONS
+                .iter()
+                .map(|v| ((*v).to_owned(), 0))
+                .collect(),
+            without_authorization: 0,
+        }
+    }
+}
+
+/// The section's figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Authorization {
+    /// All hosts together.
+    pub total: Verdicts,
+    /// Per Bastion host.
+    pub hosts: BTreeMap<String, Verdicts>,
+    /// VM accounts used by two or more people in the period.
+    pub shared_accounts: u64,
+    /// The accounts.
+    #[serde(skip)]
+    pub shared: Vec<Shared>,
+    /// The lists, as the report shows them (a pack only).
+    #[serde(skip)]
+    pub lists: Vec<Shown>,
+}
+
+/// Counts the sessions as they pass.
+#[derive(Debug, Default)]
+pub struct Tally {
+    figures: Authorization,
+    accounts: Accounts,
+}
+
+impl Tally {
+    /// Counts session `w`.
+    pub fn session(&mut self, w: &DayRow) {
+        if !counted(w) {
+            return;
+        }
+        self.accounts.add(w);
+        let f = &mut self.figures;
+        for v in [&mut f.total, f.hosts.entry(w.host.clone()).or_default()] {
+            v.sessions += 1;
+            *v.verdicts.entry(verdict(w).to_owned()).or_default() += 1;
+            v.without_authorization += u64::from(without(w));
+        }
+    }
+
+    /// The figures, once every session was counted.
+    pub fn finish(self) -> Authorization {
+        let mut f = self.figures;
+        f.shared = self.accounts.finish();
+        f.shared_accounts = f.shared.len() as u64;
+        f
+    }
+}
+
+/// The figures of the pack `opts` describes, from its sessions, without writing a pack.
+///
+/// # Errors
+/// Storage failures.
+pub async fn authorization_figures(
+    ports: &Ports,
+    opts: &PackOptions,
+) -> anyhow::Result<Authorization> {
+    let mut tally = Tally::default();
+    let mut source = Source::new(ports.clone(), opts);
+    let mut chunk = 0;
+    while let Some(rows) = source
+        .chunk(Kind::Sessions, chunk)
+        .await
+        .context("reading the sessions")?
+    {
+        for row in &rows {
+            if let Facts::Session(w) = &row.facts {
+                tally.session(w);
+            }
+        }
+        chunk += 1;
+    }
+    Ok(tally.finish())
+}
+
+/// `unauthorized.csv` being written, and the tally.
+pub struct Lists {
+    unauthorized: ListFile,
+    tally: Tally,
+}
+
+impl Lists {
+    /// Creates `unauthorized.csv` in `dir`.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn create(dir: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            unauthorized: ListFile::create(dir, UNAUTHORIZED)?,
+            tally: Tally::default(),
+        })
+    }
+
+    /// Counts session `w` and lists it when no verdict covers it.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn session(&mut self, w: &DayRow) -> std::io::Result<()> {
+        self.tally.session(w);
+        if counted(w) && without(w) {
+            let reasons = serde_json::from_str::<serde_json::Value>(&w.authorization_record)
+                .ok()
+                .and_then(|r| r["reasons"].as_array().cloned())
+                .unwrap_or_default();
+            let reasons: Vec<&str> = reasons.iter().filter_map(|r| r.as_str()).collect();
+            let mut row = vec![verdict(w).to_owned()];
+            row.extend(session_cells(w));
+            row.extend([reasons.join("; "), w.tunnel_id.clone()]);
+            self.unauthorized.row(&row)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `sharedaccounts.csv` and closes both: their manifest entries and the figures.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(self, dir: &Path) -> std::io::Result<([FileEntry; 2], Authorization)> {
+        let mut f = self.tally.finish();
+        let mut shared = ListFile::create(dir, SHARED)?;
+        for s in &f.shared {
+            shared.row(&[
+                s.vm_name.clone(),
+                s.account.clone(),
+                s.people.join(", "),
+                time(Some(s.first)),
+                time(Some(s.last)),
+                s.vm.clone(),
+            ])?;
+        }
+        let (a, shown_a) = self.unauthorized.finish()?;
+        let (b, shown_b) = shared.finish()?;
+        f.lists = vec![shown_a, shown_b];
+        Ok(([a, b], f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+
+    use super::authorization_figures;
+    use crate::catalogue::days::put_authorization;
+    use crate::evidence::key::PackKey;
+    use crate::evidence::lists_tests::{NOW, seeded};
+    use crate::evidence::pack::write_pack;
+    use crate::evidence::pdf::Print;
+    use crate::evidence::tables_tests::{options, temp_dir};
+
+    /// `early` covered by PIM, `late` with no authorization, `never` not decided yet, a failed
+    /// login (no verdict, not counted): the figures without a pack are the pack's, and
+    /// `unauthorized.csv` has the two without one.
+    #[tokio::test]
+    async fn the_authorization_figures_are_the_packs() {
+        let f = seeded().await;
+        let ports = &f.state.ports;
+        for (tunnel, ago, verdict) in [
+            ("early", Duration::hours(3), "pim"),
+            ("late", Duration::days(4), "none"),
+        ] {
+            let day = crate::dates::format_date((NOW - ago).date());
+            put_authorization(
+                ports.tables.as_ref(),
+                &ports.outbox,
+                (&day, tunnel),
+                (verdict, "{}"),
+                NOW,
+            )
+            .await
+            .expect("put");
+        }
+        let opts = options(None);
+        let dir = temp_dir();
+        let key = PackKey::from_seed([5u8; 32]);
+        let m = write_pack(&dir, ports, &key, &opts, Print::NotAsked)
+            .await
+            .expect("pack");
+        let rows = std::fs::read_to_string(dir.join("unauthorized.csv")).expect("list");
+        let _ = std::fs::remove_dir_all(&dir);
+        let got = authorization_figures(ports, &opts).await.expect("figures");
+        let pack = &m.figures["authorization"];
+        assert_eq!(
+            pack["total"],
+            serde_json::to_value(&got.total).expect("json")
+        );
+        assert_eq!(
+            pack["hosts"],
+            serde_json::to_value(&got.hosts).expect("json")
+        );
+        let t = &got.total;
+        let n = |v: &str| t.verdicts[v];
+        assert_eq!(
+            (t.sessions, n("pim"), n("none"), n("undecided")),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(t.without_authorization, 2);
+        let listed: Vec<&str> = rows
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').next())
+            .collect();
+        assert_eq!(listed.len(), 2, "{rows}");
+        assert!(
+            listed.contains(&"none") && listed.contains(&"undecided"),
+            "{rows}"
+        );
+    }
+}
