@@ -3,11 +3,12 @@
 // NSGs and virtual networks of every VM in it, each kind listed once for the subscription
 // (GET /subscriptions/{id}/providers/Microsoft.Network/networkInterfaces|networkSecurityGroups|
 // virtualNetworks, every page), and the just-in-time policy of a request its Activity log shows
-// (GET {group}/providers/Microsoft.Security/locations/{region}/jitNetworkAccessPolicies/{name}).
-// A list above every resource group needs its read at the subscription, and the policy sits in a
-// group no parameter lists. A VM's own GET is not granted here: its NICs come from the
-// subscription's list. A custom role with exactly those reads (no key, no secret), nothing else. Resource group entries get the same
-// reads through session-targets-access.bicep.
+// (GET {group}/providers/Microsoft.Security/locations/{region}/jitNetworkAccessPolicies/{name}),
+// and a watched VM the Activity log shows moved into one of its groups (GET {vm}: its vmId, to
+// follow the move). A list above every resource group needs its read at the subscription, and the
+// policy and the moved VM sit in groups no parameter lists. A custom role with exactly those reads
+// (no key, no secret), nothing else. Resource group entries get the same reads through
+// session-targets-access.bicep.
 //
 // The permission drift test (tests/e2e/permissions/) holds these actions to the URLs the code
 // lists.
@@ -18,6 +19,7 @@ targetScope = 'subscription'
 param principalId string
 
 var actions = [
+  'Microsoft.Compute/virtualMachines/read'
   'Microsoft.Network/networkInterfaces/read'
   'Microsoft.Network/networkSecurityGroups/read'
   'Microsoft.Network/virtualNetworks/read'
@@ -29,7 +31,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Unique per tenant: one definition per subscription.
     roleName: 'Bastion other-doors network reader (${subscription().subscriptionId})'
-    description: 'List the NICs, NSGs and virtual networks of the subscription, read its just-in-time policies (other doors beside Bastion onto its VMs). Nothing else.'
+    description: 'List the NICs, NSGs and virtual networks of the subscription, read its just-in-time policies and a VM moved into it (other doors beside Bastion onto its VMs). Nothing else.'
     type: 'CustomRole'
     assignableScopes: [
       subscription().id

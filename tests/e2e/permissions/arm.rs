@@ -33,7 +33,7 @@ pub(super) const BYPASS_SUBSCRIPTION: &str = "22222222-3333-4444-5555-6666666666
 /// Its VMs' subscription: `vm-{i}` there is in `rg-bypass-{i}`.
 const SUB: &str = crate::estate::fake_arm::SUB;
 /// The Windows VM an RDP session reaches (Entra ID sign-in through its extension).
-const VM: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu/providers/Microsoft.Compute/virtualMachines/vm-win-01";
+pub(super) const VM: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu/providers/Microsoft.Compute/virtualMachines/vm-win-01";
 
 pub(super) fn host() -> String {
     fake_arm::host_id(HOST_NAME)

@@ -101,6 +101,33 @@ fn workspace() -> FakeLogs {
             OffsetDateTime::UNIX_EPOCH,
         ),
     );
+    // The session target moved into a BYPASS_SCOPES subscription's group: the check confirms the
+    // VM at its new id there (`GET {vm}`, its `vmId`), so that read needs its grant there too.
+    let group = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu";
+    let target = format!(
+        "/subscriptions/{}/resourceGroups/rg-bypass-1",
+        super::arm::BYPASS_SUBSCRIPTION
+    );
+    let body = json!({"resources": [super::arm::VM], "targetResourceGroup": target});
+    let start = json!({"statusCode": "Accepted", "requestbody": body.to_string()});
+    for (status, properties) in [("Start", start), ("Success", json!({"statusCode": "OK"}))] {
+        let moved = json!({
+            "TimeGenerated": "2025-03-14T12:20:00.000Z",
+            "OperationNameValue": "MICROSOFT.RESOURCES/SUBSCRIPTIONS/RESOURCEGROUPS/MOVERESOURCES/ACTION",
+            "ActivityStatusValue": status, "Caller": "bob@contoso.com",
+            "CallerIpAddress": "198.51.100.4", "_ResourceId": group.to_ascii_lowercase(),
+            "ResourceId": group.to_ascii_uppercase(),
+            "SubscriptionId": "11111111-2222-3333-4444-555555555555", "CorrelationId": "m-1",
+            "Category": "Administrative", "Properties_d": properties,
+        });
+        fake.ingest(
+            WORKSPACE,
+            activity::row(
+                moved.as_object().cloned().unwrap_or_default(),
+                OffsetDateTime::UNIX_EPOCH,
+            ),
+        );
+    }
     fake
 }
 
