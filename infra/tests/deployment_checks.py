@@ -116,6 +116,9 @@ def register(check, main, text, infra):
         for a in ("networkInterfaces", "networkSecurityGroups", "virtualNetworks"):
             assert f"'Microsoft.Network/{a}/read'" in mod, a
         assert "'Microsoft.Security/locations/jitNetworkAccessPolicies/read'" in mod, "the just-in-time policy read"
+        assert "'Microsoft.Compute/virtualMachines/read'" in mod, "a watched VM moved into the subscription"
+        actions = re.search(r"var actions = \[(.*?)\]", mod, re.S).group(1)
+        assert len(re.findall(r"'[^']+'", actions)) == 5, "those five reads and nothing else"
         main = text[infra / "main.bicep"]
         assert "filter(bypassScopes, s => length(split(s, '/')) == 3): toLower(split(s, '/')[2])]" in main
         assert "var bypassSubscriptions = union(bypassSubscriptionIds, bypassSubscriptionIds)" in main

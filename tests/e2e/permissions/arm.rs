@@ -33,7 +33,13 @@ pub(super) const BYPASS_SUBSCRIPTION: &str = "22222222-3333-4444-5555-6666666666
 /// Its VMs' subscription: `vm-{i}` there is in `rg-bypass-{i}`.
 const SUB: &str = crate::estate::fake_arm::SUB;
 /// The Windows VM an RDP session reaches (Entra ID sign-in through its extension).
-pub(super) const VM: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu/providers/Microsoft.Compute/virtualMachines/vm-win-01";
+const VM: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu/providers/Microsoft.Compute/virtualMachines/vm-win-01";
+
+/// A session target of the audit log (so watched) that the Activity log shows moved into a group
+/// of the `BYPASS_SCOPES` subscription, and that group.
+pub(super) const MOVED_VM: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu/providers/Microsoft.Compute/virtualMachines/vm-win-02";
+pub(super) const MOVED_TO: &str =
+    "/subscriptions/22222222-3333-4444-5555-666666666666/resourceGroups/rg-bypass-1";
 
 pub(super) fn host() -> String {
     fake_arm::host_id(HOST_NAME)
@@ -177,6 +183,12 @@ impl Arm {
         }
         e.host(HOST_NAME)["properties"]["ipConfigurations"] = json!([{"name": "IpConf",
             "properties": {"subnet": {"id": network::subnet_id("rg-app-weu", "vnet-app", "AzureBastionSubnet")}}}]);
+        // The moved VM answers its `vmId` at its new id.
+        let moved = format!("{MOVED_TO}/providers/microsoft.compute/virtualmachines/vm-win-02");
+        e.vm_ids.insert(
+            moved.to_ascii_lowercase(),
+            "5d2a7d0f-6a0e-4a8e-9f1e-2b3c4d5e6f70".into(),
+        );
         e.lro = fake_arm::lro::Lro::Network;
         e.lro_polls = 1;
         e.page_size = 1;

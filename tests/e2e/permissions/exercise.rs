@@ -101,14 +101,12 @@ fn workspace() -> FakeLogs {
             OffsetDateTime::UNIX_EPOCH,
         ),
     );
-    // The session target moved into a BYPASS_SCOPES subscription's group: the check confirms the
-    // VM at its new id there (`GET {vm}`, its `vmId`), so that read needs its grant there too.
+    // A watched VM (a session target of the audit log) moved into a BYPASS_SCOPES subscription's
+    // group: the check confirms the VM at its new id there (`GET {vm}`, its `vmId`), so that read
+    // needs its grant there too.
     let group = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu";
-    let target = format!(
-        "/subscriptions/{}/resourceGroups/rg-bypass-1",
-        super::arm::BYPASS_SUBSCRIPTION
-    );
-    let body = json!({"resources": [super::arm::VM], "targetResourceGroup": target});
+    let body =
+        json!({"resources": [super::arm::MOVED_VM], "targetResourceGroup": super::arm::MOVED_TO});
     let start = json!({"statusCode": "Accepted", "requestbody": body.to_string()});
     for (status, properties) in [("Start", start), ("Success", json!({"statusCode": "OK"}))] {
         let moved = json!({
