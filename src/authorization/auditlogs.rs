@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::evidence::{Evidence, Kind, Source, low, ticket};
 use crate::dates::timestamp;
-use crate::estate::bypass::activity::{dynamic, text};
+use crate::loganalytics::row::{dynamic, text};
 
 /// The query: PIM's successful activation and approval rows over the request's timespan, oldest
 /// first, at most `rows` (no outside value goes into it).
@@ -75,7 +75,7 @@ fn is_scope(id: &str) -> bool {
 
 /// One answer row as evidence; `None` for a row that is not an activation or approval.
 pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
-    let cell = |n: &str| crate::estate::bypass::activity::cell(columns, row, n);
+    let cell = |n: &str| crate::loganalytics::row::cell(columns, row, n);
     let op = text(columns, row, "OperationName").to_ascii_lowercase();
     let at = timestamp(&text(columns, row, "TimeGenerated"))?;
     let initiated = dynamic(cell("InitiatedBy"));

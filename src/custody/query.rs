@@ -211,18 +211,7 @@ pub(super) async fn run_text(
 
 /// A row by its column names (a missing column reads empty; datetimes normalised to RFC 3339).
 fn access(columns: &[String], row: &[Value]) -> Access {
-    let get = |name: &str| -> String {
-        columns
-            .iter()
-            .position(|c| c == name)
-            .and_then(|i| row.get(i))
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            })
-            .unwrap_or_default()
-    };
+    let get = |name: &str| crate::loganalytics::row::text(columns, row, name);
     let at = get("TimeGenerated");
     Access {
         at: timestamp(&at).map_or(at, format_utc),

@@ -3,6 +3,7 @@
 //! benchmark can put a loopback fake or a counting decorator in its place.
 
 mod answer;
+pub mod row;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dates::timestamp;
+use crate::loganalytics::row::{cell, dynamic, text};
 
 /// Run Command, the action form: code runs as SYSTEM/root outside any session.
 pub const RUN_COMMAND: &str = "microsoft.compute/virtualmachines/runcommand/action";
@@ -121,32 +122,6 @@ pub struct ActivityRow {
     pub correlation: String,
     /// `Properties_d` (dynamic; the API may send it as JSON text).
     pub properties: Value,
-}
-
-/// The cell of column `name` (`None`: no such column).
-pub fn cell<'a>(columns: &[String], row: &'a [Value], name: &str) -> Option<&'a Value> {
-    columns
-        .iter()
-        .position(|c| c == name)
-        .and_then(|i| row.get(i))
-}
-
-/// The cell of column `name` as text (a missing column or null reads empty).
-pub fn text(columns: &[String], row: &[Value], name: &str) -> String {
-    match cell(columns, row, name) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// A dynamic value as JSON: JSON text parsed (null when it is not JSON), anything else as it is.
-pub fn dynamic(v: Option<&Value>) -> Value {
-    match v {
-        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
-        Some(v) => v.clone(),
-        None => Value::Null,
-    }
 }
 
 impl ActivityRow {

@@ -8,7 +8,8 @@
 
 use serde_json::Value;
 
-use super::activity::{Event, dynamic};
+use super::activity::Event;
+use crate::loganalytics::row::dynamic;
 
 /// `BYPASS_EXTENSION_ALLOW`'s default: Microsoft's monitoring and security agents, whose
 /// extension runs only Microsoft's own fixed agent, never a command or script of the caller's

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::activity::dynamic;
+use crate::loganalytics::row::dynamic;
 
 /// Codes of a request refused before anything ran: authorization, policy and validation.
 const REFUSED: [&str; 12] = [

@@ -33,7 +33,7 @@ fn body(e: &Event) -> Option<Value> {
         .as_object()?
         .iter()
         .find_map(|(k, v)| k.eq_ignore_ascii_case("requestbody").then_some(v));
-    let body = super::activity::dynamic(found);
+    let body = crate::loganalytics::row::dynamic(found);
     body.get("virtualMachines")?.is_array().then_some(body)
 }
 

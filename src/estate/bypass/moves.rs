@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::activity::{Event, MOVE_RESOURCES, Outcome, dynamic};
+use super::activity::{Event, MOVE_RESOURCES, Outcome};
 use super::doors::Watched;
 use super::ids::vm_of;
 use crate::arm::ResourceManager;
+use crate::loganalytics::row::dynamic;
 use crate::estate::store::{self, moved::Moved};
 use crate::tables::TableStore;
 
