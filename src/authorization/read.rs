@@ -15,10 +15,10 @@ use super::evidence::{Evidence, Kind, Source, low, of_instance, of_request};
 use crate::arm::ResourceManager;
 use crate::dates::format_utc_millis;
 use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
-use crate::loganalytics::row::dynamic;
 use crate::estate::bypass::cidr::AddrSet;
 use crate::estate::bypass::jit;
 use crate::loganalytics::LogsQuery;
+use crate::loganalytics::row::dynamic;
 use crate::tables::TableStore;
 
 /// A subscription's schedules are read at most once in this long (two calls, and their pages).

@@ -13,15 +13,14 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::activity::{
-    Event, NETWORK_CHANGES, Outcome, PIP_DELETE, RULE_DELETE, RULE_WRITE, dynamic,
-};
+use super::activity::{Event, NETWORK_CHANGES, Outcome, PIP_DELETE, RULE_DELETE, RULE_WRITE};
 use super::doors::actor;
 use super::netdoors::{Line, NETWORK_PATH, PUBLIC_IP, nics_of, path_from, path_level, paths};
 use super::network::Network;
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, RuleProperties, SecurityRule};
 use crate::dates::format_utc;
 use crate::estate::findings::{Finding, Level};
+use crate::loganalytics::row::dynamic;
 
 const NIC_WRITE: &str = NETWORK_CHANGES[0];
 const NIC_DELETE: &str = NETWORK_CHANGES[1];

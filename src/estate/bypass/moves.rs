@@ -17,8 +17,8 @@ use super::activity::{Event, MOVE_RESOURCES, Outcome};
 use super::doors::Watched;
 use super::ids::vm_of;
 use crate::arm::ResourceManager;
-use crate::loganalytics::row::dynamic;
 use crate::estate::store::{self, moved::Moved};
+use crate::loganalytics::row::dynamic;
 use crate::tables::TableStore;
 
 /// The VMs `e` moved: `(old id, new id)`, lower-case (`e` a succeeded move with a body).

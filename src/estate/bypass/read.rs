@@ -13,9 +13,10 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::activity::{ActivityRow, PAGE_ROWS, door_query, subscriptions_query, text};
+use super::activity::{ActivityRow, PAGE_ROWS, door_query, subscriptions_query};
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
+use crate::loganalytics::row::text;
 use crate::loganalytics::{Item, LogsQuery};
 
 /// Most pages of door rows one workspace is read in, a pass (500,000 rows at [`PAGE_ROWS`]).
