@@ -6,7 +6,6 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::arm::model::Expanded;
 use crate::arm::{ScheduleInstance, ScheduleRequest};
 use crate::dates::timestamp;
 
@@ -144,6 +143,23 @@ pub fn ticket(system: Option<&str>, number: Option<&str>) -> String {
     }
 }
 
+/// The evidence fields of assignment `p` (an instance's or a request's properties): principal,
+/// its e-mail, whether a group, scope, role.
+macro_rules! assigned {
+    ($p:expr, $subscription:expr) => {
+        Evidence {
+            principal: low($p.principal_id.as_deref()),
+            names: Vec::from_iter($p.expanded_properties.principal.email.clone()),
+            group_principal: ($p.principal_type.as_deref())
+                .is_some_and(|t| t.eq_ignore_ascii_case("Group")),
+            scope: low($p.scope.as_deref()),
+            seen_under: low(Some($subscription)),
+            role: low($p.role_definition_id.as_deref()),
+            ..Evidence::default()
+        }
+    };
+}
+
 /// An instance seen in `subscription`'s list: `Activated` is PIM, anything else standing.
 pub fn of_instance(i: &ScheduleInstance, subscription: &str) -> Evidence {
     let p = &i.properties;
@@ -158,34 +174,7 @@ pub fn of_instance(i: &ScheduleInstance, subscription: &str) -> Evidence {
         start: p.start_date_time.as_deref().and_then(timestamp),
         end: p.end_date_time.as_deref().and_then(timestamp),
         schedule: last(p.role_assignment_schedule_id.as_deref()),
-        ..assigned(
-            p.principal_id.as_deref(),
-            p.principal_type.as_deref(),
-            &p.expanded_properties,
-            p.scope.as_deref(),
-            p.role_definition_id.as_deref(),
-            subscription,
-        )
-    }
-}
-
-/// The evidence fields of an assignment: principal, its e-mail, whether a group, scope, role.
-fn assigned(
-    principal: Option<&str>,
-    principal_type: Option<&str>,
-    expanded: &Expanded,
-    scope: Option<&str>,
-    role: Option<&str>,
-    subscription: &str,
-) -> Evidence {
-    Evidence {
-        principal: low(principal),
-        names: expanded.principal.email.iter().cloned().collect(),
-        group_principal: principal_type.is_some_and(|t| t.eq_ignore_ascii_case("Group")),
-        scope: low(scope),
-        seen_under: low(Some(subscription)),
-        role: low(role),
-        ..Evidence::default()
+        ..assigned!(p, subscription)
     }
 }
 
@@ -229,14 +218,7 @@ pub fn of_request(r: &ScheduleRequest, subscription: &str) -> Option<Evidence> {
             p.ticket_info.ticket_number.as_deref(),
         ),
         schedule: last(p.target_role_assignment_schedule_id.as_deref()),
-        ..assigned(
-            p.principal_id.as_deref(),
-            p.principal_type.as_deref(),
-            &p.expanded_properties,
-            p.scope.as_deref(),
-            p.role_definition_id.as_deref(),
-            subscription,
-        )
+        ..assigned!(p, subscription)
     })
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::lists::{ListFile, ListSpec, Shown, session_cells, time};
+use super::lists::{ListFile, ListSpec, Shown, session_cells, session_columns, time};
 use super::manifest::FileEntry;
 use super::options::PackOptions;
 use super::rows::{Facts, Kind};
@@ -30,17 +30,7 @@ pub const UNDECIDED: &str = "undecided";
 pub const UNAUTHORIZED: ListSpec = ListSpec {
     file: "unauthorized.csv",
     title: "Sessions without an authorization",
-    columns: &[
-        "verdict",
-        "start",
-        "end",
-        "person",
-        "vmUser",
-        "vm",
-        "bastionHost",
-        "reasons",
-        "tunnelId",
-    ],
+    columns: session_columns!("verdict", .., "reasons", "tunnelId"),
     shown: &[0, 1, 3, 4, 5, 6, 7],
 };
 

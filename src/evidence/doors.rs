@@ -24,7 +24,7 @@ use crate::estate::store::{self, Estate};
 use crate::tables::TableStore;
 
 /// The file of the doors.
-pub const DOORS_FILE: &str = "otherdoors.csv";
+pub const DOORS_FILE: &str = crate::spine::kinds::OTHER_DOORS;
 /// Its columns (pinned: a column added later goes at the end).
 pub const DOOR_COLUMNS: [&str; 10] = [
     "door",

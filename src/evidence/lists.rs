@@ -39,21 +39,19 @@ pub struct ListSpec {
     pub shown: &'static [usize],
 }
 
+/// The columns of a session list: `before`, the session's own ([`session_cells`]), `after`.
+macro_rules! session_columns {
+    ($($before:literal,)* .. $(,$after:literal)*) => {
+        &[$($before,)* "start", "end", "person", "vmUser", "vm", "bastionHost" $(,$after)*]
+    };
+}
+pub(super) use session_columns;
+
 /// `unrecorded.csv`: sessions counted unrecorded ([`Coverage::Unrecorded`]).
 pub const UNRECORDED: ListSpec = ListSpec {
     file: "unrecorded.csv",
     title: "Unrecorded sessions",
-    columns: &[
-        "start",
-        "end",
-        "person",
-        "vmUser",
-        "vm",
-        "bastionHost",
-        "outcome",
-        "clientIp",
-        "tunnelId",
-    ],
+    columns: session_columns!(.., "outcome", "clientIp", "tunnelId"),
     shown: &[0, 1, 2, 3, 4, 5, 6],
 };
 
@@ -61,19 +59,7 @@ pub const UNRECORDED: ListSpec = ListSpec {
 pub const UNREVIEWED: ListSpec = ListSpec {
     file: "unreviewed.csv",
     title: "Sessions not reviewed or reviewed late",
-    columns: &[
-        "review",
-        "start",
-        "end",
-        "person",
-        "vmUser",
-        "vm",
-        "bastionHost",
-        "kind",
-        "dueAt",
-        "firstReviewAt",
-        "tunnelId",
-    ],
+    columns: session_columns!("review", .., "kind", "dueAt", "firstReviewAt", "tunnelId"),
     shown: &[0, 1, 2, 3, 4, 5, 6, 8, 9],
 };
 

@@ -336,7 +336,8 @@ pub const RETENTION_DELETED: Kind = Kind {
     pack: Some("deletions.csv"),
     ..kind("retention.deleted", Subject::Run, &[Info])
 };
-/// An estate finding (a host's, a door onto a watched VM, a `check-failed:*` part) that opened.
+/// An estate finding that opened: what every code of [`CODES`] shares (a code stored by an
+/// earlier version and no longer declared is told as this).
 pub const ESTATE_FINDING: Kind = Kind {
     evidence: &[
         "bastionHost",
@@ -348,8 +349,6 @@ pub const ESTATE_FINDING: Kind = Kind {
     ],
     episode: Episode::Opens("estate.resolved"),
     title: "Bastion estate found: {finding} on {host!}",
-    rule: Some((Findings, "estate-finding.kql")),
-    pack: Some("otherdoors.csv"),
     api: Some("/api/estate"),
     ..kind(
         "estate.finding",
@@ -366,6 +365,92 @@ pub const ESTATE_RESOLVED: Kind = Kind {
     rule: None,
     ..ESTATE_FINDING
 };
+
+/// `estate.finding` for the finding code `form` (its stored level is the alert's: `info`,
+/// `medium`, `high`), shown by `/api/estate`; only the codes a rule or a pack file names say so.
+const fn estate(form: &'static str, levels: &'static [Severity]) -> Kind {
+    Kind {
+        form,
+        levels,
+        ..ESTATE_FINDING
+    }
+}
+
+/// The pack's file of the doors onto the period's VMs.
+pub const OTHER_DOORS: &str = "otherdoors.csv";
+
+/// A door onto a watched VM: listed in the pack's [`OTHER_DOORS`] with its episodes.
+const fn door(form: &'static str, levels: &'static [Severity]) -> Kind {
+    Kind {
+        pack: Some(OTHER_DOORS),
+        ..estate(form, levels)
+    }
+}
+
+/// A setting under which nothing is recorded: the rule `estate-finding.kql` reads it.
+const fn recording(form: &'static str) -> Kind {
+    Kind {
+        rule: Some((Findings, "estate-finding.kql")),
+        ..estate(form, HIGH)
+    }
+}
+
+const HIGH: &[Severity] = &[Critical];
+const MEDIUM: &[Severity] = &[Warning];
+const INFO: &[Severity] = &[Info];
+/// Any level: a part not read (high when a role is missing, medium otherwise, `info` where
+/// optional or read again by the next check), a path whose level a setting chooses.
+const ANY: &[Severity] = &[Info, Warning, Critical];
+
+/// Every estate finding code, each `estate.finding` in its code's form: a host's, a door onto a
+/// watched VM, a subscription's, and a part not read (`check-failed:<part>`).
+pub const CODES: &[Kind] = &[
+    estate("sku-not-premium", HIGH),
+    recording("recording-off"),
+    recording("native-client-on"),
+    estate("shareable-link-on", INFO),
+    estate("ip-connect-on", INFO),
+    estate("not-succeeded", MEDIUM),
+    estate("recording-target-unknown", INFO),
+    estate("recording-target-missing", HIGH),
+    estate("recording-target-unwatched", HIGH),
+    estate("recording-target-not-writable", HIGH),
+    estate("entra-rdp-recording", MEDIUM),
+    estate("audit-logs-not-sent", HIGH),
+    estate("audit-logs-azurediagnostics", INFO),
+    estate("audit-logs-silent", HIGH),
+    estate("custody-logs-not-sent", MEDIUM),
+    estate("recording-account-unknown", HIGH),
+    estate("container-versioning", HIGH),
+    estate("cors-missing", MEDIUM),
+    estate("container-immutability", HIGH),
+    door("door:run-command", HIGH),
+    door("door:vm-extension", HIGH),
+    door("door:serial-console", HIGH),
+    door("door:jit", HIGH),
+    door("door:network-path", ANY),
+    door("door:public-ip", MEDIUM),
+    estate("attempt:run-command", INFO),
+    estate("attempt:vm-extension", INFO),
+    estate("attempt:serial-console", INFO),
+    estate("attempt:jit", INFO),
+    estate("activity-log-not-read", HIGH),
+    estate("check-failed:host", ANY),
+    estate("check-failed:diagnostics", ANY),
+    estate("check-failed:blob-service", ANY),
+    estate("check-failed:container", ANY),
+    estate("check-failed:recording-access", ANY),
+    estate("check-failed:entra-rdp", ANY),
+    estate("check-failed:audit-trail", ANY),
+    estate("check-failed:blob-diagnostics", ANY),
+    estate("check-failed:live-sessions", ANY),
+    estate("check-failed:activity-log", ANY),
+    estate("check-failed:jit-policy", ANY),
+    Kind {
+        pack: Some("vmreach.csv"),
+        ..estate("check-failed:network", ANY)
+    },
+];
 
 /// A session no authorization covers: every source was read and none covers it.
 pub const SESSION_UNAUTHORIZED: Kind = Kind {
@@ -440,10 +525,18 @@ pub const KINDS: &[&Kind] = &[
     &SHARED_ACCOUNT,
 ];
 
-/// The declaration of `name` in `form` (`""` or `burst`).
+/// Every declared kind: [`KINDS`], then [`CODES`].
+pub fn all() -> impl Iterator<Item = &'static Kind> {
+    KINDS.iter().copied().chain(CODES)
+}
+
+/// The declaration of `name` in `form` (`""`, `burst`, or an estate finding's code).
 pub fn named(name: &str, form: &str) -> Option<&'static Kind> {
-    KINDS
-        .iter()
-        .copied()
-        .find(|k| k.name == name && k.form == form)
+    all().find(|k| k.name == name && k.form == form)
+}
+
+/// The declaration of estate finding `code`; [`ESTATE_FINDING`] for a code no longer declared
+/// (a row an earlier version stored).
+pub fn estate_code(code: &str) -> &'static Kind {
+    named(ESTATE_FINDING.name, code).unwrap_or(&ESTATE_FINDING)
 }

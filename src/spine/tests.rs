@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use super::kinds::{KINDS, named};
+use super::kinds::{ESTATE_FINDING, all, estate_code, named};
 use super::*;
 use crate::evidence::{authorized, doors, lists, pack, reach, rows};
 
@@ -68,11 +68,11 @@ fn every_declared_kind_reaches_every_channel_it_names() {
         .collect();
     let routes = include_str!("../api/mod.rs");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for kind in KINDS {
+    for kind in all() {
         let who = format!("{} {}", kind.name, kind.form);
         assert_eq!(
             named(kind.name, kind.form),
-            Some(*kind),
+            Some(kind),
             "{who}: declared twice"
         );
         assert!(!kind.levels.is_empty() && !kind.title.is_empty(), "{who}");
@@ -97,11 +97,13 @@ fn every_declared_kind_reaches_every_channel_it_names() {
             let text =
                 std::fs::read_to_string(root.join("sentinel/rules").join(rule)).unwrap_or_default();
             assert!(text.contains(table.name()), "{who}: rule {rule}");
-            let named = text.contains(&format!("\"{}\"", kind.name));
-            assert!(
-                named || table != crate::export::Table::Detections,
-                "{who}: rule {rule}"
-            );
+            // A detection rule names its type, a finding rule its code.
+            let named = match table {
+                crate::export::Table::Detections => kind.name,
+                crate::export::Table::Findings => kind.form,
+                _ => "",
+            };
+            assert!(text.contains(&format!("\"{named}")), "{who}: rule {rule}");
         }
         if let Some(file) = kind.pack {
             assert!(files.contains(&file), "{who}: the pack writes no {file}");
@@ -112,16 +114,36 @@ fn every_declared_kind_reaches_every_channel_it_names() {
                 "{who}: no route {route}"
             );
         }
+        // The other half of an episode: in the same form, else the one all forms share.
+        let pair = |other| {
+            named(other, kind.form)
+                .or_else(|| named(other, ""))
+                .map(|k| k.episode)
+        };
         match kind.episode {
             Episode::OneShot => {}
             Episode::Opens(other) => {
-                let closer = named(other, kind.form).map(|k| k.episode);
-                assert_eq!(closer, Some(Episode::Resolves(kind.name)), "{who}");
+                assert_eq!(pair(other), Some(Episode::Resolves(kind.name)), "{who}");
             }
             Episode::Resolves(other) => {
-                let opener = named(other, kind.form).map(|k| k.episode);
-                assert_eq!(opener, Some(Episode::Opens(kind.name)), "{who}");
+                assert_eq!(pair(other), Some(Episode::Opens(kind.name)), "{who}");
             }
         }
     }
+}
+
+#[test]
+fn each_estate_code_is_declared_and_an_undeclared_one_is_told_as_the_shared_kind() {
+    let off = estate_code("recording-off");
+    assert_eq!((off.name, off.form), (ESTATE_FINDING.name, "recording-off"));
+    assert_eq!(off.levels, &[Severity::Critical]);
+    assert!(off.rule.is_some() && estate_code("door:jit").pack == Some(kinds::OTHER_DOORS));
+    assert!(estate_code("attempt:jit").pack.is_none());
+    assert_eq!(estate_code("a-code-of-old"), &ESTATE_FINDING);
+    let n = alert(sample(
+        estate_code("check-failed:network"),
+        Severity::Warning,
+    ));
+    assert_eq!(n.kind, "estate.finding");
+    assert_eq!(n.notification_id, stable_id("estate.finding", "fact"));
 }

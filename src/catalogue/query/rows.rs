@@ -10,21 +10,19 @@ use crate::catalogue::figures::Coverage;
 use crate::catalogue::recording::{Recording, SessionView};
 use crate::tables::Entity;
 
+/// A list's filter parameters: those of every session (`user`, `ip`, `vm`, `protocol`, `status`),
+/// then the list's own.
+macro_rules! filters {
+    ($($own:literal),*) => {
+        &["user", "ip", "vm", "protocol", "status", $($own),*]
+    };
+}
+
 /// The lists' view: rows of a range by session start, else event time (recorded a day either side
 /// of it, [`super::partition_days`]); `vm` and `user` served from index rows.
 impl Listed for Recording {
     const TABLE: &'static str = RECORDINGS_TABLE;
-    const FILTERS: &'static [&'static str] = &[
-        "user",
-        "ip",
-        "vm",
-        "protocol",
-        "status",
-        "class",
-        "confidence",
-        "bastion",
-        "account",
-    ];
+    const FILTERS: &'static [&'static str] = filters!("class", "confidence", "bastion", "account");
     const INDEXED: &'static [&'static str] = &["vm", "user"];
     const SCOPE: &'static str = "";
 
@@ -112,15 +110,7 @@ pub const AUTHORIZATIONS: &[&str] = &[
 /// The sessions list (`GET /api/sessions`): rows of a range by start (a partition a day).
 impl Listed for DayRow {
     const TABLE: &'static str = DAYS_TABLE;
-    const FILTERS: &'static [&'static str] = &[
-        "user",
-        "ip",
-        "vm",
-        "protocol",
-        "status",
-        "bastion",
-        "authorization",
-    ];
+    const FILTERS: &'static [&'static str] = filters!("bastion", "authorization");
     const SCOPE: &'static str = "sessions:";
 
     fn from_entity(e: &Entity) -> Option<Self> {

@@ -220,7 +220,7 @@ pub fn evaluate(
             let all = by.get(&(vm.clone(), door)).cloned().unwrap_or_default();
             let (failed, used): (Vec<&Event>, Vec<&Event>) =
                 all.into_iter().partition(|e| e.outcome == Outcome::Failed);
-            ev.decide(&door.code(), !used.is_empty(), Level::High, || {
+            ev.decide(&door.code(), !used.is_empty(), || {
                 let mut said = evidence(door, &used, "use(s)");
                 if let Some(s) = sources.get(vm).filter(|_| door == Door::Jit) {
                     let s: Vec<&str> = s.iter().map(String::as_str).collect();
@@ -228,7 +228,7 @@ pub fn evaluate(
                 }
                 said
             });
-            ev.decide(&door.attempt(), !failed.is_empty(), Level::Info, || {
+            ev.decide(&door.attempt(), !failed.is_empty(), || {
                 evidence(
                     door,
                     &failed,
@@ -267,7 +267,7 @@ pub(super) fn read_again(level: Level) -> &'static str {
 pub fn policy_failed(unread: &jit::Unread, at: OffsetDateTime) -> Evaluation {
     let level = failure_level(&unread.error);
     let mut ev = Evaluation::default();
-    ev.decide(JIT_FAILED, true, level, || {
+    ev.decide_at(JIT_FAILED, true, level, || {
         format!(
             "the just-in-time policy {} could not be read at {}: {}; the just-in-time requests the Activity log shows without a body are not tied to a VM, so the just-in-time doors of this subscription's VMs keep their last state{}",
             unread.policy,

@@ -10,6 +10,7 @@ use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::estate::findings::Level;
 use crate::estate::store;
+use crate::spine::kinds;
 use crate::tables::TableStore;
 
 /// One door's episode on one VM.
@@ -50,7 +51,7 @@ pub fn of_rows(rows: impl IntoIterator<Item = store::Row>) -> BTreeMap<String, V
     let info = Level::Info.as_str();
     let mut out: BTreeMap<String, Vec<Episode>> = BTreeMap::new();
     for r in rows {
-        if !r.finding.starts_with("door:") {
+        if kinds::estate_code(&r.finding).pack != Some(kinds::OTHER_DOORS) {
             continue;
         }
         let list = out.entry(r.host.to_ascii_lowercase()).or_default();

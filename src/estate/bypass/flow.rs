@@ -142,7 +142,7 @@ pub fn evaluate(
         ));
     }
     if seen.latest.is_some() || matches!(flow, Some(Flow::NotSent(_))) {
-        ev.decide(NOT_READ, !not_read.is_empty(), Level::High, || {
+        ev.decide(NOT_READ, !not_read.is_empty(), || {
             format!(
                 "{}: Run Command, extension and serial console uses on its VMs cannot be seen, their doors are unknown (send its Activity log, category Administrative, to one of them with a diagnostic setting on the subscription)",
                 not_read.join("; ")
@@ -169,7 +169,7 @@ pub fn evaluate(
         ));
     }
     let level = failed.iter().map(|(l, _)| *l).max().unwrap_or(Level::Info);
-    ev.decide(READ_FAILED, !failed.is_empty(), level, || {
+    ev.decide_at(READ_FAILED, !failed.is_empty(), level, || {
         let said: Vec<&str> = failed.iter().map(|(_, w)| w.as_str()).collect();
         format!(
             "at {}: {}; the doors of its VMs are unknown: a use seen opens a door, none clears{}",

@@ -161,7 +161,7 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event], internal: Level) -> O
             })
         })
         .collect();
-    ev.decide(PUBLIC_IP, !public.is_empty(), Level::Medium, || {
+    ev.decide(PUBLIC_IP, !public.is_empty(), || {
         format!(
             "a public IP address on the VM's network interface, a way in beside Bastion: {}",
             public.join("; ")
@@ -180,7 +180,7 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event], internal: Level) -> O
         .map(|(r, _)| path_level(*r, internal))
         .max()
         .unwrap_or(Level::Medium);
-    ev.decide(NETWORK_PATH, reason.is_some(), level, || {
+    ev.decide_at(NETWORK_PATH, reason.is_some(), level, || {
         let who = rule_writer(&through, events).map_or_else(
             || "no rule write in the Activity log read names who opened it".to_owned(),
             |e| {
@@ -284,7 +284,7 @@ pub fn failed(
         "a path to SSH/RDP from outside the Bastion subnet and a public IP address cannot be decided and keep"
     };
     let said: Vec<String> = why.iter().map(|(r, e)| format!("{r}: {e}")).collect();
-    ev.decide(NETWORK_FAILED, true, level, || {
+    ev.decide_at(NETWORK_FAILED, true, level, || {
         format!(
             "the network could not be read through Resource Manager at {}: {}; {doors} its last state{}",
             format_utc(at),

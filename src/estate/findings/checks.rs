@@ -1,7 +1,7 @@
 //! The findings that read more than one flag: where audit logs go and whether they arrive, where
 //! the host records and whether its identity may write there, and the portal player's CORS rule.
 
-use super::{Evaluation, HostFacts, Level, Sinks};
+use super::{Evaluation, HostFacts, Sinks};
 use crate::arm::model::CorsRule;
 use crate::arm::{BastionHost, DiagnosticSetting};
 use crate::estate::trail::Trail;
@@ -54,7 +54,7 @@ pub(super) fn audit_logs(
         .filter(|s| read_workspace(s) && !s.properties.dedicated())
         .map(|s| s.name.as_str())
         .collect();
-    ev.decide("audit-logs-not-sent", sending.is_empty(), Level::High, || {
+    ev.decide("audit-logs-not-sent", sending.is_empty(), || {
         format!(
             "none of {} diagnostic setting(s) sends BastionAuditLogs where this app reads them (a storage account or a workspace it reads)",
             settings.len()
@@ -63,7 +63,6 @@ pub(super) fn audit_logs(
     ev.decide(
         "audit-logs-azurediagnostics",
         !legacy.is_empty(),
-        Level::Info,
         || {
             format!(
                 "diagnostic setting(s) {} send BastionAuditLogs to a workspace this app reads without logAnalyticsDestinationType Dedicated. Microsoft documents Bastion's audit logs in MicrosoftAzureBastionAuditLogs, the table the reader queries, so they may well arrive there; if they landed in AzureDiagnostics instead, the reader would not see them, and audit-logs-silent would open once the host is used. Setting the destination table to resource-specific (template: logAnalyticsDestinationType: 'Dedicated') removes the doubt",
@@ -73,11 +72,11 @@ pub(super) fn audit_logs(
     );
     if sending.is_empty() {
         // Nothing can arrive: `audit-logs-not-sent` says so; silence would say it twice.
-        ev.decide("audit-logs-silent", false, Level::High, String::new);
+        ev.decide("audit-logs-silent", false, String::new);
         return;
     }
     let Some(t) = trail else { return };
-    ev.decide("audit-logs-silent", t.silent(), Level::High, || {
+    ev.decide("audit-logs-silent", t.silent(), || {
         let names: Vec<&str> = sending.iter().map(|s| s.name.as_str()).collect();
         let last = t
             .last_record
@@ -113,7 +112,7 @@ pub(super) fn custody_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], 
         .into_iter()
         .filter(|c| !settings.iter().any(|s| carries(s, c) && to_custody(s)))
         .collect();
-    ev.decide("custody-logs-not-sent", !missing.is_empty(), Level::Medium, || {
+    ev.decide("custody-logs-not-sent", !missing.is_empty(), || {
         format!(
             "the recording account's {} blob service diagnostic setting(s) send no {} to the custody workspace (CUSTODY_WORKSPACE_ID): who writes, replaces or deletes a recording there cannot be named (infra: custodyDiagnostics)",
             settings.len(),
@@ -145,13 +144,12 @@ pub(super) fn target(ev: &mut Evaluation, host: &BastionHost, watched: &[String]
     let config = p.session_recording_configuration.as_ref();
     let uri = config.and_then(|c| c.target());
     let on = p.enable_session_recording;
-    ev.decide("recording-target-unknown", on && config.is_none(), Level::Info, || {
+    ev.decide("recording-target-unknown", on && config.is_none(), || {
         "the host shows no sessionRecordingConfiguration (a SAS URL target, or a Resource Manager without api-version 2026-01-01): the container it records into cannot be compared with the recording sources".into()
     });
     ev.decide(
         "recording-target-missing",
         on && config.is_some() && uri.is_none(),
-        Level::High,
         || {
             "session recording is on but sessionRecordingConfiguration names no blobContainerUri: Bastion refuses every connection without a recording target".into()
         },
@@ -167,7 +165,6 @@ pub(super) fn target(ev: &mut Evaluation, host: &BastionHost, watched: &[String]
     ev.decide(
         "recording-target-unwatched",
         on && unwatched.is_some(),
-        Level::High,
         || {
             let target = unwatched.map(|(u, _)| *u).unwrap_or_default();
             let watched = if watched.is_empty() {
@@ -194,7 +191,7 @@ pub(super) fn writable(ev: &mut Evaluation, facts: &HostFacts) {
         .and_then(BastionHost::recording_principal)
         .unwrap_or_default()
         .to_owned();
-    ev.decide("recording-target-not-writable", !*ok, Level::High, || {
+    ev.decide("recording-target-not-writable", !*ok, || {
         format!(
             "no role assignment of the identity the host records with ({who}) on the target container or above carries Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write (Storage Blob Data Contributor does): Bastion cannot write recordings, and refuses connections. Assignments through a group are not visible to this check"
         )

@@ -10,6 +10,8 @@ use time::OffsetDateTime;
 
 use crate::arm::{BastionHost, BlobService, Container, DiagnosticSetting};
 use crate::azure::AzureError;
+use crate::spine::Severity;
+use crate::spine::kinds;
 
 pub use checks::{cors_gap, target_of};
 
@@ -37,9 +39,25 @@ impl Level {
 
     /// Parses [`Level::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Info, Self::Medium, Self::High]
-            .into_iter()
-            .find(|l| l.as_str() == s)
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// Every level, lowest first.
+    pub const ALL: [Self; 3] = [Self::Info, Self::Medium, Self::High];
+
+    /// Its alert's severity.
+    pub fn severity(self) -> Severity {
+        match self {
+            Self::Info => Severity::Info,
+            Self::Medium => Severity::Warning,
+            Self::High => Severity::Critical,
+        }
+    }
+
+    /// The one level finding `code` is declared at ([`kinds::CODES`]; `high` when several).
+    pub fn of(code: &str) -> Self {
+        let declared = kinds::estate_code(code).levels;
+        (Self::ALL.into_iter().find(|l| declared == [l.severity()])).unwrap_or(Self::High)
     }
 }
 
@@ -109,14 +127,24 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// Decides finding `code`: assessed, and open at `level` with `evidence` when `on`.
-    pub fn decide(
+    /// Decides finding `code`: assessed, and open at its declared level with `evidence` when `on`.
+    pub fn decide(&mut self, code: &str, on: bool, evidence: impl FnOnce() -> String) {
+        self.decide_at(code, on, Level::of(code), evidence);
+    }
+
+    /// [`Evaluation::decide`] at `level`, one of the levels `code` is declared at.
+    pub fn decide_at(
         &mut self,
         code: &str,
         on: bool,
         level: Level,
         evidence: impl FnOnce() -> String,
     ) {
+        let declared = kinds::named(kinds::ESTATE_FINDING.name, code).map(|k| k.levels);
+        debug_assert!(
+            declared.is_some_and(|l| l.contains(&level.severity())),
+            "{code}: undeclared code or level"
+        );
         self.assessed.insert(code.to_owned());
         if on {
             self.findings.push(Finding {
@@ -128,10 +156,10 @@ impl Evaluation {
     }
 
     /// Finding `code` unless `field`'s `value` is `expected` (any case); the evidence names the value.
-    fn decide_value(&mut self, code: &str, level: Level, field: &str, value: &str, expected: &str) {
+    fn decide_value(&mut self, code: &str, field: &str, value: &str, expected: &str) {
         let off = !value.eq_ignore_ascii_case(expected);
         let shown = if value.is_empty() { "absent" } else { value };
-        self.decide(code, off, level, || format!("{field} is {shown}"));
+        self.decide(code, off, || format!("{field} is {shown}"));
     }
 
     /// The part's `check-failed` finding; `Some(value)` when it was read.
@@ -144,7 +172,7 @@ impl Evaluation {
         let code = format!("check-failed:{name}");
         if let Some(Err(e)) = part {
             let (level, evidence) = failure(name, e, at);
-            self.decide(&code, true, level, || evidence);
+            self.decide_at(&code, true, level, || evidence);
             return None;
         }
         self.assessed.insert(code);
@@ -159,7 +187,7 @@ impl Evaluation {
         at: Option<OffsetDateTime>,
     ) -> Option<&'a T> {
         if let Some(Err(e @ AzureError::Forbidden { .. })) = part {
-            self.decide(&format!("check-failed:{name}"), true, Level::Info, || {
+            self.decide_at(&format!("check-failed:{name}"), true, Level::Info, || {
                 format!(
                     "{name}: {e} (optional: grant it, e.g. with infra's bastionSessionTargetGroups, for this check)"
                 )
@@ -204,33 +232,21 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     if let Some(h) = ev.part("host", &facts.host, at) {
         let p = &h.properties;
         let sku = h.sku_name();
-        ev.decide_value("sku-not-premium", Level::High, "sku.name", sku, "Premium");
-        ev.decide(
-            "recording-off",
-            !p.enable_session_recording,
-            Level::High,
-            || "enableSessionRecording is false".into(),
-        );
-        ev.decide("native-client-on", p.enable_tunneling, Level::High, || {
+        ev.decide_value("sku-not-premium", "sku.name", sku, "Premium");
+        ev.decide("recording-off", !p.enable_session_recording, || {
+            "enableSessionRecording is false".into()
+        });
+        ev.decide("native-client-on", p.enable_tunneling, || {
             "enableTunneling is true: native-client sessions are never recorded".into()
         });
-        ev.decide(
-            "shareable-link-on",
-            p.enable_shareable_link,
-            Level::Info,
-            || "enableShareableLink is true".into(),
-        );
-        ev.decide("ip-connect-on", p.enable_ip_connect, Level::Info, || {
+        ev.decide("shareable-link-on", p.enable_shareable_link, || {
+            "enableShareableLink is true".into()
+        });
+        ev.decide("ip-connect-on", p.enable_ip_connect, || {
             "enableIpConnect is true".into()
         });
         let state = p.provisioning_state.as_deref().unwrap_or_default();
-        ev.decide_value(
-            "not-succeeded",
-            Level::Medium,
-            "provisioningState",
-            state,
-            "Succeeded",
-        );
+        ev.decide_value("not-succeeded", "provisioningState", state, "Succeeded");
         dns = p.dns_name.clone().filter(|d| !d.trim().is_empty());
         checks::target(&mut ev, h, &facts.watched);
         recording = Some(p.enable_session_recording);
@@ -239,7 +255,7 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
         Some(true) => {
             checks::writable(&mut ev, facts);
             if let Some(vms) = ev.optional_part("entra-rdp", &facts.entra_rdp_vms, at) {
-                ev.decide("entra-rdp-recording", !vms.is_empty(), Level::Medium, || {
+                ev.decide("entra-rdp-recording", !vms.is_empty(), || {
                     format!(
                         "RDP sessions of this host went to VM(s) signing users in with Microsoft Entra ID ({}): Microsoft documents that Entra ID authentication for RDP in the portal cannot be used together with graphical session recording",
                         vms.join(", ")
@@ -269,7 +285,6 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     ev.decide(
         "recording-account-unknown",
         facts.unknown_account.is_some(),
-        Level::High,
         || {
             format!(
                 "the resource id of recording account {} is not in {}: versioning, immutability and CORS are not checked",
@@ -280,20 +295,12 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     );
     if let Some(svc) = ev.part("blob-service", &facts.blob_service, at) {
         let p = &svc.properties;
-        ev.decide(
-            "container-versioning",
-            p.is_versioning_enabled,
-            Level::High,
-            || {
-                "blob versioning is on in the recording account (Bastion recording needs it off)"
-                    .into()
-            },
-        );
+        ev.decide("container-versioning", p.is_versioning_enabled, || {
+            "blob versioning is on in the recording account (Bastion recording needs it off)".into()
+        });
         if let Some(dns) = &dns {
             let gap = cors_gap(&p.cors.cors_rules, dns);
-            ev.decide("cors-missing", gap.is_some(), Level::Medium, || {
-                gap.unwrap_or_default()
-            });
+            ev.decide("cors-missing", gap.is_some(), || gap.unwrap_or_default());
         }
     }
     if let Some(c) = ev.part("container", &facts.container, at) {
@@ -305,7 +312,6 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
         ev.decide(
             "container-immutability",
             p.has_immutability_policy || worm,
-            Level::High,
             || {
                 "the recording container has an immutability policy (Bastion recording needs none)"
                     .into()

@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 use super::findings::{Evaluation, Finding, Level};
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
-use crate::spine::kinds::{ESTATE_FINDING, ESTATE_RESOLVED};
-use crate::spine::{self, Episode, Kind, Notification, Severity, alert};
+use crate::spine::kinds::{self, ESTATE_RESOLVED};
+use crate::spine::{self, Notification, Severity, alert};
 use crate::tables::ops::{query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
@@ -201,7 +201,7 @@ async fn record(
         })
         .await?;
         if announce && let Some(row) = row {
-            out.push(notification(&ESTATE_FINDING, &Row::of(&row.entity), &at));
+            out.push(notification(false, &Row::of(&row.entity), &at));
         }
     }
     let assessed: Vec<&str> = ev.assessed.iter().map(String::as_str).collect();
@@ -236,7 +236,7 @@ async fn record(
             && announced
             && let Some(row) = row
         {
-            out.push(notification(&ESTATE_RESOLVED, &Row::of(&row.entity), &at));
+            out.push(notification(true, &Row::of(&row.entity), &at));
         }
     }
     Ok(out)
@@ -363,7 +363,7 @@ pub async fn record_past(
         evidence: f.evidence.clone(),
         earlier: Vec::new(),
     };
-    Ok(vec![notification(&ESTATE_FINDING, &shown, &at)])
+    Ok(vec![notification(false, &shown, &at)])
 }
 
 /// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
@@ -445,12 +445,14 @@ fn clear(cur: &Stored, at: &str, me: &str) -> (Option<Entity>, bool) {
     }
 }
 
-fn notification(kind: &'static Kind, row: &Row, at: &str) -> Notification<Value> {
+/// The alert of `row`'s episode: its code's declaration when it opened, [`ESTATE_RESOLVED`]
+/// when it cleared.
+fn notification(resolved: bool, row: &Row, at: &str) -> Notification<Value> {
     let level = Level::parse(&row.severity).unwrap_or(Level::Medium);
-    let severity = match (kind.episode, level) {
-        (Episode::Resolves(_), _) | (_, Level::Info) => Severity::Info,
-        (_, Level::Medium) => Severity::Warning,
-        (_, Level::High) => Severity::Critical,
+    let (kind, severity) = if resolved {
+        (&ESTATE_RESOLVED, Severity::Info)
+    } else {
+        (kinds::estate_code(&row.finding), level.severity())
     };
     // One episode, one id: host + finding + when it opened.
     let fact = format!(

@@ -7,6 +7,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::estate::findings::Evaluation;
+use crate::spine::kinds::ESTATE_FINDING;
 use crate::tables::testing::memory::InMemoryTables;
 
 const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";

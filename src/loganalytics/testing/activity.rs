@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::answers::{FakeRow, answer_body};
-use crate::dates::timestamp;
+use super::answers::{FakeRow, Types, answer_body, between, projected, span, take};
 
 /// The table.
 pub const TABLE: &str = "AzureActivity";
@@ -24,24 +23,10 @@ pub fn row(values: Map<String, Value>, visible_from: OffsetDateTime) -> FakeRow 
     FakeRow::of_table(TABLE, values, visible_from)
 }
 
-/// True for a row of this table (the other sides leave them out).
-pub fn is_activity_row(r: &FakeRow) -> bool {
-    r.values.get("Type").and_then(Value::as_str) == Some(TABLE)
-}
-
-fn column_type(name: &str) -> &'static str {
-    match name {
-        "TimeGenerated" | "Latest" => "datetime",
-        "Properties_d" => "dynamic",
-        _ => "string",
-    }
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let len = text[from..].find(end)?;
-    Some(&text[from..from + len])
-}
+const TYPES: Types = Types {
+    datetime: &["TimeGenerated", "Latest"],
+    dynamic: &["Properties_d"],
+};
 
 /// Answers an `AzureActivity` query over `stored` (visible rows of the workspace); `None` for a
 /// query the fake does not understand (answered 400).
@@ -51,22 +36,9 @@ pub fn answer(
     stored: &[&FakeRow],
     partial: bool,
 ) -> Option<Vec<u8>> {
-    let span = timespan.and_then(|t| {
-        let (a, b) = t.split_once('/')?;
-        Some((timestamp(a)?, timestamp(b)?))
-    });
-    let generated = |r: &FakeRow| {
-        r.values
-            .get("TimeGenerated")
-            .and_then(Value::as_str)
-            .and_then(timestamp)
-    };
+    let span = timespan.and_then(span);
     let in_span =
-        |r: &&&FakeRow| span.is_none_or(|(a, b)| generated(r).is_some_and(|g| g >= a && g < b));
-    let take: usize = query.rsplit("| take ").next()?.trim().parse().ok()?;
-    if take > crate::loganalytics::ROW_CAP {
-        return None;
-    }
+        |r: &&&FakeRow| span.is_none_or(|(a, b)| r.generated().is_some_and(|g| g >= a && g < b));
     // `| where SubscriptionId in~ ("a", "b")`: those subscriptions only, in any case.
     let subscriptions: Option<Vec<String>> = between(query, "| where SubscriptionId in~ (", ")")
         .map(|list| {
@@ -87,14 +59,14 @@ pub fn answer(
         let mut latest: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
         for r in stored.iter().filter(in_span).filter(of_subscription) {
             let sub = r.values.get("SubscriptionId").and_then(Value::as_str);
-            if let (Some(sub), Some(at)) = (sub, generated(r)) {
+            if let (Some(sub), Some(at)) = (sub, r.generated()) {
                 let e = latest.entry(sub.to_owned()).or_insert(at);
                 *e = (*e).max(at);
             }
         }
         let rows: Vec<FakeRow> = latest
             .into_iter()
-            .take(take)
+            .take(take(query)?)
             .map(|(sub, at)| FakeRow {
                 ingested: at,
                 visible_from: at,
@@ -108,17 +80,13 @@ pub fn answer(
         let refs: Vec<&FakeRow> = rows.iter().collect();
         let columns = ["SubscriptionId".to_owned(), "Latest".to_owned()];
         let cell = |r: &FakeRow, c: &str| r.values.get(c).cloned().unwrap_or(Value::Null);
-        return Some(answer_body(&columns, column_type, &refs, cell, partial));
+        return Some(answer_body(&columns, |c| TYPES.of(c), &refs, cell, partial));
     }
     let ops: Vec<String> = between(query, "OperationNameValue in~ (", ")")?
         .split(',')
         .map(|o| o.trim().trim_matches('"').to_ascii_lowercase())
         .collect();
-    let columns: Vec<String> = between(query, "| project ", "\n")?
-        .split(',')
-        .map(|c| c.trim().to_owned())
-        .collect();
-    let mut rows: Vec<&FakeRow> = stored
+    let rows = stored
         .iter()
         .filter(in_span)
         .filter(of_subscription)
@@ -130,15 +98,5 @@ pub fn answer(
         })
         .copied()
         .collect();
-    rows.sort_by_key(|r| generated(r));
-    rows.truncate(take);
-    if partial {
-        rows.truncate(rows.len() / 2);
-    }
-    // A dynamic column is sent as its JSON text.
-    let cell = |r: &FakeRow, c: &str| match (c, r.values.get(c)) {
-        ("Properties_d", Some(v)) if !v.is_string() && !v.is_null() => Value::String(v.to_string()),
-        (_, v) => v.cloned().unwrap_or(Value::Null),
-    };
-    Some(answer_body(&columns, column_type, &rows, cell, partial))
+    projected(query, TYPES, rows, partial)
 }

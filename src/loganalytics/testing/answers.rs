@@ -3,6 +3,8 @@
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use crate::dates::timestamp;
+
 /// One stored row: its columns (by name), ingestion time and when queries first see it.
 #[derive(Debug, Clone)]
 pub struct FakeRow {
@@ -28,6 +30,85 @@ impl FakeRow {
             values,
         }
     }
+
+    /// True for a row of `table` (its `Type` column).
+    pub fn is_of(&self, table: &str) -> bool {
+        self.values.get("Type").and_then(Value::as_str) == Some(table)
+    }
+
+    /// Its `TimeGenerated`.
+    pub fn generated(&self) -> Option<OffsetDateTime> {
+        self.values
+            .get("TimeGenerated")
+            .and_then(Value::as_str)
+            .and_then(timestamp)
+    }
+}
+
+/// A table's column types: `datetime` and `dynamic` ones named, the rest `string`.
+#[derive(Debug, Clone, Copy)]
+pub struct Types {
+    /// The `datetime` columns.
+    pub datetime: &'static [&'static str],
+    /// The `dynamic` columns (sent as JSON text).
+    pub dynamic: &'static [&'static str],
+}
+
+impl Types {
+    /// The type of column `c`.
+    pub fn of(self, c: &str) -> &'static str {
+        match c {
+            c if self.datetime.contains(&c) => "datetime",
+            c if self.dynamic.contains(&c) => "dynamic",
+            _ => "string",
+        }
+    }
+}
+
+/// The text of `text` between `start` and the next `end`.
+pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// The request's `timespan` (`start/end`).
+pub fn span(timespan: &str) -> Option<(OffsetDateTime, OffsetDateTime)> {
+    let (a, b) = timespan.split_once('/')?;
+    Some((timestamp(a)?, timestamp(b)?))
+}
+
+/// A query's `| take n` (the last line); `None` above the service's row cap (refused).
+pub fn take(query: &str) -> Option<usize> {
+    let take: usize = query.rsplit("| take ").next()?.trim().parse().ok()?;
+    (take <= crate::loganalytics::ROW_CAP).then_some(take)
+}
+
+/// The answer to `query` (its `| project` columns, typed by `type_of`, at most its `| take` rows)
+/// over the `rows` it matched, oldest first; a dynamic column is sent as its JSON text.
+pub fn projected(
+    query: &str,
+    types: Types,
+    mut rows: Vec<&FakeRow>,
+    partial: bool,
+) -> Option<Vec<u8>> {
+    let take = take(query)?;
+    let columns: Vec<String> = between(query, "| project ", "\n")?
+        .split(',')
+        .map(|c| c.trim().to_owned())
+        .collect();
+    rows.sort_by_key(|r| r.generated());
+    rows.truncate(take);
+    if partial {
+        rows.truncate(rows.len() / 2);
+    }
+    let cell = |r: &FakeRow, c: &str| match r.values.get(c) {
+        Some(v) if types.dynamic.contains(&c) && !v.is_string() && !v.is_null() => {
+            Value::String(v.to_string())
+        }
+        v => v.cloned().unwrap_or(Value::Null),
+    };
+    Some(answer_body(&columns, |c| types.of(c), &rows, cell, partial))
 }
 
 /// The query API's answer: one `PrimaryResult` table of `columns` (typed by `type_of`) with a

@@ -9,8 +9,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::answers::{FakeRow, answer_body};
-use crate::dates::timestamp;
+use super::answers::{FakeRow, Types, projected, span};
 
 /// The table.
 pub const TABLE: &str = "AuditLogs";
@@ -20,18 +19,10 @@ pub fn row(values: Map<String, Value>, visible_from: OffsetDateTime) -> FakeRow 
     FakeRow::of_table(TABLE, values, visible_from)
 }
 
-/// True for a row of this table.
-pub fn is_audit_row(r: &FakeRow) -> bool {
-    r.values.get("Type").and_then(Value::as_str) == Some(TABLE)
-}
-
-fn column_type(name: &str) -> &'static str {
-    match name {
-        "TimeGenerated" => "datetime",
-        "InitiatedBy" | "TargetResources" | "AdditionalDetails" => "dynamic",
-        _ => "string",
-    }
-}
+const TYPES: Types = Types {
+    datetime: &["TimeGenerated"],
+    dynamic: &["InitiatedBy", "TargetResources", "AdditionalDetails"],
+};
 
 /// Answers the PIM query over `stored` (visible rows of the workspace); `None` for a query the
 /// fake does not understand (answered 400).
@@ -41,19 +32,10 @@ pub fn answer(
     stored: &[&FakeRow],
     partial: bool,
 ) -> Option<Vec<u8>> {
-    let (a, b) = timespan?.split_once('/')?;
-    let (from, until) = (timestamp(a)?, timestamp(b)?);
-    let take: usize = query.rsplit("| take ").next()?.trim().parse().ok()?;
-    if take > crate::loganalytics::ROW_CAP || !query.contains("LoggedByService =~ \"PIM\"") {
+    let (from, until) = span(timespan?)?;
+    if !query.contains("LoggedByService =~ \"PIM\"") {
         return None;
     }
-    let from_project = query.split_once("| project ")?.1;
-    let columns: Vec<String> = from_project
-        .split('\n')
-        .next()?
-        .split(',')
-        .map(|c| c.trim().to_owned())
-        .collect();
     let text = |r: &FakeRow, c: &str| {
         r.values
             .get(c)
@@ -61,15 +43,9 @@ pub fn answer(
             .unwrap_or_default()
             .to_ascii_lowercase()
     };
-    let generated = |r: &FakeRow| {
-        r.values
-            .get("TimeGenerated")
-            .and_then(Value::as_str)
-            .and_then(timestamp)
-    };
-    let mut rows: Vec<&FakeRow> = stored
+    let rows = stored
         .iter()
-        .filter(|r| generated(r).is_some_and(|g| g >= from && g < until))
+        .filter(|r| r.generated().is_some_and(|g| g >= from && g < until))
         .filter(|r| text(r, "LoggedByService") == "pim" && text(r, "Result") == "success")
         .filter(|r| {
             let op = text(r, "OperationName");
@@ -77,16 +53,5 @@ pub fn answer(
         })
         .copied()
         .collect();
-    rows.sort_by_key(|r| generated(r));
-    rows.truncate(take);
-    if partial {
-        rows.truncate(rows.len() / 2);
-    }
-    let cell = |r: &FakeRow, c: &str| match r.values.get(c) {
-        Some(v) if column_type(c) == "dynamic" && !v.is_string() && !v.is_null() => {
-            Value::String(v.to_string())
-        }
-        v => v.cloned().unwrap_or(Value::Null),
-    };
-    Some(answer_body(&columns, column_type, &rows, cell, partial))
+    projected(query, TYPES, rows, partial)
 }

@@ -30,7 +30,6 @@ use time::OffsetDateTime;
 use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::loganalytics::{Answer, LogsQuery};
-use activity::is_activity_row;
 pub use answers::{FakeRow, answer_body};
 use blobs::{BlobQuery, is_blob_row};
 
@@ -208,7 +207,7 @@ impl FakeLogs {
             let now = OffsetDateTime::now_utc();
             let rows: Vec<&FakeRow> = stored
                 .iter()
-                .filter(|r| r.visible_from <= now && is_activity_row(r))
+                .filter(|r| r.visible_from <= now && r.is_of(activity::TABLE))
                 .collect();
             let partial = fault == Some(Fault::Partial);
             let Some(out) = activity::answer(&query, body["timespan"].as_str(), &rows, partial)
@@ -221,7 +220,7 @@ impl FakeLogs {
             let now = OffsetDateTime::now_utc();
             let rows: Vec<&FakeRow> = stored
                 .iter()
-                .filter(|r| r.visible_from <= now && auditlogs::is_audit_row(r))
+                .filter(|r| r.visible_from <= now && r.is_of(auditlogs::TABLE))
                 .collect();
             let partial = fault == Some(Fault::Partial);
             let Some(out) = auditlogs::answer(&query, body["timespan"].as_str(), &rows, partial)
@@ -264,8 +263,8 @@ impl FakeLogs {
             .filter(|r| {
                 r.visible_from <= now
                     && !is_blob_row(r)
-                    && !is_activity_row(r)
-                    && !auditlogs::is_audit_row(r)
+                    && !r.is_of(activity::TABLE)
+                    && !r.is_of(auditlogs::TABLE)
                     && q.matches(r)
             })
             .collect();
