@@ -7,6 +7,7 @@ pub mod check;
 pub mod disconnect;
 pub mod findings;
 mod identities;
+pub mod level;
 pub mod live;
 pub mod settings;
 pub mod store;

@@ -3,7 +3,7 @@
 //! `BYPASS_INTERNAL_LEVEL`, `BYPASS_EXTENSION_ALLOW`.
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
-use crate::estate::findings::Level;
+use crate::estate::level::Level;
 
 /// The Bastion hosts to watch (comma-separated resource ids; [`NO_HOSTS`]: none).
 pub const HOSTS: &str = "BASTION_HOSTS";

@@ -5,61 +5,14 @@ mod checks;
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::arm::{BastionHost, BlobService, Container, DiagnosticSetting};
 use crate::azure::AzureError;
-use crate::spine::Severity;
 use crate::spine::kinds;
 
+pub use super::level::Level;
 pub use checks::{cors_gap, target_of};
-
-/// How much a finding matters: `high` makes `/api/health` degraded while open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Informational (a feature worth knowing about).
-    Info,
-    /// Needs a look.
-    Medium,
-    /// The catalogue is incomplete or will be: act now.
-    High,
-}
-
-impl Level {
-    /// The word stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Medium => "medium",
-            Self::High => "high",
-        }
-    }
-
-    /// Parses [`Level::as_str`].
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == s)
-    }
-
-    /// Every level, lowest first.
-    pub const ALL: [Self; 3] = [Self::Info, Self::Medium, Self::High];
-
-    /// Its alert's severity.
-    pub fn severity(self) -> Severity {
-        match self {
-            Self::Info => Severity::Info,
-            Self::Medium => Severity::Warning,
-            Self::High => Severity::Critical,
-        }
-    }
-
-    /// The one level finding `code` is declared at ([`kinds::CODES`]; `high` when several).
-    pub fn of(code: &str) -> Self {
-        let declared = kinds::estate_code(code).levels;
-        (Self::ALL.into_iter().find(|l| declared == [l.severity()])).unwrap_or(Self::High)
-    }
-}
 
 /// One finding of one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
