@@ -34,7 +34,7 @@ const RECORDINGS: &str = "recordings ";
 const AUDIT_LOGS: &str = "audit-logs ";
 
 /// `Reconcile`: plans one unit per recordings source (its listing, then its `recordings.stalled`
-/// check), one per audit-log source and one for the alert bursts ([`unit`] on the work queue).
+/// check), one per audit-log source and one for the alert bursts ([`unit()`] on the work queue).
 ///
 /// # Errors
 /// `Retryable` when the plan cannot be recorded.
