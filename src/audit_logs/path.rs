@@ -176,6 +176,33 @@ fn floor_hour(t: OffsetDateTime) -> OffsetDateTime {
 }
 
 impl Host {
+    /// The host as a work unit's name: `<account>/<container>/` of its source, then its path
+    /// (`resourceId=/SUBSCRIPTIONS/…/BASTIONHOSTS/<NAME>`; the path alone for a cursor without a
+    /// source).
+    pub fn unit(&self) -> String {
+        let (account, container) = &self.source;
+        if account.is_empty() && container.is_empty() {
+            return self.path.host.clone();
+        }
+        [account, "/", container, "/", &self.path.host].concat()
+    }
+
+    /// The source (`(account, container)`) and host path of a [`Host::unit`] name; `None` when it
+    /// names no host path.
+    pub fn parse_unit(unit: &str) -> Option<((String, String), String)> {
+        let at = unit.to_ascii_lowercase().find("resourceid=")?;
+        let (source, path) = unit.split_at(at);
+        let source = match source.strip_suffix('/') {
+            None if source.is_empty() => (String::new(), String::new()),
+            Some(s) => {
+                let (account, container) = s.split_once('/')?;
+                (account.to_owned(), container.to_owned())
+            }
+            None => return None,
+        };
+        Some((source, path.to_owned()))
+    }
+
     /// The listings that cover the host's watched hours and its cursors (those past the window are
     /// retired from the same listing): `(prefix, from)`, one per month, the first from its first
     /// hour's name on.
@@ -253,6 +280,42 @@ mod tests {
                 .ends_with("/BAS-HUB-WEU/Y=2024/m=12/")
         );
         assert_eq!(HostPath::of("PT1H.json"), None);
+    }
+
+    #[test]
+    fn a_hosts_unit_name_gives_back_its_source_and_path() {
+        let cursor = |account: &str| {
+            Cursor::new(
+                GOOD,
+                datetime!(2025-03-14 09:00 UTC),
+                datetime!(2025-03-14 09:00 UTC),
+                "bas-hub-weu",
+            )
+            .in_source((
+                account.to_owned(),
+                if account.is_empty() {
+                    String::new()
+                } else {
+                    "insights-logs-bastionauditlogs".to_owned()
+                },
+            ))
+        };
+        for account in ["", "stneu"] {
+            let host = hosts(vec![cursor(account)]).remove(0);
+            let unit = host.unit();
+            assert_eq!(
+                Host::parse_unit(&unit),
+                Some((host.source.clone(), host.path.host.clone())),
+                "{unit}"
+            );
+        }
+        assert!(
+            hosts(vec![cursor("")])[0]
+                .unit()
+                .starts_with("resourceId=/SUBSCRIPTIONS/")
+        );
+        assert_eq!(Host::parse_unit("stneu/resourceId=/x"), None);
+        assert_eq!(Host::parse_unit("workspace"), None);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub const OUTPUT_BINDING: &str = "workunits";
 pub const TIMERS: &[&str] = &[
     crate::estate::live::FUNCTION,
     crate::audit_logs::query::FUNCTION,
+    crate::audit_logs::TAIL_FUNCTION,
+    crate::audit_logs::RECONCILE_FUNCTION,
 ];
 
 /// One unit of a timer's work for one period: the queue message. Its keys avoid the names the

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::decode_event;
+use crate::audit_logs::path::{Host, hosts};
 use crate::audit_logs::query::{self, Query};
+use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, tail};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
@@ -31,24 +33,49 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
     Ok(created::on_created(&tailer, &event, super::now_of(&state, &inv)).await?)
 }
 
-/// `AuditLogTail`: one bounded tick over the hour blobs that grew.
+/// `AuditLogTail`: plans one unit per Bastion host with active cursors ([`tail_unit`]: its listing
+/// and reads) and one that joins and detects over every host ([`tail::JOINED`]).
 ///
 /// # Errors
-/// `Retryable` when the cursors cannot be read, or every blob (or host listing) failed.
+/// `Retryable` when the cursors cannot be read or the plan cannot be recorded.
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
-    let report = tail::tick(&crate::state::tailer(&state), super::now_of(&state, &inv)).await?;
-    // A 500 drops outputs: a tick holding digests it won must deliver them (failed blobs resume).
-    let blobs_failed = report.failed > 0 && report.failed == report.blobs;
-    let hosts_failed = report.hosts_failed > 0 && report.hosts_failed == report.hosts;
-    if (blobs_failed || (hosts_failed && report.blobs == 0)) && report.notifications.is_empty() {
+    let now = super::now_of(&state, &inv);
+    let repo = CursorRepo::new(state.ports.tables.clone());
+    let cursors = repo
+        .active(now, state.audit.tail_look_back)
+        .await
+        .map_err(Failure::storage)?;
+    let mut units: Vec<String> = hosts(cursors).iter().map(Host::unit).collect();
+    units.push(tail::JOINED.to_owned());
+    super::fanout::planned(&state, AUDIT_LOG_TAIL, &units, now, &[]).await
+}
+
+/// One `AuditLogTail` unit at `now`: a host's listing and reads, or the join and detections.
+///
+/// # Errors
+/// `Retryable` when the host's listing failed, or every blob of it that grew failed (its cursors
+/// keep their progress, the queue delivers it again); `Poison` for a name that is no host.
+pub async fn tail_unit(
+    state: &AppState,
+    unit: &str,
+    now: time::OffsetDateTime,
+) -> Result<(String, Vec<Notification<Value>>), Failure> {
+    let tailer = crate::state::tailer(state);
+    if unit == tail::JOINED {
+        let report = tailer.joined(now).await;
+        return Ok((tail::summary(&report), report.notifications));
+    }
+    if Host::parse_unit(unit).is_none() {
+        return Err(Failure::poison(format!("{unit} names no audit-log host")));
+    }
+    let report = tailer.run_host(unit, now).await?;
+    if report.hosts_failed > 0 || (report.failed > 0 && report.failed == report.blobs) {
         return Err(Failure::storage(anyhow::anyhow!(
-            "all {} audit blobs and {} of {} audit-log hosts failed this tick",
-            report.failed,
-            report.hosts_failed,
-            report.hosts
+            "audit-log host {unit}: its listing or all {} of its grown blobs failed this tick",
+            report.failed
         )));
     }
-    Ok(tail::outcome(report))
+    Ok((tail::summary(&report), report.notifications))
 }
 
 /// The workspace source of `state`, when one is configured.

@@ -100,6 +100,8 @@ async fn run(
 ) -> Result<(String, Vec<Notification<Value>>), Failure> {
     match u.timer.as_str() {
         super::estate::LIVE_SESSIONS => super::estate::live_unit(state, &u.unit, at).await,
+        super::audit_logs::AUDIT_LOG_TAIL => super::audit_logs::tail_unit(state, &u.unit, at).await,
+        super::reconcile::RECONCILE => super::reconcile::unit(state, &u.unit, at).await,
         super::audit_logs::AUDIT_LOG_QUERY => {
             super::audit_logs::query_unit(state, &u.unit, at).await
         }

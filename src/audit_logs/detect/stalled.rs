@@ -59,27 +59,13 @@ pub fn marker_key(source: &Source) -> String {
     [MARKER_RK, "~", source.account(), ".", &source.container].concat()
 }
 
-/// A notification per source whose episode starts; a failing source is logged and checked again
-/// next run, its error returned only when no other source notified.
-pub async fn run(deps: &Stalled, now: OffsetDateTime) -> Result<Vec<Notification>, AzureError> {
-    let (mut out, mut failure) = (Vec::new(), None);
-    for source in deps.ports.sources.recordings() {
-        match check(deps, source, now).await {
-            Ok(Some(n)) => out.push(n),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(source = %source.label(), error.cause_chain = %crate::telemetry::redact(&e.to_string()), "stalled-recordings check of one source failed");
-                failure.get_or_insert(e);
-            }
-        }
-    }
-    match failure {
-        Some(e) if out.is_empty() => Err(e),
-        _ => Ok(out),
-    }
-}
-
-async fn check(
+/// `source`'s check at `now`: the notification when its episode starts (a `Reconcile` unit of that
+/// source runs it after its own listing, so sources done on different instances are each judged on
+/// their own catalogue).
+///
+/// # Errors
+/// Table errors (the source is checked again next run).
+pub async fn check(
     deps: &Stalled,
     source: &Source,
     now: OffsetDateTime,

@@ -130,16 +130,19 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
             &k.state,
             LostAnswer::new(k.state.ports.tables.clone(), STATE_TABLE, answer),
         );
-        let alert = stalled::run(&lossy.stalled(), NOW).await.expect("checked");
+        let source = k.state.ports.sources.default_recordings();
+        let alert = stalled::check(&lossy.stalled(), source, NOW)
+            .await
+            .expect("checked");
         assert_eq!(
             alert.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
             ["recordings.stalled"],
             "the mark's lost answer must not lose the alert"
         );
-        let again = stalled::run(&k.state.stalled(), NOW)
+        let again = stalled::check(&k.state.stalled(), source, NOW)
             .await
             .expect("checked");
-        assert!(again.is_empty(), "marked: one alert per episode");
+        assert!(again.is_none(), "marked: one alert per episode");
     }
 }
 

@@ -15,7 +15,7 @@ use self::blob::Allowance;
 use self::scan::Growth;
 use super::AuditSettings;
 use super::detect::unchecked;
-use super::path::parse_blob_path;
+use super::path::{Host, HostPath, parse_blob_path};
 use super::repo::{Cursor, CursorRepo};
 use crate::audit_logs::Error;
 use crate::azure::AzureError;
@@ -33,6 +33,9 @@ pub mod batch;
 pub mod blob;
 mod scan;
 
+/// The `AuditLogTail` work unit that joins and detects over every host ([`Tailer::joined`]); the
+/// others are hosts ([`Host::unit`]).
+pub const JOINED: &str = "join-and-detections";
 /// Share of the time budget reading may use; the join gets the rest.
 const READ_SHARE: f64 = 0.5;
 /// `GrownAt` marks written at once.
@@ -75,7 +78,12 @@ pub struct TickReport {
 
 /// Turns a report into the invocation outcome.
 pub fn outcome(report: TickReport) -> Outcome {
-    let summary = format!(
+    Outcome::processed(summary(&report)).with_outputs(OUTPUT_BINDING, &report.notifications)
+}
+
+/// A report's line for the invocation log.
+pub fn summary(report: &TickReport) -> String {
+    format!(
         "tailed {} blobs ({} failed): {} bytes, {} records, {} corrupt, {} sessions changed, {} recordings joined{}, {} notifications{}; listed {} hosts ({} failed): {} grown, {} registered, {} left",
         report.blobs,
         report.failed,
@@ -100,8 +108,7 @@ pub fn outcome(report: TickReport) -> Outcome {
         report.grown,
         report.registered,
         report.left,
-    );
-    Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications)
+    )
 }
 
 /// One tick: tail, join, then detect.
@@ -122,9 +129,54 @@ impl Tailer {
     /// [`Error`] when the cursor list cannot be read.
     pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, Error> {
         let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
-        let reading = time.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
         let cursors = repo.active(now, self.settings.tail_look_back).await?;
+        let mut report = self.read(cursors, now, &time).await;
+        self.join(now, &time, &mut report).await;
+        Ok(report)
+    }
+
+    /// One host's part of a tick (an `AuditLogTail` work unit, [`Host::unit`]): its listing and
+    /// the reads of its hour blobs that grew, within a tick's allowance and time budget; no join.
+    ///
+    /// # Errors
+    /// [`Error`] when its cursors cannot be read.
+    pub async fn run_host(&self, unit: &str, now: OffsetDateTime) -> Result<TickReport, Error> {
+        let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
+        let repo = CursorRepo::new(self.ports.tables.clone());
+        let window = self.settings.tail_look_back;
+        let cursors = match Host::parse_unit(unit) {
+            Some((source, path)) => {
+                let name = path.rsplit('/').next().unwrap_or_default();
+                let of_host = repo.active_of(now, window, name).await?;
+                of_host
+                    .into_iter()
+                    .filter(|c| {
+                        (&c.account, &c.container) == (&source.0, &source.1)
+                            && HostPath::of(&c.blob).is_some_and(|p| p.host == path)
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        Ok(self.read(cursors, now, &time).await)
+    }
+
+    /// The tick's step over every host (an `AuditLogTail` work unit of its own): the join pass over
+    /// what the hosts' units read, then the per-minute detections.
+    pub async fn joined(&self, now: OffsetDateTime) -> TickReport {
+        let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
+        let mut report = TickReport::default();
+        self.join(now, &time, &mut report).await;
+        detect(self, now, &mut report).await;
+        report
+    }
+
+    /// Lists the hosts of `cursors`, then reads the blobs that grew (oldest growth first) within
+    /// the allowance and the reading share of `time`; the growth left is marked.
+    async fn read(&self, cursors: Vec<Cursor>, now: OffsetDateTime, time: &Budget) -> TickReport {
+        let reading = time.share(READ_SHARE);
+        let repo = CursorRepo::new(self.ports.tables.clone());
         let found = scan::scan(self, cursors, now).await;
         let mut report = TickReport {
             hosts: found.hosts,
@@ -155,8 +207,7 @@ impl Tailer {
         report.left = left.len();
         report.cut |= !left.is_empty();
         mark(&repo, left).await;
-        self.join(now, &time, &mut report).await;
-        Ok(report)
+        report
     }
 
     /// What one tick (or one `AuditLogCreated`) may read.

@@ -1,7 +1,9 @@
 //! `Reconcile` (timer, hourly): what events missed (Event Grid drops deliveries after 24 h), run
 //! through the same code paths: recordings with no row, once a day each recordings container
 //! against the catalogue (blobs gone, ETags changed: [`compare`]), `PT1H.json` blobs with no
-//! cursor, alert bursts whose window closed, then `recordings.stalled`. At most [`MAX_LISTED`] blobs are listed per container per run.
+//! cursor, alert bursts whose window closed, and per recordings source `recordings.stalled`. It plans
+//! one unit per source and one for the bursts, each done by `WorkUnit`. At most [`MAX_LISTED`]
+//! blobs are listed per container per run.
 
 use time::OffsetDateTime;
 use tracing::{error, warn};
@@ -11,7 +13,7 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::OUTPUT_BINDING;
+use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::recordings::compare;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
@@ -24,55 +26,89 @@ pub const MAX_LISTED: usize = 100_000;
 
 pub use crate::audit_logs::RECONCILE_FUNCTION as RECONCILE;
 
-/// Handles one timer invocation; `Retryable` for storage failures.
+/// The unit of the alert bursts whose window closed.
+pub const BURSTS: &str = "alert-bursts";
+/// Prefix of a recordings source's unit (then its label).
+const RECORDINGS: &str = "recordings ";
+/// Prefix of an audit-log source's unit (then its label).
+const AUDIT_LOGS: &str = "audit-logs ";
+
+/// `Reconcile`: plans one unit per recordings source (its listing, then its `recordings.stalled`
+/// check), one per audit-log source and one for the alert bursts ([`unit()`] on the work queue).
+///
+/// # Errors
+/// `Retryable` when the plan cannot be recorded.
 pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
-    run(&state, super::now_of(&state, &inv)).await
+    let now = super::now_of(&state, &inv);
+    super::fanout::planned(&state, RECONCILE, &units(&state), now, &[]).await
 }
 
-/// One reconciliation at `now`; `Retryable` for storage failures.
-pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Failure> {
-    let mut found = Found::default();
-    // An account that cannot be listed fails its own part (named), never the other sources'.
-    let mut failed: Vec<(String, Failure)> = Vec::new();
-    for source in state.ports.sources.recordings() {
-        if let Err(e) = recordings(state, source, now, &mut found).await {
-            failed.push((source.label(), e));
+/// A run's units: each source's (`recordings <account>/<container>`, `audit-logs …`), then
+/// [`BURSTS`].
+pub fn units(state: &AppState) -> Vec<String> {
+    let sources = &state.ports.sources;
+    let of = |prefix: &str, s: &Source| [prefix, &s.label()].concat();
+    let recordings = sources.recordings().iter().map(|s| of(RECORDINGS, s));
+    let logs = sources.audit_logs().iter().map(|s| of(AUDIT_LOGS, s));
+    recordings.chain(logs).chain([BURSTS.to_owned()]).collect()
+}
+
+/// One `Reconcile` unit at `now`: its summary and notifications. A source's unit judges
+/// `recordings.stalled` of that source alone, after its own listing.
+///
+/// # Errors
+/// `Retryable` for storage failures (what was catalogued is kept: the retry announces nothing
+/// twice); `Poison` for a source no longer configured.
+pub async fn unit(
+    state: &AppState,
+    unit: &str,
+    now: OffsetDateTime,
+) -> Result<(String, Vec<Notification>), Failure> {
+    let sources = &state.ports.sources;
+    if let Some(label) = unit.strip_prefix(RECORDINGS) {
+        let source = named(sources.recordings(), label)?;
+        let mut found = Found::default();
+        recordings(state, source, now, &mut found).await?;
+        let mut sent = found
+            .notifications
+            .iter()
+            .map(|raw| serde_json::from_str(raw.get()))
+            .collect::<Result<Vec<Notification>, _>>()
+            .map_err(Failure::storage)?;
+        match stalled::check(&crate::state::stalled(state), source, now).await {
+            Ok(alert) => sent.extend(alert),
+            Err(e) => {
+                error!(source = %label, error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run")
+            }
         }
+        let summary = format!(
+            "reconciled {label}: {} recordings catalogued, {} alerts from the daily listing",
+            found.catalogued, found.compared
+        );
+        return Ok((summary, sent));
     }
-    let Found {
-        catalogued,
-        compared,
-        notifications,
-    } = found;
-    let mut registered = 0;
-    for source in state.ports.sources.audit_logs() {
-        match audit_blobs(state, source, now).await {
-            Ok(n) => registered += n,
-            Err(e) => failed.push((source.label(), e)),
-        }
+    if let Some(label) = unit.strip_prefix(AUDIT_LOGS) {
+        let registered = audit_blobs(state, named(sources.audit_logs(), label)?, now).await?;
+        return Ok((
+            format!("reconciled {label}: {registered} audit blobs registered"),
+            Vec::new(),
+        ));
     }
-    let summary = format!(
-        "reconciled: {catalogued} recordings catalogued, {registered} audit blobs registered, {compared} alerts from the daily listing"
-    );
-    if let Some(e) = partial_failure(&summary, failed) {
-        // What was catalogued is kept: the retry finds those rows and announces nothing twice.
-        return Err(e);
+    if unit != BURSTS {
+        return Err(Failure::poison(format!("{unit} is no reconcile unit")));
     }
-    let mut o = Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &notifications);
     // Alert bursts whose window closed (also sent by `CustodyActor`, which runs only with custody);
     // their folded alerts left actor lookups only with a custody workspace.
     let lookups = state.config.custody.workspace.is_some();
     let bursts = crate::custody::burst::close(state.ports.tables.as_ref(), now, lookups).await?;
-    o = o.with_outputs(OUTPUT_BINDING, &bursts);
-    match stalled::run(&crate::state::stalled(state), now).await {
-        Ok(alerts) => {
-            o = o.with_outputs(OUTPUT_BINDING, &alerts);
-        }
-        Err(e) => {
-            error!(error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run")
-        }
-    }
-    Ok(o)
+    Ok((format!("{} alert bursts closed", bursts.len()), bursts))
+}
+
+/// The source of `all` labelled `label`.
+fn named<'a>(all: &'a [Source], label: &str) -> Result<&'a Source, Failure> {
+    all.iter()
+        .find(|s| s.label() == label)
+        .ok_or_else(|| Failure::poison(format!("source {label} is not configured")))
 }
 
 async fn list_recent(
@@ -182,24 +218,6 @@ async fn audit_blobs(
         registered += 1;
     }
     Ok(registered)
-}
-
-/// The Retryable error of a run in which some sources failed, naming each and what the others did.
-fn partial_failure(summary: &str, failed: Vec<(String, Failure)>) -> Option<Failure> {
-    if failed.is_empty() {
-        return None;
-    }
-    let named: Vec<String> = failed
-        .iter()
-        .map(|(source, e)| format!("{source}: {}", redact(&e.to_string())))
-        .collect();
-    for (source, e) in &failed {
-        error!(source = %source, error.cause_chain = %redact(&e.to_string()), "reconcile of one source failed; the others went on");
-    }
-    Some(Failure::storage(anyhow::anyhow!(
-        "{summary}; failed sources: {}",
-        named.join("; ")
-    )))
 }
 
 #[cfg(test)]

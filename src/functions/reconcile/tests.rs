@@ -7,30 +7,21 @@ use super::*;
 use crate::catalogue::recording::RecordingKey;
 use crate::testkit::audit::{ALICE, NOW, PATH, kit, line};
 
-fn outputs(o: &Outcome) -> Vec<String> {
-    let Outcome::Processed { outputs, .. } = o else {
-        return vec![];
-    };
-    let v = outputs.value(OUTPUT_BINDING).unwrap_or_default();
-    let items = if v.is_array() {
-        v.as_array().cloned().unwrap_or_default()
-    } else if v.is_null() {
-        vec![]
-    } else {
-        vec![v]
-    };
-    items
-        .iter()
-        .map(|n| n["type"].as_str().unwrap_or_default().to_owned())
-        .collect()
+/// Every unit of a run at `now`, in plan order (as one instance would): the summaries joined and
+/// the notifications' kinds.
+async fn run(state: &crate::state::AppState, now: time::OffsetDateTime) -> (String, Vec<String>) {
+    let (mut summaries, mut kinds) = (Vec::new(), Vec::new());
+    for u in units(state) {
+        let (summary, sent) = unit(state, &u, now).await.expect("unit");
+        summaries.push(summary);
+        kinds.extend(sent.into_iter().map(|n| n.kind));
+    }
+    (summaries.join("; "), kinds)
 }
 
 /// A run's summary at [`NOW`].
 async fn summary_of(state: &crate::state::AppState) -> String {
-    match run(state, NOW).await.expect("reconcile") {
-        Outcome::Processed { summary, .. } => summary,
-        o => panic!("processed: {o:?}"),
-    }
+    run(state, NOW).await.0
 }
 
 #[tokio::test]
@@ -119,10 +110,9 @@ async fn stalled_recordings_are_reported_once_per_episode() {
     crate::audit_logs::tail::tick(&k.state.tailer(), NOW)
         .await
         .expect("tick");
-    let o = run(&k.state, NOW).await.expect("run");
-    assert_eq!(outputs(&o), ["recordings.stalled"]);
+    assert_eq!(run(&k.state, NOW).await.1, ["recordings.stalled"]);
     assert!(
-        outputs(&run(&k.state, NOW + Duration::hours(1)).await.expect("run")).is_empty(),
+        run(&k.state, NOW + Duration::hours(1)).await.1.is_empty(),
         "same episode"
     );
     assert!(stalled::is_stalled(2, 0) && !stalled::is_stalled(1, 0) && !stalled::is_stalled(5, 1));

@@ -4,6 +4,7 @@
 //! corrupt lines; the recording join from `RecordingCreated`; quiet ticks and a lost event.
 
 mod datalake;
+mod fanout;
 mod growing;
 mod identity;
 mod identity_learnt;

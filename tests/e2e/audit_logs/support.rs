@@ -25,6 +25,8 @@ pub(crate) struct Env {
     pub(crate) env: AzuriteEnv,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) tables: Arc<dyn TableStore>,
+    /// Ticks so far ([`Env::tick`]).
+    ticks: std::sync::atomic::AtomicI64,
 }
 
 pub(crate) async fn start() -> Option<Env> {
@@ -48,6 +50,7 @@ impl Env {
             env,
             blobs,
             tables,
+            ticks: 0.into(),
         }
     }
 }
@@ -69,9 +72,16 @@ pub(crate) fn event_invocation(file: &str, container: &str, name: &str) -> Value
 }
 
 pub(crate) fn tick_invocation() -> Value {
+    tick_invocation_at(0)
+}
+
+/// The `AuditLogTail` tick `minute` minutes after 11:30 (each tick its own period: a second tick
+/// of the same minute is a duplicate and plans nothing).
+pub(crate) fn tick_invocation_at(minute: i64) -> Value {
     let mut inv = fixture("invocations/timer.invocation.json");
     inv["Metadata"]["sys"]["MethodName"] = json!("AuditLogTail");
-    inv["Metadata"]["sys"]["UtcNow"] = json!("2025-03-14T11:30:00.0000000Z");
+    inv["Metadata"]["sys"]["UtcNow"] =
+        json!(format!("2025-03-14T11:{:02}:00.0000000Z", 30 + minute));
     inv
 }
 
@@ -142,10 +152,12 @@ impl Env {
             .expect("append");
     }
 
+    /// The next `AuditLogTail` tick (a minute after the last one).
     pub(crate) async fn tick(&self) -> Value {
+        let minute = self.ticks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (status, reply) = self
             .handler
-            .invoke("AuditLogTail", &tick_invocation())
+            .invoke("AuditLogTail", &tick_invocation_at(minute))
             .await;
         assert_eq!(status, 200, "{reply} {}", self.handler.log_text());
         reply

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use super::rig::{self, announced};
-use crate::audit_logs::support::{event_invocation, hour_path, record, tick_invocation};
+use crate::audit_logs::support::{event_invocation, hour_path, record, tick_invocation_at};
 use crate::harness::{self, HandlerProcess};
 use crate::notify::{HOOK, Receiver, invocation};
 
@@ -129,7 +129,6 @@ async fn sessions_survive_racing_ticks(
     for (status, reply) in join_all(both.map(|h| h.invoke("AuditLogCreated", &created))).await {
         assert_eq!(status, 200, "{reply}");
     }
-    let tick = tick_invocation();
     let mut tunnels = Vec::new();
     for batch in 0..3 {
         let lines: String = (0..4)
@@ -146,6 +145,8 @@ async fn sessions_survive_racing_ticks(
             })
             .collect();
         e.append(9, lines.as_bytes()).await;
+        // Both instances tick the same period: one plans, the other's plan is a duplicate.
+        let tick = tick_invocation_at(batch);
         for (status, reply) in join_all(both.map(|h| h.invoke("AuditLogTail", &tick))).await {
             assert_eq!(status, 200, "{reply}");
         }

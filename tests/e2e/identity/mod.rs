@@ -71,10 +71,11 @@ async fn identity_only_settings_run_every_function_on_one_cached_token() {
     let (s, out) = h.invoke("AuditLogTail", &timer("AuditLogTail")).await;
     assert_eq!(s, 200, "{out}");
     assert!(
-        out["Logs"][0]
-            .as_str()
-            .unwrap_or_default()
-            .contains("4 records"),
+        out["Logs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|l| l.as_str().unwrap_or_default().contains("4 records")),
         "the sample's records were read: {out}"
     );
     let (s, out) = h.invoke("RetentionSweep", &timer("RetentionSweep")).await;

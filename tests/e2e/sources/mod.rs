@@ -4,6 +4,7 @@
 //! of the same name at the same time, the sweep deletes in both, and with one account stopped the
 //! other's recordings are still catalogued and swept while health names the stopped host.
 
+mod reconcile;
 mod rig;
 
 use bastion_recordings::storage::BlobStore as _;
