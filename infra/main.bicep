@@ -558,9 +558,9 @@ module appAccess 'modules/app-access.bicep' = {
 
 // The tables the app's queries read in each kind of workspace (tests/e2e/permissions derives the tables
 // of every query the functions send and holds them to these lists); empty: the whole workspace.
-var auditWorkspaceTables = workspaceReadScope == 'tables' ? ['MicrosoftAzureBastionAuditLogs', 'AzureActivity', 'AuditLogs'] : []
-// (EstateCheck reads AzureActivity, and PIM's AuditLogs rows for the authorization verdicts, in every workspace the app reads, the custody one too.)
-var custodyWorkspaceTables = workspaceReadScope == 'tables' ? ['StorageBlobLogs', 'AzureActivity', 'AuditLogs'] : []
+var auditWorkspaceTables = workspaceReadScope == 'tables' ? ['MicrosoftAzureBastionAuditLogs', 'AzureActivity', 'AuditLogs', 'SigninLogs'] : []
+// (EstateCheck reads AzureActivity, and PIM's AuditLogs rows for the authorization verdicts with, when authzSigninMfa is on, the VM sign-ins of SigninLogs in the same query, in every workspace the app reads, the custody one too.)
+var custodyWorkspaceTables = workspaceReadScope == 'tables' ? ['StorageBlobLogs', 'AzureActivity', 'AuditLogs', 'SigninLogs'] : []
 
 // Read on every workspace source, in the workspace's own subscription and resource group.
 module workspaceAccess 'modules/workspace-access.bicep' = [
