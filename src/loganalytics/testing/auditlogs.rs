@@ -4,7 +4,13 @@
 //! `LoggedByService`, `InitiatedBy`, `TargetResources` and `AdditionalDetails` dynamic, sent as
 //! JSON text), answering the authorization query: the request's timespan on `TimeGenerated`,
 //! `LoggedByService =~ "PIM"`, `Result =~ "success"`, `OperationName has "PIM activation"` or
-//! `has "approved"`, the `project` list, oldest first, at most `take` rows.
+//! `has "approved"`, the `project` list, oldest first, at most `take` rows. The fuzzy `union`
+//! form adds the `SigninLogs` rows (Learn's table reference, azure-docs
+//! `articles/azure-monitor/reference/tables/signinlogs.md`: `Id`, `TimeGenerated`,
+//! `UserPrincipalName`, `UserId`, `AppId`, `AppDisplayName`, `ResultType` text,
+//! `AuthenticationRequirement`, `AuthenticationDetails` dynamic) of the `AppId in (…)` list, and
+//! each leg's `summarize … = count()` row; as Kusto's fuzzy union does, a leg whose table the
+//! workspace lacks (no `SigninLogs` row ever stored) is left out, its count row with it.
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -15,22 +21,77 @@ use crate::dates::timestamp;
 /// The table.
 pub const TABLE: &str = "AuditLogs";
 
+/// The sign-ins' table.
+pub const SIGNIN_TABLE: &str = "SigninLogs";
+/// The fuzzy union's first words.
+pub const UNION: &str = "union isfuzzy=true\n(AuditLogs";
+
 /// An `AuditLogs` row (its `Type` column set) visible from `visible_from`.
 pub fn row(values: Map<String, Value>, visible_from: OffsetDateTime) -> FakeRow {
     FakeRow::of_table(TABLE, values, visible_from)
 }
 
-/// True for a row of this table.
+/// A `SigninLogs` row (its `Type` column set) visible from `visible_from`.
+pub fn signin_row(values: Map<String, Value>, visible_from: OffsetDateTime) -> FakeRow {
+    FakeRow::of_table(SIGNIN_TABLE, values, visible_from)
+}
+
+fn is_table(r: &FakeRow, table: &str) -> bool {
+    r.values.get("Type").and_then(Value::as_str) == Some(table)
+}
+
+/// True for a row of this table or `SigninLogs` (the Entra tables this query reads).
 pub fn is_audit_row(r: &FakeRow) -> bool {
-    r.values.get("Type").and_then(Value::as_str) == Some(TABLE)
+    is_table(r, TABLE) || is_table(r, SIGNIN_TABLE)
 }
 
 fn column_type(name: &str) -> &'static str {
     match name {
         "TimeGenerated" => "datetime",
-        "InitiatedBy" | "TargetResources" | "AdditionalDetails" => "dynamic",
+        "InitiatedBy" | "TargetResources" | "AdditionalDetails" | "AuthenticationDetails" => {
+            "dynamic"
+        }
+        "AuditRows" | "SigninRows" => "long",
         _ => "string",
     }
+}
+
+/// The union's `SigninLogs` rows of the `AppId in (…)` list over `[from, until)`, and the count
+/// rows of the tables the workspace has.
+fn union_rows(
+    query: &str,
+    stored: &[&FakeRow],
+    (from, until): (OffsetDateTime, OffsetDateTime),
+    audit: usize,
+) -> Option<Vec<FakeRow>> {
+    let apps = query.split_once("AppId in (")?.1.split_once(')')?.0;
+    let apps: Vec<&str> = apps.split(',').map(|a| a.trim().trim_matches('"')).collect();
+    let mark = |table: &str, column: &str, n: usize| {
+        let values = serde_json::json!({"Type": format!("{table}Read"), column: n});
+        let values = values.as_object().cloned().unwrap_or_default();
+        FakeRow {
+            ingested: from,
+            visible_from: from,
+            values,
+        }
+    };
+    let mut out = vec![mark(TABLE, "AuditRows", audit)];
+    let signins: Vec<&&FakeRow> = stored.iter().filter(|r| is_table(r, SIGNIN_TABLE)).collect();
+    if signins.is_empty() {
+        return Some(out);
+    }
+    out.push(mark(SIGNIN_TABLE, "SigninRows", signins.len()));
+    out.extend(
+        signins
+            .into_iter()
+            .filter(|r| {
+                let app = r.values.get("AppId").and_then(Value::as_str).unwrap_or_default();
+                let at = r.values.get("TimeGenerated").and_then(Value::as_str).and_then(timestamp);
+                apps.contains(&app) && at.is_some_and(|g| g >= from && g < until)
+            })
+            .map(|r| (*r).clone()),
+    );
+    Some(out)
 }
 
 /// Answers the PIM query over `stored` (visible rows of the workspace); `None` for a query the
@@ -47,13 +108,15 @@ pub fn answer(
     if take > crate::loganalytics::ROW_CAP || !query.contains("LoggedByService =~ \"PIM\"") {
         return None;
     }
-    let from_project = query.split_once("| project ")?.1;
-    let columns: Vec<String> = from_project
-        .split('\n')
-        .next()?
-        .split(',')
-        .map(|c| c.trim().to_owned())
-        .collect();
+    let mut columns: Vec<String> = Vec::new();
+    for line in query.split("| project ").skip(1) {
+        let line = line.split(['\n', ')']).next()?;
+        for c in line.split(',').map(|c| c.trim().to_owned()) {
+            if !columns.contains(&c) {
+                columns.push(c);
+            }
+        }
+    }
     let text = |r: &FakeRow, c: &str| {
         r.values
             .get(c)
@@ -69,6 +132,7 @@ pub fn answer(
     };
     let mut rows: Vec<&FakeRow> = stored
         .iter()
+        .filter(|r| is_table(r, TABLE))
         .filter(|r| generated(r).is_some_and(|g| g >= from && g < until))
         .filter(|r| text(r, "LoggedByService") == "pim" && text(r, "Result") == "success")
         .filter(|r| {
@@ -77,6 +141,15 @@ pub fn answer(
         })
         .copied()
         .collect();
+    let extra = match query.starts_with(UNION) {
+        true => {
+            columns.extend(["AuditRows".to_owned(), "SigninRows".to_owned()]);
+            union_rows(query, stored, (from, until), stored.iter().filter(|r| is_table(r, TABLE)).count())?
+        }
+        false => Vec::new(),
+    };
+    rows.extend(extra.iter());
+    // Oldest first, a row without `TimeGenerated` (a count) first of all (`nulls first`).
     rows.sort_by_key(|r| generated(r));
     rows.truncate(take);
     if partial {
