@@ -65,7 +65,10 @@ fn union_rows(
     audit: usize,
 ) -> Option<Vec<FakeRow>> {
     let apps = query.split_once("AppId in (")?.1.split_once(')')?.0;
-    let apps: Vec<&str> = apps.split(',').map(|a| a.trim().trim_matches('"')).collect();
+    let apps: Vec<&str> = apps
+        .split(',')
+        .map(|a| a.trim().trim_matches('"'))
+        .collect();
     let mark = |table: &str, column: &str, n: usize| {
         let values = serde_json::json!({"Type": format!("{table}Read"), column: n});
         let values = values.as_object().cloned().unwrap_or_default();
@@ -76,7 +79,10 @@ fn union_rows(
         }
     };
     let mut out = vec![mark(TABLE, "AuditRows", audit)];
-    let signins: Vec<&&FakeRow> = stored.iter().filter(|r| is_table(r, SIGNIN_TABLE)).collect();
+    let signins: Vec<&&FakeRow> = stored
+        .iter()
+        .filter(|r| is_table(r, SIGNIN_TABLE))
+        .collect();
     if signins.is_empty() {
         return Some(out);
     }
@@ -85,8 +91,16 @@ fn union_rows(
         signins
             .into_iter()
             .filter(|r| {
-                let app = r.values.get("AppId").and_then(Value::as_str).unwrap_or_default();
-                let at = r.values.get("TimeGenerated").and_then(Value::as_str).and_then(timestamp);
+                let app = r
+                    .values
+                    .get("AppId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let at = r
+                    .values
+                    .get("TimeGenerated")
+                    .and_then(Value::as_str)
+                    .and_then(timestamp);
                 apps.contains(&app) && at.is_some_and(|g| g >= from && g < until)
             })
             .map(|r| (*r).clone()),
@@ -144,7 +158,12 @@ pub fn answer(
     let extra = match query.starts_with(UNION) {
         true => {
             columns.extend(["AuditRows".to_owned(), "SigninRows".to_owned()]);
-            union_rows(query, stored, (from, until), stored.iter().filter(|r| is_table(r, TABLE)).count())?
+            union_rows(
+                query,
+                stored,
+                (from, until),
+                stored.iter().filter(|r| is_table(r, TABLE)).count(),
+            )?
         }
         false => Vec::new(),
     };

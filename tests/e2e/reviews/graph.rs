@@ -11,8 +11,8 @@
 //! graph/api/privilegedaccessgroup-list-assignmentscheduleinstances): the `$filter` is required
 //! (400 `BadRequest` without a `groupId eq '…'`), `accessId eq 'member'` keeps members, each
 //! instance in the response example's shape (`principal` present when `$expand=principal`),
-//! one a page with `@odata.nextLink` to the next (`$skiptoken`); 403 `Authorization_RequestDenied`
-//! for the groups it is told to refuse.
+//! one a page with `@odata.nextLink` to the next (`$skiptoken`); 429 with `Retry-After` while
+//! throttled, as Get user; 403 `Authorization_RequestDenied` for the groups it is told to refuse.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -142,13 +142,28 @@ async fn group_instances(
     let mut d = dir.lock().expect("lock");
     d.requests.push(("GET".to_owned(), uri.path().to_owned()));
     d.queries.push(query.clone());
+    if d.throttle > 0 {
+        d.throttle -= 1;
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Too many requests.",
+        );
+        r.headers_mut()
+            .insert("retry-after", "1".parse().expect("header"));
+        return r;
+    }
     let filter = param(&query, "$filter").unwrap_or_default();
     let Some(group) = filter
         .split_once("groupId eq '")
         .and_then(|(_, g)| g.split_once('\''))
         .map(|(g, _)| g.to_owned())
     else {
-        return error(StatusCode::BAD_REQUEST, "BadRequest", "The filter on groupId or principalId is required.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "The filter on groupId or principalId is required.",
+        );
     };
     if d.refused_groups.contains(&group) {
         return error(
@@ -169,7 +184,9 @@ async fn group_instances(
             i
         })
         .collect();
-    let at: usize = param(&query, "$skiptoken").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let at: usize = param(&query, "$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut page = json!({
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#identityGovernance/privilegedAccess/group/assignmentScheduleInstances",
         "value": all.get(at).cloned().into_iter().collect::<Vec<_>>(),
