@@ -231,27 +231,25 @@ pub async fn run(
     if let Err(e) = store::keep(tables, &kept, &got.seen, now).await {
         report.failed.push(format!("evidence not kept: {e}"));
     }
-    for (sub, listed) in &got.listed {
-        let list = (evidence::Source::Instances, sub.as_str());
+    let lists = (got.listed.iter().map(|l| (evidence::Source::Instances, l))).chain(
+        got.groups_listed
+            .iter()
+            .map(|l| (evidence::Source::GroupInstances, l)),
+    );
+    for (source, (under, listed)) in lists {
+        let list = (source, under.as_str());
         if let Err(e) = store::close_gone(tables, &kept, list, listed, now).await {
             report
                 .failed
-                .push(format!("{sub}: gone instances not closed: {e}"));
+                .push(format!("{under}: gone instances not closed: {e}"));
         }
-        // Paced only when both lists were read.
-        let whole = !got.reads.failed.iter().any(|(s, _)| s == sub);
-        if whole && let Err(e) = store::mark_read(tables, sub, now).await {
+        // Paced only when both lists of a subscription were read.
+        let whole = !got.reads.failed.iter().any(|(s, _)| s == under);
+        let paced = source == evidence::Source::Instances && whole;
+        if paced && let Err(e) = store::mark_read(tables, under, now).await {
             report
                 .failed
-                .push(format!("{sub}: read time not kept: {e}"));
-        }
-    }
-    for (group, listed) in &got.groups_listed {
-        let list = (evidence::Source::GroupInstances, group.as_str());
-        if let Err(e) = store::close_gone(tables, &kept, list, listed, now).await {
-            report
-                .failed
-                .push(format!("group {group}: gone instances not closed: {e}"));
+                .push(format!("{under}: read time not kept: {e}"));
         }
     }
     // Decided from everything known: what is kept, updated by what was read now.

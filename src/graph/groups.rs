@@ -127,21 +127,10 @@ impl GraphClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure::http::{Auth, Client};
-    use crate::azure::{Policy, Timeouts};
 
     #[test]
     fn the_filter_names_the_group_and_members_and_only_an_object_id_is_asked() {
-        let base = Url::parse("https://graph.microsoft.com").expect("url");
-        let http = Client::new(
-            "Graph",
-            Some(&base),
-            Auth::None,
-            Timeouts::CONTROL,
-            Policy::CONTROL,
-        )
-        .expect("client");
-        let g = GraphClient::new(http, &base);
+        let g = crate::graph::tests::client();
         let url = g
             .group_instances_url("2b5ed229-4072-478d-9504-a047ebd4b07d")
             .expect("url");

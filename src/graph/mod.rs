@@ -104,13 +104,13 @@ impl Directory for GraphClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::azure::http::Auth;
     use crate::azure::{Policy, Timeouts};
 
-    #[test]
-    fn a_upn_is_one_encoded_segment_and_a_dollar_upn_is_quoted() {
+    /// A client of the global endpoint, for building URLs.
+    pub(crate) fn client() -> GraphClient {
         let base = Url::parse("https://graph.microsoft.com").expect("url");
         let http = Client::new(
             "Graph",
@@ -120,7 +120,12 @@ mod tests {
             Policy::CONTROL,
         )
         .expect("client");
-        let g = GraphClient::new(http, &base);
+        GraphClient::new(http, &base)
+    }
+
+    #[test]
+    fn a_upn_is_one_encoded_segment_and_a_dollar_upn_is_quoted() {
+        let g = client();
         let url = |u: &str| g.user_url(u).expect("url").to_string();
         assert_eq!(
             url("alice@contoso.com"),

@@ -67,6 +67,22 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A 429 with `Retry-After` while the fake is told to throttle.
+fn throttled(d: &mut Directory) -> Option<Response> {
+    if d.throttle == 0 {
+        return None;
+    }
+    d.throttle -= 1;
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        "Too many requests.",
+    );
+    r.headers_mut()
+        .insert("retry-after", "1".parse().expect("header"));
+    Some(r)
+}
+
 async fn user(
     State(dir): State<Arc<Mutex<Directory>>>,
     Path(upn): Path<String>,
@@ -77,15 +93,7 @@ async fn user(
     d.requests.push(("GET".to_owned(), uri.path().to_owned()));
     *d.hits.entry(upn.clone()).or_default() += 1;
     d.queries.push(query.unwrap_or_default());
-    if d.throttle > 0 {
-        d.throttle -= 1;
-        let mut r = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Too many requests.",
-        );
-        r.headers_mut()
-            .insert("retry-after", "1".parse().expect("header"));
+    if let Some(r) = throttled(&mut d) {
         return r;
     }
     let key = upn.to_lowercase();
@@ -142,15 +150,7 @@ async fn group_instances(
     let mut d = dir.lock().expect("lock");
     d.requests.push(("GET".to_owned(), uri.path().to_owned()));
     d.queries.push(query.clone());
-    if d.throttle > 0 {
-        d.throttle -= 1;
-        let mut r = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Too many requests.",
-        );
-        r.headers_mut()
-            .insert("retry-after", "1".parse().expect("header"));
+    if let Some(r) = throttled(&mut d) {
         return r;
     }
     let filter = param(&query, "$filter").unwrap_or_default();
