@@ -267,7 +267,8 @@ pub async fn run(
                 mfa::of_session(&session, &got.signins, got.signins_unread);
         }
         if record.verdict == decide::Verdict::Unknown {
-            unknown.push(decide::subscription_of(&r.target_resource_id));
+            let sub = decide::subscription_of(&r.target_resource_id);
+            unknown.push((sub, record.reasons.clone()));
         }
         report.found.extend(findings::transition(r, &record, now));
         let (verdict, text) = (record.verdict.as_str(), record_json(&record));

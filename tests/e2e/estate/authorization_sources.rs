@@ -147,7 +147,12 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
         ("00d", "erin@contoso.com", vm(SUB, "vm-d")),
     ];
     sessions_arrive(&rig, &cs, &sessions).await;
-    check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    let unknown: Vec<_> = said
+        .iter()
+        .filter(|s| s.0 == "authorization.unknown")
+        .collect();
+    assert_eq!(unknown.len(), 1, "the refused group, told: {said:?}");
     let got = records(&rig).await;
     let verdicts: Vec<(&str, &str, &str)> = got
         .iter()
