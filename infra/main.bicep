@@ -196,6 +196,12 @@ param authzEnforce string = 'report'
 @maxValue(1440)
 param authzGraceMinutes int = 15
 
+@description('true (with graphEndpoint): the PIM for Groups memberships of groups holding roles on watched scopes are read from Microsoft Graph, so pim-group is decided from them (AUTHZ_PIM_GROUPS). Needs the Graph permission PrivilegedAssignmentSchedule.Read.AzureADGroup (infra/README.md).')
+param authzPimGroups bool = false
+
+@description('true: each session\'s Entra VM sign-in is looked up in SigninLogs, folded into the AuditLogs query, and its MFA recorded (AUTHZ_SIGNIN_MFA). Needs the workspace to receive Entra sign-in logs.')
+param authzSigninMfa bool = false
+
 @description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')
 param custodyDiagnostics bool = false
 
@@ -500,6 +506,8 @@ module functionApp 'modules/functionapp.bicep' = {
     authzTicketPattern: authzTicketPattern
     authzEnforce: authzEnforce
     authzGraceMinutes: authzGraceMinutes
+    authzPimGroups: authzPimGroups
+    authzSigninMfa: authzSigninMfa
     sentinelIngestionEndpoint: sentinelOn ? sentinel!.outputs.ingestionEndpoint : ''
     sentinelDcrImmutableId: sentinelOn ? sentinel!.outputs.dcrImmutableId : ''
     bastionHosts: join(watchedHosts, ',')
@@ -550,9 +558,9 @@ module appAccess 'modules/app-access.bicep' = {
 
 // The tables the app's queries read in each kind of workspace (tests/e2e/permissions derives the tables
 // of every query the functions send and holds them to these lists); empty: the whole workspace.
-var auditWorkspaceTables = workspaceReadScope == 'tables' ? ['MicrosoftAzureBastionAuditLogs', 'AzureActivity', 'AuditLogs'] : []
-// (EstateCheck reads AzureActivity, and PIM's AuditLogs rows for the authorization verdicts, in every workspace the app reads, the custody one too.)
-var custodyWorkspaceTables = workspaceReadScope == 'tables' ? ['StorageBlobLogs', 'AzureActivity', 'AuditLogs'] : []
+var auditWorkspaceTables = workspaceReadScope == 'tables' ? ['MicrosoftAzureBastionAuditLogs', 'AzureActivity', 'AuditLogs', 'SigninLogs'] : []
+// (EstateCheck reads AzureActivity, and PIM's AuditLogs rows for the authorization verdicts with, when authzSigninMfa is on, the VM sign-ins of SigninLogs in the same query, in every workspace the app reads, the custody one too.)
+var custodyWorkspaceTables = workspaceReadScope == 'tables' ? ['StorageBlobLogs', 'AzureActivity', 'AuditLogs', 'SigninLogs'] : []
 
 // Read on every workspace source, in the workspace's own subscription and resource group.
 module workspaceAccess 'modules/workspace-access.bicep' = [

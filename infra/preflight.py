@@ -402,6 +402,8 @@ def check_catalogue_auth(p):
 GRAPH_PERMISSIONS = [
     ("graphEndpoint", "User.ReadBasic.All", "97235f07-e226-4f63-ace3-39588e11d3a1",
      "every person read is refused (403) and reviews stay unverified-identity"),
+    ("authzPimGroups", "PrivilegedAssignmentSchedule.Read.AzureADGroup", "cd4161cb-f098-48f8-a884-1eda9a42434c",
+     "every group's PIM for Groups read is refused (403) and sessions only a group's role could cover stay unknown"),
 ]
 GRAPH_APP = "00000003-0000-0000-c000-000000000000"  # Microsoft Graph's application id
 

@@ -59,6 +59,12 @@ param authzEnforce string = 'report'
 @maxValue(1440)
 param authzGraceMinutes int = 15
 
+@description('Read the PIM for Groups memberships of the groups holding roles on watched scopes from Microsoft Graph (AUTHZ_PIM_GROUPS); needs graphEndpoint and the Graph permission PrivilegedAssignmentSchedule.Read.AzureADGroup (infra/README.md).')
+param authzPimGroups bool = false
+
+@description('Record whether each session\'s Entra VM sign-in satisfied MFA, from SigninLogs in the AuditLogs query (AUTHZ_SIGNIN_MFA).')
+param authzSigninMfa bool = false
+
 @description('Logs ingestion endpoint of the Sentinel data collection endpoint; empty: no Sentinel export.')
 param sentinelIngestionEndpoint string = ''
 
@@ -287,6 +293,9 @@ var settings = {
   // Disconnecting live sessions whose verdict is none (tagged VMs only): uses the disconnect role.
   AUTHZ_ENFORCE: authzEnforce
   AUTHZ_GRACE_MINUTES: string(authzGraceMinutes)
+  // Optional authorization sources: PIM for Groups (Graph) and SigninLogs MFA.
+  AUTHZ_PIM_GROUPS: authzPimGroups ? 'true' : 'false'
+  AUTHZ_SIGNIN_MFA: authzSigninMfa ? 'true' : 'false'
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'

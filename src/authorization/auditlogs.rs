@@ -17,18 +17,27 @@ use super::evidence::{Evidence, Kind, Source, low, ticket};
 use crate::dates::timestamp;
 use crate::loganalytics::row::{dynamic, text};
 
+/// The table.
+pub const TABLE: &str = "AuditLogs";
+
 /// The query: PIM's successful activation and approval rows over the request's timespan, oldest
-/// first, at most `rows` (no outside value goes into it).
-pub fn query(rows: usize) -> String {
-    format!(
-        "AuditLogs\n\
+/// first, at most `rows` (no outside value goes into it); with `signins`, a fuzzy `union` that
+/// adds the VM sign-ins of `SigninLogs` and each table's counting row ([`super::mfa::legs`]),
+/// still one query.
+pub fn query(rows: usize, signins: bool) -> String {
+    let audit = "AuditLogs\n\
          | where LoggedByService =~ \"PIM\" and Result =~ \"success\"\n\
          | where OperationName has \"PIM activation\" or OperationName has \"approved\"\n\
-         | project Id, TimeGenerated, OperationName, Result, ResultReason, InitiatedBy, \
-         TargetResources, AdditionalDetails\n\
-         | order by TimeGenerated asc\n\
-         | take {rows}"
-    )
+         | project Type, Id, TimeGenerated, OperationName, Result, ResultReason, InitiatedBy, \
+         TargetResources, AdditionalDetails";
+    if signins {
+        format!(
+            "union isfuzzy=true\n({audit}),\n{}\n| order by TimeGenerated asc nulls first\n| take {rows}",
+            super::mfa::legs()
+        )
+    } else {
+        format!("{audit}\n| order by TimeGenerated asc\n| take {rows}")
+    }
 }
 
 /// The value under `key` (any case) of an `AdditionalDetails` list.

@@ -87,6 +87,8 @@ pub struct Reads {
     pub failed: Vec<(String, String)>,
     /// Group memberships were read (Microsoft Graph's PIM for Groups).
     pub groups_read: bool,
+    /// `(group, why)`: the groups whose memberships could not be read this time.
+    pub groups_failed: Vec<(String, String)>,
 }
 
 /// One session's authorization record.
@@ -108,6 +110,11 @@ pub struct Record {
     pub ticket: String,
     /// For `unknown`: what could not be read.
     pub reasons: Vec<String>,
+    /// Whether the session's Entra VM sign-in satisfied MFA (`None`: not looked up, or no VM
+    /// sign-in found), set after the decision ([`super::mfa`]).
+    pub mfa: Option<super::mfa::Mfa>,
+    /// The `SigninLogs` row `mfa` rests on.
+    pub mfa_sign_in: String,
 }
 
 /// The subscription of a resource id, lower-case.
@@ -170,6 +177,8 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         justification: String::new(),
         ticket: String::new(),
         reasons: Vec::new(),
+        mfa: None,
+        mfa_sign_in: String::new(),
     };
     let Some(t) = s.start else {
         record
@@ -239,16 +248,25 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(|(at, _)| at.is_empty() || *at == sub)
         .map(|(_, why)| why.clone())
         .collect();
-    if !reads.groups_read {
-        let groups = all
+    let groups = all
+        .iter()
+        .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
+        .filter(|e| covers(e, t) && reaches(e, &s.vm));
+    for g in groups {
+        let failed = reads
+            .groups_failed
             .iter()
-            .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-            .filter(|e| covers(e, t) && reaches(e, &s.vm));
-        for g in groups {
-            record.reasons.push(format!(
+            .find(|(id, _)| *id == g.principal);
+        match failed {
+            _ if !reads.groups_read => record.reasons.push(format!(
                 "group {} holds a role here and its members were not read",
                 g.principal
-            ));
+            )),
+            Some((_, why)) => record.reasons.push(format!(
+                "group {} holds a role here and its members were not read: {why}",
+                g.principal
+            )),
+            None => {}
         }
     }
     record.reasons.sort();

@@ -128,6 +128,7 @@ fn a_failed_read_of_the_vms_subscription_is_unknown_never_none() {
     let reads = Reads {
         failed: vec![(SUB.into(), "403: Reader at subscription scope".into())],
         groups_read: true,
+        ..Reads::default()
     };
     let r = decide(&session("alice@contoso.com"), &[], &reads, None);
     assert_eq!(r.verdict, Verdict::Unknown);
@@ -135,9 +136,74 @@ fn a_failed_read_of_the_vms_subscription_is_unknown_never_none() {
     let elsewhere = Reads {
         failed: vec![("another".into(), "403".into())],
         groups_read: true,
+        ..Reads::default()
     };
     let r = decide(&session("alice@contoso.com"), &[], &elsewhere, None);
     assert_eq!(r.verdict, Verdict::None);
+}
+
+#[test]
+fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_members_were_not_read()
+ {
+    let role = Evidence {
+        principal: "g1".into(),
+        names: Vec::new(),
+        group_principal: true,
+        kind: Some(Kind::Standing),
+        ..pim(
+            "role-g1",
+            "",
+            &sub_scope(),
+            T - Duration::days(30),
+            24 * 365,
+        )
+    };
+    let membership = |start: OffsetDateTime| Evidence {
+        id: "g1_member_x".into(),
+        source: Some(Source::GroupInstances),
+        kind: Some(Kind::GroupActivation),
+        principal: "oid-alice".into(),
+        names: vec!["alice@contoso.com".into()],
+        group: "g1".into(),
+        seen_under: "g1".into(),
+        scope: String::new(),
+        start: Some(start),
+        end: Some(start + Duration::hours(2)),
+        ..Evidence::default()
+    };
+    let read = Reads {
+        groups_read: true,
+        ..Reads::default()
+    };
+    let alice = session("Alice@Contoso.com");
+    // Activated 4 minutes after the start: within the skew.
+    let ev = [role.clone(), membership(T + Duration::minutes(4))];
+    let r = decide(&alice, &ev, &read, None);
+    assert_eq!(r.verdict, Verdict::PimGroup);
+    assert_eq!(r.evidence, ["g1_member_x", "role-g1"]);
+    // Activated 6 minutes after: not covered; every group read: none.
+    let late = [role.clone(), membership(T + Duration::minutes(6))];
+    assert_eq!(decide(&alice, &late, &read, None).verdict, Verdict::None);
+    // The group's list refused (403): unknown, naming the permission.
+    let refused = Reads {
+        groups_failed: vec![(
+            "g1".into(),
+            "403 PrivilegedAssignmentSchedule.Read.AzureADGroup".into(),
+        )],
+        ..read.clone()
+    };
+    let r = decide(&alice, &late, &refused, None);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(
+        r.reasons[0].contains("group g1") && r.reasons[0].contains("AzureADGroup"),
+        "{:?}",
+        r.reasons
+    );
+    // Graph not asked at all: unknown as before.
+    assert_eq!(
+        decide(&alice, &late, &Reads::default(), None).verdict,
+        Verdict::Unknown
+    );
 }
 
 #[test]
@@ -191,6 +257,7 @@ proptest! {
         let reads = Reads {
             failed: if failed { vec![(SUB.into(), "throttled".into())] } else { Vec::new() },
             groups_read: true,
+            ..Reads::default()
         };
         let s = session("alice@contoso.com");
         let a = decide(&s, &ev, &reads, None);

@@ -2,7 +2,8 @@
 //! a role at a scope (a PIM activation, a standing assignment), a person's membership of a group
 //! (PIM for Groups), a just-in-time request to a VM, or an approval. Built from the Resource
 //! Manager schedules here ([`of_instance`], [`of_request`]); from `AuditLogs` rows in
-//! [`super::auditlogs`]; from the doors' just-in-time events in [`super::read`].
+//! [`super::auditlogs`]; from the doors' just-in-time events in [`super::read`]; from Graph's PIM
+//! for Groups instances in [`super::groups`].
 
 use time::{Duration, OffsetDateTime};
 
@@ -37,6 +38,8 @@ pub enum Source {
     AuditLogs,
     /// The Activity log's just-in-time requests (the other doors' read).
     Jit,
+    /// Microsoft Graph's PIM for Groups membership instances.
+    GroupInstances,
 }
 
 impl Source {
@@ -47,14 +50,21 @@ impl Source {
             Self::Requests => "schedule-requests",
             Self::AuditLogs => "auditlogs",
             Self::Jit => "jit",
+            Self::GroupInstances => "group-instances",
         }
     }
 
     /// From its stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Instances, Self::Requests, Self::AuditLogs, Self::Jit]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Instances,
+            Self::Requests,
+            Self::AuditLogs,
+            Self::Jit,
+            Self::GroupInstances,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -106,7 +116,8 @@ pub struct Evidence {
     pub group: String,
     /// The scope (a role's), or the VM (a just-in-time request's).
     pub scope: String,
-    /// The subscription whose list showed it (a management-group scope covers its VMs).
+    /// The list that showed it: a subscription's (a management-group scope covers its VMs), or a
+    /// group's (PIM for Groups).
     pub seen_under: String,
     /// The role definition id (or name).
     pub role: String,
@@ -130,7 +141,7 @@ pub fn low(s: Option<&str>) -> String {
 }
 
 /// The last segment of an id (a schedule is named by its GUID on one side, its id on the other).
-fn last(s: Option<&str>) -> String {
+pub fn last(s: Option<&str>) -> String {
     low(s).rsplit('/').next().unwrap_or_default().to_owned()
 }
 

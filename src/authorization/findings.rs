@@ -51,18 +51,30 @@ pub fn transition(row: &DayRow, record: &Record, now: OffsetDateTime) -> Option<
     Some(f)
 }
 
-/// One `authorization.unknown` per source not read (`reads`) that leaves a decided session
-/// (`unknown`: the subscriptions of the sessions decided `unknown`) without a verdict; keyed by
-/// the source's text and the day, so it is told once a day while it lasts.
-pub fn unknown(reads: &Reads, unknown: &[String], now: OffsetDateTime) -> Vec<Finding> {
+/// One `authorization.unknown` per source not read (`reads`: a subscription's or workspace's, or
+/// a group's Graph read) that leaves a decided session (`unknown`: the subscription and reasons
+/// of each session decided `unknown`) without a verdict; keyed by the source's text and the day,
+/// so it is told once a day while it lasts.
+pub fn unknown(
+    reads: &Reads,
+    unknown: &[(String, Vec<String>)],
+    now: OffsetDateTime,
+) -> Vec<Finding> {
     let mut count: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for sub in unknown {
+    for (sub, reasons) in unknown {
         for (at, why) in reads
             .failed
             .iter()
             .filter(|(at, _)| at.is_empty() || at == sub)
         {
             *count.entry((at.as_str(), why.as_str())).or_default() += 1;
+        }
+        // A group whose memberships Graph did not give (every subscription: Graph is one source).
+        for (group, why) in &reads.groups_failed {
+            let named = format!("group {group} ");
+            if reasons.iter().any(|r| r.starts_with(&named)) {
+                *count.entry(("", why.as_str())).or_default() += 1;
+            }
         }
     }
     count

@@ -377,6 +377,7 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
             ),
         )],
         groups_read: true,
+        ..Reads::default()
     };
     pool.extend(jit_evidence(&doors, &mut reads));
     (sessions, pool, doors, reads)

@@ -1,8 +1,9 @@
 //! Who allowed each Bastion session: one authorization record per successful session (its
 //! verdict `pim`, `pim-group`, `jit`, `standing`, `none` or `unknown`, the evidence ids, the
-//! window, approver, justification and ticket), decided from PIM's Azure RBAC schedules
-//! (Resource Manager), PIM's `AuditLogs` rows (Log Analytics) and the just-in-time requests the
-//! other doors read, and decided again as later evidence arrives. Every piece of evidence seen
+//! window, approver, justification and ticket, and the VM sign-in's MFA where asked), decided
+//! from PIM's Azure RBAC schedules (Resource Manager), PIM's `AuditLogs` rows (Log Analytics),
+//! PIM for Groups memberships (Microsoft Graph, [`groups`], optional) and the just-in-time
+//! requests the other doors read, and decided again as later evidence arrives. Every piece of evidence seen
 //! is kept ([`store`], table `authzwindows`): Resource Manager forgets an expired activation.
 //!
 //! [`decide`] is pure; [`read`] gathers the sources; [`run`] is one pass; [`enforce`] disconnects
@@ -13,6 +14,8 @@ pub mod decide;
 pub mod enforce;
 pub mod evidence;
 pub mod findings;
+pub mod groups;
+pub mod mfa;
 pub mod read;
 pub mod settings;
 pub mod shared;
@@ -47,15 +50,22 @@ use crate::spine::Finding;
 /// far back `AuditLogs` is read.
 pub const DECIDE_LOOKBACK: Duration = Duration::days(7);
 
-/// A record as its row keeps it (JSON text, keys sorted).
+/// A record as its row keeps it (JSON text, keys sorted); `mfa` and `mfaSignIn` only where
+/// looked up and found or unreadable.
 pub fn record_json(r: &Record) -> String {
-    json!({
+    let mut v = json!({
         "verdict": r.verdict.as_str(), "evidence": r.evidence,
         "from": r.from.map(format_utc_millis), "until": r.until.map(format_utc_millis),
         "approver": r.approver, "justification": r.justification, "ticket": r.ticket,
         "reasons": r.reasons,
-    })
-    .to_string()
+    });
+    if let Some(m) = r.mfa {
+        v["mfa"] = m.as_str().into();
+    }
+    if !r.mfa_sign_in.is_empty() {
+        v["mfaSignIn"] = r.mfa_sign_in.clone().into();
+    }
+    v.to_string()
 }
 
 /// What one pass did.
@@ -69,6 +79,8 @@ pub struct Report {
     pub arm_calls: usize,
     /// `AuditLogs` queries sent.
     pub queries: usize,
+    /// Microsoft Graph lists asked (PIM for Groups; first pages).
+    pub graph_calls: usize,
     /// Sessions whose verdict or record changed (written).
     pub changed: usize,
     /// What it tells people (the entry point makes them notifications).
@@ -85,6 +97,10 @@ pub struct Sources<'a> {
     pub workspaces: &'a [String],
     /// The doors' Activity log read.
     pub doors: &'a Doors,
+    /// Microsoft Graph, for PIM for Groups (`None`: `AUTHZ_PIM_GROUPS` off).
+    pub groups: Option<&'a dyn crate::graph::Directory>,
+    /// `AUTHZ_SIGNIN_MFA`: the VM sign-ins of `SigninLogs` are read with `AuditLogs`.
+    pub signin_mfa: bool,
 }
 
 /// Most VMs whose Entra ID login extensions one pass reads (two calls each).
@@ -194,23 +210,46 @@ pub async fn run(
         }
     };
     let mut got = read::gather(tables, sources, &subscriptions, (span.from, now)).await;
+    if let Some(graph) = sources.groups {
+        let vms = rows
+            .iter()
+            .map(|r| r.target_resource_id.to_ascii_lowercase())
+            .collect();
+        let wanted = groups::held(
+            got.seen.iter().chain(&kept.evidence),
+            &vms,
+            (span.from, now),
+        );
+        let read = groups::read(graph, &wanted).await;
+        (got.reads.groups_read, got.reads.groups_failed) = (true, read.failed);
+        (got.graph_calls, got.groups_listed) = (read.calls, read.listed);
+        got.seen.extend(read.seen);
+    }
     report.arm_calls = got.arm_calls;
     report.queries = got.queries;
+    report.graph_calls = got.graph_calls;
     if let Err(e) = store::keep(tables, &kept, &got.seen, now).await {
         report.failed.push(format!("evidence not kept: {e}"));
     }
-    for (sub, listed) in &got.listed {
-        if let Err(e) = store::close_gone(tables, &kept, sub, listed, now).await {
+    let lists = (got.listed.iter().map(|l| (evidence::Source::Instances, l))).chain(
+        got.groups_listed
+            .iter()
+            .map(|l| (evidence::Source::GroupInstances, l)),
+    );
+    for (source, (under, listed)) in lists {
+        let list = (source, under.as_str());
+        if let Err(e) = store::close_gone(tables, &kept, list, listed, now).await {
             report
                 .failed
-                .push(format!("{sub}: gone instances not closed: {e}"));
+                .push(format!("{under}: gone instances not closed: {e}"));
         }
-        // Paced only when both lists were read.
-        let whole = !got.reads.failed.iter().any(|(s, _)| s == sub);
-        if whole && let Err(e) = store::mark_read(tables, sub, now).await {
+        // Paced only when both lists of a subscription were read.
+        let whole = !got.reads.failed.iter().any(|(s, _)| s == under);
+        let paced = source == evidence::Source::Instances && whole;
+        if paced && let Err(e) = store::mark_read(tables, under, now).await {
             report
                 .failed
-                .push(format!("{sub}: read time not kept: {e}"));
+                .push(format!("{under}: read time not kept: {e}"));
         }
     }
     // Decided from everything known: what is kept, updated by what was read now.
@@ -221,9 +260,15 @@ pub async fn run(
     let mut changed = Vec::new();
     let mut unknown = Vec::new();
     for r in &rows {
-        let record = decide::decide(&session_of(r), &all, &got.reads, settings.pattern());
+        let session = session_of(r);
+        let mut record = decide::decide(&session, &all, &got.reads, settings.pattern());
+        if sources.signin_mfa {
+            (record.mfa, record.mfa_sign_in) =
+                mfa::of_session(&session, &got.signins, got.signins_unread);
+        }
         if record.verdict == decide::Verdict::Unknown {
-            unknown.push(decide::subscription_of(&r.target_resource_id));
+            let sub = decide::subscription_of(&r.target_resource_id);
+            unknown.push((sub, record.reasons.clone()));
         }
         report.found.extend(findings::transition(r, &record, now));
         let (verdict, text) = (record.verdict.as_str(), record_json(&record));

@@ -1,6 +1,7 @@
 //! One run's reads of the authorization sources: each watched subscription's PIM schedules
 //! through Resource Manager (instances and requests, every page; at most once per [`PACE`]),
-//! PIM's `AuditLogs` rows from each workspace (one query each), and the just-in-time requests
+//! PIM's `AuditLogs` rows from each workspace (one query each; with `AUTHZ_SIGNIN_MFA` the same
+//! query brings the VM sign-ins of `SigninLogs`, [`super::mfa`]), and the just-in-time requests
 //! the other doors' Activity log read found. What could not be read is said per subscription
 //! (or for all), so a session it leaves uncovered is `unknown`, never `none`.
 
@@ -12,6 +13,7 @@ use time::{Duration, OffsetDateTime};
 use super::auditlogs;
 use super::decide::Reads;
 use super::evidence::{Evidence, Kind, Source, low, of_instance, of_request};
+use super::mfa::{self, SignIn};
 use crate::arm::ResourceManager;
 use crate::dates::format_utc_millis;
 use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
@@ -51,6 +53,14 @@ pub struct Gathered {
     pub arm_calls: usize,
     /// Queries sent.
     pub queries: usize,
+    /// The VM sign-ins read (with `AUTHZ_SIGNIN_MFA`).
+    pub signins: Vec<SignIn>,
+    /// `SigninLogs` was not (wholly) read in some workspace.
+    pub signins_unread: bool,
+    /// Per group read whole (PIM for Groups): the instance ids its list showed.
+    pub groups_listed: BTreeMap<String, BTreeSet<String>>,
+    /// Microsoft Graph lists asked (first pages).
+    pub graph_calls: usize,
 }
 
 /// Reads `subscription`'s schedules into `out`.
@@ -86,34 +96,63 @@ async fn schedules(arm: &dyn ResourceManager, subscription: &str, out: &mut Gath
     }
 }
 
-/// Reads PIM's `AuditLogs` rows of `workspace` over `[from, now)` into `out`.
+/// Reads PIM's `AuditLogs` rows of `workspace` over `[from, now)` into `out`, with the VM
+/// sign-ins of `SigninLogs` when `signins`; a table the union could not resolve (its counting
+/// row missing) is said unread.
 async fn audit_rows(
     logs: &dyn LogsQuery,
     workspace: &str,
-    from: OffsetDateTime,
-    now: OffsetDateTime,
+    (from, now): (OffsetDateTime, OffsetDateTime),
+    signins: bool,
     out: &mut Gathered,
 ) {
     out.queries += 1;
     let span = format!("{}/{}", format_utc_millis(from), format_utc_millis(now));
-    let mut rows = Vec::new();
-    let mut each = |c: &[String], r: &[Value]| rows.extend(auditlogs::read(c, r));
-    let query = auditlogs::query(MAX_ROWS + 1);
-    match crate::estate::bypass::read::rows(logs, workspace, &query, &span, &mut each).await {
-        Ok(None) if rows.len() <= MAX_ROWS => out.seen.extend(rows),
+    let (mut rows, mut seen_in, mut marks, mut n) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let mut each = |c: &[String], r: &[Value]| {
+        n += 1;
+        let kind = crate::estate::bypass::activity::text(c, r, "Type");
+        if let Some(table) = kind.strip_suffix(mfa::READ_MARK) {
+            marks.push(table.to_owned());
+        } else if let Some(s) = mfa::read(c, r) {
+            seen_in.push(s);
+        } else {
+            rows.extend(auditlogs::read(c, r));
+        }
+    };
+    let query = auditlogs::query(MAX_ROWS + 1, signins);
+    let result = crate::estate::bypass::read::rows(logs, workspace, &query, &span, &mut each).await;
+    let unread = |out: &mut Gathered, why: String| {
+        out.signins_unread |= signins;
+        out.reads.failed.push((String::new(), why));
+    };
+    match result {
+        Ok(None) if n <= MAX_ROWS => {
+            let missing = |t: &str| signins && !marks.iter().any(|m| m == t);
+            if missing(auditlogs::TABLE) {
+                unread(
+                    out,
+                    format!(
+                        "AuditLogs of workspace {workspace} not read: the workspace has no AuditLogs table (or it may not be read)"
+                    ),
+                );
+            }
+            out.signins_unread |= missing(mfa::TABLE);
+        }
         Ok(partial) => {
             let why = partial.unwrap_or_else(|| format!("more than {MAX_ROWS} rows"));
-            out.reads.failed.push((
-                String::new(),
+            unread(
+                out,
                 format!("AuditLogs of workspace {workspace} read in part: {why}"),
-            ));
-            out.seen.extend(rows);
+            );
         }
-        Err(e) => out.reads.failed.push((
-            String::new(),
+        Err(e) => unread(
+            out,
             format!("AuditLogs of workspace {workspace} not read: {e}"),
-        )),
+        ),
     }
+    out.seen.extend(rows);
+    out.signins.extend(seen_in);
 }
 
 /// The just-in-time evidence of the doors' events: each successful request's VMs whose every
@@ -234,9 +273,10 @@ pub async fn gather(
         }
         schedules(arm, sub, &mut out).await;
     }
+    out.signins_unread = sources.signin_mfa && (logs.is_none() || workspaces.is_empty());
     if let Some(logs) = logs {
         for w in workspaces {
-            audit_rows(logs, w, from, now, &mut out).await;
+            audit_rows(logs, w, (from, now), sources.signin_mfa, &mut out).await;
         }
     }
     let jit = jit_evidence(doors, &mut out.reads);

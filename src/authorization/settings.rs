@@ -4,7 +4,10 @@
 //! `SHARED_ACCOUNT_DAYS`, how far back one VM account used by two people is a shared account;
 //! `AUTHZ_ENFORCE` (`report`, default, or `disconnect`) and `AUTHZ_GRACE_MINUTES`, how long after
 //! its start a live session whose verdict is `none` on a VM tagged for it is left connected
-//! ([`super::enforce`]).
+//! ([`super::enforce`]); `AUTHZ_PIM_GROUPS`, whether the PIM for Groups memberships of the groups
+//! holding roles on watched scopes are read from Microsoft Graph (needs `GRAPH_ENDPOINT`), and
+//! `AUTHZ_SIGNIN_MFA`, whether each session's Entra VM sign-in is looked up in `SigninLogs` for
+//! MFA (both off by default).
 
 use regex::Regex;
 
@@ -33,6 +36,11 @@ pub const ENFORCE: &str = "AUTHZ_ENFORCE";
 /// The grace's setting.
 pub const GRACE: &str = "AUTHZ_GRACE_MINUTES";
 
+/// The PIM for Groups read's setting.
+pub const PIM_GROUPS: &str = "AUTHZ_PIM_GROUPS";
+/// The `SigninLogs` MFA read's setting.
+pub const SIGNIN_MFA: &str = "AUTHZ_SIGNIN_MFA";
+
 /// What a `none` verdict does to a live session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enforce {
@@ -53,6 +61,10 @@ pub struct AuthzSettings {
     pub enforce: Enforce,
     /// `AUTHZ_GRACE_MINUTES` (0–1440, default 15), from the session's start.
     pub grace: time::Duration,
+    /// `AUTHZ_PIM_GROUPS` (default off).
+    pub pim_groups: bool,
+    /// `AUTHZ_SIGNIN_MFA` (default off).
+    pub signin_mfa: bool,
 }
 
 impl AuthzSettings {
@@ -89,6 +101,8 @@ impl AuthzSettings {
             shared_days,
             enforce,
             grace,
+            pim_groups: r.flag(PIM_GROUPS, false),
+            signin_mfa: r.flag(SIGNIN_MFA, false),
         }
     }
 
@@ -101,6 +115,11 @@ impl AuthzSettings {
             (_, true, false) => "needs Bastion hosts watched (BASTION_HOSTS)",
         };
         Some(format!("{ENFORCE}: disconnect {why}"))
+    }
+
+    /// Why `AUTHZ_PIM_GROUPS=true` cannot work: Microsoft Graph is not set (`GRAPH_ENDPOINT`).
+    pub fn cannot_read_groups(&self, graph: bool) -> Option<String> {
+        (self.pim_groups && !graph).then(|| format!("{PIM_GROUPS}: true needs GRAPH_ENDPOINT"))
     }
 
     /// The pattern, if set.
@@ -165,6 +184,23 @@ mod tests {
             problems[1].starts_with("AUTHZ_GRACE_MINUTES:"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn graph_groups_and_signin_mfa_are_off_unless_asked_and_groups_need_graph() {
+        let (s, problems) = read_pairs(&[], AuthzSettings::from_reader);
+        assert!(problems.is_empty());
+        assert!(!s.pim_groups && !s.signin_mfa);
+        assert_eq!(s.cannot_read_groups(false), None);
+        let pairs = [(PIM_GROUPS, "true"), (SIGNIN_MFA, "1")];
+        let (s, problems) = read_pairs(&pairs, AuthzSettings::from_reader);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(s.pim_groups && s.signin_mfa);
+        assert_eq!(s.cannot_read_groups(true), None);
+        let refused = s.cannot_read_groups(false).unwrap_or_default();
+        assert!(refused.starts_with("AUTHZ_PIM_GROUPS:") && refused.contains("GRAPH_ENDPOINT"));
+        let (_, problems) = read_pairs(&[(SIGNIN_MFA, "yes")], AuthzSettings::from_reader);
+        assert_eq!(problems, ["AUTHZ_SIGNIN_MFA: expected true or false"]);
     }
 
     #[test]

@@ -148,22 +148,23 @@ pub async fn keep(
     Ok(())
 }
 
-/// Closes, at `now`, the open instances of `subscription`'s list that a whole read of it no
-/// longer shows (`listed`): deactivated or expired since their last sight.
+/// Closes, at `now`, the open instances of `source` in the list `under` (a subscription's, or a
+/// group's) that a whole read of it no longer shows (`listed`): deactivated or expired since
+/// their last sight.
 ///
 /// # Errors
 /// Table errors.
 pub async fn close_gone(
     tables: &dyn TableStore,
     kept: &Kept,
-    subscription: &str,
+    (source, under): (Source, &str),
     listed: &BTreeSet<String>,
     now: OffsetDateTime,
 ) -> Result<usize, AzureError> {
     let mut closed = 0;
     for e in kept.evidence.iter().filter(|e| {
-        e.source == Some(Source::Instances)
-            && e.seen_under == subscription
+        e.source == Some(source)
+            && e.seen_under == under
             && !listed.contains(&e.id)
             && e.end.is_none_or(|end| end > now)
     }) {

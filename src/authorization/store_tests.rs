@@ -48,7 +48,7 @@ async fn a_window_keeps_its_first_sight_and_a_gone_instance_is_closed_when_misse
     // Later, only `a` is listed: `b` was deactivated before its end.
     keep(&tables, &kept, &seen[..1], t2).await.expect("keep");
     let listed: BTreeSet<String> = ["a".to_owned()].into();
-    let closed = close_gone(&tables, &kept, "s1", &listed, t2)
+    let closed = close_gone(&tables, &kept, (Source::Instances, "s1"), &listed, t2)
         .await
         .expect("close");
     assert_eq!(closed, 2, "b, and c whose end had not come by then");

@@ -105,6 +105,8 @@ pub const SETTINGS: &[&str] = &[
     "SHARED_ACCOUNT_DAYS",
     "AUTHZ_ENFORCE",
     "AUTHZ_GRACE_MINUTES",
+    "AUTHZ_PIM_GROUPS",
+    "AUTHZ_SIGNIN_MFA",
 ];
 
 /// All configuration problems found at start-up.
@@ -309,6 +311,7 @@ impl Config {
         let estate = EstateSettings::read(&mut estate_reader, &named, insecure_loopback);
         errors.extend(estate_reader.into_errors());
         errors.extend(authz.cannot_enforce(estate.disconnect, !estate.hosts.is_empty()));
+        errors.extend(authz.cannot_read_groups(graph.is_some()));
         let quarantine_container =
             get("QUARANTINE_CONTAINER").unwrap_or_else(|| "quarantine".into());
         sources::check_container(&quarantine_container, "QUARANTINE_CONTAINER", &mut errors);

@@ -127,6 +127,10 @@ async fn authorization_pass(
         logs: state.logs.as_deref(),
         workspaces,
         doors: &doors,
+        groups: (state.config.authz.pim_groups)
+            .then_some(state.directory.as_deref())
+            .flatten(),
+        signin_mfa: state.config.authz.signin_mfa,
     };
     let hosts = (state.config.estate.hosts.iter())
         .map(|h| crate::arm::resource_name(h).to_ascii_lowercase())

@@ -6,10 +6,13 @@
 //! 503 with `Retry-After`), and a 403 that names the application permission the call needs
 //! ([`GraphOperation`]).
 //!
+//! The second read, PIM for Groups membership instances, is [`groups`].
+//!
 //! The UPN is one path segment, percent-encoded (a guest's `…#EXT#@…` UPN carries a `#`); a UPN
 //! that begins with `$` is written `users('$…')`, as the Get user page asks. A 404
 //! (`Request_ResourceNotFound`: no such user, or renamed since) is `None`.
 
+pub mod groups;
 pub mod settings;
 
 use async_trait::async_trait;
@@ -29,6 +32,13 @@ pub trait Directory: Send + Sync {
     /// # Errors
     /// A read that failed (403 naming the permission, throttled past the call's end, transient).
     async fn object_id(&self, upn: &str) -> Result<Option<String>, AzureError>;
+
+    /// Every PIM for Groups member instance of `group` (active memberships, assigned or
+    /// activated).
+    ///
+    /// # Errors
+    /// A page not read (403 naming the permission, throttled past its deadline, transient).
+    async fn group_members(&self, group: &str) -> Result<Vec<groups::GroupInstance>, AzureError>;
 }
 
 /// The part of the user resource asked for (`$select=id,userPrincipalName`).
@@ -87,16 +97,20 @@ impl Directory for GraphClient {
             .map(Some)
             .ok_or_else(|| AzureError::Transient("Graph Get user: an answer without id".into()))
     }
+
+    async fn group_members(&self, group: &str) -> Result<Vec<groups::GroupInstance>, AzureError> {
+        self.group_instances(group).await
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::azure::http::Auth;
     use crate::azure::{Policy, Timeouts};
 
-    #[test]
-    fn a_upn_is_one_encoded_segment_and_a_dollar_upn_is_quoted() {
+    /// A client of the global endpoint, for building URLs.
+    pub(crate) fn client() -> GraphClient {
         let base = Url::parse("https://graph.microsoft.com").expect("url");
         let http = Client::new(
             "Graph",
@@ -106,7 +120,12 @@ mod tests {
             Policy::CONTROL,
         )
         .expect("client");
-        let g = GraphClient::new(http, &base);
+        GraphClient::new(http, &base)
+    }
+
+    #[test]
+    fn a_upn_is_one_encoded_segment_and_a_dollar_upn_is_quoted() {
+        let g = client();
         let url = |u: &str| g.user_url(u).expect("url").to_string();
         assert_eq!(
             url("alice@contoso.com"),

@@ -1,5 +1,7 @@
 //! The Microsoft Graph calls the app makes and the application permission each needs (Learn's
-//! "Get user" page, graph/api/user-get: the least privileged application permission), with the
+//! "Get user" page, graph/api/user-get, and "List assignmentScheduleInstances",
+//! graph/api/privilegedaccessgroup-list-assignmentscheduleinstances: the least privileged
+//! application permission), with the
 //! permission's app role id on the Microsoft Graph service principal (Learn's permissions
 //! reference), which the one grant command in infra/README.md assigns. The permission drift test
 //! files every Graph request the functions make through [`GraphOperation::of_request`]: a URL no
@@ -10,11 +12,21 @@
 pub enum GraphOperation {
     /// Get user (`GET /v1.0/users/{id | userPrincipalName}`).
     GetUser,
+    /// List assignmentScheduleInstances of PIM for Groups
+    /// (`GET /v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleInstances`).
+    ListGroupAssignmentInstances,
 }
+
+/// The PIM for Groups instances' list path.
+pub const GROUP_INSTANCES_PATH: &str =
+    "/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleInstances";
 
 impl GraphOperation {
     /// The operation a request is (`path` without the query), if the app makes such requests.
     pub fn of_request(method: &str, path: &str) -> Option<Self> {
+        if method.eq_ignore_ascii_case("GET") && path == GROUP_INSTANCES_PATH {
+            return Some(Self::ListGroupAssignmentInstances);
+        }
         let user = path.strip_prefix("/v1.0/users/")?;
         (method.eq_ignore_ascii_case("GET") && !user.is_empty() && !user.contains('/'))
             .then_some(Self::GetUser)
@@ -24,6 +36,9 @@ impl GraphOperation {
     pub fn name(self) -> &'static str {
         match self {
             Self::GetUser => "Get user",
+            Self::ListGroupAssignmentInstances => {
+                "List assignmentScheduleInstances (PIM for Groups)"
+            }
         }
     }
 
@@ -31,6 +46,7 @@ impl GraphOperation {
     pub fn permission(self) -> &'static str {
         match self {
             Self::GetUser => "User.ReadBasic.All",
+            Self::ListGroupAssignmentInstances => "PrivilegedAssignmentSchedule.Read.AzureADGroup",
         }
     }
 
@@ -38,6 +54,7 @@ impl GraphOperation {
     pub fn app_role_id(self) -> &'static str {
         match self {
             Self::GetUser => "97235f07-e226-4f63-ace3-39588e11d3a1",
+            Self::ListGroupAssignmentInstances => "cd4161cb-f098-48f8-a884-1eda9a42434c",
         }
     }
 
@@ -69,5 +86,12 @@ mod tests {
         );
         assert_eq!(GraphOperation::of_request("PATCH", "/v1.0/users/a"), None);
         assert_eq!(GraphOperation::of_request("GET", "/v1.0/groups/a"), None);
+        let op = GraphOperation::of_request("GET", GROUP_INSTANCES_PATH);
+        assert_eq!(
+            op.map(GraphOperation::permission),
+            Some("PrivilegedAssignmentSchedule.Read.AzureADGroup")
+        );
+        let other = format!("{GROUP_INSTANCES_PATH}/x");
+        assert_eq!(GraphOperation::of_request("GET", &other), None);
     }
 }

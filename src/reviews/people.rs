@@ -133,6 +133,13 @@ mod tests {
             }
             Ok((upn.eq_ignore_ascii_case("alice@contoso.com")).then(|| "oid-a".to_owned()))
         }
+
+        async fn group_members(
+            &self,
+            _: &str,
+        ) -> Result<Vec<crate::graph::groups::GroupInstance>, AzureError> {
+            Err(AzureError::Permanent("reviews read no group".into()))
+        }
     }
 
     async fn session(tables: &dyn TableStore, tunnel: &str, upn: &str) {

@@ -216,7 +216,7 @@ impl FakeLogs {
             };
             return Answered::Body(out);
         }
-        if query.starts_with(auditlogs::TABLE) {
+        if query.starts_with(auditlogs::TABLE) || query.starts_with(auditlogs::UNION) {
             let now = OffsetDateTime::now_utc();
             let rows: Vec<&FakeRow> = stored
                 .iter()

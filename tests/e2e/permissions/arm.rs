@@ -80,6 +80,19 @@ impl Arm {
             WORKSPACE.to_ascii_lowercase(),
             super::exercise::WORKSPACE.to_owned(),
         );
+        // A group holds a role on the session targets' subscription (PIM for Groups on): the
+        // authorization pass reads its memberships from Graph.
+        let group = super::exercise::PIM_GROUP;
+        e.schedules.insert(
+            format!("/subscriptions/{SUB}"),
+            (vec![json!({"properties": {"scope": format!("/subscriptions/{SUB}"),
+                "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/c8d4ff99-41c3-41a8-9f60-21dfdad59608"),
+                "principalId": group, "principalType": "Group", "assignmentType": "Assigned",
+                "memberType": "Direct", "startDateTime": "2025-01-01T00:00:00Z", "endDateTime": null},
+                "name": "g-admins", "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances",
+                "id": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/RoleAssignmentScheduleInstances/g-admins")})],
+             Vec::new()),
+        );
         // The session targets' subscription sends its Activity log there: its diagnostic
         // settings are read at the subscription.
         e.activity_log_to(SUB, super::exercise::WORKSPACE);

@@ -42,6 +42,8 @@ const HOUR: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-5555555555
 pub(super) const WORKSPACE: &str = "a1b2c3d4-0000-4000-8000-000000000001";
 /// The custody workspace (its own, so the tables each kind of workspace is read for are told apart).
 pub(super) const CUSTODY_WORKSPACE: &str = "a1b2c3d4-0000-4000-8000-000000000002";
+/// The group holding a role on the session targets' subscription (PIM for Groups).
+pub(super) const PIM_GROUP: &str = "1c4a9e1f-0000-4000-8000-0000000000c3";
 
 /// The loopback fake holding one Bastion audit row of the workspace.
 fn workspace() -> FakeLogs {
@@ -166,6 +168,16 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         &[],
     )
     .await;
+    graph.group(
+        PIM_GROUP,
+        vec![crate::reviews::graph::membership(
+            PIM_GROUP,
+            ("6f1d2c3b-0000-4000-8000-0000000000a1", "alice@contoso.com"),
+            true,
+            ("2025-03-14T09:00:00Z", Some("2025-03-14T17:00:00Z")),
+        )],
+        false,
+    );
     let bypass = format!("/subscriptions/{}", super::arm::BYPASS_SUBSCRIPTION);
     let env = [
         ("HANDLER_IN_MEMORY", "true"),
@@ -182,6 +194,9 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("BYPASS_SCOPES", bypass.as_str()),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
         ("GRAPH_ENDPOINT", graph.base.as_str()),
+        // The optional authorization sources: Graph's PIM for Groups, SigninLogs in the query.
+        ("AUTHZ_PIM_GROUPS", "true"),
+        ("AUTHZ_SIGNIN_MFA", "true"),
         ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
         // The custody workspace: the detail reads the recording's trail, CustodyActor its lookups.
         ("CUSTODY_WORKSPACE_ID", CUSTODY_WORKSPACE),

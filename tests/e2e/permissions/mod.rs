@@ -104,6 +104,13 @@ fn graph_is_granted(requests: &[(String, String)]) {
         main.contains("graphEndpoint: graphEndpoint"),
         "main.bicep passes no graphEndpoint"
     );
+    let ops: std::collections::BTreeSet<_> = (requests.iter())
+        .filter_map(|(m, p)| GraphOperation::of_request(m, p))
+        .collect();
+    assert!(
+        ops.contains(&GraphOperation::ListGroupAssignmentInstances),
+        "EstateCheck read no PIM for Groups membership through Graph: {requests:?}"
+    );
     for (method, path) in requests {
         let op = GraphOperation::of_request(method, path).unwrap_or_else(|| {
             panic!("a Graph request no permission mapping knows: {method} {path}")

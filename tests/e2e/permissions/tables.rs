@@ -31,23 +31,42 @@ pub(super) fn tables_read(kql: &str) -> BTreeSet<String> {
         .filter(|w| w[0] == "let")
         .map(|w| w[1].as_str())
         .collect();
-    let (mut out, mut expect, mut header, mut union) = (BTreeSet::new(), true, false, false);
+    let (mut out, mut expect, mut header) = (BTreeSet::new(), true, false);
+    // How deep in parentheses, and the depth of the current `union`'s legs.
+    let (mut depth, mut union_at): (usize, Option<usize>) = (0, None);
     let mut i = 0;
     while i < words.len() {
         let (w, next) = (words[i].as_str(), words.get(i + 1).map(String::as_str));
         match w {
-            ";" => (expect, header, union) = (true, false, false),
-            "|" | ")" => (expect, header, union) = (false, false, false),
-            "(" if header => (expect, header) = (true, false),
-            "," if union => expect = true,
+            ";" => (expect, header, depth, union_at) = (true, false, 0, None),
+            "(" => {
+                expect = header || union_at == Some(depth);
+                header = false;
+                depth += 1;
+            }
+            ")" => {
+                depth = depth.saturating_sub(1);
+                (expect, header) = (false, false);
+                union_at = union_at.filter(|d| *d <= depth);
+            }
+            "|" => {
+                (expect, header) = (false, false);
+                union_at = union_at.filter(|d| *d != depth);
+            }
+            "," if union_at == Some(depth) => expect = true,
             "let" => {
                 // `let name =`: the value is a statement's source again.
                 i += 2;
                 expect = true;
             }
+            "union" | "join" | "lookup" => {
+                (expect, header) = (true, true);
+                if w == "union" {
+                    union_at = Some(depth);
+                }
+            }
             _ if next == Some("=") => i += 2,
             _ if next == Some("(") || !w.starts_with(|c: char| c.is_alphabetic() || c == '_') => {}
-            "union" | "join" | "lookup" => (expect, header, union) = (true, true, w == "union"),
             _ => {
                 if expect && !bound.contains(w) {
                     out.insert(w.to_owned());
@@ -166,6 +185,13 @@ fn the_tables_of_a_query_are_its_sources_only() {
             "union isfuzzy=true AuditLogs, (SigninLogs | where x == 'AzureActivity')\n| join kind=inner (AzureActivity | project A) on A\n| lookup Heartbeat on Computer"
         ),
         ["AuditLogs", "AzureActivity", "Heartbeat", "SigninLogs"]
+    );
+    // The authorization query with SigninLogs: parenthesised legs with pipes of their own.
+    let authz = bastion_recordings::authorization::auditlogs::query(10, true);
+    assert_eq!(t(&authz), ["AuditLogs", "SigninLogs"], "{authz}");
+    assert_eq!(
+        t("union (A | where x in (B)), (C | summarize n = count())\n| join (D) on x"),
+        ["A", "C", "D"]
     );
     assert_eq!(
         t("let recent = MicrosoftAzureBastionAuditLogs | take 1;\nrecent | count"),

@@ -5,6 +5,14 @@
 //! graph/errors); 429 with `Retry-After` and code `TooManyRequests` while throttled (Learn
 //! graph/throttling); 403 `Authorization_RequestDenied` for the UPNs it is told to refuse. Every
 //! request is counted by UPN (path-decoded, as Graph reads it).
+//!
+//! PIM for Groups' List assignmentScheduleInstances (`GET /v1.0/identityGovernance/
+//! privilegedAccess/group/assignmentScheduleInstances`, Learn
+//! graph/api/privilegedaccessgroup-list-assignmentscheduleinstances): the `$filter` is required
+//! (400 `BadRequest` without a `groupId eq '…'`), `accessId eq 'member'` keeps members, each
+//! instance in the response example's shape (`principal` present when `$expand=principal`),
+//! one a page with `@odata.nextLink` to the next (`$skiptoken`); 429 with `Retry-After` while
+//! throttled, as Get user; 403 `Authorization_RequestDenied` for the groups it is told to refuse.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +38,12 @@ struct Directory {
     queries: Vec<String>,
     /// Each request's method and path, as received (still percent-encoded).
     requests: Vec<(String, String)>,
+    /// Group id → its PIM for Groups instances (documented shape, principal expanded).
+    groups: HashMap<String, Vec<serde_json::Value>>,
+    /// Group ids refused with 403.
+    refused_groups: Vec<String>,
+    /// Its own base URL (for `@odata.nextLink`).
+    base: String,
 }
 
 /// The running fake.
@@ -53,6 +67,22 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A 429 with `Retry-After` while the fake is told to throttle.
+fn throttled(d: &mut Directory) -> Option<Response> {
+    if d.throttle == 0 {
+        return None;
+    }
+    d.throttle -= 1;
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        "Too many requests.",
+    );
+    r.headers_mut()
+        .insert("retry-after", "1".parse().expect("header"));
+    Some(r)
+}
+
 async fn user(
     State(dir): State<Arc<Mutex<Directory>>>,
     Path(upn): Path<String>,
@@ -63,15 +93,7 @@ async fn user(
     d.requests.push(("GET".to_owned(), uri.path().to_owned()));
     *d.hits.entry(upn.clone()).or_default() += 1;
     d.queries.push(query.unwrap_or_default());
-    if d.throttle > 0 {
-        d.throttle -= 1;
-        let mut r = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Too many requests.",
-        );
-        r.headers_mut()
-            .insert("retry-after", "1".parse().expect("header"));
+    if let Some(r) = throttled(&mut d) {
         return r;
     }
     let key = upn.to_lowercase();
@@ -96,6 +118,91 @@ async fn user(
     }
 }
 
+/// A PIM for Groups instance as Learn's List assignmentScheduleInstances example gives it, with
+/// the `principal` a `$expand=principal` adds (a user `directoryObject`).
+pub(crate) fn membership(
+    group: &str,
+    (principal, upn): (&str, &str),
+    activated: bool,
+    (start, end): (&str, Option<&str>),
+) -> serde_json::Value {
+    json!({"id": format!("{group}_member_{principal}"), "principalId": principal,
+        "startDateTime": start, "endDateTime": end,
+        "assignmentType": if activated { "Activated" } else { "Assigned" }, "accessId": "member",
+        "groupId": group, "memberType": "Direct",
+        "assignmentScheduleId": format!("{group}_member_{principal}"),
+        "principal": {"@odata.type": "#microsoft.graph.user", "id": principal, "userPrincipalName": upn}})
+}
+
+/// The query string's `name` value, percent-decoded.
+fn param(query: &str, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn group_instances(
+    State(dir): State<Arc<Mutex<Directory>>>,
+    RawQuery(query): RawQuery,
+    uri: axum::http::Uri,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let mut d = dir.lock().expect("lock");
+    d.requests.push(("GET".to_owned(), uri.path().to_owned()));
+    d.queries.push(query.clone());
+    if let Some(r) = throttled(&mut d) {
+        return r;
+    }
+    let filter = param(&query, "$filter").unwrap_or_default();
+    let Some(group) = filter
+        .split_once("groupId eq '")
+        .and_then(|(_, g)| g.split_once('\''))
+        .map(|(g, _)| g.to_owned())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "The filter on groupId or principalId is required.",
+        );
+    };
+    if d.refused_groups.contains(&group) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let members_only = filter.contains("accessId eq 'member'");
+    let expand = param(&query, "$expand").is_some_and(|e| e == "principal");
+    let all: Vec<serde_json::Value> = (d.groups.get(&group).cloned().unwrap_or_default())
+        .into_iter()
+        .filter(|i| !members_only || i["accessId"] == "member")
+        .map(|mut i| {
+            if !expand && let Some(o) = i.as_object_mut() {
+                o.remove("principal");
+            }
+            i
+        })
+        .collect();
+    let at: usize = param(&query, "$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut page = json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#identityGovernance/privilegedAccess/group/assignmentScheduleInstances",
+        "value": all.get(at).cloned().into_iter().collect::<Vec<_>>(),
+    });
+    if at + 1 < all.len() {
+        let host = d.base.clone();
+        let mut next = url::Url::parse(&format!("{host}{}", uri.path())).expect("url");
+        next.query_pairs_mut()
+            .append_pair("$filter", &filter)
+            .append_pair("$expand", "principal")
+            .append_pair("$skiptoken", &(at + 1).to_string());
+        page["@odata.nextLink"] = json!(next.to_string());
+    }
+    Json(page).into_response()
+}
+
 impl FakeGraph {
     /// Serves `users` (UPN, object id) on a free loopback port, throttling the first `throttle`
     /// requests and refusing `refused` UPNs.
@@ -113,8 +220,13 @@ impl FakeGraph {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        dir.lock().expect("lock").base = base.clone();
         let app = Router::new()
             .route("/v1.0/users/{upn}", get(user))
+            .route(
+                "/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleInstances",
+                get(group_instances),
+            )
             .with_state(dir.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve graph");
@@ -131,6 +243,15 @@ impl FakeGraph {
     /// Every request received: (method, path).
     pub(crate) fn requests(&self) -> Vec<(String, String)> {
         self.dir.lock().expect("lock").requests.clone()
+    }
+
+    /// Serves `instances` as `group`'s PIM for Groups instances, or refuses the group (403).
+    pub(crate) fn group(&self, group: &str, instances: Vec<serde_json::Value>, refused: bool) {
+        let mut d = self.dir.lock().expect("lock");
+        d.groups.insert(group.to_owned(), instances);
+        if refused {
+            d.refused_groups.push(group.to_owned());
+        }
     }
 
     /// Every query string received.

@@ -1,0 +1,264 @@
+//! MFA at a session's Entra VM sign-in (`AUTHZ_SIGNIN_MFA`), from the `SigninLogs` rows of the
+//! VM sign-in applications (azure-docs "Sign in to a Windows virtual machine in Azure by using
+//! Microsoft Entra ID": *Azure Windows VM Sign-In*, app id `372140e0-…`; "…Linux virtual machine
+//! …": *Azure Linux VM Sign-In*, app id `ce6ff14a-…`), read in the table's documented columns
+//! (`Id`, `TimeGenerated`, `UserPrincipalName`, `UserId`, `AppId`, `AppDisplayName`,
+//! `ResultType` (`"0"` a success), `AuthenticationRequirement` (`multiFactorAuthentication` or
+//! `singleFactorAuthentication`), `AuthenticationDetails` (a list of steps with `succeeded` and
+//! `authenticationStepResultDetail`)).
+//!
+//! The rows come in the same query as `AuditLogs` (one query per workspace a check): a fuzzy
+//! `union` of its legs, each leg's table read known by a counting row of its own ([`READ_MARK`]),
+//! so a workspace without `SigninLogs` reads `AuditLogs` still and says the sign-ins unread.
+//!
+//! A session's sign-in is its person's latest successful sign-in to either app from
+//! [`BEFORE`] before its start to [`SKEW`] after it (a sign-in row names no VM): MFA `satisfied`
+//! when its requirement was multi-factor or a step says MFA was completed, else
+//! `not-satisfied`; none found: absent (not an Entra VM sign-in, or not logged), unless
+//! `SigninLogs` could not be read: `unknown`.
+
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use super::decide::{SKEW, Session};
+use crate::catalogue::person::forms;
+use crate::dates::timestamp;
+use crate::estate::bypass::activity::{dynamic, text};
+
+/// The VM sign-in applications' ids (Windows, Linux).
+pub const APPS: [&str; 2] = [
+    "372140e0-b3b7-4226-8ef9-d57986796201",
+    "ce6ff14a-7fdc-4685-bbe0-f6afdfcfa8e0",
+];
+/// The table.
+pub const TABLE: &str = "SigninLogs";
+/// A leg's counting row's `Type` suffix: `AuditLogsRead`, `SigninLogsRead`.
+pub const READ_MARK: &str = "Read";
+/// How long before a session's start its sign-in may lie (a Linux VM's SSH certificate is
+/// fetched before the connection).
+pub const BEFORE: Duration = Duration::hours(1);
+
+/// Whether MFA was satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mfa {
+    /// It was.
+    Satisfied,
+    /// A single factor sufficed.
+    NotSatisfied,
+    /// `SigninLogs` could not be read and no sign-in was found.
+    Unknown,
+}
+
+impl Mfa {
+    /// Its name on the record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Satisfied => "satisfied",
+            Self::NotSatisfied => "not-satisfied",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One successful or failed VM sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// `Id`.
+    pub id: String,
+    /// `TimeGenerated`.
+    pub at: OffsetDateTime,
+    /// `UserPrincipalName`.
+    pub upn: String,
+    /// `UserId`.
+    pub user_id: String,
+    /// `ResultType` is `"0"`.
+    pub succeeded: bool,
+    /// MFA satisfied.
+    pub mfa: bool,
+}
+
+/// The union legs after the `AuditLogs` leg: the VM sign-ins and the two tables' counting rows.
+pub fn legs() -> String {
+    let apps = APPS.map(|a| format!("\"{a}\"")).join(", ");
+    format!(
+        "({TABLE}\n\
+         | where AppId in ({apps})\n\
+         | project Type, Id, TimeGenerated, UserPrincipalName, UserId, AppId, AppDisplayName, \
+         ResultType, AuthenticationRequirement, AuthenticationDetails),\n\
+         (AuditLogs | summarize AuditRows = count() | extend Type = \"AuditLogs{READ_MARK}\"),\n\
+         ({TABLE} | summarize SigninRows = count() | extend Type = \"{TABLE}{READ_MARK}\")"
+    )
+}
+
+/// One answer row as a sign-in (`None` for another table's row).
+pub fn read(columns: &[String], row: &[Value]) -> Option<SignIn> {
+    let t = |n: &str| text(columns, row, n);
+    if t("Type") != TABLE {
+        return None;
+    }
+    let details = dynamic(crate::estate::bypass::activity::cell(
+        columns,
+        row,
+        "AuthenticationDetails",
+    ));
+    let completed = details.as_array().into_iter().flatten().any(|d| {
+        d.get("succeeded").and_then(Value::as_bool) == Some(true)
+            && d.get("authenticationStepResultDetail")
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.to_ascii_lowercase().contains("mfa"))
+    });
+    Some(SignIn {
+        id: t("Id"),
+        at: timestamp(&t("TimeGenerated"))?,
+        upn: t("UserPrincipalName"),
+        user_id: t("UserId").to_ascii_lowercase(),
+        succeeded: t("ResultType").trim() == "0",
+        mfa: t("AuthenticationRequirement").eq_ignore_ascii_case("multiFactorAuthentication")
+            || completed,
+    })
+}
+
+/// The MFA of `s` from `signins`, with the sign-in it rests on; `unread` says `SigninLogs` was not
+/// (wholly) read somewhere.
+pub fn of_session(s: &Session, signins: &[SignIn], unread: bool) -> (Option<Mfa>, String) {
+    let Some(start) = s.start else {
+        return (unread.then_some(Mfa::Unknown), String::new());
+    };
+    let mine = forms(&s.upn);
+    let found = signins
+        .iter()
+        .filter(|i| i.succeeded && i.at >= start - BEFORE && i.at <= start + SKEW)
+        .filter(|i| {
+            (!s.object_id.is_empty() && i.user_id.eq_ignore_ascii_case(s.object_id.trim()))
+                || (!s.upn.trim().is_empty() && forms(&i.upn).iter().any(|f| mine.contains(f)))
+        })
+        .max_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    match found {
+        Some(i) if i.mfa => (Some(Mfa::Satisfied), i.id.clone()),
+        Some(i) => (Some(Mfa::NotSatisfied), i.id.clone()),
+        None => (unread.then_some(Mfa::Unknown), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    fn row(id: &str, upn: &str, at: &str, result: &str, req: &str) -> (Vec<String>, Vec<Value>) {
+        let details = json!([{"authenticationStepDateTime": at, "authenticationMethod": "Password",
+            "succeeded": true, "authenticationStepResultDetail": "Correct password"}]);
+        let cols = [
+            "Type",
+            "Id",
+            "TimeGenerated",
+            "UserPrincipalName",
+            "UserId",
+            "AppId",
+            "AppDisplayName",
+            "ResultType",
+            "AuthenticationRequirement",
+            "AuthenticationDetails",
+        ];
+        let vals = vec![
+            json!("SigninLogs"),
+            json!(id),
+            json!(at),
+            json!(upn),
+            json!("oid-1"),
+            json!(APPS[1]),
+            json!("Azure Linux VM Sign-In"),
+            json!(result),
+            json!(req),
+            json!(details.to_string()),
+        ];
+        (cols.map(str::to_owned).to_vec(), vals)
+    }
+
+    fn signin(id: &str, upn: &str, at: &str, result: &str, req: &str) -> SignIn {
+        let (c, r) = row(id, upn, at, result, req);
+        read(&c, &r).expect("a sign-in")
+    }
+
+    #[test]
+    fn the_latest_successful_sign_in_of_the_person_before_the_start_decides() {
+        let s = Session {
+            upn: "Alice@Contoso.com".into(),
+            start: Some(datetime!(2026-11-25 8:00 UTC)),
+            ..Session::default()
+        };
+        let all = [
+            signin(
+                "early",
+                "alice@contoso.com",
+                "2026-11-25T06:30:00Z",
+                "0",
+                "multiFactorAuthentication",
+            ),
+            signin(
+                "single",
+                "alice@contoso.com",
+                "2026-11-25T07:40:00Z",
+                "0",
+                "singleFactorAuthentication",
+            ),
+            signin(
+                "mfa",
+                "alice@contoso.com",
+                "2026-11-25T07:55:00Z",
+                "0",
+                "multiFactorAuthentication",
+            ),
+            signin(
+                "failed",
+                "alice@contoso.com",
+                "2026-11-25T07:58:00Z",
+                "50074",
+                "singleFactorAuthentication",
+            ),
+            signin(
+                "late",
+                "alice@contoso.com",
+                "2026-11-25T08:06:00Z",
+                "0",
+                "singleFactorAuthentication",
+            ),
+            signin(
+                "bob",
+                "bob@contoso.com",
+                "2026-11-25T07:59:00Z",
+                "0",
+                "singleFactorAuthentication",
+            ),
+        ];
+        assert_eq!(
+            of_session(&s, &all, false),
+            (Some(Mfa::Satisfied), "mfa".into())
+        );
+        assert_eq!(
+            of_session(&s, &all[..2], true),
+            (Some(Mfa::NotSatisfied), "single".into())
+        );
+        assert_eq!(of_session(&s, &all[..1], false), (None, String::new()));
+        assert_eq!(
+            of_session(&s, &all[..1], true),
+            (Some(Mfa::Unknown), String::new())
+        );
+    }
+
+    #[test]
+    fn a_step_completing_mfa_counts_and_other_tables_rows_are_not_sign_ins() {
+        let (c, mut r) = row(
+            "x",
+            "a@b.c",
+            "2026-11-25T07:55:00Z",
+            "0",
+            "singleFactorAuthentication",
+        );
+        r[9] = json!(json!([{"succeeded": true, "authenticationStepResultDetail": "MFA requirement satisfied by claim in the token"}]).to_string());
+        assert!(read(&c, &r).is_some_and(|i| i.mfa));
+        r[0] = json!("AuditLogs");
+        assert_eq!(read(&c, &r), None);
+    }
+}

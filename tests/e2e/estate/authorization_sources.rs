@@ -1,0 +1,221 @@
+//! The optional authorization sources, end to end through the real handler's `EstateCheck`:
+//! PIM for Groups from the loopback Microsoft Graph ([`crate::reviews::graph`], one instance a
+//! page so every list is followed through `@odata.nextLink`; one group refused, 403) for the
+//! groups whose roles the loopback Resource Manager lists at the VMs' scopes, and the VM
+//! sign-ins of `SigninLogs` in the one `AuditLogs` query. The sessions list answers `pim-group`
+//! decided from Graph, `unknown` for the session only the refused group's role could cover
+//! (naming the Graph permission), and each record's MFA.
+
+use bastion_recordings::loganalytics::testing::auditlogs;
+use serde_json::{Value, json};
+
+use super::Rig;
+use super::authorization::{instance, sessions_arrive, vm};
+use super::doors::{CUSTOMER, check_at};
+use super::fake_arm::SUB;
+use crate::harness::azurite;
+use crate::reviews::graph::{FakeGraph, membership};
+
+const G1: &str = "1c4a9e1f-0000-4000-8000-0000000000a1";
+const G2: &str = "1c4a9e1f-0000-4000-8000-0000000000b2";
+
+/// A role held by `group` at `scope`, as the schedule instances list shows a group principal.
+fn group_role(name: &str, group: &str, scope: &str) -> Value {
+    let mut v = instance(
+        name,
+        (group, ""),
+        scope,
+        false,
+        ("2025-01-01T00:00:00Z", None),
+    );
+    v["properties"]["principalType"] = json!("Group");
+    v["properties"]["expandedProperties"]["principal"] =
+        json!({"id": group, "displayName": "vm-admins", "type": "Group"});
+    v
+}
+
+/// A VM sign-in row of `SigninLogs` (Learn's table reference columns).
+fn signin(
+    logs: &bastion_recordings::loganalytics::testing::FakeLogs,
+    id: &str,
+    upn: &str,
+    at: &str,
+    mfa: bool,
+) {
+    let requirement = if mfa {
+        "multiFactorAuthentication"
+    } else {
+        "singleFactorAuthentication"
+    };
+    let values = json!({"TenantId": "t", "Id": id, "TimeGenerated": at, "UserPrincipalName": upn,
+        "UserId": format!("oid-{upn}"), "AppId": "ce6ff14a-7fdc-4685-bbe0-f6afdfcfa8e0",
+        "AppDisplayName": "Azure Linux VM Sign-In", "ResultType": "0", "ResultDescription": "",
+        "ConditionalAccessStatus": "success", "AuthenticationRequirement": requirement,
+        "AuthenticationDetails": [{"authenticationStepDateTime": at, "authenticationMethod": "Password",
+            "succeeded": true, "authenticationStepResultDetail": "Correct password"}]});
+    let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    logs.ingest(
+        CUSTOMER,
+        auditlogs::signin_row(values.as_object().cloned().unwrap_or_default(), visible),
+    );
+}
+
+/// Each session's `(e-mail, verdict, mfa, reasons)`.
+async fn records(rig: &Rig) -> Vec<(String, String, String, String)> {
+    let (status, page) = rig
+        .handler
+        .get_json("/api/sessions?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let s = |v: &Value| v.as_str().unwrap_or("absent").to_owned();
+    let mut out: Vec<_> = (page["items"].as_array().cloned().unwrap_or_default().iter())
+        .map(|i| {
+            let r = &i["authorizationRecord"];
+            (
+                s(&i["userEmail"]),
+                s(&i["authorization"]),
+                s(&r["mfa"]),
+                r["reasons"].to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_and_mfa_is_recorded()
+ {
+    let Some(cs) = azurite() else { return };
+    let (logs, env) = super::doors::quiet_workspace().await;
+    // Graph's first answer is a 429 with Retry-After: waited out, then read.
+    let graph = FakeGraph::start(&[], 1, &[]).await;
+    graph.group(
+        G1,
+        vec![
+            membership(
+                G1,
+                ("oid-erin", "erin@contoso.com"),
+                false,
+                ("2025-06-01T00:00:00Z", None),
+            ),
+            membership(
+                G1,
+                ("oid-alice", "Alice@Contoso.com"),
+                true,
+                ("2026-11-25T07:50:00Z", Some("2026-11-25T09:50:00Z")),
+            ),
+        ],
+        false,
+    );
+    graph.group(G2, Vec::new(), true);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend([
+        ("GRAPH_ENDPOINT", graph.base.as_str()),
+        ("AUTHZ_PIM_GROUPS", "true"),
+        ("AUTHZ_SIGNIN_MFA", "true"),
+    ]);
+    let mut rig = Rig::new(&cs, &env).await;
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
+    rig.arm.with(|e| {
+        e.page_size = 1;
+        let instances = vec![
+            group_role("g1-rg", G1, &rg),
+            group_role("g2-vmz", G2, &vm(SUB, "vm-z")),
+        ];
+        e.schedules
+            .insert(format!("/subscriptions/{SUB}"), (instances, Vec::new()));
+    });
+    signin(
+        &logs,
+        "signin-alice",
+        "alice@contoso.com",
+        "2026-11-25T07:59:00Z",
+        true,
+    );
+    signin(
+        &logs,
+        "signin-bob",
+        "bob@contoso.com",
+        "2026-11-25T07:58:00Z",
+        false,
+    );
+    let sessions = [
+        ("00a", "alice@contoso.com", vm(SUB, "vm-a")),
+        ("00b", "bob@contoso.com", vm(SUB, "vm-b")),
+        ("00c", "carol@contoso.com", vm(SUB, "vm-z")),
+        ("00d", "erin@contoso.com", vm(SUB, "vm-d")),
+    ];
+    sessions_arrive(&rig, &cs, &sessions).await;
+    let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    let unknown: Vec<_> = said
+        .iter()
+        .filter(|s| s.0 == "authorization.unknown")
+        .collect();
+    assert_eq!(unknown.len(), 1, "the refused group, told: {said:?}");
+    let got = records(&rig).await;
+    let verdicts: Vec<(&str, &str, &str)> = got
+        .iter()
+        .map(|(w, v, m, _)| (w.as_str(), v.as_str(), m.as_str()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("alice@contoso.com", "pim-group", "satisfied"),
+            ("bob@contoso.com", "none", "not-satisfied"),
+            ("carol@contoso.com", "unknown", "absent"),
+            ("erin@contoso.com", "standing", "absent"),
+        ],
+        "{got:?}\n{}",
+        rig.handler.log_text()
+    );
+    assert!(
+        got[2].3.contains(G2)
+            && got[2]
+                .3
+                .contains("PrivilegedAssignmentSchedule.Read.AzureADGroup"),
+        "{}",
+        got[2].3
+    );
+    // One list a group a check (G1's two instances on two pages; its first page asked twice, the
+    // 429 then its retry), and one query a workspace.
+    let asked = graph.queries();
+    let firsts = |g: &str| {
+        asked
+            .iter()
+            .filter(|q| q.contains(g) && !q.contains("skiptoken"))
+            .count()
+    };
+    assert_eq!((firsts(G1), firsts(G2)), (2, 1), "{asked:?}");
+    assert_eq!(
+        asked.iter().filter(|q| q.contains("skiptoken")).count(),
+        1,
+        "{asked:?}"
+    );
+    let queries = logs
+        .received()
+        .iter()
+        .filter(|q| q.query.contains("AuditLogs"))
+        .count();
+    assert_eq!(queries, 1, "one AuditLogs/SigninLogs query");
+
+    // Alice's membership leaves Graph's list (deactivated early): kept, closed when missed; her
+    // session keeps pim-group from the window kept.
+    graph.group(
+        G1,
+        vec![membership(
+            G1,
+            ("oid-erin", "erin@contoso.com"),
+            false,
+            ("2025-06-01T00:00:00Z", None),
+        )],
+        false,
+    );
+    check_at(&mut rig, "2026-11-25T09:15:00Z").await;
+    let again = records(&rig).await;
+    assert_eq!(
+        (again[0].1.as_str(), again[0].2.as_str()),
+        ("pim-group", "satisfied"),
+        "{again:?}"
+    );
+}
