@@ -3,7 +3,8 @@
 //!
 //! Routes: `GET /api/recordings` and `GET /api/sessions` (filtered, sorted, paged, JSON or CSV —
 //! [`listing`] over the catalogue's one query, [`crate::catalogue::query`]),
-//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]),
+//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions/{id}` (one
+//! session with its authorization record + access audit — `session`),
 //! `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
 //! ([`reviews`]), `GET /api/evidence` (the signed evidence pack as a zip — [`evidence`]),
 //! `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings — [`estate`]),
@@ -26,6 +27,7 @@ pub mod listing;
 pub mod live;
 pub mod problem;
 pub mod reviews;
+mod session;
 pub mod ui;
 
 use axum::Router;
@@ -89,6 +91,7 @@ fn table(api: Api) -> Router {
         .route("/api/recordings", get(recordings))
         .route("/api/recordings/{id}", get(one))
         .route("/api/sessions", get(sessions))
+        .route("/api/sessions/{id}", get(session::get))
         .route(
             "/api/holds",
             post(holds::post)
