@@ -4,8 +4,10 @@
 //! recording sources (one per host), then `node tests/ui/timeline.mjs` drives the page (filters
 //! including `bastion`, paging, timeline kinds, VM lanes grouped per host, hostile values as text,
 //! no script execution, CSP) and writes screenshots to target/ui/; [`reviewer`] walks the
-//! reviewer's path by keyboard on the same data, [`demo`] on the demo's data.
+//! reviewer's path by keyboard on the same data, [`demo`] on the demo's data, [`authorization`]
+//! the sessions' verdicts, their filter and a session's authorization record.
 
+mod authorization;
 mod csrf;
 mod demo;
 mod estate;
