@@ -37,7 +37,10 @@ async fn a_session_reads_with_its_authorization_record_and_every_read_is_audited
     assert_eq!(undecided["sessionId"], TUNNEL);
     assert_eq!(undecided["userEmail"], "alice@contoso.com");
     assert_eq!(
-        (&undecided["authorization"], &undecided["authorizationRecord"]),
+        (
+            &undecided["authorization"],
+            &undecided["authorizationRecord"]
+        ),
         (&Value::Null, &Value::Null),
         "not decided yet"
     );
@@ -60,7 +63,10 @@ async fn a_session_reads_with_its_authorization_record_and_every_read_is_audited
     assert_eq!(item["authorizationRecord"], record);
     // The same fields as the list's item, under the same names.
     let (_, page) = get_json(&f, "/api/sessions?from=2025-03-13&to=2025-03-15").await;
-    assert_eq!(page["items"][0], item, "the list's item and the detail agree");
+    assert_eq!(
+        page["items"][0], item,
+        "the list's item and the detail agree"
+    );
 
     let (status, missing) = get_json(&f, "/api/sessions/no-such-tunnel").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");

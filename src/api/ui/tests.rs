@@ -196,7 +196,10 @@ fn every_parameter_the_page_sends_is_one_its_api_accepts() {
         assert!(parse::<DayRow>(&p, None, 31).is_ok(), "status={kind}");
     }
     // The verdicts the form offers are every one /api/sessions filters by, and only those.
-    assert!(session.contains(&"authorization"), "the verdict filter is sent");
+    assert!(
+        session.contains(&"authorization"),
+        "the verdict filter is sent"
+    );
     assert_eq!(
         options("f-authorization"),
         crate::catalogue::query::rows::AUTHORIZATIONS

@@ -37,9 +37,11 @@ fn record(verdict: &str) -> Value {
         "pim" => json!({"verdict": "pim", "evidence": ["pim:req-alice", "audit:act-1"],
             "from": "2026-01-01T00:00:00.000Z", "until": "2099-01-01T00:00:00.000Z",
             "approver": "carol@contoso.com", "justification": HOSTILE_REASON, "ticket": "CHG0012345", "reasons": []}),
-        "unknown" => json!({"verdict": "unknown", "evidence": [], "from": null, "until": null, "approver": "",
+        "unknown" => {
+            json!({"verdict": "unknown", "evidence": [], "from": null, "until": null, "approver": "",
             "justification": "", "ticket": "",
-            "reasons": ["roleAssignmentScheduleInstances at /subscriptions/S: 403 (Reader not granted)", "workspace not read"]}),
+            "reasons": ["roleAssignmentScheduleInstances at /subscriptions/S: 403 (Reader not granted)", "workspace not read"]})
+        }
         v => json!({"verdict": v, "evidence": [format!("{v}:1")], "from": null, "until": null,
             "approver": "", "justification": "", "ticket": "", "reasons": []}),
     }
@@ -96,7 +98,10 @@ async fn authorization_column_filter_and_record_in_headless_chromium() {
         filters.insert(v.to_owned(), Value::Array(ids));
     }
     let tunnel = |n: u8| SEEDS.iter().find(|x| x.0 == n).map(|x| x.tunnel());
-    assert_eq!(SEEDS[1].1, HOSTILE_USER, "the none session is the hostile user's");
+    assert_eq!(
+        SEEDS[1].1, HOSTILE_USER,
+        "the none session is the hostile user's"
+    );
     let pim = record("pim");
     let unknown = record("unknown");
     let expect = json!({
