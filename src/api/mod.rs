@@ -36,9 +36,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use self::auth::{Authenticator, Caller, ROLE_READ};
+use self::auth::{Authenticator, Caller};
 pub use self::context::FUNCTION_KEY_CALLER;
-use self::context::{Api, access};
+use self::context::{Api, access, reader};
 use self::listing::Listing;
 use self::problem::ApiError;
 use crate::catalogue::days::DayRow;
@@ -126,9 +126,7 @@ async fn one(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let who = caller
-        .require(ROLE_READ)?
-        .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
+    let who = reader(caller)?;
     let link = api
         .settings
         .download_links

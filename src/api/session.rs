@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{Caller, ROLE_READ};
-use super::context::{Api, FUNCTION_KEY_CALLER, access};
+use super::auth::Caller;
+use super::context::{Api, access, reader};
 use super::problem::ApiError;
 use crate::catalogue::access::audit;
 use crate::catalogue::days::{DayRow, day_of, get_row};
@@ -31,9 +31,7 @@ pub(super) async fn get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let who = caller
-        .require(ROLE_READ)?
-        .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
+    let who = reader(caller)?;
     if id.trim().is_empty() || id.len() > MAX_ID {
         return Err(ApiError::bad("id", "not a session id"));
     }

@@ -9,7 +9,7 @@
 // Usage: node authorization.mjs <base-url> <expect.json> <screenshot.png>
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { axeChecker, checker, clippedElements, launch, pageArgs, settled } from './browser.mjs';
+import { axeChecker, checker, clippedElements, launch, pageArgs, settled, watchedPage } from './browser.mjs';
 
 const { base, shot, want } = pageArgs('authorization.mjs');
 const { check, same, caught, finish } = checker();
@@ -19,13 +19,7 @@ const shots = (name) => shot.replace(/\.png$/, `-${name}.png`);
 const browser = await launch();
 const events = [];
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.on('console', (m) => m.type() === 'error' && events.push(`console error: ${m.text()}`));
-  page.on('pageerror', (e) => events.push(`page error: ${e.message}`));
-  page.on('dialog', (d) => {
-    events.push(`dialog opened (script ran): ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
+  const page = await watchedPage(browser, { width: 1400, height: 900 }, events);
   mkdirSync(path.dirname(shot), { recursive: true });
   const q = new URLSearchParams({ code: want.key, from: `${want.from}:00Z`, to: `${want.to}:00Z` });
   await page.goto(`${base}/api/ui?${q}`);

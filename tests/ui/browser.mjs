@@ -11,6 +11,18 @@ export const launch = () => chromium.launch({
   args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
 });
 
+// A page of `size` whose console errors, page errors and dialogs (a script that ran) go to `events`.
+export const watchedPage = async (browser, size, events) => {
+  const page = await browser.newPage({ viewport: size });
+  page.on('console', (m) => m.type() === 'error' && events.push(`console error: ${m.text()}`));
+  page.on('pageerror', (e) => events.push(`page error: ${e.message}`));
+  page.on('dialog', (d) => {
+    events.push(`dialog opened (script ran): ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  return page;
+};
+
 export const checker = () => {
   const failures = [];
   const check = (ok, what) => {

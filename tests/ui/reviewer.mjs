@@ -17,7 +17,7 @@
 // Usage: node reviewer.mjs <base-url> <expect.json> <screenshot.png>
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { axeChecker, checker, clippedElements, launch, pageArgs, settled } from './browser.mjs';
+import { axeChecker, checker, clippedElements, launch, pageArgs, settled, watchedPage } from './browser.mjs';
 
 const { base, shot, want } = pageArgs('reviewer.mjs');
 const { check, same, caught, finish } = checker();
@@ -29,13 +29,7 @@ const rows = want.rows ?? 1;
 const browser = await launch();
 const events = [];
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.on('console', (m) => m.type() === 'error' && events.push(`console error: ${m.text()}`));
-  page.on('pageerror', (e) => events.push(`page error: ${e.message}`));
-  page.on('dialog', (d) => {
-    events.push(`dialog opened (script ran): ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
+  const page = await watchedPage(browser, { width: 1400, height: 900 }, events);
   mkdirSync(path.dirname(shot), { recursive: true });
 
   // A bookmarked range: the form takes it from the address.

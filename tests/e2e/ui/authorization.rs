@@ -10,7 +10,6 @@
 use bastion_recordings::catalogue::days::put_authorization;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::export::Outbox;
-use bastion_recordings::tables::TableStore as _;
 use serde_json::{Map, Value, json};
 
 use super::seed::{HOSTILE_USER, Kind, SEEDS};
@@ -120,17 +119,8 @@ async fn authorization_column_filter_and_record_in_headless_chromium() {
         240,
     )
     .await;
-    let audit = s
-        .tables
-        .query("accessaudit", None, None, None)
-        .await
-        .expect("audit")
-        .items;
-    let reads: Vec<&str> = audit
-        .iter()
-        .filter(|r| r.entity["Action"] == "session.read")
-        .filter_map(|r| r.entity["Target"].as_str())
-        .collect();
+    let audit = s.audited("session.read").await;
+    let reads: Vec<&str> = audit.iter().filter_map(|e| e["Target"].as_str()).collect();
     for n in [1, 3] {
         let id = tunnel(n).expect("seeded");
         assert!(

@@ -133,6 +133,16 @@ pub(crate) async fn seeded(extra: &[(&str, &str)]) -> Option<Seeded> {
     })
 }
 
+impl Seeded {
+    /// The access-audit rows of `action` (e.g. `recording.read`).
+    pub(crate) async fn audited(&self, action: &str) -> Vec<bastion_recordings::tables::Entity> {
+        use bastion_recordings::tables::TableStore as _;
+        let rows = self.tables.query("accessaudit", None, None, None).await;
+        let rows = rows.expect("audit").items.into_iter().map(|r| r.entity);
+        rows.filter(|e| e["Action"] == action).collect()
+    }
+}
+
 /// `ReviewQueue` at `at`.
 pub(crate) async fn rank_queue(handler: &HandlerProcess, at: OffsetDateTime) {
     let mut tick = fixture("invocations/timer.invocation.json");
