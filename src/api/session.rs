@@ -1,8 +1,8 @@
 //! `GET /api/sessions/{id}`: one session by its tunnel id, in the shape of a `GET /api/sessions`
 //! item (the same fields under the same names, [`crate::catalogue::query::shape::Shape`]), with
 //! its latest review and its authorization verdict and record (evidence ids, window, approver,
-//! justification, ticket, an `unknown`'s reasons). Every read writes its access-audit row before answering (no audit row,
-//! no answer), as a recording's detail does.
+//! justification, ticket, an `unknown`'s reasons). Every read writes its access-audit row before
+//! answering (no audit row, no answer), as a recording's detail does.
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
