@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
-use super::auth::{Authenticator, Caller, client_ip};
+use super::auth::{Authenticator, Caller, ROLE_READ, client_ip};
 use super::problem::{ApiError, Challenge};
 use crate::catalogue::access::Access;
 use crate::config::api::ApiSettings;
@@ -37,6 +37,16 @@ impl Api {
             packs,
         }
     }
+}
+
+/// Who a caller holding `Catalogue.Read` is, as the access audit names them.
+///
+/// # Errors
+/// 403 when an authenticated caller lacks the role.
+pub(super) fn reader(caller: Caller) -> Result<String, ApiError> {
+    Ok(caller
+        .require(ROLE_READ)?
+        .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned()))
 }
 
 /// The access-audit record of a request by `who`: its client address and user agent (256 characters at most).

@@ -9,8 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::auth::{Caller, ROLE_READ};
-use super::context::{Api, FUNCTION_KEY_CALLER, access};
+use super::auth::Caller;
+use super::context::{Api, access, reader};
 use super::problem::ApiError;
 use crate::catalogue::access::Access;
 use crate::catalogue::query::shape::Shape;
@@ -103,9 +103,8 @@ impl FromRequestParts<Api> for Listing {
     async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, Response> {
         let caller = Caller::from_request_parts(parts, api).await;
         let who = caller
-            .and_then(|c| c.require(ROLE_READ))
-            .map_err(IntoResponse::into_response)?
-            .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
+            .and_then(reader)
+            .map_err(IntoResponse::into_response)?;
         let QueryParams(params) = QueryParams::from_request_parts(parts, api)
             .await
             .map_err(IntoResponse::into_response)?;

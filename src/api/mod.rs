@@ -3,7 +3,8 @@
 //!
 //! Routes: `GET /api/recordings` and `GET /api/sessions` (filtered, sorted, paged, JSON or CSV —
 //! [`listing`] over the catalogue's one query, [`crate::catalogue::query`]),
-//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]),
+//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions/{id}` (one
+//! session with its authorization record + access audit — `session`),
 //! `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
 //! ([`reviews`]), `GET /api/evidence` (the signed evidence pack as a zip — [`evidence`]),
 //! `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings — [`estate`]),
@@ -26,6 +27,7 @@ pub mod listing;
 pub mod live;
 pub mod problem;
 pub mod reviews;
+mod session;
 pub mod ui;
 
 use axum::Router;
@@ -34,9 +36,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use self::auth::{Authenticator, Caller, ROLE_READ};
+use self::auth::{Authenticator, Caller};
 pub use self::context::FUNCTION_KEY_CALLER;
-use self::context::{Api, access};
+use self::context::{Api, access, reader};
 use self::listing::Listing;
 use self::problem::ApiError;
 use crate::catalogue::days::DayRow;
@@ -89,6 +91,7 @@ fn table(api: Api) -> Router {
         .route("/api/recordings", get(recordings))
         .route("/api/recordings/{id}", get(one))
         .route("/api/sessions", get(sessions))
+        .route("/api/sessions/{id}", get(session::get))
         .route(
             "/api/holds",
             post(holds::post)
@@ -123,9 +126,7 @@ async fn one(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let who = caller
-        .require(ROLE_READ)?
-        .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
+    let who = reader(caller)?;
     let link = api
         .settings
         .download_links

@@ -1,5 +1,6 @@
 //! `--bastion` for the rows that name no host: a hold, tombstone or access-audit row is a host's
-//! through the recording it is about, whose catalogue row (kept after deletion) names the host;
+//! through the recording it is about, whose catalogue row (kept after deletion) names the host
+//! (a session read's, through its session's row);
 //! and [`check_bastion`], which refuses a name no host goes by before anything is written.
 
 use std::collections::{BTreeSet, HashMap};
@@ -86,16 +87,19 @@ impl HostFilter {
         format!("bastion={}", self.bastion)
     }
 
-    /// True when recording `id` is catalogued under this host.
+    /// True when recording `id` is catalogued under this host (or session `id` went through it:
+    /// a `session.read`).
     async fn recording(&mut self, tables: &dyn TableStore, id: &str) -> anyhow::Result<bool> {
         if let Some(known) = self.cache.get(id) {
             return Ok(*known);
         }
-        let row = match RecordingKey::parse(id) {
-            Some(key) => repo::recording(tables, &key).await?,
-            None => None,
+        let of_host = match RecordingKey::parse(id) {
+            Some(key) => {
+                (repo::recording(tables, &key).await?).is_some_and(|r| self.is(r.bastion()))
+            }
+            None => (super::named::session_of(tables, id).await?)
+                .is_some_and(|s| self.is(&s.bastion_host)),
         };
-        let of_host = row.is_some_and(|r| self.is(r.bastion()));
         if self.cache.len() >= CACHED {
             self.cache.clear();
         }

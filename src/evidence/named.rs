@@ -1,11 +1,13 @@
 //! What an auditor recognises of an access-audit row's recording: its blob (`container/name`), its
 //! Bastion host and the person of its session, read once per recording id from the catalogue row
-//! (kept after deletion), instead of the opaque id.
+//! (kept after deletion), instead of the opaque id; of a session read (`session.read`), the
+//! session's host and person from its `sessions` row.
 
 use std::collections::HashMap;
 
 use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo;
+use crate::catalogue::session::{self, SessionRecord};
 use crate::tables::TableStore;
 
 /// Answers cached per recording id before the cache is dropped (bounds memory over a month).
@@ -14,7 +16,7 @@ const CACHED: usize = 50_000;
 /// A recording as an auditor knows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Named {
-    /// `container/blob name`.
+    /// `container/blob name` (a session: `session <tunnel id>`).
     pub blob: String,
     /// The Bastion host it is shown under ([`Recording::bastion`]).
     pub host: String,
@@ -25,18 +27,32 @@ pub struct Named {
 impl Named {
     /// The names of catalogue row `r`.
     pub fn of(r: &Recording) -> Self {
-        let person = r.session().map_or_else(String::new, |s| {
-            if s.user_email.is_empty() && !s.user_name.is_empty() {
-                format!("{} (VM account)", s.user_name)
-            } else {
-                s.user_email.clone()
-            }
-        });
+        let person = r
+            .session()
+            .map_or_else(String::new, |s| person(&s.user_email, &s.user_name));
         Self {
             blob: format!("{}/{}", r.container, r.blob_name),
             host: r.bastion().to_owned(),
             person,
         }
+    }
+
+    /// The names of session `s`.
+    pub fn of_session(s: &SessionRecord) -> Self {
+        Self {
+            blob: format!("session {}", s.tunnel_id),
+            host: s.bastion_host.clone(),
+            person: person(&s.user_email, &s.user_name),
+        }
+    }
+}
+
+/// The Entra user, else the VM account said so, else empty.
+fn person(email: &str, account: &str) -> String {
+    if email.is_empty() && !account.is_empty() {
+        format!("{account} (VM account)")
+    } else {
+        email.to_owned()
     }
 }
 
@@ -47,8 +63,8 @@ pub struct Names {
 }
 
 impl Names {
-    /// The names of recording `id`; `None` when `id` is no recording id or the catalogue has no
-    /// row for it (a list page, a pack download).
+    /// The names of recording (or session) `id`; `None` when the catalogue has no row for it (a
+    /// list page, a pack download).
     ///
     /// # Errors
     /// Storage failures.
@@ -56,11 +72,10 @@ impl Names {
         if let Some(known) = self.cache.get(id) {
             return Ok(known.clone());
         }
-        let row = match RecordingKey::parse(id) {
-            Some(key) => repo::recording(tables, &key).await?,
-            None => None,
+        let named = match RecordingKey::parse(id) {
+            Some(key) => repo::recording(tables, &key).await?.map(|r| Named::of(&r)),
+            None => session_of(tables, id).await?.map(|s| Named::of_session(&s)),
         };
-        let named = row.map(|r| Named::of(&r));
         if self.cache.len() >= CACHED {
             self.cache.clear();
         }
@@ -69,10 +84,23 @@ impl Names {
     }
 }
 
+/// Session `id`'s row, when it is one (an access-audit target that is no recording id).
+///
+/// # Errors
+/// Storage failures.
+pub async fn session_of(
+    tables: &dyn TableStore,
+    id: &str,
+) -> anyhow::Result<Option<SessionRecord>> {
+    let row = session::row(tables, id).await?;
+    Ok(row.as_ref().and_then(SessionRecord::from_entity))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::key::PackKey;
     use super::super::tables_tests::{build, options, seed_host, temp_dir};
+    use super::*;
     use crate::testkit::fakes;
 
     #[tokio::test]
@@ -120,6 +148,66 @@ mod tests {
             ]
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_session_read_names_the_session_its_host_and_person_and_is_its_hosts() {
+        use time::macros::datetime;
+        let f = fakes();
+        let ports = &f.state.ports;
+        seed_host(ports, "bas-ours", "ours", 3).await;
+        seed_host(ports, "bas-theirs", "theirs", 4).await;
+        let tables = ports.tables.as_ref();
+        let mut s = SessionRecord::new("5f0c2d7e-8b1a-4c3e-9d2f-000000000abc");
+        s.user_email = "alice@contoso.com".into();
+        s.bastion_host = "bas-ours".into();
+        s.outcome = "connected".into();
+        s.session_start = Some(datetime!(2025-03-03 9:00 UTC));
+        let at = datetime!(2025-03-04 8:00 UTC);
+        let off = crate::export::Outbox::off();
+        session::write::upsert(tables, &off, &s, None, at, &|_, _| None)
+            .await
+            .expect("session");
+        let caller = crate::catalogue::access::Access {
+            who: "auditor@contoso.com".into(),
+            ip: String::new(),
+            agent: String::new(),
+        };
+        crate::catalogue::access::audit(
+            tables,
+            &caller,
+            "session.read",
+            &s.tunnel_id,
+            "found",
+            at,
+            None,
+        )
+        .await
+        .expect("audit");
+        let row = "<td><bdi>session 5f0c2d7e-<wbr>8b1a-<wbr>4c3e-<wbr>9d2f-<wbr>000000000abc</bdi></td>\
+            <td><bdi>bas-ours</bdi></td><td><bdi>alice@contoso.com</bdi></td>";
+        for (bastion, listed) in [
+            (None, true),
+            (Some("bas-ours"), true),
+            (Some("bas-theirs"), false),
+        ] {
+            let dir = temp_dir();
+            build(
+                ports,
+                &PackKey::from_seed([5u8; 32]),
+                &options(bastion),
+                &dir,
+            )
+            .await
+            .expect("pack");
+            let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+            let from = html
+                .find("<caption>Reads and other accesses, one by one")
+                .expect("the accesses table");
+            let table = &html[from..from + html[from..].find("</table>").expect("its end")];
+            assert_eq!(table.contains(row), listed, "{bastion:?}: {table}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 
     #[tokio::test]

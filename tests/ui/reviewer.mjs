@@ -15,30 +15,21 @@
 // API's (the pack's). In every state axe-core reports no serious or critical violation.
 // Screenshots beside <screenshot.png>.
 // Usage: node reviewer.mjs <base-url> <expect.json> <screenshot.png>
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { checker, launch, pageArgs } from './browser.mjs';
+import { axeChecker, checker, clippedElements, launch, pageArgs, settled, watchedPage } from './browser.mjs';
 
 const { base, shot, want } = pageArgs('reviewer.mjs');
 const { check, same, caught, finish } = checker();
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const { axe, report: axeReport } = axeChecker(check);
 const shots = (name) => shot.replace(/\.png$/, `-${name}.png`);
-const axeReport = [];
 // How many recordings the person has in the range (one unless the data says more).
 const rows = want.rows ?? 1;
 
 const browser = await launch();
 const events = [];
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.on('console', (m) => m.type() === 'error' && events.push(`console error: ${m.text()}`));
-  page.on('pageerror', (e) => events.push(`page error: ${e.message}`));
-  page.on('dialog', (d) => {
-    events.push(`dialog opened (script ran): ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
+  const page = await watchedPage(browser, { width: 1400, height: 900 }, events);
   mkdirSync(path.dirname(shot), { recursive: true });
 
   // A bookmarked range: the form takes it from the address.
@@ -284,27 +275,6 @@ async function tabTo(page, selector) {
   throw new Error(`Tab never reached ${selector}`);
 }
 
-async function settled(page, k) {
-  await page.waitForFunction((n) => Number(document.body.dataset.search) >= n
-    && ['ready', 'error'].includes(document.body.dataset.state), k, { timeout: 20000 });
-  return page.evaluate(() => document.body.dataset.state);
-}
-
-// axe-core in the page (evaluated through the DevTools protocol, beside the page's CSP): every
-// serious or critical violation is a failure; the counts per impact go to the report.
-async function axe(page, state) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations', 'passes'] });
-    return { passes: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) })) };
-  });
-  check(found.passes > 0, `axe (${state}) ran no rule`);
-  const bad = found.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  for (const v of bad) check(false, `axe (${state}): ${v.impact} ${v.id} at ${v.nodes.join(', ')}`);
-  const minor = found.violations.filter((v) => !bad.includes(v)).map((v) => `${v.impact} ${v.id}`);
-  axeReport.push(`${state}: ${found.passes} rules passed, ${bad.length} serious/critical${minor.length ? `, ${minor.join(', ')}` : ''}`);
-}
-
 // The focused element's ring: drawn, at least 2 px, and at least 3:1 against white and each
 // background of the page (WCAG 2.2 1.4.11), from computed styles.
 async function ring(page, what) {
@@ -327,20 +297,4 @@ async function ring(page, what) {
   });
   check(r.style !== 'none' && r.width >= 2 && r.worst >= 3,
     `focus ring on ${what}: ${JSON.stringify(r)}`);
-}
-
-// Every rendered element whose content is wider than its box (a scroll container included), and
-// the page itself wider than the window; visually hidden elements (1 px) aside.
-function clippedElements() {
-  const out = [];
-  if (document.documentElement.scrollWidth > window.innerWidth) {
-    out.push(`page: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
-  }
-  for (const e of document.querySelectorAll('body *')) {
-    if (!e.getClientRects().length || e.clientWidth <= 1) continue;
-    if (e.scrollWidth > e.clientWidth + 1) {
-      out.push(`${e.tagName.toLowerCase()}#${e.id}.${[...e.classList].join('.')}: ${e.scrollWidth} > ${e.clientWidth} "${e.textContent.slice(0, 40)}"`);
-    }
-  }
-  return out;
 }

@@ -7,6 +7,7 @@ mod health;
 mod links;
 mod midnight;
 mod outage;
+mod session;
 mod sessions;
 mod units;
 

@@ -1,6 +1,7 @@
 //! `GET /api/ui`: the timeline page — one self-contained HTML document (inline CSS and script, no
 //! external URL of any kind) over the same API: a filter form, the recordings table, a per-VM
-//! timeline of sessions, the review queue, a session's view (the person, its recordings with hash,
+//! timeline of sessions and the sessions table with their authorization verdicts, the review
+//! queue, a session's view (the person, who allowed it, its recordings with hash,
 //! verification, holds, custody trail, portal and read links, its reviews, the verdict form) and
 //! the period's review log.
 //!
@@ -31,6 +32,7 @@ const SCRIPT: &str = concat!(
     include_str!("js/api.js"),
     include_str!("js/format.js"),
     include_str!("js/table.js"),
+    include_str!("js/sessions.js"),
     include_str!("js/timeline.js"),
     include_str!("js/estate.js"),
     include_str!("js/main.js"),

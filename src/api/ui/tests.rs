@@ -153,8 +153,23 @@ fn sample(name: &str) -> &'static str {
         "status" => "catalogued",
         "bastion" => "bas-hub-weu",
         "ip" => "203.0.113.7",
+        "authorization" => "none",
         _ => "x",
     }
+}
+
+/// The non-empty option values of the page's `<select id="{id}">`.
+fn options(id: &str) -> Vec<&'static str> {
+    let start = TEMPLATE
+        .find(&format!("<select id=\"{id}\""))
+        .expect("select");
+    let options = &TEMPLATE[start..start + TEMPLATE[start..].find("</select>").expect("end")];
+    options
+        .split("value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 #[test]
@@ -174,21 +189,21 @@ fn every_parameter_the_page_sends_is_one_its_api_accepts() {
         }
     }
     // The session kinds (the options of the form's `session`) go to /api/sessions as `status`.
-    let start = TEMPLATE
-        .find("<select id=\"f-session\"")
-        .expect("session select");
-    let options = &TEMPLATE[start..start + TEMPLATE[start..].find("</select>").expect("end")];
-    let kinds: Vec<&str> = options
-        .split("value=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .filter(|v| !v.is_empty())
-        .collect();
-    assert_eq!(kinds.len(), 3, "{options}");
+    let kinds = options("f-session");
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
     for kind in kinds {
         let p = params(&[("status", kind)]);
         assert!(parse::<DayRow>(&p, None, 31).is_ok(), "status={kind}");
     }
+    // The verdicts the form offers are every one /api/sessions filters by, and only those.
+    assert!(
+        session.contains(&"authorization"),
+        "the verdict filter is sent"
+    );
+    assert_eq!(
+        options("f-authorization"),
+        crate::catalogue::query::rows::AUTHORIZATIONS
+    );
     // The check can fail: what /api/sessions does not know is refused.
     assert!(parse::<DayRow>(&params(&[("class", "x")]), None, 31).is_err());
 }
@@ -214,4 +229,5 @@ fn every_form_field_is_a_labelled_control_of_the_page() {
         );
     }
     assert!(TEMPLATE.contains("<th scope=\"col\">Bastion</th>"));
+    assert!(TEMPLATE.contains("<th scope=\"col\">Authorization</th>"));
 }

@@ -71,7 +71,12 @@ pub fn lines(caption: &str, days: &[String], series: &[(String, Vec<u64>)]) -> S
     })
 }
 
-/// One bar per label; `max` fixes the y axis (e.g. 100 for percentages).
+/// Most labels on a y axis.
+const Y_LABELS: usize = 10;
+
+/// One bar per label; `max` fixes the y axis (e.g. 100 for percentages). Without it the values
+/// are counts: the axis reaches a whole number and its ticks are whole numbers (no "0.5
+/// recordings").
 pub fn bars(
     caption: &str,
     y_desc: &str,
@@ -80,13 +85,20 @@ pub fn bars(
     max: Option<f64>,
 ) -> String {
     svg(|root| {
-        let top = max.unwrap_or_else(|| values.iter().copied().fold(1.0, f64::max) * 1.1);
+        let counts = max.is_none();
+        let top = max.unwrap_or_else(|| (values.iter().copied().fold(1.0, f64::max) * 1.1).ceil());
         let n = labels.len().max(1);
         let mut chart =
             framed(root, caption).build_cartesian_2d((0..n).into_segmented(), 0.0..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
+        let whole_number = |v: &f64| format!("{v:.0}");
+        let mut mesh = chart.configure_mesh();
+        if counts {
+            // At most one label per whole number up to the top, so every step is a whole number.
+            let whole = format!("{top:.0}").parse::<usize>().unwrap_or(Y_LABELS) + 1;
+            mesh.y_labels(whole.min(Y_LABELS))
+                .y_label_formatter(&whole_number);
+        }
+        mesh.disable_x_mesh()
             .x_labels(n)
             .x_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
@@ -143,6 +155,48 @@ mod tests {
 
     fn marks(svg: &str) -> usize {
         svg.matches("<circle").count()
+    }
+
+    /// The y axis's tick labels of a chart (the texts right of nothing but the axis: numbers).
+    fn y_ticks(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .filter(|t| t.contains("text-anchor=\"end\""))
+            .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+            .map(|t| t.trim().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_count_axis_ticks_whole_numbers_only() {
+        let labels = vec!["ops-30d".to_owned(), "legal".to_owned()];
+        for values in [[1.0, 3.0], [0.0, 1.0], [2.0, 0.0], [17.0, 40.0]] {
+            let chart = bars(
+                "Recordings per retention class",
+                "recordings",
+                &labels,
+                &values,
+                None,
+            );
+            let ticks = y_ticks(&chart);
+            assert!(ticks.len() >= 2, "{values:?}: {ticks:?}");
+            let mut seen: Vec<u64> = Vec::new();
+            for t in &ticks {
+                let n: u64 = t
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{values:?}: tick {t:?} of {ticks:?}"));
+                assert!(!seen.contains(&n), "{values:?}: {ticks:?}");
+                seen.push(n);
+            }
+        }
+        // A percentage axis keeps its own ticks.
+        let pct = bars(
+            "Recorded coverage (%)",
+            "% recorded",
+            &labels,
+            &[50.0, 100.0],
+            Some(100.0),
+        );
+        assert!(y_ticks(&pct).len() >= 2);
     }
 
     #[test]

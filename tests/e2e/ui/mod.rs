@@ -4,8 +4,10 @@
 //! recording sources (one per host), then `node tests/ui/timeline.mjs` drives the page (filters
 //! including `bastion`, paging, timeline kinds, VM lanes grouped per host, hostile values as text,
 //! no script execution, CSP) and writes screenshots to target/ui/; [`reviewer`] walks the
-//! reviewer's path by keyboard on the same data, [`demo`] on the demo's data.
+//! reviewer's path by keyboard on the same data, [`demo`] on the demo's data, [`authorization`]
+//! the sessions' verdicts, their filter and a session's authorization record.
 
+mod authorization;
 mod csrf;
 mod demo;
 mod estate;
@@ -129,6 +131,16 @@ pub(crate) async fn seeded(extra: &[(&str, &str)]) -> Option<Seeded> {
         containers,
         now,
     })
+}
+
+impl Seeded {
+    /// The access-audit rows of `action` (e.g. `recording.read`).
+    pub(crate) async fn audited(&self, action: &str) -> Vec<bastion_recordings::tables::Entity> {
+        use bastion_recordings::tables::TableStore as _;
+        let rows = self.tables.query("accessaudit", None, None, None).await;
+        let rows = rows.expect("audit").items.into_iter().map(|r| r.entity);
+        rows.filter(|e| e["Action"] == action).collect()
+    }
 }
 
 /// `ReviewQueue` at `at`.

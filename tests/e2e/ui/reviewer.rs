@@ -6,7 +6,6 @@
 //! hashed, and verified by `IntegrityVerify`; read links are on (`CATALOGUE_DOWNLOAD_LINKS`).
 
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
-use bastion_recordings::tables::TableStore as _;
 use bytes::Bytes;
 use serde_json::json;
 
@@ -76,20 +75,11 @@ async fn reviewers_path_by_keyboard_in_headless_chromium() {
     });
     browser_check(&s.handler, "reviewer", &expect, "reviewer: ok", 240).await;
     // Every detail read the view made is in the access audit, with the link's issuance.
-    let audit = s
-        .tables
-        .query("accessaudit", None, None, None)
-        .await
-        .expect("audit")
-        .items;
-    let reads: Vec<_> = audit
-        .iter()
-        .filter(|r| r.entity["Action"] == "recording.read")
-        .collect();
-    assert!(!reads.is_empty(), "the view's reads are audited: {audit:?}");
+    let reads = s.audited("recording.read").await;
+    assert!(!reads.is_empty(), "the view's reads are audited: {reads:?}");
     for r in reads {
-        assert_eq!(r.entity["Who"], "function-key caller", "{r:?}");
-        let link = r.entity["Link"].as_str().unwrap_or_default();
+        assert_eq!(r["Who"], "function-key caller", "{r:?}");
+        let link = r["Link"].as_str().unwrap_or_default();
         assert!(link.starts_with("unavailable: "), "{r:?}");
     }
 }

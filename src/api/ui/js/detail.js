@@ -1,5 +1,6 @@
 // detail.js — one session's view, opened from a table row, a timeline entry or a queue entry
-// (click or Enter): the person and the VM account, the session's facts, each recording with its
+// (click or Enter): the person and the VM account, the session's facts, who allowed it (its
+// authorization record, sessions.js), each recording with its
 // hash and last verification, holds, custody trail and portal and read links, the session's
 // reviews, and the verdict form. It stays open after a sign-off: the confirmation is its first
 // line and takes the focus; Escape or "Close" returns the focus to where the view was opened.
@@ -80,7 +81,7 @@ async function openSession(s, from) {
   document.getElementById('dt-history').replaceChildren();
   detail.scrollIntoView({ block: 'start' });
   title.focus();
-  await Promise.all([loadRecordingsOf(mine), loadHistory(mine)]);
+  await Promise.all([loadRecordingsOf(mine), loadHistory(mine), loadAuthorization(mine)]);
 }
 
 // Where the focus returns when the view closes, should `from` have been redrawn meanwhile (a
@@ -92,6 +93,9 @@ function returnPoint(from, s) {
   const recording = (id) => `#recordings tbody tr[data-id="${CSS.escape(id)}"] button.link`;
   const points = [];
   if (row) points.push(recording(row.dataset.id));
+  if (from.closest('#sessions tbody tr') && str(s.sessionId)) {
+    points.push(`#sessions tbody tr[data-session="${CSS.escape(str(s.sessionId))}"] button.link`);
+  }
   if (entry && str(s.sessionId)) {
     points.push(`${entry.matches('.tl-entry') ? '.tl-entry' : '#rv-queue button.rv-item'}[data-session="${CSS.escape(str(s.sessionId))}"]`);
   }

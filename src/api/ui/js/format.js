@@ -165,6 +165,7 @@ const SLUG_WORDS = {
   'outside-working-hours': 'outside working hours',
   'first-to-vm-in-30-days': 'the user\u2019s first session to this VM in 30 days',
   'long-session': 'a long session',
+  unauthorized: 'no authorization was found for it',
 };
 
 // A slug of the API (a review reason, a finding) as words: the page's sentence where it has one,

@@ -2,12 +2,13 @@
 // it, and every search writes its filters back into the address, so a view can be bookmarked or
 // shared), searches (stale answers are dropped), and the page state the browser test waits for:
 // body[data-state] is loading/ready/error, body[data-search] counts searches.
-const FIELDS = ['user', 'bastion', 'vm', 'ip', 'protocol', 'status', 'session'];
+const FIELDS = ['user', 'bastion', 'vm', 'ip', 'protocol', 'status', 'session', 'authorization'];
 // What each API is sent: `status` is the recordings' (catalogued/deleted), `session` the
-// sessions' (recorded/unrecorded/failed-login, sent as their `status`). The APIs refuse unknown
+// sessions' (recorded/unrecorded/failed-login, sent as their `status`); `authorization` (the
+// verdict) narrows the sessions only. The APIs refuse unknown
 // parameters, so the unit tests check these lists against their parsers.
 const RECORDING_PARAMS = ['from', 'to', 'user', 'bastion', 'vm', 'ip', 'protocol', 'status'];
-const SESSION_PARAMS = ['from', 'to', 'user', 'bastion', 'vm', 'ip', 'protocol'];
+const SESSION_PARAMS = ['from', 'to', 'user', 'bastion', 'vm', 'ip', 'protocol', 'authorization'];
 const SESSION_KINDS = { recorded: 'recorded', unrecorded: 'unrecorded', 'failed-login': 'failed' };
 const form = document.getElementById('filters');
 const statusLine = document.getElementById('status');
@@ -119,6 +120,7 @@ async function search() {
     ]);
     if (mine !== generation) return;
     renderTimeline(entries, Date.parse(query.from), Date.parse(query.to));
+    renderSessions(entries.map((e) => e.session));
     const range = `${fmtTime(Date.parse(query.from)).slice(0, 16)} – ${fmtTime(Date.parse(query.to)).slice(0, 16)} UTC`;
     const hosts = new Set(entries.map((e) => e.host)).size;
     setState('ready', `${range}: ${entries.length} session${entries.length === 1 ? '' : 's'} on the `

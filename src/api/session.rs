@@ -1,0 +1,67 @@
+//! `GET /api/sessions/{id}`: one session by its tunnel id, in the shape of a `GET /api/sessions`
+//! item (the same fields under the same names, [`crate::catalogue::query::shape::Shape`]), with
+//! its latest review and its authorization verdict and record (evidence ids, window, approver,
+//! justification, ticket, an `unknown`'s reasons). Every read writes its access-audit row before
+//! answering (no audit row, no answer), as a recording's detail does.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use super::auth::Caller;
+use super::context::{Api, access, reader};
+use super::problem::ApiError;
+use crate::catalogue::access::audit;
+use crate::catalogue::days::{DayRow, day_of, get_row};
+use crate::catalogue::query::shape::Shape as _;
+use crate::catalogue::session::{self, SessionRecord};
+use crate::reviews::annotate::latest;
+
+/// Longest tunnel id asked for (Bastion's are GUIDs; a table key holds at most 1,024 bytes).
+const MAX_ID: usize = 256;
+
+/// The session `id`'s item: its `sessions` row names its start day, the day row holds the rest.
+///
+/// # Errors
+/// 400 for an empty or over-long id, 404 when no session has it, 503 on storage failures
+/// (including a failed audit write).
+pub(super) async fn get(
+    caller: Caller,
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let who = reader(caller)?;
+    if id.trim().is_empty() || id.len() > MAX_ID {
+        return Err(ApiError::bad("id", "not a session id"));
+    }
+    let tables = api.app.ports.tables.as_ref();
+    let record = session::row(tables, &id).await?;
+    let day = record
+        .as_ref()
+        .and_then(SessionRecord::from_entity)
+        .and_then(|s| day_of(&s));
+    let row = match day {
+        Some(day) => get_row(tables, &day, &id).await?,
+        None => None,
+    };
+    let row = row.and_then(|r| DayRow::from_entity(&r.entity));
+    let outcome = if row.is_some() { "found" } else { "not-found" };
+    let now = api.app.ports.clock.now();
+    audit(
+        tables,
+        &access(&headers, who),
+        "session.read",
+        &id,
+        outcome,
+        now,
+        None,
+    )
+    .await?;
+    let Some(row) = row else {
+        return Err(ApiError::NotFound(format!("session {id}")));
+    };
+    let review = latest(tables, std::slice::from_ref(&row)).await?;
+    let item = row.json(review.first().and_then(Option::as_ref));
+    Ok(axum::Json(item).into_response())
+}
