@@ -23,7 +23,7 @@ use time::{Duration, OffsetDateTime};
 use super::decide::{SKEW, Session};
 use crate::catalogue::person::forms;
 use crate::dates::timestamp;
-use crate::estate::bypass::activity::{dynamic, text};
+use crate::loganalytics::row::{cell, dynamic, text};
 
 /// The VM sign-in applications' ids (Windows, Linux).
 pub const APPS: [&str; 2] = [
@@ -96,11 +96,7 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<SignIn> {
     if t("Type") != TABLE {
         return None;
     }
-    let details = dynamic(crate::estate::bypass::activity::cell(
-        columns,
-        row,
-        "AuthenticationDetails",
-    ));
+    let details = dynamic(cell(columns, row, "AuthenticationDetails"));
     let completed = details.as_array().into_iter().flatten().any(|d| {
         d.get("succeeded").and_then(Value::as_bool) == Some(true)
             && d.get("authenticationStepResultDetail")

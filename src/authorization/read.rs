@@ -111,7 +111,7 @@ async fn audit_rows(
     let (mut rows, mut seen_in, mut marks, mut n) = (Vec::new(), Vec::new(), Vec::new(), 0);
     let mut each = |c: &[String], r: &[Value]| {
         n += 1;
-        let kind = crate::estate::bypass::activity::text(c, r, "Type");
+        let kind = crate::loganalytics::row::text(c, r, "Type");
         if let Some(table) = kind.strip_suffix(mfa::READ_MARK) {
             marks.push(table.to_owned());
         } else if let Some(s) = mfa::read(c, r) {

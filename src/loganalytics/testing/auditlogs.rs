@@ -85,10 +85,7 @@ fn union_rows(
         }
     };
     let mut out = vec![mark(TABLE, "AuditRows", audit)];
-    let signins: Vec<&&FakeRow> = stored
-        .iter()
-        .filter(|r| r.is_of(SIGNIN_TABLE))
-        .collect();
+    let signins: Vec<&&FakeRow> = stored.iter().filter(|r| r.is_of(SIGNIN_TABLE)).collect();
     if signins.is_empty() {
         return Some(out);
     }
