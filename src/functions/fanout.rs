@@ -2,7 +2,7 @@
 //! its row, run by its timer's unit code, and marked done or failed; a failure is `Retryable`, so
 //! the queue delivers it again (`maxDequeueCount`, then the poison queue). A unit whose Resource
 //! Manager scope a 429 paused (on any instance) past its run's budget is deferred, not run
-//! ([`deferred`]). Also the planning step every fanned-out timer shares ([`planned`]).
+//! (`deferred`). Also the planning step every fanned-out timer shares ([`planned`]).
 
 use serde_json::Value;
 use time::OffsetDateTime;
