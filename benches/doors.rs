@@ -150,7 +150,7 @@ async fn main() {
     )
     .expect("http client");
     let arm: Arc<dyn ResourceManager> =
-        Arc::new(ArmClient::new(http.paced(MAX_IN_FLIGHT), &fake.url).expect("client"));
+        Arc::new(ArmClient::new(http.paced(MAX_IN_FLIGHT, None), &fake.url).expect("client"));
     let settings = EstateSettings {
         hosts: vec![host_id("b1")],
         arm_endpoint: fake.url.clone(),

@@ -140,7 +140,8 @@ async fn main() {
         Policy::CONTROL,
     );
     let http = http.expect("http client");
-    let paced = || ArmClient::new(http.clone().paced(MAX_IN_FLIGHT), &fake.url).expect("client");
+    let paced =
+        || ArmClient::new(http.clone().paced(MAX_IN_FLIGHT, None), &fake.url).expect("client");
     let arm = paced();
     let hosts: Vec<String> = (0..n).map(|i| host_id(&format!("bas-{i:03}"))).collect();
     let settings = EstateSettings {

@@ -41,6 +41,11 @@ pub trait ResourceManager: Send + Sync + 'static {
     fn until(&self, _until: Instant) -> Option<Arc<dyn ResourceManager>> {
         None
     }
+    /// How long a call about `resource_id` would wait now for a 429's pause of its throttle scope
+    /// (this instance's, or one another instance recorded); `None` when it would not (fakes).
+    async fn paused(&self, _resource_id: &str) -> Option<std::time::Duration> {
+        None
+    }
     /// `GET {host}`: the Bastion host.
     async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, AzureError>;
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.

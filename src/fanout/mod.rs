@@ -11,6 +11,7 @@
 //! queue (`maxDequeueCount`, then `workunits-poison`), a unit failing its last dequeue is marked
 //! poisoned, with its name, for the health report ([`stats`]).
 
+pub mod pauses;
 pub mod stats;
 pub mod store;
 

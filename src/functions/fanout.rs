@@ -1,7 +1,8 @@
 //! `WorkUnit` (queue `workunits`): one unit a planning timer sent ([`crate::fanout`]), claimed on
 //! its row, run by its timer's unit code, and marked done or failed; a failure is `Retryable`, so
-//! the queue delivers it again (`maxDequeueCount`, then the poison queue). Also the planning step
-//! every fanned-out timer shares ([`planned`]).
+//! the queue delivers it again (`maxDequeueCount`, then the poison queue). A unit whose Resource
+//! Manager scope a 429 paused (on any instance) past its run's budget is deferred, not run
+//! (`deferred`). Also the planning step every fanned-out timer shares ([`planned`]).
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -57,6 +58,9 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
         .metadata_text("DequeueCount")
         .and_then(|d| d.trim().parse().ok())
         .unwrap_or(1);
+    if let Some(deferred) = deferred(&state, &unit, dequeue).await {
+        return deferred;
+    }
     let tables = state.ports.tables.as_ref();
     let now = state.ports.clock.now();
     let claimed = match store::claim(tables, &unit, dequeue, now, TERM)
@@ -81,6 +85,38 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
         Outcome::processed(format!("{} {}: {summary}", unit.timer, unit.unit))
             .with_outputs(OUTPUT_BINDING, &notifications),
     )
+}
+
+/// How long a timer's unit may wait for Resource Manager, for the timers whose units call it
+/// about the unit itself (a host): a shorter pause of the unit's scope is waited out by its calls.
+fn arm_budget(timer: &str) -> Option<std::time::Duration> {
+    (timer == super::estate::LIVE_SESSIONS).then_some(crate::estate::live::BUDGET)
+}
+
+/// The answer deferring `u`, when its Resource Manager scope is paused (a 429 on this or another
+/// instance) past its run's budget: retryable, so the queue delivers it again after its visibility
+/// timeout, without claiming it; on its last delivery it is sent again as a new message instead,
+/// so a pause never poisons it.
+async fn deferred(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Outcome, Failure>> {
+    let budget = arm_budget(&u.timer)?;
+    let left = state.arm.as_ref()?.paused(&u.unit).await?;
+    if left < budget {
+        return None;
+    }
+    let why = format!(
+        "{} {} ({}): Resource Manager paused {} s more for this scope: deferred",
+        u.timer,
+        u.unit,
+        u.period,
+        left.as_secs()
+    );
+    if dequeue < state.config.notify.max_dequeue {
+        return Some(Err(Failure::storage(anyhow::anyhow!(why))));
+    }
+    let again = std::slice::from_ref(u);
+    Some(Ok(
+        Outcome::processed(why).with_outputs(fanout::OUTPUT_BINDING, again)
+    ))
 }
 
 fn passed_reason(passed: Passed, u: &Unit) -> String {

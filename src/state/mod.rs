@@ -136,7 +136,8 @@ impl AppState {
             directory: directory(&config, credential.clone()),
             ingestion: ingestion_client(&config, credential),
         };
-        let arm = resource_manager(&config, app_credential(&config, app));
+        let pauses = crate::fanout::pauses::Pauses::new(seams.tables.clone());
+        let arm = resource_manager(&config, app_credential(&config, app), Arc::new(pauses));
         let mut state = Self::build(config, policy, seams, Arc::new(SystemClock));
         state.arm = arm;
         Ok(state)
@@ -188,10 +189,12 @@ fn app_credential(config: &Config, app: &StorageConnection) -> Option<Arc<dyn To
 }
 
 /// Resource Manager for the estate checks, when a Bastion host is configured: tokens from the
-/// app's managed identity (none without one, e.g. Azurite with a loopback fake that checks none).
+/// app's managed identity (none without one, e.g. Azurite with a loopback fake that checks none),
+/// a 429's pause shared with the app's other instances through `pauses`.
 fn resource_manager(
     config: &Config,
     credential: Option<Arc<dyn TokenCredential>>,
+    pauses: Arc<dyn crate::azure::pace::SharedPauses>,
 ) -> Option<Arc<dyn crate::arm::ResourceManager>> {
     let estate = &config.estate;
     if estate.hosts.is_empty() {
@@ -212,7 +215,7 @@ fn resource_manager(
         crate::azure::Policy::CONTROL,
     )
     .ok()?
-    .paced(crate::arm::MAX_IN_FLIGHT);
+    .paced(crate::arm::MAX_IN_FLIGHT, Some(pauses));
     let arm = crate::arm::client::ArmClient::new(http, &estate.arm_endpoint).ok()?;
     Some(Arc::new(arm))
 }

@@ -15,6 +15,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("HOLDS_TABLE", "retention/hold/rows.rs"),
     ("LIVE_TABLE", "estate/live.rs"),
     ("WORK_TABLE", "fanout/store.rs"),
+    ("PAUSE_TABLE", "fanout/pauses.rs"),
     ("ESTATE_TABLE", "estate/store/mod.rs"),
     ("FAILED_TABLE", "audit_logs/detect/failed.rs"),
     ("QUEUE_TABLE", "reviews/queue/entry.rs"),

@@ -220,6 +220,11 @@ impl ResourceManager for ArmClient {
         Some(Arc::new(bounded))
     }
 
+    async fn paused(&self, resource_id: &str) -> Option<std::time::Duration> {
+        let scope = crate::azure::pace::scope_of(resource_id);
+        self.driver.http.pacer()?.paused(&scope).await
+    }
+
     async fn workspace_customer_id(
         &self,
         workspace_id: &str,

@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::connection::{StorageAuth, StorageConnection};
-use super::pace::{Lane, Pacer, Slots};
+use super::pace::{Lane, Pacer, SharedPauses, Slots};
 use super::sas::SasSigner;
 use super::{AzureError, Guard, Policy, Timeouts, identity};
 
@@ -130,16 +130,17 @@ impl Client {
     }
 
     /// The same client with every try gated by a [`Pacer`] of its own, at most `max` requests out
-    /// per lane (Resource Manager: slows down as the remaining-request counts fall, before a 429).
+    /// per lane (Resource Manager: slows down as the remaining-request counts fall, before a 429),
+    /// a 429's pause shared with the app's other instances through `shared`, when given.
     #[must_use]
-    pub fn paced(self, max: usize) -> Self {
+    pub fn paced(self, max: usize, shared: Option<Arc<dyn SharedPauses>>) -> Self {
         let inner = &self.inner;
         Self {
             inner: Arc::new(Inner {
                 http: inner.http.clone(),
                 auth: inner.auth.clone(),
                 guard: inner.guard.clone(),
-                pacer: Some(Pacer::new(max)),
+                pacer: Some(Pacer::new(max, shared)),
                 slots: inner.slots.clone(),
             }),
         }
@@ -217,7 +218,8 @@ impl Client {
     }
 
     /// One try through the pacer, if any: a request whose lane or throttle scope is paused past
-    /// `end` (a `Retry-After` longer than what is left) fails at once; a wait for room ends at `end`.
+    /// `end` (a `Retry-After` longer than what is left, here or recorded by another instance) fails
+    /// at once; a wait for room ends at `end`. A 429's pause is shared before the retry waits it.
     async fn try_paced(
         &self,
         req: &Request<'_>,
@@ -239,7 +241,9 @@ impl Client {
                     Err(_) => return Err(AzureError::Throttled { retry_after: None }),
                 };
                 let res = self.exchange(req, end, tried).await?;
-                pacer.answered(lane, &scope, res.status(), res.headers());
+                if let Some(pause) = pacer.answered(lane, &scope, res.status(), res.headers()) {
+                    pacer.share(lane, &scope, pause).await;
+                }
                 res
             }
         };

@@ -6,17 +6,22 @@
 //! lane for reads and one for writes. A 429 still waits its `Retry-After` (the client does), and
 //! every request of the lane that shares its throttle pauses for it too (`scope.rs`: the same
 //! resource provider in the same subscription), so the requests out do not each find the bucket
-//! empty; the requests to other providers or subscriptions go on. A receiver that states its own
-//! rate (a webhook destination) gets a spaced lane instead ([`Slots`], `slots.rs`).
+//! empty; the requests to other providers or subscriptions go on. Resource Manager's limits hold
+//! for every instance of the app alike, so a pacer given [`SharedPauses`] (`shared.rs`) records
+//! each 429's pause there and adopts the pauses the other instances recorded before each request.
+//! A receiver that states its own rate (a webhook destination) gets a spaced lane instead
+//! ([`Slots`], `slots.rs`).
 
 mod scope;
+mod shared;
 mod slots;
 
 pub use scope::scope_of;
+pub use shared::{SharedPauses, key, later, left};
 pub use slots::Slots;
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -135,6 +140,8 @@ impl LaneState {
 pub struct Pacer {
     lanes: Mutex<[LaneState; 2]>,
     changed: Notify,
+    /// Where the pauses every instance sees are recorded, if anywhere.
+    shared: Option<Arc<dyn SharedPauses>>,
 }
 
 /// A request out; dropping it lets the next one go.
@@ -145,8 +152,9 @@ pub struct Permit<'a> {
 }
 
 impl Pacer {
-    /// At most `max` requests of each lane out at once.
-    pub fn new(max: usize) -> Self {
+    /// At most `max` requests of each lane out at once; the pauses of throttled scopes shared
+    /// through `shared`, when given.
+    pub fn new(max: usize, shared: Option<Arc<dyn SharedPauses>>) -> Self {
         let lane = || LaneState {
             ctl: Controller::new(max),
             in_flight: 0,
@@ -156,6 +164,7 @@ impl Pacer {
         Self {
             lanes: Mutex::new([lane(), lane()]),
             changed: Notify::new(),
+            shared,
         }
     }
 
@@ -172,8 +181,46 @@ impl Pacer {
         self.with(lane, |l| l.ctl.limit())
     }
 
-    /// Waits until neither the lane nor the request's `scope` ([`scope_of`]) is paused and the
-    /// lane has room, then takes a place in it. A pause until `end` or later (a 429 whose
+    /// What is left of the pause of `scope` in either lane, this instance's or one another
+    /// instance recorded: how long a request to it would wait.
+    pub async fn paused(&self, scope: &str) -> Option<Duration> {
+        let mut left = None;
+        for lane in [Lane::Reads, Lane::Writes] {
+            self.adopt(lane, scope).await;
+            let now = Instant::now();
+            let until = self.with(lane, |l| l.paused(scope, now));
+            left = left.max(until.map(|t| t - now));
+        }
+        left
+    }
+
+    /// Takes on the pause of `scope` the instances recorded ([`SharedPauses`]), if any is on.
+    async fn adopt(&self, lane: Lane, scope: &str) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let recorded = shared.until(&key(lane, scope)).await;
+        let Some(left) = recorded.and_then(|u| left(u, SystemTime::now())) else {
+            return;
+        };
+        let until = Instant::now() + left;
+        self.with(lane, |l| {
+            let t = l.throttled.entry(scope.to_owned()).or_insert(until);
+            *t = (*t).max(until);
+        });
+    }
+
+    /// Records a 429's `pause` of `scope` where every instance sees it ([`SharedPauses`]).
+    pub async fn share(&self, lane: Lane, scope: &str, pause: Duration) {
+        if let Some(shared) = &self.shared {
+            shared
+                .record(&key(lane, scope), SystemTime::now() + pause)
+                .await;
+        }
+    }
+
+    /// Waits until neither the lane nor the request's `scope` ([`scope_of`]) is paused (here or,
+    /// with [`SharedPauses`], by another instance) and the lane has room, then takes a place in it. A pause until `end` or later (a 429 whose
     /// `Retry-After` outlives what is left of the call) answers at once with how long it still
     /// lasts: waiting it out would only end at the end, holding the run up for nothing.
     ///
@@ -186,6 +233,7 @@ impl Pacer {
         end: std::time::Instant,
     ) -> Result<Permit<'_>, Duration> {
         let end = Instant::from_std(end);
+        self.adopt(lane, scope).await;
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
@@ -209,9 +257,16 @@ impl Pacer {
     }
 
     /// An answer of `lane` to a request of `scope`: its status and headers adjust the lane (the
-    /// remaining count) or, for a 429, pause that scope.
-    pub fn answered(&self, lane: Lane, scope: &str, status: StatusCode, headers: &HeaderMap) {
-        let pause = self.with(lane, |l| {
+    /// remaining count) or, for a 429, pause that scope: that pause is returned (to
+    /// [`share`](Self::share)).
+    pub fn answered(
+        &self,
+        lane: Lane,
+        scope: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> Option<Duration> {
+        let (pause, throttled) = self.with(lane, |l| {
             let now = Instant::now();
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let retry_after = super::retry::retry_after(headers);
@@ -219,19 +274,20 @@ impl Pacer {
                 l.throttled.retain(|_, t| *t > now);
                 let t = l.throttled.entry(scope.to_owned()).or_insert(until);
                 *t = (*t).max(until);
-                return Some(*t - now);
+                return (Some(*t - now), true);
             }
             let pause = l.ctl.answered(lane.remaining(headers), l.in_flight);
             if let Some(p) = pause {
                 let until = now + p;
                 l.paused_until = Some(l.paused_until.map_or(until, |t| t.max(until)));
             }
-            pause
+            (pause, false)
         });
         if pause.is_some() {
             tracing::debug!(?lane, ?pause, "Resource Manager budget low: pausing");
         }
         self.changed.notify_waiters();
+        pause.filter(|_| throttled)
     }
 }
 

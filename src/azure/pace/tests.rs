@@ -104,7 +104,7 @@ fn each_lane_reads_its_own_lowest_count() {
 /// alone.
 #[tokio::test]
 async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
-    let pacer = Arc::new(Pacer::new(4));
+    let pacer = Arc::new(Pacer::new(4, None));
     let low: HeaderMap = [(
         "x-ms-ratelimit-remaining-subscription-reads"
             .parse()
@@ -172,7 +172,7 @@ fn far() -> std::time::Instant {
 /// end. A pause that ends before the end is still waited.
 #[tokio::test]
 async fn a_pause_past_the_end_of_the_run_answers_at_once_with_what_is_left() {
-    let pacer = Pacer::new(4);
+    let pacer = Pacer::new(4, None);
     let long: HeaderMap = [(reqwest::header::RETRY_AFTER, "600".parse().unwrap())]
         .into_iter()
         .collect();

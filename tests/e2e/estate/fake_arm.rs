@@ -119,9 +119,12 @@ pub(crate) struct Estate {
     pub(crate) running: HashMap<String, lro::Running>,
     /// Network resources (NICs, NSGs, virtual networks) the lists answer: [`network`].
     pub(crate) network: Vec<Value>,
-    /// Faults for requests whose lower-case path contains a text: `(text, status, times)`, each
-    /// the next `times` such requests; 429 with `Retry-After: throttle_wait`, 504 as Resource
-    /// Manager's gateway answers when the provider does not answer in time (`GatewayTimeout`).
+    /// Faults for requests whose lower-case path, or `method path` (`get /subscriptions/…`: one
+    /// subscription's reads), contains a text: `(text, status, times)`, each the next `times` such
+    /// requests; 429 with `Retry-After: throttle_wait` (Resource Manager throttles a subscription's
+    /// reads and writes apart: azure-docs articles/azure-resource-manager/management/
+    /// request-limits-and-throttling.md), 504 as Resource Manager's gateway answers when the
+    /// provider does not answer in time (`GatewayTimeout`).
     pub(crate) faults_under: Vec<(String, u16, usize)>,
     /// Answers the `faults_under` gave.
     pub(crate) faulted: usize,
@@ -395,7 +398,10 @@ async fn answer(
     let fault = e
         .faults_under
         .iter_mut()
-        .find(|(text, _, times)| *times > 0 && lower.contains(text.as_str()))
+        .find(|(text, _, times)| {
+            let request = format!("{} {lower}", method.as_str().to_ascii_lowercase());
+            *times > 0 && request.contains(text.as_str())
+        })
         .map(|(_, status, times)| {
             *times -= 1;
             *status

@@ -33,7 +33,7 @@ async fn three_hosts(cs: &str) -> Rig {
 }
 
 /// The `livesessions` rows as `(host partition, session id, status)`, sorted.
-async fn live_rows(rig: &Rig) -> Vec<(String, String, String)> {
+pub(super) async fn live_rows(rig: &Rig) -> Vec<(String, String, String)> {
     let t = rig.tables();
     let rows = bastion_recordings::tables::TableStore::query(&t, "livesessions", None, None, None)
         .await

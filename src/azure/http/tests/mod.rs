@@ -310,7 +310,7 @@ fn endpoints_are_https_or_allowed_loopback() {
 async fn a_paced_lane_paused_past_the_end_fails_later_calls_at_once() {
     let s = script(&[(429, Some("600"), ""), (200, None, "{}")]);
     let url = serve(s.clone()).await;
-    let c = client(60).paced(16);
+    let c = client(60).paced(16, None);
     let started = std::time::Instant::now();
     let first = c.send(&get(&url)).await.expect_err("throttled");
     assert!(matches!(first, AzureError::Throttled { .. }), "{first:?}");
@@ -330,3 +330,5 @@ async fn a_paced_lane_paused_past_the_end_fails_later_calls_at_once() {
         "the paused lane sent nothing"
     );
 }
+
+mod shared;
