@@ -112,7 +112,7 @@ pub struct Record {
     pub reasons: Vec<String>,
     /// Whether the session's Entra VM sign-in satisfied MFA (`None`: not looked up, or no VM
     /// sign-in found), set after the decision ([`super::mfa`]).
-    pub mfa: Option<super::mfa::Mfa>,
+    pub mfa: Option<super::evidence::Mfa>,
     /// The `SigninLogs` row `mfa` rests on.
     pub mfa_sign_in: String,
 }

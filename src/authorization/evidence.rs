@@ -258,6 +258,28 @@ pub fn iso_duration(s: &str) -> Option<Duration> {
     (total > Duration::ZERO).then_some(total)
 }
 
+/// Whether MFA was satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mfa {
+    /// It was.
+    Satisfied,
+    /// A single factor sufficed.
+    NotSatisfied,
+    /// `SigninLogs` could not be read and no sign-in was found.
+    Unknown,
+}
+
+impl Mfa {
+    /// Its name on the record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Satisfied => "satisfied",
+            Self::NotSatisfied => "not-satisfied",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

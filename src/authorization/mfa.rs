@@ -21,6 +21,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::decide::{SKEW, Session};
+pub use super::evidence::Mfa;
 use crate::catalogue::person::forms;
 use crate::dates::timestamp;
 use crate::loganalytics::row::{cell, dynamic, text};
@@ -37,28 +38,6 @@ pub const READ_MARK: &str = "Read";
 /// How long before a session's start its sign-in may lie (a Linux VM's SSH certificate is
 /// fetched before the connection).
 pub const BEFORE: Duration = Duration::hours(1);
-
-/// Whether MFA was satisfied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mfa {
-    /// It was.
-    Satisfied,
-    /// A single factor sufficed.
-    NotSatisfied,
-    /// `SigninLogs` could not be read and no sign-in was found.
-    Unknown,
-}
-
-impl Mfa {
-    /// Its name on the record.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Satisfied => "satisfied",
-            Self::NotSatisfied => "not-satisfied",
-            Self::Unknown => "unknown",
-        }
-    }
-}
 
 /// One successful or failed VM sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,7 +47,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         .map_err(Failure::storage)?;
     let mut units: Vec<String> = hosts(cursors).iter().map(Host::unit).collect();
     units.push(tail::JOINED.to_owned());
-    super::fanout::planned(&state, AUDIT_LOG_TAIL, &units, now, &[]).await
+    super::plan::planned(&state, AUDIT_LOG_TAIL, &units, now, &[]).await
 }
 
 /// One `AuditLogTail` unit at `now`: a host's listing and reads, or the join and detections.
@@ -101,7 +101,7 @@ pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome
     let workspaces = &state.config.workspaces.query.workspaces;
     let ids: Vec<String> = workspaces.iter().map(|w| w.id.clone()).collect();
     let now = super::now_of(&state, &inv);
-    super::fanout::planned(&state, AUDIT_LOG_QUERY, &ids, now, &[]).await
+    super::plan::planned(&state, AUDIT_LOG_QUERY, &ids, now, &[]).await
 }
 
 /// One `AuditLogQuery` unit: workspace `id` read from its cursor at `now`, then the join and the

@@ -161,7 +161,7 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         tracing::warn!(error = %e, "disconnects not announced; the next tick retries");
         Vec::new()
     });
-    super::fanout::planned(&state, LIVE_SESSIONS, hosts, now, &announced).await
+    super::plan::planned(&state, LIVE_SESSIONS, hosts, now, &announced).await
 }
 
 /// One `LiveSessions` unit: the sessions `host` reports at `now`, and the notifications they call

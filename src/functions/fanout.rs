@@ -2,7 +2,7 @@
 //! its row, run by its timer's unit code, and marked done or failed; a failure is `Retryable`, so
 //! the queue delivers it again (`maxDequeueCount`, then the poison queue). A unit whose Resource
 //! Manager scope a 429 paused (on any instance) past its run's budget is deferred, not run
-//! (`deferred`). Also the planning step every fanned-out timer shares ([`planned`]).
+//! (`deferred`). The timers' planning step is `super::plan`.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -21,30 +21,6 @@ pub use crate::fanout::FUNCTION as WORK_UNIT;
 /// claim is never taken over; a claim whose instance died is taken over by the message's
 /// redelivery at once, and by the next period's delivery after this term.
 const TERM: time::Duration = time::Duration::minutes(10);
-
-/// The planning step of a fanned-out timer at `at`: `units` sent to the work queue once per
-/// period, `extra` (the tick's own notifications) to the notifications queue.
-///
-/// # Errors
-/// `Retryable` when the plan cannot be recorded.
-pub async fn planned(
-    state: &AppState,
-    timer: &str,
-    units: &[String],
-    at: OffsetDateTime,
-    extra: &[Notification<Value>],
-) -> Result<Outcome, Failure> {
-    let now = state.ports.clock.now();
-    let plan = fanout::plan(state.ports.tables.as_ref(), timer, units, at, now)
-        .await
-        .map_err(Failure::storage)?;
-    for u in &plan.running {
-        tracing::warn!(timer, unit = %u, "unit still running from an earlier period: not planned again");
-    }
-    Ok(Outcome::processed(plan.summary(timer))
-        .with_outputs(fanout::OUTPUT_BINDING, &plan.units)
-        .with_outputs(OUTPUT_BINDING, extra))
-}
 
 /// `WorkUnit`: runs one unit once.
 ///

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod fanout;
 pub mod integrity;
 pub mod notify;
+mod plan;
 pub mod reconcile;
 pub mod recordings;
 pub mod retention;

@@ -40,7 +40,7 @@ const AUDIT_LOGS: &str = "audit-logs ";
 /// `Retryable` when the plan cannot be recorded.
 pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let now = super::now_of(&state, &inv);
-    super::fanout::planned(&state, RECONCILE, &units(&state), now, &[]).await
+    crate::functions::plan::planned(&state, RECONCILE, &units(&state), now, &[]).await
 }
 
 /// A run's units: each source's (`recordings <account>/<container>`, `audit-logs …`), then

@@ -1,0 +1,34 @@
+//! The planning step every fanned-out timer shares: this period's units recorded once
+//! ([`crate::fanout::plan`]) and sent to the work queue, which `WorkUnit` (`super::fanout`) reads.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::fanout;
+use crate::invocation::{Failure, Outcome};
+use crate::notify::{Notification, OUTPUT_BINDING};
+use crate::state::AppState;
+
+/// The planning step of a fanned-out timer at `at`: `units` sent to the work queue once per
+/// period, `extra` (the tick's own notifications) to the notifications queue.
+///
+/// # Errors
+/// `Retryable` when the plan cannot be recorded.
+pub(super) async fn planned(
+    state: &AppState,
+    timer: &str,
+    units: &[String],
+    at: OffsetDateTime,
+    extra: &[Notification<Value>],
+) -> Result<Outcome, Failure> {
+    let now = state.ports.clock.now();
+    let plan = fanout::plan(state.ports.tables.as_ref(), timer, units, at, now)
+        .await
+        .map_err(Failure::storage)?;
+    for u in &plan.running {
+        tracing::warn!(timer, unit = %u, "unit still running from an earlier period: not planned again");
+    }
+    Ok(Outcome::processed(plan.summary(timer))
+        .with_outputs(fanout::OUTPUT_BINDING, &plan.units)
+        .with_outputs(OUTPUT_BINDING, extra))
+}
