@@ -72,17 +72,22 @@ impl Instance {
         Self { addr, child }
     }
 
-    /// Puts `unit` on the work queue through devhost's admin API (its queue output: one message).
+    /// Puts `unit` on the work queue through devhost's admin API (its queue output: one message),
+    /// up to 5 times when the emulator does not answer (devhost tries its queue calls once; the
+    /// host's output binding retries, and a unit put twice runs once: its claim).
     pub(crate) async fn enqueue(&self, http: &reqwest::Client, unit: &Value) {
         let url = format!("http://{}/admin/functions/WorkUnit", self.addr);
         let body = json!({"input": unit.to_string()});
-        let r = http.post(url).json(&body).send().await.expect("admin");
-        assert_eq!(
-            r.status().as_u16(),
-            202,
-            "devhost admin: {:?}",
-            r.text().await
-        );
+        let mut last = String::new();
+        for attempt in 1..=5u64 {
+            match http.post(&url).json(&body).send().await {
+                Ok(r) if r.status().as_u16() == 202 => return,
+                Ok(r) => last = format!("{}: {:?}", r.status(), r.text().await),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+        }
+        panic!("devhost admin: {last}");
     }
 
     /// SIGTERM, then the exit (devhost stops its handler first).
