@@ -102,11 +102,13 @@ impl Rng {
     }
 }
 
+/// An activation: its arrival in the instance list, its window's start and end.
+type Window = (OffsetDateTime, OffsetDateTime, OffsetDateTime);
+
 /// One session: its row, and the activation covering it (`None`: not covered).
 struct Planned {
     row: DayRow,
-    /// (arrival in the instance list, window start, window end).
-    activation: Option<(OffsetDateTime, OffsetDateTime, OffsetDateTime)>,
+    activation: Option<Window>,
 }
 
 fn sub(i: u64) -> String {
@@ -308,8 +310,7 @@ async fn main() {
     );
     // The truth: a session is covered when an activation of its person at its subscription covers
     // its start (less the 5 minutes' skew); its evidence arrives with the first such activation.
-    let mut windows: HashMap<(&str, &str), Vec<(OffsetDateTime, OffsetDateTime, OffsetDateTime)>> =
-        HashMap::new();
+    let mut windows: HashMap<(&str, &str), Vec<Window>> = HashMap::new();
     for p in &all {
         if let Some((arrival, from, until)) = p.activation {
             let key = (p.row.user_email.as_str(), p.row.subscription.as_str());
