@@ -35,9 +35,9 @@ mod proxy;
 
 use std::time::{Duration, Instant};
 
+use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::ops::query_all;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::{Filter, get_str};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
