@@ -1,0 +1,429 @@
+//! The authorization pass (issue 78) at many hosts and sessions a day, in memory against the
+//! loopback fake Resource Manager of the e2e tests (PIM's schedule lists in the shapes of the
+//! authorization specification's examples): a benchmark, not a timed test.
+//!
+//! The estate: `--hosts` Bastion hosts, two VMs each spread over `--subscriptions`
+//! subscriptions, `--rate` successful sessions a day by `--rate / 20` people (20 sessions a person
+//! a day, each person in one subscription), `--history-days` days of day rows before the first tick (the pass scans the longer of
+//! 7 days and `SHARED_ACCOUNT_DAYS` = `--shared-days`). `--pim` percent of the sessions are
+//! drawn as covered by a PIM activation of their person at their VM's subscription (8 hours,
+//! starting up to an hour before the session; one activation covers the person's later sessions
+//! there until it ends); a tenth of those activations arrive late, up to a tick after
+//! the session started (the instance list shows an activation from its arrival until its end,
+//! as Resource Manager does: expired instances leave it). The rest are `none`.
+//!
+//! Then `--ticks` passes 15 minutes apart (`EstateCheck`'s period, whose step the pass is), the
+//! sessions of each period written before its pass. Per pass: Resource Manager calls per
+//! subscription, `AuditLogs` queries per workspace (an empty answer, counted), table calls, day
+//! rows scanned and evidence rows loaded, and its wall time; over the run, the verdict's lag p99
+//! in ticks: from the later of a session's start and its evidence's arrival to the end of the
+//! pass that first gave it its right verdict.
+//!
+//! Usage: `cargo bench --profile dev --bench authz -- [--hosts 1000] [--rate 100000]
+//! [--history-days 30] [--shared-days 30] [--subscriptions 10] [--workspaces 1] [--pim 70]
+//! [--ticks 6] [--latency-ms 0] [--page-size 0]` (`--page-size`: items a list page; 0, all in
+//! one: Resource Manager's page size for these lists is not documented).
+//!
+//! Resource Manager requests are told apart: PIM's two lists (the budget: two a watched
+//! subscription per 5 minutes) and the reads of VM extensions that the shared accounts ask
+//! (every VM account used by two people, up to 50 VMs a pass; every person here signs in as
+//! `azureuser`, so every busy VM is shared).
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/mod.rs"]
+#[allow(dead_code, reason = "shared with the Azurite benches")]
+mod common;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/e2e/estate/fake_arm.rs"]
+mod fake_arm;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bastion_recordings::arm::MAX_IN_FLIGHT;
+use bastion_recordings::arm::client::ArmClient;
+use bastion_recordings::authorization::decide::Verdict;
+use bastion_recordings::authorization::read::Doors;
+use bastion_recordings::authorization::settings::{AuthzSettings, Enforce};
+use bastion_recordings::authorization::{self, Sources};
+use bastion_recordings::azure::http::{Auth, Client};
+use bastion_recordings::azure::{AzureError, Policy, Timeouts};
+use bastion_recordings::catalogue::days::{DAYS_TABLE, DayRow};
+use bastion_recordings::clock::FixedClock;
+use bastion_recordings::dates::format_utc_millis;
+use bastion_recordings::loganalytics::{Answer, LogsQuery};
+use bastion_recordings::ports::Ports;
+use bastion_recordings::sources::{Source, Sources as BlobSources};
+use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
+use bastion_recordings::tables::testing::memory::InMemoryTables;
+use bastion_recordings::tables::{TableStore as _, WriteMode};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use fake_arm::{Estate, FakeArm};
+
+const TICK: time::Duration = time::Duration::minutes(15);
+const T0: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == name);
+    at.and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Log Analytics answering every query with no rows, counting them per workspace.
+#[derive(Default)]
+struct Logs(std::sync::Mutex<HashMap<String, usize>>, AtomicUsize);
+
+#[async_trait]
+impl LogsQuery for Logs {
+    async fn query(&self, w: &str, _: &str, _: &str, _: Duration) -> Result<Answer, AzureError> {
+        *self.0.lock().unwrap().entry(w.to_owned()).or_default() += 1;
+        self.1.fetch_add(1, Ordering::Relaxed);
+        Ok(Answer::empty())
+    }
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// An activation: its arrival in the instance list, its window's start and end.
+type Window = (OffsetDateTime, OffsetDateTime, OffsetDateTime);
+
+/// One session: its row, and the activation covering it (`None`: not covered).
+struct Planned {
+    row: DayRow,
+    activation: Option<Window>,
+}
+
+fn sub(i: u64) -> String {
+    format!("00000000-0000-0000-0000-{i:012}")
+}
+
+/// The `i`th session, starting at `start`.
+fn session(i: u64, start: OffsetDateTime, rng: &mut Rng, a: &Args) -> Planned {
+    // A person works in one subscription, on its VMs.
+    let person = rng.below((a.rate / 20).max(1));
+    let in_sub = (2 * a.hosts / a.subscriptions).max(1);
+    let vm = rng.below(in_sub) * a.subscriptions + person % a.subscriptions;
+    let s = sub(vm % a.subscriptions);
+    let row = DayRow {
+        tunnel_id: format!("t-{i:08}"),
+        start,
+        end: Some(start + time::Duration::minutes(30)),
+        host: format!("bas-{:04}", vm / 2),
+        vm: format!("vm-{vm:05}"),
+        user_name: "azureuser".into(),
+        user_email: format!("p{person}@contoso.com"),
+        protocol: "SSH".into(),
+        outcome: "connected".into(),
+        client_ip: "10.0.0.4".into(),
+        target_resource_id: format!(
+            "/subscriptions/{s}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm-{vm:05}"
+        ),
+        subscription: s,
+        resource_group: "rg-app".into(),
+        duration_ms: Some(1_800_000),
+        end_arrived_at: None,
+        recorded: true,
+        recording_ids: vec![],
+        recorded_by: "exact".into(),
+        replaced: false,
+        unrecorded_notified: false,
+        joined: true,
+        pending: None,
+        review: None,
+        authorization: String::new(),
+        authorization_record: String::new(),
+    };
+    let activation = (rng.below(100) < a.pim).then(|| {
+        let from = start - time::Duration::minutes(rng.below(60) as i64);
+        let late = rng.below(10) == 0;
+        let arrival = if late {
+            start + time::Duration::seconds(rng.below(TICK.whole_seconds() as u64) as i64)
+        } else {
+            from
+        };
+        (arrival, from, from + time::Duration::hours(8))
+    });
+    Planned { row, activation }
+}
+
+/// An instance as `GetRoleAssignmentScheduleInstancesByScope.json` gives it.
+fn instance(n: usize, p: &Planned) -> Value {
+    let (_, from, until) = p.activation.unwrap();
+    let (s, who) = (&p.row.subscription, &p.row.user_email);
+    let scope = format!("/subscriptions/{s}");
+    let role = format!(
+        "{scope}/providers/Microsoft.Authorization/roleDefinitions/c8d4ff99-41c3-41a8-9f60-21dfdad59608"
+    );
+    json!({"properties": {
+        "originRoleAssignmentId": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/a{n}"),
+        "linkedRoleEligibilityScheduleId": "b1477448-2cc6-4ceb-93b4-54a202a89413",
+        "assignmentType": "Activated", "scope": scope, "roleDefinitionId": role,
+        "principalId": format!("oid-{who}"), "principalType": "User", "status": "Accepted",
+        "roleAssignmentScheduleId": format!("{scope}/providers/Microsoft.Authorization/RoleAssignmentSchedules/s{n}"),
+        "startDateTime": format_utc_millis(from), "endDateTime": format_utc_millis(until),
+        "memberType": "Direct", "createdOn": format_utc_millis(from),
+        "expandedProperties": {
+            "scope": {"id": scope, "displayName": "sub", "type": "subscription"},
+            "roleDefinition": {"id": "c8d4ff99-41c3-41a8-9f60-21dfdad59608", "displayName": "Contributor", "type": "BuiltInRole"},
+            "principal": {"id": format!("oid-{who}"), "displayName": "User", "email": who, "type": "User"}}},
+        "name": format!("i{n}"),
+        "id": format!("{scope}/providers/Microsoft.Authorization/RoleAssignmentScheduleInstances/i{n}"),
+        "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances"})
+}
+
+struct Args {
+    hosts: u64,
+    rate: u64,
+    subscriptions: u64,
+    pim: u64,
+}
+
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let rank = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len().max(1));
+    s.get(rank - 1).copied().unwrap_or(f64::NAN)
+}
+
+#[tokio::main]
+async fn main() {
+    let a = Args {
+        hosts: arg("--hosts", 1000),
+        rate: arg("--rate", 100_000),
+        subscriptions: arg("--subscriptions", 10),
+        pim: arg("--pim", 70),
+    };
+    let (history, ticks) = (arg("--history-days", 30), arg("--ticks", 6));
+    let workspaces: Vec<String> = (0..arg("--workspaces", 1))
+        .map(|w| format!("ws-{w}"))
+        .collect();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let per_tick = (a.rate / 96).max(1);
+    // History before T0, then each tick's period.
+    let seeded = history * a.rate;
+    let span = (history as i64) * 86_400;
+    let mut all: Vec<Planned> = (0..seeded)
+        .map(|i| {
+            let at = T0 - time::Duration::seconds(1 + rng.below(span as u64) as i64);
+            session(i, at, &mut rng, &a)
+        })
+        .collect();
+    for t in 0..ticks {
+        for k in 0..per_tick {
+            let at = T0 + TICK * t as i32 + time::Duration::seconds(rng.below(900) as i64);
+            all.push(session(seeded + t * per_tick + k, at, &mut rng, &a));
+        }
+    }
+    // One activation covers a person's later sessions in its subscription until it ends: a
+    // session drawn as PIM-covered that an earlier activation covers adds none.
+    all.sort_by_key(|p| p.row.start);
+    let mut until: HashMap<String, OffsetDateTime> = HashMap::new();
+    for p in &mut all {
+        let key = format!("{} {}", p.row.user_email, p.row.subscription);
+        match p.activation {
+            Some(_) if until.get(&key).is_some_and(|u| *u >= p.row.start) => p.activation = None,
+            Some((_, _, end)) => {
+                until.insert(key, end);
+            }
+            None => {}
+        }
+    }
+    let tables = Arc::new(InMemoryTables::new().without_interleaving());
+    tables.ensure_table(DAYS_TABLE).await.unwrap();
+    let t = Instant::now();
+    for p in all.iter().filter(|p| p.row.start < T0) {
+        tables
+            .write(DAYS_TABLE, &p.row.to_entity(), WriteMode::Upsert)
+            .await
+            .unwrap();
+    }
+    eprintln!(
+        "{seeded} day rows seeded in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let fake = FakeArm::start(Estate {
+        latency: Duration::from_millis(arg("--latency-ms", 0)),
+        page_size: arg("--page-size", 0) as usize,
+        ..Estate::default()
+    })
+    .await;
+    let http = Client::new(
+        "arm",
+        Some(&fake.url.parse().unwrap()),
+        Auth::None,
+        Timeouts::CONTROL,
+        Policy::CONTROL,
+    )
+    .unwrap();
+    let arm = ArmClient::new(http.paced(MAX_IN_FLIGHT), &fake.url).unwrap();
+    let logs = Logs::default();
+    let recordings = Source::new(Arc::new(InMemoryBlobStore::new("strec")), "recordings");
+    let audit = Source::new(
+        Arc::new(InMemoryBlobStore::new("stlogs")),
+        "insights-logs-bastionauditlogs",
+    );
+    let ports = Ports {
+        tables: tables.clone(),
+        sources: Arc::new(BlobSources::new(vec![recordings], vec![audit]).unwrap()),
+        clock: Arc::new(FixedClock::new(T0)),
+        outbox: bastion_recordings::export::Outbox::off(),
+    };
+    let settings = AuthzSettings {
+        ticket_pattern: None,
+        shared_days: arg("--shared-days", 30) as i64,
+        enforce: Enforce::Report,
+        grace: time::Duration::minutes(15),
+    };
+    let doors = Doors::default();
+    let sources = Sources {
+        arm: Some(&arm),
+        logs: Some(&logs),
+        workspaces: &workspaces,
+        doors: &doors,
+    };
+    println!(
+        "{} hosts, {} sessions a day ({per_tick} a tick), {history} days of history ({seeded} rows), {} subscriptions, {} workspace(s), {}% PIM",
+        a.hosts,
+        a.rate,
+        a.subscriptions,
+        workspaces.len(),
+        a.pim
+    );
+    // The truth: a session is covered when an activation of its person at its subscription covers
+    // its start (less the 5 minutes' skew); its evidence arrives with the first such activation.
+    let mut windows: HashMap<(&str, &str), Vec<Window>> = HashMap::new();
+    for p in &all {
+        if let Some((arrival, from, until)) = p.activation {
+            let key = (p.row.user_email.as_str(), p.row.subscription.as_str());
+            windows.entry(key).or_default().push((arrival, from, until));
+        }
+    }
+    let skew = time::Duration::minutes(5);
+    let truth: HashMap<&str, Option<OffsetDateTime>> = all
+        .iter()
+        .map(|p| {
+            let key = (p.row.user_email.as_str(), p.row.subscription.as_str());
+            let covering = windows.get(&key).into_iter().flatten();
+            let arrival = covering
+                .filter(|(_, from, until)| *from - skew <= p.row.start && p.row.start <= *until)
+                .map(|(arrival, _, _)| *arrival)
+                .min();
+            (p.row.tunnel_id.as_str(), arrival)
+        })
+        .collect();
+    // Right verdict first given (tunnel -> end of that pass).
+    let mut right: HashMap<String, OffsetDateTime> = HashMap::new();
+    let mut passes = Vec::new();
+    for tick in 0..=ticks {
+        let now = T0 + TICK * tick as i32;
+        // This period's sessions arrive; the instance list shows what is active and arrived.
+        for p in all
+            .iter()
+            .filter(|p| p.row.start >= now - TICK && p.row.start < now && tick > 0)
+        {
+            tables
+                .write(DAYS_TABLE, &p.row.to_entity(), WriteMode::Upsert)
+                .await
+                .unwrap();
+        }
+        let mut lists: HashMap<String, (Vec<Value>, Vec<Value>)> = HashMap::new();
+        for (n, p) in all.iter().enumerate() {
+            if let Some((arrival, _, until)) = p.activation
+                && arrival <= now
+                && until > now
+            {
+                let key = format!("/subscriptions/{}", p.row.subscription);
+                lists.entry(key).or_default().0.push(instance(n, p));
+            }
+        }
+        let listed: usize = lists.values().map(|l| l.0.len()).sum();
+        fake.with(|e| e.schedules = lists);
+        let (calls, arm_before, queries) = (
+            tables.calls(),
+            fake.with(|e| e.requests.len()),
+            logs.1.load(Ordering::Relaxed),
+        );
+        let (t, cpu) = (Instant::now(), common::cpu_time(std::process::id()));
+        let report = authorization::run(&ports, &sources, &BTreeSet::new(), &settings, now).await;
+        let wall = t.elapsed();
+        let cpu = common::cpu_time(std::process::id())
+            .zip(cpu)
+            .map_or(f64::NAN, |(after, before)| (after - before).as_secs_f64());
+        let done = now + time::Duration::try_from(wall).unwrap();
+        let (requests, schedules) = fake.with(|e| {
+            let new = &e.requests[arm_before..];
+            let pim = new
+                .iter()
+                .filter(|r| r.to_ascii_lowercase().contains("roleassignmentschedule"));
+            (new.len(), pim.count())
+        });
+        for (tunnel, record) in &report.decided {
+            let covered = truth.get(tunnel.as_str()).copied().flatten().is_some();
+            let verdict = if covered { Verdict::Pim } else { Verdict::None };
+            if record.verdict == verdict {
+                right.entry(tunnel.clone()).or_insert(done);
+            }
+        }
+        let line = json!({"tick": tick, "decided": report.decided.len(), "changed": report.changed,
+            "failed": report.failed.len(), "wall_s": wall.as_secs_f64(), "cpu_s": cpu,
+            "arm_requests": requests, "pim_per_subscription": schedules as f64 / a.subscriptions as f64,
+            "vm_extension_reads": requests - schedules,
+            "instances_listed": listed, "queries": logs.1.load(Ordering::Relaxed) - queries,
+            "table_calls": tables.calls() - calls});
+        println!("{line}");
+        passes.push(line);
+    }
+    // Sessions whose evidence arrived before the last pass (a later one is not the run's to judge).
+    let last = T0 + TICK * ticks as i32;
+    let lags: Vec<f64> = all
+        .iter()
+        .filter(|p| p.row.start >= T0)
+        .filter(|p| {
+            let arrival = truth.get(p.row.tunnel_id.as_str()).copied().flatten();
+            arrival.is_none_or(|a| a <= last)
+        })
+        .map(|p| {
+            let arrival = truth.get(p.row.tunnel_id.as_str()).copied().flatten();
+            let from = arrival.map_or(p.row.start, |a| a.max(p.row.start));
+            right.get(&p.row.tunnel_id).map_or(f64::INFINITY, |d| {
+                (*d - from).as_seconds_f64() / TICK.as_seconds_f64()
+            })
+        })
+        .collect();
+    println!(
+        "verdict lag in ticks of 15 min over {} sessions: p50 {:.2}, p99 {:.2}, max {:.2}; never right: {}",
+        lags.len(),
+        quantile(&lags, 0.5),
+        quantile(&lags, 0.99),
+        quantile(&lags, 1.0),
+        lags.iter().filter(|l| l.is_infinite()).count()
+    );
+    let of = |k: &str| -> Vec<f64> { passes[1..].iter().filter_map(|p| p[k].as_f64()).collect() };
+    let (walls, cpus) = (of("wall_s"), of("cpu_s"));
+    println!(
+        "after the first: pass wall p50 {:.2} s, max {:.2} s; CPU p50 {:.2} s, max {:.2} s",
+        quantile(&walls, 0.5),
+        quantile(&walls, 1.0),
+        quantile(&cpus, 0.5),
+        quantile(&cpus, 1.0)
+    );
+}
