@@ -274,7 +274,7 @@ async fn main() {
         Policy::CONTROL,
     )
     .unwrap();
-    let arm = ArmClient::new(http.paced(MAX_IN_FLIGHT), &fake.url).unwrap();
+    let arm = ArmClient::new(http.paced(MAX_IN_FLIGHT, None), &fake.url).unwrap();
     let logs = Logs::default();
     let recordings = Source::new(Arc::new(InMemoryBlobStore::new("strec")), "recordings");
     let audit = Source::new(
@@ -292,6 +292,8 @@ async fn main() {
         shared_days: arg("--shared-days", 30) as i64,
         enforce: Enforce::Report,
         grace: time::Duration::minutes(15),
+        pim_groups: false,
+        signin_mfa: false,
     };
     let doors = Doors::default();
     let sources = Sources {
@@ -299,6 +301,8 @@ async fn main() {
         logs: Some(&logs),
         workspaces: &workspaces,
         doors: &doors,
+        groups: None,
+        signin_mfa: false,
     };
     println!(
         "{} hosts, {} sessions a day ({per_tick} a tick), {history} days of history ({seeded} rows), {} subscriptions, {} workspace(s), {}% PIM",
