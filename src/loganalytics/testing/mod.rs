@@ -220,7 +220,7 @@ impl FakeLogs {
             let now = OffsetDateTime::now_utc();
             let rows: Vec<&FakeRow> = stored
                 .iter()
-                .filter(|r| r.visible_from <= now && r.is_of(auditlogs::TABLE))
+                .filter(|r| r.visible_from <= now && auditlogs::is_audit_row(r))
                 .collect();
             let partial = fault == Some(Fault::Partial);
             let Some(out) = auditlogs::answer(&query, body["timespan"].as_str(), &rows, partial)
@@ -264,7 +264,7 @@ impl FakeLogs {
                 r.visible_from <= now
                     && !is_blob_row(r)
                     && !r.is_of(activity::TABLE)
-                    && !r.is_of(auditlogs::TABLE)
+                    && !auditlogs::is_audit_row(r)
                     && q.matches(r)
             })
             .collect();
