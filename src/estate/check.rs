@@ -146,8 +146,8 @@ pub async fn host(
 
 /// What spans hosts, once a period after (or before: one period late) the hosts' checks: each
 /// watched container's waiting writes judged again against the identities recorded so far
-/// ([`super::identities::rejudged`]), then the episodes with no Sentinel row yet recorded; why
-/// they could not all be.
+/// (`identities::rejudged`, [`crate::catalogue::rejudge`]), then the episodes with no Sentinel
+/// row yet recorded; why they could not all be.
 pub async fn settle(ports: &Ports, now: OffsetDateTime) -> Option<String> {
     super::identities::rejudged(ports, now).await;
     store::export::record_changes(ports.tables.as_ref(), &ports.outbox)
