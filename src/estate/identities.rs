@@ -1,21 +1,21 @@
 //! What the estate check records of who each host records as (`recordingidentities`, owned by
 //! [`crate::catalogue::identity`]): each host's identity as read, into its history for the
-//! container it records into; once every host is read, the hosts no longer recording into a
-//! container leave it, and each watched container's writes waiting for a check are judged again,
-//! one listing query per container whatever number of hosts write there.
+//! container it records into; each host read that no longer records into a container leaves it
+//! ([`closed`]), and once a period each watched container's writes waiting for a check are judged
+//! again, one listing query per container whatever number of hosts write there ([`rejudged`]).
 
 use time::OffsetDateTime;
 
 use super::findings::HostFacts;
 use crate::ports::Ports;
 
-/// After every host is read: the hosts no longer recording into a container leave its identities
-/// (`read`: the hosts read whose identity, if they record into a watched container, is recorded by
-/// this check; a host whose read or whose identity's write failed keeps its rows open)
-/// ([`crate::catalogue::identity::close_absent`]), then each watched container's writes whose
-/// verdict a check could change are judged again, once per container, whatever number of hosts
-/// write there ([`crate::catalogue::rejudge`]). Errors are logged: the next check retries.
-pub(super) async fn settled(
+/// The hosts no longer recording into a container leave its identities (`read`: the hosts read
+/// whose identity, if they record into a watched container, is recorded by this check; a host
+/// whose read or whose identity's write failed keeps its rows open; only the rows of `read` and of
+/// hosts no longer in `hosts` close, so one host's unit, given every configured host and itself as
+/// `read`, closes its own rows alone) ([`crate::catalogue::identity::close_absent`]). Errors are
+/// logged: the next check retries.
+pub(super) async fn closed(
     ports: &Ports,
     hosts: &[String],
     read: &std::collections::BTreeSet<String>,
@@ -27,6 +27,14 @@ pub(super) async fn settled(
     if let Err(e) = closed {
         tracing::warn!(error = %e, "hosts no longer recording here not recorded; the next check retries");
     }
+}
+
+/// Each watched container's writes whose verdict a check could change judged again, once per
+/// container whatever number of hosts write there ([`crate::catalogue::rejudge`]), by the
+/// identities recorded so far (a write whose host's identity at its time is not read yet stays
+/// waiting for the next pass). Errors are logged: the next check retries.
+pub(super) async fn rejudged(ports: &Ports, now: OffsetDateTime) {
+    let tables = ports.tables.as_ref();
     let repo = ports.catalogue();
     let mut containers: Vec<(String, String)> = ports
         .sources
@@ -57,10 +65,10 @@ pub(super) async fn settled(
 /// Records who `source`'s host records as, for the writer check (`recordingidentities`): its
 /// identity's object id, or none known when its answer names no recording target or identity,
 /// into the host's history for the container. A host whose answer names another container as its
-/// target records nothing here (its rows elsewhere are closed once every host is read); a failed
+/// target records nothing here (its rows elsewhere are closed by its check, [`closed`]); a failed
 /// read of the host keeps the last row; a failed write is logged (the next check writes it
 /// again). False when the write failed: the check then leaves every row of the host open, as for
-/// a failed read ([`settled`]), so no run is closed over a time the host may still have recorded
+/// a failed read ([`closed`]), so no run is closed over a time the host may still have recorded
 /// here.
 pub(super) async fn remember(
     ports: &Ports,

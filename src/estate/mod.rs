@@ -6,6 +6,7 @@ pub mod bypass;
 pub mod check;
 pub mod disconnect;
 pub mod findings;
+pub mod host;
 mod identities;
 pub mod level;
 pub mod live;

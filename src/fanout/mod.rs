@@ -31,6 +31,7 @@ pub const OUTPUT_BINDING: &str = "workunits";
 /// The timers that plan units.
 pub const TIMERS: &[&str] = &[
     crate::estate::live::FUNCTION,
+    crate::estate::FUNCTION,
     crate::audit_logs::query::FUNCTION,
     crate::audit_logs::TAIL_FUNCTION,
     crate::audit_logs::RECONCILE_FUNCTION,

@@ -1,4 +1,6 @@
-//! `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource Manager.
+//! `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource Manager, each
+//! planning one work unit per host (and `EstateCheck` one for what spans hosts) that `WorkUnit`
+//! does.
 
 use serde_json::Value;
 
@@ -7,102 +9,132 @@ use crate::authorization;
 use crate::estate::{bypass, check, disconnect, live};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::{Notification, OUTPUT_BINDING};
+use crate::notify::Notification;
 use crate::state::AppState;
 
 pub use crate::estate::FUNCTION as ESTATE_CHECK;
 pub use crate::estate::live::FUNCTION as LIVE_SESSIONS;
 
-/// `EstateCheck`: checks every configured host (an unreachable one is a finding, not a failure).
+/// The `EstateCheck` unit of what spans hosts: the other doors, who allowed each session, the
+/// waiting writes judged again and the findings' Sentinel rows ([`estate_unit`]).
+pub const ACROSS_HOSTS: &str = "doors-and-settling";
+
+/// `EstateCheck`: plans one unit per configured host and one [`ACROSS_HOSTS`] ([`estate_unit`] on
+/// the work queue).
 ///
 /// # Errors
-/// `Retryable` only when no host's findings could be stored.
+/// `Retryable` when the plan cannot be recorded.
 pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let hosts = &state.config.estate.hosts;
-    let Some(arm) = state.arm.as_ref().filter(|_| !hosts.is_empty()) else {
+    if state.arm.is_none() || hosts.is_empty() {
         return Ok(Outcome::skipped(
             "no Bastion host configured (BASTION_HOSTS): the estate checks are off",
         ));
-    };
-    let workspaces = state.config.workspaces.query.workspaces.iter();
-    let ids: Vec<String> = workspaces.map(|w| w.id.clone()).collect();
+    }
+    let now = now_of(&state, &inv);
+    let mut units = hosts.clone();
+    units.push(ACROSS_HOSTS.to_owned());
+    super::plan::planned(&state, ESTATE_CHECK, &units, now, &[]).await
+}
+
+/// One `EstateCheck` unit at `now`: a configured host's check (its findings, its identities
+/// closed where it no longer records), or [`ACROSS_HOSTS`].
+///
+/// # Errors
+/// `Retryable` when a host's findings could not be stored; `Poison` for a host no longer
+/// configured.
+pub async fn estate_unit(
+    state: &AppState,
+    unit: &str,
+    now: time::OffsetDateTime,
+) -> Result<(String, Vec<Notification<Value>>), Failure> {
+    let arm = bounded_arm(state, check::BUDGET)?;
+    let mut read: Vec<String> = (state.config.workspaces.query.workspaces.iter())
+        .map(|w| w.id.clone())
+        .collect();
     let sinks = check::sinks(
         &state.ports,
-        &ids,
+        &read,
         state.config.custody.workspace.as_deref(),
     );
-    let arm = crate::arm::bounded(arm, std::time::Instant::now() + check::BUDGET);
+    if unit == ACROSS_HOSTS {
+        read.extend(state.config.custody.workspace.iter().cloned());
+        read.sort();
+        read.dedup();
+        return Ok(across_hosts(state, &arm, &read, now).await);
+    }
+    let settings = &state.config.estate;
+    if !settings.hosts.iter().any(|h| h == unit) {
+        return Err(Failure::poison(format!("host {unit} is not configured")));
+    }
     let window = crate::estate::trail::Window {
-        silence: state.config.estate.audit_silence,
+        silence: settings.audit_silence,
         wait: state.config.audit.session_wait,
     };
-    let now = now_of(&state, &inv);
-    let mut report = check::run(
+    let report = check::host(
         &state.ports,
         arm.as_ref(),
-        &state.config.estate,
+        settings,
+        unit,
         &sinks,
         window,
         now,
-    )
-    .await;
-    // The other doors onto the watched VMs: the Activity log in the workspaces the app reads
-    // (none read: those doors are off) and the network through Resource Manager.
-    let mut read = ids.clone();
-    read.extend(state.config.custody.workspace.iter().cloned());
-    read.sort();
-    read.dedup();
-    let logs = state.logs.as_deref();
-    let doors = Some(
-        bypass::run(
-            &state.ports,
-            logs,
-            Some(&arm),
-            &state.config.estate,
-            &read,
-            now,
-        )
-        .await,
     );
-    let mut authz = authorization_pass(&state, &arm, doors.as_ref(), &read, now).await;
-    report
-        .notifications
-        .extend(crate::spine::alerts(std::mem::take(&mut authz.found)));
-    if let Some(doors) = &doors {
-        report
-            .notifications
-            .extend(doors.notifications.iter().cloned());
-        for f in &doors.failed {
-            tracing::warn!(error = %f, "other doors not all decided; the next check retries");
-        }
-    }
-    if !report.failed.is_empty() && report.failed.len() == report.hosts {
+    let report = report.await;
+    if let Some(f) = report.failed.first() {
         return Err(Failure::storage(anyhow::anyhow!(
-            "no host's findings could be stored: {}",
-            report.failed.join("; ")
+            "the host's findings could not be stored: {f}"
         )));
     }
-    for f in &report.failed {
-        tracing::warn!(host = %f, "estate findings not stored; the next check retries");
+    let summary = format!(
+        "{} finding(s) open, {} opened or cleared",
+        report.open,
+        report.notifications.len()
+    );
+    Ok((summary, report.notifications))
+}
+
+/// The Resource Manager client a unit calls within `budget`.
+fn bounded_arm(
+    state: &AppState,
+    budget: std::time::Duration,
+) -> Result<std::sync::Arc<dyn crate::arm::ResourceManager>, Failure> {
+    let arm = state
+        .arm
+        .as_ref()
+        .ok_or_else(|| Failure::poison("no Resource Manager client: BASTION_HOSTS unset"))?;
+    Ok(crate::arm::bounded(arm, std::time::Instant::now() + budget))
+}
+
+/// The [`ACROSS_HOSTS`] unit: the other doors onto the watched VMs (the Activity log in the
+/// workspaces `read`, none read: those doors are off, and the network through Resource Manager),
+/// who allowed each session, then [`check::settle`].
+async fn across_hosts(
+    state: &AppState,
+    arm: &std::sync::Arc<dyn crate::arm::ResourceManager>,
+    read: &[String],
+    now: time::OffsetDateTime,
+) -> (String, Vec<Notification<Value>>) {
+    let logs = state.logs.as_deref();
+    let config = &state.config.estate;
+    let doors = bypass::run(&state.ports, logs, Some(arm), config, read, now).await;
+    let mut authz = authorization_pass(state, arm, Some(&doors), read, now).await;
+    let mut notifications = crate::spine::alerts(std::mem::take(&mut authz.found));
+    notifications.extend(doors.notifications.iter().cloned());
+    for f in &doors.failed {
+        tracing::warn!(error = %f, "other doors not all decided; the next check retries");
     }
-    if let Some(e) = &report.unexported {
+    if let Some(e) = check::settle(&state.ports, now).await {
         tracing::warn!(error = %e, "estate findings' Sentinel rows not all recorded; the next check records them");
     }
     let summary = format!(
-        "checked {} Bastion host(s): {} finding(s) open, {} opened or cleared; {}",
-        report.hosts,
-        report.open,
-        report.notifications.len(),
-        doors.map_or_else(
-            || "other doors: off (no workspace read)".to_owned(),
-            |d| format!("other doors: {} VM(s), {} finding(s) open", d.vms, d.open)
-        )
-    ) + &format!(
-        "; authorization: {} session(s) decided, {} changed",
+        "other doors: {} VM(s), {} finding(s) open; authorization: {} session(s) decided, {} changed",
+        doors.vms,
+        doors.open,
         authz.decided.len(),
         authz.changed
     );
-    Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
+    (summary, notifications)
 }
 
 /// Who allowed each session: PIM's schedules, `AuditLogs` of the workspaces read, and the
@@ -175,11 +207,7 @@ pub async fn live_unit(
     host: &str,
     now: time::OffsetDateTime,
 ) -> Result<(String, Vec<Notification<Value>>), Failure> {
-    let arm = state
-        .arm
-        .as_ref()
-        .ok_or_else(|| Failure::poison("no Resource Manager client: BASTION_HOSTS unset"))?;
-    let arm = crate::arm::bounded(arm, std::time::Instant::now() + live::BUDGET);
+    let arm = bounded_arm(state, live::BUDGET)?;
     let wait = state.config.audit.session_wait;
     let hosts = [host.to_owned()];
     let mut report = live::tick(&state.ports, arm.as_ref(), &hosts, wait, now).await;

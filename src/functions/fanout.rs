@@ -63,10 +63,16 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
     )
 }
 
-/// How long a timer's unit may wait for Resource Manager, for the timers whose units call it
-/// about the unit itself (a host): a shorter pause of the unit's scope is waited out by its calls.
-fn arm_budget(timer: &str) -> Option<std::time::Duration> {
-    (timer == super::estate::LIVE_SESSIONS).then_some(crate::estate::live::BUDGET)
+/// How long a timer's unit may wait for Resource Manager, for the units that call it about the
+/// unit itself (a host): a shorter pause of the unit's scope is waited out by its calls.
+fn arm_budget(u: &Unit) -> Option<std::time::Duration> {
+    match u.timer.as_str() {
+        super::estate::LIVE_SESSIONS => Some(crate::estate::live::BUDGET),
+        super::estate::ESTATE_CHECK if u.unit != super::estate::ACROSS_HOSTS => {
+            Some(crate::estate::check::BUDGET)
+        }
+        _ => None,
+    }
 }
 
 /// The answer deferring `u`, when its Resource Manager scope is paused (a 429 on this or another
@@ -74,7 +80,7 @@ fn arm_budget(timer: &str) -> Option<std::time::Duration> {
 /// timeout, without claiming it; on its last delivery it is sent again as a new message instead,
 /// so a pause never poisons it.
 async fn deferred(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Outcome, Failure>> {
-    let budget = arm_budget(&u.timer)?;
+    let budget = arm_budget(u)?;
     let left = state.arm.as_ref()?.paused(&u.unit).await?;
     if left < budget {
         return None;
@@ -112,6 +118,7 @@ async fn run(
 ) -> Result<(String, Vec<Notification<Value>>), Failure> {
     match u.timer.as_str() {
         super::estate::LIVE_SESSIONS => super::estate::live_unit(state, &u.unit, at).await,
+        super::estate::ESTATE_CHECK => super::estate::estate_unit(state, &u.unit, at).await,
         super::audit_logs::AUDIT_LOG_TAIL => super::audit_logs::tail_unit(state, &u.unit, at).await,
         super::reconcile::RECONCILE => super::reconcile::unit(state, &u.unit, at).await,
         super::audit_logs::AUDIT_LOG_QUERY => {

@@ -165,3 +165,54 @@ async fn at(tables: &InMemoryTables, t: time::OffsetDateTime) -> identity::Ident
     let observed = identity::of(tables, "acct", "recordings").await;
     observed.expect("identities").at(Some(t))
 }
+
+#[tokio::test]
+async fn a_hosts_unit_closes_its_own_identity_alone() {
+    let f = crate::testkit::fakes();
+    let ports = &f.state.ports;
+    let b = |i: u8| {
+        format!("/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b{i}")
+    };
+    let settings = settings_of(&[b(1), b(2)]);
+    let window = crate::estate::trail::Window {
+        silence: time::Duration::hours(24),
+        wait: time::Duration::minutes(120),
+    };
+    let sinks = crate::estate::check::sinks(ports, &[], None);
+    let t0 = datetime!(2025-03-14 10:00 UTC);
+    let t1 = t0 + time::Duration::minutes(15);
+    let t2 = t1 + time::Duration::minutes(15);
+    crate::estate::check::run(ports, &recording_here(), &settings, &sinks, window, t0).await;
+    // Both hosts now record into another container; b1's unit runs first.
+    let mut elsewhere = recording_here();
+    if let Some(h) = elsewhere.host.as_mut() {
+        h["properties"]["sessionRecordingConfiguration"]["blobContainerUri"] =
+            json!("https://other.blob.core.windows.net/recordings");
+    }
+    let unit = |host: String, t| {
+        let e = &elsewhere;
+        let s = &settings;
+        let k = &sinks;
+        async move { crate::estate::check::host(ports, e, s, &host, k, window, t).await }
+    };
+    let r = unit(b(1), t1).await;
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let after = at(&f.tables, t1 + time::Duration::minutes(5)).await;
+    assert_eq!(
+        after.unknown_hosts,
+        [b(2).to_ascii_lowercase()],
+        "b1 left the container, b2 (not read yet this period) still open: {after:?}"
+    );
+    assert_eq!(
+        after.provisional,
+        [PRINCIPAL],
+        "b2's identity still vouches"
+    );
+    // b2's unit, on its own: now it leaves too.
+    unit(b(2), t2).await;
+    let after = at(&f.tables, t2 + time::Duration::minutes(5)).await;
+    assert!(
+        after.unknown_hosts.is_empty() && after.provisional.is_empty(),
+        "{after:?}"
+    );
+}

@@ -13,6 +13,7 @@ pub(crate) mod doors;
 mod enforce;
 pub(crate) mod fake_arm;
 mod fanout;
+mod fanout_check;
 mod fanout_pause;
 mod identity;
 mod live;
