@@ -11,11 +11,13 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::shared::Shared;
+use crate::arm::ResourceManager;
 use crate::azure::AzureError;
 use crate::catalogue::days::DayRow;
 use crate::catalogue::person::forms;
 use crate::catalogue::session::outcome::CONNECTED;
 use crate::dates::{format_utc_millis, timestamp};
+use crate::spine::Finding;
 use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, upsert_batched};
@@ -161,4 +163,89 @@ pub async fn save(
         n += rows.len();
     }
     Ok(n)
+}
+
+/// Most VMs of one subscription whose Entra ID login extensions one pass reads (two calls
+/// each): with PIM's two lists, at most six Resource Manager calls a subscription in a pass of
+/// `EstateCheck` (every 15 minutes), two per 5 minutes.
+pub const VM_READS_A_PASS: usize = 2;
+
+/// Reads the Entra ID login extensions of the shared accounts' VMs not read within
+/// [`ENTRA_AGAIN`], oldest first, at most [`VM_READS_A_PASS`] a subscription, into
+/// `accounts`.
+pub async fn read_entra(
+    arm: &dyn ResourceManager,
+    accounts: &mut Accounts,
+    found: &[Shared],
+    now: OffsetDateTime,
+) {
+    let mut due: Vec<(Option<OffsetDateTime>, &str)> = Vec::new();
+    for s in found {
+        let a = accounts.get(&(s.vm.clone(), s.account.clone()));
+        let at = a.and_then(|a| a.entra_at);
+        let fresh = at.is_some_and(|at| at + ENTRA_AGAIN > now);
+        if !fresh && !due.iter().any(|(_, vm)| *vm == s.vm) {
+            due.push((at, &s.vm));
+        }
+    }
+    due.sort();
+    let mut per_sub: std::collections::BTreeMap<String, usize> = Default::default();
+    for (_, vm) in due {
+        let n = per_sub
+            .entry(super::decide::subscription_of(vm))
+            .or_default();
+        if *n >= VM_READS_A_PASS {
+            continue;
+        }
+        *n += 1;
+        let entra = match entra_login(arm, vm).await {
+            Ok(true) => "present".to_owned(),
+            Ok(false) => "absent".to_owned(),
+            Err(why) => format!("unknown: {why}"),
+        };
+        for (_, a) in accounts.iter_mut().filter(|((v, _), _)| v == vm) {
+            a.entra.clone_from(&entra);
+            a.entra_at = Some(now);
+        }
+    }
+}
+
+/// The `shared-account` findings of `found` (`arm`: Resource Manager is set up), unless its VM signs people in with Entra ID.
+pub fn findings(
+    accounts: &Accounts,
+    found: &[Shared],
+    arm: bool,
+    now: OffsetDateTime,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in found {
+        let entra = accounts
+            .get(&(s.vm.clone(), s.account.clone()))
+            .map(|a| a.entra.as_str())
+            .unwrap_or_default();
+        let entra = match entra {
+            "present" => continue,
+            _ if !arm => "unknown: Resource Manager is not set up".to_owned(),
+            "" => format!(
+                "unknown: not read yet (at most {VM_READS_A_PASS} VMs a subscription a pass)"
+            ),
+            e => e.to_owned(),
+        };
+        out.push(super::findings::shared_account(s, &entra, now));
+    }
+    out
+}
+
+/// Whether `vm` has an Entra ID login extension.
+async fn entra_login(arm: &dyn ResourceManager, vm: &str) -> Result<bool, String> {
+    for name in super::shared::ENTRA_LOGIN {
+        if arm
+            .vm_extension(vm, name)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
