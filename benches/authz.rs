@@ -4,8 +4,9 @@
 //!
 //! The estate: `--hosts` Bastion hosts, two VMs each spread over `--subscriptions`
 //! subscriptions, `--rate` successful sessions a day by `--rate / 20` people (20 sessions a person
-//! a day, each person in one subscription), `--history-days` days of day rows before the first tick (the pass scans the longer of
-//! 7 days and `SHARED_ACCOUNT_DAYS` = `--shared-days`). `--pim` percent of the sessions are
+//! a day, each person in one subscription), `--history-days` days of day rows before the first tick
+//! (the first pass reads the longer of 7 days and `SHARED_ACCOUNT_DAYS` = `--shared-days` once,
+//! later passes what [`authorization::select`] chooses). `--pim` percent of the sessions are
 //! drawn as covered by a PIM activation of their person at their VM's subscription (8 hours,
 //! starting up to an hour before the session; one activation covers the person's later sessions
 //! there until it ends); a tenth of those activations arrive late, up to a tick after
@@ -15,19 +16,20 @@
 //! Then `--ticks` passes 15 minutes apart (`EstateCheck`'s period, whose step the pass is), the
 //! sessions of each period written before its pass. Per pass: Resource Manager calls per
 //! subscription, `AuditLogs` queries per workspace (an empty answer, counted), table calls, day
-//! rows scanned and evidence rows loaded, and its wall time; over the run, the verdict's lag p99
+//! rows read, and its CPU and wall time; over the run, the verdict's lag p99
 //! in ticks: from the later of a session's start and its evidence's arrival to the end of the
 //! pass that first gave it its right verdict.
 //!
 //! Usage: `cargo bench --profile dev --bench authz -- [--hosts 1000] [--rate 100000]
 //! [--history-days 30] [--shared-days 30] [--subscriptions 10] [--workspaces 1] [--pim 70]
-//! [--ticks 6] [--latency-ms 0] [--page-size 0]` (`--page-size`: items a list page; 0, all in
-//! one: Resource Manager's page size for these lists is not documented).
+//! [--ticks 6] [--latency-ms 0] [--page-size 0] [--history-decided 1]` (`--page-size`: items a
+//! list page; 0, all in one: Resource Manager's page size for these lists is not documented;
+//! `--history-decided 0`: the history's rows undecided, as before a first pass ever).
 //!
 //! Resource Manager requests are told apart: PIM's two lists (the budget: two a watched
 //! subscription per 5 minutes) and the reads of VM extensions that the shared accounts ask
-//! (every VM account used by two people, up to 50 VMs a pass; every person here signs in as
-//! `azureuser`, so every busy VM is shared).
+//! (every VM account used by two people: each VM once a day, at most two VMs a subscription a
+//! pass; every person here signs in as `azureuser`, so every busy VM is shared).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -248,17 +250,6 @@ async fn main() {
     }
     let tables = Arc::new(InMemoryTables::new().without_interleaving());
     tables.ensure_table(DAYS_TABLE).await.unwrap();
-    let t = Instant::now();
-    for p in all.iter().filter(|p| p.row.start < T0) {
-        tables
-            .write(DAYS_TABLE, &p.row.to_entity(), WriteMode::Upsert)
-            .await
-            .unwrap();
-    }
-    eprintln!(
-        "{seeded} day rows seeded in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
 
     let fake = FakeArm::start(Estate {
         latency: Duration::from_millis(arg("--latency-ms", 0)),
@@ -313,7 +304,7 @@ async fn main() {
         a.pim
     );
     // The truth: a session is covered when an activation of its person at its subscription covers
-    // its start (less the 5 minutes' skew); its evidence arrives with the first such activation.
+    // its start (the 5 minutes' skew either side); its evidence arrives with the first such activation.
     let mut windows: HashMap<(&str, &str), Vec<Window>> = HashMap::new();
     for p in &all {
         if let Some((arrival, from, until)) = p.activation {
@@ -328,15 +319,38 @@ async fn main() {
             let key = (p.row.user_email.as_str(), p.row.subscription.as_str());
             let covering = windows.get(&key).into_iter().flatten();
             let arrival = covering
-                .filter(|(_, from, until)| *from - skew <= p.row.start && p.row.start <= *until)
+                .filter(|(_, from, until)| {
+                    *from - skew <= p.row.start && p.row.start <= *until + skew
+                })
                 .map(|(arrival, _, _)| *arrival)
                 .min();
             (p.row.tunnel_id.as_str(), arrival)
         })
         .collect();
+    // History as a running deployment left it: each row with the verdict its evidence gave
+    // (`--history-decided 0`: undecided, as before the first pass ever).
+    let decided = arg("--history-decided", 1) == 1;
+    let t = Instant::now();
+    for p in all.iter().filter(|p| p.row.start < T0) {
+        let mut row = p.row.clone();
+        if decided {
+            let at = truth.get(row.tunnel_id.as_str()).copied().flatten();
+            let pim = at.is_some_and(|a| a < T0);
+            row.authorization = (if pim { "pim" } else { "none" }).into();
+        }
+        tables
+            .write(DAYS_TABLE, &row.to_entity(), WriteMode::Upsert)
+            .await
+            .unwrap();
+    }
+    eprintln!(
+        "{seeded} day rows seeded in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     // Right verdict first given (tunnel -> end of that pass).
     let mut right: HashMap<String, OffsetDateTime> = HashMap::new();
     let mut passes = Vec::new();
+    let mut last_verdict: HashMap<String, Verdict> = HashMap::new();
     for tick in 0..=ticks {
         let now = T0 + TICK * tick as i32;
         // This period's sessions arrive; the instance list shows what is active and arrived.
@@ -381,6 +395,7 @@ async fn main() {
             (new.len(), pim.count())
         });
         for (tunnel, record) in &report.decided {
+            last_verdict.insert(tunnel.clone(), record.verdict);
             let covered = truth.get(tunnel.as_str()).copied().flatten().is_some();
             let verdict = if covered { Verdict::Pim } else { Verdict::None };
             if record.verdict == verdict {
@@ -391,6 +406,8 @@ async fn main() {
             "failed": report.failed.len(), "wall_s": wall.as_secs_f64(), "cpu_s": cpu,
             "arm_requests": requests, "pim_per_subscription": schedules as f64 / a.subscriptions as f64,
             "vm_extension_reads": requests - schedules,
+            "arm_per_subscription": requests as f64 / a.subscriptions as f64,
+            "rows_read": report.rows_read,
             "instances_listed": listed, "queries": logs.1.load(Ordering::Relaxed) - queries,
             "table_calls": tables.calls() - calls});
         println!("{line}");
@@ -413,6 +430,17 @@ async fn main() {
             })
         })
         .collect();
+    // The sessions never given their right verdict, with the last one given (none: not decided).
+    for p in all.iter().filter(|p| p.row.start >= T0) {
+        let arrival = truth.get(p.row.tunnel_id.as_str()).copied().flatten();
+        if arrival.is_none_or(|a| a <= last) && !right.contains_key(&p.row.tunnel_id) {
+            let given = last_verdict.get(&p.row.tunnel_id);
+            println!(
+                "never right: {} {} start {} evidence {:?} given {given:?}",
+                p.row.tunnel_id, p.row.user_email, p.row.start, arrival
+            );
+        }
+    }
     println!(
         "verdict lag in ticks of 15 min over {} sessions: p50 {:.2}, p99 {:.2}, max {:.2}; never right: {}",
         lags.len(),

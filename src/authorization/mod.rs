@@ -17,14 +17,18 @@ pub mod findings;
 pub mod groups;
 pub mod mfa;
 pub mod read;
+pub mod select;
 pub mod settings;
 pub mod shared;
+pub mod shared_store;
 pub mod store;
 
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod select_tests;
 #[cfg(test)]
 mod shared_tests;
 #[cfg(test)]
@@ -39,8 +43,7 @@ use self::decide::{Record, Session};
 use self::read::Doors;
 use self::settings::AuthzSettings;
 use crate::arm::ResourceManager;
-use crate::catalogue::days::{DayRow, Span, put_authorization, started_within_scan};
-use crate::catalogue::session::outcome::CONNECTED;
+use crate::catalogue::days::{DayRow, Span, put_authorization};
 use crate::dates::format_utc_millis;
 use crate::loganalytics::LogsQuery;
 use crate::ports::Ports;
@@ -81,6 +84,8 @@ pub struct Report {
     pub queries: usize,
     /// Microsoft Graph lists asked (PIM for Groups; first pages).
     pub graph_calls: usize,
+    /// Day rows read (the sessions a pass chooses from).
+    pub rows_read: usize,
     /// Sessions whose verdict or record changed (written).
     pub changed: usize,
     /// What it tells people (the entry point makes them notifications).
@@ -103,48 +108,6 @@ pub struct Sources<'a> {
     pub signin_mfa: bool,
 }
 
-/// Most VMs whose Entra ID login extensions one pass reads (two calls each).
-pub const MAX_SHARED_VMS: usize = 50;
-
-/// The shared accounts of `rows`, each a finding unless its VM has an Entra ID login extension
-/// (read over `arm`; one not read is said in the finding).
-async fn shared_accounts(
-    arm: Option<&dyn ResourceManager>,
-    rows: &[DayRow],
-    now: OffsetDateTime,
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for (i, s) in shared::shared(rows).iter().enumerate() {
-        let entra = match arm {
-            Some(_) if i >= MAX_SHARED_VMS => Err(format!(
-                "more than {MAX_SHARED_VMS} VMs to read in one pass"
-            )),
-            Some(arm) => entra_login(arm, &s.vm).await,
-            None => Err("Resource Manager is not set up".to_owned()),
-        };
-        match entra {
-            Ok(true) => {}
-            Ok(false) => out.push(findings::shared_account(s, "absent", now)),
-            Err(why) => out.push(findings::shared_account(s, &format!("unknown: {why}"), now)),
-        }
-    }
-    out
-}
-
-/// Whether `vm` has an Entra ID login extension.
-async fn entra_login(arm: &dyn ResourceManager, vm: &str) -> Result<bool, String> {
-    for name in shared::ENTRA_LOGIN {
-        if arm
-            .vm_extension(vm, name)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// The session facts the decision needs, from its day row.
 pub fn session_of(row: &DayRow) -> Session {
     Session {
@@ -155,9 +118,14 @@ pub fn session_of(row: &DayRow) -> Session {
     }
 }
 
-/// One pass over the successful sessions that started within [`DECIDE_LOOKBACK`] of `now` on
-/// `hosts` (lower-case names; empty: every host): the sources read and kept, each session
-/// decided from everything kept; then the shared accounts of `SHARED_ACCOUNT_DAYS`.
+/// The pacing row's name of the passes (when the last ran) and of the daily sweep.
+const PASS: &str = "~pass";
+const SWEEP: &str = "~sweep";
+
+/// One pass over the successful sessions on `hosts` (lower-case names; empty: every host) that
+/// started within [`DECIDE_LOOKBACK`] of `now` and whose verdict may change ([`select`]): the
+/// sources read and kept, each chosen session decided from everything kept; then the shared
+/// accounts of `SHARED_ACCOUNT_DAYS`, from their kept state updated by the sessions read.
 pub async fn run(
     ports: &Ports,
     sources: &Sources<'_>,
@@ -167,39 +135,64 @@ pub async fn run(
 ) -> Report {
     let mut report = Report::default();
     let tables = ports.tables.as_ref();
-    let shared_span = Duration::days(settings.shared_days);
-    let scan = Span {
-        from: now - shared_span.max(DECIDE_LOOKBACK),
-        until: now,
-    };
+    let shared_from = now - Duration::days(settings.shared_days);
     let span = Span {
         from: now - DECIDE_LOOKBACK,
         until: now,
     };
-    let all_rows: Vec<DayRow> = match started_within_scan(tables, scan).await {
-        Ok(rows) => rows
-            .into_iter()
-            .filter(|r| r.outcome == CONNECTED)
-            .filter(|r| hosts.is_empty() || hosts.contains(&r.host.to_ascii_lowercase()))
-            .collect(),
-        Err(e) => {
-            report.failed.push(format!("sessions not read: {e}"));
+    let (last, swept) = match (
+        store::read_at(tables, PASS).await,
+        store::read_at(tables, SWEEP).await,
+    ) {
+        (Ok(l), Ok(s)) => (l, s),
+        (Err(e), _) | (_, Err(e)) => {
+            report.failed.push(format!("pass times not read: {e}"));
             return report;
         }
     };
-    let shared_from = now - shared_span;
-    let of_shared: Vec<DayRow> = (all_rows.iter())
-        .filter(|r| r.start >= shared_from)
-        .cloned()
-        .collect();
-    report.found = shared_accounts(sources.arm, &of_shared, now).await;
-    let rows: Vec<DayRow> = all_rows
-        .into_iter()
-        .filter(|r| r.start >= span.from)
-        .collect();
-    let subscriptions: BTreeSet<String> = rows
-        .iter()
-        .map(|r| decide::subscription_of(&r.target_resource_id))
+    let mut accounts = match shared_store::load(tables).await {
+        Ok(a) => a,
+        Err(e) => {
+            report.failed.push(format!("shared accounts not read: {e}"));
+            return report;
+        }
+    };
+    let before = accounts.clone();
+    let sweep = last.is_none() || swept.is_none_or(|at| at.date() != now.date());
+    let scan_from = match (swept, last) {
+        (None, _) => shared_from.min(span.from),
+        _ if sweep => span.from,
+        (_, Some(last)) => (last - select::RECENT).max(span.from),
+        (_, None) => span.from,
+    };
+    let mut chosen = select::Chosen::default();
+    let scan = Span {
+        from: scan_from,
+        until: now,
+    };
+    let open: &[&str] = if sweep { &[""] } else { &select::OPEN };
+    let read = select::scan(tables, hosts, (scan, span.from), open, &mut chosen, |r| {
+        if r.start >= shared_from {
+            shared_store::add(&mut accounts, r);
+        }
+    });
+    let read = match read.await {
+        Ok(()) => select::unknown(tables, hosts, span, &mut chosen).await,
+        e => e,
+    };
+    if let Err(e) = read {
+        report.failed.push(format!("sessions not read: {e}"));
+        return report;
+    }
+    // Every subscription with a session in the span: those read now, and those of the accounts.
+    let subscriptions: BTreeSet<String> = (chosen.rows.values())
+        .map(|r| r.target_resource_id.to_ascii_lowercase())
+        .chain(
+            (accounts.iter())
+                .filter(|(_, a)| a.people.values().any(|u| u.2 >= span.from))
+                .map(|((vm, _), _)| vm.clone()),
+        )
+        .map(|vm| decide::subscription_of(&vm))
         .filter(|s| !s.is_empty())
         .collect();
     let mut kept = match store::load(tables).await {
@@ -211,9 +204,9 @@ pub async fn run(
     };
     let mut got = read::gather(tables, sources, &subscriptions, (span.from, now)).await;
     if let Some(graph) = sources.groups {
-        let vms = rows
-            .iter()
+        let vms = (chosen.rows.values())
             .map(|r| r.target_resource_id.to_ascii_lowercase())
+            .chain(accounts.keys().map(|(vm, _)| vm.clone()))
             .collect();
         let wanted = groups::held(
             got.seen.iter().chain(&kept.evidence),
@@ -228,6 +221,13 @@ pub async fn run(
     report.arm_calls = got.arm_calls;
     report.queries = got.queries;
     report.graph_calls = got.graph_calls;
+    let fresh = select::fresh(&got.seen, &kept.evidence);
+    if let Err(e) = select::covered_by(tables, hosts, &fresh, span, &mut chosen).await {
+        report
+            .failed
+            .push(format!("sessions new evidence covers not read: {e}"));
+    }
+    report.rows_read = chosen.read;
     if let Err(e) = store::keep(tables, &kept, &got.seen, now).await {
         report.failed.push(format!("evidence not kept: {e}"));
     }
@@ -252,6 +252,15 @@ pub async fn run(
                 .push(format!("{under}: read time not kept: {e}"));
         }
     }
+    let found = shared_store::shared(&accounts, shared_from);
+    if let Some(arm) = sources.arm {
+        shared_store::read_entra(arm, &mut accounts, &found, now).await;
+    }
+    report.found = shared_store::findings(&accounts, &found, sources.arm.is_some(), now);
+    if let Err(e) = shared_store::save(tables, &before, &mut accounts, shared_from).await {
+        report.failed.push(format!("shared accounts not kept: {e}"));
+    }
+    let rows: Vec<DayRow> = chosen.rows.into_values().collect();
     // Decided from everything known: what is kept, updated by what was read now.
     let fresh: BTreeSet<String> = got.seen.iter().map(|e| e.id.clone()).collect();
     kept.evidence.retain(|e| !fresh.contains(&e.id));
@@ -287,6 +296,12 @@ pub async fn run(
     report
         .found
         .extend(findings::unknown(&got.reads, &unknown, now));
+    let marks = [(true, PASS), (sweep, SWEEP)];
+    for (_, row) in marks.into_iter().filter(|(due, _)| *due) {
+        if let Err(e) = store::mark_read(tables, row, now).await {
+            report.failed.push(format!("pass time not kept: {e}"));
+        }
+    }
     // The review queue derives a session whose verdict changed again.
     report.changed = changed.len();
     if let Err(e) = crate::catalogue::changes::record(tables, &changed).await {

@@ -50,3 +50,47 @@ fn an_account_used_by_two_people_on_one_vm_is_shared() {
     assert_eq!(s.first, datetime!(2026-11-01 08:00 UTC));
     assert_eq!(s.last, datetime!(2026-11-01 17:00 UTC));
 }
+
+/// The kept state, fed one session at a time and kept between passes, finds what the 30-day
+/// scan found, forgets a person last seen before the window, and counts a session read twice once.
+#[tokio::test]
+async fn the_kept_state_finds_what_the_scan_found_and_forgets_old_uses() {
+    use super::shared_store::{Accounts, add, load, save, shared as kept_shared};
+    let tables = crate::tables::testing::memory::InMemoryTables::new();
+    let rows = [
+        row(0, "vm1", "root", "alice@contoso.com", CONNECTED),
+        row(1, "vm1", "ROOT", "Alice@Contoso.com", CONNECTED),
+        row(2, "vm1", "root", "bob@contoso.com", CONNECTED),
+        row(3, "vm2", "root", "bob@contoso.com", CONNECTED),
+        row(4, "vm2", "root", "", CONNECTED),
+    ];
+    let from = datetime!(2026-10-01 00:00 UTC);
+    // Two passes: the first reads rows 0-2, the second rows 1-4 (row 1 and 2 again).
+    let mut first = Accounts::new();
+    rows[..3].iter().for_each(|r| add(&mut first, r));
+    save(&tables, &Accounts::new(), &mut first, from)
+        .await
+        .expect("saved");
+    let mut second = load(&tables).await.expect("loaded");
+    assert_eq!(second, first);
+    let before = second.clone();
+    rows[1..].iter().for_each(|r| add(&mut second, r));
+    assert_eq!(kept_shared(&second, from), shared(&rows));
+    assert_eq!(
+        save(&tables, &before, &mut second, from)
+            .await
+            .expect("saved"),
+        1,
+        "only vm2's new row is written"
+    );
+    // A month on, alice (last seen at 09:00) is out of the window; bob (10:00) is not.
+    let later = datetime!(2026-11-01 09:30 UTC);
+    assert!(kept_shared(&second, later).is_empty());
+    let mut third = load(&tables).await.expect("loaded");
+    save(&tables, &second, &mut third, later)
+        .await
+        .expect("saved");
+    let kept = load(&tables).await.expect("loaded");
+    let people: Vec<&String> = kept.values().flat_map(|a| a.people.keys()).collect();
+    assert_eq!(people, ["bob@contoso.com", "bob@contoso.com"], "{kept:?}");
+}

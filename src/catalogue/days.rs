@@ -909,6 +909,33 @@ pub async fn started_within_scan(
     Ok(read_rows(rows).into_iter().map(|(w, _)| w).collect())
 }
 
+/// The rows of the sessions that started within `span` whose verdict (`Authorization`) is one of
+/// `verdicts` (a row not yet decided has none and matches none), read as
+/// [`started_within_scan`] reads.
+///
+/// # Errors
+/// Table errors.
+pub async fn started_within_with(
+    tables: &dyn TableStore,
+    span: Span,
+    verdicts: &[&str],
+) -> Result<Vec<DayRow>, AzureError> {
+    let filter = Filter::And(vec![
+        Filter::str("PartitionKey", Op::Ge, format_date(span.from.date())),
+        Filter::str("PartitionKey", Op::Le, format_date(span.until.date())),
+        Filter::str("Start", Op::Ge, format_utc_millis(span.from)),
+        Filter::str("Start", Op::Le, format_utc_millis(span.until)),
+        Filter::Or(
+            verdicts
+                .iter()
+                .map(|v| Filter::str("Authorization", Op::Eq, *v))
+                .collect(),
+        ),
+    ]);
+    let rows = query_all(tables, DAYS_TABLE, &filter, usize::MAX).await?;
+    Ok(read_rows(rows).into_iter().map(|(w, _)| w).collect())
+}
+
 /// Parses rows as read, dropping any that are not day rows.
 pub fn read_rows(rows: Vec<Stored>) -> Vec<(DayRow, Stored)> {
     rows.into_iter()

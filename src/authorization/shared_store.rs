@@ -1,0 +1,251 @@
+//! Table `authzshared`, its one writer: the shared-account state kept from pass to pass, so a
+//! pass adds only the sessions it read instead of scanning `SHARED_ACCOUNT_DAYS` of day rows. One
+//! row per VM account (PK the VM's resource id, RK the account, both through the one key
+//! encoder): each person's name and first and last use (a person last seen before the window is
+//! dropped), and whether the VM signs people in with Entra ID (`Entra`: `present`, `absent` or
+//! `unknown: why`) with when that was read (`EntraAt`; read again after [`ENTRA_AGAIN`]).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::shared::Shared;
+use crate::arm::ResourceManager;
+use crate::azure::AzureError;
+use crate::catalogue::days::DayRow;
+use crate::catalogue::person::forms;
+use crate::catalogue::session::outcome::CONNECTED;
+use crate::dates::{format_utc_millis, timestamp};
+use crate::spine::Finding;
+use crate::tables::filter::Op;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
+use crate::tables::ops::{query_all, upsert_batched};
+use crate::tables::{Entity, Filter, TableStore, get_str};
+
+/// The table.
+pub const SHARED_TABLE: &str = "authzshared";
+/// A VM's extensions are read again after this long.
+pub const ENTRA_AGAIN: Duration = Duration::days(1);
+/// Most rows one load reads.
+pub const MAX_ROWS: usize = 200_000;
+
+/// One person's uses of an account: their name as first seen, first and last use.
+pub type Uses = (String, OffsetDateTime, OffsetDateTime);
+
+/// One VM account's kept state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Account {
+    /// The VM's name.
+    pub vm_name: String,
+    /// Each person (by the last form of their name) and their uses.
+    pub people: BTreeMap<String, Uses>,
+    /// `present`, `absent` or `unknown: why` (empty: never read).
+    pub entra: String,
+    /// When `entra` was read.
+    pub entra_at: Option<OffsetDateTime>,
+}
+
+/// The kept accounts by (VM resource id, account), both lower-case.
+pub type Accounts = BTreeMap<(String, String), Account>;
+
+/// Counts session `r` into `all` (a failed login, or one without a VM, account or person, is
+/// left out); counting a session twice changes nothing.
+pub fn add(all: &mut Accounts, r: &DayRow) {
+    let vm = r.target_resource_id.to_ascii_lowercase();
+    let account = r.user_name.to_lowercase();
+    if r.outcome != CONNECTED || vm.is_empty() || account.trim().is_empty() {
+        return;
+    }
+    let Some(person) = forms(&r.user_email).pop().filter(|p| !p.trim().is_empty()) else {
+        return;
+    };
+    let a = all.entry((vm, account)).or_default();
+    a.vm_name.clone_from(&r.vm);
+    let u = (a.people.entry(person)).or_insert((r.user_email.clone(), r.start, r.start));
+    (u.1, u.2) = (u.1.min(r.start), u.2.max(r.start));
+}
+
+/// The accounts used by two or more people last seen since `from`, VM and account order.
+pub fn shared(all: &Accounts, from: OffsetDateTime) -> Vec<Shared> {
+    let mut out = Vec::new();
+    for ((vm, account), a) in all {
+        let within: Vec<&Uses> = a.people.values().filter(|u| u.2 >= from).collect();
+        let (Some(first), Some(last)) = (
+            within.iter().map(|u| u.1).min(),
+            within.iter().map(|u| u.2).max(),
+        ) else {
+            continue;
+        };
+        if within.len() < 2 {
+            continue;
+        }
+        let mut people: Vec<String> = within.iter().map(|u| u.0.clone()).collect();
+        people.sort();
+        out.push(Shared {
+            vm: vm.clone(),
+            vm_name: a.vm_name.clone(),
+            account: account.clone(),
+            people,
+            first: first.max(from),
+            last,
+        });
+    }
+    out
+}
+
+fn entity(vm: &str, account: &str, a: &Account) -> Entity {
+    let people: serde_json::Map<String, Value> = (a.people.iter())
+        .map(|(p, (name, first, last))| {
+            let uses = json!([name, format_utc_millis(*first), format_utc_millis(*last)]);
+            (p.clone(), uses)
+        })
+        .collect();
+    crate::tables::entity(json!({
+        "PartitionKey": key(vm, Spelling::Encoded, MAX_KEY_BYTES),
+        "RowKey": key(account, Spelling::Encoded, MAX_KEY_BYTES),
+        "Vm": vm, "Account": account, "VmName": a.vm_name,
+        "People": Value::Object(people).to_string(), "Entra": a.entra,
+        "EntraAt": a.entra_at.map(format_utc_millis).unwrap_or_default(),
+    }))
+}
+
+fn of_entity(row: &Entity) -> Option<((String, String), Account)> {
+    let s = |n: &str| get_str(row, n).unwrap_or_default().to_owned();
+    let people: BTreeMap<String, Value> = serde_json::from_str(&s("People")).ok()?;
+    let people = people
+        .into_iter()
+        .filter_map(|(p, v)| {
+            let at = |i: usize| v.get(i).and_then(Value::as_str).and_then(timestamp);
+            let name = v.get(0).and_then(Value::as_str)?.to_owned();
+            Some((p, (name, at(1)?, at(2)?)))
+        })
+        .collect();
+    let a = Account {
+        vm_name: s("VmName"),
+        people,
+        entra: s("Entra"),
+        entra_at: timestamp(&s("EntraAt")),
+    };
+    Some(((s("Vm"), s("Account")), a))
+}
+
+/// Every account kept.
+///
+/// # Errors
+/// Table errors.
+pub async fn load(tables: &dyn TableStore) -> Result<Accounts, AzureError> {
+    let all = Filter::str("PartitionKey", Op::Ge, "");
+    let rows = query_all(tables, SHARED_TABLE, &all, MAX_ROWS).await?;
+    Ok(rows.iter().filter_map(|r| of_entity(&r.entity)).collect())
+}
+
+/// Keeps the accounts of `now` that differ from `before` (people last seen before `from` dropped).
+///
+/// # Errors
+/// Table errors.
+pub async fn save(
+    tables: &dyn TableStore,
+    before: &Accounts,
+    now: &mut Accounts,
+    from: OffsetDateTime,
+) -> Result<usize, AzureError> {
+    let mut by_vm: BTreeMap<&str, Vec<Entity>> = BTreeMap::new();
+    for ((vm, account), a) in now.iter_mut() {
+        a.people.retain(|_, u| u.2 >= from);
+        if before.get(&(vm.clone(), account.clone())) != Some(a) {
+            by_vm.entry(vm).or_default().push(entity(vm, account, a));
+        }
+    }
+    let mut n = 0;
+    for rows in by_vm.values() {
+        upsert_batched(tables, SHARED_TABLE, rows).await?;
+        n += rows.len();
+    }
+    Ok(n)
+}
+
+/// Most VMs of one subscription whose Entra ID login extensions one pass reads (two calls
+/// each): with PIM's two lists, at most six Resource Manager calls a subscription in a pass of
+/// `EstateCheck` (every 15 minutes), two per 5 minutes.
+pub const VM_READS_A_PASS: usize = 2;
+
+/// Reads the Entra ID login extensions of the shared accounts' VMs not read within
+/// [`ENTRA_AGAIN`], oldest first, at most [`VM_READS_A_PASS`] a subscription, into
+/// `accounts`.
+pub async fn read_entra(
+    arm: &dyn ResourceManager,
+    accounts: &mut Accounts,
+    found: &[Shared],
+    now: OffsetDateTime,
+) {
+    let mut due: Vec<(Option<OffsetDateTime>, &str)> = Vec::new();
+    for s in found {
+        let a = accounts.get(&(s.vm.clone(), s.account.clone()));
+        let at = a.and_then(|a| a.entra_at);
+        let fresh = at.is_some_and(|at| at + ENTRA_AGAIN > now);
+        if !fresh && !due.iter().any(|(_, vm)| *vm == s.vm) {
+            due.push((at, &s.vm));
+        }
+    }
+    due.sort();
+    let mut per_sub: std::collections::BTreeMap<String, usize> = Default::default();
+    for (_, vm) in due {
+        let n = per_sub
+            .entry(super::decide::subscription_of(vm))
+            .or_default();
+        if *n >= VM_READS_A_PASS {
+            continue;
+        }
+        *n += 1;
+        let entra = match entra_login(arm, vm).await {
+            Ok(true) => "present".to_owned(),
+            Ok(false) => "absent".to_owned(),
+            Err(why) => format!("unknown: {why}"),
+        };
+        for (_, a) in accounts.iter_mut().filter(|((v, _), _)| v == vm) {
+            a.entra.clone_from(&entra);
+            a.entra_at = Some(now);
+        }
+    }
+}
+
+/// The `shared-account` findings of `found` (`arm`: Resource Manager is set up), unless its VM signs people in with Entra ID.
+pub fn findings(
+    accounts: &Accounts,
+    found: &[Shared],
+    arm: bool,
+    now: OffsetDateTime,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in found {
+        let entra = accounts
+            .get(&(s.vm.clone(), s.account.clone()))
+            .map(|a| a.entra.as_str())
+            .unwrap_or_default();
+        let entra = match entra {
+            "present" => continue,
+            _ if !arm => "unknown: Resource Manager is not set up".to_owned(),
+            "" => format!(
+                "unknown: not read yet (at most {VM_READS_A_PASS} VMs a subscription a pass)"
+            ),
+            e => e.to_owned(),
+        };
+        out.push(super::findings::shared_account(s, &entra, now));
+    }
+    out
+}
+
+/// Whether `vm` has an Entra ID login extension.
+async fn entra_login(arm: &dyn ResourceManager, vm: &str) -> Result<bool, String> {
+    for name in super::shared::ENTRA_LOGIN {
+        if arm
+            .vm_extension(vm, name)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
