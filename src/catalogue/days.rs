@@ -899,14 +899,7 @@ pub async fn started_within_scan(
     tables: &dyn TableStore,
     span: Span,
 ) -> Result<Vec<DayRow>, AzureError> {
-    let filter = Filter::And(vec![
-        Filter::str("PartitionKey", Op::Ge, format_date(span.from.date())),
-        Filter::str("PartitionKey", Op::Le, format_date(span.until.date())),
-        Filter::str("Start", Op::Ge, format_utc_millis(span.from)),
-        Filter::str("Start", Op::Le, format_utc_millis(span.until)),
-    ]);
-    let rows = query_all(tables, DAYS_TABLE, &filter, usize::MAX).await?;
-    Ok(read_rows(rows).into_iter().map(|(w, _)| w).collect())
+    scan(tables, span, Vec::new()).await
 }
 
 /// The rows of the sessions that started within `span` whose verdict (`Authorization`) is one of
@@ -920,19 +913,28 @@ pub async fn started_within_with(
     span: Span,
     verdicts: &[&str],
 ) -> Result<Vec<DayRow>, AzureError> {
-    let filter = Filter::And(vec![
+    let verdicts = verdicts
+        .iter()
+        .map(|v| Filter::str("Authorization", Op::Eq, *v))
+        .collect();
+    scan(tables, span, vec![Filter::Or(verdicts)]).await
+}
+
+/// The day rows of the sessions that started within `span` and match every one of `more`: one
+/// query over the span's day partitions.
+async fn scan(
+    tables: &dyn TableStore,
+    span: Span,
+    more: Vec<Filter>,
+) -> Result<Vec<DayRow>, AzureError> {
+    let mut all = vec![
         Filter::str("PartitionKey", Op::Ge, format_date(span.from.date())),
         Filter::str("PartitionKey", Op::Le, format_date(span.until.date())),
         Filter::str("Start", Op::Ge, format_utc_millis(span.from)),
         Filter::str("Start", Op::Le, format_utc_millis(span.until)),
-        Filter::Or(
-            verdicts
-                .iter()
-                .map(|v| Filter::str("Authorization", Op::Eq, *v))
-                .collect(),
-        ),
-    ]);
-    let rows = query_all(tables, DAYS_TABLE, &filter, usize::MAX).await?;
+    ];
+    all.extend(more);
+    let rows = query_all(tables, DAYS_TABLE, &Filter::And(all), usize::MAX).await?;
     Ok(read_rows(rows).into_iter().map(|(w, _)| w).collect())
 }
 
