@@ -89,6 +89,18 @@ pub struct Reads {
     pub groups_read: bool,
     /// `(group, why)`: the groups whose memberships could not be read this time.
     pub groups_failed: Vec<(String, String)>,
+    /// `(subscription, last read whole)`: PIM's lists were not read this pass (read within
+    /// `PACE`, or its Resource Manager budget spent); a session there that started after that
+    /// read and nothing covers waits for a fresh list, undecided (never `none`).
+    pub deferred: Vec<(String, Option<OffsetDateTime>)>,
+}
+
+impl Reads {
+    /// A session in `subscription` started at `start` needs a list not read this pass: its
+    /// subscription's lists were deferred and last read before it started (or never).
+    pub fn awaits_list(&self, subscription: &str, start: OffsetDateTime) -> bool {
+        (self.deferred.iter()).any(|(s, last)| s == subscription && last.is_none_or(|l| l < start))
+    }
 }
 
 /// One session's authorization record.

@@ -10,6 +10,7 @@
 //! live sessions whose verdict is `none`, where asked to.
 
 pub mod auditlogs;
+pub mod budget;
 pub mod decide;
 pub mod enforce;
 pub mod evidence;
@@ -86,6 +87,11 @@ pub struct Report {
     pub graph_calls: usize,
     /// Day rows read (the sessions a pass chooses from).
     pub rows_read: usize,
+    /// Kept evidence rows read (`authzwindows`: those that may cover a session of the pass).
+    pub windows_read: usize,
+    /// Sessions left undecided this pass: nothing kept covers them and their subscription's PIM
+    /// lists, last read before they started, wait for their budget (never `none` for that).
+    pub deferred: usize,
     /// Sessions whose verdict or record changed (written).
     pub changed: usize,
     /// What it tells people (the entry point makes them notifications).
@@ -195,14 +201,24 @@ pub async fn run(
         .map(|vm| decide::subscription_of(&vm))
         .filter(|s| !s.is_empty())
         .collect();
-    let mut kept = match store::load(tables).await {
+    let found = shared_store::shared(&accounts, shared_from);
+    let due = match sources.arm {
+        Some(_) => shared_store::due(&accounts, &found, now),
+        None => Vec::new(),
+    };
+    let yield_to = budget::yielding(tables, &due).await;
+    let mut kept = match store::load(tables, span.from).await {
         Ok(k) => k,
         Err(e) => {
             report.failed.push(format!("kept evidence not read: {e}"));
             return report;
         }
     };
-    let mut got = read::gather(tables, sources, &subscriptions, (span.from, now)).await;
+    report.windows_read = kept.evidence.len();
+    let lists = (&subscriptions, &yield_to);
+    let mut got = read::gather(tables, sources, lists, (span.from, now)).await;
+    // What ended before the span cannot cover a session of it (nor is kept, when first seen now).
+    got.seen.retain(|e| store::may_cover(e, span.from));
     if let Some(graph) = sources.groups {
         let vms = (chosen.rows.values())
             .map(|r| r.target_resource_id.to_ascii_lowercase())
@@ -252,9 +268,8 @@ pub async fn run(
                 .push(format!("{under}: read time not kept: {e}"));
         }
     }
-    let found = shared_store::shared(&accounts, shared_from);
     if let Some(arm) = sources.arm {
-        shared_store::read_entra(arm, &mut accounts, &found, now).await;
+        shared_store::read_entra((arm, tables), &mut accounts, &due, now).await;
     }
     report.found = shared_store::findings(&accounts, &found, sources.arm.is_some(), now);
     if let Err(e) = shared_store::save(tables, &before, &mut accounts, shared_from).await {
@@ -271,12 +286,16 @@ pub async fn run(
     for r in &rows {
         let session = session_of(r);
         let mut record = decide::decide(&session, &all, &got.reads, settings.pattern());
+        let sub = decide::subscription_of(&r.target_resource_id);
+        if record.verdict == decide::Verdict::None && got.reads.awaits_list(&sub, r.start) {
+            report.deferred += 1;
+            continue;
+        }
         if sources.signin_mfa {
             (record.mfa, record.mfa_sign_in) =
                 mfa::of_session(&session, &got.signins, got.signins_unread);
         }
         if record.verdict == decide::Verdict::Unknown {
-            let sub = decide::subscription_of(&r.target_resource_id);
             unknown.push((sub, record.reasons.clone()));
         }
         report.found.extend(findings::transition(r, &record, now));

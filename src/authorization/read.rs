@@ -1,5 +1,6 @@
 //! One run's reads of the authorization sources: each watched subscription's PIM schedules
-//! through Resource Manager (instances and requests, every page; at most once per [`PACE`]),
+//! through Resource Manager (instances and requests, every page; at most once per [`PACE`], and
+//! only as its call budget allows, [`super::budget`]),
 //! PIM's `AuditLogs` rows from each workspace (one query each; with `AUTHZ_SIGNIN_MFA` the same
 //! query brings the VM sign-ins of `SigninLogs`, [`super::mfa`]), and the just-in-time requests
 //! the other doors' Activity log read found. What could not be read is said per subscription
@@ -10,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use super::auditlogs;
 use super::decide::Reads;
 use super::evidence::{Evidence, Kind, Source, low, of_instance, of_request};
 use super::mfa::{self, SignIn};
+use super::{auditlogs, budget};
 use crate::arm::ResourceManager;
 use crate::dates::format_utc_millis;
 use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
@@ -243,11 +244,13 @@ fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
 }
 
 /// Gathers `sources` for `subscriptions` at `now`: the schedules of those not read within
-/// [`PACE`], the `AuditLogs` of the workspaces since `from`, and the doors' just-in-time requests.
+/// [`PACE`] whose Resource Manager budget allows both lists ([`super::budget`]; those in
+/// `yield_to` leave it to their VMs' extension reads this pass), the `AuditLogs` of the
+/// workspaces since `from`, and the doors' just-in-time requests.
 pub async fn gather(
     tables: &dyn TableStore,
     sources: &super::Sources<'_>,
-    subscriptions: &BTreeSet<String>,
+    (subscriptions, yield_to): (&BTreeSet<String>, &BTreeSet<String>),
     (from, now): (OffsetDateTime, OffsetDateTime),
 ) -> Gathered {
     let (arm, logs, doors) = (sources.arm, sources.logs, sources.doors);
@@ -261,17 +264,33 @@ pub async fn gather(
             ));
             continue;
         };
-        match super::store::read_at(tables, sub).await {
-            Ok(Some(at)) if at + PACE > now => continue,
-            Ok(_) => {}
+        let last = match super::store::read_at(tables, sub).await {
+            Ok(Some(at)) if at + PACE > now => {
+                out.reads.deferred.push((sub.clone(), Some(at)));
+                continue;
+            }
+            Ok(last) => last,
             Err(e) => {
                 out.reads
                     .failed
                     .push((sub.clone(), format!("PIM pacing row not read: {e}")));
                 continue;
             }
+        };
+        let taken = match yield_to.contains(sub) {
+            true => Ok(false),
+            false => budget::take(tables, sub, budget::Use::Lists, 2, now).await,
+        };
+        match taken {
+            Ok(true) => schedules(arm, sub, &mut out).await,
+            Ok(false) => out.reads.deferred.push((sub.clone(), last)),
+            Err(e) => out.reads.failed.push((
+                sub.clone(),
+                format!(
+                    "PIM schedules not read: the Resource Manager budget of {sub} not read: {e}"
+                ),
+            )),
         }
-        schedules(arm, sub, &mut out).await;
     }
     out.signins_unread = sources.signin_mfa && (logs.is_none() || workspaces.is_empty());
     if let Some(logs) = logs {

@@ -3,7 +3,8 @@
 //! row per VM account (PK the VM's resource id, RK the account, both through the one key
 //! encoder): each person's name and first and last use (a person last seen before the window is
 //! dropped), and whether the VM signs people in with Entra ID (`Entra`: `present`, `absent` or
-//! `unknown: why`) with when that was read (`EntraAt`; read again after [`ENTRA_AGAIN`]).
+//! `unknown: why`) with when that was read (`EntraAt`; read again after [`ENTRA_AGAIN`], as the
+//! subscription's Resource Manager budget allows).
 
 use std::collections::BTreeMap;
 
@@ -165,20 +166,9 @@ pub async fn save(
     Ok(n)
 }
 
-/// Most VMs of one subscription whose Entra ID login extensions one pass reads (two calls
-/// each): with PIM's two lists, at most six Resource Manager calls a subscription in a pass of
-/// `EstateCheck` (every 15 minutes), two per 5 minutes.
-pub const VM_READS_A_PASS: usize = 2;
-
-/// Reads the Entra ID login extensions of the shared accounts' VMs not read within
-/// [`ENTRA_AGAIN`], oldest first, at most [`VM_READS_A_PASS`] a subscription, into
-/// `accounts`.
-pub async fn read_entra(
-    arm: &dyn ResourceManager,
-    accounts: &mut Accounts,
-    found: &[Shared],
-    now: OffsetDateTime,
-) {
+/// The VMs of `found` whose Entra ID login extensions were not read within [`ENTRA_AGAIN`],
+/// the longest unread first.
+pub fn due(accounts: &Accounts, found: &[Shared], now: OffsetDateTime) -> Vec<String> {
     let mut due: Vec<(Option<OffsetDateTime>, &str)> = Vec::new();
     for s in found {
         let a = accounts.get(&(s.vm.clone(), s.account.clone()));
@@ -189,19 +179,32 @@ pub async fn read_entra(
         }
     }
     due.sort();
-    let mut per_sub: std::collections::BTreeMap<String, usize> = Default::default();
-    for (_, vm) in due {
-        let n = per_sub
-            .entry(super::decide::subscription_of(vm))
-            .or_default();
-        if *n >= VM_READS_A_PASS {
+    due.into_iter().map(|(_, vm)| vm.to_owned()).collect()
+}
+
+/// Reads the Entra ID login extensions of the `due` VMs into `accounts`, each call as its
+/// subscription's Resource Manager budget allows ([`super::budget`]): a subscription whose
+/// budget is spent is left for a later pass, its VMs unread.
+pub async fn read_entra(
+    (arm, tables): (&dyn ResourceManager, &dyn TableStore),
+    accounts: &mut Accounts,
+    due: &[String],
+    now: OffsetDateTime,
+) {
+    let mut spent = std::collections::BTreeSet::new();
+    for vm in due {
+        let sub = super::decide::subscription_of(vm);
+        if spent.contains(&sub) {
             continue;
         }
-        *n += 1;
-        let entra = match entra_login(arm, vm).await {
-            Ok(true) => "present".to_owned(),
-            Ok(false) => "absent".to_owned(),
-            Err(why) => format!("unknown: {why}"),
+        let entra = match entra_login((arm, tables), (&sub, vm), now).await {
+            None => {
+                spent.insert(sub);
+                continue;
+            }
+            Some(Ok(true)) => "present".to_owned(),
+            Some(Ok(false)) => "absent".to_owned(),
+            Some(Err(why)) => format!("unknown: {why}"),
         };
         for (_, a) in accounts.iter_mut().filter(|((v, _), _)| v == vm) {
             a.entra.clone_from(&entra);
@@ -226,9 +229,7 @@ pub fn findings(
         let entra = match entra {
             "present" => continue,
             _ if !arm => "unknown: Resource Manager is not set up".to_owned(),
-            "" => format!(
-                "unknown: not read yet (at most {VM_READS_A_PASS} VMs a subscription a pass)"
-            ),
+            "" => "unknown: not read yet (its subscription's Resource Manager budget)".to_owned(),
             e => e.to_owned(),
         };
         out.push(super::findings::shared_account(s, &entra, now));
@@ -236,16 +237,25 @@ pub fn findings(
     out
 }
 
-/// Whether `vm` has an Entra ID login extension.
-async fn entra_login(arm: &dyn ResourceManager, vm: &str) -> Result<bool, String> {
+/// Whether `vm` has an Entra ID login extension; `None` when `subscription`'s budget ran out
+/// before it could be told.
+async fn entra_login(
+    (arm, tables): (&dyn ResourceManager, &dyn TableStore),
+    (subscription, vm): (&str, &str),
+    now: OffsetDateTime,
+) -> Option<Result<bool, String>> {
+    use super::budget::{Use, take};
     for name in super::shared::ENTRA_LOGIN {
-        if arm
-            .vm_extension(vm, name)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            return Ok(true);
+        match take(tables, subscription, Use::Extensions, 1, now).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => return Some(Err(format!("the Resource Manager budget not read: {e}"))),
+        }
+        match arm.vm_extension(vm, name).await {
+            Ok(true) => return Some(Ok(true)),
+            Ok(false) => {}
+            Err(e) => return Some(Err(e.to_string())),
         }
     }
-    Ok(false)
+    Some(Ok(false))
 }

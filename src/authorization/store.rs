@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::decide::subscription_of;
+use super::decide::{APPROVAL_BEFORE, SKEW, subscription_of};
 use super::evidence::{Evidence, Kind, Source};
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
@@ -100,13 +100,41 @@ pub struct Kept {
     pub rows: BTreeMap<String, Entity>,
 }
 
-/// Every piece of evidence kept.
+/// `e` could cover a session started at `from` or later: its window (widened by the skew) ends
+/// then or later, or has no end (open, permanent; an approval: given at most
+/// [`APPROVAL_BEFORE`] before such a window).
+pub fn may_cover(e: &Evidence, from: OffsetDateTime) -> bool {
+    match (e.end, e.kind) {
+        (Some(end), _) => end >= from - SKEW,
+        (None, Some(Kind::Approval)) => e.start.is_none_or(|s| s >= from - SKEW - APPROVAL_BEFORE),
+        (None, _) => true,
+    }
+}
+
+/// The evidence kept that [`may_cover`] a session started at `from` or later (the rows of older
+/// windows are not read): the filter on `End` (or `GoneAt` for a window without one) and `Start`.
 ///
 /// # Errors
 /// Table errors.
-pub async fn load(tables: &dyn TableStore) -> Result<Kept, AzureError> {
-    let all = Filter::str("RowKey", Op::Ne, READ_ROW);
-    let rows = query_all(tables, WINDOWS_TABLE, &all, MAX_ROWS).await?;
+pub async fn load(tables: &dyn TableStore, from: OffsetDateTime) -> Result<Kept, AzureError> {
+    let at = |t: OffsetDateTime| format_utc_millis(t);
+    let (ends, given) = (at(from - SKEW), at(from - SKEW - APPROVAL_BEFORE));
+    let endless = Filter::And(vec![
+        Filter::str("End", Op::Eq, ""),
+        Filter::Or(vec![
+            Filter::bool("Closed", false),
+            Filter::str("GoneAt", Op::Ge, ends.clone()),
+        ]),
+        Filter::Or(vec![
+            Filter::str("Kind", Op::Ne, Kind::Approval.as_str()),
+            Filter::str("Start", Op::Ge, given),
+        ]),
+    ]);
+    let wanted = Filter::And(vec![
+        Filter::str("RowKey", Op::Ne, READ_ROW),
+        Filter::Or(vec![Filter::str("End", Op::Ge, ends), endless]),
+    ]);
+    let rows = query_all(tables, WINDOWS_TABLE, &wanted, MAX_ROWS).await?;
     let mut kept = Kept::default();
     for r in rows {
         if let Some(e) = of_entity(&r.entity) {

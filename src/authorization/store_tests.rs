@@ -34,11 +34,20 @@ async fn a_window_keeps_its_first_sight_and_a_gone_instance_is_closed_when_misse
     let t1 = datetime!(2026-11-20 10:05 UTC);
     let t2 = t1 + Duration::minutes(15);
     let seen = [instance("a", 8), instance("b", 8), instance("c", 1)];
-    keep(&tables, &load(&tables).await.expect("load"), &seen, t1)
-        .await
-        .expect("keep");
+    keep(
+        &tables,
+        &load(&tables, datetime!(2026-11-01 0:00 UTC))
+            .await
+            .expect("load"),
+        &seen,
+        t1,
+    )
+    .await
+    .expect("keep");
     mark_read(&tables, "s1", t1).await.expect("mark");
-    let kept = load(&tables).await.expect("load");
+    let kept = load(&tables, datetime!(2026-11-01 0:00 UTC))
+        .await
+        .expect("load");
     assert_eq!(kept.evidence.len(), 3, "the pacing row is no evidence");
     assert_eq!(
         kept.evidence.iter().find(|e| e.id == "a"),
@@ -53,7 +62,9 @@ async fn a_window_keeps_its_first_sight_and_a_gone_instance_is_closed_when_misse
         .expect("close");
     assert_eq!(closed, 2, "b, and c whose end had not come by then");
     let later = t1 + Duration::hours(3);
-    let kept = load(&tables).await.expect("load");
+    let kept = load(&tables, datetime!(2026-11-01 0:00 UTC))
+        .await
+        .expect("load");
     let b = kept.evidence.iter().find(|e| e.id == "b").expect("b kept");
     assert_eq!(b.end, Some(t2), "closed when missed");
     let a = &kept.rows["a"];
@@ -69,7 +80,9 @@ async fn a_window_keeps_its_first_sight_and_a_gone_instance_is_closed_when_misse
     keep(&tables, &kept, &[instance("b", 8), instance("a", 1)], later)
         .await
         .expect("keep");
-    let kept = load(&tables).await.expect("load");
+    let kept = load(&tables, datetime!(2026-11-01 0:00 UTC))
+        .await
+        .expect("load");
     assert_eq!(
         kept.evidence
             .iter()
@@ -83,4 +96,66 @@ async fn a_window_keeps_its_first_sight_and_a_gone_instance_is_closed_when_misse
     );
     assert_eq!(read_at(&tables, "s1").await.expect("read at"), Some(t1));
     assert_eq!(read_at(&tables, "s2").await.expect("read at"), None);
+}
+
+/// A pass reads only the kept windows that may cover a session of its span: not one that ended
+/// before it (less the skew), nor an endless one gone before it, nor an approval given more than
+/// a day before it; and what it reads decides as the whole table did.
+#[tokio::test]
+async fn a_load_reads_only_the_windows_that_may_cover_the_span() {
+    let tables = InMemoryTables::new();
+    let t1 = datetime!(2026-11-20 10:05 UTC);
+    let from = datetime!(2026-11-28 10:00 UTC);
+    let mut old = instance("old", 8);
+    old.id = "ended-before".into();
+    let mut edge = instance("edge", 8);
+    edge.end = Some(from - Duration::minutes(4));
+    let mut current = instance("current", 8);
+    current.end = Some(from + Duration::hours(1));
+    let mut standing = instance("standing", 0);
+    (standing.kind, standing.end) = (Some(Kind::Standing), None);
+    let mut gone = instance("gone-standing", 0);
+    (gone.kind, gone.end) = (Some(Kind::Standing), None);
+    let mut approval = instance("approval-recent", 0);
+    (approval.kind, approval.end) = (Some(Kind::Approval), None);
+    approval.start = Some(from - Duration::hours(20));
+    let mut stale = approval.clone();
+    (stale.id, stale.start) = ("approval-old".into(), Some(from - Duration::hours(30)));
+    let all = [old, edge, current, standing, gone, approval, stale];
+    let everything = datetime!(2026-01-01 0:00 UTC);
+    keep(
+        &tables,
+        &load(&tables, everything).await.expect("load"),
+        &all,
+        t1,
+    )
+    .await
+    .expect("keep");
+    let kept = load(&tables, everything).await.expect("load");
+    let listed: BTreeSet<String> = (all.iter().map(|e| e.id.clone()))
+        .filter(|id| id != "gone-standing")
+        .collect();
+    close_gone(&tables, &kept, (Source::Instances, "s1"), &listed, t1)
+        .await
+        .expect("close");
+    assert_eq!(
+        load(&tables, everything)
+            .await
+            .expect("load")
+            .evidence
+            .len(),
+        7
+    );
+    let kept = load(&tables, from).await.expect("load");
+    let mut ids: Vec<&str> = kept.evidence.iter().map(|e| e.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["approval-recent", "current", "edge", "standing"]);
+    for e in &all {
+        assert_eq!(
+            super::store::may_cover(e, from) && e.id != "gone-standing",
+            ids.contains(&e.id.as_str()),
+            "{}: the filter and may_cover agree",
+            e.id
+        );
+    }
 }

@@ -16,6 +16,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("LIVE_TABLE", "estate/live.rs"),
     ("WORK_TABLE", "fanout/store.rs"),
     ("PAUSE_TABLE", "fanout/pauses.rs"),
+    ("BUDGET_TABLE", "authorization/budget.rs"),
     ("ESTATE_TABLE", "estate/store/mod.rs"),
     ("FAILED_TABLE", "audit_logs/detect/failed.rs"),
     ("QUEUE_TABLE", "reviews/queue/entry.rs"),

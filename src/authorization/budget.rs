@@ -1,0 +1,193 @@
+//! Table `authzbudget`, its one writer: the Resource Manager call budget of the authorization
+//! step, at most [`CALLS`] calls per watched subscription in any [`WINDOW`] (a sliding one, not a
+//! clock-aligned bucket), however many passes or instances run. One row per subscription (PK the
+//! subscription, RK [`ROW`]) holds the times and uses of its last [`CALLS`] calls; a call is taken
+//! only when the oldest of them is at least [`WINDOW`] old, written by the one ETag-conditional
+//! update, so two instances racing for the last call cannot both win.
+//!
+//! Two uses share it: PIM's two lists ([`Use::Lists`], taken two at once: a list read half is not
+//! a read) and the VMs' Entra ID login extension reads ([`Use::Extensions`], one at a time).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::decide::subscription_of;
+use crate::azure::AzureError;
+use crate::dates::{format_utc_millis, timestamp};
+use crate::tables::ops::{get, update_from};
+use crate::tables::{TableStore, get_str};
+
+/// The table.
+pub const BUDGET_TABLE: &str = "authzbudget";
+/// A subscription's row.
+pub const ROW: &str = "arm";
+/// Most Resource Manager calls per subscription in any [`WINDOW`].
+pub const CALLS: usize = 2;
+/// The window.
+pub const WINDOW: Duration = Duration::minutes(5);
+
+/// What a call was spent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// PIM's schedule instances and requests.
+    Lists,
+    /// A VM's Entra ID login extension.
+    Extensions,
+}
+
+impl Use {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Lists => "lists",
+            Self::Extensions => "extensions",
+        }
+    }
+}
+
+/// The last calls of a row, oldest first.
+fn calls(row: Option<&crate::tables::Entity>) -> Vec<(OffsetDateTime, String)> {
+    let text = row.and_then(|r| get_str(r, "Calls")).unwrap_or("[]");
+    let list: Vec<Value> = serde_json::from_str(text).unwrap_or_default();
+    let mut out: Vec<(OffsetDateTime, String)> = (list.iter())
+        .filter_map(|c| {
+            let at = c.get(0).and_then(Value::as_str).and_then(timestamp)?;
+            Some((at, c.get(1)?.as_str()?.to_owned()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What `subscription`'s last call was spent on (`None`: none kept).
+///
+/// # Errors
+/// Table errors.
+pub async fn last_use(
+    tables: &dyn TableStore,
+    subscription: &str,
+) -> Result<Option<Use>, AzureError> {
+    let row = get(tables, BUDGET_TABLE, subscription, ROW).await?;
+    let last = calls(row.as_ref().map(|r| &r.entity)).pop();
+    Ok(last.and_then(|(_, u)| {
+        [Use::Lists, Use::Extensions]
+            .into_iter()
+            .find(|x| x.as_str() == u)
+    }))
+}
+
+/// Takes `n` calls (all or none) of `subscription`'s budget at `at` for `what`: `false` when
+/// fewer than `n` are left in the window ending at `at`.
+///
+/// # Errors
+/// Table errors; `Transient` when the row kept changing under racing instances.
+pub async fn take(
+    tables: &dyn TableStore,
+    subscription: &str,
+    what: Use,
+    n: usize,
+    at: OffsetDateTime,
+) -> Result<bool, AzureError> {
+    let mut granted = false;
+    let current = get(tables, BUDGET_TABLE, subscription, ROW).await?;
+    update_from(
+        tables,
+        BUDGET_TABLE,
+        subscription,
+        ROW,
+        current,
+        &mut |row| {
+            let mut kept = calls(row.map(|r| &r.entity));
+            let within = kept.iter().filter(|(t, _)| *t > at - WINDOW).count();
+            granted = n <= CALLS && within + n <= CALLS;
+            if !granted {
+                return None;
+            }
+            kept.extend(std::iter::repeat_n((at, what.as_str().to_owned()), n));
+            let last = kept.split_off(kept.len().saturating_sub(CALLS));
+            let list: Vec<Value> = (last.iter())
+                .map(|(t, u)| json!([format_utc_millis(*t), u]))
+                .collect();
+            Some(crate::tables::entity(
+                json!({"Calls": Value::Array(list).to_string()}),
+            ))
+        },
+    )
+    .await?;
+    Ok(granted)
+}
+
+/// The subscriptions of `vms` (VMs whose extensions are due) whose last call went to PIM's
+/// lists: their lists give this pass to the extension reads, so neither starves (the lists are
+/// read at least every other pass). A row not read counts as not yielding.
+pub async fn yielding(tables: &dyn TableStore, vms: &[String]) -> BTreeSet<String> {
+    let subs: BTreeSet<String> = vms.iter().map(|vm| subscription_of(vm)).collect();
+    let mut out = BTreeSet::new();
+    for s in subs {
+        if let Ok(Some(Use::Lists)) = last_use(tables, &s).await {
+            out.insert(s);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::tables::testing::memory::InMemoryTables;
+
+    /// Every call granted over an hour of attempts, two instances asking each 30 s: never more
+    /// than [`CALLS`] in any window of [`WINDOW`], and the budget is used (not starved).
+    #[tokio::test]
+    async fn no_window_of_five_minutes_holds_more_than_two_calls_however_often_asked() {
+        let tables = InMemoryTables::new();
+        let t0 = datetime!(2026-11-29 10:00 UTC);
+        let mut granted = Vec::new();
+        for k in 0..120 {
+            let at = t0 + Duration::seconds(30 * k);
+            let (what, n) = if k % 3 == 0 {
+                (Use::Lists, 2)
+            } else {
+                (Use::Extensions, 1)
+            };
+            let (a, b) = futures::join!(
+                take(&tables, "s1", what, n, at),
+                take(&tables, "s1", Use::Extensions, 1, at)
+            );
+            let a = a.expect("take");
+            let b = b.expect("take");
+            granted.extend(std::iter::repeat_n(at, usize::from(a) * n + usize::from(b)));
+        }
+        for (i, t) in granted.iter().enumerate() {
+            let within = granted[i..].iter().filter(|u| **u < *t + WINDOW).count();
+            assert!(within <= CALLS, "{within} calls in the window from {t}");
+        }
+        // An hour holds 12 disjoint windows: at least 12 calls granted, at most 2 a window.
+        assert!(granted.len() >= 12, "only {} granted", granted.len());
+        // Another subscription has its own budget; a use is remembered.
+        assert!(take(&tables, "s2", Use::Lists, 2, t0).await.expect("take"));
+        assert!(
+            !take(&tables, "s2", Use::Extensions, 1, t0 + Duration::minutes(4))
+                .await
+                .expect("take")
+        );
+        assert_eq!(
+            last_use(&tables, "s2").await.expect("read"),
+            Some(Use::Lists)
+        );
+        assert!(
+            take(&tables, "s2", Use::Extensions, 1, t0 + WINDOW)
+                .await
+                .expect("take")
+        );
+        assert_eq!(
+            last_use(&tables, "s2").await.expect("read"),
+            Some(Use::Extensions)
+        );
+        assert_eq!(last_use(&tables, "s3").await.expect("read"), None);
+        assert!(!take(&tables, "s3", Use::Lists, 3, t0).await.expect("take"));
+    }
+}
