@@ -187,7 +187,7 @@ param graphEndpoint string = ''
 @description('Regular expression whose first match in a PIM justification is a session\'s ticket when the PIM request carries no ticketInfo (AUTHZ_TICKET_PATTERN), e.g. (CHG|INC)[0-9]{7}. Empty: ticketInfo only.')
 param authzTicketPattern string = ''
 
-@description('disconnect: a live session whose authorization verdict is none, on a VM tagged bastion-authz=enforce, is disconnected authzGraceMinutes after its start (AUTHZ_ENFORCE). Needs bastionDisconnect, whose role it uses: without it the app refuses to start. Default report: verdicts are reported only.')
+@description('disconnect: a live session whose authorization verdict is none, on a VM tagged bastion-authz=enforce, is disconnected authzGraceMinutes after its start (AUTHZ_ENFORCE). Needs bastionDisconnect, whose role it uses: without it the deployment fails (authzEnforceChecked) and the app refuses to start. Default report: verdicts are reported only.')
 @allowed(['report', 'disconnect'])
 param authzEnforce string = 'report'
 
@@ -504,7 +504,7 @@ module functionApp 'modules/functionapp.bicep' = {
     custodyActorWaitMinutes: custodyActorWaitMinutes
     graphEndpoint: graphEndpoint
     authzTicketPattern: authzTicketPattern
-    authzEnforce: authzEnforce
+    authzEnforce: authzEnforceChecked
     authzGraceMinutes: authzGraceMinutes
     authzPimGroups: authzPimGroups
     authzSigninMfa: authzSigninMfa
@@ -826,6 +826,11 @@ var sourceEndpoints = [
     groupId: 'blob'
   }
 ]
+
+// Disconnecting unauthorized sessions uses the disconnect role bastionDisconnect grants; without it
+// the app would refuse to start (AUTHZ_ENFORCE), so the parameters fail here, before any resource
+// (index -1).
+var authzEnforceChecked = authzEnforce == 'disconnect' && !bastionDisconnect ? [authzEnforce][indexOf([authzEnforce], 'authzEnforce disconnect needs bastionDisconnect true (its role disconnects sessions)')] : authzEnforce
 
 // Private networking with Sentinel: the endpoint's public access is off, so it is reached only through
 // an Azure Monitor Private Link Scope. Without one the parameters fail here, before any resource

@@ -9,6 +9,26 @@ def register(check, main, text, infra):
     """Adds these checks to check_bicep's report."""
     example_checks(check, infra)
 
+    @check("authzEnforce disconnect without bastionDisconnect fails the deployment (and no params file asks it)")
+    def _():
+        m = text[infra / "main.bicep"]
+        assert "    authzEnforce: authzEnforceChecked\n" in m, "the app module gets the checked value"
+        var = re.search(r"^var authzEnforceChecked = (.+) \? \[authzEnforce\]\[indexOf\(\[authzEnforce\], '[^']+'\)\] : authzEnforce$", m, re.M)
+        assert var, "authzEnforceChecked: cond ? [authzEnforce][indexOf([authzEnforce], 'why')] : authzEnforce"
+        # The condition, in Python: Bicep's &&, || and ! on the two parameters.
+        cond = var.group(1).replace("&&", " and ").replace("||", " or ").replace("!", " not ")
+        assert re.fullmatch(r"[\w\s'=()]+", cond), f"only the two parameters: {cond}"
+        allowed = main["parameters"]["authzEnforce"]["decorators"]
+        values = next(d["argument"] for d in allowed if d.get("type") == "allowed")
+        for enforce in values:
+            for disconnect in (False, True):
+                fails = eval(cond, {}, {"authzEnforce": enforce, "bastionDisconnect": disconnect})  # noqa: S307 - the two names only
+                assert fails == (enforce == "disconnect" and not disconnect), (enforce, disconnect, fails)
+        for f in sorted(infra.glob("params/*.bicepparam")):
+            given = f.read_text()
+            if re.search(r"^param authzEnforce = 'disconnect'", given, re.M):
+                assert re.search(r"^param bastionDisconnect = true", given, re.M), f"{f.name}: disconnect without bastionDisconnect"
+
     @check("Flex Consumption site: no ftpsState (rejected there), FTP and SCM basic publishing credentials off")
     def _():
         app = text[infra / "modules/functionapp.bicep"]
