@@ -428,6 +428,7 @@ async fn main() {
             let sum = |f: fn(&authorization::Report) -> usize| reports.iter().map(f).sum::<usize>();
             let line = json!({"tick": tick, "at": format_utc_millis(at),
                 "decided": sum(|r| r.decided.len()), "deferred": sum(|r| r.deferred),
+                "unknown": sum(|r| r.decided.iter().filter(|(_, d)| d.verdict == Verdict::Unknown).count()),
                 "changed": sum(|r| r.changed), "failed": sum(|r| r.failed.len()),
                 "wall_s": wall.as_secs_f64(), "cpu_s": cpu,
                 "arm_requests": requests, "pim_per_subscription": schedules as f64 / a.subscriptions as f64,

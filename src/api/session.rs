@@ -1,7 +1,8 @@
 //! `GET /api/sessions/{id}`: one session by its tunnel id, in the shape of a `GET /api/sessions`
 //! item (the same fields under the same names, [`crate::catalogue::query::shape::Shape`]), with
 //! its latest review and its authorization verdict and record (evidence ids, window, approver,
-//! justification, ticket, an `unknown`'s reasons). Every read writes its access-audit row before
+//! justification, ticket, an `unknown`'s reasons, the VM sign-in's MFA), and `sharedAccount` when
+//! its VM account is shared (the `shared-account` finding's evidence). Every read writes its access-audit row before
 //! answering (no audit row, no answer), as a recording's detail does.
 
 use axum::extract::{Path, State};
@@ -62,6 +63,11 @@ pub(super) async fn get(
         return Err(ApiError::NotFound(format!("session {id}")));
     };
     let review = latest(tables, std::slice::from_ref(&row)).await?;
-    let item = row.json(review.first().and_then(Option::as_ref));
+    let mut item = row.json(review.first().and_then(Option::as_ref));
+    let from = now - time::Duration::days(api.app.config.authz.shared_days);
+    let at = (row.target_resource_id.as_str(), row.user_name.as_str());
+    if let Some(shared) = crate::authorization::shared_store::of_account(tables, at, from, now).await? {
+        item["sharedAccount"] = shared;
+    }
     Ok(axum::Json(item).into_response())
 }

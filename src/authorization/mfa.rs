@@ -1,9 +1,11 @@
 //! MFA at a session's Entra VM sign-in (`AUTHZ_SIGNIN_MFA`), from the `SigninLogs` rows of the
-//! VM sign-in applications (azure-docs "Sign in to a Windows virtual machine in Azure by using
-//! Microsoft Entra ID": *Azure Windows VM Sign-In*, app id `372140e0-…`; "…Linux virtual machine
-//! …": *Azure Linux VM Sign-In*, app id `ce6ff14a-…`), read in the table's documented columns
-//! (`Id`, `TimeGenerated`, `UserPrincipalName`, `UserId`, `AppId`, `AppDisplayName`,
-//! `ResultType` (`"0"` a success), `AuthenticationRequirement` (`multiFactorAuthentication` or
+//! VM sign-in applications (entra-docs `docs/identity/devices/howto-vm-sign-in-azure-ad-windows.md`,
+//! "Sign in to a Windows virtual machine in Azure by using Microsoft Entra ID", its
+//! troubleshooting: *Microsoft Azure Windows Virtual Machine Sign-in*, also shown as *Azure Windows
+//! VM Sign-in*, "Application ID of 372140e0-b3b7-4226-8ef9-d57986796201"; azure-docs "…Linux
+//! virtual machine …": *Azure Linux VM Sign-In*, app id `ce6ff14a-…`), read in the table's
+//! documented columns (`Id`, `TimeGenerated`, `UserPrincipalName`, `UserId`, `AppId`,
+//! `AppDisplayName`, `ResultType` (`"0"` a success), `AuthenticationRequirement` (`multiFactorAuthentication` or
 //! `singleFactorAuthentication`), `AuthenticationDetails` (a list of steps with `succeeded` and
 //! `authenticationStepResultDetail`)).
 //!

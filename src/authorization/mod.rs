@@ -25,6 +25,8 @@ pub mod shared_store;
 pub mod store;
 
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
 mod fixture_tests;

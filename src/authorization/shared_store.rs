@@ -21,7 +21,7 @@ use crate::dates::{format_utc_millis, timestamp};
 use crate::spine::Finding;
 use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{query_all, upsert_batched};
+use crate::tables::ops::{get, query_all, upsert_batched};
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// The table.
@@ -139,6 +139,30 @@ pub async fn load(tables: &dyn TableStore) -> Result<Accounts, AzureError> {
     let all = Filter::str("PartitionKey", Op::Ge, "");
     let rows = query_all(tables, SHARED_TABLE, &all, MAX_ROWS).await?;
     Ok(rows.iter().filter_map(|r| of_entity(&r.entity)).collect())
+}
+
+/// Whether `vm`'s `account` is shared since `from` as the kept state has it: the
+/// `shared-account` finding's evidence (`entraLogin` as read: `present` is the remediation,
+/// which raises no finding), or `None` when one person used it (or it is not kept).
+///
+/// # Errors
+/// Table errors.
+pub async fn of_account(
+    tables: &dyn TableStore,
+    (vm, account): (&str, &str),
+    from: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Option<Value>, AzureError> {
+    let (vm, account) = (vm.to_ascii_lowercase(), account.to_lowercase());
+    let (pk, rk) = (Spelling::Encoded, MAX_KEY_BYTES);
+    let row = get(tables, SHARED_TABLE, &key(&vm, pk, rk), &key(&account, pk, rk)).await?;
+    let one: Accounts = row.iter().filter_map(|r| of_entity(&r.entity)).collect();
+    let Some(s) = shared(&one, from).pop() else {
+        return Ok(None);
+    };
+    let entra = one.values().map(|a| a.entra.as_str()).next().unwrap_or_default();
+    let entra = if entra.is_empty() { "unknown: not read yet" } else { entra };
+    Ok(Some(super::findings::shared_account(&s, entra, now).evidence))
 }
 
 /// Keeps the accounts of `now` that differ from `before` (people last seen before `from` dropped).

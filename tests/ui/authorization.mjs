@@ -2,7 +2,8 @@
 // Authorization column shows each seeded session's verdict; the verdict filter narrows the table
 // and the timeline to the sessions the API lists for it (and is written into the address); a
 // session opened by keyboard shows its record (approver, ticket, justification, window,
-// evidence; an `unknown`'s reasons), hostile values as literal text; `none` differs from the
+// evidence, the VM sign-in's MFA; an `unknown`'s reasons) and its VM account's sharing (the
+// persons, first and last use, the VM's Entra login), hostile values as literal text; `none` differs from the
 // other verdicts by more than colour (a mark, a bold face, a border, a bar on its row). At 1,280,
 // 1,400 and 800 px nothing is wider than its box, and axe-core finds no serious or critical
 // violation, with the column filled, filtered, and a record open.
@@ -91,6 +92,11 @@ try {
   same(record.Ticket, want.pim.ticket, 'the record: ticket');
   same(record.Justification, want.pim.justification, 'the record: the justification, literally');
   same(record.Evidence, want.pim.evidence.join('; '), 'the record: evidence ids');
+  same(record['MFA (VM sign-in)'], want.pim.mfa, 'the record: the VM sign-in\'s MFA in words');
+  for (const piece of want.pim.shared) {
+    check((record['Shared account'] || '').includes(piece), `the shared account names ${piece}: ${record['Shared account']}`);
+  }
+  same(record['Entra ID login on the VM'], want.pim.entra, 'the shared account: its VM\'s Entra login');
   check((record.Verdict || '').startsWith('\u2713PIM'), `the record: the verdict in words: ${record.Verdict}`);
   check(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d – \d{4}-/.test(record['Window (UTC)'] || ''), `the record: its window: ${record['Window (UTC)']}`);
   same(await page.$$eval('#dt-authz img, #dt-authz b', (xs) => xs.length), 0, 'no markup from the record');
@@ -108,6 +114,8 @@ try {
   await open(want.unknown.session);
   const unknown = await facts(page);
   same(unknown['Not readable'], want.unknown.reasons.join('; '), 'an unknown\'s reasons');
+  same([unknown['MFA (VM sign-in)'], unknown['Shared account']], [undefined, undefined],
+    'no MFA without a VM sign-in, no shared account where one person used it');
   check((unknown.Verdict || '').includes('could not be read'), `unknown explained: ${unknown.Verdict}`);
   same(events, [], 'no console error, page error or dialog');
 } catch (e) {

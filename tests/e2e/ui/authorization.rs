@@ -4,10 +4,12 @@
 //! check's authorization pass calls; that pass is tested against its sources in
 //! `estate::authorization`). The browser checks the sessions table's Authorization column, the
 //! verdict filter (each against what `GET /api/sessions?authorization=` lists), a record opened
-//! by keyboard, hostile record values as text, `none` marked by more than colour, widths and
-//! axe-core. Every detail read the view made is in the access audit as `session.read`.
+//! by keyboard with its VM sign-in's MFA and its VM account shared by two persons (kept in
+//! `authzshared` through its one writer), hostile record values and names as text, `none` marked
+//! by more than colour, widths and axe-core. Every detail read the view made is in the access audit as `session.read`.
 
-use bastion_recordings::catalogue::days::put_authorization;
+use bastion_recordings::authorization::shared_store::{Account, Accounts, save};
+use bastion_recordings::catalogue::days::{DayRow, get_row, put_authorization};
 use bastion_recordings::dates::format_date;
 use bastion_recordings::export::Outbox;
 use serde_json::{Map, Value, json};
@@ -35,7 +37,8 @@ fn record(verdict: &str) -> Value {
     match verdict {
         "pim" => json!({"verdict": "pim", "evidence": ["pim:req-alice", "audit:act-1"],
             "from": "2026-01-01T00:00:00.000Z", "until": "2099-01-01T00:00:00.000Z",
-            "approver": "carol@contoso.com", "justification": HOSTILE_REASON, "ticket": "CHG0012345", "reasons": []}),
+            "approver": "carol@contoso.com", "justification": HOSTILE_REASON, "ticket": "CHG0012345", "reasons": [],
+            "mfa": "not-satisfied", "mfaSignIn": "signin-7f3a"}),
         "unknown" => {
             json!({"verdict": "unknown", "evidence": [], "from": null, "until": null, "approver": "",
             "justification": "", "ticket": "",
@@ -62,6 +65,32 @@ async fn authorization_column_filter_and_record_in_headless_chromium() {
         .await
         .expect("verdict");
     }
+    // Session 1's VM account, used by alice and a person with a hostile name: shared, as the
+    // authorization pass keeps it (`authzshared`, through its one writer), its Entra login absent.
+    let first = &SEEDS[0];
+    let start = s.now - time::Duration::minutes(first.4);
+    let day = format_date(start.date());
+    let row = get_row(&s.tables, &day, &first.tunnel()).await.expect("read");
+    let row = row.and_then(|r| DayRow::from_entity(&r.entity)).expect("session 1's day row");
+    let mut accounts = Accounts::new();
+    let people = [("alice@contoso.com", 600), (HOSTILE_USER, 30)];
+    let account = Account {
+        vm_name: row.vm.clone(),
+        people: (people.iter())
+            .map(|(p, ago)| {
+                let at = s.now - time::Duration::minutes(*ago);
+                ((*p).to_owned(), ((*p).to_owned(), at, at))
+            })
+            .collect(),
+        entra: "absent".into(),
+        entra_at: Some(s.now),
+    };
+    let vm = row.target_resource_id.to_ascii_lowercase();
+    accounts.insert((vm, row.user_name.to_lowercase()), account);
+    let from = s.now - time::Duration::days(30);
+    save(&s.tables, &Accounts::new(), &mut accounts, from)
+        .await
+        .expect("kept");
     let failed = |n: u8| SEEDS.iter().any(|x| x.0 == n && x.6 == Kind::Failed);
     let shown = |n: u8| match verdict(n) {
         Some(v) => v,
@@ -108,7 +137,10 @@ async fn authorization_column_filter_and_record_in_headless_chromium() {
         "from": local(s.now - time::Duration::hours(4)), "to": local(s.now + time::Duration::hours(1)),
         "verdicts": verdicts, "filters": filters,
         "pim": {"session": tunnel(1), "approver": pim["approver"], "ticket": pim["ticket"],
-            "justification": HOSTILE_REASON, "evidence": pim["evidence"]},
+            "justification": HOSTILE_REASON, "evidence": pim["evidence"],
+            "mfa": "not satisfied (sign-in signin-7f3a)",
+            "shared": [row.user_name.to_lowercase(), row.vm, "used by 2 persons", "alice@contoso.com", HOSTILE_USER],
+            "entra": "absent"},
         "unknown": {"session": tunnel(3), "reasons": unknown["reasons"]},
     });
     browser_check(

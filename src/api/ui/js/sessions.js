@@ -1,7 +1,8 @@
 // sessions.js — the sessions table (the timeline's sessions, one row each, with who allowed
-// them) and a session's authorization record in its view (GET /api/sessions/{id}). A verdict
-// shows as words with a mark, never as colour alone: `none` carries a cross, a bold face and a
-// solid border (its row a bar at its left edge), `unknown` a question mark and a dashed border.
+// them) and a session's authorization record in its view (GET /api/sessions/{id}), with the VM
+// sign-in's MFA and whether its VM account is shared, as text only. A verdict shows as words
+// with a mark, never as colour alone: `none` carries a cross, a bold face and a solid border
+// (its row a bar at its left edge), `unknown` a question mark and a dashed border.
 // [words, badge class, mark, what it means]; a session without a verdict is `undecided`.
 const VERDICTS = {
   pim: ['PIM', 'good', '\u2713', 'a PIM activation of a role reaching the VM covered its start'],
@@ -11,6 +12,13 @@ const VERDICTS = {
   none: ['None found', 'bad authz-none', '\u2715', 'every source was read and none covers this session'],
   unknown: ['Unknown', 'authz-unknown', '?', 'a source needed to decide could not be read'],
   undecided: ['Not decided yet', '', '\u2026', 'decided by the estate check within two of its runs after the session starts'],
+};
+
+// What the VM sign-in's MFA result says (`mfa` of the record; absent: no VM sign-in found).
+const MFA = {
+  satisfied: 'satisfied',
+  'not-satisfied': 'not satisfied',
+  unknown: 'unknown: SigninLogs could not be read whole',
 };
 
 function verdictOf(value) {
@@ -117,7 +125,16 @@ async function loadAuthorization(mine) {
   }
   const texts = (x) => (Array.isArray(x) ? x.map(str).filter(Boolean).join('; ') : '');
   for (const [label, value] of [['Approver', str(r.approver)], ['Justification', str(r.justification)],
-    ['Ticket', str(r.ticket)], ['Evidence', texts(r.evidence)], ['Not readable', texts(r.reasons)]]) {
+    ['Ticket', str(r.ticket)], ['Evidence', texts(r.evidence)], ['Not readable', texts(r.reasons)],
+    ['MFA (VM sign-in)', MFA[str(r.mfa)] ? `${MFA[str(r.mfa)]}${r.mfaSignIn ? ` (sign-in ${str(r.mfaSignIn)})` : ''}` : '']]) {
     if (value) fact(list, label, value);
+  }
+  const shared = doc.sharedAccount && typeof doc.sharedAccount === 'object' ? doc.sharedAccount : null;
+  if (shared) {
+    const people = Array.isArray(shared.people) ? shared.people.map(str) : [];
+    fact(list, 'Shared account', `${str(shared.account)} on ${str(shared.targetVm)} used by ${people.length} persons: `
+      + `${people.join(', ')} (${fmtTime(parseTime(shared.firstUse)) || '—'} – ${fmtTime(parseTime(shared.lastUse)) || '—'} UTC)`);
+    const entra = str(shared.entraLogin);
+    fact(list, 'Entra ID login on the VM', entra === 'present' ? 'present: people sign in as themselves (remediated)' : entra);
   }
 }

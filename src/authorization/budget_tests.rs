@@ -1,0 +1,187 @@
+//! The budget through whole passes: two Resource Manager calls per subscription in any 5 minutes
+//! however the passes and instances fall; PIM's lists and the VMs' extension reads take turns;
+//! a session a deferred list could cover stays undecided, never `none`.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+use time::macros::datetime;
+
+use super::decide::Verdict;
+use super::read::Doors;
+use super::settings::{AuthzSettings, Enforce};
+use super::{Report, Sources, run};
+use crate::arm::{
+    ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
+    JitPolicy, NetworkInterface, NetworkSecurityGroup, ResourceManager, RoleAssignment,
+    RoleDefinition, ScheduleInstance, ScheduleRequest, VirtualNetwork,
+};
+use crate::azure::AzureError;
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
+use crate::catalogue::session::SessionRecord;
+use crate::catalogue::session::outcome::CONNECTED;
+use crate::ports::Ports;
+use crate::tables::testing::memory::InMemoryTables;
+
+const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+const VM: &str = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
+
+/// Empty PIM lists (read whole), VMs without Entra login; every call counted.
+#[derive(Default)]
+struct Arm(Mutex<Vec<String>>);
+
+impl Arm {
+    fn ask(&self, what: &str) {
+        self.0.lock().expect("calls").push(what.to_owned());
+    }
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("calls"))
+    }
+}
+
+fn not_here<T>() -> Result<T, AzureError> {
+    Err(AzureError::Transient("not asked of this fake".into()))
+}
+
+#[async_trait]
+impl ResourceManager for Arm {
+    async fn schedule_instances(&self, _: &str) -> Result<Vec<ScheduleInstance>, AzureError> {
+        self.ask("instances");
+        Ok(Vec::new())
+    }
+    async fn schedule_requests(&self, _: &str) -> Result<Vec<ScheduleRequest>, AzureError> {
+        self.ask("requests");
+        Ok(Vec::new())
+    }
+    async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
+        self.ask("extension");
+        Ok(false)
+    }
+    async fn bastion_host(&self, _: &str) -> Result<BastionHost, AzureError> {
+        not_here()
+    }
+    async fn diagnostic_settings(&self, _: &str) -> Result<Vec<DiagnosticSetting>, AzureError> {
+        not_here()
+    }
+    async fn blob_service(&self, _: &str) -> Result<BlobService, AzureError> {
+        not_here()
+    }
+    async fn container(&self, _: &str, _: &str) -> Result<Container, AzureError> {
+        not_here()
+    }
+    async fn workspace_customer_id(&self, _: &str) -> Result<Option<String>, AzureError> {
+        not_here()
+    }
+    async fn role_assignments(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<RoleAssignment>, AzureError> {
+        not_here()
+    }
+    async fn role_definition(&self, _: &str, _: &str) -> Result<RoleDefinition, AzureError> {
+        not_here()
+    }
+    async fn network_interfaces(&self, _: &str) -> Result<Vec<NetworkInterface>, AzureError> {
+        not_here()
+    }
+    async fn security_groups(&self, _: &str) -> Result<Vec<NetworkSecurityGroup>, AzureError> {
+        not_here()
+    }
+    async fn virtual_networks(&self, _: &str) -> Result<Vec<VirtualNetwork>, AzureError> {
+        not_here()
+    }
+    async fn vm_network_interfaces(&self, _: &str) -> Result<Vec<String>, AzureError> {
+        not_here()
+    }
+    async fn network_interface(&self, _: &str) -> Result<NetworkInterface, AzureError> {
+        not_here()
+    }
+    async fn jit_policy(&self, _: &str) -> Result<JitPolicy, AzureError> {
+        not_here()
+    }
+    async fn active_sessions(&self, _: &str) -> Result<Vec<ActiveSession>, AzureError> {
+        not_here()
+    }
+    async fn disconnect_sessions(
+        &self,
+        _: &str,
+        _: &[String],
+    ) -> Result<Vec<DisconnectResult>, AzureError> {
+        not_here()
+    }
+}
+
+/// A successful session of `email` as `root` on the VM, started at `start`.
+async fn session(tables: &InMemoryTables, tunnel: &str, email: &str, start: OffsetDateTime) {
+    let mut s = SessionRecord::new(tunnel);
+    s.session_start = Some(start);
+    (s.target_resource_id, s.target_vm) = (VM.into(), "vm".into());
+    (s.user_name, s.user_email, s.outcome) = ("root".into(), email.into(), CONNECTED.into());
+    let row = DayRow::of(&s).expect("row").to_entity();
+    let mode = crate::tables::WriteMode::Upsert;
+    crate::tables::ops::write_creating_table(tables, DAYS_TABLE, &row, mode)
+        .await
+        .expect("written");
+}
+
+fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
+    r.decided.iter().map(|(t, d)| (t.as_str(), d.verdict)).collect()
+}
+
+#[tokio::test]
+async fn lists_and_extension_reads_take_turns_within_two_calls_and_a_deferred_session_is_undecided()
+{
+    let tables = Arc::new(InMemoryTables::new());
+    let ports = Ports {
+        tables: tables.clone(),
+        ..crate::testkit::fakes().state.ports.clone()
+    };
+    let (arm, doors) = (Arm::default(), Doors::default());
+    let sources = Sources {
+        arm: Some(&arm),
+        logs: None,
+        workspaces: &[],
+        doors: &doors,
+        groups: None,
+        signin_mfa: false,
+    };
+    let settings = AuthzSettings {
+        ticket_pattern: None,
+        shared_days: 30,
+        enforce: Enforce::Report,
+        grace: Duration::minutes(15),
+        pim_groups: false,
+        signin_mfa: false,
+    };
+    let every = BTreeSet::new();
+    let pass = |at| run(&ports, &sources, &every, &settings, at);
+    // Two people as `root` on one VM: a shared account, whose VM's extensions are due.
+    session(&tables, "t-alice", "alice@contoso.com", T0 - Duration::minutes(10)).await;
+    session(&tables, "t-bob", "bob@contoso.com", T0 - Duration::minutes(8)).await;
+    // First pass: the lists first (both places), the extensions wait; both sessions `none`.
+    let first = pass(T0).await;
+    assert_eq!(arm.take(), ["instances", "requests"]);
+    assert_eq!(verdicts(&first), [("t-alice", Verdict::None), ("t-bob", Verdict::None)]);
+    assert!(first.failed.is_empty(), "{:?}", first.failed);
+    // A new session after that read; at the next pass the extensions take their turn, so its
+    // list is not read: it stays undecided (not `none`, not `unknown`), and no finding says so.
+    session(&tables, "t-carol", "carol@contoso.com", T0 + Duration::minutes(5)).await;
+    let second = pass(T0 + Duration::minutes(15)).await;
+    assert_eq!(arm.take(), ["extension", "extension"], "both extensions, no list");
+    let settled = [("t-alice", Verdict::None), ("t-bob", Verdict::None)];
+    assert_eq!((second.deferred, verdicts(&second)), (1, settled.to_vec()), "carol waits");
+    assert!(second.found.iter().all(|f| f.kind.name != "authorization.unknown"));
+    // Another instance's pass in the same 5 minutes: the budget is spent, nothing is called.
+    let again = pass(T0 + Duration::minutes(19)).await;
+    assert_eq!(arm.take(), Vec::<String>::new(), "no third call in 5 minutes");
+    assert_eq!(again.deferred, 1);
+    // The next pass reads the lists (the extensions were read today): carol is decided.
+    let third = pass(T0 + Duration::minutes(30)).await;
+    assert_eq!(arm.take(), ["instances", "requests"]);
+    let all = [settled.as_slice(), &[("t-carol", Verdict::None)]].concat();
+    assert_eq!((third.deferred, verdicts(&third)), (0, all));
+}
