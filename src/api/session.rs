@@ -66,7 +66,9 @@ pub(super) async fn get(
     let mut item = row.json(review.first().and_then(Option::as_ref));
     let from = now - time::Duration::days(api.app.config.authz.shared_days);
     let at = (row.target_resource_id.as_str(), row.user_name.as_str());
-    if let Some(shared) = crate::authorization::shared_store::of_account(tables, at, from, now).await? {
+    if let Some(shared) =
+        crate::authorization::shared_store::of_account(tables, at, from, now).await?
+    {
         item["sharedAccount"] = shared;
     }
     Ok(axum::Json(item).into_response())

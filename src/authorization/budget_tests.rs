@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use time::{Duration, OffsetDateTime};
 use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
 
 use super::decide::Verdict;
 use super::read::Doors;
@@ -26,7 +26,8 @@ use crate::ports::Ports;
 use crate::tables::testing::memory::InMemoryTables;
 
 const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
-const VM: &str = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
+const VM: &str =
+    "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
 
 /// Empty PIM lists (read whole), VMs without Entra login; every call counted.
 #[derive(Default)]
@@ -129,7 +130,10 @@ async fn session(tables: &InMemoryTables, tunnel: &str, email: &str, start: Offs
 }
 
 fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
-    r.decided.iter().map(|(t, d)| (t.as_str(), d.verdict)).collect()
+    r.decided
+        .iter()
+        .map(|(t, d)| (t.as_str(), d.verdict))
+        .collect()
 }
 
 #[tokio::test]
@@ -160,24 +164,62 @@ async fn lists_and_extension_reads_take_turns_within_two_calls_and_a_deferred_se
     let every = BTreeSet::new();
     let pass = |at| run(&ports, &sources, &every, &settings, at);
     // Two people as `root` on one VM: a shared account, whose VM's extensions are due.
-    session(&tables, "t-alice", "alice@contoso.com", T0 - Duration::minutes(10)).await;
-    session(&tables, "t-bob", "bob@contoso.com", T0 - Duration::minutes(8)).await;
+    session(
+        &tables,
+        "t-alice",
+        "alice@contoso.com",
+        T0 - Duration::minutes(10),
+    )
+    .await;
+    session(
+        &tables,
+        "t-bob",
+        "bob@contoso.com",
+        T0 - Duration::minutes(8),
+    )
+    .await;
     // First pass: the lists first (both places), the extensions wait; both sessions `none`.
     let first = pass(T0).await;
     assert_eq!(arm.take(), ["instances", "requests"]);
-    assert_eq!(verdicts(&first), [("t-alice", Verdict::None), ("t-bob", Verdict::None)]);
+    assert_eq!(
+        verdicts(&first),
+        [("t-alice", Verdict::None), ("t-bob", Verdict::None)]
+    );
     assert!(first.failed.is_empty(), "{:?}", first.failed);
     // A new session after that read; at the next pass the extensions take their turn, so its
     // list is not read: it stays undecided (not `none`, not `unknown`), and no finding says so.
-    session(&tables, "t-carol", "carol@contoso.com", T0 + Duration::minutes(5)).await;
+    session(
+        &tables,
+        "t-carol",
+        "carol@contoso.com",
+        T0 + Duration::minutes(5),
+    )
+    .await;
     let second = pass(T0 + Duration::minutes(15)).await;
-    assert_eq!(arm.take(), ["extension", "extension"], "both extensions, no list");
+    assert_eq!(
+        arm.take(),
+        ["extension", "extension"],
+        "both extensions, no list"
+    );
     let settled = [("t-alice", Verdict::None), ("t-bob", Verdict::None)];
-    assert_eq!((second.deferred, verdicts(&second)), (1, settled.to_vec()), "carol waits");
-    assert!(second.found.iter().all(|f| f.kind.name != "authorization.unknown"));
+    assert_eq!(
+        (second.deferred, verdicts(&second)),
+        (1, settled.to_vec()),
+        "carol waits"
+    );
+    assert!(
+        second
+            .found
+            .iter()
+            .all(|f| f.kind.name != "authorization.unknown")
+    );
     // Another instance's pass in the same 5 minutes: the budget is spent, nothing is called.
     let again = pass(T0 + Duration::minutes(19)).await;
-    assert_eq!(arm.take(), Vec::<String>::new(), "no third call in 5 minutes");
+    assert_eq!(
+        arm.take(),
+        Vec::<String>::new(),
+        "no third call in 5 minutes"
+    );
     assert_eq!(again.deferred, 1);
     // The next pass reads the lists (the extensions were read today): carol is decided.
     let third = pass(T0 + Duration::minutes(30)).await;

@@ -155,14 +155,30 @@ pub async fn of_account(
 ) -> Result<Option<Value>, AzureError> {
     let (vm, account) = (vm.to_ascii_lowercase(), account.to_lowercase());
     let (pk, rk) = (Spelling::Encoded, MAX_KEY_BYTES);
-    let row = get(tables, SHARED_TABLE, &key(&vm, pk, rk), &key(&account, pk, rk)).await?;
+    let row = get(
+        tables,
+        SHARED_TABLE,
+        &key(&vm, pk, rk),
+        &key(&account, pk, rk),
+    )
+    .await?;
     let one: Accounts = row.iter().filter_map(|r| of_entity(&r.entity)).collect();
     let Some(s) = shared(&one, from).pop() else {
         return Ok(None);
     };
-    let entra = one.values().map(|a| a.entra.as_str()).next().unwrap_or_default();
-    let entra = if entra.is_empty() { "unknown: not read yet" } else { entra };
-    Ok(Some(super::findings::shared_account(&s, entra, now).evidence))
+    let entra = one
+        .values()
+        .map(|a| a.entra.as_str())
+        .next()
+        .unwrap_or_default();
+    let entra = if entra.is_empty() {
+        "unknown: not read yet"
+    } else {
+        entra
+    };
+    Ok(Some(
+        super::findings::shared_account(&s, entra, now).evidence,
+    ))
 }
 
 /// Keeps the accounts of `now` that differ from `before` (people last seen before `from` dropped).

@@ -70,8 +70,12 @@ async fn authorization_column_filter_and_record_in_headless_chromium() {
     let first = &SEEDS[0];
     let start = s.now - time::Duration::minutes(first.4);
     let day = format_date(start.date());
-    let row = get_row(&s.tables, &day, &first.tunnel()).await.expect("read");
-    let row = row.and_then(|r| DayRow::from_entity(&r.entity)).expect("session 1's day row");
+    let row = get_row(&s.tables, &day, &first.tunnel())
+        .await
+        .expect("read");
+    let row = row
+        .and_then(|r| DayRow::from_entity(&r.entity))
+        .expect("session 1's day row");
     let mut accounts = Accounts::new();
     let people = [("alice@contoso.com", 600), (HOSTILE_USER, 30)];
     let account = Account {
