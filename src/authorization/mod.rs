@@ -132,8 +132,10 @@ const SWEEP: &str = "~sweep";
 
 /// One pass over the successful sessions on `hosts` (lower-case names; empty: every host) that
 /// started within [`DECIDE_LOOKBACK`] of `now` and whose verdict may change ([`select`]): the
-/// sources read and kept, each chosen session decided from everything kept; then the shared
-/// accounts of `SHARED_ACCOUNT_DAYS`, from their kept state updated by the sessions read.
+/// sources read as the Resource Manager budget allows ([`budget`]) and kept, each chosen session
+/// decided from the kept evidence that may cover it (one that only a list not read this pass
+/// could cover is left undecided, [`Report::deferred`]); then the shared accounts of
+/// `SHARED_ACCOUNT_DAYS`, from their kept state updated by the sessions read.
 pub async fn run(
     ports: &Ports,
     sources: &Sources<'_>,
