@@ -122,8 +122,8 @@ async fn join(
         state.audit.failed_login_bucket,
     )
     .await;
-    for n in bursts {
-        emit(crate::notify::OUTPUT_BINDING, n.to_output());
+    for m in crate::spine::messages(bursts) {
+        emit(crate::spine::QUEUE, m);
     }
     Ok(())
 }

@@ -10,7 +10,6 @@ use super::summary::Summary;
 use super::summary::WorkspaceTotals;
 use super::walk::Options;
 use crate::audit_logs::query::{Query, history};
-use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
 
 /// Reads every configured workspace over `opts`' range (none configured: nothing).
@@ -30,8 +29,8 @@ pub(super) async fn read(
     };
     let now = state.ports.clock.now();
     let h = history::read(&q, opts.from, opts.to, now, opts.restart).await;
-    for n in &h.notifications {
-        emit(OUTPUT_BINDING, n.to_output());
+    for m in crate::spine::messages(h.notifications) {
+        emit(crate::spine::QUEUE, m);
     }
     s.errors += h.failed.len();
     s.complete &= h.failed.is_empty();

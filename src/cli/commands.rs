@@ -52,7 +52,7 @@ async fn sweep_once(dry_run: bool) -> Exit {
     let digest = digest::prepare(state.ports.tables.as_ref(), &report, now).await;
     let out = digest.map_or_else(
         || serde_json::json!({"summary": report.summary(), "report": report}),
-        |d| serde_json::json!({"summary": report.summary(), "digest": d.notification}),
+        |d| serde_json::json!({"summary": report.summary(), "digest": crate::spine::messages([d.finding]).pop()}),
     );
     super::print(format_args!(
         "{}\n",

@@ -110,9 +110,11 @@ pub async fn verify(args: VerifyArgs) -> Exit {
             .map_err(|e| fail(1, format!("day {day}: {e}")))?;
         for r in rows.iter().filter(|r| sample.picks(&r.id())) {
             let label = match verify_recording(&state.ports, r, now).await {
-                Ok(Verdict::Finding(n)) => {
+                Ok(Verdict::Finding(f)) => {
                     findings += 1;
-                    super::print(format_args!("{}\n", n.to_output()))?;
+                    for m in crate::spine::messages([f]) {
+                        super::print(format_args!("{m}\n"))?;
+                    }
                     "findings"
                 }
                 Ok(Verdict::Intact) => "intact",

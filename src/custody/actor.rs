@@ -12,7 +12,7 @@ use crate::catalogue::recording::Recording;
 use crate::catalogue::writer::{ACTOR_FOUND, ACTOR_PROBABLE, ACTOR_UNKNOWN, Actor};
 use crate::dates::{format_utc, timestamp};
 use crate::spine::kinds::RECORDING_ACTOR;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 
 /// How far from the event a request without the event's request id may lie and still be taken.
 pub const NEAR: Duration = Duration::minutes(5);
@@ -149,7 +149,7 @@ fn change_time(row: &Recording, change: Change) -> String {
 }
 
 /// The follow-up of alert `actor.alert_id`: the same id + `.actor`, type `recording.actor`.
-pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notification {
+pub fn finding(row: &Recording, change: Change, actor: &Actor) -> Finding {
     let who = [&actor.upn, &actor.object_id, &actor.app_id]
         .into_iter()
         .find(|v| !v.is_empty());
@@ -191,7 +191,7 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
         Severity::Critical,
         data,
     );
-    alert(f.word("change", change.as_str()).word("how", how))
+    f.word("change", change.as_str()).word("how", how)
 }
 
 #[cfg(test)]
@@ -249,7 +249,7 @@ mod tests {
         let a = found(near, &tie, "alert-1");
         assert_eq!(a.status, "probable");
         let r = crate::testkit::audit::recording_row("x", datetime!(2025-03-14 09:00 UTC));
-        let n = notification(&r, Change::Deleted, &a);
+        let n = finding(&r, Change::Deleted, &a).told();
         assert_eq!(n.data["actorStatus"], "probable");
         assert!(n.title.contains("probable"), "{}", n.title);
         assert!(
@@ -294,7 +294,7 @@ mod tests {
             status: ACTOR_FOUND,
             how: "how".into(),
         };
-        let n = notification(&r, Change::Replaced, &found(a, &tie, "alert-r"));
+        let n = finding(&r, Change::Replaced, &found(a, &tie, "alert-r")).told();
         assert_eq!(n.notification_id, "alert-r.actor");
         assert_eq!(n.data["change"], "replaced");
         // Through the Data Lake endpoint: the event (`FlushWithClose`) carries the request id of
@@ -330,14 +330,15 @@ mod tests {
             &tie,
             "id-1",
         );
-        let n = notification(&r, Change::Deleted, &a);
+        let n = finding(&r, Change::Deleted, &a).told();
         assert_eq!(n.notification_id, "id-1.actor");
         assert_eq!(n.kind, "recording.actor");
         assert_eq!(n.data["requesterUpn"], "<b>m</b>@x");
         assert!(!n.title.contains("<b>"), "{}", n.title);
         let u = unknown("why".into(), "id-1");
         assert!(
-            notification(&r, Change::Deleted, &u)
+            finding(&r, Change::Deleted, &u)
+                .told()
                 .title
                 .ends_with("actor unknown")
         );

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::azure::AzureError;
 use crate::dates::format_utc;
-use crate::notify::Notification;
+use crate::spine::Finding;
 
 pub use super::burst_close::close;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
@@ -49,11 +49,16 @@ fn partition(kind: &str, account: &str, container: &str, window: OffsetDateTime)
     key(&text, Spelling::Encoded, MAX_KEY_BYTES)
 }
 
-/// The burst (its partition in [`TABLE`]) alert `n` (its `data` names `account` and
+/// The burst (its partition in [`TABLE`]) finding `f` (its evidence names `account` and
 /// `container`) of a change at `at` belongs to.
-pub fn burst_of(n: &Notification, at: OffsetDateTime) -> String {
-    let text = |k: &str| n.data[k].as_str().unwrap_or_default().to_owned();
-    partition(&n.kind, &text("account"), &text("container"), window_of(at))
+pub fn burst_of(f: &Finding, at: OffsetDateTime) -> String {
+    let text = |k: &str| f.evidence[k].as_str().unwrap_or_default().to_owned();
+    partition(
+        f.kind.name,
+        &text("account"),
+        &text("container"),
+        window_of(at),
+    )
 }
 
 /// The id of the burst alert of type `kind` whose partition is `pk` (the one [`close`] sends).
@@ -61,20 +66,21 @@ pub fn burst_id(kind: &str, pk: &str) -> String {
     crate::spine::stable_id(kind, &["burst\n", pk].concat())
 }
 
-/// Admits alert `n` (its `data` names `account` and `container`) of a change at `at`.
+/// Admits finding `f` (its evidence names `account` and `container`) of a change at `at`.
 ///
 /// # Errors
 /// Table errors.
 pub async fn admit(
     tables: &dyn TableStore,
-    n: &Notification,
+    f: &Finding,
     at: OffsetDateTime,
 ) -> Result<Fold, AzureError> {
-    let text = |k: &str| n.data[k].as_str().unwrap_or_default().to_owned();
+    let text = |k: &str| f.evidence[k].as_str().unwrap_or_default().to_owned();
     let (account, container) = (text("account"), text("container"));
     let window = window_of(at);
-    let pk = burst_of(n, at);
-    let id = n.notification_id.as_str();
+    let pk = burst_of(f, at);
+    let id = f.id();
+    let id = id.as_str();
     let mut fold = Fold::Alone;
     let mut change = |cur: Option<&Stored>| -> Option<Entity> {
         let alone = cur.map(|c| alone_ids(&c.entity)).unwrap_or_default();
@@ -85,7 +91,7 @@ pub async fn admit(
         } else if alone.len() < ALONE {
             let mut head = cur.map(|c| c.entity.clone()).unwrap_or_else(|| {
                 let fresh = json!({
-                    "AlertId": id, "Kind": n.kind, "Account": account, "Container": container,
+                    "AlertId": id, "Kind": f.kind.name, "Account": account, "Container": container,
                     "Window": format_utc(window),
                 });
                 crate::tables::entity(fresh)
@@ -106,9 +112,9 @@ pub async fn admit(
         return Ok(Fold::Alone);
     }
     let member = json!({
-        "PartitionKey": pk, "RowKey": key(&n.notification_id, Spelling::Verbatim, MAX_KEY_BYTES),
-        "AlertId": n.notification_id, "Time": n.time,
-        "Data": serde_json::to_string(&n.data).unwrap_or_default(),
+        "PartitionKey": pk, "RowKey": key(id, Spelling::Verbatim, MAX_KEY_BYTES),
+        "AlertId": id, "Time": f.at,
+        "Data": serde_json::to_string(&f.evidence).unwrap_or_default(),
     });
     let member = crate::tables::entity(member);
     write_creating_table(tables, TABLE, &member, WriteMode::Upsert).await?;
@@ -170,17 +176,15 @@ pub(super) mod admit_tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::notify::Severity;
     use crate::tables::testing::memory::InMemoryTables;
 
     /// The `i`th deletion alert of one container, all at one time (also `burst_close`'s tests').
-    pub(in crate::custody) fn alert(i: usize) -> Notification {
-        Notification::new(
-            "recording.deleted",
-            &format!("r{i}"),
-            "2025-03-14T09:41:00Z".to_owned(),
-            Severity::Critical,
-            "deleted".to_owned(),
+    pub(in crate::custody) fn alert(i: usize) -> Finding {
+        Finding::new(
+            &crate::spine::kinds::RECORDING_DELETED,
+            format!("r{i}"),
+            "2025-03-14T09:41:00Z",
+            crate::spine::Severity::Critical,
             json!({"account": "a", "container": "c", "recordingId": format!("r{i}")}),
         )
     }
@@ -201,14 +205,14 @@ pub(super) mod admit_tests {
         assert_eq!(admit(&t, &alert(6), at).await.ok(), Some(Fold::Folded));
         // Another container's window is its own.
         let mut other = alert(9);
-        other.data["container"] = json!("d");
+        other.evidence["container"] = json!("d");
         assert_eq!(admit(&t, &other, at).await.ok(), Some(Fold::Alone));
         assert!(close(&t, at, true).await.expect("open").is_empty());
         let burst = close(&t, at + WINDOW + GRACE, true).await.expect("closed");
         assert_eq!(burst.len(), 1, "{burst:?}");
-        assert_eq!(burst[0].data["count"], 7);
+        assert_eq!(burst[0].evidence["count"], 7);
         assert_eq!(
-            burst[0].data["aloneAlertIds"].as_array().map(Vec::len),
+            burst[0].evidence["aloneAlertIds"].as_array().map(Vec::len),
             Some(5)
         );
         // After its burst went out, a late one of the window goes alone.

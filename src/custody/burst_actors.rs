@@ -15,9 +15,8 @@ use super::burst::{HEAD, TABLE, WINDOW};
 use crate::azure::AzureError;
 use crate::catalogue::writer::Actor;
 use crate::dates::{format_utc, timestamp};
-use crate::notify::Notification;
 use crate::spine::kinds::RECORDING_ACTOR_BURST;
-use crate::spine::{Finding, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, query_all};
@@ -97,7 +96,7 @@ pub async fn follow_ups(
     tables: &dyn TableStore,
     now: time::OffsetDateTime,
     wait: time::Duration,
-) -> Result<Vec<Notification>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let due = Filter::And(vec![
         Filter::str("RowKey", Op::Eq, HEAD),
         Filter::int("Sent", Op::Ge, 1),
@@ -127,7 +126,7 @@ pub async fn follow_ups(
 
 /// `recording.actor` of a burst: the actors of its folded alerts, under the burst alert's id +
 /// `.actor`.
-fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>, unknown: usize) -> Notification {
+fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>, unknown: usize) -> Finding {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let burst = super::burst::burst_id(&g("Kind"), &g("PartitionKey"));
     let window = get_str(head, "Window").and_then(timestamp);
@@ -138,7 +137,7 @@ fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>, unknown: usize) -
     });
     let at = window.map(|w| format_utc(w + WINDOW)).unwrap_or_default();
     let f = Finding::new(&RECORDING_ACTOR_BURST, burst, at, Severity::Critical, data);
-    alert(f.word("count", folded.to_string()))
+    f.word("count", folded.to_string())
 }
 
 #[cfg(test)]
@@ -151,13 +150,12 @@ mod tests {
 
     const WAIT: time::Duration = time::Duration::minutes(20);
 
-    fn alert(i: usize) -> Notification {
-        Notification::new(
-            "recording.replaced",
-            &format!("r{i}"),
-            "2025-03-14T09:41:00Z".to_owned(),
-            Severity::Critical,
-            "replaced".to_owned(),
+    fn alert(i: usize) -> Finding {
+        Finding::new(
+            &crate::spine::kinds::RECORDING_REPLACED,
+            format!("r{i}"),
+            "2025-03-14T09:41:00Z",
+            crate::spine::Severity::Critical,
             json!({"account": "a", "container": "c", "recordingId": format!("r{i}")}),
         )
     }
@@ -176,20 +174,20 @@ mod tests {
     async fn the_burst_names_the_actors_of_its_folded_alerts_and_follows_up_once_all_are_known() {
         let t = InMemoryTables::new();
         let at = datetime!(2025-03-14 09:41 UTC);
-        let alerts: Vec<Notification> = (0..8).map(alert).collect();
+        let alerts: Vec<Finding> = (0..8).map(alert).collect();
         for n in &alerts {
             admit(&t, n, at).await.expect("admit");
         }
         assert_eq!(admit(&t, &alerts[7], at).await.ok(), Some(Fold::Folded));
         let pk = burst_of(&alerts[5], at);
-        note(&t, &pk, &alerts[5].notification_id, &who("m@x"))
+        note(&t, &pk, &alerts[5].id(), &who("m@x"))
             .await
             .expect("note");
-        note(&t, &pk, &alerts[6].notification_id, &who("m@x"))
+        note(&t, &pk, &alerts[6].id(), &who("m@x"))
             .await
             .expect("note");
         // Noted twice: one row, one count.
-        note(&t, &pk, &alerts[6].notification_id, &who("m@x"))
+        note(&t, &pk, &alerts[6].id(), &who("m@x"))
             .await
             .expect("note");
         assert!(
@@ -198,34 +196,28 @@ mod tests {
         );
         let burst = close(&t, at + WINDOW + GRACE, true).await.expect("closed");
         assert_eq!(burst.len(), 1);
-        let d = &burst[0].data;
+        let d = &burst[0].evidence;
         assert_eq!(d["actorsPending"], 1, "{d}");
         assert_eq!(d["actors"][0]["requesterUpn"], "m@x");
         assert_eq!(d["actors"][0]["alerts"], 2);
-        assert_eq!(
-            burst[0].notification_id,
-            burst_id("recording.replaced", &pk)
-        );
+        assert_eq!(burst[0].id(), burst_id("recording.replaced", &pk));
         assert!(
             follow_ups(&t, at, WAIT).await.expect("unknown").is_empty(),
             "one still looked for"
         );
-        note(&t, &pk, &alerts[7].notification_id, &who("e@y"))
+        note(&t, &pk, &alerts[7].id(), &who("e@y"))
             .await
             .expect("note");
         let first = follow_ups(&t, at, WAIT).await.expect("due");
         assert_eq!(first.len(), 1, "{first:?}");
         let f = &first[0];
-        assert_eq!(f.kind, "recording.actor");
-        assert_eq!(
-            f.notification_id,
-            format!("{}.actor", burst[0].notification_id)
-        );
-        assert_eq!(f.data["actors"].as_array().map(Vec::len), Some(2));
-        assert_eq!(f.data["foldedAlerts"], 3);
+        assert_eq!(f.kind.name, "recording.actor");
+        assert_eq!(f.id(), format!("{}.actor", burst[0].id()));
+        assert_eq!(f.evidence["actors"].as_array().map(Vec::len), Some(2));
+        assert_eq!(f.evidence["foldedAlerts"], 3);
         let again = follow_ups(&t, at, WAIT).await.expect("second pass");
         assert_eq!(again.len(), 1, "sent on two passes");
-        assert_eq!(again[0].notification_id, f.notification_id, "under one id");
+        assert_eq!(again[0].id(), f.id(), "under one id");
         assert!(follow_ups(&t, at, WAIT).await.expect("done").is_empty());
     }
 
@@ -233,12 +225,12 @@ mod tests {
     async fn a_burst_whose_lookups_never_end_follows_up_late_counting_them() {
         let t = InMemoryTables::new();
         let at = datetime!(2025-03-14 09:41 UTC);
-        let alerts: Vec<Notification> = (0..7).map(alert).collect();
+        let alerts: Vec<Finding> = (0..7).map(alert).collect();
         for n in &alerts {
             admit(&t, n, at).await.expect("admit");
         }
         let pk = burst_of(&alerts[5], at);
-        note(&t, &pk, &alerts[5].notification_id, &who("m@x"))
+        note(&t, &pk, &alerts[5].id(), &who("m@x"))
             .await
             .expect("note");
         assert_eq!(
@@ -253,7 +245,7 @@ mod tests {
         assert!(follow_ups(&t, early, WAIT).await.expect("waits").is_empty());
         let late = follow_ups(&t, end, WAIT).await.expect("late");
         assert_eq!(late.len(), 1, "{late:?}");
-        assert_eq!(late[0].data["actorsPending"], 1);
-        assert_eq!(late[0].data["actors"][0]["requesterUpn"], "m@x");
+        assert_eq!(late[0].evidence["actorsPending"], 1);
+        assert_eq!(late[0].evidence["actors"][0]["requesterUpn"], "m@x");
     }
 }

@@ -13,7 +13,7 @@ use super::burst::{GRACE, HEAD, TABLE, WINDOW, alone_ids, folded};
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
 use crate::spine::kinds::{RECORDING_REPLACED_BURST, named};
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 
@@ -33,7 +33,7 @@ pub async fn close(
     tables: &dyn TableStore,
     now: OffsetDateTime,
     lookups: bool,
-) -> Result<Vec<Notification>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let open = Filter::And(vec![
         Filter::str("RowKey", crate::tables::filter::Op::Eq, HEAD),
         Filter::int("Sent", crate::tables::filter::Op::Lt, 2),
@@ -68,7 +68,7 @@ pub async fn close(
 
 /// The burst alert of a window: its head and folded alerts, counted; the actors found so far
 /// when `lookups` were left (else none is looked up, and none is unknown).
-fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool) -> Notification {
+fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool) -> Finding {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let (kind, container) = (g("Kind"), g("Container"));
     let count = folded.len() + alone_ids(head).len();
@@ -112,10 +112,8 @@ fn burst(head: &Entity, folded: &[Entity], window: OffsetDateTime, lookups: bool
         Severity::Critical,
         data,
     );
-    alert(
-        f.word("count", count.to_string())
-            .word("minutes", WINDOW.whole_minutes().to_string()),
-    )
+    f.word("count", count.to_string())
+        .word("minutes", WINDOW.whole_minutes().to_string())
 }
 
 #[cfg(test)]
@@ -141,14 +139,14 @@ mod tests {
         let closed = at + WINDOW + GRACE;
         let first = close(&t, closed, false).await.expect("closed");
         assert_eq!(first.len(), 1, "{first:?}");
-        let d = &first[0].data;
+        let d = &first[0].evidence;
         assert_eq!(d["count"], 8, "{d}");
         assert_eq!(d["actorLookups"], false, "{d}");
         assert_eq!(d["actorsPending"], 0, "no lookup is left: {d}");
         assert_eq!(d["actors"], json!([]), "{d}");
         let again = close(&t, closed, false).await.expect("second pass");
         assert_eq!(again.len(), 1, "sent on two passes");
-        assert_eq!(again[0].notification_id, first[0].notification_id);
+        assert_eq!(again[0].id(), first[0].id());
         assert!(close(&t, closed, false).await.expect("done").is_empty());
         // However late, and even were the follow-ups run: none promises actors never looked up.
         let late = closed + time::Duration::days(2) + LATE;
@@ -164,12 +162,12 @@ mod tests {
         let at = datetime!(2025-03-14 09:41 UTC);
         for i in 0..(5 + NAMED + 3) {
             let mut a = alert(i);
-            a.data["blobName"] = json!(format!("rec/{i:02}.webm"));
-            a.data["sessionId"] = json!(format!("tunnel-{i:02}"));
+            a.evidence["blobName"] = json!(format!("rec/{i:02}.webm"));
+            a.evidence["sessionId"] = json!(format!("tunnel-{i:02}"));
             admit(&t, &a, at).await.expect("admit");
         }
         let closed = close(&t, at + WINDOW + GRACE, true).await.expect("closed");
-        let d = &closed[0].data;
+        let d = &closed[0].evidence;
         let items = d["items"].as_array().expect("items");
         assert_eq!((items.len(), &d["moreItems"]), (NAMED, &json!(3)), "{d}");
         assert!(
@@ -184,7 +182,7 @@ mod tests {
             include_pii: false,
             catalogue_base_url: Some("https://rec.example".into()),
         };
-        let c = crate::notify::render::Content::of(&closed[0], &opts);
+        let c = crate::notify::render::Content::of(&closed[0].told(), &opts);
         let shown = c
             .facts
             .iter()

@@ -12,8 +12,8 @@ use super::{awaited, burst_actors};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Actor, Recording, RecordingKey};
 use crate::loganalytics::LogsQuery;
-use crate::notify::Notification;
 use crate::ports::Ports;
+use crate::spine::Finding;
 
 /// Lookups handled per pass.
 pub const PER_PASS: u32 = 50;
@@ -24,7 +24,7 @@ const ROWS: usize = 100;
 #[derive(Debug, Default)]
 pub struct Pass {
     /// Follow-ups to emit.
-    pub notifications: Vec<Notification>,
+    pub notifications: Vec<Finding>,
     /// Actors recorded (found or unknown) on this pass.
     pub recorded: usize,
     /// Lookups still waiting.
@@ -62,7 +62,7 @@ pub async fn pass(
             // for a folded alert its burst's note.
             if lookup.burst.is_empty() {
                 out.notifications
-                    .push(actor::notification(rec, lookup.change, a));
+                    .push(actor::finding(rec, lookup.change, a));
             } else {
                 burst_actors::note(tables, &lookup.burst, &lookup.alert_id, a).await?;
             }
@@ -108,7 +108,7 @@ pub async fn pass(
             out.recorded += 1;
             if lookup.burst.is_empty() {
                 out.notifications
-                    .push(actor::notification(&w.value, lookup.change, &decided));
+                    .push(actor::finding(&w.value, lookup.change, &decided));
             }
         }
         awaited::note(tables, &lookup).await?;
@@ -126,13 +126,13 @@ pub async fn attach(
     key: &RecordingKey,
     change: awaited::Change,
     who: &Actor,
-) -> Result<Option<Notification>, AzureError> {
+) -> Result<Option<Finding>, AzureError> {
     let repo = ports.catalogue();
     let Some(row) = repo.get(key).await? else {
         return Ok(None);
     };
     let written = repo.update(key, Some(row), |cur| record(cur?, who)).await?;
-    Ok(written.map(|w| actor::notification(&w.value, change, who)))
+    Ok(written.map(|w| actor::finding(&w.value, change, who)))
 }
 
 /// The row with `actor`, unless it holds this alert's actor already.

@@ -5,7 +5,7 @@
 
 use time::macros::datetime;
 
-use super::actor::{found, notification};
+use super::actor::{finding, found};
 use super::awaited::Change;
 use super::query::Access;
 
@@ -47,7 +47,7 @@ fn the_recording_rule_reads_the_actor_from_the_follow_up_the_code_makes() {
         status: crate::catalogue::writer::ACTOR_FOUND,
         how: "how".into(),
     };
-    let n = notification(&row, Change::Deleted, &found(&access, &tie, "alert-1"));
+    let n = finding(&row, Change::Deleted, &found(&access, &tie, "alert-1")).told();
     assert_eq!(n.kind, "recording.actor");
     assert_eq!(n.notification_id, "alert-1.actor");
     assert!(

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 
 use futures::StreamExt as _;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::findings::{HostFacts, Sinks, evaluate};
@@ -14,7 +13,6 @@ use super::settings::EstateSettings;
 use super::store;
 use super::trail::{self, Window};
 use crate::arm::ResourceManager;
-use crate::notify::Notification;
 use crate::ports::Ports;
 
 /// Hosts read at once at most: 100 hosts fit one tick; the pacer lowers the requests out below it.
@@ -31,7 +29,7 @@ pub struct Report {
     /// Findings open after the check.
     pub open: usize,
     /// Episodes opened or cleared.
-    pub notifications: Vec<Notification<Value>>,
+    pub notifications: Vec<crate::spine::Finding>,
     /// Hosts whose findings could not be stored (host id: error).
     pub failed: Vec<String>,
     /// Why the findings' Sentinel rows could not all be recorded (the next check records them).
@@ -125,7 +123,7 @@ pub async fn run(
     }
     report
         .notifications
-        .sort_by(|a, b| a.notification_id.cmp(&b.notification_id));
+        .sort_by_cached_key(crate::spine::Finding::id);
     report.unexported = settle(ports, now).await;
     report
 }

@@ -13,7 +13,7 @@ use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::export::Outbox;
 use crate::export::rows::DisconnectRow;
 use crate::spine::kinds::SESSION_DISCONNECTED;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
@@ -104,7 +104,7 @@ pub async fn announce(
     tables: &dyn TableStore,
     outbox: &Outbox,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let unannounced = |e: &Entity| e.get("Announced") == Some(&Value::Bool(false));
     let mut out = Vec::new();
     for day in [now.date().previous_day(), Some(now.date())]
@@ -123,7 +123,7 @@ pub async fn announce(
             }
             let announced = ("Announced", true.into());
             if super::mark(tables, DISCONNECTS_TABLE, r, &unannounced, announced).await? {
-                out.push(notification(&r.entity));
+                out.push(finding(&r.entity));
             }
         }
     }
@@ -155,7 +155,7 @@ pub fn disconnect_row(e: &Entity) -> Option<DisconnectRow> {
     })
 }
 
-fn notification(e: &Entity) -> Notification<Value> {
+fn finding(e: &Entity) -> Finding {
     let p = public(e);
     let s = |k: &str| get_str(e, k).unwrap_or_default();
     let evidence = json!({
@@ -169,5 +169,5 @@ fn notification(e: &Entity) -> Notification<Value> {
         Severity::Warning,
         evidence,
     );
-    alert(f.word("host", s("HostName")))
+    f.word("host", s("HostName"))
 }

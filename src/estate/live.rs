@@ -15,7 +15,7 @@ use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::ports::Ports;
 use crate::spine::kinds::SESSION_UNRECORDABLE;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, update_from};
 use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
@@ -46,7 +46,7 @@ pub struct Report {
     /// Sessions live now, over all hosts.
     pub live: usize,
     /// Announcements.
-    pub notifications: Vec<Notification<Value>>,
+    pub notifications: Vec<Finding>,
     /// Hosts that could not be read or stored (`host: why`).
     pub failed: Vec<String>,
 }
@@ -102,7 +102,7 @@ pub async fn tick(
 /// its live sessions and announcements, or the table error that stopped storing them.
 type Watched<'a> = (
     &'a str,
-    Result<Result<(usize, Vec<Notification<Value>>), AzureError>, AzureError>,
+    Result<Result<(usize, Vec<Finding>), AzureError>, AzureError>,
 );
 
 async fn watch<'a>(
@@ -136,7 +136,7 @@ pub async fn record(
     h: &BastionHost,
     sessions: &[ActiveSession],
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let pk = super::host_key(host);
     let at = format_utc_millis(now);
     let stored = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
@@ -183,14 +183,14 @@ pub(super) async fn audit(
     host: &str,
     wait: time::Duration,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let rows = of_host(tables, host).await?;
     let mut out = Vec::new();
     for (r, decision) in unaudited::decide(tables, &rows, wait, now).await? {
         let audit = ("Audit", Value::from(decision.as_str()));
         let won = super::mark(tables, LIVE_TABLE, r, &unaudited::undecided, audit).await?;
         if won && decision == unaudited::MISSING {
-            out.push(unaudited::notification(&r.entity, wait));
+            out.push(unaudited::finding(&r.entity, wait));
         }
     }
     Ok(out)
@@ -248,7 +248,7 @@ pub async fn of_host(tables: &dyn TableStore, host: &str) -> Result<Vec<Stored>,
     query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await
 }
 
-fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<Value> {
+fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Finding {
     let key = format!("{}|{}", host.to_ascii_lowercase(), s.session_id);
     let evidence = json!({
             "bastionHost": resource_name(host), "bastionHostId": host, "sessionId": s.session_id,
@@ -258,7 +258,7 @@ fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<
             "reason": why,
     });
     let f = Finding::new(&SESSION_UNRECORDABLE, key, at, Severity::Critical, evidence);
-    alert(f.word("host", resource_name(host)))
+    f.word("host", resource_name(host))
 }
 
 /// One live (or recently ended) session as the API shows it.

@@ -4,7 +4,7 @@
 //! within [`START_TOLERANCE`] (same user when both name one). Each row's `Audit` is written once
 //! (`tunnel:<id>`, `missing`, or `unknown` for an unreadable start); the instance writing it announces.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::azure::AzureError;
@@ -12,7 +12,7 @@ use crate::catalogue::days::{self, DayRow};
 use crate::catalogue::session;
 use crate::dates::timestamp;
 use crate::spine::kinds::SESSION_UNAUDITED;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::{Entity, Stored, TableStore, get_str};
 
 /// How far apart the live start and the audit log's start may be for a match by time.
@@ -127,7 +127,7 @@ pub fn undecided(e: &Entity) -> bool {
 }
 
 /// `session.unaudited` of live-session row `e`, once its decision is [`MISSING`].
-pub fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
+pub fn finding(e: &Entity, wait: Duration) -> Finding {
     let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
     let host = s("Host");
     let wait_end = wait_end(e, wait).map(crate::dates::format_utc_millis);
@@ -144,5 +144,5 @@ pub fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
             ),
     });
     let f = Finding::new(&SESSION_UNAUDITED, key, at, Severity::Critical, evidence);
-    alert(f.word("host", s("HostName")))
+    f.word("host", s("HostName"))
 }

@@ -82,7 +82,7 @@ pub async fn bursts(
     Ok(found
         .into_iter()
         .filter_map(|n| {
-            let d = &n.data;
+            let d = &n.evidence;
             let hosts: Vec<String> = d["bastionHost"]
                 .as_str()
                 .unwrap_or_default()
@@ -95,7 +95,7 @@ pub async fn bursts(
             {
                 return None;
             }
-            let mut cells = vec![n.notification_id.clone()];
+            let mut cells = vec![n.id()];
             cells.extend(columns(BURST_COLUMNS).map(|(_, k)| text(d.get(k))));
             Some(Row {
                 cells,

@@ -469,7 +469,7 @@ async fn the_reports_bursts_are_the_detections_the_detector_raised() {
     .await;
     let in_month: Vec<_> = raised
         .iter()
-        .filter(|n| n.data["windowStart"].as_str() >= Some("2025-03"))
+        .filter(|n| n.evidence["windowStart"].as_str() >= Some("2025-03"))
         .collect();
     assert_eq!((raised.len(), in_month.len()), (5, 3), "{raised:?}");
 
@@ -486,10 +486,7 @@ async fn the_reports_bursts_are_the_detections_the_detector_raised() {
         .skip(1)
         .filter_map(|l| l.split(',').next())
         .collect();
-    let mut want: Vec<&str> = in_month
-        .iter()
-        .map(|n| n.notification_id.as_str())
-        .collect();
+    let mut want: Vec<String> = in_month.iter().map(|n| n.id()).collect();
     listed.sort_unstable();
     want.sort_unstable();
     assert_eq!(listed, want, "the same detections, by notification id");

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::decode_event;
 use crate::audit_logs::path::{Host, hosts};
 use crate::audit_logs::query::{self, Query};
@@ -12,7 +10,6 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, tail};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::Notification;
 use crate::state::AppState;
 
 pub use crate::audit_logs::query::FUNCTION as AUDIT_LOG_QUERY;
@@ -47,7 +44,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         .map_err(Failure::storage)?;
     let mut units: Vec<String> = hosts(cursors).iter().map(Host::unit).collect();
     units.push(tail::JOINED.to_owned());
-    super::plan::planned(&state, AUDIT_LOG_TAIL, &units, now, &[]).await
+    super::plan::planned(&state, AUDIT_LOG_TAIL, &units, now, Vec::new()).await
 }
 
 /// One `AuditLogTail` unit at `now`: a host's listing and reads, or the join and detections.
@@ -59,11 +56,10 @@ pub async fn tail_unit(
     state: &AppState,
     unit: &str,
     now: time::OffsetDateTime,
-) -> Result<(String, Vec<Notification<Value>>), Failure> {
+) -> Result<Outcome, Failure> {
     let tailer = crate::state::tailer(state);
     if unit == tail::JOINED {
-        let report = tailer.joined(now).await;
-        return Ok((tail::summary(&report), report.notifications));
+        return Ok(tail::outcome(tailer.joined(now).await));
     }
     if Host::parse_unit(unit).is_none() {
         return Err(Failure::poison(format!("{unit} names no audit-log host")));
@@ -75,7 +71,7 @@ pub async fn tail_unit(
             report.failed
         )));
     }
-    Ok((tail::summary(&report), report.notifications))
+    Ok(tail::outcome(report))
 }
 
 /// The workspace source of `state`, when one is configured.
@@ -101,7 +97,7 @@ pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome
     let workspaces = &state.config.workspaces.query.workspaces;
     let ids: Vec<String> = workspaces.iter().map(|w| w.id.clone()).collect();
     let now = super::now_of(&state, &inv);
-    super::plan::planned(&state, AUDIT_LOG_QUERY, &ids, now, &[]).await
+    super::plan::planned(&state, AUDIT_LOG_QUERY, &ids, now, Vec::new()).await
 }
 
 /// One `AuditLogQuery` unit: workspace `id` read from its cursor at `now`, then the join and the
@@ -114,7 +110,7 @@ pub async fn query_unit(
     state: &AppState,
     id: &str,
     now: time::OffsetDateTime,
-) -> Result<(String, Vec<Notification<Value>>), Failure> {
+) -> Result<Outcome, Failure> {
     let mut q = workspace_query(state)
         .ok_or_else(|| Failure::poison("no Log Analytics workspace configured"))?;
     let mut settings = (*q.settings).clone();
@@ -129,10 +125,5 @@ pub async fn query_unit(
             "workspace {id} failed this tick (see /api/health)"
         )));
     }
-    let notifications = report.joined.notifications.clone();
-    let summary = match query::outcome(report) {
-        Outcome::Processed { summary, .. } => summary,
-        Outcome::Skipped { reason } => reason,
-    };
-    Ok((summary, notifications))
+    Ok(query::outcome(report))
 }

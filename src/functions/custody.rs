@@ -35,7 +35,7 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
             "{} alert bursts sent; no custody workspace (CUSTODY_WORKSPACE_ID)",
             bursts.len()
         ));
-        return Ok(o.with_outputs(OUTPUT_BINDING, &bursts));
+        return Ok(crate::spine::send(o, bursts));
     };
     let changes = crate::state::recordings(&state)
         .logged_changes(logs, workspace, now)
@@ -92,9 +92,10 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
         .filter_map(|n| n["notificationId"].as_str())
         .collect();
     let mut follow_ups = pass.notifications;
-    follow_ups.retain(|n| !sent.contains(n.notification_id.as_str()));
-    Ok(o.with_outputs(OUTPUT_BINDING, &bursts)
-        .with_outputs(OUTPUT_BINDING, &changes.notifications)
-        .with_outputs(OUTPUT_BINDING, &follow_ups)
-        .with_outputs(OUTPUT_BINDING, &burst_actors))
+    follow_ups.retain(|f| !sent.contains(f.id().as_str()));
+    let o = crate::spine::send(o, bursts).with_outputs(OUTPUT_BINDING, &changes.notifications);
+    Ok(crate::spine::send(
+        o,
+        follow_ups.into_iter().chain(burst_actors),
+    ))
 }

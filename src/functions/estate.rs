@@ -2,14 +2,11 @@
 //! planning one work unit per host (and `EstateCheck` one for what spans hosts) that `WorkUnit`
 //! does.
 
-use serde_json::Value;
-
 use super::now_of;
 use crate::authorization;
 use crate::estate::{bypass, check, disconnect, live};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::Notification;
 use crate::state::AppState;
 
 pub use crate::estate::FUNCTION as ESTATE_CHECK;
@@ -34,7 +31,7 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, F
     let now = now_of(&state, &inv);
     let mut units = hosts.clone();
     units.push(ACROSS_HOSTS.to_owned());
-    super::plan::planned(&state, ESTATE_CHECK, &units, now, &[]).await
+    super::plan::planned(&state, ESTATE_CHECK, &units, now, Vec::new()).await
 }
 
 /// One `EstateCheck` unit at `now`: a configured host's check (its findings, its identities
@@ -47,7 +44,7 @@ pub async fn estate_unit(
     state: &AppState,
     unit: &str,
     now: time::OffsetDateTime,
-) -> Result<(String, Vec<Notification<Value>>), Failure> {
+) -> Result<Outcome, Failure> {
     let arm = bounded_arm(state, check::BUDGET)?;
     let mut read: Vec<String> = (state.config.workspaces.query.workspaces.iter())
         .map(|w| w.id.clone())
@@ -91,7 +88,10 @@ pub async fn estate_unit(
         report.open,
         report.notifications.len()
     );
-    Ok((summary, report.notifications))
+    Ok(crate::spine::send(
+        Outcome::processed(summary),
+        report.notifications,
+    ))
 }
 
 /// The Resource Manager client a unit calls within `budget`.
@@ -114,13 +114,13 @@ async fn across_hosts(
     arm: &std::sync::Arc<dyn crate::arm::ResourceManager>,
     read: &[String],
     now: time::OffsetDateTime,
-) -> (String, Vec<Notification<Value>>) {
+) -> Outcome {
     let logs = state.logs.as_deref();
     let config = &state.config.estate;
     let doors = bypass::run(&state.ports, logs, Some(arm), config, read, now).await;
     let mut authz = authorization_pass(state, arm, Some(&doors), read, now).await;
-    let mut notifications = crate::spine::alerts(std::mem::take(&mut authz.found));
-    notifications.extend(doors.notifications.iter().cloned());
+    let mut found = std::mem::take(&mut authz.found);
+    found.extend(doors.notifications.iter().cloned());
     for f in &doors.failed {
         tracing::warn!(error = %f, "other doors not all decided; the next check retries");
     }
@@ -134,7 +134,7 @@ async fn across_hosts(
         authz.decided.len(),
         authz.changed
     );
-    (summary, notifications)
+    crate::spine::send(Outcome::processed(summary), found)
 }
 
 /// Who allowed each session: PIM's schedules, `AuditLogs` of the workspaces read, and the
@@ -193,7 +193,7 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         tracing::warn!(error = %e, "disconnects not announced; the next tick retries");
         Vec::new()
     });
-    super::plan::planned(&state, LIVE_SESSIONS, hosts, now, &announced).await
+    super::plan::planned(&state, LIVE_SESSIONS, hosts, now, announced).await
 }
 
 /// One `LiveSessions` unit: the sessions `host` reports at `now`, and the notifications they call
@@ -206,7 +206,7 @@ pub async fn live_unit(
     state: &AppState,
     host: &str,
     now: time::OffsetDateTime,
-) -> Result<(String, Vec<Notification<Value>>), Failure> {
+) -> Result<Outcome, Failure> {
     let arm = bounded_arm(state, live::BUDGET)?;
     let wait = state.config.audit.session_wait;
     let hosts = [host.to_owned()];
@@ -245,5 +245,8 @@ pub async fn live_unit(
             ", not read (its finding announced)"
         }
     );
-    Ok((summary, report.notifications))
+    Ok(crate::spine::send(
+        Outcome::processed(summary),
+        report.notifications,
+    ))
 }

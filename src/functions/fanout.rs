@@ -4,7 +4,6 @@
 //! Manager scope a 429 paused (on any instance) past its run's budget is deferred, not run
 //! (`deferred`). The timers' planning step is `super::plan`.
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dates::timestamp;
@@ -12,7 +11,6 @@ use crate::fanout::store::{self, Passed, state};
 use crate::fanout::{self, Unit};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::state::AppState;
 
 pub use crate::fanout::FUNCTION as WORK_UNIT;
@@ -56,11 +54,13 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
     if let Err(e) = finished {
         tracing::warn!(error = %e, unit = %unit.unit, "unit's ending not recorded");
     }
-    let (summary, notifications) = ran?;
-    Ok(
-        Outcome::processed(format!("{} {}: {summary}", unit.timer, unit.unit))
-            .with_outputs(OUTPUT_BINDING, &notifications),
-    )
+    Ok(match ran? {
+        Outcome::Processed { outputs, summary } => Outcome::Processed {
+            outputs,
+            summary: format!("{} {}: {summary}", unit.timer, unit.unit),
+        },
+        skipped => skipped,
+    })
 }
 
 /// How long a timer's unit may wait for Resource Manager, for the units that call it about the
@@ -110,12 +110,8 @@ fn passed_reason(passed: Passed, u: &Unit) -> String {
     format!("{} {} ({}): {why}", u.timer, u.unit, u.period)
 }
 
-/// One unit's work: a summary and its notifications.
-async fn run(
-    state: &AppState,
-    u: &Unit,
-    at: OffsetDateTime,
-) -> Result<(String, Vec<Notification<Value>>), Failure> {
+/// One unit's work: its summary and outputs (its findings' notifications).
+async fn run(state: &AppState, u: &Unit, at: OffsetDateTime) -> Result<Outcome, Failure> {
     match u.timer.as_str() {
         super::estate::LIVE_SESSIONS => super::estate::live_unit(state, &u.unit, at).await,
         super::estate::ESTATE_CHECK => super::estate::estate_unit(state, &u.unit, at).await,

@@ -1,16 +1,15 @@
 //! The planning step every fanned-out timer shares: this period's units recorded once
 //! ([`crate::fanout::plan`]) and sent to the work queue, which `WorkUnit` (`super::fanout`) reads.
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::fanout;
 use crate::invocation::{Failure, Outcome};
-use crate::notify::{Notification, OUTPUT_BINDING};
+use crate::spine::Finding;
 use crate::state::AppState;
 
 /// The planning step of a fanned-out timer at `at`: `units` sent to the work queue once per
-/// period, `extra` (the tick's own notifications) to the notifications queue.
+/// period, `extra` (the tick's own findings) through the one pipeline ([`crate::spine::send`]).
 ///
 /// # Errors
 /// `Retryable` when the plan cannot be recorded.
@@ -19,7 +18,7 @@ pub(super) async fn planned(
     timer: &str,
     units: &[String],
     at: OffsetDateTime,
-    extra: &[Notification<Value>],
+    extra: Vec<Finding>,
 ) -> Result<Outcome, Failure> {
     let now = state.ports.clock.now();
     let plan = fanout::plan(state.ports.tables.as_ref(), timer, units, at, now)
@@ -28,7 +27,7 @@ pub(super) async fn planned(
     for u in &plan.running {
         tracing::warn!(timer, unit = %u, "unit still running from an earlier period: not planned again");
     }
-    Ok(Outcome::processed(plan.summary(timer))
-        .with_outputs(fanout::OUTPUT_BINDING, &plan.units)
-        .with_outputs(OUTPUT_BINDING, extra))
+    let o =
+        Outcome::processed(plan.summary(timer)).with_outputs(fanout::OUTPUT_BINDING, &plan.units);
+    Ok(crate::spine::send(o, extra))
 }

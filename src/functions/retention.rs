@@ -37,7 +37,7 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
     let mut out = Outcome::processed(report.summary()).with_outputs(OUTPUT_BINDING, &retagged);
     alerts::forget(tables, &retagged).await;
     if let Some(d) = digest::prepare(state.ports.tables.as_ref(), &report, now).await {
-        out = out.with_output(OUTPUT_BINDING, &d.notification);
+        out = crate::spine::send(out, [d.finding.clone()]);
         // In the outputs now: the deletions it lists are announced.
         d.forget_listed(state.ports.tables.as_ref()).await;
     }

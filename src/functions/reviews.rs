@@ -4,7 +4,6 @@
 
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::OUTPUT_BINDING;
 use crate::reviews::queue::{derive, overdue};
 use crate::state::AppState;
 
@@ -37,5 +36,5 @@ pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, F
         done.self_reviews,
         done.unresolved
     ));
-    Ok(o.with_outputs(OUTPUT_BINDING, &due))
+    Ok(crate::spine::send(o, due))
 }

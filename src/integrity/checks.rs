@@ -35,7 +35,7 @@ pub fn result_of<E>(verdict: &Result<Verdict, E>) -> &'static str {
         Ok(Verdict::Intact) => "intact",
         Ok(Verdict::Unhashed) => "unhashed",
         Ok(Verdict::Expired) => "expired",
-        Ok(Verdict::Finding(n)) if n.kind == "recording.missing" => "missing",
+        Ok(Verdict::Finding(f)) if f.kind.name == "recording.missing" => "missing",
         Ok(Verdict::Finding(_)) => "tampered",
         Err(_) => "error",
     }

@@ -7,8 +7,8 @@ use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::dates::format_utc;
 use crate::invocation::Outcome;
-use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::ports::Ports;
+use crate::spine::Finding;
 use crate::storage::normalize_etag;
 
 /// Hashes the recording at `key` unless its row already holds the digest of the current state.
@@ -77,7 +77,7 @@ pub async fn hash_recording(
 }
 
 /// `outcome` with the `recording.retagged` alert (a skip that alerts is processed: skips have no outputs).
-fn alerting(outcome: Outcome, alert: Option<Notification>) -> Outcome {
+fn alerting(outcome: Outcome, alert: Option<Finding>) -> Outcome {
     let Some(alert) = alert else {
         return outcome;
     };
@@ -87,7 +87,7 @@ fn alerting(outcome: Outcome, alert: Option<Notification>) -> Outcome {
     };
     let why = "blob index tags disagreed with the catalogue row: restored";
     tracing::info!("{why}");
-    outcome.with_output(OUTPUT_BINDING, &alert)
+    crate::spine::send(outcome, [alert])
 }
 
 /// `HashedEtag` of a row, normalised: the blob state its digest belongs to.

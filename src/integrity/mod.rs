@@ -32,7 +32,7 @@ pub(crate) async fn tags_checked(
     ports: &Ports,
     row: &crate::catalogue::recording::Recording,
     now: time::OffsetDateTime,
-) -> Result<Option<crate::notify::Notification>, AzureError> {
+) -> Result<Option<crate::spine::Finding>, AzureError> {
     if crate::retention::retagged::expected(row).is_none() {
         return Ok(None);
     }

@@ -201,7 +201,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
     let kinds: Vec<String> = verdicts
         .iter()
         .map(|v| match v {
-            Verdict::Finding(n) => n.kind.clone(),
+            Verdict::Finding(n) => n.kind.name.to_owned(),
             other => format!("{other:?}"),
         })
         .collect();
@@ -221,21 +221,23 @@ async fn verification_finds_tampering_and_missing_blobs() {
             panic!("{v:?}")
         };
         assert!(
-            n.data["account"].as_str().is_some_and(|a| !a.is_empty()),
+            n.evidence["account"]
+                .as_str()
+                .is_some_and(|a| !a.is_empty()),
             "{}",
-            n.data
+            n.evidence
         );
-        assert!(n.data.get("bastionHost").is_some(), "{}", n.data);
+        assert!(n.evidence.get("bastionHost").is_some(), "{}", n.evidence);
     }
     if let Verdict::Finding(n) = &verdicts[1] {
-        let (want, got) = (&n.data["expectedSha256"], &n.data["actualSha256"]);
+        let (want, got) = (&n.evidence["expectedSha256"], &n.evidence["actualSha256"]);
         assert!(
             want.is_string() && got.is_string() && want != got,
             "{}",
-            n.data
+            n.evidence
         );
         assert!(
-            n.data.get("bastionResourceId").is_none(),
+            n.evidence.get("bastionResourceId").is_none(),
             "no id configured"
         );
     }
@@ -249,7 +251,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
     let rec = rec.clone().with_bastion_id(Some(host.into()));
     deps.sources = std::sync::Arc::new(crate::sources::Sources::single(rec, audit.clone()));
     match verify(&deps, &typed(&f, &ids[1]).await, now).await {
-        Ok(Verdict::Finding(n)) => assert_eq!(n.data["bastionResourceId"], host),
+        Ok(Verdict::Finding(n)) => assert_eq!(n.evidence["bastionResourceId"], host),
         other => panic!("{other:?}"),
     }
 }

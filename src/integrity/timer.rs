@@ -15,7 +15,6 @@ use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo;
 use crate::dates::format_date;
 use crate::invocation::Outcome;
-use crate::notify::OUTPUT_BINDING;
 use crate::ports::Ports;
 use crate::retention::policy::Policy;
 use crate::tables::Filter;
@@ -155,10 +154,10 @@ pub async fn run(
             }
         }
     }
-    findings.sort_by(|a, b| a.notification_id.cmp(&b.notification_id));
+    findings.sort_by_cached_key(crate::spine::Finding::id);
     let summary = format!(
         "verified {total} sampled recordings: {intact} intact, {} findings, {expired} expired, {unhashed} unhashed, {errors} errors, {skipped} over budget",
         findings.len()
     );
-    Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &findings)
+    crate::spine::send(Outcome::processed(summary), findings)
 }

@@ -13,7 +13,7 @@ use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::spine::kinds::{RECORDING_MISSING, RECORDING_TAMPERED};
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 
 /// What one row's check found.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,7 @@ pub enum Verdict {
     /// Blob deleted legitimately (sweep status, or past retain-until).
     Expired,
     /// A finding to report.
-    Finding(Notification),
+    Finding(Finding),
 }
 
 /// Which rows a run checks: all, or a deterministic 1-in-`n` sample salted per run.
@@ -76,7 +76,7 @@ pub async fn verify(
         if let Some(id) = &host_id {
             f.evidence["bastionResourceId"] = Value::String(id.clone());
         }
-        Ok(Verdict::Finding(alert(f)))
+        Ok(Verdict::Finding(f))
     };
     match hash_blob(store, &blob, CHUNK).await {
         Err(AzureError::NotFound) => {

@@ -238,16 +238,16 @@ async fn run(
         for n in r
             .notifications
             .iter()
-            .filter(|n| n.kind == "session.unrecorded")
+            .filter(|n| n.kind.name == "session.unrecorded")
         {
-            let t = n.data["tunnelId"].as_str().unwrap_or_default().to_owned();
+            let t = n.evidence["tunnelId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             if exact.contains(&t) {
                 wrongly_alerted.push(t.clone());
             }
-            alerts
-                .entry(t)
-                .or_default()
-                .insert(n.notification_id.clone());
+            alerts.entry(t).or_default().insert(n.id().clone());
         }
     };
     for (event, tick_after, step) in order {

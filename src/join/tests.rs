@@ -79,7 +79,7 @@ async fn recording_first_then_session_joins_exactly() {
     assert!(
         r.notifications
             .iter()
-            .all(|n| n.kind != "session.unrecorded"),
+            .all(|n| n.kind.name != "session.unrecorded"),
         "joined sessions are recorded"
     );
 }

@@ -15,7 +15,7 @@ pub use crate::spine::{Notification, Severity};
 pub use deliver::Notifier;
 
 /// Name of the queue output binding (and queue) carrying notifications.
-pub const OUTPUT_BINDING: &str = "notifications";
+pub const OUTPUT_BINDING: &str = crate::spine::QUEUE;
 
 /// The queue-triggered function that delivers notifications.
 pub const FUNCTION: &str = "NotifyWebhook";

@@ -51,7 +51,7 @@ impl Recordings {
     /// Table errors.
     pub async fn await_actor(
         &self,
-        alert: &crate::notify::Notification,
+        alert: &crate::spine::Finding,
         row: &Recording,
         (change, folded): (crate::custody::awaited::Change, bool),
         at: time::OffsetDateTime,
@@ -60,13 +60,8 @@ impl Recordings {
         if !self.custody {
             return Ok(());
         }
-        let mut lookup = crate::custody::awaited::Lookup::new(
-            &alert.notification_id,
-            &row.id(),
-            change,
-            at,
-            request_id,
-        );
+        let mut lookup =
+            crate::custody::awaited::Lookup::new(&alert.id(), &row.id(), change, at, request_id);
         if folded {
             lookup = lookup.folded_into(&crate::custody::burst::burst_of(alert, at));
         }
@@ -80,7 +75,7 @@ impl Recordings {
     /// Table errors.
     pub async fn alone(
         &self,
-        n: &crate::notify::Notification,
+        n: &crate::spine::Finding,
         at: time::OffsetDateTime,
     ) -> Result<bool, crate::azure::AzureError> {
         let fold = crate::custody::burst::admit(self.ports.tables.as_ref(), n, at).await?;
@@ -225,7 +220,7 @@ impl Recordings {
                 let mut alone = true;
                 if replacing
                     && let Some(n) =
-                        ingest::replaced_notification(&row.value, source.bastion_id.as_deref())
+                        ingest::replaced_finding(&row.value, source.bastion_id.as_deref())
                 {
                     // The overwrite's time is the new content's, as the row holds it.
                     let at = row.value.blob_created;

@@ -11,7 +11,6 @@ use crate::catalogue::repo::{put_path, rows_of};
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::Outcome;
-use crate::notify::OUTPUT_BINDING;
 use crate::retention::tombstone;
 
 impl Recordings {
@@ -134,7 +133,7 @@ impl Recordings {
         bastion_id: Option<&str>,
         event: &BlobEvent,
     ) -> Result<Outcome, AzureError> {
-        let n = outside::deleted_notification(row, bastion_id);
+        let n = outside::deleted_finding(row, bastion_id);
         let what = if row.status == crate::catalogue::recording::STATUS_DELETED_BEFORE {
             "recording deleted before it was catalogued "
         } else {
@@ -151,6 +150,9 @@ impl Recordings {
             let folded = "(folded into its container's burst) ";
             return Ok(Outcome::processed([what, folded, &row.id()].concat()));
         }
-        Ok(Outcome::processed([what, &row.id()].concat()).with_output(OUTPUT_BINDING, &n))
+        Ok(crate::spine::send(
+            Outcome::processed([what, &row.id()].concat()),
+            [n],
+        ))
     }
 }

@@ -372,7 +372,7 @@ impl Recordings {
             how: FROM_LOG.to_owned(),
         };
         let who = actor::found(&l.access, &tie, alert_id);
-        let n = lookup::attach(&self.ports, &key, change, &who).await?;
-        Ok(n.and_then(|n| serde_json::to_value(&n).ok()))
+        let found = lookup::attach(&self.ports, &key, change, &who).await?;
+        Ok(crate::spine::messages(found).pop())
     }
 }

@@ -13,7 +13,7 @@ use crate::catalogue::trail::{self, OutsideDeletion};
 use crate::dates::{format_date, format_utc};
 use crate::events::event_grid::BlobEvent;
 use crate::spine::kinds::RECORDING_DELETED;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 
 /// `DeletionReason` of a deletion outside retention.
 pub const REASON_OUTSIDE: &str = "outside-retention";
@@ -195,7 +195,7 @@ fn how(row: &Recording, deleted_on: &str) -> String {
 }
 
 /// `recording.deleted` (critical) for `row` as [`deleted_outside`] left it.
-pub fn deleted_notification(row: &Recording, bastion_id: Option<&str>) -> Notification {
+pub fn deleted_finding(row: &Recording, bastion_id: Option<&str>) -> Finding {
     let at = row
         .deletion
         .as_ref()
@@ -215,7 +215,7 @@ pub fn deleted_notification(row: &Recording, bastion_id: Option<&str>) -> Notifi
         data["bastionResourceId"] = Value::String(id.to_owned());
     }
     let f = Finding::new(&RECORDING_DELETED, fact(row), at, Severity::Critical, data);
-    alert(f.word("how", how(row, &day)))
+    f.word("how", how(row, &day))
 }
 
 #[cfg(test)]
@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn titles_say_hold_or_early_and_ids_are_per_deletion() {
         let early = deleted_outside(&row(), &deleted(datetime!(2025-04-13 23:00 UTC)));
-        let n = deleted_notification(&early, None);
+        let n = deleted_finding(&early, None).told();
         assert_eq!(n.severity, Severity::Critical);
         assert_eq!(n.kind, "recording.deleted");
         assert!(
@@ -289,26 +289,27 @@ mod tests {
         assert_eq!(n.data["blobName"], "<img src=x>");
         let late = deleted_outside(&row(), &deleted(datetime!(2025-04-14 00:00 UTC)));
         assert_eq!(
-            deleted_notification(&late, None).title,
+            deleted_finding(&late, None).told().title,
             "Recording deleted outside retention"
         );
         let mut held = row();
         held.hold.held = true;
         let held = deleted_outside(&held, &deleted(datetime!(2025-05-01 00:00 UTC)));
         assert!(
-            deleted_notification(&held, None)
+            deleted_finding(&held, None)
+                .told()
                 .title
                 .contains("legal hold")
         );
         // The same deletion, the same id; another deletion of the name, another id.
         assert_eq!(
             n.notification_id,
-            deleted_notification(&early, None).notification_id
+            deleted_finding(&early, None).told().notification_id
         );
         let mut again = deleted(datetime!(2025-04-13 23:00 UTC));
         again.data.sequencer = Some("03".into());
         again.data.request_id = Some("req-2".into());
-        let other = deleted_notification(&deleted_outside(&row(), &again), None);
+        let other = deleted_finding(&deleted_outside(&row(), &again), None).told();
         assert_ne!(n.notification_id, other.notification_id);
     }
 
@@ -355,16 +356,16 @@ mod tests {
         assert_eq!(done.outside_deletions.len(), 1, "one deletion");
         assert_eq!(done.outside_deletions[0].request_id, "req-1");
         assert_eq!(
-            deleted_notification(&found, None).notification_id,
-            deleted_notification(&done, None).notification_id,
+            deleted_finding(&found, None).told().notification_id,
+            deleted_finding(&done, None).told().notification_id,
             "one id whichever event told first"
         );
         assert_eq!(
-            deleted_notification(&first, None).notification_id,
-            deleted_notification(&done, None).notification_id
+            deleted_finding(&first, None).told().notification_id,
+            deleted_finding(&done, None).told().notification_id
         );
         assert_eq!(
-            deleted_notification(&done, None).title,
+            deleted_finding(&done, None).told().title,
             "Recording deleted before it was catalogued"
         );
         // Written again and deleted again: another deletion, another id.
@@ -374,8 +375,8 @@ mod tests {
         let twice = deleted_outside(&done, &later);
         assert_eq!(twice.outside_deletions.len(), 2);
         assert_ne!(
-            deleted_notification(&twice, None).notification_id,
-            deleted_notification(&done, None).notification_id
+            deleted_finding(&twice, None).told().notification_id,
+            deleted_finding(&done, None).told().notification_id
         );
     }
 

@@ -11,7 +11,7 @@ use crate::catalogue::recording::{Recording, Retagged, STATUS_CATALOGUED};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::spine::kinds::RECORDING_RETAGGED;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::storage::{BlobRef, BlobStore, Tags};
 
 /// The tags the product writes and compares.
@@ -97,13 +97,13 @@ pub fn what(row: &Recording, found: &Tags) -> &'static str {
 }
 
 /// `recording.retagged` (critical) for `row` and the tags `found`; `restored`: written back.
-pub fn notification(
+pub fn finding(
     row: &Recording,
     found: &Tags,
     restored: bool,
     at: OffsetDateTime,
     bastion_id: Option<&str>,
-) -> Notification {
+) -> Finding {
     let tag = |k: &str| found.get(k).cloned().unwrap_or_default();
     let mut data = json!({
         "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
@@ -124,7 +124,7 @@ pub fn notification(
         Severity::Critical,
         data,
     );
-    alert(f.word("what", what(row, found)))
+    f.word("what", what(row, found))
 }
 
 /// Compares `tags` (just read) with `row`; a disagreement confirmed by a second read is recorded
@@ -141,7 +141,7 @@ pub async fn check(
     tags: &Tags,
     now: OffsetDateTime,
     bastion_id: Option<&str>,
-) -> Result<Option<Notification>, AzureError> {
+) -> Result<Option<Finding>, AzureError> {
     if disagreement(row, tags).is_none() {
         return Ok(None);
     }
@@ -191,7 +191,7 @@ pub async fn check(
             Err(e) => return Err(e),
         },
     };
-    Ok(Some(notification(&row, &found, back, now, bastion_id)))
+    Ok(Some(finding(&row, &found, back, now, bastion_id)))
 }
 
 #[cfg(test)]

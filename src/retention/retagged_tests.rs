@@ -95,14 +95,15 @@ fn rows_that_claim_nothing_are_not_judged() {
 fn the_notification_names_what_was_found_and_its_id_only_depends_on_that() {
     let r = row("pci-1y", "2026-03-14");
     let found = t(&[(TAG_CLASS, "pci-1y"), (TAG_UNTIL, "2025-03-15")]);
-    let a = notification(&r, &found, true, datetime!(2025-03-16 02:00 UTC), None);
-    let b = notification(
+    let a = finding(&r, &found, true, datetime!(2025-03-16 02:00 UTC), None).told();
+    let b = finding(
         &r,
         &found,
         false,
         datetime!(2025-03-19 03:00 UTC),
         Some("/x"),
-    );
+    )
+    .told();
     assert_eq!(a.kind, crate::spine::kinds::RECORDING_RETAGGED.name);
     assert_eq!(a.severity, Severity::Critical);
     assert_eq!(
@@ -115,7 +116,9 @@ fn the_notification_names_what_was_found_and_its_id_only_depends_on_that() {
     let other = t(&[(TAG_CLASS, "pci-1y"), (TAG_UNTIL, "2025-03-16")]);
     assert_ne!(
         a.notification_id,
-        notification(&r, &other, true, datetime!(2025-03-16 02:00 UTC), None).notification_id
+        finding(&r, &other, true, datetime!(2025-03-16 02:00 UTC), None)
+            .told()
+            .notification_id
     );
     assert_eq!(
         spell(&found),

@@ -36,6 +36,15 @@ pub struct Notification<D = Value> {
 }
 
 impl<D: Serialize> Notification<D> {
+    /// The message as a JSON value (what the queue carries; tools print it).
+    pub fn to_output(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Messages as tests write them by hand (the product makes them in [`super::send`] alone).
+#[cfg(test)]
+impl<D: Serialize> Notification<D> {
     /// A notification whose id derives from `kind` and `fact` (naming the fact uniquely).
     pub fn new(
         kind: &str,
@@ -53,11 +62,6 @@ impl<D: Serialize> Notification<D> {
             title,
             data,
         }
-    }
-
-    /// The message as a JSON value (tests and tools; outputs take the message itself).
-    pub fn to_output(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
 

@@ -2,11 +2,12 @@
 //! finding takes to every channel.
 //!
 //! A domain decides a [`Finding`] (a value of a declared [`Kind`]: its fact's key, time, level,
-//! evidence and the words its title needs) and hands it on; [`alert`] makes its notification (the
-//! stable id of the fact, the declared title filled in), which goes on the `notifications` queue;
-//! `NotifyWebhook` records it in the Sentinel outbox ([`sentinel::detection_row`]) and delivers it.
-//! The episode of a finding that opens and resolves (estate) is kept by its store, which raises
-//! the opening and the resolving kind.
+//! evidence and the words its title needs) and returns it; its entry point hands the findings to
+//! [`send`], the one place a notification is made (the stable id of the fact, [`Finding::id`],
+//! the declared title filled in) and put on the [`QUEUE`]; `NotifyWebhook` records it in the
+//! Sentinel outbox ([`sentinel::detection_row`]) and delivers it. The episode of a finding that
+//! opens and resolves (estate) is kept by its store, which raises the opening and the resolving
+//! kind.
 
 pub mod kinds;
 pub mod message;
@@ -15,8 +16,13 @@ pub mod sentinel;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::invocation::Outcome;
+
 pub use kinds::{Episode, Id, Kind, Subject};
 pub use message::{Notification, Severity, stable_id};
+
+/// The queue (and its output binding) carrying notifications.
+pub const QUEUE: &str = "notifications";
 
 /// One fact of a declared kind, as a domain decides it.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,11 +66,43 @@ impl<D> Finding<D> {
         self.words.push((name, value.into()));
         self
     }
+
+    /// The id of its notification, as its declaration derives it from the key (what a burst or
+    /// an episode names before the notification is sent).
+    pub fn id(&self) -> String {
+        match self.kind.id {
+            Id::Digest => stable_id(self.kind.name, &self.key),
+            Id::Follows(suffix) => [self.key.as_str(), suffix].concat(),
+        }
+    }
 }
 
-/// The notification of `f`: its kind's name, the id its declaration derives from the key, the
-/// declared title with the words filled in (a `{name!}` placeholder isolated as outside text).
-pub fn alert<D: Serialize>(f: Finding<D>) -> Notification<D> {
+#[cfg(test)]
+impl<D: Serialize + Clone> Finding<D> {
+    /// Its notification, as [`send`] makes it (what tests read).
+    pub(crate) fn told(&self) -> Notification<D> {
+        alert(self.clone())
+    }
+}
+
+/// The one path: the notification of each of `found`, in order, put on the [`QUEUE`] of
+/// `outcome` (what every entry point does with the findings its domain returns).
+pub fn send<D: Serialize>(
+    outcome: Outcome,
+    found: impl IntoIterator<Item = Finding<D>>,
+) -> Outcome {
+    (found.into_iter()).fold(outcome, |o, f| o.with_output(QUEUE, &alert(f)))
+}
+
+/// The messages [`send`] puts on the [`QUEUE`] for `found`, as JSON (a backfill's run, which
+/// hands every output to its caller).
+pub fn messages<D: Serialize>(found: impl IntoIterator<Item = Finding<D>>) -> Vec<Value> {
+    found.into_iter().map(|f| alert(f).to_output()).collect()
+}
+
+/// The notification of `f`: its kind's name, [`Finding::id`], the declared title with the words
+/// filled in (a `{name!}` placeholder isolated as outside text).
+fn alert<D: Serialize>(f: Finding<D>) -> Notification<D> {
     debug_assert!(
         f.kind.levels.contains(&f.level),
         "{}: undeclared level",
@@ -75,23 +113,14 @@ pub fn alert<D: Serialize>(f: Finding<D>) -> Notification<D> {
         "{}: evidence missing",
         f.kind.name
     );
-    let notification_id = match f.kind.id {
-        Id::Digest => stable_id(f.kind.name, &f.key),
-        Id::Follows(suffix) => [f.key.as_str(), suffix].concat(),
-    };
     Notification {
         kind: f.kind.name.to_owned(),
-        notification_id,
+        notification_id: f.id(),
         title: fill(f.kind.title, &f.words),
         time: f.at,
         severity: f.level,
         data: f.evidence,
     }
-}
-
-/// The notifications of `found`, in order (what an entry point puts on the queue).
-pub fn alerts<D: Serialize>(found: impl IntoIterator<Item = Finding<D>>) -> Vec<Notification<D>> {
-    found.into_iter().map(alert).collect()
 }
 
 /// True when `evidence` has every one of `fields` (checked in debug builds: each producer's tests

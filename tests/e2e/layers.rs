@@ -13,6 +13,9 @@
 //! without naming them), entry points (functions,
 //! the HTTP API, the CLI, backfill), app (the router).
 //!
+//! One pipeline makes notifications: no file outside `src/spine/` builds a `Notification` or
+//! calls the spine's `alert` ([`no_file_outside_the_spine_makes_a_notification`]).
+//!
 //! Inside a folder the arrows point down too: in the folders of [`NO_UPWARD`], a child module
 //! never uses a definition of a module above it (`super::Item`, `super::super::Item`,
 //! `crate::api::Item` from `api/…`, a re-export of the parent included); it names its siblings,
@@ -514,4 +517,118 @@ fn http_clients_are_built_by_the_one_factory_only() {
     http_client_builders(&dir, &dir, &mut found);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(found, ["notify/own.rs"]);
+}
+
+/// `text` without comments and without its `#[cfg(test)]` items, wherever they stand (each to
+/// the `;` or the brace closing it).
+fn product_code(text: &str) -> String {
+    let text: String = (text.lines())
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (mut out, mut rest) = (String::new(), text.as_str());
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let item = &rest[at..];
+        let Some(open) = item.find(['{', ';']) else {
+            return out;
+        };
+        let mut end = open + 1;
+        if item[open..].starts_with('{') {
+            let mut depth = 0;
+            for (i, c) in item[open..].char_indices() {
+                depth += match c {
+                    '{' => 1,
+                    '}' => -1,
+                    _ => 0,
+                };
+                if depth == 0 {
+                    end = open + i + 1;
+                    break;
+                }
+            }
+        }
+        rest = &item[end.min(item.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The product files under `dir` (test code aside) that make a notification themselves: build a
+/// `Notification` or call the spine's `alert`.
+fn notification_makers(dir: &Path, src: &Path, out: &mut Vec<String>) {
+    const MAKES: [&str; 5] = [
+        "Notification{",
+        "Notification::new(",
+        "Notification::<",
+        "alert(",
+        "alerts(",
+    ];
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    for path in files {
+        let rel = path.strip_prefix(src).expect("under src");
+        if rel.starts_with("spine") {
+            continue;
+        }
+        let code = product_code(&std::fs::read_to_string(&path).unwrap_or_default());
+        let joined: String = code.split_whitespace().collect();
+        // A call of `alert`/`alerts` itself, not of a name ending so.
+        let calls = MAKES[3..].iter().any(|m| {
+            (joined.match_indices(m))
+                .any(|(i, _)| !(joined[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')))
+        });
+        if calls || MAKES[..3].iter().any(|m| joined.contains(m)) {
+            out.push(rel.display().to_string());
+        }
+    }
+}
+
+/// One pipeline: a domain returns `Finding`s and `spine::send` alone makes their notifications.
+#[test]
+fn no_file_outside_the_spine_makes_a_notification() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    notification_makers(&src, &src, &mut found);
+    assert!(
+        found.is_empty(),
+        "notifications made outside src/spine/: {found:?}"
+    );
+    // The check sees a notification built or alerted elsewhere, and not one in test code.
+    let dir = std::env::temp_dir().join(crate::harness::unique("makers-"));
+    std::fs::create_dir_all(dir.join("spine")).expect("mkdir");
+    let files = [
+        (
+            "built.rs",
+            "fn f() -> Notification {\n    Notification {\n        kind }\n}\n",
+        ),
+        (
+            "alerted.rs",
+            "use crate::spine::alert;\nfn f(x: Finding) { let _ = alert(x); }\n",
+        ),
+        (
+            "newed.rs",
+            "fn f() { let _ = crate::spine::Notification::new(\"a\"); }\n",
+        ),
+        (
+            "tested.rs",
+            "fn f() {}\n#[cfg(test)]\nmod t {\n    fn g() { let _ = Notification::new(); alert(x); }\n}\nfn h() {}\n",
+        ),
+        (
+            "quiet.rs",
+            "// alert(x)\nfn alerting(o: u8) -> Outcome { send(o, [x]) }\n",
+        ),
+        (
+            "spine/mod.rs",
+            "fn alert(f: Finding) -> Notification { Notification { kind } }\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let mut found = Vec::new();
+    notification_makers(&dir, &dir, &mut found);
+    std::fs::remove_dir_all(&dir).ok();
+    found.sort();
+    assert_eq!(found, ["alerted.rs", "built.rs", "newed.rs"]);
 }

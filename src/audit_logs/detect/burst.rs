@@ -75,7 +75,9 @@ pub fn with_portal(mut f: Finding, sources: &Sources) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spine::alert;
+    fn alert(f: crate::spine::Finding) -> crate::spine::Notification {
+        f.told()
+    }
     use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 
     fn attempt(tunnel: &str, user: &str, ip: &str, host: &str) -> Entity {

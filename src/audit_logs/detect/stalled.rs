@@ -16,7 +16,7 @@ use crate::catalogue::repo;
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::sources::Source;
 use crate::spine::kinds::RECORDINGS_STALLED;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::Filter;
 use crate::tables::filter::Op;
 use crate::tables::ops::update;
@@ -59,7 +59,7 @@ pub fn marker_key(source: &Source) -> String {
     [MARKER_RK, "~", source.account(), ".", &source.container].concat()
 }
 
-/// `source`'s check at `now`: the notification when its episode starts (a `Reconcile` unit of that
+/// `source`'s check at `now`: the finding when its episode starts (a `Reconcile` unit of that
 /// source runs it after its own listing, so sources done on different instances are each judged on
 /// their own catalogue).
 ///
@@ -69,7 +69,7 @@ pub async fn check(
     deps: &Stalled,
     source: &Source,
     now: OffsetDateTime,
-) -> Result<Option<Notification>, AzureError> {
+) -> Result<Option<Finding>, AzureError> {
     let since = now - deps.after;
     let ended = count_ended(deps, source, since, now - deps.upload_lag).await?;
     let recordings = count_recordings(deps, source, since, now).await?;
@@ -111,7 +111,7 @@ pub async fn check(
         // The alert leaves all the same; if the mark was not stored, the next tick raises it again.
         tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking a stalled episode failed; the alert may repeat");
     }
-    Ok(Some(alert(finding(deps, source, since, now, ended))))
+    Ok(Some(finding(deps, source, since, now, ended)))
 }
 
 fn finding(

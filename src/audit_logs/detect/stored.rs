@@ -11,7 +11,7 @@ use super::failed::{list_pk, partition, window_of};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
 use crate::dates::days;
-use crate::spine::{Notification, alert};
+use crate::spine::Finding;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore, get_str};
 
@@ -28,7 +28,7 @@ pub async fn bursts(
     from: OffsetDateTime,
     to: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<Notification>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let mut listed = BTreeSet::new();
     let last = to.to_offset(UtcOffset::UTC).date();
     for d in days(from.to_offset(UtcOffset::UTC).date(), last) {
@@ -52,12 +52,10 @@ pub async fn bursts(
         }
         // Listed, then the marker: a detector that stopped in between detected nothing.
         if let (Some(_), attempts) = partition(tables, pk).await? {
-            found.push((
-                start,
-                alert(digest(pk, &attempts.iter().collect::<Vec<_>>(), window)),
-            ));
+            let f = digest(pk, &attempts.iter().collect::<Vec<_>>(), window);
+            found.push((start, f.id(), f));
         }
     }
-    found.sort_by(|a, b| (a.0, &a.1.notification_id).cmp(&(b.0, &b.1.notification_id)));
-    Ok(found.into_iter().map(|(_, n)| n).collect())
+    found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    Ok(found.into_iter().map(|(_, _, f)| f).collect())
 }

@@ -58,12 +58,12 @@ async fn attempts(t: &dyn TableStore, at: OffsetDateTime, user: &str, n: usize) 
 async fn burst(t: &dyn TableStore, at: OffsetDateTime, user: &str) -> String {
     let pk = attempts(t, at, user, 5).await;
     let found = check(t, &pk, 5, WINDOW).await.expect("check");
-    crate::spine::alert(found.expect("a burst")).notification_id
+    found.expect("a burst").id()
 }
 
 async fn ids(t: &dyn TableStore, from: OffsetDateTime, to: OffsetDateTime) -> Vec<String> {
     let found = bursts(t, from, to, WINDOW).await.expect("bursts");
-    found.into_iter().map(|n| n.notification_id).collect()
+    found.iter().map(crate::spine::Finding::id).collect()
 }
 
 #[tokio::test]

@@ -82,7 +82,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     let state = losing(&k.state, lossy);
     let later = NOW + Duration::minutes(31);
     let r = tick(&state.tailer(), later).await.expect("tick");
-    let kinds: Vec<&str> = r.notifications.iter().map(|n| n.kind.as_str()).collect();
+    let kinds: Vec<&str> = r.notifications.iter().map(|n| n.kind.name).collect();
     assert_eq!(
         kinds,
         ["session.unrecorded"],
@@ -135,7 +135,7 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
             .await
             .expect("checked");
         assert_eq!(
-            alert.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
+            alert.iter().map(|n| n.kind.name).collect::<Vec<_>>(),
             ["recordings.stalled"],
             "the mark's lost answer must not lose the alert"
         );
@@ -170,16 +170,14 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
     s.protocol = "ssh".into();
     s.outcome = crate::audit_logs::sessions::outcome::CONNECTED.into();
     let row = crate::catalogue::days::DayRow::of(&s).expect("a row");
-    let n = crate::join::findings::unrecorded::unrecorded_notification(
-        &row,
-        sources.bastion_id(&row.host),
-    );
-    assert_eq!(n.data["bastionResourceId"], id);
-    let other = crate::join::findings::unrecorded::unrecorded_notification(
+    let n =
+        crate::join::findings::unrecorded::unrecorded_finding(&row, sources.bastion_id(&row.host));
+    assert_eq!(n.evidence["bastionResourceId"], id);
+    let other = crate::join::findings::unrecorded::unrecorded_finding(
         &row,
         sources.bastion_id("bas-other"),
     );
-    assert!(other.data.get("bastionResourceId").is_none());
+    assert!(other.evidence.get("bastionResourceId").is_none());
 }
 
 /// Re-marks one unchecked partition just before the first transaction that settles unchecked rows

@@ -12,7 +12,7 @@ use super::failed::{UNCHECKED, claim, settle};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
 use crate::sources::Sources;
-use crate::spine::{Finding, Notification, alert};
+use crate::spine::Finding;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, IN_FLIGHT, TableStore, get_str};
 use crate::telemetry::redact;
@@ -27,7 +27,7 @@ pub async fn run_unchecked(
     sources: &Sources,
     threshold: usize,
     window: Duration,
-) -> Vec<Notification> {
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let unchecked = match query_all(
         tables,
@@ -58,7 +58,7 @@ pub async fn run_unchecked(
     for (pk, row, result) in results {
         match result {
             Ok(n) => {
-                out.extend(n.into_iter().map(|d| alert(with_portal(d, sources))));
+                out.extend(n.into_iter().map(|d| with_portal(d, sources)));
                 checked.push((pk, row.etag.as_str()));
             }
             Err(e) => {

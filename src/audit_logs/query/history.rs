@@ -7,7 +7,7 @@ use tracing::error;
 use super::run::{self, Span};
 use super::{Query, store};
 use crate::clock::Budget;
-use crate::notify::Notification;
+use crate::spine::Finding;
 use crate::telemetry::redact;
 
 /// What a history read did.
@@ -22,7 +22,7 @@ pub struct History {
     /// Rows newly stored.
     pub stored: u64,
     /// The failed-login digests the history produced.
-    pub notifications: Vec<Notification>,
+    pub notifications: Vec<Finding>,
 }
 
 /// Reads every workspace's history in `[from, to)` (capped at `now − lag`: the timer reads on).

@@ -20,7 +20,6 @@ use crate::audit_logs::Error;
 use crate::clock::Budget;
 use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
-use crate::notify::OUTPUT_BINDING;
 use crate::telemetry::redact;
 
 /// `AuditLogQuery`: timer, every minute.
@@ -153,7 +152,7 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Error> 
 
 /// Turns a report into the invocation outcome (notifications as outputs).
 pub fn outcome(report: QueryReport) -> Outcome {
-    let s = &report.joined;
+    let s = report.joined;
     let summary = format!(
         "queried {} workspaces ({} failed): {} queries, {} rows stored, {} sessions changed, {} recordings joined, {} notifications{}",
         report.workspaces,
@@ -169,7 +168,7 @@ pub fn outcome(report: QueryReport) -> Outcome {
             ""
         }
     );
-    Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &s.notifications)
+    crate::spine::send(Outcome::processed(summary), s.notifications)
 }
 
 #[cfg(test)]

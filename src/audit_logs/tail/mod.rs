@@ -22,10 +22,10 @@ use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::invocation::{Outcome, Quarantine};
 use crate::join::{Join, Scope, findings};
-use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::ports::Ports;
 use crate::retention::policy::audit_log_retention;
 use crate::sources::Source;
+use crate::spine::Finding;
 use crate::storage::{BlobStore, update_tags};
 use crate::telemetry::redact;
 
@@ -72,13 +72,13 @@ pub struct TickReport {
     pub cut: bool,
     /// The join failed (logged; its sessions stay pending for the next tick).
     pub join_failed: bool,
-    /// Notifications to emit.
-    pub notifications: Vec<Notification>,
+    /// Findings to notify (the pipeline makes their notifications).
+    pub notifications: Vec<Finding>,
 }
 
 /// Turns a report into the invocation outcome.
 pub fn outcome(report: TickReport) -> Outcome {
-    Outcome::processed(summary(&report)).with_outputs(OUTPUT_BINDING, &report.notifications)
+    crate::spine::send(Outcome::processed(summary(&report)), report.notifications)
 }
 
 /// A report's line for the invocation log.
@@ -237,7 +237,7 @@ impl Tailer {
 
     /// The failed-login burst checks still unchecked (this tick's partitions and any earlier ones
     /// whose check failed).
-    pub async fn bursts(&self) -> Vec<Notification> {
+    pub async fn bursts(&self) -> Vec<Finding> {
         let s = &self.settings;
         let (threshold, window) = (s.failed_login_threshold, s.failed_login_bucket);
         unchecked::run_unchecked(&self.ports.tables, &self.ports.sources, threshold, window).await

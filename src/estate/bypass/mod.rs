@@ -32,7 +32,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::future::OptionFuture;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use self::doors::Watched;
@@ -44,7 +43,6 @@ use crate::arm::ResourceManager;
 use crate::catalogue::days::{Span, started_within_scan};
 use crate::estate::findings::Evaluation;
 use crate::loganalytics::LogsQuery;
-use crate::notify::Notification;
 use crate::ports::Ports;
 use crate::tables::TableStore;
 
@@ -62,7 +60,7 @@ pub struct Report {
     /// Findings open after the pass (VMs and subscriptions).
     pub open: usize,
     /// Episodes opened or cleared.
-    pub notifications: Vec<Notification<Value>>,
+    pub notifications: Vec<crate::spine::Finding>,
     /// What could not be read or stored.
     pub failed: Vec<String>,
     /// Resource Manager requests the network read made.
@@ -264,7 +262,7 @@ pub async fn run(
     }
     report
         .notifications
-        .sort_by(|a, b| a.notification_id.cmp(&b.notification_id));
+        .sort_by_cached_key(crate::spine::Finding::id);
     if let Err(e) = store::export::record_changes(tables, &ports.outbox).await {
         report
             .failed

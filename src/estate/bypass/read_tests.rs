@@ -53,7 +53,7 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
     let opened: Vec<&Value> = first
         .notifications
         .iter()
-        .map(|n| &n.data["finding"])
+        .map(|n| &n.evidence["finding"])
         .collect();
     assert_eq!(opened, [&json!("door:serial-console")]);
     // A day later: a Run Command on vm1, then more VM writes at one instant than a page holds.
@@ -74,7 +74,7 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
     let mut kinds: Vec<(&str, &Value)> = cut
         .notifications
         .iter()
-        .map(|n| (n.kind.as_str(), &n.data["finding"]))
+        .map(|n| (n.kind.name, &n.evidence["finding"]))
         .collect();
     kinds.sort_by_key(|(k, f)| (*k, f.to_string()));
     // The Run Command read is raised; the serial console use left the window but does not clear.
@@ -95,10 +95,10 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
     let n = cut
         .notifications
         .iter()
-        .find(|n| n.data["finding"] == "check-failed:activity-log")
+        .find(|n| n.evidence["finding"] == "check-failed:activity-log")
         .expect("announced");
-    assert_eq!(n.data["findingSeverity"], "medium");
-    let said = n.data["evidence"].as_str().unwrap_or_default();
+    assert_eq!(n.evidence["findingSeverity"], "medium");
+    let said = n.evidence["evidence"].as_str().unwrap_or_default();
     assert!(
         said.contains("not read whole") && said.contains("more than 5000 rows at"),
         "{said}"

@@ -287,11 +287,11 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     let sent: Vec<_> = a.notifications.iter().chain(&b.notifications).collect();
     let doors: Vec<_> = sent
         .iter()
-        .filter(|n| n.data["finding"] == "door:run-command")
+        .filter(|n| n.evidence["finding"] == "door:run-command")
         .collect();
     assert_eq!(doors.len(), 1, "{sent:?}");
     assert!(
-        doors[0].data["evidence"]
+        doors[0].evidence["evidence"]
             .as_str()
             .unwrap_or_default()
             .contains("alice@contoso.com")
@@ -299,10 +299,10 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     // s3 (a scope) sends nothing to the workspace: its Activity log is not read.
     let silent: Vec<_> = sent
         .iter()
-        .filter(|n| n.data["finding"] == "activity-log-not-read")
+        .filter(|n| n.evidence["finding"] == "activity-log-not-read")
         .collect();
     assert_eq!(silent.len(), 1, "{sent:?}");
-    assert_eq!(silent[0].data["bastionHost"], "s3");
+    assert_eq!(silent[0].evidence["bastionHost"], "s3");
     assert_eq!(
         sent.len(),
         2,
@@ -336,7 +336,7 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     let kinds: Vec<(&str, &Value)> = cleared
         .notifications
         .iter()
-        .map(|n| (n.kind.as_str(), &n.data["finding"]))
+        .map(|n| (n.kind.name, &n.evidence["finding"]))
         .collect();
     assert_eq!(
         kinds,
@@ -369,7 +369,7 @@ async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
         first
             .notifications
             .iter()
-            .any(|n| n.data["finding"] == "door:serial-console")
+            .any(|n| n.evidence["finding"] == "door:serial-console")
     );
     logs.forbid(WS, true);
     let failed = run(
@@ -384,7 +384,7 @@ async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
     let codes: Vec<&Value> = failed
         .notifications
         .iter()
-        .map(|n| &n.data["finding"])
+        .map(|n| &n.evidence["finding"])
         .collect();
     assert!(
         codes.iter().all(|c| *c == "check-failed:activity-log"),
@@ -495,8 +495,8 @@ async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nic
     let said: Vec<&Value> = first
         .notifications
         .iter()
-        .filter(|n| n.data["finding"] == netdoors::NETWORK_FAILED)
-        .map(|n| &n.data)
+        .filter(|n| n.evidence["finding"] == netdoors::NETWORK_FAILED)
+        .map(|n| &n.evidence)
         .collect();
     assert_eq!(said.len(), 1, "{:?}", first.notifications);
     let rows = store::list(tables).await.expect("rows").rows;
@@ -541,7 +541,7 @@ async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nic
         now + time::Duration::minutes(20),
     )
     .await;
-    let resolved: Vec<&Value> = read.notifications.iter().map(|n| &n.data).collect();
+    let resolved: Vec<&Value> = read.notifications.iter().map(|n| &n.evidence).collect();
     assert_eq!(resolved.len(), 1, "{resolved:?}");
     assert_eq!(resolved[0]["finding"], netdoors::NETWORK_FAILED);
     let rows = store::list(tables).await.expect("rows").rows;

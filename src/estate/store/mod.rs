@@ -19,7 +19,7 @@ use super::findings::{Evaluation, Finding, Level};
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::spine::kinds::{self, ESTATE_RESOLVED};
-use crate::spine::{self, Notification, Severity, alert};
+use crate::spine::{self, Severity};
 use crate::tables::ops::{query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
@@ -148,7 +148,7 @@ pub async fn apply(
     host: &str,
     ev: &Evaluation,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, AzureError> {
+) -> Result<Vec<spine::Finding>, AzureError> {
     let pk = super::host_key(host);
     let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
     record(tables, host, ev, stored, now, true).await
@@ -164,7 +164,7 @@ pub async fn apply_one(
     code: &str,
     finding: Option<Finding>,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, AzureError> {
+) -> Result<Vec<spine::Finding>, AzureError> {
     let ev = Evaluation {
         findings: finding.into_iter().collect(),
         assessed: [code.to_owned()].into(),
@@ -185,7 +185,7 @@ async fn record(
     stored: Vec<Stored>,
     now: OffsetDateTime,
     checked: bool,
-) -> Result<Vec<Notification<Value>>, AzureError> {
+) -> Result<Vec<spine::Finding>, AzureError> {
     let pk = super::host_key(host);
     let at = format_utc_millis(now);
     // Tells this call's own writes from another instance's made at the same instant.
@@ -201,7 +201,7 @@ async fn record(
         })
         .await?;
         if announce && let Some(row) = row {
-            out.push(notification(false, &Row::of(&row.entity), &at));
+            out.push(finding(false, &Row::of(&row.entity), &at));
         }
     }
     let assessed: Vec<&str> = ev.assessed.iter().map(String::as_str).collect();
@@ -236,7 +236,7 @@ async fn record(
             && announced
             && let Some(row) = row
         {
-            out.push(notification(true, &Row::of(&row.entity), &at));
+            out.push(finding(true, &Row::of(&row.entity), &at));
         }
     }
     Ok(out)
@@ -333,7 +333,7 @@ pub async fn record_past(
     f: &Finding,
     span: (OffsetDateTime, OffsetDateTime),
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, AzureError> {
+) -> Result<Vec<spine::Finding>, AzureError> {
     let pk = crate::estate::host_key(host);
     let at = format_utc_millis(now);
     // Tells this call's own write from another instance's.
@@ -363,7 +363,7 @@ pub async fn record_past(
         evidence: f.evidence.clone(),
         earlier: Vec::new(),
     };
-    Ok(vec![notification(false, &shown, &at)])
+    Ok(vec![finding(false, &shown, &at)])
 }
 
 /// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
@@ -445,9 +445,9 @@ fn clear(cur: &Stored, at: &str, me: &str) -> (Option<Entity>, bool) {
     }
 }
 
-/// The alert of `row`'s episode: its code's declaration when it opened, [`ESTATE_RESOLVED`]
+/// The finding of `row`'s episode: its code's declaration when it opened, [`ESTATE_RESOLVED`]
 /// when it cleared.
-fn notification(resolved: bool, row: &Row, at: &str) -> Notification<Value> {
+fn finding(resolved: bool, row: &Row, at: &str) -> spine::Finding {
     let level = Level::parse(&row.severity).unwrap_or(Level::Medium);
     let (kind, severity) = if resolved {
         (&ESTATE_RESOLVED, Severity::Info)
@@ -466,11 +466,9 @@ fn notification(resolved: bool, row: &Row, at: &str) -> Notification<Value> {
         "findingSeverity": row.severity, "evidence": row.evidence,
         "firstSeen": row.first_seen, "resolvedAt": row.resolved_at,
     });
-    alert(
-        spine::Finding::new(kind, fact, at, severity, evidence)
-            .word("finding", &row.finding)
-            .word("host", &row.host_name),
-    )
+    spine::Finding::new(kind, fact, at, severity, evidence)
+        .word("finding", &row.finding)
+        .word("host", &row.host_name)
 }
 
 #[cfg(test)]

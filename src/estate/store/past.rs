@@ -90,7 +90,7 @@ mod tests {
             .await
             .expect("recorded");
         assert_eq!(n.len(), 1);
-        assert_eq!(n[0].data["resolvedAt"], "2026-11-25T10:05:00.000Z");
+        assert_eq!(n[0].evidence["resolvedAt"], "2026-11-25T10:05:00.000Z");
         // The next check sees the same rows: nothing again.
         let later = now + time::Duration::minutes(15);
         let again = record(&tables, vm, &f("first by a@x"), span, later).await;

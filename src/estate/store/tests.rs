@@ -12,8 +12,8 @@ use crate::tables::testing::memory::InMemoryTables;
 
 const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
 
-/// The notifications of one run `minutes` after 12:00 that found `codes` failing.
-async fn run(t: &InMemoryTables, codes: &[&str], minutes: i64) -> Vec<Notification<Value>> {
+/// The findings of one run `minutes` after 12:00 that found `codes` failing.
+async fn run(t: &InMemoryTables, codes: &[&str], minutes: i64) -> Vec<crate::spine::Finding> {
     let at = datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(minutes);
     apply(t, HOST, &eval(codes), at).await.expect("apply")
 }
@@ -39,8 +39,8 @@ async fn an_episode_opens_once_stays_quiet_and_clears_once() {
     let t = InMemoryTables::new();
     let first = run(&t, &["recording-off"], 0).await;
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].kind, ESTATE_FINDING.name);
-    assert_eq!(first[0].data["bastionHost"], "b1");
+    assert_eq!(first[0].kind.name, ESTATE_FINDING.name);
+    assert_eq!(first[0].evidence["bastionHost"], "b1");
     let again = run(&t, &["recording-off"], 15).await;
     assert!(again.is_empty());
     let stored = list(&t).await.expect("list");
@@ -55,12 +55,12 @@ async fn an_episode_opens_once_stays_quiet_and_clears_once() {
     assert!(rows[0].is_open_high());
     let cleared = run(&t, &[], 30).await;
     assert_eq!(cleared.len(), 1);
-    assert_eq!(cleared[0].kind, ESTATE_RESOLVED.name);
-    assert_eq!(cleared[0].severity, Severity::Info);
+    assert_eq!(cleared[0].kind.name, ESTATE_RESOLVED.name);
+    assert_eq!(cleared[0].level, Severity::Info);
     assert!(run(&t, &[], 45).await.is_empty());
     let reopened = run(&t, &["recording-off"], 60).await;
     assert_eq!(reopened.len(), 1);
-    assert_ne!(reopened[0].notification_id, first[0].notification_id);
+    assert_ne!(reopened[0].id(), first[0].id());
 }
 
 #[tokio::test]
@@ -137,17 +137,17 @@ async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
         .expect("medium");
     assert_eq!(risen.len(), 1);
     assert_eq!(
-        (risen[0].kind.as_str(), risen[0].severity),
+        (risen[0].kind.name, risen[0].level),
         (ESTATE_FINDING.name, Severity::Warning)
     );
-    assert_eq!(risen[0].data["firstSeen"], "2026-11-25T12:30:00.000Z");
+    assert_eq!(risen[0].evidence["firstSeen"], "2026-11-25T12:30:00.000Z");
     let again = apply(&t, HOST, &at_level(code, Level::Info), m(60))
         .await
         .expect("again");
     assert!(again.is_empty(), "announced once: {again:?}");
     let resolved = apply(&t, HOST, &cleared, m(75)).await.expect("resolve");
     assert_eq!(resolved.len(), 1);
-    assert_eq!(resolved[0].kind, ESTATE_RESOLVED.name);
+    assert_eq!(resolved[0].kind.name, ESTATE_RESOLVED.name);
 }
 
 #[tokio::test]

@@ -151,7 +151,7 @@ async fn a_live_session_is_announced_once_and_ends_when_gone() {
     let first = live::record(&t, HOST, &h, &s, t0).await.expect("first");
     assert_eq!(first.len(), 1);
     assert_eq!(
-        first[0].kind,
+        first[0].kind.name,
         crate::spine::kinds::SESSION_UNRECORDABLE.name
     );
     let again = live::record(&t, HOST, &h, &s, t0 + time::Duration::minutes(5))
@@ -194,7 +194,7 @@ async fn a_disconnect_is_recorded_with_who_and_why_and_announced_once() {
         .await
         .expect("announce");
     assert_eq!(n.len(), 1);
-    assert_eq!(n[0].data["state"], "Disconnected");
+    assert_eq!(n[0].evidence["state"], "Disconnected");
     assert!(
         disconnect::announce(&t, &Outbox::off(), now)
             .await

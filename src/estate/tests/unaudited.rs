@@ -105,12 +105,12 @@ async fn a_live_session_never_audited_is_announced_once_when_due() {
     let all: Vec<_> = a.expect("a").into_iter().chain(b.expect("b")).collect();
     assert_eq!(all.len(), 1, "two instances, one announcement: {all:?}");
     let n = &all[0];
-    assert_eq!(n.kind, crate::spine::kinds::SESSION_UNAUDITED.name);
+    assert_eq!(n.kind.name, crate::spine::kinds::SESSION_UNAUDITED.name);
     let fact = format!("{}|s1", HOST.to_ascii_lowercase());
     let id = crate::spine::stable_id(crate::spine::kinds::SESSION_UNAUDITED.name, &fact);
-    assert_eq!(n.notification_id, id, "stable: host + session");
-    assert_eq!(n.data["bastionHost"], "b1");
-    assert_eq!(n.data["targetVm"], "vm-app-01");
+    assert_eq!(n.id(), id, "stable: host + session");
+    assert_eq!(n.evidence["bastionHost"], "b1");
+    assert_eq!(n.evidence["targetVm"], "vm-app-01");
     // Still live at the next ticks: the refresh keeps the decision.
     seen(&t, &[live_session("s1", "alice")]).await;
     let later = live::audit(&t, HOST, WAIT, wait_end + Duration::hours(1));

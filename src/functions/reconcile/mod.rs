@@ -13,7 +13,7 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::{Notification, OUTPUT_BINDING};
+use crate::notify::OUTPUT_BINDING;
 use crate::recordings::compare;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
@@ -40,7 +40,7 @@ const AUDIT_LOGS: &str = "audit-logs ";
 /// `Retryable` when the plan cannot be recorded.
 pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let now = super::now_of(&state, &inv);
-    crate::functions::plan::planned(&state, RECONCILE, &units(&state), now, &[]).await
+    crate::functions::plan::planned(&state, RECONCILE, &units(&state), now, Vec::new()).await
 }
 
 /// A run's units: each source's (`recordings <account>/<container>`, `audit-logs …`), then
@@ -59,40 +59,31 @@ pub fn units(state: &AppState) -> Vec<String> {
 /// # Errors
 /// `Retryable` for storage failures (what was catalogued is kept: the retry announces nothing
 /// twice); `Poison` for a source no longer configured.
-pub async fn unit(
-    state: &AppState,
-    unit: &str,
-    now: OffsetDateTime,
-) -> Result<(String, Vec<Notification>), Failure> {
+pub async fn unit(state: &AppState, unit: &str, now: OffsetDateTime) -> Result<Outcome, Failure> {
     let sources = &state.ports.sources;
     if let Some(label) = unit.strip_prefix(RECORDINGS) {
         let source = named(sources.recordings(), label)?;
         let mut found = Found::default();
         recordings(state, source, now, &mut found).await?;
-        let mut sent = found
-            .notifications
-            .iter()
-            .map(|raw| serde_json::from_str(raw.get()))
-            .collect::<Result<Vec<Notification>, _>>()
-            .map_err(Failure::storage)?;
-        match stalled::check(&crate::state::stalled(state), source, now).await {
-            Ok(alert) => sent.extend(alert),
+        let stalled = match stalled::check(&crate::state::stalled(state), source, now).await {
+            Ok(found) => found,
             Err(e) => {
-                error!(source = %label, error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run")
+                error!(source = %label, error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run");
+                None
             }
-        }
+        };
         let summary = format!(
             "reconciled {label}: {} recordings catalogued, {} alerts from the daily listing",
             found.catalogued, found.compared
         );
-        return Ok((summary, sent));
+        let o = Outcome::processed(summary).with_outputs(OUTPUT_BINDING, found.notifications);
+        return Ok(crate::spine::send(o, stalled));
     }
     if let Some(label) = unit.strip_prefix(AUDIT_LOGS) {
         let registered = audit_blobs(state, named(sources.audit_logs(), label)?, now).await?;
-        return Ok((
-            format!("reconciled {label}: {registered} audit blobs registered"),
-            Vec::new(),
-        ));
+        return Ok(Outcome::processed(format!(
+            "reconciled {label}: {registered} audit blobs registered"
+        )));
     }
     if unit != BURSTS {
         return Err(Failure::poison(format!("{unit} is no reconcile unit")));
@@ -101,7 +92,8 @@ pub async fn unit(
     // their folded alerts left actor lookups only with a custody workspace.
     let lookups = state.config.custody.workspace.is_some();
     let bursts = crate::custody::burst::close(state.ports.tables.as_ref(), now, lookups).await?;
-    Ok((format!("{} alert bursts closed", bursts.len()), bursts))
+    let o = Outcome::processed(format!("{} alert bursts closed", bursts.len()));
+    Ok(crate::spine::send(o, bursts))
 }
 
 /// The source of `all` labelled `label`.

@@ -12,9 +12,21 @@ use crate::testkit::audit::{ALICE, NOW, PATH, kit, line};
 async fn run(state: &crate::state::AppState, now: time::OffsetDateTime) -> (String, Vec<String>) {
     let (mut summaries, mut kinds) = (Vec::new(), Vec::new());
     for u in units(state) {
-        let (summary, sent) = unit(state, &u, now).await.expect("unit");
+        let Outcome::Processed { summary, outputs } = unit(state, &u, now).await.expect("unit")
+        else {
+            continue;
+        };
         summaries.push(summary);
-        kinds.extend(sent.into_iter().map(|n| n.kind));
+        let sent = outputs
+            .value(OUTPUT_BINDING)
+            .map_or_else(Vec::new, |v| match v {
+                serde_json::Value::Array(all) => all,
+                one => vec![one],
+            });
+        kinds.extend(
+            sent.iter()
+                .map(|n| n["type"].as_str().unwrap_or_default().to_owned()),
+        );
     }
     (summaries.join("; "), kinds)
 }

@@ -9,7 +9,7 @@ use crate::catalogue::recording::{Confidence, Recording};
 use crate::catalogue::repo::{self, CatalogueRepo};
 use crate::dates::format_utc;
 use crate::spine::kinds::RECORDING_SUSPECT;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::Filter;
 use crate::tables::TableStore;
 use crate::tables::filter::Op;
@@ -75,7 +75,7 @@ pub fn reason(row: &Recording) -> String {
 }
 
 /// `recording.suspect` (critical) for `row`: one per recording and content (its ETag).
-pub fn notification(row: &Recording) -> Notification {
+pub fn finding(row: &Recording) -> Finding {
     let m = row.matched();
     let data = json!({
         "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
@@ -90,20 +90,14 @@ pub fn notification(row: &Recording) -> Notification {
     });
     let key = [row.id().as_str(), "\n", &row.etag].concat();
     let at = format_utc(row.blob_created);
-    alert(Finding::new(
-        &RECORDING_SUSPECT,
-        key,
-        at,
-        Severity::Critical,
-        data,
-    ))
+    Finding::new(&RECORDING_SUSPECT, key, at, Severity::Critical, data)
 }
 
 /// Most rows read per run (suspect rows are few; the rest waits for the next tick).
 const SUSPECT_LIMIT: usize = 1000;
 
 /// Marks the suspect rows created since `window` (+2 days, the join's horizon) that were not
-/// alerted and returns their notifications (at least once: a mark whose answer was lost, or a
+/// alerted and returns their findings (at least once: a mark whose answer was lost, or a
 /// concurrent run's, still notifies under the same id).
 ///
 /// # Errors
@@ -113,7 +107,7 @@ pub async fn run_suspect(
     repo: &CatalogueRepo,
     now: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<Notification>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let filter = Filter::And(vec![
         Filter::str("PartitionKey", Op::Ge, crate::join::horizon(now, window)),
         Filter::str("MatchConfidence", Op::Eq, "suspect"),
@@ -131,7 +125,7 @@ pub async fn run_suspect(
             })
             .await;
         if let Some(r) = seen_due {
-            out.push(notification(&r));
+            out.push(finding(&r));
         }
         if let Err(e) = written {
             tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking a suspect recording failed; retried next tick");

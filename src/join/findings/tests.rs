@@ -5,7 +5,7 @@ use time::macros::datetime;
 use serde_json::{Value, json};
 
 use super::suspect::*;
-use super::unrecorded::{unrecorded_due, unrecorded_notification};
+use super::unrecorded::{unrecorded_due, unrecorded_finding};
 use crate::catalogue::doubt::Doubt;
 use crate::catalogue::recording::{Confidence, Joined, Match, Recording};
 use crate::spine::Severity;
@@ -35,9 +35,9 @@ fn due_once_per_content_with_a_stable_id() {
     let mut replaced = m.clone();
     replaced.etag = "0x2".into();
     assert!(is_due(&replaced), "new content, new alert");
-    let n = notification(&r);
-    assert_eq!(n.notification_id, notification(&m).notification_id);
-    assert_ne!(n.notification_id, notification(&replaced).notification_id);
+    let n = finding(&r).told();
+    assert_eq!(n.notification_id, finding(&m).told().notification_id);
+    assert_ne!(n.notification_id, finding(&replaced).told().notification_id);
     assert_eq!(
         (n.kind.as_str(), n.severity),
         ("recording.suspect", Severity::Critical)
@@ -46,7 +46,7 @@ fn due_once_per_content_with_a_stable_id() {
     assert_eq!(n.data["tunnelIds"], json!(["t1"]));
     let mut late = suspect(Doubt::OutsideWindow);
     late.created = Some(datetime!(2025-03-20 10:00 UTC));
-    let n = notification(&late);
+    let n = finding(&late).told();
     assert_eq!(n.data["reason"], "outside-window");
     assert_eq!(n.data["blobCreationTime"], "2025-03-20T10:00:00Z");
     assert!(
@@ -56,7 +56,7 @@ fn due_once_per_content_with_a_stable_id() {
         "{}",
         n.data["reasonText"]
     );
-    let n = notification(&r);
+    let n = finding(&r).told();
     assert!(
         n.data["reasonText"]
             .as_str()
@@ -71,7 +71,7 @@ fn due_once_per_content_with_a_stable_id() {
         caller_ip: "203.0.113.7:50112".into(),
         ..Default::default()
     });
-    let n = notification(&keyed);
+    let n = finding(&keyed).told();
     assert_eq!(n.data["reason"], "written-by-other-principal");
     assert_eq!(n.data["writer"]["authenticationType"], "AccountKey");
     assert_eq!(n.data["writer"]["callerIpAddress"], "203.0.113.7:50112");
@@ -118,7 +118,7 @@ fn an_unrecorded_session_without_an_end_is_due_after_the_longest_session() {
     for row in [recorded, pending, failed] {
         assert!(!unrecorded_due(&row, at(48), waits), "{row:?}");
     }
-    let n = unrecorded_notification(&open, None);
+    let n = unrecorded_finding(&open, None).told();
     assert_eq!(n.data["ended"], "unknown");
     assert!(n.data["sessionEnd"].is_null());
     let mut ended = open;
@@ -126,8 +126,5 @@ fn an_unrecorded_session_without_an_end_is_due_after_the_longest_session() {
     ended.end_arrived_at = Some(at(1));
     assert!(!unrecorded_due(&ended, at(1), waits), "within the grace");
     assert!(unrecorded_due(&ended, at(2), waits));
-    assert_eq!(
-        unrecorded_notification(&ended, None).data["ended"],
-        "logged"
-    );
+    assert_eq!(unrecorded_finding(&ended, None).evidence["ended"], "logged");
 }

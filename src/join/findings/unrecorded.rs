@@ -9,11 +9,11 @@ use crate::catalogue::session::outcome;
 use crate::dates::{format_date, format_utc};
 use crate::join::Join;
 use crate::spine::kinds::SESSION_UNRECORDED;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::Filter;
 use crate::tables::filter::Op;
 
-/// Most notifications of this kind per run.
+/// Most findings of this kind per run.
 const UNRECORDED_LIMIT: usize = 100;
 
 /// True when `row` is a compliance gap at `now`: `grace` after its end arrived, or, while its end
@@ -37,7 +37,7 @@ pub fn unrecorded_due(
 }
 
 /// Marks the sessions due that started in the last `window` (or the longest session, `waits.1`,
-/// if longer; +1 day) and returns their notifications (at least once: a mark whose answer was
+/// if longer; +1 day) and returns their findings (at least once: a mark whose answer was
 /// lost still notifies). Before a session is called unrecorded the
 /// catalogue is looked at ([`Join::named_in_catalogue`]): a recording naming it that a pass has not
 /// applied yet leaves it pending instead.
@@ -49,7 +49,7 @@ pub async fn run_unrecorded(
     waits: (Duration, Duration),
     now: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<Notification>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let (tables, outbox) = (join.ports.tables.as_ref(), &join.ports.outbox);
     let sources = &join.ports.sources;
     let first_day = format_date((now - window.max(waits.1) - Duration::days(1)).date());
@@ -75,7 +75,7 @@ pub async fn run_unrecorded(
         let due = |cur: &DayRow| unrecorded_due(cur, now, waits);
         let marked = mark_unrecorded(tables, outbox, &row, due, &mut seen_due, now).await;
         if seen_due {
-            out.push(unrecorded_notification(&row, sources.bastion_id(&row.host)));
+            out.push(unrecorded_finding(&row, sources.bastion_id(&row.host)));
         }
         if let Err(e) = marked {
             // Still due: notified again next tick under the same id.
@@ -86,9 +86,9 @@ pub async fn run_unrecorded(
     Ok(out)
 }
 
-/// The notification for an unrecorded session; `bastion_id` gives the portal link when known.
+/// The finding of an unrecorded session; `bastion_id` gives the portal link when known.
 /// A session whose end record never arrived is `ended: unknown` (else `logged`).
-pub fn unrecorded_notification(row: &DayRow, bastion_id: Option<&str>) -> Notification {
+pub fn unrecorded_finding(row: &DayRow, bastion_id: Option<&str>) -> Finding {
     let vm = if row.vm.is_empty() {
         "a VM".to_owned()
     } else {
@@ -115,5 +115,5 @@ pub fn unrecorded_notification(row: &DayRow, bastion_id: Option<&str>) -> Notifi
         Severity::Warning,
         evidence,
     );
-    alert(f.word("vm", vm).word("ending", ending))
+    f.word("vm", vm).word("ending", ending)
 }

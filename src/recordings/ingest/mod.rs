@@ -9,11 +9,10 @@ use crate::dates::format_utc;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::Outcome;
 use crate::join::findings;
-use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::Retention;
 use crate::sources::Source;
 use crate::spine::kinds::{RECORDING_CATALOGUED, RECORDING_REPLACED};
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity, send};
 use crate::storage::{BlobProps, BlobRef};
 
 /// GUIDs in the blob name and metadata (lower-case, deduplicated, in order): candidate session keys.
@@ -174,7 +173,7 @@ pub fn replaced_by(cur: &Recording, fresh: &Recording) -> Option<Replaced> {
 }
 
 /// `recording.replaced` (critical) for a row holding a replacement; one per current ETag.
-pub fn replaced_notification(row: &Recording, bastion_id: Option<&str>) -> Option<Notification> {
+pub fn replaced_finding(row: &Recording, bastion_id: Option<&str>) -> Option<Finding> {
     let was = row.replaced.as_ref()?;
     let mut data = serde_json::json!({
         "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
@@ -189,21 +188,21 @@ pub fn replaced_notification(row: &Recording, bastion_id: Option<&str>) -> Optio
     }
     let key = [row.id().as_str(), "\n", &row.etag].concat();
     let at = format_utc(row.blob_created);
-    Some(alert(Finding::new(
+    Some(Finding::new(
         &RECORDING_REPLACED,
         key,
         at,
         Severity::Critical,
         data,
-    )))
+    ))
 }
 
-/// The `recording.catalogued` notification for a new row (borrowing from it, serialized once).
-pub fn catalogued_notification<'a>(
+/// The `recording.catalogued` finding of a new row (borrowing from it, serialized once).
+pub fn catalogued_finding<'a>(
     entry: &'a Recording,
     id: &'a str,
     bastion_id: Option<&'a str>,
-) -> Notification<CataloguedData<'a>> {
+) -> Finding<CataloguedData<'a>> {
     let at = format_utc(entry.blob_created);
     let evidence = CataloguedData {
         recording_id: id,
@@ -219,7 +218,7 @@ pub fn catalogued_notification<'a>(
         candidate_keys: &entry.candidate_keys,
     };
     let f = Finding::new(&RECORDING_CATALOGUED, id, at, Severity::Info, evidence);
-    alert(f.word("bytes", entry.content_length.to_string()))
+    f.word("bytes", entry.content_length.to_string())
 }
 
 /// The details of `recording.catalogued` (the message's public schema, see the README).
@@ -275,23 +274,22 @@ pub fn written_outcome(
 ) -> Outcome {
     let id = entry.key.id();
     let bastion = source.bastion_id.as_deref();
-    let replaced = replaced_notification(entry, bastion).filter(|_| replacing || !updated);
+    let replaced = replaced_finding(entry, bastion).filter(|_| replacing || !updated);
     let outcome = match replaced {
-        Some(n) => Outcome::processed(["replaced recording ", &id].concat())
-            .with_output(OUTPUT_BINDING, &n),
+        Some(f) => send(
+            Outcome::processed(["replaced recording ", &id].concat()),
+            [f],
+        ),
         None if updated => Outcome::processed(["updated recording ", &id].concat()),
-        None => Outcome::processed(["catalogued recording ", &id].concat()).with_output(
-            OUTPUT_BINDING,
-            &catalogued_notification(entry, &id, bastion),
+        None => send(
+            Outcome::processed(["catalogued recording ", &id].concat()),
+            [catalogued_finding(entry, &id, bastion)],
         ),
     };
     // A row this write made suspect (marked with its ETag) carries its alert.
     let alerted = entry.suspect_alerted.as_deref() == Some(entry.etag.as_str());
-    let outcome = if alerted && findings::suspect::is_suspect(entry) {
-        outcome.with_output(OUTPUT_BINDING, &findings::suspect::notification(entry))
-    } else {
-        outcome
-    };
+    let suspect = alerted && findings::suspect::is_suspect(entry);
+    let outcome = send(outcome, suspect.then(|| findings::suspect::finding(entry)));
     // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
     outcome.with_output(
         crate::integrity::OUTPUT_BINDING,

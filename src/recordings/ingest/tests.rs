@@ -152,12 +152,12 @@ fn guids_are_found_in_names_and_metadata() {
 fn notification_is_thin_and_stable() {
     let r = row("01", "0x1");
     let id = r.key.id();
-    let a = catalogued_notification(&r, &id, None).to_output();
+    let a = catalogued_finding(&r, &id, None).told().to_output();
     let newer = Recording {
         sequencer: "02".into(),
         ..r.clone()
     };
-    let b = catalogued_notification(&newer, &id, None);
+    let b = catalogued_finding(&newer, &id, None).told();
     assert_eq!(
         a["notificationId"], b.notification_id,
         "one id per recording, whatever the event"
@@ -172,7 +172,7 @@ fn notification_is_thin_and_stable() {
         "{a}: exactly the documented fields"
     );
     let host = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b";
-    let c = catalogued_notification(&r, &id, Some(host)).to_output();
+    let c = catalogued_finding(&r, &id, Some(host)).told().to_output();
     assert_eq!(
         c["data"]["bastionResourceId"], host,
         "the portal link's input"

@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::azure::AzureError;
 use crate::notify::Notification;
 use crate::retention::tombstone;
+use crate::spine::Finding;
 use crate::tables::{TableStore, get_str};
 
 /// Partition of the alerts waiting for the outputs (no creation day can be spelt like it).
@@ -13,14 +14,15 @@ pub const RETAGGED_PK: &str = "retagged";
 /// Most alerts one run emits; the rest wait for the next.
 pub const MAX_PER_RUN: u32 = 1000;
 
-/// Remembers `alert` (upsert: the same fact found again is the same row).
+/// Remembers the notification of `found` as the one pipeline makes it ([`crate::spine::messages`];
+/// upsert: the same fact found again is the same row).
 ///
 /// # Errors
 /// Table errors.
-pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(), AzureError> {
-    let text = serde_json::to_string(alert).unwrap_or_default();
-    let row =
-        json!({"PartitionKey": RETAGGED_PK, "RowKey": alert.notification_id, "Notification": text});
+pub async fn remember(tables: &dyn TableStore, found: &Finding) -> Result<(), AzureError> {
+    let message = crate::spine::messages([found.clone()]).pop();
+    let text = message.map(|m| m.to_string()).unwrap_or_default();
+    let row = json!({"PartitionKey": RETAGGED_PK, "RowKey": found.id(), "Notification": text});
     let row = crate::tables::entity(row);
     tombstone::upsert(tables, &row).await
 }

@@ -7,14 +7,14 @@ use super::announce::{self, Unannounced};
 use super::{DIGEST_ITEMS, Item, Report};
 use crate::dates::format_utc;
 use crate::spine::kinds::RETENTION_DELETED;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::TableStore;
 
 /// A run's digest and the unannounced deletions it covers.
 #[derive(Debug)]
 pub struct Digest {
-    /// The notification to emit.
-    pub notification: Notification,
+    /// The finding to notify.
+    pub finding: Finding,
     announced: Vec<Unannounced>,
 }
 
@@ -31,14 +31,14 @@ pub async fn prepare(
     report: &Report,
     now: time::OffsetDateTime,
 ) -> Option<Digest> {
-    let own = |total| notification(report, &report.items, total, now);
+    let own = |total| finding(report, &report.items, total, now);
     let (n, announced) = if report.dry_run {
         (own(report.would_delete), Vec::new())
     } else {
         match announce::unannounced(tables).await {
             Ok(rows) => {
                 let items: Vec<Item> = rows.iter().map(|r| r.item.clone()).collect();
-                (notification(report, &items, items.len(), now), rows)
+                (finding(report, &items, items.len(), now), rows)
             }
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "unannounced deletions unreadable; the digest lists this run's only");
@@ -47,19 +47,16 @@ pub async fn prepare(
             }
         }
     };
-    n.map(|notification| Digest {
-        notification,
-        announced,
-    })
+    n.map(|finding| Digest { finding, announced })
 }
 
 /// The digest of `total` deletions itemising the first [`DIGEST_ITEMS`]; `None` when 0.
-pub fn notification(
+pub fn finding(
     report: &Report,
     deleted: &[Item],
     total: usize,
     now: time::OffsetDateTime,
-) -> Option<Notification> {
+) -> Option<Finding> {
     if total == 0 {
         return None;
     }
@@ -99,10 +96,10 @@ pub fn notification(
         Severity::Info,
         data,
     );
-    Some(alert(
+    Some(
         f.word("today", &report.today)
             .word("dry", dry)
             .word("total", total.to_string())
             .word("deleted", deleted_words),
-    ))
+    )
 }

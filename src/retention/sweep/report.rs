@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::DIGEST_ITEMS;
-use crate::notify::Notification;
+use crate::spine::Finding;
 
 /// A deleted (or, in a dry run, deletable) blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,7 +21,7 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Tags disagreeing with the row: not deleted, restored; the alert (none in a dry run).
-    Retagged(Option<Box<Notification>>),
+    Retagged(Option<Box<Finding>>),
     /// Deleted, with tombstone.
     Deleted(Item),
     /// Dry run: would have been deleted.
@@ -72,7 +72,7 @@ pub struct Report {
     pub retagged: usize,
     /// One `recording.retagged` per blob restored, for the outputs.
     #[serde(skip)]
-    pub alerts: Vec<Notification>,
+    pub alerts: Vec<Finding>,
     /// Crashed deletions finished from their intents.
     pub recovered: usize,
     /// Candidates that failed transiently.

@@ -13,14 +13,14 @@ use super::read::ranked;
 use crate::azure::AzureError;
 use crate::catalogue::figures;
 use crate::spine::kinds::REVIEW_OVERDUE;
-use crate::spine::{Finding, Notification, Severity, alert};
+use crate::spine::{Finding, Severity};
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
-/// Most notifications raised per run (the rest next run).
+/// Most findings raised per run (the rest next run).
 pub const MAX_PER_RUN: usize = 200;
 
-fn notification(row: &Entity, deadline_hours: i64) -> Notification {
+fn finding(row: &Entity, deadline_hours: i64) -> Finding {
     let s = |k: &str| get_str(row, k).unwrap_or_default().to_owned();
     let tunnel = s("TunnelId");
     let reasons = s("Reasons").replace(',', ", ");
@@ -37,20 +37,20 @@ fn notification(row: &Entity, deadline_hours: i64) -> Notification {
         Severity::Warning,
         evidence,
     );
-    alert(f.word("hours", deadline_hours.to_string()))
+    f.word("hours", deadline_hours.to_string())
 }
 
-/// The notifications of queued sessions due before `now` that no run has announced yet
+/// The findings of queued sessions due before `now` that no run has announced yet
 /// (riskiest first, each marked in the same step).
 ///
 /// # Errors
-/// Table errors (what was marked before an error is announced: the notifications won so far are
+/// Table errors (what was marked before an error is announced: the findings won so far are
 /// returned and the error logged).
 pub async fn overdue(
     tables: &dyn TableStore,
     deadline_hours: i64,
     now: OffsetDateTime,
-) -> Result<Vec<Notification>, AzureError> {
+) -> Result<Vec<Finding>, AzureError> {
     let mut all = ranked(None);
     all.push(Filter::bool(MARKER, false));
     all.push(figures::overdue_filter("DueAt", now));
@@ -59,7 +59,7 @@ pub async fn overdue(
     let mut out = Vec::new();
     for row in &due {
         match entry::mark(tables, row, &by).await {
-            Ok(true) => out.push(notification(&row.entity, deadline_hours)),
+            Ok(true) => out.push(finding(&row.entity, deadline_hours)),
             Ok(false) => {}
             Err(err) if !out.is_empty() => {
                 tracing::warn!(error = %err, "review.overdue: marking stopped; the rest next run");

@@ -289,7 +289,10 @@ async fn a_sunday_session_whose_records_arrive_four_days_late_is_queued_and_over
         )]
     );
     let sent = overdue(t, 24, thursday).await.expect("overdue");
-    let ids: Vec<_> = sent.iter().map(|n| n.data["tunnelId"].clone()).collect();
+    let ids: Vec<_> = sent
+        .iter()
+        .map(|n| n.evidence["tunnelId"].clone())
+        .collect();
     assert_eq!(ids, [json!("late")]);
     assert!(overdue(t, 24, thursday).await.expect("again").is_empty());
 }
@@ -467,7 +470,10 @@ async fn overdue_is_raised_once_however_many_runs_race() {
         .expect("refresh");
     // The 10th's sessions (their users' first to their VMs) are long due.
     let first = overdue(t, 24, NOW).await.expect("the 10th's");
-    let mut ids: Vec<_> = first.iter().map(|n| n.data["tunnelId"].clone()).collect();
+    let mut ids: Vec<_> = first
+        .iter()
+        .map(|n| n.evidence["tunnelId"].clone())
+        .collect();
     ids.sort_by_key(ToString::to_string);
     assert_eq!(ids, [json!("p1"), json!("p2"), json!("p3"), json!("p4")]);
     let none = overdue(t, 24, datetime!(2025-03-15 09:00 UTC)).await;
@@ -480,8 +486,11 @@ async fn overdue_is_raised_once_however_many_runs_race() {
         .into_iter()
         .chain(b.expect("b"))
         .map(|n| {
-            assert_eq!(n.kind, "review.overdue");
-            n.data["tunnelId"].as_str().unwrap_or_default().to_owned()
+            assert_eq!(n.kind.name, "review.overdue");
+            n.evidence["tunnelId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
         })
         .collect();
     ids.sort();
@@ -492,7 +501,7 @@ async fn overdue_is_raised_once_however_many_runs_race() {
     let later: Vec<_> = later
         .expect("later")
         .iter()
-        .map(|n| n.data["tunnelId"].clone())
+        .map(|n| n.evidence["tunnelId"].clone())
         .collect();
     assert_eq!(later, [json!("d")]);
 }

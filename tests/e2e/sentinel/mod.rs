@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use bastion_recordings::ingestion::schema::Declaration;
 use bastion_recordings::ingestion::testing::{FakeIngestion, Fault, serve};
-use bastion_recordings::notify::{Notification, Severity};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -52,17 +51,14 @@ pub(crate) fn settings(url: &str) -> [(&'static str, String); 3] {
     ]
 }
 
-/// A notification as a producer makes it.
+/// A notification as the pipeline makes it (its id the digest of `kind` and `fact`).
 pub(crate) fn notification(kind: &str, fact: &str, at: OffsetDateTime) -> Value {
-    Notification::new(
-        kind,
-        fact,
-        bastion_recordings::dates::format_utc_millis(at),
-        Severity::Warning,
-        format!("{kind} {fact}"),
-        json!({"tunnelId": fact, "bastionHost": "bas-hub-weu", "userName": "azureuser", "targetVm": "vm-app-01"}),
-    )
-    .to_output()
+    json!({
+        "type": kind, "notificationId": bastion_recordings::spine::stable_id(kind, fact),
+        "time": bastion_recordings::dates::format_utc_millis(at), "severity": "warning",
+        "title": format!("{kind} {fact}"),
+        "data": {"tunnelId": fact, "bastionHost": "bas-hub-weu", "userName": "azureuser", "targetVm": "vm-app-01"},
+    })
 }
 
 /// Delivers `n` through `NotifyWebhook` as the host does (the queue message is its JSON text).

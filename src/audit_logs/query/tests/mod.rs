@@ -179,10 +179,10 @@ async fn ws_status(k: &Kit) -> store::Status {
         .expect("row")
 }
 
-fn ids(n: &[crate::notify::Notification]) -> Vec<String> {
+fn ids(n: &[crate::spine::Finding]) -> Vec<String> {
     let mut v: Vec<String> = n
         .iter()
-        .map(|n| format!("{} {}", n.kind, n.notification_id))
+        .map(|n| format!("{} {}", n.kind.name, n.id()))
         .collect();
     v.sort();
     v

@@ -38,7 +38,7 @@ async fn raced(name: &str, hook: fn(String) -> Hook) -> (Kit, BlobRef, Recording
 async fn emitted(k: &Kit, r: &Report) -> Option<crate::notify::Notification> {
     let d = digest::prepare(k.state.ports.tables.as_ref(), r, k.t0).await?;
     d.forget_listed(k.state.ports.tables.as_ref()).await;
-    Some(d.notification)
+    Some(d.finding.told())
 }
 
 /// The blob names a digest lists.

@@ -53,9 +53,9 @@ async fn a_retain_until_moved_earlier_is_refused_restored_and_alerted_once() {
     let [alert] = r.alerts.as_slice() else {
         panic!("one alert: {:?}", r.alerts)
     };
-    assert_eq!(alert.kind, KIND);
-    assert_eq!(alert.data["foundRetainUntil"], k.day(1));
-    assert_eq!(alert.data["restored"], true);
+    assert_eq!(alert.kind.name, KIND);
+    assert_eq!(alert.evidence["foundRetainUntil"], k.day(1));
+    assert_eq!(alert.evidence["restored"], true);
 
     let again = sweep(&k, 5, false, 10).await;
     assert_eq!((again.candidates, again.alerts.len()), (0, 0));
@@ -65,7 +65,7 @@ async fn a_retain_until_moved_earlier_is_refused_restored_and_alerted_once() {
         .await
         .expect("outside write");
     let third = sweep(&k, 5, false, 10).await;
-    assert_eq!(third.alerts[0].notification_id, alert.notification_id);
+    assert_eq!(third.alerts[0].id(), alert.id());
     assert_eq!(sweep(&k, 31, false, 10).await.deleted, 1, "due by the row");
 }
 

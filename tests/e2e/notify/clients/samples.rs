@@ -47,10 +47,10 @@ fn row(blob: &str, extra: &[(&str, &str)]) -> bastion_recordings::catalogue::rec
     bastion_recordings::catalogue::recording::Recording::from_entity(&row).expect("a row")
 }
 
-/// `recording.retagged` as its producer builds it, for a hostile blob name whose tags were
+/// `recording.retagged` as its producer finds it and the one pipeline makes it, for a hostile blob name whose tags were
 /// changed to a hostile class and an earlier date.
 fn retagged(blob: &str) -> Value {
-    use bastion_recordings::retention::retagged::notification;
+    use bastion_recordings::retention::retagged::finding;
     use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
     let row = row(blob, &[("Status", "catalogued")]);
     let found = [
@@ -60,14 +60,15 @@ fn retagged(blob: &str) -> Value {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .into();
     let at = time::macros::datetime!(2025-03-14 09:42:17 UTC);
-    notification(&row, &found, true, at, Some(BASTION_ID)).to_output()
+    let f = finding(&row, &found, true, at, Some(BASTION_ID));
+    bastion_recordings::spine::messages([f]).remove(0)
 }
 
-/// `recording.actor` as its producer builds it: a hostile blob name deleted by a requester whose
+/// `recording.actor` as its producer finds it and the one pipeline makes it: a hostile blob name deleted by a requester whose
 /// UPN is markdown and a link, and whose user agent is Slack markup.
 fn actor(blob: &str) -> Value {
     use bastion_recordings::catalogue::writer::{ACTOR_FOUND, Actor};
-    use bastion_recordings::custody::actor::notification;
+    use bastion_recordings::custody::actor::finding;
     use bastion_recordings::custody::awaited::Change;
     let row = row(
         blob,
@@ -89,7 +90,7 @@ fn actor(blob: &str) -> Value {
         alert_id: stable_id("recording.deleted", &recording_id()),
         ..Actor::default()
     };
-    notification(&row, Change::Deleted, &who).to_output()
+    bastion_recordings::spine::messages([finding(&row, Change::Deleted, &who)]).remove(0)
 }
 
 /// Every type, and the hostile values each card must show literally.
