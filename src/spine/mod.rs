@@ -10,6 +10,7 @@
 
 pub mod kinds;
 pub mod message;
+pub mod reasons;
 pub mod sentinel;
 
 use serde::Serialize;

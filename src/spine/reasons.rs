@@ -1,0 +1,41 @@
+//! The review queue's reasons: why a session needs a human, each with its weight in the session's
+//! score and its place among the reasons shown. A kind whose finding puts its session in the queue
+//! names its reason ([`super::Kind::review`]); the others the queue decides from the session
+//! alone (its row, the settings, its user's earlier sessions).
+
+/// One reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reason {
+    /// Its name in the queue's items and rows.
+    pub name: &'static str,
+    /// Its weight in the score.
+    pub weight: u32,
+    /// Its place among a session's reasons (the lowest first).
+    pub rank: u8,
+}
+
+const fn reason(name: &'static str, weight: u32, rank: u8) -> Reason {
+    Reason { name, weight, rank }
+}
+
+/// `login.failed.burst`: part of, or right after, a burst of failed logins.
+pub const FAILED_LOGIN_BURST: Reason = reason("failed-login-burst", 40, 0);
+/// `recording.replaced`: a recording vouching for it was overwritten outside the product.
+pub const RECORDING_REPLACED: Reason = reason("recording-replaced", 40, 1);
+/// `session.unauthorized`: every authorization source was read and none covers it.
+pub const UNAUTHORIZED: Reason = reason("unauthorized", 40, 2);
+/// `session.unrecorded`: connected, ended, and no recording names it.
+pub const UNRECORDED: Reason = reason("unrecorded", 30, 3);
+/// The queue's own: unrecorded, and a recording matched by time alone tied between it and
+/// another session (it vouches for none).
+pub const RECORDING_AMBIGUOUS: Reason = reason("recording-ambiguous", 30, 4);
+/// A `door:*` estate finding: its VM had another way in open during the session.
+pub const OTHER_DOOR_OPEN: Reason = reason("other-door-open", 30, 5);
+/// An estate finding: its host has one open.
+pub const OPEN_ESTATE_FINDING: Reason = reason("open-estate-finding", 25, 6);
+/// The queue's own: started outside `REVIEW_WORKING_HOURS`.
+pub const OUTSIDE_WORKING_HOURS: Reason = reason("outside-working-hours", 20, 7);
+/// The queue's own: the user's first session to this VM in 30 days.
+pub const FIRST_TO_VM: Reason = reason("first-to-vm-in-30-days", 15, 8);
+/// The queue's own: at least `REVIEW_LONG_SESSION_MINUTES` long (or still open that long).
+pub const LONG_SESSION: Reason = reason("long-session", 10, 9);
