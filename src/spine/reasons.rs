@@ -39,3 +39,41 @@ pub const OUTSIDE_WORKING_HOURS: Reason = reason("outside-working-hours", 20, 7)
 pub const FIRST_TO_VM: Reason = reason("first-to-vm-in-30-days", 15, 8);
 /// The queue's own: at least `REVIEW_LONG_SESSION_MINUTES` long (or still open that long).
 pub const LONG_SESSION: Reason = reason("long-session", 10, 9);
+
+/// Every reason, in rank order.
+pub const ALL: [Reason; 10] = [
+    FAILED_LOGIN_BURST,
+    RECORDING_REPLACED,
+    UNAUTHORIZED,
+    UNRECORDED,
+    RECORDING_AMBIGUOUS,
+    OTHER_DOOR_OPEN,
+    OPEN_ESTATE_FINDING,
+    OUTSIDE_WORKING_HOURS,
+    FIRST_TO_VM,
+    LONG_SESSION,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each reason has its own rank, the one a kind names is among them, and docs/reviews.md
+    /// (its weight) and the page (its words) know each.
+    #[test]
+    fn each_reason_ranks_once_and_is_documented_with_its_weight_and_shown_in_words() {
+        let docs = include_str!("../../docs/reviews.md");
+        let page = include_str!("../api/ui/js/format.js");
+        for (i, r) in ALL.iter().enumerate() {
+            assert_eq!(usize::from(r.rank), i, "{}", r.name);
+            let row = format!("| `{}` | {} |", r.name, r.weight);
+            assert!(docs.contains(&row), "docs/reviews.md: no {row}");
+            let words = [format!("'{}': '", r.name), format!("  {}: '", r.name)];
+            assert!(words.iter().any(|w| page.contains(w)), "{}", r.name);
+        }
+        for kind in super::super::kinds::all() {
+            let declared = kind.review.is_none_or(|r| ALL.contains(&r));
+            assert!(declared, "{} {}", kind.name, kind.form);
+        }
+    }
+}
