@@ -69,7 +69,7 @@ pub fn assess(
         .filter_map(|k| k.review)
         .chain(queue.into_iter().filter(|(on, _)| *on).map(|(_, r)| r))
         .collect();
-    reasons.sort_by_key(|r| r.rank);
+    reasons.sort_by_key(|r| r.rank());
     reasons.dedup();
     (reasons.iter().map(|r| r.weight).sum(), reasons)
 }
