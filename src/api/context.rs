@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 
 use super::auth::{Authenticator, Caller, ROLE_READ, client_ip};
 use super::problem::{ApiError, Challenge};
@@ -39,28 +39,26 @@ impl Api {
     }
 }
 
-/// Who a caller holding `Catalogue.Read` is, as the access audit names them.
-///
-/// # Errors
-/// 403 when an authenticated caller lacks the role.
-pub(super) fn reader(caller: Caller) -> Result<String, ApiError> {
-    Ok(caller
-        .require(ROLE_READ)?
-        .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned()))
-}
+/// A read by a caller holding `Catalogue.Read` (authenticated first): its access-audit record,
+/// who (the function key's caller named [`FUNCTION_KEY_CALLER`]), the client address and the user
+/// agent (256 characters at most). 403 when an authenticated caller lacks the role.
+pub(super) struct Reader(pub(super) Access);
 
-/// The access-audit record of a request by `who`: its client address and user agent (256 characters at most).
-pub(super) fn access(headers: &HeaderMap, who: String) -> Access {
-    Access {
-        who,
-        ip: client_ip(headers),
-        agent: headers
+impl FromRequestParts<Api> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, api).await?;
+        let who = caller.require(ROLE_READ)?;
+        let headers = &parts.headers;
+        let agent = headers
             .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .chars()
-            .take(256)
-            .collect(),
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(Access {
+            who: who.unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned()),
+            ip: client_ip(headers),
+            agent: agent.unwrap_or_default().chars().take(256).collect(),
+        }))
     }
 }
 

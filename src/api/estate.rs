@@ -5,27 +5,25 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::context::Api;
 use super::listing::Format;
 use super::listing::{Listing, csv_response};
 use super::problem::ApiError;
-use crate::csv_text as csv;
-use crate::estate::{store, view};
+use crate::catalogue::query::shape::{Review, Shape};
+use crate::estate::store::{self, Row};
+use crate::estate::view;
 
-/// CSV columns, in order.
-pub const COLUMNS: &[&str] = &[
-    "host",
-    "hostName",
-    "finding",
-    "severity",
-    "status",
-    "firstSeen",
-    "lastSeen",
-    "resolvedAt",
-    "evidence",
-];
+/// A finding's CSV line: its JSON's fields in column order (the earlier episodes left out).
+impl Shape for Row {
+    const COLUMNS: &'static str =
+        "host,hostName,finding,severity,status,firstSeen,lastSeen,resolvedAt,evidence";
+
+    fn json(&self, _: Option<&Review>) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
 
 /// Answers the estate.
 pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
@@ -50,21 +48,8 @@ pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response,
         }))
         .into_response(),
         Format::Csv => {
-            let mut body = csv::line(COLUMNS);
-            for r in &rows {
-                body.push_str(&csv::line(&[
-                    r.host.as_str(),
-                    &r.host_name,
-                    &r.finding,
-                    &r.severity,
-                    &r.status,
-                    &r.first_seen,
-                    &r.last_seen,
-                    r.resolved_at.as_deref().unwrap_or_default(),
-                    &r.evidence,
-                ]));
-            }
-            csv_response(body, None)
+            let body = rows.iter().map(|r| r.csv_line(None));
+            csv_response(body.fold(Row::csv_header(), |b, l| b + &l), None)
         }
     })
 }

@@ -9,8 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::auth::Caller;
-use super::context::{Api, access, reader};
+use super::context::{Api, Reader};
 use super::problem::ApiError;
 use crate::catalogue::access::Access;
 use crate::catalogue::query::shape::Shape;
@@ -101,16 +100,14 @@ impl FromRequestParts<Api> for Listing {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, Response> {
-        let caller = Caller::from_request_parts(parts, api).await;
-        let who = caller
-            .and_then(reader)
+        let Reader(access) = Reader::from_request_parts(parts, api)
+            .await
             .map_err(IntoResponse::into_response)?;
         let QueryParams(params) = QueryParams::from_request_parts(parts, api)
             .await
             .map_err(IntoResponse::into_response)?;
         let accept = parts.headers.get(header::ACCEPT);
         let accept = accept.and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let access = access(&parts.headers, who);
         Ok(Self {
             params,
             accept,

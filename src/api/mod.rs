@@ -32,13 +32,12 @@ pub mod ui;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use self::auth::{Authenticator, Caller};
 pub use self::context::FUNCTION_KEY_CALLER;
-use self::context::{Api, access, reader};
+use self::context::{Api, Reader};
 use self::listing::Listing;
 use self::problem::ApiError;
 use crate::catalogue::days::DayRow;
@@ -121,17 +120,15 @@ async fn sessions(State(api): State<Api>, l: Listing) -> Result<Response, ApiErr
 }
 
 async fn one(
-    caller: Caller,
+    Reader(access): Reader,
     State(api): State<Api>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let who = reader(caller)?;
     let link = api
         .settings
         .download_links
         .then_some(api.settings.link_lifetime);
-    let doc = detail::detail(&api.app, &id, &access(&headers, who), link).await?;
+    let doc = detail::detail(&api.app, &id, &access, link).await?;
     Ok(axum::Json(doc).into_response())
 }
 

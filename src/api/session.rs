@@ -6,11 +6,9 @@
 //! answering (no audit row, no answer), as a recording's detail does.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::Caller;
-use super::context::{Api, access, reader};
+use super::context::{Api, Reader};
 use super::problem::ApiError;
 use crate::catalogue::access::audit;
 use crate::catalogue::days::{DayRow, day_of, get_row};
@@ -27,12 +25,10 @@ const MAX_ID: usize = 256;
 /// 400 for an empty or over-long id, 404 when no session has it, 503 on storage failures
 /// (including a failed audit write).
 pub(super) async fn get(
-    caller: Caller,
+    Reader(access): Reader,
     State(api): State<Api>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let who = reader(caller)?;
     if id.trim().is_empty() || id.len() > MAX_ID {
         return Err(ApiError::bad("id", "not a session id"));
     }
@@ -49,16 +45,7 @@ pub(super) async fn get(
     let row = row.and_then(|r| DayRow::from_entity(&r.entity));
     let outcome = if row.is_some() { "found" } else { "not-found" };
     let now = api.app.ports.clock.now();
-    audit(
-        tables,
-        &access(&headers, who),
-        "session.read",
-        &id,
-        outcome,
-        now,
-        None,
-    )
-    .await?;
+    audit(tables, &access, "session.read", &id, outcome, now, None).await?;
     let Some(row) = row else {
         return Err(ApiError::NotFound(format!("session {id}")));
     };

@@ -2,9 +2,11 @@
 //! its subject, the levels it is raised at, the evidence fields it always carries, its episode
 //! rule, its title, how its id follows from the fact, and the channels beyond the notification
 //! and its `BastionDetections_CL` row (every alert is one): the Sentinel rule that reads it, the
-//! evidence pack's file and the API route that show its fact.
+//! evidence pack's file and the API route that show its fact, and the review queue's reason its
+//! finding gives a session.
 
 use super::Severity::{self, Critical, Info, Warning};
+use super::reasons::{self, Reason};
 use crate::export::Table::{self, Detections, Disconnects, Findings};
 
 /// What a finding is about.
@@ -67,6 +69,8 @@ pub struct Kind {
     pub pack: Option<&'static str>,
     /// The API route that shows its facts.
     pub api: Option<&'static str>,
+    /// The review queue's reason a finding of it gives its session.
+    pub review: Option<Reason>,
 }
 
 const AUTHZ: &[&str] = &[
@@ -103,6 +107,7 @@ const fn kind(name: &'static str, subject: Subject, levels: &'static [Severity])
         rule: None,
         pack: None,
         api: None,
+        review: None,
     }
 }
 
@@ -120,6 +125,7 @@ pub const SESSION_UNRECORDED: Kind = Kind {
     rule: Some((Detections, "unrecorded-session.kql")),
     pack: Some("unrecorded.csv"),
     api: Some("/api/sessions"),
+    review: Some(reasons::UNRECORDED),
     ..kind("session.unrecorded", Subject::Session, &[Warning])
 };
 /// A live session on a host that will not record it.
@@ -167,6 +173,7 @@ pub const LOGIN_FAILED_BURST: Kind = Kind {
     rule: Some((Detections, "failed-login-burst.kql")),
     pack: Some("bursts.csv"),
     api: Some("/api/sessions"),
+    review: Some(reasons::FAILED_LOGIN_BURST),
     ..kind("login.failed.burst", Subject::Session, &[Warning])
 };
 /// A risky session not reviewed by its deadline.
@@ -213,6 +220,7 @@ pub const RECORDING_DELETED: Kind = Kind {
 pub const RECORDING_REPLACED: Kind = Kind {
     evidence: &["recordingId", "account", "container", "blobName", "etag"],
     title: "A catalogued recording was overwritten with other content",
+    review: Some(reasons::RECORDING_REPLACED),
     ..RECORDING_DELETED_AS_REPLACED
 };
 const RECORDING_DELETED_AS_REPLACED: Kind = Kind {
@@ -350,6 +358,7 @@ pub const ESTATE_FINDING: Kind = Kind {
     episode: Episode::Opens("estate.resolved"),
     title: "Bastion estate found: {finding} on {host!}",
     api: Some("/api/estate"),
+    review: Some(reasons::OPEN_ESTATE_FINDING),
     ..kind(
         "estate.finding",
         Subject::Estate,
@@ -363,6 +372,7 @@ pub const ESTATE_RESOLVED: Kind = Kind {
     episode: Episode::Resolves("estate.finding"),
     title: "Bastion estate cleared: {finding} on {host!}",
     rule: None,
+    review: None,
     ..ESTATE_FINDING
 };
 
@@ -383,6 +393,7 @@ pub const OTHER_DOORS: &str = "otherdoors.csv";
 const fn door(form: &'static str, levels: &'static [Severity]) -> Kind {
     Kind {
         pack: Some(OTHER_DOORS),
+        review: Some(reasons::OTHER_DOOR_OPEN),
         ..estate(form, levels)
     }
 }
@@ -460,6 +471,7 @@ pub const SESSION_UNAUTHORIZED: Kind = Kind {
     rule: Some((Detections, "session-unauthorized.kql")),
     pack: Some("unauthorized.csv"),
     api: Some("/api/sessions"),
+    review: Some(reasons::UNAUTHORIZED),
     ..kind("session.unauthorized", Subject::Session, &[Critical])
 };
 /// A session told unauthorized whose authorization was read later (it resolves the first).
@@ -469,6 +481,7 @@ pub const SESSION_AUTHORIZED: Kind = Kind {
     episode: Episode::Resolves("session.unauthorized"),
     title: "Bastion session to {vm!} by {user!}: authorization found ({verdict})",
     rule: None,
+    review: None,
     ..SESSION_UNAUTHORIZED
 };
 /// An authorization source that could not be read, leaving sessions `unknown`.

@@ -11,6 +11,7 @@
 
 pub mod kinds;
 pub mod message;
+pub mod reasons;
 pub mod sentinel;
 
 use serde::Serialize;

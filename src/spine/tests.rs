@@ -6,7 +6,11 @@ use time::macros::datetime;
 
 use super::kinds::{ESTATE_FINDING, all, estate_code, named};
 use super::*;
+use crate::catalogue::days::DayRow;
+use crate::catalogue::session::{SessionRecord, outcome::LOGIN_FAILED};
 use crate::evidence::{authorized, doors, lists, pack, reach, rows};
+use crate::reviews::ReviewSettings;
+use crate::reviews::queue::risk::{Context, assess};
 
 /// The placeholders of `title` (without their `!`).
 fn placeholders(title: &str) -> Vec<&'static str> {
@@ -68,6 +72,12 @@ fn every_declared_kind_reaches_every_channel_it_names() {
         .collect();
     let routes = include_str!("../api/mod.rs");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // A failed login: nothing of its own puts it in the review queue.
+    let mut failed = SessionRecord::new("t");
+    failed.session_start = Some(datetime!(2025-03-14 03:00 UTC));
+    failed.outcome = LOGIN_FAILED.into();
+    let quiet = DayRow::of(&failed).expect("row");
+    let settings = ReviewSettings::default();
     for kind in all() {
         let who = format!("{} {}", kind.name, kind.form);
         assert_eq!(
@@ -114,6 +124,15 @@ fn every_declared_kind_reaches_every_channel_it_names() {
                 "{who}: no route {route}"
             );
         }
+        if let Some(reason) = kind.review {
+            let ctx = Context {
+                raised: vec![kind],
+                first_to_vm: false,
+            };
+            let now = datetime!(2025-03-15 00:00 UTC);
+            let (score, why) = assess(&quiet, &ctx, &settings, now);
+            assert_eq!((score, why), (reason.weight, vec![reason]), "{who}: queue");
+        }
         // The other half of an episode: in the same form, else the one all forms share.
         let pair = |other| {
             named(other, kind.form)
@@ -146,4 +165,67 @@ fn each_estate_code_is_declared_and_an_undeclared_one_is_told_as_the_shared_kind
     ));
     assert_eq!(n.kind, "estate.finding");
     assert_eq!(n.notification_id, stable_id("estate.finding", "fact"));
+}
+
+/// Every kind `/api/estate` is declared to show is listed by it: each code opened on a host at a
+/// declared level (a kind all codes share by a code no longer declared), a resolving kind's
+/// episode opened and cleared, then read through the route.
+#[tokio::test]
+async fn every_kind_declared_on_the_estate_route_is_listed_by_it() {
+    use crate::estate::findings::Finding as Found;
+    use crate::estate::level::Level;
+    use crate::estate::store::apply_one;
+    let f = crate::testkit::fakes();
+    let tables = f.state.ports.tables.as_ref();
+    let host = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
+    let at = datetime!(2025-03-14 09:00 UTC);
+    let mut shown = Vec::new();
+    for kind in all().filter(|k| k.api == Some("/api/estate")) {
+        let code = match kind.form {
+            "" => format!("undeclared-{}", kind.name),
+            form => form.to_owned(),
+        };
+        let level = Level::ALL
+            .into_iter()
+            .find(|l| kind.levels.contains(&l.severity()));
+        let found = Found {
+            code: code.clone(),
+            level: level.expect("a declared level"),
+            evidence: "seen".into(),
+        };
+        apply_one(tables, host, &code, Some(found), at)
+            .await
+            .expect("open");
+        let status = if let Episode::Resolves(_) = kind.episode {
+            let later = at + time::Duration::minutes(15);
+            apply_one(tables, host, &code, None, later)
+                .await
+                .expect("clear");
+            "resolved"
+        } else {
+            "open"
+        };
+        shown.push((code, status));
+    }
+    let settings = crate::api::ApiSettings::key_only();
+    let req = axum::http::Request::get("/api/estate").body(axum::body::Body::empty());
+    let res = tower::ServiceExt::oneshot(
+        crate::api::routes_with(f.state.clone(), settings),
+        req.expect("request"),
+    );
+    let body = axum::body::to_bytes(res.await.expect("answer").into_body(), 1 << 24);
+    let doc: Value = serde_json::from_slice(&body.await.expect("body")).expect("json");
+    let items = doc["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        shown.len(),
+        kinds::CODES.len() + 2,
+        "the codes and the kinds they share"
+    );
+    for (code, status) in shown {
+        let listed = |i: &Value| i["finding"] == code.as_str() && i["status"] == status;
+        assert!(
+            items.iter().any(listed),
+            "{code} {status} not listed: {doc}"
+        );
+    }
 }

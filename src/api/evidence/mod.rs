@@ -21,11 +21,10 @@ use std::path::Path;
 
 use axum::body::Body;
 use axum::extract::{Query as QueryParams, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{Caller, ROLE_READ};
-use super::context::{Api, FUNCTION_KEY_CALLER, access};
+use super::context::{Api, Reader};
 use super::problem::ApiError;
 use crate::evidence::hosts::HostFilter;
 use crate::evidence::manifest::Manifest;
@@ -58,14 +57,10 @@ pub(super) fn period_options(
 
 /// `GET /api/evidence`.
 pub(super) async fn get(
-    caller: Caller,
+    Reader(access): Reader,
     State(api): State<Api>,
-    headers: HeaderMap,
     QueryParams(params): QueryParams<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let who = caller
-        .require(ROLE_READ)?
-        .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
     let config = &api.app.config;
     let opts = period_options(&api, &params)?
         .with_custody(config.custody.workspace.as_deref(), api.app.logs.as_ref())
@@ -100,7 +95,7 @@ pub(super) async fn get(
     }
     crate::catalogue::access::audit(
         api.app.ports.tables.as_ref(),
-        &access(&headers, who),
+        &access,
         "evidence",
         &target,
         "issued",

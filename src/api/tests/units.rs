@@ -136,3 +136,36 @@ fn json_and_csv_show_the_same_bastion_host_for_an_empty_or_absent_one() {
         assert_eq!(r.csv_cells(None)[at], want, "{own:?}");
     }
 }
+
+/// An estate finding's CSV line: its fields in column order, an open one's `resolvedAt` empty, a
+/// value from Resource Manager defused and quoted like every list's.
+#[test]
+fn an_estate_findings_csv_line_keeps_its_columns_and_defuses_its_evidence() {
+    use crate::catalogue::query::shape::Shape as _;
+    use crate::estate::store::Row;
+    let row = Row {
+        host: "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1"
+            .into(),
+        host_name: "b1".into(),
+        finding: "recording-off".into(),
+        severity: "high".into(),
+        status: "open".into(),
+        first_seen: "2026-11-25T12:00:00.000Z".into(),
+        last_seen: "2026-11-25T12:15:00.000Z".into(),
+        resolved_at: None,
+        evidence: "=HYPERLINK(\"x\"), seen".into(),
+        earlier: Vec::new(),
+    };
+    assert_eq!(
+        Row::csv_header(),
+        "host,hostName,finding,severity,status,firstSeen,lastSeen,resolvedAt,evidence\r\n"
+    );
+    assert_eq!(
+        row.csv_line(None),
+        format!(
+            "{},b1,recording-off,high,open,2026-11-25T12:00:00.000Z,2026-11-25T12:15:00.000Z,,\
+             \"'=HYPERLINK(\"\"x\"\"), seen\"\r\n",
+            row.host
+        )
+    );
+}

@@ -19,6 +19,7 @@ use super::findings::{Evaluation, Finding, Level};
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::spine::kinds::{self, ESTATE_RESOLVED};
+use crate::spine::reasons::OPEN_ESTATE_FINDING;
 use crate::spine::{self, Severity};
 use crate::tables::ops::{query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
@@ -120,8 +121,9 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
     Ok(out)
 }
 
-/// The Bastion hosts (names, lower-case) with an open finding above `info` (their sessions rank
-/// higher); a VM's or subscription's rows (the other doors) are not a host's.
+/// The Bastion hosts (names, lower-case) with an open finding above `info` whose code declares the
+/// review reason `open-estate-finding` (their sessions rank higher); a VM's or subscription's rows
+/// (the other doors) are not a host's.
 ///
 /// # Errors
 /// Table errors.
@@ -133,6 +135,7 @@ pub async fn flagged_hosts(
         .rows
         .into_iter()
         .filter(|r| r.status == "open" && r.severity != Level::Info.as_str())
+        .filter(|r| kinds::estate_code(&r.finding).review == Some(OPEN_ESTATE_FINDING))
         .filter(|r| crate::arm::is_bastion_id(&r.host))
         .map(|r| r.host_name.to_ascii_lowercase())
         .collect())

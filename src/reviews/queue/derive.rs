@@ -33,6 +33,7 @@ use crate::dates::format_utc_millis;
 use crate::graph::Directory;
 use crate::ports::Ports;
 use crate::reviews::settings::ReviewSettings;
+use crate::spine::kinds;
 use crate::tables::filter::Op;
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Entity, Filter, IN_FLIGHT, TableStore, get_str};
@@ -174,24 +175,29 @@ async fn derive(
     } else {
         crate::estate::bypass::episodes::episodes(tables).await?
     };
+    // The kind of a door open onto its VM during it.
     let door_open = |s: &DayRow| {
         let vm = crate::estate::bypass::ids::vm_of(&s.target_resource_id);
-        vm.and_then(|vm| doors.get(&vm)).is_some_and(|eps| {
-            eps.iter()
-                .any(|e| e.overlaps(s.start, s.end.unwrap_or(now)))
-        })
+        let eps = vm.and_then(|vm| doors.get(&vm))?;
+        let open = eps
+            .iter()
+            .find(|e| e.overlaps(s.start, s.end.unwrap_or(now)));
+        open.map(|e| kinds::estate_code(&e.door))
     };
     Ok(sessions
         .iter()
         .map(|s| {
+            let burst = bursts.contains(&s.tunnel_id).then_some(&kinds::LOGIN_FAILED_BURST);
+            let estate = flagged.contains(&s.host.to_ascii_lowercase());
             let ctx = risk::Context {
-                burst: bursts.contains(&s.tunnel_id),
+                raised: (burst.into_iter())
+                    .chain(estate.then_some(&kinds::ESTATE_FINDING))
+                    .chain(door_open(s))
+                    .collect(),
                 first_to_vm: firsts.contains(&s.tunnel_id),
-                estate: flagged.contains(&s.host.to_ascii_lowercase()),
-                other_door: door_open(s),
             };
-            let (score, reasons) = risk::assess(s, ctx, settings, now);
-            let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+            let (score, reasons) = risk::assess(s, &ctx, settings, now);
+            let reasons: Vec<&str> = reasons.iter().map(|r| r.name).collect();
             let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
             let row = json!({"PartitionKey": PARTITION, "RowKey": rank_key(score, s.start, &s.tunnel_id),
                 "TunnelId": s.tunnel_id, "SessionDay": s.day(), "Score": score.to_string(),

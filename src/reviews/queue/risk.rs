@@ -1,5 +1,6 @@
-//! Risk of one session, pure: the signals that make a human look at it, each with a weight; the
-//! score is their sum and the reasons are shown with the queue item.
+//! Risk of one session, pure: the signals that make a human look at it, each a declared reason
+//! with its weight ([`crate::spine::reasons`]); the score is their sum and the reasons are shown
+//! with the queue item.
 
 use std::collections::HashMap;
 
@@ -8,79 +9,21 @@ use time::{Duration, OffsetDateTime};
 use crate::catalogue::days::DayRow;
 use crate::catalogue::session::outcome::{CONNECTED, LOGIN_FAILED};
 use crate::reviews::settings::ReviewSettings;
+use crate::spine::Kind;
+use crate::spine::kinds::{RECORDING_REPLACED, SESSION_UNAUTHORIZED, SESSION_UNRECORDED};
+use crate::spine::reasons::{self, Reason};
 
 /// How far back a user's earlier session to the same VM makes a session "not the first".
 pub const FIRST_WITHIN: Duration = Duration::days(30);
 
-/// Why a session needs a human.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Reason {
-    /// At least the threshold of failed logins by its user or from its address within the window
-    /// before it (or it is one of them).
-    FailedLoginBurst,
-    /// A recording vouching for it was overwritten outside the product.
-    RecordingReplaced,
-    /// Every authorization source was read and none covers it (its verdict is `none`).
-    Unauthorized,
-    /// Connected, ended, and no recording names it.
-    Unrecorded,
-    /// Connected, ended, unrecorded, and a recording matched by time alone tied between it and
-    /// another session (it vouches for none).
-    RecordingAmbiguous,
-    /// Its VM had another way in (a door beside Bastion) open during the session.
-    OtherDoor,
-    /// Its host has an open estate finding.
-    EstateFinding,
-    /// Started outside `REVIEW_WORKING_HOURS`.
-    OutsideHours,
-    /// The user's first session to this VM in 30 days.
-    FirstToVm,
-    /// At least `REVIEW_LONG_SESSION_MINUTES` long (or still open that long).
-    Long,
-}
-
-impl Reason {
-    /// Weight in the score.
-    pub fn weight(self) -> u32 {
-        match self {
-            Self::FailedLoginBurst | Self::RecordingReplaced | Self::Unauthorized => 40,
-            Self::Unrecorded | Self::RecordingAmbiguous => 30,
-            Self::OtherDoor => 30,
-            Self::EstateFinding => 25,
-            Self::OutsideHours => 20,
-            Self::FirstToVm => 15,
-            Self::Long => 10,
-        }
-    }
-
-    /// Name in documents and table rows.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::FailedLoginBurst => "failed-login-burst",
-            Self::RecordingReplaced => "recording-replaced",
-            Self::Unauthorized => "unauthorized",
-            Self::Unrecorded => "unrecorded",
-            Self::RecordingAmbiguous => "recording-ambiguous",
-            Self::OtherDoor => "other-door-open",
-            Self::EstateFinding => "open-estate-finding",
-            Self::OutsideHours => "outside-working-hours",
-            Self::FirstToVm => "first-to-vm-in-30-days",
-            Self::Long => "long-session",
-        }
-    }
-}
-
 /// Signals that need more than the session itself.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    /// Part of, or right after, a failed-login burst.
-    pub burst: bool,
+    /// The findings beyond its own row that concern it: a failed-login burst it is part of (or
+    /// right after), its host's open estate finding, a door onto its VM open during it.
+    pub raised: Vec<&'static Kind>,
     /// First of its user to its VM in 30 days.
     pub first_to_vm: bool,
-    /// Its host has an open estate finding.
-    pub estate: bool,
-    /// Its VM had a door beside Bastion open during it.
-    pub other_door: bool,
 }
 
 /// The user a session is counted for: its VM user name, else its portal e-mail.
@@ -92,47 +35,43 @@ pub fn user_of(s: &DayRow) -> &str {
     }
 }
 
-/// The score and the reasons, strongest first (empty: nothing to review).
+/// The score and the reasons, strongest first (empty: nothing to review): the reasons its
+/// findings' kinds declare (those its own row shows, then `ctx`'s), and the queue's own.
 pub fn assess(
     s: &DayRow,
-    ctx: Context,
+    ctx: &Context,
     settings: &ReviewSettings,
     now: OffsetDateTime,
 ) -> (u32, Vec<Reason>) {
     let connected = s.outcome == CONNECTED;
-    let mut reasons = Vec::new();
-    if ctx.burst {
-        reasons.push(Reason::FailedLoginBurst);
-    }
-    if s.recorded && s.replaced {
-        reasons.push(Reason::RecordingReplaced);
-    }
-    if connected && s.authorization == "none" {
-        reasons.push(Reason::Unauthorized);
-    }
-    if connected && s.end.is_some() && !s.recorded && s.pending.is_none() {
-        reasons.push(if s.recorded_by == "ambiguous" {
-            Reason::RecordingAmbiguous
-        } else {
-            Reason::Unrecorded
-        });
-    }
-    if ctx.other_door {
-        reasons.push(Reason::OtherDoor);
-    }
-    if ctx.estate {
-        reasons.push(Reason::EstateFinding);
-    }
-    if connected && settings.working_hours.outside(s.start) {
-        reasons.push(Reason::OutsideHours);
-    }
-    if connected && ctx.first_to_vm {
-        reasons.push(Reason::FirstToVm);
-    }
-    if connected && s.end.unwrap_or(now) - s.start >= settings.long_session {
-        reasons.push(Reason::Long);
-    }
-    (reasons.iter().map(|r| r.weight()).sum(), reasons)
+    let unrecorded = connected && s.end.is_some() && !s.recorded && s.pending.is_none();
+    let ambiguous = s.recorded_by == "ambiguous";
+    let own = [
+        (s.recorded && s.replaced, &RECORDING_REPLACED),
+        (
+            connected && s.authorization == "none",
+            &SESSION_UNAUTHORIZED,
+        ),
+        (unrecorded && !ambiguous, &SESSION_UNRECORDED),
+    ];
+    let long = s.end.unwrap_or(now) - s.start >= settings.long_session;
+    let queue = [
+        (unrecorded && ambiguous, reasons::RECORDING_AMBIGUOUS),
+        (
+            connected && settings.working_hours.outside(s.start),
+            reasons::OUTSIDE_WORKING_HOURS,
+        ),
+        (connected && ctx.first_to_vm, reasons::FIRST_TO_VM),
+        (connected && long, reasons::LONG_SESSION),
+    ];
+    let raised = own.into_iter().filter(|(on, _)| *on).map(|(_, k)| k);
+    let mut reasons: Vec<Reason> = (raised.chain(ctx.raised.iter().copied()))
+        .filter_map(|k| k.review)
+        .chain(queue.into_iter().filter(|(on, _)| *on).map(|(_, r)| r))
+        .collect();
+    reasons.sort_by_key(|r| r.rank());
+    reasons.dedup();
+    (reasons.iter().map(|r| r.weight).sum(), reasons)
 }
 
 /// The sessions (tunnel ids) in or right after a failed-login burst: at least `threshold` failed
@@ -197,25 +136,25 @@ mod tests {
         let row = DayRow::of(&s).expect("row");
         let settings = ReviewSettings::default();
         let now = datetime!(2025-03-14 12:00 UTC);
-        let reasons = |r: &DayRow| assess(r, Context::default(), &settings, now).1;
-        assert_eq!(reasons(&row), [Reason::Unrecorded]);
+        let reasons = |r: &DayRow| assess(r, &Context::default(), &settings, now).1;
+        assert_eq!(reasons(&row), [reasons::UNRECORDED]);
         let mut tie = row.clone();
         tie.recorded_by = "ambiguous".into();
-        assert_eq!(reasons(&tie), [Reason::RecordingAmbiguous]);
+        assert_eq!(reasons(&tie), [reasons::RECORDING_AMBIGUOUS]);
         let mut replaced = row;
         replaced.recorded = true;
         replaced.recorded_by = "exact".into();
         replaced.replaced = true;
-        let (score, why) = assess(&replaced, Context::default(), &settings, now);
-        assert_eq!((score, why), (40, vec![Reason::RecordingReplaced]));
+        let (score, why) = assess(&replaced, &Context::default(), &settings, now);
+        assert_eq!((score, why), (40, vec![reasons::RECORDING_REPLACED]));
         // Its verdict `none` (every source read, none covers it) ranks it high too; `unknown` not.
         replaced.authorization = "none".into();
-        let (score, why) = assess(&replaced, Context::default(), &settings, now);
+        let (score, why) = assess(&replaced, &Context::default(), &settings, now);
         assert_eq!(
             (score, why),
-            (80, vec![Reason::RecordingReplaced, Reason::Unauthorized])
+            (80, vec![reasons::RECORDING_REPLACED, reasons::UNAUTHORIZED])
         );
         replaced.authorization = "unknown".into();
-        assert_eq!(reasons(&replaced), [Reason::RecordingReplaced]);
+        assert_eq!(reasons(&replaced), [reasons::RECORDING_REPLACED]);
     }
 }
