@@ -27,7 +27,8 @@
 //!   --latency-ms 100 --retry-after 1 --bucket 0 --refill 25 --subscriptions 1
 //!   --throttle --throttle-wait 10]
 //! ```
-//! `--quick`: 100 and 300 hosts on 1 and 2 instances, 3 ticks.
+//! `--quick`: 100 and 300 hosts on 1 and 2 instances, 3 ticks. `--arm-shapes`: each tick's
+//! Resource Manager requests counted by shape (the path without its names).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -126,8 +127,8 @@ pub(crate) struct Tick {
     pub(crate) requests: usize,
     pub(crate) throttled: usize,
     /// Per subscription (of the units and the requests): requests, seconds from the plan to its
-    /// last unit's end.
-    pub(crate) by_subscription: BTreeMap<String, (usize, f64)>,
+    /// units' ends (first, median, last).
+    pub(crate) by_subscription: BTreeMap<String, (usize, Vec<f64>)>,
     /// Whether the hosts' audit logs grew before it.
     pub(crate) grew: bool,
 }
@@ -160,9 +161,14 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
     let wall = t.elapsed().as_secs_f64();
     let after = run.counts.now();
     let (requests, throttled, mut by_subscription) = run.arm.with(|e| {
-        let mut by: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+        let mut by: BTreeMap<String, (usize, Vec<f64>)> = BTreeMap::new();
+        let mut shapes: BTreeMap<String, usize> = BTreeMap::new();
         for r in &e.requests[arm.0..] {
             by.entry(subscription_of(r)).or_default().0 += 1;
+            *shapes.entry(report::shape(r)).or_default() += 1;
+        }
+        if flag("--arm-shapes") {
+            eprintln!("{timer} Resource Manager requests by shape: {shapes:#?}");
         }
         (e.requests.len(), e.throttled, by)
     });
@@ -170,8 +176,8 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
         let ended = get_str(&r.entity, "Until").and_then(bastion_recordings::dates::timestamp);
         let unit = get_str(&r.entity, "Unit").unwrap_or_default();
         if let Some(ended) = ended {
-            let last = &mut by_subscription.entry(subscription_of(unit)).or_default().1;
-            *last = last.max((ended - began).as_seconds_f64());
+            let ends = &mut by_subscription.entry(subscription_of(unit)).or_default().1;
+            ends.push((ended - began).as_seconds_f64());
         }
     }
     Tick {

@@ -13,20 +13,46 @@ fn quantile(v: &[f64], q: f64) -> f64 {
     s.get(rank - 1).copied().unwrap_or(f64::NAN)
 }
 
-/// Per subscription: `sub: requests, last unit s`.
+/// Per subscription: its requests, and when its units ended (first, median, last).
 fn subscriptions(t: &Tick) -> String {
     t.by_subscription
         .iter()
-        .map(|(s, (r, last))| {
+        .map(|(s, (r, ends))| {
             let s = if s.is_empty() {
                 "shared"
             } else {
                 &s[..s.len().min(8)]
             };
-            format!("{s}: {r} req, last unit {last:.1} s")
+            let [first, median, last] = [0.0, 0.5, 1.0].map(|q| quantile(ends, q));
+            format!("{s}: {r} req, units ended {first:.1}/{median:.1}/{last:.1} s")
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A Resource Manager request (`METHOD path`) with its names left out: `GET
+/// /subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/bastionHosts/{}`.
+pub(crate) fn shape(request: &str) -> String {
+    let (method, path) = request.split_once(' ').unwrap_or(("", request));
+    let mut out = vec![method.to_owned()];
+    let (mut name_next, mut after_namespace) = (false, false);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        let lower = seg.to_ascii_lowercase();
+        out.push(if name_next {
+            "{}".to_owned()
+        } else {
+            seg.to_owned()
+        });
+        (name_next, after_namespace) = match lower.as_str() {
+            _ if name_next => (false, after_namespace),
+            "subscriptions" | "resourcegroups" => (true, false),
+            "providers" => (false, true),
+            _ if after_namespace && lower.contains('.') => (false, true),
+            _ if after_namespace => (true, true),
+            _ => (false, false),
+        };
+    }
+    out.join("/").replacen('/', " /", 1)
 }
 
 /// One tick's line.
@@ -63,13 +89,15 @@ pub(crate) fn row(
     let all: Vec<&Tick> = measured.iter().collect();
     let mut by_subscription = serde_json::Map::new();
     for t in measured {
-        for (s, (r, last)) in &t.by_subscription {
+        for (s, (r, ends)) in &t.by_subscription {
             let e = by_subscription
                 .entry(s.clone())
-                .or_insert_with(|| json!({"requests": 0, "last_unit_s": []}));
+                .or_insert_with(|| json!({"requests": 0, "units_ended_s": []}));
             e["requests"] = json!(e["requests"].as_u64().unwrap_or(0) + *r as u64);
-            if let Some(l) = e["last_unit_s"].as_array_mut() {
-                l.push(json!((last * 10.0).round() / 10.0));
+            let [first, median, last] =
+                [0.0, 0.5, 1.0].map(|q| (quantile(ends, q) * 10.0).round() / 10.0);
+            if let Some(l) = e["units_ended_s"].as_array_mut() {
+                l.push(json!({"first": first, "median": median, "last": last}));
             }
         }
     }
