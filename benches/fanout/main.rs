@@ -2,54 +2,67 @@
 //! benchmark, not a timed test. Per host count, a freshly started Azurite of the bench's own
 //! (`.azurite-bench-fanout`) behind a counting proxy ([`proxy`]), the loopback fake Resource
 //! Manager of the e2e tests (REST specs' shapes; each host with one live session; a fixed round
-//! trip per request; optionally its token bucket, `--bucket`), and one `handler` that plans (the
-//! timer's instance). Then, per instance count, that many `devhost` + `handler` pairs consuming
-//! queue `workunits` ([`instances`]), and `--ticks` ticks of each timer of `--timers` after one
-//! settling tick: the planner's reply's units are put on the queue (the timer's queue output), and
-//! the tick ends when the table `workunits` shows each of them done (or poisoned).
+//! trip per request; optionally a token bucket per subscription, `--bucket`) with the hosts spread
+//! over `--subscriptions` ([`estate`]), and one `handler` that plans (the timer's instance). Then,
+//! per instance count, that many `devhost` + `handler` pairs consuming queue `workunits`
+//! ([`instances`]), and `--ticks` ticks of each timer of `--timers` after one settling tick: the
+//! planner's reply's units are put on the queue (the timer's queue output), and the tick ends when
+//! the table `workunits` shows each of them done (or poisoned).
+//!
+//! `AuditLogTail`: before the settling tick and every odd tick after it, each host's hour blob
+//! grows by a record ([`grow`]): the audit lag from its append to its session row, in ticks;
+//! the even ticks are quiet. `--throttle`: in each measured tick, from its first read of the
+//! second subscription, that subscription's reads answer 429 for `--throttle-wait` seconds (10),
+//! with the seconds left as `Retry-After`.
 //!
 //! Per (timer, hosts, instances): the tick's wall time from the plan to the last unit done (p50,
-//! p99, max; a timer that is not fanned out in this build is done by the plan itself, its reply);
-//! storage calls per host per quiet tick by service, the queue's included (every process's, the
-//! devhosts' idle polls during the tick too); Resource Manager requests per host per tick and the
-//! answers that were 429. One JSON line each, then a table.
+//! p99, max); storage calls per host per tick by service, the queue's included (every process's,
+//! the devhosts' idle polls during the tick too), and per quiet tick; Resource Manager requests
+//! per host per tick and the answers that were 429; per subscription, its requests and when its
+//! last unit ended; `AuditLogTail`'s lag p50/p99/max. One JSON line each, then a table.
 //!
 //! ```sh
-//! scripts/bench-fanout.sh [--quick] [-- --hosts 100,300,1000 --instances 1,2,4 --ticks 5
-//!   --timers LiveSessions --sessions 1 --latency-ms 100 --retry-after 1 --bucket 0 --refill 25]
+//! cargo bench --profile dev --bench fanout -- [--quick] [--hosts 100,300,1000 --instances 1,2,4
+//!   --ticks 5 --timers LiveSessions,AuditLogTail,EstateCheck,Reconcile --sessions 1
+//!   --latency-ms 100 --retry-after 1 --bucket 0 --refill 25 --subscriptions 1
+//!   --throttle --throttle-wait 10]
 //! ```
-//! `--quick`: 100 and 300 hosts on 1 and 2 instances, 3 ticks.
+//! `--quick`: 100 and 300 hosts on 1 and 2 instances, 3 ticks. `--arm-shapes`: each tick's
+//! Resource Manager requests counted by shape (the path without its names).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../common/mod.rs"]
 #[allow(dead_code, reason = "shared with the other Azurite benches")]
 mod common;
+mod estate;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../tests/e2e/estate/fake_arm.rs"]
 mod fake_arm;
+mod grow;
 #[path = "../../tests/e2e/harness.rs"]
 mod harness;
 mod instances;
 mod proxy;
+mod report;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::ops::query_all;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::{Filter, get_str};
+use bastion_recordings::tables::{Filter, Stored, get_str};
 use futures::StreamExt as _;
-use serde_json::{Value, json};
+use serde_json::json;
+use time::OffsetDateTime;
 
 use common::azurite::Azurite;
 use common::{arg, flag, num};
-use fake_arm::{Bucket, Estate, FakeArm, account_id, host_id};
+use estate::{estate, settings, subscription, subscription_of};
+use fake_arm::FakeArm;
 use harness::{HandlerProcess, fixture, queue_outputs};
 use instances::Instance;
-
-/// The Azurite account: it holds the recordings and the audit logs of every host.
-const ACCOUNT: &str = "devstoreaccount1";
 
 fn list(name: &str, quick: &str, full: &str) -> Vec<String> {
     arg(name)
@@ -67,82 +80,28 @@ fn numbers(name: &str, quick: &str, full: &str) -> Vec<usize> {
         .collect()
 }
 
-/// `n` healthy hosts recording into the one account, each with `--sessions` live sessions (1).
-fn estate(n: usize) -> Estate {
-    let mut e = Estate {
-        latency: Duration::from_millis(num("--latency-ms", 100)),
-        lro: fake_arm::lro::Lro::Network,
-        lro_polls: 1,
-        retry_after: num("--retry-after", 1),
-        ..Estate::default()
-    };
-    let bucket: u32 = num("--bucket", 0);
-    if bucket > 0 {
-        e.bucket = Some(Bucket::new(bucket, num("--refill", 25)));
-    }
-    for i in 0..n {
-        let name = format!("bas-{i:04}");
-        e.add_healthy(&name, ACCOUNT, "recordings", ACCOUNT);
-        let live = (0..num("--sessions", 1)).map(|k: usize| {
-            json!({"sessionId": format!("s-{i}-{k}"),
-            "startTime": "2026-11-25T12:00:00.0000Z", "resourceType": "VM",
-            "targetHostName": "vm-app-01", "userName": "azureuser", "protocol": "SSH",
-            "targetIpAddress": "10.10.1.4", "sessionDurationInMins": 1.0})
-        });
-        e.sessions
-            .insert(host_id(&name).to_ascii_lowercase(), live.collect());
-    }
-    e
-}
-
-fn settings(cs: &str, n: usize, arm: &str) -> Vec<(String, String)> {
-    let hosts: Vec<String> = (0..n).map(|i| host_id(&format!("bas-{i:04}"))).collect();
-    [
-        ("AzureWebJobsStorage", cs.to_owned()),
-        (
-            "RECORDINGS_SOURCES",
-            "AzureWebJobsStorage:recordings".into(),
-        ),
-        ("AUDITLOGS_SOURCES", "AzureWebJobsStorage:auditlogs".into()),
-        ("RECORDINGS_ACCOUNT_IDS", account_id(ACCOUNT)),
-        ("BASTION_HOSTS", hosts.join(",")),
-        ("ARM_ENDPOINT", arm.to_owned()),
-        ("CATALOGUE_AUTH", "none".into()),
-        ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true".into()),
-        ("TABLE_PREFIX", format!("f{n}")),
-    ]
-    .map(|(k, v)| (k.to_owned(), v))
-    .to_vec()
-}
-
-/// Nearest-rank quantile of `v` (sorted here).
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let rank = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len().max(1));
-    s.get(rank - 1).copied().unwrap_or(f64::NAN)
-}
-
 /// Waits until every unit of `period` of `timer` is done or poisoned on table `workunits`, looking
 /// once a second (up to a second late: ticks take tens of seconds) at that period's rows only, so
-/// the bench's own reads load the emulator little.
-async fn settled(tables: &TableRestClient, timer: &str, period: &str, units: usize) {
+/// the bench's own reads load the emulator little; those rows.
+async fn settled(tables: &TableRestClient, timer: &str, period: &str, units: usize) -> Vec<Stored> {
     let give_up = Instant::now() + Duration::from_secs(num("--unit-timeout-s", 1800));
     loop {
         let of_period = Filter::And(vec![
             Filter::partition(timer),
             Filter::str("Period", Op::Eq, period),
         ]);
-        let rows = query_all(tables, "workunits", &of_period, 20_000)
+        let rows: Vec<Stored> = query_all(tables, "workunits", &of_period, 20_000)
             .await
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| get_str(&r.entity, "Period") == Some(period))
+            .collect();
         let ended = rows
             .iter()
-            .filter(|r| get_str(&r.entity, "Period") == Some(period))
             .filter(|r| matches!(get_str(&r.entity, "State"), Some("done" | "poisoned")))
             .count();
         if ended >= units {
-            return;
+            return rows;
         }
         assert!(
             Instant::now() < give_up,
@@ -158,29 +117,34 @@ fn work_queue(counts: &proxy::Counts) -> u64 {
 }
 
 /// What one tick took.
-struct Tick {
-    wall: f64,
-    units: usize,
+pub(crate) struct Tick {
+    pub(crate) wall: f64,
+    pub(crate) units: usize,
     /// Storage calls by service (blob, queue, table).
-    calls: [u64; 3],
+    pub(crate) calls: [u64; 3],
     /// Of the queue calls, those on the work queue (the rest: other queues' idle polls).
-    work_queue: u64,
-    requests: usize,
-    throttled: usize,
+    pub(crate) work_queue: u64,
+    pub(crate) requests: usize,
+    pub(crate) throttled: usize,
+    /// Per subscription (of the units and the requests): requests, seconds from the plan to its
+    /// units' ends (first, median, last).
+    pub(crate) by_subscription: BTreeMap<String, (usize, Vec<f64>)>,
+    /// Whether the hosts' audit logs grew before it.
+    pub(crate) grew: bool,
 }
 
 /// One tick of the planner's timer at minute `minute`, its units through the queue.
-async fn tick(run: &Run<'_>, timer: &str, minute: i64) -> Tick {
+async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
     let mut inv = fixture("invocations/timer.invocation.json");
-    let at = time::macros::datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(minute);
     inv["Metadata"]["sys"]["MethodName"] = json!(timer);
-    inv["Metadata"]["sys"]["UtcNow"] = json!(bastion_recordings::dates::format_utc_millis(at));
+    inv["Metadata"]["sys"]["UtcNow"] =
+        json!(bastion_recordings::dates::format_utc_millis(at(minute)));
     let (calls, arm) = (
         run.counts.now(),
         run.arm.with(|e| (e.requests.len(), e.throttled)),
     );
     let queued = work_queue(run.counts);
-    let t = Instant::now();
+    let (t, began) = (Instant::now(), OffsetDateTime::now_utc());
     let (status, reply) = run.planner.invoke_plan(timer, &inv).await;
     assert_eq!(status, 200, "{timer}: {reply}");
     let units = queue_outputs(&reply, "workunits");
@@ -190,12 +154,32 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64) -> Tick {
             run.instances[i % run.instances.len()].enqueue(&http, u)
         })
         .await;
+    let mut rows = Vec::new();
     if let Some(period) = units.first().and_then(|u| u["period"].as_str()) {
-        settled(run.tables, timer, period, units.len()).await;
+        rows = settled(run.tables, timer, period, units.len()).await;
     }
     let wall = t.elapsed().as_secs_f64();
     let after = run.counts.now();
-    let (requests, throttled) = run.arm.with(|e| (e.requests.len(), e.throttled));
+    let (requests, throttled, mut by_subscription) = run.arm.with(|e| {
+        let mut by: BTreeMap<String, (usize, Vec<f64>)> = BTreeMap::new();
+        let mut shapes: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &e.requests[arm.0..] {
+            by.entry(subscription_of(r)).or_default().0 += 1;
+            *shapes.entry(report::shape(r)).or_default() += 1;
+        }
+        if flag("--arm-shapes") {
+            eprintln!("{timer} Resource Manager requests by shape: {shapes:#?}");
+        }
+        (e.requests.len(), e.throttled, by)
+    });
+    for r in &rows {
+        let ended = get_str(&r.entity, "Until").and_then(bastion_recordings::dates::timestamp);
+        let unit = get_str(&r.entity, "Unit").unwrap_or_default();
+        if let Some(ended) = ended {
+            let ends = &mut by_subscription.entry(subscription_of(unit)).or_default().1;
+            ends.push((ended - began).as_seconds_f64());
+        }
+    }
     Tick {
         wall,
         units: units.len(),
@@ -203,7 +187,14 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64) -> Tick {
         work_queue: work_queue(run.counts) - queued,
         requests: requests - arm.0,
         throttled: throttled - arm.1,
+        by_subscription,
+        grew,
     }
+}
+
+/// The simulated time of minute `minute`.
+fn at(minute: i64) -> OffsetDateTime {
+    time::macros::datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(minute)
 }
 
 struct Run<'a> {
@@ -214,14 +205,61 @@ struct Run<'a> {
     arm: &'a FakeArm,
 }
 
+/// Ticks of `timer` (the settling one first); with `growth`, the audit logs grow before the
+/// settling tick and every odd one after it: the ticks and the lags seen (in ticks).
+async fn ticks_of(
+    run: &Run<'_>,
+    timer: &str,
+    minute: &mut i64,
+    mut growth: Option<&mut grow::Growth>,
+    hosts: usize,
+) -> (Vec<Tick>, Vec<f64>, usize) {
+    let (mut out, mut lags, mut unseen) = (Vec::new(), Vec::new(), 0);
+    for k in 0..=num("--ticks", if flag("--quick") { 3 } else { 5 }) {
+        *minute += 1;
+        let grows = growth.is_some() && (k == 0 || k % 2 == 1);
+        if let Some(g) = growth.as_deref_mut().filter(|_| grows) {
+            g.append(hosts, at(*minute), *minute as u64).await;
+        }
+        if k > 0 && flag("--throttle") {
+            let span = (
+                format!("get /subscriptions/{}/", subscription(1)),
+                num("--throttle-wait", 10),
+                None,
+            );
+            run.arm.with(|e| e.throttle_spans = vec![span]);
+        }
+        let t = tick(run, timer, *minute, grows).await;
+        if let Some(g) = growth.as_deref_mut() {
+            let (seen, left) = g.seen(at(*minute), t.wall).await;
+            if k > 0 {
+                lags.extend(seen);
+            }
+            unseen = left;
+        }
+        eprintln!("{}", report::tick_line(timer, k, &t, uptime()));
+        out.push(t);
+    }
+    (out, lags, unseen)
+}
+
+/// The load average now (`/proc/loadavg`'s first three).
+pub(crate) fn uptime() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let hosts = numbers("--hosts", "100,300", "100,300,1000");
     let counts_of_instances = numbers("--instances", "1,2", "1,2,4");
     let timers = list("--timers", "LiveSessions", "LiveSessions");
-    let ticks: usize = num("--ticks", if flag("--quick") { 3 } else { 5 });
     let azurite = Azurite::from_args_in(".azurite-bench-fanout").expect("Azurite");
-    let mut rows: Vec<Value> = Vec::new();
+    let mut rows = Vec::new();
     let mut minute = 0;
     for &n in &hosts {
         let direct = azurite.fresh();
@@ -235,6 +273,7 @@ async fn main() {
             panic!("a connection")
         };
         let tables = TableRestClient::new(app, &format!("f{n}")).expect("tables");
+        let mut growth = grow::Growth::new(&direct, &format!("f{n}"));
         for &p in &counts_of_instances {
             let mut started = Vec::new();
             for _ in 0..p {
@@ -248,36 +287,10 @@ async fn main() {
                 arm: &arm,
             };
             for timer in &timers {
-                minute += 1;
-                let first = tick(&run, timer, minute).await;
-                eprintln!(
-                    "{timer} {n} hosts, {p} instance(s): settling tick {:.1} s, {} units",
-                    first.wall, first.units
-                );
-                let mut walls = Vec::new();
-                let (mut calls, mut queued, mut requests, mut throttled) = ([0u64; 3], 0, 0, 0);
-                for _ in 0..ticks {
-                    minute += 1;
-                    let t = tick(&run, timer, minute).await;
-                    eprintln!(
-                        "  tick {:.1} s, {} units, calls {:?} ({} on the work queue), {} ARM requests, {} x 429",
-                        t.wall, t.units, t.calls, t.work_queue, t.requests, t.throttled
-                    );
-                    walls.push(t.wall);
-                    (0..3).for_each(|i| calls[i] += t.calls[i]);
-                    queued += t.work_queue;
-                    (requests, throttled) = (requests + t.requests, throttled + t.throttled);
-                }
-                let per_host = |x: u64| x as f64 / (n * ticks) as f64;
-                let row = json!({"timer": timer, "hosts": n, "instances": p, "ticks": ticks,
-                    "wall_p50_s": quantile(&walls, 0.5), "wall_p99_s": quantile(&walls, 0.99),
-                    "wall_max_s": quantile(&walls, 1.0), "first_tick_s": first.wall,
-                    "storage_per_host": per_host(calls.iter().sum()),
-                    "blob_per_host": per_host(calls[0]), "queue_per_host": per_host(calls[1]),
-                    "table_per_host": per_host(calls[2]),
-                    "work_queue_per_host": per_host(queued),
-                    "without_other_queues_per_host": per_host(calls[0] + queued + calls[2]),
-                    "arm_per_host": per_host(requests as u64), "throttled": throttled});
+                let g = (timer == "AuditLogTail").then_some(&mut growth);
+                let load = uptime();
+                let (ticks, lags, unseen) = ticks_of(&run, timer, &mut minute, g, n).await;
+                let row = report::row(timer, n, p, &ticks, &lags, unseen, &load);
                 println!("{row}");
                 rows.push(row);
             }
@@ -286,29 +299,5 @@ async fn main() {
             }
         }
     }
-    println!(
-        "\n| timer | hosts | instances | tick p50 | p99 | max | storage calls per host per quiet tick (blob, queue, table) | of them on the work queue | without the other queues' idle polls | ARM requests per host | 429s |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for r in &rows {
-        println!(
-            "| {} | {} | {} | {:.1} s | {:.1} s | {:.1} s | {:.2} ({:.2}, {:.2}, {:.2}) | {:.2} | {:.2} | {:.2} | {} |",
-            r["timer"].as_str().unwrap_or_default(),
-            r["hosts"],
-            r["instances"],
-            r["wall_p50_s"].as_f64().unwrap_or_default(),
-            r["wall_p99_s"].as_f64().unwrap_or_default(),
-            r["wall_max_s"].as_f64().unwrap_or_default(),
-            r["storage_per_host"].as_f64().unwrap_or_default(),
-            r["blob_per_host"].as_f64().unwrap_or_default(),
-            r["queue_per_host"].as_f64().unwrap_or_default(),
-            r["table_per_host"].as_f64().unwrap_or_default(),
-            r["work_queue_per_host"].as_f64().unwrap_or_default(),
-            r["without_other_queues_per_host"]
-                .as_f64()
-                .unwrap_or_default(),
-            r["arm_per_host"].as_f64().unwrap_or_default(),
-            r["throttled"]
-        );
-    }
+    report::table(&rows);
 }

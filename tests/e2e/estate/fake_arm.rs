@@ -91,7 +91,11 @@ pub(crate) struct Estate {
     pub(crate) workspaces: HashMap<String, String>,
     /// Resource Manager's token bucket: each request takes a token and the answer reports what
     /// is left (`x-ms-ratelimit-remaining-subscription-reads`, `-writes` for POST); empty: 429.
+    /// One per subscription, each starting as this one (the limits hold per subscription, principal
+    /// and region: azure-docs articles/azure-resource-manager/management/request-limits-and-throttling.md).
     pub(crate) bucket: Option<Bucket>,
+    /// The subscriptions' buckets in use, by the lower-case subscription id of the request's path.
+    pub(crate) buckets: HashMap<String, Bucket>,
     /// Answers that were 429 (the `throttle` switch's and the bucket's).
     pub(crate) throttled: usize,
     /// Paths ending with any of these answer 403.
@@ -128,6 +132,12 @@ pub(crate) struct Estate {
     pub(crate) faults_under: Vec<(String, u16, usize)>,
     /// Answers the `faults_under` gave.
     pub(crate) faulted: usize,
+    /// Throttled spans: from the first request whose `method path` (lower-case) contains a text,
+    /// every such request answers 429 for that many seconds, its `Retry-After` the whole seconds
+    /// left (Resource Manager rejects a throttled scope's requests until its bucket refills:
+    /// azure-docs articles/azure-resource-manager/management/request-limits-and-throttling.md).
+    /// `(text, seconds, the span's end once started)`.
+    pub(crate) throttle_spans: Vec<(String, u64, Option<std::time::Instant>)>,
     /// VMs by lower-case resource id: their `vmId` (a VM moved keeps it). `GET {vm}` answers the
     /// Compute specification's `VirtualMachine_Get` shape (its NICs, when the network names any).
     pub(crate) vm_ids: HashMap<String, String>,
@@ -385,9 +395,15 @@ async fn answer(
             "The access token is invalid.",
         );
     }
-    let remaining = match e.bucket.as_mut().map(Bucket::take) {
-        Some(None) => Err(()),
-        Some(Some(left)) => Ok(Some(left)),
+    let sub = lower.split('/').nth(2).unwrap_or_default().to_owned();
+    let remaining = match e.bucket.clone() {
+        Some(start) => e
+            .buckets
+            .entry(sub)
+            .or_insert(start)
+            .take()
+            .map(Some)
+            .ok_or(()),
         None => Ok(None),
     };
     let provider_throttled = e.throttle_under.as_ref().is_some_and(|p| {
@@ -416,6 +432,29 @@ async fn answer(
             );
         }
         e.throttle += 1;
+    }
+    let request = format!("{} {lower}", method.as_str().to_ascii_lowercase());
+    let now = std::time::Instant::now();
+    let span = e
+        .throttle_spans
+        .iter_mut()
+        .filter(|(text, _, _)| request.contains(text.as_str()))
+        .find_map(|(_, secs, end)| {
+            let end = *end.get_or_insert(now + std::time::Duration::from_secs(*secs));
+            (now < end).then(|| (end - now).as_secs_f64().ceil() as u64)
+        });
+    if let Some(left) = span {
+        e.throttled += 1;
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
+        );
+        r.headers_mut().insert(
+            "retry-after",
+            left.max(1).to_string().parse().expect("header"),
+        );
+        return r;
     }
     if e.throttle > 0 || remaining.is_err() || provider_throttled {
         e.throttle = e.throttle.saturating_sub(1);
