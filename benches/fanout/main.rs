@@ -167,6 +167,8 @@ struct Tick {
     work_queue: u64,
     requests: usize,
     throttled: usize,
+    /// Storage calls by operation ([`proxy::Counts::ops`]).
+    ops: std::collections::BTreeMap<String, u64>,
 }
 
 /// One tick of the planner's timer at minute `minute`, its units through the queue.
@@ -180,6 +182,7 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64) -> Tick {
         run.arm.with(|e| (e.requests.len(), e.throttled)),
     );
     let queued = work_queue(run.counts);
+    let ops = run.counts.ops();
     let t = Instant::now();
     let (status, reply) = run.planner.invoke_plan(timer, &inv).await;
     assert_eq!(status, 200, "{timer}: {reply}");
@@ -203,6 +206,11 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64) -> Tick {
         work_queue: work_queue(run.counts) - queued,
         requests: requests - arm.0,
         throttled: throttled - arm.1,
+        ops: (run.counts.ops().into_iter())
+            .map(|(k, v)| (v - ops.get(&k).copied().unwrap_or(0), k))
+            .filter(|(v, _)| *v > 0)
+            .map(|(v, k)| (k, v))
+            .collect(),
     }
 }
 
@@ -256,6 +264,7 @@ async fn main() {
                 );
                 let mut walls = Vec::new();
                 let (mut calls, mut queued, mut requests, mut throttled) = ([0u64; 3], 0, 0, 0);
+                let mut ops = std::collections::BTreeMap::<String, u64>::new();
                 for _ in 0..ticks {
                     minute += 1;
                     let t = tick(&run, timer, minute).await;
@@ -266,9 +275,18 @@ async fn main() {
                     walls.push(t.wall);
                     (0..3).for_each(|i| calls[i] += t.calls[i]);
                     queued += t.work_queue;
+                    t.ops
+                        .iter()
+                        .for_each(|(k, v)| *ops.entry(k.clone()).or_default() += v);
                     (requests, throttled) = (requests + t.requests, throttled + t.throttled);
                 }
                 let per_host = |x: u64| x as f64 / (n * ticks) as f64;
+                for (op, v) in &ops {
+                    eprintln!(
+                        "  {timer} {n} hosts, {p} instance(s): {:.3} per host per tick: {op}",
+                        per_host(*v)
+                    );
+                }
                 let row = json!({"timer": timer, "hosts": n, "instances": p, "ticks": ticks,
                     "wall_p50_s": quantile(&walls, 0.5), "wall_p99_s": quantile(&walls, 0.99),
                     "wall_max_s": quantile(&walls, 1.0), "first_tick_s": first.wall,
