@@ -10,7 +10,6 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 use crate::azure::AzureError;
-use crate::tables::ops::upsert_batched;
 use crate::tables::{Entity, MAX_BATCH, TableStore, get_str};
 
 type Waiting = (Entity, oneshot::Sender<Result<(), AzureError>>);
@@ -80,7 +79,7 @@ async fn write_batch(tables: &dyn TableStore, batch: Vec<Waiting>) {
         rows.insert(rk, row.clone());
     }
     let rows: Vec<Entity> = rows.into_values().collect();
-    let result = upsert_batched(tables, super::store::WORK_TABLE, &rows).await;
+    let result = super::store::write_rows(tables, &rows).await;
     for (_, tx) in batch {
         let _ = tx.send(result.clone());
     }

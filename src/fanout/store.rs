@@ -187,7 +187,15 @@ pub async fn mark_planned(tables: &dyn TableStore, units: &[Unit]) -> Result<(),
             ending(u, &end)
         })
         .collect();
-    upsert_batched(tables, WORK_TABLE, &rows).await
+    write_rows(tables, &rows).await
+}
+
+/// Writes unit rows (whole: [`ending`]'s) of one timer, in transactions of a hundred.
+///
+/// # Errors
+/// Table errors.
+pub async fn write_rows(tables: &dyn TableStore, rows: &[Entity]) -> Result<(), AzureError> {
+    upsert_batched(tables, WORK_TABLE, rows).await
 }
 
 /// Why a delivered unit is not run.
