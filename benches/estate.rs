@@ -201,6 +201,7 @@ async fn main() {
         &hosts,
         time::Duration::minutes(120),
         now,
+        false,
     )
     .await;
     let requests = fake.with(|e| e.requests.len()) - before;

@@ -131,6 +131,8 @@ pub(crate) struct Tick {
     pub(crate) by_subscription: BTreeMap<String, (usize, Vec<f64>)>,
     /// Whether the hosts' audit logs grew before it.
     pub(crate) grew: bool,
+    /// Storage calls by operation ([`proxy::Counts::ops`]).
+    pub(crate) ops: BTreeMap<String, u64>,
 }
 
 /// One tick of the planner's timer at minute `minute`, its units through the queue.
@@ -144,6 +146,7 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
         run.arm.with(|e| (e.requests.len(), e.throttled)),
     );
     let queued = work_queue(run.counts);
+    let ops = run.counts.ops();
     let (t, began) = (Instant::now(), OffsetDateTime::now_utc());
     let (status, reply) = run.planner.invoke_plan(timer, &inv).await;
     assert_eq!(status, 200, "{timer}: {reply}");
@@ -189,6 +192,11 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
         throttled: throttled - arm.1,
         by_subscription,
         grew,
+        ops: (run.counts.ops().into_iter())
+            .map(|(k, v)| (v - ops.get(&k).copied().unwrap_or(0), k))
+            .filter(|(v, _)| *v > 0)
+            .map(|(v, k)| (k, v))
+            .collect(),
     }
 }
 
@@ -291,6 +299,17 @@ async fn main() {
                 let load = uptime();
                 let (ticks, lags, unseen) = ticks_of(&run, timer, &mut minute, g, n).await;
                 let row = report::row(timer, n, p, &ticks, &lags, unseen, &load);
+                let mut ops = BTreeMap::<String, u64>::new();
+                for t in &ticks[1.min(ticks.len())..] {
+                    t.ops.iter().for_each(|(k, v)| *ops.entry(k.clone()).or_default() += v);
+                }
+                let measured = (n * ticks.len().saturating_sub(1).max(1)) as f64;
+                for (op, v) in &ops {
+                    eprintln!(
+                        "  {timer} {n} hosts, {p} instance(s): {:.3} per host per tick: {op}",
+                        *v as f64 / measured
+                    );
+                }
                 println!("{row}");
                 rows.push(row);
             }

@@ -3,7 +3,9 @@
 //! bindings) reaches storage through it, so every storage call of a tick is counted, the queue's
 //! own included, whichever process made it. A call is an HTTP/1.1 request line whose target is a
 //! path (`GET /devstoreaccount1/… HTTP/1.1`); the sub-requests inside a table batch name an
-//! absolute URL and are not counted (a batch is one call, as it is billed).
+//! absolute URL and are not counted (a batch is one call, as it is billed). Each call is also
+//! counted by operation ([`Counts::ops`]: service, method, the table, queue or container, and the
+//! call's shape: one row by its keys, a query, a queue's messages or one message).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 pub(crate) struct Counts {
     pub(crate) by_service: [AtomicU64; 3],
     by_queue: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    by_op: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Counts {
@@ -30,12 +33,22 @@ impl Counts {
         by_queue.get(name).copied().unwrap_or_default()
     }
 
-    fn add(&self, service: usize, lines: &[String]) {
+    /// Calls so far by operation (`table GET workunits(keys)`, `queue DELETE workunits/messages/id`, …).
+    pub(crate) fn ops(&self) -> std::collections::BTreeMap<String, u64> {
+        self.by_op.lock().expect("counts").clone()
+    }
+
+    fn add(&self, service: usize, lines: &[(String, String)]) {
         let n = lines.len() as u64;
         self.by_service[service].fetch_add(n, Ordering::Relaxed);
+        let mut by_op = self.by_op.lock().expect("counts");
+        for (_, op) in lines {
+            let svc = ["blob", "queue", "table"][service];
+            *by_op.entry(format!("{svc} {op}")).or_default() += 1;
+        }
         if service == 1 {
             let mut by_queue = self.by_queue.lock().expect("counts");
-            for q in lines {
+            for (q, _) in lines {
                 *by_queue.entry(q.clone()).or_default() += 1;
             }
         }
@@ -116,10 +129,11 @@ async fn pipe(client: TcpStream, server: TcpStream, counts: &Counts, service: us
 const METHODS: [&str; 7] = ["GET", "PUT", "POST", "DELETE", "HEAD", "MERGE", "PATCH"];
 
 /// Request lines (`METHOD /path HTTP/1.1`) ending at or after byte `from` of `b`: each one's
-/// second path segment (`/account/<this>/…`: a queue's or container's name). A request follows
+/// second path segment (`/account/<this>/…`: a queue's or container's name) and its operation
+/// ([`op`]). A request follows
 /// the previous one's body with no line break between, so the line is read back from its end:
 /// the target (no spaces), then the method just before it.
-fn request_lines(b: &[u8], from: usize) -> Vec<String> {
+fn request_lines(b: &[u8], from: usize) -> Vec<(String, String)> {
     const END: &[u8] = b" HTTP/1.1\r\n";
     let mut n = Vec::new();
     let mut i = 0;
@@ -131,18 +145,47 @@ fn request_lines(b: &[u8], from: usize) -> Vec<String> {
             && head.get(space + 1) == Some(&b'/')
         {
             let before = String::from_utf8_lossy(&head[..space]);
-            if METHODS.iter().any(|m| before.ends_with(m)) {
+            if let Some(m) = METHODS.iter().find(|m| before.ends_with(**m)) {
                 let path = String::from_utf8_lossy(&head[space + 1..]);
                 let name = path.split(['/', '?', '(']).nth(2).unwrap_or_default();
                 if std::env::var_os("BENCH_PROXY_LOG").is_some() {
-                    eprintln!("proxy: {path}");
+                    eprintln!("proxy: {m} {path}");
                 }
-                n.push(name.to_owned());
+                n.push((name.to_owned(), op(m, &path, name)));
             }
         }
         i = end;
     }
     n
+}
+
+/// A call's operation: its method, the table, queue or container `name` without the bench's
+/// table prefix (`f<hosts>`), and its shape: `(keys)` one row, `?query` a query, `/messages` a
+/// queue's messages, `/messages/id` one message.
+fn op(method: &str, path: &str, name: &str) -> String {
+    let bare = match name.strip_prefix('f') {
+        Some(r) if r.starts_with(|c: char| c.is_ascii_digit()) => {
+            r.trim_start_matches(|c: char| c.is_ascii_digit())
+        }
+        _ => name,
+    };
+    let rest = path.split('?').next().unwrap_or_default();
+    let after = rest.split_once(name).map_or("", |(_, r)| r);
+    let shape = if after.starts_with("(P") {
+        "(keys)".to_owned()
+    } else if after.starts_with("/messages/") {
+        "/messages/id".to_owned()
+    } else if after.is_empty() || after == "()" {
+        if path.contains("$filter") || method == "GET" {
+            "?query"
+        } else {
+            ""
+        }
+        .to_owned()
+    } else {
+        after.to_owned()
+    };
+    format!("{method} {bare}{shape}")
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

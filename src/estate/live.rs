@@ -49,26 +49,35 @@ pub struct Report {
     pub notifications: Vec<Finding>,
     /// Hosts that could not be read or stored (`host: why`).
     pub failed: Vec<String>,
+    /// Every host read and stored, none with a session live or a row whose audit decision is
+    /// still to make, none with its finding open: the next tick need read nothing back for a
+    /// host that answers no session.
+    pub quiet: bool,
 }
 
 /// One tick over every host: its live sessions, and those older than `unaudited_wait` matched
-/// against the audit logs ([`super::unaudited`]).
+/// against the audit logs ([`super::unaudited`]). `quiet`: the hosts' last tick left nothing to
+/// read back ([`Report::quiet`]), so a host answering no session costs no table call.
 pub async fn tick(
     ports: &Ports,
     arm: &dyn ResourceManager,
     hosts: &[String],
     unaudited_wait: time::Duration,
     now: OffsetDateTime,
+    quiet: bool,
 ) -> Report {
     let watches: Vec<_> = hosts
         .iter()
-        .map(|h| watch(ports, arm, h, unaudited_wait, now))
+        .map(|h| watch(ports, arm, h, unaudited_wait, now, quiet))
         .collect();
     let results: Vec<_> = futures::stream::iter(watches)
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let mut report = Report::default();
+    let mut report = Report {
+        quiet: true,
+        ..Report::default()
+    };
     for (host, result) in results {
         let failed = result.as_ref().err().map(|e| {
             let (level, evidence) = super::findings::failure("live-sessions", e, Some(now));
@@ -79,31 +88,47 @@ pub async fn tick(
                 evidence,
             }
         });
-        // A host whose rows could not be stored keeps its finding as it was.
-        if !matches!(result, Ok(Err(_))) {
+        let skipped = matches!(result, Ok(Ok(Watch { skipped: true, .. })));
+        // A host whose rows could not be stored keeps its finding as it was; a quiet host read
+        // had no finding open.
+        if !matches!(result, Ok(Err(_))) && !skipped {
             let tables = ports.tables.as_ref();
             match super::store::apply_one(tables, host, CHECK_FAILED, failed, now).await {
                 Ok(mut n) => report.notifications.append(&mut n),
-                Err(e) => tracing::warn!(error = %e, "live-session finding not stored"),
+                Err(e) => {
+                    report.quiet = false;
+                    tracing::warn!(error = %e, "live-session finding not stored");
+                }
             }
         }
         match result.and_then(|stored| stored) {
-            Ok((live, mut n)) => {
-                report.live += live;
-                report.notifications.append(&mut n);
+            Ok(mut w) => {
+                report.live += w.live;
+                report.quiet &= w.quiet;
+                report.notifications.append(&mut w.notifications);
             }
-            Err(e) => report.failed.push(format!("{}: {e}", resource_name(host))),
+            Err(e) => {
+                report.quiet = false;
+                report.failed.push(format!("{}: {e}", resource_name(host)));
+            }
         }
     }
     report
 }
 
+/// One host read and stored.
+struct Watch {
+    live: usize,
+    notifications: Vec<Finding>,
+    /// The host's rows need nothing more (none live, each one's audit decided).
+    quiet: bool,
+    /// Nothing was read from the tables: the host was quiet and answered no session.
+    skipped: bool,
+}
+
 /// One host's watch: `Err` when Resource Manager could not be read (the host's finding), else
-/// its live sessions and announcements, or the table error that stopped storing them.
-type Watched<'a> = (
-    &'a str,
-    Result<Result<(usize, Vec<Finding>), AzureError>, AzureError>,
-);
+/// what it stored, or the table error that stopped storing it.
+type Watched<'a> = (&'a str, Result<Result<Watch, AzureError>, AzureError>);
 
 async fn watch<'a>(
     ports: &Ports,
@@ -111,15 +136,37 @@ async fn watch<'a>(
     host: &'a str,
     unaudited_wait: time::Duration,
     now: OffsetDateTime,
+    quiet: bool,
 ) -> Watched<'a> {
     let run = async {
         let (h, sessions) = tokio::join!(arm.bastion_host(host), arm.active_sessions(host));
         let (h, sessions) = (h?, sessions?);
+        if quiet && sessions.is_empty() {
+            let (live, notifications) = (0, Vec::new());
+            return Ok(Ok(Watch {
+                live,
+                notifications,
+                quiet,
+                skipped: true,
+            }));
+        }
         let tables = ports.tables.as_ref();
         let stored = async {
-            let mut n = record(tables, host, &h, &sessions, now).await?;
-            n.append(&mut audit(tables, host, unaudited_wait, now).await?);
-            Ok((sessions.len(), n))
+            let rows = of_host(tables, host).await?;
+            let quiet =
+                sessions.is_empty() && rows.iter().all(|r| !unaudited::undecided(&r.entity));
+            let (mut n, wrote) = record_over(tables, host, &h, &sessions, &rows, now).await?;
+            n.append(&mut if wrote {
+                audit(tables, host, unaudited_wait, now).await?
+            } else {
+                audit_of(tables, &rows, unaudited_wait, now).await?
+            });
+            Ok(Watch {
+                live: sessions.len(),
+                notifications: n,
+                quiet,
+                skipped: false,
+            })
         };
         Ok(stored.await)
     };
@@ -137,10 +184,25 @@ pub async fn record(
     sessions: &[ActiveSession],
     now: OffsetDateTime,
 ) -> Result<Vec<Finding>, AzureError> {
+    let stored = of_host(tables, host).await?;
+    Ok(record_over(tables, host, h, sessions, &stored, now)
+        .await?
+        .0)
+}
+
+/// [`record`] over the host's rows as read (`stored`): its announcements, and whether it wrote.
+async fn record_over(
+    tables: &dyn TableStore,
+    host: &str,
+    h: &BastionHost,
+    sessions: &[ActiveSession],
+    stored: &[Stored],
+    now: OffsetDateTime,
+) -> Result<(Vec<Finding>, bool), AzureError> {
     let pk = super::host_key(host);
     let at = format_utc_millis(now);
-    let stored = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
     let mut out = Vec::new();
+    let mut wrote = false;
     for s in sessions.iter().filter(|s| !s.session_id.is_empty()) {
         let rk = session_key(&s.session_id);
         let why = unrecordable(h, s);
@@ -154,6 +216,7 @@ pub async fn record(
             Some(row(cur, host, s, why, &at))
         })
         .await?;
+        wrote = true;
         if inserted && let Some(why) = why {
             out.push(announce(host, s, why, &at));
         }
@@ -168,8 +231,9 @@ pub async fn record(
         }
         let live = |e: &Entity| get_str(e, "Status") == Some("live");
         super::mark(tables, LIVE_TABLE, r, &live, ("Status", "ended".into())).await?;
+        wrote = true;
     }
-    Ok(out)
+    Ok((out, wrote))
 }
 
 /// Writes once the audit decision of each of `host`'s rows whose wait has passed at `now`
@@ -185,8 +249,18 @@ pub(super) async fn audit(
     now: OffsetDateTime,
 ) -> Result<Vec<Finding>, AzureError> {
     let rows = of_host(tables, host).await?;
+    audit_of(tables, &rows, wait, now).await
+}
+
+/// [`audit`] over a host's rows as read.
+async fn audit_of(
+    tables: &dyn TableStore,
+    rows: &[Stored],
+    wait: time::Duration,
+    now: OffsetDateTime,
+) -> Result<Vec<Finding>, AzureError> {
     let mut out = Vec::new();
-    for (r, decision) in unaudited::decide(tables, &rows, wait, now).await? {
+    for (r, decision) in unaudited::decide(tables, rows, wait, now).await? {
         let audit = ("Audit", Value::from(decision.as_str()));
         let won = super::mark(tables, LIVE_TABLE, r, &unaudited::undecided, audit).await?;
         if won && decision == unaudited::MISSING {

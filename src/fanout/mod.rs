@@ -6,11 +6,17 @@
 //!
 //! No unit is done twice in a period and none is lost: the planning record of a (timer, period)
 //! is inserted once, so an overlapping tick or a second instance plans nothing ([`plan`]); a unit
-//! still running from an earlier period is not planned again; a unit is claimed on its row before
-//! it runs ([`store::claim`]) and marked done or failed after; a failed unit is retried by the
-//! queue (`maxDequeueCount`, then `workunits-poison`), a unit failing its last dequeue is marked
-//! poisoned, with its name, for the health report ([`stats`]).
+//! still queued or running from an earlier period is not planned again (its row says `planned`,
+//! within [`store::TERM`]); while a delivery works on a unit its message is invisible to the other
+//! instances (the queue's own claim), and a message delivered again (or late) first reads its
+//! unit's row, so a unit done for its period, or superseded, is not run again
+//! ([`store::passed`]). A unit's row is written when it ends ([`endings`]: one transaction for
+//! the endings of an instance's batch). A failed unit is retried by the queue
+//! (`maxDequeueCount`, then `workunits-poison`); a unit failing its last dequeue is marked
+//! poisoned, with its name and its consecutive poisoned periods, for the health report
+//! ([`stats`]).
 
+pub mod endings;
 pub mod pauses;
 pub mod stats;
 pub mod store;
@@ -52,6 +58,16 @@ pub struct Unit {
     pub at: String,
     /// Stable id of (timer, unit, period).
     pub unit_id: String,
+    /// When it was planned, by the planner's clock (RFC 3339 UTC with milliseconds).
+    #[serde(default)]
+    pub planned: String,
+    /// The unit's last run left nothing its next run must read back (its timer's rule): its run
+    /// may skip those reads on a first delivery.
+    #[serde(default)]
+    pub quiet: bool,
+    /// The periods running the unit ended poisoned before this one.
+    #[serde(default)]
+    pub failed_periods: u32,
 }
 
 impl Unit {
@@ -65,6 +81,9 @@ impl Unit {
             period,
             at: format_utc_millis(at),
             unit_id,
+            planned: String::new(),
+            quiet: false,
+            failed_periods: 0,
         }
     }
 }
@@ -82,7 +101,7 @@ pub fn period_of(at: OffsetDateTime) -> OffsetDateTime {
 pub struct Plan {
     /// The units to send (none when another tick planned this period).
     pub units: Vec<Unit>,
-    /// Units not planned: still running from an earlier period.
+    /// Units not planned: still queued or running from an earlier period.
     pub running: Vec<String>,
     /// True when this period was planned already (by an overlapping tick or another instance).
     pub duplicate: bool,
@@ -95,7 +114,7 @@ impl Plan {
             return format!("{timer}: this period was planned already; nothing sent");
         }
         format!(
-            "{timer}: {} unit(s) planned, {} still running from an earlier period",
+            "{timer}: {} unit(s) planned, {} still queued or running from an earlier period",
             self.units.len(),
             self.running.len()
         )
@@ -115,9 +134,9 @@ pub async fn plan(
     now: OffsetDateTime,
 ) -> Result<Plan, AzureError> {
     let period = format_utc_millis(period_of(at));
-    let running = store::running(tables, timer, now).await?;
+    let rows = store::units(tables, timer).await?;
     let (busy, free): (Vec<&String>, Vec<&String>) =
-        units.iter().partition(|u| running.contains(*u));
+        (units.iter()).partition(|u| rows.get(*u).is_some_and(|e| store::is_pending(e, now)));
     let planned = store::record_plan(tables, timer, &period, free.len(), busy.len(), now).await?;
     if !planned {
         return Ok(Plan {
@@ -125,8 +144,19 @@ pub async fn plan(
             ..Plan::default()
         });
     }
+    let units: Vec<Unit> = (free.iter())
+        .map(|u| {
+            let mut unit = Unit::new(timer, u, at);
+            unit.planned = format_utc_millis(now);
+            if let Some(e) = rows.get(*u) {
+                (unit.quiet, unit.failed_periods) = store::carried(e);
+            }
+            unit
+        })
+        .collect();
+    store::mark_planned(tables, &units).await?;
     Ok(Plan {
-        units: free.iter().map(|u| Unit::new(timer, u, at)).collect(),
+        units,
         running: busy.into_iter().cloned().collect(),
         duplicate: false,
     })

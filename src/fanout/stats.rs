@@ -1,7 +1,8 @@
 //! What the health report shows of the fan-out: per timer, its last planned period's units
-//! planned, done, failed (the queue retries them), still running, and those not planned because
-//! they still ran from an earlier period; and every unit whose last delivery failed (`poisoned`:
-//! the host moved its message to `workunits-poison`), named.
+//! planned, done, failed (the queue retries them), still queued or running, deferred by a
+//! Resource Manager pause (with the paused scope), and those not planned because they still ran
+//! from an earlier period; and every unit whose last period ended poisoned (its last delivery
+//! failed), named once with the number of consecutive periods it did.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -17,24 +18,34 @@ pub struct Period {
     pub period: Option<String>,
     /// Units planned.
     pub planned: i64,
-    /// Units not planned: still running from an earlier period.
+    /// Units not planned: still queued or running from an earlier period.
     pub skipped_running: i64,
     /// Units of the period done.
     pub done: usize,
     /// Units of the period whose last delivery failed (retried by the queue).
     pub failed: usize,
-    /// Units of the period running now.
+    /// Units of the period planned and not ended: queued or running.
     pub running: usize,
-    /// Units (any period) poisoned: their names.
-    pub poisoned: Vec<String>,
+    /// Units of the period deferred by a pause of their Resource Manager scope: (unit, scope).
+    pub deferred: Vec<(String, String)>,
+    /// Units whose last period ended poisoned: their names and the consecutive periods that did.
+    pub poisoned: Vec<(String, i64)>,
 }
 
 impl Period {
     /// The JSON the health report shows.
     pub fn to_json(&self) -> Value {
+        let deferred: Vec<Value> = (self.deferred.iter())
+            .map(|(u, scope)| json!({"unit": u, "scope": scope}))
+            .collect();
+        let poisoned: Vec<&String> = self.poisoned.iter().map(|(u, _)| u).collect();
+        let periods: serde_json::Map<String, Value> = (self.poisoned.iter())
+            .map(|(u, n)| (u.clone(), (*n).into()))
+            .collect();
         json!({"period": self.period, "planned": self.planned, "done": self.done,
-            "failed": self.failed, "running": self.running,
-            "stillRunningWhenPlanned": self.skipped_running, "poisoned": self.poisoned})
+            "failed": self.failed, "running": self.running, "deferred": deferred.len(),
+            "deferredUnits": deferred, "stillRunningWhenPlanned": self.skipped_running,
+            "poisoned": poisoned, "poisonedPeriods": periods})
     }
 }
 
@@ -69,9 +80,10 @@ pub async fn of_timer(
         .filter(|e| rk(e).starts_with(UNIT_PREFIX))
     {
         let s = get_str(e, "State").unwrap_or_default();
-        if s == state::POISONED {
-            out.poisoned
-                .push(get_str(e, "Unit").unwrap_or_default().to_owned());
+        let unit = get_str(e, "Unit").unwrap_or_default().to_owned();
+        let failed_periods = get_i64(e, "FailedPeriods").unwrap_or(0);
+        if failed_periods > 0 {
+            out.poisoned.push((unit.clone(), failed_periods));
         }
         if get_str(e, "Period") != Some(period) {
             continue;
@@ -79,10 +91,15 @@ pub async fn of_timer(
         match s {
             state::DONE => out.done += 1,
             state::FAILED | state::POISONED => out.failed += 1,
-            _ if store::is_running(e, now) => out.running += 1,
+            state::DEFERRED => {
+                let scope = get_str(e, "Scope").unwrap_or_default().to_owned();
+                out.deferred.push((unit, scope));
+            }
+            _ if store::is_pending(e, now) => out.running += 1,
             _ => {}
         }
     }
+    out.deferred.sort();
     out.poisoned.sort();
     Ok(out)
 }
@@ -100,7 +117,10 @@ pub async fn report(
     let mut poisoned = Vec::new();
     for t in timers {
         let p = of_timer(tables, t, now).await?;
-        poisoned.extend(p.poisoned.iter().map(|u| format!("{t}: {u}")));
+        poisoned.extend((p.poisoned.iter()).map(|(u, n)| {
+            let s = if *n == 1 { "" } else { "s" };
+            format!("{t}: {u}, {n} period{s} running")
+        }));
         doc.insert((*t).to_owned(), p.to_json());
     }
     Ok((Value::Object(doc), poisoned))

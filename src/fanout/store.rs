@@ -1,9 +1,11 @@
 //! Table `workunits`, written here only: per timer (the partition) one planning row per period
 //! (`plan~<period>`, inserted once) and one row per unit (`unit~<key>`) carrying its last period,
-//! its state (`running`, `done`, `failed`, `poisoned`) and, while it runs, its owner and term.
-//! Every write is the one ETag-conditional update ([`update`]), so of two instances one wins.
+//! its state and what its next run needs to know. The planner writes a unit's row `planned`
+//! (batched, [`mark_planned`]); the unit's delivery writes it once, when it ends ([`ending`],
+//! batched by [`super::endings`]). No row is written when a unit starts: the queue message's
+//! invisibility while a delivery works on it is the claim.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use time::{Duration, OffsetDateTime};
 
@@ -11,7 +13,7 @@ use super::Unit;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{query_all, update, write_unless_changed};
+use crate::tables::ops::{get, query_all, update, upsert_batched};
 use crate::tables::{Entity, Filter, Stored, TableStore, get_i64, get_str, int64};
 
 /// The table.
@@ -22,20 +24,27 @@ pub const PLAN_PREFIX: &str = "plan~";
 pub const UNIT_PREFIX: &str = "unit~";
 /// Most unit rows read per timer.
 pub const MAX_UNITS: usize = 20_000;
+/// How long after it was planned a unit not ended is taken as queued or running, so not planned again:
+/// longer than a unit's deliveries take (5 of them 30 s apart, each within its budget); a unit
+/// whose messages were lost (a plan whose queue output failed) is planned again after it.
+pub const TERM: Duration = Duration::minutes(10);
 
 /// A unit's state on its row.
 pub mod state {
-    /// Claimed by an instance, until its term.
-    pub const RUNNING: &str = "running";
+    /// Planned: its message is queued or being worked on.
+    pub const PLANNED: &str = "planned";
     /// Done for its period.
     pub const DONE: &str = "done";
     /// Failed; the queue delivers it again.
     pub const FAILED: &str = "failed";
-    /// Failed on its last delivery: the host moved it to the poison queue.
+    /// Failed on its last delivery.
     pub const POISONED: &str = "poisoned";
+    /// Not run: its Resource Manager scope is paused past its budget; delivered again later.
+    pub const DEFERRED: &str = "deferred";
 }
 
-fn unit_key(unit: &str) -> String {
+/// The row key of unit `unit`.
+pub fn unit_key(unit: &str) -> String {
     [
         UNIT_PREFIX,
         &key(unit, Spelling::Encoded, MAX_KEY_BYTES - 8),
@@ -43,12 +52,20 @@ fn unit_key(unit: &str) -> String {
     .concat()
 }
 
-/// Is the row a unit running (claimed, its term not over) at `now`?
-pub fn is_running(e: &Entity, now: OffsetDateTime) -> bool {
-    get_str(e, "State") == Some(state::RUNNING)
-        && get_str(e, "Until")
-            .and_then(timestamp)
-            .is_some_and(|u| u > now)
+/// Is the row a unit planned and not ended at `now` (queued, running, or retried by the queue)?
+pub fn is_pending(e: &Entity, now: OffsetDateTime) -> bool {
+    matches!(
+        get_str(e, "State"),
+        Some(state::PLANNED | state::FAILED | state::DEFERRED)
+    ) && get_str(e, "PlannedAt")
+        .and_then(timestamp)
+        .is_some_and(|at| at + TERM > now)
+}
+
+/// Is `u` a first delivery of its planned message within its term at `now`? Then no other
+/// delivery ran it: the queue hides a message from the others while one works on it.
+pub fn is_fresh(u: &Unit, dequeue: u32, now: OffsetDateTime) -> bool {
+    dequeue == 1 && timestamp(&u.planned).is_some_and(|at| at + TERM > now)
 }
 
 /// The rows of `timer` (its plans and units).
@@ -59,20 +76,18 @@ pub async fn rows(tables: &dyn TableStore, timer: &str) -> Result<Vec<Stored>, A
     query_all(tables, WORK_TABLE, &Filter::partition(timer), MAX_UNITS).await
 }
 
-/// The units of `timer` running at `now`.
+/// The unit rows of `timer`, by unit.
 ///
 /// # Errors
 /// Table errors.
-pub async fn running(
+pub async fn units(
     tables: &dyn TableStore,
     timer: &str,
-    now: OffsetDateTime,
-) -> Result<BTreeSet<String>, AzureError> {
+) -> Result<BTreeMap<String, Entity>, AzureError> {
     Ok(rows(tables, timer)
         .await?
-        .iter()
-        .filter(|r| is_running(&r.entity, now))
-        .filter_map(|r| get_str(&r.entity, "Unit").map(str::to_owned))
+        .into_iter()
+        .filter_map(|r| Some((get_str(&r.entity, "Unit")?.to_owned(), r.entity)))
         .collect())
 }
 
@@ -114,98 +129,99 @@ pub async fn record_plan(
     Ok(row.is_some_and(|r| get_str(&r.entity, "Planner") == Some(me.as_str())))
 }
 
+/// How a unit's delivery ended, as its row keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ending {
+    /// [`state`]'s name.
+    pub state: &'static str,
+    /// Why it failed or was deferred.
+    pub error: String,
+    /// Its run left nothing its next run must read back (the unit's own rule).
+    pub quiet: bool,
+    /// Consecutive periods it ended poisoned, this one included.
+    pub failed_periods: u32,
+    /// The Resource Manager scope whose pause deferred it.
+    pub scope: String,
+}
+
+/// Unit `u`'s row as `end` leaves it (every field: the row is replaced whole).
+pub fn ending(u: &Unit, end: &Ending) -> Entity {
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), u.timer.clone().into());
+    e.insert("RowKey".into(), unit_key(&u.unit).into());
+    e.insert("Unit".into(), u.unit.clone().into());
+    e.insert("Period".into(), u.period.clone().into());
+    e.insert("At".into(), u.at.clone().into());
+    e.insert("PlannedAt".into(), u.planned.clone().into());
+    e.insert("State".into(), end.state.into());
+    e.insert("Error".into(), end.error.clone().into());
+    e.insert("Quiet".into(), end.quiet.into());
+    e.insert("Scope".into(), end.scope.clone().into());
+    int64(&mut e, "FailedPeriods", i64::from(end.failed_periods));
+    e
+}
+
+/// What the planner carries from a unit's row into its message: whether its last run was quiet
+/// and how many periods running it was poisoned.
+pub fn carried(e: &Entity) -> (bool, u32) {
+    let quiet = get_str(e, "State") == Some(state::DONE)
+        && e.get("Quiet").and_then(serde_json::Value::as_bool) == Some(true);
+    let failed = get_i64(e, "FailedPeriods").unwrap_or(0);
+    (quiet, u32::try_from(failed).unwrap_or(0))
+}
+
+/// Marks `units` planned, in batches of one transaction per hundred.
+///
+/// # Errors
+/// Table errors.
+pub async fn mark_planned(tables: &dyn TableStore, units: &[Unit]) -> Result<(), AzureError> {
+    let rows: Vec<Entity> = (units.iter())
+        .map(|u| {
+            let end = Ending {
+                state: state::PLANNED,
+                error: String::new(),
+                quiet: u.quiet,
+                failed_periods: u.failed_periods,
+                scope: String::new(),
+            };
+            ending(u, &end)
+        })
+        .collect();
+    write_rows(tables, &rows).await
+}
+
+/// Writes unit rows (whole: [`ending`]'s) of one timer, in transactions of a hundred.
+///
+/// # Errors
+/// Table errors.
+pub async fn write_rows(tables: &dyn TableStore, rows: &[Entity]) -> Result<(), AzureError> {
+    upsert_batched(tables, WORK_TABLE, rows).await
+}
+
 /// Why a delivered unit is not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Passed {
-    /// Done already for its period (a duplicate delivery).
+    /// Done already for its period (a message delivered again after its unit was done).
     Done,
-    /// A later period's unit ran or runs: this one is superseded.
+    /// A later period's unit was planned or ran: this one is superseded.
     Superseded,
-    /// Another instance runs it now (its own delivery fails over when it dies).
-    RunningElsewhere,
 }
 
-/// A unit this delivery runs: its row as claimed.
-#[derive(Debug)]
-pub struct Claimed {
-    row: Stored,
-}
-
-/// Claims `u`'s row for this delivery until `now + term`: `Err(passed)` when it is not to run.
-/// A redelivery (`dequeue` > 1) of the unit's own period takes it over from a claim that died.
+/// Whether `u`, delivered again (or late), is not to run: its row read.
 ///
 /// # Errors
 /// Table errors.
-pub async fn claim(
-    tables: &dyn TableStore,
-    u: &Unit,
-    dequeue: u32,
-    now: OffsetDateTime,
-    term: Duration,
-) -> Result<Result<Claimed, Passed>, AzureError> {
-    let me = uuid::Uuid::new_v4().to_string();
-    let mut passed = Passed::RunningElsewhere;
-    let row = update(
-        tables,
-        WORK_TABLE,
-        &u.timer,
-        &unit_key(&u.unit),
-        &mut |cur| {
-            let e = cur.map(|c| c.entity.clone()).unwrap_or_default();
-            let period = get_str(&e, "Period").unwrap_or_default();
-            let state = get_str(&e, "State").unwrap_or_default();
-            if period > u.period.as_str() {
-                passed = Passed::Superseded;
-                return None;
-            }
-            let same = period == u.period;
-            if same && state == state::DONE {
-                passed = Passed::Done;
-                return None;
-            }
-            if is_running(&e, now) && !(same && dequeue > 1) {
-                passed = Passed::RunningElsewhere;
-                return None;
-            }
-            let tries = if same {
-                get_i64(&e, "Tries").unwrap_or(0)
-            } else {
-                0
-            };
-            let mut next = e.clone();
-            next.insert("Unit".into(), u.unit.clone().into());
-            next.insert("Period".into(), u.period.clone().into());
-            next.insert("State".into(), state::RUNNING.into());
-            next.insert("Owner".into(), me.clone().into());
-            next.insert("Until".into(), format_utc_millis(now + term).into());
-            next.insert("Error".into(), "".into());
-            int64(&mut next, "Tries", tries + 1);
-            Some(next)
-        },
-    )
-    .await?;
-    Ok(match row {
-        Some(row) if get_str(&row.entity, "Owner") == Some(me.as_str()) => Ok(Claimed { row }),
-        _ => Err(passed),
+pub async fn passed(tables: &dyn TableStore, u: &Unit) -> Result<Option<Passed>, AzureError> {
+    let row = get(tables, WORK_TABLE, &u.timer, &unit_key(&u.unit)).await?;
+    let Some(e) = row.map(|r| r.entity) else {
+        return Ok(None);
+    };
+    let period = get_str(&e, "Period").unwrap_or_default();
+    Ok(if period > u.period.as_str() {
+        Some(Passed::Superseded)
+    } else if period == u.period && get_str(&e, "State") == Some(state::DONE) {
+        Some(Passed::Done)
+    } else {
+        None
     })
-}
-
-/// Records how a claimed unit ended at `now`: `state` ([`state::DONE`], [`state::FAILED`],
-/// [`state::POISONED`]) and the error; a claim taken over meanwhile keeps its new owner's row.
-///
-/// # Errors
-/// Table errors.
-pub async fn finish(
-    tables: &dyn TableStore,
-    c: Claimed,
-    ended: &str,
-    error: &str,
-    now: OffsetDateTime,
-) -> Result<(), AzureError> {
-    let mut e = c.row.entity;
-    e.insert("State".into(), ended.into());
-    e.insert("Owner".into(), "".into());
-    e.insert("Until".into(), format_utc_millis(now).into());
-    e.insert("Error".into(), error.into());
-    write_unless_changed(tables, WORK_TABLE, &e, c.row.etag).await
 }

@@ -1,9 +1,11 @@
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::store::{self, Passed, state};
+use super::store::{self, Ending, Passed, TERM, state};
 use super::*;
+use crate::tables::testing::intercept::CountingTables;
 use crate::tables::testing::memory::InMemoryTables;
+use crate::tables::{TableStore, WriteMode};
 
 const T: OffsetDateTime = datetime!(2026-11-25 12:05:00.250 UTC);
 
@@ -29,7 +31,10 @@ async fn a_period_is_planned_once_whatever_ticks_and_instances_plan_it() {
         .await
         .expect("plan");
     assert_eq!(other.units.len(), 3);
-    // The next period plans again, with stable ids per (timer, unit, period).
+    // Once they ended, the next period plans again, with stable ids per (timer, unit, period).
+    for u in &first.units {
+        ended(&t, u, &end(state::DONE, 0)).await;
+    }
     let next = plan(&t, "LiveSessions", &hosts(3), T + Duration::minutes(5), T)
         .await
         .expect("plan");
@@ -41,95 +46,134 @@ async fn a_period_is_planned_once_whatever_ticks_and_instances_plan_it() {
     );
 }
 
-#[tokio::test]
-async fn a_unit_runs_once_a_period_and_a_dead_claim_is_taken_over_by_its_redelivery() {
-    let t = InMemoryTables::new();
-    let u = Unit::new("LiveSessions", "h1", T);
-    let term = Duration::minutes(10);
-    let mine = store::claim(&t, &u, 1, T, term).await.expect("claim");
-    let mine = mine.expect("free");
-    // A duplicate first delivery meanwhile: another instance runs it.
-    let dup = store::claim(&t, &u, 1, T, term).await.expect("claim");
-    assert_eq!(dup.err(), Some(Passed::RunningElsewhere));
-    // The next period is not planned while it runs.
-    let next = plan(
-        &t,
-        "LiveSessions",
-        &["h1".into(), "h2".into()],
-        T + Duration::minutes(5),
-        T,
-    )
-    .await
-    .expect("plan");
-    assert_eq!(next.running, ["h1"]);
-    assert_eq!(next.units.len(), 1);
-    // Its instance dies: the redelivery (dequeue 2) takes the claim over and finishes it.
-    let again = store::claim(&t, &u, 2, T + Duration::seconds(40), term)
+fn end(state: &'static str, failed_periods: u32) -> Ending {
+    Ending {
+        state,
+        error: String::new(),
+        quiet: state == state::DONE,
+        failed_periods,
+        scope: String::new(),
+    }
+}
+
+async fn ended(t: &InMemoryTables, u: &Unit, e: &Ending) {
+    t.write(store::WORK_TABLE, &store::ending(u, e), WriteMode::Upsert)
         .await
-        .expect("claim")
-        .expect("taken over");
-    store::finish(&t, again, state::DONE, "", T + Duration::minutes(1))
-        .await
-        .expect("finish");
-    // The dead claim's late ending changes nothing.
-    store::finish(&t, mine, state::FAILED, "x", T + Duration::minutes(2))
-        .await
-        .expect("finish");
-    let done = store::claim(&t, &u, 3, T + Duration::minutes(2), term).await;
-    assert_eq!(done.expect("claim").err(), Some(Passed::Done));
-    let p = stats::of_timer(&t, "LiveSessions", T + Duration::minutes(2))
-        .await
-        .expect("stats");
-    assert_eq!(p.period.as_deref(), Some("2026-11-25T12:10:00.000Z"));
-    assert_eq!((p.planned, p.skipped_running), (1, 1));
-    // An older period's message after a newer one ran is superseded.
-    let newer = Unit::new("LiveSessions", "h1", T + Duration::minutes(5));
-    let c = store::claim(&t, &newer, 1, T + Duration::minutes(6), term)
-        .await
-        .expect("claim")
-        .expect("free");
-    store::finish(&t, c, state::DONE, "", T + Duration::minutes(6))
-        .await
-        .expect("finish");
-    let late = store::claim(&t, &u, 4, T + Duration::minutes(7), term).await;
-    assert_eq!(late.expect("claim").err(), Some(Passed::Superseded));
+        .expect("ending");
 }
 
 #[tokio::test]
-async fn the_health_counts_a_period_and_names_a_poisoned_unit() {
+async fn a_unit_not_ended_is_not_planned_again_and_a_redelivery_of_a_done_one_runs_nothing() {
     let t = InMemoryTables::new();
-    let p = plan(&t, "LiveSessions", &hosts(3), T, T)
+    let two = ["h1".to_owned(), "h2".to_owned()];
+    let first = plan(&t, "LiveSessions", &two, T, T).await.expect("plan");
+    let [h1, h2] = [&first.units[0], &first.units[1]];
+    ended(&t, h2, &end(state::DONE, 0)).await;
+    // h1 is still queued or running: the next period plans h2 alone, carrying its quiet ending.
+    let next_at = T + Duration::minutes(5);
+    let next = plan(&t, "LiveSessions", &two, next_at, next_at)
+        .await
+        .expect("plan");
+    assert_eq!(next.running, ["h1"]);
+    assert_eq!(next.units.len(), 1);
+    assert!(next.units[0].quiet && next.units[0].unit == "h2");
+    // h1's message delivered again: its row does not say done, so it runs and ends.
+    assert_eq!(store::passed(&t, h1).await.expect("passed"), None);
+    ended(&t, h1, &end(state::DONE, 0)).await;
+    // Delivered once more after that (its delete lost): done already.
+    let again = store::passed(&t, h1).await.expect("passed");
+    assert_eq!(again, Some(Passed::Done));
+    // Past its term, a unit whose message was lost is planned again; the old message then finds
+    // its unit superseded.
+    let late = next_at + TERM;
+    let lost = plan(&t, "LiveSessions", &two, late, late + Duration::minutes(1));
+    let lost = lost.await.expect("plan");
+    assert_eq!(lost.units.len(), 2, "h2 not ended, past its term: {lost:?}");
+    let stale = store::passed(&t, &next.units[0]).await.expect("passed");
+    assert_eq!(stale, Some(Passed::Superseded));
+}
+
+#[tokio::test]
+async fn an_instances_endings_ending_together_share_one_transaction() {
+    let t = CountingTables::new(InMemoryTables::new());
+    let units: Vec<Unit> = (hosts(40).iter())
+        .map(|h| Unit::new("LiveSessions", h, T))
+        .collect();
+    let endings = endings::Endings::default();
+    let writes = (units.iter()).map(|u| endings.write(&t, store::ending(u, &end(state::DONE, 0))));
+    for r in futures::future::join_all(writes).await {
+        r.expect("written");
+    }
+    let calls = t.count(Some(store::WORK_TABLE), None);
+    // The first ending goes alone (and creates the table); the others wait and go together.
+    assert!(calls <= 4, "{calls} calls for 40 endings");
+    let s = stats::of_timer(&t, "LiveSessions", T).await.expect("stats");
+    let rows = store::units(&t, "LiveSessions").await.expect("rows");
+    assert_eq!(rows.len(), 40);
+    assert!(
+        rows.values().all(|e| store::carried(e) == (true, 0)),
+        "{s:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_health_counts_a_period_and_names_a_poisoned_unit_once_with_its_periods() {
+    let t = InMemoryTables::new();
+    let p = plan(&t, "LiveSessions", &hosts(4), T, T)
         .await
         .expect("plan");
     let now = T + Duration::seconds(5);
-    let term = Duration::minutes(10);
-    let [a, b, c] = [&p.units[0], &p.units[1], &p.units[2]];
-    let ca = store::claim(&t, a, 1, now, term)
-        .await
-        .expect("claim")
-        .expect("a");
-    store::finish(&t, ca, state::DONE, "", now)
-        .await
-        .expect("done");
-    let cb = store::claim(&t, b, 5, now, term)
-        .await
-        .expect("claim")
-        .expect("b");
-    store::finish(&t, cb, state::POISONED, "403", now)
-        .await
-        .expect("poisoned");
-    let _running = store::claim(&t, c, 1, now, term)
-        .await
-        .expect("claim")
-        .expect("c");
+    let [a, b, _c, d] = [&p.units[0], &p.units[1], &p.units[2], &p.units[3]];
+    ended(&t, a, &end(state::DONE, 0)).await;
+    ended(&t, b, &end(state::POISONED, 1)).await;
+    let paused = Ending {
+        scope: "s/microsoft.network".into(),
+        ..end(state::DEFERRED, 0)
+    };
+    ended(&t, d, &paused).await;
     let s = stats::of_timer(&t, "LiveSessions", now)
         .await
         .expect("stats");
-    assert_eq!((s.planned, s.done, s.failed, s.running), (3, 1, 1, 1));
-    assert_eq!(s.poisoned, vec![b.unit.as_str()]);
-    // Its term over, a dead claim no longer counts as running.
-    let later = stats::of_timer(&t, "LiveSessions", now + term)
+    assert_eq!((s.planned, s.done, s.failed, s.running), (4, 1, 1, 1));
+    assert_eq!(s.deferred, [(d.unit.clone(), "s/microsoft.network".into())]);
+    assert_eq!(s.poisoned, [(b.unit.clone(), 1)]);
+    // Past their term, units not ended no longer count as queued or running.
+    let later = stats::of_timer(&t, "LiveSessions", now + TERM)
         .await
         .expect("stats");
     assert_eq!(later.running, 0);
+    // Planned again and poisoned again: named once, with its two periods running.
+    let at = T + Duration::minutes(5);
+    let next = plan(&t, "LiveSessions", &hosts(4), at, at + TERM)
+        .await
+        .expect("plan");
+    let b2 = next
+        .units
+        .iter()
+        .find(|u| u.unit == b.unit)
+        .expect("b planned again");
+    assert_eq!(b2.failed_periods, 1);
+    let planned = stats::of_timer(&t, "LiveSessions", at)
+        .await
+        .expect("stats");
+    assert_eq!(
+        planned.poisoned,
+        [(b.unit.clone(), 1)],
+        "still named while planned"
+    );
+    ended(&t, b2, &end(state::POISONED, 2)).await;
+    let (doc, named) = stats::report(&t, &["LiveSessions"], at)
+        .await
+        .expect("report");
+    assert_eq!(
+        named,
+        [format!("LiveSessions: {}, 2 periods running", b.unit)]
+    );
+    assert_eq!(doc["LiveSessions"]["poisonedPeriods"][&b.unit], 2);
+    // Done the period after: no longer named.
+    ended(&t, b2, &end(state::DONE, 0)).await;
+    let s = stats::of_timer(&t, "LiveSessions", at)
+        .await
+        .expect("stats");
+    assert!(s.poisoned.is_empty(), "{s:?}");
 }

@@ -198,7 +198,8 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
 
 /// One `LiveSessions` unit: the sessions `host` reports at `now`, and the notifications they call
 /// for (a host that cannot be read gets its finding; the unit fails, so the queue retries it,
-/// unless it holds that finding's announcement).
+/// unless it holds that finding's announcement). `quiet`: its last run left nothing to read back
+/// (`live::Report::quiet`), so a host answering no session costs no table call.
 ///
 /// # Errors
 /// `Retryable` when the host could not be read or stored.
@@ -206,13 +207,15 @@ pub async fn live_unit(
     state: &AppState,
     host: &str,
     now: time::OffsetDateTime,
-) -> Result<Outcome, Failure> {
+    quiet: bool,
+) -> Result<super::fanout::Ran, Failure> {
     let arm = bounded_arm(state, live::BUDGET)?;
     let wait = state.config.audit.session_wait;
     let hosts = [host.to_owned()];
-    let mut report = live::tick(&state.ports, arm.as_ref(), &hosts, wait, now).await;
+    let mut report = live::tick(&state.ports, arm.as_ref(), &hosts, wait, now, quiet).await;
     let authz = &state.config.authz;
-    if authz.enforce == authorization::settings::Enforce::Disconnect {
+    // Enforcement disconnects live sessions: a quiet host has none.
+    if authz.enforce == authorization::settings::Enforce::Disconnect && !report.quiet {
         let enforced = authorization::enforce::run(&state.ports, arm.as_ref(), host, authz, now);
         let enforced = enforced.await;
         for f in &enforced.failed {
@@ -245,8 +248,8 @@ pub async fn live_unit(
             ", not read (its finding announced)"
         }
     );
-    Ok(crate::spine::send(
-        Outcome::processed(summary),
-        report.notifications,
+    Ok((
+        crate::spine::send(Outcome::processed(summary), report.notifications),
+        report.quiet,
     ))
 }

@@ -1,13 +1,15 @@
-//! `WorkUnit` (queue `workunits`): one unit a planning timer sent ([`crate::fanout`]), claimed on
-//! its row, run by its timer's unit code, and marked done or failed; a failure is `Retryable`, so
-//! the queue delivers it again (`maxDequeueCount`, then the poison queue). A unit whose Resource
+//! `WorkUnit` (queue `workunits`): one unit a planning timer sent ([`crate::fanout`]), run by its
+//! timer's unit code and its ending recorded on its row (done, failed, poisoned); a failure is
+//! `Retryable`, so the queue delivers it again (`maxDequeueCount`, then the poison queue). A unit
+//! poisoned the period before too is not poisoned again: its row counts the periods running and
+//! the health report names it once; the next period plans it again. A unit whose Resource
 //! Manager scope a 429 paused (on any instance) past its run's budget is deferred, not run
 //! (`deferred`). The timers' planning step is `super::plan`.
 
 use time::OffsetDateTime;
 
 use crate::dates::timestamp;
-use crate::fanout::store::{self, Passed, state};
+use crate::fanout::store::{self, Ending, Passed, state};
 use crate::fanout::{self, Unit};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
@@ -15,15 +17,15 @@ use crate::state::AppState;
 
 pub use crate::fanout::FUNCTION as WORK_UNIT;
 
-/// How long a claimed unit is taken as running: longer than any unit's own budget, so a live
-/// claim is never taken over; a claim whose instance died is taken over by the message's
-/// redelivery at once, and by the next period's delivery after this term.
-const TERM: time::Duration = time::Duration::minutes(10);
+/// One unit's run: its outcome (its findings' notifications as outputs), and whether it left
+/// nothing its next run must read back ([`Unit::quiet`]).
+pub(super) type Ran = (Outcome, bool);
 
 /// `WorkUnit`: runs one unit once.
 ///
 /// # Errors
-/// `Poison` for an undecodable message or an unknown timer; `Retryable` when the unit failed.
+/// `Poison` for an undecodable message or an unknown timer; `Retryable` when the unit failed or
+/// its ending could not be recorded.
 pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let unit: Unit = inv.request.data_object("message")?;
     let at = timestamp(&unit.at).ok_or_else(|| Failure::poison("unit without a time"))?;
@@ -32,35 +34,70 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
         .metadata_text("DequeueCount")
         .and_then(|d| d.trim().parse().ok())
         .unwrap_or(1);
+    let tables = state.ports.tables.as_ref();
+    // A first delivery within its term is the planned message itself: the queue hides it from the
+    // other instances while it runs. One delivered again, or late, may have run already.
+    let fresh = store::is_fresh(&unit, dequeue, state.ports.clock.now());
+    if !fresh
+        && let Some(passed) = store::passed(tables, &unit)
+            .await
+            .map_err(Failure::storage)?
+    {
+        return Ok(Outcome::skipped(passed_reason(passed, &unit)));
+    }
     if let Some(deferred) = deferred(&state, &unit, dequeue).await {
         return deferred;
     }
-    let tables = state.ports.tables.as_ref();
-    let now = state.ports.clock.now();
-    let claimed = match store::claim(tables, &unit, dequeue, now, TERM)
-        .await
-        .map_err(Failure::storage)?
-    {
-        Ok(c) => c,
-        Err(passed) => return Ok(Outcome::skipped(passed_reason(passed, &unit))),
+    let ran = run(&state, &unit, at, fresh && unit.quiet).await;
+    let last = dequeue >= state.config.notify.max_dequeue;
+    let end = match &ran {
+        Ok((_, quiet)) => ending(state::DONE, String::new(), *quiet, 0),
+        Err(e) if last => ending(
+            state::POISONED,
+            e.to_string(),
+            false,
+            unit.failed_periods + 1,
+        ),
+        Err(e) => ending(state::FAILED, e.to_string(), false, unit.failed_periods),
     };
-    let ran = run(&state, &unit, at).await;
-    let (ended, error) = match &ran {
-        Ok(_) => (state::DONE, String::new()),
-        Err(e) if dequeue >= state.config.notify.max_dequeue => (state::POISONED, e.to_string()),
-        Err(e) => (state::FAILED, e.to_string()),
+    let recorded = (state.endings)
+        .write(tables, store::ending(&unit, &end))
+        .await;
+    let (outcome, _) = match (ran, recorded) {
+        (Err(e), Ok(())) if last && unit.failed_periods > 0 => {
+            // Poisoned again: its row says how many periods running; the poison queue has its
+            // first period's message, and the next period plans it again.
+            return Ok(Outcome::processed(format!(
+                "{} {}: failed its last delivery, {} periods running (recorded, not poisoned again): {e}",
+                unit.timer, unit.unit, end.failed_periods
+            )));
+        }
+        (ran, Err(e)) if ran.is_ok() => {
+            return Err(Failure::storage(anyhow::anyhow!(
+                "{} {}: done, but its ending was not recorded: {e}",
+                unit.timer,
+                unit.unit
+            )));
+        }
+        (ran, _) => ran?,
     };
-    let finished = store::finish(tables, claimed, ended, &error, state.ports.clock.now()).await;
-    if let Err(e) = finished {
-        tracing::warn!(error = %e, unit = %unit.unit, "unit's ending not recorded");
-    }
-    Ok(match ran? {
+    Ok(match outcome {
         Outcome::Processed { outputs, summary } => Outcome::Processed {
             outputs,
             summary: format!("{} {}: {summary}", unit.timer, unit.unit),
         },
         skipped => skipped,
     })
+}
+
+fn ending(state: &'static str, error: String, quiet: bool, failed_periods: u32) -> Ending {
+    Ending {
+        state,
+        error,
+        quiet,
+        failed_periods,
+        scope: String::new(),
+    }
 }
 
 /// How long a timer's unit may wait for Resource Manager, for the units that call it about the
@@ -76,22 +113,31 @@ fn arm_budget(u: &Unit) -> Option<std::time::Duration> {
 }
 
 /// The answer deferring `u`, when its Resource Manager scope is paused (a 429 on this or another
-/// instance) past its run's budget: retryable, so the queue delivers it again after its visibility
-/// timeout, without claiming it; on its last delivery it is sent again as a new message instead,
-/// so a pause never poisons it.
+/// instance) past its run's budget: its row says `deferred` and by which scope; the answer is
+/// retryable, so the queue delivers it again after its visibility timeout; on its last delivery
+/// it is sent again as a new message instead, so a pause never poisons it.
 async fn deferred(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Outcome, Failure>> {
     let budget = arm_budget(u)?;
     let left = state.arm.as_ref()?.paused(&u.unit).await?;
     if left < budget {
         return None;
     }
+    let scope = crate::azure::pace::scope_of(&u.unit);
     let why = format!(
-        "{} {} ({}): Resource Manager paused {} s more for this scope: deferred",
+        "{} {} ({}): Resource Manager paused {} s more for {scope}: deferred",
         u.timer,
         u.unit,
         u.period,
         left.as_secs()
     );
+    let end = Ending {
+        scope,
+        ..ending(state::DEFERRED, why.clone(), u.quiet, u.failed_periods)
+    };
+    let tables = state.ports.tables.as_ref();
+    if let Err(e) = state.endings.write(tables, store::ending(u, &end)).await {
+        tracing::warn!(error = %e, unit = %u.unit, "deferral not recorded");
+    }
     if dequeue < state.config.notify.max_dequeue {
         return Some(Err(Failure::storage(anyhow::anyhow!(why))));
     }
@@ -104,21 +150,24 @@ async fn deferred(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Out
 fn passed_reason(passed: Passed, u: &Unit) -> String {
     let why = match passed {
         Passed::Done => "done already this period",
-        Passed::Superseded => "a later period's unit ran",
-        Passed::RunningElsewhere => "running on another instance",
+        Passed::Superseded => "a later period's unit was planned",
     };
     format!("{} {} ({}): {why}", u.timer, u.unit, u.period)
 }
 
-/// One unit's work: its summary and outputs (its findings' notifications).
-async fn run(state: &AppState, u: &Unit, at: OffsetDateTime) -> Result<Outcome, Failure> {
+/// One unit's work; `quiet`: its last run left nothing to read back (a first delivery).
+async fn run(state: &AppState, u: &Unit, at: OffsetDateTime, quiet: bool) -> Result<Ran, Failure> {
+    let loud =
+        |r: Result<Outcome, Failure>| r.map(|o| (o, false));
     match u.timer.as_str() {
-        super::estate::LIVE_SESSIONS => super::estate::live_unit(state, &u.unit, at).await,
-        super::estate::ESTATE_CHECK => super::estate::estate_unit(state, &u.unit, at).await,
-        super::audit_logs::AUDIT_LOG_TAIL => super::audit_logs::tail_unit(state, &u.unit, at).await,
-        super::reconcile::RECONCILE => super::reconcile::unit(state, &u.unit, at).await,
+        super::estate::LIVE_SESSIONS => super::estate::live_unit(state, &u.unit, at, quiet).await,
+        super::estate::ESTATE_CHECK => loud(super::estate::estate_unit(state, &u.unit, at).await),
+        super::audit_logs::AUDIT_LOG_TAIL => {
+            loud(super::audit_logs::tail_unit(state, &u.unit, at).await)
+        }
+        super::reconcile::RECONCILE => loud(super::reconcile::unit(state, &u.unit, at).await),
         super::audit_logs::AUDIT_LOG_QUERY => {
-            super::audit_logs::query_unit(state, &u.unit, at).await
+            loud(super::audit_logs::query_unit(state, &u.unit, at).await)
         }
         other => Err(Failure::poison(format!("no timer {other} plans units"))),
     }

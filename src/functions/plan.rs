@@ -25,7 +25,7 @@ pub(super) async fn planned(
         .await
         .map_err(Failure::storage)?;
     for u in &plan.running {
-        tracing::warn!(timer, unit = %u, "unit still running from an earlier period: not planned again");
+        tracing::warn!(timer, unit = %u, "unit still queued or running from an earlier period: not planned again");
     }
     let o =
         Outcome::processed(plan.summary(timer)).with_outputs(fanout::OUTPUT_BINDING, &plan.units);

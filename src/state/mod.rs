@@ -58,6 +58,8 @@ pub struct AppState {
     pub audit: Arc<crate::audit_logs::AuditSettings>,
     /// This instance's per-function heartbeats (recorded by the invocation route).
     pub heartbeats: Arc<Heartbeats>,
+    /// This instance's work units' endings, written together ([`crate::fanout::endings`]).
+    pub endings: Arc<crate::fanout::endings::Endings>,
     /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason,
     /// per recordings account.
     pub links: Links,
@@ -164,6 +166,7 @@ impl AppState {
             notifier: Arc::new(Notifier::new(config.notify.clone())),
             audit: Arc::new(config.audit.clone()),
             heartbeats: Arc::new(Heartbeats::new(config.heartbeat_interval)),
+            endings: Arc::default(),
             links: seams.links,
             queues: seams.queues,
             arm: None,

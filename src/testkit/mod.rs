@@ -277,6 +277,7 @@ pub(crate) fn fakes_losing(table: &'static str, answer: fn() -> AzureError) -> F
 pub(crate) fn losing(state: &AppState, lossy: LostAnswer) -> AppState {
     let mut state = state.clone();
     state.ports.tables = Arc::new(lossy);
+    state.endings = Arc::default();
     state
 }
 

@@ -16,6 +16,7 @@ use crate::export::Outbox;
 use crate::tables::testing::memory::InMemoryTables;
 
 mod identities;
+mod quiet;
 mod unaudited;
 
 const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
@@ -32,6 +33,8 @@ struct Canned {
     looked_up: Mutex<Vec<String>>,
     /// What every host reads as (none: the read fails).
     host: Option<serde_json::Value>,
+    /// The live sessions every host answers.
+    sessions: Mutex<Vec<ActiveSession>>,
 }
 
 #[async_trait]
@@ -104,7 +107,7 @@ impl ResourceManager for Canned {
         Ok(false)
     }
     async fn active_sessions(&self, _: &str) -> Result<Vec<ActiveSession>, AzureError> {
-        Ok(vec![])
+        Ok(self.sessions.lock().expect("sessions").clone())
     }
     async fn disconnect_sessions(
         &self,

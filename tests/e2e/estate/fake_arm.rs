@@ -110,6 +110,8 @@ pub(crate) struct Estate {
     pub(crate) page_accepted: bool,
     /// Every request: `METHOD path`.
     pub(crate) requests: Vec<String>,
+    /// Requests arrived, counted before [`Self::latency`] (those still waiting included).
+    pub(crate) arrived: usize,
     /// Each answer waits this long first (Resource Manager's round trip, for the benchmark).
     pub(crate) latency: std::time::Duration,
     /// Session ids `disconnectActiveSessions` was asked for.
@@ -371,7 +373,11 @@ async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let latency = estate.lock().expect("estate").latency;
+    let latency = {
+        let mut e = estate.lock().expect("estate");
+        e.arrived += 1;
+        e.latency
+    };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }

@@ -105,20 +105,24 @@ async fn a_period_runs_each_unit_once_over_two_instances_one_killed_mid_unit() {
     let mut doomed = HandlerProcess::spawn(&rig.env.pairs()).await;
     rig.arm
         .with(|e| e.latency = std::time::Duration::from_secs(30));
+    let arrived = |rig: &super::Rig| rig.arm.with(|e| e.arrived);
+    let before = arrived(&rig);
     let url = doomed.url("/WorkUnit");
     let body = unit_invocation(&b1, 1);
     let first =
         tokio::spawn(async move { reqwest::Client::new().post(url).json(&body).send().await });
-    // Killed once it has claimed the unit (the claim is what the other instances see).
-    let mut claimed = Value::Null;
+    // Killed once it has started the unit (its first read of b1 arrived); the health shows the
+    // unit planned and not ended (its message invisible to the others meanwhile: the queue's
+    // claim).
     for _ in 0..100 {
-        claimed = other.get_json("/api/health").await.1;
-        if health_units(&claimed)["running"] == 1 {
+        if arrived(&rig) > before {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(health_units(&claimed)["running"], 1, "{claimed}");
+    assert!(arrived(&rig) > before, "b1's unit never started");
+    let (_, claimed) = other.get_json("/api/health").await;
+    assert_eq!(health_units(&claimed)["running"], 3, "{claimed}");
     doomed.child.kill().await.expect("kill");
     assert!(
         first.await.expect("join").is_err(),
@@ -126,8 +130,8 @@ async fn a_period_runs_each_unit_once_over_two_instances_one_killed_mid_unit() {
     );
     rig.arm.with(|e| e.latency = std::time::Duration::ZERO);
 
-    // Its message comes back (dequeue 2) to the other instance, which takes the unit over; the
-    // other units are spread; a duplicate delivery of a done unit runs nothing.
+    // Its message comes back (dequeue 2) to the other instance, which runs the unit; the other
+    // units are spread; the message delivered once more (its delete lost) runs nothing.
     let mut said_all = Vec::new();
     let (s, r) = other
         .invoke_plan("WorkUnit", &unit_invocation(&b1, 2))
@@ -143,11 +147,13 @@ async fn a_period_runs_each_unit_once_over_two_instances_one_killed_mid_unit() {
         assert_eq!(s, 200, "{r}");
         said_all.extend(queue_outputs(&r, "notifications"));
     }
+    let before = arrived(&rig);
     let dup = rig
         .handler
-        .invoke_plan("WorkUnit", &unit_invocation(&b1, 1))
+        .invoke_plan("WorkUnit", &unit_invocation(&b1, 3))
         .await;
     assert_eq!(dup.0, 200, "{}", dup.1);
+    assert_eq!(arrived(&rig), before, "a done unit read its host again");
     assert!(
         queue_outputs(&dup.1, "notifications").is_empty(),
         "{}",
@@ -193,30 +199,7 @@ async fn a_unit_failing_every_delivery_is_poisoned_and_named_in_health() {
         "{first:?}"
     );
     // The next period: its unit fails each of its five deliveries, over both instances.
-    let tick = rig.next_timer("LiveSessions");
-    let (status, plan) = rig.handler.invoke_plan("LiveSessions", &tick).await;
-    assert_eq!(status, 200, "{plan}");
-    let units = queue_outputs(&plan, "workunits");
-    assert_eq!(units.len(), 3, "{plan}");
-    for u in &units {
-        let failing = u["unit"]
-            .as_str()
-            .is_some_and(|h| h.eq_ignore_ascii_case(&b2));
-        for dequeue in 1..=MAX_DEQUEUE {
-            let h = if dequeue % 2 == 0 {
-                &other
-            } else {
-                &rig.handler
-            };
-            let (s, r) = h
-                .invoke_plan("WorkUnit", &unit_invocation(u, dequeue))
-                .await;
-            assert_eq!(s, if failing { 500 } else { 200 }, "{r}");
-            if !failing {
-                break;
-            }
-        }
-    }
+    poison_period(&mut rig, &other, &b2, false).await;
     let (_, health) = other.get_json("/api/health").await;
     let p = health_units(&health);
     assert_eq!(
@@ -225,16 +208,63 @@ async fn a_unit_failing_every_delivery_is_poisoned_and_named_in_health() {
         "{health}"
     );
     assert_eq!(p["poisoned"], json!([b2]), "{health}");
-    let reason = format!("work unit poisoned: LiveSessions: {b2}");
-    assert!(
-        health["reasons"]
-            .as_array()
-            .is_some_and(|r| r.contains(&json!(reason))),
-        "{health}"
-    );
+    named_once(&health, &b2, "1 period running");
+    // The period after, still failing: planned again, and its last delivery is answered (its
+    // message not moved to the poison queue again); health names it once, two periods running.
+    poison_period(&mut rig, &other, &b2, true).await;
+    let (_, health) = rig.handler.get_json("/api/health").await;
+    let p = health_units(&health);
+    assert_eq!(p["poisonedPeriods"][&b2], 2, "{health}");
+    named_once(&health, &b2, "2 periods running");
+    // It recovers: done, and no longer named.
+    rig.arm.with(|e| e.forbid.clear());
+    rig.live_at(10).await;
+    let (_, health) = other.get_json("/api/health").await;
+    assert_eq!(health["poisonedUnits"], json!([]), "{health}");
+}
+
+/// One period planned (every host, `b2` too) and delivered: `b2`'s unit fails each delivery
+/// over both instances, its last one answered 200 when `again` (poisoned the period before).
+async fn poison_period(rig: &mut super::Rig, other: &HandlerProcess, b2: &str, again: bool) {
+    let tick = rig.next_timer("LiveSessions");
+    let (status, plan) = rig.handler.invoke_plan("LiveSessions", &tick).await;
+    assert_eq!(status, 200, "{plan}");
+    let units = queue_outputs(&plan, "workunits");
+    assert_eq!(units.len(), 3, "{plan}");
+    for u in &units {
+        let failing = u["unit"]
+            .as_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(b2));
+        for dequeue in 1..=MAX_DEQUEUE {
+            let h = if dequeue % 2 == 0 {
+                other
+            } else {
+                &rig.handler
+            };
+            let (s, r) = h
+                .invoke_plan("WorkUnit", &unit_invocation(u, dequeue))
+                .await;
+            let answered = !failing || (again && dequeue == MAX_DEQUEUE);
+            assert_eq!(s, if answered { 200 } else { 500 }, "{r}");
+            if !failing {
+                break;
+            }
+        }
+    }
+}
+
+/// `b2` named once in the health's reasons and poisoned units, with `periods`.
+fn named_once(health: &Value, b2: &str, periods: &str) {
+    let named = format!("LiveSessions: {b2}, {periods}");
+    assert_eq!(health["poisonedUnits"], json!([named]), "{health}");
+    let reasons = health["reasons"].as_array().cloned().unwrap_or_default();
+    let about: Vec<_> = reasons
+        .iter()
+        .filter(|r| r.as_str().is_some_and(|r| r.contains(b2)))
+        .collect();
     assert_eq!(
-        health["poisonedUnits"],
-        json!([format!("LiveSessions: {b2}")]),
+        about,
+        [&json!(format!("work unit poisoned: {named}"))],
         "{health}"
     );
 }

@@ -223,4 +223,12 @@ async fn a_pause_past_the_units_budget_defers_them_on_the_other_instance_without
         "{health}"
     );
     assert_eq!(health["poisonedUnits"], json!([]), "{health}");
+    // The deferred unit is shown, with the scope whose pause deferred it.
+    let deferred = json!([{"unit": unit(&units, "a2")["unit"],
+        "scope": format!("{SUB}/microsoft.network")}]);
+    assert_eq!(
+        [&p["deferred"], &p["deferredUnits"]],
+        [&json!(1), &deferred],
+        "{health}"
+    );
 }
