@@ -301,7 +301,9 @@ async fn main() {
                 let row = report::row(timer, n, p, &ticks, &lags, unseen, &load);
                 let mut ops = BTreeMap::<String, u64>::new();
                 for t in &ticks[1.min(ticks.len())..] {
-                    t.ops.iter().for_each(|(k, v)| *ops.entry(k.clone()).or_default() += v);
+                    t.ops
+                        .iter()
+                        .for_each(|(k, v)| *ops.entry(k.clone()).or_default() += v);
                 }
                 let measured = (n * ticks.len().saturating_sub(1).max(1)) as f64;
                 for (op, v) in &ops {

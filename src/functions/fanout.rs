@@ -157,8 +157,7 @@ fn passed_reason(passed: Passed, u: &Unit) -> String {
 
 /// One unit's work; `quiet`: its last run left nothing to read back (a first delivery).
 async fn run(state: &AppState, u: &Unit, at: OffsetDateTime, quiet: bool) -> Result<Ran, Failure> {
-    let loud =
-        |r: Result<Outcome, Failure>| r.map(|o| (o, false));
+    let loud = |r: Result<Outcome, Failure>| r.map(|o| (o, false));
     match u.timer.as_str() {
         super::estate::LIVE_SESSIONS => super::estate::live_unit(state, &u.unit, at, quiet).await,
         super::estate::ESTATE_CHECK => loud(super::estate::estate_unit(state, &u.unit, at).await),
