@@ -177,7 +177,10 @@ async fn checked(
         Err(e) => Err(e.clone()),
     });
     let ev = evaluate(&facts, &with_workspaces(arm, &facts, sinks).await);
-    let stored = store::apply(ports.tables.as_ref(), host, &ev, now).await;
+    let subnets = facts.host.as_ref().and_then(|h| h.as_ref().ok());
+    let subnets = subnets.map(crate::arm::BastionHost::subnet_ids);
+    let tables = ports.tables.as_ref();
+    let stored = store::apply_host(tables, host, &ev, subnets.as_ref(), now).await;
     let read: BTreeSet<String> = host_read
         .then(|| host.to_ascii_lowercase())
         .into_iter()

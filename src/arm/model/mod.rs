@@ -165,6 +165,15 @@ impl BastionHost {
             .unwrap_or_default()
     }
 
+    /// The ids (lower-case) of the subnets its IP configurations sit in: its
+    /// `AzureBastionSubnet`.
+    pub fn subnet_ids(&self) -> std::collections::BTreeSet<String> {
+        (self.properties.ip_configurations.iter())
+            .filter_map(|c| c.properties.subnet.as_ref())
+            .map(|s| s.id.to_ascii_lowercase())
+            .collect()
+    }
+
     /// The object id of the identity Bastion records with, when the answer tells it.
     pub fn recording_principal(&self) -> Option<&str> {
         let config = self.properties.session_recording_configuration.as_ref()?;

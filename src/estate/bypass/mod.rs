@@ -315,7 +315,16 @@ async fn network_pass(
         cap: direct::MAX_VMS,
         now,
     };
-    let net = network::read(arm, &settings.hosts, watched, &memory).await;
+    // The Bastion subnets the hosts' own checks of this tick (sharing its time) read.
+    let stored = store::subnets::since(tables, now)
+        .await
+        .unwrap_or_else(|e| {
+            report
+                .failed
+                .push(format!("stored Bastion subnets not read: {e}"));
+            BTreeMap::new()
+        });
+    let net = network::read(arm, &settings.hosts, &stored, watched, &memory).await;
     report.arm_requests = net.requests;
     report.nics_remembered = net.remembered;
     report

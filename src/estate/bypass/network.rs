@@ -1,5 +1,5 @@
-//! One pass's Resource Manager reads for doors 4 and 5: the watched hosts' Bastion subnets, and
-//! the watched VMs' NICs, their subnets and NSGs, through `Microsoft.Network` list calls per
+//! One pass's Resource Manager reads for doors 4 and 5: the watched hosts' Bastion subnets (those
+//! their own checks did not read this period), and the watched VMs' NICs, their subnets and NSGs, through `Microsoft.Network` list calls per
 //! resource group (each list shared by every VM that needs it: a resource group is listed once
 //! per kind and pass, a `BYPASS_SCOPES` subscription once for all its groups).
 
@@ -170,11 +170,13 @@ async fn lists<T: Send + 'static>(
     out
 }
 
-/// Reads the hosts' Bastion subnets and the network of `watched`'s VMs (the NICs outside the
-/// groups listed as `memory` allows: [`super::direct`]).
+/// Reads the network of `watched`'s VMs (the NICs outside the groups listed as `memory` allows:
+/// [`super::direct`]) and the hosts' Bastion subnets: each host's ids from `stored` (lower-case
+/// host id: what its own check read of it this period), else from the host itself.
 pub async fn read(
     arm: &std::sync::Arc<dyn ResourceManager>,
     hosts: &[String],
+    stored: &BTreeMap<String, BTreeSet<String>>,
     watched: &Watched,
     memory: &super::direct::Memory,
 ) -> Network {
@@ -183,15 +185,13 @@ pub async fn read(
     let mut bastion_subnets = BTreeSet::new();
     let mut hosts_read = true;
     for host in hosts {
+        if let Some(ids) = stored.get(&host.to_ascii_lowercase()) {
+            bastion_subnets.extend(ids.iter().cloned());
+            continue;
+        }
         net.requests += 1;
         match arm.bastion_host(host).await {
-            Ok(h) => bastion_subnets.extend(
-                h.properties
-                    .ip_configurations
-                    .iter()
-                    .filter_map(|c| c.properties.subnet.as_ref())
-                    .map(|s| s.id.to_ascii_lowercase()),
-            ),
+            Ok(h) => bastion_subnets.extend(h.subnet_ids()),
             Err(e) => {
                 hosts_read = false;
                 net.failed.push(format!("{host}: {e}"));

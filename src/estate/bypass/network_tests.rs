@@ -299,7 +299,14 @@ async fn a_host_not_read_is_said_on_the_path_doors_it_leaves_undecided() {
 /// One read of `fake`'s network for its host's `watched` VMs, nothing remembered.
 async fn read_fresh(fake: &Fake, watched: &Watched) -> super::Network {
     let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
-    super::read(&arm, &[HOST.to_owned()], watched, &Default::default()).await
+    super::read(
+        &arm,
+        &[HOST.to_owned()],
+        &Default::default(),
+        watched,
+        &Default::default(),
+    )
+    .await
 }
 
 /// One pass over `fake` with what `tables` remembers (and `rows` of the Activity log), at most
@@ -322,7 +329,14 @@ async fn pass(
         now,
     };
     fake.asked.lock().expect("asked").clear();
-    let net = super::read(&arm, &[HOST.to_owned()], &watched(fake, &[]), &memory).await;
+    let net = super::read(
+        &arm,
+        &[HOST.to_owned()],
+        &Default::default(),
+        &watched(fake, &[]),
+        &memory,
+    )
+    .await;
     for r in &net.remember {
         store::remember(tables, r).await.expect("remembered");
     }
@@ -542,4 +556,32 @@ fn watched(fake: &Fake, scopes: &[&str]) -> Watched {
         vms: fake.vms().into_iter().collect(),
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
     }
+}
+
+/// A host whose own check read its Bastion subnets this period is not read again, and its
+/// subnets decide the doors as the host's own answer would; a host with none kept is read.
+#[tokio::test]
+async fn a_host_whose_subnets_are_kept_is_not_read_again() {
+    let fake = Fake::groups_only(2);
+    let arm: std::sync::Arc<dyn crate::arm::ResourceManager> = std::sync::Arc::new(fake.clone());
+    let w = watched(&fake, &[]);
+    let hosts = [HOST.to_owned()];
+    let read = super::read(&arm, &hosts, &Default::default(), &w, &Default::default()).await;
+    let hosts_asked = |f: &Fake| {
+        f.asked
+            .lock()
+            .expect("asked")
+            .iter()
+            .filter(|a| *a == "host")
+            .count()
+    };
+    assert_eq!(hosts_asked(&fake), 1);
+    assert!(read.bastion.is_some());
+    let stored = [(HOST.to_owned(), read.bastion_subnets.clone())].into();
+    fake.asked.lock().expect("asked").clear();
+    let kept = super::read(&arm, &hosts, &stored, &w, &Default::default()).await;
+    assert_eq!(hosts_asked(&fake), 0);
+    assert_eq!(kept.requests, read.requests - 1);
+    assert_eq!(kept.bastion, read.bastion);
+    assert_eq!(decided(&fake, &kept, 2), decided(&fake, &read, 2));
 }

@@ -11,6 +11,7 @@ pub mod history;
 pub mod moved;
 pub mod nics;
 pub mod past;
+pub mod subnets;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -152,9 +153,25 @@ pub async fn apply(
     ev: &Evaluation,
     now: OffsetDateTime,
 ) -> Result<Vec<spine::Finding>, AzureError> {
+    apply_host(tables, host, ev, None, now).await
+}
+
+/// Records a Bastion host's check as [`apply`] does, with the ids of its Bastion subnets
+/// (lower-case) when the check read the host: kept on its marker for the other doors' pass
+/// ([`subnets`]).
+///
+/// # Errors
+/// Table errors.
+pub async fn apply_host(
+    tables: &dyn TableStore,
+    host: &str,
+    ev: &Evaluation,
+    subnets: Option<&std::collections::BTreeSet<String>>,
+    now: OffsetDateTime,
+) -> Result<Vec<spine::Finding>, AzureError> {
     let pk = super::host_key(host);
     let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
-    record(tables, host, ev, stored, now, true).await
+    record(tables, host, ev, stored, now, Some(subnets)).await
 }
 
 /// Opens (`finding`) or clears (`None`) the one finding `code` of a host, leaving the rest alone.
@@ -177,17 +194,18 @@ pub async fn apply_one(
         .await?
         .into_iter()
         .collect();
-    record(tables, host, &ev, stored, now, false).await
+    record(tables, host, &ev, stored, now, None).await
 }
 
-/// Writes `ev` over the host's `stored` rows (those it may open or clear).
+/// Writes `ev` over the host's `stored` rows (those it may open or clear); `checked`: the host's
+/// marker is written too, with its Bastion subnets when given.
 async fn record(
     tables: &dyn TableStore,
     host: &str,
     ev: &Evaluation,
     stored: Vec<Stored>,
     now: OffsetDateTime,
-    checked: bool,
+    checked: Option<Option<&std::collections::BTreeSet<String>>>,
 ) -> Result<Vec<spine::Finding>, AzureError> {
     let pk = super::host_key(host);
     let at = format_utc_millis(now);
@@ -208,9 +226,13 @@ async fn record(
         }
     }
     let assessed: Vec<&str> = ev.assessed.iter().map(String::as_str).collect();
-    let marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at,
+    let mut marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at,
         ASSESSED: assessed.join(",")});
-    if let Some(marker) = marker.as_object().filter(|_| checked) {
+    if let Some(Some(ids)) = checked {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        marker[subnets::BASTION_SUBNETS] = ids.join(",").into();
+    }
+    if let Some(marker) = marker.as_object().filter(|_| checked.is_some()) {
         // Last writer wins: any instance's check time is as true as another's.
         write_creating_table(tables, ESTATE_TABLE, marker, WriteMode::Upsert).await?;
     }

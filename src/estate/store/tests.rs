@@ -173,3 +173,33 @@ async fn only_a_bastion_hosts_open_findings_flag_it_for_the_review_queue() {
     let flagged = flagged_hosts(&t).await.expect("flagged");
     assert_eq!(flagged, ["b1".to_owned()].into());
 }
+
+/// A host's marker keeps the Bastion subnets its check read; only a check at or after the asked
+/// time counts, and a check that could not read its host (none given) leaves none to take.
+#[tokio::test]
+async fn the_bastion_subnets_kept_are_only_those_read_since() {
+    let t = InMemoryTables::new();
+    let at = datetime!(2026-11-25 12:00 UTC);
+    let ids: std::collections::BTreeSet<String> = ["/subscriptions/s/x/subnets/azurebastionsubnet"]
+        .map(str::to_owned)
+        .into();
+    let b2 = HOST.replace("/b1", "/b2");
+    apply_host(&t, HOST, &eval(&[]), Some(&ids), at)
+        .await
+        .expect("b1");
+    apply_host(&t, &b2, &eval(&[]), Some(&ids), at)
+        .await
+        .expect("b2");
+    let kept = subnets::since(&t, at).await.expect("read");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept.get(&HOST.to_ascii_lowercase()), Some(&ids));
+    let later = at + time::Duration::minutes(15);
+    assert!(subnets::since(&t, later).await.expect("read").is_empty());
+    // b2's next check could not read b2: its marker holds no subnets, b1's still does.
+    apply_host(&t, &b2, &eval(&[]), None, later)
+        .await
+        .expect("b2 again");
+    apply(&t, HOST, &eval(&[]), later).await.expect("b1 again");
+    assert!(subnets::since(&t, later).await.expect("read").is_empty());
+    assert_eq!(subnets::since(&t, at).await.expect("read").len(), 0);
+}

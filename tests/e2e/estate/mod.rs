@@ -14,6 +14,7 @@ mod enforce;
 pub(crate) mod fake_arm;
 mod fanout;
 mod fanout_check;
+mod fanout_doors;
 mod fanout_pause;
 mod identity;
 mod live;
