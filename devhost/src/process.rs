@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// Readiness poll interval (`WorkerReadyCheckPollingIntervalMilliseconds`).
 const READY_POLL: Duration = Duration::from_millis(25);
@@ -82,7 +83,9 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-fn spawn(spec: &HandlerSpec, port: u16) -> std::io::Result<Child> {
+/// The handler's process and the tasks relaying its output (awaited before its exit is told, so
+/// its last lines come first).
+fn spawn(spec: &HandlerSpec, port: u16) -> std::io::Result<(Child, Vec<JoinHandle<()>>)> {
     let id = uuid::Uuid::new_v4().to_string();
     let mut cmd = Command::new(&spec.exe);
     cmd.args(&spec.args)
@@ -97,17 +100,18 @@ fn spawn(spec: &HandlerSpec, port: u16) -> std::io::Result<Child> {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let mut child = cmd.spawn()?;
+    let mut relays = Vec::new();
     if let Some(out) = child.stdout.take() {
-        relay(out, false);
+        relays.push(relay(out, false));
     }
     if let Some(err) = child.stderr.take() {
-        relay(err, true);
+        relays.push(relay(err, true));
     }
-    Ok(child)
+    Ok((child, relays))
 }
 
 /// Relays each line: stdout as information, stderr as warning if it mentions "warn", else error.
-fn relay(stream: impl AsyncRead + Unpin + Send + 'static, is_stderr: bool) {
+fn relay(stream: impl AsyncRead + Unpin + Send + 'static, is_stderr: bool) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -119,7 +123,7 @@ fn relay(stream: impl AsyncRead + Unpin + Send + 'static, is_stderr: bool) {
                 eprintln!("[handler:error] {line}");
             }
         }
-    });
+    })
 }
 
 async fn wait_ready(port: u16) -> bool {
@@ -182,7 +186,7 @@ pub(crate) async fn supervise(
     loop {
         let _ = state.send(WorkerState::Starting);
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
-        let mut child = match spawn(&spec, port) {
+        let (mut child, relays) = match spawn(&spec, port) {
             Ok(c) => c,
             Err(e) => {
                 let _ = state.send(WorkerState::Stopped);
@@ -231,6 +235,9 @@ pub(crate) async fn supervise(
             // no restart changes.
             Some(2) if !ready => {
                 let _ = state.send(WorkerState::Stopped);
+                // The reason is in its last lines: relayed to their end (the pipes close with it).
+                let relayed = futures::future::join_all(relays);
+                let _ = tokio::time::timeout(Duration::from_secs(5), relayed).await;
                 return Err(
                     "the handler refused to start (exit code 2, reason above); not restarting it"
                         .into(),
