@@ -196,10 +196,11 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
     super::plan::planned(&state, LIVE_SESSIONS, hosts, now, announced).await
 }
 
-/// One `LiveSessions` unit: the sessions `host` reports at `now`, and the notifications they call
-/// for (a host that cannot be read gets its finding; the unit fails, so the queue retries it,
-/// unless it holds that finding's announcement). `quiet`: its last run left nothing to read back
-/// (`live::Report::quiet`), so a host answering no session costs no table call.
+/// One `LiveSessions` unit: the sessions `host` reports at `now`, the notifications they call for
+/// (a host that cannot be read gets its finding; the unit fails, so the queue retries it, unless
+/// it holds that finding's announcement), and whether this run left nothing to read back.
+/// `quiet`: its last run left nothing to read back (`live::Report::quiet`), so a host answering
+/// no session costs no table call.
 ///
 /// # Errors
 /// `Retryable` when the host could not be read or stored.
@@ -208,7 +209,7 @@ pub async fn live_unit(
     host: &str,
     now: time::OffsetDateTime,
     quiet: bool,
-) -> Result<super::fanout::Ran, Failure> {
+) -> Result<(Outcome, bool), Failure> {
     let arm = bounded_arm(state, live::BUDGET)?;
     let wait = state.config.audit.session_wait;
     let hosts = [host.to_owned()];

@@ -19,7 +19,7 @@ pub use crate::fanout::FUNCTION as WORK_UNIT;
 
 /// One unit's run: its outcome (its findings' notifications as outputs), and whether it left
 /// nothing its next run must read back ([`Unit::quiet`]).
-pub(super) type Ran = (Outcome, bool);
+type Ran = (Outcome, bool);
 
 /// `WorkUnit`: runs one unit once.
 ///
