@@ -3,39 +3,38 @@
 
 use time::OffsetDateTime;
 
-use super::tail::{self, Tailer, TickReport};
+use super::tail::{Tailer, TickReport};
 use crate::audit_logs::Error;
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
-use crate::invocation::Outcome;
 use crate::sources::Source;
 
-/// Handles one BlobCreated event at `now`.
+/// Handles one BlobCreated event at `now`: its tick's report, or (`Err`) why the event is skipped.
 pub async fn on_created(
     tail: &Tailer,
     event: &BlobEvent,
     now: OffsetDateTime,
-) -> Result<Outcome, Error> {
+) -> Result<Result<TickReport, String>, Error> {
     if !event.is_created() {
         let why = format!("event type {} is not handled", event.event_type);
-        return Ok(Outcome::skipped(why));
+        return Ok(Err(why));
     }
     let Some(source) = tail
         .ports
         .sources
         .audit_log(&event.account, &event.container)
     else {
-        return Ok(Outcome::skipped(format!(
+        return Ok(Err(format!(
             "container {} of account {} is not an audit-log source",
             event.container, event.account
         )));
     };
     match register(tail, source, &event.blob, event.time, now, true).await? {
-        None => Ok(Outcome::skipped(format!(
+        None => Ok(Err(format!(
             "{} is not an hourly Bastion audit-log blob",
             event.blob
         ))),
-        Some(report) => Ok(tail::outcome(report)),
+        Some(report) => Ok(Ok(report)),
     }
 }
 
@@ -59,6 +58,6 @@ pub async fn register(
     let time = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
     let mut report = tail.read_one(&cursor, now, &time).await?;
     // A failed check stays unchecked for the next tail tick.
-    report.notifications = tail.bursts().await;
+    report.findings = tail.bursts().await;
     Ok(Some(report))
 }

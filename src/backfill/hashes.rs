@@ -67,7 +67,9 @@ pub async fn hash_range(
         }
         let results: Vec<_> = futures::stream::iter(todo)
             .map(|(key, etag)| async move {
-                let r = hash_recording(&state.ports, &key, &etag).await;
+                let r = hash_recording(&state.ports, &key, &etag)
+                    .await
+                    .map(Outcome::from);
                 (key, r)
             })
             .buffer_unordered(concurrency.max(1))

@@ -10,7 +10,7 @@ use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::audit_logs::tail::{Tailer, blob};
 use crate::clock::Budget;
-use crate::invocation::Failure;
+use crate::invocation::{Failure, Outcome};
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -84,7 +84,10 @@ async fn recording(
         .listed(source, item, now, read)
         .await?;
     Ok(match fate {
-        Fate::Catalogued(outputs) => Done::Catalogued(outputs),
+        Fate::Catalogued(c) => match Outcome::from(c) {
+            Outcome::Processed { outputs, .. } => Done::Catalogued(outputs),
+            Outcome::Skipped { .. } => Done::Present,
+        },
         Fate::Present => Done::Present,
     })
 }

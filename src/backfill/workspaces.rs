@@ -29,7 +29,7 @@ pub(super) async fn read(
     };
     let now = state.ports.clock.now();
     let h = history::read(&q, opts.from, opts.to, now, opts.restart).await;
-    for m in crate::spine::messages(h.notifications) {
+    for m in crate::spine::messages(h.findings) {
         emit(crate::spine::QUEUE, m);
     }
     s.errors += h.failed.len();

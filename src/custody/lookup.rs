@@ -24,7 +24,7 @@ const ROWS: usize = 100;
 #[derive(Debug, Default)]
 pub struct Pass {
     /// Follow-ups to emit.
-    pub notifications: Vec<Finding>,
+    pub findings: Vec<Finding>,
     /// Actors recorded (found or unknown) on this pass.
     pub recorded: usize,
     /// Lookups still waiting.
@@ -61,8 +61,7 @@ pub async fn pass(
             // Recorded on an earlier pass: its follow-up once more (delivery drops a repeat), or
             // for a folded alert its burst's note.
             if lookup.burst.is_empty() {
-                out.notifications
-                    .push(actor::finding(rec, lookup.change, a));
+                out.findings.push(actor::finding(rec, lookup.change, a));
             } else {
                 burst_actors::note(tables, &lookup.burst, &lookup.alert_id, a).await?;
             }
@@ -107,7 +106,7 @@ pub async fn pass(
         if let Some(w) = written {
             out.recorded += 1;
             if lookup.burst.is_empty() {
-                out.notifications
+                out.findings
                     .push(actor::finding(&w.value, lookup.change, &decided));
             }
         }

@@ -107,7 +107,7 @@ async fn late_logs_name_the_deleter_once_they_arrive() {
     k.log("GetBlob", k.at - Duration::minutes(3), "read", "reader@x");
     let first = k.pass(2).await;
     assert_eq!((first.recorded, first.waiting), (0, 1));
-    assert!(first.notifications.is_empty() && k.actor().await.is_none());
+    assert!(first.findings.is_empty() && k.actor().await.is_none());
     // The deletion's row arrives (another request nearer in time, but not the event's).
     k.log(
         "DeleteBlob",
@@ -123,7 +123,7 @@ async fn late_logs_name_the_deleter_once_they_arrive() {
     );
     let found = k.pass(9).await;
     assert_eq!(found.recorded, 1);
-    let n = found.notifications[0].told().to_output();
+    let n = found.findings[0].told().to_output();
     assert_eq!(n["notificationId"], "alert-1.actor");
     assert_eq!(n["type"], "recording.actor");
     assert_eq!(n["data"]["requesterUpn"], "<b>mallory</b>@x");
@@ -136,10 +136,10 @@ async fn late_logs_name_the_deleter_once_they_arrive() {
     assert_eq!(actor.caller_ip, "203.0.113.7:50112");
     // The next pass emits the same follow-up once more, then the lookup is gone; no more queries.
     let again = k.pass(10).await;
-    assert_eq!(again.notifications[0].id(), "alert-1.actor");
+    assert_eq!(again.findings[0].id(), "alert-1.actor");
     assert_eq!(k.lookups().await, 0);
     let sent = k.logs.received().len();
-    assert!(k.pass(11).await.notifications.is_empty());
+    assert!(k.pass(11).await.findings.is_empty());
     assert_eq!(k.logs.received().len(), sent);
     let q = &k.logs.received()[0].query;
     assert!(
@@ -187,7 +187,7 @@ async fn logs_that_never_arrive_leave_the_actor_unknown_with_the_reason() {
         "{}",
         actor.reason
     );
-    let n = over.notifications[0].told().to_output();
+    let n = over.findings[0].told().to_output();
     assert_eq!(n["notificationId"], "alert-1.actor");
     assert!(
         n["title"]

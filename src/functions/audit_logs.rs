@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use super::decode_event;
+use crate::audit_logs::created;
 use crate::audit_logs::path::{Host, hosts};
-use crate::audit_logs::query::{self, Query};
+use crate::audit_logs::query::{self, Query, QueryReport};
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::{created, tail};
+use crate::audit_logs::tail::{self, TickReport};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
@@ -27,7 +28,11 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
         Err(skipped) => return Ok(skipped),
     };
     let tailer = crate::state::tailer(&state);
-    Ok(created::on_created(&tailer, &event, super::now_of(&state, &inv)).await?)
+    let now = super::now_of(&state, &inv);
+    Ok(match created::on_created(&tailer, &event, now).await? {
+        Ok(report) => tail_outcome(report),
+        Err(why) => Outcome::skipped(why),
+    })
 }
 
 /// `AuditLogTail`: plans one unit per Bastion host with active cursors ([`tail_unit`]: its listing
@@ -59,7 +64,7 @@ pub async fn tail_unit(
 ) -> Result<Outcome, Failure> {
     let tailer = crate::state::tailer(state);
     if unit == tail::JOINED {
-        return Ok(tail::outcome(tailer.joined(now).await));
+        return Ok(tail_outcome(tailer.joined(now).await));
     }
     if Host::parse_unit(unit).is_none() {
         return Err(Failure::poison(format!("{unit} names no audit-log host")));
@@ -71,7 +76,7 @@ pub async fn tail_unit(
             report.failed
         )));
     }
-    Ok(tail::outcome(report))
+    Ok(tail_outcome(report))
 }
 
 /// The workspace source of `state`, when one is configured.
@@ -120,10 +125,66 @@ pub async fn query_unit(
     }
     q.settings = Arc::new(settings);
     let report = query::tick(&q, now).await?;
-    if report.failed > 0 && report.joined.notifications.is_empty() {
+    if report.failed > 0 && report.joined.findings.is_empty() {
         return Err(Failure::storage(anyhow::anyhow!(
             "workspace {id} failed this tick (see /api/health)"
         )));
     }
-    Ok(query::outcome(report))
+    Ok(query_outcome(report))
+}
+
+/// A tick's ending: its line and its findings.
+fn tail_outcome(report: TickReport) -> Outcome {
+    crate::spine::send(Outcome::processed(summary(&report)), report.findings)
+}
+
+/// A report's line for the invocation log.
+fn summary(report: &TickReport) -> String {
+    format!(
+        "tailed {} blobs ({} failed): {} bytes, {} records, {} corrupt, {} sessions changed, {} recordings joined{}, {} notifications{}; listed {} hosts ({} failed): {} grown, {} registered, {} left",
+        report.blobs,
+        report.failed,
+        report.bytes,
+        report.records,
+        report.corrupt,
+        report.sessions,
+        report.joined,
+        if report.join_failed {
+            " (the join failed: retried next tick)"
+        } else {
+            ""
+        },
+        report.findings.len(),
+        if report.cut {
+            "; budget spent, the rest continues next tick"
+        } else {
+            ""
+        },
+        report.hosts,
+        report.hosts_failed,
+        report.grown,
+        report.registered,
+        report.left,
+    )
+}
+
+/// A workspace tick's ending: its line and its findings.
+fn query_outcome(report: QueryReport) -> Outcome {
+    let s = report.joined;
+    let summary = format!(
+        "queried {} workspaces ({} failed): {} queries, {} rows stored, {} sessions changed, {} recordings joined, {} notifications{}",
+        report.workspaces,
+        report.failed,
+        report.queries,
+        report.stored,
+        s.sessions,
+        s.joined,
+        s.findings.len(),
+        if s.cut {
+            "; time budget spent, the rest continues next tick"
+        } else {
+            ""
+        }
+    );
+    crate::spine::send(Outcome::processed(summary), s.findings)
 }

@@ -8,7 +8,6 @@ use tracing::warn;
 use crate::custody::{burst, burst_actors, lookup};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
 
 /// The function (folder) name.
@@ -48,7 +47,7 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
     // rather than failing the run, which would drop those alerts for good.
     let mut later = None;
     let mut kept = |e: crate::azure::AzureError| {
-        if changes.notifications.is_empty() {
+        if changes.findings.is_empty() {
             return Err(Failure::storage(e));
         }
         warn!(error = %e, "custody: a later step failed; its rest runs next tick");
@@ -86,16 +85,16 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
     ));
     // A follow-up the changes just sent (its actor read from the log row) and the lookup pass
     // sends again goes out once in this run.
-    let sent: std::collections::HashSet<&str> = changes
-        .notifications
+    let sent: std::collections::HashSet<String> = changes
+        .findings
         .iter()
-        .filter_map(|n| n["notificationId"].as_str())
+        .map(crate::spine::Finding::id)
         .collect();
-    let mut follow_ups = pass.notifications;
-    follow_ups.retain(|f| !sent.contains(f.id().as_str()));
-    let o = crate::spine::send(o, bursts).with_outputs(OUTPUT_BINDING, &changes.notifications);
+    let mut follow_ups = pass.findings;
+    follow_ups.retain(|f| !sent.contains(&f.id()));
+    let found = bursts.into_iter().chain(changes.findings);
     Ok(crate::spine::send(
         o,
-        follow_ups.into_iter().chain(burst_actors),
+        found.chain(follow_ups).chain(burst_actors),
     ))
 }

@@ -1,10 +1,23 @@
-//! Each domain's error as the invocation's ending ([`Failure`]), converted here once: a port's
+//! What a domain made of an input ([`Handled`]) and each domain's error as the invocation's ending
+//! ([`Outcome`], [`Failure`]), converted here once: a port's
 //! error as the port says (`From<AzureError>`), a step the next run repeats as `Retryable`, an
 //! input that can never succeed as `Poison`.
 
 use crate::audit_logs;
-use crate::invocation::{Failure, Stage};
+use crate::invocation::{Failure, Outcome, Stage};
 use crate::notify;
+use crate::spine::{self, Handled};
+
+/// A domain's [`Handled`] as the invocation's ending: its findings through [`spine::send`] (a skip
+/// that raised one is processed: a skip has no outputs).
+impl From<Handled> for Outcome {
+    fn from(h: Handled) -> Self {
+        if h.skipped && h.findings.is_empty() {
+            return Self::skipped(h.line);
+        }
+        spine::send(Self::processed(h.line), h.findings)
+    }
+}
 
 impl From<audit_logs::Error> for Failure {
     fn from(e: audit_logs::Error) -> Self {

@@ -34,7 +34,7 @@ pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), 
 /// `Poison` for unusable messages, `Retryable` for storage failures.
 pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let (req, key) = decode(&inv)?;
-    Ok(hash_recording(&state.ports, &key, &req.etag).await?)
+    Ok(hash_recording(&state.ports, &key, &req.etag).await?.into())
 }
 
 /// `IntegrityVerify`; `Retryable` when the catalogue cannot be read.
@@ -51,5 +51,7 @@ pub async fn integrity_verify(state: AppState, inv: Invocation) -> Result<Outcom
     );
     let deps = &state.ports;
     let rows = select(deps, now, days, size, &inv.id).await?;
-    Ok(run(deps, rows, now, Instant::now() + BUDGET, &inv.id).await)
+    Ok(run(deps, rows, now, Instant::now() + BUDGET, &inv.id)
+        .await
+        .into())
 }

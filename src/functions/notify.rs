@@ -18,5 +18,5 @@ pub async fn notify_webhook(state: AppState, inv: Invocation) -> Result<Outcome,
         ports: state.ports.clone(),
         quarantine: state.quarantine.clone(),
     };
-    Ok(deliver_message(&dispatch, &inv).await?)
+    Ok(deliver_message(&dispatch, &inv).await?.into())
 }

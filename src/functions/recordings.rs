@@ -7,6 +7,7 @@
 use super::decode_event;
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
+use crate::recordings::Catalogued;
 use crate::state::AppState;
 
 pub use crate::recordings::FUNCTION as RECORDING_CREATED;
@@ -23,8 +24,14 @@ pub async fn recording_created(state: AppState, inv: Invocation) -> Result<Outco
     };
     let recordings = crate::state::recordings(&state);
     if event.is_deleted() {
-        return Ok(recordings.on_deleted(&event).await?);
+        return Ok(recordings.on_deleted(&event).await?.into());
     }
-    let (outcome, _) = recordings.on_created(&event).await?;
-    Ok(outcome)
+    Ok(recordings.on_created(&event).await?.into())
+}
+
+/// A catalogued recording's ending: its findings, and its hash request for `RecordingHash`.
+impl From<Catalogued> for Outcome {
+    fn from(c: Catalogued) -> Self {
+        Self::from(c.handled).with_outputs(crate::integrity::OUTPUT_BINDING, c.hash)
+    }
 }

@@ -6,9 +6,8 @@ use super::hash::{CHUNK, hash_blob};
 use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::dates::format_utc;
-use crate::invocation::Outcome;
 use crate::ports::Ports;
-use crate::spine::Finding;
+use crate::spine::Handled;
 use crate::storage::normalize_etag;
 
 /// Hashes the recording at `key` unless its row already holds the digest of the current state.
@@ -19,17 +18,17 @@ pub async fn hash_recording(
     ports: &Ports,
     key: &RecordingKey,
     requested_etag: &str,
-) -> Result<Outcome, AzureError> {
+) -> Result<Handled, AzureError> {
     let repo = ports.catalogue();
     let Some(row) = repo.get(key).await? else {
-        return Ok(Outcome::skipped(format!(
+        return Ok(Handled::skipped(format!(
             "recording {} is not catalogued",
             key.id()
         )));
     };
     let (store, blob) = blob_of(ports, &row.value)?;
     let Some(current) = found(store.properties(&blob).await)? else {
-        return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
+        return Ok(Handled::skipped(format!("blob {blob} no longer exists")));
     };
     let current = current.etag;
     // Judged last: a failure before it leaves the tags to the retry, so no restore goes unreported.
@@ -37,13 +36,11 @@ pub async fn hash_recording(
         |row: Recording| async move { super::tags_checked(ports, &row, ports.clock.now()).await };
     if hashed_at(&row.value) == Some(normalize_etag(&current)) {
         let alert = tags_checked(row.value).await?;
-        return Ok(alerting(
-            Outcome::skipped("already hashed at the current ETag"),
-            alert,
-        ));
+        let why = "already hashed at the current ETag";
+        return Ok(Handled::skipped(why).found(alert));
     }
     let Some(hashed) = found(hash_blob(store, &blob, CHUNK).await)? else {
-        return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
+        return Ok(Handled::skipped(format!("blob {blob} no longer exists")));
     };
     let checked = row.value.clone();
     let hash = Hash {
@@ -68,26 +65,12 @@ pub async fn hash_recording(
             hashed.etag
         )
     };
-    let done = Outcome::processed(format!(
+    let done = format!(
         "hashed recording {}: {} bytes{note}",
         key.id(),
         hashed.length
-    ));
-    Ok(alerting(done, alert))
-}
-
-/// `outcome` with the `recording.retagged` alert (a skip that alerts is processed: skips have no outputs).
-fn alerting(outcome: Outcome, alert: Option<Finding>) -> Outcome {
-    let Some(alert) = alert else {
-        return outcome;
-    };
-    let outcome = match outcome {
-        Outcome::Skipped { reason } => Outcome::processed(reason),
-        other => other,
-    };
-    let why = "blob index tags disagreed with the catalogue row: restored";
-    tracing::info!("{why}");
-    crate::spine::send(outcome, [alert])
+    );
+    Ok(Handled::done(done).found(alert))
 }
 
 /// `HashedEtag` of a row, normalised: the blob state its digest belongs to.

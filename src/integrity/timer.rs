@@ -14,9 +14,9 @@ use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo;
 use crate::dates::format_date;
-use crate::invocation::Outcome;
 use crate::ports::Ports;
 use crate::retention::policy::Policy;
+use crate::spine::Handled;
 use crate::tables::Filter;
 
 /// The function (folder, route) name.
@@ -106,7 +106,7 @@ async fn remember<E>(
     }
 }
 
-/// Verifies `rows` (a few at once) until `end`; findings become outputs, failures are counted,
+/// Verifies `rows` (a few at once) until `end`: its summary and findings; failures are counted,
 /// and each result is stored under `run_id` ([`super::checks`]).
 pub async fn run(
     ports: &Ports,
@@ -114,7 +114,7 @@ pub async fn run(
     now: OffsetDateTime,
     end: Instant,
     run_id: &str,
-) -> Outcome {
+) -> Handled {
     let total = rows.len();
     let results: Vec<_> = futures::stream::iter(rows)
         .map(|r| async move {
@@ -159,5 +159,5 @@ pub async fn run(
         "verified {total} sampled recordings: {intact} intact, {} findings, {expired} expired, {unhashed} unhashed, {errors} errors, {skipped} over budget",
         findings.len()
     );
-    crate::spine::send(Outcome::processed(summary), findings)
+    Handled::done(summary).found(findings)
 }

@@ -247,7 +247,7 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         .await
         .expect("rows");
     assert_eq!(rows.len(), 3);
-    let late = timer::run(&f.state.ports, rows, now, Instant::now(), "late").await;
+    let late = Outcome::from(timer::run(&f.state.ports, rows, now, Instant::now(), "late").await);
     assert_eq!(kinds(&late), Vec::<String>::new());
     assert!(
         matches!(&late, Outcome::Processed { summary, .. } if summary.contains("3 over budget"))

@@ -236,7 +236,7 @@ async fn run(
     let mut wrongly_alerted = Vec::new();
     let mut ticked = |r: crate::audit_logs::tail::TickReport, exact: &BTreeSet<String>| {
         for n in r
-            .notifications
+            .findings
             .iter()
             .filter(|n| n.kind.name == "session.unrecorded")
         {

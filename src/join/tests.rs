@@ -77,7 +77,7 @@ async fn recording_first_then_session_joins_exactly() {
     assert_eq!(w.recording_ids, vec![key.id()]);
     let r = run(&k, NOW + Duration::hours(1)).await;
     assert!(
-        r.notifications
+        r.findings
             .iter()
             .all(|n| n.kind.name != "session.unrecorded"),
         "joined sessions are recorded"

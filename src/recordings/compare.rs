@@ -12,9 +12,8 @@ use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
 use crate::catalogue::repo;
 use crate::events::event_grid::{BLOB_CREATED, BLOB_DELETED, BlobEvent, BlobEventData};
-use crate::invocation::Outcome;
-use crate::notify::OUTPUT_BINDING;
 use crate::sources::Source;
+use crate::spine::Finding;
 use crate::storage::{BlobProps, BlobStore, normalize_etag};
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableStore};
@@ -113,7 +112,7 @@ pub fn compare(
 
 impl Recordings {
     /// Compares `source`'s catalogued rows under `path` with a listing of it and runs each
-    /// difference through the event path; the alerts it raised (JSON, as emitted).
+    /// difference through the event path; the findings it raised.
     ///
     /// # Errors
     /// The port's error on a storage fault (what was recorded stays: a rerun alerts with the same ids).
@@ -123,7 +122,7 @@ impl Recordings {
         path: &str,
         cause: Option<Cause<'_>>,
         now: OffsetDateTime,
-    ) -> Result<Vec<serde_json::Value>, AzureError> {
+    ) -> Result<Vec<Finding>, AzureError> {
         let tables = self.ports.tables.as_ref();
         let rows = catalogued(tables, source.account(), &source.container).await?;
         if !rows.iter().any(|r| under(&r.blob_name, path)) {
@@ -133,32 +132,20 @@ impl Recordings {
         let listing = listed(source.store.as_ref(), &source.container, prefix).await?;
         let mut out = Vec::new();
         for diff in compare(rows, listing.as_ref(), path) {
-            let outcome = match &diff {
+            let handled = match &diff {
                 Diff::Gone(r) => {
                     let event = synthesized(source, (&r.blob_name, Some(r)), None, cause, now);
                     self.on_deleted(&event).await?
                 }
                 Diff::Changed(r, p) => {
                     let event = synthesized(source, (&r.blob_name, Some(r)), Some(p), cause, now);
-                    self.on_created(&event).await?.0
+                    self.on_created(&event).await?.handled
                 }
             };
-            out.extend(emitted(outcome));
+            out.extend(handled.findings);
         }
         Ok(out)
     }
-}
-
-/// The notifications an outcome emits, as JSON.
-pub fn emitted(outcome: Outcome) -> Vec<serde_json::Value> {
-    let Outcome::Processed { mut outputs, .. } = outcome else {
-        return Vec::new();
-    };
-    outputs
-        .take(OUTPUT_BINDING)
-        .iter()
-        .filter_map(|v| serde_json::from_str(v.get()).ok())
-        .collect()
 }
 
 /// The event a difference of blob `name` stands for: a `BlobCreated` of the listed state

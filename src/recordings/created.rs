@@ -9,14 +9,14 @@ use std::sync::Arc;
 use crate::azure::{AzureError, found};
 use crate::ports::Ports;
 
-use super::ingest::{self, EntryInput};
+use super::ingest::{self, EntryInput, HashRequest};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BlobEvent, sequencer_cmp};
-use crate::invocation::Outcome;
 use crate::join::{Join, findings};
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::Source;
+use crate::spine::Handled;
 use crate::storage::{BlobProps, BlobRef, update_tags};
 
 /// What cataloguing needs: the ports, the policy and the join.
@@ -83,8 +83,24 @@ impl Recordings {
     }
 }
 
-/// How cataloguing one event ended, and the row it wrote (`None` when nothing was written).
-pub type Catalogued = (Outcome, Option<Versioned<Recording>>);
+/// How cataloguing one event ended: what it did and found, and the hash request of the content
+/// it catalogued.
+#[derive(Debug, Default)]
+pub struct Catalogued {
+    /// What it did and found.
+    pub handled: Handled,
+    /// For `RecordingHash`: new content (a new row, or a newer state of the blob) is (re-)hashed.
+    pub hash: Option<HashRequest<'static>>,
+}
+
+impl From<Handled> for Catalogued {
+    fn from(handled: Handled) -> Self {
+        Self {
+            handled,
+            hash: None,
+        }
+    }
+}
 
 impl Recordings {
     /// Catalogues the blob a BlobCreated event announces (skipped: not a source, or gone).
@@ -93,14 +109,14 @@ impl Recordings {
     /// The port's error: `Rejected` for input the table service refuses, another for a storage fault.
     pub async fn on_created(&self, event: &BlobEvent) -> Result<Catalogued, AzureError> {
         if let Some(reason) = not_created(event) {
-            return Ok((Outcome::skipped(reason), None));
+            return Ok(Handled::skipped(reason).into());
         }
         let Some(source) = self
             .ports
             .sources
             .recording(&event.account, &event.container)
         else {
-            return Ok((Outcome::skipped(not_a_source(event)), None));
+            return Ok(Handled::skipped(not_a_source(event)).into());
         };
         let blob = source.blob(event.blob.clone());
         let props = found(source.store.properties(&blob).await)?;
@@ -230,12 +246,10 @@ impl Recordings {
                     self.await_actor(&n, &row.value, change, at, request)
                         .await?;
                 }
-                let outcome =
-                    ingest::written_outcome(&row.value, source, updated, replacing && alone);
-                (outcome, Some(row))
+                ingest::written(&row.value, source, updated, replacing && alone)
             }
             (None, Some(row)) => already_stored(event, &row, source, why),
-            (None, None) => (Outcome::skipped(why), None),
+            (None, None) => Handled::skipped(why).into(),
         })
     }
 
@@ -254,9 +268,9 @@ impl Recordings {
             .is_empty()
         {
             let gone = format!("blob {} no longer exists", source.blob(event.blob.clone()));
-            return Ok((Outcome::skipped(gone), None));
+            return Ok(Handled::skipped(gone).into());
         }
-        Ok((self.gone_before(source, event).await?, None))
+        Ok(self.gone_before(source, event).await?.into())
     }
 
     /// Merges the policy's class into the blob's tags ([`merge_tags`]); `None` when it vanished.
@@ -293,9 +307,9 @@ fn already_stored(
     let this_event = row.event_id == event.id
         && event.data.sequencer.as_deref().unwrap_or_default() == row.sequencer;
     if this_event {
-        (ingest::written_outcome(row, source, false, false), None)
+        ingest::written(row, source, false, false)
     } else {
-        (Outcome::skipped(skipped), None)
+        Handled::skipped(skipped).into()
     }
 }
 

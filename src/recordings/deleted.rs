@@ -10,8 +10,8 @@ use crate::catalogue::recording::{Recording, STATUS_DELETED};
 use crate::catalogue::repo::{put_path, rows_of};
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
-use crate::invocation::Outcome;
 use crate::retention::tombstone;
+use crate::spine::Handled;
 
 impl Recordings {
     /// Handles a `BlobDeleted` event of a recording source (skipped: no source, older, or the
@@ -19,13 +19,13 @@ impl Recordings {
     ///
     /// # Errors
     /// The port's error: `Rejected` for input the table service refuses, another for a storage fault.
-    pub async fn on_deleted(&self, event: &BlobEvent) -> Result<Outcome, AzureError> {
+    pub async fn on_deleted(&self, event: &BlobEvent) -> Result<Handled, AzureError> {
         let Some(source) = self
             .ports
             .sources
             .recording(&event.account, &event.container)
         else {
-            return Ok(Outcome::skipped(not_a_source(event)));
+            return Ok(Handled::skipped(not_a_source(event)));
         };
         let tables = self.ports.tables.as_ref();
         // The row key does not depend on the day: any time spells it.
@@ -47,10 +47,10 @@ impl Recordings {
             return self.announced(&row.value, bastion_id, event).await;
         }
         if !is_newer(event, &row.value) {
-            return Ok(Outcome::skipped("older than the catalogued state"));
+            return Ok(Handled::skipped("older than the catalogued state"));
         }
         if row.value.status == STATUS_DELETED || tombstone::is_own_deletion(tables, &key).await? {
-            return Ok(Outcome::skipped(
+            return Ok(Handled::skipped(
                 ["retention's own deletion of ", &key.id()].concat(),
             ));
         }
@@ -70,9 +70,9 @@ impl Recordings {
                 self.announced(&cur, bastion_id, event).await
             }
             (None, Some(cur)) if outside::is_deleted_outside(&cur) => {
-                Ok(Outcome::skipped("deletion already recorded"))
+                Ok(Handled::skipped("deletion already recorded"))
             }
-            _ => Ok(Outcome::skipped(
+            _ => Ok(Handled::skipped(
                 "the row changed: not a deletion of its state",
             )),
         }
@@ -89,7 +89,7 @@ impl Recordings {
         &self,
         source: &crate::sources::Source,
         event: &BlobEvent,
-    ) -> Result<Outcome, AzureError> {
+    ) -> Result<Handled, AzureError> {
         let key = source.key(event.time, &event.blob);
         let gone = outside::Gone {
             key: key.clone(),
@@ -119,7 +119,7 @@ impl Recordings {
             (None, Some(cur)) if outside::records(&cur, event) => {
                 self.announced(&cur, bastion_id, event).await
             }
-            _ => Ok(Outcome::skipped(
+            _ => Ok(Handled::skipped(
                 "another delivery wrote the row: nothing more to record",
             )),
         }
@@ -132,7 +132,7 @@ impl Recordings {
         row: &Recording,
         bastion_id: Option<&str>,
         event: &BlobEvent,
-    ) -> Result<Outcome, AzureError> {
+    ) -> Result<Handled, AzureError> {
         let n = outside::deleted_finding(row, bastion_id);
         let what = if row.status == crate::catalogue::recording::STATUS_DELETED_BEFORE {
             "recording deleted before it was catalogued "
@@ -148,11 +148,8 @@ impl Recordings {
         }
         if !alone {
             let folded = "(folded into its container's burst) ";
-            return Ok(Outcome::processed([what, folded, &row.id()].concat()));
+            return Ok(Handled::done([what, folded, &row.id()].concat()));
         }
-        Ok(crate::spine::send(
-            Outcome::processed([what, &row.id()].concat()),
-            [n],
-        ))
+        Ok(Handled::done([what, &row.id()].concat()).found([n]))
     }
 }

@@ -6,11 +6,10 @@
 //! Data Lake requests on accounts without a hierarchical namespace, directory deletes and renames,
 //! a whole container deleted.
 
-use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::Recordings;
-use super::compare::{Cause, emitted, synthesized};
+use super::compare::{Cause, synthesized};
 use crate::audit_logs::query::slice::{PageResult, advance, next_slice, tick_of, ticks};
 use crate::audit_logs::query::store::{self, StoredCursor};
 use crate::azure::AzureError;
@@ -20,9 +19,9 @@ use crate::custody::awaited::Change;
 use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::query::Access;
 use crate::custody::{actor, lookup};
-use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
 use crate::sources::Source;
+use crate::spine::{Finding, Handled};
 use crate::storage::normalize_etag;
 
 /// The cursor's row in table `auditqueries` (partition: the custody workspace).
@@ -43,8 +42,8 @@ pub const FROM_LOG: &str = "the StorageBlobLogs row of the request that made the
 /// What one pass did.
 #[derive(Debug, Default)]
 pub struct Changes {
-    /// Alerts and actor follow-ups (JSON, as emitted).
-    pub notifications: Vec<Value>,
+    /// Alerts and actor follow-ups.
+    pub findings: Vec<Finding>,
     /// Log rows handled.
     pub rows: usize,
     /// The workspace answered 429: the rest waits for the next tick.
@@ -123,7 +122,7 @@ impl Recordings {
                 let id = row.id();
                 if !superseded && !cur.state.seen.contains(&id) {
                     match self.logged(row, now).await {
-                        Ok(n) => out.notifications.extend(n),
+                        Ok(n) => out.findings.extend(n),
                         Err(e) => {
                             failed = Some((id.0, e));
                             break;
@@ -168,7 +167,7 @@ impl Recordings {
 
     /// One logged request: what it touched, checked against storage, through the event path,
     /// each alert then carrying the request's requester as its actor.
-    async fn logged(&self, l: &Logged, now: OffsetDateTime) -> Result<Vec<Value>, AzureError> {
+    async fn logged(&self, l: &Logged, now: OffsetDateTime) -> Result<Vec<Finding>, AzureError> {
         let Some(source) = self.ports.sources.recording(&l.account, &l.container) else {
             return Ok(Vec::new());
         };
@@ -237,9 +236,9 @@ impl Recordings {
         write: Option<(&Access, bool)>,
         cause: Cause<'_>,
         now: OffsetDateTime,
-    ) -> Result<Vec<Value>, AzureError> {
+    ) -> Result<Vec<Finding>, AzureError> {
         let row = self.row_named(source, name, cause.at).await?;
-        let outcomes = match (write, row) {
+        let handled = match (write, row) {
             (None, row) => self.removed(source, name, row.as_ref(), cause, now).await?,
             (Some((a, _)), None) => {
                 self.keep_early(source, name, a, now).await?;
@@ -251,7 +250,7 @@ impl Recordings {
                 written.into_iter().collect()
             }
         };
-        Ok(outcomes.into_iter().flat_map(emitted).collect())
+        Ok(handled.into_iter().flat_map(|h| h.findings).collect())
     }
 
     /// A removed name whose blob is gone, through the `BlobDeleted` path whether catalogued or
@@ -270,17 +269,17 @@ impl Recordings {
         row: Option<&Recording>,
         cause: Cause<'_>,
         now: OffsetDateTime,
-    ) -> Result<Vec<Outcome>, AzureError> {
+    ) -> Result<Vec<Handled>, AzureError> {
         match source.store.properties(&source.blob(name)).await {
             Err(AzureError::NotFound) => {
                 let event = synthesized(source, (name, row), None, Some(cause), now);
                 // A name without a row: the path index was just read, so straight to the
                 // `BlobDeleted` path's row-less step (a row written meanwhile is decided there).
-                let outcome = match row {
+                let handled = match row {
                     Some(_) => self.on_deleted(&event).await?,
                     None => self.gone_before(source, &event).await?,
                 };
-                Ok(vec![outcome])
+                Ok(vec![handled])
             }
             Ok(p) => match row {
                 Some(r)
@@ -293,7 +292,7 @@ impl Recordings {
                     // The content found now: as a listing finds it (its writer's request is
                     // its own log row's, recorded when that row is read).
                     let upload = synthesized(source, (name, Some(r)), Some(&p), None, now);
-                    let (created, _) = self.on_created(&upload).await?;
+                    let created = self.on_created(&upload).await?.handled;
                     Ok(vec![deleted, created])
                 }
                 _ => Ok(Vec::new()),
@@ -312,7 +311,7 @@ impl Recordings {
         (access, whole): (&Access, bool),
         cause: Cause<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<Outcome>, AzureError> {
+    ) -> Result<Option<Handled>, AzureError> {
         let name = row.blob_name.as_str();
         let p = match source.store.properties(&source.blob(name)).await {
             Ok(p) => p,
@@ -324,7 +323,7 @@ impl Recordings {
             && normalize_etag(&p.etag) != normalize_etag(&row.etag)
         {
             let event = synthesized(source, (name, Some(row)), Some(&p), Some(cause), now);
-            Some(self.on_created(&event).await?.0)
+            Some(self.on_created(&event).await?.handled)
         } else {
             None
         };
@@ -352,27 +351,24 @@ impl Recordings {
 
     /// Records `l`'s requester as the actor of `alert` (a `recording.deleted`/`.replaced`); the
     /// follow-up, when this wrote it (else the lookup pass sends it again).
-    async fn actor_of(&self, alert: &Value, l: &Logged) -> Result<Option<Value>, AzureError> {
-        let change = match alert["type"].as_str() {
-            Some("recording.deleted") => Change::Deleted,
-            Some("recording.replaced") => Change::Replaced,
+    async fn actor_of(&self, alert: &Finding, l: &Logged) -> Result<Option<Finding>, AzureError> {
+        let change = match alert.kind.name {
+            "recording.deleted" => Change::Deleted,
+            "recording.replaced" => Change::Replaced,
             _ => return Ok(None),
         };
-        let (Some(alert_id), Some(key)) = (
-            alert["notificationId"].as_str(),
-            alert["data"]["recordingId"]
-                .as_str()
-                .and_then(RecordingKey::parse),
-        ) else {
+        let recording = alert.evidence["recordingId"].as_str();
+        let Some(key) = recording.and_then(RecordingKey::parse) else {
             return Ok(None);
         };
+        let alert_id = alert.id();
+        let alert_id = alert_id.as_str();
         // The log row is the request itself: found, not probable.
         let tie = actor::Tie {
             status: crate::catalogue::writer::ACTOR_FOUND,
             how: FROM_LOG.to_owned(),
         };
         let who = actor::found(&l.access, &tie, alert_id);
-        let found = lookup::attach(&self.ports, &key, change, &who).await?;
-        Ok(crate::spine::messages(found).pop())
+        lookup::attach(&self.ports, &key, change, &who).await
     }
 }

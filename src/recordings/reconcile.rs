@@ -2,12 +2,12 @@
 
 use time::OffsetDateTime;
 
+use super::Catalogued;
 use super::Recordings;
 use crate::azure::AzureError;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
-use crate::invocation::{Outcome, Outputs};
 use crate::sources::Source;
 use crate::storage::BlobItem;
 
@@ -16,8 +16,8 @@ use crate::storage::BlobItem;
 pub enum Fate {
     /// Catalogued already: nothing to do.
     Present,
-    /// Catalogued now; the outputs it produced, by binding.
-    Catalogued(Outputs),
+    /// Catalogued now: what it did, found and asks of `RecordingHash`.
+    Catalogued(Catalogued),
 }
 
 impl Recordings {
@@ -47,11 +47,12 @@ impl Recordings {
             return Ok(Fate::Present);
         }
         let event = synthesize(source, item, created);
-        let (outcome, _) = self.catalogue(source, &event, &item.props, None).await?;
-        Ok(match outcome {
-            Outcome::Processed { outputs, .. } => Fate::Catalogued(outputs),
-            // Lost a race with the live function or the blob vanished: someone else owns it.
-            _ => Fate::Present,
+        let done = self.catalogue(source, &event, &item.props, None).await?;
+        // Skipped: lost a race with the live function or the blob vanished: someone else owns it.
+        Ok(if done.handled.skipped {
+            Fate::Present
+        } else {
+            Fate::Catalogued(done)
         })
     }
 }

@@ -86,6 +86,45 @@ impl<D: Serialize + Clone> Finding<D> {
     }
 }
 
+/// What a domain made of one input, for its entry point to end the invocation with: a line saying
+/// what it did (`skipped`: why it had nothing to do) and the findings it raised (a skip that raises
+/// one is not a skip).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Handled {
+    /// The line for the invocation log.
+    pub line: String,
+    /// Nothing was done.
+    pub skipped: bool,
+    /// What it found, for [`send`].
+    pub findings: Vec<Finding>,
+}
+
+impl Handled {
+    /// Done, as `line` says.
+    pub fn done(line: impl Into<String>) -> Self {
+        let line = line.into();
+        Self {
+            line,
+            ..Self::default()
+        }
+    }
+
+    /// Nothing to do, for the reason `why`.
+    pub fn skipped(why: impl Into<String>) -> Self {
+        Self {
+            skipped: true,
+            ..Self::done(why)
+        }
+    }
+
+    /// This with `found` raised too.
+    #[must_use]
+    pub fn found(mut self, found: impl IntoIterator<Item = Finding>) -> Self {
+        self.findings.extend(found);
+        self
+    }
+}
+
 /// The one path: the notification of each of `found`, in order, put on the [`QUEUE`] of
 /// `outcome` (what every entry point does with the findings its domain returns).
 pub fn send<D: Serialize>(

@@ -14,7 +14,8 @@
 //! the HTTP API, the CLI, backfill), app (the router).
 //!
 //! One pipeline makes notifications: no file outside `src/spine/` builds a `Notification` or
-//! calls the spine's `alert` ([`no_file_outside_the_spine_makes_a_notification`]).
+//! calls the spine's `alert`, only the entry points hand findings to `spine::send`/`messages`, and
+//! no domain names the invocation's `Outcome` ([`no_file_outside_the_spine_makes_a_notification`]).
 //!
 //! Inside a folder the arrows point down too: in the folders of [`NO_UPWARD`], a child module
 //! never uses a definition of a module above it (`super::Item`, `super::super::Item`,
@@ -554,8 +555,14 @@ fn product_code(text: &str) -> String {
     out
 }
 
-/// The product files under `dir` (test code aside) that make a notification themselves: build a
-/// `Notification` or call the spine's `alert`.
+/// The one file outside the entry points that asks the spine for a message: the retention retag
+/// store keeps the message of a restore (as the pipeline makes it) until a successful run's outputs
+/// take it, since a run failing later, or killed, must not lose it; its rows hold that message.
+const KEEPS_MESSAGES: &str = "retention/sweep/alerts.rs";
+
+/// The product files under `dir` (test code aside) that make a notification themselves (build a
+/// `Notification` or call the spine's `alert`), outside the entry points hand findings to
+/// `spine::send`/`spine::messages`, or, in a domain, name the invocation's `Outcome`.
 fn notification_makers(dir: &Path, src: &Path, out: &mut Vec<String>) {
     const MAKES: [&str; 5] = [
         "Notification{",
@@ -578,13 +585,54 @@ fn notification_makers(dir: &Path, src: &Path, out: &mut Vec<String>) {
             (joined.match_indices(m))
                 .any(|(i, _)| !(joined[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')))
         });
-        if calls || MAKES[..3].iter().any(|m| joined.contains(m)) {
+        let top = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy());
+        let layer = top.and_then(|t| layer_of(t.trim_end_matches(".rs")));
+        let entry = matches!(layer_name(layer), "entry points" | "app");
+        let sends = !entry && rel != Path::new(KEEPS_MESSAGES) && sends(&joined);
+        let ends = layer_name(layer) == "domain" && names_outcome(&joined);
+        if calls || sends || ends || MAKES[..3].iter().any(|m| joined.contains(m)) {
             out.push(rel.display().to_string());
         }
     }
 }
 
-/// One pipeline: a domain returns `Finding`s and `spine::send` alone makes their notifications.
+/// True when `code` (without whitespace) calls or imports `spine::send`/`spine::messages`.
+fn sends(code: &str) -> bool {
+    let listed = |group: &str| {
+        (group.split(['{', '}', ',']))
+            .any(|item| matches!(item, "send" | "messages" | "self::send" | "self::messages"))
+    };
+    code.contains("spine::send(")
+        || code.contains("spine::messages(")
+        || code.contains("spine::send;")
+        || code.contains("spine::messages;")
+        || (code.match_indices("spine::{")).any(|(i, _)| {
+            let group = &code[i + 7..];
+            listed(&group[..group.find('}').map_or(group.len(), |e| e + 1)])
+        })
+}
+
+/// True when `code` (without whitespace) names the invocation's `Outcome` (not a domain's own
+/// type of that name).
+fn names_outcome(code: &str) -> bool {
+    (code.match_indices("invocation::")).any(|(i, _)| {
+        let rest = &code[i + "invocation::".len()..];
+        let path = match rest.strip_prefix('{') {
+            Some(group) => &group[..group.find('}').unwrap_or(group.len())],
+            None => rest
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .next()
+                .unwrap_or_default(),
+        };
+        (path.split([',', ':'])).any(|w| w == "Outcome" || w.starts_with("Outcomeas"))
+    })
+}
+
+/// One pipeline: a domain returns `Finding`s and `spine::send` alone makes their notifications,
+/// called by the entry points, which alone end the invocation.
 #[test]
 fn no_file_outside_the_spine_makes_a_notification() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -592,11 +640,14 @@ fn no_file_outside_the_spine_makes_a_notification() {
     notification_makers(&src, &src, &mut found);
     assert!(
         found.is_empty(),
-        "notifications made outside src/spine/: {found:?}"
+        "notifications made, sent or ended on outside src/spine/ and the entry points: {found:?}"
     );
-    // The check sees a notification built or alerted elsewhere, and not one in test code.
+    // The check sees a notification built, alerted, sent or ended on elsewhere, and not one in
+    // test code.
     let dir = std::env::temp_dir().join(crate::harness::unique("makers-"));
-    std::fs::create_dir_all(dir.join("spine")).expect("mkdir");
+    for d in ["spine", "functions", "recordings"] {
+        std::fs::create_dir_all(dir.join(d)).expect("mkdir");
+    }
     let files = [
         (
             "built.rs",
@@ -622,6 +673,30 @@ fn no_file_outside_the_spine_makes_a_notification() {
             "spine/mod.rs",
             "fn alert(f: Finding) -> Notification { Notification { kind } }\n",
         ),
+        (
+            "recordings/sent.rs",
+            "fn f(o: O, x: Finding) -> O { crate::spine::send(o, [x]) }\n",
+        ),
+        (
+            "recordings/imported.rs",
+            "use crate::spine::{Finding, messages};\nfn f(x: Finding) { let _ = messages([x]); }\n",
+        ),
+        (
+            "recordings/ended.rs",
+            "use crate::invocation::{Failure, Outcome};\nfn f() -> Result<u8, Failure> { Ok(1) }\n",
+        ),
+        (
+            "recordings/named.rs",
+            "fn f() -> crate::invocation::Outcome { todo() }\n",
+        ),
+        (
+            "recordings/own.rs",
+            "use super::activity::Outcome;\nfn f(o: Outcome) -> bool { o == Outcome::Failed }\n#[cfg(test)]\nmod t { use crate::invocation::Outcome; fn g() { crate::spine::send(o, x); } }\n",
+        ),
+        (
+            "functions/entry.rs",
+            "use crate::invocation::Outcome;\nfn f(h: H) -> Outcome { crate::spine::send(Outcome::processed(h.line), h.findings) }\n",
+        ),
     ];
     for (name, text) in files {
         std::fs::write(dir.join(name), text).expect("write");
@@ -630,5 +705,14 @@ fn no_file_outside_the_spine_makes_a_notification() {
     notification_makers(&dir, &dir, &mut found);
     std::fs::remove_dir_all(&dir).ok();
     found.sort();
-    assert_eq!(found, ["alerted.rs", "built.rs", "newed.rs"]);
+    let want = [
+        "alerted.rs",
+        "built.rs",
+        "newed.rs",
+        "recordings/ended.rs",
+        "recordings/imported.rs",
+        "recordings/named.rs",
+        "recordings/sent.rs",
+    ];
+    assert_eq!(found, want);
 }

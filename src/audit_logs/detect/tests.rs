@@ -82,7 +82,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     let state = losing(&k.state, lossy);
     let later = NOW + Duration::minutes(31);
     let r = tick(&state.tailer(), later).await.expect("tick");
-    let kinds: Vec<&str> = r.notifications.iter().map(|n| n.kind.name).collect();
+    let kinds: Vec<&str> = r.findings.iter().map(|n| n.kind.name).collect();
     assert_eq!(
         kinds,
         ["session.unrecorded"],
@@ -91,7 +91,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     let r = tick(&state.tailer(), later + Duration::minutes(5))
         .await
         .expect("tick");
-    assert!(r.notifications.is_empty(), "marked: not notified again");
+    assert!(r.findings.is_empty(), "marked: not notified again");
 }
 
 /// The `recordings.stalled` episode mark is stored but its answer lost: the client's retry meets it

@@ -22,7 +22,7 @@ pub struct History {
     /// Rows newly stored.
     pub stored: u64,
     /// The failed-login digests the history produced.
-    pub notifications: Vec<Finding>,
+    pub findings: Vec<Finding>,
 }
 
 /// Reads every workspace's history in `[from, to)` (capped at `now − lag`: the timer reads on).
@@ -65,6 +65,6 @@ pub async fn read(
             }
         }
     }
-    out.notifications = q.tail.bursts().await;
+    out.findings = q.tail.bursts().await;
     out
 }

@@ -18,7 +18,6 @@ use tracing::error;
 use super::tail::{self, Tailer, TickReport};
 use crate::audit_logs::Error;
 use crate::clock::Budget;
-use crate::invocation::Outcome;
 use crate::loganalytics::LogsQuery;
 use crate::telemetry::redact;
 
@@ -148,27 +147,6 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Error> 
     q.tail.join(now, &time, &mut report.joined).await;
     tail::detect(&q.tail, now, &mut report.joined).await;
     Ok(report)
-}
-
-/// Turns a report into the invocation outcome (notifications as outputs).
-pub fn outcome(report: QueryReport) -> Outcome {
-    let s = report.joined;
-    let summary = format!(
-        "queried {} workspaces ({} failed): {} queries, {} rows stored, {} sessions changed, {} recordings joined, {} notifications{}",
-        report.workspaces,
-        report.failed,
-        report.queries,
-        report.stored,
-        s.sessions,
-        s.joined,
-        s.notifications.len(),
-        if s.cut {
-            "; time budget spent, the rest continues next tick"
-        } else {
-            ""
-        }
-    );
-    crate::spine::send(Outcome::processed(summary), s.notifications)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use super::repo::{Cursor, CursorRepo};
 use crate::audit_logs::Error;
 use crate::azure::AzureError;
 use crate::clock::Budget;
-use crate::invocation::{Outcome, Quarantine};
+use crate::invocation::Quarantine;
 use crate::join::{Join, Scope, findings};
 use crate::ports::Ports;
 use crate::retention::policy::audit_log_retention;
@@ -73,42 +73,7 @@ pub struct TickReport {
     /// The join failed (logged; its sessions stay pending for the next tick).
     pub join_failed: bool,
     /// Findings to notify (the pipeline makes their notifications).
-    pub notifications: Vec<Finding>,
-}
-
-/// Turns a report into the invocation outcome.
-pub fn outcome(report: TickReport) -> Outcome {
-    crate::spine::send(Outcome::processed(summary(&report)), report.notifications)
-}
-
-/// A report's line for the invocation log.
-pub fn summary(report: &TickReport) -> String {
-    format!(
-        "tailed {} blobs ({} failed): {} bytes, {} records, {} corrupt, {} sessions changed, {} recordings joined{}, {} notifications{}; listed {} hosts ({} failed): {} grown, {} registered, {} left",
-        report.blobs,
-        report.failed,
-        report.bytes,
-        report.records,
-        report.corrupt,
-        report.sessions,
-        report.joined,
-        if report.join_failed {
-            " (the join failed: retried next tick)"
-        } else {
-            ""
-        },
-        report.notifications.len(),
-        if report.cut {
-            "; budget spent, the rest continues next tick"
-        } else {
-            ""
-        },
-        report.hosts,
-        report.hosts_failed,
-        report.grown,
-        report.registered,
-        report.left,
-    )
+    pub findings: Vec<Finding>,
 }
 
 /// One tick: tail, join, then detect.
@@ -302,7 +267,7 @@ fn add(report: &mut TickReport, r: &blob::BlobReport) {
 /// Per-minute detections (the workspace source's too); a failure is logged and retried next tick.
 pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
     let audit = &tail.settings;
-    report.notifications.extend(tail.bursts().await);
+    report.findings.extend(tail.bursts().await);
     // Recordings still being written are judged once they stop growing (due for the next pass):
     // looked at every fifth minute, so a quiet tick costs no query for them.
     if crate::join::growing::looks_at(now)
@@ -315,7 +280,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
         audit.session_max.max(audit.open_session_max),
     );
     match findings::unrecorded::run_unrecorded(&tail.join, waits, now, audit.tail_look_back).await {
-        Ok(mut n) => report.notifications.append(&mut n),
+        Ok(mut n) => report.findings.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")
         }
@@ -324,7 +289,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     if report.joined > 0 {
         let (tables, repo) = (tail.ports.tables.as_ref(), tail.ports.catalogue());
         match findings::suspect::run_suspect(tables, &repo, now, audit.tail_look_back).await {
-            Ok(mut n) => report.notifications.append(&mut n),
+            Ok(mut n) => report.findings.append(&mut n),
             Err(e) => {
                 error!(error.cause_chain = %redact(&e.to_string()), "suspect-recording check failed; retried by the next tick whose join changes a row")
             }

@@ -13,7 +13,6 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
-use crate::notify::OUTPUT_BINDING;
 use crate::recordings::compare;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
@@ -76,8 +75,8 @@ pub async fn unit(state: &AppState, unit: &str, now: OffsetDateTime) -> Result<O
             "reconciled {label}: {} recordings catalogued, {} alerts from the daily listing",
             found.catalogued, found.compared
         );
-        let o = Outcome::processed(summary).with_outputs(OUTPUT_BINDING, found.notifications);
-        return Ok(crate::spine::send(o, stalled));
+        let found = found.findings.into_iter().chain(stalled);
+        return Ok(crate::spine::send(Outcome::processed(summary), found));
     }
     if let Some(label) = unit.strip_prefix(AUDIT_LOGS) {
         let registered = audit_blobs(state, named(sources.audit_logs(), label)?, now).await?;
@@ -140,7 +139,7 @@ struct Found {
     catalogued: usize,
     /// Alerts the daily comparison raised.
     compared: usize,
-    notifications: Vec<Box<serde_json::value::RawValue>>,
+    findings: Vec<crate::spine::Finding>,
 }
 
 async fn recordings(
@@ -155,8 +154,8 @@ async fn recordings(
     for item in items {
         match recordings.listed(source, &item, now, None).await? {
             Fate::Present => {}
-            Fate::Catalogued(mut outputs) => {
-                found.notifications.extend(outputs.take(OUTPUT_BINDING));
+            Fate::Catalogued(c) => {
+                found.findings.extend(c.handled.findings);
                 found.catalogued += 1;
             }
         }
@@ -165,12 +164,9 @@ async fn recordings(
     let tables = state.ports.tables.as_ref();
     let day = crate::dates::format_date(now.date());
     if let Some(etag) = compare::due(tables, source, &day).await? {
-        for n in recordings.compare(source, "", None, now).await? {
-            found
-                .notifications
-                .push(serde_json::value::to_raw_value(&n).map_err(Failure::storage)?);
-            found.compared += 1;
-        }
+        let compared = recordings.compare(source, "", None, now).await?;
+        found.compared += compared.len();
+        found.findings.extend(compared);
         compare::mark(tables, source, &day, etag).await?;
     }
     Ok(())

@@ -18,7 +18,7 @@ async fn run(state: &crate::state::AppState, now: time::OffsetDateTime) -> (Stri
         };
         summaries.push(summary);
         let sent = outputs
-            .value(OUTPUT_BINDING)
+            .value(crate::spine::QUEUE)
             .map_or_else(Vec::new, |v| match v {
                 serde_json::Value::Array(all) => all,
                 one => vec![one],

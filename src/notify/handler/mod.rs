@@ -20,8 +20,9 @@ use super::render::{Content, ContentOptions, slack, teams, too_large, webhook};
 use super::routes::Destination;
 use super::{FUNCTION, Notification, Notifier};
 use crate::invocation::route::record_event;
-use crate::invocation::{Invocation, Outcome, Quarantine};
+use crate::invocation::{Invocation, Quarantine};
 use crate::ports::Ports;
+use crate::spine::Handled;
 pub use error::Error;
 
 /// What delivery needs.
@@ -73,7 +74,7 @@ pub fn decode(inv: &Invocation) -> Result<Notification, Error> {
 /// # Errors
 /// [`Error::Unusable`] for undecodable messages, [`Error::Undelivered`] when a destination must be
 /// retried, [`Error::Outbox`] when the Sentinel row was not recorded.
-pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, Error> {
+pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Handled, Error> {
     let n = decode(inv)?;
     // The row first: a message that must come back for its row has delivered nothing yet.
     let row = crate::spine::sentinel::detection_row(&n, deps.ports.clock.now());
@@ -88,7 +89,7 @@ pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcom
         .filter(|d| cfg.endpoint(*d).is_some() && cfg.routes.accepts(*d, &n))
         .collect();
     if dests.is_empty() {
-        return Ok(Outcome::skipped(format!(
+        return Ok(Handled::skipped(format!(
             "no configured destination takes {} ({:?})",
             n.kind, n.severity
         )));
@@ -121,7 +122,7 @@ pub fn conclude(
     steps: &[Step],
     dequeue: u32,
     max_dequeue: u32,
-) -> Result<Outcome, Error> {
+) -> Result<Handled, Error> {
     let list = |f: &dyn Fn(&Step) -> bool| {
         dests
             .iter()
@@ -156,7 +157,7 @@ pub fn conclude(
     let delivered = list(&|s| *s == Step::Delivered);
     let refused = list(&|s| matches!(s, Step::Refused(_)));
     if delivered.is_empty() && refused.is_empty() {
-        return Ok(Outcome::skipped(format!(
+        return Ok(Handled::skipped(format!(
             "notification {} already handled for {}",
             n.notification_id,
             list(&|_| true).join(",")
@@ -173,7 +174,7 @@ pub fn conclude(
             refused.join(",")
         ));
     }
-    Ok(Outcome::processed(summary))
+    Ok(Handled::done(summary))
 }
 
 /// Each renderer cuts values to what its destination takes; a notification still too large for

@@ -4,15 +4,15 @@ use std::borrow::Cow;
 
 use time::OffsetDateTime;
 
+use super::Catalogued;
 use crate::catalogue::recording::{Hold, Recording, RecordingKey, Replaced, STATUS_CATALOGUED};
 use crate::dates::format_utc;
 use crate::events::event_grid::BlobEvent;
-use crate::invocation::Outcome;
 use crate::join::findings;
 use crate::retention::policy::Retention;
 use crate::sources::Source;
 use crate::spine::kinds::{RECORDING_CATALOGUED, RECORDING_REPLACED};
-use crate::spine::{Finding, Severity, send};
+use crate::spine::{Finding, Handled, Severity};
 use crate::storage::{BlobProps, BlobRef};
 
 /// GUIDs in the blob name and metadata (lower-case, deduplicated, in order): candidate session keys.
@@ -197,58 +197,25 @@ pub fn replaced_finding(row: &Recording, bastion_id: Option<&str>) -> Option<Fin
     ))
 }
 
-/// The `recording.catalogued` finding of a new row (borrowing from it, serialized once).
-pub fn catalogued_finding<'a>(
-    entry: &'a Recording,
-    id: &'a str,
-    bastion_id: Option<&'a str>,
-) -> Finding<CataloguedData<'a>> {
+/// The `recording.catalogued` finding of a new row (the message's public schema, see the README:
+/// `bastionHost` and `bastionResourceId`, the portal link of chat notifications, only when its
+/// source names them).
+pub fn catalogued_finding(entry: &Recording, id: &str, bastion_id: Option<&str>) -> Finding {
+    let mut evidence = serde_json::json!({
+        "recordingId": id, "account": entry.account, "container": entry.container,
+        "blobName": entry.blob_name, "blobUrl": entry.blob_url,
+        "contentLength": entry.content_length, "retentionClass": entry.retention_class,
+        "retainUntil": entry.retain_until, "candidateKeys": entry.candidate_keys,
+    });
+    if !entry.source_bastion.is_empty() {
+        evidence["bastionHost"] = entry.source_bastion.as_str().into();
+    }
+    if let Some(id) = bastion_id {
+        evidence["bastionResourceId"] = id.into();
+    }
     let at = format_utc(entry.blob_created);
-    let evidence = CataloguedData {
-        recording_id: id,
-        account: &entry.account,
-        bastion_host: &entry.source_bastion,
-        bastion_resource_id: bastion_id,
-        container: &entry.container,
-        blob_name: &entry.blob_name,
-        blob_url: &entry.blob_url,
-        content_length: entry.content_length,
-        retention_class: &entry.retention_class,
-        retain_until: &entry.retain_until,
-        candidate_keys: &entry.candidate_keys,
-    };
     let f = Finding::new(&RECORDING_CATALOGUED, id, at, Severity::Info, evidence);
     f.word("bytes", entry.content_length.to_string())
-}
-
-/// The details of `recording.catalogued` (the message's public schema, see the README).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CataloguedData<'a> {
-    /// Public recording id.
-    pub recording_id: &'a str,
-    /// Storage account of the recording's source.
-    pub account: &'a str,
-    /// The Bastion host its source is tied to (omitted when none is configured).
-    #[serde(skip_serializing_if = "str::is_empty")]
-    pub bastion_host: &'a str,
-    /// Its resource id (omitted when not configured): the portal link of chat notifications.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bastion_resource_id: Option<&'a str>,
-    /// Container.
-    pub container: &'a str,
-    /// Blob name.
-    pub blob_name: &'a str,
-    /// Blob URL.
-    pub blob_url: &'a str,
-    /// Size in bytes when catalogued.
-    pub content_length: u64,
-    /// Retention class.
-    pub retention_class: &'a str,
-    /// `YYYY-MM-DD`.
-    pub retain_until: &'a str,
-    /// GUIDs from the name and metadata.
-    pub candidate_keys: &'a [String],
 }
 
 /// The queue message a catalogued recording leaves for `RecordingHash`: its content's hash.
@@ -265,41 +232,30 @@ pub struct HashRequest<'a> {
     pub etag: Cow<'a, str>,
 }
 
-/// The ending for a row just written: a new one is announced, a replacement alerted.
-pub fn written_outcome(
-    entry: &Recording,
-    source: &Source,
-    updated: bool,
-    replacing: bool,
-) -> Outcome {
+/// What a row just written leaves: a new one announced, a replacement alerted, a row this write
+/// made suspect alerted, and its content's hash request.
+pub fn written(entry: &Recording, source: &Source, updated: bool, replacing: bool) -> Catalogued {
     let id = entry.key.id();
     let bastion = source.bastion_id.as_deref();
     let replaced = replaced_finding(entry, bastion).filter(|_| replacing || !updated);
-    let outcome = match replaced {
-        Some(f) => send(
-            Outcome::processed(["replaced recording ", &id].concat()),
-            [f],
-        ),
-        None if updated => Outcome::processed(["updated recording ", &id].concat()),
-        None => send(
-            Outcome::processed(["catalogued recording ", &id].concat()),
-            [catalogued_finding(entry, &id, bastion)],
-        ),
+    let handled = match replaced {
+        Some(f) => Handled::done(["replaced recording ", &id].concat()).found([f]),
+        None if updated => Handled::done(["updated recording ", &id].concat()),
+        None => Handled::done(["catalogued recording ", &id].concat())
+            .found([catalogued_finding(entry, &id, bastion)]),
     };
     // A row this write made suspect (marked with its ETag) carries its alert.
     let alerted = entry.suspect_alerted.as_deref() == Some(entry.etag.as_str());
     let suspect = alerted && findings::suspect::is_suspect(entry);
-    let outcome = send(outcome, suspect.then(|| findings::suspect::finding(entry)));
-    // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
-    outcome.with_output(
-        crate::integrity::OUTPUT_BINDING,
-        &HashRequest {
-            recording_id: id.as_str().into(),
-            container: entry.container.as_str().into(),
-            blob_name: entry.blob_name.as_str().into(),
-            etag: entry.etag.as_str().into(),
-        },
-    )
+    Catalogued {
+        handled: handled.found(suspect.then(|| findings::suspect::finding(entry))),
+        hash: Some(HashRequest {
+            recording_id: id.into(),
+            container: entry.container.clone().into(),
+            blob_name: entry.blob_name.clone().into(),
+            etag: entry.etag.clone().into(),
+        }),
+    }
 }
 
 #[cfg(test)]

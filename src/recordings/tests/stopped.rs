@@ -5,7 +5,7 @@
 //! second one of a name never catalogued. The rows are Data Lake deletes that only
 //! `StorageBlobLogs` show (no `BlobDeleted`).
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::Duration;
 
 use super::writer::WS;
@@ -35,10 +35,10 @@ fn delete_file(logs: &FakeLogs, name: &str, at: time::OffsetDateTime) {
     );
 }
 
-fn deleted(v: &[Value]) -> Vec<String> {
+fn deleted(v: &[crate::spine::Finding]) -> Vec<String> {
     v.iter()
-        .filter(|n| n["type"] == "recording.deleted")
-        .filter_map(|n| n["data"]["blobName"].as_str().map(str::to_owned))
+        .filter(|n| n.kind.name == "recording.deleted")
+        .filter_map(|n| n.evidence["blobName"].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -72,12 +72,7 @@ async fn a_pass_stopped_by_a_failed_row_still_alerts_the_deletions_before_it() {
         .logged_changes(&logs, WS, now)
         .await
         .expect("the rows before the failure are kept");
-    assert_eq!(
-        deleted(&first.notifications),
-        ["a.rec"],
-        "{:?}",
-        first.notifications
-    );
+    assert_eq!(deleted(&first.findings), ["a.rec"], "{:?}", first.findings);
     assert!(
         first.error.as_deref().is_some_and(|e| e.contains("503")),
         "{:?}",
@@ -89,20 +84,16 @@ async fn a_pass_stopped_by_a_failed_row_still_alerts_the_deletions_before_it() {
         .await
         .expect("pass");
     assert_eq!(
-        deleted(&second.notifications),
+        deleted(&second.findings),
         ["b.rec"],
         "{:?}",
-        second.notifications
+        second.findings
     );
     let third = recordings
         .logged_changes(&logs, WS, now + Duration::minutes(2))
         .await
         .expect("pass");
-    assert!(
-        deleted(&third.notifications).is_empty(),
-        "{:?}",
-        third.notifications
-    );
+    assert!(deleted(&third.findings).is_empty(), "{:?}", third.findings);
 }
 
 #[tokio::test]
@@ -128,12 +119,7 @@ async fn a_name_logged_percent_encoded_is_one_deletion() {
         .logged_changes(&logs, WS, now)
         .await
         .expect("pass");
-    assert_eq!(
-        deleted(&pass.notifications),
-        [name],
-        "{:?}",
-        pass.notifications
-    );
+    assert_eq!(deleted(&pass.findings), [name], "{:?}", pass.findings);
     let source = k.state.ports.sources.recordings()[0].clone();
     let other = recordings
         .row_named(&source, "dir/x%20y.rec", now)

@@ -49,7 +49,7 @@ async fn the_history_from_the_bound_is_read_once_and_the_live_cursor_stays() {
         .collect();
     assert!(!archive.is_empty());
     assert_eq!(
-        ids(&h.notifications),
+        ids(&h.findings),
         archive,
         "the archive's burst digests, same ids"
     );
@@ -89,7 +89,7 @@ async fn history_after_the_timer_changes_no_row_and_repeats_the_same_ids() {
     let h = history::read(&q, NOW - Duration::days(1), NOW, NOW, false).await;
     assert_eq!(h.queries, 3, "8 rows by pages of 3");
     assert_eq!(rows(&k).await, before, "same rows, none doubled");
-    let burst: Vec<String> = ids(&h.notifications);
+    let burst: Vec<String> = ids(&h.findings);
     assert!(
         burst.iter().all(|b| live.contains(b)),
         "a repeated digest has the live one's id (delivered once): {burst:?} {live:?}"

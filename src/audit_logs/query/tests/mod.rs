@@ -143,7 +143,7 @@ async fn storage_tick(k: &Kit, recs: &[Rec], now: OffsetDateTime) -> Vec<String>
     let r = tail::tick(&crate::state::tailer(&k.state), now)
         .await
         .expect("tail");
-    ids(&r.notifications)
+    ids(&r.findings)
 }
 
 async fn via_storage(k: &Kit, recs: &[Rec]) -> Vec<String> {
@@ -160,7 +160,7 @@ async fn workspace_tick(
     now: OffsetDateTime,
 ) -> (QueryReport, Vec<String>) {
     let r = tick(&query(k, fake, page_rows), now).await.expect("query");
-    let n = ids(&r.joined.notifications);
+    let n = ids(&r.joined.findings);
     (r, n)
 }
 

@@ -36,7 +36,7 @@ fn bursts(r: &TickReport) -> usize {
 }
 
 fn kinds(r: &TickReport) -> Vec<&str> {
-    r.notifications.iter().map(|n| n.kind.name).collect()
+    r.findings.iter().map(|n| n.kind.name).collect()
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn ended_sessions_without_recording_are_reported_after_the_grace() {
         ["session.unrecorded"],
         "only the ended, successful session"
     );
-    assert_eq!(r.notifications[0].evidence["tunnelId"], ALICE);
+    assert_eq!(r.findings[0].evidence["tunnelId"], ALICE);
     assert!(kinds(&run(&k, NOW + Duration::minutes(40)).await).is_empty());
 }
 
