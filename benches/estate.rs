@@ -117,7 +117,7 @@ async fn run(
         requests as f64 / n as f64,
         took.as_secs_f64(),
         r.open,
-        r.notifications.len()
+        r.findings.len()
     );
     (requests, r.open, throttled)
 }

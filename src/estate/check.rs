@@ -29,7 +29,7 @@ pub struct Report {
     /// Findings open after the check.
     pub open: usize,
     /// Episodes opened or cleared.
-    pub notifications: Vec<crate::spine::Finding>,
+    pub findings: Vec<crate::spine::Finding>,
     /// Hosts whose findings could not be stored (host id: error).
     pub failed: Vec<String>,
     /// Why the findings' Sentinel rows could not all be recorded (the next check records them).
@@ -118,11 +118,11 @@ pub async fn run(
     for r in results {
         report.hosts += r.hosts;
         report.open += r.open;
-        report.notifications.extend(r.notifications);
+        report.findings.extend(r.findings);
         report.failed.extend(r.failed);
     }
     report
-        .notifications
+        .findings
         .sort_by_cached_key(crate::spine::Finding::id);
     report.unexported = settle(ports, now).await;
     report
@@ -193,7 +193,7 @@ async fn checked(
     match stored {
         Ok(n) => {
             report.open = ev.findings.len();
-            report.notifications = n;
+            report.findings = n;
         }
         Err(e) => (report.failed).push(format!("{}: {e}", crate::arm::resource_name(host))),
     }

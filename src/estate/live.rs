@@ -46,7 +46,7 @@ pub struct Report {
     /// Sessions live now, over all hosts.
     pub live: usize,
     /// Announcements.
-    pub notifications: Vec<Finding>,
+    pub findings: Vec<Finding>,
     /// Hosts that could not be read or stored (`host: why`).
     pub failed: Vec<String>,
     /// Every host read and stored, none with a session live or a row whose audit decision is
@@ -94,7 +94,7 @@ pub async fn tick(
         if !matches!(result, Ok(Err(_))) && !skipped {
             let tables = ports.tables.as_ref();
             match super::store::apply_one(tables, host, CHECK_FAILED, failed, now).await {
-                Ok(mut n) => report.notifications.append(&mut n),
+                Ok(mut n) => report.findings.append(&mut n),
                 Err(e) => {
                     report.quiet = false;
                     tracing::warn!(error = %e, "live-session finding not stored");
@@ -105,7 +105,7 @@ pub async fn tick(
             Ok(mut w) => {
                 report.live += w.live;
                 report.quiet &= w.quiet;
-                report.notifications.append(&mut w.notifications);
+                report.findings.append(&mut w.findings);
             }
             Err(e) => {
                 report.quiet = false;
@@ -119,7 +119,7 @@ pub async fn tick(
 /// One host read and stored.
 struct Watch {
     live: usize,
-    notifications: Vec<Finding>,
+    findings: Vec<Finding>,
     /// The host's rows need nothing more (none live, each one's audit decided).
     quiet: bool,
     /// Nothing was read from the tables: the host was quiet and answered no session.
@@ -142,10 +142,10 @@ async fn watch<'a>(
         let (h, sessions) = tokio::join!(arm.bastion_host(host), arm.active_sessions(host));
         let (h, sessions) = (h?, sessions?);
         if quiet && sessions.is_empty() {
-            let (live, notifications) = (0, Vec::new());
+            let (live, findings) = (0, Vec::new());
             return Ok(Ok(Watch {
                 live,
-                notifications,
+                findings,
                 quiet,
                 skipped: true,
             }));
@@ -163,7 +163,7 @@ async fn watch<'a>(
             });
             Ok(Watch {
                 live: sessions.len(),
-                notifications: n,
+                findings: n,
                 quiet,
                 skipped: false,
             })

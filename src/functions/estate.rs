@@ -86,11 +86,11 @@ pub async fn estate_unit(
     let summary = format!(
         "{} finding(s) open, {} opened or cleared",
         report.open,
-        report.notifications.len()
+        report.findings.len()
     );
     Ok(crate::spine::send(
         Outcome::processed(summary),
-        report.notifications,
+        report.findings,
     ))
 }
 
@@ -120,7 +120,7 @@ async fn across_hosts(
     let doors = bypass::run(&state.ports, logs, Some(arm), config, read, now).await;
     let mut authz = authorization_pass(state, arm, Some(&doors), read, now).await;
     let mut found = std::mem::take(&mut authz.found);
-    found.extend(doors.notifications.iter().cloned());
+    found.extend(doors.findings.iter().cloned());
     for f in &doors.failed {
         tracing::warn!(error = %f, "other doors not all decided; the next check retries");
     }
@@ -226,7 +226,7 @@ pub async fn live_unit(
         if !enforced.disconnected.is_empty() {
             let tables = state.ports.tables.as_ref();
             match disconnect::announce(tables, &state.ports.outbox, now).await {
-                Ok(mut n) => report.notifications.append(&mut n),
+                Ok(mut n) => report.findings.append(&mut n),
                 Err(e) => {
                     tracing::warn!(error = %e, "disconnects not announced; the next tick retries")
                 }
@@ -234,7 +234,7 @@ pub async fn live_unit(
         }
     }
     // A 500 drops outputs: a unit holding the announcement of its host's finding delivers it.
-    if !report.failed.is_empty() && report.notifications.is_empty() {
+    if !report.failed.is_empty() && report.findings.is_empty() {
         return Err(Failure::storage(anyhow::anyhow!(
             "live sessions not read: {}",
             report.failed.join("; ")
@@ -250,7 +250,7 @@ pub async fn live_unit(
         }
     );
     Ok((
-        crate::spine::send(Outcome::processed(summary), report.notifications),
+        crate::spine::send(Outcome::processed(summary), report.findings),
         report.quiet,
     ))
 }

@@ -60,7 +60,7 @@ pub struct Report {
     /// Findings open after the pass (VMs and subscriptions).
     pub open: usize,
     /// Episodes opened or cleared.
-    pub notifications: Vec<crate::spine::Finding>,
+    pub findings: Vec<crate::spine::Finding>,
     /// What could not be read or stored.
     pub failed: Vec<String>,
     /// Resource Manager requests the network read made.
@@ -245,7 +245,7 @@ pub async fn run(
     for (id, ev) in decided {
         report.open += ev.findings.len();
         match store::apply(tables, &id, &ev, now).await {
-            Ok(mut n) => report.notifications.append(&mut n),
+            Ok(mut n) => report.findings.append(&mut n),
             Err(e) => report
                 .failed
                 .push(format!("{}: {e}", crate::arm::resource_name(&id))),
@@ -254,14 +254,14 @@ pub async fn run(
     // Opened and closed between two checks: recorded as closed episodes, once.
     for p in past {
         match store::record_past(tables, &p.vm, &p.finding, (p.opened, p.closed), now).await {
-            Ok(mut n) => report.notifications.append(&mut n),
+            Ok(mut n) => report.findings.append(&mut n),
             Err(e) => report
                 .failed
                 .push(format!("{}: {e}", crate::arm::resource_name(&p.vm))),
         }
     }
     report
-        .notifications
+        .findings
         .sort_by_cached_key(crate::spine::Finding::id);
     if let Err(e) = store::export::record_changes(tables, &ports.outbox).await {
         report

@@ -51,7 +51,7 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
     ingest(&logs, activity::SERIAL_CONNECT, "s1", &serial, t0);
     let first = run(&ports, Some(&logs), None, &settings, &ws, now).await;
     let opened: Vec<&Value> = first
-        .notifications
+        .findings
         .iter()
         .map(|n| &n.evidence["finding"])
         .collect();
@@ -72,7 +72,7 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
     }
     let cut = run(&ports, Some(&logs), None, &settings, &ws, later).await;
     let mut kinds: Vec<(&str, &Value)> = cut
-        .notifications
+        .findings
         .iter()
         .map(|n| (n.kind.name, &n.evidence["finding"]))
         .collect();
@@ -93,7 +93,7 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
         "{kinds:?}"
     );
     let n = cut
-        .notifications
+        .findings
         .iter()
         .find(|n| n.evidence["finding"] == "check-failed:activity-log")
         .expect("announced");

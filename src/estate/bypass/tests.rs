@@ -284,7 +284,7 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
         a.failed,
         b.failed
     );
-    let sent: Vec<_> = a.notifications.iter().chain(&b.notifications).collect();
+    let sent: Vec<_> = a.findings.iter().chain(&b.findings).collect();
     let doors: Vec<_> = sent
         .iter()
         .filter(|n| n.evidence["finding"] == "door:run-command")
@@ -321,7 +321,7 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
         now + time::Duration::minutes(15),
     )
     .await;
-    assert!(again.notifications.is_empty(), "{:?}", again.notifications);
+    assert!(again.findings.is_empty(), "{:?}", again.findings);
     // A day later the use has left the window: the door clears, once.
     let later = now + time::Duration::hours(26);
     activity(
@@ -334,7 +334,7 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     );
     let cleared = run(&ports, Some(&logs), None, &s, &ws, later).await;
     let kinds: Vec<(&str, &Value)> = cleared
-        .notifications
+        .findings
         .iter()
         .map(|n| (n.kind.name, &n.evidence["finding"]))
         .collect();
@@ -367,7 +367,7 @@ async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
     let first = run(&ports, Some(&logs), None, &s, &ws, now).await;
     assert!(
         first
-            .notifications
+            .findings
             .iter()
             .any(|n| n.evidence["finding"] == "door:serial-console")
     );
@@ -382,7 +382,7 @@ async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
     )
     .await;
     let codes: Vec<&Value> = failed
-        .notifications
+        .findings
         .iter()
         .map(|n| &n.evidence["finding"])
         .collect();
@@ -493,12 +493,12 @@ async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nic
     let arm: Arc<dyn ResourceManager> = Arc::new(fake.clone());
     let first = run(&ports, None, Some(&arm), &s, &[], now).await;
     let said: Vec<&Value> = first
-        .notifications
+        .findings
         .iter()
         .filter(|n| n.evidence["finding"] == netdoors::NETWORK_FAILED)
         .map(|n| &n.evidence)
         .collect();
-    assert_eq!(said.len(), 1, "{:?}", first.notifications);
+    assert_eq!(said.len(), 1, "{:?}", first.findings);
     let rows = store::list(tables).await.expect("rows").rows;
     let row = rows
         .iter()
@@ -530,7 +530,7 @@ async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nic
         now + time::Duration::minutes(10),
     )
     .await;
-    assert!(again.notifications.is_empty(), "{:?}", again.notifications);
+    assert!(again.findings.is_empty(), "{:?}", again.findings);
     fake.refused.lock().expect("refused").clear();
     let read = run(
         &ports,
@@ -541,7 +541,7 @@ async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nic
         now + time::Duration::minutes(20),
     )
     .await;
-    let resolved: Vec<&Value> = read.notifications.iter().map(|n| &n.evidence).collect();
+    let resolved: Vec<&Value> = read.findings.iter().map(|n| &n.evidence).collect();
     assert_eq!(resolved.len(), 1, "{resolved:?}");
     assert_eq!(resolved[0]["finding"], netdoors::NETWORK_FAILED);
     let rows = store::list(tables).await.expect("rows").rows;

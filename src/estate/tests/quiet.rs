@@ -44,7 +44,7 @@ async fn a_quiet_host_answering_no_session_reads_no_table_and_a_host_with_a_row_
     assert!(settled.quiet && settled.failed.is_empty(), "{settled:?}");
     tables.reset();
     let quiet = live::tick(&ports, &arm, &hosts, wait, later, true).await;
-    assert!(quiet.quiet && quiet.notifications.is_empty(), "{quiet:?}");
+    assert!(quiet.quiet && quiet.findings.is_empty(), "{quiet:?}");
     assert_eq!(tables.total(), 0, "{:?}", tables.by_table());
     // Not quiet (a redelivery, or an earlier run that left work): the rows are read.
     live::tick(&ports, &arm, &hosts, wait, later, false).await;
