@@ -102,6 +102,19 @@ impl From<Handled> for Catalogued {
     }
 }
 
+impl Catalogued {
+    /// Nothing catalogued, for the reason `why`.
+    fn skipped(why: impl Into<String>) -> Self {
+        let (line, skipped, findings) = (why.into(), true, Vec::new());
+        Handled {
+            line,
+            skipped,
+            findings,
+        }
+        .into()
+    }
+}
+
 impl Recordings {
     /// Catalogues the blob a BlobCreated event announces (skipped: not a source, or gone).
     ///
@@ -109,14 +122,14 @@ impl Recordings {
     /// The port's error: `Rejected` for input the table service refuses, another for a storage fault.
     pub async fn on_created(&self, event: &BlobEvent) -> Result<Catalogued, AzureError> {
         if let Some(reason) = not_created(event) {
-            return Ok(Handled::skipped(reason).into());
+            return Ok(Catalogued::skipped(reason));
         }
         let Some(source) = self
             .ports
             .sources
             .recording(&event.account, &event.container)
         else {
-            return Ok(Handled::skipped(not_a_source(event)).into());
+            return Ok(Catalogued::skipped(not_a_source(event)));
         };
         let blob = source.blob(event.blob.clone());
         let props = found(source.store.properties(&blob).await)?;
@@ -249,7 +262,7 @@ impl Recordings {
                 ingest::written(&row.value, source, updated, replacing && alone)
             }
             (None, Some(row)) => already_stored(event, &row, source, why),
-            (None, None) => Handled::skipped(why).into(),
+            (None, None) => Catalogued::skipped(why),
         })
     }
 
@@ -268,7 +281,7 @@ impl Recordings {
             .is_empty()
         {
             let gone = format!("blob {} no longer exists", source.blob(event.blob.clone()));
-            return Ok(Handled::skipped(gone).into());
+            return Ok(Catalogued::skipped(gone));
         }
         Ok(self.gone_before(source, event).await?.into())
     }
@@ -309,7 +322,7 @@ fn already_stored(
     if this_event {
         ingest::written(row, source, false, false)
     } else {
-        Handled::skipped(skipped).into()
+        Catalogued::skipped(skipped)
     }
 }
 
