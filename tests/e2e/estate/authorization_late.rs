@@ -7,18 +7,18 @@
 //! not asked again.
 
 use bastion_recordings::dates::timestamp;
-use bastion_recordings::loganalytics::testing::{FakeLogs, auditlogs};
+use bastion_recordings::loganalytics::testing::FakeLogs;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::Rig;
-use super::authorization::{sessions_arrive, vm};
+use super::authorization::{activation_row, sessions_arrive, vm};
 use super::doors::{CUSTOMER, check_at};
 use super::fake_arm::SUB;
 use crate::harness::azurite;
 
-/// A PIM activation row of `upn` at resource group `rg-app` over `(from, until)`, in the table
-/// reference's columns, stamped `ingested` and queryable from `visible`.
+/// A PIM activation row of `upn` at resource group `rg-app` over `(from, until)`
+/// ([`activation_row`]), stamped `ingested` and queryable from `visible`.
 fn activation(
     logs: &FakeLogs,
     (id, upn): (&str, &str),
@@ -26,14 +26,7 @@ fn activation(
     (ingested, visible): (OffsetDateTime, OffsetDateTime),
 ) {
     let scope = format!("/subscriptions/{SUB}/resourcegroups/rg-app");
-    let values = json!({"TenantId": "t", "Id": id, "TimeGenerated": from, "Category": "RoleManagement",
-        "OperationName": "Add member to role completed (PIM activation)", "Result": "success",
-        "ResultReason": "late row", "LoggedByService": "PIM", "CorrelationId": id,
-        "InitiatedBy": {"user": {"id": format!("oid-{upn}"), "userPrincipalName": upn}},
-        "TargetResources": [{"id": "c8d4ff99-41c3-41a8-9f60-21dfdad59608", "displayName": "Contributor", "type": "Role"},
-            {"id": scope, "displayName": "rg-app", "type": "Other"}],
-        "AdditionalDetails": [{"key": "StartTime", "value": from}, {"key": "ExpirationTime", "value": until}]});
-    let mut row = auditlogs::row(values.as_object().cloned().unwrap_or_default(), visible);
+    let mut row = activation_row(id, upn, &scope, (from, until), visible);
     row.ingested = ingested;
     logs.ingest(CUSTOMER, row);
 }
