@@ -23,16 +23,18 @@
 //! Usage: `cargo bench --profile dev --bench authz -- [--hosts 1000] [--rate 100000]
 //! [--history-days 30] [--shared-days 30] [--subscriptions 10] [--workspaces 1] [--pim 70]
 //! [--ticks 6] [--latency-ms 0] [--page-size 0] [--history-decided 1] [--passes-per-tick 1]
-//! [--instances 1]` (`--page-size`: items a list page; 0, all in one: Resource Manager's page
+//! [--instances 1] [--start-hour 12]` (`--page-size`: items a list page; 0, all in one: Resource Manager's page
 //! size for these lists is not documented; `--history-decided 0`: the history's rows undecided,
 //! as before a first pass ever; `--passes-per-tick N`: N passes evenly within each 15 minutes;
-//! `--instances N`: each pass run by N instances at once on the same tables).
+//! `--instances N`: each pass run by N instances at once on the same tables; `--start-hour 23`:
+//! the first pass at 23:00, so the passes cross midnight and the day's first sweeps, `"sweep"`).
 //!
 //! Resource Manager requests are told apart: PIM's two lists and the reads of VM extensions that
 //! the shared accounts ask (every VM account used by two people: each VM once a day; every person
 //! here signs in as `azureuser`, so every busy VM is shared). The budget, two calls a watched
 //! subscription in any 5 minutes, is checked as the most calls of one subscription in any
-//! 5-minute window of the run (each call at its pass's time), not as an average.
+//! 5-minute window of the run (each call at its own time: its pass's, plus the wall time into the
+//! pass when the fake answered it, as the budget now counts it), not as an average.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -58,7 +60,7 @@ use bastion_recordings::authorization::{self, Sources};
 use bastion_recordings::azure::http::{Auth, Client};
 use bastion_recordings::azure::{AzureError, Policy, Timeouts};
 use bastion_recordings::catalogue::days::{DAYS_TABLE, DayRow};
-use bastion_recordings::clock::FixedClock;
+use bastion_recordings::clock::Clock;
 use bastion_recordings::dates::format_utc_millis;
 use bastion_recordings::loganalytics::{Answer, LogsQuery};
 use bastion_recordings::ports::Ports;
@@ -73,7 +75,12 @@ use time::macros::datetime;
 use fake_arm::{Estate, FakeArm};
 
 const TICK: time::Duration = time::Duration::minutes(15);
-const T0: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+/// The first pass's time: 2026-11-25 at `--start-hour` (12 by default; 23 makes a run of 5
+/// ticks or more cross midnight, where the day's first pass sweeps the 7 days).
+fn t0() -> OffsetDateTime {
+    let hour = arg("--start-hour", 12).min(23) as i64;
+    datetime!(2026-11-25 00:00 UTC) + time::Duration::hours(hour)
+}
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -93,6 +100,29 @@ impl LogsQuery for Logs {
         *self.0.lock().unwrap().entry(w.to_owned()).or_default() += 1;
         self.1.fetch_add(1, Ordering::Relaxed);
         Ok(Answer::empty())
+    }
+}
+
+/// The pass's time moving with the wall clock from the moment it started (a Resource Manager
+/// call's budget is taken at the time it is made).
+#[derive(Default)]
+struct PassClock(std::sync::Mutex<Option<(OffsetDateTime, Instant)>>);
+
+impl PassClock {
+    fn start(&self, at: OffsetDateTime) {
+        *self.0.lock().unwrap() = Some((at, Instant::now()));
+    }
+
+    /// The wall-clock moment the pass started.
+    fn started(&self) -> Instant {
+        self.0.lock().unwrap().map_or_else(Instant::now, |(_, t)| t)
+    }
+}
+
+impl Clock for PassClock {
+    fn now(&self) -> OffsetDateTime {
+        let (at, t) = self.0.lock().unwrap().unwrap_or((t0(), Instant::now()));
+        at + time::Duration::try_from(t.elapsed()).unwrap_or_default()
     }
 }
 
@@ -220,6 +250,8 @@ async fn main() {
     let workspaces: Vec<String> = (0..arg("--workspaces", 1))
         .map(|w| format!("ws-{w}"))
         .collect();
+    #[allow(non_snake_case)]
+    let T0 = t0();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let per_tick = (a.rate / 96).max(1);
     // History before T0, then each tick's period.
@@ -275,10 +307,11 @@ async fn main() {
         Arc::new(InMemoryBlobStore::new("stlogs")),
         "insights-logs-bastionauditlogs",
     );
+    let clock = Arc::new(PassClock::default());
     let ports = Ports {
         tables: tables.clone(),
         sources: Arc::new(BlobSources::new(vec![recordings], vec![audit]).unwrap()),
-        clock: Arc::new(FixedClock::new(T0)),
+        clock: clock.clone(),
         outbox: bastion_recordings::export::Outbox::off(),
     };
     let settings = AuthzSettings {
@@ -394,6 +427,7 @@ async fn main() {
             );
             let (t, cpu) = (Instant::now(), common::cpu_time(std::process::id()));
             let every = BTreeSet::new();
+            clock.start(at);
             let runs =
                 (0..instances).map(|_| authorization::run(&ports, &sources, &every, &settings, at));
             let reports = futures::future::join_all(runs).await;
@@ -402,13 +436,22 @@ async fn main() {
                 .zip(cpu)
                 .map_or(f64::NAN, |(after, before)| (after - before).as_secs_f64());
             let done = at + time::Duration::try_from(wall).unwrap();
+            let started = clock.started();
+            let mut by_subscription: std::collections::BTreeMap<String, usize> =
+                std::collections::BTreeMap::new();
             let (requests, schedules) = fake.with(|e| {
                 let new = &e.requests[arm_before..];
-                for r in new {
+                for (r, when) in new.iter().zip(&e.answered_at[arm_before..]) {
                     let sub = r.to_ascii_lowercase();
                     let sub = sub.split("/subscriptions/").nth(1).unwrap_or_default();
                     let sub = sub.split('/').next().unwrap_or_default().to_owned();
-                    arm_at.entry(sub).or_default().push(at);
+                    // The call's own time: its pass's, plus the wall time into the pass.
+                    let into = when.saturating_duration_since(started);
+                    let into = time::Duration::try_from(into).unwrap_or_default();
+                    *by_subscription
+                        .entry(sub[sub.len().saturating_sub(2)..].to_owned())
+                        .or_default() += 1;
+                    arm_at.entry(sub).or_default().push(at + into);
                 }
                 let pim = new
                     .iter()
@@ -426,13 +469,15 @@ async fn main() {
                 }
             }
             let sum = |f: fn(&authorization::Report) -> usize| reports.iter().map(f).sum::<usize>();
-            let line = json!({"tick": tick, "at": format_utc_millis(at),
+            // The day's first pass sweeps the 7 days for undecided rows written late.
+            let sweep = at.date() != (at - TICK / per_pass as i32).date();
+            let line = json!({"tick": tick, "at": format_utc_millis(at), "sweep": sweep,
                 "decided": sum(|r| r.decided.len()), "deferred": sum(|r| r.deferred),
                 "unknown": sum(|r| r.decided.iter().filter(|(_, d)| d.verdict == Verdict::Unknown).count()),
                 "changed": sum(|r| r.changed), "failed": sum(|r| r.failed.len()),
                 "wall_s": wall.as_secs_f64(), "cpu_s": cpu,
                 "arm_requests": requests, "pim_per_subscription": schedules as f64 / a.subscriptions as f64,
-                "vm_extension_reads": requests - schedules,
+                "vm_extension_reads": requests - schedules, "arm_by_subscription": by_subscription,
                 "arm_per_subscription": requests as f64 / a.subscriptions as f64,
                 "rows_read": sum(|r| r.rows_read), "windows_read": sum(|r| r.windows_read),
                 "instances_listed": listed, "queries": logs.1.load(Ordering::Relaxed) - queries,

@@ -12,24 +12,36 @@
 //! scope) are not documented per activity: a row without a start or a scope covers nothing.
 
 use serde_json::Value;
+use time::{Duration, OffsetDateTime};
 
 use super::evidence::{Evidence, Kind, Source, low, ticket};
-use crate::dates::timestamp;
+use crate::dates::{format_utc_millis, timestamp};
 use crate::loganalytics::row::{dynamic, text};
 
 /// The table.
 pub const TABLE: &str = "AuditLogs";
 
-/// The query: PIM's successful activation and approval rows over the request's timespan, oldest
-/// first, at most `rows` (no outside value goes into it); with `signins`, a fuzzy `union` that
-/// adds the VM sign-ins of `SigninLogs` and each table's counting row ([`super::mfa::legs`]),
-/// still one query.
-pub fn query(rows: usize, signins: bool) -> String {
-    let audit = "AuditLogs\n\
+/// How far before a workspace's cursor each query starts again: a row is stamped with its
+/// `ingestion_time()` before it can be queried, so one stamped just before the last query's end
+/// may have been invisible to it. Rows read twice are the same evidence (kept by id).
+pub const OVERLAP: Duration = Duration::minutes(10);
+
+/// The query: PIM's successful activation and approval rows ingested in `[lo, hi)`
+/// (`ingestion_time()`, Log Analytics' time a row reached the workspace, however late after its
+/// `TimeGenerated`), within the request's timespan on `TimeGenerated`, oldest first, at most
+/// `rows` (no outside value goes into it); with `signins`, a fuzzy `union` that adds the VM
+/// sign-ins of `SigninLogs` and each table's counting row ([`super::mfa::legs`]), still one query.
+pub fn query(rows: usize, signins: bool, (lo, hi): (OffsetDateTime, OffsetDateTime)) -> String {
+    let audit = format!(
+        "AuditLogs\n\
+         | where ingestion_time() >= datetime({}) and ingestion_time() < datetime({})\n\
          | where LoggedByService =~ \"PIM\" and Result =~ \"success\"\n\
          | where OperationName has \"PIM activation\" or OperationName has \"approved\"\n\
          | project Type, Id, TimeGenerated, OperationName, Result, ResultReason, InitiatedBy, \
-         TargetResources, AdditionalDetails";
+         TargetResources, AdditionalDetails",
+        format_utc_millis(lo),
+        format_utc_millis(hi)
+    );
     if signins {
         format!(
             "union isfuzzy=true\n({audit}),\n{}\n| order by TimeGenerated asc nulls first\n| take {rows}",
@@ -156,4 +168,26 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
         ),
         ..Evidence::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    /// The queries `tests/kql/authz-auditlogs*.kql` hold: the KQL check (`scripts/kql.sh`)
+    /// resolves them against the tables' documented columns, so the text it accepts is the one
+    /// this module sends.
+    #[test]
+    fn the_checked_queries_are_the_ones_sent() {
+        let ingested = (
+            datetime!(2026-11-25 08:50 UTC),
+            datetime!(2026-11-25 09:00:00.123 UTC),
+        );
+        let checked = include_str!("../../tests/kql/authz-auditlogs.kql");
+        assert_eq!(query(50_001, false, ingested), checked.trim_end());
+        let checked = include_str!("../../tests/kql/authz-auditlogs-signins.kql");
+        assert_eq!(query(50_001, true, ingested), checked.trim_end());
+    }
 }

@@ -3,7 +3,9 @@
 //! clock-aligned bucket), however many passes or instances run. One row per subscription (PK the
 //! subscription, RK [`ROW`]) holds the times and uses of its last [`CALLS`] calls; a call is taken
 //! only when the oldest of them is at least [`WINDOW`] old, written by the one ETag-conditional
-//! update, so two instances racing for the last call cannot both win.
+//! update, so two instances racing for the last call cannot both win. A call's time is the
+//! clock's at the moment it is taken, not its pass's start: a pass that spends minutes before its
+//! calls is still held in real time.
 //!
 //! Two uses share it: PIM's two lists ([`Use::Lists`], taken two at once: a list read half is not
 //! a read) and the VMs' Entra ID login extension reads ([`Use::Extensions`], one at a time).
@@ -15,6 +17,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::decide::subscription_of;
 use crate::azure::AzureError;
+use crate::clock::Clock;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::ops::{get, update_from};
 use crate::tables::{TableStore, get_str};
@@ -77,20 +80,20 @@ pub async fn last_use(
     }))
 }
 
-/// Takes `n` calls (all or none) of `subscription`'s budget at `at` for `what`: `false` when
-/// fewer than `n` are left in the window ending at `at`.
+/// Takes `n` calls (all or none) of `subscription`'s budget for `what`, at the clock's time as
+/// it is taken: `false` when fewer than `n` are left in the window ending then.
 ///
 /// # Errors
 /// Table errors; `Transient` when the row kept changing under racing instances.
 pub async fn take(
-    tables: &dyn TableStore,
+    (tables, clock): (&dyn TableStore, &dyn Clock),
     subscription: &str,
     what: Use,
     n: usize,
-    at: OffsetDateTime,
 ) -> Result<bool, AzureError> {
     let mut granted = false;
     let current = get(tables, BUDGET_TABLE, subscription, ROW).await?;
+    let at = clock.now();
     update_from(
         tables,
         BUDGET_TABLE,
@@ -137,7 +140,19 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::clock::FixedClock;
     use crate::tables::testing::memory::InMemoryTables;
+
+    /// Takes at `at` (the clock set there first).
+    async fn take_at(
+        (tables, clock): (&InMemoryTables, &FixedClock),
+        sub: &str,
+        (what, n): (Use, usize),
+        at: OffsetDateTime,
+    ) -> Result<bool, AzureError> {
+        clock.set(at);
+        take((tables, clock), sub, what, n).await
+    }
 
     /// Every call granted over an hour of attempts, two instances asking each 30 s: never more
     /// than [`CALLS`] in any window of [`WINDOW`], and the budget is used (not starved).
@@ -145,6 +160,8 @@ mod tests {
     async fn no_window_of_five_minutes_holds_more_than_two_calls_however_often_asked() {
         let tables = InMemoryTables::new();
         let t0 = datetime!(2026-11-29 10:00 UTC);
+        let clock = FixedClock::new(t0);
+        let on = (&tables, &clock);
         let mut granted = Vec::new();
         for k in 0..120 {
             let at = t0 + Duration::seconds(30 * k);
@@ -153,9 +170,10 @@ mod tests {
             } else {
                 (Use::Extensions, 1)
             };
+            clock.set(at);
             let (a, b) = futures::join!(
-                take(&tables, "s1", what, n, at),
-                take(&tables, "s1", Use::Extensions, 1, at)
+                take((&tables, &clock), "s1", what, n),
+                take((&tables, &clock), "s1", Use::Extensions, 1)
             );
             let a = a.expect("take");
             let b = b.expect("take");
@@ -168,9 +186,9 @@ mod tests {
         // An hour holds 12 disjoint windows: at least 12 calls granted, at most 2 a window.
         assert!(granted.len() >= 12, "only {} granted", granted.len());
         // Another subscription has its own budget; a use is remembered.
-        assert!(take(&tables, "s2", Use::Lists, 2, t0).await.expect("take"));
+        assert!(take_at(on, "s2", (Use::Lists, 2), t0).await.expect("take"));
         assert!(
-            !take(&tables, "s2", Use::Extensions, 1, t0 + Duration::minutes(4))
+            !take_at(on, "s2", (Use::Extensions, 1), t0 + Duration::minutes(4))
                 .await
                 .expect("take")
         );
@@ -179,7 +197,7 @@ mod tests {
             Some(Use::Lists)
         );
         assert!(
-            take(&tables, "s2", Use::Extensions, 1, t0 + WINDOW)
+            take_at(on, "s2", (Use::Extensions, 1), t0 + WINDOW)
                 .await
                 .expect("take")
         );
@@ -188,6 +206,6 @@ mod tests {
             Some(Use::Extensions)
         );
         assert_eq!(last_use(&tables, "s3").await.expect("read"), None);
-        assert!(!take(&tables, "s3", Use::Lists, 3, t0).await.expect("take"));
+        assert!(!take_at(on, "s3", (Use::Lists, 3), t0).await.expect("take"));
     }
 }

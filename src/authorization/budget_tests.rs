@@ -22,6 +22,7 @@ use crate::azure::AzureError;
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::session::SessionRecord;
 use crate::catalogue::session::outcome::CONNECTED;
+use crate::clock::FixedClock;
 use crate::ports::Ports;
 use crate::tables::testing::memory::InMemoryTables;
 
@@ -136,33 +137,52 @@ fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
         .collect()
 }
 
-#[tokio::test]
-async fn lists_and_extension_reads_take_turns_within_two_calls_and_a_deferred_session_is_undecided()
-{
+/// In-memory tables, a clock that moves only when told, and the ports over both.
+fn rig() -> (Arc<InMemoryTables>, Arc<FixedClock>, Ports) {
     let tables = Arc::new(InMemoryTables::new());
+    let clock = Arc::new(FixedClock::new(T0));
     let ports = Ports {
         tables: tables.clone(),
+        clock: clock.clone(),
         ..crate::testkit::fakes().state.ports.clone()
     };
-    let (arm, doors) = (Arm::default(), Doors::default());
-    let sources = Sources {
-        arm: Some(&arm),
+    (tables, clock, ports)
+}
+
+fn sources<'a>(arm: &'a Arm, doors: &'a Doors) -> Sources<'a> {
+    Sources {
+        arm: Some(arm),
         logs: None,
         workspaces: &[],
-        doors: &doors,
+        doors,
         groups: None,
         signin_mfa: false,
-    };
-    let settings = AuthzSettings {
+    }
+}
+
+fn settings() -> AuthzSettings {
+    AuthzSettings {
         ticket_pattern: None,
         shared_days: 30,
         enforce: Enforce::Report,
         grace: Duration::minutes(15),
         pim_groups: false,
         signin_mfa: false,
+    }
+}
+
+#[tokio::test]
+async fn lists_and_extension_reads_take_turns_within_two_calls_and_a_deferred_session_is_undecided()
+{
+    let (tables, clock, ports) = rig();
+    let (arm, doors) = (Arm::default(), Doors::default());
+    let sources = sources(&arm, &doors);
+    let (settings, every) = (settings(), BTreeSet::new());
+    // Each pass at its own time, its calls made at once.
+    let pass = |at| {
+        clock.set(at);
+        run(&ports, &sources, &every, &settings, at)
     };
-    let every = BTreeSet::new();
-    let pass = |at| run(&ports, &sources, &every, &settings, at);
     // Two people as `root` on one VM: a shared account, whose VM's extensions are due.
     session(
         &tables,
@@ -226,4 +246,45 @@ async fn lists_and_extension_reads_take_turns_within_two_calls_and_a_deferred_se
     assert_eq!(arm.take(), ["instances", "requests"]);
     let all = [settled.as_slice(), &[("t-carol", Verdict::None)]].concat();
     assert_eq!((third.deferred, verdicts(&third)), (0, all));
+}
+
+/// A slow pass: started at `T0` (its `now`), its calls made 6 minutes later by the clock. The
+/// next pass, started then, finds the budget spent: its calls would be the third and fourth in
+/// 5 minutes of real time (counted at the pass's own `now`, they were let through).
+#[tokio::test]
+async fn a_slow_passs_calls_count_when_made_not_when_the_pass_began() {
+    let (tables, clock, ports) = rig();
+    let (arm, doors) = (Arm::default(), Doors::default());
+    let sources = sources(&arm, &doors);
+    let (settings, every) = (settings(), BTreeSet::new());
+    session(
+        &tables,
+        "t-alice",
+        "alice@contoso.com",
+        T0 - Duration::minutes(10),
+    )
+    .await;
+    let late = T0 + Duration::minutes(6);
+    clock.set(late);
+    let slow = run(&ports, &sources, &every, &settings, T0).await;
+    assert_eq!(arm.take(), ["instances", "requests"]);
+    assert!(slow.failed.is_empty(), "{:?}", slow.failed);
+    let next = run(&ports, &sources, &every, &settings, late).await;
+    assert_eq!(
+        arm.take(),
+        Vec::<String>::new(),
+        "the slow pass's calls were made at {late}: none left until 5 minutes after"
+    );
+    assert_eq!(verdicts(&next), [("t-alice", Verdict::None)]);
+    clock.set(late + super::budget::WINDOW);
+    let after = run(
+        &ports,
+        &sources,
+        &every,
+        &settings,
+        late + super::budget::WINDOW,
+    )
+    .await;
+    assert_eq!(arm.take(), ["instances", "requests"]);
+    assert!(after.failed.is_empty(), "{:?}", after.failed);
 }

@@ -144,7 +144,7 @@ pub async fn run(
     now: OffsetDateTime,
 ) -> Report {
     let mut report = Report::default();
-    let tables = ports.tables.as_ref();
+    let (tables, clock) = (ports.tables.as_ref(), ports.clock.as_ref());
     let shared_from = now - Duration::days(settings.shared_days);
     let span = Span {
         from: now - DECIDE_LOOKBACK,
@@ -220,7 +220,7 @@ pub async fn run(
     };
     report.windows_read = kept.evidence.len();
     let lists = (&subscriptions, &yield_to);
-    let mut got = read::gather(tables, sources, lists, (span.from, now)).await;
+    let mut got = read::gather((tables, clock), sources, lists, (span.from, now)).await;
     // What ended before the span cannot cover a session of it (nor is kept, when first seen now).
     got.seen.retain(|e| store::may_cover(e, span.from));
     if let Some(graph) = sources.groups {
@@ -248,8 +248,18 @@ pub async fn run(
             .push(format!("sessions new evidence covers not read: {e}"));
     }
     report.rows_read = chosen.read;
-    if let Err(e) = store::keep(tables, &kept, &got.seen, now).await {
-        report.failed.push(format!("evidence not kept: {e}"));
+    match store::keep(tables, &kept, &got.seen, now).await {
+        // A workspace's cursor moves only once what it gave is kept.
+        Ok(()) => {
+            for (w, through) in &got.cursors {
+                if let Err(e) = store::mark_read(tables, &read::audit_cursor(w), *through).await {
+                    report
+                        .failed
+                        .push(format!("AuditLogs cursor of {w} not kept: {e}"));
+                }
+            }
+        }
+        Err(e) => report.failed.push(format!("evidence not kept: {e}")),
     }
     let lists = (got.listed.iter().map(|l| (evidence::Source::Instances, l))).chain(
         got.groups_listed
@@ -273,7 +283,7 @@ pub async fn run(
         }
     }
     if let Some(arm) = sources.arm {
-        shared_store::read_entra((arm, tables), &mut accounts, &due, now).await;
+        shared_store::read_entra((arm, tables, clock), &mut accounts, &due, now).await;
     }
     report.found = shared_store::findings(&accounts, &found, sources.arm.is_some(), now);
     if let Err(e) = shared_store::save(tables, &before, &mut accounts, shared_from).await {

@@ -1,7 +1,8 @@
 //! One run's reads of the authorization sources: each watched subscription's PIM schedules
 //! through Resource Manager (instances and requests, every page; at most once per [`PACE`], and
 //! only as its call budget allows, [`super::budget`]),
-//! PIM's `AuditLogs` rows from each workspace (one query each; with `AUTHZ_SIGNIN_MFA` the same
+//! PIM's `AuditLogs` rows from each workspace ingested since its cursor (one query each, on
+//! `ingestion_time()`, so a row written late is read when it arrives; with `AUTHZ_SIGNIN_MFA` the same
 //! query brings the VM sign-ins of `SigninLogs`, [`super::mfa`]), and the just-in-time requests
 //! the other doors' Activity log read found. What could not be read is said per subscription
 //! (or for all), so a session it leaves uncovered is `unknown`, never `none`.
@@ -62,6 +63,15 @@ pub struct Gathered {
     pub groups_listed: BTreeMap<String, BTreeSet<String>>,
     /// Microsoft Graph lists asked (first pages).
     pub graph_calls: usize,
+    /// Per workspace read whole: its `AuditLogs` cursor's new place (moved once what was read
+    /// is kept, [`audit_cursor`]).
+    pub cursors: Vec<(String, OffsetDateTime)>,
+}
+
+/// The row (in `authzwindows`, [`super::store::read_at`]) keeping where `workspace`'s
+/// `AuditLogs` have been read to, in ingestion time.
+pub fn audit_cursor(workspace: &str) -> String {
+    format!("~auditlogs:{workspace}")
 }
 
 /// Reads `subscription`'s schedules into `out`.
@@ -103,7 +113,10 @@ async fn schedules(arm: &dyn ResourceManager, subscription: &str, out: &mut Gath
 async fn audit_rows(
     logs: &dyn LogsQuery,
     workspace: &str,
-    (from, now): (OffsetDateTime, OffsetDateTime),
+    ((from, now), ingested): (
+        (OffsetDateTime, OffsetDateTime),
+        (OffsetDateTime, OffsetDateTime),
+    ),
     signins: bool,
     out: &mut Gathered,
 ) {
@@ -121,7 +134,7 @@ async fn audit_rows(
             rows.extend(auditlogs::read(c, r));
         }
     };
-    let query = auditlogs::query(MAX_ROWS + 1, signins);
+    let query = auditlogs::query(MAX_ROWS + 1, signins, ingested);
     let result = crate::estate::bypass::read::rows(logs, workspace, &query, &span, &mut each).await;
     let unread = |out: &mut Gathered, why: String| {
         out.signins_unread |= signins;
@@ -130,6 +143,9 @@ async fn audit_rows(
     match result {
         Ok(None) if n <= MAX_ROWS => {
             let missing = |t: &str| signins && !marks.iter().any(|m| m == t);
+            if !missing(auditlogs::TABLE) {
+                out.cursors.push((workspace.to_owned(), ingested.1));
+            }
             if missing(auditlogs::TABLE) {
                 unread(
                     out,
@@ -248,7 +264,7 @@ fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
 /// `yield_to` leave it to their VMs' extension reads this pass), the `AuditLogs` of the
 /// workspaces since `from`, and the doors' just-in-time requests.
 pub async fn gather(
-    tables: &dyn TableStore,
+    (tables, clock): (&dyn TableStore, &dyn crate::clock::Clock),
     sources: &super::Sources<'_>,
     (subscriptions, yield_to): (&BTreeSet<String>, &BTreeSet<String>),
     (from, now): (OffsetDateTime, OffsetDateTime),
@@ -279,7 +295,7 @@ pub async fn gather(
         };
         let taken = match yield_to.contains(sub) {
             true => Ok(false),
-            false => budget::take(tables, sub, budget::Use::Lists, 2, now).await,
+            false => budget::take((tables, clock), sub, budget::Use::Lists, 2).await,
         };
         match taken {
             Ok(true) => schedules(arm, sub, &mut out).await,
@@ -294,8 +310,23 @@ pub async fn gather(
     }
     out.signins_unread = sources.signin_mfa && (logs.is_none() || workspaces.is_empty());
     if let Some(logs) = logs {
+        // Rows ingested since each workspace's cursor (less the overlap), up to the clock's now:
+        // a row written late is read once it arrives, whatever its `TimeGenerated`.
+        let hi = clock.now();
         for w in workspaces {
-            audit_rows(logs, w, (from, now), sources.signin_mfa, &mut out).await;
+            let lo = match super::store::read_at(tables, &audit_cursor(w)).await {
+                Ok(Some(at)) => at - auditlogs::OVERLAP,
+                Ok(None) => hi - super::DECIDE_LOOKBACK,
+                Err(e) => {
+                    out.reads.failed.push((
+                        String::new(),
+                        format!("AuditLogs of workspace {w} not read: its cursor not read: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let window = ((from, now), (lo, hi));
+            audit_rows(logs, w, window, sources.signin_mfa, &mut out).await;
         }
     }
     let jit = jit_evidence(doors, &mut out.reads);

@@ -17,6 +17,7 @@ use crate::azure::AzureError;
 use crate::catalogue::days::DayRow;
 use crate::catalogue::person::forms;
 use crate::catalogue::session::outcome::CONNECTED;
+use crate::clock::Clock;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::spine::Finding;
 use crate::tables::filter::Op;
@@ -226,7 +227,7 @@ pub fn due(accounts: &Accounts, found: &[Shared], now: OffsetDateTime) -> Vec<St
 /// subscription's Resource Manager budget allows ([`super::budget`]): a subscription whose
 /// budget is spent is left for a later pass, its VMs unread.
 pub async fn read_entra(
-    (arm, tables): (&dyn ResourceManager, &dyn TableStore),
+    (arm, tables, clock): (&dyn ResourceManager, &dyn TableStore, &dyn Clock),
     accounts: &mut Accounts,
     due: &[String],
     now: OffsetDateTime,
@@ -237,7 +238,7 @@ pub async fn read_entra(
         if spent.contains(&sub) {
             continue;
         }
-        let entra = match entra_login((arm, tables), (&sub, vm), now).await {
+        let entra = match entra_login((arm, tables, clock), (&sub, vm)).await {
             None => {
                 spent.insert(sub);
                 continue;
@@ -280,13 +281,12 @@ pub fn findings(
 /// Whether `vm` has an Entra ID login extension; `None` when `subscription`'s budget ran out
 /// before it could be told.
 async fn entra_login(
-    (arm, tables): (&dyn ResourceManager, &dyn TableStore),
+    (arm, tables, clock): (&dyn ResourceManager, &dyn TableStore, &dyn Clock),
     (subscription, vm): (&str, &str),
-    now: OffsetDateTime,
 ) -> Option<Result<bool, String>> {
     use super::budget::{Use, take};
     for name in super::shared::ENTRA_LOGIN {
-        match take(tables, subscription, Use::Extensions, 1, now).await {
+        match take((tables, clock), subscription, Use::Extensions, 1).await {
             Ok(true) => {}
             Ok(false) => return None,
             Err(e) => return Some(Err(format!("the Resource Manager budget not read: {e}"))),

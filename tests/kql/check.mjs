@@ -14,6 +14,9 @@
 //   - the product's own queries of StorageBlobLogs (src/custody/*.kql) under the headers the code
 //     writes for hostile names (tests/kql/custody-*header.kql, which Rust unit tests compare with
 //     the code's output) return the columns the code reads;
+//   - the authorization step's query of AuditLogs and SigninLogs (tests/kql/authz-auditlogs*.kql,
+//     which a Rust unit test compares with the code's output) resolves against the tables'
+//     documented columns (tests/kql/entra-tables.json) and returns the columns the code reads;
 //   - the queries docs/sentinel.md and docs/custody.md give to confirm rows are arriving once
 //     deployed (their ```kusto blocks) parse and resolve against the same schemas;
 //   - the check can fail: each rule, parser and workbook query is checked again with one of its
@@ -58,6 +61,11 @@ for (const t of declared.tables) {
   tables.push(new S.TableSymbol.$ctor7(t.name, schemaOf(cols), t.description));
 }
 for (const t of workspace.tables) {
+  tables.push(new S.TableSymbol.$ctor7(t.name, schemaOf(t.columns), null));
+}
+// The Entra tables the authorization step reads (AuditLogs, SigninLogs).
+const entra = json(join(ROOT, "tests", "kql", "entra-tables.json"));
+for (const t of entra.tables) {
   tables.push(new S.TableSymbol.$ctor7(t.name, schemaOf(t.columns), null));
 }
 
@@ -283,6 +291,21 @@ if (queries < 5) fail("sentinel/workbook.json", `${queries} queries; sessions ov
   if (cres.columns.get("IngestedAt") !== "datetime") fail(changes, "IngestedAt is a datetime");
 }
 
+// ---- The product's authorization query (src/authorization/auditlogs.rs; the files are what the
+// code writes, which a Rust unit test compares): PIM's AuditLogs rows by ingestion_time(), alone
+// and in the fuzzy union with the VM sign-ins of SigninLogs and each table's counting row.
+{
+  const READ = ["Type", "Id", "TimeGenerated", "OperationName", "Result", "ResultReason", "InitiatedBy", "TargetResources", "AdditionalDetails"];
+  const SIGNIN = ["UserPrincipalName", "UserId", "AppId", "AppDisplayName", "ResultType", "AuthenticationRequirement", "AuthenticationDetails", "AuditRows", "SigninRows"];
+  for (const [file, read] of [["authz-auditlogs.kql", READ], ["authz-auditlogs-signins.kql", READ.concat(SIGNIN)]]) {
+    const where = `tests/kql/${file}`;
+    const q = text(join(ROOT, "tests", "kql", file));
+    if (!/ingestion_time\(\) >= datetime\(/.test(q)) fail(where, "PIM's rows are not asked by ingestion_time()");
+    const res = check(where, q, ["LoggedByService", "ResultReason", "AuthenticationRequirement"]);
+    for (const c of read) if (!res.columns.has(c)) fail(where, `the query does not return ${c}, which the code reads`);
+  }
+}
+
 // ---- The queries the docs give to confirm rows are arriving once deployed
 let docQueries = 0;
 for (const doc of ["sentinel.md", "custody.md"]) {
@@ -297,4 +320,4 @@ if (failures.length) {
   for (const f of failures) console.error(`  ${f}`);
   process.exit(1);
 }
-console.log(`KQL check: ${rules.length} rules, ${parsers.length} parsers, ${queries} workbook queries, the custody query and ${docQueries} docs queries parse and resolve against ${tables.length} declared tables; each refused with a misspelt column`);
+console.log(`KQL check: ${rules.length} rules, ${parsers.length} parsers, ${queries} workbook queries, the custody query, the authorization query and ${docQueries} docs queries parse and resolve against ${tables.length} declared tables; each refused with a misspelt column`);

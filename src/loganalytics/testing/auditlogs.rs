@@ -15,7 +15,8 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::answers::{FakeRow, Types, answer_body, projected, span, take};
+use super::answers::{FakeRow, Types, answer_body, between, projected, span, take};
+use crate::dates::timestamp;
 
 /// The table.
 pub const TABLE: &str = "AuditLogs";
@@ -125,9 +126,15 @@ pub fn answer(
             .unwrap_or_default()
             .to_ascii_lowercase()
     };
+    // The `ingestion_time()` bounds of the `AuditLogs` leg, when it has them.
+    let bound = |op: &str| {
+        between(query, &format!("ingestion_time() {op} datetime("), ")").and_then(timestamp)
+    };
+    let (lo, hi) = (bound(">="), bound("<"));
     let mut rows: Vec<&FakeRow> = stored
         .iter()
         .filter(|r| r.is_of(TABLE))
+        .filter(|r| lo.is_none_or(|lo| r.ingested >= lo) && hi.is_none_or(|hi| r.ingested < hi))
         .filter(|r| r.generated().is_some_and(|g| g >= from && g < until))
         .filter(|r| text(r, "LoggedByService") == "pim" && text(r, "Result") == "success")
         .filter(|r| {

@@ -7,7 +7,7 @@
 //! `authorization.unknown` for the refused list, `shared-account` for one VM account two people
 //! used, and `session.authorized` when the late row resolves a `none`.
 
-use bastion_recordings::loganalytics::testing::{FakeLogs, auditlogs};
+use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow, auditlogs};
 use serde_json::{Value, json};
 
 use super::Rig;
@@ -68,7 +68,8 @@ fn request(name: &str, who: &str, scope: &str, start: &str) -> Value {
 }
 
 /// A PIM activation row of `AuditLogs` (its dynamic columns as objects; the fake sends them as
-/// JSON text, as the query API does), `AdditionalDetails` in no particular order.
+/// JSON text, as the query API does), `AdditionalDetails` in no particular order, ingested a minute
+/// ago.
 pub(super) fn activation(
     logs: &FakeLogs,
     id: &str,
@@ -76,6 +77,21 @@ pub(super) fn activation(
     scope: &str,
     (from, until): (&str, &str),
 ) {
+    let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    logs.ingest(
+        CUSTOMER,
+        activation_row(id, upn, scope, (from, until), visible),
+    );
+}
+
+/// The row of [`activation`], queryable (and ingested) from `visible`.
+pub(super) fn activation_row(
+    id: &str,
+    upn: &str,
+    scope: &str,
+    (from, until): (&str, &str),
+    visible: time::OffsetDateTime,
+) -> FakeRow {
     let values = json!({"TenantId": "t", "Id": id, "TimeGenerated": from, "Category": "RoleManagement",
         "OperationName": "Add member to role completed (PIM activation)", "Result": "success",
         "ResultReason": "incident 42 follow-up", "LoggedByService": "PIM", "CorrelationId": id,
@@ -84,11 +100,7 @@ pub(super) fn activation(
             {"id": scope, "displayName": "rg-app", "type": "Other"}],
         "AdditionalDetails": [{"key": "ExpirationTime", "value": until}, {"key": "RoleDefinitionOriginId", "value": "c8d4ff99"},
             {"key": "StartTime", "value": from}]});
-    let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
-    logs.ingest(
-        CUSTOMER,
-        auditlogs::row(values.as_object().cloned().unwrap_or_default(), visible),
-    );
+    auditlogs::row(values.as_object().cloned().unwrap_or_default(), visible)
 }
 
 /// Host `b1`'s connects at 08:00: `(tunnel suffix, user e-mail, VM id)`, read by the handler.

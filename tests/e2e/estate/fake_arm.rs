@@ -110,6 +110,8 @@ pub(crate) struct Estate {
     pub(crate) page_accepted: bool,
     /// Every request: `METHOD path`.
     pub(crate) requests: Vec<String>,
+    /// When each of [`Self::requests`] was answered (the benchmark's budget windows).
+    pub(crate) answered_at: Vec<std::time::Instant>,
     /// Requests arrived, counted before [`Self::latency`] (those still waiting included).
     pub(crate) arrived: usize,
     /// Each answer waits this long first (Resource Manager's round trip, for the benchmark).
@@ -385,6 +387,7 @@ async fn answer(
     let lower = path.to_ascii_lowercase();
     let mut e = estate.lock().expect("estate");
     e.requests.push(format!("{method} {path}"));
+    e.answered_at.push(std::time::Instant::now());
     if let Some(see) = e.observer.clone() {
         see(method.as_str(), &path);
     }

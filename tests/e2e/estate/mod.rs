@@ -6,6 +6,7 @@
 //! `/api/health` show it.
 
 mod authorization;
+mod authorization_late;
 mod authorization_sources;
 mod authorized_pack;
 mod busy;

@@ -187,7 +187,8 @@ fn the_tables_of_a_query_are_its_sources_only() {
         ["AuditLogs", "AzureActivity", "Heartbeat", "SigninLogs"]
     );
     // The authorization query with SigninLogs: parenthesised legs with pipes of their own.
-    let authz = bastion_recordings::authorization::auditlogs::query(10, true);
+    let epoch = time::OffsetDateTime::UNIX_EPOCH;
+    let authz = bastion_recordings::authorization::auditlogs::query(10, true, (epoch, epoch));
     assert_eq!(t(&authz), ["AuditLogs", "SigninLogs"], "{authz}");
     assert_eq!(
         t("union (A | where x in (B)), (C | summarize n = count())\n| join (D) on x"),
