@@ -299,18 +299,10 @@ async fn main() {
                 let load = uptime();
                 let (ticks, lags, unseen) = ticks_of(&run, timer, &mut minute, g, n).await;
                 let row = report::row(timer, n, p, &ticks, &lags, unseen, &load);
-                let mut ops = BTreeMap::<String, u64>::new();
-                for t in &ticks[1.min(ticks.len())..] {
-                    t.ops
-                        .iter()
-                        .for_each(|(k, v)| *ops.entry(k.clone()).or_default() += v);
-                }
-                let measured = (n * ticks.len().saturating_sub(1).max(1)) as f64;
-                for (op, v) in &ops {
-                    eprintln!(
-                        "  {timer} {n} hosts, {p} instance(s): {:.3} per host per tick: {op}",
-                        *v as f64 / measured
-                    );
+                let measured = &ticks[1.min(ticks.len())..];
+                let quiet: Vec<&Tick> = measured.iter().filter(|t| !t.grew).collect();
+                for (which, of) in [("tick", measured.iter().collect()), ("quiet tick", quiet)] {
+                    report::ops(timer, n, p, which, &of);
                 }
                 println!("{row}");
                 rows.push(row);

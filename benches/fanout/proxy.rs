@@ -4,8 +4,8 @@
 //! own included, whichever process made it. A call is an HTTP/1.1 request line whose target is a
 //! path (`GET /devstoreaccount1/… HTTP/1.1`); the sub-requests inside a table batch name an
 //! absolute URL and are not counted (a batch is one call, as it is billed). Each call is also
-//! counted by operation ([`Counts::ops`]: service, method, the table, queue or container, and the
-//! call's shape: one row by its keys, a query, a queue's messages or one message).
+//! counted by operation kind ([`Counts::ops`]: list blobs, read, properties, a table's query, row
+//! read or write, a batch, a queue's put, get or delete), never by a blob's path.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,7 +33,7 @@ impl Counts {
         by_queue.get(name).copied().unwrap_or_default()
     }
 
-    /// Calls so far by operation (`table GET workunits(keys)`, `queue DELETE workunits/messages/id`, …).
+    /// Calls so far by operation kind ([`op`]: `blob list auditlogs`, `table batch`, `queue delete workunits`, …).
     pub(crate) fn ops(&self) -> std::collections::BTreeMap<String, u64> {
         self.by_op.lock().expect("counts").clone()
     }
@@ -159,9 +159,12 @@ fn request_lines(b: &[u8], from: usize) -> Vec<(String, String)> {
     n
 }
 
-/// A call's operation: its method, the table, queue or container `name` without the bench's
-/// table prefix (`f<hosts>`), and its shape: `(keys)` one row, `?query` a query, `/messages` a
-/// queue's messages, `/messages/id` one message.
+/// A call's operation kind, with no blob's path in it: `blob list <container>` (List Blobs),
+/// `blob read` (Get Blob, ranged or whole), `blob properties` (`HEAD`), `blob tags <method>`,
+/// `blob <method>` (other writes); `table query <table>`, `table get <table>` (one row by its
+/// keys), `table write <table>` (one row: insert, upsert, update, delete), `table batch` (an
+/// entity group transaction); `queue put|get|delete|update <queue>` (a message's); the table's
+/// name without the bench's prefix (`f<hosts>`).
 fn op(method: &str, path: &str, name: &str) -> String {
     let bare = match name.strip_prefix('f') {
         Some(r) if r.starts_with(|c: char| c.is_ascii_digit()) => {
@@ -169,23 +172,37 @@ fn op(method: &str, path: &str, name: &str) -> String {
         }
         _ => name,
     };
-    let rest = path.split('?').next().unwrap_or_default();
+    let (rest, query) = path.split_once('?').unwrap_or((path, ""));
+    let comp = |c: &str| query.split('&').any(|p| p == format!("comp={c}"));
     let after = rest.split_once(name).map_or("", |(_, r)| r);
-    let shape = if after.starts_with("(P") {
-        "(keys)".to_owned()
-    } else if after.starts_with("/messages/") {
-        "/messages/id".to_owned()
-    } else if after.is_empty() || after == "()" {
-        if path.contains("$filter") || method == "GET" {
-            "?query"
-        } else {
-            ""
-        }
-        .to_owned()
-    } else {
-        after.to_owned()
-    };
-    format!("{method} {bare}{shape}")
+    if bare == "$batch" {
+        return "batch".to_owned();
+    }
+    if after.starts_with("/messages") {
+        let verb = match (method, after.starts_with("/messages/")) {
+            ("POST", _) => "put",
+            ("GET", _) => "get",
+            ("DELETE", true) => "delete",
+            ("PUT", true) => "update",
+            _ => method,
+        };
+        return format!("{verb} {bare}");
+    }
+    if after.starts_with("(P") {
+        let verb = if method == "GET" { "get" } else { "write" };
+        return format!("{verb} {bare}");
+    }
+    let blob = after.len() > 1 && after.starts_with('/');
+    match (method, blob) {
+        (_, false) if comp("list") => format!("list {bare}"),
+        (_, true) if comp("tags") => format!("tags {method}"),
+        ("HEAD", true) => "properties".to_owned(),
+        ("GET", true) if query.is_empty() || !query.contains("comp=") => "read".to_owned(),
+        (m, true) => m.to_owned(),
+        ("GET", false) => format!("query {bare}"),
+        ("POST", false) => format!("write {bare}"),
+        (m, false) => format!("{m} {bare}"),
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -158,3 +158,34 @@ pub(crate) fn table(rows: &[Value]) {
         );
     }
 }
+
+/// The storage calls per host per tick of `ticks` by operation kind (`proxy::op`), and their sum
+/// without the other queues' idle polls.
+pub(crate) fn ops(timer: &str, n: usize, p: usize, which: &str, ticks: &[&Tick]) {
+    if ticks.is_empty() {
+        return;
+    }
+    let mut ops = std::collections::BTreeMap::<&str, u64>::new();
+    for t in ticks {
+        t.ops
+            .iter()
+            .for_each(|(k, v)| *ops.entry(k.as_str()).or_default() += v);
+    }
+    let per = |v: u64| v as f64 / (n * ticks.len()) as f64;
+    let mut sum = 0;
+    for (op, v) in &ops {
+        let other_queue = op.starts_with("queue ") && !op.contains("workunits");
+        if !other_queue {
+            sum += v;
+        }
+        eprintln!(
+            "  {timer} {n} hosts, {p} instance(s): {:.3} per host per {which}: {op}",
+            per(*v)
+        );
+    }
+    eprintln!(
+        "  {timer} {n} hosts, {p} instance(s): {:.3} per host per {which} without the other queues' polls ({} ticks)",
+        per(sum),
+        ticks.len()
+    );
+}

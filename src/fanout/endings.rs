@@ -1,7 +1,8 @@
 //! The units' endings of one instance, written together: the queue trigger hands an instance a
 //! batch of messages at once, and their units mostly end together, so each ending waits for the
 //! next write of its timer's partition and rides in it (one entity group transaction for up to a
-//! hundred rows) instead of costing a call of its own. A delivery answers only once its ending is
+//! hundred rows) instead of costing a call of its own; a write first waits a tenth of a second
+//! for the batch's others to end. A delivery answers only once its ending is
 //! written (or its write failed), so a unit's row never lags behind a run the queue saw succeed.
 
 use std::collections::BTreeMap;
@@ -11,6 +12,10 @@ use tokio::sync::oneshot;
 
 use crate::azure::AzureError;
 use crate::tables::{Entity, MAX_BATCH, TableStore, get_str};
+
+/// How long a write waits for the other endings of its batch before it goes: a tenth of a second
+/// on a delivery's answer, for one transaction per batch rather than one per few units.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
 
 type Waiting = (Entity, oneshot::Sender<Result<(), AzureError>>);
 
@@ -34,6 +39,9 @@ impl Endings {
         loop {
             {
                 let _writing = self.writing.lock().await;
+                if self.lock().get(&pk).is_some_and(|w| w.len() < MAX_BATCH) {
+                    tokio::time::sleep(LINGER).await;
+                }
                 let batch = self.take(&pk);
                 if !batch.is_empty() {
                     write_batch(tables, batch).await;

@@ -68,6 +68,10 @@ pub struct Unit {
     /// The periods running the unit ended poisoned before this one.
     #[serde(default)]
     pub failed_periods: u32,
+    /// What its timer knew of the unit when planning it, in the timer's words (`AuditLogTail`:
+    /// the lengths its host's hour blobs were read to); empty when nothing.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub known: String,
 }
 
 impl Unit {
@@ -84,6 +88,7 @@ impl Unit {
             planned: String::new(),
             quiet: false,
             failed_periods: 0,
+            known: String::new(),
         }
     }
 }

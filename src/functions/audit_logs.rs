@@ -1,6 +1,7 @@
 //! `AuditLogCreated` (Event Grid: a new `PT1H.json`), `AuditLogTail` (timer: what was appended) and
 //! `AuditLogQuery` (timer: the same from Log Analytics workspaces).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::decode_event;
@@ -36,7 +37,8 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 }
 
 /// `AuditLogTail`: plans one unit per Bastion host with active cursors ([`tail_unit`]: its listing
-/// and reads) and one that joins and detects over every host ([`tail::JOINED`]).
+/// and reads), each carrying the lengths its cursors were read to ([`tail::known`]), and one that
+/// joins and detects over every host ([`tail::JOINED`]).
 ///
 /// # Errors
 /// `Retryable` when the cursors cannot be read or the plan cannot be recorded.
@@ -47,12 +49,19 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         .active(now, state.audit.tail_look_back)
         .await
         .map_err(Failure::storage)?;
-    let mut units: Vec<String> = hosts(cursors).iter().map(Host::unit).collect();
+    let window = state.audit.tail_look_back;
+    let hosts = hosts(cursors);
+    let known: BTreeMap<String, String> = (hosts.iter())
+        .map(|h| (h.unit(), tail::known::of(h, now, window)))
+        .collect();
+    let mut units: Vec<String> = known.keys().cloned().collect();
     units.push(tail::JOINED.to_owned());
-    super::plan::planned(&state, AUDIT_LOG_TAIL, &units, now, Vec::new()).await
+    let knowing = |u: &str| known.get(u).cloned().unwrap_or_default();
+    super::plan::planned_knowing(&state, AUDIT_LOG_TAIL, &units, now, knowing).await
 }
 
-/// One `AuditLogTail` unit at `now`: a host's listing and reads, or the join and detections.
+/// One `AuditLogTail` unit at `now`: a host's listing and reads (`known`: what its planner knew of
+/// its cursors), or the join and detections.
 ///
 /// # Errors
 /// `Retryable` when the host's listing failed, or every blob of it that grew failed (its cursors
@@ -60,6 +69,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
 pub async fn tail_unit(
     state: &AppState,
     unit: &str,
+    known: &str,
     now: time::OffsetDateTime,
 ) -> Result<Outcome, Failure> {
     let tailer = crate::state::tailer(state);
@@ -69,7 +79,7 @@ pub async fn tail_unit(
     if Host::parse_unit(unit).is_none() {
         return Err(Failure::poison(format!("{unit} names no audit-log host")));
     }
-    let report = tailer.run_host(unit, now).await?;
+    let report = tailer.run_host(unit, known, now).await?;
     if report.hosts_failed > 0 || (report.failed > 0 && report.failed == report.blobs) {
         return Err(Failure::storage(anyhow::anyhow!(
             "audit-log host {unit}: its listing or all {} of its grown blobs failed this tick",

@@ -162,7 +162,7 @@ async fn run(state: &AppState, u: &Unit, at: OffsetDateTime, quiet: bool) -> Res
         super::estate::LIVE_SESSIONS => super::estate::live_unit(state, &u.unit, at, quiet).await,
         super::estate::ESTATE_CHECK => loud(super::estate::estate_unit(state, &u.unit, at).await),
         super::audit_logs::AUDIT_LOG_TAIL => {
-            loud(super::audit_logs::tail_unit(state, &u.unit, at).await)
+            loud(super::audit_logs::tail_unit(state, &u.unit, &u.known, at).await)
         }
         super::reconcile::RECONCILE => loud(super::reconcile::unit(state, &u.unit, at).await),
         super::audit_logs::AUDIT_LOG_QUERY => {

@@ -20,10 +20,39 @@ pub(super) async fn planned(
     at: OffsetDateTime,
     extra: Vec<Finding>,
 ) -> Result<Outcome, Failure> {
+    planning(state, timer, units, at, extra, |_| String::new()).await
+}
+
+/// [`planned`] with no findings of its own, each unit carrying what the timer knew of it
+/// (`known`, [`fanout::Unit::known`]).
+///
+/// # Errors
+/// `Retryable` when the plan cannot be recorded.
+pub(super) async fn planned_knowing(
+    state: &AppState,
+    timer: &str,
+    units: &[String],
+    at: OffsetDateTime,
+    known: impl Fn(&str) -> String,
+) -> Result<Outcome, Failure> {
+    planning(state, timer, units, at, Vec::new(), known).await
+}
+
+async fn planning(
+    state: &AppState,
+    timer: &str,
+    units: &[String],
+    at: OffsetDateTime,
+    extra: Vec<Finding>,
+    known: impl Fn(&str) -> String,
+) -> Result<Outcome, Failure> {
     let now = state.ports.clock.now();
-    let plan = fanout::plan(state.ports.tables.as_ref(), timer, units, at, now)
+    let mut plan = fanout::plan(state.ports.tables.as_ref(), timer, units, at, now)
         .await
         .map_err(Failure::storage)?;
+    for u in &mut plan.units {
+        u.known = known(&u.unit);
+    }
     for u in &plan.running {
         tracing::warn!(timer, unit = %u, "unit still queued or running from an earlier period: not planned again");
     }

@@ -31,6 +31,7 @@ use crate::telemetry::redact;
 
 pub mod batch;
 pub mod blob;
+pub mod known;
 mod scan;
 
 /// The `AuditLogTail` work unit that joins and detects over every host ([`Tailer::joined`]); the
@@ -96,35 +97,56 @@ impl Tailer {
         let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
         let repo = CursorRepo::new(self.ports.tables.clone());
         let cursors = repo.active(now, self.settings.tail_look_back).await?;
-        let mut report = self.read(cursors, now, &time).await;
+        let found = scan::scan(self, cursors, now).await;
+        let mut report = self.read(found, now, &time).await;
         self.join(now, &time, &mut report).await;
         Ok(report)
     }
 
     /// One host's part of a tick (an `AuditLogTail` work unit, [`Host::unit`]): its listing and
     /// the reads of its hour blobs that grew, within a tick's allowance and time budget; no join.
+    /// `known`: what its planner knew of its cursors ([`known::of`]); then no query of its
+    /// cursors: a listing that agrees with it reads no cursor row, one that differs reads the rows
+    /// of the blobs that differ by their keys.
     ///
     /// # Errors
     /// [`Error`] when its cursors cannot be read.
-    pub async fn run_host(&self, unit: &str, now: OffsetDateTime) -> Result<TickReport, Error> {
+    pub async fn run_host(
+        &self,
+        unit: &str,
+        known: &str,
+        now: OffsetDateTime,
+    ) -> Result<TickReport, Error> {
         let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
-        let repo = CursorRepo::new(self.ports.tables.clone());
-        let window = self.settings.tail_look_back;
-        let cursors = match Host::parse_unit(unit) {
-            Some((source, path)) => {
-                let name = path.rsplit('/').next().unwrap_or_default();
-                let of_host = repo.active_of(now, window, name).await?;
-                of_host
-                    .into_iter()
-                    .filter(|c| {
-                        (&c.account, &c.container) == (&source.0, &source.1)
-                            && HostPath::of(&c.blob).is_some_and(|p| p.host == path)
-                    })
-                    .collect()
-            }
-            None => Vec::new(),
+        let Some((source, path)) = Host::parse_unit(unit) else {
+            return Ok(self.read(scan::Scan::default(), now, &time).await);
         };
-        Ok(self.read(cursors, now, &time).await)
+        let found = match known::host(source.clone(), &path, known) {
+            Some(host) => scan::scan_known(self, host, now).await,
+            None => scan::scan(self, self.rows_of(&source, &path, now).await?, now).await,
+        };
+        Ok(self.read(found, now, &time).await)
+    }
+
+    /// The active cursors of the host `path` of `source`.
+    async fn rows_of(
+        &self,
+        source: &(String, String),
+        path: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Cursor>, Error> {
+        let repo = CursorRepo::new(self.ports.tables.clone());
+        let name = path.rsplit('/').next().unwrap_or_default();
+        let of_host = repo
+            .active_of(now, self.settings.tail_look_back, name)
+            .await?;
+        Ok(of_host
+            .into_iter()
+            .filter(|c| {
+                (&c.account, &c.container) == (&source.0, &source.1)
+                    && HostPath::of(&c.blob).is_some_and(|p| p.host == path)
+            })
+            .collect())
     }
 
     /// The tick's step over every host (an `AuditLogTail` work unit of its own): the join pass over
@@ -137,12 +159,11 @@ impl Tailer {
         report
     }
 
-    /// Lists the hosts of `cursors`, then reads the blobs that grew (oldest growth first) within
-    /// the allowance and the reading share of `time`; the growth left is marked.
-    async fn read(&self, cursors: Vec<Cursor>, now: OffsetDateTime, time: &Budget) -> TickReport {
+    /// Reads the blobs a scan `found` grown (oldest growth first) within the allowance and the
+    /// reading share of `time`; the growth left is marked.
+    async fn read(&self, found: scan::Scan, now: OffsetDateTime, time: &Budget) -> TickReport {
         let reading = time.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
-        let found = scan::scan(self, cursors, now).await;
         let mut report = TickReport {
             hosts: found.hosts,
             hosts_failed: found.failed,

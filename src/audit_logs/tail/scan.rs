@@ -1,10 +1,11 @@
-//! Finding the hour blobs that grew: one listing per host and month, compared with the cursors.
+//! Finding the hour blobs that grew: one listing per host and month, compared with the cursors
+//! (a host's work unit: with what its planner knew of them, [`scan_known`]).
 //! An append blob only grows, so a listed length above the cursor's `SeenLength` is growth and
 //! nothing else needs a read. A blob without a cursor (its event was lost) is registered; a cursor
 //! read to its end past the window, or whose blob is gone, is retired. A host whose listing fails
 //! waits for the next tick.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt as _;
 use time::{Duration, OffsetDateTime};
@@ -60,11 +61,77 @@ pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTim
             Err(e) => Err(e),
         };
         if let Err(e) = result {
-            out.failed += 1;
-            error!(host = %name, error.cause_chain = %redact(&e.to_string()), "listing an audit-log host failed; its hour blobs wait for the next tick");
+            failed(&mut out, &name, &e);
         }
     }
     out
+}
+
+fn failed(out: &mut Scan, host: &str, e: &Error) {
+    out.failed += 1;
+    error!(host = %host, error.cause_chain = %redact(&e.to_string()), "listing an audit-log host failed; its hour blobs wait for the next tick");
+}
+
+/// One host's scan from what its planner knew of it (`known`, [`super::known`]): its listing is
+/// compared with that, and only what differs is looked at as [`scan`] does, with no query of the
+/// host's cursors: a blob grown or gone reads its own cursor row by its keys, a blob not known is
+/// registered (or its cursor read, when its event registered it since).
+pub(super) async fn scan_known(tail: &Tailer, known: Host, now: OffsetDateTime) -> Scan {
+    let window = tail.settings.tail_look_back;
+    let mut out = Scan {
+        hosts: 1,
+        ..Scan::default()
+    };
+    let name = known.path.host.clone();
+    let result = match list(tail, &known, now, window).await {
+        Ok(items) => differing(tail, known, items, now, &mut out).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        failed(&mut out, &name, &e);
+    }
+    out
+}
+
+/// Acts on what `items` (a listing) changed since `known`: each cursor grown or gone read by its
+/// keys (a retired one left out), the listed blobs not known and those grown.
+async fn differing(
+    tail: &Tailer,
+    known: Host,
+    items: Vec<BlobItem>,
+    now: OffsetDateTime,
+    out: &mut Scan,
+) -> Result<(), Error> {
+    let f = compare(
+        known.clone(),
+        items.clone(),
+        now,
+        tail.settings.tail_look_back,
+    );
+    if f.is_empty() {
+        return Ok(());
+    }
+    let repo = CursorRepo::new(tail.ports.tables.clone());
+    let source = source(tail, &known)?;
+    let at = tail.ports.sources.cursor_source(source);
+    let stale = f.grown.into_iter().map(|g| g.cursor).chain(f.missing);
+    let mut cursors = Vec::new();
+    for c in stale {
+        if let Some(real) = repo.get(at.clone(), &c.blob, c.hour).await?
+            && !real.done
+        {
+            cursors.push(real);
+        }
+    }
+    let look: BTreeSet<&str> = (cursors.iter().map(|c| c.blob.as_str()))
+        .chain(f.unregistered.iter().map(|i| i.name.as_str()))
+        .collect();
+    let items = items
+        .iter()
+        .filter(|i| look.contains(i.name.as_str()))
+        .cloned()
+        .collect();
+    act(tail, Host { cursors, ..known }, items, now, out).await
 }
 
 /// The host's watched hours, every page of every month's listing.
@@ -258,6 +325,16 @@ pub(super) struct Findings {
     pub unregistered: Vec<BlobItem>,
     /// Cursors whose blob the listing did not show (gone, or a listing that skipped it).
     pub missing: Vec<Cursor>,
+}
+
+impl Findings {
+    /// True when the listing says nothing is to be done.
+    pub(super) fn is_empty(&self) -> bool {
+        self.grown.is_empty()
+            && self.retire.is_empty()
+            && self.unregistered.is_empty()
+            && self.missing.is_empty()
+    }
 }
 
 /// Compares `host`'s cursors with the listing of its hours.

@@ -11,6 +11,7 @@ mod identity_learnt;
 mod one_session;
 pub(crate) mod order;
 mod planted;
+mod quiet_units;
 mod replaced_session;
 pub(crate) mod support;
 mod writer;

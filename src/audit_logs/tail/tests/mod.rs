@@ -10,6 +10,7 @@ mod growth;
 mod lastline;
 mod limits;
 mod listing;
+mod planned;
 mod retire;
 
 use super::*;

@@ -1,0 +1,146 @@
+//! A host's unit carrying what its planner knew ([`super::known`]): a listing that agrees reads no
+//! cursor row; a blob grown, a new hour blob or a late one whose event was lost, after quiet
+//! ticks, are read as without it, and a message planned before a read and delivered after it
+//! reads nothing twice.
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use super::session;
+use crate::audit_logs::path::{Host, hosts};
+use crate::audit_logs::repo::CursorRepo;
+use crate::storage::BlobStore;
+use crate::testkit::Domains;
+use crate::testkit::audit::{Kit, NOW, PATH, Tally, kit};
+use crate::testkit::tail::connected;
+
+fn counted() -> (Kit, Arc<Tally>) {
+    let mut k = kit(None);
+    let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
+    k.state.ports.tables = tally.clone();
+    (k, tally)
+}
+
+/// The host's unit and what a planner at `at` knows of it (as `AuditLogTail`'s planning).
+async fn plan(k: &Kit, at: OffsetDateTime) -> (String, String) {
+    let window = k.state.audit.tail_look_back;
+    let repo = CursorRepo::new(k.state.ports.tables.clone());
+    let host: Host = hosts(repo.active(at, window).await.expect("cursors")).remove(0);
+    (host.unit(), super::known::of(&host, at, window))
+}
+
+/// The host's unit at `at` with `known`: its report, blob and table calls.
+async fn unit(
+    k: &Kit,
+    tally: &Tally,
+    (u, known): &(String, String),
+    at: OffsetDateTime,
+) -> (super::TickReport, u64, u64) {
+    tally.reset();
+    let blobs = k.blobs.calls();
+    let r = k.state.tailer().run_host(u, known, at).await.expect("unit");
+    (r, k.blobs.calls() - blobs, tally.count(None, None))
+}
+
+async fn create(k: &Kit, name: &str, text: &str) {
+    let blob = k.state.ports.sources.default_audit_logs().blob(name);
+    k.blobs
+        .create_append(&blob, "application/json")
+        .await
+        .expect("create");
+    if !text.is_empty() {
+        k.blobs
+            .append(&blob, text.as_bytes().to_vec().into())
+            .await
+            .expect("append");
+    }
+}
+
+#[tokio::test]
+async fn a_quiet_host_reads_no_row_and_growth_new_and_late_blobs_are_read_after_quiet_ticks() {
+    let (k, tally) = counted();
+    k.create_log().await;
+    k.register().await;
+    let at = |m: i64| NOW + Duration::minutes(m);
+    // Quiet ticks: the listing alone, no cursor row read.
+    for m in 1..=3 {
+        let planned = plan(&k, at(m)).await;
+        assert!(!planned.1.is_empty(), "the planner knows the host");
+        let (r, blobs, table) = unit(&k, &tally, &planned, at(m)).await;
+        assert_eq!((r.hosts, r.hosts_failed, r.grown, r.blobs), (1, 0, 0, 0));
+        assert_eq!((blobs, table), (1, 0), "one listing, no table call");
+    }
+    // Planned, then the blob grows before the unit runs: read.
+    let planned = plan(&k, at(4)).await;
+    k.append(
+        connected(
+            "10000000-0000-4000-8000-000000000001",
+            "2025-03-14T09:50:00Z",
+        )
+        .as_bytes(),
+    )
+    .await;
+    let (r, _, table) = unit(&k, &tally, &planned, at(4)).await;
+    assert_eq!((r.grown, r.blobs, r.records), (1, 1, 1), "{r:?}");
+    assert!(table > 0, "the rows are read when the listing differs");
+    assert!(
+        session(&k, "10000000-0000-4000-8000-000000000001")
+            .await
+            .is_some()
+    );
+    // The same message delivered again after that read: nothing read twice.
+    let (r, _, _) = unit(&k, &tally, &planned, at(4)).await;
+    assert_eq!((r.grown, r.records), (0, 0), "{r:?}");
+    // Quiet again, then a new hour's blob and a late one, both without their event.
+    let planned = plan(&k, at(5)).await;
+    assert_eq!(unit(&k, &tally, &planned, at(5)).await.2, 0);
+    let new = PATH.replace("/h=09/", "/h=10/");
+    let late = PATH.replace("/h=09/", "/h=03/");
+    create(
+        &k,
+        &new,
+        &connected(
+            "10000000-0000-4000-8000-000000000002",
+            "2025-03-14T10:05:00Z",
+        ),
+    )
+    .await;
+    create(
+        &k,
+        &late,
+        &connected(
+            "10000000-0000-4000-8000-000000000003",
+            "2025-03-14T03:05:00Z",
+        ),
+    )
+    .await;
+    let planned = plan(&k, at(6)).await;
+    let (r, _, _) = unit(&k, &tally, &planned, at(6)).await;
+    assert_eq!((r.registered, r.blobs, r.records), (2, 2, 2), "{r:?}");
+    for t in [
+        "10000000-0000-4000-8000-000000000002",
+        "10000000-0000-4000-8000-000000000003",
+    ] {
+        assert!(session(&k, t).await.is_some(), "{t}");
+    }
+    // All three known now: quiet again.
+    let planned = plan(&k, at(7)).await;
+    let lengths = planned.1.lines().nth(1).unwrap_or_default();
+    assert_eq!(lengths.split(' ').count(), 3, "{}", planned.1);
+    let (r, blobs, table) = unit(&k, &tally, &planned, at(7)).await;
+    assert_eq!((r.grown, r.registered, blobs, table), (0, 0, 1, 0), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_unit_knowing_nothing_or_another_host_reads_its_rows() {
+    let (k, tally) = counted();
+    k.create_log().await;
+    k.register().await;
+    let (u, known) = plan(&k, NOW).await;
+    for known in [String::new(), known.replace("BAS-HUB-WEU", "BAS-HUB-NEU")] {
+        let (r, blobs, table) = unit(&k, &tally, &(u.clone(), known), NOW).await;
+        assert_eq!((r.hosts, blobs), (1, 1));
+        assert!(table > 0, "the host's cursor rows are read");
+    }
+}
