@@ -1,5 +1,6 @@
-//! `WorkUnit` (queue `workunits`): one unit a planning timer sent ([`crate::fanout`]), run by its
-//! timer's unit code and its ending recorded on its row (done, failed, poisoned); a failure is
+//! `WorkUnit` (queue `workunits`): one unit a planning timer sent ([`crate::fanout`]), claimed on
+//! its row by a first delivery (a second copy of the message runs nothing), run by its timer's
+//! unit code and its ending recorded on its row (done, failed, poisoned); a failure is
 //! `Retryable`, so the queue delivers it again (`maxDequeueCount`, then the poison queue). A unit
 //! poisoned the period before too is not poisoned again: its row counts the periods running and
 //! the health report names it once; the next period plans it again. A unit whose Resource
@@ -10,6 +11,7 @@
 
 use time::OffsetDateTime;
 
+use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::fanout::store::{self, Ending, Passed, state};
 use crate::fanout::{self, Unit};
@@ -52,6 +54,15 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
     }
     if let Some(waiting) = waiting(&state, &unit, dequeue).await {
         return waiting;
+    }
+    if fresh && !unit.etag.is_empty() {
+        match state.endings.claim(tables, store::claim(&unit)).await {
+            Ok(()) => {}
+            Err(AzureError::PreconditionFailed) => {
+                return Ok(Outcome::skipped(passed_reason(Passed::Claimed, &unit)));
+            }
+            Err(e) => return Err(Failure::storage(e)),
+        }
     }
     let ran = run(&state, &unit, at, fresh && unit.quiet).await;
     let last = dequeue >= state.config.notify.max_dequeue;
@@ -187,6 +198,7 @@ fn passed_reason(passed: Passed, u: &Unit) -> String {
     let why = match passed {
         Passed::Done => "done already this period",
         Passed::Superseded => "a later period's unit was planned",
+        Passed::Claimed => "another copy of its message claimed it",
     };
     format!("{} {} ({}): {why}", u.timer, u.unit, u.period)
 }

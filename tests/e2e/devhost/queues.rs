@@ -103,7 +103,12 @@ async fn a_slow_get_messages_answer_is_waited_for_not_left_to_its_lease() {
     let proxy = Proxy::start(&cs).await;
     let slow = Fault::Slow(8_000);
     let path = format!("/{ok}/messages");
-    proxy.add(Rule::new(slow).service(Service::Queue).method("GET").path(&path));
+    proxy.add(
+        Rule::new(slow)
+            .service(Service::Queue)
+            .method("GET")
+            .path(&path),
+    );
     let d = Devhost::spawn(
         &app.root,
         None,
@@ -117,6 +122,11 @@ async fn a_slow_get_messages_answer_is_waited_for_not_left_to_its_lease() {
     d.wait_log("devhost handler ready", T).await;
     let calls = app.wait_calls("/Consume", 1, Duration::from_secs(40)).await;
     assert_eq!(proxy.fired(slow), 1, "the slow answer was served");
-    assert_eq!(calls.len(), 1, "run once, not left hidden: {}", d.log_text());
+    assert_eq!(
+        calls.len(),
+        1,
+        "run once, not left hidden: {}",
+        d.log_text()
+    );
     assert_eq!(calls[0]["json"]["Metadata"]["DequeueCount"], "1");
 }
