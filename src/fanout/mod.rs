@@ -8,9 +8,12 @@
 //! is inserted once, so an overlapping tick or a second instance plans nothing ([`plan`]); a unit
 //! still queued or running from an earlier period is not planned again (its row says `planned`,
 //! within [`store::TERM`]); while a delivery works on a unit its message is invisible to the other
-//! instances (the queue's own claim), and a message delivered again (or late) first reads its
-//! unit's row, so a unit done for its period, or superseded, is not run again
-//! ([`store::passed`]). A unit's row is written when it ends ([`endings`]: one transaction for
+//! instances (the queue's own claim). A first delivery claims its unit's row on the ETag the
+//! planner left in the message (`running`, the claims of an instance's units starting together
+//! in one transaction: [`endings`]), so a second copy of the message (an output binding's put
+//! tried again after its answer was lost) finds the row changed and runs nothing; a message
+//! delivered again (or late) first reads its unit's row, so a unit done for its period, or
+//! superseded, is not run again ([`store::passed`]). A unit's row is written when it ends ([`endings`]: one transaction for
 //! the endings of an instance's batch). A failed unit is retried by the queue
 //! (`maxDequeueCount`, then `workunits-poison`); a unit failing its last dequeue is marked
 //! poisoned, with its name and its consecutive poisoned periods, for the health report
@@ -72,6 +75,10 @@ pub struct Unit {
     /// the lengths its host's hour blobs were read to); empty when nothing.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub known: String,
+    /// The ETag of the unit's row as the planner left it (`planned`): a first delivery claims
+    /// the row on it, so a second copy of the message (an output put twice) runs nothing.
+    #[serde(default)]
+    pub etag: String,
 }
 
 impl Unit {
@@ -89,6 +96,7 @@ impl Unit {
             quiet: false,
             failed_periods: 0,
             known: String::new(),
+            etag: String::new(),
         }
     }
 }
@@ -149,7 +157,7 @@ pub async fn plan(
             ..Plan::default()
         });
     }
-    let units: Vec<Unit> = (free.iter())
+    let mut units: Vec<Unit> = (free.iter())
         .map(|u| {
             let mut unit = Unit::new(timer, u, at);
             unit.planned = format_utc_millis(now);
@@ -159,7 +167,10 @@ pub async fn plan(
             unit
         })
         .collect();
-    store::mark_planned(tables, &units).await?;
+    let etags = store::mark_planned(tables, &units).await?;
+    for (unit, etag) in units.iter_mut().zip(etags) {
+        unit.etag = etag;
+    }
     Ok(Plan {
         units,
         running: busy.into_iter().cloned().collect(),

@@ -1,5 +1,6 @@
 //! What the health report shows of the fan-out: per timer, its last planned period's units
-//! planned, done, failed (the queue retries them), still queued or running, deferred by a
+//! planned, queued (planned, not claimed by a delivery yet), running (claimed, not ended), done,
+//! failed (the queue retries them), deferred by a
 //! Resource Manager pause (with the paused scope), and those not planned because they still ran
 //! from an earlier period; and every unit whose last period ended poisoned (its last delivery
 //! failed), named once with the number of consecutive periods it did.
@@ -24,7 +25,9 @@ pub struct Period {
     pub done: usize,
     /// Units of the period whose last delivery failed (retried by the queue).
     pub failed: usize,
-    /// Units of the period planned and not ended: queued or running.
+    /// Units of the period planned and not claimed by a delivery yet: queued.
+    pub queued: usize,
+    /// Units of the period a delivery claimed and that have not ended.
     pub running: usize,
     /// Units of the period deferred by a pause of their Resource Manager scope: (unit, scope).
     pub deferred: Vec<(String, String)>,
@@ -43,7 +46,8 @@ impl Period {
             .map(|(u, n)| (u.clone(), (*n).into()))
             .collect();
         json!({"period": self.period, "planned": self.planned, "done": self.done,
-            "failed": self.failed, "running": self.running, "deferred": deferred.len(),
+            "failed": self.failed, "queued": self.queued, "running": self.running,
+            "deferred": deferred.len(),
             "deferredUnits": deferred, "stillRunningWhenPlanned": self.skipped_running,
             "poisoned": poisoned, "poisonedPeriods": periods})
     }
@@ -95,7 +99,8 @@ pub async fn of_timer(
                 let scope = get_str(e, "Scope").unwrap_or_default().to_owned();
                 out.deferred.push((unit, scope));
             }
-            _ if store::is_pending(e, now) => out.running += 1,
+            state::RUNNING if store::is_pending(e, now) => out.running += 1,
+            _ if store::is_pending(e, now) => out.queued += 1,
             _ => {}
         }
     }

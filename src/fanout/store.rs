@@ -1,9 +1,8 @@
 //! Table `workunits`, written here only: per timer (the partition) one planning row per period
 //! (`plan~<period>`, inserted once) and one row per unit (`unit~<key>`) carrying its last period,
 //! its state and what its next run needs to know. The planner writes a unit's row `planned`
-//! (batched, [`mark_planned`]); the unit's delivery writes it once, when it ends ([`ending`],
-//! batched by [`super::endings`]). No row is written when a unit starts: the queue message's
-//! invisibility while a delivery works on it is the claim.
+//! (batched, [`mark_planned`]); a first delivery claims it `running` on the planned row's ETag
+//! ([`claim`]) and writes it when it ends ([`ending`]), both batched by [`super::endings`].
 
 use std::collections::BTreeMap;
 
@@ -13,8 +12,10 @@ use super::Unit;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{get, query_all, update, upsert_batched};
-use crate::tables::{Entity, Filter, Stored, TableStore, get_i64, get_str, int64};
+use crate::tables::ops::{
+    get, query_all, update, upsert_batched, upsert_tagged, write_creating_table,
+};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_i64, get_str, int64};
 
 /// The table.
 pub const WORK_TABLE: &str = "workunits";
@@ -31,8 +32,10 @@ pub const TERM: Duration = Duration::minutes(10);
 
 /// A unit's state on its row.
 pub mod state {
-    /// Planned: its message is queued or being worked on.
+    /// Planned: its message is queued (or taken by a delivery not started yet).
     pub const PLANNED: &str = "planned";
+    /// A first delivery claimed it and runs it.
+    pub const RUNNING: &str = "running";
     /// Done for its period.
     pub const DONE: &str = "done";
     /// Failed; the queue delivers it again.
@@ -56,7 +59,7 @@ pub fn unit_key(unit: &str) -> String {
 pub fn is_pending(e: &Entity, now: OffsetDateTime) -> bool {
     matches!(
         get_str(e, "State"),
-        Some(state::PLANNED | state::FAILED | state::DEFERRED)
+        Some(state::PLANNED | state::RUNNING | state::FAILED | state::DEFERRED)
     ) && get_str(e, "PlannedAt")
         .and_then(timestamp)
         .is_some_and(|at| at + TERM > now)
@@ -170,11 +173,27 @@ pub fn carried(e: &Entity) -> (bool, u32) {
     (quiet, u32::try_from(failed).unwrap_or(0))
 }
 
-/// Marks `units` planned, in batches of one transaction per hundred.
+/// Unit `u`'s row claimed `running` by a first delivery: written only if the row is still as the
+/// planner left it (its ETag in the message), so of two copies of one message one runs.
+pub fn claim(u: &Unit) -> (Entity, WriteMode) {
+    let end = Ending {
+        state: state::RUNNING,
+        error: String::new(),
+        quiet: u.quiet,
+        failed_periods: u.failed_periods,
+        scope: String::new(),
+    };
+    (ending(u, &end), WriteMode::IfMatch(u.etag.clone()))
+}
+
+/// Marks `units` planned, in batches of one transaction per hundred: their rows' ETags in order.
 ///
 /// # Errors
 /// Table errors.
-pub async fn mark_planned(tables: &dyn TableStore, units: &[Unit]) -> Result<(), AzureError> {
+pub async fn mark_planned(
+    tables: &dyn TableStore,
+    units: &[Unit],
+) -> Result<Vec<String>, AzureError> {
     let rows: Vec<Entity> = (units.iter())
         .map(|u| {
             let end = Ending {
@@ -187,7 +206,7 @@ pub async fn mark_planned(tables: &dyn TableStore, units: &[Unit]) -> Result<(),
             ending(u, &end)
         })
         .collect();
-    write_rows(tables, &rows).await
+    upsert_tagged(tables, WORK_TABLE, &rows).await
 }
 
 /// Writes unit rows (whole: [`ending`]'s) of one timer, in transactions of a hundred.
@@ -198,6 +217,26 @@ pub async fn write_rows(tables: &dyn TableStore, rows: &[Entity]) -> Result<(), 
     upsert_batched(tables, WORK_TABLE, rows).await
 }
 
+/// Writes rows of one timer, some of them conditional ([`claim`]s), in one transaction; when it
+/// is refused (a claim's row changed), each row alone: each row's own result, in order.
+pub async fn write_some(
+    tables: &dyn TableStore,
+    writes: &[(Entity, WriteMode)],
+) -> Vec<Result<(), AzureError>> {
+    if tables.batch(WORK_TABLE, writes).await.is_ok() {
+        return writes.iter().map(|_| Ok(())).collect();
+    }
+    let mut out = Vec::with_capacity(writes.len());
+    for (row, mode) in writes {
+        let written = match mode {
+            WriteMode::IfMatch(_) => tables.write(WORK_TABLE, row, mode.clone()).await,
+            _ => write_creating_table(tables, WORK_TABLE, row, mode.clone()).await,
+        };
+        out.push(written.map(drop));
+    }
+    out
+}
+
 /// Why a delivered unit is not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Passed {
@@ -205,6 +244,8 @@ pub enum Passed {
     Done,
     /// A later period's unit was planned or ran: this one is superseded.
     Superseded,
+    /// Another copy of its message (put twice) claimed the unit first.
+    Claimed,
 }
 
 /// Whether `u`, delivered again (or late), is not to run: its row read.

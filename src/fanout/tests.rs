@@ -123,7 +123,7 @@ async fn the_health_counts_a_period_and_names_a_poisoned_unit_once_with_its_peri
         .await
         .expect("plan");
     let now = T + Duration::seconds(5);
-    let [a, b, _c, d] = [&p.units[0], &p.units[1], &p.units[2], &p.units[3]];
+    let [a, b, c, d] = [&p.units[0], &p.units[1], &p.units[2], &p.units[3]];
     ended(&t, a, &end(state::DONE, 0)).await;
     ended(&t, b, &end(state::POISONED, 1)).await;
     let paused = Ending {
@@ -134,7 +134,24 @@ async fn the_health_counts_a_period_and_names_a_poisoned_unit_once_with_its_peri
     let s = stats::of_timer(&t, "LiveSessions", now)
         .await
         .expect("stats");
-    assert_eq!((s.planned, s.done, s.failed, s.running), (4, 1, 1, 1));
+    assert_eq!((s.planned, s.done, s.failed), (4, 1, 1));
+    assert_eq!(
+        (s.queued, s.running),
+        (1, 0),
+        "c planned, not claimed: queued"
+    );
+    // A delivery claims c: running. A second copy of its message finds the row changed.
+    let claimed = store::write_some(&t, &[store::claim(c)]).await;
+    assert!(claimed[0].is_ok(), "{claimed:?}");
+    let again = store::write_some(&t, &[store::claim(c)]).await;
+    assert!(
+        matches!(again[0], Err(crate::azure::AzureError::PreconditionFailed)),
+        "{again:?}"
+    );
+    let s = stats::of_timer(&t, "LiveSessions", now)
+        .await
+        .expect("stats");
+    assert_eq!((s.queued, s.running), (0, 1));
     assert_eq!(s.deferred, [(d.unit.clone(), "s/microsoft.network".into())]);
     assert_eq!(s.poisoned, [(b.unit.clone(), 1)]);
     // Past their term, units not ended no longer count as queued or running.

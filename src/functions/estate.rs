@@ -5,6 +5,7 @@
 use super::now_of;
 use crate::authorization;
 use crate::estate::{bypass, check, disconnect, live};
+use crate::fanout::store;
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::state::AppState;
@@ -92,6 +93,26 @@ pub async fn estate_unit(
         Outcome::processed(summary),
         report.findings,
     ))
+}
+
+/// How many host units of `period` have not ended (queued, running, or retried by the queue):
+/// their Bastion subnets are not kept yet, so the [`ACROSS_HOSTS`] unit of the period, run now,
+/// would read those hosts again. One query of the timer's unit rows.
+///
+/// # Errors
+/// Table errors.
+pub(super) async fn hosts_pending(
+    state: &AppState,
+    period: &str,
+) -> Result<usize, crate::azure::AzureError> {
+    let rows = store::units(state.ports.tables.as_ref(), ESTATE_CHECK).await?;
+    let now = state.ports.clock.now();
+    let pending = |e: &crate::tables::Entity| {
+        crate::tables::get_str(e, "Period") == Some(period) && store::is_pending(e, now)
+    };
+    Ok((state.config.estate.hosts.iter())
+        .filter(|h| rows.get(*h).is_some_and(pending))
+        .count())
 }
 
 /// The Resource Manager client a unit calls within `budget`.

@@ -1,13 +1,17 @@
-//! `WorkUnit` (queue `workunits`): one unit a planning timer sent ([`crate::fanout`]), run by its
-//! timer's unit code and its ending recorded on its row (done, failed, poisoned); a failure is
+//! `WorkUnit` (queue `workunits`): one unit a planning timer sent ([`crate::fanout`]), claimed on
+//! its row by a first delivery (a second copy of the message runs nothing), run by its timer's
+//! unit code and its ending recorded on its row (done, failed, poisoned); a failure is
 //! `Retryable`, so the queue delivers it again (`maxDequeueCount`, then the poison queue). A unit
 //! poisoned the period before too is not poisoned again: its row counts the periods running and
 //! the health report names it once; the next period plans it again. A unit whose Resource
 //! Manager scope a 429 paused (on any instance) past its run's budget is deferred, not run
-//! (`deferred`). The timers' planning step is `super::plan`.
+//! (`deferred`), as is `EstateCheck`'s unit spanning hosts while host units of its period have
+//! not ended (it takes their Bastion subnets from them). The timers' planning step is
+//! `super::plan`.
 
 use time::OffsetDateTime;
 
+use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::fanout::store::{self, Ending, Passed, state};
 use crate::fanout::{self, Unit};
@@ -47,6 +51,18 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
     }
     if let Some(deferred) = deferred(&state, &unit, dequeue).await {
         return deferred;
+    }
+    if let Some(waiting) = waiting(&state, &unit, dequeue).await {
+        return waiting;
+    }
+    if fresh && !unit.etag.is_empty() {
+        match state.endings.claim(tables, store::claim(&unit)).await {
+            Ok(()) => {}
+            Err(AzureError::PreconditionFailed) => {
+                return Ok(Outcome::skipped(passed_reason(Passed::Claimed, &unit)));
+            }
+            Err(e) => return Err(Failure::storage(e)),
+        }
     }
     let ran = run(&state, &unit, at, fresh && unit.quiet).await;
     let last = dequeue >= state.config.notify.max_dequeue;
@@ -130,14 +146,7 @@ async fn deferred(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Out
         u.period,
         left.as_secs()
     );
-    let end = Ending {
-        scope,
-        ..ending(state::DEFERRED, why.clone(), u.quiet, u.failed_periods)
-    };
-    let tables = state.ports.tables.as_ref();
-    if let Err(e) = state.endings.write(tables, store::ending(u, &end)).await {
-        tracing::warn!(error = %e, unit = %u.unit, "deferral not recorded");
-    }
+    defer(state, u, scope, &why).await;
     if dequeue < state.config.notify.max_dequeue {
         return Some(Err(Failure::storage(anyhow::anyhow!(why))));
     }
@@ -147,10 +156,49 @@ async fn deferred(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Out
     ))
 }
 
+/// The answer deferring `EstateCheck`'s unit spanning hosts while host units of its period have
+/// not ended ([`super::estate::hosts_pending`]): it would read those hosts' Bastion subnets
+/// again, which their own units keep for it. Retryable, so the queue delivers it again after its
+/// visibility timeout; its last delivery runs whatever is pending (reading those hosts then).
+async fn waiting(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Outcome, Failure>> {
+    let spans_hosts =
+        u.timer == super::estate::ESTATE_CHECK && u.unit == super::estate::ACROSS_HOSTS;
+    if !spans_hosts || dequeue >= state.config.notify.max_dequeue {
+        return None;
+    }
+    let pending = super::estate::hosts_pending(state, &u.period).await;
+    let n = pending
+        .inspect_err(|e| tracing::warn!(error = %e, "host units not read; the doors run now"))
+        .ok()
+        .filter(|n| *n > 0)?;
+    let why = format!(
+        "{} {} ({}): {n} host unit(s) of its period not ended: deferred",
+        u.timer, u.unit, u.period
+    );
+    defer(state, u, HOST_UNITS.into(), &why).await;
+    Some(Err(Failure::storage(anyhow::anyhow!(why))))
+}
+
+/// What a deferral by [`waiting`] names as its scope.
+const HOST_UNITS: &str = "the period's host units";
+
+/// Records `u` deferred by `scope`, for `why`.
+async fn defer(state: &AppState, u: &Unit, scope: String, why: &str) {
+    let end = Ending {
+        scope,
+        ..ending(state::DEFERRED, why.to_owned(), u.quiet, u.failed_periods)
+    };
+    let tables = state.ports.tables.as_ref();
+    if let Err(e) = state.endings.write(tables, store::ending(u, &end)).await {
+        tracing::warn!(error = %e, unit = %u.unit, "deferral not recorded");
+    }
+}
+
 fn passed_reason(passed: Passed, u: &Unit) -> String {
     let why = match passed {
         Passed::Done => "done already this period",
         Passed::Superseded => "a later period's unit was planned",
+        Passed::Claimed => "another copy of its message claimed it",
     };
     format!("{} {} ({}): {why}", u.timer, u.unit, u.period)
 }

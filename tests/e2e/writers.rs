@@ -40,6 +40,7 @@ const WRITES: &[&str] = &[
     "delete",
     "batch",
     "upsert_batched",
+    "upsert_tagged",
     "mark",
 ];
 

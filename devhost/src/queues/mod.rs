@@ -4,7 +4,10 @@
 //! `AzureWebJobsStorage`); clients come from the library's queue port, so a key-based connection
 //! signs an account SAS (`ss=q`) per request and an identity-based one uses the managed identity
 //! (`IDENTITY_ENDPOINT`), as the host's queue extension would. Queues are created on first use,
-//! as the host's queue extension does.
+//! as the host's queue extension does. Each try waits [`HOST_TIMEOUTS`] for its answer, the
+//! host's Azure SDK's network timeout, not the app's 6-s storage try: a Get Messages the service
+//! has taken is not given up while its answer is on the way (its messages would stay hidden for
+//! their whole 10-minute lease).
 
 mod trigger;
 
@@ -13,6 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use azure_storage_queue::QueueClient;
 use azure_storage_queue::models::QueueMessage;
+use std::time::Duration;
+
+use bastion_recordings::azure::Timeouts;
 use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::queues::QueueAccess;
 use bastion_recordings::telemetry::redact;
@@ -36,6 +42,13 @@ pub(crate) fn resolve_connection(name: &str) -> Result<StorageConnection, String
         "connection {name} is not configured (nor AzureWebJobsStorage)"
     ))
 }
+
+/// The queue extension's calls wait as long as the host's Azure SDK does for an answer: its
+/// `RetryOptions.NetworkTimeout` defaults to 100 s a try (Azure.Core, `RetryOptions`).
+pub(crate) const HOST_TIMEOUTS: Timeouts = Timeouts {
+    per_try: Duration::from_secs(100),
+    total: Duration::from_secs(200),
+};
 
 /// (connection setting, queue name).
 type QueueKey = (String, String);
@@ -69,7 +82,7 @@ impl Queues {
         if let Some(a) = accounts.get(connection) {
             return Ok(a.clone());
         }
-        let conn = resolve_connection(connection)?;
+        let conn = resolve_connection(connection)?.with_timeouts(HOST_TIMEOUTS);
         let access = Arc::new(QueueAccess::new(&conn).map_err(|e| format!("{connection}: {e}"))?);
         accounts.insert(connection.to_owned(), access.clone());
         Ok(access)

@@ -112,11 +112,27 @@ pub async fn write_creating_table<T: TableStore + ?Sized>(
 /// Upserts `rows` of one partition in batches; a batch refused for a missing table is sent again
 /// once the table is created (not one write per row), any other refused batch is written row by
 /// row, which names the failing row.
+///
+/// # Errors
+/// The first failing row's error.
 pub async fn upsert_batched<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
     rows: &[Entity],
 ) -> Result<(), AzureError> {
+    upsert_tagged(tables, table, rows).await.map(drop)
+}
+
+/// [`upsert_batched`], returning each row's new ETag in order.
+///
+/// # Errors
+/// The first failing row's error.
+pub async fn upsert_tagged<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    rows: &[Entity],
+) -> Result<Vec<String>, AzureError> {
+    let mut etags = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(super::MAX_BATCH) {
         let writes: Vec<_> = chunk
             .iter()
@@ -129,14 +145,15 @@ pub async fn upsert_batched<T: TableStore + ?Sized>(
             }
             other => other,
         };
-        if sent.is_ok() {
+        if let Ok(tags) = sent {
+            etags.extend(tags);
             continue;
         }
         for e in chunk {
-            write_creating_table(tables, table, e, WriteMode::Upsert).await?;
+            etags.push(write_creating_table(tables, table, e, WriteMode::Upsert).await?);
         }
     }
-    Ok(())
+    Ok(etags)
 }
 
 /// Reads `(table, pk, rk)` and rewrites it through `change` with [`update_from`].

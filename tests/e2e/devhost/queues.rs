@@ -1,5 +1,5 @@
 //! devhost on Azurite: queue triggers with host encoding, deletion on success, poison after
-//! `maxDequeueCount` failures.
+//! `maxDequeueCount` failures, a slow Get Messages answer waited for.
 
 use std::time::Duration;
 
@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::azure::{T, peek, send, wait_peek};
 use super::{Devhost, TempApp, assert_host_headers, is_offset_seconds};
+use crate::faults::proxy::{Fault, Proxy, Rule, Service};
 use crate::harness::{azurite, unique};
 
 fn queue_app(ok: &str, bad: &str) -> TempApp {
@@ -87,4 +88,45 @@ async fn queue_triggers_get_host_encoding_and_failures_end_in_poison() {
         peek(&cs, &bad).await.is_empty() && peek(&cs, &ok).await.is_empty(),
         "handled messages are deleted"
     );
+}
+
+/// A Get Messages the queue service answers slowly (a busy emulator or account) is waited for, as
+/// the host's Azure SDK waits (100 s a try): its messages run now. Giving up after the app's
+/// 6-s storage try left them taken but never run, hidden for their whole 10-minute lease (the
+/// 604-s fan-out tick of a batch of 16).
+#[tokio::test]
+async fn a_slow_get_messages_answer_is_waited_for_not_left_to_its_lease() {
+    let Some(cs) = azurite() else { return };
+    let (ok, bad) = (unique("dhslow"), unique("dhunused"));
+    let app = queue_app(&ok, &bad);
+    send(&cs, &ok, "taken slowly").await;
+    let proxy = Proxy::start(&cs).await;
+    let slow = Fault::Slow(8_000);
+    let path = format!("/{ok}/messages");
+    proxy.add(
+        Rule::new(slow)
+            .service(Service::Queue)
+            .method("GET")
+            .path(&path),
+    );
+    let d = Devhost::spawn(
+        &app.root,
+        None,
+        &[
+            ("AzureWebJobsStorage", proxy.connection.as_str()),
+            ("DEVHOST_WATCH", ""),
+            ("DEVHOST_QUEUE_POLL_MS", "100"),
+        ],
+    )
+    .await;
+    d.wait_log("devhost handler ready", T).await;
+    let calls = app.wait_calls("/Consume", 1, Duration::from_secs(40)).await;
+    assert_eq!(proxy.fired(slow), 1, "the slow answer was served");
+    assert_eq!(
+        calls.len(),
+        1,
+        "run once, not left hidden: {}",
+        d.log_text()
+    );
+    assert_eq!(calls[0]["json"]["Metadata"]["DequeueCount"], "1");
 }

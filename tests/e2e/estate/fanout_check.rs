@@ -80,21 +80,22 @@ async fn each_hosts_unit_settles_its_own_identity_and_the_alerts_are_a_single_ru
             .clone()
     };
     let mut sent: Vec<Value> = Vec::new();
-    let mut run = async |h: &HandlerProcess, unit: &str| {
-        let (status, reply) = h.deliver(&of(unit), 1).await;
+    let mut run = async |h: &HandlerProcess, unit: &str, dequeue: u32| {
+        let (status, reply) = h.deliver(&of(unit), dequeue).await;
         assert_eq!(status, 200, "{unit}: {reply}");
         sent.extend(notifications(&reply));
     };
     let (b1, b2) = (host_id("b1"), host_id("b2"));
-    run(&rig.handler, &b1).await;
+    run(&rig.handler, &b1, 1).await;
     assert_eq!(
         unread_at(&rig, &soon).await,
         [b2.to_ascii_lowercase()],
         "b1's unit closed b1's identity alone"
     );
-    // What spans hosts runs before b2's unit, on the other instance.
-    run(&other, "doors-and-settling").await;
-    run(&other, &b2).await;
+    // What spans hosts runs before b2's unit, on the other instance (its last delivery: the
+    // earlier ones wait for b2's unit).
+    run(&other, "doors-and-settling", 5).await;
+    run(&other, &b2, 1).await;
     assert!(
         unread_at(&rig, &soon).await.is_empty(),
         "b2's unit closed b2's"

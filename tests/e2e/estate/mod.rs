@@ -17,6 +17,7 @@ mod fanout;
 mod fanout_check;
 mod fanout_doors;
 mod fanout_pause;
+mod fanout_twice;
 mod identity;
 mod live;
 mod moved;

@@ -10,7 +10,7 @@ mod frozen;
 mod http1;
 mod join_order;
 mod lost_answers;
-mod proxy;
+pub(crate) mod proxy;
 mod proxy_tests;
 mod rig;
 mod sweep;

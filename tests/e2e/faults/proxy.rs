@@ -2,7 +2,7 @@
 //! each forwarding HTTP/1.1 requests to the real endpoint unless a scripted [`Rule`] matches.
 //!
 //! Faults: forward and then drop the answer (the service committed, the client never hears so),
-//! freeze (read the request, never answer), answer a status with `Retry-After` (throttling), reset
+//! hold the answer a while (a busy service), freeze (read the request, never answer), answer a status with `Retry-After` (throttling), reset
 //! the connection. Rules match by service, method and path substring, and fire from their Nth match
 //! for a number of matches. Every request is logged with the fault it met, so a test can prove the
 //! fault fired rather than trusting that it did.
@@ -49,6 +49,8 @@ pub enum Fault {
     Status(u16, u64),
     /// Reset the connection (RST) without forwarding.
     Reset,
+    /// Forward it, then hold the service's answer this many milliseconds before passing it on.
+    Slow(u64),
 }
 
 /// A scripted fault: which requests it matches, and which of its matches it hits.
@@ -250,10 +252,13 @@ async fn serve(
                     return;
                 }
             }
-            None | Some(Fault::DropAnswer) => {
+            None | Some(Fault::DropAnswer | Fault::Slow(_)) => {
                 let Ok(res) = forward(upstream, &req.raw, &req.head.method).await else {
                     return;
                 };
+                if let Some(Fault::Slow(ms)) = fault {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
                 shared.lock().expect("proxy state").seen[at].status = Some(res.head.status);
                 if fault == Some(Fault::DropAnswer) {
                     return; // the service committed; the client never hears
