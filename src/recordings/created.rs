@@ -93,25 +93,12 @@ pub struct Catalogued {
     pub hash: Option<HashRequest<'static>>,
 }
 
-impl From<Handled> for Catalogued {
-    fn from(handled: Handled) -> Self {
-        Self {
-            handled,
-            hash: None,
-        }
-    }
-}
-
 impl Catalogued {
     /// Nothing catalogued, for the reason `why`.
     fn skipped(why: impl Into<String>) -> Self {
-        let (line, skipped, findings) = (why.into(), true, Vec::new());
-        Handled {
-            line,
-            skipped,
-            findings,
-        }
-        .into()
+        let mut c = Self::default();
+        (c.handled.line, c.handled.skipped) = (why.into(), true);
+        c
     }
 }
 
@@ -283,7 +270,11 @@ impl Recordings {
             let gone = format!("blob {} no longer exists", source.blob(event.blob.clone()));
             return Ok(Catalogued::skipped(gone));
         }
-        Ok(self.gone_before(source, event).await?.into())
+        let handled = self.gone_before(source, event).await?;
+        Ok(Catalogued {
+            handled,
+            hash: None,
+        })
     }
 
     /// Merges the policy's class into the blob's tags ([`merge_tags`]); `None` when it vanished.
