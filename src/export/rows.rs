@@ -301,6 +301,30 @@ pub struct ReviewRow {
 }
 export_row!(ReviewRow, Table::Reviews, review_id);
 
+impl ReviewRow {
+    /// The row of a review as its table keeps it (`reviews::Review::to_entity`); `None` without
+    /// an id or a time.
+    pub fn of_review(e: &Entity) -> Option<Self> {
+        Some(Self {
+            time_generated: time_of(e, "ReviewedAt")?,
+            review_id: get_str(e, "ReviewId")?.to_owned(),
+            subject_kind: text(e, "SubjectKind"),
+            subject_id: text(e, "SubjectId"),
+            verdict: text(e, "Verdict"),
+            comment: text(e, "Comment"),
+            ticket: text(e, "Ticket"),
+            reviewer: text(e, "Reviewer"),
+            bastion_host: text(e, "BastionHost"),
+            target_vm: text(e, "TargetVm"),
+            user_name: text(e, "UserName"),
+            session_id: text(e, "TunnelId"),
+            session_start: time_of(e, "SessionStart"),
+            recording_deleted_at: time_of(e, "DeletedAt"),
+            user_email: text(e, "UserEmail"),
+        })
+    }
+}
+
 /// `BastionFindings_CL`: an estate finding's episode opening or clearing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -331,6 +355,36 @@ pub struct FindingRow {
 }
 export_row!(FindingRow, Table::Findings, finding_id);
 
+impl FindingRow {
+    /// The row of an `estate` entity in its current state, one per episode's opening and clearing
+    /// (its id: host, finding and when it opened, as its notifications are named); `None` for the
+    /// host's `~checked` row or a row without an episode.
+    pub fn of_estate(e: &Entity) -> Option<Self> {
+        let code = get_str(e, "RowKey").filter(|rk| !rk.starts_with('~'))?;
+        let status = get_str(e, "Status").filter(|v| *v == "open" || *v == "resolved")?;
+        let opened = time_of(e, "OpenedAt")?;
+        let host = text(e, "Host");
+        let fact = format!(
+            "{}|{code}|{}",
+            host.to_ascii_lowercase(),
+            text(e, "OpenedAt")
+        );
+        let resolved = time_of(e, "ResolvedAt");
+        Some(Self {
+            time_generated: resolved.filter(|_| status == "resolved").unwrap_or(opened),
+            finding_id: crate::spine::stable_id("estate.episode", &fact),
+            bastion_resource_id: host,
+            bastion_host: text(e, "HostName"),
+            finding: code.to_owned(),
+            finding_severity: text(e, "Severity"),
+            status: status.to_owned(),
+            opened_at: Some(opened),
+            resolved_at: resolved,
+            evidence: text(e, "Evidence"),
+        })
+    }
+}
+
 /// `BastionDisconnects_CL`: a disconnect asked, or answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -359,3 +413,25 @@ pub struct DisconnectRow {
     pub message: String,
 }
 export_row!(DisconnectRow, Table::Disconnects, disconnect_id);
+
+impl DisconnectRow {
+    /// The row of a `disconnects` entity in its current state: asked (`Requested`), or answered
+    /// at `AnsweredAt`; `None` without a key or a time.
+    pub fn of_disconnect(e: &Entity) -> Option<Self> {
+        let requested = time_of(e, "At")?;
+        let state = text(e, "State");
+        let answered = time_of(e, "AnsweredAt").filter(|_| state != "Requested");
+        Some(Self {
+            time_generated: answered.unwrap_or(requested),
+            disconnect_id: get_str(e, "RowKey").filter(|k| !k.is_empty())?.to_owned(),
+            bastion_resource_id: text(e, "Host"),
+            bastion_host: text(e, "HostName"),
+            session_id: text(e, "SessionId"),
+            reason: text(e, "Reason"),
+            decided_by: text(e, "DecidedBy"),
+            requested_at: Some(requested),
+            state,
+            message: text(e, "Message"),
+        })
+    }
+}

@@ -221,11 +221,29 @@ async fn every_kind_declared_on_the_estate_route_is_listed_by_it() {
         kinds::CODES.len() + 2,
         "the codes and the kinds they share"
     );
+    // Each episode's `BastionFindings_CL` row, made from its stored row as the check records it.
+    let all = crate::tables::Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "");
+    let stored =
+        crate::tables::ops::query_all(tables, crate::estate::store::ESTATE_TABLE, &all, 1000);
+    let rows: Vec<_> = (stored.await.expect("estate rows").iter())
+        .filter_map(|s| crate::export::rows::FindingRow::of_estate(&s.entity))
+        .collect();
     for (code, status) in shown {
         let listed = |i: &Value| i["finding"] == code.as_str() && i["status"] == status;
         assert!(
             items.iter().any(listed),
             "{code} {status} not listed: {doc}"
         );
+        let exported =
+            |r: &&crate::export::rows::FindingRow| r.finding == code && r.status == status;
+        assert!(
+            rows.iter().any(|r| exported(&r)),
+            "{code} {status}: no Sentinel row"
+        );
     }
+    assert_eq!(
+        rows.len(),
+        kinds::CODES.len() + 2,
+        "one row per episode, none for the host's"
+    );
 }
