@@ -355,36 +355,6 @@ pub struct FindingRow {
 }
 export_row!(FindingRow, Table::Findings, finding_id);
 
-impl FindingRow {
-    /// The row of an `estate` entity in its current state, one per episode's opening and clearing
-    /// (its id: host, finding and when it opened, as its notifications are named); `None` for the
-    /// host's `~checked` row or a row without an episode.
-    pub fn of_estate(e: &Entity) -> Option<Self> {
-        let code = get_str(e, "RowKey").filter(|rk| !rk.starts_with('~'))?;
-        let status = get_str(e, "Status").filter(|v| *v == "open" || *v == "resolved")?;
-        let opened = time_of(e, "OpenedAt")?;
-        let host = text(e, "Host");
-        let fact = format!(
-            "{}|{code}|{}",
-            host.to_ascii_lowercase(),
-            text(e, "OpenedAt")
-        );
-        let resolved = time_of(e, "ResolvedAt");
-        Some(Self {
-            time_generated: resolved.filter(|_| status == "resolved").unwrap_or(opened),
-            finding_id: crate::spine::stable_id("estate.episode", &fact),
-            bastion_resource_id: host,
-            bastion_host: text(e, "HostName"),
-            finding: code.to_owned(),
-            finding_severity: text(e, "Severity"),
-            status: status.to_owned(),
-            opened_at: Some(opened),
-            resolved_at: resolved,
-            evidence: text(e, "Evidence"),
-        })
-    }
-}
-
 /// `BastionDisconnects_CL`: a disconnect asked, or answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -245,7 +245,7 @@ async fn every_kind_declared_on_the_estate_route_is_listed_by_it() {
     let stored =
         crate::tables::ops::query_all(tables, crate::estate::store::ESTATE_TABLE, &all, 1000);
     let rows: Vec<_> = (stored.await.expect("estate rows").iter())
-        .filter_map(|s| crate::export::rows::FindingRow::of_estate(&s.entity))
+        .filter_map(|s| sentinel::episode_row(&s.entity))
         .collect();
     for (code, status) in shown {
         let listed = |i: &Value| i["finding"] == code.as_str() && i["status"] == status;

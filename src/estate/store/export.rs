@@ -1,11 +1,11 @@
 //! The estate findings' episodes to `BastionFindings_CL` (the row, one when an episode opens and
-//! one when it clears, is [`FindingRow::of_estate`]): each check records every episode whose state
+//! one when it clears, is [`sentinel::episode_row`]): each check records every episode whose state
 //! has no row yet, then marks it `Exported`, so a row not recorded is recorded by the next check.
 
 use super::{ESTATE_TABLE, MAX_ROWS};
 use crate::azure::AzureError;
 use crate::export::Outbox;
-use crate::export::rows::FindingRow;
+use crate::spine::sentinel;
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore, get_str};
@@ -28,7 +28,7 @@ pub async fn record_changes(tables: &dyn TableStore, outbox: &Outbox) -> Result<
         if get_str(&s.entity, EXPORTED) == Some(status.as_str()) {
             continue;
         }
-        let Some(row) = FindingRow::of_estate(&s.entity) else {
+        let Some(row) = sentinel::episode_row(&s.entity) else {
             continue;
         };
         outbox.record(&row).await?;
