@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::arm::ResourceManager;
 use crate::arm::resource_name;
 use crate::azure::AzureError;
-use crate::dates::{format_date, format_utc_millis, timestamp};
+use crate::dates::{format_date, format_utc_millis};
 use crate::export::Outbox;
 use crate::export::rows::DisconnectRow;
 use crate::spine::kinds::SESSION_DISCONNECTED;
@@ -61,9 +61,9 @@ pub async fn disconnect(
     });
     let entity = crate::tables::entity(row.clone());
     write_creating_table(tables, DISCONNECTS_TABLE, &entity, WriteMode::Insert).await?;
-    if let Some(r) = disconnect_row(&entity) {
-        outbox.record(&r).await?;
-    }
+    outbox
+        .record(DisconnectRow::of_disconnect(&entity).as_ref())
+        .await?;
     let ids = [req.session_id.to_owned()];
     let (state, message) = match arm.disconnect_sessions(req.host, &ids).await {
         Ok(results) => match results.into_iter().find(|r| r.session_id == req.session_id) {
@@ -118,9 +118,9 @@ pub async fn announce(
             unannounced(&r.entity) && get_str(&r.entity, "State") != Some("Requested")
         };
         for r in rows.iter().filter(answered) {
-            if let Some(row) = disconnect_row(&r.entity) {
-                outbox.record(&row).await?;
-            }
+            outbox
+                .record(DisconnectRow::of_disconnect(&r.entity).as_ref())
+                .await?;
             let announced = ("Announced", true.into());
             if super::mark(tables, DISCONNECTS_TABLE, r, &unannounced, announced).await? {
                 out.push(finding(&r.entity));
@@ -128,31 +128,6 @@ pub async fn announce(
         }
     }
     Ok(out)
-}
-
-/// The Sentinel row of a `disconnects` entity in its current state (`None` without a key).
-pub fn disconnect_row(e: &Entity) -> Option<DisconnectRow> {
-    let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
-    let t = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).and_then(timestamp);
-    let requested = t("At")?;
-    let state = s("State");
-    let at = if state == "Requested" {
-        requested
-    } else {
-        t("AnsweredAt").unwrap_or(requested)
-    };
-    Some(DisconnectRow {
-        time_generated: at,
-        disconnect_id: get_str(e, "RowKey").filter(|k| !k.is_empty())?.to_owned(),
-        bastion_resource_id: s("Host"),
-        bastion_host: s("HostName"),
-        session_id: s("SessionId"),
-        reason: s("Reason"),
-        decided_by: s("DecidedBy"),
-        requested_at: Some(requested),
-        state,
-        message: s("Message"),
-    })
 }
 
 fn finding(e: &Entity) -> Finding {

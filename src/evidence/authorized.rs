@@ -2,18 +2,17 @@
 //! (sessions per verdict, per host and in total; the sessions without a covering verdict; the
 //! shared VM accounts) are counted by [`Tally`], which [`write_pack`](super::pack::write_pack)
 //! feeds as the sessions stream past and [`authorization_figures`] feeds without writing a pack,
-//! for `GET /api/sessions/authorization`: the page and the pack say the same. The lists:
-//! `unauthorized.csv` (verdict `none`, `unknown`, or not decided yet) and `sharedaccounts.csv`
-//! (one VM account used by two or more people in the period, `authorization::shared`).
+//! for `GET /api/sessions/authorization`: the page and the pack say the same. Its lists
+//! ([`super::lists`]): `unauthorized.csv` (verdict `none`, `unknown`, or not decided yet) and
+//! `sharedaccounts.csv` (one VM account used by two or more people in the period,
+//! `authorization::shared`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::lists::{ListFile, ListSpec, Shown, session_cells, session_columns, time};
-use super::manifest::FileEntry;
+use super::lists::{ListSpec, SHARED, Shown, UNAUTHORIZED};
 use super::options::PackOptions;
 use super::rows::{Facts, Kind};
 use super::source::Source;
@@ -26,39 +25,16 @@ use crate::ports::Ports;
 /// A session's verdict word: `undecided` while it has none.
 pub const UNDECIDED: &str = "undecided";
 
-/// `unauthorized.csv`: the successful sessions no verdict covers.
-pub const UNAUTHORIZED: ListSpec = ListSpec {
-    file: "unauthorized.csv",
-    title: "Sessions without an authorization",
-    columns: session_columns!("verdict", .., "reasons", "tunnelId"),
-    shown: &[0, 1, 3, 4, 5, 6, 7],
-};
-
-/// `sharedaccounts.csv`: VM accounts used by two or more people in the period.
-pub const SHARED: ListSpec = ListSpec {
-    file: "sharedaccounts.csv",
-    title: "Shared VM accounts",
-    columns: &[
-        "vm",
-        "account",
-        "people",
-        "firstUse",
-        "lastUse",
-        "vmResourceId",
-    ],
-    shown: &[0, 1, 2, 3, 4],
-};
-
 /// The section's lists, in the order the report shows them.
 pub const LISTS: [ListSpec; 2] = [UNAUTHORIZED, SHARED];
 
 /// Whether `w` counts at all: only a session past the login gets a verdict.
-fn counted(w: &DayRow) -> bool {
+pub(super) fn counted(w: &DayRow) -> bool {
     w.outcome == CONNECTED
 }
 
 /// `w`'s verdict word.
-fn verdict(w: &DayRow) -> &str {
+pub(super) fn verdict(w: &DayRow) -> &str {
     if w.authorization.is_empty() {
         UNDECIDED
     } else {
@@ -67,7 +43,7 @@ fn verdict(w: &DayRow) -> &str {
 }
 
 /// Whether counted session `w` has no covering verdict (`none`, `unknown`, undecided).
-fn without(w: &DayRow) -> bool {
+pub(super) fn without(w: &DayRow) -> bool {
     matches!(verdict(w), "none" | "unknown" | UNDECIDED)
 }
 
@@ -170,68 +146,6 @@ pub async fn authorization_figures(
         chunk += 1;
     }
     Ok(tally.finish())
-}
-
-/// `unauthorized.csv` being written, and the tally.
-pub struct Lists {
-    unauthorized: ListFile,
-    tally: Tally,
-}
-
-impl Lists {
-    /// Creates `unauthorized.csv` in `dir`.
-    ///
-    /// # Errors
-    /// I/O errors.
-    pub fn create(dir: &Path) -> std::io::Result<Self> {
-        Ok(Self {
-            unauthorized: ListFile::create(dir, UNAUTHORIZED)?,
-            tally: Tally::default(),
-        })
-    }
-
-    /// Counts session `w` and lists it when no verdict covers it.
-    ///
-    /// # Errors
-    /// I/O errors.
-    pub fn session(&mut self, w: &DayRow) -> std::io::Result<()> {
-        self.tally.session(w);
-        if counted(w) && without(w) {
-            let reasons = serde_json::from_str::<serde_json::Value>(&w.authorization_record)
-                .ok()
-                .and_then(|r| r["reasons"].as_array().cloned())
-                .unwrap_or_default();
-            let reasons: Vec<&str> = reasons.iter().filter_map(|r| r.as_str()).collect();
-            let mut row = vec![verdict(w).to_owned()];
-            row.extend(session_cells(w));
-            row.extend([reasons.join("; "), w.tunnel_id.clone()]);
-            self.unauthorized.row(&row)?;
-        }
-        Ok(())
-    }
-
-    /// Writes `sharedaccounts.csv` and closes both: their manifest entries and the figures.
-    ///
-    /// # Errors
-    /// I/O errors.
-    pub fn finish(self, dir: &Path) -> std::io::Result<([FileEntry; 2], Authorization)> {
-        let mut f = self.tally.finish();
-        let mut shared = ListFile::create(dir, SHARED)?;
-        for s in &f.shared {
-            shared.row(&[
-                s.vm_name.clone(),
-                s.account.clone(),
-                s.people.join(", "),
-                time(Some(s.first)),
-                time(Some(s.last)),
-                s.vm.clone(),
-            ])?;
-        }
-        let (a, shown_a) = self.unauthorized.finish()?;
-        let (b, shown_b) = shared.finish()?;
-        f.lists = vec![shown_a, shown_b];
-        Ok(([a, b], f))
-    }
 }
 
 #[cfg(test)]

@@ -1,21 +1,27 @@
-//! The pack's session-level lists, each a CSV file and a table of the report with the same rows in
-//! the same order (the report shows the first [`LISTED`] and some of the columns): the unrecorded
-//! sessions (`unrecorded.csv`), the sessions not reviewed or reviewed late (`unreviewed.csv`), and
-//! the incidents and follow-ups with their comments and tickets (`findings.csv`). Each row names
-//! the person (the portal user, the Entra UPN the audit record carries), the VM account, the VM,
-//! the host and the times. Which session goes in which list is decided by `catalogue::figures`,
-//! the definitions the counts use, so a list has as many rows as its figure counts.
+//! The pack's finding lists, each a CSV file and a table of the report with the same rows in the
+//! same order (the report shows the first [`LISTED`] and some of the columns). A list of a
+//! declared kind is the file its declaration names (`Kind::pack`, [`file_of`]): the unrecorded
+//! sessions (`unrecorded.csv`), the sessions not reviewed or reviewed late (`unreviewed.csv`),
+//! the sessions no verdict covers (`unauthorized.csv`) and the shared VM accounts
+//! (`sharedaccounts.csv`); beside them the incidents and follow-ups with their comments and
+//! tickets (`findings.csv`). [`listed`] is the one function deciding which lists a session is in,
+//! by the definitions the figures count with (`catalogue::figures`, the authorization tally), so a
+//! list has as many rows as its figure counts. Each row names the person (the portal user, the
+//! Entra UPN the audit record carries), the VM account, the VM, the host and the times.
 
 use std::path::Path;
 
 use time::{Duration, OffsetDateTime};
 
+use super::authorized::{counted, verdict, without};
 use super::manifest::FileEntry;
 use super::writer::CsvFile;
+use crate::authorization::shared::Shared;
 use crate::catalogue::days::{DayRow, get_row};
 use crate::catalogue::figures::{Coverage, due_at, on_time};
 use crate::dates::format_utc_millis;
 use crate::reviews::Review;
+use crate::spine::kinds::{self, Kind};
 use crate::tables::TableStore;
 
 /// Rows of a list the report shows (the CSV file has them all).
@@ -45,11 +51,18 @@ macro_rules! session_columns {
         &[$($before,)* "start", "end", "person", "vmUser", "vm", "bastionHost" $(,$after)*]
     };
 }
-pub(super) use session_columns;
+
+/// The pack's file of `kind`, as its declaration names it.
+const fn file_of(kind: &'static Kind) -> &'static str {
+    match kind.pack {
+        Some(f) => f,
+        None => "",
+    }
+}
 
 /// `unrecorded.csv`: sessions counted unrecorded ([`Coverage::Unrecorded`]).
 pub const UNRECORDED: ListSpec = ListSpec {
-    file: "unrecorded.csv",
+    file: file_of(&kinds::SESSION_UNRECORDED),
     title: "Unrecorded sessions",
     columns: session_columns!(.., "outcome", "clientIp", "tunnelId"),
     shown: &[0, 1, 2, 3, 4, 5, 6],
@@ -57,7 +70,7 @@ pub const UNRECORDED: ListSpec = ListSpec {
 
 /// `unreviewed.csv`: sessions not reviewed, or first reviewed after their due time.
 pub const UNREVIEWED: ListSpec = ListSpec {
-    file: "unreviewed.csv",
+    file: file_of(&kinds::REVIEW_OVERDUE),
     title: "Sessions not reviewed or reviewed late",
     columns: session_columns!("review", .., "kind", "dueAt", "firstReviewAt", "tunnelId"),
     shown: &[0, 1, 2, 3, 4, 5, 6, 8, 9],
@@ -87,18 +100,44 @@ pub const FINDINGS: ListSpec = ListSpec {
     shown: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
 };
 
-/// The lists, in the order the report shows them.
+/// The session section's lists, in the order the report shows them.
 pub const LISTS: [ListSpec; 3] = [UNRECORDED, UNREVIEWED, FINDINGS];
 
+/// `unauthorized.csv`: the successful sessions no verdict covers.
+pub const UNAUTHORIZED: ListSpec = ListSpec {
+    file: file_of(&kinds::SESSION_UNAUTHORIZED),
+    title: "Sessions without an authorization",
+    columns: session_columns!("verdict", .., "reasons", "tunnelId"),
+    shown: &[0, 1, 3, 4, 5, 6, 7],
+};
+
+/// `sharedaccounts.csv`: VM accounts used by two or more people in the period.
+pub const SHARED: ListSpec = ListSpec {
+    file: file_of(&kinds::SHARED_ACCOUNT),
+    title: "Shared VM accounts",
+    columns: &[
+        "vm",
+        "account",
+        "people",
+        "firstUse",
+        "lastUse",
+        "vmResourceId",
+    ],
+    shown: &[0, 1, 2, 3, 4],
+};
+
+/// Every list a pack writes, in the manifest's order.
+const WRITTEN: [ListSpec; 5] = [UNRECORDED, UNREVIEWED, FINDINGS, UNAUTHORIZED, SHARED];
+
 /// A list being written: its file and the rows the report shows.
-pub(super) struct ListFile {
+struct ListFile {
     spec: ListSpec,
     csv: CsvFile,
     shown: Vec<Vec<String>>,
 }
 
 impl ListFile {
-    pub(super) fn create(dir: &Path, spec: ListSpec) -> std::io::Result<Self> {
+    fn create(dir: &Path, spec: ListSpec) -> std::io::Result<Self> {
         Ok(Self {
             spec,
             csv: CsvFile::create(dir, spec.file, spec.columns)?,
@@ -106,7 +145,7 @@ impl ListFile {
         })
     }
 
-    pub(super) fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
+    fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
         self.csv.row(cells)?;
         if self.shown.len() < LISTED {
             self.shown
@@ -116,7 +155,7 @@ impl ListFile {
     }
 
     /// Closes the file: its manifest entry and what the report shows of it.
-    pub(super) fn finish(self) -> std::io::Result<(FileEntry, Shown)> {
+    fn finish(self) -> std::io::Result<(FileEntry, Shown)> {
         let entry = self.csv.finish()?;
         let shown = Shown {
             spec: Some(self.spec),
@@ -138,18 +177,18 @@ pub struct Shown {
     pub first: Vec<Vec<String>>,
 }
 
-/// The session-level lists of one pack, written as the rows pass.
+/// The lists of one pack, written as the rows pass.
 pub struct Lists {
-    files: [ListFile; 3],
+    files: Vec<ListFile>,
     deadline: Duration,
 }
 
-pub(super) fn time(t: Option<OffsetDateTime>) -> String {
+fn time(t: Option<OffsetDateTime>) -> String {
     t.map(format_utc_millis).unwrap_or_default()
 }
 
 /// A session's cells every list starts with: start, end, person, VM account, VM and host.
-pub(super) fn session_cells(w: &DayRow) -> [String; 6] {
+fn session_cells(w: &DayRow) -> [String; 6] {
     [
         time(Some(w.start)),
         time(w.end),
@@ -174,48 +213,83 @@ pub fn review_state(
     }
 }
 
+/// The lists session `w` (first reviewed at `first`, due `deadline` after its end) is in, each
+/// with its row: the declared kind whose pack file holds it, and its cells.
+pub fn listed(
+    w: &DayRow,
+    first: Option<OffsetDateTime>,
+    deadline: Duration,
+) -> Vec<(&'static str, Vec<String>)> {
+    let session = session_cells(w);
+    let with = |before: Vec<String>, after: Vec<String>| -> Vec<String> {
+        before
+            .into_iter()
+            .chain(session.clone())
+            .chain(after)
+            .collect()
+    };
+    let kind = Coverage::of(w);
+    let mut out = Vec::new();
+    if kind == Coverage::Unrecorded {
+        let after = vec![
+            w.public_outcome().to_owned(),
+            w.client_ip.clone(),
+            w.tunnel_id.clone(),
+        ];
+        out.push((UNRECORDED.file, with(vec![], after)));
+    }
+    if let Some(state) = review_state(w, first, deadline) {
+        let due = time(Some(due_at(w, deadline)));
+        let after = vec![
+            kind.as_str().to_owned(),
+            due,
+            time(first),
+            w.tunnel_id.clone(),
+        ];
+        out.push((UNREVIEWED.file, with(vec![state.to_owned()], after)));
+    }
+    if counted(w) && without(w) {
+        let record = serde_json::from_str::<serde_json::Value>(&w.authorization_record).ok();
+        let reasons = record.as_ref().and_then(|r| r["reasons"].as_array());
+        let reasons: Vec<&str> = reasons
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str())
+            .collect();
+        let after = vec![reasons.join("; "), w.tunnel_id.clone()];
+        out.push((UNAUTHORIZED.file, with(vec![verdict(w).to_owned()], after)));
+    }
+    out
+}
+
 impl Lists {
     /// Creates the files in `dir`; a review is due `deadline` after its session's end.
     ///
     /// # Errors
     /// I/O errors.
     pub fn create(dir: &Path, deadline: Duration) -> std::io::Result<Self> {
+        let files = WRITTEN.into_iter().map(|spec| ListFile::create(dir, spec));
         Ok(Self {
-            files: [
-                ListFile::create(dir, UNRECORDED)?,
-                ListFile::create(dir, UNREVIEWED)?,
-                ListFile::create(dir, FINDINGS)?,
-            ],
+            files: files.collect::<Result<_, _>>()?,
             deadline,
         })
     }
 
-    /// Lists session `w`, first reviewed at `first`, where it belongs.
+    /// Writes `cells` into the list whose file is `file`.
+    fn row(&mut self, file: &str, cells: &[String]) -> std::io::Result<()> {
+        match self.files.iter_mut().find(|f| f.spec.file == file) {
+            Some(f) => f.row(cells),
+            None => Ok(()),
+        }
+    }
+
+    /// Lists session `w`, first reviewed at `first`, where it belongs ([`listed`]).
     ///
     /// # Errors
     /// I/O errors.
     pub fn session(&mut self, w: &DayRow, first: Option<OffsetDateTime>) -> std::io::Result<()> {
-        let session = session_cells(w);
-        let kind = Coverage::of(w);
-        if kind == Coverage::Unrecorded {
-            let mut row = session.to_vec();
-            row.extend([
-                w.public_outcome().to_owned(),
-                w.client_ip.clone(),
-                w.tunnel_id.clone(),
-            ]);
-            self.files[0].row(&row)?;
-        }
-        if let Some(state) = review_state(w, first, self.deadline) {
-            let mut row = vec![state.to_owned()];
-            row.extend(session);
-            row.extend([
-                kind.as_str().to_owned(),
-                time(Some(due_at(w, self.deadline))),
-                time(first),
-                w.tunnel_id.clone(),
-            ]);
-            self.files[1].row(&row)?;
+        for (file, row) in listed(w, first, self.deadline) {
+            self.row(file, &row)?;
         }
         Ok(())
     }
@@ -268,22 +342,29 @@ impl Lists {
             c.tunnel_id.clone(),
             r.id.clone(),
         ];
-        self.files[2].row(&row)?;
-        Ok(())
+        Ok(self.row(FINDINGS.file, &row)?)
     }
 
-    /// Closes the files: their manifest entries and what the report shows of each.
+    /// Writes the `shared` accounts and closes the files: their manifest entries, and what the
+    /// report shows of each ([`LISTS`], then the authorization section's).
     ///
     /// # Errors
     /// I/O errors.
-    pub fn finish(self) -> std::io::Result<(Vec<FileEntry>, Vec<Shown>)> {
-        let mut entries = Vec::new();
-        let mut shown = Vec::new();
-        for f in self.files {
-            let (entry, s) = f.finish()?;
-            shown.push(s);
-            entries.push(entry);
+    pub fn finish(mut self, shared: &[Shared]) -> std::io::Result<(Vec<FileEntry>, Vec<Shown>)> {
+        for s in shared {
+            let (first, last) = (time(Some(s.first)), time(Some(s.last)));
+            let people = s.people.join(", ");
+            let row = [
+                s.vm_name.clone(),
+                s.account.clone(),
+                people,
+                first,
+                last,
+                s.vm.clone(),
+            ];
+            self.row(SHARED.file, &row)?;
         }
-        Ok((entries, shown))
+        let files = self.files.into_iter().map(ListFile::finish);
+        Ok(files.collect::<Result<Vec<_>, _>>()?.into_iter().unzip())
     }
 }

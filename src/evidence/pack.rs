@@ -10,7 +10,7 @@ use super::doors;
 use super::figures::Counter;
 use super::key::PackKey;
 use super::listed::INTEGRITY_COLUMNS;
-use super::lists::Lists;
+use super::lists::{LISTS, Lists};
 use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};
 use super::options::PackOptions;
 use super::pdf::Print;
@@ -50,7 +50,7 @@ pub async fn write_pack(
     let mut source = Source::new(ports.clone(), opts);
     let mut integrity = CsvFile::create(dir, INTEGRITY, INTEGRITY_COLUMNS)?;
     let mut lists = Lists::create(dir, opts.review_deadline)?;
-    let mut authorized = super::authorized::Lists::create(dir)?;
+    let mut tally = super::authorized::Tally::default();
     // With `--bastion`: the VMs its sessions of the period reached (their doors are its).
     let mut vms = std::collections::BTreeSet::new();
     for kind in Kind::ALL {
@@ -70,7 +70,7 @@ pub async fn write_pack(
                     Facts::Session(w) => {
                         vms.extend(vm_of(&w.target_resource_id));
                         lists.session(w, counter.first_review(w))?;
-                        authorized.session(w)?;
+                        tally.session(w);
                     }
                     Facts::Review {
                         finding: Some(r), ..
@@ -84,10 +84,10 @@ pub async fn write_pack(
         files.push(csv.finish()?);
     }
     files.push(integrity.finish()?);
-    let (listed, shown) = lists.finish()?;
+    let mut authorization = tally.finish();
+    let (listed, mut shown) = lists.finish(&authorization.shared)?;
     files.extend(listed);
-    let (authorized_files, authorization) = authorized.finish(dir)?;
-    files.extend(authorized_files);
+    authorization.lists = shown.split_off(LISTS.len());
     let host_vms = opts.bastion.as_ref().map(|_| &vms);
     let tables = ports.tables.as_ref();
     let (doors_files, other_ways) = doors::write(dir, tables, (opts.from, opts.to), host_vms)

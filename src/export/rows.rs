@@ -301,6 +301,30 @@ pub struct ReviewRow {
 }
 export_row!(ReviewRow, Table::Reviews, review_id);
 
+impl ReviewRow {
+    /// The row of a review as its table keeps it (`reviews::Review::to_entity`); `None` without
+    /// an id or a time.
+    pub fn of_review(e: &Entity) -> Option<Self> {
+        Some(Self {
+            time_generated: time_of(e, "ReviewedAt")?,
+            review_id: get_str(e, "ReviewId")?.to_owned(),
+            subject_kind: text(e, "SubjectKind"),
+            subject_id: text(e, "SubjectId"),
+            verdict: text(e, "Verdict"),
+            comment: text(e, "Comment"),
+            ticket: text(e, "Ticket"),
+            reviewer: text(e, "Reviewer"),
+            bastion_host: text(e, "BastionHost"),
+            target_vm: text(e, "TargetVm"),
+            user_name: text(e, "UserName"),
+            session_id: text(e, "TunnelId"),
+            session_start: time_of(e, "SessionStart"),
+            recording_deleted_at: time_of(e, "DeletedAt"),
+            user_email: text(e, "UserEmail"),
+        })
+    }
+}
+
 /// `BastionFindings_CL`: an estate finding's episode opening or clearing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -359,3 +383,25 @@ pub struct DisconnectRow {
     pub message: String,
 }
 export_row!(DisconnectRow, Table::Disconnects, disconnect_id);
+
+impl DisconnectRow {
+    /// The row of a `disconnects` entity in its current state: asked (`Requested`), or answered
+    /// at `AnsweredAt`; `None` without a key or a time.
+    pub fn of_disconnect(e: &Entity) -> Option<Self> {
+        let requested = time_of(e, "At")?;
+        let state = text(e, "State");
+        let answered = time_of(e, "AnsweredAt").filter(|_| state != "Requested");
+        Some(Self {
+            time_generated: answered.unwrap_or(requested),
+            disconnect_id: get_str(e, "RowKey").filter(|k| !k.is_empty())?.to_owned(),
+            bastion_resource_id: text(e, "Host"),
+            bastion_host: text(e, "HostName"),
+            session_id: text(e, "SessionId"),
+            reason: text(e, "Reason"),
+            decided_by: text(e, "DecidedBy"),
+            requested_at: Some(requested),
+            state,
+            message: text(e, "Message"),
+        })
+    }
+}

@@ -14,7 +14,6 @@ use crate::catalogue::days::{DayRow, ReviewMark, Span};
 use crate::catalogue::person::Person;
 use crate::catalogue::session::SessionRecord;
 use crate::ingestion::testing::check_record;
-use crate::reviews::export::review_row;
 use crate::reviews::model::{Context, Kind, Review, Subject, Verdict};
 use crate::tables::testing::intercept::CountingTables;
 use crate::tables::testing::memory::InMemoryTables;
@@ -143,7 +142,8 @@ fn every_table() -> Vec<(Table, Value)> {
         ),
         (
             Table::Reviews,
-            serde_json::to_value(review_row(&signed_review())).expect("json"),
+            serde_json::to_value(ReviewRow::of_review(&signed_review().to_entity()).expect("row"))
+                .expect("json"),
         ),
         (
             Table::Findings,
@@ -228,7 +228,9 @@ fn every_row_the_code_builds_has_exactly_the_declared_columns_and_types() {
 
 #[test]
 fn a_reviews_row_names_the_sessions_person_beside_its_vm_account() {
-    let row = serde_json::to_value(review_row(&signed_review())).expect("json");
+    let row =
+        serde_json::to_value(ReviewRow::of_review(&signed_review().to_entity()).expect("row"))
+            .expect("json");
     assert_eq!(row["UserEmail"], "alice@contoso.com");
     assert_eq!(row["UserName"], "azureuser");
     assert_eq!(row["SessionId"], "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");

@@ -3,7 +3,6 @@
 //! authenticated principal, never a request field. Tables: docs/reviews.md.
 
 pub mod annotate;
-pub mod export;
 pub mod hours;
 pub mod model;
 pub mod people;

@@ -7,7 +7,6 @@
 
 use serde_json::Value;
 
-use super::export::review_row;
 use super::model::{Kind, Review, Subject, Verdict};
 use super::refusal::{
     Refusal, Reviewer, UNVERIFIED, application, identity_check, record_refusal, self_review,
@@ -16,6 +15,7 @@ use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE};
 use crate::azure::AzureError;
 use crate::catalogue::days::{ReviewMark, put_review};
 use crate::dates::timestamp;
+use crate::export::rows::ReviewRow;
 use crate::ports::{Ports, RequestError};
 use crate::spine::stable_id;
 use crate::tables::ops::{get, update, write_creating_table};
@@ -145,7 +145,10 @@ pub async fn record_by(
                 ));
             }
             commit(ports, &review).await?;
-            ports.outbox.record(&review_row(&review)).await?;
+            ports
+                .outbox
+                .record(ReviewRow::of_review(&review.to_entity()).as_ref())
+                .await?;
             return Ok(Recorded {
                 review,
                 created: false,
@@ -187,7 +190,10 @@ pub async fn record_by(
         match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
             Ok(_) => {
                 commit(ports, &review).await?;
-                ports.outbox.record(&review_row(&review)).await?;
+                ports
+                    .outbox
+                    .record(ReviewRow::of_review(&review.to_entity()).as_ref())
+                    .await?;
                 return Ok(Recorded {
                     review,
                     created: true,

@@ -1,11 +1,13 @@
-//! A notification as a row of `BastionDetections_CL`: the subject's fields lifted from `data`
-//! under the names the producers use, and the whole `data`.
+//! A finding's Sentinel rows: its notification as a row of `BastionDetections_CL` (the subject's
+//! fields lifted from `data` under the names the producers use, and the whole `data`), and an
+//! estate finding's episode, as its store keeps it, as a row of `BastionFindings_CL`.
 
 use serde_json::Value;
 
-use super::Notification;
+use super::{Notification, stable_id};
 use crate::dates::timestamp;
-use crate::export::rows::DetectionRow;
+use crate::export::rows::{DetectionRow, FindingRow};
+use crate::tables::{Entity, get_str};
 
 /// The first non-empty text of `data` under any of `keys`; a list of texts is joined with `, `.
 fn field(data: &Value, keys: &[&str]) -> String {
@@ -46,6 +48,32 @@ pub fn detection_row(n: &Notification, now: time::OffsetDateTime) -> DetectionRo
         recording_id: field(d, &["recordingId"]),
         data: d.clone(),
     }
+}
+
+/// The row of an `estate` entity in its current state, one per episode's opening and clearing
+/// (its id: host, finding and when it opened, as its notifications are named); `None` for the
+/// host's `~checked` row or a row without an episode.
+pub fn episode_row(e: &Entity) -> Option<FindingRow> {
+    let code = get_str(e, "RowKey").filter(|rk| !rk.starts_with('~'))?;
+    let status = get_str(e, "Status").filter(|v| *v == "open" || *v == "resolved")?;
+    let text = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+    let time_of = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).and_then(timestamp);
+    let opened = time_of("OpenedAt")?;
+    let host = text("Host");
+    let fact = format!("{}|{code}|{}", host.to_ascii_lowercase(), text("OpenedAt"));
+    let resolved = time_of("ResolvedAt");
+    Some(FindingRow {
+        time_generated: resolved.filter(|_| status == "resolved").unwrap_or(opened),
+        finding_id: stable_id("estate.episode", &fact),
+        bastion_resource_id: host,
+        bastion_host: text("HostName"),
+        finding: code.to_owned(),
+        finding_severity: text("Severity"),
+        status: status.to_owned(),
+        opened_at: Some(opened),
+        resolved_at: resolved,
+        evidence: text("Evidence"),
+    })
 }
 
 #[cfg(test)]

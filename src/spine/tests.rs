@@ -77,6 +77,19 @@ fn every_declared_kind_reaches_every_channel_it_names() {
     failed.session_start = Some(datetime!(2025-03-14 03:00 UTC));
     failed.outcome = LOGIN_FAILED.into();
     let quiet = DayRow::of(&failed).expect("row");
+    // A session past the login, unrecorded, unreviewed, no authorization covering it: listed
+    // under every session kind whose declaration names one of the pack's lists.
+    let mut bare = SessionRecord::new("u");
+    bare.session_start = Some(datetime!(2025-03-14 03:00 UTC));
+    bare.outcome = crate::catalogue::session::outcome::CONNECTED.into();
+    let mut bare = DayRow::of(&bare).expect("row");
+    bare.authorization = "none".into();
+    let listed: Vec<&str> = (lists::listed(&bare, None, time::Duration::hours(24)).iter())
+        .map(|(file, _)| *file)
+        .collect();
+    let session_lists: Vec<&str> = (lists::LISTS.iter().chain(&authorized::LISTS))
+        .map(|l| l.file)
+        .collect();
     let settings = ReviewSettings::default();
     for kind in all() {
         let who = format!("{} {}", kind.name, kind.form);
@@ -117,6 +130,12 @@ fn every_declared_kind_reaches_every_channel_it_names() {
         }
         if let Some(file) = kind.pack {
             assert!(files.contains(&file), "{who}: the pack writes no {file}");
+            if kind.subject == Subject::Session && session_lists.contains(&file) {
+                assert!(
+                    listed.contains(&file),
+                    "{who}: a session of it is not in {file}"
+                );
+            }
         }
         if let Some(route) = kind.api {
             assert!(
@@ -221,11 +240,29 @@ async fn every_kind_declared_on_the_estate_route_is_listed_by_it() {
         kinds::CODES.len() + 2,
         "the codes and the kinds they share"
     );
+    // Each episode's `BastionFindings_CL` row, made from its stored row as the check records it.
+    let all = crate::tables::Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "");
+    let stored =
+        crate::tables::ops::query_all(tables, crate::estate::store::ESTATE_TABLE, &all, 1000);
+    let rows: Vec<_> = (stored.await.expect("estate rows").iter())
+        .filter_map(|s| sentinel::episode_row(&s.entity))
+        .collect();
     for (code, status) in shown {
         let listed = |i: &Value| i["finding"] == code.as_str() && i["status"] == status;
         assert!(
             items.iter().any(listed),
             "{code} {status} not listed: {doc}"
         );
+        let exported =
+            |r: &&crate::export::rows::FindingRow| r.finding == code && r.status == status;
+        assert!(
+            rows.iter().any(|r| exported(&r)),
+            "{code} {status}: no Sentinel row"
+        );
     }
+    assert_eq!(
+        rows.len(),
+        kinds::CODES.len() + 2,
+        "one row per episode, none for the host's"
+    );
 }

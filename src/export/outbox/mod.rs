@@ -70,12 +70,15 @@ impl Outbox {
         self.on.is_some()
     }
 
-    /// Records `row` to be sent (an upsert into the bucket of now); nothing when off.
+    /// Records `row` to be sent (an upsert into the bucket of now); nothing when off or `None`.
     ///
     /// # Errors
     /// Table errors; `Rejected` for a row that does not serialise to an object.
-    pub async fn record<R: ExportRow + ?Sized>(&self, row: &R) -> Result<(), AzureError> {
-        let Some((tables, clock)) = &self.on else {
+    pub async fn record<'r, R: ExportRow + 'r>(
+        &self,
+        row: impl Into<Option<&'r R>>,
+    ) -> Result<(), AzureError> {
+        let (Some((tables, clock)), Some(row)) = (&self.on, row.into()) else {
             return Ok(());
         };
         let entity = entity_of(row)?;
