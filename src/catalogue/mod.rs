@@ -16,6 +16,7 @@ pub mod query;
 pub mod recording;
 pub mod rejudge;
 pub mod repo;
+pub mod row_source;
 pub mod session;
 pub mod trail;
 pub mod writer;

@@ -13,8 +13,8 @@ use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
 use crate::catalogue::repo;
 use crate::events::event_grid::{BLOB_CREATED, BLOB_DELETED, BlobEvent, BlobEventData};
 use crate::invocation::Outcome;
-use crate::notify::OUTPUT_BINDING;
 use crate::sources::Source;
+use crate::spine::QUEUE;
 use crate::storage::{BlobProps, BlobStore, normalize_etag};
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableStore};
@@ -155,7 +155,7 @@ pub fn emitted(outcome: Outcome) -> Vec<serde_json::Value> {
         return Vec::new();
     };
     outputs
-        .take(OUTPUT_BINDING)
+        .take(QUEUE)
         .iter()
         .filter_map(|v| serde_json::from_str(v.get()).ok())
         .collect()

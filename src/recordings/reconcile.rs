@@ -6,6 +6,7 @@ use super::Recordings;
 use crate::azure::AzureError;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
+use crate::catalogue::row_source::BlobKey;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::invocation::{Outcome, Outputs};
 use crate::sources::Source;
