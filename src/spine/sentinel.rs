@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::Notification;
+use super::message::Notification;
 use crate::dates::timestamp;
 use crate::export::rows::DetectionRow;
 
