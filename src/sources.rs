@@ -7,9 +7,6 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
-use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::storage::{BlobRef, BlobStore};
 
 /// One watched container.
@@ -63,12 +60,6 @@ impl Source {
     /// The storage account name.
     pub fn account(&self) -> &str {
         self.store.account()
-    }
-
-    /// The catalogue key of blob `name` of this source, created at `created` (the catalogue's
-    /// scheme; tombstones use it for audit logs too).
-    pub fn key(&self, created: OffsetDateTime, name: &str) -> RecordingKey {
-        RecordingKey::for_source_blob(created, self.account(), &self.container, name)
     }
 
     /// `account/container`: how logs and reports name the source.
@@ -154,27 +145,6 @@ impl Sources {
         self.audit_logs.iter().find(|s| s.is(account, container))
     }
 
-    /// The recording source a catalogue row belongs to.
-    pub fn of_row(&self, row: &Recording) -> Option<&Source> {
-        self.recording(&row.account, &row.container)
-    }
-
-    /// The source and blob of a catalogue row, or why there is none (its source is not configured).
-    ///
-    /// # Errors
-    /// The sentence naming the row and where it is.
-    pub fn blob_of_row(&self, row: &Recording) -> Result<(&Source, BlobRef), String> {
-        let source = self.of_row(row).ok_or_else(|| {
-            format!(
-                "recording {} is in {}/{}, which is not a configured recordings source",
-                row.key.id(),
-                row.account,
-                row.container
-            )
-        })?;
-        Ok((source, source.blob(row.blob_name.clone())))
-    }
-
     /// How a cursor names the audit-log source `source`: its account and container.
     pub fn cursor_source(&self, source: &Source) -> (String, String) {
         (source.account().to_owned(), source.container.clone())
@@ -202,12 +172,8 @@ mod tests {
     }
 
     #[test]
-    fn the_default_sources_keys_carry_their_account() {
+    fn an_audit_log_cursor_names_its_account_and_container() {
         let sources = Sources::single(source("acct", "recordings"), source("logs", "insights"));
-        let t = time::macros::datetime!(2025-03-14 23:00 UTC);
-        let key = sources.default_recordings().key(t, "a/b.mp4");
-        let path = key.blob().expect("spelled out");
-        assert_eq!(path.account, "acct");
         let logs = sources.default_audit_logs();
         assert_eq!(
             sources.cursor_source(logs),

@@ -11,6 +11,7 @@ use crate::catalogue::access::{Access, audit};
 use crate::catalogue::query::shape::Shape as _;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_DELETED};
 use crate::catalogue::repo;
+use crate::catalogue::row_source::RowSource;
 use crate::catalogue::session::{self, SessionRecord};
 use crate::integrity::checks::CHECKS_TABLE;
 use crate::retention::hold::HOLDS_TABLE;

@@ -17,8 +17,8 @@ use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions}
 use azure_core::error::ErrorKind;
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
 
-use super::AzureError;
 use super::connection::{StorageAuth, StorageConnection};
+use super::error::AzureError;
 use super::timeouts::Timeouts;
 use crate::telemetry::redact;
 

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::AzureError;
+use super::error::AzureError;
 
 /// How many tries, and the back-off between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

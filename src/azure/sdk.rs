@@ -15,8 +15,8 @@ use azure_core::credentials::TokenCredential;
 use azure_core::http::policies::{Policy, PolicyResult};
 use azure_core::http::{ClientOptions, Context, Request};
 
-use super::AzureError;
 use super::connection::{StorageAuth, StorageConnection};
+use super::error::AzureError;
 use super::identity;
 use super::sas::SasSigner;
 

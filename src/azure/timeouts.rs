@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
 
-use super::{AzureError, Policy};
+use super::error::AzureError;
+use super::retry::Policy;
 use crate::setting::Reader;
 
 /// Per-try timeout setting of storage calls.

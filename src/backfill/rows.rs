@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo::Versioned;
+use crate::catalogue::row_source::BlobKey;
 use crate::sources::Source;
 use crate::state::AppState;
 use crate::storage::BlobItem;

@@ -16,12 +16,12 @@ pub mod query;
 pub mod recording;
 pub mod rejudge;
 pub mod repo;
+pub mod row_source;
 pub mod session;
 pub mod trail;
 pub mod writer;
 
-/// Table of recordings.
-pub const RECORDINGS_TABLE: &str = "recordings";
+pub use recording::{LEGAL_HOLD, RECORDINGS_TABLE};
 
 /// The catalogue's tables an evidence pack reads, named in its manifest: the session days, the
 /// recordings and the access audit.
@@ -30,6 +30,3 @@ pub const PACKED_TABLES: [&str; 3] = [
     RECORDINGS_TABLE,
     access::ACCESS_AUDIT_TABLE,
 ];
-
-/// The class name of a legal hold.
-pub const LEGAL_HOLD: &str = "legal-hold";

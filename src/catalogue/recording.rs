@@ -16,6 +16,12 @@ use crate::tables::{Entity, get_i64, get_list, get_str, int64, put_record};
 pub use super::key::{KeyPath, RecordingKey};
 pub use super::writer::Actor;
 
+/// Table of recordings.
+pub const RECORDINGS_TABLE: &str = "recordings";
+
+/// The class name of a legal hold.
+pub const LEGAL_HOLD: &str = "legal-hold";
+
 /// `Status` of a catalogued recording.
 pub const STATUS_CATALOGUED: &str = "catalogued";
 /// `Status` of a recording the retention sweep deleted (the row stays, with its tombstone).
@@ -361,7 +367,7 @@ impl Recording {
 
     /// True under a legal hold (the class, or the mark).
     pub fn held(&self) -> bool {
-        self.hold.held || self.retention_class == crate::catalogue::LEGAL_HOLD
+        self.hold.held || self.retention_class == LEGAL_HOLD
     }
 
     /// The table entity: every field, nothing else.

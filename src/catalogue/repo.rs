@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::RECORDINGS_TABLE;
+use super::recording::RECORDINGS_TABLE;
 use super::recording::{Recording, RecordingKey};
 use crate::azure::AzureError;
 use crate::clock::Clock;

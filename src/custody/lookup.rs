@@ -5,9 +5,9 @@
 
 use time::OffsetDateTime;
 
-use super::CustodySettings;
 use super::actor::{self, operations, span};
 use super::query::{self, object_keys};
+use super::settings::CustodySettings;
 use super::{awaited, burst_actors};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Actor, Recording, RecordingKey};

@@ -9,6 +9,7 @@ pub mod timer;
 pub mod verify;
 
 use crate::azure::{AzureError, found};
+use crate::catalogue::row_source::RowSource;
 use crate::ports::Ports;
 use crate::storage::{BlobRef, BlobStore};
 

@@ -9,6 +9,7 @@ use super::blob_of;
 use super::hash::{CHUNK, hash_blob};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording};
+use crate::catalogue::row_source::RowSource;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::ports::Ports;

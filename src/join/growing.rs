@@ -9,7 +9,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::Join;
+use super::reads::Join;
 use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
 use crate::catalogue::repo;
@@ -56,7 +56,7 @@ pub fn followed(
 pub async fn run(join: &Join, now: OffsetDateTime, window: Duration) -> Result<usize, AzureError> {
     let tables = join.ports.tables.as_ref();
     let filter = Filter::And(vec![
-        Filter::str("PartitionKey", Op::Ge, super::horizon(now, window)),
+        Filter::str("PartitionKey", Op::Ge, super::reads::horizon(now, window)),
         Filter::bool("Growing", true),
     ]);
     let rows = repo::versioned(tables, &filter, LIMIT).await?;

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use time::{Duration, OffsetDateTime};
 
+use super::correlate;
+use super::reads::{Join, created_within, rejoining, sessions_within};
 use super::write::{self, LEASE_ROW, Planned, STATE_TABLE, lease_cursor, read_lease};
-use super::{Join, correlate, created_within, rejoining, sessions_within};
 use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, Derived, Span};
 use crate::catalogue::key::naming_each;

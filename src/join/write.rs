@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
-use super::Join;
+use super::reads::Join;
 use crate::azure::AzureError;
 use crate::catalogue::key::{index_keys, put_index, remove_index};
 use crate::catalogue::recording::{Joined, Recording};

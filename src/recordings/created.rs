@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::azure::{AzureError, found};
+use crate::catalogue::row_source::BlobKey;
 use crate::ports::Ports;
 
 use super::ingest::{self, EntryInput, HashRequest};

@@ -8,6 +8,7 @@ use super::outside;
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, STATUS_DELETED};
 use crate::catalogue::repo::{put_path, rows_of};
+use crate::catalogue::row_source::BlobKey;
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
 use crate::retention::tombstone;

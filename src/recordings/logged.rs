@@ -15,6 +15,7 @@ use crate::audit_logs::query::store::{self, StoredCursor};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
 use crate::catalogue::repo::rows_of;
+use crate::catalogue::row_source::BlobKey;
 use crate::custody::awaited::Change;
 use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::query::Access;

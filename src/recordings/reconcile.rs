@@ -7,6 +7,7 @@ use super::Recordings;
 use crate::azure::AzureError;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
+use crate::catalogue::row_source::BlobKey;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::sources::Source;
 use crate::storage::BlobItem;

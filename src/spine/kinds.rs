@@ -5,7 +5,7 @@
 //! evidence pack's file and the API route that show its fact, and the review queue's reason its
 //! finding gives a session.
 
-use super::Severity::{self, Critical, Info, Warning};
+use super::message::Severity::{self, Critical, Info, Warning};
 use super::reasons::{self, Reason};
 use crate::export::Table::{self, Detections, Disconnects, Findings};
 

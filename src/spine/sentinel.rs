@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Notification, stable_id};
+use super::message::{Notification, stable_id};
 use crate::dates::timestamp;
 use crate::export::rows::{DetectionRow, FindingRow};
 use crate::tables::{Entity, get_str};

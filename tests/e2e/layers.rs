@@ -17,10 +17,11 @@
 //! calls the spine's `alert`, only the entry points hand findings to `spine::send`/`messages`, and
 //! no domain names the invocation's `Outcome` ([`no_file_outside_the_spine_makes_a_notification`]).
 //!
-//! Inside a folder the arrows point down too: in the folders of [`NO_UPWARD`], a child module
-//! never uses a definition of a module above it (`super::Item`, `super::super::Item`,
-//! `crate::api::Item` from `api/…`, a re-export of the parent included); it names its siblings,
-//! and the parent names it.
+//! Inside a folder the arrows point down too: in every folder of `src/`, a child module never uses a
+//! definition of a module above it (`super::Item`, `super::super::Item`, `crate::api::Item` from
+//! `api/…`, a re-export of the parent included); it names its siblings, and the parent names it.
+//! What children share stands in a sibling named for what it holds. The folders not yet there are
+//! listed in [`STILL_REACHED_INTO`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -81,8 +82,51 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("app", &["app"]),
 ];
 
-/// The folders whose children never use their parent's definitions.
-const NO_UPWARD: &[&str] = &["api", "backfill"];
+/// The folders whose children still use a definition of the folder's own module (its `mod.rs`):
+/// each is moved out of this list when its children's shared names move into a sibling file.
+const STILL_REACHED_INTO: &[&str] = &[
+    "arm",
+    "audit_logs",
+    "audit_logs/query",
+    "audit_logs/repo",
+    "audit_logs/tail",
+    "authorization",
+    "azure/http",
+    "azure/pace",
+    "catalogue/query",
+    "catalogue/session",
+    "cli",
+    "estate",
+    "estate/bypass",
+    "estate/findings",
+    "estate/store",
+    "evidence/report",
+    "export",
+    "export/outbox",
+    "fanout",
+    "functions",
+    "graph",
+    "health",
+    "ingestion",
+    "integrity",
+    "invocation",
+    "loganalytics",
+    "recordings",
+    "retention",
+    "retention/hold",
+    "retention/hold/two_person",
+    "retention/policy",
+    "retention/sweep",
+    "reviews",
+    "sentinel/drain",
+    "state",
+    "storage",
+    "storage/links",
+    "storage/testing/memory",
+    "tables",
+    "tables/rest",
+    "testkit",
+];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|(_, ms)| ms.contains(&module))
@@ -220,16 +264,16 @@ fn heads(text: &str) -> Vec<String> {
     out
 }
 
-/// `file uses module::Item` for every use, in the folders `under`, of a definition of a module
-/// above the file's own.
-fn child_to_parent(src: &Path, under: &[&str]) -> Vec<String> {
+/// `file uses module::Item` for every use, in any folder, of a definition of a module above the
+/// file's own, unless that module's folder is one of `allowed`.
+fn child_to_parent(src: &Path, allowed: &[&str]) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     let mut out = Vec::new();
     for file in files {
         let rel = file.strip_prefix(src).expect("under src");
         let own = module_path(rel);
-        if own.len() < 2 || !under.contains(&own[0].as_str()) {
+        if own.len() < 2 {
             continue;
         }
         let text = code(&std::fs::read_to_string(&file).expect("read"));
@@ -268,6 +312,9 @@ fn child_to_parent(src: &Path, under: &[&str]) -> Vec<String> {
         }
         let children = |m: &[String]| child_modules(src, m);
         for (module, rest) in above {
+            if allowed.contains(&module.join("/").as_str()) {
+                continue;
+            }
             let known = children(&module);
             for item in heads(rest)
                 .into_iter()
@@ -366,7 +413,7 @@ fn lower_layers_never_name_higher_ones() {
 #[test]
 fn a_child_never_uses_its_parents_definitions() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let found = child_to_parent(&src, NO_UPWARD);
+    let found = child_to_parent(&src, STILL_REACHED_INTO);
     assert!(
         found.is_empty(),
         "uses of a parent's definitions:\n  {}",
@@ -377,7 +424,9 @@ fn a_child_never_uses_its_parents_definitions() {
 #[test]
 fn the_check_sees_a_child_using_its_parent() {
     let dir = std::env::temp_dir().join(crate::harness::unique("parents-"));
-    std::fs::create_dir_all(dir.join("api/holds")).expect("mkdir");
+    for folder in ["api/holds", "catalogue/session", "estate"] {
+        std::fs::create_dir_all(dir.join(folder)).expect("mkdir");
+    }
     let files = [
         (
             "api/mod.rs",
@@ -396,11 +445,30 @@ fn the_check_sees_a_child_using_its_parent() {
             "api/holds/list.rs",
             "use super::super::context::Api;\nfn f() { crate::api::holds::post(); crate::api::Api::new(); }\n",
         ),
+        (
+            "catalogue/mod.rs",
+            "pub mod session;\npub mod key;\npub const TABLE: &str = \"t\";\n",
+        ),
+        ("catalogue/key.rs", "pub struct Key;\n"),
+        (
+            "catalogue/session/mod.rs",
+            "pub mod write;\nuse crate::catalogue::{TABLE, key::Key};\n",
+        ),
+        (
+            "catalogue/session/write.rs",
+            "use crate::catalogue::key::Key;\nuse super::super::TABLE;\n",
+        ),
+        (
+            "estate/mod.rs",
+            "pub mod store;\npub const CHECKED: &str = \"c\";\n",
+        ),
+        ("estate/store.rs", "use super::CHECKED;\n"),
     ];
     for (name, text) in files {
         std::fs::write(dir.join(name), text).expect("write");
     }
-    let found = child_to_parent(&dir, &["api"]);
+    let found = child_to_parent(&dir, &["estate"]);
+    let everywhere = child_to_parent(&dir, &[]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         found,
@@ -409,7 +477,14 @@ fn the_check_sees_a_child_using_its_parent() {
             "src/api/holds/list.rs uses api::holds::post",
             "src/api/holds/mod.rs uses api::Api",
             "src/api/listing.rs uses api::Api",
+            "src/catalogue/session/mod.rs uses catalogue::TABLE",
+            "src/catalogue/session/write.rs uses catalogue::TABLE",
         ]
+    );
+    assert_eq!(
+        everywhere.last().map(String::as_str),
+        Some("src/estate/store.rs uses estate::CHECKED"),
+        "a folder is checked unless it is allowed"
     );
 }
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::nullable;
+use super::nullable::nullable;
 
 /// A `Microsoft.Authorization/roleAssignments` item.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::nullable;
+use super::nullable::nullable;
 
 /// A just-in-time policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -4,12 +4,15 @@
 mod access;
 mod jit;
 mod network;
+mod nullable;
 mod schedule;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+
+use nullable::nullable;
 
 pub use access::{
     RoleAssignment, RoleAssignmentProperties, RoleDefinition, RoleDefinitionProperties,
@@ -26,13 +29,6 @@ pub use schedule::{
     Expanded, Expiration, Named, ScheduleInfo, ScheduleInstance, ScheduleInstanceProperties,
     ScheduleRequest, ScheduleRequestProperties, TicketInfo,
 };
-
-/// A field that may be absent or `null`: its default then.
-pub(super) fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
-    d: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 /// Text that is not empty (the services write `""` for "none" in places, e.g. `workspaceId`).
 fn present(v: Option<&String>) -> Option<&str> {

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::nullable;
+use super::nullable::nullable;
 
 /// A reference to another resource (`{"id": …}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

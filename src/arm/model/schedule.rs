@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::nullable;
+use super::nullable::nullable;
 
 /// One `roleAssignmentScheduleInstances` item.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

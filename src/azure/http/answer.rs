@@ -5,7 +5,7 @@
 use reqwest::Response;
 use serde::de::DeserializeOwned;
 
-use super::Request;
+use super::request::Request;
 use crate::azure::error::{AzureError, service_error};
 use crate::telemetry::redact;
 

@@ -12,8 +12,10 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use url::Url;
 
-use super::{Client, Request, body_json};
-use crate::azure::AzureError;
+use super::Client;
+use super::answer::body_json;
+use super::request::Request;
+use crate::azure::error::AzureError;
 use crate::azure::retry::retry_after;
 
 /// Most pages one list follows (a runaway `nextLink` chain stops here).

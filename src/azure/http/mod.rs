@@ -31,9 +31,12 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::connection::{StorageAuth, StorageConnection};
+use super::error::AzureError;
+use super::identity;
 use super::pace::{Lane, Pacer, SharedPauses, Slots};
+use super::retry::Policy;
 use super::sas::SasSigner;
-use super::{AzureError, Guard, Policy, Timeouts, identity};
+use super::timeouts::{Guard, Timeouts};
 
 /// How much longer than the server's own time limit (`Prefer: wait`) a try may take: the
 /// server's timeout answer (504) must reach us before our own timeout cuts the connection.

@@ -4,9 +4,9 @@
 use time::OffsetDateTime;
 
 use super::{Invalid, Listed, Query, any_is};
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::figures::Coverage;
+use crate::catalogue::recording::RECORDINGS_TABLE;
 use crate::catalogue::recording::{Recording, SessionView};
 use crate::tables::Entity;
 

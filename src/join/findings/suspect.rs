@@ -109,7 +109,11 @@ pub async fn run_suspect(
     window: Duration,
 ) -> Result<Vec<Finding>, AzureError> {
     let filter = Filter::And(vec![
-        Filter::str("PartitionKey", Op::Ge, crate::join::horizon(now, window)),
+        Filter::str(
+            "PartitionKey",
+            Op::Ge,
+            crate::join::reads::horizon(now, window),
+        ),
         Filter::str("MatchConfidence", Op::Eq, "suspect"),
     ]);
     let rows = repo::versioned(tables, &filter, SUSPECT_LIMIT).await?;

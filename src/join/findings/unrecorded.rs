@@ -7,7 +7,7 @@ use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, mark_unrecorded};
 use crate::catalogue::session::outcome;
 use crate::dates::{format_date, format_utc};
-use crate::join::Join;
+use crate::join::reads::Join;
 use crate::spine::kinds::SESSION_UNRECORDED;
 use crate::spine::{Finding, Severity};
 use crate::tables::Filter;

@@ -15,15 +15,20 @@ use std::time::Instant;
 use tracing::{error, warn};
 
 use super::claims::{Claim, Claims, Finish, valid_key};
+use super::deliver::Notifier;
 use super::deliver::{Delivery, Payload, deliver};
 use super::render::{Content, ContentOptions, slack, teams, too_large, webhook};
 use super::routes::Destination;
-use super::{FUNCTION, Notification, Notifier};
 use crate::invocation::route::record_event;
 use crate::invocation::{Invocation, Quarantine};
 use crate::ports::Ports;
 use crate::spine::Handled;
+use crate::spine::Notification;
+
 pub use error::Error;
+
+/// The queue-triggered function that delivers notifications.
+pub const FUNCTION: &str = "NotifyWebhook";
 
 /// What delivery needs.
 #[derive(Clone)]

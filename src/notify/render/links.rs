@@ -6,8 +6,27 @@
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::{ContentOptions, Link};
 use crate::arm::portal_recordings_link;
+
+/// A link rendered as a button / `Action.OpenUrl`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Button text.
+    pub title: &'static str,
+    /// Absolute https URL.
+    pub url: String,
+    /// Key of the link in the webhook body's `links`.
+    pub key: &'static str,
+}
+
+/// Options that shape content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContentOptions {
+    /// Add [`PII_FIELDS`](super::content::PII_FIELDS).
+    pub include_pii: bool,
+    /// Base URL of the catalogue API (`CATALOGUE_BASE_URL`).
+    pub catalogue_base_url: Option<String>,
+}
 
 /// How far around a point in time (a catalogued recording, a check) the page link searches.
 const AROUND: Duration = Duration::hours(1);

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{CUT, Content, MAX_FACT_CHARS, truncate};
+use super::content::{CUT, Content, MAX_FACT_CHARS, truncate};
 use crate::telemetry::text::show_bidi_controls;
 
 /// Most fields Slack accepts in one section block.

@@ -8,8 +8,8 @@
 use serde_json::{Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
+use super::content::{Content, Fact, MAX_FACT_CHARS, truncate};
 use super::markdown::literal;
-use super::{Content, Fact, MAX_FACT_CHARS, truncate};
 use crate::telemetry::text::show_bidi_controls;
 
 /// Size limit for the whole request body, measured as 2 bytes per UTF-16 unit.

@@ -1,6 +1,8 @@
 use serde_json::json;
 
+use super::content::*;
 use super::*;
+use crate::spine::{Notification, Severity};
 
 pub(super) const BASTION: &str = "/subscriptions/0000-1111/resourceGroups/rg-bastion/providers/Microsoft.Network/bastionHosts/bas-weu-01";
 

@@ -8,7 +8,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-use super::{Content, truncate};
+use super::content::{Content, Fact, truncate};
 use crate::notify::config::SigningKey;
 
 /// Largest body sent (bytes). Standard Webhooks asks for thin payloads and names no size; this
@@ -24,7 +24,7 @@ pub const MAX_VALUE_CHARS: usize = 4096;
 /// marker [`CUT`](super::CUT), and fields dropped from the end (named in `data.cutFields`) until the body
 /// is at most [`MAX_BODY`].
 pub fn render(c: &Content) -> Value {
-    let mut facts: Vec<&super::Fact> = c.facts.iter().collect();
+    let mut facts: Vec<&Fact> = c.facts.iter().collect();
     let mut left_out = Vec::new();
     loop {
         let body = body(c, &facts, &left_out);
@@ -52,7 +52,7 @@ fn bounded(v: &Value) -> Value {
     }
 }
 
-fn body(c: &Content, facts: &[&super::Fact], left_out: &[&str]) -> Value {
+fn body(c: &Content, facts: &[&Fact], left_out: &[&str]) -> Value {
     let mut data = Map::new();
     data.insert("notificationId".into(), json!(c.id));
     data.insert("severity".into(), json!(c.severity_word()));

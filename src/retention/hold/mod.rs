@@ -10,6 +10,7 @@ mod tests;
 pub mod two_person;
 
 use crate::azure::AzureError;
+use crate::catalogue::row_source::{BlobKey, RowSource};
 use crate::ports::{Ports, RequestError};
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use time::{Date, Duration, OffsetDateTime};
 use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, SessionView};
+use crate::catalogue::row_source::RowSource;
 use crate::dates::{format_date, parse_date};
 use crate::sources::Sources;
 use crate::storage::{Tags, update_tags};

@@ -4,9 +4,8 @@
 use serde_json::json;
 
 use crate::azure::AzureError;
-use crate::notify::Notification;
 use crate::retention::tombstone;
-use crate::spine::Finding;
+use crate::spine::{Finding, Notification};
 use crate::tables::{TableStore, get_str};
 
 /// Partition of the alerts waiting for the outputs (no creation day can be spelt like it).

@@ -14,6 +14,7 @@ mod tests;
 mod write;
 
 use crate::azure::AzureError;
+use crate::catalogue::row_source::BlobKey;
 use crate::ports::Ports;
 use futures::future::join_all;
 use time::OffsetDateTime;

@@ -3,6 +3,7 @@
 use bastion_recordings::state::Stores;
 use std::sync::Arc;
 
+use bastion_recordings::catalogue::row_source::BlobKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::recordings::Recordings;
 use bastion_recordings::retention::policy::Policy;
