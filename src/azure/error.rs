@@ -6,7 +6,7 @@ use std::time::Duration;
 use azure_core::error::ErrorKind;
 use azure_core::http::headers::HeaderName;
 
-use super::identity::identity_failure;
+use super::identity_error::identity_failure;
 use crate::telemetry::redact;
 
 /// Longest service message kept in an error (they can echo request content).
@@ -137,7 +137,7 @@ impl AzureError {
                     let value = r
                         .headers()
                         .get_optional_str(&HeaderName::from_static("retry-after"))?;
-                    super::retry::parse_retry_after(value, std::time::SystemTime::now())
+                    super::retry_after::parse_retry_after(value, std::time::SystemTime::now())
                 });
                 let code = error_code.as_deref().unwrap_or_default();
                 // Only a refusal's body is read: it tells a bad key from a missing role.

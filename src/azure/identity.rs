@@ -19,6 +19,7 @@ use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions
 
 use super::connection::{StorageAuth, StorageConnection};
 use super::error::AzureError;
+use super::identity_error::{IdentityError, chain, identity_failure};
 use super::timeouts::Timeouts;
 use crate::telemetry::redact;
 
@@ -171,23 +172,6 @@ impl TokenCredential for NamedCredential {
             message,
         ))
     }
-}
-
-/// A token request that failed, already phrased for operators (setting, endpoint, reason).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct IdentityError(String);
-
-/// The message of an [`IdentityError`] anywhere in `e`'s chain (the SDK's context hides it).
-pub fn identity_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    chain(e).find_map(|err| Some(err.downcast_ref::<IdentityError>()?.0.clone()))
-}
-
-/// `e` and its sources, outermost first.
-fn chain<'a>(
-    e: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(e), |err| err.source())
 }
 
 /// A bearer token for `scope` from `cred`, or why there is none in one redacted line (the caller

@@ -16,36 +16,14 @@ use super::lists::{ListSpec, SHARED, Shown, UNAUTHORIZED};
 use super::options::PackOptions;
 use super::rows::{Facts, Kind};
 use super::source::Source;
+use super::verdict::{counted, verdict, without};
 use crate::authorization::shared::{Accounts, Shared};
 use crate::catalogue::days::DayRow;
 use crate::catalogue::query::rows::AUTHORIZATIONS;
-use crate::catalogue::session::outcome::CONNECTED;
 use crate::ports::Ports;
-
-/// A session's verdict word: `undecided` while it has none.
-pub const UNDECIDED: &str = "undecided";
 
 /// The section's lists, in the order the report shows them.
 pub const LISTS: [ListSpec; 2] = [UNAUTHORIZED, SHARED];
-
-/// Whether `w` counts at all: only a session past the login gets a verdict.
-pub(super) fn counted(w: &DayRow) -> bool {
-    w.outcome == CONNECTED
-}
-
-/// `w`'s verdict word.
-pub(super) fn verdict(w: &DayRow) -> &str {
-    if w.authorization.is_empty() {
-        UNDECIDED
-    } else {
-        &w.authorization
-    }
-}
-
-/// Whether counted session `w` has no covering verdict (`none`, `unknown`, undecided).
-pub(super) fn without(w: &DayRow) -> bool {
-    matches!(verdict(w), "none" | "unknown" | UNDECIDED)
-}
 
 /// Sessions of one host (or all) per verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,8 +13,8 @@ use std::path::Path;
 
 use time::{Duration, OffsetDateTime};
 
-use super::authorized::{counted, verdict, without};
 use super::manifest::FileEntry;
+use super::verdict::{counted, verdict, without};
 use super::writer::CsvFile;
 use crate::authorization::shared::Shared;
 use crate::catalogue::days::{DayRow, get_row};

@@ -21,6 +21,7 @@ pub mod report;
 pub mod reviewed;
 pub mod rows;
 pub mod source;
+pub mod verdict;
 pub mod verify;
 pub mod writer;
 pub mod zip;

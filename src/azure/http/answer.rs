@@ -51,7 +51,7 @@ pub(super) async fn first(mut res: Response) -> Vec<u8> {
 /// service's code and message.
 pub(super) async fn of_response(res: Response, req: &Request<'_>) -> AzureError {
     let status = res.status().as_u16();
-    let retry_after = crate::azure::retry::retry_after(res.headers());
+    let retry_after = crate::azure::retry_after::retry_after(res.headers());
     let header = |name: &str| res.headers().get(name)?.to_str().ok().map(str::to_owned);
     let header_code = header("x-ms-error-code");
     let body = first(res).await;

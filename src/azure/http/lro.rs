@@ -16,7 +16,7 @@ use super::Client;
 use super::answer::body_json;
 use super::request::Request;
 use crate::azure::error::AzureError;
-use crate::azure::retry::retry_after;
+use crate::azure::retry_after::retry_after;
 
 /// Most pages one list follows (a runaway `nextLink` chain stops here).
 pub const MAX_PAGES: usize = 50;

@@ -269,7 +269,7 @@ impl Pacer {
         let (pause, throttled) = self.with(lane, |l| {
             let now = Instant::now();
             if status == StatusCode::TOO_MANY_REQUESTS {
-                let retry_after = super::retry::retry_after(headers);
+                let retry_after = super::retry_after::retry_after(headers);
                 let until = now + l.ctl.throttled(retry_after);
                 l.throttled.retain(|_, t| *t > now);
                 let t = l.throttled.entry(scope.to_owned()).or_insert(until);
