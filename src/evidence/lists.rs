@@ -1,6 +1,6 @@
 //! The pack's finding lists, each a CSV file and a table of the report with the same rows in the
 //! same order (the report shows the first [`LISTED`] and some of the columns). A list of a
-//! declared kind is the file its declaration names (`Kind::pack`, [`file_of`]): the unrecorded
+//! declared kind is the file its declaration names (`Kind::pack`, `file_of`): the unrecorded
 //! sessions (`unrecorded.csv`), the sessions not reviewed or reviewed late (`unreviewed.csv`),
 //! the sessions no verdict covers (`unauthorized.csv`) and the shared VM accounts
 //! (`sharedaccounts.csv`); beside them the incidents and follow-ups with their comments and
