@@ -6,7 +6,7 @@ use crate::invocation::{Invocation, Outcome};
 use crate::notify::handler::{Dispatch, deliver_message};
 use crate::state::AppState;
 
-pub use crate::notify::FUNCTION as NOTIFY_WEBHOOK;
+pub use crate::notify::handler::FUNCTION as NOTIFY_WEBHOOK;
 
 /// Handles one invocation.
 ///

@@ -13,7 +13,6 @@ pub mod routes;
 
 pub use crate::spine::{Notification, Severity};
 pub use deliver::Notifier;
-pub use handler::FUNCTION;
 
 /// Name of the queue output binding (and queue) carrying notifications.
 pub const OUTPUT_BINDING: &str = crate::spine::QUEUE;

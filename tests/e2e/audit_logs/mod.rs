@@ -19,7 +19,7 @@ mod writer;
 use bastion_recordings::tables::get_str;
 
 use crate::harness::fixture_bytes;
-use support::{ALICE, count, record, start};
+use support::{ALICE, count, count_all, record, start};
 
 #[tokio::test]
 async fn append_blob_tailing_builds_sessions() {
@@ -164,7 +164,7 @@ async fn racing_ticks_and_duplicates() {
     e.append(9, lines.as_bytes()).await; // every record twice
     let (a, b) = tokio::join!(e.tick(), e.tick());
     assert_eq!(
-        count(&a, "records") + count(&b, "records"),
+        count_all(&[&a, &b], "records"),
         80,
         "each record read by exactly one tick: {a} {b}"
     );

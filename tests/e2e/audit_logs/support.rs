@@ -103,6 +103,21 @@ pub(crate) fn count(reply: &Value, label: &str) -> u64 {
     counts.iter().sum()
 }
 
+/// [`count`] over several replies: racing ticks plan the same unit in two periods, and the earlier
+/// period's copy finds its row taken by the later one and runs nothing, so only one reply may name
+/// `label`; at least one must.
+pub(crate) fn count_all(replies: &[&Value], label: &str) -> u64 {
+    let named: Vec<&&Value> = (replies.iter())
+        .filter(|r| {
+            (r["Logs"].as_array().into_iter().flatten())
+                .filter_map(Value::as_str)
+                .any(|log| count_in(log, label).is_some())
+        })
+        .collect();
+    assert!(!named.is_empty(), "no `{label}` in {replies:?}");
+    named.iter().map(|r| count(r, label)).sum()
+}
+
 fn count_in(log: &str, label: &str) -> Option<u64> {
     let words: Vec<&str> = log
         .split([' ', ',', ':', '('])
