@@ -31,6 +31,8 @@ mod columns_tests;
 #[cfg(test)]
 mod custody_tests;
 #[cfg(test)]
+mod declared_tests;
+#[cfg(test)]
 mod doors_tests;
 #[cfg(test)]
 mod lists_tests;

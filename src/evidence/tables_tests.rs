@@ -383,7 +383,7 @@ async fn integrity_csv_shows_each_recordings_latest_verification() {
 }
 
 /// One failed attempt through the detector's own writer; the partitions it touched.
-async fn attempt(
+pub(super) async fn attempt(
     ports: &Ports,
     tunnel: &str,
     at: OffsetDateTime,

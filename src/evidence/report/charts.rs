@@ -74,7 +74,7 @@ pub fn lines(caption: &str, days: &[String], series: &[(String, Vec<u64>)]) -> S
 /// Most labels on a y axis.
 const Y_LABELS: usize = 10;
 
-/// One bar per label; `max` fixes the y axis (e.g. 100 for percentages). Without it the values
+/// One bar per label, drawn in the labels' order; `max` fixes the y axis (e.g. 100 for percentages). Without it the values
 /// are counts: the axis reaches a whole number and its ticks are whole numbers (no "0.5
 /// recordings").
 pub fn bars(
@@ -108,12 +108,13 @@ pub fn bars(
             })
             .y_desc(y_desc)
             .draw()?;
-        chart.draw_series(
-            Histogram::vertical(&chart)
-                .style(COLOURS[0].filled())
-                .margin(12)
-                .data(values.iter().enumerate().map(|(i, v)| (i, *v))),
-        )?;
+        // One series per bar, in label order: a histogram of several bars gathers them in a
+        // `HashMap` and draws them in its (per-process random) order, so the same figures
+        // would print their `<rect>`s in another order from one pack to the next.
+        for (i, v) in values.iter().enumerate() {
+            let bar = Histogram::vertical(&chart).style(COLOURS[0].filled());
+            chart.draw_series(bar.margin(12).data([(i, *v)]))?;
+        }
         Ok(())
     })
 }
@@ -197,6 +198,32 @@ mod tests {
             Some(100.0),
         );
         assert!(y_ticks(&pct).len() >= 2);
+    }
+
+    /// The left edges of a chart's bars, in the order the SVG draws them.
+    fn bar_edges(svg: &str) -> Vec<u32> {
+        svg.split("<rect")
+            .filter(|r| r.contains("fill=\"#1F77B4\""))
+            .filter_map(|r| r.split("x=\"").nth(1)?.split('"').next()?.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn bars_are_drawn_in_the_labels_order_every_time() {
+        let labels: Vec<String> = (0..12)
+            .map(|h| format!("{}-{}h", h * 4, h * 4 + 4))
+            .collect();
+        let values: Vec<f64> = (1..=12).map(f64::from).collect();
+        let first = bars("Time to review", "sessions", &labels, &values, None);
+        let edges = bar_edges(&first);
+        assert_eq!(edges.len(), 12, "{first}");
+        assert!(edges.windows(2).all(|w| w[0] < w[1]), "{edges:?}");
+        for _ in 0..8 {
+            assert_eq!(
+                bars("Time to review", "sessions", &labels, &values, None),
+                first
+            );
+        }
     }
 
     #[test]
