@@ -1,6 +1,6 @@
 //! The instances of the run: `devhost` (the repository's stand-in for the Functions host) each
 //! with its own `handler`, all consuming queue `workunits` on the same Azurite as Functions'
-//! instances do: the queue trigger dequeues a batch (`batchSize` 16) with a visibility timeout,
+//! instances do: the queue trigger dequeues a batch (`batchSize` 32) with a visibility timeout,
 //! posts each message to its handler as the host does, deletes it on success, leaves it for
 //! redelivery on failure and moves it to `workunits-poison` after `maxDequeueCount` (5), all as
 //! `host.json` says (docs/devhost.md). Every timer is disabled on them (the bench fires the

@@ -106,9 +106,10 @@ pub async fn run(
     now: OffsetDateTime,
 ) -> Report {
     let evidence = Evidence::read(ports, window, now).await;
+    let shared = super::shared::Reads::default();
     // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
     let checks: Vec<_> = (settings.hosts.iter())
-        .map(|h| checked(ports, arm, settings, h, sinks, &evidence, now))
+        .map(|h| checked(ports, (arm, &shared), settings, h, sinks, &evidence, now))
         .collect();
     let results: Vec<Report> = futures::stream::iter(checks)
         .buffer_unordered(CONCURRENCY)
@@ -128,10 +129,11 @@ pub async fn run(
     report
 }
 
-/// One host's `EstateCheck` unit: reads the audit trail of the window, then checks `host` alone.
+/// One host's `EstateCheck` unit: reads the audit trail of the window, then checks `host` alone
+/// (reading the storage as `shared` has not yet).
 pub async fn host(
     ports: &Ports,
-    arm: &dyn ResourceManager,
+    arm: (&dyn ResourceManager, &super::shared::Reads),
     settings: &EstateSettings,
     host: &str,
     sinks: &Sinks,
@@ -159,15 +161,16 @@ pub async fn settle(ports: &Ports, now: OffsetDateTime) -> Option<String> {
 /// host not read, or whose identity was not recorded, keeps its rows open).
 async fn checked(
     ports: &Ports,
-    arm: &dyn ResourceManager,
+    (arm, shared): (&dyn ResourceManager, &super::shared::Reads),
     settings: &EstateSettings,
     host: &str,
     sinks: &Sinks,
     evidence: &Evidence,
     now: OffsetDateTime,
 ) -> Report {
-    let (mut facts, recorded) =
-        super::host::read(ports, arm, settings, host, sinks.custody.is_some(), now).await;
+    let custody = sinks.custody.is_some();
+    let read = super::host::read(ports, (arm, shared), settings, host, custody, now);
+    let (mut facts, recorded) = read.await;
     let host_read = recorded && matches!(facts.host, Some(Ok(_)));
     facts.audit_trail = Some(match &evidence.seen {
         Ok(seen) => {

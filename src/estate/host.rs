@@ -1,21 +1,24 @@
 //! What one host's `EstateCheck` unit reads of it ([`super::check`]): the host and its diagnostic
 //! settings through Resource Manager, the recording storage it records into and who may write
-//! there, and the Entra ID sign-in extension of its recent RDP targets.
+//! there (read once a tick for the hosts recording there: [`super::shared`]), and the Entra ID
+//! sign-in extension of its recent RDP targets.
 
 use time::OffsetDateTime;
 
 use super::findings::{HostFacts, target_of};
 use super::settings::EstateSettings;
+use super::shared::Reads;
 use crate::arm::ResourceManager;
 use crate::ports::Ports;
 
 /// Reads one host: it and its diagnostic settings; the blob service and container of the source
 /// it records into (else the one labelled with it) and who may write there; and the VMs of its
 /// recent RDP sessions that sign in with Entra ID. With them, false when the host's recording
-/// identity was read but could not be recorded (a table error).
+/// identity was read but could not be recorded (a table error). What `shared` holds of the
+/// storage is not read again.
 pub async fn read(
     ports: &Ports,
-    arm: &dyn ResourceManager,
+    (arm, shared): (&dyn ResourceManager, &Reads),
     settings: &EstateSettings,
     host: &str,
     custody: bool,
@@ -76,21 +79,23 @@ pub async fn read(
     };
     let writable = async {
         match (targeted, principal) {
-            (Some(_), Some(p)) => Some(may_write(arm, account, &source.container, &p).await),
+            (Some(_), Some(p)) => {
+                Some(may_write((arm, shared), account, &source.container, &p).await)
+            }
             _ => None,
         }
     };
     let blob_diagnostics = async {
         if custody {
             let svc = format!("{}/blobServices/default", account.trim_end_matches('/'));
-            Some(arm.diagnostic_settings(&svc).await)
+            Some(shared.diagnostic_settings(arm, &svc).await)
         } else {
             None
         }
     };
     let (svc, container, writable, blob_diagnostics) = tokio::join!(
-        arm.blob_service(account),
-        arm.container(account, &source.container),
+        shared.blob_service(arm, account),
+        shared.container(arm, account, &source.container),
         writable,
         blob_diagnostics
     );
@@ -106,12 +111,12 @@ const BLOB_WRITE: &str = "Microsoft.Storage/storageAccounts/blobServices/contain
 
 /// True when a role assignment of `principal` at or above `container` grants the blob write.
 async fn may_write(
-    arm: &dyn ResourceManager,
+    (arm, shared): (&dyn ResourceManager, &Reads),
     account: &str,
     container: &str,
     principal: &str,
 ) -> Result<bool, crate::azure::AzureError> {
-    let assignments = arm.role_assignments(account, container, principal).await?;
+    let assignments = (shared.role_assignments(arm, (account, container), principal)).await?;
     let container_scope =
         format!("{account}/blobServices/default/containers/{container}").to_ascii_lowercase();
     let mut definitions: Vec<String> = assignments
@@ -127,8 +132,8 @@ async fn may_write(
     definitions.sort();
     definitions.dedup();
     for id in definitions {
-        if arm
-            .role_definition(account, &id)
+        if shared
+            .role_definition(arm, account, &id)
             .await?
             .allows_data(BLOB_WRITE)
         {

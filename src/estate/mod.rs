@@ -11,6 +11,7 @@ mod identities;
 pub mod level;
 pub mod live;
 pub mod settings;
+pub mod shared;
 pub mod store;
 pub mod trail;
 pub mod unaudited;

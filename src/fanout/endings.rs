@@ -4,11 +4,14 @@
 //! hundred rows) instead of costing a call of its own; a write first waits a tenth of a second
 //! for the batch's others to end. A delivery answers only once its ending is
 //! written (or its write failed), so a unit's row never lags behind a run the queue saw succeed.
-//! The claims of units starting together ride the same way ([`Endings::claim`]): a transaction
-//! with a claim whose row changed is refused whole, and its rows are then written one by one.
+//! A unit's claim ([`Endings::claim`]) waits for nothing: it goes at once, taking with it the
+//! claims of units starting at the same moment and the endings of its partition still waiting
+//! (whose wait it cuts short); a transaction with a claim whose row changed is refused whole, and
+//! its rows are then written one by one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::oneshot;
 
@@ -17,16 +20,26 @@ use crate::tables::{Entity, MAX_BATCH, TableStore, WriteMode, get_str};
 
 /// How long a write waits for the other endings of its batch before it goes: a tenth of a second
 /// on a delivery's answer, for one transaction per batch rather than one per few units.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
+pub(super) const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
 
-type Waiting = (Entity, WriteMode, oneshot::Sender<Result<(), AzureError>>);
+/// A row waiting for its write: its number (to know whether it was taken), the row, how it is
+/// written, and where its result goes.
+type Waiting = (
+    u64,
+    Entity,
+    WriteMode,
+    oneshot::Sender<Result<(), AzureError>>,
+);
 
 /// This instance's endings waiting for their write, by partition.
 #[derive(Debug, Default)]
 pub struct Endings {
     waiting: Mutex<BTreeMap<String, Vec<Waiting>>>,
-    /// Held by the one write under way: the endings arriving meanwhile wait and go in the next.
+    /// Held by the one endings' write under way: the endings arriving meanwhile wait and go in
+    /// the next (claims do not take it).
     writing: tokio::sync::Mutex<()>,
+    /// The last number given to a waiting row.
+    numbered: AtomicU64,
 }
 
 impl Endings {
@@ -35,52 +48,71 @@ impl Endings {
     /// # Errors
     /// The write's error (the whole transaction failed).
     pub async fn write(&self, tables: &dyn TableStore, row: Entity) -> Result<(), AzureError> {
-        self.send(tables, row, WriteMode::Upsert).await
+        let (pk, n, mut rx) = self.push(row, WriteMode::Upsert);
+        loop {
+            let _writing = self.writing.lock().await;
+            let Some(count) = self.count(&pk, n) else {
+                break;
+            };
+            if count < MAX_BATCH {
+                // A claim may take the row meanwhile: its answer ends the wait.
+                tokio::select! {
+                    () = tokio::time::sleep(LINGER) => {}
+                    written = &mut rx => return written.unwrap_or_else(dropped),
+                }
+            }
+            self.write_waiting(tables, &pk).await;
+        }
+        answer(rx).await
     }
 
-    /// Writes a unit's claim (`super::store::claim`) with whatever rows of its partition wait.
+    /// Writes a unit's claim (`super::store::claim`) now, with the claims of its partition
+    /// made at the same moment and its partition's endings still waiting.
     ///
     /// # Errors
-    /// `PreconditionFailed` when its row is no longer as planned (another copy claimed it); the
-    /// write's error.
+    /// `PreconditionFailed` when its row is no longer as planned (another copy claimed it, or a
+    /// later period planned it again); the write's error.
     pub async fn claim(
         &self,
         tables: &dyn TableStore,
         (row, mode): (Entity, WriteMode),
     ) -> Result<(), AzureError> {
-        self.send(tables, row, mode).await
+        let (pk, n, rx) = self.push(row, mode);
+        // Lets the deliveries ready at this moment reach their claims: they then share this write.
+        tokio::task::yield_now().await;
+        while self.count(&pk, n).is_some() {
+            self.write_waiting(tables, &pk).await;
+        }
+        answer(rx).await
     }
 
-    async fn send(
+    fn push(
         &self,
-        tables: &dyn TableStore,
         row: Entity,
         mode: WriteMode,
-    ) -> Result<(), AzureError> {
+    ) -> (String, u64, oneshot::Receiver<Result<(), AzureError>>) {
         let pk = get_str(&row, "PartitionKey").unwrap_or_default().to_owned();
-        let (tx, mut rx) = oneshot::channel();
+        let n = self.numbered.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
         self.lock()
             .entry(pk.clone())
             .or_default()
-            .push((row, mode, tx));
-        loop {
-            {
-                let _writing = self.writing.lock().await;
-                if self.lock().get(&pk).is_some_and(|w| w.len() < MAX_BATCH) {
-                    tokio::time::sleep(LINGER).await;
-                }
-                let batch = self.take(&pk);
-                if !batch.is_empty() {
-                    write_batch(tables, batch).await;
-                }
-            }
-            match rx.try_recv() {
-                Ok(r) => return r,
-                Err(oneshot::error::TryRecvError::Empty) => continue,
-                Err(oneshot::error::TryRecvError::Closed) => {
-                    return Err(AzureError::Transient("ending dropped".into()));
-                }
-            }
+            .push((n, row, mode, tx));
+        (pk, n, rx)
+    }
+
+    /// How many rows of `pk` wait, when row `n` is one of them (`None`: taken by a write).
+    fn count(&self, pk: &str, n: u64) -> Option<usize> {
+        let waiting = self.lock();
+        let all = waiting.get(pk)?;
+        all.iter().any(|w| w.0 == n).then_some(all.len())
+    }
+
+    /// Writes up to a transaction's worth of `pk`'s waiting rows, if any.
+    async fn write_waiting(&self, tables: &dyn TableStore, pk: &str) {
+        let batch = self.take(pk);
+        if !batch.is_empty() {
+            write_batch(tables, batch).await;
         }
     }
 
@@ -101,7 +133,7 @@ impl Endings {
         let mut batch = Vec::new();
         let mut rest = Vec::new();
         for w in all.drain(..) {
-            let rk = get_str(&w.0, "RowKey").unwrap_or_default().to_owned();
+            let rk = get_str(&w.1, "RowKey").unwrap_or_default().to_owned();
             if batch.len() < MAX_BATCH && keys.insert(rk) {
                 batch.push(w);
             } else {
@@ -118,19 +150,31 @@ impl Endings {
 
 /// Writes `batch` and tells each waiter how its row went.
 async fn write_batch(tables: &dyn TableStore, batch: Vec<Waiting>) {
-    if batch.iter().all(|(_, m, _)| matches!(m, WriteMode::Upsert)) {
-        let rows: Vec<Entity> = batch.iter().map(|(e, _, _)| e.clone()).collect();
+    if batch
+        .iter()
+        .all(|(_, _, m, _)| matches!(m, WriteMode::Upsert))
+    {
+        let rows: Vec<Entity> = batch.iter().map(|(_, e, _, _)| e.clone()).collect();
         let result = super::store::write_rows(tables, &rows).await;
-        for (_, _, tx) in batch {
+        for (_, _, _, tx) in batch {
             let _ = tx.send(result.clone());
         }
         return;
     }
     let writes: Vec<(Entity, WriteMode)> = (batch.iter())
-        .map(|(e, m, _)| (e.clone(), m.clone()))
+        .map(|(_, e, m, _)| (e.clone(), m.clone()))
         .collect();
     let results = super::store::write_some(tables, &writes).await;
-    for ((_, _, tx), result) in batch.into_iter().zip(results) {
+    for ((_, _, _, tx), result) in batch.into_iter().zip(results) {
         let _ = tx.send(result);
     }
+}
+
+/// The result a row's write sent.
+async fn answer(rx: oneshot::Receiver<Result<(), AzureError>>) -> Result<(), AzureError> {
+    rx.await.unwrap_or_else(dropped)
+}
+
+fn dropped(_: oneshot::error::RecvError) -> Result<(), AzureError> {
+    Err(AzureError::Transient("ending dropped".into()))
 }

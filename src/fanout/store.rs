@@ -238,12 +238,12 @@ pub async fn write_some(
 }
 
 /// Why a delivered unit is not run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Passed {
     /// Done already for its period (a message delivered again after its unit was done).
     Done,
-    /// A later period's unit was planned or ran: this one is superseded.
-    Superseded,
+    /// The unit was planned again for this later period (its row's): this one is superseded.
+    Superseded(String),
     /// Another copy of its message (put twice) claimed the unit first.
     Claimed,
 }
@@ -259,10 +259,23 @@ pub async fn passed(tables: &dyn TableStore, u: &Unit) -> Result<Option<Passed>,
     };
     let period = get_str(&e, "Period").unwrap_or_default();
     Ok(if period > u.period.as_str() {
-        Some(Passed::Superseded)
+        Some(Passed::Superseded(period.to_owned()))
     } else if period == u.period && get_str(&e, "State") == Some(state::DONE) {
         Some(Passed::Done)
     } else {
         None
+    })
+}
+
+/// Why `u`'s claim was refused (its row no longer as planned): its row read, superseded when a
+/// later period planned the unit again (racing ticks), else claimed by another copy of its
+/// message.
+///
+/// # Errors
+/// Table errors.
+pub async fn refused(tables: &dyn TableStore, u: &Unit) -> Result<Passed, AzureError> {
+    Ok(match passed(tables, u).await? {
+        Some(later @ Passed::Superseded(_)) => later,
+        _ => Passed::Claimed,
     })
 }

@@ -90,7 +90,10 @@ async fn a_unit_not_ended_is_not_planned_again_and_a_redelivery_of_a_done_one_ru
     let lost = lost.await.expect("plan");
     assert_eq!(lost.units.len(), 2, "h2 not ended, past its term: {lost:?}");
     let stale = store::passed(&t, &next.units[0]).await.expect("passed");
-    assert_eq!(stale, Some(Passed::Superseded));
+    assert_eq!(
+        stale,
+        Some(Passed::Superseded(lost.units[0].period.clone()))
+    );
 }
 
 #[tokio::test]
@@ -114,6 +117,72 @@ async fn an_instances_endings_ending_together_share_one_transaction() {
         rows.values().all(|e| store::carried(e) == (true, 0)),
         "{s:?}"
     );
+}
+
+#[tokio::test]
+async fn a_claim_waits_for_no_linger_and_takes_the_waiting_endings_along() {
+    let t = CountingTables::new(InMemoryTables::new());
+    let p = plan(&t, "LiveSessions", &hosts(3), T, T)
+        .await
+        .expect("plan");
+    let before = t.count(Some(store::WORK_TABLE), None);
+    let endings = endings::Endings::default();
+    // Two units end (their write lingers for others), then a third unit starts.
+    let ends =
+        (p.units[..2].iter()).map(|u| endings.write(&t, store::ending(u, &end(state::DONE, 0))));
+    let claim = async {
+        tokio::task::yield_now().await;
+        let start = std::time::Instant::now();
+        let claimed = endings.claim(&t, store::claim(&p.units[2])).await;
+        (claimed, start.elapsed())
+    };
+    let started = std::time::Instant::now();
+    let (ended, (claimed, took)) = tokio::join!(futures::future::join_all(ends), claim);
+    claimed.expect("claimed");
+    assert!(took < endings::LINGER, "the claim waited {took:?}");
+    assert!(ended.iter().all(Result::is_ok), "{ended:?}");
+    assert!(
+        started.elapsed() < endings::LINGER,
+        "the endings' wait is cut short"
+    );
+    let calls = t.count(Some(store::WORK_TABLE), None) - before;
+    assert_eq!(calls, 1, "the claim and the two endings in one transaction");
+    let s = stats::of_timer(&t, "LiveSessions", T).await.expect("stats");
+    assert_eq!((s.done, s.running), (2, 1));
+}
+
+#[tokio::test]
+async fn a_refused_claim_is_superseded_by_a_later_period_or_claimed_by_another_copy() {
+    let t = InMemoryTables::new();
+    let early = plan(&t, "LiveSessions", &hosts(1), T, T)
+        .await
+        .expect("plan");
+    // Two ticks racing: the later period plans the unit again before the earlier one's runs.
+    let at = T + TERM;
+    let later = plan(&t, "LiveSessions", &hosts(1), at, at)
+        .await
+        .expect("plan");
+    let endings = endings::Endings::default();
+    let stale = endings.claim(&t, store::claim(&early.units[0])).await;
+    assert!(
+        matches!(stale, Err(crate::azure::AzureError::PreconditionFailed)),
+        "{stale:?}"
+    );
+    let why = store::refused(&t, &early.units[0]).await.expect("read");
+    assert_eq!(why, Passed::Superseded(later.units[0].period.clone()));
+    assert_ne!(later.units[0].period, early.units[0].period);
+    // The later period's message put twice: the second copy finds it claimed.
+    endings
+        .claim(&t, store::claim(&later.units[0]))
+        .await
+        .expect("claimed");
+    let copy = endings.claim(&t, store::claim(&later.units[0])).await;
+    assert!(
+        matches!(copy, Err(crate::azure::AzureError::PreconditionFailed)),
+        "{copy:?}"
+    );
+    let why = store::refused(&t, &later.units[0]).await.expect("read");
+    assert_eq!(why, Passed::Claimed);
 }
 
 #[tokio::test]

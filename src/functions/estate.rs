@@ -69,9 +69,10 @@ pub async fn estate_unit(
         silence: settings.audit_silence,
         wait: state.config.audit.session_wait,
     };
+    let shared = state.estate_reads.of(now);
     let report = check::host(
         &state.ports,
-        arm.as_ref(),
+        (arm.as_ref(), &shared),
         settings,
         unit,
         &sinks,

@@ -47,7 +47,7 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
             .await
             .map_err(Failure::storage)?
     {
-        return Ok(Outcome::skipped(passed_reason(passed, &unit)));
+        return Ok(Outcome::skipped(passed_reason(&passed, &unit)));
     }
     if let Some(deferred) = deferred(&state, &unit, dequeue).await {
         return deferred;
@@ -59,7 +59,14 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
         match state.endings.claim(tables, store::claim(&unit)).await {
             Ok(()) => {}
             Err(AzureError::PreconditionFailed) => {
-                return Ok(Outcome::skipped(passed_reason(Passed::Claimed, &unit)));
+                let why = match store::refused(tables, &unit).await {
+                    Ok(passed) => passed_reason(&passed, &unit),
+                    Err(e) => format!(
+                        "{} {} ({}): its row changed (not read: {e})",
+                        unit.timer, unit.unit, unit.period
+                    ),
+                };
+                return Ok(Outcome::skipped(why));
             }
             Err(e) => return Err(Failure::storage(e)),
         }
@@ -194,11 +201,11 @@ async fn defer(state: &AppState, u: &Unit, scope: String, why: &str) {
     }
 }
 
-fn passed_reason(passed: Passed, u: &Unit) -> String {
+fn passed_reason(passed: &Passed, u: &Unit) -> String {
     let why = match passed {
-        Passed::Done => "done already this period",
-        Passed::Superseded => "a later period's unit was planned",
-        Passed::Claimed => "another copy of its message claimed it",
+        Passed::Done => "done already this period".to_owned(),
+        Passed::Superseded(period) => format!("superseded by period {period}"),
+        Passed::Claimed => "another copy of its message claimed it".to_owned(),
     };
     format!("{} {} ({}): {why}", u.timer, u.unit, u.period)
 }

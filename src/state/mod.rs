@@ -60,6 +60,8 @@ pub struct AppState {
     pub heartbeats: Arc<Heartbeats>,
     /// This instance's work units' endings, written together ([`crate::fanout::endings`]).
     pub endings: Arc<crate::fanout::endings::Endings>,
+    /// What this instance's `EstateCheck` units of a tick read alike ([`crate::estate::shared`]).
+    pub estate_reads: Arc<crate::estate::shared::Shared>,
     /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason,
     /// per recordings account.
     pub links: Links,
@@ -167,6 +169,7 @@ impl AppState {
             audit: Arc::new(config.audit.clone()),
             heartbeats: Arc::new(Heartbeats::new(config.heartbeat_interval)),
             endings: Arc::default(),
+            estate_reads: Arc::default(),
             links: seams.links,
             queues: seams.queues,
             arm: None,

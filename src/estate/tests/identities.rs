@@ -193,7 +193,11 @@ async fn a_hosts_unit_closes_its_own_identity_alone() {
         let e = &elsewhere;
         let s = &settings;
         let k = &sinks;
-        async move { crate::estate::check::host(ports, e, s, &host, k, window, t).await }
+        async move {
+            let shared = crate::estate::shared::Reads::default();
+            let arm = (e as &dyn crate::arm::ResourceManager, &shared);
+            crate::estate::check::host(ports, arm, s, &host, k, window, t).await
+        }
     };
     let r = unit(b(1), t1).await;
     assert!(r.failed.is_empty(), "{:?}", r.failed);

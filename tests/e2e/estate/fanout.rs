@@ -32,6 +32,27 @@ pub(super) async fn three_hosts(cs: &str) -> Rig {
     rig
 }
 
+/// [`three_hosts`] on Azurite with a second instance, and Azurite's connection string (`None`
+/// without Azurite).
+pub(super) async fn two_instances() -> Option<(Rig, HandlerProcess, String)> {
+    let cs = crate::harness::azurite()?;
+    let rig = three_hosts(&cs).await;
+    let other = HandlerProcess::spawn(&rig.env.pairs()).await;
+    Some((rig, other, cs))
+}
+
+/// The unit of host `name` among a plan's `units`.
+pub(super) fn unit_of(units: &[Value], name: &str) -> Value {
+    (units.iter())
+        .find(|u| {
+            u["unit"]
+                .as_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&host_id(name)))
+        })
+        .expect("the host's unit")
+        .clone()
+}
+
 /// The `livesessions` rows as `(host partition, session id, status)`, sorted.
 pub(super) async fn live_rows(rig: &Rig) -> Vec<(String, String, String)> {
     let t = rig.tables();
@@ -65,11 +86,9 @@ fn health_units(health: &Value) -> &Value {
 
 #[tokio::test]
 async fn a_period_runs_each_unit_once_over_two_instances_one_killed_mid_unit() {
-    let Some(cs) = crate::harness::azurite() else {
+    let Some((mut rig, other, cs)) = two_instances().await else {
         return;
     };
-    let mut rig = three_hosts(&cs).await;
-    let other = HandlerProcess::spawn(&rig.env.pairs()).await;
     // One tick planned by both instances at once (and run twice): one plan, three units.
     let tick = rig.next_timer("LiveSessions");
     let plans =
@@ -93,15 +112,7 @@ async fn a_period_runs_each_unit_once_over_two_instances_one_killed_mid_unit() {
     assert_eq!(covered, hosts);
 
     // The instance running b1's unit dies mid-way (Resource Manager answers slowly).
-    let b1 = units
-        .iter()
-        .find(|u| {
-            u["unit"]
-                .as_str()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&host_id("b1")))
-        })
-        .expect("b1's unit")
-        .clone();
+    let b1 = unit_of(&units, "b1");
     let mut doomed = HandlerProcess::spawn(&rig.env.pairs()).await;
     rig.arm
         .with(|e| e.latency = std::time::Duration::from_secs(30));
@@ -184,11 +195,9 @@ async fn a_period_runs_each_unit_once_over_two_instances_one_killed_mid_unit() {
 
 #[tokio::test]
 async fn a_unit_failing_every_delivery_is_poisoned_and_named_in_health() {
-    let Some(cs) = crate::harness::azurite() else {
+    let Some((mut rig, other, _)) = two_instances().await else {
         return;
     };
-    let mut rig = three_hosts(&cs).await;
-    let other = HandlerProcess::spawn(&rig.env.pairs()).await;
     // b2 refuses its reads: the first period opens its finding (the unit delivers the alert).
     let b2 = host_id("b2");
     rig.arm.with(|e| e.forbid.push(b2.to_ascii_lowercase()));
