@@ -8,9 +8,8 @@ use async_trait::async_trait;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::failed::list;
 use super::failed::{FailedLogin, record};
-use super::stored::bursts;
+use super::stored::{bursts, list};
 use super::unchecked::check;
 use crate::azure::AzureError;
 use crate::tables::TableStore;
@@ -44,6 +43,7 @@ async fn attempts(t: &dyn TableStore, at: OffsetDateTime, user: &str, n: usize) 
         let f = FailedLogin {
             tunnel_id: format!("{user}-{i}"),
             window: at,
+            day: String::new(),
             user: user.into(),
             client_ip: String::new(),
             vm: "vm9".into(),
