@@ -149,13 +149,14 @@ pub(super) fn alone_ids(head: &Entity) -> Vec<String> {
 
 #[cfg(test)]
 pub(super) mod admit_tests {
+    use serde_json::json;
     use time::macros::datetime;
 
-    use super::*;
+    use crate::custody::burst::{ALONE, Finding, Fold, GRACE, WINDOW, admit, close};
     use crate::tables::testing::memory::InMemoryTables;
 
     /// The `i`th deletion alert of one container, all at one time (also `burst_close`'s tests').
-    pub(in crate::custody) fn alert(i: usize) -> Finding {
+    pub(crate) fn alert(i: usize) -> Finding {
         Finding::new(
             &crate::spine::kinds::RECORDING_DELETED,
             format!("r{i}"),
