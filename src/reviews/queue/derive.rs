@@ -3,9 +3,10 @@
 //! record at a time: each session's `sessionwindows` row, its person's object id
 //! ([`crate::reviews::people::bind`], with `GRAPH_ENDPOINT`), the duty check of the reviews recorded
 //! before the join named it ([`crate::reviews::recheck`]), the failed-login bursts the detection
-//! stored around it (a query per day and two per burst), its user's earlier starts to the VM ([`pairs`]), its rank row ([`entry::put`]);
-//! then the page's records are cleared as read (one recorded again meanwhile stays). A run that
-//! fails leaves the record: the next one derives the same sessions again.
+//! stored around it (a query per day and two per burst), its user's earlier starts to the VM
+//! ([`pairs`]), its rank row ([`entry::put`]); then the page's records are cleared as read (one
+//! recorded again meanwhile stays). A run that fails leaves the record: the next one derives the
+//! same sessions again.
 //!
 //! The scores also rest on the settings and the hosts with an open estate finding, kept in row
 //! `basis`. When they differ, the sessions whose score that changes are recorded as changed before
