@@ -391,8 +391,7 @@ async fn attempt(
     ip: &str,
     host: &str,
 ) -> Vec<String> {
-    use crate::audit_logs::detect::failed::{FailedLogin, record};
-    use crate::audit_logs::detect::unchecked::mark_unchecked;
+    use crate::audit_logs::detect::failed::{FailedLogin, mark_unchecked, record};
     use crate::dates::bucket;
     let f = FailedLogin {
         tunnel_id: tunnel.into(),

@@ -1,20 +1,24 @@
-//! The attempts of table `failedlogins` (its writers: this file, `unchecked.rs`, `stored.rs`): one
-//! row per failed login in each partition it counts in. The one definition of a failed-login
-//! burst: at least `FAILED_LOGIN_THRESHOLD` failed logins by one user, or from one client IP, on
-//! any VMs, in one fixed window of `FAILED_LOGIN_WINDOW_MINUTES` ([`crate::dates::bucket`]); a
-//! partition is such a (window, user or IP), RK = tunnelId, so a replay never double-counts.
+//! Table `failedlogins`, its one writer. The one definition of a failed-login burst: at least
+//! `FAILED_LOGIN_THRESHOLD` failed logins by one user, or from one client IP, on any VMs, in one
+//! fixed window of `FAILED_LOGIN_WINDOW_MINUTES` ([`crate::dates::bucket`]). Its rows: each
+//! attempt in each partition it counts in, (window, user) and (window, client IP) (RK = tunnelId,
+//! so a replay never double-counts); the `~pending` rows of the partitions to check; each
+//! detection's marker, its listing under its window's day, and its attempts' sessions recorded as
+//! changed, so the review queue ranks them (and the sessions right after) by it.
 
-use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use serde_json::{Value, json};
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
+use tracing::error;
 
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::azure::AzureError;
 use crate::catalogue::session::fill;
-use crate::dates::{bucket, format_utc};
-use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::write_creating_table;
-use crate::tables::{TableStore, WriteMode};
+use crate::dates::{bucket, format_date, format_utc};
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
+use crate::tables::ops::{query_all, remove, upsert_batched, write_creating_table};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
+use crate::telemetry::redact;
 
 /// One failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,18 +98,6 @@ pub(super) fn fit(text: &str) -> std::borrow::Cow<'_, str> {
     format!("{}…#{}", &text[..cut], hex::encode(&digest[..8])).into()
 }
 
-/// Properties of an attempt row: the user, the client IP, the Bastion host, the VM and the
-/// session's day.
-pub const USER: &str = "User";
-/// See [`USER`].
-pub const CLIENT_IP: &str = "ClientIp";
-/// See [`USER`].
-pub const HOST: &str = "Host";
-/// See [`USER`].
-pub const VM: &str = "Vm";
-/// See [`USER`].
-pub const DAY: &str = "Day";
-
 /// Stores one attempt (idempotent); returns the partitions touched.
 pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<String>, AzureError> {
     let parts = f.partitions();
@@ -119,6 +111,167 @@ pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<Stri
         write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
     }
     Ok(parts)
+}
+
+/// Properties of an attempt row: the user, the client IP, the Bastion host, the VM and the
+/// session's day.
+pub const USER: &str = "User";
+/// See [`USER`].
+pub const CLIENT_IP: &str = "ClientIp";
+/// See [`USER`].
+pub const HOST: &str = "Host";
+/// See [`USER`].
+pub const VM: &str = "Vm";
+/// See [`USER`].
+pub const DAY: &str = "Day";
+
+/// The marker's property saying the digest left with a tick's outputs.
+const SETTLED: &str = "Settled";
+/// Partition of the "check this partition" rows (`~` is outside base64url: no collision).
+pub const UNCHECKED: &str = "~pending";
+/// Row key of the marker written when a burst is emitted: its partition is a detection.
+pub const MARKER: &str = "~notified";
+/// Prefix of the per-day lists (`~` is outside base64url: no attempts partition starts with it).
+const LISTS: &str = "~bursts-";
+/// Most attempts read per burst (as the detector's own check).
+const ATTEMPTS: usize = 10_000;
+
+/// Marks `partitions` as needing a burst check (idempotent batched upserts).
+pub async fn mark_unchecked<'p>(
+    tables: &dyn TableStore,
+    partitions: impl IntoIterator<Item = &'p String>,
+) -> Result<(), AzureError> {
+    let rows: Vec<Entity> = partitions
+        .into_iter()
+        .map(|pk| crate::tables::keyed(UNCHECKED, pk.clone()))
+        .collect();
+    upsert_batched(tables, FAILED_TABLE, &rows).await?;
+    Ok(())
+}
+
+/// Removes the unchecked rows of the partitions checked, each `If-Match` its ETag as read, 100 to a
+/// transaction; a refused transaction (one row marked again or settled since) is removed row by
+/// row. A row marked again since stays (412), one another tick settled is gone (404); any other
+/// failure leaves it unchecked, checked again next tick.
+pub async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
+    for chunk in checked.chunks(crate::tables::MAX_BATCH) {
+        let deletes: Vec<(Entity, WriteMode)> = chunk
+            .iter()
+            .map(|(pk, etag)| {
+                let e = crate::tables::keyed(UNCHECKED, *pk);
+                (e, WriteMode::Delete((*etag).to_owned()))
+            })
+            .collect();
+        if chunk.len() > 1 && tables.batch(FAILED_TABLE, &deletes).await.is_ok() {
+            continue;
+        }
+        for (pk, etag) in chunk {
+            // 412: an attempt was stored since the read, 404: another tick settled it.
+            if let Err(e) = remove(tables, FAILED_TABLE, UNCHECKED, pk, Some(etag)).await {
+                error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login burst check failed; kept unchecked, checked again next tick");
+            }
+        }
+    }
+}
+
+/// Lists the attempts partition `pk` under its window's day (idempotent; none without a window).
+pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureError> {
+    let Some(start) = window_of(pk) else {
+        return Ok(());
+    };
+    let day = start.to_offset(UtcOffset::UTC).date();
+    let e = crate::tables::keyed(list_pk(day), pk);
+    write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
+    Ok(())
+}
+
+/// The window start an attempts partition stands for.
+pub fn window_of(pk: &str) -> Option<OffsetDateTime> {
+    decode_key(pk).and_then(|fact| fact.split('|').next().and_then(crate::dates::timestamp))
+}
+
+/// The partition of the day list of `day`.
+pub fn list_pk(day: Date) -> String {
+    format!("{LISTS}{}", format_date(day))
+}
+
+/// The marker row of attempts partition `pk`, if any, and its attempts.
+pub async fn partition(
+    tables: &dyn TableStore,
+    pk: &str,
+) -> Result<(Option<Stored>, Vec<Entity>), AzureError> {
+    let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), ATTEMPTS).await?;
+    let (mut marker, mut attempts) = (None, Vec::new());
+    for r in rows {
+        match get_str(&r.entity, "RowKey") {
+            Some(MARKER) => marker = Some(r),
+            Some(_) => attempts.push(r.entity),
+            None => {}
+        }
+    }
+    Ok((marker, attempts))
+}
+
+/// The attempts of partition `pk` when it reached `threshold` and no tick settled it yet: the
+/// marker is inserted unsettled and settled here, by the tick that emits the digest, so one found
+/// unsettled (a lost answer, a dead tick) is emitted again under the same id: at least once,
+/// never lost.
+pub async fn claim(
+    tables: &dyn TableStore,
+    pk: &str,
+    threshold: usize,
+) -> Result<Option<Vec<Entity>>, AzureError> {
+    let (marker, attempts) = partition(tables, pk).await?;
+    if marker.as_ref().is_some_and(|m| settled(&m.entity)) || attempts.len() < threshold {
+        return Ok(None);
+    }
+    let etag = match marker {
+        Some(m) => m.etag.clone(),
+        None => {
+            // Listed under its day before the marker exists, so no detection is ever unlisted;
+            // its sessions recorded as changed before it is settled, so none is ranked without it.
+            list(tables, pk).await?;
+            changed(tables, &attempts).await?;
+            let row = marker_row(pk, false);
+            match write_creating_table(tables, FAILED_TABLE, &row, WriteMode::Insert).await {
+                Ok(etag) => etag,
+                Err(AzureError::Conflict) => match tables.get(FAILED_TABLE, pk, MARKER).await? {
+                    Some(m) if !settled(&m.entity) => m.etag,
+                    _ => return Ok(None),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let settled = WriteMode::IfMatch(etag);
+    if let Err(e) = tables
+        .write(FAILED_TABLE, &marker_row(pk, true), settled)
+        .await
+    {
+        // Emitted all the same: the worst case is that a later tick emits it again, same id.
+        error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login marker failed; the digest may be emitted again under the same id");
+    }
+    Ok(Some(attempts))
+}
+
+/// Records the sessions of `attempts` as changed (attempts stored before their day was: none).
+async fn changed(tables: &dyn TableStore, attempts: &[Entity]) -> Result<(), AzureError> {
+    let sessions: Vec<(String, String)> = (attempts.iter())
+        .filter_map(|a| Some((get_str(a, DAY)?, get_str(a, "RowKey")?)))
+        .filter(|(day, _)| !day.is_empty())
+        .map(|(day, tunnel)| (day.to_owned(), tunnel.to_owned()))
+        .collect();
+    crate::catalogue::changes::record(tables, &sessions).await
+}
+
+fn settled(marker: &Entity) -> bool {
+    marker.get(SETTLED) == Some(&Value::Bool(true))
+}
+
+fn marker_row(pk: &str, settled: bool) -> Entity {
+    let mut marker = crate::tables::keyed(pk, MARKER);
+    marker.insert(SETTLED.into(), Value::Bool(settled));
+    marker
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::failed::{FailedLogin, record};
-use super::unchecked::{mark_unchecked, run_unchecked};
+use super::failed::{FailedLogin, mark_unchecked, record};
+use super::unchecked::run_unchecked;
 use crate::dates::{bucket, format_utc};
 use crate::tables::testing::memory::InMemoryTables;
 

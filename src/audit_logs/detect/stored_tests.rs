@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use super::failed::list;
 use super::failed::{FailedLogin, record};
-use super::stored::{bursts, list};
+use super::stored::bursts;
 use super::unchecked::check;
 use crate::azure::AzureError;
 use crate::tables::TableStore;

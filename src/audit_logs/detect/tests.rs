@@ -197,7 +197,7 @@ impl crate::tables::testing::intercept::BeforeTableCall for MarkedAgain {
             crate::tables::testing::intercept::TableCall::Batch(FAILED_TABLE, _)
         ) && !self.2.swap(true, Ordering::SeqCst)
         {
-            super::unchecked::mark_unchecked(self.0.as_ref(), [&self.1]).await?;
+            super::failed::mark_unchecked(self.0.as_ref(), [&self.1]).await?;
         }
         Ok(())
     }
@@ -215,7 +215,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     )
     .sources;
     let window = Duration::minutes(15);
-    let unchecked = Filter::partition(super::unchecked::UNCHECKED);
+    let unchecked = Filter::partition(super::failed::UNCHECKED);
     let attempt = |i: usize| FailedLogin {
         tunnel_id: format!("t{i}"),
         window: datetime!(2025-03-14 09:30 UTC),
@@ -232,7 +232,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     for i in 0..3 {
         parts.extend(record(&tables, &attempt(i)).await.expect("record"));
     }
-    super::unchecked::mark_unchecked(&tables, &parts)
+    super::failed::mark_unchecked(&tables, &parts)
         .await
         .expect("unchecked");
     let before = tables.total();
@@ -255,7 +255,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     for i in 0..3 {
         parts.extend(record(&memory, &attempt(i)).await.expect("record"));
     }
-    super::unchecked::mark_unchecked(&memory, &parts)
+    super::failed::mark_unchecked(&memory, &parts)
         .await
         .expect("unchecked");
     let again = parts[1].clone();

@@ -11,7 +11,7 @@ use rustc_hash::FxBuildHasher;
 use time::OffsetDateTime;
 
 use crate::audit_logs::Error;
-use crate::audit_logs::detect::{failed, unchecked};
+use crate::audit_logs::detect::failed;
 use crate::audit_logs::parse::{LineError, Record};
 use crate::audit_logs::sessions::{RecordKind, SessionRecord, record_time, tunnel_key};
 use crate::audit_logs::tail::Tailer;
@@ -224,7 +224,7 @@ pub async fn flush(
         partitions.extend(failed::record(&tail.ports.tables, f).await?);
     }
     // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
-    unchecked::mark_unchecked(&tail.ports.tables, &partitions).await?;
+    failed::mark_unchecked(&tail.ports.tables, &partitions).await?;
     Ok(out)
 }
 

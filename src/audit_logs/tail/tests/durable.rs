@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::bursts;
 
-use crate::audit_logs::detect::stored::MARKER;
-use crate::audit_logs::detect::unchecked::UNCHECKED;
+use crate::audit_logs::detect::failed::{MARKER, UNCHECKED};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
 use crate::catalogue::days::{Before, put as put_day};
