@@ -48,6 +48,14 @@ const DATE: EncodedConfig = Config::DEFAULT
     .set_formatted_components(FormattedComponents::Date)
     .encode();
 
+/// The start of the fixed window of length `window` holding `t` (windows aligned on the Unix
+/// epoch): the one windowing of the product's bursts (failed logins, custody alerts).
+pub fn bucket(t: OffsetDateTime, window: time::Duration) -> OffsetDateTime {
+    let w = window.whole_seconds().max(1);
+    let s = t.unix_timestamp();
+    OffsetDateTime::from_unix_timestamp(s - s.rem_euclid(w)).unwrap_or(t)
+}
+
 /// RFC 3339 UTC with whole seconds (`2025-03-14T09:42:17Z`).
 pub fn format_utc(t: OffsetDateTime) -> String {
     utc_text::<SECONDS>(
@@ -162,6 +170,19 @@ mod tests {
     use time::macros::{date, datetime};
 
     use super::*;
+
+    #[test]
+    fn windows_are_aligned() {
+        let ten = time::Duration::minutes(10);
+        assert_eq!(
+            bucket(datetime!(2025-03-14 09:47:59 UTC), ten),
+            datetime!(2025-03-14 09:40 UTC)
+        );
+        assert_eq!(
+            bucket(datetime!(2025-03-14 09:40 UTC), ten),
+            datetime!(2025-03-14 09:40 UTC)
+        );
+    }
 
     /// A time as a reader is shown it: a space for the `T`, whole seconds; other text is not one.
     #[test]

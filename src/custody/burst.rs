@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::azure::AzureError;
-use crate::dates::format_utc;
+use crate::dates::{bucket, format_utc};
 use crate::spine::Finding;
 
 pub use super::burst_close::close;
@@ -39,11 +39,6 @@ pub enum Fold {
     Folded,
 }
 
-/// The start of the window holding `at`.
-pub fn window_of(at: OffsetDateTime) -> OffsetDateTime {
-    crate::audit_logs::detect::failed::bucket(at, WINDOW)
-}
-
 fn partition(kind: &str, account: &str, container: &str, window: OffsetDateTime) -> String {
     let text = format!("{kind}\n{account}/{container}\n{}", format_utc(window));
     key(&text, Spelling::Encoded, MAX_KEY_BYTES)
@@ -57,7 +52,7 @@ pub fn burst_of(f: &Finding, at: OffsetDateTime) -> String {
         f.kind.name,
         &text("account"),
         &text("container"),
-        window_of(at),
+        bucket(at, WINDOW),
     )
 }
 
@@ -77,7 +72,7 @@ pub async fn admit(
 ) -> Result<Fold, AzureError> {
     let text = |k: &str| f.evidence[k].as_str().unwrap_or_default().to_owned();
     let (account, container) = (text("account"), text("container"));
-    let window = window_of(at);
+    let window = bucket(at, WINDOW);
     let pk = burst_of(f, at);
     let id = f.id();
     let id = id.as_str();
@@ -153,33 +148,15 @@ pub(super) fn alone_ids(head: &Entity) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use time::macros::datetime;
-
-    use super::*;
-
-    #[test]
-    fn windows_are_aligned() {
-        assert_eq!(
-            window_of(datetime!(2025-03-14 09:47:59 UTC)),
-            datetime!(2025-03-14 09:40 UTC)
-        );
-        assert_eq!(
-            window_of(datetime!(2025-03-14 09:40 UTC)),
-            datetime!(2025-03-14 09:40 UTC)
-        );
-    }
-}
-
-#[cfg(test)]
 pub(super) mod admit_tests {
+    use serde_json::json;
     use time::macros::datetime;
 
-    use super::*;
+    use crate::custody::burst::{ALONE, Finding, Fold, GRACE, WINDOW, admit, close};
     use crate::tables::testing::memory::InMemoryTables;
 
     /// The `i`th deletion alert of one container, all at one time (also `burst_close`'s tests').
-    pub(in crate::custody) fn alert(i: usize) -> Finding {
+    pub(crate) fn alert(i: usize) -> Finding {
         Finding::new(
             &crate::spine::kinds::RECORDING_DELETED,
             format!("r{i}"),

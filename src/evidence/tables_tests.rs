@@ -391,10 +391,12 @@ pub(super) async fn attempt(
     ip: &str,
     host: &str,
 ) -> Vec<String> {
-    use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_unchecked, record};
+    use crate::audit_logs::detect::failed::{FailedLogin, mark_unchecked, record};
+    use crate::dates::bucket;
     let f = FailedLogin {
         tunnel_id: tunnel.into(),
         window: bucket(at, options(None).burst_bucket),
+        day: String::new(),
         vm: "vm-1".into(),
         user: user.into(),
         client_ip: ip.into(),

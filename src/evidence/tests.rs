@@ -13,7 +13,7 @@ use super::options::PackOptions;
 use super::pack::write_pack;
 use super::tables_tests::joined_to;
 use super::verify::verify_dir;
-use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_unchecked, record};
+use crate::audit_logs::detect::failed::{FailedLogin, mark_unchecked, record};
 use crate::audit_logs::detect::unchecked::run_unchecked;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
@@ -21,6 +21,7 @@ use crate::catalogue::access::{Access, audit};
 use crate::catalogue::days::{Before, get_row, put as put_day, put_recorded};
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::{Deletion, STATUS_DELETED_OUTSIDE};
+use crate::dates::bucket;
 use crate::ports::Ports;
 use crate::reviews::refusal::{Refusal, Reviewer, record_refusal};
 use crate::reviews::{ReviewRequest, record as review};
@@ -79,6 +80,7 @@ async fn seed(ports: &Ports) {
         let f = FailedLogin {
             tunnel_id: format!("f{i}"),
             window: bucket(at, options().burst_bucket),
+            day: String::new(),
             vm: "vm-1".into(),
             user: format!("u{i}"),
             client_ip: "192.0.2.1".into(),

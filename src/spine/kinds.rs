@@ -158,7 +158,7 @@ pub const SESSION_DISCONNECTED: Kind = Kind {
     api: Some("/api/sessions/live"),
     ..kind("session.disconnected", Subject::Session, &[Warning])
 };
-/// Failed logins by one user or from one client IP to one VM within a window.
+/// Failed logins by one user or from one client IP, on any VMs, within one fixed window.
 pub const LOGIN_FAILED_BURST: Kind = Kind {
     evidence: &[
         "dimension",

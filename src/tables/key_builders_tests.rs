@@ -86,6 +86,7 @@ fn every_key_builder_keeps_hostile_and_4_kib_values_within_the_service_limits() 
         let failed = FailedLogin {
             tunnel_id: text.clone(),
             window: t,
+            day: String::new(),
             vm: text.clone(),
             user: text.clone(),
             client_ip: text.clone(),

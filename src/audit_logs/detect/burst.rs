@@ -1,12 +1,12 @@
-//! The `login.failed.burst` finding of one partition (per user or per client IP), from its key
-//! and the attempts stored in it.
+//! The `login.failed.burst` finding of one partition (per user or per client IP, on any VMs), from
+//! its key and the attempts stored in it, and the sessions a burst concerns ([`concerns`]).
 
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
-use super::failed::{CLIENT_IP, HOST, USER};
+use super::failed::{CLIENT_IP, HOST, USER, VM, fit, user_of};
 use crate::dates::format_utc;
 use crate::sources::Sources;
 use crate::spine::kinds::LOGIN_FAILED_BURST;
@@ -22,6 +22,7 @@ pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Finding {
     let fact = decode_key(pk).unwrap_or_default();
     let mut parts = fact.splitn(4, '|');
     let mut part = || parts.next().unwrap_or("");
+    // A key of before the bursts spanned VMs names its one VM.
     let (start, dim, value, vm) = (part(), part(), part(), part());
     let end = crate::dates::timestamp(start)
         .map(|s| format_utc(s + window))
@@ -42,6 +43,11 @@ pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Finding {
         "ip" => ("clientIp", "userNames", USER, "from one client IP"),
         _ => ("userName", "clientIps", CLIENT_IP, "by one user"),
     };
+    let vm = if vm.is_empty() {
+        seen(VM).join(", ")
+    } else {
+        vm.to_owned()
+    };
     let mut data = json!({
         "dimension": if dim == "ip" { "clientIp" } else { "user" },
         "value": value, "targetVm": vm, "windowStart": start, "windowEnd": end,
@@ -58,6 +64,22 @@ pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Finding {
         .word("who", who)
         .word("vm", vm)
         .word("minutes", window.whole_minutes().to_string())
+}
+
+/// Whether burst `f` concerns a session (its user name and e-mail, client IP and start): it has
+/// the burst's user (or client IP) and starts within the burst's window or the next one (part
+/// of it, or right after it). The review queue ranks a session by this, never by its own count.
+pub fn concerns(f: &Finding, user: (&str, &str), ip: &str, at: OffsetDateTime) -> bool {
+    let e = &f.evidence;
+    let who = match e["dimension"].as_str() {
+        Some("clientIp") => ip.to_owned(),
+        _ => user_of(user.0, user.1),
+    };
+    let time = |k: &str| e[k].as_str().and_then(crate::dates::timestamp);
+    let (Some(start), Some(end)) = (time("windowStart"), time("windowEnd")) else {
+        return false;
+    };
+    !who.is_empty() && e["value"] == *fit(&who) && start <= at && at < end + (end - start)
 }
 
 /// `f` with its host's resource id (the portal link) when the burst is on one known host.

@@ -1,7 +1,10 @@
-//! Table `failedlogins`, its one writer: `login.failed.burst`'s attempts, one row per failed login
-//! in each partition it counts in (per user or per client IP, and VM, in a tumbling window; RK =
-//! tunnelId, so a replay never double-counts); the `~pending` rows of the partitions to check;
-//! each detection's marker and its listing under its window's day.
+//! Table `failedlogins`, its one writer. The one definition of a failed-login burst: at least
+//! `FAILED_LOGIN_THRESHOLD` failed logins by one user, or from one client IP, on any VMs, in one
+//! fixed window of `FAILED_LOGIN_WINDOW_MINUTES` ([`crate::dates::bucket`]). Its rows: each
+//! attempt in each partition it counts in, (window, user) and (window, client IP) (RK = tunnelId,
+//! so a replay never double-counts); the `~pending` rows of the partitions to check; each
+//! detection's marker, its listing under its window's day, and its attempts' sessions recorded as
+//! changed, so the review queue ranks them (and the sessions right after) by it.
 
 use serde_json::{Value, json};
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
@@ -11,7 +14,7 @@ use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::azure::AzureError;
 use crate::catalogue::session::fill;
-use crate::dates::{format_date, format_utc};
+use crate::dates::{bucket, format_date, format_utc};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
 use crate::tables::ops::{query_all, remove, upsert_batched, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
@@ -24,6 +27,8 @@ pub struct FailedLogin {
     pub tunnel_id: String,
     /// Window start.
     pub window: OffsetDateTime,
+    /// The session's start day (its `sessionwindows` partition).
+    pub day: String,
     /// Target VM (or target IP when unknown).
     pub vm: String,
     /// Attempted user name (or e-mail), if any.
@@ -34,11 +39,11 @@ pub struct FailedLogin {
     pub host: String,
 }
 
-/// Floors `t` to the start of its `window`-long bucket (aligned on the Unix epoch).
-pub fn bucket(t: OffsetDateTime, window: Duration) -> OffsetDateTime {
-    let w = window.whole_seconds().max(1);
-    let s = t.unix_timestamp();
-    OffsetDateTime::from_unix_timestamp(s - s.rem_euclid(w)).unwrap_or(t)
+/// The user an attempt counts for: its VM user name, else its portal e-mail, in lower case.
+pub fn user_of(user_name: &str, user_email: &str) -> String {
+    let mut user = user_name.to_ascii_lowercase();
+    fill(&mut user, user_email, true);
+    user
 }
 
 impl FailedLogin {
@@ -48,27 +53,27 @@ impl FailedLogin {
         time: Option<OffsetDateTime>,
         window: Duration,
     ) -> Option<Self> {
-        let (mut vm, mut user) = (s.target_vm.clone(), s.user_name.to_ascii_lowercase());
+        let mut vm = s.target_vm.clone();
         fill(&mut vm, &s.target_ip, false);
-        fill(&mut user, &s.user_email, true);
         Some(Self {
             tunnel_id: s.tunnel_id.clone(),
             window: bucket(time?, window),
+            day: crate::catalogue::days::day_of(s).unwrap_or_default(),
             vm,
-            user,
+            user: user_of(&s.user_name, &s.user_email),
             client_ip: s.client_ip.clone(),
             host: s.bastion_host.clone(),
         })
     }
 
-    /// The partitions this attempt counts in: one per dimension that is known.
+    /// The partitions this attempt counts in: one per dimension that is known, whatever its VM.
     pub fn partitions(&self) -> Vec<String> {
         let w = format_utc(self.window);
         [("user", &self.user), ("ip", &self.client_ip)]
             .into_iter()
             .filter(|(_, v)| !v.is_empty())
             .map(|(d, v)| {
-                let fact = format!("{w}|{d}|{}|{}", fit(v), fit(&self.vm));
+                let fact = format!("{w}|{d}|{}", fit(v));
                 // Fitted, the fact stays spelled out (the digest reads it back from the key).
                 key(&fact, Spelling::Encoded, MAX_KEY_BYTES)
             })
@@ -81,7 +86,7 @@ const MAX_PART: usize = 200;
 
 /// `text`, or past [`MAX_PART`] bytes its start and a digest: a key stays under 1 KiB and two long
 /// names still count apart.
-fn fit(text: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn fit(text: &str) -> std::borrow::Cow<'_, str> {
     if text.len() <= MAX_PART {
         return text.into();
     }
@@ -101,19 +106,24 @@ pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<Stri
         // What the digest names besides the partition's own dimension.
         let e = crate::tables::entity(json!({
             "PartitionKey": pk, "RowKey": rk, "Window": format_utc(f.window),
-            USER: f.user, CLIENT_IP: f.client_ip, HOST: f.host,
+            USER: f.user, CLIENT_IP: f.client_ip, HOST: f.host, VM: f.vm, DAY: f.day,
         }));
         write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
     }
     Ok(parts)
 }
 
-/// Properties of an attempt row: the user, the client IP and the Bastion host.
+/// Properties of an attempt row: the user, the client IP, the Bastion host, the VM and the
+/// session's day.
 pub const USER: &str = "User";
 /// See [`USER`].
 pub const CLIENT_IP: &str = "ClientIp";
 /// See [`USER`].
 pub const HOST: &str = "Host";
+/// See [`USER`].
+pub const VM: &str = "Vm";
+/// See [`USER`].
+pub const DAY: &str = "Day";
 
 /// The marker's property saying the digest left with a tick's outputs.
 const SETTLED: &str = "Settled";
@@ -218,8 +228,10 @@ pub async fn claim(
     let etag = match marker {
         Some(m) => m.etag.clone(),
         None => {
-            // Listed under its day before the marker exists, so no detection is ever unlisted.
+            // Listed under its day before the marker exists, so no detection is ever unlisted;
+            // its sessions recorded as changed before it is settled, so none is ranked without it.
             list(tables, pk).await?;
+            changed(tables, &attempts).await?;
             let row = marker_row(pk, false);
             match write_creating_table(tables, FAILED_TABLE, &row, WriteMode::Insert).await {
                 Ok(etag) => etag,
@@ -240,6 +252,16 @@ pub async fn claim(
         error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login marker failed; the digest may be emitted again under the same id");
     }
     Ok(Some(attempts))
+}
+
+/// Records the sessions of `attempts` as changed (attempts stored before their day was: none).
+async fn changed(tables: &dyn TableStore, attempts: &[Entity]) -> Result<(), AzureError> {
+    let sessions: Vec<(String, String)> = (attempts.iter())
+        .filter_map(|a| Some((get_str(a, DAY)?, get_str(a, "RowKey")?)))
+        .filter(|(day, _)| !day.is_empty())
+        .map(|(day, tunnel)| (day.to_owned(), tunnel.to_owned()))
+        .collect();
+    crate::catalogue::changes::record(tables, &sessions).await
 }
 
 fn settled(marker: &Entity) -> bool {

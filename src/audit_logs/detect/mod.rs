@@ -8,6 +8,8 @@ pub mod stored;
 pub mod unchecked;
 
 #[cfg(test)]
+mod rule_tests;
+#[cfg(test)]
 mod stored_tests;
 #[cfg(test)]
 mod tests;

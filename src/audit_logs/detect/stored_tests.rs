@@ -44,6 +44,7 @@ async fn attempts(t: &dyn TableStore, at: OffsetDateTime, user: &str, n: usize) 
         let f = FailedLogin {
             tunnel_id: format!("{user}-{i}"),
             window: at,
+            day: String::new(),
             user: user.into(),
             client_ip: String::new(),
             vm: "vm9".into(),

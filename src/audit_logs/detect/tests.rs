@@ -21,6 +21,7 @@ async fn burst(tables: &dyn TableStore, n: usize) -> String {
         let f = FailedLogin {
             tunnel_id: format!("t{i}"),
             window: datetime!(2025-03-14 09:30 UTC),
+            day: String::new(),
             user: "root".into(),
             client_ip: String::new(),
             vm: "vm9".into(),
@@ -218,6 +219,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     let attempt = |i: usize| FailedLogin {
         tunnel_id: format!("t{i}"),
         window: datetime!(2025-03-14 09:30 UTC),
+        day: String::new(),
         user: format!("user{i}"),
         client_ip: String::new(),
         vm: "vm9".into(),

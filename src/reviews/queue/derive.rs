@@ -2,10 +2,11 @@
 //! ([`changes`]), whatever their day, derived again and put in or out of the queue, a page of the
 //! record at a time: each session's `sessionwindows` row, its person's object id
 //! ([`crate::reviews::people::bind`], with `GRAPH_ENDPOINT`), the duty check of the reviews recorded
-//! before the join named it ([`crate::reviews::recheck`]), the failed logins before it (a query per
-//! start day), its user's earlier starts to the VM ([`pairs`]), its rank row ([`entry::put`]);
-//! then the page's records are cleared as read (one recorded again meanwhile stays). A run that
-//! fails leaves the record: the next one derives the same sessions again.
+//! before the join named it ([`crate::reviews::recheck`]), the failed-login bursts the detection
+//! stored around it (a query per day and two per burst), its user's earlier starts to the VM
+//! ([`pairs`]), its rank row ([`entry::put`]); then the page's records are cleared as read (one
+//! recorded again meanwhile stays). A run that fails leaves the record: the next one derives the
+//! same sessions again.
 //!
 //! The scores also rest on the settings and the hosts with an open estate finding, kept in row
 //! `basis`. When they differ, the sessions whose score that changes are recorded as changed before
@@ -23,6 +24,7 @@ use super::entry::{self, PARTITION, QUEUE_TABLE, rank_key};
 use super::pairs;
 use super::read::{self, ranked};
 use super::risk::{self, user_of};
+use crate::audit_logs::detect::{burst, stored};
 use crate::azure::AzureError;
 use crate::catalogue::changes;
 use crate::catalogue::days::{self, DayRow, Span};
@@ -33,7 +35,7 @@ use crate::dates::format_utc_millis;
 use crate::graph::Directory;
 use crate::ports::Ports;
 use crate::reviews::settings::ReviewSettings;
-use crate::spine::kinds;
+use crate::spine::{Finding, kinds};
 use crate::tables::filter::Op;
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Entity, Filter, IN_FLIGHT, TableStore, get_str};
@@ -135,39 +137,37 @@ async fn derive(
     mut sessions: Vec<DayRow>,
     now: OffsetDateTime,
 ) -> Result<Vec<(String, Option<Entity>)>, AzureError> {
+    // The detection's stored bursts a session may be part of or right after: those whose window
+    // starts up to two windows before it (docs/reviews.md).
     let window = settings.burst_bucket;
-    // A failed login that arrived late can put the sessions after it in a burst.
-    let failures = sessions.iter().filter(|s| s.outcome == LOGIN_FAILED);
-    let keys: HashSet<_> = failures.clone().flat_map(risk::keys).collect();
-    let mut seen: HashSet<String> = sessions.iter().map(|s| s.tunnel_id.clone()).collect();
-    for run in Span::runs(failures.map(|s| s.start).collect(), window) {
-        let after = Span {
-            from: run.from,
-            until: run.until + window,
-        };
-        for w in days::started_within(tables, after, &[]).await? {
-            if risk::keys(&w).iter().any(|k| keys.contains(k)) && seen.insert(w.tunnel_id.clone()) {
-                sessions.push(w);
-            }
-        }
-    }
-    // The failed logins before each stretch of the sessions (theirs among them) are the context.
-    let failed = [Filter::str("Outcome", Op::Eq, LOGIN_FAILED)];
-    let others = sessions.iter().filter(|s| s.outcome != LOGIN_FAILED);
-    let mut context: Vec<DayRow> = others.cloned().collect();
+    let mut bursts = Vec::new();
     for run in Span::runs(
         sessions.iter().map(|s| s.start).collect(),
         Duration::days(1),
     ) {
-        let span = Span {
-            from: run.from - window,
-            until: run.until,
-        };
-        context.extend(days::started_within(tables, span, &failed).await?);
+        let (from, to) = (run.from - window * 2, run.until + window);
+        bursts.extend(stored::bursts(tables, from, to, window).await?);
     }
-    let bursts: HashSet<String> = risk::in_bursts(&context, settings.burst_threshold, window)
-        .into_iter()
-        .collect();
+    let of = |b: &Finding, s: &DayRow| {
+        burst::concerns(b, (&s.user_name, &s.user_email), &s.client_ip, s.start)
+    };
+    // A failed login of a burst read late: the sessions right after it are derived again.
+    let mut seen: HashSet<String> = sessions.iter().map(|s| s.tunnel_id.clone()).collect();
+    for b in &bursts {
+        let failed = |s: &DayRow| s.outcome == LOGIN_FAILED && of(b, s);
+        let Some(from) = sessions.iter().filter(|s| failed(s)).map(|s| s.start).min() else {
+            continue;
+        };
+        let after = Span {
+            from,
+            until: from + window * 2,
+        };
+        for w in days::started_within(tables, after, &[]).await? {
+            if of(b, &w) && seen.insert(w.tunnel_id.clone()) {
+                sessions.push(w);
+            }
+        }
+    }
     let firsts = pairs::firsts(tables, &sessions).await?;
     // The doors beside Bastion each VM had open (one read of table `estate` per page).
     let doors = if sessions.is_empty() {
@@ -187,7 +187,8 @@ async fn derive(
     Ok(sessions
         .iter()
         .map(|s| {
-            let burst = bursts.contains(&s.tunnel_id).then_some(&kinds::LOGIN_FAILED_BURST);
+            let burst = bursts.iter().any(|b| of(b, s));
+            let burst = burst.then_some(&kinds::LOGIN_FAILED_BURST);
             let estate = flagged.contains(&s.host.to_ascii_lowercase());
             let ctx = risk::Context {
                 raised: (burst.into_iter())

@@ -2,12 +2,10 @@
 //! with its weight ([`crate::spine::reasons`]); the score is their sum and the reasons are shown
 //! with the queue item.
 
-use std::collections::HashMap;
-
 use time::{Duration, OffsetDateTime};
 
 use crate::catalogue::days::DayRow;
-use crate::catalogue::session::outcome::{CONNECTED, LOGIN_FAILED};
+use crate::catalogue::session::outcome::CONNECTED;
 use crate::reviews::settings::ReviewSettings;
 use crate::spine::Kind;
 use crate::spine::kinds::{RECORDING_REPLACED, SESSION_UNAUTHORIZED, SESSION_UNRECORDED};
@@ -72,43 +70,6 @@ pub fn assess(
     reasons.sort_by_key(|r| r.rank());
     reasons.dedup();
     (reasons.iter().map(|r| r.weight).sum(), reasons)
-}
-
-/// The sessions (tunnel ids) in or right after a failed-login burst: at least `threshold` failed
-/// logins by the same user, or from the same client address, within `window` up to its start.
-pub fn in_bursts(sessions: &[DayRow], threshold: usize, window: Duration) -> Vec<String> {
-    let mut failed: HashMap<(u8, String), Vec<OffsetDateTime>> = HashMap::new();
-    for s in sessions.iter().filter(|s| s.outcome == LOGIN_FAILED) {
-        for key in keys(s) {
-            failed.entry(key).or_default().push(s.start);
-        }
-    }
-    failed.values_mut().for_each(|v| v.sort());
-    sessions
-        .iter()
-        .filter(|s| {
-            keys(s).into_iter().any(|k| {
-                failed.get(&k).is_some_and(|times| {
-                    let lo = times.partition_point(|t| *t < s.start - window);
-                    let hi = times.partition_point(|t| *t <= s.start);
-                    hi - lo >= threshold
-                })
-            })
-        })
-        .map(|s| s.tunnel_id.clone())
-        .collect()
-}
-
-/// What ties failed logins together: the user, the client address.
-pub(super) fn keys(s: &DayRow) -> Vec<(u8, String)> {
-    let mut k = Vec::new();
-    if !user_of(s).is_empty() {
-        k.push((0, user_of(s).to_lowercase()));
-    }
-    if !s.client_ip.is_empty() {
-        k.push((1, s.client_ip.clone()));
-    }
-    k
 }
 
 /// True when none of `earlier` (start times of the same user to the same VM) lies in the 30 days

@@ -4,6 +4,7 @@
 //! losing nothing, late failed logins, estate findings and settings re-scoring, `review.overdue`
 //! once however many runs race, and what a run and a read cost.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -23,6 +24,7 @@ use crate::ports::Ports;
 use crate::reviews::hours::WorkingHours;
 use crate::reviews::model::{Kind, Subject, Verdict};
 use crate::reviews::{ReviewRequest, ReviewSettings, record};
+use crate::spine::Finding;
 use crate::tables::ops::write_creating_table;
 use crate::tables::testing::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 use crate::tables::testing::memory::InMemoryTables;
@@ -46,10 +48,12 @@ struct S<'a> {
     recorded: bool,
     host: &'a str,
     target: &'a str,
+    ip: &'a str,
 }
 
-/// Writes the session's `sessionwindows` row and records it as changed, as a join pass does.
-async fn put(t: &dyn TableStore, s: &S<'_>) {
+/// Writes the session's `sessionwindows` row and records it as changed, as a join pass does; a
+/// failed login is also stored and checked as the detection does: the bursts it raised.
+async fn put(t: &dyn TableStore, s: &S<'_>) -> Vec<Finding> {
     let end = s
         .minutes
         .map(|m| format_utc_millis(s.start + time::Duration::minutes(m)))
@@ -57,15 +61,41 @@ async fn put(t: &dyn TableStore, s: &S<'_>) {
     let day = crate::dates::format_date(s.start.date());
     let e = json!({"PartitionKey": day, "RowKey": s.tunnel,
         "Start": format_utc_millis(s.start), "End": end, "BastionHost": s.host, "TargetVm": s.vm,
-        "UserName": s.user, "ClientIp": "198.51.100.7", "Outcome": s.outcome, "Recorded": s.recorded,
+        "UserName": s.user, "ClientIp": s.ip, "Outcome": s.outcome, "Recorded": s.recorded,
         "TargetResourceId": s.target});
     let row = e.as_object().expect("obj");
     write_creating_table(t, "sessionwindows", row, WriteMode::Upsert)
         .await
         .expect("window");
-    changes::record(t, &[(day, s.tunnel.to_owned())])
+    changes::record(t, &[(day.clone(), s.tunnel.to_owned())])
         .await
         .expect("recorded");
+    if s.outcome != "login-failed" {
+        return Vec::new();
+    }
+    detect(t, s, day).await
+}
+
+/// A failed login as the tail stores it for the burst detection, and the detection's check.
+async fn detect(t: &dyn TableStore, s: &S<'_>, day: String) -> Vec<Finding> {
+    use crate::audit_logs::detect::{failed, unchecked};
+    let window = settings().burst_bucket;
+    let f = failed::FailedLogin {
+        tunnel_id: s.tunnel.into(),
+        window: crate::dates::bucket(s.start, window),
+        day,
+        vm: s.vm.into(),
+        user: s.user.into(),
+        client_ip: s.ip.into(),
+        host: s.host.into(),
+    };
+    let mut raised = Vec::new();
+    for pk in failed::record(t, &f).await.expect("attempt") {
+        let threshold = settings().burst_threshold;
+        let found = unchecked::check(t, &pk, threshold, window).await;
+        raised.extend(found.expect("checked"));
+    }
+    raised
 }
 
 fn ok<'a>(
@@ -85,6 +115,7 @@ fn ok<'a>(
         recorded: true,
         host: "bas-1",
         target: "",
+        ip: "198.51.100.7",
     }
 }
 
@@ -126,10 +157,21 @@ async fn seed(t: &dyn TableStore) {
     )
     .await;
     put(t, &ok("e", "erin", "vm-c", at(9, 0), 360)).await;
+    // Mallory's failed logins, then her session, from an address of her own.
+    let ip = "203.0.113.66";
     for i in 0..5 {
-        put(t, &failed(&format!("fail{i}"), "mallory", at(9, i))).await;
+        let tunnel = format!("fail{i}");
+        let fail = failed(&tunnel, "mallory", at(9, i));
+        put(t, &S { ip, ..fail }).await;
     }
-    put(t, &ok("f", "mallory", "vm-a", at(9, 5), 10)).await;
+    put(
+        t,
+        &S {
+            ip,
+            ..ok("f", "mallory", "vm-a", at(9, 5), 10)
+        },
+    )
+    .await;
 }
 
 type Queue = Vec<(String, u64, Vec<String>)>;
@@ -182,6 +224,10 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
                 55,
                 r(&["failed-login-burst", "first-to-vm-in-30-days"])
             ),
+            ("fail0".into(), 40, r(&["failed-login-burst"])),
+            ("fail1".into(), 40, r(&["failed-login-burst"])),
+            ("fail2".into(), 40, r(&["failed-login-burst"])),
+            ("fail3".into(), 40, r(&["failed-login-burst"])),
             ("fail4".into(), 40, r(&["failed-login-burst"])),
             ("d".into(), 30, r(&["unrecorded"])),
             ("c".into(), 20, r(&["outside-working-hours"])),
@@ -494,7 +540,7 @@ async fn overdue_is_raised_once_however_many_runs_race() {
         })
         .collect();
     ids.sort();
-    assert_eq!(ids, ["b", "f", "fail4"]);
+    assert_eq!(ids, ["b", "f", "fail0", "fail1", "fail2", "fail3", "fail4"]);
     assert!(overdue(t, 24, now).await.expect("again").is_empty());
     // An hour later only dave's session (ended 11:10) is newly due.
     let later = overdue(t, 24, now + time::Duration::hours(1)).await;
@@ -650,4 +696,73 @@ async fn a_session_whose_vm_had_another_door_open_during_it_ranks_higher() {
         !reasons("between").contains(&"other-door-open".to_owned()),
         "{q:?}"
     );
+}
+
+/// The review queue's `failed-login-burst` and the detection's alerts name the same bursts for the
+/// same rows: mallory's failed logins spread over five VMs are one alert, and queue its five
+/// attempts and her session right after; trent's five straddle two windows (three, then two),
+/// so no alert and no reason, though five lie within 15 minutes before his session. (Mallory's
+/// client IP is one burst too, naming the same sessions.)
+#[tokio::test]
+async fn the_queue_ranks_by_the_bursts_the_detection_alerts_and_no_other() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let t = ports.tables.as_ref();
+    let at = |m: i64| datetime!(2025-03-14 09:00 UTC) + time::Duration::minutes(m);
+    let mut alerts = Vec::new();
+    for (i, vm) in ["vm-a", "vm-b", "vm-c", "vm-d", "vm-e"]
+        .into_iter()
+        .enumerate()
+    {
+        let x = format!("m{i}");
+        let s = S {
+            vm,
+            ..failed(&x, "mallory", at(3 + i as i64))
+        };
+        alerts.extend(put(t, &s).await);
+    }
+    put(t, &ok("m-after", "mallory", "vm-a", at(20), 10)).await;
+    put(t, &ok("m-later", "mallory", "vm-a", at(45), 10)).await;
+    for (i, m) in [12, 13, 14, 15, 16].into_iter().enumerate() {
+        let x = format!("t{i}");
+        let s = S {
+            ip: "203.0.113.9",
+            ..failed(&x, "trent", at(m))
+        };
+        alerts.extend(put(t, &s).await);
+    }
+    let after = ok("t-after", "trent", "vm-a", at(17), 10);
+    put(
+        t,
+        &S {
+            ip: "203.0.113.9",
+            ..after
+        },
+    )
+    .await;
+    let named: BTreeSet<String> = alerts
+        .iter()
+        .filter(|a| a.evidence["dimension"] == "user")
+        .flat_map(|a| {
+            a.evidence["tunnelIds"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        named,
+        ["m0", "m1", "m2", "m3", "m4"].map(String::from).into()
+    );
+    refresh(ports, &settings(), None, NOW)
+        .await
+        .expect("refresh");
+    let ranked: BTreeSet<String> = (queue_of(t, NOW).await.into_iter())
+        .filter(|(_, _, r)| r.iter().any(|r| r == "failed-login-burst"))
+        .map(|(t, _, _)| t)
+        .collect();
+    let mut want = named;
+    want.insert("m-after".into());
+    assert_eq!(ranked, want);
 }

@@ -2,6 +2,7 @@
 //! reader is refused (403), a reviewer's review is stored under the principal's name, a forged
 //! `reviewer` field is ignored, and the log lists it.
 
+mod bursts;
 mod duties;
 pub(crate) mod graph;
 mod people;
