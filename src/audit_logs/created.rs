@@ -57,7 +57,10 @@ pub async fn register(
     }
     let settings = &tail.settings;
     let time = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
-    let mut report = tail::one(tail, (source, &cursor), now, &time).await?;
+    let mut allowance = tail::blob::Allowance::of(settings);
+    let read = tail::blob::read(tail, (source, &cursor), now, &mut allowance, &time, now).await?;
+    let mut report = TickReport::default();
+    report.add(&read);
     // A failed check stays unchecked for the next tail tick.
     let (threshold, bucket) = (
         settings.failed_login_threshold,

@@ -11,7 +11,7 @@ use tracing::{error, warn};
 
 use super::batch::Batch;
 use super::keep;
-use super::read::{self, Place, Range};
+use super::read::{self, Range};
 use super::tailer::{BlobReport, Listed, Tailer, TickReport};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::audit_logs::{AuditSettings, Error};
@@ -206,7 +206,7 @@ async fn chunks(
         report.bytes += bytes;
         // Declared before the batch: its sessions borrow the host name.
         let host = c.bastion_host.clone();
-        let place = Place { at_end, retiring };
+        let place = (at_end, retiring);
         let parsed = read::parse(store, &blob, &c, &data, &host, place, settings).await?;
         let into = unwritten.as_deref_mut();
         let kept = keep::chunk(tail, &mut c, parsed, &blob, (now, time), into).await?;

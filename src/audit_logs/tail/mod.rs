@@ -15,10 +15,9 @@ use time::OffsetDateTime;
 
 use super::detect::unchecked;
 use super::path::{Host, hosts};
-use super::repo::{Cursor, CursorRepo};
+use super::repo::CursorRepo;
 use crate::audit_logs::Error;
 use crate::clock::Budget;
-use crate::sources::Source;
 
 pub mod batch;
 pub mod blob;
@@ -87,22 +86,6 @@ pub async fn host(
     };
     let (report, left) = blob::read_grown(tail, listed, now, &time).await;
     keep::mark(tail, left).await;
-    Ok(report)
-}
-
-/// Reads one blob within a tick's allowance and `time` (`AuditLogCreated`).
-///
-/// # Errors
-/// [`Error`] when the blob could not be read.
-pub async fn one(
-    tail: &Tailer,
-    (source, cursor): (&Source, &Cursor),
-    now: OffsetDateTime,
-    time: &Budget,
-) -> Result<TickReport, Error> {
-    let mut report = TickReport::default();
-    let mut allowance = blob::Allowance::of(&tail.settings);
-    report.add(&blob::read(tail, (source, cursor), now, &mut allowance, time, now).await?);
     Ok(report)
 }
 

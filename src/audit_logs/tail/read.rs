@@ -55,15 +55,6 @@ pub async fn range(
     }
 }
 
-/// Where a chunk stands in its blob.
-#[derive(Debug, Clone, Copy)]
-pub struct Place {
-    /// The read reached the blob's current end.
-    pub at_end: bool,
-    /// The cursor retires after this read: the blob will not grow any more.
-    pub retiring: bool,
-}
-
 /// One chunk parsed: where its records begin, what of it they consume, and the batch.
 #[derive(Debug)]
 pub struct Parsed<'a> {
@@ -78,7 +69,8 @@ pub struct Parsed<'a> {
 }
 
 /// Parses `data`, read at `c`'s offset, into a batch of records of `host` (the cursor's Bastion
-/// host; the sessions borrow it).
+/// host; the sessions borrow it). `(at_end, retiring)`: the read reached the blob's current end;
+/// the cursor retires after it (the blob will not grow any more).
 ///
 /// # Errors
 /// [`Error::Port`] when asking whether the blob is a block blob fails.
@@ -88,7 +80,7 @@ pub async fn parse<'a>(
     c: &Cursor,
     data: &'a [u8],
     host: &'a str,
-    place: Place,
+    (at_end, retiring): (bool, bool),
     settings: &AuditSettings,
 ) -> Result<Parsed<'a>, Error> {
     let mut body = data;
@@ -121,10 +113,10 @@ pub async fn parse<'a>(
     let max_line = settings.max_line_bytes;
     let offset = base + consumed as u64;
     let mut skip_to_newline = false;
-    if place.at_end
+    if at_end
         && !trimmed.is_empty()
         && (rest.len() as u64) <= max_line
-        && (parse::is_complete_object(trimmed) || place.retiring || block(store, blob).await?)
+        && (parse::is_complete_object(trimmed) || retiring || block(store, blob).await?)
     {
         match parse::parse_line(trimmed) {
             Ok(rec) => batch.add_at(offset, &rec, trimmed, host, window),
