@@ -1,6 +1,6 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue`), a `PT1H.json` through
-//! `AuditLogCreated`'s registration ([`register::cursor`](crate::audit_logs::tail::register::cursor)) and `AuditLogTail`'s [`blob::read`](crate::audit_logs::tail::blob::read) read to its end.
+//! `AuditLogCreated`'s registration ([`crate::audit_logs::tail::register::cursor`]) and `AuditLogTail`'s [`crate::audit_logs::tail::blob::read`] read to its end.
 
 use time::OffsetDateTime;
 

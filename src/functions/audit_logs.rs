@@ -66,7 +66,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
 }
 
 /// One `AuditLogTail` unit at `now`: a host's listing and reads (`known`: what its planner knew of
-/// its cursors), or the detections and the join ([`joined`]).
+/// its cursors), or the detections and the join (`joined`).
 ///
 /// # Errors
 /// `Retryable` when the host's listing failed, or every blob of it that grew failed (its cursors

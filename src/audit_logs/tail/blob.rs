@@ -1,5 +1,5 @@
 //! One hour blob's read: its cursor claimed, then chunk by chunk a ranged read from its offset
-//! parsed ([`read`](super::read)) and kept ([`keep`]), the offset saved `If-Match` the claim's
+//! parsed ([`super::read`]) and kept ([`keep`]), the offset saved `If-Match` the claim's
 //! ETag between chunks. The claim lasts twice the tick's time budget (at least 5 minutes) and a
 //! save is refused once it ran out, so a slower instance never overwrites another's progress. A
 //! budget cut saves the offset where the written records end. [`read_unwritten`] reads a blob

@@ -1,6 +1,6 @@
 //! `AuditLogTail` (timer, every minute), one tick from the top: the active cursors, then the
 //! stages in order, each a plain function returning what the next takes:
-//! 1. list ([`list`]): each host's listing compared with its cursors: the hour blobs that grew;
+//! 1. list (`list.rs`): each host's listing compared with its cursors: the hour blobs that grew;
 //! 2. read ([`blob`], oldest growth first, within the tick's allowance and the reading share of its
 //!    time budget): per blob its cursor claimed, then chunk by chunk a ranged read parsed into a
 //!    batch ([`read`]) and kept ([`keep`]: rows, failed logins, the cursor advanced); the growth

@@ -1,5 +1,5 @@
 //! The tick's second stage, read: one ranged read at a cursor's offset ([`range`]) and its
-//! complete lines parsed and folded into a [`Batch`] ([`parse`]); nothing is written here.
+//! complete lines parsed and folded into a [`Batch`] ([`parse()`]); nothing is written here.
 //!
 //! Bytes after the last newline wait for it, unless they are one complete JSON object (an append
 //! block is written whole), the blob is a block blob, or the cursor retires: then nothing more
