@@ -290,7 +290,7 @@ async fn point<B: BlobStore>(
         let now = batch.last().map_or(HOUR, |(t, _)| *t) + Duration::minutes(1);
         let (t0, b0) = (metered.hook().calls.load(Ordering::Relaxed), blobs.total());
         let started = Instant::now();
-        let report = tail::tick(&bastion_recordings::state::tailer(&state), now).await;
+        let report = tick_and_join(&state, now).await;
         wall += started.elapsed();
         requests += metered.hook().calls.load(Ordering::Relaxed) - t0 + blobs.total() - b0;
         if metered.hook().capped.load(Ordering::Relaxed) {
@@ -361,4 +361,21 @@ async fn main() {
             );
         }
     }
+}
+
+/// One `AuditLogTail` tick, then the join's part, as the function's units run them.
+async fn tick_and_join(
+    state: &AppState,
+    now: OffsetDateTime,
+) -> Result<tail::TickReport, bastion_recordings::audit_logs::Error> {
+    let a = &state.audit;
+    let time = bastion_recordings::clock::Budget::after(state.ports.clock.clone(), a.tail_budget);
+    let mut r = tail::tick(&bastion_recordings::state::tailer(state), now).await?;
+    let waits = (a.unrecorded_grace, a.session_max.max(a.open_session_max));
+    let join = bastion_recordings::state::join(state);
+    let j = bastion_recordings::join::tick::after_reads(&join, now, &time, a.tail_look_back, waits)
+        .await;
+    (r.joined, r.cut, r.join_failed) = (r.joined + j.rewritten, r.cut | j.cut, j.failed);
+    r.findings.extend(j.findings);
+    Ok(r)
 }

@@ -3,7 +3,8 @@
 
 use time::OffsetDateTime;
 
-use super::tail::{Tailer, TickReport};
+use super::detect::unchecked;
+use super::tail::{self, Tailer, TickReport, register};
 use crate::audit_logs::Error;
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
@@ -48,7 +49,7 @@ pub async fn register(
     now: OffsetDateTime,
     read: bool,
 ) -> Result<Option<TickReport>, Error> {
-    let Some(cursor) = tail.cursor_of(source, blob_name, created, None).await? else {
+    let Some(cursor) = register::cursor(tail, source, blob_name, created, None).await? else {
         return Ok(None);
     };
     if cursor.done || !read {
@@ -56,8 +57,16 @@ pub async fn register(
     }
     let settings = &tail.settings;
     let time = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
-    let mut report = tail.read_one(&cursor, now, &time).await?;
+    let mut allowance = tail::blob::Allowance::of(settings);
+    let read = tail::blob::read(tail, (source, &cursor), now, &mut allowance, &time, now).await?;
+    let mut report = TickReport::default();
+    report.add(&read);
     // A failed check stays unchecked for the next tail tick.
-    report.findings = tail.bursts().await;
+    let (threshold, bucket) = (
+        settings.failed_login_threshold,
+        settings.failed_login_bucket,
+    );
+    let (tables, sources) = (&tail.ports.tables, &tail.ports.sources);
+    report.findings = unchecked::run_unchecked(tables, sources, threshold, bucket).await;
     Ok(Some(report))
 }

@@ -13,8 +13,9 @@ use time::OffsetDateTime;
 use super::items::{Done, contended, registered};
 use super::walk::Walk;
 use crate::audit_logs::tail::Tailer;
-use crate::audit_logs::tail::batch::{self, Batch};
+use crate::audit_logs::tail::batch::Batch;
 use crate::audit_logs::tail::blob::{self, Unwritten};
+use crate::audit_logs::tail::keep;
 use crate::clock::Budget;
 use crate::invocation::Failure;
 use crate::state::AppState;
@@ -65,7 +66,7 @@ pub(super) async fn group(
     if !unwritten.is_empty() {
         // No time budget: never cut, so every unwritten record is written before any cursor moves.
         let never = Budget::unlimited(state.ports.clock.clone());
-        if let Err(e) = batch::flush(&tail, all, now, &never).await {
+        if let Err(e) = keep::rows(&tail, all, now, &never).await {
             let text = e.to_string();
             for (i, _) in unwritten.drain(..) {
                 out[i] = Err(Failure::storage(anyhow::anyhow!(
@@ -99,7 +100,7 @@ async fn read(
         Err(done) => return Ok(Read::Done(done)),
     };
     let mut records = Batch::default();
-    match blob::read_unwritten(tail, &cursor, now, &mut records).await? {
+    match blob::read_unwritten(tail, (walk.source, &cursor), now, &mut records).await? {
         Some(h) => Ok(Read::Unwritten(Box::new((h, records)))),
         None => Err(contended(item)),
     }

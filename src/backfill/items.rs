@@ -1,6 +1,6 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue`), a `PT1H.json` through
-//! `AuditLogCreated`'s registration ([`Tailer::cursor_of`](crate::audit_logs::tail::Tailer::cursor_of)) and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
+//! `AuditLogCreated`'s registration ([`crate::audit_logs::tail::register::cursor`]) and `AuditLogTail`'s [`crate::audit_logs::tail::blob::read`] read to its end.
 
 use time::OffsetDateTime;
 
@@ -8,7 +8,7 @@ use super::rows::{PageRows, key_of};
 use super::walk::{Kind, Walk};
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
-use crate::audit_logs::tail::{Tailer, blob};
+use crate::audit_logs::tail::{Tailer, blob, register};
 use crate::clock::Budget;
 use crate::invocation::{Failure, Outcome};
 use crate::recordings::reconcile::Fate;
@@ -120,7 +120,15 @@ async fn audit_blob(
     // retire). Its sessions are written now and joined by the run's one join pass at its end.
     let never = Budget::unlimited(state.ports.clock.clone());
     let mut unbounded = blob::Allowance::UNLIMITED;
-    let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never, now).await?;
+    let read = blob::read(
+        &tail,
+        (walk.source, &cursor),
+        now,
+        &mut unbounded,
+        &never,
+        now,
+    )
+    .await?;
     if read.contended {
         return Err(contended(item));
     }
@@ -142,10 +150,7 @@ pub(super) async fn registered(
 ) -> Result<Result<Cursor, Done>, Failure> {
     let created = item.props.created.unwrap_or(now);
     let tags = item.props.tag_count;
-    let Some(cursor) = tail
-        .cursor_of(walk.source, &item.name, created, tags)
-        .await?
-    else {
+    let Some(cursor) = register::cursor(tail, walk.source, &item.name, created, tags).await? else {
         return Ok(Err(Done::Ignored));
     };
     if cursor.done {

@@ -4,14 +4,19 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
 use super::decode_event;
 use crate::audit_logs::created;
+use crate::audit_logs::detect::unchecked;
 use crate::audit_logs::path::{Host, hosts};
 use crate::audit_logs::query::{self, Query, QueryReport};
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::tail::{self, TickReport};
+use crate::clock::Budget;
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
+use crate::join::tick::after_reads;
 use crate::state::AppState;
 
 pub use crate::audit_logs::query::FUNCTION as AUDIT_LOG_QUERY;
@@ -61,7 +66,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
 }
 
 /// One `AuditLogTail` unit at `now`: a host's listing and reads (`known`: what its planner knew of
-/// its cursors), or the join and detections.
+/// its cursors), or the detections and the join (`joined`).
 ///
 /// # Errors
 /// `Retryable` when the host's listing failed, or every blob of it that grew failed (its cursors
@@ -70,16 +75,18 @@ pub async fn tail_unit(
     state: &AppState,
     unit: &str,
     known: &str,
-    now: time::OffsetDateTime,
+    now: OffsetDateTime,
 ) -> Result<Outcome, Failure> {
-    let tailer = crate::state::tailer(state);
     if unit == tail::JOINED {
-        return Ok(tail_outcome(tailer.joined(now).await));
+        let time = Budget::after(state.ports.clock.clone(), state.audit.tail_budget);
+        let mut report = TickReport::default();
+        joined(state, now, &time, &mut report).await;
+        return Ok(tail_outcome(report));
     }
     if Host::parse_unit(unit).is_none() {
         return Err(Failure::poison(format!("{unit} names no audit-log host")));
     }
-    let report = tailer.run_host(unit, known, now).await?;
+    let report = tail::host(&crate::state::tailer(state), unit, known, now).await?;
     if report.hosts_failed > 0 || (report.failed > 0 && report.failed == report.blobs) {
         return Err(Failure::storage(anyhow::anyhow!(
             "audit-log host {unit}: its listing or all {} of its grown blobs failed this tick",
@@ -124,8 +131,9 @@ pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome
 pub async fn query_unit(
     state: &AppState,
     id: &str,
-    now: time::OffsetDateTime,
+    now: OffsetDateTime,
 ) -> Result<Outcome, Failure> {
+    let time = Budget::after(state.ports.clock.clone(), state.audit.tail_budget);
     let mut q = workspace_query(state)
         .ok_or_else(|| Failure::poison("no Log Analytics workspace configured"))?;
     let mut settings = (*q.settings).clone();
@@ -134,13 +142,30 @@ pub async fn query_unit(
         return Err(Failure::poison(format!("workspace {id} is not configured")));
     }
     q.settings = Arc::new(settings);
-    let report = query::tick(&q, now).await?;
+    let mut report = query::tick(&q, now).await?;
+    joined(state, now, &time, &mut report.joined).await;
     if report.failed > 0 && report.joined.findings.is_empty() {
         return Err(Failure::storage(anyhow::anyhow!(
             "workspace {id} failed this tick (see /api/health)"
         )));
     }
     Ok(query_outcome(report))
+}
+
+/// The step over every host once the reads are kept: the failed-login burst checks still
+/// unchecked, then the join's part within what is left of `time` ([`after_reads`]).
+async fn joined(state: &AppState, now: OffsetDateTime, time: &Budget, report: &mut TickReport) {
+    let (a, ports) = (&state.audit, &state.ports);
+    let (threshold, bucket) = (a.failed_login_threshold, a.failed_login_bucket);
+    let bursts = unchecked::run_unchecked(&ports.tables, &ports.sources, threshold, bucket).await;
+    report.findings.extend(bursts);
+    let waits = (a.unrecorded_grace, a.session_max.max(a.open_session_max));
+    let join = crate::state::join(state);
+    let j = after_reads(&join, now, time, a.tail_look_back, waits).await;
+    report.joined += j.rewritten;
+    report.cut |= j.cut;
+    report.join_failed |= j.failed;
+    report.findings.extend(j.findings);
 }
 
 /// A tick's ending: its line and its findings.

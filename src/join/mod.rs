@@ -13,6 +13,7 @@ pub mod findings;
 pub mod growing;
 mod pass;
 mod reads;
+pub mod tick;
 mod write;
 
 pub use correlate::Times;

@@ -17,7 +17,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
 
-use crate::audit_logs::tail::tick;
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::doubt::Doubt;
 use crate::catalogue::recording::{Confidence, Match};
@@ -27,6 +26,7 @@ use crate::storage::BlobStore;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, get_str};
 use crate::testkit::audit::{Kit, NOW, kit};
+use crate::testkit::tail::ticked as tick;
 
 const HOUR: OffsetDateTime = time::macros::datetime!(2025-03-14 09:00 UTC);
 const HOSTS: [&str; 2] = ["BAS-HUB-WEU", "BAS-HUB-NEU"];
@@ -284,7 +284,7 @@ async fn run(
                 None
             };
             let timer = now + Duration::minutes(t.ahead);
-            ticked(tick(&tail, timer).await.expect("tick"), &exact);
+            ticked(tick(&k.state, timer).await, &exact);
             if let Some(taken) = lease {
                 taken
                     .release(&k.state.ports.tables, now, Default::default())
@@ -297,7 +297,7 @@ async fn run(
     for h in [14, 15, 16] {
         now = HOUR + Duration::hours(h);
         k.clock.set(now);
-        ticked(tick(&tail, now).await.expect("tick"), &exact);
+        ticked(tick(&k.state, now).await, &exact);
     }
     prop_assert!(
         wrongly_alerted.is_empty(),

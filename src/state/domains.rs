@@ -1,6 +1,8 @@
 //! The domains built from an application state, as every entry point builds them: each takes
 //! the state's ports and the settings it reads, never the state itself.
 
+use std::sync::Arc;
+
 use super::AppState;
 use crate::audit_logs::detect::stalled::Stalled;
 use crate::audit_logs::tail::Tailer;
@@ -9,29 +11,35 @@ use crate::join::{Join, Times};
 use crate::recordings::Recordings;
 use crate::retention::sweep::Sweeper;
 
-/// The recording ↔ session join over the state's ports, policy and audit settings.
-pub fn join(state: &AppState) -> Join {
+/// The join's matching settings, from the audit settings.
+fn times(state: &AppState) -> Times {
     let a = &state.audit;
-    let times = Times {
+    Times {
         lag: a.upload_lag,
         open_max: a.open_session_max,
         wait: a.session_wait,
         vouch: a.vouch_lag,
-    };
-    Join::new(&state.ports, state.policy.clone(), times).with_min_bytes(a.recording_min_bytes)
+    }
 }
 
-/// The audit-log tail over the state's ports and settings, reading the default source first.
+/// The recording ↔ session join over the state's ports, policy and audit settings.
+pub fn join(state: &AppState) -> Join {
+    let min_bytes = state.audit.recording_min_bytes;
+    Join::new(&state.ports, state.policy.clone(), times(state)).with_min_bytes(min_bytes)
+}
+
+/// The audit-log tail over the state's ports and settings; a session change leaves pending what
+/// the join's times say it affects.
 pub fn tailer(state: &AppState) -> Tailer {
-    let class = state.config.retention.audit_logs_class.clone();
-    let quarantine = state.quarantine.clone();
-    Tailer::new(
-        &state.ports,
-        join(state),
-        quarantine,
-        class,
-        state.audit.clone(),
-    )
+    let times = times(state);
+    Tailer {
+        ports: state.ports.clone(),
+        quarantine: state.quarantine.clone(),
+        retention_class: state.config.retention.audit_logs_class.clone(),
+        policy: state.policy.clone(),
+        settings: state.audit.clone(),
+        affected: Arc::new(move |before, after| times.affected(before, after)),
+    }
 }
 
 /// Cataloguing over the state's ports and retention policy.

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::Domains;
 use super::audit::{Kit, kit, line};
 use crate::audit_logs::AuditSettings;
 use crate::audit_logs::tail::{TickReport, tick};
+use crate::clock::Budget;
+use crate::join::tick::after_reads;
+use crate::state::AppState;
 
 /// A kit whose hour blob exists and is registered.
 pub async fn started() -> Kit {
@@ -24,9 +26,29 @@ pub async fn started_with(change: impl FnOnce(&mut AuditSettings)) -> Kit {
     k
 }
 
-/// One tick at `at`.
+/// One tick at `at`, then the join's part, as `AuditLogTail`'s units run them.
 pub async fn run(k: &Kit, at: OffsetDateTime) -> TickReport {
-    tick(&k.state.tailer(), at).await.expect("tick")
+    ticked(&k.state, at).await
+}
+
+/// One tick of `state` at `at`, then the join's part, as `AuditLogTail`'s units run them.
+pub async fn ticked(state: &AppState, at: OffsetDateTime) -> TickReport {
+    let mut r = tick(&crate::state::tailer(state), at).await.expect("tick");
+    join_part(state, at, &mut r).await;
+    r
+}
+
+/// The join's part of a tick of `state` at `at` ([`after_reads`]), added to `r`.
+pub async fn join_part(state: &AppState, at: OffsetDateTime, r: &mut TickReport) {
+    let a = &state.audit;
+    let time = Budget::after(state.ports.clock.clone(), a.tail_budget);
+    let waits = (a.unrecorded_grace, a.session_max.max(a.open_session_max));
+    let join = crate::state::join(state);
+    let j = after_reads(&join, at, &time, a.tail_look_back, waits).await;
+    r.joined += j.rewritten;
+    r.cut |= j.cut;
+    r.join_failed |= j.failed;
+    r.findings.extend(j.findings);
 }
 
 /// A successful connect to VM1 by `u` at `time`.

@@ -66,15 +66,15 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
 
 #[tokio::test]
 async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
-    use crate::audit_logs::tail::tick;
     use crate::catalogue::days::DAYS_TABLE;
     use crate::testkit::audit::{NOW, kit};
     use crate::testkit::files::sample_auditlog as fixture;
+    use crate::testkit::tail::ticked;
     let k = kit(None);
     k.create_log().await;
     k.register().await;
     k.append(fixture().as_slice()).await;
-    tick(&k.state.tailer(), NOW).await.expect("tick");
+    ticked(&k.state, NOW).await;
     // The mark is stored, its answer lost; the update's retry then meets it (412).
     let lossy = LostAnswer::new(k.state.ports.tables.clone(), DAYS_TABLE, || {
         AzureError::PreconditionFailed
@@ -82,16 +82,14 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     .on_replace();
     let state = losing(&k.state, lossy);
     let later = NOW + Duration::minutes(31);
-    let r = tick(&state.tailer(), later).await.expect("tick");
+    let r = ticked(&state, later).await;
     let kinds: Vec<&str> = r.findings.iter().map(|n| n.kind.name).collect();
     assert_eq!(
         kinds,
         ["session.unrecorded"],
         "the mark's lost answer must not lose the notice"
     );
-    let r = tick(&state.tailer(), later + Duration::minutes(5))
-        .await
-        .expect("tick");
+    let r = ticked(&state, later + Duration::minutes(5)).await;
     assert!(r.findings.is_empty(), "marked: not notified again");
 }
 

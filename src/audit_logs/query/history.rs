@@ -6,6 +6,7 @@ use tracing::error;
 
 use super::run::{self, Span};
 use super::{Query, store};
+use crate::audit_logs::detect::unchecked;
 use crate::clock::Budget;
 use crate::spine::Finding;
 use crate::telemetry::redact;
@@ -65,6 +66,8 @@ pub async fn read(
             }
         }
     }
-    out.findings = q.tail.bursts().await;
+    let (a, ports) = (&q.tail.settings, &q.tail.ports);
+    let (threshold, bucket) = (a.failed_login_threshold, a.failed_login_bucket);
+    out.findings = unchecked::run_unchecked(&ports.tables, &ports.sources, threshold, bucket).await;
     out
 }

@@ -1,6 +1,7 @@
 //! `AuditLogQuery` (timer, every minute): Bastion audit records read from Log Analytics workspaces
-//! (`AUDITLOGS_WORKSPACES`) go through the tail's own batch, join and detections, so a Bastion
-//! sending to both the archive and a workspace doubles nothing.
+//! (`AUDITLOGS_WORKSPACES`) go through the tail's own batch and writes (its entry point then runs
+//! the detections and the join, as for the tail), so a Bastion sending to both the archive and a
+//! workspace doubles nothing.
 
 pub mod history;
 pub mod kql;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use tracing::error;
 
-use super::tail::{self, Tailer, TickReport};
+use super::tail::{Tailer, TickReport};
 use crate::audit_logs::Error;
 use crate::clock::Budget;
 use crate::loganalytics::LogsQuery;
@@ -24,7 +25,7 @@ use crate::telemetry::redact;
 /// `AuditLogQuery`: timer, every minute.
 pub const FUNCTION: &str = "AuditLogQuery";
 
-/// Share of the time budget reading may use; the join and detections get the rest.
+/// Share of the time budget reading may use; the entry point's join and detections get the rest.
 const READ_SHARE: f64 = 0.5;
 
 /// One workspace source.
@@ -83,12 +84,11 @@ pub struct QueryReport {
     pub queries: u64,
     /// Rows stored.
     pub stored: u64,
-    /// The join, detections and their notifications.
+    /// Sessions written and work left (its entry point adds the join, detections and findings).
     pub joined: TickReport,
 }
 
-/// One tick: every workspace (those still inside a `Retry-After` skipped), then the join and the
-/// detections.
+/// One tick: every workspace (those still inside a `Retry-After` skipped).
 ///
 /// # Errors
 /// None today; a failing workspace is reported in its status row and the log.
@@ -144,8 +144,6 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Error> 
             error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "writing a workspace's status failed");
         }
     }
-    q.tail.join(now, &time, &mut report.joined).await;
-    tail::detect(&q.tail, now, &mut report.joined).await;
     Ok(report)
 }
 

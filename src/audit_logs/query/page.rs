@@ -9,7 +9,8 @@ use super::row::{Columns, WorkspaceRow};
 use super::slice::{CursorState, PageResult, RowId, Slice, tick_of};
 use crate::audit_logs::Error;
 use crate::audit_logs::tail::Tailer;
-use crate::audit_logs::tail::batch::{self, Batch};
+use crate::audit_logs::tail::batch::Batch;
+use crate::audit_logs::tail::keep;
 use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::loganalytics::{Item, LogsQuery};
@@ -215,10 +216,8 @@ impl Unwritten {
     ) -> Result<(u64, usize, bool), Error> {
         let batch = std::mem::take(&mut self.batch);
         let rows = std::mem::take(&mut self.rows);
-        let flushed = batch::flush(r.tail, batch, r.now, r.time).await?;
-        let upto = flushed
-            .cut
-            .map_or(rows.len(), |c| usize::try_from(c).unwrap_or(rows.len()));
+        let (sessions, cut) = keep::rows(r.tail, batch, r.now, r.time).await?;
+        let upto = cut.map_or(rows.len(), |c| usize::try_from(c).unwrap_or(rows.len()));
         let stored = rows[..upto].iter().filter(|(_, new)| *new).count() as u64;
         result
             .handled
@@ -226,6 +225,6 @@ impl Unwritten {
         if let Some(((next, _), _)) = rows.get(upto) {
             result.next = Some(*next);
         }
-        Ok((stored, flushed.sessions, flushed.cut.is_some()))
+        Ok((stored, sessions, cut.is_some()))
     }
 }

@@ -212,6 +212,32 @@ impl CursorRepo {
         })
     }
 
+    /// Claims `cursor` for `lease` from `now` (`LeaseUntil`, `If-Match` the cursor as read);
+    /// `None` when another instance holds or just took it.
+    ///
+    /// # Errors
+    /// Table errors other than a lost race.
+    pub async fn claim(
+        &self,
+        cursor: &Cursor,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Cursor>, AzureError> {
+        if cursor.lease_until.is_some_and(|l| l > now) {
+            return Ok(None);
+        }
+        let claimed = Cursor {
+            lease_until: Some(now + lease),
+            last_read_at: Some(now),
+            ..cursor.clone()
+        };
+        match self.save(&claimed).await {
+            Ok(c) => Ok(Some(c)),
+            Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every cursor not yet retired whose hour lies within `window` (+ one day of slack) before
     /// `now`, by hour.
     pub async fn active(

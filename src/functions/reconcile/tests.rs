@@ -1,6 +1,5 @@
 //! Reconcile tests: missed recordings and audit blobs go through the normal paths; stalled episodes.
 
-use crate::testkit::Domains;
 use time::Duration;
 
 use super::*;
@@ -79,9 +78,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
         .expect("created");
     let key = RecordingKey::for_source_blob(created, k.blobs.account(), &rec.container, &rec.name);
     assert!(!k.row(&key).await.is_empty(), "catalogued");
-    crate::audit_logs::tail::tick(&k.state.tailer(), NOW)
-        .await
-        .expect("tick");
+    crate::testkit::tail::ticked(&k.state, NOW).await;
     assert_eq!(
         k.row(&key)
             .await
@@ -119,9 +116,7 @@ async fn stalled_recordings_are_reported_once_per_episode() {
         &end("2025-03-14T08:10:00Z", "2025-03-14T08:40:00Z"),
     );
     k.append(text.as_bytes()).await;
-    crate::audit_logs::tail::tick(&k.state.tailer(), NOW)
-        .await
-        .expect("tick");
+    crate::testkit::tail::ticked(&k.state, NOW).await;
     assert_eq!(run(&k.state, NOW).await.1, ["recordings.stalled"]);
     assert!(
         run(&k.state, NOW + Duration::hours(1)).await.1.is_empty(),

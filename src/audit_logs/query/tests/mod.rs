@@ -10,7 +10,6 @@ use time::{Duration, OffsetDateTime};
 
 use super::*;
 use crate::audit_logs::repo::FAILED_TABLE;
-use crate::audit_logs::tail;
 use crate::catalogue::days::DAYS_TABLE;
 use crate::catalogue::session::SESSIONS_TABLE;
 use crate::loganalytics::testing::{FakeLogs, FakeRow, Fault};
@@ -140,9 +139,7 @@ async fn storage_tick(k: &Kit, recs: &[Rec], now: OffsetDateTime) -> Vec<String>
         k.append(text.as_bytes()).await;
         k.register().await;
     }
-    let r = tail::tick(&crate::state::tailer(&k.state), now)
-        .await
-        .expect("tail");
+    let r = crate::testkit::tail::ticked(&k.state, now).await;
     ids(&r.findings)
 }
 
@@ -159,7 +156,18 @@ async fn workspace_tick(
     page_rows: usize,
     now: OffsetDateTime,
 ) -> (QueryReport, Vec<String>) {
-    let r = tick(&query(k, fake, page_rows), now).await.expect("query");
+    let mut r = tick(&query(k, fake, page_rows), now).await.expect("query");
+    // As its entry point: the burst checks, then the join's part.
+    let (a, ports) = (&k.state.audit, &k.state.ports);
+    let (threshold, bucket) = (a.failed_login_threshold, a.failed_login_bucket);
+    r.joined.findings = crate::audit_logs::detect::unchecked::run_unchecked(
+        &ports.tables,
+        &ports.sources,
+        threshold,
+        bucket,
+    )
+    .await;
+    crate::testkit::tail::join_part(&k.state, now, &mut r.joined).await;
     let n = ids(&r.joined.findings);
     (r, n)
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::audit_logs::path::{Host, hosts};
 use crate::audit_logs::repo::Cursor;
-use crate::audit_logs::tail::scan::compare;
+use crate::audit_logs::tail::list::compare;
 use crate::storage::{BlobItem, BlobKind, BlobProps};
 
 const NOW: OffsetDateTime = datetime!(2025-03-14 10:30 UTC);

@@ -39,7 +39,9 @@ async fn unit(
 ) -> (super::TickReport, u64, u64) {
     tally.reset();
     let blobs = k.blobs.calls();
-    let r = k.state.tailer().run_host(u, known, at).await.expect("unit");
+    let r = crate::audit_logs::tail::host(&k.state.tailer(), u, known, at)
+        .await
+        .expect("unit");
     (r, k.blobs.calls() - blobs, tally.count(None, None))
 }
 

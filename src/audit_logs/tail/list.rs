@@ -1,5 +1,5 @@
-//! Finding the hour blobs that grew: one listing per host and month, compared with the cursors
-//! (a host's work unit: with what its planner knew of them, [`scan_known`]).
+//! The tick's first stage, list: the hour blobs that grew, from one listing per host and month
+//! compared with the cursors (a host's work unit: with what its planner knew of them, [`known`]).
 //! An append blob only grows, so a listed length above the cursor's `SeenLength` is growth and
 //! nothing else needs a read. A blob without a cursor (its event was lost) is registered; a cursor
 //! read to its end past the window, or whose blob is gone, is retired. A host whose listing fails
@@ -11,9 +11,10 @@ use futures::StreamExt as _;
 use time::{Duration, OffsetDateTime};
 use tracing::{error, info, warn};
 
-use super::Tailer;
+use super::register;
+use super::tailer::{Growth, Listed, Tailer};
 use crate::audit_logs::Error;
-use crate::audit_logs::path::{Host, HostPath, hosts, parse_blob_path, watched};
+use crate::audit_logs::path::{Host, HostPath, parse_blob_path, watched};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
 use crate::sources::Source;
@@ -25,26 +26,12 @@ const LISTINGS_IN_FLIGHT: usize = 8;
 /// Pages of one listing at most (a month of hour blobs is one page of 5,000 on Azure).
 const MAX_PAGES: usize = 16;
 
-/// What the scan found and did.
-#[derive(Debug, Default)]
-pub(super) struct Scan {
-    /// Blobs to read.
-    pub grown: Vec<Growth>,
-    /// Hosts listed.
-    pub hosts: usize,
-    /// Hosts whose listing (or a check it needed) failed.
-    pub failed: usize,
-    /// Hour blobs found without a cursor and registered.
-    pub registered: usize,
-}
-
-/// Lists every host of `cursors` and compares.
-pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTime) -> Scan {
+/// Lists every one of `hosts` and compares.
+pub(super) async fn grown(tail: &Tailer, hosts: Vec<Host>, now: OffsetDateTime) -> Listed {
     let window = tail.settings.tail_look_back;
-    let hosts = hosts(cursors);
-    let mut out = Scan {
+    let mut out = Listed {
         hosts: hosts.len(),
-        ..Scan::default()
+        ..Listed::default()
     };
     let listed: Vec<(Host, Result<Vec<BlobItem>, Error>)> = futures::stream::iter(hosts)
         .map(|host| async move {
@@ -67,20 +54,20 @@ pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTim
     out
 }
 
-fn failed(out: &mut Scan, host: &str, e: &Error) {
+fn failed(out: &mut Listed, host: &str, e: &Error) {
     out.failed += 1;
     error!(host = %host, error.cause_chain = %redact(&e.to_string()), "listing an audit-log host failed; its hour blobs wait for the next tick");
 }
 
-/// One host's scan from what its planner knew of it (`known`, [`super::known`]): its listing is
-/// compared with that, and only what differs is looked at as [`scan`] does, with no query of the
+/// One host's listing compared with what its planner knew of it (`known`, [`super::known`]), and
+/// only what differs looked at as [`grown`] does, with no query of the
 /// host's cursors: a blob grown or gone reads its own cursor row by its keys, a blob not known is
 /// registered (or its cursor read, when its event registered it since).
-pub(super) async fn scan_known(tail: &Tailer, known: Host, now: OffsetDateTime) -> Scan {
+pub(super) async fn known(tail: &Tailer, known: Host, now: OffsetDateTime) -> Listed {
     let window = tail.settings.tail_look_back;
-    let mut out = Scan {
+    let mut out = Listed {
         hosts: 1,
-        ..Scan::default()
+        ..Listed::default()
     };
     let name = known.path.host.clone();
     let result = match list(tail, &known, now, window).await {
@@ -100,7 +87,7 @@ async fn differing(
     known: Host,
     items: Vec<BlobItem>,
     now: OffsetDateTime,
-    out: &mut Scan,
+    out: &mut Listed,
 ) -> Result<(), Error> {
     let f = compare(
         known.clone(),
@@ -164,9 +151,16 @@ async fn list(
     Ok(items)
 }
 
+/// The configured source of `host`. One no longer configured is a storage error (retried next
+/// tick, logged), so configuring it again resumes its cursors where they stopped.
 fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, Error> {
     let (account, container) = &host.source;
-    tail.source((account, container), &host.path.host)
+    (tail.ports.sources.audit_log(account, container)).ok_or_else(|| {
+        Error::Interrupted(format!(
+            "audit-log source {account}/{container} of {} is not configured",
+            host.path.host
+        ))
+    })
 }
 
 /// Acts on one host's findings: growth to read, registrations, retirements, missing blobs.
@@ -175,7 +169,7 @@ async fn act(
     host: Host,
     items: Vec<BlobItem>,
     now: OffsetDateTime,
-    out: &mut Scan,
+    out: &mut Listed,
 ) -> Result<(), Error> {
     let window = tail.settings.tail_look_back;
     let source = source(tail, &host)?;
@@ -185,7 +179,8 @@ async fn act(
         unregistered,
         missing,
     } = compare(host, items, now, window);
-    out.grown.extend(grown);
+    out.grown
+        .extend(grown.into_iter().map(|g| (source.clone(), g)));
     let repo = CursorRepo::new(tail.ports.tables.clone());
     for c in retire {
         retire_cursor(&repo, c, "read to its end past the window").await?;
@@ -196,7 +191,7 @@ async fn act(
             Err(AzureError::NotFound) => retire_cursor(&repo, c, "its blob is gone").await?,
             Ok(props) => {
                 warn!(blob = %blob, "the listing did not show a watched hour blob; read by its properties");
-                verdict(&repo, judge(c, &props, now, window), out).await?;
+                verdict(&repo, source, judge(c, &props, now, window), out).await?;
             }
             Err(e) => return Err(e.into()),
         }
@@ -207,9 +202,14 @@ async fn act(
     Ok(())
 }
 
-async fn verdict(repo: &CursorRepo, v: Verdict, out: &mut Scan) -> Result<(), Error> {
+async fn verdict(
+    repo: &CursorRepo,
+    source: &Source,
+    v: Verdict,
+    out: &mut Listed,
+) -> Result<(), Error> {
     match v {
-        Verdict::Grown(g) => out.grown.push(g),
+        Verdict::Grown(g) => out.grown.push((source.clone(), g)),
         Verdict::Retire(c) => retire_cursor(repo, c, "read to its end past the window").await?,
         Verdict::Quiet => {}
     }
@@ -234,7 +234,7 @@ async fn register(
     repo: &CursorRepo,
     item: BlobItem,
     now: OffsetDateTime,
-    out: &mut Scan,
+    out: &mut Listed,
 ) -> Result<(), Error> {
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(());
@@ -245,7 +245,7 @@ async fn register(
         None => {
             let created = item.props.created.unwrap_or(now);
             let tags = item.props.tag_count;
-            let Some(c) = tail.cursor_of(source, &item.name, created, tags).await? else {
+            let Some(c) = register::cursor(tail, source, &item.name, created, tags).await? else {
                 return Ok(());
             };
             out.registered += 1;
@@ -258,22 +258,11 @@ async fn register(
     }
     verdict(
         repo,
+        source,
         judge(cursor, &item.props, now, tail.settings.tail_look_back),
         out,
     )
     .await
-}
-
-/// A blob that grew: what is to be read.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Growth {
-    /// Its cursor, as read.
-    pub cursor: Cursor,
-    /// Its length as listed.
-    pub length: u64,
-    /// When its unread growth began, as far as known: the `GrownAt` an earlier tick left, else
-    /// the blob's last write (the oldest growth is read first).
-    pub since: OffsetDateTime,
 }
 
 /// What one cursor's listed properties say.
