@@ -39,7 +39,7 @@ use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow, serve};
 use bastion_recordings::loganalytics::{Answer, LogsClient, LogsQuery};
-use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::tables::ops::write_creating_table;

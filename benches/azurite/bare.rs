@@ -19,7 +19,7 @@ use bastion_recordings::dates::format_date;
 use bastion_recordings::functions::recordings::recording_created;
 use bastion_recordings::invocation::{Invocation, InvokeRequest, Outcome};
 use bastion_recordings::join::{Times, window_filter};
-use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
+use bastion_recordings::catalogue::policy::{Policy, Subject, merge_tags};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::filter::Op;

@@ -32,8 +32,8 @@ use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, Sessio
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::{format_date, timestamp};
 use bastion_recordings::join::correlate::{Times, decide};
-use bastion_recordings::retention::policy::audit_log_retention;
-use bastion_recordings::retention::policy::{Subject, merge_tags};
+use bastion_recordings::catalogue::policy::audit_log_retention;
+use bastion_recordings::catalogue::policy::{Subject, merge_tags};
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::keys::{MAX_KEY_BYTES, is_digest};
 use bastion_recordings::tables::{Entity, Filter, Stored, TableStore, WriteMode};

@@ -15,7 +15,7 @@ use crate::catalogue::row_source::RowSource;
 use crate::catalogue::session::{self, SessionRecord};
 use crate::integrity::checks::CHECKS_TABLE;
 use crate::retention::hold::HOLDS_TABLE;
-use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::catalogue::tombstone::DELETIONS_TABLE;
 use crate::sources::Sources;
 use crate::state::AppState;
 use crate::storage::BlobRef;

@@ -152,7 +152,7 @@ pub struct Config {
     /// Prefix for every table name (`TABLE_PREFIX`; lets several deployments or test runs share an account).
     pub table_prefix: String,
     /// The retention policy: the file `RETENTION_POLICY` names, else the built-in one.
-    pub policy: crate::retention::policy::Policy,
+    pub policy: crate::catalogue::policy::Policy,
     /// Sweep settings (`RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`, `RETENTION_CLASS_AUDITLOGS`).
     pub retention: crate::retention::settings::RetentionSettings,
     /// Tailing, joining and detection (`AUDIT_*`, `UNRECORDED_*`, `FAILED_LOGIN_*`, …).
@@ -380,7 +380,7 @@ pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
 /// Every problem of those settings at once.
 pub fn retention_policy(
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<crate::retention::policy::Policy, ConfigError> {
+) -> Result<crate::catalogue::policy::Policy, ConfigError> {
     let mut r = Reader::new(env);
     let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
     let policy = read_policy(&mut r, &retention.audit_logs_class);
@@ -392,11 +392,11 @@ pub fn retention_policy(
 }
 
 /// The policy of the file `RETENTION_POLICY` names, checked; the built-in one when unset or bad.
-fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::retention::policy::Policy {
+fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::catalogue::policy::Policy {
     let file = r.get("RETENTION_POLICY").map(PathBuf::from);
-    crate::retention::policy::load(file.as_deref(), audit_logs_class).unwrap_or_else(|e| {
+    crate::catalogue::policy::load(file.as_deref(), audit_logs_class).unwrap_or_else(|e| {
         r.extend(e);
-        crate::retention::policy::Policy::builtin()
+        crate::catalogue::policy::Policy::builtin()
     })
 }
 

@@ -13,7 +13,7 @@ use crate::catalogue::query::Query;
 use crate::catalogue::query::shape::Shape as _;
 use crate::dates::{format_utc, format_utc_millis};
 use crate::retention::hold::HOLDS_TABLE;
-use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::catalogue::tombstone::DELETIONS_TABLE;
 use crate::reviews::{Period, Review};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;

@@ -25,7 +25,7 @@ use crate::ports::Ports;
 use crate::retention::hold::Actor;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::hold::two_person::{self, Asker, Scope};
-use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::catalogue::tombstone::DELETIONS_TABLE;
 use crate::testkit::fakes;
 
 pub(super) const FROM: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);

@@ -66,7 +66,7 @@ mod tests {
     use crate::clock::FixedClock;
     use crate::evidence::publish::{CONTAINER, previous_month};
     use crate::invocation::{Invocation, Outcome};
-    use crate::retention::policy::Policy;
+    use crate::catalogue::policy::Policy;
     use crate::storage::BlobStore;
     use crate::storage::testing::memory::InMemoryBlobStore;
     use crate::tables::testing::memory::InMemoryTables;

@@ -15,7 +15,7 @@ use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo;
 use crate::dates::format_date;
 use crate::ports::Ports;
-use crate::retention::policy::Policy;
+use crate::catalogue::policy::Policy;
 use crate::spine::Handled;
 use crate::tables::Filter;
 

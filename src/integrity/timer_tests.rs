@@ -14,7 +14,7 @@ use super::timer::{self, lookback_days, sample_size, select};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::retention::policy::Policy;
+use crate::catalogue::policy::Policy;
 use crate::storage::{BlobStore, Metadata};
 use crate::tables::{TableStore, WriteMode};
 use crate::testkit::{Fakes, fakes};

@@ -14,7 +14,7 @@ use crate::catalogue::repo::{self, Versioned};
 use crate::catalogue::session::{self, outcome};
 use crate::dates::{format_date, format_utc, format_utc_millis};
 use crate::ports::Ports;
-use crate::retention::policy::{Policy, retag};
+use crate::catalogue::policy::{Policy, retag};
 use crate::tables::filter::Op;
 use crate::tables::{Filter, Stored};
 

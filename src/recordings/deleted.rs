@@ -11,7 +11,7 @@ use crate::catalogue::repo::{put_path, rows_of};
 use crate::catalogue::row_source::BlobKey;
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
-use crate::retention::tombstone;
+use crate::catalogue::tombstone;
 use crate::spine::Handled;
 
 impl Recordings {

@@ -26,7 +26,7 @@ use crate::invocation::{HasQuarantine, Quarantine};
 use crate::loganalytics::{LogsClient, LogsQuery};
 use crate::notify::Notifier;
 use crate::ports::Ports;
-use crate::retention::policy::Policy;
+use crate::catalogue::policy::Policy;
 use crate::sources::{Source, Sources};
 use crate::storage::BlobStore;
 use crate::storage::azure::AzureBlobStore;

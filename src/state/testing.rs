@@ -11,7 +11,7 @@ use crate::export::Outbox;
 use crate::ingestion::LogsIngestion;
 use crate::loganalytics::LogsQuery;
 use crate::notify::{Notifier, config::NotifyConfig};
-use crate::retention::policy::Policy;
+use crate::catalogue::policy::Policy;
 use crate::sources::{Source, Sources};
 use crate::storage::BlobStore;
 use crate::storage::links::{self, Links};

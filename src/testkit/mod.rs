@@ -32,7 +32,7 @@ use crate::clock::{Clock, FixedClock};
 use crate::config::Config;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::permissions::Operation;
-use crate::retention::policy::Policy;
+use crate::catalogue::policy::Policy;
 use crate::state::{AppState, Stores};
 use crate::storage::BlobStore;
 use crate::storage::testing::memory::InMemoryBlobStore;

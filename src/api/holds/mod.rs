@@ -33,7 +33,7 @@ use crate::catalogue::recording::RecordingKey;
 use crate::ports::RequestError;
 use crate::retention::hold::two_person::{self, Decision, Scope};
 use crate::retention::hold::{self, Actor, Target, bulk};
-use crate::retention::tombstone;
+use crate::catalogue::tombstone;
 use crate::state::AppState;
 
 /// Actor name of a function-key caller (`CATALOGUE_AUTH=none`: no caller is named).

@@ -23,7 +23,7 @@ use crate::clock::Budget;
 use crate::invocation::Quarantine;
 use crate::join::{Join, Scope, findings};
 use crate::ports::Ports;
-use crate::retention::policy::audit_log_retention;
+use crate::catalogue::policy::audit_log_retention;
 use crate::sources::Source;
 use crate::spine::Finding;
 use crate::storage::{BlobStore, update_tags};

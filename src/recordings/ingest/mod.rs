@@ -9,7 +9,7 @@ use crate::catalogue::recording::{Hold, Recording, RecordingKey, Replaced, STATU
 use crate::dates::format_utc;
 use crate::events::event_grid::BlobEvent;
 use crate::join::findings;
-use crate::retention::policy::Retention;
+use crate::catalogue::policy::Retention;
 use crate::sources::Source;
 use crate::spine::kinds::{RECORDING_CATALOGUED, RECORDING_REPLACED};
 use crate::spine::{Finding, Handled, Severity};

@@ -4,7 +4,7 @@ use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::ports::RequestError;
 use crate::retention::HELD_UNTIL;
-use crate::retention::policy::Retention;
+use crate::catalogue::policy::Retention;
 
 /// The retention the row had before any hold.
 pub(crate) fn pre_hold(row: &Versioned<Recording>) -> Option<Retention> {

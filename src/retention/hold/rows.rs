@@ -8,7 +8,7 @@ use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
-use crate::retention::policy::Retention;
+use crate::catalogue::policy::Retention;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{Change, get, update, write_creating_table};
 use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};

@@ -16,7 +16,7 @@ use bastion_recordings::clock::FixedClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::loganalytics::testing::activity;
 use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow};
-use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::testing::intercept::Intercepted;
 use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
