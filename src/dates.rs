@@ -1,5 +1,6 @@
 //! Time as text, in one place: the timestamp forms the host and Event Grid send, and the forms the
-//! product writes (RFC 3339 UTC, fixed width, so text order is time order in tables and tags).
+//! product writes (RFC 3339 UTC, fixed width, so text order is time order in tables and tags);
+//! fixed time windows ([`bucket`]).
 
 use std::num::NonZeroU8;
 
@@ -9,7 +10,7 @@ use time::format_description::well_known::iso8601::{
 };
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// Parses a host or event timestamp: RFC 3339 with any number of fractional digits, or the host's
 /// offset-less `DateTime` form (`0001-01-01T00:00:00`, taken as UTC).
@@ -155,6 +156,13 @@ pub fn days(first: Date, last: Date) -> impl Iterator<Item = Date> {
 /// The last UTC day an exclusive end `to` reaches into (its own day unless it is that day's midnight).
 pub fn last_day(to: OffsetDateTime) -> Date {
     (to.to_offset(UtcOffset::UTC) - time::Duration::NANOSECOND).date()
+}
+
+/// Floors `t` to the start of its `window`-long bucket (aligned on the Unix epoch).
+pub fn bucket(t: OffsetDateTime, window: Duration) -> OffsetDateTime {
+    let w = window.whole_seconds().max(1);
+    let s = t.unix_timestamp();
+    OffsetDateTime::from_unix_timestamp(s - s.rem_euclid(w)).unwrap_or(t)
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub enum Fold {
 
 /// The start of the window holding `at`.
 pub fn window_of(at: OffsetDateTime) -> OffsetDateTime {
-    crate::audit_logs::detect::failed::bucket(at, WINDOW)
+    crate::dates::bucket(at, WINDOW)
 }
 
 fn partition(kind: &str, account: &str, container: &str, window: OffsetDateTime) -> String {

@@ -391,7 +391,8 @@ async fn attempt(
     ip: &str,
     host: &str,
 ) -> Vec<String> {
-    use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_unchecked, record};
+    use crate::audit_logs::detect::failed::{FailedLogin, mark_unchecked, record};
+    use crate::dates::bucket;
     let f = FailedLogin {
         tunnel_id: tunnel.into(),
         window: bucket(at, options(None).burst_bucket),

@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::Recordings;
 use super::compare::{Cause, synthesized};
-use crate::audit_logs::query::slice::{PageResult, advance, next_slice, tick_of, ticks};
+use crate::loganalytics::slice::{PageResult, advance, next_slice, tick_of, ticks};
 use crate::audit_logs::query::store::{self, StoredCursor};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};

@@ -11,7 +11,7 @@ use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::azure::AzureError;
 use crate::catalogue::session::fill;
-use crate::dates::{format_date, format_utc};
+use crate::dates::{bucket, format_date, format_utc};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
 use crate::tables::ops::{query_all, remove, upsert_batched, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
@@ -32,13 +32,6 @@ pub struct FailedLogin {
     pub client_ip: String,
     /// The Bastion host the attempt went through, if known.
     pub host: String,
-}
-
-/// Floors `t` to the start of its `window`-long bucket (aligned on the Unix epoch).
-pub fn bucket(t: OffsetDateTime, window: Duration) -> OffsetDateTime {
-    let w = window.whole_seconds().max(1);
-    let s = t.unix_timestamp();
-    OffsetDateTime::from_unix_timestamp(s - s.rem_euclid(w)).unwrap_or(t)
 }
 
 impl FailedLogin {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::Workspace;
 use super::kql;
 use super::row::{Columns, WorkspaceRow};
-use super::slice::{CursorState, PageResult, RowId, Slice, tick_of};
+use crate::loganalytics::slice::{CursorState, PageResult, RowId, Slice, tick_of};
 use crate::audit_logs::Error;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};

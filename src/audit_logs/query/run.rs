@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use tracing::warn;
 
 use super::page::{self, PageError, Paged, Reader};
-use super::slice::{PageResult, advance, next_slice, stalled, tick_of, ticks};
+use crate::loganalytics::slice::{PageResult, advance, next_slice, stalled, tick_of, ticks};
 use super::store::{self, Status, StoredCursor};
 use super::{QuerySettings, Workspace};
 use crate::audit_logs::tail::Tailer;
