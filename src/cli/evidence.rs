@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use super::{Exit, fail};
 use crate::catalogue::query::Query;
 use crate::config::evidence_key;
-use crate::evidence::key::{HOW_TO_VERIFY, SETTING, parse_public};
+use crate::pack::key::{HOW_TO_VERIFY, SETTING, parse_public};
 use crate::evidence::options::PackOptions;
 use crate::evidence::pack::write_pack;
 use crate::evidence::pdf::{Chromium, Print};

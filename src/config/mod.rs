@@ -186,9 +186,9 @@ pub struct Config {
     /// The app's managed identity for the services it calls with tokens (see [`identity`]).
     pub identity: Option<crate::azure::identity::AppIdentity>,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
-    pub evidence_key: Option<crate::evidence::key::PackKey>,
+    pub evidence_key: Option<crate::pack::key::PackKey>,
     /// The printed evidence report's paper (`EVIDENCE_PAPER`: `A4`, default, or `Letter`).
-    pub evidence_paper: crate::evidence::options::Paper,
+    pub evidence_paper: crate::pack::paper::Paper,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
     pub log: crate::telemetry::LogSettings,
 }
@@ -234,8 +234,8 @@ impl Config {
         let authz = crate::authorization::settings::AuthzSettings::from_reader(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
-        let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
-        let evidence_paper = crate::evidence::options::Paper::from_reader(&mut r);
+        let evidence_key = crate::pack::key::PackKey::from_reader(&mut r);
+        let evidence_paper = crate::pack::paper::Paper::from_reader(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_reader(&mut r);
         let in_memory_account = r
             .get("HANDLER_IN_MEMORY_ACCOUNT")
@@ -366,11 +366,11 @@ pub fn log_settings() -> crate::telemetry::LogSettings {
 ///
 /// # Errors
 /// Why the key is unusable (never the value).
-pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
-    std::env::var(crate::evidence::key::SETTING)
+pub fn evidence_key() -> Result<Option<crate::pack::key::PackKey>, String> {
+    std::env::var(crate::pack::key::SETTING)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .map(|v| crate::evidence::key::PackKey::parse(&v))
+        .map(|v| crate::pack::key::PackKey::parse(&v))
         .transpose()
 }
 

@@ -132,7 +132,7 @@ mod tests {
 
     use super::authorization_figures;
     use crate::catalogue::days::put_authorization;
-    use crate::evidence::key::PackKey;
+    use crate::pack::key::PackKey;
     use crate::evidence::lists_tests::{NOW, seeded};
     use crate::evidence::pack::write_pack;
     use crate::evidence::pdf::Print;

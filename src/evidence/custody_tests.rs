@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::key::PackKey;
+use crate::pack::key::PackKey;
 use super::options::PackCustody;
 use super::pack::write_pack;
 use super::tables_tests::{options, temp_dir};

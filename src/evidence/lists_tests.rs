@@ -10,9 +10,10 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::hosts::{BastionCheck, check_bastion};
-use super::key::PackKey;
+use crate::pack::key::PackKey;
 use super::lists::{FINDINGS, LISTS, ListSpec, UNRECORDED, UNREVIEWED};
-use super::options::{PackOptions, Paper};
+use super::options::PackOptions;
+use crate::pack::paper::Paper;
 use super::pack::write_pack;
 use super::pdf::Print;
 use super::tables_tests::{options, temp_dir};

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::doors;
 use super::figures::Counter;
-use super::key::PackKey;
+use crate::pack::key::PackKey;
 use super::listed::INTEGRITY_COLUMNS;
 use super::lists::{LISTS, Lists};
 use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};

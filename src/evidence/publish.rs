@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde_json::json;
 use time::{Date, Month, OffsetDateTime, Time};
 
-use super::key::PackKey;
+use crate::pack::key::PackKey;
 use super::manifest::{MANIFEST, SIGNATURE};
 use super::options::PackOptions;
 use super::pack::{pack_dir, write_pack};

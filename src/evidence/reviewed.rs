@@ -64,7 +64,7 @@ pub async fn review_figures(ports: &Ports, opts: &PackOptions) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::review_figures;
-    use crate::evidence::key::PackKey;
+    use crate::pack::key::PackKey;
     use crate::evidence::pack::write_pack;
     use crate::evidence::pdf::Print;
     use crate::evidence::tables_tests::{options, temp_dir};

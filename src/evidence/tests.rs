@@ -7,7 +7,7 @@ use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::key::PackKey;
+use crate::pack::key::PackKey;
 use super::manifest::{MANIFEST, Manifest, SIGNATURE};
 use super::options::PackOptions;
 use super::pack::write_pack;
@@ -39,7 +39,7 @@ fn options() -> PackOptions {
         burst_bucket: Duration::minutes(15),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,
-        paper: super::options::Paper::A4,
+        paper: crate::pack::paper::Paper::A4,
     }
 }
 

@@ -40,6 +40,15 @@ pub const FUNCTIONS: &[&str] = &[
     "CustodyActor",
 ];
 
+/// The timers that plan work units, whose periods and poisoned units the report counts.
+pub const FANOUT_TIMERS: &[&str] = &[
+    crate::estate::live::FUNCTION,
+    crate::estate::FUNCTION,
+    crate::audit_logs::query::FUNCTION,
+    crate::audit_logs::TAIL_FUNCTION,
+    crate::audit_logs::RECONCILE_FUNCTION,
+];
+
 /// Overall status thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
@@ -214,7 +223,7 @@ pub async fn build(
         poison.insert((*q).to_owned(), n.into());
     }
     let (fanout, poisoned) =
-        crate::fanout::stats::report(deps.ports.tables.as_ref(), crate::fanout::TIMERS, now)
+        crate::fanout::stats::report(deps.ports.tables.as_ref(), FANOUT_TIMERS, now)
             .await
             .map_err(Unavailable::Tables)?;
     let (sentinel, export_behind) = if deps.ports.outbox.enabled() {

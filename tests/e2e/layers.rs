@@ -56,7 +56,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &["invocation", "events"]),
     (
         "data",
-        &["catalogue", "sources", "export", "spine", "ports"],
+        &["catalogue", "sources", "export", "spine", "ports", "pack"],
     ),
     (
         "domain",

@@ -13,7 +13,7 @@ use tower::ServiceExt as _;
 
 use crate::api::{ApiSettings, routes_with};
 use crate::azure::AzureError;
-use crate::evidence::key::PackKey;
+use crate::pack::key::PackKey;
 use crate::evidence::options::PackOptions;
 use crate::evidence::pack::{pack_dir, write_pack};
 use crate::tables::TableStore;

@@ -8,7 +8,7 @@ mod lists;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::figures::{Figures, HostFigures};
-use super::key::{HOW_TO_VERIFY, PackKey};
+use crate::pack::key::{HOW_TO_VERIFY, PackKey};
 use super::manifest::Generator;
 use super::options::PackOptions;
 use crate::dates::format_utc;
