@@ -232,7 +232,7 @@ impl Config {
         let custody = crate::custody::CustodySettings::from_reader(&mut r);
         let graph = crate::graph::settings::read(&mut r, insecure_loopback);
         let authz = crate::authorization::settings::AuthzSettings::from_reader(&mut r);
-        let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
+        let heartbeat_interval = heartbeat_interval(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::pack::key::PackKey::from_reader(&mut r);
         let evidence_paper = crate::pack::paper::Paper::from_reader(&mut r);
@@ -360,6 +360,11 @@ impl Config {
 /// The logging settings alone, read before a command runs.
 pub fn log_settings() -> crate::telemetry::LogSettings {
     crate::telemetry::LogSettings::from_lookup(&|k| std::env::var(k).ok())
+}
+
+/// `HEALTH_HEARTBEAT_SECONDS` (default 60, 1–3600): how often an instance flushes its heartbeats.
+pub fn heartbeat_interval(r: &mut crate::setting::Reader<'_>) -> time::Duration {
+    time::Duration::seconds(r.number("HEALTH_HEARTBEAT_SECONDS", 60, 1..=3600))
 }
 
 /// The evidence signing key alone, for commands that need no storage connection.
