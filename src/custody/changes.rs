@@ -5,10 +5,10 @@
 use time::OffsetDateTime;
 
 use super::query::{self, Access, Found};
-use crate::loganalytics::slice::iso;
-use crate::loganalytics::slice::{Slice, tick_of};
 use crate::dates::timestamp;
 use crate::loganalytics::LogsQuery;
+use crate::loganalytics::slice::iso;
+use crate::loganalytics::slice::{Slice, tick_of};
 
 /// The query's body.
 pub const BODY: &str = include_str!("storage_blob_changes.kql");

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::pack::key::PackKey;
 use super::manifest::Manifest;
 use super::options::PackOptions;
 use super::pack::write_pack;
@@ -21,11 +20,12 @@ use crate::catalogue::person::Person;
 use crate::catalogue::recording::{
     Confidence, Deletion, Joined, Match, Recording, RecordingKey, Replaced, STATUS_DELETED_OUTSIDE,
 };
+use crate::catalogue::tombstone::DELETIONS_TABLE;
+use crate::pack::key::PackKey;
 use crate::ports::Ports;
 use crate::retention::hold::Actor;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::hold::two_person::{self, Asker, Scope};
-use crate::catalogue::tombstone::DELETIONS_TABLE;
 use crate::testkit::fakes;
 
 pub(super) const FROM: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);

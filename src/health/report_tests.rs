@@ -11,8 +11,8 @@ use time::{Duration, OffsetDateTime};
 use tower::ServiceExt as _;
 
 use super::report::{Facts, classify};
-use crate::config::api::Thresholds;
 use super::{HEARTBEATS_TABLE, Heartbeats, flush};
+use crate::config::api::Thresholds;
 use crate::tables::TableStore;
 use crate::testkit::fakes;
 

@@ -104,7 +104,10 @@ async fn flush_writes_one_row_per_function_and_nothing_when_idle() {
 #[tokio::test]
 async fn an_older_instance_never_overwrites_a_newer_ending() {
     let tables: Arc<dyn TableStore> = Arc::new(InMemoryTables::new());
-    let (new, old) = (Heartbeats::new(time::Duration::minutes(1)), Heartbeats::new(time::Duration::minutes(1)));
+    let (new, old) = (
+        Heartbeats::new(time::Duration::minutes(1)),
+        Heartbeats::new(time::Duration::minutes(1)),
+    );
     new.record("AuditLogTail", "failed", T0 + Duration::minutes(1));
     old.record("AuditLogTail", "processed", T0);
     flush::flush(&new, &tables).await.expect("new");

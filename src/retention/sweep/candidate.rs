@@ -7,12 +7,12 @@ use super::write::RowChange;
 use super::{Decision, Item, Kind, Pass, Sweep};
 use super::{alerts, announce};
 use crate::azure::AzureError;
+use crate::catalogue::policy::Retention;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
-use crate::catalogue::policy::Retention;
+use crate::catalogue::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
 use crate::retention::retagged;
 use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
-use crate::catalogue::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
 use crate::storage::{BlobProps, BlobRef, Tags};
 
 pub use crate::catalogue::recording::STATUS_DELETED;

@@ -3,9 +3,9 @@
 use time::OffsetDateTime;
 
 use super::{Kind, Sweep};
+use crate::catalogue::policy::{Policy, Retention};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
-use crate::catalogue::policy::{Policy, Retention};
 use crate::retention::tags::{later, retention_of};
 use crate::storage::Tags;
 

@@ -24,12 +24,12 @@ pub use report::{Decision, Item, Report};
 
 use std::sync::Arc;
 
-use crate::catalogue::recording::RecordingKey;
-use crate::dates::format_date;
 use crate::catalogue::policy::Policy;
+use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::tombstone::{self, Ending};
+use crate::dates::format_date;
 use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
-use crate::catalogue::tombstone::{self, Ending};
 use crate::sources::Source;
 use crate::storage::BlobRef;
 use crate::storage::url::BlobUrl;

@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use bastion_recordings::azure::connection::StorageConnection;
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
+use bastion_recordings::catalogue::tombstone::DELETIONS_TABLE;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::hold::{Actor, Target, hold, release};
-use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
 use bastion_recordings::retention::sweep::{SweepParams, run};
-use bastion_recordings::catalogue::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::azure::AzureBlobStore;

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 
 use super::announce::UNANNOUNCED_PK;
 use super::{Report, digest, run};
-use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::policy::Policy;
-use crate::retention::tags::{hold_tags, release_tags};
+use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::tombstone::{DELETIONS_TABLE, INTENT_PK, Tombstone, write_intent};
+use crate::retention::tags::{hold_tags, release_tags};
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::Stored;
