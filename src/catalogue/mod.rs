@@ -1,7 +1,7 @@
 //! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
 //! with one writer, [`repo::CatalogueRepo::update`]), their keys, the sessions and their day rows,
 //! the index rows of the VM and user filters, the one query every list reads through ([`query`]),
-//! the access audit of those reads ([`access`]), each figure about sessions ([`figures`]), who a principal is ([`person`]), the retention policy that classes a recording ([`policy`]) the record of changed sessions ([`changes`]) and of deleted recordings ([`tombstone`])
+//! the access audit of those reads ([`access`]), each figure about sessions ([`figures`]), who a principal is ([`person`]), the retention policy that classes a recording ([`policy`]) and the record of changed sessions ([`changes`])
 //! the review queue drains.
 
 pub mod access;
@@ -19,7 +19,6 @@ pub mod rejudge;
 pub mod repo;
 pub mod row_source;
 pub mod session;
-pub mod tombstone;
 pub mod trail;
 pub mod writer;
 

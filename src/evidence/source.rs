@@ -14,9 +14,9 @@ use crate::catalogue::days::DayRow;
 use crate::catalogue::query::shape::Shape;
 use crate::catalogue::query::{MAX_LIMIT, Query};
 use crate::catalogue::recording::Recording;
-use crate::catalogue::tombstone::DELETIONS_TABLE;
 use crate::ports::Ports;
 use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::reviews::refusal::{REFUSAL_COLUMNS, REFUSALS_TABLE};
 use crate::reviews::{Period, REVIEWS_TABLE, Review};
 

@@ -20,12 +20,12 @@ use crate::catalogue::person::Person;
 use crate::catalogue::recording::{
     Confidence, Deletion, Joined, Match, Recording, RecordingKey, Replaced, STATUS_DELETED_OUTSIDE,
 };
-use crate::catalogue::tombstone::DELETIONS_TABLE;
 use crate::pack::key::PackKey;
 use crate::ports::Ports;
 use crate::retention::hold::Actor;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::hold::two_person::{self, Asker, Scope};
+use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::testkit::fakes;
 
 pub(super) const FROM: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);

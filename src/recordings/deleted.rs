@@ -9,9 +9,9 @@ use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, STATUS_DELETED};
 use crate::catalogue::repo::{put_path, rows_of};
 use crate::catalogue::row_source::BlobKey;
-use crate::catalogue::tombstone;
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
+use crate::retention::tombstone;
 use crate::spine::Handled;
 
 impl Recordings {

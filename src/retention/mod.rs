@@ -1,7 +1,7 @@
 //! Retention (scheme and reasons in docs/retention.md; the policy's classes, rules and the class by
 //! session are the catalogue's [`crate::catalogue::policy`]): [`tags`] the tag scheme, [`hold`] legal holds and overrides,
-//! [`retagged`] tags changed outside the product, [`sweep`] the `RetentionSweep` function
-//! (its deletion evidence is the catalogue's [`crate::catalogue::tombstone`]), [`lifecycle`] the tiering policy, [`settings`].
+//! [`retagged`] tags changed outside the product, [`sweep`] the `RetentionSweep` function,
+//! [`tombstone`] deletion evidence, [`lifecycle`] the tiering policy, [`settings`].
 
 pub mod hold;
 pub mod lifecycle;
@@ -9,6 +9,7 @@ pub mod retagged;
 pub mod settings;
 pub mod sweep;
 pub mod tags;
+pub mod tombstone;
 
 /// Blob index tag holding `<class>/<retain-until>` from before a legal hold, restored on release.
 pub const TAG_HELD_FROM: &str = "heldFrom";

@@ -10,8 +10,8 @@ use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo;
 use crate::catalogue::session::{self, tunnel_key};
-use crate::catalogue::tombstone::DELETIONS_TABLE;
 use crate::ports::RequestError;
+use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::tables::ops::get;
 use crate::tables::{Entity, TableStore, get_str};
 

@@ -11,7 +11,7 @@ use crate::layers::{code, rust_files};
 
 /// Each table's name constant and the one file (under `src/`) that writes it.
 const OWNERS: &[(&str, &str)] = &[
-    ("DELETIONS_TABLE", "catalogue/tombstone.rs"),
+    ("DELETIONS_TABLE", "retention/tombstone.rs"),
     ("HOLDS_TABLE", "retention/hold/rows.rs"),
     ("LIVE_TABLE", "estate/live.rs"),
     ("WORK_TABLE", "fanout/store.rs"),
@@ -178,10 +178,9 @@ fn each_table_has_one_writer() {
 fn the_writer_check_sees_a_second_writer() {
     let dir = std::env::temp_dir().join(crate::harness::unique("writers-"));
     std::fs::create_dir_all(dir.join("retention/sweep")).expect("mkdir");
-    std::fs::create_dir_all(dir.join("catalogue")).expect("mkdir");
     let files = [
         (
-            "catalogue/tombstone.rs",
+            "retention/tombstone.rs",
             "fn put() { write_creating_table(t, DELETIONS_TABLE, &e, WriteMode::Upsert) }\n",
         ),
         (
@@ -205,7 +204,7 @@ fn the_writer_check_sees_a_second_writer() {
     assert_eq!(
         found,
         [
-            "src/retention/sweep/alerts.rs writes DELETIONS_TABLE (owner: src/catalogue/tombstone.rs)"
+            "src/retention/sweep/alerts.rs writes DELETIONS_TABLE (owner: src/retention/tombstone.rs)"
         ]
     );
 }

@@ -30,10 +30,10 @@ use super::context::Api;
 use super::problem::ApiError;
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::tombstone;
 use crate::ports::RequestError;
 use crate::retention::hold::two_person::{self, Decision, Scope};
 use crate::retention::hold::{self, Actor, Target, bulk};
+use crate::retention::tombstone;
 use crate::state::AppState;
 
 /// Actor name of a function-key caller (`CATALOGUE_AUTH=none`: no caller is named).

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::azure::AzureError;
-use crate::catalogue::tombstone;
+use crate::retention::tombstone;
 use crate::spine::{Finding, Notification};
 use crate::tables::{TableStore, get_str};
 

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::Item;
 use crate::azure::AzureError;
-use crate::catalogue::tombstone::{self, Tombstone};
+use crate::retention::tombstone::{self, Tombstone};
 use crate::storage::BlobRef;
 use crate::tables::{Entity, TableStore, get_str};
 

@@ -10,9 +10,9 @@ use crate::azure::AzureError;
 use crate::catalogue::policy::Retention;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
-use crate::catalogue::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
 use crate::retention::retagged;
 use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
+use crate::retention::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
 use crate::storage::{BlobProps, BlobRef, Tags};
 
 pub use crate::catalogue::recording::STATUS_DELETED;

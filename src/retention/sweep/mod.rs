@@ -26,10 +26,10 @@ use std::sync::Arc;
 
 use crate::catalogue::policy::Policy;
 use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::tombstone::{self, Ending};
 use crate::dates::format_date;
 use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
+use crate::retention::tombstone::{self, Ending};
 use crate::sources::Source;
 use crate::storage::BlobRef;
 use crate::storage::url::BlobUrl;

@@ -3,7 +3,7 @@
 //! own deletion stays silent whether its event arrives before or after the tombstone.
 
 use bastion_recordings::catalogue::recording::RecordingKey;
-use bastion_recordings::catalogue::tombstone::{DELETIONS_TABLE, Tombstone, write_intent};
+use bastion_recordings::retention::tombstone::{DELETIONS_TABLE, Tombstone, write_intent};
 use bastion_recordings::storage::BlobStore;
 use bastion_recordings::tables::TableStore;
 use serde_json::{Value, json};

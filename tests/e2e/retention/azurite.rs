@@ -5,10 +5,10 @@
 use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
-use bastion_recordings::catalogue::tombstone::DELETIONS_TABLE;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::dates::format_utc;
 use bastion_recordings::retention::tags::hold_tags;
+use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};

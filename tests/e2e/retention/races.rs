@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::catalogue::policy::Policy;
-use bastion_recordings::catalogue::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
 use bastion_recordings::retention::sweep::{SweepParams, run};
+use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::{
     BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, TaggedBlob, Tags, Upload,
