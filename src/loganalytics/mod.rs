@@ -1,7 +1,7 @@
 //! The Log Analytics Logs Query API (`POST {endpoint}/v1/workspaces/{id}/query`) over
 //! [`crate::azure::http`], the answer read as a stream (module `answer`). A trait, so tests and the
 //! benchmark can put a loopback fake or a counting decorator in its place. A query's bounds on
-//! `ingestion_time()` and the cursor they advance are [`slice`].
+//! `ingestion_time()` and the cursor they advance are [`mod@slice`].
 
 mod answer;
 pub mod row;
