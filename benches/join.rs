@@ -226,7 +226,7 @@ async fn point<B: BlobStore>(
     let config = Config::in_memory(&pairs).expect("config");
     let stores = bastion_recordings::state::Stores::one(blobs.clone(), metered.clone());
     let clock = Arc::new(bastion_recordings::clock::SystemClock);
-    let policy = bastion_recordings::retention::policy::Policy::builtin();
+    let policy = bastion_recordings::catalogue::policy::Policy::builtin();
     let state = AppState::assemble(config, policy, stores, clock);
     // Recordings first: catalogued (and joined: nothing to join yet) before the log is read.
     for j in 0..recordings {

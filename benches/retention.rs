@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use bastion_recordings::azure::connection::StorageConnection;
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
-use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::retention::sweep::{SweepParams, Sweeper, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::state::{AppState, Stores};

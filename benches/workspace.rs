@@ -35,11 +35,11 @@ use bastion_recordings::audit_logs::query::{self, Query, QuerySettings, Workspac
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::azure::http::{Auth, Client};
 use bastion_recordings::azure::{self, Timeouts};
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow, serve};
 use bastion_recordings::loganalytics::{Answer, LogsClient, LogsQuery};
-use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::tables::ops::write_creating_table;

@@ -15,7 +15,8 @@
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`export`]
 //!   (the Sentinel tables' rows and their outbox), [`spine`] (what the product reports, declared
 //!   once, and the one path of a finding to its notification), [`ports`] (the one dependency value domains
-//!   take: tables, sources, clock, outbox).
+//!   take: tables, sources, clock, outbox), [`pack`] (the key that signs an evidence pack and the
+//!   paper its report is printed on).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
 //! - ports: [`storage`], [`tables`], [`queues`] (the Azure clients; each port's test doubles in
 //!   its `testing` module, only with the `test-support` feature), [`permissions`] (the RBAC
@@ -54,6 +55,7 @@ pub mod join;
 pub mod json_shape;
 pub mod loganalytics;
 pub mod notify;
+pub mod pack;
 pub mod permissions;
 pub mod ports;
 pub mod queues;

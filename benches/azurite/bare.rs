@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use bastion_recordings::azure::AzureError;
+use bastion_recordings::catalogue::policy::{Policy, Subject, merge_tags};
 use bastion_recordings::catalogue::recording::RecordingKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
@@ -19,7 +20,6 @@ use bastion_recordings::dates::format_date;
 use bastion_recordings::functions::recordings::recording_created;
 use bastion_recordings::invocation::{Invocation, InvokeRequest, Outcome};
 use bastion_recordings::join::{Times, window_filter};
-use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::filter::Op;

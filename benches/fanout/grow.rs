@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bastion_recordings::audit_logs::created;
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::SystemClock;
-use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};

@@ -42,7 +42,7 @@ pub(super) async fn health(State(api): State<Api>, headers: HeaderMap) -> Respon
     let details = may_read_details(&api, &headers).await;
     let now = api.app.ports.clock.now();
     let deps = crate::state::health(&api.app);
-    match build(&deps, now, &api.settings.health).await {
+    match build(&deps, now, api.settings.health.tail_lag).await {
         Ok(mut doc) => {
             // Whether the estate checks run is configuration, not storage: said here.
             let hosts = api.app.config.estate.hosts.len();

@@ -1,7 +1,7 @@
 //! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
 //! with one writer, [`repo::CatalogueRepo::update`]), their keys, the sessions and their day rows,
 //! the index rows of the VM and user filters, the one query every list reads through ([`query`]),
-//! the access audit of those reads ([`access`]), each figure about sessions ([`figures`]), who a principal is ([`person`]) and the record of changed sessions ([`changes`])
+//! the access audit of those reads ([`access`]), each figure about sessions ([`figures`]), who a principal is ([`person`]), the retention policy that classes a recording ([`policy`]) and the record of changed sessions ([`changes`])
 //! the review queue drains.
 
 pub mod access;
@@ -12,6 +12,7 @@ pub mod figures;
 pub mod identity;
 pub mod key;
 pub mod person;
+pub mod policy;
 pub mod query;
 pub mod recording;
 pub mod rejudge;

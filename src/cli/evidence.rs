@@ -11,11 +11,11 @@ use clap::{Args, Subcommand};
 use super::{Exit, fail};
 use crate::catalogue::query::Query;
 use crate::config::evidence_key;
-use crate::evidence::key::{HOW_TO_VERIFY, SETTING, parse_public};
 use crate::evidence::options::PackOptions;
 use crate::evidence::pack::write_pack;
 use crate::evidence::pdf::{Chromium, Print};
 use crate::evidence::verify::verify_dir;
+use crate::pack::key::{HOW_TO_VERIFY, SETTING, parse_public};
 
 /// `evidence`: a pack (no subcommand), or `public-key` / `verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]

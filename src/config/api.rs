@@ -14,7 +14,7 @@ pub struct ApiSettings {
     /// `CATALOGUE_MAX_RANGE_DAYS` (default 31): the widest `from`–`to` range.
     pub max_range_days: u32,
     /// `GET /api/health` thresholds (`HEALTH_TAIL_LAG_MINUTES`).
-    pub health: crate::health::report::Thresholds,
+    pub health: Thresholds,
     /// `CATALOGUE_DOWNLOAD_LINKS` (default false): add a read link to detail reads.
     pub download_links: bool,
     /// `CATALOGUE_LINK_MINUTES` (default 15, capped at 60): the link lifetime.
@@ -33,7 +33,7 @@ impl Default for ApiSettings {
                 auth::AUTH
             )]),
             max_range_days: 31,
-            health: crate::health::report::Thresholds::default(),
+            health: Thresholds::default(),
             download_links: false,
             link_lifetime: time::Duration::minutes(i64::from(links::DEFAULT_MINUTES)),
             evidence_builds: 2,
@@ -48,10 +48,40 @@ impl ApiSettings {
         Self {
             auth: AuthMode::from_reader(r),
             max_range_days: r.number("CATALOGUE_MAX_RANGE_DAYS", d.max_range_days, 1..=366),
-            health: crate::health::report::Thresholds::from_reader(r),
+            health: Thresholds::from_reader(r),
             download_links: r.flag("CATALOGUE_DOWNLOAD_LINKS", d.download_links),
             link_lifetime: links::lifetime(r),
             evidence_builds: r.number("CATALOGUE_EVIDENCE_BUILDS", d.evidence_builds, 1..=16),
+        }
+    }
+}
+
+/// The health report's status thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// `HEALTH_TAIL_LAG_MINUTES` (default 30): longer unread means the tail is not keeping up.
+    pub tail_lag: time::Duration,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            tail_lag: time::Duration::minutes(30),
+        }
+    }
+}
+
+impl Thresholds {
+    /// Reads `HEALTH_TAIL_LAG_MINUTES` (1 minute to 7 days).
+    pub fn from_reader(r: &mut crate::setting::Reader<'_>) -> Self {
+        let d = Self::default();
+        let minutes = r.number(
+            "HEALTH_TAIL_LAG_MINUTES",
+            d.tail_lag.whole_minutes(),
+            1..=10_080,
+        );
+        Self {
+            tail_lag: time::Duration::minutes(minutes),
         }
     }
 }

@@ -152,7 +152,7 @@ pub struct Config {
     /// Prefix for every table name (`TABLE_PREFIX`; lets several deployments or test runs share an account).
     pub table_prefix: String,
     /// The retention policy: the file `RETENTION_POLICY` names, else the built-in one.
-    pub policy: crate::retention::policy::Policy,
+    pub policy: crate::catalogue::policy::Policy,
     /// Sweep settings (`RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`, `RETENTION_CLASS_AUDITLOGS`).
     pub retention: crate::retention::settings::RetentionSettings,
     /// Tailing, joining and detection (`AUDIT_*`, `UNRECORDED_*`, `FAILED_LOGIN_*`, …).
@@ -186,9 +186,9 @@ pub struct Config {
     /// The app's managed identity for the services it calls with tokens (see [`identity`]).
     pub identity: Option<crate::azure::identity::AppIdentity>,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
-    pub evidence_key: Option<crate::evidence::key::PackKey>,
+    pub evidence_key: Option<crate::pack::key::PackKey>,
     /// The printed evidence report's paper (`EVIDENCE_PAPER`: `A4`, default, or `Letter`).
-    pub evidence_paper: crate::evidence::options::Paper,
+    pub evidence_paper: crate::pack::paper::Paper,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
     pub log: crate::telemetry::LogSettings,
 }
@@ -232,10 +232,10 @@ impl Config {
         let custody = crate::custody::CustodySettings::from_reader(&mut r);
         let graph = crate::graph::settings::read(&mut r, insecure_loopback);
         let authz = crate::authorization::settings::AuthzSettings::from_reader(&mut r);
-        let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
+        let heartbeat_interval = heartbeat_interval(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
-        let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
-        let evidence_paper = crate::evidence::options::Paper::from_reader(&mut r);
+        let evidence_key = crate::pack::key::PackKey::from_reader(&mut r);
+        let evidence_paper = crate::pack::paper::Paper::from_reader(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_reader(&mut r);
         let in_memory_account = r
             .get("HANDLER_IN_MEMORY_ACCOUNT")
@@ -362,15 +362,20 @@ pub fn log_settings() -> crate::telemetry::LogSettings {
     crate::telemetry::LogSettings::from_lookup(&|k| std::env::var(k).ok())
 }
 
+/// `HEALTH_HEARTBEAT_SECONDS` (default 60, 1–3600): how often an instance flushes its heartbeats.
+pub fn heartbeat_interval(r: &mut crate::setting::Reader<'_>) -> time::Duration {
+    time::Duration::seconds(r.number("HEALTH_HEARTBEAT_SECONDS", 60, 1..=3600))
+}
+
 /// The evidence signing key alone, for commands that need no storage connection.
 ///
 /// # Errors
 /// Why the key is unusable (never the value).
-pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
-    std::env::var(crate::evidence::key::SETTING)
+pub fn evidence_key() -> Result<Option<crate::pack::key::PackKey>, String> {
+    std::env::var(crate::pack::key::SETTING)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .map(|v| crate::evidence::key::PackKey::parse(&v))
+        .map(|v| crate::pack::key::PackKey::parse(&v))
         .transpose()
 }
 
@@ -380,7 +385,7 @@ pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
 /// Every problem of those settings at once.
 pub fn retention_policy(
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<crate::retention::policy::Policy, ConfigError> {
+) -> Result<crate::catalogue::policy::Policy, ConfigError> {
     let mut r = Reader::new(env);
     let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
     let policy = read_policy(&mut r, &retention.audit_logs_class);
@@ -392,11 +397,11 @@ pub fn retention_policy(
 }
 
 /// The policy of the file `RETENTION_POLICY` names, checked; the built-in one when unset or bad.
-fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::retention::policy::Policy {
+fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::catalogue::policy::Policy {
     let file = r.get("RETENTION_POLICY").map(PathBuf::from);
-    crate::retention::policy::load(file.as_deref(), audit_logs_class).unwrap_or_else(|e| {
+    crate::catalogue::policy::load(file.as_deref(), audit_logs_class).unwrap_or_else(|e| {
         r.extend(e);
-        crate::retention::policy::Policy::builtin()
+        crate::catalogue::policy::Policy::builtin()
     })
 }
 

@@ -5,10 +5,10 @@
 use time::OffsetDateTime;
 
 use super::query::{self, Access, Found};
-use crate::audit_logs::query::kql::iso;
-use crate::audit_logs::query::slice::{Slice, tick_of};
 use crate::dates::timestamp;
 use crate::loganalytics::LogsQuery;
+use crate::loganalytics::slice::iso;
+use crate::loganalytics::slice::{Slice, tick_of};
 
 /// The query's body.
 pub const BODY: &str = include_str!("storage_blob_changes.kql");
@@ -187,8 +187,8 @@ pub async fn run(
 ) -> Result<Found, crate::azure::AzureError> {
     let q = [header(containers, w, limit + 1), BODY.to_owned()].concat();
     // `TimeGenerated` precedes ingestion: a day before the slice covers the documented latency.
-    let lo = crate::audit_logs::query::slice::time_of(w.lo) - time::Duration::DAY;
-    let hi = crate::audit_logs::query::slice::time_of(w.hi) + time::Duration::HOUR;
+    let lo = crate::loganalytics::slice::time_of(w.lo) - time::Duration::DAY;
+    let hi = crate::loganalytics::slice::time_of(w.hi) + time::Duration::HOUR;
     query::run_text(logs, workspace, &q, (lo, hi), limit).await
 }
 

@@ -132,11 +132,11 @@ mod tests {
 
     use super::authorization_figures;
     use crate::catalogue::days::put_authorization;
-    use crate::evidence::key::PackKey;
     use crate::evidence::lists_tests::{NOW, seeded};
     use crate::evidence::pack::write_pack;
     use crate::evidence::pdf::Print;
     use crate::evidence::tables_tests::{options, temp_dir};
+    use crate::pack::key::PackKey;
 
     /// `early` covered by PIM, `late` with no authorization, `never` not decided yet, a failed
     /// login (no verdict, not counted): the figures without a pack are the pack's, and

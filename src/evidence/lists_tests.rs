@@ -10,13 +10,14 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::hosts::{BastionCheck, check_bastion};
-use super::key::PackKey;
 use super::lists::{FINDINGS, LISTS, ListSpec, UNRECORDED, UNREVIEWED};
-use super::options::{PackOptions, Paper};
+use super::options::PackOptions;
 use super::pack::write_pack;
 use super::pdf::Print;
 use super::tables_tests::{options, temp_dir};
 use crate::audit_logs::sessions::SessionRecord;
+use crate::pack::key::PackKey;
+use crate::pack::paper::Paper;
 use crate::ports::Ports;
 use crate::reviews::{ReviewRequest, record as review};
 

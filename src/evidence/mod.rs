@@ -1,12 +1,11 @@
 //! The evidence pack: one period's rows as CSV files, a self-contained report with charts, and a
-//! manifest of every file's SHA-256 and size signed with Ed25519 (`EVIDENCE_SIGNING_KEY`).
+//! manifest of every file's SHA-256 and size signed with Ed25519 (`EVIDENCE_SIGNING_KEY`, the key of [`crate::pack::key`]).
 
 pub mod authorized;
 pub mod custody;
 pub mod doors;
 pub mod figures;
 pub mod hosts;
-pub mod key;
 pub mod listed;
 pub mod lists;
 pub mod manifest;

@@ -98,9 +98,9 @@ pub async fn session_of(
 
 #[cfg(test)]
 mod tests {
-    use super::super::key::PackKey;
     use super::super::tables_tests::{build, options, seed_host, temp_dir};
     use super::*;
+    use crate::pack::key::PackKey;
     use crate::testkit::fakes;
 
     #[tokio::test]

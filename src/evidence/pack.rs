@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::doors;
 use super::figures::Counter;
-use super::key::PackKey;
 use super::listed::INTEGRITY_COLUMNS;
 use super::lists::{LISTS, Lists};
 use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};
@@ -20,6 +19,7 @@ use super::source::Source;
 use super::writer::{CsvFile, write_file};
 use crate::dates::format_utc;
 use crate::estate::bypass::ids::vm_of;
+use crate::pack::key::PackKey;
 use crate::ports::Ports;
 
 /// The derived integrity file's name.

@@ -7,12 +7,12 @@ use bytes::Bytes;
 use serde_json::json;
 use time::{Date, Month, OffsetDateTime, Time};
 
-use super::key::PackKey;
 use super::manifest::{MANIFEST, SIGNATURE};
 use super::options::PackOptions;
 use super::pack::{pack_dir, write_pack};
 use crate::azure::AzureError;
 use crate::dates::format_utc;
+use crate::pack::key::PackKey;
 use crate::ports::Ports;
 use crate::storage::{BlobRef, BlobStore, Metadata, Upload};
 

@@ -64,10 +64,10 @@ pub async fn review_figures(ports: &Ports, opts: &PackOptions) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::review_figures;
-    use crate::evidence::key::PackKey;
     use crate::evidence::pack::write_pack;
     use crate::evidence::pdf::Print;
     use crate::evidence::tables_tests::{options, temp_dir};
+    use crate::pack::key::PackKey;
 
     /// Two sessions reviewed, one of them on time, a third never, a failed login: the figures
     /// without a pack are the pack's own, figure for figure.

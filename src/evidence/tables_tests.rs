@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::key::PackKey;
 use super::manifest::Manifest;
 use super::options::PackOptions;
 use super::pack::write_pack;
@@ -21,6 +20,7 @@ use crate::catalogue::person::Person;
 use crate::catalogue::recording::{
     Confidence, Deletion, Joined, Match, Recording, RecordingKey, Replaced, STATUS_DELETED_OUTSIDE,
 };
+use crate::pack::key::PackKey;
 use crate::ports::Ports;
 use crate::retention::hold::Actor;
 use crate::retention::hold::HOLDS_TABLE;
@@ -40,7 +40,7 @@ pub(super) fn options(bastion: Option<&str>) -> PackOptions {
         burst_bucket: Duration::minutes(10),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,
-        paper: super::options::Paper::A4,
+        paper: crate::pack::paper::Paper::A4,
     }
 }
 

@@ -7,7 +7,6 @@ use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::key::PackKey;
 use super::manifest::{MANIFEST, Manifest, SIGNATURE};
 use super::options::PackOptions;
 use super::pack::write_pack;
@@ -22,6 +21,7 @@ use crate::catalogue::days::{Before, get_row, put as put_day, put_recorded};
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::{Deletion, STATUS_DELETED_OUTSIDE};
 use crate::dates::bucket;
+use crate::pack::key::PackKey;
 use crate::ports::Ports;
 use crate::reviews::refusal::{Refusal, Reviewer, record_refusal};
 use crate::reviews::{ReviewRequest, record as review};
@@ -39,7 +39,7 @@ fn options() -> PackOptions {
         burst_bucket: Duration::minutes(15),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,
-        paper: super::options::Paper::A4,
+        paper: crate::pack::paper::Paper::A4,
     }
 }
 

@@ -47,7 +47,7 @@ pub fn verify_dir(dir: &Path, key: Option<&VerifyingKey>) -> Verification {
     };
     let named = manifest
         .as_ref()
-        .and_then(|m| super::key::parse_public(&m.public_key).ok());
+        .and_then(|m| crate::pack::key::parse_public(&m.public_key).ok());
     match key.copied().or(named) {
         Some(k) => {
             v.key = base64_key(&k);

@@ -37,14 +37,6 @@ pub const FUNCTION: &str = "WorkUnit";
 pub const QUEUE: &str = "workunits";
 /// The output binding the planning timers write their units to.
 pub const OUTPUT_BINDING: &str = "workunits";
-/// The timers that plan units.
-pub const TIMERS: &[&str] = &[
-    crate::estate::live::FUNCTION,
-    crate::estate::FUNCTION,
-    crate::audit_logs::query::FUNCTION,
-    crate::audit_logs::TAIL_FUNCTION,
-    crate::audit_logs::RECONCILE_FUNCTION,
-];
 
 /// One unit of a timer's work for one period: the queue message. Its keys avoid the names the
 /// queue trigger reserves in `Metadata` (`Id`, `DequeueCount`, `PopReceipt`, the times).

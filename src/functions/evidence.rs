@@ -63,10 +63,10 @@ mod tests {
     use time::macros::datetime;
 
     use super::evidence_pack;
+    use crate::catalogue::policy::Policy;
     use crate::clock::FixedClock;
     use crate::evidence::publish::{CONTAINER, previous_month};
     use crate::invocation::{Invocation, Outcome};
-    use crate::retention::policy::Policy;
     use crate::storage::BlobStore;
     use crate::storage::testing::memory::InMemoryBlobStore;
     use crate::tables::testing::memory::InMemoryTables;

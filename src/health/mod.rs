@@ -22,9 +22,6 @@ use crate::tables::{Entity, get_str};
 pub const HEARTBEATS_TABLE: &str = "heartbeats";
 /// Partition of heartbeat rows.
 pub const HEARTBEAT_PK: &str = "function";
-/// Default flush interval.
-pub const DEFAULT_INTERVAL: Duration = Duration::seconds(60);
-
 /// How a function's invocations last ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Beat {
@@ -124,12 +121,6 @@ struct State {
     dirty: BTreeMap<String, Beat>,
 }
 
-impl Default for Heartbeats {
-    fn default() -> Self {
-        Self::new(DEFAULT_INTERVAL)
-    }
-}
-
 impl Heartbeats {
     /// Heartbeats flushed every `interval`.
     pub fn new(interval: Duration) -> Self {
@@ -137,12 +128,6 @@ impl Heartbeats {
             interval,
             state: Mutex::new(State::default()),
         }
-    }
-
-    /// `HEALTH_HEARTBEAT_SECONDS` (default 60, 1–3600).
-    pub fn interval_from(r: &mut crate::setting::Reader<'_>) -> Duration {
-        let default = DEFAULT_INTERVAL.whole_seconds();
-        Duration::seconds(r.number("HEALTH_HEARTBEAT_SECONDS", default, 1..=3600))
     }
 
     /// The flush interval.

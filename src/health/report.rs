@@ -40,35 +40,14 @@ pub const FUNCTIONS: &[&str] = &[
     "CustodyActor",
 ];
 
-/// Overall status thresholds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Thresholds {
-    /// `HEALTH_TAIL_LAG_MINUTES` (default 30): longer unread means the tail is not keeping up.
-    pub tail_lag: Duration,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self {
-            tail_lag: Duration::minutes(30),
-        }
-    }
-}
-
-impl Thresholds {
-    /// Reads `HEALTH_TAIL_LAG_MINUTES` (1 minute to 7 days).
-    pub fn from_reader(r: &mut crate::setting::Reader<'_>) -> Self {
-        let d = Self::default();
-        let minutes = r.number(
-            "HEALTH_TAIL_LAG_MINUTES",
-            d.tail_lag.whole_minutes(),
-            1..=10_080,
-        );
-        Self {
-            tail_lag: Duration::minutes(minutes),
-        }
-    }
-}
+/// The timers that plan work units, whose periods and poisoned units the report counts.
+pub const FANOUT_TIMERS: &[&str] = &[
+    crate::estate::live::FUNCTION,
+    crate::estate::FUNCTION,
+    crate::audit_logs::query::FUNCTION,
+    crate::audit_logs::TAIL_FUNCTION,
+    crate::audit_logs::RECONCILE_FUNCTION,
+];
 
 /// The facts the status is decided from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -96,7 +75,7 @@ pub struct Facts {
 }
 
 /// `ok`, `degraded` or `stalled`, with the reasons (plain sentences, no internals).
-pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
+pub fn classify(f: &Facts, lag_threshold: Duration) -> (&'static str, Vec<String>) {
     let mut reasons: Vec<String> = f
         .failing
         .iter()
@@ -114,11 +93,11 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
     for u in &f.poisoned_units {
         reasons.push(format!("work unit poisoned: {u}"));
     }
-    if let Some((lag, host)) = f.tail_lag.as_ref().filter(|(l, _)| *l > t.tail_lag) {
+    if let Some((lag, host)) = f.tail_lag.as_ref().filter(|(l, _)| *l > lag_threshold) {
         reasons.push(format!(
             "audit-log tail is {} min behind on {host} (threshold {})",
             lag.whole_minutes(),
-            t.tail_lag.whole_minutes()
+            lag_threshold.whole_minutes()
         ));
     }
     for s in &f.unreachable {
@@ -168,14 +147,14 @@ pub struct Health {
     pub tail_look_back: Duration,
 }
 
-/// Builds the report document and its status.
+/// Builds the report document and its status; `lag_threshold` is `HEALTH_TAIL_LAG_MINUTES`.
 ///
 /// # Errors
 /// `Unavailable` when storage fails.
 pub async fn build(
     deps: &Health,
     now: OffsetDateTime,
-    t: &Thresholds,
+    lag_threshold: Duration,
 ) -> Result<Value, Unavailable> {
     let latest = latest_recording(deps, now)
         .await
@@ -214,7 +193,7 @@ pub async fn build(
         poison.insert((*q).to_owned(), n.into());
     }
     let (fanout, poisoned) =
-        crate::fanout::stats::report(deps.ports.tables.as_ref(), crate::fanout::TIMERS, now)
+        crate::fanout::stats::report(deps.ports.tables.as_ref(), FANOUT_TIMERS, now)
             .await
             .map_err(Unavailable::Tables)?;
     let (sentinel, export_behind) = if deps.ports.outbox.enabled() {
@@ -240,7 +219,7 @@ pub async fn build(
         estate_high: estate_high.clone(),
         export_behind,
     };
-    let (status, reasons) = classify(&facts, t);
+    let (status, reasons) = classify(&facts, lag_threshold);
     Ok(json!({
         "status": status, "reasons": reasons, "checkedAt": format_utc_millis(now),
         "tables": true, "blobs": true,

@@ -10,22 +10,23 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt as _;
 
-use super::report::{Facts, Thresholds, classify};
+use super::report::{Facts, classify};
 use super::{HEARTBEATS_TABLE, Heartbeats, flush};
+use crate::config::api::Thresholds;
 use crate::tables::TableStore;
 use crate::testkit::fakes;
 
 #[test]
 fn status_thresholds() {
-    let t = Thresholds::default();
-    assert_eq!(classify(&Facts::default(), &t), ("ok", vec![]));
+    let t = Thresholds::default().tail_lag;
+    assert_eq!(classify(&Facts::default(), t), ("ok", vec![]));
     let lag = |m| Facts {
         tail_lag: Some((Duration::minutes(m), "bas-a".to_owned())),
         ..Facts::default()
     };
-    assert_eq!(classify(&lag(30), &t).0, "ok", "at the threshold");
+    assert_eq!(classify(&lag(30), t).0, "ok", "at the threshold");
     assert_eq!(
-        classify(&lag(31), &t),
+        classify(&lag(31), t),
         (
             "degraded",
             vec!["audit-log tail is 31 min behind on bas-a (threshold 30)".to_owned()]
@@ -35,7 +36,7 @@ fn status_thresholds() {
         failing: vec!["AuditLogTail".into()],
         ..Facts::default()
     };
-    let (s, r) = classify(&failing, &t);
+    let (s, r) = classify(&failing, t);
     assert_eq!(
         (s, r[0].as_str()),
         ("degraded", "AuditLogTail: last invocation failed")
@@ -44,19 +45,19 @@ fn status_thresholds() {
         recent_quarantined: 2,
         ..Facts::default()
     };
-    assert_eq!(classify(&q, &t).0, "degraded");
+    assert_eq!(classify(&q, t).0, "degraded");
     let stalled = Facts {
         stalled: true,
         ..failing
     };
-    let (s, r) = classify(&stalled, &t);
+    let (s, r) = classify(&stalled, t);
     assert_eq!((s, r.len()), ("stalled", 2));
     let poison = Facts {
         poison_messages: 1,
         ..Facts::default()
     };
     assert_eq!(
-        classify(&poison, &t),
+        classify(&poison, t),
         ("degraded", vec!["1 message(s) in poison queues".to_owned()])
     );
     let unit = Facts {
@@ -64,7 +65,7 @@ fn status_thresholds() {
         ..Facts::default()
     };
     assert_eq!(
-        classify(&unit, &t),
+        classify(&unit, t),
         (
             "degraded",
             vec!["work unit poisoned: LiveSessions: /subscriptions/s/b2".to_owned()]
@@ -75,7 +76,7 @@ fn status_thresholds() {
         ..Facts::default()
     };
     assert_eq!(
-        classify(&estate, &t),
+        classify(&estate, t),
         (
             "degraded",
             vec!["Bastion estate finding open: b1: recording-off".to_owned()]
@@ -86,11 +87,11 @@ fn status_thresholds() {
     };
     let (custom, errors) = read("5");
     assert!(errors.is_empty());
-    assert_eq!(classify(&lag(6), &custom).0, "degraded");
+    assert_eq!(classify(&lag(6), custom.tail_lag).0, "degraded");
     assert_eq!(
         read("0"),
         (
-            t,
+            Thresholds::default(),
             vec!["HEALTH_TAIL_LAG_MINUTES: expected a whole number from 1 to 10080".to_owned()]
         )
     );
@@ -98,7 +99,7 @@ fn status_thresholds() {
 
 async fn report(f: &crate::testkit::Fakes) -> Value {
     let now = f.state.ports.clock.now();
-    super::report::build(&f.state.health(), now, &Thresholds::default())
+    super::report::build(&f.state.health(), now, Thresholds::default().tail_lag)
         .await
         .expect("report")
 }
@@ -124,7 +125,7 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
     .await
     .expect("poison");
     // Another instance flushed an older success of the tail.
-    let other = Heartbeats::default();
+    let other = Heartbeats::new(time::Duration::minutes(1));
     other.record("AuditLogTail", "processed", now - Duration::minutes(3));
     flush::flush(&other, &f.state.ports.tables)
         .await
@@ -243,7 +244,7 @@ async fn poison_queue_depths_are_reported_and_their_failure_is_unavailable() {
 async fn hosts_fall_behind_while_the_tail_does_not_tick() {
     let f = fakes();
     let now = f.state.ports.clock.now();
-    let beats = Heartbeats::default();
+    let beats = Heartbeats::new(time::Duration::minutes(1));
     beats.record("AuditLogTail", "processed", now - Duration::minutes(40));
     flush::flush(&beats, &f.state.ports.tables)
         .await

@@ -66,7 +66,7 @@ fn interval_setting_is_bounded() {
     let hb = |v: &str| {
         crate::setting::read_pairs(
             &[("HEALTH_HEARTBEAT_SECONDS", v)],
-            Heartbeats::interval_from,
+            crate::config::heartbeat_interval,
         )
     };
     assert_eq!(hb("5"), (Duration::seconds(5), vec![]));
@@ -86,7 +86,7 @@ fn interval_setting_is_bounded() {
 async fn flush_writes_one_row_per_function_and_nothing_when_idle() {
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
     let dyn_tables: Arc<dyn TableStore> = tables.clone();
-    let hb = Heartbeats::default();
+    let hb = Heartbeats::new(time::Duration::minutes(1));
     for i in 0..50 {
         hb.record("RecordingCreated", "processed", T0 + Duration::seconds(i));
     }
@@ -104,7 +104,10 @@ async fn flush_writes_one_row_per_function_and_nothing_when_idle() {
 #[tokio::test]
 async fn an_older_instance_never_overwrites_a_newer_ending() {
     let tables: Arc<dyn TableStore> = Arc::new(InMemoryTables::new());
-    let (new, old) = (Heartbeats::default(), Heartbeats::default());
+    let (new, old) = (
+        Heartbeats::new(time::Duration::minutes(1)),
+        Heartbeats::new(time::Duration::minutes(1)),
+    );
     new.record("AuditLogTail", "failed", T0 + Duration::minutes(1));
     old.record("AuditLogTail", "processed", T0);
     flush::flush(&new, &tables).await.expect("new");
@@ -124,7 +127,7 @@ async fn an_older_instance_never_overwrites_a_newer_ending() {
 #[tokio::test]
 async fn a_failed_flush_keeps_the_beats_for_the_next_one() {
     let f: Arc<dyn TableStore> = Arc::new(crate::testkit::down_tables());
-    let hb = Heartbeats::default();
+    let hb = Heartbeats::new(time::Duration::minutes(1));
     hb.record("Reconcile", "processed", T0);
     assert!(flush::flush(&hb, &f).await.is_err());
     assert_eq!(hb.take_dirty().len(), 1, "restored");

@@ -11,11 +11,11 @@ use super::checks::{Check, result_of, store};
 use super::verify::rank;
 use super::verify::{Verdict, verify};
 use crate::azure::{AzureError, found};
+use crate::catalogue::policy::Policy;
 use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo;
 use crate::dates::format_date;
 use crate::ports::Ports;
-use crate::retention::policy::Policy;
 use crate::spine::Handled;
 use crate::tables::Filter;
 

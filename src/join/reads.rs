@@ -9,12 +9,12 @@ use super::correlate::{self, Times};
 use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::key::{naming, put_guids};
+use crate::catalogue::policy::{Policy, retag};
 use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::repo::{self, Versioned};
 use crate::catalogue::session::{self, outcome};
 use crate::dates::{format_date, format_utc, format_utc_millis};
 use crate::ports::Ports;
-use crate::retention::policy::{Policy, retag};
 use crate::tables::filter::Op;
 use crate::tables::{Filter, Stored};
 

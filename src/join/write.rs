@@ -14,10 +14,10 @@ use time::OffsetDateTime;
 use super::reads::Join;
 use crate::azure::AzureError;
 use crate::catalogue::key::{index_keys, put_index, remove_index};
+use crate::catalogue::policy::retag;
 use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::repo::Versioned;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::retention::policy::retag;
 use crate::tables::{Entity, Stored, TableStore, get_str, ops};
 
 /// A recording to write: the row as read and its new join.

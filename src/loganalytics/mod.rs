@@ -1,9 +1,11 @@
 //! The Log Analytics Logs Query API (`POST {endpoint}/v1/workspaces/{id}/query`) over
 //! [`crate::azure::http`], the answer read as a stream (module `answer`). A trait, so tests and the
-//! benchmark can put a loopback fake or a counting decorator in its place.
+//! benchmark can put a loopback fake or a counting decorator in its place. A query's bounds on
+//! `ingestion_time()` and the cursor they advance are [`mod@slice`].
 
 mod answer;
 pub mod row;
+pub mod slice;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

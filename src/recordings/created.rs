@@ -11,11 +11,11 @@ use crate::catalogue::row_source::BlobKey;
 use crate::ports::Ports;
 
 use super::ingest::{self, EntryInput, HashRequest};
+use crate::catalogue::policy::{Policy, Retention, Subject, merge_tags};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BlobEvent, sequencer_cmp};
 use crate::join::{Join, findings};
-use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::Source;
 use crate::spine::Handled;
 use crate::storage::{BlobProps, BlobRef, update_tags};

@@ -10,7 +10,6 @@ use time::{Duration, OffsetDateTime};
 
 use super::Recordings;
 use super::compare::{Cause, synthesized};
-use crate::audit_logs::query::slice::{PageResult, advance, next_slice, tick_of, ticks};
 use crate::audit_logs::query::store::{self, StoredCursor};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
@@ -21,6 +20,7 @@ use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::query::Access;
 use crate::custody::{actor, lookup};
 use crate::loganalytics::LogsQuery;
+use crate::loganalytics::slice::{PageResult, advance, next_slice, tick_of, ticks};
 use crate::sources::Source;
 use crate::spine::{Finding, Handled};
 use crate::storage::normalize_etag;

@@ -45,7 +45,7 @@ impl RetentionSettings {
     pub fn from_reader(r: &mut Reader<'_>) -> Self {
         let name = "RETENTION_CLASS_AUDITLOGS";
         let audit_logs_class = match r.get(name) {
-            Some(v) if crate::retention::policy::is_tag_safe(&v) => v,
+            Some(v) if crate::catalogue::policy::is_tag_safe(&v) => v,
             Some(_) => {
                 r.problem(name, "not a valid class name");
                 DEFAULT_AUDITLOGS_CLASS.to_owned()

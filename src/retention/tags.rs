@@ -1,7 +1,7 @@
 //! The pure tag scheme: the sweep's range expression, hold/release rewrites.
 
-use super::policy::Retention;
 use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
+use crate::catalogue::policy::Retention;
 use crate::storage::Tags;
 
 /// The expression of the expired, non-held blobs on `today` (kept through their retainUntil day).
@@ -77,7 +77,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::retention::policy::{Policy, audit_log_retention};
+    use crate::catalogue::policy::{Policy, audit_log_retention};
     use crate::storage::testing::tag_expr::TagExpr;
     use crate::testkit::maps::owned as t;
 

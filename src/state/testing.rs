@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use super::{AppState, Built, directory, ingestion_client, logs_client, source};
+use crate::catalogue::policy::Policy;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SourceSpec, Storage};
 use crate::export::Outbox;
 use crate::ingestion::LogsIngestion;
 use crate::loganalytics::LogsQuery;
 use crate::notify::{Notifier, config::NotifyConfig};
-use crate::retention::policy::Policy;
 use crate::sources::{Source, Sources};
 use crate::storage::BlobStore;
 use crate::storage::links::{self, Links};

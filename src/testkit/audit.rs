@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::audit_logs::repo::{Cursor, CursorRepo};
+use crate::catalogue::policy::Policy;
 use crate::catalogue::recording::RecordingKey;
 use crate::clock::FixedClock;
-use crate::retention::policy::Policy;
 use crate::state::AppState;
 use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore};

@@ -28,11 +28,11 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 
 use crate::azure::AzureError;
+use crate::catalogue::policy::Policy;
 use crate::clock::{Clock, FixedClock};
 use crate::config::Config;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::permissions::Operation;
-use crate::retention::policy::Policy;
 use crate::state::{AppState, Stores};
 use crate::storage::BlobStore;
 use crate::storage::testing::memory::InMemoryBlobStore;

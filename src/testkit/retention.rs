@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
+use crate::catalogue::policy::Policy;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::clock::FixedClock;
-use crate::retention::policy::Policy;
 use crate::retention::sweep::SweepParams;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::state::AppState;

@@ -56,7 +56,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &["invocation", "events"]),
     (
         "data",
-        &["catalogue", "sources", "export", "spine", "ports"],
+        &["catalogue", "sources", "export", "spine", "ports", "pack"],
     ),
     (
         "domain",
@@ -93,6 +93,7 @@ const STILL_REACHED_INTO: &[&str] = &[
     "authorization",
     "azure/http",
     "azure/pace",
+    "catalogue/policy",
     "catalogue/query",
     "catalogue/session",
     "cli",
@@ -115,7 +116,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "retention",
     "retention/hold",
     "retention/hold/two_person",
-    "retention/policy",
     "retention/sweep",
     "reviews",
     "sentinel/drain",

@@ -13,9 +13,9 @@ use tower::ServiceExt as _;
 
 use crate::api::{ApiSettings, routes_with};
 use crate::azure::AzureError;
-use crate::evidence::key::PackKey;
 use crate::evidence::options::PackOptions;
 use crate::evidence::pack::{pack_dir, write_pack};
+use crate::pack::key::PackKey;
 use crate::tables::TableStore;
 use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::testing::memory::InMemoryTables;

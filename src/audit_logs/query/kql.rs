@@ -5,7 +5,7 @@
 use time::Duration;
 
 use super::row::{INGESTED_AT, projected};
-use super::slice::{Slice, Tick, ticks, time_of};
+use crate::loganalytics::slice::{Slice, iso, ticks};
 
 /// The workspace table Bastion's `BastionAuditLogs` category lands in.
 pub const TABLE: &str = "MicrosoftAzureBastionAuditLogs";
@@ -15,21 +15,6 @@ pub use crate::loganalytics::ROW_CAP;
 /// How far before its ingestion a record's `TimeGenerated` may lie and still be read (the
 /// `timespan` filters on it).
 pub const LATE_MAX: Duration = Duration::days(2);
-
-/// The ISO form of a tick, to the 100 ns (what KQL's `datetime` keeps).
-pub fn iso(t: Tick) -> String {
-    let at = time_of(t);
-    let frac = t.rem_euclid(10_000_000);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac:07}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
-}
 
 /// The query of one page: rows ingested in `w`, oldest first, at most `take` (capped at [`ROW_CAP`]).
 pub fn page(w: Slice, take: usize, bastion: Option<&str>) -> String {
@@ -62,7 +47,7 @@ pub fn timespan(w: Slice) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit_logs::query::slice::tick_of;
+    use crate::loganalytics::slice::tick_of;
 
     #[test]
     fn bounds_are_sent_to_the_100ns() {

@@ -8,7 +8,6 @@ pub mod kql;
 pub mod page;
 pub mod row;
 pub mod run;
-pub mod slice;
 pub mod store;
 
 use std::sync::Arc;

@@ -6,13 +6,13 @@ use time::OffsetDateTime;
 use super::Workspace;
 use super::kql;
 use super::row::{Columns, WorkspaceRow};
-use super::slice::{CursorState, PageResult, RowId, Slice, tick_of};
 use crate::audit_logs::Error;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::Batch;
 use crate::audit_logs::tail::keep;
 use crate::azure::AzureError;
 use crate::clock::Budget;
+use crate::loganalytics::slice::{CursorState, PageResult, RowId, Slice, tick_of};
 use crate::loganalytics::{Item, LogsQuery};
 
 /// Rows parsed and folded together (the answer itself is never kept whole).

@@ -6,7 +6,6 @@ use time::OffsetDateTime;
 use tracing::warn;
 
 use super::page::{self, PageError, Paged, Reader};
-use super::slice::{PageResult, advance, next_slice, stalled, tick_of, ticks};
 use super::store::{self, Status, StoredCursor};
 use super::{QuerySettings, Workspace};
 use crate::audit_logs::tail::Tailer;
@@ -14,6 +13,7 @@ use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::dates::format_utc;
 use crate::loganalytics::LogsQuery;
+use crate::loganalytics::slice::{PageResult, advance, next_slice, stalled, tick_of, ticks};
 
 /// The largest page: with the row that tells whether more follow, the API's own row cap.
 const MAX_TAKE: usize = super::kql::ROW_CAP - 1;

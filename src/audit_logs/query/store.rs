@@ -5,10 +5,10 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::kql::iso;
-use super::slice::{CursorState, RowId, tick_of};
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
+use crate::loganalytics::slice::iso;
+use crate::loganalytics::slice::{CursorState, RowId, tick_of};
 use crate::tables::ops::{get, query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 

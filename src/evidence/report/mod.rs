@@ -8,10 +8,10 @@ mod lists;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::figures::{Figures, HostFigures};
-use super::key::{HOW_TO_VERIFY, PackKey};
 use super::manifest::Generator;
 use super::options::PackOptions;
 use crate::dates::format_utc;
+use crate::pack::key::{HOW_TO_VERIFY, PackKey};
 use crate::telemetry::text::{isolate, show_bidi_controls};
 
 /// An outside value in the page: isolated in its own `<bdi>`, its directional controls shown, a

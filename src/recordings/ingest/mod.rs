@@ -5,11 +5,11 @@ use std::borrow::Cow;
 use time::OffsetDateTime;
 
 use super::Catalogued;
+use crate::catalogue::policy::Retention;
 use crate::catalogue::recording::{Hold, Recording, RecordingKey, Replaced, STATUS_CATALOGUED};
 use crate::dates::format_utc;
 use crate::events::event_grid::BlobEvent;
 use crate::join::findings;
-use crate::retention::policy::Retention;
 use crate::sources::Source;
 use crate::spine::kinds::{RECORDING_CATALOGUED, RECORDING_REPLACED};
 use crate::spine::{Finding, Handled, Severity};

@@ -298,9 +298,9 @@ async fn existing_tags_and_holds_are_preserved() {
 #[tokio::test]
 async fn policy_rules_on_metadata_choose_the_class() {
     let mut f = fakes();
-    let policy = crate::retention::policy::Policy::parse(&format!(
+    let policy = crate::catalogue::policy::Policy::parse(&format!(
         "{}\n[[rules]]\nclass = \"pci-1y\"\nmetadata = {{ environment = \"pci\" }}\n",
-        crate::retention::policy::DEFAULT_POLICY
+        crate::catalogue::policy::DEFAULT_POLICY
     ))
     .expect("policy");
     f.state.policy = std::sync::Arc::new(policy);

@@ -18,8 +18,8 @@ pub(crate) use rows::header_rk;
 pub(crate) use rows::member_pk;
 pub use rows::{Actor, HOLDS_TABLE, active, header, is_valid_id, of_row};
 
+use crate::catalogue::policy::Retention;
 use crate::catalogue::recording::RecordingKey;
-use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
 use crate::storage::update_tags;
 use crate::storage::url::BlobUrl;

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::azure::AzureError;
+use crate::catalogue::policy::Retention;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
-use crate::retention::policy::Retention;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{Change, get, update, write_creating_table};
 use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};

@@ -8,7 +8,7 @@ mod tests;
 use serde_json::{Value, json};
 
 use super::TAG_CLASS;
-use super::policy::{Class, Policy, is_tag_safe};
+use crate::catalogue::policy::{Class, Policy, is_tag_safe};
 
 /// Service limit: rules per policy.
 pub const MAX_RULES: usize = 100;

@@ -3,9 +3,9 @@
 use time::OffsetDateTime;
 
 use super::{Kind, Sweep};
+use crate::catalogue::policy::{Policy, Retention};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
-use crate::retention::policy::{Policy, Retention};
 use crate::retention::tags::{later, retention_of};
 use crate::storage::Tags;
 
@@ -51,7 +51,7 @@ impl Sweep<'_> {
         match kind {
             Kind::AuditLogs => Some(self.deps.settings.audit_logs_class.clone()),
             Kind::Recordings => {
-                row.map(|r| crate::retention::policy::class_of(&self.deps.policy, &r.value))
+                row.map(|r| crate::catalogue::policy::class_of(&self.deps.policy, &r.value))
             }
         }
     }

@@ -24,9 +24,9 @@ pub use report::{Decision, Item, Report};
 
 use std::sync::Arc;
 
+use crate::catalogue::policy::Policy;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_date;
-use crate::retention::policy::Policy;
 use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
 use crate::retention::tombstone::{self, Ending};

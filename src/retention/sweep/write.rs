@@ -3,9 +3,9 @@
 use super::evaluate::Row;
 use super::{Decision, Pass, STATUS_DELETED, Sweep};
 use crate::azure::AzureError;
+use crate::catalogue::policy::Retention;
 use crate::catalogue::recording::{Deletion, Recording, Shortened};
 use crate::dates::format_utc;
-use crate::retention::policy::Retention;
 use crate::retention::tombstone::Tombstone;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, Tags};

@@ -3,10 +3,10 @@
 use bastion_recordings::state::Stores;
 use std::sync::Arc;
 
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::row_source::BlobKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::recordings::Recordings;
-use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::testing::counting::CountingBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};

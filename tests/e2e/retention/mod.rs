@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use bastion_recordings::azure::connection::StorageConnection;
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::hold::{Actor, Target, hold, release};
-use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;

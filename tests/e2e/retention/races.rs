@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bastion_recordings::azure::AzureError;
-use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
@@ -150,7 +150,7 @@ async fn a_lengthened_policy_retags_not_yet_due_blobs() {
         let (other, _) = w.recording("other.rec", "sox-7y", 2557).await;
         w.sweep(1, false, 100).await;
         let mut longer = w.state.clone();
-        let default = bastion_recordings::retention::policy::DEFAULT_POLICY;
+        let default = bastion_recordings::catalogue::policy::DEFAULT_POLICY;
         let text = default.replace("ops-30d = { days = 30 }", "ops-30d = { days = 90 }");
         assert_ne!(
             text, default,

@@ -106,7 +106,7 @@ async fn backfill_reads_the_configured_workspaces_and_counts_them() {
         )),
         Arc::new(crate::tables::testing::memory::InMemoryTables::new()),
         clock,
-        crate::retention::policy::Policy::builtin(),
+        crate::catalogue::policy::Policy::builtin(),
         &[("AUDITLOGS_WORKSPACES", WS)],
     )
     .with_logs(Arc::new(with_old(&recs)));

@@ -4,8 +4,8 @@ use crate::testkit::Domains;
 use serde_json::json;
 
 use super::{Actor, HOLDS_TABLE, Target, hold, release};
+use crate::catalogue::policy::Retention;
 use crate::ports::RequestError;
-use crate::retention::policy::Retention;
 use crate::retention::sweep::run;
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
 use crate::testkit::retention::{Kit, kit};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::retention::policy::Policy;
+use crate::catalogue::policy::Policy;
 
 /// Days per class with a finite retention.
 pub type ClassDays = BTreeMap<String, u32>;

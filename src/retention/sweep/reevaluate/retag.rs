@@ -3,7 +3,7 @@
 use super::super::write::RowChange;
 use super::super::{Kind, Pass, STATUS_DELETED, Sweep};
 use crate::azure::AzureError;
-use crate::retention::policy::Retention;
+use crate::catalogue::policy::Retention;
 use crate::retention::tags::is_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::BlobRef;

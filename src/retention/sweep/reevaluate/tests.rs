@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::plan::{ClassDays, class_days, plan};
 use super::progress::{self, PROGRESS_TABLE};
+use crate::catalogue::policy::Policy;
 use crate::retention::hold::HOLDS_TABLE;
-use crate::retention::policy::Policy;
 use crate::retention::sweep::{Report, run};
 use crate::retention::tags::hold_tags;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::announce::UNANNOUNCED_PK;
 use super::{Report, digest, run};
+use crate::catalogue::policy::Policy;
 use crate::catalogue::recording::RecordingKey;
-use crate::retention::policy::Policy;
 use crate::retention::tags::{hold_tags, release_tags};
 use crate::retention::tombstone::{DELETIONS_TABLE, INTENT_PK, Tombstone, write_intent};
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};

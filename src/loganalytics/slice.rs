@@ -1,4 +1,5 @@
-//! The per-workspace cursor on `ingestion_time()` (pure). Invariant: every row ingested before
+//! A cursor on `ingestion_time()` (pure), as the audit-log query and the custody reads keep one per
+//! workspace; a tick's KQL `datetime` literal ([`iso`]). Invariant: every row ingested before
 //! `through` is stored, but late-visible rows within `overlap` of it; `seen` holds the identity of
 //! every stored row not older than `through − overlap`, so a tick's first query starts `overlap`
 //! early and skips them. Times are 100 ns ticks (KQL's `datetime` precision).
@@ -24,6 +25,21 @@ pub fn time_of(t: Tick) -> OffsetDateTime {
 /// Ticks in `d`.
 pub fn ticks(d: Duration) -> Tick {
     i64::try_from(d.whole_nanoseconds() / 100).unwrap_or(i64::MAX)
+}
+
+/// The ISO form of a tick, to the 100 ns (what KQL's `datetime` keeps).
+pub fn iso(t: Tick) -> String {
+    let at = time_of(t);
+    let frac = t.rem_euclid(10_000_000);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac:07}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
 }
 
 /// A row's identity: its ingestion tick and digest.

@@ -3,7 +3,6 @@
 use time::macros::datetime;
 
 use super::*;
-use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::Tags;
 
 #[test]

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::azure::AzureError;
+use crate::catalogue::recording::LEGAL_HOLD;
 use crate::catalogue::recording::{Recording, SessionView};
 use crate::catalogue::row_source::RowSource;
 use crate::dates::{format_date, parse_date};
@@ -18,6 +18,13 @@ use crate::storage::{Tags, update_tags};
 mod load;
 
 pub use load::load;
+
+/// Blob index tag holding the retention class.
+pub const TAG_CLASS: &str = "retentionClass";
+/// Blob index tag holding the retain-until date (`YYYY-MM-DD`, lexicographically comparable).
+pub const TAG_UNTIL: &str = "retainUntil";
+/// `retainUntil` of a held blob: outside every sweep range (Find Blobs by Tags has no `<>`).
+pub const HELD_UNTIL: &str = "9999-12-31";
 
 /// The built-in policy: the compliance classes and tiering of docs/retention.md.
 pub const DEFAULT_POLICY: &str = r#"
