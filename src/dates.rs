@@ -10,7 +10,7 @@ use time::format_description::well_known::iso8601::{
 };
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::macros::format_description;
-use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// Parses a host or event timestamp: RFC 3339 with any number of fractional digits, or the host's
 /// offset-less `DateTime` form (`0001-01-01T00:00:00`, taken as UTC).

@@ -9,7 +9,7 @@ use serde_json::Value;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::key::PackKey;
+use crate::pack::key::PackKey;
 use super::lists_tests::seeded;
 use super::options::PackOptions;
 use super::tables_tests::{attempt, build, options, seed_host, temp_dir};

@@ -8,7 +8,7 @@ use super::tailer::Tailer;
 use crate::audit_logs::Error;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
-use crate::retention::policy::audit_log_retention;
+use crate::catalogue::policy::audit_log_retention;
 use crate::sources::Source;
 use crate::storage::update_tags;
 

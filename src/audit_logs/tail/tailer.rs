@@ -11,7 +11,7 @@ use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::days::Span;
 use crate::invocation::Quarantine;
 use crate::ports::Ports;
-use crate::retention::policy::Policy;
+use crate::catalogue::policy::Policy;
 use crate::sources::Source;
 use crate::spine::Finding;
 
