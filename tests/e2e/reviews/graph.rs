@@ -13,6 +13,13 @@
 //! instance in the response example's shape (`principal` present when `$expand=principal`),
 //! one a page with `@odata.nextLink` to the next (`$skiptoken`); 429 with `Retry-After` while
 //! throttled, as Get user; 403 `Authorization_RequestDenied` for the groups it is told to refuse.
+//!
+//! List group transitive members cast to users (`GET /v1.0/groups/{id}/transitiveMembers/
+//! microsoft.graph.user`, Learn graph/api/group-list-transitivemembers): each member a
+//! `#microsoft.graph.user` with the `$select`ed properties (`id`, `userPrincipalName`), one a
+//! page with `@odata.nextLink` to the next (`$skiptoken`); 404 `Request_ResourceNotFound` for a
+//! group it does not know; 403 `Authorization_RequestDenied` for the groups whose members it is
+//! told to refuse (the app without `GroupMember.Read.All`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,6 +49,10 @@ struct Directory {
     groups: HashMap<String, Vec<serde_json::Value>>,
     /// Group ids refused with 403.
     refused_groups: Vec<String>,
+    /// Group id → its transitive user members (object id, UPN).
+    members: HashMap<String, Vec<(String, String)>>,
+    /// Group ids whose members are refused with 403.
+    refused_members: Vec<String>,
     /// Its own base URL (for `@odata.nextLink`).
     base: String,
 }
@@ -203,6 +214,62 @@ async fn group_instances(
     Json(page).into_response()
 }
 
+async fn transitive_members(
+    State(dir): State<Arc<Mutex<Directory>>>,
+    Path(group): Path<String>,
+    RawQuery(query): RawQuery,
+    uri: axum::http::Uri,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let mut d = dir.lock().expect("lock");
+    d.requests.push(("GET".to_owned(), uri.path().to_owned()));
+    d.queries.push(query.clone());
+    if let Some(r) = throttled(&mut d) {
+        return r;
+    }
+    if d.refused_members.contains(&group) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let Some(all) = d.members.get(&group).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{group}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        );
+    };
+    let select = param(&query, "$select").unwrap_or_default();
+    let at: usize = param(&query, "$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let value: Vec<serde_json::Value> = (all.get(at).into_iter())
+        .map(|(id, upn)| {
+            let mut u = json!({"@odata.type": "#microsoft.graph.user", "id": id});
+            if select.is_empty() || select.contains("userPrincipalName") {
+                u["userPrincipalName"] = json!(upn);
+            }
+            u
+        })
+        .collect();
+    let mut page = json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#users({select})"),
+        "value": value,
+    });
+    if at + 1 < all.len() {
+        let mut next = url::Url::parse(&format!("{}{}", d.base, uri.path())).expect("url");
+        next.query_pairs_mut()
+            .append_pair("$select", &select)
+            .append_pair("$skiptoken", &(at + 1).to_string());
+        page["@odata.nextLink"] = json!(next.to_string());
+    }
+    Json(page).into_response()
+}
+
 impl FakeGraph {
     /// Serves `users` (UPN, object id) on a free loopback port, throttling the first `throttle`
     /// requests and refusing `refused` UPNs.
@@ -226,6 +293,10 @@ impl FakeGraph {
             .route(
                 "/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleInstances",
                 get(group_instances),
+            )
+            .route(
+                "/v1.0/groups/{group}/transitiveMembers/microsoft.graph.user",
+                get(transitive_members),
             )
             .with_state(dir.clone());
         let task = tokio::spawn(async move {
@@ -251,6 +322,17 @@ impl FakeGraph {
         d.groups.insert(group.to_owned(), instances);
         if refused {
             d.refused_groups.push(group.to_owned());
+        }
+    }
+
+    /// Serves `members` (object id, UPN) as `group`'s transitive user members, or refuses them
+    /// (403).
+    pub(crate) fn members(&self, group: &str, members: &[(&str, &str)], refused: bool) {
+        let mut d = self.dir.lock().expect("lock");
+        let list = (members.iter()).map(|(i, u)| ((*i).to_owned(), (*u).to_owned()));
+        d.members.insert(group.to_owned(), list.collect());
+        if refused {
+            d.refused_members.push(group.to_owned());
         }
     }
 
