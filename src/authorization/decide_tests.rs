@@ -146,10 +146,9 @@ fn a_failed_read_of_the_vms_subscription_is_unknown_never_none() {
     assert_eq!(r.verdict, Verdict::None);
 }
 
-#[test]
-fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_members_were_not_read()
- {
-    let role = Evidence {
+/// Group g1's standing role at the subscription, for a year from 30 days before `T`.
+fn group_role() -> Evidence {
+    Evidence {
         principal: "g1".into(),
         names: Vec::new(),
         group_principal: true,
@@ -161,7 +160,13 @@ fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_
             T - Duration::days(30),
             24 * 365,
         )
-    };
+    }
+}
+
+#[test]
+fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_members_were_not_read()
+ {
+    let role = group_role();
     let membership = |start: OffsetDateTime| Evidence {
         id: "g1_member_x".into(),
         source: Some(Source::GroupInstances),
@@ -231,19 +236,7 @@ fn members(list: &[(&str, Option<&str>)]) -> Members {
 /// `GroupMember.Read.All`, Graph not set up, a member without a UPN) leave it `unknown`.
 #[test]
 fn a_groups_members_as_read_decide_standing_or_none_and_unread_members_are_unknown() {
-    let role = Evidence {
-        principal: "g1".into(),
-        names: Vec::new(),
-        group_principal: true,
-        kind: Some(Kind::Standing),
-        ..pim(
-            "role-g1",
-            "",
-            &sub_scope(),
-            T - Duration::days(30),
-            24 * 365,
-        )
-    };
+    let role = group_role();
     let ev = [role];
     let read = |m: Members| Reads {
         groups_read: true,

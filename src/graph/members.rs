@@ -4,7 +4,7 @@
 //! `$select=id,userPrincipalName` (a session names its person by UPN; a user's UPN is of its
 //! basic profile, read under `User.ReadBasic.All`, which Get user already needs: without it Graph
 //! returns a member with its id only), every `@odata.nextLink` page followed
-//! ([`GraphClient::pages`]). Every member of the group, direct or through nested groups, whether
+//! (`GraphClient::pages`). Every member of the group, direct or through nested groups, whether
 //! added in PIM for Groups or outside it.
 
 use serde::Deserialize;

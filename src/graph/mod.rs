@@ -7,7 +7,7 @@
 //! ([`GraphOperation`]).
 //!
 //! The second read, PIM for Groups membership instances, is [`groups`]; the third, a group's
-//! transitive members, [`members`]. Both follow every `@odata.nextLink` page ([`GraphClient::pages`]).
+//! transitive members, [`members`]. Both follow every `@odata.nextLink` page (`GraphClient::pages`).
 //!
 //! The UPN is one path segment, percent-encoded (a guest's `…#EXT#@…` UPN carries a `#`); a UPN
 //! that begins with `$` is written `users('$…')`, as the Get user page asks. A 404

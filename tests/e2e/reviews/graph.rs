@@ -78,6 +78,15 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A 403 as Graph refuses an app without the permission.
+fn refused() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )
+}
+
 /// A 429 with `Retry-After` while the fake is told to throttle.
 fn throttled(d: &mut Directory) -> Option<Response> {
     if d.throttle == 0 {
@@ -109,11 +118,7 @@ async fn user(
     }
     let key = upn.to_lowercase();
     if d.refused.contains(&key) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        );
+        return refused();
     }
     match d.users.get(&key) {
         Some((id, stored)) => Json(json!({
@@ -152,6 +157,13 @@ fn param(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Counts a list request (its path and query) and answers 429 while throttled.
+fn received(d: &mut Directory, uri: &axum::http::Uri, query: &str) -> Option<Response> {
+    d.requests.push(("GET".to_owned(), uri.path().to_owned()));
+    d.queries.push(query.to_owned());
+    throttled(d)
+}
+
 async fn group_instances(
     State(dir): State<Arc<Mutex<Directory>>>,
     RawQuery(query): RawQuery,
@@ -159,9 +171,7 @@ async fn group_instances(
 ) -> Response {
     let query = query.unwrap_or_default();
     let mut d = dir.lock().expect("lock");
-    d.requests.push(("GET".to_owned(), uri.path().to_owned()));
-    d.queries.push(query.clone());
-    if let Some(r) = throttled(&mut d) {
+    if let Some(r) = received(&mut d, &uri, &query) {
         return r;
     }
     let filter = param(&query, "$filter").unwrap_or_default();
@@ -177,11 +187,7 @@ async fn group_instances(
         );
     };
     if d.refused_groups.contains(&group) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        );
+        return refused();
     }
     let members_only = filter.contains("accessId eq 'member'");
     let expand = param(&query, "$expand").is_some_and(|e| e == "principal");
@@ -222,17 +228,11 @@ async fn transitive_members(
 ) -> Response {
     let query = query.unwrap_or_default();
     let mut d = dir.lock().expect("lock");
-    d.requests.push(("GET".to_owned(), uri.path().to_owned()));
-    d.queries.push(query.clone());
-    if let Some(r) = throttled(&mut d) {
+    if let Some(r) = received(&mut d, &uri, &query) {
         return r;
     }
     if d.refused_members.contains(&group) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        );
+        return refused();
     }
     let Some(all) = d.members.get(&group).cloned() else {
         return error(
