@@ -258,7 +258,10 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     let memberships: Vec<(Evidence, &Evidence)> = (group_roles.iter())
         .filter_map(|role| {
             let m = reads.members.get(&role.principal)?;
-            Some((membership(&role.principal, m.member(s)?), *role))
+            Some((
+                membership(&role.principal, m.member(&s.upn, &s.object_id)?),
+                *role,
+            ))
         })
         .collect();
     let member: Vec<&Evidence> = (memberships.iter())

@@ -240,7 +240,7 @@ pub async fn run(
         (got.reads.groups_read, got.reads.groups_failed) = (true, read.failed);
         (got.graph_calls, got.groups_listed) = (read.calls, read.listed);
         got.seen.extend(read.seen);
-        let members = members::read((tables, clock), graph, &wanted, now).await;
+        let members = groups::read_members((tables, clock), graph, &wanted, now).await;
         (got.reads.members, got.reads.members_failed) = (members.members, members.failed);
         got.graph_calls += members.calls;
         report.failed.extend(members.unkept);
