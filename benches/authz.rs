@@ -26,7 +26,7 @@
 //! [--instances 1] [--start-hour 12]` (`--page-size`: items a list page; 0, all in one: Resource Manager's page
 //! size for these lists is not documented; `--history-decided 0`: the history's rows undecided,
 //! as before a first pass ever; `--passes-per-tick N`: N passes evenly within each 15 minutes;
-//! `--instances N`: each pass run by N instances at once on the same tables; `--start-hour 23`:
+//! `--instances N`: each pass run by N instances at once on the same tables, each its own task; `--start-hour 23`:
 //! the first pass at 23:00, so the passes cross midnight and the day's first sweeps, `"sweep"`).
 //!
 //! Resource Manager requests are told apart: PIM's two lists and the reads of VM extensions that
@@ -300,8 +300,8 @@ async fn main() {
         Policy::CONTROL,
     )
     .unwrap();
-    let arm = ArmClient::new(http.paced(MAX_IN_FLIGHT, None), &fake.url).unwrap();
-    let logs = Logs::default();
+    let arm = Arc::new(ArmClient::new(http.paced(MAX_IN_FLIGHT, None), &fake.url).unwrap());
+    let logs = Arc::new(Logs::default());
     let recordings = Source::new(Arc::new(InMemoryBlobStore::new("strec")), "recordings");
     let audit = Source::new(
         Arc::new(InMemoryBlobStore::new("stlogs")),
@@ -322,15 +322,8 @@ async fn main() {
         pim_groups: false,
         signin_mfa: false,
     };
-    let doors = Doors::default();
-    let sources = Sources {
-        arm: Some(&arm),
-        logs: Some(&logs),
-        workspaces: &workspaces,
-        doors: &doors,
-        groups: None,
-        signin_mfa: false,
-    };
+    // What each instance's task owns (a task of its own, as each instance is its own host).
+    let shared = Arc::new((Doors::default(), workspaces.clone(), settings.clone()));
     println!(
         "{} hosts, {} sessions a day ({per_tick} a tick), {history} days of history ({seeded} rows), {} subscriptions, {} workspace(s), {}% PIM",
         a.hosts,
@@ -426,11 +419,28 @@ async fn main() {
                 logs.1.load(Ordering::Relaxed),
             );
             let (t, cpu) = (Instant::now(), common::cpu_time(std::process::id()));
-            let every = BTreeSet::new();
             clock.start(at);
-            let runs =
-                (0..instances).map(|_| authorization::run(&ports, &sources, &every, &settings, at));
-            let reports = futures::future::join_all(runs).await;
+            let runs = (0..instances).map(|_| {
+                let (arm, logs, ports, shared) =
+                    (arm.clone(), logs.clone(), ports.clone(), shared.clone());
+                tokio::spawn(async move {
+                    let (doors, workspaces, settings) = shared.as_ref();
+                    let sources = Sources {
+                        arm: Some(arm.as_ref()),
+                        logs: Some(logs.as_ref()),
+                        workspaces,
+                        doors,
+                        groups: None,
+                        signin_mfa: false,
+                    };
+                    let every = BTreeSet::new();
+                    authorization::run(&ports, &sources, &every, settings, at).await
+                })
+            });
+            let reports: Vec<authorization::Report> = (futures::future::join_all(runs).await)
+                .into_iter()
+                .map(|r| r.expect("an instance's task"))
+                .collect();
             let wall = t.elapsed();
             let cpu = common::cpu_time(std::process::id())
                 .zip(cpu)

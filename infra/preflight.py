@@ -404,6 +404,8 @@ GRAPH_PERMISSIONS = [
      "every person read is refused (403) and reviews stay unverified-identity"),
     ("authzPimGroups", "PrivilegedAssignmentSchedule.Read.AzureADGroup", "cd4161cb-f098-48f8-a884-1eda9a42434c",
      "every group's PIM for Groups read is refused (403) and sessions only a group's role could cover stay unknown"),
+    ("authzPimGroups", "GroupMember.Read.All", "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+     "every group's members read is refused (403) and sessions only a group's role could cover stay unknown"),
 ]
 GRAPH_APP = "00000003-0000-0000-c000-000000000000"  # Microsoft Graph's application id
 

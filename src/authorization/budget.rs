@@ -8,9 +8,11 @@
 //! calls is still held in real time.
 //!
 //! Two uses share it: PIM's two lists ([`Use::Lists`], taken two at once: a list read half is not
-//! a read) and the VMs' Entra ID login extension reads ([`Use::Extensions`], one at a time).
+//! a read) and the VMs' Entra ID login extension reads ([`Use::Extensions`], one at a time). The
+//! verdicts come first ([`Turns`]): a subscription's lists take their place before its extension
+//! reads whenever a session waits for them; the extension reads have what is left.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -63,23 +65,6 @@ fn calls(row: Option<&crate::tables::Entity>) -> Vec<(OffsetDateTime, String)> {
     out
 }
 
-/// What `subscription`'s last call was spent on (`None`: none kept).
-///
-/// # Errors
-/// Table errors.
-pub async fn last_use(
-    tables: &dyn TableStore,
-    subscription: &str,
-) -> Result<Option<Use>, AzureError> {
-    let row = get(tables, BUDGET_TABLE, subscription, ROW).await?;
-    let last = calls(row.as_ref().map(|r| &r.entity)).pop();
-    Ok(last.and_then(|(_, u)| {
-        [Use::Lists, Use::Extensions]
-            .into_iter()
-            .find(|x| x.as_str() == u)
-    }))
-}
-
 /// Takes `n` calls (all or none) of `subscription`'s budget for `what`, at the clock's time as
 /// it is taken: `false` when fewer than `n` are left in the window ending then.
 ///
@@ -121,18 +106,48 @@ pub async fn take(
     Ok(granted)
 }
 
-/// The subscriptions of `vms` (VMs whose extensions are due) whose last call went to PIM's
-/// lists: their lists give this pass to the extension reads, so neither starves (the lists are
-/// read at least every other pass). A row not read counts as not yielding.
-pub async fn yielding(tables: &dyn TableStore, vms: &[String]) -> BTreeSet<String> {
-    let subs: BTreeSet<String> = vms.iter().map(|vm| subscription_of(vm)).collect();
-    let mut out = BTreeSet::new();
-    for s in subs {
-        if let Ok(Some(Use::Lists)) = last_use(tables, &s).await {
-            out.insert(s);
+/// A subscription's lists are read first, whatever is due, when their last read is this old.
+pub const LISTS_STALE: Duration = Duration::hours(1);
+
+/// Who goes first in a check's budget, per subscription.
+#[derive(Debug, Default)]
+pub struct Turns {
+    /// The latest start of a session this check decides, per subscription.
+    pub newest: BTreeMap<String, OffsetDateTime>,
+    /// The subscriptions with VMs whose extensions are due.
+    pub extensions: BTreeSet<String>,
+}
+
+impl Turns {
+    /// The turns of a check deciding sessions started at `starts` (VM, start), with the
+    /// extensions of `due` VMs to read.
+    pub fn of<'a>(
+        starts: impl IntoIterator<Item = (&'a str, OffsetDateTime)>,
+        due: &[String],
+    ) -> Self {
+        let mut newest: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
+        for (vm, start) in starts {
+            let at = newest.entry(subscription_of(vm)).or_insert(start);
+            *at = (*at).max(start);
         }
+        let extensions = due.iter().map(|vm| subscription_of(vm)).collect();
+        Self { newest, extensions }
     }
-    out
+
+    /// `subscription`'s PIM lists, last read whole at `last`, take their place at `now` before
+    /// its extension reads: a session of this check started after that read (its verdict waits
+    /// on them), the read is [`LISTS_STALE`], or no extension read is due. Otherwise the
+    /// extension reads go first and the lists wait (no session waits for them).
+    pub fn lists_first(
+        &self,
+        subscription: &str,
+        last: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> bool {
+        let Some(last) = last else { return true };
+        let waiting = self.newest.get(subscription).is_some_and(|t| *t > last);
+        waiting || last + LISTS_STALE <= now || !self.extensions.contains(subscription)
+    }
 }
 
 #[cfg(test)]
@@ -185,27 +200,49 @@ mod tests {
         }
         // An hour holds 12 disjoint windows: at least 12 calls granted, at most 2 a window.
         assert!(granted.len() >= 12, "only {} granted", granted.len());
-        // Another subscription has its own budget; a use is remembered.
+        // Another subscription has its own budget.
         assert!(take_at(on, "s2", (Use::Lists, 2), t0).await.expect("take"));
         assert!(
             !take_at(on, "s2", (Use::Extensions, 1), t0 + Duration::minutes(4))
                 .await
                 .expect("take")
         );
-        assert_eq!(
-            last_use(&tables, "s2").await.expect("read"),
-            Some(Use::Lists)
-        );
         assert!(
             take_at(on, "s2", (Use::Extensions, 1), t0 + WINDOW)
                 .await
                 .expect("take")
         );
-        assert_eq!(
-            last_use(&tables, "s2").await.expect("read"),
-            Some(Use::Extensions)
-        );
-        assert_eq!(last_use(&tables, "s3").await.expect("read"), None);
         assert!(!take_at(on, "s3", (Use::Lists, 3), t0).await.expect("take"));
+    }
+
+    /// The verdicts first: a session started after the lists' last read puts them before the
+    /// extension reads due; with none waiting, the extension reads go first, unless the lists'
+    /// read is an hour old.
+    #[test]
+    fn lists_go_first_when_a_session_waits_for_them_and_extension_reads_take_what_is_left() {
+        let t0 = datetime!(2026-11-29 10:00 UTC);
+        let vm = |s: &str| {
+            format!(
+                "/subscriptions/{s}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm"
+            )
+        };
+        let (s1, s2) = (vm("s1"), vm("s2"));
+        let starts = [
+            (s1.as_str(), t0 - Duration::minutes(20)),
+            (s1.as_str(), t0 - Duration::minutes(5)),
+            (s2.as_str(), t0 - Duration::minutes(40)),
+        ];
+        let turns = Turns::of(starts, &[s1.clone(), s2.clone()]);
+        let read = |m: i64| Some(t0 - Duration::minutes(m));
+        // s1: a session 5 minutes old, the lists read 15 minutes ago: the lists first.
+        assert!(turns.lists_first("s1", read(15), t0));
+        // s2: its newest session older than the lists' read: the extension reads first.
+        assert!(!turns.lists_first("s2", read(15), t0));
+        // ... unless that read is an hour old, or never made.
+        assert!(turns.lists_first("s2", read(60), t0));
+        assert!(turns.lists_first("s2", None, t0));
+        // No extension read due: the lists.
+        let none_due = Turns::of(starts, &[]);
+        assert!(none_due.lists_first("s2", read(15), t0));
     }
 }

@@ -1,6 +1,6 @@
 //! The budget through whole passes: two Resource Manager calls per subscription in any 5 minutes
-//! however the passes and instances fall; PIM's lists and the VMs' extension reads take turns;
-//! a session a deferred list could cover stays undecided, never `none`.
+//! however the passes and instances fall; PIM's lists go before the VMs' extension reads while a
+//! session waits for them; a session a deferred list could cover stays undecided, never `none`.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -172,8 +172,8 @@ fn settings() -> AuthzSettings {
 }
 
 #[tokio::test]
-async fn lists_and_extension_reads_take_turns_within_two_calls_and_a_deferred_session_is_undecided()
-{
+async fn the_lists_go_before_extension_reads_while_a_session_waits_and_a_deferred_session_is_undecided()
+ {
     let (tables, clock, ports) = rig();
     let (arm, doors) = (Arm::default(), Doors::default());
     let sources = sources(&arm, &doors);
@@ -183,68 +183,47 @@ async fn lists_and_extension_reads_take_turns_within_two_calls_and_a_deferred_se
         clock.set(at);
         run(&ports, &sources, &every, &settings, at)
     };
+    let minutes = Duration::minutes;
     // Two people as `root` on one VM: a shared account, whose VM's extensions are due.
-    session(
-        &tables,
-        "t-alice",
-        "alice@contoso.com",
-        T0 - Duration::minutes(10),
-    )
-    .await;
-    session(
-        &tables,
-        "t-bob",
-        "bob@contoso.com",
-        T0 - Duration::minutes(8),
-    )
-    .await;
+    session(&tables, "t-alice", "alice@contoso.com", T0 - minutes(10)).await;
+    session(&tables, "t-bob", "bob@contoso.com", T0 - minutes(8)).await;
     // First pass: the lists first (both places), the extensions wait; both sessions `none`.
     let first = pass(T0).await;
     assert_eq!(arm.take(), ["instances", "requests"]);
-    assert_eq!(
-        verdicts(&first),
-        [("t-alice", Verdict::None), ("t-bob", Verdict::None)]
-    );
-    assert!(first.failed.is_empty(), "{:?}", first.failed);
-    // A new session after that read; at the next pass the extensions take their turn, so its
-    // list is not read: it stays undecided (not `none`, not `unknown`), and no finding says so.
-    session(
-        &tables,
-        "t-carol",
-        "carol@contoso.com",
-        T0 + Duration::minutes(5),
-    )
-    .await;
-    let second = pass(T0 + Duration::minutes(15)).await;
-    assert_eq!(
-        arm.take(),
-        ["extension", "extension"],
-        "both extensions, no list"
-    );
     let settled = [("t-alice", Verdict::None), ("t-bob", Verdict::None)];
-    assert_eq!(
-        (second.deferred, verdicts(&second)),
-        (1, settled.to_vec()),
-        "carol waits"
-    );
-    assert!(
-        second
-            .found
-            .iter()
-            .all(|f| f.kind.name != "authorization.unknown")
-    );
-    // Another instance's pass in the same 5 minutes: the budget is spent, nothing is called.
-    let again = pass(T0 + Duration::minutes(19)).await;
+    assert_eq!(verdicts(&first), settled);
+    assert!(first.failed.is_empty(), "{:?}", first.failed);
+    // Another instance's pass in the same 5 minutes, a new session arrived: the budget is
+    // spent, nothing is called; the session stays undecided (not `none`, not `unknown`).
+    session(&tables, "t-carol", "carol@contoso.com", T0 + minutes(1)).await;
+    let again = pass(T0 + minutes(4)).await;
     assert_eq!(
         arm.take(),
         Vec::<String>::new(),
         "no third call in 5 minutes"
     );
-    assert_eq!(again.deferred, 1);
-    // The next pass reads the lists (the extensions were read today): carol is decided.
-    let third = pass(T0 + Duration::minutes(30)).await;
-    assert_eq!(arm.take(), ["instances", "requests"]);
+    assert_eq!((again.deferred, verdicts(&again)), (1, settled.to_vec()));
+    assert!(
+        (again.found.iter()).all(|f| f.kind.name != "authorization.unknown"),
+        "{:?}",
+        again.found
+    );
+    // The next pass: carol waits for the lists, so they go before the extensions due.
+    let second = pass(T0 + minutes(15)).await;
+    assert_eq!(
+        arm.take(),
+        ["instances", "requests"],
+        "the lists, no extension"
+    );
     let all = [settled.as_slice(), &[("t-carol", Verdict::None)]].concat();
+    assert_eq!((second.deferred, verdicts(&second)), (0, all.clone()));
+    // Then no session waits: the extension reads have the budget, the lists wait.
+    let third = pass(T0 + minutes(30)).await;
+    assert_eq!(
+        arm.take(),
+        ["extension", "extension"],
+        "both extensions, no list"
+    );
     assert_eq!((third.deferred, verdicts(&third)), (0, all));
 }
 

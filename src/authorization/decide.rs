@@ -1,17 +1,22 @@
 //! The verdict of one session (pure): which evidence covers its start, for its person, at a scope
 //! that reaches its VM. In order: a PIM activation (`pim`), a role held by a group whose
 //! membership the person activated (`pim-group`), a just-in-time request to the VM (`jit`), a
-//! standing assignment or membership (`standing`); with none, `unknown` when a source the
-//! decision needs was not read (or the session names no person), else `none`.
+//! standing assignment or membership (`standing`: PIM for Groups' assigned membership, or the
+//! person among the group's members as read, [`super::members`]); with none, `unknown` when a
+//! source the decision needs was not read (a group holding a role there whose members were not
+//! read, or the session names no person), else `none`.
 //!
 //! A window covers the start when it began no later than [`SKEW`] after it and ended no earlier
 //! than [`SKEW`] before it (an open window has not ended). A just-in-time request whose end is
 //! not known covers [`JIT_MAX`] from its start, the longest Defender allows.
 
+use std::collections::BTreeMap;
+
 use regex::Regex;
 use time::{Duration, OffsetDateTime};
 
 use super::evidence::{Evidence, Kind};
+use super::members::Members;
 use crate::catalogue::person::forms;
 
 /// The clock skew allowed between the session's start and a window's ends.
@@ -89,6 +94,10 @@ pub struct Reads {
     pub groups_read: bool,
     /// `(group, why)`: the groups whose memberships could not be read this time.
     pub groups_failed: Vec<(String, String)>,
+    /// Per group: its transitive members as read ([`super::members`]).
+    pub members: BTreeMap<String, Members>,
+    /// `(group, why)`: the groups whose members could not be read this time.
+    pub members_failed: Vec<(String, String)>,
     /// `(subscription, last read whole)`: PIM's lists were not read this pass (read within
     /// `PACE`, or its Resource Manager budget spent); a session there that started after that
     /// read and nothing covers waits for a fresh list, undecided (never `none`).
@@ -240,11 +249,30 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(mine)
         .collect();
     standing.extend(grouped(Kind::GroupMember));
+    // The roles held by groups here, and the person among a group's members as read.
+    let group_roles: Vec<&Evidence> = all
+        .iter()
+        .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
+        .filter(|e| covers(e, t) && reaches(e, &s.vm))
+        .collect();
+    let memberships: Vec<(Evidence, &Evidence)> = (group_roles.iter())
+        .filter_map(|role| {
+            let m = reads.members.get(&role.principal)?;
+            Some((
+                membership(&role.principal, m.member(&s.upn, &s.object_id)?),
+                *role,
+            ))
+        })
+        .collect();
+    let member: Vec<&Evidence> = (memberships.iter())
+        .flat_map(|(m, role)| [m, *role])
+        .collect();
     let chosen = [
         (Verdict::Pim, pim),
         (Verdict::PimGroup, pim_group),
         (Verdict::Jit, jit),
         (Verdict::Standing, standing),
+        (Verdict::Standing, member),
     ]
     .into_iter()
     .find(|(_, found)| !found.is_empty());
@@ -260,25 +288,24 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(|(at, _)| at.is_empty() || *at == sub)
         .map(|(_, why)| why.clone())
         .collect();
-    let groups = all
-        .iter()
-        .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-        .filter(|e| covers(e, t) && reaches(e, &s.vm));
-    for g in groups {
-        let failed = reads
-            .groups_failed
-            .iter()
-            .find(|(id, _)| *id == g.principal);
-        match failed {
-            _ if !reads.groups_read => record.reasons.push(format!(
-                "group {} holds a role here and its members were not read",
-                g.principal
+    for g in group_roles {
+        let id = &g.principal;
+        let failed = |list: &[(String, String)]| list.iter().find(|(at, _)| at == id).cloned();
+        let mut why: Vec<String> = (failed(&reads.groups_failed).into_iter())
+            .map(|(_, w)| format!("its members were not read: {w}"))
+            .chain(failed(&reads.members_failed).map(|(_, w)| w))
+            .collect();
+        match reads.members.get(id) {
+            _ if !reads.groups_read => why.push("its members were not read".to_owned()),
+            None if why.is_empty() => why.push("its members were not read".to_owned()),
+            Some(m) if m.unnamed > 0 && s.object_id.trim().is_empty() => why.push(format!(
+                "{} of its members were read without a userPrincipalName (User.ReadBasic.All)",
+                m.unnamed
             )),
-            Some((_, why)) => record.reasons.push(format!(
-                "group {} holds a role here and its members were not read: {why}",
-                g.principal
-            )),
-            None => {}
+            _ => {}
+        }
+        for w in why {
+            (record.reasons).push(format!("group {id} holds a role here and {w}"));
         }
     }
     record.reasons.sort();
@@ -289,6 +316,17 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         Verdict::Unknown
     };
     record
+}
+
+/// The membership of member `id` in `group` as its members were read (its id names both).
+fn membership(group: &str, id: &str) -> Evidence {
+    Evidence {
+        id: format!("member:{group}:{id}"),
+        kind: Some(Kind::GroupMember),
+        principal: id.to_owned(),
+        group: group.to_owned(),
+        ..Evidence::default()
+    }
 }
 
 /// The record of a verdict resting on `found`: its ids, the primary window (the latest start),

@@ -1,5 +1,7 @@
 //! The decision's rules, one case each, and its properties.
 
+use std::collections::BTreeMap;
+
 use proptest::prelude::*;
 use regex::Regex;
 use time::macros::datetime;
@@ -7,6 +9,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::decide::{Reads, Session, Verdict, decide};
 use super::evidence::{Evidence, Kind, Source};
+use super::members::Members;
+use crate::graph::members::Member;
 
 const SUB: &str = "11111111-2222-3333-4444-555555555555";
 
@@ -142,10 +146,9 @@ fn a_failed_read_of_the_vms_subscription_is_unknown_never_none() {
     assert_eq!(r.verdict, Verdict::None);
 }
 
-#[test]
-fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_members_were_not_read()
- {
-    let role = Evidence {
+/// Group g1's standing role at the subscription, for a year from 30 days before `T`.
+fn group_role() -> Evidence {
+    Evidence {
         principal: "g1".into(),
         names: Vec::new(),
         group_principal: true,
@@ -157,7 +160,13 @@ fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_
             T - Duration::days(30),
             24 * 365,
         )
-    };
+    }
+}
+
+#[test]
+fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_members_were_not_read()
+ {
+    let role = group_role();
     let membership = |start: OffsetDateTime| Evidence {
         id: "g1_member_x".into(),
         source: Some(Source::GroupInstances),
@@ -171,8 +180,13 @@ fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_
         end: Some(start + Duration::hours(2)),
         ..Evidence::default()
     };
+    // The group's members as read: bob only (alice's activation ended before the read).
     let read = Reads {
         groups_read: true,
+        members: BTreeMap::from([(
+            "g1".to_owned(),
+            members(&[("oid-bob", Some("bob@contoso.com"))]),
+        )]),
         ..Reads::default()
     };
     let alice = session("Alice@Contoso.com");
@@ -204,6 +218,72 @@ fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_
         decide(&alice, &late, &Reads::default(), None).verdict,
         Verdict::Unknown
     );
+}
+
+/// A group's members as read at `T`.
+fn members(list: &[(&str, Option<&str>)]) -> Members {
+    let list: Vec<Member> = (list.iter())
+        .map(|(id, upn)| Member {
+            id: (*id).to_owned(),
+            user_principal_name: upn.map(str::to_owned),
+        })
+        .collect();
+    Members::new(T, &list)
+}
+
+/// A plain member of a group holding a role here is `standing` through it (naming the group);
+/// a person not among the members read is `none`; members not read (a 403 naming
+/// `GroupMember.Read.All`, Graph not set up, a member without a UPN) leave it `unknown`.
+#[test]
+fn a_groups_members_as_read_decide_standing_or_none_and_unread_members_are_unknown() {
+    let role = group_role();
+    let ev = [role];
+    let read = |m: Members| Reads {
+        groups_read: true,
+        members: BTreeMap::from([("g1".to_owned(), m)]),
+        ..Reads::default()
+    };
+    let both = read(members(&[
+        (
+            "OID-Alice",
+            Some("alice_fabrikam.com#EXT#@contoso.onmicrosoft.com"),
+        ),
+        ("oid-bob", Some("bob@contoso.com")),
+    ]));
+    // A guest member, her session in her own address's form.
+    let r = decide(&session("Alice@Fabrikam.com"), &ev, &both, None);
+    assert_eq!(r.verdict, Verdict::Standing, "{r:?}");
+    assert_eq!(r.evidence, ["member:g1:oid-alice", "role-g1"]);
+    assert_eq!(r.from, Some(T - Duration::days(30)));
+    // Carol is not a member: none.
+    let r = decide(&session("carol@contoso.com"), &ev, &both, None);
+    assert_eq!((r.verdict, r.reasons.len()), (Verdict::None, 0), "{r:?}");
+    // The members list refused: unknown, naming the permission; never none.
+    let refused = Reads {
+        members_failed: vec![(
+            "g1".into(),
+            "its members could not be read from Microsoft Graph: 403 GroupMember.Read.All".into(),
+        )],
+        ..Reads {
+            groups_read: true,
+            ..Reads::default()
+        }
+    };
+    let r = decide(&session("carol@contoso.com"), &ev, &refused, None);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(
+        r.reasons
+            .iter()
+            .any(|w| w.contains("group g1") && w.contains("GroupMember.Read.All")),
+        "{r:?}"
+    );
+    // Graph not set up, or members read without their UPNs: unknown.
+    let r = decide(&session("carol@contoso.com"), &ev, &Reads::default(), None);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    let unnamed = read(members(&[("oid-x", None)]));
+    let r = decide(&session("carol@contoso.com"), &ev, &unnamed, None);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(r.reasons[0].contains("userPrincipalName"), "{r:?}");
 }
 
 #[test]

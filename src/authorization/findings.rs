@@ -70,7 +70,7 @@ pub fn unknown(
             *count.entry((at.as_str(), why.as_str())).or_default() += 1;
         }
         // A group whose memberships Graph did not give (every subscription: Graph is one source).
-        for (group, why) in &reads.groups_failed {
+        for (group, why) in reads.groups_failed.iter().chain(&reads.members_failed) {
             let named = format!("group {group} ");
             if reasons.iter().any(|r| r.starts_with(&named)) {
                 *count.entry(("", why.as_str())).or_default() += 1;

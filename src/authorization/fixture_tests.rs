@@ -1,8 +1,9 @@
-//! The fixture: 512 sessions with their ground truth, every case the decision must get right,
+//! The fixture: 544 sessions with their ground truth, every case the decision must get right,
 //! decided from evidence in the sources' documented shapes (Resource Manager instances as the
 //! REST specification's example `GetRoleAssignmentScheduleInstancesByScope.json` gives them,
 //! `AuditLogs` rows in the table's columns with dynamic values as JSON text, as the Logs Query
-//! API answers them; just-in-time requests as the Activity log's `initiate` body), all in one
+//! API answers them; just-in-time requests as the Activity log's `initiate` body; each group's
+//! members as Graph's transitive members list gives them), all in one
 //! pool so one person's evidence never decides another's session.
 
 use serde_json::{Value, json};
@@ -12,14 +13,16 @@ use time::{Duration, OffsetDateTime};
 use super::auditlogs;
 use super::decide::{Reads, Session, Verdict, decide};
 use super::evidence::{Evidence, of_instance};
+use super::members::Members;
 use super::read::{Doors, jit_evidence};
 use crate::arm::ScheduleInstance;
 use crate::dates::format_utc_millis;
 use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
 use crate::estate::bypass::cidr::AddrSet;
+use crate::graph::members::Member;
 
 const T0: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
-const CASES: usize = 16;
+const CASES: usize = 17;
 const EACH: usize = 32;
 const DENIED: &str = "99999999-0000-0000-0000-000000000403";
 
@@ -347,6 +350,19 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
                 ));
                 Verdict::Standing
             }
+            16 => {
+                // A plain member of a group holding a standing role on the VM's group.
+                pool.push(instance(
+                    i,
+                    0,
+                    &rg(i),
+                    (&format!("grp-{i}"), "", "Group"),
+                    false,
+                    t - Duration::days(30),
+                    None,
+                ));
+                Verdict::Standing
+            }
             _ => {
                 // Noise that must not count: JIT to a source outside the Bastion subnet, an
                 // activation on another group, and the approval of nothing here.
@@ -380,6 +396,21 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
         ..Reads::default()
     };
     pool.extend(jit_evidence(&doors, &mut reads));
+    // Every group holding a role was read: its one member the person of its case (an activated
+    // member of case 8's group, a plain member of case 16's).
+    for e in pool.iter().filter(|e| e.group_principal) {
+        let i: usize = e
+            .principal
+            .trim_start_matches("grp-")
+            .parse()
+            .expect("group");
+        let member = Member {
+            id: format!("oid-{i}"),
+            user_principal_name: Some(upn(i)),
+        };
+        let read = Members::new(T0, &[member]);
+        reads.members.insert(e.principal.clone(), read);
+    }
     (sessions, pool, doors, reads)
 }
 
@@ -428,6 +459,14 @@ fn the_records_carry_their_evidence_and_windows() {
         "{r:?}"
     );
     assert!(r.evidence.iter().any(|e| e.contains("inst-8-0")), "{r:?}");
+    // A plain member: standing through the group, the membership naming it and its role.
+    let r = decide(&sessions[16].0, &pool, &reads, None);
+    assert_eq!(r.verdict, Verdict::Standing, "{r:?}");
+    assert!(
+        r.evidence.contains(&"member:grp-16:oid-16".to_owned()),
+        "{r:?}"
+    );
+    assert!(r.evidence.iter().any(|e| e.contains("inst-16-0")), "{r:?}");
     // Just-in-time: its justification and window end from the body.
     let r = decide(&sessions[9].0, &pool, &reads, None);
     assert_eq!(r.justification, "JIT for patching");

@@ -3,21 +3,29 @@
 //! decided span), each group's member instances read once a check ([`read`]: at most
 //! [`MAX_GROUPS`] groups, one list each, its pages aside), and an instance as evidence
 //! ([`of_instance`]: an `activated` membership is a group activation, an `assigned` one a
-//! standing membership). A group not read is said per group, so a session only its role could
-//! cover is `unknown`, never `none`.
+//! standing membership); and the same groups' transitive members ([`read_members`]: once per
+//! group per check, kept an hour, [`super::members`]). A group not read is said per group, so a
+//! session only its role could cover is `unknown`, never `none`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use super::decide::reaches;
 use super::evidence::{Evidence, Kind, Source, last, low};
+use super::members::Members;
+use super::store;
+use crate::clock::Clock;
 use crate::dates::timestamp;
 use crate::graph::Directory;
 use crate::graph::groups::GroupInstance;
+use crate::tables::TableStore;
 
 /// Most groups one check reads (one Graph list each).
 pub const MAX_GROUPS: usize = 100;
+/// A group's members kept are read again after this long (a member added or removed is seen
+/// within it).
+pub const MEMBERS_AGAIN: Duration = Duration::hours(1);
 
 /// The groups holding a role (PIM or standing) at a scope reaching one of `vms` in a window that
 /// overlaps `[from, until]`.
@@ -107,6 +115,63 @@ pub async fn read(graph: &dyn Directory, groups: &BTreeSet<String>) -> Read {
             Err(e) => out.failed.push((
                 g.clone(),
                 format!("PIM for Groups memberships not read from Microsoft Graph: {e}"),
+            )),
+        }
+    }
+    out
+}
+
+/// What one check read of the groups' members ([`super::members`]).
+#[derive(Debug, Default)]
+pub struct MembersRead {
+    /// Each group read, or kept from a read within [`MEMBERS_AGAIN`].
+    pub members: BTreeMap<String, Members>,
+    /// `(group, why)` of each group whose members could not be read.
+    pub failed: Vec<(String, String)>,
+    /// Graph lists asked (first pages).
+    pub calls: usize,
+    /// What could not be kept.
+    pub unkept: Vec<String>,
+}
+
+/// The members of each of `groups` at `now`: kept from a read within [`MEMBERS_AGAIN`], else
+/// read from `graph` (once each, its transitive members list) and kept.
+pub async fn read_members(
+    (tables, clock): (&dyn TableStore, &dyn Clock),
+    graph: &dyn Directory,
+    groups: &BTreeSet<String>,
+    now: OffsetDateTime,
+) -> MembersRead {
+    let mut out = MembersRead::default();
+    for (n, g) in groups.iter().enumerate() {
+        if n >= MAX_GROUPS {
+            let why = format!("more than {MAX_GROUPS} groups to read in one check");
+            out.failed.push((g.clone(), why));
+            continue;
+        }
+        match store::members_of(tables, g).await {
+            Ok(Some((at, kept))) if at + MEMBERS_AGAIN > now => {
+                out.members.insert(g.clone(), Members::new(at, &kept));
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => out
+                .unkept
+                .push(format!("members of group {g} not read back: {e}")),
+        }
+        out.calls += 1;
+        match graph.transitive_members(g).await {
+            Ok(list) => {
+                let at = clock.now();
+                if let Err(e) = store::keep_members(tables, g, &list, at).await {
+                    out.unkept
+                        .push(format!("members of group {g} not kept: {e}"));
+                }
+                out.members.insert(g.clone(), Members::new(at, &list));
+            }
+            Err(e) => out.failed.push((
+                g.clone(),
+                format!("its members could not be read from Microsoft Graph: {e}"),
             )),
         }
     }

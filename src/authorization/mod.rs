@@ -2,7 +2,8 @@
 //! verdict `pim`, `pim-group`, `jit`, `standing`, `none` or `unknown`, the evidence ids, the
 //! window, approver, justification and ticket, and the VM sign-in's MFA where asked), decided
 //! from PIM's Azure RBAC schedules (Resource Manager), PIM's `AuditLogs` rows (Log Analytics),
-//! PIM for Groups memberships (Microsoft Graph, [`groups`], optional) and the just-in-time
+//! PIM for Groups memberships and the groups' members (Microsoft Graph, [`groups`] and
+//! [`members`], optional) and the just-in-time
 //! requests the other doors read, and decided again as later evidence arrives. Every piece of evidence seen
 //! is kept ([`store`], table `authzwindows`): Resource Manager forgets an expired activation.
 //!
@@ -16,6 +17,7 @@ pub mod enforce;
 pub mod evidence;
 pub mod findings;
 pub mod groups;
+pub mod members;
 pub mod mfa;
 pub mod read;
 pub mod select;
@@ -85,7 +87,7 @@ pub struct Report {
     pub arm_calls: usize,
     /// `AuditLogs` queries sent.
     pub queries: usize,
-    /// Microsoft Graph lists asked (PIM for Groups; first pages).
+    /// Microsoft Graph lists asked (PIM for Groups, group members; first pages).
     pub graph_calls: usize,
     /// Day rows read (the sessions a pass chooses from).
     pub rows_read: usize,
@@ -210,7 +212,8 @@ pub async fn run(
         Some(_) => shared_store::due(&accounts, &found, now),
         None => Vec::new(),
     };
-    let yield_to = budget::yielding(tables, &due).await;
+    let starts = (chosen.rows.values()).map(|r| (r.target_resource_id.as_str(), r.start));
+    let turns = budget::Turns::of(starts, &due);
     let mut kept = match store::load(tables, span.from).await {
         Ok(k) => k,
         Err(e) => {
@@ -219,7 +222,7 @@ pub async fn run(
         }
     };
     report.windows_read = kept.evidence.len();
-    let lists = (&subscriptions, &yield_to);
+    let lists = (&subscriptions, &turns);
     let mut got = read::gather((tables, clock), sources, lists, (span.from, now)).await;
     // What ended before the span cannot cover a session of it (nor is kept, when first seen now).
     got.seen.retain(|e| store::may_cover(e, span.from));
@@ -237,6 +240,10 @@ pub async fn run(
         (got.reads.groups_read, got.reads.groups_failed) = (true, read.failed);
         (got.graph_calls, got.groups_listed) = (read.calls, read.listed);
         got.seen.extend(read.seen);
+        let members = groups::read_members((tables, clock), graph, &wanted, now).await;
+        (got.reads.members, got.reads.members_failed) = (members.members, members.failed);
+        got.graph_calls += members.calls;
+        report.failed.extend(members.unkept);
     }
     report.arm_calls = got.arm_calls;
     report.queries = got.queries;

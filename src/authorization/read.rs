@@ -260,13 +260,13 @@ fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
 }
 
 /// Gathers `sources` for `subscriptions` at `now`: the schedules of those not read within
-/// [`PACE`] whose Resource Manager budget allows both lists ([`super::budget`]; those in
-/// `yield_to` leave it to their VMs' extension reads this pass), the `AuditLogs` of the
+/// [`PACE`] whose Resource Manager budget allows both lists ([`super::budget`]; those whose
+/// `turns` put their VMs' extension reads first wait, no session waiting for them), the `AuditLogs` of the
 /// workspaces since `from`, and the doors' just-in-time requests.
 pub async fn gather(
     (tables, clock): (&dyn TableStore, &dyn crate::clock::Clock),
     sources: &super::Sources<'_>,
-    (subscriptions, yield_to): (&BTreeSet<String>, &BTreeSet<String>),
+    (subscriptions, turns): (&BTreeSet<String>, &budget::Turns),
     (from, now): (OffsetDateTime, OffsetDateTime),
 ) -> Gathered {
     let (arm, logs, doors) = (sources.arm, sources.logs, sources.doors);
@@ -293,9 +293,9 @@ pub async fn gather(
                 continue;
             }
         };
-        let taken = match yield_to.contains(sub) {
-            true => Ok(false),
-            false => budget::take((tables, clock), sub, budget::Use::Lists, 2).await,
+        let taken = match turns.lists_first(sub, last, now) {
+            false => Ok(false),
+            true => budget::take((tables, clock), sub, budget::Use::Lists, 2).await,
         };
         match taken {
             Ok(true) => schedules(arm, sub, &mut out).await,

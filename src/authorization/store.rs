@@ -3,7 +3,8 @@
 //! subscription its scope lies in, `tenant` above every subscription; RK its id through the one
 //! key encoder), with `FirstSeen` and `LastSeen`. A window is closed at its end; an instance gone
 //! from a whole list before its end is closed when that list was read (`GoneAt`). Row
-//! [`READ_ROW`] of a subscription holds when its schedules were last read (the pacing).
+//! [`READ_ROW`] of a subscription holds when its schedules were last read (the pacing); a row of
+//! partition [`MEMBERS_PARTITION`] a group's transitive members as last read, with its time.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,6 +15,7 @@ use super::decide::{APPROVAL_BEFORE, SKEW, subscription_of};
 use super::evidence::{Evidence, Kind, Source};
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
+use crate::graph::members::Member;
 use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, query_all, upsert_batched, write_creating_table};
@@ -27,6 +29,15 @@ pub const READ_ROW: &str = "~read";
 pub const TENANT: &str = "tenant";
 /// Most rows one read loads.
 pub const MAX_ROWS: usize = 200_000;
+/// The partition of the groups' members as read ([`members_of`]).
+pub const MEMBERS_PARTITION: &str = "~members";
+/// Members a property of a members row holds (an id and a UPN of at most 113 characters each:
+/// under the 32K characters, 64 KiB, a string property may hold).
+const MEMBERS_A_PROPERTY: usize = 150;
+/// Most properties a members row reads back.
+const MEMBERS_PROPERTIES: usize = 64;
+/// Most characters a members row's lists hold (in UTF-16, under the entity's 1 MiB).
+const MEMBERS_CHARS: usize = 450_000;
 
 /// The partition of `e`.
 fn partition(e: &Evidence) -> String {
@@ -231,6 +242,68 @@ pub async fn mark_read(
     let row = crate::tables::entity(json!({
         "PartitionKey": subscription, "RowKey": READ_ROW, "ReadAt": format_utc_millis(now),
     }));
+    write_creating_table(tables, WINDOWS_TABLE, &row, WriteMode::Upsert).await?;
+    Ok(())
+}
+
+/// `group`'s members as last kept, with when they were read (`None`: never kept).
+///
+/// # Errors
+/// Table errors.
+pub async fn members_of(
+    tables: &dyn TableStore,
+    group: &str,
+) -> Result<Option<(OffsetDateTime, Vec<Member>)>, AzureError> {
+    let rk = key(group, Spelling::Encoded, MAX_KEY_BYTES);
+    let Some(row) = get(tables, WINDOWS_TABLE, MEMBERS_PARTITION, &rk).await? else {
+        return Ok(None);
+    };
+    let Some(at) = get_str(&row.entity, "ReadAt").and_then(timestamp) else {
+        return Ok(None);
+    };
+    let mut all = Vec::new();
+    for n in 0..MEMBERS_PROPERTIES {
+        let Some(text) = get_str(&row.entity, &format!("Members{n}")) else {
+            break;
+        };
+        let part: Vec<(String, Option<String>)> = serde_json::from_str(text)
+            .map_err(|e| AzureError::Permanent(format!("members of {group}: {e}")))?;
+        all.extend(part.into_iter().map(|(id, upn)| Member {
+            id,
+            user_principal_name: upn,
+        }));
+    }
+    Ok(Some((at, all)))
+}
+
+/// Keeps `members` of `group` as read at `now` (a group whose members a row cannot hold is not
+/// kept: read again each check).
+///
+/// # Errors
+/// Table errors.
+pub async fn keep_members(
+    tables: &dyn TableStore,
+    group: &str,
+    members: &[Member],
+    now: OffsetDateTime,
+) -> Result<(), AzureError> {
+    let mut row = crate::tables::entity(json!({
+        "PartitionKey": MEMBERS_PARTITION, "RowKey": key(group, Spelling::Encoded, MAX_KEY_BYTES),
+        "Group": group, "ReadAt": format_utc_millis(now), "Count": members.len(),
+    }));
+    for (n, part) in members.chunks(MEMBERS_A_PROPERTY).enumerate() {
+        let pairs: Vec<(&str, Option<&str>)> = (part.iter())
+            .map(|m| (m.id.as_str(), m.user_principal_name.as_deref()))
+            .collect();
+        row.insert(format!("Members{n}"), json!(pairs).to_string().into());
+    }
+    let chars: usize = (row.values())
+        .filter_map(|v| v.as_str())
+        .map(str::len)
+        .sum();
+    if chars > MEMBERS_CHARS || members.len() > MEMBERS_A_PROPERTY * MEMBERS_PROPERTIES {
+        return Ok(());
+    }
     write_creating_table(tables, WINDOWS_TABLE, &row, WriteMode::Upsert).await?;
     Ok(())
 }

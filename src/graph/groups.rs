@@ -8,14 +8,11 @@
 //! `PrivilegedAssignmentSchedule.Read.AzureADGroup`). An instance lists only what is active now:
 //! the caller keeps what it saw.
 
-use reqwest::Method;
 use serde::Deserialize;
 use url::Url;
 
 use super::GraphClient;
 use crate::azure::AzureError;
-use crate::azure::http::Request;
-use crate::azure::http::lro::MAX_PAGES;
 use crate::permissions::graph::GraphOperation;
 
 /// The expanded principal of an instance (a `directoryObject`; a user's carries its UPN).
@@ -53,17 +50,15 @@ pub struct GroupInstance {
     pub principal: Option<Principal>,
 }
 
-#[derive(Deserialize)]
-struct Page {
-    #[serde(default)]
-    value: Vec<GroupInstance>,
-    #[serde(rename = "@odata.nextLink")]
-    next: Option<String>,
-}
-
-/// A group id as Graph names objects (a GUID): nothing else goes into a filter.
-fn is_object_id(id: &str) -> bool {
-    id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+/// `id` when it is a group id as Graph names objects (a GUID): nothing else goes into a filter
+/// or a path.
+///
+/// # Errors
+/// `Permanent` otherwise.
+pub fn object_id(id: &str) -> Result<&str, AzureError> {
+    let guid = id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    guid.then_some(id)
+        .ok_or_else(|| AzureError::Permanent(format!("group {id:?} is not an object id")))
 }
 
 impl GraphClient {
@@ -72,23 +67,14 @@ impl GraphClient {
     /// # Errors
     /// `Permanent` when `group` is not an object id or the endpoint cannot carry a path.
     pub fn group_instances_url(&self, group: &str) -> Result<Url, AzureError> {
-        if !is_object_id(group) {
-            return Err(AzureError::Permanent(format!(
-                "group {group:?} is not an object id"
-            )));
-        }
-        let mut url = self.base.clone();
-        let bad = || AzureError::Permanent("GRAPH_ENDPOINT: not a base URL".into());
-        url.path_segments_mut()
-            .map_err(|()| bad())?
-            .pop_if_empty()
-            .extend([
-                "v1.0",
-                "identityGovernance",
-                "privilegedAccess",
-                "group",
-                "assignmentScheduleInstances",
-            ]);
+        let group = object_id(group)?;
+        let mut url = self.path(&[
+            "v1.0",
+            "identityGovernance",
+            "privilegedAccess",
+            "group",
+            "assignmentScheduleInstances",
+        ])?;
         url.set_query(Some(&format!(
             "$filter=groupId eq '{group}' and accessId eq 'member'&$expand=principal"
         )));
@@ -99,28 +85,11 @@ impl GraphClient {
     ///
     /// # Errors
     /// A page not read (403 naming the permission, throttled past its deadline, transient), a
-    /// link leaving the endpoint, or more than [`MAX_PAGES`] pages.
+    /// link leaving the endpoint, or too many pages.
     pub async fn group_instances(&self, group: &str) -> Result<Vec<GroupInstance>, AzureError> {
+        let url = self.group_instances_url(group)?;
         let role = GraphOperation::ListGroupAssignmentInstances.missing();
-        let mut url = self.group_instances_url(group)?;
-        let mut out = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let req = Request::new(Method::GET, url.clone(), &role).op("Graph PIM for Groups");
-            let page: Page = self.http.json(&req).await?;
-            out.extend(page.value);
-            let Some(next) = page.next.filter(|l| !l.is_empty()) else {
-                return Ok(out);
-            };
-            url = Url::parse(&next)
-                .ok()
-                .filter(|u| u.origin() == self.base.origin())
-                .ok_or_else(|| {
-                    AzureError::Transient("an @odata.nextLink leaving the Graph endpoint".into())
-                })?;
-        }
-        Err(AzureError::Transient(format!(
-            "more than {MAX_PAGES} pages"
-        )))
+        self.pages(url, &role, "Graph PIM for Groups").await
     }
 }
 
@@ -153,7 +122,7 @@ mod tests {
     #[test]
     fn an_instance_reads_in_learns_example_shape() {
         // Learn "List assignmentScheduleInstances", the response example (principal expanded).
-        let page: Page = serde_json::from_value(serde_json::json!({
+        let page: crate::graph::Page<GroupInstance> = serde_json::from_value(serde_json::json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#identityGovernance/privilegedAccess/group/assignmentScheduleInstances",
             "value": [{
                 "id": "2b5ed229-4072-478d-9504-a047ebd4b07d_member_365163ce-df68-40b8-a782-1824c9eb7bcc",

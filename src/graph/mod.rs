@@ -6,20 +6,24 @@
 //! 503 with `Retry-After`), and a 403 that names the application permission the call needs
 //! ([`GraphOperation`]).
 //!
-//! The second read, PIM for Groups membership instances, is [`groups`].
+//! The second read, PIM for Groups membership instances, is [`groups`]; the third, a group's
+//! transitive members, [`members`]. Both follow every `@odata.nextLink` page (`GraphClient::pages`).
 //!
 //! The UPN is one path segment, percent-encoded (a guest's `…#EXT#@…` UPN carries a `#`); a UPN
 //! that begins with `$` is written `users('$…')`, as the Get user page asks. A 404
 //! (`Request_ResourceNotFound`: no such user, or renamed since) is `None`.
 
 pub mod groups;
+pub mod members;
 pub mod settings;
 
 use async_trait::async_trait;
 use reqwest::Method;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::azure::http::lro::MAX_PAGES;
 use crate::azure::http::{Client, Request};
 use crate::azure::{AzureError, found};
 use crate::permissions::graph::GraphOperation;
@@ -39,6 +43,21 @@ pub trait Directory: Send + Sync {
     /// # Errors
     /// A page not read (403 naming the permission, throttled past its deadline, transient).
     async fn group_members(&self, group: &str) -> Result<Vec<groups::GroupInstance>, AzureError>;
+
+    /// Every user member of `group`, direct or through nested groups.
+    ///
+    /// # Errors
+    /// A page not read (403 naming `GroupMember.Read.All`, throttled past its deadline, transient).
+    async fn transitive_members(&self, group: &str) -> Result<Vec<members::Member>, AzureError>;
+}
+
+/// One page of a Graph collection.
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+    #[serde(rename = "@odata.nextLink")]
+    next: Option<String>,
 }
 
 /// The part of the user resource asked for (`$select=id,userPrincipalName`).
@@ -61,6 +80,51 @@ impl GraphClient {
             http,
             base: endpoint.clone(),
         }
+    }
+
+    /// The endpoint with `segments` as its path.
+    ///
+    /// # Errors
+    /// `Permanent` when the endpoint cannot carry a path.
+    fn path(&self, segments: &[&str]) -> Result<Url, AzureError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| AzureError::Permanent("GRAPH_ENDPOINT: not a base URL".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// Every item of the collection at `url`: each page one request on the one client (its
+    /// deadline, 429/`Retry-After`, a 403 naming `role`), every `@odata.nextLink` followed on
+    /// Graph's own endpoint.
+    ///
+    /// # Errors
+    /// A page not read, a link leaving the endpoint, or more than [`MAX_PAGES`] pages.
+    async fn pages<T: DeserializeOwned>(
+        &self,
+        mut url: Url,
+        role: &str,
+        op: &'static str,
+    ) -> Result<Vec<T>, AzureError> {
+        let mut out = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let req = Request::new(Method::GET, url.clone(), role).op(op);
+            let page: Page<T> = self.http.json(&req).await?;
+            out.extend(page.value);
+            let Some(next) = page.next.filter(|l| !l.is_empty()) else {
+                return Ok(out);
+            };
+            url = Url::parse(&next)
+                .ok()
+                .filter(|u| u.origin() == self.base.origin())
+                .ok_or_else(|| {
+                    AzureError::Transient("an @odata.nextLink leaving the Graph endpoint".into())
+                })?;
+        }
+        Err(AzureError::Transient(format!(
+            "more than {MAX_PAGES} pages"
+        )))
     }
 
     /// The Get user URL of `upn`.
@@ -100,6 +164,10 @@ impl Directory for GraphClient {
 
     async fn group_members(&self, group: &str) -> Result<Vec<groups::GroupInstance>, AzureError> {
         self.group_instances(group).await
+    }
+
+    async fn transitive_members(&self, group: &str) -> Result<Vec<members::Member>, AzureError> {
+        GraphClient::transitive_members(self, group).await
     }
 }
 

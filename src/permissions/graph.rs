@@ -1,7 +1,8 @@
 //! The Microsoft Graph calls the app makes and the application permission each needs (Learn's
 //! "Get user" page, graph/api/user-get, and "List assignmentScheduleInstances",
-//! graph/api/privilegedaccessgroup-list-assignmentscheduleinstances: the least privileged
-//! application permission), with the
+//! graph/api/privilegedaccessgroup-list-assignmentscheduleinstances, and "List group transitive
+//! members", graph/api/group-list-transitivemembers: the least privileged application
+//! permission), with the
 //! permission's app role id on the Microsoft Graph service principal (Learn's permissions
 //! reference), which the one grant command in infra/README.md assigns. The permission drift test
 //! files every Graph request the functions make through [`GraphOperation::of_request`]: a URL no
@@ -15,6 +16,9 @@ pub enum GraphOperation {
     /// List assignmentScheduleInstances of PIM for Groups
     /// (`GET /v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleInstances`).
     ListGroupAssignmentInstances,
+    /// List group transitive members, cast to users
+    /// (`GET /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user`).
+    ListTransitiveMembers,
 }
 
 /// The PIM for Groups instances' list path.
@@ -26,6 +30,11 @@ impl GraphOperation {
     pub fn of_request(method: &str, path: &str) -> Option<Self> {
         if method.eq_ignore_ascii_case("GET") && path == GROUP_INSTANCES_PATH {
             return Some(Self::ListGroupAssignmentInstances);
+        }
+        let members = (path.strip_prefix("/v1.0/groups/"))
+            .and_then(|p| p.strip_suffix("/transitiveMembers/microsoft.graph.user"));
+        if method.eq_ignore_ascii_case("GET") && members.is_some_and(|g| !g.contains('/')) {
+            return Some(Self::ListTransitiveMembers);
         }
         let user = path.strip_prefix("/v1.0/users/")?;
         (method.eq_ignore_ascii_case("GET") && !user.is_empty() && !user.contains('/'))
@@ -39,6 +48,7 @@ impl GraphOperation {
             Self::ListGroupAssignmentInstances => {
                 "List assignmentScheduleInstances (PIM for Groups)"
             }
+            Self::ListTransitiveMembers => "List group transitive members",
         }
     }
 
@@ -47,6 +57,7 @@ impl GraphOperation {
         match self {
             Self::GetUser => "User.ReadBasic.All",
             Self::ListGroupAssignmentInstances => "PrivilegedAssignmentSchedule.Read.AzureADGroup",
+            Self::ListTransitiveMembers => "GroupMember.Read.All",
         }
     }
 
@@ -55,6 +66,7 @@ impl GraphOperation {
         match self {
             Self::GetUser => "97235f07-e226-4f63-ace3-39588e11d3a1",
             Self::ListGroupAssignmentInstances => "cd4161cb-f098-48f8-a884-1eda9a42434c",
+            Self::ListTransitiveMembers => "98830695-27a2-44f7-8c18-0c3ebc9698f6",
         }
     }
 
@@ -93,5 +105,12 @@ mod tests {
         );
         let other = format!("{GROUP_INSTANCES_PATH}/x");
         assert_eq!(GraphOperation::of_request("GET", &other), None);
+        let members = "/v1.0/groups/2b5ed229-4072-478d-9504-a047ebd4b07d/transitiveMembers/microsoft.graph.user";
+        assert_eq!(
+            GraphOperation::of_request("GET", members).map(GraphOperation::permission),
+            Some("GroupMember.Read.All")
+        );
+        let nested = "/v1.0/groups/a/b/transitiveMembers/microsoft.graph.user";
+        assert_eq!(GraphOperation::of_request("GET", nested), None);
     }
 }

@@ -140,6 +140,13 @@ mod tests {
         ) -> Result<Vec<crate::graph::groups::GroupInstance>, AzureError> {
             Err(AzureError::Permanent("reviews read no group".into()))
         }
+
+        async fn transitive_members(
+            &self,
+            _: &str,
+        ) -> Result<Vec<crate::graph::members::Member>, AzureError> {
+            Err(AzureError::Permanent("reviews read no group".into()))
+        }
     }
 
     async fn session(tables: &dyn TableStore, tunnel: &str, upn: &str) {

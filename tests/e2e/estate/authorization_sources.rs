@@ -1,10 +1,12 @@
 //! The optional authorization sources, end to end through the real handler's `EstateCheck`:
-//! PIM for Groups from the loopback Microsoft Graph ([`crate::reviews::graph`], one instance a
-//! page so every list is followed through `@odata.nextLink`; one group refused, 403) for the
-//! groups whose roles the loopback Resource Manager lists at the VMs' scopes, and the VM
-//! sign-ins of `SigninLogs` in the one `AuditLogs` query. The sessions list answers `pim-group`
-//! decided from Graph, `unknown` for the session only the refused group's role could cover
-//! (naming the Graph permission), and each record's MFA.
+//! PIM for Groups and the groups' transitive members from the loopback Microsoft Graph
+//! ([`crate::reviews::graph`], one item a page so every list is followed through
+//! `@odata.nextLink`; one group's instances refused, 403, another's members) for the groups whose
+//! roles the loopback Resource Manager lists at the VMs' scopes, and the VM sign-ins of
+//! `SigninLogs` in the one `AuditLogs` query. The sessions list answers `pim-group` decided from
+//! Graph, `standing` for a plain member, `none` for a person among no group's members,
+//! `unknown` for a session only a refused group's role could cover (naming the Graph
+//! permission), and each record's MFA.
 
 use bastion_recordings::loganalytics::testing::auditlogs;
 use serde_json::{Value, json};
@@ -18,6 +20,7 @@ use crate::reviews::graph::{FakeGraph, membership};
 
 const G1: &str = "1c4a9e1f-0000-4000-8000-0000000000a1";
 const G2: &str = "1c4a9e1f-0000-4000-8000-0000000000b2";
+const G3: &str = "1c4a9e1f-0000-4000-8000-0000000000c3";
 
 /// A role held by `group` at `scope`, as the schedule instances list shows a group principal.
 fn group_role(name: &str, group: &str, scope: &str) -> Value {
@@ -75,7 +78,7 @@ async fn records(rig: &Rig) -> Vec<(String, String, String, String)> {
                 s(&i["userEmail"]),
                 s(&i["authorization"]),
                 s(&r["mfa"]),
-                r["reasons"].to_string(),
+                format!("{} {}", r["reasons"], r["evidence"]),
             )
         })
         .collect();
@@ -84,7 +87,7 @@ async fn records(rig: &Rig) -> Vec<(String, String, String, String)> {
 }
 
 #[tokio::test]
-async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_and_mfa_is_recorded()
+async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_is_unknown_and_mfa_is_recorded()
  {
     let Some(cs) = azurite() else { return };
     let (logs, env) = super::doors::quiet_workspace().await;
@@ -109,6 +112,17 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
         false,
     );
     graph.group(G2, Vec::new(), true);
+    graph.group(G3, Vec::new(), false);
+    // G1's members (direct or nested): erin, alice (active now) and dave, a plain member PIM
+    // for Groups does not list; bob is in no group. G3's members refused (403).
+    let g1 = [
+        ("oid-erin", "erin@contoso.com"),
+        ("oid-alice", "alice@contoso.com"),
+        ("oid-dave", "Dave@Contoso.com"),
+    ];
+    graph.members(G1, &g1, false);
+    graph.members(G2, &[], false);
+    graph.members(G3, &[("oid-frank", "frank@contoso.com")], true);
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.extend([
         ("GRAPH_ENDPOINT", graph.base.as_str()),
@@ -122,6 +136,7 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
         let instances = vec![
             group_role("g1-rg", G1, &rg),
             group_role("g2-vmz", G2, &vm(SUB, "vm-z")),
+            group_role("g3-vmy", G3, &vm(SUB, "vm-y")),
         ];
         e.schedules
             .insert(format!("/subscriptions/{SUB}"), (instances, Vec::new()));
@@ -145,6 +160,8 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
         ("00b", "bob@contoso.com", vm(SUB, "vm-b")),
         ("00c", "carol@contoso.com", vm(SUB, "vm-z")),
         ("00d", "erin@contoso.com", vm(SUB, "vm-d")),
+        ("00e", "dave@contoso.com", vm(SUB, "vm-e")),
+        ("00f", "frank@contoso.com", vm(SUB, "vm-y")),
     ];
     sessions_arrive(&rig, &cs, &sessions).await;
     let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
@@ -152,7 +169,7 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
         .iter()
         .filter(|s| s.0 == "authorization.unknown")
         .collect();
-    assert_eq!(unknown.len(), 1, "the refused group, told: {said:?}");
+    assert_eq!(unknown.len(), 2, "the refused groups, told: {said:?}");
     let got = records(&rig).await;
     let verdicts: Vec<(&str, &str, &str)> = got
         .iter()
@@ -164,7 +181,9 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
             ("alice@contoso.com", "pim-group", "satisfied"),
             ("bob@contoso.com", "none", "not-satisfied"),
             ("carol@contoso.com", "unknown", "absent"),
+            ("dave@contoso.com", "standing", "absent"),
             ("erin@contoso.com", "standing", "absent"),
+            ("frank@contoso.com", "unknown", "absent"),
         ],
         "{got:?}\n{}",
         rig.handler.log_text()
@@ -177,6 +196,24 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
         "{}",
         got[2].3
     );
+    // Dave through G1, naming it; frank's reasons name G3 and the permission its list needs.
+    assert!(
+        got[3].3.contains(&format!("member:{G1}:oid-dave")),
+        "{}",
+        got[3].3
+    );
+    assert!(
+        got[5].3.contains(G3) && got[5].3.contains("GroupMember.Read.All"),
+        "{}",
+        got[5].3
+    );
+    let member_reads = || {
+        (graph.requests().iter())
+            .filter(|(_, p)| p.contains("/transitiveMembers/"))
+            .count()
+    };
+    // Each group's members once (G1's three members on three pages; G3's refused once).
+    assert_eq!(member_reads(), 3 + 1 + 1, "{:?}", graph.requests());
     // One list a group a check (G1's two instances on two pages; its first page asked twice, the
     // 429 then its retry), and one query a workspace.
     let asked = graph.queries();
@@ -187,11 +224,8 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
             .count()
     };
     assert_eq!((firsts(G1), firsts(G2)), (2, 1), "{asked:?}");
-    assert_eq!(
-        asked.iter().filter(|q| q.contains("skiptoken")).count(),
-        1,
-        "{asked:?}"
-    );
+    let pages = |q: &&String| q.contains("skiptoken") && q.contains("filter");
+    assert_eq!(asked.iter().filter(pages).count(), 1, "{asked:?}");
     let queries = logs
         .received()
         .iter()
@@ -213,6 +247,8 @@ async fn pim_for_groups_from_graph_decides_pim_group_a_refused_group_is_unknown_
     );
     check_at(&mut rig, "2026-11-25T09:15:00Z").await;
     let again = records(&rig).await;
+    // The members read within the hour are kept: read again only for the refused group.
+    assert_eq!(member_reads(), 3 + 1 + 1 + 1, "{:?}", graph.requests());
     assert_eq!(
         (again[0].1.as_str(), again[0].2.as_str()),
         ("pim-group", "satisfied"),

@@ -178,6 +178,12 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         )],
         false,
     );
+    // Its members as Graph's transitive members list gives them (a plain member read too).
+    graph.members(
+        PIM_GROUP,
+        &[("6f1d2c3b-0000-4000-8000-0000000000a1", "alice@contoso.com")],
+        false,
+    );
     let bypass = format!("/subscriptions/{}", super::arm::BYPASS_SUBSCRIPTION);
     let env = [
         ("HANDLER_IN_MEMORY", "true"),

@@ -111,6 +111,10 @@ fn graph_is_granted(requests: &[(String, String)]) {
         ops.contains(&GraphOperation::ListGroupAssignmentInstances),
         "EstateCheck read no PIM for Groups membership through Graph: {requests:?}"
     );
+    assert!(
+        ops.contains(&GraphOperation::ListTransitiveMembers),
+        "EstateCheck read no group's members through Graph: {requests:?}"
+    );
     for (method, path) in requests {
         let op = GraphOperation::of_request(method, path).unwrap_or_else(|| {
             panic!("a Graph request no permission mapping knows: {method} {path}")

@@ -13,6 +13,13 @@
 //! instance in the response example's shape (`principal` present when `$expand=principal`),
 //! one a page with `@odata.nextLink` to the next (`$skiptoken`); 429 with `Retry-After` while
 //! throttled, as Get user; 403 `Authorization_RequestDenied` for the groups it is told to refuse.
+//!
+//! List group transitive members cast to users (`GET /v1.0/groups/{id}/transitiveMembers/
+//! microsoft.graph.user`, Learn graph/api/group-list-transitivemembers): each member a
+//! `#microsoft.graph.user` with the `$select`ed properties (`id`, `userPrincipalName`), one a
+//! page with `@odata.nextLink` to the next (`$skiptoken`); 404 `Request_ResourceNotFound` for a
+//! group it does not know; 403 `Authorization_RequestDenied` for the groups whose members it is
+//! told to refuse (the app without `GroupMember.Read.All`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,6 +49,10 @@ struct Directory {
     groups: HashMap<String, Vec<serde_json::Value>>,
     /// Group ids refused with 403.
     refused_groups: Vec<String>,
+    /// Group id → its transitive user members (object id, UPN).
+    members: HashMap<String, Vec<(String, String)>>,
+    /// Group ids whose members are refused with 403.
+    refused_members: Vec<String>,
     /// Its own base URL (for `@odata.nextLink`).
     base: String,
 }
@@ -65,6 +76,15 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
         "client-request-id": "0b1e5a3c-0000-4000-8000-000000000002"});
     let body = json!({"error": {"code": code, "message": message, "innerError": inner}});
     (status, Json(body)).into_response()
+}
+
+/// A 403 as Graph refuses an app without the permission.
+fn refused() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )
 }
 
 /// A 429 with `Retry-After` while the fake is told to throttle.
@@ -98,11 +118,7 @@ async fn user(
     }
     let key = upn.to_lowercase();
     if d.refused.contains(&key) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        );
+        return refused();
     }
     match d.users.get(&key) {
         Some((id, stored)) => Json(json!({
@@ -141,6 +157,13 @@ fn param(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Counts a list request (its path and query) and answers 429 while throttled.
+fn received(d: &mut Directory, uri: &axum::http::Uri, query: &str) -> Option<Response> {
+    d.requests.push(("GET".to_owned(), uri.path().to_owned()));
+    d.queries.push(query.to_owned());
+    throttled(d)
+}
+
 async fn group_instances(
     State(dir): State<Arc<Mutex<Directory>>>,
     RawQuery(query): RawQuery,
@@ -148,9 +171,7 @@ async fn group_instances(
 ) -> Response {
     let query = query.unwrap_or_default();
     let mut d = dir.lock().expect("lock");
-    d.requests.push(("GET".to_owned(), uri.path().to_owned()));
-    d.queries.push(query.clone());
-    if let Some(r) = throttled(&mut d) {
+    if let Some(r) = received(&mut d, &uri, &query) {
         return r;
     }
     let filter = param(&query, "$filter").unwrap_or_default();
@@ -166,11 +187,7 @@ async fn group_instances(
         );
     };
     if d.refused_groups.contains(&group) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        );
+        return refused();
     }
     let members_only = filter.contains("accessId eq 'member'");
     let expand = param(&query, "$expand").is_some_and(|e| e == "principal");
@@ -203,6 +220,56 @@ async fn group_instances(
     Json(page).into_response()
 }
 
+async fn transitive_members(
+    State(dir): State<Arc<Mutex<Directory>>>,
+    Path(group): Path<String>,
+    RawQuery(query): RawQuery,
+    uri: axum::http::Uri,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let mut d = dir.lock().expect("lock");
+    if let Some(r) = received(&mut d, &uri, &query) {
+        return r;
+    }
+    if d.refused_members.contains(&group) {
+        return refused();
+    }
+    let Some(all) = d.members.get(&group).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{group}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        );
+    };
+    let select = param(&query, "$select").unwrap_or_default();
+    let at: usize = param(&query, "$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let value: Vec<serde_json::Value> = (all.get(at).into_iter())
+        .map(|(id, upn)| {
+            let mut u = json!({"@odata.type": "#microsoft.graph.user", "id": id});
+            if select.is_empty() || select.contains("userPrincipalName") {
+                u["userPrincipalName"] = json!(upn);
+            }
+            u
+        })
+        .collect();
+    let mut page = json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#users({select})"),
+        "value": value,
+    });
+    if at + 1 < all.len() {
+        let mut next = url::Url::parse(&format!("{}{}", d.base, uri.path())).expect("url");
+        next.query_pairs_mut()
+            .append_pair("$select", &select)
+            .append_pair("$skiptoken", &(at + 1).to_string());
+        page["@odata.nextLink"] = json!(next.to_string());
+    }
+    Json(page).into_response()
+}
+
 impl FakeGraph {
     /// Serves `users` (UPN, object id) on a free loopback port, throttling the first `throttle`
     /// requests and refusing `refused` UPNs.
@@ -226,6 +293,10 @@ impl FakeGraph {
             .route(
                 "/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleInstances",
                 get(group_instances),
+            )
+            .route(
+                "/v1.0/groups/{group}/transitiveMembers/microsoft.graph.user",
+                get(transitive_members),
             )
             .with_state(dir.clone());
         let task = tokio::spawn(async move {
@@ -251,6 +322,17 @@ impl FakeGraph {
         d.groups.insert(group.to_owned(), instances);
         if refused {
             d.refused_groups.push(group.to_owned());
+        }
+    }
+
+    /// Serves `members` (object id, UPN) as `group`'s transitive user members, or refuses them
+    /// (403).
+    pub(crate) fn members(&self, group: &str, members: &[(&str, &str)], refused: bool) {
+        let mut d = self.dir.lock().expect("lock");
+        let list = (members.iter()).map(|(i, u)| ((*i).to_owned(), (*u).to_owned()));
+        d.members.insert(group.to_owned(), list.collect());
+        if refused {
+            d.refused_members.push(group.to_owned());
         }
     }
 
