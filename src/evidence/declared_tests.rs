@@ -9,7 +9,6 @@ use serde_json::Value;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::pack::key::PackKey;
 use super::lists_tests::seeded;
 use super::options::PackOptions;
 use super::tables_tests::{attempt, build, options, seed_host, temp_dir};
@@ -17,6 +16,7 @@ use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Finding, Level};
 use crate::estate::store::apply;
+use crate::pack::key::PackKey;
 use crate::spine::kinds;
 
 const VM: &str =

@@ -9,9 +9,9 @@ use crate::audit_logs::AuditSettings;
 use crate::audit_logs::repo::Cursor;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::days::Span;
+use crate::catalogue::policy::Policy;
 use crate::invocation::Quarantine;
 use crate::ports::Ports;
-use crate::catalogue::policy::Policy;
 use crate::sources::Source;
 use crate::spine::Finding;
 
