@@ -39,9 +39,9 @@ async fn overwrite(e: &Env, name: &str, body: Vec<u8>, at: OffsetDateTime) -> Va
     reply
 }
 
-/// The file `name` of the evidence pack of `day`.
-async fn pack_file(e: &Env, day: &str, name: &str) -> String {
-    let url = e.handler.url(&format!("/api/evidence?from={day}&to={day}"));
+/// The file `name` of the evidence pack of the days `from` to `to`.
+async fn pack_file(e: &Env, from: &str, to: &str, name: &str) -> String {
+    let url = e.handler.url(&format!("/api/evidence?from={from}&to={to}"));
     let res = reqwest::Client::new().get(&url).send().await.expect("pack");
     assert_eq!(res.status(), 200);
     let bytes = res.bytes().await.expect("bytes").to_vec();
@@ -110,11 +110,14 @@ async fn a_replaced_recording_keeps_its_session_and_its_person_everywhere() {
         (Some("u"), Some("vm-a"))
     );
 
-    let day = bastion_recordings::dates::format_date(t(-30).date());
+    // The session's day to the replacement's: one day, or two when the test runs just after
+    // midnight (the session yesterday, the overwrite today).
+    let from = bastion_recordings::dates::format_date(t(-30).date());
+    let to = bastion_recordings::dates::format_date(t(8).date());
     let (status, listed) = e
         .handler
         .get_json(&format!(
-            "/api/recordings?from={day}&to={day}&status=replaced"
+            "/api/recordings?from={from}&to={to}&status=replaced"
         ))
         .await;
     assert_eq!(status, 200, "{listed}");
@@ -163,7 +166,7 @@ async fn a_replaced_recording_keeps_its_session_and_its_person_everywhere() {
     );
     assert!(!reasons.contains(&json!("unrecorded")), "{reasons:?}");
 
-    let csv = pack_file(&e, &day, "custody.csv").await;
+    let csv = pack_file(&e, &from, &to, "custody.csv").await;
     let last = "person,vmUser,vm,bastionHost,sessionStart,sessionEnd,tunnelId,matchConfidence";
     assert!(
         csv.lines().next().is_some_and(|h| h.ends_with(last)),
