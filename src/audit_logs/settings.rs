@@ -30,7 +30,7 @@ pub struct AuditSettings {
     pub session_max: Duration,
     /// `STALLED_AFTER_HOURS` (6): sessions but no recording for this long → `recordings.stalled`.
     pub stalled_after: Duration,
-    /// `FAILED_LOGIN_THRESHOLD` (5): failed logins per (user or client IP, VM) per bucket.
+    /// `FAILED_LOGIN_THRESHOLD` (5): failed logins per user or client IP (on any VMs) per bucket.
     pub failed_login_threshold: usize,
     /// `FAILED_LOGIN_WINDOW_MINUTES` (15): the tumbling bucket of the failed-login count.
     pub failed_login_bucket: Duration,
