@@ -9,13 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use super::lists::{ListSpec, SHARED, Shown, UNAUTHORIZED};
 use super::options::PackOptions;
-use super::rows::{Facts, Kind};
-use super::source::Source;
+use super::rows::Facts;
+use super::source::{Kind, Source};
 use super::verdict::{counted, verdict, without};
 use crate::authorization::shared::{Accounts, Shared};
 use crate::catalogue::days::DayRow;
@@ -110,19 +109,12 @@ pub async fn authorization_figures(
 ) -> anyhow::Result<Authorization> {
     let mut tally = Tally::default();
     let mut source = Source::new(ports.clone(), opts);
-    let mut chunk = 0;
-    while let Some(rows) = source
-        .chunk(Kind::Sessions, chunk)
-        .await
-        .context("reading the sessions")?
-    {
-        for row in &rows {
-            if let Facts::Session(w) = &row.facts {
-                tally.session(w);
-            }
+    (source.each(&[Kind::Sessions], |f| {
+        if let Facts::Session(w) = f {
+            tally.session(w);
         }
-        chunk += 1;
-    }
+    }))
+    .await?;
     Ok(tally.finish())
 }
 

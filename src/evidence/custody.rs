@@ -73,19 +73,14 @@ pub async fn refused(
     Ok(rows
         .iter()
         .filter(|e| host.is_none_or(|h| h.is(get_str(e, "BastionHost").unwrap_or_default())))
-        .map(|e| Row {
-            cells: cells(e, REFUSAL_COLUMNS),
-            facts: Facts::Refusal(
-                [
-                    "At",
-                    "Reviewer",
-                    "SubjectId",
-                    "SessionUser",
-                    "TargetVm",
-                    "BastionHost",
-                ]
-                .map(|k| s(e, k)),
-            ),
+        .map(|e| {
+            let cells = cells(e, REFUSAL_COLUMNS);
+            // at, reviewer, subjectId, sessionUser, targetVm, bastionHost.
+            let listed = [0, 1, 4, 5, 8, 7].map(|i| cells[i].clone());
+            Row {
+                cells,
+                facts: Facts::Refusal(listed),
+            }
         })
         .collect())
 }
@@ -97,24 +92,19 @@ pub async fn refused(
 pub async fn releases(
     tables: &dyn TableStore,
     q: &Query,
-    mut host: Option<&mut HostFilter>,
+    host: Option<&HostFilter>,
+    names: &mut super::named::Names,
 ) -> anyhow::Result<Vec<Row>> {
     let rows = two_person::requests(tables, &format_utc(q.from), &format_utc(q.to)).await?;
     let mut out = Vec::new();
     for e in &rows {
-        if keeps(host.as_deref_mut(), tables, About::Hold(&s(e, "HoldId"))).await? {
-            let listed = [
-                "HoldId",
-                "Recording",
-                "Status",
-                "RequestedBy",
-                "RequestedAt",
-                "ApprovedBy",
-                "ApprovedAt",
-            ];
+        if keeps(host, names, tables, About::Hold(&s(e, "HoldId"))).await? {
+            let cells = cells(e, RELEASE_COLUMNS);
+            // holdId, recording, status, requestedBy, requestedAt, approvedBy, approvedAt.
+            let listed = [0, 1, 2, 3, 5, 7, 9].map(|i| cells[i].clone());
             out.push(Row {
-                cells: cells(e, RELEASE_COLUMNS),
-                facts: Facts::Release(listed.map(|k| s(e, k))),
+                cells,
+                facts: Facts::Release(listed),
             });
         }
     }

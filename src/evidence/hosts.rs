@@ -1,22 +1,20 @@
 //! `--bastion` for the rows that name no host: a hold, tombstone or access-audit row is a host's
 //! through the recording it is about, whose catalogue row (kept after deletion) names the host
-//! (a session read's, through its session's row);
+//! (a session read's, through its session's row), read once through the pack's [`Names`];
 //! and [`check_bastion`], which refuses a name no host goes by before anything is written.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use super::named::Names;
 use super::options::PackOptions;
 use crate::catalogue::days::DayRow;
 use crate::catalogue::query::{Query, page};
 use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::repo;
 use crate::ports::Ports;
 use crate::retention::hold::{HOLDS_TABLE, member_pk};
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore};
 
-/// Answers cached per recording id before the cache is dropped (bounds memory over a month).
-const CACHED: usize = 50_000;
 /// Hold members read per hold (a bulk hold of more recordings is judged by these).
 const MEMBERS: usize = 100_000;
 
@@ -35,8 +33,6 @@ pub enum About<'a> {
 pub struct HostFilter {
     /// The host, lower-cased.
     bastion: String,
-    /// Recording id → of the host.
-    cache: HashMap<String, bool>,
 }
 
 /// True when the row `about` describes is `host`'s (always without one: a pack of every host).
@@ -44,7 +40,8 @@ pub struct HostFilter {
 /// # Errors
 /// Storage failures.
 pub async fn keeps(
-    host: Option<&mut HostFilter>,
+    host: Option<&HostFilter>,
+    names: &mut Names,
     tables: &dyn TableStore,
     about: About<'_>,
 ) -> anyhow::Result<bool> {
@@ -54,7 +51,7 @@ pub async fn keeps(
             let members = Filter::partition(&member_pk(id));
             for m in query_all(tables, HOLDS_TABLE, &members, MEMBERS).await? {
                 if let Some(rec) = RecordingKey::of_row(&m.entity)
-                    && host.recording(tables, &rec.id()).await?
+                    && host.recording(names, tables, &rec.id()).await?
                 {
                     return Ok(true);
                 }
@@ -64,7 +61,7 @@ pub async fn keeps(
         About::Access(target) if target.starts_with("evidence ") => {
             Ok(target.split(' ').any(|p| p == host.pack_target()))
         }
-        About::Recording(id) | About::Access(id) => host.recording(tables, id).await,
+        About::Recording(id) | About::Access(id) => host.recording(names, tables, id).await,
     }
 }
 
@@ -73,7 +70,6 @@ impl HostFilter {
     pub fn new(bastion: &str) -> Self {
         Self {
             bastion: bastion.to_lowercase(),
-            cache: HashMap::new(),
         }
     }
 
@@ -89,22 +85,13 @@ impl HostFilter {
 
     /// True when recording `id` is catalogued under this host (or session `id` went through it:
     /// a `session.read`).
-    async fn recording(&mut self, tables: &dyn TableStore, id: &str) -> anyhow::Result<bool> {
-        if let Some(known) = self.cache.get(id) {
-            return Ok(*known);
-        }
-        let of_host = match RecordingKey::parse(id) {
-            Some(key) => {
-                (repo::recording(tables, &key).await?).is_some_and(|r| self.is(r.bastion()))
-            }
-            None => (super::named::session_of(tables, id).await?)
-                .is_some_and(|s| self.is(&s.bastion_host)),
-        };
-        if self.cache.len() >= CACHED {
-            self.cache.clear();
-        }
-        self.cache.insert(id.to_owned(), of_host);
-        Ok(of_host)
+    async fn recording(
+        &self,
+        names: &mut Names,
+        tables: &dyn TableStore,
+        id: &str,
+    ) -> anyhow::Result<bool> {
+        Ok((names.of(tables, id).await?).is_some_and(|n| self.is(&n.host)))
     }
 }
 

@@ -6,7 +6,6 @@ pub mod custody;
 pub mod doors;
 pub mod figures;
 pub mod hosts;
-pub mod listed;
 pub mod lists;
 pub mod manifest;
 pub mod named;

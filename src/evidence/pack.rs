@@ -8,14 +8,13 @@ use serde_json::json;
 
 use super::doors;
 use super::figures::Counter;
-use super::listed::INTEGRITY_COLUMNS;
 use super::lists::{LISTS, Lists};
 use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};
 use super::options::PackOptions;
 use super::pdf::Print;
 use super::pdf::{REPORT, REPORT_PDF};
-use super::rows::{Facts, Kind};
-use super::source::Source;
+use super::rows::Facts;
+use super::source::{INTEGRITY_COLUMNS, Kind, Source};
 use super::writer::{CsvFile, write_file};
 use crate::dates::format_utc;
 use crate::estate::bypass::ids::vm_of;
@@ -54,12 +53,11 @@ pub async fn write_pack(
     // With `--bastion`: the VMs its sessions of the period reached (their doors are its).
     let mut vms = std::collections::BTreeSet::new();
     for kind in Kind::ALL {
-        let mut csv = CsvFile::create(dir, kind.file(), &Source::columns(kind))?;
+        let (file, columns) = kind.file();
+        let mut csv = CsvFile::create(dir, file, &columns)?;
         let mut chunk = 0;
-        while let Some(rows) = source
-            .chunk(kind, chunk)
-            .await
-            .with_context(|| format!("reading the rows of {}", kind.file()))?
+        while let Some(rows) = (source.chunk(kind, chunk).await)
+            .with_context(|| format!("reading the rows of {file}"))?
         {
             for row in rows {
                 csv.row(&row.cells)?;

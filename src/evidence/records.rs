@@ -46,7 +46,7 @@ pub fn columns(list: &'static str) -> impl Iterator<Item = (&'static str, &'stat
 pub async fn reviews(
     tables: &dyn TableStore,
     period: &mut Period,
-    host: Option<&mut HostFilter>,
+    host: Option<&HostFilter>,
 ) -> anyhow::Result<Option<Vec<Row>>> {
     let Some(page) = period.next_page(tables).await? else {
         return Ok(None);
@@ -109,7 +109,8 @@ pub async fn bursts(
 pub async fn holds(
     tables: &dyn TableStore,
     q: &Query,
-    mut host: Option<&mut HostFilter>,
+    host: Option<&HostFilter>,
+    names: &mut Names,
 ) -> anyhow::Result<Vec<Row>> {
     let (from, to) = (format_utc(q.from), format_utc(q.to));
     let rows = query_all(tables, HOLDS_TABLE, &Filter::partition("hold"), usize::MAX).await?;
@@ -120,7 +121,7 @@ pub async fn holds(
         .filter(|e| get_str(e, "SetAt").unwrap_or_default() < to.as_str())
         .filter(|e| get_str(e, "ReleasedAt").is_none_or(|r| r.is_empty() || r >= from.as_str()))
     {
-        if keeps(host.as_deref_mut(), tables, About::Hold(&s(e, "RowKey"))).await? {
+        if keeps(host, names, tables, About::Hold(&s(e, "RowKey"))).await? {
             out.push(Row {
                 cells: cells(e, HOLD_COLUMNS),
                 facts: Facts::Hold {
@@ -138,7 +139,8 @@ pub async fn deletions(
     tables: &dyn TableStore,
     q: &Query,
     token: Option<String>,
-    mut host: Option<&mut HostFilter>,
+    host: Option<&HostFilter>,
+    names: &mut Names,
 ) -> anyhow::Result<(Vec<Row>, Option<String>)> {
     let filter = Filter::And(vec![
         Filter::str("DeletedAt", Op::Ge, format_utc(q.from)),
@@ -148,7 +150,7 @@ pub async fn deletions(
     let mut out = Vec::new();
     for e in page.items.iter().map(|st| &st.entity) {
         let id = s(e, "TombstoneId");
-        if !id.is_empty() && keeps(host.as_deref_mut(), tables, About::Recording(&id)).await? {
+        if !id.is_empty() && keeps(host, names, tables, About::Recording(&id)).await? {
             out.push(Row {
                 cells: cells(e, DELETION_COLUMNS),
                 facts: Facts::Deletion {
@@ -165,7 +167,7 @@ pub async fn accesses(
     tables: &dyn TableStore,
     q: &Query,
     day: &str,
-    mut host: Option<&mut HostFilter>,
+    host: Option<&HostFilter>,
     names: &mut Names,
 ) -> anyhow::Result<Vec<Row>> {
     let (from, to) = (format_utc_millis(q.from), format_utc_millis(q.to));
@@ -176,7 +178,7 @@ pub async fn accesses(
         .filter(|e| get_str(e, "At").is_some_and(|a| a >= from.as_str() && a < to.as_str()))
     {
         let target = s(e, "Target");
-        if keeps(host.as_deref_mut(), tables, About::Access(&target)).await? {
+        if keeps(host, names, tables, About::Access(&target)).await? {
             let named = names.of(tables, &target).await?.unwrap_or_default();
             let mut cells = cells(e, ACCESS_COLUMNS);
             cells.truncate(cells.len() - 3);

@@ -7,8 +7,7 @@ use anyhow::Context as _;
 
 use super::figures::{Counter, HostFigures};
 use super::options::PackOptions;
-use super::rows::Kind;
-use super::source::Source;
+use super::source::{Kind, Source};
 use crate::ports::Ports;
 
 /// Counts the queued sessions of the pack's period that are overdue when it is made: the queue's
@@ -44,19 +43,7 @@ pub async fn review_figures(ports: &Ports, opts: &PackOptions) -> anyhow::Result
     let mut counter = Counter::new(opts.to, opts.review_deadline);
     let mut source = Source::new(ports.clone(), opts);
     // Reviews first: a session's first review must be known when the session is counted.
-    for kind in [Kind::Reviews, Kind::Sessions] {
-        let mut chunk = 0;
-        while let Some(rows) = source
-            .chunk(kind, chunk)
-            .await
-            .with_context(|| format!("reading the rows of {}", kind.file()))?
-        {
-            for row in &rows {
-                counter.add(&row.facts);
-            }
-            chunk += 1;
-        }
-    }
+    (source.each(&[Kind::Reviews, Kind::Sessions], |f| counter.add(f))).await?;
     count_overdue(ports, opts, &mut counter).await?;
     Ok(counter.finish().total)
 }

@@ -1,67 +1,10 @@
-//! What a pack's files are made of: the kinds of rows ([`Kind`], one CSV file each), and each row
-//! as its CSV cells plus the few typed facts the report counts ([`Row`], [`Facts`]).
+//! What a pack's files are made of: each row read from the tables as its CSV cells plus the few
+//! typed facts the report counts ([`Row`], [`Facts`]).
 
 use time::OffsetDateTime;
 
 use crate::catalogue::days::DayRow;
 use crate::catalogue::recording::Recording;
-
-/// One CSV file of rows read from the tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// Reviews of sessions and recordings (`reviews.csv`).
-    Reviews,
-    /// Bastion sessions from the audit logs (`sessions.csv`).
-    Sessions,
-    /// The failed-login bursts the detector raised (`bursts.csv`).
-    Bursts,
-    /// Catalogued recordings (`recordings.csv`; `integrity.csv` is derived from the same rows).
-    Recordings,
-    /// Legal holds (`holds.csv`).
-    Holds,
-    /// Deletion tombstones (`deletions.csv`).
-    Deletions,
-    /// Who read which recording (`accessaudit.csv`).
-    AccessAudit,
-    /// Self-reviews refused (`refusedreviews.csv`).
-    RefusedReviews,
-    /// Two-person hold release requests and approvals (`holdreleases.csv`).
-    HoldReleases,
-    /// Recordings deleted outside retention or replaced (`custody.csv`).
-    Custody,
-}
-
-impl Kind {
-    /// Every kind, in the order a pack reads them (reviews first: the sessions' coverage needs them).
-    pub const ALL: [Self; 10] = [
-        Self::Reviews,
-        Self::Sessions,
-        Self::Bursts,
-        Self::Recordings,
-        Self::Holds,
-        Self::Deletions,
-        Self::AccessAudit,
-        Self::RefusedReviews,
-        Self::HoldReleases,
-        Self::Custody,
-    ];
-
-    /// The file's name.
-    pub fn file(self) -> &'static str {
-        match self {
-            Self::Reviews => "reviews.csv",
-            Self::Sessions => "sessions.csv",
-            Self::Bursts => "bursts.csv",
-            Self::Recordings => "recordings.csv",
-            Self::Holds => "holds.csv",
-            Self::Deletions => "deletions.csv",
-            Self::AccessAudit => "accessaudit.csv",
-            Self::RefusedReviews => "refusedreviews.csv",
-            Self::HoldReleases => "holdreleases.csv",
-            Self::Custody => "custody.csv",
-        }
-    }
-}
 
 /// What the report counts of one row.
 #[derive(Debug, Clone, PartialEq)]

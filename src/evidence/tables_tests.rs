@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 use super::manifest::Manifest;
 use super::options::PackOptions;
 use super::pack::write_pack;
-use super::rows::Kind;
+use super::source::Kind;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::{Access, audit};
@@ -74,7 +74,7 @@ fn listed() -> impl Iterator<Item = &'static str> {
     Kind::ALL
         .into_iter()
         .filter(|k| *k != Kind::Bursts)
-        .map(Kind::file)
+        .map(|k| k.file().0)
 }
 
 async fn write(ports: &Ports, table: &str, v: Value) {

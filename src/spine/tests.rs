@@ -8,7 +8,7 @@ use super::kinds::{ESTATE_FINDING, all, estate_code, named};
 use super::*;
 use crate::catalogue::days::DayRow;
 use crate::catalogue::session::{SessionRecord, outcome::LOGIN_FAILED};
-use crate::evidence::{authorized, doors, lists, pack, reach, rows};
+use crate::evidence::{authorized, doors, lists, pack, reach, source};
 use crate::reviews::ReviewSettings;
 use crate::reviews::queue::risk::{Context, assess};
 
@@ -65,7 +65,7 @@ fn ids_are_the_facts_digest_or_follow_the_earlier_alert() {
 
 #[test]
 fn every_declared_kind_reaches_every_channel_it_names() {
-    let files: Vec<&str> = (rows::Kind::ALL.iter().map(|k| k.file()))
+    let files: Vec<&str> = (source::Kind::ALL.iter().map(|k| k.file().0))
         .chain(lists::LISTS.iter().map(|l| l.file))
         .chain(authorized::LISTS.iter().map(|l| l.file))
         .chain([pack::INTEGRITY, reach::REACH_FILE, doors::DOORS_FILE])
