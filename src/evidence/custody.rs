@@ -11,9 +11,14 @@ use crate::catalogue::repo;
 use crate::catalogue::trail::OutsideDeletion;
 use crate::dates::format_utc;
 use crate::retention::hold::two_person;
-use crate::reviews::refusal::{REFUSAL_COLUMNS, refusals};
+use crate::reviews::refusal::refusals;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableStore, get_str};
+
+/// The columns of `refusedreviews.csv`, each `name=property` of the refused attempt's row.
+pub const REFUSAL_COLUMNS: &str = "at=At,reviewer=Reviewer,reviewerObjectId=ReviewerObjectId,\
+    subjectKind=SubjectKind,subjectId=SubjectId,sessionUser=SessionUser,tunnelId=TunnelId,\
+    bastionHost=BastionHost,targetVm=TargetVm,reason=Reason,attemptId=AttemptId";
 
 /// The columns of `holdreleases.csv`, each `name=property` of the release request row.
 pub const RELEASE_COLUMNS: &str = "holdId=HoldId,recording=Recording,status=Status,\

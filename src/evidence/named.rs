@@ -74,7 +74,9 @@ impl Names {
         }
         let named = match RecordingKey::parse(id) {
             Some(key) => repo::recording(tables, &key).await?.map(|r| Named::of(&r)),
-            None => session_of(tables, id).await?.map(|s| Named::of_session(&s)),
+            None => (session::row(tables, id).await?)
+                .and_then(|e| SessionRecord::from_entity(&e))
+                .map(|s| Named::of_session(&s)),
         };
         if self.cache.len() >= CACHED {
             self.cache.clear();
@@ -82,18 +84,6 @@ impl Names {
         self.cache.insert(id.to_owned(), named.clone());
         Ok(named)
     }
-}
-
-/// Session `id`'s row, when it is one (an access-audit target that is no recording id).
-///
-/// # Errors
-/// Storage failures.
-pub async fn session_of(
-    tables: &dyn TableStore,
-    id: &str,
-) -> anyhow::Result<Option<SessionRecord>> {
-    let row = session::row(tables, id).await?;
-    Ok(row.as_ref().and_then(SessionRecord::from_entity))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 use time::Duration;
 
-use super::custody::{self, CUSTODY_COLUMNS, RELEASE_COLUMNS};
+use super::custody::{self, CUSTODY_COLUMNS, REFUSAL_COLUMNS, RELEASE_COLUMNS};
 use super::hosts::HostFilter;
 use super::options::PackOptions;
 use super::records::{self, ACCESS_COLUMNS, BURST_COLUMNS, DELETION_COLUMNS, HOLD_COLUMNS};
@@ -23,7 +23,7 @@ use crate::ports::Ports;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::reviews::annotate::latest;
-use crate::reviews::refusal::{REFUSAL_COLUMNS, REFUSALS_TABLE};
+use crate::reviews::refusal::REFUSALS_TABLE;
 use crate::reviews::{Period, REVIEWS_TABLE, Review};
 use crate::tables::TableStore;
 

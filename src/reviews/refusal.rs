@@ -130,11 +130,6 @@ pub async fn record_refusal(tables: &dyn TableStore, r: &Refusal<'_>) -> Result<
     }
 }
 
-/// The columns of the evidence pack's `refusedreviews.csv`, each `name=property`.
-pub const REFUSAL_COLUMNS: &str = "at=At,reviewer=Reviewer,reviewerObjectId=ReviewerObjectId,\
-    subjectKind=SubjectKind,subjectId=SubjectId,sessionUser=SessionUser,tunnelId=TunnelId,\
-    bastionHost=BastionHost,targetVm=TargetVm,reason=Reason,attemptId=AttemptId";
-
 /// The refused attempts of day partition `day` whose time lies in `[from, to)`, oldest first.
 ///
 /// # Errors
