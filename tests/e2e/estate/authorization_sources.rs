@@ -23,7 +23,7 @@ const G2: &str = "1c4a9e1f-0000-4000-8000-0000000000b2";
 const G3: &str = "1c4a9e1f-0000-4000-8000-0000000000c3";
 
 /// A role held by `group` at `scope`, as the schedule instances list shows a group principal.
-fn group_role(name: &str, group: &str, scope: &str) -> Value {
+pub(super) fn group_role(name: &str, group: &str, scope: &str) -> Value {
     let mut v = instance(
         name,
         (group, ""),

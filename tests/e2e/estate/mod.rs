@@ -7,6 +7,7 @@
 
 mod authorization;
 mod authorization_late;
+mod authorization_faults;
 mod authorization_sources;
 mod authorized_pack;
 mod busy;
