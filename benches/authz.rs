@@ -13,6 +13,10 @@
 //! the session started (the instance list shows an activation from its arrival until its end,
 //! as Resource Manager does: expired instances leave it). The rest are `none`.
 //!
+//! With the history decided (`--history-decided 1`), the kept evidence is seeded as a running
+//! deployment's earlier passes left it: each activation a pass every 15 minutes before the first
+//! would have listed, in `authzwindows`.
+//!
 //! Then `--ticks` passes 15 minutes apart (`EstateCheck`'s period, whose step the pass is), the
 //! sessions of each period written before its pass. Per pass: Resource Manager calls per
 //! subscription, `AuditLogs` queries per workspace (an empty answer, counted), table calls, day

@@ -14,7 +14,7 @@ use super::authorization_sources::group_role;
 use super::doors::check_at;
 use super::fake_arm::SUB;
 use crate::harness::azurite;
-use crate::reviews::graph::{Fault, FakeGraph};
+use crate::reviews::graph::{FakeGraph, Fault};
 
 /// The groups, each holding a role at one VM, and how its members list fails.
 const GROUPS: [(&str, &str, Fault); 4] = [

@@ -6,8 +6,8 @@
 //! `/api/health` show it.
 
 mod authorization;
-mod authorization_late;
 mod authorization_faults;
+mod authorization_late;
 mod authorization_sources;
 mod authorized_pack;
 mod busy;
