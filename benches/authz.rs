@@ -13,6 +13,10 @@
 //! the session started (the instance list shows an activation from its arrival until its end,
 //! as Resource Manager does: expired instances leave it). The rest are `none`.
 //!
+//! With the history decided (`--history-decided 1`), the kept evidence is seeded as a running
+//! deployment's earlier passes left it: each activation a pass every 15 minutes before the first
+//! would have listed, in `authzwindows`.
+//!
 //! Then `--ticks` passes 15 minutes apart (`EstateCheck`'s period, whose step the pass is), the
 //! sessions of each period written before its pass. Per pass: Resource Manager calls per
 //! subscription, `AuditLogs` queries per workspace (an empty answer, counted), table calls, day
@@ -175,6 +179,7 @@ fn session(i: u64, start: OffsetDateTime, rng: &mut Rng, a: &Args) -> Planned {
         resource_group: "rg-app".into(),
         duration_ms: Some(1_800_000),
         end_arrived_at: None,
+        written: None,
         recorded: true,
         recording_ids: vec![],
         recorded_by: "exact".into(),
@@ -285,6 +290,8 @@ async fn main() {
     }
     let tables = Arc::new(InMemoryTables::new().without_interleaving());
     tables.ensure_table(DAYS_TABLE).await.unwrap();
+    let kept = authorization::store::WINDOWS_TABLE;
+    tables.ensure_table(kept).await.unwrap();
 
     let fake = FakeArm::start(Estate {
         latency: Duration::from_millis(arg("--latency-ms", 0)),
@@ -371,6 +378,30 @@ async fn main() {
             .write(DAYS_TABLE, &row.to_entity(), WriteMode::Upsert)
             .await
             .unwrap();
+    }
+    // The kept evidence those verdicts came from: each activation an earlier pass (every 15
+    // minutes before T0) found in its list, as that pass kept it (`authzwindows`). Without it, an
+    // activation that ended in the last tick before T0 (so the first pass's list no longer shows
+    // it) covered a session of the first tick only by the 5 minutes' skew, and no source showed it.
+    if decided {
+        let seen: Vec<_> = (all.iter().enumerate())
+            .filter(|(_, p)| {
+                p.activation.is_some_and(|(arrival, _, until)| {
+                    // The last earlier pass before the window's end.
+                    let ticks = ((T0 - until.min(T0)) / TICK).floor() as i32 + 1;
+                    arrival <= T0 - TICK * ticks
+                })
+            })
+            .map(|(n, p)| {
+                let i = serde_json::from_value(instance(n, p)).unwrap();
+                authorization::evidence::of_instance(&i, &p.row.subscription)
+            })
+            .collect();
+        let none = authorization::store::Kept::default();
+        authorization::store::keep(tables.as_ref(), &none, &seen, T0 - TICK)
+            .await
+            .unwrap();
+        eprintln!("{} activations kept by earlier passes", seen.len());
     }
     eprintln!(
         "{seeded} day rows seeded in {:.1} s",

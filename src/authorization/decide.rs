@@ -9,6 +9,10 @@
 //! A window covers the start when it began no later than [`SKEW`] after it and ended no earlier
 //! than [`SKEW`] before it (an open window has not ended). A just-in-time request whose end is
 //! not known covers [`JIT_MAX`] from its start, the longest Defender allows.
+//!
+//! A group's members are read as they are (Microsoft Graph has no membership at a past time): a
+//! `standing` through membership, or a `none` beside a group holding a role there, whose members
+//! were read after the session's start names that read time in its reasons.
 
 use std::collections::BTreeMap;
 
@@ -267,6 +271,12 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     let member: Vec<&Evidence> = (memberships.iter())
         .flat_map(|(m, role)| [m, *role])
         .collect();
+    // Membership is read as it is, not as it was at the start: a verdict resting on it says so.
+    let as_read: Vec<String> = (group_roles.iter())
+        .filter_map(|g| Some((&g.principal, reads.members.get(&g.principal)?)))
+        .filter(|(_, m)| m.read_at > t)
+        .map(|(g, m)| format!("group {g}'s members as read at {}, after the session's start: who was a member at its start is not seen", crate::dates::format_utc_millis(m.read_at)))
+        .collect();
     let chosen = [
         (Verdict::Pim, pim),
         (Verdict::PimGroup, pim_group),
@@ -278,6 +288,12 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     .find(|(_, found)| !found.is_empty());
     if let Some((verdict, found)) = chosen {
         fill(&mut record, verdict, &found, all, s, pattern);
+        if found
+            .iter()
+            .any(|e| e.kind == Some(Kind::GroupMember) && e.id.starts_with("member:"))
+        {
+            record.reasons = as_read;
+        }
         return record;
     }
     // Nothing covers it: was everything read?
@@ -311,6 +327,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     record.reasons.sort();
     record.reasons.dedup();
     record.verdict = if record.reasons.is_empty() {
+        record.reasons = as_read;
         Verdict::None
     } else {
         Verdict::Unknown

@@ -258,6 +258,24 @@ fn a_groups_members_as_read_decide_standing_or_none_and_unread_members_are_unkno
     // Carol is not a member: none.
     let r = decide(&session("carol@contoso.com"), &ev, &both, None);
     assert_eq!((r.verdict, r.reasons.len()), (Verdict::None, 0), "{r:?}");
+    // Members read an hour after the session's start: the verdicts stand, and say that the
+    // membership at the start is not seen.
+    let mut after = members(&[("oid-bob", Some("bob@contoso.com"))]);
+    after.read_at = T + Duration::hours(1);
+    let after = read(after);
+    for (who, verdict) in [
+        ("bob@contoso.com", Verdict::Standing),
+        ("carol@contoso.com", Verdict::None),
+    ] {
+        let r = decide(&session(who), &ev, &after, None);
+        assert_eq!(r.verdict, verdict, "{r:?}");
+        assert_eq!(r.reasons.len(), 1, "{r:?}");
+        assert!(
+            r.reasons[0].contains("group g1's members as read at 2026-11-20T11:00:00.000Z")
+                && r.reasons[0].contains("member at its start is not seen"),
+            "{r:?}"
+        );
+    }
     // The members list refused: unknown, naming the permission; never none.
     let refused = Reads {
         members_failed: vec![(

@@ -189,7 +189,7 @@ pub async fn run(
         }
     });
     let read = match read.await {
-        Ok(()) => select::unknown(tables, hosts, span, &mut chosen).await,
+        Ok(()) => select::unknown(tables, hosts, span, scan_from, &mut chosen).await,
         e => e,
     };
     if let Err(e) = read {

@@ -3,8 +3,10 @@
 //! and are undecided, `none` or `unknown`; every `unknown` of [`super::DECIDE_LOOKBACK`] (its
 //! source may be readable now); and the sessions that evidence new or changed this pass could
 //! cover (its window, widened by the skew, for its person; any verdict below `pim`, or any at all
-//! for an approval, which only adds to a record). Once a day the whole span is swept for
-//! undecided rows written later than [`RECENT`] (a backfill); the first pass also reads `SHARED_ACCOUNT_DAYS`
+//! for an approval, which only adds to a record); and the rows first written since the last pass
+//! (less [`RECENT`]) that started before it, whatever their start (a row written late). Once a day
+//! the whole span is swept for undecided rows (rows written before rows carried their write
+//! time); the first pass also reads `SHARED_ACCOUNT_DAYS`
 //! to begin the kept shared-account state. Each day of a scan is read and let go in turn.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,10 +15,11 @@ use time::{Duration, OffsetDateTime, Time};
 
 use super::decide::{JIT_MAX, SKEW};
 use super::evidence::{Evidence, Kind};
-use crate::catalogue::days::{DayRow, Span, started_within_scan, started_within_with};
+use crate::catalogue::days::{self, DayRow, Span, started_within_scan, started_within_with};
 use crate::catalogue::person::forms;
 use crate::catalogue::session::outcome::CONNECTED;
-use crate::tables::TableStore;
+use crate::dates::format_utc_millis;
+use crate::tables::{Filter, TableStore, filter::Op};
 
 /// How far before the last pass a pass reads the sessions that started (rows written late).
 pub const RECENT: Duration = Duration::hours(2);
@@ -79,7 +82,10 @@ pub async fn scan(
     Ok(())
 }
 
-/// Chooses every `unknown` session of `span`.
+/// Chooses every `unknown` session of `span`, and every undecided, `none` or `unknown` one that
+/// started before `since` but whose row was first written at `since` or later (`Written`: a row
+/// written late, which the scan of recent starts does not read): decided at the first pass after
+/// it arrives, not at the daily sweep. One query.
 ///
 /// # Errors
 /// Table errors.
@@ -87,11 +93,20 @@ pub async fn unknown(
     tables: &dyn TableStore,
     hosts: &BTreeSet<String>,
     span: Span,
+    since: OffsetDateTime,
     chosen: &mut Chosen,
 ) -> Result<(), crate::azure::AzureError> {
-    let rows = started_within_with(tables, span, &["unknown"]).await?;
+    let since = format_utc_millis(since);
+    let late = Filter::And(vec![
+        Filter::str("Written", Op::Ge, since.clone()),
+        Filter::str("Start", Op::Lt, since),
+    ]);
+    let more = Filter::Or(vec![Filter::str("Authorization", Op::Eq, "unknown"), late]);
+    let rows = days::scan(tables, span, vec![more]).await?;
     for r in chosen.keep(hosts, rows) {
-        chosen.rows.insert(r.tunnel_id.clone(), r);
+        if OPEN.contains(&r.authorization.as_str()) {
+            chosen.rows.insert(r.tunnel_id.clone(), r);
+        }
     }
     Ok(())
 }

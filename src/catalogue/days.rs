@@ -138,6 +138,10 @@ pub struct DayRow {
     pub duration_ms: Option<i64>,
     /// When the end became known to us (processing time): the grace period counts from here.
     pub end_arrived_at: Option<OffsetDateTime>,
+    /// When the row was first written under its start day (processing time, `Written`): a row
+    /// written long after its start is found by it (the authorization pass reads the rows written
+    /// since its last pass, whatever their start).
+    pub written: Option<OffsetDateTime>,
     /// The current match of at least one recording names this session.
     pub recorded: bool,
     /// Ids of the recordings whose current match names it (the first [`MAX_IDS`]).
@@ -224,6 +228,7 @@ impl DayRow {
             resource_group: s.resource_group.clone(),
             duration_ms: s.effective_duration_ms(),
             end_arrived_at: None,
+            written: None,
             recorded: false,
             recording_ids: Vec::new(),
             recorded_by: String::new(),
@@ -292,6 +297,7 @@ impl DayRow {
             resource_group: s("TargetResourceGroup"),
             duration_ms: get_i64(e, "DurationMs"),
             end_arrived_at: t("EndArrivedAt"),
+            written: t("Written"),
             recorded: b("Recorded"),
             recording_ids: get_list(e, "RecordingIds").map(str::to_owned).collect(),
             recorded_by: s("RecordedBy"),
@@ -327,6 +333,7 @@ impl DayRow {
             "TargetResourceId": self.target_resource_id, "TargetSubscription": self.subscription,
             "TargetResourceGroup": self.resource_group,
             "EndArrivedAt": self.end_arrived_at.map(format_utc_millis), "Recorded": self.recorded,
+            "Written": self.written.map(format_utc_millis),
             "RecordingIds": ids[..ids.len().min(MAX_IDS)].join(","),
             "RecordedBy": self.recorded_by, "RecordingReplaced": self.replaced,
             "UnrecordedNotified": self.unrecorded_notified, "Joined": self.joined,
@@ -389,6 +396,7 @@ impl DayRow {
             subscription: text(fresh.subscription, &mut self.subscription),
             resource_group: text(fresh.resource_group, &mut self.resource_group),
             end_arrived_at: self.end_arrived_at,
+            written: self.written,
             recorded: self.recorded,
             recording_ids: std::mem::take(&mut self.recording_ids),
             recorded_by: std::mem::take(&mut self.recorded_by),
@@ -473,6 +481,7 @@ pub async fn insert_new(
     if w.end.is_some() {
         w.end_arrived_at = Some(arrived);
     }
+    w.written = Some(arrived);
     widen(&mut w.pending, pending);
     record(outbox, Some(&w), arrived).await?;
     match write_creating_table(tables, DAYS_TABLE, &w.to_entity(), WriteMode::Insert).await {
@@ -529,6 +538,7 @@ pub async fn put(
             if w.end.is_some() && w.end_arrived_at.is_none() {
                 w.end_arrived_at = Some(arrived);
             }
+            w.written = w.written.or(Some(arrived));
             widen(&mut w.pending, pending);
             w
         });
@@ -922,7 +932,10 @@ pub async fn started_within_with(
 
 /// The day rows of the sessions that started within `span` and match every one of `more`: one
 /// query over the span's day partitions.
-async fn scan(
+///
+/// # Errors
+/// Table errors.
+pub async fn scan(
     tables: &dyn TableStore,
     span: Span,
     more: Vec<Filter>,

@@ -105,6 +105,16 @@ pub(super) fn activation_row(
 
 /// Host `b1`'s connects at 08:00: `(tunnel suffix, user e-mail, VM id)`, read by the handler.
 pub(crate) async fn sessions_arrive(rig: &Rig, cs: &str, sessions: &[(&str, &str, String)]) {
+    sessions_arrive_at(rig, cs, sessions, None).await;
+}
+
+/// [`sessions_arrive`], their rows written at `at` (`None`: the event fixture's time).
+pub(crate) async fn sessions_arrive_at(
+    rig: &Rig,
+    cs: &str,
+    sessions: &[(&str, &str, String)],
+    at: Option<&str>,
+) {
     let name = format!(
         "resourceId={}/y=2026/m=11/d=25/h=08/m=00/PT1H.json",
         host_id("b1").to_ascii_uppercase()
@@ -118,7 +128,7 @@ pub(crate) async fn sessions_arrive(rig: &Rig, cs: &str, sessions: &[(&str, &str
                 "tunnelId": format!("5f0c2d7e-8b1a-4c3e-9d2f-0000000{tunnel}")}});
         lines.push_str(&format!("{record}\n"));
     }
-    super::audit_lines_arrive(rig, cs, &name, lines).await;
+    super::audit_lines_arrive_at(rig, cs, &name, lines, at).await;
 }
 
 /// The sessions of 2026-11-25 with `authorization` (`None`: every one): `email → item`.

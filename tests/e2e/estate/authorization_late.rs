@@ -12,7 +12,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::Rig;
-use super::authorization::{activation_row, sessions_arrive, vm};
+use super::authorization::{activation_row, instance, sessions_arrive, sessions_arrive_at, vm};
 use super::doors::{CUSTOMER, check_at};
 use super::fake_arm::SUB;
 use crate::harness::azurite;
@@ -144,4 +144,68 @@ async fn a_pim_row_arriving_hours_late_is_read_when_it_arrives_and_flips_none_to
         .find(|i| i["userEmail"] == "bob@contoso.com")
         .map(|i| i["authorizationRecord"]["evidence"].clone());
     assert_eq!(bob, Some(json!(["audit-bob"])));
+}
+
+/// The verdicts of the sessions of 2026-11-25: `e-mail → verdict` (empty: undecided).
+async fn verdicts(rig: &Rig) -> Vec<(String, String)> {
+    let (status, page) = rig
+        .handler
+        .get_json("/api/sessions?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let mut out: Vec<(String, String)> = (page["items"].as_array().into_iter().flatten())
+        .map(|i| (s(&i["userEmail"]), s(&i["authorization"])))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_session_row_written_three_hours_late_is_decided_at_the_next_check() {
+    let Some(cs) = azurite() else { return };
+    let (_logs, env) = super::doors::quiet_workspace().await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut rig = Rig::new(&cs, &env).await;
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
+    rig.arm.with(|e| {
+        let alice = instance(
+            "pim-alice",
+            ("oid-alice", "alice@contoso.com"),
+            &rg,
+            true,
+            ("2026-11-25T07:45:00Z", Some("2026-11-25T15:45:00Z")),
+        );
+        (e.schedules).insert(format!("/subscriptions/{SUB}"), (vec![alice], Vec::new()));
+    });
+    // Checks every 15 minutes from 09:00 to 11:00 (the day's sweep at the first): no session yet.
+    for at in ["09:00", "09:15", "10:00", "11:00"] {
+        check_at(&mut rig, &format!("2026-11-25T{at}:00Z")).await;
+    }
+    // The connects of 08:00 and 08:01 are written at 11:05, three hours after they started.
+    let sessions = [
+        ("02a", "alice@contoso.com", vm(SUB, "vm-a")),
+        ("02b", "bob@contoso.com", vm(SUB, "vm-b")),
+    ];
+    sessions_arrive_at(&rig, &cs, &sessions, Some("2026-11-25T11:05:00Z")).await;
+    assert_eq!(
+        verdicts(&rig).await,
+        [
+            ("alice@contoso.com".to_owned(), String::new()),
+            ("bob@contoso.com".to_owned(), String::new())
+        ],
+        "written, not decided yet"
+    );
+    // The next check (one tick after the write) decides both: before, they started more than
+    // 2 hours before the last check and waited for the next day's sweep.
+    let said = check_at(&mut rig, "2026-11-25T11:15:00Z").await;
+    assert_eq!(
+        verdicts(&rig).await,
+        [
+            ("alice@contoso.com".to_owned(), "pim".to_owned()),
+            ("bob@contoso.com".to_owned(), "none".to_owned())
+        ],
+        "{said:?}"
+    );
+    assert_eq!(verdict_of(&said, "session.unauthorized"), 1, "{said:?}");
 }

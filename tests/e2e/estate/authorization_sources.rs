@@ -23,7 +23,7 @@ const G2: &str = "1c4a9e1f-0000-4000-8000-0000000000b2";
 const G3: &str = "1c4a9e1f-0000-4000-8000-0000000000c3";
 
 /// A role held by `group` at `scope`, as the schedule instances list shows a group principal.
-fn group_role(name: &str, group: &str, scope: &str) -> Value {
+pub(super) fn group_role(name: &str, group: &str, scope: &str) -> Value {
     let mut v = instance(
         name,
         (group, ""),
@@ -207,6 +207,16 @@ async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_
         "{}",
         got[5].3
     );
+    // Dave's standing and bob's none rest on G1's members as read now, after the sessions
+    // started: their records say membership at the start is not seen.
+    for who in [1, 3] {
+        let why = &got[who].3;
+        assert!(
+            why.contains(&format!("group {G1}'s members as read at"))
+                && why.contains("who was a member at its start is not seen"),
+            "{why}"
+        );
+    }
     let member_reads = || {
         (graph.requests().iter())
             .filter(|(_, p)| p.contains("/transitiveMembers/"))

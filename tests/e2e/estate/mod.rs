@@ -6,6 +6,7 @@
 //! `/api/health` show it.
 
 mod authorization;
+mod authorization_faults;
 mod authorization_late;
 mod authorization_sources;
 mod authorized_pack;
@@ -89,6 +90,17 @@ impl Rig {
 /// Appends `lines` (audit records, a line each) to host `b1`'s hour blob `name` in the audit-log
 /// container and announces the blob as Event Grid does (`AuditLogCreated` reads it).
 pub(crate) async fn audit_lines_arrive(rig: &Rig, cs: &str, name: &str, lines: String) {
+    audit_lines_arrive_at(rig, cs, name, lines, None).await;
+}
+
+/// [`audit_lines_arrive`], the event handled at `at` (the host's `UtcNow`; `None`: the fixture's).
+pub(crate) async fn audit_lines_arrive_at(
+    rig: &Rig,
+    cs: &str,
+    name: &str,
+    lines: String,
+    at: Option<&str>,
+) {
     use bastion_recordings::storage::BlobStore as _;
     let conn = bastion_recordings::azure::connection::StorageConnection::resolve("T", &|k| {
         (k == "T").then(|| cs.to_owned())
@@ -107,7 +119,10 @@ pub(crate) async fn audit_lines_arrive(rig: &Rig, cs: &str, name: &str, lines: S
         .await
         .expect("append");
     let file = "invocations/auditlog-created.invocation.json";
-    let inv = crate::audit_logs::support::event_invocation(file, &container, name);
+    let mut inv = crate::audit_logs::support::event_invocation(file, &container, name);
+    if let Some(at) = at {
+        inv["Metadata"]["sys"]["UtcNow"] = serde_json::json!(at);
+    }
     let (status, body) = rig.handler.invoke("AuditLogCreated", &inv).await;
     assert_eq!(status, 200, "{body}");
 }

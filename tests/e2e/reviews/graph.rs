@@ -19,7 +19,9 @@
 //! `#microsoft.graph.user` with the `$select`ed properties (`id`, `userPrincipalName`), one a
 //! page with `@odata.nextLink` to the next (`$skiptoken`); 404 `Request_ResourceNotFound` for a
 //! group it does not know; 403 `Authorization_RequestDenied` for the groups whose members it is
-//! told to refuse (the app without `GroupMember.Read.All`).
+//! told to refuse (the app without `GroupMember.Read.All`); for a group told to fail, every time,
+//! 429 `TooManyRequests` with or without `Retry-After` (Learn graph/throttling) or 504
+//! (Learn graph/errors, "Gateway Timeout", code `generalException`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,8 +53,8 @@ struct Directory {
     refused_groups: Vec<String>,
     /// Group id → its transitive user members (object id, UPN).
     members: HashMap<String, Vec<(String, String)>>,
-    /// Group ids whose members are refused with 403.
-    refused_members: Vec<String>,
+    /// Group id → the answer its members list fails with every time: 403 for a refused one.
+    member_faults: HashMap<String, Fault>,
     /// Its own base URL (for `@odata.nextLink`).
     base: String,
 }
@@ -78,6 +80,25 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A failure a list answers: its status, Graph error code and `Retry-After`.
+#[derive(Clone, Copy)]
+pub(crate) struct Fault(pub StatusCode, pub &'static str, pub Option<&'static str>);
+
+impl Fault {
+    fn answer(self) -> Response {
+        let Self(status, code, after) = self;
+        if status == StatusCode::FORBIDDEN {
+            return refused();
+        }
+        let mut r = error(status, code, status.canonical_reason().unwrap_or_default());
+        if let Some(after) = after {
+            r.headers_mut()
+                .insert("retry-after", after.parse().expect("header"));
+        }
+        r
+    }
+}
+
 /// A 403 as Graph refuses an app without the permission.
 fn refused() -> Response {
     error(
@@ -93,14 +114,7 @@ fn throttled(d: &mut Directory) -> Option<Response> {
         return None;
     }
     d.throttle -= 1;
-    let mut r = error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "TooManyRequests",
-        "Too many requests.",
-    );
-    r.headers_mut()
-        .insert("retry-after", "1".parse().expect("header"));
-    Some(r)
+    Some(Fault(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", Some("1")).answer())
 }
 
 async fn user(
@@ -231,8 +245,8 @@ async fn transitive_members(
     if let Some(r) = received(&mut d, &uri, &query) {
         return r;
     }
-    if d.refused_members.contains(&group) {
-        return refused();
+    if let Some(fault) = d.member_faults.get(&group) {
+        return fault.answer();
     }
     let Some(all) = d.members.get(&group).cloned() else {
         return error(
@@ -332,8 +346,15 @@ impl FakeGraph {
         let list = (members.iter()).map(|(i, u)| ((*i).to_owned(), (*u).to_owned()));
         d.members.insert(group.to_owned(), list.collect());
         if refused {
-            d.refused_members.push(group.to_owned());
+            let fault = Fault(StatusCode::FORBIDDEN, "Authorization_RequestDenied", None);
+            d.member_faults.insert(group.to_owned(), fault);
         }
+    }
+
+    /// Fails every read of `group`'s members with `fault`.
+    pub(crate) fn members_fail(&self, group: &str, fault: Fault) {
+        let mut d = self.dir.lock().expect("lock");
+        d.member_faults.insert(group.to_owned(), fault);
     }
 
     /// Every query string received.
