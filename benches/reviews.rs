@@ -43,6 +43,7 @@ use bastion_recordings::reviews::queue::entry::{self, MARKER, PARTITION, QUEUE_T
 use bastion_recordings::reviews::queue::read::ranked;
 use bastion_recordings::reviews::queue::{derive, overdue};
 use bastion_recordings::sources::{Source, Sources};
+use bastion_recordings::state::Raised;
 use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::ops::query_all;
 use bastion_recordings::tables::{Entity, Filter, TableStore, WriteMode};
@@ -202,7 +203,7 @@ async fn rate(azurite: &Azurite, rate: usize, days: i64, requests: usize) {
     let before = Calls::of(&counted);
     let mut queued = 0;
     loop {
-        let done = derive::refresh(&ports, &settings, None, end)
+        let done = derive::refresh(&ports, &settings, None, &Raised, end)
             .await
             .expect("backlog");
         queued += done.queued;
@@ -293,7 +294,7 @@ async fn rate(azurite: &Azurite, rate: usize, days: i64, requests: usize) {
     store(tables.as_ref(), &changed).await;
     let before = Calls::of(&counted);
     let t = Instant::now();
-    let done = derive::refresh(&ports, &settings, None, end)
+    let done = derive::refresh(&ports, &settings, None, &Raised, end)
         .await
         .expect("run");
     let sent = overdue::overdue(tables.as_ref(), 24, end)

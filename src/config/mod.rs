@@ -233,7 +233,7 @@ impl Config {
         let graph = crate::graph::settings::read(&mut r, insecure_loopback);
         let authz = crate::authorization::settings::AuthzSettings::from_reader(&mut r);
         let heartbeat_interval = heartbeat_interval(&mut r);
-        let integrity_sample = crate::integrity::timer::sample_size(&mut r);
+        let integrity_sample = integrity_sample(&mut r);
         let evidence_key = crate::pack::key::PackKey::from_reader(&mut r);
         let evidence_paper = crate::pack::paper::Paper::from_reader(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_reader(&mut r);
@@ -365,6 +365,11 @@ pub fn log_settings() -> crate::telemetry::LogSettings {
 /// `HEALTH_HEARTBEAT_SECONDS` (default 60, 1–3600): how often an instance flushes its heartbeats.
 pub fn heartbeat_interval(r: &mut crate::setting::Reader<'_>) -> time::Duration {
     time::Duration::seconds(r.number("HEALTH_HEARTBEAT_SECONDS", 60, 1..=3600))
+}
+
+/// `INTEGRITY_VERIFY_SAMPLE` (default 50, 1–100 000): recordings re-hashed per `IntegrityVerify` run.
+pub fn integrity_sample(r: &mut crate::setting::Reader<'_>) -> usize {
+    r.number("INTEGRITY_VERIFY_SAMPLE", 50, 1..=100_000)
 }
 
 /// The evidence signing key alone, for commands that need no storage connection.

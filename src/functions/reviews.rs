@@ -18,7 +18,8 @@ pub const REVIEW_QUEUE: &str = "ReviewQueue";
 pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let now = super::now_of(&state, &inv);
     let settings = &state.config.reviews;
-    let done = derive::refresh(&state.ports, settings, state.directory.as_deref(), now)
+    let people = state.directory.as_deref();
+    let done = derive::refresh(&state.ports, settings, people, &crate::state::Raised, now)
         .await
         .map_err(Failure::storage)?;
     let due = overdue::overdue(

@@ -21,17 +21,10 @@ use crate::tables::Filter;
 
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "IntegrityVerify";
-/// Default rows per run.
-pub const DEFAULT_SAMPLE: usize = 50;
 /// Wall-clock budget for hashing (the host's `functionTimeout` is 10 minutes).
 pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(7 * 60);
 const CONCURRENCY: usize = 4;
 const MAX_LOOKBACK_DAYS: u32 = 3660;
-
-/// `INTEGRITY_VERIFY_SAMPLE` (default 50, 1–100 000).
-pub fn sample_size(r: &mut crate::setting::Reader<'_>) -> usize {
-    r.number("INTEGRITY_VERIFY_SAMPLE", DEFAULT_SAMPLE, 1..=100_000)
-}
 
 /// Days back a catalogued recording may still be retained: the longest class with `days`
 /// (at least 1, at most ten years).

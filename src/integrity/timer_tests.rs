@@ -10,9 +10,10 @@ use time::macros::datetime;
 
 use super::checks;
 use super::tests::{catalogue, content, put, queue_invocation};
-use super::timer::{self, lookback_days, sample_size, select};
+use super::timer::{self, lookback_days, select};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::policy::Policy;
+use crate::config::integrity_sample as sample_size;
 use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::storage::{BlobStore, Metadata};

@@ -11,8 +11,7 @@ use crate::dates::format_utc;
 use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
-/// Table of tombstones and deletion intents.
-pub const DELETIONS_TABLE: &str = "deletions";
+pub use crate::catalogue::policy::DELETIONS_TABLE;
 /// Partition of deletion intents.
 pub const INTENT_PK: &str = "pending";
 /// Reason of a retention deletion.

@@ -7,11 +7,11 @@
 
 use super::model::{Context, Kind, Subject};
 use crate::catalogue::person::Person;
+use crate::catalogue::policy::DELETIONS_TABLE;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo;
 use crate::catalogue::session::{self, tunnel_key};
 use crate::ports::RequestError;
-use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::tables::ops::get;
 use crate::tables::{Entity, TableStore, get_str};
 

@@ -1,15 +1,23 @@
 //! The domains built from an application state, as every entry point builds them: each takes
 //! the state's ports and the settings it reads, never the state itself.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
 
 use super::AppState;
 use crate::audit_logs::detect::stalled::Stalled;
+use crate::audit_logs::detect::{burst, stored};
 use crate::audit_logs::tail::Tailer;
+use crate::azure::AzureError;
+use crate::catalogue::days::DayRow;
 use crate::health::report::Health;
 use crate::join::{Join, Times};
 use crate::recordings::Recordings;
 use crate::retention::sweep::Sweeper;
+use crate::spine::{Finding, kinds};
+use crate::tables::TableStore;
 
 /// The join's matching settings, from the audit settings.
 fn times(state: &AppState) -> Times {
@@ -68,5 +76,46 @@ pub fn health(state: &AppState) -> Health {
         heartbeats: state.heartbeats.clone(),
         queues: state.queues.clone(),
         tail_look_back: state.audit.tail_look_back,
+    }
+}
+
+/// What estate and the failed-login detection raised, as the review queue ranks a session by it.
+pub struct Raised;
+
+#[async_trait::async_trait]
+impl crate::reviews::queue::derive::Raised for Raised {
+    async fn flagged_hosts(&self, tables: &dyn TableStore) -> Result<BTreeSet<String>, AzureError> {
+        crate::estate::store::flagged_hosts(tables).await
+    }
+
+    async fn bursts(
+        &self,
+        tables: &dyn TableStore,
+        (from, to): (OffsetDateTime, OffsetDateTime),
+        window: Duration,
+    ) -> Result<Vec<Finding>, AzureError> {
+        stored::bursts(tables, from, to, window).await
+    }
+
+    fn concerns(&self, b: &Finding, s: &DayRow) -> bool {
+        burst::concerns(b, (&s.user_name, &s.user_email), &s.client_ip, s.start)
+    }
+
+    async fn doors_open(
+        &self,
+        tables: &dyn TableStore,
+        sessions: &[DayRow],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Option<&'static kinds::Kind>>, AzureError> {
+        let doors = crate::estate::bypass::episodes::episodes(tables).await?;
+        let open = |s: &DayRow| {
+            let vm = crate::estate::bypass::ids::vm_of(&s.target_resource_id);
+            let eps = vm.and_then(|vm| doors.get(&vm))?;
+            let e = eps
+                .iter()
+                .find(|e| e.overlaps(s.start, s.end.unwrap_or(now)))?;
+            Some(kinds::estate_code(&e.door))
+        };
+        Ok(sessions.iter().map(open).collect())
     }
 }

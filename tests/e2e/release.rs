@@ -64,6 +64,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_test_double_is_behind_the_feature() {
     let gated = gated_modules();
     for double in [
+        "src/azure/intercept.rs",
         "src/storage/testing/",
         "src/tables/testing/",
         "src/loganalytics/testing/",

@@ -25,6 +25,9 @@ pub const TAG_CLASS: &str = "retentionClass";
 pub const TAG_UNTIL: &str = "retainUntil";
 /// `retainUntil` of a held blob: outside every sweep range (Find Blobs by Tags has no `<>`).
 pub const HELD_UNTIL: &str = "9999-12-31";
+/// Table of the sweep's tombstones and deletion intents (written by `retention::tombstone`
+/// alone), where a recording the policy deleted is read back by the API and the reviews.
+pub const DELETIONS_TABLE: &str = "deletions";
 
 /// The built-in policy: the compliance classes and tiering of docs/retention.md.
 pub const DEFAULT_POLICY: &str = r#"

@@ -24,7 +24,6 @@ use super::entry::{self, PARTITION, QUEUE_TABLE, rank_key};
 use super::pairs;
 use super::read::{self, ranked};
 use super::risk::{self, user_of};
-use crate::audit_logs::detect::{burst, stored};
 use crate::azure::AzureError;
 use crate::catalogue::changes;
 use crate::catalogue::days::{self, DayRow, Span};
@@ -35,7 +34,8 @@ use crate::dates::format_utc_millis;
 use crate::graph::Directory;
 use crate::ports::Ports;
 use crate::reviews::settings::ReviewSettings;
-use crate::spine::{Finding, kinds};
+use crate::spine::Finding;
+use crate::spine::kinds::{self, Kind};
 use crate::tables::filter::Op;
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Entity, Filter, IN_FLIGHT, TableStore, get_str};
@@ -56,6 +56,32 @@ pub struct Refreshed {
     pub unresolved: usize,
 }
 
+/// What other domains raised that ranks a session, each read from that domain's own tables: the
+/// entry point hands it in (`state::Raised`), so the queue reads no other domain's rows itself.
+#[async_trait::async_trait]
+pub trait Raised: Send + Sync {
+    /// The Bastion hosts (lower case) with an open estate finding that calls for a review.
+    async fn flagged_hosts(&self, tables: &dyn TableStore) -> Result<BTreeSet<String>, AzureError>;
+    /// The failed-login detection's stored bursts whose window starts in `[from, to)` (`window`
+    /// is `FAILED_LOGIN_WINDOW_MINUTES`).
+    async fn bursts(
+        &self,
+        tables: &dyn TableStore,
+        (from, to): (OffsetDateTime, OffsetDateTime),
+        window: Duration,
+    ) -> Result<Vec<Finding>, AzureError>;
+    /// Whether burst `b` concerns session `s`: part of it, or right after it.
+    fn concerns(&self, b: &Finding, s: &DayRow) -> bool;
+    /// For each of `sessions`, the kind of a door beside Bastion open onto its VM during it (one
+    /// read of the estate's doors).
+    async fn doors_open(
+        &self,
+        tables: &dyn TableStore,
+        sessions: &[DayRow],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Option<&'static Kind>>, AzureError>;
+}
+
 /// Derives the sessions recorded as changed, for up to 4 minutes (the timer runs every 5).
 ///
 /// # Errors
@@ -64,12 +90,13 @@ pub async fn refresh(
     ports: &Ports,
     settings: &ReviewSettings,
     people: Option<&dyn Directory>,
+    raised: &dyn Raised,
     now: OffsetDateTime,
 ) -> Result<Refreshed, AzureError> {
     let tables = ports.tables.as_ref();
-    let flagged = crate::estate::store::flagged_hosts(tables).await?;
+    let flagged = raised.flagged_hosts(tables).await?;
     rebase(tables, settings, &flagged, now).await?;
-    let done = drain(ports, settings, people, &flagged, now).await?;
+    let done = drain(ports, settings, people, (raised, &flagged), now).await?;
     read::mark_ranked(tables, now).await?;
     Ok(done)
 }
@@ -79,7 +106,7 @@ async fn drain(
     ports: &Ports,
     settings: &ReviewSettings,
     people: Option<&dyn Directory>,
-    flagged: &BTreeSet<String>,
+    raised: (&dyn Raised, &BTreeSet<String>),
     now: OffsetDateTime,
 ) -> Result<Refreshed, AzureError> {
     let tables = ports.tables.as_ref();
@@ -119,7 +146,7 @@ async fn drain(
         // a self-review's session is queued by this very derivation.
         let rechecked = crate::reviews::recheck::after_join(ports, &rows, now).await?;
         done.self_reviews += rechecked.self_reviews;
-        let derived = derive(tables, settings, flagged, rows, now).await?;
+        let derived = derive(tables, settings, raised, rows, now).await?;
         done.sessions += derived.len();
         done.queued += entry::put(tables, derived).await?;
         changes::clear(tables, &page).await?;
@@ -133,7 +160,7 @@ async fn drain(
 async fn derive(
     tables: &dyn TableStore,
     settings: &ReviewSettings,
-    flagged: &BTreeSet<String>,
+    (raised, flagged): (&dyn Raised, &BTreeSet<String>),
     mut sessions: Vec<DayRow>,
     now: OffsetDateTime,
 ) -> Result<Vec<(String, Option<Entity>)>, AzureError> {
@@ -146,11 +173,9 @@ async fn derive(
         Duration::days(1),
     ) {
         let (from, to) = (run.from - window * 2, run.until + window);
-        bursts.extend(stored::bursts(tables, from, to, window).await?);
+        bursts.extend(raised.bursts(tables, (from, to), window).await?);
     }
-    let of = |b: &Finding, s: &DayRow| {
-        burst::concerns(b, (&s.user_name, &s.user_email), &s.client_ip, s.start)
-    };
+    let of = |b: &Finding, s: &DayRow| raised.concerns(b, s);
     // A failed login of a burst read late: the sessions right after it are derived again.
     let mut seen: HashSet<String> = sessions.iter().map(|s| s.tunnel_id.clone()).collect();
     for b in &bursts {
@@ -171,29 +196,21 @@ async fn derive(
     let firsts = pairs::firsts(tables, &sessions).await?;
     // The doors beside Bastion each VM had open (one read of table `estate` per page).
     let doors = if sessions.is_empty() {
-        std::collections::BTreeMap::new()
+        Vec::new()
     } else {
-        crate::estate::bypass::episodes::episodes(tables).await?
-    };
-    // The kind of a door open onto its VM during it.
-    let door_open = |s: &DayRow| {
-        let vm = crate::estate::bypass::ids::vm_of(&s.target_resource_id);
-        let eps = vm.and_then(|vm| doors.get(&vm))?;
-        let open = eps
-            .iter()
-            .find(|e| e.overlaps(s.start, s.end.unwrap_or(now)));
-        open.map(|e| kinds::estate_code(&e.door))
+        raised.doors_open(tables, &sessions, now).await?
     };
     Ok(sessions
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let burst = bursts.iter().any(|b| of(b, s));
             let burst = burst.then_some(&kinds::LOGIN_FAILED_BURST);
             let estate = flagged.contains(&s.host.to_ascii_lowercase());
             let ctx = risk::Context {
                 raised: (burst.into_iter())
                     .chain(estate.then_some(&kinds::ESTATE_FINDING))
-                    .chain(door_open(s))
+                    .chain(doors.get(i).copied().flatten())
                     .collect(),
                 first_to_vm: firsts.contains(&s.tunnel_id),
             };

@@ -25,6 +25,7 @@ use crate::reviews::hours::WorkingHours;
 use crate::reviews::model::{Kind, Subject, Verdict};
 use crate::reviews::{ReviewRequest, ReviewSettings, record};
 use crate::spine::Finding;
+use crate::state::Raised;
 use crate::tables::ops::write_creating_table;
 use crate::tables::testing::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 use crate::tables::testing::memory::InMemoryTables;
@@ -209,7 +210,9 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
     let t = ports.tables.as_ref();
     seed(t).await;
     let s = settings();
-    let done = refresh(ports, &s, None, NOW).await.expect("refresh");
+    let done = refresh(ports, &s, None, &Raised, NOW)
+        .await
+        .expect("refresh");
     assert_eq!(done.sessions, 15);
     let q: Queue = queue_of(t, NOW).await;
     let q: Queue = q
@@ -237,7 +240,10 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
     );
     // Nothing recorded since: nothing derived, and the record is empty.
     assert_eq!(
-        refresh(ports, &s, None, NOW).await.expect("again").sessions,
+        refresh(ports, &s, None, &Raised, NOW)
+            .await
+            .expect("again")
+            .sessions,
         0
     );
     assert!(f.tables.dump(CHANGES_TABLE).is_empty());
@@ -286,7 +292,9 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
         },
     )
     .await;
-    let later = refresh(ports, &s, None, NOW).await.expect("refresh");
+    let later = refresh(ports, &s, None, &Raised, NOW)
+        .await
+        .expect("refresh");
     assert_eq!((later.sessions, later.queued), (2, 1));
     let q = queue_of(t, NOW).await;
     let carol: Vec<_> = q.iter().filter(|(t, _, _)| t == "c").collect();
@@ -317,7 +325,7 @@ async fn a_sunday_session_whose_records_arrive_four_days_late_is_queued_and_over
     )
     .await;
     let thursday = datetime!(2025-03-13 12:00 UTC);
-    let done = refresh(ports, &settings(), None, thursday)
+    let done = refresh(ports, &settings(), None, &Raised, thursday)
         .await
         .expect("refresh");
     assert_eq!((done.sessions, done.queued), (1, 1));
@@ -371,10 +379,14 @@ async fn a_run_that_fails_leaves_the_record_and_the_next_run_queues_the_sessions
     seed(tables.as_ref()).await;
     let recorded = inner.dump(CHANGES_TABLE).len();
     assert_eq!(recorded, 15);
-    assert!(refresh(&ports, &settings(), None, NOW).await.is_err());
+    assert!(
+        refresh(&ports, &settings(), None, &Raised, NOW)
+            .await
+            .is_err()
+    );
     assert_eq!(inner.dump(CHANGES_TABLE).len(), recorded, "nothing lost");
     tables.hook().0.store(false, Ordering::SeqCst);
-    let done = refresh(&ports, &settings(), None, NOW)
+    let done = refresh(&ports, &settings(), None, &Raised, NOW)
         .await
         .expect("refresh");
     assert_eq!(done.sessions, 15);
@@ -405,7 +417,9 @@ async fn failed_logins_that_arrive_late_put_the_session_after_them_in_a_burst() 
         ),
     )
     .await;
-    refresh(ports, &settings(), None, NOW).await.expect("first");
+    refresh(ports, &settings(), None, &Raised, NOW)
+        .await
+        .expect("first");
     assert!(!queue_of(t, NOW).await.iter().any(|(t, _, _)| t == "s"));
     // The failed logins before it are read later (another host's archive), in two runs.
     for i in 0..5 {
@@ -419,10 +433,14 @@ async fn failed_logins_that_arrive_late_put_the_session_after_them_in_a_burst() 
         )
         .await;
         if i == 2 {
-            refresh(ports, &settings(), None, NOW).await.expect("some");
+            refresh(ports, &settings(), None, &Raised, NOW)
+                .await
+                .expect("some");
         }
     }
-    refresh(ports, &settings(), None, NOW).await.expect("late");
+    refresh(ports, &settings(), None, &Raised, NOW)
+        .await
+        .expect("late");
     let q = queue_of(t, NOW).await;
     let s: Vec<_> = q.iter().filter(|(t, _, _)| t == "s").collect();
     assert_eq!(s, [&("s".into(), 40, r(&["failed-login-burst"]))], "{q:?}");
@@ -451,15 +469,17 @@ async fn an_open_estate_finding_on_the_host_ranks_its_sessions_until_it_clears()
             .filter(|(_, _, r)| r.iter().any(|r| r == "open-estate-finding"))
             .count()
     };
-    refresh(ports, &s, None, NOW).await.expect("refresh");
+    refresh(ports, &s, None, &Raised, NOW)
+        .await
+        .expect("refresh");
     let before = queue_of(t, NOW).await;
     assert_eq!(flagged(&before), 0);
     // Informational findings do not count.
     finding(t, "open", "info").await;
-    let done = refresh(ports, &s, None, NOW).await.expect("info");
+    let done = refresh(ports, &s, None, &Raised, NOW).await.expect("info");
     assert_eq!(done.sessions, 0, "an info finding changes no session");
     finding(t, "open", "high").await;
-    let done = refresh(ports, &s, None, NOW).await.expect("open");
+    let done = refresh(ports, &s, None, &Raised, NOW).await.expect("open");
     // The host's queued sessions and its sessions since yesterday (the 14th's).
     assert_eq!(done.sessions, 15, "{done:?}");
     let open = queue_of(t, NOW).await;
@@ -472,7 +492,9 @@ async fn an_open_estate_finding_on_the_host_ranks_its_sessions_until_it_clears()
     assert_eq!(score(&open, "d"), Some(55), "ranked higher");
     assert_eq!(score(&open, "a"), Some(25));
     finding(t, "resolved", "high").await;
-    refresh(ports, &s, None, NOW).await.expect("resolved");
+    refresh(ports, &s, None, &Raised, NOW)
+        .await
+        .expect("resolved");
     assert_eq!(queue_of(t, NOW).await, before, "the queue is as before");
 }
 
@@ -482,14 +504,14 @@ async fn new_working_hours_re_score_the_queue() {
     let ports = &f.state.ports;
     let t = ports.tables.as_ref();
     seed(t).await;
-    refresh(ports, &settings(), None, NOW)
+    refresh(ports, &settings(), None, &Raised, NOW)
         .await
         .expect("office hours");
     let night = ReviewSettings {
         working_hours: WorkingHours::parse("Mon-Sun 20:00-24:00 UTC").expect("hours"),
         ..settings()
     };
-    refresh(ports, &night, None, NOW)
+    refresh(ports, &night, None, &Raised, NOW)
         .await
         .expect("night shift");
     let q = queue_of(t, NOW).await;
@@ -511,7 +533,7 @@ async fn overdue_is_raised_once_however_many_runs_race() {
     let ports = &f.state.ports;
     let t = ports.tables.as_ref();
     seed(t).await;
-    refresh(ports, &settings(), None, NOW)
+    refresh(ports, &settings(), None, &Raised, NOW)
         .await
         .expect("refresh");
     // The 10th's sessions (their users' first to their VMs) are long due.
@@ -589,7 +611,7 @@ async fn a_run_costs_calls_per_changed_session_and_a_read_is_one_query() {
     day_of(counted.as_ref(), 600).await;
     let calls = || counted.count(None, None);
     let before = calls();
-    let done = refresh(&ports, &settings(), None, NOW)
+    let done = refresh(&ports, &settings(), None, &Raised, NOW)
         .await
         .expect("first");
     let first = calls() - before;
@@ -604,7 +626,9 @@ async fn a_run_costs_calls_per_changed_session_and_a_read_is_one_query() {
     );
     // Nothing recorded: the estate, the basis row, the record, the ranked mark.
     let before = calls();
-    refresh(&ports, &settings(), None, NOW).await.expect("idle");
+    refresh(&ports, &settings(), None, &Raised, NOW)
+        .await
+        .expect("idle");
     assert_eq!(calls() - before, 4, "an idle run");
     // Ten sessions change: ten sessions' worth, whatever the queue holds.
     for i in 0..10 {
@@ -619,7 +643,9 @@ async fn a_run_costs_calls_per_changed_session_and_a_read_is_one_query() {
         .await;
     }
     let before = calls();
-    refresh(&ports, &settings(), None, NOW).await.expect("ten");
+    refresh(&ports, &settings(), None, &Raised, NOW)
+        .await
+        .expect("ten");
     let ten = calls() - before;
     assert!(ten <= 4 + 10 * 4 + 6, "{ten} calls for ten sessions");
     // The riskiest 50 (of one host, too) in one query.
@@ -674,7 +700,7 @@ async fn a_session_whose_vm_had_another_door_open_during_it_ranks_higher() {
         };
         put(t, &s).await;
     }
-    refresh(ports, &settings(), None, NOW)
+    refresh(ports, &settings(), None, &Raised, NOW)
         .await
         .expect("refresh");
     let q = queue_of(t, NOW).await;
@@ -755,7 +781,7 @@ async fn the_queue_ranks_by_the_bursts_the_detection_alerts_and_no_other() {
         named,
         ["m0", "m1", "m2", "m3", "m4"].map(String::from).into()
     );
-    refresh(ports, &settings(), None, NOW)
+    refresh(ports, &settings(), None, &Raised, NOW)
         .await
         .expect("refresh");
     let ranked: BTreeSet<String> = (queue_of(t, NOW).await.into_iter())

@@ -1,6 +1,6 @@
-//! A decorator that runs a hook before every call of a port, then forwards it: one wrapper,
-//! [`Intercepted`], for both ports (the blob port's forwarding is here, the table port's in
-//! `tables::testing::intercept`).
+//! The blob port's side of [`Intercepted`] (the one decorator of both ports, which runs a hook
+//! before every call, then forwards it): the [`Call`]s a hook sees and the forwarding of every
+//! [`BlobStore`] method (the table port's is in `tables::testing::intercept`).
 //!
 //! Counting round trips ([`super::counting`]), recording the permissions a function needs, and
 //! injecting faults or races in tests all need "do something, then call the wrapped store"; a hook
@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::azure::AzureError;
+pub use crate::azure::intercept::Intercepted;
 use crate::permissions::Operation;
 use crate::storage::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
 
@@ -96,30 +97,6 @@ pub trait BeforeCall<S>: Send + Sync + 'static {
     async fn before(&self, call: Call<'_>, inner: &S) -> Result<(), AzureError>;
 }
 
-/// `inner`, with `hook` run before every call (of either port).
-#[derive(Debug, Default)]
-pub struct Intercepted<S, H> {
-    inner: S,
-    hook: H,
-}
-
-impl<S, H> Intercepted<S, H> {
-    /// Wraps `inner`.
-    pub fn with(inner: S, hook: H) -> Self {
-        Self { inner, hook }
-    }
-
-    /// The wrapped store.
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    /// The hook.
-    pub fn hook(&self) -> &H {
-        &self.hook
-    }
-}
-
 impl<S: BlobStore, H: BeforeCall<S>> Intercepted<S, H> {
     /// Runs `run` (a call of the wrapped store) after the hook's `before` for `call`.
     async fn blob_call<R>(
@@ -127,7 +104,7 @@ impl<S: BlobStore, H: BeforeCall<S>> Intercepted<S, H> {
         call: Call<'_>,
         run: impl Future<Output = Result<R, AzureError>> + Send,
     ) -> Result<R, AzureError> {
-        self.hook.before(call, &self.inner).await?;
+        self.hook().before(call, self.inner()).await?;
         run.await
     }
 }
@@ -135,14 +112,14 @@ impl<S: BlobStore, H: BeforeCall<S>> Intercepted<S, H> {
 #[async_trait]
 impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
     fn account(&self) -> &str {
-        self.inner.account()
+        self.inner().account()
     }
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError> {
-        let run = self.inner.properties(blob);
+        let run = self.inner().properties(blob);
         self.blob_call(Call::Properties(blob), run).await
     }
     async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, AzureError> {
-        let run = self.inner.read_range(blob, offset, len);
+        let run = self.inner().read_range(blob, offset, len);
         self.blob_call(Call::ReadRange(blob), run).await
     }
     async fn list(
@@ -151,7 +128,7 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         prefix: Option<&str>,
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError> {
-        let run = self.inner.list(container, prefix, marker);
+        let run = self.inner().list(container, prefix, marker);
         self.blob_call(Call::List(container), run).await
     }
     async fn list_from(
@@ -161,11 +138,11 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         from: &str,
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError> {
-        let run = self.inner.list_from(container, prefix, from, marker);
+        let run = self.inner().list_from(container, prefix, from, marker);
         self.blob_call(Call::List(container), run).await
     }
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {
-        let run = self.inner.get_tags(blob);
+        let run = self.inner().get_tags(blob);
         self.blob_call(Call::GetTags(blob), run).await
     }
     async fn set_tags(
@@ -174,7 +151,7 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         tags: &Tags,
         if_tags: Option<&str>,
     ) -> Result<(), AzureError> {
-        let run = self.inner.set_tags(blob, tags, if_tags);
+        let run = self.inner().set_tags(blob, tags, if_tags);
         self.blob_call(Call::SetTags(blob), run).await
     }
     async fn find_by_tags(
@@ -183,7 +160,7 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         expr: &str,
         marker: Option<String>,
     ) -> Result<Page<TaggedBlob>, AzureError> {
-        let run = self.inner.find_by_tags(container, expr, marker);
+        let run = self.inner().find_by_tags(container, expr, marker);
         self.blob_call(Call::FindByTags(container), run).await
     }
     async fn delete_guarded(
@@ -192,19 +169,19 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         etag: Option<&str>,
         if_tags: Option<&str>,
     ) -> Result<(), AzureError> {
-        let run = self.inner.delete_guarded(blob, etag, if_tags);
+        let run = self.inner().delete_guarded(blob, etag, if_tags);
         self.blob_call(Call::Delete(blob), run).await
     }
     async fn upload(&self, blob: &BlobRef, upload: Upload<'_>) -> Result<String, AzureError> {
-        let run = self.inner.upload(blob, upload);
+        let run = self.inner().upload(blob, upload);
         self.blob_call(Call::Put(blob), run).await
     }
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError> {
-        let run = self.inner.create_append(blob, content_type);
+        let run = self.inner().create_append(blob, content_type);
         self.blob_call(Call::CreateAppend(blob), run).await
     }
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError> {
-        let run = self.inner.append(blob, body);
+        let run = self.inner().append(blob, body);
         self.blob_call(Call::Append(blob), run).await
     }
 }

@@ -9,9 +9,9 @@
 use async_trait::async_trait;
 
 use crate::azure::AzureError;
+use crate::azure::intercept::Counter;
+pub use crate::azure::intercept::Intercepted;
 use crate::permissions::Operation;
-use crate::storage::testing::counting::Counter;
-pub use crate::storage::testing::intercept::Intercepted;
 use crate::tables::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode};
 
 /// The call about to be made, with the table it addresses.
