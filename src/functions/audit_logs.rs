@@ -57,7 +57,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         .map_err(Failure::storage)?;
     let window = state.audit.tail_look_back;
     let hosts = hosts(cursors);
-    let quiet = tail::unchanged(&crate::state::tailer(&state), &hosts, now).await;
+    let (listed, quiet) = tail::unchanged(&crate::state::tailer(&state), &hosts, now).await;
     let known: BTreeMap<String, String> = (hosts.iter())
         .filter(|h| !quiet.contains(&h.unit()))
         .map(|h| (h.unit(), tail::known::of(h, now, window)))
@@ -66,7 +66,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
     units.push(tail::JOINED.to_owned());
     let knowing = |u: &str| known.get(u).cloned().unwrap_or_default();
     let note = format!(
-        "listed {} hosts: {} unchanged, not planned",
+        "listed {listed} of {} hosts: {} unchanged, not planned",
         hosts.len(),
         quiet.len()
     );

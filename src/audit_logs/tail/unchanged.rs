@@ -6,9 +6,9 @@
 //!
 //! Nothing is missed: a blob grown in any watched hour (a late append to an hour already read
 //! included), a blob without a cursor and a cursor without a blob all differ, so the host is
-//! planned. Whatever the planner cannot tell (a listing that failed, or one not answered within
-//! [`BUDGET`], past which the rest of the hosts are planned unlisted) is planned as before, and
-//! its unit lists the host itself.
+//! planned. A host the planner cannot tell of (its listing failed, or [`BUDGET`] ran out before
+//! it was listed) is planned as before, and its unit lists it itself. A host that grew costs a
+//! listing more than before (the planner's and its unit's).
 
 use std::collections::BTreeSet;
 
@@ -27,24 +27,30 @@ const IN_FLIGHT: usize = 32;
 /// planned (their units list them).
 const BUDGET: Duration = Duration::seconds(2);
 
-/// The units ([`Host::unit`]) of `hosts` whose listing at `now` shows nothing to do.
-pub async fn unchanged(tail: &Tailer, hosts: &[Host], now: OffsetDateTime) -> BTreeSet<String> {
+/// How many of `hosts` were listed at `now`, and the units ([`Host::unit`]) of those whose
+/// listing shows nothing to do.
+pub async fn unchanged(
+    tail: &Tailer,
+    hosts: &[Host],
+    now: OffsetDateTime,
+) -> (usize, BTreeSet<String>) {
     let window = tail.settings.tail_look_back;
     let time = Budget::after(tail.ports.clock.clone(), BUDGET);
     let time = &time;
-    futures::stream::iter(hosts.iter().cloned())
+    let listed: Vec<(Option<bool>, String)> = futures::stream::iter(hosts.iter().cloned())
         .map(|host: Host| async move {
-            if time.passed() {
-                return None;
-            }
-            let items = list::list(tail, &host, now, window).await.ok()?;
             let unit = host.unit();
-            list::compare(host, items, now, window)
-                .is_empty()
-                .then_some(unit)
+            if time.passed() {
+                return (None, unit);
+            }
+            let items = list::list(tail, &host, now, window).await.ok();
+            let quiet = items.map(|items| list::compare(host, items, now, window).is_empty());
+            (quiet, unit)
         })
         .buffer_unordered(IN_FLIGHT)
-        .filter_map(futures::future::ready)
         .collect()
-        .await
+        .await;
+    let quiet = listed.iter().filter(|(q, _)| *q == Some(true));
+    let units = quiet.map(|(_, u)| u.clone()).collect();
+    (listed.iter().filter(|(q, _)| q.is_some()).count(), units)
 }
