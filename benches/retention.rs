@@ -45,9 +45,9 @@ impl World {
         let store = Arc::new(CountingBlobStore::new(store));
         let counted = store.clone();
         let tables = Arc::new(InMemoryTables::new());
-        let rec = format!("AzureWebJobsStorage:{rec}");
+        let source = format!("AzureWebJobsStorage:{rec}");
         let pairs = [
-            ("RECORDINGS_SOURCES", rec.as_str()),
+            ("RECORDINGS_SOURCES", source.as_str()),
             ("AUDITLOGS_SOURCES", "AzureWebJobsStorage:bench-logs-none"),
         ];
         let config = Config::in_memory(&pairs).expect("config");

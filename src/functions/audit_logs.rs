@@ -41,9 +41,10 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
     })
 }
 
-/// `AuditLogTail`: plans one unit per Bastion host with active cursors ([`tail_unit`]: its listing
-/// and reads), each carrying the lengths its cursors were read to ([`tail::known`]), and one that
-/// joins and detects over every host ([`tail::JOINED`]).
+/// `AuditLogTail`: plans one unit per Bastion host with active cursors whose listing shows work
+/// ([`tail::unchanged`]: a quiet host is not planned; [`tail_unit`]: its listing and reads), each
+/// carrying the lengths its cursors were read to ([`tail::known`]), and one that joins and
+/// detects over every host ([`tail::JOINED`]).
 ///
 /// # Errors
 /// `Retryable` when the cursors cannot be read or the plan cannot be recorded.
@@ -56,13 +57,20 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         .map_err(Failure::storage)?;
     let window = state.audit.tail_look_back;
     let hosts = hosts(cursors);
+    let (listed, quiet) = tail::unchanged(&crate::state::tailer(&state), &hosts, now).await;
     let known: BTreeMap<String, String> = (hosts.iter())
+        .filter(|h| !quiet.contains(&h.unit()))
         .map(|h| (h.unit(), tail::known::of(h, now, window)))
         .collect();
     let mut units: Vec<String> = known.keys().cloned().collect();
     units.push(tail::JOINED.to_owned());
     let knowing = |u: &str| known.get(u).cloned().unwrap_or_default();
-    super::plan::planned_knowing(&state, AUDIT_LOG_TAIL, &units, now, knowing).await
+    let note = format!(
+        "listed {listed} of {} hosts: {} unchanged, not planned",
+        hosts.len(),
+        quiet.len()
+    );
+    super::plan::planned_knowing(&state, AUDIT_LOG_TAIL, &units, now, knowing, &note).await
 }
 
 /// One `AuditLogTail` unit at `now`: a host's listing and reads (`known`: what its planner knew of

@@ -24,7 +24,7 @@ pub(super) async fn planned(
 }
 
 /// [`planned`] with no findings of its own, each unit carrying what the timer knew of it
-/// (`known`, [`fanout::Unit::known`]).
+/// (`known`, [`fanout::Unit::known`]), and `note` (what the timer left out) in its summary.
 ///
 /// # Errors
 /// `Retryable` when the plan cannot be recorded.
@@ -34,8 +34,13 @@ pub(super) async fn planned_knowing(
     units: &[String],
     at: OffsetDateTime,
     known: impl Fn(&str) -> String,
+    note: &str,
 ) -> Result<Outcome, Failure> {
-    planning(state, timer, units, at, Vec::new(), known).await
+    let mut o = planning(state, timer, units, at, Vec::new(), known).await?;
+    if let Outcome::Processed { summary, .. } = &mut o {
+        *summary = format!("{summary}; {note}");
+    }
+    Ok(o)
 }
 
 async fn planning(

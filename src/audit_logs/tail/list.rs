@@ -122,7 +122,7 @@ async fn differing(
 }
 
 /// The host's watched hours, every page of every month's listing.
-async fn list(
+pub(super) async fn list(
     tail: &Tailer,
     host: &Host,
     now: OffsetDateTime,

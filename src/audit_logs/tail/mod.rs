@@ -27,8 +27,10 @@ mod list;
 pub mod read;
 pub mod register;
 mod tailer;
+mod unchanged;
 
 pub use tailer::{Affected, BlobReport, Growth, Listed, Tailer, TickReport};
+pub use unchanged::unchanged;
 
 /// The `AuditLogTail` work unit that joins and detects over every host; the others are hosts
 /// ([`Host::unit`]).

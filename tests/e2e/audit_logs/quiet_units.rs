@@ -1,25 +1,45 @@
-//! `AuditLogTail`'s host units carrying what the planner knew of the host's cursors, on Azurite
-//! through the real handler (the test plays the queue: [`crate::harness::HandlerProcess::deliver`]):
-//! after quiet ticks, a blob grown after its unit was planned, a new hour's blob and a late hour's
-//! blob, both without their `AuditLogCreated` event, are all read by the next unit.
+//! `AuditLogTail`'s planner listing each host before it plans the host's unit, on Azurite through
+//! the real handler (the test plays the queue: [`crate::harness::HandlerProcess::deliver`]): a
+//! quiet host is not planned; after quiet ticks, a blob grown after its unit was planned, a new
+//! hour's blob and a late hour's blob, both without their `AuditLogCreated` event, and a late
+//! append to an hour already read are all planned and read by the host's unit, which carries
+//! what the planner knew of its cursors.
 
 use serde_json::Value;
 
 use super::support::{Env, HOST, count, hour_path, record, start, tick_invocation_at};
 use crate::harness::queue_outputs;
 
-/// Plans tick `minute`: the host's unit (its message as the queue would carry it).
-async fn plan(e: &Env, minute: i64) -> Value {
+/// Plans tick `minute`: the host's unit (its message as the queue would carry it), if planned.
+async fn planned(e: &Env, minute: i64) -> Option<Value> {
     let (status, plan) = e
         .handler
         .invoke_plan("AuditLogTail", &tick_invocation_at(minute))
         .await;
     assert_eq!(status, 200, "{plan}");
+    assert_eq!(
+        count(&plan, "hosts"),
+        1,
+        "the planner lists the host: {plan}"
+    );
     let units = queue_outputs(&plan, "workunits");
     units
         .into_iter()
         .find(|u| u["unit"].as_str().is_some_and(|u| u.ends_with(HOST)))
-        .unwrap_or_else(|| panic!("no unit of {HOST} in {plan}"))
+}
+
+/// Plans tick `minute`: the host's unit, which must be planned.
+async fn plan(e: &Env, minute: i64) -> Value {
+    planned(e, minute)
+        .await
+        .unwrap_or_else(|| panic!("no unit of {HOST} at minute {minute}"))
+}
+
+/// Plans tick `minute`, which must leave the host out (its listing unchanged).
+async fn quiet(e: &Env, minute: i64) {
+    if let Some(unit) = planned(e, minute).await {
+        panic!("a quiet host planned at minute {minute}: {unit}");
+    }
 }
 
 /// Delivers `unit`: its reply.
@@ -40,39 +60,41 @@ async fn unannounced(e: &Env, h: u8, text: &str) {
 }
 
 #[tokio::test]
-async fn after_quiet_ticks_a_grown_blob_a_new_hour_and_a_late_one_are_read() {
+async fn quiet_hosts_are_not_planned_and_growth_new_late_blobs_and_late_appends_are_read() {
     let Some(e) = start().await else { return };
     e.create(11).await;
     for minute in 0..3 {
-        let unit = plan(&e, minute).await;
-        assert!(
-            unit["known"]
-                .as_str()
-                .is_some_and(|k| k.contains(&hour_path(11))),
-            "the planner says what it knew of the host: {unit}"
-        );
-        let reply = deliver(&e, &unit).await;
-        assert_eq!(
-            (count(&reply, "hosts"), count(&reply, "grown")),
-            (1, 0),
-            "{reply}"
-        );
+        quiet(&e, minute).await;
     }
-    // Grown after its unit was planned.
+    // Grown, then planned, then grown again before its unit runs: both read.
+    let (first, grown) = (
+        "e0000004-0000-4000-8000-000000000004",
+        "e0000001-0000-4000-8000-000000000001",
+    );
+    e.append(
+        11,
+        record(first, "2025-03-14T11:31:10Z", "Successfully Connected.", "").as_bytes(),
+    )
+    .await;
     let unit = plan(&e, 3).await;
-    let grown = "e0000001-0000-4000-8000-000000000001";
+    assert!(
+        unit["known"]
+            .as_str()
+            .is_some_and(|k| k.contains(&hour_path(11))),
+        "the planner says what it knew of the host: {unit}"
+    );
     e.append(
         11,
         record(grown, "2025-03-14T11:32:10Z", "Successfully Connected.", "").as_bytes(),
     )
     .await;
     let reply = deliver(&e, &unit).await;
-    assert_eq!(count(&reply, "grown"), 1, "{reply}");
-    assert!(e.session(grown).await.is_some(), "{reply}");
-    // Quiet again, then a new hour's blob and a late hour's, their events lost.
-    let reply = deliver(&e, &plan(&e, 4).await).await;
-    assert_eq!(count(&reply, "grown"), 0, "{reply}");
-    let unit = plan(&e, 5).await;
+    assert_eq!(count(&reply, "records"), 2, "{reply}");
+    for t in [first, grown] {
+        assert!(e.session(t).await.is_some(), "{t}: {reply}");
+    }
+    quiet(&e, 4).await;
+    // A new hour's blob and a late hour's, their events lost.
     let (new, late) = (
         "e0000002-0000-4000-8000-000000000002",
         "e0000003-0000-4000-8000-000000000003",
@@ -89,13 +111,26 @@ async fn after_quiet_ticks_a_grown_blob_a_new_hour_and_a_late_one_are_read() {
         &record(late, "2025-03-14T07:10:10Z", "Successfully Connected.", ""),
     )
     .await;
-    let reply = deliver(&e, &unit).await;
+    let reply = deliver(&e, &plan(&e, 5).await).await;
     assert_eq!(count(&reply, "registered"), 2, "{reply}");
     for t in [new, late] {
         assert!(e.session(t).await.is_some(), "{t}: {reply}");
     }
-    // All three known at the next plan: quiet.
-    let unit = plan(&e, 6).await;
+    quiet(&e, 6).await;
+    // A late append to hour 11, read already and no longer the newest hour.
+    let appended = "e0000005-0000-4000-8000-000000000005";
+    e.append(
+        11,
+        record(
+            appended,
+            "2025-03-14T11:59:50Z",
+            "Successfully Connected.",
+            "",
+        )
+        .as_bytes(),
+    )
+    .await;
+    let unit = plan(&e, 7).await;
     let known = unit["known"].as_str().unwrap_or_default();
     for h in [7, 11, 12] {
         assert!(
@@ -105,10 +140,12 @@ async fn after_quiet_ticks_a_grown_blob_a_new_hour_and_a_late_one_are_read() {
     }
     let reply = deliver(&e, &unit).await;
     assert_eq!(
-        (count(&reply, "grown"), count(&reply, "registered")),
-        (0, 0),
+        (count(&reply, "grown"), count(&reply, "records")),
+        (1, 1),
         "{reply}"
     );
+    assert!(e.session(appended).await.is_some(), "{reply}");
+    quiet(&e, 8).await;
 }
 
 /// The Unix time of hour `h` of 2025-03-14.

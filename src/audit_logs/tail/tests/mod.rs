@@ -12,6 +12,7 @@ mod limits;
 mod listing;
 mod planned;
 mod retire;
+mod unchanged;
 
 use super::*;
 use crate::audit_logs::created::register;
