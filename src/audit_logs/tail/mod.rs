@@ -46,12 +46,7 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Erro
     let listed = list::grown(tail, hosts(cursors), now).await;
     let (mut report, left) = blob::read_grown(tail, listed, now, &time).await;
     keep::mark(tail, left).await;
-    let (threshold, window) = (
-        settings.failed_login_threshold,
-        settings.failed_login_bucket,
-    );
-    report.findings =
-        unchecked::run_unchecked(&ports.tables, &ports.sources, threshold, window).await;
+    report.findings = unchecked::bursts(ports, settings).await;
     Ok(report)
 }
 
