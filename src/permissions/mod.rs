@@ -246,11 +246,6 @@ impl Operation {
         }
     }
 
-    /// True when the operation acts on the whole account (a container-scoped role cannot grant it).
-    pub fn account_wide(self) -> bool {
-        self == Self::GetUserDelegationKey
-    }
-
     /// True when a role action or data action `pattern` (`*` wildcards allowed) authorizes it.
     pub fn allowed_by(self, pattern: &str) -> bool {
         self.permissions().iter().any(|p| matches(pattern, p))

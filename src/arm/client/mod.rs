@@ -132,25 +132,22 @@ impl ArmClient {
 }
 
 impl ArmClient {
-    /// Every page of a `Microsoft.Network` list under `scope` (a resource group or subscription);
-    /// a 403 names Reader and the action.
-    async fn network_list<T: DeserializeOwned>(
+    /// Every page of the list `{scope}/providers/{kind}` at `api`; a 403 names the action's role
+    /// (inside "Reader (…)" when `reader`), or Reader on `scope` for a path it does not know.
+    async fn list<T: DeserializeOwned>(
         &self,
         scope: &str,
         kind: &str,
+        (api, reader): (&str, bool),
     ) -> Result<Vec<T>, AzureError> {
-        let path = format!(
-            "{}/providers/Microsoft.Network/{kind}",
-            scope.trim_end_matches('/')
-        );
+        let path = format!("{}/providers/{kind}", scope.trim_end_matches('/'));
         let role = match ArmOperation::of_request("GET", &path) {
-            Some((op, at)) => format!("Reader ({})", op.missing(&at)),
+            Some((op, at)) if reader => format!("Reader ({})", op.missing(&at)),
+            Some((op, at)) => op.missing(&at),
             None => format!("Reader on {scope}"),
         };
-        let first = self
-            .driver
-            .send(Method::GET, self.url(&path, NETWORK_API, &[])?, None, &role)
-            .await?;
+        let url = self.url(&path, api, &[])?;
+        let first = self.driver.send(Method::GET, url, None, &role).await?;
         let first = self.driver.complete(first, &role).await?;
         items(self.driver.pages(first, &role).await?)
     }
@@ -160,29 +157,6 @@ impl ArmClient {
         let role = format!("Reader ({})", role(ArmOperation::ReadVirtualMachine, vm_id));
         let url = self.url(vm_id, COMPUTE_API, &[])?;
         found(self.get::<VirtualMachine>(url, &role).await)
-    }
-}
-
-impl ArmClient {
-    /// Every page of PIM's `kind` list at `subscription` (`/subscriptions/{id}`), unfiltered: at,
-    /// above and below it; a 403 names Reader at the subscription.
-    async fn schedules<T: DeserializeOwned>(
-        &self,
-        subscription: &str,
-        kind: &str,
-    ) -> Result<Vec<T>, AzureError> {
-        let path = format!(
-            "{}/providers/Microsoft.Authorization/{kind}",
-            subscription.trim_end_matches('/')
-        );
-        let role = match ArmOperation::of_request("GET", &path) {
-            Some((op, at)) => op.missing(&at),
-            None => format!("Reader at {subscription}"),
-        };
-        let url = self.url(&path, SCHEDULES_API, &[])?;
-        let first = self.driver.send(Method::GET, url, None, &role).await?;
-        let first = self.driver.complete(first, &role).await?;
-        items(self.driver.pages(first, &role).await?)
     }
 }
 
@@ -331,15 +305,15 @@ impl ResourceManager for ArmClient {
     }
 
     async fn network_interfaces(&self, scope: &str) -> Result<Vec<NetworkInterface>, AzureError> {
-        self.network_list(scope, "networkInterfaces").await
+        self.list(scope, "Microsoft.Network/networkInterfaces", (NETWORK_API, true)).await
     }
 
     async fn security_groups(&self, scope: &str) -> Result<Vec<NetworkSecurityGroup>, AzureError> {
-        self.network_list(scope, "networkSecurityGroups").await
+        self.list(scope, "Microsoft.Network/networkSecurityGroups", (NETWORK_API, true)).await
     }
 
     async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError> {
-        self.network_list(scope, "virtualNetworks").await
+        self.list(scope, "Microsoft.Network/virtualNetworks", (NETWORK_API, true)).await
     }
 
     async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError> {
@@ -379,7 +353,7 @@ impl ResourceManager for ArmClient {
         &self,
         subscription: &str,
     ) -> Result<Vec<ScheduleInstance>, AzureError> {
-        self.schedules(subscription, "roleAssignmentScheduleInstances")
+        self.list(subscription, "Microsoft.Authorization/roleAssignmentScheduleInstances", (SCHEDULES_API, false))
             .await
     }
 
@@ -387,7 +361,7 @@ impl ResourceManager for ArmClient {
         &self,
         subscription: &str,
     ) -> Result<Vec<ScheduleRequest>, AzureError> {
-        self.schedules(subscription, "roleAssignmentScheduleRequests")
+        self.list(subscription, "Microsoft.Authorization/roleAssignmentScheduleRequests", (SCHEDULES_API, false))
             .await
     }
 
