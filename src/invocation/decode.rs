@@ -79,14 +79,6 @@ pub fn text(name: &str, v: &Value) -> Result<String, DecodeError> {
     }
 }
 
-/// Decodes a numeric metadata value (`DequeueCount: "1"`, or a plain number).
-pub fn number(name: &str, v: &Value) -> Result<i64, DecodeError> {
-    let s = text(name, v)?;
-    s.trim()
-        .parse()
-        .map_err(|e| DecodeError::malformed(name, e))
-}
-
 /// Decodes a bytes binding (blob content, octet-stream bodies): base64 text.
 pub fn bytes(name: &str, v: &Value) -> Result<Vec<u8>, DecodeError> {
     let s = v
@@ -111,10 +103,6 @@ mod tests {
             "{\"a\":1}"
         );
         assert_eq!(text("m", &json!("plain text")).expect("text"), "plain text");
-        assert_eq!(number("DequeueCount", &json!("1")).expect("n"), 1);
-        assert_eq!(number("attempt", &json!("\"2\"")).expect("n"), 2);
-        assert_eq!(number("n", &json!(3)).expect("n"), 3);
-        assert!(number("n", &json!("x")).is_err());
     }
 
     #[test]

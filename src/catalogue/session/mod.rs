@@ -182,11 +182,6 @@ impl SessionRecord {
         })
     }
 
-    /// True for a session that connected successfully.
-    pub fn connected(&self) -> bool {
-        self.outcome == outcome::CONNECTED
-    }
-
     /// User name and e-mail (for retention rules and matching).
     pub fn users(&self) -> Vec<&str> {
         [self.user_name.as_str(), self.user_email.as_str()]
