@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_storage_blob::models::{
-    AppendBlobClientCreateOptions, BlobClientDeleteOptions, BlobClientSetTagsOptions,
+    BlobClientDeleteOptions, BlobClientSetTagsOptions,
     BlockBlobClientUploadOptions,
 };
 use azure_storage_blob::{
@@ -351,10 +351,11 @@ impl BlobStore for AzureBlobStore {
         }
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError> {
         let client = self.blob(blob)?.append_blob_client();
         let create = || {
-            let options = AppendBlobClientCreateOptions {
+            let options = azure_storage_blob::models::AppendBlobClientCreateOptions {
                 blob_content_type: Some(content_type.to_owned()),
                 ..Default::default()
             };
@@ -364,6 +365,7 @@ impl BlobStore for AzureBlobStore {
         self.call(Operation::PutBlob, &blob.container, run).await
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError> {
         let len = body.len() as u64;
         let client = self.blob(blob)?.append_blob_client();
