@@ -5,7 +5,7 @@
 //! permission), with the
 //! permission's app role id on the Microsoft Graph service principal (Learn's permissions
 //! reference), which the one grant command in infra/README.md assigns. The permission drift test
-//! files every Graph request the functions make through [`GraphOperation::of_request`]: a URL no
+//! files every Graph request the functions make through `GraphOperation::of_request`: a URL no
 //! operation knows, or a permission infra does not grant, is drift.
 
 /// A Microsoft Graph operation the app performs.

@@ -96,7 +96,7 @@ impl ReviewRequest {
     }
 }
 
-/// The outcome of [`record`].
+/// The outcome of [`record_by`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     /// The review as stored.

@@ -132,15 +132,17 @@ impl ArmClient {
 }
 
 impl ArmClient {
-    /// Every page of the list `{scope}/providers/{kind}` at `api`; a 403 names the action's role
-    /// (inside "Reader (…)" when `reader`), or Reader on `scope` for a path it does not know.
+    /// Every page of the list `{scope}/providers/{provider}/{kind}` at `api`; a 403 names the
+    /// action's role (inside "Reader (…)" when `reader`), or Reader on `scope` for a path it does
+    /// not know.
     async fn list<T: DeserializeOwned>(
         &self,
         scope: &str,
+        (provider, api, reader): Lists,
         kind: &str,
-        (api, reader): (&str, bool),
     ) -> Result<Vec<T>, AzureError> {
-        let path = format!("{}/providers/{kind}", scope.trim_end_matches('/'));
+        let scope = scope.trim_end_matches('/');
+        let path = format!("{scope}/providers/{provider}/{kind}");
         let role = match ArmOperation::of_request("GET", &path) {
             Some((op, at)) if reader => format!("Reader ({})", op.missing(&at)),
             Some((op, at)) => op.missing(&at),
@@ -159,6 +161,13 @@ impl ArmClient {
         found(self.get::<VirtualMachine>(url, &role).await)
     }
 }
+
+/// A provider's lists: its namespace, api-version, and whether a 403 names Reader around the action.
+type Lists = (&'static str, &'static str, bool);
+/// `Microsoft.Network` lists (a 403 names Reader and the action).
+const NETWORK: Lists = ("Microsoft.Network", NETWORK_API, true);
+/// PIM's lists (`Microsoft.Authorization`; a 403 names the action).
+const SCHEDULES: Lists = ("Microsoft.Authorization", SCHEDULES_API, false);
 
 /// The codes Resource Manager answers an api-version it does not know for a type with.
 fn version_refused(code: &str) -> bool {
@@ -305,15 +314,15 @@ impl ResourceManager for ArmClient {
     }
 
     async fn network_interfaces(&self, scope: &str) -> Result<Vec<NetworkInterface>, AzureError> {
-        self.list(scope, "Microsoft.Network/networkInterfaces", (NETWORK_API, true)).await
+        self.list(scope, NETWORK, "networkInterfaces").await
     }
 
     async fn security_groups(&self, scope: &str) -> Result<Vec<NetworkSecurityGroup>, AzureError> {
-        self.list(scope, "Microsoft.Network/networkSecurityGroups", (NETWORK_API, true)).await
+        self.list(scope, NETWORK, "networkSecurityGroups").await
     }
 
     async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError> {
-        self.list(scope, "Microsoft.Network/virtualNetworks", (NETWORK_API, true)).await
+        self.list(scope, NETWORK, "virtualNetworks").await
     }
 
     async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError> {
@@ -353,7 +362,7 @@ impl ResourceManager for ArmClient {
         &self,
         subscription: &str,
     ) -> Result<Vec<ScheduleInstance>, AzureError> {
-        self.list(subscription, "Microsoft.Authorization/roleAssignmentScheduleInstances", (SCHEDULES_API, false))
+        self.list(subscription, SCHEDULES, "roleAssignmentScheduleInstances")
             .await
     }
 
@@ -361,7 +370,7 @@ impl ResourceManager for ArmClient {
         &self,
         subscription: &str,
     ) -> Result<Vec<ScheduleRequest>, AzureError> {
-        self.list(subscription, "Microsoft.Authorization/roleAssignmentScheduleRequests", (SCHEDULES_API, false))
+        self.list(subscription, SCHEDULES, "roleAssignmentScheduleRequests")
             .await
     }
 

@@ -25,7 +25,10 @@ const UNCHECKED_PER_RUN: usize = 500;
 /// The one burst detection every caller runs: every unchecked partition against the `AUDIT_*`
 /// threshold and fixed window ([`run_unchecked`]).
 pub async fn bursts(ports: &Ports, settings: &AuditSettings) -> Vec<Finding> {
-    let (threshold, window) = (settings.failed_login_threshold, settings.failed_login_bucket);
+    let (threshold, window) = (
+        settings.failed_login_threshold,
+        settings.failed_login_bucket,
+    );
     run_unchecked(&ports.tables, &ports.sources, threshold, window).await
 }
 

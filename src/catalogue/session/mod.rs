@@ -181,7 +181,6 @@ impl SessionRecord {
                 .filter(|d| *d >= 0)
         })
     }
-
 }
 
 /// Longest text kept in one session field. Real values (names, addresses, resource ids, messages)

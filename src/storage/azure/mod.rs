@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_storage_blob::models::{
-    BlobClientDeleteOptions, BlobClientSetTagsOptions,
-    BlockBlobClientUploadOptions,
+    BlobClientDeleteOptions, BlobClientSetTagsOptions, BlockBlobClientUploadOptions,
 };
 use azure_storage_blob::{
     BlobClient, BlobClientOptions, BlobServiceClient, BlobServiceClientOptions,
