@@ -92,7 +92,7 @@ impl AzureBlobStore {
     }
 
     /// Caps listing pages at `n` entries (service default 5000); tests use it to exercise paging.
-    #[cfg(feature = "test-support")]
+    #[cfg(any(test, feature = "test-support"))]
     pub fn with_page_size(mut self, n: u32) -> Self {
         self.page_size = Some(n.max(1));
         self

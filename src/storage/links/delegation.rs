@@ -55,7 +55,7 @@ impl DelegationIssuer {
     ///
     /// # Errors
     /// `Permanent` when the client cannot be built.
-    #[cfg(feature = "test-support")]
+    #[cfg(any(test, feature = "test-support"))]
     pub fn with_credential(
         account: &str,
         endpoint: &url::Url,
