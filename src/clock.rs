@@ -1,7 +1,5 @@
 //! The clock seam: production reads the system clock, tests pin time.
 
-use std::sync::Mutex;
-
 use time::{Duration, OffsetDateTime};
 
 /// A source of "now".
@@ -22,12 +20,14 @@ impl Clock for SystemClock {
 
 /// A clock that only moves when told to.
 #[derive(Debug)]
-pub struct FixedClock(Mutex<OffsetDateTime>);
+#[cfg(any(test, feature = "test-support"))]
+pub struct FixedClock(std::sync::Mutex<OffsetDateTime>);
 
+#[cfg(any(test, feature = "test-support"))]
 impl FixedClock {
     /// Pinned at `t`.
     pub fn new(t: OffsetDateTime) -> Self {
-        Self(Mutex::new(t))
+        Self(std::sync::Mutex::new(t))
     }
 
     /// Moves to `t`.
@@ -42,6 +42,7 @@ impl FixedClock {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())

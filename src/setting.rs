@@ -30,11 +30,6 @@ impl<'a> Reader<'a> {
             .filter(|v| !v.is_empty())
     }
 
-    /// The raw lookup, for parsers that resolve families of settings (`<name>__accountName`, …).
-    pub fn lookup(&self) -> &'a dyn Fn(&str) -> Option<String> {
-        self.env
-    }
-
     /// A whole number within `range`; `default` when unset. Anything else is a problem.
     pub fn number<T>(&mut self, name: &str, default: T, range: RangeInclusive<T>) -> T
     where

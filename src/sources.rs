@@ -95,6 +95,7 @@ impl Sources {
     }
 
     /// One recordings and one audit-log source.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn single(recordings: Source, audit_logs: Source) -> Self {
         Self {
             recordings: vec![recordings],
@@ -126,11 +127,13 @@ impl Sources {
     }
 
     /// The default recording source.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn default_recordings(&self) -> &Source {
         &self.recordings[0]
     }
 
     /// The default audit-log source.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn default_audit_logs(&self) -> &Source {
         &self.audit_logs[0]
     }

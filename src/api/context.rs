@@ -15,7 +15,7 @@ use crate::config::api::ApiSettings;
 use crate::state::AppState;
 
 /// The access-audit name of a caller whose only credential is the function key (`CATALOGUE_AUTH=none`).
-pub const FUNCTION_KEY_CALLER: &str = "function-key caller";
+pub(crate) const FUNCTION_KEY_CALLER: &str = "function-key caller";
 
 /// The state of every route.
 #[derive(Clone)]

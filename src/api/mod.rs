@@ -36,7 +36,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use self::auth::{Authenticator, Caller};
-pub use self::context::FUNCTION_KEY_CALLER;
 use self::context::{Api, Reader};
 use self::listing::Listing;
 use self::problem::ApiError;
@@ -69,7 +68,8 @@ pub fn routes(app: AppState) -> Router {
 }
 
 /// The API routes with explicit settings (tests).
-pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
+#[cfg(test)]
+pub(crate) fn routes_with(app: AppState, settings: ApiSettings) -> Router {
     let auth = Authenticator::new(&settings.auth);
     routes_with_auth(app, settings, auth)
 }

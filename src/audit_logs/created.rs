@@ -62,11 +62,6 @@ pub async fn register(
     let mut report = TickReport::default();
     report.add(&read);
     // A failed check stays unchecked for the next tail tick.
-    let (threshold, bucket) = (
-        settings.failed_login_threshold,
-        settings.failed_login_bucket,
-    );
-    let (tables, sources) = (&tail.ports.tables, &tail.ports.sources);
-    report.findings = unchecked::run_unchecked(tables, sources, threshold, bucket).await;
+    report.findings = unchecked::bursts(&tail.ports, settings).await;
     Ok(Some(report))
 }

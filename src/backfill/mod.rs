@@ -115,13 +115,7 @@ async fn join(
         rewritten: r.rewritten,
         sessions: r.sessions,
     });
-    let bursts = crate::audit_logs::detect::unchecked::run_unchecked(
-        &state.ports.tables,
-        &state.ports.sources,
-        state.audit.failed_login_threshold,
-        state.audit.failed_login_bucket,
-    )
-    .await;
+    let bursts = crate::audit_logs::detect::unchecked::bursts(&state.ports, &state.audit).await;
     for m in crate::spine::messages(bursts) {
         emit(crate::spine::QUEUE, m);
     }

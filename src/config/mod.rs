@@ -16,6 +16,7 @@ use crate::estate::settings::EstateSettings;
 use crate::setting::Reader;
 
 /// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
+#[cfg(any(test, feature = "test-support"))]
 pub const SETTINGS: &[&str] = &[
     "FUNCTIONS_CUSTOMHANDLER_PORT",
     "EVIDENCE_SIGNING_KEY",

@@ -1,11 +1,11 @@
 //! `EstateCheck`: reads a configured Bastion host from Resource Manager and its audit trail from
 //! the tables ([`trail`]), decides its findings and records them ([`host`], one work unit a
-//! host); what spans hosts is [`settle`]d once a period; [`run`] does a whole period in one go.
+//! host); what spans hosts is [`settle`]d once a period; `run` (tests and benches) does a whole
+//! period in one go.
 //! One host's failure never hides another's findings.
 
 use std::collections::BTreeSet;
 
-use futures::StreamExt as _;
 use time::OffsetDateTime;
 
 use super::findings::{HostFacts, Sinks, evaluate};
@@ -15,7 +15,9 @@ use super::trail::{self, Window};
 use crate::arm::ResourceManager;
 use crate::ports::Ports;
 
-/// Hosts read at once at most: 100 hosts fit one tick; the pacer lowers the requests out below it.
+/// Hosts `run` reads at once at most: 100 hosts fit one tick; the pacer lowers the requests out
+/// below it.
+#[cfg(any(test, feature = "test-support"))]
 pub const CONCURRENCY: usize = 8;
 /// How long one `EstateCheck` run (every 15 minutes) may call Resource Manager: a longer
 /// `Retry-After` fails that part (`check-failed:<part>`) rather than hold the next runs up.
@@ -97,6 +99,7 @@ pub(crate) async fn workspaces(
 
 /// Checks every host of `settings` in one run (the audit trail read once for them all), each as
 /// [`host`] does, then [`settle`]s: what the `EstateCheck` units of one period do together.
+#[cfg(any(test, feature = "test-support"))]
 pub async fn run(
     ports: &Ports,
     arm: &dyn ResourceManager,
@@ -111,6 +114,7 @@ pub async fn run(
     let checks: Vec<_> = (settings.hosts.iter())
         .map(|h| checked(ports, (arm, &shared), settings, h, sinks, &evidence, now))
         .collect();
+    use futures::StreamExt as _;
     let results: Vec<Report> = futures::stream::iter(checks)
         .buffer_unordered(CONCURRENCY)
         .collect()

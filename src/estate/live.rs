@@ -177,6 +177,7 @@ async fn watch<'a>(
 ///
 /// # Errors
 /// Table errors.
+#[cfg(any(test, feature = "test-support"))]
 pub async fn record(
     tables: &dyn TableStore,
     host: &str,
@@ -190,7 +191,7 @@ pub async fn record(
         .0)
 }
 
-/// [`record`] over the host's rows as read (`stored`): its announcements, and whether it wrote.
+/// `record` over the host's rows as read (`stored`): its announcements, and whether it wrote.
 async fn record_over(
     tables: &dyn TableStore,
     host: &str,

@@ -1,5 +1,5 @@
 //! Fan-out of the per-host timers through a queue: a timer only *plans* (one [`Unit`] message per
-//! host, workspace or source for its period, on queue [`QUEUE`]), and the queue-triggered
+//! host, workspace or source for its period, on queue [`OUTPUT_BINDING`]), and the queue-triggered
 //! `WorkUnit` function does one unit. A timer trigger runs on one instance at a time (its lock),
 //! while Functions scales a queue's consumers across instances, so the work of a tick spreads over
 //! as many instances as the app may have.
@@ -33,8 +33,6 @@ use crate::tables::TableStore;
 
 /// The queue-triggered function that does one unit.
 pub const FUNCTION: &str = "WorkUnit";
-/// The work queue (and the planning timers' output binding of the same name).
-pub const QUEUE: &str = "workunits";
 /// The output binding the planning timers write their units to.
 pub const OUTPUT_BINDING: &str = "workunits";
 

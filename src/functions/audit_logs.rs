@@ -164,9 +164,7 @@ pub async fn query_unit(
 /// unchecked, then the join's part within what is left of `time` ([`after_reads`]).
 async fn joined(state: &AppState, now: OffsetDateTime, time: &Budget, report: &mut TickReport) {
     let (a, ports) = (&state.audit, &state.ports);
-    let (threshold, bucket) = (a.failed_login_threshold, a.failed_login_bucket);
-    let bursts = unchecked::run_unchecked(&ports.tables, &ports.sources, threshold, bucket).await;
-    report.findings.extend(bursts);
+    report.findings.extend(unchecked::bursts(ports, a).await);
     let waits = (a.unrecorded_grace, a.session_max.max(a.open_session_max));
     let join = crate::state::join(state);
     let j = after_reads(&join, now, time, a.tail_look_back, waits).await;

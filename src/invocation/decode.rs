@@ -5,7 +5,6 @@
 //! binding type, never by sniffing. Dates lose their `Z` and sub-second digits on the way, so they
 //! are parsed leniently.
 
-use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -79,24 +78,6 @@ pub fn text(name: &str, v: &Value) -> Result<String, DecodeError> {
     }
 }
 
-/// Decodes a numeric metadata value (`DequeueCount: "1"`, or a plain number).
-pub fn number(name: &str, v: &Value) -> Result<i64, DecodeError> {
-    let s = text(name, v)?;
-    s.trim()
-        .parse()
-        .map_err(|e| DecodeError::malformed(name, e))
-}
-
-/// Decodes a bytes binding (blob content, octet-stream bodies): base64 text.
-pub fn bytes(name: &str, v: &Value) -> Result<Vec<u8>, DecodeError> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| DecodeError::malformed(name, "expected a base64 string"))?;
-    base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
-        .map_err(|e| DecodeError::malformed(name, e))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -111,10 +92,6 @@ mod tests {
             "{\"a\":1}"
         );
         assert_eq!(text("m", &json!("plain text")).expect("text"), "plain text");
-        assert_eq!(number("DequeueCount", &json!("1")).expect("n"), 1);
-        assert_eq!(number("attempt", &json!("\"2\"")).expect("n"), 2);
-        assert_eq!(number("n", &json!(3)).expect("n"), 3);
-        assert!(number("n", &json!("x")).is_err());
     }
 
     #[test]
@@ -133,12 +110,5 @@ mod tests {
         );
         assert!(object::<E>("e", &json!("not json")).is_err());
         assert!(object::<E>("e", &json!(5)).is_err());
-    }
-
-    #[test]
-    fn bytes_are_base64() {
-        assert_eq!(bytes("b", &json!("aGVsbG8=")).expect("b64"), b"hello");
-        assert!(bytes("b", &json!("***")).is_err());
-        assert!(bytes("b", &json!(1)).is_err());
     }
 }

@@ -67,6 +67,7 @@ impl Outcome {
     }
 
     /// The outcome label used in logs and metrics.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn label(&self) -> &'static str {
         match self {
             Self::Processed { .. } => "processed",

@@ -20,6 +20,7 @@ impl Outputs {
     }
 
     /// True when no binding has a value.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -40,6 +41,7 @@ impl Outputs {
     }
 
     /// Removes and returns every value of `binding`.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn take(&mut self, binding: &str) -> Vec<Box<RawValue>> {
         match self.entries.iter().position(|(name, _)| name == binding) {
             Some(i) => self.entries.remove(i).1,

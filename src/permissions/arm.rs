@@ -83,6 +83,7 @@ pub enum ScopeKind {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
+    #[cfg(any(test, feature = "test-support"))]
     pub const ALL: [Self; 23] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,

@@ -94,6 +94,7 @@ macro_rules! messages {
 
 impl Operation {
     /// Every operation but [`Operation::Arm`], for exhaustive checks.
+    #[cfg(any(test, feature = "test-support"))]
     pub const ALL: [Self; 25] = [
         Self::GetBlobProperties,
         Self::GetBlob,
@@ -229,6 +230,7 @@ impl Operation {
     }
 
     /// The service it addresses.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn service(self) -> Service {
         self.spec().1
     }
@@ -246,12 +248,8 @@ impl Operation {
         }
     }
 
-    /// True when the operation acts on the whole account (a container-scoped role cannot grant it).
-    pub fn account_wide(self) -> bool {
-        self == Self::GetUserDelegationKey
-    }
-
     /// True when a role action or data action `pattern` (`*` wildcards allowed) authorizes it.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn allowed_by(self, pattern: &str) -> bool {
         self.permissions().iter().any(|p| matches(pattern, p))
     }

@@ -42,12 +42,6 @@ fn every_operation_names_a_documented_permission_of_its_service() {
 }
 
 #[test]
-fn only_the_delegation_key_is_account_wide() {
-    assert!(Operation::GetUserDelegationKey.account_wide());
-    assert!(!Operation::DeleteBlob.account_wide());
-}
-
-#[test]
 fn wildcards_match_like_azure() {
     let owner = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*";
     assert!(Operation::SetBlobTags.allowed_by(owner));

@@ -17,7 +17,9 @@ pub mod watched;
 
 pub use model::{Kind, Review, Subject, Verdict};
 pub use period::{Period, latest};
-pub use record::{Recorded, ReviewRequest, record, record_by};
+#[cfg(any(test, feature = "test-support"))]
+pub use record::record;
+pub use record::{Recorded, ReviewRequest, record_by};
 pub use refusal::Reviewer;
 pub use settings::ReviewSettings;
 

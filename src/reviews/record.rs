@@ -96,7 +96,7 @@ impl ReviewRequest {
     }
 }
 
-/// The outcome of [`record`].
+/// The outcome of [`record_by`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     /// The review as stored.
@@ -106,6 +106,7 @@ pub struct Recorded {
 }
 
 /// Records `req` by `reviewer`, known by its name only ([`record_by`]).
+#[cfg(any(test, feature = "test-support"))]
 pub async fn record(
     ports: &Ports,
     req: &ReviewRequest,
@@ -144,15 +145,7 @@ pub async fn record_by(
                     "Idempotency-Key was used for a different review".into(),
                 ));
             }
-            commit(ports, &review).await?;
-            ports
-                .outbox
-                .record(ReviewRow::of_review(&review.to_entity()).as_ref())
-                .await?;
-            return Ok(Recorded {
-                review,
-                created: false,
-            });
+            return recorded(ports, review, false).await;
         }
         let (context, user) = super::subject::resolve(tables, &req.subject).await?;
         if let Some(reason) = application(by).or_else(|| self_review(by, &user)) {
@@ -189,15 +182,7 @@ pub async fn record_by(
         e.extend(review.to_entity());
         match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
             Ok(_) => {
-                commit(ports, &review).await?;
-                ports
-                    .outbox
-                    .record(ReviewRow::of_review(&review.to_entity()).as_ref())
-                    .await?;
-                return Ok(Recorded {
-                    review,
-                    created: true,
-                });
+                return recorded(ports, review, true).await;
             }
             // A concurrent retry won: read what it recorded.
             Err(AzureError::Conflict) => {}
@@ -205,6 +190,14 @@ pub async fn record_by(
         }
     }
     Err(AzureError::Transient(format!("review {id}: kept conflicting")).into())
+}
+
+/// Commits `review` and records its Sentinel row: what [`record_by`] returns.
+async fn recorded(ports: &Ports, review: Review, created: bool) -> Result<Recorded, RequestError> {
+    commit(ports, &review).await?;
+    let row = ReviewRow::of_review(&review.to_entity());
+    ports.outbox.record(row.as_ref()).await?;
+    Ok(Recorded { review, created })
 }
 
 /// Writes the log row (once), supersedes the latest rows and the session's review; repeatable.

@@ -238,9 +238,11 @@ pub trait BlobStore: Send + Sync + 'static {
     }
 
     /// Creates an empty append blob (creating the container when missing).
+    #[cfg(any(test, feature = "test-support"))]
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError>;
 
     /// Appends one block to an append blob.
+    #[cfg(any(test, feature = "test-support"))]
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError>;
 }
 

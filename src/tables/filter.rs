@@ -4,11 +4,8 @@
 //! out of a literal); the in-memory fake evaluates it directly. Comparisons follow the Table service:
 //! strings compare ordinally, numbers numerically, and a missing property never matches.
 
-use std::cmp::Ordering;
-
-use serde_json::Value;
-
-use super::Entity;
+#[cfg(any(test, feature = "test-support"))]
+use {super::Entity, serde_json::Value, std::cmp::Ordering};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +36,7 @@ impl Op {
         }
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     fn holds(self, ord: Ordering) -> bool {
         match self {
             Self::Eq => ord == Ordering::Equal,
@@ -96,6 +94,7 @@ impl Filter {
 
     /// The partition a filter is restricted to (`PartitionKey eq 'x'`, alone or in a top-level
     /// `and`), if any.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn pinned_partition(&self) -> Option<&str> {
         match self {
             Self::Cmp(prop, Op::Eq, Lit::Str(v)) if prop == "PartitionKey" => Some(v),
@@ -121,6 +120,7 @@ impl Filter {
     }
 
     /// Evaluates the filter against an entity, as the service would.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn matches(&self, entity: &Entity) -> bool {
         match self {
             Self::Cmp(prop, op, lit) => entity
@@ -141,6 +141,7 @@ fn join(parts: &[Filter], sep: &str) -> String {
     rendered.join(sep)
 }
 
+#[cfg(any(test, feature = "test-support"))]
 fn compare(value: &Value, lit: &Lit) -> Option<Ordering> {
     match (value, lit) {
         (Value::String(s), Lit::Str(l)) => Some(s.as_str().cmp(l.as_str())),

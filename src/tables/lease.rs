@@ -18,6 +18,7 @@ pub struct Lease {
 
 impl Lease {
     /// The row as taken (with the owner's properties as they were written).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn row(&self) -> &Entity {
         &self.row.entity
     }

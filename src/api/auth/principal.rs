@@ -116,6 +116,7 @@ impl Principal {
     }
 
     /// True when the principal carries `role` (exact, as Entra app roles are case-sensitive).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn has(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }

@@ -183,56 +183,32 @@ pub async fn release(
     actor: &Actor,
     person: &Person,
 ) -> Result<Release, ApiError> {
-    match &req.target {
-        HoldTarget::One(t) => {
-            let key = key_of(state, t).await?;
-            let id = req.id(Some(&key));
-            check_active(state, &id).await?;
-            let approved = match gate(
-                state,
-                &id,
-                &Scope::Recording(key.clone()),
-                actor,
-                person,
-                req.request.as_ref(),
-            )
-            .await?
-            {
-                Ok(a) => a,
-                Err(requested) => return Ok(requested),
-            };
-            let r = hold::release(&state.ports, &id, &Target::Key(key), actor).await?;
-            // The last member released: close the hold itself so it leaves the active list.
-            if bulk::active_members(&state.ports, &id, 1).await?.is_empty() {
-                bulk::release_hold(&state.ports, &id, actor).await?;
-            }
-            let doc = json!({
-                "holdId": id, "recording": r.recording, "released": 1,
-                "stillHeldBy": r.still_held_by,
-                "restored": r.restored.map(|x| json!({"class": x.class, "until": x.until})),
-            });
-            finished(state, approved, doc).await
-        }
-        HoldTarget::Bulk(_) => {
-            let id = req.id(None);
-            check_active(state, &id).await?;
-            let approved = match gate(
-                state,
-                &id,
-                &Scope::Hold,
-                actor,
-                person,
-                req.request.as_ref(),
-            )
-            .await?
-            {
-                Ok(a) => a,
-                Err(requested) => return Ok(requested),
-            };
-            let n = bulk::release_hold(&state.ports, &id, actor).await?;
-            finished(state, approved, json!({"holdId": id, "released": n})).await
-        }
+    let key = match &req.target {
+        HoldTarget::One(t) => Some(key_of(state, t).await?),
+        HoldTarget::Bulk(_) => None,
+    };
+    let id = req.id(key.as_ref());
+    check_active(state, &id).await?;
+    let scope = key.clone().map_or(Scope::Hold, Scope::Recording);
+    let approved = match gate(state, &id, &scope, actor, person, req.request.as_ref()).await? {
+        Ok(a) => a,
+        Err(requested) => return Ok(requested),
+    };
+    let Some(key) = key else {
+        let n = bulk::release_hold(&state.ports, &id, actor).await?;
+        return finished(state, approved, json!({"holdId": id, "released": n})).await;
+    };
+    let r = hold::release(&state.ports, &id, &Target::Key(key), actor).await?;
+    // The last member released: close the hold itself so it leaves the active list.
+    if bulk::active_members(&state.ports, &id, 1).await?.is_empty() {
+        bulk::release_hold(&state.ports, &id, actor).await?;
     }
+    let doc = json!({
+        "holdId": id, "recording": r.recording, "released": 1,
+        "stillHeldBy": r.still_held_by,
+        "restored": r.restored.map(|x| json!({"class": x.class, "until": x.until})),
+    });
+    finished(state, approved, doc).await
 }
 
 fn parse_body(bytes: &[u8]) -> Result<HoldRequest, ApiError> {

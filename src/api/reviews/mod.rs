@@ -5,7 +5,7 @@
 //! period's reviewed-on-time and overdue counts, the evidence pack's): the HTTP face of
 //! [`crate::reviews`].
 //!
-//! The reviewer is the authenticated caller's name, or [`FUNCTION_KEY_CALLER`] when the function
+//! The reviewer is the authenticated caller's name, or `FUNCTION_KEY_CALLER` when the function
 //! key is the only credential (`CATALOGUE_AUTH=none`); a `reviewer` field in the body is ignored.
 //! A caller who is the session's user (UPN/e-mail, object id), and an application token (no user:
 //! no one to sign off), are refused with 403 and the reason.

@@ -132,25 +132,24 @@ impl ArmClient {
 }
 
 impl ArmClient {
-    /// Every page of a `Microsoft.Network` list under `scope` (a resource group or subscription);
-    /// a 403 names Reader and the action.
-    async fn network_list<T: DeserializeOwned>(
+    /// Every page of the list `{scope}/providers/{provider}/{kind}` at `api`; a 403 names the
+    /// action's role (inside "Reader (…)" when `reader`), or Reader on `scope` for a path it does
+    /// not know.
+    async fn list<T: DeserializeOwned>(
         &self,
         scope: &str,
+        (provider, api, reader): Lists,
         kind: &str,
     ) -> Result<Vec<T>, AzureError> {
-        let path = format!(
-            "{}/providers/Microsoft.Network/{kind}",
-            scope.trim_end_matches('/')
-        );
+        let scope = scope.trim_end_matches('/');
+        let path = format!("{scope}/providers/{provider}/{kind}");
         let role = match ArmOperation::of_request("GET", &path) {
-            Some((op, at)) => format!("Reader ({})", op.missing(&at)),
+            Some((op, at)) if reader => format!("Reader ({})", op.missing(&at)),
+            Some((op, at)) => op.missing(&at),
             None => format!("Reader on {scope}"),
         };
-        let first = self
-            .driver
-            .send(Method::GET, self.url(&path, NETWORK_API, &[])?, None, &role)
-            .await?;
+        let url = self.url(&path, api, &[])?;
+        let first = self.driver.send(Method::GET, url, None, &role).await?;
         let first = self.driver.complete(first, &role).await?;
         items(self.driver.pages(first, &role).await?)
     }
@@ -163,28 +162,12 @@ impl ArmClient {
     }
 }
 
-impl ArmClient {
-    /// Every page of PIM's `kind` list at `subscription` (`/subscriptions/{id}`), unfiltered: at,
-    /// above and below it; a 403 names Reader at the subscription.
-    async fn schedules<T: DeserializeOwned>(
-        &self,
-        subscription: &str,
-        kind: &str,
-    ) -> Result<Vec<T>, AzureError> {
-        let path = format!(
-            "{}/providers/Microsoft.Authorization/{kind}",
-            subscription.trim_end_matches('/')
-        );
-        let role = match ArmOperation::of_request("GET", &path) {
-            Some((op, at)) => op.missing(&at),
-            None => format!("Reader at {subscription}"),
-        };
-        let url = self.url(&path, SCHEDULES_API, &[])?;
-        let first = self.driver.send(Method::GET, url, None, &role).await?;
-        let first = self.driver.complete(first, &role).await?;
-        items(self.driver.pages(first, &role).await?)
-    }
-}
+/// A provider's lists: its namespace, api-version, and whether a 403 names Reader around the action.
+type Lists = (&'static str, &'static str, bool);
+/// `Microsoft.Network` lists (a 403 names Reader and the action).
+const NETWORK: Lists = ("Microsoft.Network", NETWORK_API, true);
+/// PIM's lists (`Microsoft.Authorization`; a 403 names the action).
+const SCHEDULES: Lists = ("Microsoft.Authorization", SCHEDULES_API, false);
 
 /// The codes Resource Manager answers an api-version it does not know for a type with.
 fn version_refused(code: &str) -> bool {
@@ -331,15 +314,15 @@ impl ResourceManager for ArmClient {
     }
 
     async fn network_interfaces(&self, scope: &str) -> Result<Vec<NetworkInterface>, AzureError> {
-        self.network_list(scope, "networkInterfaces").await
+        self.list(scope, NETWORK, "networkInterfaces").await
     }
 
     async fn security_groups(&self, scope: &str) -> Result<Vec<NetworkSecurityGroup>, AzureError> {
-        self.network_list(scope, "networkSecurityGroups").await
+        self.list(scope, NETWORK, "networkSecurityGroups").await
     }
 
     async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError> {
-        self.network_list(scope, "virtualNetworks").await
+        self.list(scope, NETWORK, "virtualNetworks").await
     }
 
     async fn vm_network_interfaces(&self, vm_id: &str) -> Result<Vec<String>, AzureError> {
@@ -379,7 +362,7 @@ impl ResourceManager for ArmClient {
         &self,
         subscription: &str,
     ) -> Result<Vec<ScheduleInstance>, AzureError> {
-        self.schedules(subscription, "roleAssignmentScheduleInstances")
+        self.list(subscription, SCHEDULES, "roleAssignmentScheduleInstances")
             .await
     }
 
@@ -387,7 +370,7 @@ impl ResourceManager for ArmClient {
         &self,
         subscription: &str,
     ) -> Result<Vec<ScheduleRequest>, AzureError> {
-        self.schedules(subscription, "roleAssignmentScheduleRequests")
+        self.list(subscription, SCHEDULES, "roleAssignmentScheduleRequests")
             .await
     }
 

@@ -10,7 +10,9 @@ use tracing::error;
 use super::burst::{digest, with_portal};
 use super::failed::{UNCHECKED, claim, settle};
 use crate::audit_logs::repo::FAILED_TABLE;
+use crate::audit_logs::settings::AuditSettings;
 use crate::azure::AzureError;
+use crate::ports::Ports;
 use crate::sources::Sources;
 use crate::spine::Finding;
 use crate::tables::ops::query_all;
@@ -19,6 +21,16 @@ use crate::telemetry::redact;
 
 /// Most unchecked partitions checked per run (the rest wait for the next tick).
 const UNCHECKED_PER_RUN: usize = 500;
+
+/// The one burst detection every caller runs: every unchecked partition against the `AUDIT_*`
+/// threshold and fixed window ([`run_unchecked`]).
+pub async fn bursts(ports: &Ports, settings: &AuditSettings) -> Vec<Finding> {
+    let (threshold, window) = (
+        settings.failed_login_threshold,
+        settings.failed_login_bucket,
+    );
+    run_unchecked(&ports.tables, &ports.sources, threshold, window).await
+}
 
 /// Checks every unchecked partition (a failed check is logged and stays unchecked); never fails, so
 /// the digests already won reach the caller's outputs.

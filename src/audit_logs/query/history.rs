@@ -66,8 +66,6 @@ pub async fn read(
             }
         }
     }
-    let (a, ports) = (&q.tail.settings, &q.tail.ports);
-    let (threshold, bucket) = (a.failed_login_threshold, a.failed_login_bucket);
-    out.findings = unchecked::run_unchecked(&ports.tables, &ports.sources, threshold, bucket).await;
+    out.findings = unchecked::bursts(&q.tail.ports, &q.tail.settings).await;
     out
 }

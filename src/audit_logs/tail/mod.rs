@@ -13,7 +13,6 @@
 
 use time::OffsetDateTime;
 
-use super::detect::unchecked;
 use super::path::{Host, hosts};
 use super::repo::CursorRepo;
 use crate::audit_logs::Error;
@@ -40,6 +39,7 @@ pub const JOINED: &str = "join-and-detections";
 ///
 /// # Errors
 /// [`Error`] when the cursor list cannot be read.
+#[cfg(any(test, feature = "test-support"))]
 pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Error> {
     let (settings, ports) = (&tail.settings, &tail.ports);
     let time = Budget::after(ports.clock.clone(), settings.tail_budget);
@@ -48,12 +48,7 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Erro
     let listed = list::grown(tail, hosts(cursors), now).await;
     let (mut report, left) = blob::read_grown(tail, listed, now, &time).await;
     keep::mark(tail, left).await;
-    let (threshold, window) = (
-        settings.failed_login_threshold,
-        settings.failed_login_bucket,
-    );
-    report.findings =
-        unchecked::run_unchecked(&ports.tables, &ports.sources, threshold, window).await;
+    report.findings = super::detect::unchecked::bursts(ports, settings).await;
     Ok(report)
 }
 

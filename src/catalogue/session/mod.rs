@@ -181,19 +181,6 @@ impl SessionRecord {
                 .filter(|d| *d >= 0)
         })
     }
-
-    /// True for a session that connected successfully.
-    pub fn connected(&self) -> bool {
-        self.outcome == outcome::CONNECTED
-    }
-
-    /// User name and e-mail (for retention rules and matching).
-    pub fn users(&self) -> Vec<&str> {
-        [self.user_name.as_str(), self.user_email.as_str()]
-            .into_iter()
-            .filter(|u| !u.is_empty())
-            .collect()
-    }
 }
 
 /// Longest text kept in one session field. Real values (names, addresses, resource ids, messages)

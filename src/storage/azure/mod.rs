@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_storage_blob::models::{
-    AppendBlobClientCreateOptions, BlobClientDeleteOptions, BlobClientSetTagsOptions,
-    BlockBlobClientUploadOptions,
+    BlobClientDeleteOptions, BlobClientSetTagsOptions, BlockBlobClientUploadOptions,
 };
 use azure_storage_blob::{
     BlobClient, BlobClientOptions, BlobServiceClient, BlobServiceClientOptions,
@@ -93,6 +92,7 @@ impl AzureBlobStore {
     }
 
     /// Caps listing pages at `n` entries (service default 5000); tests use it to exercise paging.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn with_page_size(mut self, n: u32) -> Self {
         self.page_size = Some(n.max(1));
         self
@@ -350,10 +350,11 @@ impl BlobStore for AzureBlobStore {
         }
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError> {
         let client = self.blob(blob)?.append_blob_client();
         let create = || {
-            let options = AppendBlobClientCreateOptions {
+            let options = azure_storage_blob::models::AppendBlobClientCreateOptions {
                 blob_content_type: Some(content_type.to_owned()),
                 ..Default::default()
             };
@@ -363,6 +364,7 @@ impl BlobStore for AzureBlobStore {
         self.call(Operation::PutBlob, &blob.container, run).await
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError> {
         let len = body.len() as u64;
         let client = self.blob(blob)?.append_blob_client();

@@ -1,11 +1,7 @@
 //! The production [`LinkIssuer`]: a user delegation key for the app's identity, cached while it
 //! outlives the links it signs (a link never grants more than the identity has).
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use azure_core::credentials::TokenCredential;
-use azure_core::http::Transport;
 use azure_storage_blob::BlobServiceClient;
 use azure_storage_blob::models::KeyInfo;
 use time::{Duration, OffsetDateTime};
@@ -14,7 +10,7 @@ use tokio::sync::Mutex;
 use super::sas::{BlobGrant, DelegationKey, token, url};
 use super::{Link, LinkIssuer};
 use crate::azure::connection::StorageConnection;
-use crate::azure::{AzureError, Guard, Policy, Timeouts};
+use crate::azure::{AzureError, Guard, Policy};
 use crate::dates::format_utc;
 use crate::permissions::Operation;
 use crate::storage::BlobRef;
@@ -59,13 +55,14 @@ impl DelegationIssuer {
     ///
     /// # Errors
     /// `Permanent` when the client cannot be built.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn with_credential(
         account: &str,
         endpoint: &url::Url,
-        credential: Arc<dyn TokenCredential>,
-        transport: Option<Transport>,
+        credential: std::sync::Arc<dyn azure_core::credentials::TokenCredential>,
+        transport: Option<azure_core::http::Transport>,
     ) -> Result<Self, AzureError> {
-        let timeouts = Timeouts::default();
+        let timeouts = crate::azure::Timeouts::default();
         let mut options = timeouts.sdk_options()?;
         if transport.is_some() {
             options.transport = transport;
