@@ -125,28 +125,24 @@ impl crate::reviews::queue::derive::Raised for Raised {
     }
 }
 
-/// The estate's live sessions as authorization's enforcement uses them.
-pub struct LiveSessions<'a> {
-    /// The state's ports.
-    pub ports: &'a Ports,
-    /// Resource Manager, bounded by the tick's budget.
-    pub arm: &'a dyn ResourceManager,
-}
+/// The estate's live sessions as authorization's enforcement uses them, over the state's ports
+/// and Resource Manager (bounded by the tick's budget).
+pub struct LiveSessions<'a>(pub &'a Ports, pub &'a dyn ResourceManager);
 
 #[async_trait::async_trait]
 impl enforce::Live for LiveSessions<'_> {
     async fn unmarked(&self, host: &str) -> Result<Vec<Stored>, AzureError> {
-        let mut rows = live::of_host(self.ports.tables.as_ref(), host).await?;
+        let mut rows = live::of_host(self.0.tables.as_ref(), host).await?;
         rows.retain(|r| get_str(&r.entity, live::ENFORCED).is_none_or(str::is_empty));
         Ok(rows)
     }
 
     async fn audit_rows(&self, e: &Entity) -> Result<Vec<DayRow>, AzureError> {
-        unaudited::audit_rows(self.ports.tables.as_ref(), e).await
+        unaudited::audit_rows(self.0.tables.as_ref(), e).await
     }
 
     async fn claim(&self, r: &Stored, why: &str) -> Result<bool, AzureError> {
-        live::claim_enforcement(self.ports.tables.as_ref(), r, why).await
+        live::claim_enforcement(self.0.tables.as_ref(), r, why).await
     }
 
     async fn disconnect(
@@ -156,14 +152,14 @@ impl enforce::Live for LiveSessions<'_> {
         why: &str,
         now: OffsetDateTime,
     ) -> Result<(), AzureError> {
-        let (p, who) = (self.ports, enforce::DECIDED_BY);
+        let (p, who) = (self.0, enforce::DECIDED_BY);
         let req = Request {
             host,
             session_id: id,
             reason: why,
             who,
         };
-        let done = disconnect::disconnect(p.tables.as_ref(), &p.outbox, self.arm, &req, now);
+        let done = disconnect::disconnect(p.tables.as_ref(), &p.outbox, self.1, &req, now);
         done.await.map(drop)
     }
 }
