@@ -26,6 +26,7 @@
 //!   policy, error type and timeout guard every client above uses).
 //! - plumbing: [`clock`], [`csv_text`], [`dates`], [`json_shape`], [`setting`], [`telemetry`].
 
+pub mod activity;
 pub mod api;
 pub mod app;
 pub mod arm;

@@ -1,7 +1,9 @@
 //! Azure Resource Manager: the Bastion hosts, their diagnostic settings, and the recording
 //! accounts' settings, behind [`ResourceManager`] (a trait object, so tests can fake it).
 
+pub mod cidr;
 pub mod client;
+pub mod ids;
 pub mod model;
 
 use std::sync::Arc;

@@ -1,10 +1,10 @@
 //! Optional enforcement (`AUTHZ_ENFORCE=disconnect`): a live session whose verdict is `none`, on
 //! a VM tagged [`TAG`]`=`[`TAG_VALUE`], is disconnected through the live-session disconnect
-//! ([`crate::estate::disconnect`]: its `disconnects` row says who and why, and
-//! `session.disconnected` announces it) once `AUTHZ_GRACE_MINUTES` have passed since its start.
-//! `unknown`, undecided, or a live session that may be one of several audit-log sessions of which
-//! one is not `none`, is never disconnected. The live-session row is marked first
-//! ([`live::claim_enforcement`]), so each session is disconnected once, whatever the ticks.
+//! (its `disconnects` row says who and why, and `session.disconnected` announces it) once
+//! `AUTHZ_GRACE_MINUTES` have passed since its start. `unknown`, undecided, or a live session that
+//! may be one of several audit-log sessions of which one is not `none`, is never disconnected. The
+//! live-session row is marked first ([`Live::claim`]), so each session is disconnected once,
+//! whatever the ticks. The live sessions are the estate's: the entry point hands them in ([`Live`]).
 
 use std::collections::BTreeMap;
 
@@ -14,12 +14,10 @@ use time::OffsetDateTime;
 use super::decide::Verdict;
 use super::settings::AuthzSettings;
 use crate::arm::ResourceManager;
+use crate::azure::AzureError;
 use crate::catalogue::days::DayRow;
 use crate::dates::format_utc_millis;
-use crate::estate::disconnect::{self, Request};
-use crate::estate::{live, unaudited};
-use crate::ports::Ports;
-use crate::tables::{Entity, get_str};
+use crate::tables::{Entity, Stored, get_str};
 
 /// The VM tag that opts a VM in (its name compared in any case, as Azure compares tag names).
 pub const TAG: &str = "bastion-authz";
@@ -27,6 +25,25 @@ pub const TAG: &str = "bastion-authz";
 pub const TAG_VALUE: &str = "enforce";
 /// Who decides these disconnects, in the `disconnects` row and the notification.
 pub const DECIDED_BY: &str = "bastion-recordings (AUTHZ_ENFORCE=disconnect)";
+
+/// The estate's live sessions, as enforcement reads, marks and disconnects them.
+#[async_trait::async_trait]
+pub trait Live: Sync {
+    /// `host`'s live-session rows not yet marked by enforcement.
+    async fn unmarked(&self, host: &str) -> Result<Vec<Stored>, AzureError>;
+    /// The audit-log sessions live session `e` may be.
+    async fn audit_rows(&self, e: &Entity) -> Result<Vec<DayRow>, AzureError>;
+    /// Marks `r` with `why` unless it is marked already: `true` when this call marked it.
+    async fn claim(&self, r: &Stored, why: &str) -> Result<bool, AzureError>;
+    /// Disconnects `host`'s session `id` for `why`, by [`DECIDED_BY`], recorded in `disconnects`.
+    async fn disconnect(
+        &self,
+        host: &str,
+        id: &str,
+        why: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AzureError>;
+}
 
 /// What one host's pass did.
 #[derive(Debug, Default)]
@@ -71,15 +88,14 @@ pub fn reason(rows: &[DayRow], settings: &AuthzSettings) -> Option<String> {
 
 /// One pass over `host`'s live sessions at `now`: each one due is disconnected once.
 pub async fn run(
-    ports: &Ports,
+    live: &dyn Live,
     arm: &dyn ResourceManager,
     host: &str,
     settings: &AuthzSettings,
     now: OffsetDateTime,
 ) -> Report {
     let mut report = Report::default();
-    let tables = ports.tables.as_ref();
-    let rows = match live::of_host(tables, host).await {
+    let rows = match live.unmarked(host).await {
         Ok(rows) => rows,
         Err(e) => {
             report.failed.push(format!("live sessions not read: {e}"));
@@ -94,7 +110,7 @@ pub async fn run(
         let vm = get_str(&r.entity, "TargetResourceId")
             .unwrap_or_default()
             .to_ascii_lowercase();
-        let why = match unaudited::audit_rows(tables, &r.entity).await {
+        let why = match live.audit_rows(&r.entity).await {
             Ok(rows) => reason(&rows, settings),
             Err(e) => {
                 report.failed.push(format!("{id}: verdict not read: {e}"));
@@ -121,7 +137,7 @@ pub async fn run(
             "{} {DECIDED_BY}: authorization none",
             format_utc_millis(now)
         );
-        match live::claim_enforcement(tables, r, &mark).await {
+        match live.claim(r, &mark).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {
@@ -129,13 +145,7 @@ pub async fn run(
                 continue;
             }
         }
-        let req = Request {
-            host,
-            session_id: &id,
-            reason: &why,
-            who: DECIDED_BY,
-        };
-        match disconnect::disconnect(tables, &ports.outbox, arm, &req, now).await {
+        match live.disconnect(host, &id, &why, now).await {
             Ok(_) => report.disconnected.push(id),
             Err(e) => report
                 .failed
@@ -145,13 +155,12 @@ pub async fn run(
     report
 }
 
-/// A live, unmarked session on a VM whose grace has passed at `now`.
+/// A live session on a VM whose grace has passed at `now`.
 fn due(e: &Entity, settings: &AuthzSettings, now: OffsetDateTime) -> bool {
     let vm = get_str(e, "TargetResourceId")
         .unwrap_or_default()
         .to_ascii_lowercase();
     get_str(e, "Status") == Some("live")
-        && get_str(e, live::ENFORCED).is_none_or(str::is_empty)
         && vm.contains("/providers/microsoft.compute/virtualmachines/")
         && get_str(e, "StartTime")
             .and_then(crate::dates::timestamp)

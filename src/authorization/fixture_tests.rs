@@ -15,10 +15,10 @@ use super::decide::{Reads, Session, Verdict, decide};
 use super::evidence::{Evidence, of_instance};
 use super::members::Members;
 use super::read::{Doors, jit_evidence};
+use crate::activity::events::{Event, JIT_INITIATE, Outcome};
 use crate::arm::ScheduleInstance;
+use crate::arm::cidr::AddrSet;
 use crate::dates::format_utc_millis;
-use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
-use crate::estate::bypass::cidr::AddrSet;
 use crate::graph::members::Member;
 
 const T0: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);

@@ -16,11 +16,11 @@ use super::decide::Reads;
 use super::evidence::{Evidence, Kind, Source, low, of_instance, of_request};
 use super::mfa::{self, SignIn};
 use super::{auditlogs, budget};
+use crate::activity::events::{Event, JIT_INITIATE, Outcome};
+use crate::activity::jit;
 use crate::arm::ResourceManager;
+use crate::arm::cidr::AddrSet;
 use crate::dates::format_utc_millis;
-use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
-use crate::estate::bypass::cidr::AddrSet;
-use crate::estate::bypass::jit;
 use crate::loganalytics::LogsQuery;
 use crate::loganalytics::row::dynamic;
 use crate::tables::TableStore;
@@ -135,7 +135,7 @@ async fn audit_rows(
         }
     };
     let query = auditlogs::query(MAX_ROWS + 1, signins, ingested);
-    let result = crate::estate::bypass::read::rows(logs, workspace, &query, &span, &mut each).await;
+    let result = crate::activity::read::rows(logs, workspace, &query, &span, &mut each).await;
     let unread = |out: &mut Gathered, why: String| {
         out.signins_unread |= signins;
         out.reads.failed.push((String::new(), why));

@@ -14,11 +14,11 @@ use time::OffsetDateTime;
 
 use super::manifest::FileEntry;
 use super::writer::CsvFile;
+use crate::arm::ids::subscription_of;
 use crate::arm::resource_name;
 use crate::dates::format_utc;
 use crate::estate::bypass::doors::{JIT_FAILED, NOT_READ, READ_FAILED};
 use crate::estate::bypass::episodes::{actor_of, of_rows};
-use crate::estate::bypass::ids::subscription_of;
 use crate::estate::bypass::netdoors::NETWORK_FAILED;
 use crate::estate::store::{self, Estate};
 use crate::tables::TableStore;
@@ -122,7 +122,7 @@ pub fn of_estate(
     vms: Option<&BTreeSet<String>>,
 ) -> OtherWays {
     let covered = |vm: &str| vms.is_none_or(|v| v.contains(vm));
-    let is_vm = |id: &str| crate::estate::bypass::ids::vm_of(id).as_deref() == Some(id);
+    let is_vm = |id: &str| crate::arm::ids::vm_of(id).as_deref() == Some(id);
     let subscriptions: Option<BTreeSet<String>> =
         vms.map(|v| v.iter().filter_map(|vm| subscription_of(vm)).collect());
     let sub_covered = |s: &str| subscriptions.as_ref().is_none_or(|v| v.contains(s));

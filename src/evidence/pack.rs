@@ -16,8 +16,8 @@ use super::pdf::{REPORT, REPORT_PDF};
 use super::rows::Facts;
 use super::source::{INTEGRITY_COLUMNS, Kind, Source};
 use super::writer::{CsvFile, write_file};
+use crate::arm::ids::vm_of;
 use crate::dates::format_utc;
-use crate::estate::bypass::ids::vm_of;
 use crate::pack::key::PackKey;
 use crate::ports::Ports;
 

@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::arm::ids::vm_of;
 use crate::arm::resource_name;
-use crate::estate::bypass::ids::vm_of;
 use crate::estate::bypass::netdoors::{NETWORK_FAILED, NETWORK_PATH, PUBLIC_IP};
 use crate::estate::store::Estate;
 

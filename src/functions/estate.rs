@@ -239,7 +239,8 @@ pub async fn live_unit(
     let authz = &state.config.authz;
     // Enforcement disconnects live sessions: a quiet host has none.
     if authz.enforce == authorization::settings::Enforce::Disconnect && !report.quiet {
-        let enforced = authorization::enforce::run(&state.ports, arm.as_ref(), host, authz, now);
+        let sessions = crate::state::LiveSessions(&state.ports, arm.as_ref());
+        let enforced = authorization::enforce::run(&sessions, arm.as_ref(), host, authz, now);
         let enforced = enforced.await;
         for f in &enforced.failed {
             tracing::warn!(error = %f, "authorization not enforced; the next tick retries");

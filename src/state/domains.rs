@@ -7,17 +7,22 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use super::AppState;
+use crate::arm::ResourceManager;
 use crate::audit_logs::detect::stalled::Stalled;
 use crate::audit_logs::detect::{burst, stored};
 use crate::audit_logs::tail::Tailer;
+use crate::authorization::enforce;
 use crate::azure::AzureError;
 use crate::catalogue::days::DayRow;
+use crate::estate::disconnect::{self, Request};
+use crate::estate::{live, unaudited};
 use crate::health::report::Health;
 use crate::join::{Join, Times};
+use crate::ports::Ports;
 use crate::recordings::Recordings;
 use crate::retention::sweep::Sweeper;
 use crate::spine::{Finding, kinds};
-use crate::tables::TableStore;
+use crate::tables::{Entity, Stored, TableStore, get_str};
 
 /// The join's matching settings, from the audit settings.
 fn times(state: &AppState) -> Times {
@@ -109,7 +114,7 @@ impl crate::reviews::queue::derive::Raised for Raised {
     ) -> Result<Vec<Option<&'static kinds::Kind>>, AzureError> {
         let doors = crate::estate::bypass::episodes::episodes(tables).await?;
         let open = |s: &DayRow| {
-            let vm = crate::estate::bypass::ids::vm_of(&s.target_resource_id);
+            let vm = crate::arm::ids::vm_of(&s.target_resource_id);
             let eps = vm.and_then(|vm| doors.get(&vm))?;
             let e = eps
                 .iter()
@@ -117,5 +122,44 @@ impl crate::reviews::queue::derive::Raised for Raised {
             Some(kinds::estate_code(&e.door))
         };
         Ok(sessions.iter().map(open).collect())
+    }
+}
+
+/// The estate's live sessions as authorization's enforcement uses them, over the state's ports
+/// and Resource Manager (bounded by the tick's budget).
+pub struct LiveSessions<'a>(pub &'a Ports, pub &'a dyn ResourceManager);
+
+#[async_trait::async_trait]
+impl enforce::Live for LiveSessions<'_> {
+    async fn unmarked(&self, host: &str) -> Result<Vec<Stored>, AzureError> {
+        let mut rows = live::of_host(self.0.tables.as_ref(), host).await?;
+        rows.retain(|r| get_str(&r.entity, live::ENFORCED).is_none_or(str::is_empty));
+        Ok(rows)
+    }
+
+    async fn audit_rows(&self, e: &Entity) -> Result<Vec<DayRow>, AzureError> {
+        unaudited::audit_rows(self.0.tables.as_ref(), e).await
+    }
+
+    async fn claim(&self, r: &Stored, why: &str) -> Result<bool, AzureError> {
+        live::claim_enforcement(self.0.tables.as_ref(), r, why).await
+    }
+
+    async fn disconnect(
+        &self,
+        host: &str,
+        id: &str,
+        why: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AzureError> {
+        let (p, who) = (self.0, enforce::DECIDED_BY);
+        let req = Request {
+            host,
+            session_id: id,
+            reason: why,
+            who,
+        };
+        let done = disconnect::disconnect(p.tables.as_ref(), &p.outbox, self.1, &req, now);
+        done.await.map(drop)
     }
 }

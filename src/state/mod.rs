@@ -34,7 +34,7 @@ use crate::storage::links::{self, Links};
 use crate::tables::TableStore;
 use crate::tables::rest::TableRestClient;
 
-pub use domains::{Raised, health, join, recordings, stalled, sweeper, tailer};
+pub use domains::{LiveSessions, Raised, health, join, recordings, stalled, sweeper, tailer};
 #[cfg(feature = "test-support")]
 pub use testing::Stores;
 

@@ -56,7 +56,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &["invocation", "events"]),
     (
         "data",
-        &["catalogue", "sources", "export", "spine", "ports", "pack"],
+        &[
+            "catalogue",
+            "sources",
+            "activity",
+            "export",
+            "spine",
+            "ports",
+            "pack",
+        ],
     ),
     (
         "domain",

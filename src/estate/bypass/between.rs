@@ -13,10 +13,12 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::activity::{Event, NETWORK_CHANGES, Outcome, PIP_DELETE, RULE_DELETE, RULE_WRITE};
 use super::doors::actor;
 use super::netdoors::{Line, NETWORK_PATH, PUBLIC_IP, nics_of, path_from, path_level, paths};
 use super::network::Network;
+use crate::activity::events::{
+    Event, NETWORK_CHANGES, Outcome, PIP_DELETE, RULE_DELETE, RULE_WRITE,
+};
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, RuleProperties, SecurityRule};
 use crate::dates::format_utc;
 use crate::estate::findings::{Finding, Level};

@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 
 use super::*;
-use crate::estate::bypass::cidr::AddrSet;
+use crate::arm::cidr::AddrSet;
 
 const SUB: &str = "/subscriptions/s/resourcegroups/rg";
 const VM: &str =

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use time::OffsetDateTime;
 
-use super::activity::{ActivityRow, NETWORK_CHANGES};
+use crate::activity::events::{ActivityRow, NETWORK_CHANGES};
 use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, ResourceManager};
 use crate::azure::AzureError;
 use crate::estate::store::nics::Remembered;

@@ -8,8 +8,8 @@ use serde_json::json;
 use time::macros::datetime;
 
 use super::{Memory, ROTATION_PASSES, changed, plan};
+use crate::activity::events::ActivityRow;
 use crate::arm::NetworkInterface;
-use crate::estate::bypass::activity::ActivityRow;
 use crate::estate::store::nics::Remembered;
 
 /// Nothing remembered, the pass cap, the epoch (the network tests' memory too).

@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
-use super::activity::{
+use super::extensions;
+use crate::activity::events::{
     EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
 };
-use super::cidr::AddrSet;
-use super::ids::{subscription_of, under, vm_of};
-use super::{extensions, failure, jit};
+use crate::activity::{failure, jit};
+use crate::arm::cidr::AddrSet;
+use crate::arm::ids::{subscription_of, under, vm_of};
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
 

@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn the_actor_is_read_back_from_the_evidence_the_doors_write() {
-        use crate::estate::bypass::activity::{Event, Outcome};
+        use crate::activity::events::{Event, Outcome};
         let event = |caller: &str, ip: &str| Event {
             operation: "microsoft.compute/virtualmachines/runcommand/action".into(),
             resource:

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::activity::Event;
+use crate::activity::events::Event;
 use crate::loganalytics::row::dynamic;
 
 /// `BYPASS_EXTENSION_ALLOW`'s default: Microsoft's monitoring and security agents, whose
@@ -80,11 +80,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::estate::bypass::activity::Outcome;
+    use crate::activity::events::Outcome;
 
     fn ext(name: &str, properties: Value) -> Event {
         Event {
-            operation: super::super::activity::EXTENSION_WRITE.into(),
+            operation: crate::activity::events::EXTENSION_WRITE.into(),
             resource: format!(
                 "/subscriptions/s/resourcegroups/g/providers/microsoft.compute/virtualmachines/vm1/extensions/{name}"
             ),

@@ -9,23 +9,17 @@
 //! subscription for `activity-log-not-read` and `check-failed:activity-log`): same episodes, same
 //! announcements, same export.
 
-pub mod activity;
 pub mod between;
-pub mod cidr;
 pub mod direct;
 pub mod doors;
 pub mod episodes;
 pub mod extensions;
-pub mod failure;
 pub mod flow;
-pub mod ids;
-pub mod jit;
 pub mod moves;
 pub mod netdoors;
 pub mod network;
 pub mod nsg;
 mod pass;
-pub mod read;
 pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,11 +29,12 @@ use futures::future::OptionFuture;
 use time::OffsetDateTime;
 
 use self::doors::Watched;
-use self::ids::vm_of;
 use self::pass::{Pass, activity_pass};
 use super::settings::EstateSettings;
 use super::store;
-use crate::arm::ResourceManager;
+use crate::activity::{events, read};
+use crate::arm::ids::vm_of;
+use crate::arm::{ResourceManager, cidr};
 use crate::catalogue::days::{Span, started_within_scan};
 use crate::estate::findings::Evaluation;
 use crate::loganalytics::LogsQuery;
@@ -68,7 +63,7 @@ pub struct Report {
     /// VMs whose network doors were decided from NICs remembered from an earlier pass.
     pub nics_remembered: usize,
     /// The just-in-time requests the Activity log showed (who allowed a session, too).
-    pub jit_events: Vec<activity::Event>,
+    pub jit_events: Vec<events::Event>,
     /// Why the Activity log was not read whole (`None`: it was).
     pub activity_unread: Option<String>,
     /// The watched hosts' Bastion subnets, when the network was read.
@@ -150,7 +145,7 @@ pub async fn run(
     };
     // A watched VM that moved is watched where it is now, its findings carried there.
     let events_read = match &activity {
-        Some(Ok(read)) => activity::fold(&read.rows),
+        Some(Ok(read)) => events::fold(&read.rows),
         _ => Vec::new(),
     };
     let (moved, failed) = moves::follow(tables, arm, &events_read, &mut watched).await;
@@ -197,7 +192,7 @@ pub async fn run(
                 merge(&mut decided, d);
                 report.jit_events = events
                     .iter()
-                    .filter(|e| e.operation == activity::JIT_INITIATE)
+                    .filter(|e| e.operation == events::JIT_INITIATE)
                     .cloned()
                     .collect();
             }

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::activity::{Event, MOVE_RESOURCES, Outcome};
 use super::doors::Watched;
-use super::ids::vm_of;
+use crate::activity::events::{Event, MOVE_RESOURCES, Outcome};
 use crate::arm::ResourceManager;
+use crate::arm::ids::vm_of;
 use crate::estate::store::{self, moved::Moved};
 use crate::loganalytics::row::dynamic;
 use crate::tables::TableStore;
@@ -184,7 +184,7 @@ mod tests {
         assert!(requested(&event(Value::Null, Outcome::Succeeded)).is_empty());
         let mut e = event(json!({"requestbody": body}), Outcome::Succeeded);
         let mut events = [Event {
-            operation: super::super::activity::RUN_COMMAND.into(),
+            operation: crate::activity::events::RUN_COMMAND.into(),
             resource: format!("{}/extensions/x", vm.to_ascii_lowercase()),
             ..e.clone()
         }];

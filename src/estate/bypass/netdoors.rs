@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
-use super::activity::{Event, Outcome, RULE_WRITE};
-use super::cidr::AddrSet;
 use super::network::Network;
 use super::nsg::{PORTS, Reason, level, path};
+use crate::activity::events::{Event, Outcome, RULE_WRITE};
+use crate::arm::cidr::AddrSet;
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, SubResource};
 use crate::azure::AzureError;
 use crate::dates::format_utc;
@@ -206,7 +206,7 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event], internal: Level) -> O
 
 /// True when `a` is `b` or lies under it (lower-case resource ids).
 fn within(a: &str, b: &str) -> bool {
-    a == b || super::ids::under(a, b)
+    a == b || crate::arm::ids::under(a, b)
 }
 
 /// The resources whose reads decide `vm`'s network doors, as far as `net` knows them: the VM,

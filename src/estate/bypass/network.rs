@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::cidr::AddrSet;
 use super::doors::Watched;
-use super::ids::{group_of, under, vnet_of};
+use crate::arm::cidr::AddrSet;
+use crate::arm::ids::{group_of, under, vnet_of};
 use futures::{FutureExt, StreamExt};
 
 use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};

@@ -315,7 +315,7 @@ async fn pass(
     fake: &Fake,
     tables: &crate::tables::testing::memory::InMemoryTables,
     now: time::OffsetDateTime,
-    rows: &[crate::estate::bypass::activity::ActivityRow],
+    rows: &[crate::activity::events::ActivityRow],
     cap: usize,
 ) -> (super::Network, Vec<String>) {
     use crate::estate::bypass::direct::{Memory, changed};
@@ -403,7 +403,7 @@ async fn remembered_nics_are_read_again_only_after_a_change_or_in_their_turn() {
 
     // A public IP attached to VM 5's NIC, and its write in the Activity log: read next pass.
     fake.nic_elsewhere(5, "rg-far", Some("pip-new"));
-    let write = crate::estate::bypass::activity::ActivityRow {
+    let write = crate::activity::events::ActivityRow {
         at: tick(2) - time::Duration::minutes(3),
         operation: "microsoft.network/networkinterfaces/write".into(),
         status: "Success".into(),
@@ -491,8 +491,8 @@ async fn beyond_the_cap_every_vm_is_decided_within_ceil_n_over_cap_passes() {
 /// read.
 #[tokio::test]
 async fn a_jit_row_without_a_body_is_completed_from_its_policys_requests() {
-    use crate::estate::bypass::activity::{Event, JIT_INITIATE, Outcome};
-    use crate::estate::bypass::jit;
+    use crate::activity::events::{Event, JIT_INITIATE, Outcome};
+    use crate::activity::jit;
     let fake = Fake::groups_only(2);
     let policy = "/subscriptions/s1/resourceGroups/rg-0/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default";
     let port = |source: &str| {

@@ -14,9 +14,9 @@
 
 use std::collections::BTreeSet;
 
-use super::cidr::AddrSet;
 use super::rules::{Applies, Source, applies, covers, default_rules, sources};
 use crate::arm::NetworkSecurityGroup;
+use crate::arm::cidr::AddrSet;
 
 /// The ports a remote session uses: SSH and RDP.
 pub const PORTS: [u16; 2] = [22, 3389];

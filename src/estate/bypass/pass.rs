@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::activity::{self, Event};
-use super::cidr::AddrSet;
 use super::doors::{self, Watched};
-use super::ids::{subscription_of, vm_of};
-use super::{SILENCE_DAYS, flow, jit, moves, read};
+use super::{SILENCE_DAYS, flow, moves};
+use crate::activity::events::{self, Event};
+use crate::activity::{jit, read};
 use crate::arm::ResourceManager;
+use crate::arm::cidr::AddrSet;
+use crate::arm::ids::{subscription_of, vm_of};
 use crate::estate::findings::Evaluation;
 use crate::estate::store;
 use crate::tables::TableStore;
@@ -80,7 +81,7 @@ pub(super) async fn activity_pass(
     for why in &read.incomplete {
         tracing::warn!(why = %why, "the Activity log was not read whole: check-failed:activity-log");
     }
-    let mut events = activity::fold(&read.rows);
+    let mut events = events::fold(&read.rows);
     moves::rewrite(&mut events, p.moved);
     // A just-in-time request whose row carries no body: its policy's requests. A policy not read
     // is its subscription's finding, and its VMs' just-in-time doors keep their state.

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use super::activity::{self, RUN_COMMAND};
 use super::*;
+use crate::activity::events::{self, RUN_COMMAND};
 use crate::loganalytics::testing::FakeLogs;
 use crate::loganalytics::testing::activity as fake_activity;
 
@@ -48,7 +48,7 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
         "{}/providers/microsoft.serialconsole/serialports/0",
         vm("vm2")
     );
-    ingest(&logs, activity::SERIAL_CONNECT, "s1", &serial, t0);
+    ingest(&logs, events::SERIAL_CONNECT, "s1", &serial, t0);
     let first = run(&ports, Some(&logs), None, &settings, &ws, now).await;
     let opened: Vec<&Value> = first
         .findings
@@ -61,7 +61,7 @@ async fn a_read_cut_short_opens_what_it_saw_clears_nothing_and_is_a_finding() {
     let t1 = later - time::Duration::hours(2);
     ingest(&logs, RUN_COMMAND, "r1", &vm("vm1"), t1);
     let at = t1 + time::Duration::minutes(5);
-    for n in 0..=activity::PAGE_ROWS {
+    for n in 0..=events::PAGE_ROWS {
         ingest(
             &logs,
             "Microsoft.Compute/virtualMachines/write",

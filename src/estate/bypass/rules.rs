@@ -2,7 +2,7 @@
 //! application security group, the platform's probe, another service tag), whether it is about a
 //! NIC's address and covers an inbound TCP port; and the default rules every NSG has.
 
-use super::cidr::AddrSet;
+use crate::arm::cidr::AddrSet;
 use crate::arm::{RuleProperties, SecurityRule};
 
 /// The default inbound rules of every NSG (Azure adds them; they cannot be removed), as

@@ -1,9 +1,10 @@
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use super::activity::{ActivityRow, Event, Outcome, fold};
 use super::doors::{Door, door_of, evaluate};
 use super::*;
+use crate::activity::events::{self, ActivityRow, Event, Outcome, fold};
+use crate::activity::jit;
 use crate::loganalytics::testing::FakeLogs;
 use crate::loganalytics::testing::activity as fake_activity;
 
@@ -50,15 +51,15 @@ fn a_start_and_its_result_are_one_event_and_only_a_refused_request_is_an_attempt
     let refused = json!({"code": "AuthorizationFailed", "message": "The client does not have authorization to perform action 'Microsoft.Compute/virtualMachines/runCommand/action'"});
     let ran = json!({"code": "VMExtensionProvisioningError", "message": "Enable failed: script exited with status 1"});
     let rows = [
-        row(activity::RUN_COMMAND, "Start", "c1", t),
-        row(activity::RUN_COMMAND, "Start", "c2", t),
-        row(activity::RUN_COMMAND, "Success", "c1", m(3)),
-        failed(row(activity::RUN_COMMAND, "Failure", "c2", m(1)), refused),
-        row(activity::SERIAL_CONNECT, "Start", "c3", t),
-        row(activity::RUN_COMMAND, "Start", "c4", t),
-        failed(row(activity::RUN_COMMAND, "Failed", "c4", m(2)), ran),
+        row(events::RUN_COMMAND, "Start", "c1", t),
+        row(events::RUN_COMMAND, "Start", "c2", t),
+        row(events::RUN_COMMAND, "Success", "c1", m(3)),
+        failed(row(events::RUN_COMMAND, "Failure", "c2", m(1)), refused),
+        row(events::SERIAL_CONNECT, "Start", "c3", t),
+        row(events::RUN_COMMAND, "Start", "c4", t),
+        failed(row(events::RUN_COMMAND, "Failed", "c4", m(2)), ran),
         // A failure whose row names no error: it cannot tell, so it is a use.
-        row(activity::SERIAL_CONNECT, "Failure", "c5", m(4)),
+        row(events::SERIAL_CONNECT, "Failure", "c5", m(4)),
     ];
     let events = fold(&rows);
     assert_eq!(events.len(), 5, "{events:?}");
@@ -111,7 +112,7 @@ fn a_start_and_its_result_are_one_event_and_only_a_refused_request_is_an_attempt
 fn every_extension_is_a_door_unless_its_body_names_an_allowed_one_and_a_serial_port_is_its_vms() {
     let t = datetime!(2025-03-14 09:00 UTC);
     let ext = |name: &str, body: Value| {
-        let mut r = row(activity::EXTENSION_WRITE, "Success", "c", t);
+        let mut r = row(events::EXTENSION_WRITE, "Success", "c", t);
         r.resource = format!("{}/extensions/{name}", vm());
         r.properties = body;
         fold(&[r]).remove(0)
@@ -166,7 +167,7 @@ fn every_extension_is_a_door_unless_its_body_names_an_allowed_one_and_a_serial_p
         Vec::<String>::new(),
         "an allowed agent is no door"
     );
-    let mut serial = row(activity::SERIAL_CONNECT, "Success", "s", t);
+    let mut serial = row(events::SERIAL_CONNECT, "Success", "s", t);
     serial.resource = format!("{}/providers/microsoft.serialconsole/serialports/0", vm());
     assert_eq!(
         door_of(&fold(&[serial]).remove(0)),
@@ -248,7 +249,7 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     let t = now - time::Duration::hours(1);
     activity(
         &logs,
-        activity::RUN_COMMAND,
+        events::RUN_COMMAND,
         "Start",
         "c1",
         "alice@contoso.com",
@@ -256,7 +257,7 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     );
     activity(
         &logs,
-        activity::RUN_COMMAND,
+        events::RUN_COMMAND,
         "Success",
         "c1",
         "",
@@ -264,13 +265,13 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     );
     activity(
         &logs,
-        activity::RUN_COMMAND,
+        events::RUN_COMMAND,
         "Start",
         "c2",
         "bob@contoso.com",
         t,
     );
-    activity(&logs, activity::RUN_COMMAND, "Failure", "c2", "", t);
+    activity(&logs, events::RUN_COMMAND, "Failure", "c2", "", t);
     let ws = [WS.to_owned()];
     let s = settings();
     // Two instances at once: one announces.
@@ -356,7 +357,7 @@ async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
     let logs = FakeLogs::default();
     activity(
         &logs,
-        activity::SERIAL_CONNECT,
+        events::SERIAL_CONNECT,
         "Success",
         "c1",
         "carol@contoso.com",

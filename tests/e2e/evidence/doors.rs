@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use bastion_recordings::estate::bypass::activity::{Event, Outcome};
+use bastion_recordings::activity::events::{Event, Outcome};
 use bastion_recordings::estate::bypass::{doors, flow};
 use bastion_recordings::estate::findings::{Evaluation, Finding, Level};
 use bastion_recordings::estate::store;

@@ -6,7 +6,7 @@
 //! `figures.otherWaysIn.reach`, `vmreach.csv` and the report say 1 / 1 / 1; once the second is
 //! fenced, 2 / 0 / 1.
 
-use bastion_recordings::estate::bypass::cidr::AddrSet;
+use bastion_recordings::arm::cidr::AddrSet;
 use bastion_recordings::estate::bypass::network::Network;
 use bastion_recordings::estate::bypass::{doors, netdoors};
 use bastion_recordings::estate::findings::Level;

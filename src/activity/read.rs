@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::activity::{ActivityRow, PAGE_ROWS, door_query, subscriptions_query};
+use super::events::{ActivityRow, PAGE_ROWS, door_query, subscriptions_query};
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::loganalytics::row::text;
@@ -173,7 +173,7 @@ pub async fn read(
     let mut out = Read::default();
     if !subscriptions
         .iter()
-        .any(|s| super::activity::is_subscription_id(s))
+        .any(|s| super::events::is_subscription_id(s))
     {
         return Ok(out);
     }

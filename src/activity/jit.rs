@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::activity::{Event, JIT_INITIATE, Outcome, Request};
-use super::cidr::AddrSet;
-use super::ids::vm_of;
+use super::events::{Event, JIT_INITIATE, Outcome, Request};
+use crate::arm::cidr::AddrSet;
+use crate::arm::ids::vm_of;
 use crate::arm::{JitPolicy, ResourceManager};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
