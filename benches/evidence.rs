@@ -112,6 +112,7 @@ async fn main() {
                     start + Duration::minutes(25),
                     Before::Day(None),
                     None,
+                    None,
                 )
             })
             .await;

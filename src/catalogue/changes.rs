@@ -110,6 +110,7 @@ mod tests {
             datetime!(2025-03-13 12:00 UTC),
             Before::New,
             Some(span),
+            None,
         )
         .await
         .expect("row");

@@ -28,7 +28,7 @@ use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::export::Outbox;
 use crate::export::rows::SessionRow;
-use crate::tables::ops::{Companions, get, query_all, update_with, write_creating_table};
+use crate::tables::ops::{Companions, get, query_all, remove, update_with, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
@@ -495,7 +495,9 @@ pub async fn insert_new(
 /// and its pending range widened by `pending`, keeping its state and markers. When a later record
 /// revealed an earlier start day, the row moves: the old row's markers and pending range are
 /// carried, and the old row is deleted once the new one is written (its recorded state is derived
-/// again by the join, which the move's pending range asks for).
+/// again by the join, which the move's pending range asks for). `stray`: a day the writer put the
+/// row under in an earlier attempt, neither the stored session's nor this one: its row is deleted
+/// last (one gone already is no error).
 ///
 /// # Errors
 /// Table errors.
@@ -506,6 +508,7 @@ pub async fn put(
     arrived: OffsetDateTime,
     before: Before<'_>,
     pending: Option<Span>,
+    stray: Option<&str>,
 ) -> Result<(), AzureError> {
     let Some(day) = day_of(s) else {
         return Ok(());
@@ -546,18 +549,11 @@ pub async fn put(
         record_then_write(outbox, next, arrived)
     })
     .await?;
-    if let Some(d) = old_day {
-        remove(tables, d, &s.tunnel_id).await?;
+    let tunnel = tunnel_key(&s.tunnel_id);
+    for d in old_day.into_iter().chain(stray) {
+        remove(tables, DAYS_TABLE, d, &tunnel, None).await?;
     }
     Ok(())
-}
-
-/// Removes the row of session `tunnel` under start day `day` (one gone already is no error).
-///
-/// # Errors
-/// Table errors.
-pub async fn remove(tables: &dyn TableStore, day: &str, tunnel: &str) -> Result<(), AzureError> {
-    crate::tables::ops::remove(tables, DAYS_TABLE, day, &tunnel_key(tunnel), None).await
 }
 
 /// A session's recorded state as the join derives it from the current matches of the recordings

@@ -101,6 +101,7 @@ pub(super) async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> 
         start,
         Before::Day(None),
         None,
+        None,
     )
     .await
     .expect("session");
@@ -391,7 +392,7 @@ pub(super) async fn attempt(
     ip: &str,
     host: &str,
 ) -> Vec<String> {
-    use crate::audit_logs::detect::failed::{FailedLogin, mark_unchecked, record};
+    use crate::audit_logs::detect::failed::{FailedLogin, store};
     use crate::dates::bucket;
     let f = FailedLogin {
         tunnel_id: tunnel.into(),
@@ -402,11 +403,8 @@ pub(super) async fn attempt(
         client_ip: ip.into(),
         host: host.into(),
     };
-    let parts = record(ports.tables.as_ref(), &f).await.expect("record");
-    mark_unchecked(ports.tables.as_ref(), &parts)
-        .await
-        .expect("mark");
-    parts
+    store(ports.tables.as_ref(), &[&f]).await.expect("store");
+    f.partitions()
 }
 
 #[tokio::test]

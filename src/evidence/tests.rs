@@ -12,7 +12,7 @@ use super::options::PackOptions;
 use super::pack::write_pack;
 use super::tables_tests::joined_to;
 use super::verify::verify_dir;
-use crate::audit_logs::detect::failed::{FailedLogin, mark_unchecked, record};
+use crate::audit_logs::detect::failed::{FailedLogin, store};
 use crate::audit_logs::detect::unchecked::run_unchecked;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
@@ -60,6 +60,7 @@ async fn session(ports: &Ports, id: &str, host: &str, start: OffsetDateTime, out
         start,
         Before::Day(None),
         None,
+        None,
     )
     .await
     .expect("session");
@@ -86,8 +87,7 @@ async fn seed(ports: &Ports) {
             client_ip: "192.0.2.1".into(),
             host: "bas-a".into(),
         };
-        let parts = record(tables, &f).await.expect("attempt");
-        mark_unchecked(tables, &parts).await.expect("mark");
+        store(tables, &[&f]).await.expect("attempt");
     }
     let burst_bucket = options().burst_bucket;
     let raised = run_unchecked(tables, &ports.sources, 5, burst_bucket).await;

@@ -44,6 +44,7 @@ async fn put(f: &Fakes, s: &SessionRecord) {
         datetime!(2025-03-14 10:00 UTC),
         Before::Day(None),
         None,
+        None,
     )
     .await
     .expect("window");

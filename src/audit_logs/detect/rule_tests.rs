@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::failed::{FailedLogin, mark_unchecked, record};
+use super::failed::{FailedLogin, store};
 use super::unchecked::run_unchecked;
 use crate::dates::{bucket, format_utc};
 use crate::tables::testing::memory::InMemoryTables;
@@ -50,8 +50,7 @@ async fn raised(attempts: &[FailedLogin], order: &[usize], cut: &[bool]) -> Vec<
     let sources = crate::testkit::fakes().state.ports.sources.clone();
     let mut found = Vec::new();
     for (n, &i) in order.iter().enumerate() {
-        let parts = record(&t, &attempts[i]).await.expect("record");
-        mark_unchecked(&t, &parts).await.expect("mark");
+        store(&t, &[&attempts[i]]).await.expect("store");
         if cut[n] || n + 1 == order.len() {
             found.extend(run_unchecked(&t, &sources, THRESHOLD, WINDOW).await);
         }
@@ -106,8 +105,7 @@ async fn a_burst_spread_over_vms_is_one_burst_naming_them() {
     let t = InMemoryTables::new();
     let sources = crate::testkit::fakes().state.ports.sources.clone();
     for a in &attempts {
-        let parts = record(&t, a).await.expect("record");
-        mark_unchecked(&t, &parts).await.expect("mark");
+        store(&t, &[a]).await.expect("store");
     }
     let found = run_unchecked(&t, &sources, THRESHOLD, WINDOW).await;
     assert_eq!(found.len(), 1, "by one user; five client IPs: no IP burst");

@@ -9,7 +9,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::failed::list;
-use super::failed::{FailedLogin, record};
+use super::failed::{FailedLogin, store};
 use super::stored::bursts;
 use super::unchecked::check;
 use crate::azure::AzureError;
@@ -50,7 +50,8 @@ async fn attempts(t: &dyn TableStore, at: OffsetDateTime, user: &str, n: usize) 
             vm: "vm9".into(),
             host: "bas-1".into(),
         };
-        parts = record(t, &f).await.expect("record");
+        store(t, &[&f]).await.expect("store");
+        parts = f.partitions();
     }
     parts.into_iter().next().expect("a partition")
 }

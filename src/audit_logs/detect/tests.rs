@@ -8,7 +8,7 @@ use std::sync::Arc;
 use time::Duration;
 use time::macros::datetime;
 
-use super::failed::{FailedLogin, record};
+use super::failed::{FailedLogin, store};
 use super::unchecked::check;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::tables::TableStore;
@@ -27,7 +27,8 @@ async fn burst(tables: &dyn TableStore, n: usize) -> String {
             vm: "vm9".into(),
             host: String::new(),
         };
-        parts = record(tables, &f).await.expect("record");
+        store(tables, &[&f]).await.expect("store");
+        parts = f.partitions();
     }
     parts.into_iter().next().expect("a partition")
 }
@@ -226,13 +227,9 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     // Three partitions unchecked, nothing changing meanwhile: one query lists them, one per
     // partition counts it, one transaction settles all three.
     let tables = CountingTables::new(InMemoryTables::new());
-    let mut parts = Vec::new();
-    for i in 0..3 {
-        parts.extend(record(&tables, &attempt(i)).await.expect("record"));
-    }
-    super::failed::mark_unchecked(&tables, &parts)
-        .await
-        .expect("unchecked");
+    let attempts: Vec<_> = (0..3).map(attempt).collect();
+    let stored: Vec<_> = attempts.iter().collect();
+    store(&tables, &stored).await.expect("store");
     let before = tables.total();
     super::unchecked::run_unchecked(&tables, &sources, 5, window).await;
     assert_eq!(
@@ -249,13 +246,10 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
     // One partition marked again between the read and the removal: the transaction is refused,
     // the other two are removed row by row and the one marked again stays unchecked.
     let memory: Arc<dyn TableStore> = Arc::new(InMemoryTables::new());
-    let mut parts = Vec::new();
-    for i in 0..3 {
-        parts.extend(record(&memory, &attempt(i)).await.expect("record"));
-    }
-    super::failed::mark_unchecked(&memory, &parts)
-        .await
-        .expect("unchecked");
+    let attempts: Vec<_> = (0..3).map(attempt).collect();
+    let stored: Vec<_> = attempts.iter().collect();
+    store(memory.as_ref(), &stored).await.expect("store");
+    let parts: Vec<_> = attempts.iter().flat_map(FailedLogin::partitions).collect();
     let again = parts[1].clone();
     let hooked = Intercepted::with(
         memory.clone(),

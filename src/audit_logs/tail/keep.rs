@@ -4,8 +4,6 @@
 //! failed logins counted, and the cursor advanced past what was written ([`chunk`]); the cursor is
 //! saved only while its claim lasts ([`save`]), and growth left unread is marked ([`mark`]).
 
-use std::collections::BTreeSet;
-
 use futures::StreamExt as _;
 use time::OffsetDateTime;
 use tracing::warn;
@@ -146,13 +144,12 @@ pub async fn rows(
         rest = later;
     }
     let end = cut.unwrap_or(u64::MAX);
-    // The failed-login partitions touched, for burst detection.
-    let mut partitions = BTreeSet::new();
-    for (_, f) in batch.failed.iter().filter(|(at, _)| *at < end) {
-        partitions.extend(failed::record(&tail.ports.tables, f).await?);
-    }
-    // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
-    failed::mark_unchecked(&tail.ports.tables, &partitions).await?;
+    // The failed logins written, their burst checks marked, before the chunk's offset is saved:
+    // a crash from here on re-reads the chunk.
+    let attempts: Vec<_> = (batch.failed.iter())
+        .filter_map(|(at, f)| (*at < end).then_some(f))
+        .collect();
+    failed::store(tail.ports.tables.as_ref(), &attempts).await?;
     Ok((sessions, cut))
 }
 

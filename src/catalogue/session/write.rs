@@ -142,10 +142,8 @@ pub async fn upsert(
                     let before = was
                         .as_ref()
                         .map_or(Before::New, |d| Before::Day(d.as_deref()));
-                    days::put(tables, outbox, &after, now, before, pending).await?;
-                    if let Some(d) = stray {
-                        days::remove(tables, &d, tunnel).await?;
-                    }
+                    let stray = stray.as_deref();
+                    days::put(tables, outbox, &after, now, before, pending, stray).await?;
                     set_put(put_under, day);
                 }
                 Ok(changed.then(|| (e, ops::Companions::new())))

@@ -91,7 +91,8 @@ async fn detect(t: &dyn TableStore, s: &S<'_>, day: String) -> Vec<Finding> {
         host: s.host.into(),
     };
     let mut raised = Vec::new();
-    for pk in failed::record(t, &f).await.expect("attempt") {
+    failed::store(t, &[&f]).await.expect("attempt");
+    for pk in f.partitions() {
         let threshold = settings().burst_threshold;
         let found = unchecked::check(t, &pk, threshold, window).await;
         raised.extend(found.expect("checked"));

@@ -159,6 +159,7 @@ async fn an_earlier_start_moves_the_day_row_with_its_join_state() {
         NOW,
         Before::Day(Some("2025-03-14")),
         None,
+        None,
     )
     .await
     .expect("replay");
