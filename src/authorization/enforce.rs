@@ -34,7 +34,7 @@ pub trait Live: Sync {
     /// The audit-log sessions live session `e` may be.
     async fn audit_rows(&self, e: &Entity) -> Result<Vec<DayRow>, AzureError>;
     /// Marks `r` with `why` unless it is marked already: `true` when this call marked it.
-    async fn claim(&self, r: &Stored, why: &str) -> Result<bool, AzureError>;
+    async fn claim_enforcement(&self, r: &Stored, why: &str) -> Result<bool, AzureError>;
     /// Disconnects `host`'s session `id` for `why`, by [`DECIDED_BY`], recorded in `disconnects`.
     async fn disconnect(
         &self,
@@ -137,7 +137,7 @@ pub async fn run(
             "{} {DECIDED_BY}: authorization none",
             format_utc_millis(now)
         );
-        match live.claim(r, &mark).await {
+        match live.claim_enforcement(r, &mark).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {

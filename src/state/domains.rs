@@ -141,7 +141,7 @@ impl enforce::Live for LiveSessions<'_> {
         unaudited::audit_rows(self.0.tables.as_ref(), e).await
     }
 
-    async fn claim(&self, r: &Stored, why: &str) -> Result<bool, AzureError> {
+    async fn claim_enforcement(&self, r: &Stored, why: &str) -> Result<bool, AzureError> {
         live::claim_enforcement(self.0.tables.as_ref(), r, why).await
     }
 
