@@ -3,7 +3,7 @@
 //! (its `disconnects` row says who and why, and `session.disconnected` announces it) once
 //! `AUTHZ_GRACE_MINUTES` have passed since its start. `unknown`, undecided, or a live session that
 //! may be one of several audit-log sessions of which one is not `none`, is never disconnected. The
-//! live-session row is marked first ([`Live::claim`]), so each session is disconnected once,
+//! live-session row is marked first ([`Live::claim_enforcement`]), so each session is disconnected once,
 //! whatever the ticks. The live sessions are the estate's: the entry point hands them in ([`Live`]).
 
 use std::collections::BTreeMap;
