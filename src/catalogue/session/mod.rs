@@ -322,8 +322,5 @@ pub async fn get(
 /// Table errors.
 pub async fn row(tables: &dyn TableStore, tunnel: &str) -> Result<Option<Entity>, AzureError> {
     let stored = ops::get(tables, SESSIONS_TABLE, &tunnel_key(tunnel), SESSION_ROW).await?;
-    Ok(stored.map(|mut s| {
-        crate::tables::strip_annotations(&mut s.entity);
-        s.entity
-    }))
+    Ok(stored.map(|s| s.entity))
 }
