@@ -564,18 +564,6 @@ impl Derived {
     }
 }
 
-/// Recordings named by their tunnel id alone (`exact`), none replaced.
-impl From<Vec<String>> for Derived {
-    fn from(ids: Vec<String>) -> Self {
-        let by = if ids.is_empty() { "" } else { "exact" };
-        Self {
-            ids,
-            by,
-            replaced: false,
-        }
-    }
-}
-
 /// `row` with its recorded state `d` and its pending range cleared when it is still `joined` (the
 /// range the join read: one a change widened since stays, for the next join); `None` when that
 /// changes nothing.
@@ -976,7 +964,12 @@ mod tests {
         let read = Some(Span::at(datetime!(2025-03-14 09:30 UTC)));
         let mut w = row();
         w.pending = read;
-        let two = Derived::from(vec!["a".to_owned(), "b".to_owned()]);
+        let ids = vec!["a".to_owned(), "b".to_owned()];
+        let two = Derived {
+            ids,
+            by: "exact",
+            replaced: false,
+        };
         let none = Derived::default();
         let marked = with_recorded(&w, &two, read).expect("marked");
         assert_eq!(
@@ -992,10 +985,18 @@ mod tests {
         assert_eq!(kept.pending, wider, "a change since the read stays pending");
         let many: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
         assert_eq!(
-            with_recorded(&row(), &Derived::from(many), None)
-                .expect("marked")
-                .recording_ids
-                .len(),
+            with_recorded(
+                &row(),
+                &Derived {
+                    ids: many,
+                    by: "exact",
+                    replaced: false
+                },
+                None
+            )
+            .expect("marked")
+            .recording_ids
+            .len(),
             MAX_IDS
         );
     }
