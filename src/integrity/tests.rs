@@ -189,7 +189,11 @@ async fn verification_finds_tampering_and_missing_blobs() {
                 c[50] ^= 1;
                 crate::testkit::blobs::put(&*f.blobs, &blob, c, &[]).await;
             }
-            2 | 3 => f.blobs.delete_guarded(&blob, Some(&etag), None).await.expect("delete"),
+            2 | 3 => f
+                .blobs
+                .delete_guarded(&blob, Some(&etag), None)
+                .await
+                .expect("delete"),
             _ => {}
         }
         let mut r = typed(&f, &id).await;

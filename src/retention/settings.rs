@@ -78,7 +78,10 @@ mod tests {
     fn defaults_and_overrides() {
         assert_eq!(parse(&[]), (RetentionSettings::default(), vec![]));
         let d = RetentionSettings::default();
-        assert_eq!((d.max_deletes_per_run, d.audit_logs_class.as_str()), (5000, "audit-1y"));
+        assert_eq!(
+            (d.max_deletes_per_run, d.audit_logs_class.as_str()),
+            (5000, "audit-1y")
+        );
         assert!(!d.dry_run && !d.allow_shortening && !d.hold_release_two_person);
         assert_eq!(d.hold_release_request_ttl, time::Duration::hours(24));
         let (s, e) = parse(&[

@@ -241,7 +241,9 @@ async fn awkward_blob_names_round_trip_through_every_operation() {
         for n in names {
             let b = BlobRef::new(c.clone(), n);
             let etag = s.properties(&b).await.expect("props").etag;
-            s.delete_guarded(&b, Some(&etag), None).await.expect("delete");
+            s.delete_guarded(&b, Some(&etag), None)
+                .await
+                .expect("delete");
         }
     }
 }
