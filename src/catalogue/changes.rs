@@ -123,7 +123,7 @@ mod tests {
             days::put_recorded(
                 &t,
                 &off,
-                vec![(read, Vec::new().into(), true)],
+                vec![(read, days::Derived::default(), true)],
                 datetime!(2025-03-13 12:00 UTC)
             )
             .await

@@ -362,52 +362,31 @@ impl DayRow {
         let Some(fresh) = Self::of(s) else {
             return;
         };
-        let text = |fresh: String, kept: &mut String| {
-            if fresh.is_empty() {
-                std::mem::take(kept)
-            } else {
-                fresh
-            }
-        };
-        let outcome = if outcome_rank(&self.outcome) > outcome_rank(&fresh.outcome) {
-            std::mem::take(&mut self.outcome)
-        } else {
-            fresh.outcome
-        };
         let end = fresh.end.max(self.end);
-        *self = Self {
-            tunnel_id: fresh.tunnel_id,
-            // The earlier: a view without the session's start reads it as its first record's.
-            start: fresh.start.min(self.start),
-            duration_ms: if end == fresh.end {
-                fresh.duration_ms.or(self.duration_ms)
-            } else {
-                self.duration_ms
-            },
-            end,
-            host: text(fresh.host, &mut self.host),
-            vm: text(fresh.vm, &mut self.vm),
-            user_name: text(fresh.user_name, &mut self.user_name),
-            user_email: text(fresh.user_email, &mut self.user_email),
-            protocol: text(fresh.protocol, &mut self.protocol),
-            outcome,
-            client_ip: text(fresh.client_ip, &mut self.client_ip),
-            target_resource_id: text(fresh.target_resource_id, &mut self.target_resource_id),
-            subscription: text(fresh.subscription, &mut self.subscription),
-            resource_group: text(fresh.resource_group, &mut self.resource_group),
-            end_arrived_at: self.end_arrived_at,
-            written: self.written,
-            recorded: self.recorded,
-            recording_ids: std::mem::take(&mut self.recording_ids),
-            recorded_by: std::mem::take(&mut self.recorded_by),
-            replaced: self.replaced,
-            unrecorded_notified: self.unrecorded_notified,
-            joined: self.joined,
-            pending: self.pending,
-            review: self.review.take(),
-            authorization: std::mem::take(&mut self.authorization),
-            authorization_record: std::mem::take(&mut self.authorization_record),
-        };
+        if end == fresh.end {
+            self.duration_ms = fresh.duration_ms.or(self.duration_ms);
+        }
+        // The earlier: a view without the session's start reads it as its first record's.
+        (self.start, self.end) = (fresh.start.min(self.start), end);
+        self.tunnel_id = fresh.tunnel_id;
+        if outcome_rank(&fresh.outcome) >= outcome_rank(&self.outcome) {
+            self.outcome = fresh.outcome;
+        }
+        for (kept, fresh) in [
+            (&mut self.host, fresh.host),
+            (&mut self.vm, fresh.vm),
+            (&mut self.user_name, fresh.user_name),
+            (&mut self.user_email, fresh.user_email),
+            (&mut self.protocol, fresh.protocol),
+            (&mut self.client_ip, fresh.client_ip),
+            (&mut self.target_resource_id, fresh.target_resource_id),
+            (&mut self.subscription, fresh.subscription),
+            (&mut self.resource_group, fresh.resource_group),
+        ] {
+            if !fresh.is_empty() {
+                *kept = fresh;
+            }
+        }
     }
 }
 
@@ -582,18 +561,6 @@ impl Derived {
             self.by = confidence;
         }
         self.replaced |= replaced;
-    }
-}
-
-/// Recordings named by their tunnel id alone (`exact`), none replaced.
-impl From<Vec<String>> for Derived {
-    fn from(ids: Vec<String>) -> Self {
-        let by = if ids.is_empty() { "" } else { "exact" };
-        Self {
-            ids,
-            by,
-            replaced: false,
-        }
     }
 }
 
@@ -997,7 +964,12 @@ mod tests {
         let read = Some(Span::at(datetime!(2025-03-14 09:30 UTC)));
         let mut w = row();
         w.pending = read;
-        let two = Derived::from(vec!["a".to_owned(), "b".to_owned()]);
+        let ids = vec!["a".to_owned(), "b".to_owned()];
+        let two = Derived {
+            ids,
+            by: "exact",
+            replaced: false,
+        };
         let none = Derived::default();
         let marked = with_recorded(&w, &two, read).expect("marked");
         assert_eq!(
@@ -1013,10 +985,18 @@ mod tests {
         assert_eq!(kept.pending, wider, "a change since the read stays pending");
         let many: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
         assert_eq!(
-            with_recorded(&row(), &Derived::from(many), None)
-                .expect("marked")
-                .recording_ids
-                .len(),
+            with_recorded(
+                &row(),
+                &Derived {
+                    ids: many,
+                    by: "exact",
+                    replaced: false
+                },
+                None
+            )
+            .expect("marked")
+            .recording_ids
+            .len(),
             MAX_IDS
         );
     }

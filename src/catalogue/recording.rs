@@ -13,7 +13,7 @@ use super::doubt::Doubt;
 use crate::dates::{format_utc, format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_list, get_str, int64, put_record};
 
-pub use super::key::{KeyPath, RecordingKey};
+pub use super::key::RecordingKey;
 pub use super::writer::Actor;
 
 /// Table of recordings.

@@ -17,7 +17,7 @@ use crate::export::Outbox;
 use crate::export::rows::RecordingRow;
 use crate::tables::filter::Op;
 use crate::tables::ops::{self, query_all, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str, strip_annotations};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
 /// Reads and writes table `recordings`.
 #[derive(Clone)]
@@ -68,10 +68,7 @@ pub async fn recording_row(
     key: &RecordingKey,
 ) -> Result<Option<Entity>, AzureError> {
     let row = ops::get(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?;
-    Ok(row.map(|mut s| {
-        strip_annotations(&mut s.entity);
-        s.entity
-    }))
+    Ok(row.map(|s| s.entity))
 }
 
 /// The recordings matching `filter`, at most `limit` rows read (none while the table is absent).
@@ -83,11 +80,8 @@ pub async fn recordings(
     filter: &Filter,
     limit: usize,
 ) -> Result<Vec<Recording>, AzureError> {
-    let rows = query_all(tables, RECORDINGS_TABLE, filter, limit).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|s| Recording::from_entity(&s.entity))
-        .collect())
+    let rows = versioned(tables, filter, limit).await?;
+    Ok(rows.into_iter().map(|v| v.value).collect())
 }
 
 /// The recordings matching `filter` with the ETags they were read with, at most `limit` rows read.

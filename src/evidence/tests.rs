@@ -107,7 +107,15 @@ async fn seed(ports: &Ports) {
     put_recorded(
         tables,
         &crate::export::Outbox::off(),
-        vec![(row, vec![r.id()].into(), false)],
+        vec![(
+            row,
+            crate::catalogue::days::Derived {
+                ids: vec![r.id()],
+                by: "exact",
+                replaced: false,
+            },
+            false,
+        )],
         datetime!(2025-03-14 12:00 UTC),
     )
     .await

@@ -138,7 +138,7 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
     assert_eq!(get_str(&e, "Sha256"), Some(sha(b"other").as_str()));
     assert_eq!(get_str(&e, "HashedEtag"), Some(new_etag.as_str()));
     f.blobs
-        .delete_if_match(&blob, &new_etag)
+        .delete_guarded(&blob, Some(&new_etag), None)
         .await
         .expect("delete");
     let mut e2 = e.clone();
@@ -189,7 +189,11 @@ async fn verification_finds_tampering_and_missing_blobs() {
                 c[50] ^= 1;
                 crate::testkit::blobs::put(&*f.blobs, &blob, c, &[]).await;
             }
-            2 | 3 => f.blobs.delete_if_match(&blob, &etag).await.expect("delete"),
+            2 | 3 => f
+                .blobs
+                .delete_guarded(&blob, Some(&etag), None)
+                .await
+                .expect("delete"),
             _ => {}
         }
         let mut r = typed(&f, &id).await;

@@ -162,7 +162,10 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         .expect("tamper");
     let c = crate::storage::BlobRef::new("recordings", "c.mp4");
     let etag = f.blobs.properties(&c).await.expect("p").etag;
-    f.blobs.delete_if_match(&c, &etag).await.expect("delete");
+    f.blobs
+        .delete_guarded(&c, Some(&etag), None)
+        .await
+        .expect("delete");
     let out =
         crate::functions::integrity::integrity_verify(f.state.clone(), timer_invocation("w2"))
             .await

@@ -27,16 +27,11 @@ pub struct RetentionSettings {
     pub hold_release_request_ttl: time::Duration,
 }
 
+/// The settings read from an environment that sets none (each default is stated once, where it is
+/// read).
 impl Default for RetentionSettings {
     fn default() -> Self {
-        Self {
-            max_deletes_per_run: DEFAULT_MAX_DELETES,
-            dry_run: false,
-            audit_logs_class: DEFAULT_AUDITLOGS_CLASS.to_owned(),
-            allow_shortening: false,
-            hold_release_two_person: false,
-            hold_release_request_ttl: time::Duration::hours(DEFAULT_RELEASE_REQUEST_HOURS),
-        }
+        Self::from_reader(&mut Reader::new(&|_| None))
     }
 }
 
@@ -82,6 +77,13 @@ mod tests {
     #[test]
     fn defaults_and_overrides() {
         assert_eq!(parse(&[]), (RetentionSettings::default(), vec![]));
+        let d = RetentionSettings::default();
+        assert_eq!(
+            (d.max_deletes_per_run, d.audit_logs_class.as_str()),
+            (5000, "audit-1y")
+        );
+        assert!(!d.dry_run && !d.allow_shortening && !d.hold_release_two_person);
+        assert_eq!(d.hold_release_request_ttl, time::Duration::hours(24));
         let (s, e) = parse(&[
             ("RETENTION_MAX_DELETES_PER_RUN", "10"),
             ("RETENTION_DRY_RUN", "TRUE"),

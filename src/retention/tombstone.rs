@@ -146,14 +146,13 @@ pub(crate) async fn forget(tables: &dyn TableStore, pk: &str, keys: &[&str], kep
     }
 }
 
-/// A page of partition `pk` (a missing table has none).
-pub(crate) async fn page(
+/// At most `limit` rows of partition `pk`, in key order (a missing table has none).
+pub(crate) async fn rows(
     tables: &dyn TableStore,
     pk: &str,
-    top: u32,
-    next: Option<String>,
-) -> Result<crate::tables::QueryPage, AzureError> {
-    crate::tables::ops::page(tables, DELETIONS_TABLE, &Filter::partition(pk), top, next).await
+    limit: usize,
+) -> Result<Vec<crate::tables::Stored>, AzureError> {
+    crate::tables::ops::query_all(tables, DELETIONS_TABLE, &Filter::partition(pk), limit).await
 }
 
 /// Writes the tombstone (first write wins), then drops the intent.
@@ -179,10 +178,9 @@ pub async fn finalize(
 ///
 /// # Errors
 /// Table errors.
-pub async fn intents(tables: &dyn TableStore, top: u32) -> Result<Vec<Tombstone>, AzureError> {
-    let page = page(tables, INTENT_PK, top.clamp(1, 1000), None).await?;
-    Ok(page
-        .items
+pub async fn intents(tables: &dyn TableStore, top: usize) -> Result<Vec<Tombstone>, AzureError> {
+    let rows = rows(tables, INTENT_PK, top).await?;
+    Ok(rows
         .iter()
         .filter_map(|s| Tombstone::from_entity(&s.entity))
         .collect())

@@ -198,12 +198,6 @@ pub trait BlobStore: Send + Sync + 'static {
         marker: Option<String>,
     ) -> Result<Page<TaggedBlob>, AzureError>;
 
-    /// Deletes the blob if its ETag still equals `etag`. `PreconditionFailed` if it changed,
-    /// `NotFound` if it is already gone.
-    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), AzureError> {
-        self.delete_guarded(blob, Some(etag), None).await
-    }
-
     /// Deletes the blob only if its ETag is `etag` and its tags satisfy `if_tags` (checked by the
     /// service, so a hold set after the caller's read wins; tag writes keep the ETag).
     /// `PreconditionFailed` when a condition fails, `NotFound` when already gone. Azurite 3.35

@@ -123,8 +123,7 @@ pub trait TableStore: Send + Sync + 'static {
 
     /// Writes `writes` (each entity carrying its keys, all in one partition, distinct rows, at most
     /// [`MAX_BATCH`]; deletes among them) as one entity group transaction: all or nothing, one
-    /// round trip. Returns the new ETags in order. On an error nothing was written (this default
-    /// of one write after the other may leave a prefix: every store of the app overrides it).
+    /// round trip. Returns the new ETags in order. On an error nothing was written.
     ///
     /// # Errors
     /// The first failing write's error (`Conflict`, `PreconditionFailed`, `NotFound` for an absent
@@ -133,13 +132,7 @@ pub trait TableStore: Send + Sync + 'static {
         &self,
         table: &str,
         writes: &[(Entity, WriteMode)],
-    ) -> Result<Vec<String>, AzureError> {
-        let mut etags = Vec::with_capacity(writes.len());
-        for (entity, mode) in writes {
-            etags.push(self.write(table, entity, mode.clone()).await?);
-        }
-        Ok(etags)
-    }
+    ) -> Result<Vec<String>, AzureError>;
 }
 
 /// A shared store is a store: decorators can wrap the app's `Arc<dyn TableStore>` as it is.

@@ -73,7 +73,7 @@ impl Hooks {
         }
         if self.has(&Hook::VanishBeforeDelete(blob.name.clone())) {
             let p = inner.properties(blob).await?;
-            inner.delete_if_match(blob, &p.etag).await?;
+            inner.delete_guarded(blob, Some(&p.etag), None).await?;
         }
         if self.has(&Hook::HoldBeforeDelete(blob.name.clone())) {
             let tags = inner.get_tags(blob).await?;

@@ -175,7 +175,10 @@ async fn api_pages_exports_audits_and_verifies_real_pipeline_rows() {
         .expect("tamper");
     let b1 = BlobRef::new(rig.container(), "vm-b/2.rec");
     let etag = blobs.properties(&b1).await.expect("props").etag;
-    blobs.delete_if_match(&b1, &etag).await.expect("delete");
+    blobs
+        .delete_guarded(&b1, Some(&etag), None)
+        .await
+        .expect("delete");
     let out = rig.cli(&["verify", "--from", &today(), "--to", &today()]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);

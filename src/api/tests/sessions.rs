@@ -11,7 +11,7 @@ use time::macros::datetime;
 use crate::api::ApiSettings;
 use crate::api::tests::{get, get_text};
 use crate::audit_logs::sessions::SessionRecord;
-use crate::catalogue::days::{Before, DayRow, put as put_day, put_recorded};
+use crate::catalogue::days::{Before, DayRow, Derived, put as put_day, put_recorded};
 use crate::testkit::{Fakes, fakes};
 
 const VM_ID: &str =
@@ -65,7 +65,15 @@ async fn seed(f: &Fakes) {
     put_recorded(
         f.state.ports.tables.as_ref(),
         &crate::export::Outbox::off(),
-        vec![(stored, vec!["2025-03-13~cmVj".to_owned()].into(), false)],
+        vec![(
+            stored,
+            Derived {
+                ids: vec!["2025-03-13~cmVj".to_owned()],
+                by: "exact",
+                replaced: false,
+            },
+            false,
+        )],
         datetime!(2025-03-14 10:00 UTC),
     )
     .await

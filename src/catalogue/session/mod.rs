@@ -12,7 +12,7 @@ pub mod write;
 #[cfg(test)]
 mod race_tests;
 
-use serde_json::Value;
+use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::azure::AzureError;
@@ -235,56 +235,30 @@ pub fn tunnel_key(tunnel: &str) -> String {
 /// Row key of the one row in each session partition.
 pub const SESSION_ROW: &str = "session";
 
-fn put(e: &mut Entity, k: &str, v: &str) {
-    e.insert(k.to_owned(), Value::String(v.to_owned()));
-}
-
-fn put_time(e: &mut Entity, k: &str, t: Option<OffsetDateTime>) {
-    put(e, k, &t.map(format_utc_millis).unwrap_or_default());
-}
-
 impl SessionRecord {
     /// The entity (only the session's own properties; join properties are kept by the writer).
     pub fn to_entity(&self) -> Entity {
-        let mut e = Entity::new();
-        put(&mut e, "PartitionKey", &tunnel_key(&self.tunnel_id));
-        put(&mut e, "RowKey", SESSION_ROW);
-        for (k, v) in [
-            ("TunnelId", &self.tunnel_id),
-            ("BastionHost", &self.bastion_host),
-            ("UserName", &self.user_name),
-            ("UserEmail", &self.user_email),
-            ("ClientIp", &self.client_ip),
-            ("Protocol", &self.protocol),
-            ("TargetResourceId", &self.target_resource_id),
-            ("TargetVm", &self.target_vm),
-            ("TargetIp", &self.target_ip),
-            ("Subscription", &self.subscription),
-            ("ResourceGroup", &self.resource_group),
-            ("Outcome", &self.outcome),
-        ] {
-            put(&mut e, k, v);
-        }
-        put_time(&mut e, "SessionStart", self.session_start);
-        put_time(&mut e, "SessionEnd", self.session_end);
-        put_time(&mut e, "FirstRecordTime", self.first_record_time);
-        put_time(&mut e, "LastRecordTime", self.last_record_time);
+        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+        let list = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_default();
+        let mut e = crate::tables::entity(json!({
+            "PartitionKey": tunnel_key(&self.tunnel_id), "RowKey": SESSION_ROW,
+            "TunnelId": self.tunnel_id, "BastionHost": self.bastion_host,
+            "UserName": self.user_name, "UserEmail": self.user_email, "ClientIp": self.client_ip,
+            "Protocol": self.protocol, "TargetResourceId": self.target_resource_id,
+            "TargetVm": self.target_vm, "TargetIp": self.target_ip,
+            "Subscription": self.subscription, "ResourceGroup": self.resource_group,
+            "Outcome": self.outcome,
+            "SessionStart": t(self.session_start), "SessionEnd": t(self.session_end),
+            "FirstRecordTime": t(self.first_record_time),
+            "LastRecordTime": t(self.last_record_time),
+            "Messages": list(&self.messages), "Operations": list(&self.operations),
+        }));
         if let Some(p) = self.client_port {
             int64(&mut e, "ClientPort", p);
         }
         if let Some(d) = self.effective_duration_ms() {
             int64(&mut e, "DurationMs", d);
         }
-        put(
-            &mut e,
-            "Messages",
-            &serde_json::to_string(&self.messages).unwrap_or_default(),
-        );
-        put(
-            &mut e,
-            "Operations",
-            &serde_json::to_string(&self.operations).unwrap_or_default(),
-        );
         e
     }
 
@@ -348,8 +322,5 @@ pub async fn get(
 /// Table errors.
 pub async fn row(tables: &dyn TableStore, tunnel: &str) -> Result<Option<Entity>, AzureError> {
     let stored = ops::get(tables, SESSIONS_TABLE, &tunnel_key(tunnel), SESSION_ROW).await?;
-    Ok(stored.map(|mut s| {
-        crate::tables::strip_annotations(&mut s.entity);
-        s.entity
-    }))
+    Ok(stored.map(|s| s.entity))
 }

@@ -11,7 +11,7 @@ use crate::tables::{TableStore, get_str};
 /// Partition of the alerts waiting for the outputs (no creation day can be spelt like it).
 pub const RETAGGED_PK: &str = "retagged";
 /// Most alerts one run emits; the rest wait for the next.
-pub const MAX_PER_RUN: u32 = 1000;
+pub const MAX_PER_RUN: usize = 1000;
 
 /// Remembers the notification of `found` as the one pipeline makes it ([`crate::spine::messages`];
 /// upsert: the same fact found again is the same row).
@@ -31,9 +31,8 @@ pub async fn remember(tables: &dyn TableStore, found: &Finding) -> Result<(), Az
 /// # Errors
 /// Table errors.
 pub async fn unsent(tables: &dyn TableStore) -> Result<Vec<Notification>, AzureError> {
-    let page = tombstone::page(tables, RETAGGED_PK, MAX_PER_RUN, None).await?;
-    Ok(page
-        .items
+    let rows = tombstone::rows(tables, RETAGGED_PK, MAX_PER_RUN).await?;
+    Ok(rows
         .iter()
         .filter_map(|s| serde_json::from_str(get_str(&s.entity, "Notification")?).ok())
         .collect())

@@ -44,16 +44,8 @@ pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), Azur
 /// # Errors
 /// Table errors.
 pub async fn unannounced(tables: &dyn TableStore) -> Result<Vec<Unannounced>, AzureError> {
-    let (mut out, mut next) = (Vec::new(), None);
-    loop {
-        let page = tombstone::page(tables, UNANNOUNCED_PK, 1000, next).await?;
-        out.extend(page.items.iter().filter_map(|s| from_entity(&s.entity)));
-        next = page.next;
-        if next.is_none() || out.len() >= MAX_PER_DIGEST {
-            out.truncate(MAX_PER_DIGEST);
-            return Ok(out);
-        }
-    }
+    let rows = tombstone::rows(tables, UNANNOUNCED_PK, MAX_PER_DIGEST).await?;
+    Ok(rows.iter().filter_map(|s| from_entity(&s.entity)).collect())
 }
 
 /// Forgets deletions a digest listed; a failure is logged (the next digest repeats them).

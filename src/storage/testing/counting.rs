@@ -39,7 +39,7 @@ mod tests {
             .expect("put");
         s.properties(&b).await.expect("props");
         assert!(s.properties(&BlobRef::new("d", "missing")).await.is_err());
-        s.delete_if_match(&b, "0x0").await.ok();
+        s.delete_guarded(&b, Some("0x0"), None).await.ok();
         let by_op = |op| s.count(None, Some(op));
         assert_eq!((by_op("put"), by_op("properties"), s.total()), (1, 2, 4));
         assert_eq!(s.count(Some("d"), None), 1);

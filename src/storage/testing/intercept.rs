@@ -30,7 +30,7 @@ pub enum Call<'a> {
     SetTags(&'a BlobRef),
     /// `find_by_tags` (container)
     FindByTags(&'a str),
-    /// `delete_guarded` (and `delete_if_match`, which is one)
+    /// `delete_guarded`
     Delete(&'a BlobRef),
     /// `upload` and `put` (one Put Blob, with or without `If-None-Match: *`)
     Put(&'a BlobRef),

@@ -49,7 +49,10 @@ async fn integrity_verify_reports_tampered_and_missing_recordings() {
         .expect("tamper");
     let gone = rig.blob("gone.rec");
     let etag = blobs.properties(&gone).await.expect("props").etag;
-    blobs.delete_if_match(&gone, &etag).await.expect("delete");
+    blobs
+        .delete_guarded(&gone, Some(&etag), None)
+        .await
+        .expect("delete");
     let (s, out) = rig
         .handler
         .invoke("IntegrityVerify", &timer_invocation())

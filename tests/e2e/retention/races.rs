@@ -65,9 +65,6 @@ impl BlobStore for Racing {
     ) -> Result<Page<TaggedBlob>, AzureError> {
         self.inner.find_by_tags(c, e, m).await
     }
-    async fn delete_if_match(&self, b: &BlobRef, etag: &str) -> Result<(), AzureError> {
-        self.delete_guarded(b, Some(etag), None).await
-    }
     async fn delete_guarded(
         &self,
         b: &BlobRef,
@@ -86,7 +83,7 @@ impl BlobStore for Racing {
             }
             Some(Race::Vanish) => {
                 let p = self.inner.properties(b).await?;
-                self.inner.delete_if_match(b, &p.etag).await?;
+                self.inner.delete_guarded(b, Some(&p.etag), None).await?;
             }
             None => {}
         }

@@ -154,25 +154,25 @@ async fn find_by_tags_supports_ranges_within_one_container() {
 }
 
 #[tokio::test]
-async fn delete_if_match_checks_the_current_etag() {
+async fn delete_guarded_checks_the_current_etag() {
     for (name, s) in blob_stores() {
         let b = BlobRef::new(unique("del"), "r.mp4");
         let old = put(s.as_ref(), &b, b"v1").await;
         let new = put(s.as_ref(), &b, b"v2").await;
         assert_ne!(old, new, "{name}: overwrite changes the etag");
-        let stale = s.delete_if_match(&b, &old).await;
+        let stale = s.delete_guarded(&b, Some(&old), None).await;
         assert!(
             matches!(stale, Err(AzureError::PreconditionFailed)),
             "{name}: {stale:?}"
         );
-        s.delete_if_match(&b, &format!("\"{new}\""))
+        s.delete_guarded(&b, Some(&format!("\"{new}\"")), None)
             .await
             .expect("quoted current etag deletes");
         assert!(
             matches!(s.properties(&b).await, Err(AzureError::NotFound)),
             "{name}"
         );
-        let gone = s.delete_if_match(&b, &new).await;
+        let gone = s.delete_guarded(&b, Some(&new), None).await;
         assert!(
             matches!(gone, Err(AzureError::NotFound)),
             "{name}: {gone:?}"
@@ -241,7 +241,9 @@ async fn awkward_blob_names_round_trip_through_every_operation() {
         for n in names {
             let b = BlobRef::new(c.clone(), n);
             let etag = s.properties(&b).await.expect("props").etag;
-            s.delete_if_match(&b, &etag).await.expect("delete");
+            s.delete_guarded(&b, Some(&etag), None)
+                .await
+                .expect("delete");
         }
     }
 }

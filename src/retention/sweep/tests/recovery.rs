@@ -63,7 +63,10 @@ async fn a_crash_after_the_delete_is_finished_by_the_next_run() {
         etag: etag.clone(),
     };
     write_intent(k.tables.as_ref(), &t).await.expect("intent");
-    k.blobs.delete_if_match(&b, &etag).await.expect("delete");
+    k.blobs
+        .delete_guarded(&b, Some(&etag), None)
+        .await
+        .expect("delete");
     let r = sweep(&k, 400, false, 10).await;
     assert_eq!(r.recovered, 1);
     assert_eq!(intents(&k), 0);
