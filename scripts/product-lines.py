@@ -132,8 +132,8 @@ def scan(text):
                 return set(range(1, text.count("\n") + 2)), gated
             i = j
             continue
-        words = [t[1] for t in toks[j:j + 4]]
-        name = words[words.index("mod") + 1] if "mod" in words[:3] else None
+        words = [t[1] for t in toks[j:j + 7]]  # `pub(crate) mod x` puts `mod` fifth
+        name = words[words.index("mod") + 1] if "mod" in words[:6] else None
         test = any(GATE_TEST.match(a) for a in attrs)
         support = name is not None and any(GATE_SUPPORT.match(a) for a in attrs)
         if not (test or support):

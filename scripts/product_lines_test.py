@@ -100,8 +100,10 @@ pub fn real() {}
             "src/a/a_tests.rs": "fn t() {}\n",
             "src/a/tests/mod.rs": "fn t() {}\n",
             "src/a/b.rs": "pub fn b() {}\n",
+            "src/c/mod.rs": "#[cfg(test)]\npub(crate) mod tests;\npub fn c() {}\n",
+            "src/c/tests.rs": "pub(crate) fn t() {}\n",
         }
-        self.assertEqual(pl.count(tree), {"lib": 1, "a": 3})
+        self.assertEqual(pl.count(tree), {"lib": 1, "a": 3, "c": 1})
 
     def test_an_inner_test_gate_makes_the_whole_file_test_code(self):
         self.assertEqual(self.counted("#![cfg(test)]\nfn t() {}\n"), 0)
