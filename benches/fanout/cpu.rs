@@ -1,7 +1,8 @@
 //! CPU seconds of the processes a run measures: the bench's own children (the planner, each
-//! instance's `devhost` and `handler`) and the bench's Azurite (its command line names
-//! `.azurite-bench-fanout`), from `/proc/<pid>/stat` (user + system time, in clock ticks). A
-//! process that ends between two reads loses what it spent since the first.
+//! instance's `devhost` and `handler`) and the bench's Azurite (`AZURITE_PID` of
+//! `.azurite-bench-fanout/env`, started detached by `scripts/azurite.sh`), with their children,
+//! from `/proc/<pid>/stat` (user + system time, in clock ticks). A process that ends between two
+//! reads loses what it spent since the first.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,6 @@ pub(crate) fn seconds() -> f64 {
     let me = std::process::id();
     let mut parent = BTreeMap::new();
     let mut ticks = BTreeMap::new();
-    let mut emulator = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
@@ -26,24 +26,25 @@ pub(crate) fn seconds() -> f64 {
         let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         parent.insert(pid, num(1) as u32);
         ticks.insert(pid, num(11) + num(12));
-        let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains(".azurite-bench-fanout") {
-            emulator.push(pid);
-        }
     }
-    let under_me = |mut p: u32| {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/.azurite-bench-fanout/env");
+    let env = std::fs::read_to_string(file).unwrap_or_default();
+    let emulator =
+        (env.split_whitespace()).find_map(|w| w.strip_prefix("AZURITE_PID=")?.parse::<u32>().ok());
+    let roots = [Some(me), emulator];
+    let under = |mut p: u32| {
         for _ in 0..8 {
+            if roots.contains(&Some(p)) {
+                return true;
+            }
             match parent.get(&p) {
-                Some(&q) if q == me => return true,
                 Some(&q) if q > 1 => p = q,
                 _ => return false,
             }
         }
         false
     };
-    let measured = ticks
-        .iter()
-        .filter(|(p, _)| **p != me && (under_me(**p) || emulator.contains(p)));
+    let measured = ticks.iter().filter(|(p, _)| **p != me && under(**p));
     measured.map(|(_, t)| *t).sum::<u64>() as f64 / clock_ticks()
 }
 
