@@ -23,9 +23,9 @@ pub(super) async fn planned(
     planning(state, timer, (units, 0), at, extra, |_| String::new()).await
 }
 
-/// [`planned`] with no findings of its own, each unit carrying what the timer knew of it
-/// (`known`, [`fanout::Unit::known`]), `unchanged` units left out (nothing changed for them:
-/// counted in the planning record) and `note` (what the timer left out) in its summary.
+/// [`planned`] with no findings of its own: `units` and how many the timer left out because
+/// nothing changed for them (counted in the planning record), each unit carrying what the timer
+/// knew of it (`known`, [`fanout::Unit::known`]), and `note` (what it left out) in its summary.
 ///
 /// # Errors
 /// `Retryable` when the plan cannot be recorded.

@@ -164,13 +164,10 @@ fn props(
 ) -> BlobProps {
     BlobProps {
         content_length,
-        content_type: None,
-        etag: String::new(),
         last_modified,
         created,
-        kind: None,
-        metadata: Default::default(),
         tag_count,
+        ..BlobProps::default()
     }
 }
 
