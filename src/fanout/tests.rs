@@ -13,28 +13,43 @@ fn hosts(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("/subscriptions/s/b{i}")).collect()
 }
 
+/// [`super::plan`] with no unit left out unchanged.
+async fn plan(
+    t: &dyn TableStore,
+    timer: &str,
+    units: &[String],
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Plan, AzureError> {
+    super::plan(t, timer, units, 0, at, now).await
+}
+
+#[tokio::test]
+async fn the_units_left_out_unchanged_are_counted_with_the_period() {
+    let t = InMemoryTables::new();
+    super::plan(&t, "AuditLogTail", &hosts(2), 3, T, T)
+        .await
+        .expect("plan");
+    let p = stats::of_timer(&t, "AuditLogTail", T).await.expect("stats");
+    assert_eq!((p.planned, p.unchanged, p.skipped_running), (2, 3, 0));
+    assert_eq!(p.to_json()["unchanged"], 3);
+}
+
 #[tokio::test]
 async fn a_period_is_planned_once_whatever_ticks_and_instances_plan_it() {
     let t = InMemoryTables::new();
-    let first = plan(&t, "LiveSessions", &hosts(3), 0, T, T)
+    let first = plan(&t, "LiveSessions", &hosts(3), T, T)
         .await
         .expect("plan");
     assert_eq!(first.units.len(), 3);
     assert!(!first.duplicate);
     // The same tick, a second later on another instance: the same period, nothing sent.
-    let again = plan(
-        &t,
-        "LiveSessions",
-        &hosts(3),
-        0,
-        T + Duration::seconds(1),
-        T,
-    )
-    .await
-    .expect("plan");
+    let again = plan(&t, "LiveSessions", &hosts(3), T + Duration::seconds(1), T)
+        .await
+        .expect("plan");
     assert!(again.duplicate && again.units.is_empty(), "{again:?}");
     // Another timer's period is its own.
-    let other = plan(&t, "EstateCheck", &hosts(3), 0, T, T)
+    let other = plan(&t, "EstateCheck", &hosts(3), T, T)
         .await
         .expect("plan");
     assert_eq!(other.units.len(), 3);
@@ -42,16 +57,9 @@ async fn a_period_is_planned_once_whatever_ticks_and_instances_plan_it() {
     for u in &first.units {
         ended(&t, u, &end(state::DONE, 0)).await;
     }
-    let next = plan(
-        &t,
-        "LiveSessions",
-        &hosts(3),
-        0,
-        T + Duration::minutes(5),
-        T,
-    )
-    .await
-    .expect("plan");
+    let next = plan(&t, "LiveSessions", &hosts(3), T + Duration::minutes(5), T)
+        .await
+        .expect("plan");
     assert_eq!(next.units.len(), 3);
     assert_ne!(next.units[0].unit_id, first.units[0].unit_id);
     assert_eq!(
@@ -80,12 +88,12 @@ async fn ended(t: &InMemoryTables, u: &Unit, e: &Ending) {
 async fn a_unit_not_ended_is_not_planned_again_and_a_redelivery_of_a_done_one_runs_nothing() {
     let t = InMemoryTables::new();
     let two = ["h1".to_owned(), "h2".to_owned()];
-    let first = plan(&t, "LiveSessions", &two, 0, T, T).await.expect("plan");
+    let first = plan(&t, "LiveSessions", &two, T, T).await.expect("plan");
     let [h1, h2] = [&first.units[0], &first.units[1]];
     ended(&t, h2, &end(state::DONE, 0)).await;
     // h1 is still queued or running: the next period plans h2 alone, carrying its quiet ending.
     let next_at = T + Duration::minutes(5);
-    let next = plan(&t, "LiveSessions", &two, 0, next_at, next_at)
+    let next = plan(&t, "LiveSessions", &two, next_at, next_at)
         .await
         .expect("plan");
     assert_eq!(next.running, ["h1"]);
@@ -100,14 +108,7 @@ async fn a_unit_not_ended_is_not_planned_again_and_a_redelivery_of_a_done_one_ru
     // Past its term, a unit whose message was lost is planned again; the old message then finds
     // its unit superseded.
     let late = next_at + TERM;
-    let lost = plan(
-        &t,
-        "LiveSessions",
-        &two,
-        0,
-        late,
-        late + Duration::minutes(1),
-    );
+    let lost = plan(&t, "LiveSessions", &two, late, late + Duration::minutes(1));
     let lost = lost.await.expect("plan");
     assert_eq!(lost.units.len(), 2, "h2 not ended, past its term: {lost:?}");
     let stale = store::passed(&t, &next.units[0]).await.expect("passed");
@@ -143,7 +144,7 @@ async fn an_instances_endings_ending_together_share_one_transaction() {
 #[tokio::test]
 async fn a_claim_waits_for_no_linger_and_takes_the_waiting_endings_along() {
     let t = CountingTables::new(InMemoryTables::new());
-    let p = plan(&t, "LiveSessions", &hosts(3), 0, T, T)
+    let p = plan(&t, "LiveSessions", &hosts(3), T, T)
         .await
         .expect("plan");
     let before = t.count(Some(store::WORK_TABLE), None);
@@ -175,12 +176,12 @@ async fn a_claim_waits_for_no_linger_and_takes_the_waiting_endings_along() {
 #[tokio::test]
 async fn a_refused_claim_is_superseded_by_a_later_period_or_claimed_by_another_copy() {
     let t = InMemoryTables::new();
-    let early = plan(&t, "LiveSessions", &hosts(1), 0, T, T)
+    let early = plan(&t, "LiveSessions", &hosts(1), T, T)
         .await
         .expect("plan");
     // Two ticks racing: the later period plans the unit again before the earlier one's runs.
     let at = T + TERM;
-    let later = plan(&t, "LiveSessions", &hosts(1), 0, at, at)
+    let later = plan(&t, "LiveSessions", &hosts(1), at, at)
         .await
         .expect("plan");
     let endings = endings::Endings::default();
@@ -209,7 +210,7 @@ async fn a_refused_claim_is_superseded_by_a_later_period_or_claimed_by_another_c
 #[tokio::test]
 async fn the_health_counts_a_period_and_names_a_poisoned_unit_once_with_its_periods() {
     let t = InMemoryTables::new();
-    let p = plan(&t, "LiveSessions", &hosts(4), 0, T, T)
+    let p = plan(&t, "LiveSessions", &hosts(4), T, T)
         .await
         .expect("plan");
     let now = T + Duration::seconds(5);
@@ -251,7 +252,7 @@ async fn the_health_counts_a_period_and_names_a_poisoned_unit_once_with_its_peri
     assert_eq!(later.running, 0);
     // Planned again and poisoned again: named once, with its two periods running.
     let at = T + Duration::minutes(5);
-    let next = plan(&t, "LiveSessions", &hosts(4), 0, at, at + TERM)
+    let next = plan(&t, "LiveSessions", &hosts(4), at, at + TERM)
         .await
         .expect("plan");
     let b2 = next
