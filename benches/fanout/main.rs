@@ -35,6 +35,7 @@
 #[path = "../common/mod.rs"]
 #[allow(dead_code, reason = "shared with the other Azurite benches")]
 mod common;
+mod cpu;
 mod estate;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../tests/e2e/estate/fake_arm.rs"]
@@ -82,8 +83,16 @@ fn numbers(name: &str, quick: &str, full: &str) -> Vec<usize> {
 
 /// Waits until every unit of `period` of `timer` is done or poisoned on table `workunits`, looking
 /// once a second (up to a second late: ticks take tens of seconds) at that period's rows only, so
-/// the bench's own reads load the emulator little; those rows.
-async fn settled(tables: &TableRestClient, timer: &str, period: &str, units: usize) -> Vec<Stored> {
+/// the bench's own reads load the emulator little; those rows, each with the seconds from `began`
+/// to the look that first saw it ended (a unit row carries no end time of its own, and the table
+/// client drops the service's `Timestamp`).
+async fn settled(
+    tables: &TableRestClient,
+    (timer, period): (&str, &str),
+    units: usize,
+    began: Instant,
+) -> Vec<(Stored, f64)> {
+    let mut seen: BTreeMap<String, f64> = BTreeMap::new();
     let give_up = Instant::now() + Duration::from_secs(num("--unit-timeout-s", 1800));
     loop {
         let of_period = Filter::And(vec![
@@ -96,12 +105,19 @@ async fn settled(tables: &TableRestClient, timer: &str, period: &str, units: usi
             .into_iter()
             .filter(|r| get_str(&r.entity, "Period") == Some(period))
             .collect();
-        let ended = rows
-            .iter()
-            .filter(|r| matches!(get_str(&r.entity, "State"), Some("done" | "poisoned")))
-            .count();
+        let ended = |r: &Stored| matches!(get_str(&r.entity, "State"), Some("done" | "poisoned"));
+        for r in rows.iter().filter(|r| ended(r)) {
+            let unit = get_str(&r.entity, "Unit").unwrap_or_default().to_owned();
+            seen.entry(unit)
+                .or_insert_with(|| began.elapsed().as_secs_f64());
+        }
+        let ended = rows.iter().filter(|r| ended(r)).count();
         if ended >= units {
-            return rows;
+            let at = |r: &Stored| seen.get(get_str(&r.entity, "Unit").unwrap_or_default());
+            return rows
+                .iter()
+                .map(|r| (r.clone(), at(r).copied().unwrap_or(f64::NAN)))
+                .collect();
         }
         assert!(
             Instant::now() < give_up,
@@ -119,6 +135,10 @@ fn work_queue(counts: &proxy::Counts) -> u64 {
 /// What one tick took.
 pub(crate) struct Tick {
     pub(crate) wall: f64,
+    /// The planner's reply: its wall seconds.
+    pub(crate) plan: f64,
+    /// CPU seconds of the handlers, devhosts and the emulator over the tick ([`cpu`]).
+    pub(crate) cpu: f64,
     pub(crate) units: usize,
     /// Storage calls by service (blob, queue, table).
     pub(crate) calls: [u64; 3],
@@ -147,8 +167,9 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
     );
     let queued = work_queue(run.counts);
     let ops = run.counts.ops();
-    let (t, began) = (Instant::now(), OffsetDateTime::now_utc());
+    let (t, cpu) = (Instant::now(), cpu::seconds());
     let (status, reply) = run.planner.invoke_plan(timer, &inv).await;
+    let plan = t.elapsed().as_secs_f64();
     assert_eq!(status, 200, "{timer}: {reply}");
     let units = queue_outputs(&reply, "workunits");
     let http = reqwest::Client::new();
@@ -159,9 +180,10 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
         .await;
     let mut rows = Vec::new();
     if let Some(period) = units.first().and_then(|u| u["period"].as_str()) {
-        rows = settled(run.tables, timer, period, units.len()).await;
+        rows = settled(run.tables, (timer, period), units.len(), t).await;
     }
     let wall = t.elapsed().as_secs_f64();
+    let cpu = cpu::seconds() - cpu;
     let after = run.counts.now();
     let (requests, throttled, mut by_subscription) = run.arm.with(|e| {
         let mut by: BTreeMap<String, (usize, Vec<f64>)> = BTreeMap::new();
@@ -175,16 +197,15 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
         }
         (e.requests.len(), e.throttled, by)
     });
-    for r in &rows {
-        let ended = get_str(&r.entity, "Until").and_then(bastion_recordings::dates::timestamp);
+    for (r, ended) in rows.iter().filter(|(_, e)| e.is_finite()) {
         let unit = get_str(&r.entity, "Unit").unwrap_or_default();
-        if let Some(ended) = ended {
-            let ends = &mut by_subscription.entry(subscription_of(unit)).or_default().1;
-            ends.push((ended - began).as_seconds_f64());
-        }
+        let ends = &mut by_subscription.entry(subscription_of(unit)).or_default().1;
+        ends.push(*ended);
     }
     Tick {
         wall,
+        plan,
+        cpu,
         units: units.len(),
         calls: [0, 1, 2].map(|i| after[i] - calls[i]),
         work_queue: work_queue(run.counts) - queued,

@@ -58,9 +58,11 @@ pub(crate) fn shape(request: &str) -> String {
 /// One tick's line.
 pub(crate) fn tick_line(timer: &str, k: usize, t: &Tick, load: String) -> String {
     format!(
-        "{timer} tick {k}{}: {:.1} s, {} units, calls {:?} ({} on the work queue), {} ARM requests, {} x 429 [{}] (load {load})",
+        "{timer} tick {k}{}: {:.1} s (plan {:.3} s, CPU {:.1} s), {} units, calls {:?} ({} on the work queue), {} ARM requests, {} x 429 [{}] (load {load})",
         if t.grew { " (grew)" } else { "" },
         t.wall,
+        t.plan,
+        t.cpu,
         t.units,
         t.calls,
         t.work_queue,
@@ -106,6 +108,8 @@ pub(crate) fn row(
         "units": measured.first().map(|t| t.units),
         "wall_p50_s": quantile(&walls, 0.5), "wall_p99_s": quantile(&walls, 0.99),
         "wall_max_s": quantile(&walls, 1.0), "first_tick_s": ticks.first().map(|t| t.wall),
+        "plan_s": measured.iter().map(|t| t.plan).collect::<Vec<_>>(),
+        "cpu_s_per_host": measured.iter().map(|t| t.cpu / n as f64).collect::<Vec<_>>(),
         "storage_per_host": per_host(&all, &|t| t.calls.iter().sum()),
         "blob_per_host": per_host(&all, &|t| t.calls[0]),
         "queue_per_host": per_host(&all, &|t| t.calls[1]),

@@ -125,7 +125,8 @@ impl Plan {
 }
 
 /// Plans `units` of `timer` for the tick at `at`, once per period across ticks and instances;
-/// `now` (the clock) dates the planning record and decides which units still run.
+/// `now` (the clock) dates the planning record and decides which units still run; `unchanged`:
+/// the units the timer left out because nothing changed for them (the record counts them).
 ///
 /// # Errors
 /// Table errors (the tick fails and the timer's next tick plans).
@@ -133,6 +134,7 @@ pub async fn plan(
     tables: &dyn TableStore,
     timer: &str,
     units: &[String],
+    unchanged: usize,
     at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Plan, AzureError> {
@@ -140,7 +142,8 @@ pub async fn plan(
     let rows = store::units(tables, timer).await?;
     let (busy, free): (Vec<&String>, Vec<&String>) =
         (units.iter()).partition(|u| rows.get(*u).is_some_and(|e| store::is_pending(e, now)));
-    let planned = store::record_plan(tables, timer, &period, free.len(), busy.len(), now).await?;
+    let counts = [free.len(), busy.len(), unchanged];
+    let planned = store::record_plan(tables, timer, &period, counts, now).await?;
     if !planned {
         return Ok(Plan {
             duplicate: true,

@@ -1,5 +1,6 @@
 //! What the health report shows of the fan-out: per timer, its last planned period's units
-//! planned, queued (planned, not claimed by a delivery yet), running (claimed, not ended), done,
+//! planned, unchanged (left out by the timer: nothing changed for them), queued (planned, not
+//! claimed by a delivery yet), running (claimed, not ended), done,
 //! failed (the queue retries them), deferred by a
 //! Resource Manager pause (with the paused scope), and those not planned because they still ran
 //! from an earlier period; and every unit whose last period ended poisoned (its last delivery
@@ -21,6 +22,9 @@ pub struct Period {
     pub planned: i64,
     /// Units not planned: still queued or running from an earlier period.
     pub skipped_running: i64,
+    /// Units the timer left out because nothing changed for them (`AuditLogTail`: hosts whose
+    /// listing showed nothing to read): planned, these and those still running are all it watched.
+    pub unchanged: i64,
     /// Units of the period done.
     pub done: usize,
     /// Units of the period whose last delivery failed (retried by the queue).
@@ -45,7 +49,8 @@ impl Period {
         let periods: serde_json::Map<String, Value> = (self.poisoned.iter())
             .map(|(u, n)| (u.clone(), (*n).into()))
             .collect();
-        json!({"period": self.period, "planned": self.planned, "done": self.done,
+        json!({"period": self.period, "planned": self.planned, "unchanged": self.unchanged,
+            "done": self.done,
             "failed": self.failed, "queued": self.queued, "running": self.running,
             "deferred": deferred.len(),
             "deferredUnits": deferred, "stillRunningWhenPlanned": self.skipped_running,
@@ -76,6 +81,7 @@ pub async fn of_timer(
         period: Some(period.to_owned()),
         planned: get_i64(&plan.entity, "Planned").unwrap_or(0),
         skipped_running: get_i64(&plan.entity, "Running").unwrap_or(0),
+        unchanged: get_i64(&plan.entity, "Unchanged").unwrap_or(0),
         ..Period::default()
     };
     for e in rows

@@ -13,6 +13,28 @@ fn hosts(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("/subscriptions/s/b{i}")).collect()
 }
 
+/// [`super::plan`] with no unit left out unchanged.
+async fn plan(
+    t: &dyn TableStore,
+    timer: &str,
+    units: &[String],
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Plan, AzureError> {
+    super::plan(t, timer, units, 0, at, now).await
+}
+
+#[tokio::test]
+async fn the_units_left_out_unchanged_are_counted_with_the_period() {
+    let t = InMemoryTables::new();
+    super::plan(&t, "AuditLogTail", &hosts(2), 3, T, T)
+        .await
+        .expect("plan");
+    let p = stats::of_timer(&t, "AuditLogTail", T).await.expect("stats");
+    assert_eq!((p.planned, p.unchanged, p.skipped_running), (2, 3, 0));
+    assert_eq!(p.to_json()["unchanged"], 3);
+}
+
 #[tokio::test]
 async fn a_period_is_planned_once_whatever_ticks_and_instances_plan_it() {
     let t = InMemoryTables::new();

@@ -42,9 +42,10 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 }
 
 /// `AuditLogTail`: plans one unit per Bastion host with active cursors whose listing shows work
-/// ([`tail::unchanged`]: a quiet host is not planned; [`tail_unit`]: its listing and reads), each
-/// carrying the lengths its cursors were read to ([`tail::known`]), and one that joins and
-/// detects over every host ([`tail::JOINED`]).
+/// ([`tail::unchanged`]: a quiet host is not planned, counted unchanged; [`tail_unit`]: its
+/// reads), each carrying the lengths its cursors were read to and the planner's listing of it
+/// ([`tail::known`]: the unit lists a host only when the planner did not), and one that joins
+/// and detects over every host ([`tail::JOINED`]).
 ///
 /// # Errors
 /// `Retryable` when the cursors cannot be read or the plan cannot be recorded.
@@ -57,10 +58,14 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         .map_err(Failure::storage)?;
     let window = state.audit.tail_look_back;
     let hosts = hosts(cursors);
-    let (listed, quiet) = tail::unchanged(&crate::state::tailer(&state), &hosts, now).await;
+    let (quiet, lists) = tail::unchanged(&crate::state::tailer(&state), &hosts, now).await;
+    let listed = quiet.len() + lists.len();
     let known: BTreeMap<String, String> = (hosts.iter())
         .filter(|h| !quiet.contains(&h.unit()))
-        .map(|h| (h.unit(), tail::known::of(h, now, window)))
+        .map(|h| {
+            let list = lists.get(&h.unit()).map(Vec::as_slice);
+            (h.unit(), tail::known::of(h, now, window, list))
+        })
         .collect();
     let mut units: Vec<String> = known.keys().cloned().collect();
     units.push(tail::JOINED.to_owned());
@@ -70,7 +75,8 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         hosts.len(),
         quiet.len()
     );
-    super::plan::planned_knowing(&state, AUDIT_LOG_TAIL, &units, now, knowing, &note).await
+    let units = (units.as_slice(), quiet.len());
+    super::plan::planned_knowing(&state, AUDIT_LOG_TAIL, units, now, knowing, &note).await
 }
 
 /// One `AuditLogTail` unit at `now`: a host's listing and reads (`known`: what its planner knew of

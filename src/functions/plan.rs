@@ -20,18 +20,19 @@ pub(super) async fn planned(
     at: OffsetDateTime,
     extra: Vec<Finding>,
 ) -> Result<Outcome, Failure> {
-    planning(state, timer, units, at, extra, |_| String::new()).await
+    planning(state, timer, (units, 0), at, extra, |_| String::new()).await
 }
 
-/// [`planned`] with no findings of its own, each unit carrying what the timer knew of it
-/// (`known`, [`fanout::Unit::known`]), and `note` (what the timer left out) in its summary.
+/// [`planned`] with no findings of its own: `units` and how many the timer left out because
+/// nothing changed for them (counted in the planning record), each unit carrying what the timer
+/// knew of it (`known`, [`fanout::Unit::known`]), and `note` (what it left out) in its summary.
 ///
 /// # Errors
 /// `Retryable` when the plan cannot be recorded.
 pub(super) async fn planned_knowing(
     state: &AppState,
     timer: &str,
-    units: &[String],
+    units: (&[String], usize),
     at: OffsetDateTime,
     known: impl Fn(&str) -> String,
     note: &str,
@@ -46,13 +47,14 @@ pub(super) async fn planned_knowing(
 async fn planning(
     state: &AppState,
     timer: &str,
-    units: &[String],
+    (units, unchanged): (&[String], usize),
     at: OffsetDateTime,
     extra: Vec<Finding>,
     known: impl Fn(&str) -> String,
 ) -> Result<Outcome, Failure> {
     let now = state.ports.clock.now();
-    let mut plan = fanout::plan(state.ports.tables.as_ref(), timer, units, at, now)
+    let tables = state.ports.tables.as_ref();
+    let mut plan = fanout::plan(tables, timer, units, unchanged, at, now)
         .await
         .map_err(Failure::storage)?;
     for u in &mut plan.units {

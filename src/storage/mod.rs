@@ -71,7 +71,7 @@ impl BlobKind {
 }
 
 /// Properties of one blob, read with a single `Get Blob Properties` call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BlobProps {
     /// Size in bytes at read time.
     pub content_length: u64,

@@ -59,18 +59,27 @@ fn failed(out: &mut Listed, host: &str, e: &Error) {
     error!(host = %host, error.cause_chain = %redact(&e.to_string()), "listing an audit-log host failed; its hour blobs wait for the next tick");
 }
 
-/// One host's listing compared with what its planner knew of it (`known`, [`super::known`]), and
-/// only what differs looked at as [`grown`] does, with no query of the
-/// host's cursors: a blob grown or gone reads its own cursor row by its keys, a blob not known is
-/// registered (or its cursor read, when its event registered it since).
-pub(super) async fn known(tail: &Tailer, known: Host, now: OffsetDateTime) -> Listed {
+/// One host's listing (`listed`: its planner's, else its own) compared with what its planner knew
+/// of it (`known`, [`super::known`]), and only what differs looked at as [`grown`] does, with no
+/// query of the host's cursors: a blob grown or gone reads its own cursor row by its keys, a blob
+/// not known is registered (or its cursor read, when its event registered it since).
+pub(super) async fn known(
+    tail: &Tailer,
+    known: Host,
+    listed: Option<Vec<BlobItem>>,
+    now: OffsetDateTime,
+) -> Listed {
     let window = tail.settings.tail_look_back;
     let mut out = Listed {
         hosts: 1,
         ..Listed::default()
     };
     let name = known.path.host.clone();
-    let result = match list(tail, &known, now, window).await {
+    let items = match listed {
+        Some(items) => Ok(items),
+        None => list(tail, &known, now, window).await,
+    };
+    let result = match items {
         Ok(items) => differing(tail, known, items, now, &mut out).await,
         Err(e) => Err(e),
     };

@@ -54,8 +54,9 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Erro
 
 /// One host's part of a tick (an `AuditLogTail` work unit, [`Host::unit`]): its listing and
 /// the reads of its hour blobs that grew; no detection. `known`: what its planner knew of its
-/// cursors ([`known::of`]); then no query of its cursors: a listing that agrees with it reads no
-/// cursor row, one that differs reads the rows of the blobs that differ by their keys.
+/// cursors ([`known::of`]), with the planner's listing when it handed one (then the host is not
+/// listed again); then no query of its cursors: a listing that agrees with it reads no cursor
+/// row, one that differs reads the rows of the blobs that differ by their keys.
 ///
 /// # Errors
 /// [`Error`] when its cursors cannot be read.
@@ -71,7 +72,7 @@ pub async fn host(
         return Ok(TickReport::default());
     };
     let listed = match known::host(source.clone(), &path, known) {
-        Some(host) => list::known(tail, host, now).await,
+        Some((host, listed)) => list::known(tail, host, listed, now).await,
         None => {
             let repo = CursorRepo::new(ports.tables.clone());
             let name = path.rsplit('/').next().unwrap_or_default();

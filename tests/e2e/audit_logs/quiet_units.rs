@@ -3,7 +3,9 @@
 //! quiet host is not planned; after quiet ticks, a blob grown after its unit was planned, a new
 //! hour's blob and a late hour's blob, both without their `AuditLogCreated` event, and a late
 //! append to an hour already read are all planned and read by the host's unit, which carries
-//! what the planner knew of its cursors.
+//! what the planner knew of its cursors and its listing (a blob unchanged in that listing that
+//! grows before the unit runs is read by the next period); `/api/health` counts the hosts left
+//! out as unchanged.
 
 use serde_json::Value;
 
@@ -59,6 +61,15 @@ async fn unannounced(e: &Env, h: u8, text: &str) {
     e.append(h, text.as_bytes()).await;
 }
 
+/// `/api/health`'s last `AuditLogTail` period: units planned, not planned because still queued
+/// (the join unit: this test never delivers it) and hosts left out unchanged; together, every
+/// unit the timer watched.
+async fn health(e: &Env) -> [i64; 3] {
+    let (_, health) = e.handler.get_json("/api/health").await;
+    let p = &health["workUnits"]["AuditLogTail"];
+    ["planned", "stillRunningWhenPlanned", "unchanged"].map(|k| p[k].as_i64().unwrap_or(-1))
+}
+
 #[tokio::test]
 async fn quiet_hosts_are_not_planned_and_growth_new_late_blobs_and_late_appends_are_read() {
     let Some(e) = start().await else { return };
@@ -66,6 +77,11 @@ async fn quiet_hosts_are_not_planned_and_growth_new_late_blobs_and_late_appends_
     for minute in 0..3 {
         quiet(&e, minute).await;
     }
+    assert_eq!(
+        health(&e).await,
+        [0, 1, 1],
+        "the join unit queued; the host unchanged"
+    );
     // Grown, then planned, then grown again before its unit runs: both read.
     let (first, grown) = (
         "e0000004-0000-4000-8000-000000000004",
@@ -80,9 +96,10 @@ async fn quiet_hosts_are_not_planned_and_growth_new_late_blobs_and_late_appends_
     assert!(
         unit["known"]
             .as_str()
-            .is_some_and(|k| k.contains(&hour_path(11))),
-        "the planner says what it knew of the host: {unit}"
+            .is_some_and(|k| k.contains(&hour_path(11)) && k.contains("\nlisted\n")),
+        "the planner says what it knew of the host, and its listing: {unit}"
     );
+    assert_eq!(health(&e).await, [1, 1, 0], "the host planned");
     e.append(
         11,
         record(grown, "2025-03-14T11:32:10Z", "Successfully Connected.", "").as_bytes(),
@@ -146,6 +163,26 @@ async fn quiet_hosts_are_not_planned_and_growth_new_late_blobs_and_late_appends_
     );
     assert!(e.session(appended).await.is_some(), "{reply}");
     quiet(&e, 8).await;
+    // Planned on its listing (hour 11 grown), then hour 12, unchanged in that listing, grows
+    // before the unit runs: the unit reads hour 11 without listing the host; hour 12 is read by
+    // the next period.
+    let (eleven, twelve) = (
+        "e0000006-0000-4000-8000-000000000006",
+        "e0000007-0000-4000-8000-000000000007",
+    );
+    let connected = |t, at| record(t, at, "Successfully Connected.", "");
+    e.append(11, connected(eleven, "2025-03-14T11:59:55Z").as_bytes())
+        .await;
+    let unit = plan(&e, 9).await;
+    e.append(12, connected(twelve, "2025-03-14T12:09:10Z").as_bytes())
+        .await;
+    let reply = deliver(&e, &unit).await;
+    assert_eq!(count(&reply, "records"), 1, "{reply}");
+    assert!(e.session(eleven).await.is_some(), "{reply}");
+    assert!(e.session(twelve).await.is_none(), "{reply}");
+    let reply = deliver(&e, &plan(&e, 10).await).await;
+    assert_eq!(count(&reply, "records"), 1, "{reply}");
+    assert!(e.session(twelve).await.is_some(), "{reply}");
 }
 
 /// The Unix time of hour `h` of 2025-03-14.

@@ -27,7 +27,7 @@ async fn plan(k: &Kit, at: OffsetDateTime) -> (String, String) {
     let window = k.state.audit.tail_look_back;
     let repo = CursorRepo::new(k.state.ports.tables.clone());
     let host: Host = hosts(repo.active(at, window).await.expect("cursors")).remove(0);
-    (host.unit(), super::known::of(&host, at, window))
+    (host.unit(), super::known::of(&host, at, window, None))
 }
 
 /// The host's unit at `at` with `known`: its report, blob and table calls.
@@ -145,4 +145,77 @@ async fn a_unit_knowing_nothing_or_another_host_reads_its_rows() {
         assert_eq!((r.hosts, blobs), (1, 1));
         assert!(table > 0, "the host's cursor rows are read");
     }
+}
+
+/// The host's unit and what a planner at `at` that listed it knows of it, with its listing
+/// (as `AuditLogTail`'s planning: [`super::unchanged`], then [`super::known::of`]).
+async fn plan_listed(k: &Kit, at: OffsetDateTime) -> (String, String) {
+    let window = k.state.audit.tail_look_back;
+    let repo = CursorRepo::new(k.state.ports.tables.clone());
+    let host: Host = hosts(repo.active(at, window).await.expect("cursors")).remove(0);
+    let (quiet, lists) = super::unchanged(&k.state.tailer(), std::slice::from_ref(&host), at).await;
+    assert!(quiet.is_empty(), "the host grew");
+    let list = lists.get(&host.unit()).map(Vec::as_slice);
+    assert!(list.is_some(), "the planner listed the host");
+    (host.unit(), super::known::of(&host, at, window, list))
+}
+
+#[tokio::test]
+async fn a_host_planned_with_its_listing_is_listed_once_and_growth_after_planning_is_read() {
+    let (k, tally) = counted();
+    let tail = k.state.tailer();
+    let source = k.state.ports.sources.default_audit_logs();
+    let hour8 = PATH.replace("/h=09/", "/h=08/");
+    for name in [PATH, hour8.as_str()] {
+        create(&k, name, "").await;
+        crate::audit_logs::created::register(&tail, source, name, NOW, NOW, false)
+            .await
+            .expect("register")
+            .expect("a PT1H.json path");
+    }
+    let at = |m: i64| NOW + Duration::minutes(m);
+    let tunnel = |n: u32| format!("30000000-0000-4000-8000-{n:012}");
+    let append = |name: &str, n: u32| {
+        let blob = source.blob(name);
+        let hour = if name == PATH { "09" } else { "08" };
+        let text = connected(&tunnel(n), &format!("2025-03-14T{hour}:10:{n:02}Z"));
+        let blobs = k.blobs.clone();
+        async move {
+            blobs
+                .append(&blob, text.into_bytes().into())
+                .await
+                .expect("append");
+        }
+    };
+    // Hour 9 grew: planned with the planner's listing. Then, before the unit runs, hour 9 grows
+    // again and hour 8 (unchanged in that listing) grows.
+    append(PATH, 1).await;
+    let planned = plan_listed(&k, at(1)).await;
+    assert!(planned.1.lines().nth(2) == Some("listed"), "{}", planned.1);
+    append(PATH, 2).await;
+    append(&hour8, 3).await;
+    // This period: hour 9 read to its end (both appends); hour 8 is not seen yet.
+    let (r, _, _) = unit(&k, &tally, &planned, at(1)).await;
+    assert_eq!((r.grown, r.blobs, r.records), (1, 1, 2), "{r:?}");
+    for n in [1, 2] {
+        assert!(session(&k, &tunnel(n)).await.is_some(), "{n}");
+    }
+    assert!(session(&k, &tunnel(3)).await.is_none());
+    // The next period's planner lists hour 8 grown: its unit reads it.
+    let planned = plan_listed(&k, at(2)).await;
+    let (r, _, _) = unit(&k, &tally, &planned, at(2)).await;
+    assert_eq!((r.grown, r.records), (1, 1), "{r:?}");
+    assert!(session(&k, &tunnel(3)).await.is_some());
+    // The same growth with and without the planner's listing: one storage call apart, the
+    // unit's own listing.
+    append(PATH, 4).await;
+    let planned = plan_listed(&k, at(3)).await;
+    let (r, with, _) = unit(&k, &tally, &planned, at(3)).await;
+    assert_eq!(r.records, 1, "{r:?}");
+    append(PATH, 5).await;
+    let (u, known) = plan_listed(&k, at(4)).await;
+    let unlisted: Vec<&str> = known.lines().take(2).collect();
+    let (r, without, _) = unit(&k, &tally, &(u, unlisted.join("\n")), at(4)).await;
+    assert_eq!(r.records, 1, "{r:?}");
+    assert_eq!(without, with + 1, "the unit's own listing");
 }
