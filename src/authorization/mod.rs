@@ -213,7 +213,8 @@ pub async fn run(
         None => Vec::new(),
     };
     let starts = (chosen.rows.values()).map(|r| (r.target_resource_id.as_str(), r.start));
-    let turns = budget::Turns::of(starts, &due);
+    let paced = shared_store::listed_since(&accounts, now - budget::VMS_PACE);
+    let turns = budget::Turns::of(starts, &due, paced);
     let mut kept = match store::load(tables, span.from).await {
         Ok(k) => k,
         Err(e) => {

@@ -6,6 +6,7 @@
 //! `/api/health` show it.
 
 mod authorization;
+mod authorization_entra;
 mod authorization_faults;
 mod authorization_late;
 mod authorization_sources;
