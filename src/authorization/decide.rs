@@ -20,7 +20,7 @@ use regex::Regex;
 use time::{Duration, OffsetDateTime};
 
 use super::evidence::{Evidence, Kind};
-use super::members::Members;
+use super::members::{Members, member_at_start};
 use crate::catalogue::person::forms;
 
 /// The clock skew allowed between the session's start and a window's ends.
@@ -269,7 +269,9 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter_map(|role| {
             let g = &role.principal;
             let m = reads.members.get(g)?;
-            let (id, why) = member_at_start((g, m), s, t, all, reads.changes_from);
+            let person = (s.upn.as_str(), s.object_id.as_str());
+            let mine = |e: &Evidence| is_person(e, s);
+            let (id, why) = member_at_start((g, m), (person, &mine), t, (all, reads.changes_from));
             as_read.extend(why);
             Some((membership(g, &id?), *role))
         })
@@ -335,79 +337,6 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         Verdict::Unknown
     };
     record
-}
-
-/// Whether the session's person was a member of group `g` at its start `t` (their member id),
-/// and what the record says of it: the members as read at `m.read_at`, undone by the person's
-/// membership changes of `g` (`AuditLogs`) between that read and `t`. Read after `t`: the first
-/// change after `t` decides (added then: not a member at `t`; removed: a member). Read before `t`:
-/// the last change before `t` (added: a member; removed: not). With no change between, the members
-/// as read hold. This needs the changes read since before both (`changes_from`); otherwise the
-/// members as read stand, and one read after `t` says who was a member at `t` is not seen.
-pub fn member_at_start(
-    (g, m): (&str, &Members),
-    s: &Session,
-    t: OffsetDateTime,
-    all: &[Evidence],
-    changes_from: Option<OffsetDateTime>,
-) -> (Option<String>, Option<String>) {
-    let now = m.member(&s.upn, &s.object_id).map(str::to_owned);
-    let read = crate::dates::format_utc_millis(m.read_at);
-    let after = m.read_at > t;
-    if changes_from.is_none_or(|from| from > t.min(m.read_at)) {
-        let why = format!(
-            "group {g}'s members as read at {read}, after the session's start: who was a member at its start is not seen (its membership changes are not read back to it)"
-        );
-        return (now, after.then_some(why));
-    }
-    let (lo, hi) = if after {
-        (t, m.read_at)
-    } else {
-        (m.read_at, t)
-    };
-    let mut changes: Vec<&Evidence> = (all.iter())
-        .filter(|e| e.group == g && matches!(e.kind, Some(Kind::MemberAdded | Kind::MemberRemoved)))
-        .filter(|e| e.end.is_some_and(|at| at > lo && at <= hi) && is_person(e, s))
-        .collect();
-    changes.sort_by_key(|e| (e.end, e.id.clone()));
-    let decisive = if after {
-        changes.first()
-    } else {
-        changes.last()
-    };
-    let Some(c) = decisive else {
-        let why = format!(
-            "group {g}'s members as read at {read}, with no change of the person's membership in AuditLogs between that read and the session's start"
-        );
-        return (now, after.then_some(why));
-    };
-    let at = c
-        .end
-        .map(crate::dates::format_utc_millis)
-        .unwrap_or_default();
-    let added = c.kind == Some(Kind::MemberAdded);
-    let (when, member) = match (after, added) {
-        (true, true) => ("after", false),
-        (true, false) => ("after", true),
-        (false, true) => ("before", true),
-        (false, false) => ("before", false),
-    };
-    let how = if added { "added" } else { "removed" };
-    let is = if member { "a member" } else { "not a member" };
-    let why = format!(
-        "group {g}: the person was {how} at {at} ({}), {when} the session's start: {is} at its start",
-        c.id
-    );
-    if !member {
-        return (None, Some(why));
-    }
-    let name = || c.names.first().cloned().unwrap_or_default();
-    let id = now.unwrap_or_else(|| {
-        Some(c.principal.clone())
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(name)
-    });
-    (Some(id), Some(why))
 }
 
 /// The membership of member `id` in `group` as its members were read (its id names both).
