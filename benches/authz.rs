@@ -33,9 +33,10 @@
 //! `--instances N`: each pass run by N instances at once on the same tables, each its own task; `--start-hour 23`:
 //! the first pass at 23:00, so the passes cross midnight and the day's first sweeps, `"sweep"`).
 //!
-//! Resource Manager requests are told apart: PIM's two lists and the reads of VM extensions that
-//! the shared accounts ask (every VM account used by two people: each VM once a day; every person
-//! here signs in as `azureuser`, so every busy VM is shared). The budget, two calls a watched
+//! Resource Manager requests are told apart: PIM's two lists and the subscriptions' VM lists that
+//! the shared accounts ask (every VM account used by two people: its subscription's VMs once a day;
+//! every person here signs in as `azureuser`, so every busy VM is shared; every fourth VM has the
+//! Entra ID login extension). The run ends with the shared VMs' Entra ID login as told. The budget, two calls a watched
 //! subscription in any 5 minutes, is checked as the most calls of one subscription in any
 //! 5-minute window of the run (each call at its own time: its pass's, plus the wall time into the
 //! pass when the fake answered it, as the budget now counts it), not as an average.
@@ -299,6 +300,20 @@ async fn main() {
         ..Estate::default()
     })
     .await;
+    // Every VM a session reaches is in its subscription's VM list; every fourth has Entra ID login.
+    let vms: BTreeSet<String> = (all.iter())
+        .map(|p| p.row.target_resource_id.to_ascii_lowercase())
+        .collect();
+    fake.with(|e| {
+        for (k, vm) in vms.into_iter().enumerate() {
+            match k % 4 {
+                0 => e
+                    .extensions
+                    .push(format!("{vm}/extensions/aadsshloginforlinux")),
+                _ => e.listed_vms.push(vm),
+            }
+        }
+    });
     let http = Client::new(
         "arm",
         Some(&fake.url.parse().unwrap()),
@@ -518,7 +533,7 @@ async fn main() {
                 "changed": sum(|r| r.changed), "failed": sum(|r| r.failed.len()),
                 "wall_s": wall.as_secs_f64(), "cpu_s": cpu,
                 "arm_requests": requests, "pim_per_subscription": schedules as f64 / a.subscriptions as f64,
-                "vm_extension_reads": requests - schedules, "arm_by_subscription": by_subscription,
+                "vm_list_reads": requests - schedules, "arm_by_subscription": by_subscription,
                 "arm_per_subscription": requests as f64 / a.subscriptions as f64,
                 "rows_read": sum(|r| r.rows_read), "windows_read": sum(|r| r.windows_read),
                 "instances_listed": listed, "queries": logs.1.load(Ordering::Relaxed) - queries,
@@ -542,6 +557,27 @@ async fn main() {
     println!(
         "Resource Manager calls: {total} over {} subscriptions; most of one subscription in any 5 minutes: {most}",
         arm_at.len()
+    );
+    // The shared VMs' Entra ID login as the run left it (`unknown` or never read: not told).
+    let accounts = authorization::shared_store::load(tables.as_ref())
+        .await
+        .unwrap();
+    let mut entra: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for ((vm, _), acc) in accounts.iter().filter(|(_, acc)| acc.people.len() >= 2) {
+        let told = acc.entra.split(':').next().unwrap_or_default();
+        entra.insert(
+            vm.clone(),
+            if told.is_empty() { "unread" } else { told }.to_owned(),
+        );
+    }
+    let count = |k: &str| entra.values().filter(|v| *v == k).count();
+    println!(
+        "shared VMs: {}; Entra login present {}, absent {}, unknown {}, unread {}",
+        entra.len(),
+        count("present"),
+        count("absent"),
+        count("unknown"),
+        count("unread")
     );
     // Sessions whose evidence arrived before the last pass (a later one is not the run's to judge).
     let last = T0 + TICK * ticks as i32;

@@ -12,7 +12,10 @@
 // roleAssignmentScheduleInstances and .../roleAssignmentScheduleRequests (api-version 2020-10-01),
 // which list the active assignments and their requests at, above and below the subscription
 // (principal, role, scope, window, justification, ticket). Without them a session on the
-// subscription's VMs that nothing else covers is `unknown`, never `none`.
+// subscription's VMs that nothing else covers is `unknown`, never `none`. And it lists the
+// subscription's VMs (GET /subscriptions/{id}/providers/Microsoft.Compute/virtualMachines,
+// api-version 2024-07-01, each with its extensions): whether a shared VM account's VM signs people
+// in with Entra ID (AADSSHLoginForLinux / AADLoginForWindows), one call for all its VMs.
 //
 // The permission drift test (tests/e2e/permissions/) holds this action to the URL the code reads.
 
@@ -25,6 +28,7 @@ var actions = [
   'Microsoft.Insights/diagnosticSettings/read'
   'Microsoft.Authorization/roleAssignmentScheduleInstances/read'
   'Microsoft.Authorization/roleAssignmentScheduleRequests/read'
+  'Microsoft.Compute/virtualMachines/read'
 ]
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
@@ -32,7 +36,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Unique per tenant: one definition per subscription.
     roleName: 'Bastion Activity log settings reader (${subscription().subscriptionId})'
-    description: 'Read the subscription\'s diagnostic settings (whether its Activity log reaches the workspaces the app reads) and its PIM role assignment schedules and requests (who allowed each Bastion session). Nothing else.'
+    description: 'Read the subscription\'s diagnostic settings (whether its Activity log reaches the workspaces the app reads) its PIM role assignment schedules and requests (who allowed each Bastion session) and its VMs with their extensions (Entra ID login of shared VM accounts). Nothing else.'
     type: 'CustomRole'
     assignableScopes: [
       subscription().id

@@ -146,7 +146,7 @@ def register(check, main, text, infra):
         assert "for (g, i) in union(bastionSessionTargetGroups, bypassGroups):" in main
 
 
-    @check("the Activity log settings and PIM schedule reads: at subscription scope, for each subscription of the session targets' groups and BYPASS_SCOPES, once each")
+    @check("the Activity log settings, PIM schedule and VM list reads: at subscription scope, for each subscription of the session targets' groups and BYPASS_SCOPES, once each")
     def _():
         mod = text[infra / "modules/activity-log-settings-access.bicep"]
         assert "targetScope = 'subscription'" in mod
@@ -154,6 +154,7 @@ def register(check, main, text, infra):
             "Microsoft.Insights/diagnosticSettings/read",
             "Microsoft.Authorization/roleAssignmentScheduleInstances/read",
             "Microsoft.Authorization/roleAssignmentScheduleRequests/read",
+            "Microsoft.Compute/virtualMachines/read",
         ]
         main = text[infra / "main.bicep"]
         assert "var activityLogSubscriptions = union(bypassSubscriptions, targetGroupSubscriptions)" in main

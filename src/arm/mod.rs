@@ -15,7 +15,7 @@ use crate::azure::AzureError;
 
 pub use self::model::{
     ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
-    IpConfiguration, JitPolicy, NetworkInterface, NetworkSecurityGroup, RoleAssignment,
+    IpConfiguration, JitPolicy, ListedVm, NetworkInterface, NetworkSecurityGroup, RoleAssignment,
     RoleDefinition, RuleProperties, ScheduleInstance, ScheduleRequest, SecurityRule, SubResource,
     Subnet, VirtualMachine, VirtualNetwork,
 };
@@ -102,6 +102,14 @@ pub trait ResourceManager: Send + Sync + 'static {
     ) -> Result<Option<std::collections::BTreeMap<String, String>>, AzureError> {
         Err(AzureError::Transient(format!(
             "{vm_id}: VMs are not read here"
+        )))
+    }
+    /// `GET {subscription}/providers/Microsoft.Compute/virtualMachines` ("Virtual Machines - List
+    /// All"), every page: each VM with its extensions. A Resource Manager that does not list VMs
+    /// answers an error.
+    async fn virtual_machines(&self, subscription: &str) -> Result<Vec<ListedVm>, AzureError> {
+        Err(AzureError::Transient(format!(
+            "{subscription}: VMs are not listed here"
         )))
     }
     /// `GET {subscription}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances`,

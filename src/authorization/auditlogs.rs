@@ -10,6 +10,14 @@
 //! case-insensitive, never by position). The keys read (`StartTime`, `ExpirationTime`,
 //! `TicketNumber`, `TicketSystem`, and a scope under `ResourceId` or `Scope` when no target is a
 //! scope) are not documented per activity: a row without a start or a scope covers nothing.
+//!
+//! The same query brings Entra's plain group membership changes ("Add member to group", "Remove
+//! member from group": `Category` `GroupManagement`, logged by `Core Directory`, Learn's
+//! "Microsoft Entra audit log activity reference"): the member is the `User` target (`id`,
+//! `userPrincipalName`), the group the `Group` target's `id`, else the user target's
+//! `modifiedProperties` entry named `Group.ObjectID` (its `newValue` when added, `oldValue` when
+//! removed; read by name, never by position). They tell a group's membership at a session's start
+//! from its members read since ([`super::decide`]).
 
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -26,7 +34,8 @@ pub const TABLE: &str = "AuditLogs";
 /// may have been invisible to it. Rows read twice are the same evidence (kept by id).
 pub const OVERLAP: Duration = Duration::minutes(10);
 
-/// The query: PIM's successful activation and approval rows ingested in `[lo, hi)`
+/// The query: PIM's successful activation and approval rows, and the group membership changes,
+/// ingested in `[lo, hi)`
 /// (`ingestion_time()`, Log Analytics' time a row reached the workspace, however late after its
 /// `TimeGenerated`), within the request's timespan on `TimeGenerated`, oldest first, at most
 /// `rows` (no outside value goes into it); with `signins`, a fuzzy `union` that adds the VM
@@ -35,8 +44,9 @@ pub fn query(rows: usize, signins: bool, (lo, hi): (OffsetDateTime, OffsetDateTi
     let audit = format!(
         "AuditLogs\n\
          | where ingestion_time() >= datetime({}) and ingestion_time() < datetime({})\n\
-         | where LoggedByService =~ \"PIM\" and Result =~ \"success\"\n\
-         | where OperationName has \"PIM activation\" or OperationName has \"approved\"\n\
+         | where Result =~ \"success\"\n\
+         | where (LoggedByService =~ \"PIM\" and (OperationName has \"PIM activation\" or OperationName has \"approved\"))\n\
+         \x20   or (Category =~ \"GroupManagement\" and OperationName in~ (\"Add member to group\", \"Remove member from group\"))\n\
          | project Type, Id, TimeGenerated, OperationName, Result, ResultReason, InitiatedBy, \
          TargetResources, AdditionalDetails",
         format_utc_millis(lo),
@@ -110,6 +120,15 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
     let group = targets(&all, "Group")
         .next()
         .map(|g| low(Some(&field(g, "id"))));
+    if let Some(kind) = [
+        ("add member to group", Kind::MemberAdded),
+        ("remove member from group", Kind::MemberRemoved),
+    ]
+    .into_iter()
+    .find_map(|(name, k)| (op == name).then_some(k))
+    {
+        return member_change(kind, (text(columns, row, "Id"), at), &all);
+    }
     let kind = if op.contains("approved") {
         Kind::Approval
     } else if op.contains("pim activation") && op.contains("to group") {
@@ -166,6 +185,45 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
             Some(&detail(&details, "TicketSystem")),
             Some(&detail(&details, "TicketNumber")),
         ),
+        ..Evidence::default()
+    })
+}
+
+/// A membership change row: its member (the `User` target), the group (the `Group` target, else
+/// the member's `Group.ObjectID` property) and when; `None` without a member or a group.
+fn member_change(kind: Kind, (id, at): (String, OffsetDateTime), all: &Value) -> Option<Evidence> {
+    let user = targets(all, "User").next()?;
+    let side = if kind == Kind::MemberAdded {
+        "newValue"
+    } else {
+        "oldValue"
+    };
+    let property = (user
+        .get("modifiedProperties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten())
+    .find(|p| {
+        p.get("displayName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.eq_ignore_ascii_case("Group.ObjectID"))
+    })
+    .map(|p| field(p, side).trim_matches('"').to_owned());
+    let group = (targets(all, "Group").next().map(|g| field(g, "id")))
+        .filter(|g| !g.is_empty())
+        .or(property)
+        .filter(|g| !g.is_empty())?;
+    let principal = field(user, "id");
+    let upn = field(user, "userPrincipalName");
+    (!principal.is_empty() || !upn.is_empty()).then(|| Evidence {
+        id: low(Some(&id)),
+        source: Some(Source::AuditLogs),
+        kind: Some(kind),
+        principal: low(Some(&principal)),
+        names: Some(upn).filter(|n| !n.is_empty()).into_iter().collect(),
+        group: low(Some(&group)),
+        start: Some(at),
+        end: Some(at),
         ..Evidence::default()
     })
 }

@@ -8,9 +8,11 @@
 //! calls is still held in real time.
 //!
 //! Two uses share it: PIM's two lists ([`Use::Lists`], taken two at once: a list read half is not
-//! a read) and the VMs' Entra ID login extension reads ([`Use::Extensions`], one at a time). The
-//! verdicts come first ([`Turns`]): a subscription's lists take their place before its extension
-//! reads whenever a session waits for them; the extension reads have what is left.
+//! a read) and the subscription's list of VMs with their extensions ([`Use::Extensions`], one
+//! call: whether shared accounts' VMs sign people in with Entra ID). The verdicts come first
+//! ([`Turns`]): a subscription's lists take their place before its VM list whenever a session
+//! waits for them, except once per [`VMS_PACE`] when VMs are due: then the VM list goes first and
+//! the lists wait one pass (their sessions undecided, never `none`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,7 +40,7 @@ pub const WINDOW: Duration = Duration::minutes(5);
 pub enum Use {
     /// PIM's schedule instances and requests.
     Lists,
-    /// A VM's Entra ID login extension.
+    /// The subscription's VMs with their extensions (Entra ID login).
     Extensions,
 }
 
@@ -108,6 +110,8 @@ pub async fn take(
 
 /// A subscription's lists are read first, whatever is due, when their last read is this old.
 pub const LISTS_STALE: Duration = Duration::hours(1);
+/// A subscription's VM list goes before its waiting sessions' lists at most once in this long.
+pub const VMS_PACE: Duration = Duration::hours(1);
 
 /// Who goes first in a check's budget, per subscription.
 #[derive(Debug, Default)]
@@ -116,14 +120,17 @@ pub struct Turns {
     pub newest: BTreeMap<String, OffsetDateTime>,
     /// The subscriptions with VMs whose extensions are due.
     pub extensions: BTreeSet<String>,
+    /// The subscriptions whose VM list was read within [`VMS_PACE`].
+    pub paced: BTreeSet<String>,
 }
 
 impl Turns {
     /// The turns of a check deciding sessions started at `starts` (VM, start), with the
-    /// extensions of `due` VMs to read.
+    /// extensions of `due` VMs to read and the subscriptions `paced`.
     pub fn of<'a>(
         starts: impl IntoIterator<Item = (&'a str, OffsetDateTime)>,
         due: &[String],
+        paced: BTreeSet<String>,
     ) -> Self {
         let mut newest: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
         for (vm, start) in starts {
@@ -131,13 +138,18 @@ impl Turns {
             *at = (*at).max(start);
         }
         let extensions = due.iter().map(|vm| subscription_of(vm)).collect();
-        Self { newest, extensions }
+        Self {
+            newest,
+            extensions,
+            paced,
+        }
     }
 
     /// `subscription`'s PIM lists, last read whole at `last`, take their place at `now` before
-    /// its extension reads: a session of this check started after that read (its verdict waits
-    /// on them), the read is [`LISTS_STALE`], or no extension read is due. Otherwise the
-    /// extension reads go first and the lists wait (no session waits for them).
+    /// its VM list: when no VM is due, when the lists were never read or are [`LISTS_STALE`],
+    /// or when a session of this check started after that read (its verdict waits on them) and
+    /// the VM list was read within [`VMS_PACE`]. Otherwise the VM list goes first and the lists
+    /// wait a pass: with no session waiting, or once per [`VMS_PACE`] however many wait.
     pub fn lists_first(
         &self,
         subscription: &str,
@@ -146,7 +158,9 @@ impl Turns {
     ) -> bool {
         let Some(last) = last else { return true };
         let waiting = self.newest.get(subscription).is_some_and(|t| *t > last);
-        waiting || last + LISTS_STALE <= now || !self.extensions.contains(subscription)
+        let vms_first = self.extensions.contains(subscription)
+            && (!waiting || !self.paced.contains(subscription));
+        !vms_first || last + LISTS_STALE <= now
     }
 }
 
@@ -216,10 +230,10 @@ mod tests {
     }
 
     /// The verdicts first: a session started after the lists' last read puts them before the
-    /// extension reads due; with none waiting, the extension reads go first, unless the lists'
-    /// read is an hour old.
+    /// VM list due while that list was read within the hour; with none waiting, or that list not
+    /// read within the hour, the VM list goes first, unless the lists' read is an hour old.
     #[test]
-    fn lists_go_first_when_a_session_waits_for_them_and_extension_reads_take_what_is_left() {
+    fn lists_go_first_while_a_session_waits_unless_the_vm_list_is_an_hour_unread() {
         let t0 = datetime!(2026-11-29 10:00 UTC);
         let vm = |s: &str| {
             format!(
@@ -232,17 +246,24 @@ mod tests {
             (s1.as_str(), t0 - Duration::minutes(5)),
             (s2.as_str(), t0 - Duration::minutes(40)),
         ];
-        let turns = Turns::of(starts, &[s1.clone(), s2.clone()]);
+        let due = [s1.clone(), s2.clone()];
+        let paced = BTreeSet::from(["s1".to_owned(), "s2".to_owned()]);
+        let turns = Turns::of(starts, &due, paced);
         let read = |m: i64| Some(t0 - Duration::minutes(m));
-        // s1: a session 5 minutes old, the lists read 15 minutes ago: the lists first.
+        // s1: a session 5 minutes old, the lists read 15 minutes ago, its VM list read within
+        // the hour: the lists first.
         assert!(turns.lists_first("s1", read(15), t0));
-        // s2: its newest session older than the lists' read: the extension reads first.
+        // s2: its newest session older than the lists' read: the VM list first.
         assert!(!turns.lists_first("s2", read(15), t0));
         // ... unless that read is an hour old, or never made.
         assert!(turns.lists_first("s2", read(60), t0));
         assert!(turns.lists_first("s2", None, t0));
-        // No extension read due: the lists.
-        let none_due = Turns::of(starts, &[]);
+        // s1's VM list not read within the hour: it goes first even though a session waits.
+        let unpaced = Turns::of(starts, &due, BTreeSet::new());
+        assert!(!unpaced.lists_first("s1", read(15), t0));
+        // No VM due: the lists.
+        let none_due = Turns::of(starts, &[], BTreeSet::new());
         assert!(none_due.lists_first("s2", read(15), t0));
+        assert!(none_due.lists_first("s1", read(15), t0));
     }
 }

@@ -1,6 +1,7 @@
 //! The budget through whole passes: two Resource Manager calls per subscription in any 5 minutes
-//! however the passes and instances fall; PIM's lists go before the VMs' extension reads while a
-//! session waits for them; a session a deferred list could cover stays undecided, never `none`.
+//! however the passes and instances fall; PIM's lists go before the subscription's VM list while a
+//! session waits for them, but that list goes first once an hour while VMs are due; a session a
+//! deferred list could cover stays undecided, never `none`.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,7 @@ use super::settings::{AuthzSettings, Enforce};
 use super::{Report, Sources, run};
 use crate::arm::{
     ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
-    JitPolicy, NetworkInterface, NetworkSecurityGroup, ResourceManager, RoleAssignment,
+    JitPolicy, ListedVm, NetworkInterface, NetworkSecurityGroup, ResourceManager, RoleAssignment,
     RoleDefinition, ScheduleInstance, ScheduleRequest, VirtualNetwork,
 };
 use crate::azure::AzureError;
@@ -30,7 +31,7 @@ const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
 const VM: &str =
     "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
 
-/// Empty PIM lists (read whole), VMs without Entra login; every call counted.
+/// Empty PIM lists (read whole), the VM listed without Entra login; every call counted.
 #[derive(Default)]
 struct Arm(Mutex<Vec<String>>);
 
@@ -57,9 +58,14 @@ impl ResourceManager for Arm {
         self.ask("requests");
         Ok(Vec::new())
     }
+    async fn virtual_machines(&self, _: &str) -> Result<Vec<ListedVm>, AzureError> {
+        self.ask("vms");
+        let page = serde_json::json!([{"id": VM, "resources": [{"name": "AzureMonitorLinuxAgent",
+            "properties": {"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorLinuxAgent"}}]}]);
+        Ok(serde_json::from_value(page).expect("vms"))
+    }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
-        self.ask("extension");
-        Ok(false)
+        not_here()
     }
     async fn bastion_host(&self, _: &str) -> Result<BastionHost, AzureError> {
         not_here()
@@ -171,9 +177,22 @@ fn settings() -> AuthzSettings {
     }
 }
 
+/// The `entraLogin` of the `shared-account` findings of `r`.
+fn entra(r: &Report) -> Vec<String> {
+    (r.found.iter())
+        .filter(|f| f.kind.name == "shared-account")
+        .map(|f| {
+            f.evidence["entraLogin"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn the_lists_go_before_extension_reads_while_a_session_waits_and_a_deferred_session_is_undecided()
- {
+async fn the_vm_list_takes_one_pass_an_hour_from_waiting_lists_and_a_deferred_session_is_undecided()
+{
     let (tables, clock, ports) = rig();
     let (arm, doors) = (Arm::default(), Doors::default());
     let sources = sources(&arm, &doors);
@@ -187,12 +206,14 @@ async fn the_lists_go_before_extension_reads_while_a_session_waits_and_a_deferre
     // Two people as `root` on one VM: a shared account, whose VM's extensions are due.
     session(&tables, "t-alice", "alice@contoso.com", T0 - minutes(10)).await;
     session(&tables, "t-bob", "bob@contoso.com", T0 - minutes(8)).await;
-    // First pass: the lists first (both places), the extensions wait; both sessions `none`.
+    // First pass: the lists (never read) first, both places; the VM list waits, unread.
     let first = pass(T0).await;
     assert_eq!(arm.take(), ["instances", "requests"]);
     let settled = [("t-alice", Verdict::None), ("t-bob", Verdict::None)];
     assert_eq!(verdicts(&first), settled);
     assert!(first.failed.is_empty(), "{:?}", first.failed);
+    let unread = "unknown: not read yet (its subscription's Resource Manager budget)";
+    assert_eq!(entra(&first), [unread]);
     // Another instance's pass in the same 5 minutes, a new session arrived: the budget is
     // spent, nothing is called; the session stays undecided (not `none`, not `unknown`).
     session(&tables, "t-carol", "carol@contoso.com", T0 + minutes(1)).await;
@@ -208,23 +229,24 @@ async fn the_lists_go_before_extension_reads_while_a_session_waits_and_a_deferre
         "{:?}",
         again.found
     );
-    // The next pass: carol waits for the lists, so they go before the extensions due.
+    // The next pass: carol waits for the lists, but the VM list was never read: it goes first,
+    // one call for every VM; carol stays undecided one more pass.
     let second = pass(T0 + minutes(15)).await;
-    assert_eq!(
-        arm.take(),
-        ["instances", "requests"],
-        "the lists, no extension"
-    );
-    let all = [settled.as_slice(), &[("t-carol", Verdict::None)]].concat();
-    assert_eq!((second.deferred, verdicts(&second)), (0, all.clone()));
-    // Then no session waits: the extension reads have the budget, the lists wait.
+    assert_eq!(arm.take(), ["vms"], "the VM list, no PIM list");
+    assert_eq!((second.deferred, verdicts(&second)), (1, settled.to_vec()));
+    assert_eq!(entra(&second), ["absent"]);
+    // Then a session waits again (dave): the VM list was read within the hour, the lists go.
+    session(&tables, "t-dave", "dave@contoso.com", T0 + minutes(20)).await;
     let third = pass(T0 + minutes(30)).await;
-    assert_eq!(
-        arm.take(),
-        ["extension", "extension"],
-        "both extensions, no list"
-    );
+    assert_eq!(arm.take(), ["instances", "requests"]);
+    let all = [
+        settled.as_slice(),
+        &[("t-carol", Verdict::None), ("t-dave", Verdict::None)],
+    ]
+    .concat();
     assert_eq!((third.deferred, verdicts(&third)), (0, all));
+    // The VM read is kept with its time: still `absent`, not read again within the day.
+    assert_eq!(entra(&third), ["absent"]);
 }
 
 /// A slow pass: started at `T0` (its `now`), its calls made 6 minutes later by the clock. The

@@ -20,7 +20,7 @@ use regex::Regex;
 use time::{Duration, OffsetDateTime};
 
 use super::evidence::{Evidence, Kind};
-use super::members::Members;
+use super::members::{Members, member_at_start};
 use crate::catalogue::person::forms;
 
 /// The clock skew allowed between the session's start and a window's ends.
@@ -106,6 +106,10 @@ pub struct Reads {
     /// `PACE`, or its Resource Manager budget spent); a session there that started after that
     /// read and nothing covers waits for a fresh list, undecided (never `none`).
     pub deferred: Vec<(String, Option<OffsetDateTime>)>,
+    /// Since when Entra's group membership changes (`AuditLogs`) have been read without a gap in
+    /// every workspace (`None`: not read whole this pass): a group's membership at a session's
+    /// start is told from its members read since only for a start after it.
+    pub changes_from: Option<OffsetDateTime>,
 }
 
 impl Reads {
@@ -259,23 +263,23 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
         .filter(|e| covers(e, t) && reaches(e, &s.vm))
         .collect();
+    // The person's membership at the start: the members as read, undone by the changes after it.
+    let mut as_read: Vec<String> = Vec::new();
     let memberships: Vec<(Evidence, &Evidence)> = (group_roles.iter())
         .filter_map(|role| {
-            let m = reads.members.get(&role.principal)?;
-            Some((
-                membership(&role.principal, m.member(&s.upn, &s.object_id)?),
-                *role,
-            ))
+            let g = &role.principal;
+            let m = reads.members.get(g)?;
+            let person = (s.upn.as_str(), s.object_id.as_str());
+            let mine = |e: &Evidence| is_person(e, s);
+            let (id, why) = member_at_start((g, m), (person, &mine), t, (all, reads.changes_from));
+            as_read.extend(why);
+            Some((membership(g, &id?), *role))
         })
         .collect();
+    as_read.sort();
+    as_read.dedup();
     let member: Vec<&Evidence> = (memberships.iter())
         .flat_map(|(m, role)| [m, *role])
-        .collect();
-    // Membership is read as it is, not as it was at the start: a verdict resting on it says so.
-    let as_read: Vec<String> = (group_roles.iter())
-        .filter_map(|g| Some((&g.principal, reads.members.get(&g.principal)?)))
-        .filter(|(_, m)| m.read_at > t)
-        .map(|(g, m)| format!("group {g}'s members as read at {}, after the session's start: who was a member at its start is not seen", crate::dates::format_utc_millis(m.read_at)))
         .collect();
     let chosen = [
         (Verdict::Pim, pim),

@@ -368,3 +368,137 @@ proptest! {
         }
     }
 }
+
+/// An `AuditLogs` membership change of `group` for `who` at `at`.
+fn change(id: &str, who: &str, added: bool, at: OffsetDateTime) -> Evidence {
+    Evidence {
+        id: id.into(),
+        source: Some(Source::AuditLogs),
+        kind: Some(if added {
+            Kind::MemberAdded
+        } else {
+            Kind::MemberRemoved
+        }),
+        principal: format!("oid-{}", who.split('@').next().unwrap_or_default()),
+        names: vec![who.into()],
+        group: "g1".into(),
+        start: Some(at),
+        end: Some(at),
+        ..Evidence::default()
+    }
+}
+
+/// Membership at the session's start (`T`), told from the members read an hour after it and the
+/// group's `AuditLogs` changes between: ground truth per person.
+#[test]
+fn membership_at_the_start_is_the_members_as_read_undone_by_the_changes_since() {
+    let m = |after: Duration, list: &[(&str, Option<&str>)]| {
+        let mut read = members(list);
+        read.read_at = T + after;
+        read
+    };
+    let now = m(
+        Duration::hours(1),
+        &[
+            ("oid-alice", Some("alice@contoso.com")),
+            ("oid-dave", Some("dave@contoso.com")),
+            ("oid-erin", Some("erin@contoso.com")),
+        ],
+    );
+    let min = Duration::minutes;
+    let ev = [
+        group_role(),
+        // Alice added after the start: not a member at it.
+        change("a1", "alice@contoso.com", true, T + min(30)),
+        // Bob removed after the start (not among the members now): a member at it.
+        change("b1", "bob@contoso.com", false, T + min(20)),
+        // Carol added and removed after the start: not a member at it.
+        change("c1", "carol@contoso.com", true, T + min(10)),
+        change("c2", "carol@contoso.com", false, T + min(40)),
+        // Dave removed and added back after the start: a member at it.
+        change("d1", "dave@contoso.com", false, T + min(10)),
+        change("d2", "dave@contoso.com", true, T + min(40)),
+        // Erin: a change before the start and one after the read only (outside the window).
+        change("e1", "erin@contoso.com", true, T - min(30)),
+        change("e2", "erin@contoso.com", false, T + min(90)),
+    ];
+    let told = |members: Members, from: Option<OffsetDateTime>| Reads {
+        groups_read: true,
+        members: BTreeMap::from([("g1".to_owned(), members)]),
+        changes_from: from,
+        ..Reads::default()
+    };
+    let reads = told(now.clone(), Some(T - Duration::days(7)));
+    let truth = [
+        (
+            "alice@contoso.com",
+            Verdict::None,
+            "added at 2026-11-20T10:30:00.000Z (a1), after",
+        ),
+        (
+            "bob@contoso.com",
+            Verdict::Standing,
+            "removed at 2026-11-20T10:20:00.000Z (b1), after",
+        ),
+        (
+            "carol@contoso.com",
+            Verdict::None,
+            "added at 2026-11-20T10:10:00.000Z (c1)",
+        ),
+        (
+            "dave@contoso.com",
+            Verdict::Standing,
+            "removed at 2026-11-20T10:10:00.000Z (d1)",
+        ),
+        (
+            "erin@contoso.com",
+            Verdict::Standing,
+            "no change of the person's membership",
+        ),
+        (
+            "frank@contoso.com",
+            Verdict::None,
+            "no change of the person's membership",
+        ),
+    ];
+    for (who, verdict, why) in truth {
+        let r = decide(&session(who), &ev, &reads, None);
+        assert_eq!(r.verdict, verdict, "{who}: {r:?}");
+        assert!(r.reasons.iter().any(|w| w.contains(why)), "{who}: {r:?}");
+    }
+    let bob = decide(&session("bob@contoso.com"), &ev, &reads, None);
+    assert_eq!(bob.evidence, ["member:g1:oid-bob", "role-g1"]);
+    // No change in the window at all: the members as read hold, and the record says so.
+    let quiet = decide(&session("alice@contoso.com"), &ev[..1], &reads, None);
+    assert_eq!(quiet.verdict, Verdict::Standing, "{quiet:?}");
+    // The changes not read back to the start (first read after it): as read, and not seen.
+    let short = told(now, Some(T + min(5)));
+    for (who, verdict) in [
+        ("alice@contoso.com", Verdict::Standing),
+        ("bob@contoso.com", Verdict::None),
+    ] {
+        let r = decide(&session(who), &ev, &short, None);
+        assert_eq!(r.verdict, verdict, "{who}: {r:?}");
+        assert!(
+            r.reasons
+                .iter()
+                .any(|w| w.contains("member at its start is not seen")),
+            "{r:?}"
+        );
+    }
+    // Members read before the start: the last change between the read and the start decides.
+    let early = m(
+        -Duration::hours(1),
+        &[("oid-alice", Some("alice@contoso.com"))],
+    );
+    let before = [
+        group_role(),
+        change("f1", "frank@contoso.com", true, T - min(10)),
+        change("a0", "alice@contoso.com", false, T - min(20)),
+    ];
+    let reads = told(early, Some(T - Duration::days(7)));
+    let frank = decide(&session("frank@contoso.com"), &before, &reads, None);
+    assert_eq!(frank.verdict, Verdict::Standing, "{frank:?}");
+    let alice = decide(&session("alice@contoso.com"), &before, &reads, None);
+    assert_eq!(alice.verdict, Verdict::None, "{alice:?}");
+}

@@ -25,6 +25,11 @@ pub enum Kind {
     Jit,
     /// An approval of a PIM request (`principal` the person, `approver` who approved).
     Approval,
+    /// A person added to a group (`AuditLogs` "Add member to group"): `group` names it, `start`
+    /// and `end` are when. It covers no session itself: it tells a membership at a session's start.
+    MemberAdded,
+    /// A person removed from a group ("Remove member from group"), as [`Kind::MemberAdded`].
+    MemberRemoved,
 }
 
 /// Where it was read.
@@ -78,6 +83,8 @@ impl Kind {
             Self::GroupMember => "group-member",
             Self::Jit => "jit",
             Self::Approval => "approval",
+            Self::MemberAdded => "member-added",
+            Self::MemberRemoved => "member-removed",
         }
     }
 
@@ -90,6 +97,8 @@ impl Kind {
             Self::GroupMember,
             Self::Jit,
             Self::Approval,
+            Self::MemberAdded,
+            Self::MemberRemoved,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

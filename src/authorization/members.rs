@@ -5,12 +5,15 @@
 //! and whose person is among them is `standing` through the group; one whose person is not, with
 //! the group's members and PIM for Groups instances read, is `none`; a group whose members could
 //! not be read (Graph not set up, a 403 naming `GroupMember.Read.All`, a failure) leaves it
-//! `unknown`, never `none` ([`super::decide`]).
+//! `unknown`, never `none` ([`super::decide`]). Its membership at a session's start is the members
+//! as read undone by Entra's `AuditLogs` membership changes between the read and the start
+//! ([`member_at_start`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
+use super::evidence::{Evidence, Kind};
 use crate::catalogue::person::forms;
 use crate::graph::members::Member;
 
@@ -59,4 +62,79 @@ impl Members {
         }
         (forms(upn).iter()).find_map(|f| self.names.get(f).map(String::as_str))
     }
+}
+
+/// A session's person: its UPN and object id.
+pub type Person<'a> = (&'a str, &'a str);
+
+/// Whether the session's person was a member of group `g` at its start `t` (their member id),
+/// and what the record says of it (`mine`: a change names the session's person): the members as read at `m.read_at`, undone by the person's
+/// membership changes of `g` (`AuditLogs`) between that read and `t`. Read after `t`: the first
+/// change after `t` decides (added then: not a member at `t`; removed: a member). Read before `t`:
+/// the last change before `t` (added: a member; removed: not). With no change between, the members
+/// as read hold. This needs the changes read since before both (`changes_from`); otherwise the
+/// members as read stand, and one read after `t` says who was a member at `t` is not seen.
+pub fn member_at_start(
+    (g, m): (&str, &Members),
+    ((upn, object_id), mine): (Person<'_>, &dyn Fn(&Evidence) -> bool),
+    t: OffsetDateTime,
+    (all, changes_from): (&[Evidence], Option<OffsetDateTime>),
+) -> (Option<String>, Option<String>) {
+    let now = m.member(upn, object_id).map(str::to_owned);
+    let read = crate::dates::format_utc_millis(m.read_at);
+    let after = m.read_at > t;
+    if changes_from.is_none_or(|from| from > t.min(m.read_at)) {
+        let why = format!(
+            "group {g}'s members as read at {read}, after the session's start: who was a member at its start is not seen (its membership changes are not read back to it)"
+        );
+        return (now, after.then_some(why));
+    }
+    let (lo, hi) = if after {
+        (t, m.read_at)
+    } else {
+        (m.read_at, t)
+    };
+    let mut changes: Vec<&Evidence> = (all.iter())
+        .filter(|e| e.group == g && matches!(e.kind, Some(Kind::MemberAdded | Kind::MemberRemoved)))
+        .filter(|e| e.end.is_some_and(|at| at > lo && at <= hi) && mine(e))
+        .collect();
+    changes.sort_by_key(|e| (e.end, e.id.clone()));
+    let decisive = if after {
+        changes.first()
+    } else {
+        changes.last()
+    };
+    let Some(c) = decisive else {
+        let why = format!(
+            "group {g}'s members as read at {read}, with no change of the person's membership in AuditLogs between that read and the session's start"
+        );
+        return (now, after.then_some(why));
+    };
+    let at = c
+        .end
+        .map(crate::dates::format_utc_millis)
+        .unwrap_or_default();
+    let added = c.kind == Some(Kind::MemberAdded);
+    let (when, member) = match (after, added) {
+        (true, true) => ("after", false),
+        (true, false) => ("after", true),
+        (false, true) => ("before", true),
+        (false, false) => ("before", false),
+    };
+    let how = if added { "added" } else { "removed" };
+    let is = if member { "a member" } else { "not a member" };
+    let why = format!(
+        "group {g}: the person was {how} at {at} ({}), {when} the session's start: {is} at its start",
+        c.id
+    );
+    if !member {
+        return (None, Some(why));
+    }
+    let name = || c.names.first().cloned().unwrap_or_default();
+    let id = now.unwrap_or_else(|| {
+        Some(c.principal.clone())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(name)
+    });
+    (Some(id), Some(why))
 }

@@ -213,7 +213,8 @@ pub async fn run(
         None => Vec::new(),
     };
     let starts = (chosen.rows.values()).map(|r| (r.target_resource_id.as_str(), r.start));
-    let turns = budget::Turns::of(starts, &due);
+    let paced = shared_store::listed_since(&accounts, now - budget::VMS_PACE);
+    let turns = budget::Turns::of(starts, &due, paced);
     let mut kept = match store::load(tables, span.from).await {
         Ok(k) => k,
         Err(e) => {
@@ -226,16 +227,27 @@ pub async fn run(
     let mut got = read::gather((tables, clock), sources, lists, (span.from, now)).await;
     // What ended before the span cannot cover a session of it (nor is kept, when first seen now).
     got.seen.retain(|e| store::may_cover(e, span.from));
-    if let Some(graph) = sources.groups {
-        let vms = (chosen.rows.values())
-            .map(|r| r.target_resource_id.to_ascii_lowercase())
-            .chain(accounts.keys().map(|(vm, _)| vm.clone()))
-            .collect();
-        let wanted = groups::held(
+    let vms = (chosen.rows.values())
+        .map(|r| r.target_resource_id.to_ascii_lowercase())
+        .chain(accounts.keys().map(|(vm, _)| vm.clone()))
+        .collect();
+    let wanted = match sources.groups {
+        Some(_) => groups::held(
             got.seen.iter().chain(&kept.evidence),
             &vms,
             (span.from, now),
-        );
+        ),
+        None => BTreeSet::new(),
+    };
+    // Membership changes are kept for the groups holding roles here only (their members read).
+    let change = |e: &evidence::Evidence| {
+        matches!(
+            e.kind,
+            Some(evidence::Kind::MemberAdded | evidence::Kind::MemberRemoved)
+        )
+    };
+    got.seen.retain(|e| !change(e) || wanted.contains(&e.group));
+    if let Some(graph) = sources.groups {
         let read = groups::read(graph, &wanted).await;
         (got.reads.groups_read, got.reads.groups_failed) = (true, read.failed);
         (got.graph_calls, got.groups_listed) = (read.calls, read.listed);
@@ -258,11 +270,16 @@ pub async fn run(
     match store::keep(tables, &kept, &got.seen, now).await {
         // A workspace's cursor moves only once what it gave is kept.
         Ok(()) => {
-            for (w, through) in &got.cursors {
-                if let Err(e) = store::mark_read(tables, &read::audit_cursor(w), *through).await {
-                    report
-                        .failed
-                        .push(format!("AuditLogs cursor of {w} not kept: {e}"));
+            let begun = (got.reach.iter())
+                .filter(|r| r.2)
+                .map(|(w, at, _)| (read::audit_from(w), *at));
+            let cursors = got
+                .cursors
+                .iter()
+                .map(|(w, at)| (read::audit_cursor(w), *at));
+            for (row, at) in begun.chain(cursors) {
+                if let Err(e) = store::mark_read(tables, &row, at).await {
+                    report.failed.push(format!("AuditLogs {row} not kept: {e}"));
                 }
             }
         }

@@ -66,12 +66,21 @@ pub struct Gathered {
     /// Per workspace read whole: its `AuditLogs` cursor's new place (moved once what was read
     /// is kept, [`audit_cursor`]).
     pub cursors: Vec<(String, OffsetDateTime)>,
+    /// Per workspace read whole: since when its group membership changes have been read (its
+    /// row [`audit_from`]), and whether this read began them (the row to write).
+    pub reach: Vec<(String, OffsetDateTime, bool)>,
 }
 
 /// The row (in `authzwindows`, [`super::store::read_at`]) keeping where `workspace`'s
 /// `AuditLogs` have been read to, in ingestion time.
 pub fn audit_cursor(workspace: &str) -> String {
     format!("~auditlogs:{workspace}")
+}
+
+/// The row keeping since when `workspace`'s `AuditLogs` group membership changes have been read
+/// without a gap (the lower bound of the first read that asked them).
+pub fn audit_from(workspace: &str) -> String {
+    format!("~auditfrom:{workspace}")
 }
 
 /// Reads `subscription`'s schedules into `out`.
@@ -325,9 +334,20 @@ pub async fn gather(
                     continue;
                 }
             };
+            let reach = super::store::read_at(tables, &audit_from(w)).await;
             let window = ((from, now), (lo, hi));
             audit_rows(logs, w, window, sources.signin_mfa, &mut out).await;
+            let whole = out.cursors.last().is_some_and(|(c, _)| c == w);
+            match reach {
+                Ok(Some(at)) if whole => out.reach.push((w.clone(), at, false)),
+                Ok(None) if whole => out.reach.push((w.clone(), lo, true)),
+                _ => {}
+            }
         }
+    }
+    // Membership changes are known since the latest start among the workspaces, all read whole.
+    if !workspaces.is_empty() && out.reach.len() == workspaces.len() {
+        out.reads.changes_from = out.reach.iter().map(|r| r.1).max();
     }
     let jit = jit_evidence(doors, &mut out.reads);
     out.seen.extend(jit);

@@ -180,12 +180,21 @@ pub async fn covered_by(
     Ok(())
 }
 
+/// A group membership change re-decides its person's sessions started this long before it (their
+/// verdicts rest on members read after it) up to [`super::groups::MEMBERS_AGAIN`] after it
+/// (members read before it); older ones keep theirs.
+pub const CHANGED_BEFORE: time::Duration = time::Duration::hours(2);
+
 /// The starts `e` could cover, within `span`: its window widened by the skew (an approval: from
 /// its time on, a window it approved may follow).
 fn window(e: &Evidence, span: Span) -> Option<Span> {
-    let start = e.start?;
+    let mut start = e.start?;
     let end = match (e.end, e.kind) {
         (_, Some(Kind::Approval)) => None,
+        (_, Some(Kind::MemberAdded | Kind::MemberRemoved)) => {
+            start -= CHANGED_BEFORE;
+            Some(start + CHANGED_BEFORE + super::groups::MEMBERS_AGAIN)
+        }
         (Some(end), _) => Some(end),
         (None, Some(Kind::Jit)) => Some(start + JIT_MAX),
         (None, _) => None,

@@ -6,7 +6,7 @@
 //! `unknown: why`) with when that was read (`EntraAt`; read again after [`ENTRA_AGAIN`], as the
 //! subscription's Resource Manager budget allows).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -62,7 +62,15 @@ pub fn add(all: &mut Accounts, r: &DayRow) {
     let Some(person) = forms(&r.user_email).pop().filter(|p| !p.trim().is_empty()) else {
         return;
     };
+    // A new account on a VM already read takes its VM's answer (one list tells the whole VM).
+    let known = (all.range((vm.clone(), String::new())..))
+        .take_while(|((v, _), _)| *v == vm)
+        .filter_map(|(_, a)| Some((a.entra_at?, a.entra.clone())))
+        .max();
     let a = all.entry((vm, account)).or_default();
+    if let (None, Some((at, entra))) = (a.entra_at, known) {
+        (a.entra, a.entra_at) = (entra, Some(at));
+    }
     a.vm_name.clone_from(&r.vm);
     let u = (a.people.entry(person)).or_insert((r.user_email.clone(), r.start, r.start));
     (u.1, u.2) = (u.1.min(r.start), u.2.max(r.start));
@@ -223,33 +231,54 @@ pub fn due(accounts: &Accounts, found: &[Shared], now: OffsetDateTime) -> Vec<St
     due.into_iter().map(|(_, vm)| vm.to_owned()).collect()
 }
 
-/// Reads the Entra ID login extensions of the `due` VMs into `accounts`, each call as its
-/// subscription's Resource Manager budget allows ([`super::budget`]): a subscription whose
-/// budget is spent is left for a later pass, its VMs unread.
+/// The subscriptions with a VM whose extensions were read since `since`.
+pub fn listed_since(accounts: &Accounts, since: OffsetDateTime) -> BTreeSet<String> {
+    (accounts.iter())
+        .filter(|(_, a)| a.entra_at.is_some_and(|at| at >= since))
+        .map(|((vm, _), _)| super::decide::subscription_of(vm))
+        .collect()
+}
+
+/// Reads the Entra ID login extensions of the `due` VMs into `accounts`: one call per
+/// subscription, its list of VMs with their extensions ([`ResourceManager::virtual_machines`],
+/// every page), as its Resource Manager budget allows ([`super::budget`]; a subscription whose
+/// budget is spent is left for a later pass, its VMs unread). Every kept account of a listed VM
+/// takes the answer, due or not, so a VM becoming shared later is already told.
 pub async fn read_entra(
     (arm, tables, clock): (&dyn ResourceManager, &dyn TableStore, &dyn Clock),
     accounts: &mut Accounts,
     due: &[String],
     now: OffsetDateTime,
 ) {
-    let mut spent = std::collections::BTreeSet::new();
-    for vm in due {
-        let sub = super::decide::subscription_of(vm);
-        if spent.contains(&sub) {
-            continue;
-        }
-        let entra = match entra_login((arm, tables, clock), (&sub, vm)).await {
-            None => {
-                spent.insert(sub);
-                continue;
-            }
-            Some(Ok(true)) => "present".to_owned(),
-            Some(Ok(false)) => "absent".to_owned(),
-            Some(Err(why)) => format!("unknown: {why}"),
+    use super::budget::{Use, take};
+    let subscriptions: BTreeSet<String> = due
+        .iter()
+        .map(|vm| super::decide::subscription_of(vm))
+        .collect();
+    for sub in subscriptions {
+        let listed = match take((tables, clock), &sub, Use::Extensions, 1).await {
+            Ok(true) => arm.virtual_machines(&format!("/subscriptions/{sub}")).await,
+            Ok(false) => continue,
+            Err(e) => Err(AzureError::Transient(format!(
+                "the Resource Manager budget not read: {e}"
+            ))),
         };
-        for (_, a) in accounts.iter_mut().filter(|((v, _), _)| v == vm) {
-            a.entra.clone_from(&entra);
-            a.entra_at = Some(now);
+        let of_sub = |vm: &str| super::decide::subscription_of(vm) == sub;
+        for ((vm, _), a) in accounts.iter_mut().filter(|((vm, _), _)| of_sub(vm)) {
+            let entra = match &listed {
+                Err(e) => format!("unknown: {e}"),
+                Ok(vms) => match vms.iter().find(|v| v.id.eq_ignore_ascii_case(vm)) {
+                    None if !due.contains(vm) => continue,
+                    None => "unknown: not in its subscription's VM list".to_owned(),
+                    Some(v) => match v.has_any(&super::shared::ENTRA_LOGIN) {
+                        Some(true) => "present".to_owned(),
+                        Some(false) => "absent".to_owned(),
+                        None => "unknown: its subscription's VM list gave no extensions for it"
+                            .to_owned(),
+                    },
+                },
+            };
+            (a.entra, a.entra_at) = (entra, Some(now));
         }
     }
 }
@@ -276,26 +305,4 @@ pub fn findings(
         out.push(super::findings::shared_account(s, &entra, now));
     }
     out
-}
-
-/// Whether `vm` has an Entra ID login extension; `None` when `subscription`'s budget ran out
-/// before it could be told.
-async fn entra_login(
-    (arm, tables, clock): (&dyn ResourceManager, &dyn TableStore, &dyn Clock),
-    (subscription, vm): (&str, &str),
-) -> Option<Result<bool, String>> {
-    use super::budget::{Use, take};
-    for name in super::shared::ENTRA_LOGIN {
-        match take((tables, clock), subscription, Use::Extensions, 1).await {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => return Some(Err(format!("the Resource Manager budget not read: {e}"))),
-        }
-        match arm.vm_extension(vm, name).await {
-            Ok(true) => return Some(Ok(true)),
-            Ok(false) => {}
-            Err(e) => return Some(Err(e.to_string())),
-        }
-    }
-    Some(Ok(false))
 }

@@ -63,6 +63,9 @@ pub enum ArmOperation {
     /// `GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests`:
     /// their requests (justification, ticket, approval).
     ListScheduleRequests,
+    /// `GET /subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines`: every VM of the
+    /// subscription with its extensions (whether a shared account's VM signs people in with Entra ID).
+    ListVirtualMachines,
 }
 
 /// The kind of scope a grant must sit at (the resource the URL addresses, or above it).
@@ -84,7 +87,7 @@ pub enum ScopeKind {
 impl ArmOperation {
     /// Every one, for exhaustive checks.
     #[cfg(any(test, feature = "test-support"))]
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::ReadHostOperation,
@@ -108,6 +111,7 @@ impl ArmOperation {
         Self::ReadJitPolicy,
         Self::ListScheduleInstances,
         Self::ListScheduleRequests,
+        Self::ListVirtualMachines,
     ];
 
     /// The operation's name, and the actions of which any one authorizes it.
@@ -232,6 +236,11 @@ impl ArmOperation {
                 rm,
                 &["Microsoft.Authorization/roleAssignmentScheduleRequests/read"],
             ),
+            Self::ListVirtualMachines => (
+                "List virtual machines",
+                rm,
+                &["Microsoft.Compute/virtualMachines/read"],
+            ),
         }
     }
 
@@ -247,7 +256,8 @@ impl ArmOperation {
             | Self::ReadOperationResult
             | Self::ListSubscriptionDiagnosticSettings
             | Self::ListScheduleInstances
-            | Self::ListScheduleRequests => ScopeKind::Subscription,
+            | Self::ListScheduleRequests
+            | Self::ListVirtualMachines => ScopeKind::Subscription,
             Self::ReadBlobService
             | Self::ListBlobDiagnosticSettings
             | Self::ReadContainer
@@ -315,6 +325,10 @@ impl ArmOperation {
                 if is(4, "roleAssignmentScheduleRequests") {
                     return Some((Self::ListScheduleRequests, upto(2)));
                 }
+            }
+            // /subscriptions/{s}/providers/Microsoft.Compute/virtualMachines
+            if get && is(2, "providers") && is(3, "Microsoft.Compute") && is(4, "virtualMachines") {
+                return Some((Self::ListVirtualMachines, upto(2)));
             }
             return list(2);
         }
@@ -390,7 +404,7 @@ impl ArmOperation {
         let action = self.spec().2[0];
         if matches!(
             self,
-            Self::ListScheduleInstances | Self::ListScheduleRequests
+            Self::ListScheduleInstances | Self::ListScheduleRequests | Self::ListVirtualMachines
         ) {
             return format!("Reader at subscription scope ({scope}), or {action} there");
         }
@@ -553,6 +567,12 @@ mod tests {
                 "/subscriptions/s1/providers/microsoft.authorization/ROLEASSIGNMENTSCHEDULEREQUESTS"
                     .to_owned(),
                 ArmOperation::ListScheduleRequests,
+                "/subscriptions/s1",
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/providers/Microsoft.Compute/virtualMachines".to_owned(),
+                ArmOperation::ListVirtualMachines,
                 "/subscriptions/s1",
             ),
         ]);

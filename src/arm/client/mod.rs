@@ -19,6 +19,7 @@ use super::{
     NetworkSecurityGroup, ResourceManager, SCHEDULES_API, STORAGE_API, ScheduleInstance,
     ScheduleRequest, VirtualMachine, VirtualNetwork,
 };
+use crate::arm::ListedVm;
 use crate::azure::http::lro::{Driver, POLL_DEFAULT};
 use crate::azure::http::{Client, body_json};
 use crate::azure::{AzureError, found};
@@ -28,7 +29,7 @@ use crate::permissions::ArmOperation;
 const WORKSPACE_API: &str = "2023-09-01";
 /// `api-version` of `Microsoft.Authorization` role assignments and definitions.
 const AUTHORIZATION_API: &str = "2022-04-01";
-/// `api-version` of `Microsoft.Compute/virtualMachines/extensions`.
+/// `api-version` of `Microsoft.Compute/virtualMachines` (and their extensions).
 const COMPUTE_API: &str = "2024-07-01";
 /// `api-version` of `Microsoft.Security/locations/jitNetworkAccessPolicies`.
 const SECURITY_API: &str = "2020-01-01";
@@ -166,6 +167,8 @@ impl ArmClient {
 type Lists = (&'static str, &'static str, bool);
 /// `Microsoft.Network` lists (a 403 names Reader and the action).
 const NETWORK: Lists = ("Microsoft.Network", NETWORK_API, true);
+/// The Compute list of a subscription's VMs (a 403 names Reader at the subscription, or the action).
+const COMPUTE: Lists = ("Microsoft.Compute", COMPUTE_API, false);
 /// PIM's lists (`Microsoft.Authorization`; a 403 names the action).
 const SCHEDULES: Lists = ("Microsoft.Authorization", SCHEDULES_API, false);
 
@@ -356,6 +359,10 @@ impl ResourceManager for ArmClient {
         let role = format!("Reader ({})", role(ArmOperation::ReadJitPolicy, policy_id));
         self.get(self.url(policy_id, SECURITY_API, &[])?, &role)
             .await
+    }
+
+    async fn virtual_machines(&self, subscription: &str) -> Result<Vec<ListedVm>, AzureError> {
+        self.list(subscription, COMPUTE, "virtualMachines").await
     }
 
     async fn schedule_instances(

@@ -611,3 +611,78 @@ async fn schedule_instances_are_read_through_every_page_and_a_refusal_names_read
         "{text}"
     );
 }
+
+/// The Compute list of a subscription's VMs (api-version 2024-07-01, "Virtual Machines - List
+/// All"; items as the specification's `VirtualMachine_ListAll_MaximumSet_Gen.json`, `resources`
+/// its extensions, and `…_MinimumSet_Gen.json`, without): every page, a 429 waited out, a 403
+/// naming Reader at the subscription and the action.
+#[tokio::test]
+async fn the_vm_list_is_read_through_every_page_with_extensions_and_a_refusal_names_reader() {
+    let sub = format!("/subscriptions/{SUB}");
+    let path = format!("{sub}/providers/Microsoft.Compute/virtualMachines");
+    let vm = |name: &str| {
+        format!("{sub}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{name}")
+    };
+    let first = json!({"id": vm("a"), "name": "a", "type": "Microsoft.Compute/virtualMachines",
+        "location": "eastus", "properties": {"vmId": "0f47b100-583c-48e3-a4c0-aefc2c9bbcc1"},
+        "resources": [{"id": format!("{}/extensions/AADLoginForWindows", vm("a")), "name": "AADLoginForWindows",
+            "properties": {"publisher": "Microsoft.Azure.ActiveDirectory", "type": "AADLoginForWindows",
+                "typeHandlerVersion": "2.0", "provisioningState": "Succeeded"}}]});
+    let page2 = format!("{path}/page2");
+    let throttled = json!({"error": {"code": "TooManyRequests", "message": "slow down"}});
+    let s = Script::default();
+    s.on(
+        &format!("GET {path}"),
+        vec![
+            answer(429, &[("retry-after", "1")], throttled),
+            answer(200, &[], json!({"value": [first], "nextLink": format!("{{base}}{page2}?api-version=2024-07-01")})),
+        ],
+    )
+    .on(&format!("GET {page2}"), vec![answer(200, &[], json!({"value": [{"id": vm("b"), "location": "eastus"}]}))]);
+    let url = serve(s.clone()).await;
+    for a in s
+        .answers
+        .lock()
+        .unwrap()
+        .values_mut()
+        .flat_map(|q| q.iter_mut())
+    {
+        a.2 = a.2.replace("{base}", &url);
+    }
+    let got = client(&url).virtual_machines(&sub).await.expect("vms");
+    let entra = ["AADSSHLoginForLinux", "AADLoginForWindows"];
+    let told: Vec<(&str, Option<bool>)> = (got.iter())
+        .map(|v| {
+            (
+                v.id.rsplit('/').next().unwrap_or_default(),
+                v.has_any(&entra),
+            )
+        })
+        .collect();
+    assert_eq!(told, [("a", Some(true)), ("b", None)], "{:?}", s.seen());
+    assert!(
+        s.seen()[0].ends_with("?api-version=2024-07-01"),
+        "{:?}",
+        s.seen()
+    );
+    let waited = s.times(&format!("GET {path}?"));
+    assert!(
+        waited[1] - waited[0] >= Duration::from_millis(900),
+        "Retry-After not honoured"
+    );
+
+    let s = Script::default();
+    let refused = json!({"error": {"code": "AuthorizationFailed", "message": "no"}});
+    s.on(&format!("GET {path}"), vec![answer(403, &[], refused)]);
+    let url = serve(s).await;
+    let err = client(&url).virtual_machines(&sub).await.expect_err("403");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("Reader at subscription scope ({sub})")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Microsoft.Compute/virtualMachines/read"),
+        "{text}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod access;
 mod jit;
+mod listed;
 mod network;
 mod nullable;
 mod schedule;
@@ -19,6 +20,7 @@ pub use access::{
     RolePermission,
 };
 pub use jit::{JitPolicy, JitPolicyProperties, JitRequest, JitRequestPort, JitRequestVm};
+pub use listed::{ExtensionProperties, ListedExtension, ListedVm};
 pub use network::{
     IpConfiguration, IpConfigurationProperties, NetworkInterface, NetworkSecurityGroup,
     NicProperties, NsgProperties, RuleProperties, SecurityRule, SubResource, Subnet,

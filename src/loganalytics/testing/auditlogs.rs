@@ -3,8 +3,13 @@
 //! `Id`, `TimeGenerated`, `OperationName`, `Category`, `Result`, `ResultReason`,
 //! `LoggedByService`, `InitiatedBy`, `TargetResources` and `AdditionalDetails` dynamic, sent as
 //! JSON text), answering the authorization query: the request's timespan on `TimeGenerated`,
-//! `LoggedByService =~ "PIM"`, `Result =~ "success"`, `OperationName has "PIM activation"` or
-//! `has "approved"`, the `project` list, oldest first, at most `take` rows. The fuzzy `union`
+//! `Result =~ "success"`, and `LoggedByService =~ "PIM"` with `OperationName has "PIM
+//! activation"` or `has "approved"`, or (when the query asks them) `Category =~
+//! "GroupManagement"` with `OperationName in~ ("Add member to group", "Remove member from
+//! group")` (Learn's "Microsoft Entra audit log activity reference": both logged by `Core
+//! Directory`, the member a `User` target whose `modifiedProperties` name the group as
+//! `Group.ObjectID` and `Group.DisplayName`, the group a `Group` target), the `project` list,
+//! oldest first, at most `take` rows. The fuzzy `union`
 //! form adds the `SigninLogs` rows (Learn's table reference, azure-docs
 //! `articles/azure-monitor/reference/tables/signinlogs.md`: `Id`, `TimeGenerated`,
 //! `UserPrincipalName`, `UserId`, `AppId`, `AppDisplayName`, `ResultType` text,
@@ -136,10 +141,14 @@ pub fn answer(
         .filter(|r| r.is_of(TABLE))
         .filter(|r| lo.is_none_or(|lo| r.ingested >= lo) && hi.is_none_or(|hi| r.ingested < hi))
         .filter(|r| r.generated().is_some_and(|g| g >= from && g < until))
-        .filter(|r| text(r, "LoggedByService") == "pim" && text(r, "Result") == "success")
+        .filter(|r| text(r, "Result") == "success")
         .filter(|r| {
             let op = text(r, "OperationName");
-            op.contains("pim activation") || op.contains("approved")
+            let pim = op.contains("pim activation") || op.contains("approved");
+            let changes = query.contains("Category =~ \"GroupManagement\"")
+                && ["add member to group", "remove member from group"].contains(&op.as_str());
+            (text(r, "LoggedByService") == "pim" && pim)
+                || (changes && text(r, "Category") == "groupmanagement")
         })
         .copied()
         .collect();

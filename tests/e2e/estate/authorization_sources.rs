@@ -208,12 +208,12 @@ async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_
         got[5].3
     );
     // Dave's standing and bob's none rest on G1's members as read now, after the sessions
-    // started: their records say membership at the start is not seen.
+    // started, and on the workspace's AuditLogs showing no membership change of theirs since.
     for who in [1, 3] {
         let why = &got[who].3;
         assert!(
             why.contains(&format!("group {G1}'s members as read at"))
-                && why.contains("who was a member at its start is not seen"),
+                && why.contains("no change of the person's membership in AuditLogs"),
             "{why}"
         );
     }

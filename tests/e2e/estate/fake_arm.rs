@@ -153,6 +153,11 @@ pub(crate) struct Estate {
     /// specification's examples (`GetRoleAssignmentScheduleInstancesByScope.json`,
     /// `GetRoleAssignmentScheduleRequestByScope.json`, 2020-10-01), paged by `page_size`.
     pub(crate) schedules: HashMap<String, (Vec<Value>, Vec<Value>)>,
+    /// VMs (lower-case ids) the subscription's VM list shows besides those of `vm_ids` and
+    /// `extensions`; those in `unexpanded` are listed without `resources`.
+    pub(crate) listed_vms: Vec<String>,
+    /// Listed VMs whose entry carries no `resources` (as `VirtualMachine_ListAll_MinimumSet_Gen.json`).
+    pub(crate) unexpanded: Vec<String>,
 }
 
 /// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
@@ -677,28 +682,11 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
         if let Some(sub) = lower.strip_suffix(kind) {
             let (instances, asked) = e.schedules.get(sub).cloned().unwrap_or_default();
             let items = if requests { asked } else { instances };
-            let from: usize = query
-                .split('&')
-                .find_map(|p| p.strip_prefix("$skipToken="))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            let size = if e.page_size == 0 {
-                items.len().max(1)
-            } else {
-                e.page_size
-            };
-            let page: Vec<Value> = items.iter().skip(from).take(size).cloned().collect();
-            let mut body = json!({"value": page});
-            if from + size < items.len() {
-                body["nextLink"] = json!(format!(
-                    "{}{}?api-version={version}&$skipToken={}",
-                    e.base,
-                    uri.path(),
-                    from + size
-                ));
-            }
-            return axum::Json(body).into_response();
+            return paged(e, uri, (&query, &version), &items);
         }
+    }
+    if let Some(sub) = lower.strip_suffix("/providers/microsoft.compute/virtualmachines") {
+        return paged(e, uri, (&query, &version), &vm_list(e, sub));
     }
     if let Some((scope, _)) = lower.split_once("/providers/microsoft.authorization/roleassignments")
     {
@@ -822,6 +810,71 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
             "The Resource was not found.",
         ),
     }
+}
+
+/// One page of `items` from `$skipToken` (`page_size` a page; 0: all), with an absolute `nextLink`
+/// while more are left.
+fn paged(e: &Estate, uri: &Uri, (query, version): (&str, &str), items: &[Value]) -> Response {
+    let from: usize = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("$skipToken="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let size = if e.page_size == 0 {
+        items.len().max(1)
+    } else {
+        e.page_size
+    };
+    let page: Vec<Value> = items.iter().skip(from).take(size).cloned().collect();
+    let mut body = json!({"value": page});
+    if from + size < items.len() {
+        body["nextLink"] = json!(format!(
+            "{}{}?api-version={version}&$skipToken={}",
+            e.base,
+            uri.path(),
+            from + size
+        ));
+    }
+    axum::Json(body).into_response()
+}
+
+/// `GET /subscriptions/{id}/providers/Microsoft.Compute/virtualMachines` ("Virtual Machines -
+/// List All", api-version 2024-07-01): the subscription's VMs in the shape of the Compute
+/// specification's `VirtualMachine_ListAll_MaximumSet_Gen.json`, each with its extensions as
+/// `resources` (`name`, `properties.publisher` and `type`), or without `resources` as in
+/// `VirtualMachine_ListAll_MinimumSet_Gen.json`.
+fn vm_list(e: &Estate, sub: &str) -> Vec<Value> {
+    let mut vms: Vec<String> = (e.vm_ids.keys().cloned())
+        .chain(
+            e.extensions
+                .iter()
+                .filter_map(|x| Some(x.split_once("/extensions/")?.0.to_owned())),
+        )
+        .chain(e.listed_vms.iter().cloned())
+        .filter(|vm| vm.starts_with(&format!("{sub}/")))
+        .collect();
+    vms.sort();
+    vms.dedup();
+    let vm_of = |vm: &str| {
+        let name = vm.rsplit('/').next().unwrap_or_default();
+        let mut v = json!({"id": vm, "name": name, "type": "Microsoft.Compute/virtualMachines",
+            "location": "westeurope", "properties": {"provisioningState": "Succeeded"}});
+        if !e.unexpanded.iter().any(|u| u == vm) {
+            let resources: Vec<Value> = (e.extensions.iter())
+                .filter_map(|x| x.strip_prefix(&format!("{vm}/extensions/")))
+                .map(|ext| {
+                    let publisher = if ext.starts_with("aad") { "Microsoft.Azure.ActiveDirectory" } else { "Microsoft.Azure.Monitor" };
+                    json!({"id": format!("{vm}/extensions/{ext}"), "name": ext, "location": "westeurope",
+                        "type": "Microsoft.Compute/virtualMachines/extensions",
+                        "properties": {"publisher": publisher, "type": ext, "typeHandlerVersion": "1.0",
+                            "provisioningState": "Succeeded"}})
+                })
+                .collect();
+            v["resources"] = json!(resources);
+        }
+        v
+    };
+    vms.iter().map(|vm| vm_of(vm)).collect()
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '{id}'`:

@@ -6,8 +6,10 @@
 //! `/api/health` show it.
 
 mod authorization;
+mod authorization_entra;
 mod authorization_faults;
 mod authorization_late;
+mod authorization_membership;
 mod authorization_sources;
 mod authorized_pack;
 mod busy;

@@ -25,6 +25,7 @@ use bastion_recordings::tables::testing::memory::InMemoryTables;
 use bytes::Bytes;
 use serde_json::json;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 
 use super::record::{
@@ -230,7 +231,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     };
     let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
     // The Sentinel export on: the functions record their rows, SentinelExport sends them.
-    let mut state = AppState::assemble(config, Policy::builtin(), stores, clock)
+    let mut state = AppState::assemble(config, Policy::builtin(), stores, clock.clone())
         .with_arm(arm.client())
         .with_ingestion(Arc::new(Ingest(ledger.clone())));
     state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
@@ -264,12 +265,16 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     logs.create_append(&hour, "application/json")
         .await
         .expect("create");
-    logs.append(
-        &hour,
-        Bytes::from(fixture_bytes("auditlogs/PT1H.sample.jsonl")),
-    )
-    .await
-    .expect("append");
+    // A second person as alice's `azureuser` on her VM: a shared account, whose VM's extensions
+    // the check reads with its subscription's VM list.
+    let sample = String::from_utf8(fixture_bytes("auditlogs/PT1H.sample.jsonl")).expect("text");
+    let (first, rest) = sample.split_once('\n').unwrap_or_default();
+    let shared = (first.replace("alice@contoso.com", "dave@contoso.com"))
+        .replace("09:03:54.776Z", "09:20:00.000Z")
+        .replace("6a7b8c9d0e1f", "6a7b8c9d0e2a");
+    logs.append(&hour, Bytes::from(format!("{first}\n{shared}\n{rest}")))
+        .await
+        .expect("append");
     let timer = fixture("invocations/timer.invocation.json")["Data"].clone();
 
     let out = rig
@@ -344,6 +349,10 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
                 e.lro = crate::estate::fake_arm::lro::Lro::HostLocation;
                 e.page_accepted = true;
             });
+        }
+        // The checks' Resource Manager budget counts calls by the clock: 15 minutes apart.
+        if f == "EstateCheck" {
+            clock.set(time::OffsetDateTime::parse(now, &Rfc3339).expect("time"));
         }
         let mut meta = at(now);
         meta["sys"]["MethodName"] = json!(f);

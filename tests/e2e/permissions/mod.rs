@@ -247,6 +247,12 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
         ),
         (
             BASTION,
+            Resource::Subscription,
+            A::ListVirtualMachines.into(),
+            "EstateCheck",
+        ),
+        (
+            BASTION,
             Resource::BypassSubscription,
             A::ReadJitPolicy.into(),
             "EstateCheck",
@@ -275,9 +281,9 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
                 "",
             ),
         // A subscription's own diagnostic settings, granted nowhere.
-        "activity-log-settings-access.bicep" => {
-            t.replace("  'Microsoft.Insights/diagnosticSettings/read'\n", "")
-        }
+        "activity-log-settings-access.bicep" => t
+            .replace("  'Microsoft.Insights/diagnosticSettings/read'\n", "")
+            .replace("  'Microsoft.Compute/virtualMachines/read'\n", ""),
         _ => t,
     });
     let found = drift(&seen_of(&calls), &without, &table, &app_containers()).join("\n");
@@ -287,6 +293,8 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
         "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep grants",
         "EstateCheck perform List network interfaces (Microsoft.Network/networkInterfaces/read) on BASTION_HOSTS a BYPASS_SCOPES subscription, which no role in infra/modules/bypass-scopes-access.bicep grants",
         "EstateCheck perform List subscription diagnostic settings (Microsoft.Insights/diagnosticSettings/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep, infra/modules/activity-log-settings-access.bicep grants",
+        // The subscription's VM list (shared accounts' Entra ID login), granted nowhere else there.
+        "EstateCheck perform List virtual machines (Microsoft.Compute/virtualMachines/read) on BASTION_HOSTS the subscription, which no role in",
         // Only the estate role's reads are left unused here, not the disconnect action.
         "infra/modules/bastion-access.bicep grants Microsoft.Network/bastionHosts/read",
     ] {

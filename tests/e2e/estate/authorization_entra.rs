@@ -1,0 +1,141 @@
+//! Whether a shared VM account's VM signs people in with Entra ID, end to end through the real
+//! handler's `EstateCheck`: one Resource Manager call per subscription lists every VM with its
+//! extensions (the Compute specification's "Virtual Machines - List All", one VM a page so the
+//! list is followed through `nextLink`), within the subscription's budget of two calls in any 5
+//! minutes. The first check spends the budget on PIM's lists and says the VMs `unknown: not read
+//! yet`; the next (its budget's 5 minutes past, no session waiting for the lists) lists the VMs
+//! instead: a VM with `AADSSHLoginForLinux` is `present` (remediated), one with other extensions
+//! only `absent`, one listed without its extensions `unknown`, and a subscription whose list is
+//! refused (403) `unknown` naming Reader. The session's detail (`GET /api/sessions/{id}`) says it.
+
+use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::tables::TableStore;
+use bastion_recordings::tables::rest::TableRestClient;
+
+use super::Rig;
+use super::authorization::{sessions_arrive, vm};
+use super::doors::check_at;
+use super::fake_arm::SUB;
+use crate::harness::azurite;
+
+/// A subscription whose VM list Resource Manager refuses.
+const REFUSED: &str = "77777777-6666-5555-4444-333333333333";
+
+/// The session's `sharedAccount.entraLogin`, as its detail answers it.
+async fn entra_login(rig: &Rig, tunnel: &str) -> String {
+    let id = format!("5f0c2d7e-8b1a-4c3e-9d2f-0000000{tunnel}");
+    let (status, item) = rig.handler.get_json(&format!("/api/sessions/{id}")).await;
+    assert_eq!(status, 200, "{item}");
+    let shared = &item["sharedAccount"];
+    assert_eq!(shared["account"], "azureuser", "{item}");
+    shared["entraLogin"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn one_vm_list_a_subscription_tells_each_shared_vms_entra_login_within_the_budget() {
+    let Some(cs) = azurite() else { return };
+    let (_logs, env) = super::doors::quiet_workspace().await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut rig = Rig::new(&cs, &env).await;
+    let low = |v: String| v.to_ascii_lowercase();
+    rig.arm.with(|e| {
+        e.page_size = 1;
+        (e.extensions).push(low(format!(
+            "{}/extensions/AADSSHLoginForLinux",
+            vm(SUB, "vm-x")
+        )));
+        (e.extensions).push(low(format!(
+            "{}/extensions/AzureMonitorLinuxAgent",
+            vm(SUB, "vm-y")
+        )));
+        e.listed_vms.push(low(vm(SUB, "vm-z")));
+        e.unexpanded.push(low(vm(SUB, "vm-z")));
+        let refused =
+            format!("/subscriptions/{REFUSED}/providers/Microsoft.Compute/virtualMachines");
+        e.forbid.push(refused);
+    });
+    // Two people as `azureuser` on each VM: four shared accounts.
+    let sessions = [
+        ("0e1", "alice@contoso.com", vm(SUB, "vm-x")),
+        ("0e2", "bob@contoso.com", vm(SUB, "vm-x")),
+        ("0e3", "carol@contoso.com", vm(SUB, "vm-y")),
+        ("0e4", "dave@contoso.com", vm(SUB, "vm-y")),
+        ("0e5", "erin@contoso.com", vm(SUB, "vm-z")),
+        ("0e6", "frank@contoso.com", vm(SUB, "vm-z")),
+        ("0e7", "gina@contoso.com", vm(REFUSED, "vm-w")),
+        ("0e8", "hank@contoso.com", vm(REFUSED, "vm-w")),
+    ];
+    sessions_arrive(&rig, &cs, &sessions).await;
+    let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    let shared = said.iter().filter(|s| s.0 == "shared-account").count();
+    assert_eq!(shared, 4, "{said:?}");
+    // The first check's two calls a subscription went to PIM's lists: no VM is read yet.
+    let vm_lists = |asked: &[String]| {
+        (asked.iter())
+            .filter(|r| {
+                let r = low((*r).clone());
+                let list = r.split_once("/providers/microsoft.compute/virtualmachines");
+                list.is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with('?'))
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        vm_lists(&rig.arm.with(|e| e.requests.clone())),
+        Vec::<String>::new()
+    );
+    for t in ["0e1", "0e3", "0e5", "0e7"] {
+        assert_eq!(entra_login(&rig, t).await, "unknown: not read yet", "{t}");
+    }
+    // The budget's 5 minutes pass (its rows as they would be then: no call within the window).
+    let config = Config::from_lookup(&|k| rig.env.vars.get(k).cloned()).expect("config");
+    let Storage::Connected { app, .. } = &config.storage else {
+        panic!("connected storage")
+    };
+    let tables = TableRestClient::new(app, &config.table_prefix).expect("tables");
+    tables
+        .delete_table("authzbudget")
+        .await
+        .expect("budget aged");
+    check_at(&mut rig, "2026-11-25T09:15:00Z").await;
+    let told = [
+        ("0e1", "present".to_owned()),
+        ("0e3", "absent".to_owned()),
+        (
+            "0e5",
+            "unknown: its subscription's VM list gave no extensions for it".to_owned(),
+        ),
+    ];
+    for (t, want) in told {
+        assert_eq!(
+            entra_login(&rig, t).await,
+            want,
+            "{t}\n{}",
+            rig.handler.log_text()
+        );
+    }
+    let refused = entra_login(&rig, "0e7").await;
+    assert!(
+        refused.starts_with("unknown: ")
+            && refused.contains(&format!(
+                "Reader at subscription scope (/subscriptions/{REFUSED})"
+            ))
+            && refused.contains("Microsoft.Compute/virtualMachines/read"),
+        "{refused}"
+    );
+    // One list a subscription (its pages through `nextLink`), and no VM read one by one.
+    let asked = rig.arm.with(|e| e.requests.clone());
+    let lists = vm_lists(&asked);
+    let of = |sub: &str| lists.iter().filter(|r| r.contains(sub)).count();
+    assert_eq!(
+        (of(SUB), of(REFUSED)),
+        (3, 1),
+        "three pages of one VM each, and the refused list: {lists:?}"
+    );
+    assert!(
+        !asked
+            .iter()
+            .any(|r| low(r.clone()).contains("/extensions/")),
+        "{asked:?}"
+    );
+}
