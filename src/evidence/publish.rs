@@ -72,7 +72,7 @@ pub async fn publish(
         let body = Bytes::from(std::fs::read(dir.path().join(name))?);
         let blob = BlobRef::new(CONTAINER, format!("{folder}{name}"));
         blobs
-            .upload(&blob, write_once(body, content_type(&name)))
+            .upload(&blob, write_once(body, content_type(name)))
             .await?;
         files += 1;
     }
