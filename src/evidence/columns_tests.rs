@@ -101,11 +101,11 @@ fn every_packs_csv_keeps_its_columns_in_their_pinned_order() {
         seen.push(file);
     }
     for list in LISTS {
-        assert_eq!(list.columns.join(","), pinned(list.file), "{}", list.file);
+        assert_eq!(list.head().join(","), pinned(list.file), "{}", list.file);
         seen.push(list.file);
     }
     let doors = super::doors::DOORS_FILE;
-    assert_eq!(super::doors::DOOR_COLUMNS.join(","), pinned(doors));
+    assert_eq!(super::doors::DOOR_COLUMNS.replace(' ', ","), pinned(doors));
     seen.push(doors);
     let reach = super::reach::REACH_FILE;
     assert_eq!(super::reach::REACH_COLUMNS.join(","), pinned(reach));

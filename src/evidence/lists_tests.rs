@@ -110,7 +110,7 @@ fn csv_rows(dir: &Path, spec: ListSpec) -> Vec<Vec<String>> {
         .iter()
         .map(str::to_owned)
         .collect();
-    assert_eq!(head, spec.columns, "{}", spec.file);
+    assert_eq!(head, spec.head(), "{}", spec.file);
     r.records()
         .map(|x| x.expect("row").iter().map(str::to_owned).collect())
         .collect()

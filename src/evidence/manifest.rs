@@ -90,4 +90,9 @@ impl Manifest {
         b.push(b'\n');
         Ok(b)
     }
+
+    /// Every file of the pack: the listed ones, then the manifest and its signature.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        (self.files.iter().map(|f| f.name.as_str())).chain([MANIFEST, SIGNATURE])
+    }
 }

@@ -47,7 +47,8 @@ pub async fn write_pack(
     let mut counter = Counter::new(opts.to, opts.review_deadline);
     let mut files: Vec<FileEntry> = Vec::new();
     let mut source = Source::new(ports.clone(), opts);
-    let mut integrity = CsvFile::create(dir, INTEGRITY, INTEGRITY_COLUMNS)?;
+    let columns: Vec<&str> = INTEGRITY_COLUMNS.split(' ').collect();
+    let mut integrity = CsvFile::create(dir, INTEGRITY, &columns)?;
     let mut lists = Lists::create(dir, opts.review_deadline)?;
     let mut tally = super::authorized::Tally::default();
     // With `--bastion`: the VMs its sessions of the period reached (their doors are its).

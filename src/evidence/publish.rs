@@ -7,7 +7,6 @@ use bytes::Bytes;
 use serde_json::json;
 use time::{Date, Month, OffsetDateTime, Time};
 
-use super::manifest::{MANIFEST, SIGNATURE};
 use super::options::PackOptions;
 use super::pack::{pack_dir, write_pack};
 use crate::azure::AzureError;
@@ -68,17 +67,12 @@ pub async fn publish(
     let folder = format!("{month}/{run}/");
     let dir = pack_dir()?;
     let manifest = write_pack(dir.path(), ports, key, opts, super::pdf::Print::NotHere).await?;
-    let names = manifest
-        .files
-        .iter()
-        .map(|f| f.name.clone())
-        .chain([MANIFEST.to_owned(), SIGNATURE.to_owned()]);
     let mut files = 0;
-    for name in names {
-        let body = Bytes::from(std::fs::read(dir.path().join(&name))?);
+    for name in manifest.names() {
+        let body = Bytes::from(std::fs::read(dir.path().join(name))?);
         let blob = BlobRef::new(CONTAINER, format!("{folder}{name}"));
         blobs
-            .upload(&blob, write_once(body, content_type(&name)))
+            .upload(&blob, write_once(body, content_type(name)))
             .await?;
         files += 1;
     }

@@ -241,19 +241,8 @@ impl Source {
     }
 }
 
-/// The columns of `integrity.csv`.
-pub const INTEGRITY_COLUMNS: &[&str] = &[
-    "id",
-    "bastionHost",
-    "blobName",
-    "contentLength",
-    "sha256",
-    "hashedLength",
-    "status",
-    "state",
-    "lastVerifiedAt",
-    "verification",
-];
+/// The columns of `integrity.csv`, separated by spaces.
+pub const INTEGRITY_COLUMNS: &str = "id bastionHost blobName contentLength sha256 hashedLength status state lastVerifiedAt verification";
 
 /// The sessions of `q` that started on `day`.
 ///

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use zip::write::SimpleFileOptions;
 
-use super::manifest::{MANIFEST, Manifest, SIGNATURE};
+use super::manifest::Manifest;
 
 /// Writes the pack in `dir` (described by `manifest`) as a zip to `out`; the entries carry no
 /// directory and a fixed time, so the same pack zips to the same bytes.
@@ -17,12 +17,7 @@ pub fn zip_pack<W: Write + Seek>(dir: &Path, manifest: &Manifest, out: W) -> any
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default());
-    let names = manifest
-        .files
-        .iter()
-        .map(|f| f.name.as_str())
-        .chain([MANIFEST, SIGNATURE]);
-    for name in names {
+    for name in manifest.names() {
         zip.start_file(name, options)?;
         let mut f = std::fs::File::open(dir.join(name))?;
         std::io::copy(&mut f, &mut zip)?;

@@ -85,16 +85,14 @@ impl Table {
         }
     }
 
-    /// A short name: the outbox partition and the key in `/api/health`.
+    /// A short name: the outbox partition and the key in `/api/health` (the name between
+    /// `Bastion` and `_CL`).
     pub fn key(self) -> &'static str {
-        match self {
-            Self::Sessions => "Sessions",
-            Self::Recordings => "Recordings",
-            Self::Detections => "Detections",
-            Self::Reviews => "Reviews",
-            Self::Findings => "Findings",
-            Self::Disconnects => "Disconnects",
-        }
+        let name = self.name();
+        (name
+            .strip_prefix("Bastion")
+            .and_then(|n| n.strip_suffix("_CL")))
+        .unwrap_or(name)
     }
 
     /// The table's declaration.

@@ -55,8 +55,8 @@ pub struct Kind {
     pub subject: Subject,
     /// The levels it is raised at.
     pub levels: &'static [Severity],
-    /// The `data` fields every finding of it carries.
-    pub evidence: &'static [&'static str],
+    /// The `data` fields every finding of it carries, separated by spaces ([`Kind::fields`]).
+    pub evidence: &'static str,
     /// Its episode rule.
     pub episode: Episode,
     /// The title: `{word}` takes the finding's word, `{word!}` it isolated (outside text).
@@ -73,26 +73,18 @@ pub struct Kind {
     pub review: Option<Reason>,
 }
 
-const AUTHZ: &[&str] = &[
-    "tunnelId",
-    "bastionHost",
-    "targetVm",
-    "targetResourceId",
-    "userEmail",
-    "userName",
-    "sessionStart",
-    "verdict",
-];
-const RECORDING: &[&str] = &["recordingId", "account", "container", "blobName"];
-const LIVE: &[&str] = &["bastionHost", "bastionHostId", "sessionId", "reason"];
-const BURST: &[&str] = &[
-    "account",
-    "container",
-    "count",
-    "windowStart",
-    "windowEnd",
-    "folded",
-];
+impl Kind {
+    /// The `data` fields every finding of it carries.
+    pub fn fields(&self) -> impl Iterator<Item = &'static str> {
+        self.evidence.split_whitespace()
+    }
+}
+
+const AUTHZ: &str =
+    "tunnelId bastionHost targetVm targetResourceId userEmail userName sessionStart verdict";
+const RECORDING: &str = "recordingId account container blobName";
+const LIVE: &str = "bastionHost bastionHostId sessionId reason";
+const BURST: &str = "account container count windowStart windowEnd folded";
 
 const fn kind(name: &'static str, subject: Subject, levels: &'static [Severity]) -> Kind {
     Kind {
@@ -100,7 +92,7 @@ const fn kind(name: &'static str, subject: Subject, levels: &'static [Severity])
         form: "",
         subject,
         levels,
-        evidence: &[],
+        evidence: "",
         episode: Episode::OneShot,
         title: "",
         id: Id::Digest,
@@ -113,14 +105,7 @@ const fn kind(name: &'static str, subject: Subject, levels: &'static [Severity])
 
 /// A session that ended without a recording.
 pub const SESSION_UNRECORDED: Kind = Kind {
-    evidence: &[
-        "tunnelId",
-        "bastionHost",
-        "targetVm",
-        "userName",
-        "sessionStart",
-        "ended",
-    ],
+    evidence: "tunnelId bastionHost targetVm userName sessionStart ended",
     title: "Bastion session to {vm} {ending}",
     rule: Some((Detections, "unrecorded-session.kql")),
     pack: Some("unrecorded.csv"),
@@ -145,14 +130,7 @@ pub const SESSION_UNAUDITED: Kind = Kind {
 };
 /// A live session disconnected through the product.
 pub const SESSION_DISCONNECTED: Kind = Kind {
-    evidence: &[
-        "bastionHost",
-        "bastionHostId",
-        "sessionId",
-        "reason",
-        "decidedBy",
-        "state",
-    ],
+    evidence: "bastionHost bastionHostId sessionId reason decidedBy state",
     title: "Bastion session disconnect on {host!}",
     rule: Some((Disconnects, "disconnect.kql")),
     api: Some("/api/sessions/live"),
@@ -160,15 +138,7 @@ pub const SESSION_DISCONNECTED: Kind = Kind {
 };
 /// Failed logins by one user or from one client IP, on any VMs, within one fixed window.
 pub const LOGIN_FAILED_BURST: Kind = Kind {
-    evidence: &[
-        "dimension",
-        "value",
-        "targetVm",
-        "windowStart",
-        "windowEnd",
-        "count",
-        "tunnelIds",
-    ],
+    evidence: "dimension value targetVm windowStart windowEnd count tunnelIds",
     title: "{count} failed Bastion logins {who} to {vm!} within {minutes} min",
     rule: Some((Detections, "failed-login-burst.kql")),
     pack: Some("bursts.csv"),
@@ -178,14 +148,7 @@ pub const LOGIN_FAILED_BURST: Kind = Kind {
 };
 /// A risky session not reviewed by its deadline.
 pub const REVIEW_OVERDUE: Kind = Kind {
-    evidence: &[
-        "tunnelId",
-        "bastionHost",
-        "targetVm",
-        "userName",
-        "riskScore",
-        "dueAt",
-    ],
+    evidence: "tunnelId bastionHost targetVm userName riskScore dueAt",
     title: "A risky session was not reviewed within {hours} hours",
     rule: Some((Detections, "review-overdue.kql")),
     pack: Some("unreviewed.csv"),
@@ -194,14 +157,7 @@ pub const REVIEW_OVERDUE: Kind = Kind {
 };
 /// A blob naming a session that cannot be its recording.
 pub const RECORDING_SUSPECT: Kind = Kind {
-    evidence: &[
-        "recordingId",
-        "account",
-        "container",
-        "blobName",
-        "etag",
-        "reason",
-    ],
+    evidence: "recordingId account container blobName etag reason",
     title: "A blob naming a session cannot be its recording; the session stays unrecorded",
     pack: Some("recordings.csv"),
     api: Some("/api/recordings/{id}"),
@@ -218,7 +174,7 @@ pub const RECORDING_DELETED: Kind = Kind {
 };
 /// A catalogued recording overwritten with other content.
 pub const RECORDING_REPLACED: Kind = Kind {
-    evidence: &["recordingId", "account", "container", "blobName", "etag"],
+    evidence: "recordingId account container blobName etag",
     title: "A catalogued recording was overwritten with other content",
     review: Some(reasons::RECORDING_REPLACED),
     ..RECORDING_DELETED_AS_REPLACED
@@ -243,7 +199,7 @@ pub const RECORDING_REPLACED_BURST: Kind = Kind {
 };
 /// Who made a deletion or replacement, as the storage logs name it: a follow-up of its alert.
 pub const RECORDING_ACTOR: Kind = Kind {
-    evidence: &["recordingId", "change", "alertId", "actorStatus"],
+    evidence: "recordingId change alertId actorStatus",
     title: "Recording {change} outside retention{how}",
     id: Id::Follows(".actor"),
     rule: Some((Detections, "recording-deleted.kql")),
@@ -254,26 +210,13 @@ pub const RECORDING_ACTOR: Kind = Kind {
 /// Who made the folded changes of a burst: a follow-up of the burst's alert.
 pub const RECORDING_ACTOR_BURST: Kind = Kind {
     form: "burst",
-    evidence: &[
-        "account",
-        "container",
-        "alertId",
-        "foldedAlerts",
-        "actors",
-        "folded",
-    ],
+    evidence: "account container alertId foldedAlerts actors folded",
     title: "The storage logs name who made the {count} folded recording changes of a burst",
     ..RECORDING_ACTOR
 };
 /// A recording's retention tags changed outside the product.
 pub const RECORDING_RETAGGED: Kind = Kind {
-    evidence: &[
-        "recordingId",
-        "account",
-        "container",
-        "blobName",
-        "restored",
-    ],
+    evidence: "recordingId account container blobName restored",
     title: "A recording's {what} outside the product",
     rule: Some((Detections, "recording-deleted.kql")),
     api: Some("/api/recordings/{id}"),
@@ -281,14 +224,7 @@ pub const RECORDING_RETAGGED: Kind = Kind {
 };
 /// A recording whose content no longer matches its hash.
 pub const RECORDING_TAMPERED: Kind = Kind {
-    evidence: &[
-        "recordingId",
-        "account",
-        "container",
-        "blobName",
-        "expectedSha256",
-        "actualSha256",
-    ],
+    evidence: "recordingId account container blobName expectedSha256 actualSha256",
     title: "A recording's content no longer matches its recorded SHA-256",
     rule: Some((Detections, "recording-deleted.kql")),
     pack: Some("integrity.csv"),
@@ -297,13 +233,7 @@ pub const RECORDING_TAMPERED: Kind = Kind {
 };
 /// A recording gone before its retain-until date.
 pub const RECORDING_MISSING: Kind = Kind {
-    evidence: &[
-        "recordingId",
-        "account",
-        "container",
-        "blobName",
-        "retainUntil",
-    ],
+    evidence: "recordingId account container blobName retainUntil",
     title: "A catalogued recording is gone before its retain-until date",
     ..RECORDING_TAMPERED_AS_MISSING
 };
@@ -313,13 +243,7 @@ const RECORDING_TAMPERED_AS_MISSING: Kind = Kind {
 };
 /// A new recording catalogued.
 pub const RECORDING_CATALOGUED: Kind = Kind {
-    evidence: &[
-        "recordingId",
-        "account",
-        "container",
-        "blobName",
-        "contentLength",
-    ],
+    evidence: "recordingId account container blobName contentLength",
     title: "New Bastion session recording catalogued ({bytes} bytes)",
     pack: Some("recordings.csv"),
     api: Some("/api/recordings"),
@@ -327,19 +251,13 @@ pub const RECORDING_CATALOGUED: Kind = Kind {
 };
 /// A source with no new recording for hours although sessions ended.
 pub const RECORDINGS_STALLED: Kind = Kind {
-    evidence: &[
-        "noRecordingSince",
-        "endedSessions",
-        "hours",
-        "account",
-        "container",
-    ],
+    evidence: "noRecordingSince endedSessions hours account container",
     title: "{host} for {hours} h in {source} although {ended} sessions ended: check the recording SAS/identity",
     ..kind("recordings.stalled", Subject::Source, &[Critical])
 };
 /// The retention sweep's digest of one run.
 pub const RETENTION_DELETED: Kind = Kind {
-    evidence: &["dryRun", "today", "counts", "items", "moreItems"],
+    evidence: "dryRun today counts items moreItems",
     title: "Retention sweep {today}{dry}: {total} blobs {deleted}",
     pack: Some("deletions.csv"),
     ..kind("retention.deleted", Subject::Run, &[Info])
@@ -347,14 +265,7 @@ pub const RETENTION_DELETED: Kind = Kind {
 /// An estate finding that opened: what every code of [`CODES`] shares (a code stored by an
 /// earlier version and no longer declared is told as this).
 pub const ESTATE_FINDING: Kind = Kind {
-    evidence: &[
-        "bastionHost",
-        "bastionHostId",
-        "finding",
-        "findingSeverity",
-        "evidence",
-        "firstSeen",
-    ],
+    evidence: "bastionHost bastionHostId finding findingSeverity evidence firstSeen",
     episode: Episode::Opens("estate.resolved"),
     title: "Bastion estate found: {finding} on {host!}",
     api: Some("/api/estate"),
@@ -486,7 +397,7 @@ pub const SESSION_AUTHORIZED: Kind = Kind {
 };
 /// An authorization source that could not be read, leaving sessions `unknown`.
 pub const AUTHORIZATION_UNKNOWN: Kind = Kind {
-    evidence: &["subscription", "reason", "sessions"],
+    evidence: "subscription reason sessions",
     title: "Who allowed Bastion sessions cannot be decided: {reason!}",
     pack: Some("unauthorized.csv"),
     api: Some("/api/sessions"),
@@ -494,15 +405,7 @@ pub const AUTHORIZATION_UNKNOWN: Kind = Kind {
 };
 /// One VM account used by two or more people.
 pub const SHARED_ACCOUNT: Kind = Kind {
-    evidence: &[
-        "targetResourceId",
-        "targetVm",
-        "account",
-        "people",
-        "firstUse",
-        "lastUse",
-        "entraLogin",
-    ],
+    evidence: "targetResourceId targetVm account people firstUse lastUse entraLogin",
     title: "VM account {account!} on {vm!} used by several people",
     pack: Some("sharedaccounts.csv"),
     api: Some("/api/sessions/authorization"),

@@ -149,7 +149,7 @@ fn alert<D: Serialize>(f: Finding<D>) -> Notification<D> {
         f.kind.name
     );
     debug_assert!(
-        carries(&f.evidence, f.kind.evidence),
+        carries(&f.evidence, f.kind),
         "{}: evidence missing",
         f.kind.name
     );
@@ -163,11 +163,11 @@ fn alert<D: Serialize>(f: Finding<D>) -> Notification<D> {
     }
 }
 
-/// True when `evidence` has every one of `fields` (checked in debug builds: each producer's tests
+/// True when `evidence` has every one of `kind`'s fields (checked in debug builds: each producer's tests
 /// prove it carries what its kind declares).
-fn carries(evidence: &impl Serialize, fields: &[&str]) -> bool {
+fn carries(evidence: &impl Serialize, kind: &Kind) -> bool {
     let v = serde_json::to_value(evidence).unwrap_or(Value::Null);
-    fields.iter().all(|k| v.get(k).is_some())
+    kind.fields().all(|k| v.get(k).is_some())
 }
 
 /// `template` with each `{name}` replaced by its word (`{name!}`: isolated); a placeholder without

@@ -26,8 +26,9 @@ fn placeholders(title: &str) -> Vec<&'static str> {
 
 /// A finding of `kind` at `level` with every declared evidence field and title word.
 fn sample(kind: &'static Kind, level: Severity) -> Finding {
-    let evidence: serde_json::Map<String, Value> = (kind.evidence.iter())
-        .map(|f| ((*f).to_owned(), json!(format!("{f}-value"))))
+    let evidence: serde_json::Map<String, Value> = kind
+        .fields()
+        .map(|f| (f.to_owned(), json!(format!("{f}-value"))))
         .collect();
     let mut f = Finding::new(
         kind,
@@ -112,7 +113,7 @@ fn every_declared_kind_reaches_every_channel_it_names() {
             let row = sentinel::detection_row(&n, datetime!(2025-03-15 00:00 UTC));
             assert_eq!(row.detection_type, kind.name, "{who}");
             assert_eq!(row.notification_id, n.notification_id, "{who}");
-            for f in kind.evidence {
+            for f in kind.fields() {
                 assert_eq!(row.data[f], format!("{f}-value"), "{who}: {f} not exported");
             }
         }

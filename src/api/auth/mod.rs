@@ -27,7 +27,7 @@ use axum::http::HeaderMap;
 
 use self::bearer::Identity;
 use self::keys::{KeyCache, OpenIdFetch};
-pub use self::principal::{PRINCIPAL_HEADER, PRINCIPAL_ID_HEADER, Principal};
+pub use self::principal::{PRINCIPAL_HEADER, PRINCIPAL_ID_HEADER};
 pub use self::settings::AuthMode;
 use super::problem::{ApiError, Challenge};
 
@@ -145,27 +145,17 @@ impl Authenticator {
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         match &self.0 {
             Kind::FunctionKey => Ok(Caller(None)),
-            Kind::Platform => headers
-                .get(PRINCIPAL_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Principal::decode)
-                .map(|p| {
-                    let header_id = headers
-                        .get(PRINCIPAL_ID_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::trim)
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_owned);
-                    Caller(Some(Identity {
-                        name: p.name,
-                        roles: p.roles,
-                        object_id: p.object_id.or(header_id),
-                        aliases: p.aliases,
-                    }))
-                })
-                .ok_or(ApiError::Unauthenticated(Challenge::Missing(
-                    "an App Service authentication principal is required",
-                ))),
+            Kind::Platform => {
+                let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+                let id = header(PRINCIPAL_ID_HEADER)
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty());
+                (header(PRINCIPAL_HEADER).and_then(|p| principal::decode(p, id.map(str::to_owned))))
+                    .map(|i| Caller(Some(i)))
+                    .ok_or(ApiError::Unauthenticated(Challenge::Missing(
+                        "an App Service authentication principal is required",
+                    )))
+            }
             Kind::Jwt(jwt) => jwt.authenticate(headers).await,
             Kind::Unconfigured(problems) => Err(ApiError::Unauthenticated(
                 Challenge::Unconfigured(problems.join("; ")),

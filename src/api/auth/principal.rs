@@ -7,6 +7,8 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
+use super::bearer::Identity;
+
 /// The header App Service authentication sets.
 pub const PRINCIPAL_HEADER: &str = "x-ms-client-principal";
 /// The header App Service authentication sets with the principal's id (Entra: its object id).
@@ -54,70 +56,49 @@ struct RawPrincipal {
     role_typ: Option<String>,
 }
 
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// Display name (UPN, e-mail or name claim), for audit rows.
-    pub name: String,
-    /// Role claim values.
-    pub roles: Vec<String>,
-    /// The object id claim, when present.
-    pub object_id: Option<String>,
-    /// The UPN / e-mail / preferred user name claims; empty for an application (none of them, or
-    /// `idtyp: app`).
-    pub aliases: Vec<String>,
-}
-
-impl Principal {
-    /// Decodes the header value; `None` when it is not base64 JSON of the documented shape.
-    pub fn decode(value: &str) -> Option<Self> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(value.trim())
-            .ok()?;
-        let raw: RawPrincipal = serde_json::from_slice(&bytes).ok()?;
-        let is_role = |t: &str| ROLE_CLAIMS.contains(&t) || raw.role_typ.as_deref() == Some(t);
-        let roles = raw
-            .claims
+/// The caller the header value names, its object id else `header_id` (the
+/// [`PRINCIPAL_ID_HEADER`]); `None` when it is not base64 JSON of the documented shape.
+pub fn decode(value: &str, header_id: Option<String>) -> Option<Identity> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()?;
+    let raw: RawPrincipal = serde_json::from_slice(&bytes).ok()?;
+    let is_role = |t: &str| ROLE_CLAIMS.contains(&t) || raw.role_typ.as_deref() == Some(t);
+    let roles = raw
+        .claims
+        .iter()
+        .filter(|c| is_role(&c.typ))
+        .map(|c| c.val.clone())
+        .collect();
+    let name = raw
+        .name_typ
+        .iter()
+        .map(String::as_str)
+        .chain(NAME_CLAIMS)
+        .find_map(|t| raw.claims.iter().find(|c| c.typ == t && !c.val.is_empty()))
+        .map(|c| c.val.clone())
+        .unwrap_or_else(|| "unnamed principal".into());
+    let claim = |types: &[&str]| -> Vec<String> {
+        raw.claims
             .iter()
-            .filter(|c| is_role(&c.typ))
+            .filter(|c| types.contains(&c.typ.as_str()) && !c.val.trim().is_empty())
             .map(|c| c.val.clone())
-            .collect();
-        let name = raw
-            .name_typ
-            .iter()
-            .map(String::as_str)
-            .chain(NAME_CLAIMS)
-            .find_map(|t| raw.claims.iter().find(|c| c.typ == t && !c.val.is_empty()))
-            .map(|c| c.val.clone())
-            .unwrap_or_else(|| "unnamed principal".into());
-        let claim = |types: &[&str]| -> Vec<String> {
-            raw.claims
-                .iter()
-                .filter(|c| types.contains(&c.typ.as_str()) && !c.val.trim().is_empty())
-                .map(|c| c.val.clone())
-                .collect()
-        };
-        let object_id = claim(&OBJECT_ID_CLAIMS).into_iter().next();
-        // An app-only token (`idtyp: app`) names no user, whatever else it carries.
-        let app = claim(&["idtyp"])
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case("app"));
-        let aliases = if app {
-            Vec::new()
-        } else {
-            claim(&ALIAS_CLAIMS)
-        };
-        Some(Self {
-            name,
-            roles,
-            object_id,
-            aliases,
-        })
-    }
-
-    /// True when the principal carries `role` (exact, as Entra app roles are case-sensitive).
-    #[cfg(any(test, feature = "test-support"))]
-    pub fn has(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
-    }
+            .collect()
+    };
+    let object_id = claim(&OBJECT_ID_CLAIMS).into_iter().next();
+    // An app-only token (`idtyp: app`) names no user, whatever else it carries.
+    let app = claim(&["idtyp"])
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("app"));
+    let aliases = if app {
+        Vec::new()
+    } else {
+        claim(&ALIAS_CLAIMS)
+    };
+    Some(Identity {
+        name,
+        roles,
+        object_id: object_id.or(header_id),
+        aliases,
+    })
 }

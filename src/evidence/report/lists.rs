@@ -22,7 +22,8 @@ pub(super) fn sessions(f: &Figures) -> Markup {
 pub(super) fn list(l: &Shown) -> Markup {
     html! {
         @if let Some(spec) = l.spec {
-            @let head: Vec<&str> = spec.shown.iter().map(|i| spec.columns[*i]).collect();
+            @let names = spec.head();
+            @let head: Vec<&str> = spec.shown.iter().map(|i| names[*i]).collect();
             (table(Some("list"),
                 html! { (spec.title) " (" (l.rows) " in " (spec.file) (shown_of(l.first.len(), l.rows)) ")" },
                 &head,

@@ -160,19 +160,15 @@ fn rows(f: &Figures) -> impl Iterator<Item = (&str, &HostFigures)> {
 
 fn summary(f: &Figures) -> Markup {
     html! {
-        table {
-            caption { "Per Bastion host" }
-            thead { tr { th { "Host" } th { "Sessions" } th { "Recorded" } th { "Exact" } th { "Probable" } th { "Replaced" } th { "Unrecorded" } th { "Coverage %" }
-                 th { "Failed logins" } th { "Bursts" } th { "Reviewed" } th { "Reviewed on time" } th { "Overdue" } th { "Recordings" } } }
-            tbody {
+        (table(None, html! { "Per Bastion host" }, &["Host", "Sessions", "Recorded", "Exact", "Probable", "Replaced", "Unrecorded", "Coverage %",
+                "Failed logins", "Bursts", "Reviewed", "Reviewed on time", "Overdue", "Recordings"], html! {
             @for (host, h) in rows(f) {
                 @let t = &h.tally;
                 tr { td { (outside(host)) } td { (t.sessions) } td { (t.recorded) } td { (t.recorded_exact) } td { (t.recorded_probable) } td { (t.recording_replaced) } td { (t.unrecorded) }
                      td { (format!("{:.1}", h.coverage_percent)) } td { (t.failed_logins) }
                      td { (h.failed_login_bursts) } td { (t.reviewed) } td { (t.reviewed_on_time) } td { (h.overdue) } td { (h.recordings) } }
             }
-            }
-        }
+        }))
         p.note { "Sessions are recorded, unrecorded or failed logins, one of the three: a failed login is never counted unrecorded. Coverage: recorded sessions among those that got past the login (recorded and unrecorded). Recorded sessions are exact (a recording names the session's tunnel id) or probable (matched by time alone: the one session whose window holds the recording's creation, nearest start, written by the host's recording identity); replaced: recorded, and the recording was then overwritten outside the product. A review is due the review deadline after the session's end (its start while open); reviewed on time: first reviewed (the session or one of its recordings) by then; overdue: queued for review, unreviewed and past due when the pack was made. A burst: a login.failed.burst detection as the detector raised it (bursts.csv): failed logins by one user, or from one client IP, to one VM reaching the detection threshold within one window; one burst can be detected per user and per client IP." }
     }
 }
@@ -233,14 +229,10 @@ fn reviews(f: &Figures, opts: &PackOptions) -> Markup {
         })
         .unzip();
     html! {
-        table {
-            caption { "Reviews made" }
-            thead { tr { th { "Verdict" } th { "Reviews" } } }
-            tbody {
+        (table(None, html! { "Reviews made" }, &["Verdict", "Reviews"], html! {
             @for (v, n) in &f.verdicts { tr { td { (outside(v)) } td { (n) } } }
             tr { td { "All" } td { (f.reviews) } }
-            }
-        }
+        }))
         p { (f.total.tally.reviewed) " of " (f.total.tally.sessions) " sessions reviewed; "
             (f.total.reviewed_independently) " independently (reviewer and user two people by Entra object id; the others unverified-identity); "
             (f.total.tally.reviewed_on_time) " by their due time (the " (deadline) "-hour deadline after the session's end); "
@@ -260,23 +252,15 @@ fn retention(f: &Figures) -> Markup {
         .map(|(c, n)| (c.clone(), *n as f64))
         .unzip();
     html! {
-        table {
-            caption { "Recordings per retention class" }
-            thead { tr { th { "Class" } th { "Recordings" } th { "Due within 30 days of the period's end" } } }
-            tbody {
+        (table(None, html! { "Recordings per retention class" }, &["Class", "Recordings", "Due within 30 days of the period's end"], html! {
             @for (c, n) in &f.total.by_class {
                 tr { td { (outside(c)) } td { (n) } td { (f.total.due_by_class.get(c).copied().unwrap_or(0)) } }
             }
-            }
-        }
+        }))
         @if !labels.is_empty() { (svg(charts::bars("Recordings per retention class", "recordings", &labels, &values, None))) }
-        table {
-            caption { "Recordings per status" }
-            thead { tr { th { "Status" } th { "Recordings" } } }
-            tbody {
+        (table(None, html! { "Recordings per status" }, &["Status", "Recordings"], html! {
             @for (s, n) in &f.total.by_status { tr { td { (outside(s)) } td { (n) } } }
-            }
-        }
+        }))
     }
 }
 
@@ -287,26 +271,19 @@ const VERIFICATIONS: &[&str] = &[
 
 fn integrity(f: &Figures) -> Markup {
     html! {
-        table {
-            caption { "Recorded digests (integrity.csv)" }
-            thead { tr { th { "Host" } th { "Hashed" } th { "Not hashed yet" } th { "Length mismatch" } } }
-            tbody {
+        (table(None, html! { "Recorded digests (integrity.csv)" }, &["Host", "Hashed", "Not hashed yet", "Length mismatch"], html! {
             @for (host, h) in rows(f) {
                 tr { td { (outside(host)) } @for k in ["hashed", "unhashed", "length-mismatch"] {
                     td { (h.integrity.get(k).copied().unwrap_or(0)) } } }
             }
-            }
-        }
-        table {
-            caption { "Latest verification by the weekly re-hash (integrity.csv: lastVerifiedAt, verification)" }
-            thead { tr { th { "Host" } @for k in VERIFICATIONS { th { (k) } } } }
-            tbody {
+        }))
+        (table(None, html! { "Latest verification by the weekly re-hash (integrity.csv: lastVerifiedAt, verification)" },
+            &[&["Host"], VERIFICATIONS].concat(), html! {
             @for (host, h) in rows(f) {
                 tr { td { (outside(host)) } @for k in VERIFICATIONS {
                     td { (h.verified.get(*k).copied().unwrap_or(0)) } } }
             }
-            }
-        }
+        }))
         p.note { "A recording's SHA-256 is taken when it is catalogued; the weekly verification re-hashes a sample and raises recording.tampered or recording.missing. \"never\" is a recording no run has sampled yet." }
     }
 }
@@ -315,45 +292,28 @@ fn holds_deletions(f: &Figures) -> Markup {
     html! {
         p { (f.holds) " holds listed in holds.csv, " (f.holds_active) " active; "
             (f.total.held) " recordings of the period under legal hold." }
-        table {
-            caption { "Deletions in the period, with tombstones (deletions.csv)" }
-            thead { tr { th { "Retention class" } th { "Deleted" } } }
-            tbody {
+        (table(None, html! { "Deletions in the period, with tombstones (deletions.csv)" }, &["Retention class", "Deleted"], html! {
             @for (c, n) in &f.deletions { tr { td { (outside(c)) } td { (n) } } }
             tr { td { "All" } td { (f.deletions.values().sum::<u64>()) } }
-            }
-        }
+        }))
     }
 }
 
 fn access(f: &Figures) -> Markup {
     html! {
-        table {
-            caption { "Reads per principal" }
-            thead { tr { th { "Principal" } th { "Reads" } } }
-            tbody {
+        (table(None, html! { "Reads per principal" }, &["Principal", "Reads"], html! {
             @for (w, n) in &f.accesses_by_who { tr { td { (outside(w)) } td { (n) } } }
-            }
-        }
+        }))
         @if !f.list_queries.is_empty() {
-            table.list {
-                caption { "List queries per principal and day (each in accessaudit.csv)" }
-                thead { tr { th { "Day" } th { "Principal" } th { "Queries" } } }
-                tbody {
+            (table(Some("list"), html! { "List queries per principal and day (each in accessaudit.csv)" }, &["Day", "Principal", "Queries"], html! {
                 @for ((who, day, list), n) in &f.list_queries {
                     tr { td { (day) } td { (outside(who)) } td { (outside(who)) " listed " (outside(list)) " " (n) @if *n == 1 { " time" } @else { " times" } } }
                 }
-                }
-            }
+            }))
         }
-        table.list {
-            caption { "Reads and other accesses, one by one (first " (f.access_list.len()) "; all " (f.accesses) " in accessaudit.csv, with each recording's id)" }
-            thead { tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } th { "Host" } th { "Person" } } }
-            tbody {
-            @for [at, who, action, what, host, person] in &f.access_list {
-                tr { td { (outside(at)) } td { (outside(who)) } td { (outside(action)) } td { (outside(what)) } td { (outside(host)) } td { (outside(person)) } }
-            }
-            }
-        }
+        (table(Some("list"),
+            html! { "Reads and other accesses, one by one (first " (f.access_list.len()) "; all " (f.accesses) " in accessaudit.csv, with each recording's id)" },
+            &["At", "Principal", "Action", "Recording", "Host", "Person"],
+            html! { @for row in &f.access_list { tr { @for c in row { td { (outside(c)) } } } } }))
     }
 }
