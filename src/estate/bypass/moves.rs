@@ -104,7 +104,7 @@ pub async fn follow(
                 at: e.at,
             };
             let done = async {
-                store::record_move(tables, &m).await?;
+                store::put(tables, store::moved::entity(&m)).await?;
                 store::rekey(tables, &from, &to).await
             };
             match done.await {
