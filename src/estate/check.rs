@@ -26,16 +26,12 @@ pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
 /// What one check did.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// Hosts checked.
-    pub hosts: usize,
     /// Findings open after the check.
     pub open: usize,
     /// Episodes opened or cleared.
     pub findings: Vec<crate::spine::Finding>,
     /// Hosts whose findings could not be stored (host id: error).
     pub failed: Vec<String>,
-    /// Why the findings' Sentinel rows could not all be recorded (the next check records them).
-    pub unexported: Option<String>,
 }
 
 /// Where audit logs are read from: the sources' accounts and the workspaces `workspaces` name.
@@ -121,7 +117,6 @@ pub async fn run(
         .await;
     let mut report = Report::default();
     for r in results {
-        report.hosts += r.hosts;
         report.open += r.open;
         report.findings.extend(r.findings);
         report.failed.extend(r.failed);
@@ -129,7 +124,7 @@ pub async fn run(
     report
         .findings
         .sort_by_cached_key(crate::spine::Finding::id);
-    report.unexported = settle(ports, now).await;
+    settle(ports, now).await;
     report
 }
 
@@ -193,10 +188,7 @@ async fn checked(
         .into_iter()
         .collect();
     super::identities::closed(ports, &settings.hosts, &read, now).await;
-    let mut report = Report {
-        hosts: 1,
-        ..Report::default()
-    };
+    let mut report = Report::default();
     match stored {
         Ok(n) => {
             report.open = ev.findings.len();
