@@ -116,7 +116,9 @@ impl EstateSettings {
             |e| is_entry(e).then_some(e),
             "comma-separated Publisher/Type extension names, or none",
         );
-        extension_allow.iter_mut().for_each(|e| e.make_ascii_lowercase());
+        for e in &mut extension_allow {
+            e.make_ascii_lowercase();
+        }
         extension_allow.sort();
         Self {
             hosts,

@@ -48,9 +48,9 @@ pub(super) fn with_past(
         return Some(e);
     }
     let mut entity = super::episode(cur, host, f, &opened, at, me);
-    for (k, v) in [("Status", "resolved"), ("ResolvedAt", &closed), ("ResolvedBy", me)] {
-        entity.insert(k.into(), v.into());
-    }
+    entity.insert("Status".into(), "resolved".into());
+    entity.insert("ResolvedAt".into(), closed.into());
+    entity.insert("ResolvedBy".into(), me.into());
     Some(entity)
 }
 
