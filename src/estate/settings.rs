@@ -13,18 +13,8 @@ pub const HOSTS: &str = "BASTION_HOSTS";
 pub const NO_HOSTS: &str = "none";
 /// Resource Manager's endpoint (sovereign clouds, tests).
 pub const ARM_ENDPOINT: &str = "ARM_ENDPOINT";
-/// `true` enables the disconnect action.
-pub const DISCONNECT: &str = "BASTION_DISCONNECT";
 /// The recording accounts' resource ids (comma-separated): no read on the whole subscription.
 pub const RECORDING_ACCOUNTS: &str = "RECORDINGS_ACCOUNT_IDS";
-/// How long a used host may send no audit record before `audit-logs-silent` (hours).
-pub const AUDIT_SILENCE: &str = "ESTATE_AUDIT_SILENCE_HOURS";
-/// Its default: a day.
-pub const DEFAULT_AUDIT_SILENCE_HOURS: i64 = 24;
-/// How far back a session makes its VM a watched VM (days).
-pub const BYPASS_LOOKBACK: &str = "BYPASS_VM_LOOKBACK_DAYS";
-/// Its default.
-pub const DEFAULT_BYPASS_LOOKBACK_DAYS: i64 = 90;
 /// Subscriptions and resource groups whose VMs are watched too (comma-separated resource ids).
 pub const BYPASS_SCOPES: &str = "BYPASS_SCOPES";
 /// The level of a network path to 22/3389 from inside the virtual network (`info`, `medium`,
@@ -43,14 +33,15 @@ pub struct EstateSettings {
     pub hosts: Vec<String>,
     /// Resource Manager's base URL (checked), no trailing slash.
     pub arm_endpoint: String,
-    /// Disconnect enabled.
+    /// `BASTION_DISCONNECT`: the disconnect action enabled.
     pub disconnect: bool,
     /// `Microsoft.Storage/storageAccounts` resource ids of the recording accounts.
     pub recording_accounts: Vec<String>,
-    /// `ESTATE_AUDIT_SILENCE_HOURS`: a host used in this long that sent no audit record in it is
-    /// `audit-logs-silent`.
+    /// `ESTATE_AUDIT_SILENCE_HOURS` (24): a host used in this long that sent no audit record in it
+    /// is `audit-logs-silent`.
     pub audit_silence: time::Duration,
-    /// `BYPASS_VM_LOOKBACK_DAYS`: a VM a watched host's session reached in this long is watched.
+    /// `BYPASS_VM_LOOKBACK_DAYS` (90): a VM a watched host's session reached in this long is
+    /// watched.
     pub bypass_lookback: time::Duration,
     /// `BYPASS_SCOPES`: `/subscriptions/{id}` or `/subscriptions/{id}/resourceGroups/{name}`
     /// whose VMs are watched besides the sessions' targets (lower-case, no trailing slash).
@@ -84,7 +75,7 @@ impl EstateSettings {
             r.problem(ARM_ENDPOINT, why);
         }
         let arm_endpoint = endpoint.trim_end_matches('/').to_owned();
-        let disconnect = r.flag(DISCONNECT, false);
+        let disconnect = r.flag("BASTION_DISCONNECT", false);
         let recording_accounts = list(
             r,
             RECORDING_ACCOUNTS,
@@ -92,8 +83,8 @@ impl EstateSettings {
             |id| Some(id.trim_end_matches('/')).filter(|id| is_storage_account_id(id)),
             "comma-separated Microsoft.Storage/storageAccounts resource ids",
         );
-        let hours = r.number(AUDIT_SILENCE, DEFAULT_AUDIT_SILENCE_HOURS, 1..=24 * 30);
-        let days = r.number(BYPASS_LOOKBACK, DEFAULT_BYPASS_LOOKBACK_DAYS, 1..=366);
+        let hours = r.number("ESTATE_AUDIT_SILENCE_HOURS", 24, 1..=24 * 30);
+        let days = r.number("BYPASS_VM_LOOKBACK_DAYS", 90, 1..=366);
         let scopes = list(
             r,
             BYPASS_SCOPES,
