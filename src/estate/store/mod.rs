@@ -441,8 +441,8 @@ pub(super) fn episode(
     let loud = f.level >= Level::Medium;
     let mut entity = crate::tables::entity(json!({
         "Host": host, "HostName": crate::arm::resource_name(host), "Severity": f.level.as_str(),
-        "Status": "open", "OpenedAt": opened, "OpenedBy": me, "LastSeen": at, "Evidence": f.evidence,
-        "Announced": loud,
+        "Status": "open", "OpenedAt": opened, "OpenedBy": me, "LastSeen": at,
+        "Evidence": f.evidence, "Announced": loud,
     }));
     if loud {
         entity.insert("AnnouncedBy".into(), me.into());
