@@ -203,6 +203,15 @@ pub struct Event {
     pub jit: Option<Vec<Request>>,
 }
 
+impl Event {
+    /// The request body its row carries (`requestbody` in any case, JSON text or an object;
+    /// `Null` when none).
+    pub fn body(&self) -> Value {
+        let mut p = self.properties.as_object().into_iter().flatten();
+        dynamic(p.find_map(|(k, v)| k.eq_ignore_ascii_case("requestbody").then_some(v)))
+    }
+}
+
 /// Folds rows into events: a `Start` and its `Success` or `Failure` are one operation (rows
 /// without a `CorrelationId` stand alone). Events in the order of their first row.
 pub fn fold(rows: &[ActivityRow]) -> Vec<Event> {

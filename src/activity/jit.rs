@@ -28,12 +28,7 @@ pub const MAX_POLICIES: usize = 50;
 /// The request body of `e`, if its row carries one (`requestbody` in any case, as text or an
 /// object, naming `virtualMachines`).
 fn body(e: &Event) -> Option<Value> {
-    let found = e
-        .properties
-        .as_object()?
-        .iter()
-        .find_map(|(k, v)| k.eq_ignore_ascii_case("requestbody").then_some(v));
-    let body = crate::loganalytics::row::dynamic(found);
+    let body = e.body();
     body.get("virtualMachines")?.is_array().then_some(body)
 }
 

@@ -26,16 +26,12 @@ pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
 /// What one check did.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// Hosts checked.
-    pub hosts: usize,
     /// Findings open after the check.
     pub open: usize,
     /// Episodes opened or cleared.
     pub findings: Vec<crate::spine::Finding>,
     /// Hosts whose findings could not be stored (host id: error).
     pub failed: Vec<String>,
-    /// Why the findings' Sentinel rows could not all be recorded (the next check records them).
-    pub unexported: Option<String>,
 }
 
 /// Where audit logs are read from: the sources' accounts and the workspaces `workspaces` name.
@@ -108,11 +104,21 @@ pub async fn run(
     window: Window,
     now: OffsetDateTime,
 ) -> Report {
-    let evidence = Evidence::read(ports, window, now).await;
+    let seen = trail::seen(ports.tables.as_ref(), window, now).await;
     let shared = super::shared::Reads::default();
     // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
     let checks: Vec<_> = (settings.hosts.iter())
-        .map(|h| checked(ports, (arm, &shared), settings, h, sinks, &evidence, now))
+        .map(|h| {
+            checked(
+                ports,
+                (arm, &shared),
+                settings,
+                h,
+                sinks,
+                (&seen, window),
+                now,
+            )
+        })
         .collect();
     use futures::StreamExt as _;
     let results: Vec<Report> = futures::stream::iter(checks)
@@ -121,7 +127,6 @@ pub async fn run(
         .await;
     let mut report = Report::default();
     for r in results {
-        report.hosts += r.hosts;
         report.open += r.open;
         report.findings.extend(r.findings);
         report.failed.extend(r.failed);
@@ -129,7 +134,7 @@ pub async fn run(
     report
         .findings
         .sort_by_cached_key(crate::spine::Finding::id);
-    report.unexported = settle(ports, now).await;
+    settle(ports, now).await;
     report
 }
 
@@ -144,8 +149,8 @@ pub async fn host(
     window: Window,
     now: OffsetDateTime,
 ) -> Report {
-    let evidence = Evidence::read(ports, window, now).await;
-    checked(ports, arm, settings, host, sinks, &evidence, now).await
+    let seen = trail::seen(ports.tables.as_ref(), window, now).await;
+    checked(ports, arm, settings, host, sinks, (&seen, window), now).await
 }
 
 /// What spans hosts, once a period after (or before: one period late) the hosts' checks: each
@@ -169,18 +174,15 @@ async fn checked(
     settings: &EstateSettings,
     host: &str,
     sinks: &Sinks,
-    evidence: &Evidence,
+    (seen, window): (&Result<trail::Seen, crate::azure::AzureError>, Window),
     now: OffsetDateTime,
 ) -> Report {
     let custody = sinks.custody.is_some();
     let read = super::host::read(ports, (arm, shared), settings, host, custody, now);
     let (mut facts, recorded) = read.await;
     let host_read = recorded && matches!(facts.host, Some(Ok(_)));
-    facts.audit_trail = Some(match &evidence.seen {
-        Ok(seen) => {
-            let tables = ports.tables.as_ref();
-            trail::trail(tables, seen, host, evidence.window, now).await
-        }
+    facts.audit_trail = Some(match seen {
+        Ok(seen) => trail::trail(ports.tables.as_ref(), seen, host, window, now).await,
         Err(e) => Err(e.clone()),
     });
     let ev = evaluate(&facts, &with_workspaces(arm, &facts, sinks).await);
@@ -193,10 +195,7 @@ async fn checked(
         .into_iter()
         .collect();
     super::identities::closed(ports, &settings.hosts, &read, now).await;
-    let mut report = Report {
-        hosts: 1,
-        ..Report::default()
-    };
+    let mut report = Report::default();
     match stored {
         Ok(n) => {
             report.open = ev.findings.len();
@@ -205,18 +204,4 @@ async fn checked(
         Err(e) => (report.failed).push(format!("{}: {e}", crate::arm::resource_name(host))),
     }
     report
-}
-
-/// What one run read of the audit trail, and over which window.
-struct Evidence {
-    seen: Result<trail::Seen, crate::azure::AzureError>,
-    window: Window,
-}
-
-impl Evidence {
-    /// The window's day rows and recordings, read once ([`trail::seen`]).
-    async fn read(ports: &Ports, window: Window, now: OffsetDateTime) -> Self {
-        let seen = trail::seen(ports.tables.as_ref(), window, now).await;
-        Self { seen, window }
-    }
 }

@@ -378,8 +378,7 @@ pub async fn rdp_targets(
     host: &str,
     since: &str,
 ) -> Result<Vec<String>, AzureError> {
-    let pk = super::host_key(host);
-    let mut rows: Vec<Entity> = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000)
+    let mut rows: Vec<Entity> = of_host(tables, host)
         .await?
         .into_iter()
         .map(|s| s.entity)

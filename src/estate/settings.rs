@@ -3,6 +3,7 @@
 //! `BYPASS_INTERNAL_LEVEL`, `BYPASS_EXTENSION_ALLOW`.
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
+use crate::estate::bypass::extensions::{DEFAULT_ALLOW, is_entry};
 use crate::estate::level::Level;
 
 /// The Bastion hosts to watch (comma-separated resource ids; [`NO_HOSTS`]: none).
@@ -12,18 +13,8 @@ pub const HOSTS: &str = "BASTION_HOSTS";
 pub const NO_HOSTS: &str = "none";
 /// Resource Manager's endpoint (sovereign clouds, tests).
 pub const ARM_ENDPOINT: &str = "ARM_ENDPOINT";
-/// `true` enables the disconnect action.
-pub const DISCONNECT: &str = "BASTION_DISCONNECT";
 /// The recording accounts' resource ids (comma-separated): no read on the whole subscription.
 pub const RECORDING_ACCOUNTS: &str = "RECORDINGS_ACCOUNT_IDS";
-/// How long a used host may send no audit record before `audit-logs-silent` (hours).
-pub const AUDIT_SILENCE: &str = "ESTATE_AUDIT_SILENCE_HOURS";
-/// Its default: a day.
-pub const DEFAULT_AUDIT_SILENCE_HOURS: i64 = 24;
-/// How far back a session makes its VM a watched VM (days).
-pub const BYPASS_LOOKBACK: &str = "BYPASS_VM_LOOKBACK_DAYS";
-/// Its default.
-pub const DEFAULT_BYPASS_LOOKBACK_DAYS: i64 = 90;
 /// Subscriptions and resource groups whose VMs are watched too (comma-separated resource ids).
 pub const BYPASS_SCOPES: &str = "BYPASS_SCOPES";
 /// The level of a network path to 22/3389 from inside the virtual network (`info`, `medium`,
@@ -42,14 +33,15 @@ pub struct EstateSettings {
     pub hosts: Vec<String>,
     /// Resource Manager's base URL (checked), no trailing slash.
     pub arm_endpoint: String,
-    /// Disconnect enabled.
+    /// `BASTION_DISCONNECT`: the disconnect action enabled.
     pub disconnect: bool,
     /// `Microsoft.Storage/storageAccounts` resource ids of the recording accounts.
     pub recording_accounts: Vec<String>,
-    /// `ESTATE_AUDIT_SILENCE_HOURS`: a host used in this long that sent no audit record in it is
-    /// `audit-logs-silent`.
+    /// `ESTATE_AUDIT_SILENCE_HOURS` (24): a host used in this long that sent no audit record in it
+    /// is `audit-logs-silent`.
     pub audit_silence: time::Duration,
-    /// `BYPASS_VM_LOOKBACK_DAYS`: a VM a watched host's session reached in this long is watched.
+    /// `BYPASS_VM_LOOKBACK_DAYS` (90): a VM a watched host's session reached in this long is
+    /// watched.
     pub bypass_lookback: time::Duration,
     /// `BYPASS_SCOPES`: `/subscriptions/{id}` or `/subscriptions/{id}/resourceGroups/{name}`
     /// whose VMs are watched besides the sessions' targets (lower-case, no trailing slash).
@@ -68,29 +60,13 @@ impl EstateSettings {
         named: &[String],
         allow_insecure_loopback: bool,
     ) -> Self {
-        let mut hosts: Vec<String> = Vec::new();
-        let configured = r.get(HOSTS);
-        let listed: Vec<String> = match &configured {
-            Some(v) if v.eq_ignore_ascii_case(NO_HOSTS) => Vec::new(),
-            Some(v) => v
-                .split(',')
-                .map(|h| h.trim().to_owned())
-                .filter(|h| !h.is_empty())
-                .collect(),
-            None => named.to_vec(),
-        };
-        for h in listed {
-            if !is_bastion_id(&h) {
-                r.problem(
-                    HOSTS,
-                    "comma-separated Microsoft.Network/bastionHosts resource ids",
-                );
-                break;
-            }
-            if !hosts.iter().any(|k| k.eq_ignore_ascii_case(&h)) {
-                hosts.push(h);
-            }
-        }
+        let hosts = list(
+            r,
+            HOSTS,
+            Some(named.join(",")),
+            |h| is_bastion_id(h).then_some(h),
+            "comma-separated Microsoft.Network/bastionHosts resource ids",
+        );
         let endpoint = r
             .get(ARM_ENDPOINT)
             .unwrap_or_else(|| DEFAULT_ARM.to_owned());
@@ -99,19 +75,21 @@ impl EstateSettings {
             r.problem(ARM_ENDPOINT, why);
         }
         let arm_endpoint = endpoint.trim_end_matches('/').to_owned();
-        let disconnect = r.flag(DISCONNECT, false);
-        let recording_accounts = Self::ids(
+        let disconnect = r.flag("BASTION_DISCONNECT", false);
+        let recording_accounts = list(
             r,
             RECORDING_ACCOUNTS,
-            is_storage_account_id,
+            None,
+            |id| Some(id.trim_end_matches('/')).filter(|id| is_storage_account_id(id)),
             "comma-separated Microsoft.Storage/storageAccounts resource ids",
         );
-        let hours = r.number(AUDIT_SILENCE, DEFAULT_AUDIT_SILENCE_HOURS, 1..=24 * 30);
-        let days = r.number(BYPASS_LOOKBACK, DEFAULT_BYPASS_LOOKBACK_DAYS, 1..=366);
-        let scopes = Self::ids(
+        let hours = r.number("ESTATE_AUDIT_SILENCE_HOURS", 24, 1..=24 * 30);
+        let days = r.number("BYPASS_VM_LOOKBACK_DAYS", 90, 1..=366);
+        let scopes = list(
             r,
             BYPASS_SCOPES,
-            is_scope,
+            None,
+            |id| Some(id.trim_end_matches('/')).filter(|id| is_scope(id)),
             "comma-separated /subscriptions/{id} or /subscriptions/{id}/resourceGroups/{name}",
         );
         let internal = r
@@ -122,7 +100,17 @@ impl EstateSettings {
         if internal.is_none() {
             r.problem(BYPASS_INTERNAL_LEVEL, "info, medium or high");
         }
-        let extension_allow = Self::extension_allow(r);
+        let mut extension_allow: Vec<String> = list(
+            r,
+            EXTENSION_ALLOW,
+            Some(DEFAULT_ALLOW.join(",")),
+            |e| is_entry(e).then_some(e),
+            "comma-separated Publisher/Type extension names, or none",
+        );
+        for e in &mut extension_allow {
+            e.make_ascii_lowercase();
+        }
+        extension_allow.sort();
         Self {
             hosts,
             arm_endpoint,
@@ -134,57 +122,6 @@ impl EstateSettings {
             bypass_internal_level: internal.unwrap_or(Level::Medium),
             extension_allow,
         }
-    }
-
-    /// `BYPASS_EXTENSION_ALLOW` (lower-case): the default when unset, none for `none`; a
-    /// malformed entry is a problem.
-    fn extension_allow(r: &mut crate::setting::Reader<'_>) -> Vec<String> {
-        use crate::estate::bypass::extensions::{DEFAULT_ALLOW, is_entry};
-        let listed: Vec<String> = match r.get(EXTENSION_ALLOW) {
-            None => DEFAULT_ALLOW.iter().map(|e| (*e).to_owned()).collect(),
-            Some(v) if v.eq_ignore_ascii_case(NO_HOSTS) => Vec::new(),
-            Some(v) => v
-                .split(',')
-                .map(|e| e.trim().to_owned())
-                .filter(|e| !e.is_empty())
-                .collect(),
-        };
-        if !listed.iter().all(|e| is_entry(e)) {
-            r.problem(
-                EXTENSION_ALLOW,
-                "comma-separated Publisher/Type extension names, or none",
-            );
-            return Vec::new();
-        }
-        let mut out: Vec<String> = listed.iter().map(|e| e.to_ascii_lowercase()).collect();
-        out.sort();
-        out.dedup();
-        out
-    }
-
-    /// Setting `name`'s comma-separated resource ids (no trailing slash, each once in any case):
-    /// every entry passing `valid`, else none and a problem saying `expected`.
-    fn ids(
-        r: &mut crate::setting::Reader<'_>,
-        name: &str,
-        valid: fn(&str) -> bool,
-        expected: &str,
-    ) -> Vec<String> {
-        let mut ids: Vec<String> = Vec::new();
-        for id in r.get(name).unwrap_or_default().split(',') {
-            let id = id.trim().trim_end_matches('/');
-            if id.is_empty() {
-                continue;
-            }
-            if !valid(id) {
-                r.problem(name, expected);
-                return Vec::new();
-            }
-            if !ids.iter().any(|k| k.eq_ignore_ascii_case(id)) {
-                ids.push(id.to_owned());
-            }
-        }
-        ids
     }
 
     /// The resource id of recording account `name` (account names are unique in Azure).
@@ -199,6 +136,33 @@ impl EstateSettings {
     pub fn scope(&self) -> String {
         format!("{}/.default", self.arm_endpoint)
     }
+}
+
+/// Setting `name`'s comma-separated entries (`default` when unset, then none for `none`), each
+/// trimmed, as `entry` takes it, once in any case: none and a problem saying `expected` when
+/// `entry` refuses one.
+fn list(
+    r: &mut crate::setting::Reader<'_>,
+    name: &str,
+    default: Option<String>,
+    entry: fn(&str) -> Option<&str>,
+    expected: &str,
+) -> Vec<String> {
+    let text = match (r.get(name), default) {
+        (Some(v), Some(_)) if v.eq_ignore_ascii_case(NO_HOSTS) => return Vec::new(),
+        (v, default) => v.or(default).unwrap_or_default(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for e in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some(e) = entry(e) else {
+            r.problem(name, expected);
+            return Vec::new();
+        };
+        if !out.iter().any(|k| k.eq_ignore_ascii_case(e)) {
+            out.push(e.to_owned());
+        }
+    }
+    out
 }
 
 /// True for `/subscriptions/{id}` and `/subscriptions/{id}/resourceGroups/{name}` (any case).

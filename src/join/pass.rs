@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use time::{Duration, OffsetDateTime};
 
 use super::correlate;
-use super::reads::{Join, created_within, rejoining, sessions_within};
+use super::reads::{Join, created_within, readable, rejoining, sessions_within};
 use super::write::{self, LEASE_ROW, Planned, STATE_TABLE, lease_cursor, read_lease};
 use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, Derived, Span};
@@ -244,7 +244,6 @@ impl Join {
             }
             k.read.push(span);
         }
-        let repo = self.ports.catalogue();
         let keyed: Vec<String> = affected
             .iter()
             .filter(|t| k.needs_keys(t))
@@ -252,18 +251,11 @@ impl Join {
             .collect();
         let naming = naming_each(self.ports.tables.as_ref(), &keyed).await?;
         for (t, keys) in keyed.into_iter().zip(naming) {
-            for key in keys {
-                if k.recordings.contains_key(&key) {
-                    continue;
-                }
-                match repo.get(&key).await {
-                    Ok(Some(r)) => {
-                        k.recordings.insert(key, r);
-                    }
-                    // Gone, or a row that no longer parses: nothing to join.
-                    Ok(None) | Err(AzureError::Permanent(_)) => {}
-                    Err(e) => return Err(e),
-                }
+            let unread = keys
+                .into_iter()
+                .filter(|key| !k.recordings.contains_key(key));
+            for r in readable(self, unread.collect()).await? {
+                k.recordings.insert(r.value.key.clone(), r);
             }
             k.keyed.insert(t);
         }

@@ -10,7 +10,7 @@ use crate::azure::AzureError;
 use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::key::{naming, put_guids};
 use crate::catalogue::policy::{Policy, retag};
-use crate::catalogue::recording::{Joined, Recording};
+use crate::catalogue::recording::{Joined, Recording, RecordingKey};
 use crate::catalogue::repo::{self, Versioned};
 use crate::catalogue::session::{self, outcome};
 use crate::dates::{format_date, format_utc, format_utc_millis};
@@ -121,15 +121,7 @@ impl Join {
     pub async fn named_in_catalogue(&self, row: &DayRow) -> Result<bool, AzureError> {
         let tables = self.ports.tables.as_ref();
         let mut found = created_within(self, self.times.window_of(row)).await?;
-        let repo = self.ports.catalogue();
-        for key in naming(tables, &row.tunnel_id).await? {
-            match repo.get(&key).await {
-                Ok(Some(r)) => found.push(r),
-                // Gone, or a row that no longer parses: it names nothing.
-                Ok(None) | Err(AzureError::Permanent(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
+        found.extend(readable(self, naming(tables, &row.tunnel_id).await?).await?);
         let names = |r: &Recording| {
             r.matched()
                 .is_some_and(|m| m.vouched().contains(&row.tunnel_id))
@@ -146,6 +138,22 @@ impl Join {
         days::put_pending(tables, &self.ports.outbox, row, span, now).await?;
         Ok(true)
     }
+}
+
+/// The catalogue's rows of `keys`: one gone, or no longer parsing, names nothing and is left out.
+pub(super) async fn readable(
+    join: &Join,
+    keys: Vec<RecordingKey>,
+) -> Result<Vec<Versioned<Recording>>, AzureError> {
+    let (repo, mut out) = (join.ports.catalogue(), Vec::new());
+    for key in keys {
+        match repo.get(&key).await {
+            Ok(Some(r)) => out.push(r),
+            Ok(None) | Err(AzureError::Permanent(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// The first start day whose pending sessions a tick's pass reads: `window` (the tail's) and two

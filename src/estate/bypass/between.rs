@@ -22,7 +22,6 @@ use crate::activity::events::{
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, RuleProperties, SecurityRule};
 use crate::dates::format_utc;
 use crate::estate::findings::{Finding, Level};
-use crate::loganalytics::row::dynamic;
 
 const NIC_WRITE: &str = NETWORK_CHANGES[0];
 const NIC_DELETE: &str = NETWORK_CHANGES[1];
@@ -57,11 +56,6 @@ fn said(e: &Event) -> String {
     )
 }
 
-/// The request body of `e`'s row (`Properties_d.requestbody`, JSON text or an object).
-fn body(e: &Event) -> Value {
-    dynamic(e.properties.get("requestbody"))
-}
-
 /// The first event after `w` among `events` that `ends` says ended what `w` wrote.
 fn closer<'a>(w: &Event, events: &'a [Event], ends: impl Fn(&Event) -> bool) -> Option<&'a Event> {
     events
@@ -94,7 +88,7 @@ type Written<'a> = (&'a Event, String, String, Option<RuleProperties>, bool);
 fn written(events: &[Event]) -> Vec<Written<'_>> {
     let mut out = Vec::new();
     for w in events.iter().filter(|e| done(e)) {
-        let b = body(w);
+        let b = w.body();
         if w.operation == RULE_WRITE {
             let Some((nsg, name)) = w.resource.rsplit_once("/securityrules/") else {
                 continue;
@@ -223,7 +217,7 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
 
 /// The public IP addresses (lower-case ids) a NIC write's request body puts on the NIC.
 fn public_ips(w: &Event) -> Vec<String> {
-    let b = body(w);
+    let b = w.body();
     let configs = b
         .pointer("/properties/ipConfigurations")
         .and_then(Value::as_array);

@@ -9,7 +9,6 @@
 use serde_json::Value;
 
 use crate::activity::events::Event;
-use crate::loganalytics::row::dynamic;
 
 /// `BYPASS_EXTENSION_ALLOW`'s default: Microsoft's monitoring and security agents, whose
 /// extension runs only Microsoft's own fixed agent, never a command or script of the caller's
@@ -43,12 +42,7 @@ pub fn is_entry(entry: &str) -> bool {
 /// The publisher and type of the extension `e` wrote (lower-case, `publisher/type`), when its
 /// row carries a request body naming both.
 pub fn publisher_type(e: &Event) -> Option<String> {
-    let found = e
-        .properties
-        .as_object()?
-        .iter()
-        .find_map(|(k, v)| k.eq_ignore_ascii_case("requestbody").then_some(v));
-    let body = dynamic(found);
+    let body = e.body();
     let text = |p: &str| {
         body.pointer(p)
             .and_then(Value::as_str)

@@ -326,7 +326,7 @@ async fn network_pass(
         .failed
         .extend(net.failed.iter().map(|f| format!("network not read: {f}")));
     for r in &net.remember {
-        if let Err(e) = store::remember(tables, r).await {
+        if let Err(e) = store::put(tables, store::nics::entity(r)).await {
             report
                 .failed
                 .push(format!("{}: NICs not remembered: {e}", r.vm));

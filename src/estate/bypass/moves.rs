@@ -18,7 +18,6 @@ use crate::activity::events::{Event, MOVE_RESOURCES, Outcome};
 use crate::arm::ResourceManager;
 use crate::arm::ids::vm_of;
 use crate::estate::store::{self, moved::Moved};
-use crate::loganalytics::row::dynamic;
 use crate::tables::TableStore;
 
 /// The VMs `e` moved: `(old id, new id)`, lower-case (`e` a succeeded move with a body).
@@ -26,11 +25,7 @@ pub fn requested(e: &Event) -> Vec<(String, String)> {
     if e.operation != MOVE_RESOURCES || e.outcome != Outcome::Succeeded {
         return Vec::new();
     }
-    let found = e.properties.as_object().and_then(|p| {
-        p.iter()
-            .find_map(|(k, v)| k.eq_ignore_ascii_case("requestbody").then_some(v))
-    });
-    let body = dynamic(found);
+    let body = e.body();
     let Some(target) = body.get("targetResourceGroup").and_then(Value::as_str) else {
         return Vec::new();
     };
@@ -104,7 +99,7 @@ pub async fn follow(
                 at: e.at,
             };
             let done = async {
-                store::record_move(tables, &m).await?;
+                store::put(tables, store::moved::entity(&m)).await?;
                 store::rekey(tables, &from, &to).await
             };
             match done.await {

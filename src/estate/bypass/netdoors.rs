@@ -12,6 +12,7 @@ use super::network::Network;
 use super::nsg::{PORTS, Reason, level, path};
 use crate::activity::events::{Event, Outcome, RULE_WRITE};
 use crate::arm::cidr::AddrSet;
+use crate::arm::resource_name;
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, SubResource};
 use crate::azure::AzureError;
 use crate::dates::format_utc;
@@ -24,10 +25,6 @@ pub const NETWORK_PATH: &str = "door:network-path";
 pub const PUBLIC_IP: &str = "door:public-ip";
 /// The finding of a VM or scope whose network doors a failed read left undecided.
 pub const NETWORK_FAILED: &str = "check-failed:network";
-
-fn last(id: &str) -> &str {
-    id.rsplit('/').next().unwrap_or_default()
-}
 
 /// The latest succeeded or started rule write under one of `nsgs` (lower-case ids).
 fn rule_writer<'a>(nsgs: &BTreeSet<String>, events: &'a [Event]) -> Option<&'a Event> {
@@ -125,7 +122,7 @@ pub(super) fn paths(
                         } else {
                             address.as_str()
                         },
-                        last(&nic.id),
+                        resource_name(&nic.id),
                         reason.as_str(),
                         rules.join(", ")
                     );
@@ -154,8 +151,8 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event], internal: Level) -> O
                 let p = c.properties.public_ip_address.as_ref()?;
                 Some(format!(
                     "{} on NIC {} ({})",
-                    last(&p.id),
-                    last(&n.id),
+                    resource_name(&p.id),
+                    resource_name(&n.id),
                     c.name
                 ))
             })
@@ -186,7 +183,7 @@ pub fn evaluate(vm: &str, net: &Network, events: &[Event], internal: Level) -> O
             |e| {
                 format!(
                     "latest rule write {} at {} by {}",
-                    last(&e.resource),
+                    resource_name(&e.resource),
                     format_utc(e.at),
                     super::doors::actor(e)
                 )

@@ -338,7 +338,9 @@ async fn pass(
     )
     .await;
     for r in &net.remember {
-        store::remember(tables, r).await.expect("remembered");
+        store::put(tables, store::nics::entity(r))
+            .await
+            .expect("remembered");
     }
     let gets = fake
         .asked

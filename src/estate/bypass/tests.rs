@@ -485,7 +485,9 @@ async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nic
             read_at: Some(now - time::Duration::hours(1)),
             tried_at: now - time::Duration::hours(1),
         };
-        store::remember(tables, &r).await.expect("remembered");
+        store::put(tables, store::nics::entity(&r))
+            .await
+            .expect("remembered");
     }
     fake.refused
         .lock()

@@ -108,11 +108,7 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
         if get_str(e, "RowKey") == Some(CHECKED) {
             let text = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
             out.checked.push((text("Host"), text("CheckedAt")));
-            let codes = text(ASSESSED);
-            let codes = codes
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned);
+            let codes = crate::tables::get_list(e, ASSESSED).map(str::to_owned);
             out.assessed
                 .insert(text("Host").to_ascii_lowercase(), codes.collect());
         } else if !nics::is_nics(e) && !moved::is_moved(e) {
@@ -267,13 +263,14 @@ async fn record(
     Ok(out)
 }
 
-/// Remembers what a pass read of a VM's NICs ([`nics`]); last writer wins (any instance's read
-/// is as true as another's). A VM whose NICs do not fit one row is not remembered.
+/// Writes a row of its own kind that `nics::entity` or `moved::entity` built (`None`: nothing
+/// to write, e.g. NICs too many for one row); last writer wins (any instance's read is as true
+/// as another's).
 ///
 /// # Errors
 /// Table errors.
-pub async fn remember(tables: &dyn TableStore, r: &nics::Remembered) -> Result<(), AzureError> {
-    match nics::entity(r) {
+pub async fn put(tables: &dyn TableStore, row: Option<Entity>) -> Result<(), AzureError> {
+    match row {
         Some(e) => write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Upsert)
             .await
             .map(drop),
@@ -288,19 +285,6 @@ pub async fn remember(tables: &dyn TableStore, r: &nics::Remembered) -> Result<(
 pub async fn forget(tables: &dyn TableStore, vm: &str) -> Result<(), AzureError> {
     let pk = crate::estate::host_key(vm);
     crate::tables::ops::remove(tables, ESTATE_TABLE, &pk, nics::NICS, None).await
-}
-
-/// Records move `m` ([`moved`]; again: the same row).
-///
-/// # Errors
-/// Table errors.
-pub async fn record_move(tables: &dyn TableStore, m: &moved::Moved) -> Result<(), AzureError> {
-    match moved::entity(m) {
-        Some(e) => write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Upsert)
-            .await
-            .map(drop),
-        None => Ok(()),
-    }
 }
 
 /// Carries the findings stored under `from` over to `to` (a finding `to` already has keeps its
@@ -426,19 +410,7 @@ fn seen(
     let loud = f.level >= Level::Medium;
     let open = cur.filter(|s| get_str(&s.entity, "Status") == Some("open"));
     let Some(open) = open else {
-        let mut entity = json!({
-            "Host": host, "HostName": crate::arm::resource_name(host), "Severity": f.level.as_str(),
-            "Status": "open", "OpenedAt": at, "OpenedBy": me, "LastSeen": at, "Evidence": f.evidence,
-            "Announced": loud,
-        });
-        if loud {
-            entity["AnnouncedBy"] = me.into();
-        }
-        // A new episode over a resolved one: that one kept among the earlier.
-        if let Some(earlier) = cur.and_then(|c| history::with_closed(&c.entity)) {
-            entity[history::EARLIER] = earlier;
-        }
-        return (entity.as_object().cloned(), loud);
+        return (Some(episode(cur, host, f, at, at, me)), loud);
     };
     let mine = get_str(&open.entity, "AnnouncedBy") == Some(me);
     let rises = loud && !was_announced(&open.entity);
@@ -454,6 +426,31 @@ fn seen(
         e.insert("AnnouncedBy".into(), me.into());
     }
     (Some(e), rises)
+}
+
+/// The row of a new episode of `f` opened at `opened` and last seen `at` (announced by `me` at
+/// `medium` and above), over row `cur`: a resolved episode there kept among the earlier.
+pub(super) fn episode(
+    cur: Option<&Stored>,
+    host: &str,
+    f: &Finding,
+    opened: &str,
+    at: &str,
+    me: &str,
+) -> Entity {
+    let loud = f.level >= Level::Medium;
+    let mut entity = crate::tables::entity(json!({
+        "Host": host, "HostName": crate::arm::resource_name(host), "Severity": f.level.as_str(),
+        "Status": "open", "OpenedAt": opened, "OpenedBy": me, "LastSeen": at,
+        "Evidence": f.evidence, "Announced": loud,
+    }));
+    if loud {
+        entity.insert("AnnouncedBy".into(), me.into());
+    }
+    if let Some(earlier) = cur.and_then(|c| history::with_closed(&c.entity)) {
+        entity.insert(history::EARLIER.into(), earlier);
+    }
+    entity
 }
 
 /// The row after a check found it gone: `(entity to write, true when this call clears it)`.

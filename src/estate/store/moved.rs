@@ -44,7 +44,7 @@ pub fn is_moved(e: &Entity) -> bool {
 }
 
 /// The row of move `m` (the same row for the same move).
-pub(super) fn entity(m: &Moved) -> Option<Entity> {
+pub fn entity(m: &Moved) -> Option<Entity> {
     let e = json!({"PartitionKey": crate::estate::host_key(&m.from), "RowKey": MOVED,
         "Host": m.from, "To": m.to, "VmId": m.vm_id, "MovedAt": format_utc_millis(m.at)});
     e.as_object().cloned()

@@ -3,7 +3,7 @@
 //! Manager answered (their ids, IP configurations with subnet and public IP, NSG, `etag`), when
 //! they were read and when a read was last tried. One row per such VM in table `estate` (the VM's
 //! partition, row key [`NICS`]), so a later pass re-reads a NIC only when it may have changed.
-//! The row is written by [`super::remember`]; this file reads and encodes it.
+//! The row is written by [`super::put`]; this file reads and encodes it.
 
 use std::collections::BTreeMap;
 

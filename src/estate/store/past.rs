@@ -5,12 +5,11 @@
 //! that finding on the host that opened within its span (a check saw the door open, or this
 //! episode is recorded already) leaves the row as it is.
 
-use serde_json::json;
 use time::OffsetDateTime;
 
 use super::history::{self, Earlier};
 use crate::dates::{format_utc_millis, timestamp};
-use crate::estate::findings::{Finding, Level};
+use crate::estate::findings::Finding;
 use crate::tables::{Entity, Stored, get_str};
 
 /// True when an episode of row `e` opened within `[from, until]`.
@@ -48,19 +47,11 @@ pub(super) fn with_past(
         e.insert(history::EARLIER.into(), history::with_earlier(&e, earlier)?);
         return Some(e);
     }
-    let loud = f.level >= Level::Medium;
-    let mut entity = json!({
-        "Host": host, "HostName": crate::arm::resource_name(host), "Severity": f.level.as_str(),
-        "Status": "resolved", "OpenedAt": opened, "OpenedBy": me, "LastSeen": at,
-        "ResolvedAt": closed, "ResolvedBy": me, "Evidence": f.evidence, "Announced": loud,
-    });
-    if loud {
-        entity["AnnouncedBy"] = me.into();
-    }
-    if let Some(earlier) = cur.and_then(|c| history::with_closed(&c.entity)) {
-        entity[history::EARLIER] = earlier;
-    }
-    entity.as_object().cloned()
+    let mut entity = super::episode(cur, host, f, &opened, at, me);
+    entity.insert("Status".into(), "resolved".into());
+    entity.insert("ResolvedAt".into(), closed.into());
+    entity.insert("ResolvedBy".into(), me.into());
+    Some(entity)
 }
 
 #[cfg(test)]
@@ -68,6 +59,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::estate::findings::Level;
     use crate::estate::store::record_past as record;
     use crate::tables::testing::memory::InMemoryTables;
 

@@ -11,7 +11,7 @@ use super::{CHECKED, ESTATE_TABLE, MAX_ROWS};
 use crate::azure::AzureError;
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, TableStore, get_str};
+use crate::tables::{Filter, TableStore, get_list, get_str};
 
 /// The marker's property of the host's Bastion subnet ids (lower-case, comma-separated; present
 /// only when that check read the host).
@@ -34,10 +34,10 @@ pub async fn since(
     let mut out = BTreeMap::new();
     for s in query_all(tables, ESTATE_TABLE, &markers, MAX_ROWS).await? {
         let e = &s.entity;
-        let (Some(host), Some(ids)) = (get_str(e, "Host"), get_str(e, BASTION_SUBNETS)) else {
+        let (Some(host), Some(_)) = (get_str(e, "Host"), get_str(e, BASTION_SUBNETS)) else {
             continue;
         };
-        let ids = ids.split(',').filter(|i| !i.is_empty()).map(str::to_owned);
+        let ids = get_list(e, BASTION_SUBNETS).map(str::to_owned);
         out.insert(host.to_ascii_lowercase(), ids.collect());
     }
     Ok(out)
