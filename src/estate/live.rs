@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{LIVE_TABLE, unaudited};
+use super::{LIVE_TABLE, of_host, unaudited};
 use crate::arm::resource_name;
 use crate::arm::{ActiveSession, BastionHost, ResourceManager};
 use crate::azure::AzureError;
@@ -312,15 +312,6 @@ pub async fn claim_enforcement(
 ) -> Result<bool, AzureError> {
     let open = |e: &Entity| get_str(e, ENFORCED).is_none_or(str::is_empty);
     super::mark(tables, LIVE_TABLE, r, &open, (ENFORCED, why.into())).await
-}
-
-/// Host `host`'s live-session rows, as read.
-///
-/// # Errors
-/// Table errors.
-pub async fn of_host(tables: &dyn TableStore, host: &str) -> Result<Vec<Stored>, AzureError> {
-    let pk = super::host_key(host);
-    query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await
 }
 
 fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Finding {

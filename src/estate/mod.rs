@@ -17,6 +17,9 @@ pub mod trail;
 pub mod unaudited;
 pub mod view;
 
+use crate::azure::AzureError;
+use crate::tables::{Stored, TableStore};
+
 /// The timer function.
 pub const FUNCTION: &str = "EstateCheck";
 
@@ -27,6 +30,15 @@ pub const LIVE_TABLE: &str = "livesessions";
 pub fn host_key(host: &str) -> String {
     use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
     key(&host.to_ascii_lowercase(), Spelling::Encoded, MAX_KEY_BYTES)
+}
+
+/// Host `host`'s live-session rows (table [`LIVE_TABLE`]), as read.
+///
+/// # Errors
+/// Table errors.
+pub async fn of_host(tables: &dyn TableStore, host: &str) -> Result<Vec<Stored>, AzureError> {
+    let pk = crate::tables::Filter::partition(&host_key(host));
+    crate::tables::ops::query_all(tables, LIVE_TABLE, &pk, 5000).await
 }
 
 /// Sets `prop` to `value` on row `r` of `table` (ETag-conditional) if the row as stored still

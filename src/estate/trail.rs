@@ -9,12 +9,10 @@ use std::collections::BTreeMap;
 
 use time::{Duration, OffsetDateTime};
 
-use super::LIVE_TABLE;
 use crate::azure::AzureError;
 use crate::catalogue::days as day_rows;
 use crate::catalogue::repo;
 use crate::dates::{days, format_date, timestamp};
-use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore, get_str};
 
 /// Rows one partition read takes at most.
@@ -120,8 +118,7 @@ pub async fn trail(
     let since = now - w.silence;
     let used_by = now - w.wait;
     let name = crate::arm::resource_name(host).to_ascii_lowercase();
-    let pk = super::host_key(host);
-    let live = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
+    let live = super::of_host(tables, host).await?;
     let sessions = live.iter().filter_map(|r| {
         let e = &r.entity;
         let at = get_str(e, "StartTime")

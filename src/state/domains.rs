@@ -132,7 +132,7 @@ pub struct LiveSessions<'a>(pub &'a Ports, pub &'a dyn ResourceManager);
 #[async_trait::async_trait]
 impl enforce::Live for LiveSessions<'_> {
     async fn unmarked(&self, host: &str) -> Result<Vec<Stored>, AzureError> {
-        let mut rows = live::of_host(self.0.tables.as_ref(), host).await?;
+        let mut rows = crate::estate::of_host(self.0.tables.as_ref(), host).await?;
         rows.retain(|r| get_str(&r.entity, live::ENFORCED).is_none_or(str::is_empty));
         Ok(rows)
     }
