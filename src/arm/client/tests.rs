@@ -18,7 +18,8 @@ use crate::azure::{Policy, Timeouts};
 const SUB: &str = "11111111-2222-3333-4444-555555555555";
 const HOST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
 
-/// One scripted answer: status, headers (a `{base}` in a value is the server's URL), body.
+/// One scripted answer: status, headers, body (a `{base}` in a header's value or the body is the
+/// server's URL).
 #[derive(Clone)]
 struct Answer(u16, Vec<(&'static str, String)>, String);
 
@@ -107,6 +108,7 @@ async fn serve(script: Script) -> String {
                     "application/json; charset=utf-8".parse().unwrap(),
                 );
             }
+            let body = body.replace("{base}", &base);
             (StatusCode::from_u16(status).unwrap(), h, body).into_response()
         }
     };
@@ -169,6 +171,20 @@ fn status(s: &str) -> Answer {
         &[("retry-after", "1")],
         json!({"id": STATUS, "name": "op-1", "status": s, "startTime": "2026-11-25T12:00:00Z"}),
     )
+}
+
+/// The list at `path` was asked at `api`, and its 429's `Retry-After` (1 s) waited out.
+fn asked_and_waited(s: &Script, path: &str, api: &str) {
+    let seen = s.seen();
+    assert!(
+        seen[0].ends_with(&format!("?api-version={api}")),
+        "{seen:?}"
+    );
+    let waited = s.times(&format!("GET {path}?"));
+    assert!(
+        waited[1] - waited[0] >= Duration::from_millis(900),
+        "Retry-After not honoured"
+    );
 }
 
 /// The Network provider's usual answer: 202 with both URLs under `/locations/`; the status monitor
@@ -352,13 +368,6 @@ async fn location_only_polls_pages_that_answer_202_and_204() {
     )
     .on(&format!("GET {page2_op}"), vec![answer(200, &[], json!({"value": [session("s-2")]}))]);
     let url = serve(s.clone()).await;
-    // The nextLink above carries a literal `{base}`: give the page its real URL.
-    {
-        let mut all = s.answers.lock().unwrap();
-        for a in all.values_mut().flat_map(|q| q.iter_mut()) {
-            a.2 = a.2.replace("{base}", &url);
-        }
-    }
     let got = client(&url).active_sessions(HOST).await.expect("sessions");
     assert_eq!(got.len(), 2, "{:?}", s.seen());
 
@@ -558,12 +567,6 @@ async fn schedule_instances_are_read_through_every_page_and_a_refusal_names_read
     )
     .on(&format!("GET {page2}"), vec![answer(200, &[], json!({"value": [item("i2")]}))]);
     let url = serve(s.clone()).await;
-    {
-        let mut all = s.answers.lock().unwrap();
-        for a in all.values_mut().flat_map(|q| q.iter_mut()) {
-            a.2 = a.2.replace("{base}", &url);
-        }
-    }
     let got = client(&url)
         .schedule_instances(&sub)
         .await
@@ -579,16 +582,7 @@ async fn schedule_instances_are_read_through_every_page_and_a_refusal_names_read
             .as_deref(),
         Some("user@my-tenant.com")
     );
-    assert!(
-        s.seen()[0].ends_with("?api-version=2020-10-01"),
-        "{:?}",
-        s.seen()
-    );
-    let waited = s.times(&format!("GET {path}?"));
-    assert!(
-        waited[1] - waited[0] >= Duration::from_millis(900),
-        "Retry-After not honoured"
-    );
+    asked_and_waited(&s, &path, "2020-10-01");
 
     let s = Script::default();
     s.on(
@@ -640,15 +634,6 @@ async fn the_vm_list_is_read_through_every_page_with_extensions_and_a_refusal_na
     )
     .on(&format!("GET {page2}"), vec![answer(200, &[], json!({"value": [{"id": vm("b"), "location": "eastus"}]}))]);
     let url = serve(s.clone()).await;
-    for a in s
-        .answers
-        .lock()
-        .unwrap()
-        .values_mut()
-        .flat_map(|q| q.iter_mut())
-    {
-        a.2 = a.2.replace("{base}", &url);
-    }
     let got = client(&url).virtual_machines(&sub).await.expect("vms");
     let entra = ["AADSSHLoginForLinux", "AADLoginForWindows"];
     let told: Vec<(&str, Option<bool>)> = (got.iter())
@@ -660,16 +645,7 @@ async fn the_vm_list_is_read_through_every_page_with_extensions_and_a_refusal_na
         })
         .collect();
     assert_eq!(told, [("a", Some(true)), ("b", None)], "{:?}", s.seen());
-    assert!(
-        s.seen()[0].ends_with("?api-version=2024-07-01"),
-        "{:?}",
-        s.seen()
-    );
-    let waited = s.times(&format!("GET {path}?"));
-    assert!(
-        waited[1] - waited[0] >= Duration::from_millis(900),
-        "Retry-After not honoured"
-    );
+    asked_and_waited(&s, &path, "2024-07-01");
 
     let s = Script::default();
     let refused = json!({"error": {"code": "AuthorizationFailed", "message": "no"}});
