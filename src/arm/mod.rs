@@ -90,9 +90,7 @@ pub trait ResourceManager: Send + Sync + 'static {
     /// `GET {vm}`: its `properties.vmId` (`None`: the VM is not there). A Resource Manager that
     /// does not read VMs answers an error.
     async fn virtual_machine_id(&self, vm_id: &str) -> Result<Option<String>, AzureError> {
-        Err(AzureError::Transient(format!(
-            "{vm_id}: VMs are not read here"
-        )))
+        not_here(vm_id, "VMs are not read")
     }
     /// `GET {vm}`: its `tags` (`None`: the VM is not there). A Resource Manager that does not read
     /// VMs answers an error.
@@ -100,17 +98,13 @@ pub trait ResourceManager: Send + Sync + 'static {
         &self,
         vm_id: &str,
     ) -> Result<Option<std::collections::BTreeMap<String, String>>, AzureError> {
-        Err(AzureError::Transient(format!(
-            "{vm_id}: VMs are not read here"
-        )))
+        not_here(vm_id, "VMs are not read")
     }
     /// `GET {subscription}/providers/Microsoft.Compute/virtualMachines` ("Virtual Machines - List
     /// All"), every page: each VM with its extensions. A Resource Manager that does not list VMs
     /// answers an error.
     async fn virtual_machines(&self, subscription: &str) -> Result<Vec<ListedVm>, AzureError> {
-        Err(AzureError::Transient(format!(
-            "{subscription}: VMs are not listed here"
-        )))
+        not_here(subscription, "VMs are not listed")
     }
     /// `GET {subscription}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances`,
     /// every page: the active role assignments at, above and below the subscription. A Resource
@@ -119,9 +113,7 @@ pub trait ResourceManager: Send + Sync + 'static {
         &self,
         subscription: &str,
     ) -> Result<Vec<ScheduleInstance>, AzureError> {
-        Err(AzureError::Transient(format!(
-            "{subscription}: schedules are not read here"
-        )))
+        not_here(subscription, "schedules are not read")
     }
     /// `GET {subscription}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests`,
     /// every page.
@@ -129,9 +121,7 @@ pub trait ResourceManager: Send + Sync + 'static {
         &self,
         subscription: &str,
     ) -> Result<Vec<ScheduleRequest>, AzureError> {
-        Err(AzureError::Transient(format!(
-            "{subscription}: schedule requests are not read here"
-        )))
+        not_here(subscription, "schedule requests are not read")
     }
     /// `GET {nic}`: one network interface.
     async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError>;
@@ -145,6 +135,11 @@ pub trait ResourceManager: Send + Sync + 'static {
         host_id: &str,
         session_ids: &[String],
     ) -> Result<Vec<DisconnectResult>, AzureError>;
+}
+
+/// The answer of a Resource Manager that does not make a call: `{about}: {what} here`.
+fn not_here<T>(about: &str, what: &str) -> Result<T, AzureError> {
+    Err(AzureError::Transient(format!("{about}: {what} here")))
 }
 
 /// A `ResourceManager` bounded by `until` when it can be, else itself.
