@@ -6,7 +6,7 @@
 
 use maud::{Markup, html};
 
-use super::{outside, table};
+use super::{listed, outside, table};
 use crate::evidence::figures::Figures;
 use crate::evidence::lists::{LISTED, Shown};
 
@@ -24,10 +24,8 @@ pub(super) fn list(l: &Shown) -> Markup {
         @if let Some(spec) = l.spec {
             @let names = spec.head();
             @let head: Vec<&str> = spec.shown.iter().map(|i| names[*i]).collect();
-            (table(Some("list"),
-                html! { (spec.title) " (" (l.rows) " in " (spec.file) (shown_of(l.first.len(), l.rows)) ")" },
-                &head,
-                html! { @for row in &l.first { tr { @for c in row { td { (outside(c)) } } } } }))
+            (listed(html! { (spec.title) " (" (l.rows) " in " (spec.file) (shown_of(l.first.len(), l.rows)) ")" },
+                &head, &l.first))
         }
     }
 }
@@ -44,14 +42,10 @@ pub(super) fn duties(f: &Figures) -> Markup {
     html! {
         p { (f.refused_reviews) " reviews refused (self-reviews, applications); " (f.two_person_releases)
             " two-person hold releases took effect, " (f.two_person_open) " awaiting a second principal." }
-        (table(Some("list"),
-            html! { "Self-reviews refused (first " (f.refused_list.len()) " of " (f.refused_reviews) "; all in refusedreviews.csv)" },
-            &["At", "Reviewer", "Subject", "Session user (person, VM account)", "VM", "Host"],
-            html! { @for row in &f.refused_list { tr { @for c in row { td { (outside(c)) } } } } }))
-        (table(Some("list"),
-            html! { "Two-person hold releases (first " (f.release_list.len()) "; all in holdreleases.csv)" },
-            &["Hold", "Recording", "Status", "Requested by", "Requested at", "Approved by", "Approved at"],
-            html! { @for row in &f.release_list { tr { @for c in row { td { (outside(c)) } } } } }))
+        (listed(html! { "Self-reviews refused (first " (f.refused_list.len()) " of " (f.refused_reviews) "; all in refusedreviews.csv)" },
+            &["At", "Reviewer", "Subject", "Session user (person, VM account)", "VM", "Host"], &f.refused_list))
+        (listed(html! { "Two-person hold releases (first " (f.release_list.len()) "; all in holdreleases.csv)" },
+            &["Hold", "Recording", "Status", "Requested by", "Requested at", "Approved by", "Approved at"], &f.release_list))
         p.note { "A reviewer who is the session's user by Entra object id (the session's UPN resolved through Microsoft Graph) or by UPN/e-mail (a guest's #EXT# UPN as its address) is refused with the reason, and the attempt recorded; so is an application token. A review signed off before the join named its session and found then to be the user's own is listed as self-review, recorded as refused and not counted as reviewed; a review whose reviewer and user are not shown to be two people by object id is listed as unverified-identity: reviewed, not independently. With HOLD_RELEASE_TWO_PERSON a hold is released only when a second person with Catalogue.Hold approves, by naming it, the request of a first; the approval is used once, by its approver; requests expire, and an application token is no person." }
     }
 }
@@ -62,10 +56,8 @@ pub(super) fn custody(f: &Figures) -> Markup {
             tr { td { "deleted-outside-retention" } td { (f.deleted_outside_retention) } }
             tr { td { "replaced" } td { (f.replaced) } }
         }))
-        (table(Some("list"),
-            html! { "Recordings deleted outside retention or replaced (first " (f.custody_list.len()) "; all in custody.csv)" },
-            &["At", "Event", "Recording", "Person", "VM account", "VM", "Host"],
-            html! { @for row in &f.custody_list { tr { @for c in row { td { (outside(c)) } } } } }))
+        (listed(html! { "Recordings deleted outside retention or replaced (first " (f.custody_list.len()) "; all in custody.csv)" },
+            &["At", "Event", "Recording", "Person", "VM account", "VM", "Host"], &f.custody_list))
         p.note { "A deletion the retention sweep did not make leaves the catalogue row with status deleted-outside-retention; a replacement keeps the replaced ETag, length and digest (ReplacedEtag, ReplacedLength, ReplacedSha256) beside the new ones. custody.csv also names the actor the storage logs found." }
     }
 }

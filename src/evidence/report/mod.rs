@@ -94,6 +94,12 @@ fn table(class: Option<&str>, caption: Markup, head: &[&str], body: Markup) -> M
     }
 }
 
+/// A list's table: a line of outside values a row.
+fn listed<R: AsRef<[String]>>(caption: Markup, head: &[&str], rows: &[R]) -> Markup {
+    let body = html! { @for row in rows { tr { @for c in row.as_ref() { td { (outside(c)) } } } } };
+    table(Some("list"), caption, head, body)
+}
+
 /// The page for `figures` of the pack `opts` describes, signed by `key`.
 pub fn render(f: &Figures, opts: &PackOptions, key: &PackKey) -> String {
     let scope = opts.bastion.as_deref().unwrap_or("all Bastion hosts");
@@ -311,9 +317,7 @@ fn access(f: &Figures) -> Markup {
                 }
             }))
         }
-        (table(Some("list"),
-            html! { "Reads and other accesses, one by one (first " (f.access_list.len()) "; all " (f.accesses) " in accessaudit.csv, with each recording's id)" },
-            &["At", "Principal", "Action", "Recording", "Host", "Person"],
-            html! { @for row in &f.access_list { tr { @for c in row { td { (outside(c)) } } } } }))
+        (listed(html! { "Reads and other accesses, one by one (first " (f.access_list.len()) "; all " (f.accesses) " in accessaudit.csv, with each recording's id)" },
+            &["At", "Principal", "Action", "Recording", "Host", "Person"], &f.access_list))
     }
 }
