@@ -651,7 +651,7 @@ async fn the_vm_list_is_read_through_every_page_with_extensions_and_a_refusal_na
     }
     let got = client(&url).virtual_machines(&sub).await.expect("vms");
     let entra = ["AADSSHLoginForLinux", "AADLoginForWindows"];
-    let told: Vec<(&str, Option<bool>)> = (got.iter())
+    let told: Vec<(&str, Result<bool, crate::arm::model::Untold>)> = (got.iter())
         .map(|v| {
             (
                 v.id.rsplit('/').next().unwrap_or_default(),
@@ -659,7 +659,8 @@ async fn the_vm_list_is_read_through_every_page_with_extensions_and_a_refusal_na
             )
         })
         .collect();
-    assert_eq!(told, [("a", Some(true)), ("b", None)], "{:?}", s.seen());
+    let untold = Err(crate::arm::model::Untold::NoResources);
+    assert_eq!(told, [("a", Ok(true)), ("b", untold)], "{:?}", s.seen());
     assert!(
         s.seen()[0].ends_with("?api-version=2024-07-01"),
         "{:?}",
