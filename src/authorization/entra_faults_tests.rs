@@ -19,8 +19,6 @@ use tokio::net::{TcpListener, TcpStream};
 use super::shared_store::{Account, Accounts, read_entra};
 use crate::arm::ResourceManager;
 use crate::arm::client::ArmClient;
-use crate::azure::http::{Auth, Client};
-use crate::azure::{Policy, Timeouts};
 use crate::clock::FixedClock;
 use crate::tables::testing::memory::InMemoryTables;
 
@@ -131,20 +129,8 @@ fn pages() -> (String, String) {
 /// how long the read took.
 async fn told(acts: Vec<Act>, deadline: Duration) -> (Vec<String>, Duration, Vec<String>) {
     let (base, seen) = serve(acts).await;
-    let timeouts = Timeouts {
-        per_try: Duration::from_secs(2),
-        total: Duration::from_secs(30),
-    };
-    let endpoint = url::Url::parse(&base).expect("url");
-    let http = Client::new(
-        "arm",
-        Some(&endpoint),
-        Auth::None,
-        timeouts,
-        Policy::CONTROL,
-    );
     let arm: Arc<dyn ResourceManager> =
-        Arc::new(ArmClient::new(http.expect("http"), &base).expect("arm"));
+        Arc::new(ArmClient::loopback(&base, Duration::from_secs(2)));
     let arm = crate::arm::bounded(&arm, Instant::now() + deadline);
     let now = datetime!(2026-11-29 12:00 UTC);
     let (tables, clock) = (InMemoryTables::new(), FixedClock::new(now));

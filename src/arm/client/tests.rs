@@ -12,8 +12,6 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::azure::http::Auth;
-use crate::azure::{Policy, Timeouts};
 
 const SUB: &str = "11111111-2222-3333-4444-555555555555";
 const HOST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
@@ -119,19 +117,7 @@ async fn serve(script: Script) -> String {
 }
 
 fn client(url: &str) -> ArmClient {
-    let timeouts = Timeouts {
-        per_try: Duration::from_secs(5),
-        total: Duration::from_secs(30),
-    };
-    let endpoint = url::Url::parse(url).unwrap();
-    let http = Client::new(
-        "arm",
-        Some(&endpoint),
-        Auth::None,
-        timeouts,
-        Policy::CONTROL,
-    );
-    ArmClient::new(http.unwrap(), url).expect("client")
+    ArmClient::loopback(url, Duration::from_secs(5))
 }
 
 fn session(id: &str) -> Value {
