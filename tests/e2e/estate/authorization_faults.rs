@@ -8,9 +8,8 @@
 
 use axum::http::StatusCode;
 
-use super::Rig;
 use super::authorization::{sessions_arrive, vm};
-use super::authorization_sources::group_role;
+use super::authorization_sources::{graph_rig, group_role};
 use super::doors::check_at;
 use super::fake_arm::SUB;
 use crate::harness::azurite;
@@ -53,12 +52,7 @@ async fn a_members_list_throttled_refused_or_timed_out_leaves_unknown_never_none
     }
     graph.group(READ, Vec::new(), false);
     graph.members(READ, &[("oid-erin", "erin@contoso.com")], false);
-    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.extend([
-        ("GRAPH_ENDPOINT", graph.base.as_str()),
-        ("AUTHZ_PIM_GROUPS", "true"),
-    ]);
-    let mut rig = Rig::new(&cs, &env).await;
+    let mut rig = graph_rig(&cs, &env, &graph, &[]).await;
     rig.arm.with(|e| {
         let mut roles: Vec<_> = (GROUPS.iter())
             .map(|(g, at, _)| group_role(&format!("role-{at}"), g, &vm(SUB, at)))

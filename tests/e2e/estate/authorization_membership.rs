@@ -10,9 +10,8 @@
 use bastion_recordings::loganalytics::testing::auditlogs;
 use serde_json::{Value, json};
 
-use super::Rig;
 use super::authorization::{sessions_arrive, vm};
-use super::authorization_sources::group_role;
+use super::authorization_sources::{graph_rig, group_role};
 use super::doors::{CUSTOMER, check_at};
 use super::fake_arm::SUB;
 use crate::harness::azurite;
@@ -115,12 +114,7 @@ async fn a_groups_membership_at_the_start_is_told_from_its_auditlogs_changes_sin
             auditlogs::row(r.as_object().cloned().unwrap_or_default(), visible),
         );
     }
-    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.extend([
-        ("GRAPH_ENDPOINT", graph.base.as_str()),
-        ("AUTHZ_PIM_GROUPS", "true"),
-    ]);
-    let mut rig = Rig::new(&cs, &env).await;
+    let mut rig = graph_rig(&cs, &env, &graph, &[]).await;
     rig.arm.with(|e| {
         let role = group_role("role-g", G, &format!("/subscriptions/{SUB}"));
         (e.schedules).insert(format!("/subscriptions/{SUB}"), (vec![role], Vec::new()));
