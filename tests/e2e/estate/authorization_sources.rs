@@ -39,6 +39,31 @@ pub(super) async fn graph_rig(
     Rig::new(cs, &env).await
 }
 
+/// One session of each of `people` (`{name}@contoso.com`) on `vm-1`, `vm-2`, … of [`SUB`]
+/// (tunnel `{tunnels}{n}`), decided by a check at 09:00: what the check said, and the day's
+/// sessions list.
+pub(super) async fn decided_on_vms(
+    rig: &mut Rig,
+    cs: &str,
+    (tunnels, people): (&str, &[&str]),
+) -> (Vec<(String, String, String)>, Value) {
+    let n = |i: usize| (format!("{tunnels}{}", i + 1), format!("vm-{}", i + 1));
+    let owned: Vec<(String, String, String)> = (people.iter().enumerate())
+        .map(|(i, p)| (n(i).0, format!("{p}@contoso.com"), vm(SUB, &n(i).1)))
+        .collect();
+    let sessions: Vec<(&str, &str, String)> = (owned.iter())
+        .map(|(t, p, v)| (t.as_str(), p.as_str(), v.clone()))
+        .collect();
+    sessions_arrive(rig, cs, &sessions).await;
+    let said = check_at(rig, "2026-11-25T09:00:00Z").await;
+    let (status, page) = rig
+        .handler
+        .get_json("/api/sessions?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    (said, page)
+}
+
 /// A role held by `group` at `scope`, as the schedule instances list shows a group principal.
 pub(super) fn group_role(name: &str, group: &str, scope: &str) -> Value {
     let mut v = instance(
