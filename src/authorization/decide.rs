@@ -350,6 +350,13 @@ fn membership(group: &str, id: &str) -> Evidence {
     }
 }
 
+/// Whether two role ids name one role definition: Resource Manager gives its full id
+/// (`…/roleDefinitions/{guid}`), an `AuditLogs` row's `Role` target may give the GUID alone.
+fn same_role(a: &str, b: &str) -> bool {
+    let guid = |r: &str| r.rsplit('/').next().unwrap_or(r).to_owned();
+    guid(a).eq_ignore_ascii_case(&guid(b))
+}
+
 /// The record of a verdict resting on `found`: its ids, the primary window (the latest start),
 /// and the justification, ticket and approver of the request or approval behind it.
 fn fill(
@@ -404,7 +411,7 @@ fn fill(
         let approval = all
             .iter()
             .filter(|e| e.kind == Some(Kind::Approval) && is_person(e, s))
-            .filter(|e| p.role.is_empty() || e.role.is_empty() || e.role == p.role)
+            .filter(|e| p.role.is_empty() || e.role.is_empty() || same_role(&e.role, &p.role))
             .filter(|e| {
                 e.start
                     .is_some_and(|at| at <= start + SKEW && at >= start - APPROVAL_BEFORE)

@@ -103,8 +103,21 @@ fn rg(i: usize) -> String {
     format!("/subscriptions/{}/resourcegroups/rg-{}", sub(i), i % 7)
 }
 
-/// An `AuditLogs` row as the Logs Query API answers it (dynamic columns as JSON text), read.
+/// An `AuditLogs` row of person `i` as the Logs Query API answers it (dynamic columns as JSON
+/// text), read.
 fn audit(i: usize, op: &str, targets: Value, details: Value, at: OffsetDateTime) -> Evidence {
+    let by = json!({"user": {"id": format!("oid-{i}"), "userPrincipalName": upn(i), "displayName": "Someone"}});
+    audit_by(i, op, &by, (targets, details), at)
+}
+
+/// An `AuditLogs` row initiated `by` (its `InitiatedBy`), read.
+fn audit_by(
+    i: usize,
+    op: &str,
+    by: &Value,
+    (targets, details): (Value, Value),
+    at: OffsetDateTime,
+) -> Evidence {
     let columns: Vec<String> = [
         "TenantId",
         "Id",
@@ -122,7 +135,6 @@ fn audit(i: usize, op: &str, targets: Value, details: Value, at: OffsetDateTime)
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    let by = json!({"user": {"id": format!("oid-{i}"), "userPrincipalName": upn(i), "displayName": "Someone"}});
     let row = vec![
         json!("tenant"),
         json!(format!("Directory_{i}_{op}")),
@@ -513,4 +525,50 @@ fn late_evidence_flips_none_to_pim() {
             "#{i}"
         );
     }
+}
+
+/// The approver: the user who initiated the `AuditLogs` approval of the person's request (its
+/// `User` target) for the window's role, given at most 24 hours before the window, named on the
+/// record with the approval's id; an approval of another person, of another role, or older, is
+/// not the window's.
+#[test]
+fn the_approver_is_the_approval_of_the_persons_request_for_the_windows_role() {
+    let (sessions, pool, _, reads) = fixture();
+    let (s, _) = &sessions[0];
+    let t = start(0);
+    let role = "c8d4ff99-41c3-41a8-9f60-21dfdad59608";
+    let approval = |who: &str, role: &str, at: OffsetDateTime, n: usize| {
+        let by = json!({"user": {"id": format!("oid-approver-{n}"), "userPrincipalName": format!("approver{n}@contoso.com")}});
+        let targets = json!([{"id": role, "displayName": "Contributor", "type": "Role"},
+            {"id": format!("oid-{who}"), "userPrincipalName": who, "type": "User"}]);
+        let op = format!("Add member to role request approved (PIM activation) {n}");
+        audit_by(0, &op, &by, (targets, json!([])), at)
+    };
+    let other = "c8d4ff99-0000-0000-0000-000000000000";
+    // The window (case 0) began 30 minutes before the start.
+    let noise = [
+        approval(&upn(1), role, t - Duration::minutes(40), 1),
+        approval(&upn(0), other, t - Duration::minutes(40), 2),
+        approval(
+            &upn(0),
+            role,
+            t - Duration::minutes(30) - Duration::hours(25),
+            3,
+        ),
+    ];
+    let mut with = pool.clone();
+    with.extend(noise.iter().cloned());
+    let r = decide(s, &with, &reads, None);
+    assert_eq!(
+        (r.verdict, r.approver.as_str()),
+        (Verdict::Pim, ""),
+        "{r:?}"
+    );
+    with.push(approval(&upn(0), role, t - Duration::minutes(35), 4));
+    let r = decide(s, &with, &reads, None);
+    assert_eq!(r.approver, "approver4@contoso.com", "{r:?}");
+    assert!(
+        r.evidence.iter().any(|e| e.ends_with("(pim activation) 4")),
+        "{r:?}"
+    );
 }

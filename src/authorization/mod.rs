@@ -31,6 +31,8 @@ mod budget_tests;
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
+mod entra_faults_tests;
+#[cfg(test)]
 mod fixture_tests;
 #[cfg(test)]
 mod select_tests;

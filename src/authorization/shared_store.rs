@@ -13,6 +13,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::shared::Shared;
 use crate::arm::ResourceManager;
+use crate::arm::model::Untold;
 use crate::azure::AzureError;
 use crate::catalogue::days::DayRow;
 use crate::catalogue::person::forms;
@@ -271,9 +272,14 @@ pub async fn read_entra(
                     None if !due.contains(vm) => continue,
                     None => "unknown: not in its subscription's VM list".to_owned(),
                     Some(v) => match v.has_any(&super::shared::ENTRA_LOGIN) {
-                        Some(true) => "present".to_owned(),
-                        Some(false) => "absent".to_owned(),
-                        None => "unknown: its subscription's VM list gave no extensions for it"
+                        Ok(true) => "present".to_owned(),
+                        Ok(false) => "absent".to_owned(),
+                        Err(Untold::NoResources) => {
+                            "unknown: its subscription's VM list gave no extensions for it"
+                                .to_owned()
+                        }
+                        Err(Untold::Untyped) => "unknown: its subscription's VM list gave an \
+                            extension by its id alone, without its type"
                             .to_owned(),
                     },
                 },

@@ -78,6 +78,21 @@ impl ArmClient {
         })
     }
 
+    /// A client of a loopback fake at `url`: no authentication, the control plane's retries,
+    /// `per_try` a try and 30 s a call.
+    #[cfg(test)]
+    pub(crate) fn loopback(url: &str, per_try: std::time::Duration) -> Self {
+        let timeouts = crate::azure::Timeouts {
+            per_try,
+            total: std::time::Duration::from_secs(30),
+        };
+        let endpoint = Url::parse(url).expect("a loopback URL");
+        let auth = crate::azure::http::Auth::None;
+        let policy = crate::azure::Policy::CONTROL;
+        let http = Client::new("arm", Some(&endpoint), auth, timeouts, policy);
+        Self::new(http.expect("http client"), url).expect("client")
+    }
+
     /// `{endpoint}{path}?api-version={api}` (plus `extra` query pairs).
     fn url(&self, path: &str, api: &str, extra: &[(&str, &str)]) -> Result<Url, AzureError> {
         let mut url = self

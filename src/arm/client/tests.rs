@@ -12,8 +12,6 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::azure::http::Auth;
-use crate::azure::{Policy, Timeouts};
 
 const SUB: &str = "11111111-2222-3333-4444-555555555555";
 const HOST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
@@ -121,19 +119,7 @@ async fn serve(script: Script) -> String {
 }
 
 fn client(url: &str) -> ArmClient {
-    let timeouts = Timeouts {
-        per_try: Duration::from_secs(5),
-        total: Duration::from_secs(30),
-    };
-    let endpoint = url::Url::parse(url).unwrap();
-    let http = Client::new(
-        "arm",
-        Some(&endpoint),
-        Auth::None,
-        timeouts,
-        Policy::CONTROL,
-    );
-    ArmClient::new(http.unwrap(), url).expect("client")
+    ArmClient::loopback(url, Duration::from_secs(5))
 }
 
 fn session(id: &str) -> Value {
@@ -636,7 +622,7 @@ async fn the_vm_list_is_read_through_every_page_with_extensions_and_a_refusal_na
     let url = serve(s.clone()).await;
     let got = client(&url).virtual_machines(&sub).await.expect("vms");
     let entra = ["AADSSHLoginForLinux", "AADLoginForWindows"];
-    let told: Vec<(&str, Option<bool>)> = (got.iter())
+    let told: Vec<(&str, Result<bool, crate::arm::model::Untold>)> = (got.iter())
         .map(|v| {
             (
                 v.id.rsplit('/').next().unwrap_or_default(),
@@ -644,7 +630,8 @@ async fn the_vm_list_is_read_through_every_page_with_extensions_and_a_refusal_na
             )
         })
         .collect();
-    assert_eq!(told, [("a", Some(true)), ("b", None)], "{:?}", s.seen());
+    let untold = Err(crate::arm::model::Untold::NoResources);
+    assert_eq!(told, [("a", Ok(true)), ("b", untold)], "{:?}", s.seen());
     asked_and_waited(&s, &path, "2024-07-01");
 
     let s = Script::default();

@@ -20,7 +20,7 @@ pub use access::{
     RolePermission,
 };
 pub use jit::{JitPolicy, JitPolicyProperties, JitRequest, JitRequestPort, JitRequestVm};
-pub use listed::{ExtensionProperties, ListedExtension, ListedVm};
+pub use listed::{ExtensionProperties, ListedExtension, ListedVm, Untold};
 pub use network::{
     IpConfiguration, IpConfigurationProperties, NetworkInterface, NetworkSecurityGroup,
     NicProperties, NsgProperties, RuleProperties, SecurityRule, SubResource, Subnet,

@@ -121,7 +121,7 @@ pub(crate) async fn sessions_arrive_at(
     );
     let mut lines = String::new();
     for (i, (tunnel, email, vm)) in sessions.iter().enumerate() {
-        let record = json!({"time": format!("2026-11-25T08:0{i}:30.000Z"), "resourceId": host_id("b1").to_ascii_uppercase(),
+        let record = json!({"time": format!("2026-11-25T08:{i:02}:30.000Z"), "resourceId": host_id("b1").to_ascii_uppercase(),
             "operationName": "Microsoft.Network/BastionHost/connect", "category": "BastionAuditLogs",
             "properties": {"userName": "azureuser", "userEmail": email, "protocol": "ssh", "clientIpAddress": "203.0.113.9",
                 "targetResourceId": vm.to_ascii_uppercase(), "message": "Successfully Connected.",

@@ -5,8 +5,9 @@
 //! minutes. The first check spends the budget on PIM's lists and says the VMs `unknown: not read
 //! yet`; the next (its budget's 5 minutes past, no session waiting for the lists) lists the VMs
 //! instead: a VM with `AADSSHLoginForLinux` is `present` (remediated), one with other extensions
-//! only `absent`, one listed without its extensions `unknown`, and a subscription whose list is
-//! refused (403) `unknown` naming Reader. The session's detail (`GET /api/sessions/{id}`) says it.
+//! only `absent`, one listed without its extensions `unknown`, one whose extensions the list
+//! gives by id alone `present` when an id names Entra's extension and else `unknown` (never
+//! `absent`), and a subscription whose list is refused (403) `unknown` naming Reader. The session's detail (`GET /api/sessions/{id}`) says it.
 
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::tables::TableStore;
@@ -50,6 +51,14 @@ async fn one_vm_list_a_subscription_tells_each_shared_vms_entra_login_within_the
         )));
         e.listed_vms.push(low(vm(SUB, "vm-z")));
         e.unexpanded.push(low(vm(SUB, "vm-z")));
+        // Listed with their extensions by id alone: told by the name where it is Entra's.
+        for (at, ext) in [
+            ("vm-v", "AADSSHLoginForLinux"),
+            ("vm-u", "AzureMonitorLinuxAgent"),
+        ] {
+            (e.extensions).push(low(format!("{}/extensions/{ext}", vm(SUB, at))));
+            e.ids_only.push(low(vm(SUB, at)));
+        }
         let refused =
             format!("/subscriptions/{REFUSED}/providers/Microsoft.Compute/virtualMachines");
         e.forbid.push(refused);
@@ -64,11 +73,15 @@ async fn one_vm_list_a_subscription_tells_each_shared_vms_entra_login_within_the
         ("0e6", "frank@contoso.com", vm(SUB, "vm-z")),
         ("0e7", "gina@contoso.com", vm(REFUSED, "vm-w")),
         ("0e8", "hank@contoso.com", vm(REFUSED, "vm-w")),
+        ("0e9", "ivan@contoso.com", vm(SUB, "vm-v")),
+        ("0ea", "judy@contoso.com", vm(SUB, "vm-v")),
+        ("0eb", "kate@contoso.com", vm(SUB, "vm-u")),
+        ("0ec", "liam@contoso.com", vm(SUB, "vm-u")),
     ];
     sessions_arrive(&rig, &cs, &sessions).await;
     let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
     let shared = said.iter().filter(|s| s.0 == "shared-account").count();
-    assert_eq!(shared, 4, "{said:?}");
+    assert_eq!(shared, 6, "{said:?}");
     // The first check's two calls a subscription went to PIM's lists: no VM is read yet.
     let vm_lists = |asked: &[String]| {
         (asked.iter())
@@ -84,7 +97,7 @@ async fn one_vm_list_a_subscription_tells_each_shared_vms_entra_login_within_the
         vm_lists(&rig.arm.with(|e| e.requests.clone())),
         Vec::<String>::new()
     );
-    for t in ["0e1", "0e3", "0e5", "0e7"] {
+    for t in ["0e1", "0e3", "0e5", "0e7", "0e9", "0eb"] {
         assert_eq!(entra_login(&rig, t).await, "unknown: not read yet", "{t}");
     }
     // The budget's 5 minutes pass (its rows as they would be then: no call within the window).
@@ -104,6 +117,12 @@ async fn one_vm_list_a_subscription_tells_each_shared_vms_entra_login_within_the
         (
             "0e5",
             "unknown: its subscription's VM list gave no extensions for it".to_owned(),
+        ),
+        ("0e9", "present".to_owned()),
+        (
+            "0eb",
+            "unknown: its subscription's VM list gave an extension by its id alone, without its type"
+                .to_owned(),
         ),
     ];
     for (t, want) in told {
@@ -129,8 +148,8 @@ async fn one_vm_list_a_subscription_tells_each_shared_vms_entra_login_within_the
     let of = |sub: &str| lists.iter().filter(|r| r.contains(sub)).count();
     assert_eq!(
         (of(SUB), of(REFUSED)),
-        (3, 1),
-        "three pages of one VM each, and the refused list: {lists:?}"
+        (5, 1),
+        "five pages of one VM each, and the refused list: {lists:?}"
     );
     assert!(
         !asked

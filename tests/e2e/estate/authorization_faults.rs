@@ -8,10 +8,8 @@
 
 use axum::http::StatusCode;
 
-use super::Rig;
-use super::authorization::{sessions_arrive, vm};
-use super::authorization_sources::group_role;
-use super::doors::check_at;
+use super::authorization::vm;
+use super::authorization_sources::{decided_on_vms, graph_rig, group_role};
 use super::fake_arm::SUB;
 use crate::harness::azurite;
 use crate::reviews::graph::{FakeGraph, Fault};
@@ -53,12 +51,7 @@ async fn a_members_list_throttled_refused_or_timed_out_leaves_unknown_never_none
     }
     graph.group(READ, Vec::new(), false);
     graph.members(READ, &[("oid-erin", "erin@contoso.com")], false);
-    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.extend([
-        ("GRAPH_ENDPOINT", graph.base.as_str()),
-        ("AUTHZ_PIM_GROUPS", "true"),
-    ]);
-    let mut rig = Rig::new(&cs, &env).await;
+    let mut rig = graph_rig(&cs, &env, &graph, &[]).await;
     rig.arm.with(|e| {
         let mut roles: Vec<_> = (GROUPS.iter())
             .map(|(g, at, _)| group_role(&format!("role-{at}"), g, &vm(SUB, at)))
@@ -66,20 +59,12 @@ async fn a_members_list_throttled_refused_or_timed_out_leaves_unknown_never_none
         roles.push(group_role("role-vm-5", READ, &vm(SUB, "vm-5")));
         (e.schedules).insert(format!("/subscriptions/{SUB}"), (roles, Vec::new()));
     });
-    let sessions = [
-        ("03a", "alice@contoso.com", vm(SUB, "vm-1")),
-        ("03b", "bob@contoso.com", vm(SUB, "vm-2")),
-        ("03c", "carol@contoso.com", vm(SUB, "vm-3")),
-        ("03d", "dave@contoso.com", vm(SUB, "vm-4")),
-        ("03e", "frank@contoso.com", vm(SUB, "vm-5")),
-    ];
-    sessions_arrive(&rig, &cs, &sessions).await;
-    let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
-    let (status, page) = rig
-        .handler
-        .get_json("/api/sessions?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z")
-        .await;
-    assert_eq!(status, 200, "{page}");
+    let (said, page) = decided_on_vms(
+        &mut rig,
+        &cs,
+        ("03", &["alice", "bob", "carol", "dave", "frank"]),
+    )
+    .await;
     let mut got: Vec<(String, String, String)> = (page["items"].as_array().into_iter().flatten())
         .map(|i| {
             let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();

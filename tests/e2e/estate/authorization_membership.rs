@@ -10,10 +10,8 @@
 use bastion_recordings::loganalytics::testing::auditlogs;
 use serde_json::{Value, json};
 
-use super::Rig;
-use super::authorization::{sessions_arrive, vm};
-use super::authorization_sources::group_role;
-use super::doors::{CUSTOMER, check_at};
+use super::authorization_sources::{decided_on_vms, graph_rig, group_role};
+use super::doors::CUSTOMER;
 use super::fake_arm::SUB;
 use crate::harness::azurite;
 use crate::reviews::graph::FakeGraph;
@@ -115,30 +113,17 @@ async fn a_groups_membership_at_the_start_is_told_from_its_auditlogs_changes_sin
             auditlogs::row(r.as_object().cloned().unwrap_or_default(), visible),
         );
     }
-    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.extend([
-        ("GRAPH_ENDPOINT", graph.base.as_str()),
-        ("AUTHZ_PIM_GROUPS", "true"),
-    ]);
-    let mut rig = Rig::new(&cs, &env).await;
+    let mut rig = graph_rig(&cs, &env, &graph, &[]).await;
     rig.arm.with(|e| {
         let role = group_role("role-g", G, &format!("/subscriptions/{SUB}"));
         (e.schedules).insert(format!("/subscriptions/{SUB}"), (vec![role], Vec::new()));
     });
-    let sessions = [
-        ("0f1", "alice@contoso.com", vm(SUB, "vm-1")),
-        ("0f2", "bob@contoso.com", vm(SUB, "vm-2")),
-        ("0f3", "carol@contoso.com", vm(SUB, "vm-3")),
-        ("0f4", "dave@contoso.com", vm(SUB, "vm-4")),
-        ("0f5", "erin@contoso.com", vm(SUB, "vm-5")),
-    ];
-    sessions_arrive(&rig, &cs, &sessions).await;
-    check_at(&mut rig, "2026-11-25T09:00:00Z").await;
-    let (status, page) = rig
-        .handler
-        .get_json("/api/sessions?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z")
-        .await;
-    assert_eq!(status, 200, "{page}");
+    let (_, page) = decided_on_vms(
+        &mut rig,
+        &cs,
+        ("0f", &["alice", "bob", "carol", "dave", "erin"]),
+    )
+    .await;
     let mut got: Vec<(String, String, String)> = (page["items"].as_array().into_iter().flatten())
         .map(|i| {
             let record = &i["authorizationRecord"];

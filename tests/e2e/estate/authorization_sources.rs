@@ -22,6 +22,48 @@ const G1: &str = "1c4a9e1f-0000-4000-8000-0000000000a1";
 const G2: &str = "1c4a9e1f-0000-4000-8000-0000000000b2";
 const G3: &str = "1c4a9e1f-0000-4000-8000-0000000000c3";
 
+/// A rig on `cs` with the quiet workspace's `env` and `more` settings, reading PIM for Groups and
+/// the groups' members from `graph`.
+pub(super) async fn graph_rig(
+    cs: &str,
+    env: &[(&'static str, String)],
+    graph: &FakeGraph,
+    more: &[(&'static str, &'static str)],
+) -> Rig {
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend([
+        ("GRAPH_ENDPOINT", graph.base.as_str()),
+        ("AUTHZ_PIM_GROUPS", "true"),
+    ]);
+    env.extend(more);
+    Rig::new(cs, &env).await
+}
+
+/// One session of each of `people` (`{name}@contoso.com`) on `vm-1`, `vm-2`, … of [`SUB`]
+/// (tunnel `{tunnels}{n}`), decided by a check at 09:00: what the check said, and the day's
+/// sessions list.
+pub(super) async fn decided_on_vms(
+    rig: &mut Rig,
+    cs: &str,
+    (tunnels, people): (&str, &[&str]),
+) -> (Vec<(String, String, String)>, Value) {
+    let n = |i: usize| (format!("{tunnels}{}", i + 1), format!("vm-{}", i + 1));
+    let owned: Vec<(String, String, String)> = (people.iter().enumerate())
+        .map(|(i, p)| (n(i).0, format!("{p}@contoso.com"), vm(SUB, &n(i).1)))
+        .collect();
+    let sessions: Vec<(&str, &str, String)> = (owned.iter())
+        .map(|(t, p, v)| (t.as_str(), p.as_str(), v.clone()))
+        .collect();
+    sessions_arrive(rig, cs, &sessions).await;
+    let said = check_at(rig, "2026-11-25T09:00:00Z").await;
+    let (status, page) = rig
+        .handler
+        .get_json("/api/sessions?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    (said, page)
+}
+
 /// A role held by `group` at `scope`, as the schedule instances list shows a group principal.
 pub(super) fn group_role(name: &str, group: &str, scope: &str) -> Value {
     let mut v = instance(
@@ -123,13 +165,7 @@ async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_
     graph.members(G1, &g1, false);
     graph.members(G2, &[], false);
     graph.members(G3, &[("oid-frank", "frank@contoso.com")], true);
-    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.extend([
-        ("GRAPH_ENDPOINT", graph.base.as_str()),
-        ("AUTHZ_PIM_GROUPS", "true"),
-        ("AUTHZ_SIGNIN_MFA", "true"),
-    ]);
-    let mut rig = Rig::new(&cs, &env).await;
+    let mut rig = graph_rig(&cs, &env, &graph, &[("AUTHZ_SIGNIN_MFA", "true")]).await;
     let rg = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
     rig.arm.with(|e| {
         e.page_size = 1;

@@ -158,6 +158,9 @@ pub(crate) struct Estate {
     pub(crate) listed_vms: Vec<String>,
     /// Listed VMs whose entry carries no `resources` (as `VirtualMachine_ListAll_MinimumSet_Gen.json`).
     pub(crate) unexpanded: Vec<String>,
+    /// Listed VMs whose `resources` give each extension by its `id` alone (the specification
+    /// requires none of an extension's fields; Resource Manager's list is known to answer so).
+    pub(crate) ids_only: Vec<String>,
 }
 
 /// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
@@ -841,8 +844,8 @@ fn paged(e: &Estate, uri: &Uri, (query, version): (&str, &str), items: &[Value])
 /// `GET /subscriptions/{id}/providers/Microsoft.Compute/virtualMachines` ("Virtual Machines -
 /// List All", api-version 2024-07-01): the subscription's VMs in the shape of the Compute
 /// specification's `VirtualMachine_ListAll_MaximumSet_Gen.json`, each with its extensions as
-/// `resources` (`name`, `properties.publisher` and `type`), or without `resources` as in
-/// `VirtualMachine_ListAll_MinimumSet_Gen.json`.
+/// `resources` (`name`, `properties.publisher` and `type`; for `ids_only` VMs the `id` alone),
+/// or without `resources` as in `VirtualMachine_ListAll_MinimumSet_Gen.json`.
 fn vm_list(e: &Estate, sub: &str) -> Vec<Value> {
     let mut vms: Vec<String> = (e.vm_ids.keys().cloned())
         .chain(
@@ -863,6 +866,9 @@ fn vm_list(e: &Estate, sub: &str) -> Vec<Value> {
             let resources: Vec<Value> = (e.extensions.iter())
                 .filter_map(|x| x.strip_prefix(&format!("{vm}/extensions/")))
                 .map(|ext| {
+                    if e.ids_only.iter().any(|u| u == vm) {
+                        return json!({"id": format!("{vm}/extensions/{ext}")});
+                    }
                     let publisher = if ext.starts_with("aad") { "Microsoft.Azure.ActiveDirectory" } else { "Microsoft.Azure.Monitor" };
                     json!({"id": format!("{vm}/extensions/{ext}"), "name": ext, "location": "westeurope",
                         "type": "Microsoft.Compute/virtualMachines/extensions",
