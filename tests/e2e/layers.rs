@@ -8,10 +8,13 @@
 //! protocol, handed to an entry point, which calls the domain, which reads the data through the
 //! ports): plumbing (time, settings reader, telemetry, `Retry-After`, JSON shapes), ports, protocol (host envelopes and Event Grid events: vocabulary every
 //! layer above uses, knowing nothing of the domain), data (the catalogue tables and keys, the
-//! watched sources), domain, state (configuration, the shared seams, and the component tests' kit
-//! `testkit`, which builds them: checked like the rest, so it serves the entry points' tests
-//! without naming them), entry points (functions,
+//! watched sources), domain, state (configuration and the shared seams), entry points (functions,
 //! the HTTP API, the CLI, backfill), app (the router).
+//!
+//! The test kit (`testkit/src/kit/`, the crate `bastion-testkit`, compiled into the unit tests as
+//! `crate::testkit`) builds the state and the ports' doubles: it names the product
+//! (`bastion_recordings::<module>`) no higher than the state layer, so it serves the entry points'
+//! tests without naming them ([`the_kit_names_nothing_above_the_state_layer`]).
 //!
 //! One pipeline makes notifications: no file outside `src/spine/` builds a `Notification` or
 //! calls the spine's `alert`, only the entry points hand findings to `spine::send`/`messages`, and
@@ -85,6 +88,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "sentinel",
         ],
     ),
+    // `testkit`: the unit tests' name for the test kit's source (see the kit's own check).
     ("state", &["config", "state", "testkit"]),
     ("entry points", &["functions", "api", "cli", "backfill"]),
     ("app", &["app"]),
@@ -130,10 +134,8 @@ const STILL_REACHED_INTO: &[&str] = &[
     "state",
     "storage",
     "storage/links",
-    "storage/testing/memory",
     "tables",
     "tables/rest",
-    "testkit",
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
@@ -390,6 +392,35 @@ fn circles(src: &Path) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// Files of the test kit (`kit`: `testkit/src/kit/`) that name a product module
+/// (`bastion_recordings::<module>`) above the state layer, or of no layer.
+fn kit_upward(kit: &Path) -> Vec<String> {
+    let state = layer_of("state");
+    let mut files = Vec::new();
+    rust_files(kit, &mut files);
+    let mut out = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(kit).expect("under the kit");
+        let text = code(&std::fs::read_to_string(&file).expect("read"));
+        const PRODUCT: &str = "bastion_recordings::";
+        for (i, _) in text.match_indices(PRODUCT) {
+            for named in heads(&text[i + PRODUCT.len()..]) {
+                let theirs = layer_of(&named);
+                if theirs.is_none() || theirs > state {
+                    out.push(format!(
+                        "testkit/src/kit/{} names bastion_recordings::{named} ({})",
+                        rel.display(),
+                        layer_name(theirs)
+                    ));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Files other than the app that name `crate::functions`: an entry point's logic that another
 /// needs (backfill, the CLI) belongs to the domain below both.
 fn into_functions(src: &Path) -> Vec<String> {
@@ -501,6 +532,51 @@ fn modules_of_one_layer_never_import_each_other_in_a_circle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let found = circles(&src);
     assert!(found.is_empty(), "circles:\n  {}", found.join("\n  "));
+}
+
+#[test]
+fn the_kit_names_nothing_above_the_state_layer() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).join("testkit/src/kit");
+    let mut files = Vec::new();
+    rust_files(&kit, &mut files);
+    assert!(files.len() > 20, "the kit's source is at {}", kit.display());
+    let found = kit_upward(&kit);
+    assert!(
+        found.is_empty(),
+        "the kit names above the state layer:\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn the_kit_check_sees_an_entry_point_named() {
+    let dir = std::env::temp_dir().join(crate::harness::unique("kit-layers-"));
+    std::fs::create_dir_all(dir.join("storage")).expect("mkdir");
+    for (name, text) in [
+        (
+            "mod.rs",
+            "use bastion_recordings::state::AppState;\nuse crate::testkit::storage::memory;\n",
+        ),
+        (
+            "audit.rs",
+            "use bastion_recordings::{config::Config, api::router};\n",
+        ),
+        (
+            "storage/memory.rs",
+            "fn f() { bastion_recordings::cli::run(); }\n",
+        ),
+    ] {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let found = kit_upward(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        found,
+        [
+            "testkit/src/kit/audit.rs names bastion_recordings::api (entry points)",
+            "testkit/src/kit/storage/memory.rs names bastion_recordings::cli (entry points)",
+        ]
+    );
 }
 
 #[test]
