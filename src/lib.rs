@@ -80,5 +80,5 @@ pub mod telemetry;
 extern crate self as bastion_recordings;
 #[cfg(test)]
 #[path = "../testkit/src/kit/mod.rs"]
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code)]
 mod testkit;

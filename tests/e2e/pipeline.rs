@@ -35,8 +35,7 @@ impl PipelineRig {
     }
 
     pub(crate) fn conn(&self) -> &StorageConnection {
-        let app = &self.config.storage.app;
-        app
+        &self.config.storage.app
     }
 
     pub(crate) fn blobs(&self) -> AzureBlobStore {

@@ -53,8 +53,7 @@ impl Rig {
     }
 
     pub(crate) fn conn(&self) -> &bastion_recordings::azure::connection::StorageConnection {
-        let app = &self.config.storage.app;
-        app
+        &self.config.storage.app
     }
 
     pub(crate) fn blobs(&self) -> AzureBlobStore {
