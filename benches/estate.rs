@@ -23,11 +23,11 @@ use bastion_recordings::arm::client::ArmClient;
 use bastion_recordings::arm::{MAX_IN_FLIGHT, ResourceManager as _};
 use bastion_recordings::azure::http::{Auth, Client};
 use bastion_recordings::azure::{Policy, Timeouts};
-use bastion_recordings::clock::FixedClock;
 use bastion_recordings::estate::findings::Sinks;
 use bastion_recordings::estate::settings::EstateSettings;
 use bastion_recordings::estate::trail::Window;
 use bastion_recordings::estate::{check, live};
+use bastion_testkit::clock::FixedClock;
 
 /// The audit trail's window: a day, the audit records' default wait.
 const WINDOW: Window = Window {
@@ -36,8 +36,8 @@ const WINDOW: Window = Window {
 };
 use bastion_recordings::ports::Ports;
 use bastion_recordings::sources::{Source, Sources};
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
-use bastion_recordings::tables::testing::memory::InMemoryTables;
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::memory::InMemoryTables;
 use serde_json::json;
 use time::macros::datetime;
 

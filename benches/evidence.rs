@@ -4,7 +4,7 @@
 //!
 //! The month is seeded first through the library's own writers over the app's table client: each
 //! session through `put_day` (as the audit-log tail stores it), each recording as its typed
-//! catalogue row (hashed; one in ten unjoined), each review through `reviews::record` (as `POST /api/reviews`).
+//! catalogue row (hashed; one in ten unjoined), each review through `reviews::record_by` (as `POST /api/reviews`).
 //! Seeding is not measured. The pack is made by the real binary with the settings a deployment
 //! gives it; `BENCH_HANDLER_BIN` runs another build instead (e.g. a release build).
 //!
@@ -26,12 +26,12 @@ use bastion_recordings::catalogue::days::{Before, DayRow, put as put_day};
 use bastion_recordings::catalogue::recording::{
     Confidence, Hash, Hold, Joined, Match, Recording, RecordingKey, STATUS_CATALOGUED,
 };
-use bastion_recordings::clock::FixedClock;
 use bastion_recordings::export::Outbox;
 use bastion_recordings::ports::Ports;
-use bastion_recordings::reviews::{ReviewRequest, record};
+use bastion_recordings::reviews::{ReviewRequest, Reviewer, record_by};
 use bastion_recordings::sources::{Source, Sources};
 use bastion_recordings::tables::{TableStore, WriteMode};
+use bastion_testkit::clock::FixedClock;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -188,9 +188,13 @@ async fn main() {
                 clock: Arc::new(FixedClock::new(start + Duration::hours(2))),
                 ..ports.clone()
             };
-            record(&ports, &req, &format!("reviewer{}@contoso.com", r % 7))
-                .await
-                .expect("recorded");
+            record_by(
+                &ports,
+                &req,
+                &Reviewer::named(&format!("reviewer{}@contoso.com", r % 7)),
+            )
+            .await
+            .expect("recorded");
         })
         .buffer_unordered(SEED_CONCURRENCY)
         .collect::<Vec<()>>()

@@ -10,11 +10,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::integrity::hash::{CHUNK, hash_blob};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
+use bastion_testkit::storage::memory::InMemoryBlobStore;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -48,9 +48,7 @@ fn azurite_store() -> Option<AzureBlobStore> {
     }
     let cs = std::env::var("AZURITE_CONNECTION_STRING").ok()?;
     let config = Config::from_lookup(&|k| (k == "AzureWebJobsStorage").then(|| cs.clone())).ok()?;
-    let Storage::Connected { app, .. } = &config.storage else {
-        return None;
-    };
+    let app = &config.storage.app;
     AzureBlobStore::new(app).ok()
 }
 

@@ -29,15 +29,15 @@ use std::time::Instant;
 use async_trait::async_trait;
 use bastion_recordings::audit_logs::{created, tail};
 use bastion_recordings::azure::AzureError;
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::state::AppState;
-use bastion_recordings::storage::testing::counting::CountingBlobStore;
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
-use bastion_recordings::tables::testing::memory::InMemoryTables;
+use bastion_testkit::storage::counting::CountingBlobStore;
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use bastion_testkit::tables::memory::InMemoryTables;
 use bytes::Bytes;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -173,9 +173,7 @@ fn azurite() -> (bastion_recordings::storage::azure::AzureBlobStore, Stores) {
     let config =
         Config::from_lookup(&|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .expect("config");
-    let Storage::Connected { app, .. } = &config.storage else {
-        unreachable!("a connection")
-    };
+    let app = &config.storage.app;
     (
         bastion_recordings::storage::azure::AzureBlobStore::new(app).expect("blob client"),
         Stores {
@@ -223,7 +221,7 @@ async fn point<B: BlobStore>(
         ("RECORDINGS_SOURCES", lists[0].as_str()),
         ("AUDITLOGS_SOURCES", lists[1].as_str()),
     ];
-    let config = Config::in_memory(&pairs).expect("config");
+    let config = bastion_testkit::state::config(&pairs).expect("config");
     let stores = bastion_recordings::state::Stores::one(blobs.clone(), metered.clone());
     let clock = Arc::new(bastion_recordings::clock::SystemClock);
     let policy = bastion_recordings::catalogue::policy::Policy::builtin();

@@ -14,16 +14,15 @@ use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
-use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::sweep::{SweepParams, Sweeper, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::testing::counting::CountingBlobStore;
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
-use bastion_recordings::tables::testing::memory::InMemoryTables;
+use bastion_testkit::storage::counting::CountingBlobStore;
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::memory::InMemoryTables;
 use bytes::Bytes;
 use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
@@ -50,7 +49,7 @@ impl World {
             ("RECORDINGS_SOURCES", source.as_str()),
             ("AUDITLOGS_SOURCES", "AzureWebJobsStorage:bench-logs-none"),
         ];
-        let config = Config::in_memory(&pairs).expect("config");
+        let config = bastion_testkit::state::config(&pairs).expect("config");
         let stores = Stores::one(store, tables.clone());
         let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
         Self {

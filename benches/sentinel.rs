@@ -40,21 +40,22 @@ use async_trait::async_trait;
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::azure::http::{Auth, Client};
 use bastion_recordings::azure::{Policy, Timeouts};
-use bastion_recordings::clock::{Clock, FixedClock, SystemClock};
+use bastion_recordings::clock::{Clock, SystemClock};
 use bastion_recordings::export::outbox::{self, OUTBOX_TABLE};
 use bastion_recordings::export::rows::DetectionRow;
 use bastion_recordings::export::{Outbox, Table};
 use bastion_recordings::ingestion::pack::pack;
 use bastion_recordings::ingestion::schema::Declaration;
-use bastion_recordings::ingestion::testing::{FakeIngestion, router};
 use bastion_recordings::ingestion::{IngestionClient, LogsIngestion, MAX_CALL_BYTES};
 use bastion_recordings::ports::Ports;
 use bastion_recordings::sentinel::drain;
 use bastion_recordings::sources::{Source, Sources};
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::testing::intercept::CountingTables;
 use bastion_recordings::tables::{Entity, TableStore, WriteMode};
+use bastion_testkit::clock::FixedClock;
+use bastion_testkit::ingestion::{FakeIngestion, router};
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::intercept::CountingTables;
 use futures::StreamExt as _;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -259,9 +260,7 @@ async fn seed(tables: Arc<dyn TableStore>, rows: usize, bucket: &str) {
 
 fn tables_on(cs: &str) -> Arc<CountingTables<TableRestClient>> {
     let config = common::config(&[("AzureWebJobsStorage", cs.to_owned())]);
-    let bastion_recordings::config::Storage::Connected { app } = &config.storage else {
-        panic!("a connection")
-    };
+    let app = &config.storage.app;
     Arc::new(CountingTables::new(
         TableRestClient::new(app, "bench").expect("table client"),
     ))

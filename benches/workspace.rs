@@ -37,16 +37,15 @@ use bastion_recordings::azure::http::{Auth, Client};
 use bastion_recordings::azure::{self, Timeouts};
 use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::SystemClock;
-use bastion_recordings::config::Config;
-use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow, serve};
 use bastion_recordings::loganalytics::{Answer, LogsClient, LogsQuery};
 use bastion_recordings::state::{AppState, Stores};
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::tables::ops::write_creating_table;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::testing::intercept::CountingTables;
-use bastion_recordings::tables::testing::memory::InMemoryTables;
 use bastion_recordings::tables::{Entity, TableStore, WriteMode};
+use bastion_testkit::loganalytics::{FakeLogs, FakeRow, serve};
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::intercept::CountingTables;
+use bastion_testkit::tables::memory::InMemoryTables;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -170,7 +169,7 @@ fn workspace_source_over(
     page_rows: usize,
     tables: Option<Arc<dyn TableStore>>,
 ) -> (Query, Arc<Recorded>, Arc<InMemoryTables>) {
-    let config = Config::in_memory(&[]).expect("config");
+    let config = bastion_testkit::state::config(&[]).expect("config");
     let memory = Arc::new(InMemoryTables::new());
     let stores = Stores::one(
         Arc::new(InMemoryBlobStore::new("devstoreaccount1")),

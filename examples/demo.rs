@@ -27,7 +27,7 @@
 
 use std::time::{Duration, Instant};
 
-use bastion_recordings::config::{Config, SourceSpec, Storage};
+use bastion_recordings::config::{Config, SourceSpec};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};
 use bastion_recordings::tables::rest::TableRestClient;
@@ -55,9 +55,7 @@ fn blobs(spec: &SourceSpec) -> Res<AzureBlobStore> {
 }
 
 fn tables(config: &Config) -> Res<TableRestClient> {
-    let Storage::Connected { app } = &config.storage else {
-        return Err("the demo needs AzureWebJobsStorage (Azurite)".into());
-    };
+    let app = &config.storage.app;
     Ok(TableRestClient::new(app, &config.table_prefix)?)
 }
 

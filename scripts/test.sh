@@ -124,6 +124,8 @@ step "infra checks (checkov, Bicep, KQL, preflight, cost model), started in the 
 # priority; the packaging part waits for the release build, at the end.
 setsid nice -n 19 scripts/ci-infra.sh --checks-only >target/infra-checks.log 2>&1 &
 INFRA_PID=$!
+step "handler-in-memory (the e2e tests and benchmarks spawn it beside handler)"
+cargo build --locked -p bastion-testkit --bins
 step "cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 TEST_UI=1 cargo test --locked
 step "waiting for cargo-machete and cargo-deny"

@@ -1,4 +1,4 @@
-//! The clock seam: production reads the system clock, tests pin time.
+//! The clock seam: production reads the system clock, tests pin time (the test kit's `FixedClock`).
 
 use time::{Duration, OffsetDateTime};
 
@@ -15,37 +15,6 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
-    }
-}
-
-/// A clock that only moves when told to.
-#[derive(Debug)]
-#[cfg(any(test, feature = "test-support"))]
-pub struct FixedClock(std::sync::Mutex<OffsetDateTime>);
-
-#[cfg(any(test, feature = "test-support"))]
-impl FixedClock {
-    /// Pinned at `t`.
-    pub fn new(t: OffsetDateTime) -> Self {
-        Self(std::sync::Mutex::new(t))
-    }
-
-    /// Moves to `t`.
-    pub fn set(&self, t: OffsetDateTime) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
-    }
-
-    /// Moves forward by `d`.
-    pub fn advance(&self, d: Duration) {
-        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *g += d;
-    }
-}
-
-#[cfg(any(test, feature = "test-support"))]
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -101,6 +70,7 @@ impl Budget {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::clock::FixedClock;
     use std::sync::Arc;
 
     use super::*;

@@ -7,7 +7,9 @@
 //! - entry points: [`functions`] (one module per function family), [`api`] (the catalogue HTTP
 //!   API), [`cli`], [`backfill`] — the only code taking the whole [`state::AppState`].
 //! - state: [`state`] (the seams built once, among them the [`ports::Ports`] every domain takes),
-//!   [`config`]; and, in tests only, `testkit` (the one kit of the component tests).
+//!   [`config`]; and, in unit tests only, `testkit` (the one kit of the component tests and the
+//!   ports' test doubles: the workspace crate `bastion-testkit`, whose source the unit tests
+//!   compile into this crate).
 //! - domain: [`recordings`], [`audit_logs`], [`join`] (recordings ↔ sessions), [`retention`], [`integrity`], [`notify`], [`health`],
 //!   [`estate`] (the Bastion hosts through Resource Manager), [`authorization`] (who allowed
 //!   each session), [`reviews`], [`sentinel`] (the
@@ -18,8 +20,8 @@
 //!   take: tables, sources, clock, outbox), [`pack`] (the key that signs an evidence pack and the
 //!   paper its report is printed on).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
-//! - ports: [`storage`], [`tables`], [`queues`] (the Azure clients; each port's test doubles in
-//!   its `testing` module, only with the `test-support` feature), [`permissions`] (the RBAC
+//! - ports: [`storage`], [`tables`], [`queues`] (the Azure clients; their test doubles are in
+//!   `bastion-testkit`, never in this crate's build), [`permissions`] (the RBAC
 //!   permission of every operation), [`arm`] (Azure Resource Manager), [`ingestion`] (the Logs
 //!   Ingestion API).
 //! - Azure plumbing: [`azure`] (connections, identity, SAS signing, the one HTTP client, retry
@@ -71,5 +73,12 @@ pub mod state;
 pub mod storage;
 pub mod tables;
 pub mod telemetry;
+// The kit's source names this crate `bastion_recordings` and itself `crate::testkit`, as it does
+// in the `bastion-testkit` crate: the unit tests compile the same source, with no second copy of
+// this library.
 #[cfg(test)]
+extern crate self as bastion_recordings;
+#[cfg(test)]
+#[path = "../testkit/src/kit/mod.rs"]
+#[allow(dead_code)]
 mod testkit;

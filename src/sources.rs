@@ -95,7 +95,6 @@ impl Sources {
     }
 
     /// One recordings and one audit-log source.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn single(recordings: Source, audit_logs: Source) -> Self {
         Self {
             recordings: vec![recordings],
@@ -127,13 +126,11 @@ impl Sources {
     }
 
     /// The default recording source.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn default_recordings(&self) -> &Source {
         &self.recordings[0]
     }
 
     /// The default audit-log source.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn default_audit_logs(&self) -> &Source {
         &self.audit_logs[0]
     }
@@ -157,7 +154,7 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testing::memory::InMemoryBlobStore;
+    use crate::testkit::storage::memory::InMemoryBlobStore;
 
     fn source(account: &str, container: &str) -> Source {
         Source::new(Arc::new(InMemoryBlobStore::new(account)), container)

@@ -23,8 +23,8 @@ use bastion_recordings::join::{Times, window_filter};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::filter::Op;
-use bastion_recordings::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
 use bastion_recordings::tables::{Entity, Filter, TableStore, WriteMode};
+use bastion_testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 

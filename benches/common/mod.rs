@@ -7,12 +7,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::testing::counting::CountingBlobStore;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::testing::intercept::CountingTables;
 use bastion_recordings::tables::{Filter, TableStore};
+use bastion_testkit::storage::counting::CountingBlobStore;
+use bastion_testkit::tables::intercept::CountingTables;
 use futures::StreamExt as _;
 
 pub(crate) mod azurite;
@@ -63,9 +63,7 @@ pub(crate) fn config(env: &[(&str, String)]) -> Config {
 /// prefix), behind the library's counting decorators: an atomic increment per call, beside
 /// round trips of milliseconds.
 pub(crate) fn clients(config: &Config) -> Counted {
-    let Storage::Connected { app } = &config.storage else {
-        panic!("the benches need a storage connection")
-    };
+    let app = &config.storage.app;
     let blobs = AzureBlobStore::new(app).expect("blob client");
     let tables = TableRestClient::new(app, &config.table_prefix).expect("table client");
     (

@@ -73,9 +73,7 @@ impl Growth {
         ];
         let config = crate::common::config(&env);
         let (blobs, tables) = crate::common::clients(&config);
-        let bastion_recordings::config::Storage::Connected { app } = &config.storage else {
-            unreachable!("a connection")
-        };
+        let app = &config.storage.app;
         let plain = AzureBlobStore::new(app).expect("blob client");
         let rest = TableRestClient::new(app, prefix).expect("table client");
         let stores = Stores::one(blobs, tables);

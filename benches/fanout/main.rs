@@ -298,9 +298,7 @@ async fn main() {
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let planner = HandlerProcess::spawn(&pairs).await;
         let conn = common::config(&[("AzureWebJobsStorage", direct.clone())]);
-        let bastion_recordings::config::Storage::Connected { app } = &conn.storage else {
-            panic!("a connection")
-        };
+        let app = &conn.storage.app;
         let tables = TableRestClient::new(app, &format!("f{n}")).expect("tables");
         let mut growth = grow::Growth::new(&direct, &format!("f{n}"));
         for &p in &counts_of_instances {

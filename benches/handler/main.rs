@@ -1,9 +1,10 @@
 //! Load benchmark of the real `handler` process (the in-memory regression guard), run by `cargo bench --bench
 //! handler`: cold start (exec → first 200 on a RecordingCreated invocation), idle RSS, binary size,
 //! and RecordingCreated throughput/latency over loopback beside a bare axum JSON echo measured in
-//! the same run with the same load generator ([`load`]: `wrk` when installed). In-memory stores
-//! (`HANDLER_IN_MEMORY=true`); the handler's stdout (one log line per invocation) is drained
-//! through a pipe, as the Functions host does.
+//! the same run with the same load generator ([`load`]: `wrk` when installed). In-memory stores:
+//! the test kit's `handler-in-memory` (the product's handler over them; build it first with
+//! `cargo build --release -p bastion-testkit --bins`); the handler's stdout (one log line per
+//! invocation) is drained through a pipe, as the Functions host does.
 //!
 //! After the closed-loop rounds (throughput, and latency at saturation), open-loop rounds
 //! ([`paced`]) measure latency at a fixed offered load: `--load` (percent, default 50) of the
@@ -48,7 +49,6 @@ async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant)
     let mut child = Command::new(bin)
         .args(args)
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
-        .env("HANDLER_IN_MEMORY", "true")
         .env("HANDLER_IN_MEMORY_ACCOUNT", "stbastrecweu01")
         .env("HANDLER_IN_MEMORY_SEED", seed)
         .env(
@@ -193,6 +193,18 @@ async fn echo_server() {
     axum::serve(listener, app).await.expect("serve");
 }
 
+/// The test kit's `handler-in-memory`, beside this profile's `handler`.
+fn in_memory_handler() -> String {
+    let handler = std::path::Path::new(env!("CARGO_BIN_EXE_handler"));
+    let bin = handler.with_file_name(format!("handler-in-memory{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "no {}: run `cargo build --release -p bastion-testkit --bins` first",
+        bin.display()
+    );
+    bin.to_str().expect("utf-8 path").to_owned()
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,9 +214,8 @@ fn main() {
         return rt.block_on(echo_server());
     }
     rt.block_on(async {
-        // BENCH_HANDLER_BIN: another build of the handler (before/after in one run).
-        let bin = std::env::var("BENCH_HANDLER_BIN")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_handler").to_owned());
+        // BENCH_HANDLER_BIN: another build of the in-memory handler (before/after in one run).
+        let bin = std::env::var("BENCH_HANDLER_BIN").unwrap_or_else(|_| in_memory_handler());
         let bin = bin.as_str();
         let (secs, conc, runs) = (arg("--seconds", 5), arg("--concurrency", 32), arg("--runs", 21));
         let me = std::env::current_exe().expect("exe");

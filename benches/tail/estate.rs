@@ -64,9 +64,7 @@ impl Estate {
         ];
         let config = common::config(&env);
         let counted = common::clients(&config);
-        let bastion_recordings::config::Storage::Connected { app } = &config.storage else {
-            unreachable!("a connection")
-        };
+        let app = &config.storage.app;
         let plain = AzureBlobStore::new(app).expect("blob client");
         let tables = TableRestClient::new(app, &config.table_prefix).expect("table client");
         let stores = Stores::one(counted.0.clone(), counted.1.clone());

@@ -4,7 +4,7 @@
 //! string, `Duration` null while open), ingested a second before the fake starts; the fake's URL
 //! is printed on the first line, then it serves until killed.
 
-use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow, serve};
+use bastion_testkit::loganalytics::{FakeLogs, FakeRow, serve};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 

@@ -3,13 +3,13 @@
 # (valgrind callgrind) for RecordingCreated on the handler and for the bare axum echo of
 # benches/handler, as (Ir after N2 requests - Ir after N1) / (N2 - N1), which cancels start-up.
 # Usage: scripts/bench/instructions.sh HANDLER_BIN ECHO_BENCH_BIN [N1 N2]  (the handler logs JSON, as
-# under the host; LOG_FORMAT=compact measures plain-text logs). HANDLER_BIN runs in memory, so build it
-# with `cargo build --release --features test-support` (the release build refuses HANDLER_IN_MEMORY).
+# under the host; LOG_FORMAT=compact measures plain-text logs). HANDLER_BIN runs in memory: the test
+# kit's target/release/handler-in-memory (`cargo build --release -p bastion-testkit --bins`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 handler=$1 echo_bin=$2 n1=${3:-200} n2=${4:-1200}
 fixture=tests/fixtures/invocations/recording-created.invocation.json
-export FUNCTIONS_CUSTOMHANDLER_PORT=0 HANDLER_IN_MEMORY=true HANDLER_IN_MEMORY_ACCOUNT=stbastrecweu01
+export FUNCTIONS_CUSTOMHANDLER_PORT=0 HANDLER_IN_MEMORY_ACCOUNT=stbastrecweu01
 export HANDLER_IN_MEMORY_SEED="w0x:$n2" RUST_LOG=info LOG_FORMAT=${LOG_FORMAT:-json}
 
 # Runs "$@" under callgrind, posts $1 requests, dumps the counts while the server still runs (so

@@ -200,8 +200,6 @@ pub fn is_storage_account_id(id: &str) -> bool {
 }
 
 #[cfg(test)]
-pub(crate) mod testing;
-#[cfg(test)]
 mod tests {
     use super::*;
 

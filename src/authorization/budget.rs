@@ -169,8 +169,8 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::clock::FixedClock;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::clock::FixedClock;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     /// Takes at `at` (the clock set there first).
     async fn take_at(

@@ -23,9 +23,9 @@ use crate::azure::AzureError;
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::session::SessionRecord;
 use crate::catalogue::session::outcome::CONNECTED;
-use crate::clock::FixedClock;
 use crate::ports::Ports;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::clock::FixedClock;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
 const VM: &str =

@@ -19,8 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use super::shared_store::{Account, Accounts, read_entra};
 use crate::arm::ResourceManager;
 use crate::arm::client::ArmClient;
-use crate::clock::FixedClock;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::clock::FixedClock;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const SUB: &str = "11111111-2222-3333-4444-555555555555";
 

@@ -11,7 +11,7 @@ use super::select::{Chosen, covered_by, fresh, scan};
 use crate::catalogue::days::{DAYS_TABLE, DayRow, Span};
 use crate::catalogue::session::SessionRecord;
 use crate::catalogue::session::outcome::CONNECTED;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 fn row(tunnel: &str, hour: i64, email: &str, verdict: &str) -> DayRow {
     let mut s = SessionRecord::new(tunnel);

@@ -211,16 +211,7 @@ mod tests {
             // The first of a name counts: `extra` overrides `base`.
             let mut pairs: Vec<(&str, &str)> = extra.to_vec();
             pairs.extend_from_slice(&base);
-            match crate::config::Config::from_lookup(&|k| {
-                (k == "HANDLER_IN_MEMORY")
-                    .then(|| "true".to_owned())
-                    .or_else(|| {
-                        pairs
-                            .iter()
-                            .find(|(n, _)| *n == k)
-                            .map(|(_, v)| (*v).to_owned())
-                    })
-            }) {
+            match crate::testkit::state::config(&pairs) {
                 Ok(_) => Vec::new(),
                 Err(e) => e.0,
             }

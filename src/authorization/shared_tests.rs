@@ -56,7 +56,7 @@ fn an_account_used_by_two_people_on_one_vm_is_shared() {
 #[tokio::test]
 async fn the_kept_state_finds_what_the_scan_found_and_forgets_old_uses() {
     use super::shared_store::{Accounts, add, load, save, shared as kept_shared};
-    let tables = crate::tables::testing::memory::InMemoryTables::new();
+    let tables = crate::testkit::tables::memory::InMemoryTables::new();
     let rows = [
         row(0, "vm1", "root", "alice@contoso.com", CONNECTED),
         row(1, "vm1", "ROOT", "Alice@Contoso.com", CONNECTED),

@@ -8,7 +8,7 @@ use time::macros::datetime;
 
 use super::evidence::{Evidence, Kind, Source};
 use super::store::{close_gone, keep, load, mark_read, read_at};
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 fn instance(id: &str, end_hours: i64) -> Evidence {
     let t = datetime!(2026-11-20 10:00 UTC);

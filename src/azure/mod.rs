@@ -14,8 +14,7 @@
 //!   long-running-operation poller ([`http::lro`]); [`sdk`]: options for
 //!   the SDK clients (blobs, queues), whose own retries are off so that the same policy tries
 //!   them.
-//! - [`endpoint`]: which endpoints a client may call (https, loopback http for tests);
-//!   `intercept` (`test-support` only): the decorator both ports' test doubles wrap a store with.
+//! - [`endpoint`]: which endpoints a client may call (https, loopback http for tests).
 
 pub mod connection;
 pub mod endpoint;
@@ -23,8 +22,6 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod identity_error;
-#[cfg(feature = "test-support")]
-pub mod intercept;
 pub mod pace;
 pub mod retry;
 pub mod retry_after;

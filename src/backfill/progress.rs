@@ -38,7 +38,6 @@ impl Progress {
     }
 
     /// Reports nothing.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn hidden() -> Self {
         Self::with(ProgressBar::hidden(), None)
     }

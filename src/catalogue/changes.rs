@@ -75,8 +75,8 @@ mod tests {
     use crate::catalogue::days::{self, Before, DAYS_TABLE, DayRow, Span};
     use crate::catalogue::session::SessionRecord;
     use crate::tables::ops::get;
-    use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+    use crate::testkit::tables::memory::InMemoryTables;
 
     /// Refuses every write of `sessionwindows` after the first (the row's own).
     struct SettleFails;

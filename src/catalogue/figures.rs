@@ -234,7 +234,11 @@ mod tests {
             let due = now + Duration::milliseconds(ms);
             let row = serde_json::json!({"DueAt": format_utc_millis(due)});
             let row = row.as_object().cloned().expect("object");
-            assert_eq!(f.matches(&row), overdue(due, now), "{ms} ms");
+            assert_eq!(
+                crate::testkit::tables::filter::matches(&f, &row),
+                overdue(due, now),
+                "{ms} ms"
+            );
         }
     }
 }

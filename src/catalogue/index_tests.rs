@@ -10,8 +10,8 @@ use crate::catalogue::query::{Listed, Query};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::recording::{Confidence, Joined, Match, SessionView};
 use crate::tables::WriteMode;
-use crate::tables::testing::intercept::CountingTables;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::intercept::CountingTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 /// A recording created on `day` (`name` its blob) joined to a session of `vm` and `user`.
 fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Recording {
@@ -229,10 +229,10 @@ struct InFlight {
 }
 
 #[async_trait::async_trait]
-impl crate::tables::testing::intercept::BeforeTableCall for InFlight {
+impl crate::testkit::tables::intercept::BeforeTableCall for InFlight {
     async fn before(
         &self,
-        call: crate::tables::testing::intercept::TableCall<'_>,
+        call: crate::testkit::tables::intercept::TableCall<'_>,
     ) -> Result<(), crate::azure::AzureError> {
         use std::sync::atomic::Ordering::SeqCst;
         if matches!(call.op(), "batch" | "delete") {
@@ -247,7 +247,7 @@ impl crate::tables::testing::intercept::BeforeTableCall for InFlight {
 
 #[tokio::test]
 async fn index_partitions_are_written_and_removed_many_at_once_creating_the_table_once() {
-    use crate::tables::testing::intercept::Intercepted;
+    use crate::testkit::tables::intercept::Intercepted;
     let tables = Intercepted::with(
         CountingTables::new(InMemoryTables::new()),
         InFlight::default(),

@@ -368,8 +368,8 @@ mod guid_tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::tables::testing::intercept::CountingTables;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::intercept::CountingTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     /// Indexes recording `n` as naming `guid`, as [`put_guids`] writes it.
     async fn named(tables: &dyn TableStore, guid: &str, n: usize) {

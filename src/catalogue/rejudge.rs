@@ -166,7 +166,7 @@ async fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     #[tokio::test]
     async fn a_container_without_its_table_has_nothing_to_judge() {

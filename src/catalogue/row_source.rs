@@ -56,7 +56,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::storage::testing::memory::InMemoryBlobStore;
+    use crate::testkit::storage::memory::InMemoryBlobStore;
 
     #[test]
     fn the_default_sources_keys_carry_their_account() {

@@ -74,9 +74,9 @@ pub fn options(args: &BackfillArgs) -> Result<Options, String> {
 }
 
 /// Runs `backfill`.
-pub async fn run(args: BackfillArgs) -> super::Exit {
+pub async fn run(args: BackfillArgs, start: super::Start) -> super::Exit {
     let opts = options(&args).map_err(|e| fail(2, e))?;
-    let state = super::state_from_env()?;
+    let state = super::state(start)?;
     let mut out = std::io::stdout().lock();
     let mut emit = |queue: &str, message: serde_json::Value| {
         let line = serde_json::json!({"queue": queue, "message": message});

@@ -2,23 +2,27 @@
 
 use std::process::ExitCode;
 
-use super::{CatalogueCommand, Command, Exit, fail};
+use super::{CatalogueCommand, Command, Exit, Start, fail};
 use crate::retention::lifecycle;
 use crate::retention::sweep::{self, SweepParams, digest};
 
-/// Runs a one-shot command. Exit codes: 0 done, 1 the command failed, 2 bad configuration or
-/// usage.
-pub async fn run(cmd: Command) -> ExitCode {
+/// Runs a one-shot command over the state `start` builds. Exit codes: 0 done, 1 the command
+/// failed, 2 bad configuration or usage.
+pub async fn run(cmd: Command, start: Start) -> ExitCode {
     match cmd {
         Command::LifecyclePolicy => lifecycle_policy(),
-        Command::Sweep(args) => sweep_once(args.dry_run).await,
-        Command::Catalogue(CatalogueCommand::Query(args)) => super::query::query(false, args).await,
-        Command::Catalogue(CatalogueCommand::Export(args)) => super::query::query(true, args).await,
-        Command::Verify(args) => super::query::verify(args).await,
-        Command::Backfill(args) => super::backfill::run(args).await,
-        Command::Hold(cmd) => super::hold::run(cmd).await,
-        Command::Disconnect(args) => super::disconnect::run(args).await,
-        Command::Evidence(args) => super::evidence::run(args).await,
+        Command::Sweep(args) => sweep_once(args.dry_run, start).await,
+        Command::Catalogue(CatalogueCommand::Query(args)) => {
+            super::query::query(false, args, start).await
+        }
+        Command::Catalogue(CatalogueCommand::Export(args)) => {
+            super::query::query(true, args, start).await
+        }
+        Command::Verify(args) => super::query::verify(args, start).await,
+        Command::Backfill(args) => super::backfill::run(args, start).await,
+        Command::Hold(cmd) => super::hold::run(cmd, start).await,
+        Command::Disconnect(args) => super::disconnect::run(args, start).await,
+        Command::Evidence(args) => super::evidence::run(args, start).await,
     }
     .unwrap_or_else(|code| code)
 }
@@ -37,8 +41,8 @@ fn lifecycle_policy() -> Exit {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn sweep_once(dry_run: bool) -> Exit {
-    let state = super::state_from_env()?;
+async fn sweep_once(dry_run: bool, start: Start) -> Exit {
+    let state = super::state(start)?;
     let now = state.ports.clock.now();
     let mut params = SweepParams::new(
         &state.config.retention,

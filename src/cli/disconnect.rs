@@ -27,11 +27,11 @@ pub struct DisconnectArgs {
 }
 
 /// Runs `disconnect`.
-pub async fn run(args: DisconnectArgs) -> Exit {
+pub async fn run(args: DisconnectArgs, start: super::Start) -> Exit {
     if args.reason.trim().is_empty() || args.by.trim().is_empty() {
         return Err(fail(2, "--reason and --by must not be empty"));
     }
-    let state = super::state_from_env()?;
+    let state = super::state(start)?;
     let Some(arm) = state
         .arm
         .as_ref()

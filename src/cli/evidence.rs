@@ -70,11 +70,11 @@ pub struct VerifyPackArgs {
 }
 
 /// Runs `evidence`.
-pub async fn run(args: EvidenceArgs) -> Exit {
+pub async fn run(args: EvidenceArgs, start: super::Start) -> Exit {
     match args.command {
         Some(EvidenceCommand::PublicKey) => public_key(),
         Some(EvidenceCommand::Verify(v)) => verify(&v),
-        None => pack(args.pack).await,
+        None => pack(args.pack, start).await,
     }
 }
 
@@ -112,7 +112,7 @@ fn verify(args: &VerifyPackArgs) -> Exit {
     })
 }
 
-async fn pack(args: PackArgs) -> Exit {
+async fn pack(args: PackArgs, start: super::Start) -> Exit {
     let (Some(from), Some(to), Some(out)) = (args.range.from, args.range.to, args.out) else {
         let why =
             "evidence: --from, --to and --out are required (or a subcommand: public-key, verify)";
@@ -124,7 +124,7 @@ async fn pack(args: PackArgs) -> Exit {
     let params = HashMap::from([("from".to_owned(), from), ("to".to_owned(), to)]);
     // The API's range rules, without its page-range limit: a pack may cover a quarter or a year.
     let q = Query::parse(&params, 3660, &[], &[]).map_err(|e| fail(2, format!("evidence: {e}")))?;
-    let state = super::state_from_env()?;
+    let state = super::state(start)?;
     let Some(key) = state.config.evidence_key.clone() else {
         return Err(fail(
             2,

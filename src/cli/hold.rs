@@ -104,14 +104,14 @@ fn problem(e: &ApiError) -> ExitCode {
 }
 
 /// Runs `hold set|release|list`.
-pub async fn run(cmd: HoldCommand) -> Exit {
+pub async fn run(cmd: HoldCommand, start: super::Start) -> Exit {
     let req = match &cmd {
         HoldCommand::List { .. } => None,
         HoldCommand::Set(args) | HoldCommand::Release(args) => {
             Some(request(args).map_err(|e| fail(2, e))?)
         }
     };
-    let state = super::state_from_env()?;
+    let state = super::state(start)?;
     let result = match (&cmd, req) {
         (HoldCommand::List { recording }, _) => holds::list(&state, recording.as_deref()).await,
         (_, Some((req, by))) => {

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::state::AppState;
 
 /// Azure Bastion recordings: the Functions custom handler, and one-shot commands over the same
@@ -203,13 +203,23 @@ pub fn written(e: std::io::Error) -> ExitCode {
 #[cfg(test)]
 mod tests;
 
-/// The state a one-shot command runs over, from the environment; a bad setting is printed
-/// (named, never its value) and the command exits 2.
+/// How a binary builds its state from the environment: the `handler`'s is [`state_from_env`]
+/// (the test kit's `handler-in-memory` brings one over in-memory stores).
+pub type Start = fn() -> Result<AppState, ConfigError>;
+
+/// The `handler`'s state: configuration from the environment, the seams it names.
+///
+/// # Errors
+/// Every bad setting, or a client that cannot be built.
+pub fn state_from_env() -> Result<AppState, ConfigError> {
+    Config::from_env().and_then(AppState::from_config)
+}
+
+/// The state a one-shot command runs over, built by `start`; a bad setting is printed (named,
+/// never its value) and the command exits 2.
 ///
 /// # Errors
 /// The exit code to end with.
-pub fn state_from_env() -> Result<AppState, ExitCode> {
-    Config::from_env()
-        .and_then(AppState::from_config)
-        .map_err(|e| fail(2, e))
+pub fn state(start: Start) -> Result<AppState, ExitCode> {
+    start().map_err(|e| fail(2, e))
 }

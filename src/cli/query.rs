@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use super::{CatalogueArgs, Exit, VerifyArgs, fail, state_from_env};
+use super::{CatalogueArgs, Exit, Start, VerifyArgs, fail, state};
 use crate::api::listing::{Format, parse};
 use crate::api::problem::ApiError;
 use crate::catalogue::query::shape::Shape as _;
@@ -18,9 +18,9 @@ use crate::state::AppState;
 use crate::telemetry::redact;
 
 /// Runs `catalogue query` (`export = false`) or `catalogue export`.
-pub async fn query(export: bool, args: CatalogueArgs) -> Exit {
+pub async fn query(export: bool, args: CatalogueArgs, start: Start) -> Exit {
     let params = super::params(&args);
-    let state = state_from_env()?;
+    let state = state(start)?;
     let (mut q, format) = parse::<Recording>(&params, None, state.config.api.max_range_days)
         .map_err(|e| fail(2, e.detail()))?;
     known_host(&state, &q).await?;
@@ -93,14 +93,14 @@ fn tally(counts: &HashMap<&str, usize>) -> String {
 }
 
 /// Runs `verify`.
-pub async fn verify(args: VerifyArgs) -> Exit {
+pub async fn verify(args: VerifyArgs, start: Start) -> Exit {
     let params = super::params(&args.filters);
     let sample = match args.sample {
         None => Sample::All,
         Some(n) => Sample::OneIn(n, uuid::Uuid::new_v4().to_string()),
     };
     let (q, _) = parse::<Recording>(&params, None, 366).map_err(|e| fail(2, e.detail()))?;
-    let state = state_from_env()?;
+    let state = state(start)?;
     known_host(&state, &q).await?;
     let now = state.ports.clock.now();
     let (mut counts, mut findings) = (HashMap::<&str, usize>::new(), 0usize);

@@ -69,7 +69,7 @@ impl AuthMode {
     }
 
     /// The problems of an unconfigured mode (empty otherwise).
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn problems(&self) -> &[String] {
         match self {
             Self::Unconfigured(p) => p,

@@ -24,7 +24,7 @@ pub fn read(
     if identity.is_none() {
         let storage = match app {
             Some(_) => "AzureWebJobsStorage is a key connection",
-            None => "the stores are in memory",
+            None => "AzureWebJobsStorage is not usable",
         };
         for (setting, endpoint) in needs {
             if endpoint.is_some_and(|u| u.scheme() == "http") {

@@ -16,7 +16,6 @@ use crate::estate::settings::EstateSettings;
 use crate::setting::Reader;
 
 /// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
-#[cfg(any(test, feature = "test-support"))]
 pub const SETTINGS: &[&str] = &[
     "FUNCTIONS_CUSTOMHANDLER_PORT",
     "EVIDENCE_SIGNING_KEY",
@@ -38,7 +37,6 @@ pub const SETTINGS: &[&str] = &[
     "RETENTION_ALLOW_SHORTENING",
     "HOLD_RELEASE_TWO_PERSON",
     "HOLD_RELEASE_REQUEST_HOURS",
-    "HANDLER_IN_MEMORY",
     "LOG_FORMAT",
     "NOTIFY_TEAMS_URL",
     "NOTIFY_SLACK_URL",
@@ -79,15 +77,11 @@ pub const SETTINGS: &[&str] = &[
     "HEALTH_HEARTBEAT_SECONDS",
     "HEALTH_TAIL_LAG_MINUTES",
     "INTEGRITY_VERIFY_SAMPLE",
-    "HANDLER_IN_MEMORY_ACCOUNT",
-    "HANDLER_IN_MEMORY_SEED",
     "STORAGE_TRY_TIMEOUT_MS",
     "STORAGE_TIMEOUT_MS",
     "REVIEW_WORKING_HOURS",
     "REVIEW_DEADLINE_HOURS",
     "REVIEW_LONG_SESSION_MINUTES",
-    "WEBSITE_INSTANCE_ID",
-    "WEBSITE_SITE_NAME",
     "BASTION_HOSTS",
     "ARM_ENDPOINT",
     "BASTION_DISCONNECT",
@@ -125,18 +119,9 @@ fn listed(problems: &[String]) -> String {
 
 /// Where the app's data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "built once at start-up; boxing would only add noise at every use"
-)]
-pub enum Storage {
-    /// Real storage accounts (Azure or Azurite).
-    Connected {
-        /// `AzureWebJobsStorage`: tables, queues, quarantine.
-        app: StorageConnection,
-    },
-    /// In-memory fakes (`HANDLER_IN_MEMORY=true`): `test-support` builds only, never in Azure.
-    InMemory,
+pub struct Storage {
+    /// `AzureWebJobsStorage`: tables, queues, quarantine.
+    pub app: StorageConnection,
 }
 
 /// The handler's configuration.
@@ -170,10 +155,6 @@ pub struct Config {
     pub heartbeat_interval: time::Duration,
     /// Recordings re-hashed per `IntegrityVerify` run (`INTEGRITY_VERIFY_SAMPLE`).
     pub integrity_sample: usize,
-    /// Account name of the in-memory stores (`HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
-    pub in_memory_account: String,
-    /// Synthetic recordings seeded into the in-memory stores (`HANDLER_IN_MEMORY_SEED`).
-    pub in_memory_seed: Option<String>,
     /// The Bastion estate checks (`BASTION_*`, `ARM_ENDPOINT`, `RECORDINGS_ACCOUNT_IDS`).
     pub estate: EstateSettings,
     /// Microsoft Sentinel export (`SENTINEL_*`); none: nothing is recorded or sent.
@@ -198,18 +179,6 @@ impl Config {
     /// Reads the process environment; errors name every problem at once.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&|k| std::env::var(k).ok())
-    }
-
-    /// The in-memory mode's configuration with `pairs` set too (tests, benchmarks, tools).
-    #[cfg(feature = "test-support")]
-    pub fn in_memory(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
-        Self::from_lookup(&|k| match k {
-            "HANDLER_IN_MEMORY" => Some("true".to_owned()),
-            _ => pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| (*v).to_owned()),
-        })
     }
 
     /// Reads configuration through `env` (tests pass a map); errors name every problem at once.
@@ -238,17 +207,8 @@ impl Config {
         let evidence_key = crate::pack::key::PackKey::from_reader(&mut r);
         let evidence_paper = crate::pack::paper::Paper::from_reader(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_reader(&mut r);
-        let in_memory_account = r
-            .get("HANDLER_IN_MEMORY_ACCOUNT")
-            .unwrap_or_else(|| "devstoreaccount1".to_owned());
-        let in_memory_seed = r.get("HANDLER_IN_MEMORY_SEED");
         let timeouts = Timeouts::from_reader(&mut r);
         let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
-        let in_memory = r.flag("HANDLER_IN_MEMORY", false);
-        // The platform sets these on every instance in Azure (never locally): the in-memory mode is refused there.
-        let azure_host = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"]
-            .into_iter()
-            .find(|k| r.get(k).is_some());
         let mut errors = r.into_errors();
         let get = |k: &str| {
             env(k)
@@ -262,23 +222,8 @@ impl Config {
                 0
             }),
         };
-        if in_memory && !cfg!(feature = "test-support") {
-            errors.push("HANDLER_IN_MEMORY: not available in this build (the in-memory stores are a test-support feature)".to_owned());
-        } else if let Some(k) = azure_host.filter(|_| in_memory) {
-            errors.push(format!(
-                "HANDLER_IN_MEMORY: refused in Azure ({k} is set by the Functions host)"
-            ));
-        }
-        let storage = if in_memory {
-            Storage::InMemory
-        } else {
-            resolve_storage(env, timeouts, &mut errors)
-        };
-        let app = match &storage {
-            Storage::Connected { app } => Some(app),
-            Storage::InMemory => None,
-        };
-        let sources = sources::read(env, app, in_memory, &mut errors);
+        let app = resolve_storage(env, timeouts, &mut errors);
+        let sources = sources::read(env, app.as_ref(), &mut errors);
         let la = workspaces.endpoint.as_ref();
         let needs = [
             (
@@ -300,10 +245,10 @@ impl Config {
         ];
         let needs: Vec<(&str, Option<&url::Url>)> = needs
             .into_iter()
-            .filter(|n| n.2 && !in_memory)
+            .filter(|n| n.2)
             .map(|(k, u, _)| (k, u))
             .collect();
-        let identity = identity::read(env, app, &needs, &mut errors);
+        let identity = identity::read(env, app.as_ref(), &needs, &mut errors);
         // By default the estate checks the hosts the sources name by resource id.
         let named: Vec<String> = (sources.recordings.iter().chain(&sources.audit_logs))
             .filter_map(|s| s.bastion_id.clone())
@@ -325,12 +270,12 @@ impl Config {
         let mut policy_reader = Reader::new(env);
         let policy = read_policy(&mut policy_reader, &retention.audit_logs_class);
         errors.extend(policy_reader.into_errors());
-        if !errors.is_empty() {
+        let Some(app) = app.filter(|_| errors.is_empty()) else {
             return Err(ConfigError(errors));
-        }
+        };
         Ok(Self {
             port,
-            storage,
+            storage: Storage { app },
             sources,
             quarantine_container,
             table_prefix,
@@ -345,8 +290,6 @@ impl Config {
             integrity_sample,
             evidence_key,
             evidence_paper,
-            in_memory_account,
-            in_memory_seed,
             estate,
             sentinel,
             custody,
@@ -411,29 +354,22 @@ fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::catalogue::
     })
 }
 
+/// `AzureWebJobsStorage`, or `None` with its problem in `errors`.
 fn resolve_storage(
     env: &dyn Fn(&str) -> Option<String>,
     timeouts: Timeouts,
     errors: &mut Vec<String>,
-) -> Storage {
+) -> Option<StorageConnection> {
     match StorageConnection::resolve("AzureWebJobsStorage", env) {
-        Ok(Some(app)) => Storage::Connected {
-            app: app.with_timeouts(timeouts),
-        },
+        Ok(Some(app)) => Some(app.with_timeouts(timeouts)),
         // Set but unusable: its problem is named; "not set" would point the wrong way.
         Err(mut e) => {
             errors.append(&mut e);
-            Storage::InMemory
+            None
         }
         Ok(None) => {
-            // Only a test-support build has an in-memory mode to suggest.
-            let hint = if cfg!(feature = "test-support") {
-                "; set HANDLER_IN_MEMORY=true for an in-memory demo"
-            } else {
-                ""
-            };
-            errors.push(format!("AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName){hint}"));
-            Storage::InMemory
+            errors.push("AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName)".to_owned());
+            None
         }
     }
 }

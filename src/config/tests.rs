@@ -16,12 +16,9 @@ fn defaults_and_fallback_connections() {
     assert_eq!(c.port, 0);
     let recordings = &c.sources.recordings[0];
     assert_eq!(recordings.container, "recordings");
-    let Storage::Connected { app } = &c.storage else {
-        panic!("connected")
-    };
     assert_eq!(
         recordings.conn.as_ref(),
-        Some(app),
+        Some(&c.storage.app),
         "the default source is on AzureWebJobsStorage"
     );
 }
@@ -54,7 +51,7 @@ fn every_problem_is_reported_at_once_without_values() {
         // Domain settings fail start-up together.
         (
             &[
-                ("HANDLER_IN_MEMORY", "true"),
+                ("AzureWebJobsStorage__accountName", "acct"),
                 ("AUDIT_TAIL_MAX_RECORDS", "abc"),
                 ("CATALOGUE_MAX_RANGE_DAYS", "9999"),
                 ("HEALTH_HEARTBEAT_SECONDS", "nope"),
@@ -83,47 +80,11 @@ fn every_problem_is_reported_at_once_without_values() {
 }
 
 #[test]
-fn in_memory_is_explicit() {
-    let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("ok");
-    assert_eq!(c.storage, Storage::InMemory);
-}
-
-#[test]
-fn in_memory_is_refused_where_the_host_runs_in_azure() {
-    for azure in ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"] {
-        let err = cfg(&[
-            ("HANDLER_IN_MEMORY", "true"),
-            (azure, "site-secret-name"),
-            ("NOTIFY_TIMEOUT_MS", "soon"),
-        ])
-        .expect_err("refused");
-        let text = err.to_string();
-        assert!(
-            text.contains(&format!(
-                "HANDLER_IN_MEMORY: refused in Azure ({azure} is set"
-            )),
-            "{text}"
-        );
-        assert!(text.contains("NOTIFY_TIMEOUT_MS"), "{text}");
-        assert!(
-            !text.contains("site-secret-name") && !text.contains("soon"),
-            "{text}"
-        );
-    }
-    let c = cfg(&[
-        ("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
-        ("WEBSITE_INSTANCE_ID", "abc"),
-    ])
-    .expect("Azure without the in-memory mode is fine");
-    assert!(matches!(c.storage, Storage::Connected { .. }));
-}
-
-#[test]
 fn recording_account_ids_are_resource_ids_or_a_start_up_error_naming_the_setting() {
     let id =
         "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/strec";
     let ok = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         ("RECORDINGS_ACCOUNT_IDS", &format!(" {id} ,,{id}/")),
     ])
     .expect("ok");
@@ -132,7 +93,7 @@ fn recording_account_ids_are_resource_ids_or_a_start_up_error_naming_the_setting
     assert_eq!(ok.estate.account_id("other"), None);
     let secret = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/secretacct";
     let text = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         ("RECORDINGS_ACCOUNT_IDS", &format!("{id},{secret}")),
     ])
     .expect_err("malformed")
@@ -163,18 +124,18 @@ fn the_estate_watches_the_hosts_the_sources_name_by_id_unless_bastion_hosts_says
 
 #[test]
 fn the_bypass_settings_default_to_90_days_and_no_scope_and_a_bad_one_names_each_setting() {
-    let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("defaults");
+    let c = cfg(&[("AzureWebJobsStorage__accountName", "acct")]).expect("defaults");
     assert_eq!(c.estate.bypass_lookback, time::Duration::days(90));
     assert!(c.estate.bypass_scopes.is_empty());
     use crate::estate::findings::Level;
     assert_eq!(c.estate.bypass_internal_level, Level::Medium);
     let high = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         ("BYPASS_INTERNAL_LEVEL", " High "),
     ]);
     assert_eq!(high.expect("ok").estate.bypass_internal_level, Level::High);
     let bad = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         ("BYPASS_INTERNAL_LEVEL", "loud"),
     ]);
     assert!(
@@ -183,7 +144,7 @@ fn the_bypass_settings_default_to_90_days_and_no_scope_and_a_bad_one_names_each_
             .contains("BYPASS_INTERNAL_LEVEL")
     );
     let c = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         ("BYPASS_VM_LOOKBACK_DAYS", "30"),
         (
             "BYPASS_SCOPES",
@@ -200,7 +161,7 @@ fn the_bypass_settings_default_to_90_days_and_no_scope_and_a_bad_one_names_each_
         ]
     );
     let text = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         ("BYPASS_VM_LOOKBACK_DAYS", "0"),
         (
             "BYPASS_SCOPES",
@@ -230,27 +191,25 @@ fn a_flag_reads_alike_in_every_setting_that_uses_it() {
         pairs.extend([
             ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", yes),
             ("NOTIFY_ALLOW_INSECURE_LOOPBACK", yes),
-            ("HANDLER_IN_MEMORY", "0"),
         ]);
         let c = cfg(&pairs).expect("loopback http allowed by either spelling");
         assert_eq!(
             c.workspaces.endpoint.map(String::from).as_deref(),
             Some("http://127.0.0.1:9/")
         );
-        assert!(matches!(c.storage, Storage::Connected { .. }), "0 is false");
     }
     let mut pairs = base.to_vec();
     pairs.extend([
         ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "yes-please"),
         ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "on"),
-        ("HANDLER_IN_MEMORY", "maybe"),
+        ("RETENTION_DRY_RUN", "maybe"),
     ]);
     let text = cfg(&pairs)
         .expect_err("a flag is true or false")
         .to_string();
     for name in [
         "NOTIFY_ALLOW_INSECURE_LOOPBACK: expected true or false",
-        "HANDLER_IN_MEMORY: expected true or false",
+        "RETENTION_DRY_RUN: expected true or false",
         // The API's flag reads as false for the pipeline (the API reports it, start-up goes on):
         "LOGANALYTICS_ENDPOINT: plain http is refused",
     ] {
@@ -286,7 +245,7 @@ fn a_typo_in_the_connection_string_is_one_sentence_naming_the_setting() {
 
 #[test]
 fn the_extension_allow_list_defaults_to_the_agents_none_empties_it_and_a_bad_entry_names_it() {
-    let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("defaults");
+    let c = cfg(&[("AzureWebJobsStorage__accountName", "acct")]).expect("defaults");
     assert!(
         c.estate
             .extension_allow
@@ -299,13 +258,13 @@ fn the_extension_allow_list_defaults_to_the_agents_none_empties_it_and_a_bad_ent
             .any(|e| e.contains("customscript"))
     );
     let c = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         ("BYPASS_EXTENSION_ALLOW", "none"),
     ])
     .expect("ok");
     assert!(c.estate.extension_allow.is_empty());
     let c = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         (
             "BYPASS_EXTENSION_ALLOW",
             " Contoso.Agents/Inventory ,, contoso.agents/inventory",
@@ -314,7 +273,7 @@ fn the_extension_allow_list_defaults_to_the_agents_none_empties_it_and_a_bad_ent
     .expect("ok");
     assert_eq!(c.estate.extension_allow, ["contoso.agents/inventory"]);
     let text = cfg(&[
-        ("HANDLER_IN_MEMORY", "true"),
+        ("AzureWebJobsStorage__accountName", "acct"),
         ("BYPASS_EXTENSION_ALLOW", "CustomScript"),
     ])
     .expect_err("no publisher")

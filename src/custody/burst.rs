@@ -153,7 +153,7 @@ pub(super) mod admit_tests {
     use time::macros::datetime;
 
     use crate::custody::burst::{ALONE, Finding, Fold, GRACE, WINDOW, admit, close};
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     /// The `i`th deletion alert of one container, all at one time (also `burst_close`'s tests').
     pub(crate) fn alert(i: usize) -> Finding {

@@ -146,7 +146,7 @@ mod tests {
 
     use super::super::burst::{Fold, GRACE, admit, burst_id, burst_of, close};
     use super::*;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     const WAIT: time::Duration = time::Duration::minutes(20);
 

@@ -125,7 +125,7 @@ mod tests {
     use super::super::burst::{GRACE, admit};
     use super::super::burst_actors::{LATE, follow_ups};
     use super::*;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     /// Without a custody workspace no folded alert left a lookup: the burst alert goes out (twice,
     /// one id), promising no actor, and no actors' follow-up ever does.

@@ -10,12 +10,12 @@ use super::CustodySettings;
 use super::awaited::{self, Change, LOOKUPS_TABLE, Lookup};
 use super::lookup::pass;
 use crate::catalogue::recording::{Recording, STATUS_DELETED_OUTSIDE};
-use crate::clock::FixedClock;
 use crate::dates::format_utc;
-use crate::loganalytics::testing::blobs;
-use crate::loganalytics::testing::{FakeLogs, Fault};
-use crate::storage::testing::memory::InMemoryBlobStore;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::clock::FixedClock;
+use crate::testkit::loganalytics::blobs;
+use crate::testkit::loganalytics::{FakeLogs, Fault};
+use crate::testkit::storage::memory::InMemoryBlobStore;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const WS: &str = "a1b2c3d4-0000-4000-8000-000000000001";
 const NAME: &str = "<img src=x>/5f0c2d7e.rec";

@@ -17,7 +17,6 @@ use crate::ports::Ports;
 
 /// Hosts `run` reads at once at most: 100 hosts fit one tick; the pacer lowers the requests out
 /// below it.
-#[cfg(any(test, feature = "test-support"))]
 pub const CONCURRENCY: usize = 8;
 /// How long one `EstateCheck` run (every 15 minutes) may call Resource Manager: a longer
 /// `Retry-After` fails that part (`check-failed:<part>`) rather than hold the next runs up.
@@ -95,7 +94,6 @@ pub(crate) async fn workspaces(
 
 /// Checks every host of `settings` in one run (the audit trail read once for them all), each as
 /// [`host`] does, then [`settle`]s: what the `EstateCheck` units of one period do together.
-#[cfg(any(test, feature = "test-support"))]
 pub async fn run(
     ports: &Ports,
     arm: &dyn ResourceManager,

@@ -177,7 +177,7 @@ async fn watch<'a>(
 ///
 /// # Errors
 /// Table errors.
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(test)]
 pub async fn record(
     tables: &dyn TableStore,
     host: &str,

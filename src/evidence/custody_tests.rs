@@ -9,10 +9,10 @@ use serde_json::json;
 use super::options::PackCustody;
 use super::pack::write_pack;
 use super::tables_tests::{options, temp_dir};
-use crate::loganalytics::testing::blobs;
-use crate::loganalytics::testing::{FakeLogs, Fault};
 use crate::pack::key::PackKey;
 use crate::testkit::fakes;
+use crate::testkit::loganalytics::blobs;
+use crate::testkit::loganalytics::{FakeLogs, Fault};
 
 const WS: &str = "a1b2c3d4-0000-4000-8000-0000000000ee";
 

@@ -201,7 +201,7 @@ fn the_activity_log_reads_as_read_when_no_finding_says_otherwise() {
 async fn every_episode_of_a_door_in_the_period_is_listed_not_only_the_latest() {
     use crate::estate::findings::{Evaluation, Finding, Level};
     use crate::estate::store::{apply, list};
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
     let t = InMemoryTables::new();
     let vm1 = vm("vm1");
     let door = |by: &str| Evaluation {

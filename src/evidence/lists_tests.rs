@@ -58,7 +58,7 @@ async fn reviewed(ports: &Ports, body: serde_json::Value) {
 /// reviewed, `failed` a failed login (neither recorded nor unrecorded, not reviewed).
 pub(super) async fn seeded() -> crate::testkit::Fakes {
     let f = crate::testkit::fakes_over(
-        crate::storage::testing::memory::InMemoryBlobStore::new("acct"),
+        crate::testkit::storage::memory::InMemoryBlobStore::new("acct"),
         NOW,
     );
     let ports = &f.state.ports;

@@ -13,16 +13,16 @@ use super::{ExportRow, Table, declaration};
 use crate::catalogue::days::{DayRow, ReviewMark, Span};
 use crate::catalogue::person::Person;
 use crate::catalogue::session::SessionRecord;
-use crate::ingestion::testing::check_record;
 use crate::reviews::model::{Context, Kind, Review, Subject, Verdict};
-use crate::tables::testing::intercept::CountingTables;
-use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore};
+use crate::testkit::ingestion::check_record;
+use crate::testkit::tables::intercept::CountingTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const T: OffsetDateTime = datetime!(2025-03-14 09:42:17.123 UTC);
 
 fn clock() -> Arc<dyn crate::clock::Clock> {
-    Arc::new(crate::clock::FixedClock::new(T))
+    Arc::new(crate::testkit::clock::FixedClock::new(T))
 }
 
 fn entity(v: Value) -> Entity {

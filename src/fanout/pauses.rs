@@ -130,7 +130,7 @@ impl SharedPauses for Pauses {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     const KEY: &str = "reads/s1/microsoft.network";
 

@@ -3,9 +3,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::store::{self, Ending, Passed, TERM, state};
 use super::*;
-use crate::tables::testing::intercept::CountingTables;
-use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{TableStore, WriteMode};
+use crate::testkit::tables::intercept::CountingTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const T: OffsetDateTime = datetime!(2026-11-25 12:05:00.250 UTC);
 

@@ -64,13 +64,13 @@ mod tests {
 
     use super::evidence_pack;
     use crate::catalogue::policy::Policy;
-    use crate::clock::FixedClock;
     use crate::evidence::publish::{CONTAINER, previous_month};
     use crate::invocation::{Invocation, Outcome};
     use crate::storage::BlobStore;
-    use crate::storage::testing::memory::InMemoryBlobStore;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::clock::FixedClock;
     use crate::testkit::retention::{Hook, Hooked};
+    use crate::testkit::storage::memory::InMemoryBlobStore;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     /// base64 of the seed [7; 32].
     const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";

@@ -109,7 +109,7 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
     // The quarantine names its folders by the wall clock, so this test's "now" is the real one.
     let mut f = fakes();
     let now = OffsetDateTime::now_utc();
-    f.state.ports.clock = Arc::new(crate::clock::FixedClock::new(now));
+    f.state.ports.clock = Arc::new(crate::testkit::clock::FixedClock::new(now));
     let empty = report(&f).await;
     assert_eq!(empty["status"], "ok", "{empty}");
     assert_eq!(empty["functions"]["IntegrityVerify"], Value::Null);

@@ -12,8 +12,8 @@ use tower::ServiceExt as _;
 
 use super::{Beat, Heartbeats, flush};
 use crate::tables::TableStore;
-use crate::tables::testing::intercept::CountingTables;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::intercept::CountingTables;
+use crate::testkit::tables::memory::InMemoryTables;
 use crate::testkit::{blob_created, fakes};
 
 const T0: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);

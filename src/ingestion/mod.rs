@@ -4,7 +4,7 @@
 //! body when accepted. Over the one REST client, [`crate::azure::http`] (the run's end, the one
 //! retry policy: 429 with `Retry-After`, 5xx and timeouts tried again, and the 403 that names the
 //! role), and a trait, so the drain, the tests and the benchmark can
-//! put the loopback fake (`testing`, test-support) or a counting decorator in its place.
+//! put the loopback fake (the test kit's `ingestion`) or a counting decorator in its place.
 //!
 //! - [`schema`]: a declaration of tables and streams, and the check of one record against it.
 //! - [`pack`]: records into calls of at most 1 MB of JSON, fields cut at 64 KB.
@@ -17,8 +17,6 @@
 
 pub mod pack;
 pub mod schema;
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use std::time::Instant;
 

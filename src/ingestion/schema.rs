@@ -147,7 +147,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::ingestion::testing::check_record;
+    use crate::testkit::ingestion::check_record;
 
     fn table() -> TableDecl {
         let d = Declaration::parse(

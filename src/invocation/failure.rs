@@ -49,7 +49,7 @@ impl Failure {
     }
 
     /// The outcome label used in logs and metrics.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn label(&self) -> &'static str {
         match self {
             Self::Retryable { .. } => "failed",

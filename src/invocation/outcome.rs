@@ -67,7 +67,7 @@ impl Outcome {
     }
 
     /// The outcome label used in logs and metrics.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn label(&self) -> &'static str {
         match self {
             Self::Processed { .. } => "processed",

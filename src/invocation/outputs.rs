@@ -20,7 +20,7 @@ impl Outputs {
     }
 
     /// True when no binding has a value.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -41,7 +41,7 @@ impl Outputs {
     }
 
     /// Removes and returns every value of `binding`.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn take(&mut self, binding: &str) -> Vec<Box<RawValue>> {
         match self.entries.iter().position(|(name, _)| name == binding) {
             Some(i) => self.entries.remove(i).1,

@@ -34,13 +34,13 @@ impl Quarantine {
     }
 
     /// The container poison payloads go to.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn container(&self) -> &str {
         &self.container
     }
 
     /// The store behind the quarantine (health checks count its blobs).
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn store(&self) -> &Arc<dyn BlobStore> {
         &self.store
     }

@@ -6,8 +6,6 @@
 mod answer;
 pub mod row;
 pub mod slice;
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use std::sync::Arc;
 

@@ -86,7 +86,7 @@ pub enum ScopeKind {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub const ALL: [Self; 24] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,

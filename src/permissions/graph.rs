@@ -22,13 +22,11 @@ pub enum GraphOperation {
 }
 
 /// The PIM for Groups instances' list path.
-#[cfg(any(test, feature = "test-support"))]
 pub const GROUP_INSTANCES_PATH: &str =
     "/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleInstances";
 
 impl GraphOperation {
     /// The operation a request is (`path` without the query), if the app makes such requests.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn of_request(method: &str, path: &str) -> Option<Self> {
         if method.eq_ignore_ascii_case("GET") && path == GROUP_INSTANCES_PATH {
             return Some(Self::ListGroupAssignmentInstances);
@@ -64,7 +62,6 @@ impl GraphOperation {
     }
 
     /// The permission's app role id on the Microsoft Graph service principal.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn app_role_id(self) -> &'static str {
         match self {
             Self::GetUser => "97235f07-e226-4f63-ace3-39588e11d3a1",

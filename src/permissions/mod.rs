@@ -94,7 +94,7 @@ macro_rules! messages {
 
 impl Operation {
     /// Every operation but [`Operation::Arm`], for exhaustive checks.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub const ALL: [Self; 25] = [
         Self::GetBlobProperties,
         Self::GetBlob,
@@ -230,7 +230,7 @@ impl Operation {
     }
 
     /// The service it addresses.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn service(self) -> Service {
         self.spec().1
     }
@@ -249,7 +249,6 @@ impl Operation {
     }
 
     /// True when a role action or data action `pattern` (`*` wildcards allowed) authorizes it.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn allowed_by(self, pattern: &str) -> bool {
         self.permissions().iter().any(|p| matches(pattern, p))
     }

@@ -3,8 +3,8 @@ use time::macros::datetime;
 
 use super::*;
 use crate::catalogue::recording::Hold;
-use crate::storage::testing::tag_expr::TagExpr;
 use crate::testkit::maps::owned as t;
+use crate::testkit::storage::tag_expr::TagExpr;
 
 fn row(class: &str, until: &str) -> Recording {
     Recording {

@@ -78,8 +78,8 @@ mod tests {
 
     use super::*;
     use crate::catalogue::policy::{Policy, audit_log_retention};
-    use crate::storage::testing::tag_expr::TagExpr;
     use crate::testkit::maps::owned as t;
+    use crate::testkit::storage::tag_expr::TagExpr;
 
     #[test]
     fn one_range_query_selects_expired_and_never_held() {
@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(held[TAG_UNTIL], HELD_UNTIL);
         assert_eq!(held[TAG_HELD_FROM], "pci-1y/2026-03-14");
         assert!(
-            crate::storage::testing::memory::validate_tags(&held).is_ok(),
+            crate::testkit::storage::memory::validate_tags(&held).is_ok(),
             "tag characters allowed"
         );
         assert_eq!(hold_tags(&held), held, "a second hold keeps the original");

@@ -17,7 +17,7 @@ pub mod watched;
 
 pub use model::{Kind, Review, Subject, Verdict};
 pub use period::{Period, latest};
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(test)]
 pub use record::record;
 pub use record::{Recorded, ReviewRequest, record_by};
 pub use refusal::Reviewer;

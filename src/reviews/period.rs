@@ -103,7 +103,7 @@ mod tests {
     use crate::reviews::model::{Context, Kind, Subject, Verdict};
     use crate::tables::WriteMode;
     use crate::tables::ops::write_creating_table;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     fn review(id: &str, at: OffsetDateTime) -> Review {
         Review {

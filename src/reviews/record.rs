@@ -106,7 +106,7 @@ pub struct Recorded {
 }
 
 /// Records `req` by `reviewer`, known by its name only ([`record_by`]).
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(test)]
 pub async fn record(
     ports: &Ports,
     req: &ReviewRequest,

@@ -11,14 +11,14 @@ use time::{Duration, OffsetDateTime};
 
 use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::session::{self, SessionRecord};
-use crate::clock::FixedClock;
 use crate::export::outbox::{self, OUTBOX_TABLE};
 use crate::export::{Outbox, Table};
 use crate::ports::Ports;
 use crate::reviews::record::{ReviewRequest, record};
-use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::clock::FixedClock;
+use crate::testkit::storage::memory::InMemoryBlobStore;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const T: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
 const TUNNEL: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";

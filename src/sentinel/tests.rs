@@ -10,7 +10,6 @@ use time::{Duration, OffsetDateTime};
 
 use crate::arm::{DisconnectResult, ResourceManager};
 use crate::azure::AzureError;
-use crate::clock::FixedClock;
 use crate::estate::disconnect;
 use crate::estate::findings::{Evaluation, Finding, Level};
 use crate::estate::store;
@@ -20,9 +19,10 @@ use crate::notify::handler::{Dispatch, deliver_message};
 use crate::notify::{Notification, Notifier, Severity};
 use crate::ports::Ports;
 use crate::reviews::record::{ReviewRequest, record};
-use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::clock::FixedClock;
+use crate::testkit::storage::memory::InMemoryBlobStore;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const T: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
 

@@ -6,8 +6,6 @@
 //! only what it exercises.
 
 mod domains;
-#[cfg(feature = "test-support")]
-mod testing;
 
 use std::sync::Arc;
 
@@ -18,7 +16,7 @@ use crate::azure::connection::StorageConnection;
 use crate::azure::http::{Auth, Client};
 use crate::catalogue::policy::Policy;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError, SourceSpec, Storage};
+use crate::config::{Config, ConfigError, SourceSpec};
 use crate::export::Outbox;
 use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
@@ -35,8 +33,6 @@ use crate::tables::TableStore;
 use crate::tables::rest::TableRestClient;
 
 pub use domains::{LiveSessions, Raised, health, join, recordings, stalled, sweeper, tailer};
-#[cfg(feature = "test-support")]
-pub use testing::Stores;
 
 /// Shared state: configuration and seams, each behind an `Arc`, cloned into every invocation (a
 /// dozen reference counts: noise beside the storage round trips an invocation makes).
@@ -98,15 +94,7 @@ impl AppState {
     /// `ConfigError` when a client cannot be built.
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
         let policy = config.policy.clone();
-        let Storage::Connected { app } = &config.storage else {
-            #[cfg(feature = "test-support")]
-            return Ok(Self::in_memory(config, policy));
-            // Unreachable: a build without the in-memory stores refuses HANDLER_IN_MEMORY in `Config`.
-            #[cfg(not(feature = "test-support"))]
-            return Err(ConfigError(vec![
-                "HANDLER_IN_MEMORY: not available in this build".into(),
-            ]));
-        };
+        let app = &config.storage.app;
         let mut clients = Clients::default();
         let app_blobs = clients.blobs(app)?;
         let sources = Sources::new(
@@ -147,6 +135,34 @@ impl AppState {
         Ok(state)
     }
 
+    /// Assembles state from explicit seams (component tests, benchmarks, tools): every recording
+    /// source of the configuration is reached through `stores.recordings`, every audit-log source
+    /// through `stores.audit_logs`, whatever connection the configuration names. The one
+    /// constructor besides [`from_config`](Self::from_config).
+    pub fn assemble(config: Config, policy: Policy, stores: Stores, clock: Arc<dyn Clock>) -> Self {
+        let over = |specs: &[SourceSpec], store: &Arc<dyn BlobStore>| -> Vec<Source> {
+            specs.iter().map(|s| source(s, store.clone())).collect()
+        };
+        let recordings = over(&config.sources.recordings, &stores.recordings);
+        let audit_logs = over(&config.sources.audit_logs, &stores.audit_logs);
+        let seams = Built {
+            sources: Sources::new(recordings, audit_logs).unwrap_or_else(|| {
+                Sources::single(
+                    Source::new(stores.recordings.clone(), "recordings"),
+                    Source::new(stores.audit_logs.clone(), "insights-logs-bastionauditlogs"),
+                )
+            }),
+            app_blobs: stores.app_blobs,
+            tables: stores.tables,
+            links: Links::one(links::for_connection(None)),
+            queues: crate::health::queues::for_connection(None),
+            logs: logs_client(&config, None).map(|c| Arc::new(c) as _),
+            directory: directory(&config, None),
+            ingestion: ingestion_client(&config, None),
+        };
+        Self::build(config, policy, seams, clock)
+    }
+
     fn build(config: Config, policy: Policy, seams: Built, clock: Arc<dyn Clock>) -> Self {
         let app_blobs = seams.app_blobs;
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
@@ -177,6 +193,31 @@ impl AppState {
             ingestion: seams.ingestion,
             directory: seams.directory,
             config: Arc::new(config),
+        }
+    }
+}
+
+/// The blob and table seams [`AppState::assemble`] takes.
+#[derive(Clone)]
+pub struct Stores {
+    /// The recordings account.
+    pub recordings: Arc<dyn BlobStore>,
+    /// The audit-log account.
+    pub audit_logs: Arc<dyn BlobStore>,
+    /// The app's own account (quarantine).
+    pub app_blobs: Arc<dyn BlobStore>,
+    /// The app's tables.
+    pub tables: Arc<dyn TableStore>,
+}
+
+impl Stores {
+    /// Every blob seam is `blobs`.
+    pub fn one(blobs: Arc<dyn BlobStore>, tables: Arc<dyn TableStore>) -> Self {
+        Self {
+            recordings: blobs.clone(),
+            audit_logs: blobs.clone(),
+            app_blobs: blobs,
+            tables,
         }
     }
 }
@@ -368,7 +409,7 @@ mod tests {
                 "https://api.loganalytics.io/.default",
             ),
         ] {
-            let config = Config::in_memory(&[
+            let config = crate::testkit::state::config(&[
                 (
                     "AUDITLOGS_WORKSPACES",
                     "a1b2c3d4-0000-4000-8000-000000000001",

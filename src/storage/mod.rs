@@ -1,12 +1,11 @@
 //! The blob port: [`BlobStore`] (a narrow view of Blob Storage, failing with the one
 //! [`AzureError`]), its value types, [`azure::AzureBlobStore`] and [`links`] (read links).
-//! Its test doubles are in `testing` (`test-support` only): the fake (`memory`, `tag_expr`) and the
-//! decorators (`intercept`, `counting`); `tests/e2e/storage_contract/` holds fake and Azure to one contract.
+//! Its test doubles are in the test kit (`bastion-testkit`, `storage`): the fake (`memory`,
+//! `tag_expr`) and the decorators (`intercept`, `counting`); `tests/e2e/storage_contract/` holds
+//! fake and Azure to one contract.
 
 pub mod azure;
 pub mod links;
-#[cfg(feature = "test-support")]
-pub mod testing;
 pub mod url;
 
 use std::collections::BTreeMap;
@@ -232,11 +231,9 @@ pub trait BlobStore: Send + Sync + 'static {
     }
 
     /// Creates an empty append blob (creating the container when missing).
-    #[cfg(any(test, feature = "test-support"))]
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError>;
 
     /// Appends one block to an append blob.
-    #[cfg(any(test, feature = "test-support"))]
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError>;
 }
 
@@ -285,11 +282,10 @@ mod tests {
         assert_eq!(normalize_etag(" W/\"x\" "), "x");
     }
 
-    #[cfg(feature = "test-support")]
     #[tokio::test]
     async fn tags_are_written_only_when_they_change_and_a_gone_blob_is_none() {
-        use super::testing::counting::CountingBlobStore;
-        use super::testing::memory::InMemoryBlobStore;
+        use crate::testkit::storage::counting::CountingBlobStore;
+        use crate::testkit::storage::memory::InMemoryBlobStore;
         let store = CountingBlobStore::new(InMemoryBlobStore::new("a"));
         let blob = BlobRef::new("c", "b.mp4");
         let meta = Metadata::new();

@@ -18,7 +18,7 @@ pub struct Lease {
 
 impl Lease {
     /// The row as taken (with the owner's properties as they were written).
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn row(&self) -> &Entity {
         &self.row.entity
     }
@@ -76,7 +76,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     const T: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
 

@@ -4,10 +4,9 @@
 //! the REST client, evaluated directly by the fake, so both agree without an OData parser); its
 //! failures are the one [`AzureError`]. Knows nothing about recordings or sessions.
 //! Implementations: [`rest::TableRestClient`] (the Table REST API on [`crate::azure::http`]) and
-//! `testing::memory::InMemoryTables`; one contract suite covers both.
-//! `testing::intercept::Intercepted` wraps either and runs a hook before every call (counting
+//! the test kit's in-memory fake (`bastion-testkit`, `tables::memory`); one contract suite covers
+//! both. The kit's `tables::intercept` wraps either and runs a hook before every call (counting
 //! round trips, recording, fault injection).
-//! The test doubles (`testing`) exist only with the `test-support` feature (never in the release build).
 //! [`ops`] holds the operations every domain shares, among them the one ETag read-modify-write.
 //! [`TableStore::batch`] writes (or deletes, [`WriteMode::Delete`]) up to [`MAX_BATCH`] entities
 //! of one partition in one round trip.
@@ -19,8 +18,6 @@ pub mod keys;
 pub mod lease;
 pub mod ops;
 pub mod rest;
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -255,7 +252,7 @@ pub fn strip_annotations(entity: &mut Entity) {
 }
 
 /// True for an OData annotation key (`odata.etag`, `Prop@odata.type`).
-pub(crate) fn is_annotation(key: &str) -> bool {
+pub fn is_annotation(key: &str) -> bool {
     // The byte search for `@` first: a substring search per key is the costly part on the
     // in-memory store, which drops them from every entity it stores.
     key.starts_with("odata.") || (key.contains('@') && key.contains("@odata."))

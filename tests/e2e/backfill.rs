@@ -2,7 +2,7 @@
 //! without events; a `--limit`ed run, a resumed run that finishes the rest, a `--restart` that
 //! changes nothing and emits nothing; the join, and a `vm` / `user` query served by index rows.
 
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
@@ -61,9 +61,7 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
     let Some(cs) = azurite() else { return };
     let env = AzuriteEnv::new(&cs);
     let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
-    let Storage::Connected { app, .. } = &config.storage else {
-        panic!("connected")
-    };
+    let app = &config.storage.app;
     let blobs = AzureBlobStore::new(app).expect("blobs");
     let tables = TableRestClient::new(app, &config.table_prefix).expect("tables");
     let log = BlobRef::new(env.audit_logs(), PATH);

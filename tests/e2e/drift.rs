@@ -135,7 +135,7 @@ fn host_json_pins_the_bundle_timeout_and_handler() {
 
 #[tokio::test]
 async fn every_function_has_a_route_in_the_handler() {
-    let h = HandlerProcess::spawn(&[("HANDLER_IN_MEMORY", "true")]).await;
+    let h = HandlerProcess::spawn_in_memory(&[]).await;
     let client = reqwest::Client::new();
     let unknown = client
         .post(h.url("/NoSuchFunction"))

@@ -40,6 +40,26 @@ pub fn devhost_bin() -> std::path::PathBuf {
         .clone()
 }
 
+/// The test kit's `handler-in-memory` (the product's `handler` over in-memory stores), beside the
+/// `handler` binary: `scripts/test.sh` builds it (`cargo build -p bastion-testkit --bins`, in the
+/// tests' profile) before `cargo test`; absent, it is a failure saying so.
+pub fn in_memory_handler() -> std::path::PathBuf {
+    let handler = std::path::Path::new(env!("CARGO_BIN_EXE_handler"));
+    let bin = handler.with_file_name(format!("handler-in-memory{}", std::env::consts::EXE_SUFFIX));
+    let release = if handler.parent().is_some_and(|d| d.ends_with("release")) {
+        " --release"
+    } else {
+        ""
+    };
+    assert!(
+        bin.is_file(),
+        "no {}: run `cargo build -p bastion-testkit --bins{release}` before the tests \
+         (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
 /// Reads a fixture under `tests/fixtures/`.
 pub fn fixture(path: &str) -> Value {
     let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -150,6 +170,12 @@ impl HandlerProcess {
     /// Spawns `handler` with `FUNCTIONS_CUSTOMHANDLER_PORT=0` plus `env`, waits for its address.
     pub async fn spawn(env: &[(&str, &str)]) -> Self {
         Self::spawn_bin(env!("CARGO_BIN_EXE_handler"), env).await
+    }
+
+    /// [`spawn`](Self::spawn) of the in-memory handler ([`in_memory_handler`]).
+    pub async fn spawn_in_memory(env: &[(&str, &str)]) -> Self {
+        let bin = in_memory_handler();
+        Self::spawn_bin(bin.to_str().expect("utf-8 path"), env).await
     }
 
     pub async fn spawn_bin(bin: &str, env: &[(&str, &str)]) -> Self {

@@ -8,10 +8,13 @@
 //! protocol, handed to an entry point, which calls the domain, which reads the data through the
 //! ports): plumbing (time, settings reader, telemetry, `Retry-After`, JSON shapes), ports, protocol (host envelopes and Event Grid events: vocabulary every
 //! layer above uses, knowing nothing of the domain), data (the catalogue tables and keys, the
-//! watched sources), domain, state (configuration, the shared seams, and the component tests' kit
-//! `testkit`, which builds them: checked like the rest, so it serves the entry points' tests
-//! without naming them), entry points (functions,
+//! watched sources), domain, state (configuration and the shared seams), entry points (functions,
 //! the HTTP API, the CLI, backfill), app (the router).
+//!
+//! The test kit (`testkit/src/kit/`, the crate `bastion-testkit`, compiled into the unit tests as
+//! `crate::testkit`) builds the state and the ports' doubles: it names the product
+//! (`bastion_recordings::<module>`) no higher than the state layer, so it serves the entry points'
+//! tests without naming them ([`the_kit_names_nothing_above_the_state_layer`]).
 //!
 //! One pipeline makes notifications: no file outside `src/spine/` builds a `Notification` or
 //! calls the spine's `alert`, only the entry points hand findings to `spine::send`/`messages`, and
@@ -85,7 +88,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "sentinel",
         ],
     ),
-    ("state", &["config", "state", "testkit"]),
+    ("state", &["config", "state"]),
     ("entry points", &["functions", "api", "cli", "backfill"]),
     ("app", &["app"]),
 ];
@@ -130,10 +133,8 @@ const STILL_REACHED_INTO: &[&str] = &[
     "state",
     "storage",
     "storage/links",
-    "storage/testing/memory",
     "tables",
     "tables/rest",
-    "testkit",
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
@@ -199,7 +200,9 @@ fn names(src: &Path) -> Vec<(String, String, String)> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            if named != top {
+            // `crate::testkit`: the test kit's source, compiled into the unit tests only
+            // (`tests/e2e/release.rs`), checked on its own (`kit_upward`).
+            if named != top && named != "testkit" {
                 found.push((format!("src/{}", rel.display()), top.clone(), named));
             }
         }
@@ -390,6 +393,35 @@ fn circles(src: &Path) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// Files of the test kit (`kit`: `testkit/src/kit/`) that name a product module
+/// (`bastion_recordings::<module>`) above the state layer, or of no layer.
+fn kit_upward(kit: &Path) -> Vec<String> {
+    let state = layer_of("state");
+    let mut files = Vec::new();
+    rust_files(kit, &mut files);
+    let mut out = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(kit).expect("under the kit");
+        let text = code(&std::fs::read_to_string(&file).expect("read"));
+        const PRODUCT: &str = "bastion_recordings::";
+        for (i, _) in text.match_indices(PRODUCT) {
+            for named in heads(&text[i + PRODUCT.len()..]) {
+                let theirs = layer_of(&named);
+                if theirs.is_none() || theirs > state {
+                    out.push(format!(
+                        "testkit/src/kit/{} names bastion_recordings::{named} ({})",
+                        rel.display(),
+                        layer_name(theirs)
+                    ));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Files other than the app that name `crate::functions`: an entry point's logic that another
 /// needs (backfill, the CLI) belongs to the domain below both.
 fn into_functions(src: &Path) -> Vec<String> {
@@ -504,12 +536,56 @@ fn modules_of_one_layer_never_import_each_other_in_a_circle() {
 }
 
 #[test]
+fn the_kit_names_nothing_above_the_state_layer() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).join("testkit/src/kit");
+    let mut files = Vec::new();
+    rust_files(&kit, &mut files);
+    assert!(files.len() > 20, "the kit's source is at {}", kit.display());
+    let found = kit_upward(&kit);
+    assert!(
+        found.is_empty(),
+        "the kit names above the state layer:\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn the_kit_check_sees_an_entry_point_named() {
+    let dir = std::env::temp_dir().join(crate::harness::unique("kit-layers-"));
+    std::fs::create_dir_all(dir.join("storage")).expect("mkdir");
+    for (name, text) in [
+        (
+            "mod.rs",
+            "use bastion_recordings::state::AppState;\nuse crate::testkit::storage::memory;\n",
+        ),
+        (
+            "audit.rs",
+            "use bastion_recordings::{config::Config, api::router};\n",
+        ),
+        (
+            "storage/memory.rs",
+            "fn f() { bastion_recordings::cli::run(); }\n",
+        ),
+    ] {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let found = kit_upward(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        found,
+        [
+            "testkit/src/kit/audit.rs names bastion_recordings::api (entry points)",
+            "testkit/src/kit/storage/memory.rs names bastion_recordings::cli (entry points)",
+        ]
+    );
+}
+
+#[test]
 fn the_checks_see_an_upward_import_and_a_circle() {
     let dir = std::env::temp_dir().join(crate::harness::unique("layers-"));
     for d in [
         "storage",
         "notify",
-        "testkit",
         "recordings/tests",
         "backfill",
         "functions",
@@ -523,8 +599,10 @@ fn the_checks_see_an_upward_import_and_a_circle() {
         ),
         ("notify/mod.rs", "use crate::retention::Policy;\n"),
         ("retention.rs", "use crate::notify::Notification;\n"),
-        ("testkit/mod.rs", "use crate::state::AppState;\n"),
-        ("testkit/audit.rs", "use crate::api::router;\n"),
+        (
+            "storage/admit.rs",
+            "#[cfg(test)]\nmod admit_tests {\n    use crate::testkit::fakes;\n}\n",
+        ),
         ("recordings/tests/mod.rs", "use crate::app::router;\n"),
         ("recordings/mod.rs", "use crate::state::AppState;\n"),
         ("widgets.rs", "use crate::tables::Entity;\n"),
@@ -542,7 +620,6 @@ fn the_checks_see_an_upward_import_and_a_circle() {
         [
             "src/recordings/mod.rs (domain) names crate::state (state)",
             "src/storage/mod.rs (ports) names crate::recordings (domain)",
-            "src/testkit/audit.rs (state) names crate::api (entry points)",
             "src/widgets.rs (no layer) names crate::tables (ports)",
         ]
     );

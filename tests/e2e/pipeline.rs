@@ -3,7 +3,7 @@
 //! invocation, hash it through a real `RecordingHash` invocation fed with the `hashRequests` output.
 
 use bastion_recordings::azure::connection::StorageConnection;
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::rest::TableRestClient;
@@ -35,10 +35,7 @@ impl PipelineRig {
     }
 
     pub(crate) fn conn(&self) -> &StorageConnection {
-        let Storage::Connected { app, .. } = &self.config.storage else {
-            panic!("connected")
-        };
-        app
+        &self.config.storage.app
     }
 
     pub(crate) fn blobs(&self) -> AzureBlobStore {

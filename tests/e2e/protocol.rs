@@ -9,7 +9,6 @@ const FIXTURE_BLOB: &str = "PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
 
 fn memory(seed: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("HANDLER_IN_MEMORY", "true".into()),
         ("HANDLER_IN_MEMORY_ACCOUNT", "stbastrecweu01".into()),
         ("HANDLER_IN_MEMORY_SEED", seed.into()),
     ]
@@ -18,7 +17,7 @@ fn memory(seed: &str) -> Vec<(&'static str, String)> {
 async fn spawn(seed: &str) -> HandlerProcess {
     let env = memory(seed);
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    HandlerProcess::spawn(&pairs).await
+    HandlerProcess::spawn_in_memory(&pairs).await
 }
 
 #[tokio::test]
@@ -212,7 +211,7 @@ async fn misconfiguration_fails_start_up_with_every_problem_and_no_secret() {
 async fn bad_domain_settings_fail_start_up_too() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
         .env_clear()
-        .env("HANDLER_IN_MEMORY", "true")
+        .env("AzureWebJobsStorage", "UseDevelopmentStorage=true")
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
         .env("AUDIT_TAIL_MAX_RECORDS", "abc")
         .env("CATALOGUE_MAX_RANGE_DAYS", "9999")
@@ -246,7 +245,7 @@ async fn sigterm_shuts_down_gracefully() {
     let mut env = memory(&format!("burst:{BURST}"));
     env.push(("LOG_FORMAT", "json".into()));
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut h = HandlerProcess::spawn(&pairs).await;
+    let mut h = HandlerProcess::spawn_in_memory(&pairs).await;
     let template = fixture("invocations/recording-created.invocation.json").to_string();
     let calls = (0..BURST).map(|i| {
         let body: Value =
@@ -293,7 +292,7 @@ async fn json_logs_carry_the_invocation_span() {
     let mut env = memory(FIXTURE_BLOB);
     env.push(("FUNCTIONS_WORKER_RUNTIME", "custom".into()));
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let h = HandlerProcess::spawn(&pairs).await;
+    let h = HandlerProcess::spawn_in_memory(&pairs).await;
     let (status, _) = h
         .invoke(
             "RecordingCreated",

@@ -1,7 +1,9 @@
-//! The release `handler` holds no test double. Every module declared behind
-//! `#[cfg(feature = "test-support")]` or `#[cfg(test)]` in `src/` is a test double or test code; the
-//! release build's dep-info (`handler.d`, written by the compiler beside the binary `scripts/package.sh`
-//! builds) lists every source file that went into it, and none of them may be one of those modules.
+//! The release `handler` holds no test double. The doubles and the kit live in the dev-only crate
+//! `testkit/` (`bastion-testkit`), whose source `src/lib.rs` compiles only under `#[cfg(test)]`;
+//! `src/` has no feature gate and no `testing` module, and every module it declares behind
+//! `#[cfg(test)]` is test code. The release build's dep-info (`handler.d`, written by the compiler
+//! beside the binary `scripts/package.sh` builds) lists every source file that went into it, and
+//! none of them may be under `testkit/` or one of those modules.
 //! Skips like the package test when the package is absent; `REQUIRE_PACKAGE=1` makes absence fail.
 
 use std::path::{Path, PathBuf};
@@ -26,10 +28,13 @@ fn gated_modules() -> Vec<String> {
         };
         let mut lines = text.lines().map(str::trim);
         while let Some(line) = lines.next() {
-            if line != "#[cfg(test)]" && line != "#[cfg(feature = \"test-support\")]" {
+            if line != "#[cfg(test)]" {
                 continue;
             }
-            let Some(next) = lines.next() else { break };
+            // Past the module's other attributes (`#[path = …]`, `#[allow(…)]`).
+            let Some(next) = lines.by_ref().find(|l| !l.starts_with("#[")) else {
+                break;
+            };
             let name = next
                 .trim_start_matches("pub ")
                 .trim_start_matches("pub(crate) ")
@@ -61,21 +66,50 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 #[test]
-fn every_test_double_is_behind_the_feature() {
-    let gated = gated_modules();
-    for double in [
-        "src/azure/intercept.rs",
-        "src/storage/testing/",
-        "src/tables/testing/",
-        "src/loganalytics/testing/",
-        "src/ingestion/testing.rs",
-        "src/testkit/",
-    ] {
-        assert!(
-            gated.iter().any(|g| g == double),
-            "{double} is not behind `test-support` or `test`: {gated:?}"
-        );
+fn src_holds_no_test_double() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read source");
+        let rel = file.strip_prefix(root()).expect("under the crate");
+        for line in text.lines().map(str::trim) {
+            assert!(
+                !line.starts_with("#[cfg(feature") && !line.contains("cfg(any(test, feature"),
+                "{}: a feature gate in src/: {line}",
+                rel.display()
+            );
+            let declared = line
+                .trim_start_matches("pub ")
+                .trim_start_matches("pub(crate) ")
+                .strip_prefix("mod ");
+            assert!(
+                declared.is_none_or(|m| m != "testing;" && m != "testing {"),
+                "{}: a `testing` module in src/",
+                rel.display()
+            );
+        }
     }
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        !manifest.contains("\"test-support\"") && !manifest.contains("[features]"),
+        "Cargo.toml declares a feature"
+    );
+    // The kit's source is compiled into the crate for its unit tests only.
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).expect("lib.rs");
+    let kit = lib
+        .find("#[path = \"../testkit/src/kit/mod.rs\"]")
+        .expect("src/lib.rs compiles the kit's source for the unit tests");
+    assert!(
+        lib[..kit].trim_end().ends_with("#[cfg(test)]"),
+        "the kit's source is compiled only under #[cfg(test)]"
+    );
+    assert!(
+        gated_modules()
+            .iter()
+            .any(|g| g == "src/testkit.rs" || g == "src/testkit/"),
+        "src/lib.rs's `testkit` module is not behind #[cfg(test)]: {:?}",
+        gated_modules()
+    );
 }
 
 /// The source files of the packaged release build, relative to the crate root.
@@ -118,9 +152,10 @@ fn release_handler_compiles_no_test_double() {
     let doubles: Vec<&String> = sources
         .iter()
         .filter(|s| {
-            gated
-                .iter()
-                .any(|g| s.starts_with(g.as_str()) && (g.ends_with('/') || *s == g))
+            s.starts_with("testkit/")
+                || gated
+                    .iter()
+                    .any(|g| s.starts_with(g.as_str()) && (g.ends_with('/') || *s == g))
         })
         .collect();
     eprintln!(

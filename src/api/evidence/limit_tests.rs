@@ -17,8 +17,8 @@ use crate::evidence::options::PackOptions;
 use crate::evidence::pack::{pack_dir, write_pack};
 use crate::pack::key::PackKey;
 use crate::tables::TableStore;
-use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::testkit::tables::memory::InMemoryTables;
 
 #[cfg(unix)]
 fn mode(path: &std::path::Path) -> u32 {

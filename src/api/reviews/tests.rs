@@ -10,7 +10,7 @@ use time::macros::datetime;
 
 use crate::api::ApiSettings;
 use crate::api::tests::{get_text, platform, principal, row, send_json};
-use crate::clock::FixedClock;
+use crate::testkit::clock::FixedClock;
 use crate::testkit::{Fakes, fakes};
 
 async fn post(

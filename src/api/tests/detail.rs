@@ -269,7 +269,7 @@ fn the_portal_link_is_the_hosts_recordings_when_its_id_is_known_else_its_sources
 
     use crate::api::detail::portal_link;
     use crate::sources::{Source, Sources};
-    use crate::storage::testing::memory::InMemoryBlobStore;
+    use crate::testkit::storage::memory::InMemoryBlobStore;
     let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-neu";
     let store = Arc::new(InMemoryBlobStore::new("a"));
     let sources = Sources::single(

@@ -149,7 +149,7 @@ mod tests {
         let id =
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-weu";
         let store =
-            std::sync::Arc::new(crate::storage::testing::memory::InMemoryBlobStore::new("a"));
+            std::sync::Arc::new(crate::testkit::storage::memory::InMemoryBlobStore::new("a"));
         let sources = Sources::single(
             crate::sources::Source::new(store.clone(), "rec")
                 .with_bastion(Some("BAS-WEU".into()))

@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 use super::failed::{FailedLogin, store};
 use super::unchecked::run_unchecked;
 use crate::dates::{bucket, format_utc};
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const THRESHOLD: usize = 5;
 const WINDOW: Duration = Duration::minutes(15);

@@ -14,8 +14,8 @@ use super::stored::bursts;
 use super::unchecked::check;
 use crate::azure::AzureError;
 use crate::tables::TableStore;
-use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::testkit::tables::memory::InMemoryTables;
 
 const WINDOW: Duration = Duration::minutes(15);
 
@@ -27,7 +27,9 @@ struct Scans(AtomicUsize);
 impl BeforeTableCall for Scans {
     async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         if let TableCall::Query(_, filter) = call
-            && filter.and_then(|f| f.pinned_partition()).is_none()
+            && filter
+                .and_then(crate::testkit::tables::filter::pinned_partition)
+                .is_none()
         {
             self.0.fetch_add(1, Ordering::SeqCst);
         }

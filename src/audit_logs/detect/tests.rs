@@ -12,7 +12,7 @@ use super::failed::{FailedLogin, store};
 use super::unchecked::check;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::tables::TableStore;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::memory::InMemoryTables;
 use crate::testkit::{LostAnswer, losing};
 
 async fn burst(tables: &dyn TableStore, n: usize) -> String {
@@ -151,7 +151,7 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
 #[test]
 fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
     use crate::sources::{Source, Sources};
-    use crate::storage::testing::memory::InMemoryBlobStore;
+    use crate::testkit::storage::memory::InMemoryBlobStore;
     let id =
         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-hub-weu";
     let store = Arc::new(InMemoryBlobStore::new("a"));
@@ -185,15 +185,15 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
 struct MarkedAgain(Arc<dyn TableStore>, String, std::sync::atomic::AtomicBool);
 
 #[async_trait::async_trait]
-impl crate::tables::testing::intercept::BeforeTableCall for MarkedAgain {
+impl crate::testkit::tables::intercept::BeforeTableCall for MarkedAgain {
     async fn before(
         &self,
-        call: crate::tables::testing::intercept::TableCall<'_>,
+        call: crate::testkit::tables::intercept::TableCall<'_>,
     ) -> Result<(), AzureError> {
         use std::sync::atomic::Ordering;
         if matches!(
             call,
-            crate::tables::testing::intercept::TableCall::Batch(FAILED_TABLE, _)
+            crate::testkit::tables::intercept::TableCall::Batch(FAILED_TABLE, _)
         ) && !self.2.swap(true, Ordering::SeqCst)
         {
             super::failed::mark_unchecked(self.0.as_ref(), [&self.1]).await?;
@@ -206,9 +206,9 @@ impl crate::tables::testing::intercept::BeforeTableCall for MarkedAgain {
 async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_stays_unchecked() {
     use crate::tables::Filter;
     use crate::tables::ops::query_all;
-    use crate::tables::testing::intercept::{CountingTables, Intercepted};
+    use crate::testkit::tables::intercept::{CountingTables, Intercepted};
     let sources = crate::testkit::ports(
-        Arc::new(crate::storage::testing::memory::InMemoryBlobStore::new("a")),
+        Arc::new(crate::testkit::storage::memory::InMemoryBlobStore::new("a")),
         Arc::new(InMemoryTables::new()),
         Arc::new(crate::clock::SystemClock),
     )

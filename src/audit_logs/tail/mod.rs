@@ -39,7 +39,6 @@ pub const JOINED: &str = "join-and-detections";
 ///
 /// # Errors
 /// [`Error`] when the cursor list cannot be read.
-#[cfg(any(test, feature = "test-support"))]
 pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Error> {
     let (settings, ports) = (&tail.settings, &tail.ports);
     let time = Budget::after(ports.clock.clone(), settings.tail_budget);

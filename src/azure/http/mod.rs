@@ -160,7 +160,7 @@ impl Client {
     }
 
     /// The spaced lanes' slots, shared by every call of the client.
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn slots(&self) -> &Slots {
         &self.inner.slots
     }

@@ -177,7 +177,7 @@ impl Pacer {
     }
 
     /// The lane's limit now (for logs and tests).
-    #[cfg(any(test, feature = "test-support"))]
+    #[cfg(test)]
     pub fn limit(&self, lane: Lane) -> usize {
         self.with(lane, |l| l.ctl.limit())
     }

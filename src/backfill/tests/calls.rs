@@ -4,8 +4,8 @@
 //! pass over one audit-log hour and four recordings, pinned per operation and table.
 
 use super::*;
-use crate::tables::testing::intercept::CountingTables;
 use crate::testkit::state_over;
+use crate::testkit::tables::intercept::CountingTables;
 
 /// Catalogue (`recordings`) point reads and queries so far.
 fn catalogue_reads(tables: &CountingTables<InMemoryTables>) -> (u64, u64) {

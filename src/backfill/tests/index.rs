@@ -7,8 +7,8 @@ use super::*;
 use crate::azure::AzureError;
 use crate::catalogue::key::index_keys;
 use crate::tables::get_str;
-use crate::tables::testing::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 use crate::testkit::state_over;
+use crate::testkit::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 
 /// Four recordings over two listing pages: three name sessions of the audit hour, one nothing.
 const NAMES: [&str; 4] = [

@@ -11,11 +11,11 @@ use super::*;
 use crate::catalogue::key::INDEX_TABLE;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
-use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore as _, Metadata};
-use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore, WriteMode};
 use crate::testkit::audit::{ALICE, PATH};
+use crate::testkit::storage::memory::InMemoryBlobStore;
+use crate::testkit::tables::memory::InMemoryTables;
 
 mod calls;
 mod failures;
@@ -42,7 +42,7 @@ const UPLOADED: time::OffsetDateTime = datetime!(2025-03-15 09:00 UTC);
 impl Rig {
     async fn recording(&self, name: &str) -> RecordingKey {
         self.blobs
-            .use_clock(Arc::new(crate::clock::FixedClock::new(UPLOADED)));
+            .use_clock(Arc::new(crate::testkit::clock::FixedClock::new(UPLOADED)));
         let blob = BlobRef::new(
             self.state
                 .ports

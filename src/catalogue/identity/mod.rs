@@ -310,7 +310,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     const B1: &str = "/subscriptions/s/hosts/b1";
     const B2: &str = "/subscriptions/s/hosts/b2";

@@ -13,8 +13,8 @@ use super::SessionRecord;
 use crate::azure::AzureError;
 use crate::catalogue::days;
 use crate::export::Outbox;
-use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::testkit::tables::memory::InMemoryTables;
 
 const TUNNEL: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
 const START: OffsetDateTime = datetime!(2025-03-14 09:40 UTC);

@@ -227,7 +227,7 @@ async fn an_entra_write_a_run_covers_is_judged_at_once_and_only_one_after_the_la
     use time::macros::datetime;
 
     use crate::catalogue::identity;
-    let t = crate::tables::testing::memory::InMemoryTables::new();
+    let t = crate::testkit::tables::memory::InMemoryTables::new();
     let c = ("acct", "recordings");
     let t0 = datetime!(2026-03-14 09:00 UTC);
     let m = |n: i64| Some(t0 + Duration::minutes(n));

@@ -63,15 +63,14 @@ const AUDIT_LOGS: Kind = Kind {
     bastion: false,
 };
 
-/// Reads both kinds. `app` is the app's own connection (`None` in memory), the one of an unset
+/// Reads both kinds. `app` is the app's own connection (`None` when unusable), the one of an unset
 /// list's default container. Problems are appended to `errors`, naming settings, never values.
 pub fn read(
     env: &dyn Fn(&str) -> Option<String>,
     app: Option<&StorageConnection>,
-    in_memory: bool,
     errors: &mut Vec<String>,
 ) -> SourceSpecs {
-    let mut read_kind = |k: &Kind| read_kind(k, env, app, in_memory, errors);
+    let mut read_kind = |k: &Kind| read_kind(k, env, app, errors);
     let recordings = read_kind(&RECORDINGS);
     let audit_logs = read_kind(&AUDIT_LOGS);
     SourceSpecs {
@@ -84,7 +83,6 @@ fn read_kind(
     kind: &Kind,
     env: &dyn Fn(&str) -> Option<String>,
     app: Option<&StorageConnection>,
-    in_memory: bool,
     errors: &mut Vec<String>,
 ) -> Vec<SourceSpec> {
     let get = |k: &str| {
@@ -126,7 +124,7 @@ fn read_kind(
         let Some(spec) = parse_entry(kind, entry, errors) else {
             continue;
         };
-        let conn = resolve(&spec.connection, kind.list, env, in_memory, errors);
+        let conn = resolve(&spec.connection, kind.list, env, errors);
         let spec = SourceSpec { conn, ..spec };
         let account = |s: &SourceSpec| s.conn.as_ref().map(|c| c.account.to_ascii_lowercase());
         if specs
@@ -147,17 +145,13 @@ fn read_kind(
     specs
 }
 
-/// The connection setting `name` an entry of `setting` names (`None` in memory or on error).
+/// The connection setting `name` an entry of `setting` names (`None` on error).
 fn resolve(
     name: &str,
     setting: &str,
     env: &dyn Fn(&str) -> Option<String>,
-    in_memory: bool,
     errors: &mut Vec<String>,
 ) -> Option<StorageConnection> {
-    if in_memory {
-        return None;
-    }
     match StorageConnection::resolve(name, env) {
         Ok(Some(c)) => Some(c),
         Ok(None) => {

@@ -20,7 +20,7 @@ fn app() -> StorageConnection {
 #[test]
 fn unset_lists_give_the_default_containers_on_the_apps_storage() {
     let mut errors = Vec::new();
-    let specs = read(&env(&[]), Some(&app()), false, &mut errors);
+    let specs = read(&env(&[]), Some(&app()), &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(specs.recordings.len(), 1);
     assert_eq!(specs.recordings[0].container, "recordings");
@@ -38,7 +38,7 @@ fn the_single_source_settings_stop_start_up_naming_the_setting_not_its_value() {
         ("AUDITLOGS_STORAGE__accountName", "stlogs"),
     ]);
     let mut errors = Vec::new();
-    read(&old, Some(&app()), false, &mut errors);
+    read(&old, Some(&app()), &mut errors);
     assert_eq!(
         errors,
         [
@@ -52,7 +52,7 @@ fn the_single_source_settings_stop_start_up_naming_the_setting_not_its_value() {
         ("RECORDINGS_STORAGE", &strec),
     ]);
     let mut errors = Vec::new();
-    let specs = read(&listed, Some(&app()), false, &mut errors);
+    let specs = read(&listed, Some(&app()), &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
     let r = &specs.recordings[0];
     assert_eq!(r.conn.as_ref().map(|c| c.account.as_str()), Some("strec"));
@@ -73,7 +73,7 @@ fn lists_name_connections_containers_and_bastions() {
     ]);
     let mut errors = Vec::new();
     let app = app();
-    let specs = read(&e, Some(&app), false, &mut errors);
+    let specs = read(&e, Some(&app), &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
     let got: Vec<_> = specs
         .recordings
@@ -139,7 +139,7 @@ fn every_bad_entry_is_named_without_values() {
         ),
     ]);
     let mut errors = Vec::new();
-    read(&e, Some(&app()), false, &mut errors);
+    read(&e, Some(&app()), &mut errors);
     let text = errors.join("\n");
     for needle in [
         "RECORDINGS_SOURCES: connection setting MISSING is not set",
@@ -153,16 +153,6 @@ fn every_bad_entry_is_named_without_values() {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }
     assert!(!text.contains("c2VjcmV0dmFsdWU"), "{text}");
-}
-
-#[test]
-fn in_memory_sources_need_no_connection() {
-    let e = env(&[("RECORDINGS_SOURCES", "A:one@bas-a,B:two@bas-b")]);
-    let mut errors = Vec::new();
-    let specs = read(&e, None, true, &mut errors);
-    assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(specs.recordings.len(), 2);
-    assert!(specs.recordings.iter().all(|s| s.conn.is_none()));
 }
 
 #[test]

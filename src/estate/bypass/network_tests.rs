@@ -1,13 +1,13 @@
 //! Which scopes one kind is listed in: a group on its own, unless its subscription is granted
 //! (a `BYPASS_SCOPES` entry) and more than `GROUPS_PER_SUBSCRIPTION` of its groups are asked;
 //! a refused subscription list; and the requests of whole passes over a fake Resource Manager
-//! (`crate::arm::testing`) that grants the reads on resource groups only.
+//! (`crate::testkit::arm`) that grants the reads on resource groups only.
 
 use std::collections::BTreeSet;
 
 use super::{GROUPS_PER_SUBSCRIPTION, plan};
-use crate::arm::testing::{Fake, HOST};
 use crate::estate::bypass::doors::Watched;
+use crate::testkit::arm::{Fake, HOST};
 
 fn group(sub: &str, g: usize) -> String {
     format!("/subscriptions/{sub}/resourcegroups/rg-{g}")
@@ -313,7 +313,7 @@ async fn read_fresh(fake: &Fake, watched: &Watched) -> super::Network {
 /// `cap` VMs read one by one; what it read remembered. The GETs it made, and the network.
 async fn pass(
     fake: &Fake,
-    tables: &crate::tables::testing::memory::InMemoryTables,
+    tables: &crate::testkit::tables::memory::InMemoryTables,
     now: time::OffsetDateTime,
     rows: &[crate::activity::events::ActivityRow],
     cap: usize,
@@ -390,7 +390,7 @@ async fn remembered_nics_are_read_again_only_after_a_change_or_in_their_turn() {
     let nic: Vec<String> = (0..N)
         .map(|i| fake.nic_elsewhere(i, "rg-far", None))
         .collect();
-    let tables = crate::tables::testing::memory::InMemoryTables::new();
+    let tables = crate::testkit::tables::memory::InMemoryTables::new();
     let tick =
         |t: i64| time::macros::datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(15 * t);
 
@@ -462,7 +462,7 @@ async fn beyond_the_cap_every_vm_is_decided_within_ceil_n_over_cap_passes() {
                 .push(id.to_ascii_lowercase());
         }
     }
-    let tables = crate::tables::testing::memory::InMemoryTables::new();
+    let tables = crate::testkit::tables::memory::InMemoryTables::new();
     let mut ever = std::collections::BTreeSet::new();
     for t in 0..N.div_ceil(CAP) {
         let now = time::macros::datetime!(2026-11-25 12:00 UTC)

@@ -6,8 +6,8 @@ use time::macros::datetime;
 
 use super::*;
 use crate::activity::events::{self, RUN_COMMAND};
-use crate::loganalytics::testing::FakeLogs;
-use crate::loganalytics::testing::activity as fake_activity;
+use crate::testkit::loganalytics::FakeLogs;
+use crate::testkit::loganalytics::activity as fake_activity;
 
 const WS: &str = "ws-busy";
 const SUB: &str = "5a1b2c3d-0000-4000-8000-000000000001";

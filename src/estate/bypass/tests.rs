@@ -5,8 +5,8 @@ use super::doors::{Door, door_of, evaluate};
 use super::*;
 use crate::activity::events::{self, ActivityRow, Event, Outcome, fold};
 use crate::activity::jit;
-use crate::loganalytics::testing::FakeLogs;
-use crate::loganalytics::testing::activity as fake_activity;
+use crate::testkit::loganalytics::FakeLogs;
+use crate::testkit::loganalytics::activity as fake_activity;
 
 const HOST: &str =
     "/subscriptions/s0/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas1";
@@ -472,10 +472,10 @@ async fn a_refused_network_read_is_a_finding_until_read_and_an_unwatched_vms_nic
     let ports = crate::testkit::fakes().state.ports;
     let tables = ports.tables.as_ref();
     let now = datetime!(2025-03-14 10:00 UTC);
-    let fake = crate::arm::testing::Fake::groups_only(1);
+    let fake = crate::testkit::arm::Fake::groups_only(1);
     let vm0 = fake.vm(0);
     session_on(&ports, now - time::Duration::days(1), "b1", &vm0).await;
-    let s = EstateSettings::of_hosts(vec![crate::arm::testing::HOST.to_owned()]);
+    let s = EstateSettings::of_hosts(vec![crate::testkit::arm::HOST.to_owned()]);
     let old =
         "/subscriptions/s9/resourcegroups/rg-x/providers/microsoft.compute/virtualmachines/old";
     for vm in [old, vm0.as_str()] {

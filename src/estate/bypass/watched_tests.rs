@@ -11,8 +11,8 @@ use crate::catalogue::session::SessionRecord;
 use crate::estate::settings::EstateSettings;
 use crate::export::Outbox;
 use crate::tables::TableStore;
-use crate::tables::testing::intercept::CountingTables;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::intercept::CountingTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const HOST: &str =
     "/subscriptions/s0/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas1";

@@ -61,7 +61,7 @@ mod tests {
     use super::*;
     use crate::estate::findings::Level;
     use crate::estate::store::record_past as record;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::memory::InMemoryTables;
 
     #[tokio::test]
     async fn a_closed_episode_is_recorded_and_announced_once_beside_the_open_one() {

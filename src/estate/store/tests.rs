@@ -8,7 +8,7 @@ use time::macros::datetime;
 use super::*;
 use crate::estate::findings::Evaluation;
 use crate::spine::kinds::ESTATE_FINDING;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
 

@@ -13,8 +13,8 @@ use super::Canned;
 use crate::azure::AzureError;
 use crate::catalogue::identity;
 use crate::tables::TableStore;
-use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::testkit::tables::memory::InMemoryTables;
 
 const PRINCIPAL: &str = "0b5e0000-0000-4000-8000-000000000001";
 

@@ -13,7 +13,7 @@ use crate::arm::{
 };
 use crate::azure::AzureError;
 use crate::export::Outbox;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 mod identities;
 mod quiet;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::{Canned, HOST, session};
 use crate::estate::live;
-use crate::storage::testing::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
-use crate::tables::testing::intercept::CountingTables;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::storage::memory::InMemoryBlobStore;
+use crate::testkit::tables::intercept::CountingTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const T0: time::OffsetDateTime = time::macros::datetime!(2026-11-25 12:00 UTC);
 
@@ -25,7 +25,7 @@ async fn a_quiet_host_answering_no_session_reads_no_table_and_a_host_with_a_row_
  {
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
     let blobs = Arc::new(InMemoryBlobStore::new("acct"));
-    let clock = Arc::new(crate::clock::FixedClock::new(T0));
+    let clock = Arc::new(crate::testkit::clock::FixedClock::new(T0));
     let ports = crate::testkit::ports(blobs, tables.clone() as Arc<dyn TableStore>, clock);
     let hosts = [HOST.to_owned()];
     let wait = time::Duration::minutes(30);
@@ -55,7 +55,7 @@ async fn a_quiet_host_answering_no_session_reads_no_table_and_a_host_with_a_row_
 async fn a_quiet_host_that_answers_a_session_is_read_and_stored() {
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
     let blobs = Arc::new(InMemoryBlobStore::new("acct"));
-    let clock = Arc::new(crate::clock::FixedClock::new(T0));
+    let clock = Arc::new(crate::testkit::clock::FixedClock::new(T0));
     let ports = crate::testkit::ports(blobs, tables.clone() as Arc<dyn TableStore>, clock);
     let arm = healthy();
     *arm.sessions.lock().expect("sessions") = vec![session("s2", "bob")];

@@ -10,8 +10,8 @@ use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::session::SESSIONS_TABLE;
 use crate::estate::{live, unaudited};
 use crate::tables::ops::write_creating_table;
-use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore, WriteMode};
+use crate::testkit::tables::memory::InMemoryTables;
 
 const WAIT: Duration = Duration::minutes(120);
 const T0: OffsetDateTime = datetime!(2026-11-25 09:00 UTC);

@@ -7,13 +7,13 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::remove_all;
-use crate::clock::FixedClock;
 use crate::export::Table;
 use crate::export::outbox::{self, Outbox};
 use crate::export::rows::ReviewRow;
 use crate::tables::TableStore;
-use crate::tables::testing::intercept::CountingTables;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::clock::FixedClock;
+use crate::testkit::tables::intercept::CountingTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const T: OffsetDateTime = datetime!(2025-03-14 09:01 UTC);
 

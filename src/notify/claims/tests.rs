@@ -3,7 +3,7 @@ use std::time::Duration;
 use time::macros::datetime;
 
 use super::*;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 const LEASE: Duration = Duration::from_secs(60);
 const ID: &str = "0b4c-notif";

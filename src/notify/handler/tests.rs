@@ -3,6 +3,7 @@ use serde_json::json;
 use super::*;
 use crate::invocation::{InvokeRequest, Outcome};
 use crate::notify::Severity;
+use crate::testkit::state::Replace as _;
 
 fn note() -> Notification {
     Notification::new(

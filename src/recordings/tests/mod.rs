@@ -324,7 +324,7 @@ async fn policy_rules_on_metadata_choose_the_class() {
 async fn an_overwrite_with_a_new_creation_day_replaces_the_same_row() {
     use std::sync::Arc;
 
-    use crate::clock::FixedClock;
+    use crate::testkit::clock::FixedClock;
     use time::macros::datetime;
     let f = fakes();
     f.blobs

@@ -12,7 +12,7 @@ use crate::catalogue::doubt::Doubt;
 use crate::catalogue::identity;
 use crate::catalogue::rejudge::{self, Rejudged};
 use crate::catalogue::writer::{VOUCHES, VOUCHES_IDENTITY_UNKNOWN, VOUCHES_IDENTITY_UNOBSERVED};
-use crate::loganalytics::testing::FakeLogs;
+use crate::testkit::loganalytics::FakeLogs;
 use crate::testkit::{Fakes, fakes};
 
 const HOST2: &str =

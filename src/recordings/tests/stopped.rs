@@ -10,8 +10,8 @@ use time::Duration;
 
 use super::writer::WS;
 use crate::functions::recordings::recording_created as handle;
-use crate::loganalytics::testing::{FakeLogs, blobs};
 use crate::storage::{BlobRef, BlobStore};
+use crate::testkit::loganalytics::{FakeLogs, blobs};
 use crate::testkit::retention::{Hook, kit};
 use crate::testkit::{blob_created, event_invocation};
 

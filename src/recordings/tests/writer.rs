@@ -10,9 +10,9 @@ use crate::catalogue::doubt::Doubt;
 use crate::catalogue::identity;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::writer::{VOUCHES, VOUCHES_IDENTITY_UNKNOWN, Writer};
-use crate::loganalytics::testing::FakeLogs;
-use crate::loganalytics::testing::blobs;
 use crate::storage::{BlobRef, BlobStore};
+use crate::testkit::loganalytics::FakeLogs;
+use crate::testkit::loganalytics::blobs;
 use crate::testkit::{Fakes, fakes};
 
 pub(super) const WS: &str = "a1b2c3d4-0000-4000-8000-0000000000a5";

@@ -16,9 +16,9 @@ use super::entry::{PARTITION, QUEUE_TABLE, entry_key, mark, put, rank_key, set_r
 use super::read::top;
 use crate::azure::AzureError;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, is_valid_key, key};
-use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
-use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{Entity, Stored, TableStore, get_str};
+use crate::testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::testkit::tables::memory::InMemoryTables;
 
 const DAY: OffsetDateTime = datetime!(2025-03-09 00:00 UTC);
 

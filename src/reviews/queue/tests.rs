@@ -27,10 +27,10 @@ use crate::reviews::{ReviewRequest, ReviewSettings, record};
 use crate::spine::Finding;
 use crate::state::Raised;
 use crate::tables::ops::write_creating_table;
-use crate::tables::testing::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
-use crate::tables::testing::memory::InMemoryTables;
 use crate::tables::{TableStore, WriteMode};
 use crate::testkit::fakes;
+use crate::testkit::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
+use crate::testkit::tables::memory::InMemoryTables;
 
 fn settings() -> ReviewSettings {
     ReviewSettings {

@@ -92,7 +92,6 @@ impl AzureBlobStore {
     }
 
     /// Caps listing pages at `n` entries (service default 5000); tests use it to exercise paging.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn with_page_size(mut self, n: u32) -> Self {
         self.page_size = Some(n.max(1));
         self
@@ -138,7 +137,6 @@ impl AzureBlobStore {
     ///
     /// # Errors
     /// The service's error.
-    #[cfg(feature = "test-support")]
     pub async fn delete_container(&self, container: &str) -> Result<(), AzureError> {
         let client = self.service.blob_container_client(container);
         client
@@ -350,7 +348,6 @@ impl BlobStore for AzureBlobStore {
         }
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError> {
         let client = self.blob(blob)?.append_blob_client();
         let create = || {
@@ -364,7 +361,6 @@ impl BlobStore for AzureBlobStore {
         self.call(Operation::PutBlob, &blob.container, run).await
     }
 
-    #[cfg(any(test, feature = "test-support"))]
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError> {
         let len = body.len() as u64;
         let client = self.blob(blob)?.append_blob_client();

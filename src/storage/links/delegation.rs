@@ -55,7 +55,6 @@ impl DelegationIssuer {
     ///
     /// # Errors
     /// `Permanent` when the client cannot be built.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn with_credential(
         account: &str,
         endpoint: &url::Url,

@@ -76,7 +76,6 @@ pub struct Links {
 
 impl Links {
     /// One issuer for every account.
-    #[cfg(any(test, feature = "test-support"))]
     pub fn one(issuer: std::sync::Arc<dyn LinkIssuer>) -> Self {
         Self {
             by_account: Vec::new(),

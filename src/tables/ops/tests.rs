@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::testkit::tables::memory::InMemoryTables;
 
 const T: &str = "things";
 
@@ -251,7 +251,7 @@ async fn query_all_stops_at_the_limit_and_takes_no_table_for_no_rows() {
 
 #[tokio::test]
 async fn upsert_batched_creates_a_missing_table_and_sends_the_batches_again_not_row_by_row() {
-    let tables = crate::tables::testing::intercept::CountingTables::new(InMemoryTables::new());
+    let tables = crate::testkit::tables::intercept::CountingTables::new(InMemoryTables::new());
     let rows: Vec<Entity> = (0..150)
         .map(|k| {
             let e = json!({"PartitionKey": "p", "RowKey": format!("r{k:03}")});

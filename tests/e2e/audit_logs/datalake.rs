@@ -6,9 +6,9 @@
 //! content (its `Etag`). Made with the account key, it does not vouch: the session it names stays
 //! unrecorded and `recording.suspect` goes out once, naming the `FlushFile` request.
 
-use bastion_recordings::loganalytics::testing::{FakeLogs, blobs};
 use bastion_recordings::storage::{BlobRef, Metadata};
 use bastion_recordings::tables::get_str;
+use bastion_testkit::loganalytics::{FakeLogs, blobs};
 use bytes::Bytes;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};

@@ -10,10 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use bastion_recordings::loganalytics::testing::blobs;
-use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::{BlobRef, Metadata};
 use bastion_recordings::tables::get_str;
+use bastion_testkit::loganalytics::blobs;
+use bastion_testkit::loganalytics::{FakeLogs, serve};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};

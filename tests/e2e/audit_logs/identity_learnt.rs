@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use bastion_recordings::loganalytics::testing::FakeLogs;
 use bastion_recordings::storage::BlobRef;
 use bastion_recordings::tables::get_str;
+use bastion_testkit::loganalytics::FakeLogs;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 

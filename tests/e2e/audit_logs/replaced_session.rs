@@ -55,7 +55,7 @@ async fn pack_file(e: &Env, from: &str, to: &str, name: &str) -> String {
 #[tokio::test]
 async fn a_replaced_recording_keeps_its_session_and_its_person_everywhere() {
     let Some(cs) = harness::azurite() else { return };
-    let fake = bastion_recordings::loganalytics::testing::FakeLogs::default();
+    let fake = bastion_testkit::loganalytics::FakeLogs::default();
     let e = super::writer::spawn(&cs, &fake).await;
     let t0 = OffsetDateTime::now_utc()
         .replace_nanosecond(0)

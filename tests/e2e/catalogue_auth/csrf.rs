@@ -131,10 +131,9 @@ async fn cross_site_and_non_json_requests_are_refused_in_every_mode() {
     let key = SigningKey::generate("k1");
     let issuer = Issuer::start(&[&key]).await;
     let settings = issuer.settings();
-    let mut jwt_env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    jwt_env.push(("HANDLER_IN_MEMORY", "true"));
-    let jwt = HandlerProcess::spawn(&jwt_env).await;
-    let unset = HandlerProcess::spawn(&[("HANDLER_IN_MEMORY", "true")]).await;
+    let jwt_env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let jwt = HandlerProcess::spawn_in_memory(&jwt_env).await;
+    let unset = HandlerProcess::spawn_in_memory(&[]).await;
     for (mode, h) in [
         ("none", &rig.handler),
         ("platform", &platform),

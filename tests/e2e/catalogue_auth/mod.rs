@@ -73,9 +73,8 @@ fn list_path() -> String {
 
 async fn jwt_handler(issuer: &Issuer) -> HandlerProcess {
     let settings = issuer.settings();
-    let mut env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.push(("HANDLER_IN_MEMORY", "true"));
-    HandlerProcess::spawn(&env).await
+    let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    HandlerProcess::spawn_in_memory(&env).await
 }
 
 async fn with_token(h: &HandlerProcess, token: &str) -> Answer {
@@ -112,11 +111,7 @@ fn assert_invalid(a: &Answer, case: &str) {
 async fn platform_mode_believes_the_principal_header_and_nothing_else() {
     let key = SigningKey::generate("k");
     let issuer = Issuer::start(&[&key]).await;
-    let h = HandlerProcess::spawn(&[
-        ("HANDLER_IN_MEMORY", "true"),
-        ("CATALOGUE_AUTH", "platform"),
-    ])
-    .await;
+    let h = HandlerProcess::spawn_in_memory(&[("CATALOGUE_AUTH", "platform")]).await;
     let a = call(&h, "GET", &list_path(), &[]).await;
     assert_eq!(a.status, 401, "{}", a.body);
     assert_eq!(a.challenge.as_deref(), Some("Bearer"));

@@ -195,8 +195,7 @@ async fn an_unreachable_issuer_is_a_503_not_the_callers_fault() {
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
     let authority = format!("http://127.0.0.1:{port}/tenant/v2.0");
-    let h = HandlerProcess::spawn(&[
-        ("HANDLER_IN_MEMORY", "true"),
+    let h = HandlerProcess::spawn_in_memory(&[
         ("CATALOGUE_AUTH", "jwt"),
         ("CATALOGUE_JWT_AUTHORITY", &authority),
         ("CATALOGUE_JWT_AUDIENCE", AUDIENCE),
@@ -221,8 +220,7 @@ async fn an_unreachable_issuer_is_a_503_not_the_callers_fault() {
 
 #[tokio::test]
 async fn plain_http_authority_needs_the_loopback_flag() {
-    let h = HandlerProcess::spawn(&[
-        ("HANDLER_IN_MEMORY", "true"),
+    let h = HandlerProcess::spawn_in_memory(&[
         ("CATALOGUE_AUTH", "jwt"),
         ("CATALOGUE_JWT_AUTHORITY", "http://127.0.0.1:9/tenant/v2.0"),
         ("CATALOGUE_JWT_AUDIENCE", AUDIENCE),

@@ -7,7 +7,7 @@
 //! `authorization.unknown` for the refused list, `shared-account` for one VM account two people
 //! used, and `session.authorized` when the late row resolves a `none`.
 
-use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow, auditlogs};
+use bastion_testkit::loganalytics::{FakeLogs, FakeRow, auditlogs};
 use serde_json::{Value, json};
 
 use super::Rig;

@@ -9,7 +9,7 @@
 //! gives by id alone `present` when an id names Entra's extension and else `unknown` (never
 //! `absent`), and a subscription whose list is refused (403) `unknown` naming Reader. The session's detail (`GET /api/sessions/{id}`) says it.
 
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::rest::TableRestClient;
 
@@ -102,9 +102,7 @@ async fn one_vm_list_a_subscription_tells_each_shared_vms_entra_login_within_the
     }
     // The budget's 5 minutes pass (its rows as they would be then: no call within the window).
     let config = Config::from_lookup(&|k| rig.env.vars.get(k).cloned()).expect("config");
-    let Storage::Connected { app, .. } = &config.storage else {
-        panic!("connected storage")
-    };
+    let app = &config.storage.app;
     let tables = TableRestClient::new(app, &config.table_prefix).expect("tables");
     tables
         .delete_table("authzbudget")

@@ -7,7 +7,7 @@
 //! not asked again.
 
 use bastion_recordings::dates::timestamp;
-use bastion_recordings::loganalytics::testing::FakeLogs;
+use bastion_testkit::loganalytics::FakeLogs;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 

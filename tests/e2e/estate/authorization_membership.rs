@@ -7,7 +7,7 @@
 //! who was a member at its start: added since, `none`; removed since, `standing`; added and
 //! removed since, `none`; no change, as read.
 
-use bastion_recordings::loganalytics::testing::auditlogs;
+use bastion_testkit::loganalytics::auditlogs;
 use serde_json::{Value, json};
 
 use super::authorization_sources::{decided_on_vms, graph_rig, group_role};

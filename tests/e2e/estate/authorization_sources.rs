@@ -8,7 +8,7 @@
 //! `unknown` for a session only a refused group's role could cover (naming the Graph
 //! permission), and each record's MFA.
 
-use bastion_recordings::loganalytics::testing::auditlogs;
+use bastion_testkit::loganalytics::auditlogs;
 use serde_json::{Value, json};
 
 use super::Rig;
@@ -81,7 +81,7 @@ pub(super) fn group_role(name: &str, group: &str, scope: &str) -> Value {
 
 /// A VM sign-in row of `SigninLogs` (Learn's table reference columns).
 fn signin(
-    logs: &bastion_recordings::loganalytics::testing::FakeLogs,
+    logs: &bastion_testkit::loganalytics::FakeLogs,
     id: &str,
     upn: &str,
     at: &str,

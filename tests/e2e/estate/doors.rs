@@ -6,8 +6,8 @@
 //! with or without a request body; a use older than a day clears. Module `busy`: a busy
 //! workspace is read to its end, and an Activity log setting removed is seen within one check.
 
-use bastion_recordings::loganalytics::testing::activity;
-use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
+use bastion_testkit::loganalytics::activity;
+use bastion_testkit::loganalytics::{FakeLogs, serve};
 use serde_json::{Value, json};
 
 use super::fake_arm::SUB;

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use bastion_recordings::loganalytics::testing::FakeLogs;
+use bastion_testkit::loganalytics::FakeLogs;
 
 use super::Rig;
 use super::doors::{activity, activity_with, check_at, scoped_rig, vm};

@@ -7,7 +7,7 @@
 //! `articles/azure-monitor/essentials/activity-log-schema.md`); the `AzureActivity` rows are in
 //! the table's documented columns.
 
-use bastion_recordings::loganalytics::testing::{FakeLogs, activity};
+use bastion_testkit::loganalytics::{FakeLogs, activity};
 use serde_json::{Value, json};
 
 use super::doors::CUSTOMER;

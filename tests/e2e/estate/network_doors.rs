@@ -7,8 +7,8 @@
 //! source ahead of `AllowVnetInBound`, no public IP, just-in-time from the Bastion subnet) raises
 //! none; two instances announce each door once.
 
-use bastion_recordings::loganalytics::testing::FakeLogs;
-use bastion_recordings::loganalytics::testing::activity;
+use bastion_testkit::loganalytics::FakeLogs;
+use bastion_testkit::loganalytics::activity;
 use futures::future::join_all;
 use serde_json::{Value, json};
 

@@ -8,7 +8,7 @@
 //! (`articles/virtual-network/network-security-groups-overview.md`): SSH/RDP from it, or from an
 //! application security group, is a door with reason `internal`.
 
-use bastion_recordings::loganalytics::testing::FakeLogs;
+use bastion_testkit::loganalytics::FakeLogs;
 use serde_json::{Value, json};
 
 use super::doors::quiet_workspace;

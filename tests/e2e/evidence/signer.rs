@@ -15,7 +15,6 @@ const KEY: (&str, &str) = (
     "EVIDENCE_SIGNING_KEY",
     "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
 );
-const MEMORY: (&str, &str) = ("HANDLER_IN_MEMORY", "true");
 
 /// The public key `handler evidence public-key` prints (base64) and its SHA-256 fingerprint,
 /// computed here from the key's bytes.
@@ -45,7 +44,7 @@ fn pack(dir: &std::path::Path, pdf: bool) -> String {
     if !pdf {
         args.push("--no-pdf");
     }
-    let (code, out, err) = handler(&args, &[MEMORY, KEY]);
+    let (code, out, err) = crate::first_hour::in_memory(&args, &[KEY]);
     assert_eq!(code, Some(0), "{out}{err}");
     out
 }

@@ -6,7 +6,7 @@
 //! other finding is announced; a read that fails on every try leaves the doors as they were and
 //! says so without an alert, and the next tick finds the door opened meanwhile.
 
-use bastion_recordings::loganalytics::testing::Fault;
+use bastion_testkit::loganalytics::Fault;
 
 use crate::estate::doors::{activity, scoped_rig, vm};
 use crate::estate::fake_arm::SUB;

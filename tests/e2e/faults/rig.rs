@@ -33,11 +33,7 @@ pub async fn environment(cs: &str, connection: &str, extra: &[(&str, &str)]) -> 
 
 /// Settings delivering notifications to `rx`'s webhook only (Azurite settings come from the rig).
 pub fn webhook_settings(rx: &Receiver) -> Vec<(String, String)> {
-    let drop = [
-        ("HANDLER_IN_MEMORY", ""),
-        ("NOTIFY_TEAMS_URL", ""),
-        ("NOTIFY_SLACK_URL", ""),
-    ];
+    let drop = [("NOTIFY_TEAMS_URL", ""), ("NOTIFY_SLACK_URL", "")];
     crate::notify::env(rx, &drop)
 }
 

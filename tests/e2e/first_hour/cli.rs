@@ -2,9 +2,9 @@
 //! of an evidence pack (its JSON behind `--json`), and a failed command its one sentence with no
 //! log line above it unless `RUST_LOG` asks for one.
 
-use super::handler;
+use super::{handler, in_memory};
 
-const MEMORY: [(&str, &str); 2] = [("HANDLER_IN_MEMORY", "true"), ("RUST_LOG", "warn")];
+const LOGS: (&str, &str) = ("RUST_LOG", "warn");
 /// One recording source tied to host `bas-hub-weu`: the host `--bastion` knows with no session.
 const SOURCES: (&str, &str) = (
     "RECORDINGS_SOURCES",
@@ -22,9 +22,9 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
     let dir = std::env::temp_dir().join(crate::harness::unique("first-hour-pipe"));
     let d = dir.to_str().expect("utf-8");
     let day = ["--from", "2026-01-01", "--to", "2026-01-01"];
-    let (code, _, err) = handler(
+    let (code, _, err) = in_memory(
         &[&["evidence"][..], &day, &["--no-pdf", "--out", d]].concat(),
-        &[MEMORY[0], KEY],
+        &[KEY],
     );
     assert_eq!(code, Some(0), "{err}");
     let second = format!("{d}-2");
@@ -41,11 +41,11 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
     for args in &commands {
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        let out = std::process::Command::new(crate::harness::in_memory_handler())
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs([MEMORY[0], KEY])
+            .envs([KEY])
             .stdout(writer)
             .output()
             .expect("run handler");
@@ -64,13 +64,13 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
 #[test]
 fn catalogue_commands_refuse_an_unknown_host_and_a_malformed_ip() {
     let day = ["--from", "2026-01-01", "--to", "2026-01-01"];
-    let env = [MEMORY[0], MEMORY[1], SOURCES];
+    let env = [LOGS, SOURCES];
     for cmd in [
         &["catalogue", "query"][..],
         &["catalogue", "export"],
         &["verify"],
     ] {
-        let (code, out, err) = handler(&[cmd, &day, &["--bastion", "nosuchhost"]].concat(), &env);
+        let (code, out, err) = in_memory(&[cmd, &day, &["--bastion", "nosuchhost"]].concat(), &env);
         assert_eq!(code, Some(2), "{cmd:?}: {out}{err}");
         assert_eq!(
             err.trim_end(),
@@ -78,7 +78,7 @@ fn catalogue_commands_refuse_an_unknown_host_and_a_malformed_ip() {
             "{cmd:?}"
         );
         assert!(out.is_empty(), "{cmd:?}: {out}");
-        let (code, out, err) = handler(&[cmd, &day, &["--ip", "not-an-ip"]].concat(), &env);
+        let (code, out, err) = in_memory(&[cmd, &day, &["--ip", "not-an-ip"]].concat(), &env);
         assert_eq!(code, Some(2), "{cmd:?}: {out}{err}");
         assert_eq!(
             err.trim_end(),
@@ -87,7 +87,7 @@ fn catalogue_commands_refuse_an_unknown_host_and_a_malformed_ip() {
         );
     }
     for ip in ["203.0.113.7", "2001:db8::7"] {
-        let (code, _, err) = handler(
+        let (code, _, err) = in_memory(
             &[&["catalogue", "query"][..], &day, &["--ip", ip]].concat(),
             &env,
         );
@@ -111,7 +111,7 @@ fn an_existing_out_folder_is_one_sentence_naming_it_and_the_fix() {
         "--out",
         d,
     ];
-    let (code, out, err) = handler(&args, &[MEMORY[0], KEY]);
+    let (code, out, err) = in_memory(&args, &[KEY]);
     assert_eq!(code, Some(2), "{out}{err}");
     assert_eq!(
         err.trim_end(),
@@ -126,7 +126,7 @@ fn an_existing_out_folder_is_one_sentence_naming_it_and_the_fix() {
     );
     let file = dir.join("notes.txt");
     let f = file.to_str().expect("utf-8");
-    let (code, _, err) = handler(&[&args[..7], &[f]].concat(), &[MEMORY[0], KEY]);
+    let (code, _, err) = in_memory(&[&args[..7], &[f]].concat(), &[KEY]);
     assert_eq!(code, Some(2), "{err}");
     assert_eq!(
         err.trim_end(),
@@ -158,7 +158,7 @@ fn a_bad_flag_is_a_plain_sentence_naming_it() {
             "to: required (YYYY-MM-DD or RFC 3339)",
         ),
     ] {
-        let (code, out, err) = handler(args, &MEMORY);
+        let (code, out, err) = in_memory(args, &[LOGS]);
         assert_eq!(code, Some(2), "{args:?}: {out}{err}");
         assert_eq!(err.trim_end(), want, "{args:?}");
         assert!(!err.contains("BadRequest") && !err.contains("(\""), "{err}");
@@ -182,7 +182,7 @@ fn catalogue_query_takes_the_bastion_and_account_filters() {
     ] {
         assert!(out.contains(flag), "{flag} in {out}");
     }
-    let (code, _, err) = handler(
+    let (code, _, err) = in_memory(
         &[
             "catalogue",
             "query",
@@ -195,7 +195,7 @@ fn catalogue_query_takes_the_bastion_and_account_filters() {
             "--account",
             "stweu",
         ],
-        &[MEMORY[0], MEMORY[1], SOURCES],
+        &[LOGS, SOURCES],
     );
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("0 recording(s)"), "{err}");
@@ -210,7 +210,7 @@ fn evidence_prints_a_short_summary_and_the_json_behind_a_flag() {
     );
     let dir = std::env::temp_dir().join(crate::harness::unique("first-hour-pack"));
     let d = dir.to_str().expect("utf-8");
-    let env = [MEMORY[0], MEMORY[1], key];
+    let env = [LOGS, key];
     let args = [
         "evidence",
         "--from",
@@ -219,7 +219,7 @@ fn evidence_prints_a_short_summary_and_the_json_behind_a_flag() {
         "2026-01-31",
         "--no-pdf",
     ];
-    let (code, out, err) = handler(&[&args[..], &["--out", d]].concat(), &env);
+    let (code, out, err) = in_memory(&[&args[..], &["--out", d]].concat(), &env);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.lines().count() <= 6, "a short summary: {out}");
     assert!(out.starts_with("Evidence pack for "), "{out}");
@@ -231,7 +231,7 @@ fn evidence_prints_a_short_summary_and_the_json_behind_a_flag() {
 
     let json_dir = dir.with_extension("json");
     let j = json_dir.to_str().expect("utf-8");
-    let (code, out, err) = handler(&[&args[..], &["--out", j, "--json"]].concat(), &env);
+    let (code, out, err) = in_memory(&[&args[..], &["--out", j, "--json"]].concat(), &env);
     assert_eq!(code, Some(0), "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("--json prints JSON");
     assert_eq!(v["total"]["sessions"], 0, "{v}");

@@ -164,7 +164,7 @@ fn through_devhost_a_typo_or_a_missing_storage_setting_is_said_once() {
         .collect();
     assert_eq!(missing.len(), 1, "{err}");
     assert!(
-        missing[0].ends_with("handler failed to start: invalid configuration: AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName); set HANDLER_IN_MEMORY=true for an in-memory demo"),
+        missing[0].ends_with("handler failed to start: invalid configuration: AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName)"),
         "{err}"
     );
     assert!(
@@ -200,7 +200,7 @@ async fn a_port_clash_names_the_port_and_the_setting() {
     let (code, _, err) = handler(
         &[],
         &[
-            ("HANDLER_IN_MEMORY", "true"),
+            ("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
             ("FUNCTIONS_CUSTOMHANDLER_PORT", &port),
         ],
     );
@@ -236,7 +236,6 @@ async fn devhost_backs_off_while_storage_is_down_and_names_the_setting() {
         Some(env!("CARGO_BIN_EXE_handler")),
         &[
             ("AzureWebJobsStorage", cs.as_str()),
-            ("HANDLER_IN_MEMORY", "false"),
             ("CATALOGUE_AUTH", "none"),
             ("DEVHOST_POLL_MS", "100"),
             ("DEVHOST_QUEUE_POLL_MS", "100"),

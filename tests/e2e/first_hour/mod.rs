@@ -29,7 +29,24 @@ pub fn dead_storage() -> String {
 
 /// Runs `handler args` with only PATH and `env`: exit code, stdout, stderr.
 pub fn handler(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_handler"))
+    run(
+        std::path::Path::new(env!("CARGO_BIN_EXE_handler")),
+        args,
+        env,
+    )
+}
+
+/// [`handler`] of the in-memory handler ([`crate::harness::in_memory_handler`]).
+pub fn in_memory(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    run(&crate::harness::in_memory_handler(), args, env)
+}
+
+fn run(
+    bin: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let out = Command::new(bin)
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -4,7 +4,7 @@
 //! for the user-assigned identity `AZURE_CLIENT_ID` names; with no identity at all, start-up stops
 //! naming each setting that needs one.
 
-use bastion_recordings::ingestion::testing::{FakeIngestion, serve};
+use bastion_testkit::ingestion::{FakeIngestion, serve};
 use time::OffsetDateTime;
 
 use super::CLIENT_ID;

@@ -213,7 +213,7 @@ async fn bad_messages_are_poison_and_bad_settings_stop_start_up() {
 
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_handler"));
     cmd.env_clear()
-        .env("HANDLER_IN_MEMORY", "true")
+        .env("AzureWebJobsStorage", "UseDevelopmentStorage=true")
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0");
     cmd.env(
         "NOTIFY_SLACK_URL",

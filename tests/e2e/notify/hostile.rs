@@ -28,14 +28,14 @@ async fn a_one_mebibyte_string_is_poison_kept_in_quarantine() {
     let Some(cs) = azurite() else { return };
     let rx = Receiver::start().await;
     let azurite_env = AzuriteEnv::new(&cs);
-    let mut vars = env(&rx, &[("HANDLER_IN_MEMORY", "")]);
+    let mut vars = env(&rx, &[]);
     vars.extend(
         azurite_env
             .pairs()
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
-    let h = spawn(&vars).await;
+    let h = spawn_connected(&vars).await;
     let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.clone()))
         .expect("parses")
         .expect("set");

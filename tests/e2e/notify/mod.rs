@@ -153,7 +153,6 @@ pub const HOOK: &str = "/hook";
 /// Handler settings pointing every destination at `rx`; `extra` overrides.
 pub fn env(rx: &Receiver, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = vec![
-        ("HANDLER_IN_MEMORY".into(), "true".into()),
         ("NOTIFY_ALLOW_INSECURE_LOOPBACK".into(), "true".into()),
         (
             "NOTIFY_TEAMS_URL".into(),
@@ -182,7 +181,14 @@ pub fn env(rx: &Receiver, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     v
 }
 
+/// The in-memory handler with `env`.
 pub async fn spawn(env: &[(String, String)]) -> HandlerProcess {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    HandlerProcess::spawn_in_memory(&pairs).await
+}
+
+/// `handler` with `env` (its storage settings among them).
+pub async fn spawn_connected(env: &[(String, String)]) -> HandlerProcess {
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     HandlerProcess::spawn(&pairs).await
 }

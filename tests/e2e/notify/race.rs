@@ -21,13 +21,13 @@ async fn two_processes_post_once_per_destination() {
         ],
     );
     let az = AzuriteEnv::new(&cs);
-    let mut vars = env(&rx, &[("HANDLER_IN_MEMORY", "")]);
+    let mut vars = env(&rx, &[]);
     vars.extend(
         az.pairs()
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
-    let (a, b) = (spawn(&vars).await, spawn(&vars).await);
+    let (a, b) = (spawn_connected(&vars).await, spawn_connected(&vars).await);
     let notes: Vec<Value> = (0..5)
         .map(|i| notification(&format!("race{i}"), "warning"))
         .collect();

@@ -13,15 +13,15 @@ use axum::http::Method;
 use bastion_recordings::app::router;
 use bastion_recordings::backfill::{self, Kind, Options, progress::Progress};
 use bastion_recordings::catalogue::policy::Policy;
-use bastion_recordings::clock::FixedClock;
-use bastion_recordings::config::Config;
-use bastion_recordings::loganalytics::testing::activity;
-use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow};
 use bastion_recordings::state::{AppState, Stores};
-use bastion_recordings::storage::testing::intercept::Intercepted;
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
-use bastion_recordings::tables::testing::memory::InMemoryTables;
+use bastion_testkit::clock::FixedClock;
+use bastion_testkit::loganalytics::activity;
+use bastion_testkit::loganalytics::{FakeLogs, FakeRow};
+use bastion_testkit::state::Replace as _;
+use bastion_testkit::storage::intercept::Intercepted;
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::memory::InMemoryTables;
 use bytes::Bytes;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -187,7 +187,6 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     );
     let bypass = format!("/subscriptions/{}", super::arm::BYPASS_SUBSCRIPTION);
     let env = [
-        ("HANDLER_IN_MEMORY", "true"),
         ("RECORDINGS_SOURCES", sources.as_str()),
         ("AUDITLOGS_SOURCES", logs_sources.as_str()),
         ("CATALOGUE_DOWNLOAD_LINKS", "true"),
@@ -213,12 +212,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
             "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
         ),
     ];
-    let config = Config::from_lookup(&|k| {
-        env.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .expect("config");
+    let config = bastion_testkit::state::config(&env).expect("config");
     let tables = Arc::new(Intercepted::with(
         InMemoryTables::new(),
         Tables(ledger.clone()),

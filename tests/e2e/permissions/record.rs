@@ -1,8 +1,8 @@
 //! What the functions did to storage and Resource Manager, as (connection, resource, operation) →
 //! functions.
 //!
-//! Every seam of the app state is wrapped: the three blob stores (`storage::testing::intercept`), the
-//! tables (`tables::testing::intercept`), the poison-queue depth reader and the download-link issuer. Each
+//! Every seam of the app state is wrapped: the three blob stores (the kit's `storage::intercept`), the
+//! tables (`tables::intercept`), the poison-queue depth reader and the download-link issuer. Each
 //! call is mapped to its REST operations by `permissions` and filed under the function
 //! running at the time ([`Ledger::run_as`]). Queue messages the host moves for the app's bindings
 //! are added from `functions/*/function.json` ([`Ledger::bindings`]).
@@ -14,14 +14,14 @@ use async_trait::async_trait;
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::health::queues::QueueDepth;
 use bastion_recordings::ingestion::LogsIngestion;
-use bastion_recordings::loganalytics::testing::FakeLogs;
 use bastion_recordings::loganalytics::{Answer, LogsQuery};
 use bastion_recordings::permissions::Operation;
 use bastion_recordings::storage::BlobRef;
 use bastion_recordings::storage::links::{Link, LinkIssuer};
-use bastion_recordings::storage::testing::intercept::{BeforeCall, Call};
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
-use bastion_recordings::tables::testing::intercept::{BeforeTableCall, TableCall};
+use bastion_testkit::loganalytics::FakeLogs;
+use bastion_testkit::storage::intercept::{BeforeCall, Call};
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::intercept::{BeforeTableCall, TableCall};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 

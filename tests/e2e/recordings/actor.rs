@@ -4,9 +4,9 @@
 //! (the alert's id + `.actor`); the detail API shows the actor and the custody trail. Logs that
 //! never arrive leave the actor unknown with the reason once `CUSTODY_ACTOR_WAIT_MINUTES` is over.
 
-use bastion_recordings::loganalytics::testing::blobs;
-use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::{BlobRef, BlobStore};
+use bastion_testkit::loganalytics::blobs;
+use bastion_testkit::loganalytics::{FakeLogs, serve};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

@@ -4,9 +4,9 @@
 //! name stays in the row's trail and the evidence pack's `custody.csv`; names with TAB, CR or LF
 //! are read, catalogued and their deletion alerted; a name no URL can carry is quarantined.
 
-use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
+use bastion_testkit::loganalytics::{FakeLogs, serve};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 

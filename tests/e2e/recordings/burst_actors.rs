@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use bastion_recordings::loganalytics::testing::FakeLogs;
 use bastion_recordings::storage::BlobRef;
+use bastion_testkit::loganalytics::FakeLogs;
 use serde_json::Value;
 
 use super::Rig;

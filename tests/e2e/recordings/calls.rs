@@ -8,10 +8,10 @@ use bastion_recordings::catalogue::row_source::BlobKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::recordings::Recordings;
 use bastion_recordings::state::AppState;
-use bastion_recordings::storage::testing::counting::CountingBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};
 use bastion_recordings::tables::TableStore;
-use bastion_recordings::tables::testing::intercept::CountingTables;
+use bastion_testkit::storage::counting::CountingBlobStore;
+use bastion_testkit::tables::intercept::CountingTables;
 
 use super::{Rig, SEQ1};
 use crate::harness::azurite;

@@ -51,7 +51,7 @@ async fn each_deleted_by(rig: &super::Rig, v: &Value, ids: &[String], op: &str) 
 #[tokio::test]
 async fn a_directory_renamed_away_and_a_file_system_deleted_alert_with_their_actor() {
     let Some(cs) = azurite() else { return };
-    let fake = bastion_recordings::loganalytics::testing::FakeLogs::default();
+    let fake = bastion_testkit::loganalytics::FakeLogs::default();
     let rig = custody_rig(&cs, &fake, "60").await;
     let account = "devstoreaccount1";
     let container = rig.container();

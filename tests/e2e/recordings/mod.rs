@@ -12,7 +12,7 @@ mod replaced;
 mod retagged;
 mod unannounced;
 
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
@@ -53,10 +53,7 @@ impl Rig {
     }
 
     pub(crate) fn conn(&self) -> &bastion_recordings::azure::connection::StorageConnection {
-        let Storage::Connected { app, .. } = &self.config.storage else {
-            panic!("connected")
-        };
-        app
+        &self.config.storage.app
     }
 
     pub(crate) fn blobs(&self) -> AzureBlobStore {

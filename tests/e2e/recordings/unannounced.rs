@@ -6,10 +6,10 @@
 //! finds a vanished blob and a changed ETag. A storm of 1,000 overwrites is folded into one
 //! burst alert with the count and does not hold back a real deletion's actor.
 
-use bastion_recordings::loganalytics::testing::blobs;
-use bastion_recordings::loganalytics::testing::{FakeLogs, serve};
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
+use bastion_testkit::loganalytics::blobs;
+use bastion_testkit::loganalytics::{FakeLogs, serve};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};

@@ -9,7 +9,6 @@ use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
-use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::hold::{Actor, Target, hold, release};
 use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
@@ -18,9 +17,9 @@ use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
-use bastion_recordings::tables::testing::memory::InMemoryTables;
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::memory::InMemoryTables;
 use bytes::Bytes;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -64,10 +63,9 @@ async fn lifecycle_policy_subcommand_prints_the_infra_file() {
 
 #[tokio::test]
 async fn sweep_dry_run_subcommand_prints_a_report() {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+    let out = tokio::process::Command::new(crate::harness::in_memory_handler())
         .args(["sweep", "--dry-run"])
         .env_clear()
-        .env("HANDLER_IN_MEMORY", "true")
         .output()
         .await
         .expect("run");
@@ -83,7 +81,7 @@ async fn sweep_dry_run_subcommand_prints_a_report() {
 
 #[tokio::test]
 async fn timer_invocation_is_processed_by_the_real_handler() {
-    let h = HandlerProcess::spawn(&[("HANDLER_IN_MEMORY", "true")]).await;
+    let h = HandlerProcess::spawn_in_memory(&[]).await;
     let (status, body) = h
         .invoke(
             "RetentionSweep",
@@ -138,7 +136,7 @@ impl World {
             ("RECORDINGS_SOURCES", sources[0].as_str()),
             ("AUDITLOGS_SOURCES", sources[1].as_str()),
         ];
-        let config = Config::in_memory(&pairs).expect("config");
+        let config = bastion_testkit::state::config(&pairs).expect("config");
         let stores = Stores::one(store, tables.clone());
         let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
         Self {

@@ -18,7 +18,7 @@ const RECORDINGS: &str = "Custom-BastionRecordings";
 
 /// The latest record of `id` on `stream`.
 fn latest(
-    fake: &bastion_recordings::ingestion::testing::FakeIngestion,
+    fake: &bastion_testkit::ingestion::FakeIngestion,
     stream: &str,
     col: &str,
     id: &str,

@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
 use bastion_recordings::catalogue::key::RecordingKey;
-use bastion_recordings::ingestion::testing::{FakeIngestion, Fault};
 use bastion_recordings::tables::WriteMode;
 use bastion_recordings::tables::ops::write_creating_table;
+use bastion_testkit::ingestion::{FakeIngestion, Fault};
 use reqwest::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;

@@ -2,7 +2,7 @@
 //! endpoint for the Logs Ingestion audience (`https://monitor.azure.com`), and the fake refuses a
 //! token for any other audience (401), so an export that asked for the wrong one would fail.
 
-use bastion_recordings::ingestion::testing::{FakeIngestion, serve};
+use bastion_testkit::ingestion::{FakeIngestion, serve};
 use time::OffsetDateTime;
 
 use super::{DCR, DETECTIONS, declaration, deliver, export, health, ids, notification, settings};

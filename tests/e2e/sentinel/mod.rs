@@ -1,6 +1,6 @@
 //! The export to Microsoft Sentinel end to end: the real `handler` on Azurite records rows where
 //! their facts change and `SentinelExport` sends them to the loopback fake of the Logs Ingestion
-//! API (`bastion_recordings::ingestion::testing`), which holds every record to the stream declarations
+//! API (`bastion_testkit::ingestion`), which holds every record to the stream declarations
 //! read from `sentinel/tables.json`. Reviews, estate findings, disconnects and detections arrive with
 //! exactly the ids expected ([`facts`]); so they do under a 429 storm and a lost answer, after an
 //! outage of an hour (in time order), and with two instances recording and draining at once; the
@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bastion_recordings::ingestion::schema::Declaration;
-use bastion_recordings::ingestion::testing::{FakeIngestion, Fault, serve};
+use bastion_testkit::ingestion::{FakeIngestion, Fault, serve};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

@@ -32,7 +32,7 @@ async fn env(cs: &str, url: &str) -> Env {
 }
 
 /// Alice's Sessions rows that arrived, oldest first.
-fn alice(fake: &bastion_recordings::ingestion::testing::FakeIngestion) -> Vec<Value> {
+fn alice(fake: &bastion_testkit::ingestion::FakeIngestion) -> Vec<Value> {
     let mut rows: Vec<Value> = fake
         .accepted()
         .into_iter()

@@ -20,26 +20,6 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
         "set by the Functions host when it starts the handler",
     ),
     (
-        "HANDLER_IN_MEMORY",
-        "in-memory test mode of test-support builds; refused in Azure and by the release build",
-    ),
-    (
-        "WEBSITE_INSTANCE_ID",
-        "set by the platform on every instance; read only to refuse HANDLER_IN_MEMORY in Azure",
-    ),
-    (
-        "WEBSITE_SITE_NAME",
-        "set by the platform on every instance; read only to refuse HANDLER_IN_MEMORY in Azure",
-    ),
-    (
-        "HANDLER_IN_MEMORY_ACCOUNT",
-        "account name of the in-memory mode; never used in Azure",
-    ),
-    (
-        "HANDLER_IN_MEMORY_SEED",
-        "synthetic recordings for the in-memory mode; never used in Azure",
-    ),
-    (
         "LOG_FORMAT",
         "JSON logs are already chosen whenever the Functions host runs the handler",
     ),
@@ -54,28 +34,10 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
 ];
 
 /// Read by the code but deliberately absent from `local.settings.example.json`.
-const NOT_IN_LOCAL: &[(&str, &str)] = &[
-    (
-        "FUNCTIONS_CUSTOMHANDLER_PORT",
-        "set by Core Tools when it starts the handler",
-    ),
-    (
-        "HANDLER_IN_MEMORY_ACCOUNT",
-        "only benchmarks and tests name the in-memory account",
-    ),
-    (
-        "HANDLER_IN_MEMORY_SEED",
-        "only benchmarks seed the in-memory stores",
-    ),
-    (
-        "WEBSITE_INSTANCE_ID",
-        "set only by the platform in Azure; its absence is what lets HANDLER_IN_MEMORY run locally",
-    ),
-    (
-        "WEBSITE_SITE_NAME",
-        "set only by the platform in Azure; its absence is what lets HANDLER_IN_MEMORY run locally",
-    ),
-];
+const NOT_IN_LOCAL: &[(&str, &str)] = &[(
+    "FUNCTIONS_CUSTOMHANDLER_PORT",
+    "set by Core Tools when it starts the handler",
+)];
 
 /// Configured in Bicep for the platform, never read by the handler.
 const HOST_ONLY_AZURE: &[(&str, &str)] = &[

@@ -14,10 +14,10 @@ use bastion_recordings::azure::connection::{Secret, StorageAuth, StorageConnecti
 use bastion_recordings::storage::BlobRef;
 use bastion_recordings::storage::BlobStore;
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::testing::memory::InMemoryBlobStore;
 use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::testing::memory::InMemoryTables;
+use bastion_testkit::storage::memory::InMemoryBlobStore;
+use bastion_testkit::tables::memory::InMemoryTables;
 
 use crate::harness;
 

@@ -18,7 +18,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::WriteMode;
@@ -218,9 +218,7 @@ async fn recording(rig: &Rig) -> String {
         .map(|(c, _)| c.to_owned())
         .expect("container");
     let config = Config::from_lookup(&|k| rig.env.vars.get(k).cloned()).expect("config");
-    let Storage::Connected { app, .. } = &config.storage else {
-        panic!("connected storage")
-    };
+    let app = &config.storage.app;
     let blobs = AzureBlobStore::new(app).expect("blobs");
     let name = "vm-app-01/a0000000-0000-4000-8000-000000000077.mp4";
     blobs

@@ -7,7 +7,7 @@
 //! by `IntegrityVerify`, as the reviewer's test on the UI data does, and the browser walks the
 //! path by keyboard to bob's session, with axe-core in every state and both widths.
 
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bytes::Bytes;
@@ -90,9 +90,7 @@ async fn reviewers_path_on_the_demos_data_by_keyboard_in_headless_chromium() {
         env.vars.insert(k.to_owned(), v.to_owned());
     }
     let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
-    let Storage::Connected { app, .. } = &config.storage else {
-        panic!("connected storage")
-    };
+    let app = &config.storage.app;
     let blobs = AzureBlobStore::new(app).expect("blobs");
     let handler = HandlerProcess::spawn(&env.pairs()).await;
 

@@ -17,7 +17,7 @@ mod seed;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::Config;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::tables::rest::TableRestClient;
 use serde_json::{Value, json};
@@ -115,9 +115,7 @@ pub(crate) async fn seeded(extra: &[(&str, &str)]) -> Option<Seeded> {
         env.vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
-    let Storage::Connected { app, .. } = &config.storage else {
-        panic!("connected storage")
-    };
+    let app = &config.storage.app;
     let blobs = AzureBlobStore::new(app).expect("blobs");
     let tables = TableRestClient::new(app, &config.table_prefix).expect("tables");
     let handler = HandlerProcess::spawn(&env.pairs()).await;

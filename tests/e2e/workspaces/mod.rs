@@ -7,7 +7,7 @@ mod differential;
 pub(crate) mod rig;
 mod scenarios;
 
-use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow, Fault, serve};
+use bastion_testkit::loganalytics::{FakeLogs, FakeRow, Fault, serve};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 

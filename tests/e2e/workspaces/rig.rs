@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bastion_recordings::loganalytics::testing::{FakeLogs, FakeRow, serve};
+use bastion_testkit::loganalytics::{FakeLogs, FakeRow, serve};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 

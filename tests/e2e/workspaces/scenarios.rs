@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use bastion_recordings::loganalytics::testing::Fault;
+use bastion_testkit::loganalytics::Fault;
 use time::Duration;
 
 use super::rig::{Rec, T, WsRig, distinct, failed, fresh, session, sessions, tick, timer};

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
-use crate::storage::testing::memory::InMemoryBlobStore;
-use crate::tables::testing::intercept::CountingTables;
-use crate::tables::testing::memory::InMemoryTables;
+use crate::testkit::storage::memory::InMemoryBlobStore;
+use crate::testkit::tables::intercept::CountingTables;
+use crate::testkit::tables::memory::InMemoryTables;
 
 #[tokio::test]
 async fn a_session_spread_over_chunks_of_one_page_costs_one_write() {
@@ -17,7 +17,7 @@ async fn a_session_spread_over_chunks_of_one_page_costs_one_write() {
     let k = Kit {
         state: crate::testkit::state_over(blobs.clone(), tables.clone(), NOW),
         blobs,
-        clock: Arc::new(crate::clock::FixedClock::new(NOW)),
+        clock: Arc::new(crate::testkit::clock::FixedClock::new(NOW)),
     };
     let fake = FakeLogs::default();
     fake.workspace(WS);

@@ -7,6 +7,7 @@ use super::*;
 use crate::audit_logs::query::history;
 use crate::backfill::progress::Progress;
 use crate::backfill::{self, Kind, Options};
+use crate::testkit::state::Replace as _;
 
 /// A backfill run ten days after the records.
 const LATER_RUN: OffsetDateTime = NOW.saturating_add(Duration::days(10));
@@ -99,12 +100,12 @@ async fn history_after_the_timer_changes_no_row_and_repeats_the_same_ids() {
 #[tokio::test]
 async fn backfill_reads_the_configured_workspaces_and_counts_them() {
     let recs = records();
-    let clock = Arc::new(crate::clock::FixedClock::new(LATER_RUN));
+    let clock = Arc::new(crate::testkit::clock::FixedClock::new(LATER_RUN));
     let state = crate::testkit::state(
-        Arc::new(crate::storage::testing::memory::InMemoryBlobStore::new(
+        Arc::new(crate::testkit::storage::memory::InMemoryBlobStore::new(
             "devstoreaccount1",
         )),
-        Arc::new(crate::tables::testing::memory::InMemoryTables::new()),
+        Arc::new(crate::testkit::tables::memory::InMemoryTables::new()),
         clock,
         crate::catalogue::policy::Policy::builtin(),
         &[("AUDITLOGS_WORKSPACES", WS)],

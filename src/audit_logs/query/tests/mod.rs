@@ -12,9 +12,9 @@ use super::*;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::catalogue::days::DAYS_TABLE;
 use crate::catalogue::session::SESSIONS_TABLE;
-use crate::loganalytics::testing::{FakeLogs, FakeRow, Fault};
 use crate::tables::Entity;
 use crate::testkit::audit::{Kit, NOW, kit};
+use crate::testkit::loganalytics::{FakeLogs, FakeRow, Fault};
 
 const WS: &str = "a1b2c3d4-0000-4000-8000-000000000001";
 const HOST_ID: &str = "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU";

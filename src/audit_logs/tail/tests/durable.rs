@@ -13,8 +13,8 @@ use crate::catalogue::days::{Before, put as put_day};
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::tables::Filter;
 use crate::tables::ops::{get, query_all};
-use crate::tables::testing::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::testkit::audit::{Kit, NOW, line};
+use crate::testkit::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::testkit::tail::{connected, failed_logins, run, started};
 
 /// Makes burst-marker writes fail transiently while `down` is set.

@@ -10,9 +10,9 @@ use super::{STREAM, T, fake, review, rig};
 use crate::clock::Clock as _;
 use crate::export::rows::ReviewRow;
 use crate::export::{Table, outbox};
-use crate::ingestion::testing::Fault;
 use crate::ports::Ports;
 use crate::sentinel::drain::run;
+use crate::testkit::ingestion::Fault;
 
 /// A backlog older than its bucket's settling time: sent once each, in order, retired by cursor
 /// moves (no row removed one by one) and then the whole bucket deleted in one call; rows of the
@@ -31,7 +31,7 @@ async fn a_closed_bucket_is_sent_by_cursor_and_deleted_whole() {
     r.ports.outbox.record(&later).await.expect("recorded");
     assert_eq!(r.buckets().await.len(), 2);
     assert_eq!(r.waiting().await, 1_000, "counted to the cap");
-    let counted = Arc::new(crate::tables::testing::intercept::CountingTables::new(
+    let counted = Arc::new(crate::testkit::tables::intercept::CountingTables::new(
         r.ports.tables.clone(),
     ));
     let ports = Ports {
@@ -201,8 +201,8 @@ async fn a_lease_elsewhere_keeps_only_its_own_tables_buckets() {
 /// write against the row it holds (no read before it), and its bucket deleted.
 #[tokio::test]
 async fn a_closed_bucket_costs_only_its_own_tables_calls() {
-    use crate::tables::testing::intercept::CountingTables;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::intercept::CountingTables;
+    use crate::testkit::tables::memory::InMemoryTables;
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
     let r = super::rig_on(fake(), tables.clone()).await;
     let mut sent = Vec::new();
@@ -247,8 +247,8 @@ async fn a_closed_bucket_costs_only_its_own_tables_calls() {
 async fn the_next_page_is_read_while_a_call_is_sent() {
     use crate::azure::AzureError;
     use crate::ingestion::LogsIngestion;
-    use crate::tables::testing::intercept::CountingTables;
-    use crate::tables::testing::memory::InMemoryTables;
+    use crate::testkit::tables::intercept::CountingTables;
+    use crate::testkit::tables::memory::InMemoryTables;
     struct Slow {
         tables: Arc<CountingTables<InMemoryTables>>,
         queries: std::sync::Mutex<Vec<(u64, u64)>>,
