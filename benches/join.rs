@@ -368,7 +368,7 @@ async fn tick_and_join(
 ) -> Result<tail::TickReport, bastion_recordings::audit_logs::Error> {
     let a = &state.audit;
     let time = bastion_recordings::clock::Budget::after(state.ports.clock.clone(), a.tail_budget);
-    let mut r = tail::tick(&bastion_recordings::state::tailer(state), now).await?;
+    let mut r = bastion_testkit::tail::tick(&bastion_recordings::state::tailer(state), now).await?;
     let waits = (a.unrecorded_grace, a.session_max.max(a.open_session_max));
     let join = bastion_recordings::state::join(state);
     let j = bastion_recordings::join::tick::after_reads(&join, now, &time, a.tail_look_back, waits)

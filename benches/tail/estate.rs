@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use bastion_recordings::audit_logs::{created, tail};
+use bastion_recordings::audit_logs::created;
 use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::state::{AppState, Stores};
@@ -131,7 +131,10 @@ impl Estate {
     /// One `AuditLogTail` tick at `now`: its records.
     pub(crate) async fn tick(&self, now: OffsetDateTime) -> u64 {
         let tail = bastion_recordings::state::tailer(&self.state);
-        tail::tick(&tail, now).await.expect("tick").records
+        bastion_testkit::tail::tick(&tail, now)
+            .await
+            .expect("tick")
+            .records
     }
 
     /// The calls counted so far.

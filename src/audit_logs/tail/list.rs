@@ -27,7 +27,7 @@ const LISTINGS_IN_FLIGHT: usize = 8;
 const MAX_PAGES: usize = 16;
 
 /// Lists every one of `hosts` and compares.
-pub(super) async fn grown(tail: &Tailer, hosts: Vec<Host>, now: OffsetDateTime) -> Listed {
+pub async fn grown(tail: &Tailer, hosts: Vec<Host>, now: OffsetDateTime) -> Listed {
     let window = tail.settings.tail_look_back;
     let mut out = Listed {
         hosts: hosts.len(),
@@ -63,7 +63,7 @@ fn failed(out: &mut Listed, host: &str, e: &Error) {
 /// of it (`known`, [`super::known`]), and only what differs looked at as [`grown`] does, with no
 /// query of the host's cursors: a blob grown or gone reads its own cursor row by its keys, a blob
 /// not known is registered (or its cursor read, when its event registered it since).
-pub(super) async fn known(
+pub async fn known(
     tail: &Tailer,
     known: Host,
     listed: Option<Vec<BlobItem>>,

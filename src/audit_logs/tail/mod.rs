@@ -22,7 +22,7 @@ pub mod batch;
 pub mod blob;
 pub mod keep;
 pub mod known;
-mod list;
+pub mod list;
 pub mod read;
 pub mod register;
 mod tailer;
@@ -34,22 +34,6 @@ pub use unchanged::unchanged;
 /// The `AuditLogTail` work unit that joins and detects over every host; the others are hosts
 /// ([`Host::unit`]).
 pub const JOINED: &str = "join-and-detections";
-
-/// One tick over every host: list, read and keep, then detect.
-///
-/// # Errors
-/// [`Error`] when the cursor list cannot be read.
-pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Error> {
-    let (settings, ports) = (&tail.settings, &tail.ports);
-    let time = Budget::after(ports.clock.clone(), settings.tail_budget);
-    let repo = CursorRepo::new(ports.tables.clone());
-    let cursors = repo.active(now, settings.tail_look_back).await?;
-    let listed = list::grown(tail, hosts(cursors), now).await;
-    let (mut report, left) = blob::read_grown(tail, listed, now, &time).await;
-    keep::mark(tail, left).await;
-    report.findings = super::detect::unchecked::bursts(ports, settings).await;
-    Ok(report)
-}
 
 /// One host's part of a tick (an `AuditLogTail` work unit, [`Host::unit`]): its listing and
 /// the reads of its hour blobs that grew; no detection. `known`: what its planner knew of its

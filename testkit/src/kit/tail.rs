@@ -6,8 +6,10 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::audit::{Kit, kit, line};
-use bastion_recordings::audit_logs::AuditSettings;
-use bastion_recordings::audit_logs::tail::{TickReport, tick};
+use bastion_recordings::audit_logs::path::hosts;
+use bastion_recordings::audit_logs::repo::CursorRepo;
+use bastion_recordings::audit_logs::tail::{Tailer, TickReport, blob, keep, list};
+use bastion_recordings::audit_logs::{AuditSettings, Error, detect};
 use bastion_recordings::clock::Budget;
 use bastion_recordings::join::tick::after_reads;
 use bastion_recordings::state::AppState;
@@ -24,6 +26,24 @@ pub async fn started_with(change: impl FnOnce(&mut AuditSettings)) -> Kit {
     k.create_log().await;
     k.register().await;
     k
+}
+
+/// One tick over every host at `now`, as `AuditLogTail`'s host units and its joined unit do it
+/// in parts: the active cursors' hosts listed, what grew read and kept, the growth left unread
+/// marked, then the failed-login bursts still unchecked.
+///
+/// # Errors
+/// [`Error`] when the cursor list cannot be read.
+pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Error> {
+    let (settings, ports) = (&tail.settings, &tail.ports);
+    let time = Budget::after(ports.clock.clone(), settings.tail_budget);
+    let repo = CursorRepo::new(ports.tables.clone());
+    let cursors = repo.active(now, settings.tail_look_back).await?;
+    let listed = list::grown(tail, hosts(cursors), now).await;
+    let (mut report, left) = blob::read_grown(tail, listed, now, &time).await;
+    keep::mark(tail, left).await;
+    report.findings = detect::unchecked::bursts(ports, settings).await;
+    Ok(report)
 }
 
 /// One tick at `at`, then the join's part, as `AuditLogTail`'s units run them.

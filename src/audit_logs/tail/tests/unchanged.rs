@@ -78,7 +78,9 @@ async fn a_quiet_host_is_left_out_and_a_late_append_a_lost_event_or_a_gone_blob_
     let at = |m: i64| NOW + Duration::minutes(m);
     // Not read yet: planned.
     assert!(unchanged_at(&k, &tally, at(1)).await.0.is_empty());
-    let r = super::tick(&tail, at(1)).await.expect("tick");
+    let r = crate::testkit::tail::tick(&tail, at(1))
+        .await
+        .expect("tick");
     assert_eq!(r.records, 2, "{r:?}");
     // Quiet: left out, for its one listing and no table call.
     let unit = hosts(
