@@ -109,7 +109,7 @@ async fn run(
     let now = datetime!(2026-11-25 12:00 UTC);
     let (before, throttled) = fake.with(|e| (e.requests.len(), e.throttled));
     let t = Instant::now();
-    let r = check::run(ports, arm, settings, sinks, WINDOW, now).await;
+    let r = bastion_testkit::estate::run(ports, arm, settings, sinks, WINDOW, now).await;
     let took = t.elapsed();
     let (requests, throttled) = fake.with(|e| (e.requests.len() - before, e.throttled - throttled));
     println!(
@@ -164,7 +164,7 @@ async fn main() {
     println!(
         "{n} hosts, {} ms per request, {} hosts at once, at most {MAX_IN_FLIGHT} requests out per lane",
         latency.as_millis(),
-        check::CONCURRENCY
+        bastion_testkit::estate::CONCURRENCY
     );
 
     run("first", &fake, &arm, ctx).await;

@@ -1,7 +1,7 @@
 //! `EstateCheck`: reads a configured Bastion host from Resource Manager and its audit trail from
 //! the tables ([`trail`]), decides its findings and records them ([`host`], one work unit a
-//! host); what spans hosts is [`settle`]d once a period; `run` (tests and benches) does a whole
-//! period in one go.
+//! host); what spans hosts is [`settle`]d once a period (the test kit's `estate::run` does a
+//! whole period in one go).
 //! One host's failure never hides another's findings.
 
 use std::collections::BTreeSet;
@@ -15,9 +15,6 @@ use super::trail::{self, Window};
 use crate::arm::ResourceManager;
 use crate::ports::Ports;
 
-/// Hosts `run` reads at once at most: 100 hosts fit one tick; the pacer lowers the requests out
-/// below it.
-pub const CONCURRENCY: usize = 8;
 /// How long one `EstateCheck` run (every 15 minutes) may call Resource Manager: a longer
 /// `Retry-After` fails that part (`check-failed:<part>`) rather than hold the next runs up.
 pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
@@ -92,50 +89,6 @@ pub(crate) async fn workspaces(
     out
 }
 
-/// Checks every host of `settings` in one run (the audit trail read once for them all), each as
-/// [`host`] does, then [`settle`]s: what the `EstateCheck` units of one period do together.
-pub async fn run(
-    ports: &Ports,
-    arm: &dyn ResourceManager,
-    settings: &EstateSettings,
-    sinks: &Sinks,
-    window: Window,
-    now: OffsetDateTime,
-) -> Report {
-    let seen = trail::seen(ports.tables.as_ref(), window, now).await;
-    let shared = super::shared::Reads::default();
-    // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
-    let checks: Vec<_> = (settings.hosts.iter())
-        .map(|h| {
-            checked(
-                ports,
-                (arm, &shared),
-                settings,
-                h,
-                sinks,
-                (&seen, window),
-                now,
-            )
-        })
-        .collect();
-    use futures::StreamExt as _;
-    let results: Vec<Report> = futures::stream::iter(checks)
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    let mut report = Report::default();
-    for r in results {
-        report.open += r.open;
-        report.findings.extend(r.findings);
-        report.failed.extend(r.failed);
-    }
-    report
-        .findings
-        .sort_by_cached_key(crate::spine::Finding::id);
-    settle(ports, now).await;
-    report
-}
-
 /// One host's `EstateCheck` unit: reads the audit trail of the window, then checks `host` alone
 /// (reading the storage as `shared` has not yet).
 pub async fn host(
@@ -163,10 +116,11 @@ pub async fn settle(ports: &Ports, now: OffsetDateTime) -> Option<String> {
         .map(|e| e.to_string())
 }
 
-/// Checks `host` and records its findings, then closes its own identities where it no longer
+/// Checks `host` and records its findings (`seen`: the audit trail of the window, read once for
+/// every host checked), then closes its own identities where it no longer
 /// records (every configured host passed, only this one as read: no other host's rows close; a
 /// host not read, or whose identity was not recorded, keeps its rows open).
-async fn checked(
+pub async fn checked(
     ports: &Ports,
     (arm, shared): (&dyn ResourceManager, &super::shared::Reads),
     settings: &EstateSettings,

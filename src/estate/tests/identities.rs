@@ -39,7 +39,7 @@ async fn three_hosts_on_one_container_cost_one_listing_query_per_check() {
     let now = datetime!(2025-03-14 10:00 UTC);
     let settings = crate::estate::settings::EstateSettings::of_hosts(hosts.clone());
     let before = f.tables.queries(crate::catalogue::rejudge::TABLE);
-    crate::estate::check::run(ports, &arm, &settings, &sinks, window, now).await;
+    crate::testkit::estate::run(ports, &arm, &settings, &sinks, window, now).await;
     assert_eq!(
         f.tables.queries(crate::catalogue::rejudge::TABLE) - before,
         1,
@@ -54,7 +54,7 @@ async fn three_hosts_on_one_container_cost_one_listing_query_per_check() {
     // A host dropped from the configuration stops counting from the next check on.
     let later = now + time::Duration::minutes(15);
     let two = settings_of(&hosts[..2]);
-    crate::estate::check::run(ports, &arm, &two, &sinks, window, later).await;
+    crate::testkit::estate::run(ports, &arm, &two, &sinks, window, later).await;
     let observed = identity::of(f.tables.as_ref(), "acct", "recordings")
         .await
         .expect("identities");
@@ -133,11 +133,11 @@ async fn a_host_whose_identity_was_not_stored_or_not_read_keeps_its_history_open
     let t0 = datetime!(2025-03-14 10:00 UTC);
     let check = |n: i64| t0 + time::Duration::minutes(15 * n);
     let between = t0 + time::Duration::minutes(20);
-    crate::estate::check::run(ports, &arm, &settings, &sinks, window, check(0)).await;
+    crate::testkit::estate::run(ports, &arm, &settings, &sinks, window, check(0)).await;
     // The host is read, the write of its identity fails (once; the table answers again at
     // once): its run stays open, not closed.
     tables.hook().failing.store(1, Ordering::SeqCst);
-    crate::estate::check::run(ports, &arm, &settings, &sinks, window, check(1)).await;
+    crate::testkit::estate::run(ports, &arm, &settings, &sinks, window, check(1)).await;
     assert_eq!(
         tables.hook().failing.load(Ordering::SeqCst),
         0,
@@ -151,10 +151,10 @@ async fn a_host_whose_identity_was_not_stored_or_not_read_keeps_its_history_open
     );
     assert_eq!(open.unknown_hosts, [host.to_ascii_lowercase()]);
     // The host's read fails: the same.
-    crate::estate::check::run(ports, &unread, &settings, &sinks, window, check(2)).await;
+    crate::testkit::estate::run(ports, &unread, &settings, &sinks, window, check(2)).await;
     assert_eq!(at(&f.tables, between).await.provisional, [PRINCIPAL]);
     // The next check reads the same identity: the whole time since the first is covered.
-    crate::estate::check::run(ports, &arm, &settings, &sinks, window, check(3)).await;
+    crate::testkit::estate::run(ports, &arm, &settings, &sinks, window, check(3)).await;
     let covered = at(&f.tables, between).await;
     assert_eq!(covered.principals, [PRINCIPAL], "no gap: {covered:?}");
     assert!(covered.unobserved_hosts.is_empty() && !covered.pending);
@@ -182,7 +182,7 @@ async fn a_hosts_unit_closes_its_own_identity_alone() {
     let t0 = datetime!(2025-03-14 10:00 UTC);
     let t1 = t0 + time::Duration::minutes(15);
     let t2 = t1 + time::Duration::minutes(15);
-    crate::estate::check::run(ports, &recording_here(), &settings, &sinks, window, t0).await;
+    crate::testkit::estate::run(ports, &recording_here(), &settings, &sinks, window, t0).await;
     // Both hosts now record into another container; b1's unit runs first.
     let mut elsewhere = recording_here();
     if let Some(h) = elsewhere.host.as_mut() {

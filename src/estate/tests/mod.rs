@@ -266,7 +266,7 @@ async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
             let sinks = super::check::sinks(&ports, &[customer.to_owned()], None);
             let now = datetime!(2025-03-14 10:00 UTC);
             let settings = crate::estate::settings::EstateSettings::of_hosts(vec![HOST.to_owned()]);
-            super::check::run(
+            crate::testkit::estate::run(
                 &ports,
                 arm,
                 &settings,

@@ -28,6 +28,7 @@ pub mod arm;
 pub mod audit;
 pub mod blobs;
 pub mod clock;
+pub mod estate;
 pub mod files;
 mod hooked;
 pub mod ingestion;
