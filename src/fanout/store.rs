@@ -121,13 +121,7 @@ pub struct Ledger {
 /// # Errors
 /// Table errors.
 pub async fn ledger(tables: &dyn TableStore, timer: &str) -> Result<Ledger, AzureError> {
-    let (units, plans) = futures::try_join!(
-        units(tables, timer),
-        range(tables, timer, Op::Lt, UNIT_PREFIX)
-    )?;
-    let plans: Vec<Stored> = (plans.into_iter())
-        .filter(|r| get_str(&r.entity, "RowKey").is_some_and(|k| k.starts_with(PLAN_PREFIX)))
-        .collect();
+    let (units, plans) = futures::try_join!(units(tables, timer), plans(tables, timer))?;
     let marked = (plans.iter())
         .map(|p| marks(&p.entity).into_iter().map(str::to_owned).collect())
         .collect();
@@ -136,6 +130,14 @@ pub async fn ledger(tables: &dyn TableStore, timer: &str) -> Result<Ledger, Azur
         plans,
         marked,
     })
+}
+
+/// The planning rows of `timer`, oldest first.
+async fn plans(tables: &dyn TableStore, timer: &str) -> Result<Vec<Stored>, AzureError> {
+    let rows = range(tables, timer, Op::Lt, UNIT_PREFIX).await?;
+    let plan =
+        |r: &Stored| get_str(&r.entity, "RowKey").is_some_and(|k| k.starts_with(PLAN_PREFIX));
+    Ok(rows.into_iter().filter(plan).collect())
 }
 
 /// How a planning row names a unit it planned: 16 hex digits of the 64-bit FNV-1a hash of its
@@ -408,14 +410,20 @@ pub async fn passed(tables: &dyn TableStore, u: &Unit) -> Result<Option<Passed>,
 }
 
 /// Why `u`'s claim was refused (its row no longer as planned): its row read, superseded when a
-/// later period planned the unit again (racing ticks), else claimed by another copy of its
-/// message.
+/// later period planned the unit again (racing ticks: its row, else the timer's planning rows
+/// say so), else claimed by another copy of its message.
 ///
 /// # Errors
 /// Table errors.
 pub async fn refused(tables: &dyn TableStore, u: &Unit) -> Result<Passed, AzureError> {
-    Ok(match passed(tables, u).await? {
-        Some(later @ Passed::Superseded(_)) => later,
-        _ => Passed::Claimed,
-    })
+    if let Some(later @ Passed::Superseded(_)) = passed(tables, u).await? {
+        return Ok(later);
+    }
+    let m = mark(&u.unit);
+    let later = (plans(tables, &u.timer).await?.iter().rev())
+        .map(|p| &p.entity)
+        .filter(|p| get_str(p, "Period").is_some_and(|period| period > u.period.as_str()))
+        .find(|p| marks(p).contains(m.as_str()))
+        .and_then(|p| get_str(p, "Period").map(str::to_owned));
+    Ok(later.map_or(Passed::Claimed, Passed::Superseded))
 }
