@@ -9,7 +9,7 @@
 //! Nothing is missed: a blob grown in any watched hour (a late append to an hour already read
 //! included), a blob without a cursor and a cursor without a blob all differ, so the host is
 //! planned. A host the planner cannot tell of (its listing failed, or [`BUDGET`] ran out before
-//! its listing answered) is planned as before, and its unit lists it itself.
+//! it was listed) is planned as before, and its unit lists it itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,12 +25,12 @@ use crate::storage::BlobItem;
 /// Hosts the planner lists at once.
 const IN_FLIGHT: usize = 32;
 
-/// How long the planner lists hosts: a timer's tick only plans, and returns well under a second
-/// (its other calls: the cursors' query, the work rows' read beside it, one transaction recording
-/// the period). A listing of a host's watched hours is one request of a few tens of milliseconds
-/// on Azure (a page of at most 5,000 names), so with [`IN_FLIGHT`] at once a quarter of a second
-/// lists some hundreds of hosts; those not answered by then are planned and list themselves,
-/// costing their message and claim, not a missed read.
+/// How long the planner starts listings of hosts: a timer's tick only plans, and returns well
+/// under a second (its other calls: the cursors' query, the units' rows, the planning record and
+/// a transaction a hundred units). A listing of a host's watched hours is one request of a few
+/// tens of milliseconds on Azure (a page of at most 5,000 names), so with [`IN_FLIGHT`] at once a
+/// quarter of a second lists some hundreds of hosts; those not started by then are planned and
+/// list themselves, costing their message and claim, not a missed read.
 const BUDGET: Duration = Duration::milliseconds(250);
 
 /// What the planner's look at `hosts` at `now` found: the units ([`Host::unit`]) of those whose
@@ -43,7 +43,6 @@ pub async fn unchanged(
 ) -> (BTreeSet<String>, BTreeMap<String, Vec<BlobItem>>) {
     let window = tail.settings.tail_look_back;
     let time = Budget::after(tail.ports.clock.clone(), BUDGET);
-    let left = std::time::Duration::try_from(BUDGET).unwrap_or_default();
     let time = &time;
     type Looked = (String, (bool, Vec<BlobItem>));
     let listed: Vec<Looked> = futures::stream::iter(hosts.iter().cloned())
@@ -59,8 +58,6 @@ pub async fn unchanged(
             )
         })
         .buffer_unordered(IN_FLIGHT)
-        // The listings still out when the budget ends are left (their hosts list themselves).
-        .take_until(tokio::time::sleep(left))
         .filter_map(|(unit, looked)| async move { looked.map(|l| (unit, l)) })
         .collect()
         .await;
