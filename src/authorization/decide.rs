@@ -27,6 +27,9 @@ use crate::catalogue::person::forms;
 pub const SKEW: Duration = Duration::minutes(5);
 /// The longest a just-in-time request opens a port (`maxRequestAccessDuration` up to `PT24H`).
 pub const JIT_MAX: Duration = Duration::hours(24);
+/// The longest a PIM activation lasts (an Azure role's "Activation maximum duration", up to 24
+/// hours): the history of `AuditLogs` a session's verdict needs begins this long before its start.
+pub const ACTIVATION_MAX: Duration = Duration::hours(24);
 /// How long before a window's start an approval counts as that window's.
 pub const APPROVAL_BEFORE: Duration = Duration::hours(24);
 
@@ -106,9 +109,11 @@ pub struct Reads {
     /// `PACE`, or its Resource Manager budget spent); a session there that started after that
     /// read and nothing covers waits for a fresh list, undecided (never `none`).
     pub deferred: Vec<(String, Option<OffsetDateTime>)>,
-    /// Since when Entra's group membership changes (`AuditLogs`) have been read without a gap in
-    /// every workspace (`None`: not read whole this pass): a group's membership at a session's
-    /// start is told from its members read since only for a start after it.
+    /// Since when `AuditLogs` (PIM's rows, Entra's group membership changes) have been read
+    /// without a gap in every workspace, no earlier than the earliest row each held (`None`: not
+    /// read whole this pass): a group's membership at a session's start is told from its members
+    /// read since only for a start after it, and a session nothing covers is `none` only when its
+    /// history ([`ACTIVATION_MAX`] before its start) lies after it.
     pub changes_from: Option<OffsetDateTime>,
 }
 
@@ -308,6 +313,15 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(|(at, _)| at.is_empty() || *at == sub)
         .map(|(_, why)| why.clone())
         .collect();
+    // An activation that ended before PIM's lists were first read is only in `AuditLogs`: before
+    // the rows read (a workspace keeping them less long), it cannot be told absent.
+    if let Some(from) = reads.changes_from.filter(|from| t - ACTIVATION_MAX < *from) {
+        record.reasons.push(format!(
+            "AuditLogs are read only since {} (the earliest row a workspace held when first read), later than {}, 24 hours before the session's start: a PIM activation covering it may have ended unseen",
+            crate::dates::format_utc_millis(from),
+            crate::dates::format_utc_millis(t - ACTIVATION_MAX)
+        ));
+    }
     for g in group_roles {
         let id = &g.principal;
         let failed = |list: &[(String, String)]| list.iter().find(|(at, _)| at == id).cloned();
