@@ -1,6 +1,6 @@
 //! The verdict of one session (pure): which evidence covers its start, for its person, at a scope
 //! that reaches its VM. In order: a PIM activation (`pim`), a role held by a group whose
-//! membership the person activated (`pim-group`), a just-in-time request to the VM (`jit`), a
+//! membership the person activated (`pim-group`), a just-in-time request to the VM opening the session's port (`jit`), a
 //! standing assignment or membership (`standing`: PIM for Groups' assigned membership, or the
 //! person among the group's members as read, [`super::members`]); with none, `unknown` when a
 //! source the decision needs was not read (a group holding a role there whose members were not
@@ -90,6 +90,28 @@ pub struct Session {
     pub vm: String,
     /// Its start.
     pub start: Option<OffsetDateTime>,
+    /// Its protocol as logged (`ssh`, `rdp`; empty: not logged).
+    pub protocol: String,
+}
+
+impl Session {
+    /// The VM port the session connected to: its protocol's (22 for SSH, 3389 for RDP; the
+    /// Bastion audit record names no port, so a custom port is not seen); `None` when the
+    /// protocol is not known.
+    pub fn port(&self) -> Option<u16> {
+        match self.protocol.trim().to_ascii_lowercase().as_str() {
+            "ssh" => Some(22),
+            "rdp" => Some(3389),
+            _ => None,
+        }
+    }
+}
+
+/// Whether just-in-time request `e` opened the port of `s` (any port when the session's or the
+/// request's ports are not known).
+fn opens(e: &Evidence, s: &Session) -> bool {
+    s.port()
+        .is_none_or(|p| e.ports.is_empty() || e.ports.contains(&p))
 }
 
 /// What could not be read for a session's subscription (or for all).
@@ -254,6 +276,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     let pim_group = grouped(Kind::GroupActivation);
     let jit: Vec<&Evidence> = of(Kind::Jit)
         .filter(|e| e.scope == s.vm.to_ascii_lowercase())
+        .filter(|e| opens(e, s))
         .filter(mine)
         .collect();
     let mut standing: Vec<&Evidence> = of(Kind::Standing)
@@ -302,6 +325,12 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
             .any(|e| e.kind == Some(Kind::GroupMember) && e.id.starts_with("member:"))
         {
             record.reasons = as_read;
+        }
+        if verdict == Verdict::Jit && s.port().is_none() {
+            record.reasons.push(
+                "the session's protocol is not logged: the request's ports were not compared with its port"
+                    .to_owned(),
+            );
         }
         return record;
     }

@@ -28,6 +28,7 @@ fn session(upn: &str) -> Session {
         object_id: String::new(),
         vm: vm(),
         start: Some(T),
+        protocol: String::new(),
     }
 }
 
@@ -194,6 +195,60 @@ fn a_session_whose_day_before_lies_before_the_auditlogs_read_is_unknown_never_no
         None,
     );
     assert_eq!(r.verdict, Verdict::None, "{r:?}");
+}
+
+#[test]
+fn a_jit_request_counts_only_when_it_opened_the_sessions_port() {
+    let jit = |id: &str, ports: &[u16]| Evidence {
+        id: id.into(),
+        source: Some(Source::Jit),
+        kind: Some(Kind::Jit),
+        names: vec!["alice@contoso.com".into()],
+        scope: vm(),
+        start: Some(T - Duration::minutes(2)),
+        end: Some(T + Duration::hours(3)),
+        ports: ports.to_vec(),
+        ..Evidence::default()
+    };
+    let on = |protocol: &str| Session {
+        protocol: protocol.into(),
+        ..session("alice@contoso.com")
+    };
+    let reads = Reads {
+        groups_read: true,
+        ..Reads::default()
+    };
+    // SSH is port 22, RDP 3389: a request opening another port of the VM covers nothing.
+    for (protocol, ports, verdict) in [
+        ("ssh", &[22, 3389][..], Verdict::Jit),
+        ("SSH", &[3389][..], Verdict::None),
+        ("rdp", &[3389][..], Verdict::Jit),
+        ("rdp", &[22, 5985][..], Verdict::None),
+    ] {
+        let r = decide(&on(protocol), &[jit("j", ports)], &reads, None);
+        assert_eq!(r.verdict, verdict, "{protocol} {ports:?}: {r:?}");
+        assert!(r.reasons.is_empty(), "{r:?}");
+    }
+    // Among two requests, the one opening the port is the evidence.
+    let earlier = Evidence {
+        start: Some(T - Duration::minutes(40)),
+        ..jit("rdp-only", &[3389])
+    };
+    let both = [earlier, jit("ssh-too", &[22])];
+    let r = decide(&on("ssh"), &both, &reads, None);
+    assert_eq!(
+        (r.verdict, r.evidence.as_slice()),
+        (Verdict::Jit, &["ssh-too".to_owned()][..])
+    );
+    // The protocol not logged: any port counts, and the record says it was not compared.
+    let r = decide(&on(""), &[jit("j", &[3389])], &reads, None);
+    assert_eq!(r.verdict, Verdict::Jit, "{r:?}");
+    assert!(
+        r.reasons
+            .iter()
+            .any(|w| w.contains("ports were not compared")),
+        "{r:?}"
+    );
 }
 
 /// Group g1's standing role at the subscription, for a year from 30 days before `T`.

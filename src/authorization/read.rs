@@ -249,6 +249,7 @@ pub fn jit_evidence(doors: &Doors, reads: &mut Reads) -> Vec<Evidence> {
                 kind: Some(Kind::Jit),
                 names: vec![e.caller.clone()],
                 scope: low(Some(&r.vm)),
+                ports: r.ports.clone(),
                 start: Some(e.at),
                 end: jit_end(&body, &r.vm),
                 justification: body
