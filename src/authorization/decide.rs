@@ -342,6 +342,20 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(|(at, _)| at.is_empty() || *at == sub)
         .map(|(_, why)| why.clone())
         .collect();
+    // The person's just-in-time request for the VM covering the start opened other ports than the
+    // protocol's: the audit record names no port, so a session on a custom port cannot be told
+    // from one the request did not open.
+    let other_ports: Vec<u16> = of(Kind::Jit)
+        .filter(|e| e.scope == s.vm.to_ascii_lowercase())
+        .filter(mine)
+        .filter(|e| !opens(e, s))
+        .flat_map(|e| e.ports.iter().copied())
+        .collect();
+    if let (Some(port), false) = (s.port(), other_ports.is_empty()) {
+        record.reasons.push(format!(
+            "a just-in-time request of this person opened port(s) {other_ports:?} of the VM at its start, not {port}; the audit record names no port, so a custom port cannot be told"
+        ));
+    }
     // An activation that ended before PIM's lists were first read is only in `AuditLogs`: before
     // the rows read (a workspace keeping them less long), it cannot be told absent.
     if let Some(from) = reads.changes_from.filter(|from| t - ACTIVATION_MAX < *from) {

@@ -218,17 +218,32 @@ fn a_jit_request_counts_only_when_it_opened_the_sessions_port() {
         groups_read: true,
         ..Reads::default()
     };
-    // SSH is port 22, RDP 3389: a request opening another port of the VM covers nothing.
+    // SSH is port 22, RDP 3389: a request opening another port of the VM does not cover the
+    // session, but the audit record names no port (a custom one is possible): `unknown`, never
+    // `none`, naming the ports it opened.
     for (protocol, ports, verdict) in [
         ("ssh", &[22, 3389][..], Verdict::Jit),
-        ("SSH", &[3389][..], Verdict::None),
+        ("SSH", &[3389][..], Verdict::Unknown),
         ("rdp", &[3389][..], Verdict::Jit),
-        ("rdp", &[22, 5985][..], Verdict::None),
+        ("rdp", &[22, 5985][..], Verdict::Unknown),
     ] {
         let r = decide(&on(protocol), &[jit("j", ports)], &reads, None);
         assert_eq!(r.verdict, verdict, "{protocol} {ports:?}: {r:?}");
-        assert!(r.reasons.is_empty(), "{r:?}");
+        let named = r.reasons.iter().any(|w| w.contains(&format!("{ports:?}")));
+        assert_eq!(named, verdict == Verdict::Unknown, "{r:?}");
     }
+    // Another person's request, or one for another port that ended before the start, is nothing.
+    let bobs = Evidence {
+        names: vec!["bob@contoso.com".into()],
+        ..jit("bob", &[3389])
+    };
+    let ended = Evidence {
+        end: Some(T - Duration::minutes(30)),
+        start: Some(T - Duration::hours(2)),
+        ..jit("ended", &[3389])
+    };
+    let r = decide(&on("ssh"), &[bobs, ended], &reads, None);
+    assert_eq!(r.verdict, Verdict::None, "{r:?}");
     // Among two requests, the one opening the port is the evidence.
     let earlier = Evidence {
         start: Some(T - Duration::minutes(40)),
