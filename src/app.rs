@@ -1,33 +1,26 @@
 //! The router: one `POST /<FunctionName>` route per function, each running under the shared outcome
 //! policy ([`invocation_route`]), the catalogue API under `/api/`, and `GET /` for the host's
-//! readiness and health pings; and what a handler binary runs ([`main`]): a subcommand, or the
+//! readiness and health pings; and what a handler binary runs without a subcommand ([`run`]): the
 //! router served ([`serve`]).
 
 use std::process::ExitCode;
 
 use axum::Router;
 use axum::routing::get;
-use clap::Parser as _;
 
-use crate::cli::{self, Cli, Start};
 use crate::functions::{
     audit_logs, custody, estate, evidence, fanout, integrity, notify, reconcile, recordings,
     retention, reviews, sentinel,
 };
 use crate::invocation::invocation_route;
-use crate::state::AppState;
+use crate::state::{AppState, Start};
 use crate::telemetry;
 
-/// What a handler binary runs, over the state `start` builds (the `handler`'s from its settings,
-/// the test kit's `handler-in-memory` over in-memory stores). With a subcommand (`--help` lists
-/// them) it runs that one command and exits ([`cli`]); usage errors exit 2 and `--help` 0, both
-/// printed by clap. Otherwise it serves ([`serve`]) until SIGTERM/Ctrl-C, and exits 2 on any
-/// start-up failure: the host restarts a crashed worker but treats exit 0 as intentional.
-pub async fn main(start: Start) -> ExitCode {
-    if let Some(cmd) = Cli::parse().command {
-        telemetry::init_for_cli(&crate::config::log_settings());
-        return cli::commands::run(cmd, start).await;
-    }
+/// What a handler binary runs when its command line names no subcommand, over the state `start`
+/// builds (the `handler`'s from its settings, the test kit's `handler-in-memory` over in-memory
+/// stores): serves ([`serve`]) until SIGTERM/Ctrl-C, and exits 2 on any start-up failure: the
+/// host restarts a crashed worker but treats exit 0 as intentional.
+pub async fn run(start: Start) -> ExitCode {
     let served = match start() {
         Ok(state) => serve(state).await,
         Err(e) => Err(e.into()),

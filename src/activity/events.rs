@@ -299,4 +299,6 @@ pub struct Request {
     /// The sources asked for, per port (`*` when a port names none: the policy's configured
     /// sources apply, which the row does not show).
     pub sources: Vec<String>,
+    /// The port numbers asked for (a port naming none left out).
+    pub ports: Vec<u16>,
 }

@@ -55,6 +55,7 @@ fn of_body(body: &Value) -> Option<Vec<Request>> {
             .into_iter()
             .flatten();
         let named = ports.map(|port| {
+            let number = port.get("number").and_then(Value::as_u64);
             let one = port
                 .get("allowedSourceAddressPrefix")
                 .and_then(Value::as_str);
@@ -64,7 +65,8 @@ fn of_body(body: &Value) -> Option<Vec<Request>> {
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str);
-            one.into_iter().chain(many).map(str::to_owned).collect()
+            let sources = one.into_iter().chain(many).map(str::to_owned).collect();
+            (number.and_then(|n| u16::try_from(n).ok()), sources)
         });
         out.push(request(vm, named));
     }
@@ -83,9 +85,11 @@ pub fn of_policy(policy: &JitPolicy, at: time::OffsetDateTime) -> Vec<Request> {
             let Some(vm) = vm_of(&v.id) else { continue };
             let named = v.ports.iter().map(|p| {
                 let one = p.allowed_source_address_prefix.iter();
-                one.chain(&p.allowed_source_address_prefixes)
+                let sources = one
+                    .chain(&p.allowed_source_address_prefixes)
                     .cloned()
-                    .collect()
+                    .collect();
+                (p.number.and_then(|n| u16::try_from(n).ok()), sources)
             });
             out.push(request(vm, named));
         }
@@ -93,11 +97,13 @@ pub fn of_policy(policy: &JitPolicy, at: time::OffsetDateTime) -> Vec<Request> {
     out
 }
 
-/// VM `vm`'s request: each port's sources (`*` for a port that names none: the policy's
-/// configured sources apply, which the row does not show; `*` too when no port is named).
-fn request(vm: String, ports: impl Iterator<Item = Vec<String>>) -> Request {
+/// VM `vm`'s request: each port's number and sources (`*` for a port that names none: the
+/// policy's configured sources apply, which the row does not show; `*` too when no port is named).
+fn request(vm: String, ports: impl Iterator<Item = (Option<u16>, Vec<String>)>) -> Request {
     let mut out = Vec::new();
-    for named in ports {
+    let mut numbers = Vec::new();
+    for (number, named) in ports {
+        numbers.extend(number);
         if named.is_empty() {
             out.push("*".to_owned());
         }
@@ -106,7 +112,11 @@ fn request(vm: String, ports: impl Iterator<Item = Vec<String>>) -> Request {
     if out.is_empty() {
         out.push("*".to_owned());
     }
-    Request { vm, sources: out }
+    Request {
+        vm,
+        sources: out,
+        ports: numbers,
+    }
 }
 
 /// A policy [`complete`] could not read.
@@ -192,7 +202,7 @@ mod tests {
         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1";
 
     #[test]
-    fn a_request_body_as_text_or_object_names_its_vms_and_sources() {
+    fn a_request_body_as_text_or_object_names_its_vms_ports_and_sources() {
         let body = json!({"virtualMachines": [{"id": VM, "ports": [
             {"number": 3389, "endTimeUtc": "2026-11-25T12:00:00Z", "allowedSourceAddressPrefix": "192.127.0.2"},
             {"number": 22, "allowedSourceAddressPrefixes": ["10.0.1.0/27", "203.0.113.0/24"]},
@@ -209,6 +219,7 @@ mod tests {
                 r[0].sources,
                 ["192.127.0.2", "10.0.1.0/27", "203.0.113.0/24", "*"]
             );
+            assert_eq!(r[0].ports, [3389, 22, 5985]);
             let out: Vec<String> = outside(&r[0], &bastion).into_iter().collect();
             assert_eq!(out, ["*", "192.127.0.2", "203.0.113.0/24"]);
         }

@@ -23,11 +23,15 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::evidence::{Evidence, Kind, Source, low, ticket};
+use super::mfa::READ_MARK;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::loganalytics::row::{dynamic, text};
 
 /// The table.
 pub const TABLE: &str = "AuditLogs";
+/// The counting row's column holding the earliest `TimeGenerated` the workspace holds in the
+/// query's timespan (null when it holds none).
+pub const SINCE: &str = "AuditSince";
 
 /// How far before a workspace's cursor each query starts again: a row is stamped with its
 /// `ingestion_time()` before it can be queried, so one stamped just before the last query's end
@@ -38,28 +42,33 @@ pub const OVERLAP: Duration = Duration::minutes(10);
 /// ingested in `[lo, hi)`
 /// (`ingestion_time()`, Log Analytics' time a row reached the workspace, however late after its
 /// `TimeGenerated`), within the request's timespan on `TimeGenerated`, oldest first, at most
-/// `rows` (no outside value goes into it); with `signins`, a fuzzy `union` that adds the VM
-/// sign-ins of `SigninLogs` and each table's counting row ([`super::mfa::legs`]), still one query.
+/// `rows` (no outside value goes into it); a fuzzy `union` whose counting row of the table
+/// ([`READ_MARK`]) says it was read and how far back the workspace holds it (its earliest
+/// `TimeGenerated` in the timespan, [`SINCE`]: a workspace keeping `AuditLogs` less than asked, or
+/// receiving them only lately, holds none before); with `signins`, the VM sign-ins of `SigninLogs`
+/// and their counting row too ([`super::mfa::legs`]), still one query.
 pub fn query(rows: usize, signins: bool, (lo, hi): (OffsetDateTime, OffsetDateTime)) -> String {
     let audit = format!(
-        "AuditLogs\n\
+        "(AuditLogs\n\
          | where ingestion_time() >= datetime({}) and ingestion_time() < datetime({})\n\
          | where Result =~ \"success\"\n\
          | where (LoggedByService =~ \"PIM\" and (OperationName has \"PIM activation\" or OperationName has \"approved\"))\n\
          \x20   or (Category =~ \"GroupManagement\" and OperationName in~ (\"Add member to group\", \"Remove member from group\"))\n\
          | project Type, Id, TimeGenerated, OperationName, Result, ResultReason, InitiatedBy, \
-         TargetResources, AdditionalDetails",
+         TargetResources, AdditionalDetails)",
         format_utc_millis(lo),
         format_utc_millis(hi)
     );
-    if signins {
-        format!(
-            "union isfuzzy=true\n({audit}),\n{}\n| order by TimeGenerated asc nulls first\n| take {rows}",
-            super::mfa::legs()
-        )
+    let mark = format!(
+        "(AuditLogs | summarize AuditRows = count(), {SINCE} = min(TimeGenerated) | extend Type = \"AuditLogs{READ_MARK}\")"
+    );
+    let legs = if signins {
+        let (rows, counted) = super::mfa::legs();
+        [audit, rows, mark, counted].join(",\n")
     } else {
-        format!("{audit}\n| order by TimeGenerated asc\n| take {rows}")
-    }
+        [audit, mark].join(",\n")
+    };
+    format!("union isfuzzy=true\n{legs}\n| order by TimeGenerated asc nulls first\n| take {rows}")
 }
 
 /// The value under `key` (any case) of an `AdditionalDetails` list.

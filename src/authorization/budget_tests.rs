@@ -31,9 +31,10 @@ const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
 const VM: &str =
     "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
 
-/// Empty PIM lists (read whole), the VM listed without Entra login; every call counted.
+/// Empty PIM lists (read whole), the VM listed without Entra login (its first lists failing as
+/// many times as asked); every call counted.
 #[derive(Default)]
-struct Arm(Mutex<Vec<String>>);
+struct Arm(Mutex<Vec<String>>, Mutex<usize>);
 
 impl Arm {
     fn ask(&self, what: &str) {
@@ -60,6 +61,11 @@ impl ResourceManager for Arm {
     }
     async fn virtual_machines(&self, _: &str) -> Result<Vec<ListedVm>, AzureError> {
         self.ask("vms");
+        let mut failing = self.1.lock().expect("failing");
+        if *failing > 0 {
+            *failing -= 1;
+            return Err(AzureError::Transient("503 ServiceUnavailable".into()));
+        }
         let page = serde_json::json!([{"id": VM, "resources": [{"name": "AzureMonitorLinuxAgent",
             "properties": {"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorLinuxAgent"}}]}]);
         Ok(serde_json::from_value(page).expect("vms"))
@@ -288,4 +294,41 @@ async fn a_slow_passs_calls_count_when_made_not_when_the_pass_began() {
     .await;
     assert_eq!(arm.take(), ["instances", "requests"]);
     assert!(after.failed.is_empty(), "{:?}", after.failed);
+}
+
+/// A VM list that failed is read again at the next pass whose budget allows it (not a day later):
+/// its VMs `unknown` only till then, within two calls per subscription per 5 minutes.
+#[tokio::test]
+async fn a_failed_vm_list_is_read_again_at_the_next_pass_with_budget() {
+    let (tables, clock, ports) = rig();
+    let (arm, doors) = (Arm::default(), Doors::default());
+    *arm.1.lock().expect("failing") = 1;
+    let sources = sources(&arm, &doors);
+    let (settings, every) = (settings(), BTreeSet::new());
+    let pass = |at| {
+        clock.set(at);
+        run(&ports, &sources, &every, &settings, at)
+    };
+    let minutes = Duration::minutes;
+    session(&tables, "t-alice", "alice@contoso.com", T0 - minutes(10)).await;
+    session(&tables, "t-bob", "bob@contoso.com", T0 - minutes(8)).await;
+    // The lists first (never read), then the VM list, which fails: its VM `unknown`.
+    pass(T0).await;
+    assert_eq!(arm.take(), ["instances", "requests"]);
+    let failed = pass(T0 + minutes(5)).await;
+    assert_eq!(arm.take(), ["vms"]);
+    let told = entra(&failed);
+    assert!(
+        told.len() == 1 && told[0].starts_with(super::shared_store::LIST_UNREAD),
+        "{told:?}"
+    );
+    // Within the same 5 minutes the budget has one call left: the list is read again.
+    let again = pass(T0 + minutes(7)).await;
+    assert_eq!(arm.take(), ["vms"], "read again, not a day later");
+    assert_eq!(entra(&again), ["absent"]);
+    // Read whole: not again within the day, and never a third call in 5 minutes.
+    pass(T0 + minutes(8)).await;
+    pass(T0 + minutes(20)).await;
+    let calls = arm.take();
+    assert!(!calls.contains(&"vms".to_owned()), "{calls:?}");
 }

@@ -1,6 +1,6 @@
 //! The verdict of one session (pure): which evidence covers its start, for its person, at a scope
 //! that reaches its VM. In order: a PIM activation (`pim`), a role held by a group whose
-//! membership the person activated (`pim-group`), a just-in-time request to the VM (`jit`), a
+//! membership the person activated (`pim-group`), a just-in-time request to the VM opening the session's port (`jit`), a
 //! standing assignment or membership (`standing`: PIM for Groups' assigned membership, or the
 //! person among the group's members as read, [`super::members`]); with none, `unknown` when a
 //! source the decision needs was not read (a group holding a role there whose members were not
@@ -27,6 +27,9 @@ use crate::catalogue::person::forms;
 pub const SKEW: Duration = Duration::minutes(5);
 /// The longest a just-in-time request opens a port (`maxRequestAccessDuration` up to `PT24H`).
 pub const JIT_MAX: Duration = Duration::hours(24);
+/// The longest a PIM activation lasts (an Azure role's "Activation maximum duration", up to 24
+/// hours): the history of `AuditLogs` a session's verdict needs begins this long before its start.
+pub const ACTIVATION_MAX: Duration = Duration::hours(24);
 /// How long before a window's start an approval counts as that window's.
 pub const APPROVAL_BEFORE: Duration = Duration::hours(24);
 
@@ -87,6 +90,28 @@ pub struct Session {
     pub vm: String,
     /// Its start.
     pub start: Option<OffsetDateTime>,
+    /// Its protocol as logged (`ssh`, `rdp`; empty: not logged).
+    pub protocol: String,
+}
+
+impl Session {
+    /// The VM port the session connected to: its protocol's (22 for SSH, 3389 for RDP; the
+    /// Bastion audit record names no port, so a custom port is not seen); `None` when the
+    /// protocol is not known.
+    pub fn port(&self) -> Option<u16> {
+        match self.protocol.trim().to_ascii_lowercase().as_str() {
+            "ssh" => Some(22),
+            "rdp" => Some(3389),
+            _ => None,
+        }
+    }
+}
+
+/// Whether just-in-time request `e` opened the port of `s` (any port when the session's or the
+/// request's ports are not known).
+fn opens(e: &Evidence, s: &Session) -> bool {
+    s.port()
+        .is_none_or(|p| e.ports.is_empty() || e.ports.contains(&p))
 }
 
 /// What could not be read for a session's subscription (or for all).
@@ -106,9 +131,11 @@ pub struct Reads {
     /// `PACE`, or its Resource Manager budget spent); a session there that started after that
     /// read and nothing covers waits for a fresh list, undecided (never `none`).
     pub deferred: Vec<(String, Option<OffsetDateTime>)>,
-    /// Since when Entra's group membership changes (`AuditLogs`) have been read without a gap in
-    /// every workspace (`None`: not read whole this pass): a group's membership at a session's
-    /// start is told from its members read since only for a start after it.
+    /// Since when `AuditLogs` (PIM's rows, Entra's group membership changes) have been read
+    /// without a gap in every workspace, no earlier than the earliest row each held (`None`: not
+    /// read whole this pass): a group's membership at a session's start is told from its members
+    /// read since only for a start after it, and a session nothing covers is `none` only when its
+    /// history ([`ACTIVATION_MAX`] before its start) lies after it.
     pub changes_from: Option<OffsetDateTime>,
 }
 
@@ -249,6 +276,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     let pim_group = grouped(Kind::GroupActivation);
     let jit: Vec<&Evidence> = of(Kind::Jit)
         .filter(|e| e.scope == s.vm.to_ascii_lowercase())
+        .filter(|e| opens(e, s))
         .filter(mine)
         .collect();
     let mut standing: Vec<&Evidence> = of(Kind::Standing)
@@ -298,6 +326,12 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         {
             record.reasons = as_read;
         }
+        if verdict == Verdict::Jit && s.port().is_none() {
+            record.reasons.push(
+                "the session's protocol is not logged: the request's ports were not compared with its port"
+                    .to_owned(),
+            );
+        }
         return record;
     }
     // Nothing covers it: was everything read?
@@ -308,6 +342,29 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(|(at, _)| at.is_empty() || *at == sub)
         .map(|(_, why)| why.clone())
         .collect();
+    // The person's just-in-time request for the VM covering the start opened other ports than the
+    // protocol's: the audit record names no port, so a session on a custom port cannot be told
+    // from one the request did not open.
+    let other_ports: Vec<u16> = of(Kind::Jit)
+        .filter(|e| e.scope == s.vm.to_ascii_lowercase())
+        .filter(mine)
+        .filter(|e| !opens(e, s))
+        .flat_map(|e| e.ports.iter().copied())
+        .collect();
+    if let (Some(port), false) = (s.port(), other_ports.is_empty()) {
+        record.reasons.push(format!(
+            "a just-in-time request of this person opened port(s) {other_ports:?} of the VM at its start, not {port}; the audit record names no port, so a custom port cannot be told"
+        ));
+    }
+    // An activation that ended before PIM's lists were first read is only in `AuditLogs`: before
+    // the rows read (a workspace keeping them less long), it cannot be told absent.
+    if let Some(from) = reads.changes_from.filter(|from| t - ACTIVATION_MAX < *from) {
+        record.reasons.push(format!(
+            "AuditLogs are read only since {} (the earliest row a workspace held when first read), later than {}, 24 hours before the session's start: a PIM activation covering it may have ended unseen",
+            crate::dates::format_utc_millis(from),
+            crate::dates::format_utc_millis(t - ACTIVATION_MAX)
+        ));
+    }
     for g in group_roles {
         let id = &g.principal;
         let failed = |list: &[(String, String)]| list.iter().find(|(at, _)| at == id).cloned();

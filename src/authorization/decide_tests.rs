@@ -28,6 +28,7 @@ fn session(upn: &str) -> Session {
         object_id: String::new(),
         vm: vm(),
         start: Some(T),
+        protocol: String::new(),
     }
 }
 
@@ -144,6 +145,125 @@ fn a_failed_read_of_the_vms_subscription_is_unknown_never_none() {
     };
     let r = decide(&session("alice@contoso.com"), &[], &elsewhere, None);
     assert_eq!(r.verdict, Verdict::None);
+}
+
+#[test]
+fn a_session_whose_day_before_lies_before_the_auditlogs_read_is_unknown_never_none() {
+    let since = |from: OffsetDateTime| Reads {
+        groups_read: true,
+        changes_from: Some(from),
+        ..Reads::default()
+    };
+    let alice = session("alice@contoso.com");
+    // Read since 24 hours before the start or earlier: every activation covering it was seen.
+    for from in [T - Duration::days(7), T - Duration::hours(24)] {
+        let r = decide(&alice, &[], &since(from), None);
+        assert_eq!(r.verdict, Verdict::None, "{from}: {r:?}");
+        assert!(r.reasons.is_empty(), "{r:?}");
+    }
+    // Read since later (a workspace keeping AuditLogs less long): an activation that ended before
+    // the lists were first read may be missed, and the reason names the reach.
+    for from in [T - Duration::hours(23), T + Duration::days(2)] {
+        let r = decide(&alice, &[], &since(from), None);
+        assert_eq!(r.verdict, Verdict::Unknown, "{from}: {r:?}");
+        let stamp = crate::dates::format_utc_millis(from);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|w| w.contains("AuditLogs are read only since") && w.contains(&stamp)),
+            "{r:?}"
+        );
+    }
+    // A window that covers the start decides, whatever the reach.
+    let ev = [pim(
+        "a",
+        "alice@contoso.com",
+        &sub_scope(),
+        T - Duration::hours(1),
+        2,
+    )];
+    let r = decide(&alice, &ev, &since(T + Duration::days(2)), None);
+    assert_eq!(r.verdict, Verdict::Pim, "{r:?}");
+    // Not read whole this pass (`None`): the failed read decides, not the reach.
+    let r = decide(
+        &alice,
+        &[],
+        &Reads {
+            groups_read: true,
+            ..Reads::default()
+        },
+        None,
+    );
+    assert_eq!(r.verdict, Verdict::None, "{r:?}");
+}
+
+#[test]
+fn a_jit_request_counts_only_when_it_opened_the_sessions_port() {
+    let jit = |id: &str, ports: &[u16]| Evidence {
+        id: id.into(),
+        source: Some(Source::Jit),
+        kind: Some(Kind::Jit),
+        names: vec!["alice@contoso.com".into()],
+        scope: vm(),
+        start: Some(T - Duration::minutes(2)),
+        end: Some(T + Duration::hours(3)),
+        ports: ports.to_vec(),
+        ..Evidence::default()
+    };
+    let on = |protocol: &str| Session {
+        protocol: protocol.into(),
+        ..session("alice@contoso.com")
+    };
+    let reads = Reads {
+        groups_read: true,
+        ..Reads::default()
+    };
+    // SSH is port 22, RDP 3389: a request opening another port of the VM does not cover the
+    // session, but the audit record names no port (a custom one is possible): `unknown`, never
+    // `none`, naming the ports it opened.
+    for (protocol, ports, verdict) in [
+        ("ssh", &[22, 3389][..], Verdict::Jit),
+        ("SSH", &[3389][..], Verdict::Unknown),
+        ("rdp", &[3389][..], Verdict::Jit),
+        ("rdp", &[22, 5985][..], Verdict::Unknown),
+    ] {
+        let r = decide(&on(protocol), &[jit("j", ports)], &reads, None);
+        assert_eq!(r.verdict, verdict, "{protocol} {ports:?}: {r:?}");
+        let named = r.reasons.iter().any(|w| w.contains(&format!("{ports:?}")));
+        assert_eq!(named, verdict == Verdict::Unknown, "{r:?}");
+    }
+    // Another person's request, or one for another port that ended before the start, is nothing.
+    let bobs = Evidence {
+        names: vec!["bob@contoso.com".into()],
+        ..jit("bob", &[3389])
+    };
+    let ended = Evidence {
+        end: Some(T - Duration::minutes(30)),
+        start: Some(T - Duration::hours(2)),
+        ..jit("ended", &[3389])
+    };
+    let r = decide(&on("ssh"), &[bobs, ended], &reads, None);
+    assert_eq!(r.verdict, Verdict::None, "{r:?}");
+    // Among two requests, the one opening the port is the evidence.
+    let earlier = Evidence {
+        start: Some(T - Duration::minutes(40)),
+        ..jit("rdp-only", &[3389])
+    };
+    let both = [earlier, jit("ssh-too", &[22])];
+    let r = decide(&on("ssh"), &both, &reads, None);
+    assert_eq!(
+        (r.verdict, r.evidence.as_slice()),
+        (Verdict::Jit, &["ssh-too".to_owned()][..])
+    );
+    // The protocol not logged: any port counts, and the record says it was not compared.
+    let r = decide(&on(""), &[jit("j", &[3389])], &reads, None);
+    assert_eq!(r.verdict, Verdict::Jit, "{r:?}");
+    assert!(
+        r.reasons
+            .iter()
+            .any(|w| w.contains("ports were not compared")),
+        "{r:?}"
+    );
 }
 
 /// Group g1's standing role at the subscription, for a year from 30 days before `T`.
@@ -471,20 +591,24 @@ fn membership_at_the_start_is_the_members_as_read_undone_by_the_changes_since() 
     // No change in the window at all: the members as read hold, and the record says so.
     let quiet = decide(&session("alice@contoso.com"), &ev[..1], &reads, None);
     assert_eq!(quiet.verdict, Verdict::Standing, "{quiet:?}");
-    // The changes not read back to the start (first read after it): as read, and not seen.
+    // The changes not read back to the start (first read after it): as read, and not seen; a
+    // person not a member as read is `unknown` (the activations before the read not seen either).
     let short = told(now, Some(T + min(5)));
-    for (who, verdict) in [
-        ("alice@contoso.com", Verdict::Standing),
-        ("bob@contoso.com", Verdict::None),
+    for (who, verdict, why) in [
+        (
+            "alice@contoso.com",
+            Verdict::Standing,
+            "member at its start is not seen",
+        ),
+        (
+            "bob@contoso.com",
+            Verdict::Unknown,
+            "AuditLogs are read only since",
+        ),
     ] {
         let r = decide(&session(who), &ev, &short, None);
         assert_eq!(r.verdict, verdict, "{who}: {r:?}");
-        assert!(
-            r.reasons
-                .iter()
-                .any(|w| w.contains("member at its start is not seen")),
-            "{r:?}"
-        );
+        assert!(r.reasons.iter().any(|w| w.contains(why)), "{r:?}");
     }
     // Members read before the start: the last change between the read and the start decides.
     let early = m(

@@ -142,6 +142,8 @@ pub struct Evidence {
     pub ticket: String,
     /// The schedule a request targets or an instance belongs to (their join).
     pub schedule: String,
+    /// For a just-in-time request: the VM's ports it opened (empty: not known).
+    pub ports: Vec<u16>,
 }
 
 /// Lower-case and trimmed.

@@ -189,6 +189,7 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
             object_id: String::new(),
             vm: vm(i),
             start: Some(t),
+            protocol: String::new(),
         };
         let truth = match i % CASES {
             0 => {

@@ -58,16 +58,19 @@ pub struct SignIn {
     pub mfa: bool,
 }
 
-/// The union legs after the `AuditLogs` leg: the VM sign-ins and the two tables' counting rows.
-pub fn legs() -> String {
+/// The union legs of the VM sign-ins: their rows, and the table's counting row.
+pub fn legs() -> (String, String) {
     let apps = APPS.map(|a| format!("\"{a}\"")).join(", ");
-    format!(
-        "({TABLE}\n\
-         | where AppId in ({apps})\n\
-         | project Type, Id, TimeGenerated, UserPrincipalName, UserId, AppId, AppDisplayName, \
-         ResultType, AuthenticationRequirement, AuthenticationDetails),\n\
-         (AuditLogs | summarize AuditRows = count() | extend Type = \"AuditLogs{READ_MARK}\"),\n\
-         ({TABLE} | summarize SigninRows = count() | extend Type = \"{TABLE}{READ_MARK}\")"
+    (
+        format!(
+            "({TABLE}\n\
+             | where AppId in ({apps})\n\
+             | project Type, Id, TimeGenerated, UserPrincipalName, UserId, AppId, AppDisplayName, \
+             ResultType, AuthenticationRequirement, AuthenticationDetails)"
+        ),
+        format!(
+            "({TABLE} | summarize SigninRows = count() | extend Type = \"{TABLE}{READ_MARK}\")"
+        ),
     )
 }
 

@@ -127,6 +127,7 @@ pub fn session_of(row: &DayRow) -> Session {
         object_id: String::new(),
         vm: row.target_resource_id.to_ascii_lowercase(),
         start: Some(row.start),
+        protocol: row.protocol.to_ascii_lowercase(),
     }
 }
 

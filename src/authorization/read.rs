@@ -66,8 +66,10 @@ pub struct Gathered {
     /// Per workspace read whole: its `AuditLogs` cursor's new place (moved once what was read
     /// is kept, [`audit_cursor`]).
     pub cursors: Vec<(String, OffsetDateTime)>,
-    /// Per workspace read whole: since when its group membership changes have been read (its
-    /// row [`audit_from`]), and whether this read began them (the row to write).
+    /// Per workspace read whole: since when its `AuditLogs` (PIM's rows, group membership
+    /// changes) have been read without a gap (its row [`audit_from`]: the earliest
+    /// `TimeGenerated` the workspace held in the first read's timespan), and whether this read
+    /// began them (the row to write).
     pub reach: Vec<(String, OffsetDateTime, bool)>,
 }
 
@@ -77,8 +79,9 @@ pub fn audit_cursor(workspace: &str) -> String {
     format!("~auditlogs:{workspace}")
 }
 
-/// The row keeping since when `workspace`'s `AuditLogs` group membership changes have been read
-/// without a gap (the lower bound of the first read that asked them).
+/// The row keeping since when `workspace`'s `AuditLogs` have been read without a gap: the
+/// earliest `TimeGenerated` the workspace held in the first read's timespan (no earlier than its
+/// start; later when the workspace keeps them less long than asked).
 pub fn audit_from(workspace: &str) -> String {
     format!("~auditfrom:{workspace}")
 }
@@ -118,7 +121,8 @@ async fn schedules(arm: &dyn ResourceManager, subscription: &str, out: &mut Gath
 
 /// Reads PIM's `AuditLogs` rows of `workspace` over `[from, now)` into `out`, with the VM
 /// sign-ins of `SigninLogs` when `signins`; a table the union could not resolve (its counting
-/// row missing) is said unread.
+/// row missing) is said unread. Gives, when read whole, the earliest `TimeGenerated` the workspace
+/// holds in `[from, now)` (`now` when it holds none).
 async fn audit_rows(
     logs: &dyn LogsQuery,
     workspace: &str,
@@ -128,14 +132,18 @@ async fn audit_rows(
     ),
     signins: bool,
     out: &mut Gathered,
-) {
+) -> Option<OffsetDateTime> {
     out.queries += 1;
     let span = format!("{}/{}", format_utc_millis(from), format_utc_millis(now));
     let (mut rows, mut seen_in, mut marks, mut n) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let mut since = None;
     let mut each = |c: &[String], r: &[Value]| {
         n += 1;
-        let kind = crate::loganalytics::row::text(c, r, "Type");
-        if let Some(table) = kind.strip_suffix(mfa::READ_MARK) {
+        let text = |name: &str| crate::loganalytics::row::text(c, r, name);
+        if let Some(table) = text("Type").strip_suffix(mfa::READ_MARK) {
+            if table == auditlogs::TABLE {
+                since = crate::dates::timestamp(&text(auditlogs::SINCE));
+            }
             marks.push(table.to_owned());
         } else if let Some(s) = mfa::read(c, r) {
             seen_in.push(s);
@@ -149,11 +157,13 @@ async fn audit_rows(
         out.signins_unread |= signins;
         out.reads.failed.push((String::new(), why));
     };
+    let mut held = None;
     match result {
         Ok(None) if n <= MAX_ROWS => {
-            let missing = |t: &str| signins && !marks.iter().any(|m| m == t);
+            let missing = |t: &str| !marks.iter().any(|m| m == t);
             if !missing(auditlogs::TABLE) {
                 out.cursors.push((workspace.to_owned(), ingested.1));
+                held = Some(since.unwrap_or(now));
             }
             if missing(auditlogs::TABLE) {
                 unread(
@@ -163,7 +173,7 @@ async fn audit_rows(
                     ),
                 );
             }
-            out.signins_unread |= missing(mfa::TABLE);
+            out.signins_unread |= signins && missing(mfa::TABLE);
         }
         Ok(partial) => {
             let why = partial.unwrap_or_else(|| format!("more than {MAX_ROWS} rows"));
@@ -179,6 +189,7 @@ async fn audit_rows(
     }
     out.seen.extend(rows);
     out.signins.extend(seen_in);
+    held
 }
 
 /// The just-in-time evidence of the doors' events: each successful request's VMs whose every
@@ -238,6 +249,7 @@ pub fn jit_evidence(doors: &Doors, reads: &mut Reads) -> Vec<Evidence> {
                 kind: Some(Kind::Jit),
                 names: vec![e.caller.clone()],
                 scope: low(Some(&r.vm)),
+                ports: r.ports.clone(),
                 start: Some(e.at),
                 end: jit_end(&body, &r.vm),
                 justification: body
@@ -336,11 +348,12 @@ pub async fn gather(
             };
             let reach = super::store::read_at(tables, &audit_from(w)).await;
             let window = ((from, now), (lo, hi));
-            audit_rows(logs, w, window, sources.signin_mfa, &mut out).await;
-            let whole = out.cursors.last().is_some_and(|(c, _)| c == w);
-            match reach {
-                Ok(Some(at)) if whole => out.reach.push((w.clone(), at, false)),
-                Ok(None) if whole => out.reach.push((w.clone(), lo, true)),
+            let held = audit_rows(logs, w, window, sources.signin_mfa, &mut out).await;
+            // The first read whole begins the reach: the earliest row the workspace held in its
+            // timespan (its start, or later when the workspace keeps `AuditLogs` less long).
+            match (reach, held) {
+                (Ok(Some(at)), Some(_)) => out.reach.push((w.clone(), at, false)),
+                (Ok(None), Some(held)) => out.reach.push((w.clone(), held, true)),
                 _ => {}
             }
         }

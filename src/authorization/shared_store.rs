@@ -30,6 +30,9 @@ use crate::tables::{Entity, Filter, TableStore, get_str};
 pub const SHARED_TABLE: &str = "authzshared";
 /// A VM's extensions are read again after this long.
 pub const ENTRA_AGAIN: Duration = Duration::days(1);
+/// The start of an account's `entra` when its subscription's VM list could not be read: due again
+/// at the next pass the budget allows, not [`ENTRA_AGAIN`] later.
+pub const LIST_UNREAD: &str = "unknown: its subscription's VM list not read: ";
 /// Most rows one load reads.
 pub const MAX_ROWS: usize = 200_000;
 
@@ -216,14 +219,15 @@ pub async fn save(
     Ok(n)
 }
 
-/// The VMs of `found` whose Entra ID login extensions were not read within [`ENTRA_AGAIN`],
-/// the longest unread first.
+/// The VMs of `found` whose Entra ID login extensions were not read within [`ENTRA_AGAIN`], or
+/// whose VM list could not be read ([`LIST_UNREAD`]), the longest unread first.
 pub fn due(accounts: &Accounts, found: &[Shared], now: OffsetDateTime) -> Vec<String> {
     let mut due: Vec<(Option<OffsetDateTime>, &str)> = Vec::new();
     for s in found {
         let a = accounts.get(&(s.vm.clone(), s.account.clone()));
         let at = a.and_then(|a| a.entra_at);
-        let fresh = at.is_some_and(|at| at + ENTRA_AGAIN > now);
+        let failed = a.is_some_and(|a| a.entra.starts_with(LIST_UNREAD));
+        let fresh = at.is_some_and(|at| at + ENTRA_AGAIN > now) && !failed;
         if !fresh && !due.iter().any(|(_, vm)| *vm == s.vm) {
             due.push((at, &s.vm));
         }
@@ -267,7 +271,7 @@ pub async fn read_entra(
         let of_sub = |vm: &str| super::decide::subscription_of(vm) == sub;
         for ((vm, _), a) in accounts.iter_mut().filter(|((vm, _), _)| of_sub(vm)) {
             let entra = match &listed {
-                Err(e) => format!("unknown: {e}"),
+                Err(e) => format!("{LIST_UNREAD}{e}"),
                 Ok(vms) => match vms.iter().find(|v| v.id.eq_ignore_ascii_case(vm)) {
                     None if !due.contains(vm) => continue,
                     None => "unknown: not in its subscription's VM list".to_owned(),

@@ -61,7 +61,8 @@ fn to_entity(e: &Evidence, first: OffsetDateTime, now: OffsetDateTime) -> Entity
         "Names": e.names.join("\n"), "GroupPrincipal": e.group_principal, "Group": e.group,
         "Scope": e.scope, "SeenUnder": e.seen_under, "Role": e.role, "Start": time(e.start),
         "End": time(e.end), "Approver": e.approver, "Justification": e.justification,
-        "Ticket": e.ticket, "Schedule": e.schedule, "FirstSeen": format_utc_millis(first),
+        "Ticket": e.ticket, "Schedule": e.schedule,
+        "Ports": e.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","), "FirstSeen": format_utc_millis(first),
         "LastSeen": format_utc_millis(now),
         "Closed": e.end.is_some_and(|end| end <= now),
     }))
@@ -99,6 +100,10 @@ fn of_entity(row: &Entity) -> Option<Evidence> {
         justification: s("Justification"),
         ticket: s("Ticket"),
         schedule: s("Schedule"),
+        ports: s("Ports")
+            .split(',')
+            .filter_map(|p| p.trim().parse().ok())
+            .collect(),
     })
 }
 

@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use super::{CatalogueCommand, Command, Exit, Start, fail};
+use super::{CatalogueCommand, Command, Exit, fail};
 use crate::retention::lifecycle;
 use crate::retention::sweep::{self, SweepParams, digest};
+use crate::state::Start;
 
 /// Runs a one-shot command over the state `start` builds. Exit codes: 0 done, 1 the command
 /// failed, 2 bad configuration or usage.

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
-use crate::state::AppState;
+use crate::state::{AppState, Start};
 
 /// Azure Bastion recordings: the Functions custom handler, and one-shot commands over the same
 /// configuration (app settings as environment variables).
@@ -203,9 +203,14 @@ pub fn written(e: std::io::Error) -> ExitCode {
 #[cfg(test)]
 mod tests;
 
-/// How a binary builds its state from the environment: the `handler`'s is [`state_from_env`]
-/// (the test kit's `handler-in-memory` brings one over in-memory stores).
-pub type Start = fn() -> Result<AppState, ConfigError>;
+/// The subcommand the command line names, with logging set up for it; `None` when it names none
+/// (the binary then serves). Usage errors exit 2 and `--help` 0 here, both printed by clap.
+#[must_use]
+pub fn command() -> Option<Command> {
+    let cmd = Cli::parse().command?;
+    crate::telemetry::init_for_cli(&crate::config::log_settings());
+    Some(cmd)
+}
 
 /// The `handler`'s state: configuration from the environment, the seams it names.
 ///

@@ -32,6 +32,10 @@ use crate::storage::links::{self, Links};
 use crate::tables::TableStore;
 use crate::tables::rest::TableRestClient;
 
+/// How a binary builds its state: the `handler`'s from its settings
+/// (`cli::state_from_env`), the test kit's `handler-in-memory` over in-memory stores.
+pub type Start = fn() -> Result<AppState, ConfigError>;
+
 pub use domains::{LiveSessions, Raised, health, join, recordings, stalled, sweeper, tailer};
 
 /// Shared state: configuration and seams, each behind an `Arc`, cloned into every invocation (a

@@ -292,17 +292,19 @@ if (queries < 5) fail("sentinel/workbook.json", `${queries} queries; sessions ov
 }
 
 // ---- The product's authorization query (src/authorization/auditlogs.rs; the files are what the
-// code writes, which a Rust unit test compares): PIM's AuditLogs rows by ingestion_time(), alone
-// and in the fuzzy union with the VM sign-ins of SigninLogs and each table's counting row.
+// code writes, which a Rust unit test compares): PIM's AuditLogs rows by ingestion_time() in a
+// fuzzy union with the table's counting row (its earliest TimeGenerated, a datetime), alone and
+// with the VM sign-ins of SigninLogs and their counting row.
 {
-  const READ = ["Type", "Id", "TimeGenerated", "OperationName", "Result", "ResultReason", "InitiatedBy", "TargetResources", "AdditionalDetails"];
-  const SIGNIN = ["UserPrincipalName", "UserId", "AppId", "AppDisplayName", "ResultType", "AuthenticationRequirement", "AuthenticationDetails", "AuditRows", "SigninRows"];
+  const READ = ["Type", "Id", "TimeGenerated", "OperationName", "Result", "ResultReason", "InitiatedBy", "TargetResources", "AdditionalDetails", "AuditRows", "AuditSince"];
+  const SIGNIN = ["UserPrincipalName", "UserId", "AppId", "AppDisplayName", "ResultType", "AuthenticationRequirement", "AuthenticationDetails", "SigninRows"];
   for (const [file, read] of [["authz-auditlogs.kql", READ], ["authz-auditlogs-signins.kql", READ.concat(SIGNIN)]]) {
     const where = `tests/kql/${file}`;
     const q = text(join(ROOT, "tests", "kql", file));
     if (!/ingestion_time\(\) >= datetime\(/.test(q)) fail(where, "PIM's rows are not asked by ingestion_time()");
     const res = check(where, q, ["LoggedByService", "ResultReason", "AuthenticationRequirement"]);
     for (const c of read) if (!res.columns.has(c)) fail(where, `the query does not return ${c}, which the code reads`);
+    if (res.columns.get("AuditSince") !== "datetime") fail(where, "AuditSince is a datetime");
   }
 }
 

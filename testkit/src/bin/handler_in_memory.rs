@@ -1,6 +1,7 @@
 //! The product's `handler` over in-memory stores (one account, blobs and tables, nothing
 //! persists): what the e2e tests, the benchmarks and the demos spawn instead of `handler` with
-//! Azurite. It runs the `handler`'s own subcommands and serving ([`bastion_recordings::app::main`]),
+//! Azurite. It runs the `handler`'s own subcommands ([`bastion_recordings::cli`]) and serving
+//! ([`bastion_recordings::app::run`]),
 //! over the state [`start`] builds:
 //! - `HANDLER_IN_MEMORY_ACCOUNT`: the in-memory account's name (default `devstoreaccount1`);
 //! - `HANDLER_IN_MEMORY_SEED`: synthetic recordings put at start-up, comma-separated names or
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use bastion_recordings::config::ConfigError;
 use bastion_recordings::state::AppState;
+use bastion_recordings::{app, cli};
 use bastion_testkit::state::{ACCOUNT, config, in_memory, seed_in_memory};
 
 /// As the `handler`: an invocation's small allocations are measured against it.
@@ -19,7 +21,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    bastion_recordings::app::main(start).await
+    match cli::command() {
+        Some(cmd) => cli::commands::run(cmd, start).await,
+        None => app::run(start).await,
+    }
 }
 
 /// The settings read as the `handler` reads them ([`config`] supplies the storage connections the

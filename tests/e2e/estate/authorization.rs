@@ -115,13 +115,32 @@ pub(crate) async fn sessions_arrive_at(
     sessions: &[(&str, &str, String)],
     at: Option<&str>,
 ) {
+    sessions_arrive_in(rig, cs, sessions, ("2026-11-25T08", at)).await;
+}
+
+/// Host `b1`'s connects in `hour` (`2026-11-25T08`: at minute 0, 1, …, second 30), their rows
+/// written at `at` (`None`: the event fixture's time).
+pub(crate) async fn sessions_arrive_in(
+    rig: &Rig,
+    cs: &str,
+    sessions: &[(&str, &str, String)],
+    (hour, at): (&str, Option<&str>),
+) {
+    let (day, h) = hour.split_once('T').expect("a day and an hour");
+    let mut ymd = day.split('-');
+    let (y, m, d) = (ymd.next(), ymd.next(), ymd.next());
+    let (y, m, d) = (
+        y.unwrap_or_default(),
+        m.unwrap_or_default(),
+        d.unwrap_or_default(),
+    );
     let name = format!(
-        "resourceId={}/y=2026/m=11/d=25/h=08/m=00/PT1H.json",
+        "resourceId={}/y={y}/m={m}/d={d}/h={h}/m=00/PT1H.json",
         host_id("b1").to_ascii_uppercase()
     );
     let mut lines = String::new();
     for (i, (tunnel, email, vm)) in sessions.iter().enumerate() {
-        let record = json!({"time": format!("2026-11-25T08:{i:02}:30.000Z"), "resourceId": host_id("b1").to_ascii_uppercase(),
+        let record = json!({"time": format!("{hour}:{i:02}:30.000Z"), "resourceId": host_id("b1").to_ascii_uppercase(),
             "operationName": "Microsoft.Network/BastionHost/connect", "category": "BastionAuditLogs",
             "properties": {"userName": "azureuser", "userEmail": email, "protocol": "ssh", "clientIpAddress": "203.0.113.9",
                 "targetResourceId": vm.to_ascii_uppercase(), "message": "Successfully Connected.",

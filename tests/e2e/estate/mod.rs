@@ -10,6 +10,7 @@ mod authorization_entra;
 mod authorization_faults;
 mod authorization_late;
 mod authorization_membership;
+mod authorization_retention;
 mod authorization_sources;
 mod authorized_pack;
 mod busy;

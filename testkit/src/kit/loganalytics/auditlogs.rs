@@ -9,19 +9,24 @@
 //! group")` (Learn's "Microsoft Entra audit log activity reference": both logged by `Core
 //! Directory`, the member a `User` target whose `modifiedProperties` name the group as
 //! `Group.ObjectID` and `Group.DisplayName`, the group a `Group` target), the `project` list,
-//! oldest first, at most `take` rows. The fuzzy `union`
-//! form adds the `SigninLogs` rows (Learn's table reference, azure-docs
+//! oldest first, at most `take` rows, in the query's fuzzy `union` beside the table's
+//! `summarize AuditRows = count(), AuditSince = min(TimeGenerated)` row (a `long` and a
+//! `datetime`). A workspace holds `AuditLogs` from when it was told to ([`answer`]'s `kept`:
+//! retention, or Entra's diagnostic setting made late), else as far back as asked; its other
+//! directory rows (Entra writes them all the time) are taken to reach back that far, so
+//! `AuditSince` is the later of that and the timespan's start. The union
+//! form with sign-ins adds the `SigninLogs` rows (Learn's table reference, azure-docs
 //! `articles/azure-monitor/reference/tables/signinlogs.md`: `Id`, `TimeGenerated`,
 //! `UserPrincipalName`, `UserId`, `AppId`, `AppDisplayName`, `ResultType` text,
 //! `AuthenticationRequirement`, `AuthenticationDetails` dynamic) of the `AppId in (…)` list, and
-//! each leg's `summarize … = count()` row; as Kusto's fuzzy union does, a leg whose table the
+//! its `summarize … = count()` row; as Kusto's fuzzy union does, a leg whose table the
 //! workspace lacks (no `SigninLogs` row ever stored) is left out, its count row with it.
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::answers::{FakeRow, Types, answer_body, between, projected, span, take};
-use bastion_recordings::dates::timestamp;
+use super::answers::{FakeRow, Types, answer_body, between, span, take};
+use bastion_recordings::dates::{format_utc_millis, timestamp};
 
 /// The table.
 pub const TABLE: &str = "AuditLogs";
@@ -46,10 +51,6 @@ pub fn is_audit_row(r: &FakeRow) -> bool {
     r.is_of(TABLE) || r.is_of(SIGNIN_TABLE)
 }
 
-const TYPES: Types = Types {
-    datetime: &["TimeGenerated"],
-    dynamic: &["InitiatedBy", "TargetResources", "AdditionalDetails"],
-};
 /// The union's: `SigninLogs`' dynamic column too, and the count rows' `long`s.
 const UNION_TYPES: Types = Types {
     datetime: &["TimeGenerated"],
@@ -64,38 +65,46 @@ const UNION_TYPES: Types = Types {
 fn union_type(c: &str) -> &'static str {
     match c {
         "AuditRows" | "SigninRows" => "long",
+        "AuditSince" => "datetime",
         c => UNION_TYPES.of(c),
     }
 }
 
-/// The union's `SigninLogs` rows of the `AppId in (…)` list over `[from, until)`, and the count
-/// rows of the tables the workspace has.
+/// The count row of `AuditLogs` (`audit` rows, held since `since`), and the union's
+/// `SigninLogs` rows of the `AppId in (…)` list over `[from, until)` with their count row when
+/// the query asks them and the workspace has the table.
 fn union_rows(
     query: &str,
     stored: &[&FakeRow],
     (from, until): (OffsetDateTime, OffsetDateTime),
-    audit: usize,
+    (audit, since): (usize, OffsetDateTime),
 ) -> Option<Vec<FakeRow>> {
+    let mark = |values: Value| FakeRow {
+        ingested: from,
+        visible_from: from,
+        values: values.as_object().cloned().unwrap_or_default(),
+    };
+    let mut out = vec![mark(serde_json::json!({
+        "Type": format!("{TABLE}Read"),
+        "AuditRows": audit,
+        "AuditSince": format_utc_millis(since),
+    }))];
+    if !query.contains(&format!("({SIGNIN_TABLE}\n")) {
+        return Some(out);
+    }
     let apps = query.split_once("AppId in (")?.1.split_once(')')?.0;
     let apps: Vec<&str> = apps
         .split(',')
         .map(|a| a.trim().trim_matches('"'))
         .collect();
-    let mark = |table: &str, column: &str, n: usize| {
-        let values = serde_json::json!({"Type": format!("{table}Read"), column: n});
-        let values = values.as_object().cloned().unwrap_or_default();
-        FakeRow {
-            ingested: from,
-            visible_from: from,
-            values,
-        }
-    };
-    let mut out = vec![mark(TABLE, "AuditRows", audit)];
     let signins: Vec<&&FakeRow> = stored.iter().filter(|r| r.is_of(SIGNIN_TABLE)).collect();
     if signins.is_empty() {
         return Some(out);
     }
-    out.push(mark(SIGNIN_TABLE, "SigninRows", signins.len()));
+    out.push(mark(serde_json::json!({
+        "Type": format!("{SIGNIN_TABLE}Read"),
+        "SigninRows": signins.len(),
+    })));
     out.extend(
         signins
             .into_iter()
@@ -112,18 +121,26 @@ fn union_rows(
     Some(out)
 }
 
-/// Answers the PIM query over `stored` (visible rows of the workspace); `None` for a query the
-/// fake does not understand (answered 400).
+/// Answers the PIM query over `stored` (visible rows of the workspace), whose `AuditLogs` are
+/// held since `kept` (`None`: as far back as asked; a row generated before is gone); `None` for a
+/// query the fake does not understand (answered 400).
 pub fn answer(
     query: &str,
     timespan: Option<&str>,
-    stored: &[&FakeRow],
+    (stored, kept): (&[&FakeRow], Option<OffsetDateTime>),
     partial: bool,
 ) -> Option<Vec<u8>> {
     let (from, until) = span(timespan?)?;
-    if !query.contains("LoggedByService =~ \"PIM\"") {
+    if !query.starts_with(UNION) || !query.contains("LoggedByService =~ \"PIM\"") {
         return None;
     }
+    let held = |r: &&FakeRow| kept.is_none_or(|k| r.generated().is_some_and(|g| g >= k));
+    let stored: Vec<&FakeRow> = stored
+        .iter()
+        .filter(|r| !r.is_of(TABLE) || held(r))
+        .copied()
+        .collect();
+    let stored = stored.as_slice();
     let text = |r: &FakeRow, c: &str| {
         r.values
             .get(c)
@@ -152,9 +169,6 @@ pub fn answer(
         })
         .copied()
         .collect();
-    if !query.starts_with(UNION) {
-        return projected(query, TYPES, rows, partial);
-    }
     let take = take(query)?;
     let mut columns: Vec<String> = Vec::new();
     for line in query.split("| project ").skip(1) {
@@ -165,9 +179,10 @@ pub fn answer(
             }
         }
     }
-    columns.extend(["AuditRows".to_owned(), "SigninRows".to_owned()]);
+    columns.extend(["AuditRows", "AuditSince", "SigninRows"].map(str::to_owned));
     let audit = stored.iter().filter(|r| r.is_of(TABLE)).count();
-    let extra = union_rows(query, stored, (from, until), audit)?;
+    let since = kept.map_or(from, |k| k.max(from));
+    let extra = union_rows(query, stored, (from, until), (audit, since))?;
     rows.extend(extra.iter());
     // Oldest first, a row without `TimeGenerated` (a count) first of all (`nulls first`).
     rows.sort_by_key(|r| r.generated());

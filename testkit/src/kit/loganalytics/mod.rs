@@ -71,6 +71,7 @@ pub struct Received {
 #[derive(Default)]
 struct Inner {
     rows: BTreeMap<String, Vec<FakeRow>>,
+    audit_kept: BTreeMap<String, OffsetDateTime>,
     forbidden: HashSet<String>,
     faults: VecDeque<Fault>,
     received: Vec<Received>,
@@ -127,6 +128,13 @@ impl FakeLogs {
             .entry(workspace.to_owned())
             .or_default()
             .push(row);
+    }
+
+    /// Makes `workspace` hold `AuditLogs` only from `since` on (its retention, or Entra's
+    /// diagnostic setting made then): rows generated before are gone, and the table's earliest
+    /// `TimeGenerated` is no earlier ([`auditlogs`]).
+    pub fn audit_logs_kept_since(&self, workspace: &str, since: OffsetDateTime) {
+        self.lock().audit_kept.insert(workspace.to_owned(), since);
     }
 
     /// Makes `workspace` answer 403 (or stop doing so).
@@ -220,14 +228,16 @@ impl FakeLogs {
             };
             return Answered::Body(out);
         }
-        if query.starts_with(auditlogs::TABLE) || query.starts_with(auditlogs::UNION) {
+        if query.starts_with(auditlogs::UNION) {
             let now = OffsetDateTime::now_utc();
             let rows: Vec<&FakeRow> = stored
                 .iter()
                 .filter(|r| r.visible_from <= now && auditlogs::is_audit_row(r))
                 .collect();
             let partial = fault == Some(Fault::Partial);
-            let Some(out) = auditlogs::answer(&query, body["timespan"].as_str(), &rows, partial)
+            let kept = g.audit_kept.get(workspace).copied();
+            let Some(out) =
+                auditlogs::answer(&query, body["timespan"].as_str(), (&rows, kept), partial)
             else {
                 return err(400, "BadArgumentError");
             };
