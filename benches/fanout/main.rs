@@ -28,7 +28,9 @@
 //!   --throttle --throttle-wait 10]
 //! ```
 //! `--quick`: 100 and 300 hosts on 1 and 2 instances, 3 ticks. `--arm-shapes`: each tick's
-//! Resource Manager requests counted by shape (the path without its names).
+//! Resource Manager requests counted by shape (the path without its names). `--planner-log FILE`:
+//! the planner's log lines of each tick appended to FILE (its phases' times, each storage try's),
+//! after a line with its reply's time to the last byte, its size and its time parsed.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -167,9 +169,28 @@ async fn tick(run: &Run<'_>, timer: &str, minute: i64, grew: bool) -> Tick {
     );
     let queued = work_queue(run.counts);
     let ops = run.counts.ops();
+    let logged = run.planner.logs.lock().expect("logs").len();
     let (t, cpu) = (Instant::now(), cpu::seconds());
-    let (status, reply) = run.planner.invoke_plan(timer, &inv).await;
+    let (status, _, text) = run
+        .planner
+        .invoke_raw(timer, serde_json::to_vec(&inv).expect("json"))
+        .await;
+    let raw = t.elapsed().as_secs_f64();
+    let reply: serde_json::Value = serde_json::from_str(&text).expect("a JSON reply");
     let plan = t.elapsed().as_secs_f64();
+    if let Some(path) = arg("--planner-log") {
+        let lines = run.planner.logs.lock().expect("logs")[logged..].join("\n");
+        let head = format!(
+            "=== {timer} minute {minute}: raw reply {raw:.3} s, {} bytes, parsed {plan:.3} s\n",
+            text.len()
+        );
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("log");
+        std::io::Write::write_all(&mut f, (head + &lines + "\n").as_bytes()).expect("log");
+    }
     assert_eq!(status, 200, "{timer}: {reply}");
     let units = queue_outputs(&reply, "workunits");
     let http = reqwest::Client::new();

@@ -5,13 +5,16 @@
 //! as many instances as the app may have.
 //!
 //! No unit is done twice in a period and none is lost: the planning record of a (timer, period)
-//! is inserted once, so an overlapping tick or a second instance plans nothing ([`plan`]); a unit
-//! still queued or running from an earlier period is not planned again (its row says `planned`,
-//! within [`store::TERM`]); while a delivery works on a unit its message is invisible to the other
-//! instances (the queue's own claim). A first delivery claims its unit's row on the ETag the
-//! planner left in the message (`running`, the claims of an instance's units starting together
-//! in one transaction: [`endings`]), so a second copy of the message (an output binding's put
-//! tried again after its answer was lost) finds the row changed and runs nothing; a message
+//! is inserted once, naming the units it planned, so an overlapping tick or a second instance
+//! plans nothing ([`plan`]); a unit still queued or running from an earlier period is not planned
+//! again (a planning record within [`store::TERM`] names it and its row has not reached that
+//! period, or its row says it runs or is retried: [`store::Ledger::is_pending`]); while a
+//! delivery works on a unit its message is invisible to the other instances (the queue's own
+//! claim). A first delivery claims its unit's row on the ETag the planner read it with (or wrote,
+//! for a unit with no row yet) and carried in the message (`running`, the claims of an
+//! instance's units starting together in one transaction: [`endings`]), so a second copy of the
+//! message (an output binding's put tried again after its answer was lost) finds the row changed
+//! and runs nothing; a message
 //! delivered again (or late) first reads its unit's row, so a unit done for its period, or
 //! superseded, is not run again ([`store::passed`]). A unit's row is written when it ends ([`endings`]: one transaction for
 //! the endings of an instance's batch). A failed unit is retried by the queue
@@ -65,8 +68,9 @@ pub struct Unit {
     /// the lengths its host's hour blobs were read to); empty when nothing.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub known: String,
-    /// The ETag of the unit's row as the planner left it (`planned`): a first delivery claims
-    /// the row on it, so a second copy of the message (an output put twice) runs nothing.
+    /// The ETag of the unit's row as the planner read it (or wrote it `planned`, for a unit with
+    /// no row yet): a first delivery claims the row on it, so a second copy of the message (an
+    /// output put twice) runs nothing.
     #[serde(default)]
     pub etag: String,
 }
@@ -127,24 +131,29 @@ impl Plan {
 /// Plans `units` of `timer` for the tick at `at`, once per period across ticks and instances;
 /// `now` (the clock) dates the planning record and decides which units still run; `unchanged`:
 /// the units the timer left out because nothing changed for them (the record counts them).
+/// `ledger`: the timer's rows ([`store::ledger`], read beside the timer's own work when it has
+/// any). One transaction records the period with the units it planned; a unit's row is written
+/// only when its last planned run has not ended ([`store::Ledger::is_settled`]: a new unit, one
+/// whose message was lost), else its message claims the row as read.
 ///
 /// # Errors
 /// Table errors (the tick fails and the timer's next tick plans).
 pub async fn plan(
     tables: &dyn TableStore,
-    timer: &str,
+    (timer, ledger): (&str, store::Ledger),
     units: &[String],
     unchanged: usize,
     at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Plan, AzureError> {
     let period = format_utc_millis(period_of(at));
-    let rows = store::units(tables, timer).await?;
     let (busy, free): (Vec<&String>, Vec<&String>) =
-        (units.iter()).partition(|u| rows.get(*u).is_some_and(|e| store::is_pending(e, now)));
+        (units.iter()).partition(|u| ledger.is_pending(u, now));
     let counts = [free.len(), busy.len(), unchanged];
-    let planned = store::record_plan(tables, timer, &period, counts, now).await?;
-    if !planned {
+    let named: Vec<&str> = free.iter().map(|u| u.as_str()).collect();
+    let record = (timer, period.as_str());
+    let old = (ledger.plans.as_slice(), now);
+    if !store::record_plan(tables, record, &named, counts, old).await? {
         return Ok(Plan {
             duplicate: true,
             ..Plan::default()
@@ -154,14 +163,19 @@ pub async fn plan(
         .map(|u| {
             let mut unit = Unit::new(timer, u, at);
             unit.planned = format_utc_millis(now);
-            if let Some(e) = rows.get(*u) {
-                (unit.quiet, unit.failed_periods) = store::carried(e);
+            if let Some(r) = ledger.units.get(*u) {
+                (unit.quiet, unit.failed_periods) = store::carried(&r.entity);
+                if ledger.is_settled(u) {
+                    unit.etag.clone_from(&r.etag);
+                }
             }
             unit
         })
         .collect();
-    let etags = store::mark_planned(tables, &units).await?;
-    for (unit, etag) in units.iter_mut().zip(etags) {
+    let new: Vec<&mut Unit> = units.iter_mut().filter(|u| u.etag.is_empty()).collect();
+    let rows: Vec<Unit> = new.iter().map(|u| (**u).clone()).collect();
+    let etags = store::mark_planned(tables, &rows).await?;
+    for (unit, etag) in new.into_iter().zip(etags) {
         unit.etag = etag;
     }
     Ok(Plan {

@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::store::{self, PLAN_PREFIX, UNIT_PREFIX, state};
+use super::store::{self, state};
 use crate::azure::AzureError;
 use crate::tables::{TableStore, get_i64, get_str};
 
@@ -67,13 +67,9 @@ pub async fn of_timer(
     timer: &str,
     now: OffsetDateTime,
 ) -> Result<Period, AzureError> {
-    let rows = store::rows(tables, timer).await?;
+    let ledger = store::ledger(tables, timer).await?;
     let rk = |e| get_str(e, "RowKey").unwrap_or_default();
-    let Some(plan) = rows
-        .iter()
-        .filter(|r| rk(&r.entity).starts_with(PLAN_PREFIX))
-        .max_by_key(|r| rk(&r.entity))
-    else {
+    let Some(plan) = (ledger.plans.iter()).max_by_key(|r| rk(&r.entity)) else {
         return Ok(Period::default());
     };
     let period = get_str(&plan.entity, "Period").unwrap_or_default();
@@ -84,11 +80,9 @@ pub async fn of_timer(
         unchanged: get_i64(&plan.entity, "Unchanged").unwrap_or(0),
         ..Period::default()
     };
-    for e in rows
-        .iter()
-        .map(|r| &r.entity)
-        .filter(|e| rk(e).starts_with(UNIT_PREFIX))
-    {
+    let marks = store::marks(&plan.entity);
+    let fresh = store::is_within_term(&plan.entity, now);
+    for e in ledger.units.values().map(|r| &r.entity) {
         let s = get_str(e, "State").unwrap_or_default();
         let unit = get_str(e, "Unit").unwrap_or_default().to_owned();
         let failed_periods = get_i64(e, "FailedPeriods").unwrap_or(0);
@@ -96,6 +90,12 @@ pub async fn of_timer(
             out.poisoned.push((unit.clone(), failed_periods));
         }
         if get_str(e, "Period") != Some(period) {
+            // Planned this period, its message not claimed yet.
+            let unit = get_str(e, "Unit").unwrap_or_default();
+            let reached = get_str(e, "Period").unwrap_or_default();
+            if reached < period && fresh && marks.contains(store::mark(unit).as_str()) {
+                out.queued += 1;
+            }
             continue;
         }
         match s {

@@ -1,21 +1,25 @@
 //! Table `workunits`, written here only: per timer (the partition) one planning row per period
-//! (`plan~<period>`, inserted once) and one row per unit (`unit~<key>`) carrying its last period,
-//! its state and what its next run needs to know. The planner writes a unit's row `planned`
-//! (batched, [`mark_planned`]); a first delivery claims it `running` on the planned row's ETag
-//! ([`claim`]) and writes it when it ends ([`ending`]), both batched by [`super::endings`].
+//! (`plan~<period>`, inserted once, naming the units it planned: [`record_plan`]) and one row per
+//! unit (`unit~<key>`) carrying its last period, its state and what its next run needs to know.
+//! A unit planned is pending from its period's planning row until its row reaches that period
+//! ([`Ledger::is_pending`]), so the planner writes no unit row but a new unit's ([`mark_planned`]);
+//! a first delivery claims the unit `running` on the ETag its row had when planned ([`claim`])
+//! and writes it when it ends ([`ending`]), both batched by [`super::endings`]. Planning rows
+//! older than [`TERM`] leave with the next period's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use time::{Duration, OffsetDateTime};
 
 use super::Unit;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
+use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{
-    get, query_all, update, upsert_batched, upsert_tagged, write_creating_table,
+use crate::tables::ops::{get, query_all, upsert_batched, upsert_tagged, write_creating_table};
+use crate::tables::{
+    Entity, Filter, MAX_BATCH, Stored, TableStore, WriteMode, get_i64, get_str, int64,
 };
-use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_i64, get_str, int64};
 
 /// The table.
 pub const WORK_TABLE: &str = "workunits";
@@ -60,9 +64,7 @@ pub fn is_pending(e: &Entity, now: OffsetDateTime) -> bool {
     matches!(
         get_str(e, "State"),
         Some(state::PLANNED | state::RUNNING | state::FAILED | state::DEFERRED)
-    ) && get_str(e, "PlannedAt")
-        .and_then(timestamp)
-        .is_some_and(|at| at + TERM > now)
+    ) && is_within_term(e, now)
 }
 
 /// Is `u` a first delivery of its planned message within its term at `now`? Then no other
@@ -71,12 +73,19 @@ pub fn is_fresh(u: &Unit, dequeue: u32, now: OffsetDateTime) -> bool {
     dequeue == 1 && timestamp(&u.planned).is_some_and(|at| at + TERM > now)
 }
 
-/// The rows of `timer` (its plans and units).
-///
-/// # Errors
-/// Table errors.
-pub async fn rows(tables: &dyn TableStore, timer: &str) -> Result<Vec<Stored>, AzureError> {
-    query_all(tables, WORK_TABLE, &Filter::partition(timer), MAX_UNITS).await
+/// The rows of `timer` whose row key is at least `from` (`unit~`: its units) or before `to` (its
+/// plans), by one query each.
+async fn range(
+    tables: &dyn TableStore,
+    timer: &str,
+    op: Op,
+    key: &str,
+) -> Result<Vec<Stored>, AzureError> {
+    let filter = Filter::And(vec![
+        Filter::partition(timer),
+        Filter::str("RowKey", op, key),
+    ]);
+    query_all(tables, WORK_TABLE, &filter, MAX_UNITS).await
 }
 
 /// The unit rows of `timer`, by unit.
@@ -86,43 +95,179 @@ pub async fn rows(tables: &dyn TableStore, timer: &str) -> Result<Vec<Stored>, A
 pub async fn units(
     tables: &dyn TableStore,
     timer: &str,
-) -> Result<BTreeMap<String, Entity>, AzureError> {
-    Ok(rows(tables, timer)
+) -> Result<BTreeMap<String, Stored>, AzureError> {
+    Ok(range(tables, timer, Op::Ge, UNIT_PREFIX)
         .await?
         .into_iter()
-        .filter_map(|r| Some((get_str(&r.entity, "Unit")?.to_owned(), r.entity)))
+        .filter_map(|r| Some((get_str(&r.entity, "Unit")?.to_owned(), r)))
         .collect())
 }
 
-/// Inserts the planning row of `timer`'s `period` with its units planned, still running (not
-/// planned) and unchanged (left out): true when this call wrote it.
+/// What the planner, the health report and the doors' wait read of a timer: its unit rows and
+/// its planning rows (few: those older than [`TERM`] leave with each new one), one query each,
+/// sent at once.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// Unit rows by unit.
+    pub units: BTreeMap<String, Stored>,
+    /// Planning rows, oldest first.
+    pub plans: Vec<Stored>,
+    /// The [`marks`] of each of `plans`.
+    marked: Vec<BTreeSet<String>>,
+}
+
+/// `timer`'s [`Ledger`].
+///
+/// # Errors
+/// Table errors.
+pub async fn ledger(tables: &dyn TableStore, timer: &str) -> Result<Ledger, AzureError> {
+    let (units, plans) = futures::try_join!(units(tables, timer), plans(tables, timer))?;
+    let marked = (plans.iter())
+        .map(|p| marks(&p.entity).into_iter().map(str::to_owned).collect())
+        .collect();
+    Ok(Ledger {
+        units,
+        plans,
+        marked,
+    })
+}
+
+/// The planning rows of `timer`, oldest first.
+async fn plans(tables: &dyn TableStore, timer: &str) -> Result<Vec<Stored>, AzureError> {
+    let rows = range(tables, timer, Op::Lt, UNIT_PREFIX).await?;
+    let plan =
+        |r: &Stored| get_str(&r.entity, "RowKey").is_some_and(|k| k.starts_with(PLAN_PREFIX));
+    Ok(rows.into_iter().filter(plan).collect())
+}
+
+/// How a planning row names a unit it planned: 16 hex digits of the 64-bit FNV-1a hash of its
+/// name (stable across builds; cheap, as the planner marks every unit of a tick).
+pub fn mark(unit: &str) -> String {
+    let hash = (unit.bytes()).fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// Marks a planning row's property holds (17 characters each: well within a property's 64 KiB).
+const MARKS_A_PROPERTY: usize = 1_800;
+
+/// The units `plan` names as planned (their [`mark`]s).
+pub fn marks(plan: &Entity) -> BTreeSet<&str> {
+    (0..)
+        .map_while(|i| get_str(plan, &format!("Units{i}")))
+        .flat_map(|p| p.split(' '))
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+impl Ledger {
+    /// The planning row of `period`.
+    pub fn plan_of(&self, period: &str) -> Option<&Entity> {
+        (self.plans.iter())
+            .map(|r| &r.entity)
+            .find(|e| get_str(e, "Period") == Some(period))
+    }
+
+    /// Is `unit` pending at `now` (queued, running, or retried by the queue): its row says so
+    /// within its term ([`is_pending`]), or a planning row within its term planned it and its row
+    /// has not reached that period (its message not claimed yet).
+    pub fn is_pending(&self, unit: &str, now: OffsetDateTime) -> bool {
+        let row = self.units.get(unit).map(|r| &r.entity);
+        if row.is_some_and(|e| is_pending(e, now)) {
+            return true;
+        }
+        let reached = row.and_then(|e| get_str(e, "Period")).unwrap_or_default();
+        let m = mark(unit);
+        (self.plans.iter().zip(&self.marked)).any(|(p, marks)| {
+            let period = get_str(&p.entity, "Period").unwrap_or_default();
+            period > reached && is_within_term(&p.entity, now) && marks.contains(&m)
+        })
+    }
+}
+
+impl Ledger {
+    /// Did `unit`'s last planned run end (its row says done or poisoned, and no planning row
+    /// names it for a later period)? Then no message of it is out but a copy of one done, and its
+    /// next message may claim the row as it is; otherwise the planner writes the row
+    /// ([`mark_planned`]), so a stale message finds it superseded.
+    pub fn is_settled(&self, unit: &str) -> bool {
+        let Some(row) = self.units.get(unit).map(|r| &r.entity) else {
+            return false;
+        };
+        let reached = get_str(row, "Period").unwrap_or_default();
+        let m = mark(unit);
+        matches!(get_str(row, "State"), Some(state::DONE | state::POISONED))
+            && !(self.plans.iter().zip(&self.marked)).any(|(p, marks)| {
+                get_str(&p.entity, "Period").unwrap_or_default() > reached && marks.contains(&m)
+            })
+    }
+}
+
+/// Was `row` (a unit's or a plan's) planned less than [`TERM`] before `now`?
+pub fn is_within_term(row: &Entity, now: OffsetDateTime) -> bool {
+    get_str(row, "PlannedAt")
+        .and_then(timestamp)
+        .is_some_and(|at| at + TERM > now)
+}
+
+/// Inserts the planning row of `timer`'s `period` naming `planned` (their [`mark`]s), with the
+/// counts of units planned, still running (not planned) and unchanged (left out): true when this
+/// call wrote it. The planning rows of `old` older than [`TERM`] (a hundred at most) leave in the
+/// same transaction.
 ///
 /// # Errors
 /// Table errors.
 pub async fn record_plan(
     tables: &dyn TableStore,
-    timer: &str,
-    period: &str,
+    (timer, period): (&str, &str),
+    planned: &[&str],
     counts: [usize; 3],
-    now: OffsetDateTime,
+    (old, now): (&[Stored], OffsetDateTime),
 ) -> Result<bool, AzureError> {
     let me = uuid::Uuid::new_v4().to_string();
     let rk = [PLAN_PREFIX, period].concat();
-    let row = update(tables, WORK_TABLE, timer, &rk, &mut |cur| {
-        if cur.is_some() {
-            return None;
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), timer.into());
+    e.insert("RowKey".into(), rk.clone().into());
+    e.insert("Planner".into(), me.clone().into());
+    e.insert("Period".into(), period.into());
+    e.insert("PlannedAt".into(), format_utc_millis(now).into());
+    for (name, n) in ["Planned", "Running", "Unchanged"].into_iter().zip(counts) {
+        int64(&mut e, name, i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    let marks: Vec<String> = planned.iter().map(|u| mark(u)).collect();
+    for (i, chunk) in marks.chunks(MARKS_A_PROPERTY).enumerate() {
+        e.insert(format!("Units{i}"), chunk.join(" ").into());
+    }
+    let mut writes = vec![(e.clone(), WriteMode::Insert)];
+    let gone = (old.iter()).filter(|r| !is_within_term(&r.entity, now) && !r.etag.is_empty());
+    for r in gone.take(MAX_BATCH - 1) {
+        let mut keys = Entity::new();
+        for k in ["PartitionKey", "RowKey"] {
+            keys.insert(k.into(), r.entity.get(k).cloned().unwrap_or_default());
         }
-        let mut e = Entity::new();
-        e.insert("Planner".into(), me.clone().into());
-        e.insert("Period".into(), period.into());
-        e.insert("PlannedAt".into(), format_utc_millis(now).into());
-        for (name, n) in ["Planned", "Running", "Unchanged"].into_iter().zip(counts) {
-            int64(&mut e, name, i64::try_from(n).unwrap_or(i64::MAX));
+        writes.push((keys, WriteMode::Delete(r.etag.clone())));
+    }
+    let written = match tables.batch(WORK_TABLE, &writes).await {
+        Ok(_) => Ok(()),
+        // A first plan (no table yet), or an old plan gone or changed meanwhile: the row alone.
+        Err(AzureError::NotFound | AzureError::PreconditionFailed) => {
+            write_creating_table(tables, WORK_TABLE, &e, WriteMode::Insert)
+                .await
+                .map(drop)
         }
-        Some(e)
-    })
-    .await?;
-    Ok(row.is_some_and(|r| get_str(&r.entity, "Planner") == Some(me.as_str())))
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(()) => Ok(true),
+        // Planned already, or this call's own insert whose answer was lost: the row says whose.
+        Err(AzureError::Conflict) => {
+            let row = get(tables, WORK_TABLE, timer, &rk).await?;
+            Ok(row.is_some_and(|r| get_str(&r.entity, "Planner") == Some(me.as_str())))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// How a unit's delivery ended, as its row keeps it.
@@ -179,8 +324,9 @@ pub fn claim(u: &Unit) -> (Entity, WriteMode) {
     (ending(u, &end), WriteMode::IfMatch(u.etag.clone()))
 }
 
-/// Marks `units` planned, in transactions of a hundred sent at once (the planner returns in well
-/// under a second at a thousand units): their rows' ETags in order.
+/// Writes the rows of `units` `planned` (those not [`Ledger::is_settled`]: new units, and units
+/// whose last planned run did not end), in transactions of a hundred sent at once: their rows'
+/// ETags in order.
 ///
 /// # Errors
 /// Table errors.
@@ -264,14 +410,20 @@ pub async fn passed(tables: &dyn TableStore, u: &Unit) -> Result<Option<Passed>,
 }
 
 /// Why `u`'s claim was refused (its row no longer as planned): its row read, superseded when a
-/// later period planned the unit again (racing ticks), else claimed by another copy of its
-/// message.
+/// later period planned the unit again (racing ticks: its row, else the timer's planning rows
+/// say so), else claimed by another copy of its message.
 ///
 /// # Errors
 /// Table errors.
 pub async fn refused(tables: &dyn TableStore, u: &Unit) -> Result<Passed, AzureError> {
-    Ok(match passed(tables, u).await? {
-        Some(later @ Passed::Superseded(_)) => later,
-        _ => Passed::Claimed,
-    })
+    if let Some(later @ Passed::Superseded(_)) = passed(tables, u).await? {
+        return Ok(later);
+    }
+    let m = mark(&u.unit);
+    let later = (plans(tables, &u.timer).await?.iter().rev())
+        .map(|p| &p.entity)
+        .filter(|p| get_str(p, "Period").is_some_and(|period| period > u.period.as_str()))
+        .find(|p| marks(p).contains(m.as_str()))
+        .and_then(|p| get_str(p, "Period").map(str::to_owned));
+    Ok(later.map_or(Passed::Claimed, Passed::Superseded))
 }

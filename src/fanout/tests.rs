@@ -21,13 +21,15 @@ async fn plan(
     at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Plan, AzureError> {
-    super::plan(t, timer, units, 0, at, now).await
+    let ledger = store::ledger(t, timer).await?;
+    super::plan(t, (timer, ledger), units, 0, at, now).await
 }
 
 #[tokio::test]
 async fn the_units_left_out_unchanged_are_counted_with_the_period() {
     let t = InMemoryTables::new();
-    super::plan(&t, "AuditLogTail", &hosts(2), 3, T, T)
+    let ledger = store::ledger(&t, "AuditLogTail").await.expect("rows");
+    super::plan(&t, ("AuditLogTail", ledger), &hosts(2), 3, T, T)
         .await
         .expect("plan");
     let p = stats::of_timer(&t, "AuditLogTail", T).await.expect("stats");
@@ -136,7 +138,8 @@ async fn an_instances_endings_ending_together_share_one_transaction() {
     let rows = store::units(&t, "LiveSessions").await.expect("rows");
     assert_eq!(rows.len(), 40);
     assert!(
-        rows.values().all(|e| store::carried(e) == (true, 0)),
+        rows.values()
+            .all(|r| store::carried(&r.entity) == (true, 0)),
         "{s:?}"
     );
 }
@@ -284,4 +287,105 @@ async fn the_health_counts_a_period_and_names_a_poisoned_unit_once_with_its_peri
         .await
         .expect("stats");
     assert!(s.poisoned.is_empty(), "{s:?}");
+}
+
+#[tokio::test]
+async fn a_period_of_units_that_ended_is_recorded_by_one_transaction_writing_no_unit_row() {
+    let t = CountingTables::new(InMemoryTables::new());
+    let many = hosts(250);
+    let first = plan(&t, "LiveSessions", &many, T, T).await.expect("plan");
+    for u in &first.units {
+        ended(t.inner(), u, &end(state::DONE, 0)).await;
+    }
+    let rows = store::units(&t, "LiveSessions").await.expect("rows");
+    t.reset();
+    let at = T + Duration::minutes(1);
+    let next = plan(&t, "LiveSessions", &many, at, at).await.expect("plan");
+    assert_eq!(next.units.len(), 250);
+    // The unit rows and the planning rows read (a query each), the period recorded.
+    let by = |op| t.count(Some(store::WORK_TABLE), Some(op));
+    assert_eq!((by("query"), by("batch"), t.total()), (2, 1, 3));
+    let after = store::units(&t, "LiveSessions").await.expect("rows");
+    assert_eq!(after, rows, "no unit row written");
+    // Each message claims its row as it was read: once.
+    for u in &next.units {
+        assert_eq!(u.etag, rows[&u.unit].etag);
+    }
+    let claims: Vec<_> = next.units.iter().take(2).map(store::claim).collect();
+    assert!(
+        store::write_some(&t, &claims)
+            .await
+            .iter()
+            .all(Result::is_ok)
+    );
+    let again = store::write_some(&t, &claims[..1]).await;
+    assert!(
+        matches!(again[0], Err(crate::azure::AzureError::PreconditionFailed)),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_unit_planned_whose_message_is_not_claimed_yet_is_not_planned_again_within_its_term() {
+    let t = InMemoryTables::new();
+    let two = ["h1".to_owned(), "h2".to_owned()];
+    let first = plan(&t, "LiveSessions", &two, T, T).await.expect("plan");
+    for u in &first.units {
+        ended(&t, u, &end(state::DONE, 0)).await;
+    }
+    // The next period plans both; h2 is claimed and ends, h1's message waits in the queue.
+    let at = T + Duration::minutes(1);
+    let next = plan(&t, "LiveSessions", &two, at, at).await.expect("plan");
+    let h2 = next.units.iter().find(|u| u.unit == "h2").expect("h2");
+    store::write_some(&t, &[store::claim(h2)]).await[0]
+        .as_ref()
+        .expect("claimed");
+    ended(&t, h2, &end(state::DONE, 0)).await;
+    let s = stats::of_timer(&t, "LiveSessions", at)
+        .await
+        .expect("stats");
+    assert_eq!((s.planned, s.queued, s.done), (2, 1, 1), "h1 queued: {s:?}");
+    let later = at + Duration::minutes(1);
+    let third = plan(&t, "LiveSessions", &two, later, later)
+        .await
+        .expect("plan");
+    assert_eq!(third.running, ["h1"], "{third:?}");
+    assert_eq!(third.units.len(), 1);
+    // Past its term its message counts as lost: h1 is planned again, its row written, so the
+    // old message, delivered late after all, finds its unit superseded.
+    let past = at + TERM;
+    let fourth = plan(&t, "LiveSessions", &two, past, past)
+        .await
+        .expect("plan");
+    let h1 = fourth.units.iter().find(|u| u.unit == "h1").expect("h1");
+    let old = next.units.iter().find(|u| u.unit == "h1").expect("h1");
+    assert_ne!(h1.etag, old.etag);
+    let stale = store::passed(&t, old).await.expect("passed");
+    assert_eq!(stale, Some(Passed::Superseded(h1.period.clone())));
+}
+
+#[tokio::test]
+async fn planning_rows_past_their_term_leave_with_the_next_periods() {
+    let t = InMemoryTables::new();
+    let one = hosts(1);
+    for minute in 0..15 {
+        let at = T + Duration::minutes(minute);
+        let p = plan(&t, "Reconcile", &one, at, at).await.expect("plan");
+        for u in &p.units {
+            ended(&t, u, &end(state::DONE, 0)).await;
+        }
+    }
+    let ledger = store::ledger(&t, "Reconcile").await.expect("rows");
+    let periods: Vec<i64> = (ledger.plans.iter())
+        .filter_map(|r| {
+            crate::tables::get_str(&r.entity, "PlannedAt").and_then(crate::dates::timestamp)
+        })
+        .map(|at| (at - T).whole_minutes())
+        .collect();
+    // Recorded at minute 14: those of minutes 5 and later were within its term.
+    assert_eq!(periods, (5..15).collect::<Vec<_>>());
+    let s = stats::of_timer(&t, "Reconcile", T + Duration::minutes(14))
+        .await
+        .expect("stats");
+    assert_eq!((s.planned, s.done), (1, 1));
 }

@@ -51,14 +51,25 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 /// `Retryable` when the cursors cannot be read or the plan cannot be recorded.
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let now = super::now_of(&state, &inv);
-    let repo = CursorRepo::new(state.ports.tables.clone());
-    let cursors = repo
-        .active(now, state.audit.tail_look_back)
-        .await
-        .map_err(Failure::storage)?;
     let window = state.audit.tail_look_back;
-    let hosts = hosts(cursors);
-    let (quiet, lists) = tail::unchanged(&crate::state::tailer(&state), &hosts, now).await;
+    let looked = async {
+        let started = std::time::Instant::now();
+        let repo = CursorRepo::new(state.ports.tables.clone());
+        let cursors = repo.active(now, window).await.map_err(Failure::storage)?;
+        let cursors_ms = started.elapsed().as_millis();
+        let hosts = hosts(cursors);
+        let looked = tail::unchanged(&crate::state::tailer(&state), &hosts, now).await;
+        let listed_ms = started.elapsed().as_millis() - cursors_ms;
+        tracing::info!(
+            cursors_ms,
+            listed_ms,
+            "the hosts' cursors read and listings looked at"
+        );
+        Ok::<_, Failure>((hosts, looked))
+    };
+    // The work rows are read while the cursors are read and the hosts listed.
+    let ((hosts, (quiet, lists)), ledger) =
+        futures::try_join!(looked, super::plan::ledger(&state, AUDIT_LOG_TAIL))?;
     let listed = quiet.len() + lists.len();
     let known: BTreeMap<String, String> = (hosts.iter())
         .filter(|h| !quiet.contains(&h.unit()))
@@ -76,7 +87,8 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         quiet.len()
     );
     let units = (units.as_slice(), quiet.len());
-    super::plan::planned_knowing(&state, AUDIT_LOG_TAIL, units, now, knowing, &note).await
+    let timer = (AUDIT_LOG_TAIL, ledger);
+    super::plan::planned_knowing(&state, timer, units, now, knowing, &note).await
 }
 
 /// One `AuditLogTail` unit at `now`: a host's listing and reads (`known`: what its planner knew of

@@ -98,7 +98,8 @@ pub async fn estate_unit(
 
 /// How many host units of `period` have not ended (queued, running, or retried by the queue):
 /// their Bastion subnets are not kept yet, so the [`ACROSS_HOSTS`] unit of the period, run now,
-/// would read those hosts again. One query of the timer's unit rows.
+/// would read those hosts again. The timer's rows ([`store::ledger`]): a host planned this period
+/// and pending.
 ///
 /// # Errors
 /// Table errors.
@@ -106,13 +107,18 @@ pub(super) async fn hosts_pending(
     state: &AppState,
     period: &str,
 ) -> Result<usize, crate::azure::AzureError> {
-    let rows = store::units(state.ports.tables.as_ref(), ESTATE_CHECK).await?;
+    let ledger = store::ledger(state.ports.tables.as_ref(), ESTATE_CHECK).await?;
     let now = state.ports.clock.now();
-    let pending = |e: &crate::tables::Entity| {
-        crate::tables::get_str(e, "Period") == Some(period) && store::is_pending(e, now)
+    let marks = (ledger.plan_of(period))
+        .map(store::marks)
+        .unwrap_or_default();
+    let of_period = |h: &str| {
+        let row = ledger.units.get(h).map(|r| &r.entity);
+        let reached = row.and_then(|e| crate::tables::get_str(e, "Period"));
+        reached == Some(period) || reached < Some(period) && marks.contains(store::mark(h).as_str())
     };
     Ok((state.config.estate.hosts.iter())
-        .filter(|h| rows.get(*h).is_some_and(pending))
+        .filter(|h| of_period(h) && ledger.is_pending(h, now))
         .count())
 }
 

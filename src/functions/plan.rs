@@ -20,18 +20,33 @@ pub(super) async fn planned(
     at: OffsetDateTime,
     extra: Vec<Finding>,
 ) -> Result<Outcome, Failure> {
-    planning(state, timer, (units, 0), at, extra, |_| String::new()).await
+    let ledger = ledger(state, timer).await?;
+    let units = (units, 0);
+    planning(state, (timer, ledger), units, at, extra, |_| String::new()).await
 }
 
-/// [`planned`] with no findings of its own: `units` and how many the timer left out because
-/// nothing changed for them (counted in the planning record), each unit carrying what the timer
-/// knew of it (`known`, [`fanout::Unit::known`]), and `note` (what it left out) in its summary.
+/// The rows `timer`'s planning reads ([`fanout::store::ledger`]), for a timer that reads them
+/// beside its own work before [`planned_knowing`].
+///
+/// # Errors
+/// `Retryable` when they cannot be read.
+pub(super) async fn ledger(
+    state: &AppState,
+    timer: &str,
+) -> Result<fanout::store::Ledger, Failure> {
+    (fanout::store::ledger(state.ports.tables.as_ref(), timer).await).map_err(Failure::storage)
+}
+
+/// [`planned`] with no findings of its own, on the timer's rows read already ([`ledger`]):
+/// `units` and how many the timer left out because nothing changed for them (counted in the
+/// planning record), each unit carrying what the timer knew of it (`known`,
+/// [`fanout::Unit::known`]), and `note` (what it left out) in its summary.
 ///
 /// # Errors
 /// `Retryable` when the plan cannot be recorded.
 pub(super) async fn planned_knowing(
     state: &AppState,
-    timer: &str,
+    timer: (&str, fanout::store::Ledger),
     units: (&[String], usize),
     at: OffsetDateTime,
     known: impl Fn(&str) -> String,
@@ -46,7 +61,7 @@ pub(super) async fn planned_knowing(
 
 async fn planning(
     state: &AppState,
-    timer: &str,
+    (timer, ledger): (&str, fanout::store::Ledger),
     (units, unchanged): (&[String], usize),
     at: OffsetDateTime,
     extra: Vec<Finding>,
@@ -54,9 +69,17 @@ async fn planning(
 ) -> Result<Outcome, Failure> {
     let now = state.ports.clock.now();
     let tables = state.ports.tables.as_ref();
-    let mut plan = fanout::plan(tables, timer, units, unchanged, at, now)
+    let started = std::time::Instant::now();
+    let mut plan = fanout::plan(tables, (timer, ledger), units, unchanged, at, now)
         .await
         .map_err(Failure::storage)?;
+    let recorded_ms = started.elapsed().as_millis();
+    tracing::info!(
+        timer,
+        units = plan.units.len(),
+        recorded_ms,
+        "the period recorded"
+    );
     for u in &mut plan.units {
         u.known = known(&u.unit);
     }
