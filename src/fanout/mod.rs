@@ -6,9 +6,12 @@
 //!
 //! No unit is done twice in a period and none is lost: the planning record of a (timer, period)
 //! is inserted once, naming the units it planned, so an overlapping tick or a second instance
-//! plans nothing ([`plan`]); a unit still queued or running from an earlier period is not planned
-//! again (a planning record within [`store::TERM`] names it and its row has not reached that
-//! period, or its row says it runs or is retried: [`store::Ledger::is_pending`]); while a
+//! plans nothing ([`plan`]), and only if no other period was recorded since its planner read the
+//! rows (the timer's head row, rewritten on its ETag by every record), so of racing ticks of
+//! adjacent periods one plans a unit and the others, deciding again, find it pending; a unit
+//! still queued or running from another period is not planned again (a planning record within
+//! [`store::TERM`] names it and its row has not reached that period, or its row says it runs or
+//! is retried: [`store::Ledger::is_pending`]); while a
 //! delivery works on a unit its message is invisible to the other instances (the queue's own
 //! claim). A first delivery claims its unit's row on the ETag the planner read it with (or wrote,
 //! for a unit with no row yet) and carried in the message (`running`, the claims of an
@@ -108,7 +111,7 @@ pub fn period_of(at: OffsetDateTime) -> OffsetDateTime {
 pub struct Plan {
     /// The units to send (none when another tick planned this period).
     pub units: Vec<Unit>,
-    /// Units not planned: still queued or running from an earlier period.
+    /// Units not planned: still queued or running from another period.
     pub running: Vec<String>,
     /// True when this period was planned already (by an overlapping tick or another instance).
     pub duplicate: bool,
@@ -121,44 +124,74 @@ impl Plan {
             return format!("{timer}: this period was planned already; nothing sent");
         }
         format!(
-            "{timer}: {} unit(s) planned, {} still queued or running from an earlier period",
+            "{timer}: {} unit(s) planned, {} still queued or running from another period",
             self.units.len(),
             self.running.len()
         )
     }
 }
 
+/// How many times a planner decides again when other periods were recorded meanwhile
+/// ([`store::Recorded::Stale`]): each time one of the racing planners recorded its own.
+const DECISIONS: usize = 8;
+
 /// Plans `units` of `timer` for the tick at `at`, once per period across ticks and instances;
 /// `now` (the clock) dates the planning record and decides which units still run; `unchanged`:
 /// the units the timer left out because nothing changed for them (the record counts them).
 /// `ledger`: the timer's rows ([`store::ledger`], read beside the timer's own work when it has
-/// any). One transaction records the period with the units it planned; a unit's row is written
-/// only when its last planned run has not ended ([`store::Ledger::is_settled`]: a new unit, one
-/// whose message was lost), else its message claims the row as read.
+/// any). One transaction records the period with the units it planned, only if no other period
+/// was recorded since `ledger` was read; else the planning rows are read again and the units
+/// decided again, so of racing ticks (adjacent periods) one plans a unit and the others find it
+/// pending. A unit's row is written only when its last planned run has not ended
+/// ([`store::Ledger::is_settled`]: a new unit, one whose message was lost), else its message
+/// claims the row as read.
 ///
 /// # Errors
-/// Table errors (the tick fails and the timer's next tick plans).
+/// Table errors; `Transient` when other periods kept being recorded first.
 pub async fn plan(
     tables: &dyn TableStore,
-    (timer, ledger): (&str, store::Ledger),
+    (timer, mut ledger): (&str, store::Ledger),
     units: &[String],
     unchanged: usize,
     at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Plan, AzureError> {
     let period = format_utc_millis(period_of(at));
-    let (busy, free): (Vec<&String>, Vec<&String>) =
-        (units.iter()).partition(|u| ledger.is_pending(u, now));
-    let counts = [free.len(), busy.len(), unchanged];
-    let named: Vec<&str> = free.iter().map(|u| u.as_str()).collect();
-    let record = (timer, period.as_str());
-    let old = (ledger.plans.as_slice(), now);
-    if !store::record_plan(tables, record, &named, counts, old).await? {
-        return Ok(Plan {
-            duplicate: true,
-            ..Plan::default()
-        });
+    for _ in 0..DECISIONS {
+        let (busy, free): (Vec<&String>, Vec<&String>) =
+            (units.iter()).partition(|u| ledger.is_pending(u, now));
+        let counts = [free.len(), busy.len(), unchanged];
+        let named: Vec<&str> = free.iter().map(|u| u.as_str()).collect();
+        let record = (timer, period.as_str());
+        match store::record_plan(tables, record, &named, counts, (&ledger, now)).await? {
+            store::Recorded::Mine => {
+                let running = busy.into_iter().cloned().collect();
+                return sent(tables, (timer, &ledger), &free, at, now, running).await;
+            }
+            store::Recorded::Already => {
+                return Ok(Plan {
+                    duplicate: true,
+                    ..Plan::default()
+                });
+            }
+            store::Recorded::Stale => ledger.read_plans_again(tables, timer).await?,
+        }
     }
+    Err(AzureError::Transient(format!(
+        "{timer} {period}: other periods kept being recorded first"
+    )))
+}
+
+/// The messages of the units `free` that a recorded plan names, the rows of those with no
+/// settled row written `planned`.
+async fn sent(
+    tables: &dyn TableStore,
+    (timer, ledger): (&str, &store::Ledger),
+    free: &[&String],
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+    running: Vec<String>,
+) -> Result<Plan, AzureError> {
     let mut units: Vec<Unit> = (free.iter())
         .map(|u| {
             let mut unit = Unit::new(timer, u, at);
@@ -180,7 +213,7 @@ pub async fn plan(
     }
     Ok(Plan {
         units,
-        running: busy.into_iter().cloned().collect(),
+        running,
         duplicate: false,
     })
 }

@@ -20,7 +20,7 @@ pub struct Period {
     pub period: Option<String>,
     /// Units planned.
     pub planned: i64,
-    /// Units not planned: still queued or running from an earlier period.
+    /// Units not planned: still queued or running from another period.
     pub skipped_running: i64,
     /// Units the timer left out because nothing changed for them (`AuditLogTail`: hosts whose
     /// listing showed nothing to read): planned, these and those still running are all it watched.

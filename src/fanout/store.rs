@@ -1,5 +1,7 @@
 //! Table `workunits`, written here only: per timer (the partition) one planning row per period
-//! (`plan~<period>`, inserted once, naming the units it planned: [`record_plan`]) and one row per
+//! (`plan~<period>`, inserted once, naming the units it planned: [`record_plan`]), its head row
+//! ([`HEAD_KEY`]: rewritten by every planning transaction on the ETag its planner read, so of two
+//! planners deciding on the same rows one records and the other reads again) and one row per
 //! unit (`unit~<key>`) carrying its last period, its state and what its next run needs to know.
 //! A unit planned is pending from its period's planning row until its row reaches that period
 //! ([`Ledger::is_pending`]), so the planner writes no unit row but a new unit's ([`mark_planned`]);
@@ -27,6 +29,8 @@ pub const WORK_TABLE: &str = "workunits";
 pub const PLAN_PREFIX: &str = "plan~";
 /// Row-key prefix of a unit row.
 pub const UNIT_PREFIX: &str = "unit~";
+/// Row key of a timer's head row (before its planning rows: a query reads it first).
+pub const HEAD_KEY: &str = "head";
 /// Most unit rows read per timer.
 pub const MAX_UNITS: usize = 20_000;
 /// How long after it was planned a unit not ended is taken as queued or running, so not planned again:
@@ -114,6 +118,9 @@ pub struct Ledger {
     pub plans: Vec<Stored>,
     /// The [`marks`] of each of `plans`.
     marked: Vec<BTreeSet<String>>,
+    /// The ETag of the timer's head row ([`HEAD_KEY`]) as read with `plans` (`None`: no period
+    /// planned yet).
+    head: Option<String>,
 }
 
 /// `timer`'s [`Ledger`].
@@ -121,23 +128,28 @@ pub struct Ledger {
 /// # Errors
 /// Table errors.
 pub async fn ledger(tables: &dyn TableStore, timer: &str) -> Result<Ledger, AzureError> {
-    let (units, plans) = futures::try_join!(units(tables, timer), plans(tables, timer))?;
-    let marked = (plans.iter())
-        .map(|p| marks(&p.entity).into_iter().map(str::to_owned).collect())
-        .collect();
-    Ok(Ledger {
+    let (units, (plans, head)) = futures::try_join!(units(tables, timer), plans(tables, timer))?;
+    let mut ledger = Ledger {
         units,
-        plans,
-        marked,
-    })
+        ..Ledger::default()
+    };
+    ledger.take_plans(plans, head);
+    Ok(ledger)
 }
 
-/// The planning rows of `timer`, oldest first.
-async fn plans(tables: &dyn TableStore, timer: &str) -> Result<Vec<Stored>, AzureError> {
+/// The planning rows of `timer`, oldest first, and its head row's ETag, by one query (the head
+/// row first: a plan recorded after it was read changed it).
+async fn plans(
+    tables: &dyn TableStore,
+    timer: &str,
+) -> Result<(Vec<Stored>, Option<String>), AzureError> {
     let rows = range(tables, timer, Op::Lt, UNIT_PREFIX).await?;
-    let plan =
-        |r: &Stored| get_str(&r.entity, "RowKey").is_some_and(|k| k.starts_with(PLAN_PREFIX));
-    Ok(rows.into_iter().filter(plan).collect())
+    let key = |r: &Stored| get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
+    let head = (rows.iter())
+        .find(|r| key(r) == HEAD_KEY)
+        .map(|r| r.etag.clone());
+    let plans = rows.into_iter().filter(|r| key(r).starts_with(PLAN_PREFIX));
+    Ok((plans.collect(), head))
 }
 
 /// How a planning row names a unit it planned: 16 hex digits of the 64-bit FNV-1a hash of its
@@ -162,6 +174,29 @@ pub fn marks(plan: &Entity) -> BTreeSet<&str> {
 }
 
 impl Ledger {
+    fn take_plans(&mut self, plans: Vec<Stored>, head: Option<String>) {
+        self.marked = (plans.iter())
+            .map(|p| marks(&p.entity).into_iter().map(str::to_owned).collect())
+            .collect();
+        self.plans = plans;
+        self.head = head;
+    }
+
+    /// Reads the timer's planning rows and head again (one query), keeping the unit rows: what a
+    /// planner whose record found the head changed decides on next ([`record_plan`]).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn read_plans_again(
+        &mut self,
+        tables: &dyn TableStore,
+        timer: &str,
+    ) -> Result<(), AzureError> {
+        let (plans, head) = plans(tables, timer).await?;
+        self.take_plans(plans, head);
+        Ok(())
+    }
+
     /// The planning row of `period`.
     pub fn plan_of(&self, period: &str) -> Option<&Entity> {
         (self.plans.iter())
@@ -211,10 +246,24 @@ pub fn is_within_term(row: &Entity, now: OffsetDateTime) -> bool {
         .is_some_and(|at| at + TERM > now)
 }
 
+/// What [`record_plan`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// This call recorded the period.
+    Mine,
+    /// The period was planned already (by an overlapping tick or another instance).
+    Already,
+    /// Another period was recorded since the planner read the rows (the head row changed, or an
+    /// old plan left): nothing written; the planner reads the plans again and decides again.
+    Stale,
+}
+
 /// Inserts the planning row of `timer`'s `period` naming `planned` (their [`mark`]s), with the
-/// counts of units planned, still running (not planned) and unchanged (left out): true when this
-/// call wrote it. The planning rows of `old` older than [`TERM`] (a hundred at most) leave in the
-/// same transaction.
+/// counts of units planned, still running (not planned) and unchanged (left out), in one
+/// transaction that rewrites the timer's head row on the ETag `ledger` read it with: so a plan
+/// is recorded only when no other was since the rows it was decided on were read, and two
+/// planners racing never both plan a unit. The planning rows of `ledger` older than [`TERM`] at
+/// `now` (about a hundred at most) leave in the same transaction.
 ///
 /// # Errors
 /// Table errors.
@@ -223,8 +272,8 @@ pub async fn record_plan(
     (timer, period): (&str, &str),
     planned: &[&str],
     counts: [usize; 3],
-    (old, now): (&[Stored], OffsetDateTime),
-) -> Result<bool, AzureError> {
+    (ledger, now): (&Ledger, OffsetDateTime),
+) -> Result<Recorded, AzureError> {
     let me = uuid::Uuid::new_v4().to_string();
     let rk = [PLAN_PREFIX, period].concat();
     let mut e = Entity::new();
@@ -233,6 +282,8 @@ pub async fn record_plan(
     e.insert("Planner".into(), me.clone().into());
     e.insert("Period".into(), period.into());
     e.insert("PlannedAt".into(), format_utc_millis(now).into());
+    let mut head = e.clone();
+    head.insert("RowKey".into(), HEAD_KEY.into());
     for (name, n) in ["Planned", "Running", "Unchanged"].into_iter().zip(counts) {
         int64(&mut e, name, i64::try_from(n).unwrap_or(i64::MAX));
     }
@@ -240,31 +291,36 @@ pub async fn record_plan(
     for (i, chunk) in marks.chunks(MARKS_A_PROPERTY).enumerate() {
         e.insert(format!("Units{i}"), chunk.join(" ").into());
     }
-    let mut writes = vec![(e.clone(), WriteMode::Insert)];
-    let gone = (old.iter()).filter(|r| !is_within_term(&r.entity, now) && !r.etag.is_empty());
-    for r in gone.take(MAX_BATCH - 1) {
+    let head_mode = (ledger.head.clone()).map_or(WriteMode::Insert, WriteMode::IfMatch);
+    let mut writes = vec![(e, WriteMode::Insert), (head, head_mode)];
+    let gone =
+        (ledger.plans.iter()).filter(|r| !is_within_term(&r.entity, now) && !r.etag.is_empty());
+    for r in gone.take(MAX_BATCH - writes.len()) {
         let mut keys = Entity::new();
         for k in ["PartitionKey", "RowKey"] {
             keys.insert(k.into(), r.entity.get(k).cloned().unwrap_or_default());
         }
         writes.push((keys, WriteMode::Delete(r.etag.clone())));
     }
-    let written = match tables.batch(WORK_TABLE, &writes).await {
-        Ok(_) => Ok(()),
-        // A first plan (no table yet), or an old plan gone or changed meanwhile: the row alone.
-        Err(AzureError::NotFound | AzureError::PreconditionFailed) => {
-            write_creating_table(tables, WORK_TABLE, &e, WriteMode::Insert)
-                .await
-                .map(drop)
+    match tables.batch(WORK_TABLE, &writes).await {
+        Ok(_) => Ok(Recorded::Mine),
+        Err(AzureError::PreconditionFailed) => Ok(Recorded::Stale),
+        // No table yet (a first plan), or a row read is gone (an old plan left with another's).
+        Err(AzureError::NotFound) => {
+            tables.ensure_table(WORK_TABLE).await?;
+            Ok(Recorded::Stale)
         }
-        Err(e) => Err(e),
-    };
-    match written {
-        Ok(()) => Ok(true),
-        // Planned already, or this call's own insert whose answer was lost: the row says whose.
+        // The period planned already, this call's own transaction whose answer was lost, or a
+        // first head inserted by another planner: the planning row says which.
         Err(AzureError::Conflict) => {
             let row = get(tables, WORK_TABLE, timer, &rk).await?;
-            Ok(row.is_some_and(|r| get_str(&r.entity, "Planner") == Some(me.as_str())))
+            Ok(
+                match row.and_then(|r| get_str(&r.entity, "Planner").map(str::to_owned)) {
+                    Some(planner) if planner == me => Recorded::Mine,
+                    Some(_) => Recorded::Already,
+                    None => Recorded::Stale,
+                },
+            )
         }
         Err(e) => Err(e),
     }
@@ -410,8 +466,8 @@ pub async fn passed(tables: &dyn TableStore, u: &Unit) -> Result<Option<Passed>,
 }
 
 /// Why `u`'s claim was refused (its row no longer as planned): its row read, superseded when a
-/// later period planned the unit again (racing ticks: its row, else the timer's planning rows
-/// say so), else claimed by another copy of its message.
+/// later period planned the unit again (its row, else the timer's planning rows say so), else
+/// claimed by another copy of its message.
 ///
 /// # Errors
 /// Table errors.
@@ -420,7 +476,8 @@ pub async fn refused(tables: &dyn TableStore, u: &Unit) -> Result<Passed, AzureE
         return Ok(later);
     }
     let m = mark(&u.unit);
-    let later = (plans(tables, &u.timer).await?.iter().rev())
+    let (plans, _) = plans(tables, &u.timer).await?;
+    let later = (plans.iter().rev())
         .map(|p| &p.entity)
         .filter(|p| get_str(p, "Period").is_some_and(|period| period > u.period.as_str()))
         .find(|p| marks(p).contains(m.as_str()))

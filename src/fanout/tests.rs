@@ -389,3 +389,63 @@ async fn planning_rows_past_their_term_leave_with_the_next_periods() {
         .expect("stats");
     assert_eq!((s.planned, s.done), (1, 1));
 }
+
+/// Two ticks of adjacent periods racing, in every order of their reads and records and either
+/// period reading first: each unit is planned by one of them (a settled unit, and a new one),
+/// every message's claim goes through, and once the units ended the next tick plans them all:
+/// none looks pending for a plan whose claim was refused.
+#[tokio::test]
+async fn racing_ticks_plan_each_unit_once_in_every_interleaving() {
+    // 0: A reads its rows, 1: A records, 2: B reads, 3: B records (each reads before it records).
+    let orders = [
+        [0, 1, 2, 3],
+        [0, 2, 1, 3],
+        [0, 2, 3, 1],
+        [2, 0, 1, 3],
+        [2, 0, 3, 1],
+        [2, 3, 0, 1],
+    ];
+    let all = hosts(3);
+    for order in orders {
+        for at in [[1, 2], [2, 1]].map(|m| m.map(|m| T + Duration::minutes(m))) {
+            let t = InMemoryTables::new();
+            let first = plan(&t, "AuditLogTail", &all[..2], T, T)
+                .await
+                .expect("plan");
+            for u in &first.units {
+                ended(&t, u, &end(state::DONE, 0)).await;
+            }
+            let now = T + Duration::minutes(2);
+            let mut ledgers = [None, None];
+            let mut plans = [None, None];
+            for step in order {
+                let who = step / 2;
+                if step % 2 == 0 {
+                    let read = store::ledger(&t, "AuditLogTail").await.expect("rows");
+                    ledgers[who] = Some(read);
+                } else {
+                    let ledger = ledgers[who].take().expect("read first");
+                    let p = super::plan(&t, ("AuditLogTail", ledger), &all, 0, at[who], now);
+                    plans[who] = Some(p.await.expect("plan"));
+                }
+            }
+            let sent: Vec<&Unit> = plans.iter().flatten().flat_map(|p| &p.units).collect();
+            let mut names: Vec<&str> = sent.iter().map(|u| u.unit.as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names, all, "{order:?} {at:?}: {plans:?}");
+            for u in sent.iter().rev() {
+                let claimed = store::write_some(&t, &[store::claim(u)]).await;
+                assert!(claimed[0].is_ok(), "{order:?} {at:?} {}", u.unit);
+                ended(&t, u, &end(state::DONE, 0)).await;
+            }
+            let later = T + Duration::minutes(3);
+            let next = plan(&t, "AuditLogTail", &all, later, later).await;
+            let next = next.expect("plan");
+            assert_eq!(
+                (next.units.len(), next.running.len()),
+                (3, 0),
+                "{order:?} {at:?}: {next:?}"
+            );
+        }
+    }
+}

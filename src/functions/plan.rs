@@ -84,7 +84,7 @@ async fn planning(
         u.known = known(&u.unit);
     }
     for u in &plan.running {
-        tracing::warn!(timer, unit = %u, "unit still queued or running from an earlier period: not planned again");
+        tracing::warn!(timer, unit = %u, "unit still queued or running from another period: not planned again");
     }
     let o =
         Outcome::processed(plan.summary(timer)).with_outputs(fanout::OUTPUT_BINDING, &plan.units);
