@@ -1,9 +1,8 @@
 //! What the health report shows of the fan-out: per timer, its last planned period's units
 //! planned, unchanged (left out by the timer: nothing changed for them), queued (planned, not
-//! claimed by a delivery yet), running (claimed, not ended), done,
-//! failed (the queue retries them), deferred by a
-//! Resource Manager pause (with the paused scope), and those not planned because they still ran
-//! from an earlier period; and every unit whose last period ended poisoned (its last delivery
+//! claimed by a delivery yet), running (claimed, not ended), done, failed (the queue retries
+//! them), deferred by a Resource Manager pause (with the paused scope), and those not planned
+//! because another period's plan still held them (queued or running); and every unit whose last period ended poisoned (its last delivery
 //! failed), named once with the number of consecutive periods it did.
 
 use serde_json::{Value, json};
