@@ -24,14 +24,6 @@ use crate::azure::AzureError;
 use crate::health::report::{Unavailable, blobs_answer, build};
 use crate::telemetry::redact;
 
-/// True when the caller may read the details: `Catalogue.Read` in the mode's terms.
-async fn may_read_details(api: &Api, headers: &HeaderMap) -> bool {
-    api.auth
-        .authenticate(headers)
-        .await
-        .is_ok_and(|caller| caller.has(ROLE_READ))
-}
-
 /// The status word alone, for a caller without `Catalogue.Read`.
 fn status_only(doc: &Value) -> Value {
     json!({"status": doc["status"]})
@@ -39,7 +31,9 @@ fn status_only(doc: &Value) -> Value {
 
 /// Answers the health report.
 pub(super) async fn health(State(api): State<Api>, headers: HeaderMap) -> Response {
-    let details = may_read_details(&api, &headers).await;
+    // The details to a caller with `Catalogue.Read` in the mode's terms.
+    let caller = api.auth.authenticate(&headers).await;
+    let details = caller.is_ok_and(|caller| caller.has(ROLE_READ));
     let now = api.app.ports.clock.now();
     let deps = crate::state::health(&api.app);
     match build(&deps, now, api.settings.health.tail_lag).await {

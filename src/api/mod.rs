@@ -44,9 +44,6 @@ use crate::catalogue::recording::Recording;
 pub use crate::config::api::ApiSettings;
 use crate::state::AppState;
 
-/// The function (folder) name.
-pub const FUNCTION: &str = "CatalogueApi";
-
 #[cfg(test)]
 impl ApiSettings {
     /// Defaults with `CATALOGUE_AUTH=none`: component tests of everything but authentication.

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::findings::{HostFacts, target_of};
 use super::settings::EstateSettings;
-use super::shared::Reads;
+use super::shared::{Reads, once};
 use crate::arm::ResourceManager;
 use crate::ports::Ports;
 
@@ -88,14 +88,23 @@ pub async fn read(
     let blob_diagnostics = async {
         if custody {
             let svc = format!("{}/blobServices/default", account.trim_end_matches('/'));
-            Some(shared.diagnostic_settings(arm, &svc).await)
+            Some(once(&shared.diagnostics, &[&svc], arm.diagnostic_settings(&svc)).await)
         } else {
             None
         }
     };
+    let (of_account, of_container) = ([account], [account, &source.container]);
     let (svc, container, writable, blob_diagnostics) = tokio::join!(
-        shared.blob_service(arm, account),
-        shared.container(arm, account, &source.container),
+        once(
+            &shared.blob_services,
+            &of_account,
+            arm.blob_service(account)
+        ),
+        once(
+            &shared.containers,
+            &of_container,
+            arm.container(account, &source.container)
+        ),
         writable,
         blob_diagnostics
     );
@@ -116,7 +125,9 @@ async fn may_write(
     container: &str,
     principal: &str,
 ) -> Result<bool, crate::azure::AzureError> {
-    let assignments = (shared.role_assignments(arm, (account, container), principal)).await?;
+    let key = [account, container, principal];
+    let read = arm.role_assignments(account, container, principal);
+    let assignments = once(&shared.assignments, &key, read).await?;
     let container_scope =
         format!("{account}/blobServices/default/containers/{container}").to_ascii_lowercase();
     let mut definitions: Vec<String> = assignments
@@ -132,8 +143,8 @@ async fn may_write(
     definitions.sort();
     definitions.dedup();
     for id in definitions {
-        if shared
-            .role_definition(arm, account, &id)
+        let read = arm.role_definition(account, &id);
+        if once(&shared.definitions, &[account, &id], read)
             .await?
             .allows_data(BLOB_WRITE)
         {

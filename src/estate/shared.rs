@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
-use crate::arm::{
-    BlobService, Container, DiagnosticSetting, ResourceManager, RoleAssignment, RoleDefinition,
-};
+use crate::arm::{BlobService, Container, DiagnosticSetting, RoleAssignment, RoleDefinition};
 use crate::azure::AzureError;
 
 /// The reads of the latest ticks, by tick time.
@@ -36,90 +34,20 @@ impl Shared {
 }
 
 /// One answer per key, read by the first asking and waited for by the others.
-type Cells<T> = Mutex<BTreeMap<String, Arc<OnceCell<T>>>>;
+pub(super) type Cells<T> = Mutex<BTreeMap<String, Arc<OnceCell<T>>>>;
 
-/// One tick's shared reads.
+/// One tick's shared reads, each through `once` by its resource's names.
 #[derive(Debug, Default)]
 pub struct Reads {
-    blob_services: Cells<BlobService>,
-    containers: Cells<Container>,
-    diagnostics: Cells<Vec<DiagnosticSetting>>,
-    assignments: Cells<Vec<RoleAssignment>>,
-    definitions: Cells<RoleDefinition>,
-}
-
-impl Reads {
-    /// [`ResourceManager::blob_service`] of `account`.
-    ///
-    /// # Errors
-    /// The read's error.
-    pub async fn blob_service(
-        &self,
-        arm: &dyn ResourceManager,
-        account: &str,
-    ) -> Result<BlobService, AzureError> {
-        once(&self.blob_services, &[account], arm.blob_service(account)).await
-    }
-
-    /// [`ResourceManager::container`] `container` of `account`.
-    ///
-    /// # Errors
-    /// The read's error.
-    pub async fn container(
-        &self,
-        arm: &dyn ResourceManager,
-        account: &str,
-        container: &str,
-    ) -> Result<Container, AzureError> {
-        let read = arm.container(account, container);
-        once(&self.containers, &[account, container], read).await
-    }
-
-    /// [`ResourceManager::diagnostic_settings`] of `resource` (a blob service).
-    ///
-    /// # Errors
-    /// The read's error.
-    pub async fn diagnostic_settings(
-        &self,
-        arm: &dyn ResourceManager,
-        resource: &str,
-    ) -> Result<Vec<DiagnosticSetting>, AzureError> {
-        let read = arm.diagnostic_settings(resource);
-        once(&self.diagnostics, &[resource], read).await
-    }
-
-    /// [`ResourceManager::role_assignments`] of `principal` on `container` of `account`.
-    ///
-    /// # Errors
-    /// The read's error.
-    pub async fn role_assignments(
-        &self,
-        arm: &dyn ResourceManager,
-        (account, container): (&str, &str),
-        principal: &str,
-    ) -> Result<Vec<RoleAssignment>, AzureError> {
-        let read = arm.role_assignments(account, container, principal);
-        let key = [account, container, principal];
-        once(&self.assignments, &key, read).await
-    }
-
-    /// [`ResourceManager::role_definition`] `id` as `account` sees it.
-    ///
-    /// # Errors
-    /// The read's error.
-    pub async fn role_definition(
-        &self,
-        arm: &dyn ResourceManager,
-        account: &str,
-        id: &str,
-    ) -> Result<RoleDefinition, AzureError> {
-        let read = arm.role_definition(account, id);
-        once(&self.definitions, &[account, id], read).await
-    }
+    pub(super) blob_services: Cells<BlobService>,
+    pub(super) containers: Cells<Container>,
+    pub(super) diagnostics: Cells<Vec<DiagnosticSetting>>,
+    pub(super) assignments: Cells<Vec<RoleAssignment>>,
+    pub(super) definitions: Cells<RoleDefinition>,
 }
 
 /// The answer kept under `key` (any case), else `read`'s, kept when it succeeded.
-async fn once<T: Clone>(
+pub(super) async fn once<T: Clone>(
     cells: &Cells<T>,
     key: &[&str],
     read: impl Future<Output = Result<T, AzureError>>,

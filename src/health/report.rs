@@ -130,6 +130,13 @@ pub enum Unavailable {
     Blobs(AzureError),
 }
 
+/// A table read failed: every read but the quarantine's and the queues' is a table's.
+impl From<AzureError> for Unavailable {
+    fn from(e: AzureError) -> Self {
+        Self::Tables(e)
+    }
+}
+
 /// What the report reads: the app's tables and blobs, this instance's heartbeats, the queues.
 #[derive(Clone)]
 pub struct Health {
@@ -156,27 +163,18 @@ pub async fn build(
     now: OffsetDateTime,
     lag_threshold: Duration,
 ) -> Result<Value, Unavailable> {
-    let latest = latest_recording(deps, now)
-        .await
-        .map_err(Unavailable::Tables)?;
-    let mut beats = flush::stored(&deps.ports.tables)
-        .await
-        .map_err(Unavailable::Tables)?;
+    let latest = latest_recording(deps, now).await?;
+    let mut beats = flush::stored(&deps.ports.tables).await?;
     for (f, b) in deps.heartbeats.snapshot() {
         let merged = beats.get(&f).map_or(b.clone(), |s| s.merge(&b));
         beats.insert(f, merged);
     }
     let tailed = beats.get("AuditLogTail").and_then(|b| b.last_success);
-    let (cursor, tail_lag) = cursors(deps, now, tailed)
-        .await
-        .map_err(Unavailable::Tables)?;
-    let sources = super::sources::check(&deps.ports.tables, &deps.ports.sources)
-        .await
-        .map_err(Unavailable::Tables)?;
+    let (cursor, tail_lag) = cursors(deps, now, tailed).await?;
+    let sources = super::sources::check(&deps.ports.tables, &deps.ports.sources).await?;
     let (active, since) = (!sources.stalled.is_empty(), sources.since.clone());
     let estate = crate::estate::store::list(deps.ports.tables.as_ref())
-        .await
-        .map_err(Unavailable::Tables)?
+        .await?
         .rows;
     let estate_high: Vec<String> = estate
         .iter()
@@ -193,13 +191,9 @@ pub async fn build(
         poison.insert((*q).to_owned(), n.into());
     }
     let (fanout, poisoned) =
-        crate::fanout::stats::report(deps.ports.tables.as_ref(), FANOUT_TIMERS, now)
-            .await
-            .map_err(Unavailable::Tables)?;
+        crate::fanout::stats::report(deps.ports.tables.as_ref(), FANOUT_TIMERS, now).await?;
     let (sentinel, export_behind) = if deps.ports.outbox.enabled() {
-        super::sentinel::check(deps.ports.tables.as_ref(), now)
-            .await
-            .map_err(Unavailable::Tables)?
+        super::sentinel::check(deps.ports.tables.as_ref(), now).await?
     } else {
         (json!({"enabled": false}), Vec::new())
     };

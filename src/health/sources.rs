@@ -87,11 +87,9 @@ async fn probe(source: &Source) -> Result<(), String> {
     match source.store.properties(&source.blob(PROBE)).await {
         Ok(_) | Err(AzureError::NotFound) => Ok(()),
         Err(AzureError::Transient(_)) => Err("the account did not answer".into()),
-        Err(e) => Err(match e {
-            AzureError::Rejected { .. } | AzureError::Permanent(_) => {
-                "the account refused the request (permissions, SAS or identity)".into()
-            }
-            _ => "unexpected answer".into(),
-        }),
+        Err(AzureError::Rejected { .. } | AzureError::Permanent(_)) => {
+            Err("the account refused the request (permissions, SAS or identity)".into())
+        }
+        Err(_) => Err("unexpected answer".into()),
     }
 }

@@ -176,7 +176,7 @@ fn every_invocation_function_is_listed() {
     let mut folders: Vec<String> = std::fs::read_dir(dir)
         .expect("functions/")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n != crate::api::FUNCTION) // forwarded HTTP: no invocation route
+        .filter(|n| n != "CatalogueApi") // forwarded HTTP: no invocation route
         .collect();
     folders.sort();
     let mut listed: Vec<String> = super::report::FUNCTIONS

@@ -34,17 +34,12 @@ pub fn is_immutable_id(v: &str) -> bool {
 
 /// Reads the settings (problems go to `r`); `None` when both are unset or either is invalid.
 pub fn read(r: &mut Reader<'_>, allow_insecure_loopback: bool) -> Option<SentinelSettings> {
-    let endpoint = r.get(ENDPOINT);
-    let dcr = r.get(DCR);
-    let (endpoint, dcr) = match (endpoint, dcr) {
+    let (endpoint, dcr) = match (r.get(ENDPOINT), r.get(DCR)) {
         (None, None) => return None,
         (Some(e), Some(d)) => (e, d),
-        (Some(_), None) => {
-            r.problem(DCR, "set it too (both Sentinel settings, or neither)");
-            return None;
-        }
-        (None, Some(_)) => {
-            r.problem(ENDPOINT, "set it too (both Sentinel settings, or neither)");
+        (set, _) => {
+            let unset = if set.is_some() { DCR } else { ENDPOINT };
+            r.problem(unset, "set it too (both Sentinel settings, or neither)");
             return None;
         }
     };

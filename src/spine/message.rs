@@ -16,6 +16,17 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// The word (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
 /// One fact worth telling people about; `D` lets producers serialize a typed struct directly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

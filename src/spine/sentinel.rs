@@ -32,10 +32,7 @@ pub fn detection_row(n: &Notification, now: time::OffsetDateTime) -> DetectionRo
         time_generated: timestamp(&n.time).unwrap_or(now),
         notification_id: n.notification_id.clone(),
         detection_type: n.kind.clone(),
-        severity: serde_json::to_value(n.severity)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        severity: n.severity.as_str().to_owned(),
         summary: n.title.clone(),
         bastion_host: field(d, &["bastionHost"]),
         bastion_resource_id: field(d, &["bastionResourceId", "bastionHostId"]),

@@ -48,11 +48,6 @@ fn actor_of(name: Option<String>, reason: &str, state: &AppState) -> Actor {
     }
 }
 
-/// The key of a one-recording target (a blob URL is resolved through the blob's creation time).
-async fn key_of(state: &AppState, target: &Target) -> Result<RecordingKey, ApiError> {
-    Ok(hold::resolve(&state.ports, target).await?)
-}
-
 /// A 409 when `key` has no catalogue row but a deletion tombstone: the recording is gone.
 async fn gone(state: &AppState, key: &RecordingKey) -> Result<ApiError, ApiError> {
     Ok(
@@ -76,7 +71,8 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
     }
     match &req.target {
         HoldTarget::One(t) => {
-            let key = key_of(state, t).await?;
+            // A blob URL is resolved through the blob's creation time.
+            let key = hold::resolve(&state.ports, t).await?;
             let id = req.id(Some(&key));
             match hold::hold(&state.ports, &id, &Target::Key(key.clone()), actor).await {
                 Ok(_) => Ok(json!({"holdId": id, "recordings": [key.id()], "count": 1})),
@@ -184,7 +180,7 @@ pub async fn release(
     person: &Person,
 ) -> Result<Release, ApiError> {
     let key = match &req.target {
-        HoldTarget::One(t) => Some(key_of(state, t).await?),
+        HoldTarget::One(t) => Some(hold::resolve(&state.ports, t).await?),
         HoldTarget::Bulk(_) => None,
     };
     let id = req.id(key.as_ref());
@@ -211,17 +207,16 @@ pub async fn release(
     finished(state, approved, doc).await
 }
 
-fn parse_body(bytes: &[u8]) -> Result<HoldRequest, ApiError> {
-    body::parse(bytes).map_err(ApiError::BadRequest)
-}
-
 /// `POST /api/holds`.
 pub(super) async fn post(
     caller: Caller,
     State(api): State<Api>,
     bytes: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (req, actor) = authorized(&api, caller, &bytes)?;
+    // Authorization first: an unauthorized caller learns nothing about body validation.
+    let name = caller.require(ROLE_HOLD)?;
+    let req = body::parse(&bytes).map_err(ApiError::BadRequest)?;
+    let actor = actor_of(name, &req.reason, &api.app);
     set(&api.app, &req, &actor).await.map(axum::Json)
 }
 
@@ -237,7 +232,7 @@ pub(super) async fn delete(
         || Person::new([ANONYMOUS], None),
         |i| i.user().unwrap_or_default(),
     );
-    let req = parse_body(&bytes)?;
+    let req = body::parse(&bytes).map_err(ApiError::BadRequest)?;
     let actor = actor_of(id.map(|i| i.name), &req.reason, &api.app);
     Ok(
         match release(&api.app, &req, &actor, &person)
@@ -251,13 +246,4 @@ pub(super) async fn delete(
             Release::Requested(v) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
         },
     )
-}
-
-/// The caller's role, then the body, then who acts. Authorization comes first: an unauthorized
-/// caller learns nothing about body validation.
-fn authorized(api: &Api, caller: Caller, bytes: &[u8]) -> Result<(HoldRequest, Actor), ApiError> {
-    let name = caller.require(ROLE_HOLD)?;
-    let req = parse_body(bytes)?;
-    let actor = actor_of(name, &req.reason, &api.app);
-    Ok((req, actor))
 }

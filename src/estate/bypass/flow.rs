@@ -23,8 +23,8 @@ use crate::estate::findings::{Evaluation, Level};
 /// What a subscription's diagnostic settings say of its Activity log.
 #[derive(Debug, Clone)]
 pub enum Flow {
-    /// This setting sends it to a workspace the app reads.
-    Sent(String),
+    /// A setting sends it to a workspace the app reads.
+    Sent,
     /// Read: no setting sends it to a workspace the app reads (what the settings send, said).
     NotSent(String),
     /// The settings could not be read (a 403 names the role).
@@ -85,7 +85,7 @@ pub async fn read(
     let wanted = |c: &str| customer_ids.iter().any(|w| w.eq_ignore_ascii_case(c));
     let what = "a subscription's diagnostic setting";
     let read = crate::estate::check::workspaces(arm, &sending, wanted, what).await;
-    let to_read = |s: &&DiagnosticSetting| {
+    let to_read = |s: &DiagnosticSetting| {
         administrative(s)
             && (s.properties.workspace()).is_some_and(|w| read.contains(&w.to_ascii_lowercase()))
     };
@@ -94,10 +94,8 @@ pub async fn read(
         .map(|(sub, r)| {
             let flow = match r {
                 Err(e) => Flow::Unread(e),
-                Ok(list) => match list.iter().find(to_read) {
-                    Some(s) => Flow::Sent(s.name.clone()),
-                    None => Flow::NotSent(described(&list)),
-                },
+                Ok(list) if list.iter().any(to_read) => Flow::Sent,
+                Ok(list) => Flow::NotSent(described(&list)),
             };
             (sub, flow)
         })

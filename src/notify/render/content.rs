@@ -149,15 +149,6 @@ impl Content {
             links: links::of(&n.kind, &n.time, &data, opts),
         }
     }
-
-    /// Severity as a word.
-    pub fn severity_word(&self) -> &'static str {
-        match self.severity {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
 }
 
 /// A value as one line: lists joined with `; `, objects as their non-empty members (`deleted 3`).

@@ -42,29 +42,25 @@ pub(super) fn of(
     opts: &ContentOptions,
 ) -> Vec<Link> {
     let mut out = Vec::new();
-    if let Some(base) = &opts.catalogue_base_url
-        && let Some(query) = page_query(kind, time, data, opts.include_pii)
-    {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query)
-            .finish();
-        out.push(Link {
-            title: "Open timeline",
-            url: format!("{base}/ui?{query}"),
-            key: "timeline",
-        });
-    }
-    if let Some(base) = &opts.catalogue_base_url
-        && let Some(query) = burst_query(kind, data)
-    {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query)
-            .finish();
-        out.push(Link {
-            title: "Recordings changed",
-            url: format!("{base}/api/recordings?{query}"),
-            key: "recordings",
-        });
+    let encoded = |q: Vec<(&str, String)>| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(q).finish()
+    };
+    if let Some(base) = &opts.catalogue_base_url {
+        if let Some(query) = page_query(kind, time, data, opts.include_pii) {
+            out.push(Link {
+                title: "Open timeline",
+                url: format!("{base}/ui?{}", encoded(query)),
+                key: "timeline",
+            });
+        }
+        if let Some(query) = burst_query(kind, data) {
+            out.push(Link {
+                title: "Recordings changed",
+                url: format!("{base}/api/recordings?{}", encoded(query)),
+                key: "recordings",
+            });
+        }
     }
     if let Some(url) = data
         .get("bastionResourceId")

@@ -41,7 +41,7 @@ pub fn render(c: &Content) -> Value {
     }
     blocks.push(json!({
         "type": "context",
-        "elements": [plain(escaped_within(&format!("{} · {} · {} · id {}", c.severity_word(), c.kind, c.time, c.id), MAX_TEXT_CHARS))],
+        "elements": [plain(escaped_within(&format!("{} · {} · {} · id {}", c.severity.as_str(), c.kind, c.time, c.id), MAX_TEXT_CHARS))],
     }));
     let buttons: Vec<Value> = c
         .links
@@ -53,7 +53,7 @@ pub fn render(c: &Content) -> Value {
         blocks.push(json!({"type": "actions", "elements": buttons}));
     }
     json!({
-        "text": escape(&format!("[{}] {}", c.severity_word(), truncate(&c.title, MAX_FACT_CHARS))),
+        "text": escape(&format!("[{}] {}", c.severity.as_str(), truncate(&c.title, MAX_FACT_CHARS))),
         "blocks": blocks,
     })
 }

@@ -69,13 +69,13 @@ fn shown(value: &str) -> String {
 }
 
 fn card(c: &Content, title: &str, facts: &[&Fact], dropped: usize, with_links: bool) -> Value {
-    let colour = match c.severity_word() {
+    let colour = match c.severity.as_str() {
         "critical" => "Attention",
         _ => "Default",
     };
     let mut body = vec![
         json!({"type": "TextBlock", "text": literal(title), "weight": "Bolder", "size": "Medium", "wrap": true, "color": colour}),
-        json!({"type": "TextBlock", "text": format!("{} · {} · {}", c.severity_word(), literal(&truncate(&c.kind, MAX_TITLE_CHARS)), shown(&c.time)), "isSubtle": true, "spacing": "None", "wrap": true}),
+        json!({"type": "TextBlock", "text": format!("{} · {} · {}", c.severity.as_str(), literal(&truncate(&c.kind, MAX_TITLE_CHARS)), shown(&c.time)), "isSubtle": true, "spacing": "None", "wrap": true}),
     ];
     for f in facts {
         body.push(json!({"type": "TextBlock", "text": literal(f.label), "weight": "Bolder", "wrap": true, "spacing": "Small"}));

@@ -88,7 +88,7 @@ fn thin_by_default_pii_on_request() {
     );
     let values: Vec<&str> = with.facts.iter().map(|f| f.value.as_str()).collect();
     assert!(values.contains(&"alice@example.com") && values.contains(&"203.0.113.7"));
-    assert_eq!(c.severity_word(), "warning");
+    assert_eq!(c.severity.as_str(), "warning");
 }
 
 #[test]

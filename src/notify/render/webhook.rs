@@ -55,7 +55,7 @@ fn bounded(v: &Value) -> Value {
 fn body(c: &Content, facts: &[&Fact], left_out: &[&str]) -> Value {
     let mut data = Map::new();
     data.insert("notificationId".into(), json!(c.id));
-    data.insert("severity".into(), json!(c.severity_word()));
+    data.insert("severity".into(), json!(c.severity.as_str()));
     data.insert("title".into(), json!(truncate(&c.title, MAX_TITLE_CHARS)));
     for f in facts {
         data.entry(f.key.to_owned())

@@ -241,6 +241,7 @@ async fn one_table(
     report: &mut Report,
 ) -> RunEnd {
     let tables = ports.tables.as_ref();
+    let failed = |e: AzureError| Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
     let mut sent = 0;
     let mut past_last = None;
     let ended = 'all: {
@@ -276,9 +277,7 @@ async fn one_table(
             };
             let page = match page {
                 Ok(page) => page,
-                Err(e) => {
-                    break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
-                }
+                Err(e) => break 'all failed(e),
             };
             let source = Source {
                 table,
@@ -301,7 +300,7 @@ async fn one_table(
                 }
                 let moved = outbox::advance(tables, table, &mut *held.lock().await, &done).await;
                 if let Err(e) = moved {
-                    break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+                    break 'all failed(e);
                 }
             }
         }
