@@ -12,7 +12,6 @@ use std::time::{Duration as StdDuration, Instant};
 use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
-use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::sweep::{SweepParams, Sweeper, run};
@@ -124,7 +123,7 @@ impl World {
             outside_deletions: Vec::new(),
             writer: None,
         };
-        CatalogueRepo::new(self.tables.clone())
+        bastion_testkit::tables::catalogue(self.tables.clone())
             .update(&entry.key.clone(), None, |_| Some(entry.clone()))
             .await
             .expect("row");

@@ -171,7 +171,7 @@ mod tests {
     #[tokio::test]
     async fn a_container_without_its_table_has_nothing_to_judge() {
         let t = std::sync::Arc::new(InMemoryTables::new());
-        let repo = CatalogueRepo::new(t.clone());
+        let repo = crate::testkit::tables::catalogue(t.clone());
         let now = time::macros::datetime!(2026-03-14 09:00 UTC);
         let r = container(t.as_ref(), &repo, ("stweu", "recordings"), now).await;
         assert_eq!(r.expect("no table"), Rejudged::default());

@@ -117,14 +117,6 @@ pub async fn page(
 }
 
 impl CatalogueRepo {
-    /// A repository over `tables` that records nothing for Sentinel (readers and tests).
-    pub fn new(tables: Arc<dyn TableStore>) -> Self {
-        Self {
-            tables,
-            export: None,
-        }
-    }
-
     /// The functions' repository: each row it writes is also recorded in `outbox`.
     pub fn exporting(tables: Arc<dyn TableStore>, outbox: &Outbox, clock: &Arc<dyn Clock>) -> Self {
         Self {

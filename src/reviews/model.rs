@@ -27,12 +27,9 @@ impl Verdict {
 
     /// Parses the API spelling.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ok" => Some(Self::Ok),
-            "follow-up" => Some(Self::FollowUp),
-            "incident" => Some(Self::Incident),
-            _ => None,
-        }
+        [Self::Ok, Self::FollowUp, Self::Incident]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 
     /// The API spelling.
@@ -64,11 +61,9 @@ impl Kind {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        match s {
-            "recording" => Some(Self::Recording),
-            "session" => Some(Self::Session),
-            _ => None,
-        }
+        [Self::Recording, Self::Session]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 

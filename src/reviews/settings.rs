@@ -25,25 +25,18 @@ pub struct ReviewSettings {
 
 impl Default for ReviewSettings {
     fn default() -> Self {
-        Self {
-            working_hours: WorkingHours::office_utc(),
-            deadline: Duration::hours(24),
-            long_session: Duration::minutes(240),
-            burst_threshold: 5,
-            burst_bucket: Duration::minutes(15),
-        }
+        Self::from_reader(&mut Reader::new(&|_| None), 5, Duration::minutes(15))
     }
 }
 
 impl ReviewSettings {
     /// Reads the settings; the burst threshold and window are the audit settings' values.
     pub fn from_reader(r: &mut Reader<'_>, burst_threshold: usize, burst_bucket: Duration) -> Self {
-        let d = Self::default();
         let working_hours = match r.get("REVIEW_WORKING_HOURS") {
-            None => d.working_hours,
+            None => WorkingHours::office_utc(),
             Some(v) => WorkingHours::parse(&v).unwrap_or_else(|| {
                 r.problem("REVIEW_WORKING_HOURS", WorkingHours::EXPECTED);
-                d.working_hours
+                WorkingHours::office_utc()
             }),
         };
         Self {

@@ -10,7 +10,6 @@ use time::macros::datetime;
 use super::*;
 use crate::catalogue::key::INDEX_TABLE;
 use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::repo::CatalogueRepo;
 use crate::storage::{BlobRef, BlobStore as _, Metadata};
 use crate::tables::{Entity, TableStore, WriteMode};
 use crate::testkit::audit::{ALICE, PATH};
@@ -110,7 +109,7 @@ impl Rig {
     }
 
     async fn row(&self, key: &RecordingKey) -> Option<Entity> {
-        CatalogueRepo::new(self.state.ports.tables.clone())
+        crate::testkit::tables::catalogue(self.state.ports.tables.clone())
             .get(key)
             .await
             .expect("get")

@@ -79,10 +79,11 @@ pub struct EntryInput<'a> {
 /// Builds the catalogue row for the current state of the blob.
 pub fn derive_entry(i: EntryInput<'_>) -> Recording {
     let (event, props) = (i.event, i.props);
+    let blob_type = (props.kind.map(|k| k.as_str().to_owned()))
+        .or_else(|| event.data.blob_type.clone())
+        .unwrap_or_default();
     // An append blob announced empty is still being written: judged once it stops growing.
-    let kind = props.kind.map(|k| k.as_str().to_owned());
-    let append = kind.or_else(|| event.data.blob_type.clone()).as_deref() == Some("AppendBlob");
-    let growing = append && event.data.content_length == Some(0);
+    let growing = blob_type == "AppendBlob" && event.data.content_length == Some(0);
     Recording {
         key: i.key,
         blob_url: event.data.url.clone(),
@@ -96,11 +97,7 @@ pub fn derive_entry(i: EntryInput<'_>) -> Recording {
             .clone()
             .or_else(|| event.data.content_type.clone())
             .unwrap_or_default(),
-        blob_type: props
-            .kind
-            .map(|k| k.as_str().to_owned())
-            .or_else(|| event.data.blob_type.clone())
-            .unwrap_or_default(),
+        blob_type,
         etag: props.etag.clone(),
         sequencer: event.data.sequencer.clone().unwrap_or_default(),
         event_id: event.id.clone(),

@@ -81,7 +81,7 @@ impl Kit {
 
     /// The catalogue row of `key`, as stored.
     pub async fn row(&self, key: &RecordingKey) -> bastion_recordings::tables::Entity {
-        bastion_recordings::catalogue::repo::CatalogueRepo::new(self.state.ports.tables.clone())
+        crate::testkit::tables::catalogue(self.state.ports.tables.clone())
             .get(key)
             .await
             .expect("get")
@@ -122,9 +122,7 @@ impl Kit {
     /// content written through the host's SAS (the writer a match by time alone needs), due for
     /// the join now.
     pub async fn host_wrote(&self, key: &RecordingKey) {
-        let repo = bastion_recordings::catalogue::repo::CatalogueRepo::new(
-            self.state.ports.tables.clone(),
-        );
+        let repo = crate::testkit::tables::catalogue(self.state.ports.tables.clone());
         let now = self.state.ports.clock.now();
         let read = repo.get(key).await.expect("get");
         repo.update(key, read, |cur| {

@@ -11,7 +11,6 @@ use crate::testkit::storage::memory::InMemoryBlobStore;
 use crate::testkit::tables::memory::InMemoryTables;
 use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
-use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::retention::sweep::SweepParams;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::state::AppState;
@@ -153,7 +152,7 @@ impl Kit {
 
     /// The stored catalogue row.
     pub async fn row(&self, key: &RecordingKey) -> Entity {
-        CatalogueRepo::new(self.tables.clone())
+        crate::testkit::tables::catalogue(self.tables.clone())
             .get(key)
             .await
             .expect("get")

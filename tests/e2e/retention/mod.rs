@@ -7,7 +7,6 @@ use std::sync::Arc;
 use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
-use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::hold::{Actor, Target, hold, release};
@@ -213,7 +212,7 @@ impl World {
             outside_deletions: Vec::new(),
             writer: None,
         };
-        CatalogueRepo::new(self.tables.clone())
+        bastion_testkit::tables::catalogue(self.tables.clone())
             .update(&key, None, |_| Some(entry.clone()))
             .await
             .expect("row");
@@ -304,7 +303,7 @@ async fn sweep_scenario_on_every_blob_store() {
             })
             .collect();
         assert_eq!(tombs.len(), 3, "{label}");
-        let row = CatalogueRepo::new(w.tables.clone())
+        let row = bastion_testkit::tables::catalogue(w.tables.clone())
             .get(&old_key)
             .await
             .expect("get")

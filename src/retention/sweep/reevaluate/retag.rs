@@ -56,8 +56,7 @@ impl Sweep<'_> {
             Kind::Recordings => {
                 let key = self.key_of(pass, created, &blob.name);
                 match self.repo().get(&key).await? {
-                    Some(r) if r.value.status == STATUS_DELETED => return Ok(Retag::Unchanged),
-                    Some(r) if r.value.held() => {
+                    Some(r) if r.value.status == STATUS_DELETED || r.value.held() => {
                         return Ok(Retag::Unchanged);
                     }
                     r => r,
