@@ -1,7 +1,7 @@
 //! A declaration of custom tables and their streams (the shape of `sentinel/tables.json`): each
 //! table's name, the data collection rule stream that feeds it, its stable id column and its
 //! columns with the types a DCR stream declaration accepts. The loopback fake
-//! (`ingestion::testing::check_record`) holds one record to its stream's columns.
+//! (the test kit's `ingestion::check_record`) holds one record to its stream's columns.
 
 use serde::Deserialize;
 

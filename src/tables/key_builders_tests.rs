@@ -4,7 +4,7 @@
 
 use time::macros::datetime;
 
-use super::keys::{MAX_KEY_BYTES, hostile_texts, is_valid_key};
+use super::keys::{MAX_KEY_BYTES, is_valid_key};
 use crate::audit_logs::detect::failed::FailedLogin;
 use crate::audit_logs::repo::Cursor;
 use crate::audit_logs::sessions::tunnel_key;
@@ -15,6 +15,7 @@ use crate::catalogue::session::SessionRecord;
 use crate::reviews::model::{Kind, Subject};
 use crate::reviews::queue::entry::{entry_key, rank_key};
 use crate::reviews::queue::pairs::pair_key;
+use crate::testkit::tables::hostile_texts;
 
 fn valid(what: &str, key: &str) {
     assert!(

@@ -82,39 +82,9 @@ pub fn is_valid_table_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
-/// What someone else may put in a key: the service's forbidden characters, control characters,
-/// our own digest prefix, and text far over the limit.
-pub(crate) fn hostile_texts() -> Vec<String> {
-    let mut v: Vec<String> = [
-        "",
-        "a/b",
-        "a\\b",
-        "#frag",
-        "what?",
-        "tab\there",
-        "nl\nthere",
-        "nul\u{0}",
-        "del\u{7f}",
-        "c1\u{85}",
-        "sha256.deadbeef",
-        "'quoted'",
-        "..",
-        "~~",
-        "é日本\u{202E}",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    v.push("x".repeat(4096));
-    v.push("/".repeat(4096));
-    v.push("é".repeat(2048));
-    v.push(format!("sha256.{}", "0".repeat(64)));
-    v
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::tables::hostile_texts;
 
     #[test]
     fn blob_paths_round_trip_into_valid_keys() {

@@ -147,19 +147,6 @@ const LISTS: &str = "~bursts-";
 /// Most attempts read per burst (as the detector's own check).
 const ATTEMPTS: usize = 10_000;
 
-/// Marks `partitions` as needing a burst check alone (a test's race: a mark written again).
-#[cfg(test)]
-pub async fn mark_unchecked<'p>(
-    tables: &dyn TableStore,
-    partitions: impl IntoIterator<Item = &'p String>,
-) -> Result<(), AzureError> {
-    let rows: Vec<Entity> = partitions
-        .into_iter()
-        .map(|pk| crate::tables::keyed(UNCHECKED, pk.clone()))
-        .collect();
-    upsert_batched(tables, FAILED_TABLE, &rows).await
-}
-
 /// Removes the unchecked rows of the partitions checked, each `If-Match` its ETag as read, 100 to a
 /// transaction; a refused transaction (one row marked again or settled since) is removed row by
 /// row. A row marked again since stays (412), one another tick settled is gone (404); any other

@@ -133,19 +133,6 @@ impl AzureBlobStore {
         self.guard.run(op.name(), role, attempt).await
     }
 
-    /// Deletes `container` and every blob in it (tests: a container deleted outside the product).
-    ///
-    /// # Errors
-    /// The service's error.
-    pub async fn delete_container(&self, container: &str) -> Result<(), AzureError> {
-        let client = self.service.blob_container_client(container);
-        client
-            .delete(None)
-            .await
-            .map(|_| ())
-            .map_err(|e| AzureError::of_sdk(&e))
-    }
-
     /// Creates `container`; "already exists" (a concurrent writer won) is success.
     async fn create_container(&self, container: &str) -> Result<(), AzureError> {
         let client = self.service.blob_container_client(container);

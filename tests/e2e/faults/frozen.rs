@@ -8,13 +8,13 @@
 
 use std::time::Duration;
 
-use bastion_recordings::config::SETTINGS;
 use bastion_recordings::tables::get_str;
 
 use super::proxy::{Fault, Rule, Service};
 use super::rig::{self, EVENT_GRID_WAIT};
 use crate::audit_logs::support::{Env, record, tick_invocation};
 use crate::harness::HandlerProcess;
+use crate::settings_drift::SETTINGS;
 
 fn timeouts_built() -> bool {
     let built = ["STORAGE_TRY_TIMEOUT_MS", "STORAGE_TIMEOUT_MS"]

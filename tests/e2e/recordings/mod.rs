@@ -12,9 +12,10 @@ mod replaced;
 mod retagged;
 mod unannounced;
 
+use bastion_recordings::azure::sdk;
 use bastion_recordings::config::Config;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
-use bastion_recordings::storage::azure::AzureBlobStore;
+use bastion_recordings::storage::azure::{AzureBlobStore, service_client};
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
 use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Filter, TableStore};
@@ -58,6 +59,14 @@ impl Rig {
 
     pub(crate) fn blobs(&self) -> AzureBlobStore {
         AzureBlobStore::new(self.conn()).expect("blob store")
+    }
+
+    /// Deletes `container` and every blob in it, outside the product.
+    pub(crate) async fn delete_container(&self, container: &str) {
+        let (options, credential) = sdk::options(self.conn(), "b").expect("client options");
+        let service = service_client(&self.conn().blob, credential, options).expect("client");
+        let client = service.blob_container_client(container);
+        client.delete(None).await.expect("delete container");
     }
 
     pub(crate) fn tables(&self) -> TableRestClient {
