@@ -257,27 +257,13 @@ pub fn allows(e: &Evidence, s: &Session, reads: &Reads) -> Allows {
     }
 }
 
-/// The roles that could cover `s` at its start whatever they grant: the person's own, and those
-/// of the groups the person's membership evidence names.
+/// The roles that could cover `s` at its start whatever they grant: the person's own, and every
+/// group's (its members may include the person).
 fn roles_near<'a>(s: &'a Session, all: &'a [Evidence]) -> impl Iterator<Item = &'a Evidence> + 'a {
-    let t = s.start;
-    let covering = move |e: &&Evidence| t.is_some_and(|t| covers(e, t));
-    let groups: Vec<&str> = (all.iter())
-        .filter(|e| matches!(e.kind, Some(Kind::GroupActivation | Kind::GroupMember)))
-        .filter(covering)
-        .filter(|e| is_person(e, s))
-        .map(|e| e.group.as_str())
-        .collect();
     (all.iter())
         .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-        .filter(covering)
-        .filter(move |e| {
-            if e.group_principal {
-                groups.contains(&e.principal.as_str())
-            } else {
-                is_person(e, s)
-            }
-        })
+        .filter(move |e| s.start.is_some_and(|t| covers(e, t)))
+        .filter(move |e| e.group_principal || is_person(e, s))
 }
 
 /// A role that could cover `s` waits for its subscription's definitions (never listed yet): its
