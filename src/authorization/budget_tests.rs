@@ -415,7 +415,16 @@ async fn definitions_are_listed_within_the_budget_and_a_refused_list_is_unknown(
                 "{why:?}"
             );
         }
-        for k in 2..=8 {
+        // A later session the role covers is decided from the kept definitions.
+        session(&tables, "t-alice-2", "alice@contoso.com", T0 + minutes(20)).await;
+        let third = pass(T0 + minutes(30)).await;
+        let later: Vec<_> = (third.decided.iter())
+            .filter(|(t, _)| t == "t-alice-2")
+            .map(|(_, r)| (r.verdict, r.reasons.clone()))
+            .collect();
+        assert_eq!(later.len(), 1, "{:?}", third.decided);
+        assert_eq!(later[0].0, want, "{later:?}");
+        for k in 3..=8 {
             pass(T0 + minutes(15 * k)).await;
         }
         pass(T0 + Duration::days(1) + minutes(30)).await;

@@ -1,10 +1,12 @@
-//! The verdict of one session (pure): which evidence covers its start, for its person, at a scope
-//! that reaches its VM. In order: a PIM activation (`pim`), a role held by a group whose
+//! The verdict of one session (pure): which evidence covers its start, for its person, a role
+//! counting only where its definition allows the connection ([`super::roles`]: at a scope reaching
+//! the VM, or at the session's Bastion host). In order: a PIM activation (`pim`), a role held by a group whose
 //! membership the person activated (`pim-group`), a just-in-time request to the VM opening the session's port (`jit`), a
 //! standing assignment or membership (`standing`: PIM for Groups' assigned membership, or the
 //! person among the group's members as read, [`super::members`]); with none, `unknown` when a
 //! source the decision needs was not read (a group holding a role there whose members were not
-//! read, or the session names no person), else `none`.
+//! read, a role that could cover it whose definition was not read, or the session names no
+//! person), else `none`.
 //!
 //! A window covers the start when it began no later than [`SKEW`] after it and ended no earlier
 //! than [`SKEW`] before it (an open window has not ended). A just-in-time request whose end is

@@ -1,7 +1,8 @@
 //! Who allowed each Bastion session: one authorization record per successful session (its
 //! verdict `pim`, `pim-group`, `jit`, `standing`, `none` or `unknown`, the evidence ids, the
 //! window, approver, justification and ticket, and the VM sign-in's MFA where asked), decided
-//! from PIM's Azure RBAC schedules (Resource Manager), PIM's `AuditLogs` rows (Log Analytics),
+//! from PIM's Azure RBAC schedules and the roles' definitions (Resource Manager: a role counts
+//! only where it allows the connection, [`roles`]), PIM's `AuditLogs` rows (Log Analytics),
 //! PIM for Groups memberships and the groups' members (Microsoft Graph, [`groups`] and
 //! [`members`], optional) and the just-in-time
 //! requests the other doors read, and decided again as later evidence arrives. Every piece of evidence seen

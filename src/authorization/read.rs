@@ -324,7 +324,7 @@ fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
 }
 
 /// Gathers `sources` for `subscriptions` at `now`: their role definitions once `roles` are
-/// kept, when due ([`definitions`]), the schedules of those not read within
+/// kept, when due ([`super::roles::Definitions::due`]), the schedules of those not read within
 /// [`PACE`] whose Resource Manager budget allows both lists ([`super::budget`]; those whose
 /// `turns` put their VMs' extension reads first wait, no session waiting for them), the `AuditLogs` of the
 /// workspaces since `from`, and the doors' just-in-time requests.
