@@ -235,7 +235,7 @@ pub enum Allows {
     /// Its definition was not read: why.
     Unread(String),
     /// Its subscription's definitions are not listed yet.
-    Pending,
+    Unlisted,
 }
 
 /// Whether role `e` allows `s`: held at a scope reaching its VM, or at its Bastion host, and
@@ -255,7 +255,7 @@ pub fn allows(e: &Evidence, s: &Session, reads: &Reads) -> Allows {
             e.scope,
             super::roles::READ_DEFINITIONS
         )),
-        Judged::Pending => Allows::Pending,
+        Judged::Unlisted => Allows::Unlisted,
     }
 }
 
@@ -271,7 +271,7 @@ fn roles_near<'a>(s: &'a Session, all: &'a [Evidence]) -> impl Iterator<Item = &
 /// A role that could cover `s` waits for its subscription's definitions (never listed yet): its
 /// verdict waits too, undecided rather than `none`.
 pub fn awaits_definition(s: &Session, all: &[Evidence], reads: &Reads) -> bool {
-    roles_near(s, all).any(|e| allows(e, s, reads) == Allows::Pending)
+    roles_near(s, all).any(|e| allows(e, s, reads) == Allows::Unlisted)
 }
 
 /// `e`'s principal is the session's person.
@@ -331,7 +331,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     let role_here = |e: &&Evidence| allows(e, s, reads) == Allows::Yes;
     let mine = |e: &&Evidence| is_person(e, s);
     // 1. PIM, the person's own activation.
-    let pim: Vec<&Evidence> = of(Kind::Pim).filter(role_here).filter(mine).collect();
+    let pim: Vec<&Evidence> = of(Kind::Pim).filter(mine).filter(role_here).collect();
     // 2. A group's role, with the person's activated membership of it.
     let grouped = |k: Kind| -> Vec<&Evidence> {
         let mut out = Vec::new();
@@ -357,8 +357,8 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .collect();
     let mut standing: Vec<&Evidence> = of(Kind::Standing)
         .filter(|e| !e.group_principal)
-        .filter(role_here)
         .filter(mine)
+        .filter(role_here)
         .collect();
     standing.extend(grouped(Kind::GroupMember));
     // The roles held by groups here, and the person among a group's members as read.

@@ -161,7 +161,7 @@ pub enum Judged {
     /// Not read: why (the session it alone could cover is `unknown`).
     Unread(String),
     /// Not read yet (no list of its subscription yet, none failed): the session waits.
-    Pending,
+    Unlisted,
 }
 
 /// What `defs` (the session's subscription's) tell of `role`.
@@ -171,7 +171,7 @@ pub fn judge(defs: Option<&Definitions>, role: &str) -> Judged {
         return Judged::Unread("the evidence names no role definition".into());
     }
     let Some(d) = defs else {
-        return Judged::Pending;
+        return Judged::Unlisted;
     };
     if let Some(grants) = d.grants.get(&g) {
         return Judged::Known(*grants);
@@ -182,7 +182,7 @@ pub fn judge(defs: Option<&Definitions>, role: &str) -> Judged {
             "its definition is not among those listed at its subscription at {}",
             crate::dates::format_utc_millis(at)
         )),
-        (None, None) => Judged::Pending,
+        (None, None) => Judged::Unlisted,
     }
 }
 
@@ -302,7 +302,7 @@ mod tests {
             matches!(judge(Some(&defs), "other"), Judged::Unread(w) if w.contains("not among"))
         );
         assert!(matches!(judge(Some(&defs), ""), Judged::Unread(_)));
-        assert_eq!(judge(None, full), Judged::Pending);
+        assert_eq!(judge(None, full), Judged::Unlisted);
         let failed = Definitions {
             failed: Some((t, format!("403: {READ_DEFINITIONS}"))),
             ..Definitions::default()
