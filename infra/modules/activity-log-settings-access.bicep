@@ -15,7 +15,10 @@
 // subscription's VMs that nothing else covers is `unknown`, never `none`. And it lists the
 // subscription's VMs (GET /subscriptions/{id}/providers/Microsoft.Compute/virtualMachines,
 // api-version 2024-07-01, each with its extensions): whether a shared VM account's VM signs people
-// in with Entra ID (AADSSHLoginForLinux / AADLoginForWindows), one call for all its VMs.
+// in with Entra ID (AADSSHLoginForLinux / AADLoginForWindows), one call for all its VMs. And it
+// lists the role definitions applicable at the subscription (GET /subscriptions/{id}/providers/
+// Microsoft.Authorization/roleDefinitions, api-version 2022-04-01), once a day: whether a role held
+// allows a Bastion connection. Without it a session only such a role covers is `unknown`.
 //
 // The permission drift test (tests/e2e/permissions/) holds this action to the URL the code reads.
 
@@ -29,6 +32,7 @@ var actions = [
   'Microsoft.Authorization/roleAssignmentScheduleInstances/read'
   'Microsoft.Authorization/roleAssignmentScheduleRequests/read'
   'Microsoft.Compute/virtualMachines/read'
+  'Microsoft.Authorization/roleDefinitions/read'
 ]
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
@@ -36,7 +40,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Unique per tenant: one definition per subscription.
     roleName: 'Bastion Activity log settings reader (${subscription().subscriptionId})'
-    description: 'Read the subscription\'s diagnostic settings (whether its Activity log reaches the workspaces the app reads) its PIM role assignment schedules and requests (who allowed each Bastion session) and its VMs with their extensions (Entra ID login of shared VM accounts). Nothing else.'
+    description: 'Read the subscription\'s diagnostic settings (whether its Activity log reaches the workspaces the app reads) its PIM role assignment schedules and requests (who allowed each Bastion session) its VMs with their extensions (Entra ID login of shared VM accounts) and its role definitions (whether a role allows a Bastion connection). Nothing else.'
     type: 'CustomRole'
     assignableScopes: [
       subscription().id

@@ -146,7 +146,7 @@ def register(check, main, text, infra):
         assert "for (g, i) in union(bastionSessionTargetGroups, bypassGroups):" in main
 
 
-    @check("the Activity log settings, PIM schedule and VM list reads: at subscription scope, for each subscription of the session targets' groups and BYPASS_SCOPES, once each")
+    @check("the Activity log settings, PIM schedule, VM list and role definition reads: at subscription scope, for each subscription of the session targets' groups and BYPASS_SCOPES, once each")
     def _():
         mod = text[infra / "modules/activity-log-settings-access.bicep"]
         assert "targetScope = 'subscription'" in mod
@@ -155,6 +155,7 @@ def register(check, main, text, infra):
             "Microsoft.Authorization/roleAssignmentScheduleInstances/read",
             "Microsoft.Authorization/roleAssignmentScheduleRequests/read",
             "Microsoft.Compute/virtualMachines/read",
+            "Microsoft.Authorization/roleDefinitions/read",
         ]
         main = text[infra / "main.bicep"]
         assert "var activityLogSubscriptions = union(bypassSubscriptions, targetGroupSubscriptions)" in main

@@ -123,6 +123,15 @@ pub trait ResourceManager: Send + Sync + 'static {
     ) -> Result<Vec<ScheduleRequest>, AzureError> {
         not_here(subscription, "schedule requests are not read")
     }
+    /// `GET {subscription}/providers/Microsoft.Authorization/roleDefinitions` (api-version
+    /// 2022-04-01), every page: the role definitions applicable at the subscription and above. A
+    /// Resource Manager that does not read them answers an error.
+    async fn role_definitions(
+        &self,
+        subscription: &str,
+    ) -> Result<Vec<RoleDefinition>, AzureError> {
+        not_here(subscription, "role definitions are not listed")
+    }
     /// `GET {nic}`: one network interface.
     async fn network_interface(&self, nic_id: &str) -> Result<NetworkInterface, AzureError>;
     /// `GET {policy}`: a just-in-time network access policy with its requests.

@@ -12,7 +12,10 @@
 //! call: whether shared accounts' VMs sign people in with Entra ID). The verdicts come first
 //! ([`Turns`]): a subscription's lists take their place before its VM list whenever a session
 //! waits for them, except once per [`VMS_PACE`] when VMs are due: then the VM list goes first and
-//! the lists wait one pass (their sessions undecided, never `none`).
+//! the lists wait one pass (their sessions undecided, never `none`). The subscription's role
+//! definitions ([`Use::Definitions`], one call) go before its lists whenever they are due (never
+//! listed, a day old; not within an hour of a failed list, [`super::roles::Definitions::due`]):
+//! once a day, the lists waiting one pass.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,6 +45,8 @@ pub enum Use {
     Lists,
     /// The subscription's VMs with their extensions (Entra ID login).
     Extensions,
+    /// The role definitions applicable at the subscription (one call, once a day).
+    Definitions,
 }
 
 impl Use {
@@ -49,6 +54,7 @@ impl Use {
         match self {
             Self::Lists => "lists",
             Self::Extensions => "extensions",
+            Self::Definitions => "definitions",
         }
     }
 }

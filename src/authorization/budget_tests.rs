@@ -30,11 +30,31 @@ use crate::testkit::tables::memory::InMemoryTables;
 const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
 const VM: &str =
     "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
+/// Reader's GUID.
+const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
-/// Empty PIM lists (read whole), the VM listed without Entra login (its first lists failing as
-/// many times as asked); every call counted.
+/// Alice's activation of Reader at the VM's subscription, from an hour before `T0`, as
+/// `GetRoleAssignmentScheduleInstancesByScope.json` gives an instance.
+fn activation() -> serde_json::Value {
+    serde_json::json!({"properties": {"scope": "/subscriptions/s1", "assignmentType": "Activated",
+        "roleDefinitionId": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{READER}"),
+        "principalId": "oid-alice", "principalType": "User", "status": "Accepted", "memberType": "Direct",
+        "startDateTime": "2026-11-29T11:00:00Z", "endDateTime": "2026-11-29T19:00:00Z",
+        "expandedProperties": {"principal": {"id": "oid-alice", "email": "alice@contoso.com", "type": "User"}}},
+        "name": "act-alice", "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances",
+        "id": "/subscriptions/s1/providers/Microsoft.Authorization/RoleAssignmentScheduleInstances/act-alice"})
+}
+
+/// PIM lists read whole (empty, or the instances set), the VM listed without Entra login (its
+/// first lists failing as many times as asked), the role definitions listed (or refused, 403);
+/// every call counted.
 #[derive(Default)]
-struct Arm(Mutex<Vec<String>>, Mutex<usize>);
+struct Arm(
+    Mutex<Vec<String>>,
+    Mutex<usize>,
+    Mutex<Vec<serde_json::Value>>,
+    Mutex<bool>,
+);
 
 impl Arm {
     fn ask(&self, what: &str) {
@@ -53,7 +73,8 @@ fn not_here<T>() -> Result<T, AzureError> {
 impl ResourceManager for Arm {
     async fn schedule_instances(&self, _: &str) -> Result<Vec<ScheduleInstance>, AzureError> {
         self.ask("instances");
-        Ok(Vec::new())
+        let items = self.2.lock().expect("instances").clone();
+        Ok(serde_json::from_value(serde_json::Value::Array(items)).expect("instances"))
     }
     async fn schedule_requests(&self, _: &str) -> Result<Vec<ScheduleRequest>, AzureError> {
         self.ask("requests");
@@ -69,6 +90,20 @@ impl ResourceManager for Arm {
         let page = serde_json::json!([{"id": VM, "resources": [{"name": "AzureMonitorLinuxAgent",
             "properties": {"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorLinuxAgent"}}]}]);
         Ok(serde_json::from_value(page).expect("vms"))
+    }
+    async fn role_definitions(&self, scope: &str) -> Result<Vec<RoleDefinition>, AzureError> {
+        self.ask("definitions");
+        if *self.3.lock().expect("refused") {
+            let role = crate::permissions::ArmOperation::ListRoleDefinitions.missing(scope);
+            return Err(AzureError::Forbidden { role });
+        }
+        // The list as `GetRoleDefinitionAtScope.json` (api-version 2022-04-01) gives it: Reader.
+        let page = serde_json::json!([{"properties": {"roleName": "Reader", "type": "BuiltInRole",
+            "description": "View all resources", "assignableScopes": ["/"],
+            "permissions": [{"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}]},
+            "id": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}"),
+            "type": "Microsoft.Authorization/roleDefinitions", "name": READER}]);
+        Ok(serde_json::from_value(page).expect("definitions"))
     }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
         not_here()
@@ -331,4 +366,94 @@ async fn a_failed_vm_list_is_read_again_at_the_next_pass_with_budget() {
     pass(T0 + minutes(20)).await;
     let calls = arm.take();
     assert!(!calls.contains(&"vms".to_owned()), "{calls:?}");
+}
+
+/// Role definitions within the budget: listed (one call) the pass after a role is first kept,
+/// before the PIM lists, which wait that pass; the session the role covers waits undecided
+/// meanwhile, then is `pim`; a day on, listed again. Refused (403), the session is `unknown`
+/// naming the role and the permission, and the list is asked again only an hour on, the PIM lists
+/// going in between. Never more than 2 calls in 5 minutes.
+#[tokio::test]
+async fn definitions_are_listed_within_the_budget_and_a_refused_list_is_unknown() {
+    for refused in [false, true] {
+        let (tables, clock, ports) = rig();
+        let (arm, doors) = (Arm::default(), Doors::default());
+        arm.2.lock().expect("instances").push(activation());
+        *arm.3.lock().expect("refused") = refused;
+        let sources = sources(&arm, &doors);
+        let (settings, every) = (settings(), BTreeSet::new());
+        let mut calls: Vec<(OffsetDateTime, String)> = Vec::new();
+        let mut pass = async |at: OffsetDateTime| {
+            clock.set(at);
+            let r = run(&ports, &sources, &every, &settings, at).await;
+            calls.extend(arm.take().into_iter().map(|c| (at, c)));
+            r
+        };
+        let minutes = Duration::minutes;
+        session(&tables, "t-alice", "alice@contoso.com", T0 - minutes(10)).await;
+        // The lists first: the role is seen, its definition not listed yet: alice waits.
+        let first = pass(T0).await;
+        assert_eq!(
+            (first.deferred, first.decided.len()),
+            (1, 0),
+            "{:?}",
+            first.decided
+        );
+        // Next pass: the definitions first, one call; the lists wait.
+        let second = pass(T0 + minutes(15)).await;
+        let want = if refused {
+            Verdict::Unknown
+        } else {
+            Verdict::Pim
+        };
+        assert_eq!(verdicts(&second), [("t-alice", want)]);
+        if refused {
+            let why = &second.decided[0].1.reasons;
+            assert!(
+                why.iter().any(|w| w.contains(READER)
+                    && w.contains("Microsoft.Authorization/roleDefinitions/read")),
+                "{why:?}"
+            );
+        }
+        // A later session the role covers is decided from the kept definitions.
+        session(&tables, "t-alice-2", "alice@contoso.com", T0 + minutes(20)).await;
+        let third = pass(T0 + minutes(30)).await;
+        let later: Vec<_> = (third.decided.iter())
+            .filter(|(t, _)| t == "t-alice-2")
+            .map(|(_, r)| (r.verdict, r.reasons.clone()))
+            .collect();
+        assert_eq!(later.len(), 1, "{:?}", third.decided);
+        assert_eq!(later[0].0, want, "{later:?}");
+        for k in 3..=8 {
+            pass(T0 + minutes(15 * k)).await;
+        }
+        pass(T0 + Duration::days(1) + minutes(30)).await;
+        let asked = |what: &str| -> Vec<OffsetDateTime> {
+            (calls.iter())
+                .filter(|(_, c)| c == what)
+                .map(|(t, _)| *t)
+                .collect()
+        };
+        let defs = asked("definitions");
+        let lists = asked("instances");
+        if refused {
+            // At 15 minutes, then an hour later; the lists between.
+            assert_eq!(defs[..2], [T0 + minutes(15), T0 + minutes(75)], "{calls:?}");
+            assert!(lists.contains(&(T0 + minutes(30))), "{calls:?}");
+        } else {
+            // At 15 minutes, and again after a day.
+            assert_eq!(
+                defs,
+                [T0 + minutes(15), T0 + Duration::days(1) + minutes(30)]
+            );
+            assert_eq!(lists.len(), 8, "{calls:?}");
+        }
+        assert!(!lists.contains(&(T0 + minutes(15))), "{calls:?}");
+        for (at, _) in &calls {
+            let within = calls
+                .iter()
+                .filter(|(t, _)| *t >= *at && *t < *at + super::budget::WINDOW);
+            assert!(within.count() <= 2, "{calls:?}");
+        }
+    }
 }

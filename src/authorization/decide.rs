@@ -1,10 +1,12 @@
-//! The verdict of one session (pure): which evidence covers its start, for its person, at a scope
-//! that reaches its VM. In order: a PIM activation (`pim`), a role held by a group whose
+//! The verdict of one session (pure): which evidence covers its start, for its person, a role
+//! counting only where its definition allows the connection ([`super::roles`]: at a scope reaching
+//! the VM, or at the session's Bastion host). In order: a PIM activation (`pim`), a role held by a group whose
 //! membership the person activated (`pim-group`), a just-in-time request to the VM opening the session's port (`jit`), a
 //! standing assignment or membership (`standing`: PIM for Groups' assigned membership, or the
 //! person among the group's members as read, [`super::members`]); with none, `unknown` when a
 //! source the decision needs was not read (a group holding a role there whose members were not
-//! read, or the session names no person), else `none`.
+//! read, a role that could cover it whose definition was not read, or the session names no
+//! person), else `none`.
 //!
 //! A window covers the start when it began no later than [`SKEW`] after it and ended no earlier
 //! than [`SKEW`] before it (an open window has not ended). A just-in-time request whose end is
@@ -21,6 +23,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::evidence::{Evidence, Kind};
 use super::members::{Members, member_at_start};
+use super::roles::{Definitions, Judged, Reach, guid, judge};
 use crate::catalogue::person::forms;
 
 /// The clock skew allowed between the session's start and a window's ends.
@@ -92,6 +95,11 @@ pub struct Session {
     pub start: Option<OffsetDateTime>,
     /// Its protocol as logged (`ssh`, `rdp`; empty: not logged).
     pub protocol: String,
+    /// Its Bastion host's name, lower-case.
+    pub host: String,
+    /// It signed in with Entra ID: its VM account is a UPN (`userName` holds `@`, as Entra VM
+    /// sign-in names the account), so a login data action is what its VM's role must grant.
+    pub entra: bool,
 }
 
 impl Session {
@@ -137,6 +145,9 @@ pub struct Reads {
     /// read since only for a start after it, and a session nothing covers is `none` only when its
     /// history ([`ACTIVATION_MAX`] before its start) lies after it.
     pub changes_from: Option<OffsetDateTime>,
+    /// Per subscription: its role definitions as last listed, or why not ([`super::roles`]); a
+    /// subscription without an entry has none listed yet (its sessions a role may cover wait).
+    pub roles: BTreeMap<String, Definitions>,
 }
 
 impl Reads {
@@ -198,6 +209,71 @@ pub fn reaches(e: &Evidence, vm: &str) -> bool {
     above && !e.seen_under.is_empty() && e.seen_under == subscription_of(&vm)
 }
 
+/// `scope` is the Bastion host named `host` itself.
+fn at_host(scope: &str, host: &str) -> bool {
+    let p: Vec<&str> = scope.trim_matches('/').split('/').collect();
+    !host.is_empty()
+        && p.len() == 8
+        && (p[0], p[2], p[4], p[5], p[6], p[7])
+            == (
+                "subscriptions",
+                "resourcegroups",
+                "providers",
+                "microsoft.network",
+                "bastionhosts",
+                host,
+            )
+}
+
+/// What a role held (evidence `e`) tells of session `s`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allows {
+    /// It allows the connection where it is held ([`super::roles`]).
+    Yes,
+    /// It does not: held elsewhere, or granting nothing the connection needs there.
+    No,
+    /// Its definition was not read: why.
+    Unread(String),
+    /// Its subscription's definitions are not listed yet.
+    Unlisted,
+}
+
+/// Whether role `e` allows `s`: held at a scope reaching its VM, or at its Bastion host, and
+/// granting there what the connection needs, by the definitions of the VM's subscription.
+pub fn allows(e: &Evidence, s: &Session, reads: &Reads) -> Allows {
+    let reach = match () {
+        () if reaches(e, &s.vm) => Reach::Vm,
+        () if at_host(&e.scope, &s.host) => Reach::Host,
+        () => return Allows::No,
+    };
+    match judge(reads.roles.get(&subscription_of(&s.vm)), &e.role) {
+        Judged::Known(g) if g.allows(reach, s.entra) => Allows::Yes,
+        Judged::Known(_) => Allows::No,
+        Judged::Unread(why) => Allows::Unread(format!(
+            "role {} at {} may cover it and {why} ({})",
+            guid(&e.role),
+            e.scope,
+            super::roles::READ_DEFINITIONS
+        )),
+        Judged::Unlisted => Allows::Unlisted,
+    }
+}
+
+/// The roles that could cover `s` at its start whatever they grant: the person's own, and every
+/// group's (its members may include the person).
+fn roles_near<'a>(s: &'a Session, all: &'a [Evidence]) -> impl Iterator<Item = &'a Evidence> + 'a {
+    (all.iter())
+        .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
+        .filter(move |e| s.start.is_some_and(|t| covers(e, t)))
+        .filter(move |e| e.group_principal || is_person(e, s))
+}
+
+/// A role that could cover `s` waits for its subscription's definitions (never listed yet): its
+/// verdict waits too, undecided rather than `none`.
+pub fn awaits_definition(s: &Session, all: &[Evidence], reads: &Reads) -> bool {
+    roles_near(s, all).any(|e| allows(e, s, reads) == Allows::Unlisted)
+}
+
 /// `e`'s principal is the session's person.
 pub fn is_person(e: &Evidence, s: &Session) -> bool {
     if !e.principal.is_empty() && !s.object_id.is_empty() {
@@ -252,10 +328,10 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         all.iter()
             .filter(move |e| e.kind == Some(k) && covers(e, t))
     };
-    let role_here = |e: &&Evidence| reaches(e, &s.vm);
+    let role_here = |e: &&Evidence| allows(e, s, reads) == Allows::Yes;
     let mine = |e: &&Evidence| is_person(e, s);
     // 1. PIM, the person's own activation.
-    let pim: Vec<&Evidence> = of(Kind::Pim).filter(role_here).filter(mine).collect();
+    let pim: Vec<&Evidence> = of(Kind::Pim).filter(mine).filter(role_here).collect();
     // 2. A group's role, with the person's activated membership of it.
     let grouped = |k: Kind| -> Vec<&Evidence> {
         let mut out = Vec::new();
@@ -264,7 +340,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
                 .iter()
                 .filter(|e| e.group_principal && e.principal == m.group)
                 .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-                .filter(|e| covers(e, t) && reaches(e, &s.vm))
+                .filter(|e| covers(e, t) && allows(e, s, reads) == Allows::Yes)
                 .collect();
             if !roles.is_empty() {
                 out.push(m);
@@ -281,15 +357,15 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .collect();
     let mut standing: Vec<&Evidence> = of(Kind::Standing)
         .filter(|e| !e.group_principal)
-        .filter(role_here)
         .filter(mine)
+        .filter(role_here)
         .collect();
     standing.extend(grouped(Kind::GroupMember));
     // The roles held by groups here, and the person among a group's members as read.
     let group_roles: Vec<&Evidence> = all
         .iter()
         .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-        .filter(|e| covers(e, t) && reaches(e, &s.vm))
+        .filter(|e| covers(e, t) && allows(e, s, reads) == Allows::Yes)
         .collect();
     // The person's membership at the start: the members as read, undone by the changes after it.
     let mut as_read: Vec<String> = Vec::new();
@@ -342,6 +418,12 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(|(at, _)| at.is_empty() || *at == sub)
         .map(|(_, why)| why.clone())
         .collect();
+    // A role that could cover it whose definition was not read: not told it does not allow it.
+    for e in roles_near(s, all) {
+        if let Allows::Unread(why) = allows(e, s, reads) {
+            record.reasons.push(why);
+        }
+    }
     // The person's just-in-time request for the VM covering the start opened other ports than the
     // protocol's: the audit record names no port, so a session on a custom port cannot be told
     // from one the request did not open.

@@ -29,6 +29,43 @@ fn session(upn: &str) -> Session {
         vm: vm(),
         start: Some(T),
         protocol: String::new(),
+        host: "b1".into(),
+        entra: false,
+    }
+}
+
+/// A role definition as the specification's `GetRoleDefinitionById.json` (and the list of
+/// `GetRoleDefinitionAtScope.json`, api-version 2022-04-01) gives it.
+pub(super) fn definition(
+    guid: &str,
+    actions: &[&str],
+    data: &[&str],
+) -> crate::arm::RoleDefinition {
+    serde_json::from_value(serde_json::json!({
+        "properties": {"roleName": format!("role {guid}"), "type": "BuiltInRole",
+            "description": "Role description", "assignableScopes": ["/"],
+            "permissions": [{"actions": actions, "notActions": [], "dataActions": data, "notDataActions": []}]},
+        "id": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        "type": "Microsoft.Authorization/roleDefinitions", "name": guid}))
+    .expect("a role definition")
+}
+
+/// What was read when everything was: `SUB`'s definitions listed, `acdd72a7` reading everything
+/// (Reader's `*/read`).
+fn all_read() -> Reads {
+    let list = [
+        definition("acdd72a7", &["*/read"], &[]),
+        definition("network", &["Microsoft.Network/*"], &[]),
+        definition(
+            "login",
+            &["Microsoft.Compute/virtualMachines/*/read"],
+            &["Microsoft.Compute/virtualMachines/login/action"],
+        ),
+    ];
+    let defs = super::roles::Definitions::of(&list, T - Duration::hours(1));
+    Reads {
+        roles: BTreeMap::from([(SUB.to_owned(), defs)]),
+        ..Reads::default()
     }
 }
 
@@ -61,7 +98,7 @@ fn an_activation_at_a_parent_scope_covering_the_start_is_pim() {
         T - Duration::minutes(30),
         8,
     )];
-    let r = decide(&session("Alice@Contoso.com"), &ev, &Reads::default(), None);
+    let r = decide(&session("Alice@Contoso.com"), &ev, &all_read(), None);
     assert_eq!(r.verdict, Verdict::Pim);
     assert_eq!(r.evidence, ["a"]);
     assert_eq!(r.from, Some(T - Duration::minutes(30)));
@@ -80,11 +117,11 @@ fn the_skew_is_five_minutes_either_way() {
         )]
     };
     assert_eq!(
-        decide(&s, &after(4), &Reads::default(), None).verdict,
+        decide(&s, &after(4), &all_read(), None).verdict,
         Verdict::Pim
     );
     assert_eq!(
-        decide(&s, &after(6), &Reads::default(), None).verdict,
+        decide(&s, &after(6), &all_read(), None).verdict,
         Verdict::None
     );
     let ended = |m| {
@@ -99,11 +136,11 @@ fn the_skew_is_five_minutes_either_way() {
         [e]
     };
     assert_eq!(
-        decide(&s, &ended(4), &Reads::default(), None).verdict,
+        decide(&s, &ended(4), &all_read(), None).verdict,
         Verdict::Pim
     );
     assert_eq!(
-        decide(&s, &ended(6), &Reads::default(), None).verdict,
+        decide(&s, &ended(6), &all_read(), None).verdict,
         Verdict::None
     );
 }
@@ -122,10 +159,7 @@ fn another_vms_scope_or_another_person_covers_nothing() {
             8,
         ),
     ];
-    assert_eq!(
-        decide(&s, &ev, &Reads::default(), None).verdict,
-        Verdict::None
-    );
+    assert_eq!(decide(&s, &ev, &all_read(), None).verdict, Verdict::None);
 }
 
 #[test]
@@ -133,7 +167,7 @@ fn a_failed_read_of_the_vms_subscription_is_unknown_never_none() {
     let reads = Reads {
         failed: vec![(SUB.into(), "403: Reader at subscription scope".into())],
         groups_read: true,
-        ..Reads::default()
+        ..all_read()
     };
     let r = decide(&session("alice@contoso.com"), &[], &reads, None);
     assert_eq!(r.verdict, Verdict::Unknown);
@@ -141,7 +175,7 @@ fn a_failed_read_of_the_vms_subscription_is_unknown_never_none() {
     let elsewhere = Reads {
         failed: vec![("another".into(), "403".into())],
         groups_read: true,
-        ..Reads::default()
+        ..all_read()
     };
     let r = decide(&session("alice@contoso.com"), &[], &elsewhere, None);
     assert_eq!(r.verdict, Verdict::None);
@@ -152,7 +186,7 @@ fn a_session_whose_day_before_lies_before_the_auditlogs_read_is_unknown_never_no
     let since = |from: OffsetDateTime| Reads {
         groups_read: true,
         changes_from: Some(from),
-        ..Reads::default()
+        ..all_read()
     };
     let alice = session("alice@contoso.com");
     // Read since 24 hours before the start or earlier: every activation covering it was seen.
@@ -190,7 +224,7 @@ fn a_session_whose_day_before_lies_before_the_auditlogs_read_is_unknown_never_no
         &[],
         &Reads {
             groups_read: true,
-            ..Reads::default()
+            ..all_read()
         },
         None,
     );
@@ -216,7 +250,7 @@ fn a_jit_request_counts_only_when_it_opened_the_sessions_port() {
     };
     let reads = Reads {
         groups_read: true,
-        ..Reads::default()
+        ..all_read()
     };
     // SSH is port 22, RDP 3389: a request opening another port of the VM does not cover the
     // session, but the audit record names no port (a custom one is possible): `unknown`, never
@@ -307,7 +341,7 @@ fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_
             "g1".to_owned(),
             members(&[("oid-bob", Some("bob@contoso.com"))]),
         )]),
-        ..Reads::default()
+        ..all_read()
     };
     let alice = session("Alice@Contoso.com");
     // Activated 4 minutes after the start: within the skew.
@@ -335,7 +369,7 @@ fn a_groups_role_is_pim_group_with_an_activated_membership_and_unknown_when_its_
     );
     // Graph not asked at all: unknown as before.
     assert_eq!(
-        decide(&alice, &late, &Reads::default(), None).verdict,
+        decide(&alice, &late, &all_read(), None).verdict,
         Verdict::Unknown
     );
 }
@@ -361,7 +395,7 @@ fn a_groups_members_as_read_decide_standing_or_none_and_unread_members_are_unkno
     let read = |m: Members| Reads {
         groups_read: true,
         members: BTreeMap::from([("g1".to_owned(), m)]),
-        ..Reads::default()
+        ..all_read()
     };
     let both = read(members(&[
         (
@@ -404,7 +438,7 @@ fn a_groups_members_as_read_decide_standing_or_none_and_unread_members_are_unkno
         )],
         ..Reads {
             groups_read: true,
-            ..Reads::default()
+            ..all_read()
         }
     };
     let r = decide(&session("carol@contoso.com"), &ev, &refused, None);
@@ -416,7 +450,7 @@ fn a_groups_members_as_read_decide_standing_or_none_and_unread_members_are_unkno
         "{r:?}"
     );
     // Graph not set up, or members read without their UPNs: unknown.
-    let r = decide(&session("carol@contoso.com"), &ev, &Reads::default(), None);
+    let r = decide(&session("carol@contoso.com"), &ev, &all_read(), None);
     assert_eq!(r.verdict, Verdict::Unknown);
     let unnamed = read(members(&[("oid-x", None)]));
     let r = decide(&session("carol@contoso.com"), &ev, &unnamed, None);
@@ -442,7 +476,7 @@ fn the_ticket_comes_from_ticket_info_else_the_pattern() {
     let r = decide(
         &session("alice@contoso.com"),
         &[a.clone(), req.clone()],
-        &Reads::default(),
+        &all_read(),
         re.as_ref(),
     );
     assert_eq!(r.ticket, "CHG0012345");
@@ -452,7 +486,7 @@ fn the_ticket_comes_from_ticket_info_else_the_pattern() {
     let r = decide(
         &session("alice@contoso.com"),
         &[a, req],
-        &Reads::default(),
+        &all_read(),
         re.as_ref(),
     );
     assert_eq!(r.ticket, "ServiceNow:INC42");
@@ -475,7 +509,7 @@ proptest! {
         let reads = Reads {
             failed: if failed { vec![(SUB.into(), "throttled".into())] } else { Vec::new() },
             groups_read: true,
-            ..Reads::default()
+            ..all_read()
         };
         let s = session("alice@contoso.com");
         let a = decide(&s, &ev, &reads, None);
@@ -546,7 +580,7 @@ fn membership_at_the_start_is_the_members_as_read_undone_by_the_changes_since() 
         groups_read: true,
         members: BTreeMap::from([("g1".to_owned(), members)]),
         changes_from: from,
-        ..Reads::default()
+        ..all_read()
     };
     let reads = told(now.clone(), Some(T - Duration::days(7)));
     let truth = [
@@ -625,4 +659,110 @@ fn membership_at_the_start_is_the_members_as_read_undone_by_the_changes_since() 
     assert_eq!(frank.verdict, Verdict::Standing, "{frank:?}");
     let alice = decide(&session("alice@contoso.com"), &before, &reads, None);
     assert_eq!(alice.verdict, Verdict::None, "{alice:?}");
+}
+
+/// A PIM activation counts only where its role allows the connection: a role without the VM's
+/// read at the VM's scope is `none` (a login-only role too, unless the session signed in with
+/// Entra ID); a role reading the Bastion host counts at that host, not at another.
+#[test]
+fn an_activation_counts_only_where_its_role_allows_the_connection() {
+    let alice = session("alice@contoso.com");
+    let with = |role: &str, scope: &str| {
+        let mut e = pim(
+            "a",
+            "alice@contoso.com",
+            scope,
+            T - Duration::minutes(30),
+            8,
+        );
+        e.role = format!(
+            "/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/{role}"
+        );
+        [e]
+    };
+    let verdict = |s: &Session, ev: &[Evidence]| decide(s, ev, &all_read(), None).verdict;
+    assert_eq!(
+        verdict(&alice, &with("acdd72a7", &sub_scope())),
+        Verdict::Pim
+    );
+    assert_eq!(
+        verdict(&alice, &with("network", &sub_scope())),
+        Verdict::None
+    );
+    assert_eq!(verdict(&alice, &with("login", &vm())), Verdict::None);
+    let entra = Session {
+        entra: true,
+        ..alice.clone()
+    };
+    assert_eq!(verdict(&entra, &with("login", &vm())), Verdict::Pim);
+    let host = |name: &str| {
+        format!(
+            "/subscriptions/{SUB}/resourcegroups/rg-hub/providers/microsoft.network/bastionhosts/{name}"
+        )
+    };
+    assert_eq!(
+        verdict(&alice, &with("acdd72a7", &host("b1"))),
+        Verdict::Pim
+    );
+    assert_eq!(verdict(&alice, &with("network", &host("b1"))), Verdict::Pim);
+    assert_eq!(
+        verdict(&alice, &with("acdd72a7", &host("b2"))),
+        Verdict::None
+    );
+    assert_eq!(verdict(&entra, &with("login", &host("b1"))), Verdict::None);
+    // A standing role granting nothing here does not count either.
+    let mut standing = with("network", &sub_scope());
+    standing[0].kind = Some(Kind::Standing);
+    assert_eq!(verdict(&alice, &standing), Verdict::None);
+}
+
+/// A role whose definition was not read (refused) leaves the session `unknown`, naming the role
+/// and the permission, never `none`; one whose subscription's definitions were never listed
+/// waits (the pass leaves the session undecided); a covering role stands beside either.
+#[test]
+fn an_unread_definition_is_unknown_and_a_never_listed_one_waits() {
+    let alice = session("alice@contoso.com");
+    let ev = [pim(
+        "a",
+        "alice@contoso.com",
+        &sub_scope(),
+        T - Duration::minutes(30),
+        8,
+    )];
+    let refused = super::roles::Definitions {
+        failed: Some((T, "403 Microsoft.Authorization/roleDefinitions/read".into())),
+        ..super::roles::Definitions::default()
+    };
+    let reads_refused = Reads {
+        roles: BTreeMap::from([(SUB.to_owned(), refused)]),
+        ..all_read()
+    };
+    let r = decide(&alice, &ev, &reads_refused, None);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(
+        r.reasons.iter().any(|w| w.contains("acdd72a7")
+            && w.contains("Microsoft.Authorization/roleDefinitions/read")),
+        "{r:?}"
+    );
+    assert!(!super::decide::awaits_definition(
+        &alice,
+        &ev,
+        &reads_refused
+    ));
+    let never = Reads {
+        roles: BTreeMap::new(),
+        ..all_read()
+    };
+    assert!(super::decide::awaits_definition(&alice, &ev, &never));
+    assert!(!super::decide::awaits_definition(&alice, &ev, &all_read()));
+    // Another person's role, unread, does not make this session wait or unknown.
+    assert!(!super::decide::awaits_definition(
+        &session("bob@contoso.com"),
+        &ev,
+        &never
+    ));
+    assert_eq!(
+        decide(&session("bob@contoso.com"), &ev, &reads_refused, None).verdict,
+        Verdict::None
+    );
 }

@@ -1,9 +1,10 @@
-//! The fixture: 544 sessions with their ground truth, every case the decision must get right,
+//! The fixture: 640 sessions with their ground truth, every case the decision must get right,
 //! decided from evidence in the sources' documented shapes (Resource Manager instances as the
 //! REST specification's example `GetRoleAssignmentScheduleInstancesByScope.json` gives them,
 //! `AuditLogs` rows in the table's columns with dynamic values as JSON text, as the Logs Query
 //! API answers them; just-in-time requests as the Activity log's `initiate` body; each group's
-//! members as Graph's transitive members list gives them), all in one
+//! members as Graph's transitive members list gives them; role definitions as the specification's
+//! `GetRoleDefinitionAtScope.json` lists them), all in one
 //! pool so one person's evidence never decides another's session.
 
 use serde_json::{Value, json};
@@ -22,13 +23,24 @@ use crate::dates::format_utc_millis;
 use crate::graph::members::Member;
 
 const T0: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
-const CASES: usize = 17;
+const CASES: usize = 20;
 const EACH: usize = 32;
 const DENIED: &str = "99999999-0000-0000-0000-000000000403";
+/// A subscription whose role definitions Resource Manager refused (its schedules read).
+const NO_DEFINITIONS: &str = "99999999-0000-0000-0000-0000000d0403";
+/// Built-in roles' GUIDs (Learn, "Azure built-in roles").
+const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+/// The role the instances name (a custom role in the specification's example).
+const EXAMPLE_ROLE: &str = "c8d4ff99-41c3-41a8-9f60-21dfdad59608";
 
 fn sub(i: usize) -> String {
     if i % CASES == 13 {
         return DENIED.into();
+    }
+    if i % CASES == 19 {
+        return NO_DEFINITIONS.into();
     }
     format!("{:08}-1111-2222-3333-444444444444", i % 5)
 }
@@ -97,6 +109,52 @@ fn person_instance(
 ) -> Evidence {
     let oid = format!("oid-{i}");
     instance(i, n, scope, (&oid, &upn(i), "User"), activated, from, until)
+}
+
+/// `e` naming role `guid` instead.
+fn with_role(mut e: Evidence, guid: &str) -> Evidence {
+    e.role = format!(
+        "/subscriptions/{}/providers/microsoft.authorization/roledefinitions/{guid}",
+        e.seen_under
+    );
+    e
+}
+
+/// A role definition in the list's shape (the specification's `GetRoleDefinitionAtScope.json`).
+fn definition(guid: &str, name: &str, actions: &[&str], not_actions: &[&str]) -> Value {
+    json!({"properties": {"roleName": name, "type": "BuiltInRole", "description": name,
+        "assignableScopes": ["/"], "permissions": [{"actions": actions, "notActions": not_actions,
+        "dataActions": [], "notDataActions": []}]},
+        "id": format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        "type": "Microsoft.Authorization/roleDefinitions", "name": guid})
+}
+
+/// Every subscription's definitions as listed (one list answer), but [`NO_DEFINITIONS`]'s,
+/// refused.
+fn definitions() -> std::collections::BTreeMap<String, super::roles::Definitions> {
+    let list = json!({"value": [
+        definition(CONTRIBUTOR, "Contributor", &["*"], &["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action"]),
+        definition(EXAMPLE_ROLE, "Example", &["*"], &["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write"]),
+        definition(READER, "Reader", &["*/read"], &[]),
+        definition(NETWORK_CONTRIBUTOR, "Network Contributor", &["Microsoft.Authorization/*/read", "Microsoft.Network/*", "Microsoft.Resources/subscriptions/resourceGroups/read"], &[]),
+    ]});
+    let items: Vec<crate::arm::RoleDefinition> =
+        serde_json::from_value(list["value"].clone()).expect("definitions");
+    let listed = super::roles::Definitions::of(&items, T0);
+    let mut out: std::collections::BTreeMap<String, super::roles::Definitions> =
+        (0..5).map(|k| (sub(k), listed.clone())).collect();
+    out.insert(DENIED.into(), listed);
+    let refused = format!(
+        "role definitions of /subscriptions/{NO_DEFINITIONS} not read: 403 Reader at subscription scope (/subscriptions/{NO_DEFINITIONS}), or Microsoft.Authorization/roleDefinitions/read there"
+    );
+    out.insert(
+        NO_DEFINITIONS.into(),
+        super::roles::Definitions {
+            failed: Some((T0, refused)),
+            ..super::roles::Definitions::default()
+        },
+    );
+    out
 }
 
 fn rg(i: usize) -> String {
@@ -190,6 +248,8 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
             vm: vm(i),
             start: Some(t),
             protocol: String::new(),
+            host: format!("b-{}", i % 3),
+            entra: false,
         };
         let truth = match i % CASES {
             0 => {
@@ -376,6 +436,40 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
                 ));
                 Verdict::Standing
             }
+            17 => {
+                // An activation of a role granting no VM read (Network Contributor) at the
+                // VM's group: it does not allow the connection.
+                let e = person_instance(i, 0, &rg(i), t - m(30), Some(t + m(60)), true);
+                pool.push(with_role(e, NETWORK_CONTRIBUTOR));
+                Verdict::None
+            }
+            18 => {
+                // Reader activated at the session's Bastion host: its read is what it grants.
+                let host = format!(
+                    "/subscriptions/{}/resourcegroups/rg-hub/providers/microsoft.network/bastionhosts/b-{}",
+                    sub(i),
+                    i % 3
+                );
+                let e = person_instance(i, 0, &host, t - m(30), Some(t + m(60)), true);
+                pool.push(with_role(e, READER));
+                // Another host's activation does not count.
+                let other = host.replace("bastionhosts/b-", "bastionhosts/other-");
+                let e = person_instance(i, 1, &other, t - m(30), Some(t + m(60)), true);
+                pool.push(with_role(e, READER));
+                Verdict::Pim
+            }
+            19 => {
+                // An activation whose role's definition could not be read (403).
+                pool.push(person_instance(
+                    i,
+                    0,
+                    &rg(i),
+                    t - m(30),
+                    Some(t + m(60)),
+                    true,
+                ));
+                Verdict::Unknown
+            }
             _ => {
                 // Noise that must not count: JIT to a source outside the Bastion subnet, an
                 // activation on another group, and the approval of nothing here.
@@ -406,6 +500,7 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
             ),
         )],
         groups_read: true,
+        roles: definitions(),
         ..Reads::default()
     };
     pool.extend(jit_evidence(&doors, &mut reads));
@@ -510,7 +605,7 @@ fn late_evidence_flips_none_to_pim() {
     }
     for &i in &late {
         let t = start(i);
-        let targets = json!([{"id": "c8d4ff99", "displayName": "Contributor", "type": "Role"}, {"id": vm(i), "type": "Other"}]);
+        let targets = json!([{"id": EXAMPLE_ROLE, "displayName": "Contributor", "type": "Role"}, {"id": vm(i), "type": "Other"}]);
         pool.push(audit(
             i,
             "Add member to role completed (PIM activation)",
@@ -572,4 +667,25 @@ fn the_approver_is_the_approval_of_the_persons_request_for_the_windows_role() {
         r.evidence.iter().any(|e| e.ends_with("(pim activation) 4")),
         "{r:?}"
     );
+}
+
+/// A role whose definition was refused leaves the session it alone could cover `unknown`, naming
+/// the role and the permission; a role granting no VM read does not count (`none`); Reader at
+/// the session's Bastion host counts, another host's does not.
+#[test]
+fn roles_count_by_their_definitions_and_an_unread_one_is_unknown() {
+    let (sessions, pool, _, reads) = fixture();
+    let r = decide(&sessions[19].0, &pool, &reads, None);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(
+        r.reasons.iter().any(|w| w.contains(EXAMPLE_ROLE)
+            && w.contains("Microsoft.Authorization/roleDefinitions/read")),
+        "{r:?}"
+    );
+    let r = decide(&sessions[17].0, &pool, &reads, None);
+    assert_eq!((r.verdict, r.reasons.len()), (Verdict::None, 0), "{r:?}");
+    let r = decide(&sessions[18].0, &pool, &reads, None);
+    assert_eq!(r.verdict, Verdict::Pim);
+    assert_eq!(r.evidence.len(), 1, "{r:?}");
+    assert!(r.evidence[0].ends_with("inst-18-0"), "{r:?}");
 }

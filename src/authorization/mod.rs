@@ -1,7 +1,8 @@
 //! Who allowed each Bastion session: one authorization record per successful session (its
 //! verdict `pim`, `pim-group`, `jit`, `standing`, `none` or `unknown`, the evidence ids, the
 //! window, approver, justification and ticket, and the VM sign-in's MFA where asked), decided
-//! from PIM's Azure RBAC schedules (Resource Manager), PIM's `AuditLogs` rows (Log Analytics),
+//! from PIM's Azure RBAC schedules and the roles' definitions (Resource Manager: a role counts
+//! only where it allows the connection, [`roles`]), PIM's `AuditLogs` rows (Log Analytics),
 //! PIM for Groups memberships and the groups' members (Microsoft Graph, [`groups`] and
 //! [`members`], optional) and the just-in-time
 //! requests the other doors read, and decided again as later evidence arrives. Every piece of evidence seen
@@ -20,6 +21,7 @@ pub mod groups;
 pub mod members;
 pub mod mfa;
 pub mod read;
+pub mod roles;
 pub mod select;
 pub mod settings;
 pub mod shared;
@@ -128,6 +130,8 @@ pub fn session_of(row: &DayRow) -> Session {
         vm: row.target_resource_id.to_ascii_lowercase(),
         start: Some(row.start),
         protocol: row.protocol.to_ascii_lowercase(),
+        host: row.host.to_ascii_lowercase(),
+        entra: row.user_name.contains('@'),
     }
 }
 
@@ -226,7 +230,10 @@ pub async fn run(
         }
     };
     report.windows_read = kept.evidence.len();
-    let lists = (&subscriptions, &turns);
+    // Role definitions are read once a role is kept (what they judge).
+    let roles = (kept.evidence.iter())
+        .any(|e| matches!(e.kind, Some(evidence::Kind::Pim | evidence::Kind::Standing)));
+    let lists = (&subscriptions, &turns, roles);
     let mut got = read::gather((tables, clock), sources, lists, (span.from, now)).await;
     // What ended before the span cannot cover a session of it (nor is kept, when first seen now).
     got.seen.retain(|e| store::may_cover(e, span.from));
@@ -261,6 +268,7 @@ pub async fn run(
         report.failed.extend(members.unkept);
     }
     report.arm_calls = got.arm_calls;
+    report.failed.append(&mut got.unkept);
     report.queries = got.queries;
     report.graph_calls = got.graph_calls;
     let fresh = select::fresh(&got.seen, &kept.evidence);
@@ -328,7 +336,13 @@ pub async fn run(
         let session = session_of(r);
         let mut record = decide::decide(&session, &all, &got.reads, settings.pattern());
         let sub = decide::subscription_of(&r.target_resource_id);
-        if record.verdict == decide::Verdict::None && got.reads.awaits_list(&sub, r.start) {
+        let open = matches!(
+            record.verdict,
+            decide::Verdict::None | decide::Verdict::Unknown
+        );
+        if (record.verdict == decide::Verdict::None && got.reads.awaits_list(&sub, r.start))
+            || (open && decide::awaits_definition(&session, &all, &got.reads))
+        {
             report.deferred += 1;
             continue;
         }

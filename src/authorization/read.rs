@@ -15,6 +15,7 @@ use time::{Duration, OffsetDateTime};
 use super::decide::Reads;
 use super::evidence::{Evidence, Kind, Source, low, of_instance, of_request};
 use super::mfa::{self, SignIn};
+use super::roles::Definitions;
 use super::{auditlogs, budget};
 use crate::activity::events::{Event, JIT_INITIATE, Outcome};
 use crate::activity::jit;
@@ -71,6 +72,8 @@ pub struct Gathered {
     /// `TimeGenerated` the workspace held in the first read's timespan), and whether this read
     /// began them (the row to write).
     pub reach: Vec<(String, OffsetDateTime, bool)>,
+    /// What was read but could not be kept.
+    pub unkept: Vec<String>,
 }
 
 /// The row (in `authzwindows`, [`super::store::read_at`]) keeping where `workspace`'s
@@ -116,6 +119,46 @@ async fn schedules(arm: &dyn ResourceManager, subscription: &str, out: &mut Gath
             subscription.to_owned(),
             format!("PIM schedule requests of {scope} not read: {e}"),
         )),
+    }
+}
+
+/// `subscription`'s role definitions into `out`: as kept, listed again first ([`super::roles`])
+/// when `needed` (a role is kept), due, and its budget grants the one call; a list refused or failed is kept as such (its
+/// roles' sessions `unknown`) and tried again an hour on.
+async fn definitions(
+    arm: &dyn ResourceManager,
+    (tables, clock): (&dyn TableStore, &dyn crate::clock::Clock),
+    (subscription, needed): (&str, bool),
+    now: OffsetDateTime,
+    out: &mut Gathered,
+) {
+    let mut defs = match super::store::definitions(tables, subscription).await {
+        Ok(kept) => kept.unwrap_or_default(),
+        Err(e) => Definitions {
+            failed: Some((now, format!("its kept role definitions not read: {e}"))),
+            ..Definitions::default()
+        },
+    };
+    if needed
+        && defs.due(now)
+        && let Ok(true) =
+            budget::take((tables, clock), subscription, budget::Use::Definitions, 1).await
+    {
+        let scope = format!("/subscriptions/{subscription}");
+        out.arm_calls += 1;
+        match arm.role_definitions(&scope).await {
+            Ok(list) => defs = Definitions::of(&list, now),
+            Err(e) => {
+                defs.failed = Some((now, format!("role definitions of {scope} not read: {e}")));
+            }
+        }
+        if let Err(e) = super::store::keep_definitions(tables, subscription, &defs).await {
+            out.unkept
+                .push(format!("{subscription}: role definitions not kept: {e}"));
+        }
+    }
+    if defs.read_at.is_some() || defs.failed.is_some() {
+        out.reads.roles.insert(subscription.to_owned(), defs);
     }
 }
 
@@ -280,14 +323,15 @@ fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
         .max()
 }
 
-/// Gathers `sources` for `subscriptions` at `now`: the schedules of those not read within
+/// Gathers `sources` for `subscriptions` at `now`: their role definitions once `roles` are
+/// kept, when due ([`super::roles::Definitions::due`]), the schedules of those not read within
 /// [`PACE`] whose Resource Manager budget allows both lists ([`super::budget`]; those whose
 /// `turns` put their VMs' extension reads first wait, no session waiting for them), the `AuditLogs` of the
 /// workspaces since `from`, and the doors' just-in-time requests.
 pub async fn gather(
     (tables, clock): (&dyn TableStore, &dyn crate::clock::Clock),
     sources: &super::Sources<'_>,
-    (subscriptions, turns): (&BTreeSet<String>, &budget::Turns),
+    (subscriptions, turns, roles): (&BTreeSet<String>, &budget::Turns, bool),
     (from, now): (OffsetDateTime, OffsetDateTime),
 ) -> Gathered {
     let (arm, logs, doors) = (sources.arm, sources.logs, sources.doors);
@@ -299,8 +343,17 @@ pub async fn gather(
                 sub.clone(),
                 "PIM schedules not read: Resource Manager is not set up".into(),
             ));
+            let failed = Some((now, "Resource Manager is not set up".to_owned()));
+            let defs = Definitions {
+                failed,
+                ..Definitions::default()
+            };
+            out.reads.roles.insert(sub.clone(), defs);
             continue;
         };
+        // The roles' definitions first, when due and a role is kept: once a day (and after the
+        // first role seen) the lists wait a pass.
+        definitions(arm, (tables, clock), (sub, roles), now, &mut out).await;
         let last = match super::store::read_at(tables, sub).await {
             Ok(Some(at)) if at + PACE > now => {
                 out.reads.deferred.push((sub.clone(), Some(at)));

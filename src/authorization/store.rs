@@ -312,3 +312,70 @@ pub async fn keep_members(
     write_creating_table(tables, WINDOWS_TABLE, &row, WriteMode::Upsert).await?;
     Ok(())
 }
+
+/// The partition of the role definitions as last listed, a row per subscription
+/// ([`definitions`]).
+pub const ROLES_PARTITION: &str = "~roles";
+/// Roles a property of a definitions row holds (a GUID and its grants: under 20,000 characters).
+const ROLES_A_PROPERTY: usize = 400;
+
+/// `subscription`'s role definitions as last kept (`None`: never kept).
+///
+/// # Errors
+/// Table errors.
+pub async fn definitions(
+    tables: &dyn TableStore,
+    subscription: &str,
+) -> Result<Option<super::roles::Definitions>, AzureError> {
+    let Some(row) = get(tables, WINDOWS_TABLE, ROLES_PARTITION, subscription).await? else {
+        return Ok(None);
+    };
+    let e = &row.entity;
+    let mut grants = BTreeMap::new();
+    for n in 0.. {
+        let Some(text) = get_str(e, &format!("Roles{n}")) else {
+            break;
+        };
+        let map: BTreeMap<String, String> = serde_json::from_str(text).unwrap_or_default();
+        grants.extend(
+            map.into_iter()
+                .map(|(g, t)| (g, super::roles::Grants::parse(&t))),
+        );
+    }
+    let failed = get_str(e, "FailedAt")
+        .and_then(timestamp)
+        .map(|at| (at, get_str(e, "Failed").unwrap_or_default().to_owned()));
+    Ok(Some(super::roles::Definitions {
+        grants,
+        read_at: get_str(e, "ReadAt").and_then(timestamp),
+        failed,
+    }))
+}
+
+/// Keeps `defs` as `subscription`'s role definitions (replacing the row).
+///
+/// # Errors
+/// Table errors.
+pub async fn keep_definitions(
+    tables: &dyn TableStore,
+    subscription: &str,
+    defs: &super::roles::Definitions,
+) -> Result<(), AzureError> {
+    let mut row = crate::tables::entity(json!({
+        "PartitionKey": ROLES_PARTITION, "RowKey": subscription,
+        "ReadAt": time(defs.read_at),
+    }));
+    if let Some((at, why)) = &defs.failed {
+        row.insert("FailedAt".into(), format_utc_millis(*at).into());
+        row.insert("Failed".into(), why.clone().into());
+    }
+    let all: Vec<(&String, String)> = (defs.grants.iter())
+        .map(|(g, v)| (g, v.as_text()))
+        .collect();
+    for (n, part) in all.chunks(ROLES_A_PROPERTY).enumerate() {
+        let map: BTreeMap<&String, &String> = part.iter().map(|(g, t)| (*g, t)).collect();
+        row.insert(format!("Roles{n}"), json!(map).to_string().into());
+    }
+    write_creating_table(tables, WINDOWS_TABLE, &row, WriteMode::Upsert).await?;
+    Ok(())
+}

@@ -66,6 +66,9 @@ pub enum ArmOperation {
     /// `GET /subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines`: every VM of the
     /// subscription with its extensions (whether a shared account's VM signs people in with Entra ID).
     ListVirtualMachines,
+    /// `GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions`: the role
+    /// definitions applicable there (whether a role held allows a Bastion connection).
+    ListRoleDefinitions,
 }
 
 /// The kind of scope a grant must sit at (the resource the URL addresses, or above it).
@@ -87,7 +90,7 @@ pub enum ScopeKind {
 impl ArmOperation {
     /// Every one, for exhaustive checks.
     #[cfg(test)]
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::ReadHostOperation,
@@ -112,6 +115,7 @@ impl ArmOperation {
         Self::ListScheduleInstances,
         Self::ListScheduleRequests,
         Self::ListVirtualMachines,
+        Self::ListRoleDefinitions,
     ];
 
     /// The operation's name, and the actions of which any one authorizes it.
@@ -241,6 +245,11 @@ impl ArmOperation {
                 rm,
                 &["Microsoft.Compute/virtualMachines/read"],
             ),
+            Self::ListRoleDefinitions => (
+                "List role definitions",
+                rm,
+                &["Microsoft.Authorization/roleDefinitions/read"],
+            ),
         }
     }
 
@@ -257,7 +266,8 @@ impl ArmOperation {
             | Self::ListSubscriptionDiagnosticSettings
             | Self::ListScheduleInstances
             | Self::ListScheduleRequests
-            | Self::ListVirtualMachines => ScopeKind::Subscription,
+            | Self::ListVirtualMachines
+            | Self::ListRoleDefinitions => ScopeKind::Subscription,
             Self::ReadBlobService
             | Self::ListBlobDiagnosticSettings
             | Self::ReadContainer
@@ -324,6 +334,9 @@ impl ArmOperation {
                 }
                 if is(4, "roleAssignmentScheduleRequests") {
                     return Some((Self::ListScheduleRequests, upto(2)));
+                }
+                if is(4, "roleDefinitions") {
+                    return Some((Self::ListRoleDefinitions, upto(2)));
                 }
             }
             // /subscriptions/{s}/providers/Microsoft.Compute/virtualMachines
@@ -404,7 +417,10 @@ impl ArmOperation {
         let action = self.spec().2[0];
         if matches!(
             self,
-            Self::ListScheduleInstances | Self::ListScheduleRequests | Self::ListVirtualMachines
+            Self::ListScheduleInstances
+                | Self::ListScheduleRequests
+                | Self::ListVirtualMachines
+                | Self::ListRoleDefinitions
         ) {
             return format!("Reader at subscription scope ({scope}), or {action} there");
         }
@@ -573,6 +589,12 @@ mod tests {
                 "GET",
                 "/subscriptions/s1/providers/Microsoft.Compute/virtualMachines".to_owned(),
                 ArmOperation::ListVirtualMachines,
+                "/subscriptions/s1",
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions".to_owned(),
+                ArmOperation::ListRoleDefinitions,
                 "/subscriptions/s1",
             ),
         ]);

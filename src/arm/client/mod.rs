@@ -187,6 +187,9 @@ const COMPUTE: Lists = ("Microsoft.Compute", COMPUTE_API, false);
 /// PIM's lists (`Microsoft.Authorization`; a 403 names the action).
 const SCHEDULES: Lists = ("Microsoft.Authorization", SCHEDULES_API, false);
 
+/// The role definitions' list (`Microsoft.Authorization`; a 403 names the action).
+const DEFINITIONS: Lists = ("Microsoft.Authorization", AUTHORIZATION_API, false);
+
 /// The codes Resource Manager answers an api-version it does not know for a type with.
 fn version_refused(code: &str) -> bool {
     [
@@ -393,6 +396,14 @@ impl ResourceManager for ArmClient {
         subscription: &str,
     ) -> Result<Vec<ScheduleRequest>, AzureError> {
         self.list(subscription, SCHEDULES, "roleAssignmentScheduleRequests")
+            .await
+    }
+
+    async fn role_definitions(
+        &self,
+        subscription: &str,
+    ) -> Result<Vec<RoleDefinition>, AzureError> {
+        self.list(subscription, DEFINITIONS, "roleDefinitions")
             .await
     }
 

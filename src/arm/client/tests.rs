@@ -592,6 +592,68 @@ async fn schedule_instances_are_read_through_every_page_and_a_refusal_names_read
     );
 }
 
+/// The role definitions at a subscription (api-version 2022-04-01, items as the specification's
+/// `GetRoleDefinitionById.json` and `GetRoleDefinitionAtScope.json` give them): every page
+/// through `nextLink`, and a 403 naming Reader at the subscription and the action.
+#[tokio::test]
+async fn role_definitions_are_listed_through_every_page_and_a_refusal_names_the_action() {
+    let sub = format!("/subscriptions/{SUB}");
+    let path = format!("{sub}/providers/Microsoft.Authorization/roleDefinitions");
+    let item = |name: &str| {
+        json!({"properties": {"roleName": "Role name", "type": "roletype", "description": "Role description",
+            "assignableScopes": ["/subscriptions/subId"],
+            "permissions": [{"actions": ["action"], "notActions": [], "dataActions": ["dataAction"], "notDataActions": []}]},
+            "id": format!("{sub}/providers/Microsoft.Authorization/roleDefinitions/{name}"),
+            "type": "Microsoft.Authorization/roleDefinitions", "name": name})
+    };
+    let s = Script::default();
+    let page2 = format!("{path}/page2");
+    s.on(
+        &format!("GET {path}"),
+        vec![answer(200, &[], json!({"value": [item("d1")], "nextLink": format!("{{base}}{page2}?api-version=2022-04-01")}))],
+    )
+    .on(&format!("GET {page2}"), vec![answer(200, &[], json!({"value": [item("d2")]}))]);
+    let url = serve(s.clone()).await;
+    let got = client(&url)
+        .role_definitions(&sub)
+        .await
+        .expect("definitions");
+    let names: Vec<&str> = got.iter().filter_map(|d| d.name.as_deref()).collect();
+    assert_eq!(names, ["d1", "d2"], "{:?}", s.seen());
+    assert_eq!(
+        got[0].properties.permissions[0].data_actions,
+        ["dataAction"]
+    );
+    assert!(
+        s.seen()
+            .iter()
+            .any(|q| q.contains("api-version=2022-04-01")),
+        "{:?}",
+        s.seen()
+    );
+
+    let s = Script::default();
+    s.on(
+        &format!("GET {path}"),
+        vec![answer(
+            403,
+            &[],
+            json!({"error": {"code": "AuthorizationFailed", "message": "no"}}),
+        )],
+    );
+    let url = serve(s).await;
+    let err = client(&url).role_definitions(&sub).await.expect_err("403");
+    let text = err.to_string();
+    assert!(
+        text.contains("Reader at subscription scope (/subscriptions/"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Microsoft.Authorization/roleDefinitions/read"),
+        "{text}"
+    );
+}
+
 /// The Compute list of a subscription's VMs (api-version 2024-07-01, "Virtual Machines - List
 /// All"; items as the specification's `VirtualMachine_ListAll_MaximumSet_Gen.json`, `resources`
 /// its extensions, and `…_MinimumSet_Gen.json`, without): every page, a 429 waited out, a 403

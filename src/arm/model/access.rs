@@ -32,6 +32,10 @@ pub struct RoleAssignmentProperties {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct RoleDefinition {
+    /// Its resource id (`…/providers/Microsoft.Authorization/roleDefinitions/{guid}`).
+    pub id: Option<String>,
+    /// Its GUID.
+    pub name: Option<String>,
     /// Its properties.
     #[serde(deserialize_with = "nullable")]
     pub properties: RoleDefinitionProperties,

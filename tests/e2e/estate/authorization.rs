@@ -150,6 +150,31 @@ pub(crate) async fn sessions_arrive_in(
     super::audit_lines_arrive_at(rig, cs, &name, lines, at).await;
 }
 
+/// The Resource Manager budget's 5 minutes pass (table `authzbudget` as it would be then: no
+/// call within the window; the checks' budget counts by the wall clock).
+pub(crate) async fn budget_passes(rig: &Rig) {
+    use bastion_recordings::config::Config;
+    use bastion_recordings::tables::TableStore;
+    use bastion_recordings::tables::rest::TableRestClient;
+    let config = Config::from_lookup(&|k| rig.env.vars.get(k).cloned()).expect("config");
+    let tables = TableRestClient::new(&config.storage.app, &config.table_prefix).expect("tables");
+    tables
+        .delete_table("authzbudget")
+        .await
+        .expect("budget aged");
+}
+
+/// A check at `first` (PIM's lists read, a role kept) and, the budget's window past, the next at
+/// `second` (the roles' definitions listed, the lists waiting): what each told.
+pub(crate) async fn check_and_list_roles(
+    rig: &mut Rig,
+    (first, second): (&str, &str),
+) -> (Vec<(String, String, String)>, Vec<(String, String, String)>) {
+    let told = check_at(rig, first).await;
+    budget_passes(rig).await;
+    (told, check_at(rig, second).await)
+}
+
 /// The sessions of 2026-11-25 with `authorization` (`None`: every one): `email → item`.
 async fn listed(rig: &Rig, authorization: Option<&str>) -> Vec<(String, Value)> {
     let filter = authorization
@@ -206,7 +231,11 @@ async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
         ("00f", "frank@contoso.com", vm(SUB, "vm-a")),
     ];
     sessions_arrive(&rig, &cs, &sessions).await;
-    let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    // The first check reads the PIM lists (a role kept), the next the roles' definitions (the
+    // lists waiting that pass): the sessions a role covers are decided then, the others first.
+    let at = ("2026-11-25T08:45:00Z", "2026-11-25T09:00:00Z");
+    let (mut said, second) = check_and_list_roles(&mut rig, at).await;
+    said.extend(second.iter().filter(|s| s.0 != "shared-account").cloned());
     let kinds =
         |said: &[(String, String, String)], k: &str| said.iter().filter(|s| s.0 == k).count();
     assert_eq!(

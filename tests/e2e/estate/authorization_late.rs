@@ -69,7 +69,11 @@ async fn a_pim_row_arriving_hours_late_is_read_when_it_arrives_and_flips_none_to
         ("01d", "dave@contoso.com", vm(SUB, "vm-d")),
     ];
     sessions_arrive(&rig, &cs, &sessions).await;
-    let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    // Bob and Carol are told at the first check; Dave's role is judged at the next, its
+    // definition listed then.
+    let at = ("2026-11-25T08:45:00Z", "2026-11-25T09:00:00Z");
+    let (mut said, listed) = super::authorization::check_and_list_roles(&mut rig, at).await;
+    said.extend(listed);
     assert_eq!(
         verdict_of(&said, "session.unauthorized"),
         2,
@@ -116,11 +120,11 @@ async fn a_pim_row_arriving_hours_late_is_read_when_it_arrives_and_flips_none_to
         .collect();
     assert_eq!(
         queries.len(),
-        3,
+        4,
         "one query a workspace a check: {queries:?}"
     );
     // The last asks only what arrived since the one before (less the overlap), not 7 days again.
-    let (lo, _) = bounds(&queries[2]);
+    let (lo, _) = bounds(&queries[3]);
     assert!(
         lo >= first_hi - Duration::minutes(10) && lo < first_hi,
         "{lo} against the first query's end {first_hi}"
@@ -196,16 +200,27 @@ async fn a_session_row_written_three_hours_late_is_decided_at_the_next_check() {
         ],
         "written, not decided yet"
     );
-    // The next check (one tick after the write) decides both: before, they started more than
-    // 2 hours before the last check and waited for the next day's sweep.
+    // The next check (one tick after the write) decides Bob: before, they started more than
+    // 2 hours before the last check and waited for the next day's sweep. Alice's role, first
+    // seen then (no session before asked for the lists), is judged at the one after, its
+    // definition listed.
     let said = check_at(&mut rig, "2026-11-25T11:15:00Z").await;
     assert_eq!(
         verdicts(&rig).await,
         [
-            ("alice@contoso.com".to_owned(), "pim".to_owned()),
+            ("alice@contoso.com".to_owned(), String::new()),
             ("bob@contoso.com".to_owned(), "none".to_owned())
         ],
         "{said:?}"
     );
     assert_eq!(verdict_of(&said, "session.unauthorized"), 1, "{said:?}");
+    super::authorization::budget_passes(&rig).await;
+    check_at(&mut rig, "2026-11-25T11:30:00Z").await;
+    assert_eq!(
+        verdicts(&rig).await,
+        [
+            ("alice@contoso.com".to_owned(), "pim".to_owned()),
+            ("bob@contoso.com".to_owned(), "none".to_owned())
+        ]
+    );
 }

@@ -55,7 +55,9 @@ pub(super) async fn decided_on_vms(
         .map(|(t, p, v)| (t.as_str(), p.as_str(), v.clone()))
         .collect();
     sessions_arrive(rig, cs, &sessions).await;
-    let said = check_at(rig, "2026-11-25T09:00:00Z").await;
+    // Decided once the roles' definitions are listed, at the check after the first.
+    let at = ("2026-11-25T08:45:00Z", "2026-11-25T09:00:00Z");
+    let (_, said) = super::authorization::check_and_list_roles(rig, at).await;
     let (status, page) = rig
         .handler
         .get_json("/api/sessions?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z")
@@ -200,6 +202,11 @@ async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_
         ("00f", "frank@contoso.com", vm(SUB, "vm-y")),
     ];
     sessions_arrive(&rig, &cs, &sessions).await;
+    // The first check reads every source (PIM's lists, a role kept); the next lists the roles'
+    // definitions and decides. What the first asked of Graph and the workspace is its own.
+    check_at(&mut rig, "2026-11-25T08:45:00Z").await;
+    let first = (graph.requests(), graph.queries(), logs.received());
+    super::authorization::budget_passes(&rig).await;
     let said = check_at(&mut rig, "2026-11-25T09:00:00Z").await;
     let unknown: Vec<_> = said
         .iter()
@@ -253,16 +260,19 @@ async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_
             "{why}"
         );
     }
-    let member_reads = || {
-        (graph.requests().iter())
+    let reads_of = |asked: &[(String, String)]| {
+        (asked.iter())
             .filter(|(_, p)| p.contains("/transitiveMembers/"))
             .count()
     };
-    // Each group's members once (G1's three members on three pages; G3's refused once).
-    assert_eq!(member_reads(), 3 + 1 + 1, "{:?}", graph.requests());
+    let member_reads = || reads_of(&graph.requests());
+    // Each group's members once a check (G1's three members on three pages; G3's refused once);
+    // the next check reads again only the refused group.
+    assert_eq!(reads_of(&first.0), 3 + 1 + 1, "{:?}", first.0);
+    assert_eq!(member_reads(), 3 + 1 + 1 + 1, "{:?}", graph.requests());
     // One list a group a check (G1's two instances on two pages; its first page asked twice, the
     // 429 then its retry), and one query a workspace.
-    let asked = graph.queries();
+    let asked = first.1;
     let firsts = |g: &str| {
         asked
             .iter()
@@ -272,9 +282,7 @@ async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_
     assert_eq!((firsts(G1), firsts(G2)), (2, 1), "{asked:?}");
     let pages = |q: &&String| q.contains("skiptoken") && q.contains("filter");
     assert_eq!(asked.iter().filter(pages).count(), 1, "{asked:?}");
-    let queries = logs
-        .received()
-        .iter()
+    let queries = (first.2.iter())
         .filter(|q| q.query.contains("AuditLogs"))
         .count();
     assert_eq!(queries, 1, "one AuditLogs/SigninLogs query");
@@ -294,7 +302,7 @@ async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_
     check_at(&mut rig, "2026-11-25T09:15:00Z").await;
     let again = records(&rig).await;
     // The members read within the hour are kept: read again only for the refused group.
-    assert_eq!(member_reads(), 3 + 1 + 1 + 1, "{:?}", graph.requests());
+    assert_eq!(member_reads(), 3 + 1 + 1 + 1 + 1, "{:?}", graph.requests());
     assert_eq!(
         (again[0].1.as_str(), again[0].2.as_str()),
         ("pim-group", "satisfied"),

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::Rig;
 use super::authorization::{DENIED, activation, instance, sessions_arrive, vm};
-use super::doors::check_at;
 use super::fake_arm::SUB;
 use crate::harness::{azurite, unique};
 
@@ -67,7 +66,8 @@ async fn the_packs_authorization_figures_are_the_apis() {
         ("00f", "frank@contoso.com", vm(SUB, "vm-a")),
     ];
     sessions_arrive(&rig, &cs, &sessions).await;
-    check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    let at = ("2026-11-25T08:45:00Z", "2026-11-25T09:00:00Z");
+    super::authorization::check_and_list_roles(&mut rig, at).await;
 
     let (status, api) = rig
         .handler

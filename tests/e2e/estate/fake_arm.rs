@@ -688,6 +688,9 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
             return paged(e, uri, (&query, &version), &items);
         }
     }
+    if let Some(sub) = lower.strip_suffix("/providers/microsoft.authorization/roledefinitions") {
+        return paged(e, uri, (&query, &version), &role_definitions(e, sub));
+    }
     if let Some(sub) = lower.strip_suffix("/providers/microsoft.compute/virtualmachines") {
         return paged(e, uri, (&query, &version), &vm_list(e, sub));
     }
@@ -918,4 +921,44 @@ fn role_assignments(e: &Estate, scope: &str, query: &str) -> Response {
         }))
         .collect();
     list(items)
+}
+
+/// `GET {subscription}/providers/Microsoft.Authorization/roleDefinitions` (api-version
+/// 2022-04-01): the definitions applicable there, in the shape of the authorization
+/// specification's `GetRoleDefinitionAtScope.json` (items as `GetRoleDefinitionById.json`): the
+/// role the schedule examples name (`c8d4ff99-…`, all actions but the authorization writes, as
+/// Contributor), Reader (`*/read`) and each of `definitions` (its data actions only).
+fn role_definitions(e: &Estate, sub: &str) -> Vec<Value> {
+    let item = |guid: &str, name: &str, (actions, not): (&[&str], &[&str]), data: &[String]| {
+        json!({"properties": {"roleName": name, "type": "BuiltInRole", "description": name,
+            "assignableScopes": ["/"], "permissions": [{"actions": actions, "notActions": not,
+            "dataActions": data, "notDataActions": []}]},
+            "id": format!("{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            "type": "Microsoft.Authorization/roleDefinitions", "name": guid})
+    };
+    let writes = [
+        "Microsoft.Authorization/*/Delete",
+        "Microsoft.Authorization/*/Write",
+    ];
+    let mut out = vec![
+        item(
+            "c8d4ff99-41c3-41a8-9f60-21dfdad59608",
+            "Contributor",
+            (&["*"], &writes),
+            &[],
+        ),
+        item(
+            "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+            "Reader",
+            (&["*/read"], &[]),
+            &[],
+        ),
+    ];
+    let mut data: Vec<(&String, &Vec<String>)> = e.definitions.iter().collect();
+    data.sort();
+    out.extend(
+        data.into_iter()
+            .map(|(g, d)| item(g, "data role", (&[], &[]), d)),
+    );
+    out
 }
