@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime, Time};
 
 use super::decide::{JIT_MAX, SKEW};
 use super::evidence::{Evidence, Kind};
-use crate::catalogue::days::{self, DayRow, Span, started_within_scan, started_within_with};
+use crate::catalogue::days::{self, DayRow, Span, started_within_with};
 use crate::catalogue::person::forms;
 use crate::catalogue::session::outcome::CONNECTED;
 use crate::dates::format_utc_millis;
@@ -70,7 +70,7 @@ pub async fn scan(
             from,
             until: (next - Duration::milliseconds(1)).min(span.until),
         };
-        let rows = started_within_scan(tables, day).await?;
+        let rows = days::scan(tables, day, Vec::new()).await?;
         for r in chosen.keep(hosts, rows) {
             each(&r);
             if r.start >= decide_from && open.contains(&r.authorization.as_str()) {

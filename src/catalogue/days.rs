@@ -861,23 +861,8 @@ pub async fn started_within(
     Ok(out)
 }
 
-/// The rows of the sessions that started within `span`, read by one query over the span's day
-/// partitions (a `PartitionKey` range, followed through its continuations: the Table service
-/// continues after 1,000 rows, 5 seconds or at a partition boundary) rather than one query per
-/// day: for a long span read every tick.
-///
-/// # Errors
-/// Table errors.
-pub async fn started_within_scan(
-    tables: &dyn TableStore,
-    span: Span,
-) -> Result<Vec<DayRow>, AzureError> {
-    scan(tables, span, Vec::new()).await
-}
-
 /// The rows of the sessions that started within `span` whose verdict (`Authorization`) is one of
-/// `verdicts` (a row not yet decided has none and matches none), read as
-/// [`started_within_scan`] reads.
+/// `verdicts` (a row not yet decided has none and matches none), read as [`scan`] reads.
 ///
 /// # Errors
 /// Table errors.
@@ -893,8 +878,10 @@ pub async fn started_within_with(
     scan(tables, span, vec![Filter::Or(verdicts)]).await
 }
 
-/// The day rows of the sessions that started within `span` and match every one of `more`: one
-/// query over the span's day partitions.
+/// The day rows of the sessions that started within `span` and match every one of `more`, read by
+/// one query over the span's day partitions (a `PartitionKey` range, followed through its
+/// continuations: the Table service continues after 1,000 rows, 5 seconds or at a partition
+/// boundary) rather than one query per day: for a long span read every tick.
 ///
 /// # Errors
 /// Table errors.

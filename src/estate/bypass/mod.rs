@@ -35,7 +35,7 @@ use super::store;
 use crate::activity::{events, read};
 use crate::arm::ids::vm_of;
 use crate::arm::{ResourceManager, cidr};
-use crate::catalogue::days::{Span, started_within_scan};
+use crate::catalogue::days::{self, Span};
 use crate::estate::findings::Evaluation;
 use crate::loganalytics::LogsQuery;
 use crate::ports::Ports;
@@ -90,7 +90,7 @@ pub async fn watched(
         until: now,
     };
     // One query over the lookback's day partitions, not one per day (90 calls every tick).
-    let vms = started_within_scan(tables, span)
+    let vms = days::scan(tables, span, Vec::new())
         .await?
         .into_iter()
         .filter(|r| hosts.contains(&r.host.to_ascii_lowercase()))

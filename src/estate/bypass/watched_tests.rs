@@ -71,7 +71,7 @@ async fn the_lookback_is_read_in_one_query_and_finds_the_same_vms_as_a_query_per
         .expect("rows");
     assert_eq!(tables.count(None, Some("query")), 91);
     let scanned =
-        crate::catalogue::days::started_within_scan(tables.as_ref() as &dyn TableStore, span)
+        crate::catalogue::days::scan(tables.as_ref() as &dyn TableStore, span, Vec::new())
             .await
             .expect("rows");
     let ids = |rows: &[crate::catalogue::days::DayRow]| {
