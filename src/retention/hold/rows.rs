@@ -10,7 +10,7 @@ use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{get, update, write_creating_table, write_unless_changed};
+use crate::tables::ops::{Change, get, update, write_creating_table};
 use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};
 
 /// Table of holds, hold members and the policy shortenings the sweep records.
@@ -111,7 +111,7 @@ async fn write_released(
     ] {
         entity.insert(k.into(), Value::String(v));
     }
-    Ok(write_unless_changed(ports.tables.as_ref(), HOLDS_TABLE, &entity, etag).await?)
+    Ok(replace(ports.tables.as_ref(), &entity, etag).await?)
 }
 
 /// Inserts `row`; the row already stored under its keys when there was one.
@@ -137,6 +137,26 @@ pub(crate) async fn upsert(tables: &dyn TableStore, row: &Entity) -> Result<(), 
         .map(drop)
 }
 
+/// Writes `row` read at `etag`, unless it changed or went since (another writer came first).
+pub(crate) async fn replace(
+    tables: &dyn TableStore,
+    row: &Entity,
+    etag: String,
+) -> Result<(), AzureError> {
+    crate::tables::ops::write_unless_changed(tables, HOLDS_TABLE, row, etag).await
+}
+
+/// Rewrites row `(pk, rk)` through `change` (conditional; asked again when another writer came
+/// first). Returns the row now stored.
+pub(crate) async fn change(
+    tables: &dyn TableStore,
+    pk: &str,
+    rk: &str,
+    change: &mut Change<'_>,
+) -> Result<Option<Stored>, AzureError> {
+    update(tables, HOLDS_TABLE, pk, rk, change).await
+}
+
 /// Sets `fields` on row `(pk, rk)` unless `done` holds of it (an absent row stays absent).
 pub(crate) async fn set(
     tables: &dyn TableStore,
@@ -151,7 +171,7 @@ pub(crate) async fn set(
         }
         Some(next)
     };
-    update(tables, HOLDS_TABLE, pk, rk, &mut f).await.map(drop)
+    change(tables, pk, rk, &mut f).await.map(drop)
 }
 
 /// The member partition of a hold.

@@ -9,7 +9,7 @@ use super::{Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, approver, request
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
 use crate::tables::filter::Op;
-use crate::tables::ops::{query_all, update, write_unless_changed};
+use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
 /// The hold placement a release addresses.
@@ -52,7 +52,7 @@ async fn expire(
     e.insert("Status".into(), "expired".into());
     e.insert("ExpiredAt".into(), format_utc(now).into());
     e.insert("ExpiredReason".into(), why.into());
-    Ok(write_unless_changed(tables, HOLDS_TABLE, &e, row.etag.clone()).await?)
+    Ok(rows::replace(tables, &e, row.etag.clone()).await?)
 }
 
 /// A release naming no request: a new request, unless one is open (the asker's: 403; someone
@@ -164,9 +164,7 @@ pub(super) async fn approve(
     if id.is_empty() || id.len() > 64 {
         return Err(unknown());
     }
-    let stored = update(tables, HOLDS_TABLE, RELEASE_PK, id, &mut |cur: Option<
-        &Stored,
-    >| {
+    let stored = rows::change(tables, RELEASE_PK, id, &mut |cur: Option<&Stored>| {
         why = None;
         let Some(cur) = cur else {
             why = Some(unknown());
