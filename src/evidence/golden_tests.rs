@@ -76,39 +76,43 @@ async fn month() -> crate::testkit::Fakes {
             .await
             .expect("session");
     }
-    let finding = |code: &str, evidence: &str| Finding {
-        code: code.into(),
-        level: Level::High,
-        evidence: evidence.into(),
+    // An evaluation of the `assessed` checks, each of `found` (code, evidence) a high finding.
+    let evaluation = |found: &[(&str, &str)], assessed: &[&str]| Evaluation {
+        findings: (found.iter())
+            .map(|(code, evidence)| Finding {
+                code: (*code).into(),
+                level: Level::High,
+                evidence: (*evidence).into(),
+            })
+            .collect(),
+        assessed: assessed.iter().map(|c| (*c).to_owned()).collect(),
     };
-    let assessed = |codes: &[&str]| codes.iter().map(|c| (*c).to_owned()).collect();
     let door = "door:public-ip";
-    let open = Evaluation {
-        findings: vec![finding(door, "public IP 203.0.113.50 on nic-web-1")],
-        assessed: assessed(&[door]),
-    };
-    let web = vm("vm-web");
-    let store = |host: &str, ev: &Evaluation, at| {
-        let host = host.to_owned();
-        let ev = ev.clone();
-        async move {
-            crate::estate::store::apply(tables, &host, &ev, at)
-                .await
-                .expect("estate")
-        }
-    };
-    store(&web, &open, datetime!(2025-03-06 7:30 UTC)).await;
-    let closed = Evaluation {
-        findings: Vec::new(),
-        assessed: assessed(&[door]),
-    };
-    store(&web, &closed, datetime!(2025-03-18 16:05 UTC)).await;
     let check = "check-failed:network";
-    let unread = Evaluation {
-        findings: vec![finding(check, "the network interfaces could not be read")],
-        assessed: assessed(&[check]),
-    };
-    store(&vm("vm-db"), &unread, datetime!(2025-03-09 12:00 UTC)).await;
+    for (host, ev, at) in [
+        (
+            vm("vm-web"),
+            evaluation(&[(door, "public IP 203.0.113.50 on nic-web-1")], &[door]),
+            datetime!(2025-03-06 7:30 UTC),
+        ),
+        (
+            vm("vm-web"),
+            evaluation(&[], &[door]),
+            datetime!(2025-03-18 16:05 UTC),
+        ),
+        (
+            vm("vm-db"),
+            evaluation(
+                &[(check, "the network interfaces could not be read")],
+                &[check],
+            ),
+            datetime!(2025-03-09 12:00 UTC),
+        ),
+    ] {
+        crate::estate::store::apply(tables, &host, &ev, at)
+            .await
+            .expect("estate");
+    }
     let bucket = options(None).burst_bucket;
     crate::audit_logs::detect::unchecked::run_unchecked(tables, &ports.sources, 3, bucket).await;
     f
