@@ -33,6 +33,8 @@ mod declared_tests;
 #[cfg(test)]
 mod doors_tests;
 #[cfg(test)]
+mod golden_tests;
+#[cfg(test)]
 mod lists_tests;
 #[cfg(test)]
 mod tables_tests;
