@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis};
 use crate::storage::links::Link;
-use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode};
+use crate::tables::ops::{insert_once, query_all};
+use crate::tables::{Entity, Filter, TableStore};
 
 /// Table of access-audit rows.
 pub const ACCESS_AUDIT_TABLE: &str = "accessaudit";
@@ -47,12 +47,9 @@ pub async fn audit(
         e["Link"] = Value::String(l.audit_text());
     }
     let Value::Object(e) = e else { return Ok(()) };
-    match write_creating_table(tables, ACCESS_AUDIT_TABLE, &e, WriteMode::Insert).await {
-        // The key ends in a fresh UUID: a 409 is the client's retry meeting the row its first
-        // attempt stored (the answer lost), so the access is recorded.
-        Ok(_) | Err(AzureError::Conflict) => Ok(()),
-        Err(e) => Err(e),
-    }
+    // The key ends in a fresh UUID: a row there is the client's retry meeting the row its first
+    // attempt stored (the answer lost), so the access is recorded.
+    insert_once(tables, ACCESS_AUDIT_TABLE, &e).await.map(drop)
 }
 
 /// The access-audit rows of access day `day`, as stored (the evidence pack copies their columns).

@@ -28,7 +28,7 @@ use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::export::Outbox;
 use crate::export::rows::SessionRow;
-use crate::tables::ops::{Companions, get, query_all, remove, update_with, write_creating_table};
+use crate::tables::ops::{Companions, Once, get, insert_once, query_all, remove, update_with};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
@@ -463,11 +463,8 @@ pub async fn insert_new(
     w.written = Some(arrived);
     widen(&mut w.pending, pending);
     record(outbox, Some(&w), arrived).await?;
-    match write_creating_table(tables, DAYS_TABLE, &w.to_entity(), WriteMode::Insert).await {
-        Ok(_) => Ok(true),
-        Err(AzureError::Conflict) => Ok(false),
-        Err(e) => Err(e),
-    }
+    let written = insert_once(tables, DAYS_TABLE, &w.to_entity()).await?;
+    Ok(matches!(written, Once::Inserted(_)))
 }
 
 /// Writes the day row of `s`: its fields, the end's arrival (`arrived` when the end is new),

@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
-use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
+use crate::tables::ops::{insert_once, query_all};
+use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 
 /// The table.
 pub const LOOKUPS_TABLE: &str = "actorlookups";
@@ -121,10 +121,8 @@ impl Lookup {
 /// # Errors
 /// Table errors.
 pub async fn add(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureError> {
-    match write_creating_table(tables, LOOKUPS_TABLE, &lookup.entity(), WriteMode::Insert).await {
-        Ok(_) | Err(AzureError::Conflict) => Ok(()),
-        Err(e) => Err(e),
-    }
+    insert_once(tables, LOOKUPS_TABLE, &lookup.entity()).await?;
+    Ok(())
 }
 
 /// Most awaited lookups read to choose a pass's share from.

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
-use crate::tables::ops::write_creating_table;
+use crate::tables::ops::{insert_once, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 pub use crate::catalogue::policy::DELETIONS_TABLE;
@@ -168,10 +168,8 @@ pub async fn finalize(
     let mut e = t.entity(&t.key.pk, &t.key.rk);
     e.insert("DeletedAt".into(), Value::String(format_utc(at)));
     e.insert("Outcome".into(), Value::String(ending.as_str().into()));
-    match write_creating_table(tables, DELETIONS_TABLE, &e, WriteMode::Insert).await {
-        Ok(_) | Err(AzureError::Conflict) => drop_intent(tables, t).await,
-        Err(e) => Err(e),
-    }
+    insert_once(tables, DELETIONS_TABLE, &e).await?;
+    drop_intent(tables, t).await
 }
 
 /// Up to `top` open intents (a missing table has none).

@@ -18,8 +18,8 @@ use crate::dates::timestamp;
 use crate::export::rows::ReviewRow;
 use crate::ports::{Ports, RequestError};
 use crate::spine::stable_id;
-use crate::tables::ops::{get, update, write_creating_table};
-use crate::tables::{TableStore, WriteMode, get_str};
+use crate::tables::ops::{Once, get, insert_once, update};
+use crate::tables::{TableStore, get_str};
 
 /// Row key of an id row.
 const ID_ROW: &str = "review";
@@ -180,14 +180,10 @@ pub async fn record_by(
         }
         let mut e = crate::tables::keyed(id.as_str(), ID_ROW);
         e.extend(review.to_entity());
-        match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
-            Ok(_) => {
-                return recorded(ports, review, true).await;
-            }
-            // A concurrent retry won: read what it recorded.
-            Err(AzureError::Conflict) => {}
-            Err(e) => return Err(e.into()),
+        if let Once::Inserted(_) = insert_once(tables, IDS_TABLE, &e).await? {
+            return recorded(ports, review, true).await;
         }
+        // A concurrent retry won: read what it recorded.
     }
     Err(AzureError::Transient(format!("review {id}: kept conflicting")).into())
 }
@@ -205,10 +201,7 @@ pub(super) async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureEr
     let tables = ports.tables.as_ref();
     let mut e = crate::tables::keyed(review.log_pk(), review.log_rk());
     e.extend(review.to_entity());
-    match write_creating_table(tables, REVIEWS_TABLE, &e, WriteMode::Insert).await {
-        Ok(_) | Err(AzureError::Conflict) => {}
-        Err(e) => return Err(e),
-    }
+    insert_once(tables, REVIEWS_TABLE, &e).await?;
     let c = &review.context;
     supersede(tables, &c.subject_day, &review.subject.latest_rk(), review).await?;
     // A recording's review covers its session too (the queue and the sessions list show it).

@@ -17,8 +17,8 @@ use super::model::{Context, Subject};
 use crate::azure::AzureError;
 use crate::catalogue::person::{Duty, Person};
 use crate::dates::{format_date, format_utc_millis};
-use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::ops::{insert_once, query_all};
+use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// The refused attempts.
 pub const REFUSALS_TABLE: &str = "reviewrefusals";
@@ -124,10 +124,7 @@ pub async fn record_refusal(tables: &dyn TableStore, r: &Refusal<'_>) -> Result<
         "SessionUser": user.names.join(", "), "TunnelId": context.tunnel_id,
         "BastionHost": context.bastion_host, "TargetVm": context.target_vm, "Reason": reason,
     }));
-    match write_creating_table(tables, REFUSALS_TABLE, &e, WriteMode::Insert).await {
-        Ok(_) | Err(AzureError::Conflict) => Ok(()),
-        Err(e) => Err(e),
-    }
+    insert_once(tables, REFUSALS_TABLE, &e).await.map(drop)
 }
 
 /// The refused attempts of day partition `day` whose time lies in `[from, to)`, oldest first.

@@ -16,7 +16,9 @@ use crate::azure::AzureError;
 use crate::catalogue::session::fill;
 use crate::dates::{bucket, format_date, format_utc};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
-use crate::tables::ops::{query_all, remove, upsert_batched, write_creating_table};
+use crate::tables::ops::{
+    Once, insert_once, query_all, remove, upsert_batched, write_creating_table,
+};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 
@@ -231,13 +233,12 @@ pub async fn claim(
             list(tables, pk).await?;
             changed(tables, &attempts).await?;
             let row = marker_row(pk, false);
-            match write_creating_table(tables, FAILED_TABLE, &row, WriteMode::Insert).await {
-                Ok(etag) => etag,
-                Err(AzureError::Conflict) => match tables.get(FAILED_TABLE, pk, MARKER).await? {
+            match insert_once(tables, FAILED_TABLE, &row).await? {
+                Once::Inserted(etag) => etag,
+                Once::Existed => match tables.get(FAILED_TABLE, pk, MARKER).await? {
                     Some(m) if !settled(&m.entity) => m.etag,
                     _ => return Ok(None),
                 },
-                Err(e) => return Err(e),
             }
         }
     };

@@ -12,7 +12,7 @@ use super::CURSORS_TABLE;
 use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{query_all, write_creating_table};
+use crate::tables::ops::{Once, insert_once, query_all};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, filter::Op, get_i64, get_str, int64};
 
 /// One tail cursor.
@@ -176,21 +176,16 @@ impl CursorRepo {
     /// Registers a cursor; returns it as stored (with its ETag) when inserted now, `None` when it
     /// already existed (duplicate event: keep its offset).
     pub async fn register(&self, cursor: &Cursor) -> Result<Option<Cursor>, AzureError> {
-        match write_creating_table(
-            self.tables.as_ref(),
-            CURSORS_TABLE,
-            &cursor.to_entity(),
-            WriteMode::Insert,
+        let e = cursor.to_entity();
+        Ok(
+            match insert_once(self.tables.as_ref(), CURSORS_TABLE, &e).await? {
+                Once::Inserted(etag) => Some(Cursor {
+                    etag,
+                    ..cursor.clone()
+                }),
+                Once::Existed => None,
+            },
         )
-        .await
-        {
-            Ok(etag) => Ok(Some(Cursor {
-                etag,
-                ..cursor.clone()
-            })),
-            Err(AzureError::Conflict) => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 
     /// Writes `cursor` if nobody changed it since it was read; returns it with the new ETag.

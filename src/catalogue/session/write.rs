@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
 use crate::azure::AzureError;
 use crate::catalogue::days::{self, Before, DayRow, Span};
-use crate::tables::{TableStore, WriteMode, ops};
+use crate::tables::{TableStore, ops};
 
 /// `UserIdentity`: `UserObjectId` is the object id Microsoft Graph gave for `UserEmail`.
 pub const RESOLVED: &str = "resolved";
@@ -192,9 +192,8 @@ async fn insert_new(
     }
     e.insert("PartitionKey".into(), part.tunnel_id.clone().into());
     e.insert("RowKey".into(), SESSION_ROW.into());
-    match ops::write_creating_table(tables, SESSIONS_TABLE, &e, WriteMode::Insert).await {
-        Ok(_) => Ok(Some(true)),
-        Err(AzureError::Conflict) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(match ops::insert_once(tables, SESSIONS_TABLE, &e).await? {
+        ops::Once::Inserted(_) => Some(true),
+        ops::Once::Existed => None,
+    })
 }

@@ -22,7 +22,7 @@ use crate::dates::format_utc_millis;
 use crate::spine::kinds::{self, ESTATE_RESOLVED};
 use crate::spine::reasons::OPEN_ESTATE_FINDING;
 use crate::spine::{self, Severity};
-use crate::tables::ops::{query_all, update_from, write_creating_table};
+use crate::tables::ops::{insert_once, query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
 /// The findings table.
@@ -321,10 +321,7 @@ pub async fn rekey(tables: &dyn TableStore, from: &str, to: &str) -> Result<usiz
             "HostName".into(),
             Value::from(crate::arm::resource_name(to)),
         );
-        match write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Insert).await {
-            Ok(_) | Err(AzureError::Conflict) => {}
-            Err(e) => return Err(e),
-        }
+        insert_once(tables, ESTATE_TABLE, &e).await?;
         crate::tables::ops::remove(tables, ESTATE_TABLE, &pk, &rk, None).await?;
         moved += 1;
     }

@@ -10,7 +10,7 @@ use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{Change, get, update, write_creating_table};
+use crate::tables::ops::{Change, Once, get, insert_once, update, write_creating_table};
 use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};
 
 /// Table of holds, hold members and the policy shortenings the sweep records.
@@ -119,15 +119,12 @@ pub(crate) async fn insert(
     tables: &dyn TableStore,
     row: &Entity,
 ) -> Result<Option<Entity>, AzureError> {
-    match write_creating_table(tables, HOLDS_TABLE, row, WriteMode::Insert).await {
-        Ok(_) => Ok(None),
-        Err(AzureError::Conflict) => {
-            let key = |k| get_str(row, k).unwrap_or_default();
-            let old = get(tables, HOLDS_TABLE, key("PartitionKey"), key("RowKey")).await?;
-            Ok(old.map(|s| s.entity))
-        }
-        Err(e) => Err(e),
+    if let Once::Inserted(_) = insert_once(tables, HOLDS_TABLE, row).await? {
+        return Ok(None);
     }
+    let key = |k| get_str(row, k).unwrap_or_default();
+    let old = get(tables, HOLDS_TABLE, key("PartitionKey"), key("RowKey")).await?;
+    Ok(old.map(|s| s.entity))
 }
 
 /// Upserts `row` (a retry writes the same row).

@@ -109,6 +109,29 @@ pub async fn write_creating_table<T: TableStore + ?Sized>(
     }
 }
 
+/// What [`insert_once`] found under the row's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Once {
+    /// Written now, with its ETag.
+    Inserted(String),
+    /// A row was already there (a retry meeting its first attempt, or another writer first).
+    Existed,
+}
+
+/// Inserts `entity` (creating a missing table) unless a row already stands under its keys: a
+/// conflict means it is there, which is no error.
+pub async fn insert_once<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    entity: &Entity,
+) -> Result<Once, AzureError> {
+    match write_creating_table(tables, table, entity, WriteMode::Insert).await {
+        Ok(etag) => Ok(Once::Inserted(etag)),
+        Err(AzureError::Conflict) => Ok(Once::Existed),
+        Err(e) => Err(e),
+    }
+}
+
 /// Upserts `rows` of one partition in batches; a batch refused for a missing table is sent again
 /// once the table is created (not one write per row), any other refused batch is written row by
 /// row, which names the failing row.

@@ -274,3 +274,21 @@ async fn upsert_batched_creates_a_missing_table_and_sends_the_batches_again_not_
         150
     );
 }
+
+#[tokio::test]
+async fn insert_once_creates_the_table_and_keeps_the_first_row() {
+    let tables = InMemoryTables::new();
+    let row = |v: i64| {
+        let e = json!({"PartitionKey": "p", "RowKey": "r", "V": v});
+        e.as_object().cloned().expect("object")
+    };
+    let first = insert_once(&tables, T, &row(1)).await.expect("insert");
+    assert!(
+        matches!(first, Once::Inserted(ref etag) if !etag.is_empty()),
+        "{first:?}"
+    );
+    let again = insert_once(&tables, T, &row(2)).await.expect("insert");
+    assert_eq!(again, Once::Existed);
+    let kept = get(&tables, T, "p", "r").await.expect("get").expect("row");
+    assert_eq!(kept.entity["V"], 1);
+}
