@@ -1,7 +1,7 @@
 //! Re-verification of recorded digests: gone before retain-until → `recording.missing`; content
 //! or size differing → `recording.tampered` (recordings are write-once); unhashed rows counted.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -73,12 +73,7 @@ pub async fn verify(
         .sources
         .of_row(entry)
         .and_then(|s| s.bastion_id.clone());
-    let finding = |mut f: Finding| {
-        if let Some(id) = &host_id {
-            f.evidence["bastionResourceId"] = Value::String(id.clone());
-        }
-        Ok(Verdict::Finding(f))
-    };
+    let finding = |f: Finding| Ok(Verdict::Finding(f.portal(host_id.as_deref())));
     match hash_blob(store, &blob, CHUNK).await {
         Err(AzureError::NotFound) => {
             // A deletion outside retention was reported when it happened (`recording.deleted`).

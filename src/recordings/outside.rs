@@ -2,7 +2,7 @@
 //! ([`STATUS_DELETED_OUTSIDE`], or [`STATUS_DELETED_BEFORE`] for a blob gone before the catalogue
 //! read it; kept, never removed), its custody trail and its `recording.deleted` notification.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::catalogue::recording::{
@@ -202,7 +202,7 @@ pub fn deleted_finding(row: &Recording, bastion_id: Option<&str>) -> Finding {
         .map(|d| d.at.clone())
         .unwrap_or_default();
     let day = crate::dates::timestamp(&at).map_or_else(String::new, |t| format_date(t.date()));
-    let mut data = json!({
+    let data = json!({
         "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
         "container": row.container, "blobName": row.blob_name, "blobUrl": row.blob_url,
         "retentionClass": row.retention_class, "retainUntil": row.retain_until,
@@ -211,11 +211,8 @@ pub fn deleted_finding(row: &Recording, bastion_id: Option<&str>) -> Finding {
         "sha256": row.hash.as_ref().map(|h| h.sha256.as_str()).unwrap_or_default(),
         "status": row.status, "sessionId": row.sessions(),
     });
-    if let Some(id) = bastion_id {
-        data["bastionResourceId"] = Value::String(id.to_owned());
-    }
     let f = Finding::new(&RECORDING_DELETED, fact(row), at, Severity::Critical, data);
-    f.word("how", how(row, &day))
+    f.portal(bastion_id).word("how", how(row, &day))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! is the truth; a disagreement is recorded on the row, the tags restored, and one
 //! `recording.retagged` raised with an id of the recording and the tags found.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
@@ -105,7 +105,7 @@ pub fn finding(
     bastion_id: Option<&str>,
 ) -> Finding {
     let tag = |k: &str| found.get(k).cloned().unwrap_or_default();
-    let mut data = json!({
+    let data = json!({
         "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
         "container": row.container, "blobName": row.blob_name, "blobUrl": row.blob_url,
         "retentionClass": row.retention_class, "retainUntil": row.retain_until,
@@ -113,9 +113,6 @@ pub fn finding(
         "foundRetentionClass": tag(TAG_CLASS), "foundRetainUntil": tag(TAG_UNTIL),
         "foundHeldFrom": tag(TAG_HELD_FROM), "restored": restored,
     });
-    if let Some(id) = bastion_id {
-        data["bastionResourceId"] = Value::String(id.to_owned());
-    }
     let key = [row.id().as_str(), "\n", &spell(found)].concat();
     let f = Finding::new(
         &RECORDING_RETAGGED,
@@ -124,7 +121,7 @@ pub fn finding(
         Severity::Critical,
         data,
     );
-    f.word("what", what(row, found))
+    f.portal(bastion_id).word("what", what(row, found))
 }
 
 /// Compares `tags` (just read) with `row`; a disagreement confirmed by a second read is recorded

@@ -78,6 +78,18 @@ impl<D> Finding<D> {
     }
 }
 
+impl Finding {
+    /// This finding with its Bastion host's resource id as `bastionResourceId` when known: the
+    /// portal link of chat notifications and the Sentinel row's resource id ([`sentinel`]).
+    #[must_use]
+    pub fn portal(mut self, bastion_id: Option<&str>) -> Self {
+        if let Some(id) = bastion_id {
+            self.evidence["bastionResourceId"] = Value::String(id.to_owned());
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 impl<D: Serialize + Clone> Finding<D> {
     /// Its notification, as [`send`] makes it (what tests read).

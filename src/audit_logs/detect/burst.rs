@@ -83,15 +83,12 @@ pub fn concerns(f: &Finding, user: (&str, &str), ip: &str, at: OffsetDateTime) -
 }
 
 /// `f` with its host's resource id (the portal link) when the burst is on one known host.
-pub fn with_portal(mut f: Finding, sources: &Sources) -> Finding {
+pub fn with_portal(f: Finding, sources: &Sources) -> Finding {
     let id = f.evidence["bastionHost"]
         .as_str()
         .filter(|h| !h.contains(','))
         .and_then(|h| sources.bastion_id(h));
-    if let Some(id) = id {
-        f.evidence["bastionResourceId"] = Value::String(id.to_owned());
-    }
-    f
+    f.portal(id)
 }
 
 #[cfg(test)]

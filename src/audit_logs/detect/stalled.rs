@@ -124,9 +124,6 @@ fn finding(
     let hours = deps.after.whole_hours();
     let mut data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": hours,
         "account": source.account(), "container": source.container});
-    if let Some(id) = &source.bastion_id {
-        data["bastionResourceId"] = Value::String(id.clone());
-    }
     let host = match &source.bastion {
         Some(b) => {
             data["bastionHost"] = Value::String(b.clone());
@@ -142,6 +139,7 @@ fn finding(
         Severity::Critical,
         data,
     )
+    .portal(source.bastion_id.as_deref())
     .word("host", host)
     .word("hours", hours.to_string())
     .word("source", source.label())

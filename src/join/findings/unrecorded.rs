@@ -1,6 +1,6 @@
 //! `session.unrecorded`: which sessions are due, their marks and their finding.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::azure::AzureError;
@@ -99,15 +99,12 @@ pub fn unrecorded_finding(row: &DayRow, bastion_id: Option<&str>) -> Finding {
         None => "has no recording, and its end was never logged",
     };
     let at = format_utc(row.end.unwrap_or(row.start));
-    let mut evidence = json!({
+    let evidence = json!({
             "tunnelId": row.tunnel_id, "bastionHost": row.host, "targetVm": row.vm,
             "userName": row.user_name, "userEmail": row.user_email, "protocol": row.protocol,
             "sessionStart": format_utc(row.start), "sessionEnd": row.end.map(format_utc),
             "ended": if row.end.is_some() { "logged" } else { "unknown" },
     });
-    if let Some(id) = bastion_id {
-        evidence["bastionResourceId"] = Value::String(id.to_owned());
-    }
     let f = Finding::new(
         &SESSION_UNRECORDED,
         &row.tunnel_id,
@@ -115,5 +112,5 @@ pub fn unrecorded_finding(row: &DayRow, bastion_id: Option<&str>) -> Finding {
         Severity::Warning,
         evidence,
     );
-    f.word("vm", vm).word("ending", ending)
+    f.portal(bastion_id).word("vm", vm).word("ending", ending)
 }

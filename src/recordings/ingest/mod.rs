@@ -172,7 +172,7 @@ pub fn replaced_by(cur: &Recording, fresh: &Recording) -> Option<Replaced> {
 /// `recording.replaced` (critical) for a row holding a replacement; one per current ETag.
 pub fn replaced_finding(row: &Recording, bastion_id: Option<&str>) -> Option<Finding> {
     let was = row.replaced.as_ref()?;
-    let mut data = serde_json::json!({
+    let data = serde_json::json!({
         "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
         "container": row.container, "blobName": row.blob_name, "blobUrl": row.blob_url,
         "expectedSha256": was.sha256, "expectedLength": was.length, "previousEtag": was.etag,
@@ -180,18 +180,10 @@ pub fn replaced_finding(row: &Recording, bastion_id: Option<&str>) -> Option<Fin
         "retentionClass": row.retention_class, "retainUntil": row.retain_until,
         "sessionId": row.sessions(),
     });
-    if let Some(id) = bastion_id {
-        data["bastionResourceId"] = serde_json::Value::String(id.to_owned());
-    }
     let key = [row.id().as_str(), "\n", &row.etag].concat();
     let at = format_utc(row.blob_created);
-    Some(Finding::new(
-        &RECORDING_REPLACED,
-        key,
-        at,
-        Severity::Critical,
-        data,
-    ))
+    let f = Finding::new(&RECORDING_REPLACED, key, at, Severity::Critical, data);
+    Some(f.portal(bastion_id))
 }
 
 /// The `recording.catalogued` finding of a new row (the message's public schema, see the README:
@@ -207,12 +199,10 @@ pub fn catalogued_finding(entry: &Recording, id: &str, bastion_id: Option<&str>)
     if !entry.source_bastion.is_empty() {
         evidence["bastionHost"] = entry.source_bastion.as_str().into();
     }
-    if let Some(id) = bastion_id {
-        evidence["bastionResourceId"] = id.into();
-    }
     let at = format_utc(entry.blob_created);
     let f = Finding::new(&RECORDING_CATALOGUED, id, at, Severity::Info, evidence);
-    f.word("bytes", entry.content_length.to_string())
+    f.portal(bastion_id)
+        .word("bytes", entry.content_length.to_string())
 }
 
 /// The queue message a catalogued recording leaves for `RecordingHash`: its content's hash.
