@@ -9,7 +9,8 @@
 //!
 //! Two uses share it: PIM's two lists ([`Use::Lists`], taken two at once: a list read half is not
 //! a read) and the subscription's list of VMs with their extensions ([`Use::Extensions`], one
-//! call: whether shared accounts' VMs sign people in with Entra ID). The verdicts come first
+//! call: whether shared accounts' VMs, and those of sessions in UPN form a role could cover, sign
+//! people in with Entra ID). The verdicts come first
 //! ([`Turns`]): a subscription's lists take their place before its VM list whenever a session
 //! waits for them, except once per [`VMS_PACE`] when VMs are due: then the VM list goes first and
 //! the lists wait one pass (their sessions undecided, never `none`). The subscription's role

@@ -32,6 +32,8 @@ const VM: &str =
     "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
 /// Reader's GUID.
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+/// Virtual Machine User Login's GUID.
+const VM_USER_LOGIN: &str = "fb879df8-f326-4884-b1cf-06f3ad86be52";
 
 /// Alice's activation of Reader at the VM's subscription, from an hour before `T0`, as
 /// `GetRoleAssignmentScheduleInstancesByScope.json` gives an instance.
@@ -45,14 +47,15 @@ fn activation() -> serde_json::Value {
         "id": "/subscriptions/s1/providers/Microsoft.Authorization/RoleAssignmentScheduleInstances/act-alice"})
 }
 
-/// PIM lists read whole (empty, or the instances set), the VM listed without Entra login (its
-/// first lists failing as many times as asked), the role definitions listed (or refused, 403);
-/// every call counted.
+/// PIM lists read whole (empty, or the instances set), the VM listed without Entra login (or
+/// with it, when set; its first lists failing as many times as asked), the role definitions
+/// listed (or refused, 403); every call counted.
 #[derive(Default)]
 struct Arm(
     Mutex<Vec<String>>,
     Mutex<usize>,
     Mutex<Vec<serde_json::Value>>,
+    Mutex<bool>,
     Mutex<bool>,
 );
 
@@ -87,8 +90,13 @@ impl ResourceManager for Arm {
             *failing -= 1;
             return Err(AzureError::Transient("503 ServiceUnavailable".into()));
         }
-        let page = serde_json::json!([{"id": VM, "resources": [{"name": "AzureMonitorLinuxAgent",
+        let mut page = serde_json::json!([{"id": VM, "resources": [{"name": "AzureMonitorLinuxAgent",
             "properties": {"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorLinuxAgent"}}]}]);
+        if *self.4.lock().expect("entra") {
+            let resources = page[0]["resources"].as_array_mut().expect("resources");
+            resources.push(serde_json::json!({"name": "AADSSHLoginForLinux",
+                "properties": {"publisher": "Microsoft.Azure.ActiveDirectory", "type": "AADSSHLoginForLinux"}}));
+        }
         Ok(serde_json::from_value(page).expect("vms"))
     }
     async fn role_definitions(&self, scope: &str) -> Result<Vec<RoleDefinition>, AzureError> {
@@ -97,12 +105,19 @@ impl ResourceManager for Arm {
             let role = crate::permissions::ArmOperation::ListRoleDefinitions.missing(scope);
             return Err(AzureError::Forbidden { role });
         }
-        // The list as `GetRoleDefinitionAtScope.json` (api-version 2022-04-01) gives it: Reader.
+        // The list as `GetRoleDefinitionAtScope.json` (api-version 2022-04-01) gives it: Reader,
+        // and Virtual Machine User Login (the VM's children's reads, the login data action).
         let page = serde_json::json!([{"properties": {"roleName": "Reader", "type": "BuiltInRole",
             "description": "View all resources", "assignableScopes": ["/"],
             "permissions": [{"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}]},
             "id": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}"),
-            "type": "Microsoft.Authorization/roleDefinitions", "name": READER}]);
+            "type": "Microsoft.Authorization/roleDefinitions", "name": READER},
+            {"properties": {"roleName": "Virtual Machine User Login", "type": "BuiltInRole",
+            "description": "View Virtual Machines in the portal and login as a regular user.", "assignableScopes": ["/"],
+            "permissions": [{"actions": ["Microsoft.Network/networkInterfaces/read", "Microsoft.Compute/virtualMachines/*/read"],
+                "notActions": [], "dataActions": ["Microsoft.Compute/virtualMachines/login/action"], "notDataActions": []}]},
+            "id": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{VM_USER_LOGIN}"),
+            "type": "Microsoft.Authorization/roleDefinitions", "name": VM_USER_LOGIN}]);
         Ok(serde_json::from_value(page).expect("definitions"))
     }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
@@ -166,10 +181,20 @@ impl ResourceManager for Arm {
 
 /// A successful session of `email` as `root` on the VM, started at `start`.
 async fn session(tables: &InMemoryTables, tunnel: &str, email: &str, start: OffsetDateTime) {
+    session_as(tables, (tunnel, "root"), email, start).await;
+}
+
+/// A successful session of `email` as `account` on the VM, started at `start`.
+async fn session_as(
+    tables: &InMemoryTables,
+    (tunnel, account): (&str, &str),
+    email: &str,
+    start: OffsetDateTime,
+) {
     let mut s = SessionRecord::new(tunnel);
     s.session_start = Some(start);
     (s.target_resource_id, s.target_vm) = (VM.into(), "vm".into());
-    (s.user_name, s.user_email, s.outcome) = ("root".into(), email.into(), CONNECTED.into());
+    (s.user_name, s.user_email, s.outcome) = (account.into(), email.into(), CONNECTED.into());
     let row = DayRow::of(&s).expect("row").to_entity();
     let mode = crate::tables::WriteMode::Upsert;
     crate::tables::ops::write_creating_table(tables, DAYS_TABLE, &row, mode)
@@ -215,6 +240,14 @@ fn settings() -> AuthzSettings {
         grace: Duration::minutes(15),
         pim_groups: false,
         signin_mfa: false,
+    }
+}
+
+/// No window of [`super::budget::WINDOW`] holds more than two of `calls` (`case` names the run).
+fn within_budget(calls: &[(OffsetDateTime, String)], case: &str) {
+    for (at, _) in calls {
+        let within = (calls.iter()).filter(|(t, _)| *t >= *at && *t < *at + super::budget::WINDOW);
+        assert!(within.count() <= 2, "{case}: {calls:?}");
     }
 }
 
@@ -449,11 +482,99 @@ async fn definitions_are_listed_within_the_budget_and_a_refused_list_is_unknown(
             assert_eq!(lists.len(), 8, "{calls:?}");
         }
         assert!(!lists.contains(&(T0 + minutes(15))), "{calls:?}");
-        for (at, _) in &calls {
-            let within = calls
-                .iter()
-                .filter(|(t, _)| *t >= *at && *t < *at + super::budget::WINDOW);
-            assert!(within.count() <= 2, "{calls:?}");
+        within_budget(&calls, "");
+    }
+}
+
+/// A login-only role (Virtual Machine User Login activated at the subscription) and one session
+/// of its person: as `alice@contoso.com` (UPN form) the pass after the role is kept lists the
+/// role definitions and the VM list (two calls, the PIM lists waiting): `pim` where the VM has
+/// `AADSSHLoginForLinux`, `none` where it has not; that list failing, `unknown` naming it, then
+/// told at the next pass with budget. As `root` no VM list is ever read, and the role does not
+/// count: `none`.
+#[tokio::test]
+async fn a_login_only_role_counts_as_the_vm_list_tells_and_a_local_account_reads_none() {
+    let minutes = Duration::minutes;
+    let cases = [
+        ("alice@contoso.com", true, 0, [Verdict::Pim, Verdict::Pim]),
+        (
+            "alice@contoso.com",
+            false,
+            0,
+            [Verdict::None, Verdict::None],
+        ),
+        (
+            "alice@contoso.com",
+            true,
+            1,
+            [Verdict::Unknown, Verdict::Pim],
+        ),
+        ("root", true, 0, [Verdict::None, Verdict::None]),
+    ];
+    for (account, present, failing, want) in cases {
+        let (tables, clock, ports) = rig();
+        let (arm, doors) = (Arm::default(), Doors::default());
+        let mut role = activation();
+        role["properties"]["roleDefinitionId"] = format!(
+            "/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{VM_USER_LOGIN}"
+        )
+        .into();
+        arm.2.lock().expect("instances").push(role);
+        *arm.4.lock().expect("entra") = present;
+        *arm.1.lock().expect("failing") = failing;
+        let sources = sources(&arm, &doors);
+        let (settings, every) = (settings(), BTreeSet::new());
+        let mut calls: Vec<(OffsetDateTime, String)> = Vec::new();
+        let mut pass = async |at: OffsetDateTime| {
+            clock.set(at);
+            let r = run(&ports, &sources, &every, &settings, at).await;
+            calls.extend(arm.take().into_iter().map(|c| (at, c)));
+            r
+        };
+        let case = format!("{account}, extension {present}, failing {failing}");
+        session_as(
+            &tables,
+            ("t-alice", account),
+            "alice@contoso.com",
+            T0 - minutes(10),
+        )
+        .await;
+        // The lists first (the role seen, its definition not listed yet: alice waits).
+        let first = pass(T0).await;
+        assert_eq!((first.deferred, first.decided.len()), (1, 0), "{case}");
+        let second = pass(T0 + minutes(15)).await;
+        assert_eq!(verdicts(&second), [("t-alice", want[0])], "{case}");
+        if want[0] == Verdict::Unknown {
+            let why = &second.decided[0].1.reasons;
+            assert!(
+                why.iter().any(|w| w.contains(VM_USER_LOGIN)
+                    && w.contains("VM list not read")
+                    && w.contains("Microsoft.Compute/virtualMachines/read")),
+                "{case}: {why:?}"
+            );
         }
+        let third = pass(T0 + minutes(30)).await;
+        let now: Vec<_> = verdicts(&third)
+            .into_iter()
+            .filter(|(t, _)| *t == "t-alice")
+            .collect();
+        // Re-decided only where it was `unknown`; otherwise as it was.
+        let last = now.first().map_or(want[0], |(_, v)| *v);
+        assert_eq!(last, want[1], "{case}: {:?}", third.decided);
+        for k in 3..=8 {
+            pass(T0 + minutes(15 * k)).await;
+        }
+        let vms: Vec<_> = calls
+            .iter()
+            .filter(|(_, c)| c == "vms")
+            .map(|(t, _)| *t)
+            .collect();
+        let expected = match (account, failing) {
+            ("root", _) => vec![],
+            (_, 0) => vec![T0 + minutes(15)],
+            _ => vec![T0 + minutes(15), T0 + minutes(30)],
+        };
+        assert_eq!(vms, expected, "{case}: {calls:?}");
+        within_budget(&calls, &case);
     }
 }

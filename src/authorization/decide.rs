@@ -97,9 +97,36 @@ pub struct Session {
     pub protocol: String,
     /// Its Bastion host's name, lower-case.
     pub host: String,
-    /// It signed in with Entra ID: its VM account is a UPN (`userName` holds `@`, as Entra VM
-    /// sign-in names the account), so a login data action is what its VM's role must grant.
-    pub entra: bool,
+    /// Whether it signed in with Entra ID ([`Entra`]): whether a role granting at its VM only
+    /// the login data action allows it.
+    pub entra: Entra,
+}
+
+/// Whether a session signed in with Entra ID: its VM account is in UPN form ([`upn_form`]) **and**
+/// its VM showed an Entra ID login extension when its subscription's VM list was last read (an
+/// AD DS domain-joined VM signs people in with their domain UPN too, so the name alone is no
+/// proof).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Entra {
+    /// It did not: its account is not in UPN form, or its VM showed no Entra ID login extension.
+    #[default]
+    No,
+    /// It did: a UPN on a VM showing `AADSSHLoginForLinux` or `AADLoginForWindows`.
+    Yes,
+    /// Its account is in UPN form and whether its VM signs people in with Entra ID is not known:
+    /// why (a role allowing it only through the login data action makes it `unknown`).
+    Untold(String),
+}
+
+/// `account` is in UPN form: `name@domain`, both parts non-empty, no space or `\`.
+pub fn upn_form(account: &str) -> bool {
+    let account = account.trim();
+    account.split_once('@').is_some_and(|(name, domain)| {
+        !name.is_empty()
+            && !domain.is_empty()
+            && !domain.contains('@')
+            && !account.contains(|c: char| c.is_whitespace() || c == '\\')
+    })
 }
 
 impl Session {
@@ -232,7 +259,8 @@ pub enum Allows {
     Yes,
     /// It does not: held elsewhere, or granting nothing the connection needs there.
     No,
-    /// Its definition was not read: why.
+    /// Its definition was not read, or it grants only the login data action and the session's
+    /// Entra VM sign-in is not told ([`Entra::Untold`]): why.
     Unread(String),
     /// Its subscription's definitions are not listed yet.
     Unlisted,
@@ -247,7 +275,18 @@ pub fn allows(e: &Evidence, s: &Session, reads: &Reads) -> Allows {
         () => return Allows::No,
     };
     match judge(reads.roles.get(&subscription_of(&s.vm)), &e.role) {
-        Judged::Known(g) if g.allows(reach, s.entra) => Allows::Yes,
+        Judged::Known(g) if g.allows(reach, false) => Allows::Yes,
+        // Only through the login data action: as the session's Entra VM sign-in is told.
+        Judged::Known(g) if g.allows(reach, true) => match &s.entra {
+            Entra::Yes => Allows::Yes,
+            Entra::No => Allows::No,
+            Entra::Untold(why) => Allows::Unread(format!(
+                "role {} at {} allows it only through Entra VM sign-in (a login data action) and whether its VM signs people in with Entra ID is not known: {why} ({} at its subscription, for its VM list)",
+                guid(&e.role),
+                e.scope,
+                super::roles::VM_READ
+            )),
+        },
         Judged::Known(_) => Allows::No,
         Judged::Unread(why) => Allows::Unread(format!(
             "role {} at {} may cover it and {why} ({})",
@@ -266,6 +305,12 @@ fn roles_near<'a>(s: &'a Session, all: &'a [Evidence]) -> impl Iterator<Item = &
         .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
         .filter(move |e| s.start.is_some_and(|t| covers(e, t)))
         .filter(move |e| e.group_principal || is_person(e, s))
+}
+
+/// A role of its person, or of a group, could cover `s` at its start (whatever it grants): its
+/// VM's Entra ID login extensions may tell whether it allows `s`.
+pub fn role_near(s: &Session, all: &[Evidence]) -> bool {
+    roles_near(s, all).next().is_some()
 }
 
 /// A role that could cover `s` waits for its subscription's definitions (never listed yet): its

@@ -7,7 +7,7 @@ use regex::Regex;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::{Reads, Session, Verdict, decide};
+use super::decide::{Entra, Reads, Session, Verdict, decide, upn_form};
 use super::evidence::{Evidence, Kind, Source};
 use super::members::Members;
 use crate::graph::members::Member;
@@ -30,7 +30,7 @@ fn session(upn: &str) -> Session {
         start: Some(T),
         protocol: String::new(),
         host: "b1".into(),
-        entra: false,
+        entra: Entra::No,
     }
 }
 
@@ -691,7 +691,7 @@ fn an_activation_counts_only_where_its_role_allows_the_connection() {
     );
     assert_eq!(verdict(&alice, &with("login", &vm())), Verdict::None);
     let entra = Session {
-        entra: true,
+        entra: Entra::Yes,
         ..alice.clone()
     };
     assert_eq!(verdict(&entra, &with("login", &vm())), Verdict::Pim);
@@ -765,4 +765,92 @@ fn an_unread_definition_is_unknown_and_a_never_listed_one_waits() {
         decide(&session("bob@contoso.com"), &ev, &reads_refused, None).verdict,
         Verdict::None
     );
+}
+
+/// A role granting at the VM only the login data action counts as the session's Entra VM
+/// sign-in is told: present, `pim`; absent (or an account not in UPN form), `none`; not told,
+/// `unknown` naming the VM list's read, never `none` nor `pim`. A session covered otherwise (a
+/// role reading the VM) is decided as ever, whatever the sign-in; with nothing near, `none`.
+#[test]
+fn a_login_only_role_counts_as_the_vms_entra_sign_in_is_told() {
+    let with = |role: &str| {
+        let mut e = pim(
+            "a",
+            "alice@contoso.com",
+            &vm(),
+            T - Duration::minutes(30),
+            8,
+        );
+        e.role = format!(
+            "/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/{role}"
+        );
+        vec![e]
+    };
+    let as_told = |entra: Entra| Session {
+        entra,
+        ..session("alice@contoso.com")
+    };
+    let untold = as_told(Entra::Untold("its VM's extensions are not read yet".into()));
+    let decided = |s: &Session, ev: &[Evidence]| decide(s, ev, &all_read(), None);
+    assert_eq!(
+        decided(&as_told(Entra::Yes), &with("login")).verdict,
+        Verdict::Pim
+    );
+    assert_eq!(
+        decided(&as_told(Entra::No), &with("login")).verdict,
+        Verdict::None
+    );
+    let r = decided(&untold, &with("login"));
+    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+    assert!(
+        r.reasons.iter().any(|w| w.contains("not read yet")
+            && w.contains("Microsoft.Compute/virtualMachines/read")
+            && w.contains("login")),
+        "{r:?}"
+    );
+    // Not waiting on a definition: decided now, `unknown`.
+    assert!(!super::decide::awaits_definition(
+        &untold,
+        &with("login"),
+        &all_read()
+    ));
+    // A role reading the VM covers it whatever the sign-in; nothing near: `none`.
+    for entra in [Entra::Yes, Entra::No, untold.entra.clone()] {
+        let s = as_told(entra);
+        assert_eq!(decided(&s, &with("acdd72a7")).verdict, Verdict::Pim);
+        assert_eq!(decided(&s, &[]).verdict, Verdict::None);
+        assert!(super::decide::role_near(&s, &with("login")));
+        assert!(!super::decide::role_near(&s, &[]));
+    }
+    // Another person's login-only role leaves an untold session `none`.
+    assert_eq!(
+        decided(
+            &Session {
+                upn: "bob@contoso.com".into(),
+                ..untold.clone()
+            },
+            &with("login")
+        )
+        .verdict,
+        Verdict::None
+    );
+}
+
+/// The UPN form: `name@domain`; a bare name, `DOMAIN\name`, an empty part or a space is not.
+#[test]
+fn an_account_is_in_upn_form_only_as_name_at_domain() {
+    for yes in ["alice@contoso.com", "Alice@corp.example", " bob@x "] {
+        assert!(upn_form(yes), "{yes}");
+    }
+    for no in [
+        "azureuser",
+        "CORP\\alice",
+        "@contoso.com",
+        "alice@",
+        "a b@c.d",
+        "a@b@c",
+        "",
+    ] {
+        assert!(!upn_form(no), "{no}");
+    }
 }

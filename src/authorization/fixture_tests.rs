@@ -1,21 +1,23 @@
-//! The fixture: 640 sessions with their ground truth, every case the decision must get right,
+//! The fixture: 736 sessions with their ground truth, every case the decision must get right,
 //! decided from evidence in the sources' documented shapes (Resource Manager instances as the
 //! REST specification's example `GetRoleAssignmentScheduleInstancesByScope.json` gives them,
 //! `AuditLogs` rows in the table's columns with dynamic values as JSON text, as the Logs Query
 //! API answers them; just-in-time requests as the Activity log's `initiate` body; each group's
 //! members as Graph's transitive members list gives them; role definitions as the specification's
-//! `GetRoleDefinitionAtScope.json` lists them), all in one
-//! pool so one person's evidence never decides another's session.
+//! `GetRoleDefinitionAtScope.json` lists them; each VM's Entra ID login extension as the kept
+//! shared-account state has its VM list's answer), all in one pool so one person's evidence never
+//! decides another's session.
 
 use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::auditlogs;
-use super::decide::{Reads, Session, Verdict, decide};
+use super::decide::{Entra, Reads, Session, Verdict, decide};
 use super::evidence::{Evidence, of_instance};
 use super::members::Members;
 use super::read::{Doors, jit_evidence};
+use super::shared_store::{Account, Accounts, LIST_UNREAD, entra};
 use crate::activity::events::{Event, JIT_INITIATE, Outcome};
 use crate::arm::ScheduleInstance;
 use crate::arm::cidr::AddrSet;
@@ -23,7 +25,7 @@ use crate::dates::format_utc_millis;
 use crate::graph::members::Member;
 
 const T0: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
-const CASES: usize = 20;
+const CASES: usize = 23;
 const EACH: usize = 32;
 const DENIED: &str = "99999999-0000-0000-0000-000000000403";
 /// A subscription whose role definitions Resource Manager refused (its schedules read).
@@ -34,6 +36,12 @@ const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
 /// The role the instances name (a custom role in the specification's example).
 const EXAMPLE_ROLE: &str = "c8d4ff99-41c3-41a8-9f60-21dfdad59608";
+/// Virtual Machine User Login: the VM's children's reads and the login data action, not the VM's
+/// read.
+const VM_USER_LOGIN: &str = "fb879df8-f326-4884-b1cf-06f3ad86be52";
+/// The cases of a role allowing only through Entra VM sign-in, each on a VM of its own: the
+/// VM's login extension absent, present, not told.
+const LOGIN_ONLY: [usize; 3] = [20, 21, 22];
 
 fn sub(i: usize) -> String {
     if i % CASES == 13 {
@@ -46,6 +54,13 @@ fn sub(i: usize) -> String {
 }
 
 fn vm(i: usize) -> String {
+    if LOGIN_ONLY.contains(&(i % CASES)) {
+        return format!(
+            "/subscriptions/{}/resourcegroups/rg-{}/providers/microsoft.compute/virtualmachines/login-{i}",
+            sub(i),
+            i % 7
+        );
+    }
     format!(
         "/subscriptions/{}/resourcegroups/rg-{}/providers/microsoft.compute/virtualmachines/vm-{}",
         sub(i),
@@ -137,7 +152,13 @@ fn definitions() -> std::collections::BTreeMap<String, super::roles::Definitions
         definition(EXAMPLE_ROLE, "Example", &["*"], &["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write"]),
         definition(READER, "Reader", &["*/read"], &[]),
         definition(NETWORK_CONTRIBUTOR, "Network Contributor", &["Microsoft.Authorization/*/read", "Microsoft.Network/*", "Microsoft.Resources/subscriptions/resourceGroups/read"], &[]),
+        definition(VM_USER_LOGIN, "Virtual Machine User Login", &["Microsoft.Network/publicIPAddresses/read", "Microsoft.Network/virtualNetworks/read", "Microsoft.Network/loadBalancers/read", "Microsoft.Network/networkInterfaces/read", "Microsoft.Compute/virtualMachines/*/read", "Microsoft.HybridCompute/machines/*/read", "Microsoft.HybridConnectivity/endpoints/listCredentials/action"], &[]),
     ]});
+    let mut list = list;
+    list["value"][4]["properties"]["permissions"][0]["dataActions"] = json!([
+        "Microsoft.Compute/virtualMachines/login/action",
+        "Microsoft.HybridCompute/machines/login/action"
+    ]);
     let items: Vec<crate::arm::RoleDefinition> =
         serde_json::from_value(list["value"].clone()).expect("definitions");
     let listed = super::roles::Definitions::of(&items, T0);
@@ -239,6 +260,7 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
     let mut sessions = Vec::new();
     let mut pool = Vec::new();
     let mut events = Vec::new();
+    let mut accounts = Accounts::new();
     for i in 0..CASES * EACH {
         let t = start(i);
         let m = Duration::minutes;
@@ -249,8 +271,35 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
             start: Some(t),
             protocol: String::new(),
             host: format!("b-{}", i % 3),
-            entra: false,
+            entra: Entra::No,
         };
+        // Its VM account and its VM's extensions as last read: a login-only case's by its case
+        // (absent, present; not told: never read, or its VM list refused), every other VM's by
+        // its name (its cover not depending on the login action, decided as ever whatever they
+        // say), and the account in UPN form but one session in four (a local account).
+        let case = i % CASES;
+        let account = match (i / CASES) % 4 {
+            0 if !LOGIN_ONLY.contains(&case) => "azureuser".to_owned(),
+            _ => upn(i),
+        };
+        let told = match case {
+            20 => Some("absent".to_owned()),
+            21 => Some("present".to_owned()),
+            22 if (i / CASES).is_multiple_of(2) => None,
+            22 => Some(format!("{LIST_UNREAD}403 Reader at subscription scope")),
+            _ => match (i % 50) % 3 {
+                0 => Some("present".to_owned()),
+                1 => Some("absent".to_owned()),
+                _ => None,
+            },
+        };
+        let state = Account {
+            entra: told.clone().unwrap_or_default(),
+            entra_at: told.map(|_| T0),
+            ..Account::default()
+        };
+        accounts.insert((s.vm.clone(), account.clone()), state);
+        s.entra = entra(&accounts, (&s.vm, &account), true);
         let truth = match i % CASES {
             0 => {
                 pool.push(person_instance(
@@ -470,6 +519,17 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
                 ));
                 Verdict::Unknown
             }
+            20..=22 => {
+                // Virtual Machine User Login activated at the VM: it allows the session only
+                // through Entra VM sign-in, as the VM's extension tells it.
+                let e = person_instance(i, 0, &vm(i), t - m(30), Some(t + m(60)), true);
+                pool.push(with_role(e, VM_USER_LOGIN));
+                match case {
+                    20 => Verdict::None,
+                    21 => Verdict::Pim,
+                    _ => Verdict::Unknown,
+                }
+            }
             _ => {
                 // Noise that must not count: JIT to a source outside the Bastion subnet, an
                 // activation on another group, and the approval of nothing here.
@@ -591,6 +651,17 @@ fn the_records_carry_their_evidence_and_windows() {
     // The 403: said, never none.
     let r = decide(&sessions[13].0, &pool, &reads, None);
     assert!(r.reasons.iter().any(|x| x.contains("403")), "{r:?}");
+    // A login-only role where the VM's extensions are not told: `unknown`, naming the VM list's
+    // read (never read; its list refused).
+    for (i, why) in [(22, "not read yet"), (22 + CASES, "403")] {
+        let r = decide(&sessions[i].0, &pool, &reads, None);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.contains(why) && x.contains("Microsoft.Compute/virtualMachines/read")),
+            "{r:?}"
+        );
+    }
 }
 
 #[test]

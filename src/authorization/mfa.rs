@@ -17,12 +17,13 @@
 //! [`BEFORE`] before its start to [`SKEW`] after it (a sign-in row names no VM): MFA `satisfied`
 //! when its requirement was multi-factor or a step says MFA was completed, else
 //! `not-satisfied`; none found: absent (not an Entra VM sign-in, or not logged), unless
-//! `SigninLogs` could not be read: `unknown`.
+//! `SigninLogs` could not be read: `unknown`. A session that did not sign in with Entra ID (its
+//! account not in UPN form, or its VM without the login extension as last read) is not looked up.
 
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::{SKEW, Session};
+use super::decide::{Entra, SKEW, Session};
 pub use super::evidence::Mfa;
 use crate::catalogue::person::forms;
 use crate::dates::timestamp;
@@ -99,8 +100,14 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<SignIn> {
 }
 
 /// The MFA of `s` from `signins`, with the sign-in it rests on; `unread` says `SigninLogs` was not
-/// (wholly) read somewhere.
+/// (wholly) read somewhere. A session that did not sign in with Entra ID ([`Entra::No`]: its
+/// account not in UPN form, or its VM without an Entra ID login extension) has no VM sign-in to
+/// look up: absent, whatever `SigninLogs` holds (a sign-in row names no VM: the person's sign-in
+/// to another VM is not this session's); one whose sign-in is untold is looked up.
 pub fn of_session(s: &Session, signins: &[SignIn], unread: bool) -> (Option<Mfa>, String) {
+    if s.entra == Entra::No {
+        return (None, String::new());
+    }
     let Some(start) = s.start else {
         return (unread.then_some(Mfa::Unknown), String::new());
     };
@@ -166,6 +173,7 @@ mod tests {
         let s = Session {
             upn: "Alice@Contoso.com".into(),
             start: Some(datetime!(2026-11-25 8:00 UTC)),
+            entra: Entra::Yes,
             ..Session::default()
         };
         let all = [
@@ -223,6 +231,36 @@ mod tests {
         assert_eq!(of_session(&s, &all[..1], false), (None, String::new()));
         assert_eq!(
             of_session(&s, &all[..1], true),
+            (Some(Mfa::Unknown), String::new())
+        );
+    }
+
+    /// A session that did not sign in with Entra ID (a local account, or a UPN on a VM without
+    /// the login extension) has no VM sign-in: absent even with `SigninLogs` unread; an untold one
+    /// is looked up.
+    #[test]
+    fn a_session_without_entra_sign_in_is_not_looked_up() {
+        let s = |entra: Entra| Session {
+            upn: "alice@contoso.com".into(),
+            start: Some(datetime!(2026-11-25 8:00 UTC)),
+            entra,
+            ..Session::default()
+        };
+        let all = [signin(
+            "mfa",
+            "alice@contoso.com",
+            "2026-11-25T07:55:00Z",
+            "0",
+            "multiFactorAuthentication",
+        )];
+        assert_eq!(of_session(&s(Entra::No), &all, true), (None, String::new()));
+        let untold = s(Entra::Untold("not read yet".into()));
+        assert_eq!(
+            of_session(&untold, &all, false),
+            (Some(Mfa::Satisfied), "mfa".into())
+        );
+        assert_eq!(
+            of_session(&untold, &[], true),
             (Some(Mfa::Unknown), String::new())
         );
     }

@@ -122,7 +122,8 @@ pub struct Sources<'a> {
     pub signin_mfa: bool,
 }
 
-/// The session facts the decision needs, from its day row.
+/// The session facts the decision needs, from its day row; whether it signed in with Entra ID
+/// is told apart, from its VM's extensions ([`shared_store::entra`]): `No` here.
 pub fn session_of(row: &DayRow) -> Session {
     Session {
         upn: row.user_email.clone(),
@@ -131,7 +132,7 @@ pub fn session_of(row: &DayRow) -> Session {
         start: Some(row.start),
         protocol: row.protocol.to_ascii_lowercase(),
         host: row.host.to_ascii_lowercase(),
-        entra: row.user_name.contains('@'),
+        entra: decide::Entra::No,
     }
 }
 
@@ -215,13 +216,6 @@ pub async fn run(
         .filter(|s| !s.is_empty())
         .collect();
     let found = shared_store::shared(&accounts, shared_from);
-    let due = match sources.arm {
-        Some(_) => shared_store::due(&accounts, &found, now),
-        None => Vec::new(),
-    };
-    let starts = (chosen.rows.values()).map(|r| (r.target_resource_id.as_str(), r.start));
-    let paced = shared_store::listed_since(&accounts, now - budget::VMS_PACE);
-    let turns = budget::Turns::of(starts, &due, paced);
     let mut kept = match store::load(tables, span.from).await {
         Ok(k) => k,
         Err(e) => {
@@ -229,6 +223,21 @@ pub async fn run(
             return report;
         }
     };
+    // The VMs of the sessions in UPN form a kept role could cover: their extensions tell whether
+    // a role granting only the login data action allows them.
+    let signed_in: BTreeSet<String> = (chosen.rows.values())
+        .filter(|r| decide::upn_form(&r.user_name))
+        .map(session_of)
+        .filter(|s| decide::role_near(s, &kept.evidence))
+        .map(|s| s.vm)
+        .collect();
+    let due = match sources.arm {
+        Some(_) => shared_store::due(&accounts, &found, &signed_in, now),
+        None => Vec::new(),
+    };
+    let starts = (chosen.rows.values()).map(|r| (r.target_resource_id.as_str(), r.start));
+    let paced = shared_store::listed_since(&accounts, now - budget::VMS_PACE);
+    let turns = budget::Turns::of(starts, &due, paced);
     report.windows_read = kept.evidence.len();
     // Role definitions are read once a role is kept (what they judge).
     let roles = (kept.evidence.iter())
@@ -317,6 +326,10 @@ pub async fn run(
                 .push(format!("{under}: read time not kept: {e}"));
         }
     }
+    // A session in UPN form is counted so its VM's answer is kept (and told) for its account too.
+    for r in (chosen.rows.values()).filter(|r| decide::upn_form(&r.user_name)) {
+        shared_store::add(&mut accounts, r);
+    }
     if let Some(arm) = sources.arm {
         shared_store::read_entra((arm, tables, clock), &mut accounts, &due, now).await;
     }
@@ -333,7 +346,14 @@ pub async fn run(
     let mut changed = Vec::new();
     let mut unknown = Vec::new();
     for r in &rows {
-        let session = session_of(r);
+        let entra = (
+            r.target_resource_id.to_ascii_lowercase(),
+            r.user_name.to_lowercase(),
+        );
+        let session = Session {
+            entra: shared_store::entra(&accounts, (&entra.0, &entra.1), sources.arm.is_some()),
+            ..session_of(r)
+        };
         let mut record = decide::decide(&session, &all, &got.reads, settings.pattern());
         let sub = decide::subscription_of(&r.target_resource_id);
         let open = matches!(

@@ -4,13 +4,15 @@
 //! encoder): each person's name and first and last use (a person last seen before the window is
 //! dropped), and whether the VM signs people in with Entra ID (`Entra`: `present`, `absent` or
 //! `unknown: why`) with when that was read (`EntraAt`; read again after [`ENTRA_AGAIN`], as the
-//! subscription's Resource Manager budget allows).
+//! subscription's Resource Manager budget allows). The same state tells whether a session in UPN
+//! form signed in with Entra ID ([`entra`]), so the VMs of such sessions are read too ([`due`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
+use super::decide::{Entra, upn_form};
 use super::shared::Shared;
 use crate::arm::ResourceManager;
 use crate::arm::model::Untold;
@@ -67,10 +69,7 @@ pub fn add(all: &mut Accounts, r: &DayRow) {
         return;
     };
     // A new account on a VM already read takes its VM's answer (one list tells the whole VM).
-    let known = (all.range((vm.clone(), String::new())..))
-        .take_while(|((v, _), _)| *v == vm)
-        .filter_map(|(_, a)| Some((a.entra_at?, a.entra.clone())))
-        .max();
+    let known = told(all, &vm).map(|(at, entra)| (at, entra.to_owned()));
     let a = all.entry((vm, account)).or_default();
     if let (None, Some((at, entra))) = (a.entra_at, known) {
         (a.entra, a.entra_at) = (entra, Some(at));
@@ -78,6 +77,34 @@ pub fn add(all: &mut Accounts, r: &DayRow) {
     a.vm_name.clone_from(&r.vm);
     let u = (a.people.entry(person)).or_insert((r.user_email.clone(), r.start, r.start));
     (u.1, u.2) = (u.1.min(r.start), u.2.max(r.start));
+}
+
+/// `vm`'s Entra ID login extensions as last read for any of its accounts (one list tells the
+/// whole VM), and when; `None`: never read.
+pub fn told<'a>(all: &'a Accounts, vm: &str) -> Option<(OffsetDateTime, &'a str)> {
+    (all.range((vm.to_owned(), String::new())..))
+        .take_while(|((v, _), _)| v == vm)
+        .filter_map(|(_, a)| Some((a.entra_at?, a.entra.as_str())))
+        .max()
+}
+
+/// Whether a session as `account` on `vm` (its resource id, lower-case) signed in with Entra ID,
+/// by the kept state (`arm`: Resource Manager is set up): not unless its account is in UPN form;
+/// then as its VM's extensions were last read ([`told`]): `present` yes, `absent` no, else untold.
+pub fn entra(all: &Accounts, (vm, account): (&str, &str), arm: bool) -> Entra {
+    if !upn_form(account) {
+        return Entra::No;
+    }
+    match told(all, vm) {
+        Some((_, "present")) => Entra::Yes,
+        Some((_, "absent")) => Entra::No,
+        _ if !arm => Entra::Untold("Resource Manager is not set up".to_owned()),
+        None | Some((_, "")) => Entra::Untold(
+            "its VM's extensions are not read yet (its subscription's VM list waits for its Resource Manager budget)"
+                .to_owned(),
+        ),
+        Some((_, e)) => Entra::Untold(e.strip_prefix("unknown: ").unwrap_or(e).to_owned()),
+    }
 }
 
 /// The accounts used by two or more people last seen since `from`, VM and account order.
@@ -219,17 +246,30 @@ pub async fn save(
     Ok(n)
 }
 
-/// The VMs of `found` whose Entra ID login extensions were not read within [`ENTRA_AGAIN`], or
-/// whose VM list could not be read ([`LIST_UNREAD`]), the longest unread first.
-pub fn due(accounts: &Accounts, found: &[Shared], now: OffsetDateTime) -> Vec<String> {
+/// The VMs of `found`, and the VMs of `signed_in` (those of the sessions in UPN form a role could
+/// cover: whether its login data action counts waits on them, [`entra`]), whose Entra ID login
+/// extensions were not read within [`ENTRA_AGAIN`], or whose VM list could not be read
+/// ([`LIST_UNREAD`]), the longest unread first. A session not in UPN form makes no VM due.
+pub fn due(
+    accounts: &Accounts,
+    found: &[Shared],
+    signed_in: &BTreeSet<String>,
+    now: OffsetDateTime,
+) -> Vec<String> {
     let mut due: Vec<(Option<OffsetDateTime>, &str)> = Vec::new();
-    for s in found {
+    let shared = found.iter().map(|s| {
         let a = accounts.get(&(s.vm.clone(), s.account.clone()));
-        let at = a.and_then(|a| a.entra_at);
-        let failed = a.is_some_and(|a| a.entra.starts_with(LIST_UNREAD));
-        let fresh = at.is_some_and(|at| at + ENTRA_AGAIN > now) && !failed;
-        if !fresh && !due.iter().any(|(_, vm)| *vm == s.vm) {
-            due.push((at, &s.vm));
+        (
+            s.vm.as_str(),
+            a.and_then(|a| Some((a.entra_at?, a.entra.as_str()))),
+        )
+    });
+    let vms = signed_in.iter().map(|vm| (vm.as_str(), told(accounts, vm)));
+    for (vm, state) in shared.chain(vms) {
+        let fresh =
+            state.is_some_and(|(at, e)| at + ENTRA_AGAIN > now && !e.starts_with(LIST_UNREAD));
+        if !fresh && !due.iter().any(|(_, v)| *v == vm) {
+            due.push((state.map(|(at, _)| at), vm));
         }
     }
     due.sort();

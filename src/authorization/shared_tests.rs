@@ -94,3 +94,87 @@ async fn the_kept_state_finds_what_the_scan_found_and_forgets_old_uses() {
     let people: Vec<&String> = kept.values().flat_map(|a| a.people.keys()).collect();
     assert_eq!(people, ["bob@contoso.com", "bob@contoso.com"], "{kept:?}");
 }
+
+/// A session signed in with Entra ID when its account is in UPN form and its VM showed the login
+/// extension as last read (any account of the VM, a new one taking the VM's answer): a local
+/// account never, whatever the VM; `absent` no; never read, or read without an answer, untold
+/// (naming why); Resource Manager not set up, untold.
+#[test]
+fn a_sign_in_is_entra_by_the_upn_form_and_the_vms_extension_as_last_read() {
+    use super::decide::Entra;
+    use super::shared_store::{Accounts, LIST_UNREAD, add, entra};
+    let at = datetime!(2026-11-02 08:00 UTC);
+    let vm = |name: &str| row(0, name, "x", "x@contoso.com", CONNECTED).target_resource_id;
+    let vm = |name: &str| vm(name).to_ascii_lowercase();
+    let mut all = Accounts::new();
+    for (name, told) in [
+        ("vm1", "present"),
+        ("vm2", "absent"),
+        (
+            "vm3",
+            "unknown: its subscription's VM list gave no extensions for it",
+        ),
+    ] {
+        add(
+            &mut all,
+            &row(1, name, "root", "bob@contoso.com", CONNECTED),
+        );
+        let a = all.get_mut(&(vm(name), "root".to_owned())).expect("kept");
+        (a.entra, a.entra_at) = (told.to_owned(), Some(at));
+    }
+    let failed = all.entry((vm("vm4"), "a@b.c".to_owned())).or_default();
+    (failed.entra, failed.entra_at) = (format!("{LIST_UNREAD}403 Reader"), Some(at));
+    // A new account on a read VM takes its answer.
+    add(
+        &mut all,
+        &row(
+            2,
+            "vm1",
+            "alice@contoso.com",
+            "alice@contoso.com",
+            CONNECTED,
+        ),
+    );
+    let told = |name: &str, account: &str, arm: bool| entra(&all, (&vm(name), account), arm);
+    assert_eq!(told("vm1", "alice@contoso.com", true), Entra::Yes);
+    assert_eq!(told("vm1", "carol@corp.example", true), Entra::Yes);
+    assert_eq!(told("vm1", "root", true), Entra::No);
+    assert_eq!(told("vm2", "alice@contoso.com", true), Entra::No);
+    assert_eq!(told("vm9", "root", true), Entra::No);
+    let untold = |e: Entra, why: &str| matches!(e, Entra::Untold(w) if w.contains(why));
+    assert!(untold(told("vm3", "a@b.c", true), "gave no extensions"));
+    assert!(untold(told("vm9", "a@b.c", true), "not read yet"));
+    assert!(untold(
+        told("vm9", "a@b.c", false),
+        "Resource Manager is not set up"
+    ));
+    assert!(untold(told("vm4", "a@b.c", true), "403 Reader"));
+}
+
+/// The VMs of sessions that need their sign-in told are due as the shared accounts' are: never
+/// read, read a day ago, or their list not read; a fresh answer is not due.
+#[test]
+fn the_vms_of_sessions_needing_their_sign_in_are_due_unless_fresh() {
+    use std::collections::BTreeSet;
+
+    use super::shared_store::{Account, Accounts, ENTRA_AGAIN, LIST_UNREAD, due};
+    let now = datetime!(2026-11-02 08:00 UTC);
+    let kept = |told: &str, at| Account {
+        entra: told.to_owned(),
+        entra_at: Some(at),
+        ..Account::default()
+    };
+    let all: Accounts = [
+        ("/fresh", kept("absent", now - Duration::hours(1))),
+        ("/old", kept("present", now - ENTRA_AGAIN)),
+        ("/failed", kept(&format!("{LIST_UNREAD}503"), now)),
+    ]
+    .into_iter()
+    .map(|(vm, a)| ((vm.to_owned(), "a@b.c".to_owned()), a))
+    .collect();
+    let needing: BTreeSet<String> = ["/fresh", "/old", "/failed", "/never"]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(due(&all, &[], &needing, now), ["/never", "/old", "/failed"]);
+    assert!(due(&all, &[], &BTreeSet::new(), now).is_empty());
+}

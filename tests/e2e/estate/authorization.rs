@@ -126,6 +126,19 @@ pub(crate) async fn sessions_arrive_in(
     sessions: &[(&str, &str, String)],
     (hour, at): (&str, Option<&str>),
 ) {
+    let local: Vec<(&str, &str, &str, String)> = (sessions.iter())
+        .map(|(tunnel, email, vm)| (*tunnel, *email, "azureuser", vm.clone()))
+        .collect();
+    accounts_arrive_in(rig, cs, &local, (hour, at)).await;
+}
+
+/// [`sessions_arrive_in`], each `(tunnel, e-mail, VM account, VM)` signed in as its own account.
+pub(crate) async fn accounts_arrive_in(
+    rig: &Rig,
+    cs: &str,
+    sessions: &[(&str, &str, &str, String)],
+    (hour, at): (&str, Option<&str>),
+) {
     let (day, h) = hour.split_once('T').expect("a day and an hour");
     let mut ymd = day.split('-');
     let (y, m, d) = (ymd.next(), ymd.next(), ymd.next());
@@ -139,10 +152,10 @@ pub(crate) async fn sessions_arrive_in(
         host_id("b1").to_ascii_uppercase()
     );
     let mut lines = String::new();
-    for (i, (tunnel, email, vm)) in sessions.iter().enumerate() {
+    for (i, (tunnel, email, account, vm)) in sessions.iter().enumerate() {
         let record = json!({"time": format!("{hour}:{i:02}:30.000Z"), "resourceId": host_id("b1").to_ascii_uppercase(),
             "operationName": "Microsoft.Network/BastionHost/connect", "category": "BastionAuditLogs",
-            "properties": {"userName": "azureuser", "userEmail": email, "protocol": "ssh", "clientIpAddress": "203.0.113.9",
+            "properties": {"userName": account, "userEmail": email, "protocol": "ssh", "clientIpAddress": "203.0.113.9",
                 "targetResourceId": vm.to_ascii_uppercase(), "message": "Successfully Connected.",
                 "tunnelId": format!("5f0c2d7e-8b1a-4c3e-9d2f-0000000{tunnel}")}});
         lines.push_str(&format!("{record}\n"));

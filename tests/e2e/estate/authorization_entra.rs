@@ -8,16 +8,26 @@
 //! only `absent`, one listed without its extensions `unknown`, one whose extensions the list
 //! gives by id alone `present` when an id names Entra's extension and else `unknown` (never
 //! `absent`), and a subscription whose list is refused (403) `unknown` naming Reader. The session's detail (`GET /api/sessions/{id}`) says it.
+//!
+//! The same list tells whether a session signed in with Entra ID: a Virtual Machine User Login
+//! activation (the login data action only) counts for a UPN session on a VM with
+//! `AADSSHLoginForLinux`, not on one without, nor for a local account; the VM list read within the
+//! budget, for the UPN sessions only.
 
 use bastion_recordings::config::Config;
 use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::rest::TableRestClient;
 
+use serde_json::{Value, json};
+
 use super::Rig;
-use super::authorization::{sessions_arrive, vm};
+use super::authorization::{accounts_arrive_in, budget_passes, instance, sessions_arrive, vm};
 use super::doors::check_at;
 use super::fake_arm::SUB;
 use crate::harness::azurite;
+
+/// Virtual Machine User Login's GUID (Learn, "Azure built-in roles").
+const VM_USER_LOGIN: &str = "fb879df8-f326-4884-b1cf-06f3ad86be52";
 
 /// A subscription whose VM list Resource Manager refuses.
 const REFUSED: &str = "77777777-6666-5555-4444-333333333333";
@@ -155,4 +165,125 @@ async fn one_vm_list_a_subscription_tells_each_shared_vms_entra_login_within_the
             .any(|r| low(r.clone()).contains("/extensions/")),
         "{asked:?}"
     );
+}
+
+/// Virtual Machine User Login activated by each person at their VM: a UPN session on a VM with
+/// `AADSSHLoginForLinux` is `pim`, on a VM with other extensions only `none`, and a local
+/// account's session on the Entra VM `none` (the login data action is not what admits it). The
+/// first check reads PIM's lists (the role kept, its definition not listed: undecided); the next,
+/// its budget's 5 minutes past, lists the definitions and the VM list: two calls, one VM list.
+#[tokio::test]
+async fn a_login_only_activation_counts_on_a_vm_with_the_extension_only() {
+    let Some(cs) = azurite() else { return };
+    let (_logs, env) = super::doors::quiet_workspace().await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut rig = Rig::new(&cs, &env).await;
+    let low = |v: String| v.to_ascii_lowercase();
+    let login = |name: &str, who: (&str, &str), at: &str| -> Value {
+        let mut v = instance(
+            name,
+            who,
+            &vm(SUB, at),
+            true,
+            ("2026-11-25T07:30:00Z", Some("2026-11-25T15:30:00Z")),
+        );
+        v["properties"]["roleDefinitionId"] = json!(format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{VM_USER_LOGIN}"
+        ));
+        v["properties"]["expandedProperties"]["roleDefinition"] = json!({"id": VM_USER_LOGIN,
+            "displayName": "Virtual Machine User Login", "type": "BuiltInRole"});
+        v
+    };
+    rig.arm.with(|e| {
+        (e.definitions).insert(
+            VM_USER_LOGIN.to_owned(),
+            vec!["Microsoft.Compute/virtualMachines/login/action".to_owned()],
+        );
+        (e.extensions).push(low(format!(
+            "{}/extensions/AADSSHLoginForLinux",
+            vm(SUB, "vm-entra")
+        )));
+        (e.extensions).push(low(format!(
+            "{}/extensions/AzureMonitorLinuxAgent",
+            vm(SUB, "vm-ad")
+        )));
+        let instances = vec![
+            login(
+                "alice-login",
+                ("oid-alice", "alice@contoso.com"),
+                "vm-entra",
+            ),
+            login("bob-login", ("oid-bob", "bob@contoso.com"), "vm-ad"),
+            login(
+                "carol-login",
+                ("oid-carol", "carol@contoso.com"),
+                "vm-entra",
+            ),
+        ];
+        e.schedules
+            .insert(format!("/subscriptions/{SUB}"), (instances, Vec::new()));
+    });
+    let sessions = [
+        (
+            "0f1",
+            "alice@contoso.com",
+            "alice@contoso.com",
+            vm(SUB, "vm-entra"),
+        ),
+        (
+            "0f2",
+            "bob@contoso.com",
+            "bob@corp.example",
+            vm(SUB, "vm-ad"),
+        ),
+        ("0f3", "carol@contoso.com", "azureuser", vm(SUB, "vm-entra")),
+    ];
+    accounts_arrive_in(&rig, &cs, &sessions, ("2026-11-25T08", None)).await;
+    let calls = |rig: &Rig| {
+        let asked = rig.arm.with(|e| std::mem::take(&mut e.requests));
+        let of = |what: &str| {
+            (asked.iter())
+                .filter(|r| {
+                    let r = low((*r).clone());
+                    r.split_once(what)
+                        .is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with('?'))
+                })
+                .count()
+        };
+        (
+            of("/providers/microsoft.compute/virtualmachines"),
+            of("/providers/microsoft.authorization/roledefinitions"),
+            of("/providers/microsoft.authorization/roleassignmentscheduleinstances"),
+        )
+    };
+    check_at(&mut rig, "2026-11-25T08:45:00Z").await;
+    assert_eq!(calls(&rig), (0, 0, 1), "the PIM lists only");
+    budget_passes(&rig).await;
+    check_at(&mut rig, "2026-11-25T09:00:00Z").await;
+    assert_eq!(
+        calls(&rig),
+        (1, 1, 0),
+        "the definitions and one VM list, the PIM lists waiting\n{}",
+        rig.handler.log_text()
+    );
+    let (status, page) = rig
+        .handler
+        .get_json("/api/sessions?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let mut got: Vec<(String, String)> = (page["items"].as_array().cloned().unwrap_or_default())
+        .iter()
+        .map(|i| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (s(&i["userEmail"]), s(&i["authorization"]))
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("alice@contoso.com", "pim"),
+        ("bob@contoso.com", "none"),
+        ("carol@contoso.com", "none"),
+    ]
+    .map(|(a, b)| (a.to_owned(), b.to_owned()));
+    assert_eq!(got, want, "{page}\n{}", rig.handler.log_text());
 }

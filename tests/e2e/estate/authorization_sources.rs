@@ -201,7 +201,12 @@ async fn pim_for_groups_and_group_members_from_graph_decide_and_a_refused_group_
         ("00e", "dave@contoso.com", vm(SUB, "vm-e")),
         ("00f", "frank@contoso.com", vm(SUB, "vm-y")),
     ];
-    sessions_arrive(&rig, &cs, &sessions).await;
+    // Each signed in as their UPN: a sign-in of `SigninLogs` is looked up for such a session
+    // only (a local account's has none); its VM's extensions not told, it is looked up.
+    let sessions: Vec<_> = (sessions.iter())
+        .map(|(t, e, v)| (*t, *e, *e, v.clone()))
+        .collect();
+    super::authorization::accounts_arrive_in(&rig, &cs, &sessions, ("2026-11-25T08", None)).await;
     // The first check reads every source (PIM's lists, a role kept); the next lists the roles'
     // definitions and decides. What the first asked of Graph and the workspace is its own.
     check_at(&mut rig, "2026-11-25T08:45:00Z").await;
