@@ -1,11 +1,12 @@
 //! The verdict of one session (pure): which evidence covers its start, for its person, a role
 //! counting only where its definition allows the connection ([`super::roles`]: at a scope reaching
-//! the VM, or at the session's Bastion host). In order: a PIM activation (`pim`), a role held by a group whose
+//! the VM, at the session's Bastion host, or at the VM's virtual network). In order: a PIM activation (`pim`), a role held by a group whose
 //! membership the person activated (`pim-group`), a just-in-time request to the VM opening the session's port (`jit`), a
 //! standing assignment or membership (`standing`: PIM for Groups' assigned membership, or the
 //! person among the group's members as read, [`super::members`]); with none, `unknown` when a
 //! source the decision needs was not read (a group holding a role there whose members were not
-//! read, a role that could cover it whose definition was not read, or the session names no
+//! read, a role that could cover it whose definition was not read, one at a virtual network of its
+//! subscription while the VM's networks were not read, or the session names no
 //! person), else `none`.
 //!
 //! A window covers the start when it began no later than [`SKEW`] after it and ended no earlier
@@ -16,7 +17,7 @@
 //! `standing` through membership, or a `none` beside a group holding a role there, whose members
 //! were read after the session's start names that read time in its reasons.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use regex::Regex;
 use time::{Duration, OffsetDateTime};
@@ -175,6 +176,27 @@ pub struct Reads {
     /// Per subscription: its role definitions as last listed, or why not ([`super::roles`]); a
     /// subscription without an entry has none listed yet (its sessions a role may cover wait).
     pub roles: BTreeMap<String, Definitions>,
+    /// The VMs' virtual networks, as the other doors' pass read their NICs.
+    pub networks: Networks,
+}
+
+/// The VMs' virtual networks as read (the other doors' pass reads the watched VMs' NICs): a VM
+/// in neither map was not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Networks {
+    /// Per VM read (lower-case id): the virtual networks its NICs' subnets lie in (lower-case).
+    pub of: BTreeMap<String, BTreeSet<String>>,
+    /// Per VM whose NICs could not be read (lower-case id): why.
+    pub unread: BTreeMap<String, String>,
+}
+
+impl Networks {
+    /// Why VM `vm`'s (lower-case) virtual networks are not known.
+    pub fn why_unread(&self, vm: &str) -> String {
+        (self.unread.get(vm).cloned()).unwrap_or_else(|| {
+            "the other doors' pass read no network interface of it this time".to_owned()
+        })
+    }
 }
 
 impl Reads {
@@ -236,20 +258,42 @@ pub fn reaches(e: &Evidence, vm: &str) -> bool {
     above && !e.seen_under.is_empty() && e.seen_under == subscription_of(&vm)
 }
 
+/// The name of the `Microsoft.Network` resource of `kind` (lower-case plural) that `scope` is
+/// itself, if it is one.
+fn network_resource<'a>(scope: &'a str, kind: &str) -> Option<&'a str> {
+    let p: Vec<&str> = scope.trim_matches('/').split('/').collect();
+    let shape = (
+        "subscriptions",
+        "resourcegroups",
+        "providers",
+        "microsoft.network",
+        kind,
+    );
+    (p.len() == 8 && (p[0], p[2], p[4], p[5], p[6]) == shape).then(|| p[7])
+}
+
 /// `scope` is the Bastion host named `host` itself.
 fn at_host(scope: &str, host: &str) -> bool {
-    let p: Vec<&str> = scope.trim_matches('/').split('/').collect();
-    !host.is_empty()
-        && p.len() == 8
-        && (p[0], p[2], p[4], p[5], p[6], p[7])
-            == (
-                "subscriptions",
-                "resourcegroups",
-                "providers",
-                "microsoft.network",
-                "bastionhosts",
-                host,
-            )
+    !host.is_empty() && network_resource(scope, "bastionhosts") == Some(host)
+}
+
+/// Whether `scope` (lower-case) reaches one of `vm`'s (lower-case) virtual networks: a network
+/// itself, or a network's resource group (`Ok`); `Err(why)` when the VM's networks were not read
+/// and `scope` is a virtual network of its subscription (it may be one of them).
+fn at_vnet(scope: &str, vm: &str, networks: &Networks) -> Result<bool, String> {
+    let scope = scope.trim_end_matches('/');
+    match networks.of.get(vm) {
+        Some(vnets) => Ok(vnets.iter().any(|v| {
+            let group = v.split_once("/providers/").map(|(g, _)| g);
+            v == scope || group == Some(scope)
+        })),
+        None if network_resource(scope, "virtualnetworks").is_some()
+            && subscription_of(scope) == subscription_of(vm) =>
+        {
+            Err(networks.why_unread(vm))
+        }
+        None => Ok(false),
+    }
 }
 
 /// What a role held (evidence `e`) tells of session `s`.
@@ -266,16 +310,31 @@ pub enum Allows {
     Unlisted,
 }
 
-/// Whether role `e` allows `s`: held at a scope reaching its VM, or at its Bastion host, and
-/// granting there what the connection needs, by the definitions of the VM's subscription.
+/// Whether role `e` allows `s`: held at a scope reaching its VM, at its Bastion host, or at its
+/// VM's virtual network (or that network's resource group), and granting there what the
+/// connection needs, by the definitions of the VM's subscription. Held at a virtual network of
+/// the VM's subscription while the VM's networks were not read, a role granting the network's
+/// read is unread (its session `unknown`, never `none`).
 pub fn allows(e: &Evidence, s: &Session, reads: &Reads) -> Allows {
-    let reach = match () {
-        () if reaches(e, &s.vm) => Reach::Vm,
-        () if at_host(&e.scope, &s.host) => Reach::Host,
-        () => return Allows::No,
+    let (reach, unread) = match () {
+        () if reaches(e, &s.vm) => (Reach::Vm, None),
+        () if at_host(&e.scope, &s.host) => (Reach::Host, None),
+        () => match at_vnet(&e.scope, &s.vm, &reads.networks) {
+            Ok(true) => (Reach::Vnet, None),
+            Ok(false) => return Allows::No,
+            Err(why) => (Reach::Vnet, Some(why)),
+        },
     };
-    match judge(reads.roles.get(&subscription_of(&s.vm)), &e.role) {
-        Judged::Known(g) if g.allows(reach, false) => Allows::Yes,
+    match judge(reads.roles.get(&subscription_of(&s.vm)), &e.role, reach) {
+        // Held at a virtual network that may be the VM's: not told it does not allow it.
+        Judged::Known(g) if g.allows(reach, false) => match unread {
+            None => Allows::Yes,
+            Some(why) => Allows::Unread(format!(
+                "role {} at {} may cover it and the VM's virtual network was not read: {why}",
+                guid(&e.role),
+                e.scope
+            )),
+        },
         // Only through the login data action: as the session's Entra VM sign-in is told.
         Judged::Known(g) if g.allows(reach, true) => match &s.entra {
             Entra::Yes => Allows::Yes,

@@ -854,3 +854,120 @@ fn an_account_is_in_upn_form_only_as_name_at_domain() {
         assert!(!upn_form(no), "{no}");
     }
 }
+
+/// A role held at the session VM's virtual network, or at that network's resource group, counts
+/// when it grants the network's read; another network's, or one granting only a subnet's join,
+/// does not. While the VM's networks were not read, a role at a virtual network of its
+/// subscription that could cover the session leaves it `unknown` (naming what was not read),
+/// never `none`; another person's, another subscription's, or one granting no network read
+/// changes nothing. Definitions kept before the network's read was known make the session wait.
+#[test]
+fn a_role_at_the_vms_virtual_network_counts_where_it_grants_the_networks_read() {
+    let alice = session("alice@contoso.com");
+    let vnet = |sub: &str, rg: &str, name: &str| {
+        format!(
+            "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.network/virtualnetworks/{name}"
+        )
+    };
+    let mine = vnet(SUB, "rg-net", "vnet-spoke");
+    let with = |role: &str, scope: &str, upn: &str| {
+        let mut e = pim("a", upn, scope, T - Duration::minutes(30), 8);
+        e.role = format!(
+            "/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/{role}"
+        );
+        [e]
+    };
+    let mut read = all_read();
+    let joiner = definition(
+        "joiner",
+        &["Microsoft.Network/virtualNetworks/subnets/join/action"],
+        &[],
+    );
+    let joins = super::roles::grants(&joiner.properties.permissions);
+    (read.roles.get_mut(SUB).expect("listed").grants).insert("joiner".into(), joins);
+    read.networks.of.insert(vm(), [mine.clone()].into());
+    let verdict = |s: &Session, ev: &[Evidence], reads: &Reads| decide(s, ev, reads, None);
+    // The VM's network and its group: Reader and Network Contributor read it.
+    let r = verdict(&alice, &with("acdd72a7", &mine, "alice@contoso.com"), &read);
+    assert_eq!(r.verdict, Verdict::Pim, "{r:?}");
+    let group = format!("/subscriptions/{SUB}/resourcegroups/rg-net");
+    let r = verdict(&alice, &with("network", &group, "alice@contoso.com"), &read);
+    assert_eq!(r.verdict, Verdict::Pim, "{r:?}");
+    // Another network, a subnet's join only, a login-only role: none.
+    let other = vnet(SUB, "rg-net", "vnet-other");
+    for (role, scope) in [("acdd72a7", &other), ("joiner", &mine), ("login", &mine)] {
+        let r = verdict(&alice, &with(role, scope, "alice@contoso.com"), &read);
+        assert_eq!(
+            (r.verdict, r.reasons.len()),
+            (Verdict::None, 0),
+            "{role} {scope}: {r:?}"
+        );
+    }
+    // The VM's networks not read: unknown, naming why; the explicit failure when there is one.
+    let mut unread = read.clone();
+    unread.networks = super::decide::Networks::default();
+    let r = verdict(
+        &alice,
+        &with("acdd72a7", &other, "alice@contoso.com"),
+        &unread,
+    );
+    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+    assert!(
+        r.reasons
+            .iter()
+            .any(|w| w.contains(&other) && w.contains("virtual network was not read")),
+        "{r:?}"
+    );
+    unread.networks.unread.insert(vm(), "403 on rg-app".into());
+    let r = verdict(
+        &alice,
+        &with("acdd72a7", &mine, "alice@contoso.com"),
+        &unread,
+    );
+    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+    assert!(
+        r.reasons.iter().any(|w| w.ends_with("403 on rg-app")),
+        "{r:?}"
+    );
+    // A role that could not cover it changes nothing: another person's, another subscription's
+    // network, one granting no network read; nor a group's at the VM's own group.
+    let elsewhere = vnet(
+        "99999999-2222-3333-4444-555555555555",
+        "rg-net",
+        "vnet-spoke",
+    );
+    for (role, scope, upn) in [
+        ("acdd72a7", &mine, "bob@contoso.com"),
+        ("acdd72a7", &elsewhere, "alice@contoso.com"),
+        ("joiner", &mine, "alice@contoso.com"),
+        ("acdd72a7", &group, "alice@contoso.com"),
+    ] {
+        let r = verdict(&alice, &with(role, scope, upn), &unread);
+        assert_eq!(
+            (r.verdict, r.reasons.len()),
+            (Verdict::None, 0),
+            "{role} {scope}: {r:?}"
+        );
+    }
+    // A role covering it at the VM stands whatever the networks.
+    let r = verdict(
+        &alice,
+        &with("acdd72a7", &vm(), "alice@contoso.com"),
+        &unread,
+    );
+    assert_eq!(r.verdict, Verdict::Pim, "{r:?}");
+    // Definitions kept before the network's read was known: the session waits (never none),
+    // while the roles held at the VM are judged as kept.
+    let mut old = read.clone();
+    old.roles.get_mut(SUB).expect("listed").version = 1;
+    let ev = with("acdd72a7", &mine, "alice@contoso.com");
+    assert!(super::decide::awaits_definition(&alice, &ev, &old));
+    assert!(!super::decide::awaits_definition(&alice, &ev, &read));
+    let at_vm = with("acdd72a7", &vm(), "alice@contoso.com");
+    assert_eq!(verdict(&alice, &at_vm, &old).verdict, Verdict::Pim);
+    // Their list failing since: unknown, naming the failure.
+    old.roles.get_mut(SUB).expect("listed").failed = Some((T, "throttled".into()));
+    let r = verdict(&alice, &ev, &old);
+    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+    assert!(r.reasons.iter().any(|w| w.contains("throttled")), "{r:?}");
+}

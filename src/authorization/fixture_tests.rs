@@ -1,4 +1,4 @@
-//! The fixture: 736 sessions with their ground truth, every case the decision must get right,
+//! The fixture: 864 sessions with their ground truth, every case the decision must get right,
 //! decided from evidence in the sources' documented shapes (Resource Manager instances as the
 //! REST specification's example `GetRoleAssignmentScheduleInstancesByScope.json` gives them,
 //! `AuditLogs` rows in the table's columns with dynamic values as JSON text, as the Logs Query
@@ -25,7 +25,7 @@ use crate::dates::format_utc_millis;
 use crate::graph::members::Member;
 
 const T0: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
-const CASES: usize = 23;
+const CASES: usize = 27;
 const EACH: usize = 32;
 const DENIED: &str = "99999999-0000-0000-0000-000000000403";
 /// A subscription whose role definitions Resource Manager refused (its schedules read).
@@ -34,6 +34,8 @@ const NO_DEFINITIONS: &str = "99999999-0000-0000-0000-0000000d0403";
 const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+/// A custom role joining subnets only (what a VM's NIC needs of its network): no network read.
+const SUBNET_JOINER: &str = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd";
 /// The role the instances name (a custom role in the specification's example).
 const EXAMPLE_ROLE: &str = "c8d4ff99-41c3-41a8-9f60-21dfdad59608";
 /// Virtual Machine User Login: the VM's children's reads and the login data action, not the VM's
@@ -153,6 +155,7 @@ fn definitions() -> std::collections::BTreeMap<String, super::roles::Definitions
         definition(READER, "Reader", &["*/read"], &[]),
         definition(NETWORK_CONTRIBUTOR, "Network Contributor", &["Microsoft.Authorization/*/read", "Microsoft.Network/*", "Microsoft.Resources/subscriptions/resourceGroups/read"], &[]),
         definition(VM_USER_LOGIN, "Virtual Machine User Login", &["Microsoft.Network/publicIPAddresses/read", "Microsoft.Network/virtualNetworks/read", "Microsoft.Network/loadBalancers/read", "Microsoft.Network/networkInterfaces/read", "Microsoft.Compute/virtualMachines/*/read", "Microsoft.HybridCompute/machines/*/read", "Microsoft.HybridConnectivity/endpoints/listCredentials/action"], &[]),
+        definition(SUBNET_JOINER, "Subnet joiner", &["Microsoft.Network/virtualNetworks/subnets/join/action"], &[]),
     ]});
     let mut list = list;
     list["value"][4]["properties"]["permissions"][0]["dataActions"] = json!([
@@ -176,6 +179,15 @@ fn definitions() -> std::collections::BTreeMap<String, super::roles::Definitions
         },
     );
     out
+}
+
+/// The virtual network of VM `vm(i)` (its NICs' subnets), in the subscription's network group.
+fn vnet(i: usize) -> String {
+    format!(
+        "/subscriptions/{}/resourcegroups/rg-net/providers/microsoft.network/virtualnetworks/vnet-{}",
+        sub(i),
+        i % 7
+    )
 }
 
 fn rg(i: usize) -> String {
@@ -261,6 +273,7 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
     let mut pool = Vec::new();
     let mut events = Vec::new();
     let mut accounts = Accounts::new();
+    let mut networks = super::decide::Networks::default();
     for i in 0..CASES * EACH {
         let t = start(i);
         let m = Duration::minutes;
@@ -530,6 +543,35 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
                     _ => Verdict::Unknown,
                 }
             }
+            23 => {
+                // Reader activated at the VM's virtual network: its read is what it grants.
+                let e = person_instance(i, 0, &vnet(i), t - m(30), Some(t + m(60)), true);
+                pool.push(with_role(e, READER));
+                Verdict::Pim
+            }
+            24 => {
+                // Reader at another virtual network.
+                let other = vnet(i).replace("/vnet-", "/vnet-other-");
+                let e = person_instance(i, 0, &other, t - m(30), Some(t + m(60)), true);
+                pool.push(with_role(e, READER));
+                Verdict::None
+            }
+            25 => {
+                // A role at the VM's network that joins subnets only, reading no network.
+                let e = person_instance(i, 0, &vnet(i), t - m(30), Some(t + m(60)), true);
+                pool.push(with_role(e, SUBNET_JOINER));
+                Verdict::None
+            }
+            26 => {
+                // A VM whose NICs the doors' pass could not read, and Reader at a network of
+                // its subscription: that network may be the VM's.
+                s.vm = vm(i).replace("/vm-", &format!("/vm-unread-{i}-"));
+                let why = format!("{}: 403 AuthorizationFailed", rg(i));
+                networks.unread.insert(s.vm.clone(), why);
+                let e = person_instance(i, 0, &vnet(i), t - m(30), Some(t + m(60)), true);
+                pool.push(with_role(e, READER));
+                Verdict::Unknown
+            }
             _ => {
                 // Noise that must not count: JIT to a source outside the Bastion subnet, an
                 // activation on another group, and the approval of nothing here.
@@ -545,12 +587,16 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
                 Verdict::None
             }
         };
+        if i % CASES != 26 {
+            networks.of.insert(vm(i), [vnet(i)].into());
+        }
         sessions.push((s, truth));
     }
     let doors = Doors {
         unread: None,
         events,
         bastion: AddrSet::prefix("10.0.0.0/26"),
+        networks,
     };
     let mut reads = Reads {
         failed: vec![(
@@ -561,6 +607,7 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
         )],
         groups_read: true,
         roles: definitions(),
+        networks: doors.networks.clone(),
         ..Reads::default()
     };
     pool.extend(jit_evidence(&doors, &mut reads));
@@ -585,7 +632,7 @@ fn fixture() -> (Vec<(Session, Verdict)>, Vec<Evidence>, Doors, Reads) {
 #[test]
 fn every_session_of_the_fixture_is_decided_right() {
     let (sessions, pool, _, reads) = fixture();
-    assert!(sessions.len() >= 500);
+    assert!(sessions.len() >= 640);
     let mut wrong = Vec::new();
     let mut by = std::collections::BTreeMap::new();
     for (i, (s, truth)) in sessions.iter().enumerate() {
@@ -742,7 +789,8 @@ fn the_approver_is_the_approval_of_the_persons_request_for_the_windows_role() {
 
 /// A role whose definition was refused leaves the session it alone could cover `unknown`, naming
 /// the role and the permission; a role granting no VM read does not count (`none`); Reader at
-/// the session's Bastion host counts, another host's does not.
+/// the session's Bastion host counts, another host's does not; Reader at the VM's virtual network
+/// counts, and leaves the session `unknown` when the VM's networks were not read.
 #[test]
 fn roles_count_by_their_definitions_and_an_unread_one_is_unknown() {
     let (sessions, pool, _, reads) = fixture();
@@ -759,4 +807,25 @@ fn roles_count_by_their_definitions_and_an_unread_one_is_unknown() {
     assert_eq!(r.verdict, Verdict::Pim);
     assert_eq!(r.evidence.len(), 1, "{r:?}");
     assert!(r.evidence[0].ends_with("inst-18-0"), "{r:?}");
+    // Reader at the VM's virtual network counts; at another network, or a role joining subnets
+    // only, not; the VM's networks not read, a network's Reader leaves it unknown, naming why.
+    let r = decide(&sessions[23].0, &pool, &reads, None);
+    assert_eq!(r.verdict, Verdict::Pim, "{r:?}");
+    assert!(r.evidence[0].ends_with("inst-23-0"), "{r:?}");
+    for i in [24, 25] {
+        let r = decide(&sessions[i].0, &pool, &reads, None);
+        assert_eq!(
+            (r.verdict, r.reasons.len()),
+            (Verdict::None, 0),
+            "#{i}: {r:?}"
+        );
+    }
+    let r = decide(&sessions[26].0, &pool, &reads, None);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(
+        r.reasons.iter().any(|w| w.contains(&vnet(26))
+            && w.contains("virtual network was not read")
+            && w.contains("403 AuthorizationFailed")),
+        "{r:?}"
+    );
 }

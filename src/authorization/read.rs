@@ -4,7 +4,8 @@
 //! PIM's `AuditLogs` rows from each workspace ingested since its cursor (one query each, on
 //! `ingestion_time()`, so a row written late is read when it arrives; with `AUTHZ_SIGNIN_MFA` the same
 //! query brings the VM sign-ins of `SigninLogs`, [`super::mfa`]), and the just-in-time requests
-//! the other doors' Activity log read found. What could not be read is said per subscription
+//! the other doors' Activity log read found (and the VMs' virtual networks its network read
+//! found). What could not be read is said per subscription
 //! (or for all), so a session it leaves uncovered is `unknown`, never `none`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::Reads;
+use super::decide::{Networks, Reads};
 use super::evidence::{Evidence, Kind, Source, low, of_instance, of_request};
 use super::mfa::{self, SignIn};
 use super::roles::Definitions;
@@ -31,8 +32,8 @@ pub const PACE: Duration = Duration::minutes(5);
 /// Most `AuditLogs` rows one workspace answers a run.
 pub const MAX_ROWS: usize = 50_000;
 
-/// What the other doors' Activity log read gave: its just-in-time events and the Bastion
-/// subnets' addresses.
+/// What the other doors' pass gave: its Activity log's just-in-time events, the Bastion subnets'
+/// addresses and the watched VMs' virtual networks.
 #[derive(Debug, Clone, Default)]
 pub struct Doors {
     /// The Activity log was read (`None`: not read, or not set up; why).
@@ -41,6 +42,9 @@ pub struct Doors {
     pub events: Vec<Event>,
     /// The watched hosts' Bastion subnets, when read.
     pub bastion: Option<AddrSet>,
+    /// The watched VMs' virtual networks, as its network read found their NICs (a role held at
+    /// a VM's network counts, [`super::roles`]).
+    pub networks: Networks,
 }
 
 /// What was gathered.
@@ -417,5 +421,6 @@ pub async fn gather(
     }
     let jit = jit_evidence(doors, &mut out.reads);
     out.seen.extend(jit);
+    out.reads.networks = doors.networks.clone();
     out
 }

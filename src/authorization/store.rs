@@ -345,10 +345,13 @@ pub async fn definitions(
     let failed = get_str(e, "FailedAt")
         .and_then(timestamp)
         .map(|at| (at, get_str(e, "Failed").unwrap_or_default().to_owned()));
+    // A row kept before the versions were written holds version 1's grants.
+    let version = crate::tables::get_i64(e, "Version").map_or(1, |v| u32::try_from(v).unwrap_or(0));
     Ok(Some(super::roles::Definitions {
         grants,
         read_at: get_str(e, "ReadAt").and_then(timestamp),
         failed,
+        version,
     }))
 }
 
@@ -363,7 +366,7 @@ pub async fn keep_definitions(
 ) -> Result<(), AzureError> {
     let mut row = crate::tables::entity(json!({
         "PartitionKey": ROLES_PARTITION, "RowKey": subscription,
-        "ReadAt": time(defs.read_at),
+        "ReadAt": time(defs.read_at), "Version": defs.version,
     }));
     if let Some((at, why)) = &defs.failed {
         row.insert("FailedAt".into(), format_utc_millis(*at).into());

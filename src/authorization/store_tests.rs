@@ -159,3 +159,38 @@ async fn a_load_reads_only_the_windows_that_may_cover_the_span() {
         );
     }
 }
+
+/// A subscription's definitions are kept with the version of what their grants tell; a row kept
+/// before versions were written reads as version 1 (its grants without the network's read), so
+/// it is listed again.
+#[tokio::test]
+async fn kept_definitions_carry_their_version_and_an_older_row_reads_as_version_one() {
+    use super::roles::{Definitions, GRANTS_VERSION, Grants};
+    use super::store::{ROLES_PARTITION, WINDOWS_TABLE, definitions, keep_definitions};
+    use crate::tables::{TableStore, WriteMode};
+    let tables = InMemoryTables::new();
+    let t = datetime!(2026-11-20 10:00 UTC);
+    let defs = Definitions {
+        grants: [("acdd72a7".to_owned(), Grants::parse("vhn"))].into(),
+        read_at: Some(t),
+        failed: None,
+        version: GRANTS_VERSION,
+    };
+    keep_definitions(&tables, "s1", &defs).await.expect("kept");
+    let back = definitions(&tables, "s1").await.expect("read");
+    assert_eq!(back.as_ref(), Some(&defs));
+    let old = crate::tables::entity(serde_json::json!({
+        "PartitionKey": ROLES_PARTITION, "RowKey": "s2", "ReadAt": "2026-11-20T10:00:00.000Z",
+        "Roles0": "{\"acdd72a7\":\"vh\"}",
+    }));
+    tables
+        .write(WINDOWS_TABLE, &old, WriteMode::Upsert)
+        .await
+        .expect("an older row");
+    let back = definitions(&tables, "s2")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(back.version, 1);
+    assert!(back.due(t + Duration::minutes(1)));
+}

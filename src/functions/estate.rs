@@ -166,7 +166,7 @@ async fn across_hosts(
 }
 
 /// Who allowed each session: PIM's schedules, `AuditLogs` of the workspaces read, and the
-/// just-in-time requests the doors' pass found.
+/// just-in-time requests and the VMs' virtual networks the doors' pass found.
 async fn authorization_pass(
     state: &AppState,
     arm: &std::sync::Arc<dyn crate::arm::ResourceManager>,
@@ -181,6 +181,10 @@ async fn authorization_pass(
         ),
         events: doors.map(|d| d.jit_events.clone()).unwrap_or_default(),
         bastion: doors.and_then(|d| d.bastion.clone()),
+        networks: authorization::decide::Networks {
+            of: doors.map(|d| d.vnets.clone()).unwrap_or_default(),
+            unread: doors.map(|d| d.vnets_unread.clone()).unwrap_or_default(),
+        },
     };
     let sources = authorization::Sources {
         arm: Some(arm.as_ref()),

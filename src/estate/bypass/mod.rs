@@ -68,6 +68,12 @@ pub struct Report {
     pub activity_unread: Option<String>,
     /// The watched hosts' Bastion subnets, when the network was read.
     pub bastion: Option<cidr::AddrSet>,
+    /// The virtual networks of the watched VMs whose NICs were read or remembered (lower-case
+    /// VM id → lower-case network ids, from their IP configurations' subnets).
+    pub vnets: BTreeMap<String, BTreeSet<String>>,
+    /// The watched VMs whose NICs were not read (lower-case id → why): their networks are not
+    /// known, which is not having none.
+    pub vnets_unread: BTreeMap<String, String>,
 }
 
 /// The watched VMs: the targets of the watched hosts' sessions that started in the lookback
@@ -170,6 +176,15 @@ pub async fn run(
     let net = OptionFuture::from(pass).await;
     let bastion = net.as_ref().and_then(|n| n.bastion.as_ref());
     report.bastion = bastion.cloned();
+    (report.vnets, report.vnets_unread) = match &net {
+        Some(n) => n.vnets(&watched.vms),
+        None => (
+            BTreeMap::new(),
+            (watched.vms.iter())
+                .map(|vm| (vm.clone(), "Resource Manager is not set up".to_owned()))
+                .collect(),
+        ),
+    };
     let mut decided: BTreeMap<String, Evaluation> = BTreeMap::new();
     let mut events = Vec::new();
     let mut past = Vec::new();

@@ -47,6 +47,41 @@ impl Network {
         let id = id.to_ascii_lowercase();
         self.unread.iter().any(|s| under(&id, s))
     }
+
+    /// The virtual networks of the VMs whose NICs it holds (lower-case VM id → the networks of
+    /// their IP configurations' subnets, lower-case), and each of `vms` (lower-case) it holds no
+    /// NIC of, with why: the failed reads of the VM or a scope over it, else that none was read.
+    pub fn vnets(
+        &self,
+        vms: &BTreeSet<String>,
+    ) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>) {
+        let mut of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for n in &self.nics {
+            let Some(vm) = n.properties.virtual_machine.as_ref() else {
+                continue;
+            };
+            let subnets = (n.properties.ip_configurations.iter())
+                .filter_map(|c| c.properties.subnet.as_ref())
+                .map(|s| vnet_of(&s.id));
+            let vm = vm.id.to_ascii_lowercase();
+            of.entry(vm).or_default().extend(subnets);
+        }
+        let unread = (vms.iter())
+            .filter(|vm| !of.contains_key(*vm))
+            .map(|vm| {
+                let why: Vec<String> = (self.errors.iter())
+                    .filter(|(r, _)| r == vm || under(vm, r))
+                    .map(|(r, e)| format!("{r}: {e}"))
+                    .collect();
+                let why = match why.is_empty() {
+                    true => "no network interface of it was listed or read".to_owned(),
+                    false => format!("its network interfaces were not read: {}", why.join("; ")),
+                };
+                (vm.clone(), why)
+            })
+            .collect();
+        (of, unread)
+    }
 }
 
 /// Resource groups of one *granted* subscription listed one by one up to this many per kind;

@@ -587,3 +587,33 @@ async fn a_host_whose_subnets_are_kept_is_not_read_again() {
     assert_eq!(kept.bastion, read.bastion);
     assert_eq!(decided(&fake, &kept, 2), decided(&fake, &read, 2));
 }
+
+/// What the read tells of each watched VM's virtual networks: those of its NICs' subnets when
+/// its NICs were read, else why not (a refused list over it, its NIC's GET), never as having none.
+#[tokio::test]
+async fn each_vms_networks_are_its_nics_subnets_or_why_they_were_not_read() {
+    let fake = Fake::groups_only(3);
+    fake.refused
+        .lock()
+        .expect("refused")
+        .push("/subscriptions/s1/resourcegroups/rg-0".to_owned());
+    let far = fake.nic_elsewhere(1, "rg-far", None);
+    fake.failing
+        .lock()
+        .expect("failing")
+        .push(far.to_ascii_lowercase());
+    let watched = watched(&fake, &[]);
+    let net = read_fresh(&fake, &watched).await;
+    let (of, unread) = net.vnets(&watched.vms);
+    let vnet =
+        "/subscriptions/s1/resourcegroups/rg-net/providers/microsoft.network/virtualnetworks/vnet";
+    assert_eq!(of.keys().collect::<Vec<_>>(), [&fake.vm(2)], "{of:?}");
+    assert_eq!(of[&fake.vm(2)], [vnet.to_owned()].into());
+    assert_eq!(unread.len(), 2, "{unread:?}");
+    assert!(unread[&fake.vm(0)].contains("rg-0"), "{unread:?}");
+    // The NIC's GET failed: said on the VM that named it.
+    assert!(
+        unread[&fake.vm(1)].contains("refused by the test"),
+        "{unread:?}"
+    );
+}

@@ -354,3 +354,106 @@ async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
         ["alice@contoso.com", "bob@contoso.com", "dave@contoso.com"]
     );
 }
+
+/// A PIM activation held at the target VM's virtual network (the network of its NIC's subnet, as
+/// the other doors' pass read it) allows the session: `pim`; one at another network does not:
+/// `none`; a VM whose NICs were not read leaves a network's activation `unknown`, never `none`.
+#[tokio::test]
+async fn an_activation_at_the_vms_virtual_network_is_pim() {
+    use super::fake_arm::network::{nic, subnet_id, vnet};
+    let Some(cs) = azurite() else { return };
+    let (_logs, env) = super::doors::quiet_workspace().await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut rig = Rig::new(&cs, &env).await;
+    let network = |name: &str| {
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/{name}"
+        )
+    };
+    let window = ("2026-11-25T07:45:00Z", Some("2026-11-25T15:45:00Z"));
+    rig.arm.with(|e| {
+        let app = subnet_id("rg-net", "vnet-spoke", "app");
+        e.network = vec![
+            vnet(
+                "rg-net",
+                "vnet-spoke",
+                "10.1.0.0/16",
+                &[("app", "10.1.0.0/24", None)],
+            ),
+            nic(
+                "rg-app",
+                "nic-v",
+                &vm(SUB, "vm-v"),
+                &app,
+                "10.1.0.4",
+                None,
+                None,
+            ),
+            nic(
+                "rg-app",
+                "nic-w",
+                &vm(SUB, "vm-w"),
+                &app,
+                "10.1.0.5",
+                None,
+                None,
+            ),
+        ];
+        let instances = vec![
+            instance(
+                "pim-vic",
+                ("oid-vic", "vic@contoso.com"),
+                &network("vnet-spoke"),
+                true,
+                window,
+            ),
+            instance(
+                "pim-wes",
+                ("oid-wes", "wes@contoso.com"),
+                &network("vnet-other"),
+                true,
+                window,
+            ),
+            instance(
+                "pim-xan",
+                ("oid-xan", "xan@contoso.com"),
+                &network("vnet-spoke"),
+                true,
+                window,
+            ),
+        ];
+        e.schedules
+            .insert(format!("/subscriptions/{SUB}"), (instances, Vec::new()));
+    });
+    let sessions = [
+        ("0a1", "vic@contoso.com", vm(SUB, "vm-v")),
+        ("0a2", "wes@contoso.com", vm(SUB, "vm-w")),
+        ("0a3", "xan@contoso.com", vm(SUB, "vm-x")),
+    ];
+    sessions_arrive(&rig, &cs, &sessions).await;
+    let at = ("2026-11-25T08:45:00Z", "2026-11-25T09:00:00Z");
+    check_and_list_roles(&mut rig, at).await;
+    let all = listed(&rig, None).await;
+    let verdicts: Vec<(&str, &str)> = (all.iter())
+        .map(|(who, i)| {
+            (
+                who.as_str(),
+                i["authorization"].as_str().unwrap_or("undecided"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("vic@contoso.com", "pim"),
+            ("wes@contoso.com", "none"),
+            ("xan@contoso.com", "unknown"),
+        ],
+        "{}",
+        rig.handler.log_text()
+    );
+    let vic = all[0].1["authorizationRecord"]["evidence"].to_string();
+    assert!(vic.contains("pim-vic") && !vic.contains("pim-xan"), "{vic}");
+    let xan = all[2].1["authorizationRecord"]["reasons"].to_string();
+    assert!(xan.contains("virtual network was not read"), "{xan}");
+}
