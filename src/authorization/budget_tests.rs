@@ -27,15 +27,15 @@ use crate::ports::Ports;
 use crate::testkit::clock::FixedClock;
 use crate::testkit::tables::memory::InMemoryTables;
 
-const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
-const VM: &str =
+pub(super) const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+pub(super) const VM: &str =
     "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
 /// Reader's GUID.
-const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+pub(super) const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
 /// Alice's activation of Reader at the VM's subscription, from an hour before `T0`, as
 /// `GetRoleAssignmentScheduleInstancesByScope.json` gives an instance.
-fn activation() -> serde_json::Value {
+pub(super) fn activation() -> serde_json::Value {
     serde_json::json!({"properties": {"scope": "/subscriptions/s1", "assignmentType": "Activated",
         "roleDefinitionId": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{READER}"),
         "principalId": "oid-alice", "principalType": "User", "status": "Accepted", "memberType": "Direct",
@@ -165,7 +165,12 @@ impl ResourceManager for Arm {
 }
 
 /// A successful session of `email` as `root` on the VM, started at `start`.
-async fn session(tables: &InMemoryTables, tunnel: &str, email: &str, start: OffsetDateTime) {
+pub(super) async fn session(
+    tables: &InMemoryTables,
+    tunnel: &str,
+    email: &str,
+    start: OffsetDateTime,
+) {
     let mut s = SessionRecord::new(tunnel);
     s.session_start = Some(start);
     (s.target_resource_id, s.target_vm) = (VM.into(), "vm".into());
@@ -177,7 +182,7 @@ async fn session(tables: &InMemoryTables, tunnel: &str, email: &str, start: Offs
         .expect("written");
 }
 
-fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
+pub(super) fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
     r.decided
         .iter()
         .map(|(t, d)| (t.as_str(), d.verdict))
@@ -185,7 +190,7 @@ fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
 }
 
 /// In-memory tables, a clock that moves only when told, and the ports over both.
-fn rig() -> (Arc<InMemoryTables>, Arc<FixedClock>, Ports) {
+pub(super) fn rig() -> (Arc<InMemoryTables>, Arc<FixedClock>, Ports) {
     let tables = Arc::new(InMemoryTables::new());
     let clock = Arc::new(FixedClock::new(T0));
     let ports = Ports {
@@ -196,7 +201,7 @@ fn rig() -> (Arc<InMemoryTables>, Arc<FixedClock>, Ports) {
     (tables, clock, ports)
 }
 
-fn sources<'a>(arm: &'a Arm, doors: &'a Doors) -> Sources<'a> {
+pub(super) fn sources<'a>(arm: &'a dyn ResourceManager, doors: &'a Doors) -> Sources<'a> {
     Sources {
         arm: Some(arm),
         logs: None,
@@ -207,7 +212,7 @@ fn sources<'a>(arm: &'a Arm, doors: &'a Doors) -> Sources<'a> {
     }
 }
 
-fn settings() -> AuthzSettings {
+pub(super) fn settings() -> AuthzSettings {
     AuthzSettings {
         ticket_pattern: None,
         shared_days: 30,
