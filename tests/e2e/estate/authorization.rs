@@ -196,6 +196,16 @@ async fn listed(rig: &Rig, authorization: Option<&str>) -> Vec<(String, Value)> 
     out
 }
 
+/// Each listed session's `(email, verdict)` (`undecided`: none yet).
+fn verdicts(all: &[(String, Value)]) -> Vec<(&str, &str)> {
+    (all.iter())
+        .map(|(who, i)| {
+            let verdict = i["authorization"].as_str().unwrap_or("undecided");
+            (who.as_str(), verdict)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
     let Some(cs) = azurite() else { return };
@@ -251,15 +261,7 @@ async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
     );
 
     let all = listed(&rig, None).await;
-    let verdicts: Vec<(&str, &str)> = all
-        .iter()
-        .map(|(who, i)| {
-            (
-                who.as_str(),
-                i["authorization"].as_str().unwrap_or("undecided"),
-            )
-        })
-        .collect();
+    let verdicts = verdicts(&all);
     assert_eq!(
         verdicts,
         [
@@ -383,14 +385,7 @@ async fn a_jit_request_covers_an_ssh_session_only_when_it_opened_port_22_to_the_
     sessions_arrive(&rig, &cs, &sessions).await;
     check_at(&mut rig, "2026-11-25T08:45:00Z").await;
     let all = listed(&rig, None).await;
-    let verdicts: Vec<(&str, &str)> = (all.iter())
-        .map(|(who, i)| {
-            (
-                who.as_str(),
-                i["authorization"].as_str().unwrap_or("undecided"),
-            )
-        })
-        .collect();
+    let verdicts = verdicts(&all);
     assert_eq!(
         verdicts,
         [
