@@ -27,17 +27,17 @@ use crate::ports::Ports;
 use crate::testkit::clock::FixedClock;
 use crate::testkit::tables::memory::InMemoryTables;
 
-const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
-const VM: &str =
+pub(super) const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+pub(super) const VM: &str =
     "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm";
 /// Reader's GUID.
-const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+pub(super) const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 /// Virtual Machine User Login's GUID.
 const VM_USER_LOGIN: &str = "fb879df8-f326-4884-b1cf-06f3ad86be52";
 
 /// Alice's activation of Reader at the VM's subscription, from an hour before `T0`, as
 /// `GetRoleAssignmentScheduleInstancesByScope.json` gives an instance.
-fn activation() -> serde_json::Value {
+pub(super) fn activation() -> serde_json::Value {
     serde_json::json!({"properties": {"scope": "/subscriptions/s1", "assignmentType": "Activated",
         "roleDefinitionId": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{READER}"),
         "principalId": "oid-alice", "principalType": "User", "status": "Accepted", "memberType": "Direct",
@@ -180,7 +180,12 @@ impl ResourceManager for Arm {
 }
 
 /// A successful session of `email` as `root` on the VM, started at `start`.
-async fn session(tables: &InMemoryTables, tunnel: &str, email: &str, start: OffsetDateTime) {
+pub(super) async fn session(
+    tables: &InMemoryTables,
+    tunnel: &str,
+    email: &str,
+    start: OffsetDateTime,
+) {
     session_as(tables, (tunnel, "root"), email, start).await;
 }
 
@@ -202,7 +207,7 @@ async fn session_as(
         .expect("written");
 }
 
-fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
+pub(super) fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
     r.decided
         .iter()
         .map(|(t, d)| (t.as_str(), d.verdict))
@@ -210,7 +215,7 @@ fn verdicts(r: &Report) -> Vec<(&str, Verdict)> {
 }
 
 /// In-memory tables, a clock that moves only when told, and the ports over both.
-fn rig() -> (Arc<InMemoryTables>, Arc<FixedClock>, Ports) {
+pub(super) fn rig() -> (Arc<InMemoryTables>, Arc<FixedClock>, Ports) {
     let tables = Arc::new(InMemoryTables::new());
     let clock = Arc::new(FixedClock::new(T0));
     let ports = Ports {
@@ -221,7 +226,7 @@ fn rig() -> (Arc<InMemoryTables>, Arc<FixedClock>, Ports) {
     (tables, clock, ports)
 }
 
-fn sources<'a>(arm: &'a Arm, doors: &'a Doors) -> Sources<'a> {
+pub(super) fn sources<'a>(arm: &'a dyn ResourceManager, doors: &'a Doors) -> Sources<'a> {
     Sources {
         arm: Some(arm),
         logs: None,
@@ -232,7 +237,7 @@ fn sources<'a>(arm: &'a Arm, doors: &'a Doors) -> Sources<'a> {
     }
 }
 
-fn settings() -> AuthzSettings {
+pub(super) fn settings() -> AuthzSettings {
     AuthzSettings {
         ticket_pattern: None,
         shared_days: 30,

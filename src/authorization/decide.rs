@@ -360,10 +360,11 @@ pub fn allows(e: &Evidence, s: &Session, reads: &Reads) -> Allows {
 /// The roles that could cover `s` at its start whatever they grant: the person's own, and every
 /// group's (its members may include the person).
 fn roles_near<'a>(s: &'a Session, all: &'a [Evidence]) -> impl Iterator<Item = &'a Evidence> + 'a {
+    let (at, mine) = (s.start.map(skewed), forms(&s.upn));
     (all.iter())
         .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-        .filter(move |e| s.start.is_some_and(|t| covers(e, t)))
-        .filter(move |e| e.group_principal || is_person(e, s))
+        .filter(move |e| at.is_some_and(|w| within(e, w)))
+        .filter(move |e| e.group_principal || person_of(e, s, &mine))
 }
 
 /// A role of its person, or of a group, could cover `s` at its start (whatever it grants): its
@@ -380,26 +381,50 @@ pub fn awaits_definition(s: &Session, all: &[Evidence], reads: &Reads) -> bool {
 
 /// `e`'s principal is the session's person.
 pub fn is_person(e: &Evidence, s: &Session) -> bool {
+    person_of(e, s, &forms(&s.upn))
+}
+
+/// [`is_person`], given `mine`, the [`forms`] of the session's UPN (a pass compares each session
+/// with every piece of evidence: its forms are made once a session, not once a comparison).
+fn person_of(e: &Evidence, s: &Session, mine: &[String]) -> bool {
     if !e.principal.is_empty() && !s.object_id.is_empty() {
         return e.principal.eq_ignore_ascii_case(s.object_id.trim());
     }
-    let mine = forms(&s.upn);
-    !s.upn.trim().is_empty()
-        && e.names
-            .iter()
-            .flat_map(|n| forms(n))
-            .any(|n| !n.is_empty() && mine.contains(&n))
+    !s.upn.trim().is_empty() && e.names.iter().any(|n| named(n, mine))
+}
+
+/// One of `name`'s [`forms`] is among `mine` (forms, so in lower case). A name in ASCII without
+/// `#` has one form, itself trimmed in lower case: compared as it stands, without a copy.
+fn named(name: &str, mine: &[String]) -> bool {
+    let n = name.trim();
+    if n.is_ascii() && !n.contains('#') {
+        return !n.is_empty() && mine.iter().any(|m| m.eq_ignore_ascii_case(n));
+    }
+    forms(name)
+        .iter()
+        .any(|f| !f.is_empty() && mine.contains(f))
 }
 
 /// `e`'s window covers `t`.
 pub fn covers(e: &Evidence, t: OffsetDateTime) -> bool {
+    within(e, skewed(t))
+}
+
+/// `t` less and plus [`SKEW`]: the bounds [`within`] compares a window's ends with (reckoned once
+/// a session, not once a piece of evidence).
+fn skewed(t: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    (t - SKEW, t + SKEW)
+}
+
+/// [`covers`] of the start whose [`skewed`] bounds are `(lo, hi)`.
+fn within(e: &Evidence, (lo, hi): (OffsetDateTime, OffsetDateTime)) -> bool {
     let Some(start) = e.start else { return false };
     let end = match (e.end, e.kind) {
         (Some(end), _) => Some(end),
         (None, Some(Kind::Jit)) => Some(start + JIT_MAX),
         (None, _) => None,
     };
-    start <= t + SKEW && end.is_none_or(|end| end >= t - SKEW)
+    start <= hi && end.is_none_or(|end| end >= lo)
 }
 
 /// Decides `s` from `all` the evidence known, what could not be read, and the ticket pattern.
@@ -428,12 +453,13 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
             .push("the session names no person (no UserEmail)".into());
         return record;
     }
+    let (at, names) = (skewed(t), forms(&s.upn));
     let of = |k: Kind| {
         all.iter()
-            .filter(move |e| e.kind == Some(k) && covers(e, t))
+            .filter(move |e| e.kind == Some(k) && within(e, at))
     };
     let role_here = |e: &&Evidence| allows(e, s, reads) == Allows::Yes;
-    let mine = |e: &&Evidence| is_person(e, s);
+    let mine = |e: &&Evidence| person_of(e, s, &names);
     // 1. PIM, the person's own activation.
     let pim: Vec<&Evidence> = of(Kind::Pim).filter(mine).filter(role_here).collect();
     // 2. A group's role, with the person's activated membership of it.
@@ -444,7 +470,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
                 .iter()
                 .filter(|e| e.group_principal && e.principal == m.group)
                 .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-                .filter(|e| covers(e, t) && allows(e, s, reads) == Allows::Yes)
+                .filter(|e| within(e, at) && allows(e, s, reads) == Allows::Yes)
                 .collect();
             if !roles.is_empty() {
                 out.push(m);
@@ -454,8 +480,9 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         out
     };
     let pim_group = grouped(Kind::GroupActivation);
+    let vm = s.vm.to_ascii_lowercase();
     let jit: Vec<&Evidence> = of(Kind::Jit)
-        .filter(|e| e.scope == s.vm.to_ascii_lowercase())
+        .filter(|e| e.scope == vm)
         .filter(|e| opens(e, s))
         .filter(mine)
         .collect();
@@ -469,7 +496,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     let group_roles: Vec<&Evidence> = all
         .iter()
         .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-        .filter(|e| covers(e, t) && allows(e, s, reads) == Allows::Yes)
+        .filter(|e| within(e, at) && allows(e, s, reads) == Allows::Yes)
         .collect();
     // The person's membership at the start: the members as read, undone by the changes after it.
     let mut as_read: Vec<String> = Vec::new();
@@ -478,7 +505,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
             let g = &role.principal;
             let m = reads.members.get(g)?;
             let person = (s.upn.as_str(), s.object_id.as_str());
-            let mine = |e: &Evidence| is_person(e, s);
+            let mine = |e: &Evidence| person_of(e, s, &names);
             let (id, why) = member_at_start((g, m), (person, &mine), t, (all, reads.changes_from));
             as_read.extend(why);
             Some((membership(g, &id?), *role))
@@ -532,7 +559,7 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     // protocol's: the audit record names no port, so a session on a custom port cannot be told
     // from one the request did not open.
     let other_ports: Vec<u16> = of(Kind::Jit)
-        .filter(|e| e.scope == s.vm.to_ascii_lowercase())
+        .filter(|e| e.scope == vm)
         .filter(mine)
         .filter(|e| !opens(e, s))
         .flat_map(|e| e.ports.iter().copied())
@@ -621,7 +648,7 @@ fn fill(
     // The requests behind the primary window: its schedule, or the same role, scope and start.
     let behind: Vec<&Evidence> = all
         .iter()
-        .filter(|e| e.id != p.id && e.kind == p.kind)
+        .filter(|e| e.kind == p.kind && e.id != p.id)
         .filter(|e| {
             (!p.schedule.is_empty() && e.schedule == p.schedule)
                 || (e.role == p.role

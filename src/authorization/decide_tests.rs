@@ -971,3 +971,63 @@ fn a_role_at_the_vms_virtual_network_counts_where_it_grants_the_networks_read() 
     assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
     assert!(r.reasons.iter().any(|w| w.contains("throttled")), "{r:?}");
 }
+
+/// A session's person is matched by a name of the evidence in any of its forms, as the shared
+/// rule compares them ([`crate::catalogue::person::forms`]: trimmed, in lower case, a guest's or
+/// an outside account's address): the same answers whether a name is compared in place (plain
+/// ASCII) or through its forms (a `#`, or not ASCII).
+#[test]
+fn a_person_is_matched_by_any_form_of_a_name() {
+    use crate::catalogue::person::forms;
+    let upns = [
+        "alice@contoso.com",
+        " Alice@Contoso.COM ",
+        "alice@fabrikam.com",
+        "alice_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+        "live.com#alice@outlook.com",
+        "Åsa@contoso.com",
+        "",
+    ];
+    let names = [
+        "ALICE@contoso.com",
+        "  alice@contoso.com",
+        "alice_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+        "ALICE@FABRIKAM.COM",
+        "alice@outlook.com",
+        "live.com#Alice@Outlook.com",
+        "åsa@CONTOSO.com",
+        "ÅSA@contoso.com",
+        "bob@contoso.com",
+        " ",
+        "",
+    ];
+    for upn in upns {
+        for name in names {
+            let e = Evidence {
+                names: vec!["someone@else.com".into(), name.into()],
+                ..Evidence::default()
+            };
+            let mine = forms(upn);
+            let want = !upn.trim().is_empty()
+                && (e.names.iter().flat_map(|n| forms(n)))
+                    .any(|n| !n.is_empty() && mine.contains(&n));
+            let got = super::decide::is_person(&e, &session(upn));
+            assert_eq!(got, want, "{upn:?} and {name:?}");
+        }
+    }
+    // The guest's and the outside account's forms meet their addresses.
+    let guest = Evidence {
+        names: vec!["alice@fabrikam.com".into()],
+        ..Evidence::default()
+    };
+    let upn = "alice_fabrikam.com#EXT#@contoso.onmicrosoft.com";
+    assert!(super::decide::is_person(&guest, &session(upn)));
+    let outside = Evidence {
+        names: vec!["live.com#alice@outlook.com".into()],
+        ..Evidence::default()
+    };
+    assert!(super::decide::is_person(
+        &outside,
+        &session("Alice@Outlook.com")
+    ));
+}

@@ -32,7 +32,7 @@ fn vm(name: &str) -> String {
 
 /// What the server does with one connection's request (in order; the last repeats).
 #[derive(Clone)]
-enum Act {
+pub(super) enum Act {
     /// Reads the request and closes the connection unanswered (the answer lost).
     Lost,
     /// Answers this status and JSON body (`{base}` in it: the server's URL).
@@ -43,32 +43,38 @@ enum Act {
     Freeze,
 }
 
+/// The request lines a server read, in order.
+pub(super) type Seen = Arc<Mutex<Vec<String>>>;
+
+/// Each route's acts, by a text its request lines contain.
+type Routes = Arc<Mutex<Vec<(&'static str, VecDeque<Act>)>>>;
+
 /// A loopback server doing `acts`, one a connection (each answer closes its connection); the
 /// request lines it read.
-async fn serve(acts: Vec<Act>) -> (String, Arc<Mutex<Vec<String>>>) {
+async fn serve(acts: Vec<Act>) -> (String, Seen) {
+    routed(vec![("", acts)]).await
+}
+
+/// A loopback server doing, for each request, the next act of the first route whose text its
+/// request line contains (each route's acts in order; the last repeats; no route: closed
+/// unanswered); the request lines it read.
+pub(super) async fn routed(routes: Vec<(&'static str, Vec<Act>)>) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bound");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let (acts, seen) = (Arc::new(Mutex::new(VecDeque::from(acts))), Arc::default());
+    let routes: Vec<(&'static str, VecDeque<Act>)> =
+        (routes.into_iter()).map(|(k, a)| (k, a.into())).collect();
+    let (routes, seen): (Routes, Seen) = (Arc::new(Mutex::new(routes)), Arc::default());
     let (at, told) = (base.clone(), Arc::clone(&seen));
     tokio::spawn(async move {
         while let Ok((conn, _)) = listener.accept().await {
-            let act = {
-                let mut q = acts.lock().expect("acts");
-                if q.len() > 1 {
-                    q.pop_front()
-                } else {
-                    q.front().cloned()
-                }
-            };
-            if let Some(act) = act {
-                tokio::spawn(one(conn, act, at.clone(), Arc::clone(&told)));
-            }
+            let (routes, told) = (Arc::clone(&routes), Arc::clone(&told));
+            tokio::spawn(one(conn, routes, at.clone(), told));
         }
     });
     (base, seen)
 }
 
-async fn one(mut conn: TcpStream, act: Act, base: String, seen: Arc<Mutex<Vec<String>>>) {
+async fn one(mut conn: TcpStream, routes: Routes, base: String, seen: Seen) {
     let (mut head, mut buf) = (Vec::new(), [0u8; 1024]);
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         match conn.read(&mut buf).await {
@@ -81,13 +87,24 @@ async fn one(mut conn: TcpStream, act: Act, base: String, seen: Arc<Mutex<Vec<St
         .next()
         .unwrap_or_default()
         .to_owned();
+    let act = {
+        let mut routes = routes.lock().expect("routes");
+        let route = (routes.iter_mut()).find(|(key, _)| line.contains(key));
+        route.and_then(|(_, q)| {
+            if q.len() > 1 {
+                q.pop_front()
+            } else {
+                q.front().cloned()
+            }
+        })
+    };
     seen.lock().expect("seen").push(line);
     let reply = |status: u16, body: &str, len: usize| {
         format!(
             "HTTP/1.1 {status} X\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n{body}"
         )
     };
-    let sent = match act {
+    let sent = match act.unwrap_or(Act::Lost) {
         Act::Lost => String::new(),
         Act::Freeze => std::future::pending().await,
         Act::Answer(status, body) => {

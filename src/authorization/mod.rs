@@ -33,6 +33,8 @@ mod budget_tests;
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
+mod definitions_faults_tests;
+#[cfg(test)]
 mod entra_faults_tests;
 #[cfg(test)]
 mod fixture_tests;

@@ -209,6 +209,16 @@ async fn listed(rig: &Rig, authorization: Option<&str>) -> Vec<(String, Value)> 
     out
 }
 
+/// Each listed session's `(email, verdict)` (`undecided`: none yet).
+fn verdicts(all: &[(String, Value)]) -> Vec<(&str, &str)> {
+    (all.iter())
+        .map(|(who, i)| {
+            let verdict = i["authorization"].as_str().unwrap_or("undecided");
+            (who.as_str(), verdict)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
     let Some(cs) = azurite() else { return };
@@ -264,15 +274,7 @@ async fn each_session_gets_its_verdict_and_late_evidence_flips_none_to_pim() {
     );
 
     let all = listed(&rig, None).await;
-    let verdicts: Vec<(&str, &str)> = all
-        .iter()
-        .map(|(who, i)| {
-            (
-                who.as_str(),
-                i["authorization"].as_str().unwrap_or("undecided"),
-            )
-        })
-        .collect();
+    let verdicts = verdicts(&all);
     assert_eq!(
         verdicts,
         [
@@ -434,14 +436,7 @@ async fn an_activation_at_the_vms_virtual_network_is_pim() {
     let at = ("2026-11-25T08:45:00Z", "2026-11-25T09:00:00Z");
     check_and_list_roles(&mut rig, at).await;
     let all = listed(&rig, None).await;
-    let verdicts: Vec<(&str, &str)> = (all.iter())
-        .map(|(who, i)| {
-            (
-                who.as_str(),
-                i["authorization"].as_str().unwrap_or("undecided"),
-            )
-        })
-        .collect();
+    let verdicts = verdicts(&all);
     assert_eq!(
         verdicts,
         [
@@ -456,4 +451,67 @@ async fn an_activation_at_the_vms_virtual_network_is_pim() {
     assert!(vic.contains("pim-vic") && !vic.contains("pim-xan"), "{vic}");
     let xan = all[2].1["authorizationRecord"]["reasons"].to_string();
     assert!(xan.contains("virtual network was not read"), "{xan}");
+}
+
+/// A just-in-time request covers a session only where it opened the session's port (SSH's 22)
+/// to the Bastion subnet: heidi's request for `vm7` opened 22 from the subnet, so her SSH session
+/// there is `jit`; grace's for `vm6` opened only RDP's 3389, so hers is not covered, and reads
+/// `unknown` naming the port opened (the audit record names no port: a custom one cannot be
+/// told from one never opened), never `jit`; ivan's for `vm8` opened 22 to a source outside the
+/// subnet (a door, not an authorization), so his is `none`. The requests come as the Activity
+/// log's `initiate` rows (their request bodies naming VM, port, source and end), read by the
+/// doors' pass of the same check, which reads the Bastion subnet from the clean estate.
+#[tokio::test]
+async fn a_jit_request_covers_an_ssh_session_only_when_it_opened_port_22_to_the_bastion_subnet() {
+    let Some(cs) = azurite() else { return };
+    let (logs, mut rig) = super::doors::scoped_rig(&cs).await;
+    rig.arm.with(super::network_doors::clean);
+    let policy = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"
+    );
+    let op = "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action";
+    let asked = [
+        ("grace", "vm6", 3389, "10.0.1.0/26"),
+        ("heidi", "vm7", 22, "10.0.1.0/26"),
+        ("ivan", "vm8", 22, "203.0.113.0/24"),
+    ];
+    for (who, target, port, source) in asked {
+        let body = json!({"virtualMachines": [{"id": vm(SUB, target), "ports": [{"number": port,
+            "endTimeUtc": "2026-11-25T10:00:00Z", "allowedSourceAddressPrefix": source}]}],
+            "justification": "patching"});
+        let properties = json!({"statusCode": "Accepted", "eventCategory": "Administrative",
+            "requestbody": body.to_string()});
+        let caller = format!("{who}@contoso.com");
+        let row = (op, "Success", who);
+        let at = "2026-11-25T07:55:00Z";
+        super::doors::activity_with(&logs, row, &caller, &policy, at, properties);
+    }
+    let sessions = [
+        ("0c1", "grace@contoso.com", vm(SUB, "vm6")),
+        ("0c2", "heidi@contoso.com", vm(SUB, "vm7")),
+        ("0c3", "ivan@contoso.com", vm(SUB, "vm8")),
+    ];
+    sessions_arrive(&rig, &cs, &sessions).await;
+    check_at(&mut rig, "2026-11-25T08:45:00Z").await;
+    let all = listed(&rig, None).await;
+    let verdicts = verdicts(&all);
+    assert_eq!(
+        verdicts,
+        [
+            ("grace@contoso.com", "unknown"),
+            ("heidi@contoso.com", "jit"),
+            ("ivan@contoso.com", "none"),
+        ],
+        "{}",
+        rig.handler.log_text()
+    );
+    let grace = all[0].1["authorizationRecord"]["reasons"].to_string();
+    assert!(
+        grace.contains("opened port(s) [3389]") && grace.contains("not 22"),
+        "{grace}"
+    );
+    let heidi = &all[1].1["authorizationRecord"];
+    assert_eq!(heidi["from"], "2026-11-25T07:55:00.000Z", "{heidi}");
+    assert_eq!(heidi["until"], "2026-11-25T10:00:00.000Z", "{heidi}");
+    assert_eq!(heidi["justification"], "patching", "{heidi}");
 }
