@@ -277,9 +277,16 @@ fn at_host(scope: &str, host: &str) -> bool {
     !host.is_empty() && network_resource(scope, "bastionhosts") == Some(host)
 }
 
+/// `scope` is a resource group (`/subscriptions/{id}/resourcegroups/{name}`).
+fn group(scope: &str) -> bool {
+    let p: Vec<&str> = scope.trim_matches('/').split('/').collect();
+    p.len() == 4 && (p[0], p[2]) == ("subscriptions", "resourcegroups")
+}
+
 /// Whether `scope` (lower-case) reaches one of `vm`'s (lower-case) virtual networks: a network
 /// itself, or a network's resource group (`Ok`); `Err(why)` when the VM's networks were not read
-/// and `scope` is a virtual network of its subscription (it may be one of them).
+/// and `scope` is a virtual network or a resource group of its subscription (it may be one of
+/// them, or hold one: a VM's NICs and their network lie in its subscription).
 fn at_vnet(scope: &str, vm: &str, networks: &Networks) -> Result<bool, String> {
     let scope = scope.trim_end_matches('/');
     match networks.of.get(vm) {
@@ -287,7 +294,7 @@ fn at_vnet(scope: &str, vm: &str, networks: &Networks) -> Result<bool, String> {
             let group = v.split_once("/providers/").map(|(g, _)| g);
             v == scope || group == Some(scope)
         })),
-        None if network_resource(scope, "virtualnetworks").is_some()
+        None if (network_resource(scope, "virtualnetworks").is_some() || group(scope))
             && subscription_of(scope) == subscription_of(vm) =>
         {
             Err(networks.why_unread(vm))
@@ -312,9 +319,9 @@ pub enum Allows {
 
 /// Whether role `e` allows `s`: held at a scope reaching its VM, at its Bastion host, or at its
 /// VM's virtual network (or that network's resource group), and granting there what the
-/// connection needs, by the definitions of the VM's subscription. Held at a virtual network of
-/// the VM's subscription while the VM's networks were not read, a role granting the network's
-/// read is unread (its session `unknown`, never `none`).
+/// connection needs, by the definitions of the VM's subscription. Held at a virtual network or a
+/// resource group of the VM's subscription while the VM's networks were not read, a role granting
+/// the network's read is unread (its session `unknown`, never `none`).
 pub fn allows(e: &Evidence, s: &Session, reads: &Reads) -> Allows {
     let (reach, unread) = match () {
         () if reaches(e, &s.vm) => (Reach::Vm, None),

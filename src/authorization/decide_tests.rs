@@ -63,8 +63,15 @@ fn all_read() -> Reads {
         ),
     ];
     let defs = super::roles::Definitions::of(&list, T - Duration::hours(1));
+    // The VM's NICs read: its network lies in its own group.
+    let mut networks = super::decide::Networks::default();
+    let own = format!(
+        "/subscriptions/{SUB}/resourcegroups/rg-app/providers/microsoft.network/virtualnetworks/vnet-app"
+    );
+    networks.of.insert(vm(), [own].into());
     Reads {
         roles: BTreeMap::from([(SUB.to_owned(), defs)]),
+        networks,
         ..Reads::default()
     }
 }
@@ -930,7 +937,7 @@ fn a_role_at_the_vms_virtual_network_counts_where_it_grants_the_networks_read() 
         "{r:?}"
     );
     // A role that could not cover it changes nothing: another person's, another subscription's
-    // network, one granting no network read; nor a group's at the VM's own group.
+    // network, one granting no network read.
     let elsewhere = vnet(
         "99999999-2222-3333-4444-555555555555",
         "rg-net",
@@ -940,7 +947,6 @@ fn a_role_at_the_vms_virtual_network_counts_where_it_grants_the_networks_read() 
         ("acdd72a7", &mine, "bob@contoso.com"),
         ("acdd72a7", &elsewhere, "alice@contoso.com"),
         ("joiner", &mine, "alice@contoso.com"),
-        ("acdd72a7", &group, "alice@contoso.com"),
     ] {
         let r = verdict(&alice, &with(role, scope, upn), &unread);
         assert_eq!(
@@ -949,6 +955,19 @@ fn a_role_at_the_vms_virtual_network_counts_where_it_grants_the_networks_read() 
             "{role} {scope}: {r:?}"
         );
     }
+    // Reader at a resource group of its subscription: that group may hold the VM's network.
+    let r = verdict(
+        &alice,
+        &with("acdd72a7", &group, "alice@contoso.com"),
+        &unread,
+    );
+    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+    assert!(
+        r.reasons
+            .iter()
+            .any(|w| w.contains(&group) && w.ends_with("403 on rg-app")),
+        "{r:?}"
+    );
     // A role covering it at the VM stands whatever the networks.
     let r = verdict(
         &alice,
