@@ -27,16 +27,26 @@
 //! Usage: `cargo bench --profile dev --bench authz -- [--hosts 1000] [--rate 100000]
 //! [--history-days 30] [--shared-days 30] [--subscriptions 10] [--workspaces 1] [--pim 70]
 //! [--ticks 6] [--latency-ms 0] [--page-size 0] [--history-decided 1] [--passes-per-tick 1]
-//! [--instances 1] [--start-hour 12]` (`--page-size`: items a list page; 0, all in one: Resource Manager's page
+//! [--instances 1] [--start-hour 12] [--entra-share 0]` (`--page-size`: items a list page; 0, all in one: Resource Manager's page
 //! size for these lists is not documented; `--history-decided 0`: the history's rows undecided,
 //! as before a first pass ever; `--passes-per-tick N`: N passes evenly within each 15 minutes;
 //! `--instances N`: each pass run by N instances at once on the same tables, each its own task; `--start-hour 23`:
 //! the first pass at 23:00, so the passes cross midnight and the day's first sweeps, `"sweep"`).
 //!
+//! `--entra-share S` (0 to 50; 0, the default, draws and measures what it always did): S percent
+//! of people sign in with their UPN (Entra ID) instead of `azureuser`; of the activations, S
+//! percent are of Virtual Machine User Login at the subscription (its definition listed with the
+//! login data action only) and S percent of Reader at the virtual network of the VM they were
+//! drawn for (four networks a subscription, every VM's given in `Doors::networks`), the rest
+//! Contributor. The truth follows the decider's rules: VM User Login counts only for a UPN on a VM
+//! with the Entra ID login extension, a network's Reader only on a VM in that network. The run
+//! ends with the sessions counted by that case (never right, last verdict unknown or wrong).
+//!
 //! Resource Manager requests are told apart: PIM's two lists and the subscriptions' VM lists that
 //! the shared accounts ask (every VM account used by two people: its subscription's VMs once a day;
-//! every person here signs in as `azureuser`, so every busy VM is shared; every fourth VM has the
-//! Entra ID login extension). The run ends with the shared VMs' Entra ID login as told. The budget, two calls a watched
+//! every person signs in as `azureuser` unless `--entra-share`, so every busy VM is shared; every
+//! fourth VM has the Entra ID login extension; a UPN session a kept role could cover makes its VM
+//! due too). The run ends with the shared VMs' Entra ID login as told. The budget, two calls a watched
 //! subscription in any 5 minutes, is checked as the most calls of one subscription in any
 //! 5-minute window of the run (each call at its own time: its pass's, plus the wall time into the
 //! pass when the fake answered it, as the budget now counts it), not as an average.
@@ -46,6 +56,8 @@
 #[path = "common/mod.rs"]
 #[allow(dead_code, reason = "shared with the Azurite benches")]
 mod common;
+#[path = "authz/estate.rs"]
+mod estate;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/e2e/estate/fake_arm.rs"]
 mod fake_arm;
@@ -64,7 +76,7 @@ use bastion_recordings::authorization::settings::{AuthzSettings, Enforce};
 use bastion_recordings::authorization::{self, Sources};
 use bastion_recordings::azure::http::{Auth, Client};
 use bastion_recordings::azure::{AzureError, Policy, Timeouts};
-use bastion_recordings::catalogue::days::{DAYS_TABLE, DayRow};
+use bastion_recordings::catalogue::days::DAYS_TABLE;
 use bastion_recordings::clock::Clock;
 use bastion_recordings::dates::format_utc_millis;
 use bastion_recordings::loganalytics::{Answer, LogsQuery};
@@ -77,6 +89,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use estate::{
+    Args, Held, Planned, Rng, VM_USER_LOGIN, VNETS, Window, counts, instance, session, vnet,
+};
 use fake_arm::{Estate, FakeArm};
 
 const TICK: time::Duration = time::Duration::minutes(15);
@@ -138,112 +153,6 @@ impl Clock for PassClock {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-/// An activation: its arrival in the instance list, its window's start and end.
-type Window = (OffsetDateTime, OffsetDateTime, OffsetDateTime);
-
-/// One session: its row, and the activation covering it (`None`: not covered).
-struct Planned {
-    row: DayRow,
-    activation: Option<Window>,
-}
-
-fn sub(i: u64) -> String {
-    format!("00000000-0000-0000-0000-{i:012}")
-}
-
-/// The `i`th session, starting at `start`.
-fn session(i: u64, start: OffsetDateTime, rng: &mut Rng, a: &Args) -> Planned {
-    // A person works in one subscription, on its VMs.
-    let person = rng.below((a.rate / 20).max(1));
-    let in_sub = (2 * a.hosts / a.subscriptions).max(1);
-    let vm = rng.below(in_sub) * a.subscriptions + person % a.subscriptions;
-    let s = sub(vm % a.subscriptions);
-    let row = DayRow {
-        tunnel_id: format!("t-{i:08}"),
-        start,
-        end: Some(start + time::Duration::minutes(30)),
-        host: format!("bas-{:04}", vm / 2),
-        vm: format!("vm-{vm:05}"),
-        user_name: "azureuser".into(),
-        user_email: format!("p{person}@contoso.com"),
-        protocol: "SSH".into(),
-        outcome: "connected".into(),
-        client_ip: "10.0.0.4".into(),
-        target_resource_id: format!(
-            "/subscriptions/{s}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm-{vm:05}"
-        ),
-        subscription: s,
-        resource_group: "rg-app".into(),
-        duration_ms: Some(1_800_000),
-        end_arrived_at: None,
-        written: None,
-        recorded: true,
-        recording_ids: vec![],
-        recorded_by: "exact".into(),
-        replaced: false,
-        unrecorded_notified: false,
-        joined: true,
-        pending: None,
-        review: None,
-        authorization: String::new(),
-        authorization_record: String::new(),
-    };
-    let activation = (rng.below(100) < a.pim).then(|| {
-        let from = start - time::Duration::minutes(rng.below(60) as i64);
-        let late = rng.below(10) == 0;
-        let arrival = if late {
-            start + time::Duration::seconds(rng.below(TICK.whole_seconds() as u64) as i64)
-        } else {
-            from
-        };
-        (arrival, from, from + time::Duration::hours(8))
-    });
-    Planned { row, activation }
-}
-
-/// An instance as `GetRoleAssignmentScheduleInstancesByScope.json` gives it.
-fn instance(n: usize, p: &Planned) -> Value {
-    let (_, from, until) = p.activation.unwrap();
-    let (s, who) = (&p.row.subscription, &p.row.user_email);
-    let scope = format!("/subscriptions/{s}");
-    let role = format!(
-        "{scope}/providers/Microsoft.Authorization/roleDefinitions/c8d4ff99-41c3-41a8-9f60-21dfdad59608"
-    );
-    json!({"properties": {
-        "originRoleAssignmentId": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/a{n}"),
-        "linkedRoleEligibilityScheduleId": "b1477448-2cc6-4ceb-93b4-54a202a89413",
-        "assignmentType": "Activated", "scope": scope, "roleDefinitionId": role,
-        "principalId": format!("oid-{who}"), "principalType": "User", "status": "Accepted",
-        "roleAssignmentScheduleId": format!("{scope}/providers/Microsoft.Authorization/RoleAssignmentSchedules/s{n}"),
-        "startDateTime": format_utc_millis(from), "endDateTime": format_utc_millis(until),
-        "memberType": "Direct", "createdOn": format_utc_millis(from),
-        "expandedProperties": {
-            "scope": {"id": scope, "displayName": "sub", "type": "subscription"},
-            "roleDefinition": {"id": "c8d4ff99-41c3-41a8-9f60-21dfdad59608", "displayName": "Contributor", "type": "BuiltInRole"},
-            "principal": {"id": format!("oid-{who}"), "displayName": "User", "email": who, "type": "User"}}},
-        "name": format!("i{n}"),
-        "id": format!("{scope}/providers/Microsoft.Authorization/RoleAssignmentScheduleInstances/i{n}"),
-        "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances"})
-}
-
-struct Args {
-    hosts: u64,
-    rate: u64,
-    subscriptions: u64,
-    pim: u64,
-}
-
 fn quantile(v: &[f64], q: f64) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
@@ -258,6 +167,7 @@ async fn main() {
         rate: arg("--rate", 100_000),
         subscriptions: arg("--subscriptions", 10),
         pim: arg("--pim", 70),
+        entra: arg("--entra-share", 0).min(50),
     };
     let (history, ticks) = (arg("--history-days", 30), arg("--ticks", 6));
     let workspaces: Vec<String> = (0..arg("--workspaces", 1))
@@ -266,6 +176,7 @@ async fn main() {
     #[allow(non_snake_case)]
     let T0 = t0();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut kinds = Rng(0x2545_f491_4f6c_dd1d);
     let per_tick = (a.rate / 96).max(1);
     // History before T0, then each tick's period.
     let seeded = history * a.rate;
@@ -273,26 +184,44 @@ async fn main() {
     let mut all: Vec<Planned> = (0..seeded)
         .map(|i| {
             let at = T0 - time::Duration::seconds(1 + rng.below(span as u64) as i64);
-            session(i, at, &mut rng, &a)
+            session(i, at, &mut rng, &mut kinds, &a)
         })
         .collect();
     for t in 0..ticks {
         for k in 0..per_tick {
             let at = T0 + TICK * t as i32 + time::Duration::seconds(rng.below(900) as i64);
-            all.push(session(seeded + t * per_tick + k, at, &mut rng, &a));
+            all.push(session(
+                seeded + t * per_tick + k,
+                at,
+                &mut rng,
+                &mut kinds,
+                &a,
+            ));
         }
     }
-    // One activation covers a person's later sessions in its subscription until it ends: a
-    // session drawn as PIM-covered that an earlier activation covers adds none.
+    // Every VM a session reaches is in its subscription's VM list; every fourth has the Entra ID
+    // login extension.
+    let vms: BTreeSet<String> = (all.iter())
+        .map(|p| p.row.target_resource_id.to_ascii_lowercase())
+        .collect();
+    let entra_vms: BTreeSet<String> = (vms.iter().enumerate())
+        .filter(|(k, _)| k % 4 == 0)
+        .map(|(_, vm)| vm.clone())
+        .collect();
+    // One activation covers a person's later sessions in its subscription until it ends, where
+    // its role counts for them: a session drawn as PIM-covered that an earlier activation covers
+    // so adds none.
     all.sort_by_key(|p| p.row.start);
-    let mut until: HashMap<String, OffsetDateTime> = HashMap::new();
+    let mut until: HashMap<String, Vec<(OffsetDateTime, Held)>> = HashMap::new();
     for p in &mut all {
         let key = format!("{} {}", p.row.user_email, p.row.subscription);
+        let held = until.get(&key).into_iter().flatten();
+        let covered = held
+            .filter(|(u, _)| *u >= p.row.start)
+            .any(|(_, h)| counts(*h, p, &entra_vms, &a));
         match p.activation {
-            Some(_) if until.get(&key).is_some_and(|u| *u >= p.row.start) => p.activation = None,
-            Some((_, _, end)) => {
-                until.insert(key, end);
-            }
+            Some(_) if covered => p.activation = None,
+            Some((_, _, end)) => until.entry(key).or_default().push((end, p.held)),
             None => {}
         }
     }
@@ -307,18 +236,20 @@ async fn main() {
         ..Estate::default()
     })
     .await;
-    // Every VM a session reaches is in its subscription's VM list; every fourth has Entra ID login.
-    let vms: BTreeSet<String> = (all.iter())
-        .map(|p| p.row.target_resource_id.to_ascii_lowercase())
-        .collect();
     fake.with(|e| {
-        for (k, vm) in vms.into_iter().enumerate() {
-            match k % 4 {
-                0 => e
+        for vm in vms {
+            match entra_vms.contains(&vm) {
+                true => e
                     .extensions
                     .push(format!("{vm}/extensions/aadsshloginforlinux")),
-                _ => e.listed_vms.push(vm),
+                false => e.listed_vms.push(vm),
             }
+        }
+        // Virtual Machine User Login as its subscriptions' definitions list gives it (the login
+        // data action only, as the brief's role: the built-in one also reads the network).
+        if a.entra > 0 {
+            let login = "Microsoft.Compute/virtualMachines/login/action".to_owned();
+            e.definitions.insert(VM_USER_LOGIN.to_owned(), vec![login]);
         }
     });
     let http = Client::new(
@@ -352,36 +283,65 @@ async fn main() {
         signin_mfa: false,
     };
     // What each instance's task owns (a task of its own, as each instance is its own host).
-    let shared = Arc::new((Doors::default(), workspaces.clone(), settings.clone()));
+    // With `--entra-share`, the doors' pass read every VM's network.
+    let mut doors = Doors::default();
+    if a.entra > 0 {
+        for p in &all {
+            let n = (p.vm / a.subscriptions) % VNETS;
+            let vm = p.row.target_resource_id.to_ascii_lowercase();
+            let of = doors.networks.of.entry(vm).or_default();
+            of.insert(vnet(&p.row.subscription, n));
+        }
+    }
+    let shared = Arc::new((doors, workspaces.clone(), settings.clone()));
     println!(
-        "{} hosts, {} sessions a day ({per_tick} a tick), {history} days of history ({seeded} rows), {} subscriptions, {} workspace(s), {}% PIM",
+        "{} hosts, {} sessions a day ({per_tick} a tick), {history} days of history ({seeded} rows), {} subscriptions, {} workspace(s), {}% PIM, {}% Entra",
         a.hosts,
         a.rate,
         a.subscriptions,
         workspaces.len(),
-        a.pim
+        a.pim,
+        a.entra
     );
     // The truth: a session is covered when an activation of its person at its subscription covers
-    // its start (the 5 minutes' skew either side); its evidence arrives with the first such activation.
-    let mut windows: HashMap<(&str, &str), Vec<Window>> = HashMap::new();
+    // its start (the 5 minutes' skew either side) with a role that counts for it ([`counts`]); its
+    // evidence arrives with the first such activation. Each session is also told by what covers
+    // it (`case`: the first counting role's, else a role in time that does not count, else none).
+    let mut windows: HashMap<(&str, &str), Vec<(Window, Held)>> = HashMap::new();
     for p in &all {
-        if let Some((arrival, from, until)) = p.activation {
+        if let Some(w) = p.activation {
             let key = (p.row.user_email.as_str(), p.row.subscription.as_str());
-            windows.entry(key).or_default().push((arrival, from, until));
+            windows.entry(key).or_default().push((w, p.held));
         }
     }
     let skew = time::Duration::minutes(5);
+    let mut case: HashMap<&str, &str> = HashMap::new();
     let truth: HashMap<&str, Option<OffsetDateTime>> = all
         .iter()
         .map(|p| {
             let key = (p.row.user_email.as_str(), p.row.subscription.as_str());
-            let covering = windows.get(&key).into_iter().flatten();
-            let arrival = covering
-                .filter(|(_, from, until)| {
+            let covering: Vec<_> = (windows.get(&key).into_iter().flatten())
+                .filter(|((_, from, until), _)| {
                     *from - skew <= p.row.start && p.row.start <= *until + skew
                 })
-                .map(|(arrival, _, _)| *arrival)
-                .min();
+                .collect();
+            let counting = covering
+                .iter()
+                .filter(|(_, h)| counts(*h, p, &entra_vms, &a));
+            let first = counting.min_by_key(|((arrival, _, _), _)| *arrival);
+            let arrival = first.map(|((arrival, _, _), _)| *arrival);
+            let by = first
+                .map(|(_, h)| *h)
+                .or_else(|| covering.first().map(|(_, h)| *h));
+            let named = match (by, first.is_some()) {
+                (None, _) => "none",
+                (Some(Held::Contributor), _) => "Contributor at the subscription",
+                (Some(Held::VmLogin), true) => "VM User Login, Entra sign-in",
+                (Some(Held::VmLogin), false) => "VM User Login, no Entra sign-in (none)",
+                (Some(Held::VnetReader(_)), true) => "Reader at the VM's network",
+                (Some(Held::VnetReader(_)), false) => "Reader at another network (none)",
+            };
+            case.insert(p.row.tunnel_id.as_str(), named);
             (p.row.tunnel_id.as_str(), arrival)
         })
         .collect();
@@ -566,9 +526,12 @@ async fn main() {
         .max()
         .unwrap_or(0);
     let total: usize = arm_at.values().map(Vec::len).sum();
+    let count_of = |k: &str| passes.iter().filter_map(|p| p[k].as_u64()).sum::<u64>();
     println!(
-        "Resource Manager calls: {total} over {} subscriptions; most of one subscription in any 5 minutes: {most}",
-        arm_at.len()
+        "Resource Manager calls: {total} over {} subscriptions ({} VM lists, {} definitions lists); most of one subscription in any 5 minutes: {most}",
+        arm_at.len(),
+        count_of("vm_list_reads"),
+        count_of("definition_reads")
     );
     // The shared VMs' Entra ID login as the run left it (`unknown` or never read: not told).
     let accounts = authorization::shared_store::load(tables.as_ref())
@@ -627,6 +590,32 @@ async fn main() {
         quantile(&lags, 1.0),
         lags.iter().filter(|l| l.is_infinite()).count()
     );
+    // The sessions since the first pass by what covers them (the truth's case): how many, how
+    // many never given their right verdict, and their last verdict given (`unknown` counted apart;
+    // a session whose evidence arrives after the last pass is not counted).
+    let mut cases: std::collections::BTreeMap<&str, [usize; 4]> = std::collections::BTreeMap::new();
+    for p in all.iter().filter(|p| p.row.start >= T0) {
+        let arrival = truth.get(p.row.tunnel_id.as_str()).copied().flatten();
+        if arrival.is_some_and(|a| a > last) {
+            continue;
+        }
+        let c = cases.entry(case[p.row.tunnel_id.as_str()]).or_default();
+        let given = last_verdict.get(&p.row.tunnel_id);
+        let verdict = if arrival.is_some() {
+            Verdict::Pim
+        } else {
+            Verdict::None
+        };
+        c[0] += 1;
+        c[1] += usize::from(!right.contains_key(&p.row.tunnel_id));
+        c[2] += usize::from(given == Some(&Verdict::Unknown));
+        c[3] += usize::from(given.is_some_and(|g| *g != verdict && *g != Verdict::Unknown));
+    }
+    for (name, [n, never, unknown, wrong]) in &cases {
+        println!(
+            "  {name}: {n} sessions, never right {never}, last verdict unknown {unknown}, last verdict wrong {wrong}"
+        );
+    }
     let of = |k: &str| -> Vec<f64> { passes[1..].iter().filter_map(|p| p[k].as_f64()).collect() };
     let (walls, cpus) = (of("wall_s"), of("cpu_s"));
     println!(
