@@ -5,7 +5,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, approver, requester, rows, stale};
+use super::{Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, person, rows, stale};
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
 use crate::tables::filter::Op;
@@ -35,24 +35,25 @@ async fn open_requests(
     for row in query_all(tables, HOLDS_TABLE, &filter, 100).await? {
         match stale(&row.entity, target.since, now) {
             None => live.push(row),
-            Some(why) => expire(tables, &row, &why, now).await?,
+            // Conditional: a request changed since is left.
+            Some(why) => rows::replace(tables, &expired(&row.entity, &why, now), row.etag).await?,
         }
     }
     Ok(live)
 }
 
-/// Marks an open request `expired` with the reason (conditional: one changed since is left).
-async fn expire(
-    tables: &dyn TableStore,
-    row: &Stored,
-    why: &str,
-    now: OffsetDateTime,
-) -> Result<(), RequestError> {
-    let mut e = row.entity.clone();
-    e.insert("Status".into(), "expired".into());
-    e.insert("ExpiredAt".into(), format_utc(now).into());
-    e.insert("ExpiredReason".into(), why.into());
-    Ok(rows::replace(tables, &e, row.etag.clone()).await?)
+/// Request `e` marked `expired` at `now`, with the reason.
+fn expired(e: &Entity, why: &str, now: OffsetDateTime) -> Entity {
+    let mut e = e.clone();
+    let at = format_utc(now);
+    for (k, v) in [
+        ("Status", "expired"),
+        ("ExpiredAt", &at),
+        ("ExpiredReason", why),
+    ] {
+        e.insert(k.into(), v.into());
+    }
+    e
 }
 
 /// A release naming no request: a new request, unless one is open (the asker's: 403; someone
@@ -67,7 +68,7 @@ pub(super) async fn request(
     if let Some(p) = open_requests(tables, target, now).await?.first() {
         let (id, e) = (get_str(&p.entity, "RowKey").unwrap_or_default(), &p.entity);
         let at = get_str(e, "RequestedAt").unwrap_or_default();
-        if let Some(m) = requester(e).same_as(asker.person) {
+        if let Some(m) = person(e, "RequestedBy").same_as(asker.person) {
             return Err(RequestError::Refused(format!(
                 "the release of hold {} was requested by this principal (same {}) at {at} \
                  (request {id}); it takes effect when a different principal with the hold role \
@@ -117,16 +118,13 @@ fn retry(
         *why = Some(RequestError::Conflict(format!(
             "release request {id} can no longer be used: {stale}; request the release again"
         )));
-        let mut next = e.clone();
-        next.insert("Status".into(), "expired".into());
-        next.insert("ExpiredAt".into(), format_utc(now).into());
-        next.insert("ExpiredReason".into(), stale.into());
-        return Some(next);
+        return Some(expired(e, &stale, now));
     }
-    if approver(e).same_as(asker.person).is_some() {
+    if person(e, "ApprovedBy").same_as(asker.person).is_some() {
         return None;
     }
-    *why = Some(if let Some(m) = requester(e).same_as(asker.person) {
+    let requester = person(e, "RequestedBy");
+    *why = Some(if let Some(m) = requester.same_as(asker.person) {
         RequestError::Refused(format!(
             "release request {id} was approved by {} at {} and that release did not finish: only \
              the approver's retry may use the approval, never its requester (same {})",
@@ -195,7 +193,7 @@ pub(super) async fn approve(
             )));
             return None;
         }
-        if let Some(m) = requester(e).same_as(asker.person) {
+        if let Some(m) = person(e, "RequestedBy").same_as(asker.person) {
             why = Some(RequestError::Refused(format!(
                 "release request {id} was made by this principal (same {}) at {}; it takes effect \
                  when a different principal with the hold role releases it naming the request",

@@ -38,6 +38,16 @@ pub enum Scope {
     Recording(RecordingKey),
 }
 
+impl Scope {
+    /// The `holds` row (partition and row key) the scope of hold `hold_id` is: header or member.
+    fn row(&self, hold_id: &str) -> (String, String) {
+        match self {
+            Self::Hold => ("hold".to_owned(), header_rk(hold_id)),
+            Self::Recording(k) => (member_pk(hold_id), k.id_key(MAX_KEY_BYTES)),
+        }
+    }
+}
+
 /// The release request as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -94,33 +104,19 @@ async fn held_since(
     hold_id: &str,
     scope: &Scope,
 ) -> Result<Option<String>, RequestError> {
-    let tables = ports.tables.as_ref();
-    let row = match scope {
-        Scope::Hold => get(tables, HOLDS_TABLE, "hold", &header_rk(hold_id))
-            .await?
-            .filter(|s| get_str(&s.entity, "Status") == Some("active"))
-            .map(|s| (s.entity, "SetAt")),
-        Scope::Recording(k) => get(
-            tables,
-            HOLDS_TABLE,
-            &member_pk(hold_id),
-            &k.id_key(MAX_KEY_BYTES),
-        )
-        .await?
-        .filter(|s| s.entity.get("Active").and_then(Value::as_bool) != Some(false))
-        .map(|s| (s.entity, "HeldAt")),
+    let (pk, rk) = scope.row(hold_id);
+    let Some(row) = get(ports.tables.as_ref(), HOLDS_TABLE, &pk, &rk).await? else {
+        return Ok(None);
     };
-    Ok(row.map(|(e, k)| get_str(&e, k).unwrap_or_default().to_owned()))
-}
-
-/// The person who made request `e`.
-fn requester(e: &Entity) -> Person {
-    person(e, "RequestedBy")
-}
-
-/// The person who approved request `e` (nobody before its approval).
-fn approver(e: &Entity) -> Person {
-    person(e, "ApprovedBy")
+    let e = &row.entity;
+    let (held, since) = match scope {
+        Scope::Hold => (get_str(e, "Status") == Some("active"), "SetAt"),
+        Scope::Recording(_) => (
+            e.get("Active").and_then(Value::as_bool) != Some(false),
+            "HeldAt",
+        ),
+    };
+    Ok(held.then(|| get_str(e, since).unwrap_or_default().to_owned()))
 }
 
 /// The person `e` records under `by` (`…`, `…ObjectId`, `…Names`).

@@ -1,10 +1,9 @@
 //! A two-person release on the record: requester and approver stamped on the hold before the
 //! release, the request marked released after it, and a period's requests for the evidence pack.
 
-use super::{HOLDS_TABLE, RELEASE_PK, Request, Scope, header_rk, member_pk, rows};
+use super::{HOLDS_TABLE, RELEASE_PK, Request, Scope, rows};
 use crate::azure::AzureError;
 use crate::ports::{Ports, RequestError};
-use crate::tables::keys::MAX_KEY_BYTES;
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
@@ -13,11 +12,7 @@ use crate::tables::{Entity, Filter, TableStore, get_str};
 /// # Errors
 /// Storage failures.
 pub async fn stamp(ports: &Ports, scope: &Scope, request: &Request) -> Result<(), RequestError> {
-    let hold_id = request.get("HoldId");
-    let (pk, rk) = match scope {
-        Scope::Hold => ("hold".to_owned(), header_rk(hold_id)),
-        Scope::Recording(k) => (member_pk(hold_id), k.id_key(MAX_KEY_BYTES)),
-    };
+    let (pk, rk) = scope.row(request.get("HoldId"));
     let fields = [
         ("ReleaseRequestedBy", request.get("RequestedBy")),
         ("ReleaseRequestedAt", request.get("RequestedAt")),
