@@ -55,7 +55,10 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
     let looked = async {
         let started = std::time::Instant::now();
         let repo = CursorRepo::new(state.ports.tables.clone());
-        let cursors = repo.active(now, window).await.map_err(Failure::storage)?;
+        let cursors = repo
+            .active(now, window, None)
+            .await
+            .map_err(Failure::storage)?;
         let cursors_ms = started.elapsed().as_millis();
         let hosts = hosts(cursors);
         let looked = tail::unchanged(&crate::state::tailer(&state), &hosts, now).await;

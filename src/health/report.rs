@@ -265,7 +265,7 @@ async fn cursors(
     tailed: Option<OffsetDateTime>,
 ) -> Result<(Value, Option<(Duration, String)>), AzureError> {
     let active = CursorRepo::new(deps.ports.tables.clone())
-        .active(now, deps.tail_look_back)
+        .active(now, deps.tail_look_back, None)
         .await?;
     let newest = active.iter().map(|c| c.hour).max();
     let mut hosts: BTreeMap<&str, (OffsetDateTime, usize, usize)> = BTreeMap::new();

@@ -234,41 +234,20 @@ impl CursorRepo {
     }
 
     /// Every cursor not yet retired whose hour lies within `window` (+ one day of slack) before
-    /// `now`, by hour.
+    /// `now`, by hour; with `host`, those of the Bastion hosts named `host` only (lower-case;
+    /// hosts of that name in other subscriptions or sources too).
     pub async fn active(
         &self,
         now: OffsetDateTime,
         window: Duration,
-    ) -> Result<Vec<Cursor>, AzureError> {
-        self.active_where(now, window, Vec::new()).await
-    }
-
-    /// The [`CursorRepo::active`] cursors of the Bastion hosts named `host` (lower-case; hosts of
-    /// that name in other subscriptions or sources too).
-    pub async fn active_of(
-        &self,
-        now: OffsetDateTime,
-        window: Duration,
-        host: &str,
-    ) -> Result<Vec<Cursor>, AzureError> {
-        let named = Filter::str("BastionHost", Op::Eq, host.to_ascii_lowercase());
-        self.active_where(now, window, vec![named]).await
-    }
-
-    async fn active_where(
-        &self,
-        now: OffsetDateTime,
-        window: Duration,
-        mut and: Vec<Filter>,
+        host: Option<&str>,
     ) -> Result<Vec<Cursor>, AzureError> {
         let from = format_date((now - window - Duration::days(1)).date());
-        and.splice(
-            0..0,
-            [
-                Filter::str("PartitionKey", Op::Ge, from),
-                Filter::bool("Done", false),
-            ],
-        );
+        let mut and = vec![
+            Filter::str("PartitionKey", Op::Ge, from),
+            Filter::bool("Done", false),
+        ];
+        and.extend(host.map(|h| Filter::str("BastionHost", Op::Eq, h.to_ascii_lowercase())));
         let filter = Filter::And(and);
         let rows = query_all(&self.tables, CURSORS_TABLE, &filter, usize::MAX).await?;
         let mut cursors: Vec<Cursor> = rows

@@ -59,7 +59,9 @@ pub async fn host(
         None => {
             let repo = CursorRepo::new(ports.tables.clone());
             let name = path.rsplit('/').next().unwrap_or_default();
-            let named = repo.active_of(now, settings.tail_look_back, name).await?;
+            let named = repo
+                .active(now, settings.tail_look_back, Some(name))
+                .await?;
             let of_unit = hosts(named).into_iter().filter(|h| h.source == source);
             let host = of_unit.filter(|h| h.path.host == path).collect();
             list::grown(tail, host, now).await

@@ -38,7 +38,7 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Erro
     let (settings, ports) = (&tail.settings, &tail.ports);
     let time = Budget::after(ports.clock.clone(), settings.tail_budget);
     let repo = CursorRepo::new(ports.tables.clone());
-    let cursors = repo.active(now, settings.tail_look_back).await?;
+    let cursors = repo.active(now, settings.tail_look_back, None).await?;
     let listed = list::grown(tail, hosts(cursors), now).await;
     let (mut report, left) = blob::read_grown(tail, listed, now, &time).await;
     keep::mark(tail, left).await;

@@ -26,7 +26,7 @@ fn counted() -> (Kit, Arc<Tally>) {
 async fn plan(k: &Kit, at: OffsetDateTime) -> (String, String) {
     let window = k.state.audit.tail_look_back;
     let repo = CursorRepo::new(k.state.ports.tables.clone());
-    let host: Host = hosts(repo.active(at, window).await.expect("cursors")).remove(0);
+    let host: Host = hosts(repo.active(at, window, None).await.expect("cursors")).remove(0);
     (host.unit(), super::known::of(&host, at, window, None))
 }
 
@@ -152,7 +152,7 @@ async fn a_unit_knowing_nothing_or_another_host_reads_its_rows() {
 async fn plan_listed(k: &Kit, at: OffsetDateTime) -> (String, String) {
     let window = k.state.audit.tail_look_back;
     let repo = CursorRepo::new(k.state.ports.tables.clone());
-    let host: Host = hosts(repo.active(at, window).await.expect("cursors")).remove(0);
+    let host: Host = hosts(repo.active(at, window, None).await.expect("cursors")).remove(0);
     let (quiet, lists) = super::unchanged(&k.state.tailer(), std::slice::from_ref(&host), at).await;
     assert!(quiet.is_empty(), "the host grew");
     let list = lists.get(&host.unit()).map(Vec::as_slice);

@@ -20,7 +20,7 @@ use crate::testkit::tail::connected;
 async fn unchanged_at(k: &Kit, tally: &Tally, at: OffsetDateTime) -> (Vec<String>, u64, u64) {
     let window = k.state.audit.tail_look_back;
     let cursors = CursorRepo::new(k.state.ports.tables.clone())
-        .active(at, window)
+        .active(at, window, None)
         .await
         .expect("cursors");
     tally.reset();
@@ -85,7 +85,7 @@ async fn a_quiet_host_is_left_out_and_a_late_append_a_lost_event_or_a_gone_blob_
     // Quiet: left out, for its one listing and no table call.
     let unit = hosts(
         CursorRepo::new(k.state.ports.tables.clone())
-            .active(at(2), k.state.audit.tail_look_back)
+            .active(at(2), k.state.audit.tail_look_back, None)
             .await
             .expect("cursors"),
     )
