@@ -10,6 +10,7 @@ use crate::azure::AzureError;
 use crate::catalogue::policy::Retention;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
+use crate::catalogue::row_source::BlobKey;
 use crate::retention::retagged;
 use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
 use crate::retention::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
@@ -42,7 +43,7 @@ impl Sweep<'_> {
         let Some(created) = props.created else {
             return Ok(Decision::Uncatalogued);
         };
-        let key = self.key_of(pass, created, &blob.name);
+        let key = pass.source.key(created, &blob.name);
         let row = match pass.kind {
             Kind::Recordings => match self.repo().get(&key).await? {
                 Some(r) if r.value.status != STATUS_DELETED => Some(r),

@@ -14,7 +14,6 @@ mod tests;
 mod write;
 
 use crate::azure::AzureError;
-use crate::catalogue::row_source::BlobKey;
 use crate::ports::Ports;
 use futures::future::join_all;
 use time::OffsetDateTime;
@@ -25,7 +24,6 @@ pub use report::{Decision, Item, Report};
 use std::sync::Arc;
 
 use crate::catalogue::policy::Policy;
-use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_date;
 use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
@@ -169,17 +167,11 @@ impl Sweep<'_> {
     /// The pass of `account`/`container`, whichever kind it is.
     fn pass_of(&self, account: &str, container: &str) -> Option<Pass<'_>> {
         let sources = &self.deps.ports.sources;
-        let recording = sources.recording(account, container).map(|source| Pass {
-            kind: Kind::Recordings,
-            source,
-        });
-        recording.or_else(|| {
-            let source = sources.audit_log(account, container)?;
-            Some(Pass {
-                kind: Kind::AuditLogs,
-                source,
-            })
-        })
+        let (kind, source) = match sources.recording(account, container) {
+            Some(source) => (Kind::Recordings, source),
+            None => (Kind::AuditLogs, sources.audit_log(account, container)?),
+        };
+        Some(Pass { kind, source })
     }
 
     /// The source and blob name of a deletion intent: spelled out by its key, else (a digest key)
@@ -190,12 +182,6 @@ impl Sweep<'_> {
             return Some((self.pass_of(&url.account, &url.container)?, url.name));
         };
         Some((self.pass_of(&path.account, &path.container)?, path.name))
-    }
-
-    /// The key of blob `name` of `pass` (the catalogue key for recordings; tombstones of audit
-    /// logs use the same scheme).
-    fn key_of(&self, pass: Pass<'_>, created: OffsetDateTime, name: &str) -> RecordingKey {
-        pass.source.key(created, name)
     }
 
     async fn container_pass(&self, pass: Pass<'_>, report: &mut Report) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@ use super::super::write::RowChange;
 use super::super::{Kind, Pass, STATUS_DELETED, Sweep};
 use crate::azure::AzureError;
 use crate::catalogue::policy::Retention;
+use crate::catalogue::row_source::BlobKey;
 use crate::retention::tags::is_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::BlobRef;
@@ -54,7 +55,7 @@ impl Sweep<'_> {
         let row = match pass.kind {
             Kind::AuditLogs => None,
             Kind::Recordings => {
-                let key = self.key_of(pass, created, &blob.name);
+                let key = pass.source.key(created, &blob.name);
                 match self.repo().get(&key).await? {
                     Some(r) if r.value.status == STATUS_DELETED || r.value.held() => {
                         return Ok(Retag::Unchanged);
