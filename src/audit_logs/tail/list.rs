@@ -47,16 +47,16 @@ pub async fn grown(tail: &Tailer, hosts: Vec<Host>, now: OffsetDateTime) -> List
             Ok(items) => act(tail, host, items, now, &mut out).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = result {
-            failed(&mut out, &name, &e);
-        }
+        failed(&mut out, &name, result);
     }
     out
 }
 
-fn failed(out: &mut Listed, host: &str, e: &Error) {
-    out.failed += 1;
-    error!(host = %host, error.cause_chain = %redact(&e.to_string()), "listing an audit-log host failed; its hour blobs wait for the next tick");
+fn failed(out: &mut Listed, host: &str, result: Result<(), Error>) {
+    if let Err(e) = result {
+        out.failed += 1;
+        error!(host = %host, error.cause_chain = %redact(&e.to_string()), "listing an audit-log host failed; its hour blobs wait for the next tick");
+    }
 }
 
 /// One host's listing (`listed`: its planner's, else its own) compared with what its planner knew
@@ -83,9 +83,7 @@ pub async fn known(
         Ok(items) => differing(tail, known, items, now, &mut out).await,
         Err(e) => Err(e),
     };
-    if let Err(e) = result {
-        failed(&mut out, &name, &e);
-    }
+    failed(&mut out, &name, result);
     out
 }
 
