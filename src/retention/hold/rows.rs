@@ -204,13 +204,8 @@ pub(crate) async fn read_member(
     id: &str,
     key: &RecordingKey,
 ) -> Result<Option<Stored>, RequestError> {
-    Ok(get(
-        ports.tables.as_ref(),
-        HOLDS_TABLE,
-        &member_pk(id),
-        &key.id_key(MAX_KEY_BYTES),
-    )
-    .await?)
+    let rk = key.id_key(MAX_KEY_BYTES);
+    Ok(get(ports.tables.as_ref(), HOLDS_TABLE, &member_pk(id), &rk).await?)
 }
 
 /// Marks a member released (idempotent).
@@ -241,14 +236,14 @@ pub(crate) fn member_original(e: &Entity) -> Option<Retention> {
 /// # Errors
 /// Table errors.
 pub async fn header(ports: &Ports, id: &str) -> Result<Option<Entity>, AzureError> {
-    Ok(get(
+    let row = get(
         ports.tables.as_ref(),
         HOLDS_TABLE,
         HEADER_PK,
         &header_rk(id),
     )
-    .await?
-    .map(|s| s.entity))
+    .await?;
+    Ok(row.map(|s| s.entity))
 }
 
 /// Up to `max` active hold headers, and whether there are more.
