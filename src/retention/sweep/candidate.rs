@@ -175,13 +175,11 @@ impl Sweep<'_> {
         ending: Ending,
         row: Option<Row>,
     ) -> anyhow::Result<()> {
-        let row = match (
-            row,
-            evidence
-                .catalogue_key
-                .as_deref()
-                .and_then(RecordingKey::parse),
-        ) {
+        let key = evidence
+            .catalogue_key
+            .as_deref()
+            .and_then(RecordingKey::parse);
+        let row = match (row, key) {
             (Some(r), _) => Some(r),
             (None, Some(k)) => self.repo().get(&k).await?,
             (None, None) => None,
@@ -190,14 +188,9 @@ impl Sweep<'_> {
         if let Some(r) = row {
             self.update_row(r, RowChange::Deleted(evidence)).await?;
         }
-        announce::remember(self.deps.ports.tables.as_ref(), evidence).await?;
-        tombstone::finalize(
-            self.deps.ports.tables.as_ref(),
-            evidence,
-            ending,
-            self.params.now,
-        )
-        .await?;
+        let tables = self.deps.ports.tables.as_ref();
+        announce::remember(tables, evidence).await?;
+        tombstone::finalize(tables, evidence, ending, self.params.now).await?;
         Ok(())
     }
 
