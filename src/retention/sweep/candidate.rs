@@ -43,6 +43,7 @@ impl Sweep<'_> {
         let Some(created) = props.created else {
             return Ok(Decision::Uncatalogued);
         };
+        // The catalogue key for recordings; tombstones of audit logs use the same scheme.
         let key = pass.source.key(created, &blob.name);
         let row = match pass.kind {
             Kind::Recordings => match self.repo().get(&key).await? {
