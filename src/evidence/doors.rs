@@ -216,22 +216,9 @@ pub async fn write(
 }
 
 /// One door's CSV cells, in [`DOOR_COLUMNS`] order.
-pub fn cells(d: &DoorEntry) -> [String; 10] {
-    [
-        d.door.clone(),
-        d.severity.clone(),
-        d.vm.clone(),
-        d.vm_resource_id.clone(),
-        d.actor.clone(),
-        d.caller_ip.clone(),
-        d.opened_at.clone(),
-        d.closed_at.clone().unwrap_or_default(),
-        if d.closed_at.is_some() {
-            "closed"
-        } else {
-            "open"
-        }
-        .to_owned(),
-        d.evidence.clone(),
-    ]
+pub fn cells(d: &DoorEntry) -> Vec<String> {
+    let mut fields = serde_json::to_value(d).unwrap_or_default();
+    fields["state"] = d.closed_at.as_ref().map_or("open", |_| "closed").into();
+    let cell = |c: &str| fields[c].as_str().unwrap_or_default().to_owned();
+    DOOR_COLUMNS.split(' ').map(cell).collect()
 }

@@ -236,7 +236,7 @@ async fn every_episode_of_a_door_in_the_period_is_listed_not_only_the_latest() {
         datetime!(2026-04-01 00:00 UTC),
         None,
     );
-    let got: Vec<[String; 10]> = w.doors.iter().map(cells).collect();
+    let got: Vec<Vec<String>> = w.doors.iter().map(cells).collect();
     let brief: Vec<(&str, &str, &str, &str)> = got
         .iter()
         .map(|c| (c[4].as_str(), c[6].as_str(), c[7].as_str(), c[8].as_str()))

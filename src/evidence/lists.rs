@@ -1,13 +1,13 @@
 //! The pack's finding lists, each a CSV file and a table of the report with the same rows in the
-//! same order (the report shows the first [`LISTED`] and some of the columns). A list of a
-//! declared kind is the file its declaration names (`Kind::pack`, `file_of`): the unrecorded
-//! sessions (`unrecorded.csv`), the sessions not reviewed or reviewed late (`unreviewed.csv`),
-//! the sessions no verdict covers (`unauthorized.csv`) and the shared VM accounts
-//! (`sharedaccounts.csv`); beside them the incidents and follow-ups with their comments and
-//! tickets (`findings.csv`). [`listed`] is the one function deciding which lists a session is in,
-//! by the definitions the figures count with (`catalogue::figures`, the authorization tally), so a
-//! list has as many rows as its figure counts. Each row names the person (the portal user, the
-//! Entra UPN the audit record carries), the VM account, the VM, the host and the times.
+//! same order (the report shows the first [`LISTED`] and some of the columns). A list of a declared
+//! kind is the file its declaration names (`Kind::pack`, or the build fails): the unrecorded
+//! sessions (`unrecorded.csv`), the sessions not reviewed or reviewed late (`unreviewed.csv`), the
+//! sessions no verdict covers (`unauthorized.csv`) and the shared VM accounts
+//! (`sharedaccounts.csv`); beside them the incidents and follow-ups with their comments and tickets
+//! (`findings.csv`). [`listed`] is the one function deciding which lists a session is in, by the
+//! definitions the figures count with (`catalogue::figures`, the authorization tally), so a list
+//! has as many rows as its figure counts. Each row names the person (the portal user, the Entra UPN
+//! the audit record carries), the VM account, the VM, the host and the times.
 
 use std::path::Path;
 
@@ -21,7 +21,7 @@ use crate::catalogue::days::{DayRow, get_row};
 use crate::catalogue::figures::{Coverage, due_at, on_time};
 use crate::dates::format_utc_millis;
 use crate::reviews::Review;
-use crate::spine::kinds::{self, Kind};
+use crate::spine::kinds;
 use crate::tables::TableStore;
 
 /// Rows of a list the report shows (the CSV file has them all).
@@ -52,17 +52,9 @@ macro_rules! session_columns {
     };
 }
 
-/// The pack's file of `kind`, as its declaration names it.
-const fn file_of(kind: &'static Kind) -> &'static str {
-    match kind.pack {
-        Some(f) => f,
-        None => "",
-    }
-}
-
 /// `unrecorded.csv`: sessions counted unrecorded ([`Coverage::Unrecorded`]).
 pub const UNRECORDED: ListSpec = ListSpec {
-    file: file_of(&kinds::SESSION_UNRECORDED),
+    file: kinds::SESSION_UNRECORDED.pack.expect("declared"),
     title: "Unrecorded sessions",
     columns: session_columns!(.., "outcome", "clientIp", "tunnelId"),
     shown: &[0, 1, 2, 3, 4, 5, 6],
@@ -70,7 +62,7 @@ pub const UNRECORDED: ListSpec = ListSpec {
 
 /// `unreviewed.csv`: sessions not reviewed, or first reviewed after their due time.
 pub const UNREVIEWED: ListSpec = ListSpec {
-    file: file_of(&kinds::REVIEW_OVERDUE),
+    file: kinds::REVIEW_OVERDUE.pack.expect("declared"),
     title: "Sessions not reviewed or reviewed late",
     columns: session_columns!("review", .., "kind", "dueAt", "firstReviewAt", "tunnelId"),
     shown: &[0, 1, 2, 3, 4, 5, 6, 8, 9],
@@ -89,7 +81,7 @@ pub const LISTS: [ListSpec; 3] = [UNRECORDED, UNREVIEWED, FINDINGS];
 
 /// `unauthorized.csv`: the successful sessions no verdict covers.
 pub const UNAUTHORIZED: ListSpec = ListSpec {
-    file: file_of(&kinds::SESSION_UNAUTHORIZED),
+    file: kinds::SESSION_UNAUTHORIZED.pack.expect("declared"),
     title: "Sessions without an authorization",
     columns: session_columns!("verdict", .., "reasons", "tunnelId"),
     shown: &[0, 1, 3, 4, 5, 6, 7],
@@ -97,7 +89,7 @@ pub const UNAUTHORIZED: ListSpec = ListSpec {
 
 /// `sharedaccounts.csv`: VM accounts used by two or more people in the period.
 pub const SHARED: ListSpec = ListSpec {
-    file: file_of(&kinds::SHARED_ACCOUNT),
+    file: kinds::SHARED_ACCOUNT.pack.expect("declared"),
     title: "Shared VM accounts",
     columns: "vm account people firstUse lastUse vmResourceId",
     shown: &[0, 1, 2, 3, 4],

@@ -37,13 +37,7 @@ pub struct PackCustody {
     pub logs: crate::loganalytics::SharedLogs,
 }
 
-impl std::fmt::Debug for PackCustody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PackCustody")
-            .field("workspace", &self.workspace)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(PackCustody { workspace });
 
 impl PartialEq for PackCustody {
     fn eq(&self, other: &Self) -> bool {

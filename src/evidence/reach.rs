@@ -100,13 +100,10 @@ pub fn of_estate(estate: &Estate, vms: Option<&BTreeSet<String>>) -> (Reach, Vec
 
 /// One VM's CSV cells, in [`REACH_COLUMNS`] order.
 pub fn cells(v: &VmReach) -> [String; 5] {
-    [
-        resource_name(&v.vm).to_owned(),
-        v.vm.clone(),
-        v.reach.to_owned(),
-        v.last_checked.clone(),
-        v.why.clone(),
-    ]
+    let mut fields = serde_json::to_value(v).unwrap_or_default();
+    fields["vmResourceId"] = v.vm.clone().into();
+    fields["vm"] = resource_name(&v.vm).into();
+    REACH_COLUMNS.map(|c| fields[c].as_str().unwrap_or_default().to_owned())
 }
 
 #[cfg(test)]

@@ -21,13 +21,13 @@ fn utc_opt<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::
 }
 
 /// A time property of a table row (`None` when absent, empty or not a time).
-fn time_of(e: &Entity, prop: &str) -> Option<OffsetDateTime> {
+pub(crate) fn time_of(e: &Entity, prop: &str) -> Option<OffsetDateTime> {
     get_str(e, prop)
         .filter(|s| !s.is_empty())
         .and_then(timestamp)
 }
 
-fn text(e: &Entity, prop: &str) -> String {
+pub(crate) fn text(e: &Entity, prop: &str) -> String {
     get_str(e, prop).unwrap_or_default().to_owned()
 }
 

@@ -17,8 +17,9 @@ use serde::Deserialize;
 
 use crate::spine::{Notification, Severity};
 
-/// A kind of destination; at most one of each is configured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A kind of destination; at most one of each is configured (its routes-file section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Destination {
     /// Teams Workflows webhook (Adaptive Card).
     Teams,
@@ -91,34 +92,20 @@ fn type_matches(pattern: &str, kind: &str) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Routes(BTreeMap<Destination, Route>);
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoutesFile {
-    teams: Option<Route>,
-    slack: Option<Route>,
-    webhook: Option<Route>,
-}
-
 impl Routes {
     /// Parses the routes file.
     ///
     /// # Errors
     /// A description of the first problem.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let file: RoutesFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
-        let mut map = BTreeMap::new();
-        for (dest, route) in [
-            (Destination::Teams, file.teams),
-            (Destination::Slack, file.slack),
-            (Destination::Webhook, file.webhook),
-        ] {
-            let Some(route) = route else { continue };
+        let map: BTreeMap<Destination, Route> =
+            toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        for (dest, route) in &map {
             if let Some(bad) = route.types.iter().find(|p| !valid_pattern(p)) {
                 return Err(format!(
                     "[{dest}] types: invalid pattern {bad:?} (use \"*\", an exact type or \"prefix.*\")"
                 ));
             }
-            map.insert(dest, route);
         }
         Ok(Self(map))
     }

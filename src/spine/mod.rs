@@ -114,9 +114,8 @@ pub struct Handled {
 impl Handled {
     /// Done, as `line` says.
     pub fn done(line: impl Into<String>) -> Self {
-        let line = line.into();
         Self {
-            line,
+            line: line.into(),
             ..Self::default()
         }
     }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::message::{Notification, stable_id};
 use crate::dates::timestamp;
-use crate::export::rows::{DetectionRow, FindingRow};
+use crate::export::rows::{DetectionRow, FindingRow, text, time_of};
 use crate::tables::{Entity, get_str};
 
 /// The first non-empty text of `data` under any of `keys`; a list of texts is joined with `, `.
@@ -53,23 +53,21 @@ pub fn detection_row(n: &Notification, now: time::OffsetDateTime) -> DetectionRo
 pub fn episode_row(e: &Entity) -> Option<FindingRow> {
     let code = get_str(e, "RowKey").filter(|rk| !rk.starts_with('~'))?;
     let status = get_str(e, "Status").filter(|v| *v == "open" || *v == "resolved")?;
-    let text = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
-    let time_of = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).and_then(timestamp);
-    let opened = time_of("OpenedAt")?;
-    let host = text("Host");
-    let fact = format!("{}|{code}|{}", host.to_ascii_lowercase(), text("OpenedAt"));
-    let resolved = time_of("ResolvedAt");
+    let opened = time_of(e, "OpenedAt")?;
+    let (host, opened_text) = (text(e, "Host"), text(e, "OpenedAt"));
+    let fact = format!("{}|{code}|{opened_text}", host.to_ascii_lowercase());
+    let resolved = time_of(e, "ResolvedAt");
     Some(FindingRow {
         time_generated: resolved.filter(|_| status == "resolved").unwrap_or(opened),
         finding_id: stable_id("estate.episode", &fact),
         bastion_resource_id: host,
-        bastion_host: text("HostName"),
+        bastion_host: text(e, "HostName"),
         finding: code.to_owned(),
-        finding_severity: text("Severity"),
+        finding_severity: text(e, "Severity"),
         status: status.to_owned(),
         opened_at: Some(opened),
         resolved_at: resolved,
-        evidence: text("Evidence"),
+        evidence: text(e, "Evidence"),
     })
 }
 

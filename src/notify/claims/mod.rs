@@ -20,7 +20,7 @@ pub const DELIVERIES_TABLE: &str = "deliveries";
 /// The result of trying to claim one destination of one notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This instance holds the claim (row ETag): post, then [`Claims::finish`] or [`Claims::release`].
+    /// This instance holds the claim (row ETag): post, then [`Claims::finish`].
     Acquired(String),
     /// Already delivered: nothing to do.
     Delivered,
@@ -37,6 +37,9 @@ pub enum Finish {
     Delivered,
     /// Permanently refused; the reason (status and redacted response excerpt).
     Failed(String),
+    /// Not delivered now: the claim is given back after a transient failure, so a redelivery
+    /// need not wait for the lease; the reason.
+    Released(String),
 }
 
 /// Claim operations on the `deliveries` table.
@@ -123,7 +126,8 @@ impl<'a> Claims<'a> {
     /// Records how a claimed delivery ended.
     ///
     /// # Errors
-    /// `PreconditionFailed` when the claim was taken over meanwhile, or table failures.
+    /// `PreconditionFailed` when the claim was taken over meanwhile, or table failures (a claim
+    /// not given back then simply runs out its lease).
     pub async fn finish(
         &self,
         id: &str,
@@ -135,26 +139,8 @@ impl<'a> Claims<'a> {
         let row = match how {
             Finish::Delivered => self.row(id, dest, "delivered", now, None),
             Finish::Failed(reason) => self.row(id, dest, "failed", now, Some(reason)),
+            Finish::Released(reason) => self.row(id, dest, "pending", now, Some(reason)),
         };
-        self.tables
-            .write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(etag.to_owned()))
-            .await
-            .map(|_| ())
-    }
-
-    /// Gives a claim back after a transient failure, so a redelivery need not wait for the lease.
-    ///
-    /// # Errors
-    /// Table failures (the lease then simply runs out).
-    pub async fn release(
-        &self,
-        id: &str,
-        dest: Destination,
-        etag: &str,
-        now: OffsetDateTime,
-        reason: &str,
-    ) -> Result<(), AzureError> {
-        let row = self.row(id, dest, "pending", now, Some(reason));
         self.tables
             .write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(etag.to_owned()))
             .await

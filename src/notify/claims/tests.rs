@@ -109,7 +109,8 @@ async fn released_claims_can_be_taken_at_once() {
     let now = datetime!(2025-03-14 09:00 UTC);
     let a = Claims::new(&t, "a");
     let etag = acquire(&a, Destination::Teams, now).await;
-    a.release(ID, Destination::Teams, &etag, now, "HTTP 503")
+    let released = Finish::Released("HTTP 503".into());
+    a.finish(ID, Destination::Teams, &etag, now, &released)
         .await
         .expect("release");
     assert!(matches!(

@@ -136,15 +136,10 @@ pub fn conclude(
             .map(|(d, _)| d.as_str())
             .collect::<Vec<_>>()
     };
-    let retry: Vec<String> = dests
-        .iter()
-        .zip(steps)
-        .filter_map(|(d, s)| {
-            if let Step::Retry(r) = s {
-                Some(format!("{d}: {r}"))
-            } else {
-                None
-            }
+    let retry: Vec<String> = (dests.iter().zip(steps))
+        .filter_map(|(d, s)| match s {
+            Step::Retry(r) => Some(format!("{d}: {r}")),
+            _ => None,
         })
         .collect();
     if !retry.is_empty() {
@@ -258,10 +253,9 @@ async fn one(
         }
         Delivery::Permanent(reason) => refuse(deps, inv, &claims, dest, id, &etag, reason).await,
         Delivery::Retry(reason) => {
-            if let Err(e) = claims
-                .release(id, dest, &etag, deps.ports.clock.now(), &reason)
-                .await
-            {
+            let now = deps.ports.clock.now();
+            let released = Finish::Released(reason.clone());
+            if let Err(e) = claims.finish(id, dest, &etag, now, &released).await {
                 warn!(destination = %dest, notification.id = id, error = %e, "claim release failed; the lease will expire instead");
             }
             Step::Retry(reason)
@@ -285,16 +279,9 @@ async fn refuse(
         .put(FUNCTION, id, Some(dest.as_str()), &why, &inv.raw)
         .await
     {
-        if let Err(e2) = claims
-            .release(
-                id,
-                dest,
-                etag,
-                deps.ports.clock.now(),
-                "quarantine write failed",
-            )
-            .await
-        {
+        let released = Finish::Released("quarantine write failed".into());
+        let now = deps.ports.clock.now();
+        if let Err(e2) = claims.finish(id, dest, etag, now, &released).await {
             warn!(destination = %dest, notification.id = id, error = %e2, "claim release failed; the lease will expire instead");
         }
         return Step::Retry(format!(

@@ -130,7 +130,8 @@ async fn claim_state_machine_on_every_table_store() {
         else {
             panic!("{label}")
         };
-        a.release(&id, Destination::Teams, &e, t0, "HTTP 503")
+        let released = Finish::Released("HTTP 503".into());
+        a.finish(&id, Destination::Teams, &e, t0, &released)
             .await
             .expect(label);
         let again = b
