@@ -92,16 +92,10 @@ impl Span {
     }
 
     /// `times` grouped into spans whose neighbours are less than `gap` apart.
-    pub fn runs(mut times: Vec<OffsetDateTime>, gap: time::Duration) -> Vec<Self> {
-        times.sort();
-        let mut out: Vec<Self> = Vec::new();
-        for t in times {
-            match out.last_mut() {
-                Some(last) if t - last.until < gap => last.until = t,
-                _ => out.push(Self::at(t)),
-            }
-        }
-        out
+    pub fn runs(times: Vec<OffsetDateTime>, gap: time::Duration) -> Vec<Self> {
+        // Less than `gap` apart is at most a nanosecond (the times' resolution) less.
+        let spans = times.into_iter().map(Self::at).collect();
+        Self::merged_near(spans, gap - time::Duration::NANOSECOND)
     }
 }
 
@@ -916,6 +910,21 @@ mod tests {
         s.session_start = Some(datetime!(2025-03-14 09:00 UTC));
         s.outcome = "connected".into();
         DayRow::of(&s).expect("row")
+    }
+
+    #[test]
+    fn runs_split_where_neighbours_are_the_gap_apart_or_more() {
+        let t = datetime!(2025-03-14 09:00 UTC);
+        let gap = time::Duration::minutes(10);
+        let nano = time::Duration::NANOSECOND;
+        let (near, far) = (t + gap * 2 - nano * 2, t + gap * 3 - nano * 2);
+        let times = vec![near, t, t + gap - nano, far];
+        let first = Span {
+            from: t,
+            until: near,
+        };
+        assert_eq!(Span::runs(times, gap), vec![first, Span::at(far)]);
+        assert_eq!(Span::runs(vec![t, t + gap], gap).len(), 2, "the gap apart");
     }
 
     #[test]
