@@ -829,29 +829,6 @@ pub async fn of_day(
     Ok(rows.into_iter().map(|(w, _)| w).collect())
 }
 
-/// The rows of the sessions that started within `span` (and pass `extra`): one query per start day.
-///
-/// # Errors
-/// Table errors.
-pub async fn started_within(
-    tables: &dyn TableStore,
-    span: Span,
-    extra: &[Filter],
-) -> Result<Vec<DayRow>, AzureError> {
-    let mut out = Vec::new();
-    for day in crate::dates::days(span.from.date(), span.until.date()) {
-        let mut all = vec![
-            Filter::partition(&format_date(day)),
-            Filter::str("Start", Op::Ge, format_utc_millis(span.from)),
-            Filter::str("Start", Op::Le, format_utc_millis(span.until)),
-        ];
-        all.extend(extra.iter().cloned());
-        let rows = query_all(tables, DAYS_TABLE, &Filter::And(all), usize::MAX).await?;
-        out.extend(read_rows(rows).into_iter().map(|(w, _)| w));
-    }
-    Ok(out)
-}
-
 /// The rows of the sessions that started within `span` whose verdict (`Authorization`) is one of
 /// `verdicts` (a row not yet decided has none and matches none), read as [`scan`] reads.
 ///
