@@ -829,23 +829,6 @@ pub async fn of_day(
     Ok(rows.into_iter().map(|(w, _)| w).collect())
 }
 
-/// The rows of the sessions that started within `span` whose verdict (`Authorization`) is one of
-/// `verdicts` (a row not yet decided has none and matches none), read as [`scan`] reads.
-///
-/// # Errors
-/// Table errors.
-pub async fn started_within_with(
-    tables: &dyn TableStore,
-    span: Span,
-    verdicts: &[&str],
-) -> Result<Vec<DayRow>, AzureError> {
-    let verdicts = verdicts
-        .iter()
-        .map(|v| Filter::str("Authorization", Op::Eq, *v))
-        .collect();
-    scan(tables, span, vec![Filter::Or(verdicts)]).await
-}
-
 /// The day rows of the sessions that started within `span` and match every one of `more`, read by
 /// one query over the span's day partitions (a `PartitionKey` range, followed through its
 /// continuations: the Table service continues after 1,000 rows, 5 seconds or at a partition
