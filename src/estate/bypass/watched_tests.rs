@@ -6,12 +6,11 @@ use std::sync::Arc;
 use time::macros::datetime;
 
 use super::watched;
-use crate::catalogue::days::{DAYS_TABLE, Span, read_rows};
+use crate::catalogue::days::{Span, query};
 use crate::catalogue::session::SessionRecord;
 use crate::estate::settings::EstateSettings;
 use crate::export::Outbox;
 use crate::tables::filter::Op;
-use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore};
 use crate::testkit::tables::intercept::CountingTables;
 use crate::testkit::tables::memory::InMemoryTables;
@@ -75,17 +74,8 @@ async fn the_lookback_is_read_in_one_query_and_finds_the_same_vms_as_a_query_per
             Filter::str("Start", Op::Ge, crate::dates::format_utc_millis(span.from)),
             Filter::str("Start", Op::Le, crate::dates::format_utc_millis(span.until)),
         ]);
-        let rows = query_all(
-            tables.as_ref() as &dyn TableStore,
-            DAYS_TABLE,
-            &within,
-            1000,
-        );
-        per_day.extend(
-            read_rows(rows.await.expect("rows"))
-                .into_iter()
-                .map(|(w, _)| w),
-        );
+        let rows = query(tables.as_ref() as &dyn TableStore, &within, 1000);
+        per_day.extend(rows.await.expect("rows").into_iter().map(|(w, _)| w));
     }
     assert_eq!(tables.count(None, Some("query")), 91);
     let scanned =
