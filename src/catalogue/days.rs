@@ -816,19 +816,6 @@ pub async fn query(
     ))
 }
 
-/// The rows of start day `day`, at most `limit` read.
-///
-/// # Errors
-/// Table errors.
-pub async fn of_day(
-    tables: &dyn TableStore,
-    day: &str,
-    limit: usize,
-) -> Result<Vec<DayRow>, AzureError> {
-    let rows = query(tables, &Filter::partition(day), limit).await?;
-    Ok(rows.into_iter().map(|(w, _)| w).collect())
-}
-
 /// The day rows of the sessions that started within `span` and match every one of `more`, read by
 /// one query over the span's day partitions (a `PartitionKey` range, followed through its
 /// continuations: the Table service continues after 1,000 rows, 5 seconds or at a partition
