@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime, Time};
 
 use super::decide::{JIT_MAX, SKEW};
 use super::evidence::{Evidence, Kind};
-use crate::catalogue::days::{self, DayRow, Span, started_within_with};
+use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::person::forms;
 use crate::catalogue::session::outcome::CONNECTED;
 use crate::dates::format_utc_millis;
@@ -168,8 +168,13 @@ pub async fn covered_by(
         } else {
             &BELOW_PIM
         };
+        // A row not yet decided has no `Authorization` and matches none.
+        let verdicts = verdicts
+            .iter()
+            .map(|v| Filter::str("Authorization", Op::Eq, *v));
+        let of_verdicts = Filter::Or(verdicts.collect());
         for s in spans {
-            let rows = started_within_with(tables, s, verdicts).await?;
+            let rows = days::scan(tables, s, vec![of_verdicts.clone()]).await?;
             for r in chosen.keep(hosts, rows) {
                 if any_person || forms(&r.user_email).iter().any(|f| people.contains(f)) {
                     chosen.rows.insert(r.tunnel_id.clone(), r);

@@ -92,16 +92,10 @@ impl Span {
     }
 
     /// `times` grouped into spans whose neighbours are less than `gap` apart.
-    pub fn runs(mut times: Vec<OffsetDateTime>, gap: time::Duration) -> Vec<Self> {
-        times.sort();
-        let mut out: Vec<Self> = Vec::new();
-        for t in times {
-            match out.last_mut() {
-                Some(last) if t - last.until < gap => last.until = t,
-                _ => out.push(Self::at(t)),
-            }
-        }
-        out
+    pub fn runs(times: Vec<OffsetDateTime>, gap: time::Duration) -> Vec<Self> {
+        // Less than `gap` apart is at most a nanosecond (the times' resolution) less.
+        let spans = times.into_iter().map(Self::at).collect();
+        Self::merged_near(spans, gap - time::Duration::NANOSECOND)
     }
 }
 
@@ -822,59 +816,6 @@ pub async fn query(
     ))
 }
 
-/// The rows of start day `day`, at most `limit` read.
-///
-/// # Errors
-/// Table errors.
-pub async fn of_day(
-    tables: &dyn TableStore,
-    day: &str,
-    limit: usize,
-) -> Result<Vec<DayRow>, AzureError> {
-    let rows = query(tables, &Filter::partition(day), limit).await?;
-    Ok(rows.into_iter().map(|(w, _)| w).collect())
-}
-
-/// The rows of the sessions that started within `span` (and pass `extra`): one query per start day.
-///
-/// # Errors
-/// Table errors.
-pub async fn started_within(
-    tables: &dyn TableStore,
-    span: Span,
-    extra: &[Filter],
-) -> Result<Vec<DayRow>, AzureError> {
-    let mut out = Vec::new();
-    for day in crate::dates::days(span.from.date(), span.until.date()) {
-        let mut all = vec![
-            Filter::partition(&format_date(day)),
-            Filter::str("Start", Op::Ge, format_utc_millis(span.from)),
-            Filter::str("Start", Op::Le, format_utc_millis(span.until)),
-        ];
-        all.extend(extra.iter().cloned());
-        let rows = query_all(tables, DAYS_TABLE, &Filter::And(all), usize::MAX).await?;
-        out.extend(read_rows(rows).into_iter().map(|(w, _)| w));
-    }
-    Ok(out)
-}
-
-/// The rows of the sessions that started within `span` whose verdict (`Authorization`) is one of
-/// `verdicts` (a row not yet decided has none and matches none), read as [`scan`] reads.
-///
-/// # Errors
-/// Table errors.
-pub async fn started_within_with(
-    tables: &dyn TableStore,
-    span: Span,
-    verdicts: &[&str],
-) -> Result<Vec<DayRow>, AzureError> {
-    let verdicts = verdicts
-        .iter()
-        .map(|v| Filter::str("Authorization", Op::Eq, *v))
-        .collect();
-    scan(tables, span, vec![Filter::Or(verdicts)]).await
-}
-
 /// The day rows of the sessions that started within `span` and match every one of `more`, read by
 /// one query over the span's day partitions (a `PartitionKey` range, followed through its
 /// continuations: the Table service continues after 1,000 rows, 5 seconds or at a partition
@@ -916,6 +857,21 @@ mod tests {
         s.session_start = Some(datetime!(2025-03-14 09:00 UTC));
         s.outcome = "connected".into();
         DayRow::of(&s).expect("row")
+    }
+
+    #[test]
+    fn runs_split_where_neighbours_are_the_gap_apart_or_more() {
+        let t = datetime!(2025-03-14 09:00 UTC);
+        let gap = time::Duration::minutes(10);
+        let nano = time::Duration::NANOSECOND;
+        let (near, far) = (t + gap * 2 - nano * 2, t + gap * 3 - nano * 2);
+        let times = vec![near, t, t + gap - nano, far];
+        let first = Span {
+            from: t,
+            until: near,
+        };
+        assert_eq!(Span::runs(times, gap), vec![first, Span::at(far)]);
+        assert_eq!(Span::runs(vec![t, t + gap], gap).len(), 2, "the gap apart");
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub async fn seen(
     let since = now - w.silence;
     let mut out = Seen::default();
     for day in days((since - Duration::days(1)).date(), now.date()).map(format_date) {
-        for r in day_rows::of_day(tables, &day, MAX_ROWS).await? {
+        for (r, _) in day_rows::query(tables, &Filter::partition(&day), MAX_ROWS).await? {
             let at = r.end.map_or(r.start, |e| e.max(r.start));
             let latest = out.latest.entry(r.host.to_ascii_lowercase()).or_insert(at);
             *latest = (*latest).max(at);

@@ -78,7 +78,7 @@ pub async fn audit_rows(tables: &dyn TableStore, e: &Entity) -> Result<Vec<DayRo
         from: start - START_TOLERANCE,
         until: start + START_TOLERANCE,
     };
-    let rows = days::started_within(tables, span, &[]).await?;
+    let rows = days::scan(tables, span, Vec::new()).await?;
     let decided = get_str(e, "Audit").and_then(|a| a.strip_prefix("tunnel:"));
     let ids = [get_str(e, "SessionId"), decided];
     let is_id = |w: &DayRow| {

@@ -16,7 +16,9 @@ use crate::sources::Source;
 use crate::spine::Finding;
 use crate::storage::{BlobProps, BlobStore, normalize_etag};
 use crate::tables::filter::Op;
-use crate::tables::{Filter, TableStore};
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
+use crate::tables::ops::{get, write_creating_table};
+use crate::tables::{Filter, TableStore, WriteMode, entity, get_str};
 
 /// Most catalogued rows one container's comparison reads.
 pub const MAX_ROWS: usize = 1_000_000;
@@ -128,8 +130,7 @@ impl Recordings {
         if !rows.iter().any(|r| under(&r.blob_name, path)) {
             return Ok(Vec::new());
         }
-        let prefix = if path.is_empty() { "" } else { path };
-        let listing = listed(source.store.as_ref(), &source.container, prefix).await?;
+        let listing = listed(source.store.as_ref(), &source.container, path).await?;
         let mut out = Vec::new();
         for diff in compare(rows, listing.as_ref(), path) {
             let handled = match &diff {
@@ -217,14 +218,10 @@ pub async fn due(
     source: &Source,
     day: &str,
 ) -> Result<Option<Option<String>>, AzureError> {
-    let pk = crate::tables::keys::key(
-        &source.label(),
-        crate::tables::keys::Spelling::Encoded,
-        crate::tables::keys::MAX_KEY_BYTES,
-    );
-    match crate::tables::ops::get(tables, CHECKS_TABLE, &pk, CHECK_ROW).await? {
+    let pk = key(&source.label(), Spelling::Encoded, MAX_KEY_BYTES);
+    match get(tables, CHECKS_TABLE, &pk, CHECK_ROW).await? {
         None => Ok(Some(None)),
-        Some(s) if crate::tables::get_str(&s.entity, "Day").is_some_and(|d| d >= day) => Ok(None),
+        Some(s) if get_str(&s.entity, "Day").is_some_and(|d| d >= day) => Ok(None),
         Some(s) => Ok(Some(Some(s.etag))),
     }
 }
@@ -240,19 +237,10 @@ pub async fn mark(
     day: &str,
     etag: Option<String>,
 ) -> Result<(), AzureError> {
-    let pk = crate::tables::keys::key(
-        &source.label(),
-        crate::tables::keys::Spelling::Encoded,
-        crate::tables::keys::MAX_KEY_BYTES,
-    );
-    let e = crate::tables::entity(
-        serde_json::json!({"PartitionKey": pk, "RowKey": CHECK_ROW, "Day": day}),
-    );
-    let mode = etag.map_or(
-        crate::tables::WriteMode::Insert,
-        crate::tables::WriteMode::IfMatch,
-    );
-    match crate::tables::ops::write_creating_table(tables, CHECKS_TABLE, &e, mode).await {
+    let pk = key(&source.label(), Spelling::Encoded, MAX_KEY_BYTES);
+    let e = entity(serde_json::json!({"PartitionKey": pk, "RowKey": CHECK_ROW, "Day": day}));
+    let mode = etag.map_or(WriteMode::Insert, WriteMode::IfMatch);
+    match write_creating_table(tables, CHECKS_TABLE, &e, mode).await {
         Ok(_) | Err(AzureError::Conflict | AzureError::PreconditionFailed) => Ok(()),
         Err(e) => Err(e),
     }

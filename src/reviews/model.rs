@@ -167,15 +167,6 @@ impl Review {
         format!("{}~{}", format_utc_millis(self.at), self.id)
     }
 
-    /// True when `other` is the same review content (ignoring time and context).
-    pub fn same_content(&self, other: &Self) -> bool {
-        self.subject == other.subject
-            && self.verdict == other.verdict
-            && self.comment == other.comment
-            && self.ticket == other.ticket
-            && self.reviewer == other.reviewer
-    }
-
     /// The entity (keys not set).
     pub fn to_entity(&self) -> Entity {
         let v = json!({

@@ -107,22 +107,14 @@ pub struct Refusal<'a> {
 /// # Errors
 /// Storage failures.
 pub async fn record_refusal(tables: &dyn TableStore, r: &Refusal<'_>) -> Result<(), AzureError> {
-    let Refusal {
-        attempt,
-        reviewer,
-        subject,
-        context,
-        user,
-        reason,
-        at,
-    } = *r;
+    let (by, c) = (r.reviewer, r.context);
     let e = crate::tables::entity(json!({
-        "PartitionKey": format_date(at.date()), "RowKey": attempt,
-        "AttemptId": attempt, "At": format_utc_millis(at), "Reviewer": reviewer.name,
-        "ReviewerObjectId": reviewer.person.object_id.clone().unwrap_or_default(),
-        "SubjectKind": subject.kind.as_str(), "SubjectId": subject.id,
-        "SessionUser": user.names.join(", "), "TunnelId": context.tunnel_id,
-        "BastionHost": context.bastion_host, "TargetVm": context.target_vm, "Reason": reason,
+        "PartitionKey": format_date(r.at.date()), "RowKey": r.attempt,
+        "AttemptId": r.attempt, "At": format_utc_millis(r.at), "Reviewer": by.name,
+        "ReviewerObjectId": by.person.object_id.clone().unwrap_or_default(),
+        "SubjectKind": r.subject.kind.as_str(), "SubjectId": r.subject.id,
+        "SessionUser": r.user.names.join(", "), "TunnelId": c.tunnel_id,
+        "BastionHost": c.bastion_host, "TargetVm": c.target_vm, "Reason": r.reason,
     }));
     insert_once(tables, REFUSALS_TABLE, &e).await.map(drop)
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use time::macros::datetime;
 
 use super::watched;
-use crate::catalogue::days::{Span, started_within};
+use crate::catalogue::days::{Span, query};
 use crate::catalogue::session::SessionRecord;
 use crate::estate::settings::EstateSettings;
 use crate::export::Outbox;
-use crate::tables::TableStore;
+use crate::tables::filter::Op;
+use crate::tables::{Filter, TableStore};
 use crate::testkit::tables::intercept::CountingTables;
 use crate::testkit::tables::memory::InMemoryTables;
 
@@ -66,9 +67,16 @@ async fn the_lookback_is_read_in_one_query_and_finds_the_same_vms_as_a_query_per
         from: now - settings.bypass_lookback,
         until: now,
     };
-    let per_day = started_within(tables.as_ref() as &dyn TableStore, span, &[])
-        .await
-        .expect("rows");
+    let mut per_day = Vec::new();
+    for day in crate::dates::days(span.from.date(), span.until.date()) {
+        let within = Filter::And(vec![
+            Filter::partition(&crate::dates::format_date(day)),
+            Filter::str("Start", Op::Ge, crate::dates::format_utc_millis(span.from)),
+            Filter::str("Start", Op::Le, crate::dates::format_utc_millis(span.until)),
+        ]);
+        let rows = query(tables.as_ref() as &dyn TableStore, &within, 1000);
+        per_day.extend(rows.await.expect("rows").into_iter().map(|(w, _)| w));
+    }
     assert_eq!(tables.count(None, Some("query")), 91);
     let scanned =
         crate::catalogue::days::scan(tables.as_ref() as &dyn TableStore, span, Vec::new())

@@ -187,7 +187,7 @@ async fn derive(
             from,
             until: from + window * 2,
         };
-        for w in days::started_within(tables, after, &[]).await? {
+        for w in days::scan(tables, after, Vec::new()).await? {
             if of(b, &w) && seen.insert(w.tunnel_id.clone()) {
                 sessions.push(w);
             }
@@ -271,7 +271,7 @@ async fn rebase(
             from: since,
             until: now,
         };
-        for w in days::started_within(tables, span, of_host.as_slice()).await? {
+        for w in days::scan(tables, span, of_host.into_iter().collect()).await? {
             sessions.push((w.day(), w.tunnel_id));
         }
     }
