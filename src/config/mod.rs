@@ -103,11 +103,7 @@ impl Config {
         );
         let api = self::api::ApiSettings::from_reader(&mut r);
         // A bad value must not stop the pipeline: false here, reported by the API's auth.
-        let insecure_loopback = r
-            .try_flag(auth::ALLOW_INSECURE_LOOPBACK)
-            .ok()
-            .flatten()
-            .unwrap_or(false);
+        let insecure_loopback = r.try_flag(auth::ALLOW_INSECURE_LOOPBACK) == Ok(Some(true));
         let workspaces = self::workspaces::read(&mut r, insecure_loopback);
         let sentinel = crate::sentinel::settings::read(&mut r, insecure_loopback);
         let custody = crate::custody::CustodySettings::from_reader(&mut r);
