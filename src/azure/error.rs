@@ -212,6 +212,12 @@ impl AzureError {
     }
 }
 
+impl From<azure_core::Error> for AzureError {
+    fn from(e: azure_core::Error) -> Self {
+        Self::of_sdk(&e)
+    }
+}
+
 /// A service message as kept: redacted and shortened.
 fn short(message: &str) -> String {
     crate::telemetry::truncate(&redact(message), MAX_MESSAGE)

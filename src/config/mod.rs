@@ -103,11 +103,7 @@ impl Config {
         );
         let api = self::api::ApiSettings::from_reader(&mut r);
         // A bad value must not stop the pipeline: false here, reported by the API's auth.
-        let insecure_loopback = r
-            .try_flag(auth::ALLOW_INSECURE_LOOPBACK)
-            .ok()
-            .flatten()
-            .unwrap_or(false);
+        let insecure_loopback = r.try_flag(auth::ALLOW_INSECURE_LOOPBACK) == Ok(Some(true));
         let workspaces = self::workspaces::read(&mut r, insecure_loopback);
         let sentinel = crate::sentinel::settings::read(&mut r, insecure_loopback);
         let custody = crate::custody::CustodySettings::from_reader(&mut r);
@@ -136,29 +132,15 @@ impl Config {
         let app = resolve_storage(env, timeouts, &mut errors);
         let sources = sources::read(env, app.as_ref(), &mut errors);
         let la = workspaces.endpoint.as_ref();
-        let needs = [
-            (
-                crate::sentinel::settings::ENDPOINT,
-                sentinel.as_ref().map(|s| &s.endpoint),
-                sentinel.is_some(),
-            ),
-            (
-                "AUDITLOGS_WORKSPACES",
-                la,
-                !workspaces.query.workspaces.is_empty(),
-            ),
-            ("CUSTODY_WORKSPACE_ID", la, custody.workspace.is_some()),
-            (
-                crate::graph::settings::ENDPOINT,
-                graph.as_ref(),
-                graph.is_some(),
-            ),
-        ];
-        let needs: Vec<(&str, Option<&url::Url>)> = needs
-            .into_iter()
-            .filter(|n| n.2)
-            .map(|(k, u, _)| (k, u))
-            .collect();
+        let needs: Vec<(&str, Option<&url::Url>)> = [
+            (sentinel.as_ref()).map(|s| (crate::sentinel::settings::ENDPOINT, Some(&s.endpoint))),
+            (!workspaces.query.workspaces.is_empty()).then_some(("AUDITLOGS_WORKSPACES", la)),
+            (custody.workspace.is_some()).then_some(("CUSTODY_WORKSPACE_ID", la)),
+            (graph.as_ref()).map(|g| (crate::graph::settings::ENDPOINT, Some(g))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let identity = identity::read(env, app.as_ref(), &needs, &mut errors);
         // By default the estate checks the hosts the sources name by resource id.
         let named: Vec<String> = (sources.recordings.iter().chain(&sources.audit_logs))

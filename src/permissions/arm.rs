@@ -4,71 +4,90 @@
 //! reach. Result URLs and pages under the host have no documented action; the host's
 //! `bastionHosts/*/read` grants them.
 
-use super::service::Service;
-
-/// One Resource Manager operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ArmOperation {
+operations! {
+    /// One Resource Manager operation.
+    ArmOperation by ScopeKind;
     /// `GET` a Bastion host.
-    ReadBastionHost,
+    ReadBastionHost: Host, "Get Bastion host", ["Microsoft.Network/bastionHosts/read"];
     /// `POST …/getActiveSessions` (and its next pages).
-    GetActiveSessions,
+    GetActiveSessions: Host, "Get active sessions",
+        ["Microsoft.Network/bastionHosts/getactivesessions/action"];
     /// `GET` an operation's result or a next page of the sessions under the host.
-    ReadHostOperation,
+    ReadHostOperation: Host, "Get an operation result or page under the host", [
+        "Microsoft.Network/bastionHosts/getActiveSessions/operationResults/read",
+        "Microsoft.Network/bastionHosts/getActiveSessions/read",
+    ];
     /// `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{region}/operations/{id}`:
     /// the status monitor (`Azure-AsyncOperation`).
-    ReadOperationStatus,
+    ReadOperationStatus: Subscription, "Get a Network operation's status",
+        ["Microsoft.Network/locations/operations/read"];
     /// `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{region}/operationResults/{id}`:
     /// the result (`Location`).
-    ReadOperationResult,
+    ReadOperationResult: Subscription, "Get a Network operation's result",
+        ["Microsoft.Network/locations/operationResults/read"];
     /// `POST …/disconnectActiveSessions`.
-    DisconnectActiveSessions,
+    DisconnectActiveSessions: Host, "Disconnect active sessions",
+        ["Microsoft.Network/bastionHosts/disconnectactivesessions/action"];
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
-    ListDiagnosticSettings,
+    ListDiagnosticSettings: Host, "List diagnostic settings",
+        ["Microsoft.Insights/diagnosticSettings/read"];
     /// `GET {account}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings`.
-    ListBlobDiagnosticSettings,
+    ListBlobDiagnosticSettings: Account, "List blob service diagnostic settings",
+        ["Microsoft.Insights/diagnosticSettings/read"];
     /// `GET /subscriptions/{id}/providers/Microsoft.Insights/diagnosticSettings`: whether a watched
     /// subscription sends its Activity log to a workspace the app reads (other doors).
-    ListSubscriptionDiagnosticSettings,
+    ListSubscriptionDiagnosticSettings: Subscription, "List subscription diagnostic settings",
+        ["Microsoft.Insights/diagnosticSettings/read"];
     /// `GET {account}/blobServices/default`.
-    ReadBlobService,
+    ReadBlobService: Account, "Get blob service properties",
+        ["Microsoft.Storage/storageAccounts/blobServices/read"];
     /// `GET {account}/blobServices/default/containers/{name}`.
-    ReadContainer,
+    ReadContainer: Account, "Get container properties",
+        ["Microsoft.Storage/storageAccounts/blobServices/containers/read"];
     /// `GET {container}/providers/Microsoft.Authorization/roleAssignments`.
-    ListRoleAssignments,
+    ListRoleAssignments: Account, "List role assignments",
+        ["Microsoft.Authorization/roleAssignments/read"];
     /// `GET {account}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
-    ReadRoleDefinition,
+    ReadRoleDefinition: Account, "Get role definition",
+        ["Microsoft.Authorization/roleDefinitions/read"];
     /// `GET` a Log Analytics workspace (its customer id).
-    ReadWorkspace,
+    ReadWorkspace: Workspace, "Get workspace", ["Microsoft.OperationalInsights/workspaces/read"];
     /// `GET {vm}/extensions/{name}`: whether a session's target VM signs RDP users in with Entra ID.
-    ReadVmExtension,
+    ReadVmExtension: Vm, "Get VM extension", ["Microsoft.Compute/virtualMachines/extensions/read"];
     /// `GET {group or subscription}/providers/Microsoft.Network/networkInterfaces`: the watched
     /// VMs' NICs (other doors).
-    ListNetworkInterfaces,
+    ListNetworkInterfaces: Vm, "List network interfaces",
+        ["Microsoft.Network/networkInterfaces/read"];
     /// `GET {group or subscription}/providers/Microsoft.Network/networkSecurityGroups`.
-    ListSecurityGroups,
+    ListSecurityGroups: Vm, "List network security groups",
+        ["Microsoft.Network/networkSecurityGroups/read"];
     /// `GET {group or subscription}/providers/Microsoft.Network/virtualNetworks`: subnets' NSGs
     /// and prefixes (the Bastion subnet's too).
-    ListVirtualNetworks,
+    ListVirtualNetworks: Vm, "List virtual networks", ["Microsoft.Network/virtualNetworks/read"];
     /// `GET {vm}`: the NICs of a watched VM whose NICs no list read (another resource group).
-    ReadVirtualMachine,
+    ReadVirtualMachine: Vm, "Get virtual machine", ["Microsoft.Compute/virtualMachines/read"];
     /// `GET {nic}`: one such NIC.
-    ReadNetworkInterface,
+    ReadNetworkInterface: Vm, "Get network interface", ["Microsoft.Network/networkInterfaces/read"];
     /// `GET {group}/providers/Microsoft.Security/locations/{region}/jitNetworkAccessPolicies/{name}`:
     /// a just-in-time policy's requests, when the Activity log's row names no source.
-    ReadJitPolicy,
+    ReadJitPolicy: Vm, "Get just-in-time network access policy",
+        ["Microsoft.Security/locations/jitNetworkAccessPolicies/read"];
     /// `GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances`:
     /// the active role assignments (PIM activations among them) at, above and below the subscription.
-    ListScheduleInstances,
+    ListScheduleInstances: Subscription, "List role assignment schedule instances",
+        ["Microsoft.Authorization/roleAssignmentScheduleInstances/read"];
     /// `GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests`:
     /// their requests (justification, ticket, approval).
-    ListScheduleRequests,
+    ListScheduleRequests: Subscription, "List role assignment schedule requests",
+        ["Microsoft.Authorization/roleAssignmentScheduleRequests/read"];
     /// `GET /subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines`: every VM of the
     /// subscription with its extensions (whether a shared account's VM signs people in with Entra ID).
-    ListVirtualMachines,
+    ListVirtualMachines: Subscription, "List virtual machines",
+        ["Microsoft.Compute/virtualMachines/read"];
     /// `GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions`: the role
     /// definitions applicable there (whether a role held allows a Bastion connection).
-    ListRoleDefinitions,
+    ListRoleDefinitions: Subscription, "List role definitions",
+        ["Microsoft.Authorization/roleDefinitions/read"];
 }
 
 /// The kind of scope a grant must sit at (the resource the URL addresses, or above it).
@@ -88,200 +107,9 @@ pub enum ScopeKind {
 }
 
 impl ArmOperation {
-    /// Every one, for exhaustive checks.
-    #[cfg(test)]
-    pub const ALL: [Self; 25] = [
-        Self::ReadBastionHost,
-        Self::GetActiveSessions,
-        Self::ReadHostOperation,
-        Self::ReadOperationStatus,
-        Self::ReadOperationResult,
-        Self::DisconnectActiveSessions,
-        Self::ListDiagnosticSettings,
-        Self::ListBlobDiagnosticSettings,
-        Self::ListSubscriptionDiagnosticSettings,
-        Self::ReadBlobService,
-        Self::ReadContainer,
-        Self::ListRoleAssignments,
-        Self::ReadRoleDefinition,
-        Self::ReadWorkspace,
-        Self::ReadVmExtension,
-        Self::ListNetworkInterfaces,
-        Self::ListSecurityGroups,
-        Self::ListVirtualNetworks,
-        Self::ReadVirtualMachine,
-        Self::ReadNetworkInterface,
-        Self::ReadJitPolicy,
-        Self::ListScheduleInstances,
-        Self::ListScheduleRequests,
-        Self::ListVirtualMachines,
-        Self::ListRoleDefinitions,
-    ];
-
-    /// The operation's name, and the actions of which any one authorizes it.
-    pub fn spec(self) -> (&'static str, Service, &'static [&'static str]) {
-        let rm = Service::ResourceManager;
-        match self {
-            Self::ReadBastionHost => (
-                "Get Bastion host",
-                rm,
-                &["Microsoft.Network/bastionHosts/read"],
-            ),
-            Self::GetActiveSessions => (
-                "Get active sessions",
-                rm,
-                &["Microsoft.Network/bastionHosts/getactivesessions/action"],
-            ),
-            Self::ReadHostOperation => (
-                "Get an operation result or page under the host",
-                rm,
-                &[
-                    "Microsoft.Network/bastionHosts/getActiveSessions/operationResults/read",
-                    "Microsoft.Network/bastionHosts/getActiveSessions/read",
-                ],
-            ),
-            Self::ReadOperationStatus => (
-                "Get a Network operation's status",
-                rm,
-                &["Microsoft.Network/locations/operations/read"],
-            ),
-            Self::ReadOperationResult => (
-                "Get a Network operation's result",
-                rm,
-                &["Microsoft.Network/locations/operationResults/read"],
-            ),
-            Self::DisconnectActiveSessions => (
-                "Disconnect active sessions",
-                rm,
-                &["Microsoft.Network/bastionHosts/disconnectactivesessions/action"],
-            ),
-            Self::ListDiagnosticSettings => (
-                "List diagnostic settings",
-                rm,
-                &["Microsoft.Insights/diagnosticSettings/read"],
-            ),
-            Self::ListBlobDiagnosticSettings => (
-                "List blob service diagnostic settings",
-                rm,
-                &["Microsoft.Insights/diagnosticSettings/read"],
-            ),
-            Self::ListSubscriptionDiagnosticSettings => (
-                "List subscription diagnostic settings",
-                rm,
-                &["Microsoft.Insights/diagnosticSettings/read"],
-            ),
-            Self::ReadBlobService => (
-                "Get blob service properties",
-                rm,
-                &["Microsoft.Storage/storageAccounts/blobServices/read"],
-            ),
-            Self::ReadContainer => (
-                "Get container properties",
-                rm,
-                &["Microsoft.Storage/storageAccounts/blobServices/containers/read"],
-            ),
-            Self::ListRoleAssignments => (
-                "List role assignments",
-                rm,
-                &["Microsoft.Authorization/roleAssignments/read"],
-            ),
-            Self::ReadRoleDefinition => (
-                "Get role definition",
-                rm,
-                &["Microsoft.Authorization/roleDefinitions/read"],
-            ),
-            Self::ReadWorkspace => (
-                "Get workspace",
-                rm,
-                &["Microsoft.OperationalInsights/workspaces/read"],
-            ),
-            Self::ReadVmExtension => (
-                "Get VM extension",
-                rm,
-                &["Microsoft.Compute/virtualMachines/extensions/read"],
-            ),
-            Self::ListNetworkInterfaces => (
-                "List network interfaces",
-                rm,
-                &["Microsoft.Network/networkInterfaces/read"],
-            ),
-            Self::ListSecurityGroups => (
-                "List network security groups",
-                rm,
-                &["Microsoft.Network/networkSecurityGroups/read"],
-            ),
-            Self::ListVirtualNetworks => (
-                "List virtual networks",
-                rm,
-                &["Microsoft.Network/virtualNetworks/read"],
-            ),
-            Self::ReadVirtualMachine => (
-                "Get virtual machine",
-                rm,
-                &["Microsoft.Compute/virtualMachines/read"],
-            ),
-            Self::ReadNetworkInterface => (
-                "Get network interface",
-                rm,
-                &["Microsoft.Network/networkInterfaces/read"],
-            ),
-            Self::ReadJitPolicy => (
-                "Get just-in-time network access policy",
-                rm,
-                &["Microsoft.Security/locations/jitNetworkAccessPolicies/read"],
-            ),
-            Self::ListScheduleInstances => (
-                "List role assignment schedule instances",
-                rm,
-                &["Microsoft.Authorization/roleAssignmentScheduleInstances/read"],
-            ),
-            Self::ListScheduleRequests => (
-                "List role assignment schedule requests",
-                rm,
-                &["Microsoft.Authorization/roleAssignmentScheduleRequests/read"],
-            ),
-            Self::ListVirtualMachines => (
-                "List virtual machines",
-                rm,
-                &["Microsoft.Compute/virtualMachines/read"],
-            ),
-            Self::ListRoleDefinitions => (
-                "List role definitions",
-                rm,
-                &["Microsoft.Authorization/roleDefinitions/read"],
-            ),
-        }
-    }
-
     /// The kind of scope a grant for it must sit at.
     pub fn scope(self) -> ScopeKind {
-        match self {
-            Self::ReadBastionHost
-            | Self::GetActiveSessions
-            | Self::ReadHostOperation
-            | Self::DisconnectActiveSessions
-            | Self::ListDiagnosticSettings => ScopeKind::Host,
-            Self::ReadOperationStatus
-            | Self::ReadOperationResult
-            | Self::ListSubscriptionDiagnosticSettings
-            | Self::ListScheduleInstances
-            | Self::ListScheduleRequests
-            | Self::ListVirtualMachines
-            | Self::ListRoleDefinitions => ScopeKind::Subscription,
-            Self::ReadBlobService
-            | Self::ListBlobDiagnosticSettings
-            | Self::ReadContainer
-            | Self::ListRoleAssignments
-            | Self::ReadRoleDefinition => ScopeKind::Account,
-            Self::ReadWorkspace => ScopeKind::Workspace,
-            Self::ReadVmExtension
-            | Self::ListNetworkInterfaces
-            | Self::ListSecurityGroups
-            | Self::ListVirtualNetworks
-            | Self::ReadVirtualMachine
-            | Self::ReadNetworkInterface
-            | Self::ReadJitPolicy => ScopeKind::Vm,
-        }
+        self.spec().1
     }
 
     /// The operation a request (`path` in any case) is, and the resource id of the scope it

@@ -3,69 +3,45 @@
 //! operations the functions perform against the roles `infra/` assigns. Sources: Microsoft Learn's
 //! built-in roles for Storage and role-assignment conditions; of two actions, the first is narrower.
 
+/// Declares an operation enum from one table, so an operation is spelled once: each row's
+/// variant, its column of `$Kind` (the service it addresses, or the scope its grant sits at), its
+/// name, and the permissions of which any one authorizes it (the narrowest first). A tuple variant
+/// after the kind wraps another table, `spec` answering through `$wrapped`.
+macro_rules! operations {
+    (
+        $(#[$meta:meta])* $ty:ident by $Kind:ident
+            $(, $(#[$xdoc:meta])* $x:ident($X:ty) => $wrapped:expr)?;
+        $($(#[$doc:meta])* $op:ident: $kind:ident, $name:literal, [$($action:expr),+ $(,)?];)+
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $ty {
+            $($(#[$doc])* $op,)+
+            $($(#[$xdoc])* $x($X),)?
+        }
+
+        impl $ty {
+            /// Every one (but the wrapped ones), for exhaustive checks.
+            #[cfg(test)]
+            pub const ALL: [Self; [$(stringify!($op)),+].len()] = [$(Self::$op),+];
+
+            /// The operation's name, its kind, and the permissions of which any one authorizes it.
+            pub fn spec(self) -> (&'static str, $Kind, &'static [&'static str]) {
+                match self {
+                    $(Self::$op => ($name, $Kind::$kind, &[$($action),+]),)+
+                    $(Self::$x(inner) => ($wrapped)(inner),)?
+                }
+            }
+        }
+    };
+}
+
 pub mod arm;
 pub mod graph;
 mod service;
 
 pub use self::arm::ArmOperation;
 pub use self::service::Service;
-
-/// A storage REST operation this app performs (itself, or through the host for its bindings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Operation {
-    /// Get Blob Properties.
-    GetBlobProperties,
-    /// Get Blob (a range).
-    GetBlob,
-    /// List Blobs.
-    ListBlobs,
-    /// Find Blobs by Tags (scoped to one container).
-    FindBlobsByTags,
-    /// Get Blob Tags.
-    GetBlobTags,
-    /// Set Blob Tags.
-    SetBlobTags,
-    /// Delete Blob.
-    DeleteBlob,
-    /// Put Blob (block blob, or an empty append blob).
-    PutBlob,
-    /// Append Block.
-    AppendBlock,
-    /// Create Container (the port creates a missing container before a first write).
-    CreateContainer,
-    /// Get User Delegation Key (account-wide; signs download links).
-    GetUserDelegationKey,
-    /// Create Table.
-    CreateTable,
-    /// Query Tables (the names of tables, by prefix).
-    QueryTables,
-    /// Delete Table (the table and every entity in it).
-    DeleteTable,
-    /// Query Entities (one entity by key, or a filtered page).
-    QueryEntities,
-    /// Insert Entity.
-    InsertEntity,
-    /// Insert Or Replace Entity.
-    InsertOrReplaceEntity,
-    /// Update Entity (replace, `If-Match`).
-    UpdateEntity,
-    /// Delete Entity.
-    DeleteEntity,
-    /// Get Queue Metadata (approximate message count).
-    GetQueueMetadata,
-    /// Put Message (the host, for queue output bindings and poison messages).
-    PutMessage,
-    /// Get Messages (the host, for queue triggers).
-    GetMessages,
-    /// A Logs Query API query of the Bastion audit table (`AuditLogQuery`, the backfill).
-    QueryWorkspace,
-    /// Delete Message (the host, after a queue-triggered invocation succeeded).
-    DeleteMessage,
-    /// A Logs Ingestion API upload to a data collection rule's stream (`SentinelExport`).
-    UploadLogs,
-    /// A Resource Manager call ([`arm`]).
-    Arm(ArmOperation),
-}
 
 macro_rules! blobs {
     ($a:literal) => {
@@ -92,138 +68,82 @@ macro_rules! messages {
     };
 }
 
-impl Operation {
-    /// Every operation but [`Operation::Arm`], for exhaustive checks.
-    #[cfg(test)]
-    pub const ALL: [Self; 25] = [
-        Self::GetBlobProperties,
-        Self::GetBlob,
-        Self::ListBlobs,
-        Self::FindBlobsByTags,
-        Self::GetBlobTags,
-        Self::SetBlobTags,
-        Self::DeleteBlob,
-        Self::PutBlob,
-        Self::AppendBlock,
-        Self::CreateContainer,
-        Self::GetUserDelegationKey,
-        Self::CreateTable,
-        Self::QueryTables,
-        Self::DeleteTable,
-        Self::QueryEntities,
-        Self::InsertEntity,
-        Self::InsertOrReplaceEntity,
-        Self::UpdateEntity,
-        Self::DeleteEntity,
-        Self::GetQueueMetadata,
-        Self::PutMessage,
-        Self::GetMessages,
-        Self::DeleteMessage,
-        Self::QueryWorkspace,
-        Self::UploadLogs,
+operations! {
+    /// A storage REST operation this app performs (itself, or through the host for its bindings).
+    Operation by Service,
+        /// A Resource Manager call ([`arm`]).
+        Arm(ArmOperation) => |a: ArmOperation| {
+            let (name, _, actions) = a.spec();
+            (name, Service::ResourceManager, actions)
+        };
+    /// Get Blob Properties.
+    GetBlobProperties: Blob, "Get Blob Properties", [blobs!("read")];
+    /// Get Blob (a range).
+    GetBlob: Blob, "Get Blob", [blobs!("read")];
+    /// List Blobs.
+    ListBlobs: Blob, "List Blobs", [blobs!("read")];
+    /// Find Blobs by Tags (scoped to one container).
+    FindBlobsByTags: Blob, "Find Blobs by Tags", [blobs!("filter/action")];
+    /// Get Blob Tags.
+    GetBlobTags: Blob, "Get Blob Tags", [blobs!("tags/read")];
+    /// Set Blob Tags.
+    SetBlobTags: Blob, "Set Blob Tags", [blobs!("tags/write")];
+    /// Delete Blob.
+    DeleteBlob: Blob, "Delete Blob", [blobs!("delete")];
+    /// Put Blob (block blob, or an empty append blob).
+    PutBlob: Blob, "Put Blob", [blobs!("write"), blobs!("add/action")];
+    /// Append Block.
+    AppendBlock: Blob, "Append Block", [blobs!("add/action"), blobs!("write")];
+    /// Create Container (the port creates a missing container before a first write).
+    CreateContainer: Blob, "Create Container",
+        ["Microsoft.Storage/storageAccounts/blobServices/containers/write"];
+    /// Get User Delegation Key (account-wide; signs download links).
+    GetUserDelegationKey: Blob, "Get User Delegation Key",
+        ["Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"];
+    /// Create Table.
+    CreateTable: Table, "Create Table",
+        ["Microsoft.Storage/storageAccounts/tableServices/tables/write"];
+    /// Query Tables (the names of tables, by prefix).
+    QueryTables: Table, "Query Tables",
+        ["Microsoft.Storage/storageAccounts/tableServices/tables/read"];
+    /// Delete Table (the table and every entity in it).
+    DeleteTable: Table, "Delete Table",
+        ["Microsoft.Storage/storageAccounts/tableServices/tables/delete"];
+    /// Query Entities (one entity by key, or a filtered page).
+    QueryEntities: Table, "Query Entities", [entities!("read")];
+    /// Insert Entity.
+    InsertEntity: Table, "Insert Entity", [entities!("add/action"), entities!("write")];
+    /// Insert Or Replace Entity.
+    InsertOrReplaceEntity: Table, "Insert Or Replace Entity", [entities!("write")];
+    /// Update Entity (replace, `If-Match`).
+    UpdateEntity: Table, "Update Entity", [entities!("update/action"), entities!("write")];
+    /// Delete Entity.
+    DeleteEntity: Table, "Delete Entity", [entities!("delete")];
+    // No queue-metadata action exists; every queue data role carries `queues/read`.
+    /// Get Queue Metadata (approximate message count).
+    GetQueueMetadata: Queue, "Get Queue Metadata",
+        ["Microsoft.Storage/storageAccounts/queueServices/queues/read"];
+    /// Put Message (the host, for queue output bindings and poison messages).
+    PutMessage: Queue, "Put Message", [messages!("add/action"), messages!("write")];
+    /// Get Messages (the host, for queue triggers).
+    GetMessages: Queue, "Get Messages", [messages!("process/action"), messages!("read")];
+    // The query action, and the rows of the tables it reads: the data action (granular
+    // RBAC, conditioned on the table names; tests/e2e/permissions holds each query's tables
+    // to the condition), or Log Analytics Reader's `*/read` on the whole workspace.
+    /// A Logs Query API query of the Bastion audit table (`AuditLogQuery`, the backfill).
+    QueryWorkspace: LogAnalytics, "Query (Logs Query API)", [
+        "Microsoft.OperationalInsights/workspaces/query/read",
+        "Microsoft.OperationalInsights/workspaces/tables/data/read",
     ];
+    /// Delete Message (the host, after a queue-triggered invocation succeeded).
+    DeleteMessage: Queue, "Delete Message", [messages!("process/action"), messages!("delete")];
+    // Monitoring Metrics Publisher's, checked on the data collection rule.
+    /// A Logs Ingestion API upload to a data collection rule's stream (`SentinelExport`).
+    UploadLogs: LogsIngestion, "Upload (Logs Ingestion API)",
+        ["Microsoft.Insights/Telemetry/Write"];
+}
 
-    /// The REST operation name, the service, and the permissions of which any one authorizes it.
-    pub fn spec(self) -> (&'static str, Service, &'static [&'static str]) {
-        use Service::{Blob, LogAnalytics, Queue, Table};
-        match self {
-            Self::GetBlobProperties => ("Get Blob Properties", Blob, &[blobs!("read")]),
-            Self::GetBlob => ("Get Blob", Blob, &[blobs!("read")]),
-            Self::ListBlobs => ("List Blobs", Blob, &[blobs!("read")]),
-            Self::FindBlobsByTags => ("Find Blobs by Tags", Blob, &[blobs!("filter/action")]),
-            Self::GetBlobTags => ("Get Blob Tags", Blob, &[blobs!("tags/read")]),
-            Self::SetBlobTags => ("Set Blob Tags", Blob, &[blobs!("tags/write")]),
-            Self::DeleteBlob => ("Delete Blob", Blob, &[blobs!("delete")]),
-            Self::PutBlob => ("Put Blob", Blob, &[blobs!("write"), blobs!("add/action")]),
-            Self::AppendBlock => (
-                "Append Block",
-                Blob,
-                &[blobs!("add/action"), blobs!("write")],
-            ),
-            Self::CreateContainer => (
-                "Create Container",
-                Blob,
-                &["Microsoft.Storage/storageAccounts/blobServices/containers/write"],
-            ),
-            Self::GetUserDelegationKey => (
-                "Get User Delegation Key",
-                Blob,
-                &[
-                    "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
-                ],
-            ),
-            Self::CreateTable => (
-                "Create Table",
-                Table,
-                &["Microsoft.Storage/storageAccounts/tableServices/tables/write"],
-            ),
-            Self::QueryTables => (
-                "Query Tables",
-                Table,
-                &["Microsoft.Storage/storageAccounts/tableServices/tables/read"],
-            ),
-            Self::DeleteTable => (
-                "Delete Table",
-                Table,
-                &["Microsoft.Storage/storageAccounts/tableServices/tables/delete"],
-            ),
-            Self::QueryEntities => ("Query Entities", Table, &[entities!("read")]),
-            Self::InsertEntity => (
-                "Insert Entity",
-                Table,
-                &[entities!("add/action"), entities!("write")],
-            ),
-            Self::InsertOrReplaceEntity => {
-                ("Insert Or Replace Entity", Table, &[entities!("write")])
-            }
-            Self::UpdateEntity => (
-                "Update Entity",
-                Table,
-                &[entities!("update/action"), entities!("write")],
-            ),
-            Self::DeleteEntity => ("Delete Entity", Table, &[entities!("delete")]),
-            // No queue-metadata action exists; every queue data role carries `queues/read`.
-            Self::GetQueueMetadata => (
-                "Get Queue Metadata",
-                Queue,
-                &["Microsoft.Storage/storageAccounts/queueServices/queues/read"],
-            ),
-            Self::PutMessage => (
-                "Put Message",
-                Queue,
-                &[messages!("add/action"), messages!("write")],
-            ),
-            // The query action, and the rows of the tables it reads: the data action (granular
-            // RBAC, conditioned on the table names; tests/e2e/permissions holds each query's tables
-            // to the condition), or Log Analytics Reader's `*/read` on the whole workspace.
-            Self::QueryWorkspace => (
-                "Query (Logs Query API)",
-                LogAnalytics,
-                &[
-                    "Microsoft.OperationalInsights/workspaces/query/read",
-                    "Microsoft.OperationalInsights/workspaces/tables/data/read",
-                ],
-            ),
-            Self::GetMessages => (
-                "Get Messages",
-                Queue,
-                &[messages!("process/action"), messages!("read")],
-            ),
-            Self::DeleteMessage => (
-                "Delete Message",
-                Queue,
-                &[messages!("process/action"), messages!("delete")],
-            ),
-            // Monitoring Metrics Publisher's, checked on the data collection rule.
-            Self::UploadLogs => (
-                "Upload (Logs Ingestion API)",
-                Service::LogsIngestion,
-                &["Microsoft.Insights/Telemetry/Write"],
-            ),
-            Self::Arm(a) => a.spec(),
-        }
-    }
-
+impl Operation {
     /// The REST operation name.
     pub fn name(self) -> &'static str {
         self.spec().0

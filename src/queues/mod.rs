@@ -78,8 +78,7 @@ impl QueueAccess {
         let depth = || async {
             match client.get_properties(None).await {
                 Ok(r) => Ok(r
-                    .approximate_messages_count()
-                    .map_err(|e| AzureError::of_sdk(&e))?
+                    .approximate_messages_count()?
                     .and_then(|n| u64::try_from(n).ok())
                     .unwrap_or(0)),
                 Err(e) => match AzureError::of_sdk(&e) {

@@ -36,12 +36,7 @@ pub fn isolate(value: &str) -> String {
     if value.is_empty() {
         return String::new();
     }
-    let shown = show_bidi_controls(value);
-    let mut out = String::with_capacity(shown.len() + 6);
-    out.push(FSI);
-    out.push_str(&shown);
-    out.push(PDI);
-    out
+    format!("{FSI}{}{PDI}", show_bidi_controls(value))
 }
 
 /// True for what must never reach a log line as itself: controls, line separators, bidi controls.

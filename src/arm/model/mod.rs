@@ -28,8 +28,8 @@ pub use network::{
     VnetProperties,
 };
 pub use schedule::{
-    Expanded, Expiration, Named, ScheduleInfo, ScheduleInstance, ScheduleInstanceProperties,
-    ScheduleRequest, ScheduleRequestProperties, TicketInfo,
+    Expanded, Expiration, Named, Schedule, ScheduleInfo, ScheduleInstance,
+    ScheduleInstanceProperties, ScheduleRequest, ScheduleRequestProperties, TicketInfo,
 };
 
 /// Text that is not empty (the services write `""` for "none" in places, e.g. `workspaceId`).

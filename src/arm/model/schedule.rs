@@ -9,18 +9,21 @@ use serde::Deserialize;
 
 use super::nullable::nullable;
 
-/// One `roleAssignmentScheduleInstances` item.
+/// One item of a schedule list: its id, name and `properties`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct ScheduleInstance {
+#[serde(default, bound(deserialize = "P: Default + Deserialize<'de>"))]
+pub struct Schedule<P> {
     /// Resource id.
     pub id: String,
     /// Name (a GUID).
     pub name: String,
     /// `properties`.
     #[serde(deserialize_with = "nullable")]
-    pub properties: ScheduleInstanceProperties,
+    pub properties: P,
 }
+
+/// One `roleAssignmentScheduleInstances` item.
+pub type ScheduleInstance = Schedule<ScheduleInstanceProperties>;
 
 /// `properties` of an instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -77,17 +80,7 @@ pub struct Named {
 }
 
 /// One `roleAssignmentScheduleRequests` item.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct ScheduleRequest {
-    /// Resource id.
-    pub id: String,
-    /// Name (a GUID).
-    pub name: String,
-    /// `properties`.
-    #[serde(deserialize_with = "nullable")]
-    pub properties: ScheduleRequestProperties,
-}
+pub type ScheduleRequest = Schedule<ScheduleRequestProperties>;
 
 /// `properties` of a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -116,20 +116,15 @@ impl Client {
             .http_builder()
             .build()
             .map_err(|e| AzureError::Permanent(format!("http client: {e}")))?;
-        let (auth, guard) = (
-            Arc::new(auth),
-            Guard::new(connection, endpoint, timeouts, policy),
-        );
-        let (pacer, slots) = (None, Arc::default());
-        Ok(Self {
-            inner: Arc::new(Inner {
-                http,
-                auth,
-                guard,
-                pacer,
-                slots,
-            }),
-        })
+        let inner = Inner {
+            http,
+            auth: Arc::new(auth),
+            guard: Guard::new(connection, endpoint, timeouts, policy),
+            pacer: None,
+            slots: Arc::default(),
+        };
+        let inner = Arc::new(inner);
+        Ok(Self { inner })
     }
 
     /// The same client with every try gated by a [`Pacer`] of its own, at most `max` requests out

@@ -96,15 +96,12 @@ where
     M: DeserializeWith<F> + azure_core::http::pager::Page + Send,
     F: Format + Send,
 {
-    let mut pages = pager.map_err(|e| AzureError::of_sdk(&e))?.into_pages();
+    let mut pages = pager?.into_pages();
     match pages.try_next().await {
-        Ok(Some(page)) => page
-            .into_model()
-            .map(Some)
-            .map_err(|e| AzureError::of_sdk(&e)),
+        Ok(Some(page)) => Ok(Some(page.into_model()?)),
         Ok(None) => Ok(None),
         Err(e) if map::error_code(&e) == Some("ContainerNotFound") => Ok(None),
-        Err(e) => Err(AzureError::of_sdk(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -136,20 +136,15 @@ impl AzureBlobStore {
     /// Creates `container`; "already exists" (a concurrent writer won) is success.
     async fn create_container(&self, container: &str) -> Result<(), AzureError> {
         let client = self.service.blob_container_client(container);
-        match client
-            .create(None)
-            .await
-            .map_err(|e| AzureError::of_sdk(&e))
-        {
+        match client.create(None).await.map_err(AzureError::from) {
             Ok(_) | Err(AzureError::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
     async fn read_properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError> {
-        let r = self.blob(blob)?.get_properties(None).await;
-        let r = r.map_err(|e| AzureError::of_sdk(&e))?;
-        map::props(&r).map_err(|e| AzureError::of_sdk(&e))
+        let r = self.blob(blob)?.get_properties(None).await?;
+        Ok(map::props(&r)?)
     }
 
     /// Runs `write`; when the container is missing, creates it and runs `write` once more.
@@ -168,7 +163,7 @@ impl AzureBlobStore {
             }
             other => other,
         };
-        result.map_err(|e| AzureError::of_sdk(&e))
+        Ok(result?)
     }
 }
 
@@ -234,13 +229,7 @@ impl BlobStore for AzureBlobStore {
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {
         let client = self.blob(blob)?;
-        let get = || async {
-            let r = client.get_tags(None).await;
-            let r = r.map_err(|e| AzureError::of_sdk(&e))?;
-            Ok(map::tags(
-                r.into_model().map_err(|e| AzureError::of_sdk(&e))?,
-            ))
-        };
+        let get = || async { Ok(map::tags(client.get_tags(None).await?.into_model()?)) };
         self.call(Operation::GetBlobTags, &blob.container, get)
             .await
     }
@@ -253,14 +242,12 @@ impl BlobStore for AzureBlobStore {
     ) -> Result<(), AzureError> {
         let client = self.blob(blob)?;
         let set = || async {
-            let body = map::sdk_tags(tags).try_into();
-            let body = body.map_err(|e| AzureError::of_sdk(&e))?;
+            let body = map::sdk_tags(tags).try_into()?;
             let options = BlobClientSetTagsOptions {
                 if_tags: if_tags.map(str::to_owned),
                 ..Default::default()
             };
-            let r = client.set_tags(body, Some(options)).await;
-            r.map(drop).map_err(|e| AzureError::of_sdk(&e))
+            Ok(client.set_tags(body, Some(options)).await.map(drop)?)
         };
         self.call(Operation::SetBlobTags, &blob.container, set)
             .await
@@ -352,8 +339,10 @@ impl BlobStore for AzureBlobStore {
         let len = body.len() as u64;
         let client = self.blob(blob)?.append_blob_client();
         let append = || async {
-            let r = client.append_block(body.clone().into(), len, None).await;
-            r.map(drop).map_err(|e| AzureError::of_sdk(&e))
+            Ok(client
+                .append_block(body.clone().into(), len, None)
+                .await
+                .map(drop)?)
         };
         self.call(Operation::AppendBlock, &blob.container, append)
             .await

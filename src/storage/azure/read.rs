@@ -28,14 +28,11 @@ pub(crate) async fn read_range(
         partition_size: Some(part),
         ..Default::default()
     };
-    let download = blob
-        .download(Some(options))
-        .await
-        .map_err(|e| AzureError::of_sdk(&e))?;
+    let download = blob.download(Some(options)).await?;
     let mut body = download.body;
     let mut out = BytesMut::new();
     // The SDK retries a 416 at offset 0 without a range: stop at `len` whatever arrives.
-    while let Some(chunk) = body.try_next().await.map_err(|e| AzureError::of_sdk(&e))? {
+    while let Some(chunk) = body.try_next().await? {
         let room = limit.saturating_sub(out.len());
         out.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if out.len() >= limit {

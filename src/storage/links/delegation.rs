@@ -103,13 +103,9 @@ impl DelegationIssuer {
             ..KeyInfo::default()
         };
         let request = || async {
-            let body = info
-                .clone()
-                .try_into()
-                .map_err(|e| AzureError::of_sdk(&e))?;
+            let body = info.clone().try_into()?;
             let key = self.service.get_user_delegation_key(body, None).await;
-            key.and_then(azure_core::http::Response::into_model)
-                .map_err(|e| AzureError::of_sdk(&e))
+            Ok(key.and_then(azure_core::http::Response::into_model)?)
         };
         let op = Operation::GetUserDelegationKey;
         let role = || op.missing(&format!("account {}", self.account));

@@ -151,12 +151,15 @@ fn header(v: &str) -> Result<HeaderValue, AzureError> {
     HeaderValue::from_str(v).map_err(|_| AzureError::Permanent("invalid header value".to_owned()))
 }
 
+/// The text of response header `name`, when there is one.
+fn header_text(res: &Response, name: &str) -> Option<String> {
+    let value = res.headers().get(name)?;
+    value.to_str().ok().map(str::to_owned)
+}
+
 /// The `ETag` response header.
 fn etag_of(res: &Response) -> Result<String, AzureError> {
-    res.headers()
-        .get("etag")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    header_text(res, "etag")
         .ok_or_else(|| AzureError::Permanent("response without ETag".to_owned()))
 }
 

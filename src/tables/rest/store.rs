@@ -6,7 +6,9 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::{Call, TableRestClient, batch, clean, encode, etag_of, header, if_match, json};
+use super::{
+    Call, TableRestClient, batch, clean, encode, etag_of, header, header_text, if_match, json,
+};
 use crate::azure::AzureError;
 use crate::permissions::Operation;
 use crate::tables::{Entity, Filter, MAX_BATCH, QueryPage, Stored, TableStore, WriteMode, get_str};
@@ -136,12 +138,7 @@ impl TableStore for TableRestClient {
                 ..Call::new(Operation::QueryTables, Method::GET, "Tables")
             };
             let res = self.send(prefix, call).await?;
-            next = res
-                .headers()
-                .get("x-ms-continuation-NextTableName")
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned);
+            next = header_text(&res, "x-ms-continuation-NextTableName").filter(|v| !v.is_empty());
             let body: Value = res.json().await.map_err(|e| broken("tables body", e))?;
             let page = body
                 .get("value")
@@ -189,15 +186,9 @@ impl TableStore for TableRestClient {
             ..Call::new(Operation::QueryEntities, Method::GET, &path)
         };
         let res = self.send(table, call).await?;
-        let header = |n: &str| {
-            res.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
         let next = encode::pack_continuation(
-            header("x-ms-continuation-NextPartitionKey").as_deref(),
-            header("x-ms-continuation-NextRowKey").as_deref(),
+            header_text(&res, "x-ms-continuation-NextPartitionKey").as_deref(),
+            header_text(&res, "x-ms-continuation-NextRowKey").as_deref(),
         );
         let body: Value = res.json().await.map_err(|e| broken("query body", e))?;
         let items = body
