@@ -154,30 +154,38 @@ pub fn actor(e: &Event) -> String {
     format!("{who}{from}")
 }
 
+/// How an event is said: `at {time} by {actor} ({operation}, correlation {id})`.
+pub(super) fn said(e: &Event) -> String {
+    format!(
+        "at {} by {} ({}, correlation {})",
+        format_utc(e.at),
+        actor(e),
+        e.operation,
+        e.correlation
+    )
+}
+
 fn evidence(door: Door, events: &[&Event], what: &str) -> String {
     let n = events.len();
     let latest = events.iter().max_by_key(|e| e.at);
     let Some(e) = latest else {
         return String::new();
     };
-    let mut said = format!(
-        "{}: {n} {what} in the Activity log read; latest {} at {} by {} ({}, correlation {})",
+    let mut text = format!(
+        "{}: {n} {what} in the Activity log read; latest {} {}",
         door.label(),
         e.outcome.as_str(),
-        format_utc(e.at),
-        actor(e),
-        e.operation,
-        e.correlation
+        said(e)
     );
     if door == Door::Extension {
-        said.push_str(&format!("; {}", extensions::described(e)));
+        text.push_str(&format!("; {}", extensions::described(e)));
     }
     if matches!(e.outcome, Outcome::Failed | Outcome::FailedAfterStart) {
         let why = failure::text(&e.properties);
         let why = why.as_deref().unwrap_or("the row names no error");
-        said.push_str(&format!("; its failure: {why}"));
+        text.push_str(&format!("; its failure: {why}"));
     }
-    said
+    text
 }
 
 /// Each VM's evaluation: `vms` are those decided (watched, in a subscription whose Activity log
