@@ -37,49 +37,22 @@ pub const ACTIVATION_MAX: Duration = Duration::hours(24);
 /// How long before a window's start an approval counts as that window's.
 pub const APPROVAL_BEFORE: Duration = Duration::hours(24);
 
-/// A session's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Verdict {
-    /// A PIM activation allowed it.
-    Pim,
-    /// A PIM for Groups activation of a group holding the role allowed it.
-    PimGroup,
-    /// A just-in-time request allowed it.
-    Jit,
-    /// A standing assignment allowed it.
-    Standing,
-    /// Every source was read and none covers it.
-    None,
-    /// A source the decision needs could not be read.
-    Unknown,
-}
-
-impl Verdict {
-    /// Every verdict, in the API's order.
-    pub const ALL: [Self; 6] = [
-        Self::Pim,
-        Self::PimGroup,
-        Self::Jit,
-        Self::Standing,
-        Self::None,
-        Self::Unknown,
-    ];
-
-    /// Its name in the API and rows.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pim => "pim",
-            Self::PimGroup => "pim-group",
-            Self::Jit => "jit",
-            Self::Standing => "standing",
-            Self::None => "none",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    /// From its name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+named! {
+    /// A session's verdict.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Verdict {
+        /// A PIM activation allowed it.
+        Pim = "pim",
+        /// A PIM for Groups activation of a group holding the role allowed it.
+        PimGroup = "pim-group",
+        /// A just-in-time request allowed it.
+        Jit = "jit",
+        /// A standing assignment allowed it.
+        Standing = "standing",
+        /// Every source was read and none covers it.
+        None = "none",
+        /// A source the decision needs could not be read.
+        Unknown = "unknown",
     }
 }
 
