@@ -38,8 +38,8 @@ pub const ACTIVATION_MAX: Duration = Duration::hours(24);
 pub const APPROVAL_BEFORE: Duration = Duration::hours(24);
 
 named! {
-    /// A session's verdict.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    /// A session's verdict (`Unknown` until decided).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
     pub enum Verdict {
         /// A PIM activation allowed it.
         Pim = "pim",
@@ -52,6 +52,7 @@ named! {
         /// Every source was read and none covers it.
         None = "none",
         /// A source the decision needs could not be read.
+        #[default]
         Unknown = "unknown",
     }
 }
@@ -181,7 +182,7 @@ impl Reads {
 }
 
 /// One session's authorization record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     /// The verdict.
     pub verdict: Verdict,
@@ -409,18 +410,7 @@ fn within(e: &Evidence, (lo, hi): (OffsetDateTime, OffsetDateTime)) -> bool {
 
 /// Decides `s` from `all` the evidence known, what could not be read, and the ticket pattern.
 pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Regex>) -> Record {
-    let mut record = Record {
-        verdict: Verdict::Unknown,
-        evidence: Vec::new(),
-        from: None,
-        until: None,
-        approver: String::new(),
-        justification: String::new(),
-        ticket: String::new(),
-        reasons: Vec::new(),
-        mfa: None,
-        mfa_sign_in: String::new(),
-    };
+    let mut record = Record::default();
     let Some(t) = s.start else {
         record
             .reasons
@@ -440,17 +430,21 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     };
     let role_here = |e: &&Evidence| allows(e, s, reads) == Allows::Yes;
     let mine = |e: &&Evidence| person_of(e, s, &names);
+    // The roles held by groups here.
+    let group_roles: Vec<&Evidence> = all
+        .iter()
+        .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
+        .filter(|e| within(e, at) && allows(e, s, reads) == Allows::Yes)
+        .collect();
     // 1. PIM, the person's own activation.
     let pim: Vec<&Evidence> = of(Kind::Pim).filter(mine).filter(role_here).collect();
     // 2. A group's role, with the person's activated membership of it.
     let grouped = |k: Kind| -> Vec<&Evidence> {
         let mut out = Vec::new();
         for m in of(k).filter(mine) {
-            let roles: Vec<&Evidence> = all
-                .iter()
-                .filter(|e| e.group_principal && e.principal == m.group)
-                .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-                .filter(|e| within(e, at) && allows(e, s, reads) == Allows::Yes)
+            let roles: Vec<&Evidence> = (group_roles.iter())
+                .filter(|e| e.principal == m.group)
+                .copied()
                 .collect();
             if !roles.is_empty() {
                 out.push(m);
@@ -472,12 +466,6 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(role_here)
         .collect();
     standing.extend(grouped(Kind::GroupMember));
-    // The roles held by groups here, and the person among a group's members as read.
-    let group_roles: Vec<&Evidence> = all
-        .iter()
-        .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-        .filter(|e| within(e, at) && allows(e, s, reads) == Allows::Yes)
-        .collect();
     // The person's membership at the start: the members as read, undone by the changes after it.
     let mut as_read: Vec<String> = Vec::new();
     let memberships: Vec<(Evidence, &Evidence)> = (group_roles.iter())
