@@ -25,6 +25,7 @@ use time::{Duration, OffsetDateTime};
 use super::evidence::{Evidence, Kind};
 use super::members::{Members, member_at_start};
 use super::roles::{Definitions, Judged, Reach, guid, judge};
+use crate::activity::named;
 use crate::catalogue::person::forms;
 
 /// The clock skew allowed between the session's start and a window's ends.

@@ -7,6 +7,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::activity::named;
 use crate::arm::{ScheduleInstance, ScheduleRequest};
 use crate::dates::timestamp;
 

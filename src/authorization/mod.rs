@@ -11,30 +11,6 @@
 //! [`decide`] is pure; [`read`] gathers the sources; [`run`] is one pass; [`enforce`] disconnects
 //! live sessions whose verdict is `none`, where asked to.
 
-/// An enum each of whose variants has one name (in the rows, the API and the records): `as_str`
-/// gives it, `parse` reads it back, `ALL` lists the variants in order.
-macro_rules! named {
-    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)* }) => {
-        $(#[$m])*
-        pub enum $name { $($(#[$vm])* $v,)* }
-
-        impl $name {
-            /// Every variant, in order.
-            pub const ALL: &[Self] = &[$(Self::$v),*];
-
-            /// Its name.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s,)* }
-            }
-
-            /// From its name.
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
-
 pub mod auditlogs;
 pub mod budget;
 pub mod decide;

@@ -11,52 +11,38 @@ use super::extensions;
 use crate::activity::events::{
     EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
 };
+use crate::activity::named;
 use crate::activity::{failure, jit};
 use crate::arm::cidr::AddrSet;
 use crate::arm::ids::{subscription_of, under, vm_of};
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
 
-/// A door onto a VM that skips the recording, seen in the Activity log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Door {
-    /// Run Command (action or managed).
-    RunCommand,
-    /// A VM extension written that `BYPASS_EXTENSION_ALLOW` does not list.
-    Extension,
-    /// A serial console connection.
-    SerialConsole,
-    /// Just-in-time access requested for a source outside the Bastion subnets.
-    Jit,
+named! {
+    /// A door onto a VM that skips the recording, seen in the Activity log (its short name: the
+    /// finding is `door:<name>`, a failed use `attempt:<name>`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Door {
+        /// Run Command (action or managed).
+        RunCommand = "run-command",
+        /// A VM extension written that `BYPASS_EXTENSION_ALLOW` does not list.
+        Extension = "vm-extension",
+        /// A serial console connection.
+        SerialConsole = "serial-console",
+        /// Just-in-time access requested for a source outside the Bastion subnets.
+        Jit = "jit",
+    }
 }
 
 impl Door {
-    /// Every door the Activity log shows.
-    pub const ALL: [Self; 4] = [
-        Self::RunCommand,
-        Self::Extension,
-        Self::SerialConsole,
-        Self::Jit,
-    ];
-
-    /// Its short name (the finding is `door:<name>`, a failed use `attempt:<name>`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::RunCommand => "run-command",
-            Self::Extension => "vm-extension",
-            Self::SerialConsole => "serial-console",
-            Self::Jit => "jit",
-        }
-    }
-
     /// The finding code of a use.
     pub fn code(self) -> String {
-        format!("door:{}", self.name())
+        format!("door:{}", self.as_str())
     }
 
     /// The finding code of a failed use.
     pub fn attempt(self) -> String {
-        format!("attempt:{}", self.name())
+        format!("attempt:{}", self.as_str())
     }
 
     fn label(self) -> &'static str {
