@@ -151,30 +151,20 @@ impl ActivityRow {
     }
 }
 
-/// How an operation ended, as far as its rows show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Outcome {
-    /// Only `Start`/`Accept` rows so far: it may be running now.
-    Started,
-    /// A `Failure` row (and no `Success`) whose error says Azure refused the request before
-    /// anything ran ([`super::failure::refused`]): an attempt, not a door used.
-    Failed,
-    /// A `Failure` row (and no `Success`) of an operation that was accepted or started, or whose
-    /// error cannot tell: a door used.
-    FailedAfterStart,
-    /// A `Success` row.
-    Succeeded,
-}
-
-impl Outcome {
-    /// The word shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Started => "started (no result logged yet)",
-            Self::Failed => "refused before anything ran",
-            Self::FailedAfterStart => "failed after it started",
-            Self::Succeeded => "succeeded",
-        }
+named! {
+    /// How an operation ended, as far as its rows show.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Outcome {
+        /// Only `Start`/`Accept` rows so far: it may be running now.
+        Started = "started (no result logged yet)",
+        /// A `Failure` row (and no `Success`) whose error says Azure refused the request before
+        /// anything ran ([`super::failure::refused`]): an attempt, not a door used.
+        Failed = "refused before anything ran",
+        /// A `Failure` row (and no `Success`) of an operation that was accepted or started, or
+        /// whose error cannot tell: a door used.
+        FailedAfterStart = "failed after it started",
+        /// A `Success` row.
+        Succeeded = "succeeded",
     }
 }
 

@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::decide::subscription_of;
+use crate::activity::named;
 use crate::azure::AzureError;
 use crate::clock::Clock;
 use crate::dates::{format_utc_millis, timestamp};
@@ -39,24 +40,16 @@ pub const CALLS: usize = 2;
 /// The window.
 pub const WINDOW: Duration = Duration::minutes(5);
 
-/// What a call was spent on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Use {
-    /// PIM's schedule instances and requests.
-    Lists,
-    /// The subscription's VMs with their extensions (Entra ID login).
-    Extensions,
-    /// The role definitions applicable at the subscription (one call, once a day).
-    Definitions,
-}
-
-impl Use {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Lists => "lists",
-            Self::Extensions => "extensions",
-            Self::Definitions => "definitions",
-        }
+named! {
+    /// What a call was spent on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Use {
+        /// PIM's schedule instances and requests.
+        Lists = "lists",
+        /// The subscription's VMs with their extensions (Entra ID login).
+        Extensions = "extensions",
+        /// The role definitions applicable at the subscription (one call, once a day).
+        Definitions = "definitions",
     }
 }
 

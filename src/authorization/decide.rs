@@ -25,6 +25,7 @@ use time::{Duration, OffsetDateTime};
 use super::evidence::{Evidence, Kind};
 use super::members::{Members, member_at_start};
 use super::roles::{Definitions, Judged, Reach, guid, judge};
+use crate::activity::named;
 use crate::catalogue::person::forms;
 
 /// The clock skew allowed between the session's start and a window's ends.
@@ -37,49 +38,23 @@ pub const ACTIVATION_MAX: Duration = Duration::hours(24);
 /// How long before a window's start an approval counts as that window's.
 pub const APPROVAL_BEFORE: Duration = Duration::hours(24);
 
-/// A session's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Verdict {
-    /// A PIM activation allowed it.
-    Pim,
-    /// A PIM for Groups activation of a group holding the role allowed it.
-    PimGroup,
-    /// A just-in-time request allowed it.
-    Jit,
-    /// A standing assignment allowed it.
-    Standing,
-    /// Every source was read and none covers it.
-    None,
-    /// A source the decision needs could not be read.
-    Unknown,
-}
-
-impl Verdict {
-    /// Every verdict, in the API's order.
-    pub const ALL: [Self; 6] = [
-        Self::Pim,
-        Self::PimGroup,
-        Self::Jit,
-        Self::Standing,
-        Self::None,
-        Self::Unknown,
-    ];
-
-    /// Its name in the API and rows.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pim => "pim",
-            Self::PimGroup => "pim-group",
-            Self::Jit => "jit",
-            Self::Standing => "standing",
-            Self::None => "none",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    /// From its name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+named! {
+    /// A session's verdict (`Unknown` until decided).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Verdict {
+        /// A PIM activation allowed it.
+        Pim = "pim",
+        /// A PIM for Groups activation of a group holding the role allowed it.
+        PimGroup = "pim-group",
+        /// A just-in-time request allowed it.
+        Jit = "jit",
+        /// A standing assignment allowed it.
+        Standing = "standing",
+        /// Every source was read and none covers it.
+        None = "none",
+        /// A source the decision needs could not be read.
+        #[default]
+        Unknown = "unknown",
     }
 }
 
@@ -208,7 +183,7 @@ impl Reads {
 }
 
 /// One session's authorization record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     /// The verdict.
     pub verdict: Verdict,
@@ -436,18 +411,7 @@ fn within(e: &Evidence, (lo, hi): (OffsetDateTime, OffsetDateTime)) -> bool {
 
 /// Decides `s` from `all` the evidence known, what could not be read, and the ticket pattern.
 pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Regex>) -> Record {
-    let mut record = Record {
-        verdict: Verdict::Unknown,
-        evidence: Vec::new(),
-        from: None,
-        until: None,
-        approver: String::new(),
-        justification: String::new(),
-        ticket: String::new(),
-        reasons: Vec::new(),
-        mfa: None,
-        mfa_sign_in: String::new(),
-    };
+    let mut record = Record::default();
     let Some(t) = s.start else {
         record
             .reasons
@@ -467,17 +431,21 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
     };
     let role_here = |e: &&Evidence| allows(e, s, reads) == Allows::Yes;
     let mine = |e: &&Evidence| person_of(e, s, &names);
+    // The roles held by groups here.
+    let group_roles: Vec<&Evidence> = all
+        .iter()
+        .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
+        .filter(|e| within(e, at) && allows(e, s, reads) == Allows::Yes)
+        .collect();
     // 1. PIM, the person's own activation.
     let pim: Vec<&Evidence> = of(Kind::Pim).filter(mine).filter(role_here).collect();
     // 2. A group's role, with the person's activated membership of it.
     let grouped = |k: Kind| -> Vec<&Evidence> {
         let mut out = Vec::new();
         for m in of(k).filter(mine) {
-            let roles: Vec<&Evidence> = all
-                .iter()
-                .filter(|e| e.group_principal && e.principal == m.group)
-                .filter(|e| matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-                .filter(|e| within(e, at) && allows(e, s, reads) == Allows::Yes)
+            let roles: Vec<&Evidence> = (group_roles.iter())
+                .filter(|e| e.principal == m.group)
+                .copied()
                 .collect();
             if !roles.is_empty() {
                 out.push(m);
@@ -499,12 +467,6 @@ pub fn decide(s: &Session, all: &[Evidence], reads: &Reads, pattern: Option<&Reg
         .filter(role_here)
         .collect();
     standing.extend(grouped(Kind::GroupMember));
-    // The roles held by groups here, and the person among a group's members as read.
-    let group_roles: Vec<&Evidence> = all
-        .iter()
-        .filter(|e| e.group_principal && matches!(e.kind, Some(Kind::Pim | Kind::Standing)))
-        .filter(|e| within(e, at) && allows(e, s, reads) == Allows::Yes)
-        .collect();
     // The person's membership at the start: the members as read, undone by the changes after it.
     let mut as_read: Vec<String> = Vec::new();
     let memberships: Vec<(Evidence, &Evidence)> = (group_roles.iter())

@@ -7,101 +7,49 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::activity::named;
 use crate::arm::{ScheduleInstance, ScheduleRequest};
 use crate::dates::timestamp;
 
-/// What a piece of evidence shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// A role activated through PIM (Azure RBAC).
-    Pim,
-    /// A role assigned outside PIM activation (permanent or admin-assigned).
-    Standing,
-    /// A person's activated membership of a group (PIM for Groups): `group` names it.
-    GroupActivation,
-    /// A person's standing membership of a group.
-    GroupMember,
-    /// A Defender just-in-time request opening the VM (`scope`) to the Bastion subnet.
-    Jit,
-    /// An approval of a PIM request (`principal` the person, `approver` who approved).
-    Approval,
-    /// A person added to a group (`AuditLogs` "Add member to group"): `group` names it, `start`
-    /// and `end` are when. It covers no session itself: it tells a membership at a session's start.
-    MemberAdded,
-    /// A person removed from a group ("Remove member from group"), as [`Kind::MemberAdded`].
-    MemberRemoved,
-}
-
-/// Where it was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Source {
-    /// Resource Manager `roleAssignmentScheduleInstances`.
-    Instances,
-    /// Resource Manager `roleAssignmentScheduleRequests`.
-    Requests,
-    /// The Entra `AuditLogs` table.
-    AuditLogs,
-    /// The Activity log's just-in-time requests (the other doors' read).
-    Jit,
-    /// Microsoft Graph's PIM for Groups membership instances.
-    GroupInstances,
-}
-
-impl Source {
-    /// Its stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Instances => "schedule-instances",
-            Self::Requests => "schedule-requests",
-            Self::AuditLogs => "auditlogs",
-            Self::Jit => "jit",
-            Self::GroupInstances => "group-instances",
-        }
-    }
-
-    /// From its stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Instances,
-            Self::Requests,
-            Self::AuditLogs,
-            Self::Jit,
-            Self::GroupInstances,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+named! {
+    /// What a piece of evidence shows.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Kind {
+        /// A role activated through PIM (Azure RBAC).
+        Pim = "pim",
+        /// A role assigned outside PIM activation (permanent or admin-assigned).
+        Standing = "standing",
+        /// A person's activated membership of a group (PIM for Groups): `group` names it.
+        GroupActivation = "group-activation",
+        /// A person's standing membership of a group.
+        GroupMember = "group-member",
+        /// A Defender just-in-time request opening the VM (`scope`) to the Bastion subnet.
+        Jit = "jit",
+        /// An approval of a PIM request (`principal` the person, `approver` who approved).
+        Approval = "approval",
+        /// A person added to a group (`AuditLogs` "Add member to group"): `group` names it,
+        /// `start` and `end` are when. It covers no session itself: it tells a membership at a
+        /// session's start.
+        MemberAdded = "member-added",
+        /// A person removed from a group ("Remove member from group"), as [`Kind::MemberAdded`].
+        MemberRemoved = "member-removed",
     }
 }
 
-impl Kind {
-    /// Its stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pim => "pim",
-            Self::Standing => "standing",
-            Self::GroupActivation => "group-activation",
-            Self::GroupMember => "group-member",
-            Self::Jit => "jit",
-            Self::Approval => "approval",
-            Self::MemberAdded => "member-added",
-            Self::MemberRemoved => "member-removed",
-        }
-    }
-
-    /// From its stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Pim,
-            Self::Standing,
-            Self::GroupActivation,
-            Self::GroupMember,
-            Self::Jit,
-            Self::Approval,
-            Self::MemberAdded,
-            Self::MemberRemoved,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+named! {
+    /// Where it was read.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Source {
+        /// Resource Manager `roleAssignmentScheduleInstances`.
+        Instances = "schedule-instances",
+        /// Resource Manager `roleAssignmentScheduleRequests`.
+        Requests = "schedule-requests",
+        /// The Entra `AuditLogs` table.
+        AuditLogs = "auditlogs",
+        /// The Activity log's just-in-time requests (the other doors' read).
+        Jit = "jit",
+        /// Microsoft Graph's PIM for Groups membership instances.
+        GroupInstances = "group-instances",
     }
 }
 
@@ -269,25 +217,16 @@ pub fn iso_duration(s: &str) -> Option<Duration> {
     (total > Duration::ZERO).then_some(total)
 }
 
-/// Whether MFA was satisfied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mfa {
-    /// It was.
-    Satisfied,
-    /// A single factor sufficed.
-    NotSatisfied,
-    /// `SigninLogs` could not be read and no sign-in was found.
-    Unknown,
-}
-
-impl Mfa {
-    /// Its name on the record.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Satisfied => "satisfied",
-            Self::NotSatisfied => "not-satisfied",
-            Self::Unknown => "unknown",
-        }
+named! {
+    /// Whether MFA was satisfied.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Mfa {
+        /// It was.
+        Satisfied = "satisfied",
+        /// A single factor sufficed.
+        NotSatisfied = "not-satisfied",
+        /// `SigninLogs` could not be read and no sign-in was found.
+        Unknown = "unknown",
     }
 }
 

@@ -24,7 +24,6 @@ use crate::arm::ResourceManager;
 use crate::arm::cidr::AddrSet;
 use crate::dates::format_utc_millis;
 use crate::loganalytics::LogsQuery;
-use crate::loganalytics::row::dynamic;
 use crate::tables::TableStore;
 
 /// A subscription's schedules are read at most once in this long (two calls, and their pages).
@@ -269,15 +268,7 @@ pub fn jit_evidence(doors: &Doors, reads: &mut Reads) -> Vec<Evidence> {
             ));
             continue;
         };
-        let body = dynamic(
-            e.properties
-                .as_object()
-                .and_then(|p| {
-                    p.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("requestbody"))
-                })
-                .map(|(_, v)| v),
-        );
+        let body = e.body();
         for r in requests {
             let Some(bastion) = &doors.bastion else {
                 let sub = super::decide::subscription_of(&r.vm);

@@ -114,28 +114,16 @@ pub async fn unknown(
 /// The evidence of `seen` not in `kept` as it is now (new, or its window, person or scope changed).
 pub fn fresh<'a>(seen: &'a [Evidence], kept: &[Evidence]) -> Vec<&'a Evidence> {
     let by: BTreeMap<&str, &Evidence> = kept.iter().map(|e| (e.id.as_str(), e)).collect();
-    let same = |a: &Evidence, b: &Evidence| {
-        (
-            a.kind,
-            a.start,
-            a.end,
-            &a.names,
-            &a.scope,
-            &a.principal,
-            &a.group,
-        ) == (
-            b.kind,
-            b.start,
-            b.end,
-            &b.names,
-            &b.scope,
-            &b.principal,
-            &b.group,
-        )
-    };
     (seen.iter())
         .filter(|e| by.get(e.id.as_str()).is_none_or(|k| !same(e, k)))
         .collect()
+}
+
+/// True when `a` and `b` agree on what the decisions read: kind, window, names, scope, principal
+/// and group.
+fn same(a: &Evidence, b: &Evidence) -> bool {
+    (a.kind, [a.start, a.end], &a.names) == (b.kind, [b.start, b.end], &b.names)
+        && [&a.scope, &a.principal, &a.group] == [&b.scope, &b.principal, &b.group]
 }
 
 /// Chooses the sessions within `span` that `fresh` evidence could cover: per merged window

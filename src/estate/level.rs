@@ -2,39 +2,25 @@
 
 use serde::Serialize;
 
+use crate::activity::named;
 use crate::spine::Severity;
 use crate::spine::kinds;
 
-/// How much a finding matters: `high` makes `/api/health` degraded while open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Informational (a feature worth knowing about).
-    Info,
-    /// Needs a look.
-    Medium,
-    /// The catalogue is incomplete or will be: act now.
-    High,
+named! {
+    /// How much a finding matters: `high` makes `/api/health` degraded while open.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Level {
+        /// Informational (a feature worth knowing about).
+        Info = "info",
+        /// Needs a look.
+        Medium = "medium",
+        /// The catalogue is incomplete or will be: act now.
+        High = "high",
+    }
 }
 
 impl Level {
-    /// The word stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Medium => "medium",
-            Self::High => "high",
-        }
-    }
-
-    /// Parses [`Level::as_str`].
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == s)
-    }
-
-    /// Every level, lowest first.
-    pub const ALL: [Self; 3] = [Self::Info, Self::Medium, Self::High];
-
     /// Its alert's severity.
     pub fn severity(self) -> Severity {
         match self {

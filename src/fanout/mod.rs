@@ -44,7 +44,7 @@ pub const OUTPUT_BINDING: &str = "workunits";
 
 /// One unit of a timer's work for one period: the queue message. Its keys avoid the names the
 /// queue trigger reserves in `Metadata` (`Id`, `DequeueCount`, `PopReceipt`, the times).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unit {
     /// The timer that planned it (`LiveSessions`, …).
@@ -89,11 +89,7 @@ impl Unit {
             period,
             at: format_utc_millis(at),
             unit_id,
-            planned: String::new(),
-            quiet: false,
-            failed_periods: 0,
-            known: String::new(),
-            etag: String::new(),
+            ..Self::default()
         }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
+use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
@@ -106,13 +107,10 @@ impl SharedPauses for Pauses {
                 if recorded == Some(kept) {
                     return None;
                 }
-                let mut e = Entity::new();
-                e.insert("Key".into(), key_text.into());
-                e.insert(
-                    "Until".into(),
-                    format_utc_millis(OffsetDateTime::from(kept)).into(),
-                );
-                Some(e)
+                let until = format_utc_millis(OffsetDateTime::from(kept));
+                Some(crate::tables::entity(
+                    json!({"Key": key_text, "Until": until}),
+                ))
             },
         )
         .await;

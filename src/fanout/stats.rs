@@ -90,9 +90,8 @@ pub async fn of_timer(
         }
         if get_str(e, "Period") != Some(period) {
             // Planned this period, its message not claimed yet.
-            let unit = get_str(e, "Unit").unwrap_or_default();
             let reached = get_str(e, "Period").unwrap_or_default();
-            if reached < period && fresh && marks.contains(store::mark(unit).as_str()) {
+            if reached < period && fresh && marks.contains(store::mark(&unit).as_str()) {
                 out.queued += 1;
             }
             continue;

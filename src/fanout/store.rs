@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::Unit;
@@ -213,15 +214,9 @@ impl Ledger {
             return true;
         }
         let reached = row.and_then(|e| get_str(e, "Period")).unwrap_or_default();
-        let m = mark(unit);
-        (self.plans.iter().zip(&self.marked)).any(|(p, marks)| {
-            let period = get_str(&p.entity, "Period").unwrap_or_default();
-            period > reached && is_within_term(&p.entity, now) && marks.contains(&m)
-        })
+        self.planned_after(unit, reached, Some(now))
     }
-}
 
-impl Ledger {
     /// Did `unit`'s last planned run end (its row says done or poisoned, and no planning row
     /// names it for a later period)? Then no message of it is out but a copy of one done, and its
     /// next message may claim the row as it is; otherwise the planner writes the row
@@ -231,11 +226,20 @@ impl Ledger {
             return false;
         };
         let reached = get_str(row, "Period").unwrap_or_default();
-        let m = mark(unit);
         matches!(get_str(row, "State"), Some(state::DONE | state::POISONED))
-            && !(self.plans.iter().zip(&self.marked)).any(|(p, marks)| {
-                get_str(&p.entity, "Period").unwrap_or_default() > reached && marks.contains(&m)
-            })
+            && !self.planned_after(unit, reached, None)
+    }
+
+    /// Does a planning row for a period after `reached` name `unit` (within its term at `now`,
+    /// when given)?
+    fn planned_after(&self, unit: &str, reached: &str, now: Option<OffsetDateTime>) -> bool {
+        let m = mark(unit);
+        (self.plans.iter().zip(&self.marked)).any(|(p, marks)| {
+            let period = get_str(&p.entity, "Period").unwrap_or_default();
+            period > reached
+                && now.is_none_or(|now| is_within_term(&p.entity, now))
+                && marks.contains(&m)
+        })
     }
 }
 
@@ -276,12 +280,10 @@ pub async fn record_plan(
 ) -> Result<Recorded, AzureError> {
     let me = uuid::Uuid::new_v4().to_string();
     let rk = [PLAN_PREFIX, period].concat();
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), timer.into());
-    e.insert("RowKey".into(), rk.clone().into());
-    e.insert("Planner".into(), me.clone().into());
-    e.insert("Period".into(), period.into());
-    e.insert("PlannedAt".into(), format_utc_millis(now).into());
+    let mut e = crate::tables::entity(json!({
+        "PartitionKey": timer, "RowKey": rk, "Planner": me, "Period": period,
+        "PlannedAt": format_utc_millis(now),
+    }));
     let mut head = e.clone();
     head.insert("RowKey".into(), HEAD_KEY.into());
     for (name, n) in ["Planned", "Running", "Unchanged"].into_iter().zip(counts) {
@@ -343,17 +345,11 @@ pub struct Ending {
 
 /// Unit `u`'s row as `end` leaves it (every field: the row is replaced whole).
 pub fn ending(u: &Unit, end: &Ending) -> Entity {
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), u.timer.clone().into());
-    e.insert("RowKey".into(), unit_key(&u.unit).into());
-    e.insert("Unit".into(), u.unit.clone().into());
-    e.insert("Period".into(), u.period.clone().into());
-    e.insert("At".into(), u.at.clone().into());
-    e.insert("PlannedAt".into(), u.planned.clone().into());
-    e.insert("State".into(), end.state.into());
-    e.insert("Error".into(), end.error.clone().into());
-    e.insert("Quiet".into(), end.quiet.into());
-    e.insert("Scope".into(), end.scope.clone().into());
+    let mut e = crate::tables::entity(json!({
+        "PartitionKey": u.timer, "RowKey": unit_key(&u.unit), "Unit": u.unit, "Period": u.period,
+        "At": u.at, "PlannedAt": u.planned, "State": end.state, "Error": end.error,
+        "Quiet": end.quiet, "Scope": end.scope,
+    }));
     int64(&mut e, "FailedPeriods", i64::from(end.failed_periods));
     e
 }
@@ -370,14 +366,22 @@ pub fn carried(e: &Entity) -> (bool, u32) {
 /// Unit `u`'s row claimed `running` by a first delivery: written only if the row is still as the
 /// planner left it (its ETag in the message), so of two copies of one message one runs.
 pub fn claim(u: &Unit) -> (Entity, WriteMode) {
+    (
+        carrying(u, state::RUNNING),
+        WriteMode::IfMatch(u.etag.clone()),
+    )
+}
+
+/// Unit `u`'s row in `state`, carrying what its message carried (no error, no scope).
+fn carrying(u: &Unit, state: &'static str) -> Entity {
     let end = Ending {
-        state: state::RUNNING,
+        state,
         error: String::new(),
         quiet: u.quiet,
         failed_periods: u.failed_periods,
         scope: String::new(),
     };
-    (ending(u, &end), WriteMode::IfMatch(u.etag.clone()))
+    ending(u, &end)
 }
 
 /// Writes the rows of `units` `planned` (those not [`Ledger::is_settled`]: new units, and units
@@ -391,16 +395,7 @@ pub async fn mark_planned(
     units: &[Unit],
 ) -> Result<Vec<String>, AzureError> {
     let rows: Vec<Entity> = (units.iter())
-        .map(|u| {
-            let end = Ending {
-                state: state::PLANNED,
-                error: String::new(),
-                quiet: u.quiet,
-                failed_periods: u.failed_periods,
-                scope: String::new(),
-            };
-            ending(u, &end)
-        })
+        .map(|u| carrying(u, state::PLANNED))
         .collect();
     let batches =
         (rows.chunks(crate::tables::MAX_BATCH)).map(|b| upsert_tagged(tables, WORK_TABLE, b));

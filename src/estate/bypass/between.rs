@@ -13,14 +13,13 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::doors::actor;
+use super::doors::said;
 use super::netdoors::{Line, NETWORK_PATH, PUBLIC_IP, nics_of, path_from, path_level, paths};
 use super::network::Network;
 use crate::activity::events::{
     Event, NETWORK_CHANGES, Outcome, PIP_DELETE, RULE_DELETE, RULE_WRITE,
 };
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, RuleProperties, SecurityRule};
-use crate::dates::format_utc;
 use crate::estate::findings::{Finding, Level};
 
 const NIC_WRITE: &str = NETWORK_CHANGES[0];
@@ -43,17 +42,6 @@ pub struct Past {
 /// A succeeded or started event (a failed one changed nothing).
 fn done(e: &Event) -> bool {
     e.outcome != Outcome::Failed
-}
-
-/// How an event is said: `at {time} by {actor} ({operation}, correlation {id})`.
-fn said(e: &Event) -> String {
-    format!(
-        "at {} by {} ({}, correlation {})",
-        format_utc(e.at),
-        actor(e),
-        e.operation,
-        e.correlation
-    )
 }
 
 /// The first event after `w` among `events` that `ends` says ended what `w` wrote.

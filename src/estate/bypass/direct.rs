@@ -153,15 +153,10 @@ pub async fn read(arm: &Arc<dyn ResourceManager>, vms: Vec<String>, memory: &Mem
         }
     }
     net.requests += picked.len();
-    let profiles: Vec<(String, Result<Vec<String>, AzureError>)> =
-        futures::stream::iter(picked.clone())
-            .map(|vm| async move {
-                let nics = arm.vm_network_interfaces(&vm).await;
-                (vm, nics)
-            })
-            .buffer_unordered(MAX_IN_FLIGHT)
-            .collect()
-            .await;
+    let profiles = each(picked.clone(), |vm| async move {
+        arm.vm_network_interfaces(&vm).await
+    })
+    .await;
     // Each NIC with the VM that named it; the VMs whose read failed.
     let mut of_vm: BTreeMap<String, String> = BTreeMap::new();
     let mut failed_vms = BTreeSet::new();
@@ -181,15 +176,10 @@ pub async fn read(arm: &Arc<dyn ResourceManager>, vms: Vec<String>, memory: &Mem
         }
     }
     net.requests += of_vm.len();
-    let answers: Vec<(String, Result<NetworkInterface, AzureError>)> =
-        futures::stream::iter(of_vm.keys().cloned())
-            .map(|id| async move {
-                let nic = arm.network_interface(&id).await;
-                (id, nic)
-            })
-            .buffer_unordered(MAX_IN_FLIGHT)
-            .collect()
-            .await;
+    let answers = each(of_vm.keys().cloned(), |id| async move {
+        arm.network_interface(&id).await
+    })
+    .await;
     let mut read: BTreeMap<String, Vec<NetworkInterface>> = BTreeMap::new();
     for (id, answer) in answers {
         let vm = of_vm.get(&id).cloned().unwrap_or_default();
@@ -239,6 +229,22 @@ pub async fn read(arm: &Arc<dyn ResourceManager>, vms: Vec<String>, memory: &Mem
     }
     net.nics = out;
     net
+}
+
+/// `call` on each of `ids` (a scope to list, a VM or NIC to read), [`MAX_IN_FLIGHT`] at once (the
+/// client paces them further by Resource Manager's remaining counts): `(id, answer)` each.
+pub(super) async fn each<F: Future>(
+    ids: impl IntoIterator<Item = String>,
+    call: impl Fn(String) -> F,
+) -> Vec<(String, F::Output)> {
+    futures::stream::iter(ids)
+        .map(|id| {
+            let answer = call(id.clone());
+            async move { (id, answer.await) }
+        })
+        .buffer_unordered(MAX_IN_FLIGHT)
+        .collect()
+        .await
 }
 
 #[cfg(test)]

@@ -11,52 +11,38 @@ use super::extensions;
 use crate::activity::events::{
     EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
 };
+use crate::activity::named;
 use crate::activity::{failure, jit};
 use crate::arm::cidr::AddrSet;
 use crate::arm::ids::{subscription_of, under, vm_of};
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
 
-/// A door onto a VM that skips the recording, seen in the Activity log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Door {
-    /// Run Command (action or managed).
-    RunCommand,
-    /// A VM extension written that `BYPASS_EXTENSION_ALLOW` does not list.
-    Extension,
-    /// A serial console connection.
-    SerialConsole,
-    /// Just-in-time access requested for a source outside the Bastion subnets.
-    Jit,
+named! {
+    /// A door onto a VM that skips the recording, seen in the Activity log (its short name: the
+    /// finding is `door:<name>`, a failed use `attempt:<name>`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Door {
+        /// Run Command (action or managed).
+        RunCommand = "run-command",
+        /// A VM extension written that `BYPASS_EXTENSION_ALLOW` does not list.
+        Extension = "vm-extension",
+        /// A serial console connection.
+        SerialConsole = "serial-console",
+        /// Just-in-time access requested for a source outside the Bastion subnets.
+        Jit = "jit",
+    }
 }
 
 impl Door {
-    /// Every door the Activity log shows.
-    pub const ALL: [Self; 4] = [
-        Self::RunCommand,
-        Self::Extension,
-        Self::SerialConsole,
-        Self::Jit,
-    ];
-
-    /// Its short name (the finding is `door:<name>`, a failed use `attempt:<name>`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::RunCommand => "run-command",
-            Self::Extension => "vm-extension",
-            Self::SerialConsole => "serial-console",
-            Self::Jit => "jit",
-        }
-    }
-
     /// The finding code of a use.
     pub fn code(self) -> String {
-        format!("door:{}", self.name())
+        format!("door:{}", self.as_str())
     }
 
     /// The finding code of a failed use.
     pub fn attempt(self) -> String {
-        format!("attempt:{}", self.name())
+        format!("attempt:{}", self.as_str())
     }
 
     fn label(self) -> &'static str {
@@ -154,30 +140,38 @@ pub fn actor(e: &Event) -> String {
     format!("{who}{from}")
 }
 
+/// How an event is said: `at {time} by {actor} ({operation}, correlation {id})`.
+pub(super) fn said(e: &Event) -> String {
+    format!(
+        "at {} by {} ({}, correlation {})",
+        format_utc(e.at),
+        actor(e),
+        e.operation,
+        e.correlation
+    )
+}
+
 fn evidence(door: Door, events: &[&Event], what: &str) -> String {
     let n = events.len();
     let latest = events.iter().max_by_key(|e| e.at);
     let Some(e) = latest else {
         return String::new();
     };
-    let mut said = format!(
-        "{}: {n} {what} in the Activity log read; latest {} at {} by {} ({}, correlation {})",
+    let mut text = format!(
+        "{}: {n} {what} in the Activity log read; latest {} {}",
         door.label(),
         e.outcome.as_str(),
-        format_utc(e.at),
-        actor(e),
-        e.operation,
-        e.correlation
+        said(e)
     );
     if door == Door::Extension {
-        said.push_str(&format!("; {}", extensions::described(e)));
+        text.push_str(&format!("; {}", extensions::described(e)));
     }
     if matches!(e.outcome, Outcome::Failed | Outcome::FailedAfterStart) {
         let why = failure::text(&e.properties);
         let why = why.as_deref().unwrap_or("the row names no error");
-        said.push_str(&format!("; its failure: {why}"));
+        text.push_str(&format!("; its failure: {why}"));
     }
-    said
+    text
 }
 
 /// Each VM's evaluation: `vms` are those decided (watched, in a subscription whose Activity log

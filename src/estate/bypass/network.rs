@@ -5,12 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::direct::each;
 use super::doors::Watched;
 use crate::arm::cidr::AddrSet;
 use crate::arm::ids::{group_of, under, vnet_of};
-use futures::{FutureExt, StreamExt};
 
-use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
+use crate::arm::{NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
 use crate::azure::AzureError;
 
 /// What the lists answered.
@@ -129,42 +129,19 @@ fn plan(scopes: &BTreeSet<String>, granted: &BTreeSet<String>) -> Vec<(String, V
     out
 }
 
-type ListCall<T> =
-    dyn Fn(String) -> futures::future::BoxFuture<'static, Result<Vec<T>, AzureError>> + Send + Sync;
-
-/// Lists `scopes` [`MAX_IN_FLIGHT`] at once (the client paces them further by Resource Manager's
-/// remaining counts): `(scope, answer)` each.
-async fn each<T: Send + 'static>(
-    scopes: Vec<String>,
-    call: &ListCall<T>,
-) -> Vec<(String, Result<Vec<T>, AzureError>)> {
-    futures::stream::iter(scopes)
-        .map(|scope| {
-            let f = call(scope.clone());
-            async move { (scope, f.await) }
-        })
-        .buffer_unordered(MAX_IN_FLIGHT)
-        .collect()
-        .await
-}
-
 /// Lists one kind in each of `scopes` not under another of them (a `granted` subscription's many
 /// groups as the subscription: [`GROUPS_PER_SUBSCRIPTION`]), into `net`. A subscription list
 /// refused (403) is a failure naming the missing grant, and its groups are read one by one.
-async fn lists<T: Send + 'static>(
+async fn lists<T, F: Future<Output = Result<Vec<T>, AzureError>>>(
     net: &mut Network,
     scopes: BTreeSet<String>,
     granted: &BTreeSet<String>,
-    call: impl Fn(String) -> futures::future::BoxFuture<'static, Result<Vec<T>, AzureError>>
-    + Send
-    + Sync
-    + 'static,
+    call: impl Fn(String) -> F,
 ) -> Vec<T> {
     let plan = plan(&scopes, granted);
-    let call: Box<ListCall<T>> = Box::new(call);
     let fallback: BTreeMap<String, Vec<String>> = plan.iter().cloned().collect();
     net.requests += plan.len();
-    let mut answers = each(plan.into_iter().map(|(s, _)| s).collect(), &*call).await;
+    let mut answers = each(plan.into_iter().map(|(s, _)| s), &call).await;
     // A subscription list refused: its groups one by one.
     let mut groups = Vec::new();
     answers.retain(|(scope, answer)| {
@@ -183,7 +160,7 @@ async fn lists<T: Send + 'static>(
         }
     });
     net.requests += groups.len();
-    answers.extend(each(groups, &*call).await);
+    answers.extend(each(groups, &call).await);
     let mut out = Vec::new();
     for (scope, answer) in answers {
         match answer {
@@ -244,10 +221,8 @@ pub async fn read(
     // NICs: each watched VM's resource group, and each scope.
     let mut nic_scopes: BTreeSet<String> = watched.vms.iter().filter_map(|v| group_of(v)).collect();
     nic_scopes.extend(watched.scopes.iter().map(|s| s.to_ascii_lowercase()));
-    let a = arm.clone();
-    let nics = lists(&mut net, nic_scopes, &granted, move |s| {
-        let a = a.clone();
-        async move { a.network_interfaces(&s).await }.boxed()
+    let nics = lists(&mut net, nic_scopes, &granted, |s| async move {
+        arm.network_interfaces(&s).await
     })
     .await;
     let mut nics: Vec<NetworkInterface> = nics
@@ -288,10 +263,8 @@ pub async fn read(
         .collect();
     subnet_ids.extend(bastion_subnets.iter().cloned());
     let vnet_scopes = subnet_ids.iter().filter_map(|s| group_of(s)).collect();
-    let a = arm.clone();
-    let vnets = lists(&mut net, vnet_scopes, &granted, move |s| {
-        let a = a.clone();
-        async move { a.virtual_networks(&s).await }.boxed()
+    let vnets = lists(&mut net, vnet_scopes, &granted, |s| async move {
+        arm.virtual_networks(&s).await
     })
     .await;
     let wanted_vnets: BTreeSet<String> = subnet_ids.iter().map(|s| vnet_of(s)).collect();
@@ -317,10 +290,8 @@ pub async fn read(
             .map(|g| g.id.to_ascii_lowercase()),
     );
     let nsg_scopes = nsg_ids.iter().filter_map(|s| group_of(s)).collect();
-    let a = arm.clone();
-    let nsgs = lists(&mut net, nsg_scopes, &granted, move |s| {
-        let a = a.clone();
-        async move { a.security_groups(&s).await }.boxed()
+    let nsgs = lists(&mut net, nsg_scopes, &granted, |s| async move {
+        arm.security_groups(&s).await
     })
     .await;
     for g in nsgs {

@@ -15,28 +15,21 @@
 use std::collections::BTreeSet;
 
 use super::rules::{Applies, Source, applies, covers, default_rules, sources};
+use crate::activity::named;
 use crate::arm::NetworkSecurityGroup;
 use crate::arm::cidr::AddrSet;
 
 /// The ports a remote session uses: SSH and RDP.
 pub const PORTS: [u16; 2] = [22, 3389];
 
-/// Why a path to 22/3389 is a door: the worse is the greater.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Reason {
-    /// From inside the virtual network or a network connected to it, beside the Bastion subnet.
-    Internal,
-    /// From outside the virtual network (a public address, `Internet`, another service tag).
-    Outside,
-}
-
-impl Reason {
-    /// The word shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Internal => "internal",
-            Self::Outside => "outside",
-        }
+named! {
+    /// Why a path to 22/3389 is a door: the worse is the greater.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Reason {
+        /// From inside the virtual network or a network connected to it, beside the Bastion subnet.
+        Internal = "internal",
+        /// From outside the virtual network (a public address, `Internet`, another service tag).
+        Outside = "outside",
     }
 }
 

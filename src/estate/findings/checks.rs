@@ -204,31 +204,20 @@ pub fn cors_gap(rules: &[CorsRule], dns: &str) -> Option<String> {
     let origin = format!("https://{}", dns.trim().trim_end_matches('/'));
     let star = |v: &[String]| v.iter().any(|h| h.trim() == "*");
     let gaps = |r: &CorsRule| {
-        let mut missing = Vec::new();
-        if !r
-            .allowed_origins
-            .iter()
-            .any(|o| o.trim() == "*" || o.trim().trim_end_matches('/') == origin)
-        {
-            missing.push(format!("origin {origin}"));
-        }
-        if !r
-            .allowed_methods
-            .iter()
-            .any(|m| m.trim().eq_ignore_ascii_case("GET"))
-        {
-            missing.push("method GET".to_owned());
-        }
-        if !star(&r.allowed_headers) {
-            missing.push("allowed headers *".to_owned());
-        }
-        if !star(&r.exposed_headers) {
-            missing.push("exposed headers *".to_owned());
-        }
-        if r.max_age_in_seconds.unwrap_or(0) < 86_400 {
-            missing.push("max age 86400".to_owned());
-        }
-        missing
+        let origins = (r.allowed_origins.iter())
+            .any(|o| o.trim() == "*" || o.trim().trim_end_matches('/') == origin);
+        let get = (r.allowed_methods.iter()).any(|m| m.trim().eq_ignore_ascii_case("GET"));
+        let day = r.max_age_in_seconds.unwrap_or(0) >= 86_400;
+        let checks = [
+            (origins, format!("origin {origin}")),
+            (get, "method GET".to_owned()),
+            (star(&r.allowed_headers), "allowed headers *".to_owned()),
+            (star(&r.exposed_headers), "exposed headers *".to_owned()),
+            (day, "max age 86400".to_owned()),
+        ];
+        (checks.into_iter().filter(|(ok, _)| !ok))
+            .map(|(_, missing)| missing)
+            .collect::<Vec<_>>()
     };
     let best = rules.iter().map(gaps).min_by_key(Vec::len);
     match best {
