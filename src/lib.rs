@@ -57,6 +57,7 @@ pub mod invocation;
 pub mod join;
 pub mod json_shape;
 pub mod loganalytics;
+pub mod names;
 pub mod notify;
 pub mod pack;
 pub mod permissions;

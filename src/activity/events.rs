@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::dates::timestamp;
 use crate::loganalytics::row::{cell, dynamic, text};
+use crate::names::named;
 
 /// Run Command, the action form: code runs as SYSTEM/root outside any session.
 pub const RUN_COMMAND: &str = "microsoft.compute/virtualmachines/runcommand/action";

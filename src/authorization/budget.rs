@@ -24,10 +24,10 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::decide::subscription_of;
-use crate::activity::named;
 use crate::azure::AzureError;
 use crate::clock::Clock;
 use crate::dates::{format_utc_millis, timestamp};
+use crate::names::named;
 use crate::tables::ops::{get, update_from};
 use crate::tables::{TableStore, get_str};
 

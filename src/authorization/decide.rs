@@ -25,8 +25,8 @@ use time::{Duration, OffsetDateTime};
 use super::evidence::{Evidence, Kind};
 use super::members::{Members, member_at_start};
 use super::roles::{Definitions, Judged, Reach, guid, judge};
-use crate::activity::named;
 use crate::catalogue::person::forms;
+use crate::names::named;
 
 /// The clock skew allowed between the session's start and a window's ends.
 pub const SKEW: Duration = Duration::minutes(5);

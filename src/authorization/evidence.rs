@@ -7,9 +7,9 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::activity::named;
 use crate::arm::{ScheduleInstance, ScheduleRequest};
 use crate::dates::timestamp;
+use crate::names::named;
 
 named! {
     /// What a piece of evidence shows.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::activity::named;
+use crate::names::named;
 use crate::spine::Severity;
 use crate::spine::kinds;
 

@@ -11,12 +11,12 @@ use super::extensions;
 use crate::activity::events::{
     EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
 };
-use crate::activity::named;
 use crate::activity::{failure, jit};
 use crate::arm::cidr::AddrSet;
 use crate::arm::ids::{subscription_of, under, vm_of};
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
+use crate::names::named;
 
 named! {
     /// A door onto a VM that skips the recording, seen in the Activity log (its short name: the

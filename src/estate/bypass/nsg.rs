@@ -15,9 +15,9 @@
 use std::collections::BTreeSet;
 
 use super::rules::{Applies, Source, applies, covers, default_rules, sources};
-use crate::activity::named;
 use crate::arm::NetworkSecurityGroup;
 use crate::arm::cidr::AddrSet;
+use crate::names::named;
 
 /// The ports a remote session uses: SSH and RDP.
 pub const PORTS: [u16; 2] = [22, 3389];
