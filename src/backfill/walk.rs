@@ -3,27 +3,22 @@
 
 use time::OffsetDateTime;
 
+use crate::names::named;
 use crate::sources::Source;
 use crate::state::AppState;
 
-/// A container a backfill walks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// `PT1H.json` audit-log blobs.
-    AuditLogs,
-    /// Session recordings.
-    Recordings,
+named! {
+    /// A container a backfill walks.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// `PT1H.json` audit-log blobs.
+        AuditLogs = "auditlogs",
+        /// Session recordings.
+        Recordings = "recordings",
+    }
 }
 
 impl Kind {
-    /// Name in checkpoints, failed rows and output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AuditLogs => "auditlogs",
-            Self::Recordings => "recordings",
-        }
-    }
-
     /// Its sources, the default first.
     pub(super) fn sources(self, state: &AppState) -> &[Source] {
         match self {

@@ -10,18 +10,21 @@ use time::{Duration, OffsetDateTime};
 use super::days::DayRow;
 use super::session::outcome::LOGIN_FAILED;
 use crate::dates::format_utc_millis;
+use crate::names::named;
 use crate::tables::Filter;
 use crate::tables::filter::Op;
 
-/// What one session counts as: exactly one of the three.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coverage {
-    /// It got past the login and a recording's current match names it.
-    Recorded,
-    /// It got past the login (or its outcome is not known) and no recording names it.
-    Unrecorded,
-    /// Its outcome is a failed login, whatever else it has (nothing to record).
-    FailedLogin,
+named! {
+    /// What one session counts as: exactly one of the three.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Coverage {
+        /// It got past the login and a recording's current match names it.
+        Recorded = "recorded",
+        /// It got past the login (or its outcome is not known) and no recording names it.
+        Unrecorded = "unrecorded",
+        /// Its outcome is a failed login, whatever else it has (nothing to record).
+        FailedLogin = "failed-login",
+    }
 }
 
 impl Coverage {
@@ -33,15 +36,6 @@ impl Coverage {
             Self::Recorded
         } else {
             Self::Unrecorded
-        }
-    }
-
-    /// Its word in the sessions list's `status` filter and on the page.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Recorded => "recorded",
-            Self::Unrecorded => "unrecorded",
-            Self::FailedLogin => "failed-login",
         }
     }
 }

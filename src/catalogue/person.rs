@@ -17,6 +17,8 @@
 //! people are told apart only by object ids, on both sides; otherwise the check is
 //! [`Duty::Unverified`].
 
+use crate::names::named;
+
 /// A principal or a session's user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Person {
@@ -128,25 +130,16 @@ pub enum Duty {
     Unverified,
 }
 
-/// What matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Match {
-    /// The same Entra object id.
-    ObjectId,
-    /// The same UPN / e-mail / user name (case-insensitive).
-    Name,
-    /// A guest's UPN and the outside address it stands for.
-    Guest,
-}
-
-impl Match {
-    /// How the reason names it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ObjectId => "object id",
-            Self::Name => "UPN/e-mail",
-            Self::Guest => "guest UPN/e-mail",
-        }
+named! {
+    /// What matched.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Match {
+        /// The same Entra object id.
+        ObjectId = "object id",
+        /// The same UPN / e-mail / user name (case-insensitive).
+        Name = "UPN/e-mail",
+        /// A guest's UPN and the outside address it stands for.
+        Guest = "guest UPN/e-mail",
     }
 }
 

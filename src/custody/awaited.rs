@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
+use crate::names::named;
 use crate::tables::ops::{insert_once, query_all};
 use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 
@@ -12,28 +13,14 @@ use crate::tables::{Entity, Filter, TableStore, get_i64, get_str, int64};
 pub const LOOKUPS_TABLE: &str = "actorlookups";
 const PARTITION: &str = "pending";
 
-/// What was done to the recording: which requests of the logs can have done it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// `recording.deleted`: a `DeleteBlob`.
-    Deleted,
-    /// `recording.replaced`: a write of the blob's content.
-    Replaced,
-}
-
-impl Change {
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deleted => "deleted",
-            Self::Replaced => "replaced",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Deleted, Self::Replaced]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+named! {
+    /// What was done to the recording: which requests of the logs can have done it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Change {
+        /// `recording.deleted`: a `DeleteBlob`.
+        Deleted = "deleted",
+        /// `recording.replaced`: a write of the blob's content.
+        Replaced = "replaced",
     }
 }
 

@@ -2,6 +2,7 @@
 //! answers (500 or quarantine), below both so neither names the other's type.
 
 use crate::azure::AzureError;
+use crate::names::named;
 
 /// How an invocation fails: worth a later try, or input that can never succeed. The domains speak
 /// only this, and the host protocol answers it as is (`Retryable`: 500, the trigger redelivers;
@@ -58,22 +59,14 @@ impl Failure {
     }
 }
 
-/// Where in the pipeline a failure happened (telemetry contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Reading or writing storage.
-    Processing,
-    /// Delivering to an external destination.
-    Sending,
-}
-
-impl Stage {
-    /// Lower-case name for logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Processing => "processing",
-            Self::Sending => "sending",
-        }
+named! {
+    /// Where in the pipeline a failure happened (telemetry contract).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Stage {
+        /// Reading or writing storage.
+        Processing = "processing",
+        /// Delivering to an external destination.
+        Sending = "sending",
     }
 }
 

@@ -15,31 +15,20 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::names::named;
 use crate::spine::{Notification, Severity};
 
-/// A kind of destination; at most one of each is configured (its routes-file section).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Destination {
-    /// Teams Workflows webhook (Adaptive Card).
-    Teams,
-    /// Slack incoming webhook (Block Kit).
-    Slack,
-    /// A generic Standard Webhooks receiver.
-    Webhook,
-}
-
-impl Destination {
-    /// Every kind, in delivery-report order.
-    pub const ALL: [Self; 3] = [Self::Teams, Self::Slack, Self::Webhook];
-
-    /// Lower-case name: routes-file section, claim RowKey and log field (the URL is a secret).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Teams => "teams",
-            Self::Slack => "slack",
-            Self::Webhook => "webhook",
-        }
+named! {
+    /// A kind of destination; at most one of each is configured (its routes-file section).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Destination {
+        /// Teams Workflows webhook (Adaptive Card).
+        Teams = "teams",
+        /// Slack incoming webhook (Block Kit).
+        Slack = "slack",
+        /// A generic Standard Webhooks receiver.
+        Webhook = "webhook",
     }
 }
 

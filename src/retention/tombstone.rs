@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
+use crate::names::named;
 use crate::tables::ops::{insert_once, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
@@ -69,21 +70,14 @@ impl Tombstone {
     }
 }
 
-/// How a deletion ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// This sweep's conditional delete succeeded.
-    Deleted,
-    /// The blob was gone when the delete ran (a concurrent or earlier run, or a crash recovery).
-    AlreadyGone,
-}
-
-impl Ending {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Deleted => "deleted",
-            Self::AlreadyGone => "already-gone",
-        }
+named! {
+    /// How a deletion ended.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Ending {
+        /// This sweep's conditional delete succeeded.
+        Deleted = "deleted",
+        /// The blob was gone when the delete ran (a concurrent or earlier run, or a crash recovery).
+        AlreadyGone = "already-gone",
     }
 }
 

@@ -8,62 +8,30 @@ use crate::catalogue::person::Person;
 use crate::catalogue::query::shape::{self, Shape};
 use crate::catalogue::query::{Invalid, Listed, Query};
 use crate::dates::{format_date, format_utc_millis, timestamp};
+use crate::names::named;
 use crate::tables::{Entity, get_record, get_str, put_record};
 
-/// The reviewer's conclusion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Nothing wrong.
-    Ok,
-    /// Needs a follow-up (a question to the user, a ticket).
-    FollowUp,
-    /// A security incident.
-    Incident,
-}
-
-impl Verdict {
-    /// Every verdict, as the API spells it.
-    pub const ALL: [&'static str; 3] = ["ok", "follow-up", "incident"];
-
-    /// Parses the API spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Ok, Self::FollowUp, Self::Incident]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
-
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::FollowUp => "follow-up",
-            Self::Incident => "incident",
-        }
+named! {
+    /// The reviewer's conclusion.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Verdict {
+        /// Nothing wrong.
+        Ok = "ok",
+        /// Needs a follow-up (a question to the user, a ticket).
+        FollowUp = "follow-up",
+        /// A security incident.
+        Incident = "incident",
     }
 }
 
-/// What kind of thing was reviewed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A recording (catalogue id `day~rowkey`).
-    Recording,
-    /// A session (Bastion tunnel id).
-    Session,
-}
-
-impl Kind {
-    /// The name used in keys and documents.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Recording => "recording",
-            Self::Session => "session",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Recording, Self::Session]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+named! {
+    /// What kind of thing was reviewed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// A recording (catalogue id `day~rowkey`).
+        Recording = "recording",
+        /// A session (Bastion tunnel id).
+        Session = "session",
     }
 }
 
@@ -237,9 +205,10 @@ impl Listed for Review {
 
     fn check(q: &Query) -> Result<(), Invalid> {
         match q.wants("verdict") {
-            Some(v) if Verdict::parse(v).is_none() => {
-                Err(Invalid::new("verdict", Verdict::ALL.join(" | ")))
-            }
+            Some(v) if Verdict::parse(v).is_none() => Err(Invalid::new(
+                "verdict",
+                Verdict::ALL.map(Verdict::as_str).join(" | "),
+            )),
             _ => Ok(()),
         }
     }
@@ -295,7 +264,7 @@ mod tests {
         assert_eq!(r.log_pk(), "2025-03-14");
         assert_eq!(r.log_rk(), "2025-03-14T09:05:01.500Z~abc");
         for v in Verdict::ALL {
-            assert_eq!(Verdict::parse(v).map(Verdict::as_str), Some(v));
+            assert_eq!(Verdict::parse(v.as_str()), Some(v));
         }
         assert_eq!(Verdict::parse("OK"), None);
         // The log's `session` filter: a session's own reviews and those of its recordings.

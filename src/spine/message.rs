@@ -1,29 +1,21 @@
 //! The notification message and its stable id.
 
+use crate::names::named;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// How urgent a notification is; routing can require a minimum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Routine (a recording was catalogued).
-    Info,
-    /// Needs a look (failed logins, unrecorded sessions).
-    Warning,
-    /// Needs action now (tampering, stalled recordings).
-    Critical,
-}
-
-impl Severity {
-    /// The word (as serialised).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-        }
+named! {
+    /// How urgent a notification is; routing can require a minimum.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Severity {
+        /// Routine (a recording was catalogued).
+        Info = "info",
+        /// Needs a look (failed logins, unrecorded sessions).
+        Warning = "warning",
+        /// Needs action now (tampering, stalled recordings).
+        Critical = "critical",
     }
 }
 

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::azure::{AzureError, found};
+use crate::names::named;
 
 /// Blob index tags: at most 10 per blob, case-sensitive keys, string values.
 pub type Tags = BTreeMap<String, String>;
@@ -47,25 +48,16 @@ impl std::fmt::Display for BlobRef {
     }
 }
 
-/// The kind of blob, as reported by `x-ms-blob-type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlobKind {
-    /// Block blob (`PutBlob` / `PutBlockList`).
-    Block,
-    /// Append blob (0-length `PutBlob`, then `AppendBlock`).
-    Append,
-    /// Page blob.
-    Page,
-}
-
-impl BlobKind {
-    /// The service's spelling (`BlockBlob`, `AppendBlob`, `PageBlob`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Block => "BlockBlob",
-            Self::Append => "AppendBlob",
-            Self::Page => "PageBlob",
-        }
+named! {
+    /// The kind of blob, as reported by `x-ms-blob-type`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum BlobKind {
+        /// Block blob (`PutBlob` / `PutBlockList`).
+        Block = "BlockBlob",
+        /// Append blob (0-length `PutBlob`, then `AppendBlock`).
+        Append = "AppendBlob",
+        /// Page blob.
+        Page = "PageBlob",
     }
 }
 
