@@ -38,6 +38,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "csv_text",
             "dates",
             "json_shape",
+            "names",
             "setting",
             "azure",
             "telemetry",
