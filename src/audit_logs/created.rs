@@ -4,8 +4,8 @@
 use time::OffsetDateTime;
 
 use super::detect::unchecked;
+use super::error::Error;
 use super::tail::{self, Tailer, TickReport, register};
-use crate::audit_logs::Error;
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
 use crate::sources::Source;

@@ -4,6 +4,7 @@
 pub mod created;
 pub mod detect;
 pub mod error;
+pub mod function_names;
 pub mod parse;
 pub mod path;
 pub mod query;
@@ -13,11 +14,5 @@ pub mod settings;
 pub mod tail;
 
 pub use error::Error;
+pub use function_names::{RECONCILE_FUNCTION, TAIL_FUNCTION};
 pub use settings::AuditSettings;
-
-/// `AuditLogCreated`: Event Grid trigger on the audit-log container.
-pub const CREATED_FUNCTION: &str = "AuditLogCreated";
-/// `AuditLogTail`: timer, every minute.
-pub const TAIL_FUNCTION: &str = "AuditLogTail";
-/// `Reconcile`: timer, hourly.
-pub const RECONCILE_FUNCTION: &str = "Reconcile";

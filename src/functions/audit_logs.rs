@@ -19,10 +19,10 @@ use crate::invocation::{Invocation, Outcome};
 use crate::join::tick::after_reads;
 use crate::state::AppState;
 
-pub use crate::audit_logs::query::FUNCTION as AUDIT_LOG_QUERY;
-pub use crate::audit_logs::{
+pub use crate::audit_logs::function_names::{
     CREATED_FUNCTION as AUDIT_LOG_CREATED, TAIL_FUNCTION as AUDIT_LOG_TAIL,
 };
+pub use crate::audit_logs::query::FUNCTION as AUDIT_LOG_QUERY;
 
 /// `AuditLogCreated`: registers the hour blob's cursor and reads what is already there.
 ///

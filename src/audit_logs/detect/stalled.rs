@@ -40,7 +40,7 @@ pub struct Stalled {
 
 impl Stalled {
     /// The check over `ports` with the detection settings of `audit`.
-    pub fn new(ports: &Ports, audit: &crate::audit_logs::AuditSettings) -> Self {
+    pub fn new(ports: &Ports, audit: &crate::audit_logs::settings::AuditSettings) -> Self {
         Self {
             ports: ports.clone(),
             after: audit.stalled_after,

@@ -5,7 +5,8 @@ use time::OffsetDateTime;
 use tracing::error;
 
 use super::run::{self, Span};
-use super::{Query, store};
+use super::source::Query;
+use super::store;
 use crate::audit_logs::detect::unchecked;
 use crate::clock::Budget;
 use crate::spine::Finding;

@@ -3,10 +3,10 @@
 
 use time::OffsetDateTime;
 
-use super::Workspace;
 use super::kql;
 use super::row::{Columns, WorkspaceRow};
-use crate::audit_logs::Error;
+use super::source::Workspace;
+use crate::audit_logs::error::Error;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::Batch;
 use crate::audit_logs::tail::keep;

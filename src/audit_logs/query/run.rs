@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use tracing::warn;
 
 use super::page::{self, PageError, Paged, Reader};
+use super::source::{QuerySettings, Workspace};
 use super::store::{self, Status, StoredCursor};
-use super::{QuerySettings, Workspace};
 use crate::audit_logs::tail::Tailer;
 use crate::azure::AzureError;
 use crate::clock::Budget;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::CURSORS_TABLE;
+use super::tables::CURSORS_TABLE;
 use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};

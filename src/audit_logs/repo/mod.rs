@@ -8,12 +8,7 @@
 //! | `auditstate` | `state` | fact name | dedupe markers of episode notifications |
 
 mod cursor;
+mod tables;
 
 pub use cursor::{Cursor, CursorRepo};
-
-/// Table of tail cursors.
-pub const CURSORS_TABLE: &str = "auditcursors";
-/// Failed logins per window and dimension.
-pub const FAILED_TABLE: &str = "failedlogins";
-/// Dedupe markers.
-pub const STATE_TABLE: &str = "auditstate";
+pub use tables::{CURSORS_TABLE, FAILED_TABLE, STATE_TABLE};

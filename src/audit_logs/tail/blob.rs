@@ -14,7 +14,7 @@ use super::keep;
 use super::read::{self, Range};
 use super::tailer::{BlobReport, Listed, Tailer, TickReport};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
-use crate::audit_logs::{AuditSettings, Error};
+use crate::audit_logs::{error::Error, settings::AuditSettings};
 use crate::clock::Budget;
 use crate::sources::Source;
 use crate::telemetry::redact;

@@ -14,7 +14,7 @@ use super::tailer::Tailer;
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::parse::LineError;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
-use crate::audit_logs::{Error, TAIL_FUNCTION};
+use crate::audit_logs::{error::Error, function_names::TAIL_FUNCTION};
 use crate::azure::AzureError;
 use crate::catalogue::session;
 use crate::clock::Budget;

@@ -13,7 +13,7 @@ use tracing::{error, info, warn};
 
 use super::register;
 use super::tailer::{Growth, Listed, Tailer};
-use crate::audit_logs::Error;
+use crate::audit_logs::error::Error;
 use crate::audit_logs::path::{Host, HostPath, parse_blob_path, watched};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;

@@ -13,9 +13,9 @@
 
 use time::OffsetDateTime;
 
+use super::error::Error;
 use super::path::{Host, hosts};
 use super::repo::CursorRepo;
-use crate::audit_logs::Error;
 use crate::clock::Budget;
 
 pub mod batch;

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::batch::Batch;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::Cursor;
-use crate::audit_logs::{AuditSettings, Error};
+use crate::audit_logs::{error::Error, settings::AuditSettings};
 use crate::azure::AzureError;
 use crate::storage::{BlobKind, BlobRef, BlobStore};
 

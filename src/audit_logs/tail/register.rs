@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use super::tailer::Tailer;
-use crate::audit_logs::Error;
+use crate::audit_logs::error::Error;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::catalogue::policy::audit_log_retention;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::audit_logs::AuditSettings;
 use crate::audit_logs::repo::Cursor;
 use crate::audit_logs::sessions::SessionRecord;
+use crate::audit_logs::settings::AuditSettings;
 use crate::catalogue::days::Span;
 use crate::catalogue::policy::Policy;
 use crate::invocation::Quarantine;

@@ -23,7 +23,7 @@ use crate::telemetry::redact;
 /// Most blobs listed per container per run.
 pub const MAX_LISTED: usize = 100_000;
 
-pub use crate::audit_logs::RECONCILE_FUNCTION as RECONCILE;
+pub use crate::audit_logs::function_names::RECONCILE_FUNCTION as RECONCILE;
 
 /// The unit of the alert bursts whose window closed.
 pub const BURSTS: &str = "alert-bursts";
