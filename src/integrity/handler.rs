@@ -1,7 +1,7 @@
 //! `RecordingHash` (queue `hashrequests`): records the digest of the blob's current state in its
 //! row (skipped when current or gone), then compares the tags with the row (`tags_checked`).
 
-use super::blob_of;
+use super::blob::{blob_of, tags_checked};
 use super::hash::{CHUNK, hash_blob};
 use crate::azure::{AzureError, found};
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
@@ -33,7 +33,7 @@ pub async fn hash_recording(
     let current = current.etag;
     // Judged last: a failure before it leaves the tags to the retry, so no restore goes unreported.
     let tags_checked =
-        |row: Recording| async move { super::tags_checked(ports, &row, ports.clock.now()).await };
+        |row: Recording| async move { tags_checked(ports, &row, ports.clock.now()).await };
     if hashed_at(&row.value) == Some(normalize_etag(&current)) {
         let alert = tags_checked(row.value).await?;
         let why = "already hashed at the current ETag";

@@ -7,6 +7,7 @@ use std::time::Instant;
 use futures::StreamExt as _;
 use time::{Duration, OffsetDateTime};
 
+use super::blob::tags_checked;
 use super::checks::{Check, result_of, store};
 use super::verify::rank;
 use super::verify::{Verdict, verify};
@@ -114,7 +115,7 @@ pub async fn run(
             if Instant::now() >= end {
                 return None;
             }
-            let retagged = match super::tags_checked(ports, &r, now).await {
+            let retagged = match tags_checked(ports, &r, now).await {
                 Ok(alert) => alert,
                 Err(e) => {
                     tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "comparing one recording's tags failed");

@@ -5,7 +5,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::blob_of;
+use super::blob::blob_of;
 use super::hash::{CHUNK, hash_blob};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording};

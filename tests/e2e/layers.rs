@@ -117,7 +117,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "graph",
     "health",
     "ingestion",
-    "integrity",
     "invocation",
     "loganalytics",
     "recordings",
