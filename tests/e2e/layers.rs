@@ -123,7 +123,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "retention",
     "retention/hold",
     "retention/hold/two_person",
-    "retention/sweep",
     "reviews",
     "sentinel/drain",
     "state",

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::Item;
+use super::report::Item;
 use crate::azure::AzureError;
 use crate::retention::tombstone::{self, Tombstone};
 use crate::storage::BlobRef;

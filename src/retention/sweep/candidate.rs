@@ -3,20 +3,19 @@
 //! → tombstone.
 
 use super::evaluate::Row;
+use super::model::{Kind, Pass, Sweep};
+use super::report::{Decision, Item};
 use super::write::RowChange;
-use super::{Decision, Item, Kind, Pass, Sweep};
 use super::{alerts, announce};
 use crate::azure::AzureError;
 use crate::catalogue::policy::Retention;
-use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::recording::{RecordingKey, STATUS_DELETED};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::catalogue::row_source::BlobKey;
 use crate::retention::retagged;
 use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
 use crate::retention::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
 use crate::storage::{BlobProps, BlobRef, Tags};
-
-pub use crate::catalogue::recording::STATUS_DELETED;
 
 impl Sweep<'_> {
     /// Decides and acts on one candidate.

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::announce::{self, Unannounced};
-use super::{DIGEST_ITEMS, Item, Report};
+use super::report::{DIGEST_ITEMS, Item, Report};
 use crate::dates::format_utc;
 use crate::spine::kinds::RETENTION_DELETED;
 use crate::spine::{Finding, Severity};

@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Kind, Sweep};
+use super::model::{Kind, Sweep};
 use crate::catalogue::policy::{Policy, Retention};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;

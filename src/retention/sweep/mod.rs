@@ -7,6 +7,7 @@ pub mod announce;
 mod candidate;
 pub mod digest;
 mod evaluate;
+mod model;
 pub mod reevaluate;
 mod report;
 #[cfg(test)]
@@ -14,102 +15,20 @@ mod tests;
 mod write;
 
 use crate::azure::AzureError;
-use crate::ports::Ports;
 use futures::future::join_all;
-use time::OffsetDateTime;
 
-pub use candidate::STATUS_DELETED;
-pub use report::{Decision, Item, Report};
+pub use model::{SweepParams, Sweeper};
+pub use report::{DIGEST_ITEMS, Report};
 
-use std::sync::Arc;
-
-use crate::catalogue::policy::Policy;
 use crate::dates::format_date;
-use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
 use crate::retention::tombstone::{self, Ending};
-use crate::sources::Source;
 use crate::storage::BlobRef;
 use crate::storage::url::BlobUrl;
+use model::{CONCURRENCY, Pass, Sweep};
 
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RetentionSweep";
-/// Candidates handled concurrently: enough to hide round-trip latency, few enough for one worker.
-pub(crate) const CONCURRENCY: usize = 16;
-/// Items listed in the digest.
-pub const DIGEST_ITEMS: usize = 50;
-
-/// What one run does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SweepParams {
-    /// "Now": the invocation's `sys.UtcNow`, so a run is reproducible.
-    pub now: OffsetDateTime,
-    /// The run's invocation id, recorded in every tombstone.
-    pub invocation_id: String,
-    /// Report only.
-    pub dry_run: bool,
-    /// Bound on deletions (or would-be deletions) in this run.
-    pub max_deletes: usize,
-}
-
-impl SweepParams {
-    /// Parameters from the settings.
-    pub fn new(settings: &RetentionSettings, now: OffsetDateTime, invocation_id: String) -> Self {
-        Self {
-            now,
-            invocation_id,
-            dry_run: settings.dry_run,
-            max_deletes: settings.max_deletes_per_run,
-        }
-    }
-}
-
-/// Which kind of container a candidate belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Bastion recordings (catalogued in table `recordings`).
-    Recordings,
-    /// Audit-log `PT1H.json` blobs (no catalogue rows).
-    AuditLogs,
-}
-
-/// One watched container the sweep visits.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Pass<'a> {
-    /// Recordings or audit logs.
-    pub(crate) kind: Kind,
-    /// The container and its store.
-    pub(crate) source: &'a Source,
-}
-
-/// What the sweep needs: the watched containers, the app's tables, the policy and its settings.
-#[derive(Clone)]
-pub struct Sweeper {
-    /// The tables, the watched sources and the clock.
-    pub ports: Ports,
-    /// Retention policy.
-    pub policy: Arc<Policy>,
-    /// `RETENTION_*` settings.
-    pub settings: RetentionSettings,
-}
-
-impl Sweeper {
-    /// A sweeper over `ports` with the policy and the `RETENTION_*` settings.
-    pub fn new(ports: &Ports, policy: Arc<Policy>, settings: RetentionSettings) -> Self {
-        Self {
-            ports: ports.clone(),
-            policy,
-            settings,
-        }
-    }
-}
-
-/// One run over the sweeper's stores.
-pub(crate) struct Sweep<'a> {
-    deps: &'a Sweeper,
-    params: &'a SweepParams,
-    today: String,
-}
 
 /// Runs one sweep. Returns the report and, if a transient failure stopped it, the error (the
 /// report still counts what was done).
@@ -152,28 +71,6 @@ pub async fn run(deps: &Sweeper, params: &SweepParams) -> (Report, Option<anyhow
 }
 
 impl Sweep<'_> {
-    /// Every recording source, then every audit-log source.
-    fn passes(&self) -> Vec<Pass<'_>> {
-        let sources = &self.deps.ports.sources;
-        let pass = |kind| move |source| Pass { kind, source };
-        sources
-            .recordings()
-            .iter()
-            .map(pass(Kind::Recordings))
-            .chain(sources.audit_logs().iter().map(pass(Kind::AuditLogs)))
-            .collect()
-    }
-
-    /// The pass of `account`/`container`, whichever kind it is.
-    fn pass_of(&self, account: &str, container: &str) -> Option<Pass<'_>> {
-        let sources = &self.deps.ports.sources;
-        let (kind, source) = match sources.recording(account, container) {
-            Some(source) => (Kind::Recordings, source),
-            None => (Kind::AuditLogs, sources.audit_log(account, container)?),
-        };
-        Some(Pass { kind, source })
-    }
-
     /// The source and blob name of a deletion intent: spelled out by its key, else (a digest key)
     /// by its URL.
     fn locate(&self, t: &tombstone::Tombstone) -> Option<(Pass<'_>, String)> {

@@ -2,8 +2,10 @@
 
 use serde::Serialize;
 
-use super::DIGEST_ITEMS;
 use crate::spine::Finding;
+
+/// Items listed in the digest.
+pub const DIGEST_ITEMS: usize = 50;
 
 /// A deleted (or, in a dry run, deletable) blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,7 +21,7 @@ pub struct Item {
 
 /// How one candidate ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Tags disagreeing with the row: not deleted, restored; the alert (none in a dry run).
     Retagged(Option<Box<Finding>>),
     /// Deleted, with tombstone.

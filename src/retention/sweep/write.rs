@@ -1,13 +1,15 @@
 //! The sweep's writes that keep a blob: lengthened tags and conditional row rewrites.
 
 use super::evaluate::Row;
-use super::{Decision, Pass, STATUS_DELETED, Sweep};
+use super::model::{Pass, Sweep};
+use super::report::Decision;
 use crate::azure::AzureError;
 use crate::catalogue::policy::Retention;
+use crate::catalogue::policy::{TAG_CLASS, TAG_UNTIL};
+use crate::catalogue::recording::STATUS_DELETED;
 use crate::catalogue::recording::{Deletion, Recording, Shortened};
 use crate::dates::format_utc;
 use crate::retention::tombstone::Tombstone;
-use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, Tags};
 
 /// A change the sweep makes to a catalogue row.

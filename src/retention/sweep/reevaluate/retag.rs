@@ -1,12 +1,13 @@
 //! One blob of a re-evaluated class, re-tagged when its date moves the allowed way.
 
+use super::super::model::{Kind, Pass, Sweep};
 use super::super::write::RowChange;
-use super::super::{Kind, Pass, STATUS_DELETED, Sweep};
 use crate::azure::AzureError;
 use crate::catalogue::policy::Retention;
+use crate::catalogue::policy::{TAG_CLASS, TAG_UNTIL};
+use crate::catalogue::recording::STATUS_DELETED;
 use crate::catalogue::row_source::BlobKey;
 use crate::retention::tags::is_held;
-use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::BlobRef;
 
 /// What re-evaluating one blob did.
