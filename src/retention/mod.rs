@@ -11,8 +11,7 @@ pub mod sweep;
 pub mod tags;
 pub mod tombstone;
 
-/// Blob index tag holding `<class>/<retain-until>` from before a legal hold, restored on release.
-pub const TAG_HELD_FROM: &str = "heldFrom";
 /// The policy's tags and values (catalogue values: the row and the tags spell them alike).
 pub use crate::catalogue::LEGAL_HOLD;
 pub use crate::catalogue::policy::{HELD_UNTIL, TAG_CLASS, TAG_UNTIL};
+pub use tags::TAG_HELD_FROM;

@@ -5,8 +5,10 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
+use super::tags::TAG_HELD_FROM;
 use crate::azure::AzureError;
+use crate::catalogue::LEGAL_HOLD;
+use crate::catalogue::policy::{HELD_UNTIL, TAG_CLASS, TAG_UNTIL};
 use crate::catalogue::recording::{Recording, Retagged, STATUS_CATALOGUED};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;

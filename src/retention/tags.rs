@@ -1,8 +1,11 @@
 //! The pure tag scheme: the sweep's range expression, hold/release rewrites.
 
-use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
-use crate::catalogue::policy::Retention;
+use crate::catalogue::LEGAL_HOLD;
+use crate::catalogue::policy::{HELD_UNTIL, Retention, TAG_CLASS, TAG_UNTIL};
 use crate::storage::Tags;
+
+/// Blob index tag holding `<class>/<retain-until>` from before a legal hold, restored on release.
+pub const TAG_HELD_FROM: &str = "heldFrom";
 
 /// The expression of the expired, non-held blobs on `today` (kept through their retainUntil day).
 pub fn expired_expr(today: &str) -> String {

@@ -1,10 +1,9 @@
 //! The hold marks on catalogue rows: setting, clearing, reading, and the conditional rewrite.
 
-use crate::catalogue::policy::Retention;
+use crate::catalogue::policy::{HELD_UNTIL, Retention};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::ports::RequestError;
-use crate::retention::HELD_UNTIL;
 
 /// The retention the row had before any hold.
 pub(crate) fn pre_hold(row: &Versioned<Recording>) -> Option<Retention> {

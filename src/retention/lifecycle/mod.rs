@@ -7,8 +7,7 @@ mod tests;
 
 use serde_json::{Value, json};
 
-use super::TAG_CLASS;
-use crate::catalogue::policy::{Class, Policy, is_tag_safe};
+use crate::catalogue::policy::{Class, Policy, TAG_CLASS, is_tag_safe};
 
 /// Service limit: rules per policy.
 pub const MAX_RULES: usize = 100;
