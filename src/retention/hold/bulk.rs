@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::json;
 use time::Date;
 
+use super::member::{hold_member, release_member};
 use super::rows::{self, Actor, HOLDS_TABLE};
-use super::{hold_member, release_member};
 use crate::azure::AzureError;
 use crate::catalogue::query::{Listed as _, partition_days};
 use crate::catalogue::recording::RecordingKey;
