@@ -120,7 +120,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "invocation",
     "loganalytics",
     "recordings",
-    "retention/hold/two_person",
     "reviews",
     "sentinel/drain",
     "state",

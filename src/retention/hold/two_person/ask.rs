@@ -5,9 +5,10 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Asker, Decision, HOLDS_TABLE, RELEASE_PK, Request, person, rows, stale};
+use super::model::{Asker, Decision, RELEASE_PK, Request, person, stale};
 use crate::dates::format_utc;
 use crate::ports::{Ports, RequestError};
+use crate::retention::hold::rows::{self, HOLDS_TABLE};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, Stored, TableStore, get_str};

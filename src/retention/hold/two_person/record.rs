@@ -1,9 +1,10 @@
 //! A two-person release on the record: requester and approver stamped on the hold before the
 //! release, the request marked released after it, and a period's requests for the evidence pack.
 
-use super::{HOLDS_TABLE, RELEASE_PK, Request, Scope, rows};
+use super::model::{RELEASE_PK, Request, Scope};
 use crate::azure::AzureError;
 use crate::ports::{Ports, RequestError};
+use crate::retention::hold::rows::{self, HOLDS_TABLE};
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
