@@ -108,7 +108,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "catalogue/policy",
     "catalogue/query",
     "catalogue/session",
-    "cli",
     "estate",
     "estate/bypass",
     "estate/findings",
