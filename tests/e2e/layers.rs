@@ -116,7 +116,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "export/outbox",
     "fanout",
     "functions",
-    "health",
     "integrity",
     "invocation",
     "recordings",
