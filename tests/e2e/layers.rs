@@ -115,7 +115,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "export",
     "export/outbox",
     "fanout",
-    "functions",
     "integrity",
     "invocation",
     "recordings",
