@@ -116,7 +116,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "export/outbox",
     "fanout",
     "integrity",
-    "invocation",
     "recordings",
     "retention",
     "retention/hold",
