@@ -123,7 +123,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "retention/sweep",
     "reviews",
     "sentinel/drain",
-    "state",
     "storage",
     "storage/links",
     "tables",
