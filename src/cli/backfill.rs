@@ -9,10 +9,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::fail;
+use super::exit::{Exit, fail};
 use crate::backfill::progress::Progress;
 use crate::backfill::{self, DEFAULT_CONCURRENCY, Kind, Options};
 use crate::catalogue::query::Query;
+use crate::state::Start;
 
 /// Widest window (ten years).
 const MAX_DAYS: u32 = 3660;
@@ -74,9 +75,9 @@ pub fn options(args: &BackfillArgs) -> Result<Options, String> {
 }
 
 /// Runs `backfill`.
-pub async fn run(args: BackfillArgs, start: super::Start) -> super::Exit {
+pub async fn run(args: BackfillArgs, start: Start) -> Exit {
     let opts = options(&args).map_err(|e| fail(2, e))?;
-    let state = super::state(start)?;
+    let state = super::exit::state(start)?;
     let mut out = std::io::stdout().lock();
     let mut emit = |queue: &str, message: serde_json::Value| {
         let line = serde_json::json!({"queue": queue, "message": message});
@@ -91,7 +92,7 @@ pub async fn run(args: BackfillArgs, start: super::Start) -> super::Exit {
             format!("backfill stopped: {e}; rerun to continue from the checkpoint"),
         )
     })?;
-    super::print(format_args!(
+    super::exit::print(format_args!(
         "{}\n",
         serde_json::json!({ "summary": summary })
     ))?;

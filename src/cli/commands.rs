@@ -2,10 +2,47 @@
 
 use std::process::ExitCode;
 
-use super::{CatalogueCommand, Command, Exit, fail};
+use clap::Subcommand;
+
+use super::args::{CatalogueArgs, SweepArgs, VerifyArgs};
+use super::exit::{Exit, fail};
+use super::{backfill, disconnect, evidence, hold};
 use crate::retention::lifecycle;
 use crate::retention::sweep::{self, SweepParams, digest};
 use crate::state::Start;
+
+/// A one-shot command.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Print the Azure lifecycle-management policy JSON generated from the retention policy.
+    LifecyclePolicy,
+    /// Run RetentionSweep once now against the configured storage and print its digest.
+    Sweep(SweepArgs),
+    /// Catalogue rows as JSON lines or CSV, with the API's filters.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
+    /// Catalogue and tail what already exists in storage (resumable from its checkpoint).
+    Backfill(backfill::BackfillArgs),
+    /// Set, release or list legal holds (the same code path as /api/holds).
+    #[command(subcommand)]
+    Hold(hold::HoldCommand),
+    /// Disconnect a live Bastion session (`BASTION_DISCONNECT=true`), recorded with who and why.
+    Disconnect(disconnect::DisconnectArgs),
+    /// Re-hash recordings; report tampered or missing ones (exit 1 when there are findings).
+    Verify(VerifyArgs),
+    /// Write a period's signed evidence pack; print the public key; verify a pack.
+    Evidence(evidence::EvidenceArgs),
+}
+
+/// `catalogue query` prints one page (the next continuation on stderr); `export` follows
+/// continuations to the end.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum CatalogueCommand {
+    /// One page of rows.
+    Query(CatalogueArgs),
+    /// Every row of the range.
+    Export(CatalogueArgs),
+}
 
 /// Runs a one-shot command over the state `start` builds. Exit codes: 0 done, 1 the command
 /// failed, 2 bad configuration or usage.
@@ -20,10 +57,10 @@ pub async fn run(cmd: Command, start: Start) -> ExitCode {
             super::query::query(true, args, start).await
         }
         Command::Verify(args) => super::query::verify(args, start).await,
-        Command::Backfill(args) => super::backfill::run(args, start).await,
-        Command::Hold(cmd) => super::hold::run(cmd, start).await,
-        Command::Disconnect(args) => super::disconnect::run(args, start).await,
-        Command::Evidence(args) => super::evidence::run(args, start).await,
+        Command::Backfill(args) => backfill::run(args, start).await,
+        Command::Hold(cmd) => hold::run(cmd, start).await,
+        Command::Disconnect(args) => disconnect::run(args, start).await,
+        Command::Evidence(args) => evidence::run(args, start).await,
     }
     .unwrap_or_else(|code| code)
 }
@@ -38,12 +75,12 @@ fn lifecycle_policy() -> Exit {
             format!("lifecycle policy invalid:\n  - {}", errors.join("\n  - ")),
         )
     })?;
-    super::print(text)?;
+    super::exit::print(text)?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn sweep_once(dry_run: bool, start: Start) -> Exit {
-    let state = super::state(start)?;
+    let state = super::exit::state(start)?;
     let now = state.ports.clock.now();
     let mut params = SweepParams::new(
         &state.config.retention,
@@ -59,7 +96,7 @@ async fn sweep_once(dry_run: bool, start: Start) -> Exit {
         || serde_json::json!({"summary": report.summary(), "report": report}),
         |d| serde_json::json!({"summary": report.summary(), "digest": crate::spine::messages([d.finding]).pop()}),
     );
-    super::print(format_args!(
+    super::exit::print(format_args!(
         "{}\n",
         serde_json::to_string_pretty(&out).unwrap_or_default()
     ))?;

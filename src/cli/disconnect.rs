@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{Exit, fail};
+use super::exit::{Exit, fail};
 use crate::estate::disconnect::{self, Request};
+use crate::state::Start;
 
 /// The session and the record.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -27,11 +28,11 @@ pub struct DisconnectArgs {
 }
 
 /// Runs `disconnect`.
-pub async fn run(args: DisconnectArgs, start: super::Start) -> Exit {
+pub async fn run(args: DisconnectArgs, start: Start) -> Exit {
     if args.reason.trim().is_empty() || args.by.trim().is_empty() {
         return Err(fail(2, "--reason and --by must not be empty"));
     }
-    let state = super::state(start)?;
+    let state = super::exit::state(start)?;
     let Some(arm) = state
         .arm
         .as_ref()
@@ -71,7 +72,7 @@ pub async fn run(args: DisconnectArgs, start: super::Start) -> Exit {
         let e = crate::telemetry::redact(&e.to_string());
         fail(1, format!("not recorded, not disconnected: {e}"))
     })?;
-    super::print(format_args!(
+    super::exit::print(format_args!(
         "{}\n",
         serde_json::to_string_pretty(&row).unwrap_or_default()
     ))?;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::{Exit, fail};
+use super::exit::{Exit, fail};
 use crate::catalogue::query::Query;
 use crate::config::evidence_key;
 use crate::evidence::options::PackOptions;
@@ -16,6 +16,7 @@ use crate::evidence::pack::write_pack;
 use crate::evidence::pdf::{Chromium, Print};
 use crate::evidence::verify::verify_dir;
 use crate::pack::key::{HOW_TO_VERIFY, SETTING, parse_public};
+use crate::state::Start;
 
 /// `evidence`: a pack (no subcommand), or `public-key` / `verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -34,7 +35,7 @@ pub struct EvidenceArgs {
 pub struct PackArgs {
     /// The period.
     #[command(flatten)]
-    pub range: super::Range,
+    pub range: super::args::Range,
     /// One Bastion host only.
     #[arg(long)]
     pub bastion: Option<String>,
@@ -70,7 +71,7 @@ pub struct VerifyPackArgs {
 }
 
 /// Runs `evidence`.
-pub async fn run(args: EvidenceArgs, start: super::Start) -> Exit {
+pub async fn run(args: EvidenceArgs, start: Start) -> Exit {
     match args.command {
         Some(EvidenceCommand::PublicKey) => public_key(),
         Some(EvidenceCommand::Verify(v)) => verify(&v),
@@ -82,7 +83,7 @@ fn public_key() -> Exit {
     let k = evidence_key()
         .map_err(|e| fail(2, e))?
         .ok_or_else(|| fail(2, format!("{SETTING} is not set")))?;
-    super::print(format_args!("{}\n{}", k.public_base64(), k.public_pem()))?;
+    super::exit::print(format_args!("{}\n{}", k.public_base64(), k.public_pem()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -101,7 +102,7 @@ fn verify(args: &VerifyPackArgs) -> Exit {
     for p in &v.problems {
         eprintln!("MISMATCH {p}");
     }
-    super::print(format_args!(
+    super::exit::print(format_args!(
         "{}\n",
         serde_json::json!({"verified": v.ok(), "key": v.key, "checked": v.checked, "problems": v.problems})
     ))?;
@@ -112,7 +113,7 @@ fn verify(args: &VerifyPackArgs) -> Exit {
     })
 }
 
-async fn pack(args: PackArgs, start: super::Start) -> Exit {
+async fn pack(args: PackArgs, start: Start) -> Exit {
     let (Some(from), Some(to), Some(out)) = (args.range.from, args.range.to, args.out) else {
         let why =
             "evidence: --from, --to and --out are required (or a subcommand: public-key, verify)";
@@ -124,7 +125,7 @@ async fn pack(args: PackArgs, start: super::Start) -> Exit {
     let params = HashMap::from([("from".to_owned(), from), ("to".to_owned(), to)]);
     // The API's range rules, without its page-range limit: a pack may cover a quarter or a year.
     let q = Query::parse(&params, 3660, &[], &[]).map_err(|e| fail(2, format!("evidence: {e}")))?;
-    let state = super::state(start)?;
+    let state = super::exit::state(start)?;
     let Some(key) = state.config.evidence_key.clone() else {
         return Err(fail(
             2,
@@ -160,12 +161,12 @@ async fn pack(args: PackArgs, start: super::Start) -> Exit {
     let dir = out.display().to_string();
     if args.json {
         let doc = super::evidence_summary::json(&dir, &m);
-        super::print(format_args!(
+        super::exit::print(format_args!(
             "{}\n",
             serde_json::to_string_pretty(&doc).unwrap_or_default()
         ))?;
     } else {
-        super::print(super::evidence_summary::summary(&dir, &m))?;
+        super::exit::print(super::evidence_summary::summary(&dir, &m))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,10 +13,11 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
-use super::{Exit, fail};
+use super::exit::{Exit, fail};
 use crate::api::holds::{self, HoldRequest, body};
 use crate::api::problem::ApiError;
 use crate::retention::hold::Actor;
+use crate::state::Start;
 
 /// `hold set|release|list`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -86,7 +87,7 @@ pub fn request(args: &HoldArgs) -> Result<(HoldRequest, String), String> {
     if by.is_empty() {
         return Err("--by WHO must name someone (recorded with the hold)".into());
     }
-    let top = super::params(args).into_iter();
+    let top = super::args::params(args).into_iter();
     let mut top: Map<String, Value> = top.map(|(k, v)| (k, Value::String(v))).collect();
     // The selector's flags go into the body's `bulk` object.
     let bulk: Map<String, Value> = BULK.iter().filter_map(|k| top.remove_entry(*k)).collect();
@@ -104,14 +105,14 @@ fn problem(e: &ApiError) -> ExitCode {
 }
 
 /// Runs `hold set|release|list`.
-pub async fn run(cmd: HoldCommand, start: super::Start) -> Exit {
+pub async fn run(cmd: HoldCommand, start: Start) -> Exit {
     let req = match &cmd {
         HoldCommand::List { .. } => None,
         HoldCommand::Set(args) | HoldCommand::Release(args) => {
             Some(request(args).map_err(|e| fail(2, e))?)
         }
     };
-    let state = super::state(start)?;
+    let state = super::exit::state(start)?;
     let result = match (&cmd, req) {
         (HoldCommand::List { recording }, _) => holds::list(&state, recording.as_deref()).await,
         (_, Some((req, by))) => {
@@ -132,7 +133,7 @@ pub async fn run(cmd: HoldCommand, start: super::Start) -> Exit {
         (_, None) => return Err(ExitCode::from(2)),
     };
     let v = result.map_err(|e| problem(&e))?;
-    super::print(format_args!(
+    super::exit::print(format_args!(
         "{}\n",
         serde_json::to_string_pretty(&v).unwrap_or_default()
     ))?;
@@ -144,7 +145,8 @@ mod tests {
     use clap::Parser as _;
 
     use super::*;
-    use crate::cli::{Cli, Command};
+    use crate::cli::Cli;
+    use crate::cli::commands::Command;
 
     fn args(flags: &[&str]) -> Result<HoldArgs, String> {
         let argv = ["handler", "hold", "set"].iter().chain(flags);

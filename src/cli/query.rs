@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use super::{CatalogueArgs, Exit, Start, VerifyArgs, fail, state};
+use super::args::{CatalogueArgs, VerifyArgs};
+use super::exit::{Exit, fail, state};
 use crate::api::listing::{Format, parse};
 use crate::api::problem::ApiError;
 use crate::catalogue::query::shape::Shape as _;
@@ -14,12 +15,12 @@ use crate::catalogue::query::{Query, page};
 use crate::catalogue::recording::Recording;
 use crate::evidence::hosts::{BastionCheck, known_bastion};
 use crate::integrity::verify::{Sample, Verdict, verify as verify_recording};
-use crate::state::AppState;
+use crate::state::{AppState, Start};
 use crate::telemetry::redact;
 
 /// Runs `catalogue query` (`export = false`) or `catalogue export`.
 pub async fn query(export: bool, args: CatalogueArgs, start: Start) -> Exit {
-    let params = super::params(&args);
+    let params = super::args::params(&args);
     let state = state(start)?;
     let (mut q, format) = parse::<Recording>(&params, None, state.config.api.max_range_days)
         .map_err(|e| fail(2, e.detail()))?;
@@ -48,7 +49,8 @@ pub async fn query(export: bool, args: CatalogueArgs, start: Start) -> Exit {
                 Format::Json => text.push_str(&format!("{}\n", r.json(None))),
             }
         }
-        sink.write_all(text.as_bytes()).map_err(super::written)?;
+        sink.write_all(text.as_bytes())
+            .map_err(super::exit::written)?;
         match found.next {
             Some(t) if export => q.continuation = Some(t),
             Some(t) => {
@@ -58,7 +60,7 @@ pub async fn query(export: bool, args: CatalogueArgs, start: Start) -> Exit {
             None => break,
         }
     }
-    sink.flush().map_err(super::written)?;
+    sink.flush().map_err(super::exit::written)?;
     eprintln!("{total} recording(s)");
     Ok(ExitCode::SUCCESS)
 }
@@ -94,7 +96,7 @@ fn tally(counts: &HashMap<&str, usize>) -> String {
 
 /// Runs `verify`.
 pub async fn verify(args: VerifyArgs, start: Start) -> Exit {
-    let params = super::params(&args.filters);
+    let params = super::args::params(&args.filters);
     let sample = match args.sample {
         None => Sample::All,
         Some(n) => Sample::OneIn(n, uuid::Uuid::new_v4().to_string()),
@@ -113,7 +115,7 @@ pub async fn verify(args: VerifyArgs, start: Start) -> Exit {
                 Ok(Verdict::Finding(f)) => {
                     findings += 1;
                     for m in crate::spine::messages([f]) {
-                        super::print(format_args!("{m}\n"))?;
+                        super::exit::print(format_args!("{m}\n"))?;
                     }
                     "findings"
                 }

@@ -1,7 +1,11 @@
 //! Command-line parsing: every subcommand's accepted and rejected argument lists.
 
+use std::collections::HashMap;
+
 use clap::{CommandFactory as _, Parser as _};
 
+use super::args::params;
+use super::commands::{CatalogueCommand, Command};
 use super::*;
 
 fn parse(a: &[&str]) -> Result<Option<Command>, clap::Error> {
@@ -42,7 +46,7 @@ fn no_arguments_serves_and_subcommands_parse() {
         panic!("catalogue export parses")
     };
     assert_eq!(
-        super::params(&args),
+        params(&args),
         HashMap::from([
             ("from".to_owned(), "2025-03-01".to_owned()),
             ("vm".to_owned(), "a=b".to_owned())
@@ -168,7 +172,7 @@ fn catalogue_help_has_every_filter_the_api_list_takes() {
     .expect("query") else {
         panic!("not a query")
     };
-    let params = super::params(&args);
+    let params = params(&args);
     assert_eq!(params["bastion"], "bas-hub-weu");
     assert_eq!(params["account"], "stweu");
 }

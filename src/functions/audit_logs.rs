@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::decode_event;
+use super::binding::decode_event;
 use crate::audit_logs::created;
 use crate::audit_logs::detect::unchecked;
 use crate::audit_logs::path::{Host, hosts};
@@ -34,7 +34,7 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
         Err(skipped) => return Ok(skipped),
     };
     let tailer = crate::state::tailer(&state);
-    let now = super::now_of(&state, &inv);
+    let now = super::binding::now_of(&state, &inv);
     Ok(match created::on_created(&tailer, &event, now).await? {
         Ok(report) => tail_outcome(report),
         Err(why) => Outcome::skipped(why),
@@ -50,7 +50,7 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 /// # Errors
 /// `Retryable` when the cursors cannot be read or the plan cannot be recorded.
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
-    let now = super::now_of(&state, &inv);
+    let now = super::binding::now_of(&state, &inv);
     let window = state.audit.tail_look_back;
     let looked = async {
         let started = std::time::Instant::now();
@@ -147,7 +147,7 @@ pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome
     }
     let workspaces = &state.config.workspaces.query.workspaces;
     let ids: Vec<String> = workspaces.iter().map(|w| w.id.clone()).collect();
-    let now = super::now_of(&state, &inv);
+    let now = super::binding::now_of(&state, &inv);
     super::plan::planned(&state, AUDIT_LOG_QUERY, &ids, now, Vec::new()).await
 }
 

@@ -21,7 +21,7 @@ pub const CUSTODY_ACTOR: &str = "CustodyActor";
 /// idempotent: the changes cursor stays before a row that failed).
 pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let settings = &state.config.custody;
-    let now = super::now_of(&state, &inv);
+    let now = super::binding::now_of(&state, &inv);
     let bursts = burst::close(
         state.ports.tables.as_ref(),
         now,

@@ -2,7 +2,7 @@
 //! planning one work unit per host (and `EstateCheck` one for what spans hosts) that `WorkUnit`
 //! does.
 
-use super::now_of;
+use super::binding::now_of;
 use crate::authorization;
 use crate::estate::{bypass, check, disconnect, live};
 use crate::fanout::store;

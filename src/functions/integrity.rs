@@ -40,7 +40,7 @@ pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome,
 /// `IntegrityVerify`; `Retryable` when the catalogue cannot be read.
 pub async fn integrity_verify(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let now = super::now_of(&state, &inv);
+    let now = super::binding::now_of(&state, &inv);
     let size = state.config.integrity_sample;
     let days = lookback_days(&state.policy);
     tracing::info!(

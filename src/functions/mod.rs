@@ -1,8 +1,9 @@
 //! The function entry points: one module per function family, each turning an invocation into a
-//! call of its domain over the state's ports, and the result into an [`Outcome`]. Each function's
-//! path is in docs/architecture.md.
+//! call of its domain over the state's ports, and the result into an
+//! [`Outcome`](crate::invocation::Outcome). Each function's path is in docs/architecture.md.
 
 pub mod audit_logs;
+pub mod binding;
 pub mod custody;
 mod ending;
 pub mod estate;
@@ -17,40 +18,4 @@ pub mod retention;
 pub mod reviews;
 pub mod sentinel;
 
-use serde_json::Value;
-
-use crate::events::event_grid::{BlobEvent, EventError};
-use crate::invocation::Failure;
-use crate::invocation::route::record_event;
-use crate::invocation::{Invocation, Outcome};
-use crate::state::AppState;
-
-/// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type.
-///
-/// # Errors
-/// `Poison` for a missing or malformed event.
-pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, Failure> {
-    let binding = inv.request.data_json("eventGridEvent")?;
-    // An object (the usual shape) is read in place; a JSON string holding the event is decoded first.
-    let event = if binding.starts_with('"') {
-        let raw: Value = inv.request.data_object("eventGridEvent")?;
-        BlobEvent::from_value(&raw)
-    } else {
-        BlobEvent::from_json(binding)
-    };
-    let event = match event {
-        Ok(e) => e,
-        Err(e @ EventError::OtherType(_)) => return Ok(Err(Outcome::skipped(e.to_string()))),
-        Err(e) => return Err(Failure::poison(e.to_string())),
-    };
-    record_event(&event.id, &event.event_type, Some(&event.blob));
-    Ok(Ok(event))
-}
-
-/// "Now" of a timer or event invocation: the host's `sys.UtcNow`, else the clock.
-pub fn now_of(state: &AppState, inv: &Invocation) -> time::OffsetDateTime {
-    inv.request
-        .sys()
-        .now()
-        .unwrap_or_else(|| state.ports.clock.now())
-}
+pub use self::binding::decode_event;

@@ -4,7 +4,7 @@
 //! event → the sweep's own deletion stays silent, any other marks the row and raises
 //! `recording.deleted` ([`Recordings::on_deleted`](crate::recordings::Recordings::on_deleted)).
 
-use super::decode_event;
+use super::binding::decode_event;
 use crate::invocation::Failure;
 use crate::invocation::{Invocation, Outcome};
 use crate::recordings::Catalogued;

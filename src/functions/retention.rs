@@ -19,7 +19,7 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
     // The timer payload is informational here (a past-due run sweeps the same way), so a missing or
     // odd one is logged, not fatal.
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let now = super::now_of(&state, &inv);
+    let now = super::binding::now_of(&state, &inv);
     let params = SweepParams::new(&state.config.retention, now, inv.id.clone());
     tracing::info!(
         past_due = timer.as_ref().is_some_and(|t| t.is_past_due),

@@ -16,7 +16,7 @@ pub const REVIEW_QUEUE: &str = "ReviewQueue";
 /// `Retryable` when the tables cannot be read or written (every write is idempotent: the next
 /// tick, or the host's retry, resumes).
 pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
-    let now = super::now_of(&state, &inv);
+    let now = super::binding::now_of(&state, &inv);
     let settings = &state.config.reviews;
     let people = state.directory.as_deref();
     let done = derive::refresh(&state.ports, settings, people, &crate::state::Raised, now)

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::GraphClient;
+use super::client::GraphClient;
 use crate::azure::AzureError;
 use crate::permissions::graph::GraphOperation;
 
@@ -122,7 +122,7 @@ mod tests {
     #[test]
     fn an_instance_reads_in_learns_example_shape() {
         // Learn "List assignmentScheduleInstances", the response example (principal expanded).
-        let page: crate::graph::Page<GroupInstance> = serde_json::from_value(serde_json::json!({
+        let page: crate::graph::client::Page<GroupInstance> = serde_json::from_value(serde_json::json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#identityGovernance/privilegedAccess/group/assignmentScheduleInstances",
             "value": [{
                 "id": "2b5ed229-4072-478d-9504-a047ebd4b07d_member_365163ce-df68-40b8-a782-1824c9eb7bcc",

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::GraphClient;
+use super::client::GraphClient;
 use crate::azure::AzureError;
 use crate::permissions::graph::GraphOperation;
 

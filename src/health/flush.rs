@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Beat, HEARTBEAT_PK, HEARTBEATS_TABLE, Heartbeats};
+use super::beats::{Beat, HEARTBEAT_PK, HEARTBEATS_TABLE, Heartbeats};
 use crate::azure::AzureError;
 use crate::tables::ops::{query_all, update};
 use crate::tables::{Filter, TableStore};

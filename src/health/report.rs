@@ -9,8 +9,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
+use super::beats::{Beat, Heartbeats, is_success};
+use super::flush;
 use super::queues::QueueDepth;
-use super::{Beat, Heartbeats, flush};
 use crate::audit_logs::repo::CursorRepo;
 use crate::catalogue::repo;
 use crate::dates::format_utc_millis;
@@ -200,7 +201,7 @@ pub async fn build(
     let facts = Facts {
         failing: beats
             .iter()
-            .filter(|(_, b)| !super::is_success(&b.outcome))
+            .filter(|(_, b)| !is_success(&b.outcome))
             .map(|(f, _)| f.clone())
             .collect(),
         recent_quarantined: recent,

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt as _;
 
+use super::beats::{HEARTBEATS_TABLE, Heartbeats};
+use super::flush;
 use super::report::{Facts, classify};
-use super::{HEARTBEATS_TABLE, Heartbeats, flush};
 use crate::config::api::Thresholds;
 use crate::tables::TableStore;
 use crate::testkit::fakes;

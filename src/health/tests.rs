@@ -10,7 +10,8 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt as _;
 
-use super::{Beat, Heartbeats, flush};
+use super::beats::{Beat, Heartbeats};
+use super::flush;
 use crate::tables::TableStore;
 use crate::testkit::tables::intercept::CountingTables;
 use crate::testkit::tables::memory::InMemoryTables;

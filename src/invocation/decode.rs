@@ -34,7 +34,7 @@ impl DecodeError {
 }
 
 /// A payload that cannot be decoded fails as poison input.
-impl From<DecodeError> for super::Failure {
+impl From<DecodeError> for super::failure::Failure {
     fn from(e: DecodeError) -> Self {
         Self::poison(e.to_string())
     }

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::Outputs;
+use super::outputs::Outputs;
 
 /// A successful ending.
 #[derive(Debug, Clone, PartialEq)]

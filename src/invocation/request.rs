@@ -9,9 +9,32 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use time::OffsetDateTime;
 
-use super::{DecodeError, Sys, decode};
+use super::decode::{self, DecodeError};
 use crate::json_shape::ObjectOr;
+
+/// `Metadata.sys`: `{"MethodName","UtcNow","RandGuid"}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Sys {
+    /// The function name.
+    #[serde(default)]
+    pub method_name: String,
+    /// The host's clock when it built the invocation (7 fractional digits, `Z`).
+    #[serde(default)]
+    pub utc_now: Option<String>,
+    /// A random GUID per invocation.
+    #[serde(default)]
+    pub rand_guid: Option<String>,
+}
+
+impl Sys {
+    /// `UtcNow` parsed; timers use it as "now" so runs are reproducible.
+    pub fn now(&self) -> Option<OffsetDateTime> {
+        self.utc_now.as_deref().and_then(crate::dates::timestamp)
+    }
+}
 
 /// The request envelope: keys matched case-insensitively, unknown keys ignored, bindings kept as
 /// raw JSON and decoded on demand (the event also comes again under `Metadata.data`).

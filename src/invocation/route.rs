@@ -24,10 +24,16 @@ use tracing::{Instrument as _, debug, error, info, warn};
 use super::body::{MAX_BODY_BYTES, Read, read_body};
 use super::failure::Failure;
 use super::outcome::Outcome;
-use super::{
-    HOST_VERSION_HEADER, INVOCATION_ID_HEADER, InvokeRequest, InvokeResponse, Outputs, Quarantine,
-};
+use super::outputs::Outputs;
+use super::quarantine::Quarantine;
+use super::request::InvokeRequest;
+use super::response::InvokeResponse;
 use crate::telemetry::redact;
+
+/// Header carrying the invocation id.
+pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
+/// Header carrying the host version.
+pub const HOST_VERSION_HEADER: &str = "x-azure-functions-hostversion";
 
 /// Application state that can reach the quarantine.
 pub trait HasQuarantine {

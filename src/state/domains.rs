@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use super::AppState;
+use super::app_state::AppState;
 use crate::arm::ResourceManager;
 use crate::audit_logs::detect::stalled::Stalled;
 use crate::audit_logs::detect::{burst, stored};

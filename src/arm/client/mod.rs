@@ -12,18 +12,29 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::model::{RoleAssignment, RoleDefinition};
-use super::{
-    ActiveSession, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService, Container,
-    DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, JitPolicy, NETWORK_API, NetworkInterface,
-    NetworkSecurityGroup, ResourceManager, SCHEDULES_API, STORAGE_API, ScheduleInstance,
-    ScheduleRequest, VirtualMachine, VirtualNetwork,
+use super::model::{
+    ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
+    JitPolicy, ListedVm, NetworkInterface, NetworkSecurityGroup, RoleAssignment, RoleDefinition,
+    ScheduleInstance, ScheduleRequest, VirtualMachine, VirtualNetwork,
 };
-use crate::arm::ListedVm;
+use super::port::ResourceManager;
 use crate::azure::http::lro::{Driver, POLL_DEFAULT};
 use crate::azure::http::{Client, body_json};
 use crate::azure::{AzureError, found};
 use crate::permissions::ArmOperation;
+
+/// `api-version` of `Microsoft.Network/bastionHosts`: the one with the recording target.
+pub const BASTION_API: &str = "2026-01-01";
+/// The version used where Resource Manager does not know [`BASTION_API`].
+pub const BASTION_API_FALLBACK: &str = "2024-05-01";
+/// `api-version` of the `Microsoft.Network` lists (NICs, NSGs, virtual networks).
+pub const NETWORK_API: &str = "2024-05-01";
+/// `api-version` of `Microsoft.Insights/diagnosticSettings`.
+pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
+/// `api-version` of PIM's `roleAssignmentScheduleInstances` and `roleAssignmentScheduleRequests`.
+pub const SCHEDULES_API: &str = "2020-10-01";
+/// `api-version` of `Microsoft.Storage` (accounts, blob services, containers).
+pub const STORAGE_API: &str = "2023-05-01";
 
 /// `api-version` of `Microsoft.OperationalInsights/workspaces`.
 const WORKSPACE_API: &str = "2023-09-01";

@@ -38,7 +38,7 @@ const AUDIT_LOGS: &str = "audit-logs ";
 /// # Errors
 /// `Retryable` when the plan cannot be recorded.
 pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
-    let now = super::now_of(&state, &inv);
+    let now = super::binding::now_of(&state, &inv);
     crate::functions::plan::planned(&state, RECONCILE, &units(&state), now, Vec::new()).await
 }
 
