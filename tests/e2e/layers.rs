@@ -104,7 +104,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "audit_logs/tail",
     "azure/http",
     "azure/pace",
-    "catalogue/query",
     "cli",
     "estate",
     "estate/findings",
