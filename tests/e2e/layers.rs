@@ -109,8 +109,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "estate/findings",
     "estate/store",
     "evidence/report",
-    "export",
-    "export/outbox",
     "functions",
     "graph",
     "health",
