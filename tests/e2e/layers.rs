@@ -122,7 +122,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "retention/hold/two_person",
     "retention/sweep",
     "reviews",
-    "sentinel/drain",
     "state",
     "storage",
     "storage/links",
