@@ -108,7 +108,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "estate",
     "estate/findings",
     "estate/store",
-    "evidence/report",
     "functions",
     "graph",
     "health",
