@@ -120,7 +120,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "retention/hold",
     "retention/hold/two_person",
     "retention/sweep",
-    "reviews",
     "state",
     "storage",
     "storage/links",
