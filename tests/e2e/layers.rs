@@ -115,7 +115,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "integrity",
     "invocation",
     "loganalytics",
-    "recordings",
     "retention",
     "retention/hold",
     "retention/hold/two_person",
