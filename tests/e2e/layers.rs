@@ -106,7 +106,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "azure/pace",
     "cli",
     "estate",
-    "estate/findings",
     "estate/store",
     "functions",
     "graph",
