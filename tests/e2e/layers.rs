@@ -105,8 +105,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "azure/http",
     "azure/pace",
     "cli",
-    "estate",
-    "estate/store",
     "functions",
     "graph",
     "health",
