@@ -51,18 +51,13 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use self::decide::{Record, Session};
-use self::read::Doors;
+use self::read::DECIDE_LOOKBACK;
+pub use self::read::Sources;
 use self::settings::AuthzSettings;
-use crate::arm::ResourceManager;
 use crate::catalogue::days::{DayRow, Span, put_authorization};
 use crate::dates::format_utc_millis;
-use crate::loganalytics::LogsQuery;
 use crate::ports::Ports;
 use crate::spine::Finding;
-
-/// How far back sessions are decided again each pass (older ones keep their verdict), and how
-/// far back `AuditLogs` is read.
-pub const DECIDE_LOOKBACK: Duration = Duration::days(7);
 
 /// A record as its row keeps it (JSON text, keys sorted); `mfa` and `mfaSignIn` only where
 /// looked up and found or unreadable.
@@ -106,22 +101,6 @@ pub struct Report {
     pub changed: usize,
     /// What it tells people (the entry point makes them notifications).
     pub found: Vec<Finding>,
-}
-
-/// The sources of one pass.
-pub struct Sources<'a> {
-    /// Resource Manager (`None`: not set up: every schedule unread).
-    pub arm: Option<&'a dyn ResourceManager>,
-    /// Log Analytics, for `AuditLogs`.
-    pub logs: Option<&'a dyn LogsQuery>,
-    /// The workspaces (customer ids) holding `AuditLogs`.
-    pub workspaces: &'a [String],
-    /// The doors' Activity log read.
-    pub doors: &'a Doors,
-    /// Microsoft Graph, for PIM for Groups (`None`: `AUTHZ_PIM_GROUPS` off).
-    pub groups: Option<&'a dyn crate::graph::Directory>,
-    /// `AUTHZ_SIGNIN_MFA`: the VM sign-ins of `SigninLogs` are read with `AuditLogs`.
-    pub signin_mfa: bool,
 }
 
 /// The session facts the decision needs, from its day row; whether it signed in with Entra ID

@@ -26,6 +26,26 @@ use crate::dates::format_utc_millis;
 use crate::loganalytics::LogsQuery;
 use crate::tables::TableStore;
 
+/// How far back sessions are decided again each pass (older ones keep their verdict), and how
+/// far back `AuditLogs` is read.
+pub const DECIDE_LOOKBACK: Duration = Duration::days(7);
+
+/// The sources of one pass.
+pub struct Sources<'a> {
+    /// Resource Manager (`None`: not set up: every schedule unread).
+    pub arm: Option<&'a dyn ResourceManager>,
+    /// Log Analytics, for `AuditLogs`.
+    pub logs: Option<&'a dyn LogsQuery>,
+    /// The workspaces (customer ids) holding `AuditLogs`.
+    pub workspaces: &'a [String],
+    /// The doors' Activity log read.
+    pub doors: &'a Doors,
+    /// Microsoft Graph, for PIM for Groups (`None`: `AUTHZ_PIM_GROUPS` off).
+    pub groups: Option<&'a dyn crate::graph::Directory>,
+    /// `AUTHZ_SIGNIN_MFA`: the VM sign-ins of `SigninLogs` are read with `AuditLogs`.
+    pub signin_mfa: bool,
+}
+
 /// A subscription's schedules are read at most once in this long (two calls, and their pages).
 pub const PACE: Duration = Duration::minutes(5);
 /// Most `AuditLogs` rows one workspace answers a run.
@@ -325,7 +345,7 @@ fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
 /// workspaces since `from`, and the doors' just-in-time requests.
 pub async fn gather(
     (tables, clock): (&dyn TableStore, &dyn crate::clock::Clock),
-    sources: &super::Sources<'_>,
+    sources: &Sources<'_>,
     (subscriptions, turns, roles): (&BTreeSet<String>, &budget::Turns, bool),
     (from, now): (OffsetDateTime, OffsetDateTime),
 ) -> Gathered {
@@ -385,7 +405,7 @@ pub async fn gather(
         for w in workspaces {
             let lo = match super::store::read_at(tables, &audit_cursor(w)).await {
                 Ok(Some(at)) => at - auditlogs::OVERLAP,
-                Ok(None) => hi - super::DECIDE_LOOKBACK,
+                Ok(None) => hi - DECIDE_LOOKBACK,
                 Err(e) => {
                     out.reads.failed.push((
                         String::new(),

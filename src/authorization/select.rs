@@ -1,6 +1,6 @@
 //! Which sessions a pass decides, without reading every day row of the re-decision span each
 //! pass: the sessions that started since the last pass (less [`RECENT`], for rows written late)
-//! and are undecided, `none` or `unknown`; every `unknown` of [`super::DECIDE_LOOKBACK`] (its
+//! and are undecided, `none` or `unknown`; every `unknown` of [`super::read::DECIDE_LOOKBACK`] (its
 //! source may be readable now); and the sessions that evidence new or changed this pass could
 //! cover (its window, widened by the skew, for its person; any verdict below `pim`, or any at all
 //! for an approval, which only adds to a record); and the rows first written since the last pass

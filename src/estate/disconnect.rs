@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::rows::mark;
 use crate::arm::ResourceManager;
 use crate::arm::resource_name;
 use crate::azure::AzureError;
@@ -122,7 +123,7 @@ pub async fn announce(
                 .record(DisconnectRow::of_disconnect(&r.entity).as_ref())
                 .await?;
             let announced = ("Announced", true.into());
-            if super::mark(tables, DISCONNECTS_TABLE, r, &unannounced, announced).await? {
+            if mark(tables, DISCONNECTS_TABLE, r, &unannounced, announced).await? {
                 out.push(finding(&r.entity));
             }
         }

@@ -8,7 +8,8 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{LIVE_TABLE, of_host, unaudited};
+use super::rows::{LIVE_TABLE, host_key, mark, of_host};
+use super::unaudited;
 use crate::arm::resource_name;
 use crate::arm::{ActiveSession, BastionHost, ResourceManager};
 use crate::azure::AzureError;
@@ -200,7 +201,7 @@ async fn record_over(
     stored: &[Stored],
     now: OffsetDateTime,
 ) -> Result<(Vec<Finding>, bool), AzureError> {
-    let pk = super::host_key(host);
+    let pk = host_key(host);
     let at = format_utc_millis(now);
     let mut out = Vec::new();
     let mut wrote = false;
@@ -231,7 +232,7 @@ async fn record_over(
             continue;
         }
         let live = |e: &Entity| get_str(e, "Status") == Some("live");
-        super::mark(tables, LIVE_TABLE, r, &live, ("Status", "ended".into())).await?;
+        mark(tables, LIVE_TABLE, r, &live, ("Status", "ended".into())).await?;
         wrote = true;
     }
     Ok((out, wrote))
@@ -263,7 +264,7 @@ async fn audit_of(
     let mut out = Vec::new();
     for (r, decision) in unaudited::decide(tables, rows, wait, now).await? {
         let audit = ("Audit", Value::from(decision.as_str()));
-        let won = super::mark(tables, LIVE_TABLE, r, &unaudited::undecided, audit).await?;
+        let won = mark(tables, LIVE_TABLE, r, &unaudited::undecided, audit).await?;
         if won && decision == unaudited::MISSING {
             out.push(unaudited::finding(&r.entity, wait));
         }
@@ -311,7 +312,7 @@ pub async fn claim_enforcement(
     why: &str,
 ) -> Result<bool, AzureError> {
     let open = |e: &Entity| get_str(e, ENFORCED).is_none_or(str::is_empty);
-    super::mark(tables, LIVE_TABLE, r, &open, (ENFORCED, why.into())).await
+    mark(tables, LIVE_TABLE, r, &open, (ENFORCED, why.into())).await
 }
 
 fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Finding {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use time::{Duration, OffsetDateTime};
 
+use super::rows::of_host;
 use crate::azure::AzureError;
 use crate::catalogue::days as day_rows;
 use crate::catalogue::repo;
@@ -118,7 +119,7 @@ pub async fn trail(
     let since = now - w.silence;
     let used_by = now - w.wait;
     let name = crate::arm::resource_name(host).to_ascii_lowercase();
-    let live = super::of_host(tables, host).await?;
+    let live = of_host(tables, host).await?;
     let sessions = live.iter().filter_map(|r| {
         let e = &r.entity;
         let at = get_str(e, "StartTime")

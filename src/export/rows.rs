@@ -5,7 +5,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{ExportRow, Table};
+use super::table::{ExportRow, Table};
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_list, get_str};
 

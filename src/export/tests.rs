@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::outbox::{self, Outbox, RunEnd};
 use super::rows::{DetectionRow, DisconnectRow, FindingRow, RecordingRow, ReviewRow, SessionRow};
-use super::{ExportRow, Table, declaration};
+use super::table::{ExportRow, Table, declaration};
 use crate::catalogue::days::{DayRow, ReviewMark, Span};
 use crate::catalogue::person::Person;
 use crate::catalogue::session::SessionRecord;

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::Unit;
+use super::unit::Unit;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::filter::Op;

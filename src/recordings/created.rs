@@ -10,14 +10,13 @@ use crate::azure::{AzureError, found};
 use crate::catalogue::row_source::BlobKey;
 use crate::ports::Ports;
 
-use super::ingest::{self, EntryInput, HashRequest};
+use super::ingest::{self, Catalogued, EntryInput};
 use crate::catalogue::policy::{Policy, Retention, Subject, merge_tags};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BlobEvent, sequencer_cmp};
 use crate::join::{Join, findings};
 use crate::sources::Source;
-use crate::spine::Handled;
 use crate::storage::{BlobProps, BlobRef, update_tags};
 
 /// What cataloguing needs: the ports, the policy and the join.
@@ -81,25 +80,6 @@ impl Recordings {
     ) -> Result<bool, crate::azure::AzureError> {
         let fold = crate::custody::burst::admit(self.ports.tables.as_ref(), n, at).await?;
         Ok(fold == crate::custody::burst::Fold::Alone)
-    }
-}
-
-/// How cataloguing one event ended: what it did and found, and the hash request of the content
-/// it catalogued.
-#[derive(Debug, Default)]
-pub struct Catalogued {
-    /// What it did and found.
-    pub handled: Handled,
-    /// For `RecordingHash`: new content (a new row, or a newer state of the blob) is (re-)hashed.
-    pub hash: Option<HashRequest<'static>>,
-}
-
-impl Catalogued {
-    /// Nothing catalogued, for the reason `why`.
-    fn skipped(why: impl Into<String>) -> Self {
-        let mut c = Self::default();
-        (c.handled.line, c.handled.skipped) = (why.into(), true);
-        c
     }
 }
 

@@ -2,7 +2,7 @@
 //! `deleted-outside-retention` (or, for a name without a row, writes one
 //! `deleted-before-catalogued`) and raises `recording.deleted` (stable id: a race alerts once).
 
-use super::Recordings;
+use super::created::Recordings;
 use super::created::{is_newer, not_a_source};
 use super::outside;
 use crate::azure::AzureError;

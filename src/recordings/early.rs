@@ -8,7 +8,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::Recordings;
+use super::created::Recordings;
 use crate::azure::{AzureError, found};
 use crate::custody::query::Access;
 use crate::dates::{format_utc, timestamp};

@@ -8,8 +8,8 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::Recordings;
 use super::compare::{Cause, synthesized};
+use super::created::Recordings;
 use crate::audit_logs::query::store::{self, StoredCursor};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};

@@ -14,7 +14,8 @@ pub mod outside;
 pub mod reconcile;
 pub mod writer;
 
-pub use created::{Catalogued, Recordings};
+pub use created::Recordings;
+pub use ingest::Catalogued;
 
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RecordingCreated";

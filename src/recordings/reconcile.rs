@@ -2,8 +2,8 @@
 
 use time::OffsetDateTime;
 
-use super::Catalogued;
-use super::Recordings;
+use super::created::Recordings;
+use super::ingest::Catalogued;
 use crate::azure::AzureError;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;

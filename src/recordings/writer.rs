@@ -13,7 +13,7 @@
 
 use time::OffsetDateTime;
 
-use super::Recordings;
+use super::created::Recordings;
 use crate::azure::AzureError;
 use crate::catalogue::recording::STATUS_CATALOGUED;
 use crate::catalogue::writer::Writer;

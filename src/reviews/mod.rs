@@ -15,17 +15,10 @@ pub mod settings;
 pub mod subject;
 pub mod watched;
 
-pub use model::{Kind, Review, Subject, Verdict};
+pub use model::{Kind, REVIEWS_TABLE, Review, Subject, Verdict};
 pub use period::{Period, latest};
 #[cfg(test)]
 pub use record::record;
 pub use record::{Recorded, ReviewRequest, record_by};
 pub use refusal::Reviewer;
 pub use settings::ReviewSettings;
-
-/// The append-only log.
-pub const REVIEWS_TABLE: &str = "reviews";
-/// Reviews by id (idempotency).
-pub const IDS_TABLE: &str = "reviewids";
-/// The latest review per subject.
-pub const LATEST_TABLE: &str = "reviewlatest";

@@ -1,5 +1,5 @@
-//! A review, its subject and verdict, and its table entity (one shape for the log, the id row
-//! and the latest row).
+//! A review, its subject and verdict, its tables, and its table entity (one shape for the log,
+//! the id row and the latest row).
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -10,6 +10,13 @@ use crate::catalogue::query::{Invalid, Listed, Query};
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::names::named;
 use crate::tables::{Entity, get_record, get_str, put_record};
+
+/// The append-only log.
+pub const REVIEWS_TABLE: &str = "reviews";
+/// Reviews by id (idempotency).
+pub const IDS_TABLE: &str = "reviewids";
+/// The latest review per subject.
+pub const LATEST_TABLE: &str = "reviewlatest";
 
 named! {
     /// The reviewer's conclusion.
@@ -173,7 +180,7 @@ impl Review {
 
 /// The review log as a list (`GET /api/reviews`): reviews of a range by time (a partition a day).
 impl Listed for Review {
-    const TABLE: &'static str = super::REVIEWS_TABLE;
+    const TABLE: &'static str = REVIEWS_TABLE;
     const FILTERS: &'static [&'static str] = &["reviewer", "verdict", "bastion", "session"];
     const SCOPE: &'static str = "reviews:";
 

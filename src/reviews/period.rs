@@ -5,8 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use time::OffsetDateTime;
 
-use super::model::Review;
-use super::{LATEST_TABLE, REVIEWS_TABLE};
+use super::model::{LATEST_TABLE, REVIEWS_TABLE, Review, Subject};
 use crate::azure::{AzureError, found};
 use crate::dates::{format_date, format_utc_millis};
 use crate::tables::filter::Op;
@@ -72,7 +71,7 @@ impl Period {
 pub async fn latest(
     tables: &dyn TableStore,
     day: &str,
-    subject: &super::Subject,
+    subject: &Subject,
 ) -> Result<Option<Review>, AzureError> {
     let row = crate::tables::ops::get(tables, LATEST_TABLE, day, &subject.latest_rk()).await?;
     Ok(row.and_then(|r| Review::from_entity(&r.entity)))

@@ -18,10 +18,9 @@ use std::collections::HashSet;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::model::{Kind, Review, Subject};
+use super::model::{IDS_TABLE, Kind, LATEST_TABLE, REVIEWS_TABLE, Review, Subject};
 use super::refusal::{Refusal, Reviewer, SELF_REVIEW, identity_check, record_refusal, self_review};
 use super::watched;
-use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE};
 use crate::azure::AzureError;
 use crate::catalogue::days::{DayRow, drop_review};
 use crate::ports::{Ports, RequestError};

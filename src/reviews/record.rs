@@ -7,11 +7,10 @@
 
 use serde_json::Value;
 
-use super::model::{Kind, Review, Subject, Verdict};
+use super::model::{IDS_TABLE, Kind, LATEST_TABLE, REVIEWS_TABLE, Review, Subject, Verdict};
 use super::refusal::{
     Refusal, Reviewer, UNVERIFIED, application, identity_check, record_refusal, self_review,
 };
-use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE};
 use crate::azure::AzureError;
 use crate::catalogue::days::{ReviewMark, put_review};
 use crate::dates::timestamp;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Class, DEFAULT_POLICY, Policy, is_tag_safe};
+use super::model::{Class, DEFAULT_POLICY, Policy, is_tag_safe};
 
 /// The policy at `path` (built-in when `None`), refused when `audit_logs_class` has no `days`.
 ///

@@ -2,6 +2,7 @@
 
 use time::macros::datetime;
 
+use super::model::glob;
 use super::*;
 use crate::storage::Tags;
 

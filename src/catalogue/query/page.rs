@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, Listed, Query};
+use super::model::{Invalid, Listed, Query};
 use crate::azure::AzureError;
 use crate::catalogue::key::{INDEX_TABLE, RecordingKey, index_partition, index_time_key};
 use crate::tables::filter::Op;

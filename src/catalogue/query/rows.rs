@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Invalid, Listed, Query, any_is};
+use super::model::{Invalid, Listed, Query, any_is};
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::figures::Coverage;
 use crate::catalogue::recording::RECORDINGS_TABLE;

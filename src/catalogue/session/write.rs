@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
+use super::record::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
 use crate::azure::AzureError;
 use crate::catalogue::days::{self, Before, DayRow, Span};
 use crate::tables::{TableStore, ops};

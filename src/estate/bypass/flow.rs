@@ -3,7 +3,7 @@
 //! (`GET /subscriptions/{id}/providers/Microsoft.Insights/diagnosticSettings`, api-version
 //! 2021-05-01-preview, whose `logs` name a `category` or a `categoryGroup` as the
 //! specification's `listSubscriptionDiagnosticSettings` example shows), and the newest
-//! `AzureActivity` row of it in the last [`super::SILENCE_DAYS`] days. The log flows when a setting
+//! `AzureActivity` row of it in the last [`SILENCE_DAYS`] days. The log flows when a setting
 //! enables category `Administrative` (or group `allLogs`) towards a workspace whose customer id the
 //! app reads, and rows of it arrive; while that is not known (no such setting, the settings not
 //! read, the rows not all read) its VMs' doors are unknown: a use seen still opens a door, none
@@ -19,6 +19,9 @@ use crate::arm::{DiagnosticSetting, ResourceManager};
 use crate::azure::AzureError;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Level};
+
+/// How long a subscription may show no Activity log row before `activity-log-not-read` (days).
+pub const SILENCE_DAYS: i64 = 7;
 
 /// What a subscription's diagnostic settings say of its Activity log.
 #[derive(Debug, Clone)]

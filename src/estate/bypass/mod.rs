@@ -29,6 +29,7 @@ use futures::future::OptionFuture;
 use time::OffsetDateTime;
 
 use self::doors::Watched;
+use self::flow::SILENCE_DAYS;
 use self::pass::{Pass, activity_pass};
 use super::settings::EstateSettings;
 use super::store;
@@ -44,8 +45,6 @@ use crate::tables::TableStore;
 /// How far back a use keeps its door's finding open: a day of the Activity log (late rows of the
 /// last day are still read; a use older than this clears).
 pub const USE_WINDOW: time::Duration = time::Duration::hours(24);
-/// How long a subscription may show no Activity log row before `activity-log-not-read` (days).
-pub const SILENCE_DAYS: i64 = 7;
 
 /// What one pass did.
 #[derive(Debug, Default)]

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::doors::{self, Watched};
-use super::{SILENCE_DAYS, flow, moves};
+use super::flow::{self, SILENCE_DAYS};
+use super::moves;
 use crate::activity::events::{self, Event};
 use crate::activity::{jit, read};
 use crate::arm::ResourceManager;

@@ -1,7 +1,7 @@
 //! The findings that read more than one flag: where audit logs go and whether they arrive, where
 //! the host records and whether its identity may write there, and the portal player's CORS rule.
 
-use super::{Evaluation, HostFacts, Sinks};
+use super::model::{Evaluation, HostFacts, Sinks};
 use crate::arm::model::CorsRule;
 use crate::arm::{BastionHost, DiagnosticSetting};
 use crate::estate::trail::Trail;

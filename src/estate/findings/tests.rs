@@ -3,6 +3,8 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::arm::BastionHost;
+use crate::azure::AzureError;
 
 const DNS: &str = "bst-1.bastion.azure.com";
 

@@ -2,13 +2,16 @@
 //! one when it clears, is [`sentinel::episode_row`]): each check records every episode whose state
 //! has no row yet, then marks it `Exported`, so a row not recorded is recorded by the next check.
 
-use super::{ESTATE_TABLE, MAX_ROWS};
+use serde_json::Value;
+
+use super::table::{ESTATE_TABLE, MAX_ROWS};
 use crate::azure::AzureError;
+use crate::estate::rows::mark;
 use crate::export::Outbox;
 use crate::spine::sentinel;
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, TableStore, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
 /// The marker of the state last recorded.
 pub const EXPORTED: &str = "Exported";
@@ -32,8 +35,22 @@ pub async fn record_changes(tables: &dyn TableStore, outbox: &Outbox) -> Result<
             continue;
         };
         outbox.record(&row).await?;
-        super::mark_exported(tables, &s, &status).await?;
+        mark_exported(tables, &s, &status).await?;
         recorded += 1;
     }
     Ok(recorded)
+}
+
+/// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
+async fn mark_exported(
+    tables: &dyn TableStore,
+    s: &Stored,
+    status: &str,
+) -> Result<(), AzureError> {
+    let st = Some(status);
+    let unmarked = |e: &Entity| get_str(e, "Status") == st && get_str(e, EXPORTED) != st;
+    let marked = (EXPORTED, Value::from(status));
+    mark(tables, ESTATE_TABLE, s, &unmarked, marked)
+        .await
+        .map(drop)
 }

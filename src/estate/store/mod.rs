@@ -12,11 +12,13 @@ pub mod moved;
 pub mod nics;
 pub mod past;
 pub mod subnets;
+pub mod table;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::findings::{Evaluation, Finding, Level};
+use super::rows::host_key;
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::spine::kinds::{self, ESTATE_RESOLVED};
@@ -25,14 +27,8 @@ use crate::spine::{self, Severity};
 use crate::tables::ops::{insert_once, query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
-/// The findings table.
-pub const ESTATE_TABLE: &str = "estate";
-/// Row key of a host's marker row (when it was last checked); `~` sorts after every finding code.
-pub const CHECKED: &str = "~checked";
-/// The marker's property of the codes its check decided (comma-separated).
-pub const ASSESSED: &str = "Assessed";
-/// Most rows one listing reads.
-pub const MAX_ROWS: usize = 5000;
+pub use self::table::ESTATE_TABLE;
+use self::table::{ASSESSED, CHECKED, MAX_ROWS, episode};
 
 /// One stored finding, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -165,7 +161,7 @@ pub async fn apply_host(
     subnets: Option<&std::collections::BTreeSet<String>>,
     now: OffsetDateTime,
 ) -> Result<Vec<spine::Finding>, AzureError> {
-    let pk = super::host_key(host);
+    let pk = host_key(host);
     let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
     record(tables, host, ev, stored, now, Some(subnets)).await
 }
@@ -185,7 +181,7 @@ pub async fn apply_one(
         findings: finding.into_iter().collect(),
         assessed: [code.to_owned()].into(),
     };
-    let pk = super::host_key(host);
+    let pk = host_key(host);
     let stored = crate::tables::ops::get(tables, ESTATE_TABLE, &pk, code)
         .await?
         .into_iter()
@@ -203,7 +199,7 @@ async fn record(
     now: OffsetDateTime,
     checked: Option<Option<&std::collections::BTreeSet<String>>>,
 ) -> Result<Vec<spine::Finding>, AzureError> {
-    let pk = super::host_key(host);
+    let pk = host_key(host);
     let at = format_utc_millis(now);
     // Tells this call's own writes from another instance's made at the same instant.
     let me = uuid::Uuid::new_v4().to_string();
@@ -283,7 +279,7 @@ pub async fn put(tables: &dyn TableStore, row: Option<Entity>) -> Result<(), Azu
 /// # Errors
 /// Table errors.
 pub async fn forget(tables: &dyn TableStore, vm: &str) -> Result<(), AzureError> {
-    let pk = crate::estate::host_key(vm);
+    let pk = host_key(vm);
     crate::tables::ops::remove(tables, ESTATE_TABLE, &pk, nics::NICS, None).await
 }
 
@@ -294,7 +290,7 @@ pub async fn forget(tables: &dyn TableStore, vm: &str) -> Result<(), AzureError>
 /// # Errors
 /// Table errors (what was carried stays carried; the next pass carries the rest).
 pub async fn rekey(tables: &dyn TableStore, from: &str, to: &str) -> Result<usize, AzureError> {
-    let pk = crate::estate::host_key(from);
+    let pk = host_key(from);
     let rows = query_all(
         tables,
         ESTATE_TABLE,
@@ -312,10 +308,7 @@ pub async fn rekey(tables: &dyn TableStore, from: &str, to: &str) -> Result<usiz
         }
         let mut e = s.entity.clone();
         crate::tables::strip_annotations(&mut e);
-        e.insert(
-            "PartitionKey".into(),
-            Value::from(crate::estate::host_key(to)),
-        );
+        e.insert("PartitionKey".into(), Value::from(host_key(to)));
         e.insert("Host".into(), Value::from(to));
         e.insert(
             "HostName".into(),
@@ -340,7 +333,7 @@ pub async fn record_past(
     span: (OffsetDateTime, OffsetDateTime),
     now: OffsetDateTime,
 ) -> Result<Vec<spine::Finding>, AzureError> {
-    let pk = crate::estate::host_key(host);
+    let pk = host_key(host);
     let at = format_utc_millis(now);
     // Tells this call's own write from another instance's.
     let me = uuid::Uuid::new_v4().to_string();
@@ -370,20 +363,6 @@ pub async fn record_past(
         earlier: Vec::new(),
     };
     Ok(vec![finding(false, &shown, &at)])
-}
-
-/// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
-pub(super) async fn mark_exported(
-    tables: &dyn TableStore,
-    s: &Stored,
-    status: &str,
-) -> Result<(), AzureError> {
-    let st = Some(status);
-    let unmarked = |e: &Entity| get_str(e, "Status") == st && get_str(e, export::EXPORTED) != st;
-    let marked = (export::EXPORTED, Value::from(status));
-    crate::estate::mark(tables, ESTATE_TABLE, s, &unmarked, marked)
-        .await
-        .map(drop)
 }
 
 fn rk(s: &Stored) -> &str {
@@ -423,31 +402,6 @@ fn seen(
         e.insert("AnnouncedBy".into(), me.into());
     }
     (Some(e), rises)
-}
-
-/// The row of a new episode of `f` opened at `opened` and last seen `at` (announced by `me` at
-/// `medium` and above), over row `cur`: a resolved episode there kept among the earlier.
-pub(super) fn episode(
-    cur: Option<&Stored>,
-    host: &str,
-    f: &Finding,
-    opened: &str,
-    at: &str,
-    me: &str,
-) -> Entity {
-    let loud = f.level >= Level::Medium;
-    let mut entity = crate::tables::entity(json!({
-        "Host": host, "HostName": crate::arm::resource_name(host), "Severity": f.level.as_str(),
-        "Status": "open", "OpenedAt": opened, "OpenedBy": me, "LastSeen": at,
-        "Evidence": f.evidence, "Announced": loud,
-    }));
-    if loud {
-        entity.insert("AnnouncedBy".into(), me.into());
-    }
-    if let Some(earlier) = cur.and_then(|c| history::with_closed(&c.entity)) {
-        entity.insert(history::EARLIER.into(), earlier);
-    }
-    entity
 }
 
 /// The row after a check found it gone: `(entity to write, true when this call clears it)`.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::ESTATE_TABLE;
+use super::table::ESTATE_TABLE;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::filter::Op;
@@ -45,7 +45,7 @@ pub fn is_moved(e: &Entity) -> bool {
 
 /// The row of move `m` (the same row for the same move).
 pub fn entity(m: &Moved) -> Option<Entity> {
-    let e = json!({"PartitionKey": crate::estate::host_key(&m.from), "RowKey": MOVED,
+    let e = json!({"PartitionKey": crate::estate::rows::host_key(&m.from), "RowKey": MOVED,
         "Host": m.from, "To": m.to, "VmId": m.vm_id, "MovedAt": format_utc_millis(m.at)});
     e.as_object().cloned()
 }

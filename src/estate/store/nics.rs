@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::ESTATE_TABLE;
+use super::table::ESTATE_TABLE;
 use crate::arm::NetworkInterface;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
@@ -51,7 +51,7 @@ pub fn entity(r: &Remembered) -> Option<Entity> {
         return None;
     }
     let mut e = json!({
-        "PartitionKey": crate::estate::host_key(&r.vm), "RowKey": NICS, "Host": r.vm,
+        "PartitionKey": crate::estate::rows::host_key(&r.vm), "RowKey": NICS, "Host": r.vm,
         "Nics": text, "TriedAt": format_utc_millis(r.tried_at),
     });
     if let Some(at) = r.read_at {

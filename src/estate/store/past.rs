@@ -8,6 +8,7 @@
 use time::OffsetDateTime;
 
 use super::history::{self, Earlier};
+use super::table::episode;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::estate::findings::Finding;
 use crate::tables::{Entity, Stored, get_str};
@@ -47,7 +48,7 @@ pub(super) fn with_past(
         e.insert(history::EARLIER.into(), history::with_earlier(&e, earlier)?);
         return Some(e);
     }
-    let mut entity = super::episode(cur, host, f, &opened, at, me);
+    let mut entity = episode(cur, host, f, &opened, at, me);
     entity.insert("Status".into(), "resolved".into());
     entity.insert("ResolvedAt".into(), closed.into());
     entity.insert("ResolvedBy".into(), me.into());

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
-use super::{CHECKED, ESTATE_TABLE, MAX_ROWS};
+use super::table::{CHECKED, ESTATE_TABLE, MAX_ROWS};
 use crate::azure::AzureError;
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;

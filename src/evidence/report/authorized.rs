@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use super::{outside, table};
+use super::cells::{outside, table};
 use crate::catalogue::query::rows::AUTHORIZATIONS;
 use crate::evidence::figures::Figures;
 

@@ -6,7 +6,7 @@
 
 use maud::{Markup, html};
 
-use super::{listed, outside, table};
+use super::cells::{listed, outside, table};
 use crate::evidence::figures::Figures;
 use crate::evidence::lists::{LISTED, Shown};
 

@@ -15,9 +15,9 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use std::collections::BTreeMap;
 
-use super::OUTBOX_TABLE;
+use super::row::OUTBOX_TABLE;
 use crate::azure::AzureError;
-use crate::export::Table;
+use crate::export::table::Table;
 use crate::tables::TableStore;
 
 /// Minutes of writes one bucket takes.

@@ -16,6 +16,7 @@
 
 pub mod buckets;
 mod retire;
+pub mod row;
 pub mod state;
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::{ExportRow, Table};
+use super::table::{ExportRow, Table};
 use crate::azure::AzureError;
 use crate::clock::Clock;
 use crate::dates::format_utc_millis;
@@ -31,14 +32,13 @@ use crate::ingestion::pack::{cut_fields, cut_text};
 use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{page, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str, int64};
 
 pub use buckets::{Buckets, Listing, bucket_table};
 pub use retire::{drop_sent, remove, remove_all, superseded};
+pub use row::{OUTBOX_TABLE, Unsent};
 pub use state::{Held, RunEnd, STATE_PK, StreamState, advance, claim, hold, release};
 
-/// The outbox table (the state rows) and the prefix of its buckets' names.
-pub const OUTBOX_TABLE: &str = "sentineloutbox";
 /// Bytes of a record's JSON per part property.
 pub const PART_BYTES: usize = 30_000;
 /// Most parts.
@@ -144,39 +144,6 @@ pub fn entity_of<R: ExportRow + ?Sized>(row: &R) -> Result<Entity, AzureError> {
     }
     int64(&mut e, "Parts", parts);
     Ok(e)
-}
-
-/// One row waiting to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsent {
-    /// Its key (the cursor moves past it).
-    pub row_key: String,
-    /// Its ETag as read (removal is conditional on it).
-    pub etag: String,
-    /// The stable id.
-    pub id: String,
-    /// The row's time.
-    pub at: String,
-    /// The record's JSON text.
-    pub record: String,
-}
-
-impl Unsent {
-    fn of(s: crate::tables::Stored) -> Option<Self> {
-        let e = &s.entity;
-        let parts = get_i64(e, "Parts").unwrap_or(0);
-        let mut record = String::new();
-        for i in 0..parts {
-            record.push_str(get_str(e, &format!("R{i}"))?);
-        }
-        Some(Self {
-            row_key: get_str(e, "RowKey")?.to_owned(),
-            etag: s.etag,
-            id: get_str(e, "Id").unwrap_or_default().to_owned(),
-            at: get_str(e, "At").unwrap_or_default().to_owned(),
-            record,
-        })
-    }
 }
 
 /// Up to `top` (at most 1,000) rows of `table` in the outbox table `name` after the key `after`,

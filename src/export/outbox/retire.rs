@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use super::Unsent;
+use super::row::Unsent;
 use crate::azure::AzureError;
-use crate::export::Table;
+use crate::export::table::Table;
 use crate::tables::filter::Op;
 use crate::tables::ops::page;
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};

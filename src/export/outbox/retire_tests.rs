@@ -7,9 +7,9 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::remove_all;
-use crate::export::Table;
 use crate::export::outbox::{self, Outbox};
 use crate::export::rows::ReviewRow;
+use crate::export::table::Table;
 use crate::tables::TableStore;
 use crate::testkit::clock::FixedClock;
 use crate::testkit::tables::intercept::CountingTables;

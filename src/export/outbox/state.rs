@@ -4,10 +4,10 @@
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use super::OUTBOX_TABLE;
+use super::row::OUTBOX_TABLE;
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::export::Table;
+use crate::export::table::Table;
 use crate::tables::Stored;
 use crate::tables::ops::{get, update_from};
 use crate::tables::{Entity, TableStore, get_i64, get_str, int64};

@@ -1,10 +1,10 @@
-//! Pure decisions of recording ingestion, and the messages a catalogued recording leaves.
+//! Pure decisions of recording ingestion, how cataloguing one event ended ([`Catalogued`]), and
+//! the messages a catalogued recording leaves.
 
 use std::borrow::Cow;
 
 use time::OffsetDateTime;
 
-use super::Catalogued;
 use crate::catalogue::policy::Retention;
 use crate::catalogue::recording::{Hold, Recording, RecordingKey, Replaced, STATUS_CATALOGUED};
 use crate::dates::format_utc;
@@ -14,6 +14,25 @@ use crate::sources::Source;
 use crate::spine::kinds::{RECORDING_CATALOGUED, RECORDING_REPLACED};
 use crate::spine::{Finding, Handled, Severity};
 use crate::storage::{BlobProps, BlobRef};
+
+/// How cataloguing one event ended: what it did and found, and the hash request of the content
+/// it catalogued.
+#[derive(Debug, Default)]
+pub struct Catalogued {
+    /// What it did and found.
+    pub handled: Handled,
+    /// For `RecordingHash`: new content (a new row, or a newer state of the blob) is (re-)hashed.
+    pub hash: Option<HashRequest<'static>>,
+}
+
+impl Catalogued {
+    /// Nothing catalogued, for the reason `why`.
+    pub(super) fn skipped(why: impl Into<String>) -> Self {
+        let mut c = Self::default();
+        (c.handled.line, c.handled.skipped) = (why.into(), true);
+        c
+    }
+}
 
 /// GUIDs in the blob name and metadata (lower-case, deduplicated, in order): candidate session keys.
 pub fn candidate_keys(blob: &str, props: &BlobProps) -> Vec<String> {

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use time::Duration;
 
+use self::send::{Ended, PAGE, Source};
 use crate::azure::AzureError;
 use crate::export::Table;
 use crate::export::outbox::{self, Buckets, RunEnd, Unsent, buckets};
@@ -20,49 +21,10 @@ use crate::ingestion::LogsIngestion;
 use crate::ports::Ports;
 use crate::tables::TableStore;
 
-/// Rows read from the outbox at a time.
-pub const PAGE: u32 = 1000;
-/// Rows one removal task takes (in transactions of 100).
-const REMOVALS_PER_TASK: usize = 500;
-/// Removal tasks at once.
-const REMOVALS_IN_FLIGHT: usize = 4;
+pub use report::{Report, RunError};
+
 /// The lease outlives the run by this much (a crashed instance's lease expires then).
 pub const LEASE_MARGIN: Duration = Duration::minutes(1);
-
-/// What one run did, per table.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Report {
-    /// `(table, rows accepted)` of the tables this run drained.
-    pub sent: Vec<(Table, usize)>,
-    /// Calls made.
-    pub calls: usize,
-    /// Tables another instance was draining.
-    pub leased_elsewhere: Vec<Table>,
-    /// Rows still waiting in the tables this run read (at least; the page it stopped in).
-    pub left: usize,
-    /// What ended the run early (the service's answer, or a table error).
-    pub error: Option<RunError>,
-    /// Closed buckets deleted whole, every row in them sent.
-    pub dropped: usize,
-    /// Rows retired unsent because a later bucket holds the same row (sent from there).
-    pub superseded: usize,
-}
-
-/// Why a run ended early.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunError {
-    /// The service asked to wait beyond the run's end.
-    Throttled(String),
-    /// Anything else: the service refused or failed, or the outbox could not be read.
-    Failed(String),
-}
-
-impl Report {
-    /// Rows accepted in all.
-    pub fn total(&self) -> usize {
-        self.sent.iter().map(|(_, n)| n).sum()
-    }
-}
 
 /// Drains every table through `client` until `until`; `owner` names this run's leases. The
 /// closed buckets of each table its cursor has passed are deleted while the leases are released.
@@ -202,30 +164,6 @@ async fn waiting(
     Ok(Looked::Nothing(held.state()))
 }
 
-/// One bucket of one table being drained.
-struct Source<'a> {
-    table: Table,
-    /// The table's state row as last read or written (its cursor moves through it).
-    held: &'a tokio::sync::Mutex<outbox::Held>,
-    stream: &'a str,
-    name: &'a str,
-    /// A closed bucket: a sent row is passed by the table's cursor (the bucket is deleted whole
-    /// later); in an open one, where writes may still land, each sent row is removed.
-    closed: bool,
-    /// The buckets drained after this one (a row they hold again is sent from there).
-    later: &'a [String],
-}
-
-/// How draining a source ended.
-enum Ended {
-    /// Every row was sent.
-    Drained,
-    /// The run's time is up (rows may be left).
-    OutOfTime,
-    /// The service or the outbox stopped it.
-    Stopped(RunError),
-}
-
 /// Drains `table`: the closed buckets from its cursor on (each then marked sent to its end), then
 /// the open ones, from `first` (the first page found, in the bucket it names); the run's end for
 /// its state row.
@@ -327,6 +265,7 @@ async fn one_table(
     }
 }
 
+mod report;
 mod send;
 #[cfg(test)]
 mod tests;

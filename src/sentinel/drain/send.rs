@@ -6,13 +6,45 @@ use std::time::Instant;
 
 use futures::StreamExt as _;
 
-use super::{Ended, PAGE, REMOVALS_IN_FLIGHT, REMOVALS_PER_TASK, Report, RunError, Source};
+use super::report::{Report, RunError};
 use crate::azure::AzureError;
+use crate::export::Table;
 use crate::export::outbox::{self, Unsent, buckets};
 use crate::ingestion::pack::{Call, halves, pack};
 use crate::ingestion::{LogsIngestion, MAX_CALL_BYTES};
 use crate::ports::Ports;
 use crate::tables::TableStore;
+
+/// Rows read from the outbox at a time.
+pub(super) const PAGE: u32 = 1000;
+/// Rows one removal task takes (in transactions of 100).
+const REMOVALS_PER_TASK: usize = 500;
+/// Removal tasks at once.
+const REMOVALS_IN_FLIGHT: usize = 4;
+
+/// One bucket of one table being drained.
+pub(super) struct Source<'a> {
+    pub(super) table: Table,
+    /// The table's state row as last read or written (its cursor moves through it).
+    pub(super) held: &'a tokio::sync::Mutex<outbox::Held>,
+    pub(super) stream: &'a str,
+    pub(super) name: &'a str,
+    /// A closed bucket: a sent row is passed by the table's cursor (the bucket is deleted whole
+    /// later); in an open one, where writes may still land, each sent row is removed.
+    pub(super) closed: bool,
+    /// The buckets drained after this one (a row they hold again is sent from there).
+    pub(super) later: &'a [String],
+}
+
+/// How draining a source ended.
+pub(super) enum Ended {
+    /// Every row was sent.
+    Drained,
+    /// The run's time is up (rows may be left).
+    OutOfTime,
+    /// The service or the outbox stopped it.
+    Stopped(RunError),
+}
 
 /// Drains one source from `first` (its first page) on: rows are read until a full call's worth
 /// ([`MAX_CALL_BYTES`] of JSON) waits, then the full calls are sent while the next page is read,
