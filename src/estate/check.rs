@@ -110,7 +110,7 @@ pub async fn host(
 /// row yet recorded; why they could not all be.
 pub async fn settle(ports: &Ports, now: OffsetDateTime) -> Option<String> {
     super::identities::rejudged(ports, now).await;
-    store::export::record_changes(ports.tables.as_ref(), &ports.outbox)
+    store::record_changes(ports.tables.as_ref(), &ports.outbox)
         .await
         .err()
         .map(|e| e.to_string())

@@ -163,7 +163,7 @@ async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
         .await
         .expect("open");
     assert_eq!(
-        store::export::record_changes(tables, &p.outbox)
+        store::record_changes(tables, &p.outbox)
             .await
             .expect("rows"),
         1
@@ -178,7 +178,7 @@ async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
     .await
     .expect("seen");
     assert_eq!(
-        store::export::record_changes(tables, &p.outbox)
+        store::record_changes(tables, &p.outbox)
             .await
             .expect("rows"),
         0
@@ -189,7 +189,7 @@ async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
         .await
         .expect("clear");
     assert_eq!(
-        store::export::record_changes(tables, &p.outbox)
+        store::record_changes(tables, &p.outbox)
             .await
             .expect("rows"),
         1
@@ -209,7 +209,7 @@ async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
         .await
         .expect("open");
     assert_eq!(
-        store::export::record_changes(t2.as_ref(), &off.outbox)
+        store::record_changes(t2.as_ref(), &off.outbox)
             .await
             .expect("off"),
         0

@@ -272,7 +272,7 @@ pub async fn run(
     report
         .findings
         .sort_by_cached_key(crate::spine::Finding::id);
-    if let Err(e) = store::export::record_changes(tables, &ports.outbox).await {
+    if let Err(e) = store::record_changes(tables, &ports.outbox).await {
         report
             .failed
             .push(format!("Sentinel rows not recorded: {e}"));

@@ -4,9 +4,10 @@
 //! `Announced` says whether it was, so an `info` episode that rises to `medium` is announced
 //! then, once, and one never announced clears in silence (a row written before the flag
 //! existed was announced). A new episode over a resolved one keeps that one on the row
-//! ([`history`]).
+//! ([`history`]). Each check then records in the Sentinel outbox every episode whose state has
+//! no `BastionFindings_CL` row yet ([`record_changes`]; the row is [`sentinel::episode_row`]), then
+//! marks it `Exported`, so a row not recorded is recorded by the next check.
 
-pub mod export;
 pub mod history;
 pub mod moved;
 pub mod nics;
@@ -18,12 +19,14 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::findings::{Evaluation, Finding, Level};
-use super::rows::host_key;
+use super::rows::{host_key, mark};
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
+use crate::export::Outbox;
 use crate::spine::kinds::{self, ESTATE_RESOLVED};
 use crate::spine::reasons::OPEN_ESTATE_FINDING;
-use crate::spine::{self, Severity};
+use crate::spine::{self, Severity, sentinel};
+use crate::tables::filter::Op;
 use crate::tables::ops::{insert_once, query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
@@ -446,3 +449,45 @@ fn finding(resolved: bool, row: &Row, at: &str) -> spine::Finding {
 
 #[cfg(test)]
 mod tests;
+
+/// The marker of the state last recorded.
+pub const EXPORTED: &str = "Exported";
+
+/// Records the episodes whose state has no row yet; returns how many.
+///
+/// # Errors
+/// Table errors (what was recorded stays; the next check records the rest).
+pub async fn record_changes(tables: &dyn TableStore, outbox: &Outbox) -> Result<usize, AzureError> {
+    if !outbox.enabled() {
+        return Ok(0);
+    }
+    let all = Filter::str("PartitionKey", Op::Ge, "");
+    let mut recorded = 0;
+    for s in query_all(tables, ESTATE_TABLE, &all, MAX_ROWS).await? {
+        let status = get_str(&s.entity, "Status").unwrap_or_default().to_owned();
+        if get_str(&s.entity, EXPORTED) == Some(status.as_str()) {
+            continue;
+        }
+        let Some(row) = sentinel::episode_row(&s.entity) else {
+            continue;
+        };
+        outbox.record(&row).await?;
+        mark_exported(tables, &s, &status).await?;
+        recorded += 1;
+    }
+    Ok(recorded)
+}
+
+/// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
+async fn mark_exported(
+    tables: &dyn TableStore,
+    s: &Stored,
+    status: &str,
+) -> Result<(), AzureError> {
+    let st = Some(status);
+    let unmarked = |e: &Entity| get_str(e, "Status") == st && get_str(e, EXPORTED) != st;
+    let marked = (EXPORTED, Value::from(status));
+    mark(tables, ESTATE_TABLE, s, &unmarked, marked)
+        .await
+        .map(drop)
+}
