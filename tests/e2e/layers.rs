@@ -134,8 +134,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "state",
     "storage",
     "storage/links",
-    "tables",
-    "tables/rest",
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
