@@ -132,8 +132,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "reviews",
     "sentinel/drain",
     "state",
-    "storage",
-    "storage/links",
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
