@@ -104,7 +104,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "audit_logs/tail",
     "authorization",
     "azure/http",
-    "azure/pace",
     "catalogue/policy",
     "catalogue/query",
     "catalogue/session",
