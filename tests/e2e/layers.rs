@@ -103,7 +103,6 @@ const STILL_REACHED_INTO: &[&str] = &[
     "audit_logs/repo",
     "audit_logs/tail",
     "authorization",
-    "azure/http",
     "catalogue/policy",
     "catalogue/query",
     "catalogue/session",
