@@ -4,8 +4,9 @@
 
 use time::{Duration, OffsetDateTime};
 
+use super::entity::get_str;
 use super::ops::update_from;
-use super::{Entity, Stored, TableStore, get_str};
+use super::port::{Entity, Stored, TableStore};
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 

@@ -12,8 +12,8 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use url::Url;
 
-use super::Client;
 use super::answer::body_json;
+use super::client::Client;
 use super::request::Request;
 use crate::azure::error::AzureError;
 use crate::azure::retry_after::retry_after;

@@ -8,7 +8,6 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use super::SERVER_WAIT_MARGIN;
 use crate::azure::error::AzureError;
 use crate::azure::timeouts::Timeouts;
 
@@ -29,6 +28,10 @@ pub trait Hook: Sync {
     /// receiver throttled it.
     fn failed(&self, _tried: u32, _e: &AzureError, _wait: Option<Duration>) {}
 }
+
+/// How much longer than the server's own time limit (`Prefer: wait`) a try may take: the
+/// server's timeout answer (504) must reach us before our own timeout cuts the connection.
+pub const SERVER_WAIT_MARGIN: Duration = Duration::from_secs(10);
 
 /// One request, everything needed to send it again. (Not `Debug`: a webhook's URL is a secret.)
 #[derive(Clone)]

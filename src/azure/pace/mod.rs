@@ -12,10 +12,12 @@
 //! A receiver that states its own rate (a webhook destination) gets a spaced lane instead
 //! ([`Slots`], `slots.rs`).
 
+mod lane;
 mod scope;
 mod shared;
 mod slots;
 
+pub use lane::Lane;
 pub use scope::scope_of;
 pub use shared::{SharedPauses, key, later, left};
 pub use slots::Slots;
@@ -23,49 +25,13 @@ pub use slots::Slots;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Resource Manager refills its buckets every second: the wait when one is about to run dry.
 pub const DRY_PAUSE: Duration = Duration::from_secs(1);
-
-/// Reads and writes have separate buckets (and headers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lane {
-    /// GET (and the polls of long-running operations).
-    Reads,
-    /// Anything else: POST actions.
-    Writes,
-}
-
-impl Lane {
-    /// The lane of a request.
-    pub fn of(method: &Method) -> Self {
-        if *method == Method::GET || *method == Method::HEAD {
-            Self::Reads
-        } else {
-            Self::Writes
-        }
-    }
-
-    /// The lowest `x-ms-ratelimit-remaining-*` count of this lane in `headers`, if any.
-    pub fn remaining(self, headers: &HeaderMap) -> Option<u64> {
-        let kind = match self {
-            Self::Reads => "reads",
-            Self::Writes => "writes",
-        };
-        headers
-            .iter()
-            .filter(|(name, _)| {
-                let n = name.as_str();
-                n.starts_with("x-ms-ratelimit-remaining-") && n.ends_with(kind)
-            })
-            .filter_map(|(_, v)| v.to_str().ok()?.trim().parse::<u64>().ok())
-            .min()
-    }
-}
 
 /// The number of requests one lane may have out, from the counts its answers report.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::Lane;
+use super::lane::Lane;
 
 /// The pauses of throttled scopes, as every instance of the app records and reads them.
 #[async_trait]

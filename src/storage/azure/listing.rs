@@ -11,7 +11,7 @@ use futures::TryStreamExt as _;
 
 use super::map;
 use crate::azure::AzureError;
-use crate::storage::{BlobItem, BlobProps, Page, TaggedBlob};
+use crate::storage::port::{BlobItem, BlobProps, Page, TaggedBlob};
 
 /// One page of `List Blobs` with metadata: names starting with `prefix`, at or after `from`
 /// (`startFrom`), at most `page_size` (the service's default, 5000, when `None`).

@@ -8,7 +8,7 @@ use azure_storage_blob::models::{
     BlobClientGetPropertiesResult, BlobClientGetPropertiesResultHeaders as _, BlobTags, BlobType,
 };
 
-use crate::storage::{BlobKind, BlobProps, Metadata, Tags, normalize_etag};
+use crate::storage::port::{BlobKind, BlobProps, Metadata, Tags, normalize_etag};
 
 /// `Get Blob Properties` headers to the port's properties.
 pub(crate) fn props(

@@ -18,7 +18,7 @@ use azure_storage_blob::{
 };
 use bytes::Bytes;
 
-use super::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
+use super::port::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
 use crate::azure::connection::StorageConnection;
 use crate::azure::{AzureError, Guard, Policy};
 use crate::permissions::Operation;

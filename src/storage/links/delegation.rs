@@ -7,14 +7,14 @@ use azure_storage_blob::models::KeyInfo;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 
+use super::link::{Link, LinkIssuer};
 use super::sas::{BlobGrant, DelegationKey, token, url};
-use super::{Link, LinkIssuer};
 use crate::azure::connection::StorageConnection;
 use crate::azure::{AzureError, Guard, Policy};
 use crate::dates::format_utc;
 use crate::permissions::Operation;
-use crate::storage::BlobRef;
 use crate::storage::azure::service_client;
+use crate::storage::port::BlobRef;
 use crate::telemetry::redact;
 
 /// How long a requested delegation key lives (the service allows up to 7 days).

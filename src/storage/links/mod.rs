@@ -3,15 +3,16 @@
 //! account-key connection gets no link and the reason.
 
 pub mod delegation;
+mod link;
 pub mod sas;
 
+pub use link::{Link, LinkIssuer};
+
 use async_trait::async_trait;
-use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::dates::format_utc;
+use super::port::BlobRef;
 use crate::setting::Reader;
-use crate::storage::BlobRef;
 
 /// Default link lifetime.
 pub const DEFAULT_MINUTES: u32 = 15;
@@ -25,46 +26,6 @@ pub fn lifetime(r: &mut Reader<'_>) -> Duration {
         DEFAULT_MINUTES,
         1..=MAX_MINUTES,
     )))
-}
-
-/// A link, or why there is none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Link {
-    /// A read-only URL valid until `expires`.
-    Issued {
-        /// The SAS URL.
-        url: String,
-        /// Its expiry.
-        expires: OffsetDateTime,
-    },
-    /// No link, for a reason safe to show.
-    Unavailable(String),
-}
-
-impl Link {
-    /// The `download` member of the detail document.
-    pub fn to_json(&self) -> Value {
-        match self {
-            Self::Issued { url, expires } => json!({"available": true, "url": url,
-                "expiresOn": format_utc(*expires), "permissions": "r"}),
-            Self::Unavailable(reason) => json!({"available": false, "reason": reason}),
-        }
-    }
-
-    /// What the access-audit row records (never the signature).
-    pub fn audit_text(&self) -> String {
-        match self {
-            Self::Issued { expires, .. } => format!("issued until {}", format_utc(*expires)),
-            Self::Unavailable(reason) => format!("unavailable: {reason}"),
-        }
-    }
-}
-
-/// Issues read links for recordings.
-#[async_trait]
-pub trait LinkIssuer: Send + Sync + 'static {
-    /// A link to `blob` valid for `lifetime` from `now`.
-    async fn issue(&self, blob: &BlobRef, now: OffsetDateTime, lifetime: Duration) -> Link;
 }
 
 /// The issuer of each recordings account: a link is signed by the account that holds the blob.

@@ -1,7 +1,9 @@
 //! Table operations every domain shares: reads where an absent table means absent rows, writes that
 //! create their table, and the one ETag-conditional read-modify-write ([`update_with`]).
 
-use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode, strip_annotations};
+use super::entity::strip_annotations;
+use super::filter::Filter;
+use super::port::{Entity, MAX_BATCH, QueryPage, Stored, TableStore, WriteMode};
 use crate::azure::retry::{Policy, jitter};
 use crate::azure::{AzureError, found};
 
@@ -156,7 +158,7 @@ pub async fn upsert_tagged<T: TableStore + ?Sized>(
     rows: &[Entity],
 ) -> Result<Vec<String>, AzureError> {
     let mut etags = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(super::MAX_BATCH) {
+    for chunk in rows.chunks(MAX_BATCH) {
         let writes: Vec<_> = chunk
             .iter()
             .map(|e| (e.clone(), WriteMode::Upsert))

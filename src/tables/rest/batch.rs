@@ -3,7 +3,7 @@
 //! statuses and ETags from the multipart response.
 
 use crate::azure::AzureError;
-use crate::tables::{Entity, WriteMode};
+use crate::tables::port::{Entity, WriteMode};
 
 /// One write of the transaction, ready to serialise: method, absolute URL, extra header, JSON.
 pub(crate) struct Part<'a> {

@@ -6,12 +6,13 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::{
-    Call, TableRestClient, batch, clean, encode, etag_of, header, header_text, if_match, json,
-};
+use super::client::{Call, TableRestClient, clean, etag_of, header, header_text, if_match, json};
+use super::{batch, encode};
 use crate::azure::AzureError;
 use crate::permissions::Operation;
-use crate::tables::{Entity, Filter, MAX_BATCH, QueryPage, Stored, TableStore, WriteMode, get_str};
+use crate::tables::entity::get_str;
+use crate::tables::filter::Filter;
+use crate::tables::port::{Entity, MAX_BATCH, QueryPage, Stored, TableStore, WriteMode};
 
 /// `Prefer: return-no-content`: the service answers 204 rather than echoing the entity.
 fn no_content() -> Result<HeaderMap, AzureError> {

@@ -9,9 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use reqwest::Method;
+use url::Url;
 
 use super::*;
 use crate::azure::endpoint::check_endpoint;
+use crate::azure::{AzureError, Policy, Timeouts};
 
 /// One scripted answer: status, `Retry-After`, body.
 type Answer = (u16, Option<&'static str>, &'static str);
