@@ -249,10 +249,11 @@ def _():
 @check("lifecycle-policy.json: tag-matched tiering for known classes, no delete, nothing for legal-hold")
 def _():
     policy = json.loads((INFRA / "lifecycle-policy.json").read_text())
-    source = (ROOT / "src/catalogue/policy/mod.rs").read_text()
+    source = (ROOT / "src/catalogue/policy/model.rs").read_text()
     default = source[source.index("DEFAULT_POLICY"):]
     classes = set(tomllib.loads(default[default.index('r#"') + 3 : default.index('"#;')])["classes"])
-    tag = re.search(r'pub const TAG_CLASS: &str = "([^"]+)"', source).group(1)
+    tags = (ROOT / "src/catalogue/policy/mod.rs").read_text()
+    tag = re.search(r'pub const TAG_CLASS: &str = "([^"]+)"', tags).group(1)
     rules = policy["rules"]
     assert 0 < len(rules) <= 100
     seen = set()
