@@ -1,4 +1,4 @@
-//! The authorization pass (issue 78) at many hosts and sessions a day, in memory against the
+//! The authorization pass at many hosts and sessions a day, in memory against the
 //! loopback fake Resource Manager of the e2e tests (PIM's schedule lists in the shapes of the
 //! authorization specification's examples): a benchmark, not a timed test.
 //!

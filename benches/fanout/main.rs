@@ -1,4 +1,4 @@
-//! The fanned-out timers at many Bastion hosts (issue 79), on Azurite, through real processes: a
+//! The fanned-out timers at many Bastion hosts, on Azurite, through real processes: a
 //! benchmark, not a timed test. Per host count, a freshly started Azurite of the bench's own
 //! (`.azurite-bench-fanout`) behind a counting proxy ([`proxy`]), the loopback fake Resource
 //! Manager of the e2e tests (REST specs' shapes; each host with one live session; a fixed round
