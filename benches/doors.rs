@@ -3,7 +3,8 @@
 //! bucket answering 429 + `Retry-After` when empty): `--vms` watched VMs (through `BYPASS_SCOPES`
 //! resource groups) spread over `--groups` resource groups, each VM with one NIC and its own NSG
 //! (as the portal creates them) in its group, their subnets in `--networks` network groups behind
-//! one NSG each; with `--subscription 1`, `BYPASS_SCOPES` is their subscription instead (its reads
+//! one NSG each (SSH and RDP from the Bastion subnet, every other source denied ahead of the
+//! default `AllowVnetInBound`: a clean estate, no door open); with `--subscription 1`, `BYPASS_SCOPES` is their subscription instead (its reads
 //! granted there, as the deployment grants a subscription entry). Prints the requests per watched
 //! VM of each pass, its wall time and the answers that were 429. With `--elsewhere 1`, each VM's
 //! NIC and NSG lie in another group (`rg-nic-*`, listed by no scope), so each VM is read by a VM
@@ -83,13 +84,12 @@ fn estate(
         e.network.push(nsg(
             &rg,
             "nsg-app",
-            vec![rule(
-                "rdp-from-bastion",
-                "Allow",
-                100,
-                "10.0.1.0/26",
-                "3389",
-            )],
+            vec![
+                rule("ssh-from-bastion", "Allow", 100, "10.0.1.0/26", "22"),
+                rule("rdp-from-bastion", "Allow", 110, "10.0.1.0/26", "3389"),
+                rule("deny-ssh", "Deny", 4000, "*", "22"),
+                rule("deny-rdp", "Deny", 4010, "*", "3389"),
+            ],
         ));
     }
     for i in 0..vms {

@@ -53,8 +53,14 @@ if [ "${BENCH_TODAY:-1}" != 0 ]; then
   # This bench (and the helpers it shares), built against that tree's library.
   rm -rf "$SRC/benches/tail" && cp -r benches/tail "$SRC/benches/tail" && cp -r benches/common "$SRC/benches/"
   grep -q '^name = "tail"' "$SRC/Cargo.toml" || printf '\n[[bench]]\nname = "tail"\nharness = false\n' >>"$SRC/Cargo.toml"
-  # Another version, so its artifacts get names of their own beside this tree's in the shared target.
-  sed -i '0,/^version = "\([0-9.]*\)"$/s//version = "\1-today"/' "$SRC/Cargo.toml"
+  # Other versions, so its artifacts get names of their own beside this tree's in the shared target:
+  # each workspace package's, and the requirements naming them (the test kit's on the product, the
+  # product's on the test kit).
+  for toml in "$SRC/Cargo.toml" "$SRC/testkit/Cargo.toml" "$SRC/devhost/Cargo.toml"; do
+    [ -f "$toml" ] || continue
+    sed -i -e '0,/^version = "\([0-9.]*\)"$/s//version = "\1-today"/' \
+      -e 's/^\(bastion-[a-z]* = { path = "[^"]*", version = "[0-9.]*\)"/\1-today"/' "$toml"
+  done
   LABELS=("today ($(git rev-parse --short "$REV"))" "${LABELS[@]}")
   BINS=("$(build "$SRC" today)" "${BINS[@]}")
 fi
