@@ -57,7 +57,7 @@ pub async fn serve(state: AppState) -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(shutdown())
         .await?;
     // The last interval's heartbeats would otherwise die with the instance.
-    if let Err(e) = crate::health::flush::flush(&state.heartbeats, &state.ports.tables).await {
+    if let Err(e) = crate::health::flush::flush(&state.heartbeats, &*state.ports.tables).await {
         tracing::warn!(error = %telemetry::redact(&e.to_string()), "final heartbeat flush failed");
     }
     tracing::info!("shut down on signal");

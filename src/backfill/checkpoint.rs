@@ -133,7 +133,7 @@ impl BackfillRepo {
     pub async fn failed(&self, kind: &str, limit: usize) -> Result<Vec<String>, AzureError> {
         let filter = Filter::partition(&format!("failed~{kind}"));
         let rows =
-            crate::tables::ops::query_all(&self.tables, BACKFILL_TABLE, &filter, limit).await?;
+            crate::tables::ops::query_all(&*self.tables, BACKFILL_TABLE, &filter, limit).await?;
         Ok(rows
             .iter()
             .filter_map(|s| get_str(&s.entity, "Name").map(str::to_owned))

@@ -270,6 +270,34 @@ impl DayRow {
         }
     }
 
+    /// Its `BastionSessions_CL` row as of `at`, with the latest review and the authorization it
+    /// carries; `None` without a tunnel id.
+    pub fn session_row(&self, at: OffsetDateTime) -> Option<SessionRow> {
+        let r = self.review.as_ref();
+        Some(SessionRow {
+            time_generated: at,
+            session_id: Some(self.tunnel_id.clone()).filter(|t| !t.is_empty())?,
+            bastion_host: self.host.clone(),
+            user_name: self.user_name.clone(),
+            user_email: self.user_email.clone(),
+            client_ip: self.client_ip.clone(),
+            target_vm: self.vm.clone(),
+            target_resource_id: self.target_resource_id.clone(),
+            protocol: self.protocol.clone(),
+            session_start: Some(self.start),
+            session_end: self.end,
+            duration_ms: self.duration_ms,
+            outcome: self.public_outcome().to_owned(),
+            recorded: self.recorded,
+            recording_ids: self.recording_ids[..self.recording_ids.len().min(MAX_IDS)].to_vec(),
+            join_pending: self.pending.is_some(),
+            review_verdict: r.map(|r| r.verdict.clone()).unwrap_or_default(),
+            reviewer: r.map(|r| r.reviewer.clone()).unwrap_or_default(),
+            reviewed_at: r.map(|r| r.at),
+            authorization: self.authorization.clone(),
+        })
+    }
+
     /// Reads an index entity.
     pub fn from_entity(e: &Entity) -> Option<Self> {
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
@@ -395,14 +423,13 @@ async fn record(
     next: Option<&DayRow>,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    let Some(w) = next.filter(|_| outbox.enabled()) else {
-        return Ok(());
-    };
-    let Some(mut row) = SessionRow::of_day_row(&w.to_entity(), at) else {
-        return Ok(());
-    };
-    row.session_id.clone_from(&w.tunnel_id);
-    outbox.record(&row).await
+    match next
+        .filter(|_| outbox.enabled())
+        .and_then(|w| w.session_row(at))
+    {
+        Some(row) => outbox.record(&row).await,
+        None => Ok(()),
+    }
 }
 
 /// [`record`] within an update's `change`: what it returns once `next` is recorded (owned, so the

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::doubt::Doubt;
-use crate::dates::{format_utc, format_utc_millis, timestamp};
+use crate::dates::{format_utc, format_utc_millis, parse_date, timestamp};
+use crate::export::rows::RecordingRow;
 use crate::tables::{Entity, get_i64, get_list, get_str, int64, put_record};
 
 pub use super::key::RecordingKey;
@@ -438,6 +439,39 @@ impl Recording {
             put_record(&mut e, w);
         }
         e
+    }
+
+    /// Its `BastionRecordings_CL` row as of `at` (its creation time in whole seconds, as the
+    /// row keeps it).
+    pub fn export_row(&self, at: OffsetDateTime) -> RecordingRow {
+        let (m, v, g) = (self.matched(), self.session(), self.retagged.as_ref());
+        let of_session = |f: fn(&SessionView) -> &String| v.map(f).cloned().unwrap_or_default();
+        RecordingRow {
+            time_generated: at,
+            recording_id: self.id(),
+            bastion_host: self.bastion().to_owned(),
+            account: self.account.clone(),
+            container: self.container.clone(),
+            blob_name: self.blob_name.clone(),
+            content_length: Some(clamp(self.content_length)),
+            blob_created: timestamp(&format_utc(self.blob_created)),
+            retention_class: self.retention_class.clone(),
+            retain_until: parse_date(&self.retain_until).map(|d| d.midnight().assume_utc()),
+            legal_hold: self.hold.held,
+            sha256: self
+                .hash
+                .as_ref()
+                .map(|h| h.sha256.clone())
+                .unwrap_or_default(),
+            status: self.status.clone(),
+            match_confidence: m.map(|m| m.confidence.as_str().into()).unwrap_or_default(),
+            session_id: of_session(|v| &v.tunnel_id),
+            session_start: v.and_then(|v| v.start),
+            user_name: of_session(|v| &v.user_name),
+            target_vm: of_session(|v| &v.target_vm),
+            retagged_from: g.map(|g| g.from.clone()).unwrap_or_default(),
+            retagged_at: g.and_then(|g| timestamp(&g.at)),
+        }
     }
 
     /// Reads a row back; `None` if its key or times are missing.

@@ -14,7 +14,6 @@ use super::recording::{Recording, RecordingKey};
 use crate::azure::AzureError;
 use crate::clock::Clock;
 use crate::export::Outbox;
-use crate::export::rows::RecordingRow;
 use crate::tables::filter::Op;
 use crate::tables::ops::{self, query_all, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
@@ -198,10 +197,8 @@ impl CatalogueRepo {
                 };
                 let entity = wrote.as_ref().map(Recording::to_entity);
                 // Recorded before the write, over the same key on every attempt.
-                let record = export.as_ref().and_then(|(outbox, at)| {
-                    let row = RecordingRow::of_catalogue(entity.as_ref()?, *at)?;
-                    Some((outbox.clone(), row))
-                });
+                let record = export.as_ref().zip(wrote.as_ref());
+                let record = record.map(|((outbox, at), r)| (outbox.clone(), r.export_row(*at)));
                 async move {
                     if let Some((outbox, row)) = record {
                         outbox.record(&row).await?;

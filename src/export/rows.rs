@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::table::{ExportRow, Table};
 use crate::dates::{format_utc_millis, timestamp};
-use crate::tables::{Entity, get_i64, get_list, get_str};
+use crate::tables::{Entity, get_str};
 
 fn utc<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_utc_millis(*t))
@@ -99,41 +99,6 @@ pub struct SessionRow {
 }
 export_row!(SessionRow, Table::Sessions, session_id);
 
-impl SessionRow {
-    /// The row of a `sessionwindows` entity (annotated with its latest review, as `/api/sessions`
-    /// annotates it) as of `at`; `None` without a tunnel id.
-    pub fn of_day_row(e: &Entity, at: OffsetDateTime) -> Option<Self> {
-        let outcome = match get_str(e, "Outcome").unwrap_or_default() {
-            "connected" => "success",
-            "login-failed" => "failed-login",
-            "other" => "other",
-            _ => "unknown",
-        };
-        Some(Self {
-            time_generated: at,
-            session_id: get_str(e, "RowKey").filter(|s| !s.is_empty())?.to_owned(),
-            bastion_host: text(e, "BastionHost"),
-            user_name: text(e, "UserName"),
-            user_email: text(e, "UserEmail"),
-            client_ip: text(e, "ClientIp"),
-            target_vm: text(e, "TargetVm"),
-            target_resource_id: text(e, "TargetResourceId"),
-            protocol: text(e, "Protocol"),
-            session_start: time_of(e, "Start"),
-            session_end: time_of(e, "End"),
-            duration_ms: get_i64(e, "DurationMs"),
-            outcome: outcome.to_owned(),
-            recorded: e.get("Recorded").and_then(Value::as_bool).unwrap_or(false),
-            recording_ids: get_list(e, "RecordingIds").map(str::to_owned).collect(),
-            join_pending: get_str(e, "JoinFrom").is_some_and(|v| !v.is_empty()),
-            review_verdict: text(e, "ReviewVerdict"),
-            reviewer: text(e, "Reviewer"),
-            reviewed_at: time_of(e, "ReviewedAt"),
-            authorization: text(e, "Authorization"),
-        })
-    }
-}
-
 /// `BastionRecordings_CL`: a catalogue row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -185,42 +150,6 @@ pub struct RecordingRow {
     pub retagged_at: Option<OffsetDateTime>,
 }
 export_row!(RecordingRow, Table::Recordings, recording_id);
-
-impl RecordingRow {
-    /// The row of a catalogue entity (table `recordings`) as of `at`; `None` without an id.
-    pub fn of_catalogue(e: &Entity, at: OffsetDateTime) -> Option<Self> {
-        let host = Some(text(e, "BastionHost"))
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| text(e, "SourceBastion"));
-        let retain_until = get_str(e, "RetainUntil")
-            .and_then(crate::dates::parse_date)
-            .map(|d| d.midnight().assume_utc());
-        Some(Self {
-            time_generated: at,
-            recording_id: get_str(e, "RecordingId")
-                .filter(|s| !s.is_empty())?
-                .to_owned(),
-            bastion_host: host,
-            account: text(e, "Account"),
-            container: text(e, "Container"),
-            blob_name: text(e, "BlobName"),
-            content_length: get_i64(e, "ContentLength"),
-            blob_created: time_of(e, "BlobCreated"),
-            retention_class: text(e, "RetentionClass"),
-            retain_until,
-            legal_hold: e.get("LegalHold").and_then(Value::as_bool).unwrap_or(false),
-            sha256: text(e, "Sha256"),
-            status: text(e, "Status"),
-            match_confidence: text(e, "MatchConfidence"),
-            session_id: text(e, "TunnelId"),
-            session_start: time_of(e, "SessionStart"),
-            user_name: text(e, "UserName"),
-            target_vm: text(e, "TargetVm"),
-            retagged_from: text(e, "RetaggedFrom"),
-            retagged_at: time_of(e, "RetaggedAt"),
-        })
-    }
-}
 
 /// `BastionDetections_CL`: one notification.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -8,10 +8,11 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::outbox::{self, Outbox, RunEnd};
-use super::rows::{DetectionRow, DisconnectRow, FindingRow, RecordingRow, ReviewRow, SessionRow};
+use super::rows::{DetectionRow, DisconnectRow, FindingRow, ReviewRow};
 use super::table::{ExportRow, Table, declaration};
 use crate::catalogue::days::{DayRow, ReviewMark, Span};
 use crate::catalogue::person::Person;
+use crate::catalogue::recording::Recording;
 use crate::catalogue::session::SessionRecord;
 use crate::reviews::model::{Context, Kind, Review, Subject, Verdict};
 use crate::tables::{Entity, TableStore};
@@ -31,7 +32,7 @@ fn entity(v: Value) -> Entity {
 
 /// A session day row with every field the export reads, as the data owner writes it (its
 /// review too: the row carries the session's latest review).
-fn window() -> Entity {
+fn window() -> DayRow {
     let mut s = SessionRecord::new("5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");
     s.session_start = Some(datetime!(2025-03-14 09:00 UTC));
     s.session_end = Some(datetime!(2025-03-14 09:30 UTC));
@@ -57,7 +58,7 @@ fn window() -> Entity {
         at: datetime!(2025-03-14 12:00 UTC),
     });
     w.authorization = "none".into();
-    w.to_entity()
+    w
 }
 
 /// A catalogue row with every field the export reads.
@@ -67,13 +68,17 @@ fn catalogue() -> Entity {
         "BastionHost": "bas-hub-weu", "SourceBastion": "bas-hub-weu", "Account": "strec",
         "Container": "recordings", "BlobName": "vm-app-01/5f0c2d7e.webm",
         "ContentLength": "5000000000", "ContentLength@odata.type": "Edm.Int64",
-        "BlobCreated": "2025-03-14T09:31:00Z", "RetentionClass": "audit-1y", "RetainUntil": "2026-03-14",
+        "BlobCreated": "2025-03-14T09:31:00Z", "FirstSeen": "2025-03-14T09:31:00Z", "RetentionClass": "audit-1y", "RetainUntil": "2026-03-14",
         "LegalHold": true, "Sha256": "ab".repeat(32), "Status": "catalogued",
         "MatchConfidence": "exact", "TunnelId": "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
         "SessionStart": "2025-03-14T09:00:00Z", "UserName": "azureuser", "TargetVm": "vm-app-01",
         "RetaggedFrom": "retainUntil=2025-03-15&retentionClass=audit-1y",
         "RetaggedAt": "2025-03-16T02:00:00Z",
     }))
+}
+
+fn recording(e: &Entity) -> Recording {
+    Recording::from_entity(e).expect("catalogue row")
 }
 
 /// A review as the review log keeps it, its subject's context all known.
@@ -112,12 +117,11 @@ fn every_table() -> Vec<(Table, Value)> {
     vec![
         (
             Table::Sessions,
-            serde_json::to_value(SessionRow::of_day_row(&window(), T).expect("row")).expect("json"),
+            serde_json::to_value(window().session_row(T).expect("row")).expect("json"),
         ),
         (
             Table::Recordings,
-            serde_json::to_value(RecordingRow::of_catalogue(&catalogue(), T).expect("row"))
-                .expect("json"),
+            serde_json::to_value(recording(&catalogue()).export_row(T)).expect("json"),
         ),
         (
             Table::Detections,
@@ -247,7 +251,7 @@ fn the_drift_test_fails_on_a_column_the_declaration_lacks() {
 
 #[test]
 fn session_and_recording_rows_read_the_rows_the_api_shows() {
-    let s = SessionRow::of_day_row(&window(), T).expect("row");
+    let s = window().session_row(T).expect("row");
     assert_eq!(s.outcome, "success");
     assert_eq!(s.recording_ids, ["2025-03-14~cmVj", "2025-03-14~cmVk"]);
     assert!(s.join_pending && s.recorded);
@@ -267,18 +271,18 @@ fn session_and_recording_rows_read_the_rows_the_api_shows() {
     );
     assert_eq!(s.authorization, "none", "the verdict the day row carries");
     let mut open = window();
-    open.insert("End".into(), "".into());
-    open.remove("JoinFrom");
-    let s = SessionRow::of_day_row(&open, T).expect("row");
+    (open.end, open.pending) = (None, None);
+    let s = open.session_row(T).expect("row");
     assert_eq!((s.session_end, s.join_pending), (None, false));
-    let r = RecordingRow::of_catalogue(&catalogue(), T).expect("row");
+    let r = recording(&catalogue()).export_row(T);
     assert_eq!(r.content_length, Some(5_000_000_000));
     assert_eq!(r.retain_until, Some(datetime!(2026-03-14 00:00 UTC)));
     let mut unjoined = catalogue();
     unjoined.remove("BastionHost");
-    let r = RecordingRow::of_catalogue(&unjoined, T).expect("row");
+    let r = recording(&unjoined).export_row(T);
     assert_eq!(r.bastion_host, "bas-hub-weu", "the source's host stands in");
-    assert!(SessionRow::of_day_row(&Entity::new(), T).is_none());
+    open.tunnel_id.clear();
+    assert!(open.session_row(T).is_none());
 }
 
 fn review(id: &str, at: OffsetDateTime) -> ReviewRow {

@@ -70,7 +70,7 @@ pub async fn run(heartbeats: Arc<Heartbeats>, tables: Arc<dyn TableStore>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = flush(&heartbeats, &tables).await {
+        if let Err(e) = flush(&heartbeats, &*tables).await {
             tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "heartbeat flush failed; kept for the next one");
         }
     }

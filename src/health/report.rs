@@ -165,14 +165,14 @@ pub async fn build(
     lag_threshold: Duration,
 ) -> Result<Value, Unavailable> {
     let latest = latest_recording(deps, now).await?;
-    let mut beats = flush::stored(&deps.ports.tables).await?;
+    let mut beats = flush::stored(&*deps.ports.tables).await?;
     for (f, b) in deps.heartbeats.snapshot() {
         let merged = beats.get(&f).map_or(b.clone(), |s| s.merge(&b));
         beats.insert(f, merged);
     }
     let tailed = beats.get("AuditLogTail").and_then(|b| b.last_success);
     let (cursor, tail_lag) = cursors(deps, now, tailed).await?;
-    let sources = super::sources::check(&deps.ports.tables, &deps.ports.sources).await?;
+    let sources = super::sources::check(&*deps.ports.tables, &deps.ports.sources).await?;
     let (active, since) = (!sources.stalled.is_empty(), sources.since.clone());
     let estate = crate::estate::store::list(deps.ports.tables.as_ref())
         .await?

@@ -128,7 +128,7 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
     // Another instance flushed an older success of the tail.
     let other = Heartbeats::new(time::Duration::minutes(1));
     other.record("AuditLogTail", "processed", now - Duration::minutes(3));
-    flush::flush(&other, &f.state.ports.tables)
+    flush::flush(&other, &*f.state.ports.tables)
         .await
         .expect("flush");
     // Host b: growth a tick left unread 45 minutes ago; host c: read (up to the tail's last tick).
@@ -247,7 +247,7 @@ async fn hosts_fall_behind_while_the_tail_does_not_tick() {
     let now = f.state.ports.clock.now();
     let beats = Heartbeats::new(time::Duration::minutes(1));
     beats.record("AuditLogTail", "processed", now - Duration::minutes(40));
-    flush::flush(&beats, &f.state.ports.tables)
+    flush::flush(&beats, &*f.state.ports.tables)
         .await
         .expect("flush");
     let repo = crate::audit_logs::repo::CursorRepo::new(f.state.ports.tables.clone());

@@ -93,11 +93,11 @@ async fn flush_writes_one_row_per_function_and_nothing_when_idle() {
     }
     hb.record("AuditLogTail", "failed", T0);
     assert_eq!(tables.total(), 0, "recording does no I/O");
-    assert_eq!(flush::flush(&hb, &dyn_tables).await.expect("flush"), 2);
+    assert_eq!(flush::flush(&hb, &*dyn_tables).await.expect("flush"), 2);
     let before = tables.total();
-    assert_eq!(flush::flush(&hb, &dyn_tables).await.expect("idle"), 0);
+    assert_eq!(flush::flush(&hb, &*dyn_tables).await.expect("idle"), 0);
     assert_eq!(tables.total(), before, "an idle flush costs nothing");
-    let stored = flush::stored(&dyn_tables).await.expect("read");
+    let stored = flush::stored(&*dyn_tables).await.expect("read");
     assert_eq!(stored["RecordingCreated"].at, T0 + Duration::seconds(49));
     assert_eq!(stored["AuditLogTail"].outcome, "failed");
 }
@@ -111,9 +111,9 @@ async fn an_older_instance_never_overwrites_a_newer_ending() {
     );
     new.record("AuditLogTail", "failed", T0 + Duration::minutes(1));
     old.record("AuditLogTail", "processed", T0);
-    flush::flush(&new, &tables).await.expect("new");
-    flush::flush(&old, &tables).await.expect("old");
-    let s = &flush::stored(&tables).await.expect("read")["AuditLogTail"];
+    flush::flush(&new, &*tables).await.expect("new");
+    flush::flush(&old, &*tables).await.expect("old");
+    let s = &flush::stored(&*tables).await.expect("read")["AuditLogTail"];
     assert_eq!(
         (s.at, s.outcome.as_str()),
         (T0 + Duration::minutes(1), "failed")
@@ -130,7 +130,7 @@ async fn a_failed_flush_keeps_the_beats_for_the_next_one() {
     let f: Arc<dyn TableStore> = Arc::new(crate::testkit::down_tables());
     let hb = Heartbeats::new(time::Duration::minutes(1));
     hb.record("Reconcile", "processed", T0);
-    assert!(flush::flush(&hb, &f).await.is_err());
+    assert!(flush::flush(&hb, &*f).await.is_err());
     assert_eq!(hb.take_dirty().len(), 1, "restored");
 }
 

@@ -287,7 +287,7 @@ async fn run(
             ticked(tick(&k.state, timer).await, &exact);
             if let Some(taken) = lease {
                 taken
-                    .release(&k.state.ports.tables, now, Default::default())
+                    .release(&*k.state.ports.tables, now, Default::default())
                     .await
                     .expect("release");
             }
@@ -324,7 +324,7 @@ async fn run(
         );
     }
     let rows = query_all(
-        &k.state.ports.tables,
+        &*k.state.ports.tables,
         DAYS_TABLE,
         &Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "2025"),
         100,

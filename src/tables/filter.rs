@@ -3,33 +3,24 @@
 //! The REST client renders it to an OData `$filter` string (quotes doubled, so values cannot break
 //! out of a literal); the in-memory fake evaluates it directly (the test kit's `tables::filter`).
 
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    /// `eq`
-    Eq,
-    /// `ne`
-    Ne,
-    /// `gt`
-    Gt,
-    /// `ge`
-    Ge,
-    /// `lt`
-    Lt,
-    /// `le`
-    Le,
-}
+use crate::names::named;
 
-impl Op {
-    fn odata(self) -> &'static str {
-        match self {
-            Self::Eq => "eq",
-            Self::Ne => "ne",
-            Self::Gt => "gt",
-            Self::Ge => "ge",
-            Self::Lt => "lt",
-            Self::Le => "le",
-        }
+named! {
+    /// A comparison operator.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Op {
+        /// Equal.
+        Eq = "eq",
+        /// Not equal.
+        Ne = "ne",
+        /// Greater than.
+        Gt = "gt",
+        /// Greater than or equal.
+        Ge = "ge",
+        /// Less than.
+        Lt = "lt",
+        /// Less than or equal.
+        Le = "le",
     }
 }
 
@@ -85,7 +76,7 @@ impl Filter {
                     Lit::Int(i) => format!("{i}L"),
                     Lit::Bool(b) => b.to_string(),
                 };
-                format!("{prop} {} {value}", op.odata())
+                format!("{prop} {} {value}", op.as_str())
             }
             Self::And(parts) => join(parts, " and "),
             Self::Or(parts) => join(parts, " or "),

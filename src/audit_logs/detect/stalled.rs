@@ -76,7 +76,7 @@ pub async fn check(
     let stalled = is_stalled(ended, recordings);
     let mut started = false;
     let marked = update(
-        &deps.ports.tables,
+        &*deps.ports.tables,
         STATE_TABLE,
         MARKER_PK,
         &marker_key(source),

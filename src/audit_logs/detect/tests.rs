@@ -41,14 +41,14 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
         || AzureError::Conflict,
     ] {
         let memory: Arc<dyn TableStore> = Arc::new(InMemoryTables::new());
-        let pk = burst(&memory, 5).await;
+        let pk = burst(&*memory, 5).await;
         let lossy: Arc<dyn TableStore> =
             Arc::new(LostAnswer::new(memory.clone(), FAILED_TABLE, answer));
-        let first = check(&lossy, &pk, 5, window).await;
+        let first = check(&*lossy, &pk, 5, window).await;
         let digest = match first {
             Ok(Some(n)) => n,
             // The dropped connection fails this check; the partition stays unchecked.
-            Err(AzureError::Transient(_)) => check(&lossy, &pk, 5, window)
+            Err(AzureError::Transient(_)) => check(&*lossy, &pk, 5, window)
                 .await
                 .expect("checked")
                 .expect("the next check emits what the lost answer withheld"),
@@ -56,7 +56,7 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
         };
         assert_eq!(digest.kind.name, "login.failed.burst");
         assert!(
-            check(&lossy, &pk, 5, window)
+            check(&*lossy, &pk, 5, window)
                 .await
                 .expect("checked")
                 .is_none(),
@@ -268,7 +268,7 @@ async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_
         MarkedAgain(memory.clone(), again.clone(), Default::default()),
     );
     super::unchecked::run_unchecked(&hooked, &sources, 5, window).await;
-    let left = query_all(&memory, FAILED_TABLE, &unchecked, 10)
+    let left = query_all(&*memory, FAILED_TABLE, &unchecked, 10)
         .await
         .expect("unchecked");
     let keys: Vec<_> = left

@@ -29,7 +29,7 @@ pub async fn bursts(ports: &Ports, settings: &AuditSettings) -> Vec<Finding> {
         settings.failed_login_threshold,
         settings.failed_login_bucket,
     );
-    run_unchecked(&ports.tables, &ports.sources, threshold, window).await
+    run_unchecked(&*ports.tables, &ports.sources, threshold, window).await
 }
 
 /// Checks every unchecked partition (a failed check is logged and stays unchecked); never fails, so

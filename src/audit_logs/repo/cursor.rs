@@ -169,7 +169,7 @@ impl CursorRepo {
     ) -> Result<Option<Cursor>, AzureError> {
         let probe = Cursor::new(blob, hour, hour, "").in_source(source);
         let stored =
-            crate::tables::ops::get(&self.tables, CURSORS_TABLE, &probe.pk(), &probe.rk()).await?;
+            crate::tables::ops::get(&*self.tables, CURSORS_TABLE, &probe.pk(), &probe.rk()).await?;
         Ok(stored.and_then(|s| Cursor::from_entity(&s.entity, s.etag)))
     }
 
@@ -249,7 +249,7 @@ impl CursorRepo {
         ];
         and.extend(host.map(|h| Filter::str("BastionHost", Op::Eq, h.to_ascii_lowercase())));
         let filter = Filter::And(and);
-        let rows = query_all(&self.tables, CURSORS_TABLE, &filter, usize::MAX).await?;
+        let rows = query_all(&*self.tables, CURSORS_TABLE, &filter, usize::MAX).await?;
         let mut cursors: Vec<Cursor> = rows
             .into_iter()
             .filter_map(|s| Cursor::from_entity(&s.entity, s.etag))

@@ -129,9 +129,7 @@ pub async fn upsert(
             });
             let mut e = cur.map(|s| s.entity).unwrap_or_default();
             e.extend(after.to_entity());
-            if let Some(line) = raw {
-                e.insert("LastRaw".into(), Value::String(line.to_owned()));
-            }
+            e.extend(raw.map(|line| ("LastRaw".to_owned(), Value::from(line))));
             let (changed, put_under) = (changed, &put_under);
             async move {
                 let Some((was, write, pending, day, stray)) = index else {
@@ -187,9 +185,7 @@ async fn insert_new(
     }
     set_put(put_under, days::day_of(&after));
     let mut e = after.to_entity();
-    if let Some(line) = raw {
-        e.insert("LastRaw".into(), Value::String(line.to_owned()));
-    }
+    e.extend(raw.map(|line| ("LastRaw".to_owned(), Value::from(line))));
     e.insert("PartitionKey".into(), part.tunnel_id.clone().into());
     e.insert("RowKey".into(), SESSION_ROW.into());
     Ok(match ops::insert_once(tables, SESSIONS_TABLE, &e).await? {

@@ -397,7 +397,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     rig.api(Method::GET, "/api/ui", None).await;
 
     ledger.run_as("heartbeat flush");
-    bastion_recordings::health::flush::flush(&rig.state.heartbeats, &rig.state.ports.tables)
+    bastion_recordings::health::flush::flush(&rig.state.heartbeats, &*rig.state.ports.tables)
         .await
         .expect("flush");
     rig.ran.push("heartbeat flush".to_owned());

@@ -7,7 +7,7 @@
 //! session is found by `ReviewQueue` once the join ran: marked `self-review`, recorded as refused,
 //! no longer the recording's review, and its session's queue entry not reviewed.
 
-use bastion_recordings::tables::{TableStore, WriteMode};
+use bastion_recordings::tables::WriteMode;
 use reqwest::Method;
 use serde_json::{Value, json};
 

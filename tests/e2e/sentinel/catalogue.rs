@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use bastion_recordings::tables::TableStore as _;
 use serde_json::Value;
 
 use super::{drain, fake, ids, settings};

@@ -47,7 +47,7 @@ async fn a_session_spread_over_chunks_of_one_page_costs_one_write() {
         "{:?}",
         tables.by_table()
     );
-    let s = crate::catalogue::session::get(&k.state.ports.tables, &recs[0].tunnel)
+    let s = crate::catalogue::session::get(&*k.state.ports.tables, &recs[0].tunnel)
         .await
         .expect("get")
         .expect("stored");

@@ -54,14 +54,14 @@ async fn the_history_from_the_bound_is_read_once_and_the_live_cursor_stays() {
         archive,
         "the archive's burst digests, same ids"
     );
-    let tables = &k.state.ports.tables;
+    let tables = &*k.state.ports.tables;
     for r in &recs {
         let s = crate::catalogue::session::get(tables, &r.tunnel).await;
         assert!(matches!(s, Ok(Some(_))), "{} stored", r.tunnel);
     }
     let old = crate::catalogue::session::get(tables, &before_from().tunnel).await;
     assert!(matches!(old, Ok(None)), "before --from: not read");
-    let live = crate::tables::ops::get(tables.as_ref(), store::TABLE, WS, store::CURSOR_ROW).await;
+    let live = crate::tables::ops::get(tables, store::TABLE, WS, store::CURSOR_ROW).await;
     assert!(
         matches!(live, Ok(None)),
         "the live cursor is not the backfill's"

@@ -161,7 +161,7 @@ async fn workspace_tick(
     let (a, ports) = (&k.state.audit, &k.state.ports);
     let (threshold, bucket) = (a.failed_login_threshold, a.failed_login_bucket);
     r.joined.findings = crate::audit_logs::detect::unchecked::run_unchecked(
-        &ports.tables,
+        &*ports.tables,
         &ports.sources,
         threshold,
         bucket,
@@ -301,7 +301,7 @@ async fn a_record_visible_late_within_the_overlap_is_still_read() {
     fake.ingest(WS, late);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
     assert_eq!(r.stored, 1);
-    let s = crate::catalogue::session::get(&k.state.ports.tables, &recs[1].tunnel)
+    let s = crate::catalogue::session::get(&*k.state.ports.tables, &recs[1].tunnel)
         .await
         .expect("get");
     assert!(s.is_some(), "the late record's session is stored");

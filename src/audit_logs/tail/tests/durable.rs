@@ -53,7 +53,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         "the check failed transiently"
     );
     let unchecked = Filter::partition(UNCHECKED);
-    let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &unchecked, 10).await;
+    let listed = query_all(&*k.state.ports.tables, FAILED_TABLE, &unchecked, 10).await;
     assert_eq!(
         listed.expect("unchecked").len(),
         2,
@@ -67,14 +67,14 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         (0, 2),
         "retried with no new record"
     );
-    let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &unchecked, 10).await;
+    let listed = query_all(&*k.state.ports.tables, FAILED_TABLE, &unchecked, 10).await;
     assert!(listed.expect("unchecked").is_empty(), "settled");
     assert_eq!(bursts(&run(&k, NOW).await), 0, "once");
 }
 
 async fn day_rows(k: &Kit, day: &str) -> Vec<DayRow> {
     query_all(
-        &k.state.ports.tables,
+        &*k.state.ports.tables,
         DAYS_TABLE,
         &Filter::partition(day),
         100,
@@ -149,7 +149,7 @@ async fn an_earlier_start_moves_the_day_row_with_its_join_state() {
     assert!(moved[0].end.is_some() && moved[0].end_arrived_at.is_some());
     // A replay of the same move (e.g. after a crash before the offset was saved) changes nothing.
     let session = super::session(&k, t).await.expect("session");
-    let before = get(&k.state.ports.tables, DAYS_TABLE, "2025-03-13", t)
+    let before = get(&*k.state.ports.tables, DAYS_TABLE, "2025-03-13", t)
         .await
         .expect("get");
     put_day(
@@ -163,7 +163,7 @@ async fn an_earlier_start_moves_the_day_row_with_its_join_state() {
     )
     .await
     .expect("replay");
-    let after = get(&k.state.ports.tables, DAYS_TABLE, "2025-03-13", t)
+    let after = get(&*k.state.ports.tables, DAYS_TABLE, "2025-03-13", t)
         .await
         .expect("get");
     assert_eq!(before.map(|s| s.etag), after.map(|s| s.etag), "no rewrite");

@@ -23,7 +23,7 @@ use crate::testkit::tail::{connected, connects, failed_logins, run, started, sta
 
 /// The stored session of `tunnel`.
 async fn session(k: &Kit, tunnel: &str) -> Option<SessionRecord> {
-    get_session(&k.state.ports.tables, tunnel)
+    get_session(&*k.state.ports.tables, tunnel)
         .await
         .expect("get")
 }

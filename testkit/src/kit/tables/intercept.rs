@@ -6,12 +6,16 @@
 //! needs "do something, then call the wrapped store"; a hook only says what happens around which
 //! call. Each call names its REST operation in the permission table's vocabulary ([`Operation`]).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::testkit::intercept::Counter;
 pub use crate::testkit::intercept::Intercepted;
+use crate::testkit::tables::memory::InMemoryTables;
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::permissions::Operation;
+use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode};
 
 /// The call about to be made, with the table it addresses.
@@ -129,14 +133,51 @@ impl<T, H: BeforeTableCall> Intercepted<T, H> {
     }
 }
 
+/// What an [`Intercepted`] table store wraps: a store of its own, or one shared with the test.
+pub trait Wrapped: Send + Sync + 'static {
+    /// The store the calls go to.
+    fn store(&self) -> &dyn TableStore;
+}
+
+/// Implements [`Wrapped`] for stores wrapped as they are.
+macro_rules! wrapped_as_is {
+    ($($store:ty),+) => {$(
+        impl Wrapped for $store {
+            fn store(&self) -> &dyn TableStore {
+                self
+            }
+        }
+    )+};
+}
+
+wrapped_as_is!(InMemoryTables, TableRestClient);
+
+impl<T: Wrapped, H: BeforeTableCall> Wrapped for Intercepted<T, H> {
+    fn store(&self) -> &dyn TableStore {
+        self
+    }
+}
+
+impl<T: TableStore> Wrapped for Arc<T> {
+    fn store(&self) -> &dyn TableStore {
+        &**self
+    }
+}
+
+impl Wrapped for Arc<dyn TableStore> {
+    fn store(&self) -> &dyn TableStore {
+        &**self
+    }
+}
+
 #[async_trait]
-impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
+impl<T: Wrapped, H: BeforeTableCall> TableStore for Intercepted<T, H> {
     async fn ensure_table(&self, table: &str) -> Result<(), AzureError> {
-        let run = self.inner().ensure_table(table);
+        let run = self.inner().store().ensure_table(table);
         self.table_call(TableCall::EnsureTable(table), run).await
     }
     async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, AzureError> {
-        let run = self.inner().get(table, pk, rk);
+        let run = self.inner().store().get(table, pk, rk);
         self.table_call(TableCall::Get(table), run).await
     }
     async fn write(
@@ -145,7 +186,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         entity: &Entity,
         mode: WriteMode,
     ) -> Result<String, AzureError> {
-        let run = self.inner().write(table, entity, mode.clone());
+        let run = self.inner().store().write(table, entity, mode.clone());
         self.table_call(TableCall::Write(table, &mode, entity), run)
             .await
     }
@@ -156,15 +197,15 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         rk: &str,
         etag: Option<&str>,
     ) -> Result<(), AzureError> {
-        let run = self.inner().delete(table, pk, rk, etag);
+        let run = self.inner().store().delete(table, pk, rk, etag);
         self.table_call(TableCall::Delete(table), run).await
     }
     async fn list_tables(&self, prefix: &str) -> Result<Vec<String>, AzureError> {
-        let run = self.inner().list_tables(prefix);
+        let run = self.inner().store().list_tables(prefix);
         self.table_call(TableCall::ListTables(prefix), run).await
     }
     async fn delete_table(&self, table: &str) -> Result<(), AzureError> {
-        let run = self.inner().delete_table(table);
+        let run = self.inner().store().delete_table(table);
         self.table_call(TableCall::DeleteTable(table), run).await
     }
     async fn query(
@@ -174,7 +215,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         top: Option<u32>,
         continuation: Option<String>,
     ) -> Result<QueryPage, AzureError> {
-        let run = self.inner().query(table, filter, top, continuation);
+        let run = self.inner().store().query(table, filter, top, continuation);
         self.table_call(TableCall::Query(table, filter), run).await
     }
     async fn batch(
@@ -182,7 +223,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         table: &str,
         writes: &[(Entity, WriteMode)],
     ) -> Result<Vec<String>, AzureError> {
-        let run = self.inner().batch(table, writes);
+        let run = self.inner().store().batch(table, writes);
         self.table_call(TableCall::Batch(table, writes), run).await
     }
 }
