@@ -92,7 +92,7 @@ impl Recordings {
         event: &BlobEvent,
     ) -> Result<Handled, AzureError> {
         let key = source.key(event.time, &event.blob);
-        let gone = outside::Gone {
+        let gone = super::ingest::Announced {
             key: key.clone(),
             event,
             account: source.account(),
