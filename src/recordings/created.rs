@@ -33,17 +33,6 @@ pub struct Recordings {
 }
 
 impl Recordings {
-    /// Cataloguing over `ports`, tagging by `policy`, joining with `join`; `custody` as the field.
-    pub fn new(ports: &Ports, policy: Arc<Policy>, join: Join, custody: bool) -> Self {
-        let ports = ports.clone();
-        Self {
-            ports,
-            policy,
-            join,
-            custody,
-        }
-    }
-
     /// Leaves the lookup of the actor of `alert` when custody is on; `folded`: the alert was
     /// folded into its container's burst, which names the actor instead of a follow-up.
     ///
