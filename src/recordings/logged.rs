@@ -362,14 +362,12 @@ impl Recordings {
         let Some(key) = recording.and_then(RecordingKey::parse) else {
             return Ok(None);
         };
-        let alert_id = alert.id();
-        let alert_id = alert_id.as_str();
         // The log row is the request itself: found, not probable.
         let tie = actor::Tie {
             status: crate::catalogue::writer::ACTOR_FOUND,
             how: FROM_LOG.to_owned(),
         };
-        let who = actor::found(&l.access, &tie, alert_id);
+        let who = actor::found(&l.access, &tie, &alert.id());
         lookup::attach(&self.ports, &key, change, &who).await
     }
 }
