@@ -122,7 +122,7 @@ fn first<const N: usize>(list: &mut Vec<[String; N]>, row: &[String; N]) {
 }
 
 /// Counts rows as they pass.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Counter {
     figures: Figures,
     /// Earliest review per subject (recording or session id).
@@ -138,11 +138,9 @@ impl Counter {
     /// (`catalogue::figures::due_at`).
     pub fn new(to: OffsetDateTime, deadline: Duration) -> Self {
         Self {
-            figures: Figures::default(),
-            reviewed: HashMap::new(),
-            independent: std::collections::HashSet::new(),
             deadline,
             due_before: crate::dates::format_date((to + Duration::days(30)).date()),
+            ..Self::default()
         }
     }
 

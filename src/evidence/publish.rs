@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use serde_json::json;
-use time::{Date, Month, OffsetDateTime, Time};
+use time::OffsetDateTime;
 
 use super::options::PackOptions;
 use super::pack::{pack_dir, write_pack};
@@ -33,17 +33,9 @@ pub enum Published {
 
 /// The calendar month before the one `now` lies in: `[first day, first day of now's month)`.
 pub fn previous_month(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-    let this = Date::from_calendar_date(now.year(), now.month(), 1).unwrap_or(now.date());
-    let year = if now.month() == Month::January {
-        now.year() - 1
-    } else {
-        now.year()
-    };
-    let prev = Date::from_calendar_date(year, now.month().previous(), 1).unwrap_or(this);
-    (
-        prev.with_time(Time::MIDNIGHT).assume_utc(),
-        this.with_time(Time::MIDNIGHT).assume_utc(),
-    )
+    let this = now.date().replace_day(1).unwrap_or(now.date());
+    let prev = (this.previous_day()).map_or(this, |d| d.replace_day(1).unwrap_or(this));
+    (prev.midnight().assume_utc(), this.midnight().assume_utc())
 }
 
 /// Publishes the month's pack under folder `run` and commits it, unless it is committed already.

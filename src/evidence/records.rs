@@ -206,14 +206,12 @@ pub async fn storage_accesses(
         crate::custody::query::run_period(logs, &custody.workspace, containers, span, STORAGE_ROWS)
             .await;
     let note = |outcome: String| {
-        storage_row([
+        storage_row(vec![
             format_utc_millis(q.to),
             String::new(),
             "storage-logs".to_owned(),
             custody.workspace.clone(),
             outcome,
-            String::new(),
-            String::new(),
         ])
     };
     let found = match found {
@@ -234,7 +232,7 @@ pub async fn storage_accesses(
                 .find(|v| !v.is_empty())
                 .cloned()
                 .unwrap_or_default();
-            storage_row([
+            storage_row(vec![
                 a.at.clone(),
                 who,
                 format!("storage:{}", a.operation),
@@ -257,9 +255,8 @@ pub async fn storage_accesses(
 }
 
 /// An `accessaudit.csv` row of a storage request (at, who, action, target, outcome, client IP,
-/// user agent), naming no recording.
-fn storage_row(head: [String; 7]) -> Row {
-    let mut cells = head.to_vec();
+/// user agent: the cells left out are empty), naming no recording.
+fn storage_row(mut cells: Vec<String>) -> Row {
     cells.resize(columns(ACCESS_COLUMNS).count(), String::new());
     access_row(cells)
 }

@@ -19,6 +19,7 @@ use crate::catalogue::days::DayRow;
 use crate::catalogue::query::shape::{self, Shape};
 use crate::catalogue::query::{MAX_LIMIT, Query, page};
 use crate::catalogue::recording::Recording;
+use crate::names::named;
 use crate::ports::Ports;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
@@ -27,65 +28,51 @@ use crate::reviews::refusal::REFUSALS_TABLE;
 use crate::reviews::{Period, REVIEWS_TABLE, Review};
 use crate::tables::TableStore;
 
-/// One CSV file of rows read from the tables, in the order a pack reads them (reviews first: the
-/// sessions' coverage needs them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Reviews of sessions and recordings.
-    Reviews,
-    /// Bastion sessions from the audit logs.
-    Sessions,
-    /// The failed-login bursts the detector raised.
-    Bursts,
-    /// Catalogued recordings (`integrity.csv` is derived from the same rows).
-    Recordings,
-    /// Legal holds.
-    Holds,
-    /// Deletion tombstones.
-    Deletions,
-    /// Who read which recording.
-    AccessAudit,
-    /// Self-reviews refused.
-    RefusedReviews,
-    /// Two-person hold release requests and approvals.
-    HoldReleases,
-    /// Recordings deleted outside retention or replaced.
-    Custody,
+named! {
+    /// One CSV file of rows read from the tables, named by its file, in the order a pack reads them
+    /// (reviews first: the sessions' coverage needs them).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// Reviews of sessions and recordings.
+        Reviews = "reviews.csv",
+        /// Bastion sessions from the audit logs.
+        Sessions = "sessions.csv",
+        /// The failed-login bursts the detector raised.
+        Bursts = "bursts.csv",
+        /// Catalogued recordings (`integrity.csv` is derived from the same rows).
+        Recordings = "recordings.csv",
+        /// Legal holds.
+        Holds = "holds.csv",
+        /// Deletion tombstones.
+        Deletions = "deletions.csv",
+        /// Who read which recording.
+        AccessAudit = "accessaudit.csv",
+        /// Self-reviews refused.
+        RefusedReviews = "refusedreviews.csv",
+        /// Two-person hold release requests and approvals.
+        HoldReleases = "holdreleases.csv",
+        /// Recordings deleted outside retention or replaced.
+        Custody = "custody.csv",
+    }
 }
 
 impl Kind {
-    /// Every kind, in the order a pack reads them.
-    pub const ALL: [Self; 10] = [
-        Self::Reviews,
-        Self::Sessions,
-        Self::Bursts,
-        Self::Recordings,
-        Self::Holds,
-        Self::Deletions,
-        Self::AccessAudit,
-        Self::RefusedReviews,
-        Self::HoldReleases,
-        Self::Custody,
-    ];
-
     /// The file's name and its columns.
     pub fn file(self) -> (&'static str, Vec<&'static str>) {
         let names = |list| records::columns(list).map(|(n, _)| n).collect();
-        match self {
-            Self::Reviews => ("reviews.csv", Review::columns()),
-            Self::Sessions => ("sessions.csv", DayRow::columns()),
-            Self::Bursts => (
-                "bursts.csv",
-                [vec!["notificationId"], names(BURST_COLUMNS)].concat(),
-            ),
-            Self::Recordings => ("recordings.csv", Recording::columns()),
-            Self::Holds => ("holds.csv", names(HOLD_COLUMNS)),
-            Self::Deletions => ("deletions.csv", names(DELETION_COLUMNS)),
-            Self::AccessAudit => ("accessaudit.csv", names(ACCESS_COLUMNS)),
-            Self::RefusedReviews => ("refusedreviews.csv", names(REFUSAL_COLUMNS)),
-            Self::HoldReleases => ("holdreleases.csv", names(RELEASE_COLUMNS)),
-            Self::Custody => ("custody.csv", names(CUSTODY_COLUMNS)),
-        }
+        let columns = match self {
+            Self::Reviews => Review::columns(),
+            Self::Sessions => DayRow::columns(),
+            Self::Bursts => [vec!["notificationId"], names(BURST_COLUMNS)].concat(),
+            Self::Recordings => Recording::columns(),
+            Self::Holds => names(HOLD_COLUMNS),
+            Self::Deletions => names(DELETION_COLUMNS),
+            Self::AccessAudit => names(ACCESS_COLUMNS),
+            Self::RefusedReviews => names(REFUSAL_COLUMNS),
+            Self::HoldReleases => names(RELEASE_COLUMNS),
+            Self::Custody => names(CUSTODY_COLUMNS),
+        };
+        (self.as_str(), columns)
     }
 }
 
@@ -197,7 +184,7 @@ impl Source {
         for &kind in kinds {
             let mut chunk = 0;
             while let Some(rows) = (self.chunk(kind, chunk).await)
-                .with_context(|| format!("reading the rows of {}", kind.file().0))?
+                .with_context(|| format!("reading the rows of {}", kind.as_str()))?
             {
                 rows.iter().for_each(|r| each(&r.facts));
                 chunk += 1;

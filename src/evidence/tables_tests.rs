@@ -74,7 +74,7 @@ fn listed() -> impl Iterator<Item = &'static str> {
     Kind::ALL
         .into_iter()
         .filter(|k| *k != Kind::Bursts)
-        .map(|k| k.file().0)
+        .map(Kind::as_str)
 }
 
 async fn write(ports: &Ports, table: &str, v: Value) {

@@ -4,7 +4,7 @@
 use super::blob::{blob_of, tags_checked};
 use super::hash::{CHUNK, hash_blob};
 use crate::azure::{AzureError, found};
-use crate::catalogue::recording::{Hash, Recording, RecordingKey};
+use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::spine::Handled;
@@ -39,16 +39,11 @@ pub async fn hash_recording(
         let why = "already hashed at the current ETag";
         return Ok(Handled::skipped(why).found(alert));
     }
-    let Some(hashed) = found(hash_blob(store, &blob, CHUNK).await)? else {
+    let Some(mut hash) = found(hash_blob(store, &blob, CHUNK).await)? else {
         return Ok(Handled::skipped(format!("blob {blob} no longer exists")));
     };
     let checked = row.value.clone();
-    let hash = Hash {
-        sha256: hashed.sha256.clone(),
-        length: hashed.length,
-        etag: hashed.etag.clone(),
-        at: format_utc(ports.clock.now()),
-    };
+    hash.at = format_utc(ports.clock.now());
     // Every other field kept; a row gone meanwhile needs none.
     let record = |cur: Option<&Recording>| {
         let mut r = cur?.clone();
@@ -57,19 +52,15 @@ pub async fn hash_recording(
     };
     repo.update(key, Some(row), record).await?;
     let alert = tags_checked(checked).await?;
-    let note = if normalize_etag(requested_etag) == normalize_etag(&hashed.etag) {
+    let note = if normalize_etag(requested_etag) == normalize_etag(&hash.etag) {
         String::new()
     } else {
         format!(
             " (blob changed since the request; hashed ETag {})",
-            hashed.etag
+            hash.etag
         )
     };
-    let done = format!(
-        "hashed recording {}: {} bytes{note}",
-        key.id(),
-        hashed.length
-    );
+    let done = format!("hashed recording {}: {} bytes{note}", key.id(), hash.length);
     Ok(Handled::done(done).found(alert))
 }
 

@@ -4,24 +4,15 @@
 use sha2::{Digest, Sha256};
 
 use crate::azure::AzureError;
+use crate::catalogue::recording::Hash;
 use crate::storage::{BlobRef, BlobStore};
 
 /// Default ranged-read size: 8 MiB (few round trips, modest memory).
 pub const CHUNK: u64 = 8 * 1024 * 1024;
 const ATTEMPTS: usize = 3;
 
-/// A digest of one blob state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hashed {
-    /// Lower-case hex SHA-256.
-    pub sha256: String,
-    /// Bytes hashed.
-    pub length: u64,
-    /// ETag of the state hashed.
-    pub etag: String,
-}
-
-/// Hashes the current content of `blob` in `chunk`-byte ranged reads.
+/// Hashes the current content of `blob` in `chunk`-byte ranged reads: its digest, length and
+/// ETag (`at` empty: when it is recorded is the caller's).
 ///
 /// # Errors
 /// `NotFound` when the blob does not exist; `Transient` when it kept changing for `ATTEMPTS`
@@ -30,17 +21,18 @@ pub async fn hash_blob(
     store: &dyn BlobStore,
     blob: &BlobRef,
     chunk: u64,
-) -> Result<Hashed, AzureError> {
+) -> Result<Hash, AzureError> {
     let chunk = chunk.max(1);
     for _ in 0..ATTEMPTS {
         let before = store.properties(blob).await?.etag;
         let (sha256, length) = digest(store, blob, chunk).await?;
         let after = store.properties(blob).await?.etag;
         if before == after {
-            return Ok(Hashed {
+            return Ok(Hash {
                 sha256,
                 length,
                 etag: after,
+                at: String::new(),
             });
         }
     }

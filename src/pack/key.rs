@@ -70,9 +70,14 @@ impl PackKey {
         STANDARD.encode(self.public().as_bytes())
     }
 
-    /// The public key's fingerprint ([`fingerprint`]): what the report's first page names.
+    /// The public key's fingerprint, what the report's first page names: `SHA256:` and the
+    /// unpadded base64 of the SHA-256 of the key's 32 bytes (the form `ssh-keygen -l` shows),
+    /// short enough to compare by eye with the published key's.
     pub fn public_fingerprint(&self) -> String {
-        fingerprint(&self.public())
+        use base64::engine::general_purpose::STANDARD_NO_PAD;
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(self.public().as_bytes());
+        format!("SHA256:{}", STANDARD_NO_PAD.encode(digest))
     }
 
     /// The public key as SPKI PEM (`openssl pkeyutl -verify -pubin -inkey` takes it).
@@ -81,17 +86,6 @@ impl PackKey {
             .to_public_key_pem(LineEnding::LF)
             .unwrap_or_default()
     }
-}
-
-/// `SHA256:` and the unpadded base64 of the SHA-256 of the key's 32 bytes (the form `ssh-keygen -l`
-/// shows): short enough to compare by eye with the published key's.
-pub fn fingerprint(key: &VerifyingKey) -> String {
-    use base64::engine::general_purpose::STANDARD_NO_PAD;
-    use sha2::Digest as _;
-    format!(
-        "SHA256:{}",
-        STANDARD_NO_PAD.encode(sha2::Sha256::digest(key.as_bytes()))
-    )
 }
 
 /// How a pack is checked, said where a key is asked for: on the report's first page, and by

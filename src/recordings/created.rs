@@ -10,7 +10,7 @@ use crate::azure::{AzureError, found};
 use crate::catalogue::row_source::BlobKey;
 use crate::ports::Ports;
 
-use super::ingest::{self, Catalogued, EntryInput};
+use super::ingest::{self, Announced, Catalogued, EntryInput};
 use crate::catalogue::policy::{Policy, Retention, Subject, merge_tags};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
@@ -33,17 +33,6 @@ pub struct Recordings {
 }
 
 impl Recordings {
-    /// Cataloguing over `ports`, tagging by `policy`, joining with `join`; `custody` as the field.
-    pub fn new(ports: &Ports, policy: Arc<Policy>, join: Join, custody: bool) -> Self {
-        let ports = ports.clone();
-        Self {
-            ports,
-            policy,
-            join,
-            custody,
-        }
-    }
-
     /// Leaves the lookup of the actor of `alert` when custody is on; `folded`: the alert was
     /// folded into its container's burst, which names the actor instead of a follow-up.
     ///
@@ -171,14 +160,16 @@ impl Recordings {
         };
         let now = self.ports.clock.now();
         let entry = ingest::derive_entry(EntryInput {
-            event,
+            announced: Announced {
+                key: key.clone(),
+                event,
+                account: source.account(),
+                bastion: source.bastion.as_deref(),
+                now,
+            },
             blob: &blob,
-            account: source.account(),
-            bastion: source.bastion.as_deref(),
             props,
-            key: key.clone(),
             retention,
-            first_seen: now,
             min_bytes: self.join.min_bytes,
         });
         let entry = self.join.decide_new(entry).await?;

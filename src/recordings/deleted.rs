@@ -7,7 +7,7 @@ use super::created::{is_newer, not_a_source};
 use super::outside;
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, STATUS_DELETED};
-use crate::catalogue::repo::{put_path, rows_of};
+use crate::catalogue::repo::put_path;
 use crate::catalogue::row_source::BlobKey;
 use crate::custody::awaited::Change;
 use crate::events::event_grid::BlobEvent;
@@ -29,17 +29,9 @@ impl Recordings {
             return Ok(Handled::skipped(not_a_source(event)));
         };
         let tables = self.ports.tables.as_ref();
-        // The row key does not depend on the day: any time spells it.
-        let probe = source.key(event.time, &event.blob);
         let repo = self.ports.catalogue();
-        let mut row = None;
-        for key in rows_of(tables, &probe.rk).await? {
-            if let Some(r) = repo.get(&key).await? {
-                row = Some(r);
-                break;
-            }
-        }
-        let Some(row) = row else {
+        // The row key does not depend on the day: any time spells it.
+        let Some(row) = self.row_named(source, &event.blob, event.time).await? else {
             return self.gone_before(source, event).await;
         };
         let key = row.value.key.clone();
@@ -92,7 +84,7 @@ impl Recordings {
         event: &BlobEvent,
     ) -> Result<Handled, AzureError> {
         let key = source.key(event.time, &event.blob);
-        let gone = outside::Gone {
+        let gone = super::ingest::Announced {
             key: key.clone(),
             event,
             account: source.account(),

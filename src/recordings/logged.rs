@@ -13,7 +13,7 @@ use super::created::Recordings;
 use crate::audit_logs::query::store::{self, StoredCursor};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
-use crate::catalogue::repo::rows_of;
+use crate::catalogue::repo::{Versioned, rows_of};
 use crate::catalogue::row_source::BlobKey;
 use crate::custody::awaited::Change;
 use crate::custody::changes::{self, Logged, Touched};
@@ -238,7 +238,7 @@ impl Recordings {
         cause: Cause<'_>,
         now: OffsetDateTime,
     ) -> Result<Vec<Finding>, AzureError> {
-        let row = self.row_named(source, name, cause.at).await?;
+        let row = (self.row_named(source, name, cause.at).await?).map(|r| r.value);
         let handled = match (write, row) {
             (None, row) => self.removed(source, name, row.as_ref(), cause, now).await?,
             (Some((a, _)), None) => {
@@ -333,18 +333,18 @@ impl Recordings {
         Ok(replaced)
     }
 
-    /// The newest catalogue row of `name` in `source` (by the path index).
+    /// The newest catalogue row of `name` in `source` (by the path index), with its ETag.
     pub(super) async fn row_named(
         &self,
         source: &Source,
         name: &str,
         at: OffsetDateTime,
-    ) -> Result<Option<Recording>, AzureError> {
+    ) -> Result<Option<Versioned<Recording>>, AzureError> {
         let probe = source.key(at, name);
         let repo = self.ports.catalogue();
         for key in rows_of(self.ports.tables.as_ref(), &probe.rk).await? {
             if let Some(r) = repo.get(&key).await? {
-                return Ok(Some(r.value));
+                return Ok(Some(r));
             }
         }
         Ok(None)
@@ -362,14 +362,12 @@ impl Recordings {
         let Some(key) = recording.and_then(RecordingKey::parse) else {
             return Ok(None);
         };
-        let alert_id = alert.id();
-        let alert_id = alert_id.as_str();
         // The log row is the request itself: found, not probable.
         let tie = actor::Tie {
             status: crate::catalogue::writer::ACTOR_FOUND,
             how: FROM_LOG.to_owned(),
         };
-        let who = actor::found(&l.access, &tie, alert_id);
+        let who = actor::found(&l.access, &tie, &alert.id());
         lookup::attach(&self.ports, &key, change, &who).await
     }
 }

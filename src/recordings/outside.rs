@@ -3,11 +3,10 @@
 //! read it; kept, never removed), its custody trail and its `recording.deleted` notification.
 
 use serde_json::json;
-use time::OffsetDateTime;
 
+use super::ingest::{Announced, event_row};
 use crate::catalogue::recording::{
-    Deletion, Recording, RecordingKey, STATUS_DELETED, STATUS_DELETED_BEFORE,
-    STATUS_DELETED_OUTSIDE,
+    Deletion, Recording, STATUS_DELETED, STATUS_DELETED_BEFORE, STATUS_DELETED_OUTSIDE,
 };
 use crate::catalogue::trail::{self, OutsideDeletion};
 use crate::dates::{format_date, format_utc};
@@ -75,62 +74,14 @@ pub fn deleted_outside(cur: &Recording, event: &BlobEvent) -> Recording {
     r
 }
 
-/// What a blob gone before the catalogue read it is known by: the event that told of it (a
-/// `BlobCreated` whose blob was gone, or the `BlobDeleted` itself), its source's account and host.
-#[derive(Debug)]
-pub struct Gone<'a> {
-    /// The row's key (its day: the event's).
-    pub key: RecordingKey,
-    /// The event.
-    pub event: &'a BlobEvent,
-    /// The source's storage account.
-    pub account: &'a str,
-    /// The Bastion host the source is tied to, if any.
-    pub bastion: Option<&'a str>,
-    /// Now (`FirstSeen`; for a `BlobCreated`, when the blob was found gone).
-    pub now: OffsetDateTime,
-}
-
 /// The row of a blob gone before it was catalogued ([`STATUS_DELETED_BEFORE`]): the name, the
 /// event's facts (a `BlobCreated`'s ETag and length), no content read, no join; a `BlobDeleted`
 /// records its deletion, a `BlobCreated` one found gone now, completed when its event comes.
-pub fn deleted_before(g: &Gone<'_>) -> Recording {
+pub fn deleted_before(g: &Announced<'_>) -> Recording {
     let event = g.event;
-    let mut r = crate::catalogue::recording::Recording {
-        key: g.key.clone(),
-        blob_url: event.data.url.clone(),
-        account: g.account.to_owned(),
-        source_bastion: g.bastion.unwrap_or_default().to_owned(),
-        container: event.container.clone(),
-        blob_name: event.blob.clone(),
-        content_length: event.data.content_length.unwrap_or_default(),
-        content_type: event.data.content_type.clone().unwrap_or_default(),
-        blob_type: event.data.blob_type.clone().unwrap_or_default(),
-        etag: event.data.e_tag.clone().unwrap_or_default(),
-        sequencer: event.data.sequencer.clone().unwrap_or_default(),
-        event_id: event.id.clone(),
-        blob_created: event.time,
-        created: None,
-        first_seen: g.now,
-        retention_class: String::new(),
-        retain_until: String::new(),
-        candidate_keys: Vec::new(),
-        metadata: String::new(),
+    let mut r = Recording {
         status: STATUS_DELETED_BEFORE.to_owned(),
-        joined: None,
-        rejoin_at: None,
-        hold: crate::catalogue::recording::Hold::default(),
-        shortened: None,
-        deletion: None,
-        hash: None,
-        replaced: None,
-        retagged: None,
-        actor: None,
-        below_min_bytes: None,
-        suspect_alerted: None,
-        growing: false,
-        outside_deletions: Vec::new(),
-        writer: None,
+        ..event_row(g)
     };
     if event.is_created() {
         let at = format_utc(g.now);
@@ -220,7 +171,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::catalogue::recording::STATUS_CATALOGUED;
+    use crate::catalogue::recording::{RecordingKey, STATUS_CATALOGUED};
     use crate::events::event_grid::BlobEventData;
 
     fn row() -> Recording {
@@ -325,7 +276,7 @@ mod tests {
         created.data.sequencer = Some("01".into());
         created.data.request_id = Some("put-1".into());
         created.data.e_tag = Some("0x9".into());
-        let gone = |event| Gone {
+        let gone = |event| Announced {
             key: key.clone(),
             event,
             account: "a",

@@ -62,7 +62,7 @@ impl Recordings {
         if !crate::custody::changes::commits(&a.operation) || !made(a, &p.etag) {
             return Ok(());
         }
-        let Some(row) = self.row_named(source, name, at).await? else {
+        let Some(row) = (self.row_named(source, name, at).await?).map(|r| r.value) else {
             return Ok(());
         };
         let tables = self.ports.tables.as_ref();

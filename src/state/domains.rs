@@ -57,8 +57,12 @@ pub fn tailer(state: &AppState) -> Tailer {
 
 /// Cataloguing over the state's ports and retention policy.
 pub fn recordings(state: &AppState) -> Recordings {
-    let custody = state.config.custody.workspace.is_some();
-    Recordings::new(&state.ports, state.policy.clone(), join(state), custody)
+    Recordings {
+        ports: state.ports.clone(),
+        policy: state.policy.clone(),
+        join: join(state),
+        custody: state.config.custody.workspace.is_some(),
+    }
 }
 
 /// The retention sweep over the state's ports, policy and settings.

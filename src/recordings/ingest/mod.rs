@@ -72,42 +72,88 @@ pub fn find_guids(text: &str) -> Vec<String> {
     out
 }
 
+/// What a blob an event announced is known by: the event, its source's account and host, its row's
+/// key, and now.
+#[derive(Debug)]
+pub struct Announced<'a> {
+    /// The row's key.
+    pub key: RecordingKey,
+    /// The event.
+    pub event: &'a BlobEvent,
+    /// The source's storage account.
+    pub account: &'a str,
+    /// The Bastion host the source is tied to, if any.
+    pub bastion: Option<&'a str>,
+    /// Now: `FirstSeen` of a new row (a `BlobCreated` whose blob is gone: when it was found gone).
+    pub now: OffsetDateTime,
+}
+
+/// The row of what `a` announced as its event tells it: the name and the event's facts, no
+/// content read, no join, no status.
+pub fn event_row(a: &Announced<'_>) -> Recording {
+    let data = &a.event.data;
+    Recording {
+        key: a.key.clone(),
+        blob_url: data.url.clone(),
+        account: a.account.to_owned(),
+        source_bastion: a.bastion.unwrap_or_default().to_owned(),
+        container: a.event.container.clone(),
+        blob_name: a.event.blob.clone(),
+        content_length: data.content_length.unwrap_or_default(),
+        content_type: data.content_type.clone().unwrap_or_default(),
+        blob_type: data.blob_type.clone().unwrap_or_default(),
+        etag: data.e_tag.clone().unwrap_or_default(),
+        sequencer: data.sequencer.clone().unwrap_or_default(),
+        event_id: a.event.id.clone(),
+        blob_created: a.event.time,
+        created: None,
+        first_seen: a.now,
+        retention_class: String::new(),
+        retain_until: String::new(),
+        candidate_keys: Vec::new(),
+        metadata: String::new(),
+        status: String::new(),
+        joined: None,
+        rejoin_at: None,
+        hold: Hold::default(),
+        shortened: None,
+        deletion: None,
+        hash: None,
+        replaced: None,
+        retagged: None,
+        actor: None,
+        below_min_bytes: None,
+        suspect_alerted: None,
+        growing: false,
+        outside_deletions: Vec::new(),
+        writer: None,
+    }
+}
+
 /// Everything needed to build a row.
 #[derive(Debug)]
 pub struct EntryInput<'a> {
-    /// The event.
-    pub event: &'a BlobEvent,
+    /// The event, with the row's key and `FirstSeen` (of an existing row, or now).
+    pub announced: Announced<'a>,
     /// The blob.
     pub blob: &'a BlobRef,
-    /// The storage account of its source.
-    pub account: &'a str,
-    /// The Bastion host its source is tied to, if any.
-    pub bastion: Option<&'a str>,
     /// Its properties, read now.
     pub props: &'a BlobProps,
-    /// Its key.
-    pub key: RecordingKey,
     /// Effective retention (after merging with existing tags).
     pub retention: Retention,
-    /// `FirstSeen` of an existing row, or now.
-    pub first_seen: OffsetDateTime,
     /// `RECORDING_MIN_BYTES`: shorter content vouches for no session.
     pub min_bytes: u64,
 }
 
 /// Builds the catalogue row for the current state of the blob.
 pub fn derive_entry(i: EntryInput<'_>) -> Recording {
-    let (event, props) = (i.event, i.props);
+    let (event, props) = (i.announced.event, i.props);
     let blob_type = (props.kind.map(|k| k.as_str().to_owned()))
         .or_else(|| event.data.blob_type.clone())
         .unwrap_or_default();
     // An append blob announced empty is still being written: judged once it stops growing.
     let growing = blob_type == "AppendBlob" && event.data.content_length == Some(0);
     Recording {
-        key: i.key,
-        blob_url: event.data.url.clone(),
-        account: i.account.to_owned(),
-        source_bastion: i.bastion.unwrap_or_default().to_owned(),
         container: i.blob.container.clone(),
         blob_name: i.blob.name.clone(),
         content_length: props.content_length,
@@ -118,30 +164,15 @@ pub fn derive_entry(i: EntryInput<'_>) -> Recording {
             .unwrap_or_default(),
         blob_type,
         etag: props.etag.clone(),
-        sequencer: event.data.sequencer.clone().unwrap_or_default(),
-        event_id: event.id.clone(),
-        blob_created: event.time,
         created: props.created,
-        first_seen: i.first_seen,
         retention_class: i.retention.class,
         retain_until: i.retention.until,
         candidate_keys: candidate_keys(&i.blob.name, props),
         metadata: serde_json::to_string(&props.metadata).unwrap_or_default(),
         status: STATUS_CATALOGUED.to_owned(),
-        joined: None,
-        rejoin_at: None,
-        hold: Hold::default(),
-        shortened: None,
-        deletion: None,
-        hash: None,
-        replaced: None,
-        retagged: None,
-        actor: None,
         below_min_bytes: (!growing && props.content_length < i.min_bytes).then_some(i.min_bytes),
-        suspect_alerted: None,
         growing,
-        outside_deletions: Vec::new(),
-        writer: None,
+        ..event_row(&i.announced)
     }
 }
 

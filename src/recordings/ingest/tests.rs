@@ -38,17 +38,19 @@ fn row(seq: &str, etag: &str) -> Recording {
     let p = props(&[]);
     derive_entry(EntryInput {
         min_bytes: 0,
-        event: &e,
+        announced: Announced {
+            key: RecordingKey::for_source_blob(e.time, "acct", "recordings", "x"),
+            event: &e,
+            account: "acct",
+            bastion: None,
+            now: e.time,
+        },
         blob: &b,
-        account: "acct",
-        bastion: None,
         props: &p,
-        key: RecordingKey::for_source_blob(e.time, "acct", "recordings", "x"),
         retention: Retention {
             class: "ops-30d".into(),
             until: "2025-04-13".into(),
         },
-        first_seen: e.time,
     })
 }
 

@@ -57,7 +57,10 @@ pub(super) async fn row(f: &Fakes, name: &str) -> Option<Recording> {
     let r = crate::state::recordings(&f.state);
     let source = f.state.ports.sources.recordings()[0].clone();
     let at = OffsetDateTime::now_utc();
-    r.row_named(&source, name, at).await.expect("row")
+    r.row_named(&source, name, at)
+        .await
+        .expect("row")
+        .map(|r| r.value)
 }
 
 /// The verdict on `name`'s row and the doubt the join takes from it.

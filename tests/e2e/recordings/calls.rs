@@ -61,7 +61,12 @@ async fn six_storage_calls_per_new_recording_with_its_join_on_azurite_and_three_
     let props = blobs.properties(&blob).await.expect("props");
     let source = state.ports.sources.default_recordings();
     let join = bastion_recordings::state::join(&state);
-    let recordings = Recordings::new(&state.ports, state.policy.clone(), join, false);
+    let recordings = Recordings {
+        ports: state.ports.clone(),
+        policy: state.policy.clone(),
+        join,
+        custody: false,
+    };
     let existing = recordings
         .stored(&source.key(props.created.unwrap_or(event.time), &event.blob))
         .await
