@@ -11,7 +11,7 @@ use crate::azure::AzureError;
 use crate::catalogue::figures;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::filter::Op;
-use crate::tables::ops::{get, page, query_all};
+use crate::tables::ops::{get, query_all};
 use crate::tables::{Entity, Filter, TableStore, get_list, get_str};
 
 /// The row (partition, row key) holding when `ReviewQueue` last finished ranking (`At`).
@@ -82,19 +82,8 @@ pub async fn top(
     bastion: Option<&str>,
 ) -> Result<Vec<Entity>, AzureError> {
     let filter = Filter::And(ranked(bastion));
-    let mut out = Vec::new();
-    let mut next = None;
-    // The service may answer a filtered page short, with a continuation.
-    loop {
-        let want = u32::try_from(limit.saturating_sub(out.len())).unwrap_or(1000);
-        let page = page(tables, QUEUE_TABLE, &filter, want.clamp(1, 1000), next).await?;
-        out.extend(page.items.into_iter().map(|s| s.entity));
-        if out.len() >= limit || page.next.is_none() {
-            out.truncate(limit);
-            return Ok(out);
-        }
-        next = page.next;
-    }
+    let rows = query_all(tables, QUEUE_TABLE, &filter, limit).await?;
+    Ok(rows.into_iter().map(|s| s.entity).collect())
 }
 
 /// The Bastion host of each queued session that started in `[from, to)` (of `bastion`, when given)

@@ -46,7 +46,8 @@ pub async fn page(
     }
 }
 
-/// All rows matching `filter`, at most `limit` (absent table = none).
+/// All rows matching `filter`, at most `limit` (absent table = none). A page asks for no more
+/// than the rows still wanted; the service may answer a filtered page short, with a continuation.
 pub async fn query_all(
     tables: &dyn TableStore,
     table: &str,
@@ -56,7 +57,8 @@ pub async fn query_all(
     let mut out = Vec::new();
     let mut next = None;
     loop {
-        let page = page(tables, table, filter, 1000, next).await?;
+        let want = u32::try_from(limit.saturating_sub(out.len())).unwrap_or(1000);
+        let page = page(tables, table, filter, want.clamp(1, 1000), next).await?;
         out.extend(page.items);
         if out.len() >= limit || page.next.is_none() {
             out.truncate(limit);
