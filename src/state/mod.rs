@@ -38,7 +38,9 @@ use crate::tables::rest::TableRestClient;
 pub type Start = fn() -> Result<AppState, ConfigError>;
 
 pub use app_state::AppState;
-pub use domains::{LiveSessions, Raised, health, join, recordings, stalled, sweeper, tailer};
+pub use domains::{
+    LiveSessions, Raised, health, join, recordings, stalled, sweeper, tailer, workspace_query,
+};
 
 impl HasQuarantine for AppState {
     fn quarantine(&self) -> &Quarantine {
