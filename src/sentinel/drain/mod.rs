@@ -63,7 +63,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
                 continue;
             }
             Err(e) => {
-                report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
+                report.error = Some(RunError::of(table, e));
                 break;
             }
         };
@@ -78,7 +78,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
                 continue;
             }
             Err(e) => {
-                report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
+                report.error = Some(RunError::of(table, e));
                 break;
             }
         }
@@ -179,15 +179,12 @@ async fn one_table(
     report: &mut Report,
 ) -> RunEnd {
     let tables = ports.tables.as_ref();
-    let failed = |e: AzureError| Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+    let failed = |e: AzureError| Ended::Stopped(RunError::of(table, e));
     let mut sent = 0;
     let mut past_last = None;
     let ended = 'all: {
         let Some(stream) = table.stream() else {
-            break 'all Ended::Stopped(RunError::Failed(format!(
-                "{}: no stream declared",
-                table.key()
-            )));
+            break 'all Ended::Stopped(RunError::of(table, "no stream declared"));
         };
         let cursor = held.lock().await.state().cursor;
         let order: Vec<String> = buckets
