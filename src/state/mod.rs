@@ -172,18 +172,6 @@ pub struct Stores {
     pub tables: Arc<dyn TableStore>,
 }
 
-impl Stores {
-    /// Every blob seam is `blobs`.
-    pub fn one(blobs: Arc<dyn BlobStore>, tables: Arc<dyn TableStore>) -> Self {
-        Self {
-            recordings: blobs.clone(),
-            audit_logs: blobs.clone(),
-            app_blobs: blobs,
-            tables,
-        }
-    }
-}
-
 /// The app's managed identity's credential ([`Config::identity`]), its token requests bounded by
 /// the app connection's timeouts; none without one.
 fn app_credential(config: &Config, app: &StorageConnection) -> Option<Arc<dyn TokenCredential>> {
