@@ -164,19 +164,18 @@ pub async fn build(
     now: OffsetDateTime,
     lag_threshold: Duration,
 ) -> Result<Value, Unavailable> {
+    let tables = deps.ports.tables.as_ref();
     let latest = latest_recording(deps, now).await?;
-    let mut beats = flush::stored(&deps.ports.tables).await?;
+    let mut beats = flush::stored(tables).await?;
     for (f, b) in deps.heartbeats.snapshot() {
         let merged = beats.get(&f).map_or(b.clone(), |s| s.merge(&b));
         beats.insert(f, merged);
     }
     let tailed = beats.get("AuditLogTail").and_then(|b| b.last_success);
     let (cursor, tail_lag) = cursors(deps, now, tailed).await?;
-    let sources = super::sources::check(&deps.ports.tables, &deps.ports.sources).await?;
+    let sources = super::sources::check(tables, &deps.ports.sources).await?;
     let (active, since) = (!sources.stalled.is_empty(), sources.since.clone());
-    let estate = crate::estate::store::list(deps.ports.tables.as_ref())
-        .await?
-        .rows;
+    let estate = crate::estate::store::list(tables).await?.rows;
     let estate_high: Vec<String> = estate
         .iter()
         .filter(|r| r.is_open_high())
@@ -191,10 +190,9 @@ pub async fn build(
         poison_messages += n;
         poison.insert((*q).to_owned(), n.into());
     }
-    let (fanout, poisoned) =
-        crate::fanout::stats::report(deps.ports.tables.as_ref(), FANOUT_TIMERS, now).await?;
+    let (fanout, poisoned) = crate::fanout::stats::report(tables, FANOUT_TIMERS, now).await?;
     let (sentinel, export_behind) = if deps.ports.outbox.enabled() {
-        super::sentinel::check(deps.ports.tables.as_ref(), now).await?
+        super::sentinel::check(tables, now).await?
     } else {
         (json!({"enabled": false}), Vec::new())
     };
@@ -233,14 +231,12 @@ pub async fn build(
 }
 
 fn functions_json(beats: &BTreeMap<String, Beat>) -> Value {
-    let mut out = serde_json::Map::new();
-    for f in FUNCTIONS {
-        out.insert((*f).into(), Value::Null);
-    }
-    for (f, b) in beats {
-        out.insert(f.clone(), b.to_json());
-    }
-    Value::Object(out)
+    let never = FUNCTIONS.iter().map(|f| ((*f).to_owned(), Value::Null));
+    Value::Object(
+        never
+            .chain(beats.iter().map(|(f, b)| (f.clone(), b.to_json())))
+            .collect(),
+    )
 }
 
 async fn latest_recording(
