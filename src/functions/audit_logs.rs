@@ -84,12 +84,9 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
     let mut units: Vec<String> = known.keys().cloned().collect();
     units.push(tail::JOINED.to_owned());
     let knowing = |u: &str| known.get(u).cloned().unwrap_or_default();
-    let note = format!(
-        "listed {listed} of {} hosts: {} unchanged, not planned",
-        hosts.len(),
-        quiet.len()
-    );
-    let units = (units.as_slice(), quiet.len());
+    let (all, unchanged) = (hosts.len(), quiet.len());
+    let note = format!("listed {listed} of {all} hosts: {unchanged} unchanged, not planned");
+    let units = (units.as_slice(), unchanged);
     let timer = (AUDIT_LOG_TAIL, ledger);
     super::plan::planned_knowing(&state, timer, units, now, knowing, &note).await
 }

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
 
-use crate::azure::Timeouts;
 use crate::azure::connection::StorageConnection;
 use crate::azure::http::{Auth, Client};
+use crate::azure::{Policy as Retries, Timeouts};
 use crate::catalogue::policy::Policy;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, SourceSpec};
@@ -299,14 +299,7 @@ const MONITORING: Timeouts = Timeouts {
 
 /// The client of service `name` at `endpoint`, within `timeouts`, retried as a control call.
 fn client(name: &str, endpoint: &url::Url, auth: Auth, timeouts: Timeouts) -> Option<Client> {
-    Client::new(
-        name,
-        Some(endpoint),
-        auth,
-        timeouts,
-        crate::azure::Policy::CONTROL,
-    )
-    .ok()
+    Client::new(name, Some(endpoint), auth, timeouts, Retries::CONTROL).ok()
 }
 
 /// The Logs Ingestion API client of the Sentinel settings, when set; a call's tries end with the
@@ -316,17 +309,10 @@ fn ingestion_client(
     credential: Option<Arc<dyn TokenCredential>>,
 ) -> Option<Arc<dyn LogsIngestion>> {
     let s = config.sentinel.as_ref()?;
-    let http = client(
-        "Logs Ingestion",
-        &s.endpoint,
-        bearer(credential, s.scope()),
-        MONITORING,
-    )?;
-    Some(Arc::new(IngestionClient::new(
-        http,
-        s.endpoint.clone(),
-        &s.dcr,
-    )))
+    let auth = bearer(credential, s.scope());
+    let http = client("Logs Ingestion", &s.endpoint, auth, MONITORING)?;
+    let client = IngestionClient::new(http, s.endpoint.clone(), &s.dcr);
+    Some(Arc::new(client))
 }
 
 #[cfg(test)]
