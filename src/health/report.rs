@@ -77,11 +77,8 @@ pub struct Facts {
 
 /// `ok`, `degraded` or `stalled`, with the reasons (plain sentences, no internals).
 pub fn classify(f: &Facts, lag_threshold: Duration) -> (&'static str, Vec<String>) {
-    let mut reasons: Vec<String> = f
-        .failing
-        .iter()
-        .map(|n| format!("{n}: last invocation failed"))
-        .collect();
+    let failed = |n: &String| format!("{n}: last invocation failed");
+    let mut reasons: Vec<String> = f.failing.iter().map(failed).collect();
     if f.recent_quarantined > 0 {
         reasons.push(format!(
             "{} payload(s) quarantined since yesterday",
@@ -113,10 +110,8 @@ pub fn classify(f: &Facts, lag_threshold: Duration) -> (&'static str, Vec<String
             [] => String::new(),
             named => format!(" by {}", named.join(", ")),
         };
-        reasons.insert(
-            0,
-            format!("no recordings are being created{which} (stalled)"),
-        );
+        let stalled = format!("no recordings are being created{which} (stalled)");
+        reasons.insert(0, stalled);
         return ("stalled", reasons);
     }
     (if reasons.is_empty() { "ok" } else { "degraded" }, reasons)
@@ -315,13 +310,9 @@ pub async fn blobs_answer(deps: &Health) -> bool {
 
 /// Quarantined payloads (`<Function>/<yyyy-mm-dd>/…`): total, per function, since yesterday.
 async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize), AzureError> {
-    let recent_days = [
-        format_date(now.date()),
-        format_date((now - Duration::days(1)).date()),
-    ];
+    let recent_days = [now, now - Duration::days(1)].map(|t| format_date(t.date()));
     let (mut total, mut recent, mut by_fn) = (0usize, 0usize, BTreeMap::<String, usize>::new());
-    let mut marker = None;
-    let mut more = false;
+    let (mut marker, mut more) = (None, false);
     for _ in 0..QUARANTINE_PAGES {
         let page = deps
             .app_blobs

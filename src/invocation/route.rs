@@ -164,11 +164,8 @@ pub fn record_event(id: &str, event_type: &str, blob: Option<&str>) {
     let Some(fields) = span.metadata().map(|m| m.fields()) else {
         return;
     };
-    let (Some(f_id), Some(f_type), Some(f_blob)) = (
-        fields.field("event.id"),
-        fields.field("event.type"),
-        fields.field("blob.name"),
-    ) else {
+    let names = ["event.id", "event.type", "blob.name"];
+    let [Some(f_id), Some(f_type), Some(f_blob)] = names.map(|n| fields.field(n)) else {
         return;
     };
     span.record_all(&fields.value_set(&[
@@ -208,11 +205,8 @@ async fn finish<S: HasQuarantine>(
             let cause = source
                 .map(|e| redact(&format!("{e:#}")))
                 .unwrap_or_default();
-            match state
-                .quarantine()
-                .put(function, id, None, &reason, raw)
-                .await
-            {
+            let kept = state.quarantine().put(function, id, None, &reason, raw);
+            match kept.await {
                 Ok(blob) => {
                     let (outcome, duration_ms) = end("poisoned");
                     warn!(outcome, duration_ms, stage = "receiving", reason = %reason, error.cause_chain = %cause, quarantine.blob = %blob, "invocation poisoned");

@@ -98,12 +98,8 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
         .await;
         let held = held.into_inner();
         let cursor = end.cursor.clone().unwrap_or_else(|| held.state().cursor);
-        let passed = buckets.closed.iter();
-        sent_buckets.extend(
-            passed
-                .filter(|b| buckets::resume(&cursor, b).is_none())
-                .cloned(),
-        );
+        let passed = |b: &&String| buckets::resume(&cursor, b).is_none();
+        sent_buckets.extend(buckets.closed.iter().filter(passed).cloned());
         drained.push((table, held, end));
     }
     let now = ports.clock.now();
