@@ -222,7 +222,7 @@ async fn point<B: BlobStore>(
         ("AUDITLOGS_SOURCES", lists[1].as_str()),
     ];
     let config = bastion_testkit::state::config(&pairs).expect("config");
-    let stores = bastion_recordings::state::Stores::one(blobs.clone(), metered.clone());
+    let stores = bastion_testkit::state::stores(blobs.clone(), metered.clone());
     let clock = Arc::new(bastion_recordings::clock::SystemClock);
     let policy = bastion_recordings::catalogue::policy::Policy::builtin();
     let state = AppState::assemble(config, policy, stores, clock);

@@ -16,7 +16,7 @@ use bastion_recordings::clock::SystemClock;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::sweep::{SweepParams, Sweeper, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
-use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
 use bastion_testkit::storage::counting::CountingBlobStore;
@@ -49,7 +49,7 @@ impl World {
             ("AUDITLOGS_SOURCES", "AzureWebJobsStorage:bench-logs-none"),
         ];
         let config = bastion_testkit::state::config(&pairs).expect("config");
-        let stores = Stores::one(store, tables.clone());
+        let stores = bastion_testkit::state::stores(store, tables.clone());
         let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
         Self {
             state,

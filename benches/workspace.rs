@@ -38,7 +38,7 @@ use bastion_recordings::azure::{self, Timeouts};
 use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::loganalytics::{Answer, LogsClient, LogsQuery};
-use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::state::AppState;
 use bastion_recordings::tables::ops::write_creating_table;
 use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Entity, TableStore, WriteMode};
@@ -171,7 +171,7 @@ fn workspace_source_over(
 ) -> (Query, Arc<Recorded>, Arc<InMemoryTables>) {
     let config = bastion_testkit::state::config(&[]).expect("config");
     let memory = Arc::new(InMemoryTables::new());
-    let stores = Stores::one(
+    let stores = bastion_testkit::state::stores(
         Arc::new(InMemoryBlobStore::new("devstoreaccount1")),
         tables.unwrap_or_else(|| memory.clone()),
     );

@@ -20,7 +20,7 @@ use bastion_recordings::dates::format_date;
 use bastion_recordings::functions::recordings::recording_created;
 use bastion_recordings::invocation::{Invocation, InvokeRequest, Outcome};
 use bastion_recordings::join::{Times, window_filter};
-use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::{Entity, Filter, TableStore, WriteMode};
@@ -182,7 +182,7 @@ pub(crate) async fn check(
     let state = AppState::assemble(
         config.clone(),
         config.policy.clone(),
-        Stores::one(blobs.clone(), watched.clone()),
+        bastion_testkit::state::stores(blobs.clone(), watched.clone()),
         Arc::new(SystemClock),
     );
     let through_handler = async |blob: &str| {

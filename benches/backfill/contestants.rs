@@ -11,7 +11,7 @@ use bastion_recordings::catalogue::key::INDEX_TABLE;
 use bastion_recordings::catalogue::repo as paths;
 use bastion_recordings::cli::backfill::{BackfillArgs, options};
 use bastion_recordings::clock::SystemClock;
-use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::state::AppState;
 use bytes::Bytes;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -159,7 +159,7 @@ impl Run<'_> {
                 let state = AppState::assemble(
                     config.clone(),
                     config.policy.clone(),
-                    Stores::one(stores.0.clone(), stores.1.clone()),
+                    bastion_testkit::state::stores(stores.0.clone(), stores.1.clone()),
                     Arc::new(SystemClock),
                 );
                 let opts = options(&self.args()).expect("backfill flags");

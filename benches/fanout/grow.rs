@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bastion_recordings::audit_logs::created;
 use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::SystemClock;
-use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};
 use bastion_recordings::tables::rest::TableRestClient;
@@ -76,7 +76,7 @@ impl Growth {
         let app = &config.storage.app;
         let plain = AzureBlobStore::new(app).expect("blob client");
         let rest = TableRestClient::new(app, prefix).expect("table client");
-        let stores = Stores::one(blobs, tables);
+        let stores = bastion_testkit::state::stores(blobs, tables);
         let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
         Self {
             state,

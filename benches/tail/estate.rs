@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bastion_recordings::audit_logs::created;
 use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::SystemClock;
-use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};
 use bastion_recordings::tables::rest::TableRestClient;
@@ -67,7 +67,7 @@ impl Estate {
         let app = &config.storage.app;
         let plain = AzureBlobStore::new(app).expect("blob client");
         let tables = TableRestClient::new(app, &config.table_prefix).expect("table client");
-        let stores = Stores::one(counted.0.clone(), counted.1.clone());
+        let stores = bastion_testkit::state::stores(counted.0.clone(), counted.1.clone());
         let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
         let e = Self {
             state,

@@ -2,7 +2,7 @@
 //! diagnostic setting): the operations that open another door onto a VM, read in the table's
 //! documented columns, and the rows of one operation (one `CorrelationId`) folded into one event.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -206,39 +206,32 @@ impl Event {
 /// Folds rows into events: a `Start` and its `Success` or `Failure` are one operation (rows
 /// without a `CorrelationId` stand alone). Events in the order of their first row.
 pub fn fold(rows: &[ActivityRow]) -> Vec<Event> {
-    let mut order: Vec<(String, String, String)> = Vec::new();
-    let mut by: BTreeMap<(String, String, String), Vec<&ActivityRow>> = BTreeMap::new();
+    let mut groups: Vec<Vec<&ActivityRow>> = Vec::new();
+    let mut of: HashMap<(String, &str, &str), usize> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
         let id = if r.correlation.is_empty() {
             format!("~{i}")
         } else {
             r.correlation.clone()
         };
-        let key = (id, r.operation.clone(), r.resource.clone());
-        let group = by.entry(key.clone()).or_default();
-        if group.is_empty() {
-            order.push(key);
-        }
-        group.push(r);
+        let n = *of
+            .entry((id, &r.operation, &r.resource))
+            .or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+        groups[n].push(r);
     }
+    let is =
+        |r: &ActivityRow, words: [&str; 2]| words.iter().any(|w| r.status.eq_ignore_ascii_case(w));
     let mut out = Vec::new();
-    for key in order {
-        let Some(group) = by.get(&key) else { continue };
+    for group in groups {
         let Some(first) = group.iter().min_by_key(|r| r.at) else {
             continue;
         };
-        let is = |word: &[&str]| {
-            group
-                .iter()
-                .any(|r| word.iter().any(|w| r.status.eq_ignore_ascii_case(w)))
-        };
-        let failure = group.iter().find(|r| {
-            ["Failure", "Failed"]
-                .iter()
-                .any(|w| r.status.eq_ignore_ascii_case(w))
-        });
+        let failure = group.iter().find(|r| is(r, ["Failure", "Failed"]));
         let outcome = match failure {
-            _ if is(&["Success", "Succeeded"]) => Outcome::Succeeded,
+            _ if group.iter().any(|r| is(r, ["Success", "Succeeded"])) => Outcome::Succeeded,
             Some(f) if super::failure::refused(&f.properties) => Outcome::Failed,
             Some(_) => Outcome::FailedAfterStart,
             None => Outcome::Started,

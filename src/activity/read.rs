@@ -125,12 +125,8 @@ async fn door_rows(
                 continue;
             }
             let at = format_utc_millis(start);
-            return Ok((
-                out,
-                Some(format!(
-                    "a page of {size} rows from {at} was answered partially ({why})"
-                )),
-            ));
+            let why = format!("a page of {size} rows from {at} was answered partially ({why})");
+            return Ok((out, Some(why)));
         }
         let more = found.len() > size;
         found.truncate(size);

@@ -11,14 +11,14 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::azure::AzureError;
 use crate::dates::format_utc;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::{Filter, TableStore, WriteMode, get_str};
 
 /// Table of checkpoints and failed items.
 pub const BACKFILL_TABLE: &str = "backfill";
@@ -84,11 +84,11 @@ impl BackfillRepo {
         c: &Checkpoint,
         now: OffsetDateTime,
     ) -> Result<(), AzureError> {
-        let mut e = crate::tables::keyed("checkpoint", key);
-        e.insert("Marker".into(), c.marker.clone().unwrap_or_default().into());
-        e.insert("After".into(), c.after.clone().unwrap_or_default().into());
-        e.insert("Done".into(), c.done.into());
-        e.insert("UpdatedAt".into(), format_utc(now).into());
+        let e = crate::tables::entity(json!({
+            "PartitionKey": "checkpoint", "RowKey": key, "Done": c.done, "UpdatedAt": format_utc(now),
+            "Marker": c.marker.as_deref().unwrap_or_default(),
+            "After": c.after.as_deref().unwrap_or_default(),
+        }));
         write_creating_table(self.tables.as_ref(), BACKFILL_TABLE, &e, WriteMode::Upsert).await?;
         Ok(())
     }
@@ -104,14 +104,12 @@ impl BackfillRepo {
         error: &str,
         now: OffsetDateTime,
     ) -> Result<(), AzureError> {
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), format!("failed~{kind}").into());
         // Blob names may have 1,024 characters: a long one is keyed by its digest, and the row
         // keeps the name.
-        e.insert("RowKey".into(), failed_key(name).into());
-        e.insert("Name".into(), name.into());
-        e.insert("Error".into(), error.into());
-        e.insert("At".into(), format_utc(now).into());
+        let e = crate::tables::entity(json!({
+            "PartitionKey": format!("failed~{kind}"), "RowKey": failed_key(name), "Name": name,
+            "Error": error, "At": format_utc(now),
+        }));
         write_creating_table(self.tables.as_ref(), BACKFILL_TABLE, &e, WriteMode::Upsert).await?;
         Ok(())
     }

@@ -120,15 +120,8 @@ async fn audit_blob(
     // retire). Its sessions are written now and joined by the run's one join pass at its end.
     let never = Budget::unlimited(state.ports.clock.clone());
     let mut unbounded = blob::Allowance::UNLIMITED;
-    let read = blob::read(
-        &tail,
-        (walk.source, &cursor),
-        now,
-        &mut unbounded,
-        &never,
-        now,
-    )
-    .await?;
+    let reading = (walk.source, &cursor);
+    let read = blob::read(&tail, reading, now, &mut unbounded, &never, now).await?;
     if read.contended {
         return Err(contended(item));
     }

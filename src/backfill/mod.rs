@@ -150,11 +150,10 @@ async fn walk_kind(
                 return true;
             }
             Err(e) => {
-                let label = walk.label();
-                tracing::error!(source = %label, error.cause_chain = %redact(&e.to_string()), "backfill of one source failed; the others go on");
+                let (label, text) = (walk.label(), redact(&e.to_string()));
+                tracing::error!(source = %label, error.cause_chain = %text, "backfill of one source failed; the others go on");
                 s.errors += 1;
-                s.failed
-                    .push(format!("{label}: {}", redact(&e.to_string())));
+                s.failed.push(format!("{label}: {text}"));
                 s.complete = false;
             }
         }

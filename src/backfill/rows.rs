@@ -2,7 +2,7 @@
 //! day (1,000 rows a request) instead of one point read per recording: a backfill decides on them
 //! as the functions decide on a point read, and a row written meanwhile conflicts and is re-read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use time::OffsetDateTime;
 
@@ -34,23 +34,18 @@ impl PageRows {
         items: &[BlobItem],
         now: OffsetDateTime,
     ) -> Result<Self, AzureError> {
-        let mut days: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let mut days: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for item in items {
             let key = key_of(source, item, now);
-            let range = days
-                .entry(key.pk)
-                .or_insert_with(|| (key.rk.clone(), key.rk.clone()));
-            if key.rk < range.0 {
-                range.0.clone_from(&key.rk);
-            }
-            if key.rk > range.1 {
-                range.1 = key.rk;
-            }
+            days.entry(key.pk).or_default().insert(key.rk);
         }
         let repo = state.ports.catalogue();
         let mut rows = HashMap::new();
-        for (pk, (from, to)) in days {
-            for (rk, row) in repo.range(&pk, &from, &to).await? {
+        for (pk, keys) in days {
+            let (Some(from), Some(to)) = (keys.first(), keys.last()) else {
+                continue;
+            };
+            for (rk, row) in repo.range(&pk, from, to).await? {
                 rows.insert(RecordingKey { pk: pk.clone(), rk }, row);
             }
         }

@@ -2,14 +2,11 @@
 //! through [`crate::audit_logs::query::history`] (its own cursor, so a rerun resumes). A workspace
 //! that fails is named in the summary and retried by the next run; the others go on.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
-use super::summary::Summary;
-use super::summary::WorkspaceTotals;
+use super::summary::{Summary, WorkspaceTotals};
 use super::walk::Options;
-use crate::audit_logs::query::{Query, history};
+use crate::audit_logs::query::history;
 use crate::state::AppState;
 
 /// Reads every configured workspace over `opts`' range (none configured: nothing).
@@ -19,13 +16,8 @@ pub(super) async fn read(
     s: &mut Summary,
     emit: &mut dyn FnMut(&str, Value),
 ) {
-    let Some(logs) = state.logs.clone() else {
+    let Some(q) = crate::state::workspace_query(state) else {
         return;
-    };
-    let q = Query {
-        tail: crate::state::tailer(state),
-        logs,
-        settings: Arc::new(state.config.workspaces.query.clone()),
     };
     let now = state.ports.clock.now();
     let h = history::read(&q, opts.from, opts.to, now, opts.restart).await;

@@ -62,10 +62,9 @@ impl Plan {
         if self.duplicate {
             return format!("{timer}: this period was planned already; nothing sent");
         }
+        let (planned, running) = (self.units.len(), self.running.len());
         format!(
-            "{timer}: {} unit(s) planned, {} still queued or running from another period",
-            self.units.len(),
-            self.running.len()
+            "{timer}: {planned} unit(s) planned, {running} still queued or running from another period"
         )
     }
 }

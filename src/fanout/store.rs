@@ -214,7 +214,7 @@ impl Ledger {
             return true;
         }
         let reached = row.and_then(|e| get_str(e, "Period")).unwrap_or_default();
-        self.planned_after(unit, reached, Some(now))
+        self.later_plan(unit, reached, Some(now)).is_some()
     }
 
     /// Did `unit`'s last planned run end (its row says done or poisoned, and no planning row
@@ -227,18 +227,20 @@ impl Ledger {
         };
         let reached = get_str(row, "Period").unwrap_or_default();
         matches!(get_str(row, "State"), Some(state::DONE | state::POISONED))
-            && !self.planned_after(unit, reached, None)
+            && self.later_plan(unit, reached, None).is_none()
     }
 
-    /// Does a planning row for a period after `reached` name `unit` (within its term at `now`,
-    /// when given)?
-    fn planned_after(&self, unit: &str, reached: &str, now: Option<OffsetDateTime>) -> bool {
+    /// The latest period after `reached` whose planning row names `unit` (within its term at
+    /// `now`, when given).
+    fn later_plan(&self, unit: &str, reached: &str, now: Option<OffsetDateTime>) -> Option<&str> {
         let m = mark(unit);
-        (self.plans.iter().zip(&self.marked)).any(|(p, marks)| {
+        let mut newest_first = self.plans.iter().zip(&self.marked).rev();
+        newest_first.find_map(|(p, marks)| {
             let period = get_str(&p.entity, "Period").unwrap_or_default();
-            period > reached
+            let named = period > reached
                 && now.is_none_or(|now| is_within_term(&p.entity, now))
-                && marks.contains(&m)
+                && marks.contains(&m);
+            named.then_some(period)
         })
     }
 }
@@ -298,10 +300,8 @@ pub async fn record_plan(
     let gone =
         (ledger.plans.iter()).filter(|r| !is_within_term(&r.entity, now) && !r.etag.is_empty());
     for r in gone.take(MAX_BATCH - writes.len()) {
-        let mut keys = Entity::new();
-        for k in ["PartitionKey", "RowKey"] {
-            keys.insert(k.into(), r.entity.get(k).cloned().unwrap_or_default());
-        }
+        let key = |k| get_str(&r.entity, k).unwrap_or_default();
+        let keys = crate::tables::keyed(key("PartitionKey"), key("RowKey"));
         writes.push((keys, WriteMode::Delete(r.etag.clone())));
     }
     match tables.batch(WORK_TABLE, &writes).await {
@@ -470,12 +470,8 @@ pub async fn refused(tables: &dyn TableStore, u: &Unit) -> Result<Passed, AzureE
     if let Some(later @ Passed::Superseded(_)) = passed(tables, u).await? {
         return Ok(later);
     }
-    let m = mark(&u.unit);
-    let (plans, _) = plans(tables, &u.timer).await?;
-    let later = (plans.iter().rev())
-        .map(|p| &p.entity)
-        .filter(|p| get_str(p, "Period").is_some_and(|period| period > u.period.as_str()))
-        .find(|p| marks(p).contains(m.as_str()))
-        .and_then(|p| get_str(p, "Period").map(str::to_owned));
-    Ok(later.map_or(Passed::Claimed, Passed::Superseded))
+    let mut ledger = Ledger::default();
+    ledger.read_plans_again(tables, &u.timer).await?;
+    let later = ledger.later_plan(&u.unit, &u.period, None);
+    Ok(later.map_or(Passed::Claimed, |p| Passed::Superseded(p.to_owned())))
 }

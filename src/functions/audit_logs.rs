@@ -10,7 +10,7 @@ use super::binding::decode_event;
 use crate::audit_logs::created;
 use crate::audit_logs::detect::unchecked;
 use crate::audit_logs::path::{Host, hosts};
-use crate::audit_logs::query::{self, Query, QueryReport};
+use crate::audit_logs::query::{self, QueryReport};
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::tail::{self, TickReport};
 use crate::clock::Budget;
@@ -84,12 +84,9 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
     let mut units: Vec<String> = known.keys().cloned().collect();
     units.push(tail::JOINED.to_owned());
     let knowing = |u: &str| known.get(u).cloned().unwrap_or_default();
-    let note = format!(
-        "listed {listed} of {} hosts: {} unchanged, not planned",
-        hosts.len(),
-        quiet.len()
-    );
-    let units = (units.as_slice(), quiet.len());
+    let (all, unchanged) = (hosts.len(), quiet.len());
+    let note = format!("listed {listed} of {all} hosts: {unchanged} unchanged, not planned");
+    let units = (units.as_slice(), unchanged);
     let timer = (AUDIT_LOG_TAIL, ledger);
     super::plan::planned_knowing(&state, timer, units, now, knowing, &note).await
 }
@@ -125,22 +122,13 @@ pub async fn tail_unit(
     Ok(tail_outcome(report))
 }
 
-/// The workspace source of `state`, when one is configured.
-pub fn workspace_query(state: &AppState) -> Option<Query> {
-    Some(Query {
-        tail: crate::state::tailer(state),
-        logs: state.logs.clone()?,
-        settings: Arc::new(state.config.workspaces.query.clone()),
-    })
-}
-
 /// `AuditLogQuery`: plans one unit per configured workspace ([`query_unit`] on the work queue;
 /// none configured: nothing to do).
 ///
 /// # Errors
 /// `Retryable` when the plan cannot be recorded.
 pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
-    if workspace_query(&state).is_none() {
+    if crate::state::workspace_query(&state).is_none() {
         return Ok(Outcome::skipped(
             "no Log Analytics workspace configured (AUDITLOGS_WORKSPACES)",
         ));
@@ -163,7 +151,7 @@ pub async fn query_unit(
     now: OffsetDateTime,
 ) -> Result<Outcome, Failure> {
     let time = Budget::after(state.ports.clock.clone(), state.audit.tail_budget);
-    let mut q = workspace_query(state)
+    let mut q = crate::state::workspace_query(state)
         .ok_or_else(|| Failure::poison("no Log Analytics workspace configured"))?;
     let mut settings = (*q.settings).clone();
     settings.workspaces.retain(|w| w.id == id);

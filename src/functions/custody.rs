@@ -22,12 +22,8 @@ pub const CUSTODY_ACTOR: &str = "CustodyActor";
 pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, Failure> {
     let settings = &state.config.custody;
     let now = super::binding::now_of(&state, &inv);
-    let bursts = burst::close(
-        state.ports.tables.as_ref(),
-        now,
-        settings.workspace.is_some(),
-    )
-    .await?;
+    let (tables, lookups) = (state.ports.tables.as_ref(), settings.workspace.is_some());
+    let bursts = burst::close(tables, now, lookups).await?;
     let (Some(workspace), Some(logs)) = (settings.workspace.as_deref(), state.logs.as_deref())
     else {
         let o = Outcome::processed(format!(
@@ -59,7 +55,6 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
         Err(e) => kept(e).map(|()| lookup::Pass::default())?,
     };
     // The actors of folded alerts, once all are known (after the lookups this pass recorded).
-    let tables = state.ports.tables.as_ref();
     let burst_actors = match burst_actors::follow_ups(tables, now, settings.actor_wait).await {
         Ok(b) => b,
         Err(e) => kept(e).map(|()| Vec::new())?,

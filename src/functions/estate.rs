@@ -50,11 +50,8 @@ pub async fn estate_unit(
     let mut read: Vec<String> = (state.config.workspaces.query.workspaces.iter())
         .map(|w| w.id.clone())
         .collect();
-    let sinks = check::sinks(
-        &state.ports,
-        &read,
-        state.config.custody.workspace.as_deref(),
-    );
+    let custody = state.config.custody.workspace.as_deref();
+    let sinks = check::sinks(&state.ports, &read, custody);
     if unit == ACROSS_HOSTS {
         read.extend(state.config.custody.workspace.iter().cloned());
         read.sort();
@@ -85,11 +82,8 @@ pub async fn estate_unit(
             "the host's findings could not be stored: {f}"
         )));
     }
-    let summary = format!(
-        "{} finding(s) open, {} opened or cleared",
-        report.open,
-        report.findings.len()
-    );
+    let (open, changed) = (report.open, report.findings.len());
+    let summary = format!("{open} finding(s) open, {changed} opened or cleared");
     Ok(crate::spine::send(
         Outcome::processed(summary),
         report.findings,
@@ -146,7 +140,7 @@ async fn across_hosts(
     let logs = state.logs.as_deref();
     let config = &state.config.estate;
     let doors = bypass::run(&state.ports, logs, Some(arm), config, read, now).await;
-    let mut authz = authorization_pass(state, arm, Some(&doors), read, now).await;
+    let mut authz = authorization_pass(state, arm, &doors, read, now).await;
     let mut found = std::mem::take(&mut authz.found);
     found.extend(doors.findings.iter().cloned());
     for f in &doors.failed {
@@ -170,20 +164,17 @@ async fn across_hosts(
 async fn authorization_pass(
     state: &AppState,
     arm: &std::sync::Arc<dyn crate::arm::ResourceManager>,
-    doors: Option<&bypass::Report>,
+    doors: &bypass::Report,
     workspaces: &[String],
     now: time::OffsetDateTime,
 ) -> authorization::Report {
     let doors = authorization::read::Doors {
-        unread: doors.map_or_else(
-            || Some("the other doors' pass did not run".into()),
-            |d| d.activity_unread.clone(),
-        ),
-        events: doors.map(|d| d.jit_events.clone()).unwrap_or_default(),
-        bastion: doors.and_then(|d| d.bastion.clone()),
+        unread: doors.activity_unread.clone(),
+        events: doors.jit_events.clone(),
+        bastion: doors.bastion.clone(),
         networks: authorization::decide::Networks {
-            of: doors.map(|d| d.vnets.clone()).unwrap_or_default(),
-            unread: doors.map(|d| d.vnets_unread.clone()).unwrap_or_default(),
+            of: doors.vnets.clone(),
+            unread: doors.vnets_unread.clone(),
         },
     };
     let sources = authorization::Sources {

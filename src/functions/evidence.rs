@@ -22,11 +22,7 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
     let Some(key) = state.config.evidence_key.clone() else {
         return Ok(Outcome::skipped("EVIDENCE_SIGNING_KEY is not set"));
     };
-    let now = inv
-        .request
-        .sys()
-        .now()
-        .unwrap_or_else(|| state.ports.clock.now());
+    let now = super::binding::now_of(&state, &inv);
     let (from, to) = previous_month(now);
     let (config, blobs) = (&state.config, state.app_blobs.as_ref());
     let opts = PackOptions::new((from, to), None, now, &config.reviews, &config.audit)

@@ -61,10 +61,7 @@ pub async fn work_unit(state: AppState, inv: Invocation) -> Result<Outcome, Fail
             Err(AzureError::PreconditionFailed) => {
                 let why = match store::refused(tables, &unit).await {
                     Ok(passed) => passed_reason(&passed, &unit),
-                    Err(e) => format!(
-                        "{} {} ({}): its row changed (not read: {e})",
-                        unit.timer, unit.unit, unit.period
-                    ),
+                    Err(e) => told(&unit, format!("its row changed (not read: {e})")),
                 };
                 return Ok(Outcome::skipped(why));
             }
@@ -146,13 +143,9 @@ async fn deferred(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Out
         return None;
     }
     let scope = crate::azure::pace::scope_of(&u.unit);
-    let why = format!(
-        "{} {} ({}): Resource Manager paused {} s more for {scope}: deferred",
-        u.timer,
-        u.unit,
-        u.period,
-        left.as_secs()
-    );
+    let paused = left.as_secs();
+    let why = format!("Resource Manager paused {paused} s more for {scope}: deferred");
+    let why = told(u, why);
     defer(state, u, scope, &why).await;
     if dequeue < state.config.notify.max_dequeue {
         return Some(Err(Failure::storage(anyhow::anyhow!(why))));
@@ -178,10 +171,8 @@ async fn waiting(state: &AppState, u: &Unit, dequeue: u32) -> Option<Result<Outc
         .inspect_err(|e| tracing::warn!(error = %e, "host units not read; the doors run now"))
         .ok()
         .filter(|n| *n > 0)?;
-    let why = format!(
-        "{} {} ({}): {n} host unit(s) of its period not ended: deferred",
-        u.timer, u.unit, u.period
-    );
+    let why = format!("{n} host unit(s) of its period not ended: deferred");
+    let why = told(u, why);
     defer(state, u, HOST_UNITS.into(), &why).await;
     Some(Err(Failure::storage(anyhow::anyhow!(why))))
 }
@@ -207,6 +198,11 @@ fn passed_reason(passed: &Passed, u: &Unit) -> String {
         Passed::Superseded(period) => format!("superseded by period {period}"),
         Passed::Claimed => "another copy of its message claimed it".to_owned(),
     };
+    told(u, why)
+}
+
+/// `why`, naming unit `u` of its timer and period.
+fn told(u: &Unit, why: String) -> String {
     format!("{} {} ({}): {why}", u.timer, u.unit, u.period)
 }
 

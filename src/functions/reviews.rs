@@ -22,13 +22,8 @@ pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, F
     let done = derive::refresh(&state.ports, settings, people, &crate::state::Raised, now)
         .await
         .map_err(Failure::storage)?;
-    let due = overdue::overdue(
-        state.ports.tables.as_ref(),
-        settings.deadline.whole_hours(),
-        now,
-    )
-    .await
-    .map_err(Failure::storage)?;
+    let (tables, hours) = (state.ports.tables.as_ref(), settings.deadline.whole_hours());
+    let due = (overdue::overdue(tables, hours, now).await).map_err(Failure::storage)?;
     let o = Outcome::processed(format!(
         "review queue: {} sessions derived, {} queued; {} overdue; {} self-reviews found after the join; {} people not resolved",
         done.sessions,

@@ -29,13 +29,8 @@ pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome
             "Sentinel export is off (SENTINEL_INGESTION_ENDPOINT and SENTINEL_DCR_IMMUTABLE_ID unset)",
         ));
     };
-    let report = drain::run(
-        &state.ports,
-        client.as_ref(),
-        &inv.id,
-        Instant::now() + BUDGET,
-    )
-    .await;
+    let until = Instant::now() + BUDGET;
+    let report = drain::run(&state.ports, client.as_ref(), &inv.id, until).await;
     let sent: Vec<String> = report
         .sent
         .iter()

@@ -45,13 +45,8 @@ pub async fn flush(hb: &Heartbeats, tables: &dyn TableStore) -> Result<usize, Az
 /// # Errors
 /// Table errors.
 pub async fn stored(tables: &dyn TableStore) -> Result<BTreeMap<String, Beat>, AzureError> {
-    let rows = query_all(
-        tables,
-        HEARTBEATS_TABLE,
-        &Filter::partition(HEARTBEAT_PK),
-        1000,
-    )
-    .await?;
+    let filter = Filter::partition(HEARTBEAT_PK);
+    let rows = query_all(tables, HEARTBEATS_TABLE, &filter, 1000).await?;
     Ok(rows
         .iter()
         .filter_map(|s| {

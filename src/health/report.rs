@@ -77,11 +77,8 @@ pub struct Facts {
 
 /// `ok`, `degraded` or `stalled`, with the reasons (plain sentences, no internals).
 pub fn classify(f: &Facts, lag_threshold: Duration) -> (&'static str, Vec<String>) {
-    let mut reasons: Vec<String> = f
-        .failing
-        .iter()
-        .map(|n| format!("{n}: last invocation failed"))
-        .collect();
+    let failed = |n: &String| format!("{n}: last invocation failed");
+    let mut reasons: Vec<String> = f.failing.iter().map(failed).collect();
     if f.recent_quarantined > 0 {
         reasons.push(format!(
             "{} payload(s) quarantined since yesterday",
@@ -113,10 +110,8 @@ pub fn classify(f: &Facts, lag_threshold: Duration) -> (&'static str, Vec<String
             [] => String::new(),
             named => format!(" by {}", named.join(", ")),
         };
-        reasons.insert(
-            0,
-            format!("no recordings are being created{which} (stalled)"),
-        );
+        let stalled = format!("no recordings are being created{which} (stalled)");
+        reasons.insert(0, stalled);
         return ("stalled", reasons);
     }
     (if reasons.is_empty() { "ok" } else { "degraded" }, reasons)
@@ -164,19 +159,18 @@ pub async fn build(
     now: OffsetDateTime,
     lag_threshold: Duration,
 ) -> Result<Value, Unavailable> {
+    let tables = deps.ports.tables.as_ref();
     let latest = latest_recording(deps, now).await?;
-    let mut beats = flush::stored(&*deps.ports.tables).await?;
+    let mut beats = flush::stored(tables).await?;
     for (f, b) in deps.heartbeats.snapshot() {
         let merged = beats.get(&f).map_or(b.clone(), |s| s.merge(&b));
         beats.insert(f, merged);
     }
     let tailed = beats.get("AuditLogTail").and_then(|b| b.last_success);
     let (cursor, tail_lag) = cursors(deps, now, tailed).await?;
-    let sources = super::sources::check(&*deps.ports.tables, &deps.ports.sources).await?;
+    let sources = super::sources::check(tables, &deps.ports.sources).await?;
     let (active, since) = (!sources.stalled.is_empty(), sources.since.clone());
-    let estate = crate::estate::store::list(deps.ports.tables.as_ref())
-        .await?
-        .rows;
+    let estate = crate::estate::store::list(tables).await?.rows;
     let estate_high: Vec<String> = estate
         .iter()
         .filter(|r| r.is_open_high())
@@ -191,10 +185,9 @@ pub async fn build(
         poison_messages += n;
         poison.insert((*q).to_owned(), n.into());
     }
-    let (fanout, poisoned) =
-        crate::fanout::stats::report(deps.ports.tables.as_ref(), FANOUT_TIMERS, now).await?;
+    let (fanout, poisoned) = crate::fanout::stats::report(tables, FANOUT_TIMERS, now).await?;
     let (sentinel, export_behind) = if deps.ports.outbox.enabled() {
-        super::sentinel::check(deps.ports.tables.as_ref(), now).await?
+        super::sentinel::check(tables, now).await?
     } else {
         (json!({"enabled": false}), Vec::new())
     };
@@ -233,14 +226,12 @@ pub async fn build(
 }
 
 fn functions_json(beats: &BTreeMap<String, Beat>) -> Value {
-    let mut out = serde_json::Map::new();
-    for f in FUNCTIONS {
-        out.insert((*f).into(), Value::Null);
-    }
-    for (f, b) in beats {
-        out.insert(f.clone(), b.to_json());
-    }
-    Value::Object(out)
+    let never = FUNCTIONS.iter().map(|f| ((*f).to_owned(), Value::Null));
+    Value::Object(
+        never
+            .chain(beats.iter().map(|(f, b)| (f.clone(), b.to_json())))
+            .collect(),
+    )
 }
 
 async fn latest_recording(
@@ -319,13 +310,9 @@ pub async fn blobs_answer(deps: &Health) -> bool {
 
 /// Quarantined payloads (`<Function>/<yyyy-mm-dd>/…`): total, per function, since yesterday.
 async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize), AzureError> {
-    let recent_days = [
-        format_date(now.date()),
-        format_date((now - Duration::days(1)).date()),
-    ];
+    let recent_days = [now, now - Duration::days(1)].map(|t| format_date(t.date()));
     let (mut total, mut recent, mut by_fn) = (0usize, 0usize, BTreeMap::<String, usize>::new());
-    let mut marker = None;
-    let mut more = false;
+    let (mut marker, mut more) = (None, false);
     for _ in 0..QUARANTINE_PAGES {
         let page = deps
             .app_blobs

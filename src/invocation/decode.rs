@@ -43,21 +43,17 @@ impl From<DecodeError> for super::failure::Failure {
 /// Decodes an object-shaped binding (Event Grid event, `TimerInfo`): an object as is, or a JSON
 /// string containing the object (tolerated because no raw capture has established the shape yet).
 pub fn object<T: DeserializeOwned>(name: &str, v: &Value) -> Result<T, DecodeError> {
-    match v {
-        Value::String(s) => {
-            let inner: Value =
-                serde_json::from_str(s).map_err(|e| DecodeError::malformed(name, e))?;
-            // A double-encoded string holding the JSON text: unwrap once more.
-            let inner = match inner {
-                Value::String(s2) => {
-                    serde_json::from_str(&s2).map_err(|e| DecodeError::malformed(name, e))?
-                }
-                other => other,
-            };
-            serde_json::from_value(inner).map_err(|e| DecodeError::malformed(name, e))
-        }
-        other => T::deserialize(other).map_err(|e| DecodeError::malformed(name, e)),
-    }
+    let malformed = |e: serde_json::Error| DecodeError::malformed(name, e);
+    let Value::String(s) = v else {
+        return T::deserialize(v).map_err(malformed);
+    };
+    let inner: Value = serde_json::from_str(s).map_err(malformed)?;
+    // A double-encoded string holding the JSON text: unwrap once more.
+    let inner = match inner {
+        Value::String(s2) => serde_json::from_str(&s2).map_err(malformed)?,
+        other => other,
+    };
+    serde_json::from_value(inner).map_err(malformed)
 }
 
 /// Decodes a string binding (queue message text, string metadata): the JSON string is parsed once;
@@ -65,14 +61,11 @@ pub fn object<T: DeserializeOwned>(name: &str, v: &Value) -> Result<T, DecodeErr
 /// not JSON at all is returned unchanged (single-encoded strings exist in older hosts).
 pub fn text(name: &str, v: &Value) -> Result<String, DecodeError> {
     match v {
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::String(inner)) => Ok(inner),
-            Ok(Value::Number(n)) => Ok(n.to_string()),
-            Ok(Value::Bool(b)) => Ok(b.to_string()),
-            _ => Ok(s.clone()),
-        },
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
+        Value::String(s) => Ok(match serde_json::from_str::<Value>(s) {
+            Ok(Value::String(inner)) => inner,
+            Ok(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+            _ => s.clone(),
+        }),
         Value::Null => Err(DecodeError::Missing(name.to_owned())),
         other => Ok(other.to_string()),
     }

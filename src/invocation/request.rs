@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -50,71 +51,57 @@ pub struct InvokeRequest {
 #[derive(Debug, Clone, Default)]
 struct Members(Vec<(String, Box<RawValue>)>);
 
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct InOrder;
-        impl<'de> Visitor<'de> for InOrder {
-            type Value = Members;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
+/// Reads an object's members in body order: those whose name it keeps (the others skipped
+/// unread).
+struct InOrder<V>(fn(&str) -> bool, PhantomData<V>);
+
+impl<'de, V: Deserialize<'de>> Visitor<'de> for InOrder<V> {
+    type Value = Vec<(String, V)>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if (self.0)(&key) {
+                members.push((key.into_owned(), map.next_value()?));
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        d.deserialize_map(InOrder)
+        Ok(members)
     }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(InOrder(|_| true, PhantomData)).map(Self)
+    }
+}
+
+/// Where the last of `members` named `key` stands (exact spelling first, then any case).
+fn last<V>(members: &[(String, V)], key: &str) -> Option<usize> {
+    let at = |same: &dyn Fn(&str) -> bool| members.iter().rposition(|(name, _)| same(name));
+    at(&|n| n == key).or_else(|| at(&|n| n.eq_ignore_ascii_case(key)))
 }
 
 impl Members {
-    /// The member named `key` (exact spelling first, then any case); `null` counts as absent.
+    /// The member named `key` ([`last`]); `null` counts as absent.
     fn get(&self, key: &str) -> Option<&str> {
-        let last = |matches: &dyn Fn(&str) -> bool| {
-            self.0
-                .iter()
-                .rev()
-                .find(|(name, _)| matches(name))
-                .map(|(_, v)| v.get())
-        };
-        last(&|n| n == key)
-            .or_else(|| last(&|n| n.eq_ignore_ascii_case(key)))
-            .filter(|v| *v != "null")
+        let i = last(&self.0, key)?;
+        Some(self.0[i].1.get()).filter(|v| *v != "null")
     }
 }
 
-/// The envelope's two members, read in one pass over the body.
-#[derive(Default)]
-struct Envelope {
-    data: Candidates,
-    metadata: Candidates,
-}
+/// Every occurrence of the envelope's two members (`Data`, `Metadata`, in any case), read in one
+/// pass over the body: only the chosen one must be an object.
+struct Envelope(Vec<(String, ObjectOr<Members>)>);
 
-/// Every occurrence of one envelope key, resolved like [`Members::get`].
-#[derive(Default)]
-struct Candidates {
-    exact: Option<Slot>,
-    any_case: Option<Slot>,
-}
-
-/// One occurrence of `Data` or `Metadata`: only the chosen one must be an object.
-type Slot = ObjectOr<Members>;
-
-impl Candidates {
-    fn offer(&mut self, exact: bool, slot: Slot) {
-        if exact {
-            self.exact = Some(slot);
-        } else {
-            self.any_case = Some(slot);
-        }
-    }
-
-    /// The chosen occurrence's members; absent or `null` is none; `None` when it is not an object.
-    fn resolve(self) -> Option<Members> {
-        match self.exact.or(self.any_case) {
+impl Envelope {
+    /// The members of `key`'s occurrence chosen like [`Members::get`]'s; absent or `null` is
+    /// none; `None` when it is not an object.
+    fn take(&mut self, key: &str) -> Option<Members> {
+        match last(&self.0, key).map(|i| self.0.remove(i).1) {
             None | Some(ObjectOr::Null) => Some(Members::default()),
             Some(ObjectOr::Object(m)) => Some(m),
             Some(ObjectOr::Other) => None,
@@ -124,40 +111,19 @@ impl Candidates {
 
 impl<'de> Deserialize<'de> for Envelope {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TwoKeys;
-        impl<'de> Visitor<'de> for TwoKeys {
-            type Value = Envelope;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
-                let mut envelope = Envelope::default();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let (target, exact) = if key.eq_ignore_ascii_case("Data") {
-                        (&mut envelope.data, key == "Data")
-                    } else if key.eq_ignore_ascii_case("Metadata") {
-                        (&mut envelope.metadata, key == "Metadata")
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                        continue;
-                    };
-                    target.offer(exact, map.next_value()?);
-                }
-                Ok(envelope)
-            }
-        }
-        d.deserialize_map(TwoKeys)
+        let two = |k: &str| {
+            ["Data", "Metadata"]
+                .iter()
+                .any(|m| k.eq_ignore_ascii_case(m))
+        };
+        d.deserialize_map(InOrder(two, PhantomData)).map(Self)
     }
 }
 
 /// A parse error by kind and position only: serde_json's own message may quote the body's text.
 fn located(e: &serde_json::Error) -> String {
-    format!(
-        "{:?} error at line {} column {}",
-        e.classify(),
-        e.line(),
-        e.column()
-    )
+    let (line, column) = (e.line(), e.column());
+    format!("{:?} error at line {line} column {column}", e.classify())
 }
 
 impl InvokeRequest {
@@ -168,11 +134,14 @@ impl InvokeRequest {
     pub fn parse(body: &Bytes) -> Result<Self, DecodeError> {
         let malformed = |e: serde_json::Error| DecodeError::malformed("body", located(&e));
         let text = std::str::from_utf8(body).map_err(|e| DecodeError::malformed("body", e))?;
-        let Envelope { data, metadata } = serde_json::from_str(text).map_err(malformed)?;
-        let not_object = |key| DecodeError::malformed("body", format!("{key} is not an object"));
+        let mut envelope: Envelope = serde_json::from_str(text).map_err(malformed)?;
+        let mut take = |key| {
+            let not_object = || DecodeError::malformed("body", format!("{key} is not an object"));
+            envelope.take(key).ok_or_else(not_object)
+        };
         Ok(Self {
-            data: data.resolve().ok_or_else(|| not_object("Data"))?,
-            metadata: metadata.resolve().ok_or_else(|| not_object("Metadata"))?,
+            data: take("Data")?,
+            metadata: take("Metadata")?,
         })
     }
 

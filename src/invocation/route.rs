@@ -74,10 +74,8 @@ where
                 match read_body(body, MAX_BODY_BYTES).await {
                     Ok(Read::Whole(raw)) => run(function, state, headers, raw, handler).await,
                     Ok(Read::Cut(head)) => {
-                        let id = headers
-                            .get(INVOCATION_ID_HEADER)
-                            .and_then(|v| v.to_str().ok())
-                            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+                        let id = header(&headers, INVOCATION_ID_HEADER)
+                            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                         let reason = format!(
                             "invocation body larger than {MAX_BODY_BYTES} bytes (the first {MAX_BODY_BYTES} kept)"
                         );
@@ -107,17 +105,11 @@ where
     Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
 {
     let started = Instant::now();
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
     let parsed = InvokeRequest::parse(&raw);
-    let id = header(INVOCATION_ID_HEADER)
+    let id = header(&headers, INVOCATION_ID_HEADER)
         .or_else(|| parsed.as_ref().ok().and_then(|r| r.sys().rand_guid))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let host_version = header(HOST_VERSION_HEADER);
+    let host_version = header(&headers, HOST_VERSION_HEADER);
     let span = tracing::info_span!(
         "invocation",
         function,
@@ -157,6 +149,11 @@ where
     .await
 }
 
+/// Header `name` as text, when sent.
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
 /// Records the decoded event on the current invocation span (`event.id`, `event.type`,
 /// `blob.name`, declared empty when the span opens); no blob leaves `blob.name` empty.
 ///
@@ -167,11 +164,8 @@ pub fn record_event(id: &str, event_type: &str, blob: Option<&str>) {
     let Some(fields) = span.metadata().map(|m| m.fields()) else {
         return;
     };
-    let (Some(f_id), Some(f_type), Some(f_blob)) = (
-        fields.field("event.id"),
-        fields.field("event.type"),
-        fields.field("blob.name"),
-    ) else {
+    let names = ["event.id", "event.type", "blob.name"];
+    let [Some(f_id), Some(f_type), Some(f_blob)] = names.map(|n| fields.field(n)) else {
         return;
     };
     span.record_all(&fields.value_set(&[
@@ -211,11 +205,8 @@ async fn finish<S: HasQuarantine>(
             let cause = source
                 .map(|e| redact(&format!("{e:#}")))
                 .unwrap_or_default();
-            match state
-                .quarantine()
-                .put(function, id, None, &reason, raw)
-                .await
-            {
+            let kept = state.quarantine().put(function, id, None, &reason, raw);
+            match kept.await {
                 Ok(blob) => {
                     let (outcome, duration_ms) = end("poisoned");
                     warn!(outcome, duration_ms, stage = "receiving", reason = %reason, error.cause_chain = %cause, quarantine.blob = %blob, "invocation poisoned");
@@ -245,28 +236,19 @@ fn ok(outputs: Outputs, log: String) -> Response {
         logs: vec![log],
         ..Default::default()
     };
-    json_response(
-        StatusCode::OK,
-        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec()),
-    )
+    json_response(StatusCode::OK, &body)
 }
 
 /// A 500 with a JSON body for humans; the host ignores it but fails the invocation.
 fn fail(message: &str) -> Response {
     let body = json!({ "error": message });
-    json_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        body.to_string().into_bytes(),
-    )
+    json_response(StatusCode::INTERNAL_SERVER_ERROR, &body)
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response()
+fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let json = [(header::CONTENT_TYPE, "application/json; charset=utf-8")];
+    (status, json, body).into_response()
 }
 
 #[cfg(test)]

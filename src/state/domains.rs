@@ -10,6 +10,7 @@ use super::app_state::AppState;
 use crate::arm::ResourceManager;
 use crate::audit_logs::detect::stalled::Stalled;
 use crate::audit_logs::detect::{burst, stored};
+use crate::audit_logs::query::Query;
 use crate::audit_logs::tail::Tailer;
 use crate::authorization::enforce;
 use crate::azure::AzureError;
@@ -53,6 +54,16 @@ pub fn tailer(state: &AppState) -> Tailer {
         settings: state.audit.clone(),
         affected: Arc::new(move |before, after| times.affected(before, after)),
     }
+}
+
+/// The workspace source over the state's tail, Logs Query client and settings, when one is
+/// configured.
+pub fn workspace_query(state: &AppState) -> Option<Query> {
+    Some(Query {
+        tail: tailer(state),
+        logs: state.logs.clone()?,
+        settings: Arc::new(state.config.workspaces.query.clone()),
+    })
 }
 
 /// Cataloguing over the state's ports and retention policy.

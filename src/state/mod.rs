@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
 
-use crate::azure::Timeouts;
 use crate::azure::connection::StorageConnection;
 use crate::azure::http::{Auth, Client};
+use crate::azure::{Policy as Retries, Timeouts};
 use crate::catalogue::policy::Policy;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, SourceSpec};
@@ -23,7 +23,7 @@ use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
 use crate::ingestion::{IngestionClient, LogsIngestion};
 use crate::invocation::{HasQuarantine, Quarantine};
-use crate::loganalytics::{LogsClient, LogsQuery};
+use crate::loganalytics::LogsClient;
 use crate::notify::Notifier;
 use crate::ports::Ports;
 use crate::sources::{Source, Sources};
@@ -38,7 +38,9 @@ use crate::tables::rest::TableRestClient;
 pub type Start = fn() -> Result<AppState, ConfigError>;
 
 pub use app_state::AppState;
-pub use domains::{LiveSessions, Raised, health, join, recordings, stalled, sweeper, tailer};
+pub use domains::{
+    LiveSessions, Raised, health, join, recordings, stalled, sweeper, tailer, workspace_query,
+};
 
 impl HasQuarantine for AppState {
     fn quarantine(&self) -> &Quarantine {
@@ -88,9 +90,7 @@ impl AppState {
             tables: Arc::new(tables),
             links,
             queues,
-            logs: logs_client(&config, credential.clone()).map(|c| Arc::new(c) as _),
-            directory: directory(&config, credential.clone()),
-            ingestion: ingestion_client(&config, credential),
+            credential,
         };
         let pauses = crate::fanout::pauses::Pauses::new(seams.tables.clone());
         let arm = resource_manager(&config, app_credential(&config, app), Arc::new(pauses));
@@ -120,15 +120,13 @@ impl AppState {
             tables: stores.tables,
             links: Links::one(links::for_connection(None)),
             queues: crate::health::queues::for_connection(None),
-            logs: logs_client(&config, None).map(|c| Arc::new(c) as _),
-            directory: directory(&config, None),
-            ingestion: ingestion_client(&config, None),
+            credential: None,
         };
         Self::build(config, policy, seams, clock)
     }
 
     fn build(config: Config, policy: Policy, seams: Built, clock: Arc<dyn Clock>) -> Self {
-        let app_blobs = seams.app_blobs;
+        let (app_blobs, credential) = (seams.app_blobs, seams.credential);
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         // Rows are recorded only when they can be sent: unset, nothing changes.
         let outbox = match config.sentinel {
@@ -153,9 +151,9 @@ impl AppState {
             links: seams.links,
             queues: seams.queues,
             arm: None,
-            logs: seams.logs,
-            ingestion: seams.ingestion,
-            directory: seams.directory,
+            logs: logs_client(&config, credential.clone()).map(|c| Arc::new(c) as _),
+            directory: directory(&config, credential.clone()),
+            ingestion: ingestion_client(&config, credential),
             config: Arc::new(config),
         }
     }
@@ -172,18 +170,6 @@ pub struct Stores {
     pub app_blobs: Arc<dyn BlobStore>,
     /// The app's tables.
     pub tables: Arc<dyn TableStore>,
-}
-
-impl Stores {
-    /// Every blob seam is `blobs`.
-    pub fn one(blobs: Arc<dyn BlobStore>, tables: Arc<dyn TableStore>) -> Self {
-        Self {
-            recordings: blobs.clone(),
-            audit_logs: blobs.clone(),
-            app_blobs: blobs,
-            tables,
-        }
-    }
 }
 
 /// The app's managed identity's credential ([`Config::identity`]), its token requests bounded by
@@ -218,15 +204,8 @@ fn resource_manager(
     }
     let endpoint = url::Url::parse(&estate.arm_endpoint).ok()?;
     let auth = bearer(credential, estate.scope());
-    let http = Client::new(
-        "Resource Manager",
-        Some(&endpoint),
-        auth,
-        Timeouts::CONTROL,
-        crate::azure::Policy::CONTROL,
-    )
-    .ok()?
-    .paced(crate::arm::MAX_IN_FLIGHT, Some(pauses));
+    let http = client("Resource Manager", &endpoint, auth, Timeouts::CONTROL)?
+        .paced(crate::arm::MAX_IN_FLIGHT, Some(pauses));
     let arm = crate::arm::client::ArmClient::new(http, &estate.arm_endpoint).ok()?;
     Some(Arc::new(arm))
 }
@@ -239,14 +218,7 @@ fn directory(
 ) -> Option<Arc<dyn crate::graph::Directory>> {
     let endpoint = config.graph.as_ref()?;
     let auth = bearer(credential, crate::graph::settings::scope(endpoint));
-    let http = Client::new(
-        "Microsoft Graph",
-        Some(endpoint),
-        auth,
-        Timeouts::CONTROL,
-        crate::azure::Policy::CONTROL,
-    )
-    .ok()?;
+    let http = client("Microsoft Graph", endpoint, auth, Timeouts::CONTROL)?;
     Some(Arc::new(crate::graph::GraphClient::new(http, endpoint)))
 }
 
@@ -262,9 +234,8 @@ struct Built {
     tables: Arc<dyn TableStore>,
     links: Links,
     queues: Arc<dyn QueueDepth>,
-    logs: Option<Arc<dyn LogsQuery>>,
-    ingestion: Option<Arc<dyn LogsIngestion>>,
-    directory: Option<Arc<dyn crate::graph::Directory>>,
+    /// The app's identity, for the monitoring and Graph clients' tokens.
+    credential: Option<Arc<dyn TokenCredential>>,
 }
 
 /// One blob client per account: connections to the same endpoint with the same credentials share
@@ -316,24 +287,19 @@ fn logs_client(
         return None;
     }
     let auth = bearer(credential, crate::loganalytics::scope_for(&endpoint));
-    let http = service_client("Log Analytics", &endpoint, auth)?;
+    let http = client("Log Analytics", &endpoint, auth, MONITORING)?;
     Some(LogsClient::new(http, endpoint))
 }
 
-/// A client of a monitoring service: 20 s a try, 40 s with retries and `Retry-After` waits.
-fn service_client(name: &str, endpoint: &url::Url, auth: Auth) -> Option<Client> {
-    let timeouts = Timeouts {
-        per_try: std::time::Duration::from_secs(20),
-        total: std::time::Duration::from_secs(40),
-    };
-    Client::new(
-        name,
-        Some(endpoint),
-        auth,
-        timeouts,
-        crate::azure::Policy::CONTROL,
-    )
-    .ok()
+/// A monitoring service's bounds: 20 s a try, 40 s with retries and `Retry-After` waits.
+const MONITORING: Timeouts = Timeouts {
+    per_try: std::time::Duration::from_secs(20),
+    total: std::time::Duration::from_secs(40),
+};
+
+/// The client of service `name` at `endpoint`, within `timeouts`, retried as a control call.
+fn client(name: &str, endpoint: &url::Url, auth: Auth, timeouts: Timeouts) -> Option<Client> {
+    Client::new(name, Some(endpoint), auth, timeouts, Retries::CONTROL).ok()
 }
 
 /// The Logs Ingestion API client of the Sentinel settings, when set; a call's tries end with the
@@ -343,12 +309,10 @@ fn ingestion_client(
     credential: Option<Arc<dyn TokenCredential>>,
 ) -> Option<Arc<dyn LogsIngestion>> {
     let s = config.sentinel.as_ref()?;
-    let http = service_client("Logs Ingestion", &s.endpoint, bearer(credential, s.scope()))?;
-    Some(Arc::new(IngestionClient::new(
-        http,
-        s.endpoint.clone(),
-        &s.dcr,
-    )))
+    let auth = bearer(credential, s.scope());
+    let http = client("Logs Ingestion", &s.endpoint, auth, MONITORING)?;
+    let client = IngestionClient::new(http, s.endpoint.clone(), &s.dcr);
+    Some(Arc::new(client))
 }
 
 #[cfg(test)]

@@ -64,13 +64,11 @@ pub async fn unit(state: &AppState, unit: &str, now: OffsetDateTime) -> Result<O
         let source = named(sources.recordings(), label)?;
         let mut found = Found::default();
         recordings(state, source, now, &mut found).await?;
-        let stalled = match stalled::check(&crate::state::stalled(state), source, now).await {
-            Ok(found) => found,
-            Err(e) => {
-                error!(source = %label, error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run");
-                None
-            }
-        };
+        let stalled = stalled::check(&crate::state::stalled(state), source, now).await;
+        let stalled = stalled.unwrap_or_else(|e| {
+            error!(source = %label, error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run");
+            None
+        });
         let summary = format!(
             "reconciled {label}: {} recordings catalogued, {} alerts from the daily listing",
             found.catalogued, found.compared
@@ -180,10 +178,8 @@ async fn audit_blobs(
     let since = now - state.audit.reconcile_look_back;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let repo = CursorRepo::new(state.ports.tables.clone());
-    let (tail, at) = (
-        crate::state::tailer(state),
-        state.ports.sources.cursor_source(source),
-    );
+    let tail = crate::state::tailer(state);
+    let at = state.ports.sources.cursor_source(source);
     let mut registered = 0;
     for item in items {
         let Ok(hour) = parse_blob_path(&item.name) else {
@@ -194,15 +190,8 @@ async fn audit_blobs(
         {
             continue;
         }
-        created::register(
-            &tail,
-            source,
-            &item.name,
-            item.props.created.unwrap_or(now),
-            now,
-            false,
-        )
-        .await?;
+        let created_at = item.props.created.unwrap_or(now);
+        created::register(&tail, source, &item.name, created_at, now, false).await?;
         registered += 1;
     }
     Ok(registered)

@@ -63,7 +63,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
                 continue;
             }
             Err(e) => {
-                report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
+                report.error = Some(RunError::of(table, e));
                 break;
             }
         };
@@ -78,7 +78,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
                 continue;
             }
             Err(e) => {
-                report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
+                report.error = Some(RunError::of(table, e));
                 break;
             }
         }
@@ -98,12 +98,8 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
         .await;
         let held = held.into_inner();
         let cursor = end.cursor.clone().unwrap_or_else(|| held.state().cursor);
-        let passed = buckets.closed.iter();
-        sent_buckets.extend(
-            passed
-                .filter(|b| buckets::resume(&cursor, b).is_none())
-                .cloned(),
-        );
+        let passed = |b: &&String| buckets::resume(&cursor, b).is_none();
+        sent_buckets.extend(buckets.closed.iter().filter(passed).cloned());
         drained.push((table, held, end));
     }
     let now = ports.clock.now();
@@ -179,15 +175,12 @@ async fn one_table(
     report: &mut Report,
 ) -> RunEnd {
     let tables = ports.tables.as_ref();
-    let failed = |e: AzureError| Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+    let failed = |e: AzureError| Ended::Stopped(RunError::of(table, e));
     let mut sent = 0;
     let mut past_last = None;
     let ended = 'all: {
         let Some(stream) = table.stream() else {
-            break 'all Ended::Stopped(RunError::Failed(format!(
-                "{}: no stream declared",
-                table.key()
-            )));
+            break 'all Ended::Stopped(RunError::of(table, "no stream declared"));
         };
         let cursor = held.lock().await.state().cursor;
         let order: Vec<String> = buckets

@@ -31,6 +31,13 @@ pub enum RunError {
     Failed(String),
 }
 
+impl RunError {
+    /// `table`'s failure (`e`), naming the table.
+    pub fn of(table: Table, e: impl std::fmt::Display) -> Self {
+        Self::Failed(format!("{}: {e}", table.key()))
+    }
+}
+
 impl Report {
     /// Rows accepted in all.
     pub fn total(&self) -> usize {

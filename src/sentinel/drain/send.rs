@@ -60,25 +60,23 @@ pub(super) async fn one_source(
 ) -> Ended {
     let tables = ports.tables.as_ref();
     let table = source.table;
-    let failed = |e: AzureError| Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+    let failed = |e: AzureError| Ended::Stopped(RunError::of(table, e));
     let mut exhausted = first.len() < PAGE as usize;
     let mut after = first.last().map(|p| p.row_key.clone());
     let mut buffer = match fold(tables, source, first, report).await {
         Ok(rows) => rows,
         Err(e) => return failed(e),
     };
-    loop {
+    // Whatever ends the source, the rows read and not sent are counted left.
+    let ended = 'run: loop {
         while !exhausted && json_bytes(&buffer) < MAX_CALL_BYTES {
             match next_page(tables, source, &mut after, &mut exhausted, report).await {
                 Ok(page) => buffer.extend(page),
-                Err(e) => {
-                    report.left += buffer.len();
-                    return failed(e);
-                }
+                Err(e) => break 'run failed(e),
             }
         }
         if buffer.is_empty() {
-            return Ended::Drained;
+            break Ended::Drained;
         }
         // The full calls go while the next page is read.
         let more = !exhausted;
@@ -96,25 +94,22 @@ pub(super) async fn one_source(
         buffer.drain(..accepted);
         let read = match read.transpose() {
             Ok(page) => page.unwrap_or_default(),
-            Err(e) => {
-                report.left += buffer.len();
-                return failed(e);
-            }
+            Err(e) => break failed(e),
         };
         buffer.extend(read);
         if let Some(stop) = stop {
-            report.left += buffer.len();
-            return Ended::Stopped(stop);
+            break Ended::Stopped(stop);
         }
         if Instant::now() >= until || (accepted == 0 && exhausted) {
-            report.left += buffer.len();
-            return if buffer.is_empty() && exhausted {
+            break if buffer.is_empty() && exhausted {
                 Ended::Drained
             } else {
                 Ended::OutOfTime
             };
         }
-    }
+    };
+    report.left += buffer.len();
+    ended
 }
 
 /// The source's next page after `after` (moved past it), without the rows a later bucket holds
@@ -184,10 +179,9 @@ pub(super) async fn send_rows(
                 // Too large (answered 413 or by an aborted connection): halved, then the rest.
                 let Some(two) = halves(&records, &call) else {
                     let e = format!(
-                        "{}: a single row refused as too large, or its connection closed without an answer ({e}); it stays in the outbox",
-                        table.key()
+                        "a single row refused as too large, or its connection closed without an answer ({e}); it stays in the outbox"
                     );
-                    return (accepted, calls, Some(RunError::Failed(e)));
+                    return (accepted, calls, Some(RunError::of(table, e)));
                 };
                 for half in two.into_iter().rev() {
                     queue.push_front(half);
@@ -197,10 +191,7 @@ pub(super) async fn send_rows(
                 let text = format!("{}: {e}", table.key());
                 return (accepted, calls, Some(RunError::Throttled(text)));
             }
-            Err(e) => {
-                let text = format!("{}: {e}", table.key());
-                return (accepted, calls, Some(RunError::Failed(text)));
-            }
+            Err(e) => return (accepted, calls, Some(RunError::of(table, e))),
         }
     }
     if let Some(r) = retiring {

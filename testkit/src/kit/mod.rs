@@ -56,7 +56,7 @@ use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::Clock;
 use bastion_recordings::invocation::{Invocation, InvokeRequest};
 use bastion_recordings::permissions::Operation;
-use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::BlobStore;
 use bastion_recordings::tables::TableStore;
 
@@ -138,7 +138,12 @@ pub fn state(
         env.push(("RECORDING_MIN_BYTES", "1"));
     }
     let config = crate::testkit::state::config(&env).expect("config");
-    AppState::assemble(config, policy, Stores::one(blobs, tables), clock)
+    AppState::assemble(
+        config,
+        policy,
+        crate::testkit::state::stores(blobs, tables),
+        clock,
+    )
 }
 
 /// A BlobCreated event (Event Grid schema) for `container/blob` in account `acct`.

@@ -12,6 +12,7 @@ use bastion_recordings::loganalytics::LogsQuery;
 use bastion_recordings::notify::{Notifier, config::NotifyConfig};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::BlobStore;
+use bastion_recordings::tables::TableStore;
 
 use crate::testkit::storage::memory::InMemoryBlobStore;
 use crate::testkit::tables::memory::InMemoryTables;
@@ -69,12 +70,17 @@ pub fn in_memory(config: Config, account: &str) -> AppState {
         Arc::new(InMemoryBlobStore::new(account).without_interleaving());
     let tables = Arc::new(InMemoryTables::new().without_interleaving());
     let policy = config.policy.clone();
-    AppState::assemble(
-        config,
-        policy,
-        Stores::one(blobs, tables),
-        Arc::new(SystemClock),
-    )
+    AppState::assemble(config, policy, stores(blobs, tables), Arc::new(SystemClock))
+}
+
+/// The seams of one account: every blob seam is `blobs`, beside `tables`.
+pub fn stores(blobs: Arc<dyn BlobStore>, tables: Arc<dyn TableStore>) -> Stores {
+    Stores {
+        recordings: blobs.clone(),
+        audit_logs: blobs.clone(),
+        app_blobs: blobs,
+        tables,
+    }
 }
 
 /// Seeds synthetic recordings into `state`'s default recordings container (`spec`: see

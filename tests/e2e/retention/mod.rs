@@ -14,7 +14,7 @@ use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
-use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
 use bastion_testkit::storage::memory::InMemoryBlobStore;
@@ -136,7 +136,7 @@ impl World {
             ("AUDITLOGS_SOURCES", sources[1].as_str()),
         ];
         let config = bastion_testkit::state::config(&pairs).expect("config");
-        let stores = Stores::one(store, tables.clone());
+        let stores = bastion_testkit::state::stores(store, tables.clone());
         let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
         Self {
             state,
