@@ -123,12 +123,9 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
     let details = dynamic(cell("AdditionalDetails"));
     let by = initiated.get("user").cloned().unwrap_or(Value::Null);
     let user = targets(&all, "User").next().cloned().unwrap_or(Value::Null);
-    let role = targets(&all, "Role")
-        .next()
-        .map(|r| low(Some(&field(r, "id"))));
-    let group = targets(&all, "Group")
-        .next()
-        .map(|g| low(Some(&field(g, "id"))));
+    let id_of = |kind| {
+        (targets(&all, kind).next()).map_or_else(String::new, |t| low(Some(&field(t, "id"))))
+    };
     if let Some(kind) = [
         ("add member to group", Kind::MemberAdded),
         ("remove member from group", Kind::MemberRemoved),
@@ -176,14 +173,10 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
             .filter(|n| !n.is_empty())
             .into_iter()
             .collect(),
-        group: group.unwrap_or_default(),
+        group: id_of("Group"),
         scope: low(Some(&scope)),
-        role: role.unwrap_or_default(),
-        start: if kind == Kind::Approval {
-            Some(at)
-        } else {
-            start.or(Some(at))
-        },
+        role: id_of("Role"),
+        start: start.filter(|_| kind != Kind::Approval).or(Some(at)),
         end: timestamp(&detail(&details, "ExpirationTime")),
         approver: match kind {
             Kind::Approval => field(&by, "userPrincipalName"),
