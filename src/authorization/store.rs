@@ -92,10 +92,7 @@ fn of_entity(row: &Entity) -> Option<Evidence> {
         seen_under: s("SeenUnder"),
         role: s("Role"),
         start: timestamp(&s("Start")),
-        end: match (end, gone) {
-            (Some(e), Some(g)) => Some(e.min(g)),
-            (e, g) => e.or(g),
-        },
+        end: end.into_iter().chain(gone).min(),
         approver: s("Approver"),
         justification: s("Justification"),
         ticket: s("Ticket"),
