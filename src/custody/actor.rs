@@ -3,7 +3,7 @@
 //! not the event's own request); the row's [`Actor`] and the follow-up.
 
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use super::awaited::{Change, Lookup};
 use super::changes::{OVERWRITES, REMOVES};
@@ -26,11 +26,6 @@ pub fn operations(change: Change) -> &'static [&'static str] {
         Change::Deleted => REMOVES,
         Change::Replaced => OVERWRITES,
     }
-}
-
-/// The query's `TimeGenerated` span around the event.
-pub fn span(at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-    (at - SPAN, at + SPAN)
 }
 
 /// How a log row was tied to the event.
