@@ -78,8 +78,8 @@ pub fn detail(details: &Value, key: &str) -> String {
         .into_iter()
         .flatten()
         .find(|d| {
-            d.get("key")
-                .and_then(Value::as_str)
+            d["key"]
+                .as_str()
                 .is_some_and(|k| k.eq_ignore_ascii_case(key))
         })
         .and_then(|d| d.get("value"))
@@ -93,18 +93,15 @@ pub fn detail(details: &Value, key: &str) -> String {
 
 /// The targets of `kind` (any case).
 fn targets<'a>(all: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    all.as_array().into_iter().flatten().filter(move |t| {
-        t.get("type")
-            .and_then(Value::as_str)
+    (all.as_array().into_iter().flatten()).filter(move |t| {
+        t["type"]
+            .as_str()
             .is_some_and(|k| k.eq_ignore_ascii_case(kind))
     })
 }
 
 fn field(v: &Value, name: &str) -> String {
-    v.get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    v[name].as_str().unwrap_or_default().to_owned()
 }
 
 /// Whether `id` names a scope (a management group, subscription, group or resource).
@@ -205,11 +202,7 @@ fn member_change(kind: Kind, (id, at): (String, OffsetDateTime), all: &Value) ->
         .and_then(Value::as_array)
         .into_iter()
         .flatten())
-    .find(|p| {
-        p.get("displayName")
-            .and_then(Value::as_str)
-            .is_some_and(|n| n.eq_ignore_ascii_case("Group.ObjectID"))
-    })
+    .find(|p| (p["displayName"].as_str()).is_some_and(|n| n.eq_ignore_ascii_case("Group.ObjectID")))
     .map(|p| field(p, side).trim_matches('"').to_owned());
     let group = (targets(all, "Group").next().map(|g| field(g, "id")))
         .filter(|g| !g.is_empty())
