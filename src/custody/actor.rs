@@ -148,11 +148,8 @@ pub fn finding(row: &Recording, change: Change, actor: &Actor) -> Finding {
     let who = [&actor.upn, &actor.object_id, &actor.app_id]
         .into_iter()
         .find(|v| !v.is_empty());
-    let auth = if actor.authentication.is_empty() {
-        "logged"
-    } else {
-        actor.authentication.as_str()
-    };
+    let auth = Some(actor.authentication.as_str()).filter(|a| !a.is_empty());
+    let auth = auth.unwrap_or("logged");
     let how = match (actor.status.as_str(), who) {
         (ACTOR_FOUND, Some(_)) => ": the storage logs name the requester".to_owned(),
         (ACTOR_PROBABLE, Some(_)) => {
