@@ -78,8 +78,8 @@ pub fn detail(details: &Value, key: &str) -> String {
         .into_iter()
         .flatten()
         .find(|d| {
-            d.get("key")
-                .and_then(Value::as_str)
+            d["key"]
+                .as_str()
                 .is_some_and(|k| k.eq_ignore_ascii_case(key))
         })
         .and_then(|d| d.get("value"))
@@ -93,18 +93,15 @@ pub fn detail(details: &Value, key: &str) -> String {
 
 /// The targets of `kind` (any case).
 fn targets<'a>(all: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    all.as_array().into_iter().flatten().filter(move |t| {
-        t.get("type")
-            .and_then(Value::as_str)
+    (all.as_array().into_iter().flatten()).filter(move |t| {
+        t["type"]
+            .as_str()
             .is_some_and(|k| k.eq_ignore_ascii_case(kind))
     })
 }
 
 fn field(v: &Value, name: &str) -> String {
-    v.get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    v[name].as_str().unwrap_or_default().to_owned()
 }
 
 /// Whether `id` names a scope (a management group, subscription, group or resource).
@@ -123,12 +120,9 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
     let details = dynamic(cell("AdditionalDetails"));
     let by = initiated.get("user").cloned().unwrap_or(Value::Null);
     let user = targets(&all, "User").next().cloned().unwrap_or(Value::Null);
-    let role = targets(&all, "Role")
-        .next()
-        .map(|r| low(Some(&field(r, "id"))));
-    let group = targets(&all, "Group")
-        .next()
-        .map(|g| low(Some(&field(g, "id"))));
+    let id_of = |kind| {
+        (targets(&all, kind).next()).map_or_else(String::new, |t| low(Some(&field(t, "id"))))
+    };
     if let Some(kind) = [
         ("add member to group", Kind::MemberAdded),
         ("remove member from group", Kind::MemberRemoved),
@@ -176,14 +170,10 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<Evidence> {
             .filter(|n| !n.is_empty())
             .into_iter()
             .collect(),
-        group: group.unwrap_or_default(),
+        group: id_of("Group"),
         scope: low(Some(&scope)),
-        role: role.unwrap_or_default(),
-        start: if kind == Kind::Approval {
-            Some(at)
-        } else {
-            start.or(Some(at))
-        },
+        role: id_of("Role"),
+        start: start.filter(|_| kind != Kind::Approval).or(Some(at)),
         end: timestamp(&detail(&details, "ExpirationTime")),
         approver: match kind {
             Kind::Approval => field(&by, "userPrincipalName"),
@@ -212,11 +202,7 @@ fn member_change(kind: Kind, (id, at): (String, OffsetDateTime), all: &Value) ->
         .and_then(Value::as_array)
         .into_iter()
         .flatten())
-    .find(|p| {
-        p.get("displayName")
-            .and_then(Value::as_str)
-            .is_some_and(|n| n.eq_ignore_ascii_case("Group.ObjectID"))
-    })
+    .find(|p| (p["displayName"].as_str()).is_some_and(|n| n.eq_ignore_ascii_case("Group.ObjectID")))
     .map(|p| field(p, side).trim_matches('"').to_owned());
     let group = (targets(all, "Group").next().map(|g| field(g, "id")))
         .filter(|g| !g.is_empty())

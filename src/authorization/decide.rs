@@ -165,15 +165,6 @@ pub struct Networks {
     pub unread: BTreeMap<String, String>,
 }
 
-impl Networks {
-    /// Why VM `vm`'s (lower-case) virtual networks are not known.
-    pub fn why_unread(&self, vm: &str) -> String {
-        (self.unread.get(vm).cloned()).unwrap_or_else(|| {
-            "the other doors' pass read no network interface of it this time".to_owned()
-        })
-    }
-}
-
 impl Reads {
     /// A session in `subscription` started at `start` needs a list not read this pass: its
     /// subscription's lists were deferred and last read before it started (or never).
@@ -272,7 +263,9 @@ fn at_vnet(scope: &str, vm: &str, networks: &Networks) -> Result<bool, String> {
         None if (network_resource(scope, "virtualnetworks").is_some() || group(scope))
             && subscription_of(scope) == subscription_of(vm) =>
         {
-            Err(networks.why_unread(vm))
+            Err((networks.unread.get(vm).cloned()).unwrap_or_else(|| {
+                "the other doors' pass read no network interface of it this time".to_owned()
+            }))
         }
         None => Ok(false),
     }
@@ -361,14 +354,10 @@ pub fn awaits_definition(s: &Session, all: &[Evidence], reads: &Reads) -> bool {
     roles_near(s, all).any(|e| allows(e, s, reads) == Allows::Unlisted)
 }
 
-/// `e`'s principal is the session's person.
-pub fn is_person(e: &Evidence, s: &Session) -> bool {
-    person_of(e, s, &forms(&s.upn))
-}
-
-/// [`is_person`], given `mine`, the [`forms`] of the session's UPN (a pass compares each session
-/// with every piece of evidence: its forms are made once a session, not once a comparison).
-fn person_of(e: &Evidence, s: &Session, mine: &[String]) -> bool {
+/// `e`'s principal is the session's person, given `mine`, the [`forms`] of the session's UPN (a
+/// pass compares each session with every piece of evidence: its forms are made once a session,
+/// not once a comparison).
+pub fn person_of(e: &Evidence, s: &Session, mine: &[String]) -> bool {
     if !e.principal.is_empty() && !s.object_id.is_empty() {
         return e.principal.eq_ignore_ascii_case(s.object_id.trim());
     }
@@ -387,18 +376,13 @@ fn named(name: &str, mine: &[String]) -> bool {
         .any(|f| !f.is_empty() && mine.contains(f))
 }
 
-/// `e`'s window covers `t`.
-pub fn covers(e: &Evidence, t: OffsetDateTime) -> bool {
-    within(e, skewed(t))
-}
-
 /// `t` less and plus [`SKEW`]: the bounds [`within`] compares a window's ends with (reckoned once
 /// a session, not once a piece of evidence).
 fn skewed(t: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
     (t - SKEW, t + SKEW)
 }
 
-/// [`covers`] of the start whose [`skewed`] bounds are `(lo, hi)`.
+/// `e`'s window covers the start whose [`skewed`] bounds are `(lo, hi)`.
 fn within(e: &Evidence, (lo, hi): (OffsetDateTime, OffsetDateTime)) -> bool {
     let Some(start) = e.start else { return false };
     let end = match (e.end, e.kind) {
@@ -649,7 +633,7 @@ fn fill(
     {
         let approval = all
             .iter()
-            .filter(|e| e.kind == Some(Kind::Approval) && is_person(e, s))
+            .filter(|e| e.kind == Some(Kind::Approval) && person_of(e, s, &forms(&s.upn)))
             .filter(|e| p.role.is_empty() || e.role.is_empty() || same_role(&e.role, &p.role))
             .filter(|e| {
                 e.start

@@ -7,7 +7,7 @@ use regex::Regex;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::{Entra, Reads, Session, Verdict, decide, upn_form};
+use super::decide::{Entra, Reads, Session, Verdict, decide, person_of, upn_form};
 use super::evidence::{Evidence, Kind, Source};
 use super::members::Members;
 use crate::graph::members::Member;
@@ -21,6 +21,11 @@ fn vm() -> String {
 }
 
 const T: OffsetDateTime = datetime!(2026-11-20 10:00 UTC);
+
+/// `e`'s principal is the person of session `s`.
+fn is_person(e: &Evidence, s: &Session) -> bool {
+    person_of(e, s, &crate::catalogue::person::forms(&s.upn))
+}
 
 fn session(upn: &str) -> Session {
     Session {
@@ -1030,7 +1035,7 @@ fn a_person_is_matched_by_any_form_of_a_name() {
             let want = !upn.trim().is_empty()
                 && (e.names.iter().flat_map(|n| forms(n)))
                     .any(|n| !n.is_empty() && mine.contains(&n));
-            let got = super::decide::is_person(&e, &session(upn));
+            let got = is_person(&e, &session(upn));
             assert_eq!(got, want, "{upn:?} and {name:?}");
         }
     }
@@ -1040,13 +1045,10 @@ fn a_person_is_matched_by_any_form_of_a_name() {
         ..Evidence::default()
     };
     let upn = "alice_fabrikam.com#EXT#@contoso.onmicrosoft.com";
-    assert!(super::decide::is_person(&guest, &session(upn)));
+    assert!(is_person(&guest, &session(upn)));
     let outside = Evidence {
         names: vec!["live.com#alice@outlook.com".into()],
         ..Evidence::default()
     };
-    assert!(super::decide::is_person(
-        &outside,
-        &session("Alice@Outlook.com")
-    ));
+    assert!(is_person(&outside, &session("Alice@Outlook.com")));
 }

@@ -192,29 +192,13 @@ pub fn of_request(r: &ScheduleRequest, subscription: &str) -> Option<Evidence> {
     })
 }
 
-/// An ISO 8601 duration of days, hours, minutes and seconds (`P1D`, `PT8H`, `PT30M`).
+/// An ISO 8601 duration of weeks, days, hours, minutes and seconds (`P1D`, `PT8H`, `PT30M`),
+/// a day 24 hours.
 pub fn iso_duration(s: &str) -> Option<Duration> {
-    let s = s.trim().to_ascii_uppercase();
-    let rest = s.strip_prefix('P')?;
-    let (days, time) = rest.split_once('T').unwrap_or((rest, ""));
-    let mut total = Duration::ZERO;
-    let mut unit = |text: &str, units: &[(char, i64)]| -> Option<()> {
-        let mut num = String::new();
-        for c in text.chars() {
-            if c.is_ascii_digit() || c == '.' {
-                num.push(c);
-                continue;
-            }
-            let secs = units.iter().find(|(u, _)| *u == c)?.1;
-            let n: f64 = num.parse().ok()?;
-            total += Duration::seconds_f64(n * secs as f64);
-            num.clear();
-        }
-        num.is_empty().then_some(())
-    };
-    unit(days, &[('D', 86_400), ('W', 604_800)])?;
-    unit(time, &[('H', 3600), ('M', 60), ('S', 1)])?;
-    (total > Duration::ZERO).then_some(total)
+    let span = (jiff::fmt::temporal::SpanParser::new().parse_span(s.trim())).ok()?;
+    let seconds = jiff::SpanTotal::from(jiff::Unit::Second).days_are_24_hours();
+    let total = span.total(seconds).ok()?;
+    (total > 0.0).then(|| Duration::seconds_f64(total))
 }
 
 named! {

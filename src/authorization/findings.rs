@@ -26,15 +26,10 @@ fn session_evidence(row: &DayRow, verdict: Verdict) -> serde_json::Value {
 pub fn transition(row: &DayRow, record: &Record, now: OffsetDateTime) -> Option<Finding> {
     let was_none = row.authorization == Verdict::None.as_str();
     let covered = !matches!(record.verdict, Verdict::None | Verdict::Unknown);
-    let kind = match record.verdict {
-        Verdict::None if !was_none => &kinds::SESSION_UNAUTHORIZED,
-        _ if was_none && covered => &kinds::SESSION_AUTHORIZED,
+    let (kind, level) = match record.verdict {
+        Verdict::None if !was_none => (&kinds::SESSION_UNAUTHORIZED, Severity::Critical),
+        _ if was_none && covered => (&kinds::SESSION_AUTHORIZED, Severity::Info),
         _ => return None,
-    };
-    let level = if kind.name == kinds::SESSION_UNAUTHORIZED.name {
-        Severity::Critical
-    } else {
-        Severity::Info
     };
     let mut evidence = session_evidence(row, record.verdict);
     evidence["evidenceIds"] = json!(record.evidence);

@@ -96,14 +96,7 @@ pub struct Read {
 /// Reads each of `groups` once, one after another, from `graph`.
 pub async fn read(graph: &dyn Directory, groups: &BTreeSet<String>) -> Read {
     let mut out = Read::default();
-    for (n, g) in groups.iter().enumerate() {
-        if n >= MAX_GROUPS {
-            out.failed.push((
-                g.clone(),
-                format!("more than {MAX_GROUPS} groups to read in one check"),
-            ));
-            continue;
-        }
+    for g in groups.iter().take(MAX_GROUPS) {
         out.calls += 1;
         match graph.group_members(g).await {
             Ok(list) => {
@@ -118,7 +111,14 @@ pub async fn read(graph: &dyn Directory, groups: &BTreeSet<String>) -> Read {
             )),
         }
     }
+    out.failed.extend(beyond(groups));
     out
+}
+
+/// `(group, why)` of each group past the first [`MAX_GROUPS`], not read this check.
+fn beyond(groups: &BTreeSet<String>) -> impl Iterator<Item = (String, String)> + '_ {
+    let why = format!("more than {MAX_GROUPS} groups to read in one check");
+    (groups.iter().skip(MAX_GROUPS)).map(move |g| (g.clone(), why.clone()))
 }
 
 /// What one check read of the groups' members ([`super::members`]).
@@ -143,12 +143,7 @@ pub async fn read_members(
     now: OffsetDateTime,
 ) -> MembersRead {
     let mut out = MembersRead::default();
-    for (n, g) in groups.iter().enumerate() {
-        if n >= MAX_GROUPS {
-            let why = format!("more than {MAX_GROUPS} groups to read in one check");
-            out.failed.push((g.clone(), why));
-            continue;
-        }
+    for g in groups.iter().take(MAX_GROUPS) {
         match store::members_of(tables, g).await {
             Ok(Some((at, kept))) if at + MEMBERS_AGAIN > now => {
                 out.members.insert(g.clone(), Members::new(at, &kept));
@@ -175,6 +170,7 @@ pub async fn read_members(
             )),
         }
     }
+    out.failed.extend(beyond(groups));
     out
 }
 

@@ -89,11 +89,7 @@ pub fn member_at_start(
         );
         return (now, after.then_some(why));
     }
-    let (lo, hi) = if after {
-        (t, m.read_at)
-    } else {
-        (m.read_at, t)
-    };
+    let (lo, hi) = (t.min(m.read_at), t.max(m.read_at));
     let mut changes: Vec<&Evidence> = (all.iter())
         .filter(|e| e.group == g && matches!(e.kind, Some(Kind::MemberAdded | Kind::MemberRemoved)))
         .filter(|e| e.end.is_some_and(|at| at > lo && at <= hi) && mine(e))
@@ -115,12 +111,7 @@ pub fn member_at_start(
         .map(crate::dates::format_utc_millis)
         .unwrap_or_default();
     let added = c.kind == Some(Kind::MemberAdded);
-    let (when, member) = match (after, added) {
-        (true, true) => ("after", false),
-        (true, false) => ("after", true),
-        (false, true) => ("before", true),
-        (false, false) => ("before", false),
-    };
+    let (when, member) = (if after { "after" } else { "before" }, after != added);
     let how = if added { "added" } else { "removed" };
     let is = if member { "a member" } else { "not a member" };
     let why = format!(

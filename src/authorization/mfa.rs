@@ -83,9 +83,9 @@ pub fn read(columns: &[String], row: &[Value]) -> Option<SignIn> {
     }
     let details = dynamic(cell(columns, row, "AuthenticationDetails"));
     let completed = details.as_array().into_iter().flatten().any(|d| {
-        d.get("succeeded").and_then(Value::as_bool) == Some(true)
-            && d.get("authenticationStepResultDetail")
-                .and_then(Value::as_str)
+        d["succeeded"] == true
+            && d["authenticationStepResultDetail"]
+                .as_str()
                 .is_some_and(|r| r.to_ascii_lowercase().contains("mfa"))
     });
     Some(SignIn {

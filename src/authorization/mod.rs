@@ -135,29 +135,29 @@ pub async fn run(
     now: OffsetDateTime,
 ) -> Report {
     let mut report = Report::default();
+    // What the pass cannot go on without: said unread, and the pass ends.
+    macro_rules! read_or_end {
+        ($read:expr, $what:literal) => {
+            match $read {
+                Ok(v) => v,
+                Err(e) => {
+                    report
+                        .failed
+                        .push(format!(concat!($what, " not read: {}"), e));
+                    return report;
+                }
+            }
+        };
+    }
     let (tables, clock) = (ports.tables.as_ref(), ports.clock.as_ref());
     let shared_from = now - Duration::days(settings.shared_days);
     let span = Span {
         from: now - DECIDE_LOOKBACK,
         until: now,
     };
-    let (last, swept) = match (
-        store::read_at(tables, PASS).await,
-        store::read_at(tables, SWEEP).await,
-    ) {
-        (Ok(l), Ok(s)) => (l, s),
-        (Err(e), _) | (_, Err(e)) => {
-            report.failed.push(format!("pass times not read: {e}"));
-            return report;
-        }
-    };
-    let mut accounts = match shared_store::load(tables).await {
-        Ok(a) => a,
-        Err(e) => {
-            report.failed.push(format!("shared accounts not read: {e}"));
-            return report;
-        }
-    };
+    let last = read_or_end!(store::read_at(tables, PASS).await, "pass times");
+    let swept = read_or_end!(store::read_at(tables, SWEEP).await, "pass times");
+    let mut accounts = read_or_end!(shared_store::load(tables).await, "shared accounts");
     let before = accounts.clone();
     let sweep = last.is_none() || swept.is_none_or(|at| at.date() != now.date());
     let scan_from = match (swept, last) {
@@ -181,10 +181,7 @@ pub async fn run(
         Ok(()) => select::unknown(tables, hosts, span, scan_from, &mut chosen).await,
         e => e,
     };
-    if let Err(e) = read {
-        report.failed.push(format!("sessions not read: {e}"));
-        return report;
-    }
+    read_or_end!(read, "sessions");
     // Every subscription with a session in the span: those read now, and those of the accounts.
     let subscriptions: BTreeSet<String> = (chosen.rows.values())
         .map(|r| r.target_resource_id.to_ascii_lowercase())
@@ -197,13 +194,7 @@ pub async fn run(
         .filter(|s| !s.is_empty())
         .collect();
     let found = shared_store::shared(&accounts, shared_from);
-    let mut kept = match store::load(tables, span.from).await {
-        Ok(k) => k,
-        Err(e) => {
-            report.failed.push(format!("kept evidence not read: {e}"));
-            return report;
-        }
-    };
+    let mut kept = read_or_end!(store::load(tables, span.from).await, "kept evidence");
     // The VMs of the sessions in UPN form a kept role could cover: their extensions tell whether
     // a role granting only the login data action allows them.
     let signed_in: BTreeSet<String> = (chosen.rows.values())

@@ -310,9 +310,8 @@ pub fn jit_evidence(doors: &Doors, reads: &mut Reads) -> Vec<Evidence> {
                 ports: r.ports.clone(),
                 start: Some(e.at),
                 end: jit_end(&body, &r.vm),
-                justification: body
-                    .get("justification")
-                    .and_then(Value::as_str)
+                justification: body["justification"]
+                    .as_str()
                     .unwrap_or_default()
                     .to_owned(),
                 ..Evidence::default()
@@ -326,14 +325,14 @@ pub fn jit_evidence(doors: &Doors, reads: &mut Reads) -> Vec<Evidence> {
 fn jit_end(body: &Value, vm: &str) -> Option<OffsetDateTime> {
     let vms = body.get("virtualMachines")?.as_array()?;
     let v = vms.iter().find(|v| {
-        v.get("id")
-            .and_then(Value::as_str)
+        v["id"]
+            .as_str()
             .is_some_and(|id| id.eq_ignore_ascii_case(vm))
     })?;
     v.get("ports")?
         .as_array()?
         .iter()
-        .filter_map(|p| p.get("endTimeUtc").and_then(Value::as_str))
+        .filter_map(|p| p["endTimeUtc"].as_str())
         .filter_map(crate::dates::timestamp)
         .max()
 }

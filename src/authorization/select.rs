@@ -40,12 +40,10 @@ pub struct Chosen {
 impl Chosen {
     fn keep(&mut self, hosts: &BTreeSet<String>, rows: Vec<DayRow>) -> Vec<DayRow> {
         self.read += rows.len();
-        let rows: Vec<DayRow> = rows
-            .into_iter()
+        rows.into_iter()
             .filter(|r| r.outcome == CONNECTED)
             .filter(|r| hosts.is_empty() || hosts.contains(&r.host.to_ascii_lowercase()))
-            .collect();
-        rows
+            .collect()
     }
 }
 
@@ -150,7 +148,8 @@ pub async fn covered_by(
         let windows = fresh
             .iter()
             .filter(|e| (e.kind == Some(Kind::Approval)) == approval);
-        let spans = merged(windows.filter_map(|e| window(e, span)).collect());
+        let spans = windows.filter_map(|e| window(e, span)).collect();
+        let spans = Span::merged_near(spans, Duration::ZERO);
         let verdicts: &[&str] = if approval {
             &["pim", "pim-group", "jit", "standing", "none"]
         } else {
@@ -195,17 +194,4 @@ fn window(e: &Evidence, span: Span) -> Option<Span> {
     let from = (start - SKEW).max(span.from);
     let until = end.map_or(span.until, |e| (e + SKEW).min(span.until));
     (from <= until).then_some(Span { from, until })
-}
-
-/// Spans merged where they overlap, in order.
-fn merged(mut spans: Vec<Span>) -> Vec<Span> {
-    spans.sort_by_key(|s| s.from);
-    let mut out: Vec<Span> = Vec::new();
-    for s in spans {
-        match out.last_mut() {
-            Some(last) if s.from <= last.until => last.until = last.until.max(s.until),
-            _ => out.push(s),
-        }
-    }
-    out
 }

@@ -206,16 +206,9 @@ pub async fn of_account(
     let Some(s) = shared(&one, from).pop() else {
         return Ok(None);
     };
-    let entra = one
-        .values()
-        .map(|a| a.entra.as_str())
-        .next()
-        .unwrap_or_default();
-    let entra = if entra.is_empty() {
-        "unknown: not read yet"
-    } else {
-        entra
-    };
+    let entra = (one.values().map(|a| a.entra.as_str()))
+        .find(|e| !e.is_empty())
+        .unwrap_or("unknown: not read yet");
     Ok(Some(
         super::findings::shared_account(&s, entra, now).evidence,
     ))

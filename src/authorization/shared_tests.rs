@@ -3,7 +3,8 @@
 use time::Duration;
 use time::macros::datetime;
 
-use super::shared::shared;
+use super::shared::Shared;
+use super::shared_store::{Accounts, add};
 use crate::catalogue::days::DayRow;
 use crate::catalogue::session::SessionRecord;
 use crate::catalogue::session::outcome::{CONNECTED, LOGIN_FAILED};
@@ -19,6 +20,13 @@ fn row(i: i64, vm: &str, account: &str, email: &str, outcome: &str) -> DayRow {
     s.user_email = email.into();
     s.outcome = outcome.into();
     DayRow::of(&s).expect("row")
+}
+
+/// The accounts of `rows` used by two or more people, as the evidence pack counts them.
+fn shared(rows: &[DayRow]) -> Vec<Shared> {
+    let mut all = Accounts::new();
+    rows.iter().for_each(|r| add(&mut all, r));
+    super::shared_store::shared(&all, time::OffsetDateTime::UNIX_EPOCH)
 }
 
 #[test]
@@ -55,7 +63,7 @@ fn an_account_used_by_two_people_on_one_vm_is_shared() {
 /// scan found, forgets a person last seen before the window, and counts a session read twice once.
 #[tokio::test]
 async fn the_kept_state_finds_what_the_scan_found_and_forgets_old_uses() {
-    use super::shared_store::{Accounts, add, load, save, shared as kept_shared};
+    use super::shared_store::{load, save, shared as kept_shared};
     let tables = crate::testkit::tables::memory::InMemoryTables::new();
     let rows = [
         row(0, "vm1", "root", "alice@contoso.com", CONNECTED),
@@ -102,7 +110,7 @@ async fn the_kept_state_finds_what_the_scan_found_and_forgets_old_uses() {
 #[test]
 fn a_sign_in_is_entra_by_the_upn_form_and_the_vms_extension_as_last_read() {
     use super::decide::Entra;
-    use super::shared_store::{Accounts, LIST_UNREAD, add, entra};
+    use super::shared_store::{LIST_UNREAD, entra};
     let at = datetime!(2026-11-02 08:00 UTC);
     let vm = |name: &str| row(0, name, "x", "x@contoso.com", CONNECTED).target_resource_id;
     let vm = |name: &str| vm(name).to_ascii_lowercase();
@@ -157,7 +165,7 @@ fn a_sign_in_is_entra_by_the_upn_form_and_the_vms_extension_as_last_read() {
 fn the_vms_of_sessions_needing_their_sign_in_are_due_unless_fresh() {
     use std::collections::BTreeSet;
 
-    use super::shared_store::{Account, Accounts, ENTRA_AGAIN, LIST_UNREAD, due};
+    use super::shared_store::{Account, ENTRA_AGAIN, LIST_UNREAD, due};
     let now = datetime!(2026-11-02 08:00 UTC);
     let kept = |told: &str, at| Account {
         entra: told.to_owned(),

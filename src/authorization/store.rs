@@ -83,19 +83,13 @@ fn of_entity(row: &Entity) -> Option<Evidence> {
         kind: Some(Kind::parse(&s("Kind"))?),
         principal: s("Principal"),
         names: s("Names").lines().map(str::to_owned).collect(),
-        group_principal: row
-            .get("GroupPrincipal")
-            .and_then(serde_json::Value::as_bool)
-            == Some(true),
+        group_principal: row.get("GroupPrincipal") == Some(&true.into()),
         group: s("Group"),
         scope: s("Scope"),
         seen_under: s("SeenUnder"),
         role: s("Role"),
         start: timestamp(&s("Start")),
-        end: match (end, gone) {
-            (Some(e), Some(g)) => Some(e.min(g)),
-            (e, g) => e.or(g),
-        },
+        end: end.into_iter().chain(gone).min(),
         approver: s("Approver"),
         justification: s("Justification"),
         ticket: s("Ticket"),

@@ -3,7 +3,7 @@
 //! not the event's own request); the row's [`Actor`] and the follow-up.
 
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use super::awaited::{Change, Lookup};
 use super::changes::{OVERWRITES, REMOVES};
@@ -26,11 +26,6 @@ pub fn operations(change: Change) -> &'static [&'static str] {
         Change::Deleted => REMOVES,
         Change::Replaced => OVERWRITES,
     }
-}
-
-/// The query's `TimeGenerated` span around the event.
-pub fn span(at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-    (at - SPAN, at + SPAN)
 }
 
 /// How a log row was tied to the event.
@@ -153,11 +148,8 @@ pub fn finding(row: &Recording, change: Change, actor: &Actor) -> Finding {
     let who = [&actor.upn, &actor.object_id, &actor.app_id]
         .into_iter()
         .find(|v| !v.is_empty());
-    let auth = if actor.authentication.is_empty() {
-        "logged"
-    } else {
-        actor.authentication.as_str()
-    };
+    let auth = Some(actor.authentication.as_str()).filter(|a| !a.is_empty());
+    let auth = auth.unwrap_or("logged");
     let how = match (actor.status.as_str(), who) {
         (ACTOR_FOUND, Some(_)) => ": the storage logs name the requester".to_owned(),
         (ACTOR_PROBABLE, Some(_)) => {

@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use super::actor::{self, operations, span};
+use super::actor::{self, SPAN, operations};
 use super::query::{self, object_keys};
 use super::settings::CustodySettings;
 use super::{awaited, burst_actors};
@@ -74,7 +74,8 @@ pub async fn pass(
         }
         let keys = object_keys(&rec.account, &rec.container, &rec.blob_name);
         let ops = operations(lookup.change);
-        let asked = query::run(logs, workspace, &keys, ops, span(lookup.at), ROWS).await;
+        let around = (lookup.at - SPAN, lookup.at + SPAN);
+        let asked = query::run(logs, workspace, &keys, ops, around, ROWS).await;
         lookup.attempts += 1;
         let over = now >= lookup.at + settings.actor_wait;
         let picked = match &asked {

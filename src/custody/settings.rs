@@ -15,24 +15,10 @@ pub struct CustodySettings {
     pub actor_wait: Duration,
 }
 
-impl Default for CustodySettings {
-    fn default() -> Self {
-        Self {
-            workspace: None,
-            actor_wait: Duration::minutes(60),
-        }
-    }
-}
-
 impl CustodySettings {
     /// Reads `CUSTODY_WORKSPACE_ID` (a GUID) and `CUSTODY_ACTOR_WAIT_MINUTES` (1–1440).
     pub fn from_reader(r: &mut Reader<'_>) -> Self {
-        let d = Self::default();
-        let minutes = r.number(
-            "CUSTODY_ACTOR_WAIT_MINUTES",
-            d.actor_wait.whole_minutes(),
-            1..=1440,
-        );
+        let minutes = r.number("CUSTODY_ACTOR_WAIT_MINUTES", 60, 1..=1440);
         let workspace =
             r.get("CUSTODY_WORKSPACE_ID")
                 .and_then(|v| match uuid::Uuid::parse_str(v.trim()) {

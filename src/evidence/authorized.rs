@@ -16,7 +16,8 @@ use super::options::PackOptions;
 use super::rows::Facts;
 use super::source::{Kind, Source};
 use super::verdict::{counted, verdict, without};
-use crate::authorization::shared::{Accounts, Shared};
+use crate::authorization::shared::Shared;
+use crate::authorization::shared_store::{Accounts, add, shared};
 use crate::catalogue::days::DayRow;
 use crate::catalogue::query::rows::AUTHORIZATIONS;
 use crate::ports::Ports;
@@ -81,7 +82,7 @@ impl Tally {
         if !counted(w) {
             return;
         }
-        self.accounts.add(w);
+        add(&mut self.accounts, w);
         let f = &mut self.figures;
         for v in [&mut f.total, f.hosts.entry(w.host.clone()).or_default()] {
             v.sessions += 1;
@@ -93,7 +94,7 @@ impl Tally {
     /// The figures, once every session was counted.
     pub fn finish(self) -> Authorization {
         let mut f = self.figures;
-        f.shared = self.accounts.finish();
+        f.shared = shared(&self.accounts, time::OffsetDateTime::UNIX_EPOCH);
         f.shared_accounts = f.shared.len() as u64;
         f
     }

@@ -63,18 +63,13 @@ pub struct Times {
 }
 
 impl Times {
-    /// The creation times of recordings that may belong to a session starting at `start` (and
-    /// ending at `end`, when known).
-    pub fn window(&self, start: OffsetDateTime, end: Option<OffsetDateTime>) -> Span {
-        Span {
-            from: start - SKEW,
-            until: end.map_or(start + self.open_max, |e| e + self.lag),
-        }
-    }
-
-    /// The window of an day row.
+    /// The creation times of recordings that may belong to `row`'s session: from its start less
+    /// the skew to its end plus the upload lag (its end not known: its start plus the open most).
     pub fn window_of(&self, row: &DayRow) -> Span {
-        self.window(row.start, row.end)
+        Span {
+            from: row.start - SKEW,
+            until: row.end.map_or(row.start + self.open_max, |e| e + self.lag),
+        }
     }
 
     /// The creation times of blobs that can be the recording of `row`'s session, whatever names
@@ -133,12 +128,11 @@ pub fn in_window(row: &DayRow, t: OffsetDateTime, times: &Times) -> bool {
 /// Lower-case blob name plus metadata values: whatever the recording says about itself.
 pub fn hints(r: &Recording) -> String {
     let meta: BTreeMap<String, String> = serde_json::from_str(&r.metadata).unwrap_or_default();
-    let mut text = r.blob_name.to_ascii_lowercase();
-    for v in meta.values() {
-        text.push('\n');
-        text.push_str(&v.to_ascii_lowercase());
-    }
-    text
+    let all = std::iter::once(&r.blob_name).chain(meta.values());
+    all.map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_ascii_lowercase()
 }
 
 /// True when the (lower-case) hints contain `value`, ignoring ASCII case: compared in place,

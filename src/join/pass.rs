@@ -320,16 +320,11 @@ impl Join {
         if k.sessions.contains_key(tunnel) || k.missing.contains(tunnel) {
             return Ok(());
         }
-        match session::get(self.ports.tables.as_ref(), tunnel)
-            .await?
-            .and_then(|s| DayRow::of(&s))
-        {
-            Some(w) => {
-                k.sessions.insert(tunnel.to_owned(), (w, None));
-            }
-            None => {
-                k.missing.insert(tunnel.to_owned());
-            }
+        let row = session::get(self.ports.tables.as_ref(), tunnel).await?;
+        if let Some(w) = row.and_then(|s| DayRow::of(&s)) {
+            k.sessions.insert(tunnel.to_owned(), (w, None));
+        } else {
+            k.missing.insert(tunnel.to_owned());
         }
         Ok(())
     }

@@ -35,21 +35,14 @@ pub struct Join {
 crate::telemetry::debug_fields!(Join { times });
 
 impl Join {
-    /// A join over `ports`.
-    pub fn new(ports: &Ports, policy: Arc<Policy>, times: Times) -> Self {
+    /// A join over `ports`, judging recordings shorter than `min_bytes` too small to vouch.
+    pub fn new(ports: &Ports, policy: Arc<Policy>, times: Times, min_bytes: u64) -> Self {
         Self {
             ports: ports.clone(),
             policy,
             times,
-            min_bytes: 0,
+            min_bytes,
         }
-    }
-
-    /// The same join, judging recordings shorter than `min_bytes` too small to vouch.
-    #[must_use]
-    pub fn with_min_bytes(mut self, min_bytes: u64) -> Self {
-        self.min_bytes = min_bytes;
-        self
     }
 
     /// The join of a recording about to be catalogued, from the sessions known now: those its

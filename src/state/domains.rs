@@ -39,7 +39,7 @@ fn times(state: &AppState) -> Times {
 /// The recording ↔ session join over the state's ports, policy and audit settings.
 pub fn join(state: &AppState) -> Join {
     let min_bytes = state.audit.recording_min_bytes;
-    Join::new(&state.ports, state.policy.clone(), times(state)).with_min_bytes(min_bytes)
+    Join::new(&state.ports, state.policy.clone(), times(state), min_bytes)
 }
 
 /// The audit-log tail over the state's ports and settings; a session change leaves pending what
