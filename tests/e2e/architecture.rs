@@ -5,8 +5,9 @@
 //!
 //! Paths are read from the whole document: any `src/…` word, and any code span naming a file or a
 //! folder (`catalogue/key.rs`, `functions/`: relative ones are read under `src/`). A function's
-//! name is the string its route is registered with: the constant passed to `invocation_route(` in
-//! `src/app.rs`, read where `src/functions/` defines or re-exports it.
+//! name is the string its route is registered with: the constant on the left of its
+//! `name => function` line in `src/app.rs`'s `functions!(…)` list, read where `src/functions/`
+//! defines or re-exports it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -151,20 +152,18 @@ fn const_value(src: &Path, file: &Path, name: &str, depth: usize) -> Option<Stri
     const_value(src, &module_file(src, module)?, constant, depth + 1)
 }
 
-/// The names the functions are routed under in `src/app.rs`: the first argument of each
-/// `invocation_route(module::CONSTANT, …)`, read in `src/functions/<module>`.
+/// The names the functions are routed under in `src/app.rs`: the left side of each
+/// `module::CONSTANT => module::function` in its `functions!(…)` list, read in
+/// `src/functions/<module>`.
 fn routed(root: &Path) -> Result<Vec<String>, Vec<String>> {
     let src = root.join("src");
     let app = read(&src.join("app.rs"));
     let mut names = Vec::new();
     let mut unread = Vec::new();
-    for call in app.split("invocation_route(").skip(1) {
-        let argument: String = call
-            .split(',')
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect();
+    let list = app.split_once("functions!(").map_or("", |(_, rest)| rest);
+    let list = list.split_once("\n    )").map_or("", |(list, _)| list);
+    for entry in list.lines().filter_map(|l| l.split_once("=>")) {
+        let argument: String = entry.0.split_whitespace().collect();
         let value = argument.split_once("::").and_then(|(module, constant)| {
             let file = module_file(&src.join("functions"), &[module])?;
             const_value(&src, &file, constant, 0)
@@ -177,7 +176,7 @@ fn routed(root: &Path) -> Result<Vec<String>, Vec<String>> {
         }
     }
     if names.is_empty() && unread.is_empty() {
-        unread.push("src/app.rs routes no function through invocation_route(".to_owned());
+        unread.push("src/app.rs routes no function in its functions!(…) list".to_owned());
     }
     if unread.is_empty() {
         Ok(names)
