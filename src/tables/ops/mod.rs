@@ -17,8 +17,8 @@ pub type Change<'a> = dyn FnMut(Option<&Stored>) -> Option<Entity> + Send + 'a;
 pub type Companions = Vec<(Entity, WriteMode)>;
 
 /// Reads one row (absent table = absent row); errors are the table's.
-pub async fn get(
-    tables: &dyn TableStore,
+pub async fn get<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     pk: &str,
     rk: &str,
@@ -27,8 +27,8 @@ pub async fn get(
 }
 
 /// One page of at most `top` rows matching `filter` (absent table = an empty last page).
-pub async fn page(
-    tables: &dyn TableStore,
+pub async fn page<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     filter: &Filter,
     top: u32,
@@ -48,8 +48,8 @@ pub async fn page(
 
 /// All rows matching `filter`, at most `limit` (absent table = none). A page asks for no more
 /// than the rows still wanted; the service may answer a filtered page short, with a continuation.
-pub async fn query_all(
-    tables: &dyn TableStore,
+pub async fn query_all<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     filter: &Filter,
     limit: usize,
@@ -70,8 +70,8 @@ pub async fn query_all(
 
 /// Deletes a row (only while its ETag is `etag`, when given); a row already gone, or changed since
 /// it was read, is not an error: either way this reader's work on it is done.
-pub async fn remove(
-    tables: &dyn TableStore,
+pub async fn remove<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     pk: &str,
     rk: &str,
@@ -85,8 +85,8 @@ pub async fn remove(
 
 /// Writes `entity` read at `etag` (`If-Match`), unless it changed or went since: then another
 /// writer came first and its row stands.
-pub async fn write_unless_changed(
-    tables: &dyn TableStore,
+pub async fn write_unless_changed<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     entity: &Entity,
     etag: String,
@@ -98,8 +98,8 @@ pub async fn write_unless_changed(
 }
 
 /// Writes an entity, creating a missing table first (not for `If-Match`: its 404 means row gone).
-pub async fn write_creating_table(
-    tables: &dyn TableStore,
+pub async fn write_creating_table<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     entity: &Entity,
     mode: WriteMode,
@@ -124,8 +124,8 @@ pub enum Once {
 
 /// Inserts `entity` (creating a missing table) unless a row already stands under its keys: a
 /// conflict means it is there, which is no error.
-pub async fn insert_once(
-    tables: &dyn TableStore,
+pub async fn insert_once<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     entity: &Entity,
 ) -> Result<Once, AzureError> {
@@ -142,8 +142,8 @@ pub async fn insert_once(
 ///
 /// # Errors
 /// The first failing row's error.
-pub async fn upsert_batched(
-    tables: &dyn TableStore,
+pub async fn upsert_batched<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     rows: &[Entity],
 ) -> Result<(), AzureError> {
@@ -154,8 +154,8 @@ pub async fn upsert_batched(
 ///
 /// # Errors
 /// The first failing row's error.
-pub async fn upsert_tagged(
-    tables: &dyn TableStore,
+pub async fn upsert_tagged<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     rows: &[Entity],
 ) -> Result<Vec<String>, AzureError> {
@@ -184,8 +184,8 @@ pub async fn upsert_tagged(
 }
 
 /// Reads `(table, pk, rk)` and rewrites it through `change` with [`update_from`].
-pub async fn update(
-    tables: &dyn TableStore,
+pub async fn update<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     pk: &str,
     rk: &str,
@@ -200,8 +200,8 @@ pub async fn update(
 ///
 /// # Errors
 /// Table errors; `Transient` when the row kept changing for [`ATTEMPTS`] attempts.
-pub async fn update_from(
-    tables: &dyn TableStore,
+pub async fn update_from<T: TableStore + ?Sized>(
+    tables: &T,
     table: &str,
     pk: &str,
     rk: &str,
@@ -219,8 +219,8 @@ pub async fn update_from(
 ///
 /// # Errors
 /// Table errors, `change`'s errors; `Transient` when the row kept changing.
-pub async fn update_with<F, Fut>(
-    tables: &dyn TableStore,
+pub async fn update_with<T, F, Fut>(
+    tables: &T,
     table: &str,
     pk: &str,
     rk: &str,
@@ -228,6 +228,7 @@ pub async fn update_with<F, Fut>(
     mut change: F,
 ) -> Result<Option<Stored>, AzureError>
 where
+    T: TableStore + ?Sized,
     F: FnMut(Option<Stored>) -> Fut + Send,
     Fut: Future<Output = Result<Option<(Entity, Companions)>, AzureError>> + Send,
 {
