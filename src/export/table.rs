@@ -7,6 +7,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::ingestion::schema::{Declaration, TableDecl};
+use crate::names::named;
 
 /// The declaration as shipped (`sentinel/tables.json`).
 pub const DECLARATION_JSON: &str = include_str!("../../sentinel/tables.json");
@@ -26,8 +27,8 @@ pub fn declaration() -> Result<&'static Declaration, String> {
         .chain(
             Table::ALL
                 .iter()
-                .filter(|t| d.by_name(t.name()).is_none())
-                .map(|t| format!("{} is not declared", t.name())),
+                .filter(|t| d.by_name(t.as_str()).is_none())
+                .map(|t| format!("{} is not declared", t.as_str())),
         )
         .collect();
     if problems.is_empty() {
@@ -37,50 +38,31 @@ pub fn declaration() -> Result<&'static Declaration, String> {
     }
 }
 
-/// The custom tables, in the order the drain sends them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Table {
-    /// Bastion sessions as the catalogue joins them.
-    Sessions,
-    /// Catalogued recordings.
-    Recordings,
-    /// Every notification.
-    Detections,
-    /// Reviews with sign-off.
-    Reviews,
-    /// Estate findings, opened and cleared.
-    Findings,
-    /// Disconnects of live sessions.
-    Disconnects,
+named! {
+    /// The custom tables (`as_str`: the Log Analytics table, `…_CL`), in the order the drain
+    /// sends them.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Table {
+        /// Every notification.
+        Detections = "BastionDetections_CL",
+        /// Estate findings, opened and cleared.
+        Findings = "BastionFindings_CL",
+        /// Reviews with sign-off.
+        Reviews = "BastionReviews_CL",
+        /// Disconnects of live sessions.
+        Disconnects = "BastionDisconnects_CL",
+        /// Bastion sessions as the catalogue joins them.
+        Sessions = "BastionSessions_CL",
+        /// Catalogued recordings.
+        Recordings = "BastionRecordings_CL",
+    }
 }
 
 impl Table {
-    /// Every table.
-    pub const ALL: [Self; 6] = [
-        Self::Detections,
-        Self::Findings,
-        Self::Reviews,
-        Self::Disconnects,
-        Self::Sessions,
-        Self::Recordings,
-    ];
-
-    /// The Log Analytics table (`…_CL`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sessions => "BastionSessions_CL",
-            Self::Recordings => "BastionRecordings_CL",
-            Self::Detections => "BastionDetections_CL",
-            Self::Reviews => "BastionReviews_CL",
-            Self::Findings => "BastionFindings_CL",
-            Self::Disconnects => "BastionDisconnects_CL",
-        }
-    }
-
     /// A short name: the outbox partition and the key in `/api/health` (the name between
     /// `Bastion` and `_CL`).
     pub fn key(self) -> &'static str {
-        let name = self.name();
+        let name = self.as_str();
         (name
             .strip_prefix("Bastion")
             .and_then(|n| n.strip_suffix("_CL")))
@@ -89,7 +71,7 @@ impl Table {
 
     /// The table's declaration.
     pub fn declared(self) -> Option<&'static TableDecl> {
-        declaration().ok()?.by_name(self.name())
+        declaration().ok()?.by_name(self.as_str())
     }
 
     /// The data collection rule stream that feeds it, from the declaration.

@@ -52,7 +52,7 @@ pub async fn check(
         streams.insert(
             t.key().to_owned(),
             json!({
-                "table": t.name(), "stream": t.stream(),
+                "table": t.as_str(), "stream": t.stream(),
                 "rows": b.rows, "more": b.more, "oldest": b.oldest,
                 "ageMinutes": age.map(Duration::whole_minutes),
                 "sent": st.sent, "lastSentAt": st.last_sent_at,

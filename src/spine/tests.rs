@@ -120,7 +120,7 @@ fn every_declared_kind_reaches_every_channel_it_names() {
         if let Some((table, rule)) = kind.rule {
             let text =
                 std::fs::read_to_string(root.join("sentinel/rules").join(rule)).unwrap_or_default();
-            assert!(text.contains(table.name()), "{who}: rule {rule}");
+            assert!(text.contains(table.as_str()), "{who}: rule {rule}");
             // A detection rule names its type, a finding rule its code.
             let named = match table {
                 crate::export::Table::Detections => kind.name,
