@@ -89,7 +89,7 @@ impl QueueAccess {
         };
         let op = Operation::GetQueueMetadata;
         let role = || op.missing(&format!("queue {}/{queue}", self.conn.account));
-        self.guard.run(op.name(), role, depth).await
+        self.guard.run(op.name(), None, role, depth).await
     }
 }
 

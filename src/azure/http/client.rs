@@ -151,7 +151,7 @@ impl Client {
         let tries = AtomicU32::new(0);
         let attempt = || self.attempt(req, end, tries.fetch_add(1, Ordering::Relaxed) + 1);
         let role = || req.role.to_owned();
-        self.inner.guard.until(req.op, end, role, attempt).await
+        self.inner.guard.run(req.op, Some(end), role, attempt).await
     }
 
     /// [`send`](Self::send), then the body as JSON.

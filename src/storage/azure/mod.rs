@@ -130,7 +130,7 @@ impl AzureBlobStore {
         Fut: Future<Output = Result<T, AzureError>>,
     {
         let role = || op.missing(&format!("container {}/{container}", self.account));
-        self.guard.run(op.name(), role, attempt).await
+        self.guard.run(op.name(), None, role, attempt).await
     }
 
     /// Creates `container`; "already exists" (a concurrent writer won) is success.

@@ -109,7 +109,7 @@ impl DelegationIssuer {
         };
         let op = Operation::GetUserDelegationKey;
         let role = || op.missing(&format!("account {}", self.account));
-        let key = self.guard.run(op.name(), role, request).await;
+        let key = self.guard.run(op.name(), None, role, request).await;
         let key = key.map_err(|e| e.to_string())?;
         let (Some(start), Some(expiry), Some(value)) =
             (key.signed_start, key.signed_expiry, key.value)
