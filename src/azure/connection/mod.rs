@@ -5,7 +5,8 @@
 use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
 
-use super::timeouts::Timeouts;
+use super::retry::Policy;
+use super::timeouts::{Guard, Timeouts};
 
 /// Azurite's published development account.
 pub const DEV_ACCOUNT: &str = "devstoreaccount1";
@@ -103,6 +104,16 @@ impl StorageConnection {
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
+    }
+
+    /// The guard of this connection's storage calls to `endpoint`, one of its services.
+    pub fn guard(&self, endpoint: &Url) -> Guard {
+        Guard::new(
+            &self.setting,
+            Some(endpoint),
+            self.timeouts,
+            Policy::STORAGE,
+        )
     }
 
     /// Resolves `name` through `env`. `Ok(None)` when nothing is configured under that name.

@@ -20,7 +20,7 @@ use bytes::Bytes;
 
 use super::port::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
 use crate::azure::connection::StorageConnection;
-use crate::azure::{AzureError, Guard, Policy};
+use crate::azure::{AzureError, Guard};
 use crate::permissions::Operation;
 use crate::telemetry::redact;
 
@@ -81,12 +81,7 @@ impl AzureBlobStore {
             blob_options,
             credential,
             page_size: None,
-            guard: Guard::new(
-                &conn.setting,
-                Some(&conn.blob),
-                conn.timeouts,
-                Policy::STORAGE,
-            ),
+            guard: conn.guard(&conn.blob),
             start_from_refused: AtomicBool::new(false),
         })
     }

@@ -41,12 +41,7 @@ impl DelegationIssuer {
     pub fn new(conn: &StorageConnection) -> Result<Self, AzureError> {
         let (options, credential) = crate::azure::sdk::options(conn, "b")?;
         let service = service_client(&conn.blob, credential, options)?;
-        let guard = Guard::new(
-            &conn.setting,
-            Some(&conn.blob),
-            conn.timeouts,
-            Policy::STORAGE,
-        );
+        let guard = conn.guard(&conn.blob);
         Ok(Self::from_client(service, &conn.account, &conn.blob, guard))
     }
 
