@@ -39,22 +39,18 @@ fn present(v: Option<&String>) -> Option<&str> {
 
 /// A `Microsoft.Network/bastionHosts` resource.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct BastionHost {
     /// Resource id.
-    #[serde(default)]
     pub id: String,
     /// Name.
-    #[serde(default)]
     pub name: String,
     /// `sku.name`: Basic, Standard, Premium, Developer.
-    #[serde(default)]
     pub sku: Option<Sku>,
     /// `properties`.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub properties: BastionProperties,
     /// The host's own managed identity (api-version 2026-01-01).
-    #[serde(default)]
     pub identity: Option<ResourceIdentity>,
 }
 

@@ -55,31 +55,23 @@ fn object_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BlobEventDat
 
 /// The `data` of a blob event (fields the product reads).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct BlobEventData {
     /// Storage API that raised the event (`PutBlob`, `PutBlockList`, `CopyBlob`, …).
-    #[serde(default)]
     pub api: String,
     /// ETag (quotes removed after normalisation).
-    #[serde(default)]
     pub e_tag: Option<String>,
     /// Content type at event time.
-    #[serde(default)]
     pub content_type: Option<String>,
     /// Length at event time; 0 for a fresh append blob.
-    #[serde(default)]
     pub content_length: Option<u64>,
     /// `BlockBlob` / `AppendBlob` / `PageBlob`.
-    #[serde(default)]
     pub blob_type: Option<String>,
     /// Full blob URL.
-    #[serde(default)]
     pub url: String,
     /// Per-blob ordering token; compare ordinally.
-    #[serde(default)]
     pub sequencer: Option<String>,
     /// The storage request that raised the event (`x-ms-request-id`).
-    #[serde(default)]
     pub request_id: Option<String>,
 }
 
