@@ -388,21 +388,21 @@ fn lenient_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Err
     })
 }
 
-/// A page of a list: `value` and `nextLink`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Page<T> {
-    /// Items.
-    #[serde(default = "Vec::new")]
-    pub value: Vec<T>,
-    /// The next page's absolute URL.
-    #[serde(default)]
-    pub next_link: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page of a list: `value` and `nextLink`.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Page<T> {
+        /// Items.
+        #[serde(default = "Vec::new")]
+        value: Vec<T>,
+        /// The next page's absolute URL.
+        #[serde(default)]
+        next_link: Option<String>,
+    }
 
     #[test]
     fn documented_shapes_parse() {
