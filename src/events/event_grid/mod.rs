@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::dates::timestamp;
 use crate::json_shape::ObjectOr;
 use crate::storage::normalize_etag;
+use crate::storage::url::BlobUrl;
 
 /// `Microsoft.Storage.BlobCreated`.
 pub const BLOB_CREATED: &str = "Microsoft.Storage.BlobCreated";
@@ -159,7 +160,7 @@ impl BlobEvent {
             .topic
             .or(raw.source)
             .and_then(|t| account_from_topic(&t))
-            .or_else(|| account_from_url(&data.url))
+            .or_else(|| BlobUrl::account_of(&data.url))
             .ok_or(EventError::Missing("topic"))?;
         Ok(Self {
             id,
@@ -198,11 +199,6 @@ pub fn account_from_topic(topic: &str) -> Option<String> {
     segments.find(|s| s.eq_ignore_ascii_case("storageAccounts"))?;
     let name = segments.next()?;
     (!name.is_empty()).then(|| name.to_owned())
-}
-
-/// The account in `https://<name>.blob.core.windows.net/…` or `http://127.0.0.1:10000/<name>/…`.
-pub fn account_from_url(url: &str) -> Option<String> {
-    crate::storage::url::BlobUrl::account_of(url)
 }
 
 /// Compares two sequencers ordinally (no case folding, as documented); longer (unpadded) values are larger.
