@@ -296,12 +296,7 @@ impl BlobStore for AzureBlobStore {
             let options = BlockBlobClientUploadOptions {
                 if_none_match: up.only_new.then(|| azure_core::http::Etag::from("*")),
                 blob_content_type: Some(up.content_type.to_owned()),
-                metadata: Some(
-                    up.metadata
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
+                metadata: Some(up.metadata.clone().into_iter().collect()),
                 ..Default::default()
             };
             client.upload(up.body.clone().into(), Some(options))
