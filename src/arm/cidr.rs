@@ -110,27 +110,26 @@ impl AddrSet {
     /// Both sets' addresses.
     #[must_use]
     pub fn union(&self, other: &Self) -> Self {
-        Self {
-            v4: normal(self.v4.iter().chain(&other.v4).copied().collect()),
-            v6: normal(self.v6.iter().chain(&other.v6).copied().collect()),
-        }
+        self.each(other, |x, y| normal(x.iter().chain(y).copied().collect()))
     }
 
     /// The addresses in both.
     #[must_use]
     pub fn intersect(&self, other: &Self) -> Self {
-        Self {
-            v4: intersect(&self.v4, &other.v4),
-            v6: intersect(&self.v6, &other.v6),
-        }
+        self.each(other, intersect)
     }
 
     /// This set's addresses not in `other`.
     #[must_use]
     pub fn minus(&self, other: &Self) -> Self {
+        self.each(other, subtract)
+    }
+
+    /// `op` over the IPv4 ranges of both sets, and over their IPv6 ranges.
+    fn each(&self, other: &Self, op: fn(&Ranges, &Ranges) -> Ranges) -> Self {
         Self {
-            v4: subtract(&self.v4, &other.v4),
-            v6: subtract(&self.v6, &other.v6),
+            v4: op(&self.v4, &other.v4),
+            v6: op(&self.v6, &other.v6),
         }
     }
 

@@ -149,45 +149,14 @@ impl Guard {
     }
 
     /// Runs `attempt` (named `op` in logs; a 403 names `role`) under the policy, for at most the
-    /// total timeout; logs the call once if it fails.
+    /// total timeout, or until `end` when given; logs the call once if it fails.
     ///
     /// # Errors
     /// The last try's error; `Transient` when the time ran out.
     pub async fn run<T, F, Fut>(
         &self,
         op: &str,
-        role: impl FnOnce() -> String,
-        attempt: F,
-    ) -> Result<T, AzureError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, AzureError>>,
-    {
-        let started = Instant::now();
-        self.guarded(op, started, started + self.timeouts.total, role, attempt)
-            .await
-    }
-
-    /// [`run`](Self::run) ending at `end`.
-    pub async fn until<T, F, Fut>(
-        &self,
-        op: &str,
-        end: Instant,
-        role: impl FnOnce() -> String,
-        attempt: F,
-    ) -> Result<T, AzureError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, AzureError>>,
-    {
-        self.guarded(op, Instant::now(), end, role, attempt).await
-    }
-
-    async fn guarded<T, F, Fut>(
-        &self,
-        op: &str,
-        started: Instant,
-        end: Instant,
+        end: Option<Instant>,
         role: impl FnOnce() -> String,
         mut attempt: F,
     ) -> Result<T, AzureError>
@@ -195,6 +164,8 @@ impl Guard {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, AzureError>>,
     {
+        let started = Instant::now();
+        let end = end.unwrap_or(started + self.timeouts.total);
         // The last failed try's error says more than the cut try's timeout.
         let last = std::sync::Mutex::new(None::<String>);
         let tries = self.policy.run(end, || {
@@ -277,7 +248,7 @@ mod tests {
         let guard = Guard::new("S", Some(&url), d, Policy::STORAGE);
         let started = std::time::Instant::now();
         let r: Result<(), _> = guard
-            .run("Get Blob", String::new, std::future::pending)
+            .run("Get Blob", None, String::new, std::future::pending)
             .await;
         let took = started.elapsed();
         assert!(took >= d.total && took < Duration::from_secs(3), "{took:?}");
@@ -288,7 +259,9 @@ mod tests {
             ))
         );
         let denied = || async { Err::<(), _>(AzureError::from_status(403, "", "", None)) };
-        let r = guard.run("Get Blob", || "read on c".into(), denied).await;
+        let r = guard
+            .run("Get Blob", None, || "read on c".into(), denied)
+            .await;
         assert_eq!(
             r.expect_err("403").to_string(),
             "403: missing role read on c"
@@ -305,7 +278,9 @@ mod tests {
         let guard = Guard::new("AzureWebJobsStorage", Some(&url), d, Policy::STORAGE);
         let refused =
             || async { Err::<(), _>(AzureError::Transient("error sending request".into())) };
-        let e = guard.run("Query Entities", String::new, refused).await;
+        let e = guard
+            .run("Query Entities", None, String::new, refused)
+            .await;
         assert_eq!(
             e.expect_err("refused").to_string(),
             "Query Entities on 127.0.0.1:10002 (AzureWebJobsStorage): error sending request"
@@ -329,7 +304,7 @@ mod tests {
                 std::future::pending::<Result<(), AzureError>>().await
             }
         };
-        let e = guard.run("Get Blob", String::new, attempt).await;
+        let e = guard.run("Get Blob", None, String::new, attempt).await;
         assert_eq!(
             e.expect_err("cut").to_string(),
             "Get Blob: no answer from (any host) within 1500 ms; the try before: S: token from h failed"

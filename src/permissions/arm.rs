@@ -116,128 +116,19 @@ impl ArmOperation {
     /// needs; `None` for a request this product never makes.
     pub fn of_request(method: &str, path: &str) -> Option<(Self, String)> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let is = |i: usize, s: &str| parts.get(i).is_some_and(|p| p.eq_ignore_ascii_case(s));
-        let upto = |n: usize| format!("/{}", parts[..n.min(parts.len())].join("/"));
-        let get = method.eq_ignore_ascii_case("GET");
-        let post = method.eq_ignore_ascii_case("POST");
-        if !is(0, "subscriptions") || parts.len() < 2 {
-            return None;
-        }
-        // /subscriptions/{s}/providers/Microsoft.Network/locations/{r}/operations|operationResults/{id}
-        if is(2, "providers") && is(3, "Microsoft.Network") && is(4, "locations") {
-            let op = match parts.get(6) {
-                Some(p) if p.eq_ignore_ascii_case("operations") => Self::ReadOperationStatus,
-                Some(p) if p.eq_ignore_ascii_case("operationResults") => Self::ReadOperationResult,
-                _ => return None,
-            };
-            return (get && parts.len() == 8).then(|| (op, upto(2)));
-        }
-        // {subscription or group}/providers/Microsoft.Network/{kind}: the network lists.
-        let list = |at: usize| {
-            let kind = parts.get(at + 2)?;
-            let op = [
-                ("networkInterfaces", Self::ListNetworkInterfaces),
-                ("networkSecurityGroups", Self::ListSecurityGroups),
-                ("virtualNetworks", Self::ListVirtualNetworks),
-            ]
-            .into_iter()
-            .find(|(k, _)| kind.eq_ignore_ascii_case(k))?
-            .1;
-            (get && parts.len() == at + 3 && is(at, "providers") && is(at + 1, "Microsoft.Network"))
-                .then(|| (op, upto(at)))
-        };
-        if parts.len() == 5 {
-            // /subscriptions/{s}/providers/Microsoft.Insights/diagnosticSettings
-            if get
-                && is(2, "providers")
-                && is(3, "Microsoft.Insights")
-                && is(4, "diagnosticSettings")
-            {
-                return Some((Self::ListSubscriptionDiagnosticSettings, upto(2)));
-            }
-            // /subscriptions/{s}/providers/Microsoft.Authorization/roleAssignmentSchedule…
-            if get && is(2, "providers") && is(3, "Microsoft.Authorization") {
-                if is(4, "roleAssignmentScheduleInstances") {
-                    return Some((Self::ListScheduleInstances, upto(2)));
-                }
-                if is(4, "roleAssignmentScheduleRequests") {
-                    return Some((Self::ListScheduleRequests, upto(2)));
-                }
-                if is(4, "roleDefinitions") {
-                    return Some((Self::ListRoleDefinitions, upto(2)));
-                }
-            }
-            // /subscriptions/{s}/providers/Microsoft.Compute/virtualMachines
-            if get && is(2, "providers") && is(3, "Microsoft.Compute") && is(4, "virtualMachines") {
-                return Some((Self::ListVirtualMachines, upto(2)));
-            }
-            return list(2);
-        }
-        if parts.len() == 7 && is(2, "resourceGroups") {
-            return list(4);
-        }
-        if !is(2, "resourceGroups") || !is(4, "providers") || parts.len() < 8 {
-            return None;
-        }
-        let (ns, ty) = (parts[5], parts[6]);
-        let resource = upto(8);
-        let rest: Vec<&str> = parts[8..].to_vec();
-        // The segments after the resource, against a `/`-separated pattern (`*`: any one).
-        let rest_is = |want: &str| {
-            rest.len() == want.split('/').count()
-                && (rest.iter().zip(want.split('/')))
-                    .all(|(a, b)| b == "*" || a.eq_ignore_ascii_case(b))
-        };
-        let of = |n: &str, t: &str| ns.eq_ignore_ascii_case(n) && ty.eq_ignore_ascii_case(t);
-        let op = if of("Microsoft.Network", "bastionHosts") {
-            match () {
-                () if get && rest.is_empty() => Self::ReadBastionHost,
-                () if post && rest_is("getActiveSessions") => Self::GetActiveSessions,
-                () if get
-                    && (rest_is("getActiveSessions/operationResults/*")
-                        || rest_is("getActiveSessions")) =>
-                {
-                    Self::ReadHostOperation
-                }
-                () if post && rest_is("disconnectActiveSessions") => Self::DisconnectActiveSessions,
-                () if get && rest_is("providers/Microsoft.Insights/diagnosticSettings") => {
-                    Self::ListDiagnosticSettings
-                }
-                () => return None,
-            }
-        } else if of("Microsoft.Storage", "storageAccounts") && get {
-            let blobs = "blobServices/default";
-            let diagnostics =
-                "blobServices/default/providers/Microsoft.Insights/diagnosticSettings";
-            let container = "blobServices/default/containers/*";
-            let assignments = "blobServices/default/containers/*/providers/Microsoft.Authorization/roleAssignments";
-            match () {
-                () if rest_is(blobs) => Self::ReadBlobService,
-                () if rest_is(diagnostics) => Self::ListBlobDiagnosticSettings,
-                () if rest_is(container) => Self::ReadContainer,
-                () if rest_is(assignments) => Self::ListRoleAssignments,
-                () if rest_is("providers/Microsoft.Authorization/roleDefinitions/*") => {
-                    Self::ReadRoleDefinition
-                }
-                () => return None,
-            }
-        } else if of("Microsoft.OperationalInsights", "workspaces") && get && rest.is_empty() {
-            Self::ReadWorkspace
-        } else if of("Microsoft.Compute", "virtualMachines") && get && rest_is("extensions/*") {
-            Self::ReadVmExtension
-        } else if of("Microsoft.Compute", "virtualMachines") && get && rest.is_empty() {
-            Self::ReadVirtualMachine
-        } else if of("Microsoft.Network", "networkInterfaces") && get && rest.is_empty() {
-            Self::ReadNetworkInterface
-        } else if of("Microsoft.Security", "locations")
-            && get
-            && rest_is("jitNetworkAccessPolicies/*")
-        {
-            return Some((Self::ReadJitPolicy, upto(10)));
-        } else {
-            return None;
-        };
-        Some((op, resource))
+        ROUTES.iter().find_map(|&(op, route)| {
+            let (verb, route) = route.split_once(" {")?;
+            let (scope, rest) = route.split_once('}')?;
+            let scope = scope_pattern(scope)?;
+            let want: Vec<&str> = (scope.split('/'))
+                .chain(rest.split('/').filter(|s| !s.is_empty()))
+                .collect();
+            let fits = verb.eq_ignore_ascii_case(method)
+                && want.len() == parts.len()
+                && (want.iter().zip(&parts)).all(|(w, p)| *w == "*" || w.eq_ignore_ascii_case(p));
+            let n = scope.split('/').count();
+            fits.then(|| (op, format!("/{}", parts[..n].join("/"))))
+        })
     }
 
     /// What a 403 on a call of this operation at `scope` tells the operator to grant.
@@ -265,6 +156,64 @@ impl ArmOperation {
             _ => format!("{action} on {scope}"),
         }
     }
+}
+
+/// The route table: one `Operation: "METHOD {scope}/rest";` a row.
+macro_rules! routes {
+    ($($op:ident: $route:literal;)+) => {
+        [$((ArmOperation::$op, $route)),+]
+    };
+}
+
+/// Every request this product makes, as [`ArmOperation::of_request`] reads it: the method, then
+/// the scope named as in [`scope_pattern`] (the resource id returned) and the path below it; `*` is
+/// any one segment, and case does not count.
+const ROUTES: [(ArmOperation, &str); 29] = routes! {
+    ReadOperationStatus: "GET {sub}/providers/Microsoft.Network/locations/*/operations/*";
+    ReadOperationResult: "GET {sub}/providers/Microsoft.Network/locations/*/operationResults/*";
+    ListSubscriptionDiagnosticSettings: "GET {sub}/providers/Microsoft.Insights/diagnosticSettings";
+    ListScheduleInstances: "GET {sub}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances";
+    ListScheduleRequests: "GET {sub}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests";
+    ListRoleDefinitions: "GET {sub}/providers/Microsoft.Authorization/roleDefinitions";
+    ListVirtualMachines: "GET {sub}/providers/Microsoft.Compute/virtualMachines";
+    ListNetworkInterfaces: "GET {sub}/providers/Microsoft.Network/networkInterfaces";
+    ListSecurityGroups: "GET {sub}/providers/Microsoft.Network/networkSecurityGroups";
+    ListVirtualNetworks: "GET {sub}/providers/Microsoft.Network/virtualNetworks";
+    ListNetworkInterfaces: "GET {group}/providers/Microsoft.Network/networkInterfaces";
+    ListSecurityGroups: "GET {group}/providers/Microsoft.Network/networkSecurityGroups";
+    ListVirtualNetworks: "GET {group}/providers/Microsoft.Network/virtualNetworks";
+    ReadBastionHost: "GET {host}";
+    GetActiveSessions: "POST {host}/getActiveSessions";
+    ReadHostOperation: "GET {host}/getActiveSessions/operationResults/*";
+    ReadHostOperation: "GET {host}/getActiveSessions";
+    DisconnectActiveSessions: "POST {host}/disconnectActiveSessions";
+    ListDiagnosticSettings: "GET {host}/providers/Microsoft.Insights/diagnosticSettings";
+    ReadBlobService: "GET {account}/blobServices/default";
+    ListBlobDiagnosticSettings: "GET {account}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings";
+    ReadContainer: "GET {account}/blobServices/default/containers/*";
+    ListRoleAssignments: "GET {account}/blobServices/default/containers/*/providers/Microsoft.Authorization/roleAssignments";
+    ReadRoleDefinition: "GET {account}/providers/Microsoft.Authorization/roleDefinitions/*";
+    ReadWorkspace: "GET {workspace}";
+    ReadVmExtension: "GET {vm}/extensions/*";
+    ReadVirtualMachine: "GET {vm}";
+    ReadNetworkInterface: "GET {nic}";
+    ReadJitPolicy: "GET {jit}";
+};
+
+/// The resource id pattern of a scope a route names (`*`: any one segment).
+fn scope_pattern(name: &str) -> Option<String> {
+    let resource = |kind: &str| format!("subscriptions/*/resourceGroups/*/providers/{kind}/*");
+    Some(match name {
+        "sub" => "subscriptions/*".to_owned(),
+        "group" => "subscriptions/*/resourceGroups/*".to_owned(),
+        "host" => resource("Microsoft.Network/bastionHosts"),
+        "account" => resource("Microsoft.Storage/storageAccounts"),
+        "workspace" => resource("Microsoft.OperationalInsights/workspaces"),
+        "vm" => resource("Microsoft.Compute/virtualMachines"),
+        "nic" => resource("Microsoft.Network/networkInterfaces"),
+        "jit" => resource("Microsoft.Security/locations/*/jitNetworkAccessPolicies"),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

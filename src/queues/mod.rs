@@ -14,7 +14,7 @@ use azure_storage_queue::models::QueueClientGetPropertiesResultHeaders as _;
 use azure_storage_queue::{QueueClient, QueueClientOptions};
 
 use crate::azure::connection::StorageConnection;
-use crate::azure::{AzureError, Guard, Policy};
+use crate::azure::{AzureError, Guard};
 use crate::permissions::Operation;
 use crate::telemetry::redact;
 
@@ -45,12 +45,7 @@ impl QueueAccess {
                 client_options,
             },
             credential,
-            guard: Guard::new(
-                &conn.setting,
-                Some(&conn.queue),
-                conn.timeouts,
-                Policy::STORAGE,
-            ),
+            guard: conn.guard(&conn.queue),
         })
     }
 
@@ -89,7 +84,7 @@ impl QueueAccess {
         };
         let op = Operation::GetQueueMetadata;
         let role = || op.missing(&format!("queue {}/{queue}", self.conn.account));
-        self.guard.run(op.name(), role, depth).await
+        self.guard.run(op.name(), None, role, depth).await
     }
 }
 

@@ -47,7 +47,7 @@ pub const MAX_BATCH: usize = 100;
 pub const IN_FLIGHT: usize = 16;
 
 /// One page of a query.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryPage {
     /// Entities in (PartitionKey, RowKey) order.
     pub items: Vec<Stored>,

@@ -39,22 +39,18 @@ fn present(v: Option<&String>) -> Option<&str> {
 
 /// A `Microsoft.Network/bastionHosts` resource.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct BastionHost {
     /// Resource id.
-    #[serde(default)]
     pub id: String,
     /// Name.
-    #[serde(default)]
     pub name: String,
     /// `sku.name`: Basic, Standard, Premium, Developer.
-    #[serde(default)]
     pub sku: Option<Sku>,
     /// `properties`.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable")]
     pub properties: BastionProperties,
     /// The host's own managed identity (api-version 2026-01-01).
-    #[serde(default)]
     pub identity: Option<ResourceIdentity>,
 }
 
@@ -392,21 +388,21 @@ fn lenient_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Err
     })
 }
 
-/// A page of a list: `value` and `nextLink`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Page<T> {
-    /// Items.
-    #[serde(default = "Vec::new")]
-    pub value: Vec<T>,
-    /// The next page's absolute URL.
-    #[serde(default)]
-    pub next_link: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page of a list: `value` and `nextLink`.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Page<T> {
+        /// Items.
+        #[serde(default = "Vec::new")]
+        value: Vec<T>,
+        /// The next page's absolute URL.
+        #[serde(default)]
+        next_link: Option<String>,
+    }
 
     #[test]
     fn documented_shapes_parse() {

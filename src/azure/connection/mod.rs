@@ -5,7 +5,8 @@
 use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
 
-use super::timeouts::Timeouts;
+use super::retry::Policy;
+use super::timeouts::{Guard, Timeouts};
 
 /// Azurite's published development account.
 pub const DEV_ACCOUNT: &str = "devstoreaccount1";
@@ -103,6 +104,16 @@ impl StorageConnection {
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
+    }
+
+    /// The guard of this connection's storage calls to `endpoint`, one of its services.
+    pub fn guard(&self, endpoint: &Url) -> Guard {
+        Guard::new(
+            &self.setting,
+            Some(endpoint),
+            self.timeouts,
+            Policy::STORAGE,
+        )
     }
 
     /// Resolves `name` through `env`. `Ok(None)` when nothing is configured under that name.
@@ -259,20 +270,14 @@ impl StorageConnection {
                     .as_ref()
                     .map(|a| format!("https://{a}.{svc}.core.windows.net"))
             })?;
-            match Url::parse(&text) {
+            let why = match Url::parse(&text) {
                 // A token credential is refused over http by the SDK; say so at start-up.
-                Ok(u) if u.scheme() == "https" => Some(u),
-                Ok(_) => {
-                    (
-                        errors.push(format!(
-                            "{name}__{key}: identity-based connections must use https"
-                        )),
-                        None,
-                    )
-                        .1
-                }
-                Err(_) => (errors.push(format!("{name}__{key}: not a valid URL")), None).1,
-            }
+                Ok(u) if u.scheme() == "https" => return Some(u),
+                Ok(_) => "identity-based connections must use https",
+                Err(_) => "not a valid URL",
+            };
+            errors.push(format!("{name}__{key}: {why}"));
+            None
         };
         let (blob, queue, table) = (service(0, "blob"), service(1, "queue"), service(2, "table"));
         let account = account.or_else(|| {

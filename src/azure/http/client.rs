@@ -67,11 +67,12 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     http: reqwest::Client,
     auth: Arc<Auth>,
     guard: Guard,
-    pacer: Option<Pacer>,
+    pacer: Option<Arc<Pacer>>,
     slots: Arc<Slots>,
 }
 
@@ -111,21 +112,17 @@ impl Client {
     /// a 429's pause shared with the app's other instances through `shared`, when given.
     #[must_use]
     pub fn paced(self, max: usize, shared: Option<Arc<dyn SharedPauses>>) -> Self {
-        let inner = &self.inner;
-        Self {
-            inner: Arc::new(Inner {
-                http: inner.http.clone(),
-                auth: inner.auth.clone(),
-                guard: inner.guard.clone(),
-                pacer: Some(Pacer::new(max, shared)),
-                slots: inner.slots.clone(),
-            }),
-        }
+        let pacer = Some(Arc::new(Pacer::new(max, shared)));
+        let inner = Arc::new(Inner {
+            pacer,
+            ..Inner::clone(&self.inner)
+        });
+        Self { inner }
     }
 
     /// The pacer, when [`paced`](Self::paced).
     pub fn pacer(&self) -> Option<&Pacer> {
-        self.inner.pacer.as_ref()
+        self.inner.pacer.as_deref()
     }
 
     /// The timeouts of the calls.
@@ -151,7 +148,7 @@ impl Client {
         let tries = AtomicU32::new(0);
         let attempt = || self.attempt(req, end, tries.fetch_add(1, Ordering::Relaxed) + 1);
         let role = || req.role.to_owned();
-        self.inner.guard.until(req.op, end, role, attempt).await
+        self.inner.guard.run(req.op, Some(end), role, attempt).await
     }
 
     /// [`send`](Self::send), then the body as JSON.

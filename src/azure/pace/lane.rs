@@ -4,13 +4,17 @@
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 
-/// Reads and writes have separate buckets (and headers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lane {
-    /// GET (and the polls of long-running operations).
-    Reads,
-    /// Anything else: POST actions.
-    Writes,
+use crate::names::named;
+
+named! {
+    /// Reads and writes have separate buckets (and headers), named as their headers end.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Lane {
+        /// GET (and the polls of long-running operations).
+        Reads = "reads",
+        /// Anything else: POST actions.
+        Writes = "writes",
+    }
 }
 
 impl Lane {
@@ -25,15 +29,11 @@ impl Lane {
 
     /// The lowest `x-ms-ratelimit-remaining-*` count of this lane in `headers`, if any.
     pub fn remaining(self, headers: &HeaderMap) -> Option<u64> {
-        let kind = match self {
-            Self::Reads => "reads",
-            Self::Writes => "writes",
-        };
         headers
             .iter()
             .filter(|(name, _)| {
                 let n = name.as_str();
-                n.starts_with("x-ms-ratelimit-remaining-") && n.ends_with(kind)
+                n.starts_with("x-ms-ratelimit-remaining-") && n.ends_with(self.as_str())
             })
             .filter_map(|(_, v)| v.to_str().ok()?.trim().parse::<u64>().ok())
             .min()

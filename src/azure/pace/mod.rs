@@ -152,7 +152,7 @@ impl Pacer {
     /// instance recorded: how long a request to it would wait.
     pub async fn paused(&self, scope: &str) -> Option<Duration> {
         let mut left = None;
-        for lane in [Lane::Reads, Lane::Writes] {
+        for lane in Lane::ALL {
             self.adopt(lane, scope).await;
             let now = Instant::now();
             let until = self.with(lane, |l| l.paused(scope, now));

@@ -24,11 +24,7 @@ pub trait SharedPauses: Send + Sync + std::fmt::Debug {
 /// The shared record's key of a lane's throttle scope ([`super::scope_of`]): reads and writes
 /// have separate limits, so separate pauses.
 pub fn key(lane: Lane, scope: &str) -> String {
-    let lane = match lane {
-        Lane::Reads => "reads",
-        Lane::Writes => "writes",
-    };
-    format!("{lane}/{scope}")
+    format!("{}/{scope}", lane.as_str())
 }
 
 /// The pause to keep of a recorded one and a new one: the later (an earlier `until` arriving

@@ -164,19 +164,17 @@ async fn the_documented_start_time_form_is_read_and_matched() {
 /// `session.unaudited` by itself: without a tunnel id of its own the session is decided unknown.
 #[tokio::test]
 async fn an_unreadable_start_time_never_raises_unaudited_by_itself() {
-    let page: crate::arm::model::Page<crate::arm::ActiveSession> = serde_json::from_value(json!({
-        "value": [
-            {"sessionId": "s-object", "startTime": {"ticks": 638000000000000000u64}, "userName": "alice",
-             "targetHostName": "vm-app-01", "protocol": "SSH", "sessionDurationInMins": "3.5"},
-            {"sessionId": "s-text", "startTime": "yesterday", "userName": "bob", "targetHostName": "vm-app-01"},
-            {"sessionId": "s-number", "startTime": 1764061200, "userName": "carol", "targetHostName": "vm-app-01"}
-        ]
-    }))
+    let page: Vec<crate::arm::ActiveSession> = serde_json::from_value(json!([
+        {"sessionId": "s-object", "startTime": {"ticks": 638000000000000000u64}, "userName": "alice",
+         "targetHostName": "vm-app-01", "protocol": "SSH", "sessionDurationInMins": "3.5"},
+        {"sessionId": "s-text", "startTime": "yesterday", "userName": "bob", "targetHostName": "vm-app-01"},
+        {"sessionId": "s-number", "startTime": 1764061200, "userName": "carol", "targetHostName": "vm-app-01"}
+    ]))
     .expect("a page with any startTime still reads");
-    assert_eq!(page.value.len(), 3);
-    assert_eq!(page.value[0].session_duration_in_mins, Some(3.5));
+    assert_eq!(page.len(), 3);
+    assert_eq!(page[0].session_duration_in_mins, Some(3.5));
     let t = InMemoryTables::new();
-    seen(&t, &page.value).await;
+    seen(&t, &page).await;
     let n = live::audit(&t, HOST, WAIT, T0 + WAIT + Duration::hours(1));
     assert!(n.await.expect("sweep").is_empty(), "nothing raised");
     for r in live::live_now(&t).await.expect("live") {

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::dates::timestamp;
 use crate::json_shape::ObjectOr;
 use crate::storage::normalize_etag;
+use crate::storage::url::BlobUrl;
 
 /// `Microsoft.Storage.BlobCreated`.
 pub const BLOB_CREATED: &str = "Microsoft.Storage.BlobCreated";
@@ -55,31 +56,23 @@ fn object_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BlobEventDat
 
 /// The `data` of a blob event (fields the product reads).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct BlobEventData {
     /// Storage API that raised the event (`PutBlob`, `PutBlockList`, `CopyBlob`, …).
-    #[serde(default)]
     pub api: String,
     /// ETag (quotes removed after normalisation).
-    #[serde(default)]
     pub e_tag: Option<String>,
     /// Content type at event time.
-    #[serde(default)]
     pub content_type: Option<String>,
     /// Length at event time; 0 for a fresh append blob.
-    #[serde(default)]
     pub content_length: Option<u64>,
     /// `BlockBlob` / `AppendBlob` / `PageBlob`.
-    #[serde(default)]
     pub blob_type: Option<String>,
     /// Full blob URL.
-    #[serde(default)]
     pub url: String,
     /// Per-blob ordering token; compare ordinally.
-    #[serde(default)]
     pub sequencer: Option<String>,
     /// The storage request that raised the event (`x-ms-request-id`).
-    #[serde(default)]
     pub request_id: Option<String>,
 }
 
@@ -167,7 +160,7 @@ impl BlobEvent {
             .topic
             .or(raw.source)
             .and_then(|t| account_from_topic(&t))
-            .or_else(|| account_from_url(&data.url))
+            .or_else(|| BlobUrl::account_of(&data.url))
             .ok_or(EventError::Missing("topic"))?;
         Ok(Self {
             id,
@@ -206,11 +199,6 @@ pub fn account_from_topic(topic: &str) -> Option<String> {
     segments.find(|s| s.eq_ignore_ascii_case("storageAccounts"))?;
     let name = segments.next()?;
     (!name.is_empty()).then(|| name.to_owned())
-}
-
-/// The account in `https://<name>.blob.core.windows.net/…` or `http://127.0.0.1:10000/<name>/…`.
-pub fn account_from_url(url: &str) -> Option<String> {
-    crate::storage::url::BlobUrl::account_of(url)
 }
 
 /// Compares two sequencers ordinally (no case folding, as documented); longer (unpadded) values are larger.

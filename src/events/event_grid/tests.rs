@@ -52,7 +52,10 @@ fn account_falls_back_to_url_and_path_style_urls() {
         "stbastrecweu01"
     );
     assert_eq!(
-        account_from_url("http://127.0.0.1:10000/devstoreaccount1/recordings/x").as_deref(),
+        crate::storage::url::BlobUrl::account_of(
+            "http://127.0.0.1:10000/devstoreaccount1/recordings/x"
+        )
+        .as_deref(),
         Some("devstoreaccount1")
     );
     assert_eq!(

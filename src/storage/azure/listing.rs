@@ -30,7 +30,7 @@ pub(crate) async fn list(
         ..Default::default()
     };
     let Some(page) = first_page(container.list_blobs(Some(options))).await? else {
-        return Ok(empty());
+        return Ok(paged(Vec::new(), None));
     };
     let items = page
         .blob_items
@@ -52,10 +52,7 @@ pub(crate) async fn list(
             Some(BlobItem { name, props })
         })
         .collect();
-    Ok(Page {
-        items,
-        next: page.next_marker.filter(|m| !m.is_empty()),
-    })
+    Ok(paged(items, page.next_marker))
 }
 
 /// One page of `Find Blobs by Tags` within `container`.
@@ -71,7 +68,7 @@ pub(crate) async fn find_by_tags(
         ..Default::default()
     };
     let Some(page) = first_page(container.find_blobs_by_tags(expr, Some(options))).await? else {
-        return Ok(empty());
+        return Ok(paged(Vec::new(), None));
     };
     let items = page
         .blob_items
@@ -84,10 +81,7 @@ pub(crate) async fn find_by_tags(
             })
         })
         .collect();
-    Ok(Page {
-        items,
-        next: page.next_marker.filter(|m| !m.is_empty()),
-    })
+    Ok(paged(items, page.next_marker))
 }
 
 /// The model of a listing's first page; `None` when empty or the container does not exist.
@@ -105,9 +99,10 @@ where
     }
 }
 
-fn empty<T>() -> Page<T> {
+/// A page of `items`, the next one at `next` (none when empty).
+fn paged<T>(items: Vec<T>, next: Option<String>) -> Page<T> {
     Page {
-        items: Vec::new(),
-        next: None,
+        items,
+        next: next.filter(|m| !m.is_empty()),
     }
 }

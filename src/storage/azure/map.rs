@@ -77,11 +77,7 @@ pub(crate) fn tags(t: BlobTags) -> Tags {
 
 /// The port's tags to the SDK's model.
 pub(crate) fn sdk_tags(t: &Tags) -> BlobTags {
-    BlobTags::from(
-        t.iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect::<HashMap<_, _>>(),
-    )
+    BlobTags::from(t.clone().into_iter().collect::<HashMap<_, _>>())
 }
 
 #[cfg(test)]

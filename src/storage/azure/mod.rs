@@ -20,7 +20,7 @@ use bytes::Bytes;
 
 use super::port::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
 use crate::azure::connection::StorageConnection;
-use crate::azure::{AzureError, Guard, Policy};
+use crate::azure::{AzureError, Guard};
 use crate::permissions::Operation;
 use crate::telemetry::redact;
 
@@ -81,12 +81,7 @@ impl AzureBlobStore {
             blob_options,
             credential,
             page_size: None,
-            guard: Guard::new(
-                &conn.setting,
-                Some(&conn.blob),
-                conn.timeouts,
-                Policy::STORAGE,
-            ),
+            guard: conn.guard(&conn.blob),
             start_from_refused: AtomicBool::new(false),
         })
     }
@@ -130,7 +125,7 @@ impl AzureBlobStore {
         Fut: Future<Output = Result<T, AzureError>>,
     {
         let role = || op.missing(&format!("container {}/{container}", self.account));
-        self.guard.run(op.name(), role, attempt).await
+        self.guard.run(op.name(), None, role, attempt).await
     }
 
     /// Creates `container`; "already exists" (a concurrent writer won) is success.
@@ -301,12 +296,7 @@ impl BlobStore for AzureBlobStore {
             let options = BlockBlobClientUploadOptions {
                 if_none_match: up.only_new.then(|| azure_core::http::Etag::from("*")),
                 blob_content_type: Some(up.content_type.to_owned()),
-                metadata: Some(
-                    up.metadata
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
+                metadata: Some(up.metadata.clone().into_iter().collect()),
                 ..Default::default()
             };
             client.upload(up.body.clone().into(), Some(options))

@@ -41,12 +41,7 @@ impl DelegationIssuer {
     pub fn new(conn: &StorageConnection) -> Result<Self, AzureError> {
         let (options, credential) = crate::azure::sdk::options(conn, "b")?;
         let service = service_client(&conn.blob, credential, options)?;
-        let guard = Guard::new(
-            &conn.setting,
-            Some(&conn.blob),
-            conn.timeouts,
-            Policy::STORAGE,
-        );
+        let guard = conn.guard(&conn.blob);
         Ok(Self::from_client(service, &conn.account, &conn.blob, guard))
     }
 
@@ -109,7 +104,7 @@ impl DelegationIssuer {
         };
         let op = Operation::GetUserDelegationKey;
         let role = || op.missing(&format!("account {}", self.account));
-        let key = self.guard.run(op.name(), role, request).await;
+        let key = self.guard.run(op.name(), None, role, request).await;
         let key = key.map_err(|e| e.to_string())?;
         let (Some(start), Some(expiry), Some(value)) =
             (key.signed_start, key.signed_expiry, key.value)

@@ -38,10 +38,7 @@ pub async fn page<T: TableStore + ?Sized>(
         .query(table, Some(filter), Some(top), continuation)
         .await
     {
-        Err(AzureError::NotFound) => Ok(QueryPage {
-            items: Vec::new(),
-            next: None,
-        }),
+        Err(AzureError::NotFound) => Ok(QueryPage::default()),
         other => other,
     }
 }

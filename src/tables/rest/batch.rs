@@ -20,6 +20,16 @@ pub(crate) fn content_type(id: &str) -> String {
     format!("multipart/mixed; boundary=batch_{id}")
 }
 
+/// The method of a write: POST to the table inserts, PUT to the entity replaces (`If-Match`: if
+/// unchanged), DELETE removes.
+pub(crate) fn method(mode: &WriteMode) -> reqwest::Method {
+    match mode {
+        WriteMode::Insert => reqwest::Method::POST,
+        WriteMode::Upsert | WriteMode::IfMatch(_) => reqwest::Method::PUT,
+        WriteMode::Delete(_) => reqwest::Method::DELETE,
+    }
+}
+
 /// The multipart body: one change set holding every write (CRLF line ends, as the service wants).
 pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -38,12 +48,7 @@ pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
         line(&mut out, "Content-Type: application/http");
         line(&mut out, "Content-Transfer-Encoding: binary");
         line(&mut out, "");
-        let method = match p.mode {
-            WriteMode::Insert => "POST",
-            WriteMode::Upsert | WriteMode::IfMatch(_) => "PUT",
-            WriteMode::Delete(_) => "DELETE",
-        };
-        line(&mut out, &format!("{method} {} HTTP/1.1", p.url));
+        line(&mut out, &format!("{} {} HTTP/1.1", method(p.mode), p.url));
         line(&mut out, "Content-Type: application/json");
         line(&mut out, "Accept: application/json;odata=minimalmetadata");
         line(&mut out, "DataServiceVersion: 3.0;");

@@ -62,39 +62,22 @@ impl TableStore for TableRestClient {
         mode: WriteMode,
     ) -> Result<String, AzureError> {
         let name = self.table(table)?;
-        let (Some(pk), Some(rk)) = (get_str(entity, "PartitionKey"), get_str(entity, "RowKey"))
-        else {
-            return Err(AzureError::Permanent(
-                "entity needs string PartitionKey and RowKey".to_owned(),
-            ));
-        };
+        let (pk, rk) = batch::keys(entity, &mut None)?;
         let path = self.entity_path(table, pk, rk)?;
-        let (op, method, path, headers) = match &mode {
+        let (op, headers, path) = match &mode {
             // POST to the table: 409 EntityAlreadyExists when the key is taken.
-            WriteMode::Insert => (Operation::InsertEntity, Method::POST, &name, no_content()?),
+            WriteMode::Insert => (Operation::InsertEntity, no_content()?, &name),
             // PUT without If-Match = Insert Or Replace Entity.
-            WriteMode::Upsert => (
-                Operation::InsertOrReplaceEntity,
-                Method::PUT,
-                &path,
-                HeaderMap::new(),
-            ),
+            WriteMode::Upsert => (Operation::InsertOrReplaceEntity, HeaderMap::new(), &path),
             // PUT with If-Match = Update Entity: 412 if changed, 404 if gone.
-            WriteMode::IfMatch(etag) => {
-                (Operation::UpdateEntity, Method::PUT, &path, if_match(etag)?)
-            }
-            WriteMode::Delete(etag) => (
-                Operation::DeleteEntity,
-                Method::DELETE,
-                &path,
-                if_match(etag)?,
-            ),
+            WriteMode::IfMatch(etag) => (Operation::UpdateEntity, if_match(etag)?, &path),
+            WriteMode::Delete(etag) => (Operation::DeleteEntity, if_match(etag)?, &path),
         };
         let delete = matches!(mode, WriteMode::Delete(_));
         let call = Call {
             headers,
             body: (!delete).then(|| json(entity)).transpose()?,
-            ..Call::new(op, method, path)
+            ..Call::new(op, batch::method(&mode), path)
         };
         let res = self.send(table, call).await?;
         if delete {
