@@ -56,13 +56,11 @@ impl<'de> Visitor<'de> for TextVisitor {
     fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
         Ok(Text(Cow::Owned(v.to_string())))
     }
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Text::default())
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        IgnoredAny.visit_map(map).map(|_| Text::default())
     }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Text::default())
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Text::default())
     }
 }
 
@@ -110,13 +108,11 @@ impl<'de> Visitor<'de> for NumVisitor {
     fn visit_bool<E>(self, _: bool) -> Result<Num, E> {
         Ok(Num(None))
     }
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Num, M::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Num(None))
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Num, M::Error> {
+        IgnoredAny.visit_map(map).map(|_| Num(None))
     }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Num, S::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Num(None))
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Num, S::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Num(None))
     }
 }
 
