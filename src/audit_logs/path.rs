@@ -54,10 +54,7 @@ pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
         field(11, "d=", 2)?,
         field(12, "h=", 2)?,
     );
-    let month = u8::try_from(m)
-        .ok()
-        .and_then(|m| Month::try_from(m).ok())
-        .ok_or("bad month")?;
+    let month = Month::try_from(u8::try_from(m).unwrap_or(0)).map_err(|_| "bad month")?;
     let date = Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0))
         .map_err(|_| "bad date")?;
     let time = Time::from_hms(u8::try_from(h).unwrap_or(99), 0, 0).map_err(|_| "bad hour")?;
