@@ -38,17 +38,6 @@ pub struct Stalled {
     pub upload_lag: Duration,
 }
 
-impl Stalled {
-    /// The check over `ports` with the detection settings of `audit`.
-    pub fn new(ports: &Ports, audit: &crate::audit_logs::settings::AuditSettings) -> Self {
-        Self {
-            ports: ports.clone(),
-            after: audit.stalled_after,
-            upload_lag: audit.upload_lag,
-        }
-    }
-}
-
 /// Pure decision: enough sessions ended (and had time to upload) but no recording was created.
 pub fn is_stalled(ended_sessions: usize, recordings_in_window: usize) -> bool {
     ended_sessions >= MIN_SESSIONS && recordings_in_window == 0
