@@ -144,14 +144,13 @@ pub struct Host {
 
 /// Groups `cursors` by source and host (a name that is no hour-blob path has no host: left out).
 pub fn hosts(cursors: Vec<Cursor>) -> Vec<Host> {
-    let mut by: BTreeMap<(String, String, String), Host> = BTreeMap::new();
+    let mut by: BTreeMap<((String, String), String), Host> = BTreeMap::new();
     for c in cursors {
         let Some(path) = HostPath::of(&c.blob) else {
             continue;
         };
         let source = (c.account.clone(), c.container.clone());
-        let key = (source.0.clone(), source.1.clone(), path.host.clone());
-        by.entry(key)
+        by.entry((source.clone(), path.host.clone()))
             .or_insert_with(|| Host {
                 source,
                 path,

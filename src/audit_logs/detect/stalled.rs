@@ -148,16 +148,10 @@ async fn count_ended(
         Filter::str("End", Op::Ge, format_utc_millis(from)),
     ]);
     let rows = day_rows::query(deps.ports.tables.as_ref(), &filter, 1000).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(r, _)| r)
-        .filter(|r| r.end.is_some_and(|e| e <= to))
-        .filter(|r| {
-            source
-                .bastion
-                .as_ref()
-                .is_none_or(|b| r.host.eq_ignore_ascii_case(b))
-        })
+    let host = source.bastion.as_deref();
+    Ok((rows.iter())
+        .filter(|(r, _)| r.end.is_some_and(|e| e <= to))
+        .filter(|(r, _)| host.is_none_or(|b| r.host.eq_ignore_ascii_case(b)))
         .count())
 }
 
