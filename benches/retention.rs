@@ -14,7 +14,7 @@ use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::dates::format_date;
-use bastion_recordings::retention::sweep::{SweepParams, Sweeper, run};
+use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::azure::AzureBlobStore;
@@ -170,15 +170,7 @@ impl World {
         };
         let calls = (self.calls)();
         let start = Instant::now();
-        let (r, e) = run(
-            &Sweeper::new(
-                &self.state.ports,
-                self.state.policy.clone(),
-                self.state.config.retention.clone(),
-            ),
-            &p,
-        )
-        .await;
+        let (r, e) = run(&bastion_recordings::state::sweeper(&self.state), &p).await;
         let took = start.elapsed();
         assert!(e.is_none(), "{e:?}");
         assert_eq!(r.deleted, EXPIRED, "{r:?}");

@@ -30,13 +30,8 @@ pub async fn on_created(
             event.container, event.account
         )));
     };
-    match register(tail, source, &event.blob, event.time, now, true).await? {
-        None => Ok(Err(format!(
-            "{} is not an hourly Bastion audit-log blob",
-            event.blob
-        ))),
-        Some(report) => Ok(Ok(report)),
-    }
+    let registered = register(tail, source, &event.blob, event.time, now, true).await?;
+    Ok(registered.ok_or_else(|| format!("{} is not an hourly Bastion audit-log blob", event.blob)))
 }
 
 /// Registers the cursor of `blob_name` (an existing one keeps its offset) and, when `read`, reads

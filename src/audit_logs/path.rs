@@ -54,10 +54,7 @@ pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
         field(11, "d=", 2)?,
         field(12, "h=", 2)?,
     );
-    let month = u8::try_from(m)
-        .ok()
-        .and_then(|m| Month::try_from(m).ok())
-        .ok_or("bad month")?;
+    let month = Month::try_from(u8::try_from(m).unwrap_or(0)).map_err(|_| "bad month")?;
     let date = Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0))
         .map_err(|_| "bad date")?;
     let time = Time::from_hms(u8::try_from(h).unwrap_or(99), 0, 0).map_err(|_| "bad hour")?;
@@ -147,14 +144,13 @@ pub struct Host {
 
 /// Groups `cursors` by source and host (a name that is no hour-blob path has no host: left out).
 pub fn hosts(cursors: Vec<Cursor>) -> Vec<Host> {
-    let mut by: BTreeMap<(String, String, String), Host> = BTreeMap::new();
+    let mut by: BTreeMap<((String, String), String), Host> = BTreeMap::new();
     for c in cursors {
         let Some(path) = HostPath::of(&c.blob) else {
             continue;
         };
         let source = (c.account.clone(), c.container.clone());
-        let key = (source.0.clone(), source.1.clone(), path.host.clone());
-        by.entry(key)
+        by.entry((source.clone(), path.host.clone()))
             .or_insert_with(|| Host {
                 source,
                 path,

@@ -53,77 +53,43 @@ pub struct AuditSettings {
     pub reconcile_look_back: Duration,
 }
 
+/// The settings read from an environment that sets none (each default is stated once, where it is
+/// read).
 impl Default for AuditSettings {
     fn default() -> Self {
-        Self {
-            tail_max_bytes: 64 << 20,
-            tail_max_records: 20_000,
-            tail_chunk_bytes: 4 << 20,
-            tail_budget: Duration::seconds(120),
-            max_line_bytes: 1 << 20,
-            tail_look_back: Duration::hours(48),
-            unrecorded_grace: Duration::minutes(30),
-            session_max: Duration::hours(24),
-            stalled_after: Duration::hours(6),
-            failed_login_threshold: 5,
-            failed_login_bucket: Duration::minutes(15),
-            upload_lag: Duration::minutes(30),
-            recording_min_bytes: 4096,
-            vouch_lag: Duration::hours(24),
-            open_session_max: Duration::hours(12),
-            session_wait: Duration::minutes(120),
-            reconcile_look_back: Duration::hours(48),
-        }
+        Self::from_reader(&mut Reader::new(&|_| None))
     }
 }
 
 impl AuditSettings {
     /// Reads the settings; an invalid value is a start-up problem named in `r`, never a silent default.
     pub fn from_reader(r: &mut Reader<'_>) -> Self {
-        let d = Self::default();
         // In the unit each setting names; the upper bounds only catch typos.
-        let hours = |r: &mut Reader<'_>, k: &str, days: i64, d: Duration| {
-            Duration::hours(r.number(k, d.whole_hours(), 1..=24 * days))
+        let hours = |r: &mut Reader<'_>, k: &str, days: i64, d: i64| {
+            Duration::hours(r.number(k, d, 1..=24 * days))
         };
-        let minutes = |r: &mut Reader<'_>, k: &str, d: Duration| {
-            Duration::minutes(r.number(k, d.whole_minutes(), 1..=7 * 1440))
-        };
+        let minutes =
+            |r: &mut Reader<'_>, k: &str, d: i64| Duration::minutes(r.number(k, d, 1..=7 * 1440));
         Self {
-            tail_max_bytes: r.number("AUDIT_TAIL_MAX_BYTES", d.tail_max_bytes, 1..=1 << 40),
-            tail_max_records: r.number(
-                "AUDIT_TAIL_MAX_RECORDS",
-                d.tail_max_records,
-                1..=100_000_000,
-            ),
-            tail_chunk_bytes: r.number("AUDIT_TAIL_CHUNK_BYTES", d.tail_chunk_bytes, 1..=256 << 20),
+            tail_max_bytes: r.number("AUDIT_TAIL_MAX_BYTES", 64 << 20, 1..=1 << 40),
+            tail_max_records: r.number("AUDIT_TAIL_MAX_RECORDS", 20_000, 1..=100_000_000),
+            tail_chunk_bytes: r.number("AUDIT_TAIL_CHUNK_BYTES", 4 << 20, 1..=256 << 20),
             // At most 4 minutes: the cursor lease (twice the budget) must end inside the 10-minute
             // function timeout's margin, and at least 10 s so one storage round trip always fits.
-            tail_budget: Duration::seconds(r.number(
-                "AUDIT_TAIL_BUDGET_SECONDS",
-                d.tail_budget.whole_seconds(),
-                10..=240,
-            )),
-            max_line_bytes: r.number("AUDIT_MAX_LINE_BYTES", d.max_line_bytes, 1..=256 << 20),
-            tail_look_back: hours(r, "AUDIT_TAIL_WINDOW_HOURS", 90, d.tail_look_back),
-            unrecorded_grace: minutes(r, "UNRECORDED_GRACE_MINUTES", d.unrecorded_grace),
-            session_max: hours(r, "SESSION_MAX_HOURS", 90, d.session_max),
-            stalled_after: hours(r, "STALLED_AFTER_HOURS", 90, d.stalled_after),
-            failed_login_threshold: r.number(
-                "FAILED_LOGIN_THRESHOLD",
-                d.failed_login_threshold,
-                1..=100_000,
-            ),
-            failed_login_bucket: minutes(r, "FAILED_LOGIN_WINDOW_MINUTES", d.failed_login_bucket),
-            upload_lag: minutes(r, "RECORDING_UPLOAD_LAG_MINUTES", d.upload_lag),
-            recording_min_bytes: r.number(
-                "RECORDING_MIN_BYTES",
-                d.recording_min_bytes,
-                0..=1 << 30,
-            ),
-            vouch_lag: hours(r, "RECORDING_VOUCH_LAG_HOURS", 90, d.vouch_lag),
-            open_session_max: hours(r, "OPEN_SESSION_MAX_HOURS", 30, d.open_session_max),
-            session_wait: minutes(r, "RECORDING_SESSION_WAIT_MINUTES", d.session_wait),
-            reconcile_look_back: hours(r, "RECONCILE_WINDOW_HOURS", 90, d.reconcile_look_back),
+            tail_budget: Duration::seconds(r.number("AUDIT_TAIL_BUDGET_SECONDS", 120, 10..=240)),
+            max_line_bytes: r.number("AUDIT_MAX_LINE_BYTES", 1 << 20, 1..=256 << 20),
+            tail_look_back: hours(r, "AUDIT_TAIL_WINDOW_HOURS", 90, 48),
+            unrecorded_grace: minutes(r, "UNRECORDED_GRACE_MINUTES", 30),
+            session_max: hours(r, "SESSION_MAX_HOURS", 90, 24),
+            stalled_after: hours(r, "STALLED_AFTER_HOURS", 90, 6),
+            failed_login_threshold: r.number("FAILED_LOGIN_THRESHOLD", 5, 1..=100_000),
+            failed_login_bucket: minutes(r, "FAILED_LOGIN_WINDOW_MINUTES", 15),
+            upload_lag: minutes(r, "RECORDING_UPLOAD_LAG_MINUTES", 30),
+            recording_min_bytes: r.number("RECORDING_MIN_BYTES", 4096, 0..=1 << 30),
+            vouch_lag: hours(r, "RECORDING_VOUCH_LAG_HOURS", 90, 24),
+            open_session_max: hours(r, "OPEN_SESSION_MAX_HOURS", 30, 12),
+            session_wait: minutes(r, "RECORDING_SESSION_WAIT_MINUTES", 120),
+            reconcile_look_back: hours(r, "RECONCILE_WINDOW_HOURS", 90, 48),
         }
     }
 }

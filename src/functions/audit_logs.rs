@@ -185,12 +185,7 @@ async fn joined(state: &AppState, now: OffsetDateTime, time: &Budget, report: &m
 
 /// A tick's ending: its line and its findings.
 fn tail_outcome(report: TickReport) -> Outcome {
-    crate::spine::send(Outcome::processed(summary(&report)), report.findings)
-}
-
-/// A report's line for the invocation log.
-fn summary(report: &TickReport) -> String {
-    format!(
+    let summary = format!(
         "tailed {} blobs ({} failed): {} bytes, {} records, {} corrupt, {} sessions changed, {} recordings joined{}, {} notifications{}; listed {} hosts ({} failed): {} grown, {} registered, {} left",
         report.blobs,
         report.failed,
@@ -215,7 +210,8 @@ fn summary(report: &TickReport) -> String {
         report.grown,
         report.registered,
         report.left,
-    )
+    );
+    crate::spine::send(Outcome::processed(summary), report.findings)
 }
 
 /// A workspace tick's ending: its line and its findings.

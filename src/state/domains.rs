@@ -78,13 +78,20 @@ pub fn recordings(state: &AppState) -> Recordings {
 
 /// The retention sweep over the state's ports, policy and settings.
 pub fn sweeper(state: &AppState) -> Sweeper {
-    let settings = state.config.retention.clone();
-    Sweeper::new(&state.ports, state.policy.clone(), settings)
+    Sweeper {
+        ports: state.ports.clone(),
+        policy: state.policy.clone(),
+        settings: state.config.retention.clone(),
+    }
 }
 
 /// The stalled-recordings check over the state's ports and audit settings.
 pub fn stalled(state: &AppState) -> Stalled {
-    Stalled::new(&state.ports, &state.audit)
+    Stalled {
+        ports: state.ports.clone(),
+        after: state.audit.stalled_after,
+        upload_lag: state.audit.upload_lag,
+    }
 }
 
 /// The health report's inputs: the state's ports, app blobs, queues and heartbeats.

@@ -201,15 +201,13 @@ pub async fn partition(
     pk: &str,
 ) -> Result<(Option<Stored>, Vec<Entity>), AzureError> {
     let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), ATTEMPTS).await?;
-    let (mut marker, mut attempts) = (None, Vec::new());
-    for r in rows {
-        match get_str(&r.entity, "RowKey") {
-            Some(MARKER) => marker = Some(r),
-            Some(_) => attempts.push(r.entity),
-            None => {}
-        }
-    }
-    Ok((marker, attempts))
+    let (mut marker, attempts): (Vec<Stored>, Vec<Stored>) = (rows.into_iter())
+        .filter(|r| get_str(&r.entity, "RowKey").is_some())
+        .partition(|r| get_str(&r.entity, "RowKey") == Some(MARKER));
+    Ok((
+        marker.pop(),
+        attempts.into_iter().map(|r| r.entity).collect(),
+    ))
 }
 
 /// The attempts of partition `pk` when it reached `threshold` and no tick settled it yet: the

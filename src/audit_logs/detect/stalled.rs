@@ -38,17 +38,6 @@ pub struct Stalled {
     pub upload_lag: Duration,
 }
 
-impl Stalled {
-    /// The check over `ports` with the detection settings of `audit`.
-    pub fn new(ports: &Ports, audit: &crate::audit_logs::settings::AuditSettings) -> Self {
-        Self {
-            ports: ports.clone(),
-            after: audit.stalled_after,
-            upload_lag: audit.upload_lag,
-        }
-    }
-}
-
 /// Pure decision: enough sessions ended (and had time to upload) but no recording was created.
 pub fn is_stalled(ended_sessions: usize, recordings_in_window: usize) -> bool {
     ended_sessions >= MIN_SESSIONS && recordings_in_window == 0
@@ -159,16 +148,10 @@ async fn count_ended(
         Filter::str("End", Op::Ge, format_utc_millis(from)),
     ]);
     let rows = day_rows::query(deps.ports.tables.as_ref(), &filter, 1000).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(r, _)| r)
-        .filter(|r| r.end.is_some_and(|e| e <= to))
-        .filter(|r| {
-            source
-                .bastion
-                .as_ref()
-                .is_none_or(|b| r.host.eq_ignore_ascii_case(b))
-        })
+    let host = source.bastion.as_deref();
+    Ok((rows.iter())
+        .filter(|(r, _)| r.end.is_some_and(|e| e <= to))
+        .filter(|(r, _)| host.is_none_or(|b| r.host.eq_ignore_ascii_case(b)))
         .count())
 }
 

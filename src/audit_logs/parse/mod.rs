@@ -56,13 +56,11 @@ impl<'de> Visitor<'de> for TextVisitor {
     fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
         Ok(Text(Cow::Owned(v.to_string())))
     }
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Text::default())
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        IgnoredAny.visit_map(map).map(|_| Text::default())
     }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Text::default())
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Text::default())
     }
 }
 
@@ -110,13 +108,11 @@ impl<'de> Visitor<'de> for NumVisitor {
     fn visit_bool<E>(self, _: bool) -> Result<Num, E> {
         Ok(Num(None))
     }
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Num, M::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Num(None))
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Num, M::Error> {
+        IgnoredAny.visit_map(map).map(|_| Num(None))
     }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Num, S::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Num(None))
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Num, S::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Num(None))
     }
 }
 
@@ -162,24 +158,13 @@ fn utc_fixed(b: &[u8]) -> Option<OffsetDateTime> {
         _ => return None,
     };
     let year = i32::try_from(digits(&b[0..4])?).ok()?;
-    let month = Month::try_from(u8::try_from(digits(&b[5..7])?).ok()?).ok()?;
-    let day = u8::try_from(digits(&b[8..10])?).ok()?;
-    let (h, m, s) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
+    let two = |at: usize| u8::try_from(digits(&b[at..at + 2])?).ok();
+    let (month, day, h, m, s) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
     if s > 59 {
         return None; // leap second: the general parser decides
     }
-    let date = Date::from_calendar_date(year, month, day).ok()?;
-    let time = Time::from_hms_nano(
-        u8::try_from(h).ok()?,
-        u8::try_from(m).ok()?,
-        u8::try_from(s).ok()?,
-        nanos,
-    )
-    .ok()?;
+    let date = Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()?;
+    let time = Time::from_hms_nano(h, m, s, nanos).ok()?;
     Some(PrimitiveDateTime::new(date, time).assume_utc())
 }
 

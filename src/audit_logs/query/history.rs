@@ -53,7 +53,7 @@ pub async fn read(
             start: from,
             until,
         };
-        let r = run::read(&q.tail, q.logs.as_ref(), &q.settings, ws, span, now, &never).await;
+        let r = run::read(q, ws, span, now, &never).await;
         match r {
             Ok(read) => {
                 out.workspaces += 1;

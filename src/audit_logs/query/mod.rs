@@ -70,16 +70,7 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Error> 
             start,
             until: now - q.settings.lag,
         };
-        let r = run::read(
-            &q.tail,
-            q.logs.as_ref(),
-            &q.settings,
-            ws,
-            span,
-            now,
-            &reading,
-        )
-        .await;
+        let r = run::read(q, ws, span, now, &reading).await;
         report.workspaces += 1;
         match &r {
             Ok(read) => {

@@ -41,20 +41,24 @@ pub fn server_wait(left: Option<time::Duration>) -> std::time::Duration {
 /// How a page ended.
 #[derive(Debug)]
 pub enum Paged {
-    /// Rows handled; the cursor may advance by this.
-    Done {
-        /// What was handled.
-        result: PageResult,
-        /// Rows newly stored.
-        stored: u64,
-        /// Session rows changed.
-        sessions: usize,
-        /// The time budget stopped it.
-        cut: bool,
-    },
+    /// Rows handled (the cursor may advance by them), and what storing them did.
+    Done(PageResult, Read),
     /// The answer carried a partial-result error, or the server timed the query out (504):
     /// nothing may advance.
     Partial(String),
+}
+
+/// What reading one workspace did, or one page of it ([`run`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// Queries sent (none counted by a page).
+    pub queries: u64,
+    /// Rows newly stored.
+    pub stored: u64,
+    /// Session rows changed.
+    pub sessions: usize,
+    /// The time budget stopped it: the rest continues next tick.
+    pub cut: bool,
 }
 
 /// Why a page failed.
@@ -115,7 +119,7 @@ pub async fn run(
         handled: Vec::new(),
         next: None,
     };
-    let (mut stored, mut sessions, mut cut) = (0, 0, false);
+    let mut read = Read::default();
     loop {
         let item = answer.next().await;
         let end = match item {
@@ -136,7 +140,7 @@ pub async fn run(
                     result.next.get_or_insert(tick_of(row.ingested));
                     continue;
                 }
-                if cut {
+                if read.cut {
                     continue; // drained only to learn whether the answer is whole
                 }
                 chunk.push(row);
@@ -149,26 +153,18 @@ pub async fn run(
             Some(Item::Broken(e)) => return Err(PageError::Broken(e)),
             None => return Err(PageError::Broken("the answer ended without its end".into())),
         };
-        if !cut {
+        if !read.cut {
             unwritten.fold(r, cursor, &mut chunk);
             // A partial answer stores nothing: the same slice is asked again, smaller.
             if unwritten.full() || matches!(end, Some(None)) {
-                let c = unwritten.store(r, &mut result).await?;
-                stored += c.0;
-                sessions += c.1;
-                cut = c.2;
+                unwritten.store(r, &mut result, &mut read).await?;
             }
         }
         if let Some(partial) = end {
             if let Some(e) = partial {
                 return Ok(Paged::Partial(e));
             }
-            return Ok(Paged::Done {
-                result,
-                stored,
-                sessions,
-                cut,
-            });
+            return Ok(Paged::Done(result, read));
         }
     }
 }
@@ -207,24 +203,28 @@ impl Unwritten {
             || self.batch.raw_bytes() >= HELD_RAW
     }
 
-    /// Writes the unwritten rows; returns (rows stored, sessions changed, cut by the time budget) and
-    /// extends `result` with the rows handled (a prefix when cut, `next` then set to the first not).
+    /// Writes the unwritten rows, adds the rows stored, the sessions changed and whether the time
+    /// budget cut it to `read`, and extends `result` with the rows handled (a prefix when cut,
+    /// `next` then set to the first not).
     async fn store(
         &mut self,
         r: &Reader<'_>,
         result: &mut PageResult,
-    ) -> Result<(u64, usize, bool), Error> {
+        read: &mut Read,
+    ) -> Result<(), Error> {
         let batch = std::mem::take(&mut self.batch);
         let rows = std::mem::take(&mut self.rows);
         let (sessions, cut) = keep::rows(r.tail, batch, r.now, r.time).await?;
         let upto = cut.map_or(rows.len(), |c| usize::try_from(c).unwrap_or(rows.len()));
-        let stored = rows[..upto].iter().filter(|(_, new)| *new).count() as u64;
+        read.stored += rows[..upto].iter().filter(|(_, new)| *new).count() as u64;
+        read.sessions += sessions;
+        read.cut = cut.is_some();
         result
             .handled
             .extend(rows[..upto].iter().map(|(id, _)| *id));
         if let Some(((next, _), _)) = rows.get(upto) {
             result.next = Some(*next);
         }
-        Ok((stored, sessions, cut.is_some()))
+        Ok(())
     }
 }

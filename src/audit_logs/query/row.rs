@@ -4,11 +4,12 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::audit_logs::parse::{Num, Properties, Record, Text, timestamp};
+use crate::audit_logs::parse::{Record, Text, timestamp};
 
 /// The column the query adds with each row's `ingestion_time()`.
 pub const INGESTED_AT: &str = "IngestedAt";
@@ -16,8 +17,11 @@ pub const INGESTED_AT: &str = "IngestedAt";
 /// The category a storage record carries; the workspace's table is that category.
 const CATEGORY: &str = "BastionAuditLogs";
 
-/// Text columns read; with [`INGESTED_AT`] and [`NUM_COLUMNS`], what the query projects.
-pub const TEXT_COLUMNS: [&str; 14] = [
+/// Columns read; with [`INGESTED_AT`], what the query projects. Those of a record's top level are
+/// renamed as a `PT1H.json` line spells them (`TOP_LEVEL`); the others are its properties, under
+/// the names [`crate::audit_logs::parse::Properties`] reads as well. `_SubscriptionId` is the
+/// Bastion's subscription, not the target's: not read.
+pub const COLUMNS: [&str; 16] = [
     "TimeGenerated",
     "_ResourceId",
     "OperationName",
@@ -32,24 +36,27 @@ pub const TEXT_COLUMNS: [&str; 14] = [
     "TunnelId",
     "SessionStartTime",
     "SessionEndTime",
+    "ClientPort",
+    "Duration",
 ];
 
-/// Numeric columns read.
-pub const NUM_COLUMNS: [&str; 2] = ["ClientPort", "Duration"];
+/// The columns of a record's top level and the names a `PT1H.json` line gives them.
+const TOP_LEVEL: [(&str, &str); 3] = [
+    ("TimeGenerated", "time"),
+    ("_ResourceId", "resourceId"),
+    ("OperationName", "operationName"),
+];
 
 /// Every column the query projects, in order.
 pub fn projected() -> impl Iterator<Item = &'static str> {
-    std::iter::once(INGESTED_AT)
-        .chain(TEXT_COLUMNS)
-        .chain(NUM_COLUMNS)
+    std::iter::once(INGESTED_AT).chain(COLUMNS)
 }
 
 /// Where each read column sits in the answer's rows.
 #[derive(Debug, Clone)]
 pub struct Columns {
     ingested: usize,
-    text: [Option<usize>; TEXT_COLUMNS.len()],
-    num: [Option<usize>; NUM_COLUMNS.len()],
+    at: [Option<usize>; COLUMNS.len()],
     width: usize,
 }
 
@@ -64,8 +71,7 @@ impl Columns {
         Ok(Self {
             ingested: at(INGESTED_AT)
                 .ok_or_else(|| format!("the answer has no {INGESTED_AT} column"))?,
-            text: TEXT_COLUMNS.map(at),
-            num: NUM_COLUMNS.map(at),
+            at: COLUMNS.map(at),
             width: names.len(),
         })
     }
@@ -79,30 +85,10 @@ pub struct WorkspaceRow {
     /// First 8 bytes of SHA-256 over the row's values: with `ingested`, the row's identity for the
     /// overlap's de-duplication.
     pub digest: u64,
-    text: [Option<String>; TEXT_COLUMNS.len()],
-    num: [Option<i64>; NUM_COLUMNS.len()],
+    /// The row shaped as a `PT1H.json` record.
+    line: Value,
     /// The row as a JSON object of its columns: kept on the session row as `LastRaw` evidence.
     pub raw: String,
-}
-
-fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Array(_) | Value::Object(_) => Some(String::new()),
-    }
-}
-
-fn num_of(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().and_then(|f| Num::from_text(&f.to_string()).0)),
-        Value::String(s) => Num::from_text(s).0,
-        _ => None,
-    }
 }
 
 impl WorkspaceRow {
@@ -122,67 +108,33 @@ impl WorkspaceRow {
             .as_str()
             .and_then(timestamp)
             .ok_or_else(|| format!("a row without a readable {INGESTED_AT}"))?;
-        let pick = |i: Option<usize>| i.map(|i| &values[i]);
-        let mut raw = serde_json::Map::new();
-        for (name, v) in TEXT_COLUMNS
-            .iter()
-            .chain(NUM_COLUMNS.iter())
-            .zip(columns.text.iter().chain(columns.num.iter()))
-        {
-            if let Some(v) = pick(*v) {
-                raw.insert((*name).to_owned(), v.clone());
-            }
-        }
-        let raw = Value::Object(raw).to_string();
+        let mut properties: Map<String, Value> = (COLUMNS.iter().zip(columns.at))
+            .filter_map(|(name, i)| Some(((*name).to_owned(), values[i?].clone())))
+            .collect();
+        let raw = serde_json::to_string(&properties).unwrap_or_default();
         let digest = Sha256::digest(raw.as_bytes())[..8].try_into();
+        let mut line: Map<String, Value> = (TOP_LEVEL.iter())
+            .filter_map(|(column, name)| Some(((*name).to_owned(), properties.remove(*column)?)))
+            .collect();
+        line.insert("properties".to_owned(), Value::Object(properties));
         Ok(Self {
             ingested,
             digest: u64::from_be_bytes(digest.unwrap_or_default()),
-            text: columns.text.map(|i| pick(i).and_then(text_of)),
-            num: columns.num.map(|i| pick(i).and_then(num_of)),
+            line: Value::Object(line),
             raw,
         })
     }
 
-    fn field(&self, name: &str) -> Option<Text<'_>> {
-        let i = TEXT_COLUMNS.iter().position(|c| *c == name)?;
-        self.text[i].as_deref().map(|s| Text(Cow::Borrowed(s)))
-    }
-
-    fn number(&self, name: &str) -> Option<Num> {
-        let i = NUM_COLUMNS.iter().position(|c| *c == name)?;
-        self.num[i].map(|n| Num(Some(n)))
-    }
-
     /// The audit record this row is: the fields a `PT1H.json` line carries under the names the
-    /// storage archive uses (`time` = `TimeGenerated`, `resourceId` = `_ResourceId`, …).
+    /// storage archive uses (`time` = `TimeGenerated`, `resourceId` = `_ResourceId`, …), read
+    /// as leniently.
     pub fn record(&self) -> Record<'_> {
-        Record {
-            time: self.field("TimeGenerated"),
-            resource_id: self.field("_ResourceId"),
-            operation_name: self.field("OperationName"),
-            category: Some(Text(Cow::Borrowed(CATEGORY))),
-            properties: Properties {
-                user_name: self.field("UserName"),
-                user_email: self.field("UserEmail"),
-                client_ip: self.field("ClientIpAddress"),
-                client_port: self.number("ClientPort"),
-                protocol: self.field("Protocol"),
-                target_resource_id: self.field("TargetResourceId"),
-                target_ip: self.field("TargetVMIPAddress"),
-                resource_type: self.field("ResourceType"),
-                // `_SubscriptionId` is the Bastion's subscription, not the target's: not mapped.
-                subscription_id: None,
-                message: self.field("Message"),
-                tunnel_id: self.field("TunnelId"),
-                session_start: self.field("SessionStartTime"),
-                // An open session's `SessionEndTime` is an empty string: no end.
-                session_end: self
-                    .field("SessionEndTime")
-                    .filter(|t| !t.as_str().trim().is_empty()),
-                duration: self.number("Duration"),
-            },
-        }
+        let mut record = Record::deserialize(&self.line).unwrap_or_default();
+        record.category = Some(Text(Cow::Borrowed(CATEGORY)));
+        // An open session's `SessionEndTime` is an empty string: no end.
+        let end = &mut record.properties.session_end;
+        *end = end.take().filter(|t| !t.as_str().trim().is_empty());
+        record
     }
 }
 

@@ -5,31 +5,16 @@
 use time::OffsetDateTime;
 use tracing::warn;
 
-use super::page::{self, PageError, Paged, Reader};
-use super::source::{QuerySettings, Workspace};
+use super::page::{self, PageError, Paged, Read, Reader};
+use super::source::{Query, Workspace};
 use super::store::{self, Status, StoredCursor};
-use crate::audit_logs::tail::Tailer;
 use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::dates::format_utc;
-use crate::loganalytics::LogsQuery;
 use crate::loganalytics::slice::{PageResult, advance, next_slice, stalled, tick_of, ticks};
 
 /// The largest page: with the row that tells whether more follow, the API's own row cap.
 const MAX_TAKE: usize = super::kql::ROW_CAP - 1;
-
-/// What reading one workspace did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Read {
-    /// Queries sent.
-    pub queries: u64,
-    /// Rows newly stored.
-    pub stored: u64,
-    /// Session rows changed.
-    pub sessions: usize,
-    /// The time budget stopped it: the rest continues next tick.
-    pub cut: bool,
-}
 
 /// Which cursor a read moves, and over which `ingestion_time()` span.
 #[derive(Debug, Clone, Copy)]
@@ -42,19 +27,18 @@ pub struct Span<'a> {
     pub until: OffsetDateTime,
 }
 
-/// Reads `ws` from its cursor `span.row` (absent: from `span.start`) up to `span.until`.
+/// Reads `ws` of `q` from its cursor `span.row` (absent: from `span.start`) up to `span.until`.
 ///
 /// # Errors
 /// [`PageError`]: the cursor stays where the last whole page left it.
 pub async fn read(
-    tail: &Tailer,
-    logs: &dyn LogsQuery,
-    settings: &QuerySettings,
+    q: &Query,
     ws: &Workspace,
     span: Span<'_>,
     now: OffsetDateTime,
     time: &Budget,
 ) -> Result<Read, PageError> {
+    let (tail, settings) = (&q.tail, &*q.settings);
     let tables = tail.ports.tables.as_ref();
     let row = span.row;
     let mut cur = store::load(tables, &ws.id, row, span.start)
@@ -63,7 +47,7 @@ pub async fn read(
     let (hi, overlap) = (tick_of(span.until), ticks(settings.overlap));
     let reader = Reader {
         tail,
-        logs,
+        logs: q.logs.as_ref(),
         ws,
         now,
         time,
@@ -101,15 +85,10 @@ pub async fn read(
                 continue;
             }
             Paged::Partial(e) => return Err(PageError::Broken(format!("partial result: {e}"))),
-            Paged::Done {
-                result,
-                stored,
-                sessions,
-                cut,
-            } => {
-                out.stored += stored;
-                out.sessions += sessions;
-                (result, cut)
+            Paged::Done(result, read) => {
+                out.stored += read.stored;
+                out.sessions += read.sessions;
+                (result, read.cut)
             }
         };
         let next = StoredCursor {

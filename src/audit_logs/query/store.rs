@@ -37,27 +37,18 @@ pub struct StoredCursor {
 
 fn encode_seen(seen: &std::collections::BTreeSet<RowId>) -> Vec<String> {
     // Newest first, so a set too large for the row drops the oldest (re-stored idempotently).
-    let all: Vec<String> = seen
-        .iter()
-        .rev()
-        .map(|(t, d)| format!("{t:x}.{d:016x}"))
-        .collect();
-    let mut props = Vec::new();
-    let mut cur = String::new();
-    for e in all {
-        if cur.len() + e.len() + 1 > SEEN_CHARS {
-            props.push(std::mem::take(&mut cur));
-            if props.len() == SEEN_PROPS {
-                return props;
+    let mut props: Vec<String> = Vec::new();
+    for (t, d) in seen.iter().rev() {
+        let e = format!("{t:x}.{d:016x}");
+        let full = props.len() == SEEN_PROPS;
+        match props.last_mut() {
+            Some(cur) if cur.len() + e.len() < SEEN_CHARS => {
+                cur.push(',');
+                cur.push_str(&e);
             }
+            _ if full => break,
+            _ => props.push(e),
         }
-        if !cur.is_empty() {
-            cur.push(',');
-        }
-        cur.push_str(&e);
-    }
-    if !cur.is_empty() {
-        props.push(cur);
     }
     props
 }

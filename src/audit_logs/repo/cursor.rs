@@ -119,11 +119,7 @@ impl Cursor {
 
     fn from_entity(e: &Entity, etag: String) -> Option<Self> {
         let t = |k: &str| get_str(e, k).and_then(timestamp);
-        let n = |k: &str| {
-            get_i64(e, k)
-                .and_then(|v| u64::try_from(v).ok())
-                .unwrap_or(0)
-        };
+        let n = |k: &str| get_i64(e, k).map_or(0, |v| u64::try_from(v).unwrap_or(0));
         let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
         Some(Self {

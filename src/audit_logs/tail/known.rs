@@ -43,12 +43,10 @@ pub fn of(
     window: Duration,
     listed: Option<&[BlobItem]>,
 ) -> String {
-    let Some(sample) = host.cursors.first() else {
+    let expired = host.cursors.iter().any(|c| c.expired(now, window));
+    let Some(sample) = host.cursors.first().filter(|_| !expired) else {
         return String::new();
     };
-    if host.cursors.iter().any(|c| c.expired(now, window)) {
-        return String::new();
-    }
     let lengths: Vec<String> = (host.cursors.iter())
         .map(|c| format!("{}={}", c.hour.unix_timestamp(), c.seen_length))
         .collect();

@@ -43,10 +43,7 @@ pub async fn grown(tail: &Tailer, hosts: Vec<Host>, now: OffsetDateTime) -> List
         .await;
     for (host, items) in listed {
         let name = host.path.host.clone();
-        let result = match items {
-            Ok(items) => act(tail, host, items, now, &mut out).await,
-            Err(e) => Err(e),
-        };
+        let result = async { act(tail, host, items?, now, &mut out).await }.await;
         failed(&mut out, &name, result);
     }
     out
@@ -79,10 +76,7 @@ pub async fn known(
         Some(items) => Ok(items),
         None => list(tail, &known, now, window).await,
     };
-    let result = match items {
-        Ok(items) => differing(tail, known, items, now, &mut out).await,
-        Err(e) => Err(e),
-    };
+    let result = async { differing(tail, known, items?, now, &mut out).await }.await;
     failed(&mut out, &name, result);
     out
 }

@@ -44,24 +44,22 @@ pub async fn unchanged(
     let window = tail.settings.tail_look_back;
     let time = Budget::after(tail.ports.clock.clone(), BUDGET);
     let time = &time;
-    type Looked = (String, (bool, Vec<BlobItem>));
+    type Looked = (String, bool, Vec<BlobItem>);
     let listed: Vec<Looked> = futures::stream::iter(hosts.iter().cloned())
         .map(|host: Host| async move {
             let unit = host.unit();
             if time.passed() {
-                return (unit, None);
+                return None;
             }
-            let items = list::list(tail, &host, now, window).await.ok();
-            (
-                unit,
-                items.map(|i| (list::compare(host, i.clone(), now, window).is_empty(), i)),
-            )
+            let items = list::list(tail, &host, now, window).await.ok()?;
+            let quiet = list::compare(host, items.clone(), now, window).is_empty();
+            Some((unit, quiet, items))
         })
         .buffer_unordered(IN_FLIGHT)
-        .filter_map(|(unit, looked)| async move { looked.map(|l| (unit, l)) })
+        .filter_map(futures::future::ready)
         .collect()
         .await;
-    let (quiet, work): (Vec<Looked>, Vec<Looked>) = listed.into_iter().partition(|(_, (q, _))| *q);
-    let quiet = quiet.into_iter().map(|(u, _)| u).collect();
-    (quiet, work.into_iter().map(|(u, (_, i))| (u, i)).collect())
+    let (quiet, work): (Vec<Looked>, Vec<Looked>) = listed.into_iter().partition(|(_, q, _)| *q);
+    let quiet = quiet.into_iter().map(|(u, _, _)| u).collect();
+    (quiet, work.into_iter().map(|(u, _, i)| (u, i)).collect())
 }

@@ -114,10 +114,7 @@ pub async fn release_hold(
 ) -> Result<usize, RequestError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
-    let filter = Filter::And(vec![
-        Filter::partition(&rows::member_pk(hold_id)),
-        Filter::bool("Active", true),
-    ]);
+    let filter = active_filter(hold_id);
     let mut n = 0;
     loop {
         // Released members drop out of the filter, so the first page is always re-read.
@@ -156,14 +153,19 @@ pub async fn active_members(
     limit: u32,
 ) -> Result<Vec<String>, RequestError> {
     rows::validate_id(hold_id)?;
-    let filter = Filter::And(vec![
-        Filter::partition(&rows::member_pk(hold_id)),
-        Filter::bool("Active", true),
-    ]);
+    let filter = active_filter(hold_id);
     let page = ops::page(&*ports.tables, HOLDS_TABLE, &filter, limit, None).await?;
     Ok(page
         .items
         .iter()
         .filter_map(|s| RecordingKey::of_row(&s.entity).map(|k| k.id()))
         .collect())
+}
+
+/// The members of hold `hold_id` still held.
+fn active_filter(hold_id: &str) -> Filter {
+    Filter::And(vec![
+        Filter::partition(&rows::member_pk(hold_id)),
+        Filter::bool("Active", true),
+    ])
 }

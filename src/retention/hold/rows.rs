@@ -86,11 +86,7 @@ pub(crate) async fn release_header(
     id: &str,
     actor: &Actor,
 ) -> Result<(), RequestError> {
-    let Some(Stored { mut entity, etag }) = ports
-        .tables
-        .get(HOLDS_TABLE, HEADER_PK, &header_rk(id))
-        .await?
-    else {
+    let Some(Stored { mut entity, etag }) = header_row(ports.tables.as_ref(), id).await? else {
         return Err(RequestError::NotFound(format!("hold {id}")));
     };
     entity.insert("Status".into(), Value::String("released".into()));
@@ -236,14 +232,14 @@ pub(crate) fn member_original(e: &Entity) -> Option<Retention> {
 /// # Errors
 /// Table errors.
 pub async fn header(ports: &Ports, id: &str) -> Result<Option<Entity>, AzureError> {
-    let row = get(
-        ports.tables.as_ref(),
-        HOLDS_TABLE,
-        HEADER_PK,
-        &header_rk(id),
-    )
-    .await?;
-    Ok(row.map(|s| s.entity))
+    Ok(header_row(ports.tables.as_ref(), id)
+        .await?
+        .map(|s| s.entity))
+}
+
+/// The header row of hold `id`, with its ETag (absent table = absent hold).
+async fn header_row(tables: &dyn TableStore, id: &str) -> Result<Option<Stored>, AzureError> {
+    get(tables, HOLDS_TABLE, HEADER_PK, &header_rk(id)).await
 }
 
 /// Up to `max` active hold headers, and whether there are more.

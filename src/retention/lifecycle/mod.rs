@@ -42,13 +42,9 @@ fn rule(class: &str, c: &Class) -> Option<Value> {
     if base.is_empty() {
         return None;
     }
-    let name: String = format!(
-        "tier{}",
-        class
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-    );
+    let name: String = ("tier".chars())
+        .chain(class.chars().filter(char::is_ascii_alphanumeric))
+        .collect();
     Some(json!({
         "enabled": true,
         "name": name,

@@ -60,20 +60,13 @@ pub fn finding(
     if total == 0 {
         return None;
     }
-    let mut fact = format!("sweep/{}", report.today);
-    if report.dry_run {
-        fact.push_str("/dry-run");
+    let (dry, deleted_words, listed) = if report.dry_run {
+        (" (dry run)", "would be deleted", "/dry-run".to_owned())
     } else {
-        for item in deleted {
-            fact.push('\n');
-            fact.push_str(&item.blob);
-        }
-    }
-    let (dry, deleted_words) = if report.dry_run {
-        (" (dry run)", "would be deleted")
-    } else {
-        ("", "deleted")
+        let blobs = deleted.iter().map(|i| ["\n", &i.blob].concat());
+        ("", "deleted", blobs.collect())
     };
+    let fact = format!("sweep/{}{listed}", report.today);
     let items: Vec<&Item> = deleted.iter().take(DIGEST_ITEMS).collect();
     let data = json!({
         "dryRun": report.dry_run,

@@ -68,17 +68,6 @@ pub struct Sweeper {
     pub settings: RetentionSettings,
 }
 
-impl Sweeper {
-    /// A sweeper over `ports` with the policy and the `RETENTION_*` settings.
-    pub fn new(ports: &Ports, policy: Arc<Policy>, settings: RetentionSettings) -> Self {
-        Self {
-            ports: ports.clone(),
-            policy,
-            settings,
-        }
-    }
-}
-
 /// One run over the sweeper's stores.
 pub(crate) struct Sweep<'a> {
     pub(super) deps: &'a Sweeper,

@@ -319,6 +319,5 @@ async fn sweep_scenario_on_every_blob_store() {
 
 /// The sweeper the `RetentionSweep` function builds from `state`.
 fn sweeper(state: &AppState) -> bastion_recordings::retention::sweep::Sweeper {
-    let settings = state.config.retention.clone();
-    bastion_recordings::retention::sweep::Sweeper::new(&state.ports, state.policy.clone(), settings)
+    bastion_recordings::state::sweeper(state)
 }

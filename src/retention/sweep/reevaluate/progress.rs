@@ -62,10 +62,7 @@ pub async fn write(tables: &dyn TableStore, s: &mut Progress) -> Result<(), Azur
             e.insert(k.to_owned(), Value::String(v.clone()));
         }
     }
-    let mode = match &s.etag {
-        Some(t) => WriteMode::IfMatch(t.clone()),
-        None => WriteMode::Insert,
-    };
+    let mode = s.etag.clone().map_or(WriteMode::Insert, WriteMode::IfMatch);
     s.etag = Some(write_creating_table(tables, PROGRESS_TABLE, &e, mode).await?);
     Ok(())
 }
