@@ -72,13 +72,6 @@ pub async fn run(args: DisconnectArgs, start: Start) -> Exit {
         let e = crate::telemetry::redact(&e.to_string());
         fail(1, format!("not recorded, not disconnected: {e}"))
     })?;
-    super::exit::print(format_args!(
-        "{}\n",
-        serde_json::to_string_pretty(&row).unwrap_or_default()
-    ))?;
-    Ok(if row["state"] == "Disconnected" {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    super::exit::print_json(&row)?;
+    Ok(ExitCode::from(u8::from(row["state"] != "Disconnected")))
 }

@@ -106,11 +106,7 @@ fn verify(args: &VerifyPackArgs) -> Exit {
         "{}\n",
         serde_json::json!({"verified": v.ok(), "key": v.key, "checked": v.checked, "problems": v.problems})
     ))?;
-    Ok(if v.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(u8::from(!v.ok())))
 }
 
 async fn pack(args: PackArgs, start: Start) -> Exit {
@@ -161,10 +157,7 @@ async fn pack(args: PackArgs, start: Start) -> Exit {
     let dir = out.display().to_string();
     if args.json {
         let doc = super::evidence_summary::json(&dir, &m);
-        super::exit::print(format_args!(
-            "{}\n",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        ))?;
+        super::exit::print_json(&doc)?;
     } else {
         super::exit::print(super::evidence_summary::summary(&dir, &m))?;
     }
