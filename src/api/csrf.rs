@@ -61,11 +61,7 @@ pub fn check(headers: &HeaderMap) -> Result<(), Refusal> {
             .next()
             .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
     });
-    if json {
-        Ok(())
-    } else {
-        Err(Refusal::ContentType)
-    }
+    json.then_some(()).ok_or(Refusal::ContentType)
 }
 
 /// True when `origin` names the host and port of `host` (port-less: the scheme's default).

@@ -127,10 +127,7 @@ impl Listing {
             self.params.iter().filter(|(k, _)| *k != "code").collect();
         params.sort();
         let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params {
-            query.append_pair(k, v);
-        }
-        let text = format!("/api/{route}?{}", query.finish());
+        let text = format!("/api/{route}?{}", query.extend_pairs(params).finish());
         crate::telemetry::truncate(&text, MAX_QUERY_TEXT)
     }
 
