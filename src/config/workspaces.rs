@@ -69,12 +69,11 @@ fn parse(value: &str, errors: &mut Vec<String>) -> Vec<Workspace> {
             continue;
         };
         let bastion = match bastion.map(bastion_name) {
-            None => None,
-            Some(Some(b)) => Some(b),
             Some(None) => {
                 errors.push("AUDITLOGS_WORKSPACES: an entry's Bastion host is neither a name nor a bastionHosts resource id".to_owned());
                 continue;
             }
+            other => other.flatten(),
         };
         let ws = Workspace {
             id: id.hyphenated().to_string(),

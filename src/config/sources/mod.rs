@@ -214,8 +214,7 @@ fn parse_entry(kind: &Kind, entry: &str, errors: &mut Vec<String>) -> Option<Sou
             ));
             return None;
         }
-        Some(Some(b)) => Some(b),
-        None => None,
+        other => other.flatten(),
     };
     Some(SourceSpec {
         connection: connection.to_owned(),
