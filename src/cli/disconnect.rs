@@ -33,15 +33,12 @@ pub async fn run(args: DisconnectArgs, start: Start) -> Exit {
         return Err(fail(2, "--reason and --by must not be empty"));
     }
     let state = super::exit::state(start)?;
-    let Some(arm) = state
+    let why = "disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)";
+    let arm = state
         .arm
         .as_ref()
         .filter(|_| state.config.estate.disconnect)
-    else {
-        let why =
-            "disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)";
-        return Err(fail(2, why));
-    };
+        .ok_or_else(|| fail(2, why))?;
     if !state
         .config
         .estate
