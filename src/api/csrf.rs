@@ -11,32 +11,27 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::problem::ApiError;
+use crate::names::named;
 
-/// Why a state-changing request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// `Sec-Fetch-Site` says another site (or an unknown value).
-    FetchSite,
-    /// `Origin` is `null`, malformed, or not the app's own.
-    Origin,
-    /// `Content-Type` is not `application/json`.
-    ContentType,
+named! {
+    /// Why a state-changing request was refused; its fixed reason (`as_str`) goes to the problem
+    /// document and the log.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Refusal {
+        /// `Sec-Fetch-Site` says another site (or an unknown value).
+        FetchSite = "Sec-Fetch-Site says the request comes from another site",
+        /// `Origin` is `null`, malformed, or not the app's own.
+        Origin = "Origin is not this application's own origin",
+        /// `Content-Type` is not `application/json`.
+        ContentType = "state-changing requests take Content-Type: application/json",
+    }
 }
 
 impl Refusal {
-    /// The fixed reason, for the problem document and the log.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Self::FetchSite => "Sec-Fetch-Site says the request comes from another site",
-            Self::Origin => "Origin is not this application's own origin",
-            Self::ContentType => "state-changing requests take Content-Type: application/json",
-        }
-    }
-
     fn error(self) -> ApiError {
         match self {
-            Self::ContentType => ApiError::UnsupportedMediaType(self.reason()),
-            Self::FetchSite | Self::Origin => ApiError::CrossSite(self.reason()),
+            Self::ContentType => ApiError::UnsupportedMediaType(self.as_str()),
+            Self::FetchSite | Self::Origin => ApiError::CrossSite(self.as_str()),
         }
     }
 }
@@ -66,11 +61,7 @@ pub fn check(headers: &HeaderMap) -> Result<(), Refusal> {
             .next()
             .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
     });
-    if json {
-        Ok(())
-    } else {
-        Err(Refusal::ContentType)
-    }
+    json.then_some(()).ok_or(Refusal::ContentType)
 }
 
 /// True when `origin` names the host and port of `host` (port-less: the scheme's default).
@@ -108,7 +99,7 @@ pub(super) async fn guard(req: Request, next: Next) -> Response {
                 status = error.status().as_u16(),
                 method = %req.method(),
                 path = req.uri().path(),
-                reason = refusal.reason(),
+                reason = refusal.as_str(),
                 "catalogue API: request refused"
             );
             error.into_response()

@@ -14,24 +14,25 @@ use super::problem::ApiError;
 use crate::catalogue::access::Access;
 use crate::catalogue::query::shape::Shape;
 use crate::catalogue::query::{Listed, Query, page};
+use crate::names::named;
 use crate::reviews::annotate::{Reviewed, latest};
 
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `application/json`.
-    Json,
-    /// `text/csv`.
-    Csv,
+named! {
+    /// Output format, by its `format` parameter.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Format {
+        /// `application/json`.
+        Json = "json",
+        /// `text/csv`.
+        Csv = "csv",
+    }
 }
 
 impl Format {
     /// The `format` parameter (400 unless `json` or `csv`), else the `Accept` header, else JSON.
     pub fn of(format: Option<&str>, accept: Option<&str>) -> Result<Self, ApiError> {
-        match format.map(str::to_ascii_lowercase).as_deref() {
-            Some("csv") => Ok(Self::Csv),
-            Some("json") => Ok(Self::Json),
-            Some(_) => Err(ApiError::bad("format", "json or csv")),
+        match format.map(str::to_ascii_lowercase) {
+            Some(f) => Self::parse(&f).ok_or_else(|| ApiError::bad("format", "json or csv")),
             None if accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/csv")) => {
                 Ok(Self::Csv)
             }
@@ -126,10 +127,7 @@ impl Listing {
             self.params.iter().filter(|(k, _)| *k != "code").collect();
         params.sort();
         let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params {
-            query.append_pair(k, v);
-        }
-        let text = format!("/api/{route}?{}", query.finish());
+        let text = format!("/api/{route}?{}", query.extend_pairs(params).finish());
         crate::telemetry::truncate(&text, MAX_QUERY_TEXT)
     }
 
@@ -143,12 +141,7 @@ impl Listing {
         rows: usize,
     ) -> Result<(), ApiError> {
         let target = self.query_text(route);
-        let format = if format == Format::Json {
-            "json"
-        } else {
-            "csv"
-        };
-        let outcome = format!("listed {rows} rows as {format}");
+        let outcome = format!("listed {rows} rows as {}", format.as_str());
         let tables = api.app.ports.tables.as_ref();
         let now = api.app.ports.clock.now();
         let action = format!("{route}.list");

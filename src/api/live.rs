@@ -39,16 +39,14 @@ pub(super) async fn disconnect(
     let who = caller
         .require(ROLE_DISCONNECT)?
         .ok_or(ApiError::Forbidden(ROLE_DISCONNECT))?;
-    let Some(arm) = api
+    let arm = api
         .app
         .arm
         .as_ref()
         .filter(|_| api.app.config.estate.disconnect)
-    else {
-        return Err(ApiError::Conflict(
-            "disconnect is not enabled (BASTION_DISCONNECT)".into(),
-        ));
-    };
+        .ok_or_else(|| {
+            ApiError::Conflict("disconnect is not enabled (BASTION_DISCONNECT)".into())
+        })?;
     if bytes.len() > MAX_BODY {
         return Err(ApiError::bad(
             "body",

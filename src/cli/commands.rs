@@ -96,10 +96,7 @@ async fn sweep_once(dry_run: bool, start: Start) -> Exit {
         || serde_json::json!({"summary": report.summary(), "report": report}),
         |d| serde_json::json!({"summary": report.summary(), "digest": crate::spine::messages([d.finding]).pop()}),
     );
-    super::exit::print(format_args!(
-        "{}\n",
-        serde_json::to_string_pretty(&out).unwrap_or_default()
-    ))?;
+    super::exit::print_json(&out)?;
     match error {
         None => Ok(ExitCode::SUCCESS),
         Some(e) => {

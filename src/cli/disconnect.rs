@@ -33,15 +33,12 @@ pub async fn run(args: DisconnectArgs, start: Start) -> Exit {
         return Err(fail(2, "--reason and --by must not be empty"));
     }
     let state = super::exit::state(start)?;
-    let Some(arm) = state
+    let why = "disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)";
+    let arm = state
         .arm
         .as_ref()
         .filter(|_| state.config.estate.disconnect)
-    else {
-        let why =
-            "disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)";
-        return Err(fail(2, why));
-    };
+        .ok_or_else(|| fail(2, why))?;
     if !state
         .config
         .estate
@@ -72,13 +69,6 @@ pub async fn run(args: DisconnectArgs, start: Start) -> Exit {
         let e = crate::telemetry::redact(&e.to_string());
         fail(1, format!("not recorded, not disconnected: {e}"))
     })?;
-    super::exit::print(format_args!(
-        "{}\n",
-        serde_json::to_string_pretty(&row).unwrap_or_default()
-    ))?;
-    Ok(if row["state"] == "Disconnected" {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    super::exit::print_json(&row)?;
+    Ok(ExitCode::from(u8::from(row["state"] != "Disconnected")))
 }

@@ -92,12 +92,12 @@ fn verify(args: &VerifyPackArgs) -> Exit {
         Some(text) => Some(parse_public(text).map_err(|e| fail(2, e))?),
         None => evidence_key().map_err(|e| fail(2, e))?.map(|k| k.public()),
     };
-    let Some(key) = key else {
-        return Err(fail(
+    let key = key.ok_or_else(|| {
+        fail(
             2,
             format!("evidence verify: no public key: {HOW_TO_VERIFY}"),
-        ));
-    };
+        )
+    })?;
     let v = verify_dir(&args.dir, Some(&key));
     for p in &v.problems {
         eprintln!("MISMATCH {p}");
@@ -106,11 +106,7 @@ fn verify(args: &VerifyPackArgs) -> Exit {
         "{}\n",
         serde_json::json!({"verified": v.ok(), "key": v.key, "checked": v.checked, "problems": v.problems})
     ))?;
-    Ok(if v.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(u8::from(!v.ok())))
 }
 
 async fn pack(args: PackArgs, start: Start) -> Exit {
@@ -126,12 +122,8 @@ async fn pack(args: PackArgs, start: Start) -> Exit {
     // The API's range rules, without its page-range limit: a pack may cover a quarter or a year.
     let q = Query::parse(&params, 3660, &[], &[]).map_err(|e| fail(2, format!("evidence: {e}")))?;
     let state = super::exit::state(start)?;
-    let Some(key) = state.config.evidence_key.clone() else {
-        return Err(fail(
-            2,
-            format!("{SETTING} is not set: a pack cannot be signed"),
-        ));
-    };
+    let key = (state.config.evidence_key.clone())
+        .ok_or_else(|| fail(2, format!("{SETTING} is not set: a pack cannot be signed")))?;
     let now = state.ports.clock.now();
     let config = &state.config;
     let opts = PackOptions::new(
@@ -161,10 +153,7 @@ async fn pack(args: PackArgs, start: Start) -> Exit {
     let dir = out.display().to_string();
     if args.json {
         let doc = super::evidence_summary::json(&dir, &m);
-        super::exit::print(format_args!(
-            "{}\n",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        ))?;
+        super::exit::print_json(&doc)?;
     } else {
         super::exit::print(super::evidence_summary::summary(&dir, &m))?;
     }

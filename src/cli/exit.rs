@@ -27,6 +27,17 @@ pub fn print(text: impl std::fmt::Display) -> Result<(), ExitCode> {
         .map_err(written)
 }
 
+/// Writes `doc` to stdout as pretty JSON and a line break, as [`print()`] does.
+///
+/// # Errors
+/// As [`print()`].
+pub fn print_json(doc: &impl serde::Serialize) -> Result<(), ExitCode> {
+    print(format_args!(
+        "{}\n",
+        serde_json::to_string_pretty(doc).unwrap_or_default()
+    ))
+}
+
 /// A failed write of a command's output as the exit to end with: quietly 0 when the reader has
 /// gone, else 1 with the reason.
 pub fn written(e: std::io::Error) -> ExitCode {

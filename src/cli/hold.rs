@@ -133,10 +133,7 @@ pub async fn run(cmd: HoldCommand, start: Start) -> Exit {
         (_, None) => return Err(ExitCode::from(2)),
     };
     let v = result.map_err(|e| problem(&e))?;
-    super::exit::print(format_args!(
-        "{}\n",
-        serde_json::to_string_pretty(&v).unwrap_or_default()
-    ))?;
+    super::exit::print_json(&v)?;
     Ok(ExitCode::SUCCESS)
 }
 

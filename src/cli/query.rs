@@ -131,9 +131,7 @@ pub async fn verify(args: VerifyArgs, start: Start) -> Exit {
         }
     }
     eprintln!("verify: {}", tally(&counts));
-    Ok(if findings > 0 || counts.contains_key("errors") {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(u8::from(
+        findings > 0 || counts.contains_key("errors"),
+    )))
 }

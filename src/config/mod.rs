@@ -116,20 +116,22 @@ impl Config {
         let notify = crate::notify::config::NotifyConfig::from_reader(&mut r);
         let timeouts = Timeouts::from_reader(&mut r);
         let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
+        let port = r.get("FUNCTIONS_CUSTOMHANDLER_PORT");
+        let quarantine_container = r
+            .get("QUARANTINE_CONTAINER")
+            .unwrap_or_else(|| "quarantine".into());
+        let table_prefix = r.get("TABLE_PREFIX").unwrap_or_default();
         let mut errors = r.into_errors();
-        let get = |k: &str| {
-            env(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let port = match get("FUNCTIONS_CUSTOMHANDLER_PORT") {
+        let port = match port {
             None => 8080,
             Some(p) => p.parse().unwrap_or_else(|_| {
                 errors.push("FUNCTIONS_CUSTOMHANDLER_PORT: not a port number".to_owned());
                 0
             }),
         };
-        let app = resolve_storage(env, timeouts, &mut errors);
+        let unset = "AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName)";
+        let app = sources::resolve("AzureWebJobsStorage", unset.to_owned(), env, &mut errors)
+            .map(|app| app.with_timeouts(timeouts));
         let sources = sources::read(env, app.as_ref(), &mut errors);
         let la = workspaces.endpoint.as_ref();
         let needs: Vec<(&str, Option<&url::Url>)> = [
@@ -151,10 +153,7 @@ impl Config {
         errors.extend(estate_reader.into_errors());
         errors.extend(authz.cannot_enforce(estate.disconnect, !estate.hosts.is_empty()));
         errors.extend(authz.cannot_read_groups(graph.is_some()));
-        let quarantine_container =
-            get("QUARANTINE_CONTAINER").unwrap_or_else(|| "quarantine".into());
         sources::check_container(&quarantine_container, "QUARANTINE_CONTAINER", &mut errors);
-        let table_prefix = get("TABLE_PREFIX").unwrap_or_default();
         if !table_prefix.chars().all(|c| c.is_ascii_alphanumeric())
             || table_prefix.starts_with(|c: char| c.is_ascii_digit())
         {
@@ -245,26 +244,6 @@ fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::catalogue::
         r.extend(e);
         crate::catalogue::policy::Policy::builtin()
     })
-}
-
-/// `AzureWebJobsStorage`, or `None` with its problem in `errors`.
-fn resolve_storage(
-    env: &dyn Fn(&str) -> Option<String>,
-    timeouts: Timeouts,
-    errors: &mut Vec<String>,
-) -> Option<StorageConnection> {
-    match StorageConnection::resolve("AzureWebJobsStorage", env) {
-        Ok(Some(app)) => Some(app.with_timeouts(timeouts)),
-        // Set but unusable: its problem is named; "not set" would point the wrong way.
-        Err(mut e) => {
-            errors.append(&mut e);
-            None
-        }
-        Ok(None) => {
-            errors.push("AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName)".to_owned());
-            None
-        }
-    }
 }
 
 #[cfg(test)]

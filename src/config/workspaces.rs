@@ -25,16 +25,10 @@ pub struct WorkspaceConfig {
 /// `CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK`, read once by the caller.
 pub fn read(r: &mut Reader<'_>, insecure_loopback: bool) -> WorkspaceConfig {
     let d = QuerySettings::default();
-    let lag = r.number(
-        "AUDITLOGS_QUERY_LAG_SECONDS",
-        d.lag.whole_seconds(),
-        0..=3600,
-    );
-    let overlap = r.number(
-        "AUDITLOGS_QUERY_OVERLAP_SECONDS",
-        d.overlap.whole_seconds(),
-        0..=86_400,
-    );
+    let mut seconds =
+        |k: &str, d: Duration, max: i64| Duration::seconds(r.number(k, d.whole_seconds(), 0..=max));
+    let lag = seconds("AUDITLOGS_QUERY_LAG_SECONDS", d.lag, 3600);
+    let overlap = seconds("AUDITLOGS_QUERY_OVERLAP_SECONDS", d.overlap, 86_400);
     let page_rows = r.number("AUDITLOGS_QUERY_PAGE_ROWS", d.page_rows, 1..=500_000);
     let workspaces = r
         .get("AUDITLOGS_WORKSPACES")
@@ -49,8 +43,8 @@ pub fn read(r: &mut Reader<'_>, insecure_loopback: bool) -> WorkspaceConfig {
     WorkspaceConfig {
         query: QuerySettings {
             workspaces,
-            lag: Duration::seconds(lag),
-            overlap: Duration::seconds(overlap),
+            lag,
+            overlap,
             page_rows,
         },
         endpoint,
@@ -69,12 +63,11 @@ fn parse(value: &str, errors: &mut Vec<String>) -> Vec<Workspace> {
             continue;
         };
         let bastion = match bastion.map(bastion_name) {
-            None => None,
-            Some(Some(b)) => Some(b),
             Some(None) => {
                 errors.push("AUDITLOGS_WORKSPACES: an entry's Bastion host is neither a name nor a bastionHosts resource id".to_owned());
                 continue;
             }
+            other => other.flatten(),
         };
         let ws = Workspace {
             id: id.hyphenated().to_string(),

@@ -85,17 +85,12 @@ impl GraphClient {
     /// # Errors
     /// `Permanent` when the endpoint cannot carry a path.
     pub fn user_url(&self, upn: &str) -> Result<Url, AzureError> {
-        let mut url = self.base.clone();
-        let bad = || AzureError::Permanent("GRAPH_ENDPOINT: not a base URL".into());
-        {
-            let mut path = url.path_segments_mut().map_err(|()| bad())?;
-            path.pop_if_empty().extend(["v1.0"]);
-            if upn.starts_with('$') {
-                path.push(&format!("users('{}')", upn.replace('\'', "''")));
-            } else {
-                path.extend(["users", upn]);
-            }
-        }
+        let quoted = format!("users('{}')", upn.replace('\'', "''"));
+        let segments = match upn.starts_with('$') {
+            true => vec!["v1.0", quoted.as_str()],
+            false => vec!["v1.0", "users", upn],
+        };
+        let mut url = self.path(&segments)?;
         url.set_query(Some("$select=id,userPrincipalName"));
         Ok(url)
     }

@@ -13,7 +13,6 @@ use url::Url;
 
 use super::client::GraphClient;
 use crate::azure::AzureError;
-use crate::permissions::graph::GraphOperation;
 
 /// The expanded principal of an instance (a `directoryObject`; a user's carries its UPN).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -79,17 +78,6 @@ impl GraphClient {
             "$filter=groupId eq '{group}' and accessId eq 'member'&$expand=principal"
         )));
         Ok(url)
-    }
-
-    /// Every member instance of `group` (PIM for Groups), through every page.
-    ///
-    /// # Errors
-    /// A page not read (403 naming the permission, throttled past its deadline, transient), a
-    /// link leaving the endpoint, or too many pages.
-    pub async fn group_instances(&self, group: &str) -> Result<Vec<GroupInstance>, AzureError> {
-        let url = self.group_instances_url(group)?;
-        let role = GraphOperation::ListGroupAssignmentInstances.missing();
-        self.pages(url, &role, "Graph PIM for Groups").await
     }
 }
 

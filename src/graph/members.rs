@@ -12,7 +12,6 @@ use url::Url;
 
 use super::client::GraphClient;
 use crate::azure::AzureError;
-use crate::permissions::graph::GraphOperation;
 
 /// One member (a `microsoft.graph.user`, its selected properties).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -30,24 +29,17 @@ impl GraphClient {
     /// # Errors
     /// `Permanent` when `group` is not an object id or the endpoint cannot carry a path.
     pub fn transitive_members_url(&self, group: &str) -> Result<Url, AzureError> {
-        let mut url = self.path(&["v1.0", "groups", super::groups::object_id(group)?])?;
-        url.path_segments_mut()
-            .map_err(|()| AzureError::Permanent("GRAPH_ENDPOINT: not a base URL".into()))?
-            .extend(["transitiveMembers", "microsoft.graph.user"]);
+        let group = super::groups::object_id(group)?;
+        let segments = [
+            "v1.0",
+            "groups",
+            group,
+            "transitiveMembers",
+            "microsoft.graph.user",
+        ];
+        let mut url = self.path(&segments)?;
         url.set_query(Some("$select=id,userPrincipalName"));
         Ok(url)
-    }
-
-    /// Every user member of `group`, direct or nested, through every page.
-    ///
-    /// # Errors
-    /// A page not read (403 naming `GroupMember.Read.All`, throttled past its deadline,
-    /// transient), a link leaving the endpoint, or too many pages.
-    pub async fn transitive_members(&self, group: &str) -> Result<Vec<Member>, AzureError> {
-        let url = self.transitive_members_url(group)?;
-        let op = GraphOperation::ListTransitiveMembers;
-        self.pages(url, &op.missing(), "Graph group transitive members")
-            .await
     }
 }
 

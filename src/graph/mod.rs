@@ -71,11 +71,16 @@ impl Directory for GraphClient {
     }
 
     async fn group_members(&self, group: &str) -> Result<Vec<groups::GroupInstance>, AzureError> {
-        self.group_instances(group).await
+        let role = GraphOperation::ListGroupAssignmentInstances.missing();
+        let url = self.group_instances_url(group)?;
+        self.pages(url, &role, "Graph PIM for Groups").await
     }
 
     async fn transitive_members(&self, group: &str) -> Result<Vec<members::Member>, AzureError> {
-        GraphClient::transitive_members(self, group).await
+        let role = GraphOperation::ListTransitiveMembers.missing();
+        let url = self.transitive_members_url(group)?;
+        self.pages(url, &role, "Graph group transitive members")
+            .await
     }
 }
 

@@ -127,11 +127,9 @@ impl Declaration {
                     t.name, t.id
                 ));
             }
-            let named: std::collections::BTreeSet<&str> =
-                t.columns.iter().map(|c| c.name.as_str()).collect();
-            let described: std::collections::BTreeSet<&str> =
-                t.descriptions.keys().map(String::as_str).collect();
-            if named != described {
+            let named: std::collections::BTreeSet<&String> =
+                t.columns.iter().map(|c| &c.name).collect();
+            if named != t.descriptions.keys().collect() {
                 out.push(format!(
                     "{}: every column, and only they, described",
                     t.name

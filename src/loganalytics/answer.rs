@@ -4,8 +4,8 @@
 use std::io::Read;
 
 use bytes::Bytes;
-use serde::Deserialize;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer as _};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -80,8 +80,8 @@ impl Answer {
                 failed: None,
             };
             let mut de = serde_json::Deserializer::from_reader(&mut reader);
-            let outcome = Top { tx: &tx }
-                .deserialize(&mut de)
+            let outcome = (&mut de)
+                .deserialize_map(Top { tx: &tx })
                 .and_then(|error| de.end().map(|()| error));
             let last = match outcome {
                 Ok(error) => Item::End(error),
@@ -119,6 +119,24 @@ impl Read for ChunkReader {
     }
 }
 
+/// A visitor given where a seed is asked for: read as a map (`Map`) or a sequence (`Seq`).
+struct Map<V>(V);
+struct Seq<V>(V);
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for Map<V> {
+    type Value = V::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_map(self.0)
+    }
+}
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for Seq<V> {
+    type Value = V::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_seq(self.0)
+    }
+}
+
 /// The top-level object: `tables` streamed, `error` kept (it is small).
 struct Top<'t> {
     tx: &'t mpsc::Sender<Item>,
@@ -137,13 +155,6 @@ struct Column {
     name: String,
 }
 
-impl<'de> DeserializeSeed<'de> for Top<'_> {
-    type Value = Option<String>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
 impl<'de> Visitor<'de> for Top<'_> {
     type Value = Option<String>;
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,7 +165,7 @@ impl<'de> Visitor<'de> for Top<'_> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "tables" => {
-                    map.next_value_seed(Tables { tx: self.tx })?;
+                    map.next_value_seed(Seq(Tables { tx: self.tx }))?;
                     tables = true;
                 }
                 "error" => {
@@ -178,20 +189,13 @@ struct Tables<'t> {
     tx: &'t mpsc::Sender<Item>,
 }
 
-impl<'de> DeserializeSeed<'de> for Tables<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
 impl<'de> Visitor<'de> for Tables<'_> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an array of tables")
     }
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        if seq.next_element_seed(Table { tx: self.tx })?.is_some() {
+        if seq.next_element_seed(Map(Table { tx: self.tx }))?.is_some() {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
         }
         Ok(())
@@ -211,13 +215,6 @@ impl Table<'_> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Table<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
 impl<'de> Visitor<'de> for Table<'_> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -234,7 +231,7 @@ impl<'de> Visitor<'de> for Table<'_> {
                 }
                 // The documented shape lists columns first: rows cannot be placed without them.
                 "rows" if !columns => return Err(M::Error::custom("rows before columns")),
-                "rows" => map.next_value_seed(Rows { table: &self })?,
+                "rows" => map.next_value_seed(Seq(Rows { table: &self }))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -246,13 +243,6 @@ impl<'de> Visitor<'de> for Table<'_> {
 
 struct Rows<'a, 't> {
     table: &'a Table<'t>,
-}
-
-impl<'de> DeserializeSeed<'de> for Rows<'_, '_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
 }
 
 impl<'de> Visitor<'de> for Rows<'_, '_> {

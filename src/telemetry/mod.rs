@@ -62,9 +62,8 @@ where
     W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     let (filter, bad) = filter_from(settings.filter.as_deref().or(default));
-    let json = settings.json;
     let registry = tracing_subscriber::registry().with(filter);
-    let _ = if json {
+    let _ = if settings.json {
         registry
             .with(
                 json_subscriber::layer()

@@ -14,6 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::config::auth::JwtSettings;
+use crate::names::named;
 
 /// Clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECONDS: u64 = 60;
@@ -48,46 +49,31 @@ impl Identity {
     }
 }
 
-/// Why a token was refused: said in `WWW-Authenticate` and the log, without the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// Not three base64url parts of JSON (this includes `alg: none`, which is no algorithm here).
-    Malformed,
-    /// Signed with another algorithm than RS256.
-    Algorithm,
-    /// No `kid` in the header: the key cannot be chosen.
-    NoKeyId,
-    /// The issuer publishes no key with this `kid`.
-    UnknownKey,
-    /// The signature does not verify.
-    Signature,
-    /// `exp` passed.
-    Expired,
-    /// `nbf` not reached.
-    NotYetValid,
-    /// `iss` is not the authority.
-    Issuer,
-    /// `aud` is not the audience.
-    Audience,
-    /// `exp`, `iss` or `aud` missing or not of the expected type.
-    Claims,
-}
-
-impl Reason {
-    /// A fixed description (`error_description` of the challenge).
-    pub fn text(self) -> &'static str {
-        match self {
-            Self::Malformed => "the token is malformed",
-            Self::Algorithm => "the token is not signed with RS256",
-            Self::NoKeyId => "the token names no signing key",
-            Self::UnknownKey => "the token's signing key is not published by the issuer",
-            Self::Signature => "the token's signature is invalid",
-            Self::Expired => "the token has expired",
-            Self::NotYetValid => "the token is not valid yet",
-            Self::Issuer => "the token is from another issuer",
-            Self::Audience => "the token is for another audience",
-            Self::Claims => "the token lacks a required claim",
-        }
+named! {
+    /// Why a token was refused: said in `WWW-Authenticate` and the log, without the token (its
+    /// fixed description is `as_str`, the challenge's `error_description`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Reason {
+        /// Not three base64url parts of JSON (this includes `alg: none`, which is no algorithm here).
+        Malformed = "the token is malformed",
+        /// Signed with another algorithm than RS256.
+        Algorithm = "the token is not signed with RS256",
+        /// No `kid` in the header: the key cannot be chosen.
+        NoKeyId = "the token names no signing key",
+        /// The issuer publishes no key with this `kid`.
+        UnknownKey = "the token's signing key is not published by the issuer",
+        /// The signature does not verify.
+        Signature = "the token's signature is invalid",
+        /// `exp` passed.
+        Expired = "the token has expired",
+        /// `nbf` not reached.
+        NotYetValid = "the token is not valid yet",
+        /// `iss` is not the authority.
+        Issuer = "the token is from another issuer",
+        /// `aud` is not the audience.
+        Audience = "the token is for another audience",
+        /// `exp`, `iss` or `aud` missing or not of the expected type.
+        Claims = "the token lacks a required claim",
     }
 }
 

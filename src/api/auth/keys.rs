@@ -92,7 +92,7 @@ impl KeyCache {
             Some(key) => Ok(key.clone()),
             None if fetch_failed || s.keys.is_none() => Err(ApiError::IdentityUnavailable),
             None => Err(ApiError::Unauthenticated(Challenge::InvalidToken(
-                Reason::UnknownKey.text(),
+                Reason::UnknownKey.as_str(),
             ))),
         }
     }

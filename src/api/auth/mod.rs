@@ -167,7 +167,7 @@ impl Authenticator {
 impl Jwt {
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         let invalid =
-            |r: bearer::Reason| ApiError::Unauthenticated(Challenge::InvalidToken(r.text()));
+            |r: bearer::Reason| ApiError::Unauthenticated(Challenge::InvalidToken(r.as_str()));
         let token = bearer::token_of(headers).ok_or(ApiError::Unauthenticated(
             Challenge::Missing("a bearer token (Authorization: Bearer) is required"),
         ))?;

@@ -317,5 +317,5 @@ async fn the_platform_principal_carries_its_object_id_and_names() {
 
 /// The 401 of a token whose key id the issuer does not publish.
 fn unknown_key() -> ApiError {
-    ApiError::Unauthenticated(Challenge::InvalidToken(Reason::UnknownKey.text()))
+    ApiError::Unauthenticated(Challenge::InvalidToken(Reason::UnknownKey.as_str()))
 }

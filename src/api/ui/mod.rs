@@ -13,7 +13,7 @@
 
 use std::sync::LazyLock;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -82,34 +82,18 @@ pub fn policy(style: &str, script: &str) -> String {
 /// `GET /api/ui`: the page (role `Catalogue.Read`, like the data).
 pub(super) async fn page(caller: Caller) -> Result<Response, ApiError> {
     caller.require(ROLE_READ)?;
-    Ok(respond(&PAGE))
-}
-
-fn respond(page: &'static Page) -> Response {
-    let mut res = (StatusCode::OK, page.html.as_str()).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    // The policy is ASCII built from base64 digests; a failure here would be a bug, and serving
-    // the page without its policy is worse than a 500.
-    match HeaderValue::from_str(&page.csp) {
-        Ok(v) => h.insert(header::CONTENT_SECURITY_POLICY, v),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
-    // The URL may carry the function key (`?code=`): never send it on as a referrer, never cache.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    res
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        // The policy is ASCII built from base64 digests; a failure here would be a bug, and serving
+        // the page without its policy is worse than a 500 (which a header that fails gives).
+        (header::CONTENT_SECURITY_POLICY, PAGE.csp.as_str()),
+        // The URL may carry the function key (`?code=`): never send it on as a referrer, never cache.
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    Ok((StatusCode::OK, headers, PAGE.html.as_str()).into_response())
 }
 
 #[cfg(test)]

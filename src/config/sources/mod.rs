@@ -8,6 +8,7 @@
 //! `<connection>[:<container>]`. The first recording entry is the default source.
 
 use crate::azure::connection::StorageConnection;
+use crate::setting::Reader;
 
 /// Default audit-log container (the diagnostic setting's category).
 pub const AUDITLOGS_DEFAULT: &str = "insights-logs-bastionauditlogs";
@@ -85,19 +86,15 @@ fn read_kind(
     app: Option<&StorageConnection>,
     errors: &mut Vec<String>,
 ) -> Vec<SourceSpec> {
-    let get = |k: &str| {
-        env(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+    let r = Reader::new(env);
     // The single-source settings are gone: a source is named in its list, nowhere else. A
     // connection the list names (`RECORDINGS_STORAGE:rec`) is an ordinary connection setting.
-    let list = get(kind.list);
+    let list = r.get(kind.list);
     let storage =
         list.is_none() && !matches!(StorageConnection::resolve(kind.storage, env), Ok(None));
     let old: Vec<&str> = [
         (kind.storage, storage),
-        (kind.container, get(kind.container).is_some()),
+        (kind.container, r.get(kind.container).is_some()),
     ]
     .into_iter()
     .filter_map(|(k, set)| set.then_some(k))
@@ -124,7 +121,11 @@ fn read_kind(
         let Some(spec) = parse_entry(kind, entry, errors) else {
             continue;
         };
-        let conn = resolve(&spec.connection, kind.list, env, errors);
+        let unset = format!(
+            "{}: connection setting {} is not set",
+            kind.list, spec.connection
+        );
+        let conn = resolve(&spec.connection, unset, env, errors);
         let spec = SourceSpec { conn, ..spec };
         let account = |s: &SourceSpec| s.conn.as_ref().map(|c| c.account.to_ascii_lowercase());
         if specs
@@ -145,19 +146,20 @@ fn read_kind(
     specs
 }
 
-/// The connection setting `name` an entry of `setting` names (`None` on error).
-fn resolve(
+/// The connection setting `name`, or `None` with its problem in `errors` (`unset` when it is not).
+pub(super) fn resolve(
     name: &str,
-    setting: &str,
+    unset: String,
     env: &dyn Fn(&str) -> Option<String>,
     errors: &mut Vec<String>,
 ) -> Option<StorageConnection> {
     match StorageConnection::resolve(name, env) {
         Ok(Some(c)) => Some(c),
         Ok(None) => {
-            errors.push(format!("{setting}: connection setting {name} is not set"));
+            errors.push(unset);
             None
         }
+        // Set but unusable: its problem is named; "not set" would point the wrong way.
         Err(mut e) => {
             errors.append(&mut e);
             None
@@ -212,8 +214,7 @@ fn parse_entry(kind: &Kind, entry: &str, errors: &mut Vec<String>) -> Option<Sou
             ));
             return None;
         }
-        Some(Some(b)) => Some(b),
-        None => None,
+        other => other.flatten(),
     };
     Some(SourceSpec {
         connection: connection.to_owned(),

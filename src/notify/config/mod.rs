@@ -172,25 +172,15 @@ fn parse_keys(value: &str) -> Result<Vec<SigningKey>, String> {
         .split_whitespace()
         .enumerate()
         .map(|(i, token)| {
-            let b64 = token.strip_prefix("whsec_").ok_or_else(|| {
-                format!(
-                    "NOTIFY_WEBHOOK_SECRET: secret #{} does not start with whsec_",
-                    i + 1
-                )
-            })?;
+            let bad = |what: &str| format!("NOTIFY_WEBHOOK_SECRET: secret #{} {what}", i + 1);
+            let b64 = token
+                .strip_prefix("whsec_")
+                .ok_or_else(|| bad("does not start with whsec_"))?;
             let key = base64::engine::general_purpose::STANDARD
                 .decode(b64)
-                .map_err(|_| {
-                    format!(
-                        "NOTIFY_WEBHOOK_SECRET: secret #{} is not base64 after whsec_",
-                        i + 1
-                    )
-                })?;
+                .map_err(|_| bad("is not base64 after whsec_"))?;
             if !(24..=64).contains(&key.len()) {
-                return Err(format!(
-                    "NOTIFY_WEBHOOK_SECRET: secret #{} must decode to 24-64 bytes",
-                    i + 1
-                ));
+                return Err(bad("must decode to 24-64 bytes"));
             }
             Ok(SigningKey(key))
         })

@@ -46,20 +46,15 @@ pub(super) fn of(
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         query.extend_pairs(q).finish()
     };
+    let link = |title, key, url| Link { title, url, key };
     if let Some(base) = &opts.catalogue_base_url {
         if let Some(query) = page_query(kind, time, data, opts.include_pii) {
-            out.push(Link {
-                title: "Open timeline",
-                url: format!("{base}/ui?{}", encoded(query)),
-                key: "timeline",
-            });
+            let url = format!("{base}/ui?{}", encoded(query));
+            out.push(link("Open timeline", "timeline", url));
         }
         if let Some(query) = burst_query(kind, data) {
-            out.push(Link {
-                title: "Recordings changed",
-                url: format!("{base}/api/recordings?{}", encoded(query)),
-                key: "recordings",
-            });
+            let url = format!("{base}/api/recordings?{}", encoded(query));
+            out.push(link("Recordings changed", "recordings", url));
         }
     }
     if let Some(url) = data
@@ -67,11 +62,7 @@ pub(super) fn of(
         .and_then(Value::as_str)
         .and_then(portal_recordings_link)
     {
-        out.push(Link {
-            title: "Session recordings",
-            url,
-            key: "sessionRecordings",
-        });
+        out.push(link("Session recordings", "sessionRecordings", url));
     }
     out
 }
@@ -106,19 +97,18 @@ fn page_query(
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
     };
-    if let Some(b) = text("bastionHost") {
-        q.push(("bastion", b.to_owned()));
-    }
-    if let Some(vm) = text("vm").or_else(|| text("targetVm")) {
-        q.push(("vm", vm.to_owned()));
-    }
-    if let Some(user) = text("userName").or_else(|| text("user")) {
-        q.push(("user", user.to_owned()));
-    }
-    // The client IP is personal data: it enters a URL only where the card may show it.
-    if let Some(ip) = text("clientIp").filter(|_| include_pii) {
-        q.push(("ip", ip.to_owned()));
-    }
+    let optional = [
+        ("bastion", text("bastionHost")),
+        ("vm", text("vm").or_else(|| text("targetVm"))),
+        ("user", text("userName").or_else(|| text("user"))),
+        // The client IP is personal data: it enters a URL only where the card may show it.
+        ("ip", text("clientIp").filter(|_| include_pii)),
+    ];
+    q.extend(
+        optional
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?.to_owned()))),
+    );
     match kind {
         "session.unrecorded" => q.push(("session", "unrecorded".to_owned())),
         "login.failed.burst" => q.push(("session", "failed-login".to_owned())),

@@ -64,11 +64,7 @@ fn mrkdwn(text: String) -> Value {
 
 /// Text Slack shows as it is (an empty value would be refused: Slack needs at least one character).
 fn plain(text: String) -> Value {
-    let text = if text.is_empty() {
-        "-".to_owned()
-    } else {
-        text
-    };
+    let text = if text.is_empty() { "-" } else { &text };
     json!({"type": "plain_text", "text": text, "emoji": false})
 }
 
