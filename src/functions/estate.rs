@@ -235,8 +235,7 @@ pub async fn live_unit(
 ) -> Result<(Outcome, bool), Failure> {
     let arm = bounded_arm(state, live::BUDGET)?;
     let wait = state.config.audit.session_wait;
-    let hosts = [host.to_owned()];
-    let mut report = live::tick(&state.ports, arm.as_ref(), &hosts, wait, now, quiet).await;
+    let mut report = live::tick(&state.ports, arm.as_ref(), host, wait, now, quiet).await;
     let authz = &state.config.authz;
     // Enforcement disconnects live sessions: a quiet host has none.
     if authz.enforce == authorization::settings::Enforce::Disconnect && !report.quiet {
