@@ -11,6 +11,7 @@ use crate::arm::cidr::AddrSet;
 use crate::arm::ids::{group_of, under, vnet_of};
 
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
+use crate::authorization::decide::Networks;
 use crate::azure::AzureError;
 
 /// What the lists answered.
@@ -51,10 +52,7 @@ impl Network {
     /// The virtual networks of the VMs whose NICs it holds (lower-case VM id → the networks of
     /// their IP configurations' subnets, lower-case), and each of `vms` (lower-case) it holds no
     /// NIC of, with why: the failed reads of the VM or a scope over it, else that none was read.
-    pub fn vnets(
-        &self,
-        vms: &BTreeSet<String>,
-    ) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>) {
+    pub fn vnets(&self, vms: &BTreeSet<String>) -> Networks {
         let mut of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for n in &self.nics {
             let Some(vm) = n.properties.virtual_machine.as_ref() else {
@@ -80,7 +78,7 @@ impl Network {
                 (vm.clone(), why)
             })
             .collect();
-        (of, unread)
+        Networks { of, unread }
     }
 }
 
