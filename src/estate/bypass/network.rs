@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::direct::each;
 use super::doors::Watched;
+use super::doors::subscription_id;
 use crate::arm::cidr::AddrSet;
-use crate::arm::ids::{group_of, under, vnet_of};
+use crate::arm::ids::{group_of, subscription_of, under, vnet_of};
 
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
 use crate::authorization::decide::Networks;
@@ -92,11 +93,7 @@ pub const GROUPS_PER_SUBSCRIPTION: usize = 3;
 
 /// The subscription scope (`/subscriptions/{id}`, lower-case) of a lower-case scope.
 fn subscription_scope(scope: &str) -> Option<String> {
-    let mut parts = scope.trim_start_matches('/').split('/');
-    match (parts.next(), parts.next()) {
-        (Some("subscriptions"), Some(id)) if !id.is_empty() => Some(format!("/subscriptions/{id}")),
-        _ => None,
-    }
+    subscription_of(scope).map(|id| subscription_id(&id))
 }
 
 /// What to list: each scope, with the groups a refused subscription list falls back to. A group
