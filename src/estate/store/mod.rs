@@ -268,12 +268,10 @@ async fn record(
 /// # Errors
 /// Table errors.
 pub async fn put(tables: &dyn TableStore, row: Option<Entity>) -> Result<(), AzureError> {
-    match row {
-        Some(e) => write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Upsert)
-            .await
-            .map(drop),
-        None => Ok(()),
+    if let Some(e) = row {
+        write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Upsert).await?;
     }
+    Ok(())
 }
 
 /// Removes what was remembered of VM `vm`'s NICs (lower-case id; gone already is done).
