@@ -34,15 +34,14 @@ pub struct Report {
 pub fn sinks(ports: &Ports, workspaces: &[String], custody: Option<&str>) -> Sinks {
     Sinks {
         custody: custody.map(str::to_ascii_lowercase),
-        custody_workspaces: BTreeSet::new(),
         accounts: ports
             .sources
             .audit_logs()
             .iter()
             .map(|s| s.account().to_ascii_lowercase())
             .collect(),
-        workspaces: BTreeSet::new(),
         customer_ids: workspaces.iter().map(|w| w.to_ascii_lowercase()).collect(),
+        ..Sinks::default()
     }
 }
 

@@ -4,7 +4,6 @@
 //! `StartTimeRaw` keeps the service's text (its documented example is not RFC 3339). A host that
 //! could not be read keeps its rows and gets the finding `check-failed:live-sessions`.
 
-use futures::StreamExt as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -23,8 +22,6 @@ use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
 /// The timer function.
 pub const FUNCTION: &str = "LiveSessions";
-/// Hosts read at once: a read mostly waits between polls; the client's pacer bounds requests.
-const CONCURRENCY: usize = 32;
 /// How long one `LiveSessions` run may call Resource Manager (it fires every 5 minutes).
 pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(240);
 /// The estate finding of a host whose live sessions could not be read.
@@ -56,62 +53,53 @@ pub struct Report {
     pub quiet: bool,
 }
 
-/// One tick over every host: its live sessions, and those older than `unaudited_wait` matched
-/// against the audit logs ([`super::unaudited`]). `quiet`: the hosts' last tick left nothing to
-/// read back ([`Report::quiet`]), so a host answering no session costs no table call.
+/// One tick of `host`: its live sessions, and those older than `unaudited_wait` matched against
+/// the audit logs ([`super::unaudited`]). `quiet`: the host's last tick left nothing to read back
+/// ([`Report::quiet`]), so a host answering no session costs no table call.
 pub async fn tick(
     ports: &Ports,
     arm: &dyn ResourceManager,
-    hosts: &[String],
+    host: &str,
     unaudited_wait: time::Duration,
     now: OffsetDateTime,
     quiet: bool,
 ) -> Report {
-    let watches: Vec<_> = hosts
-        .iter()
-        .map(|h| watch(ports, arm, h, unaudited_wait, now, quiet))
-        .collect();
-    let results: Vec<_> = futures::stream::iter(watches)
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+    let result = watch(ports, arm, host, unaudited_wait, now, quiet).await;
     let mut report = Report {
         quiet: true,
         ..Report::default()
     };
-    for (host, result) in results {
-        let failed = result.as_ref().err().map(|e| {
-            let (level, evidence) = super::findings::failure("live-sessions", e, Some(now));
-            let code = CHECK_FAILED.to_owned();
-            super::findings::Finding {
-                code,
-                level,
-                evidence,
-            }
-        });
-        let skipped = matches!(result, Ok(Ok(Watch { skipped: true, .. })));
-        // A host whose rows could not be stored keeps its finding as it was; a quiet host read
-        // had no finding open.
-        if !matches!(result, Ok(Err(_))) && !skipped {
-            let tables = ports.tables.as_ref();
-            match super::store::apply_one(tables, host, CHECK_FAILED, failed, now).await {
-                Ok(mut n) => report.findings.append(&mut n),
-                Err(e) => {
-                    report.quiet = false;
-                    tracing::warn!(error = %e, "live-session finding not stored");
-                }
-            }
+    let failed = result.as_ref().err().map(|e| {
+        let (level, evidence) = super::findings::failure("live-sessions", e, Some(now));
+        let code = CHECK_FAILED.to_owned();
+        super::findings::Finding {
+            code,
+            level,
+            evidence,
         }
-        match result.and_then(|stored| stored) {
-            Ok(mut w) => {
-                report.live += w.live;
-                report.quiet &= w.quiet;
-                report.findings.append(&mut w.findings);
-            }
+    });
+    let skipped = matches!(result, Ok(Ok(Watch { skipped: true, .. })));
+    // A host whose rows could not be stored keeps its finding as it was; a quiet host read had no
+    // finding open.
+    if !matches!(result, Ok(Err(_))) && !skipped {
+        let tables = ports.tables.as_ref();
+        match super::store::apply_one(tables, host, CHECK_FAILED, failed, now).await {
+            Ok(mut n) => report.findings.append(&mut n),
             Err(e) => {
                 report.quiet = false;
-                report.failed.push(format!("{}: {e}", resource_name(host)));
+                tracing::warn!(error = %e, "live-session finding not stored");
             }
+        }
+    }
+    match result.and_then(|stored| stored) {
+        Ok(mut w) => {
+            report.live += w.live;
+            report.quiet &= w.quiet;
+            report.findings.append(&mut w.findings);
+        }
+        Err(e) => {
+            report.quiet = false;
+            report.failed.push(format!("{}: {e}", resource_name(host)));
         }
     }
     report
@@ -129,71 +117,48 @@ struct Watch {
 
 /// One host's watch: `Err` when Resource Manager could not be read (the host's finding), else
 /// what it stored, or the table error that stopped storing it.
-type Watched<'a> = (&'a str, Result<Result<Watch, AzureError>, AzureError>);
-
-async fn watch<'a>(
+async fn watch(
     ports: &Ports,
     arm: &dyn ResourceManager,
-    host: &'a str,
+    host: &str,
     unaudited_wait: time::Duration,
     now: OffsetDateTime,
     quiet: bool,
-) -> Watched<'a> {
-    let run = async {
-        let (h, sessions) = tokio::join!(arm.bastion_host(host), arm.active_sessions(host));
-        let (h, sessions) = (h?, sessions?);
-        if quiet && sessions.is_empty() {
-            let (live, findings) = (0, Vec::new());
-            return Ok(Ok(Watch {
-                live,
-                findings,
-                quiet,
-                skipped: true,
-            }));
-        }
-        let tables = ports.tables.as_ref();
-        let stored = async {
-            let rows = of_host(tables, host).await?;
-            let quiet =
-                sessions.is_empty() && rows.iter().all(|r| !unaudited::undecided(&r.entity));
-            let (mut n, wrote) = record_over(tables, host, &h, &sessions, &rows, now).await?;
-            n.append(&mut if wrote {
-                audit(tables, host, unaudited_wait, now).await?
-            } else {
-                audit_of(tables, &rows, unaudited_wait, now).await?
-            });
-            Ok(Watch {
-                live: sessions.len(),
-                findings: n,
-                quiet,
-                skipped: false,
-            })
-        };
-        Ok(stored.await)
+) -> Result<Result<Watch, AzureError>, AzureError> {
+    let (h, sessions) = tokio::join!(arm.bastion_host(host), arm.active_sessions(host));
+    let (h, sessions) = (h?, sessions?);
+    if quiet && sessions.is_empty() {
+        let (live, findings) = (0, Vec::new());
+        return Ok(Ok(Watch {
+            live,
+            findings,
+            quiet,
+            skipped: true,
+        }));
+    }
+    let tables = ports.tables.as_ref();
+    let stored = async {
+        let rows = of_host(tables, host).await?;
+        let quiet = sessions.is_empty() && rows.iter().all(|r| !unaudited::undecided(&r.entity));
+        let (mut n, wrote) = record_over(tables, host, &h, &sessions, &rows, now).await?;
+        n.append(&mut if wrote {
+            audit(tables, host, unaudited_wait, now).await?
+        } else {
+            audit_of(tables, &rows, unaudited_wait, now).await?
+        });
+        Ok(Watch {
+            live: sessions.len(),
+            findings: n,
+            quiet,
+            skipped: false,
+        })
     };
-    (host, run.await)
+    Ok(stored.await)
 }
 
-/// Stores one host's live sessions, ends the vanished ones, announces the unrecordable it inserted.
-///
-/// # Errors
-/// Table errors.
-#[cfg(test)]
-pub async fn record(
-    tables: &dyn TableStore,
-    host: &str,
-    h: &BastionHost,
-    sessions: &[ActiveSession],
-    now: OffsetDateTime,
-) -> Result<Vec<Finding>, AzureError> {
-    let stored = of_host(tables, host).await?;
-    Ok(record_over(tables, host, h, sessions, &stored, now)
-        .await?
-        .0)
-}
-
-/// `record` over the host's rows as read (`stored`): its announcements, and whether it wrote.
-async fn record_over(
+/// Stores one host's live sessions over its rows as read (`stored`), ends the vanished ones,
+/// announces the unrecordable it inserted: its announcements, and whether it wrote.
+pub(super) async fn record_over(
     tables: &dyn TableStore,
     host: &str,
     h: &BastionHost,

@@ -190,19 +190,6 @@ impl EstateSettings {
     /// The tests' settings: `hosts` checked at the public Resource Manager, the defaults otherwise
     /// (24 hours of audit silence, 90 days of look-back, no bypass scopes).
     pub(crate) fn of_hosts(hosts: Vec<String>) -> Self {
-        Self {
-            hosts,
-            arm_endpoint: DEFAULT_ARM.to_owned(),
-            disconnect: false,
-            recording_accounts: vec![],
-            audit_silence: time::Duration::hours(24),
-            bypass_lookback: time::Duration::days(90),
-            bypass_scopes: vec![],
-            bypass_internal_level: Level::Medium,
-            extension_allow: crate::estate::bypass::extensions::DEFAULT_ALLOW
-                .iter()
-                .map(|e| e.to_ascii_lowercase())
-                .collect(),
-        }
+        Self::read(&mut crate::setting::Reader::new(&|_| None), &hosts, false)
     }
 }

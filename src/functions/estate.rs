@@ -168,20 +168,11 @@ async fn authorization_pass(
     workspaces: &[String],
     now: time::OffsetDateTime,
 ) -> authorization::Report {
-    let doors = authorization::read::Doors {
-        unread: doors.activity_unread.clone(),
-        events: doors.jit_events.clone(),
-        bastion: doors.bastion.clone(),
-        networks: authorization::decide::Networks {
-            of: doors.vnets.clone(),
-            unread: doors.vnets_unread.clone(),
-        },
-    };
     let sources = authorization::Sources {
         arm: Some(arm.as_ref()),
         logs: state.logs.as_deref(),
         workspaces,
-        doors: &doors,
+        doors: &doors.doors,
         groups: (state.config.authz.pim_groups)
             .then_some(state.directory.as_deref())
             .flatten(),
@@ -235,8 +226,7 @@ pub async fn live_unit(
 ) -> Result<(Outcome, bool), Failure> {
     let arm = bounded_arm(state, live::BUDGET)?;
     let wait = state.config.audit.session_wait;
-    let hosts = [host.to_owned()];
-    let mut report = live::tick(&state.ports, arm.as_ref(), &hosts, wait, now, quiet).await;
+    let mut report = live::tick(&state.ports, arm.as_ref(), host, wait, now, quiet).await;
     let authz = &state.config.authz;
     // Enforcement disconnects live sessions: a quiet host has none.
     if authz.enforce == authorization::settings::Enforce::Disconnect && !report.quiet {

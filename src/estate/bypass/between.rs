@@ -14,12 +14,14 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::doors::said;
-use super::netdoors::{Line, NETWORK_PATH, PUBLIC_IP, nics_of, path_from, path_level, paths};
+use super::netdoors::{
+    Line, NETWORK_PATH, PUBLIC_IP, nics_of, nsgs_of, path_from, path_level, paths,
+};
 use super::network::Network;
 use crate::activity::events::{
     Event, NETWORK_CHANGES, Outcome, PIP_DELETE, RULE_DELETE, RULE_WRITE,
 };
-use crate::arm::{NetworkInterface, NetworkSecurityGroup, RuleProperties, SecurityRule};
+use crate::arm::{NetworkSecurityGroup, RuleProperties, SecurityRule};
 use crate::estate::findings::{Finding, Level};
 
 const NIC_WRITE: &str = NETWORK_CHANGES[0];
@@ -50,20 +52,6 @@ fn closer<'a>(w: &Event, events: &'a [Event], ends: impl Fn(&Event) -> bool) -> 
         .iter()
         .filter(|c| done(c) && c.at > w.at && ends(c))
         .min_by_key(|c| c.at)
-}
-
-/// True when `nic` or its subnets pass NSG `id` (lower-case).
-fn behind(nic: &NetworkInterface, net: &Network, id: &str) -> bool {
-    let named =
-        |g: Option<&crate::arm::SubResource>| g.is_some_and(|g| g.id.eq_ignore_ascii_case(id));
-    named(nic.properties.network_security_group.as_ref())
-        || nic.properties.ip_configurations.iter().any(|c| {
-            c.properties.subnet.as_ref().is_some_and(|s| {
-                net.subnets
-                    .get(&s.id.to_ascii_lowercase())
-                    .is_some_and(|s| named(s.properties.network_security_group.as_ref()))
-            })
-        })
 }
 
 /// A rule written: the event, its NSG's id and its name (lower-case), its content when the row's
@@ -135,7 +123,7 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
         );
         let vms_behind = vms
             .iter()
-            .filter(|vm| nics_of(vm, net).any(|n| behind(n, net, nsg_id)));
+            .filter(|vm| nics_of(vm, net).any(|n| nsgs_of(n, net).any(|g| g == nsg_id)));
         match written {
             // As written it is still there (or, one rule of an NSG written whole, there under its
             // name): a path through it is the open door's.

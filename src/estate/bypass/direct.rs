@@ -7,17 +7,16 @@
 //! an Activity log row of a write to the VM, one of its NICs, their public IPs or NSG since it was
 //! read ([`changed`]), or its turn in the rotation (oldest read first, [`ROTATION_PASSES`]). At
 //! most a cap of VMs a pass ([`MAX_VMS`]), taken in the order [`plan`] gives, [`MAX_IN_FLIGHT`]
-//! requests at once (the client paces them further, as every estate read).
+//! requests at once (the client paces them further, as every estate read). The reads are
+//! [`super::network`]'s, into its `Network`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use futures::StreamExt;
 use time::OffsetDateTime;
 
 use crate::activity::events::{ActivityRow, NETWORK_CHANGES};
-use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, ResourceManager};
-use crate::azure::AzureError;
+use crate::arm::MAX_IN_FLIGHT;
 use crate::estate::store::nics::Remembered;
 
 /// Most VMs one pass reads this way (a VM GET each, and a GET per NIC); the rest keep their
@@ -112,123 +111,6 @@ pub fn plan(vms: &[String], memory: &Memory) -> Vec<String> {
         .take(memory.cap)
         .cloned()
         .collect()
-}
-
-/// What [`read`] found.
-#[derive(Debug, Default)]
-pub struct Direct {
-    /// The NICs of the VMs decided.
-    pub nics: Vec<NetworkInterface>,
-    /// What could not be read (for the run's log).
-    pub failed: Vec<String>,
-    /// The reads that failed: the VM they leave undecided, and the answer.
-    pub errors: Vec<(String, AzureError)>,
-    /// Resource Manager calls made.
-    pub requests: usize,
-    /// VMs read or tried, to remember.
-    pub remember: Vec<Remembered>,
-    /// VMs decided from what was remembered of them.
-    pub remembered: usize,
-}
-
-/// The NICs of `vms` (lower-case ids): read for those [`plan`] picks, as remembered for the
-/// rest. What could not be read is in `failed` and `errors`, and its VM gets no NIC (undecided:
-/// its doors keep their last state); what was read or tried is in `remember`.
-pub async fn read(arm: &Arc<dyn ResourceManager>, vms: Vec<String>, memory: &Memory) -> Direct {
-    let mut net = Direct::default();
-    let picked = plan(&vms, memory);
-    let chosen: BTreeSet<&String> = picked.iter().collect();
-    let mut out = Vec::new();
-    for vm in vms.iter().filter(|vm| !chosen.contains(vm)) {
-        match memory.known.get(vm).filter(|r| r.read_at.is_some()) {
-            Some(r) if !memory.changed.contains(vm) => {
-                net.remembered += 1;
-                out.extend(r.nics.iter().cloned());
-            }
-            _ => net.failed.push(format!(
-                "{vm}: its NICs lie outside the groups listed and more than {} such VMs are to \
-                 be read; not read this pass",
-                memory.cap
-            )),
-        }
-    }
-    net.requests += picked.len();
-    let profiles = each(picked.clone(), |vm| async move {
-        arm.vm_network_interfaces(&vm).await
-    })
-    .await;
-    // Each NIC with the VM that named it; the VMs whose read failed.
-    let mut of_vm: BTreeMap<String, String> = BTreeMap::new();
-    let mut failed_vms = BTreeSet::new();
-    for (vm, answer) in profiles {
-        match answer {
-            Ok(ids) => of_vm.extend(
-                ids.into_iter()
-                    .map(|n| (n.to_ascii_lowercase(), vm.clone())),
-            ),
-            // Gone: nothing to decide.
-            Err(AzureError::NotFound) => {}
-            Err(e) => {
-                net.failed.push(format!("{vm}: {e}"));
-                net.errors.push((vm.clone(), e));
-                failed_vms.insert(vm);
-            }
-        }
-    }
-    net.requests += of_vm.len();
-    let answers = each(of_vm.keys().cloned(), |id| async move {
-        arm.network_interface(&id).await
-    })
-    .await;
-    let mut read: BTreeMap<String, Vec<NetworkInterface>> = BTreeMap::new();
-    for (id, answer) in answers {
-        let vm = of_vm.get(&id).cloned().unwrap_or_default();
-        match answer {
-            // Named by the VM and attached to it.
-            Ok(nic)
-                if nic
-                    .properties
-                    .virtual_machine
-                    .as_ref()
-                    .is_some_and(|v| v.id.eq_ignore_ascii_case(&vm)) =>
-            {
-                read.entry(vm).or_default().push(nic);
-            }
-            // Detached since, or gone: not the VM's.
-            Ok(_) | Err(AzureError::NotFound) => {}
-            Err(e) => {
-                net.failed.push(format!("{id}: {e}"));
-                // Said on the VM it leaves undecided (the error names the NIC's scope).
-                net.errors.push((vm.clone(), e));
-                failed_vms.insert(vm);
-            }
-        }
-    }
-    for vm in picked {
-        let before = memory.known.get(&vm);
-        if failed_vms.contains(&vm) {
-            // A VM with a NIC not read is not decided from its other NICs (a door on the
-            // unread one would clear); what was remembered stays, tried now.
-            net.remember.push(Remembered {
-                vm: vm.clone(),
-                nics: before.map(|r| r.nics.clone()).unwrap_or_default(),
-                read_at: before.and_then(|r| r.read_at),
-                tried_at: memory.now,
-            });
-            continue;
-        }
-        let mut nics = read.remove(&vm).unwrap_or_default();
-        nics.sort_by(|a, b| a.id.cmp(&b.id));
-        out.extend(nics.iter().cloned());
-        net.remember.push(Remembered {
-            vm,
-            nics,
-            read_at: Some(memory.now),
-            tried_at: memory.now,
-        });
-    }
-    net.nics = out;
-    net
 }
 
 /// `call` on each of `ids` (a scope to list, a VM or NIC to read), [`MAX_IN_FLIGHT`] at once (the

@@ -116,8 +116,6 @@ pub struct Seen<'a> {
     pub incomplete: &'a [String],
     /// Workspaces read.
     pub workspaces: usize,
-    /// The silence window (days).
-    pub silence_days: i64,
 }
 
 /// Subscription `sub`'s findings, and whether its Activity log is known to flow and was read
@@ -136,10 +134,10 @@ pub fn evaluate(
             "no diagnostic setting of subscription {sub} sends its Activity log (category Administrative) to a workspace this app reads ({what})"
         ));
     }
-    let (n, days) = (seen.workspaces, seen.silence_days);
+    let n = seen.workspaces;
     if seen.latest.is_some_and(|l| !l.contains_key(sub)) {
         not_read.push(format!(
-            "no AzureActivity row of subscription {sub} in the last {days} days in the {n} workspace(s) this app reads"
+            "no AzureActivity row of subscription {sub} in the last {SILENCE_DAYS} days in the {n} workspace(s) this app reads"
         ));
     }
     if seen.latest.is_some() || matches!(flow, Some(Flow::NotSent(_))) {

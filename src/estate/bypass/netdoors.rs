@@ -206,32 +206,30 @@ fn within(a: &str, b: &str) -> bool {
     a == b || crate::arm::ids::under(a, b)
 }
 
+/// The NSGs (lower-case ids) on `nic` and on its subnets, as far as `net` holds them.
+pub(super) fn nsgs_of<'a>(
+    nic: &'a NetworkInterface,
+    net: &'a Network,
+) -> impl Iterator<Item = String> + 'a {
+    let subnets = (nic.properties.ip_configurations.iter()).filter_map(|c| {
+        net.subnets
+            .get(&c.properties.subnet.as_ref()?.id.to_ascii_lowercase())
+    });
+    (nic.properties.network_security_group.iter())
+        .chain(subnets.filter_map(|s| s.properties.network_security_group.as_ref()))
+        .map(|g| g.id.to_ascii_lowercase())
+}
+
 /// The resources whose reads decide `vm`'s network doors, as far as `net` knows them: the VM,
 /// its NICs, their subnets and the NSGs on both (lower-case).
 fn reads_of(vm: &str, net: &Network) -> BTreeSet<String> {
     let mut ids = BTreeSet::from([vm.to_owned()]);
     for n in nics_of(vm, net) {
         ids.insert(n.id.to_ascii_lowercase());
-        ids.extend(
-            n.properties
-                .network_security_group
-                .iter()
-                .map(|g| g.id.to_ascii_lowercase()),
-        );
-        for c in &n.properties.ip_configurations {
-            let Some(s) = c.properties.subnet.as_ref() else {
-                continue;
-            };
-            let s = s.id.to_ascii_lowercase();
-            if let Some(g) = net
-                .subnets
-                .get(&s)
-                .and_then(|s| s.properties.network_security_group.as_ref())
-            {
-                ids.insert(g.id.to_ascii_lowercase());
-            }
-            ids.insert(s);
-        }
+        ids.extend(nsgs_of(n, net));
+        let subnets =
+            (n.properties.ip_configurations.iter()).filter_map(|c| c.properties.subnet.as_ref());
+        ids.extend(subnets.map(|s| s.id.to_ascii_lowercase()));
     }
     ids
 }

@@ -5,13 +5,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::direct::each;
+use super::direct::{Memory, each};
 use super::doors::Watched;
+use super::doors::subscription_id;
 use crate::arm::cidr::AddrSet;
-use crate::arm::ids::{group_of, under, vnet_of};
+use crate::arm::ids::{group_of, subscription_of, under, vnet_of};
 
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
+use crate::authorization::decide::Networks;
 use crate::azure::AzureError;
+use crate::estate::store::nics::Remembered;
 
 /// What the lists answered.
 #[derive(Debug, Default)]
@@ -51,10 +54,7 @@ impl Network {
     /// The virtual networks of the VMs whose NICs it holds (lower-case VM id → the networks of
     /// their IP configurations' subnets, lower-case), and each of `vms` (lower-case) it holds no
     /// NIC of, with why: the failed reads of the VM or a scope over it, else that none was read.
-    pub fn vnets(
-        &self,
-        vms: &BTreeSet<String>,
-    ) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>) {
+    pub fn vnets(&self, vms: &BTreeSet<String>) -> Networks {
         let mut of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for n in &self.nics {
             let Some(vm) = n.properties.virtual_machine.as_ref() else {
@@ -80,7 +80,7 @@ impl Network {
                 (vm.clone(), why)
             })
             .collect();
-        (of, unread)
+        Networks { of, unread }
     }
 }
 
@@ -94,11 +94,7 @@ pub const GROUPS_PER_SUBSCRIPTION: usize = 3;
 
 /// The subscription scope (`/subscriptions/{id}`, lower-case) of a lower-case scope.
 fn subscription_scope(scope: &str) -> Option<String> {
-    let mut parts = scope.trim_start_matches('/').split('/');
-    match (parts.next(), parts.next()) {
-        (Some("subscriptions"), Some(id)) if !id.is_empty() => Some(format!("/subscriptions/{id}")),
-        _ => None,
-    }
+    subscription_of(scope).map(|id| subscription_id(&id))
 }
 
 /// What to list: each scope, with the groups a refused subscription list falls back to. A group
@@ -190,7 +186,7 @@ pub async fn read(
     hosts: &[String],
     stored: &BTreeMap<String, BTreeSet<String>>,
     watched: &Watched,
-    memory: &super::direct::Memory,
+    memory: &Memory,
 ) -> Network {
     let mut net = Network::default();
     // The hosts' AzureBastionSubnet ids.
@@ -247,13 +243,7 @@ pub async fn read(
         .filter(|vm| !named.contains(*vm) && !net.unread(vm))
         .cloned()
         .collect();
-    let direct = super::direct::read(arm, elsewhere, memory).await;
-    net.requests += direct.requests;
-    net.remembered += direct.remembered;
-    net.failed.extend(direct.failed);
-    net.errors.extend(direct.errors);
-    net.remember = direct.remember;
-    nics.extend(direct.nics);
+    nics.extend(direct(arm, elsewhere, memory, &mut net).await);
     // Subnets: the NICs' and the hosts', through their virtual networks' groups.
     let mut subnet_ids: BTreeSet<String> = nics
         .iter()
@@ -324,6 +314,110 @@ pub async fn read(
     net.bastion_subnets = bastion_subnets;
     net.nics = nics;
     net
+}
+
+/// The NICs of `vms` (lower-case ids) whose NICs no list read, through the VMs themselves
+/// ([`super::direct`]): read for those [`super::direct::plan`] picks, as remembered for the rest.
+/// What could not be read is in `net`'s `failed` and `errors`, and its VM gets no NIC (undecided:
+/// its doors keep their last state); what was read or tried is in its `remember`.
+async fn direct(
+    arm: &std::sync::Arc<dyn ResourceManager>,
+    vms: Vec<String>,
+    memory: &Memory,
+    net: &mut Network,
+) -> Vec<NetworkInterface> {
+    let picked = super::direct::plan(&vms, memory);
+    let chosen: BTreeSet<&String> = picked.iter().collect();
+    let mut out = Vec::new();
+    for vm in vms.iter().filter(|vm| !chosen.contains(vm)) {
+        match memory.known.get(vm).filter(|r| r.read_at.is_some()) {
+            Some(r) if !memory.changed.contains(vm) => {
+                net.remembered += 1;
+                out.extend(r.nics.iter().cloned());
+            }
+            _ => net.failed.push(format!(
+                "{vm}: its NICs lie outside the groups listed and more than {} such VMs are to \
+                 be read; not read this pass",
+                memory.cap
+            )),
+        }
+    }
+    net.requests += picked.len();
+    let profiles = each(picked.clone(), |vm| async move {
+        arm.vm_network_interfaces(&vm).await
+    })
+    .await;
+    // Each NIC with the VM that named it; the VMs whose read failed.
+    let mut of_vm: BTreeMap<String, String> = BTreeMap::new();
+    let mut failed_vms = BTreeSet::new();
+    for (vm, answer) in profiles {
+        match answer {
+            Ok(ids) => of_vm.extend(
+                ids.into_iter()
+                    .map(|n| (n.to_ascii_lowercase(), vm.clone())),
+            ),
+            // Gone: nothing to decide.
+            Err(AzureError::NotFound) => {}
+            Err(e) => {
+                net.failed.push(format!("{vm}: {e}"));
+                net.errors.push((vm.clone(), e));
+                failed_vms.insert(vm);
+            }
+        }
+    }
+    net.requests += of_vm.len();
+    let answers = each(of_vm.keys().cloned(), |id| async move {
+        arm.network_interface(&id).await
+    })
+    .await;
+    let mut read: BTreeMap<String, Vec<NetworkInterface>> = BTreeMap::new();
+    for (id, answer) in answers {
+        let vm = of_vm.get(&id).cloned().unwrap_or_default();
+        match answer {
+            // Named by the VM and attached to it.
+            Ok(nic)
+                if nic
+                    .properties
+                    .virtual_machine
+                    .as_ref()
+                    .is_some_and(|v| v.id.eq_ignore_ascii_case(&vm)) =>
+            {
+                read.entry(vm).or_default().push(nic);
+            }
+            // Detached since, or gone: not the VM's.
+            Ok(_) | Err(AzureError::NotFound) => {}
+            Err(e) => {
+                net.failed.push(format!("{id}: {e}"));
+                // Said on the VM it leaves undecided (the error names the NIC's scope).
+                net.errors.push((vm.clone(), e));
+                failed_vms.insert(vm);
+            }
+        }
+    }
+    for vm in picked {
+        let before = memory.known.get(&vm);
+        if failed_vms.contains(&vm) {
+            // A VM with a NIC not read is not decided from its other NICs (a door on the
+            // unread one would clear); what was remembered stays, tried now.
+            net.remember.push(Remembered {
+                vm: vm.clone(),
+                nics: before.map(|r| r.nics.clone()).unwrap_or_default(),
+                read_at: before.and_then(|r| r.read_at),
+                tried_at: memory.now,
+            });
+            continue;
+        }
+        let mut nics = read.remove(&vm).unwrap_or_default();
+        nics.sort_by(|a, b| a.id.cmp(&b.id));
+        out.extend(nics.iter().cloned());
+        net.remember.push(Remembered {
+            vm,
+            nics,
+            read_at: Some(memory.now),
+            tried_at: memory.now,
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::doors::{self, Watched};
-use super::flow::{self, SILENCE_DAYS};
+use super::flow;
 use super::moves;
 use crate::activity::events::{self, Event};
 use crate::activity::{jit, read};
@@ -63,7 +63,6 @@ pub(super) async fn activity_pass(
         error: None,
         incomplete: &[],
         workspaces: p.workspaces.len(),
-        silence_days: SILENCE_DAYS,
     };
     let read = match read {
         Ok(read) => read,

@@ -28,52 +28,50 @@ use crate::spine::reasons::OPEN_ESTATE_FINDING;
 use crate::spine::{self, Severity, sentinel};
 use crate::tables::filter::Op;
 use crate::tables::ops::{insert_once, query_all, update_from, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_record, get_str};
 
 pub use self::table::ESTATE_TABLE;
 use self::table::{ASSESSED, CHECKED, MAX_ROWS, episode};
 
 /// One stored finding, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(
+    default,
+    rename_all(serialize = "camelCase", deserialize = "PascalCase")
+)]
 pub struct Row {
     /// Host resource id.
     pub host: String,
     /// Host name.
     pub host_name: String,
     /// Finding code.
+    #[serde(rename(deserialize = "RowKey"))]
     pub finding: String,
     /// `high`, `medium`, `info`.
     pub severity: String,
     /// `open` or `resolved`.
     pub status: String,
     /// When this episode opened (first seen).
+    #[serde(rename(deserialize = "OpenedAt"))]
     pub first_seen: String,
     /// When a check last saw it.
     pub last_seen: String,
     /// When it cleared.
+    #[serde(skip_deserializing)]
     pub resolved_at: Option<String>,
     /// What was seen.
     pub evidence: String,
     /// The finding's earlier episodes on this host, oldest first ([`history`]).
-    #[serde(skip_serializing)]
+    #[serde(skip)]
     pub earlier: Vec<history::Earlier>,
 }
 
 impl Row {
     fn of(e: &Entity) -> Self {
-        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
         Self {
-            host: s("Host"),
-            host_name: s("HostName"),
-            finding: s("RowKey"),
-            severity: s("Severity"),
-            status: s("Status"),
-            first_seen: s("OpenedAt"),
-            last_seen: s("LastSeen"),
             resolved_at: get_str(e, "ResolvedAt").map(str::to_owned),
-            evidence: s("Evidence"),
             earlier: history::of(e),
+            ..get_record(e)
         }
     }
 
@@ -110,7 +108,8 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
             let codes = crate::tables::get_list(e, ASSESSED).map(str::to_owned);
             out.assessed
                 .insert(text("Host").to_ascii_lowercase(), codes.collect());
-        } else if !nics::is_nics(e) && !moved::is_moved(e) {
+        } else if !get_str(e, "RowKey").is_some_and(|rk| rk.starts_with('~')) {
+            // Not a row of its own kind (`~nics`, `~moved`): a finding.
             out.rows.push(Row::of(e));
         }
     }
@@ -269,12 +268,10 @@ async fn record(
 /// # Errors
 /// Table errors.
 pub async fn put(tables: &dyn TableStore, row: Option<Entity>) -> Result<(), AzureError> {
-    match row {
-        Some(e) => write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Upsert)
-            .await
-            .map(drop),
-        None => Ok(()),
+    if let Some(e) = row {
+        write_creating_table(tables, ESTATE_TABLE, &e, WriteMode::Upsert).await?;
     }
+    Ok(())
 }
 
 /// Removes what was remembered of VM `vm`'s NICs (lower-case id; gone already is done).

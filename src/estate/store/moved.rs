@@ -38,11 +38,6 @@ pub struct Moved {
     pub at: OffsetDateTime,
 }
 
-/// True when `e` is a move row, not a finding.
-pub fn is_moved(e: &Entity) -> bool {
-    get_str(e, "RowKey") == Some(MOVED)
-}
-
 /// The row of move `m` (the same row for the same move).
 pub fn entity(m: &Moved) -> Option<Entity> {
     let e = json!({"PartitionKey": crate::estate::rows::host_key(&m.from), "RowKey": MOVED,

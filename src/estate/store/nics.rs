@@ -39,11 +39,6 @@ pub struct Remembered {
     pub tried_at: OffsetDateTime,
 }
 
-/// True when `e` is a remembered-NICs row, not a finding.
-pub fn is_nics(e: &Entity) -> bool {
-    get_str(e, "RowKey") == Some(NICS)
-}
-
 /// The row of `r`; `None` when its NICs' text is longer than [`MAX_CHARS`].
 pub fn entity(r: &Remembered) -> Option<Entity> {
     let text = serde_json::to_string(&r.nics).ok()?;
@@ -62,9 +57,6 @@ pub fn entity(r: &Remembered) -> Option<Entity> {
 
 /// The remembered NICs row `e` holds (`None`: not such a row, or text this code did not write).
 pub fn of(e: &Entity) -> Option<Remembered> {
-    if !is_nics(e) {
-        return None;
-    }
     Some(Remembered {
         vm: get_str(e, "Host")?.to_ascii_lowercase(),
         nics: serde_json::from_str(get_str(e, "Nics")?).ok()?,

@@ -137,6 +137,20 @@ fn session(id: &str, user: &str) -> ActiveSession {
     }
 }
 
+/// Stores one host's live sessions over its rows as stored ([`live::record_over`]): its
+/// announcements.
+async fn record(
+    tables: &dyn crate::tables::TableStore,
+    host: &str,
+    h: &BastionHost,
+    sessions: &[ActiveSession],
+    now: time::OffsetDateTime,
+) -> Result<Vec<crate::spine::Finding>, AzureError> {
+    let stored = super::of_host(tables, host).await?;
+    let recorded = live::record_over(tables, host, h, sessions, &stored, now).await?;
+    Ok(recorded.0)
+}
+
 #[test]
 fn unrecordable_when_recording_is_off_or_through_the_native_client() {
     assert!(live::unrecordable(&host(true, false), &session("a", "")).is_none());
@@ -151,19 +165,19 @@ async fn a_live_session_is_announced_once_and_ends_when_gone() {
     let h = host(false, false);
     let t0 = datetime!(2026-11-25 12:00 UTC);
     let s = [session("s1", "alice")];
-    let first = live::record(&t, HOST, &h, &s, t0).await.expect("first");
+    let first = record(&t, HOST, &h, &s, t0).await.expect("first");
     assert_eq!(first.len(), 1);
     assert_eq!(
         first[0].kind.name,
         crate::spine::kinds::SESSION_UNRECORDABLE.name
     );
-    let again = live::record(&t, HOST, &h, &s, t0 + time::Duration::minutes(5))
+    let again = record(&t, HOST, &h, &s, t0 + time::Duration::minutes(5))
         .await
         .expect("again");
     assert!(again.is_empty());
     assert_eq!(live::live_now(&t).await.expect("live").len(), 1);
     assert!(live::find(&t, "s1").await.expect("find").is_some());
-    live::record(&t, HOST, &h, &[], t0 + time::Duration::minutes(10))
+    record(&t, HOST, &h, &[], t0 + time::Duration::minutes(10))
         .await
         .expect("gone");
     assert!(live::live_now(&t).await.expect("live").is_empty());

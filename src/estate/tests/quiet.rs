@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Canned, HOST, session};
+use super::{Canned, HOST, record, session};
 use crate::estate::live;
 use crate::tables::TableStore;
 use crate::testkit::storage::memory::InMemoryBlobStore;
@@ -27,27 +27,26 @@ async fn a_quiet_host_answering_no_session_reads_no_table_and_a_host_with_a_row_
     let blobs = Arc::new(InMemoryBlobStore::new("acct"));
     let clock = Arc::new(crate::testkit::clock::FixedClock::new(T0));
     let ports = crate::testkit::ports(blobs, tables.clone() as Arc<dyn TableStore>, clock);
-    let hosts = [HOST.to_owned()];
     let wait = time::Duration::minutes(30);
     // A session seen, then gone: its row ended, its audit decision still to make.
     let h = super::host(true, false);
-    live::record(tables.as_ref(), HOST, &h, &[session("s1", "alice")], T0)
+    record(tables.as_ref(), HOST, &h, &[session("s1", "alice")], T0)
         .await
         .expect("seen");
     let arm = healthy();
-    let ended = live::tick(&ports, &arm, &hosts, wait, T0, false).await;
+    let ended = live::tick(&ports, &arm, HOST, wait, T0, false).await;
     assert!(!ended.quiet, "a row awaits its audit decision");
     // Past its wait the decision is made (the audit logs show nothing: missing).
     let later = T0 + time::Duration::hours(2);
-    live::tick(&ports, &arm, &hosts, wait, later, false).await;
-    let settled = live::tick(&ports, &arm, &hosts, wait, later, false).await;
+    live::tick(&ports, &arm, HOST, wait, later, false).await;
+    let settled = live::tick(&ports, &arm, HOST, wait, later, false).await;
     assert!(settled.quiet && settled.failed.is_empty(), "{settled:?}");
     tables.reset();
-    let quiet = live::tick(&ports, &arm, &hosts, wait, later, true).await;
+    let quiet = live::tick(&ports, &arm, HOST, wait, later, true).await;
     assert!(quiet.quiet && quiet.findings.is_empty(), "{quiet:?}");
     assert_eq!(tables.total(), 0, "{:?}", tables.by_table());
     // Not quiet (a redelivery, or an earlier run that left work): the rows are read.
-    live::tick(&ports, &arm, &hosts, wait, later, false).await;
+    live::tick(&ports, &arm, HOST, wait, later, false).await;
     assert!(tables.total() > 0);
 }
 
@@ -59,8 +58,7 @@ async fn a_quiet_host_that_answers_a_session_is_read_and_stored() {
     let ports = crate::testkit::ports(blobs, tables.clone() as Arc<dyn TableStore>, clock);
     let arm = healthy();
     *arm.sessions.lock().expect("sessions") = vec![session("s2", "bob")];
-    let hosts = [HOST.to_owned()];
-    let r = live::tick(&ports, &arm, &hosts, time::Duration::minutes(30), T0, true).await;
+    let r = live::tick(&ports, &arm, HOST, time::Duration::minutes(30), T0, true).await;
     assert_eq!(r.live, 1);
     assert!(!r.quiet);
     assert_eq!(

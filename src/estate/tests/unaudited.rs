@@ -5,7 +5,7 @@ use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::{HOST, host, session};
+use super::{HOST, host, record, session};
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::session::SESSIONS_TABLE;
 use crate::estate::{live, unaudited};
@@ -41,7 +41,7 @@ async fn audit_window(t: &dyn TableStore, tunnel: &str, vm: &str, user: &str, mi
 }
 
 async fn seen(t: &InMemoryTables, sessions: &[crate::arm::ActiveSession]) {
-    live::record(
+    record(
         t,
         HOST,
         &host(true, false),

@@ -114,7 +114,6 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
         error: None,
         incomplete: &[],
         workspaces: 1,
-        silence_days: 7,
     };
     let (sub, _) = flow::evaluate(
         SUB.trim_start_matches("/subscriptions/"),
