@@ -168,11 +168,20 @@ async fn authorization_pass(
     workspaces: &[String],
     now: time::OffsetDateTime,
 ) -> authorization::Report {
+    let doors = authorization::read::Doors {
+        unread: doors.activity_unread.clone(),
+        events: doors.jit_events.clone(),
+        bastion: doors.bastion.clone(),
+        networks: authorization::decide::Networks {
+            of: doors.vnets.clone(),
+            unread: doors.vnets_unread.clone(),
+        },
+    };
     let sources = authorization::Sources {
         arm: Some(arm.as_ref()),
         logs: state.logs.as_deref(),
         workspaces,
-        doors: &doors.doors,
+        doors: &doors,
         groups: (state.config.authz.pim_groups)
             .then_some(state.directory.as_deref())
             .flatten(),

@@ -34,10 +34,8 @@ use self::pass::{Pass, activity_pass};
 use super::settings::EstateSettings;
 use super::store;
 use crate::activity::{events, read};
-use crate::arm::ResourceManager;
 use crate::arm::ids::vm_of;
-use crate::authorization::decide::Networks;
-use crate::authorization::read::Doors;
+use crate::arm::{ResourceManager, cidr};
 use crate::catalogue::days::{self, Span};
 use crate::estate::findings::Evaluation;
 use crate::loganalytics::LogsQuery;
@@ -63,12 +61,18 @@ pub struct Report {
     pub arm_requests: usize,
     /// VMs whose network doors were decided from NICs remembered from an earlier pass.
     pub nics_remembered: usize,
-    /// What the authorization pass takes of it: why the Activity log was not read whole (`None`:
-    /// it was), the just-in-time requests it showed, the watched hosts' Bastion subnets when the
-    /// network was read, and the virtual networks of the watched VMs whose NICs were read or
-    /// remembered (a VM whose NICs were not read, with why: its networks are not known, which is
-    /// not having none).
-    pub doors: Doors,
+    /// The just-in-time requests the Activity log showed (who allowed a session, too).
+    pub jit_events: Vec<events::Event>,
+    /// Why the Activity log was not read whole (`None`: it was).
+    pub activity_unread: Option<String>,
+    /// The watched hosts' Bastion subnets, when the network was read.
+    pub bastion: Option<cidr::AddrSet>,
+    /// The virtual networks of the watched VMs whose NICs were read or remembered (lower-case
+    /// VM id → lower-case network ids, from their IP configurations' subnets).
+    pub vnets: BTreeMap<String, BTreeSet<String>>,
+    /// The watched VMs whose NICs were not read (lower-case id → why): their networks are not
+    /// known, which is not having none.
+    pub vnets_unread: BTreeMap<String, String>,
 }
 
 /// The watched VMs: the targets of the watched hosts' sessions that started in the lookback
@@ -115,8 +119,10 @@ pub async fn run(
     workspaces: &[String],
     now: OffsetDateTime,
 ) -> Report {
-    let mut report = Report::default();
-    report.doors.unread = Some("no workspace is read".into());
+    let mut report = Report {
+        activity_unread: Some("no workspace is read".into()),
+        ..Report::default()
+    };
     let tables = ports.tables.as_ref();
     let mut watched = match watched(tables, settings, now).await {
         Ok(w) => w,
@@ -136,11 +142,11 @@ pub async fn run(
     let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
     let read = logs.map(|logs| read::read(logs, workspaces, &subs, doors_span, silence_span));
     let activity = OptionFuture::from(read).await;
-    report.doors.unread = match &activity {
+    report.activity_unread = match &activity {
         Some(Ok(r)) if r.incomplete.is_empty() => None,
         Some(Ok(r)) => Some(r.incomplete.join("; ")),
         Some(Err(e)) => Some(e.to_string()),
-        None => report.doors.unread.take(),
+        None => report.activity_unread.take(),
     };
     // A watched VM that moved is watched where it is now, its findings carried there.
     let events_read = match &activity {
@@ -168,15 +174,15 @@ pub async fn run(
     });
     let net = OptionFuture::from(pass).await;
     let bastion = net.as_ref().and_then(|n| n.bastion.as_ref());
-    report.doors.bastion = bastion.cloned();
-    report.doors.networks = match &net {
+    report.bastion = bastion.cloned();
+    (report.vnets, report.vnets_unread) = match &net {
         Some(n) => n.vnets(&watched.vms),
-        None => Networks {
-            unread: (watched.vms.iter())
+        None => (
+            BTreeMap::new(),
+            (watched.vms.iter())
                 .map(|vm| (vm.clone(), "Resource Manager is not set up".to_owned()))
                 .collect(),
-            ..Networks::default()
-        },
+        ),
     };
     let mut decided: BTreeMap<String, Evaluation> = BTreeMap::new();
     let mut events = Vec::new();
@@ -198,14 +204,14 @@ pub async fn run(
             Ok((e, d)) => {
                 events = e;
                 merge(&mut decided, d);
-                report.doors.events = events
+                report.jit_events = events
                     .iter()
                     .filter(|e| e.operation == events::JIT_INITIATE)
                     .cloned()
                     .collect();
             }
             Err(e) => {
-                report.doors.unread = Some(e.clone());
+                report.activity_unread = Some(e.clone());
                 report.failed.push(e);
                 return report;
             }

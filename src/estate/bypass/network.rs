@@ -12,7 +12,6 @@ use crate::arm::cidr::AddrSet;
 use crate::arm::ids::{group_of, subscription_of, under, vnet_of};
 
 use crate::arm::{NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
-use crate::authorization::decide::Networks;
 use crate::azure::AzureError;
 use crate::estate::store::nics::Remembered;
 
@@ -54,7 +53,10 @@ impl Network {
     /// The virtual networks of the VMs whose NICs it holds (lower-case VM id → the networks of
     /// their IP configurations' subnets, lower-case), and each of `vms` (lower-case) it holds no
     /// NIC of, with why: the failed reads of the VM or a scope over it, else that none was read.
-    pub fn vnets(&self, vms: &BTreeSet<String>) -> Networks {
+    pub fn vnets(
+        &self,
+        vms: &BTreeSet<String>,
+    ) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>) {
         let mut of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for n in &self.nics {
             let Some(vm) = n.properties.virtual_machine.as_ref() else {
@@ -80,7 +82,7 @@ impl Network {
                 (vm.clone(), why)
             })
             .collect();
-        Networks { of, unread }
+        (of, unread)
     }
 }
 

@@ -604,7 +604,7 @@ async fn each_vms_networks_are_its_nics_subnets_or_why_they_were_not_read() {
         .push(far.to_ascii_lowercase());
     let watched = watched(&fake, &[]);
     let net = read_fresh(&fake, &watched).await;
-    let crate::authorization::decide::Networks { of, unread } = net.vnets(&watched.vms);
+    let (of, unread) = net.vnets(&watched.vms);
     let vnet =
         "/subscriptions/s1/resourcegroups/rg-net/providers/microsoft.network/virtualnetworks/vnet";
     assert_eq!(of.keys().collect::<Vec<_>>(), [&fake.vm(2)], "{of:?}");
