@@ -125,16 +125,6 @@ impl Sources {
             .find_map(|s| s.bastion_id.as_deref())
     }
 
-    /// The default recording source.
-    pub fn default_recordings(&self) -> &Source {
-        &self.recordings[0]
-    }
-
-    /// The default audit-log source.
-    pub fn default_audit_logs(&self) -> &Source {
-        &self.audit_logs[0]
-    }
-
     /// The recording source of `account`/`container`.
     pub fn recording(&self, account: &str, container: &str) -> Option<&Source> {
         self.recordings.iter().find(|s| s.is(account, container))
@@ -154,6 +144,7 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::DefaultSources;
     use crate::testkit::storage::memory::InMemoryBlobStore;
 
     fn source(account: &str, container: &str) -> Source {

@@ -1,6 +1,7 @@
 //! Component tests over the fakes: streaming digest, RecordingCreated → RecordingHash through the
 //! queue output, idempotency, changed and vanished blobs, poison, and verification verdicts.
 
+use crate::testkit::DefaultSources;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::macros::datetime;

@@ -2,6 +2,7 @@
 //! its digest (or notice, or alert), and once settled it is not emitted again.
 
 use crate::azure::AzureError;
+use crate::testkit::DefaultSources;
 use crate::testkit::Domains;
 use std::sync::Arc;
 
