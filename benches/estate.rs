@@ -88,7 +88,10 @@ fn ports(n: usize) -> Ports {
     let recordings: Vec<Source> = (0..n)
         .map(|i| {
             let store = Arc::new(InMemoryBlobStore::new(format!("strec{i:03}")));
-            Source::new(store, "recordings").with_bastion(Some(format!("bas-{i:03}")))
+            Source {
+                bastion: Some(format!("bas-{i:03}")),
+                ..Source::new(store, "recordings")
+            }
         })
         .collect();
     let logs = Source::new(

@@ -6,6 +6,7 @@
 
 #![allow(missing_docs)]
 
+use bastion_testkit::DefaultSources;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 

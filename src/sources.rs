@@ -43,20 +43,6 @@ impl Source {
         }
     }
 
-    /// The same source tied to the Bastion host `name`.
-    #[must_use]
-    pub fn with_bastion(mut self, name: Option<String>) -> Self {
-        self.bastion = name.map(|n| n.to_ascii_lowercase());
-        self
-    }
-
-    /// The same source with the Bastion host's resource id.
-    #[must_use]
-    pub fn with_bastion_id(mut self, id: Option<String>) -> Self {
-        self.bastion_id = id;
-        self
-    }
-
     /// The storage account name.
     pub fn account(&self) -> &str {
         self.store.account()
@@ -125,16 +111,6 @@ impl Sources {
             .find_map(|s| s.bastion_id.as_deref())
     }
 
-    /// The default recording source.
-    pub fn default_recordings(&self) -> &Source {
-        &self.recordings[0]
-    }
-
-    /// The default audit-log source.
-    pub fn default_audit_logs(&self) -> &Source {
-        &self.audit_logs[0]
-    }
-
     /// The recording source of `account`/`container`.
     pub fn recording(&self, account: &str, container: &str) -> Option<&Source> {
         self.recordings.iter().find(|s| s.is(account, container))
@@ -154,6 +130,7 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::DefaultSources;
     use crate::testkit::storage::memory::InMemoryBlobStore;
 
     fn source(account: &str, container: &str) -> Source {
@@ -183,9 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bastion_label_is_kept_lower_case() {
-        let s = source("a", "c").with_bastion(Some("Bas-Hub-WEU".into()));
-        assert_eq!(s.bastion.as_deref(), Some("bas-hub-weu"));
-        assert_eq!(s.label(), "a/c");
+    fn a_source_is_labelled_account_slash_container() {
+        assert_eq!(source("a", "c").label(), "a/c");
     }
 }

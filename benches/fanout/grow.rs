@@ -7,6 +7,7 @@
 //! simulated time from its append to the tick that wrote its session row, plus that tick's wall
 //! time, in ticks of a minute.
 
+use bastion_testkit::DefaultSources;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 

@@ -5,6 +5,7 @@
 //!
 //! Only library calls that the base revision has too are used, so the same file builds against it.
 
+use bastion_testkit::DefaultSources;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

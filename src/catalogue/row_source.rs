@@ -56,6 +56,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::testkit::DefaultSources;
     use crate::testkit::storage::memory::InMemoryBlobStore;
 
     #[test]

@@ -18,14 +18,14 @@ pub const JWT_AUDIENCE: &str = "CATALOGUE_JWT_AUDIENCE";
 /// `true` lets the authority (and its key URL) be plain http on a loopback host: tests only.
 pub const ALLOW_INSECURE_LOOPBACK: &str = "CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK";
 
-/// How callers are authenticated.
+/// How callers are authenticated; `jwt` holds `J`: its settings, or the API's state for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthMode {
+pub enum AuthMode<J = JwtSettings> {
     /// `platform`: App Service authentication is in front and injects `x-ms-client-principal`
     /// (stripping any copy the client sent); the handler believes that header and nothing else.
     Platform,
     /// `jwt`: the handler validates Microsoft Entra ID bearer tokens itself.
-    Jwt(JwtSettings),
+    Jwt(J),
     /// `none`: the function key is the only check (local runs, the demo); no principal header or
     /// token is believed, so no caller can name itself in an audit row.
     FunctionKey,

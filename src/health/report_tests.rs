@@ -1,6 +1,7 @@
 //! The health report over the fakes: status thresholds, beats from memory and table, quarantine,
 //! cursor lag, the stalled episode, poison-queue depths, and outages answered without detail.
 
+use crate::testkit::DefaultSources;
 use crate::testkit::Domains;
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! Component tests over the fakes: streaming digest, RecordingCreated → RecordingHash through the
 //! queue output, idempotency, changed and vanished blobs, poison, and verification verdicts.
 
+use crate::testkit::DefaultSources;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
@@ -252,7 +253,10 @@ async fn verification_finds_tampering_and_missing_blobs() {
         deps.sources.default_recordings(),
         deps.sources.default_audit_logs(),
     );
-    let rec = rec.clone().with_bastion_id(Some(host.into()));
+    let rec = crate::sources::Source {
+        bastion_id: Some(host.into()),
+        ..rec.clone()
+    };
     deps.sources = std::sync::Arc::new(crate::sources::Sources::single(rec, audit.clone()));
     match verify(&deps, &typed(&f, &ids[1]).await, now).await {
         Ok(Verdict::Finding(n)) => assert_eq!(n.evidence["bastionResourceId"], host),

@@ -11,6 +11,7 @@
 //! and could be the recording of (created from its start less the skew on) is ever alerted
 //! unrecorded; and every ended session that no recording vouches for is alerted exactly once.
 
+use crate::testkit::DefaultSources;
 use crate::testkit::Domains;
 use std::collections::{BTreeMap, BTreeSet};
 

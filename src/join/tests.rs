@@ -1,6 +1,7 @@
 //! Join tests over the in-memory fakes: both arrival orders, exact, probable and ambiguous
 //! matches, re-tagging, the lease, the budget, and the writes a new recording costs.
 
+use crate::testkit::DefaultSources;
 use std::sync::Arc;
 
 use time::Duration;

@@ -271,9 +271,12 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
 
 /// The source `spec` configures, over `store`.
 fn source(spec: &SourceSpec, store: Arc<dyn BlobStore>) -> Source {
-    Source::new(store, spec.container.clone())
-        .with_bastion(spec.bastion.clone())
-        .with_bastion_id(spec.bastion_id.clone())
+    Source {
+        container: spec.container.clone(),
+        bastion: spec.bastion.clone(),
+        bastion_id: spec.bastion_id.clone(),
+        store,
+    }
 }
 
 /// The Logs Query API client, when a workspace is configured (an audit-log source or the custody

@@ -80,14 +80,7 @@ impl Caller {
 }
 
 /// The authentication mode with its state (the issuer's key cache for `jwt`).
-pub struct Authenticator(Kind);
-
-enum Kind {
-    Platform,
-    FunctionKey,
-    Jwt(Box<Jwt>),
-    Unconfigured(Vec<String>),
-}
+pub struct Authenticator(AuthMode<Box<Jwt>>);
 
 struct Jwt {
     settings: settings::JwtSettings,
@@ -102,15 +95,15 @@ impl Authenticator {
             AuthMode::Jwt(s) => {
                 Self::with_keys(s, KeyCache::new(Box::new(OpenIdFetch::new(s.clone()))))
             }
-            AuthMode::Platform => Self(Kind::Platform),
-            AuthMode::FunctionKey => Self(Kind::FunctionKey),
-            AuthMode::Unconfigured(p) => Self(Kind::Unconfigured(p.clone())),
+            AuthMode::Platform => Self(AuthMode::Platform),
+            AuthMode::FunctionKey => Self(AuthMode::FunctionKey),
+            AuthMode::Unconfigured(p) => Self(AuthMode::Unconfigured(p.clone())),
         }
     }
 
     /// A `jwt` authenticator over a given key source (tests pass a fake one).
     pub fn with_keys(settings: &settings::JwtSettings, keys: KeyCache) -> Self {
-        Self(Kind::Jwt(Box::new(Jwt {
+        Self(AuthMode::Jwt(Box::new(Jwt {
             settings: settings.clone(),
             keys,
             validation: bearer::validation(settings),
@@ -120,19 +113,19 @@ impl Authenticator {
     /// Logs the mode once at start-up; an unusable configuration loudly.
     pub fn announce(&self) {
         match &self.0 {
-            Kind::Unconfigured(problems) => tracing::error!(
+            AuthMode::Unconfigured(problems) => tracing::error!(
                 problems = %problems.join("; "),
                 "catalogue API authentication is not configured: every request except /api/health is refused with 401 until it is; the event functions keep running"
             ),
-            Kind::Jwt(j) => tracing::info!(
+            AuthMode::Jwt(j) => tracing::info!(
                 authority = %j.settings.authority,
                 audience = %j.settings.audience,
                 "catalogue API: bearer tokens are validated by the handler"
             ),
-            Kind::Platform => tracing::info!(
+            AuthMode::Platform => tracing::info!(
                 "catalogue API: callers are the App Service authentication principal"
             ),
-            Kind::FunctionKey => tracing::warn!(
+            AuthMode::FunctionKey => tracing::warn!(
                 "catalogue API: CATALOGUE_AUTH=none, the function key is the only credential"
             ),
         }
@@ -144,8 +137,8 @@ impl Authenticator {
     /// 401 (with the challenge) when no caller is proven, 503 when the issuer's keys are unavailable.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         match &self.0 {
-            Kind::FunctionKey => Ok(Caller(None)),
-            Kind::Platform => {
+            AuthMode::FunctionKey => Ok(Caller(None)),
+            AuthMode::Platform => {
                 let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
                 let id = header(PRINCIPAL_ID_HEADER)
                     .map(str::trim)
@@ -156,8 +149,8 @@ impl Authenticator {
                         "an App Service authentication principal is required",
                     )))
             }
-            Kind::Jwt(jwt) => jwt.authenticate(headers).await,
-            Kind::Unconfigured(problems) => Err(ApiError::Unauthenticated(
+            AuthMode::Jwt(jwt) => jwt.authenticate(headers).await,
+            AuthMode::Unconfigured(problems) => Err(ApiError::Unauthenticated(
                 Challenge::Unconfigured(problems.join("; ")),
             )),
         }

@@ -273,10 +273,15 @@ fn the_portal_link_is_the_hosts_recordings_when_its_id_is_known_else_its_sources
     let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-neu";
     let store = Arc::new(InMemoryBlobStore::new("a"));
     let sources = Sources::single(
-        Source::new(store.clone(), "recordings")
-            .with_bastion(Some("bas-neu".into()))
-            .with_bastion_id(Some(id.into())),
-        Source::new(store, "logs").with_bastion(Some("bas-weu".into())),
+        Source {
+            bastion: Some("bas-neu".into()),
+            bastion_id: Some(id.into()),
+            ..Source::new(store.clone(), "recordings")
+        },
+        Source {
+            bastion: Some("bas-weu".into()),
+            ..Source::new(store, "logs")
+        },
     );
     let recordings = format!("https://portal.azure.com/#@/resource{id}/sessionRecordings");
     // The session names the host by name: the source configured by id gives it.

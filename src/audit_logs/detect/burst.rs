@@ -148,9 +148,11 @@ mod tests {
         let store =
             std::sync::Arc::new(crate::testkit::storage::memory::InMemoryBlobStore::new("a"));
         let sources = Sources::single(
-            crate::sources::Source::new(store.clone(), "rec")
-                .with_bastion(Some("BAS-WEU".into()))
-                .with_bastion_id(Some(id.into())),
+            crate::sources::Source {
+                bastion: Some("bas-weu".into()),
+                bastion_id: Some(id.into()),
+                ..crate::sources::Source::new(store.clone(), "rec")
+            },
             crate::sources::Source::new(store, "logs"),
         );
         assert_eq!(

@@ -2,6 +2,7 @@
 //! its digest (or notice, or alert), and once settled it is not emitted again.
 
 use crate::azure::AzureError;
+use crate::testkit::DefaultSources;
 use crate::testkit::Domains;
 use std::sync::Arc;
 
@@ -156,9 +157,11 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-hub-weu";
     let store = Arc::new(InMemoryBlobStore::new("a"));
     let sources = Sources::single(
-        Source::new(store.clone(), "recordings")
-            .with_bastion(Some("bas-hub-weu".into()))
-            .with_bastion_id(Some(id.into())),
+        Source {
+            bastion: Some("bas-hub-weu".into()),
+            bastion_id: Some(id.into()),
+            ..Source::new(store.clone(), "recordings")
+        },
         Source::new(store, "logs"),
     );
     let mut s = crate::catalogue::session::SessionRecord::new("t");

@@ -4,6 +4,7 @@
 //! pass over one audit-log hour and four recordings, pinned per operation and table.
 
 use super::*;
+use crate::testkit::DefaultSources;
 use crate::testkit::state_over;
 use crate::testkit::tables::intercept::CountingTables;
 

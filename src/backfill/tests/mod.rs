@@ -1,6 +1,7 @@
 //! Backfill over the in-memory fakes: catalogue + tail + join, idempotent re-run, resume after
 //! `--limit`, failed items recorded and retried, dry run, index rows.
 
+use crate::testkit::DefaultSources;
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -1,5 +1,6 @@
 //! Reconcile tests: missed recordings and audit blobs go through the normal paths; stalled episodes.
 
+use crate::testkit::DefaultSources;
 use time::Duration;
 
 use super::*;

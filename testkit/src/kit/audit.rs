@@ -2,6 +2,7 @@
 //! audit blobs and catalogue recordings).
 
 use super::Domains;
+use crate::testkit::DefaultSources;
 use std::sync::Arc;
 
 use bytes::Bytes;

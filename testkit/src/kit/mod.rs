@@ -56,6 +56,7 @@ use bastion_recordings::catalogue::policy::Policy;
 use bastion_recordings::clock::Clock;
 use bastion_recordings::invocation::{Invocation, InvokeRequest};
 use bastion_recordings::permissions::Operation;
+use bastion_recordings::sources::{Source, Sources};
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::BlobStore;
 use bastion_recordings::tables::TableStore;
@@ -101,6 +102,24 @@ pub fn state_over(
         Policy::builtin(),
         &[],
     )
+}
+
+/// The default sources (the first of each list), which tests name most.
+pub trait DefaultSources {
+    /// The default recording source.
+    fn default_recordings(&self) -> &Source;
+    /// The default audit-log source.
+    fn default_audit_logs(&self) -> &Source;
+}
+
+impl DefaultSources for Sources {
+    fn default_recordings(&self) -> &Source {
+        &self.recordings()[0]
+    }
+
+    fn default_audit_logs(&self) -> &Source {
+        &self.audit_logs()[0]
+    }
 }
 
 /// The ports over `blobs` (one recordings and one audit-log container, under the default names)

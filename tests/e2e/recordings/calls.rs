@@ -1,6 +1,7 @@
 //! Storage calls per recording event on Azurite, counted through the library's counting decorators.
 
 use bastion_recordings::state::Stores;
+use bastion_testkit::DefaultSources;
 use std::sync::Arc;
 
 use bastion_recordings::catalogue::policy::Policy;

@@ -2,6 +2,7 @@
 //! library over a real blob store — the in-memory fake always, Azurite when `TEST_AZURITE=1`.
 //! (Catalogue rows live in the in-memory table store here: the table client is another branch.)
 
+use bastion_testkit::DefaultSources;
 use std::sync::Arc;
 
 use bastion_recordings::azure::connection::StorageConnection;

@@ -2,6 +2,7 @@
 //! after listing (412 → kept, no evidence), one deleted by someone else first (404 → done, with
 //! a tombstone), and a policy lengthened after tagging (not-yet-due blobs re-tagged ahead of time).
 
+use bastion_testkit::DefaultSources;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;

@@ -2,6 +2,7 @@
 //! the per-tick figures docs/cost.md multiplies by the ticks of a month. Printed with
 //! `cargo test --lib audit_logs::tail::tests::cost -- --nocapture`.
 
+use crate::testkit::DefaultSources;
 use crate::testkit::Domains;
 use std::sync::Arc;
 

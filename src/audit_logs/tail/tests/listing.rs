@@ -3,6 +3,7 @@
 //! same listing; the work bound is bytes and records, growth left unread is read first next tick;
 //! retirement without a read.
 
+use crate::testkit::DefaultSources;
 use bytes::Bytes;
 use time::Duration;
 use time::macros::datetime;

@@ -1,6 +1,7 @@
 //! Component tests of the tail over the in-memory fakes: partial connects, failed_logins, corrupt and over-long connects,
 //! racing ticks, retirement, detections, growth found by listing.
 
+use crate::testkit::DefaultSources;
 use crate::testkit::Domains;
 use time::Duration;
 

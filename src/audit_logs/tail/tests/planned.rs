@@ -3,6 +3,7 @@
 //! ticks, are read as without it, and a message planned before a read and delivered after it
 //! reads nothing twice.
 
+use crate::testkit::DefaultSources;
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};

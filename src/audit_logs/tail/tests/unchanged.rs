@@ -3,6 +3,7 @@
 //! was lost and a blob gone each make the host planned, and the host's unit then reads the late
 //! append.
 
+use crate::testkit::DefaultSources;
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -2,6 +2,7 @@
 //! and audit logs), holds and overrides untouched, shortening refused then allowed (logged and
 //! recorded), dry run, and a bounded run resumed by the next ones with cost following the work.
 
+use crate::testkit::DefaultSources;
 use crate::testkit::Domains;
 use std::sync::Arc;
 

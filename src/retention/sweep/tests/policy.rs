@@ -2,6 +2,7 @@
 //! blobs in their own class, and uncatalogued recordings never deleted blind.
 
 use super::*;
+use crate::testkit::DefaultSources;
 
 #[tokio::test]
 async fn a_longer_policy_lengthens_tags_and_row_instead_of_deleting() {
