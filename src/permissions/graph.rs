@@ -41,41 +41,33 @@ impl GraphOperation {
             .then_some(Self::GetUser)
     }
 
-    /// Its name in Microsoft's reference.
-    pub fn name(self) -> &'static str {
+    /// Its name in Microsoft's reference, the application permission it needs, and the
+    /// permission's app role id on the Microsoft Graph service principal.
+    pub fn spec(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Self::GetUser => "Get user",
-            Self::ListGroupAssignmentInstances => {
-                "List assignmentScheduleInstances (PIM for Groups)"
-            }
-            Self::ListTransitiveMembers => "List group transitive members",
-        }
-    }
-
-    /// The application permission it needs.
-    pub fn permission(self) -> &'static str {
-        match self {
-            Self::GetUser => "User.ReadBasic.All",
-            Self::ListGroupAssignmentInstances => "PrivilegedAssignmentSchedule.Read.AzureADGroup",
-            Self::ListTransitiveMembers => "GroupMember.Read.All",
-        }
-    }
-
-    /// The permission's app role id on the Microsoft Graph service principal.
-    pub fn app_role_id(self) -> &'static str {
-        match self {
-            Self::GetUser => "97235f07-e226-4f63-ace3-39588e11d3a1",
-            Self::ListGroupAssignmentInstances => "cd4161cb-f098-48f8-a884-1eda9a42434c",
-            Self::ListTransitiveMembers => "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+            Self::GetUser => (
+                "Get user",
+                "User.ReadBasic.All",
+                "97235f07-e226-4f63-ace3-39588e11d3a1",
+            ),
+            Self::ListGroupAssignmentInstances => (
+                "List assignmentScheduleInstances (PIM for Groups)",
+                "PrivilegedAssignmentSchedule.Read.AzureADGroup",
+                "cd4161cb-f098-48f8-a884-1eda9a42434c",
+            ),
+            Self::ListTransitiveMembers => (
+                "List group transitive members",
+                "GroupMember.Read.All",
+                "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+            ),
         }
     }
 
     /// What a 403 names: the permission, and where its grant is described.
     pub fn missing(self) -> String {
+        let (name, permission, _) = self.spec();
         format!(
-            "{} (Microsoft Graph application permission of the app's identity, for {}; granted by the command in infra/README.md)",
-            self.permission(),
-            self.name()
+            "{permission} (Microsoft Graph application permission of the app's identity, for {name}; granted by the command in infra/README.md)"
         )
     }
 }
@@ -88,10 +80,7 @@ mod tests {
     fn get_user_is_known_by_its_path_and_nothing_else_is() {
         let op = GraphOperation::of_request("GET", "/v1.0/users/alice%23EXT%23@contoso.com");
         assert_eq!(op, Some(GraphOperation::GetUser));
-        assert_eq!(
-            op.map(GraphOperation::permission),
-            Some("User.ReadBasic.All")
-        );
+        assert_eq!(op.map(|o| o.spec().1), Some("User.ReadBasic.All"));
         assert_eq!(
             GraphOperation::of_request("GET", "/v1.0/users/a/memberOf"),
             None
@@ -100,14 +89,14 @@ mod tests {
         assert_eq!(GraphOperation::of_request("GET", "/v1.0/groups/a"), None);
         let op = GraphOperation::of_request("GET", GROUP_INSTANCES_PATH);
         assert_eq!(
-            op.map(GraphOperation::permission),
+            op.map(|o| o.spec().1),
             Some("PrivilegedAssignmentSchedule.Read.AzureADGroup")
         );
         let other = format!("{GROUP_INSTANCES_PATH}/x");
         assert_eq!(GraphOperation::of_request("GET", &other), None);
         let members = "/v1.0/groups/2b5ed229-4072-478d-9504-a047ebd4b07d/transitiveMembers/microsoft.graph.user";
         assert_eq!(
-            GraphOperation::of_request("GET", members).map(GraphOperation::permission),
+            GraphOperation::of_request("GET", members).map(|o| o.spec().1),
             Some("GroupMember.Read.All")
         );
         let nested = "/v1.0/groups/a/b/transitiveMembers/microsoft.graph.user";

@@ -43,28 +43,19 @@ mod service;
 pub use self::arm::ArmOperation;
 pub use self::service::Service;
 
-macro_rules! blobs {
-    ($a:literal) => {
-        concat!(
-            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/",
-            $a
-        )
+/// A data action on the items of one storage service (`blobs`, `entities` or `messages`).
+macro_rules! data {
+    ($items:ident, $a:literal) => {
+        concat!("Microsoft.Storage/storageAccounts/", data!(@$items), "/", $a)
     };
-}
-macro_rules! entities {
-    ($a:literal) => {
-        concat!(
-            "Microsoft.Storage/storageAccounts/tableServices/tables/entities/",
-            $a
-        )
+    (@blobs) => {
+        "blobServices/containers/blobs"
     };
-}
-macro_rules! messages {
-    ($a:literal) => {
-        concat!(
-            "Microsoft.Storage/storageAccounts/queueServices/queues/messages/",
-            $a
-        )
+    (@entities) => {
+        "tableServices/tables/entities"
+    };
+    (@messages) => {
+        "queueServices/queues/messages"
     };
 }
 
@@ -77,23 +68,23 @@ operations! {
             (name, Service::ResourceManager, actions)
         };
     /// Get Blob Properties.
-    GetBlobProperties: Blob, "Get Blob Properties", [blobs!("read")];
+    GetBlobProperties: Blob, "Get Blob Properties", [data!(blobs, "read")];
     /// Get Blob (a range).
-    GetBlob: Blob, "Get Blob", [blobs!("read")];
+    GetBlob: Blob, "Get Blob", [data!(blobs, "read")];
     /// List Blobs.
-    ListBlobs: Blob, "List Blobs", [blobs!("read")];
+    ListBlobs: Blob, "List Blobs", [data!(blobs, "read")];
     /// Find Blobs by Tags (scoped to one container).
-    FindBlobsByTags: Blob, "Find Blobs by Tags", [blobs!("filter/action")];
+    FindBlobsByTags: Blob, "Find Blobs by Tags", [data!(blobs, "filter/action")];
     /// Get Blob Tags.
-    GetBlobTags: Blob, "Get Blob Tags", [blobs!("tags/read")];
+    GetBlobTags: Blob, "Get Blob Tags", [data!(blobs, "tags/read")];
     /// Set Blob Tags.
-    SetBlobTags: Blob, "Set Blob Tags", [blobs!("tags/write")];
+    SetBlobTags: Blob, "Set Blob Tags", [data!(blobs, "tags/write")];
     /// Delete Blob.
-    DeleteBlob: Blob, "Delete Blob", [blobs!("delete")];
+    DeleteBlob: Blob, "Delete Blob", [data!(blobs, "delete")];
     /// Put Blob (block blob, or an empty append blob).
-    PutBlob: Blob, "Put Blob", [blobs!("write"), blobs!("add/action")];
+    PutBlob: Blob, "Put Blob", [data!(blobs, "write"), data!(blobs, "add/action")];
     /// Append Block.
-    AppendBlock: Blob, "Append Block", [blobs!("add/action"), blobs!("write")];
+    AppendBlock: Blob, "Append Block", [data!(blobs, "add/action"), data!(blobs, "write")];
     /// Create Container (the port creates a missing container before a first write).
     CreateContainer: Blob, "Create Container",
         ["Microsoft.Storage/storageAccounts/blobServices/containers/write"];
@@ -110,23 +101,25 @@ operations! {
     DeleteTable: Table, "Delete Table",
         ["Microsoft.Storage/storageAccounts/tableServices/tables/delete"];
     /// Query Entities (one entity by key, or a filtered page).
-    QueryEntities: Table, "Query Entities", [entities!("read")];
+    QueryEntities: Table, "Query Entities", [data!(entities, "read")];
     /// Insert Entity.
-    InsertEntity: Table, "Insert Entity", [entities!("add/action"), entities!("write")];
+    InsertEntity: Table, "Insert Entity", [data!(entities, "add/action"), data!(entities, "write")];
     /// Insert Or Replace Entity.
-    InsertOrReplaceEntity: Table, "Insert Or Replace Entity", [entities!("write")];
+    InsertOrReplaceEntity: Table, "Insert Or Replace Entity", [data!(entities, "write")];
     /// Update Entity (replace, `If-Match`).
-    UpdateEntity: Table, "Update Entity", [entities!("update/action"), entities!("write")];
+    UpdateEntity: Table, "Update Entity",
+        [data!(entities, "update/action"), data!(entities, "write")];
     /// Delete Entity.
-    DeleteEntity: Table, "Delete Entity", [entities!("delete")];
+    DeleteEntity: Table, "Delete Entity", [data!(entities, "delete")];
     // No queue-metadata action exists; every queue data role carries `queues/read`.
     /// Get Queue Metadata (approximate message count).
     GetQueueMetadata: Queue, "Get Queue Metadata",
         ["Microsoft.Storage/storageAccounts/queueServices/queues/read"];
     /// Put Message (the host, for queue output bindings and poison messages).
-    PutMessage: Queue, "Put Message", [messages!("add/action"), messages!("write")];
+    PutMessage: Queue, "Put Message", [data!(messages, "add/action"), data!(messages, "write")];
     /// Get Messages (the host, for queue triggers).
-    GetMessages: Queue, "Get Messages", [messages!("process/action"), messages!("read")];
+    GetMessages: Queue, "Get Messages",
+        [data!(messages, "process/action"), data!(messages, "read")];
     // The query action, and the rows of the tables it reads: the data action (granular
     // RBAC, conditioned on the table names; tests/e2e/permissions holds each query's tables
     // to the condition), or Log Analytics Reader's `*/read` on the whole workspace.
@@ -136,7 +129,8 @@ operations! {
         "Microsoft.OperationalInsights/workspaces/tables/data/read",
     ];
     /// Delete Message (the host, after a queue-triggered invocation succeeded).
-    DeleteMessage: Queue, "Delete Message", [messages!("process/action"), messages!("delete")];
+    DeleteMessage: Queue, "Delete Message",
+        [data!(messages, "process/action"), data!(messages, "delete")];
     // Monitoring Metrics Publisher's, checked on the data collection rule.
     /// A Logs Ingestion API upload to a data collection rule's stream (`SentinelExport`).
     UploadLogs: LogsIngestion, "Upload (Logs Ingestion API)",

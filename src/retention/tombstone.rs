@@ -9,7 +9,7 @@ use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::names::named;
-use crate::tables::ops::{insert_once, write_creating_table};
+use crate::tables::ops::{insert_once, remove, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 pub use crate::catalogue::policy::DELETIONS_TABLE;
@@ -123,18 +123,14 @@ pub(crate) async fn upsert(tables: &dyn TableStore, row: &Entity) -> Result<(), 
 /// # Errors
 /// Table errors other than `NotFound`.
 pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), AzureError> {
-    remove(tables, INTENT_PK, &t.key.id()).await
-}
-
-async fn remove(tables: &dyn TableStore, pk: &str, rk: &str) -> Result<(), AzureError> {
-    crate::tables::ops::remove(tables, DELETIONS_TABLE, pk, rk, None).await
+    remove(tables, DELETIONS_TABLE, INTENT_PK, &t.key.id(), None).await
 }
 
 /// Deletes rows `keys` of partition `pk` whose work is done; a failure is logged as `kept` (the
 /// next run does the row's work again, under the same id).
 pub(crate) async fn forget(tables: &dyn TableStore, pk: &str, keys: &[&str], kept: &str) {
     for rk in keys {
-        if let Err(e) = remove(tables, pk, rk).await {
+        if let Err(e) = remove(tables, DELETIONS_TABLE, pk, rk, None).await {
             tracing::warn!(row = %rk, error = %crate::telemetry::redact(&e.to_string()), "{kept}");
         }
     }

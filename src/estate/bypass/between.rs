@@ -35,10 +35,8 @@ pub struct Past {
     pub vm: String,
     /// The finding (`door:network-path` or `door:public-ip`), its level and evidence.
     pub finding: Finding,
-    /// The write that opened it.
-    pub opened: OffsetDateTime,
-    /// The write that closed it.
-    pub closed: OffsetDateTime,
+    /// When the write that opened it and the write that closed it were made.
+    pub span: (OffsetDateTime, OffsetDateTime),
 }
 
 /// A succeeded or started event (a failed one changed nothing).
@@ -163,8 +161,7 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
                                 text.join("; ")
                             ),
                         },
-                        opened: w.at,
-                        closed: c.at,
+                        span: (w.at, c.at),
                     });
                 }
             }
@@ -180,8 +177,7 @@ fn rules(vms: &BTreeSet<String>, net: &Network, events: &[Event], internal: Leve
                                 "reason unknown: opened and closed between two checks, possibly a network path to SSH/RDP: {what}; the rule's content is unknown (the Activity log row carries no request body and the rule is gone), so whether it let SSH/RDP in cannot be told"
                             ),
                         },
-                        opened: w.at,
-                        closed: c.at,
+                        span: (w.at, c.at),
                     });
                 }
             }
@@ -257,8 +253,7 @@ fn public(vms: &BTreeSet<String>, net: &Network, events: &[Event]) -> Vec<Past> 
                     said(c)
                 ),
             },
-            opened: w.at,
-            closed: c.at,
+            span: (w.at, c.at),
         });
     }
     out

@@ -101,7 +101,7 @@ fn a_rule_written_then_deleted_is_one_closed_episode_naming_both_actors() {
     let got = written_and_deleted(Some(body_of(&rdp)), &[], Level::Info);
     assert_eq!(got.len(), 1, "{got:?}");
     let p = &got[0];
-    assert_eq!((p.vm.as_str(), p.opened, p.closed), (VM, OPENED, CLOSED));
+    assert_eq!((p.vm.as_str(), p.span), (VM, (OPENED, CLOSED)));
     assert_eq!(
         (p.finding.code.as_str(), p.finding.level),
         (NETWORK_PATH, Level::Medium)
@@ -209,7 +209,7 @@ fn a_public_ip_put_on_and_taken_off_is_one_closed_episode() {
     let got = episodes(&vms(), &network(&[], false), &events, Level::Medium);
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].finding.code, PUBLIC_IP);
-    assert_eq!((got[0].opened, got[0].closed), (OPENED, CLOSED));
+    assert_eq!(got[0].span, (OPENED, CLOSED));
     let e = &got[0].finding.evidence;
     assert!(
         e.contains("pip-brief put on NIC nic-vm1 at 2026-11-25T10:00:00Z by mallory@contoso.com")
@@ -282,7 +282,7 @@ fn a_rule_among_an_nsgs_rules_written_whole_then_written_without_it_is_a_closed_
         got[0].finding.evidence.contains("nsg-app/ssh-anywhere"),
         "{got:?}"
     );
-    assert_eq!((got[0].opened, got[0].closed), (OPENED, CLOSED));
+    assert_eq!(got[0].span, (OPENED, CLOSED));
     // The fence's own rules, written again unchanged, open nothing.
     let same = [
         event(NSG_WRITE, &nsg_id(), OPENED, "m@x", Some(with(None))),

@@ -262,7 +262,7 @@ pub async fn run(
     }
     // Opened and closed between two checks: recorded as closed episodes, once.
     for p in past {
-        match store::record_past(tables, &p.vm, &p.finding, (p.opened, p.closed), now).await {
+        match store::record_past(tables, &p.vm, &p.finding, p.span, now).await {
             Ok(mut n) => report.findings.append(&mut n),
             Err(e) => report
                 .failed

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::tables::{Entity, get_str};
+use crate::tables::{Entity, get_record, get_str};
 
 /// The row property.
 pub const EARLIER: &str = "Earlier";
@@ -16,17 +16,21 @@ pub const MAX_CHARS: usize = 30_000;
 /// Most characters one episode's evidence keeps here.
 const MAX_EVIDENCE: usize = 2_000;
 
-/// One closed episode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One closed episode (read from its text, or from the finding's row by the row's names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Earlier {
     /// When it opened.
+    #[serde(alias = "OpenedAt")]
     pub opened_at: String,
     /// When it cleared.
+    #[serde(alias = "ResolvedAt")]
     pub resolved_at: String,
     /// Its severity when it cleared.
+    #[serde(alias = "Severity")]
     pub severity: String,
     /// What was last seen (the actor where a log named one).
+    #[serde(alias = "Evidence")]
     pub evidence: String,
 }
 
@@ -40,17 +44,8 @@ pub fn of(e: &Entity) -> Vec<Earlier> {
 /// The `Earlier` text of a new episode opening over the resolved row `cur`: its earlier
 /// episodes and itself; `None` when `cur` is no resolved episode.
 pub fn with_closed(cur: &Entity) -> Option<Value> {
-    let s = |k: &str| get_str(cur, k).unwrap_or_default().to_owned();
-    let resolved_at = get_str(cur, "ResolvedAt")?.to_owned();
-    with_earlier(
-        cur,
-        Earlier {
-            opened_at: s("OpenedAt"),
-            resolved_at,
-            severity: s("Severity"),
-            evidence: s("Evidence"),
-        },
-    )
+    get_str(cur, "ResolvedAt")?;
+    with_earlier(cur, get_record(cur))
 }
 
 /// The `Earlier` text of row `cur` with the closed episode `e` among its earlier ones, in the

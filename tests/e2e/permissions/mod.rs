@@ -119,13 +119,11 @@ fn graph_is_granted(requests: &[(String, String)]) {
         let op = GraphOperation::of_request(method, path).unwrap_or_else(|| {
             panic!("a Graph request no permission mapping knows: {method} {path}")
         });
-        let granted = readme.contains(op.app_role_id()) && readme.contains(op.permission());
+        let (name, permission, role) = op.spec();
+        let granted = readme.contains(role) && readme.contains(permission);
         assert!(
             granted,
-            "{} ({method} {path}) needs {} (app role {}), which infra/README.md does not grant",
-            op.name(),
-            op.permission(),
-            op.app_role_id()
+            "{name} ({method} {path}) needs {permission} (app role {role}), which infra/README.md does not grant"
         );
     }
 }
