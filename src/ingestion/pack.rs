@@ -14,6 +14,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Map, Value};
 
+use crate::telemetry::text::char_floor;
+
 /// Most bytes of JSON a call may carry (1 MB; 1,000,000 rather than 1,048,576 as the service's
 /// unit is not stated).
 pub const MAX_CALL_BYTES: usize = 1_000_000;
@@ -117,10 +119,7 @@ pub fn cut_text(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }
-    let mut at = max.saturating_sub(CUT_MARKER.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
+    let at = char_floor(text, max.saturating_sub(CUT_MARKER.len()));
     [&text[..at], CUT_MARKER].concat()
 }
 

@@ -5,6 +5,15 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+/// The largest character boundary of `text` at or before byte `at`: where a cut to `at` bytes
+/// ends without splitting a character.
+pub fn char_floor(text: &str, at: usize) -> usize {
+    (0..=at.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
 /// FIRST STRONG ISOLATE: starts an isolate whose direction is its first strong character's.
 pub const FSI: char = '\u{2068}';
 /// POP DIRECTIONAL ISOLATE: ends it.
@@ -67,6 +76,14 @@ pub fn escape_controls(value: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_never_splits_a_character() {
+        let text = "aé€😀";
+        let cuts: Vec<usize> = (0..=12).map(|at| char_floor(text, at)).collect();
+        assert_eq!(cuts, [0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 10, 10]);
+        assert_eq!(char_floor("", 5), 0);
+    }
 
     #[test]
     fn overrides_are_shown_and_values_isolated() {

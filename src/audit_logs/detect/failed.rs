@@ -20,7 +20,7 @@ use crate::tables::ops::{
     Once, insert_once, query_all, remove, upsert_batched, write_creating_table,
 };
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
-use crate::telemetry::redact;
+use crate::telemetry::{redact, text::char_floor};
 
 /// One failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,10 +92,7 @@ pub(super) fn fit(text: &str) -> std::borrow::Cow<'_, str> {
     if text.len() <= MAX_PART {
         return text.into();
     }
-    let mut cut = MAX_PART - 24;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    let cut = char_floor(text, MAX_PART - 24);
     let digest = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes());
     format!("{}…#{}", &text[..cut], hex::encode(&digest[..8])).into()
 }

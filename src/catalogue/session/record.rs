@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_str, int64};
+use crate::telemetry::text::char_floor;
 
 /// `Outcome` values.
 pub mod outcome {
@@ -177,13 +178,7 @@ pub const MAX_FIELD: usize = 2048;
 
 /// `text` cut to at most `max` bytes, on a character boundary.
 fn cap(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
+    text.truncate(char_floor(text, max));
 }
 
 impl SessionRecord {

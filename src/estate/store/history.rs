@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::tables::{Entity, get_record, get_str};
+use crate::telemetry::text::char_floor;
 
 /// The row property.
 pub const EARLIER: &str = "Earlier";
@@ -52,11 +53,7 @@ pub fn with_closed(cur: &Entity) -> Option<Value> {
 /// order they opened (its evidence cut to 2,000 characters; past [`MAX_CHARS`] the oldest go).
 pub fn with_earlier(cur: &Entity, mut e: Earlier) -> Option<Value> {
     if e.evidence.len() > MAX_EVIDENCE {
-        let mut at = MAX_EVIDENCE;
-        while !e.evidence.is_char_boundary(at) {
-            at -= 1;
-        }
-        e.evidence.truncate(at);
+        e.evidence.truncate(char_floor(&e.evidence, MAX_EVIDENCE));
         e.evidence.push('…');
     }
     let mut list = of(cur);

@@ -33,6 +33,7 @@ use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{page, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str, int64};
+use crate::telemetry::text::char_floor;
 
 pub use buckets::{Buckets, Listing, bucket_table};
 pub use retire::{drop_sent, remove, remove_all, superseded};
@@ -134,10 +135,7 @@ pub fn entity_of<R: ExportRow + ?Sized>(row: &R) -> Result<Entity, AzureError> {
     let mut parts = 0;
     let mut rest = text.as_str();
     while !rest.is_empty() {
-        let mut at = rest.len().min(PART_BYTES);
-        while !rest.is_char_boundary(at) {
-            at -= 1;
-        }
+        let at = char_floor(rest, PART_BYTES);
         e.insert(format!("R{parts}"), rest[..at].into());
         rest = &rest[at..];
         parts += 1;
