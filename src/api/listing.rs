@@ -128,7 +128,7 @@ impl Listing {
         params.sort();
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         let text = format!("/api/{route}?{}", query.extend_pairs(params).finish());
-        crate::telemetry::truncate(&text, MAX_QUERY_TEXT)
+        crate::telemetry::truncate(&text, MAX_QUERY_TEXT, "…")
     }
 
     /// Records one page of list `route` in the access audit: who, from where, which query (sorted,

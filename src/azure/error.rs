@@ -220,7 +220,7 @@ impl From<azure_core::Error> for AzureError {
 
 /// A service message as kept: redacted and shortened.
 fn short(message: &str) -> String {
-    crate::telemetry::truncate(&redact(message), MAX_MESSAGE)
+    crate::telemetry::truncate(&redact(message), MAX_MESSAGE, "…")
 }
 
 /// `HTTP <status> <code>: <message>`, leaving out what is empty.

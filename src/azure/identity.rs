@@ -211,7 +211,7 @@ fn timed_out(e: &azure_core::Error) -> bool {
 /// The first line of `text`, redacted and shortened.
 fn one_line(text: &str) -> String {
     let first = text.lines().next().unwrap_or_default().trim();
-    crate::telemetry::truncate(&redact(first), MAX_DETAIL)
+    crate::telemetry::truncate(&redact(first), MAX_DETAIL, "…")
 }
 
 #[cfg(test)]

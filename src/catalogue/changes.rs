@@ -31,7 +31,7 @@ pub async fn record(
     sessions: &[(String, String)],
 ) -> Result<(), AzureError> {
     let rows: Vec<Entity> = sessions.iter().map(|(day, t)| row(t, day)).collect();
-    upsert_batched(tables, CHANGES_TABLE, &rows).await
+    upsert_batched(tables, CHANGES_TABLE, &rows).await.map(drop)
 }
 
 /// At most `limit` recorded changes.

@@ -279,8 +279,9 @@ pub async fn put_index(
         .collect();
     stream::iter(puts)
         .buffer_unordered(IN_FLIGHT)
-        .try_collect()
+        .try_collect::<Vec<_>>()
         .await
+        .map(drop)
 }
 
 /// Deletes index rows `keys` (already gone is fine), [`IN_FLIGHT`] at once.

@@ -15,7 +15,7 @@ use super::tables_tests::{attempt, build, options, seed_host, temp_dir};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Finding, Level};
-use crate::estate::store::apply;
+use crate::estate::store::apply_host;
 use crate::pack::key::PackKey;
 use crate::spine::kinds;
 
@@ -77,7 +77,7 @@ async fn month() -> crate::testkit::Fakes {
             .map(str::to_owned)
             .into(),
     };
-    apply(tables, VM, &ev, datetime!(2025-03-03 8:00 UTC))
+    apply_host(tables, VM, &ev, None, datetime!(2025-03-03 8:00 UTC))
         .await
         .expect("estate");
     // The detector's pass over the marked windows (threshold 3) raises the burst.

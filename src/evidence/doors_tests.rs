@@ -196,11 +196,11 @@ fn the_activity_log_reads_as_read_when_no_finding_says_otherwise() {
 
 /// A door that opened, closed and opened again on one VM within the period is two episodes in
 /// the pack, each with its own actor, times and state; an episode closed before the period is
-/// not listed. Through the store: the rows `apply` writes, read back as the pack reads them.
+/// not listed. Through the store: the rows `apply_host` writes, read back as the pack reads them.
 #[tokio::test]
 async fn every_episode_of_a_door_in_the_period_is_listed_not_only_the_latest() {
     use crate::estate::findings::{Evaluation, Finding, Level};
-    use crate::estate::store::{apply, list};
+    use crate::estate::store::{apply_host, list};
     use crate::testkit::tables::memory::InMemoryTables;
     let t = InMemoryTables::new();
     let vm1 = vm("vm1");
@@ -226,7 +226,7 @@ async fn every_episode_of_a_door_in_the_period_is_listed_not_only_the_latest() {
         (datetime!(2026-03-20 08:00 UTC), door("bob@contoso.com")),
     ];
     for (at, ev) in &steps {
-        apply(&t, &vm1, ev, *at).await.expect("apply");
+        apply_host(&t, &vm1, ev, None, *at).await.expect("apply");
     }
     let estate = list(&t).await.expect("list");
     assert_eq!(estate.rows.len(), 1, "one row per VM and door");

@@ -109,7 +109,7 @@ async fn month() -> crate::testkit::Fakes {
             datetime!(2025-03-09 12:00 UTC),
         ),
     ] {
-        crate::estate::store::apply(tables, &host, &ev, at)
+        crate::estate::store::apply_host(tables, &host, &ev, None, at)
             .await
             .expect("estate");
     }

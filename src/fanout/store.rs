@@ -19,7 +19,7 @@ use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::filter::Op;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{get, query_all, upsert_batched, upsert_tagged, write_creating_table};
+use crate::tables::ops::{get, query_all, upsert_batched, write_creating_table};
 use crate::tables::{
     Entity, Filter, MAX_BATCH, Stored, TableStore, WriteMode, get_i64, get_str, int64,
 };
@@ -398,7 +398,7 @@ pub async fn mark_planned(
         .map(|u| carrying(u, state::PLANNED))
         .collect();
     let batches =
-        (rows.chunks(crate::tables::MAX_BATCH)).map(|b| upsert_tagged(tables, WORK_TABLE, b));
+        (rows.chunks(crate::tables::MAX_BATCH)).map(|b| upsert_batched(tables, WORK_TABLE, b));
     Ok(futures::future::try_join_all(batches).await?.concat())
 }
 
@@ -407,7 +407,7 @@ pub async fn mark_planned(
 /// # Errors
 /// Table errors.
 pub async fn write_rows(tables: &dyn TableStore, rows: &[Entity]) -> Result<(), AzureError> {
-    upsert_batched(tables, WORK_TABLE, rows).await
+    upsert_batched(tables, WORK_TABLE, rows).await.map(drop)
 }
 
 /// Writes rows of one timer, some of them conditional ([`claim`]s), in one transaction; when it

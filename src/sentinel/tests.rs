@@ -159,7 +159,7 @@ fn finding(code: &str) -> Evaluation {
 async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
     let (p, t) = ports(true);
     let tables = t.as_ref();
-    store::apply(tables, HOST, &finding("recording-off"), T)
+    store::apply_host(tables, HOST, &finding("recording-off"), None, T)
         .await
         .expect("open");
     assert_eq!(
@@ -169,10 +169,11 @@ async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
         1
     );
     // Later checks that still see it record nothing new.
-    store::apply(
+    store::apply_host(
         tables,
         HOST,
         &finding("recording-off"),
+        None,
         T + Duration::minutes(15),
     )
     .await
@@ -185,7 +186,7 @@ async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
     );
     let mut cleared = Evaluation::default();
     cleared.assessed.insert("recording-off".into());
-    store::apply(tables, HOST, &cleared, T + Duration::minutes(30))
+    store::apply_host(tables, HOST, &cleared, None, T + Duration::minutes(30))
         .await
         .expect("clear");
     assert_eq!(
@@ -205,7 +206,7 @@ async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
     assert_eq!(rows[1].1["BastionHost"], "b1");
     // Off: the episodes are not read, nothing is written.
     let (off, t2) = ports(false);
-    store::apply(t2.as_ref(), HOST, &finding("native-client-on"), T)
+    store::apply_host(t2.as_ref(), HOST, &finding("native-client-on"), None, T)
         .await
         .expect("open");
     assert_eq!(

@@ -119,13 +119,14 @@ pub fn filter_from(setting: Option<&str>) -> (Targets, Option<String>) {
     }
 }
 
-/// Cuts `s` to at most `max` characters (never bytes), the last being `…` when it was cut.
-pub fn truncate(s: &str, max: usize) -> String {
+/// Cuts `s` to at most `max` characters (never bytes), ending with `marker` when it was cut.
+pub fn truncate(s: &str, max: usize, marker: &str) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
     }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
+    let keep = max.saturating_sub(marker.chars().count());
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str(marker);
     out
 }
 

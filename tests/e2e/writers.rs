@@ -41,7 +41,6 @@ const WRITES: &[&str] = &[
     "delete",
     "batch",
     "upsert_batched",
-    "upsert_tagged",
     "mark",
 ];
 

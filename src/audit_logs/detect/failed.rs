@@ -120,7 +120,7 @@ pub async fn store(tables: &dyn TableStore, attempts: &[&FailedLogin]) -> Result
         .into_iter()
         .map(|pk| crate::tables::keyed(UNCHECKED, pk))
         .collect();
-    upsert_batched(tables, FAILED_TABLE, &marks).await
+    upsert_batched(tables, FAILED_TABLE, &marks).await.map(drop)
 }
 
 /// Properties of an attempt row: the user, the client IP, the Bastion host, the VM and the

@@ -192,7 +192,9 @@ async fn mark_unchecked<'p>(
         .into_iter()
         .map(|pk| crate::tables::keyed(super::failed::UNCHECKED, pk.clone()))
         .collect();
-    crate::tables::ops::upsert_batched(tables, FAILED_TABLE, &rows).await
+    crate::tables::ops::upsert_batched(tables, FAILED_TABLE, &rows)
+        .await
+        .map(drop)
 }
 
 /// Re-marks one unchecked partition just before the first transaction that settles unchecked rows

@@ -253,7 +253,7 @@ pub async fn run(
         .count();
     for (id, ev) in decided {
         report.open += ev.findings.len();
-        match store::apply(tables, &id, &ev, now).await {
+        match store::apply_host(tables, &id, &ev, None, now).await {
             Ok(mut n) => report.findings.append(&mut n),
             Err(e) => report
                 .failed

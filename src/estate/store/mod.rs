@@ -136,26 +136,12 @@ pub async fn flagged_hosts(
         .collect())
 }
 
-/// Records one host's evaluation and check time; the notifications of the episodes it opened or
-/// cleared.
+/// Records one host's evaluation and check time, with the ids of its Bastion subnets (lower-case)
+/// when the check read a Bastion host: kept on its marker for the other doors' pass
+/// ([`subnets`]). Returns the notifications of the episodes it opened or cleared.
 ///
 /// # Errors
 /// Table errors (what was written before stays written; the next check carries on).
-pub async fn apply(
-    tables: &dyn TableStore,
-    host: &str,
-    ev: &Evaluation,
-    now: OffsetDateTime,
-) -> Result<Vec<spine::Finding>, AzureError> {
-    apply_host(tables, host, ev, None, now).await
-}
-
-/// Records a Bastion host's check as [`apply`] does, with the ids of its Bastion subnets
-/// (lower-case) when the check read the host: kept on its marker for the other doors' pass
-/// ([`subnets`]).
-///
-/// # Errors
-/// Table errors.
 pub async fn apply_host(
     tables: &dyn TableStore,
     host: &str,

@@ -15,7 +15,9 @@ const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Networ
 /// The findings of one run `minutes` after 12:00 that found `codes` failing.
 async fn run(t: &InMemoryTables, codes: &[&str], minutes: i64) -> Vec<crate::spine::Finding> {
     let at = datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(minutes);
-    apply(t, HOST, &eval(codes), at).await.expect("apply")
+    apply_host(t, HOST, &eval(codes), None, at)
+        .await
+        .expect("apply")
 }
 
 fn eval(codes: &[&str]) -> Evaluation {
@@ -70,7 +72,7 @@ async fn a_finding_not_assessed_this_time_stays_open() {
     run(&t, &["recording-off"], 0).await;
     let blind = Evaluation::default();
     assert!(
-        apply(&t, HOST, &blind, t0 + time::Duration::minutes(15))
+        apply_host(&t, HOST, &blind, None, t0 + time::Duration::minutes(15))
             .await
             .expect("blind")
             .is_empty()
@@ -83,8 +85,8 @@ async fn two_instances_checking_at_once_announce_each_episode_once() {
     let t = Arc::new(InMemoryTables::new());
     let e = eval(&["recording-off", "native-client-on"]);
     let (a, b) = tokio::join!(
-        apply(t.as_ref(), HOST, &e, datetime!(2026-11-25 12:00 UTC)),
-        apply(t.as_ref(), HOST, &e, datetime!(2026-11-25 12:00 UTC)),
+        apply_host(t.as_ref(), HOST, &e, None, datetime!(2026-11-25 12:00 UTC)),
+        apply_host(t.as_ref(), HOST, &e, None, datetime!(2026-11-25 12:00 UTC)),
     );
     let total = a.expect("a").len() + b.expect("b").len();
     assert_eq!(total, 2);
@@ -112,7 +114,7 @@ async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
         assessed: [code.to_owned()].into(),
     };
     // Info: stored and listed, never announced, and cleared in silence.
-    let quiet = apply(&t, HOST, &at_level(code, Level::Info), m(0)).await;
+    let quiet = apply_host(&t, HOST, &at_level(code, Level::Info), None, m(0)).await;
     assert!(quiet.expect("info").is_empty());
     let rows = list(&t).await.expect("list").rows;
     assert_eq!(
@@ -120,19 +122,19 @@ async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
         ("open", "info")
     );
     assert!(
-        apply(&t, HOST, &cleared, m(15))
+        apply_host(&t, HOST, &cleared, None, m(15))
             .await
             .expect("clear")
             .is_empty()
     );
     // Info, then medium in the same episode: announced once when it rises, then its resolution.
     assert!(
-        apply(&t, HOST, &at_level(code, Level::Info), m(30))
+        apply_host(&t, HOST, &at_level(code, Level::Info), None, m(30))
             .await
             .expect("info")
             .is_empty()
     );
-    let risen = apply(&t, HOST, &at_level(code, Level::Medium), m(45))
+    let risen = apply_host(&t, HOST, &at_level(code, Level::Medium), None, m(45))
         .await
         .expect("medium");
     assert_eq!(risen.len(), 1);
@@ -141,11 +143,13 @@ async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
         (ESTATE_FINDING.name, Severity::Warning)
     );
     assert_eq!(risen[0].evidence["firstSeen"], "2026-11-25T12:30:00.000Z");
-    let again = apply(&t, HOST, &at_level(code, Level::Info), m(60))
+    let again = apply_host(&t, HOST, &at_level(code, Level::Info), None, m(60))
         .await
         .expect("again");
     assert!(again.is_empty(), "announced once: {again:?}");
-    let resolved = apply(&t, HOST, &cleared, m(75)).await.expect("resolve");
+    let resolved = apply_host(&t, HOST, &cleared, None, m(75))
+        .await
+        .expect("resolve");
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].kind.name, ESTATE_RESOLVED.name);
 }
@@ -154,7 +158,7 @@ async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
 async fn only_a_bastion_hosts_open_findings_flag_it_for_the_review_queue() {
     let t = InMemoryTables::new();
     let at = datetime!(2026-11-25 12:00 UTC);
-    apply(&t, HOST, &eval(&["recording-off"]), at)
+    apply_host(&t, HOST, &eval(&["recording-off"]), None, at)
         .await
         .expect("host");
     let vm = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/vm1";
@@ -166,8 +170,8 @@ async fn only_a_bastion_hosts_open_findings_flag_it_for_the_review_queue() {
         }],
         assessed: ["door:run-command".to_owned()].into(),
     };
-    apply(&t, vm, &door, at).await.expect("vm");
-    apply(&t, "/subscriptions/s", &door, at)
+    apply_host(&t, vm, &door, None, at).await.expect("vm");
+    apply_host(&t, "/subscriptions/s", &door, None, at)
         .await
         .expect("subscription");
     let flagged = flagged_hosts(&t).await.expect("flagged");
@@ -199,7 +203,9 @@ async fn the_bastion_subnets_kept_are_only_those_read_since() {
     apply_host(&t, &b2, &eval(&[]), None, later)
         .await
         .expect("b2 again");
-    apply(&t, HOST, &eval(&[]), later).await.expect("b1 again");
+    apply_host(&t, HOST, &eval(&[]), None, later)
+        .await
+        .expect("b1 again");
     assert!(subnets::since(&t, later).await.expect("read").is_empty());
     assert_eq!(subnets::since(&t, at).await.expect("read").len(), 0);
 }

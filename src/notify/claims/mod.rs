@@ -161,7 +161,10 @@ impl<'a> Claims<'a> {
         e.insert("owner".into(), self.owner.into());
         if let Some(r) = reason {
             // Table string properties hold up to 64 KiB; keep well below.
-            e.insert("reason".into(), super::render::truncate(r, 4000).into());
+            e.insert(
+                "reason".into(),
+                crate::telemetry::truncate(r, 4000, super::render::CUT).into(),
+            );
         }
         e
     }

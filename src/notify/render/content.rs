@@ -173,14 +173,3 @@ fn display(v: &Value) -> Option<String> {
 
 /// The marker a value cut to fit a destination ends with.
 pub const CUT: &str = "…(cut)";
-
-/// `s` cut to at most `max` characters (never bytes), ending with [`CUT`] when it was cut.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let keep = max.saturating_sub(CUT.chars().count());
-    let mut out: String = s.chars().take(keep).collect();
-    out.push_str(CUT);
-    out
-}

@@ -11,7 +11,7 @@ pub mod slack;
 pub mod teams;
 pub mod webhook;
 
-pub use content::{CUT, Content, Fact, MAX_FACT_CHARS, PII_FIELDS, THIN_FIELDS, truncate};
+pub use content::{CUT, Content, Fact, MAX_FACT_CHARS, PII_FIELDS, THIN_FIELDS};
 pub use links::{ContentOptions, Link};
 
 use serde_json::Value;

@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::content::{CUT, Content, MAX_FACT_CHARS, truncate};
-use crate::telemetry::text::show_bidi_controls;
+use super::content::{CUT, Content, MAX_FACT_CHARS};
+use crate::telemetry::{text::show_bidi_controls, truncate};
 
 /// Most fields Slack accepts in one section block.
 const MAX_FIELDS: usize = 10;
@@ -32,7 +32,8 @@ pub fn render(c: &Content) -> Value {
         let fields: Vec<Value> = chunk
             .iter()
             .flat_map(|f| {
-                let value = show_bidi_controls(&truncate(&f.value, MAX_FACT_CHARS)).into_owned();
+                let value =
+                    show_bidi_controls(&truncate(&f.value, MAX_FACT_CHARS, CUT)).into_owned();
                 let value = escaped_within(&value, MAX_FIELD_CHARS);
                 [mrkdwn(format!("*{}*", escape(f.label))), plain(value)]
             })
@@ -47,13 +48,13 @@ pub fn render(c: &Content) -> Value {
         .links
         .iter()
         .filter(|l| l.url.len() <= 3000)
-        .map(|l| json!({"type": "button", "text": {"type": "plain_text", "text": truncate(l.title, 75)}, "url": l.url}))
+        .map(|l| json!({"type": "button", "text": {"type": "plain_text", "text": truncate(l.title, 75, CUT)}, "url": l.url}))
         .collect();
     if !buttons.is_empty() {
         blocks.push(json!({"type": "actions", "elements": buttons}));
     }
     json!({
-        "text": escape(&format!("[{}] {}", c.severity.as_str(), truncate(&c.title, MAX_FACT_CHARS))),
+        "text": escape(&format!("[{}] {}", c.severity.as_str(), truncate(&c.title, MAX_FACT_CHARS, CUT))),
         "blocks": blocks,
     })
 }

@@ -8,9 +8,9 @@
 use serde_json::{Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::content::{Content, Fact, MAX_FACT_CHARS, truncate};
+use super::content::{CUT, Content, Fact, MAX_FACT_CHARS};
 use super::markdown::literal;
-use crate::telemetry::text::show_bidi_controls;
+use crate::telemetry::{text::show_bidi_controls, truncate};
 
 /// Size limit for the whole request body, measured as 2 bytes per UTF-16 unit.
 pub const MAX_PAYLOAD: usize = 28 * 1024;
@@ -22,7 +22,7 @@ const MAX_TITLE_CHARS: usize = 200;
 pub fn render(c: &Content) -> Value {
     let mut facts: Vec<&Fact> = c.facts.iter().collect();
     let mut dropped = 0usize;
-    let mut title = truncate(&c.title, MAX_TITLE_CHARS);
+    let mut title = truncate(&c.title, MAX_TITLE_CHARS, CUT);
     loop {
         let payload = envelope(card(c, &title, &facts, dropped, true));
         if size(&payload) <= MAX_PAYLOAD {
@@ -31,7 +31,7 @@ pub fn render(c: &Content) -> Value {
         if facts.pop().is_some() {
             dropped += 1;
         } else if title.chars().count() > 80 {
-            title = truncate(&title, 80);
+            title = truncate(&title, 80, CUT);
         } else {
             // Only links and fixed text remain; drop links (URLs are bounded but unbounded in number).
             return envelope(card(c, &title, &facts, dropped, false));
@@ -64,7 +64,7 @@ fn shown(value: &str) -> String {
     if is_utc_second {
         format!("{{{{DATE({value}, SHORT)}}}} {{{{TIME({value})}}}}")
     } else {
-        literal(&show_bidi_controls(&truncate(value, MAX_FACT_CHARS)))
+        literal(&show_bidi_controls(&truncate(value, MAX_FACT_CHARS, CUT)))
     }
 }
 
@@ -75,7 +75,7 @@ fn card(c: &Content, title: &str, facts: &[&Fact], dropped: usize, with_links: b
     };
     let mut body = vec![
         json!({"type": "TextBlock", "text": literal(title), "weight": "Bolder", "size": "Medium", "wrap": true, "color": colour}),
-        json!({"type": "TextBlock", "text": format!("{} · {} · {}", c.severity.as_str(), literal(&truncate(&c.kind, MAX_TITLE_CHARS)), shown(&c.time)), "isSubtle": true, "spacing": "None", "wrap": true}),
+        json!({"type": "TextBlock", "text": format!("{} · {} · {}", c.severity.as_str(), literal(&truncate(&c.kind, MAX_TITLE_CHARS, CUT)), shown(&c.time)), "isSubtle": true, "spacing": "None", "wrap": true}),
     ];
     for f in facts {
         body.push(json!({"type": "TextBlock", "text": literal(f.label), "weight": "Bolder", "wrap": true, "spacing": "Small"}));

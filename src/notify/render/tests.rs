@@ -189,9 +189,17 @@ fn page_links_follow_each_subject() {
 
 #[test]
 fn truncation_counts_characters() {
-    assert_eq!(truncate("abc", 3), "abc");
-    assert_eq!(truncate("abcdefghij", 9), "abc…(cut)");
-    assert_eq!(truncate("ééééééééé", 8).chars().count(), 8);
+    assert_eq!(crate::telemetry::truncate("abc", 3, CUT), "abc");
+    assert_eq!(
+        crate::telemetry::truncate("abcdefghij", 9, CUT),
+        "abc…(cut)"
+    );
+    assert_eq!(
+        crate::telemetry::truncate("ééééééééé", 8, CUT)
+            .chars()
+            .count(),
+        8
+    );
     let mut n = sample();
     n.data["user"] = json!("x".repeat(10_000));
     // Content keeps the whole value: only human renderers cut it.

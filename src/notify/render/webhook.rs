@@ -8,8 +8,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-use super::content::{Content, Fact, truncate};
+use super::content::{CUT, Content, Fact};
 use crate::notify::config::SigningKey;
+use crate::telemetry::truncate;
 
 /// Largest body sent (bytes). Standard Webhooks asks for thin payloads and names no size; this
 /// bound keeps a body far below what receivers commonly refuse or cut the connection on.
@@ -21,7 +22,7 @@ pub const MAX_VALUE_CHARS: usize = 4096;
 
 /// The request body for `c`: the allow-listed `data` fields as the producer sent them, plus
 /// links; a text longer than [`MAX_VALUE_CHARS`] (the title: [`MAX_TITLE_CHARS`]) cut with the
-/// marker [`CUT`](super::CUT), and fields dropped from the end (named in `data.cutFields`) until the body
+/// marker [`CUT`], and fields dropped from the end (named in `data.cutFields`) until the body
 /// is at most [`MAX_BODY`].
 pub fn render(c: &Content) -> Value {
     let mut facts: Vec<&Fact> = c.facts.iter().collect();
@@ -41,11 +42,11 @@ pub fn render(c: &Content) -> Value {
 /// `v` with every text cut to [`MAX_VALUE_CHARS`].
 fn bounded(v: &Value) -> Value {
     match v {
-        Value::String(s) => Value::String(truncate(s, MAX_VALUE_CHARS)),
+        Value::String(s) => Value::String(truncate(s, MAX_VALUE_CHARS, CUT)),
         Value::Array(items) => Value::Array(items.iter().map(bounded).collect()),
         Value::Object(m) => Value::Object(
             m.iter()
-                .map(|(k, v)| (truncate(k, MAX_VALUE_CHARS), bounded(v)))
+                .map(|(k, v)| (truncate(k, MAX_VALUE_CHARS, CUT), bounded(v)))
                 .collect(),
         ),
         other => other.clone(),
@@ -56,7 +57,10 @@ fn body(c: &Content, facts: &[&Fact], left_out: &[&str]) -> Value {
     let mut data = Map::new();
     data.insert("notificationId".into(), json!(c.id));
     data.insert("severity".into(), json!(c.severity.as_str()));
-    data.insert("title".into(), json!(truncate(&c.title, MAX_TITLE_CHARS)));
+    data.insert(
+        "title".into(),
+        json!(truncate(&c.title, MAX_TITLE_CHARS, CUT)),
+    );
     for f in facts {
         data.entry(f.key.to_owned())
             .or_insert_with(|| bounded(&f.raw));
@@ -73,8 +77,8 @@ fn body(c: &Content, facts: &[&Fact], left_out: &[&str]) -> Value {
         data.insert("links".into(), Value::Object(links));
     }
     let (kind, time) = (
-        truncate(&c.kind, MAX_VALUE_CHARS),
-        truncate(&c.time, MAX_VALUE_CHARS),
+        truncate(&c.kind, MAX_VALUE_CHARS, CUT),
+        truncate(&c.time, MAX_VALUE_CHARS, CUT),
     );
     json!({"type": kind, "timestamp": time, "data": data})
 }

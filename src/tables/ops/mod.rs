@@ -135,23 +135,11 @@ pub async fn insert_once<T: TableStore + ?Sized>(
 
 /// Upserts `rows` of one partition in batches; a batch refused for a missing table is sent again
 /// once the table is created (not one write per row), any other refused batch is written row by
-/// row, which names the failing row.
+/// row, which names the failing row. Returns each row's new ETag in order.
 ///
 /// # Errors
 /// The first failing row's error.
 pub async fn upsert_batched<T: TableStore + ?Sized>(
-    tables: &T,
-    table: &str,
-    rows: &[Entity],
-) -> Result<(), AzureError> {
-    upsert_tagged(tables, table, rows).await.map(drop)
-}
-
-/// [`upsert_batched`], returning each row's new ETag in order.
-///
-/// # Errors
-/// The first failing row's error.
-pub async fn upsert_tagged<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
     rows: &[Entity],

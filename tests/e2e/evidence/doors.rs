@@ -105,7 +105,7 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
     let decided = doors::evaluate(&[vm("vm1")].into(), &[run], None, &[]);
     let ev = &decided[&vm("vm1")];
     assert_eq!(ev.findings.len(), 1, "{ev:?}");
-    store::apply(tables, &vm("vm1"), ev, opened)
+    store::apply_host(tables, &vm("vm1"), ev, None, opened)
         .await
         .expect("vm1");
     let latest = [(SUB.trim_start_matches("/subscriptions/").to_owned(), opened)].into();
@@ -121,7 +121,7 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
         None,
         opened,
     );
-    store::apply(tables, SUB, &sub, opened)
+    store::apply_host(tables, SUB, &sub, None, opened)
         .await
         .expect("subscription");
     let public = Finding {
@@ -132,13 +132,19 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
     let mut ev = Evaluation::default();
     ev.assessed.insert(public.code.clone());
     ev.findings.push(public);
-    store::apply(tables, &vm("vm2"), &ev, opened)
+    store::apply_host(tables, &vm("vm2"), &ev, None, opened)
         .await
         .expect("vm2 open");
     ev.findings.clear();
-    store::apply(tables, &vm("vm2"), &ev, datetime!(2025-03-12 00:00 UTC))
-        .await
-        .expect("vm2 closed");
+    store::apply_host(
+        tables,
+        &vm("vm2"),
+        &ev,
+        None,
+        datetime!(2025-03-12 00:00 UTC),
+    )
+    .await
+    .expect("vm2 closed");
     // ... and opened again on the 20th: a second episode of the same door on the same VM.
     let mut again = Evaluation::default();
     again.assessed.insert("door:public-ip".into());
@@ -147,9 +153,15 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
         level: Level::Medium,
         evidence: "a public IP address on the VM's network interface, a way in beside Bastion: pip-vm2b on NIC nic-vm2 (ipconfig1)".into(),
     });
-    store::apply(tables, &vm("vm2"), &again, datetime!(2025-03-20 09:00 UTC))
-        .await
-        .expect("vm2 reopened");
+    store::apply_host(
+        tables,
+        &vm("vm2"),
+        &again,
+        None,
+        datetime!(2025-03-20 09:00 UTC),
+    )
+    .await
+    .expect("vm2 reopened");
     // vm3's network not read since the 15th (a refused list; its evidence carries outside text).
     let mut unread = Evaluation::default();
     unread.assessed.insert("check-failed:network".into());
@@ -160,9 +172,15 @@ async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_
             "the network could not be read through Resource Manager at 2025-03-15T08:00:00Z: {SUB}/resourcegroups/rg-vms: 403: missing role Reader on {CALLER}; a path to SSH/RDP from outside the Bastion subnet and a public IP address cannot be decided and keep their last state"
         ),
     });
-    store::apply(tables, &vm("vm3"), &unread, datetime!(2025-03-15 08:00 UTC))
-        .await
-        .expect("vm3 unread");
+    store::apply_host(
+        tables,
+        &vm("vm3"),
+        &unread,
+        None,
+        datetime!(2025-03-15 08:00 UTC),
+    )
+    .await
+    .expect("vm3 unread");
 
     // March: both, vm1 still open, vm2 closed, with the actor the log named.
     let dir = pack(&e, "evidence-doors-march", "2025-03-01", "2025-03-31");

@@ -84,13 +84,21 @@ async fn the_pack_counts_the_vms_reachable_only_through_bastion_as_their_last_ch
         ("vm-fenced", decide("vm-fenced", &fenced())),
         ("vm-open", defaults_only),
     ] {
-        store::apply(tables, &vm(name), &ev, at).await.expect(name);
+        store::apply_host(tables, &vm(name), &ev, None, at)
+            .await
+            .expect(name);
     }
     // The Activity log decided vm-unread's doors; no network read decided its network.
     let activity = doors::evaluate(&[vm("vm-unread")].into(), &[], None, &[]);
-    store::apply(tables, &vm("vm-unread"), &activity[&vm("vm-unread")], at)
-        .await
-        .expect("vm-unread");
+    store::apply_host(
+        tables,
+        &vm("vm-unread"),
+        &activity[&vm("vm-unread")],
+        None,
+        at,
+    )
+    .await
+    .expect("vm-unread");
 
     let (m, rows, html) = pack(&e, "evidence-reach");
     let reach = &m["figures"]["otherWaysIn"]["reach"];
@@ -125,9 +133,15 @@ async fn the_pack_counts_the_vms_reachable_only_through_bastion_as_their_last_ch
 
     // vm-open fenced at the next check: two reachable only through Bastion.
     let later = at + time::Duration::minutes(15);
-    store::apply(tables, &vm("vm-open"), &decide("vm-open", &fenced()), later)
-        .await
-        .expect("fenced");
+    store::apply_host(
+        tables,
+        &vm("vm-open"),
+        &decide("vm-open", &fenced()),
+        None,
+        later,
+    )
+    .await
+    .expect("fenced");
     let (m, _, _) = pack(&e, "evidence-reach-fenced");
     assert_eq!(
         m["figures"]["otherWaysIn"]["reach"],
